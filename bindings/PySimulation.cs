@@ -1,0 +1,40 @@
+using BalloonScript.Engine;
+using BalloonScript.Engine.Mm;
+
+namespace BalloonScript.Bindings;
+
+/// <summary>
+/// The Python-facing façade of one <see cref="Simulation"/>: bulk calls only (whole arrays, whole
+/// experiments), plain types pythonnet converts cheaply. Argument errors surface as ArgumentException,
+/// which the Python package turns into ValueError.
+/// </summary>
+public sealed class PySimulation
+{
+    private readonly Simulation _sim;
+
+    private PySimulation(Simulation sim) => _sim = sim;
+
+    public static PySimulation Create(long memoryMib, string design, int cpus, long seed) =>
+        new(Simulation.Create(new SimulationOptions { MemoryMib = memoryMib, Design = design, Cpus = cpus, Seed = seed }));
+
+    public long WorkloadAnon(double mib) => _sim.WorkloadAnon(mib);
+    public long WorkloadFile(double mib) => _sim.WorkloadFile(mib);
+    public long WorkloadSlab(double mib) => _sim.WorkloadSlab(mib);
+    public long WorkloadFree(double fraction, string pattern, long seed) => _sim.WorkloadFree(fraction, pattern, seed);
+
+    public string[] VmstatNames() => _sim.VmstatNames();
+    public long[] VmstatValues() => _sim.VmstatValues();
+    public string Buddyinfo() => _sim.Buddyinfo();
+    public string Pagetypeinfo() => _sim.Pagetypeinfo();
+    public string ExtfragText() => _sim.ExtfragText();
+    public string UnusableText() => _sim.UnusableText();
+    public long[] FreeBlocks() => _sim.FreeBlocks();
+    public int ExtfragIndex(int order) => _sim.ExtfragIndex(order);
+    public int UnusableIndex(int order) => _sim.UnusableIndex(order);
+    public byte[] PageMap() => _sim.PageMap();
+    public string[] PageKindNames() => Enum.GetNames<PageKind>().Select(n => n.ToLowerInvariant()).ToArray();
+    public PyReport[] Reports() => _sim.Reports.Select(r => new PyReport(r)).ToArray();
+    public string[] HistoryColumns() => _sim.HistoryColumns();
+    public double[] HistoryValues() => _sim.HistoryValues();
+    public string[] HistoryOps() => [.. _sim.HistoryOps];
+}

@@ -1,0 +1,89 @@
+using BalloonScript.Engine.Sanitizers;
+
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>What a mapping handle points at.</summary>
+internal enum MappingObject : byte
+{
+    Freed = 0,
+    AddressSpace = 1,
+    AnonVma = 2,
+}
+
+/// <summary>
+/// The objects <c>page-&gt;mapping</c> can point to: <c>struct address_space</c> (page cache, the pre-v3.18
+/// balloon's fake mapping) and <c>struct anon_vma</c>. A handle is <c>id &lt;&lt; 2 | low bits</c>, like a
+/// pointer whose bit 0 is PAGE_MAPPING_ANON. Reading <c>address_space</c> fields through a handle that is an
+/// anon_vma, has the ANON bit, or was freed is what KASAN catches in the kernel: here it is a <c>kasan</c>
+/// report and an arbitrary (seeded) value, never a C# exception.
+/// </summary>
+internal sealed class MappingTable
+{
+    public const int PageMappingAnon = 1;
+
+    /// <summary>AS_BALLOON_MAP = __GFP_BITS_SHIFT + 4 (v3.8–v3.17 include/linux/pagemap.h).</summary>
+    public const int AsBalloonMap = 25 + 4;
+
+    private readonly List<MappingObject> _kind = [MappingObject.Freed]; // id 0 is NULL
+    private readonly List<ulong> _flags = [0];
+    private readonly List<int> _privateData = [0];
+    private readonly List<bool> _hasMigratePage = [false];
+    private readonly Sanitizer _sanitizer;
+    private readonly Random _garbage;
+
+    public MappingTable(Sanitizer sanitizer, SimulationOptions options)
+    {
+        _sanitizer = sanitizer;
+        _garbage = new Random(unchecked((int)options.Seed) ^ 0x6b61736e);
+    }
+
+    /// <summary>A new <c>address_space</c>; returns its handle (ANON bit clear).</summary>
+    public int NewAddressSpace(ulong flags = 0, int privateData = 0, bool hasMigratePage = true) =>
+        New(MappingObject.AddressSpace, flags, privateData, hasMigratePage);
+
+    /// <summary>A new <c>anon_vma</c>; returns the handle as stored in <c>page-&gt;mapping</c> (ANON bit set).</summary>
+    public int NewAnonVma() => New(MappingObject.AnonVma, 0, 0, false) | PageMappingAnon;
+
+    public void Free(int handle) => _kind[handle >> 2] = MappingObject.Freed;
+
+    public MappingObject KindOf(int handle) => handle == 0 ? MappingObject.Freed : _kind[handle >> 2];
+
+    /// <summary>
+    /// <c>mapping-&gt;flags</c> read through a raw <c>page-&gt;mapping</c> value. Legal only for a live
+    /// address_space handle without the ANON bit; anything else is a KASAN report and returns garbage.
+    /// </summary>
+    public ulong ReadFlags(int handle, int pfn)
+    {
+        if (handle == 0)
+        {
+            _sanitizer.Report(ReportKind.Kasan, pfn, "BUG: unable to handle kernel NULL pointer dereference reading address_space->flags");
+            return 0;
+        }
+        int id = handle >> 2;
+        if ((handle & 3) == 0 && _kind[id] == MappingObject.AddressSpace) return _flags[id];
+        string what = _kind[id] switch
+        {
+            MappingObject.AnonVma => "an anon_vma (PAGE_MAPPING_ANON set) read as struct address_space",
+            MappingObject.Freed => "a freed address_space (use-after-free)",
+            _ => "a tagged pointer read as struct address_space",
+        };
+        _sanitizer.Report(ReportKind.Kasan, pfn,
+            $"BUG: AddressSanitizer: {(_kind[id] == MappingObject.Freed ? "use-after-free" : "out-of-bounds")} read of size 8: page->mapping->flags of {what}");
+        return (ulong)_garbage.NextInt64();
+    }
+
+    /// <summary><c>mapping-&gt;private_data</c> of a live address_space (the balloon device).</summary>
+    public int PrivateData(int handle) => _privateData[handle >> 2];
+
+    /// <summary>Whether the mapping's a_ops has <c>migratepage</c>.</summary>
+    public bool HasMigratePage(int handle) => _hasMigratePage[handle >> 2];
+
+    private int New(MappingObject kind, ulong flags, int privateData, bool hasMigratePage)
+    {
+        _kind.Add(kind);
+        _flags.Add(flags);
+        _privateData.Add(privateData);
+        _hasMigratePage.Add(hasMigratePage);
+        return (_kind.Count - 1) << 2;
+    }
+}

@@ -1,0 +1,44 @@
+using BalloonScript.Engine.Sched;
+
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>
+/// <c>pg_data_t</c> for node 0: the zones of an x86-64 guest laid out over its memory. DMA below 16 MiB,
+/// DMA32 below 4 GiB, Normal above (no holes, no PCI gap). The zonelist is the zones from the highest down.
+/// </summary>
+internal sealed class Node
+{
+    public const int DmaEndPfn = 16 << 8;        // 16 MiB
+    public const int Dma32EndPfn = 4096 << 8;    // 4 GiB
+
+    public Node(PageTable pages, PageLists lists, Scheduler scheduler)
+    {
+        int n = pages.NrPages;
+        var zones = new List<Zone>();
+        void Add(string name, int start, int end)
+        {
+            if (end > start) zones.Add(new Zone(zones.Count, name, start, end, lists, scheduler));
+        }
+        Add("DMA", 0, Math.Min(n, DmaEndPfn));
+        Add("DMA32", DmaEndPfn, Math.Min(n, Dma32EndPfn));
+        Add("Normal", Dma32EndPfn, n);
+        Zones = zones;
+        _zoneOfBlock = new byte[(n + Zone.PageblockNrPages - 1) >> Zone.PageblockOrder];
+        foreach (var z in zones)
+            for (int b = z.StartPfn >> Zone.PageblockOrder; b < (z.EndPfn + Zone.PageblockNrPages - 1) >> Zone.PageblockOrder; b++)
+                _zoneOfBlock[b] = (byte)z.Index;
+    }
+
+    private readonly byte[] _zoneOfBlock;
+
+    public IReadOnlyList<Zone> Zones { get; }
+
+    /// <summary>page_zone(): zones are pageblock aligned, so a table per pageblock is exact.</summary>
+    public Zone ZoneOf(int pfn) => Zones[_zoneOfBlock[pfn >> Zone.PageblockOrder]];
+
+    /// <summary>The zone with the most pages: where movable and user allocations land first.</summary>
+    public Zone LargestZone => Zones.MaxBy(z => z.SpannedPages)!;
+
+    /// <summary>The highest zone (first in the zonelist).</summary>
+    public Zone HighestZone => Zones[^1];
+}

@@ -1,0 +1,39 @@
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>
+/// <c>enum pageflags</c> of v3.16 (include/linux/page-flags.h), in kernel order; each value is the bit.
+/// </summary>
+[Flags]
+internal enum PG : uint
+{
+    None = 0,
+    Locked = 1u << 0,
+    Error = 1u << 1,
+    Referenced = 1u << 2,
+    Uptodate = 1u << 3,
+    Dirty = 1u << 4,
+    Lru = 1u << 5,
+    Active = 1u << 6,
+    Slab = 1u << 7,
+    OwnerPriv1 = 1u << 8,
+    Arch1 = 1u << 9,
+    Reserved = 1u << 10,
+    Private = 1u << 11,
+    Private2 = 1u << 12,
+    Writeback = 1u << 13,
+    Head = 1u << 14,
+    Tail = 1u << 15,
+    SwapCache = 1u << 16,
+    MappedToDisk = 1u << 17,
+    Reclaim = 1u << 18,
+    SwapBacked = 1u << 19,
+    Unevictable = 1u << 20,
+    Mlocked = 1u << 21,
+
+    /// <summary>PAGE_FLAGS_CHECK_AT_FREE (v3.16 page-flags.h): a page freed with any of these is a bad page.</summary>
+    CheckAtFree = Lru | Locked | Private | Private2 | Writeback | Reserved | Slab | SwapCache | Active
+                  | Unevictable | Mlocked,
+
+    /// <summary>PAGE_FLAGS_CHECK_AT_PREP: every flag below NR_PAGEFLAGS; a new page must have none.</summary>
+    CheckAtPrep = (1u << 22) - 1,
+}

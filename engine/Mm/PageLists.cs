@@ -1,0 +1,133 @@
+using BalloonScript.Engine.Sanitizers;
+
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>
+/// Every <c>list_head</c> the simulator has: the <c>page-&gt;lru</c> of each page (node = pfn) and list heads
+/// (node = NrPages + head number), all in two int arrays. A page is on at most one list at a time: buddy
+/// free list, LRU, balloon list or a compaction-private list. Operations check the CONFIG_DEBUG_LIST
+/// conditions of v3.16 lib/list_debug.c; a failed check is a <c>list_corruption</c> report and, as in the
+/// kernel's debug build, the operation is not done.
+/// </summary>
+internal sealed class PageLists
+{
+    /// <summary>LIST_POISON1 / LIST_POISON2: what <c>list_del</c> leaves in next / prev.</summary>
+    public const int Poison1 = int.MinValue + 0x100;
+    public const int Poison2 = int.MinValue + 0x200;
+
+    private readonly int _nrPages;
+    private readonly int[] _next;
+    private readonly int[] _prev;
+    private readonly Stack<int> _freeHeads = new();
+    private readonly Sanitizer _sanitizer;
+
+    public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 1024)
+    {
+        _nrPages = pages.NrPages;
+        _sanitizer = sanitizer;
+        _next = new int[_nrPages + maxHeads];
+        _prev = new int[_nrPages + maxHeads];
+        for (int h = maxHeads - 1; h >= 0; h--) _freeHeads.Push(_nrPages + h);
+        // Pages start on no list; poison makes a stray list_del visible.
+        Array.Fill(_next, Poison1, 0, _nrPages);
+        Array.Fill(_prev, Poison2, 0, _nrPages);
+    }
+
+    public static bool IsPoison(int node) => node == Poison1 || node == Poison2;
+    public bool IsHead(int node) => node >= _nrPages;
+
+    public int Next(int node) => _next[node];
+    public int Prev(int node) => _prev[node];
+
+    /// <summary>A new empty list (INIT_LIST_HEAD); give it back with <see cref="FreeHead"/>.</summary>
+    public int NewHead()
+    {
+        if (_freeHeads.Count == 0) throw new InvalidOperationException("out of simulated list heads");
+        int h = _freeHeads.Pop();
+        _next[h] = h;
+        _prev[h] = h;
+        return h;
+    }
+
+    public void FreeHead(int head) => _freeHeads.Push(head);
+
+    public bool Empty(int head) => _next[head] == head;
+
+    /// <summary>list_add: insert after <paramref name="head"/> (at the head of the list).</summary>
+    public bool Add(int node, int head) => Insert(node, head, _next[head]);
+
+    /// <summary>list_add_tail: insert before <paramref name="head"/>.</summary>
+    public bool AddTail(int node, int head) => Insert(node, _prev[head], head);
+
+    /// <summary>list_del: unlink and poison.</summary>
+    public bool Del(int node)
+    {
+        if (!Unlink(node)) return false;
+        _next[node] = Poison1;
+        _prev[node] = Poison2;
+        return true;
+    }
+
+    /// <summary>list_move: unlink and add at the head of another list.</summary>
+    public bool Move(int node, int head) => Unlink(node) && Add(node, head);
+
+    /// <summary>list_move_tail.</summary>
+    public bool MoveTail(int node, int head) => Unlink(node) && AddTail(node, head);
+
+    /// <summary>True if <paramref name="node"/> currently sits on some list (its links are not poison).</summary>
+    public bool OnAList(int node) => !IsPoison(_next[node]);
+
+    /// <summary>Number of entries, walking the list (as pagetypeinfo counts free lists).</summary>
+    public int Count(int head)
+    {
+        int n = 0;
+        for (int p = _next[head]; p != head && !IsPoison(p); p = _next[p]) n++;
+        return n;
+    }
+
+    /// <summary>__list_add with the v3.16 CONFIG_DEBUG_LIST checks.</summary>
+    private bool Insert(int node, int prev, int next)
+    {
+        if (IsPoison(prev) || IsPoison(next))
+            return Corrupt(node, $"list_add: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
+        if (_prev[next] != prev)
+            return Corrupt(node, $"list_add corruption. next->prev should be prev ({Fmt(prev)}), but was {Fmt(_prev[next])}. (next={Fmt(next)})");
+        if (_next[prev] != next)
+            return Corrupt(node, $"list_add corruption. prev->next should be next ({Fmt(next)}), but was {Fmt(_next[prev])}. (prev={Fmt(prev)})");
+        if (node == prev || node == next)
+            return Corrupt(node, $"list_add double add: new={Fmt(node)}, prev={Fmt(prev)}, next={Fmt(next)}");
+        _next[node] = next;
+        _prev[node] = prev;
+        _prev[next] = node;
+        _next[prev] = node;
+        return true;
+    }
+
+    /// <summary>__list_del_entry with the v3.16 CONFIG_DEBUG_LIST checks.</summary>
+    private bool Unlink(int node)
+    {
+        int next = _next[node], prev = _prev[node];
+        if (next == Poison1)
+            return Corrupt(node, $"list_del corruption, {Fmt(node)}->next is LIST_POISON1 (dead000000100100)");
+        if (prev == Poison2)
+            return Corrupt(node, $"list_del corruption, {Fmt(node)}->prev is LIST_POISON2 (dead000000200200)");
+        if (IsPoison(next) || IsPoison(prev))
+            return Corrupt(node, $"list_del: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
+        if (_next[prev] != node)
+            return Corrupt(node, $"list_del corruption. prev->next should be {Fmt(node)}, but was {Fmt(_next[prev])}");
+        if (_prev[next] != node)
+            return Corrupt(node, $"list_del corruption. next->prev should be {Fmt(node)}, but was {Fmt(_prev[next])}");
+        _next[prev] = next;
+        _prev[next] = prev;
+        return true;
+    }
+
+    private bool Corrupt(int node, string message)
+    {
+        _sanitizer.Report(ReportKind.ListCorruption, node < _nrPages ? node : -1, message);
+        return false;
+    }
+
+    private string Fmt(int node) => IsPoison(node) ? (node == Poison1 ? "LIST_POISON1" : "LIST_POISON2")
+        : node >= _nrPages ? $"head#{node - _nrPages}" : $"pfn {node}";
+}

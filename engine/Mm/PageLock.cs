@@ -1,0 +1,30 @@
+using BalloonScript.Engine.Sched;
+
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>The PG_locked page lock: <c>trylock_page</c>, <c>lock_page</c>, <c>unlock_page</c> (v3.16 pagemap.h).</summary>
+internal sealed class PageLock(PageTable pages, Scheduler scheduler)
+{
+    /// <summary>trylock_page: test-and-set PG_locked; true if it was clear.</summary>
+    public bool TryLock(int pfn)
+    {
+        scheduler.Preempt("trylock_page");
+        if (pages.PageLocked(pfn)) return false;
+        pages.Set(pfn, PG.Locked);
+        return true;
+    }
+
+    /// <summary>lock_page: sleep until PG_locked is clear, then take it.</summary>
+    public void Lock(int pfn)
+    {
+        scheduler.Preempt("lock_page");
+        scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})");
+        pages.Set(pfn, PG.Locked);
+    }
+
+    public void Unlock(int pfn)
+    {
+        pages.Clear(pfn, PG.Locked);
+        scheduler.Preempt("unlock_page");
+    }
+}

@@ -1,0 +1,81 @@
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>
+/// <c>mem_map</c>: the <c>struct page</c> array as struct-of-arrays indexed by PFN (no object per page).
+/// Field meanings follow v3.16 include/linux/mm_types.h:
+/// <list type="bullet">
+/// <item><c>Flags</c>: <see cref="PG"/> bits.</item>
+/// <item><c>Count</c>: <c>_count</c>; 0 = free.</item>
+/// <item><c>MapCount</c>: <c>_mapcount</c>; -1 unmapped, -128 PageBuddy, -256 PageBalloon (v3.18).</item>
+/// <item><c>Mapping</c>: a <see cref="MappingTable"/> handle, bit 0 = PAGE_MAPPING_ANON; 0 = NULL.</item>
+/// <item><c>Private</c>: buddy order of a PageBuddy page; the balloon device of a v3.18 balloon page.</item>
+/// <item><c>Index</c>: file offset, or the freepage migratetype of a free page.</item>
+/// <item><c>Content</c>: token standing for the page's data; migration must move it, never lose or copy it.</item>
+/// </list>
+/// The <c>lru</c> list_head lives in <see cref="PageLists"/>.
+/// </summary>
+internal sealed class PageTable
+{
+    public const int PageBuddyMapcountValue = -128;
+    public const int PageBalloonMapcountValue = -256;
+
+    public readonly int NrPages;
+    public readonly uint[] Flags;
+    public readonly int[] Count;
+    public readonly int[] MapCount;
+    public readonly int[] Mapping;
+    public readonly int[] Private;
+    public readonly int[] Index;
+    public readonly long[] Content;
+    public readonly byte[] Kind;
+
+    public PageTable(int nrPages)
+    {
+        NrPages = nrPages;
+        Flags = new uint[nrPages];
+        Count = new int[nrPages];
+        MapCount = new int[nrPages];
+        Array.Fill(MapCount, -1);
+        Mapping = new int[nrPages];
+        Private = new int[nrPages];
+        Index = new int[nrPages];
+        Content = new long[nrPages];
+        Kind = new byte[nrPages];
+    }
+
+    public bool Test(int pfn, PG flag) => (Flags[pfn] & (uint)flag) != 0;
+    public void Set(int pfn, PG flag) => Flags[pfn] |= (uint)flag;
+    public void Clear(int pfn, PG flag) => Flags[pfn] &= ~(uint)flag;
+
+    public bool PageBuddy(int pfn) => MapCount[pfn] == PageBuddyMapcountValue;
+    public bool PageBalloon(int pfn) => MapCount[pfn] == PageBalloonMapcountValue;
+    public bool PageLru(int pfn) => Test(pfn, PG.Lru);
+    public bool PagePrivate(int pfn) => Test(pfn, PG.Private);
+    public bool PageLocked(int pfn) => Test(pfn, PG.Locked);
+
+    /// <summary>page_mapped(): <c>_mapcount &gt;= 0</c>; buddy and balloon values are "not mapped".</summary>
+    public bool PageMapped(int pfn) => MapCount[pfn] >= 0;
+
+    /// <summary>PageAnon(): bit 0 of <c>page-&gt;mapping</c>.</summary>
+    public bool PageAnon(int pfn) => (Mapping[pfn] & MappingTable.PageMappingAnon) != 0;
+
+    /// <summary>page_order() of a PageBuddy page.</summary>
+    public int PageOrder(int pfn) => Private[pfn];
+
+    /// <summary>set_page_order(): order into private, then __SetPageBuddy.</summary>
+    public void SetPageOrder(int pfn, int order)
+    {
+        Private[pfn] = order;
+        MapCount[pfn] = PageBuddyMapcountValue;
+    }
+
+    /// <summary>rmv_page_order(): __ClearPageBuddy, then private = 0.</summary>
+    public void RmvPageOrder(int pfn)
+    {
+        MapCount[pfn] = -1;
+        Private[pfn] = 0;
+    }
+
+    /// <summary>page_flags_cleared() of the pre-redesign balloon header: no PAGE_FLAGS_CHECK_AT_PREP flag set.</summary>
+    public bool PageFlagsCleared(int pfn) => (Flags[pfn] & (uint)PG.CheckAtPrep) == 0;
+}

@@ -1,0 +1,93 @@
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>
+/// <c>struct zone</c> (v3.16 mmzone.h): a PFN range with its own free areas, locks, LRU lists, watermarks,
+/// pageblock bits and compaction state.
+/// Invariant: Σ <see cref="NrFree"/>[o]·2^o = Stat[NrFreePages] + pages isolated by compaction's free scanner
+/// are excluded from both (no per-cpu lists are modelled: every order-0 free goes straight to the buddy).
+/// </summary>
+internal sealed class Zone
+{
+    public const int MaxOrder = 11;
+    public const int PageblockOrder = 9;
+    public const int PageblockNrPages = 1 << PageblockOrder;
+    public const int WmarkMin = 0, WmarkLow = 1, WmarkHigh = 2;
+
+    /// <summary>LRU list indices (enum lru_list).</summary>
+    public const int LruInactiveAnon = 0, LruActiveAnon = 1, LruInactiveFile = 2, LruActiveFile = 3, LruUnevictable = 4, NrLruLists = 5;
+
+    public Zone(int index, string name, int startPfn, int endPfn, PageLists lists, Scheduler scheduler)
+    {
+        Index = index;
+        Name = name;
+        StartPfn = startPfn;
+        EndPfn = endPfn;
+        ManagedPages = endPfn - startPfn;
+        FreeListHead = new int[MaxOrder * MigrateType.Count];
+        for (int i = 0; i < FreeListHead.Length; i++) FreeListHead[i] = lists.NewHead();
+        LruHead = new int[NrLruLists];
+        for (int i = 0; i < NrLruLists; i++) LruHead[i] = lists.NewHead();
+        int blocks = (endPfn - startPfn + PageblockNrPages - 1) / PageblockNrPages;
+        PageblockMigratetype = new byte[blocks];
+        Array.Fill(PageblockMigratetype, (byte)MigrateType.Movable);
+        PageblockSkip = new bool[blocks];
+        Lock = new SimLock(scheduler, $"zone[{name}]->lock");
+        LruLock = new SimLock(scheduler, $"zone[{name}]->lru_lock");
+        CompactCachedFreePfn = endPfn & ~(PageblockNrPages - 1);
+        CompactCachedMigratePfn = [startPfn, startPfn];
+        CompactOrderFailed = MaxOrder;
+    }
+
+    public int Index { get; }
+    public string Name { get; }
+    public int StartPfn { get; }
+    /// <summary>zone_end_pfn(): one past the last PFN.</summary>
+    public int EndPfn { get; }
+    public int SpannedPages => EndPfn - StartPfn;
+    /// <summary>managed_pages; the balloon lowers it (adjust_managed_page_count).</summary>
+    public long ManagedPages { get; set; }
+
+    /// <summary>free_area[order].nr_free: free blocks of each order, all migrate types.</summary>
+    public long[] NrFree { get; } = new long[MaxOrder];
+    /// <summary>free_area[order].free_list[mt] heads, at [order * MigrateType.Count + mt].</summary>
+    public int[] FreeListHead { get; }
+    public int FreeList(int order, int mt) => FreeListHead[order * MigrateType.Count + mt];
+
+    /// <summary>lruvec lists (one memcg: the zone's).</summary>
+    public int[] LruHead { get; }
+
+    /// <summary>vm_stat[] of this zone.</summary>
+    public long[] Stat { get; } = new long[(int)ZoneStat.Count];
+
+    public long[] Watermark { get; } = new long[3];
+    /// <summary>lowmem_reserve[classzone]: pages kept back from allocations that could have used a higher zone.</summary>
+    public long[] LowmemReserve { get; set; } = [];
+
+    public SimLock Lock { get; }
+    public SimLock LruLock { get; }
+
+    /// <summary>Pageblock migratetype bits, per pageblock of this zone.</summary>
+    public byte[] PageblockMigratetype { get; }
+    /// <summary>PB_migrate_skip bit, per pageblock.</summary>
+    public bool[] PageblockSkip { get; }
+
+    // Compaction state (v3.16 struct zone, CONFIG_COMPACTION).
+    public int CompactCachedFreePfn { get; set; }
+    public int[] CompactCachedMigratePfn { get; }
+    public bool CompactBlockskipFlush { get; set; }
+    public int CompactConsidered { get; set; }
+    public int CompactDeferShift { get; set; }
+    public int CompactOrderFailed { get; set; }
+
+    public bool Spans(int pfn) => pfn >= StartPfn && pfn < EndPfn;
+    public int PageblockIndex(int pfn) => (pfn - StartPfn) >> PageblockOrder;
+    public int GetPageblockMigratetype(int pfn) => PageblockMigratetype[PageblockIndex(pfn)];
+    public void SetPageblockMigratetype(int pfn, int mt) => PageblockMigratetype[PageblockIndex(pfn)] = (byte)mt;
+
+    public long FreePages => Stat[(int)ZoneStat.NrFreePages];
+
+    public override string ToString() => Name;
+}

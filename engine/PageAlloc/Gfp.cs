@@ -1,0 +1,31 @@
+namespace BalloonScript.Engine.PageAlloc;
+
+/// <summary>The gfp bits the simulator acts on (v3.16 include/linux/gfp.h), and the usual combinations.</summary>
+[Flags]
+internal enum Gfp : uint
+{
+    None = 0,
+    HighMem = 1 << 1,
+    Movable = 1 << 3,
+    Io = 1 << 6,
+    Fs = 1 << 7,
+    NoWarn = 1 << 9,
+    NoRetry = 1 << 12,
+    Comp = 1 << 14,
+    NoMemAlloc = 1 << 16,
+    Reclaimable = 1 << 19,
+    NoKswapd = 1 << 22,
+
+    Kernel = Io | Fs,
+    HighUser = Kernel | HighMem,
+    HighUserMovable = HighUser | Movable,
+    /// <summary>GFP_TRANSHUGE: what a THP fault asks for.</summary>
+    TransHuge = HighUserMovable | Comp | NoMemAlloc | NoRetry | NoWarn | NoKswapd,
+}
+
+internal static class GfpExtensions
+{
+    /// <summary>allocflags_to_migratetype(): Movable → 2, Reclaimable → 1, else 0.</summary>
+    public static int MigrateType(this Gfp gfp) =>
+        (((gfp & Gfp.Movable) != 0 ? 1 : 0) << 1) | ((gfp & Gfp.Reclaimable) != 0 ? 1 : 0);
+}

@@ -1,0 +1,77 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.Sanitizers;
+
+/// <summary>
+/// Whole-memory invariants, checked between operations (kernel-semantics §10.1 items 6 and 8):
+/// every PFN is either inside exactly one free buddy block or has a reference; per zone
+/// Σ nr_free[o]·2^o equals NR_FREE_PAGES and each nr_free equals the length of its lists; every content
+/// token that should be alive is on exactly one page.
+/// </summary>
+internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer)
+{
+    /// <summary>Run every check; <paramref name="liveTokens"/>/<paramref name="maxToken"/> come from the workload.</summary>
+    public void Run(long liveTokens, long maxToken)
+    {
+        foreach (var zone in node.Zones) CheckZone(zone);
+        CheckContent(liveTokens, maxToken);
+    }
+
+    private void CheckZone(Zone zone)
+    {
+        long inBlocks = 0;
+        for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
+        {
+            if (pages.PageBuddy(pfn))
+            {
+                int order = pages.PageOrder(pfn);
+                int end = Math.Min(pfn + (1 << order), zone.EndPfn);
+                for (int p = pfn + 1; p < end; p++)
+                    if (pages.PageBuddy(p) || pages.Count[p] != 0)
+                        Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is {(pages.PageBuddy(p) ? "a buddy head itself" : $"referenced (_count {pages.Count[p]})")}");
+                inBlocks += 1L << order;
+                pfn = end;
+                continue;
+            }
+            if (pages.Count[pfn] <= 0)
+                Report(pfn, $"pfn {pfn} is in no state: _count {pages.Count[pfn]}, not in a free block");
+            pfn++;
+        }
+        long sum = 0;
+        for (int o = 0; o < Zone.MaxOrder; o++)
+        {
+            long listed = 0;
+            for (int mt = 0; mt < MigrateType.Count; mt++) listed += lists.Count(zone.FreeList(o, mt));
+            if (listed != zone.NrFree[o])
+                Report(-1, $"zone {zone.Name}: nr_free[{o}] = {zone.NrFree[o]} but the free lists hold {listed} blocks");
+            sum += zone.NrFree[o] << o;
+        }
+        if (sum != zone.FreePages || sum != inBlocks)
+            Report(-1, $"zone {zone.Name}: NR_FREE_PAGES = {zone.FreePages}, Σ nr_free·2^order = {sum}, pages in free blocks = {inBlocks}");
+    }
+
+    private void CheckContent(long liveTokens, long maxToken)
+    {
+        var seen = new int[maxToken + 1];
+        long live = 0;
+        for (int pfn = 0; pfn < pages.NrPages; pfn++)
+        {
+            long t = pages.Content[pfn];
+            if (t == 0) continue;
+            if (t < 0 || t > maxToken)
+            {
+                sanitizer.Report(ReportKind.DataCorruption, pfn, $"pfn {pfn} holds content token {t}, which was never handed out");
+                continue;
+            }
+            if (seen[t] != 0)
+                sanitizer.Report(ReportKind.DataCorruption, pfn, $"content token {t} is on pfn {seen[t] - 1} and pfn {pfn}: data duplicated");
+            seen[t] = pfn + 1;
+            live++;
+        }
+        if (live != liveTokens)
+            sanitizer.Report(ReportKind.DataCorruption, -1, $"{liveTokens} pages of data should exist but {live} pages hold data: {liveTokens - live} lost");
+    }
+
+    private void Report(long pfn, string message) => sanitizer.Report(ReportKind.Accounting, pfn, message);
+}

@@ -1,0 +1,15 @@
+namespace BalloonScript.Engine.Sched;
+
+/// <summary>
+/// Chooses which simulated CPU runs next at a preemption point. Implementations are deterministic
+/// functions of their seed and the sequence of calls.
+/// </summary>
+internal interface IScheduleStrategy
+{
+    /// <summary>Called once before a run with the tasks about to run.</summary>
+    void Start(IReadOnlyList<SimTask> tasks);
+
+    /// <summary>Pick one of <paramref name="runnable"/> (non-empty); <paramref name="current"/> may be
+    /// blocked or finished, in which case it is not in the list.</summary>
+    SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step);
+}

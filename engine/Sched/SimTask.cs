@@ -1,0 +1,31 @@
+namespace BalloonScript.Engine.Sched;
+
+/// <summary>A kernel path (compaction, balloon leak, a workload step) bound to one simulated CPU.</summary>
+internal sealed class SimTask
+{
+    public SimTask(int id, int cpu, string name, Action body)
+    {
+        Id = id;
+        Cpu = cpu;
+        Name = name;
+        Body = body;
+    }
+
+    public int Id { get; }
+    public int Cpu { get; }
+    public string Name { get; }
+    public Action Body { get; }
+    public CallPath Path { get; } = new();
+
+    internal SemaphoreSlim Baton { get; } = new(0);
+    internal Thread? Thread { get; set; }
+    internal bool Done { get; set; }
+    internal bool Started { get; set; }
+    /// <summary>While blocked: the condition that makes it runnable again, and the lock it waits for.</summary>
+    internal Func<bool>? WaitCondition { get; set; }
+    internal object? WaitingOn { get; set; }
+    internal Exception? Error { get; set; }
+    internal int Priority { get; set; }
+
+    internal bool Runnable => !Done && (WaitCondition is null || WaitCondition());
+}

@@ -1,0 +1,36 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Vmstat;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BalloonScript.Engine;
+
+/// <summary>The composition root: one container per simulation, built from validated options.</summary>
+public static class ServiceCollectionExtensions
+{
+    public static IServiceCollection AddBalloonScript(this IServiceCollection services, SimulationOptions options)
+    {
+        options.Validate();
+        services.AddSingleton(options);
+        services.AddSingleton<Scheduler>();
+        services.AddSingleton<Sanitizer>();
+        services.AddSingleton(sp => new PageTable(sp.GetRequiredService<SimulationOptions>().NrPages));
+        services.AddSingleton<PageLists>();
+        services.AddSingleton<PageLock>();
+        services.AddSingleton<MappingTable>();
+        services.AddSingleton<Node>();
+        services.AddSingleton<BuddyAllocator>();
+        services.AddSingleton<VmStat>();
+        services.AddSingleton<ProcText>();
+        services.AddSingleton<Workload.Workload>();
+        services.AddSingleton<PageStateCheck>();
+        // Simulation is public but its collaborators are internal, so it is built by a factory.
+        services.AddSingleton(sp => new Simulation(sp.GetRequiredService<SimulationOptions>(), sp.GetRequiredService<PageTable>(),
+            sp.GetRequiredService<Node>(), sp.GetRequiredService<BuddyAllocator>(), sp.GetRequiredService<Sanitizer>(),
+            sp.GetRequiredService<VmStat>(), sp.GetRequiredService<ProcText>(), sp.GetRequiredService<Workload.Workload>(),
+            sp.GetRequiredService<PageStateCheck>(), sp.GetRequiredService<Scheduler>()));
+        return services;
+    }
+}

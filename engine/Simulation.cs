@@ -1,0 +1,128 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Vmstat;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BalloonScript.Engine;
+
+/// <summary>
+/// One simulated guest. Every public operation validates its arguments before it changes anything, so a
+/// rejected call leaves the simulation as it was; after each operation the page-state checks run (if
+/// enabled) and a row is added to the history.
+/// </summary>
+public sealed class Simulation
+{
+    private readonly PageTable _pages;
+    private readonly Node _node;
+    private readonly Sanitizer _sanitizer;
+    private readonly VmStat _vmstat;
+    private readonly ProcText _proc;
+    private readonly Workload.Workload _workload;
+    private readonly PageStateCheck _check;
+    private readonly Scheduler _scheduler;
+    private readonly List<string> _historyOps = [];
+    private readonly List<double[]> _historyRows = [];
+
+    internal Simulation(SimulationOptions options, PageTable pages, Node node, BuddyAllocator buddy, Sanitizer sanitizer,
+        VmStat vmstat, ProcText proc, Workload.Workload workload, PageStateCheck check, Scheduler scheduler)
+    {
+        Options = options;
+        _pages = pages;
+        _node = node;
+        _sanitizer = sanitizer;
+        _vmstat = vmstat;
+        _proc = proc;
+        _workload = workload;
+        _check = check;
+        _scheduler = scheduler;
+        MemoryInit.Boot(node, buddy);
+        Record("boot");
+    }
+
+    public SimulationOptions Options { get; }
+
+    /// <summary>Build a simulation from options (validated first; ArgumentException names the bad one).</summary>
+    public static Simulation Create(SimulationOptions options)
+    {
+        options.Validate();
+        var provider = new ServiceCollection().AddBalloonScript(options).BuildServiceProvider();
+        return provider.GetRequiredService<Simulation>();
+    }
+
+
+    public int NrPages => _pages.NrPages;
+
+    public long WorkloadAnon(double mib) => Op("workload.anon", () => _workload.Anon(mib));
+    public long WorkloadFile(double mib) => Op("workload.file", () => _workload.File(mib));
+    public long WorkloadSlab(double mib) => Op("workload.slab", () => _workload.Slab(mib));
+    public long WorkloadFree(double fraction, string pattern, long seed) => Op("workload.free", () => _workload.Free(fraction, pattern, seed));
+
+    public string Buddyinfo() => _proc.Buddyinfo();
+    public string Pagetypeinfo() => _proc.Pagetypeinfo();
+    public string ExtfragText() => _proc.ExtfragIndex();
+    public string UnusableText() => _proc.UnusableIndex();
+
+    /// <summary>nr_free per order summed over zones.</summary>
+    public long[] FreeBlocks()
+    {
+        var blocks = new long[Zone.MaxOrder];
+        foreach (var z in _node.Zones)
+            for (int o = 0; o < Zone.MaxOrder; o++) blocks[o] += z.NrFree[o];
+        return blocks;
+    }
+
+    /// <summary>Fragmentation index ×1000 of the largest zone (where user memory lives).</summary>
+    public int ExtfragIndex(int order) => Fragmentation.ZoneIndex(_node.LargestZone, CheckOrder(order));
+
+    /// <summary>Unusable free space index ×1000 of the largest zone.</summary>
+    public int UnusableIndex(int order) => Fragmentation.ZoneUnusable(_node.LargestZone, CheckOrder(order));
+
+    public string[] VmstatNames() => _vmstat.Names();
+    public long[] VmstatValues() => _vmstat.Values();
+
+    /// <summary><see cref="PageKind"/> of every PFN (a copy).</summary>
+    public byte[] PageMap() => (byte[])_pages.Kind.Clone();
+
+    public IReadOnlyList<SanitizerReport> Reports => _sanitizer.Reports;
+
+    public IReadOnlyList<string> HistoryOps => _historyOps;
+
+    public string[] HistoryColumns()
+    {
+        var cols = new List<string> { "sched_step" };
+        for (int o = 0; o < Zone.MaxOrder; o++) cols.Add($"free_order{o}");
+        cols.Add("extfrag_9");
+        cols.Add("unusable_9");
+        cols.AddRange(_vmstat.Names());
+        return [.. cols];
+    }
+
+    public double[] HistoryValues() => _historyRows.SelectMany(r => r).ToArray();
+
+    /// <summary>Run the whole-memory checks now (they also run after every operation).</summary>
+    public void CheckInvariants() => _check.Run(_workload.LiveTokens, _workload.MaxToken);
+
+    private static int CheckOrder(int order) => (int)Check.InRange(order, "order", 0, Zone.MaxOrder - 1);
+
+    private T Op<T>(string name, Func<T> body)
+    {
+        var result = body();
+        if (Options.CheckAccounting) CheckInvariants();
+        Record(name);
+        return result;
+    }
+
+    private void Record(string op)
+    {
+        var row = new List<double> { _scheduler.Step };
+        var blocks = FreeBlocks();
+        row.AddRange(blocks.Select(b => (double)b));
+        row.Add(Fragmentation.ZoneIndex(_node.LargestZone, 9) / 1000.0);
+        row.Add(Fragmentation.ZoneUnusable(_node.LargestZone, 9) / 1000.0);
+        row.AddRange(_vmstat.Values().Select(v => (double)v));
+        _historyOps.Add(op);
+        _historyRows.Add([.. row]);
+    }
+}

@@ -1,0 +1,38 @@
+namespace BalloonScript.Engine;
+
+/// <summary>
+/// Everything that defines a simulation. Validated once, up front (<see cref="Validate"/>), before any
+/// service is built, so a bad value never leaves a half-built simulation behind.
+/// </summary>
+public sealed class SimulationOptions
+{
+    public const long MinMemoryMib = 16;
+    public const long MaxMemoryMib = 65536;
+    public const int MaxCpus = 64;
+    public static readonly string[] Designs = ["legacy", "redesign", "fixed"];
+
+    /// <summary>Guest memory in MiB, [16, 65536].</summary>
+    public long MemoryMib { get; init; } = 1024;
+
+    /// <summary>Balloon design: legacy (v3.8–v3.17), redesign (d6d86c0, v3.18), fixed (v4.5 dequeue fix).</summary>
+    public string Design { get; init; } = "legacy";
+
+    /// <summary>Simulated CPUs, [1, 64].</summary>
+    public int Cpus { get; init; } = 2;
+
+    /// <summary>Seed of every random choice the simulation makes.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Run the page accounting check after each top-level operation.</summary>
+    public bool CheckAccounting { get; init; } = true;
+
+    public int NrPages => checked((int)(MemoryMib * 256));
+
+    public SimulationOptions Validate()
+    {
+        Check.InRange(MemoryMib, "memory_mib", MinMemoryMib, MaxMemoryMib);
+        Check.OneOf(Design, "design", Designs);
+        Check.InRange(Cpus, "cpus", 1, MaxCpus);
+        return this;
+    }
+}

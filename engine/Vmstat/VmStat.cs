@@ -1,0 +1,34 @@
+using BalloonScript.Engine.Mm;
+
+namespace BalloonScript.Engine.Vmstat;
+
+/// <summary>
+/// /proc/vmstat: zone counters summed over zones (global_page_state) followed by the vm events.
+/// </summary>
+internal sealed class VmStat(Node node)
+{
+    private readonly long[] _events = new long[(int)VmEvent.Count];
+
+    /// <summary>count_vm_event / count_vm_events.</summary>
+    public void Count(VmEvent e, long delta = 1) => _events[(int)e] += delta;
+
+    public long Event(VmEvent e) => _events[(int)e];
+
+    /// <summary>global_page_state(item).</summary>
+    public long Global(ZoneStat item)
+    {
+        long sum = 0;
+        foreach (var z in node.Zones) sum += z.Stat[(int)item];
+        return sum;
+    }
+
+    public string[] Names() => [.. ZoneStats.Names, .. VmEvents.Names];
+
+    public long[] Values()
+    {
+        var values = new long[(int)ZoneStat.Count + (int)VmEvent.Count];
+        for (int i = 0; i < (int)ZoneStat.Count; i++) values[i] = Global((ZoneStat)i);
+        _events.CopyTo(values, (int)ZoneStat.Count);
+        return values;
+    }
+}
