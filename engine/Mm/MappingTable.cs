@@ -2,6 +2,17 @@ using BalloonScript.Engine.Sanitizers;
 
 namespace BalloonScript.Engine.Mm;
 
+/// <summary>Which <c>a_ops-&gt;migratepage</c> an address_space has.</summary>
+internal enum MigratePageOp : byte
+{
+    /// <summary>No migratepage: fallback_migrate_page.</summary>
+    None = 0,
+    /// <summary>migrate_page / buffer_migrate_page: copy the page, move the page-cache slot.</summary>
+    Generic = 1,
+    /// <summary>virtballoon_migratepage, through the pre-v3.18 balloon's fake mapping.</summary>
+    Balloon = 2,
+}
+
 /// <summary>What a mapping handle points at.</summary>
 internal enum MappingObject : byte
 {
@@ -27,7 +38,7 @@ internal sealed class MappingTable
     private readonly List<MappingObject> _kind = [MappingObject.Freed]; // id 0 is NULL
     private readonly List<ulong> _flags = [0];
     private readonly List<int> _privateData = [0];
-    private readonly List<bool> _hasMigratePage = [false];
+    private readonly List<MigratePageOp> _migratePage = [MigratePageOp.None];
     private readonly Sanitizer _sanitizer;
     private readonly Random _garbage;
 
@@ -38,11 +49,11 @@ internal sealed class MappingTable
     }
 
     /// <summary>A new <c>address_space</c>; returns its handle (ANON bit clear).</summary>
-    public int NewAddressSpace(ulong flags = 0, int privateData = 0, bool hasMigratePage = true) =>
-        New(MappingObject.AddressSpace, flags, privateData, hasMigratePage);
+    public int NewAddressSpace(ulong flags = 0, int privateData = 0, MigratePageOp migratePage = MigratePageOp.Generic) =>
+        New(MappingObject.AddressSpace, flags, privateData, migratePage);
 
     /// <summary>A new <c>anon_vma</c>; returns the handle as stored in <c>page-&gt;mapping</c> (ANON bit set).</summary>
-    public int NewAnonVma() => New(MappingObject.AnonVma, 0, 0, false) | PageMappingAnon;
+    public int NewAnonVma() => New(MappingObject.AnonVma, 0, 0, MigratePageOp.None) | PageMappingAnon;
 
     public void Free(int handle) => _kind[handle >> 2] = MappingObject.Freed;
 
@@ -75,15 +86,15 @@ internal sealed class MappingTable
     /// <summary><c>mapping-&gt;private_data</c> of a live address_space (the balloon device).</summary>
     public int PrivateData(int handle) => _privateData[handle >> 2];
 
-    /// <summary>Whether the mapping's a_ops has <c>migratepage</c>.</summary>
-    public bool HasMigratePage(int handle) => _hasMigratePage[handle >> 2];
+    /// <summary>The mapping's <c>a_ops-&gt;migratepage</c>.</summary>
+    public MigratePageOp MigratePage(int handle) => _migratePage[handle >> 2];
 
-    private int New(MappingObject kind, ulong flags, int privateData, bool hasMigratePage)
+    private int New(MappingObject kind, ulong flags, int privateData, MigratePageOp migratePage)
     {
         _kind.Add(kind);
         _flags.Add(flags);
         _privateData.Add(privateData);
-        _hasMigratePage.Add(hasMigratePage);
+        _migratePage.Add(migratePage);
         return (_kind.Count - 1) << 2;
     }
 }
