@@ -260,15 +260,15 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         zone.Lock.Unlock();
     }
 
-    /// <summary>put_page for an order-0 page: drop a reference; free it when it was the last one.</summary>
-    public void PutPage(int pfn)
+    /// <summary>put_page / __free_pages: drop a reference to the (head) page; free the 2^order block when it was the last.</summary>
+    public void PutPage(int pfn, int order = 0)
     {
         if (pages.Count[pfn] <= 0)
         {
             sanitizer.Report(ReportKind.VmBug, pfn, $"VM_BUG_ON_PAGE(page_count(page) <= 0): put_page on a page with _count {pages.Count[pfn]}");
             return;
         }
-        if (--pages.Count[pfn] == 0) FreePages(pfn, 0);
+        if (--pages.Count[pfn] == 0) FreePages(pfn, order);
     }
 
     /// <summary>free_pages_check (v3.16).</summary>

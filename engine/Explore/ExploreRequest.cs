@@ -1,0 +1,40 @@
+namespace BalloonScript.Engine.Explore;
+
+/// <summary>What to explore: a scenario in a design, with a strategy and a seed. Validated on creation.</summary>
+internal sealed record ExploreRequest
+{
+    public static readonly string[] Strategies = ["random", "pct", "roundrobin"];
+
+    public ExploreRequest(ScenarioSpec scenario, string design, string strategy, long seed, int pctDepth = 3)
+    {
+        Check.OneOf(design, "design", SimulationOptions.Designs);
+        Check.OneOf(strategy, "strategy", Strategies);
+        Check.InRange(pctDepth, "depth", 1, 10);
+        Scenario = scenario;
+        Design = design;
+        Strategy = strategy;
+        Seed = seed;
+        PctDepth = pctDepth;
+    }
+
+    public ScenarioSpec Scenario { get; }
+    public string Design { get; }
+    public string Strategy { get; }
+    public long Seed { get; }
+    public int PctDepth { get; }
+
+    public SimulationOptions Options => new()
+    {
+        MemoryMib = Scenario.MemoryMib, Cpus = Scenario.Cpus, Design = Design, Seed = Seed,
+    };
+
+    /// <summary>The seed of schedule <paramref name="index"/>: SplitMix64 of (seed, index), so schedules are
+    /// independent and any one can be rerun alone.</summary>
+    public long ScheduleSeed(int index)
+    {
+        ulong z = unchecked((ulong)Seed + 0x9E3779B97F4A7C15UL * (ulong)(index + 1));
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return unchecked((long)(z ^ (z >> 31)));
+    }
+}
