@@ -18,7 +18,7 @@ internal sealed class PageLock(PageTable pages, Scheduler scheduler)
     public void Lock(int pfn)
     {
         scheduler.Preempt("lock_page");
-        scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})");
+        if (pages.PageLocked(pfn)) scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})");
         pages.Set(pfn, PG.Locked);
     }
 

@@ -7,6 +7,7 @@ namespace BalloonScript.Engine.Sched;
 /// </summary>
 internal sealed class SimLock(Scheduler scheduler, string name)
 {
+    private readonly string _unlockPoint = name + " unlock";
     private int _owner = -2; // task id; -2 = free (the main path has id -1)
 
     public string Name { get; } = name;
@@ -20,7 +21,7 @@ internal sealed class SimLock(Scheduler scheduler, string name)
     {
         scheduler.Preempt(Name);
         if (HeldByCurrent) throw new InvalidOperationException($"recursive locking of {Name} by {scheduler.Current.Name}");
-        scheduler.WaitUntil(() => _owner == -2, this, Name);
+        if (_owner != -2) scheduler.WaitUntil(() => _owner == -2, this, Name);
         _owner = scheduler.Current.Id;
     }
 
@@ -36,7 +37,7 @@ internal sealed class SimLock(Scheduler scheduler, string name)
     {
         if (!HeldByCurrent) throw new InvalidOperationException($"{scheduler.Current.Name} unlocks {Name} it does not hold");
         _owner = -2;
-        scheduler.Preempt(Name + " unlock");
+        scheduler.Preempt(_unlockPoint);
     }
 
     public override string ToString() => Name;
