@@ -32,7 +32,7 @@ public sealed class PySimulation
     public int ExtfragIndex(int order) => _sim.ExtfragIndex(order);
     public int UnusableIndex(int order) => _sim.UnusableIndex(order);
     public byte[] PageMap() => _sim.PageMap();
-    public string[] PageKindNames() => Enum.GetNames<PageKind>().Select(n => n.ToLowerInvariant()).ToArray();
+    public static string[] PageKindNames() => Enum.GetNames<PageKind>().Select(n => n.ToLowerInvariant()).ToArray();
     public PyReport[] Reports() => _sim.Reports.Select(r => new PyReport(r)).ToArray();
     public string[] HistoryColumns() => _sim.HistoryColumns();
     public double[] HistoryValues() => _sim.HistoryValues();

@@ -1,0 +1,55 @@
+# BalloonScript: build the C# engine and bindings, test everything, run the demo.
+# Python is Debian's /usr/bin/python3 with Debian packages (no PyPI); .NET from the .NET 10 SDK + NuGet.
+
+PY        ?= /usr/bin/python3
+DOTNET    ?= dotnet
+SLN       := BalloonScript.sln
+CONFIG    := Release
+RESULTS   := TestResults
+PY_IMPORTS := numpy, pandas, matplotlib, matplotlib_inline, nbclient, nbformat, ipykernel, jupyter_client, pytest, hypothesis, tqdm
+DEB_PACKAGES := python3 python3-numpy python3-pandas python3-matplotlib python3-nbclient python3-nbformat \
+                python3-ipykernel python3-jupyter-client python3-matplotlib-inline python3-pytest \
+                python3-hypothesis python3-tqdm
+
+export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export MPLBACKEND ?= Agg
+
+.PHONY: all deps build test demo clean
+
+all: build
+
+# Installs only what is missing (run as root; no sudo).
+deps:
+	@if ! $(PY) -c "import $(PY_IMPORTS)" >/dev/null 2>&1; then \
+	  echo "deps: installing Debian packages: $(DEB_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) >/dev/null \
+	    || { echo "deps: apt-get install failed" >&2; exit 1; }; \
+	  $(PY) -c "import $(PY_IMPORTS)" || { echo "deps: still missing Python modules" >&2; exit 1; }; \
+	fi
+	@command -v $(DOTNET) >/dev/null 2>&1 || { echo "deps: '$(DOTNET)' not found: install the .NET 10 SDK" >&2; exit 1; }
+
+build:
+	$(DOTNET) build $(SLN) -c $(CONFIG) -nologo -v:minimal
+
+# NUnit (TRX) + pytest (package tests and notebook execution), then one line: N passed, N failed.
+test: deps build
+	@rm -rf $(RESULTS); mkdir -p $(RESULTS); \
+	$(DOTNET) test tests/Engine.Tests -c $(CONFIG) --no-build --nologo \
+	  --logger "trx;LogFileName=engine.trx" --logger "console;verbosity=minimal" \
+	  --results-directory $(RESULTS)/engine; nunit_rc=$$?; \
+	$(PY) -m pytest tests/python tests/notebooks -p no:cacheprovider -q -rfEs \
+	  --junitxml=$(RESULTS)/pytest.xml; pytest_rc=$$?; \
+	echo; \
+	$(PY) tests/summarize.py --trx $(RESULTS)/engine/engine.trx --trx-rc $$nunit_rc \
+	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --out $(RESULTS)/summary.txt
+
+demo: deps build
+	$(PY) -m balloonscript.demo --out out --readme-image docs/img/page-map.png
+
+clean:
+	-$(DOTNET) clean $(SLN) -c $(CONFIG) -nologo -v:quiet
+	rm -rf out $(RESULTS) .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . \( -path ./.git -prune \) -o \( -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} + \)

@@ -1,0 +1,13 @@
+"""BalloonScript: a simulator of Linux physical-memory management and balloon compaction.
+
+    import balloonscript as bs
+    sim = bs.Simulation(memory_mib=1024, design="legacy", seed=1)
+    sim.workload.anon(mib=512)
+    sim.workload.free(fraction=0.5, pattern="interleave", seed=3)
+    print(sim.buddyinfo(), sim.extfrag_index(order=9))
+
+Importing loads .NET into this process (see ``balloonscript._clr``); the C# engine does the work.
+"""
+from .simulation import (DESIGNS, FREE_PATTERNS, MAX_ORDER, CompactResult, PageKind, Report, Simulation)
+
+__all__ = ["Simulation", "PageKind", "CompactResult", "Report", "DESIGNS", "FREE_PATTERNS", "MAX_ORDER"]

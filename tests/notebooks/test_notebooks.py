@@ -1,0 +1,49 @@
+"""Execute every notebooks/*.ipynb headless (nbclient), in a kernel running this same Python."""
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+KERNEL = "balloonscript-python3"
+
+
+@pytest.fixture(scope="module")
+def kernel_spec_manager(tmp_path_factory):
+    """A kernel spec for sys.executable (e.g. /usr/bin/python3), whatever 'python3' means elsewhere."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    kernels = tmp_path_factory.mktemp("kernels")
+    (kernels / KERNEL).mkdir()
+    (kernels / KERNEL / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python ({sys.executable})", "language": "python"}))
+    return KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks/*.ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_executes(path, kernel_spec_manager, monkeypatch):
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO / "python"),
+                                                                     os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(path, as_version=4)
+    km = KernelManager(kernel_name=KERNEL, kernel_spec_manager=kernel_spec_manager)
+    client = NotebookClient(nb, km=km, timeout=600, kernel_name=KERNEL,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code)
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    images = [o for c in code for o in c.outputs if "image/png" in o.get("data", {})]
+    assert images, "the notebook drew no figure"

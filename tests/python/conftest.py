@@ -1,0 +1,31 @@
+"""pytest setup for the Python package: make python/ importable without PYTHONPATH."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON_DIR = REPO / "python"
+if str(PYTHON_DIR) not in sys.path:
+    sys.path.insert(0, str(PYTHON_DIR))
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def bs():
+    import balloonscript
+    return balloonscript
+
+
+def subprocess_env(**extra) -> dict:
+    """The environment for a child Python: only python/ on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(PYTHON_DIR)
+    env.setdefault("MPLBACKEND", "Agg")
+    env.update(extra)
+    return env
