@@ -182,3 +182,11 @@ def import_bindings():
         import System
         from BalloonScript.Bindings import PySimulation
     return PySimulation, System
+
+
+def import_explore():
+    """Return the bindings' PyExplore class after load()."""
+    load()
+    with _unshadowed("BalloonScript", "System"):
+        from BalloonScript.Bindings import PyExplore
+    return PyExplore

@@ -1,0 +1,111 @@
+"""Race exploration: run many schedules of a named scenario on the simulated CPUs and collect the ones
+whose run produced a sanitizer finding.
+
+    res = bs.explore("deflate-vs-isolate", design="legacy", strategy="pct", schedules=1000, seed=7)
+    res.schedules, res.failing, res.failing_by_kind
+    res.first_failure.reports, res.first_failure.trace     # the interleaving, step by step
+    res.first_failure.replay()                             # the same run again, decision for decision
+
+The engine runs the schedules; Python asks for them in chunks only to show a progress bar.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import _clr
+from .simulation import DESIGNS, Report, _int, _net_errors, _np, _str, _strs
+
+PyExplore = _clr.import_explore()
+
+STRATEGIES = ("random", "pct", "roundrobin")
+
+
+def scenarios() -> list[str]:
+    """Names of the scenarios bs.explore can run."""
+    with _net_errors():
+        return _strs(PyExplore.Scenarios())
+
+
+@dataclass
+class ScheduleRun:
+    """One schedule: the decisions that make it (``choices``), the preemption points passed (``trace``:
+    a DataFrame with step, cpu, task, point) and the findings."""
+    index: int
+    choices: list
+    trace: pd.DataFrame
+    reports: list
+    deadlock: str | None
+    _net: object = field(repr=False, default=None)
+
+    @classmethod
+    def _from_net(cls, r) -> "ScheduleRun":
+        trace = pd.DataFrame({
+            "step": _np(r.TraceStep, "int64"),
+            "cpu": _np(r.TraceCpu, "int32"),
+            "task": _strs(r.TraceTask),
+            "point": _strs(r.TracePoint),
+        })
+        return cls(int(r.Index), list(_np(r.Choices, "int32")), trace,
+                   [Report._from_net(x) for x in r.Reports], str(r.Deadlock) if r.Deadlock else None, r)
+
+    def replay(self) -> "ScheduleRun":
+        """Run this schedule again with the same decisions; the result is identical."""
+        with _net_errors():
+            return ScheduleRun._from_net(self._net.Replay())
+
+
+@dataclass
+class ExploreResult:
+    scenario: str
+    design: str
+    strategy: str
+    schedules: int
+    failing: int
+    failing_by_kind: dict
+    failing_indices: list
+    first_failure: ScheduleRun | None
+
+
+def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
+            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50) -> ExploreResult:
+    """Explore ``schedules`` interleavings of ``scenario`` in ``design`` with ``strategy`` (random, pct with
+    ``depth``, roundrobin). Deterministic for a seed; schedule i is the same whatever the chunking."""
+    scenario = _str("scenario", scenario)
+    design = _str("design", design)
+    strategy = _str("strategy", strategy)
+    schedules = _int("schedules", schedules, (1, 1_000_000))
+    seed = _int("seed", seed)
+    depth = _int("depth", depth, (1, 10))
+    chunk = _int("chunk", chunk, (1, 1_000_000))
+    known = scenarios()
+    if scenario not in known:
+        raise ValueError(f"scenario must be one of {', '.join(known)}, got {scenario!r}")
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=schedules, desc=f"{scenario} [{design}, {strategy}]", unit="schedule", leave=False)
+    failing, by_kind, indices, first = 0, {}, [], None
+    try:
+        for start in range(0, schedules, chunk):
+            n = min(chunk, schedules - start)
+            with _net_errors():
+                r = PyExplore.Explore(scenario, design, strategy, n, seed, start, depth)
+            failing += int(r.Failing)
+            for kind, count in zip(_strs(r.FailingKinds), _np(r.FailingKindCounts, "int64")):
+                by_kind[kind] = by_kind.get(kind, 0) + int(count)
+            indices.extend(int(i) for i in _np(r.FailingIndices, "int64"))
+            if first is None and r.FirstFailure is not None:
+                first = ScheduleRun._from_net(r.FirstFailure)
+            if bar is not None:
+                bar.update(n)
+                bar.set_postfix(failing=failing)
+    finally:
+        if bar is not None:
+            bar.close()
+    return ExploreResult(scenario, design, strategy, schedules, failing, dict(sorted(by_kind.items())), indices, first)
