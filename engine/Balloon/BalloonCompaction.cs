@@ -252,14 +252,14 @@ internal abstract class BalloonCompaction(BalloonDevInfo dev, PageTable pages, P
     protected virtual int DequeueWalk()
     {
         int head = Dev.Pages;
-        int page = Lists.Next(head);
+        int page = Lists.Next(head), from = head;
         for (int steps = 0; page != head; steps++)
         {
-            if (!OnWalkablePage(page, steps)) return -1;
+            if (!OnWalkablePage(page, from, steps)) return -1;
             int next = Lists.Next(page);
             Scheduler.Preempt("balloon_page_dequeue: next entry read");
             if (TryDequeue(page)) return page;
-            page = next;
+            (from, page) = (page, next);
         }
         return -1;
     }
@@ -315,16 +315,18 @@ internal abstract class BalloonCompaction(BalloonDevInfo dev, PageTable pages, P
     /// <summary>
     /// The dequeue cursor must be a page: a poisoned link is the general protection fault of Minchan Kim's
     /// 2015 report, a list head other than the balloon's means the walk left the balloon list.
+    /// <paramref name="from"/> is the entry whose <c>lru.next</c> led here.
     /// </summary>
-    private bool OnWalkablePage(int node, int steps)
+    private bool OnWalkablePage(int node, int from, int steps)
     {
+        string link = Lists.IsHead(from) ? "the balloon list head's" : $"pfn {from}'s";
         string? fault = PageLists.IsPoison(node)
-            ? $"general protection fault in balloon_page_dequeue: following a list_del'ed lru link ({(node == PageLists.Poison1 ? "dead000000100100, LIST_POISON1" : "dead000000200200, LIST_POISON2")})"
-            : Lists.IsHead(node) ? "balloon_page_dequeue walked off the balloon list into another list_head (container_of a list head taken as a struct page)"
+            ? $"general protection fault in balloon_page_dequeue: following {link} list_del'ed lru.next ({(node == PageLists.Poison1 ? "dead000000100100, LIST_POISON1" : "dead000000200200, LIST_POISON2")})"
+            : Lists.IsHead(node) ? $"balloon_page_dequeue walked off the balloon list: {link} lru.next is another list_head, taken as a struct page"
             : steps > Pages.NrPages ? "balloon_page_dequeue: the balloon list walk does not come back to its head"
             : null;
         if (fault is null) return true;
-        Sanitizer.Report(ReportKind.ListCorruption, node >= 0 && node < Pages.NrPages ? node : -1, fault);
+        Sanitizer.Report(ReportKind.ListCorruption, Lists.IsHead(from) ? -1 : from, fault);
         return false;
     }
 

@@ -24,20 +24,21 @@ namespace BalloonScript.Engine.Sanitizers;
 internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevInfo dev, BalloonCompaction balloon,
     BalloonHost host, Sanitizer sanitizer)
 {
+    private readonly bool[] _listed = new bool[pages.NrPages];
     private HashSet<(ReportKind, long)> _standing = [];
     private HashSet<(ReportKind, long)> _found = [];
 
     public void Run()
     {
-        var listed = ListedPages();
+        bool intact = ListPages();
         long isolated = 0;
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
         {
             bool balloonKind = pages.Kind[pfn] == (byte)PageKind.Balloon;
-            bool offListMarked = !listed[pfn] && balloonKind && balloon.HasBalloonIdentity(pfn);
-            bool inBalloon = listed[pfn] || offListMarked;
+            bool offListMarked = !_listed[pfn] && balloonKind && balloon.HasBalloonIdentity(pfn);
+            bool inBalloon = _listed[pfn] || offListMarked;
             if (offListMarked) isolated++;
-            if (listed[pfn] && !balloon.ListedPageMovable(pfn))
+            if (_listed[pfn] && !balloon.ListedPageMovable(pfn))
                 Find(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
             if (host.IsBallooned(pfn) && !(inBalloon && balloonKind))
                 Find(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
@@ -48,28 +49,29 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
                     ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns ({pages.DumpPage(pfn)})"
                     : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
         }
-        if (dev.IsolatedPages != isolated)
+        // Pages behind a break in the list look isolated: the count is only comparable on an intact list.
+        if (intact && dev.IsolatedPages != isolated)
             Find(ReportKind.IsolatedPages, -1, $"balloon isolated_pages = {dev.IsolatedPages}, but {isolated} balloon pages are isolated");
         (_standing, _found) = (_found, _standing);
         _found.Clear();
     }
 
-    /// <summary>The pages reachable from the balloon list head; a walk that does not come back is a finding.</summary>
-    private bool[] ListedPages()
+    /// <summary>Mark the pages reachable from the balloon list head; false (and a finding) if the walk does not come back.</summary>
+    private bool ListPages()
     {
-        var listed = new bool[pages.NrPages];
+        Array.Clear(_listed);
         int node = lists.Next(dev.Pages);
         for (int steps = 0; node != dev.Pages; steps++)
         {
-            if (PageLists.IsPoison(node) || lists.IsHead(node) || listed[node] || steps > pages.NrPages)
+            if (PageLists.IsPoison(node) || lists.IsHead(node) || _listed[node] || steps > pages.NrPages)
             {
                 Find(ReportKind.ListCorruption, -1, $"the balloon list does not lead back to its head (stuck at {(PageLists.IsPoison(node) ? "a poisoned link" : lists.IsHead(node) ? "another list head" : $"pfn {node} again")})");
-                break;
+                return false;
             }
-            listed[node] = true;
+            _listed[node] = true;
             node = lists.Next(node);
         }
-        return listed;
+        return true;
     }
 
     private void Find(ReportKind kind, long pfn, string message)
