@@ -12,7 +12,8 @@ namespace BalloonScript.Engine.Sanitizers;
 /// <item><c>host_mismatch</c>: the host holds a frame as ballooned that the guest does not have in its
 /// balloon (freed, reused, leaked), or the reverse.</item>
 /// <item><c>page_leak</c>: a former balloon page (still tagged <see cref="PageKind.Balloon"/>, never freed)
-/// that is neither in the balloon nor free: nobody will ever free it.</item>
+/// that is neither in the balloon, nor free, nor on any list someone could put it back from: nobody will
+/// ever free it.</item>
 /// <item><c>balloon_unmovable</c>: a page on the balloon list compaction can never isolate again (v3.16: its
 /// mapping was cleared by migration, defect 2).</item>
 /// <item><c>isolated_pages</c>: <c>isolated_pages</c> differs from the balloon pages actually isolated
@@ -44,9 +45,9 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
                 Find(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
             else if (!host.IsBallooned(pfn) && inBalloon && balloonKind)
                 Find(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
-            if (balloonKind && !inBalloon && !pages.PageBuddy(pfn))
+            if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn))
                 Find(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
-                    ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns ({pages.DumpPage(pfn)})"
+                    ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
                     : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
         }
         // Pages behind a break in the list look isolated: the count is only comparable on an intact list.

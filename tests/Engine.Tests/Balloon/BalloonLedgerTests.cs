@@ -13,6 +13,17 @@ namespace BalloonScript.Engine.Tests.Balloon;
 /// </summary>
 public class BalloonLedgerTests
 {
+    /// <summary>Inflate one page, isolate it as compaction does and migrate it to a page from the buddy allocator.</summary>
+    private static (int Page, int Newpage) MigrateOnePage(BalloonRig rig)
+    {
+        rig.Driver.FillBalloon(1);
+        int p = rig.BalloonList()[0];
+        Assert.That(rig.IsolateIntoMigrateList(p, out _), Is.True);
+        int newpage = rig.AllocTarget();
+        Assert.That(rig.UnmapAndMove(p, newpage), Is.EqualTo(MigrateRc.Success));
+        return (p, newpage);
+    }
+
     // ---- v3.16 ----
 
     [Test]
@@ -87,12 +98,7 @@ public class BalloonLedgerTests
     public void UnmapAndMove_v316_BalloonSuccessFreesOldPageLeavesNewpageListedWithNullMapping()
     {
         var rig = new BalloonRig("legacy");
-        rig.Driver.FillBalloon(1);
-        int p = rig.BalloonList()[0];
-        Assert.That(rig.IsolateIntoMigrateList(p, out _), Is.True);
-        int newpage = rig.AllocTarget();
-        int rc = rig.UnmapAndMove(p, newpage);
-        Assert.That(rc, Is.EqualTo(MigrateRc.Success));
+        var (p, newpage) = MigrateOnePage(rig);
         // old page: 2 → 0 through balloon_page_free; NR_ISOLATED_FILE back down.
         Assert.That(rig.Pages.Count[p], Is.Zero);
         Assert.That(rig.Pages.Kind[p], Is.EqualTo((byte)PageKind.Free));
@@ -184,12 +190,7 @@ public class BalloonLedgerTests
     public void BalloonPageMigrate_v318_NewpageBalloonReferenceOnListOldPageFreed(string design)
     {
         var rig = new BalloonRig(design);
-        rig.Driver.FillBalloon(1);
-        int p = rig.BalloonList()[0];
-        Assert.That(rig.IsolateIntoMigrateList(p, out _), Is.True);
-        int newpage = rig.AllocTarget();
-        int rc = rig.UnmapAndMove(p, newpage);
-        Assert.That(rc, Is.EqualTo(MigrateRc.Success));
+        var (p, newpage) = MigrateOnePage(rig);
         // newpage: 1 (alloc) + 1 (driver get_page) − 1 (unmap_and_move put_page) = 1.
         Assert.That(rig.Pages.Count[newpage], Is.EqualTo(1));
         Assert.That(rig.Pages.PageBalloon(newpage) && rig.Pages.PagePrivate(newpage), Is.True);

@@ -13,17 +13,19 @@ public class BalloonRaceTests
 {
     private const int Seeds = 200;
 
-    /// <summary>How many seeds produced each report kind: leak_balloon(4) on CPU 0 while CPU 1 isolates every balloon page and puts them all back.</summary>
-    private static Dictionary<ReportKind, int> DeflateVsIsolate(string design)
+    /// <summary>
+    /// How many seeds produced each report kind, when leak_balloon(4) runs on CPU 0 of an 8-page balloon and
+    /// <paramref name="compaction"/> (given the balloon list, head first) on CPU 1; checks run afterwards.
+    /// </summary>
+    private static Dictionary<ReportKind, int> SeedsWithFindings(string design, Func<BalloonRig, int[], Action> compaction)
     {
         var seedsWith = new Dictionary<ReportKind, int>();
         for (int seed = 0; seed < Seeds; seed++)
         {
             var rig = new BalloonRig(design);
             rig.Driver.Inflate(8);
-            int[] scanOrder = [.. rig.BalloonList()];
             var outcome = rig.RunRandom(seed, () => rig.Driver.LeakBalloon(4), "leak_balloon",
-                () => rig.IsolateThenPutBack(scanOrder), "compaction");
+                compaction(rig, [.. rig.BalloonList()]), "compaction");
             Assert.That(outcome.Completed, Is.True, outcome.Deadlock);
             rig.Check.Run();
             foreach (var kind in rig.Sanitizer.Reports.Select(r => r.Kind).Distinct())
@@ -32,6 +34,14 @@ public class BalloonRaceTests
         TestContext.Out.WriteLine(string.Join(", ", seedsWith.Select(kv => $"{ReportKinds.Name(kv.Key)}: {kv.Value}/{Seeds} seeds")));
         return seedsWith;
     }
+
+    /// <summary>Compaction isolates the balloon pages in the order leak_balloon walks them, then puts them all back.</summary>
+    private static Dictionary<ReportKind, int> DeflateVsIsolate(string design) =>
+        SeedsWithFindings(design, (rig, listed) => () => rig.IsolateThenPutBack(listed));
+
+    /// <summary>Compaction migrates the tail page of the balloon list (leak_balloon dequeues from the head).</summary>
+    private static Dictionary<ReportKind, int> LeakVsMigrate(string design) =>
+        SeedsWithFindings(design, (rig, listed) => () => rig.MigrateBalloonPage(listed[^1]));
 
     [Test]
     public void BalloonPageDequeue_v316_TakesIsolatedPages_ListCorruptionLeakAndStuckIsolatedPages()
@@ -54,26 +64,6 @@ public class BalloonRaceTests
     {
         var seedsWith = DeflateVsIsolate("fixed");
         Assert.That(seedsWith, Is.Empty);
-    }
-
-    /// <summary>Seeds with findings: leak_balloon(4) on CPU 0 while CPU 1 migrates one balloon page (v3.18 unmap_and_move around balloon_page_migrate).</summary>
-    private static Dictionary<ReportKind, int> LeakVsMigrate(string design)
-    {
-        var seedsWith = new Dictionary<ReportKind, int>();
-        for (int seed = 0; seed < Seeds; seed++)
-        {
-            var rig = new BalloonRig(design);
-            rig.Driver.Inflate(8);
-            int victim = rig.BalloonList()[^1]; // the tail: leak_balloon dequeues from the head
-            var outcome = rig.RunRandom(seed, () => rig.Driver.LeakBalloon(4), "leak_balloon",
-                () => rig.MigrateBalloonPage(victim), "compaction");
-            Assert.That(outcome.Completed, Is.True, outcome.Deadlock);
-            rig.Check.Run();
-            foreach (var kind in rig.Sanitizer.Reports.Select(r => r.Kind).Distinct())
-                seedsWith[kind] = seedsWith.GetValueOrDefault(kind) + 1;
-        }
-        TestContext.Out.WriteLine(string.Join(", ", seedsWith.Select(kv => $"{ReportKinds.Name(kv.Key)}: {kv.Value}/{Seeds} seeds")));
-        return seedsWith;
     }
 
     [Test]

@@ -29,6 +29,24 @@ public class VirtioBalloonTests
     }
 
     [Test]
+    public void BalloonBesideWorkload_InflateFreeDeflate_NoFindingAndWorkloadPagesUntouched(
+        [Values("legacy", "redesign", "fixed")] string design)
+    {
+        var rig = new BalloonRig(design, memoryMib: 64);
+        rig.Sim.WorkloadAnon(16);
+        rig.Sim.WorkloadFile(8);
+        rig.Sim.BalloonInflate(20);
+        rig.Sim.WorkloadFree(0.5, "interleave", 1);
+        rig.Sim.BalloonInflate(8);
+        rig.Sim.BalloonDeflate(28);
+        Assert.That(rig.Sim.BalloonPages, Is.Zero);
+        Assert.That(rig.Sim.HostBallooned, Is.Zero);
+        Assert.That(rig.Sim.PageMap().Count(k => k == (byte)PageKind.Balloon), Is.Zero);
+        Assert.That(rig.Sim.PageMap().Count(k => k == (byte)PageKind.Anon), Is.EqualTo(16 * 256 / 2));
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    [Test]
     public void AdjustManagedPageCount_FillLowersLeakRestoresManagedPages(
         [Values("legacy", "redesign", "fixed")] string design)
     {
