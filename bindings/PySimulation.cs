@@ -22,6 +22,11 @@ public sealed class PySimulation
     public long WorkloadSlab(double mib) => _sim.WorkloadSlab(mib);
     public long WorkloadFree(double fraction, string pattern, long seed) => _sim.WorkloadFree(fraction, pattern, seed);
 
+    public long BalloonInflate(double mib) => _sim.BalloonInflate(mib);
+    public long BalloonDeflate(double mib) => _sim.BalloonDeflate(mib);
+    public long BalloonPages => _sim.BalloonPages;
+    public long HostBallooned => _sim.HostBallooned;
+
     public string[] VmstatNames() => _sim.VmstatNames();
     public long[] VmstatValues() => _sim.VmstatValues();
     public string Buddyinfo() => _sim.Buddyinfo();

@@ -1,7 +1,10 @@
+using BalloonScript.Engine.Balloon;
+using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -26,11 +29,13 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ProcText>();
         services.AddSingleton<Workload.Workload>();
         services.AddSingleton<PageStateCheck>();
+        services.AddBalloon(options.Design);
         // Simulation is public but its collaborators are internal, so it is built by a factory.
         services.AddSingleton(sp => new Simulation(sp.GetRequiredService<SimulationOptions>(), sp.GetRequiredService<PageTable>(),
             sp.GetRequiredService<Node>(), sp.GetRequiredService<BuddyAllocator>(), sp.GetRequiredService<Sanitizer>(),
             sp.GetRequiredService<VmStat>(), sp.GetRequiredService<ProcText>(), sp.GetRequiredService<Workload.Workload>(),
-            sp.GetRequiredService<PageStateCheck>(), sp.GetRequiredService<Scheduler>()));
+            sp.GetRequiredService<PageStateCheck>(), sp.GetRequiredService<Scheduler>(),
+            sp.GetRequiredService<VirtioBalloon>(), sp.GetRequiredService<BalloonHost>(), sp.GetRequiredService<BalloonCheck>()));
         return services;
     }
 }

@@ -1,7 +1,9 @@
+using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -22,11 +24,15 @@ public sealed class Simulation
     private readonly Workload.Workload _workload;
     private readonly PageStateCheck _check;
     private readonly Scheduler _scheduler;
+    private readonly VirtioBalloon _balloon;
+    private readonly BalloonHost _host;
+    private readonly BalloonCheck _balloonCheck;
     private readonly List<string> _historyOps = [];
     private readonly List<double[]> _historyRows = [];
 
     internal Simulation(SimulationOptions options, PageTable pages, Node node, BuddyAllocator buddy, Sanitizer sanitizer,
-        VmStat vmstat, ProcText proc, Workload.Workload workload, PageStateCheck check, Scheduler scheduler)
+        VmStat vmstat, ProcText proc, Workload.Workload workload, PageStateCheck check, Scheduler scheduler,
+        VirtioBalloon balloon, BalloonHost host, BalloonCheck balloonCheck)
     {
         Options = options;
         _pages = pages;
@@ -37,6 +43,9 @@ public sealed class Simulation
         _workload = workload;
         _check = check;
         _scheduler = scheduler;
+        _balloon = balloon;
+        _host = host;
+        _balloonCheck = balloonCheck;
         MemoryInit.Boot(node, buddy);
         Record("boot");
     }
@@ -58,6 +67,26 @@ public sealed class Simulation
     public long WorkloadFile(double mib) => Op("workload.file", () => _workload.File(mib));
     public long WorkloadSlab(double mib) => Op("workload.slab", () => _workload.Slab(mib));
     public long WorkloadFree(double fraction, string pattern, long seed) => Op("workload.free", () => _workload.Free(fraction, pattern, seed));
+
+    /// <summary>Inflate the virtio balloon by <paramref name="mib"/>: at most what can be allocated above the min watermarks. Returns pages inflated.</summary>
+    public long BalloonInflate(double mib)
+    {
+        Check.InRange(mib, "mib", 0.0, _balloon.InflatablePages() / 256.0);
+        return Op("balloon.inflate", () => _balloon.Inflate((long)Math.Round(mib * 256)));
+    }
+
+    /// <summary>Deflate the balloon by <paramref name="mib"/>, at most what it holds. Returns pages deflated.</summary>
+    public long BalloonDeflate(double mib)
+    {
+        Check.InRange(mib, "mib", 0.0, _balloon.NumPages / 256.0);
+        return Op("balloon.deflate", () => _balloon.Deflate((long)Math.Round(mib * 256)));
+    }
+
+    /// <summary>Pages in the balloon as the guest counts them (<c>vb-&gt;num_pages</c>).</summary>
+    public long BalloonPages => _balloon.NumPages;
+
+    /// <summary>Frames the host holds as ballooned (its own ledger).</summary>
+    public long HostBallooned => _host.Ballooned;
 
     public string Buddyinfo() => _proc.Buddyinfo();
     public string Pagetypeinfo() => _proc.Pagetypeinfo();
@@ -102,7 +131,11 @@ public sealed class Simulation
     public double[] HistoryValues() => _historyRows.SelectMany(r => r).ToArray();
 
     /// <summary>Run the whole-memory checks now (they also run after every operation).</summary>
-    public void CheckInvariants() => _check.Run(_workload.LiveTokens, _workload.MaxToken);
+    public void CheckInvariants()
+    {
+        _check.Run(_workload.LiveTokens, _workload.MaxToken);
+        _balloonCheck.Run();
+    }
 
     private static int CheckOrder(int order) => (int)Check.InRange(order, "order", 0, Zone.MaxOrder - 1);
 

@@ -76,6 +76,10 @@ internal sealed class PageTable
         Private[pfn] = 0;
     }
 
+    /// <summary>The fields dump_page() prints, for report messages.</summary>
+    public string DumpPage(int pfn) =>
+        $"count:{Count[pfn]} mapcount:{MapCount[pfn]} mapping:{Mapping[pfn]:x} flags:{Flags[pfn]:x}";
+
     /// <summary>page_flags_cleared() of the pre-redesign balloon header: no PAGE_FLAGS_CHECK_AT_PREP flag set.</summary>
     public bool PageFlagsCleared(int pfn) => (Flags[pfn] & (uint)PG.CheckAtPrep) == 0;
 }

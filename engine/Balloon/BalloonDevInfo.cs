@@ -1,0 +1,45 @@
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
+
+namespace BalloonScript.Engine.Balloon;
+
+/// <summary>
+/// <c>struct balloon_dev_info</c>: the balloon's page list, the count of pages compaction has isolated from
+/// it, and the spinlock protecting both (v3.16 and v3.18 include/linux/balloon_compaction.h). The simulator
+/// has one balloon device; its identity, as stored in <c>mapping-&gt;private_data</c> (v3.16) or
+/// <c>page-&gt;private</c> (v3.18), is <see cref="Id"/>.
+/// </summary>
+internal sealed class BalloonDevInfo
+{
+    /// <summary>What a page or mapping stores to point at this device (never 0, which is NULL).</summary>
+    public const int Id = 1;
+
+    public BalloonDevInfo(PageLists lists, Scheduler scheduler)
+    {
+        Pages = lists.NewHead();
+        PagesLock = new SimLock(scheduler, "b_dev_info->pages_lock");
+    }
+
+    /// <summary><c>pages</c>: head of the list of ballooned pages (through <c>page-&gt;lru</c>).</summary>
+    public int Pages { get; }
+
+    /// <summary><c>pages_lock</c>: protects <see cref="Pages"/> and <see cref="IsolatedPages"/>.</summary>
+    public SimLock PagesLock { get; }
+
+    /// <summary><c>isolated_pages</c>: balloon pages compaction has taken off the list and not yet given back.</summary>
+    public long IsolatedPages { get; set; }
+
+    /// <summary>
+    /// <c>mapping</c> (v3.8–v3.17 only): the fake address_space with AS_BALLOON_MAP that marks balloon pages;
+    /// 0 in v3.18, where <c>balloon_mapping_alloc</c> is gone.
+    /// </summary>
+    public int Mapping { get; set; }
+
+    /// <summary>
+    /// The driver's migration callback: v3.18 <c>b_dev_info-&gt;migratepage</c>; in v3.16 the
+    /// <c>a_ops-&gt;migratepage</c> of <see cref="Mapping"/>. Both are <c>virtballoon_migratepage</c>,
+    /// set when the driver probes; null means no driver (<c>balloon_page_migrate</c> returns -EAGAIN).
+    /// </summary>
+    public Func<int, int, MigrateMode, int>? MigratePage { get; set; }
+}

@@ -1,0 +1,98 @@
+using BalloonScript.Engine.Host;
+using BalloonScript.Engine.Sanitizers;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Balloon;
+
+/// <summary>The balloon sanitizer: each finding on a state that has it, none on the same balloon before.</summary>
+public class BalloonCheckTests
+{
+    private static BalloonRig InflatedRig(string design, int pages)
+    {
+        var rig = new BalloonRig(design);
+        rig.Driver.Inflate(pages);
+        rig.Check.Run();
+        Assert.That(rig.Sanitizer.Reports, Is.Empty, "a balloon nobody raced with is clean");
+        return rig;
+    }
+
+    [Test]
+    public void HostMismatch_GuestReleasedAPageWithoutTellingTheHost([Values("legacy", "redesign", "fixed")] string design)
+    {
+        var rig = InflatedRig(design, 4);
+        int p = rig.Balloon.Dequeue(); // leak_balloon without tell_host
+        rig.Balloon.ReleasePage(p);
+        rig.Check.Run();
+        Assert.That(rig.Sanitizer.Reports.Select(r => (r.Kind, r.Pfn)), Is.EqualTo(new[] { (ReportKind.HostMismatch, (long)p) }));
+    }
+
+    [Test]
+    public void HostMismatch_BalloonPageTheHostWasNeverTold([Values("legacy", "redesign", "fixed")] string design)
+    {
+        var rig = InflatedRig(design, 4);
+        int p = rig.Balloon.Enqueue(); // fill_balloon before tell_host
+        rig.Check.Run();
+        Assert.That(rig.Sanitizer.Reports.Select(r => (r.Kind, r.Pfn)), Is.EqualTo(new[] { (ReportKind.HostMismatch, (long)p) }));
+    }
+
+    [Test]
+    public void PageLeak_DequeuedPageWhoseLastReferenceIsNeverDropped([Values("legacy", "redesign", "fixed")] string design)
+    {
+        var rig = InflatedRig(design, 4);
+        int p = rig.Balloon.Dequeue();
+        rig.Host.Receive(VirtQueue.Deflate, [p]);
+        rig.Check.Run();
+        Assert.That(rig.Sanitizer.Reports.Select(r => (r.Kind, r.Pfn)), Is.EqualTo(new[] { (ReportKind.PageLeak, (long)p) }));
+    }
+
+    [Test]
+    public void IsolatedPages_v316_DequeueOfAnIsolatedPageLeavesTheCountStuck()
+    {
+        var rig = InflatedRig("legacy", 4);
+        int p = rig.BalloonList()[1];
+        Assert.That(rig.IsolateIntoMigrateList(p, out _), Is.True);
+        rig.Check.Run();
+        Assert.That(rig.Sanitizer.Reports, Is.Empty, "one page isolated, isolated_pages = 1");
+        rig.Balloon.BalloonPageDelete(p); // what the v3.16 dequeue does to it (defect 4)
+        rig.Check.Run();
+        Assert.That(rig.Count(ReportKind.IsolatedPages), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void BalloonUnmovable_v318_ListedPageWithoutPagePrivate()
+    {
+        var rig = InflatedRig("redesign", 4);
+        int p = rig.BalloonList()[2];
+        rig.Pages.Clear(p, Mm.PG.Private);
+        rig.Check.Run();
+        Assert.That(rig.Sanitizer.Reports.Select(r => (r.Kind, r.Pfn)), Is.EqualTo(new[] { (ReportKind.BalloonUnmovable, (long)p) }));
+    }
+
+    [Test]
+    public void StandingFinding_IsReportedOnceThenAgainAfterItClears()
+    {
+        var rig = InflatedRig("redesign", 4);
+        int p = rig.Balloon.Enqueue();
+        rig.Check.Run();
+        rig.Check.Run();
+        Assert.That(rig.Count(ReportKind.HostMismatch), Is.EqualTo(1));
+        rig.Host.Receive(VirtQueue.Inflate, [p]);
+        rig.Check.Run();
+        rig.Host.Receive(VirtQueue.Deflate, [p]);
+        rig.Check.Run();
+        Assert.That(rig.Count(ReportKind.HostMismatch), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void ListCorruption_ListedPageLinkedIntoAnotherListWithoutListDel()
+    {
+        var rig = InflatedRig("fixed", 4);
+        int p = rig.BalloonList()[1];
+        // What freeing a page still on the balloon list does: __free_one_page list_adds its lru elsewhere,
+        // while its balloon neighbours still point at it.
+        rig.Lists.Add(p, rig.Lists.NewHead());
+        rig.Check.Run();
+        Assert.That(rig.Sanitizer.Reports.Select(r => r.Kind), Is.EqualTo(new[] { ReportKind.ListCorruption }));
+        Assert.That(rig.Sanitizer.Reports[0].Message, Does.Contain("another list head"));
+    }
+}
