@@ -43,6 +43,9 @@ internal abstract class BalloonCompaction(BalloonDevInfo dev, PageTable pages, P
     public abstract bool IsMovableBalloonPage(int pfn);
 
     /// <inheritdoc />
+    public abstract bool NewPageIsBalloon(int newpage);
+
+    /// <inheritdoc />
     public abstract bool IsolatedBalloonPage(int pfn);
 
     // ---- compaction and migration hooks (IBalloonCompaction) ----

@@ -38,8 +38,15 @@ internal interface IBalloonCompaction
     /// </summary>
     bool HandleBalloonSuccess(int rc, int page);
 
-    /// <summary><c>__is_movable_balloon_page(page)</c>: unmap_and_move's test on newpage (redesign: put_page it).</summary>
+    /// <summary><c>__is_movable_balloon_page(page)</c>.</summary>
     bool IsMovableBalloonPage(int pfn);
+
+    /// <summary>
+    /// unmap_and_move's test on a migrated-to newpage: v3.18 has <c>else if (__is_movable_balloon_page(newpage))
+    /// put_page(newpage)</c> (the balloon already holds it); v3.16 has no such test, so legacy answers false and
+    /// newpage goes through putback_lru_page.
+    /// </summary>
+    bool NewPageIsBalloon(int newpage);
 
     /// <summary><c>isolated_balloon_page(page)</c>: putback_movable_pages' test.</summary>
     bool IsolatedBalloonPage(int pfn);

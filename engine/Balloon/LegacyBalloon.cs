@@ -53,6 +53,9 @@ internal sealed class LegacyBalloon : BalloonCompaction
     /// <summary>__is_movable_balloon_page (v3.16): <c>mapping_balloon(page-&gt;mapping)</c>, dereferencing it.</summary>
     public override bool IsMovableBalloonPage(int pfn) => MappingBalloon(Pages.Mapping[pfn], pfn);
 
+    /// <summary>v3.16 unmap_and_move does not look at newpage: it always goes to putback_lru_page.</summary>
+    public override bool NewPageIsBalloon(int newpage) => false;
+
     /// <summary>isolated_balloon_page (v3.16): flags clear, not mapped, page_count &gt;= 2, balloon mapping.</summary>
     public override bool IsolatedBalloonPage(int pfn) =>
         Pages.PageFlagsCleared(pfn) && !Pages.PageMapped(pfn) && Pages.Count[pfn] >= 2 && IsMovableBalloonPage(pfn);
