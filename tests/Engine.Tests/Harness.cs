@@ -49,7 +49,7 @@ internal sealed class Harness
     public static long NrFreePagesInAreas(Zone zone)
     {
         long sum = 0;
-        for (int o = 0; o < Mm.Zone.MaxOrder; o++) sum += zone.NrFree[o] << o;
+        for (int o = 0; o < Engine.Mm.Zone.MaxOrder; o++) sum += zone.NrFree[o] << o;
         return sum;
     }
 
@@ -60,7 +60,7 @@ internal sealed class Harness
     public List<(int Pfn, int Order)> AllocateAll(Zone zone)
     {
         var taken = new List<(int, int)>();
-        for (int o = Mm.Zone.MaxOrder - 1; o >= 0; o--)
+        for (int o = Engine.Mm.Zone.MaxOrder - 1; o >= 0; o--)
             for (int mt = 0; mt < MigrateType.Count; mt++)
                 while (!Lists.Empty(zone.FreeList(o, mt)))
                     taken.Add((Buddy.BufferedRmqueue(zone, o, mt), o));
