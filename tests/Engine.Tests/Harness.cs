@@ -77,6 +77,17 @@ internal sealed class Harness
         Buddy.FreePages(pfn, order);
     }
 
+    /// <summary>Parts without a simulation around them, for tests of one structure (a zone, the lists, a node).</summary>
+    public sealed record Parts(Scheduler Scheduler, Sanitizer Sanitizer, PageTable Pages, PageLists Lists);
+
+    public static Parts Bare(int nrPages, int maxHeads = 1024)
+    {
+        var scheduler = new Scheduler(new SimulationOptions { Cpus = 1 });
+        var sanitizer = new Sanitizer(scheduler);
+        var pages = new PageTable(nrPages);
+        return new Parts(scheduler, sanitizer, pages, new PageLists(pages, sanitizer, maxHeads));
+    }
+
     /// <summary>The reports of one kind filed so far.</summary>
     public List<SanitizerReport> ReportsOf(ReportKind kind) => Sanitizer.Reports.Where(r => r.Kind == kind).ToList();
 }

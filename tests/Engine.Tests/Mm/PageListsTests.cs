@@ -1,6 +1,5 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
-using BalloonScript.Engine.Sched;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Mm;
@@ -15,8 +14,9 @@ public class PageListsTests
     [SetUp]
     public void SetUp()
     {
-        _sanitizer = new Sanitizer(new Scheduler(new SimulationOptions { Cpus = 1 }));
-        _lists = new PageLists(new PageTable(64), _sanitizer, maxHeads: 8);
+        var parts = Harness.Bare(64, maxHeads: 8);
+        _sanitizer = parts.Sanitizer;
+        _lists = parts.Lists;
     }
 
     private List<SanitizerReport> Corruptions => _sanitizer.Reports.Where(r => r.Kind == ReportKind.ListCorruption).ToList();

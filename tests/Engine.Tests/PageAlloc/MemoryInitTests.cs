@@ -1,7 +1,5 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
-using BalloonScript.Engine.Sanitizers;
-using BalloonScript.Engine.Sched;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.PageAlloc;
@@ -84,8 +82,7 @@ public class MemoryInitTests
     /// <summary>A node as it is before init_per_zone_wmark_min runs: watermarks still 0.</summary>
     private static Node UnbootedNode(int nrPages)
     {
-        var scheduler = new Scheduler(new SimulationOptions { Cpus = 1 });
-        var pages = new PageTable(nrPages);
-        return new Node(pages, new PageLists(pages, new Sanitizer(scheduler)), scheduler);
+        var parts = Harness.Bare(nrPages);
+        return new Node(parts.Pages, parts.Lists, parts.Scheduler);
     }
 }

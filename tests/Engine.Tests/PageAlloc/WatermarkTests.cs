@@ -1,7 +1,5 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
-using BalloonScript.Engine.Sanitizers;
-using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
 
@@ -18,10 +16,8 @@ public class WatermarkTests
     [SetUp]
     public void SetUp()
     {
-        var scheduler = new Scheduler(new SimulationOptions { Cpus = 1 });
-        var pages = new PageTable(4096);
-        var lists = new PageLists(pages, new Sanitizer(scheduler));
-        _zone = new Zone(0, "DMA", 0, 4096, lists, scheduler);
+        var parts = Harness.Bare(4096);
+        _zone = new Zone(0, "DMA", 0, 4096, parts.Lists, parts.Scheduler);
         _zone.NrFree[0] = 100;
         _zone.NrFree[1] = 50;
         _zone.NrFree[2] = 10;
