@@ -131,6 +131,19 @@ public class SchedulerAbortTests
         Assert.That(Guarded(() => s.Run([new SimTask(0, 0, "x", () => s.Preempt("x")), new SimTask(1, 1, "y", () => { })], new RoundRobinStrategy())).Completed);
     }
 
+    [Test]
+    public void TaskException_InlineRunPropagatesItUnchanged()
+    {
+        var s = NewScheduler();
+        bool secondRan = false;
+
+        Assert.Throws<InvalidDataException>(() => s.Run(
+            [new SimTask(0, 0, "a", () => throw new InvalidDataException("boom")), new SimTask(1, 1, "b", () => secondRan = true)], null));
+
+        Assert.That(secondRan, Is.False);
+        Assert.That(s.Current.Name, Is.EqualTo("main"));
+    }
+
     /// <summary>A strategy that fails at a chosen kind of decision.</summary>
     private sealed class FailingStrategy(Func<SimTask, bool> failWhen) : IScheduleStrategy
     {
