@@ -238,14 +238,18 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     }
 
     /// <summary>
-    /// __free_pages: free a block whose last reference was dropped. free_pages_check first: a page with
-    /// a mapping, a non-(-1) _mapcount, a nonzero _count or a PAGE_FLAGS_CHECK_AT_FREE flag is a bad page
-    /// and is not freed (the kernel leaks it too).
+    /// __free_pages_ok (v3.16): free a block whose last reference was dropped. free_pages_prepare first
+    /// clears the mapping of an anon head page, then runs free_pages_check on every page: a page with a
+    /// mapping, a non-(-1) _mapcount, a nonzero _count or a PAGE_FLAGS_CHECK_AT_FREE flag is a bad page,
+    /// and if any page is bad the block is not freed (the kernel leaks it too).
     /// </summary>
     public void FreePages(int pfn, int order)
     {
+        if (pages.PageAnon(pfn)) pages.Mapping[pfn] = 0;
+        int bad = 0;
         for (int p = pfn; p < pfn + (1 << order); p++)
-            if (!FreePagesCheck(p)) return;
+            if (!FreePagesCheck(p)) bad++;
+        if (bad > 0) return;
         var zone = node.ZoneOf(pfn);
         int mt = zone.GetPageblockMigratetype(pfn);
         for (int p = pfn; p < pfn + (1 << order); p++)
@@ -254,6 +258,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
             pages.Content[p] = 0;
             pages.Flags[p] = 0;
         }
+        pages.Index[pfn] = mt; // set_freepage_migratetype
         zone.Lock.Lock();
         FreeOneBlock(zone, pfn, order, mt);
         if (mt != MigrateType.Isolate) zone.Stat[(int)ZoneStat.NrFreePages] += 1 << order;
@@ -272,34 +277,40 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     }
 
     /// <summary>free_pages_check (v3.16).</summary>
-    private bool FreePagesCheck(int pfn)
-    {
-        string? bad = null;
-        if (pages.MapCount[pfn] != -1) bad = "nonzero mapcount";
-        else if (pages.Mapping[pfn] != 0) bad = "non-NULL mapping";
-        else if (pages.Count[pfn] != 0) bad = "nonzero _count";
-        else if ((pages.Flags[pfn] & (uint)PG.CheckAtFree) != 0) bad = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set";
-        if (bad is null) return true;
-        sanitizer.Report(ReportKind.BadPage, pfn,
-            $"BUG: Bad page state: {bad} (count:{pages.Count[pfn]} mapcount:{pages.MapCount[pfn]} mapping:{pages.Mapping[pfn]:x} flags:{pages.Flags[pfn]:x}) at free");
-        return false;
-    }
+    private bool FreePagesCheck(int pfn) => PageStateOk(pfn, PG.CheckAtFree, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set");
 
-    /// <summary>prep_new_page / check_new_page (v3.16): the block must be clean; set _count 1, private 0.</summary>
+    /// <summary>prep_new_page (v3.16): check_new_page on each page, stopping at the first bad one; then _count 1, private 0.</summary>
     private bool PrepNewPage(int pfn, int order)
     {
         for (int p = pfn; p < pfn + (1 << order); p++)
-        {
-            if (pages.MapCount[p] != -1 || pages.Mapping[p] != 0 || pages.Count[p] != 0 || (pages.Flags[p] & (uint)PG.CheckAtPrep) != 0)
-            {
-                sanitizer.Report(ReportKind.BadPage, p,
-                    $"BUG: Bad page state at allocation (count:{pages.Count[p]} mapcount:{pages.MapCount[p]} mapping:{pages.Mapping[p]:x} flags:{pages.Flags[p]:x})");
-                return false;
-            }
-        }
+            if (!PageStateOk(p, PG.CheckAtPrep, "PAGE_FLAGS_CHECK_AT_PREP flag set")) return false;
         pages.Private[pfn] = 0;
         pages.Count[pfn] = 1;
         return true;
+    }
+
+    /// <summary>
+    /// The shared body of free_pages_check / check_new_page: each test that fails overwrites the reason, so the
+    /// last one wins (flags, then _count, then mapping, then mapcount). A bad page goes to bad_page.
+    /// </summary>
+    private bool PageStateOk(int pfn, PG badFlags, string flagsReason)
+    {
+        string? reason = null;
+        if (pages.MapCount[pfn] != -1) reason = "nonzero mapcount";
+        if (pages.Mapping[pfn] != 0) reason = "non-NULL mapping";
+        if (pages.Count[pfn] != 0) reason = "nonzero _count";
+        if ((pages.Flags[pfn] & (uint)badFlags) != 0) reason = flagsReason;
+        if (reason is null) return true;
+        BadPage(pfn, reason);
+        return false;
+    }
+
+    /// <summary>bad_page (v3.16): report the page (dump_page_badflags fields), then page_mapcount_reset.</summary>
+    private void BadPage(int pfn, string reason)
+    {
+        sanitizer.Report(ReportKind.BadPage, pfn,
+            $"BUG: Bad page state pfn:{pfn:x5}: page dumped because: {reason} (count:{pages.Count[pfn]} mapcount:{pages.MapCount[pfn] + 1} mapping:{pages.Mapping[pfn]:x} index:{pages.Index[pfn]:x} flags:{pages.Flags[pfn]:x})");
+        pages.MapCount[pfn] = -1;
     }
 
     /// <summary>

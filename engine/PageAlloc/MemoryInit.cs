@@ -34,10 +34,13 @@ internal static class MemoryInit
         }
     }
 
-    /// <summary>init_per_zone_wmark_min: int_sqrt(lowmem_kbytes * 16), clamped to [128, 65536].</summary>
+    /// <summary>
+    /// init_per_zone_wmark_min: int_sqrt(lowmem_kbytes * 16), clamped to [128, 65536], where lowmem_kbytes is
+    /// nr_free_buffer_pages() (Σ managed pages above the high watermark; at boot the watermarks are still 0).
+    /// </summary>
     public static int MinFreeKbytes(Node node)
     {
-        long lowmemKbytes = node.Zones.Sum(z => z.ManagedPages) * 4;
+        long lowmemKbytes = node.Zones.Sum(z => Math.Max(0, z.ManagedPages - z.Watermark[Zone.WmarkHigh])) * 4;
         int kb = (int)Math.Sqrt(lowmemKbytes * 16.0);
         while ((long)(kb + 1) * (kb + 1) <= lowmemKbytes * 16) kb++;
         while ((long)kb * kb > lowmemKbytes * 16) kb--;

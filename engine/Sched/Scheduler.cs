@@ -66,11 +66,12 @@ internal sealed class Scheduler
         return new RunOutcome(_deadlock, Step - start);
     }
 
-    /// <summary>A preemption point: another CPU may run here.</summary>
+    /// <summary>A preemption point: another CPU may run here (not while a run is being aborted: unwinding
+    /// paths run one after another to the end).</summary>
     public void Preempt(string point)
     {
         Step++;
-        if (_strategy is null) return;
+        if (_strategy is null || _aborting) return;
         var current = Current;
         _trace.Add(new TraceEntry(Step, current.Cpu, current.Name, point));
         var runnable = CollectRunnable();
@@ -82,20 +83,21 @@ internal sealed class Scheduler
     /// <summary>
     /// Block the running path until <paramref name="condition"/> holds (a lock it spins or sleeps on).
     /// If no other path can run, the run is a deadlock: it is aborted and <see cref="RunOutcome.Deadlock"/> says why.
+    /// A path unwinding from an abort cannot block: it is unwound further.
     /// </summary>
     public void WaitUntil(Func<bool> condition, object waitingOn, string point)
     {
         while (!condition())
         {
             var current = Current;
+            if (_aborting) throw new SimAbortException();
             if (_strategy is null) Abort($"{current.Name} on cpu{current.Cpu} blocks on {point} with no other CPU running");
             current.WaitCondition = condition;
             current.WaitingOn = waitingOn;
             Step++;
             _trace.Add(new TraceEntry(Step, current.Cpu, current.Name, "blocked: " + point));
             var runnable = CollectRunnable();
-            if (runnable.Count == 0)
-                Abort($"deadlock: every CPU is blocked ({string.Join(", ", _tasks.Where(t => !t.Done).Select(t => $"{t.Name} on {t.WaitingOn}"))})");
+            if (runnable.Count == 0) Abort(DeadlockMessage());
             SwitchTo(current, runnable.Count == 1 ? runnable[0] : Choose(runnable, current));
             current.WaitCondition = null;
             current.WaitingOn = null;
@@ -138,83 +140,114 @@ internal sealed class Scheduler
         _trace.Clear();
         _choices.Clear();
         _remaining = tasks.Count;
-        _allDone = new SemaphoreSlim(0);
-        strategy.Start(tasks);
-        foreach (var t in tasks)
+        using var allDone = new SemaphoreSlim(0);
+        _allDone = allDone;
+        try
         {
-            var task = t;
-            task.Thread = new Thread(() => ThreadMain(task), 1 << 20) { IsBackground = true, Name = "sim:" + task.Name };
-            task.Thread.Start();
+            // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
+            strategy.Start(tasks);
+            var first = Choose(CollectRunnable(), tasks[0]);
+            foreach (var t in tasks)
+            {
+                var task = t;
+                task.Thread = new Thread(() => ThreadMain(task), 1 << 20) { IsBackground = true, Name = "sim:" + task.Name };
+                task.Thread.Start();
+            }
+            Give(first);
+            allDone.Wait();
+            foreach (var t in tasks) t.Thread!.Join();
         }
-        var first = Choose(CollectRunnable(), tasks[0]);
-        Current = first;
-        first.Baton.Release();
-        _allDone.Wait();
-        foreach (var t in tasks) t.Thread!.Join();
-        _strategy = null;
-        _tasks = [];
-        Current = _main;
+        finally
+        {
+            _strategy = null;
+            _tasks = [];
+            _allDone = null;
+            Current = _main;
+        }
         var error = tasks.FirstOrDefault(t => t.Error is not null)?.Error;
         if (error is not null) throw new InvalidOperationException($"simulated kernel path failed: {error.Message}", error);
     }
 
+    /// <summary>
+    /// One task's OS thread: wait for the baton, run the body (or skip it if the run is aborting), then pass the
+    /// baton on. Everything that can throw is caught here so that the baton is always passed and the run ends.
+    /// </summary>
     private void ThreadMain(SimTask task)
     {
         task.Baton.Wait();
-        if (!_aborting)
+        try
         {
-            task.Started = true;
-            try { task.Body(); }
-            catch (SimAbortException) { }
-            catch (Exception e)
+            if (!_aborting)
             {
-                task.Error = e;
-                _aborting = true;
+                task.Started = true;
+                task.Body();
             }
+        }
+        catch (SimAbortException) { }
+        catch (Exception e)
+        {
+            task.Error = e;
+            _aborting = true;
         }
         task.Done = true;
-        if (_aborting)
-        {
-            ReleaseAll();
-        }
-        else
-        {
-            var runnable = CollectRunnable();
-            if (runnable.Count > 0)
-            {
-                var next = Choose(runnable, task);
-                Current = next;
-                next.Baton.Release();
-            }
-            else if (_tasks.Any(t => !t.Done))
-            {
-                _deadlock = $"deadlock: every CPU is blocked ({string.Join(", ", _tasks.Where(t => !t.Done).Select(t => $"{t.Name} on {t.WaitingOn}"))})";
-                _aborting = true;
-                ReleaseAll();
-            }
-        }
+        PassBaton(task);
         if (Interlocked.Decrement(ref _remaining) == 0) _allDone!.Release();
+    }
+
+    /// <summary>
+    /// A finished task hands the baton on: to the strategy's pick among the runnable tasks; if every unfinished
+    /// task is blocked that is a deadlock and the run aborts. While aborting, the unfinished tasks are woken one at a
+    /// time, in list order, each unwinding alone before it passes the baton on, so abort keeps the one-runner rule.
+    /// </summary>
+    private void PassBaton(SimTask finished)
+    {
+        if (!_aborting)
+        {
+            try
+            {
+                var runnable = CollectRunnable();
+                if (runnable.Count > 0)
+                {
+                    Give(Choose(runnable, finished));
+                    return;
+                }
+                if (_tasks.All(t => t.Done)) return;
+                _deadlock ??= DeadlockMessage();
+            }
+            catch (Exception e)
+            {
+                finished.Error ??= e;
+            }
+            _aborting = true;
+        }
+        foreach (var t in _tasks)
+        {
+            if (t.Done) continue;
+            Give(t);
+            return;
+        }
     }
 
     private void Abort(string why)
     {
         _deadlock ??= why;
         _aborting = true;
-        ReleaseAll();
         throw new SimAbortException();
     }
 
-    private void ReleaseAll()
+    private string DeadlockMessage() =>
+        $"deadlock: every CPU is blocked ({string.Join(", ", _tasks.Where(t => !t.Done).Select(t => $"{t.Name} on {t.WaitingOn}"))})";
+
+    /// <summary>Make <paramref name="to"/> the running task and wake its thread.</summary>
+    private void Give(SimTask to)
     {
-        foreach (var t in _tasks)
-            if (!t.Done && t != Current) t.Baton.Release();
-        Current = _main;
+        Current = to;
+        to.Baton.Release();
     }
 
     private void SwitchTo(SimTask from, SimTask to)
     {
-        Current = to;
-        to.Baton.Release();
+        Give(to);
         from.Baton.Wait();
         if (_aborting) throw new SimAbortException();
     }

@@ -32,7 +32,8 @@ internal static class Fragmentation
         ulong requested = 1UL << order;
         if (info.FreeBlocksTotal == 0) return 0;
         if (info.FreeBlocksSuitable != 0) return -1000;
-        return (int)(1000 - (1000 + info.FreePages * 1000UL / requested) / info.FreeBlocksTotal);
+        // Unsigned as in the kernel: a quotient above 1000 wraps, and the int return makes it negative.
+        return unchecked((int)(1000UL - (1000 + info.FreePages * 1000UL / requested) / info.FreeBlocksTotal));
     }
 
     /// <summary>unusable_free_index: the share (×1000) of free memory that cannot serve this order.</summary>
@@ -47,6 +48,14 @@ internal static class Fragmentation
 
     public static int ZoneUnusable(Zone zone, int order) => Unusable(order, Fill(zone.NrFree, order));
 
-    /// <summary>How debugfs prints an index: <c>"%d.%03d"</c> of index/1000 and index%1000.</summary>
-    public static string Format(int index) => $"{index / 1000}.{Math.Abs(index % 1000):D3}";
+    /// <summary>
+    /// How debugfs prints an index: C's <c>"%d.%03d"</c> of index/1000 and index%1000, both truncating towards
+    /// zero, so a negative index that is not -1000 prints as e.g. "0.-500" (the sign counts in the width 3).
+    /// </summary>
+    public static string Format(int index)
+    {
+        int frac = index % 1000;
+        string fracText = frac >= 0 ? frac.ToString("D3") : "-" + (-frac).ToString("D2");
+        return $"{index / 1000}.{fracText}";
+    }
 }

@@ -1,0 +1,84 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sanitizers;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Mm;
+
+/// <summary>The CONFIG_DEBUG_LIST checks of v3.16 lib/list_debug.c: a failed check is a list_corruption
+/// report and the operation is not done; the simulator never crashes on a corrupted list.</summary>
+public class PageListsTests
+{
+    private Sanitizer _sanitizer = null!;
+    private PageLists _lists = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        var parts = Harness.Bare(64, maxHeads: 8);
+        _sanitizer = parts.Sanitizer;
+        _lists = parts.Lists;
+    }
+
+    private List<SanitizerReport> Corruptions => _sanitizer.Reports.Where(r => r.Kind == ReportKind.ListCorruption).ToList();
+
+    [Test]
+    public void ListDel_v316_DeletingTwiceReportsListPoison1AndDoesNotCrash()
+    {
+        int head = _lists.NewHead();
+        _lists.Add(5, head);
+        Assert.That(_lists.Del(5), Is.True);
+        Assert.That((_lists.Next(5), _lists.Prev(5)), Is.EqualTo((PageLists.Poison1, PageLists.Poison2)), "list_del poisons the entry");
+
+        bool done = _lists.Del(5);
+
+        Assert.That(done, Is.False);
+        var report = Corruptions.Single();
+        Assert.That(report.Pfn, Is.EqualTo(5));
+        Assert.That(report.Message, Does.Contain("list_del corruption").And.Contain("LIST_POISON1"));
+        Assert.That(_lists.Empty(head), Is.True);
+        Assert.That(_lists.Add(6, head), Is.True, "the list is still usable");
+        Assert.That(_lists.Count(head), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void ListAdd_v316_AddingNextToANodeWhoseLinksWereOverwrittenIsReported()
+    {
+        int listA = _lists.NewHead();
+        int listB = _lists.NewHead();
+        _lists.Add(1, listA);
+        _lists.Add(1, listB); // re-added without list_del: listA->next is 1, but 1->prev is now listB
+
+        bool done = _lists.Add(2, listA);
+
+        Assert.That(done, Is.False);
+        Assert.That(Corruptions.Single().Message, Does.Contain("list_add corruption. next->prev should be prev (head#0), but was head#1"));
+        Assert.That(_lists.OnAList(2), Is.False, "the add was not done");
+    }
+
+    [Test]
+    public void ListAdd_v316_AddingANodeTwiceToTheSameListIsReported()
+    {
+        int head = _lists.NewHead();
+        _lists.Add(3, head);
+
+        Assert.That(_lists.Add(3, head), Is.False);
+        Assert.That(Corruptions.Single().Message, Does.Contain("list_add double add"));
+        Assert.That(_lists.Count(head), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void ListDel_v316_DeletingAnEntryWhosePrevNoLongerPointsAtItIsReported()
+    {
+        int listA = _lists.NewHead();
+        int listB = _lists.NewHead();
+        _lists.Add(1, listA);
+        _lists.Add(2, listA); // listA: 2, 1
+        _lists.Add(2, listB); // 2 re-added without list_del: 1->prev is still 2, but 2->next is now listB
+
+        bool done = _lists.Del(1);
+
+        Assert.That(done, Is.False);
+        Assert.That(Corruptions.Single().Message, Does.Contain("list_del corruption. prev->next should be pfn 1, but was head#1"));
+        Assert.That(_lists.Next(listA), Is.EqualTo(2), "nothing was unlinked");
+    }
+}
