@@ -63,7 +63,7 @@ public class BalloonCheckTests
     {
         var rig = InflatedRig("redesign", 4);
         int p = rig.BalloonList()[2];
-        rig.Pages.Clear(p, Mm.PG.Private);
+        rig.Pages.Clear(p, Engine.Mm.PG.Private);
         rig.Check.Run();
         Assert.That(rig.Sanitizer.Reports.Select(r => (r.Kind, r.Pfn)), Is.EqualTo(new[] { (ReportKind.BalloonUnmovable, (long)p) }));
     }
