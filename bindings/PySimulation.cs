@@ -22,6 +22,9 @@ public sealed class PySimulation
     public long WorkloadSlab(double mib) => _sim.WorkloadSlab(mib);
     public long WorkloadFree(double fraction, string pattern, long seed) => _sim.WorkloadFree(fraction, pattern, seed);
 
+    public PyCompactResult Compact() => new(_sim.Compact());
+    public long Allocate(int order, long count) => _sim.Allocate(order, count);
+
     public string[] VmstatNames() => _sim.VmstatNames();
     public long[] VmstatValues() => _sim.VmstatValues();
     public string Buddyinfo() => _sim.Buddyinfo();

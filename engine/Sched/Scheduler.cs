@@ -49,6 +49,25 @@ internal sealed class Scheduler
     public bool Switching => _strategy is not null;
 
     /// <summary>
+    /// The need_resched() model: a task that has passed <see cref="Timeslice"/> preemption points since it was
+    /// last put on its CPU has TIF_NEED_RESCHED set, as if the timer tick had expired its slice. 0 (the
+    /// default) = never, so run-to-completion experiments are unaffected; tests and scenarios set it to make
+    /// compaction's need_resched() branches (async abort, lock drops, cond_resched) reachable.
+    /// </summary>
+    public long Timeslice { get; set; }
+
+    /// <summary>need_resched(): the running task's timeslice is used up.</summary>
+    public bool NeedResched() => Timeslice > 0 && Step - Current.SliceStart >= Timeslice;
+
+    /// <summary>cond_resched(): if need_resched(), give up the CPU (a preemption point) and start a new slice.</summary>
+    public void CondResched()
+    {
+        if (!NeedResched()) return;
+        Current.SliceStart = Step;
+        Preempt("cond_resched");
+    }
+
+    /// <summary>
     /// Run <paramref name="tasks"/> until all finish. <paramref name="strategy"/> null = run to completion,
     /// in list order, inline.
     /// </summary>
@@ -117,7 +136,7 @@ internal sealed class Scheduler
         {
             foreach (var t in tasks)
             {
-                Current = t;
+                Dispatch(t);
                 t.Started = true;
                 try { t.Body(); }
                 catch (SimAbortException) { break; }
@@ -147,7 +166,7 @@ internal sealed class Scheduler
             task.Thread.Start();
         }
         var first = Choose(CollectRunnable(), tasks[0]);
-        Current = first;
+        Dispatch(first);
         first.Baton.Release();
         _allDone.Wait();
         foreach (var t in tasks) t.Thread!.Join();
@@ -183,7 +202,7 @@ internal sealed class Scheduler
             if (runnable.Count > 0)
             {
                 var next = Choose(runnable, task);
-                Current = next;
+                Dispatch(next);
                 next.Baton.Release();
             }
             else if (_tasks.Any(t => !t.Done))
@@ -213,10 +232,17 @@ internal sealed class Scheduler
 
     private void SwitchTo(SimTask from, SimTask to)
     {
-        Current = to;
+        Dispatch(to);
         to.Baton.Release();
         from.Baton.Wait();
         if (_aborting) throw new SimAbortException();
+    }
+
+    /// <summary>Put <paramref name="task"/> on its CPU: it becomes current with a fresh timeslice.</summary>
+    private void Dispatch(SimTask task)
+    {
+        Current = task;
+        task.SliceStart = Step;
     }
 
     private SimTask Choose(List<SimTask> runnable, SimTask current)
