@@ -24,9 +24,9 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
     CompactLocking locking, IBalloonCompaction balloon)
 {
     /// <summary>
-    /// congestion_wait(HZ/10) rounds a sync scanner sleeps through while too many pages are isolated before it
-    /// gives up as if a fatal signal had arrived. The kernel waits without bound; in a simulation nobody may be
-    /// left to put pages back, so the wait is bounded (10 s of simulated waiting).
+    /// congestion_wait(HZ/10) rounds in a row, with no CPU changing the zone's isolated count, after which a
+    /// sync scanner waiting in too_many_isolated gives up as if a fatal signal had arrived. The kernel waits
+    /// without bound; in a simulation nobody may be left to put pages back, so the wait ends when nothing moves.
     /// </summary>
     public const int CongestionWaitLimit = 100;
 
@@ -64,9 +64,12 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
                    | (unevictable ? IsolateMode.Unevictable : IsolateMode.None);
         var lruLock = zone.LruLock;
 
-        for (int waits = 0; TooManyIsolated(zone); waits++)
+        for (long lastIsolated = -1, idle = 0; TooManyIsolated(zone);)
         {
-            if (cc.Mode == MigrateMode.Async || waits == CongestionWaitLimit) return 0;
+            if (cc.Mode == MigrateMode.Async) return 0;
+            long isolated = Isolated(zone);
+            if (isolated != lastIsolated) (lastIsolated, idle) = (isolated, 0);
+            else if (++idle == CongestionWaitLimit) return 0;
             scheduler.Preempt("congestion_wait");
         }
         if (locking.CompactShouldAbort(cc)) return 0;
@@ -160,9 +163,11 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
         var s = zone.Stat;
         long inactive = s[(int)ZoneStat.NrInactiveFile] + s[(int)ZoneStat.NrInactiveAnon];
         long active = s[(int)ZoneStat.NrActiveFile] + s[(int)ZoneStat.NrActiveAnon];
-        long isolated = s[(int)ZoneStat.NrIsolatedFile] + s[(int)ZoneStat.NrIsolatedAnon];
-        return isolated > (inactive + active) / 2;
+        return Isolated(zone) > (inactive + active) / 2;
     }
+
+    private static long Isolated(Zone zone) =>
+        zone.Stat[(int)ZoneStat.NrIsolatedFile] + zone.Stat[(int)ZoneStat.NrIsolatedAnon];
 
     /// <summary>migrate_async_suitable: MOVABLE (or CMA, not modelled) pageblocks only.</summary>
     public static bool MigrateAsyncSuitable(int migratetype) => migratetype == MigrateType.Movable;
