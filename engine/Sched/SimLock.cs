@@ -20,7 +20,7 @@ internal sealed class SimLock(Scheduler scheduler, string name)
     {
         scheduler.Preempt(Name);
         if (HeldByCurrent) throw new InvalidOperationException($"recursive locking of {Name} by {scheduler.Current.Name}");
-        scheduler.WaitUntil(() => _owner == -2, this, Name);
+        if (_owner != -2) scheduler.WaitUntil(() => _owner == -2, this, Name); // no closure on the uncontended path
         _owner = scheduler.Current.Id;
     }
 
