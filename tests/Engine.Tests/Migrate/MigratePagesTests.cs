@@ -34,6 +34,15 @@ public class MigratePagesTests
 
     private static T OnCpu0<T>(Rig rig, Func<T> body) => rig.RunOnCpu0(body);
 
+    /// <summary>Isolate <paramref name="page"/> and migrate_pages it into freshly allocated targets (returned in order).</summary>
+    private static (int rc, List<int> targets, int list) MigrateOne(Rig rig, int page, MigrateMode mode, Action<int>? putNewPage = null)
+    {
+        var targets = new List<int>();
+        int list = Isolate(rig, page);
+        int rc = OnCpu0(rig, () => rig.Get<Migration>().MigratePages(list, Allocator(rig, targets), putNewPage, mode));
+        return (rc, targets, list);
+    }
+
     private static long Stat(Rig rig, ZoneStat s) => rig.VmStat.Global(s);
 
     [Test]
@@ -44,17 +53,16 @@ public class MigratePagesTests
         var p = rig.Pages;
         (long token, int mapping, int index) = (p.Content[page], p.Mapping[page], p.Index[page]);
         (long free, long active, long anon) = (Stat(rig, ZoneStat.NrFreePages), Stat(rig, ZoneStat.NrActiveAnon), Stat(rig, ZoneStat.NrAnonPages));
-        var targets = new List<int>();
-        int list = Isolate(rig, page);
 
-        int rc = OnCpu0(rig, () => rig.Get<Migration>().MigratePages(list, Allocator(rig, targets), null, MigrateMode.Sync));
+        var (rc, targets, _) = MigrateOne(rig, page, MigrateMode.Sync);
 
         int newpage = targets.Single();
         Assert.That(rc, Is.Zero);
         Assert.That(rig.Event(VmEvent.PgmigrateSuccess), Is.EqualTo(1));
         Assert.That((p.Content[newpage], p.Mapping[newpage], p.Index[newpage]), Is.EqualTo((token, mapping, index)));
         Assert.That((p.Count[newpage], p.MapCount[newpage]), Is.EqualTo((1, 0)), "the PTE's reference and mapping moved");
-        Assert.That(p.Test(newpage, PG.SwapBacked | PG.Uptodate | PG.Active | PG.Lru), Is.True);
+        const PG moved = PG.SwapBacked | PG.Uptodate | PG.Active | PG.Lru;
+        Assert.That((PG)p.Flags[newpage] & moved, Is.EqualTo(moved));
         Assert.That(p.Test(newpage, PG.Locked), Is.False);
         Assert.That(p.Kind[newpage], Is.EqualTo((byte)PageKind.Anon));
         Assert.That(p.Kind[page], Is.EqualTo((byte)PageKind.Free), "the old page was freed");
@@ -72,10 +80,8 @@ public class MigratePagesTests
         var p = rig.Pages;
         long token = p.Content[page];
         (long inactive, long files) = (Stat(rig, ZoneStat.NrInactiveFile), Stat(rig, ZoneStat.NrFilePages));
-        var targets = new List<int>();
-        int list = Isolate(rig, page);
 
-        int rc = OnCpu0(rig, () => rig.Get<Migration>().MigratePages(list, Allocator(rig, targets), null, MigrateMode.Async));
+        var (rc, targets, _) = MigrateOne(rig, page, MigrateMode.Async);
 
         int newpage = targets.Single();
         Assert.That(rc, Is.Zero);
@@ -95,17 +101,14 @@ public class MigratePagesTests
         int page = First(rig, PageKind.Anon);
         var p = rig.Pages;
         p.Count[page]++; // pinned, e.g. by get_user_pages
-        var targets = new List<int>();
         int returned = 0;
         var spare = rig.Get<PageLists>().NewHead();
-        int list = Isolate(rig, page);
-        var migration = rig.Get<Migration>();
 
-        int rc = OnCpu0(rig, () => migration.MigratePages(list, Allocator(rig, targets), t =>
+        var (rc, targets, list) = MigrateOne(rig, page, MigrateMode.Sync, t =>
         {
             returned++;
             rig.Get<PageLists>().Add(t, spare);
-        }, MigrateMode.Sync));
+        });
 
         Assert.That(rc, Is.EqualTo(1), "one page still asking to be retried");
         Assert.That(targets, Has.Count.EqualTo(Migration.MaxPasses));
@@ -115,7 +118,7 @@ public class MigratePagesTests
         Assert.That(rig.Get<PageLists>().Next(list), Is.EqualTo(page), "the page stays on the list for the caller");
         Assert.That((p.Count[page], p.MapCount[page]), Is.EqualTo((3, 0)), "the PTE was restored after each try");
 
-        OnCpu0(rig, () => { migration.PutbackMovablePages(list); return 0; });
+        OnCpu0(rig, () => { rig.Get<Migration>().PutbackMovablePages(list); return 0; });
         Assert.That(p.Test(page, PG.Lru), Is.True);
         Assert.That(p.Count[page], Is.EqualTo(2));
         Assert.That(Stat(rig, ZoneStat.NrIsolatedAnon), Is.Zero);
@@ -130,10 +133,8 @@ public class MigratePagesTests
         var p = rig.Pages;
         p.Mapping[page] = rig.Get<MappingTable>().NewAddressSpace(migratePage: MigratePageOp.None);
         p.Set(page, PG.Dirty);
-        var targets = new List<int>();
-        int list = Isolate(rig, page);
 
-        int rc = OnCpu0(rig, () => rig.Get<Migration>().MigratePages(list, Allocator(rig, targets), null, MigrateMode.SyncLight));
+        var (rc, targets, list) = MigrateOne(rig, page, MigrateMode.SyncLight);
 
         Assert.That(rc, Is.EqualTo(1));
         Assert.That(targets, Has.Count.EqualTo(1), "-EBUSY is not retried");
