@@ -27,6 +27,9 @@ public sealed class PySimulation
     public long BalloonPages => _sim.BalloonPages;
     public long HostBallooned => _sim.HostBallooned;
 
+    public PyCompactResult Compact() => new(_sim.Compact());
+    public long Allocate(int order, long count) => _sim.Allocate(order, count);
+
     public string[] VmstatNames() => _sim.VmstatNames();
     public long[] VmstatValues() => _sim.VmstatValues();
     public string Buddyinfo() => _sim.Buddyinfo();

@@ -1,5 +1,7 @@
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Host;
+using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
@@ -25,6 +27,17 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<MappingTable>();
         services.AddSingleton<Node>();
         services.AddSingleton<BuddyAllocator>();
+        services.AddSingleton<Lru>();
+        services.AddSingleton<Rmap>();
+        services.AddSingleton<MigratePageCallbacks>();
+        // Migration and the scanners need an IBalloonCompaction: the balloon design, registered per design.
+        services.AddSingleton<Migration>();
+        services.AddSingleton<CompactLocking>();
+        services.AddSingleton<MigrateScanner>();
+        services.AddSingleton<FreeScanner>();
+        services.AddSingleton<Compactor>();
+        services.AddSingleton<PageAllocator>();
+        services.AddSingleton<Workload.HighOrderRequests>();
         services.AddSingleton<VmStat>();
         services.AddSingleton<ProcText>();
         services.AddSingleton<Workload.Workload>();
@@ -35,7 +48,8 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<Node>(), sp.GetRequiredService<BuddyAllocator>(), sp.GetRequiredService<Sanitizer>(),
             sp.GetRequiredService<VmStat>(), sp.GetRequiredService<ProcText>(), sp.GetRequiredService<Workload.Workload>(),
             sp.GetRequiredService<PageStateCheck>(), sp.GetRequiredService<Scheduler>(),
-            sp.GetRequiredService<VirtioBalloon>(), sp.GetRequiredService<BalloonHost>(), sp.GetRequiredService<BalloonCheck>()));
+            sp.GetRequiredService<VirtioBalloon>(), sp.GetRequiredService<BalloonHost>(), sp.GetRequiredService<BalloonCheck>(),
+            sp.GetRequiredService<Compactor>(), sp.GetRequiredService<Workload.HighOrderRequests>()));
         return services;
     }
 }

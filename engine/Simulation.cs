@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Host;
+using BalloonScript.Engine.Compaction;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
@@ -27,12 +28,14 @@ public sealed class Simulation
     private readonly VirtioBalloon _balloon;
     private readonly BalloonHost _host;
     private readonly BalloonCheck _balloonCheck;
+    private readonly Compactor _compactor;
+    private readonly Workload.HighOrderRequests _highOrder;
     private readonly List<string> _historyOps = [];
     private readonly List<double[]> _historyRows = [];
 
     internal Simulation(SimulationOptions options, PageTable pages, Node node, BuddyAllocator buddy, Sanitizer sanitizer,
         VmStat vmstat, ProcText proc, Workload.Workload workload, PageStateCheck check, Scheduler scheduler,
-        VirtioBalloon balloon, BalloonHost host, BalloonCheck balloonCheck)
+        VirtioBalloon balloon, BalloonHost host, BalloonCheck balloonCheck, Compactor compactor, Workload.HighOrderRequests highOrder)
     {
         Options = options;
         _pages = pages;
@@ -46,6 +49,8 @@ public sealed class Simulation
         _balloon = balloon;
         _host = host;
         _balloonCheck = balloonCheck;
+        _compactor = compactor;
+        _highOrder = highOrder;
         MemoryInit.Boot(node, buddy);
         Record("boot");
     }
@@ -87,6 +92,46 @@ public sealed class Simulation
 
     /// <summary>Frames the host holds as ballooned (its own ledger).</summary>
     public long HostBallooned => _host.Ballooned;
+    /// <summary>
+    /// Write /proc/sys/vm/compact_memory: compact_node over every zone (order -1, MIGRATE_SYNC, skip hints
+    /// ignored), run to completion as one kernel path on CPU 0. Returns the counter deltas and each zone's result.
+    /// </summary>
+    public CompactResult Compact() => Op("compact", () =>
+    {
+        var before = _vmstat.Values();
+        CompactStatus[] statuses = [];
+        _scheduler.Run([new SimTask(0, 0, "compact_memory", () => statuses = _compactor.CompactNode())], null);
+        var after = _vmstat.Values();
+        long Delta(VmEvent e) => after[(int)ZoneStat.Count + (int)e] - before[(int)ZoneStat.Count + (int)e];
+        return new CompactResult(Delta(VmEvent.PgmigrateSuccess), Delta(VmEvent.PgmigrateFail), Delta(VmEvent.CompactIsolated),
+            Delta(VmEvent.CompactMigrateScanned), Delta(VmEvent.CompactFreeScanned),
+            _node.Zones.Select(z => z.Name).ToArray(), statuses.Select(CompactStatuses.Name).ToArray());
+    });
+
+    /// <summary>
+    /// Try <paramref name="count"/> allocations of 2^<paramref name="order"/> pages (order 9 as THP faults),
+    /// each with direct compaction, as one kernel path on CPU 0; keeps what it gets; returns the successes.
+    /// </summary>
+    public long Allocate(int order, long count)
+    {
+        CheckOrder(order);
+        Check.InRange(count, "count", 0, MaxAllocateCount);
+        return Op("allocate", () =>
+        {
+            long successes = 0;
+            _scheduler.Run([new SimTask(0, 0, "allocate", () => successes = _highOrder.Allocate(order, count))], null);
+            return successes;
+        });
+    }
+
+    public const long MaxAllocateCount = 10_000_000;
+
+    /// <summary>
+    /// Run kernel paths (compaction, migration, balloon work ...) on their CPUs under a scheduling strategy
+    /// (null = run to completion, in order), then the page-state checks, as one recorded operation.
+    /// </summary>
+    internal RunOutcome RunKernelPaths(string name, IReadOnlyList<SimTask> tasks, IScheduleStrategy? strategy) =>
+        Op(name, () => _scheduler.Run(tasks, strategy));
 
     public string Buddyinfo() => _proc.Buddyinfo();
     public string Pagetypeinfo() => _proc.Pagetypeinfo();

@@ -77,6 +77,21 @@ internal sealed class PageLists
     /// <summary>True if <paramref name="node"/> currently sits on some list (its links are not poison).</summary>
     public bool OnAList(int node) => !IsPoison(_next[node]);
 
+    /// <summary>
+    /// A list walk (list_for_each_entry[_safe] in <paramref name="walker"/>) over <paramref name="head"/> about to
+    /// visit <paramref name="node"/>: a poison value is the general protection fault the kernel would take, and
+    /// another list's head means the walk was carried into a foreign list. Either is reported; the walk stops.
+    /// </summary>
+    public bool WalkLeavesList(int node, int head, string walker)
+    {
+        string? why = IsPoison(node) ? $"general protection fault in {walker}: list walk followed {Fmt(node)}"
+            : IsHead(node) && node != head ? $"{walker}: list walk over {Fmt(head)} reached {Fmt(node)}, the head of another list"
+            : null;
+        if (why is null) return false;
+        Corrupt(-1, why);
+        return true;
+    }
+
     /// <summary>Number of entries, walking the list (as pagetypeinfo counts free lists).</summary>
     public int Count(int head)
     {

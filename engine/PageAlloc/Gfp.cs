@@ -7,6 +7,8 @@ internal enum Gfp : uint
     None = 0,
     HighMem = 1 << 1,
     Movable = 1 << 3,
+    /// <summary>__GFP_WAIT: the caller can sleep, so the slow path may compact.</summary>
+    Wait = 1 << 4,
     Io = 1 << 6,
     Fs = 1 << 7,
     NoWarn = 1 << 9,
@@ -16,7 +18,7 @@ internal enum Gfp : uint
     Reclaimable = 1 << 19,
     NoKswapd = 1 << 22,
 
-    Kernel = Io | Fs,
+    Kernel = Wait | Io | Fs,
     HighUser = Kernel | HighMem,
     HighUserMovable = HighUser | Movable,
     /// <summary>GFP_TRANSHUGE: what a THP fault asks for.</summary>

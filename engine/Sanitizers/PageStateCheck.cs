@@ -34,7 +34,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
                 pfn = end;
                 continue;
             }
-            if (pages.Count[pfn] <= 0)
+            if (pages.Count[pfn] <= 0 && !pages.Test(pfn, PG.Tail)) // tail pages of a compound page have _count 0
                 Report(pfn, $"pfn {pfn} is in no state: _count {pages.Count[pfn]}, not in a free block");
             pfn++;
         }

@@ -49,6 +49,25 @@ internal sealed class Scheduler
     public bool Switching => _strategy is not null;
 
     /// <summary>
+    /// The need_resched() model: a task that has passed <see cref="Timeslice"/> preemption points since it was
+    /// last put on its CPU has TIF_NEED_RESCHED set, as if the timer tick had expired its slice. 0 (the
+    /// default) = never, so run-to-completion experiments are unaffected; tests and scenarios set it to make
+    /// compaction's need_resched() branches (async abort, lock drops, cond_resched) reachable.
+    /// </summary>
+    public long Timeslice { get; set; }
+
+    /// <summary>need_resched(): the running task's timeslice is used up.</summary>
+    public bool NeedResched() => Timeslice > 0 && Step - Current.SliceStart >= Timeslice;
+
+    /// <summary>cond_resched(): if need_resched(), give up the CPU (a preemption point) and start a new slice.</summary>
+    public void CondResched()
+    {
+        if (!NeedResched()) return;
+        Current.SliceStart = Step;
+        Preempt("cond_resched");
+    }
+
+    /// <summary>
     /// Run <paramref name="tasks"/> until all finish. <paramref name="strategy"/> null = run to completion,
     /// in list order, inline.
     /// </summary>
@@ -119,7 +138,7 @@ internal sealed class Scheduler
         {
             foreach (var t in tasks)
             {
-                Current = t;
+                Dispatch(t);
                 t.Started = true;
                 try { t.Body(); }
                 catch (SimAbortException) { break; }
@@ -241,7 +260,7 @@ internal sealed class Scheduler
     /// <summary>Make <paramref name="to"/> the running task and wake its thread.</summary>
     private void Give(SimTask to)
     {
-        Current = to;
+        Dispatch(to);
         to.Baton.Release();
     }
 
@@ -250,6 +269,13 @@ internal sealed class Scheduler
         Give(to);
         from.Baton.Wait();
         if (_aborting) throw new SimAbortException();
+    }
+
+    /// <summary>Put <paramref name="task"/> on its CPU: it becomes current with a fresh timeslice.</summary>
+    private void Dispatch(SimTask task)
+    {
+        Current = task;
+        task.SliceStart = Step;
     }
 
     private SimTask Choose(List<SimTask> runnable, SimTask current)

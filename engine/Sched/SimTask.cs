@@ -26,6 +26,10 @@ internal sealed class SimTask
     internal object? WaitingOn { get; set; }
     internal Exception? Error { get; set; }
     internal int Priority { get; set; }
+    /// <summary><c>current-&gt;flags</c>.</summary>
+    internal PF Flags { get; set; }
+    /// <summary>Scheduler step at which this task was last put on its CPU (start of its timeslice).</summary>
+    internal long SliceStart { get; set; }
 
     internal bool Runnable => !Done && (WaitCondition is null || WaitCondition());
 }

@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Workload;
 /// active anon LRU; file = <c>_count</c> 1, unmapped, address_space mapping, on the inactive file LRU;
 /// slab = PG_slab, unmovable, on no list.
 /// </summary>
-internal sealed class Workload(PageTable pages, PageLists lists, Node node, BuddyAllocator buddy, MappingTable mappings)
+internal sealed class Workload(PageTable pages, Node node, BuddyAllocator buddy, MappingTable mappings, Lru lru)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
 
@@ -45,7 +45,7 @@ internal sealed class Workload(PageTable pages, PageLists lists, Node node, Budd
             pages.MapCount[pfn] = 0;
             pages.Flags[pfn] = (uint)(PG.SwapBacked | PG.Uptodate);
             pages.Kind[pfn] = (byte)PageKind.Anon;
-            AddToLru(pfn, Zone.LruActiveAnon, ZoneStat.NrActiveAnon);
+            AddToLru(pfn, active: true);
             node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]++;
         });
     }
@@ -60,7 +60,7 @@ internal sealed class Workload(PageTable pages, PageLists lists, Node node, Budd
             pages.Index[pfn] = (int)i;
             pages.Flags[pfn] = (uint)PG.Uptodate;
             pages.Kind[pfn] = (byte)PageKind.File;
-            AddToLru(pfn, Zone.LruInactiveFile, ZoneStat.NrInactiveFile);
+            AddToLru(pfn, active: false);
             node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]++;
         });
     }
@@ -122,14 +122,11 @@ internal sealed class Workload(PageTable pages, PageLists lists, Node node, Budd
         return n;
     }
 
-    private void AddToLru(int pfn, int lru, ZoneStat stat)
+    /// <summary>lru_cache_add onto the active or inactive list of the page's type.</summary>
+    private void AddToLru(int pfn, bool active)
     {
-        var zone = node.ZoneOf(pfn);
-        zone.LruLock.Lock();
-        pages.Set(pfn, PG.Lru | (lru == Zone.LruActiveAnon || lru == Zone.LruActiveFile ? PG.Active : PG.None));
-        lists.Add(pfn, zone.LruHead[lru]);
-        zone.Stat[(int)stat]++;
-        zone.LruLock.Unlock();
+        if (active) pages.Set(pfn, PG.Active);
+        lru.LruCacheAdd(pfn);
     }
 
     /// <summary>Unmap, take off the LRU, drop the last reference (munmap / truncate / kmem_cache_free).</summary>
@@ -140,13 +137,8 @@ internal sealed class Workload(PageTable pages, PageLists lists, Node node, Budd
         if (pages.PageLru(pfn))
         {
             zone.LruLock.Lock();
-            bool active = pages.Test(pfn, PG.Active);
-            bool anon = pages.PageAnon(pfn);
-            lists.Del(pfn);
+            lru.DelPageFromLruList(zone, pfn, lru.LruListOf(pfn));
             pages.Clear(pfn, PG.Lru | PG.Active);
-            var stat = anon ? (active ? ZoneStat.NrActiveAnon : ZoneStat.NrInactiveAnon)
-                            : (active ? ZoneStat.NrActiveFile : ZoneStat.NrInactiveFile);
-            zone.Stat[(int)stat]--;
             zone.LruLock.Unlock();
         }
         switch (kind)

@@ -8,7 +8,7 @@ public class SmokeTests
     [Test]
     public void Boot_PutsAllMemoryInOrder10Blocks()
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Cpus = 1 });
+        var sim = Rig.Create(64).Sim;
         var blocks = sim.FreeBlocks();
         Assert.That(blocks[10], Is.EqualTo(16));
         Assert.That(sim.Reports, Is.Empty);

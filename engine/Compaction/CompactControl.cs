@@ -1,0 +1,82 @@
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+
+namespace BalloonScript.Engine.Compaction;
+
+/// <summary>
+/// struct compact_control (v3.16 mm/internal.h): one compaction run over one zone. The two private lists
+/// (<c>freepages</c>, <c>migratepages</c>) are list heads in <see cref="PageLists"/>, owned by this run only;
+/// <see cref="Release"/> gives them back.
+/// </summary>
+internal sealed class CompactControl
+{
+    /// <summary>COMPACT_CLUSTER_MAX = SWAP_CLUSTER_MAX.</summary>
+    public const int ClusterMax = 32;
+
+    private readonly PageLists _lists;
+
+    public CompactControl(PageLists lists, Zone zone, int order, int migratetype, MigrateMode mode, bool ignoreSkipHint)
+    {
+        _lists = lists;
+        FreePages = lists.NewHead();
+        MigratePages = lists.NewHead();
+        Zone = zone;
+        Order = order;
+        Migratetype = migratetype;
+        Mode = mode;
+        IgnoreSkipHint = ignoreSkipHint;
+    }
+
+    public int FreePages { get; }
+    public int MigratePages { get; }
+    public int NrFreepages { get; set; }
+    public int NrMigratepages { get; set; }
+    /// <summary>Where the free scanner is (it walks down from the zone end).</summary>
+    public int FreePfn { get; set; }
+    /// <summary>Where the migrate scanner is (it walks up from the zone start).</summary>
+    public int MigratePfn { get; set; }
+    public MigrateMode Mode { get; }
+    public bool IgnoreSkipHint { get; }
+    public bool FinishedUpdateFree { get; set; }
+    public bool FinishedUpdateMigrate { get; set; }
+    /// <summary>The order being compacted for; -1 = the whole zone (compact_memory).</summary>
+    public int Order { get; }
+    /// <summary>The migratetype of the allocation that asked for compaction.</summary>
+    public int Migratetype { get; }
+    public Zone Zone { get; }
+    /// <summary>Async compaction gave up on need_resched() or lock contention.</summary>
+    public bool Contended { get; set; }
+
+    /// <summary>isolation_suitable(): the pageblock's skip bit, unless told to ignore it.</summary>
+    public bool IsolationSuitable(int pfn) => IgnoreSkipHint || !Zone.PageblockSkip[Zone.PageblockIndex(pfn)];
+
+    /// <summary>
+    /// update_pageblock_skip (v3.16): a pageblock a scanner went through without isolating anything gets
+    /// its skip bit (unless <paramref name="setUnsuitable"/> is false), and the zone's cached scanner position
+    /// moves past it, unless this run already isolated something from that scanner.
+    /// </summary>
+    public void UpdatePageblockSkip(int pfn, int nrIsolated, bool setUnsuitable, bool migrateScanner)
+    {
+        if (IgnoreSkipHint || pfn < 0 || nrIsolated > 0) return;
+        if (setUnsuitable) Zone.PageblockSkip[Zone.PageblockIndex(pfn)] = true;
+        if (migrateScanner)
+        {
+            if (FinishedUpdateMigrate) return;
+            var cached = Zone.CompactCachedMigratePfn;
+            if (pfn > cached[0]) cached[0] = pfn;
+            if (Mode != MigrateMode.Async && pfn > cached[1]) cached[1] = pfn;
+        }
+        else
+        {
+            if (FinishedUpdateFree) return;
+            if (pfn < Zone.CompactCachedFreePfn) Zone.CompactCachedFreePfn = pfn;
+        }
+    }
+
+    /// <summary>Give the list heads back (the lists must be empty: VM_BUG_ON in compact_zone_order).</summary>
+    public void Release()
+    {
+        _lists.FreeHead(FreePages);
+        _lists.FreeHead(MigratePages);
+    }
+}

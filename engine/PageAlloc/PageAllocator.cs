@@ -1,0 +1,109 @@
+using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.PageAlloc;
+
+/// <summary>
+/// alloc_pages: v3.16 <c>__alloc_pages_nodemask</c> = the fast path at the low watermark, then
+/// <c>__alloc_pages_slowpath</c> with direct compaction. Simplified as follows (kswapd, direct reclaim and the
+/// OOM killer are not modelled): after the retry at the min watermark and the first (async) compaction
+/// attempt, the path behaves as if reclaim had run and freed nothing and should_alloc_retry had said no, so
+/// it makes the final compaction attempt __alloc_pages_slowpath makes before giving up: MIGRATE_SYNC_LIGHT,
+/// or async again for THP-like requests (__GFP_NO_KSWAPD), which give up at once if compaction was
+/// deferred or contended. Small orders, which the kernel would keep retrying after reclaim, fail there too.
+/// </summary>
+internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator buddy, Compactor compaction,
+    Scheduler scheduler, VmStat vmstat)
+{
+    /// <summary>__alloc_pages_nodemask: first PFN of a 2^order block with _count 1 (a compound page with __GFP_COMP), or -1.</summary>
+    public int AllocPages(int order, Gfp gfp)
+    {
+        using var _ = scheduler.Current.Path.Enter("__alloc_pages_nodemask");
+        int page = buddy.GetPageFromFreelist(order, gfp, BuddyAllocator.AllocWmarkLow);
+        if (page < 0) page = AllocPagesSlowpath(order, gfp);
+        if (page >= 0 && order > 0 && (gfp & Gfp.Comp) != 0) PrepCompoundPage(page, order);
+        return page;
+    }
+
+    private int AllocPagesSlowpath(int order, Gfp gfp)
+    {
+        using var frame = scheduler.Current.Path.Enter("__alloc_pages_slowpath");
+        if (order >= Zone.MaxOrder) return -1;
+        int allocFlags = GfpToAllocFlags(gfp);
+        int page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
+        if (page >= 0) return page;
+        var current = scheduler.Current;
+        if ((gfp & Gfp.Wait) == 0 || (current.Flags & PF.MemAlloc) != 0) return -1;
+
+        page = AllocPagesDirectCompact(order, gfp, allocFlags, MigrateMode.Async, out bool contended, out bool deferred);
+        if (page >= 0) return page;
+        bool thpLike = (gfp & Gfp.NoKswapd) != 0;
+        var mode = !thpLike || (current.Flags & PF.Kthread) != 0 ? MigrateMode.SyncLight : MigrateMode.Async;
+        if ((deferred || contended) && thpLike) return -1;
+        // Direct reclaim and OOM are not modelled (see the class comment): straight to the last attempt.
+        return AllocPagesDirectCompact(order, gfp, allocFlags, mode, out _, out _);
+    }
+
+    /// <summary>
+    /// __alloc_pages_direct_compact (v3.16): skip while the preferred zone defers this order; compact with
+    /// PF_MEMALLOC set; unless compaction was skipped, retry the allocation: success resets the deferral and
+    /// counts compact_success, failure counts compact_fail and (not async) defers the next attempts.
+    /// </summary>
+    private int AllocPagesDirectCompact(int order, Gfp gfp, int allocFlags, MigrateMode mode, out bool contended, out bool deferred)
+    {
+        using var _ = scheduler.Current.Path.Enter("__alloc_pages_direct_compact");
+        contended = false;
+        deferred = false;
+        if (order == 0) return -1;
+        var preferredZone = node.HighestZone;
+        if (Deferral.CompactionDeferred(preferredZone, order))
+        {
+            deferred = true;
+            return -1;
+        }
+        var current = scheduler.Current;
+        var saved = current.Flags;
+        current.Flags |= PF.MemAlloc;
+        var progress = compaction.TryToCompactPages(order, gfp, mode, out contended);
+        current.Flags = saved;
+        if (progress == CompactStatus.Skipped) return -1;
+        int page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
+        if (page >= 0)
+        {
+            preferredZone.CompactBlockskipFlush = false;
+            Deferral.CompactionDeferReset(preferredZone, order, allocSuccess: true);
+            vmstat.Count(VmEvent.CompactSuccess);
+            return page;
+        }
+        vmstat.Count(VmEvent.CompactFail);
+        if (mode != MigrateMode.Async) Deferral.DeferCompaction(preferredZone, order);
+        scheduler.CondResched();
+        return -1;
+    }
+
+    /// <summary>
+    /// gfp_to_alloc_flags (v3.16): the min watermark; an atomic request (neither __GFP_WAIT nor
+    /// __GFP_NO_KSWAPD) without __GFP_NOMEMALLOC may dig deeper (ALLOC_HARDER).
+    /// </summary>
+    private static int GfpToAllocFlags(Gfp gfp)
+    {
+        int allocFlags = BuddyAllocator.AllocWmarkMin;
+        bool atomic = (gfp & (Gfp.Wait | Gfp.NoKswapd)) == 0;
+        if (atomic && (gfp & Gfp.NoMemAlloc) == 0) allocFlags |= BuddyAllocator.AllocHarder;
+        return allocFlags;
+    }
+
+    /// <summary>
+    /// prep_compound_page (v3.16, from prep_new_page for __GFP_COMP): PG_head on the first page, PG_tail and
+    /// _count 0 on the others; the order is kept in the first tail page (set_compound_order).
+    /// </summary>
+    private void PrepCompoundPage(int page, int order)
+    {
+        pages.Set(page, PG.Head);
+        for (int p = page + 1; p < page + (1 << order); p++) pages.Set(p, PG.Tail);
+        pages.Private[page + 1] = order;
+    }
+}

@@ -1,0 +1,14 @@
+namespace BalloonScript.Engine.Sched;
+
+/// <summary>The <c>current-&gt;flags</c> bits the simulated kernel paths test (v3.16 include/linux/sched.h values).</summary>
+[Flags]
+internal enum PF : uint
+{
+    None = 0,
+    /// <summary>PF_MEMALLOC: the task is allocating for reclaim/compaction; it must not sleep on a page lock.</summary>
+    MemAlloc = 0x00000800,
+    /// <summary>PF_KTHREAD: a kernel thread (kswapd, the balloon thread).</summary>
+    Kthread = 0x00200000,
+    /// <summary>PF_SWAPWRITE: allowed to write to swap; migrate_pages sets it for its duration.</summary>
+    SwapWrite = 0x00800000,
+}

@@ -1,0 +1,32 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.Workload;
+
+/// <summary>
+/// High-order allocation attempts, each through alloc_pages with direct compaction. Order 9 is a THP fault
+/// (GFP_TRANSHUGE; do_huge_pmd_anonymous_page counts thp_fault_alloc or thp_fault_fallback); other orders
+/// ask with GFP_HIGHUSER_MOVABLE | __GFP_COMP. Allocated blocks are kept, tagged <see cref="PageKind.Kernel"/>.
+/// </summary>
+internal sealed class HighOrderRequests(PageTable pages, PageAllocator allocator, VmStat vmstat)
+{
+    public const int HpageOrder = 9;
+
+    /// <summary>Try <paramref name="count"/> allocations of 2^<paramref name="order"/> pages; returns the successes.</summary>
+    public long Allocate(int order, long count)
+    {
+        bool thp = order == HpageOrder;
+        var gfp = thp ? Gfp.TransHuge : Gfp.HighUserMovable | Gfp.Comp;
+        long successes = 0;
+        for (long i = 0; i < count; i++)
+        {
+            int page = allocator.AllocPages(order, gfp);
+            if (thp) vmstat.Count(page >= 0 ? VmEvent.ThpFaultAlloc : VmEvent.ThpFaultFallback);
+            if (page < 0) continue;
+            Array.Fill(pages.Kind, (byte)PageKind.Kernel, page, 1 << order);
+            successes++;
+        }
+        return successes;
+    }
+}

@@ -1,0 +1,130 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Compaction;
+
+/// <summary>compact_memory (v3.16 compact_node → compact_zone, order -1, MIGRATE_SYNC) on whole guests.</summary>
+public class CompactNodeTests
+{
+    private static long FreeBlocksOfOrderAtLeast(Simulation sim, int order) => sim.FreeBlocks().Skip(order).Sum();
+
+    [Test]
+    public void CompactNode_v3_16_TurnsFragmentedMovableZoneIntoOrder9Blocks()
+    {
+        var sim = Rig.Create(128).FragmentedAnon().Sim;
+        Assert.That(FreeBlocksOfOrderAtLeast(sim, 9), Is.Zero, "precondition: every other page is free, no order-9 block");
+        int extfragBefore = sim.ExtfragIndex(9);
+        Assert.That(extfragBefore, Is.GreaterThan(900), "precondition: order-9 failures are due to fragmentation");
+
+        var result = sim.Compact();
+
+        Assert.That(result.Migrated, Is.GreaterThan(0));
+        Assert.That(FreeBlocksOfOrderAtLeast(sim, 9), Is.GreaterThan(0));
+        Assert.That(sim.ExtfragIndex(9), Is.LessThan(extfragBefore));
+        Assert.That(sim.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void CompactNode_v3_16_KeepsNrFreePagesAndEveryContentToken()
+    {
+        var rig = Rig.Create(64).FragmentedAnon();
+        long freeBefore = rig.VmStat.Global(ZoneStat.NrFreePages);
+        var tokensBefore = rig.Tokens();
+
+        var result = rig.Sim.Compact();
+
+        Assert.That(result.Migrated, Is.GreaterThan(0));
+        Assert.That(rig.VmStat.Global(ZoneStat.NrFreePages), Is.EqualTo(freeBefore));
+        Assert.That(rig.Tokens().Keys, Is.EquivalentTo(tokensBefore.Keys));
+        Assert.That(rig.Sim.Reports, Is.Empty, "PageStateCheck after compact found accounting or data problems");
+    }
+
+    [Test]
+    public void MigratePages_v3_16_PgmigrateSuccessCountsExactlyThePagesWhoseContentMoved()
+    {
+        var rig = Rig.Create(64).FragmentedAnon();
+        var before = rig.Tokens();
+
+        var result = rig.Sim.Compact();
+
+        var after = rig.Tokens();
+        long moved = before.Count(kv => after[kv.Key] != kv.Value);
+        Assert.That(result.Migrated, Is.EqualTo(moved));
+        Assert.That(result.Failed, Is.Zero);
+        Assert.That(rig.Event(VmEvent.PgmigrateSuccess), Is.EqualTo(moved));
+    }
+
+    [Test]
+    public void CompactFinished_v3_16_ScannersMeet_CompleteWithCachedPfnsResetAndSkipFlushDue()
+    {
+        var rig = Rig.Create(64).FragmentedAnon();
+
+        var result = rig.Sim.Compact();
+
+        Assert.That(result.ZoneNames, Is.EqualTo(rig.Node.Zones.Select(z => z.Name).ToArray()));
+        Assert.That(result.ZoneOutcomes, Is.All.EqualTo("COMPACT_COMPLETE"));
+        foreach (var zone in rig.Node.Zones)
+        {
+            Assert.That(zone.CompactCachedMigratePfn, Is.EqualTo(new[] { zone.StartPfn, zone.StartPfn }));
+            Assert.That(zone.CompactCachedFreePfn, Is.EqualTo(zone.EndPfn));
+            Assert.That(zone.CompactBlockskipFlush, Is.True);
+            Assert.That(zone.PageblockSkip, Is.All.False, "compact_memory ignores and never sets skip bits");
+        }
+    }
+
+    [Test]
+    public void CompactNode_v3_16_PageblocksFullOfUnmovableSlabStayFragmented()
+    {
+        var rig = Rig.Create(64);
+        var sim = rig.Sim;
+        sim.WorkloadSlab(rig.Get<Workload.Workload>().AllocatablePages() / 256.0);
+        sim.WorkloadFree(0.5, "interleave", 0);
+        var mapBefore = sim.PageMap();
+        int extfragBefore = sim.ExtfragIndex(9);
+
+        var result = sim.Compact();
+
+        Assert.That(result.Isolated, Is.Zero);
+        Assert.That(result.Migrated, Is.Zero);
+        Assert.That(sim.PageMap(), Is.EqualTo(mapBefore));
+        Assert.That(FreeBlocksOfOrderAtLeast(sim, 9), Is.Zero);
+        Assert.That(sim.ExtfragIndex(9), Is.EqualTo(extfragBefore));
+        Assert.That(result.ZoneOutcomes, Is.All.EqualTo("COMPACT_COMPLETE"));
+    }
+
+    [Test]
+    public void SuitableMigrationTarget_v3_16_FreePagesInUnmovablePageblocksAreNeverTargets()
+    {
+        var rig = Rig.Create(64);
+        var sim = rig.Sim;
+        long room = rig.Get<Workload.Workload>().AllocatablePages();
+        sim.WorkloadSlab(room / 3 / 256.0);
+        sim.WorkloadAnon(rig.Get<Workload.Workload>().AllocatablePages() / 256.0);
+        sim.WorkloadFree(0.5, "interleave", 0);
+        var kindBefore = sim.PageMap();
+        var tokensBefore = rig.Tokens();
+
+        var result = sim.Compact();
+
+        Assert.That(result.Migrated, Is.GreaterThan(0));
+        var kindAfter = sim.PageMap();
+        var tokensAfter = rig.Tokens();
+        int unmovableBlocks = 0;
+        foreach (var zone in rig.Node.Zones)
+            for (int start = zone.StartPfn; start < zone.EndPfn; start += Zone.PageblockNrPages)
+            {
+                if (zone.GetPageblockMigratetype(start) != MigrateType.Unmovable) continue;
+                unmovableBlocks++;
+                for (int pfn = start; pfn < Math.Min(start + Zone.PageblockNrPages, zone.EndPfn); pfn++)
+                {
+                    if (kindBefore[pfn] == (byte)PageKind.Slab)
+                        Assert.That(tokensAfter[rig.Pages.Content[pfn]], Is.EqualTo(pfn), "slab pages never move");
+                    if (kindBefore[pfn] == (byte)PageKind.Free)
+                        Assert.That(kindAfter[pfn], Is.EqualTo((byte)PageKind.Free), $"pfn {pfn} of an UNMOVABLE pageblock became a target");
+                }
+            }
+        Assert.That(unmovableBlocks, Is.GreaterThan(0), "precondition: slab took pageblocks");
+        Assert.That(tokensAfter.Keys, Is.EquivalentTo(tokensBefore.Keys));
+    }
+}

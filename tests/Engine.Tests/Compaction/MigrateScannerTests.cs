@@ -1,0 +1,200 @@
+using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Compaction;
+
+/// <summary>isolate_migratepages_range (v3.16): pageblock types, need_resched, lru_lock drops, too_many_isolated.</summary>
+public class MigrateScannerTests
+{
+    private static CompactControl Control(Rig rig, Zone zone, MigrateMode mode, bool ignoreSkipHint = false) =>
+        new(rig.Get<PageLists>(), zone, -1, MigrateType.Movable, mode, ignoreSkipHint);
+
+    /// <summary>
+    /// The lower half of the zone's pageblocks relabelled UNMOVABLE, as an unmovable allocation that fell back
+    /// into them would have left them (try_to_steal_freepages); their anon pages stay movable.
+    /// </summary>
+    private static (Rig rig, Zone zone, int boundary) HalfUnmovable()
+    {
+        var rig = Rig.Create(64).FragmentedAnon();
+        var zone = rig.Node.LargestZone;
+        int boundary = zone.StartPfn + (zone.SpannedPages / 2 & ~(Zone.PageblockNrPages - 1));
+        for (int pfn = zone.StartPfn; pfn < boundary; pfn += Zone.PageblockNrPages)
+            zone.SetPageblockMigratetype(pfn, MigrateType.Unmovable);
+        return (rig, zone, boundary);
+    }
+
+    private static int MovedBelow(Dictionary<long, int> before, Dictionary<long, int> after, int start, int boundary) =>
+        before.Count(kv => kv.Value >= start && kv.Value < boundary && after[kv.Key] != kv.Value);
+
+    [Test]
+    public void IsolateMigratepagesRange_v3_16_AsyncSkipsNonMovablePageblocksWithoutMarkingThem()
+    {
+        var (rig, zone, boundary) = HalfUnmovable();
+        var before = rig.Tokens();
+        var cc = Control(rig, zone, MigrateMode.Async);
+
+        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(zone, cc));
+
+        var after = rig.Tokens();
+        Assert.That(status, Is.EqualTo(CompactStatus.Complete));
+        Assert.That(MovedBelow(before, after, zone.StartPfn, boundary), Is.Zero, "async moved pages out of UNMOVABLE pageblocks");
+        Assert.That(MovedBelow(before, after, boundary, zone.EndPfn), Is.GreaterThan(0), "async compacts MOVABLE pageblocks");
+        for (int pfn = zone.StartPfn; pfn < boundary; pfn += Zone.PageblockNrPages)
+            Assert.That(zone.PageblockSkip[zone.PageblockIndex(pfn)], Is.False, "set_unsuitable = false for the async type check");
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void IsolateMigratepagesRange_v3_16_SyncMigratesFromNonMovablePageblocks()
+    {
+        var (rig, zone, boundary) = HalfUnmovable();
+        var before = rig.Tokens();
+        var cc = Control(rig, zone, MigrateMode.Sync);
+
+        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(zone, cc));
+
+        Assert.That(status, Is.EqualTo(CompactStatus.Complete));
+        Assert.That(MovedBelow(before, rig.Tokens(), zone.StartPfn, boundary), Is.GreaterThan(0));
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void CompactShouldAbort_v3_16_AsyncGivesUpOnNeedReschedWhereSyncReschedules()
+    {
+        var async = Rig.Create(64).FragmentedAnon();
+        async.Scheduler.Timeslice = 200;
+        var asyncZone = async.Node.LargestZone;
+        var asyncCc = Control(async, asyncZone, MigrateMode.Async);
+        var sync = Rig.Create(64).FragmentedAnon();
+        sync.Scheduler.Timeslice = 200;
+        var syncZone = sync.Node.LargestZone;
+        var syncCc = Control(sync, syncZone, MigrateMode.Sync);
+
+        var asyncStatus = async.RunOnCpu0(() => async.Get<Compactor>().CompactZone(asyncZone, asyncCc));
+        var syncStatus = sync.RunOnCpu0(() => sync.Get<Compactor>().CompactZone(syncZone, syncCc));
+
+        Assert.That(asyncStatus, Is.EqualTo(CompactStatus.Partial));
+        Assert.That(asyncCc.Contended, Is.True);
+        Assert.That(syncStatus, Is.EqualTo(CompactStatus.Complete));
+        Assert.That(syncCc.Contended, Is.False);
+        Assert.That(sync.Event(VmEvent.PgmigrateSuccess), Is.GreaterThan(async.Event(VmEvent.PgmigrateSuccess)));
+        Assert.That(async.Sim.Reports, Is.Empty);
+        Assert.That(sync.Sim.Reports, Is.Empty);
+    }
+
+    private const string DropPoint = "isolate_migratepages_range: lru_lock released at pfn ";
+
+    /// <summary>Compaction (sync, cpu 0) against a second CPU that takes lru_lock <paramref name="grabs"/> times.</summary>
+    private static (Rig rig, IReadOnlyList<TraceEntry> trace, long migrated) CompactAgainstLruLockUser(int grabs)
+    {
+        var rig = Rig.Create(64, cpus: 2).FragmentedAnon();
+        var zone = rig.Node.LargestZone;
+        var cc = Control(rig, zone, MigrateMode.Sync);
+        var compact = new SimTask(0, 0, "compact", () => rig.Get<Compactor>().CompactZone(zone, cc));
+        var other = new SimTask(1, 1, "lru user", () =>
+        {
+            for (int i = 0; i < grabs; i++)
+            {
+                zone.LruLock.Lock();
+                zone.LruLock.Unlock();
+            }
+            for (int i = 0; i < 20; i++) rig.Scheduler.Preempt("lru user: other work");
+        });
+        var outcome = rig.Sim.RunKernelPaths("contend", [compact, other], new RoundRobinStrategy());
+        Assert.That(outcome.Completed, Is.True, outcome.Deadlock);
+        return (rig, rig.Scheduler.Trace, rig.Event(VmEvent.PgmigrateSuccess));
+    }
+
+    [Test]
+    public void IsolateMigratepagesRange_v3_16_DropsContendedLruLockAt32PfnBoundaryAndRetakesIt()
+    {
+        var (rig, trace, migrated) = CompactAgainstLruLockUser(grabs: 50);
+        string lockName = rig.Node.LargestZone.LruLock.Name;
+
+        var drops = trace.Select((e, i) => (e, i)).Where(x => x.e.Task == "compact" && x.e.Point.StartsWith(DropPoint)).ToList();
+
+        Assert.That(drops, Is.Not.Empty, "a waiter on lru_lock must make the scanner drop it");
+        foreach (var (e, _) in drops)
+            Assert.That(int.Parse(e.Point[DropPoint.Length..]) % CompactControl.ClusterMax, Is.Zero, e.Point);
+        int firstDrop = drops[0].i;
+        Assert.That(trace.Skip(firstDrop).Any(e => e.Task == "lru user" && e.Point == lockName + " unlock"), Is.True,
+            "the waiting CPU gets lru_lock after the drop");
+        Assert.That(trace.Skip(firstDrop).Any(e => e.Task == "compact" && e.Point == lockName), Is.True,
+            "the scanner takes lru_lock again lazily");
+        Assert.That(migrated, Is.GreaterThan(0));
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void IsolateMigratepagesRange_v3_16_KeepsUncontendedLruLockAcross32PfnBoundaries()
+    {
+        var (_, trace, migrated) = CompactAgainstLruLockUser(grabs: 0);
+
+        Assert.That(trace.Where(e => e.Point.StartsWith(DropPoint)), Is.Empty);
+        Assert.That(migrated, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void TooManyIsolated_v3_16_AsyncAbortsAtOnce()
+    {
+        var rig = Rig.Create(64).FragmentedAnon();
+        var zone = rig.Node.LargestZone;
+        rig.IsolateLruPages(zone, (int)(zone.Stat[(int)ZoneStat.NrActiveAnon] * 2 / 3));
+        Assert.That(MigrateScanner.TooManyIsolated(zone), Is.True, "precondition");
+        long stepBefore = rig.Scheduler.Step;
+        var cc = Control(rig, zone, MigrateMode.Async);
+
+        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(zone, cc));
+
+        Assert.That(status, Is.EqualTo(CompactStatus.Partial));
+        Assert.That(rig.Event(VmEvent.CompactMigrateScanned), Is.Zero);
+        Assert.That(rig.Scheduler.Step - stepBefore, Is.LessThan(MigrateScanner.CongestionWaitLimit), "async does not wait");
+    }
+
+    [Test]
+    public void TooManyIsolated_v3_16_SyncWaitsInCongestionWaitThenGivesUpWhenNobodyPutsBack()
+    {
+        var rig = Rig.Create(64).FragmentedAnon();
+        var zone = rig.Node.LargestZone;
+        rig.IsolateLruPages(zone, (int)(zone.Stat[(int)ZoneStat.NrActiveAnon] * 2 / 3));
+        long stepBefore = rig.Scheduler.Step;
+        var cc = Control(rig, zone, MigrateMode.Sync);
+
+        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(zone, cc));
+
+        Assert.That(status, Is.EqualTo(CompactStatus.Partial));
+        Assert.That(rig.Event(VmEvent.CompactMigrateScanned), Is.Zero);
+        Assert.That(rig.Scheduler.Step - stepBefore, Is.GreaterThanOrEqualTo(MigrateScanner.CongestionWaitLimit));
+    }
+
+    [Test]
+    public void TooManyIsolated_v3_16_SyncWaitsUntilAnotherCpuPutsPagesBack()
+    {
+        var rig = Rig.Create(64, cpus: 2).FragmentedAnon();
+        var zone = rig.Node.LargestZone;
+        int isolatedList = rig.IsolateLruPages(zone, (int)(zone.Stat[(int)ZoneStat.NrActiveAnon] * 2 / 3));
+        var cc = Control(rig, zone, MigrateMode.Sync);
+        var compact = new SimTask(0, 0, "compact", () => rig.Get<Compactor>().CompactZone(zone, cc));
+        var other = new SimTask(1, 1, "other migration", () =>
+        {
+            for (int i = 0; i < 3; i++) rig.Scheduler.Preempt("other migration: busy");
+            rig.Get<Migration>().PutbackMovablePages(isolatedList);
+        });
+
+        var outcome = rig.Sim.RunKernelPaths("throttle", [compact, other], new RoundRobinStrategy());
+        Assert.That(outcome.Completed, Is.True, outcome.Deadlock);
+
+        var trace = rig.Scheduler.Trace;
+        int firstWait = trace.ToList().FindIndex(e => e.Task == "compact" && e.Point == "congestion_wait");
+        int firstPutback = trace.ToList().FindIndex(e => e.Task == "other migration" && e.Point.StartsWith(zone.LruLock.Name));
+        Assert.That(firstWait, Is.GreaterThanOrEqualTo(0), "sync compaction waited");
+        Assert.That(firstWait, Is.LessThan(firstPutback));
+        Assert.That(rig.Event(VmEvent.PgmigrateSuccess), Is.GreaterThan(0), "compaction went on once pages were put back");
+        Assert.That(cc.Contended, Is.False);
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+}
