@@ -7,6 +7,11 @@ public static class PyExplore
 {
     public static string[] Scenarios() => Explorer.Scenarios;
 
+    /// <summary>One run of a scenario, every kernel path run to completion in order.</summary>
+    public static PyScheduleRun Run(string scenario, string design, long seed) => new(Explorer.Run(scenario, design, seed));
+
+    public static string[] MetricNames() => ScheduleRun.MetricNames;
+
     public static PyExploreResult Explore(string scenario, string design, string strategy, int schedules, long seed, int start, int depth) =>
         new(Explorer.Explore(scenario, design, strategy, schedules, seed, start, depth));
 }
@@ -33,5 +38,7 @@ public sealed class PyScheduleRun(ScheduleRun run)
     public string[] TracePoint { get; } = run.Trace.Select(t => t.Point).ToArray();
     public PyReport[] Reports { get; } = run.Reports.Select(r => new PyReport(r)).ToArray();
     public string? Deadlock { get; } = run.Deadlock;
+    public long[] MetricsBefore { get; } = run.MetricsBefore;
+    public long[] MetricsAfter { get; } = run.MetricsAfter;
     public PyScheduleRun Replay() => new(run.Replay());
 }

@@ -42,6 +42,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ProcText>();
         services.AddSingleton<Workload.Workload>();
         services.AddSingleton<PageStateCheck>();
+        services.AddTransient<Explore.Scenarios.ScenarioKit>();
+        services.AddTransient<Explore.ScenarioMetrics>();
         services.AddBalloon(options.Design);
         // Simulation is public but its collaborators are internal, so it is built by a factory.
         services.AddSingleton(sp => new Simulation(sp.GetRequiredService<SimulationOptions>(), sp.GetRequiredService<PageTable>(),

@@ -181,7 +181,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     }
 
     /// <summary>The end of a compact_control: both private lists must be empty (VM_BUG_ON in compact_zone_order).</summary>
-    private void Release(CompactControl cc)
+    public void Release(CompactControl cc)
     {
         if (!lists.Empty(cc.FreePages) || !lists.Empty(cc.MigratePages))
             sanitizer.Report(ReportKind.VmBug, -1, "VM_BUG_ON(!list_empty(&cc->freepages / &cc->migratepages)) after compact_zone");

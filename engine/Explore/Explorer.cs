@@ -21,6 +21,10 @@ public static class Explorer
 
     public static string[] Scenarios => ScenarioCatalog.Names;
 
+    /// <summary>One run of a scenario by name with every path run to completion in order (no interleaving).</summary>
+    public static ScheduleRun Run(string scenario, string design, long seed) =>
+        RunOne(new ExploreRequest(ScenarioCatalog.Find(scenario), design, "random", seed), 0, null);
+
     internal static ExploreResult Explore(ExploreRequest request, int start, int count)
     {
         int failing = 0;
@@ -40,7 +44,7 @@ public static class Explorer
         return new ExploreResult(count, failing, byKind, first, failingIndices);
     }
 
-    internal static ScheduleRun RunOne(ExploreRequest request, int index, IScheduleStrategy strategy)
+    internal static ScheduleRun RunOne(ExploreRequest request, int index, IScheduleStrategy? strategy)
     {
         using var provider = new ServiceCollection().AddBalloonScript(request.Options).BuildServiceProvider();
         provider.GetRequiredService<Simulation>();
@@ -49,12 +53,15 @@ public static class Explorer
         var scenario = (IScenario)ActivatorUtilities.CreateInstance(provider, request.Scenario.Type);
         var tasks = scenario.Prepare();
         int before = sanitizer.Reports.Count;
+        var metricsBefore = provider.GetRequiredService<ScenarioMetrics>().Read();
         var outcome = scheduler.Run(tasks, strategy);
         var trace = scheduler.Trace.ToArray();
         var choices = scheduler.Choices.ToArray();
         if (outcome.Deadlock is not null) sanitizer.Report(ReportKind.VmBug, -1, outcome.Deadlock);
         else scenario.Finish();
-        return new ScheduleRun(request, index, choices, trace, sanitizer.Reports.Skip(before).ToArray(), outcome.Deadlock);
+        var metricsAfter = provider.GetRequiredService<ScenarioMetrics>().Read();
+        return new ScheduleRun(request, index, choices, trace, sanitizer.Reports.Skip(before).ToArray(), outcome.Deadlock,
+            metricsBefore, metricsAfter);
     }
 
     private static IScheduleStrategy StrategyFor(ExploreRequest request, int index)

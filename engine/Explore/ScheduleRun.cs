@@ -10,8 +10,10 @@ namespace BalloonScript.Engine.Explore;
 public sealed class ScheduleRun
 {
     internal ScheduleRun(ExploreRequest request, int index, IReadOnlyList<int> choices, IReadOnlyList<TraceEntry> trace,
-        IReadOnlyList<SanitizerReport> reports, string? deadlock)
+        IReadOnlyList<SanitizerReport> reports, string? deadlock, long[] metricsBefore, long[] metricsAfter)
     {
+        MetricsBefore = metricsBefore;
+        MetricsAfter = metricsAfter;
         Request = request;
         Index = index;
         Choices = choices;
@@ -30,6 +32,15 @@ public sealed class ScheduleRun
     public string? Deadlock { get; }
     public bool Failed => Reports.Count > 0;
 
+    /// <summary>Names of <see cref="MetricsBefore"/> / <see cref="MetricsAfter"/>: the scenario's state after it was
+    /// prepared and after its kernel paths ran (balloon pages migrated, order-9 blocks, skip bits, ...).</summary>
+    public static string[] MetricNames => ScenarioMetrics.Names;
+    public long[] MetricsBefore { get; }
+    public long[] MetricsAfter { get; }
+
+    /// <summary>How much a metric grew during the run.</summary>
+    public long Delta(string metric) => MetricsAfter[Array.IndexOf(ScenarioMetrics.Names, metric)] - MetricsBefore[Array.IndexOf(ScenarioMetrics.Names, metric)];
+
     /// <summary>The same run again, decision for decision.</summary>
-    public ScheduleRun Replay() => Explorer.RunOne(Request, Index, new ReplayStrategy(Choices));
+    public ScheduleRun Replay() => Explorer.RunOne(Request, Index, Choices.Count == 0 ? null : new ReplayStrategy(Choices));
 }

@@ -37,7 +37,14 @@ class ScheduleRun:
     trace: pd.DataFrame
     reports: list
     deadlock: str | None
+    metrics_before: dict = field(default_factory=dict)
+    metrics_after: dict = field(default_factory=dict)
     _net: object = field(repr=False, default=None)
+
+    @property
+    def metrics(self) -> dict:
+        """How much each scenario metric grew during the run (balloon_migrate, free_order9_blocks, ...)."""
+        return {k: self.metrics_after[k] - self.metrics_before[k] for k in self.metrics_after}
 
     @classmethod
     def _from_net(cls, r) -> "ScheduleRun":
@@ -47,13 +54,38 @@ class ScheduleRun:
             "task": _strs(r.TraceTask),
             "point": _strs(r.TracePoint),
         })
+        names = _strs(PyExplore.MetricNames())
+        before = dict(zip(names, (int(v) for v in _np(r.MetricsBefore, "int64"))))
+        after = dict(zip(names, (int(v) for v in _np(r.MetricsAfter, "int64"))))
         return cls(int(r.Index), list(_np(r.Choices, "int32")), trace,
-                   [Report._from_net(x) for x in r.Reports], str(r.Deadlock) if r.Deadlock else None, r)
+                   [Report._from_net(x) for x in r.Reports], str(r.Deadlock) if r.Deadlock else None,
+                   before, after, r)
 
     def replay(self) -> "ScheduleRun":
         """Run this schedule again with the same decisions; the result is identical."""
         with _net_errors():
             return ScheduleRun._from_net(self._net.Replay())
+
+
+def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> ScheduleRun:
+    """One run of ``scenario`` with its kernel paths run to completion in order (no interleaving): the
+    deterministic defects (migrate-twice, isolate-without-lru-lock) are measured this way."""
+    scenario = _str("scenario", scenario)
+    design = _str("design", design)
+    seed = _int("seed", seed)
+    _check_names(scenario, design, "random")
+    with _net_errors():
+        return ScheduleRun._from_net(PyExplore.Run(scenario, design, seed))
+
+
+def _check_names(scenario: str, design: str, strategy: str) -> None:
+    known = scenarios()
+    if scenario not in known:
+        raise ValueError(f"scenario must be one of {', '.join(known)}, got {scenario!r}")
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
 
 
 @dataclass
@@ -79,13 +111,7 @@ def explore(scenario: str, design: str = "legacy", strategy: str = "random", sch
     seed = _int("seed", seed)
     depth = _int("depth", depth, (1, 10))
     chunk = _int("chunk", chunk, (1, 1_000_000))
-    known = scenarios()
-    if scenario not in known:
-        raise ValueError(f"scenario must be one of {', '.join(known)}, got {scenario!r}")
-    if design not in DESIGNS:
-        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    _check_names(scenario, design, strategy)
     bar = None
     if progress:
         from tqdm.auto import tqdm

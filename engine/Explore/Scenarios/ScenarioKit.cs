@@ -1,0 +1,108 @@
+using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Virtio;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.Explore.Scenarios;
+
+/// <summary>
+/// What the scenarios build their races from: placing pages at known PFNs, and the compaction steps that
+/// touch balloon pages (the real migrate scanner, migrate_pages and putback_movable_pages) on a private
+/// compact_control, as a direct-compaction or kcompactd-less kernel would run them.
+/// </summary>
+internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lists, Node node, BuddyAllocator buddy,
+    Lru lru, MigrateScanner scanner, Migration migration, Compactor compactor, Workload.Workload workload, VirtioBalloon driver)
+{
+    public Simulation Sim => sim;
+    public PageTable Pages => pages;
+    public Node Node => node;
+
+    /// <summary>MiB a workload populate can take now, and MiB the balloon can take now.</summary>
+    public double AllocatableMib => workload.AllocatablePages() / 256.0;
+    public double InflatableMib => driver.InflatablePages() / 256.0;
+
+    /// <summary>One leak_balloon call of the vballoon thread (at most 256 pages).</summary>
+    public void LeakBalloon(int pages) => driver.LeakBalloon(pages);
+
+    /// <summary>Run <paramref name="populate"/> and return the PFNs that became <paramref name="kind"/>, ascending.</summary>
+    public int[] NewPages(Action populate, PageKind kind)
+    {
+        var before = (byte[])pages.Kind.Clone();
+        populate();
+        var added = new List<int>();
+        for (int pfn = 0; pfn < pages.NrPages; pfn++)
+            if (pages.Kind[pfn] == (byte)kind && before[pfn] != (byte)kind) added.Add(pfn);
+        return [.. added];
+    }
+
+    /// <summary>One anon page (a process faulting in one page).</summary>
+    public int AnonPage() => NewPages(() => sim.WorkloadAnon(1 / 256.0), PageKind.Anon).Single();
+
+    /// <summary>Inflate the balloon by <paramref name="n"/> pages; their PFNs, ascending.</summary>
+    public int[] BalloonPages(int n) => NewPages(() => sim.BalloonInflate(n / 256.0), PageKind.Balloon);
+
+    /// <summary>A migration target as compaction_alloc hands it out: an order-0 page with _count 1, no flags, no mapping.</summary>
+    public int Target() => buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, BuddyAllocator.AllocWmarkMin);
+
+    /// <summary>Give back a target that was not used.</summary>
+    public void FreeTarget(int pfn) => buddy.PutPage(pfn);
+
+    /// <summary>isolate_lru_page onto <paramref name="list"/> with NR_ISOLATED_* raised (what migrate_pages' callers do).</summary>
+    public void IsolateLru(int pfn, int list)
+    {
+        if (lru.IsolateLruPage(pfn) != 0) throw new InvalidOperationException($"pfn {pfn} is not on an LRU list");
+        lists.Add(pfn, list);
+        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedAnon + (lru.PageIsFileCache(pfn) ? 1 : 0)]++;
+    }
+
+    public int NewList() => lists.NewHead();
+
+    public void FreeList(int head) => lists.FreeHead(head);
+
+    /// <summary>
+    /// The migrate scanner (isolate_migratepages_range) over [<paramref name="low"/>, <paramref name="end"/>) on a
+    /// fresh compact_control for a THP-sized request; the caller migrates or puts back and then releases it.
+    /// </summary>
+    public CompactControl Isolate(int low, int end, MigrateMode mode)
+    {
+        var zone = node.ZoneOf(low);
+        var cc = new CompactControl(lists, zone, Zone.PageblockOrder, MigrateType.Movable, mode, ignoreSkipHint: true);
+        scanner.IsolateMigratepagesRange(zone, cc, low, end, unevictable: false);
+        return cc;
+    }
+
+    /// <summary>migrate_pages on <paramref name="list"/> with targets from <paramref name="target"/> (unused ones
+    /// freed, as compaction_free would return them), then putback_movable_pages of whatever is left.</summary>
+    public void Migrate(int list, Func<int, int> target, MigrateMode mode)
+    {
+        if (migration.MigratePages(list, target, p => buddy.PutPage(p), mode) != 0)
+            migration.PutbackMovablePages(list);
+    }
+
+    /// <summary><see cref="Migrate"/> what <paramref name="cc"/> isolated, then release the control.</summary>
+    public void MigrateAndRelease(CompactControl cc, Func<int, int> target)
+    {
+        Migrate(cc.MigratePages, target, cc.Mode);
+        compactor.Release(cc);
+    }
+
+    /// <summary>putback_movable_pages of everything <paramref name="cc"/> isolated (compaction gave up); releases it.</summary>
+    public void PutbackAndRelease(CompactControl cc)
+    {
+        migration.PutbackMovablePages(cc.MigratePages);
+        compactor.Release(cc);
+    }
+
+    /// <summary>compact_zone over the whole zone (order -1) in sync mode, honouring skip bits (as every
+    /// compaction but a manual one does), as one compact_control.</summary>
+    public CompactStatus CompactZone(Zone zone)
+    {
+        var cc = new CompactControl(lists, zone, -1, MigrateType.Movable, MigrateMode.Sync, ignoreSkipHint: false);
+        var status = compactor.CompactZone(zone, cc);
+        compactor.Release(cc);
+        return status;
+    }
+}

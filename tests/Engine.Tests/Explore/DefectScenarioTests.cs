@@ -1,0 +1,128 @@
+using BalloonScript.Engine.Explore;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Explore;
+
+/// <summary>
+/// The four defects d6d86c0 fixed, each as a named scenario run through the real compaction, migration and
+/// balloon code: present in legacy (v3.16), absent in redesign (v3.18, apart from the residual dequeue race)
+/// and in fixed (v4.5), over many random schedules where the defect is a race.
+/// </summary>
+public class DefectScenarioTests
+{
+    private const int Schedules = 300;
+
+    private static ExploreResult Explore(string scenario, string design, long seed = 1) =>
+        Explorer.Explore(scenario, design, "random", Schedules, seed);
+
+    private static string[] Kinds(ExploreResult r) => [.. r.FailingByKind.Keys];
+
+    [Test]
+    public void ScanVsMigrate_v316_BalloonPageMovableReadsAnAnonVmaAsAddressSpace_KasanOnSomeSchedules()
+    {
+        var r = Explore("scan-vs-migrate", "legacy");
+        Assert.That(r.Failing, Is.Positive);
+        Assert.That(Kinds(r), Is.EqualTo(new[] { "kasan" }));
+        var first = r.FirstFailure!;
+        Assert.That(first.Reports[0].Message, Does.Contain("anon_vma"));
+        Assert.That(first.Reports[0].Trace, Does.Contain("isolate_migratepages_range"));
+        Assert.That(first.Trace.Any(t => t.Point == "move_to_new_page: newpage->mapping set"), "the migration's window is in the interleaving");
+    }
+
+    [TestCase("redesign")]
+    [TestCase("fixed")]
+    public void ScanVsMigrate_v318_PageBalloonReadsOnlyStructPage_NoFindingOnAnySchedule(string design) =>
+        Assert.That(Explore("scan-vs-migrate", design).Failing, Is.Zero);
+
+    [Test]
+    public void ScanVsMigrate_FailingScheduleReplaysBitForBit()
+    {
+        var first = Explore("scan-vs-migrate", "legacy").FirstFailure!;
+        var again = first.Replay();
+        Assert.That(again.Trace, Is.EqualTo(first.Trace));
+        Assert.That(again.Reports.Select(x => x.ToString()), Is.EqualTo(first.Reports.Select(x => x.ToString())));
+    }
+
+    [Test]
+    public void MigrateTwice_v316_MoveToNewPageClearsNewpageMapping_BalloonPageMovesOnceThenIsUnmovable()
+    {
+        var run = Explorer.Run("migrate-twice", "legacy", 1);
+        Assert.That(run.Delta("balloon_migrate"), Is.EqualTo(1));
+        Assert.That(run.Reports.Select(x => x.KindName).Distinct(), Is.EqualTo(new[] { "balloon_unmovable" }));
+    }
+
+    [TestCase("redesign")]
+    [TestCase("fixed")]
+    public void MigrateTwice_v318_BalloonIdentityInPageNotMapping_MovesEveryRound(string design)
+    {
+        var run = Explorer.Run("migrate-twice", design, 1);
+        Assert.That(run.Delta("balloon_migrate"), Is.EqualTo(3));
+        Assert.That(run.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void IsolateWithoutLruLock_v316_LockedAndBalloonPageIsolate_NothingIsolatedAndBlocksMarkedSkip()
+    {
+        var run = Explorer.Run("isolate-without-lru-lock", "legacy", 1);
+        Assert.That(run.MetricsBefore[Array.IndexOf(ScheduleRun.MetricNames, "balloon_pages")], Is.Positive, "precondition: a balloon");
+        Assert.That(run.Delta("compact_isolated"), Is.Zero);
+        Assert.That(run.Delta("balloon_migrate"), Is.Zero);
+        Assert.That(run.Delta("free_order9_blocks"), Is.Zero);
+        Assert.That(run.Delta("skip_pageblocks"), Is.Positive);
+        Assert.That(run.Reports, Is.Empty);
+    }
+
+    [TestCase("redesign")]
+    [TestCase("fixed")]
+    public void IsolateWithoutLruLock_v318_NoLruLockDependency_BalloonPagesMigrateAndOrder9BlocksForm(string design)
+    {
+        var run = Explorer.Run("isolate-without-lru-lock", design, 1);
+        var legacy = Explorer.Run("isolate-without-lru-lock", "legacy", 1);
+        Assert.That(run.Delta("balloon_migrate"), Is.Positive);
+        Assert.That(run.Delta("free_order9_blocks"), Is.Positive);
+        Assert.That(run.Delta("skip_pageblocks"), Is.LessThan(legacy.Delta("skip_pageblocks")));
+        Assert.That(run.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void DeflateVsIsolate_v316_DequeueTakesIsolatedPages_LeakListCorruptionStuckIsolatedPages()
+    {
+        var kinds = Kinds(Explore("deflate-vs-isolate", "legacy"));
+        Assert.That(kinds, Does.Contain("page_leak"));
+        Assert.That(kinds, Does.Contain("list_corruption"));
+        Assert.That(kinds, Does.Contain("isolated_pages"));
+    }
+
+    [Test]
+    public void DeflateVsIsolate_v318_DequeueSkipsIsolatedPages_OnlyTheNextCursorRaceRemains()
+    {
+        var r = Explore("deflate-vs-isolate", "redesign");
+        Assert.That(Kinds(r), Is.EqualTo(new[] { "list_corruption" }));
+        Assert.That(r.FirstFailure!.Reports[0].Trace, Does.Contain("balloon_page_dequeue"));
+    }
+
+    [TestCase("deflate-vs-isolate")]
+    [TestCase("deflate-vs-migrate")]
+    public void Deflate_v45_WalkUnderPagesLock_NoFindingOnAnySchedule(string scenario)
+    {
+        Assert.That(Explore(scenario, "fixed").Failing, Is.Zero);
+        Assert.That(Explorer.Explore(scenario, "fixed", "pct", Schedules, 2).Failing, Is.Zero);
+    }
+
+    [Test]
+    public void DeflateVsMigrate_v316_DefectFourFindingsAlsoWhenCompactionMigrates()
+    {
+        var kinds = Kinds(Explore("deflate-vs-migrate", "legacy"));
+        Assert.That(kinds, Does.Contain("page_leak"));
+        Assert.That(kinds, Does.Contain("isolated_pages"));
+        Assert.That(Kinds(Explore("deflate-vs-migrate", "redesign")), Does.Not.Contain("isolated_pages"));
+    }
+
+    [Test]
+    public void EveryScenario_FixedDesign_NoFindingUnderAnyStrategy()
+    {
+        foreach (var scenario in Explorer.Scenarios)
+            foreach (var strategy in ExploreRequest.Strategies)
+                Assert.That(Explorer.Explore(scenario, "fixed", strategy, 100, 3).Failing, Is.Zero, $"{scenario} / {strategy}");
+    }
+}
