@@ -15,11 +15,15 @@ internal enum Gfp : uint
     NoRetry = 1 << 12,
     Comp = 1 << 14,
     NoMemAlloc = 1 << 16,
+    /// <summary>__GFP_HARDWALL: enforce the cpuset memory allocation policy (single node here: no effect).</summary>
+    HardWall = 1 << 17,
     Reclaimable = 1 << 19,
     NoKswapd = 1 << 22,
 
     Kernel = Wait | Io | Fs,
-    HighUser = Kernel | HighMem,
+    /// <summary>GFP_USER = GFP_KERNEL | __GFP_HARDWALL.</summary>
+    User = Kernel | HardWall,
+    HighUser = User | HighMem,
     HighUserMovable = HighUser | Movable,
     /// <summary>GFP_TRANSHUGE: what a THP fault asks for.</summary>
     TransHuge = HighUserMovable | Comp | NoMemAlloc | NoRetry | NoWarn | NoKswapd,
