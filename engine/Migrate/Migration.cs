@@ -79,7 +79,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
     /// retried, and the target goes back to the allocator's callback on failure, is only unreferenced if the
     /// balloon took it (redesign), or joins the LRU.
     /// </summary>
-    private int UnmapAndMove(Func<int, int> getNewPage, Action<int>? putNewPage, int page, bool force, MigrateMode mode)
+    public int UnmapAndMove(Func<int, int> getNewPage, Action<int>? putNewPage, int page, bool force, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("unmap_and_move");
         int newpage = getNewPage(page);

@@ -12,9 +12,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace BalloonScript.Engine.Tests.Balloon;
 
 /// <summary>
-/// A booted simulation of one design with its internals at hand, plus stand-ins for the two compaction
-/// paths that call the balloon hooks (the real scanner and migrate_pages live in the compaction code):
-/// <see cref="IsolateThenPutBack"/> and <see cref="UnmapAndMove"/>.
+/// A booted simulation of one design with its internals at hand, and the compaction steps that reach the
+/// balloon hooks (isolation, the real putback_movable_pages, unmap_and_move and migrate_pages).
 /// </summary>
 internal sealed class BalloonRig
 {
@@ -37,6 +36,7 @@ internal sealed class BalloonRig
         Driver = sp.GetRequiredService<VirtioBalloon>();
         Host = sp.GetRequiredService<BalloonHost>();
         Check = sp.GetRequiredService<BalloonCheck>();
+        Migration = sp.GetRequiredService<Migration>();
     }
 
     public Simulation Sim { get; }
@@ -54,6 +54,7 @@ internal sealed class BalloonRig
     public VirtioBalloon Driver { get; }
     public BalloonHost Host { get; }
     public BalloonCheck Check { get; }
+    public Migration Migration { get; }
 
     /// <summary>The balloon list, head first.</summary>
     public List<int> BalloonList()
@@ -71,63 +72,26 @@ internal sealed class BalloonRig
     public long Isolated(ZoneStat stat) => Node.Zones.Sum(z => z.Stat[(int)stat]);
 
     /// <summary>
-    /// Compaction stand-in: isolate_migratepages_range's non-LRU branch on each pfn with lru_lock held
-    /// (v3.16 compaction takes a page into its private list after a successful isolation), then
-    /// putback_movable_pages: list_del each entry (next saved first), balloon_page_putback for an isolated
-    /// balloon page, otherwise drop the isolation reference (putback_lru_page of a page whose owner let go).
+    /// What compaction does with balloon pages it isolated and then gives up on: the scanner's non-LRU branch
+    /// (lru_lock held) on each pfn into a private list, then the real putback_movable_pages.
     /// </summary>
     public void IsolateThenPutBack(IReadOnlyList<int> pfns)
     {
         int migratepages = Lists.NewHead();
         foreach (int pfn in pfns)
-            if (Balloon.IsolateFromScanner(pfn, lruLocked: true)) Lists.Add(pfn, migratepages);
-        int page = Lists.Next(migratepages);
-        for (int steps = 0; page != migratepages && !PageLists.IsPoison(page) && steps <= pfns.Count; steps++)
-        {
-            int next = Lists.Next(page);
-            Lists.Del(page);
-            if (Balloon.IsolatedBalloonPage(page)) Balloon.Putback(page);
-            else Buddy.PutPage(page);
-            page = next;
-        }
+            if (Balloon.IsolateFromScanner(pfn, lruLocked: true))
+            {
+                Lists.Add(pfn, migratepages);
+                Node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedFile]++;
+            }
+        Migration.PutbackMovablePages(migratepages);
         Lists.FreeHead(migratepages);
     }
 
-    /// <summary>
-    /// unmap_and_move stand-in for one isolated balloon page (v3.16 / v3.18 mm/migrate.c around the hooks):
-    /// lock the page; the balloon branch (balloon_page_migrate) or move_to_new_page's generic path
-    /// (newpage-&gt;mapping = page-&gt;mapping, a_ops-&gt;migratepage, mapping cleared again on rc ≠ 0); then the
-    /// BALLOON_SUCCESS early return, or list_del + NR_ISOLATED + putback_lru_page(page), and newpage
-    /// put_page'd (PageBalloon) or freed (failure). <paramref name="page"/> must be on a migrate list.
-    /// </summary>
-    public int UnmapAndMove(int page, int newpage)
-    {
-        PageLock.Lock(page);
-        int rc;
-        if (Balloon.MigrationBranch(page))
-        {
-            rc = Balloon.BalloonPageMigrate(newpage, page, MigrateMode.Async);
-        }
-        else
-        {
-            PageLock.TryLock(newpage);
-            Pages.Mapping[newpage] = Pages.Mapping[page];
-            rc = Balloon.MappingMigratePage(Pages.Mapping[page], newpage, page, MigrateMode.Async);
-            if (rc != MigrateRc.Success) Pages.Mapping[newpage] = 0;
-            PageLock.Unlock(newpage);
-        }
-        PageLock.Unlock(page);
-        if (Balloon.HandleBalloonSuccess(rc, page)) return MigrateRc.Success;
-        if (rc != MigrateRc.EAgain)
-        {
-            Lists.Del(page);
-            Node.ZoneOf(page).Stat[(int)ZoneStat.NrIsolatedFile]--;
-            Buddy.PutPage(page);
-        }
-        if (rc == MigrateRc.Success && Balloon.IsMovableBalloonPage(newpage)) Buddy.PutPage(newpage);
-        else if (rc != MigrateRc.Success) Buddy.PutPage(newpage);
-        return rc;
-    }
+    /// <summary>The real unmap_and_move (mm/migrate.c) on one isolated page with <paramref name="newpage"/> as the
+    /// target (freed again on failure, as compaction_free would).</summary>
+    public int UnmapAndMove(int page, int newpage) =>
+        Migration.UnmapAndMove(_ => newpage, p => Buddy.PutPage(p), page, force: false, MigrateMode.Async);
 
     /// <summary>Isolate <paramref name="page"/> as compaction does (lru_lock held) into a fresh migrate list, with acct_isolated.</summary>
     public bool IsolateIntoMigrateList(int page, out int migratepages)
@@ -141,22 +105,16 @@ internal sealed class BalloonRig
     }
 
     /// <summary>
-    /// migrate_pages stand-in for one balloon page: isolate it, up to 10 passes of <see cref="UnmapAndMove"/>
-    /// with a fresh target each, then putback_movable_pages if it is still on the list. Returns the last rc.
+    /// Isolate one balloon page and run the real migrate_pages on it (sync, fresh targets), then
+    /// putback_movable_pages if it did not move. Success or -EAGAIN.
     /// </summary>
     public int MigrateBalloonPage(int page)
     {
         if (!IsolateIntoMigrateList(page, out int migratepages)) return MigrateRc.EAgain;
-        int rc = MigrateRc.EAgain;
-        for (int pass = 0; pass < 10 && rc == MigrateRc.EAgain; pass++) rc = UnmapAndMove(page, AllocTarget());
-        if (rc == MigrateRc.EAgain)
-        {
-            Lists.Del(page);
-            Node.ZoneOf(page).Stat[(int)ZoneStat.NrIsolatedFile]--;
-            Balloon.Putback(page);
-        }
+        int left = Migration.MigratePages(migratepages, _ => AllocTarget(), p => Buddy.PutPage(p), MigrateMode.Sync);
+        if (left != 0) Migration.PutbackMovablePages(migratepages);
         Lists.FreeHead(migratepages);
-        return rc;
+        return left == 0 ? MigrateRc.Success : MigrateRc.EAgain;
     }
 
     /// <summary>Run two kernel paths on CPUs 0 and 1 under a seeded random schedule.</summary>
