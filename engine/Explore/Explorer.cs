@@ -27,13 +27,14 @@ public static class Explorer
 
     internal static ExploreResult Explore(ExploreRequest request, int start, int count)
     {
+        long decisions = request.Strategy == "pct" ? Decisions(request) : 0;
         int failing = 0;
         var byKind = new SortedDictionary<string, int>();
         var failingIndices = new List<int>();
         ScheduleRun? first = null;
         for (int i = start; i < start + count; i++)
         {
-            var run = RunOne(request, i, StrategyFor(request, i));
+            var run = RunOne(request, i, StrategyFor(request, i, decisions));
             if (!run.Failed) continue;
             failing++;
             failingIndices.Add(i);
@@ -64,13 +65,17 @@ public static class Explorer
             metricsBefore, metricsAfter);
     }
 
-    private static IScheduleStrategy StrategyFor(ExploreRequest request, int index)
+    /// <summary>How many scheduling decisions a run of the scenario takes (PCT's k): one round-robin run.</summary>
+    private static long Decisions(ExploreRequest request) =>
+        Math.Max(1, RunOne(request, -1, new RoundRobinStrategy()).Choices.Count);
+
+    private static IScheduleStrategy StrategyFor(ExploreRequest request, int index, long decisions)
     {
         long seed = request.ScheduleSeed(index);
         return request.Strategy switch
         {
             "random" => new RandomStrategy(seed),
-            "pct" => new PctStrategy(seed, request.PctDepth, 2000),
+            "pct" => new PctStrategy(seed, request.PctDepth, decisions),
             "roundrobin" => new RoundRobinStrategy(),
             _ => throw new ArgumentException($"unknown strategy {request.Strategy}"),
         };

@@ -119,6 +119,14 @@ public class DefectScenarioTests
     }
 
     [Test]
+    public void Pct_WithChangePointsInsideTheRun_FindsDefectFourInLegacy()
+    {
+        var r = Explorer.Explore("deflate-vs-isolate", "legacy", "pct", Schedules, 1, pctDepth: 4);
+        Assert.That(r.FailingByKind.Keys, Does.Contain("page_leak"));
+        Assert.That(r.FirstFailure!.Replay().Reports.Select(x => x.ToString()), Is.EqualTo(r.FirstFailure.Reports.Select(x => x.ToString())));
+    }
+
+    [Test]
     public void EveryScenario_FixedDesign_NoFindingUnderAnyStrategy()
     {
         foreach (var scenario in Explorer.Scenarios)
