@@ -43,7 +43,10 @@ internal abstract class BalloonCompaction(BalloonDevInfo dev, PageTable pages, P
     public abstract bool IsMovableBalloonPage(int pfn);
 
     /// <inheritdoc />
-    public abstract bool NewPageIsBalloon(int newpage);
+    public virtual bool SaveIsBalloonPage(int page) => false;
+
+    /// <inheritdoc />
+    public abstract bool NewPageIsBalloon(int newpage, bool saved);
 
     /// <inheritdoc />
     public abstract bool IsolatedBalloonPage(int pfn);

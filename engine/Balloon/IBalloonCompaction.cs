@@ -42,11 +42,19 @@ internal interface IBalloonCompaction
     bool IsMovableBalloonPage(int pfn);
 
     /// <summary>
-    /// unmap_and_move's test on a migrated-to newpage: v3.18 has <c>else if (__is_movable_balloon_page(newpage))
-    /// put_page(newpage)</c> (the balloon already holds it); v3.16 has no such test, so legacy answers false and
-    /// newpage goes through putback_lru_page.
+    /// unmap_and_move, before the page is touched: what a design remembers to decide newpage's fate later.
+    /// The 2019 stable fix ("don't rely on __PageMovable() of newpage after unlocking it") saves
+    /// <c>!is_lru = isolated_balloon_page(page)</c> here; v3.16 and v3.18 save nothing (false).
     /// </summary>
-    bool NewPageIsBalloon(int newpage);
+    bool SaveIsBalloonPage(int page);
+
+    /// <summary>
+    /// unmap_and_move's test on a migrated-to newpage: true means <c>put_page(newpage)</c> (the balloon already
+    /// holds it), false <c>putback_lru_page(newpage)</c>. v3.16 has no such test (false); v3.18 asks
+    /// <c>__is_movable_balloon_page(newpage)</c> after balloon_page_migrate unlocked it, which the driver may
+    /// have dequeued meanwhile (racy as merged); the 2019 fix uses <paramref name="saved"/>.
+    /// </summary>
+    bool NewPageIsBalloon(int newpage, bool saved);
 
     /// <summary><c>isolated_balloon_page(page)</c>: putback_movable_pages' test.</summary>
     bool IsolatedBalloonPage(int pfn);

@@ -54,7 +54,7 @@ internal sealed class LegacyBalloon : BalloonCompaction
     public override bool IsMovableBalloonPage(int pfn) => MappingBalloon(Pages.Mapping[pfn], pfn);
 
     /// <summary>v3.16 unmap_and_move does not look at newpage: it always goes to putback_lru_page.</summary>
-    public override bool NewPageIsBalloon(int newpage) => false;
+    public override bool NewPageIsBalloon(int newpage, bool saved) => false;
 
     /// <summary>isolated_balloon_page (v3.16): flags clear, not mapped, page_count &gt;= 2, balloon mapping.</summary>
     public override bool IsolatedBalloonPage(int pfn) =>

@@ -26,7 +26,7 @@ internal class RedesignBalloon(BalloonDevInfo dev, PageTable pages, PageLists li
     public override bool IsMovableBalloonPage(int pfn) => Pages.PageBalloon(pfn);
 
     /// <summary>v3.18 unmap_and_move: <c>__is_movable_balloon_page(newpage)</c> → put_page (racy until 2019, as merged).</summary>
-    public override bool NewPageIsBalloon(int newpage) => Pages.PageBalloon(newpage);
+    public override bool NewPageIsBalloon(int newpage, bool saved) => Pages.PageBalloon(newpage);
 
     /// <summary>isolated_balloon_page (v3.18): PageBalloon.</summary>
     public override bool IsolatedBalloonPage(int pfn) => Pages.PageBalloon(pfn);

@@ -84,6 +84,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
         using var _ = scheduler.Current.Path.Enter("unmap_and_move");
         int newpage = getNewPage(page);
         if (newpage < 0) return MigrateRc.ENoMem;
+        bool savedIsBalloon = balloon.SaveIsBalloonPage(page);
         int rc = MigrateRc.Success;
         if (pages.Count[page] != 1)
         {
@@ -101,7 +102,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
             pages.Clear(newpage, PG.SwapBacked); // 3.16-rc7 fix: a stray PG_swapbacked on a reused target
             putNewPage(newpage);
         }
-        else if (balloon.NewPageIsBalloon(newpage)) lru.PutPage(newpage);
+        else if (balloon.NewPageIsBalloon(newpage, savedIsBalloon)) lru.PutPage(newpage);
         else lru.PutbackLruPage(newpage);
         return rc;
     }

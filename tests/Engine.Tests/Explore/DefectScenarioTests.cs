@@ -119,6 +119,17 @@ public class DefectScenarioTests
     }
 
     [Test]
+    public void DeflateVsMigrate_v318_NewpageTestedAfterUnlock_DriverReleasesAPageOnTheLru()
+    {
+        // v3.18 unmap_and_move asks __is_movable_balloon_page(newpage) after balloon_page_migrate unlocked it;
+        // leak_balloon may have dequeued it by then, so newpage goes to putback_lru_page while the driver owns
+        // it and is released with PG_lru set (fixed in 2019; the fixed design carries that fix).
+        var r = Explorer.Explore("deflate-vs-migrate", "redesign", "pct", Schedules, 1, pctDepth: 3);
+        Assert.That(r.FailingByKind.Keys, Does.Contain("bad_page"));
+        Assert.That(Explorer.Explore("deflate-vs-migrate", "fixed", "pct", Schedules, 1, pctDepth: 3).Failing, Is.Zero);
+    }
+
+    [Test]
     public void Pct_WithChangePointsInsideTheRun_FindsDefectFourInLegacy()
     {
         var r = Explorer.Explore("deflate-vs-isolate", "legacy", "pct", Schedules, 1, pctDepth: 4);
