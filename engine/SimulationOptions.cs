@@ -14,7 +14,7 @@ public sealed class SimulationOptions
     /// <summary>Guest memory in MiB, [16, 65536].</summary>
     public long MemoryMib { get; init; } = 1024;
 
-    /// <summary>Balloon design: legacy (v3.8–v3.17), redesign (d6d86c0, v3.18), fixed (v4.5 dequeue fix).</summary>
+    /// <summary>Balloon design: legacy (v3.8–v3.17), redesign (d6d86c0, v3.18), fixed (v4.5 dequeue and release fixes + the 2019 newpage fix).</summary>
     public string Design { get; init; } = "legacy";
 
     /// <summary>Simulated CPUs, [1, 64].</summary>

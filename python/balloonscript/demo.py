@@ -1,10 +1,11 @@
-"""The canonical experiment: one guest and workload under two designs, side by side.
+"""The canonical experiment (design.md §5): one guest and workload under each design, side by side.
 
-    /usr/bin/python3 -m balloonscript.demo [--memory-mib 1024] [--out out] [--designs legacy redesign]
+    /usr/bin/python3 -m balloonscript.demo [--memory-mib 1024] [--designs legacy redesign fixed] [--out out]
 
-For each design: populate a guest (anon, file, slab), punch holes (free 50 % interleaved), then inflate
-the balloon, compact memory and attempt order-9 allocations. Prints buddyinfo and the order-9 extfrag
-index before and after fragmenting, a summary table, and writes PNGs under out/.
+For each design (experiments.canonical_guest / compact_and_allocate): a guest runs anon, page cache and slab; half
+of it is freed interleaved; the balloon inflates a quarter of memory into those holes; most of the workload
+then exits. Memory is compacted (compact_memory) and order-9 allocations are attempted. Prints
+/proc/buddyinfo along the way and a summary table; writes PNGs under --out.
 """
 from __future__ import annotations
 
@@ -12,107 +13,123 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 
-import balloonscript as bs
+from balloonscript import experiments as ex
 from balloonscript import plots
 
-ORDER = 9   # pageblock order: a huge page
+ORDER = ex.ORDER
+
+# Summary rows: label, column of the experiment's row.
+SUMMARY = [
+    ("balloon pages", "balloon_pages_before"),
+    (f"order-{ORDER} blocks before compaction", "order9_blocks_before"),
+    (f"unusable_index({ORDER}) before", "unusable_9_before"),
+    ("compaction: pages migrated", "migrated"),
+    ("compaction: balloon pages migrated", "balloon_migrated"),
+    ("balloon pages never movable again", "balloon_unmovable_compacted"),
+    ("balloon-only pageblocks left", "balloon_only_blocks_compacted"),
+    (f"order-{ORDER} blocks after compaction", "order9_blocks_compacted"),
+    (f"extfrag_index({ORDER}) after compaction", "extfrag_9_compacted"),
+    (f"unusable_index({ORDER}) after compaction", "unusable_9_compacted"),
+    (f"order-{ORDER} allocations that succeeded", "allocated"),
+    ("  balloon pages migrated by them", "balloon_migrated_direct"),
+]
+
+# The comparison chart: one panel per metric.
+CHART = [("balloon_migrated", "balloon pages migrated by compact_memory"),
+         ("balloon_unmovable", "balloon pages never movable again"),
+         ("order9_blocks_compacted", f"order-{ORDER} blocks after compaction"),
+         ("allocated", f"order-{ORDER} allocations that succeeded")]
 
 
 def _header(text: str) -> None:
     print(f"\n=== {text} " + "=" * max(0, 72 - len(text)))
 
 
-def run_design(design: str, args) -> dict:
-    mib = args.memory_mib
-    sim = bs.Simulation(memory_mib=mib, design=design, cpus=args.cpus, seed=args.seed)
-    row = {"design": design}
-
-    _header(f"{design}: populate {mib} MiB guest")
-    anon = sim.workload.anon(mib=mib * 0.60)
-    file = sim.workload.file(mib=mib * 0.30)
-    slab = sim.workload.slab(mib=mib * 1 / 32)
-    print(f"allocated pages: anon {anon}, file {file}, slab {slab}")
+def run_design(design: str, args) -> tuple[dict, dict]:
+    """The experiment for one design, narrated; returns its row and the page map after compaction."""
+    sim = ex.canonical_guest(design, args.memory_mib, args.seed, exiting=args.exiting)
+    _header(f"{design}: {args.memory_mib} MiB guest, balloon inflated, {args.exiting:.0%} of the workload exited")
     print(sim.buddyinfo(), end="")
+    snapshot = {}
+
+    def after_compaction(s):
+        snapshot["page_map"] = s.page_map()
+        snapshot["free_blocks"] = s.free_blocks()
+        _header(f"{design}: after compact_memory")
+        print(s.buddyinfo(), end="")
+
     before = sim.free_blocks()
-    print(f"extfrag_index(order={ORDER}) = {sim.extfrag_index(ORDER):.3f}   "
-          f"unusable_index(order={ORDER}) = {sim.unusable_index(ORDER):.3f}")
+    row = ex.compact_and_allocate(sim, args.allocations, after_compaction)
+    print(f"compact: migrated {row['migrated']} pages ({row['balloon_migrated']} balloon pages), "
+          f"failed {row['failed']}; order-{ORDER} allocations: {row['allocated']} succeeded")
+    kinds = Counter(r.kind for r in sim.reports())
+    print("sanitizer findings:", dict(kinds) or "none")
+    for report in sim.reports()[:1]:
+        print(report)
+    row["findings_by_kind"] = kinds
+    plots.savefig(plots.plot_buddyinfo({"before": before, "compacted": snapshot["free_blocks"], "end": sim},
+                                       log=True, title=f"{design}: free blocks per order"),
+                  os.path.join(args.out, f"buddyinfo-{design}.png"))
+    return row, snapshot["page_map"]
 
-    _header(f"{design}: fragment (free 50% interleaved)")
-    freed = sim.workload.free(fraction=0.5, pattern="interleave", seed=args.seed + 2)
-    print(f"freed pages: {freed}")
-    print(sim.buddyinfo(), end="")
-    after = sim.free_blocks()
-    row["extfrag_fragmented"] = sim.extfrag_index(ORDER)
-    print(f"extfrag_index(order={ORDER}) = {row['extfrag_fragmented']:.3f}   "
-          f"unusable_index(order={ORDER}) = {sim.unusable_index(ORDER):.3f}")
 
-    tag = f"{design}"
-    plots.savefig(plots.plot_buddyinfo({"populated": before, "fragmented": after}, log=True,
-                                       title=f"{design}: free blocks per order"),
-                  os.path.join(args.out, f"buddyinfo-{tag}.png"))
-    plots.savefig(plots.plot_page_map(sim, title=f"{design}: page map after fragmenting"),
-                  os.path.join(args.out, f"page-map-fragmented-{tag}.png"))
+def print_summary(rows: dict) -> None:
+    _header("summary")
 
-    _header(f"{design}: balloon, compaction, order-{ORDER} allocations")
-    try:
-        balloon_mib = mib / 4
-        row["inflated"] = sim.balloon.inflate(mib=balloon_mib)
-        print(f"balloon.inflate({balloon_mib:g} MiB) -> {row['inflated']} pages; guest sees "
-              f"{sim.balloon.pages}, host ledger {sim.host.ballooned_pages}")
-        r = sim.compact()
-        row["compact_migrated"] = r.migrated
-        print(f"compact(): migrated {r.migrated}, failed {r.failed}, isolated {r.isolated}, "
-              f"scanned {r.migrate_scanned} (migrate) / {r.free_scanned} (free), zones {r.zones}")
-        row["allocated"] = sim.allocate(order=ORDER, count=args.allocations)
-        print(f"allocate(order={ORDER}, count={args.allocations}) -> {row['allocated']} successes")
-        print(sim.buddyinfo(), end="")
-        plots.savefig(plots.plot_page_map(sim, title=f"{design}: page map after balloon + compaction"),
-                      os.path.join(args.out, f"page-map-compacted-{tag}.png"))
-    except NotImplementedError as e:
-        print(f"(not available in this engine build: {e})")
+    def fmt(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+    print(f"{'':42}" + "".join(f"{d:>11}" for d in rows))
+    for label, key in SUMMARY:
+        print(f"{label:42}" + "".join(f"{fmt(r[key]):>11}" for r in rows.values()))
+    kinds = sorted(set().union(*(r["findings_by_kind"] for r in rows.values())))
+    for kind in kinds or ["(none)"]:
+        print(f"{'findings: ' + kind:42}" + "".join(f"{r['findings_by_kind'].get(kind, 0):>11}" for r in rows.values()))
+    print(f"(extfrag_index -1.000: a free order-{ORDER} block exists; unusable_index: share of free memory in "
+          f"blocks below order {ORDER})")
 
-    vm = sim.vmstat()
-    row["balloon_migrate"] = vm.get("balloon_migrate")
-    row["order9_free"] = int(sim.free_blocks()[ORDER:].sum())
-    row["extfrag_end"] = sim.extfrag_index(ORDER)
-    reports = sim.reports()
-    row["reports"] = len(reports)
-    for rep in reports[:5]:
-        print(rep)
-    row["sim"] = sim
-    return row
+
+def comparison_figure(rows: dict):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    df = pd.DataFrame([{"design": d, **{k: r[k] for k, _ in CHART}} for d, r in rows.items()])
+    fig, axes = plt.subplots(1, len(CHART), figsize=(3.3 * len(CHART), 3.4))
+    for ax, (metric, title) in zip(axes, CHART):
+        plots.plot_design_comparison(df, metric, ax, title=title)
+        ax.set_ylabel("")
+        ax.title.set_fontsize(9)
+    return fig
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m balloonscript.demo", description=__doc__.splitlines()[0])
     p.add_argument("--memory-mib", type=int, default=1024)
-    p.add_argument("--designs", nargs="+", default=["legacy", "redesign"])
-    p.add_argument("--cpus", type=int, default=1)
+    p.add_argument("--designs", nargs="+", default=["legacy", "redesign", "fixed"])
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--allocations", type=int, default=64, help="order-9 allocation attempts")
+    p.add_argument("--exiting", type=float, default=0.85, help="share of the workload that exits after inflation")
+    p.add_argument("--allocations", type=int, default=None, help="order-9 attempts (default: one per pageblock)")
     p.add_argument("--out", default="out", help="folder for the PNGs")
-    p.add_argument("--readme-image", default=None, help="also write the first design's page map here")
+    p.add_argument("--readme-image", default=None,
+                   help="also write the page maps after compaction here, and the comparison chart beside it "
+                        "(design-comparison.png)")
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
-    rows = [run_design(d, args) for d in args.designs]
+    rows, maps = {}, {}
+    for design in args.designs:
+        rows[design], maps[design] = run_design(design, args)
+    print_summary(rows)
 
-    _header("summary")
-    cols = [("balloon pages migrated", "balloon_migrate"), ("compaction migrated", "compact_migrated"),
-            (f"order-{ORDER} allocations ok", "allocated"), (f"order>={ORDER} free blocks", "order9_free"),
-            (f"extfrag({ORDER}) fragmented", "extfrag_fragmented"), (f"extfrag({ORDER}) at end", "extfrag_end"),
-            ("sanitizer findings", "reports")]
-
-    def fmt(v):
-        return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-    print(f"{'':28}" + "".join(f"{r['design']:>12}" for r in rows))
-    for label, key in cols:
-        print(f"{label:28}" + "".join(f"{fmt(r.get(key)):>12}" for r in rows))
-
-    if args.readme_image and rows:
-        plots.savefig(plots.plot_page_map(rows[0]["sim"], title=f"{rows[0]['design']}: physical page map"),
-                      args.readme_image)
+    title = f"{args.memory_mib} MiB guest after compact_memory (balloon in orange)"
+    figures = {"page-maps-compacted.png": lambda: plots.plot_page_maps(maps, title=title),
+               "design-comparison.png": lambda: comparison_figure(rows)}
+    for name, draw in figures.items():
+        plots.savefig(draw(), os.path.join(args.out, name))
+    if args.readme_image:
+        folder = os.path.dirname(args.readme_image)
+        plots.savefig(plots.plot_page_maps({d: maps[d] for d in list(maps)[:2]}, title=title), args.readme_image)
+        plots.savefig(comparison_figure(rows), os.path.join(folder, "design-comparison.png"))
     print(f"\nplots written under {os.path.abspath(args.out)}/ ({time.perf_counter() - t0:.1f} s)")
     return 0
 

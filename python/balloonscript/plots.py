@@ -1,8 +1,12 @@
-"""matplotlib helpers: free blocks per order, and the physical page map as a picture.
+"""matplotlib helpers: free blocks per order, the physical page map as a picture, experiment results per
+design, and an explored interleaving as a timeline.
 
     from balloonscript import plots
     plots.plot_buddyinfo({"before": fb0, "after": sim})
     plots.plot_page_map(sim)
+    plots.plot_page_maps({"legacy": sim_a, "redesign": sim_b})
+    plots.plot_design_comparison(experiments.compare(...), "order9_blocks")
+    plots.plot_timeline(bs.explore("scan-vs-migrate", schedules=50).first_failure)
 """
 from __future__ import annotations
 
@@ -112,12 +116,119 @@ def plot_page_map(src, ax=None, *, width: int = PAGEBLOCK_PAGES, legend: bool = 
     return ax
 
 
+def plot_page_maps(maps: dict, *, title: str | None = None, width: int = PAGEBLOCK_PAGES):
+    """Page maps side by side, one per entry of ``maps`` (label -> Simulation or page_map() array), with one
+    legend for all. Returns the Figure."""
+    if not maps:
+        raise ValueError("maps must hold at least one page map")
+    arrays = {label: src.page_map() if hasattr(src, "page_map") else np.asarray(src) for label, src in maps.items()}
+    rows = max(-(-pm.size // width) for pm in arrays.values())
+    fig, axes = plt.subplots(1, len(arrays), figsize=(3.2 * len(arrays) + 1.6, max(3.0, min(7.0, 7.0 * rows / width))),
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax, (label, pm) in zip(axes[0], arrays.items()):
+        plot_page_map(pm, ax, width=width, legend=False, title=str(label))
+        if ax is not axes[0][0]:
+            ax.set_ylabel("")
+    colors = page_kind_colors()
+    present = set().union(*(np.unique(pm).tolist() for pm in arrays.values()))
+    handles = [Patch(facecolor=colors[k.value], edgecolor="#999999", label=k.name) for k in PageKind if k.value in present]
+    axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _number(v) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:.3g}"
+
+
+def plot_design_comparison(df, metric: str, ax=None, *, x: str | None = None, title: str | None = None):
+    """One experiment metric per design, from a frame with a ``design`` column (experiments.compare).
+
+    With an ``x`` column (default ``pass`` when the frame has several passes) a line per design over x;
+    otherwise a bar per design. Several seeds are averaged; the error bars are their standard deviation. Returns the Axes.
+    """
+    for col in ("design", metric):
+        if col not in df.columns:
+            raise ValueError(f"metric: the frame has no column {col!r} (columns: {', '.join(map(str, df.columns))})")
+    if x is None and "pass" in df.columns and df["pass"].nunique() > 1:
+        x = "pass"
+    if x is not None and x not in df.columns:
+        raise ValueError(f"x: the frame has no column {x!r}")
+    ax = _axes(ax)
+    designs = list(dict.fromkeys(df["design"]))
+    if x is None:
+        stats = df.groupby("design", sort=False)[metric].agg(["mean", "std"]).reindex(designs)
+        bars = ax.bar(designs, stats["mean"], yerr=stats["std"].fillna(0) if len(df) > len(designs) else None,
+                      color=[f"C{i}" for i in range(len(designs))], capsize=4)
+        ax.bar_label(bars, labels=[_number(v) for v in stats["mean"]])
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.1)   # room for the labels
+    else:
+        for i, design in enumerate(designs):
+            stats = df[df["design"] == design].groupby(x)[metric].agg(["mean", "std"])
+            ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), marker="os^dv"[i % 5],
+                        capsize=3, label=design, alpha=0.85)
+        ax.set_xlabel(x)
+        ax.legend()
+    ax.set_ylabel(metric)
+    ax.set_title(title or f"{metric} per design")
+    return ax
+
+
+# Preemption points worth a label on a timeline: the reads and writes the four defects race on.
+TIMELINE_LABELS = ("balloon_page_movable", "move_to_new_page", "balloon_page_dequeue", "balloon_page_isolate",
+                   "balloon_page_putback", "balloon_page_migrate", "leak_balloon", "list_del", "tell_host")
+
+
+def plot_timeline(run, ax=None, *, labels=TIMELINE_LABELS, title: str | None = None):
+    """An explored interleaving (a ScheduleRun) as a timeline: one lane per CPU, a bar while that CPU runs,
+    a tick at each preemption point it passes (a cross where it blocked), a coloured dot, named in the
+    legend, at each point whose name contains one of ``labels``, and each sanitizer report marked at the
+    step it fired (a report fires after the point of its step). Returns the Axes."""
+    trace = run.trace.sort_values("step")
+    cpus = sorted(set(trace["cpu"].tolist()) | {r.cpu for r in run.reports})
+    lane = {cpu: i for i, cpu in enumerate(cpus)}
+    if ax is None:
+        _, ax = plt.subplots(figsize=(13, 1.4 + 1.1 * len(cpus)))
+    steps, trace_cpus = trace["step"].to_numpy(), trace["cpu"].to_numpy()
+    # A CPU runs from the previous point (any CPU's) to its own point.
+    starts = np.concatenate((steps[:1] - 1, steps[:-1]))
+    for cpu in cpus:
+        mine = trace_cpus == cpu
+        ax.broken_barh(list(zip(starts[mine], steps[mine] - starts[mine])), (lane[cpu] - 0.18, 0.36),
+                       facecolors=f"C{lane[cpu]}", alpha=0.35)
+    blocked = trace["point"].str.startswith("blocked: ").to_numpy()
+    y = np.array([lane[c] for c in trace_cpus], dtype=float)
+    ax.plot(steps[~blocked], y[~blocked], "|", color="#333333", ms=14)
+    ax.plot(steps[blocked], y[blocked], "x", color="#777777", ms=7)
+    named = trace["point"].apply(lambda p: any(k in p for k in labels))
+    for i, (point, rows) in enumerate(trace[named].groupby("point", sort=False)):
+        ax.plot(rows["step"], [lane[c] for c in rows["cpu"]], "o", color=matplotlib.colormaps["tab10"](i % 10),
+                mec="black", ms=8, label=point, zorder=4)
+    for r in run.reports:
+        ax.axvline(r.step, color="red", linestyle="--", linewidth=1)
+        # under the lane of the CPU it fired on, pointing at the point it fired after
+        ax.plot(r.step, lane.get(r.cpu, 0) - 0.3, "^", color="red", ms=11, zorder=5)
+        ax.annotate(r.kind, (r.step, lane.get(r.cpu, 0) - 0.3), xytext=(8, -4), textcoords="offset points",
+                    color="red", fontsize=9, fontweight="bold")
+    tasks = trace.groupby("cpu")["task"].agg(lambda t: ", ".join(dict.fromkeys(t)))
+    ax.set_yticks(range(len(cpus)), [f"CPU{c}\n{tasks.get(c, '')}" for c in cpus])
+    ax.set_ylim(-0.55, len(cpus) - 0.45)
+    ax.set_xlabel("step")
+    if named.any():
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    ax.set_title(title or f"schedule {run.index}: " + (", ".join(dict.fromkeys(r.kind for r in run.reports)) or "no report"))
+    return ax
+
+
 def savefig(ax, path) -> str:
-    """Save the figure of ``ax`` as PNG (creating the folder), without a timestamp, and close it."""
+    """Save the figure of ``ax`` (an Axes or a Figure) as PNG (creating the folder), without a timestamp,
+    and close it."""
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig = ax.figure
-    fig.tight_layout()
+    fig = getattr(ax, "figure", None) or ax
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return path
