@@ -11,29 +11,9 @@ namespace BalloonScript.Engine.Tests;
 /// A booted <see cref="Simulation"/> together with the internal services it was composed from, so a test can
 /// drive kernel functions (__rmqueue, __free_pages_ok, ...) directly and read the state they leave.
 /// </summary>
-internal sealed class Harness
+internal sealed class Harness(long memoryMib = 16, int cpus = 1, long seed = 0)
+    : SimRig(new SimulationOptions { MemoryMib = memoryMib, Cpus = cpus, Seed = seed })
 {
-    public Harness(long memoryMib = 16, int cpus = 1, long seed = 0)
-    {
-        var options = new SimulationOptions { MemoryMib = memoryMib, Cpus = cpus, Seed = seed };
-        var provider = new ServiceCollection().AddBalloonScript(options).BuildServiceProvider();
-        Sim = provider.GetRequiredService<Simulation>();
-        Pages = provider.GetRequiredService<PageTable>();
-        Lists = provider.GetRequiredService<PageLists>();
-        Node = provider.GetRequiredService<Node>();
-        Buddy = provider.GetRequiredService<BuddyAllocator>();
-        Sanitizer = provider.GetRequiredService<Sanitizer>();
-        Scheduler = provider.GetRequiredService<Scheduler>();
-    }
-
-    public Simulation Sim { get; }
-    public PageTable Pages { get; }
-    public PageLists Lists { get; }
-    public Node Node { get; }
-    public BuddyAllocator Buddy { get; }
-    public Sanitizer Sanitizer { get; }
-    public Scheduler Scheduler { get; }
-
     public Zone Zone(string name) => Node.Zones.Single(z => z.Name == name);
 
     /// <summary>The PFNs on free_list[mt] of <paramref name="order"/>, head first.</summary>

@@ -11,25 +11,12 @@ namespace BalloonScript.Engine.Tests;
 /// A simulation built the way <see cref="Simulation.Create"/> builds it, with its internal services at hand.
 /// Where no balloon design is registered, <see cref="NoBalloonPages"/> stands in for it.
 /// </summary>
-internal sealed class Rig
+internal sealed class Rig : SimRig
 {
-    private readonly ServiceProvider _provider;
-
-    private Rig(SimulationOptions options)
-    {
-        _provider = new ServiceCollection().AddBalloonScript(options).BuildServiceProvider();
-        Sim = _provider.GetRequiredService<Simulation>();
-    }
+    private Rig(SimulationOptions options) : base(options) { }
 
     public static Rig Create(long memoryMib = 64, int cpus = 1, long seed = 1) =>
         new(new SimulationOptions { MemoryMib = memoryMib, Cpus = cpus, Seed = seed });
-
-    public Simulation Sim { get; }
-    public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
-    public PageTable Pages => Get<PageTable>();
-    public Node Node => Get<Node>();
-    public Scheduler Scheduler => Get<Scheduler>();
-    public VmStat VmStat => Get<VmStat>();
 
     public long Event(VmEvent e) => VmStat.Event(e);
 

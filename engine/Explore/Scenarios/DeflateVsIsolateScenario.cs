@@ -31,5 +31,7 @@ internal class DeflateVsIsolateScenario(ScenarioKit kit) : IScenario
 
     public void Finish() => kit.Sim.CheckInvariants();
 
+    protected ScenarioKit Kit => kit;
+
     protected virtual void Compaction(Compaction.CompactControl cc) => kit.PutbackAndRelease(cc);
 }

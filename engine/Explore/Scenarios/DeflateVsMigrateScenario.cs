@@ -7,5 +7,5 @@ namespace BalloonScript.Engine.Explore.Scenarios;
 /// </summary>
 internal sealed class DeflateVsMigrateScenario(ScenarioKit kit) : DeflateVsIsolateScenario(kit)
 {
-    protected override void Compaction(Compaction.CompactControl cc) => kit.MigrateAndRelease(cc, _ => kit.Target());
+    protected override void Compaction(Compaction.CompactControl cc) => Kit.MigrateAndRelease(cc, _ => Kit.Target());
 }

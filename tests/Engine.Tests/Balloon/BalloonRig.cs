@@ -15,46 +15,17 @@ namespace BalloonScript.Engine.Tests.Balloon;
 /// A booted simulation of one design with its internals at hand, and the compaction steps that reach the
 /// balloon hooks (isolation, the real putback_movable_pages, unmap_and_move and migrate_pages).
 /// </summary>
-internal sealed class BalloonRig
+internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 2)
+    : SimRig(new SimulationOptions { MemoryMib = memoryMib, Design = design, Cpus = cpus, Seed = 1 })
 {
-    public BalloonRig(string design, long memoryMib = 16, int cpus = 2)
-    {
-        var options = new SimulationOptions { MemoryMib = memoryMib, Design = design, Cpus = cpus, Seed = 1 };
-        var sp = new ServiceCollection().AddBalloonScript(options).BuildServiceProvider();
-        Sim = sp.GetRequiredService<Simulation>(); // boots memory
-        Pages = sp.GetRequiredService<PageTable>();
-        Lists = sp.GetRequiredService<PageLists>();
-        PageLock = sp.GetRequiredService<PageLock>();
-        Mappings = sp.GetRequiredService<MappingTable>();
-        Node = sp.GetRequiredService<Node>();
-        Buddy = sp.GetRequiredService<BuddyAllocator>();
-        VmStat = sp.GetRequiredService<VmStat>();
-        Sanitizer = sp.GetRequiredService<Sanitizer>();
-        Scheduler = sp.GetRequiredService<Scheduler>();
-        Dev = sp.GetRequiredService<BalloonDevInfo>();
-        Balloon = sp.GetRequiredService<BalloonCompaction>();
-        Driver = sp.GetRequiredService<VirtioBalloon>();
-        Host = sp.GetRequiredService<BalloonHost>();
-        Check = sp.GetRequiredService<BalloonCheck>();
-        Migration = sp.GetRequiredService<Migration>();
-    }
-
-    public Simulation Sim { get; }
-    public PageTable Pages { get; }
-    public PageLists Lists { get; }
-    public PageLock PageLock { get; }
-    public MappingTable Mappings { get; }
-    public Node Node { get; }
-    public BuddyAllocator Buddy { get; }
-    public VmStat VmStat { get; }
-    public Sanitizer Sanitizer { get; }
-    public Scheduler Scheduler { get; }
-    public BalloonDevInfo Dev { get; }
-    public BalloonCompaction Balloon { get; }
-    public VirtioBalloon Driver { get; }
-    public BalloonHost Host { get; }
-    public BalloonCheck Check { get; }
-    public Migration Migration { get; }
+    public PageLock PageLock => Get<PageLock>();
+    public MappingTable Mappings => Get<MappingTable>();
+    public BalloonDevInfo Dev => Get<BalloonDevInfo>();
+    public BalloonCompaction Balloon => Get<BalloonCompaction>();
+    public VirtioBalloon Driver => Get<VirtioBalloon>();
+    public BalloonHost Host => Get<BalloonHost>();
+    public BalloonCheck Check => Get<BalloonCheck>();
+    public Migration Migration => Get<Migration>();
 
     /// <summary>The balloon list, head first.</summary>
     public List<int> BalloonList()

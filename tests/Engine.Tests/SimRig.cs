@@ -1,0 +1,34 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Vmstat;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BalloonScript.Engine.Tests;
+
+/// <summary>
+/// A simulation composed exactly as <see cref="Simulation.Create"/> composes it (and so booted), with its
+/// internal services at hand for tests that drive kernel functions directly. The test rigs of each area
+/// (<see cref="Harness"/>, <see cref="Rig"/>, Balloon.BalloonRig) add their own helpers on top.
+/// </summary>
+internal class SimRig
+{
+    private readonly ServiceProvider _provider;
+
+    public SimRig(SimulationOptions options)
+    {
+        _provider = new ServiceCollection().AddBalloonScript(options).BuildServiceProvider();
+        Sim = Get<Simulation>();
+    }
+
+    public Simulation Sim { get; }
+    public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
+    public PageTable Pages => Get<PageTable>();
+    public PageLists Lists => Get<PageLists>();
+    public Node Node => Get<Node>();
+    public BuddyAllocator Buddy => Get<BuddyAllocator>();
+    public Sanitizer Sanitizer => Get<Sanitizer>();
+    public Scheduler Scheduler => Get<Scheduler>();
+    public VmStat VmStat => Get<VmStat>();
+}
