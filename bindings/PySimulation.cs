@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine;
 using BalloonScript.Engine.Mm;
 
@@ -41,6 +42,7 @@ public sealed class PySimulation
     public int UnusableIndex(int order) => _sim.UnusableIndex(order);
     public byte[] PageMap() => _sim.PageMap();
     public static string[] PageKindNames() => Enum.GetNames<PageKind>().Select(n => n.ToLowerInvariant()).ToArray();
+    public static string[] ReportKindNames() => Enum.GetValues<ReportKind>().Select(ReportKinds.Name).ToArray();
     public PyReport[] Reports() => _sim.Reports.Select(r => new PyReport(r)).ToArray();
     public string[] HistoryColumns() => _sim.HistoryColumns();
     public double[] HistoryValues() => _sim.HistoryValues();

@@ -178,6 +178,8 @@ public sealed class Simulation
     /// <summary>Run the whole-memory checks now (they also run after every operation).</summary>
     public void CheckInvariants()
     {
+        // Reports from here carry this frame, so they do not read as if the running CPU had done something.
+        using var _ = _scheduler.Current.Path.Enter("sanitizer: whole-memory checks");
         _check.Run(_workload.LiveTokens, _workload.MaxToken);
         _balloonCheck.Run();
     }

@@ -8,8 +8,8 @@
 
 Importing loads .NET into this process (see ``balloonscript._clr``); the C# engine does the work.
 """
-from .simulation import (DESIGNS, FREE_PATTERNS, MAX_ORDER, CompactResult, PageKind, Report, Simulation)
+from .simulation import (DESIGNS, FREE_PATTERNS, MAX_ORDER, REPORT_KINDS, CompactResult, PageKind, Report, Simulation)
 from .explore import STRATEGIES, ExploreResult, ScheduleRun, explore, run_scenario, scenarios
 
-__all__ = ["Simulation", "PageKind", "CompactResult", "Report", "DESIGNS", "FREE_PATTERNS", "MAX_ORDER",
+__all__ = ["Simulation", "PageKind", "CompactResult", "Report", "DESIGNS", "FREE_PATTERNS", "MAX_ORDER", "REPORT_KINDS",
            "explore", "run_scenario", "scenarios", "ExploreResult", "ScheduleRun", "STRATEGIES"]

@@ -38,7 +38,7 @@ SUMMARY = [
 
 # The comparison chart: one panel per metric.
 CHART = [("balloon_migrated", "balloon pages migrated by compact_memory"),
-         ("balloon_unmovable", "balloon pages never movable again"),
+         ("balloon_unmovable_compacted", "balloon pages never movable again"),
          ("order9_blocks_compacted", f"order-{ORDER} blocks after compaction"),
          ("allocated", f"order-{ORDER} allocations that succeeded")]
 

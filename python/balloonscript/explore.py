@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import _clr
+from ._progress import progress as _progress_bar
 from .simulation import DESIGNS, Report, _int, _net_errors, _np, _str, _strs
 
 PyExplore = _clr.import_explore()
@@ -114,8 +115,7 @@ def explore(scenario: str, design: str = "legacy", strategy: str = "random", sch
     _check_names(scenario, design, strategy)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=schedules, desc=f"{scenario} [{design}, {strategy}]", unit="schedule", leave=False)
+        bar = _progress_bar(total=schedules, desc=f"{scenario} [{design}, {strategy}]", unit="schedule", leave=False)
     failing, by_kind, indices, first = 0, {}, [], None
     try:
         for start in range(0, schedules, chunk):

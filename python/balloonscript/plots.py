@@ -93,6 +93,13 @@ def page_map_image(page_map, width: int = PAGEBLOCK_PAGES) -> np.ndarray:
     return img.reshape(rows, width)
 
 
+def _kind_patches(*page_maps) -> list:
+    """Legend entries for the PageKinds present in any of the page maps."""
+    colors = page_kind_colors()
+    present = set().union(*(np.unique(pm).tolist() for pm in page_maps))
+    return [Patch(facecolor=colors[k.value], edgecolor="#999999", label=k.name) for k in PageKind if k.value in present]
+
+
 def plot_page_map(src, ax=None, *, width: int = PAGEBLOCK_PAGES, legend: bool = True, title: str | None = None):
     """The physical page map as a picture: one row per pageblock (512 pages), pfn 0 top left,
     one colour per PageKind. src: a Simulation or a page_map() array. Returns the Axes."""
@@ -109,10 +116,7 @@ def plot_page_map(src, ax=None, *, width: int = PAGEBLOCK_PAGES, legend: bool = 
     ax.set_ylabel("pageblock" if width == PAGEBLOCK_PAGES else f"row (pfn // {width})")
     ax.set_title(title or f"physical page map ({pm.size} pages)")
     if legend:
-        present = set(np.unique(pm).tolist())
-        handles = [Patch(facecolor=colors[k.value], edgecolor="#999999", label=k.name)
-                   for k in PageKind if k.value in present]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        ax.legend(handles=_kind_patches(pm), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 
@@ -123,16 +127,15 @@ def plot_page_maps(maps: dict, *, title: str | None = None, width: int = PAGEBLO
         raise ValueError("maps must hold at least one page map")
     arrays = {label: src.page_map() if hasattr(src, "page_map") else np.asarray(src) for label, src in maps.items()}
     rows = max(-(-pm.size // width) for pm in arrays.values())
-    fig, axes = plt.subplots(1, len(arrays), figsize=(3.2 * len(arrays) + 1.6, max(3.0, min(7.0, 7.0 * rows / width))),
-                             sharey=True, squeeze=False, layout="constrained")
+    height = max(3.0, min(7.0, 7.0 * rows / width))
+    fig, axes = plt.subplots(1, len(arrays), figsize=(3.2 * len(arrays) + 1.6, height), sharey=True, squeeze=False,
+                             layout="constrained")
     for ax, (label, pm) in zip(axes[0], arrays.items()):
         plot_page_map(pm, ax, width=width, legend=False, title=str(label))
         if ax is not axes[0][0]:
             ax.set_ylabel("")
-    colors = page_kind_colors()
-    present = set().union(*(np.unique(pm).tolist() for pm in arrays.values()))
-    handles = [Patch(facecolor=colors[k.value], edgecolor="#999999", label=k.name) for k in PageKind if k.value in present]
-    axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    axes[0][-1].legend(handles=_kind_patches(*arrays.values()), loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                       frameon=False)
     if title:
         fig.suptitle(title)
     return fig
@@ -146,11 +149,12 @@ def plot_design_comparison(df, metric: str, ax=None, *, x: str | None = None, ti
     """One experiment metric per design, from a frame with a ``design`` column (experiments.compare).
 
     With an ``x`` column (default ``pass`` when the frame has several passes) a line per design over x;
-    otherwise a bar per design. Several seeds are averaged; the error bars are their standard deviation. Returns the Axes.
+    otherwise a bar per design. Several seeds are averaged; the error bars are their standard deviation.
+    Returns the Axes.
     """
     for col in ("design", metric):
         if col not in df.columns:
-            raise ValueError(f"metric: the frame has no column {col!r} (columns: {', '.join(map(str, df.columns))})")
+            raise ValueError(f"metric: the frame has no column {col!r} (it has {', '.join(map(str, df.columns))})")
     if x is None and "pass" in df.columns and df["pass"].nunique() > 1:
         x = "pass"
     if x is not None and x not in df.columns:
@@ -175,9 +179,8 @@ def plot_design_comparison(df, metric: str, ax=None, *, x: str | None = None, ti
     return ax
 
 
-# Preemption points worth a label on a timeline: the reads and writes the four defects race on.
-TIMELINE_LABELS = ("balloon_page_movable", "move_to_new_page", "balloon_page_dequeue", "balloon_page_isolate",
-                   "balloon_page_putback", "balloon_page_migrate", "leak_balloon", "list_del", "tell_host")
+# Preemption points worth naming on a timeline: the reads and writes the defects race on.
+TIMELINE_LABELS = ("balloon_page_movable", "move_to_new_page", "balloon_page_dequeue", "tell_host")
 
 
 def plot_timeline(run, ax=None, *, labels=TIMELINE_LABELS, title: str | None = None):
@@ -217,7 +220,8 @@ def plot_timeline(run, ax=None, *, labels=TIMELINE_LABELS, title: str | None = N
     ax.set_xlabel("step")
     if named.any():
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
-    ax.set_title(title or f"schedule {run.index}: " + (", ".join(dict.fromkeys(r.kind for r in run.reports)) or "no report"))
+    kinds = ", ".join(dict.fromkeys(r.kind for r in run.reports)) or "no report"
+    ax.set_title(title or f"schedule {run.index}: {kinds}")
     return ax
 
 

@@ -118,6 +118,9 @@ def _identifier(name: str) -> str:
     return ident if ident and not ident[0].isdigit() else f"k_{ident}"
 
 
+with _net_errors():
+    REPORT_KINDS = tuple(_strs(PySimulation.ReportKindNames()))
+
 PageKind = enum.IntEnum("PageKind", {_identifier(n): i for i, n in enumerate(_page_kind_names())},
                         module=__name__)
 PageKind.__doc__ = "Kind of a physical page as the engine reports it in page_map(); built from PageKindNames()."
@@ -143,8 +146,9 @@ class CompactResult:
 
 @dataclass(frozen=True)
 class Report:
-    """One sanitizer finding: kind in {"kasan", "list_corruption", "bad_page", "page_leak",
-    "balloon_unmovable", "host_mismatch", "vm_bug", "data_corruption"}."""
+    """One sanitizer finding; ``kind`` is one of REPORT_KINDS ("kasan", "list_corruption", "bad_page",
+    "page_leak", "balloon_unmovable", "host_mismatch", "vm_bug", "data_corruption", "accounting",
+    "isolated_pages")."""
     kind: str
     pfn: int
     message: str

@@ -1,0 +1,216 @@
+"""Reusable experiments on ballooned guests; each returns a pandas DataFrame.
+
+    from balloonscript import experiments as ex
+    ex.compaction_passes("legacy", memory_mib=512, passes=3, seed=1)   # one row per pass
+    ex.lru_lock_blocks("redesign", memory_mib=256, seed=1)             # one row
+    ex.canonical("fixed")                                               # the demo's experiment, one row
+    ex.compare(ex.compaction_passes, passes=3)                          # every design, a ``design`` column
+
+Every experiment builds its guest with :func:`ballooned_guest` (workload, holes, balloon, then the
+workload shrinking around the balloon) and measures it with :func:`measure`, :func:`compact` and
+:func:`compact_and_allocate` (states suffixed ``_before`` / ``_compacted``), so the columns mean the same
+thing everywhere:
+
+- ``migrated``, ``failed``, ``isolated``: the compaction run's outcome (CompactResult);
+- ``balloon_migrated``: balloon pages migrated by that run (vmstat ``balloon_migrate`` delta);
+- ``balloon_pages``: pages in the balloon; ``balloon_unmovable``: balloon pages reported as never movable
+  again (legacy: a balloon page migrated once lost its mapping, defect 2); ``balloon_movable``: the rest;
+- ``balloon_only_blocks``: pageblocks holding balloon pages and no LRU page (legacy never isolates there,
+  defect 3);
+- ``order9_blocks``: 2 MiB huge pages allocatable without compaction, Σ over orders o ≥ 9 of
+  nr_free[o]·2^(o−9); ``extfrag_9``, ``unusable_9``: the debugfs indices at order 9;
+- ``findings``: sanitizer reports so far, and ``findings_<kind>`` per kind that occurred (0 elsewhere).
+
+Deterministic: the same arguments give the same frame (every random choice comes from ``seed``).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from ._progress import progress as _progress_bar
+from .simulation import DESIGNS, MAX_ORDER, REPORT_KINDS, PageKind, Simulation, _int, _real
+
+ORDER = 9                 # pageblock_order: a 2 MiB huge page
+PAGEBLOCK_PAGES = 1 << ORDER
+PAGES_PER_MIB = 256
+_LRU_KINDS = (PageKind.anon.value, PageKind.file.value)
+
+
+# --------------------------------------------------------------------------- building blocks
+
+def ballooned_guest(design: str, memory_mib: int = 512, seed: int = 1, cpus: int = 1, *, anon: float = 0.6,
+                    file: float = 0.0, slab: float = 0.0, holes: float = 0.5, balloon: float = 0.2,
+                    shrink: float = 0.5, shrink_pattern: str = "random") -> Simulation:
+    """A guest whose balloon pages sit among free holes and LRU pages.
+
+    Sizes are shares of ``memory_mib``: populate ``anon``/``file``/``slab``, free ``holes`` of it
+    interleaved (every other page at 0.5), inflate the balloon by ``balloon`` (fill_balloon takes order-0
+    pages first, so it fills the holes), then free ``shrink`` of the workload in ``shrink_pattern``
+    (processes exiting around the balloon; 1.0 leaves pageblocks of balloon pages and free pages only).
+    """
+    sim = Simulation(memory_mib=memory_mib, design=design, cpus=cpus, seed=seed)
+    for name, populate, share in (("anon", sim.workload.anon, anon), ("file", sim.workload.file, file),
+                                  ("slab", sim.workload.slab, slab)):
+        if _real(name, share):
+            populate(mib=memory_mib * share)
+    sim.workload.free(fraction=holes, pattern="interleave", seed=seed + 1)
+    sim.balloon.inflate(mib=memory_mib * _real("balloon", balloon))
+    if shrink:
+        sim.workload.free(fraction=shrink, pattern=shrink_pattern, seed=seed + 2)
+    return sim
+
+
+def order9_blocks(sim: Simulation) -> int:
+    """Order-9 blocks the buddy allocator can hand out now: an order-10 block counts twice."""
+    fb = sim.free_blocks()[ORDER:MAX_ORDER]
+    return int((fb << np.arange(len(fb))).sum())
+
+
+def balloon_only_blocks(sim: Simulation) -> int:
+    """Pageblocks holding balloon pages and no LRU (anon or file) page."""
+    pm = sim.page_map()
+    blocks = pm[:pm.size // PAGEBLOCK_PAGES * PAGEBLOCK_PAGES].reshape(-1, PAGEBLOCK_PAGES)
+    has_balloon = (blocks == PageKind.balloon.value).any(axis=1)
+    has_lru = np.isin(blocks, _LRU_KINDS).any(axis=1)
+    return int((has_balloon & ~has_lru).sum())
+
+
+def measure(sim: Simulation) -> dict:
+    """The state metrics of the module docstring, for one guest now."""
+    kinds = Counter(r.kind for r in sim.reports())
+    row = {"balloon_pages": sim.balloon.pages,
+           "balloon_unmovable": kinds.get("balloon_unmovable", 0),
+           "balloon_only_blocks": balloon_only_blocks(sim),
+           "order9_blocks": order9_blocks(sim),
+           "extfrag_9": sim.extfrag_index(ORDER),
+           "unusable_9": sim.unusable_index(ORDER),
+           "findings": sum(kinds.values())}
+    row["balloon_movable"] = row["balloon_pages"] - row["balloon_unmovable"]
+    row.update({f"findings_{k}": kinds.get(k, 0) for k in REPORT_KINDS})
+    return row
+
+
+def compact(sim: Simulation) -> dict:
+    """One full compaction (compact_memory): its outcome and the balloon pages it migrated."""
+    before = sim.vmstat()["balloon_migrate"]
+    r = sim.compact()
+    return {"migrated": r.migrated, "failed": r.failed, "isolated": r.isolated,
+            "balloon_migrated": sim.vmstat()["balloon_migrate"] - before}
+
+
+def _state(sim: Simulation, suffix: str) -> dict:
+    """measure() without the findings, names suffixed (e.g. order9_blocks_before)."""
+    return {k + suffix: v for k, v in measure(sim).items() if not k.startswith("findings")}
+
+
+def _frame(rows) -> pd.DataFrame:
+    """Rows (or a frame) to a frame; a findings_<kind> column missing from a row means none of that kind."""
+    df = pd.DataFrame(rows)
+    counts = [c for c in df.columns if c.startswith("findings_")]
+    df[counts] = df[counts].fillna(0).astype(np.int64)
+    return df
+
+
+# --------------------------------------------------------------------------- experiments
+
+def compaction_passes(design: str, memory_mib: int = 512, passes: int = 3, seed: int = 1, *,
+                      refill: float = 20 / 512, refree: float = 0.3) -> pd.DataFrame:
+    """Repeated compaction of a ballooned guest whose balloon pages share pageblocks with LRU pages and holes.
+
+    Row ``pass`` 0 is the guest before any compaction; each later pass runs compact_memory, measures, then
+    fragments again a little (a process faults in ``refill`` of memory, ``refree`` of the workload is freed
+    at random). Legacy (defect 2): a balloon page compaction migrated has lost its balloon mapping, so the
+    next passes cannot move it; ``balloon_unmovable`` grows pass after pass. Redesign and fixed keep every
+    balloon page movable.
+    """
+    passes = _int("passes", passes, (1, 1000))
+    refill, refree = _real("refill", refill), _real("refree", refree)
+    sim = ballooned_guest(design, memory_mib, seed, anon=300 / 512, balloon=100 / 512, shrink=0.5)
+    rows = [{"pass": 0, "migrated": 0, "failed": 0, "isolated": 0, "balloon_migrated": 0, **measure(sim)}]
+    for p in range(1, passes + 1):
+        rows.append({"pass": p, **compact(sim), **measure(sim)})
+        if p < passes:
+            sim.workload.anon(mib=memory_mib * refill)
+            sim.workload.free(fraction=refree, pattern="random", seed=seed + 2 + p)
+    return _frame(rows)
+
+
+def lru_lock_guest(design: str, memory_mib: int = 256, seed: int = 1) -> Simulation:
+    """Pageblocks of balloon pages and free pages only: anon fills 5/8 of memory, every other page is freed,
+    the balloon fills exactly those holes, then every anon page is freed."""
+    return ballooned_guest(design, memory_mib, seed, anon=5 / 8, holes=0.5, balloon=5 / 16, shrink=1.0,
+                           shrink_pattern="interleave")
+
+
+def lru_lock_blocks(design: str, memory_mib: int = 256, seed: int = 1, *, allocations: int | None = None
+                    ) -> pd.DataFrame:
+    """:func:`compact_and_allocate` on :func:`lru_lock_guest`.
+
+    Legacy (defect 3, v3.16 isolate_migratepages_range) isolates a balloon page only with lru_lock held, and
+    takes lru_lock only at an LRU page: none here, so no balloon page moves and the free pages between them
+    stay order 0. Redesign and fixed isolate them regardless.
+    """
+    return _frame([compact_and_allocate(lru_lock_guest(design, memory_mib, seed), allocations)])
+
+
+def canonical_guest(design: str, memory_mib: int = 1024, seed: int = 1, *, exiting: float = 0.85) -> Simulation:
+    """The guest of the canonical experiment (design.md §5): anon, page cache and slab, half of it freed
+    interleaved, a balloon of a quarter of memory inflated into the holes, then most of the workload exiting
+    (``exiting`` of its pages freed at random)."""
+    return ballooned_guest(design, memory_mib, seed, anon=0.6, file=0.25, slab=1 / 64, holes=0.5,
+                           balloon=0.25, shrink=_real("exiting", exiting))
+
+
+def compact_and_allocate(sim: Simulation, allocations: int | None = None, after_compaction=None) -> dict:
+    """compact_memory on ``sim``, then ``allocations`` order-9 allocations with direct compaction (default:
+    one per pageblock). One row: the state ``*_before``, the compaction, the state ``*_compacted`` (when
+    ``after_compaction(sim)`` is called too, e.g. to draw the page map), ``allocated`` (successes), the
+    balloon pages direct compaction migrated meanwhile, and the final state (with the findings)."""
+    if allocations is None:
+        allocations = sim.memory_mib * PAGES_PER_MIB // PAGEBLOCK_PAGES
+    allocations = _int("allocations", allocations, (0, 1 << 31))
+    row = _state(sim, "_before")
+    row.update(compact(sim))
+    row.update(_state(sim, "_compacted"))
+    if after_compaction is not None:
+        after_compaction(sim)
+    balloon_before = sim.vmstat()["balloon_migrate"]
+    row["allocated"] = sim.allocate(order=ORDER, count=allocations) if allocations else 0
+    row["balloon_migrated_direct"] = sim.vmstat()["balloon_migrate"] - balloon_before
+    row.update(measure(sim))
+    return row
+
+
+def canonical(design: str, memory_mib: int = 1024, seed: int = 1, *, exiting: float = 0.85,
+              allocations: int | None = None) -> pd.DataFrame:
+    """The canonical experiment (``make demo``): :func:`compact_and_allocate` on :func:`canonical_guest`.
+
+    Both legacy defects that cost huge pages show: balloon pages in pageblocks the exiting workload left
+    without LRU pages are never isolated (defect 3), and those compaction does migrate are stranded
+    (defect 2: ``balloon_unmovable``). Redesign and fixed migrate them all and keep them movable.
+    """
+    return _frame([compact_and_allocate(canonical_guest(design, memory_mib, seed, exiting=exiting), allocations)])
+
+
+def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True,
+            **kwargs) -> pd.DataFrame:
+    """Run ``experiment(design, seed=seed, **kwargs)`` for every design and seed; one frame with ``design``
+    and ``seed`` as its first columns (rows in the order designs x seeds)."""
+    designs, seeds = list(designs), list(seeds)
+    if not designs:
+        raise ValueError("designs must name at least one of " + ", ".join(DESIGNS))
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    runs = [(d, _int("seeds", s)) for d in designs for s in seeds]
+    if progress and len(runs) > 1:
+        runs = _progress_bar(runs, desc=getattr(experiment, "__name__", "experiment"), unit="run", leave=False)
+    frames = []
+    for design, seed in runs:
+        df = experiment(design, seed=seed, **kwargs)
+        df.insert(0, "seed", seed)
+        df.insert(0, "design", design)
+        frames.append(df)
+    return _frame(pd.concat(frames, ignore_index=True))

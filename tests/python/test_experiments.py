@@ -1,0 +1,191 @@
+"""balloonscript.experiments: the measurements differ between designs the way the defects predict
+(kernel-semantics §8.2, §8.3), deterministically; the demo runs them."""
+import numpy as np
+import pandas as pd
+import pytest
+
+MIB = 128   # small guests: each experiment runs in a fraction of a second
+
+
+@pytest.fixture(scope="module")
+def ex(bs):
+    from balloonscript import experiments
+    return experiments
+
+
+@pytest.fixture(scope="module")
+def passes(ex):
+    return ex.compare(ex.compaction_passes, memory_mib=MIB, passes=3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def lru_blocks(ex):
+    return ex.compare(ex.lru_lock_blocks, memory_mib=MIB, progress=False).set_index("design")
+
+
+@pytest.fixture(scope="module")
+def canonical(ex):
+    return ex.compare(ex.canonical, memory_mib=MIB, progress=False).set_index("design")
+
+
+def _design(df, design):
+    return df[df["design"] == design].set_index("pass")
+
+
+# --------------------------------------------------------------------------- defect 2: migrated once, then stuck
+
+def test_compaction_passes_layout(bs, passes):
+    assert list(passes.columns[:3]) == ["design", "seed", "pass"]
+    assert passes["design"].tolist() == [d for d in bs.DESIGNS for _ in range(4)]
+    assert passes["pass"].tolist() == [0, 1, 2, 3] * 3
+    assert (passes.loc[passes["pass"] == 0, ["migrated", "balloon_migrated"]] == 0).all().all()
+    assert (passes["balloon_movable"] == passes["balloon_pages"] - passes["balloon_unmovable"]).all()
+
+
+def test_legacy_strands_every_balloon_page_compaction_migrated(passes):
+    """v3.16: move_to_new_page clears newpage->mapping after MIGRATEPAGE_BALLOON_SUCCESS, so each balloon page
+    migrated is on the balloon list for good (balloon_unmovable); the count grows with every pass."""
+    legacy = _design(passes, "legacy")
+    assert (legacy.loc[1:, "balloon_migrated"] > 0).all()
+    assert legacy["balloon_unmovable"].tolist() == legacy["balloon_migrated"].cumsum().tolist()
+    assert legacy["balloon_unmovable"].is_monotonic_increasing and legacy["balloon_unmovable"].iloc[-1] > 0
+    assert legacy["findings_balloon_unmovable"].tolist() == legacy["balloon_unmovable"].tolist()
+
+
+@pytest.mark.parametrize("design", ["redesign", "fixed"])
+def test_redesign_keeps_balloon_pages_movable_pass_after_pass(passes, design):
+    df = _design(passes, design)
+    assert (df.loc[1:, "balloon_migrated"] > 0).all()
+    assert (df["balloon_unmovable"] == 0).all() and (df["findings"] == 0).all()
+    assert (df["balloon_movable"] == df["balloon_pages"]).all()
+
+
+def test_redesign_ends_with_more_huge_pages_than_legacy(passes):
+    legacy, redesign = _design(passes, "legacy"), _design(passes, "redesign")
+    assert legacy.loc[0, "order9_blocks"] == redesign.loc[0, "order9_blocks"]   # the same guest
+    assert redesign.loc[3, "order9_blocks"] > legacy.loc[3, "order9_blocks"]
+    assert redesign.loc[3, "unusable_9"] < legacy.loc[3, "unusable_9"]
+
+
+def test_fixed_equals_redesign_without_deflation(passes):
+    """fixed differs from redesign only in balloon_page_dequeue's locking; these guests never deflate."""
+    numbers = passes.drop(columns="design")
+    assert numbers[passes["design"] == "fixed"].reset_index(drop=True).equals(
+        numbers[passes["design"] == "redesign"].reset_index(drop=True))
+
+
+# --------------------------------------------------------------------------- defect 3: no lru_lock, no isolation
+
+def test_lru_lock_guest_has_balloon_only_pageblocks(lru_blocks):
+    assert (lru_blocks["balloon_only_blocks_before"] > 0).all()
+    assert (lru_blocks["balloon_pages_before"] > 0).all()
+
+
+def test_legacy_never_isolates_balloon_pages_without_lru_pages(lru_blocks):
+    """v3.16 isolate_migratepages_range: `locked && balloon_page_isolate(page)`, lru_lock taken only at an
+    LRU page; a pageblock of balloon and free pages gives nothing to migrate."""
+    legacy = lru_blocks.loc["legacy"]
+    assert legacy["migrated"] == legacy["isolated"] == legacy["balloon_migrated"] == 0
+    assert legacy["balloon_only_blocks_compacted"] == legacy["balloon_only_blocks_before"]
+    assert legacy["order9_blocks_compacted"] == legacy["order9_blocks_before"]
+
+
+@pytest.mark.parametrize("design", ["redesign", "fixed"])
+def test_redesign_compacts_balloon_only_pageblocks(lru_blocks, design):
+    row, legacy = lru_blocks.loc[design], lru_blocks.loc["legacy"]
+    assert row["balloon_migrated"] == row["migrated"] > 0   # only balloon pages were left to move
+    assert row["balloon_only_blocks_compacted"] < row["balloon_only_blocks_before"]
+    assert row["order9_blocks_compacted"] > legacy["order9_blocks_compacted"]
+    assert row["allocated"] > legacy["allocated"]
+    assert row["findings"] == 0
+
+
+# --------------------------------------------------------------------------- the canonical experiment
+
+def test_canonical_experiment_predicted_direction(canonical):
+    legacy, redesign = canonical.loc["legacy"], canonical.loc["redesign"]
+    assert legacy["balloon_pages_before"] == redesign["balloon_pages_before"] > 0
+    assert 0 < legacy["balloon_migrated"] < redesign["balloon_migrated"]
+    assert legacy["balloon_unmovable_compacted"] == legacy["balloon_migrated"]
+    assert redesign["balloon_unmovable_compacted"] == 0
+    assert legacy["balloon_only_blocks_compacted"] > redesign["balloon_only_blocks_compacted"]
+    assert legacy["order9_blocks_compacted"] < redesign["order9_blocks_compacted"]
+    assert legacy["allocated"] < redesign["allocated"]
+    legacy_kinds = {k for k in canonical.columns if k.startswith("findings_") and legacy[k]}
+    assert legacy_kinds == {"findings_balloon_unmovable"}
+    assert canonical.loc[["redesign", "fixed"], "findings"].eq(0).all()
+
+
+def test_order9_blocks_counts_order10_twice(ex, bs):
+    sim = bs.Simulation(memory_mib=64, design="legacy", seed=1)
+    fb = sim.free_blocks()
+    assert ex.order9_blocks(sim) == fb[9] + 2 * fb[10] > 0
+
+
+# --------------------------------------------------------------------------- determinism, input
+
+def test_experiments_are_deterministic(ex, passes):
+    again = ex.compare(ex.compaction_passes, memory_mib=MIB, passes=3, progress=False)
+    pd.testing.assert_frame_equal(again, passes)
+
+
+def test_seeds_change_the_guest(ex):
+    df = ex.compare(ex.lru_lock_blocks, designs=["redesign"], seeds=[1, 2], memory_mib=64, allocations=0,
+                    progress=False)
+    assert df["seed"].tolist() == [1, 2]
+    a = ex.ballooned_guest("redesign", 64, seed=1).page_map()
+    b = ex.ballooned_guest("redesign", 64, seed=2).page_map()
+    assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda ex: ex.compaction_passes("legacy", memory_mib=MIB, passes=0), "passes"),
+    (lambda ex: ex.compaction_passes("legacy", memory_mib=MIB, refree=1.5), "fraction"),
+    (lambda ex: ex.compaction_passes("v9", memory_mib=MIB), "design"),
+    (lambda ex: ex.lru_lock_blocks("legacy", memory_mib=MIB, allocations=-1), "allocations"),
+    (lambda ex: ex.canonical("legacy", memory_mib=MIB, exiting="most"), "exiting"),
+    (lambda ex: ex.compare(ex.lru_lock_blocks, designs=[], progress=False), "designs"),
+    (lambda ex: ex.compare(ex.lru_lock_blocks, seeds=[], progress=False), "seeds"),
+    (lambda ex: ex.compare(ex.lru_lock_blocks, seeds=[1.5], progress=False), "seeds"),
+])
+def test_bad_input_raises_valueerror_naming_the_argument(ex, call, name):
+    with pytest.raises(ValueError, match=name):
+        call(ex)
+
+
+# --------------------------------------------------------------------------- plots and the demo
+
+def test_design_comparison_bars_are_the_means(bs, ex):
+    import matplotlib
+    matplotlib.use("Agg")
+    from balloonscript import plots
+    df = pd.DataFrame({"design": ["legacy", "legacy", "redesign"], "m": [1.0, 3.0, 5.0]})
+    ax = plots.plot_design_comparison(df, "m")
+    assert [p.get_height() for p in ax.patches] == [2.0, 5.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["legacy", "redesign"]
+    with pytest.raises(ValueError, match="metric"):
+        plots.plot_design_comparison(df, "no_such_column")
+
+
+def test_design_comparison_draws_a_line_per_design_over_passes(passes):
+    import matplotlib
+    matplotlib.use("Agg")
+    from balloonscript import plots
+    ax = plots.plot_design_comparison(passes, "balloon_unmovable")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["legacy", "redesign", "fixed"]
+    legacy_line = ax.get_lines()[0]
+    assert list(legacy_line.get_ydata()) == _design(passes, "legacy")["balloon_unmovable"].tolist()
+
+
+def test_demo_runs_and_writes_its_pictures(tmp_path, capsys):
+    from balloonscript import demo
+    readme_image = tmp_path / "img" / "page-map.png"
+    assert demo.main(["--memory-mib", "64", "--out", str(tmp_path / "out"), "--readme-image", str(readme_image)]) == 0
+    out = capsys.readouterr().out
+    summary = out[out.index("=== summary"):]
+    assert summary.splitlines()[1].split() == ["legacy", "redesign", "fixed"]
+    assert "order-9 allocations that succeeded" in summary and "findings: balloon_unmovable" in summary
+    for png in ["page-maps-compacted.png", "design-comparison.png", "buddyinfo-legacy.png"]:
+        assert (tmp_path / "out" / png).read_bytes()[:4] == b"\x89PNG"
+    for png in [readme_image, readme_image.parent / "design-comparison.png"]:
+        assert png.read_bytes()[:4] == b"\x89PNG"
