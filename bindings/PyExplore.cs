@@ -24,6 +24,7 @@ public sealed class PyExploreResult(ExploreResult result)
     public string[] FailingKinds { get; } = result.FailingByKind.Keys.ToArray();
     public int[] FailingKindCounts { get; } = result.FailingByKind.Values.ToArray();
     public int[] FailingIndices { get; } = result.FailingIndices.ToArray();
+    public bool Exhausted { get; } = result.Exhausted;
     public PyScheduleRun? FirstFailure { get; } = result.FirstFailure is null ? null : new PyScheduleRun(result.FirstFailure);
 }
 

@@ -3,13 +3,13 @@ namespace BalloonScript.Engine.Explore;
 /// <summary>What to explore: a scenario in a design, with a strategy and a seed. Validated on creation.</summary>
 internal sealed record ExploreRequest
 {
-    public static readonly string[] Strategies = ["random", "pct", "roundrobin"];
+    public static readonly string[] Strategies = ["random", "pct", "roundrobin", "dfs"];
 
     public ExploreRequest(ScenarioSpec scenario, string design, string strategy, long seed, int pctDepth = 3)
     {
         Check.OneOf(design, "design", SimulationOptions.Designs);
         Check.OneOf(strategy, "strategy", Strategies);
-        Check.InRange(pctDepth, "depth", 1, 10);
+        Check.InRange(pctDepth, "depth", 0, 10);
         Scenario = scenario;
         Design = design;
         Strategy = strategy;
@@ -21,6 +21,7 @@ internal sealed record ExploreRequest
     public string Design { get; }
     public string Strategy { get; }
     public long Seed { get; }
+    /// <summary>PCT's bug depth d (at least 1 is used), or DFS's preemption bound.</summary>
     public int PctDepth { get; }
 
     public SimulationOptions Options => new()

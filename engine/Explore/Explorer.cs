@@ -27,22 +27,46 @@ public static class Explorer
 
     internal static ExploreResult Explore(ExploreRequest request, int start, int count)
     {
-        long decisions = request.Strategy == "pct" ? Decisions(request) : 0;
-        int failing = 0;
-        var byKind = new SortedDictionary<string, int>();
-        var failingIndices = new List<int>();
-        ScheduleRun? first = null;
-        for (int i = start; i < start + count; i++)
+        if (request.Strategy == "dfs")
         {
-            var run = RunOne(request, i, StrategyFor(request, i, decisions));
-            if (!run.Failed) continue;
-            failing++;
-            failingIndices.Add(i);
-            first ??= run;
-            foreach (var kind in run.Reports.Select(r => r.KindName).Distinct())
-                byKind[kind] = byKind.GetValueOrDefault(kind) + 1;
+            Check.That(start == 0, "start", "dfs explores from the first schedule: start must be 0");
+            return ExploreDfs(request, count);
         }
-        return new ExploreResult(count, failing, byKind, first, failingIndices);
+        long decisions = request.Strategy == "pct" ? Decisions(request) : 0;
+        var tally = new Tally();
+        for (int i = start; i < start + count; i++) tally.Add(RunOne(request, i, StrategyFor(request, i, decisions)));
+        return tally.Result(count, exhausted: false);
+    }
+
+    /// <summary>Every schedule within the preemption bound (at most <paramref name="count"/>), depth first.</summary>
+    private static ExploreResult ExploreDfs(ExploreRequest request, int count)
+    {
+        var dfs = new DfsStrategy(request.PctDepth);
+        var tally = new Tally();
+        int i = 0;
+        do tally.Add(RunOne(request, i++, dfs));
+        while (i < count && dfs.Advance());
+        return tally.Result(i, dfs.Exhausted || (i == count && !dfs.Advance()));
+    }
+
+    /// <summary>Failing schedules so far: how many, by kind, which, and the first one in full.</summary>
+    private sealed class Tally
+    {
+        private readonly SortedDictionary<string, int> _byKind = [];
+        private readonly List<int> _failing = [];
+        private ScheduleRun? _first;
+
+        public void Add(ScheduleRun run)
+        {
+            if (!run.Failed) return;
+            _failing.Add(run.Index);
+            _first ??= run;
+            foreach (var kind in run.Reports.Select(r => r.KindName).Distinct())
+                _byKind[kind] = _byKind.GetValueOrDefault(kind) + 1;
+        }
+
+        public ExploreResult Result(int schedules, bool exhausted) =>
+            new(schedules, _failing.Count, _byKind, _first, _failing, exhausted);
     }
 
     internal static ScheduleRun RunOne(ExploreRequest request, int index, IScheduleStrategy? strategy)
@@ -75,7 +99,7 @@ public static class Explorer
         return request.Strategy switch
         {
             "random" => new RandomStrategy(seed),
-            "pct" => new PctStrategy(seed, request.PctDepth, decisions),
+            "pct" => new PctStrategy(seed, Math.Max(1, request.PctDepth), decisions),
             "roundrobin" => new RoundRobinStrategy(),
             _ => throw new ArgumentException($"unknown strategy {request.Strategy}"),
         };

@@ -20,7 +20,7 @@ from .simulation import DESIGNS, Report, _int, _net_errors, _np, _str, _strs
 
 PyExplore = _clr.import_explore()
 
-STRATEGIES = ("random", "pct", "roundrobin")
+STRATEGIES = ("random", "pct", "roundrobin", "dfs")
 
 
 def scenarios() -> list[str]:
@@ -99,24 +99,29 @@ class ExploreResult:
     failing_by_kind: dict
     failing_indices: list
     first_failure: ScheduleRun | None
+    exhausted: bool = False   # dfs: every schedule within the preemption bound was run
 
 
 def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
             seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50) -> ExploreResult:
-    """Explore ``schedules`` interleavings of ``scenario`` in ``design`` with ``strategy`` (random, pct with
-    ``depth``, roundrobin). Deterministic for a seed; schedule i is the same whatever the chunking."""
+    """Explore ``schedules`` interleavings of ``scenario`` in ``design`` with ``strategy``: random, pct (bug
+    depth ``depth``), roundrobin, or dfs (every schedule with at most ``depth`` preemptions, depth first, up to
+    ``schedules`` of them; ``exhausted`` tells whether that covered them all). Deterministic for a seed;
+    schedule i is the same whatever the chunking (dfs runs as one chunk)."""
     scenario = _str("scenario", scenario)
     design = _str("design", design)
     strategy = _str("strategy", strategy)
     schedules = _int("schedules", schedules, (1, 1_000_000))
     seed = _int("seed", seed)
-    depth = _int("depth", depth, (1, 10))
+    depth = _int("depth", depth, (0, 10))
     chunk = _int("chunk", chunk, (1, 1_000_000))
     _check_names(scenario, design, strategy)
     bar = None
     if progress:
         bar = _progress_bar(total=schedules, desc=f"{scenario} [{design}, {strategy}]", unit="schedule", leave=False)
-    failing, by_kind, indices, first = 0, {}, [], None
+    failing, by_kind, indices, first, exhausted = 0, {}, [], None, False
+    if strategy == "dfs":
+        chunk = schedules   # depth first: one search, not independent schedules
     try:
         for start in range(0, schedules, chunk):
             n = min(chunk, schedules - start)
@@ -128,10 +133,12 @@ def explore(scenario: str, design: str = "legacy", strategy: str = "random", sch
             indices.extend(int(i) for i in _np(r.FailingIndices, "int64"))
             if first is None and r.FirstFailure is not None:
                 first = ScheduleRun._from_net(r.FirstFailure)
+            exhausted = bool(r.Exhausted)
             if bar is not None:
                 bar.update(n)
                 bar.set_postfix(failing=failing)
     finally:
         if bar is not None:
             bar.close()
-    return ExploreResult(scenario, design, strategy, schedules, failing, dict(sorted(by_kind.items())), indices, first)
+    ran = int(r.Schedules) if strategy == "dfs" else schedules
+    return ExploreResult(scenario, design, strategy, ran, failing, dict(sorted(by_kind.items())), indices, first, exhausted)

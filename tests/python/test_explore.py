@@ -81,7 +81,7 @@ def test_trace_is_a_step_ordered_frame_of_cpus_and_points(explore):
     ({"schedules": 0}, "schedules"),
     ({"schedules": -5}, "schedules"),
     ({"schedules": 2.5}, "schedules"),
-    ({"depth": 0}, "depth"),
+    ({"depth": 11}, "depth"),
 ])
 def test_bad_input_raises_valueerror_naming_the_argument(bs, kwargs, name):
     args = {"scenario": "deflate-vs-isolate", "design": "legacy", "strategy": "random", "schedules": 10,
@@ -196,3 +196,12 @@ def test_readme_explore_example_runs(bs, repo, monkeypatch):
     assert scope["res"].failing > 0 and scope["run"].reports
     assert set(scope["df"]["design"]) == set(bs.DESIGNS)
     plt.close("all")
+
+
+def test_dfs_covers_every_schedule_within_the_bound_and_finds_defect_1_with_one_preemption(bs):
+    legacy = bs.explore("scan-vs-migrate", design="legacy", strategy="dfs", depth=1, schedules=10_000, progress=False)
+    fixed = bs.explore("scan-vs-migrate", design="fixed", strategy="dfs", depth=1, schedules=10_000, progress=False)
+    assert legacy.exhausted and fixed.exhausted
+    assert legacy.failing_by_kind.keys() == {"kasan"}
+    assert fixed.failing == 0
+    assert legacy.first_failure.replay().reports == legacy.first_failure.reports

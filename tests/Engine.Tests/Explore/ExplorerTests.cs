@@ -69,3 +69,52 @@ public class ExplorerTests
         Assert.That(s.Message, Does.Contain("strategy must be one of random, pct, roundrobin"));
     }
 }
+
+public class DfsExplorerTests
+{
+    private static readonly ScenarioSpec LostUpdate = new("lost-update", "test race", 16, 2, typeof(LostUpdateScenario));
+
+    private static ExploreResult Dfs(int bound, int max = 10_000) =>
+        Explorer.Explore(new ExploreRequest(LostUpdate, "legacy", "dfs", seed: 0, pctDepth: bound), 0, max);
+
+    [Test]
+    public void Dfs_Bound0_RunsEachStartOrderOnce_WithoutPreemption_NoLostUpdate()
+    {
+        var r = Dfs(0);
+        Assert.That(r.Exhausted, Is.True);
+        Assert.That(r.Schedules, Is.EqualTo(2), "which task starts is a free choice; then each runs to the end");
+        Assert.That(r.Failing, Is.Zero);
+    }
+
+    [Test]
+    public void Dfs_Bound1_EnumeratesEverySchedule_AndFindsTheLostUpdate()
+    {
+        var r = Dfs(1);
+        Assert.That(r.Exhausted, Is.True);
+        Assert.That(r.Failing, Is.Positive);
+        Assert.That(r.Schedules, Is.GreaterThan(Dfs(0).Schedules));
+        var again = r.FirstFailure!.Replay();
+        Assert.That(again.Reports.Select(x => x.ToString()), Is.EqualTo(r.FirstFailure.Reports.Select(x => x.ToString())));
+    }
+
+    [Test]
+    public void Dfs_SchedulesAreDistinct_AndTheSearchIsDeterministic()
+    {
+        var request = new ExploreRequest(LostUpdate, "legacy", "dfs", seed: 0, pctDepth: 2);
+        var runs = new List<string>();
+        var dfs = new DfsStrategy(2);
+        do runs.Add(string.Join(",", Explorer.RunOne(request, runs.Count, dfs).Choices));
+        while (dfs.Advance());
+        Assert.That(runs, Is.Unique);
+        Assert.That(Dfs(2).Schedules, Is.EqualTo(runs.Count));
+        Assert.That(Dfs(2).FailingIndices, Is.EqualTo(Dfs(2).FailingIndices));
+    }
+
+    [Test]
+    public void Dfs_MaxSchedulesStopsEarly_NotExhausted()
+    {
+        var r = Dfs(2, max: 3);
+        Assert.That(r.Schedules, Is.EqualTo(3));
+        Assert.That(r.Exhausted, Is.False);
+    }
+}
