@@ -30,7 +30,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from ._progress import progress as _progress_bar
+from .sweep import sweep as _sweep
 from .simulation import DESIGNS, MAX_ORDER, REPORT_KINDS, PageKind, Simulation, _int, _real
 
 ORDER = 9                 # pageblock_order: a 2 MiB huge page
@@ -195,22 +195,15 @@ def canonical(design: str, memory_mib: int = 1024, seed: int = 1, *, exiting: fl
     return _frame([compact_and_allocate(canonical_guest(design, memory_mib, seed, exiting=exiting), allocations)])
 
 
-def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True,
+def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True, workers: int = 1,
             **kwargs) -> pd.DataFrame:
     """Run ``experiment(design, seed=seed, **kwargs)`` for every design and seed; one frame with ``design``
-    and ``seed`` as its first columns (rows in the order designs x seeds)."""
-    designs, seeds = list(designs), list(seeds)
+    and ``seed`` as its first columns (rows in the order designs x seeds). ``workers > 1`` runs them in
+    parallel processes (see balloonscript.sweep)."""
+    designs, seeds = list(designs), [_int("seeds", s) for s in seeds]
     if not designs:
         raise ValueError("designs must name at least one of " + ", ".join(DESIGNS))
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
-    runs = [(d, _int("seeds", s)) for d in designs for s in seeds]
-    if progress and len(runs) > 1:
-        runs = _progress_bar(runs, desc=getattr(experiment, "__name__", "experiment"), unit="run", leave=False)
-    frames = []
-    for design, seed in runs:
-        df = experiment(design, seed=seed, **kwargs)
-        df.insert(0, "seed", seed)
-        df.insert(0, "design", design)
-        frames.append(df)
-    return _frame(pd.concat(frames, ignore_index=True))
+    return _frame(_sweep(experiment, {"design": designs, "seed": seeds}, workers=workers,
+                         progress=progress and len(designs) * len(seeds) > 1, **kwargs))
