@@ -135,6 +135,8 @@ def explore(scenario: str, design: str = "legacy", strategy: str = "random", sch
                 first = ScheduleRun._from_net(r.FirstFailure)
             exhausted = bool(r.Exhausted)
             if bar is not None:
+                if strategy == "dfs":
+                    bar.total = n = int(r.Schedules)   # the search may end before the maximum
                 bar.update(n)
                 bar.set_postfix(failing=failing)
     finally:
