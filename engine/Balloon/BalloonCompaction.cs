@@ -211,18 +211,8 @@ internal abstract class BalloonCompaction(BalloonDevInfo dev, PageTable pages, P
     /// <summary>A page on the balloon list that compaction could isolate.</summary>
     public virtual bool ListedPageMovable(int pfn) => HasBalloonIdentity(pfn);
 
-    /// <summary>
-    /// Order-0 pages <see cref="Enqueue"/> can still take: each zone down to its min watermark
-    /// (plus the lowmem reserve against the highest zone, the classzone of a HIGHUSER_MOVABLE request).
-    /// </summary>
-    public long AllocatablePages()
-    {
-        int classzone = Node.Zones.Count - 1;
-        long n = 0;
-        foreach (var z in Node.Zones)
-            n += Math.Max(0, z.FreePages - z.Watermark[Zone.WmarkMin] - z.LowmemReserve[classzone]);
-        return n;
-    }
+    /// <summary>Order-0 pages <see cref="Enqueue"/> can still take: the balloon gfp goes down to the min watermark.</summary>
+    public long AllocatablePages() => Buddy.AllocatablePages(Zone.WmarkMin);
 
     // ---- design hooks ----
 

@@ -216,6 +216,20 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         buddy < pages.NrPages && pages.PageBuddy(buddy) && pages.PageOrder(buddy) == order && zone.Spans(buddy);
 
     /// <summary>
+    /// Order-0 pages the zonelist can still hand out at watermark <paramref name="wmark"/>: for each zone,
+    /// free − mark − lowmem_reserve[highest zone], since an order-0 request passes __zone_watermark_ok while
+    /// free &gt; mark + reserve. Lets callers validate a request before changing anything.
+    /// </summary>
+    public long AllocatablePages(int wmark)
+    {
+        int classzone = node.Zones.Count - 1;
+        long n = 0;
+        foreach (var z in node.Zones)
+            n += Math.Max(0, z.FreePages - z.Watermark[wmark] - z.LowmemReserve[classzone]);
+        return n;
+    }
+
+    /// <summary>
     /// __zone_watermark_ok (v3.16): after taking 2^order pages the zone must keep more than
     /// <paramref name="mark"/> (+ lowmem_reserve) free, and at each lower order half as much again above it.
     /// </summary>

@@ -24,15 +24,8 @@ internal sealed class Workload(PageTable pages, Node node, BuddyAllocator buddy,
     /// <summary>Highest token handed out so far.</summary>
     public long MaxToken => _nextToken - 1;
 
-    /// <summary>Order-0 pages a populate call can take without failing: Σ (free − low wmark − lowmem_reserve).</summary>
-    public long AllocatablePages()
-    {
-        int classzone = node.Zones.Count - 1;
-        long n = 0;
-        foreach (var z in node.Zones)
-            n += Math.Max(0, z.FreePages - z.Watermark[Zone.WmarkLow] - z.LowmemReserve[classzone] - 1);
-        return n;
-    }
+    /// <summary>Order-0 pages a populate call can take without failing (the fast path's low watermark).</summary>
+    public long AllocatablePages() => buddy.AllocatablePages(Zone.WmarkLow);
 
     public long Anon(double mib)
     {
