@@ -128,8 +128,8 @@ internal sealed class LegacyBalloon : BalloonCompaction
         return mapping != 0 ? MappingMigratePage(mapping, newpage, page, mode) : MigrateRc.EAgain;
     }
 
-    /// <summary>balloon_page_device (v3.16): <c>mapping-&gt;private_data</c>; only the balloon mapping has ours.</summary>
-    protected override int DeviceId(int page) => HasBalloonIdentity(page) ? BalloonDevInfo.Id : 0;
+    /// <summary>balloon_page_device (v3.16): <c>page-&gt;mapping-&gt;private_data</c>; only the balloon mapping has ours.</summary>
+    protected override int DeviceId(int page) => Pages.Mapping[page] is var mapping and not 0 ? _mappings.PrivateData(mapping) : 0;
 
     /// <summary>mapping_balloon: a non-NULL mapping whose <c>flags</c> have AS_BALLOON_MAP (a KASAN report if it is not an address_space).</summary>
     private bool MappingBalloon(int mapping, int page) =>

@@ -69,10 +69,6 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
         }
     }
 
-    /// <summary>A migrate_pages call as a kernel path on one CPU, for scenarios that race it with others.</summary>
-    public SimTask MigratePagesTask(int id, int cpu, int from, Func<int, int> getNewPage, Action<int>? putNewPage, MigrateMode mode) =>
-        new(id, cpu, "migrate_pages", () => MigratePages(from, getNewPage, putNewPage, mode));
-
     /// <summary>
     /// unmap_and_move (v3.16): get a target; if the isolation holds the last reference the page was freed
     /// under us (success, nothing to copy). Afterwards the old page leaves the list unless it is to be

@@ -71,9 +71,6 @@ internal sealed class PageLists
     /// <summary>list_move: unlink and add at the head of another list.</summary>
     public bool Move(int node, int head) => Unlink(node) && Add(node, head);
 
-    /// <summary>list_move_tail.</summary>
-    public bool MoveTail(int node, int head) => Unlink(node) && AddTail(node, head);
-
     /// <summary>True if <paramref name="node"/> currently sits on some list (its links are not poison).</summary>
     public bool OnAList(int node) => !IsPoison(_next[node]);
 

@@ -10,10 +10,14 @@ namespace BalloonScript.Engine.PageAlloc;
 /// alloc_pages: v3.16 <c>__alloc_pages_nodemask</c> = the fast path at the low watermark, then
 /// <c>__alloc_pages_slowpath</c> with direct compaction. Simplified as follows (kswapd, direct reclaim and the
 /// OOM killer are not modelled): after the retry at the min watermark and the first (async) compaction
-/// attempt, the path behaves as if reclaim had run and freed nothing and should_alloc_retry had said no, so
-/// it makes the final compaction attempt __alloc_pages_slowpath makes before giving up: MIGRATE_SYNC_LIGHT,
-/// or async again for THP-like requests (__GFP_NO_KSWAPD), which give up at once if compaction was
-/// deferred or contended. Small orders, which the kernel would keep retrying after reclaim, fail there too.
+/// attempt, the path behaves as if direct reclaim had made some progress without the allocation succeeding
+/// and should_alloc_retry had said no, so it makes the final compaction attempt __alloc_pages_slowpath makes
+/// before giving up: MIGRATE_SYNC_LIGHT, or async again for THP-like requests (__GFP_NO_KSWAPD), which give up
+/// at once if compaction was deferred or contended. (Had reclaim made no progress, v3.16 would take the OOM
+/// branch instead, which gives up on orders above PAGE_ALLOC_COSTLY_ORDER without that last compaction.)
+/// Orders up to PAGE_ALLOC_COSTLY_ORDER, which should_alloc_retry would send back to rebalance, fail there
+/// too. __GFP_HIGH, ALLOC_NO_WATERMARKS (PF_MEMALLOC, __GFP_MEMALLOC) and rt tasks' ALLOC_HARDER are not
+/// modelled.
 /// </summary>
 internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator buddy, Compactor compaction,
     Scheduler scheduler, VmStat vmstat)

@@ -18,8 +18,6 @@ internal sealed class CallPath
 
     public string[] Snapshot() => _frames.AsSpan(0, Math.Min(_depth, _frames.Length)).ToArray();
 
-    public string Innermost => _depth == 0 ? "" : _frames[Math.Min(_depth, _frames.Length) - 1];
-
     public readonly struct Frame(CallPath path) : IDisposable
     {
         public void Dispose() => path._depth--;

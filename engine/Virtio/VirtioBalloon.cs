@@ -106,7 +106,8 @@ internal sealed class VirtioBalloon
 
     /// <summary>
     /// leak_balloon: dequeue up to 256 pages, tell the host before the guest reuses them (MUST_TELL_HOST),
-    /// then release them: after dropping balloon_lock up to v4.4, before it from v4.5. Returns the PFNs removed.
+    /// then release vb-&gt;pfns[0, vb-&gt;num_pfns): after dropping balloon_lock up to v4.4, before it from v4.5.
+    /// Returns the PFNs removed (v4.5's num_freed_pages; v3.16/v3.18 return nothing).
     /// </summary>
     public int LeakBalloon(long num)
     {
@@ -124,13 +125,15 @@ internal sealed class VirtioBalloon
         if (_numPfns != 0) TellHost(VirtQueue.Deflate);
         if (_balloon.ReleaseUnderBalloonLock)
         {
-            ReleasePagesByPfn(removed);
+            ReleasePagesByPfn(_numPfns);
             BalloonLock.Unlock();
         }
         else
         {
             BalloonLock.Unlock();
-            ReleasePagesByPfn(removed);
+            // release_pages_by_pfn(vb->pfns, vb->num_pfns): num_pfns too is read after the unlock, so a
+            // virtballoon_migratepage in between (num_pfns = 1) cuts the release short.
+            ReleasePagesByPfn(_numPfns);
         }
         return removed;
     }
@@ -180,8 +183,9 @@ internal sealed class VirtioBalloon
     }
 
     /// <summary>
-    /// release_pages_by_pfn(vb-&gt;pfns, num): the count is fixed at the call, but each PFN is read from the
-    /// shared array as the loop goes; adjust_managed_page_count(+1) and the design's release of each page.
+    /// release_pages_by_pfn(vb-&gt;pfns, num) (v4.5 release_pages_balloon): the count is fixed at the call, but
+    /// each PFN is read from the shared array as the loop goes; adjust_managed_page_count(+1) and the design's
+    /// release of each page (v3.16 frees before adjusting, v3.18 adjusts first: no preemption point between).
     /// </summary>
     private void ReleasePagesByPfn(int num)
     {

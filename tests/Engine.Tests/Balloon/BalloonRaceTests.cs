@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Balloon;
@@ -79,5 +80,46 @@ public class BalloonRaceTests
     {
         var seedsWith = LeakVsMigrate("fixed");
         Assert.That(seedsWith, Is.Empty);
+    }
+
+    /// <summary>
+    /// leak_balloon(4) runs until it drops balloon_lock; then a whole migration of the balloon's tail page
+    /// runs (virtballoon_migratepage sets vb-&gt;num_pfns = 1); then leak_balloon calls
+    /// release_pages_by_pfn(vb-&gt;pfns, vb-&gt;num_pfns) (v3.16, v3.18). It reads both the PFN and the count
+    /// after the unlock: it releases one page, the migrated one, already freed (put_page at _count 0), and the four it
+    /// dequeued leak. From v4.5 the release happens before the unlock and nothing is found.
+    /// </summary>
+    [TestCase("legacy", 4)]
+    [TestCase("redesign", 4)]
+    [TestCase("fixed", 0)]
+    public void LeakBalloon_MigratepageAfterUnlock_ReleaseReadsNumPfnsAfterTheUnlock(string design, int leaked)
+    {
+        var rig = new BalloonRig(design);
+        rig.Driver.Inflate(8);
+        int tail = rig.BalloonList()[^1];
+        var outcome = rig.Scheduler.Run([
+                new SimTask(0, 0, "leak_balloon", () => rig.Driver.LeakBalloon(4)),
+                new SimTask(1, 1, "migrate", () => rig.MigrateBalloonPage(tail)),
+            ], new SwitchAfterPoint(rig.Scheduler, "vb->balloon_lock unlock"));
+        Assert.That(outcome.Completed, Is.True, outcome.Deadlock);
+        rig.Check.Run();
+        Assert.That(rig.Count(ReportKind.PageLeak), Is.EqualTo(leaked));
+        var putOnFreedTail = rig.Sanitizer.Reports.Where(r => r.Kind == ReportKind.VmBug && r.Pfn == tail);
+        Assert.That(putOnFreedTail, leaked > 0 ? Is.Not.Empty : Is.Empty);
+    }
+
+    /// <summary>Task 0 runs until it has passed <paramref name="point"/>, then task 1 runs while it can.</summary>
+    private sealed class SwitchAfterPoint(Scheduler scheduler, string point) : IScheduleStrategy
+    {
+        private bool _switched;
+
+        public void Start(IReadOnlyList<SimTask> tasks) => _switched = false;
+
+        public SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step)
+        {
+            if (!_switched && current.Id == 0 && scheduler.Trace.Count > 0 && scheduler.Trace[^1].Point == point) _switched = true;
+            int preferred = _switched ? 1 : 0;
+            return runnable.FirstOrDefault(t => t.Id == preferred) ?? runnable[0];
+        }
     }
 }
