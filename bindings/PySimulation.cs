@@ -18,6 +18,10 @@ public sealed class PySimulation
     public static PySimulation Create(long memoryMib, string design, int cpus, long seed) =>
         new(Simulation.Create(new SimulationOptions { MemoryMib = memoryMib, Design = design, Cpus = cpus, Seed = seed }));
 
+    /// <summary><see cref="Create"/> with the optional layers: <paramref name="perCpuLists"/> = SimulationOptions.PerCpuLists.</summary>
+    public static PySimulation CreateWith(long memoryMib, string design, int cpus, long seed, bool perCpuLists) =>
+        new(Simulation.Create(new SimulationOptions { MemoryMib = memoryMib, Design = design, Cpus = cpus, Seed = seed, PerCpuLists = perCpuLists }));
+
     public long WorkloadAnon(double mib) => _sim.WorkloadAnon(mib);
     public long WorkloadFile(double mib) => _sim.WorkloadFile(mib);
     public long WorkloadSlab(double mib) => _sim.WorkloadSlab(mib);

@@ -27,6 +27,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<MappingTable>();
         services.AddSingleton<Node>();
         services.AddSingleton<BuddyAllocator>();
+        // Optional layer: BuddyAllocator, PageAllocator and PageStateCheck take it when it is registered.
+        if (options.PerCpuLists) services.AddSingleton<PerCpuPagesets>();
         services.AddSingleton<Lru>();
         services.AddSingleton<Rmap>();
         services.AddSingleton<MigratePageCallbacks>();

@@ -26,6 +26,9 @@ public sealed class SimulationOptions
     /// <summary>Run the page accounting check after each top-level operation.</summary>
     public bool CheckAccounting { get; init; } = true;
 
+    /// <summary>Model the per-cpu page lists (v3.16 zone-&gt;pageset) in front of the buddy lists for order-0 pages.</summary>
+    public bool PerCpuLists { get; init; }
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     public SimulationOptions Validate()

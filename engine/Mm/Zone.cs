@@ -7,7 +7,7 @@ namespace BalloonScript.Engine.Mm;
 /// <c>struct zone</c> (v3.16 mmzone.h): a PFN range with its own free areas, locks, LRU lists, watermarks,
 /// pageblock bits and compaction state.
 /// Invariant: Σ <see cref="NrFree"/>[o]·2^o = Stat[NrFreePages] + pages isolated by compaction's free scanner
-/// are excluded from both (no per-cpu lists are modelled: every order-0 free goes straight to the buddy).
+/// are excluded from both, and so are pages on the optional per-cpu lists (PageAlloc/PerCpuPagesets).
 /// </summary>
 internal sealed class Zone
 {

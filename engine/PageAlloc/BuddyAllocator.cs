@@ -7,10 +7,11 @@ namespace BalloonScript.Engine.PageAlloc;
 /// <summary>
 /// The buddy allocator of v3.16 mm/page_alloc.c: free lists per order and migrate type, splitting with
 /// <c>expand</c>, fallback and pageblock stealing, merging in <c>__free_one_page</c> with the add-to-tail
-/// heuristic, watermarks. Per-cpu page lists are not modelled: an order-0 free goes straight to
+/// heuristic, watermarks. The per-cpu page lists are an optional layer (<paramref name="pcp"/>, registered
+/// with <see cref="SimulationOptions.PerCpuLists"/>); without it an order-0 free goes straight to
 /// <c>__free_one_page</c> (as if <c>pcp-&gt;high</c> were 0), so buddyinfo shows merges at once.
 /// </summary>
-internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer)
+internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PerCpuPagesets? pcp = null)
 {
     public const int AllocWmarkMin = Zone.WmarkMin, AllocWmarkLow = Zone.WmarkLow, AllocWmarkHigh = Zone.WmarkHigh;
     public const int AllocWmarkMask = 3, AllocHarder = 0x10, AllocHigh = 0x20;
@@ -36,15 +37,23 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         return -1;
     }
 
-    /// <summary>buffered_rmqueue without pcp: <c>__rmqueue</c> under zone-&gt;lock, then prep_new_page.</summary>
+    /// <summary>
+    /// buffered_rmqueue (v3.16): order 0 from the per-cpu list when that layer exists, otherwise
+    /// <c>__rmqueue</c> under zone-&gt;lock; then prep_new_page.
+    /// </summary>
     public int BufferedRmqueue(Zone zone, int order, int mt)
     {
         while (true)
         {
-            zone.Lock.Lock();
-            int pfn = Rmqueue(zone, order, mt);
-            if (pfn >= 0) zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
-            zone.Lock.Unlock();
+            int pfn;
+            if (order == 0 && pcp is not null) pfn = pcp.Rmqueue(this, zone, mt);
+            else
+            {
+                zone.Lock.Lock();
+                pfn = Rmqueue(zone, order, mt);
+                if (pfn >= 0) zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
+                zone.Lock.Unlock();
+            }
             if (pfn < 0) return -1;
             if (PrepNewPage(pfn, order)) return pfn;
             // A bad page is leaked, as the kernel does, and the next block is tried.
@@ -255,7 +264,8 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// __free_pages_ok (v3.16): free a block whose last reference was dropped. free_pages_prepare first
     /// clears the mapping of an anon head page, then runs free_pages_check on every page: a page with a
     /// mapping, a non-(-1) _mapcount, a nonzero _count or a PAGE_FLAGS_CHECK_AT_FREE flag is a bad page,
-    /// and if any page is bad the block is not freed (the kernel leaks it too).
+    /// and if any page is bad the block is not freed (the kernel leaks it too). With the per-cpu layer an
+    /// order-0 page then goes to free_hot_cold_page (__free_pages does that for order 0).
     /// </summary>
     public void FreePages(int pfn, int order)
     {
@@ -273,6 +283,13 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
             pages.Flags[p] = 0;
         }
         pages.Index[pfn] = mt; // set_freepage_migratetype
+        if (order == 0 && pcp is not null) pcp.FreeHotColdPage(this, zone, pfn, mt);
+        else FreeOnePage(zone, pfn, order, mt);
+    }
+
+    /// <summary>free_one_page (v3.16): __free_one_page under zone-&gt;lock; NR_FREE_PAGES rises unless ISOLATE.</summary>
+    public void FreeOnePage(Zone zone, int pfn, int order, int mt)
+    {
         zone.Lock.Lock();
         FreeOneBlock(zone, pfn, order, mt);
         if (mt != MigrateType.Isolate) zone.Stat[(int)ZoneStat.NrFreePages] += 1 << order;

@@ -20,7 +20,7 @@ namespace BalloonScript.Engine.PageAlloc;
 /// modelled.
 /// </summary>
 internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator buddy, Compactor compaction,
-    Scheduler scheduler, VmStat vmstat)
+    Scheduler scheduler, VmStat vmstat, PerCpuPagesets? pcp = null)
 {
     /// <summary>__alloc_pages_nodemask: first PFN of a 2^order block with _count 1 (a compound page with __GFP_COMP), or -1.</summary>
     public int AllocPages(int order, Gfp gfp)
@@ -54,7 +54,8 @@ internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator b
     /// <summary>
     /// __alloc_pages_direct_compact (v3.16): skip while the preferred zone defers this order; compact with
     /// PF_MEMALLOC set; unless compaction was skipped, retry the allocation: success resets the deferral and
-    /// counts compact_success, failure counts compact_fail and (not async) defers the next attempts.
+    /// counts compact_success, failure counts compact_fail and (not async) defers the next attempts. Before the
+    /// retry the local CPU's per-cpu lists are drained (drain_pages(get_cpu())), when that layer exists.
     /// </summary>
     private int AllocPagesDirectCompact(int order, Gfp gfp, int allocFlags, MigrateMode mode, out bool contended, out bool deferred)
     {
@@ -74,6 +75,7 @@ internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator b
         var progress = compaction.TryToCompactPages(order, gfp, mode, out contended);
         current.Flags = saved;
         if (progress == CompactStatus.Skipped) return -1;
+        pcp?.DrainPages(buddy, current.Cpu);
         int page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
         if (page >= 0)
         {

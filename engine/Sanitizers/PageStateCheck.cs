@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Sanitizers;
@@ -7,9 +8,11 @@ namespace BalloonScript.Engine.Sanitizers;
 /// Whole-memory invariants, checked between operations (kernel-semantics §10.1 items 6 and 8):
 /// every PFN is either inside exactly one free buddy block or has a reference; per zone
 /// Σ nr_free[o]·2^o equals NR_FREE_PAGES and each nr_free equals the length of its lists; every content
-/// token that should be alive is on exactly one page.
+/// token that should be alive is on exactly one page. With the per-cpu layer a page on some CPU's list is a
+/// third valid state (_count 0, outside every buddy block, not in NR_FREE_PAGES), and each list's count must
+/// match its length.
 /// </summary>
-internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer)
+internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PerCpuPagesets? pcp = null)
 {
     /// <summary>Run every check; <paramref name="liveTokens"/>/<paramref name="maxToken"/> come from the workload.</summary>
     public void Run(long liveTokens, long maxToken)
@@ -20,6 +23,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
 
     private void CheckZone(Zone zone)
     {
+        var onPcp = PcpPages(zone);
         long inBlocks = 0;
         for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
         {
@@ -27,6 +31,9 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             {
                 int order = pages.PageOrder(pfn);
                 int end = Math.Min(pfn + (1 << order), zone.EndPfn);
+                for (int p = pfn; p < end; p++)
+                    if (onPcp.Contains(p))
+                        Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is on a per-cpu list");
                 for (int p = pfn + 1; p < end; p++)
                     if (pages.PageBuddy(p) || pages.Count[p] != 0)
                         Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is {(pages.PageBuddy(p) ? "a buddy head itself" : $"referenced (_count {pages.Count[p]})")}");
@@ -34,7 +41,11 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
                 pfn = end;
                 continue;
             }
-            if (pages.Count[pfn] <= 0 && !pages.Test(pfn, PG.Tail)) // tail pages of a compound page have _count 0
+            if (onPcp.Contains(pfn))
+            {
+                if (pages.Count[pfn] != 0) Report(pfn, $"pfn {pfn} is on a per-cpu list but has _count {pages.Count[pfn]}");
+            }
+            else if (pages.Count[pfn] <= 0 && !pages.Test(pfn, PG.Tail)) // tail pages of a compound page have _count 0
                 Report(pfn, $"pfn {pfn} is in no state: _count {pages.Count[pfn]}, not in a free block");
             pfn++;
         }
@@ -49,6 +60,23 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         }
         if (sum != zone.FreePages || sum != inBlocks)
             Report(-1, $"zone {zone.Name}: NR_FREE_PAGES = {zone.FreePages}, Σ nr_free·2^order = {sum}, pages in free blocks = {inBlocks}");
+    }
+
+    /// <summary>The pages on every CPU's per-cpu lists of the zone; a count that disagrees with its lists is reported.</summary>
+    private HashSet<int> PcpPages(Zone zone)
+    {
+        var onPcp = new HashSet<int>();
+        if (pcp is null) return onPcp;
+        for (int cpu = 0; cpu < pcp.Cpus; cpu++)
+        {
+            var pageset = pcp.Pcp(zone, cpu);
+            long listed = pageset.Lists.Sum(h => (long)lists.Count(h));
+            if (listed != pageset.Count)
+                Report(-1, $"zone {zone.Name} cpu {cpu}: pcp->count = {pageset.Count} but its lists hold {listed} pages");
+        }
+        foreach (int p in pcp.PagesOf(zone))
+            if (!onPcp.Add(p)) Report(p, $"pfn {p} is on the per-cpu lists of zone {zone.Name} twice");
+        return onPcp;
     }
 
     private void CheckContent(long liveTokens, long maxToken)

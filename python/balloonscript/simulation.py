@@ -102,6 +102,12 @@ def _str(name: str, value) -> str:
     return value
 
 
+def _bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _order(order) -> int:
     return _int("order", order, _INT32)
 
@@ -232,23 +238,26 @@ class Simulation:
     """A simulated guest. ``Simulation(memory_mib=4096, design="legacy", cpus=2, seed=1)``.
 
     design: legacy (v3.8-v3.17) | redesign (d6d86c0, v3.18) | fixed (v4.5).
+    per_cpu_lists: model the v3.16 per-cpu page lists in front of the buddy lists (default off).
     """
 
-    def __init__(self, memory_mib, design: str = "legacy", cpus=1, seed=0):
+    def __init__(self, memory_mib, design: str = "legacy", cpus=1, seed=0, *, per_cpu_lists=False):
         memory_mib = _int("memory_mib", memory_mib)
         design = _str("design", design)
         cpus = _int("cpus", cpus, _INT32)
         seed = _int("seed", seed)
+        per_cpu_lists = _bool("per_cpu_lists", per_cpu_lists)
         with _net_errors():
-            self._net = PySimulation.Create(memory_mib, design, cpus, seed)
+            self._net = PySimulation.CreateWith(memory_mib, design, cpus, seed, per_cpu_lists)
         self.memory_mib, self.design, self.cpus, self.seed = memory_mib, design, cpus, seed
+        self.per_cpu_lists = per_cpu_lists
         self.workload = Workload(self)
         self.balloon = Balloon(self)
         self.host = Host(self)
 
     def __repr__(self) -> str:
         return (f"Simulation(memory_mib={self.memory_mib}, design={self.design!r}, "
-                f"cpus={self.cpus}, seed={self.seed})")
+                f"cpus={self.cpus}, seed={self.seed}, per_cpu_lists={self.per_cpu_lists})")
 
     @property
     def net(self):

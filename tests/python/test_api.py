@@ -252,6 +252,7 @@ def test_allocate_high_order_on_a_fresh_guest(small):
     (dict(memory_mib=64, design=None), "design"),
     (dict(memory_mib=64, cpus=0), "cpus"),
     (dict(memory_mib=64, seed="x"), "seed"),
+    (dict(memory_mib=64, per_cpu_lists=1), "per_cpu_lists"),
 ])
 def test_bad_construction_raises_valueerror_naming_the_argument(bs, kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -292,6 +293,22 @@ def test_bad_call_raises_valueerror_and_leaves_simulation_unchanged(bs, label, c
         pytest.fail(f"{label}: no ValueError")
     assert snapshot(sim) == before
     assert sim.workload.anon(mib=1) == PAGES_PER_MIB   # still usable
+
+
+def test_per_cpu_lists_keep_order0_frees_off_the_buddy_lists(bs):
+    def run(per_cpu_lists):
+        sim = bs.Simulation(memory_mib=64, cpus=2, seed=1, per_cpu_lists=per_cpu_lists)
+        sim.workload.anon(mib=24)
+        sim.workload.free(fraction=0.5, pattern="random", seed=3)
+        return sim
+    plain, pcp = run(False), run(True)
+    # zone_batchsize (v3.16) for 64 MiB: DMA 4096 pages -> batch 0, high 0; DMA32 12288 pages -> batch 3, high 18.
+    high_per_cpu = 0 + 18
+    held = plain.vmstat()["nr_free_pages"] - pcp.vmstat()["nr_free_pages"]
+    assert pcp.buddyinfo() != plain.buddyinfo()
+    assert 0 < held <= high_per_cpu * 2
+    assert plain.reports() == [] and pcp.reports() == []
+    assert "per_cpu_lists=True" in repr(pcp)
 
 
 def test_valueerror_keeps_the_engine_message(fresh):
