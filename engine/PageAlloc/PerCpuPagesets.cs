@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.PageAlloc;
 /// with <see cref="SimulationOptions.PerCpuLists"/>: order-0 allocations come from the running CPU's list of the
 /// migrate type (buffered_rmqueue / rmqueue_bulk), order-0 frees go there (free_hot_cold_page) and reach the
 /// buddy lists in batches (free_pcppages_bulk). Pages on these lists are free (_count 0) but neither PageBuddy
-/// nor in NR_FREE_PAGES. The buddy functions are the caller's (<paramref name="buddy"/> arguments), so the two
+/// nor in NR_FREE_PAGES. The buddy functions come in as the caller's BuddyAllocator argument, so the two
 /// layers do not depend on each other at construction. All allocations and frees are hot (no __GFP_COLD).
 /// </summary>
 internal sealed class PerCpuPagesets
