@@ -1,0 +1,30 @@
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Mm;
+
+/// <summary>The x86-64 zone layout of node 0 and boot into order-10 blocks, across the supported memory sizes.</summary>
+public class NodeLayoutTests
+{
+    [TestCase(16, new[] { "DMA" }, new long[] { 4 })]
+    [TestCase(4096, new[] { "DMA", "DMA32" }, new long[] { 4, 1020 })]
+    [TestCase(65536, new[] { "DMA", "DMA32", "Normal" }, new long[] { 4, 1020, 15360 })]
+    public void Boot_ZonesAt16MiBAnd4GiB_AllMemoryInOrder10Blocks(long memoryMib, string[] zones, long[] order10Blocks)
+    {
+        var rig = new SimRig(new SimulationOptions { MemoryMib = memoryMib, Cpus = 1, CheckAccounting = false });
+        Assert.That(rig.Node.Zones.Select(z => z.Name), Is.EqualTo(zones));
+        Assert.That(rig.Node.Zones.Select(z => z.NrFree[10]), Is.EqualTo(order10Blocks));
+        Assert.That(rig.Node.Zones.Sum(z => z.FreePages), Is.EqualTo(memoryMib * 256));
+        Assert.That(rig.Node.Zones.Sum(z => z.SpannedPages), Is.EqualTo(memoryMib * 256));
+    }
+
+    [Test]
+    public void Guest64GiB_WorkloadBalloonAndCompaction_RunCleanly()
+    {
+        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 65536, Design = "redesign", Cpus = 2, Seed = 1 });
+        sim.WorkloadAnon(8192);
+        sim.WorkloadFree(0.5, "interleave", 1);
+        Assert.That(sim.BalloonInflate(2048), Is.EqualTo(2048 * 256));
+        Assert.That(sim.Compact().Migrated, Is.Positive);
+        Assert.That(sim.Reports, Is.Empty);
+    }
+}
