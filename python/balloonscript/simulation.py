@@ -31,13 +31,9 @@ _INT64 = (-2**63, 2**63 - 1)
 # --------------------------------------------------------------------------- conversions
 
 def _np(net_array, dtype) -> np.ndarray:
-    """Copy a .NET array into a fresh numpy array (buffer protocol: no per-element calls). The buffer's
-    own element format is kept, then converted to ``dtype`` if the engine used another width."""
-    try:
-        view = memoryview(net_array)
-    except TypeError:
-        return np.array(list(net_array), dtype=dtype)   # not a buffer: slow path, should not happen
-    return np.array(view).astype(dtype, copy=False)
+    """Copy a .NET array into a fresh numpy array of ``dtype``, through the buffer protocol (one bulk copy,
+    no per-element calls across the .NET boundary); returns the numpy array."""
+    return np.array(memoryview(net_array)).astype(dtype, copy=False)
 
 
 def _strs(net_array) -> list[str]:
@@ -50,7 +46,7 @@ def _snake(name: str) -> str:
 
 @contextlib.contextmanager
 def _net_errors():
-    """System.ArgumentException -> ValueError, System.NotImplementedException -> NotImplementedError."""
+    """System.ArgumentException -> ValueError carrying the engine's message (which names the argument)."""
     try:
         yield
     except System.ArgumentException as e:   # includes ArgumentOutOfRangeException, ArgumentNullException
@@ -59,23 +55,18 @@ def _net_errors():
         if param and param not in message:
             message = f"{param}: {message}"
         raise ValueError(message) from None
-    except System.NotImplementedException as e:
-        raise NotImplementedError(str(e.Message)) from None
 
 
 def _member(obj, name: str):
-    """A member of a bindings object; one this engine build lacks becomes NotImplementedError."""
-    try:
-        with _net_errors():   # a property getter runs .NET code
-            return getattr(obj, name)
-    except AttributeError:
-        raise NotImplementedError(f"{type(obj).__name__}.{name} is not in this build of BalloonScript.Bindings") from None
+    """A member of a bindings object; returns its value (a property getter runs .NET code)."""
+    with _net_errors():
+        return getattr(obj, name)
 
 
 def _call(obj, name: str, *args):
-    fn = _member(obj, name)
+    """Call the .NET method ``name`` of ``obj``; returns what it returns."""
     with _net_errors():
-        return fn(*args)
+        return getattr(obj, name)(*args)
 
 
 def _int(name: str, value, lo_hi=_INT64) -> int:
@@ -317,23 +308,18 @@ class Simulation:
         return _np(_call(self._net, "PageMap"), np.uint8)
 
     def reports(self) -> list:
-        """Sanitizer findings so far."""
+        """Sanitizer findings so far; returns a list of Report, oldest first."""
         return [Report._from_net(r) for r in _call(self._net, "Reports")]
 
     def history(self):
-        """Metrics recorded per step, as a pandas DataFrame (one row per step)."""
+        """Metrics recorded per step; returns a pandas DataFrame, one row per step, the op column first."""
         import pandas as pd
         columns = _strs(_call(self._net, "HistoryColumns"))
         values = _np(_call(self._net, "HistoryValues"), np.float64)
-        if not columns:
-            return pd.DataFrame()
         df = pd.DataFrame(values.reshape(-1, len(columns)), columns=columns)
         for c in df.columns:   # counters come back as doubles; give integral columns an integer dtype
             col = df[c].to_numpy()
             if len(col) and np.isfinite(col).all() and (col == np.round(col)).all():
                 df[c] = col.astype(np.int64)
-        if hasattr(self._net, "HistoryOps"):   # what each step did (e.g. "workload.anon"), when the engine says
-            ops = _strs(_call(self._net, "HistoryOps"))
-            if len(ops) == len(df) and "op" not in df.columns:
-                df.insert(0, "op", ops)
+        df.insert(0, "op", _strs(_call(self._net, "HistoryOps")))   # what each step did, e.g. "workload.anon"
         return df

@@ -13,14 +13,6 @@ VMSTAT_NAMES = ["nr_free_pages", "pgmigrate_success", "pgmigrate_fail", "compact
                 "balloon_inflate", "balloon_deflate", "balloon_migrate"]
 
 
-def or_skip(fn, *args, **kwargs):
-    """Parts of the engine that land later (balloon, compaction, allocation) raise NotImplementedError."""
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError as e:
-        pytest.skip(f"engine: not implemented yet: {e}")
-
-
 def populate(sim, mib):
     sim.workload.anon(mib=mib * 3 / 8)
     sim.workload.file(mib=mib * 3 / 16)
@@ -28,13 +20,8 @@ def populate(sim, mib):
 
 
 def snapshot(sim):
-    state = [sim.page_map().tobytes(), sim.vmstat(), sim.buddyinfo(), sim.free_blocks().tolist(),
-             len(sim.history()), sim.reports()]
-    try:
-        state += [sim.balloon.pages, sim.host.ballooned_pages]
-    except NotImplementedError:
-        pass
-    return state
+    return [sim.page_map().tobytes(), sim.vmstat(), sim.buddyinfo(), sim.free_blocks().tolist(),
+            len(sim.history()), sim.reports(), sim.balloon.pages, sim.host.ballooned_pages]
 
 
 @pytest.fixture(scope="module")
@@ -172,13 +159,18 @@ def test_determinism_same_seed_same_memory(bs):
     assert run(7, 4)[0] != a[0]   # a different free seed punches different holes
 
 
-def test_reports_are_dataclasses(bs, fragmented):
-    reports = fragmented[0].reports()
-    assert isinstance(reports, list)
-    assert len(reports) == len(fragmented[0].net.Reports())
-    for r in reports:
-        assert isinstance(r, bs.Report) and isinstance(r.kind, str) and isinstance(r.pfn, int)
-        assert isinstance(r.trace, tuple)
+def test_reports_are_dataclasses_mirroring_the_engine_reports(bs):
+    # legacy strands every balloon page compaction migrates (balloon_unmovable): a guest with findings
+    from balloonscript import experiments
+    sim = experiments.ballooned_guest("legacy", memory_mib=64)
+    sim.compact()
+    reports, net = sim.reports(), list(sim.net.Reports())
+    assert reports and len(reports) == len(net)
+    for r, n in zip(reports, net):
+        assert isinstance(r, bs.Report) and r.kind in bs.REPORT_KINDS
+        assert (r.kind, r.pfn, r.message, r.cpu, r.step) == (str(n.Kind), int(n.Pfn), str(n.Message), int(n.Cpu), int(n.Step))
+        assert r.trace == tuple(str(t) for t in n.Trace)
+    assert "balloon_unmovable" in {r.kind for r in reports}
 
 
 def test_history_is_a_dataframe_matching_the_engine(fragmented):
@@ -186,9 +178,9 @@ def test_history_is_a_dataframe_matching_the_engine(fragmented):
     df = sim.history()
     cols = [str(c) for c in sim.net.HistoryColumns()]
     assert isinstance(df, pd.DataFrame)
-    if "op" in df.columns:   # what each step did, when the engine names it
-        assert df["op"].map(type).eq(str).all()
-        df = df.drop(columns="op")
+    assert df["op"].tolist() == [str(o) for o in sim.net.HistoryOps()]   # what each step did
+    assert set(df["op"]) >= {"workload.anon", "workload.free"}
+    df = df.drop(columns="op")
     assert list(df.columns) == cols
     values = np.asarray(sim.net.HistoryValues(), dtype=float)
     assert df.shape == (len(values) // max(1, len(cols)), len(cols))
@@ -199,18 +191,21 @@ def test_history_grows_with_steps(small):
     n0 = len(small.history())
     small.workload.anon(mib=1)
     small.workload.free(fraction=0.5, pattern="interleave", seed=1)
-    assert len(small.history()) >= n0 + 1
+    df = small.history()
+    assert len(df) == n0 + 2   # one row per operation
+    assert df["op"].tolist()[-2:] == ["workload.anon", "workload.free"]
+    assert df["nr_free_pages"].iloc[-1] == small.vmstat()["nr_free_pages"]
 
 
 # ---------------------------------------------------------------- balloon, compaction, allocation
 
 def test_balloon_inflate_deflate_and_host_ledger(bs, small):
-    pages = or_skip(small.balloon.inflate, mib=4)
+    pages = small.balloon.inflate(mib=4)
     assert pages == 4 * PAGES_PER_MIB
     assert small.balloon.pages == pages and small.host.ballooned_pages == pages
     assert int((small.page_map() == bs.PageKind.balloon).sum()) == pages
     assert small.vmstat()["balloon_inflate"] == pages
-    out = or_skip(small.balloon.deflate, mib=2)
+    out = small.balloon.deflate(mib=2)
     assert out == 2 * PAGES_PER_MIB
     assert small.balloon.pages == pages - out == small.host.ballooned_pages
     assert small.vmstat()["balloon_deflate"] == out
@@ -223,7 +218,7 @@ def test_compaction_moves_pages_without_losing_any(bs, fragmented):
     counts = [int((pm == k).sum()) for k in kinds]
     free = sim.vmstat()["nr_free_pages"]
     high = int(sim.free_blocks()[9:].sum())
-    r = or_skip(sim.compact)
+    r = sim.compact()
     assert isinstance(r, bs.CompactResult)
     assert r.migrated > 0 and r.isolated >= r.migrated and r.migrate_scanned > 0 and r.free_scanned > 0
     assert isinstance(r.zones, dict) and r.zones
@@ -235,7 +230,7 @@ def test_compaction_moves_pages_without_losing_any(bs, fragmented):
 
 
 def test_allocate_high_order_on_a_fresh_guest(small):
-    ok = or_skip(small.allocate, order=9, count=2)
+    ok = small.allocate(order=9, count=2)
     assert ok == 2
 
 
@@ -287,8 +282,6 @@ def test_bad_call_raises_valueerror_and_leaves_simulation_unchanged(bs, label, c
         call(sim)
     except ValueError as e:
         assert name in str(e), str(e)
-    except NotImplementedError as e:
-        pytest.skip(f"engine: not implemented yet: {e}")
     else:
         pytest.fail(f"{label}: no ValueError")
     assert snapshot(sim) == before

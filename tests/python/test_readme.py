@@ -1,8 +1,6 @@
 """The Python example in README.md runs as written."""
 import re
 
-import pytest
-
 
 def test_readme_python_example_runs(bs, repo, monkeypatch):
     import matplotlib
@@ -11,9 +9,6 @@ def test_readme_python_example_runs(bs, repo, monkeypatch):
     assert blocks, "README.md has no python example"
     monkeypatch.chdir(repo)
     scope = {}
-    try:
-        exec(compile(blocks[0], "README.md", "exec"), scope)
-    except NotImplementedError as e:
-        pytest.skip(f"engine: not implemented yet: {e}")
+    exec(compile(blocks[0], "README.md", "exec"), scope)
     assert scope["pm"].size == scope["sim"].memory_mib * 256
     assert len(scope["df"]) >= 1
