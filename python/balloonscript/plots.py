@@ -31,7 +31,7 @@ PAGEBLOCK_PAGES = 512   # pageblock_order 9
 # Fixed colours for the kinds every design has; any other kind gets the next unused tab20 colour.
 _KNOWN_COLORS = {
     "free": "#f2f2f2", "anon": "#4c72b0", "file": "#55a868", "slab": "#c44e52", "balloon": "#dd8452",
-    "reserved": "#333333", "isolated": "#8172b3", "kernel": "#937860",
+    "isolated": "#8172b3", "kernel": "#937860",
 }
 
 

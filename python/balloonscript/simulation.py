@@ -286,12 +286,13 @@ class Simulation:
         return _np(_call(self._net, "FreeBlocks"), np.int64)
 
     def extfrag_index(self, order) -> float:
-        """debugfs extfrag_index for ``order`` as printed (-1.0 = a suitable block exists)."""
+        """debugfs extfrag_index of the largest zone for ``order``; returns it as printed, a float (-1.0 = a
+        suitable block exists)."""
         order = _order(order)
         return int(_call(self._net, "ExtfragIndex", order)) / 1000.0
 
     def unusable_index(self, order) -> float:
-        """debugfs unusable_index for ``order``, in [0, 1]."""
+        """debugfs unusable_index of the largest zone for ``order``; returns a float in [0, 1]."""
         order = _order(order)
         return int(_call(self._net, "UnusableIndex", order)) / 1000.0
 

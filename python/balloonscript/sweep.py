@@ -49,8 +49,8 @@ def run_point(fn, params: dict, fixed: dict) -> pd.DataFrame:
 
 
 def sweep(fn, grid, *, workers: int = 1, client=None, progress: bool = True, **fixed) -> pd.DataFrame:
-    """Run ``fn`` once per parameter set of ``grid`` (extra keyword arguments go to every run) and
-    concatenate the results in grid order."""
+    """Run ``fn`` once per parameter set of ``grid`` (extra keyword arguments go to every run); returns one
+    DataFrame, the runs' rows concatenated in grid order, parameters first."""
     if not callable(fn):
         raise ValueError(f"fn must be callable, got {fn!r}")
     if not isinstance(workers, int) or workers < 1:

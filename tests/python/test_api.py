@@ -129,6 +129,22 @@ def test_extfrag_and_unusable_index_ranges(fresh, fragmented):
     assert us == sorted(us)   # unusable free memory can only grow with the order
 
 
+def c_index_text(index):
+    """C's "%d.%03d" of index / 1000, index % 1000 (both truncate toward zero; the sign counts in the width)."""
+    whole = int(index / 1000)
+    return f"{whole}.{index - whole * 1000:03d}"
+
+
+def test_debugfs_texts_print_the_largest_zone_indices(fragmented):
+    sim = fragmented[0]
+    for text, net_text, index in ((sim.extfrag_text(), sim.net.ExtfragText(), sim.net.ExtfragIndex),
+                                  (sim.unusable_text(), sim.net.UnusableText(), sim.net.UnusableIndex)):
+        assert text == str(net_text)
+        rows = [line.split() for line in text.splitlines()]
+        assert [r[:4] for r in rows] == [["Node", "0,", "zone", "DMA"], ["Node", "0,", "zone", "DMA32"]]
+        assert rows[-1][4:] == [c_index_text(int(index(o))) for o in range(11)]   # the largest zone: DMA32
+
+
 def test_page_map(bs, fresh, small):
     pm = fresh.page_map()
     assert pm.dtype == np.uint8 and pm.shape == (MIB * PAGES_PER_MIB,)

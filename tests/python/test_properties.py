@@ -1,6 +1,7 @@
 """Property tests: random workload sequences keep the metrics consistent and the runs reproducible;
 a call the engine refuses (ValueError) leaves the simulation exactly as it was."""
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +44,10 @@ def test_random_workloads_keep_metrics_consistent_and_reproducible(bs, ops, seed
         assert int((pm == bs.PageKind[kind]).sum()) == vm[counter], kind
     us = [sim.unusable_index(o) for o in range(11)]
     assert us == sorted(us) and all(0.0 <= u <= 1.0 for u in us)
+    before = state(sim)   # a refusal in every example, not only when the random ops happen to overflow
+    with pytest.raises(ValueError, match="mib"):
+        sim.workload.anon(mib=64)
+    assert state(sim) == before
 
     again = bs.Simulation(memory_mib=32, design="legacy", seed=seed)
     assert apply(again, ops) == refused
