@@ -34,14 +34,14 @@ def test_explore_counts_add_up(explore):
     assert max(res.failing_by_kind.values()) <= res.failing <= sum(res.failing_by_kind.values())
 
 
-@pytest.mark.parametrize("strategy", ["random", "pct"])
-def test_explore_is_deterministic(bs, explore, strategy):
-    a = explore("scan-vs-migrate", strategy=strategy, seed=3)
-    b = bs.explore("scan-vs-migrate", design="legacy", strategy=strategy, schedules=SCHEDULES, seed=3, progress=False)
+@pytest.mark.parametrize("strategy, scenario", [("random", "deflate-vs-isolate"), ("pct", "scan-vs-migrate")])
+def test_explore_is_deterministic(bs, explore, strategy, scenario):
+    a = explore(scenario, strategy=strategy, seed=3)
+    b = bs.explore(scenario, design="legacy", strategy=strategy, schedules=SCHEDULES, seed=3, progress=False)
     assert (a.failing_indices, a.failing_by_kind) == (b.failing_indices, b.failing_by_kind)
-    if a.first_failure is not None:
-        assert a.first_failure.choices == b.first_failure.choices
-        assert a.first_failure.trace.equals(b.first_failure.trace)
+    assert a.first_failure is not None   # a failing schedule to compare decision by decision
+    assert a.first_failure.choices == b.first_failure.choices
+    assert a.first_failure.trace.equals(b.first_failure.trace)
 
 
 def test_schedule_i_does_not_depend_on_chunking(bs, explore):

@@ -5,10 +5,11 @@ namespace BalloonScript.Engine.Tests.Mm;
 /// <summary>The x86-64 zone layout of node 0 and boot into order-10 blocks, across the supported memory sizes.</summary>
 public class NodeLayoutTests
 {
+    // DMA is the first 16 MiB (4096 pages), DMA32 ends at 4 GiB (pfn 1 << 20), Normal above: pages / 1024 per zone.
     [TestCase(16, new[] { "DMA" }, new long[] { 4 })]
     [TestCase(4096, new[] { "DMA", "DMA32" }, new long[] { 4, 1020 })]
     [TestCase(65536, new[] { "DMA", "DMA32", "Normal" }, new long[] { 4, 1020, 15360 })]
-    public void Boot_ZonesAt16MiBAnd4GiB_AllMemoryInOrder10Blocks(long memoryMib, string[] zones, long[] order10Blocks)
+    public void Boot_ZonesFrom16MiBTo64GiB_AllMemoryInOrder10Blocks(long memoryMib, string[] zones, long[] order10Blocks)
     {
         var rig = new SimRig(new SimulationOptions { MemoryMib = memoryMib, Cpus = 1, CheckAccounting = false });
         Assert.That(rig.Node.Zones.Select(z => z.Name), Is.EqualTo(zones));
