@@ -29,6 +29,7 @@ def _explore(args) -> int:
 
 
 def main(argv=None) -> int:
+    """The command line (scenarios | explore); returns the exit status: 0, 1 when --fail-on-finding found one."""
     p = argparse.ArgumentParser(prog="python -m balloonscript", description="BalloonScript: balloon compaction simulator")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("scenarios", help="list the scenarios explore can run")

@@ -57,6 +57,7 @@ def _version_key(name: str) -> tuple:
 
 
 def dotnet_root() -> Path:
+    """Returns the first .NET install with a host/fxr folder: $DOTNET_ROOT, the dotnet on PATH, the usual places."""
     candidates = []
     if os.environ.get("DOTNET_ROOT"):
         candidates.append(Path(os.environ["DOTNET_ROOT"]))

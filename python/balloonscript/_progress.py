@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def progress(iterable=None, **kwargs):
+    """Returns a tqdm bar over ``iterable`` (kwargs as tqdm's)."""
     try:
         import ipywidgets  # noqa: F401
         from tqdm.auto import tqdm

@@ -76,6 +76,7 @@ def run_design(design: str, args) -> tuple[dict, dict]:
 
 
 def print_summary(rows: dict) -> None:
+    """Print the per-design summary table (rows: design -> row of run())."""
     _header("summary")
 
     def fmt(v):
@@ -91,6 +92,7 @@ def print_summary(rows: dict) -> None:
 
 
 def comparison_figure(rows: dict):
+    """Returns a matplotlib Figure: one bar chart per CHART metric, designs side by side."""
     import matplotlib.pyplot as plt
     import pandas as pd
     df = pd.DataFrame([{"design": d, **{k: r[k] for k, _ in CHART}} for d, r in rows.items()])
@@ -103,9 +105,10 @@ def comparison_figure(rows: dict):
 
 
 def main(argv=None) -> int:
+    """Run the demo and write its pictures; returns the exit status (0)."""
     p = argparse.ArgumentParser(prog="python -m balloonscript.demo", description=__doc__.splitlines()[0])
     p.add_argument("--memory-mib", type=int, default=1024)
-    p.add_argument("--designs", nargs="+", default=["legacy", "redesign", "fixed"])
+    p.add_argument("--designs", nargs="+", choices=ex.DESIGNS, default=list(ex.DESIGNS))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--exiting", type=float, default=0.85, help="share of the workload that exits after inflation")
     p.add_argument("--allocations", type=int, default=None, help="order-9 attempts (default: one per pageblock)")

@@ -91,6 +91,8 @@ def _check_names(scenario: str, design: str, strategy: str) -> None:
 
 @dataclass
 class ExploreResult:
+    """What bs.explore returns: schedules run, how many failed (per report kind, and which), the first failing
+    schedule (a ScheduleRun to replay or plot, None if none failed) and, for dfs, whether the search was exhaustive."""
     scenario: str
     design: str
     strategy: str

@@ -252,7 +252,7 @@ class Simulation:
 
     @property
     def net(self):
-        """The underlying BalloonScript.Bindings.PySimulation (for what this layer does not wrap)."""
+        """Returns the underlying BalloonScript.Bindings.PySimulation (for what this layer does not wrap)."""
         return self._net
 
     # -- actions
