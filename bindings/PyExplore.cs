@@ -12,6 +12,8 @@ public static class PyExplore
 
     public static string[] MetricNames() => ScheduleRun.MetricNames;
 
+    public static string[] Strategies() => ExploreRequest.Strategies;
+
     public static PyExploreResult Explore(string scenario, string design, string strategy, int schedules, long seed, int start, int depth) =>
         new(Explorer.Explore(scenario, design, strategy, schedules, seed, start, depth));
 }

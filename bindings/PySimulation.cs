@@ -46,6 +46,8 @@ public sealed class PySimulation
     public int UnusableIndex(int order) => _sim.UnusableIndex(order);
     public byte[] PageMap() => _sim.PageMap();
     public static string[] PageKindNames() => Enum.GetNames<PageKind>().Select(n => n.ToLowerInvariant()).ToArray();
+    public static string[] Designs() => SimulationOptions.Designs;
+    public static string[] FreePatterns() => Engine.Workload.Workload.Patterns;
     public static string[] ReportKindNames() => Enum.GetValues<ReportKind>().Select(ReportKinds.Name).ToArray();
     public PyReport[] Reports() => _sim.Reports.Select(r => new PyReport(r)).ToArray();
     public string[] HistoryColumns() => _sim.HistoryColumns();

@@ -16,11 +16,12 @@ import pandas as pd
 
 from . import _clr
 from ._progress import progress as _progress_bar
-from .simulation import DESIGNS, Report, _int, _net_errors, _np, _str, _strs
+from .simulation import Report, _int, _net_errors, _np, _str, _strs
 
 PyExplore = _clr.import_explore()
 
-STRATEGIES = ("random", "pct", "roundrobin", "dfs")
+with _net_errors():
+    STRATEGIES = tuple(_strs(PyExplore.Strategies()))
 
 
 def scenarios() -> list[str]:
@@ -74,19 +75,8 @@ def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> Schedu
     scenario = _str("scenario", scenario)
     design = _str("design", design)
     seed = _int("seed", seed)
-    _check_names(scenario, design, "random")
     with _net_errors():
         return ScheduleRun._from_net(PyExplore.Run(scenario, design, seed))
-
-
-def _check_names(scenario: str, design: str, strategy: str) -> None:
-    known = scenarios()
-    if scenario not in known:
-        raise ValueError(f"scenario must be one of {', '.join(known)}, got {scenario!r}")
-    if design not in DESIGNS:
-        raise ValueError(f"design must be one of {', '.join(DESIGNS)}, got {design!r}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
 
 
 @dataclass
@@ -117,7 +107,6 @@ def explore(scenario: str, design: str = "legacy", strategy: str = "random", sch
     seed = _int("seed", seed)
     depth = _int("depth", depth, (0, 10))
     chunk = _int("chunk", chunk, (1, 1_000_000))
-    _check_names(scenario, design, strategy)
     bar = None
     if progress:
         bar = _progress_bar(total=schedules, desc=f"{scenario} [{design}, {strategy}]", unit="schedule", leave=False)

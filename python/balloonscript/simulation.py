@@ -20,8 +20,6 @@ from . import _clr
 _clr.load()
 PySimulation, System = _clr.import_bindings()
 
-DESIGNS = ("legacy", "redesign", "fixed")
-FREE_PATTERNS = ("interleave", "random")
 MAX_ORDER = 11   # orders 0..10, as the kernel's MAX_ORDER
 
 _INT32 = (-2**31, 2**31 - 1)
@@ -115,8 +113,10 @@ def _identifier(name: str) -> str:
     return ident if ident and not ident[0].isdigit() else f"k_{ident}"
 
 
-with _net_errors():
+with _net_errors():   # the engine's own lists, so the two sides cannot drift apart
     REPORT_KINDS = tuple(_strs(PySimulation.ReportKindNames()))
+    DESIGNS = tuple(_strs(PySimulation.Designs()))
+    FREE_PATTERNS = tuple(_strs(PySimulation.FreePatterns()))
 
 PageKind = enum.IntEnum("PageKind", {_identifier(n): i for i, n in enumerate(_page_kind_names())},
                         module=__name__)

@@ -57,6 +57,9 @@ public class ExplorerTests
         var whole = Explorer.Explore(request, 0, 40);
         var a = Explorer.Explore(request, 0, 20);
         var b = Explorer.Explore(request, 20, 20);
+        Assert.That(whole.FailingIndices, Is.Not.Empty.And.Count.LessThan(40), "some schedules fail, not all: the lists compared carry information");
+        Assert.That(Explorer.Explore(request, 0, 40).FailingIndices, Is.EqualTo(whole.FailingIndices), "same seed, same schedules");
+        Assert.That(Explorer.Explore(new ExploreRequest(LostUpdate, "legacy", "random", seed: 12), 0, 40).FailingIndices, Is.Not.EqualTo(whole.FailingIndices), "the seed picks the schedules");
         Assert.That(a.FailingIndices.Concat(b.FailingIndices), Is.EqualTo(whole.FailingIndices));
     }
 
