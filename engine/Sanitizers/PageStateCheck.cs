@@ -14,6 +14,8 @@ namespace BalloonScript.Engine.Sanitizers;
 /// </summary>
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PerCpuPagesets? pcp = null)
 {
+    private ulong[] _seenTokens = [];
+
     /// <summary>Run every check; <paramref name="liveTokens"/>/<paramref name="maxToken"/> come from the workload.</summary>
     public void Run(long liveTokens, long maxToken)
     {
@@ -81,7 +83,11 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
 
     private void CheckContent(long liveTokens, long maxToken)
     {
-        var seen = new int[maxToken + 1];
+        // One bit per token handed out, kept between runs: this check runs after every operation, and a
+        // pfn-per-token map would cost 32x the memory on a large guest.
+        int words = (int)(maxToken >> 6) + 1;
+        if (_seenTokens.Length < words) _seenTokens = new ulong[Math.Max(words, _seenTokens.Length * 2)];
+        else Array.Clear(_seenTokens, 0, words);
         long live = 0;
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
         {
@@ -92,14 +98,18 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
                 sanitizer.Report(ReportKind.DataCorruption, pfn, $"pfn {pfn} holds content token {t}, which was never handed out");
                 continue;
             }
-            if (seen[t] != 0)
-                sanitizer.Report(ReportKind.DataCorruption, pfn, $"content token {t} is on pfn {seen[t] - 1} and pfn {pfn}: data duplicated");
-            seen[t] = pfn + 1;
+            ulong bit = 1UL << (int)(t & 63);
+            if ((_seenTokens[t >> 6] & bit) != 0)
+                sanitizer.Report(ReportKind.DataCorruption, pfn, $"content token {t} is on pfn {FirstPfnHolding(t)} and pfn {pfn}: data duplicated");
+            _seenTokens[t >> 6] |= bit;
             live++;
         }
         if (live != liveTokens)
             sanitizer.Report(ReportKind.DataCorruption, -1, $"{liveTokens} pages of data should exist but {live} pages hold data: {liveTokens - live} lost");
     }
+
+    /// <summary>Only on the rare duplicate: the lowest pfn holding <paramref name="token"/>.</summary>
+    private int FirstPfnHolding(long token) => Array.IndexOf(pages.Content, token);
 
     private void Report(long pfn, string message) => sanitizer.Report(ReportKind.Accounting, pfn, message);
 }
