@@ -1,6 +1,7 @@
 using BalloonScript.Engine;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -26,14 +27,14 @@ public class BuddyBenchmarks
         sp.GetRequiredService<Simulation>();
         _buddy = sp.GetRequiredService<BuddyAllocator>();
         // Fragment a little so order-0 requests split and merge rather than hitting a cached single page.
-        for (int i = 0; i < 1000; i++) _buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, BuddyAllocator.AllocWmarkLow);
+        for (int i = 0; i < 1000; i++) _buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkLow);
     }
 
     [Benchmark(OperationsPerInvoke = 64)]
     public void AllocFree()
     {
         Span<int> pfns = stackalloc int[64];
-        for (int i = 0; i < 64; i++) pfns[i] = _buddy.GetPageFromFreelist(Order, Gfp.HighUserMovable, BuddyAllocator.AllocWmarkLow);
+        for (int i = 0; i < 64; i++) pfns[i] = _buddy.GetPageFromFreelist(Order, Gfp.HighUserMovable, AllocFlags.WmarkLow);
         for (int i = 63; i >= 0; i--) _buddy.PutPage(pfns[i], Order);
     }
 }

@@ -1,4 +1,5 @@
 using BalloonScript.Engine;
+using BalloonScript.Engine.Designs;
 using BenchmarkDotNet.Attributes;
 
 namespace BalloonScript.Bench;
@@ -18,7 +19,7 @@ public class CompactionBenchmarks
     [IterationSetup]
     public void Setup()
     {
-        _sim = Simulation.Create(new SimulationOptions { MemoryMib = 1024, Design = Design, Cpus = 1, Seed = 1, CheckAccounting = false });
+        _sim = Simulation.Create(new SimulationOptions { MemoryMib = 1024, Design = KernelDesign.Parse(Design), Cpus = 1, Seed = 1, CheckAccounting = false });
         _sim.WorkloadAnon(900);
         _sim.WorkloadFree(0.5, "interleave", 1);
         _sim.BalloonInflate(128);

@@ -5,14 +5,14 @@ namespace BalloonScript.Bindings;
 /// <summary>Race exploration for Python: run schedules in chunks (so Python can show progress) and merge.</summary>
 public static class PyExplore
 {
-    public static string[] Scenarios() => Explorer.Scenarios;
+    public static string[] Scenarios() => [.. Explorer.Scenarios];
 
     /// <summary>One run of a scenario, every kernel path run to completion in order.</summary>
     public static PyScheduleRun Run(string scenario, string design, long seed) => new(Explorer.Run(scenario, design, seed));
 
-    public static string[] MetricNames() => ScheduleRun.MetricNames;
+    public static string[] MetricNames() => [.. ScheduleRun.MetricNames];
 
-    public static string[] Strategies() => ExploreRequest.Strategies;
+    public static string[] Strategies() => [.. ExploreRequest.Strategies];
 
     public static PyExploreResult Explore(string scenario, string design, string strategy, int schedules, long seed, int start, int depth) =>
         new(Explorer.Explore(scenario, design, strategy, schedules, seed, start, depth));

@@ -1,13 +1,13 @@
-using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sanitizers;
 
 namespace BalloonScript.Bindings;
 
 /// <summary>
 /// The Python-facing façade of one <see cref="Simulation"/>: bulk calls only (whole arrays, whole
 /// experiments), plain types pythonnet converts cheaply. Argument errors surface as ArgumentException,
-/// which the Python package turns into ValueError.
+/// which the Python package turns into ValueError. Every array handed out is a fresh copy.
 /// </summary>
 public sealed class PySimulation
 {
@@ -15,12 +15,8 @@ public sealed class PySimulation
 
     private PySimulation(Simulation sim) => _sim = sim;
 
-    public static PySimulation Create(long memoryMib, string design, int cpus, long seed) =>
-        new(Simulation.Create(new SimulationOptions { MemoryMib = memoryMib, Design = design, Cpus = cpus, Seed = seed }));
-
-    /// <summary><see cref="Create"/> with the optional layers: <paramref name="perCpuLists"/> = SimulationOptions.PerCpuLists.</summary>
-    public static PySimulation CreateWith(long memoryMib, string design, int cpus, long seed, bool perCpuLists) =>
-        new(Simulation.Create(new SimulationOptions { MemoryMib = memoryMib, Design = design, Cpus = cpus, Seed = seed, PerCpuLists = perCpuLists }));
+    /// <summary>A simulation with <paramref name="options"/> (validated first; nothing is built on an error).</summary>
+    public static PySimulation Create(PyOptions options) => new(Simulation.Create(options.Build()));
 
     public long WorkloadAnon(double mib) => _sim.WorkloadAnon(mib);
     public long WorkloadFile(double mib) => _sim.WorkloadFile(mib);
@@ -46,9 +42,13 @@ public sealed class PySimulation
     public int UnusableIndex(int order) => _sim.UnusableIndex(order);
     public byte[] PageMap() => _sim.PageMap();
     public static string[] PageKindNames() => Enum.GetNames<PageKind>().Select(n => n.ToLowerInvariant()).ToArray();
-    public static string[] Designs() => SimulationOptions.Designs;
-    public static string[] FreePatterns() => Engine.Workload.Workload.Patterns;
+    public static string[] FreePatterns() => [.. Engine.Workload.Workload.Patterns];
     public static string[] ReportKindNames() => Enum.GetValues<ReportKind>().Select(ReportKinds.Name).ToArray();
+
+    /// <summary>Kernel constants the Python layer uses (names and values, parallel).</summary>
+    public static string[] ConstantNames() => ["max_order", "pageblock_order", "page_size", "pages_per_mib"];
+    public static long[] ConstantValues() => [Zone.MaxOrder, Zone.PageblockOrder, 4096, 256];
+
     public PyReport[] Reports() => _sim.Reports.Select(r => new PyReport(r)).ToArray();
     public string[] HistoryColumns() => _sim.HistoryColumns();
     public double[] HistoryValues() => _sim.HistoryValues();

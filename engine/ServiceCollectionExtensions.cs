@@ -1,59 +1,70 @@
 using BalloonScript.Engine.Balloon;
-using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Reclaim;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BalloonScript.Engine;
 
-/// <summary>The composition root: one container per simulation, built from validated options.</summary>
+/// <summary>
+/// The composition root: one container per simulation, built from validated options. The design's
+/// <see cref="Designs.DesignParts"/> row picks the version of each kernel part; each part registers itself in its
+/// own folder's extension.
+/// </summary>
 public static class ServiceCollectionExtensions
 {
     public static IServiceCollection AddBalloonScript(this IServiceCollection services, SimulationOptions options)
     {
         options.Validate();
+        var parts = options.Design.Parts;
         services.AddSingleton(options);
+        // Execution model, memory map and the structures every part shares.
         services.AddSingleton<Scheduler>();
+        services.AddSingleton<SimClock>();
         services.AddSingleton<Sanitizer>();
         services.AddSingleton(sp => new PageTable(sp.GetRequiredService<SimulationOptions>().NrPages));
         services.AddSingleton<PageLists>();
         services.AddSingleton<PageLock>();
+        services.AddSingleton<PageRefs>();
         services.AddSingleton<MappingTable>();
         services.AddSingleton<Node>();
-        services.AddSingleton<BuddyAllocator>();
-        // Optional layer: BuddyAllocator, PageAllocator and PageStateCheck take it when it is registered.
-        if (options.PerCpuLists) services.AddSingleton<PerCpuPagesets>();
         services.AddSingleton<Lru>();
         services.AddSingleton<Rmap>();
-        services.AddSingleton<MigratePageCallbacks>();
-        // Migration and the scanners need an IBalloonCompaction: the balloon design, registered per design.
-        services.AddSingleton<Migration>();
-        services.AddSingleton<CompactLocking>();
-        services.AddSingleton<MigrateScanner>();
-        services.AddSingleton<FreeScanner>();
-        services.AddSingleton<Compactor>();
-        services.AddSingleton<PageAllocator>();
+        // The kernel parts, each in the version the design names.
+        services.AddPageAllocator(parts.PageAllocator, options.PerCpuLists);
+        services.AddReclaim(parts.Reclaim);
+        services.AddCompaction(parts.Compaction);
+        services.AddMigration(parts.Migration);
+        services.AddBalloonCompaction(parts);
+        services.AddVirtioBalloon(parts.DriverRelease);
+        services.AddSingleton<BalloonHost>();
+        // Workloads, metrics, checks, and the scenarios' helpers.
+        services.AddSingleton<Workload.Workload>();
         services.AddSingleton<Workload.HighOrderRequests>();
         services.AddSingleton<VmStat>();
         services.AddSingleton<ProcText>();
-        services.AddSingleton<Workload.Workload>();
         services.AddSingleton<PageStateCheck>();
         services.AddTransient<Explore.Scenarios.ScenarioKit>();
         services.AddTransient<Explore.ScenarioMetrics>();
-        services.AddBalloon(options.Design);
-        // Simulation is public but its collaborators are internal, so it is built by a factory.
-        services.AddSingleton(sp => new Simulation(sp.GetRequiredService<SimulationOptions>(), sp.GetRequiredService<PageTable>(),
-            sp.GetRequiredService<Node>(), sp.GetRequiredService<BuddyAllocator>(), sp.GetRequiredService<Sanitizer>(),
-            sp.GetRequiredService<VmStat>(), sp.GetRequiredService<ProcText>(), sp.GetRequiredService<Workload.Workload>(),
-            sp.GetRequiredService<PageStateCheck>(), sp.GetRequiredService<Scheduler>(),
-            sp.GetRequiredService<VirtioBalloon>(), sp.GetRequiredService<BalloonHost>(), sp.GetRequiredService<BalloonCheck>(),
-            sp.GetRequiredService<Compactor>(), sp.GetRequiredService<Workload.HighOrderRequests>()));
+        services.AddSingleton<SimulationParts>();
+        // Simulation is public but its constructor is internal, so DI builds it through this factory.
+        services.AddSingleton(sp => new Simulation(sp.GetRequiredService<SimulationParts>()));
         return services;
     }
+
+    /// <summary>
+    /// Build the container of one simulation; with <paramref name="validate"/> every registration is checked to
+    /// resolve first (ValidateOnBuild), as <see cref="Simulation.Create"/> does. Exploration, which builds one
+    /// container per schedule of an already-validated composition, skips it.
+    /// </summary>
+    internal static ServiceProvider BuildSimulationProvider(SimulationOptions options, bool validate = true) =>
+        new ServiceCollection().AddBalloonScript(options).BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = validate });
 }

@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Designs;
+
 namespace BalloonScript.Engine;
 
 /// <summary>
@@ -9,13 +11,12 @@ public sealed class SimulationOptions
     public const long MinMemoryMib = 16;
     public const long MaxMemoryMib = 65536;
     public const int MaxCpus = 64;
-    public static readonly string[] Designs = ["legacy", "redesign", "fixed"];
 
     /// <summary>Guest memory in MiB, [16, 65536].</summary>
     public long MemoryMib { get; init; } = 1024;
 
-    /// <summary>Balloon design: legacy (v3.8–v3.17), redesign (d6d86c0, v3.18), fixed (v4.5 dequeue and release fixes + the 2019 newpage fix).</summary>
-    public string Design { get; init; } = "legacy";
+    /// <summary>The kernel design (<see cref="KernelDesign.All"/>): which version of each kernel part the simulation is composed of.</summary>
+    public KernelDesign Design { get; init; } = KernelDesign.Legacy;
 
     /// <summary>Simulated CPUs, [1, 64].</summary>
     public int Cpus { get; init; } = 2;
@@ -34,7 +35,7 @@ public sealed class SimulationOptions
     public SimulationOptions Validate()
     {
         Check.InRange(MemoryMib, "memory_mib", MinMemoryMib, MaxMemoryMib);
-        Check.OneOf(Design, "design", Designs);
+        Check.That(Design is not null, "design", $"must be one of {string.Join(", ", KernelDesign.Names)}");
         Check.InRange(Cpus, "cpus", 1, MaxCpus);
         return this;
     }

@@ -1,28 +1,53 @@
-using BalloonScript.Engine.Host;
+using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Sanitizers;
-using BalloonScript.Engine.Virtio;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BalloonScript.Engine.Balloon;
 
-/// <summary>Registrations of the balloon: the one place where a design name picks its class.</summary>
+/// <summary>Registers balloon compaction (mm/balloon_compaction.c) composed of a design's balloon choices.</summary>
 internal static class BalloonServiceCollectionExtensions
 {
-    /// <summary>balloon_dev_info, the design's library (also as <see cref="IBalloonCompaction"/> for compaction and migration), the virtio driver, the host and the balloon checks.</summary>
-    public static IServiceCollection AddBalloon(this IServiceCollection services, string design)
+    /// <summary>
+    /// balloon_dev_info, the library, the version of each choice <paramref name="parts"/> names (page identity,
+    /// dequeue walk, the scanner's isolation test, the migration path), and the balloon checks.
+    /// </summary>
+    public static IServiceCollection AddBalloonCompaction(this IServiceCollection services, DesignParts parts)
     {
         services.AddSingleton<BalloonDevInfo>();
-        _ = design switch
-        {
-            "legacy" => services.AddSingleton<BalloonCompaction, LegacyBalloon>(),
-            "redesign" => services.AddSingleton<BalloonCompaction, RedesignBalloon>(),
-            "fixed" => services.AddSingleton<BalloonCompaction, FixedBalloon>(),
-            _ => throw new ArgumentException($"design must be one of {string.Join(", ", SimulationOptions.Designs)}, got '{design}'", nameof(design)),
-        };
+        services.AddSingleton<BalloonListWalk>();
+        services.AddSingleton<BalloonCompaction>();
         services.AddSingleton<IBalloonCompaction>(sp => sp.GetRequiredService<BalloonCompaction>());
-        services.AddSingleton<BalloonHost>();
-        services.AddSingleton<VirtioBalloon>();
+        _ = parts.BalloonIdentity switch
+        {
+            PartVersion.V3_16 => services.AddSingleton<IBalloonPageIdentity, V3_16.FakeMappingIdentity>(),
+            PartVersion.V3_18 => services.AddSingleton<IBalloonPageIdentity, V3_18.PageBalloonIdentity>(),
+            var v => throw NoImplementation("balloon identity", v),
+        };
+        _ = parts.DequeueWalk switch
+        {
+            PartVersion.V3_16 => services.AddSingleton<IDequeueWalk, V3_16.UnlockedDequeueWalk>(),
+            PartVersion.V3_18 => services.AddSingleton<IDequeueWalk, V3_18.SkipIsolatedDequeueWalk>(),
+            PartVersion.V4_5 => services.AddSingleton<IDequeueWalk, V4_5.LockedDequeueWalk>(),
+            var v => throw NoImplementation("dequeue walk", v),
+        };
+        _ = parts.ScannerIsolation switch
+        {
+            PartVersion.V3_16 => services.AddSingleton<IScannerIsolation, V3_16.LruLockedIsolation>(),
+            PartVersion.V3_18 => services.AddSingleton<IScannerIsolation, V3_18.LocklessIsolation>(),
+            var v => throw NoImplementation("scanner isolation", v),
+        };
+        _ = parts.BalloonMigration switch
+        {
+            PartVersion.V3_16 => services.AddSingleton<IBalloonMigrationPath, V3_16.BalloonSuccessMigration>(),
+            PartVersion.V3_18 => services.AddSingleton<IBalloonMigrationPath, V3_18.IsolatedBalloonMigration>(),
+            PartVersion.Stable2019 => services.AddSingleton<V3_18.IsolatedBalloonMigration>()
+                .AddSingleton<IBalloonMigrationPath, Stable2019.SavedIsLruMigration>(),
+            var v => throw NoImplementation("balloon migration", v),
+        };
         services.AddSingleton<BalloonCheck>();
         return services;
     }
+
+    private static ArgumentException NoImplementation(string part, PartVersion version) =>
+        new($"{part}: no implementation of version {version.Display()}", nameof(DesignParts));
 }

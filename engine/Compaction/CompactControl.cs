@@ -47,32 +47,6 @@ internal sealed class CompactControl
     /// <summary>Async compaction gave up on need_resched() or lock contention.</summary>
     public bool Contended { get; set; }
 
-    /// <summary>isolation_suitable(): the pageblock's skip bit, unless told to ignore it.</summary>
-    public bool IsolationSuitable(int pfn) => IgnoreSkipHint || !Zone.PageblockSkip[Zone.PageblockIndex(pfn)];
-
-    /// <summary>
-    /// update_pageblock_skip (v3.16): a pageblock a scanner went through without isolating anything gets
-    /// its skip bit (unless <paramref name="setUnsuitable"/> is false), and the zone's cached scanner position
-    /// moves past it, unless this run already isolated something from that scanner.
-    /// </summary>
-    public void UpdatePageblockSkip(int pfn, int nrIsolated, bool setUnsuitable, bool migrateScanner)
-    {
-        if (IgnoreSkipHint || pfn < 0 || nrIsolated > 0) return;
-        if (setUnsuitable) Zone.PageblockSkip[Zone.PageblockIndex(pfn)] = true;
-        if (migrateScanner)
-        {
-            if (FinishedUpdateMigrate) return;
-            var cached = Zone.CompactCachedMigratePfn;
-            if (pfn > cached[0]) cached[0] = pfn;
-            if (Mode != MigrateMode.Async && pfn > cached[1]) cached[1] = pfn;
-        }
-        else
-        {
-            if (FinishedUpdateFree) return;
-            if (pfn < Zone.CompactCachedFreePfn) Zone.CompactCachedFreePfn = pfn;
-        }
-    }
-
     /// <summary>Give the list heads back (the lists must be empty: VM_BUG_ON in compact_zone_order).</summary>
     public void Release()
     {

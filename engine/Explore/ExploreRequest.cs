@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Designs;
+
 namespace BalloonScript.Engine.Explore;
 
 /// <summary>What to explore: a scenario in a design, with a strategy and a seed. Validated on creation.</summary>
@@ -5,9 +7,8 @@ internal sealed record ExploreRequest
 {
     public static readonly string[] Strategies = ["random", "pct", "roundrobin", "dfs"];
 
-    public ExploreRequest(ScenarioSpec scenario, string design, string strategy, long seed, int pctDepth = 3)
+    public ExploreRequest(ScenarioSpec scenario, KernelDesign design, string strategy, long seed, int pctDepth = 3)
     {
-        Check.OneOf(design, "design", SimulationOptions.Designs);
         Check.OneOf(strategy, "strategy", Strategies);
         Check.InRange(pctDepth, "depth", 0, 10);
         Scenario = scenario;
@@ -18,7 +19,7 @@ internal sealed record ExploreRequest
     }
 
     public ScenarioSpec Scenario { get; }
-    public string Design { get; }
+    public KernelDesign Design { get; }
     public string Strategy { get; }
     public long Seed { get; }
     /// <summary>PCT's bug depth d (at least 1 is used), or DFS's preemption bound.</summary>

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,14 +17,14 @@ public static class Explorer
         var spec = ScenarioCatalog.Find(scenario);
         Check.InRange(count, "schedules", 1, 1_000_000);
         Check.InRange(start, "start", 0, int.MaxValue - count);
-        return Explore(new ExploreRequest(spec, design, strategy, seed, pctDepth), start, count);
+        return Explore(new ExploreRequest(spec, KernelDesign.Parse(design), strategy, seed, pctDepth), start, count);
     }
 
     public static string[] Scenarios => ScenarioCatalog.Names;
 
     /// <summary>One run of a scenario by name with every path run to completion in order (no interleaving).</summary>
     public static ScheduleRun Run(string scenario, string design, long seed) =>
-        RunOne(new ExploreRequest(ScenarioCatalog.Find(scenario), design, "random", seed), 0, null);
+        RunOne(new ExploreRequest(ScenarioCatalog.Find(scenario), KernelDesign.Parse(design), "random", seed), 0, null);
 
     internal static ExploreResult Explore(ExploreRequest request, int start, int count)
     {
@@ -71,7 +72,7 @@ public static class Explorer
 
     internal static ScheduleRun RunOne(ExploreRequest request, int index, IScheduleStrategy? strategy)
     {
-        using var provider = new ServiceCollection().AddBalloonScript(request.Options).BuildServiceProvider();
+        using var provider = ServiceCollectionExtensions.BuildSimulationProvider(request.Options, validate: false);
         provider.GetRequiredService<Simulation>();
         var scheduler = provider.GetRequiredService<Scheduler>();
         var sanitizer = provider.GetRequiredService<Sanitizer>();

@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Explore;
 /// The numbers a scenario's outcome is judged by when it is not a sanitizer finding (defects 2 and 3 show as
 /// balloon pages that do not move and order-9 blocks that do not form), read after the run.
 /// </summary>
-internal sealed class ScenarioMetrics(VmStat vmstat, Node node, BalloonDevInfo dev, VirtioBalloon driver)
+internal sealed class ScenarioMetrics(VmStat vmstat, Node node, BalloonDevInfo dev, IVirtioBalloon driver)
 {
     public static readonly string[] Names =
     [

@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Mm;
 /// <c>zone-&gt;lru_lock</c>. Per-cpu pagevecs are not modelled: <c>lru_cache_add</c> puts the page on its list at
 /// once, which is what a pagevec drain does a little later in the kernel.
 /// </summary>
-internal sealed class Lru(PageTable pages, PageLists lists, Node node, BuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer)
+internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer)
 {
     /// <summary>page_is_file_cache(): not swap-backed. Balloon pages have no PG_swapbacked, so they count as file.</summary>
     public bool PageIsFileCache(int pfn) => !pages.Test(pfn, PG.SwapBacked);

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Sanitizers;
 
 namespace BalloonScript.Engine.Mm;
@@ -9,9 +10,12 @@ internal enum MigratePageOp : byte
     None = 0,
     /// <summary>migrate_page / buffer_migrate_page: copy the page, move the page-cache slot.</summary>
     Generic = 1,
-    /// <summary>virtballoon_migratepage, through the pre-v3.18 balloon's fake mapping.</summary>
-    Balloon = 2,
+    /// <summary>A driver's own function (the pre-v3.18 balloon's <c>virtio_balloon_aops</c>), stored with the mapping.</summary>
+    Driver = 2,
 }
+
+/// <summary>A driver's <c>a_ops-&gt;migratepage(mapping, newpage, page, mode)</c>; returns a migration code.</summary>
+internal delegate int DriverMigratePage(int newpage, int page, MigrateMode mode);
 
 /// <summary>What a mapping handle points at.</summary>
 internal enum MappingObject : byte
@@ -39,6 +43,7 @@ internal sealed class MappingTable
     private readonly List<ulong> _flags = [0];
     private readonly List<int> _privateData = [0];
     private readonly List<MigratePageOp> _migratePage = [MigratePageOp.None];
+    private readonly List<DriverMigratePage?> _driverMigratePage = [null];
     private readonly Sanitizer _sanitizer;
     private readonly Random _garbage;
 
@@ -50,10 +55,16 @@ internal sealed class MappingTable
 
     /// <summary>A new <c>address_space</c>; returns its handle (ANON bit clear).</summary>
     public int NewAddressSpace(ulong flags = 0, int privateData = 0, MigratePageOp migratePage = MigratePageOp.Generic) =>
-        New(MappingObject.AddressSpace, flags, privateData, migratePage);
+        migratePage == MigratePageOp.Driver
+            ? throw new ArgumentException("a driver's migratepage comes with NewDriverAddressSpace", nameof(migratePage))
+            : New(MappingObject.AddressSpace, flags, privateData, migratePage, null);
+
+    /// <summary>A new <c>address_space</c> whose <c>a_ops-&gt;migratepage</c> is a driver's function.</summary>
+    public int NewDriverAddressSpace(ulong flags, int privateData, DriverMigratePage migratePage) =>
+        New(MappingObject.AddressSpace, flags, privateData, MigratePageOp.Driver, migratePage);
 
     /// <summary>A new <c>anon_vma</c>; returns the handle as stored in <c>page-&gt;mapping</c> (ANON bit set).</summary>
-    public int NewAnonVma() => New(MappingObject.AnonVma, 0, 0, MigratePageOp.None) | PageMappingAnon;
+    public int NewAnonVma() => New(MappingObject.AnonVma, 0, 0, MigratePageOp.None, null) | PageMappingAnon;
 
     public void Free(int handle) => _kind[handle >> 2] = MappingObject.Freed;
 
@@ -89,8 +100,13 @@ internal sealed class MappingTable
     /// <summary>The mapping's <c>a_ops-&gt;migratepage</c>.</summary>
     public MigratePageOp MigratePage(int handle) => _migratePage[handle >> 2];
 
-    private int New(MappingObject kind, ulong flags, int privateData, MigratePageOp migratePage)
+    /// <summary>Call the driver's <c>a_ops-&gt;migratepage</c> of a <see cref="MigratePageOp.Driver"/> mapping; -EAGAIN for any other.</summary>
+    public int CallDriverMigratePage(int handle, int newpage, int page, MigrateMode mode) =>
+        _driverMigratePage[handle >> 2] is { } migratePage ? migratePage(newpage, page, mode) : MigrateRc.EAgain;
+
+    private int New(MappingObject kind, ulong flags, int privateData, MigratePageOp migratePage, DriverMigratePage? driverMigratePage)
     {
+        _driverMigratePage.Add(driverMigratePage);
         _kind.Add(kind);
         _flags.Add(flags);
         _privateData.Add(privateData);

@@ -22,7 +22,7 @@ namespace BalloonScript.Engine.Sanitizers;
 /// </list>
 /// A finding is reported when it first appears, not again at every later check while it persists.
 /// </summary>
-internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevInfo dev, BalloonCompaction balloon,
+internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevInfo dev, IBalloonPageIdentity balloon,
     BalloonHost host, Sanitizer sanitizer)
 {
     private readonly bool[] _listed = new bool[pages.NrPages];

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Sanitizers;

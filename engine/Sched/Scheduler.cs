@@ -49,25 +49,6 @@ internal sealed class Scheduler
     public bool Switching => _strategy is not null;
 
     /// <summary>
-    /// The need_resched() model: a task that has passed <see cref="Timeslice"/> preemption points since it was
-    /// last put on its CPU has TIF_NEED_RESCHED set, as if the timer tick had expired its slice. 0 (the
-    /// default) = never, so run-to-completion experiments are unaffected; tests and scenarios set it to make
-    /// compaction's need_resched() branches (async abort, lock drops, cond_resched) reachable.
-    /// </summary>
-    public long Timeslice { get; set; }
-
-    /// <summary>need_resched(): the running task's timeslice is used up.</summary>
-    public bool NeedResched() => Timeslice > 0 && Step - Current.SliceStart >= Timeslice;
-
-    /// <summary>cond_resched(): if need_resched(), give up the CPU (a preemption point) and start a new slice.</summary>
-    public void CondResched()
-    {
-        if (!NeedResched()) return;
-        Current.SliceStart = Step;
-        Preempt("cond_resched");
-    }
-
-    /// <summary>
     /// Run <paramref name="tasks"/> until all finish. <paramref name="strategy"/> null = run to completion,
     /// in list order, inline.
     /// </summary>

@@ -3,6 +3,7 @@ using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Virtio;
@@ -13,9 +14,10 @@ namespace BalloonScript.Engine.Virtio;
 /// <c>vb-&gt;pfns</c> array carries the PFNs of every fill, leak and migration, under <c>balloon_lock</c>
 /// (release_pages_by_pfn reads it after the lock is dropped up to v4.4). The host learns PFNs only in
 /// <see cref="TellHost"/>, a blocking wait for its acknowledgement.
-/// What differs per design is asked of the <see cref="BalloonCompaction"/> design object.
+/// What differs per design is composed in: when and how deflated pages are released (<see cref="IDriverRelease"/>)
+/// and the references migratepage takes and drops (<see cref="IBalloonMigrationPath"/>).
 /// </summary>
-internal sealed class VirtioBalloon
+internal sealed class VirtioBalloon : IVirtioBalloon
 {
     /// <summary>ARRAY_SIZE(vb-&gt;pfns): at most this many PFNs per fill or leak call.</summary>
     public const int MaxPfns = 256;
@@ -23,18 +25,25 @@ internal sealed class VirtioBalloon
     /// <summary>VIRTIO_BALLOON_PAGES_PER_PAGE on x86: a guest page is one 4 KiB balloon PFN.</summary>
     public const int PagesPerPage = 1;
 
-    private readonly BalloonCompaction _balloon;
+    private readonly IBalloonCompaction _balloon;
+    private readonly IDriverRelease _release;
+    private readonly IBalloonMigrationPath _migration;
     private readonly BalloonDevInfo _dev;
     private readonly BalloonHost _host;
     private readonly Node _node;
     private readonly VmStat _vmstat;
     private readonly Scheduler _scheduler;
+    private readonly SimClock _clock;
     private readonly int[] _pfns = new int[MaxPfns];
     private int _numPfns;
 
-    public VirtioBalloon(BalloonCompaction balloon, BalloonDevInfo dev, BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler)
+    public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IBalloonMigrationPath migration, BalloonDevInfo dev,
+        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock)
     {
         _balloon = balloon;
+        _release = release;
+        _migration = migration;
+        _clock = clock;
         _dev = dev;
         _host = host;
         _node = node;
@@ -91,7 +100,7 @@ internal sealed class VirtioBalloon
             if (page < 0)
             {
                 // dev_info_ratelimited("Out of puff! Can't get 1 pages"); msleep(200).
-                _scheduler.Preempt("fill_balloon: msleep(200)");
+                _clock.Msleep(200, "fill_balloon");
                 break;
             }
             SetPagePfns(_numPfns, page);
@@ -123,7 +132,7 @@ internal sealed class VirtioBalloon
         }
         int removed = _numPfns;
         if (_numPfns != 0) TellHost(VirtQueue.Deflate);
-        if (_balloon.ReleaseUnderBalloonLock)
+        if (_release.UnderBalloonLock)
         {
             ReleasePagesByPfn(_numPfns);
             BalloonLock.Unlock();
@@ -147,7 +156,7 @@ internal sealed class VirtioBalloon
     {
         using var _ = _scheduler.Current.Path.Enter("virtballoon_migratepage");
         if (!BalloonLock.TryLock()) return MigrateRc.EAgain;
-        _balloon.MigratepageGetNewpage(newpage);
+        _migration.DriverTakesNewpage(newpage);
         _dev.PagesLock.Lock();
         _balloon.BalloonPageInsert(newpage);
         _dev.IsolatedPages--;
@@ -162,7 +171,7 @@ internal sealed class VirtioBalloon
         SetPagePfns(0, page);
         TellHost(VirtQueue.Deflate);
         BalloonLock.Unlock();
-        return _balloon.MigratepageFinish(page);
+        return _migration.DriverFinish(page);
     }
 
     /// <summary>
@@ -194,7 +203,7 @@ internal sealed class VirtioBalloon
         {
             int page = _pfns[i] / PagesPerPage; // balloon_pfn_to_page
             _node.ZoneOf(page).ManagedPages++;
-            _balloon.ReleasePage(page);
+            _release.Release(page);
         }
     }
 }

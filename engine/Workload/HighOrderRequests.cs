@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Workload;
 /// (GFP_TRANSHUGE; do_huge_pmd_anonymous_page counts thp_fault_alloc or thp_fault_fallback); other orders
 /// ask with GFP_HIGHUSER_MOVABLE | __GFP_COMP. Allocated blocks are kept, tagged <see cref="PageKind.Kernel"/>.
 /// </summary>
-internal sealed class HighOrderRequests(PageTable pages, PageAllocator allocator, VmStat vmstat)
+internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat)
 {
     public const int HpageOrder = 9;
 

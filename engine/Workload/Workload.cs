@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Workload;
 /// active anon LRU; file = <c>_count</c> 1, unmapped, address_space mapping, on the inactive file LRU;
 /// slab = PG_slab, unmovable, on no list.
 /// </summary>
-internal sealed class Workload(PageTable pages, Node node, BuddyAllocator buddy, MappingTable mappings, Lru lru)
+internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy, MappingTable mappings, Lru lru)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
 
@@ -107,7 +107,7 @@ internal sealed class Workload(PageTable pages, Node node, BuddyAllocator buddy,
     {
         for (long i = 0; i < n; i++)
         {
-            int pfn = buddy.GetPageFromFreelist(0, gfp, BuddyAllocator.AllocWmarkLow);
+            int pfn = buddy.GetPageFromFreelist(0, gfp, AllocFlags.WmarkLow);
             if (pfn < 0) return i;
             pages.Content[pfn] = NewToken();
             setUp(pfn, i);

@@ -8,8 +8,10 @@
 
 Importing loads .NET into this process (see ``balloonscript._clr``); the C# engine does the work.
 """
-from .simulation import (DESIGNS, FREE_PATTERNS, MAX_ORDER, REPORT_KINDS, CompactResult, PageKind, Report, Simulation)
+from .simulation import (DESIGNS, FREE_PATTERNS, MAX_ORDER, PAGE_SIZE, PAGEBLOCK_ORDER, PAGES_PER_MIB, REPORT_KINDS,
+                         CompactResult, Design, PageKind, Report, Simulation, designs)
 from .explore import STRATEGIES, ExploreResult, ScheduleRun, explore, run_scenario, scenarios
 
-__all__ = ["Simulation", "PageKind", "CompactResult", "Report", "DESIGNS", "FREE_PATTERNS", "MAX_ORDER", "REPORT_KINDS",
+__all__ = ["Simulation", "PageKind", "CompactResult", "Report", "Design", "designs", "DESIGNS", "FREE_PATTERNS",
+           "MAX_ORDER", "PAGEBLOCK_ORDER", "PAGE_SIZE", "PAGES_PER_MIB", "REPORT_KINDS",
            "explore", "run_scenario", "scenarios", "ExploreResult", "ScheduleRun", "STRATEGIES"]

@@ -177,17 +177,9 @@ def _unshadowed(*names: str):
 
 
 def import_bindings():
-    """Return (PySimulation, System) after load()."""
+    """Return (the BalloonScript.Bindings namespace, System) after load()."""
     load()
     with _unshadowed("BalloonScript", "System"):
         import System
-        from BalloonScript.Bindings import PySimulation
-    return PySimulation, System
-
-
-def import_explore():
-    """Return the bindings' PyExplore class after load()."""
-    load()
-    with _unshadowed("BalloonScript", "System"):
-        from BalloonScript.Bindings import PyExplore
-    return PyExplore
+        import BalloonScript.Bindings as bindings
+    return bindings, System

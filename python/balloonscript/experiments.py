@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from .sweep import sweep as _sweep
-from .simulation import DESIGNS, MAX_ORDER, REPORT_KINDS, PageKind, Simulation, _int, _real
+from ._convert import as_int, as_real
+from .simulation import DESIGNS, MAX_ORDER, PAGEBLOCK_ORDER, PAGES_PER_MIB, REPORT_KINDS, PageKind, Simulation
 
-ORDER = 9                 # pageblock_order: a 2 MiB huge page
+ORDER = PAGEBLOCK_ORDER   # a 2 MiB huge page
 PAGEBLOCK_PAGES = 1 << ORDER
-PAGES_PER_MIB = 256
 _LRU_KINDS = (PageKind.anon.value, PageKind.file.value)
 
 
@@ -54,10 +54,10 @@ def ballooned_guest(design: str, memory_mib: int = 512, seed: int = 1, cpus: int
     sim = Simulation(memory_mib=memory_mib, design=design, cpus=cpus, seed=seed)
     for name, populate, share in (("anon", sim.workload.anon, anon), ("file", sim.workload.file, file),
                                   ("slab", sim.workload.slab, slab)):
-        if _real(name, share):
+        if as_real(name, share):
             populate(mib=memory_mib * share)
     sim.workload.free(fraction=holes, pattern="interleave", seed=seed + 1)
-    sim.balloon.inflate(mib=memory_mib * _real("balloon", balloon))
+    sim.balloon.inflate(mib=memory_mib * as_real("balloon", balloon))
     if shrink:
         sim.workload.free(fraction=shrink, pattern=shrink_pattern, seed=seed + 2)
     return sim
@@ -126,8 +126,8 @@ def compaction_passes(design: str, memory_mib: int = 512, passes: int = 3, seed:
     next passes cannot move it; ``balloon_unmovable`` grows pass after pass. Redesign and fixed keep every
     balloon page movable.
     """
-    passes = _int("passes", passes, (1, 1000))
-    refill, refree = _real("refill", refill), _real("refree", refree)
+    passes = as_int("passes", passes, (1, 1000))
+    refill, refree = as_real("refill", refill), as_real("refree", refree)
     sim = ballooned_guest(design, memory_mib, seed, anon=300 / 512, balloon=100 / 512, shrink=0.5)
     rows = [{"pass": 0, "migrated": 0, "failed": 0, "isolated": 0, "balloon_migrated": 0, **measure(sim)}]
     for p in range(1, passes + 1):
@@ -161,7 +161,7 @@ def canonical_guest(design: str, memory_mib: int = 1024, seed: int = 1, *, exiti
     interleaved, a balloon of a quarter of memory inflated into the holes, then most of the workload exiting
     (``exiting`` of its pages freed at random)."""
     return ballooned_guest(design, memory_mib, seed, anon=0.6, file=0.25, slab=1 / 64, holes=0.5,
-                           balloon=0.25, shrink=_real("exiting", exiting))
+                           balloon=0.25, shrink=as_real("exiting", exiting))
 
 
 def compact_and_allocate(sim: Simulation, allocations: int | None = None, after_compaction=None) -> dict:
@@ -171,7 +171,7 @@ def compact_and_allocate(sim: Simulation, allocations: int | None = None, after_
     balloon pages direct compaction migrated meanwhile, and the final state (with the findings)."""
     if allocations is None:
         allocations = sim.memory_mib * PAGES_PER_MIB // PAGEBLOCK_PAGES
-    allocations = _int("allocations", allocations, (0, 1 << 31))
+    allocations = as_int("allocations", allocations, (0, 1 << 31))
     row = _state(sim, "_before")
     row.update(compact(sim))
     row.update(_state(sim, "_compacted"))
@@ -200,7 +200,7 @@ def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress:
     """Run ``experiment(design, seed=seed, **kwargs)`` for every design and seed; one frame with ``design``
     and ``seed`` as its first columns (rows in the order designs x seeds). ``workers > 1`` runs them in
     parallel processes (see balloonscript.sweep)."""
-    designs, seeds = list(designs), [_int("seeds", s) for s in seeds]
+    designs, seeds = list(designs), [as_int("seeds", s) for s in seeds]
     if not designs:
         raise ValueError("designs must name at least one of " + ", ".join(DESIGNS))
     if not seeds:

@@ -14,20 +14,20 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import _clr
+from ._convert import as_int, as_str, bindings, net_errors, np_copy, strs
 from ._progress import progress as _progress_bar
-from .simulation import Report, _int, _net_errors, _np, _str, _strs
+from .simulation import Report
 
-PyExplore = _clr.import_explore()
+PyExplore = bindings.PyExplore
 
-with _net_errors():
-    STRATEGIES = tuple(_strs(PyExplore.Strategies()))
+with net_errors():
+    STRATEGIES = tuple(strs(PyExplore.Strategies()))
 
 
 def scenarios() -> list[str]:
     """Names of the scenarios bs.explore can run."""
-    with _net_errors():
-        return _strs(PyExplore.Scenarios())
+    with net_errors():
+        return strs(PyExplore.Scenarios())
 
 
 @dataclass
@@ -51,31 +51,31 @@ class ScheduleRun:
     @classmethod
     def _from_net(cls, r) -> "ScheduleRun":
         trace = pd.DataFrame({
-            "step": _np(r.TraceStep, "int64"),
-            "cpu": _np(r.TraceCpu, "int32"),
-            "task": _strs(r.TraceTask),
-            "point": _strs(r.TracePoint),
+            "step": np_copy(r.TraceStep, "int64"),
+            "cpu": np_copy(r.TraceCpu, "int32"),
+            "task": strs(r.TraceTask),
+            "point": strs(r.TracePoint),
         })
-        names = _strs(PyExplore.MetricNames())
-        before = dict(zip(names, (int(v) for v in _np(r.MetricsBefore, "int64"))))
-        after = dict(zip(names, (int(v) for v in _np(r.MetricsAfter, "int64"))))
-        return cls(int(r.Index), list(_np(r.Choices, "int32")), trace,
+        names = strs(PyExplore.MetricNames())
+        before = dict(zip(names, (int(v) for v in np_copy(r.MetricsBefore, "int64"))))
+        after = dict(zip(names, (int(v) for v in np_copy(r.MetricsAfter, "int64"))))
+        return cls(int(r.Index), list(np_copy(r.Choices, "int32")), trace,
                    [Report._from_net(x) for x in r.Reports], str(r.Deadlock) if r.Deadlock else None,
                    before, after, r)
 
     def replay(self) -> "ScheduleRun":
         """Run this schedule again with the same decisions; the result is identical."""
-        with _net_errors():
+        with net_errors():
             return ScheduleRun._from_net(self._net.Replay())
 
 
 def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> ScheduleRun:
     """One run of ``scenario`` with its kernel paths run to completion in order (no interleaving): the
     deterministic defects (migrate-twice, isolate-without-lru-lock) are measured this way."""
-    scenario = _str("scenario", scenario)
-    design = _str("design", design)
-    seed = _int("seed", seed)
-    with _net_errors():
+    scenario = as_str("scenario", scenario)
+    design = as_str("design", design)
+    seed = as_int("seed", seed)
+    with net_errors():
         return ScheduleRun._from_net(PyExplore.Run(scenario, design, seed))
 
 
@@ -100,13 +100,13 @@ def explore(scenario: str, design: str = "legacy", strategy: str = "random", sch
     depth ``depth``), roundrobin, or dfs (every schedule with at most ``depth`` preemptions, depth first, up to
     ``schedules`` of them; ``exhausted`` tells whether that covered them all). Deterministic for a seed;
     schedule i is the same whatever the chunking (dfs runs as one chunk)."""
-    scenario = _str("scenario", scenario)
-    design = _str("design", design)
-    strategy = _str("strategy", strategy)
-    schedules = _int("schedules", schedules, (1, 1_000_000))
-    seed = _int("seed", seed)
-    depth = _int("depth", depth, (0, 10))
-    chunk = _int("chunk", chunk, (1, 1_000_000))
+    scenario = as_str("scenario", scenario)
+    design = as_str("design", design)
+    strategy = as_str("strategy", strategy)
+    schedules = as_int("schedules", schedules, (1, 1_000_000))
+    seed = as_int("seed", seed)
+    depth = as_int("depth", depth, (0, 10))
+    chunk = as_int("chunk", chunk, (1, 1_000_000))
     bar = None
     if progress:
         bar = _progress_bar(total=schedules, desc=f"{scenario} [{design}, {strategy}]", unit="schedule", leave=False)
@@ -116,12 +116,12 @@ def explore(scenario: str, design: str = "legacy", strategy: str = "random", sch
     try:
         for start in range(0, schedules, chunk):
             n = min(chunk, schedules - start)
-            with _net_errors():
+            with net_errors():
                 r = PyExplore.Explore(scenario, design, strategy, n, seed, start, depth)
             failing += int(r.Failing)
-            for kind, count in zip(_strs(r.FailingKinds), _np(r.FailingKindCounts, "int64")):
+            for kind, count in zip(strs(r.FailingKinds), np_copy(r.FailingKindCounts, "int64")):
                 by_kind[kind] = by_kind.get(kind, 0) + int(count)
-            indices.extend(int(i) for i in _np(r.FailingIndices, "int64"))
+            indices.extend(int(i) for i in np_copy(r.FailingIndices, "int64"))
             if first is None and r.FirstFailure is not None:
                 first = ScheduleRun._from_net(r.FirstFailure)
             exhausted = bool(r.Exhausted)

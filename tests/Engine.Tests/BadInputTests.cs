@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Designs;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests;
@@ -10,8 +11,7 @@ public class BadInputTests
 {
     public static IEnumerable<TestCaseData> BadOptions()
     {
-        yield return new TestCaseData(new SimulationOptions { Design = "zigzag" }, "design", "legacy, redesign, fixed").SetName("Create_UnknownDesign");
-        yield return new TestCaseData(new SimulationOptions { Design = null! }, "design", "legacy, redesign, fixed").SetName("Create_NullDesign");
+        yield return new TestCaseData(new SimulationOptions { Design = null! }, "design", TestDesigns.Listed).SetName("Create_NullDesign");
         foreach (long mib in new[] { 0L, 15L, 1_000_000L, -1L })
             yield return new TestCaseData(new SimulationOptions { MemoryMib = mib }, "memory_mib", "[16, 65536]").SetName($"Create_MemoryMib({mib})");
         yield return new TestCaseData(new SimulationOptions { Cpus = 0 }, "cpus", "[1, 64]").SetName("Create_Cpus(0)");
@@ -25,6 +25,15 @@ public class BadInputTests
 
         Assert.That(e!.ParamName, Is.EqualTo(argument));
         Assert.That(e.Message, Does.Contain(argument).And.Contain(range));
+    }
+
+    [Test]
+    public void Parse_UnknownDesign_NamesTheArgumentAndEveryDesign()
+    {
+        var e = Assert.Throws<ArgumentException>(() => KernelDesign.Parse("zigzag"))!;
+
+        Assert.That(e.ParamName, Is.EqualTo("design"));
+        Assert.That(e.Message, Does.Contain("design").And.Contain(TestDesigns.Listed).And.Contain("zigzag"));
     }
 
     public static IEnumerable<TestCaseData> BadCalls()

@@ -9,7 +9,6 @@ namespace BalloonScript.Engine.Tests;
 
 /// <summary>
 /// A simulation built the way <see cref="Simulation.Create"/> builds it, with its internal services at hand.
-/// Where no balloon design is registered, <see cref="NoBalloonPages"/> stands in for it.
 /// </summary>
 internal sealed class Rig : SimRig
 {

@@ -173,7 +173,7 @@ def test_design_comparison_draws_a_line_per_design_over_passes(passes):
     matplotlib.use("Agg")
     from balloonscript import plots
     ax = plots.plot_design_comparison(passes, "balloon_unmovable")
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["legacy", "redesign", "fixed"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(__import__("balloonscript").DESIGNS)
     legacy_line = ax.get_lines()[0]
     assert list(legacy_line.get_ydata()) == _design(passes, "legacy")["balloon_unmovable"].tolist()
 
@@ -184,7 +184,7 @@ def test_demo_runs_and_writes_its_pictures(tmp_path, capsys):
     assert demo.main(["--memory-mib", "64", "--out", str(tmp_path / "out"), "--readme-image", str(readme_image)]) == 0
     out = capsys.readouterr().out
     summary = out[out.index("=== summary"):]
-    assert summary.splitlines()[1].split() == ["legacy", "redesign", "fixed"]
+    assert summary.splitlines()[1].split() == list(__import__("balloonscript").DESIGNS)
     assert "order-9 allocations that succeeded" in summary and "findings: balloon_unmovable" in summary
     for png in ["page-maps-compacted.png", "design-comparison.png", "buddyinfo-legacy.png"]:
         assert (tmp_path / "out" / png).read_bytes()[:4] == b"\x89PNG"

@@ -152,7 +152,8 @@ def test_defect4_redesign_keeps_the_next_cursor_race(explore):
 
 def test_isolate_without_lru_lock_is_an_outcome_not_a_finding(explore):
     """Defect 3 leaves balloon pages unmoved, which no sanitizer reports (test_experiments measures it)."""
-    for design in ("legacy", "redesign", "fixed"):
+    import balloonscript
+    for design in balloonscript.DESIGNS:
         assert explore("isolate-without-lru-lock", design=design, schedules=5).failing == 0, design
 
 

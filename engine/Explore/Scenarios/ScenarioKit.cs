@@ -13,8 +13,8 @@ namespace BalloonScript.Engine.Explore.Scenarios;
 /// touch balloon pages (the real migrate scanner, migrate_pages and putback_movable_pages) on a private
 /// compact_control, as a direct-compaction or kcompactd-less kernel would run them.
 /// </summary>
-internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lists, Node node, BuddyAllocator buddy,
-    Lru lru, MigrateScanner scanner, Migration migration, Compactor compactor, Workload.Workload workload, VirtioBalloon driver)
+internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy,
+    Lru lru, IMigration migration, ICompaction compaction, Workload.Workload workload, IVirtioBalloon driver)
 {
     public Simulation Sim => sim;
     public PageTable Pages => pages;
@@ -45,7 +45,7 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     public int[] BalloonPages(int n) => NewPages(() => sim.BalloonInflate(n / 256.0), PageKind.Balloon);
 
     /// <summary>A migration target as compaction_alloc hands it out: an order-0 page with _count 1, no flags, no mapping.</summary>
-    public int Target() => buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, BuddyAllocator.AllocWmarkMin);
+    public int Target() => buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkMin);
 
     /// <summary>Give back a target that was not used.</summary>
     public void FreeTarget(int pfn) => buddy.PutPage(pfn);
@@ -69,8 +69,8 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     public CompactControl Isolate(int low, int end, MigrateMode mode)
     {
         var zone = node.ZoneOf(low);
-        var cc = new CompactControl(lists, zone, Zone.PageblockOrder, MigrateType.Movable, mode, ignoreSkipHint: true);
-        scanner.IsolateMigratepagesRange(zone, cc, low, end, unevictable: false);
+        var cc = compaction.NewControl(zone, Zone.PageblockOrder, MigrateType.Movable, mode, ignoreSkipHint: true);
+        compaction.IsolateMigratepagesRange(cc, low, end);
         return cc;
     }
 
@@ -86,23 +86,23 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     public void MigrateAndRelease(CompactControl cc, Func<int, int> target)
     {
         Migrate(cc.MigratePages, target, cc.Mode);
-        compactor.Release(cc);
+        compaction.Release(cc);
     }
 
     /// <summary>putback_movable_pages of everything <paramref name="cc"/> isolated (compaction gave up); releases it.</summary>
     public void PutbackAndRelease(CompactControl cc)
     {
         migration.PutbackMovablePages(cc.MigratePages);
-        compactor.Release(cc);
+        compaction.Release(cc);
     }
 
     /// <summary>compact_zone over the whole zone (order -1) in sync mode, honouring skip bits (as every
     /// compaction but a manual one does), as one compact_control.</summary>
     public CompactStatus CompactZone(Zone zone)
     {
-        var cc = new CompactControl(lists, zone, -1, MigrateType.Movable, MigrateMode.Sync, ignoreSkipHint: false);
-        var status = compactor.CompactZone(zone, cc);
-        compactor.Release(cc);
+        var cc = compaction.NewControl(zone, -1, MigrateType.Movable, MigrateMode.Sync, ignoreSkipHint: false);
+        var status = compaction.CompactZone(cc);
+        compaction.Release(cc);
         return status;
     }
 }

@@ -17,17 +17,17 @@ public class BalloonCheckTests
     }
 
     [Test]
-    public void HostMismatch_GuestReleasedAPageWithoutTellingTheHost([Values("legacy", "redesign", "fixed")] string design)
+    public void HostMismatch_GuestReleasedAPageWithoutTellingTheHost([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = InflatedRig(design, 4);
         int p = rig.Balloon.Dequeue(); // leak_balloon without tell_host
-        rig.Balloon.ReleasePage(p);
+        rig.Release.Release(p);
         rig.Check.Run();
         Assert.That(rig.Sanitizer.Reports.Select(r => (r.Kind, r.Pfn)), Is.EqualTo(new[] { (ReportKind.HostMismatch, (long)p) }));
     }
 
     [Test]
-    public void HostMismatch_BalloonPageTheHostWasNeverTold([Values("legacy", "redesign", "fixed")] string design)
+    public void HostMismatch_BalloonPageTheHostWasNeverTold([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = InflatedRig(design, 4);
         int p = rig.Balloon.Enqueue(); // fill_balloon before tell_host
@@ -36,7 +36,7 @@ public class BalloonCheckTests
     }
 
     [Test]
-    public void PageLeak_DequeuedPageWhoseLastReferenceIsNeverDropped([Values("legacy", "redesign", "fixed")] string design)
+    public void PageLeak_DequeuedPageWhoseLastReferenceIsNeverDropped([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = InflatedRig(design, 4);
         int p = rig.Balloon.Dequeue();

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Sanitizers;
 using NUnit.Framework;
 
@@ -24,7 +25,7 @@ public class BalloonDefectRootTests
     {
         var rig = new BalloonRig("legacy");
         int n = NewpageWithAnonVmaMapping(rig);
-        rig.Balloon.BalloonPageMovable(n);
+        rig.Identity.Movable(n);
         Assert.That(rig.Count(ReportKind.Kasan), Is.EqualTo(1));
         var report = rig.Sanitizer.Reports[0];
         Assert.That(report.Pfn, Is.EqualTo(n));
@@ -37,8 +38,8 @@ public class BalloonDefectRootTests
     {
         var rig = new BalloonRig(design);
         int n = NewpageWithAnonVmaMapping(rig);
-        Assert.That(rig.Balloon.BalloonPageMovable(n), Is.False);
-        Assert.That(rig.Balloon.IsolateFromScanner(n, lruLocked: true), Is.False);
+        Assert.That(rig.Identity.Movable(n), Is.False);
+        Assert.That(rig.Isolation.IsolateFromScanner(n, lruLocked: true), Is.False);
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
@@ -49,7 +50,7 @@ public class BalloonDefectRootTests
         int p = rig.Balloon.Enqueue();
         Assert.That(rig.IsolateIntoMigrateList(p, out _), Is.True);
         rig.PageLock.Lock(p); // __unmap_and_move locks it first
-        Assert.That(rig.Balloon.MigrationBranch(p), Is.False);
+        Assert.That(rig.MigrationPath.MigrationBranch(p), Is.False);
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
@@ -60,7 +61,7 @@ public class BalloonDefectRootTests
         int p = rig.Balloon.Enqueue();
         Assert.That(rig.IsolateIntoMigrateList(p, out _), Is.True);
         rig.PageLock.Lock(p);
-        Assert.That(rig.Balloon.MigrationBranch(p), Is.True);
+        Assert.That(rig.MigrationPath.MigrationBranch(p), Is.True);
     }
 
     [Test]
@@ -72,7 +73,7 @@ public class BalloonDefectRootTests
         Assert.That(rig.MigrateBalloonPage(p), Is.EqualTo(MigrateRc.Success));
         int newpage = rig.BalloonList()[0];
         Assert.That(newpage, Is.Not.EqualTo(p));
-        Assert.That(rig.Balloon.IsolateFromScanner(newpage, lruLocked: true), Is.False);
+        Assert.That(rig.Isolation.IsolateFromScanner(newpage, lruLocked: true), Is.False);
         rig.Check.Run();
         Assert.That(rig.Count(ReportKind.BalloonUnmovable), Is.EqualTo(1));
         Assert.That(rig.Sanitizer.Reports.Single().Pfn, Is.EqualTo(newpage));
@@ -97,8 +98,8 @@ public class BalloonDefectRootTests
     {
         var rig = new BalloonRig("legacy");
         int p = rig.Balloon.Enqueue();
-        Assert.That(rig.Balloon.BalloonPageMovable(p), Is.True, "the page is a movable balloon page");
-        Assert.That(rig.Balloon.IsolateFromScanner(p, lruLocked: false), Is.False);
+        Assert.That(rig.Identity.Movable(p), Is.True, "the page is a movable balloon page");
+        Assert.That(rig.Isolation.IsolateFromScanner(p, lruLocked: false), Is.False);
         Assert.That(rig.Dev.IsolatedPages, Is.Zero);
         Assert.That(rig.Pages.Count[p], Is.EqualTo(1));
     }
@@ -108,7 +109,7 @@ public class BalloonDefectRootTests
     {
         var rig = new BalloonRig(design);
         int p = rig.Balloon.Enqueue();
-        Assert.That(rig.Balloon.IsolateFromScanner(p, lruLocked: false), Is.True);
+        Assert.That(rig.Isolation.IsolateFromScanner(p, lruLocked: false), Is.True);
         Assert.That(rig.Dev.IsolatedPages, Is.EqualTo(1));
     }
 }

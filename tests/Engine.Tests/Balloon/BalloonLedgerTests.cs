@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Vmstat;
@@ -46,12 +47,12 @@ public class BalloonLedgerTests
     {
         var rig = new BalloonRig("legacy");
         int p = rig.Balloon.Enqueue();
-        Assert.That(rig.Balloon.IsolateFromScanner(p, lruLocked: true), Is.True);
+        Assert.That(rig.Isolation.IsolateFromScanner(p, lruLocked: true), Is.True);
         Assert.That(rig.Pages.Count[p], Is.EqualTo(2));
         Assert.That(rig.Pages.Mapping[p], Is.EqualTo(rig.Dev.Mapping));
         Assert.That(rig.BalloonList(), Is.Empty);
         Assert.That(rig.Dev.IsolatedPages, Is.EqualTo(1));
-        Assert.That(rig.Balloon.IsolatedBalloonPage(p), Is.True);
+        Assert.That(rig.Identity.IsolatedBalloonPage(p), Is.True);
     }
 
     [Test]
@@ -65,7 +66,7 @@ public class BalloonLedgerTests
         Assert.That(rig.Pages.Count[p], Is.EqualTo(1));
         Assert.That(rig.BalloonList(), Is.EqualTo(new[] { p }));
         Assert.That(rig.Dev.IsolatedPages, Is.Zero);
-        Assert.That(rig.Balloon.BalloonPageMovable(p), Is.True);
+        Assert.That(rig.Identity.Movable(p), Is.True);
     }
 
     [Test]
@@ -87,7 +88,7 @@ public class BalloonLedgerTests
         long free = rig.Node.Zones.Sum(z => z.FreePages);
         int p = rig.Balloon.Enqueue();
         rig.Balloon.Dequeue();
-        ((LegacyBalloon)rig.Balloon).BalloonPageFree(p);
+        rig.Balloon.BalloonPageFree(p);
         Assert.That(rig.Pages.Count[p], Is.Zero);
         Assert.That(rig.Pages.Kind[p], Is.EqualTo((byte)PageKind.Free));
         Assert.That(rig.Node.Zones.Sum(z => z.FreePages), Is.EqualTo(free));
@@ -135,13 +136,13 @@ public class BalloonLedgerTests
     {
         var rig = new BalloonRig(design);
         int p = rig.Balloon.Enqueue();
-        Assert.That(rig.Balloon.IsolateFromScanner(p, lruLocked: true), Is.True);
+        Assert.That(rig.Isolation.IsolateFromScanner(p, lruLocked: true), Is.True);
         Assert.That(rig.Pages.Count[p], Is.EqualTo(2));
         Assert.That(rig.Pages.PageBalloon(p), Is.True);
         Assert.That(rig.Pages.PagePrivate(p), Is.False);
         Assert.That(rig.BalloonList(), Is.Empty);
         Assert.That(rig.Dev.IsolatedPages, Is.EqualTo(1));
-        Assert.That(rig.Balloon.BalloonPageMovable(p), Is.False, "an isolated page is not isolatable twice");
+        Assert.That(rig.Identity.Movable(p), Is.False, "an isolated page is not isolatable twice");
     }
 
     [TestCase("redesign"), TestCase("fixed")]
@@ -179,7 +180,7 @@ public class BalloonLedgerTests
         long free = rig.Node.Zones.Sum(z => z.FreePages);
         int p = rig.Balloon.Enqueue();
         rig.Balloon.Dequeue();
-        rig.Balloon.ReleasePage(p);
+        rig.Release.Release(p);
         Assert.That(rig.Pages.Count[p], Is.Zero);
         Assert.That(rig.Pages.Kind[p], Is.EqualTo((byte)PageKind.Free));
         Assert.That(rig.Node.Zones.Sum(z => z.FreePages), Is.EqualTo(free));

@@ -1,8 +1,11 @@
 using BalloonScript.Engine.Balloon;
+using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Virtio;
@@ -16,12 +19,16 @@ namespace BalloonScript.Engine.Tests.Balloon;
 /// balloon hooks (isolation, the real putback_movable_pages, unmap_and_move and migrate_pages).
 /// </summary>
 internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 2)
-    : SimRig(new SimulationOptions { MemoryMib = memoryMib, Design = design, Cpus = cpus, Seed = 1 })
+    : SimRig(new SimulationOptions { MemoryMib = memoryMib, Design = KernelDesign.Parse(design), Cpus = cpus, Seed = 1 })
 {
     public PageLock PageLock => Get<PageLock>();
     public MappingTable Mappings => Get<MappingTable>();
     public BalloonDevInfo Dev => Get<BalloonDevInfo>();
     public BalloonCompaction Balloon => Get<BalloonCompaction>();
+    public IBalloonPageIdentity Identity => Get<IBalloonPageIdentity>();
+    public IScannerIsolation Isolation => Get<IScannerIsolation>();
+    public IBalloonMigrationPath MigrationPath => Get<IBalloonMigrationPath>();
+    public IDriverRelease Release => Get<IDriverRelease>();
     public VirtioBalloon Driver => Get<VirtioBalloon>();
     public BalloonHost Host => Get<BalloonHost>();
     public BalloonCheck Check => Get<BalloonCheck>();
@@ -36,7 +43,7 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     }
 
     /// <summary>A page as a migration target: order 0 from the buddy allocator, _count 1.</summary>
-    public int AllocTarget() => Buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, BuddyAllocator.AllocWmarkLow);
+    public int AllocTarget() => Buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkLow);
 
     public int Count(ReportKind kind) => Sanitizer.CountOf(kind);
 
@@ -50,7 +57,7 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     {
         int migratepages = Lists.NewHead();
         foreach (int pfn in pfns)
-            if (Balloon.IsolateFromScanner(pfn, lruLocked: true))
+            if (Isolation.IsolateFromScanner(pfn, lruLocked: true))
             {
                 Lists.Add(pfn, migratepages);
                 Node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedFile]++;
@@ -68,7 +75,7 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     public bool IsolateIntoMigrateList(int page, out int migratepages)
     {
         migratepages = -1;
-        if (!Balloon.IsolateFromScanner(page, lruLocked: true)) return false;
+        if (!Isolation.IsolateFromScanner(page, lruLocked: true)) return false;
         migratepages = Lists.NewHead();
         Lists.Add(page, migratepages);
         Node.ZoneOf(page).Stat[(int)ZoneStat.NrIsolatedFile]++;

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
@@ -14,7 +15,7 @@ public class VirtioBalloonTests
 {
     [Test]
     public void InflateDeflate_HostLedgerEqualsGuestBalloon_WhenNothingRaces(
-        [Values("legacy", "redesign", "fixed")] string design)
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = new BalloonRig(design, memoryMib: 32);
         Assert.That(rig.Sim.BalloonInflate(3), Is.EqualTo(768));
@@ -30,7 +31,7 @@ public class VirtioBalloonTests
 
     [Test]
     public void BalloonBesideWorkload_InflateFreeDeflate_NoFindingAndWorkloadPagesUntouched(
-        [Values("legacy", "redesign", "fixed")] string design)
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = new BalloonRig(design, memoryMib: 64);
         rig.Sim.WorkloadAnon(16);
@@ -48,7 +49,7 @@ public class VirtioBalloonTests
 
     [Test]
     public void AdjustManagedPageCount_FillLowersLeakRestoresManagedPages(
-        [Values("legacy", "redesign", "fixed")] string design)
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = new BalloonRig(design);
         long managed = rig.Node.Zones.Sum(z => z.ManagedPages);
@@ -61,7 +62,7 @@ public class VirtioBalloonTests
     }
 
     [Test]
-    public void FillBalloonLeakBalloon_MoveAtMost256PfnsPerCall([Values("legacy", "redesign", "fixed")] string design)
+    public void FillBalloonLeakBalloon_MoveAtMost256PfnsPerCall([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = new BalloonRig(design);
         Assert.That(rig.Driver.FillBalloon(1000), Is.EqualTo(VirtioBalloon.MaxPfns));
@@ -71,7 +72,7 @@ public class VirtioBalloonTests
     }
 
     [Test]
-    public void FillBalloon_OutOfPuff_StopsWhenEveryZoneIsAtItsMinWatermark([Values("legacy", "redesign", "fixed")] string design)
+    public void FillBalloon_OutOfPuff_StopsWhenEveryZoneIsAtItsMinWatermark([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = new BalloonRig(design);
         long inflatable = rig.Driver.InflatablePages();
@@ -84,7 +85,7 @@ public class VirtioBalloonTests
 
     [Test]
     public void VirtballoonMigratepage_BalloonLockHeld_ReturnsEAgainAndChangesNothing(
-        [Values("legacy", "redesign", "fixed")] string design)
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = new BalloonRig(design);
         rig.Driver.FillBalloon(1);
@@ -102,7 +103,7 @@ public class VirtioBalloonTests
 
     [Test]
     public void BalloonInflate_MoreThanAllocatableAboveMinWatermark_ThrowsNamingMibAndChangesNothing(
-        [Values("legacy", "redesign", "fixed")] string design)
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
     {
         var rig = new BalloonRig(design);
         double max = rig.Driver.InflatablePages() / 256.0;

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Compaction.V3_16;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
 

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Compaction.V3_16;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Compaction;
@@ -6,14 +7,16 @@ namespace BalloonScript.Engine.Tests.Compaction;
 /// <summary>defer_compaction / compaction_deferred / compaction_defer_reset / compaction_restarting (v3.16 compaction.h).</summary>
 public class DeferralTests
 {
+    private readonly Deferral _deferral = new();
+
     [Test]
     public void CompactionDeferred_v3_16_NeverBelowTheLowestFailedOrder()
     {
         var zone = Rig.Create(64).Node.LargestZone;
-        Assert.That(Deferral.CompactionDeferred(zone, 10), Is.False, "compact_order_failed starts at MAX_ORDER");
-        Deferral.DeferCompaction(zone, 9);
+        Assert.That(_deferral.CompactionDeferred(zone, 10), Is.False, "compact_order_failed starts at MAX_ORDER");
+        _deferral.DeferCompaction(zone, 9);
         Assert.That(zone.CompactOrderFailed, Is.EqualTo(9));
-        Assert.That(Deferral.CompactionDeferred(zone, 8), Is.False);
+        Assert.That(_deferral.CompactionDeferred(zone, 8), Is.False);
         Assert.That(zone.CompactConsidered, Is.Zero, "orders below compact_order_failed are not counted");
     }
 
@@ -23,14 +26,14 @@ public class DeferralTests
         var zone = Rig.Create(64).Node.LargestZone;
         for (int failures = 1; failures <= 8; failures++)
         {
-            Deferral.DeferCompaction(zone, 9);
+            _deferral.DeferCompaction(zone, 9);
             int shift = Math.Min(failures, Deferral.CompactMaxDeferShift);
             Assert.That(zone.CompactDeferShift, Is.EqualTo(shift));
             int skipped = 0;
-            while (Deferral.CompactionDeferred(zone, 9)) skipped++;
+            while (_deferral.CompactionDeferred(zone, 9)) skipped++;
             Assert.That(skipped, Is.EqualTo((1 << shift) - 1), $"after {failures} failures");
             Assert.That(zone.CompactConsidered, Is.EqualTo(1 << shift));
-            Assert.That(Deferral.CompactionDeferred(zone, 9), Is.False, "considered stays capped at the limit");
+            Assert.That(_deferral.CompactionDeferred(zone, 9), Is.False, "considered stays capped at the limit");
             Assert.That(zone.CompactConsidered, Is.EqualTo(1 << shift));
         }
     }
@@ -39,25 +42,25 @@ public class DeferralTests
     public void CompactionRestarting_v3_16_OnlyWhenTheMaximalWindowRanOut()
     {
         var zone = Rig.Create(64).Node.LargestZone;
-        for (int i = 0; i < Deferral.CompactMaxDeferShift; i++) Deferral.DeferCompaction(zone, 9);
-        Assert.That(Deferral.CompactionRestarting(zone, 9), Is.False);
-        while (Deferral.CompactionDeferred(zone, 9)) { }
-        Assert.That(Deferral.CompactionRestarting(zone, 9), Is.True);
-        Assert.That(Deferral.CompactionRestarting(zone, 8), Is.False, "below compact_order_failed");
+        for (int i = 0; i < Deferral.CompactMaxDeferShift; i++) _deferral.DeferCompaction(zone, 9);
+        Assert.That(_deferral.CompactionRestarting(zone, 9), Is.False);
+        while (_deferral.CompactionDeferred(zone, 9)) { }
+        Assert.That(_deferral.CompactionRestarting(zone, 9), Is.True);
+        Assert.That(_deferral.CompactionRestarting(zone, 8), Is.False, "below compact_order_failed");
     }
 
     [Test]
     public void CompactionDeferReset_v3_16_SuccessClearsTheWindowAndRaisesOrderFailed()
     {
         var zone = Rig.Create(64).Node.LargestZone;
-        Deferral.DeferCompaction(zone, 9);
-        Deferral.DeferCompaction(zone, 9);
-        Deferral.CompactionDeferred(zone, 9);
+        _deferral.DeferCompaction(zone, 9);
+        _deferral.DeferCompaction(zone, 9);
+        _deferral.CompactionDeferred(zone, 9);
 
-        Deferral.CompactionDeferReset(zone, 9, allocSuccess: false);
+        _deferral.CompactionDeferReset(zone, 9, allocSuccess: false);
         Assert.That((zone.CompactDeferShift, zone.CompactConsidered, zone.CompactOrderFailed), Is.EqualTo((2, 1, 10)));
 
-        Deferral.CompactionDeferReset(zone, 9, allocSuccess: true);
+        _deferral.CompactionDeferReset(zone, 9, allocSuccess: true);
         Assert.That((zone.CompactDeferShift, zone.CompactConsidered, zone.CompactOrderFailed), Is.EqualTo((0, 0, 10)));
     }
 }

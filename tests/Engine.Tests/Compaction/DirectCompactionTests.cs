@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Compaction.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
@@ -79,7 +80,7 @@ public class DirectCompactionTests
         Assert.That(zone.CompactDeferShift, Is.Zero, "async failures do not defer");
         Assert.That(rig.Event(VmEvent.ThpFaultFallback), Is.EqualTo(1));
 
-        Deferral.DeferCompaction(zone, 9); // as a failed sync compaction at order 9 would
+        rig.Get<Deferral>().DeferCompaction(zone, 9); // as a failed sync compaction at order 9 would
         Assert.That(rig.Sim.Allocate(9, 1), Is.Zero);
         Assert.That(Compaction(rig), Is.EqualTo((2L, 2L, 0L)), "deferred THP fault gives up without compacting");
         Assert.That(rig.Event(VmEvent.ThpFaultFallback), Is.EqualTo(2));

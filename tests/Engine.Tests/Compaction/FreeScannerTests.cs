@@ -1,5 +1,7 @@
 using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Compaction.V3_16;
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;

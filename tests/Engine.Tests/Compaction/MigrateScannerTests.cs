@@ -1,8 +1,11 @@
 using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Compaction.V3_16;
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
+using BalloonScript.Engine.Time;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Compaction;
@@ -37,7 +40,7 @@ public class MigrateScannerTests
         var before = rig.Tokens();
         var cc = Control(rig, zone, MigrateMode.Async);
 
-        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(zone, cc));
+        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(cc));
 
         var after = rig.Tokens();
         Assert.That(status, Is.EqualTo(CompactStatus.Complete));
@@ -55,7 +58,7 @@ public class MigrateScannerTests
         var before = rig.Tokens();
         var cc = Control(rig, zone, MigrateMode.Sync);
 
-        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(zone, cc));
+        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(cc));
 
         Assert.That(status, Is.EqualTo(CompactStatus.Complete));
         Assert.That(MovedBelow(before, rig.Tokens(), zone.StartPfn, boundary), Is.GreaterThan(0));
@@ -66,16 +69,16 @@ public class MigrateScannerTests
     public void CompactShouldAbort_v3_16_AsyncGivesUpOnNeedReschedWhereSyncReschedules()
     {
         var async = Rig.Create(64).FragmentedAnon();
-        async.Scheduler.Timeslice = 200;
+        async.Get<SimClock>().Timeslice = 200;
         var asyncZone = async.Node.LargestZone;
         var asyncCc = Control(async, asyncZone, MigrateMode.Async);
         var sync = Rig.Create(64).FragmentedAnon();
-        sync.Scheduler.Timeslice = 200;
+        sync.Get<SimClock>().Timeslice = 200;
         var syncZone = sync.Node.LargestZone;
         var syncCc = Control(sync, syncZone, MigrateMode.Sync);
 
-        var asyncStatus = async.RunOnCpu0(() => async.Get<Compactor>().CompactZone(asyncZone, asyncCc));
-        var syncStatus = sync.RunOnCpu0(() => sync.Get<Compactor>().CompactZone(syncZone, syncCc));
+        var asyncStatus = async.RunOnCpu0(() => async.Get<Compactor>().CompactZone(asyncCc));
+        var syncStatus = sync.RunOnCpu0(() => sync.Get<Compactor>().CompactZone(syncCc));
 
         Assert.That(asyncStatus, Is.EqualTo(CompactStatus.Partial));
         Assert.That(asyncCc.Contended, Is.True);
@@ -94,7 +97,7 @@ public class MigrateScannerTests
         var rig = Rig.Create(64, cpus: 2).FragmentedAnon();
         var zone = rig.Node.LargestZone;
         var cc = Control(rig, zone, MigrateMode.Sync);
-        var compact = new SimTask(0, 0, "compact", () => rig.Get<Compactor>().CompactZone(zone, cc));
+        var compact = new SimTask(0, 0, "compact", () => rig.Get<Compactor>().CompactZone(cc));
         var other = new SimTask(1, 1, "lru user", () =>
         {
             for (int i = 0; i < grabs; i++)
@@ -148,7 +151,7 @@ public class MigrateScannerTests
         long stepBefore = rig.Scheduler.Step;
         var cc = Control(rig, zone, MigrateMode.Async);
 
-        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(zone, cc));
+        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(cc));
 
         Assert.That(status, Is.EqualTo(CompactStatus.Partial));
         Assert.That(rig.Event(VmEvent.CompactMigrateScanned), Is.Zero);
@@ -164,7 +167,7 @@ public class MigrateScannerTests
         long stepBefore = rig.Scheduler.Step;
         var cc = Control(rig, zone, MigrateMode.Sync);
 
-        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(zone, cc));
+        var status = rig.RunOnCpu0(() => rig.Get<Compactor>().CompactZone(cc));
 
         Assert.That(status, Is.EqualTo(CompactStatus.Partial));
         Assert.That(rig.Event(VmEvent.CompactMigrateScanned), Is.Zero);
@@ -178,7 +181,7 @@ public class MigrateScannerTests
         var zone = rig.Node.LargestZone;
         int isolatedList = rig.IsolateLruPages(zone, (int)(zone.Stat[(int)ZoneStat.NrActiveAnon] * 2 / 3));
         var cc = Control(rig, zone, MigrateMode.Sync);
-        var compact = new SimTask(0, 0, "compact", () => rig.Get<Compactor>().CompactZone(zone, cc));
+        var compact = new SimTask(0, 0, "compact", () => rig.Get<Compactor>().CompactZone(cc));
         var other = new SimTask(1, 1, "other migration", () =>
         {
             for (int i = 0; i < 3; i++) rig.Scheduler.Preempt("other migration: busy");

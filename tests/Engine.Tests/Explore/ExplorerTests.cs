@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Explore;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
@@ -33,7 +34,7 @@ public class ExplorerTests
     [Test]
     public void Explore_FindsTheLostUpdate_OnSomeButNotAllRandomSchedules()
     {
-        var result = Explorer.Explore(new ExploreRequest(LostUpdate, "legacy", "random", seed: 7), 0, 64);
+        var result = Explorer.Explore(new ExploreRequest(LostUpdate, KernelDesign.Legacy, "random", seed: 7), 0, 64);
         Assert.That(result.Schedules, Is.EqualTo(64));
         Assert.That(result.Failing, Is.InRange(1, 63));
         Assert.That(result.FailingByKind["vm_bug"], Is.EqualTo(result.Failing));
@@ -43,7 +44,7 @@ public class ExplorerTests
     [Test]
     public void Replay_ReproducesTheFailingScheduleExactly()
     {
-        var first = Explorer.Explore(new ExploreRequest(LostUpdate, "legacy", "random", seed: 7), 0, 64).FirstFailure!;
+        var first = Explorer.Explore(new ExploreRequest(LostUpdate, KernelDesign.Legacy, "random", seed: 7), 0, 64).FirstFailure!;
         var again = first.Replay();
         Assert.That(again.Choices, Is.EqualTo(first.Choices));
         Assert.That(again.Trace, Is.EqualTo(first.Trace));
@@ -53,13 +54,13 @@ public class ExplorerTests
     [Test]
     public void Explore_IsDeterministicPerSeed_AndSchedulesCanBeRunInChunks()
     {
-        var request = new ExploreRequest(LostUpdate, "legacy", "random", seed: 11);
+        var request = new ExploreRequest(LostUpdate, KernelDesign.Legacy, "random", seed: 11);
         var whole = Explorer.Explore(request, 0, 40);
         var a = Explorer.Explore(request, 0, 20);
         var b = Explorer.Explore(request, 20, 20);
         Assert.That(whole.FailingIndices, Is.Not.Empty.And.Count.LessThan(40), "some schedules fail, not all: the lists compared carry information");
         Assert.That(Explorer.Explore(request, 0, 40).FailingIndices, Is.EqualTo(whole.FailingIndices), "same seed, same schedules");
-        Assert.That(Explorer.Explore(new ExploreRequest(LostUpdate, "legacy", "random", seed: 12), 0, 40).FailingIndices, Is.Not.EqualTo(whole.FailingIndices), "the seed picks the schedules");
+        Assert.That(Explorer.Explore(new ExploreRequest(LostUpdate, KernelDesign.Legacy, "random", seed: 12), 0, 40).FailingIndices, Is.Not.EqualTo(whole.FailingIndices), "the seed picks the schedules");
         Assert.That(a.FailingIndices.Concat(b.FailingIndices), Is.EqualTo(whole.FailingIndices));
     }
 
@@ -68,7 +69,7 @@ public class ExplorerTests
     {
         var e = Assert.Throws<ArgumentException>(() => Explorer.Explore("no-such-race", "legacy", "random", 10, 1))!;
         Assert.That(e.Message, Does.Contain("scenario"));
-        var s = Assert.Throws<ArgumentException>(() => new ExploreRequest(LostUpdate, "legacy", "chaos", 1))!;
+        var s = Assert.Throws<ArgumentException>(() => new ExploreRequest(LostUpdate, KernelDesign.Legacy, "chaos", 1))!;
         Assert.That(s.Message, Does.Contain("strategy must be one of random, pct, roundrobin"));
     }
 }
@@ -78,7 +79,7 @@ public class DfsExplorerTests
     private static readonly ScenarioSpec LostUpdate = new("lost-update", "test race", 16, 2, typeof(LostUpdateScenario));
 
     private static ExploreResult Dfs(int bound, int max = 10_000) =>
-        Explorer.Explore(new ExploreRequest(LostUpdate, "legacy", "dfs", seed: 0, pctDepth: bound), 0, max);
+        Explorer.Explore(new ExploreRequest(LostUpdate, KernelDesign.Legacy, "dfs", seed: 0, pctDepth: bound), 0, max);
 
     [Test]
     public void Dfs_Bound0_RunsEachStartOrderOnce_WithoutPreemption_NoLostUpdate()
@@ -103,7 +104,7 @@ public class DfsExplorerTests
     [Test]
     public void Dfs_SchedulesAreDistinct_AndTheSearchIsDeterministic()
     {
-        var request = new ExploreRequest(LostUpdate, "legacy", "dfs", seed: 0, pctDepth: 2);
+        var request = new ExploreRequest(LostUpdate, KernelDesign.Legacy, "dfs", seed: 0, pctDepth: 2);
         var runs = new List<string>();
         var dfs = new DfsStrategy(2);
         do runs.Add(string.Join(",", Explorer.RunOne(request, runs.Count, dfs).Choices));

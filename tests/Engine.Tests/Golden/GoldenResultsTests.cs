@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Explore;
 using BalloonScript.Engine.Mm;
 using NUnit.Framework;
@@ -18,7 +19,7 @@ namespace BalloonScript.Engine.Tests.Golden;
 /// </summary>
 public class GoldenResultsTests
 {
-    private static readonly string[] Designs = ["legacy", "redesign", "fixed"];
+    private static readonly string[] Designs = ["legacy", "redesign", "fixed"]; // the designs golden.json was written for
 
     [Test]
     public void WorkloadsBalloonAndCompaction_MatchTheGoldenFile() => Compare("workloads", Workloads());
@@ -32,7 +33,7 @@ public class GoldenResultsTests
         foreach (var design in Designs)
             foreach (bool pcp in new[] { false, true })
             {
-                var rig = new SimRig(new SimulationOptions { MemoryMib = 192, Design = design, Cpus = 2, Seed = 1, PerCpuLists = pcp });
+                var rig = new SimRig(new SimulationOptions { MemoryMib = 192, Design = KernelDesign.Parse(design), Cpus = 2, Seed = 1, PerCpuLists = pcp });
                 var sim = rig.Sim;
                 string key = $"canonical/{design}/pcp={pcp}";
                 void Step(string name, Func<long> op) => results[$"{key}/{name}"] = $"{op()} {StateHash(rig)}";

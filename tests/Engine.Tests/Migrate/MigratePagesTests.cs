@@ -1,6 +1,8 @@
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
@@ -27,7 +29,7 @@ public class MigratePagesTests
     /// <summary>A get_new_page callback handing out free order-0 pages; remembers them.</summary>
     private static Func<int, int> Allocator(Rig rig, List<int> targets) => _ =>
     {
-        int page = rig.Get<BuddyAllocator>().GetPageFromFreelist(0, Gfp.HighUserMovable, BuddyAllocator.AllocWmarkMin);
+        int page = rig.Get<BuddyAllocator>().GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkMin);
         targets.Add(page);
         return page;
     };

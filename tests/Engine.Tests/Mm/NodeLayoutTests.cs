@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Designs;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Mm;
@@ -21,7 +22,7 @@ public class NodeLayoutTests
     [Test]
     public void Guest64GiB_WorkloadBalloonAndCompaction_RunCleanly()
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 65536, Design = "redesign", Cpus = 2, Seed = 1 });
+        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 65536, Design = KernelDesign.Redesign, Cpus = 2, Seed = 1 });
         sim.WorkloadAnon(8192);
         sim.WorkloadFree(0.5, "interleave", 1);
         Assert.That(sim.BalloonInflate(2048), Is.EqualTo(2048 * 256));

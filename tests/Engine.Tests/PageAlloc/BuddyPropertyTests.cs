@@ -1,4 +1,5 @@
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using CsCheck;
 using NUnit.Framework;
 
@@ -28,7 +29,7 @@ public class BuddyPropertyTests
             {
                 if (step.Kind < 2)
                 {
-                    int pfn = h.Buddy.GetPageFromFreelist(step.Order, Types[step.Type], BuddyAllocator.AllocWmarkMin);
+                    int pfn = h.Buddy.GetPageFromFreelist(step.Order, Types[step.Type], AllocFlags.WmarkMin);
                     if (pfn >= 0) live.Add((pfn, step.Order));
                 }
                 else if (live.Count > 0)

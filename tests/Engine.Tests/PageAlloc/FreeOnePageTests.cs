@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
 
@@ -20,7 +21,7 @@ public class FreeOnePageTests
         for (int i = 0; i < 2000; i++)
         {
             int order = random.Next(0, 7);
-            int pfn = h.Buddy.GetPageFromFreelist(order, gfps[random.Next(gfps.Length)], BuddyAllocator.AllocWmarkMin);
+            int pfn = h.Buddy.GetPageFromFreelist(order, gfps[random.Next(gfps.Length)], AllocFlags.WmarkMin);
             if (pfn >= 0) blocks.Add((pfn, order));
         }
         long allocated = blocks.Sum(b => 1L << b.Order);

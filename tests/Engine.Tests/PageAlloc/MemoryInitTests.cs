@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.PageAlloc;

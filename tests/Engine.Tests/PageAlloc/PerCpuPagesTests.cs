@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
 
@@ -45,12 +46,12 @@ public class WatermarkTests
         BuddyAllocator.ZoneWatermarkOk(_zone, 0, mark, 1, 0);
 
     // mark 100: ALLOC_HIGH min -= 50 → 50; ALLOC_HARDER min -= 25 → 75; both: 50 - 12 = 38.
-    [TestCase(BuddyAllocator.AllocHigh, 51, ExpectedResult = true)]
-    [TestCase(BuddyAllocator.AllocHigh, 50, ExpectedResult = false)]
-    [TestCase(BuddyAllocator.AllocHarder, 76, ExpectedResult = true)]
-    [TestCase(BuddyAllocator.AllocHarder, 75, ExpectedResult = false)]
-    [TestCase(BuddyAllocator.AllocHigh | BuddyAllocator.AllocHarder, 39, ExpectedResult = true)]
-    [TestCase(BuddyAllocator.AllocHigh | BuddyAllocator.AllocHarder, 38, ExpectedResult = false)]
+    [TestCase(AllocFlags.High, 51, ExpectedResult = true)]
+    [TestCase(AllocFlags.High, 50, ExpectedResult = false)]
+    [TestCase(AllocFlags.Harder, 76, ExpectedResult = true)]
+    [TestCase(AllocFlags.Harder, 75, ExpectedResult = false)]
+    [TestCase(AllocFlags.High | AllocFlags.Harder, 39, ExpectedResult = true)]
+    [TestCase(AllocFlags.High | AllocFlags.Harder, 38, ExpectedResult = false)]
     public bool ZoneWatermarkOk_v316_AllocHighAndHarderLowerTheMin(int allocFlags, long freePages) =>
         BuddyAllocator.ZoneWatermarkOk(_zone, 0, 100, 0, allocFlags, freePages);
 }

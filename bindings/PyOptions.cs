@@ -1,0 +1,31 @@
+using BalloonScript.Engine;
+using BalloonScript.Engine.Designs;
+
+namespace BalloonScript.Bindings;
+
+/// <summary>
+/// The options of one simulation as Python sets them: one property per <see cref="SimulationOptions"/> property,
+/// starting at the engine's defaults (so Python's defaults are the engine's). <see cref="Names"/> lists them in
+/// Python's spelling; a new option is a new property here and a name there.
+/// </summary>
+public sealed class PyOptions
+{
+    private static readonly SimulationOptions Defaults = new();
+
+    public long MemoryMib { get; set; } = Defaults.MemoryMib;
+    public string Design { get; set; } = Defaults.Design.Name;
+    public int Cpus { get; set; } = Defaults.Cpus;
+    public long Seed { get; set; } = Defaults.Seed;
+    public bool PerCpuLists { get; set; } = Defaults.PerCpuLists;
+    public bool CheckAccounting { get; set; } = Defaults.CheckAccounting;
+
+    /// <summary>The option names as Python spells them (snake_case of the properties), in signature order.</summary>
+    public static string[] Names() => ["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "check_accounting"];
+
+    /// <summary>The engine's options (the design parsed here, at the boundary; ArgumentException naming a bad one).</summary>
+    internal SimulationOptions Build() => new()
+    {
+        MemoryMib = MemoryMib, Design = KernelDesign.Parse(Design), Cpus = Cpus, Seed = Seed,
+        PerCpuLists = PerCpuLists, CheckAccounting = CheckAccounting,
+    };
+}

@@ -1,0 +1,31 @@
+namespace BalloonScript.Engine.Balloon;
+
+/// <summary>
+/// Where v3.x mm/migrate.c and the driver's migratepage treat balloon pages in a version-specific way: the
+/// balloon branch of <c>__unmap_and_move</c>, v3.16's MIGRATEPAGE_BALLOON_SUCCESS, the reference the balloon
+/// holds on a page, and how <c>unmap_and_move</c> decides the fate of a migrated-to newpage. A v3.x hook, called by
+/// v3.16 migration and the v3.x virtio driver only.
+/// </summary>
+internal interface IBalloonMigrationPath
+{
+    /// <summary>The balloon test in <c>__unmap_and_move</c>: true takes <c>balloon_page_migrate</c>.</summary>
+    bool MigrationBranch(int page);
+
+    /// <summary>
+    /// <c>unmap_and_move</c> after <c>__unmap_and_move</c> returned <paramref name="rc"/>: v3.16 handles
+    /// MIGRATEPAGE_BALLOON_SUCCESS here and returns true ("done, report success").
+    /// </summary>
+    bool HandleBalloonSuccess(int rc, int page);
+
+    /// <summary><c>unmap_and_move</c> before the page is touched: what the version remembers to decide newpage's fate.</summary>
+    bool SaveIsBalloonPage(int page);
+
+    /// <summary><c>unmap_and_move</c>'s test on a migrated-to newpage: true = <c>put_page(newpage)</c>, false = <c>putback_lru_page(newpage)</c>.</summary>
+    bool NewPageIsBalloon(int newpage, bool saved);
+
+    /// <summary><c>virtballoon_migratepage</c> before inserting newpage (v3.18: the balloon's reference on it).</summary>
+    void DriverTakesNewpage(int newpage);
+
+    /// <summary><c>virtballoon_migratepage</c>'s end: what it does with the old page and the code it returns.</summary>
+    int DriverFinish(int page);
+}

@@ -1,0 +1,25 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Mm;
+
+namespace BalloonScript.Engine.Balloon.V3_16;
+
+/// <summary>
+/// balloon_page_dequeue (v3.8–v3.16, TROVON v3.16 balloon_compaction.c): the walk runs without pages_lock and
+/// only trylocks each page; a locked page is taken with an extra <c>get_page</c> (so a racing isolation sees
+/// <c>_count</c> ≥ 3 and backs off) and deleted under pages_lock. Nothing asks whether compaction has already
+/// isolated the page (defect 4).
+/// </summary>
+[KernelPart("dequeue walk", PartVersion.V3_16)]
+internal sealed class UnlockedDequeueWalk(BalloonListWalk walk, BalloonDevInfo dev, PageLock pageLock, PageRefs refs) : IDequeueWalk
+{
+    public int Dequeue() => walk.Walk(page =>
+    {
+        if (!pageLock.TryLock(page)) return false;
+        dev.PagesLock.Lock();
+        refs.GetPage(page);
+        walk.Delete(page);
+        dev.PagesLock.Unlock();
+        pageLock.Unlock(page);
+        return true;
+    });
+}

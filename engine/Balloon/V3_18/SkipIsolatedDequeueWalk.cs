@@ -1,0 +1,29 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Mm;
+
+namespace BalloonScript.Engine.Balloon.V3_18;
+
+/// <summary>
+/// balloon_page_dequeue (d6d86c0, v3.18 with CONFIG_BALLOON_COMPACTION): after winning the trylock, a page
+/// without PG_private has been isolated by compaction ("raced with isolation") and is skipped; no extra
+/// reference is taken. The walk itself still runs without pages_lock, so the next entry it saved can be
+/// isolated under it (the residual race fixed in v4.5).
+/// </summary>
+[KernelPart("dequeue walk", PartVersion.V3_18)]
+internal sealed class SkipIsolatedDequeueWalk(BalloonListWalk walk, BalloonDevInfo dev, PageTable pages, PageLock pageLock) : IDequeueWalk
+{
+    public int Dequeue() => walk.Walk(page =>
+    {
+        if (!pageLock.TryLock(page)) return false;
+        if (!pages.PagePrivate(page))
+        {
+            pageLock.Unlock(page);
+            return false;
+        }
+        dev.PagesLock.Lock();
+        walk.Delete(page);
+        dev.PagesLock.Unlock();
+        pageLock.Unlock(page);
+        return true;
+    });
+}

@@ -1,0 +1,41 @@
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+
+namespace BalloonScript.Engine.Compaction;
+
+/// <summary>
+/// The mm/compaction.c entry points other parts call: manual compaction, direct compaction and its deferral
+/// (from the page allocator), and the migrate scanner over a PFN range on a caller's compact_control (what
+/// CMA's alloc_contig_range and the race scenarios use). One implementation per kernel version
+/// (<see cref="V3_16.Compactor"/>).
+/// </summary>
+internal interface ICompaction
+{
+    /// <summary>compact_node for every zone, as a write to /proc/sys/vm/compact_memory does; each zone's result.</summary>
+    CompactStatus[] CompactNode();
+
+    /// <summary>try_to_compact_pages: direct compaction for an allocation of 2^order pages.</summary>
+    CompactStatus TryToCompactPages(int order, Gfp gfp, MigrateMode mode, out bool contended);
+
+    /// <summary>compaction_deferred: true if this attempt at <paramref name="order"/> should be skipped (and counts it).</summary>
+    bool CompactionDeferred(Zone zone, int order);
+
+    /// <summary>defer_compaction: after a failed compaction at <paramref name="order"/>.</summary>
+    void DeferCompaction(Zone zone, int order);
+
+    /// <summary>compaction_defer_reset: after an allocation at <paramref name="order"/> succeeded (or is expected to).</summary>
+    void CompactionDeferReset(Zone zone, int order, bool allocSuccess);
+
+    /// <summary>A fresh compact_control for one zone (its private lists are taken from the list heads).</summary>
+    CompactControl NewControl(Zone zone, int order, int migratetype, MigrateMode mode, bool ignoreSkipHint);
+
+    /// <summary>isolate_migratepages_range: the migrate scanner over [low, end) onto cc's migrate list; the PFN reached, 0 on abort.</summary>
+    int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn);
+
+    /// <summary>compact_zone on a caller's compact_control.</summary>
+    CompactStatus CompactZone(CompactControl cc);
+
+    /// <summary>The end of a compact_control: both private lists must be empty; their heads are given back.</summary>
+    void Release(CompactControl cc);
+}

@@ -1,0 +1,197 @@
+using BalloonScript.Engine.Balloon;
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Time;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.Compaction.V3_16;
+
+/// <summary>What isolate_migratepages reports to compact_zone (isolate_migrate_t).</summary>
+internal enum IsolateMigrate
+{
+    Abort,
+    None,
+    Success,
+}
+
+/// <summary>
+/// The migrate scanner of v3.16 mm/compaction.c: <c>isolate_migratepages</c> (at most one pageblock per call)
+/// and <c>isolate_migratepages_range</c>, which walks PFNs upwards isolating LRU pages (and, through the
+/// design's hook, balloon pages) onto <c>cc-&gt;migratepages</c>, taking <c>lru_lock</c> lazily and dropping it at
+/// every 32-PFN boundary when another CPU wants it or a reschedule is due.
+/// </summary>
+internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, Scheduler scheduler, SimClock clock, VmStat vmstat,
+    CompactLocking locking, IScannerIsolation balloon)
+{
+    /// <summary>
+    /// congestion_wait(HZ/10) rounds in a row, with no CPU changing the zone's isolated count, after which a
+    /// sync scanner waiting in too_many_isolated gives up as if a fatal signal had arrived. The kernel waits
+    /// without bound; in a simulation nobody may be left to put pages back, so the wait ends when nothing moves.
+    /// </summary>
+    public const int CongestionWaitLimit = 100;
+
+    /// <summary>
+    /// isolate_migratepages (v3.16): scan from cc-&gt;migrate_pfn to the end of its pageblock, unless that
+    /// passes the free scanner. Abort if the range scan gave up or contention was seen.
+    /// </summary>
+    public IsolateMigrate IsolateMigratepages(Zone zone, CompactControl cc)
+    {
+        int lowPfn = Math.Max(cc.MigratePfn, zone.StartPfn);
+        int endPfn = AlignUp(lowPfn + 1, Zone.PageblockNrPages);
+        if (endPfn > cc.FreePfn || !zone.Spans(lowPfn))
+        {
+            cc.MigratePfn = endPfn;
+            return IsolateMigrate.None;
+        }
+        lowPfn = IsolateMigratepagesRange(zone, cc, lowPfn, endPfn, unevictable: false);
+        if (lowPfn == 0 || cc.Contended) return IsolateMigrate.Abort;
+        cc.MigratePfn = lowPfn;
+        return IsolateMigrate.Success;
+    }
+
+    /// <summary>
+    /// isolate_migratepages_range (v3.16). Returns the PFN to continue from, or 0 to abort (async with too
+    /// many pages isolated, or need_resched in async mode). Each lockless read of a page's identity is a
+    /// preemption point.
+    /// </summary>
+    public int IsolateMigratepagesRange(Zone zone, CompactControl cc, int lowPfn, int endPfn, bool unevictable)
+    {
+        using var _ = scheduler.Current.Path.Enter("isolate_migratepages_range");
+        int lastPageblockNr = 0; // as in the kernel: a scan starting in pageblock 0 skips the first-block checks
+        int nrScanned = 0, nrIsolated = 0, validPage = -1;
+        bool locked = false, setUnsuitable = true;
+        var mode = (cc.Mode == MigrateMode.Async ? IsolateMode.AsyncMigrate : IsolateMode.None)
+                   | (unevictable ? IsolateMode.Unevictable : IsolateMode.None);
+        var lruLock = zone.LruLock;
+
+        for (long lastIsolated = -1, idle = 0; TooManyIsolated(zone);)
+        {
+            if (cc.Mode == MigrateMode.Async) return 0;
+            long isolated = Isolated(zone);
+            if (isolated != lastIsolated) (lastIsolated, idle) = (isolated, 0);
+            else if (++idle == CongestionWaitLimit) return 0;
+            clock.CongestionWait();
+        }
+        if (locking.CompactShouldAbort(cc)) return 0;
+
+        for (; lowPfn < endPfn; lowPfn++)
+        {
+            if (locked && lowPfn % CompactControl.ClusterMax == 0 && locking.ShouldReleaseLock(lruLock))
+            {
+                lruLock.Unlock();
+                locked = false;
+                scheduler.Preempt($"isolate_migratepages_range: lru_lock released at pfn {lowPfn}");
+            }
+            nrScanned++;
+            if (!zone.Spans(lowPfn)) continue;
+            if (validPage < 0) validPage = lowPfn;
+
+            int pageblockNr = lowPfn >> Zone.PageblockOrder;
+            if (lastPageblockNr != pageblockNr)
+            {
+                lastPageblockNr = pageblockNr;
+                if (!cc.IsolationSuitable(lowPfn))
+                {
+                    lowPfn = NextPageblock(lowPfn);
+                    continue;
+                }
+                if (cc.Mode == MigrateMode.Async && !MigrateAsyncSuitable(zone.GetPageblockMigratetype(lowPfn)))
+                {
+                    setUnsuitable = false;
+                    lowPfn = NextPageblock(lowPfn);
+                    continue;
+                }
+            }
+
+            scheduler.Preempt("isolate_migratepages_range: PageBuddy");
+            if (pages.PageBuddy(lowPfn)) continue;
+            scheduler.Preempt("isolate_migratepages_range: PageLRU");
+            if (!pages.PageLru(lowPfn))
+            {
+                if (balloon.IsolateFromScanner(lowPfn, locked)) goto isolateSuccess;
+                continue;
+            }
+            scheduler.Preempt("isolate_migratepages_range: PageTransHuge");
+            if (pages.Test(lowPfn, PG.Head))
+            {
+                if (!locked)
+                {
+                    lowPfn = NextPageblock(lowPfn);
+                    continue;
+                }
+                lowPfn += (1 << CompoundOrder(lowPfn)) - 1;
+                continue;
+            }
+            scheduler.Preempt("isolate_migratepages_range: page_count");
+            // Pinned anonymous page: more references than mappings; migration would fail.
+            if (Rmap.PageMapping(pages, lowPfn) == 0 && pages.Count[lowPfn] > pages.MapCount[lowPfn] + 1) continue;
+
+            locked = locking.CompactChecklockIrqsave(lruLock, locked, cc);
+            if (!locked) break;
+            if (!pages.PageLru(lowPfn)) continue;
+            if (pages.Test(lowPfn, PG.Head))
+            {
+                lowPfn += (1 << CompoundOrder(lowPfn)) - 1;
+                continue;
+            }
+            if (lru.IsolateLruPageLocked(lowPfn, mode) != 0) continue;
+            lru.DelPageFromLruList(zone, lowPfn, lru.LruListOf(lowPfn));
+
+        isolateSuccess:
+            cc.FinishedUpdateMigrate = true;
+            lists.Add(lowPfn, cc.MigratePages);
+            cc.NrMigratepages++;
+            nrIsolated++;
+            if (cc.NrMigratepages == CompactControl.ClusterMax)
+            {
+                ++lowPfn;
+                break;
+            }
+        }
+
+        AcctIsolated(zone, cc);
+        if (locked) lruLock.Unlock();
+        if (lowPfn == endPfn) cc.UpdatePageblockSkip(validPage, nrIsolated, setUnsuitable, migrateScanner: true);
+        vmstat.Count(VmEvent.CompactMigrateScanned, nrScanned);
+        if (nrIsolated > 0) vmstat.Count(VmEvent.CompactIsolated, nrIsolated);
+        return lowPfn;
+    }
+
+    /// <summary>too_many_isolated (compaction's): isolated anon+file &gt; half of the zone's LRU pages.</summary>
+    public static bool TooManyIsolated(Zone zone)
+    {
+        var s = zone.Stat;
+        long inactive = s[(int)ZoneStat.NrInactiveFile] + s[(int)ZoneStat.NrInactiveAnon];
+        long active = s[(int)ZoneStat.NrActiveFile] + s[(int)ZoneStat.NrActiveAnon];
+        return Isolated(zone) > (inactive + active) / 2;
+    }
+
+    private static long Isolated(Zone zone) =>
+        zone.Stat[(int)ZoneStat.NrIsolatedFile] + zone.Stat[(int)ZoneStat.NrIsolatedAnon];
+
+    /// <summary>migrate_async_suitable: MOVABLE (or CMA, not modelled) pageblocks only.</summary>
+    public static bool MigrateAsyncSuitable(int migratetype) => migratetype == MigrateType.Movable;
+
+    /// <summary>acct_isolated: count cc-&gt;migratepages by page_is_file_cache into NR_ISOLATED_ANON/FILE.</summary>
+    private void AcctIsolated(Zone zone, CompactControl cc)
+    {
+        int anon = 0, file = 0;
+        for (int page = lists.Next(cc.MigratePages); page != cc.MigratePages; page = lists.Next(page))
+        {
+            if (lists.WalkLeavesList(page, cc.MigratePages, "acct_isolated")) break;
+            if (lru.PageIsFileCache(page)) file++;
+            else anon++;
+        }
+        zone.Stat[(int)ZoneStat.NrIsolatedAnon] += anon;
+        zone.Stat[(int)ZoneStat.NrIsolatedFile] += file;
+    }
+
+    /// <summary>compound_order() of a compound head (kept in the first tail page, as set_compound_order does).</summary>
+    private int CompoundOrder(int head) => pages.Private[head + 1];
+
+    /// <summary>The next_pageblock label: continue at the start of the following pageblock.</summary>
+    private static int NextPageblock(int pfn) => AlignUp(pfn + 1, Zone.PageblockNrPages) - 1;
+
+    public static int AlignUp(int x, int a) => (x + a - 1) & ~(a - 1);
+}

@@ -1,0 +1,99 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.Migrate.V3_16;
+
+/// <summary>
+/// The generic <c>a_ops-&gt;migratepage</c> implementations of v3.16 mm/migrate.c: <c>migrate_page</c> (with
+/// <c>migrate_page_move_mapping</c> and <c>migrate_page_copy</c>) and <c>fallback_migrate_page</c>. Both pages
+/// are locked by the caller. No buffer heads, swap cache, mlock or KSM are modelled.
+/// </summary>
+internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, Sanitizer sanitizer)
+{
+    /// <summary>Flags migrate_page_copy carries over as they are.</summary>
+    private const PG CopiedFlags = PG.Error | PG.Referenced | PG.Uptodate | PG.MappedToDisk;
+
+    /// <summary>migrate_page: move the mapping's reference, then copy data and flags.</summary>
+    public int MigratePage(int mapping, int newpage, int page)
+    {
+        if (pages.Test(page, PG.Writeback))
+            sanitizer.Report(ReportKind.VmBug, page, "BUG_ON(PageWriteback(page)) in migrate_page");
+        int rc = MigratePageMoveMapping(mapping, newpage, page);
+        if (rc != MigrateRc.Success) return rc;
+        MigratePageCopy(newpage, page);
+        return MigrateRc.Success;
+    }
+
+    /// <summary>
+    /// fallback_migrate_page: a dirty page is written out first (only in MIGRATE_SYNC; else -EBUSY), then
+    /// migrate_page.
+    /// </summary>
+    public int FallbackMigratePage(int mapping, int newpage, int page, MigrateMode mode)
+    {
+        if (pages.Test(page, PG.Dirty))
+        {
+            if (mode != MigrateMode.Sync) return MigrateRc.EBusy;
+            return Writeout(page);
+        }
+        return MigratePage(mapping, newpage, page);
+    }
+
+    /// <summary>
+    /// migrate_page_move_mapping (v3.16): an anonymous page (mapping NULL) may only be referenced by the
+    /// isolation; a page-cache page by the cache and the isolation (+1 with private data). The cache's
+    /// reference moves to <paramref name="newpage"/>, and NR_FILE_PAGES with it.
+    /// </summary>
+    private int MigratePageMoveMapping(int mapping, int newpage, int page)
+    {
+        if (mapping == 0) return pages.Count[page] == 1 ? MigrateRc.Success : MigrateRc.EAgain;
+        int expected = 2 + ((pages.Flags[page] & (uint)(PG.Private | PG.Private2)) != 0 ? 1 : 0);
+        if (pages.Count[page] != expected) return MigrateRc.EAgain; // page_freeze_refs failed
+        pages.Count[newpage]++;
+        pages.Count[page] = expected - 1;
+        node.ZoneOf(page).Stat[(int)ZoneStat.NrFilePages]--;
+        node.ZoneOf(newpage).Stat[(int)ZoneStat.NrFilePages]++;
+        return MigrateRc.Success;
+    }
+
+    /// <summary>
+    /// migrate_page_copy (v3.16): copy_highpage moves the data (the content token moves: the old page is
+    /// about to be freed), then the page state: PG_active moves (else PG_unevictable), PG_dirty moves,
+    /// the old page loses PG_swapcache and PG_private.
+    /// </summary>
+    private void MigratePageCopy(int newpage, int page)
+    {
+        pages.Content[newpage] = pages.Content[page];
+        pages.Content[page] = 0;
+        pages.Kind[newpage] = pages.Kind[page];
+        pages.Flags[newpage] |= pages.Flags[page] & (uint)CopiedFlags;
+        if (pages.Test(page, PG.Active))
+        {
+            pages.Clear(page, PG.Active);
+            pages.Set(newpage, PG.Active);
+        }
+        else if (pages.Test(page, PG.Unevictable))
+        {
+            pages.Clear(page, PG.Unevictable);
+            pages.Set(newpage, PG.Unevictable);
+        }
+        if (pages.Test(page, PG.Dirty))
+        {
+            pages.Clear(page, PG.Dirty); // clear_page_dirty_for_io
+            pages.Set(newpage, PG.Dirty);
+        }
+        pages.Clear(page, PG.SwapCache | PG.Private);
+        pages.Private[page] = 0;
+    }
+
+    /// <summary>
+    /// writeout: clear_page_dirty_for_io, restore the PTEs, start ->writepage; the page is clean on a later
+    /// pass, so this pass returns -EAGAIN.
+    /// </summary>
+    private int Writeout(int page)
+    {
+        pages.Clear(page, PG.Dirty);
+        rmap.RemoveMigrationPtes(page, page);
+        return MigrateRc.EAgain;
+    }
+}

@@ -1,0 +1,29 @@
+using BalloonScript.Engine.Mm;
+
+namespace BalloonScript.Engine.PageAlloc;
+
+/// <summary>
+/// The zone free lists of mm/page_alloc.c as the other parts use them: boot, <c>get_page_from_freelist</c>,
+/// freeing a block whose last reference went, <c>put_page</c>, and the watermark test. One implementation
+/// per kernel version (<see cref="V3_16.BuddyAllocator"/>).
+/// </summary>
+internal interface IBuddyAllocator
+{
+    /// <summary>free_all_bootmem and init_per_zone_wmark_min: all memory into the free lists, then watermarks and reserves.</summary>
+    void Boot();
+
+    /// <summary>get_page_from_freelist: the first PFN of a 2^order block with <c>_count</c> 1, or -1.</summary>
+    int GetPageFromFreelist(int order, Gfp gfp, int allocFlags);
+
+    /// <summary>Free a 2^order block whose last reference was dropped (__free_pages_ok / free_hot_cold_page).</summary>
+    void FreePages(int pfn, int order);
+
+    /// <summary>put_page / __free_pages: drop a reference; free the block when it was the last.</summary>
+    void PutPage(int pfn, int order = 0);
+
+    /// <summary>zone_watermark_ok: could 2^order pages be taken from the zone and leave it above <paramref name="mark"/>?</summary>
+    bool ZoneWatermarkOk(Zone zone, int order, long mark, int classzone, int allocFlags);
+
+    /// <summary>Order-0 pages the zonelist can still hand out at watermark <paramref name="wmark"/> (for validating requests up front).</summary>
+    long AllocatablePages(int wmark);
+}

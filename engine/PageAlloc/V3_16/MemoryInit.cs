@@ -1,0 +1,100 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.PageAlloc.V3_16;
+
+/// <summary>
+/// Boot-time set-up of the page allocator, in kernel order: free all memory into the buddy lists
+/// (free_all_bootmem, every pageblock MOVABLE), then init_per_zone_wmark_min: min_free_kbytes,
+/// setup_per_zone_wmarks (with setup_zone_migrate_reserve) and setup_per_zone_lowmem_reserve (v3.16).
+/// </summary>
+internal static class MemoryInit
+{
+    /// <summary>sysctl_lowmem_reserve_ratio for DMA, DMA32, Normal.</summary>
+    private static readonly int[] LowmemReserveRatio = [256, 256, 32];
+
+    public static void Boot(Node node, BuddyAllocator buddy)
+    {
+        foreach (var zone in node.Zones) FreeZone(zone, buddy);
+        int minFreeKbytes = MinFreeKbytes(node);
+        SetupPerZoneWmarks(node, buddy, minFreeKbytes);
+        SetupPerZoneLowmemReserve(node);
+    }
+
+    /// <summary>Free the zone in the largest aligned blocks that fit, lowest PFN first.</summary>
+    private static void FreeZone(Zone zone, BuddyAllocator buddy)
+    {
+        for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
+        {
+            int order = Zone.MaxOrder - 1;
+            while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
+            buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable);
+            zone.Stat[(int)ZoneStat.NrFreePages] += 1 << order;
+            pfn += 1 << order;
+        }
+    }
+
+    /// <summary>
+    /// init_per_zone_wmark_min: int_sqrt(lowmem_kbytes * 16), clamped to [128, 65536], where lowmem_kbytes is
+    /// nr_free_buffer_pages() (Σ managed pages above the high watermark; at boot the watermarks are still 0).
+    /// </summary>
+    public static int MinFreeKbytes(Node node)
+    {
+        long lowmemKbytes = node.Zones.Sum(z => Math.Max(0, z.ManagedPages - z.Watermark[Zone.WmarkHigh])) * 4;
+        int kb = (int)Math.Sqrt(lowmemKbytes * 16.0);
+        while ((long)(kb + 1) * (kb + 1) <= lowmemKbytes * 16) kb++;
+        while ((long)kb * kb > lowmemKbytes * 16) kb--;
+        return Math.Clamp(kb, 128, 65536);
+    }
+
+    /// <summary>__setup_per_zone_wmarks: min share by managed pages; low = min + min/4; high = min + min/2.</summary>
+    private static void SetupPerZoneWmarks(Node node, BuddyAllocator buddy, int minFreeKbytes)
+    {
+        long pagesMin = minFreeKbytes >> 2;
+        long lowmemPages = node.Zones.Sum(z => z.ManagedPages);
+        foreach (var zone in node.Zones)
+        {
+            long tmp = pagesMin * zone.ManagedPages / lowmemPages;
+            zone.Watermark[Zone.WmarkMin] = tmp;
+            zone.Watermark[Zone.WmarkLow] = tmp + (tmp >> 2);
+            zone.Watermark[Zone.WmarkHigh] = tmp + (tmp >> 1);
+            SetupZoneMigrateReserve(zone, buddy);
+        }
+    }
+
+    /// <summary>
+    /// setup_zone_migrate_reserve (v3.16): the first min(2, roundup(min_wmark, pageblock)/pageblock)
+    /// MOVABLE pageblocks of the zone become MIGRATE_RESERVE, their free pages moved along.
+    /// </summary>
+    private static void SetupZoneMigrateReserve(Zone zone, BuddyAllocator buddy)
+    {
+        int startPfn = (zone.StartPfn + Zone.PageblockNrPages - 1) & ~(Zone.PageblockNrPages - 1);
+        long reserve = Math.Min(2, (zone.Watermark[Zone.WmarkMin] + Zone.PageblockNrPages - 1) >> Zone.PageblockOrder);
+        for (int pfn = startPfn; pfn < zone.EndPfn && reserve > 0; pfn += Zone.PageblockNrPages)
+        {
+            int mt = zone.GetPageblockMigratetype(pfn);
+            if (mt == MigrateType.Reserve) { reserve--; continue; }
+            if (mt != MigrateType.Movable) continue;
+            zone.SetPageblockMigratetype(pfn, MigrateType.Reserve);
+            buddy.MoveFreepagesBlock(zone, pfn, MigrateType.Reserve);
+            reserve--;
+        }
+    }
+
+    /// <summary>setup_per_zone_lowmem_reserve: zone i keeps (managed pages of zones i+1..j) / ratio[i] from classzone j.</summary>
+    private static void SetupPerZoneLowmemReserve(Node node)
+    {
+        var zones = node.Zones;
+        foreach (var z in zones) z.LowmemReserve = new long[zones.Count];
+        for (int j = 0; j < zones.Count; j++)
+        {
+            long managed = zones[j].ManagedPages;
+            for (int i = j - 1; i >= 0; i--)
+            {
+                int ratio = Math.Max(1, LowmemReserveRatio[Math.Min(i, LowmemReserveRatio.Length - 1)]);
+                zones[i].LowmemReserve[j] = managed / ratio;
+                managed += zones[i].ManagedPages;
+            }
+        }
+    }
+}

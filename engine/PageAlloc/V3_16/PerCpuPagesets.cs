@@ -1,0 +1,161 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.PageAlloc.V3_16;
+
+/// <summary>
+/// The per-cpu page lists of v3.16 mm/page_alloc.c (zone-&gt;pageset for every simulated CPU), registered only
+/// with <see cref="SimulationOptions.PerCpuLists"/>: order-0 allocations come from the running CPU's list of the
+/// migrate type (buffered_rmqueue / rmqueue_bulk), order-0 frees go there (free_hot_cold_page) and reach the
+/// buddy lists in batches (free_pcppages_bulk). Pages on these lists are free (_count 0) but neither PageBuddy
+/// nor in NR_FREE_PAGES. The buddy functions come in as the caller's BuddyAllocator argument, so the two
+/// layers do not depend on each other at construction. All allocations and frees are hot (no __GFP_COLD).
+/// </summary>
+internal sealed class PerCpuPagesets
+{
+    private readonly PageTable _pages;
+    private readonly PageLists _lists;
+    private readonly Node _node;
+    private readonly Scheduler _scheduler;
+    /// <summary>[zone index][cpu], set up as setup_zone_pageset does after boot.</summary>
+    private readonly PerCpuPages[][] _pagesets;
+
+    public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler)
+    {
+        _pages = pages;
+        _lists = lists;
+        _node = node;
+        _scheduler = scheduler;
+        _pagesets = node.Zones.Select(z => Enumerable.Range(0, scheduler.Cpus)
+            .Select(_ => new PerCpuPages(lists, z.ManagedPages)).ToArray()).ToArray();
+    }
+
+    public int Cpus => _scheduler.Cpus;
+
+    /// <summary>per_cpu_ptr(zone-&gt;pageset, cpu)-&gt;pcp.</summary>
+    public PerCpuPages Pcp(Zone zone, int cpu) => _pagesets[zone.Index][cpu];
+
+    /// <summary>this_cpu_ptr(zone-&gt;pageset)-&gt;pcp: the running task's CPU.</summary>
+    private PerCpuPages ThisCpu(Zone zone) => Pcp(zone, _scheduler.Current.Cpu);
+
+    /// <summary>Every page on some CPU's lists of <paramref name="zone"/>.</summary>
+    public IEnumerable<int> PagesOf(Zone zone)
+    {
+        foreach (var pcp in _pagesets[zone.Index])
+            foreach (int head in pcp.Lists)
+                for (int p = _lists.Next(head); p != head && !PageLists.IsPoison(p); p = _lists.Next(p))
+                    yield return p;
+    }
+
+    /// <summary>
+    /// The order-0 branch of buffered_rmqueue (v3.16), hot: refill an empty list with rmqueue_bulk(batch),
+    /// then take its head. Returns the PFN (not yet prepared), or -1.
+    /// </summary>
+    public int Rmqueue(BuddyAllocator buddy, Zone zone, int mt)
+    {
+        var pcp = ThisCpu(zone);
+        int list = pcp.Lists[mt];
+        if (_lists.Empty(list))
+        {
+            pcp.Count += RmqueueBulk(buddy, zone, pcp.Batch, list, mt);
+            if (_lists.Empty(list)) return -1;
+        }
+        int pfn = _lists.Next(list);
+        _lists.Del(pfn);
+        pcp.Count--;
+        return pfn;
+    }
+
+    /// <summary>
+    /// rmqueue_bulk (v3.16): under zone-&gt;lock take up to <paramref name="count"/> pages with __rmqueue, each
+    /// linked after the previous one (so the list keeps the order they came out in), and lower NR_FREE_PAGES by
+    /// the number taken. __rmqueue has already recorded each page's freepage migratetype.
+    /// </summary>
+    private int RmqueueBulk(BuddyAllocator buddy, Zone zone, int count, int list, int mt)
+    {
+        zone.Lock.Lock();
+        int i;
+        for (i = 0; i < count; i++)
+        {
+            int pfn = buddy.Rmqueue(zone, 0, mt);
+            if (pfn < 0) break;
+            _lists.Add(pfn, list);
+            list = pfn;
+        }
+        zone.Stat[(int)ZoneStat.NrFreePages] -= i;
+        zone.Lock.Unlock();
+        return i;
+    }
+
+    /// <summary>
+    /// free_hot_cold_page (v3.16), hot, after free_pages_prepare and set_freepage_migratetype(pageblock type):
+    /// ISOLATE pages go straight to the buddy; RESERVE pages go on the MOVABLE list (keeping their freepage type);
+    /// the page is added at the head; at <c>high</c> a batch is returned with free_pcppages_bulk.
+    /// </summary>
+    public void FreeHotColdPage(BuddyAllocator buddy, Zone zone, int pfn, int mt)
+    {
+        if (mt >= MigrateType.PcpTypes)
+        {
+            if (mt == MigrateType.Isolate)
+            {
+                buddy.FreeOnePage(zone, pfn, 0, mt);
+                return;
+            }
+            mt = MigrateType.Movable;
+        }
+        var pcp = ThisCpu(zone);
+        _lists.Add(pfn, pcp.Lists[mt]);
+        pcp.Count++;
+        if (pcp.Count >= pcp.High)
+        {
+            int batch = pcp.Batch;
+            FreePcppagesBulk(buddy, zone, batch, pcp);
+            pcp.Count -= batch;
+        }
+    }
+
+    /// <summary>
+    /// free_pcppages_bulk (v3.16): under zone-&gt;lock free <paramref name="count"/> pages round-robin over the
+    /// three lists (starting after UNMOVABLE), taking from each non-empty list found as many pages as lists were
+    /// visited to find it (all the rest once all three had to be visited), from the tail, each through
+    /// __free_one_page with its freepage migratetype; NR_FREE_PAGES rises per page unless its pageblock is ISOLATE.
+    /// The caller lowers <c>count</c>.
+    /// </summary>
+    private void FreePcppagesBulk(BuddyAllocator buddy, Zone zone, int count, PerCpuPages pcp)
+    {
+        int migratetype = 0, batchFree = 0, toFree = count;
+        zone.Lock.Lock();
+        while (toFree > 0)
+        {
+            int list;
+            do
+            {
+                batchFree++;
+                if (++migratetype == MigrateType.PcpTypes) migratetype = 0;
+                list = pcp.Lists[migratetype];
+            } while (_lists.Empty(list));
+            if (batchFree == MigrateType.PcpTypes) batchFree = toFree;
+            do
+            {
+                int pfn = _lists.Prev(list);
+                _lists.Del(pfn);
+                buddy.FreeOneBlock(zone, pfn, 0, _pages.Index[pfn]);
+                if (zone.GetPageblockMigratetype(pfn) != MigrateType.Isolate) zone.Stat[(int)ZoneStat.NrFreePages]++;
+            } while (--toFree > 0 && --batchFree > 0 && !_lists.Empty(list));
+        }
+        zone.Lock.Unlock();
+    }
+
+    /// <summary>drain_pages (v3.16): return every page on <paramref name="cpu"/>'s lists, zone by zone.</summary>
+    public void DrainPages(BuddyAllocator buddy, int cpu)
+    {
+        foreach (var zone in _node.Zones)
+        {
+            var pcp = Pcp(zone, cpu);
+            if (pcp.Count == 0) continue;
+            FreePcppagesBulk(buddy, zone, pcp.Count, pcp);
+            pcp.Count = 0;
+        }
+    }
+}

@@ -1,0 +1,26 @@
+namespace BalloonScript.Engine.Virtio;
+
+/// <summary>
+/// drivers/virtio/virtio_balloon.c as the rest of the simulation drives it: the balloon work towards a host
+/// target, one fill or leak call, and the balloon's size as the guest counts it.
+/// </summary>
+internal interface IVirtioBalloon
+{
+    /// <summary><c>vb-&gt;num_pages</c>: balloon PFNs the guest has given (what it reports as <c>actual</c>).</summary>
+    long NumPages { get; }
+
+    /// <summary>Pages fill_balloon can still get now.</summary>
+    long InflatablePages();
+
+    /// <summary>The balloon work after the host raised the target by <paramref name="pages"/>; returns the pages inflated.</summary>
+    long Inflate(long pages);
+
+    /// <summary>The balloon work after the host lowered the target by <paramref name="pages"/>; returns the pages deflated.</summary>
+    long Deflate(long pages);
+
+    /// <summary>One fill_balloon call (at most 256 PFNs); returns the PFNs added.</summary>
+    int FillBalloon(long num);
+
+    /// <summary>One leak_balloon call (at most 256 PFNs); returns the PFNs removed.</summary>
+    int LeakBalloon(long num);
+}

@@ -1,0 +1,54 @@
+"""Designs, option defaults and constants come from the engine (one place), and what it hands out is a copy."""
+import inspect
+
+import pytest
+
+
+def test_designs_serves_name_kernel_commit_summary_and_parts(bs):
+    designs = bs.designs()
+    assert [d.name for d in designs] == list(bs.DESIGNS)
+    assert bs.DESIGNS[:3] == ("legacy", "redesign", "fixed")
+    for d in designs:
+        assert d.kernel.startswith("v") and d.commit and d.summary
+        assert set(d.parts) >= {"page allocator", "compaction", "migration", "balloon identity", "dequeue walk"}
+    legacy, redesign, fixed = designs[:3]
+    assert legacy.parts["balloon identity"] == "v3.16" and redesign.parts["balloon identity"] == "v3.18"
+    assert fixed.parts["dequeue walk"] == "v4.5" and fixed.parts["balloon migration"] == "2019 stable fix"
+
+
+def test_simulation_defaults_are_the_engines(bs):
+    from balloonscript._convert import bindings, pascal
+    engine = bindings.PyOptions()
+    names = [str(n) for n in bindings.PyOptions.Names()]
+    params = inspect.signature(bs.Simulation).parameters
+    for name in names:
+        assert name in params, f"option {name} is a parameter of Simulation"
+        default = getattr(engine, pascal(name))
+        assert params[name].default == (str(default) if isinstance(default, str) else default), name
+    assert params["cpus"].default == 2, "the engine's default CPU count"
+
+
+def test_a_simulation_built_with_defaults_reports_them(bs):
+    sim = bs.Simulation(memory_mib=16)
+    assert sim.options["cpus"] == inspect.signature(bs.Simulation).parameters["cpus"].default
+    assert sim.options["design"] == "legacy"
+
+
+def test_constants_come_from_the_engine(bs):
+    assert (bs.MAX_ORDER, bs.PAGEBLOCK_ORDER, bs.PAGE_SIZE, bs.PAGES_PER_MIB) == (11, 9, 4096, 256)
+
+
+@pytest.mark.parametrize("get", ["PySimulation.FreePatterns", "PySimulation.ReportKindNames", "PySimulation.PageKindNames",
+                                 "PyDesigns.Names", "PyExplore.Scenarios", "PyExplore.Strategies"])
+def test_name_lists_handed_to_python_are_copies(bs, get):
+    """Writing into a list the engine returned must not change the engine (issue 7, item 6)."""
+    from balloonscript._convert import bindings
+    cls, method = get.split(".")
+    fn = getattr(getattr(bindings, cls), method)
+    first = fn()
+    original = str(first[0])
+    first[0] = "nonsense"
+    assert str(fn()[0]) == original
+    sim = bs.Simulation(memory_mib=16, design=bs.DESIGNS[-1])
+    sim.workload.anon(mib=1)
+    assert sim.workload.free(fraction=1.0, pattern=bs.FREE_PATTERNS[0]) > 0
