@@ -18,14 +18,16 @@ public sealed class PyOptions
     public long Seed { get; set; } = Defaults.Seed;
     public bool PerCpuLists { get; set; } = Defaults.PerCpuLists;
     public bool CheckAccounting { get; set; } = Defaults.CheckAccounting;
+    public int Hz { get; set; } = Defaults.Hz;
+    public double TimesliceMs { get; set; } = Defaults.TimesliceMs;
 
     /// <summary>The option names as Python spells them (snake_case of the properties), in signature order.</summary>
-    public static string[] Names() => ["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "check_accounting"];
+    public static string[] Names() => ["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "check_accounting", "hz", "timeslice_ms"];
 
     /// <summary>The engine's options (the design parsed here, at the boundary; ArgumentException naming a bad one).</summary>
     internal SimulationOptions Build() => new()
     {
         MemoryMib = MemoryMib, Design = KernelDesign.Parse(Design), Cpus = Cpus, Seed = Seed,
-        PerCpuLists = PerCpuLists, CheckAccounting = CheckAccounting,
+        PerCpuLists = PerCpuLists, CheckAccounting = CheckAccounting, Hz = Hz, TimesliceMs = TimesliceMs,
     };
 }

@@ -29,6 +29,8 @@ public sealed class PySimulation
     public long HostBallooned => _sim.HostBallooned;
 
     public PyCompactResult Compact() => new(_sim.Compact());
+    public double Run(double ms) => _sim.Run(ms);
+    public double ClockMs => _sim.ClockMs;
     public long Allocate(int order, long count) => _sim.Allocate(order, count);
 
     public string[] VmstatNames() => _sim.VmstatNames();

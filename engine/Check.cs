@@ -27,6 +27,13 @@ internal static class Check
         return value;
     }
 
+    public static int OneOf(int value, string name, params int[] allowed)
+    {
+        if (Array.IndexOf(allowed, value) < 0)
+            throw new ArgumentException($"{name} must be one of {string.Join(", ", allowed)}, got {value}", name);
+        return value;
+    }
+
     public static void That(bool condition, string name, string message)
     {
         if (!condition) throw new ArgumentException($"{name}: {message}", name);

@@ -98,6 +98,27 @@ public sealed class Simulation
 
     public const long MaxAllocateCount = 10_000_000;
 
+    /// <summary>Simulated time since boot, in milliseconds.</summary>
+    public double ClockMs => _parts.Clock.NowNs / 1e6;
+
+    /// <summary>The longest <see cref="Run"/> in one call: a simulated day.</summary>
+    public const double MaxRunMs = 86_400_000;
+
+    /// <summary>
+    /// Let <paramref name="ms"/> of simulated time pass: the timers that fall due fire in order (kswapd's nap, the
+    /// balloon's retries, writeback completions, ...), each running its kernel path. Returns the clock afterwards,
+    /// in ms (work that was under way may end a little after the target).
+    /// </summary>
+    public double Run(double ms)
+    {
+        Check.InRange(ms, "ms", 0.0, MaxRunMs);
+        return Op("run", () =>
+        {
+            _parts.Clock.RunUntil(_parts.Clock.NowNs + (long)Math.Round(ms * 1_000_000));
+            return ClockMs;
+        });
+    }
+
     /// <summary>
     /// Run kernel paths (compaction, migration, balloon work ...) on their CPUs under a scheduling strategy
     /// (null = run to completion, in order), then the page-state checks, as one recorded operation.
@@ -137,7 +158,7 @@ public sealed class Simulation
 
     public string[] HistoryColumns()
     {
-        var cols = new List<string> { "sched_step" };
+        var cols = new List<string> { "sched_step", "time_ms" };
         for (int o = 0; o < Zone.MaxOrder; o++) cols.Add($"free_order{o}");
         cols.Add("extfrag_9");
         cols.Add("unusable_9");
@@ -168,7 +189,7 @@ public sealed class Simulation
 
     private void Record(string op)
     {
-        var row = new List<double> { _parts.Scheduler.Step };
+        var row = new List<double> { _parts.Scheduler.Step, ClockMs };
         var blocks = FreeBlocks();
         row.AddRange(blocks.Select(b => (double)b));
         row.Add(Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0);

@@ -30,6 +30,15 @@ public sealed class SimulationOptions
     /// <summary>Model the per-cpu page lists (v3.16 zone-&gt;pageset) in front of the buddy lists for order-0 pages.</summary>
     public bool PerCpuLists { get; init; }
 
+    /// <summary>CONFIG_HZ: timer ticks per second, one of 100, 250 (the default), 300, 1000.</summary>
+    public int Hz { get; init; } = 250;
+
+    /// <summary>
+    /// CPU time (ms) a kernel path runs before the timer tick sets need_resched, as CFS does once a task has run
+    /// its slice with other work waiting; [0, 1000]; 0 = never.
+    /// </summary>
+    public double TimesliceMs { get; init; }
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     public SimulationOptions Validate()
@@ -37,6 +46,8 @@ public sealed class SimulationOptions
         Check.InRange(MemoryMib, "memory_mib", MinMemoryMib, MaxMemoryMib);
         Check.That(Design is not null, "design", $"must be one of {string.Join(", ", KernelDesign.Names)}");
         Check.InRange(Cpus, "cpus", 1, MaxCpus);
+        Check.OneOf(Hz, "hz", Time.SimClock.HzChoices);
+        Check.InRange(TimesliceMs, "timeslice_ms", 0.0, 1000.0);
         return this;
     }
 }

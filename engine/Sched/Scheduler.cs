@@ -18,6 +18,7 @@ internal sealed class Scheduler
     private readonly List<SimTask> _runnable = [];
     private readonly List<TraceEntry> _trace = [];
     private readonly List<int> _choices = [];
+    private readonly List<SimTask> _woken = [];
     private IReadOnlyList<SimTask> _tasks = [];
     private IScheduleStrategy? _strategy;
     private volatile bool _aborting;
@@ -38,6 +39,16 @@ internal sealed class Scheduler
 
     /// <summary>Preemption points passed since the simulation started.</summary>
     public long Step { get; private set; }
+
+    /// <summary>
+    /// Simulated time in nanoseconds since boot. The CPUs' work advances it (<see cref="StepNs"/> per preemption
+    /// point, as if the kernel paths ran one after another on one timeline); <see cref="Time.SimClock"/> advances it
+    /// further over sleeps and timers.
+    /// </summary>
+    public long NowNs { get; internal set; }
+
+    /// <summary>The CPU time one preemption point stands for: a few dozen instructions of kernel code, or one page examined.</summary>
+    public const long StepNs = 25;
 
     /// <summary>Preemption points of the last switching run, in order.</summary>
     public IReadOnlyList<TraceEntry> Trace => _trace;
@@ -63,6 +74,7 @@ internal sealed class Scheduler
         long start = Step;
         if (strategy is null || tasks.Count < 2) RunInline(tasks);
         else RunSwitching(tasks, strategy);
+        RunDeferredWoken();
         return new RunOutcome(_deadlock, Step - start);
     }
 
@@ -71,6 +83,7 @@ internal sealed class Scheduler
     public void Preempt(string point)
     {
         Step++;
+        NowNs += StepNs;
         if (_strategy is null || _aborting) return;
         var current = Current;
         _trace.Add(new TraceEntry(Step, current.Cpu, current.Name, point));
@@ -95,12 +108,36 @@ internal sealed class Scheduler
             current.WaitCondition = condition;
             current.WaitingOn = waitingOn;
             Step++;
+            NowNs += StepNs;
             _trace.Add(new TraceEntry(Step, current.Cpu, current.Name, "blocked: " + point));
             var runnable = CollectRunnable();
             if (runnable.Count == 0) Abort(DeadlockMessage());
             SwitchTo(current, runnable.Count == 1 ? runnable[0] : Choose(runnable, current));
             current.WaitCondition = null;
             current.WaitingOn = null;
+        }
+    }
+
+    /// <summary>
+    /// A kernel thread woken by the running path (kswapd, the balloon thread, a timer's work): run-to-completion runs
+    /// it at once, nested in the waker, as if another CPU had picked it up; a switching run keeps the explored
+    /// interleaving intact and runs it after its tasks finish.
+    /// </summary>
+    public void RunWoken(SimTask task)
+    {
+        if (Switching)
+        {
+            _woken.Add(task);
+            return;
+        }
+        var waker = Current;
+        Dispatch(task);
+        task.Started = true;
+        try { task.Body(); }
+        finally
+        {
+            task.Done = true;
+            Current = waker;
         }
     }
 
@@ -130,6 +167,17 @@ internal sealed class Scheduler
         {
             Current = _main;
             _tasks = [];
+        }
+    }
+
+    /// <summary>The kernel threads woken during a switching run, each run to completion after it.</summary>
+    private void RunDeferredWoken()
+    {
+        while (_woken.Count > 0)
+        {
+            var task = _woken[0];
+            _woken.RemoveAt(0);
+            RunWoken(task);
         }
     }
 
@@ -256,7 +304,7 @@ internal sealed class Scheduler
     private void Dispatch(SimTask task)
     {
         Current = task;
-        task.SliceStart = Step;
+        task.SliceStartNs = NowNs;
     }
 
     private SimTask Choose(List<SimTask> runnable, SimTask current)

@@ -28,8 +28,8 @@ internal sealed class SimTask
     internal int Priority { get; set; }
     /// <summary><c>current-&gt;flags</c>.</summary>
     internal PF Flags { get; set; }
-    /// <summary>Scheduler step at which this task was last put on its CPU (start of its timeslice).</summary>
-    internal long SliceStart { get; set; }
+    /// <summary>Simulated time at which this task was last put on its CPU (start of its timeslice).</summary>
+    internal long SliceStartNs { get; set; }
 
     internal bool Runnable => !Done && (WaitCondition is null || WaitCondition());
 }

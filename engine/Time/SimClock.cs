@@ -4,34 +4,114 @@ namespace BalloonScript.Engine.Time;
 
 /// <summary>
 /// Simulated time, which every wait in the kernel code goes through (as Polly injects a <c>TimeProvider</c>):
-/// <c>msleep</c>, <c>congestion_wait</c>, and the scheduler tick behind <c>need_resched()</c>. For now time
-/// advances in scheduler steps: a sleep or a congestion wait is one preemption point, and a task's timeslice is
-/// <see cref="Timeslice"/> preemption points since it was put on its CPU.
+/// jiffies at <see cref="Hz"/>, <c>msleep</c>, <c>congestion_wait</c>, <c>schedule_timeout</c>, timers, and the
+/// scheduler tick behind <c>need_resched()</c>.
+/// <para>
+/// Time is the scheduler's <see cref="Scheduler.NowNs"/>: kernel work advances it by
+/// <see cref="Scheduler.StepNs"/> per preemption point. A sleep in a run-to-completion path runs the timers that fall
+/// due meanwhile (their kernel paths nested in the sleeper, as other CPUs would run them) and then moves time to the
+/// wake-up; in a switching run (exploration) a sleep is a preemption point that moves time, so the explored
+/// interleavings stay those of the scenario.
+/// </para>
 /// </summary>
-internal sealed class SimClock(Scheduler scheduler)
+internal sealed class SimClock
 {
-    /// <summary>
-    /// The need_resched() model: a task that has passed <see cref="Timeslice"/> preemption points since it was
-    /// last put on its CPU has TIF_NEED_RESCHED set, as if the timer tick had expired its slice. 0 (the
-    /// default) = never, so run-to-completion experiments are unaffected; tests and scenarios set it to make
-    /// compaction's need_resched() branches (async abort, lock drops, cond_resched) reachable.
-    /// </summary>
-    public long Timeslice { get; set; }
+    /// <summary>CONFIG_HZ choices on x86 (kernel/Kconfig.hz): HZ_100, HZ_250 (the default), HZ_300, HZ_1000.</summary>
+    public static readonly int[] HzChoices = [100, 250, 300, 1000];
 
-    /// <summary>need_resched(): the running task's timeslice is used up.</summary>
-    public bool NeedResched() => Timeslice > 0 && scheduler.Step - scheduler.Current.SliceStart >= Timeslice;
+    private readonly Scheduler _scheduler;
+    private readonly PriorityQueue<Timer, (long DueNs, long Seq)> _timers = new();
+    private long _timerSeq;
+
+    public SimClock(Scheduler scheduler, SimulationOptions options)
+    {
+        _scheduler = scheduler;
+        Hz = options.Hz;
+        TimesliceNs = (long)Math.Round(options.TimesliceMs * 1_000_000);
+    }
+
+    /// <summary>Timer interrupts per second (CONFIG_HZ).</summary>
+    public int Hz { get; }
+
+    /// <summary>One jiffy in nanoseconds (HZ=300: 3,333,333 ns).</summary>
+    public long TickNs => 1_000_000_000L / Hz;
+
+    public long NowNs => _scheduler.NowNs;
+
+    /// <summary><c>jiffies</c>: ticks since boot.</summary>
+    public long Jiffies => NowNs / TickNs;
+
+    /// <summary>
+    /// The CPU time after which the tick sets TIF_NEED_RESCHED on a running kernel path (as CFS's
+    /// <c>check_preempt_tick</c> does once a task has run its slice and another task waits for the CPU). 0 = never.
+    /// </summary>
+    public long TimesliceNs { get; set; }
+
+    /// <summary>
+    /// need_resched(): the running path has used its slice, as seen at the first timer tick after it ran out
+    /// (ticks fall on multiples of <see cref="TickNs"/>).
+    /// </summary>
+    public bool NeedResched()
+    {
+        if (TimesliceNs <= 0) return false;
+        long expires = _scheduler.Current.SliceStartNs + TimesliceNs;
+        long tick = (expires + TickNs - 1) / TickNs * TickNs;
+        return NowNs >= tick;
+    }
 
     /// <summary>cond_resched(): if need_resched(), give up the CPU (a preemption point) and start a new slice.</summary>
     public void CondResched()
     {
         if (!NeedResched()) return;
-        scheduler.Current.SliceStart = scheduler.Step;
-        scheduler.Preempt("cond_resched");
+        _scheduler.Current.SliceStartNs = NowNs;
+        _scheduler.Preempt("cond_resched");
     }
 
-    /// <summary>msleep(<paramref name="ms"/>) at <paramref name="where"/>: the task sleeps; other CPUs run.</summary>
-    public void Msleep(int ms, string where) => scheduler.Preempt($"{where}: msleep({ms})");
+    /// <summary>msecs_to_jiffies: rounded up to whole ticks.</summary>
+    public long MsecsToJiffies(long ms) => (ms * Hz + 999) / 1000;
 
-    /// <summary>congestion_wait(BLK_RW_ASYNC, HZ/10): sleep until a backing device is no longer congested or the timeout passes.</summary>
-    public void CongestionWait() => scheduler.Preempt("congestion_wait");
+    /// <summary>msleep(<paramref name="ms"/>) at <paramref name="where"/>: uninterruptible, msecs_to_jiffies(ms) + 1 ticks.</summary>
+    public void Msleep(int ms, string where) => Sleep((MsecsToJiffies(ms) + 1) * TickNs, $"{where}: msleep({ms})");
+
+    /// <summary>congestion_wait(BLK_RW_ASYNC, HZ/10): no device is ever congested here, so the whole timeout passes.</summary>
+    public void CongestionWait() => Sleep(Hz / 10 * TickNs, "congestion_wait");
+
+    /// <summary>schedule_timeout_*(<paramref name="jiffies"/>) at <paramref name="where"/>.</summary>
+    public void ScheduleTimeout(long jiffies, string where) => Sleep(jiffies * TickNs, $"{where}: schedule_timeout({jiffies})");
+
+    /// <summary>Arm a timer: <paramref name="fire"/> runs (as a kernel path it starts itself) once time reaches <paramref name="dueNs"/>.</summary>
+    public void AddTimer(long dueNs, string name, Action fire) =>
+        _timers.Enqueue(new Timer(name, fire), (dueNs, _timerSeq++));
+
+    /// <summary>Timers armed and not yet fired.</summary>
+    public int PendingTimers => _timers.Count;
+
+    /// <summary>
+    /// Let time pass until <paramref name="targetNs"/>: fire every timer due by then, in order of due time (and of
+    /// arming), moving time to each one's due time first; then move time to the target (unless the fired work ran past it).
+    /// </summary>
+    public void RunUntil(long targetNs)
+    {
+        while (_timers.TryPeek(out _, out var key) && key.DueNs <= targetNs)
+        {
+            var timer = _timers.Dequeue();
+            if (_scheduler.NowNs < key.DueNs) _scheduler.NowNs = key.DueNs;
+            timer.Fire();
+        }
+        if (_scheduler.NowNs < targetNs) _scheduler.NowNs = targetNs;
+    }
+
+    private void Sleep(long ns, string point)
+    {
+        long wake = NowNs + ns;
+        _scheduler.Preempt(point);
+        if (_scheduler.Switching)
+        {
+            if (_scheduler.NowNs < wake) _scheduler.NowNs = wake;
+            return;
+        }
+        RunUntil(wake);
+    }
+
+    private sealed record Timer(string Name, Action Fire);
 }

@@ -183,16 +183,20 @@ class Simulation:
     design: one of DESIGNS (see ``designs()``): legacy (v3.8-v3.17), redesign (d6d86c0, v3.18), fixed (v4.5).
     per_cpu_lists: model the v3.16 per-cpu page lists in front of the buddy lists.
     check_accounting: run the whole-memory page-state checks after every operation.
+    hz: CONFIG_HZ, the timer tick (100, 250, 300 or 1000); timeslice_ms: CPU time a kernel path runs before the tick
+    sets need_resched (0 = never).
     Every default is the engine's (SimulationOptions).
     """
 
     def __init__(self, memory_mib: int = _DEFAULTS["memory_mib"], design: str = _DEFAULTS["design"],
                  cpus: int = _DEFAULTS["cpus"], seed: int = _DEFAULTS["seed"], *,
-                 per_cpu_lists: bool = _DEFAULTS["per_cpu_lists"], check_accounting: bool = _DEFAULTS["check_accounting"]):
+                 per_cpu_lists: bool = _DEFAULTS["per_cpu_lists"], check_accounting: bool = _DEFAULTS["check_accounting"],
+                 hz: int = _DEFAULTS["hz"], timeslice_ms: float = _DEFAULTS["timeslice_ms"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
-                   "check_accounting": as_bool("check_accounting", check_accounting)}
+                   "check_accounting": as_bool("check_accounting", check_accounting),
+                   "hz": as_int("hz", hz, INT32), "timeslice_ms": as_real("timeslice_ms", timeslice_ms)}
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
@@ -212,6 +216,18 @@ class Simulation:
     def net(self):
         """Returns the underlying BalloonScript.Bindings.PySimulation (for what this layer does not wrap)."""
         return self._net
+
+    # -- time
+    @property
+    def clock_ms(self) -> float:
+        """Simulated time since boot, in milliseconds."""
+        return float(member(self._net, "ClockMs"))
+
+    def run(self, ms) -> float:
+        """Let ``ms`` milliseconds of simulated time pass (kswapd, the balloon's work and other timers run on it);
+        returns the clock afterwards, in ms."""
+        ms = as_real("ms", ms)
+        return float(call(self._net, "Run", ms))
 
     # -- actions
     def compact(self) -> CompactResult:

@@ -17,6 +17,8 @@ internal sealed class Rig : SimRig
     public static Rig Create(long memoryMib = 64, int cpus = 1, long seed = 1) =>
         new(new SimulationOptions { MemoryMib = memoryMib, Cpus = cpus, Seed = seed });
 
+    public static Rig Create(SimulationOptions options) => new(options);
+
     public long Event(VmEvent e) => VmStat.Event(e);
 
     /// <summary>Anon memory filling what the allocator will give, then every other page freed.</summary>

@@ -5,7 +5,6 @@ using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
-using BalloonScript.Engine.Time;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Compaction;
@@ -68,12 +67,12 @@ public class MigrateScannerTests
     [Test]
     public void CompactShouldAbort_v3_16_AsyncGivesUpOnNeedReschedWhereSyncReschedules()
     {
-        var async = Rig.Create(64).FragmentedAnon();
-        async.Get<SimClock>().Timeslice = 200;
+        // A slice of 1 µs at HZ=1000: need_resched is set at the first 1 ms tick after the compaction starts.
+        var ticking = new SimulationOptions { MemoryMib = 64, Seed = 1, Hz = 1000, TimesliceMs = 0.001 };
+        var async = Rig.Create(ticking).FragmentedAnon();
         var asyncZone = async.Node.LargestZone;
         var asyncCc = Control(async, asyncZone, MigrateMode.Async);
-        var sync = Rig.Create(64).FragmentedAnon();
-        sync.Get<SimClock>().Timeslice = 200;
+        var sync = Rig.Create(ticking).FragmentedAnon();
         var syncZone = sync.Node.LargestZone;
         var syncCc = Control(sync, syncZone, MigrateMode.Sync);
 
