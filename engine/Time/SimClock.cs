@@ -21,6 +21,7 @@ internal sealed class SimClock
 
     private readonly Scheduler _scheduler;
     private readonly PriorityQueue<Timer, (long DueNs, long Seq)> _timers = new();
+    private readonly Action<long>?[] _handlers = new Action<long>?[Enum.GetValues<TimerKind>().Length];
     private long _timerSeq;
 
     public SimClock(Scheduler scheduler, SimulationOptions options)
@@ -79,9 +80,22 @@ internal sealed class SimClock
     /// <summary>schedule_timeout_*(<paramref name="jiffies"/>) at <paramref name="where"/>.</summary>
     public void ScheduleTimeout(long jiffies, string where) => Sleep(jiffies * TickNs, $"{where}: schedule_timeout({jiffies})");
 
-    /// <summary>Arm a timer: <paramref name="fire"/> runs (as a kernel path it starts itself) once time reaches <paramref name="dueNs"/>.</summary>
-    public void AddTimer(long dueNs, string name, Action fire) =>
-        _timers.Enqueue(new Timer(name, fire), (dueNs, _timerSeq++));
+    /// <summary>
+    /// Who handles timers of <paramref name="kind"/>: each part registers its own when it is built. A timer is plain
+    /// data (kind, argument, due time), so a snapshot can copy the queue.
+    /// </summary>
+    public void Handle(TimerKind kind, Action<long> fire)
+    {
+        if (_handlers[(int)kind] is not null) throw new InvalidOperationException($"a handler for {kind} timers is registered already");
+        _handlers[(int)kind] = fire;
+    }
+
+    /// <summary>Arm a timer: the handler of <paramref name="kind"/> runs with <paramref name="arg"/> once time reaches <paramref name="dueNs"/>.</summary>
+    public void AddTimer(long dueNs, TimerKind kind, long arg = 0)
+    {
+        if (_handlers[(int)kind] is null) throw new InvalidOperationException($"no handler for {kind} timers");
+        _timers.Enqueue(new Timer(kind, arg), (dueNs, _timerSeq++));
+    }
 
     /// <summary>Timers armed and not yet fired.</summary>
     public int PendingTimers => _timers.Count;
@@ -96,7 +110,7 @@ internal sealed class SimClock
         {
             var timer = _timers.Dequeue();
             if (_scheduler.NowNs < key.DueNs) _scheduler.NowNs = key.DueNs;
-            timer.Fire();
+            _handlers[(int)timer.Kind]!(timer.Arg);
         }
         if (_scheduler.NowNs < targetNs) _scheduler.NowNs = targetNs;
     }
@@ -113,5 +127,5 @@ internal sealed class SimClock
         RunUntil(wake);
     }
 
-    private sealed record Timer(string Name, Action Fire);
+    private readonly record struct Timer(TimerKind Kind, long Arg);
 }

@@ -1,0 +1,12 @@
+namespace BalloonScript.Engine.Time;
+
+/// <summary>What a simulated timer does when it fires; the part that arms it registers the handler (<see cref="SimClock.Handle"/>).</summary>
+internal enum TimerKind
+{
+    /// <summary>kswapd's HZ/10 nap in kswapd_try_to_sleep ran out.</summary>
+    KswapdNap,
+    /// <summary>A write (page cache writeback or swap-out) completed: end_page_writeback.</summary>
+    WritebackDone,
+    /// <summary>The balloon's work runs again (its thread woke, or the host changed the target).</summary>
+    BalloonWork,
+}
