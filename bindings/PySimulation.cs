@@ -19,14 +19,19 @@ public sealed class PySimulation
     public static PySimulation Create(PyOptions options) => new(Simulation.Create(options.Build()));
 
     public long WorkloadAnon(double mib) => _sim.WorkloadAnon(mib);
-    public long WorkloadFile(double mib) => _sim.WorkloadFile(mib);
-    public long WorkloadSlab(double mib) => _sim.WorkloadSlab(mib);
+    public long WorkloadFile(double mib, double dirty) => _sim.WorkloadFile(mib, dirty);
+    public long WorkloadSlab(double mib, bool reclaimable) => _sim.WorkloadSlab(mib, reclaimable);
+    public long WorkloadTouch(double fraction, string kind, string pattern, long seed) => _sim.WorkloadTouch(fraction, kind, pattern, seed);
+    public string Dmesg() => _sim.Dmesg();
     public long WorkloadFree(double fraction, string pattern, long seed) => _sim.WorkloadFree(fraction, pattern, seed);
 
     public long BalloonInflate(double mib) => _sim.BalloonInflate(mib);
     public long BalloonDeflate(double mib) => _sim.BalloonDeflate(mib);
     public long BalloonPages => _sim.BalloonPages;
     public long HostBallooned => _sim.HostBallooned;
+    public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);
+    public long HostTargetPages => _sim.HostTargetPages;
+    public long BalloonOutOfPuff => _sim.BalloonOutOfPuff;
 
     public PyCompactResult Compact() => new(_sim.Compact());
     public double Run(double ms) => _sim.Run(ms);

@@ -27,6 +27,7 @@ public sealed class Simulation
         _parts = parts;
         parts.Buddy.Boot();
         Record("boot");
+        parts.Log.Event += Record;
     }
 
     public SimulationOptions Options => _parts.Options;
@@ -41,15 +42,54 @@ public sealed class Simulation
     public int NrPages => _parts.Pages.NrPages;
 
     public long WorkloadAnon(double mib) => Op("workload.anon", () => _parts.Workload.Anon(mib));
-    public long WorkloadFile(double mib) => Op("workload.file", () => _parts.Workload.File(mib));
-    public long WorkloadSlab(double mib) => Op("workload.slab", () => _parts.Workload.Slab(mib));
+    public long WorkloadFile(double mib, double dirty = 0) => Op("workload.file", () => _parts.Workload.File(mib, dirty));
+    public long WorkloadSlab(double mib, bool reclaimable = false) => Op("workload.slab", () => _parts.Workload.Slab(mib, reclaimable));
+    public long WorkloadTouch(double fraction, string kind, string pattern, long seed) =>
+        Op("workload.touch", () => _parts.Workload.Touch(fraction, kind, pattern, seed));
+
+    /// <summary>The kernel log (dmesg): OOM kills, allocation failures, the balloon's "Out of puff!".</summary>
+    public string Dmesg() => _parts.Log.Dmesg();
     public long WorkloadFree(double fraction, string pattern, long seed) => Op("workload.free", () => _parts.Workload.Free(fraction, pattern, seed));
 
-    /// <summary>Inflate the virtio balloon by <paramref name="mib"/>: at most what can be allocated above the min watermarks. Returns pages inflated.</summary>
+    /// <summary>
+    /// Inflate the virtio balloon by <paramref name="mib"/>, synchronously (the host raises its target, the balloon
+    /// thread fills towards it, reclaiming where the kernel would, until reached or out of puff). The range is what
+    /// the guest could ever give: without reclaim, what is free above the min watermarks; with reclaim, the managed
+    /// memory above the min watermarks less unmovable pages (slab, kernel allocations, and anonymous memory that
+    /// swap cannot take). Returns pages inflated, possibly fewer.
+    /// </summary>
     public long BalloonInflate(double mib)
     {
-        Check.InRange(mib, "mib", 0.0, _parts.Balloon.InflatablePages() / 256.0);
+        Check.InRange(mib, "mib", 0.0, InflatableMaxPages() / 256.0);
         return Op("balloon.inflate", () => _parts.Balloon.Inflate((long)Math.Round(mib * 256)));
+    }
+
+    /// <summary>The host asks for a balloon of <paramref name="balloonMib"/> MiB ([0, memory_mib]); the balloon thread works towards it as time passes (<see cref="Run"/>).</summary>
+    public void HostSetTarget(double balloonMib)
+    {
+        Check.InRange(balloonMib, "balloon_mib", 0.0, Options.MemoryMib);
+        Op("host.set_target", () =>
+        {
+            _parts.Host.SetTarget((long)Math.Round(balloonMib * 256));
+            return 0;
+        });
+    }
+
+    /// <summary>The balloon size the host asks for (config num_pages), in pages.</summary>
+    public long HostTargetPages => _parts.Host.TargetPages;
+
+    /// <summary>fill_balloon calls that got no page ("Out of puff!") and slept 200 ms.</summary>
+    public long BalloonOutOfPuff => _parts.Balloon.OutOfPuff;
+
+    private long InflatableMaxPages()
+    {
+        if (!_parts.Reclaim.Modelled) return _parts.Balloon.InflatablePages();
+        var vm = _parts.VmStat;
+        long giveable = _parts.Node.Zones.Sum(z => Math.Max(0, z.ManagedPages - z.Watermark[Zone.WmarkMin]));
+        long anon = vm.Global(ZoneStat.NrAnonPages);
+        long unswappable = Math.Max(0, anon - _parts.Swap.NrSwapPages);
+        giveable -= vm.Global(ZoneStat.NrSlabUnreclaimable) + _parts.HighOrder.AllocatedPages + unswappable;
+        return Math.Max(0, giveable);
     }
 
     /// <summary>Deflate the balloon by <paramref name="mib"/>, at most what it holds. Returns pages deflated.</summary>
@@ -158,7 +198,7 @@ public sealed class Simulation
 
     public string[] HistoryColumns()
     {
-        var cols = new List<string> { "sched_step", "time_ms" };
+        var cols = new List<string> { "sched_step", "time_ms", "balloon_pages", "balloon_target", "host_ballooned", "out_of_puff" };
         for (int o = 0; o < Zone.MaxOrder; o++) cols.Add($"free_order{o}");
         cols.Add("extfrag_9");
         cols.Add("unusable_9");
@@ -173,7 +213,7 @@ public sealed class Simulation
     {
         // Reports from here carry this frame, so they do not read as if the running CPU had done something.
         using var _ = _parts.Scheduler.Current.Path.Enter("sanitizer: whole-memory checks");
-        _parts.Check.Run(_parts.Workload.LiveTokens, _parts.Workload.MaxToken);
+        _parts.Check.Run();
         _parts.BalloonCheck.Run();
     }
 
@@ -189,7 +229,10 @@ public sealed class Simulation
 
     private void Record(string op)
     {
-        var row = new List<double> { _parts.Scheduler.Step, ClockMs };
+        var row = new List<double>
+        {
+            _parts.Scheduler.Step, ClockMs, _parts.Balloon.NumPages, _parts.Host.TargetPages, _parts.Host.Ballooned, _parts.Balloon.OutOfPuff,
+        };
         var blocks = FreeBlocks();
         row.AddRange(blocks.Select(b => (double)b));
         row.Add(Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0);

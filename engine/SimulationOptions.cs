@@ -39,6 +39,21 @@ public sealed class SimulationOptions
     /// </summary>
     public double TimesliceMs { get; init; }
 
+    /// <summary>
+    /// Model reclaim (v3.16 mm/vmscan.c: kswapd, direct reclaim, the OOM killer). Off, the allocator's slow path
+    /// has no reclaim to fall back on (the pre-pressure model; docs/model.md).
+    /// </summary>
+    public bool Reclaim { get; init; }
+
+    /// <summary>Model the per-cpu LRU pagevecs (v3.16 mm/swap.c lru_add_pvec) in front of the LRU lists.</summary>
+    public bool Pagevecs { get; init; }
+
+    /// <summary>Swap space in MiB, [0, 65536]; 0 = no swap (anonymous pages cannot be reclaimed).</summary>
+    public long SwapMib { get; init; }
+
+    /// <summary>How long a write (page-cache writeback, swap-out) takes to complete, in ms, [0, 10000]; 0 = at once.</summary>
+    public double IoLatencyMs { get; init; } = 2;
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     public SimulationOptions Validate()
@@ -48,6 +63,8 @@ public sealed class SimulationOptions
         Check.InRange(Cpus, "cpus", 1, MaxCpus);
         Check.OneOf(Hz, "hz", Time.SimClock.HzChoices);
         Check.InRange(TimesliceMs, "timeslice_ms", 0.0, 1000.0);
+        Check.InRange(SwapMib, "swap_mib", 0, MaxMemoryMib);
+        Check.InRange(IoLatencyMs, "io_latency_ms", 0.0, 10_000.0);
         return this;
     }
 }

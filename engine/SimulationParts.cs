@@ -17,6 +17,8 @@ internal sealed record SimulationParts(
     IBuddyAllocator Buddy,
     ICompaction Compaction,
     IVirtioBalloon Balloon,
+    Reclaim.IReclaim Reclaim,
+    Swap.SwapArea Swap,
     BalloonHost Host,
     Workload.Workload Workload,
     Workload.HighOrderRequests HighOrder,
@@ -26,4 +28,5 @@ internal sealed record SimulationParts(
     PageStateCheck Check,
     BalloonCheck BalloonCheck,
     VmStat VmStat,
+    Printk.KernelLog Log,
     ProcText Proc);

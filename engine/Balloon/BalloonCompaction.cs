@@ -19,7 +19,8 @@ namespace BalloonScript.Engine.Balloon;
 /// </para>
 /// </summary>
 internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock, PageRefs refs,
-    IBuddyAllocator buddy, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler, IBalloonPageIdentity identity, IDequeueWalk dequeueWalk)
+    IBuddyAllocator buddy, Lazy<IPageAllocator> allocator, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler,
+    IBalloonPageIdentity identity, IDequeueWalk dequeueWalk)
     : IBalloonCompaction
 {
     /// <summary>balloon_mapping_gfp_mask() | __GFP_NOMEMALLOC | __GFP_NORETRY, with CONFIG_BALLOON_COMPACTION.</summary>
@@ -168,13 +169,10 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
     }
 
     /// <summary>
-    /// alloc_page(BalloonGfp): get_page_from_freelist at the low watermark, then the slow path's retry at
-    /// ALLOC_WMARK_MIN; __GFP_NOMEMALLOC forbids ALLOC_NO_WATERMARKS, order 0 skips direct compaction,
-    /// __GFP_NORETRY gives up after that (direct reclaim is not modelled).
+    /// alloc_page(BalloonGfp) through the whole allocator: the fast path at the low watermark, the slow path's
+    /// retry at the min watermark (__GFP_NOMEMALLOC forbids going below it), one round of direct reclaim, and then
+    /// — __GFP_NORETRY — failure: never the OOM killer, never a retry loop. (alloc_pages is reached lazily: the
+    /// allocator's compaction reaches back into balloon compaction.)
     /// </summary>
-    private int AllocPage()
-    {
-        int page = buddy.GetPageFromFreelist(0, BalloonGfp, AllocFlags.WmarkLow);
-        return page >= 0 ? page : buddy.GetPageFromFreelist(0, BalloonGfp, AllocFlags.WmarkMin);
-    }
+    private int AllocPage() => allocator.Value.AllocPages(0, BalloonGfp);
 }

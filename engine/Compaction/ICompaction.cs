@@ -18,6 +18,15 @@ internal interface ICompaction
     /// <summary>try_to_compact_pages: direct compaction for an allocation of 2^order pages.</summary>
     CompactStatus TryToCompactPages(int order, Gfp gfp, MigrateMode mode, out bool contended);
 
+    /// <summary>compaction_suitable: whether compacting the zone could produce a free block of <paramref name="order"/>.</summary>
+    CompactStatus CompactionSuitable(Zone zone, int order);
+
+    /// <summary>compact_pgdat: kswapd's asynchronous compaction of the node for <paramref name="order"/>.</summary>
+    void CompactPgdat(int order);
+
+    /// <summary>reset_isolation_suitable: kswapd going to sleep clears the skip bits of the zones due for a flush.</summary>
+    void ResetIsolationSuitable();
+
     /// <summary>compaction_deferred: true if this attempt at <paramref name="order"/> should be skipped (and counts it).</summary>
     bool CompactionDeferred(Zone zone, int order);
 

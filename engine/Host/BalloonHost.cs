@@ -18,6 +18,25 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer)
 
     public bool IsBallooned(int pfn) => _ballooned[pfn];
 
+    /// <summary>The config space's <c>num_pages</c>: the balloon size the host asks for, in 4 KiB balloon pages.</summary>
+    public long TargetPages { get; private set; }
+
+    /// <summary>The config space's <c>actual</c>: the size the guest last reported (update_balloon_size).</summary>
+    public long ActualPages { get; set; }
+
+    /// <summary>The config-change interrupt (virtballoon_changed), raised when the host writes a new target.</summary>
+    public event Action? ConfigChanged;
+
+    /// <summary>The target as a synchronous inflate or deflate sets it around its own work (no interrupt: the caller drives the driver).</summary>
+    public void SetTargetQuietly(long pages) => TargetPages = pages;
+
+    /// <summary>The host asks for a balloon of <paramref name="pages"/> (QEMU's <c>balloon N</c> asks for a guest of N MiB: a balloon of memory − N).</summary>
+    public void SetTarget(long pages)
+    {
+        TargetPages = pages;
+        ConfigChanged?.Invoke();
+    }
+
     /// <summary>Handle one buffer of PFNs the guest kicked on <paramref name="vq"/>.</summary>
     public void Receive(VirtQueue vq, ReadOnlySpan<int> pfns)
     {

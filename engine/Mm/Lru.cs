@@ -1,15 +1,18 @@
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Mm;
 
 /// <summary>
 /// The per-zone LRU lists of v3.16 (mm/vmscan.c, mm/swap.c, include/linux/mm_inline.h), changed only under
-/// <c>zone-&gt;lru_lock</c>. Per-cpu pagevecs are not modelled: <c>lru_cache_add</c> puts the page on its list at
-/// once, which is what a pagevec drain does a little later in the kernel.
+/// <c>zone-&gt;lru_lock</c>. With <see cref="Pagevecs"/> registered, <c>lru_cache_add</c> parks pages in the
+/// running CPU's pagevec until it is drained; without, the page goes on its list at once (what the drain does a
+/// little later in the kernel).
 /// </summary>
-internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer)
+internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer,
+    VmStat vmstat, Scheduler scheduler, Pagevecs? pagevecs = null)
 {
     /// <summary>page_is_file_cache(): not swap-backed. Balloon pages have no PG_swapbacked, so they count as file.</summary>
     public bool PageIsFileCache(int pfn) => !pages.Test(pfn, PG.SwapBacked);
@@ -38,7 +41,8 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
 
     /// <summary>
     /// __isolate_lru_page (v3.16): only LRU pages; unevictable ones only with ISOLATE_UNEVICTABLE; in async mode
-    /// not under writeback, and not dirty unless the mapping can migrate without blocking; then
+    /// (and ISOLATE_CLEAN) not under writeback, and not dirty unless the mapping can migrate without blocking
+    /// (ISOLATE_CLEAN: not dirty at all); with ISOLATE_UNMAPPED not mapped; then
     /// get_page_unless_zero and clear PG_lru. The caller holds lru_lock and takes the page off its list.
     /// Returns 0, -EINVAL or -EBUSY.
     /// </summary>
@@ -47,15 +51,17 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
         const int EInval = -22, EBusy = -16;
         if (!pages.PageLru(pfn)) return EInval;
         if (pages.Test(pfn, PG.Unevictable) && (mode & IsolateMode.Unevictable) == 0) return EInval;
-        if ((mode & IsolateMode.AsyncMigrate) != 0)
+        if ((mode & (IsolateMode.Clean | IsolateMode.AsyncMigrate)) != 0)
         {
             if (pages.Test(pfn, PG.Writeback)) return EBusy;
             if (pages.Test(pfn, PG.Dirty))
             {
+                if ((mode & IsolateMode.Clean) != 0) return EBusy;
                 int mapping = Rmap.PageMapping(pages, pfn);
                 if (mapping != 0 && mappings.MigratePage(mapping) == MigratePageOp.None) return EBusy;
             }
         }
+        if ((mode & IsolateMode.Unmapped) != 0 && pages.PageMapped(pfn)) return EBusy;
         if (pages.Count[pfn] == 0) return EBusy; // get_page_unless_zero failed: being freed
         pages.Count[pfn]++;
         pages.Clear(pfn, PG.Lru);
@@ -82,17 +88,127 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
         return rc;
     }
 
-    /// <summary>lru_cache_add + __pagevec_lru_add_fn: SetPageLRU and add to the list page_lru() names.</summary>
+    /// <summary>
+    /// lru_cache_add (v3.16): with pagevecs, take a reference and park the page in this CPU's lru_add_pvec (drained
+    /// first when full); without, __pagevec_lru_add_fn at once.
+    /// </summary>
     public void LruCacheAdd(int pfn)
+    {
+        if (pagevecs is null)
+        {
+            var zone = node.ZoneOf(pfn);
+            zone.LruLock.Lock();
+            PagevecLruAddFn(zone, pfn);
+            zone.LruLock.Unlock();
+            return;
+        }
+        pages.Count[pfn]++; // page_cache_get: the pagevec's reference
+        pagevecs.Add(pfn, PagevecLruAdd);
+    }
+
+    /// <summary>lru_add_drain (v3.16): drain the running CPU's lru_add_pvec.</summary>
+    public void LruAddDrain()
+    {
+        if (pagevecs is not null) PagevecLruAdd(pagevecs.Of(scheduler.Current.Cpu));
+    }
+
+    /// <summary>lru_add_drain_all (v3.16): drain every CPU's lru_add_pvec (from work queued on each CPU).</summary>
+    public void LruAddDrainAll()
+    {
+        if (pagevecs is null) return;
+        for (int cpu = 0; cpu < scheduler.Cpus; cpu++) PagevecLruAdd(pagevecs.Of(cpu));
+    }
+
+    /// <summary>
+    /// __pagevec_lru_add: each page onto its LRU under its zone's lru_lock (taken once per run of same-zone
+    /// pages), then release_pages drops the pagevec's references, freeing a page whose last reference that was.
+    /// </summary>
+    private void PagevecLruAdd(List<int> pvec)
+    {
+        if (pvec.Count == 0) return;
+        Zone? locked = null;
+        foreach (int pfn in pvec)
+        {
+            var zone = node.ZoneOf(pfn);
+            if (zone != locked)
+            {
+                locked?.LruLock.Unlock();
+                zone.LruLock.Lock();
+                locked = zone;
+            }
+            PagevecLruAddFn(zone, pfn);
+        }
+        locked!.LruLock.Unlock();
+        foreach (int pfn in pvec) PutPage(pfn);
+        pvec.Clear();
+    }
+
+    /// <summary>
+    /// __pagevec_lru_add_fn: SetPageLRU, add at the head of the list page_lru() names, and count it in the
+    /// zone's reclaim_stat (scanned, and rotated if active). Caller holds lru_lock.
+    /// </summary>
+    private void PagevecLruAddFn(Zone zone, int pfn)
+    {
+        if (pages.PageLru(pfn))
+        {
+            sanitizer.Report(ReportKind.VmBug, pfn, "VM_BUG_ON_PAGE(PageLRU(page)) in __pagevec_lru_add_fn");
+            return;
+        }
+        pages.Set(pfn, PG.Lru);
+        AddPageToLruList(zone, pfn, LruListOf(pfn));
+        int file = PageIsFileCache(pfn) ? 1 : 0;
+        zone.RecentScanned[file]++;
+        if (pages.Test(pfn, PG.Active)) zone.RecentRotated[file]++;
+    }
+
+    /// <summary>
+    /// mark_page_accessed (v3.16): inactive and referenced → activate (activate_page, or PG_active if the page
+    /// still sits in a pagevec); else set PG_referenced. The activate pagevec is drained at once here.
+    /// </summary>
+    public void MarkPageAccessed(int pfn)
+    {
+        if (!pages.Test(pfn, PG.Active) && !pages.Test(pfn, PG.Unevictable) && pages.Test(pfn, PG.Referenced))
+        {
+            if (pages.PageLru(pfn)) ActivatePage(pfn);
+            else pages.Set(pfn, PG.Active); // __lru_cache_activate_page: it lands on the active list when drained
+            pages.Clear(pfn, PG.Referenced);
+        }
+        else if (!pages.Test(pfn, PG.Referenced)) pages.Set(pfn, PG.Referenced);
+    }
+
+    /// <summary>__activate_page (v3.16): an inactive LRU page to the head of its active list; pgactivate, reclaim_stat.</summary>
+    private void ActivatePage(int pfn)
     {
         var zone = node.ZoneOf(pfn);
         zone.LruLock.Lock();
-        if (pages.PageLru(pfn))
-            sanitizer.Report(ReportKind.VmBug, pfn, "VM_BUG_ON_PAGE(PageLRU(page)) in __pagevec_lru_add_fn");
-        else
+        if (pages.PageLru(pfn) && !pages.Test(pfn, PG.Active) && !pages.Test(pfn, PG.Unevictable))
         {
-            pages.Set(pfn, PG.Lru);
+            int file = PageIsFileCache(pfn) ? 1 : 0;
+            DelPageFromLruList(zone, pfn, LruListOf(pfn));
+            pages.Set(pfn, PG.Active);
             AddPageToLruList(zone, pfn, LruListOf(pfn));
+            vmstat.Count(VmEvent.Pgactivate);
+            zone.RecentScanned[file]++;
+            zone.RecentRotated[file]++;
+        }
+        zone.LruLock.Unlock();
+    }
+
+    /// <summary>
+    /// rotate_reclaimable_page (v3.16, at the end of writeback of a PG_reclaim page): a clean, unlocked, inactive
+    /// LRU page moves to the tail of its list, next in line for reclaim; pgrotated. (The rotate pagevec is drained at once.)
+    /// </summary>
+    public void RotateReclaimablePage(int pfn)
+    {
+        if (pages.PageLocked(pfn) || pages.Test(pfn, PG.Dirty) || pages.Test(pfn, PG.Active) || pages.Test(pfn, PG.Unevictable)
+            || !pages.PageLru(pfn)) return;
+        var zone = node.ZoneOf(pfn);
+        zone.LruLock.Lock();
+        if (pages.PageLru(pfn) && !pages.Test(pfn, PG.Active))
+        {
+            lists.Del(pfn);
+            lists.AddTail(pfn, zone.LruHead[LruListOf(pfn)]);
+            vmstat.Count(VmEvent.Pgrotated);
         }
         zone.LruLock.Unlock();
     }

@@ -36,6 +36,12 @@ internal sealed class MappingTable
 {
     public const int PageMappingAnon = 1;
 
+    /// <summary>
+    /// <c>swapper_spaces</c>: what <c>page_mapping()</c> returns for a page in the swap cache. A fixed handle outside
+    /// the table, whose <c>a_ops-&gt;migratepage</c> is migrate_page.
+    /// </summary>
+    public const int SwapperSpace = int.MaxValue & ~3;
+
     /// <summary>AS_BALLOON_MAP = __GFP_BITS_SHIFT + 4 (v3.8–v3.17 include/linux/pagemap.h).</summary>
     public const int AsBalloonMap = 25 + 4;
 
@@ -68,7 +74,8 @@ internal sealed class MappingTable
 
     public void Free(int handle) => _kind[handle >> 2] = MappingObject.Freed;
 
-    public MappingObject KindOf(int handle) => handle == 0 ? MappingObject.Freed : _kind[handle >> 2];
+    public MappingObject KindOf(int handle) =>
+        handle == 0 ? MappingObject.Freed : handle == SwapperSpace ? MappingObject.AddressSpace : _kind[handle >> 2];
 
     /// <summary>
     /// <c>mapping-&gt;flags</c> read through a raw <c>page-&gt;mapping</c> value. Legal only for a live
@@ -98,7 +105,7 @@ internal sealed class MappingTable
     public int PrivateData(int handle) => _privateData[handle >> 2];
 
     /// <summary>The mapping's <c>a_ops-&gt;migratepage</c>.</summary>
-    public MigratePageOp MigratePage(int handle) => _migratePage[handle >> 2];
+    public MigratePageOp MigratePage(int handle) => handle == SwapperSpace ? MigratePageOp.Generic : _migratePage[handle >> 2];
 
     /// <summary>Call the driver's <c>a_ops-&gt;migratepage</c> of a <see cref="MigratePageOp.Driver"/> mapping; -EAGAIN for any other.</summary>
     public int CallDriverMigratePage(int handle, int newpage, int page, MigrateMode mode) =>

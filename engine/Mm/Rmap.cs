@@ -1,19 +1,40 @@
+using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
+using BalloonScript.Engine.Workload;
 
 namespace BalloonScript.Engine.Mm;
 
 /// <summary>
-/// The reverse-map operations migration needs (v3.16 mm/rmap.c, mm/migrate.c), to the level of page state
-/// and counts: a page's mappings are its <c>_mapcount + 1</c> PTEs, each holding one reference. Migration
-/// replaces them by migration entries (remembered per old PFN, as the entries in the page tables point at
-/// it) and later re-establishes them on the new page, or on the old one if migration failed.
+/// The reverse-map operations of v3.16 mm/rmap.c and mm/migrate.c that migration and reclaim need, to the level
+/// of page state and counts: a page's mappings are its <c>_mapcount + 1</c> PTEs, each holding one reference; an
+/// anonymous page's PTE is found in its process's page table at <c>page-&gt;index</c> (anon_vma → process).
+/// Each mapped page has one pte young (accessed) bit, set by an access and tested-and-cleared by
+/// <c>page_referenced</c>. Migration replaces the PTEs by migration entries (remembered per old PFN) and later
+/// re-establishes them on the new page, or on the old one if migration failed; reclaim's <c>try_to_unmap</c>
+/// replaces an anonymous page's PTE by its swap entry.
 /// </summary>
-internal sealed class Rmap(PageTable pages, Node node)
+internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, SwapArea swap)
 {
     private readonly int[] _migrationEntries = new int[pages.NrPages];
+    private readonly bool[] _young = new bool[pages.NrPages];
 
-    /// <summary>page_mapping(): NULL for anonymous pages (no swap cache modelled), else <c>page-&gt;mapping</c>.</summary>
-    public static int PageMapping(PageTable pages, int pfn) => pages.PageAnon(pfn) ? 0 : pages.Mapping[pfn];
+    /// <summary>page_mapping(): the swap address space for a swap-cache page, NULL for other anonymous pages, else <c>page-&gt;mapping</c>.</summary>
+    public static int PageMapping(PageTable pages, int pfn) =>
+        pages.Test(pfn, PG.SwapCache) ? MappingTable.SwapperSpace : pages.PageAnon(pfn) ? 0 : pages.Mapping[pfn];
+
+    /// <summary>The CPU set the accessed bit of the page's PTE (a load or store through the mapping).</summary>
+    public void MarkYoung(int pfn) => _young[pfn] = true;
+
+    /// <summary>
+    /// page_referenced (v3.16): how many of the page's mappings had their young bit set, clearing it on the way;
+    /// 0 for an unmapped page.
+    /// </summary>
+    public int PageReferenced(int pfn)
+    {
+        if (!pages.PageMapped(pfn) || !_young[pfn]) return 0;
+        _young[pfn] = false;
+        return pages.MapCount[pfn] + 1;
+    }
 
     /// <summary>
     /// try_to_unmap(page, TTU_MIGRATION): every PTE becomes a migration entry; each unmap drops the PTE's
@@ -26,13 +47,14 @@ internal sealed class Rmap(PageTable pages, Node node)
         _migrationEntries[pfn] += mappers;
         pages.Count[pfn] -= mappers;
         pages.MapCount[pfn] = -1;
+        _young[pfn] = false;
         if (pages.PageAnon(pfn)) node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
     }
 
     /// <summary>
     /// remove_migration_ptes(old, new): the migration entries pointing at <paramref name="old"/> become PTEs of
-    /// <paramref name="newpage"/> (get_page + page_add_anon_rmap / page_add_file_rmap each). Idempotent: the
-    /// entries are consumed.
+    /// <paramref name="newpage"/> (get_page + page_add_anon_rmap / page_add_file_rmap each; the new PTE is old, not
+    /// young), and the process's page table points at the new page. Idempotent: the entries are consumed.
     /// </summary>
     public void RemoveMigrationPtes(int old, int newpage)
     {
@@ -42,6 +64,39 @@ internal sealed class Rmap(PageTable pages, Node node)
         bool firstMapping = pages.MapCount[newpage] < 0;
         pages.Count[newpage] += entries;
         pages.MapCount[newpage] += entries;
-        if (firstMapping && pages.PageAnon(newpage)) node.ZoneOf(newpage).Stat[(int)ZoneStat.NrAnonPages]++;
+        if (!pages.PageAnon(newpage)) return;
+        if (firstMapping) node.ZoneOf(newpage).Stat[(int)ZoneStat.NrAnonPages]++;
+        if (processes.OwnerOf(pages.Mapping[newpage]) is { } owner && pages.Index[newpage] < owner.Ptes.Length)
+            owner.Ptes[pages.Index[newpage]] = newpage;
+    }
+
+    /// <summary>
+    /// try_to_unmap(page, TTU_UNMAP) of an anonymous page in the swap cache, for reclaim (try_to_unmap_one): a
+    /// young PTE means the page was used again → SWAP_FAIL (the bit is cleared); else the PTE becomes the swap
+    /// entry (swap_duplicate, MM_ANONPAGES −1, MM_SWAPENTS +1), page_remove_rmap, and the mapping's reference is
+    /// dropped. True = SWAP_SUCCESS (no longer mapped).
+    /// </summary>
+    public bool TryToUnmapForReclaim(int pfn)
+    {
+        if (!pages.PageMapped(pfn)) return true;
+        if (_young[pfn])
+        {
+            _young[pfn] = false;
+            return false;
+        }
+        var owner = processes.OwnerOf(pages.Mapping[pfn]);
+        int slot = pages.Private[pfn];
+        int mappers = pages.MapCount[pfn] + 1;
+        for (int i = 0; i < mappers; i++) swap.SwapDuplicate(slot);
+        if (owner is not null)
+        {
+            owner.Ptes[pages.Index[pfn]] = Process.SwapEntry(slot);
+            owner.AnonRss--;
+            owner.SwapEnts++;
+        }
+        pages.MapCount[pfn] = -1;
+        pages.Count[pfn] -= mappers;
+        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
+        return true;
     }
 }

@@ -82,6 +82,18 @@ internal sealed class Zone
     public int CompactDeferShift { get; set; }
     public int CompactOrderFailed { get; set; }
 
+    // Reclaim state (v3.16 struct zone and struct lruvec, mm/vmscan.c).
+    /// <summary><c>pages_scanned</c>: LRU pages reclaim scanned since a page of this zone last reached the buddy lists.</summary>
+    public long PagesScanned { get; set; }
+    /// <summary><c>lruvec-&gt;reclaim_stat.recent_scanned[anon, file]</c>.</summary>
+    public long[] RecentScanned { get; } = new long[2];
+    /// <summary><c>lruvec-&gt;reclaim_stat.recent_rotated[anon, file]</c>.</summary>
+    public long[] RecentRotated { get; } = new long[2];
+    /// <summary><c>inactive_ratio</c> (calculate_zone_inactive_ratio): int_sqrt(10 × GiB), at least 1.</summary>
+    public int InactiveRatio { get; set; } = 1;
+    /// <summary><c>zone-&gt;flags</c>: ZONE_CONGESTED, ZONE_TAIL_LRU_DIRTY, ZONE_WRITEBACK, ZONE_OOM_LOCKED.</summary>
+    public ZoneFlags Flags { get; set; }
+
     public bool Spans(int pfn) => pfn >= StartPfn && pfn < EndPfn;
     public int PageblockIndex(int pfn) => (pfn - StartPfn) >> PageblockOrder;
     public int GetPageblockMigratetype(int pfn) => PageblockMigratetype[PageblockIndex(pfn)];

@@ -12,6 +12,10 @@ internal enum Gfp : uint
     Io = 1 << 6,
     Fs = 1 << 7,
     NoWarn = 1 << 9,
+    /// <summary>__GFP_REPEAT: try hard, but may fail (retry while less than 2^order was reclaimed).</summary>
+    Repeat = 1 << 10,
+    /// <summary>__GFP_NOFAIL: retry for ever.</summary>
+    NoFail = 1 << 11,
     NoRetry = 1 << 12,
     Comp = 1 << 14,
     NoMemAlloc = 1 << 16,

@@ -17,6 +17,8 @@ internal static class PageAllocServiceCollectionExtensions
         if (perCpuLists) services.AddSingleton<V3_16.PerCpuPagesets>();
         services.AddSingleton<V3_16.PageAllocator>();
         services.AddSingleton<IPageAllocator>(sp => sp.GetRequiredService<V3_16.PageAllocator>());
+        // For the callers compaction itself reaches (balloon compaction allocates its pages through alloc_pages).
+        services.AddSingleton(sp => new Lazy<IPageAllocator>(sp.GetRequiredService<IPageAllocator>));
         return services;
     }
 }

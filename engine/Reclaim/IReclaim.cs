@@ -3,14 +3,20 @@ using BalloonScript.Engine.PageAlloc;
 namespace BalloonScript.Engine.Reclaim;
 
 /// <summary>
-/// The mm/vmscan.c entry points the page allocator calls: waking kswapd and direct reclaim. One implementation
-/// per kernel version; <see cref="ReclaimNotModelled"/> while a design has none.
+/// The mm/vmscan.c and mm/oom_kill.c entry points the page allocator calls: waking kswapd, direct reclaim, and the
+/// OOM killer. One implementation per kernel version; <see cref="ReclaimNotModelled"/> where a simulation leaves it out.
 /// </summary>
 internal interface IReclaim
 {
+    /// <summary>False for the stand-in: there is no kswapd, nothing is reclaimed, nobody is killed.</summary>
+    bool Modelled { get; }
+
     /// <summary>wake_all_kswapds: ask each node's kswapd to balance its zones for <paramref name="order"/>.</summary>
     void WakeAllKswapds(int order);
 
-    /// <summary>try_to_free_pages (from __alloc_pages_direct_reclaim): reclaim for an allocation; returns the pages reclaimed.</summary>
+    /// <summary>try_to_free_pages (from __alloc_pages_direct_reclaim): reclaim for an allocation; its "progress" (pages reclaimed, or 1 when reclaim expects more).</summary>
     long TryToFreePages(int order, Gfp gfp);
+
+    /// <summary>out_of_memory: kill a process to free memory; true if a victim was killed or is already dying.</summary>
+    bool OutOfMemory(Gfp gfp, int order);
 }

@@ -4,13 +4,17 @@ using BalloonScript.Engine.PageAlloc;
 namespace BalloonScript.Engine.Reclaim;
 
 /// <summary>
-/// Reclaim for designs that do not model it: there is no kswapd to wake and direct reclaim frees nothing.
-/// docs/model.md says what the allocator's slow path does instead.
+/// Reclaim for simulations that leave it out (<see cref="SimulationOptions.Reclaim"/> off): there is no kswapd to
+/// wake, direct reclaim frees nothing, nobody is killed. docs/model.md says what the allocator's slow path does then.
 /// </summary>
 [KernelPart("reclaim", PartVersion.NotModelled)]
 internal sealed class ReclaimNotModelled : IReclaim
 {
+    public bool Modelled => false;
+
     public void WakeAllKswapds(int order) { }
 
     public long TryToFreePages(int order, Gfp gfp) => 0;
+
+    public bool OutOfMemory(Gfp gfp, int order) => false;
 }

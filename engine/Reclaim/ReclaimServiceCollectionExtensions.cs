@@ -6,9 +6,19 @@ namespace BalloonScript.Engine.Reclaim;
 /// <summary>Registers the reclaim part (mm/vmscan.c) of a kernel version.</summary>
 internal static class ReclaimServiceCollectionExtensions
 {
-    public static IServiceCollection AddReclaim(this IServiceCollection services, PartVersion version) => version switch
+    /// <summary>Reclaim of <paramref name="version"/>, or the stand-in when the simulation leaves reclaim out (<paramref name="modelled"/> false).</summary>
+    public static IServiceCollection AddReclaim(this IServiceCollection services, PartVersion version, bool modelled)
     {
-        PartVersion.NotModelled => services.AddSingleton<IReclaim, ReclaimNotModelled>(),
-        _ => throw new ArgumentException($"reclaim: no implementation of version {version.Display()}", nameof(version)),
-    };
+        if (!modelled) return services.AddSingleton<IReclaim, ReclaimNotModelled>();
+        if (version != PartVersion.V3_16)
+            throw new ArgumentException($"reclaim: no implementation of version {version.Display()}", nameof(version));
+        services.AddSingleton<V3_16.PageReclaim>();
+        services.AddSingleton<V3_16.LruShrinker>();
+        services.AddSingleton<V3_16.ShrinkSlab>();
+        services.AddSingleton<V3_16.DirectReclaim>();
+        services.AddSingleton<V3_16.Kswapd>();
+        services.AddSingleton<V3_16.OomKiller>();
+        services.AddSingleton<IReclaim, V3_16.ReclaimV3_16>();
+        return services;
+    }
 }

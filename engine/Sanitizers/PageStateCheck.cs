@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.PageAlloc.V3_16;
+using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Sanitizers;
@@ -13,15 +14,16 @@ namespace BalloonScript.Engine.Sanitizers;
 /// third valid state (_count 0, outside every buddy block, not in NR_FREE_PAGES), and each list's count must
 /// match its length.
 /// </summary>
-internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PerCpuPagesets? pcp = null)
+internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PageContents contents, SwapArea swap,
+    PerCpuPagesets? pcp = null)
 {
     private ulong[] _seenTokens = [];
 
-    /// <summary>Run every check; <paramref name="liveTokens"/>/<paramref name="maxToken"/> come from the workload.</summary>
-    public void Run(long liveTokens, long maxToken)
+    /// <summary>Run every check.</summary>
+    public void Run()
     {
         foreach (var zone in node.Zones) CheckZone(zone);
-        CheckContent(liveTokens, maxToken);
+        CheckContent(contents.Live, contents.MaxToken);
     }
 
     private void CheckZone(Zone zone)
@@ -90,23 +92,26 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         if (_seenTokens.Length < words) _seenTokens = new ulong[Math.Max(words, _seenTokens.Length * 2)];
         else Array.Clear(_seenTokens, 0, words);
         long live = 0;
-        for (int pfn = 0; pfn < pages.NrPages; pfn++)
-        {
-            long t = pages.Content[pfn];
-            if (t == 0) continue;
-            if (t < 0 || t > maxToken)
-            {
-                sanitizer.Report(ReportKind.DataCorruption, pfn, $"pfn {pfn} holds content token {t}, which was never handed out");
-                continue;
-            }
-            ulong bit = 1UL << (int)(t & 63);
-            if ((_seenTokens[t >> 6] & bit) != 0)
-                sanitizer.Report(ReportKind.DataCorruption, pfn, $"content token {t} is on pfn {FirstPfnHolding(t)} and pfn {pfn}: data duplicated");
-            _seenTokens[t >> 6] |= bit;
-            live++;
-        }
+        for (int pfn = 0; pfn < pages.NrPages; pfn++) live += See(pages.Content[pfn], pfn, maxToken, $"pfn {pfn}");
+        for (int slot = 0; slot < swap.Content.Length; slot++) live += See(swap.Content[slot], -1, maxToken, $"swap slot {slot}");
         if (live != liveTokens)
             sanitizer.Report(ReportKind.DataCorruption, -1, $"{liveTokens} pages of data should exist but {live} pages hold data: {liveTokens - live} lost");
+    }
+
+    /// <summary>Mark token <paramref name="t"/> seen at <paramref name="where"/>; 1 if it is a token (reported if never handed out or seen twice).</summary>
+    private int See(long t, int pfn, long maxToken, string where)
+    {
+        if (t == 0) return 0;
+        if (t < 0 || t > maxToken)
+        {
+            sanitizer.Report(ReportKind.DataCorruption, pfn, $"{where} holds content token {t}, which was never handed out");
+            return 0;
+        }
+        ulong bit = 1UL << (int)(t & 63);
+        if ((_seenTokens[t >> 6] & bit) != 0)
+            sanitizer.Report(ReportKind.DataCorruption, pfn, $"content token {t} is on pfn {FirstPfnHolding(t)} and {where}: data duplicated");
+        _seenTokens[t >> 6] |= bit;
+        return 1;
     }
 
     /// <summary>Only on the rare duplicate: the lowest pfn holding <paramref name="token"/>.</summary>

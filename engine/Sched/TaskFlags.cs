@@ -7,6 +7,8 @@ internal enum PF : uint
     None = 0,
     /// <summary>PF_MEMALLOC: the task is allocating for reclaim/compaction; it must not sleep on a page lock.</summary>
     MemAlloc = 0x00000800,
+    /// <summary>PF_KSWAPD: the task is kswapd.</summary>
+    Kswapd = 0x00040000,
     /// <summary>PF_KTHREAD: a kernel thread (kswapd, the balloon thread).</summary>
     Kthread = 0x00200000,
     /// <summary>PF_SWAPWRITE: allowed to write to swap; migrate_pages sets it for its duration.</summary>

@@ -20,6 +20,7 @@ internal sealed class SimClock
     public static readonly int[] HzChoices = [100, 250, 300, 1000];
 
     private readonly Scheduler _scheduler;
+    private readonly Stack<long> _deadlines = new();
     private readonly PriorityQueue<Timer, (long DueNs, long Seq)> _timers = new();
     private readonly Action<long>?[] _handlers = new Action<long>?[Enum.GetValues<TimerKind>().Length];
     private long _timerSeq;
@@ -77,6 +78,9 @@ internal sealed class SimClock
     /// <summary>congestion_wait(BLK_RW_ASYNC, HZ/10): no device is ever congested here, so the whole timeout passes.</summary>
     public void CongestionWait() => Sleep(Hz / 10 * TickNs, "congestion_wait");
 
+    /// <summary>A wait of <paramref name="ns"/> for a device at <paramref name="point"/> (wait_event until an interrupt).</summary>
+    public void WaitForDevice(long ns, string point) => Sleep(ns, point);
+
     /// <summary>schedule_timeout_*(<paramref name="jiffies"/>) at <paramref name="where"/>.</summary>
     public void ScheduleTimeout(long jiffies, string where) => Sleep(jiffies * TickNs, $"{where}: schedule_timeout({jiffies})");
 
@@ -106,14 +110,29 @@ internal sealed class SimClock
     /// </summary>
     public void RunUntil(long targetNs)
     {
-        while (_timers.TryPeek(out _, out var key) && key.DueNs <= targetNs)
+        _deadlines.Push(targetNs);
+        try
         {
-            var timer = _timers.Dequeue();
-            if (_scheduler.NowNs < key.DueNs) _scheduler.NowNs = key.DueNs;
-            _handlers[(int)timer.Kind]!(timer.Arg);
+            while (_timers.TryPeek(out _, out var key) && key.DueNs <= targetNs)
+            {
+                var timer = _timers.Dequeue();
+                if (_scheduler.NowNs < key.DueNs) _scheduler.NowNs = key.DueNs;
+                _handlers[(int)timer.Kind]!(timer.Arg);
+            }
+        }
+        finally
+        {
+            _deadlines.Pop();
         }
         if (_scheduler.NowNs < targetNs) _scheduler.NowNs = targetNs;
     }
+
+    /// <summary>
+    /// True once the time being let pass (the innermost <see cref="RunUntil"/>: a sleep, or sim.run) is used up, or
+    /// when no time is being let pass at all: a kernel thread that works on and on (the balloon thread towards a
+    /// target) then stops and re-arms its timer for the next tick.
+    /// </summary>
+    public bool PastDeadline => _deadlines.Count == 0 || NowNs >= _deadlines.Peek();
 
     private void Sleep(long ns, string point)
     {

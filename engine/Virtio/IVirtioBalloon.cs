@@ -9,8 +9,11 @@ internal interface IVirtioBalloon
     /// <summary><c>vb-&gt;num_pages</c>: balloon PFNs the guest has given (what it reports as <c>actual</c>).</summary>
     long NumPages { get; }
 
-    /// <summary>Pages fill_balloon can still get now.</summary>
+    /// <summary>Pages fill_balloon can still get now, above the min watermarks, without reclaim.</summary>
     long InflatablePages();
+
+    /// <summary>"Out of puff!": fill_balloon calls that got no page and slept 200 ms.</summary>
+    long OutOfPuff { get; }
 
     /// <summary>The balloon work after the host raised the target by <paramref name="pages"/>; returns the pages inflated.</summary>
     long Inflate(long pages);

@@ -3,6 +3,7 @@ using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Printk;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
@@ -22,6 +23,12 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     /// <summary>ARRAY_SIZE(vb-&gt;pfns): at most this many PFNs per fill or leak call.</summary>
     public const int MaxPfns = 256;
 
+    /// <summary>
+    /// How long the host takes to acknowledge a buffer of PFNs (the VM exit, the host discarding or faulting the
+    /// frames, the interrupt back): 20 µs, as for a KVM guest; tell_host sleeps that long.
+    /// </summary>
+    public const long HostAckNs = 20_000;
+
     /// <summary>VIRTIO_BALLOON_PAGES_PER_PAGE on x86: a guest page is one 4 KiB balloon PFN.</summary>
     public const int PagesPerPage = 1;
 
@@ -34,12 +41,15 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     private readonly VmStat _vmstat;
     private readonly Scheduler _scheduler;
     private readonly SimClock _clock;
+    private readonly KernelLog _log;
+    private bool _threadRunning;
     private readonly int[] _pfns = new int[MaxPfns];
     private int _numPfns;
 
     public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IBalloonMigrationPath migration, BalloonDevInfo dev,
-        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock)
+        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log)
     {
+        _log = log;
         _balloon = balloon;
         _release = release;
         _migration = migration;
@@ -52,6 +62,56 @@ internal sealed class VirtioBalloon : IVirtioBalloon
         BalloonLock = new SimLock(scheduler, "vb->balloon_lock");
         // virtballoon_probe: v3.16 virtio_balloon_aops.migratepage, v3.18 vb_dev_info.migratepage.
         dev.MigratePage = Migratepage;
+        // virtballoon_changed: the config-change interrupt wakes the balloon thread.
+        host.ConfigChanged += () => clock.AddTimer(clock.NowNs, TimerKind.BalloonWork);
+        clock.Handle(TimerKind.BalloonWork, _ => WakeThread());
+    }
+
+    /// <summary>"Out of puff!" messages: fill_balloon calls that could not get a page and slept 200 ms.</summary>
+    public long OutOfPuff { get; private set; }
+
+    /// <summary>towards_target (v3.16): the host's num_pages minus the pages the guest has given.</summary>
+    public long TowardsTarget() => _host.TargetPages - NumPages;
+
+    /// <summary>The "vballoon" kthread woken (by the host, or its own re-arm): it runs unless already running.</summary>
+    private void WakeThread()
+    {
+        if (_threadRunning) return;
+        _scheduler.RunWoken(new SimTask(VballoonTaskId, 0, "vballoon", BalloonThread) { Flags = PF.Kthread });
+    }
+
+    /// <summary>The task id the balloon thread runs under (apart from scenario tasks, which count up from 0).</summary>
+    private const int VballoonTaskId = 1 << 22;
+
+    /// <summary>
+    /// The v3.16–v4.5 <c>balloon</c> kthread: while towards_target ≠ 0, one fill_balloon or leak_balloon (at most
+    /// 256 pages), update_balloon_size, cond_resched — back to back, with no sleep but the 200 ms after an "Out of
+    /// puff". When the time being let pass is used up it stops and re-arms itself for the next tick.
+    /// </summary>
+    private void BalloonThread()
+    {
+        using var _ = _scheduler.Current.Path.Enter("balloon");
+        _threadRunning = true;
+        try
+        {
+            long diff;
+            while ((diff = TowardsTarget()) != 0)
+            {
+                if (_clock.PastDeadline)
+                {
+                    _clock.AddTimer(_clock.NowNs + _clock.TickNs, TimerKind.BalloonWork);
+                    return;
+                }
+                if (diff > 0) FillBalloon(diff);
+                else LeakBalloon(-diff);
+                _host.ActualPages = NumPages; // update_balloon_size
+                _clock.CondResched();
+            }
+        }
+        finally
+        {
+            _threadRunning = false;
+        }
     }
 
     /// <summary><c>vb-&gt;balloon_lock</c>: the mutex around fill, leak and migratepage.</summary>
@@ -64,24 +124,30 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     public long InflatablePages() => _balloon.AllocatablePages();
 
     /// <summary>
-    /// The balloon kthread after the host raised the target by <paramref name="pages"/>: fill_balloon until
-    /// the target is reached or a call gets no page ("Out of puff"; the kthread would retry every 200 ms).
-    /// Returns the pages inflated.
+    /// A synchronous inflation: the host raises its target by <paramref name="pages"/> and the balloon thread fills
+    /// until the target is reached or a call gets no page at all (it has already reclaimed what it could and slept
+    /// its 200 ms after "Out of puff"); then the host settles for what it got. Returns the pages inflated.
     /// </summary>
     public long Inflate(long pages)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
         long start = NumPages, target = NumPages + pages;
+        _host.SetTargetQuietly(target);
         while (NumPages < target && FillBalloon(target - NumPages) > 0) { }
+        _host.SetTargetQuietly(NumPages);
+        _host.ActualPages = NumPages;
         return NumPages - start;
     }
 
-    /// <summary>The kthread towards a lower target: leak_balloon until reached or no page can be dequeued. Returns the pages deflated.</summary>
+    /// <summary>A synchronous deflation: leak_balloon towards a target <paramref name="pages"/> lower, until reached or no page can be dequeued; the host settles. Returns the pages deflated.</summary>
     public long Deflate(long pages)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
         long start = NumPages, target = NumPages - pages;
+        _host.SetTargetQuietly(target);
         while (NumPages > target && LeakBalloon(NumPages - target) > 0) { }
+        _host.SetTargetQuietly(NumPages);
+        _host.ActualPages = NumPages;
         return start - NumPages;
     }
 
@@ -99,7 +165,8 @@ internal sealed class VirtioBalloon : IVirtioBalloon
             int page = _balloon.Enqueue();
             if (page < 0)
             {
-                // dev_info_ratelimited("Out of puff! Can't get 1 pages"); msleep(200).
+                OutOfPuff++;
+                if (_log.Ratelimit("fill_balloon")) _log.Printk($"virtio_balloon virtio0: Out of puff! Can't get {PagesPerPage} pages");
                 _clock.Msleep(200, "fill_balloon");
                 break;
             }
@@ -176,13 +243,13 @@ internal sealed class VirtioBalloon : IVirtioBalloon
 
     /// <summary>
     /// tell_host: the host takes the PFNs in vb-&gt;pfns[0, num_pfns) at the kick; the driver then sleeps in
-    /// wait_event until the host acknowledges (another CPU runs meanwhile).
+    /// wait_event until the host acknowledges, <see cref="HostAckNs"/> later (other CPUs run meanwhile).
     /// </summary>
     private void TellHost(VirtQueue vq)
     {
         using var _ = _scheduler.Current.Path.Enter("tell_host");
         _host.Receive(vq, _pfns.AsSpan(0, _numPfns));
-        _scheduler.Preempt("tell_host: wait_event(vb->acked)");
+        _clock.WaitForDevice(HostAckNs, "tell_host: wait_event(vb->acked)");
     }
 
     /// <summary>set_page_pfns: the balloon PFNs of one guest page, from <paramref name="index"/> on.</summary>

@@ -1,31 +1,71 @@
 namespace BalloonScript.Engine.Vmstat;
 
-/// <summary>The modelled subset of <c>enum vm_event_item</c> (v3.18 vm_event_item.h), in kernel order.</summary>
+/// <summary>
+/// <c>enum vm_event_item</c> of v3.16 (include/linux/vm_event_item.h; a kernel with CONFIG_MIGRATION,
+/// CONFIG_COMPACTION, CONFIG_HUGETLB_PAGE and CONFIG_TRANSPARENT_HUGEPAGE, without CONFIG_NUMA), in kernel order,
+/// and the three balloon events v3.18 added. A per-zone event (FOR_ALL_ZONES) is four consecutive items, DMA, DMA32,
+/// Normal, Movable: <c>event + zone index</c>. docs/kernel/reclaim-v3.16.md §9.1. Two groups came later and are
+/// counted in every design so that designs can be compared: the balloon events (v3.18) and oom_kill (v4.13).
+/// </summary>
 internal enum VmEvent
 {
-    PgmigrateSuccess,
-    PgmigrateFail,
-    CompactMigrateScanned,
-    CompactFreeScanned,
-    CompactIsolated,
-    CompactStall,
-    CompactFail,
-    CompactSuccess,
-    ThpFaultAlloc,
-    ThpFaultFallback,
-    BalloonInflate,
-    BalloonDeflate,
-    BalloonMigrate,
+    Pgpgin, Pgpgout, Pswpin, Pswpout,
+    PgallocDma, PgallocDma32, PgallocNormal, PgallocMovable,
+    Pgfree, Pgactivate, Pgdeactivate,
+    Pgfault, Pgmajfault,
+    PgrefillDma, PgrefillDma32, PgrefillNormal, PgrefillMovable,
+    PgstealKswapdDma, PgstealKswapdDma32, PgstealKswapdNormal, PgstealKswapdMovable,
+    PgstealDirectDma, PgstealDirectDma32, PgstealDirectNormal, PgstealDirectMovable,
+    PgscanKswapdDma, PgscanKswapdDma32, PgscanKswapdNormal, PgscanKswapdMovable,
+    PgscanDirectDma, PgscanDirectDma32, PgscanDirectNormal, PgscanDirectMovable,
+    PgscanDirectThrottle,
+    Pginodesteal, SlabsScanned, KswapdInodesteal, KswapdLowWmarkHitQuickly, KswapdHighWmarkHitQuickly,
+    Pageoutrun, Allocstall,
+    Pgrotated,
+    DropPagecache, DropSlab,
+    PgmigrateSuccess, PgmigrateFail,
+    CompactMigrateScanned, CompactFreeScanned, CompactIsolated, CompactStall, CompactFail, CompactSuccess,
+    HtlbBuddyAllocSuccess, HtlbBuddyAllocFail,
+    UnevictablePgsCulled, UnevictablePgsScanned, UnevictablePgsRescued, UnevictablePgsMlocked,
+    UnevictablePgsMunlocked, UnevictablePgsCleared, UnevictablePgsStranded,
+    ThpFaultAlloc, ThpFaultFallback, ThpCollapseAlloc, ThpCollapseAllocFailed, ThpSplit, ThpZeroPageAlloc,
+    ThpZeroPageAllocFailed,
+    BalloonInflate, BalloonDeflate, BalloonMigrate,
+    OomKill,
     Count,
 }
 
 internal static class VmEvents
 {
-    /// <summary>/proc/vmstat names (vmstat_text, v3.18).</summary>
+    /// <summary>The zone suffixes of a FOR_ALL_ZONES event (TEXTS_FOR_ZONES on x86-64).</summary>
+    private static readonly string[] ZoneSuffixes = ["dma", "dma32", "normal", "movable"];
+
+    /// <summary>/proc/vmstat names (vmstat_text), in <see cref="VmEvent"/> order.</summary>
     public static readonly string[] Names =
     [
-        "pgmigrate_success", "pgmigrate_fail", "compact_migrate_scanned", "compact_free_scanned",
-        "compact_isolated", "compact_stall", "compact_fail", "compact_success", "thp_fault_alloc",
-        "thp_fault_fallback", "balloon_inflate", "balloon_deflate", "balloon_migrate",
+        "pgpgin", "pgpgout", "pswpin", "pswpout",
+        .. Zoned("pgalloc"),
+        "pgfree", "pgactivate", "pgdeactivate",
+        "pgfault", "pgmajfault",
+        .. Zoned("pgrefill"), .. Zoned("pgsteal_kswapd"), .. Zoned("pgsteal_direct"), .. Zoned("pgscan_kswapd"),
+        .. Zoned("pgscan_direct"),
+        "pgscan_direct_throttle",
+        "pginodesteal", "slabs_scanned", "kswapd_inodesteal", "kswapd_low_wmark_hit_quickly",
+        "kswapd_high_wmark_hit_quickly", "pageoutrun", "allocstall",
+        "pgrotated",
+        "drop_pagecache", "drop_slab",
+        "pgmigrate_success", "pgmigrate_fail",
+        "compact_migrate_scanned", "compact_free_scanned", "compact_isolated", "compact_stall", "compact_fail",
+        "compact_success",
+        "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail",
+        "unevictable_pgs_culled", "unevictable_pgs_scanned", "unevictable_pgs_rescued", "unevictable_pgs_mlocked",
+        "unevictable_pgs_munlocked", "unevictable_pgs_cleared", "unevictable_pgs_stranded",
+        "thp_fault_alloc", "thp_fault_fallback", "thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_split",
+        "thp_zero_page_alloc", "thp_zero_page_alloc_failed",
+        "balloon_inflate", "balloon_deflate", "balloon_migrate",
+        "oom_kill",
     ];
+
+
+    private static IEnumerable<string> Zoned(string name) => ZoneSuffixes.Select(z => $"{name}_{z}");
 }

@@ -13,6 +13,9 @@ internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocato
 {
     public const int HpageOrder = 9;
 
+    /// <summary>Pages the successful requests hold (never given back).</summary>
+    public long AllocatedPages { get; private set; }
+
     /// <summary>Try <paramref name="count"/> allocations of 2^<paramref name="order"/> pages; returns the successes.</summary>
     public long Allocate(int order, long count)
     {
@@ -26,6 +29,7 @@ internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocato
             if (page < 0) continue;
             Array.Fill(pages.Kind, (byte)PageKind.Kernel, page, 1 << order);
             successes++;
+            AllocatedPages += 1L << order;
         }
         return successes;
     }

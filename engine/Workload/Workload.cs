@@ -1,76 +1,107 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Reclaim;
+using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Workload;
 
 /// <summary>
-/// What runs in the guest: processes with anonymous memory, page-cache files, kernel slab, and frees that
-/// punch holes. Each populate call is one new process / file / slab cache. Pages are allocated one by one
-/// as faults and page-cache reads do (order 0, fast path at the low watermark), and set up in the state the
-/// kernel leaves them in: anon = <c>_count</c> 1, <c>_mapcount</c> 0, anon_vma mapping, PG_swapbacked, on the
-/// active anon LRU; file = <c>_count</c> 1, unmapped, address_space mapping, on the inactive file LRU;
-/// slab = PG_slab, unmovable, on no list.
+/// What runs in the guest: processes with anonymous memory, page-cache files, kernel slab, accesses, and frees
+/// that punch holes. Each anon populate is one new process (<see cref="Process"/>), each file populate one file,
+/// each slab populate one slab cache. Pages come one by one from alloc_pages as faults and page-cache reads do
+/// (order 0, the full allocator path: under pressure it reclaims, and may end in the OOM killer), and are set up
+/// in the state the kernel leaves them in: anon = <c>_count</c> 1, <c>_mapcount</c> 0, anon_vma mapping,
+/// PG_swapbacked, PG_active (page_add_new_anon_rmap, v3.16), pte young; file = <c>_count</c> 1, unmapped,
+/// address_space mapping, on the inactive file LRU (pages read ahead, not yet accessed; PG_dirty for the share
+/// written); slab = PG_slab, unmovable (or reclaimable, with a shrinker), on no list.
 /// </summary>
-internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy, MappingTable mappings, Lru lru)
+internal sealed class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,
+    Lru lru, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, ReclaimableSlab reclaimableSlab,
+    Munmap munmap, IReclaim reclaim, VmStat vmstat)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
+    public static readonly string[] TouchKinds = ["anon", "file", "all"];
 
-    private long _nextToken = 1;
+    /// <summary>
+    /// Order-0 pages a populate call may ask for: what the fast path can take above the low watermark while reclaim
+    /// is not modelled; with reclaim, the guest's managed memory (reclaim, swap and the OOM killer decide the rest).
+    /// </summary>
+    public long AllocatablePages() =>
+        reclaim.Modelled ? node.Zones.Sum(z => z.ManagedPages) : buddy.AllocatablePages(Zone.WmarkLow);
 
-    /// <summary>Content tokens handed out and not yet freed; the data check compares against this.</summary>
-    public long LiveTokens { get; private set; }
-
-    /// <summary>Highest token handed out so far.</summary>
-    public long MaxToken => _nextToken - 1;
-
-    /// <summary>Order-0 pages a populate call can take without failing (the fast path's low watermark).</summary>
-    public long AllocatablePages() => buddy.AllocatablePages(Zone.WmarkLow);
-
+    /// <summary>A new process faulting in <paramref name="mib"/> of anonymous memory; returns the pages it got (fewer if the OOM killer chose it).</summary>
     public long Anon(double mib)
     {
         long n = PagesFor(mib);
         int anonVma = mappings.NewAnonVma();
-        return Populate(n, Gfp.HighUserMovable, (pfn, i) =>
+        var process = processes.Spawn("anon", anonVma, (int)n);
+        processes.Current = process;
+        try
         {
-            pages.Mapping[pfn] = anonVma;
-            pages.Index[pfn] = (int)i;
-            pages.MapCount[pfn] = 0;
-            pages.Flags[pfn] = (uint)(PG.SwapBacked | PG.Uptodate);
-            pages.Kind[pfn] = (byte)PageKind.Anon;
-            AddToLru(pfn, active: true);
-            node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]++;
-        });
+            return Populate(n, Gfp.HighUserMovable, () => process.MemDie || process.Exited, (pfn, i) =>
+            {
+                pages.Mapping[pfn] = anonVma;
+                pages.Index[pfn] = (int)i;
+                pages.MapCount[pfn] = 0;
+                pages.Flags[pfn] = (uint)(PG.SwapBacked | PG.Uptodate);
+                pages.Kind[pfn] = (byte)PageKind.Anon;
+                AddToLru(pfn, active: true);
+                node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]++;
+                rmap.MarkYoung(pfn);
+                process.Ptes[i] = pfn;
+                process.AnonRss++;
+                vmstat.Count(VmEvent.Pgfault);
+            });
+        }
+        finally
+        {
+            processes.Current = null;
+        }
     }
 
-    public long File(double mib)
+    /// <summary>A new file read into the page cache; <paramref name="dirty"/> of its pages (interleaved) were written since.</summary>
+    public long File(double mib, double dirty = 0)
     {
+        Check.InRange(dirty, "dirty", 0.0, 1.0);
         long n = PagesFor(mib);
         int mapping = mappings.NewAddressSpace();
-        return Populate(n, Gfp.HighUserMovable, (pfn, i) =>
+        double written = 0;
+        return Populate(n, Gfp.HighUserMovable, () => false, (pfn, i) =>
         {
             pages.Mapping[pfn] = mapping;
             pages.Index[pfn] = (int)i;
             pages.Flags[pfn] = (uint)PG.Uptodate;
             pages.Kind[pfn] = (byte)PageKind.File;
             AddToLru(pfn, active: false);
-            node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]++;
+            var zone = node.ZoneOf(pfn);
+            zone.Stat[(int)ZoneStat.NrFilePages]++;
+            if ((written += dirty) >= 1.0 - 1e-9)
+            {
+                written -= 1.0;
+                pages.Set(pfn, PG.Dirty); // account_page_dirtied
+                zone.Stat[(int)ZoneStat.NrDirty]++;
+                zone.Stat[(int)ZoneStat.NrDirtied]++;
+            }
         });
     }
 
-    public long Slab(double mib)
+    /// <summary>A slab cache of <paramref name="mib"/>: unmovable, or reclaimable by its shrinker (__GFP_RECLAIMABLE).</summary>
+    public long Slab(double mib, bool reclaimable = false)
     {
         long n = PagesFor(mib);
-        return Populate(n, Gfp.Kernel, (pfn, _) =>
+        var stat = reclaimable ? ZoneStat.NrSlabReclaimable : ZoneStat.NrSlabUnreclaimable;
+        return Populate(n, reclaimable ? Gfp.Kernel | Gfp.Reclaimable : Gfp.Kernel, () => false, (pfn, _) =>
         {
             pages.Flags[pfn] = (uint)PG.Slab;
             pages.Kind[pfn] = (byte)PageKind.Slab;
-            node.ZoneOf(pfn).Stat[(int)ZoneStat.NrSlabUnreclaimable]++;
+            node.ZoneOf(pfn).Stat[(int)stat]++;
+            if (reclaimable) reclaimableSlab.Add(pfn);
         });
     }
 
     /// <summary>
-    /// Free <paramref name="fraction"/> of the workload's pages (anon, file, slab) in PFN order:
+    /// Free <paramref name="fraction"/> of the workload's resident pages (mapped anon, file, slab) in PFN order:
     /// <c>interleave</c> spreads the frees evenly (0.5 = every other page), <c>random</c> picks them with
     /// <paramref name="seed"/>. Returns the pages freed.
     /// </summary>
@@ -78,22 +109,63 @@ internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy
     {
         Check.InRange(fraction, "fraction", 0.0, 1.0);
         Check.OneOf(pattern, "pattern", Patterns);
+        lru.LruAddDrainAll(); // munmap and truncate drain the pagevecs first
         var candidates = new List<int>();
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
         {
             var k = (PageKind)pages.Kind[pfn];
-            if (k is PageKind.Anon or PageKind.File or PageKind.Slab && pages.Count[pfn] > 0) candidates.Add(pfn);
+            bool resident = k switch
+            {
+                PageKind.Anon => pages.PageMapped(pfn),
+                PageKind.File or PageKind.Slab => pages.Count[pfn] > 0,
+                _ => false,
+            };
+            if (resident && !pages.Test(pfn, PG.Writeback)) candidates.Add(pfn); // truncate would wait for the write
+
         }
-        var chosen = pattern == "interleave" ? Interleave(candidates, fraction) : RandomPick(candidates, fraction, seed);
-        foreach (int pfn in chosen) FreeWorkloadPage(pfn);
+        var chosen = Choose(candidates, fraction, pattern, seed);
+        foreach (int pfn in chosen) munmap.FreeWorkloadPage(pfn);
         return chosen.Count;
     }
 
-    /// <summary>A fresh content token for a page that now holds data.</summary>
-    public long NewToken()
+    /// <summary>
+    /// Touch <paramref name="fraction"/> of the workload's pages of <paramref name="kind"/> (anon, file or all),
+    /// chosen as <see cref="Free"/> chooses: a mapped anonymous page gets its pte young bit set, a page-cache
+    /// page is read (mark_page_accessed), a swapped-out anonymous page is faulted back in (do_swap_page, which
+    /// allocates and may reclaim). Returns the pages touched.
+    /// </summary>
+    public long Touch(double fraction, string kind, string pattern, long seed)
     {
-        LiveTokens++;
-        return _nextToken++;
+        Check.InRange(fraction, "fraction", 0.0, 1.0);
+        Check.OneOf(kind, "kind", TouchKinds);
+        Check.OneOf(pattern, "pattern", Patterns);
+        bool anon = kind != "file", file = kind != "anon";
+        var resident = new List<int>();
+        for (int pfn = 0; pfn < pages.NrPages; pfn++)
+        {
+            var k = (PageKind)pages.Kind[pfn];
+            if ((anon && k == PageKind.Anon && pages.PageMapped(pfn)) || (file && k == PageKind.File && pages.Count[pfn] > 0))
+                resident.Add(pfn);
+        }
+        var swapped = new List<(Process Process, int Index)>();
+        if (anon)
+            foreach (var p in processes.All)
+                for (int i = 0; i < p.Ptes.Length; i++)
+                    if (Process.IsSwapEntry(p.Ptes[i])) swapped.Add((p, i));
+        var chosen = Choose(Enumerable.Range(0, resident.Count + swapped.Count).ToList(), fraction, pattern, seed);
+        long touched = 0;
+        foreach (int c in chosen)
+        {
+            if (c < resident.Count)
+            {
+                int pfn = resident[c];
+                if (pages.Kind[pfn] == (byte)PageKind.Anon) rmap.MarkYoung(pfn);
+                else lru.MarkPageAccessed(pfn);
+                touched++;
+            }
+            else if (SwapIn(swapped[c - resident.Count].Process, swapped[c - resident.Count].Index)) touched++;
+        }
+        return touched;
     }
 
     private long PagesFor(double mib)
@@ -103,13 +175,19 @@ internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy
         return (long)Math.Round(mib * 256);
     }
 
-    private long Populate(long n, Gfp gfp, Action<int, long> setUp)
+    /// <summary>Fault or read in <paramref name="n"/> pages, one alloc_pages each; stops early when an allocation fails or <paramref name="stop"/> says the owner died.</summary>
+    private long Populate(long n, Gfp gfp, Func<bool> stop, Action<int, long> setUp)
     {
         for (long i = 0; i < n; i++)
         {
-            int pfn = buddy.GetPageFromFreelist(0, gfp, AllocFlags.WmarkLow);
+            int pfn = allocator.AllocPages(0, gfp);
             if (pfn < 0) return i;
-            pages.Content[pfn] = NewToken();
+            if (stop())
+            {
+                buddy.PutPage(pfn);
+                return i;
+            }
+            contents.Write(pfn);
             setUp(pfn, i);
         }
         return n;
@@ -122,37 +200,51 @@ internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy
         lru.LruCacheAdd(pfn);
     }
 
-    /// <summary>Unmap, take off the LRU, drop the last reference (munmap / truncate / kmem_cache_free).</summary>
-    private void FreeWorkloadPage(int pfn)
+    /// <summary>
+    /// do_swap_page (v3.16, state level): the swap-cache page if there is one (a minor fault), else a new page read
+    /// from the slot into the swap cache and the inactive anon list (a major fault: pswpin, pgmajfault); then the
+    /// PTE maps it (MM_SWAPENTS → MM_ANONPAGES), swap_free, and with swap more than half full the swap copy is
+    /// dropped (try_to_free_swap). False if no page could be had (VM_FAULT_OOM).
+    /// </summary>
+    private bool SwapIn(Process process, int index)
     {
-        var zone = node.ZoneOf(pfn);
-        var kind = (PageKind)pages.Kind[pfn];
-        if (pages.PageLru(pfn))
+        int slot = Process.SwapSlot(process.Ptes[index]);
+        int pfn = swapCache.Area.CachePage[slot];
+        if (pfn < 0)
         {
-            zone.LruLock.Lock();
-            lru.DelPageFromLruList(zone, pfn, lru.LruListOf(pfn));
-            pages.Clear(pfn, PG.Lru | PG.Active);
-            zone.LruLock.Unlock();
+            processes.Current = process;
+            try { pfn = allocator.AllocPages(0, Gfp.HighUserMovable); }
+            finally { processes.Current = null; }
+            if (pfn < 0) return false;
+            if (process.MemDie || process.Exited)
+            {
+                buddy.PutPage(pfn);
+                return false;
+            }
+            pages.Mapping[pfn] = process.AnonVma;
+            pages.Index[pfn] = index;
+            pages.Flags[pfn] = (uint)(PG.SwapBacked | PG.Uptodate);
+            pages.Kind[pfn] = (byte)PageKind.Anon;
+            swapCache.AddReadPage(pfn, slot);
+            lru.LruCacheAdd(pfn);
+            vmstat.Count(VmEvent.Pswpin);
+            vmstat.Count(VmEvent.Pgmajfault);
         }
-        switch (kind)
-        {
-            case PageKind.Anon:
-                zone.Stat[(int)ZoneStat.NrAnonPages]--;
-                pages.MapCount[pfn] = -1;
-                break;
-            case PageKind.File:
-                zone.Stat[(int)ZoneStat.NrFilePages]--;
-                break;
-            case PageKind.Slab:
-                zone.Stat[(int)ZoneStat.NrSlabUnreclaimable]--;
-                pages.Clear(pfn, PG.Slab);
-                break;
-        }
-        pages.Mapping[pfn] = 0;
-        pages.Clear(pfn, PG.SwapBacked | PG.Uptodate);
-        if (pages.Content[pfn] != 0) LiveTokens--;
-        buddy.PutPage(pfn);
+        else pages.Count[pfn]++; // lookup_swap_cache's reference becomes the PTE's
+        pages.MapCount[pfn] = 0;
+        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]++;
+        process.Ptes[index] = pfn;
+        process.AnonRss++;
+        process.SwapEnts--;
+        swapCache.Area.SwapFree(slot);
+        rmap.MarkYoung(pfn);
+        vmstat.Count(VmEvent.Pgfault);
+        if (swapCache.Area.VmSwapFull) swapCache.TryToFreeSwap(pfn);
+        return true;
     }
+
+    private static List<int> Choose(List<int> candidates, double fraction, string pattern, long seed) =>
+        pattern == "interleave" ? Interleave(candidates, fraction) : RandomPick(candidates, fraction, seed);
 
     private static List<int> Interleave(List<int> candidates, double fraction)
     {

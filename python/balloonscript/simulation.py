@@ -131,15 +131,23 @@ class Workload(_Part):
         mib = as_real("mib", mib)
         return int(call(self._sim._net, "WorkloadAnon", mib))
 
-    def file(self, mib) -> int:
-        """Page-cache pages; returns pages allocated."""
-        mib = as_real("mib", mib)
-        return int(call(self._sim._net, "WorkloadFile", mib))
+    def file(self, mib, dirty=0.0) -> int:
+        """Page-cache pages of a new file (read ahead, not yet accessed), ``dirty`` of them written since;
+        returns pages allocated."""
+        mib, dirty = as_real("mib", mib), as_real("dirty", dirty)
+        return int(call(self._sim._net, "WorkloadFile", mib, dirty))
 
-    def slab(self, mib) -> int:
-        """Unmovable kernel (slab) pages; returns pages allocated."""
-        mib = as_real("mib", mib)
-        return int(call(self._sim._net, "WorkloadSlab", mib))
+    def slab(self, mib, reclaimable=False) -> int:
+        """Kernel (slab) pages: unmovable, or ``reclaimable`` by a shrinker (dentries, inodes); returns pages allocated."""
+        mib, reclaimable = as_real("mib", mib), as_bool("reclaimable", reclaimable)
+        return int(call(self._sim._net, "WorkloadSlab", mib, reclaimable))
+
+    def touch(self, fraction, kind: str = "all", pattern: str = "interleave", seed=0) -> int:
+        """Access ``fraction`` of the workload's pages of ``kind`` (anon | file | all): mapped pages get their
+        accessed bit, page cache is read (mark_page_accessed), swapped-out pages are faulted back in; returns
+        pages touched."""
+        fraction, kind, pattern, seed = as_real("fraction", fraction), as_str("kind", kind), as_str("pattern", pattern), as_int("seed", seed)
+        return int(call(self._sim._net, "WorkloadTouch", fraction, kind, pattern, seed))
 
     def free(self, fraction, pattern: str = "interleave", seed=0) -> int:
         """Free ``fraction`` of the workload's pages in a pattern (interleave | random); returns pages freed."""
@@ -167,6 +175,11 @@ class Balloon(_Part):
         """Pages in the balloon (guest view)."""
         return int(member(self._sim._net, "BalloonPages"))
 
+    @property
+    def out_of_puff(self) -> int:
+        """fill_balloon calls that could not get a page ("Out of puff!") and slept 200 ms."""
+        return int(member(self._sim._net, "BalloonOutOfPuff"))
+
 
 class Host(_Part):
     """The hypervisor's side of the balloon."""
@@ -175,6 +188,18 @@ class Host(_Part):
     def ballooned_pages(self) -> int:
         """Pages the host believes are ballooned (its own ledger)."""
         return int(member(self._sim._net, "HostBallooned"))
+
+    @property
+    def target_pages(self) -> int:
+        """The balloon size the host asks for (the device's num_pages), in 4 KiB pages."""
+        return int(member(self._sim._net, "HostTargetPages"))
+
+    def set_target(self, balloon_mib) -> None:
+        """Ask for a balloon of ``balloon_mib`` MiB (the device's num_pages; QEMU's ``balloon N`` asks for a
+        guest of N MiB, i.e. a balloon of memory minus N). The balloon thread works towards it as simulated time
+        passes (``sim.run``)."""
+        balloon_mib = as_real("balloon_mib", balloon_mib)
+        call(self._sim._net, "HostSetTarget", balloon_mib)
 
 
 class Simulation:
@@ -185,18 +210,24 @@ class Simulation:
     check_accounting: run the whole-memory page-state checks after every operation.
     hz: CONFIG_HZ, the timer tick (100, 250, 300 or 1000); timeslice_ms: CPU time a kernel path runs before the tick
     sets need_resched (0 = never).
+    reclaim: model reclaim (kswapd, direct reclaim, the OOM killer); pagevecs: the per-cpu LRU pagevecs;
+    swap_mib: swap space (0 = none); io_latency_ms: how long a write (writeback, swap-out) takes.
     Every default is the engine's (SimulationOptions).
     """
 
     def __init__(self, memory_mib: int = _DEFAULTS["memory_mib"], design: str = _DEFAULTS["design"],
                  cpus: int = _DEFAULTS["cpus"], seed: int = _DEFAULTS["seed"], *,
                  per_cpu_lists: bool = _DEFAULTS["per_cpu_lists"], check_accounting: bool = _DEFAULTS["check_accounting"],
-                 hz: int = _DEFAULTS["hz"], timeslice_ms: float = _DEFAULTS["timeslice_ms"]):
+                 hz: int = _DEFAULTS["hz"], timeslice_ms: float = _DEFAULTS["timeslice_ms"],
+                 reclaim: bool = _DEFAULTS["reclaim"], pagevecs: bool = _DEFAULTS["pagevecs"],
+                 swap_mib: int = _DEFAULTS["swap_mib"], io_latency_ms: float = _DEFAULTS["io_latency_ms"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
                    "check_accounting": as_bool("check_accounting", check_accounting),
-                   "hz": as_int("hz", hz, INT32), "timeslice_ms": as_real("timeslice_ms", timeslice_ms)}
+                   "hz": as_int("hz", hz, INT32), "timeslice_ms": as_real("timeslice_ms", timeslice_ms),
+                   "reclaim": as_bool("reclaim", reclaim), "pagevecs": as_bool("pagevecs", pagevecs),
+                   "swap_mib": as_int("swap_mib", swap_mib), "io_latency_ms": as_real("io_latency_ms", io_latency_ms)}
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
@@ -239,6 +270,10 @@ class Simulation:
         order = _order(order)
         count = as_int("count", count)
         return int(call(self._net, "Allocate", order, count))
+
+    def dmesg(self) -> str:
+        """The kernel log, as dmesg prints it: OOM kills, allocation failures, the balloon's "Out of puff!"."""
+        return str(call(self._net, "Dmesg"))
 
     # -- metrics
     def vmstat(self) -> dict:
@@ -290,11 +325,10 @@ class Simulation:
         """Metrics recorded per step; returns a pandas DataFrame, one row per step, the op column first."""
         import pandas as pd
         columns = strs(call(self._net, "HistoryColumns"))
-        values = np_copy(call(self._net, "HistoryValues"), np.float64)
-        df = pd.DataFrame(values.reshape(-1, len(columns)), columns=columns)
-        for c in df.columns:   # counters come back as doubles; give integral columns an integer dtype
-            col = df[c].to_numpy()
-            if len(col) and np.isfinite(col).all() and (col == np.round(col)).all():
-                df[c] = col.astype(np.int64)
-        df.insert(0, "op", strs(call(self._net, "HistoryOps")))   # what each step did, e.g. "workload.anon"
-        return df
+        values = np_copy(call(self._net, "HistoryValues"), np.float64).reshape(-1, len(columns))
+        data = {"op": strs(call(self._net, "HistoryOps"))}   # what each step did, e.g. "workload.anon"
+        for i, c in enumerate(columns):   # counters come back as doubles; integral columns get an integer dtype
+            col = values[:, i]
+            integral = len(col) and np.isfinite(col).all() and (col == np.round(col)).all()
+            data[c] = col.astype(np.int64) if integral else col
+        return pd.DataFrame(data)

@@ -110,7 +110,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
             zone.CompactCachedMigratePfn[0] = zone.StartPfn;
             zone.CompactCachedMigratePfn[1] = zone.StartPfn;
             zone.CompactCachedFreePfn = zone.EndPfn;
-            zone.CompactBlockskipFlush = true; // not kswapd: kswapd is not modelled
+            if ((scheduler.Current.Flags & PF.Kswapd) == 0) zone.CompactBlockskipFlush = true;
             return CompactStatus.Complete;
         }
         if (cc.Order == -1) return CompactStatus.Continue;
@@ -136,7 +136,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
         var zone = cc.Zone;
         var ret = CompactionSuitable(zone, cc.Order);
         if (ret is CompactStatus.Partial or CompactStatus.Skipped) return ret;
-        if (deferral.CompactionRestarting(zone, cc.Order)) ResetIsolationSuitable(zone);
+        if (deferral.CompactionRestarting(zone, cc.Order) && (scheduler.Current.Flags & PF.Kswapd) == 0) ResetIsolationSuitable(zone);
 
         bool sync = cc.Mode != MigrateMode.Async;
         cc.MigratePfn = zone.CompactCachedMigratePfn[sync ? 1 : 0];
@@ -190,6 +190,32 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
         migrateScanner.IsolateMigratepagesRange(cc.Zone, cc, lowPfn, endPfn, unevictable: false);
 
     public bool CompactionDeferred(Zone zone, int order) => deferral.CompactionDeferred(zone, order);
+
+    /// <summary>
+    /// compact_pgdat (v3.16, from kswapd): nothing for order 0; else every zone not deferred at this order is
+    /// compacted asynchronously, and a zone that meets the order's low watermark afterwards has its deferral reset
+    /// (without the allocation-success reset).
+    /// </summary>
+    public void CompactPgdat(int order)
+    {
+        if (order == 0) return;
+        using var _ = scheduler.Current.Path.Enter("compact_pgdat");
+        foreach (var zone in node.Zones)
+        {
+            var cc = NewControl(zone, order, MigrateType.Unmovable, MigrateMode.Async, ignoreSkipHint: false);
+            if (!deferral.CompactionDeferred(zone, order)) CompactZone(cc);
+            Release(cc);
+            if (buddy.ZoneWatermarkOk(zone, order, zone.Watermark[Zone.WmarkLow], 0, 0))
+                deferral.CompactionDeferReset(zone, order, allocSuccess: false);
+        }
+    }
+
+    /// <summary>reset_isolation_suitable (v3.16, kswapd going to sleep): clear the skip bits of every zone due for a flush.</summary>
+    public void ResetIsolationSuitable()
+    {
+        foreach (var zone in node.Zones)
+            if (zone.CompactBlockskipFlush) ResetIsolationSuitable(zone);
+    }
 
     public void DeferCompaction(Zone zone, int order) => deferral.DeferCompaction(zone, order);
 

@@ -19,6 +19,22 @@ internal static class MemoryInit
         int minFreeKbytes = MinFreeKbytes(node);
         SetupPerZoneWmarks(node, buddy, minFreeKbytes);
         SetupPerZoneLowmemReserve(node);
+        SetupPerZoneInactiveRatio(node);
+    }
+
+    /// <summary>
+    /// calculate_zone_inactive_ratio (v3.16): the inactive anon list is kept at least 1/ratio of the active one,
+    /// ratio = int_sqrt(10 × managed GiB), 1 below 1 GiB. NR_ALLOC_BATCH starts at high − low
+    /// (__setup_per_zone_wmarks; fair zone allocation itself is not modelled, so it stays there).
+    /// </summary>
+    private static void SetupPerZoneInactiveRatio(Node node)
+    {
+        foreach (var zone in node.Zones)
+        {
+            long gb = zone.ManagedPages >> 18;
+            zone.InactiveRatio = gb > 0 ? (int)Math.Sqrt(10.0 * gb) : 1;
+            zone.Stat[(int)ZoneStat.NrAllocBatch] = zone.Watermark[Zone.WmarkHigh] - zone.Watermark[Zone.WmarkLow];
+        }
     }
 
     /// <summary>Free the zone in the largest aligned blocks that fit, lowest PFN first.</summary>

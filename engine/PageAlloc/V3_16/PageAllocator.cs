@@ -2,61 +2,172 @@ using BalloonScript.Engine.Compaction;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Printk;
 using BalloonScript.Engine.Reclaim;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
+using BalloonScript.Engine.Workload;
 
 namespace BalloonScript.Engine.PageAlloc.V3_16;
 
 /// <summary>
 /// alloc_pages: v3.16 <c>__alloc_pages_nodemask</c> = the fast path at the low watermark, then
-/// <c>__alloc_pages_slowpath</c> with direct compaction. Reclaim is a part of its own (<see cref="IReclaim"/>);
-/// while a design does not model it (no kswapd, direct reclaim frees nothing, no OOM killer) the path is
-/// simplified as follows: after the retry at the min watermark and the first (async) compaction
-/// attempt, the path behaves as if direct reclaim had made some progress without the allocation succeeding
-/// and should_alloc_retry had said no, so it makes the final compaction attempt __alloc_pages_slowpath makes
-/// before giving up: MIGRATE_SYNC_LIGHT, or async again for THP-like requests (__GFP_NO_KSWAPD), which give up
-/// at once if compaction was deferred or contended. (Had reclaim made no progress, v3.16 would take the OOM
-/// branch instead, which gives up on orders above PAGE_ALLOC_COSTLY_ORDER without that last compaction.)
-/// Orders up to PAGE_ALLOC_COSTLY_ORDER, which should_alloc_retry would send back to rebalance, fail there
-/// too. __GFP_HIGH, ALLOC_NO_WATERMARKS (PF_MEMALLOC, __GFP_MEMALLOC) and rt tasks' ALLOC_HARDER are not
-/// modelled.
+/// <c>__alloc_pages_slowpath</c>: wake kswapd, retry at the min watermark, asynchronous direct compaction, direct
+/// reclaim (then drain_all_pages and a retry), the OOM killer when reclaim made no progress and the request may
+/// invoke it (__GFP_FS without __GFP_NORETRY), <c>should_alloc_retry</c> (an order ≤ 3 request retries for ever,
+/// __GFP_NORETRY never), and a last compaction before giving up (SYNC_LIGHT, or async for THP faults, which also
+/// give up at once when compaction was deferred or contended). docs/kernel/reclaim-v3.16.md §4.
+/// <para>
+/// When the simulation leaves reclaim out (<see cref="IReclaim.Modelled"/> false) the slow path cannot reclaim
+/// or kill: after the min-watermark retry and the first compaction it goes straight to the last compaction
+/// attempt, for every order — the pre-pressure model, kept so its results can be compared.
+/// </para>
+/// ALLOC_NO_WATERMARKS (PF_MEMALLOC, __GFP_MEMALLOC, an OOM victim's TIF_MEMDIE), __GFP_HIGH and rt tasks'
+/// ALLOC_HARDER are not modelled; an OOM victim's own allocations fail.
 /// </summary>
 [KernelPart("page allocator", PartVersion.V3_16)]
 internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator buddy, ICompaction compaction, IReclaim reclaim,
-    Scheduler scheduler, SimClock clock, VmStat vmstat, PerCpuPagesets? pcp = null) : IPageAllocator
+    ProcessTable processes, KernelLog log, Scheduler scheduler, SimClock clock, VmStat vmstat, PerCpuPagesets? pcp = null) : IPageAllocator
 {
+    /// <summary>PAGE_ALLOC_COSTLY_ORDER.</summary>
+    public const int CostlyOrder = 3;
+
+    /// <summary>Rebalance rounds of one allocation before the simulation calls it a livelock and fails it (the kernel would loop on).</summary>
+    private const int MaxRebalanceRounds = 1000;
+
     /// <summary>__alloc_pages_nodemask: first PFN of a 2^order block with _count 1 (a compound page with __GFP_COMP), or -1.</summary>
     public int AllocPages(int order, Gfp gfp)
     {
         using var _ = scheduler.Current.Path.Enter("__alloc_pages_nodemask");
         int page = buddy.GetPageFromFreelist(order, gfp, AllocFlags.WmarkLow);
-        if (page < 0) page = AllocPagesSlowpath(order, gfp);
+        if (page < 0) page = reclaim.Modelled ? AllocPagesSlowpath(order, gfp) : AllocPagesSlowpathWithoutReclaim(order, gfp);
         if (page >= 0 && order > 0 && (gfp & Gfp.Comp) != 0) PrepCompoundPage(page, order);
         return page;
     }
 
+    /// <summary>__alloc_pages_slowpath (v3.16), reclaim included.</summary>
     private int AllocPagesSlowpath(int order, Gfp gfp)
     {
         using var frame = scheduler.Current.Path.Enter("__alloc_pages_slowpath");
         if (order >= Zone.MaxOrder) return -1;
-        if ((gfp & Gfp.NoKswapd) == 0) reclaim.WakeAllKswapds(order);
+        var current = scheduler.Current;
+        var mode = MigrateMode.Async;
+        long pagesReclaimed = 0;
+        bool thpLike = (gfp & Gfp.NoKswapd) != 0;
+        int rounds = 0, page, allocFlags;
+    restart:
+        if (!thpLike) reclaim.WakeAllKswapds(order);
+        allocFlags = GfpToAllocFlags(gfp);
+    rebalance:
+        if (++rounds > MaxRebalanceRounds)
+        {
+            log.Printk($"{current.Name}: page allocation gave up after {MaxRebalanceRounds} rounds of reclaim (order:{order}, mode:0x{(uint)gfp:x})");
+            return -1;
+        }
+        page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
+        if (page >= 0) return page;
+        if ((gfp & Gfp.Wait) == 0 || (current.Flags & PF.MemAlloc) != 0) return Fail(order, gfp);
+        if (processes.Current is { MemDie: true } && (gfp & Gfp.NoFail) == 0) return Fail(order, gfp);
+        page = AllocPagesDirectCompact(order, gfp, allocFlags, mode, out bool contended, out bool deferred);
+        if (page >= 0) return page;
+        if (!thpLike || (current.Flags & PF.Kthread) != 0) mode = MigrateMode.SyncLight;
+        if ((deferred || contended) && thpLike) return Fail(order, gfp);
+        page = AllocPagesDirectReclaim(order, gfp, allocFlags, out long progress);
+        if (page >= 0) return page;
+        if (progress == 0 && (gfp & Gfp.Fs) != 0 && (gfp & Gfp.NoRetry) == 0)
+        {
+            page = AllocPagesMayOom(order, gfp, out bool killed);
+            if (page >= 0) return page;
+            if ((gfp & Gfp.NoFail) == 0 && order > CostlyOrder) return Fail(order, gfp);
+            if (!killed) return Fail(order, gfp); // no killable process: the kernel would panic
+            goto restart;
+        }
+        pagesReclaimed += progress;
+        if (ShouldAllocRetry(gfp, order, progress, pagesReclaimed))
+        {
+            clock.CondResched(); // wait_iff_congested(HZ/50): no device is ever congested
+            goto rebalance;
+        }
+        page = AllocPagesDirectCompact(order, gfp, allocFlags, mode, out _, out _);
+        return page >= 0 ? page : Fail(order, gfp);
+    }
+
+    /// <summary>The slow path when reclaim is left out (see the class comment).</summary>
+    private int AllocPagesSlowpathWithoutReclaim(int order, Gfp gfp)
+    {
+        using var frame = scheduler.Current.Path.Enter("__alloc_pages_slowpath");
+        if (order >= Zone.MaxOrder) return -1;
         int allocFlags = GfpToAllocFlags(gfp);
         int page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
         if (page >= 0) return page;
         var current = scheduler.Current;
         if ((gfp & Gfp.Wait) == 0 || (current.Flags & PF.MemAlloc) != 0) return -1;
-
         page = AllocPagesDirectCompact(order, gfp, allocFlags, MigrateMode.Async, out bool contended, out bool deferred);
         if (page >= 0) return page;
         bool thpLike = (gfp & Gfp.NoKswapd) != 0;
         var mode = !thpLike || (current.Flags & PF.Kthread) != 0 ? MigrateMode.SyncLight : MigrateMode.Async;
         if ((deferred || contended) && thpLike) return -1;
-        // __alloc_pages_direct_reclaim; with reclaim not modelled it frees nothing and the path goes on to the
-        // last compaction attempt (see the class comment).
-        if (reclaim.TryToFreePages(order, gfp) > 0 && (page = buddy.GetPageFromFreelist(order, gfp, allocFlags)) >= 0) return page;
         return AllocPagesDirectCompact(order, gfp, allocFlags, mode, out _, out _);
+    }
+
+    /// <summary>
+    /// __alloc_pages_direct_reclaim (v3.16): __perform_reclaim (try_to_free_pages with PF_MEMALLOC set) and, if it
+    /// made progress, a retry at the min watermark — after drain_all_pages if the first retry fails.
+    /// </summary>
+    private int AllocPagesDirectReclaim(int order, Gfp gfp, int allocFlags, out long progress)
+    {
+        using var _ = scheduler.Current.Path.Enter("__alloc_pages_direct_reclaim");
+        var current = scheduler.Current;
+        clock.CondResched();
+        var saved = current.Flags;
+        current.Flags |= PF.MemAlloc;
+        progress = reclaim.TryToFreePages(order, gfp);
+        current.Flags = saved;
+        clock.CondResched();
+        if (progress == 0) return -1;
+        int page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
+        if (page >= 0 || pcp is null) return page;
+        for (int cpu = 0; cpu < scheduler.Cpus; cpu++) pcp.DrainPages(buddy, cpu); // drain_all_pages
+        return buddy.GetPageFromFreelist(order, gfp, allocFlags);
+    }
+
+    /// <summary>
+    /// __alloc_pages_may_oom (v3.16): one last try at the high watermark (a kill that just freed memory must not be
+    /// wasted on a racing allocator), then — except for costly orders — out_of_memory.
+    /// </summary>
+    private int AllocPagesMayOom(int order, Gfp gfp, out bool killed)
+    {
+        using var _ = scheduler.Current.Path.Enter("__alloc_pages_may_oom");
+        killed = true;
+        var zones = node.Zones;
+        if (zones.Any(z => (z.Flags & ZoneFlags.OomLocked) != 0))
+        {
+            clock.ScheduleTimeout(1, "__alloc_pages_may_oom");
+            return -1;
+        }
+        foreach (var z in zones) z.Flags |= ZoneFlags.OomLocked;
+        int page = buddy.GetPageFromFreelist(order, gfp, AllocFlags.WmarkHigh);
+        if (page < 0 && ((gfp & Gfp.NoFail) != 0 || order <= CostlyOrder)) killed = reclaim.OutOfMemory(gfp, order);
+        foreach (var z in zones) z.Flags &= ~ZoneFlags.OomLocked;
+        return page;
+    }
+
+    /// <summary>should_alloc_retry (v3.16): never with __GFP_NORETRY, always with __GFP_NOFAIL or for order ≤ 3, with __GFP_REPEAT until 2^order pages were reclaimed.</summary>
+    private static bool ShouldAllocRetry(Gfp gfp, int order, long progress, long pagesReclaimed)
+    {
+        if ((gfp & Gfp.NoRetry) != 0) return false;
+        if ((gfp & Gfp.NoFail) != 0) return true;
+        if (order <= CostlyOrder) return true;
+        return (gfp & Gfp.Repeat) != 0 && pagesReclaimed < 1L << order;
+    }
+
+    /// <summary>nopage: warn_alloc_failed unless __GFP_NOWARN (ratelimited), and no page.</summary>
+    private int Fail(int order, Gfp gfp)
+    {
+        if ((gfp & Gfp.NoWarn) == 0 && log.Ratelimit("warn_alloc_failed"))
+            log.Printk($"{processes.Current?.Comm ?? scheduler.Current.Name}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}");
+        return -1;
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ public class DesignCompositionTests
     [TestCaseSource(nameof(All))]
     public void EachPart_IsTheVersionTheDesignTableNames(KernelDesign design)
     {
-        using var provider = ServiceCollectionExtensions.BuildSimulationProvider(new SimulationOptions { MemoryMib = 16, Design = design });
+        using var provider = ServiceCollectionExtensions.BuildSimulationProvider(new SimulationOptions { MemoryMib = 16, Design = design, Reclaim = true });
         Assert.That(PartServices.Keys, Is.EquivalentTo(DesignParts.Names), "every part of the table is checked");
         var versions = design.Parts.Versions;
         for (int i = 0; i < DesignParts.Names.Length; i++)

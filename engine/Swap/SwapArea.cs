@@ -1,0 +1,87 @@
+namespace BalloonScript.Engine.Swap;
+
+/// <summary>
+/// One swap area of <see cref="SimulationOptions.SwapMib"/> (mm/swapfile.c, v3.16): <c>swap_map</c> per slot
+/// (the page-table references, plus SWAP_HAS_CACHE while a swap-cache page exists), slot 0 the header,
+/// <c>nr_swap_pages</c> free and <c>total_swap_pages</c> usable slots. Slots are handed out at a moving cursor
+/// (scan_swap_map, without its preference for fresh 256-slot clusters). The data of a swapped-out page is its
+/// content token, kept per slot while no page holds it.
+/// </summary>
+internal sealed class SwapArea
+{
+    /// <summary>SWAP_HAS_CACHE in a swap_map entry.</summary>
+    public const int HasCache = 0x40;
+
+    private readonly int[] _map;
+    private int _clusterNext = 1;
+
+    public SwapArea(SimulationOptions options)
+    {
+        int pages = checked((int)(options.SwapMib * 256));
+        TotalSwapPages = Math.Max(0, pages - 1);
+        NrSwapPages = TotalSwapPages;
+        _map = new int[TotalSwapPages + 1];
+        Content = new long[TotalSwapPages + 1];
+        CachePage = new int[TotalSwapPages + 1];
+        Array.Fill(CachePage, -1);
+    }
+
+    /// <summary><c>total_swap_pages</c>: usable slots (0 = no swap).</summary>
+    public long TotalSwapPages { get; }
+    /// <summary><c>nr_swap_pages</c> (get_nr_swap_pages): free slots.</summary>
+    public long NrSwapPages { get; private set; }
+    /// <summary>The content token a slot holds while no page does (0 = none).</summary>
+    public long[] Content { get; }
+    /// <summary>The swap-cache page of a slot (the swap address space's radix tree), or -1.</summary>
+    public int[] CachePage { get; }
+
+    /// <summary>vm_swap_full(): less than half of swap free.</summary>
+    public bool VmSwapFull => NrSwapPages * 2 < TotalSwapPages;
+
+    /// <summary>get_swap_page: a free slot marked SWAP_HAS_CACHE, or -1 when swap is full.</summary>
+    public int GetSwapPage()
+    {
+        if (NrSwapPages <= 0) return -1;
+        for (int i = 0; i < TotalSwapPages; i++)
+        {
+            int slot = _clusterNext;
+            _clusterNext = slot == TotalSwapPages ? 1 : slot + 1;
+            if (_map[slot] != 0) continue;
+            _map[slot] = HasCache;
+            NrSwapPages--;
+            return slot;
+        }
+        return -1;
+    }
+
+    /// <summary>swap_duplicate: one more page-table reference to the slot.</summary>
+    public void SwapDuplicate(int slot) => _map[slot]++;
+
+    /// <summary>swap_free: a page-table reference dropped.</summary>
+    public void SwapFree(int slot)
+    {
+        _map[slot]--;
+        Release(slot);
+    }
+
+    /// <summary>swapcache_free: the swap-cache page is gone.</summary>
+    public void SwapcacheFree(int slot)
+    {
+        _map[slot] &= ~HasCache;
+        CachePage[slot] = -1;
+        Release(slot);
+    }
+
+    /// <summary>page_swapcount: the page-table references to the slot.</summary>
+    public int Swapcount(int slot) => _map[slot] & ~HasCache;
+
+    /// <summary>Slots in use (swap_map non-zero).</summary>
+    public long InUse => TotalSwapPages - NrSwapPages;
+
+    private void Release(int slot)
+    {
+        if (_map[slot] != 0) return;
+        NrSwapPages++;
+        Content[slot] = 0;
+    }
+}

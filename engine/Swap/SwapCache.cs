@@ -1,0 +1,78 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.Swap;
+
+/// <summary>
+/// The swap cache of v3.16 mm/swap_state.c at the level of page state: a page in it has PG_swapcache,
+/// <c>page-&gt;private</c> = its slot, a reference held by the cache, and counts in NR_FILE_PAGES; its
+/// <c>page_mapping()</c> is the swap address space (<see cref="MappingTable.SwapperSpace"/>).
+/// </summary>
+internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBuddyAllocator buddy)
+{
+    public SwapArea Area => swap;
+
+    /// <summary>
+    /// add_to_swap: a slot for a locked anonymous page not yet in the swap cache, then add_to_swap_cache (the
+    /// cache's reference, PG_swapcache, private = slot, NR_FILE_PAGES) and SetPageDirty. False when swap is full.
+    /// </summary>
+    public bool AddToSwap(int pfn)
+    {
+        int slot = swap.GetSwapPage();
+        if (slot < 0) return false;
+        pages.Count[pfn]++;
+        pages.Set(pfn, PG.SwapCache | PG.Dirty);
+        pages.Private[pfn] = slot;
+        swap.CachePage[slot] = pfn;
+        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]++;
+        return true;
+    }
+
+    /// <summary>
+    /// read_swap_cache_async after the page is read: a new page for <paramref name="slot"/> joins the cache
+    /// (swapcache_prepare, __add_to_swap_cache), the slot's data moving onto the page.
+    /// </summary>
+    public void AddReadPage(int pfn, int slot)
+    {
+        pages.Count[pfn]++;
+        pages.Set(pfn, PG.SwapCache);
+        pages.Private[pfn] = slot;
+        swap.CachePage[slot] = pfn;
+        pages.Content[pfn] = swap.Content[slot];
+        swap.Content[slot] = 0;
+        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]++;
+    }
+
+    /// <summary>
+    /// __delete_from_swap_cache + swapcache_free (page locked, not under writeback); the caller deals with the
+    /// cache's page reference. With <paramref name="keepDataOnSlot"/> (the page is being freed by reclaim) the
+    /// data stays on the slot for a later swap-in.
+    /// </summary>
+    public void Delete(int pfn, bool keepDataOnSlot)
+    {
+        int slot = pages.Private[pfn];
+        if (keepDataOnSlot)
+        {
+            swap.Content[slot] = pages.Content[pfn];
+            pages.Content[pfn] = 0;
+        }
+        pages.Clear(pfn, PG.SwapCache);
+        pages.Private[pfn] = 0;
+        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]--;
+        swap.SwapcacheFree(slot);
+    }
+
+    /// <summary>
+    /// try_to_free_swap (page locked): in the swap cache, not under writeback, and no page table refers to the
+    /// slot → leave the cache (dropping its reference) and SetPageDirty: the only copy is now in memory.
+    /// </summary>
+    public bool TryToFreeSwap(int pfn)
+    {
+        if (!pages.Test(pfn, PG.SwapCache) || pages.Test(pfn, PG.Writeback) || swap.Swapcount(pages.Private[pfn]) != 0) return false;
+        Delete(pfn, keepDataOnSlot: false);
+        buddy.PutPage(pfn);
+        pages.Set(pfn, PG.Dirty);
+        return true;
+    }
+}

@@ -1,0 +1,105 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Swap;
+using BalloonScript.Engine.Vmstat;
+
+namespace BalloonScript.Engine.Workload;
+
+/// <summary>
+/// Taking workload pages away: munmap / truncate / kmem_cache_free of one page, and exit_mmap of a whole process
+/// (zap_pte_range, free_swap_and_cache), as v3.16 mm/memory.c and mm/swapfile.c do it at the level of page state.
+/// The data of what is taken away stops existing.
+/// </summary>
+internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, Lru lru, ProcessTable processes, PageContents contents,
+    SwapCache swapCache, ReclaimableSlab reclaimableSlab)
+{
+    /// <summary>
+    /// exit_mmap of a process (the OOM killer's victim): every page it maps is unmapped and its reference dropped, every
+    /// swap entry freed (free_swap_and_cache); its data stops existing.
+    /// </summary>
+    public void ExitMmap(Process process)
+    {
+        for (int i = 0; i < process.Ptes.Length; i++)
+        {
+            int pte = process.Ptes[i];
+            if (pte >= 0) ZapAnonPte(process, pte);
+            else if (Process.IsSwapEntry(pte)) FreeSwapAndCache(Process.SwapSlot(pte));
+            process.Ptes[i] = Process.None;
+        }
+        process.SwapEnts = 0;
+        process.Exited = true;
+    }
+
+    /// <summary>Unmap, take off the LRU, drop the last reference (munmap / truncate / kmem_cache_free).</summary>
+    public void FreeWorkloadPage(int pfn)
+    {
+        var zone = node.ZoneOf(pfn);
+        var kind = (PageKind)pages.Kind[pfn];
+        if (kind == PageKind.Anon && processes.OwnerOf(pages.Mapping[pfn]) is { } owner)
+        {
+            owner.Ptes[pages.Index[pfn]] = Process.None;
+            owner.AnonRss--;
+        }
+        if (pages.PageLru(pfn))
+        {
+            zone.LruLock.Lock();
+            lru.DelPageFromLruList(zone, pfn, lru.LruListOf(pfn));
+            pages.Clear(pfn, PG.Lru | PG.Active);
+            zone.LruLock.Unlock();
+        }
+        switch (kind)
+        {
+            case PageKind.Anon:
+                zone.Stat[(int)ZoneStat.NrAnonPages]--;
+                pages.MapCount[pfn] = -1;
+                if (pages.Test(pfn, PG.SwapCache)) DropSwapCache(pfn);
+                break;
+            case PageKind.File:
+                zone.Stat[(int)ZoneStat.NrFilePages]--;
+                if (pages.Test(pfn, PG.Dirty)) zone.Stat[(int)ZoneStat.NrDirty]--;
+                break;
+            case PageKind.Slab:
+                zone.Stat[(int)(reclaimableSlab.Contains(pfn) ? ZoneStat.NrSlabReclaimable : ZoneStat.NrSlabUnreclaimable)]--;
+                reclaimableSlab.Remove(pfn);
+                pages.Clear(pfn, PG.Slab);
+                break;
+        }
+        pages.Mapping[pfn] = 0;
+        pages.Clear(pfn, PG.SwapBacked | PG.Uptodate | PG.Dirty | PG.Referenced);
+        contents.Retire(pfn);
+        buddy.PutPage(pfn);
+    }
+
+    /// <summary>zap_pte_range of one anonymous page of an exiting process: page_remove_rmap, then the PTE's reference (LRU-aware put_page).</summary>
+    private void ZapAnonPte(Process process, int pfn)
+    {
+        pages.MapCount[pfn] = -1;
+        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
+        process.AnonRss--;
+        contents.Retire(pfn);
+        if (pages.Test(pfn, PG.SwapCache) && !pages.Test(pfn, PG.Writeback)) DropSwapCache(pfn);
+        lru.PutPage(pfn);
+    }
+
+    /// <summary>free_swap_and_cache: the PTE's reference to a slot goes; a swap-cache page nobody maps goes with it.</summary>
+    private void FreeSwapAndCache(int slot)
+    {
+        var area = swapCache.Area;
+        if (area.Swapcount(slot) == 1) contents.RetireSwapped(ref area.Content[slot]);
+        area.SwapFree(slot);
+        int cached = area.CachePage[slot];
+        if (area.Swapcount(slot) == 0 && cached >= 0 && !pages.PageMapped(cached) && !pages.Test(cached, PG.Writeback | PG.Locked))
+        {
+            contents.Retire(cached);
+            DropSwapCache(cached);
+        }
+    }
+
+    /// <summary>delete_from_swap_cache: the page leaves the swap cache and the cache's reference is dropped.</summary>
+    private void DropSwapCache(int pfn)
+    {
+        swapCache.Delete(pfn, keepDataOnSlot: false);
+        lru.PutPage(pfn);
+    }
+
+}
