@@ -42,6 +42,8 @@ public sealed class PySimulation
     public long[] VmstatValues() => _sim.VmstatValues();
     public string Buddyinfo() => _sim.Buddyinfo();
     public string Pagetypeinfo() => _sim.Pagetypeinfo();
+    public string ProcVmstat() => _sim.ProcVmstat();
+    public string Zoneinfo() => _sim.Zoneinfo();
     public string ExtfragText() => _sim.ExtfragText();
     public string UnusableText() => _sim.UnusableText();
     public long[] FreeBlocks() => _sim.FreeBlocks();

@@ -45,6 +45,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Writeback>();
         services.AddSingleton<SwapArea>();
         services.AddSingleton<SwapCache>();
+        services.AddSingleton<Reclaim.ZoneReclaimable>();
         services.AddSingleton<Workload.ProcessTable>();
         services.AddSingleton<Rmap>();
         // The kernel parts, each in the version the design names.

@@ -168,6 +168,8 @@ public sealed class Simulation
 
     public string Buddyinfo() => _parts.Proc.Buddyinfo();
     public string Pagetypeinfo() => _parts.Proc.Pagetypeinfo();
+    public string ProcVmstat() => _parts.Proc.Vmstat();
+    public string Zoneinfo() => _parts.Proc.Zoneinfo();
     public string ExtfragText() => _parts.Proc.ExtfragIndex();
     public string UnusableText() => _parts.Proc.UnusableIndex();
 

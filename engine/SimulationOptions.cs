@@ -6,7 +6,7 @@ namespace BalloonScript.Engine;
 /// Everything that defines a simulation. Validated once, up front (<see cref="Validate"/>), before any
 /// service is built, so a bad value never leaves a half-built simulation behind.
 /// </summary>
-public sealed class SimulationOptions
+public sealed record SimulationOptions
 {
     public const long MinMemoryMib = 16;
     public const long MaxMemoryMib = 65536;
@@ -28,25 +28,26 @@ public sealed class SimulationOptions
     public bool CheckAccounting { get; init; } = true;
 
     /// <summary>Model the per-cpu page lists (v3.16 zone-&gt;pageset) in front of the buddy lists for order-0 pages.</summary>
-    public bool PerCpuLists { get; init; }
+    public bool PerCpuLists { get; init; } = true;
 
     /// <summary>CONFIG_HZ: timer ticks per second, one of 100, 250 (the default), 300, 1000.</summary>
     public int Hz { get; init; } = 250;
 
     /// <summary>
     /// CPU time (ms) a kernel path runs before the timer tick sets need_resched, as CFS does once a task has run
-    /// its slice with other work waiting; [0, 1000]; 0 = never.
+    /// its slice with other work waiting; [0, 1000]; 0 = never. The default, 6 ms, is a CFS slice with two tasks
+    /// on a CPU of a 2-CPU guest (sched_latency 6 ms × (1 + ilog2 2), shared by two).
     /// </summary>
-    public double TimesliceMs { get; init; }
+    public double TimesliceMs { get; init; } = 6;
 
     /// <summary>
     /// Model reclaim (v3.16 mm/vmscan.c: kswapd, direct reclaim, the OOM killer). Off, the allocator's slow path
     /// has no reclaim to fall back on (the pre-pressure model; docs/model.md).
     /// </summary>
-    public bool Reclaim { get; init; }
+    public bool Reclaim { get; init; } = true;
 
     /// <summary>Model the per-cpu LRU pagevecs (v3.16 mm/swap.c lru_add_pvec) in front of the LRU lists.</summary>
-    public bool Pagevecs { get; init; }
+    public bool Pagevecs { get; init; } = true;
 
     /// <summary>Swap space in MiB, [0, 65536]; 0 = no swap (anonymous pages cannot be reclaimed).</summary>
     public long SwapMib { get; init; }

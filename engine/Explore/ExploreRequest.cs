@@ -25,9 +25,15 @@ internal sealed record ExploreRequest
     /// <summary>PCT's bug depth d (at least 1 is used), or DFS's preemption bound.</summary>
     public int PctDepth { get; }
 
+    /// <summary>
+    /// The scenario's guest. The scenarios place pages at known PFNs and time their races on the v3.16 model as it
+    /// was before memory pressure and time were modelled, so they run without per-cpu lists, pagevecs, reclaim or
+    /// a scheduler tick (which would move those PFNs and add paths to the interleavings).
+    /// </summary>
     public SimulationOptions Options => new()
     {
         MemoryMib = Scenario.MemoryMib, Cpus = Scenario.Cpus, Design = Design, Seed = Seed,
+        PerCpuLists = false, Pagevecs = false, Reclaim = false, TimesliceMs = 0,
     };
 
     /// <summary>The seed of schedule <paramref name="index"/>: SplitMix64 of (seed, index), so schedules are

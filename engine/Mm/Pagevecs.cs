@@ -22,6 +22,8 @@ internal sealed class Pagevecs
         _lruAdd = Enumerable.Range(0, scheduler.Cpus).Select(_ => new List<int>(PagevecSize)).ToArray();
     }
 
+    public int Cpus => _lruAdd.Length;
+
     /// <summary>The pages parked on <paramref name="cpu"/>'s lru_add_pvec, oldest first.</summary>
     public IReadOnlyList<int> LruAdd(int cpu) => _lruAdd[cpu];
 

@@ -12,8 +12,8 @@ namespace BalloonScript.Engine.Sanitizers;
 /// <item><c>host_mismatch</c>: the host holds a frame as ballooned that the guest does not have in its
 /// balloon (freed, reused, leaked), or the reverse.</item>
 /// <item><c>page_leak</c>: a former balloon page (still tagged <see cref="PageKind.Balloon"/>, never freed)
-/// that is neither in the balloon, nor free, nor on any list someone could put it back from: nobody will
-/// ever free it.</item>
+/// that is neither in the balloon, nor free, nor on any list someone could put it back from, nor parked in a
+/// pagevec: nobody will ever free it.</item>
 /// <item><c>balloon_unmovable</c>: a page on the balloon list compaction can never isolate again (v3.16: its
 /// mapping was cleared by migration, defect 2).</item>
 /// <item><c>isolated_pages</c>: <c>isolated_pages</c> differs from the balloon pages actually isolated
@@ -23,8 +23,9 @@ namespace BalloonScript.Engine.Sanitizers;
 /// A finding is reported when it first appears, not again at every later check while it persists.
 /// </summary>
 internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevInfo dev, IBalloonPageIdentity balloon,
-    BalloonHost host, Sanitizer sanitizer)
+    BalloonHost host, Sanitizer sanitizer, Pagevecs? pagevecs = null)
 {
+    private readonly bool[] _parked = new bool[pages.NrPages];
     private readonly bool[] _listed = new bool[pages.NrPages];
     private HashSet<(ReportKind, long)> _standing = [];
     private HashSet<(ReportKind, long)> _found = [];
@@ -32,6 +33,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     public void Run()
     {
         bool intact = ListPages();
+        MarkParked(true);
         long isolated = 0;
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
         {
@@ -45,7 +47,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
                 Find(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
             else if (!host.IsBallooned(pfn) && inBalloon && balloonKind)
                 Find(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
-            if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn))
+            if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn) && !_parked[pfn])
                 Find(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
                     ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
                     : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
@@ -53,8 +55,17 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         // Pages behind a break in the list look isolated: the count is only comparable on an intact list.
         if (intact && dev.IsolatedPages != isolated)
             Find(ReportKind.IsolatedPages, -1, $"balloon isolated_pages = {dev.IsolatedPages}, but {isolated} balloon pages are isolated");
+        MarkParked(false);
         (_standing, _found) = (_found, _standing);
         _found.Clear();
+    }
+
+    /// <summary>Mark (or unmark) the pages parked in some CPU's pagevec: the pagevec holds a reference and will drop it.</summary>
+    private void MarkParked(bool parked)
+    {
+        if (pagevecs is null) return;
+        for (int cpu = 0; cpu < pagevecs.Cpus; cpu++)
+            foreach (int pfn in pagevecs.LruAdd(cpu)) _parked[pfn] = parked;
     }
 
     /// <summary>Mark the pages reachable from the balloon list head; false (and a finding) if the walk does not come back.</summary>

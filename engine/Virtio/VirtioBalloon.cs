@@ -86,7 +86,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     /// <summary>
     /// The v3.16–v4.5 <c>balloon</c> kthread: while towards_target ≠ 0, one fill_balloon or leak_balloon (at most
     /// 256 pages), update_balloon_size, cond_resched — back to back, with no sleep but the 200 ms after an "Out of
-    /// puff". When the time being let pass is used up it stops and re-arms itself for the next tick.
+    /// puff". When the time being let pass is used up it stops, to go on as soon as time passes again.
     /// </summary>
     private void BalloonThread()
     {
@@ -99,7 +99,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon
             {
                 if (_clock.PastDeadline)
                 {
-                    _clock.AddTimer(_clock.NowNs + _clock.TickNs, TimerKind.BalloonWork);
+                    _clock.AddTimer(_clock.NowNs + 1, TimerKind.BalloonWork); // goes on as soon as time passes again
                     return;
                 }
                 if (diff > 0) FillBalloon(diff);

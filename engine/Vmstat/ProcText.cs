@@ -3,10 +3,16 @@ using BalloonScript.Engine.Mm;
 
 namespace BalloonScript.Engine.Vmstat;
 
-/// <summary>The text of /proc/buddyinfo, /proc/pagetypeinfo and debugfs extfrag files, byte for byte as
-/// v3.16 mm/vmstat.c prints them (node 0 only).</summary>
-internal sealed class ProcText(Node node, PageLists lists)
+/// <summary>
+/// The text of /proc/buddyinfo, /proc/pagetypeinfo, /proc/vmstat, /proc/zoneinfo and the debugfs extfrag files,
+/// byte for byte as v3.16 mm/vmstat.c prints them for node 0 (a kernel without CONFIG_NUMA; x86-64 has four zone
+/// types, DMA, DMA32, Normal, Movable, of which the empty ones are not printed).
+/// </summary>
+internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
+    PageAlloc.V3_16.PerCpuPagesets? pcp = null)
 {
+    /// <summary>MAX_NR_ZONES on x86-64.</summary>
+    private const int MaxNrZones = 4;
     /// <summary>frag_show_print: <c>"Node %d, zone %8s "</c> then <c>"%6lu "</c> per order.</summary>
     public string Buddyinfo()
     {
@@ -48,6 +54,93 @@ internal sealed class ProcText(Node node, PageLists lists)
             sb.Append('\n');
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// vmstat_show: every zone_stat_item summed over zones, the two writeback thresholds (global_dirty_limits with
+    /// dirty_ratio 20 and dirty_background_ratio 10), then the vm events (pgpgin/pgpgout halved: sectors to KiB).
+    /// The balloon events are printed by designs whose balloon code has them (v3.18 on); oom_kill (v4.13) by none.
+    /// </summary>
+    public string Vmstat()
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < (int)ZoneStat.Count; i++) sb.Append(ZoneStats.Names[i]).Append(' ').Append(vmstat.Global((ZoneStat)i)).Append('\n');
+        var (background, dirty) = GlobalDirtyLimits();
+        sb.Append("nr_dirty_threshold ").Append(dirty).Append('\n');
+        sb.Append("nr_dirty_background_threshold ").Append(background).Append('\n');
+        bool balloonEvents = options.Design.Parts.BalloonIdentity != Designs.PartVersion.V3_16;
+        for (int e = 0; e < (int)VmEvent.Count; e++)
+        {
+            var ev = (VmEvent)e;
+            if (ev == VmEvent.OomKill || (!balloonEvents && ev is VmEvent.BalloonInflate or VmEvent.BalloonDeflate or VmEvent.BalloonMigrate)) continue;
+            long v = vmstat.Event(ev);
+            if (ev is VmEvent.Pgpgin or VmEvent.Pgpgout) v /= 2;
+            sb.Append(VmEvents.Names[e]).Append(' ').Append(v).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// zoneinfo_show_print (v3.16): per populated zone the free pages and watermarks, pages_scanned, spanned /
+    /// present / managed, every zone counter, the lowmem protection for each of the four zone types, the per-cpu
+    /// pagesets with the vm stats threshold, whether reclaim gave up on it, its start pfn and inactive_ratio.
+    /// </summary>
+    public string Zoneinfo()
+    {
+        var sb = new StringBuilder();
+        foreach (var z in node.Zones)
+        {
+            sb.Append($"Node 0, zone {z.Name,8}");
+            sb.Append($"\n  pages free     {z.FreePages}");
+            sb.Append($"\n        min      {z.Watermark[Zone.WmarkMin]}");
+            sb.Append($"\n        low      {z.Watermark[Zone.WmarkLow]}");
+            sb.Append($"\n        high     {z.Watermark[Zone.WmarkHigh]}");
+            sb.Append($"\n        scanned  {z.PagesScanned}");
+            sb.Append($"\n        spanned  {z.SpannedPages}");
+            sb.Append($"\n        present  {z.SpannedPages}");
+            sb.Append($"\n        managed  {z.ManagedPages}");
+            for (int i = 0; i < (int)ZoneStat.Count; i++) sb.Append($"\n    {ZoneStats.Names[i],-12} {z.Stat[i]}");
+            var reserve = z.LowmemReserve;
+            sb.Append("\n        protection: (");
+            sb.Append(string.Join(", ", Enumerable.Range(0, MaxNrZones).Select(j => reserve[Math.Min(j, reserve.Length - 1)])));
+            sb.Append(")\n  pagesets");
+            for (int cpu = 0; cpu < options.Cpus; cpu++)
+            {
+                var p = pcp?.Pcp(z, cpu);
+                int batch = p?.Batch ?? Math.Max(1, PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages));
+                int high = p?.High ?? 6 * PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages);
+                int count = p?.Count ?? 0;
+                sb.Append($"\n    cpu: {cpu}\n              count: {count}\n              high:  {high}\n              batch: {batch}");
+                sb.Append($"\n  vm stats threshold: {NormalThreshold(z)}");
+            }
+            bool unreclaimable = !reclaimable.Reclaimable(z);
+            sb.Append($"\n  all_unreclaimable: {(unreclaimable ? 1 : 0)}\n  start_pfn:         {z.StartPfn}\n  inactive_ratio:    {z.InactiveRatio}\n");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>calculate_normal_threshold (v3.16): min(125, 2 × fls(cpus) × (1 + fls(managed in 128 MiB units))).</summary>
+    private int NormalThreshold(Zone z)
+    {
+        static int Fls(long x) => x == 0 ? 0 : 64 - (int)long.LeadingZeroCount(x);
+        return Math.Min(125, 2 * Fls(options.Cpus) * (1 + Fls(z.ManagedPages >> 15)));
+    }
+
+    /// <summary>
+    /// global_dirty_limits (v3.16): dirtyable memory = free pages less dirty_balance_reserve (each zone's highest
+    /// lowmem_reserve plus its high watermark, at most its managed pages) plus the file LRU, + 1; dirty = 20% of it,
+    /// background = 10% (halved dirty if not below it).
+    /// </summary>
+    private (long Background, long Dirty) GlobalDirtyLimits()
+    {
+        long reserve = node.Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
+        long x = vmstat.Global(ZoneStat.NrFreePages);
+        x -= Math.Min(x, reserve);
+        x += vmstat.Global(ZoneStat.NrInactiveFile) + vmstat.Global(ZoneStat.NrActiveFile);
+        long available = x + 1;
+        long dirty = 20 * available / 100, background = 10 * available / 100;
+        if (background >= dirty) background = dirty / 2;
+        return (background, dirty);
     }
 
     /// <summary>/sys/kernel/debug/extfrag/extfrag_index.</summary>

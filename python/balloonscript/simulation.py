@@ -290,6 +290,14 @@ class Simulation:
         """/proc/pagetypeinfo, exactly the kernel's text."""
         return str(call(self._net, "Pagetypeinfo"))
 
+    def proc_vmstat(self) -> str:
+        """/proc/vmstat, exactly the kernel's text (the design's kernel: v3.16 counters, balloon events from v3.18)."""
+        return str(call(self._net, "ProcVmstat"))
+
+    def zoneinfo(self) -> str:
+        """/proc/zoneinfo, exactly the kernel's text."""
+        return str(call(self._net, "Zoneinfo"))
+
     def free_blocks(self) -> np.ndarray:
         """Free blocks per order 0..10, summed over zones (numpy int64)."""
         return np_copy(call(self._net, "FreeBlocks"), np.int64)

@@ -48,9 +48,10 @@ public class BadInputTests
         foreach (double fraction in new[] { -0.1, 1.5, double.NaN })
             yield return Case($"WorkloadFree(fraction {fraction})", s => s.WorkloadFree(fraction, "random", 1), "fraction", "[0, 1]");
         yield return Case("WorkloadFree(pattern zigzag)", s => s.WorkloadFree(0.5, "zigzag", 1), "pattern", "interleave, random");
-        yield return Case("WorkloadAnon(more than free)", s => s.WorkloadAnon(64), "mib", "mib must be in [0, ");
-        yield return Case("WorkloadFile(more than free)", s => s.WorkloadFile(1000), "mib", "mib must be in [0, ");
-        yield return Case("WorkloadSlab(more than free)", s => s.WorkloadSlab(64), "mib", "mib must be in [0, ");
+        // With reclaim a populate may ask for up to the guest's managed memory: reclaim, swap and the OOM killer decide.
+        yield return Case("WorkloadAnon(more than memory)", s => s.WorkloadAnon(65), "mib", "mib must be in [0, ");
+        yield return Case("WorkloadFile(more than memory)", s => s.WorkloadFile(1000), "mib", "mib must be in [0, ");
+        yield return Case("WorkloadSlab(more than memory)", s => s.WorkloadSlab(65), "mib", "mib must be in [0, ");
         yield return Case("WorkloadAnon(-1)", s => s.WorkloadAnon(-1), "mib", "mib must be in [0, ");
         yield return Case("WorkloadAnon(NaN)", s => s.WorkloadAnon(double.NaN), "mib", "mib must be in [0, ");
     }

@@ -8,7 +8,7 @@ public class DeterminismTests
 {
     private static Simulation Run(long seed, long freeSeed)
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Seed = seed });
+        var sim = Simulation.Create(TestOptions.Classic(64, seed: seed));
         sim.WorkloadAnon(16);
         sim.WorkloadFile(8);
         sim.WorkloadSlab(2);

@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Tests;
 /// drive kernel functions (__rmqueue, __free_pages_ok, ...) directly and read the state they leave.
 /// </summary>
 internal sealed class Harness(long memoryMib = 16, int cpus = 1, long seed = 0)
-    : SimRig(new SimulationOptions { MemoryMib = memoryMib, Cpus = cpus, Seed = seed })
+    : SimRig(TestOptions.Classic(memoryMib, cpus, seed))
 {
     public Zone Zone(string name) => Node.Zones.Single(z => z.Name == name);
 

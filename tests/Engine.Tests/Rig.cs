@@ -15,7 +15,7 @@ internal sealed class Rig : SimRig
     private Rig(SimulationOptions options) : base(options) { }
 
     public static Rig Create(long memoryMib = 64, int cpus = 1, long seed = 1) =>
-        new(new SimulationOptions { MemoryMib = memoryMib, Cpus = cpus, Seed = seed });
+        new(TestOptions.Classic(memoryMib, cpus, seed));
 
     public static Rig Create(SimulationOptions options) => new(options);
 

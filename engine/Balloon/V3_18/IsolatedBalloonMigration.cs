@@ -1,7 +1,6 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
-using BalloonScript.Engine.PageAlloc;
 
 namespace BalloonScript.Engine.Balloon.V3_18;
 
@@ -13,7 +12,7 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 /// driver may have dequeued newpage meanwhile (fixed in 2019, <see cref="Stable2019.SavedIsLruMigration"/>).
 /// </summary>
 [KernelPart("balloon migration", PartVersion.V3_18)]
-internal sealed class IsolatedBalloonMigration(IBalloonPageIdentity identity, PageRefs refs, IBuddyAllocator buddy) : IBalloonMigrationPath
+internal sealed class IsolatedBalloonMigration(IBalloonPageIdentity identity, PageRefs refs, Lru lru) : IBalloonMigrationPath
 {
     /// <summary>__unmap_and_move (v3.18): <c>isolated_balloon_page(page)</c>, true on an isolated, locked balloon page.</summary>
     public bool MigrationBranch(int page) => identity.IsolatedBalloonPage(page);
@@ -31,7 +30,7 @@ internal sealed class IsolatedBalloonMigration(IBalloonPageIdentity identity, Pa
     /// <summary>virtballoon_migratepage (v3.18): put_page(page) (the balloon's reference) after balloon_lock is dropped; MIGRATEPAGE_SUCCESS.</summary>
     public int DriverFinish(int page)
     {
-        buddy.PutPage(page);
+        lru.PutPage(page);
         return MigrateRc.Success;
     }
 }

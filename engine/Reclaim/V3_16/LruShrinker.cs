@@ -15,7 +15,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// <c>shrink_page_list</c>, <see cref="PageReclaim"/>), <c>putback_inactive_pages</c>, and the zone predicates
 /// reclaim decides by. One lruvec per zone (no memcg). docs/kernel/reclaim-v3.16.md §2.
 /// </summary>
-internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, PageReclaim pageReclaim,
+internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable, PageReclaim pageReclaim,
     ICompaction compaction, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler, SimClock clock)
 {
     /// <summary>too_many_isolated's congestion_wait rounds before a simulated reclaimer gives up waiting (10 s of simulated time).</summary>
@@ -23,17 +23,11 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
 
     private const int Anon = 0, File = 1;
 
-    /// <summary>zone_reclaimable_pages: the file LRU, plus the anon LRU while free swap slots exist.</summary>
-    public long ZoneReclaimablePages(Zone zone)
-    {
-        var s = zone.Stat;
-        long n = s[(int)ZoneStat.NrActiveFile] + s[(int)ZoneStat.NrInactiveFile];
-        if (swap.NrSwapPages > 0) n += s[(int)ZoneStat.NrActiveAnon] + s[(int)ZoneStat.NrInactiveAnon];
-        return n;
-    }
+    /// <summary>zone_reclaimable_pages (<see cref="Reclaim.ZoneReclaimable"/>).</summary>
+    public long ZoneReclaimablePages(Zone zone) => reclaimable.Pages(zone);
 
-    /// <summary>zone_reclaimable: reclaim has not yet scanned six times what the zone could give back.</summary>
-    public bool ZoneReclaimable(Zone zone) => zone.PagesScanned < ZoneReclaimablePages(zone) * 6;
+    /// <summary>zone_reclaimable (<see cref="Reclaim.ZoneReclaimable"/>).</summary>
+    public bool ZoneReclaimable(Zone zone) => reclaimable.Reclaimable(zone);
 
     /// <summary>
     /// shrink_zone (v3.16): shrink_lruvec, repeated while <c>should_continue_reclaim</c> says reclaim for a

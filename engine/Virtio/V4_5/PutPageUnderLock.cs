@@ -1,5 +1,5 @@
 using BalloonScript.Engine.Designs;
-using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Mm;
 
 namespace BalloonScript.Engine.Virtio.V4_5;
 
@@ -8,9 +8,9 @@ namespace BalloonScript.Engine.Virtio.V4_5;
 /// before leak_balloon drops balloon_lock, so no virtballoon_migratepage can rewrite vb-&gt;pfns first.
 /// </summary>
 [KernelPart("driver release", PartVersion.V4_5)]
-internal sealed class PutPageUnderLock(IBuddyAllocator buddy) : IDriverRelease
+internal sealed class PutPageUnderLock(Lru lru) : IDriverRelease
 {
     public bool UnderBalloonLock => true;
 
-    public void Release(int page) => buddy.PutPage(page);
+    public void Release(int page) => lru.PutPage(page);
 }

@@ -19,7 +19,7 @@ namespace BalloonScript.Engine.Tests.Balloon;
 /// balloon hooks (isolation, the real putback_movable_pages, unmap_and_move and migrate_pages).
 /// </summary>
 internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 2)
-    : SimRig(new SimulationOptions { MemoryMib = memoryMib, Design = KernelDesign.Parse(design), Cpus = cpus, Seed = 1 })
+    : SimRig(TestOptions.Classic(memoryMib, cpus, 1, design))
 {
     public PageLock PageLock => Get<PageLock>();
     public MappingTable Mappings => Get<MappingTable>();

@@ -68,7 +68,7 @@ public class MigrateScannerTests
     public void CompactShouldAbort_v3_16_AsyncGivesUpOnNeedReschedWhereSyncReschedules()
     {
         // A slice of 1 µs at HZ=1000: need_resched is set at the first 1 ms tick after the compaction starts.
-        var ticking = new SimulationOptions { MemoryMib = 64, Seed = 1, Hz = 1000, TimesliceMs = 0.001 };
+        var ticking = TestOptions.Classic(64, seed: 1) with { Hz = 1000, TimesliceMs = 0.001 };
         var async = Rig.Create(ticking).FragmentedAnon();
         var asyncZone = async.Node.LargestZone;
         var asyncCc = Control(async, asyncZone, MigrateMode.Async);

@@ -47,7 +47,7 @@ public class GoldenResultsTests
         foreach (var design in Designs)
             foreach (bool pcp in new[] { false, true })
             {
-                var rig = new SimRig(new SimulationOptions { MemoryMib = 192, Design = KernelDesign.Parse(design), Cpus = 2, Seed = 1, PerCpuLists = pcp });
+                var rig = new SimRig(TestOptions.Classic(192, 2, 1, design) with { PerCpuLists = pcp });
                 var sim = rig.Sim;
                 string key = $"canonical/{design}/pcp={pcp}";
                 void Step(string name, Func<long> op) => results[$"{key}/{name}"] = $"{op()} {StateHash(rig)}";

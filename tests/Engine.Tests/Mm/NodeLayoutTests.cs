@@ -12,7 +12,7 @@ public class NodeLayoutTests
     [TestCase(65536, new[] { "DMA", "DMA32", "Normal" }, new long[] { 4, 1020, 15360 })]
     public void Boot_ZonesFrom16MiBTo64GiB_AllMemoryInOrder10Blocks(long memoryMib, string[] zones, long[] order10Blocks)
     {
-        var rig = new SimRig(new SimulationOptions { MemoryMib = memoryMib, Cpus = 1, CheckAccounting = false });
+        var rig = new SimRig(TestOptions.Classic(memoryMib) with { CheckAccounting = false });
         Assert.That(rig.Node.Zones.Select(z => z.Name), Is.EqualTo(zones));
         Assert.That(rig.Node.Zones.Select(z => z.NrFree[10]), Is.EqualTo(order10Blocks));
         Assert.That(rig.Node.Zones.Sum(z => z.FreePages), Is.EqualTo(memoryMib * 256));
@@ -22,7 +22,7 @@ public class NodeLayoutTests
     [Test]
     public void Guest64GiB_WorkloadBalloonAndCompaction_RunCleanly()
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 65536, Design = KernelDesign.Redesign, Cpus = 2, Seed = 1 });
+        var sim = Simulation.Create(TestOptions.Classic(65536, 2, 1, "redesign"));
         sim.WorkloadAnon(8192);
         sim.WorkloadFree(0.5, "interleave", 1);
         Assert.That(sim.BalloonInflate(2048), Is.EqualTo(2048 * 256));

@@ -16,7 +16,7 @@ namespace BalloonScript.Engine.Tests.PageAlloc;
 public class PerCpuPagesTests
 {
     private static SimRig PcpRig(long memoryMib = 64, int cpus = 1, bool perCpuLists = true) =>
-        new(new SimulationOptions { MemoryMib = memoryMib, Cpus = cpus, Seed = 1, PerCpuLists = perCpuLists });
+        new(TestOptions.Classic(memoryMib, cpus, 1) with { PerCpuLists = perCpuLists });
 
     private static Zone ZoneNamed(SimRig rig, string name) => rig.Node.Zones.Single(z => z.Name == name);
 
@@ -245,7 +245,7 @@ public class PerCpuPagesTests
     }
 
     [Test]
-    public void PerCpuLists_OffByDefault_SameWorkloadSameBuddyinfo_OnDiffers()
+    public void PerCpuLists_OnByDefault_SameWorkloadSameBuddyinfo_OffDiffers()
     {
         static Simulation Run(SimulationOptions options)
         {
@@ -260,10 +260,10 @@ public class PerCpuPagesTests
         var off = Run(new SimulationOptions { MemoryMib = 64, Cpus = 1, Seed = 1, PerCpuLists = false });
         var on = Run(new SimulationOptions { MemoryMib = 64, Cpus = 1, Seed = 1, PerCpuLists = true });
 
-        Assert.That(new SimulationOptions().PerCpuLists, Is.False);
-        Assert.That(off.Buddyinfo(), Is.EqualTo(byDefault.Buddyinfo()));
-        Assert.That(off.VmstatValues(), Is.EqualTo(byDefault.VmstatValues()));
-        Assert.That(off.HistoryValues(), Is.EqualTo(byDefault.HistoryValues()));
+        Assert.That(new SimulationOptions().PerCpuLists, Is.True, "v3.16 has them: on by default (issue 9)");
+        Assert.That(on.Buddyinfo(), Is.EqualTo(byDefault.Buddyinfo()));
+        Assert.That(on.VmstatValues(), Is.EqualTo(byDefault.VmstatValues()));
+        Assert.That(on.HistoryValues(), Is.EqualTo(byDefault.HistoryValues()));
         Assert.That(on.Buddyinfo(), Is.Not.EqualTo(off.Buddyinfo()));
         Assert.That(PcpRig(perCpuLists: false).Get<IServiceProvider>().GetService(typeof(PerCpuPagesets)), Is.Null, "the layer is not composed");
         Assert.That(on.Reports, Is.Empty);

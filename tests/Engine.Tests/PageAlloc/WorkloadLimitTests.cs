@@ -8,7 +8,7 @@ public class WorkloadLimitTests
     [TestCase(4608)]
     public void Populate_v316_WatermarkBoundIsExact_EveryPageAllowedIsAllocatedAndNoneMore(long memoryMib)
     {
-        var rig = new SimRig(new SimulationOptions { MemoryMib = memoryMib, Cpus = 1, Seed = 1 });
+        var rig = new SimRig(TestOptions.Classic(memoryMib, 1, 1));
         var workload = rig.Get<Engine.Workload.Workload>();
         long max = workload.AllocatablePages();
         Assert.That(rig.Sim.WorkloadAnon(max / 256.0), Is.EqualTo(max), "the low-watermark fast path gave every page it allowed");

@@ -1,0 +1,64 @@
+using BalloonScript.Engine.Reclaim.V3_16;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Reclaim;
+
+/// <summary>The OOM killer of v3.16 (docs/kernel/reclaim-v3.16.md §5): who it chooses, and what the kill frees.</summary>
+public class OomKillerTests
+{
+    private static PressureRig ThreeProcesses()
+    {
+        var rig = new PressureRig();
+        rig.Sim.WorkloadAnon(8);   // pid 1000
+        rig.Sim.WorkloadAnon(32);  // pid 1001: the biggest
+        rig.Sim.WorkloadAnon(4);   // pid 1002
+        return rig;
+    }
+
+    [Test]
+    public void OutOfMemory_v3_16_KillsTheProcessWithTheHighestBadness_AndItsMemoryReturns()
+    {
+        var rig = ThreeProcesses();
+        var victim = rig.Processes.All[1];
+        long totalpages = rig.Node.Zones.Sum(z => z.ManagedPages);
+        long expectedScore = OomKiller.OomBadness(victim, totalpages) * 1000 / totalpages;
+
+        long got = rig.Sim.WorkloadAnon(20); // pid 1003 runs out of memory on the way
+
+        Assert.That(got, Is.EqualTo(20 * 256), "after the kill the fault succeeds");
+        Assert.That(rig.Event(VmEvent.OomKill), Is.EqualTo(1));
+        Assert.That(victim.Exited && victim.MemDie && victim.AnonRss == 0);
+        Assert.That(rig.Processes.All.Where(p => p != victim).Select(p => p.Exited), Is.All.False);
+        Assert.That(rig.Sim.Dmesg(), Does.Contain($"Out of memory: Kill process 1001 (anon) score {expectedScore} or sacrifice child"));
+        Assert.That(rig.Sim.HistoryOps, Does.Contain("oom_kill pid 1001"));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty, "the victim's data is gone, the others' intact");
+    }
+
+    [Test]
+    public void OomBadness_v3_16_OomScoreAdjShiftsTheChoice()
+    {
+        var rig = ThreeProcesses();
+        rig.Processes.All[1].OomScoreAdj = -1000; // never kill
+        rig.Processes.All[0].OomScoreAdj = 500;   // 8 MiB + half of memory: the highest now
+
+        rig.Sim.WorkloadAnon(20);
+
+        Assert.That(rig.Processes.All.Select(p => p.Exited), Is.EqualTo(new[] { true, false, false, false }));
+    }
+
+    [Test]
+    public void BalloonAllocation_v3_16_NoRetry_NeverInvokesTheOomKiller()
+    {
+        var rig = new PressureRig();
+        rig.Sim.WorkloadAnon(rig.Get<Engine.PageAlloc.IBuddyAllocator>().AllocatablePages(Engine.Mm.Zone.WmarkLow) / 256.0 - 0.5);
+        long kills = rig.Event(VmEvent.OomKill);
+
+        rig.Sim.HostSetTarget(16);
+        rig.Sim.Run(1000);
+
+        Assert.That(rig.Event(VmEvent.OomKill), Is.EqualTo(kills), "__GFP_NORETRY: one round of direct reclaim, then failure");
+        Assert.That(rig.Sim.BalloonOutOfPuff, Is.GreaterThan(0));
+        Assert.That(rig.Sim.BalloonPages, Is.LessThan(16 * 256));
+    }
+}

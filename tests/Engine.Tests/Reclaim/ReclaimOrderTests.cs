@@ -1,0 +1,83 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Reclaim.V3_16;
+using BalloonScript.Engine.Swap;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Reclaim;
+
+/// <summary>The order v3.16 reclaim takes pages in, on small hand-built LRU states (docs/kernel/reclaim-v3.16.md §2).</summary>
+public class ReclaimOrderTests
+{
+    [Test]
+    public void ShrinkLruvec_v3_16_ReclaimsInactiveFilePagesBeforeActiveOnes()
+    {
+        var rig = new PressureRig();
+        rig.Sim.WorkloadFile(16);
+        var inactive = rig.LruList(Zone.LruInactiveFile);
+        rig.Access(inactive.Take(inactive.Count / 3), times: 2); // read twice: activated
+        var active = rig.LruList(Zone.LruActiveFile).ToHashSet();
+        Assert.That(active, Has.Count.EqualTo(inactive.Count / 3));
+
+        long progress = rig.DirectReclaim();
+
+        long stolen = rig.EventAllZones(VmEvent.PgstealDirectDma);
+        Assert.That(progress, Is.EqualTo(stolen).And.GreaterThanOrEqualTo(ScanControl.SwapClusterMax), "try_to_free_pages stops once 32 are reclaimed");
+        Assert.That(rig.LruList(Zone.LruActiveFile).ToHashSet(), Is.EquivalentTo(active), "the active list is not touched while the inactive one is at least as big");
+        Assert.That(rig.Stat(ZoneStat.NrInactiveFile), Is.EqualTo(inactive.Count - active.Count - stolen));
+        Assert.That(rig.Event(VmEvent.Allocstall), Is.EqualTo(1));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void GetScanCount_v3_16_FileBeforeAnonAtDefaultSwappiness()
+    {
+        var rig = new PressureRig(swapMib: 32);
+        rig.Sim.WorkloadAnon(16);
+        rig.Sim.WorkloadFile(16);
+        long anon = rig.Stat(ZoneStat.NrAnonPages);
+
+        rig.DirectReclaim();
+
+        Assert.That(rig.EventAllZones(VmEvent.PgstealDirectDma), Is.GreaterThanOrEqualTo(ScanControl.SwapClusterMax));
+        Assert.That(rig.Event(VmEvent.Pswpout), Is.Zero, "SCAN_FILE: anon is not scanned while inactive file >= active file");
+        Assert.That(rig.Stat(ZoneStat.NrAnonPages), Is.EqualTo(anon));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void ShrinkPageList_v3_16_ReferencedAnonPageIsActivated_UnreferencedOneSwappedOut()
+    {
+        var rig = new PressureRig(swapMib: 8);
+        rig.Sim.WorkloadAnon(1);
+        var lru = rig.Get<Lru>();
+        var rmap = rig.Get<Rmap>();
+        var anon = rig.LruList(Zone.LruActiveAnon);
+        int referenced = anon[0], unreferenced = anon[1];
+        foreach (int p in anon) rmap.PageReferenced(p); // age every pte (the fault left them young)
+        rmap.MarkYoung(referenced);                      // then the process touches one again
+        int list = rig.Lists.NewHead();
+        foreach (int p in new[] { unreferenced, referenced })
+        {
+            Assert.That(lru.IsolateLruPage(p), Is.Zero);
+            rig.Pages.Clear(p, PG.Active);
+            rig.Lists.Add(p, list);
+        }
+
+        var sc = new ScanControl { GfpMask = Gfp.Kernel };
+        long reclaimed = rig.Get<PageReclaim>().ShrinkPageList(list, rig.Zone, sc, new PageReclaim.BatchStats());
+
+        Assert.That(reclaimed, Is.EqualTo(1));
+        Assert.That(rig.Event(VmEvent.Pgactivate), Is.EqualTo(1));
+        Assert.That(rig.Pages.Test(referenced, PG.Active) && rig.Pages.PageMapped(referenced), "page_check_references: PAGEREF_ACTIVATE");
+        Assert.That(rig.Pages.Test(referenced, PG.SwapCache), Is.False);
+        Assert.That(rig.Lists.Next(list), Is.EqualTo(referenced), "kept for putback");
+        Assert.That(rig.Event(VmEvent.Pswpout), Is.EqualTo(1), "add_to_swap, try_to_unmap, swap_writepage");
+        var owner = rig.Processes.All.Single();
+        Assert.That(owner.Ptes.Count(Workload.Process.IsSwapEntry), Is.EqualTo(1));
+        Assert.That(rig.Get<SwapArea>().InUse, Is.EqualTo(1), "the slot holds the data");
+        lru.PutbackLruPage(referenced);
+        rig.Lists.FreeHead(list);
+    }
+}
