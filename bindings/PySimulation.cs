@@ -55,8 +55,8 @@ public sealed class PySimulation
     public static string[] ReportKindNames() => Enum.GetValues<ReportKind>().Select(ReportKinds.Name).ToArray();
 
     /// <summary>Kernel constants the Python layer uses (names and values, parallel).</summary>
-    public static string[] ConstantNames() => ["max_order", "pageblock_order", "page_size", "pages_per_mib"];
-    public static long[] ConstantValues() => [Zone.MaxOrder, Zone.PageblockOrder, 4096, 256];
+    public static string[] ConstantNames() => ["max_order", "pageblock_order", "page_size", "pages_per_mib", "max_run_ms"];
+    public static long[] ConstantValues() => [Zone.MaxOrder, Zone.PageblockOrder, 4096, 256, (long)Simulation.MaxRunMs];
 
     public PyReport[] Reports() => _sim.Reports.Select(r => new PyReport(r)).ToArray();
     public string[] HistoryColumns() => _sim.HistoryColumns();

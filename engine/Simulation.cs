@@ -112,7 +112,7 @@ public sealed class Simulation
     {
         var before = _parts.VmStat.Values();
         CompactStatus[] statuses = [];
-        _parts.Scheduler.Run([new SimTask(0, 0, "compact_memory", () => statuses = _parts.Compaction.CompactNode())], null);
+        ReportBlocked(_parts.Scheduler.Run([new SimTask(0, 0, "compact_memory", () => statuses = _parts.Compaction.CompactNode())], null));
         var after = _parts.VmStat.Values();
         long Delta(VmEvent e) => after[(int)ZoneStat.Count + (int)e] - before[(int)ZoneStat.Count + (int)e];
         return new CompactResult(Delta(VmEvent.PgmigrateSuccess), Delta(VmEvent.PgmigrateFail), Delta(VmEvent.CompactIsolated),
@@ -131,7 +131,7 @@ public sealed class Simulation
         return Op("allocate", () =>
         {
             long successes = 0;
-            _parts.Scheduler.Run([new SimTask(0, 0, "allocate", () => successes = _parts.HighOrder.Allocate(order, count))], null);
+            ReportBlocked(_parts.Scheduler.Run([new SimTask(0, 0, "allocate", () => successes = _parts.HighOrder.Allocate(order, count))], null));
             return successes;
         });
     }
@@ -200,7 +200,11 @@ public sealed class Simulation
 
     public string[] HistoryColumns()
     {
-        var cols = new List<string> { "sched_step", "time_ms", "balloon_pages", "balloon_target", "host_ballooned", "out_of_puff" };
+        var cols = new List<string>
+        {
+            "sched_step", "time_ms", "balloon_pages", "balloon_target", "host_ballooned", "out_of_puff",
+            "managed_pages", "wmark_min", "wmark_low", "wmark_high",
+        };
         for (int o = 0; o < Zone.MaxOrder; o++) cols.Add($"free_order{o}");
         cols.Add("extfrag_9");
         cols.Add("unusable_9");
@@ -223,10 +227,20 @@ public sealed class Simulation
 
     private T Op<T>(string name, Func<T> body)
     {
-        var result = body();
+        T result = default!;
+        ReportBlocked(_parts.Scheduler.RunOnMain(() => result = body()));
         if (_parts.Options.CheckAccounting) CheckInvariants();
         Record(name);
         return result;
+    }
+
+    /// <summary>
+    /// A path run to completion that blocked with no other CPU to run was cut short there: the model has no way to go
+    /// on, so it says so (a vm_bug finding) rather than leave a half-done path unnoticed.
+    /// </summary>
+    private void ReportBlocked(RunOutcome outcome)
+    {
+        if (outcome.Deadlock is { } why) _parts.Sanitizer.Report(ReportKind.VmBug, -1, $"run to completion: {why}");
     }
 
     private void Record(string op)
@@ -235,6 +249,9 @@ public sealed class Simulation
         {
             _parts.Scheduler.Step, ClockMs, _parts.Balloon.NumPages, _parts.Host.TargetPages, _parts.Host.Ballooned, _parts.Balloon.OutOfPuff,
         };
+        // Summed over zones, as a plot of the whole guest's memory shows them.
+        row.Add(_parts.Node.Zones.Sum(z => z.ManagedPages));
+        for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row.Add(_parts.Node.Zones.Sum(z => z.Watermark[w]));
         var blocks = FreeBlocks();
         row.AddRange(blocks.Select(b => (double)b));
         row.Add(Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0);

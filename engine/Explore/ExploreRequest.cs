@@ -28,12 +28,13 @@ internal sealed record ExploreRequest
     /// <summary>
     /// The scenario's guest. The scenarios place pages at known PFNs and time their races on the v3.16 model as it
     /// was before memory pressure and time were modelled, so they run without per-cpu lists, pagevecs, reclaim or
-    /// a scheduler tick (which would move those PFNs and add paths to the interleavings).
+    /// a scheduler tick (which would move those PFNs and add paths to the interleavings), and the host answers a
+    /// kick in its fixed 20 µs whatever the number of PFNs.
     /// </summary>
     public SimulationOptions Options => new()
     {
         MemoryMib = Scenario.MemoryMib, Cpus = Scenario.Cpus, Design = Design, Seed = Seed,
-        PerCpuLists = false, Pagevecs = false, Reclaim = false, TimesliceMs = 0,
+        PerCpuLists = false, Pagevecs = false, Reclaim = false, TimesliceMs = 0, HostUsPerPage = 0,
     };
 
     /// <summary>The seed of schedule <paramref name="index"/>: SplitMix64 of (seed, index), so schedules are

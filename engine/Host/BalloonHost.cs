@@ -9,8 +9,22 @@ namespace BalloonScript.Engine.Host;
 /// it. A frame inflated while already ballooned, or deflated while not ballooned, means guest and host
 /// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state.
 /// </summary>
-internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer)
+internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, SimulationOptions options)
 {
+    /// <summary>
+    /// The fixed part of the host's answer to a kick (the VM exit, the virtqueue walk, the interrupt back): 20 µs,
+    /// as for a KVM guest.
+    /// </summary>
+    public const long KickNs = 20_000;
+
+    private readonly long _nsPerPfn = (long)Math.Round(options.HostUsPerPage * 1000);
+
+    /// <summary>
+    /// How long the host takes to acknowledge a buffer of <paramref name="pfns"/> PFNs: <see cref="KickNs"/> plus
+    /// the per-page work (QEMU discards each inflated 4 KiB frame with its own madvise(MADV_DONTNEED)).
+    /// </summary>
+    public long AckNs(int pfns) => KickNs + pfns * _nsPerPfn;
+
     private readonly bool[] _ballooned = new bool[pages.NrPages];
 
     /// <summary>Frames the host holds as ballooned.</summary>

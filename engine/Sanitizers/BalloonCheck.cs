@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Virtio;
 
 namespace BalloonScript.Engine.Sanitizers;
 
@@ -10,7 +11,8 @@ namespace BalloonScript.Engine.Sanitizers;
 /// design's balloon mark off the list (isolated by compaction). Findings:
 /// <list type="bullet">
 /// <item><c>host_mismatch</c>: the host holds a frame as ballooned that the guest does not have in its
-/// balloon (freed, reused, leaked), or the reverse.</item>
+/// balloon (freed, reused, leaked), or the reverse (except the batch of a fill_balloon asleep after "Out of puff!",
+/// which tells the host when it wakes).</item>
 /// <item><c>page_leak</c>: a former balloon page (still tagged <see cref="PageKind.Balloon"/>, never freed)
 /// that is neither in the balloon, nor free, nor on any list someone could put it back from, nor parked in a
 /// pagevec: nobody will ever free it.</item>
@@ -23,9 +25,10 @@ namespace BalloonScript.Engine.Sanitizers;
 /// A finding is reported when it first appears, not again at every later check while it persists.
 /// </summary>
 internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevInfo dev, IBalloonPageIdentity balloon,
-    BalloonHost host, Sanitizer sanitizer, Pagevecs? pagevecs = null)
+    BalloonHost host, Sanitizer sanitizer, Pagevecs? pagevecs = null, IVirtioBalloon? driver = null)
 {
     private readonly bool[] _parked = new bool[pages.NrPages];
+    private readonly bool[] _untold = new bool[pages.NrPages];
     private readonly bool[] _listed = new bool[pages.NrPages];
     private HashSet<(ReportKind, long)> _standing = [];
     private HashSet<(ReportKind, long)> _found = [];
@@ -34,6 +37,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     {
         bool intact = ListPages();
         MarkParked(true);
+        MarkUntold(true);
         long isolated = 0;
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
         {
@@ -45,7 +49,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
                 Find(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
             if (host.IsBallooned(pfn) && !(inBalloon && balloonKind))
                 Find(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
-            else if (!host.IsBallooned(pfn) && inBalloon && balloonKind)
+            else if (!host.IsBallooned(pfn) && inBalloon && balloonKind && !_untold[pfn])
                 Find(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
             if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn) && !_parked[pfn])
                 Find(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
@@ -56,6 +60,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         if (intact && dev.IsolatedPages != isolated)
             Find(ReportKind.IsolatedPages, -1, $"balloon isolated_pages = {dev.IsolatedPages}, but {isolated} balloon pages are isolated");
         MarkParked(false);
+        MarkUntold(false);
         (_standing, _found) = (_found, _standing);
         _found.Clear();
     }
@@ -66,6 +71,13 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         if (pagevecs is null) return;
         for (int cpu = 0; cpu < pagevecs.Cpus; cpu++)
             foreach (int pfn in pagevecs.LruAdd(cpu)) _parked[pfn] = parked;
+    }
+
+    /// <summary>Mark (or unmark) the PFNs a sleeping fill_balloon has gathered and not yet told the host.</summary>
+    private void MarkUntold(bool untold)
+    {
+        if (driver is null) return;
+        foreach (int pfn in driver.UntoldPfns()) _untold[pfn] = untold;
     }
 
     /// <summary>Mark the pages reachable from the balloon list head; false (and a finding) if the walk does not come back.</summary>

@@ -38,6 +38,26 @@ internal sealed class SimLock(Scheduler scheduler, string name)
         if (!HeldByCurrent) throw new InvalidOperationException($"{scheduler.Current.Name} unlocks {Name} it does not hold");
         _owner = -2;
         scheduler.Preempt(_unlockPoint);
+        if (_whenUnlocked is { } waiter && !IsLocked)
+        {
+            _whenUnlocked = null;
+            waiter();
+        }
+    }
+
+    private Action? _whenUnlocked;
+
+    /// <summary>
+    /// Run-to-completion: a kernel thread woken while an interrupted path holds this mutex (asleep under it) would
+    /// block in mutex_lock and take the mutex as soon as it is released; <paramref name="waiter"/> runs it then,
+    /// right after the unlock. One waiter at a time (a woken thread registers once).
+    /// </summary>
+    public void WhenUnlocked(Action waiter)
+    {
+        if (scheduler.Switching) throw new InvalidOperationException("WhenUnlocked is for run-to-completion: a switching run blocks the waiter");
+        if (!IsLocked) throw new InvalidOperationException($"{Name} is not locked");
+        if (_whenUnlocked is not null && _whenUnlocked != waiter) throw new InvalidOperationException($"{Name} already has a waiter");
+        _whenUnlocked = waiter;
     }
 
     public override string ToString() => Name;

@@ -30,6 +30,7 @@ internal sealed class SimClock
         _scheduler = scheduler;
         Hz = options.Hz;
         TimesliceNs = (long)Math.Round(options.TimesliceMs * 1_000_000);
+        scheduler.LetTimePass = FireNextTimer;
     }
 
     /// <summary>Timer interrupts per second (CONFIG_HZ).</summary>
@@ -72,8 +73,11 @@ internal sealed class SimClock
     /// <summary>msecs_to_jiffies: rounded up to whole ticks.</summary>
     public long MsecsToJiffies(long ms) => (ms * Hz + 999) / 1000;
 
-    /// <summary>msleep(<paramref name="ms"/>) at <paramref name="where"/>: uninterruptible, msecs_to_jiffies(ms) + 1 ticks.</summary>
-    public void Msleep(int ms, string where) => Sleep((MsecsToJiffies(ms) + 1) * TickNs, $"{where}: msleep({ms})");
+    /// <summary>msleep(<paramref name="ms"/>) at <paramref name="where"/>: uninterruptible, <see cref="MsleepNs"/>.</summary>
+    public void Msleep(int ms, string where) => Sleep(MsleepNs(ms), $"{where}: msleep({ms})");
+
+    /// <summary>How long msleep(<paramref name="ms"/>) sleeps: msecs_to_jiffies(ms) + 1 ticks.</summary>
+    public long MsleepNs(int ms) => (MsecsToJiffies(ms) + 1) * TickNs;
 
     /// <summary>congestion_wait(BLK_RW_ASYNC, HZ/10): no device is ever congested here, so the whole timeout passes.</summary>
     public void CongestionWait() => Sleep(Hz / 10 * TickNs, "congestion_wait");
@@ -125,6 +129,14 @@ internal sealed class SimClock
             _deadlines.Pop();
         }
         if (_scheduler.NowNs < targetNs) _scheduler.NowNs = targetNs;
+    }
+
+    /// <summary>Fire the earliest armed timer, moving time to it first; false if none is armed.</summary>
+    private bool FireNextTimer()
+    {
+        if (!_timers.TryPeek(out _, out var key)) return false;
+        RunUntil(Math.Max(key.DueNs, NowNs));
+        return true;
     }
 
     /// <summary>

@@ -9,4 +9,6 @@ internal enum TimerKind
     WritebackDone,
     /// <summary>The balloon's work runs again (its thread woke, or the host changed the target).</summary>
     BalloonWork,
+    /// <summary>The balloon thread's msleep(200) after "Out of puff!" ran out (it slept holding balloon_lock).</summary>
+    BalloonOutOfPuffSleep,
 }

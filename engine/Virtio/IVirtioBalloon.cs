@@ -26,4 +26,10 @@ internal interface IVirtioBalloon
 
     /// <summary>One leak_balloon call (at most 256 PFNs); returns the PFNs removed.</summary>
     int LeakBalloon(long num);
+
+    /// <summary>
+    /// PFNs enqueued by a fill_balloon that sleeps after "Out of puff!" (holding balloon_lock) and has not told the
+    /// host yet: in the balloon, rightly unknown to the host until the call ends. Empty otherwise.
+    /// </summary>
+    ReadOnlySpan<int> UntoldPfns();
 }

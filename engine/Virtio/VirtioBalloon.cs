@@ -23,12 +23,6 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     /// <summary>ARRAY_SIZE(vb-&gt;pfns): at most this many PFNs per fill or leak call.</summary>
     public const int MaxPfns = 256;
 
-    /// <summary>
-    /// How long the host takes to acknowledge a buffer of PFNs (the VM exit, the host discarding or faulting the
-    /// frames, the interrupt back): 20 µs, as for a KVM guest; tell_host sleeps that long.
-    /// </summary>
-    public const long HostAckNs = 20_000;
-
     /// <summary>VIRTIO_BALLOON_PAGES_PER_PAGE on x86: a guest page is one 4 KiB balloon PFN.</summary>
     public const int PagesPerPage = 1;
 
@@ -43,6 +37,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     private readonly SimClock _clock;
     private readonly KernelLog _log;
     private bool _threadRunning;
+    private bool _outOfPuffSleep;
     private readonly int[] _pfns = new int[MaxPfns];
     private int _numPfns;
 
@@ -65,6 +60,8 @@ internal sealed class VirtioBalloon : IVirtioBalloon
         // virtballoon_changed: the config-change interrupt wakes the balloon thread.
         host.ConfigChanged += () => clock.AddTimer(clock.NowNs, TimerKind.BalloonWork);
         clock.Handle(TimerKind.BalloonWork, _ => WakeThread());
+        clock.Handle(TimerKind.BalloonOutOfPuffSleep, _ =>
+            _scheduler.RunWoken(new SimTask(VballoonTaskId, 0, "vballoon", ResumeAfterOutOfPuff) { Flags = PF.Kthread }));
     }
 
     /// <summary>"Out of puff!" messages: fill_balloon calls that could not get a page and slept 200 ms.</summary>
@@ -76,7 +73,15 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     /// <summary>The "vballoon" kthread woken (by the host, or its own re-arm): it runs unless already running.</summary>
     private void WakeThread()
     {
-        if (_threadRunning) return;
+        // Running, or asleep in fill_balloon's msleep (which no wake_up ends): it sees the target when it goes on.
+        if (_threadRunning || _outOfPuffSleep) return;
+        if (!_scheduler.Switching && BalloonLock.IsLocked)
+        {
+            // Woken while the path it interrupted sleeps under balloon_lock (virtballoon_migratepage waiting for the
+            // host): the thread would block in fill_balloon's mutex_lock and go on as the mutex is released.
+            BalloonLock.WhenUnlocked(WakeThread);
+            return;
+        }
         _scheduler.RunWoken(new SimTask(VballoonTaskId, 0, "vballoon", BalloonThread) { Flags = PF.Kthread });
     }
 
@@ -91,9 +96,27 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     private void BalloonThread()
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
+        RunThread(resumeFill: false);
+    }
+
+    /// <summary>The thread's msleep(200) in fill_balloon ran out: it finishes that call and goes on with its loop.</summary>
+    private void ResumeAfterOutOfPuff()
+    {
+        using var _ = _scheduler.Current.Path.Enter("balloon");
+        RunThread(resumeFill: true);
+    }
+
+    private void RunThread(bool resumeFill)
+    {
         _threadRunning = true;
         try
         {
+            if (resumeFill)
+            {
+                _outOfPuffSleep = false;
+                using (_scheduler.Current.Path.Enter("fill_balloon")) FillBalloonEnd();
+                UpdateBalloonSize();
+            }
             long diff;
             while ((diff = TowardsTarget()) != 0)
             {
@@ -102,16 +125,25 @@ internal sealed class VirtioBalloon : IVirtioBalloon
                     _clock.AddTimer(_clock.NowNs + 1, TimerKind.BalloonWork); // goes on as soon as time passes again
                     return;
                 }
-                if (diff > 0) FillBalloon(diff);
+                if (diff > 0)
+                {
+                    if (FillBalloon(diff, inThread: true) < 0) return; // asleep after "Out of puff!", holding balloon_lock
+                }
                 else LeakBalloon(-diff);
-                _host.ActualPages = NumPages; // update_balloon_size
-                _clock.CondResched();
+                UpdateBalloonSize();
             }
         }
         finally
         {
             _threadRunning = false;
         }
+    }
+
+    /// <summary>update_balloon_size (the config's <c>actual</c>), then cond_resched, after each fill or leak.</summary>
+    private void UpdateBalloonSize()
+    {
+        _host.ActualPages = NumPages;
+        _clock.CondResched();
     }
 
     /// <summary><c>vb-&gt;balloon_lock</c>: the mutex around fill, leak and migratepage.</summary>
@@ -155,7 +187,14 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     /// fill_balloon: up to 256 PFNs; each page enqueued is listed (and isolatable) before the host is told.
     /// A failed allocation ends the call after msleep(200), still holding balloon_lock. Returns the PFNs added.
     /// </summary>
-    public int FillBalloon(long num)
+    public int FillBalloon(long num) => FillBalloon(num, inThread: false);
+
+    /// <summary>
+    /// fill_balloon as above. In the kthread (<paramref name="inThread"/>) the msleep(200) after "Out of puff!" is a
+    /// timer, so time and everything else go on while the thread sleeps, holding balloon_lock as v3.16 does (a
+    /// migration meanwhile gets -EAGAIN); it returns −1 then and <see cref="ResumeAfterOutOfPuff"/> finishes the call.
+    /// </summary>
+    private int FillBalloon(long num, bool inThread)
     {
         using var _ = _scheduler.Current.Path.Enter("fill_balloon");
         num = Math.Min(num, MaxPfns);
@@ -167,6 +206,12 @@ internal sealed class VirtioBalloon : IVirtioBalloon
             {
                 OutOfPuff++;
                 if (_log.Ratelimit("fill_balloon")) _log.Printk($"virtio_balloon virtio0: Out of puff! Can't get {PagesPerPage} pages");
+                if (inThread)
+                {
+                    _outOfPuffSleep = true;
+                    _clock.AddTimer(_clock.NowNs + _clock.MsleepNs(200), TimerKind.BalloonOutOfPuffSleep);
+                    return -1;
+                }
                 _clock.Msleep(200, "fill_balloon");
                 break;
             }
@@ -174,6 +219,14 @@ internal sealed class VirtioBalloon : IVirtioBalloon
             NumPages += PagesPerPage;
             _node.ZoneOf(page).ManagedPages--; // adjust_managed_page_count(page, -1)
         }
+        return FillBalloonEnd();
+    }
+
+    public ReadOnlySpan<int> UntoldPfns() => _outOfPuffSleep ? _pfns.AsSpan(0, _numPfns) : [];
+
+    /// <summary>The end of fill_balloon: tell the host about the PFNs gathered, drop balloon_lock. Returns the PFNs added.</summary>
+    private int FillBalloonEnd()
+    {
         int added = _numPfns;
         if (_numPfns != 0) TellHost(VirtQueue.Inflate);
         BalloonLock.Unlock();
@@ -243,13 +296,13 @@ internal sealed class VirtioBalloon : IVirtioBalloon
 
     /// <summary>
     /// tell_host: the host takes the PFNs in vb-&gt;pfns[0, num_pfns) at the kick; the driver then sleeps in
-    /// wait_event until the host acknowledges, <see cref="HostAckNs"/> later (other CPUs run meanwhile).
+    /// wait_event until the host acknowledges, <see cref="BalloonHost.AckNs"/> later (other CPUs run meanwhile).
     /// </summary>
     private void TellHost(VirtQueue vq)
     {
         using var _ = _scheduler.Current.Path.Enter("tell_host");
         _host.Receive(vq, _pfns.AsSpan(0, _numPfns));
-        _clock.WaitForDevice(HostAckNs, "tell_host: wait_event(vb->acked)");
+        _clock.WaitForDevice(_host.AckNs(_numPfns), "tell_host: wait_event(vb->acked)");
     }
 
     /// <summary>set_page_pfns: the balloon PFNs of one guest page, from <paramref name="index"/> on.</summary>

@@ -7,6 +7,7 @@ design, and an explored interleaving as a timeline.
     plots.plot_page_maps({"legacy": sim_a, "redesign": sim_b})
     plots.plot_design_comparison(experiments.compare(...), "order9_blocks")
     plots.plot_timeline(bs.explore("scan-vs-migrate", schedules=50).first_failure)
+    sim.run(5000, sample_ms=50); plots.plot_memory(sim); plots.plot_reclaim_activity(sim)
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import numpy as np   # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap   # noqa: E402
 from matplotlib.patches import Patch   # noqa: E402
 
-from .simulation import MAX_ORDER, PageKind   # noqa: E402
+from .simulation import MAX_ORDER, PAGES_PER_MIB, PageKind   # noqa: E402
 
 PAGEBLOCK_PAGES = 512   # pageblock_order 9
 
@@ -222,6 +223,94 @@ def plot_timeline(run, ax=None, *, labels=TIMELINE_LABELS, title: str | None = N
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
     kinds = ", ".join(dict.fromkeys(r.kind for r in run.reports)) or "no report"
     ax.set_title(title or f"schedule {run.index}: {kinds}")
+    return ax
+
+
+def _history(src):
+    """A history frame from a Simulation or a frame, one row per simulated time (the last op at that time)."""
+    df = src.history() if hasattr(src, "history") else src
+    for col in ("time_ms", "managed_pages", "nr_free_pages"):
+        if col not in df.columns:
+            raise ValueError(f"src: a history frame must have a {col!r} column (sim.history() has it)")
+    return df.groupby("time_ms", sort=True).last().reset_index()
+
+
+def _counter(df, names) -> np.ndarray:
+    """The sum of the named counters, each a column or a per-zone family (pgscan_kswapd -> pgscan_kswapd_dma32 ...)."""
+    cols = [c for c in df.columns for n in names if c == n or (c.startswith(n + "_") and c[len(n) + 1:].isalnum())]
+    return df[cols].to_numpy(dtype=float).sum(axis=1)
+
+
+def plot_memory(src, ax=None, *, title: str | None = None):
+    """Memory over simulated time as stacked areas (free, anon, file, slab, balloon, the rest), in MiB, with the
+    zones' summed watermarks (the lines near the free area) and the host's target (the dashed line the balloon's
+    lower edge moves towards). ``src`` is a Simulation or its history(); sample with ``sim.run(ms, sample_ms=...)``.
+    Returns the Axes. Anon and file are the kernel's nr_anon_pages and nr_file_pages (which counts the swap cache)."""
+    df = _history(src)
+    ax = _axes(ax)
+    t = df["time_ms"] / 1000
+    mib = 1 / PAGES_PER_MIB
+    layers = {
+        "free": df["nr_free_pages"],
+        "anon": df["nr_anon_pages"],
+        "file": df["nr_file_pages"],
+        "slab": df["nr_slab_reclaimable"] + df["nr_slab_unreclaimable"],
+    }
+    # fill_balloon takes each page out of managed_pages (adjust_managed_page_count), so the guest's memory is
+    # managed + balloon; "other" is what the counters do not name (kernel allocations, pages in pagevecs, ...).
+    total = df["managed_pages"] + df["balloon_pages"]
+    layers["other"] = (df["managed_pages"] - sum(layers.values())).clip(lower=0)
+    layers["balloon"] = df["balloon_pages"]
+    colors = {**_KNOWN_COLORS, "free": "#d9d9d9", "other": _KNOWN_COLORS["kernel"]}
+    ax.stackplot(t, *[v * mib for v in layers.values()], labels=list(layers), step="post",
+                 colors=[colors[k] for k in layers], alpha=0.9)
+    for name, style in (("wmark_min", ":"), ("wmark_low", "-."), ("wmark_high", "--")):
+        ax.step(t, df[name] * mib, where="post", color="black", linestyle=style, linewidth=1, label=name)
+    ax.step(t, (total - df["balloon_target"]) * mib, where="post", color="#b22222", linestyle="--",
+            linewidth=1.5, label="target (memory − balloon target)")
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("MiB")
+    ax.set_xlim(t.iloc[0], t.iloc[-1] if len(t) > 1 else t.iloc[0] + 1)
+    ax.set_ylim(0, total.max() * mib * 1.02)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    ax.set_title(title or "memory over time")
+    return ax
+
+
+# What plot_reclaim_activity draws: label -> the counters it sums (a name, or a per-zone family).
+RECLAIM_SERIES = {
+    "pgscan_kswapd": ("pgscan_kswapd",), "pgscan_direct": ("pgscan_direct",),
+    "pgsteal": ("pgsteal_kswapd", "pgsteal_direct"), "pswpout": ("pswpout",), "pswpin": ("pswpin",),
+    "compact_migrate_scanned": ("compact_migrate_scanned",), "pgmigrate_success": ("pgmigrate_success",),
+    "balloon_migrate": ("balloon_migrate",),
+}
+
+
+def plot_reclaim_activity(src, ax=None, *, title: str | None = None):
+    """Reclaim and compaction activity over simulated time: pages per second scanned and stolen by kswapd and by
+    direct reclaim, swapped out and in, scanned and migrated by compaction (log scale), with a red tick at each
+    balloon "Out of puff!" (along the top) and a black one at each direct-reclaim stall (allocstall, along the bottom). ``src`` is a Simulation or its
+    history(). Returns the Axes."""
+    df = _history(src)
+    ax = _axes(ax)
+    t = df["time_ms"].to_numpy() / 1000
+    dt = np.diff(t)
+    for i, (label, names) in enumerate(RECLAIM_SERIES.items()):
+        rate = np.diff(_counter(df, names)) / dt
+        if rate.any():
+            ax.step(t[1:], rate, where="pre", label=label, color=f"C{i}")
+    # Events as ticks on the frame: "Out of puff!" along the top, direct-reclaim stalls along the bottom.
+    for col, color, label, y in (("out_of_puff", "red", "Out of puff!", 1.0), ("allocstall", "black", "allocstall", 0.0)):
+        if col in df.columns:
+            at = t[1:][np.diff(df[col].to_numpy()) > 0]
+            if len(at):
+                ax.plot(at, np.full_like(at, y), "|", color=color, ms=14, transform=ax.get_xaxis_transform(),
+                        clip_on=False, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("pages per second")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    ax.set_title(title or "reclaim and compaction over time")
     return ax
 
 

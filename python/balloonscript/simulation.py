@@ -8,11 +8,13 @@ engine's: the option defaults, the design list and the kernel constants are read
 from __future__ import annotations
 
 import enum
+import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._progress import progress as _progress_bar
 from ._convert import (INT32, as_bool, as_int, as_real, as_str, bindings, call, member, net_errors, np_copy,
                        pascal, strs)
 
@@ -33,6 +35,8 @@ MAX_ORDER = _CONSTANTS["max_order"]               # orders 0..MAX_ORDER-1, as th
 PAGEBLOCK_ORDER = _CONSTANTS["pageblock_order"]   # pageblock_order: 2 MiB pageblocks
 PAGE_SIZE = _CONSTANTS["page_size"]
 PAGES_PER_MIB = _CONSTANTS["pages_per_mib"]
+MAX_RUN_MS = _CONSTANTS["max_run_ms"]             # the longest sim.run: a simulated day
+_MAX_RUN_STEPS = 1_000_000                         # history rows one sampled sim.run may add
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,8 @@ class Simulation:
     hz: CONFIG_HZ, the timer tick (100, 250, 300 or 1000); timeslice_ms: CPU time a kernel path runs before the tick
     sets need_resched (0 = never).
     reclaim: model reclaim (kswapd, direct reclaim, the OOM killer); pagevecs: the per-cpu LRU pagevecs;
-    swap_mib: swap space (0 = none); io_latency_ms: how long a write (writeback, swap-out) takes.
+    swap_mib: swap space (0 = none); io_latency_ms: how long a write (writeback, swap-out) takes;
+    host_us_per_page: the host's time per ballooned page on top of 20 us per kick.
     Every default is the engine's (SimulationOptions).
     """
 
@@ -220,14 +225,16 @@ class Simulation:
                  per_cpu_lists: bool = _DEFAULTS["per_cpu_lists"], check_accounting: bool = _DEFAULTS["check_accounting"],
                  hz: int = _DEFAULTS["hz"], timeslice_ms: float = _DEFAULTS["timeslice_ms"],
                  reclaim: bool = _DEFAULTS["reclaim"], pagevecs: bool = _DEFAULTS["pagevecs"],
-                 swap_mib: int = _DEFAULTS["swap_mib"], io_latency_ms: float = _DEFAULTS["io_latency_ms"]):
+                 swap_mib: int = _DEFAULTS["swap_mib"], io_latency_ms: float = _DEFAULTS["io_latency_ms"],
+                 host_us_per_page: float = _DEFAULTS["host_us_per_page"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
                    "check_accounting": as_bool("check_accounting", check_accounting),
                    "hz": as_int("hz", hz, INT32), "timeslice_ms": as_real("timeslice_ms", timeslice_ms),
                    "reclaim": as_bool("reclaim", reclaim), "pagevecs": as_bool("pagevecs", pagevecs),
-                   "swap_mib": as_int("swap_mib", swap_mib), "io_latency_ms": as_real("io_latency_ms", io_latency_ms)}
+                   "swap_mib": as_int("swap_mib", swap_mib), "io_latency_ms": as_real("io_latency_ms", io_latency_ms),
+                   "host_us_per_page": as_real("host_us_per_page", host_us_per_page)}
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
@@ -254,11 +261,35 @@ class Simulation:
         """Simulated time since boot, in milliseconds."""
         return float(member(self._net, "ClockMs"))
 
-    def run(self, ms) -> float:
+    def run(self, ms, sample_ms=None, progress: bool | None = None) -> float:
         """Let ``ms`` milliseconds of simulated time pass (kswapd, the balloon's work and other timers run on it);
-        returns the clock afterwards, in ms."""
+        returns the clock afterwards, in ms.
+
+        sample_ms: run in steps of this many ms, one ``history()`` row per step (a timeline to plot); None = one
+        step. progress: a progress bar over the steps (None = when there are more than 20 of them).
+        """
         ms = as_real("ms", ms)
-        return float(call(self._net, "Run", ms))
+        if not 0 <= ms <= MAX_RUN_MS:
+            raise ValueError(f"ms must be in [0, {MAX_RUN_MS}] (a simulated day), got {ms!r}")
+        if sample_ms is None:
+            return float(call(self._net, "Run", ms))
+        sample_ms = as_real("sample_ms", sample_ms)
+        if not 0 < sample_ms <= MAX_RUN_MS:
+            raise ValueError(f"sample_ms must be in (0, {MAX_RUN_MS}], got {sample_ms!r}")
+        steps = max(1, math.ceil(ms / sample_ms))
+        if steps > _MAX_RUN_STEPS:
+            raise ValueError(f"sample_ms must be at least ms / {_MAX_RUN_STEPS:,} ({ms / _MAX_RUN_STEPS:g} here), "
+                             f"got {sample_ms!r}")
+        bar = range(steps)
+        if progress or (progress is None and steps > 20):
+            bar = _progress_bar(bar, desc=f"run {ms:g} ms [{self.design}]", unit="step", leave=False)
+        end = self.clock_ms + ms
+        for _ in bar:
+            now = self.clock_ms
+            if now >= end:
+                break
+            call(self._net, "Run", min(sample_ms, end - now))
+        return self.clock_ms
 
     # -- actions
     def compact(self) -> CompactResult:

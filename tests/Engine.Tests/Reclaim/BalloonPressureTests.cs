@@ -77,4 +77,80 @@ public class BalloonPressureTests
         else if (design == "legacy") Assert.That(kinds, Is.SubsetOf(new[] { "balloon_unmovable" }), "legacy's stranded balloon pages, nothing else");
         Assert.That(kinds, Has.None.EqualTo("data_corruption").And.None.EqualTo("accounting"));
     }
+
+    [TestCase("redesign")]
+    [TestCase("fixed")]
+    public void BalloonThread_WokenWhileMigratepageWaitsForTheHostUnderBalloonLock_WaitsForTheMutex(string design)
+    {
+        // The balloon thread is still filling when the run ends, so its work timer is due at once; the THP
+        // allocations' direct compaction migrates balloon pages, and virtballoon_migratepage sleeps in tell_host
+        // under balloon_lock: the timer fires there. The thread must wait for the mutex (fill_balloon's mutex_lock),
+        // not run into it: run to completion, nothing else could release it.
+        var rig = new PressureRig(memoryMib: 128, design: design);
+        rig.Sim.WorkloadFile(60);
+        rig.Sim.WorkloadAnon(60);
+        rig.Sim.WorkloadFree(0.5, "interleave", 1);
+        rig.Sim.HostSetTarget(64);
+        rig.Sim.Run(3);
+        Assume.That(rig.Sim.BalloonPages, Is.LessThan(64 * 256), "the balloon is still filling");
+        long migrated = rig.Event(VmEvent.BalloonMigrate);
+
+        long got = rig.Sim.Allocate(9, 12);
+
+        Assert.That(rig.Event(VmEvent.BalloonMigrate) - migrated, Is.GreaterThan(0), "compaction migrated balloon pages");
+        Assert.That(got, Is.EqualTo(12));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty, "no path cut short (vm_bug), no page left isolated");
+        rig.Sim.Run(100);
+        Assert.That(rig.Sim.BalloonPages, Is.EqualTo(64 * 256), "the thread went on to the target");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    /// <summary>A guest whose anonymous memory (no swap) leaves the balloon thread out of puff, asleep in fill_balloon.</summary>
+    private static PressureRig OutOfPuffGuest(string design)
+    {
+        var rig = new PressureRig(design: design);
+        rig.Sim.WorkloadAnon(rig.Get<Engine.PageAlloc.IBuddyAllocator>().AllocatablePages(Zone.WmarkLow) / 256.0 - 0.5);
+        rig.Sim.HostSetTarget(32);
+        while (rig.Sim.BalloonOutOfPuff == 0) rig.Sim.Run(1);
+        return rig;
+    }
+
+    [TestCase("legacy")]
+    [TestCase("fixed")]
+    public void FillBalloon_v3_16_SleepsAfterOutOfPuffHoldingBalloonLock_TimeAndMigrationGoOnMeanwhile(string design)
+    {
+        var rig = OutOfPuffGuest(design);
+        var driver = rig.Get<Engine.Virtio.VirtioBalloon>();
+        double t0 = rig.Sim.ClockMs;
+
+        rig.Sim.Run(10);
+
+        Assert.That(rig.Sim.ClockMs - t0, Is.LessThan(10.5), "sim.run(10) returns after 10 ms, not after the 204 ms msleep");
+        Assert.That(driver.BalloonLock.IsLocked, "v3.16 fill_balloon sleeps in msleep(200) holding balloon_lock");
+        Assert.That(driver.Migratepage(0, 1, Engine.Migrate.MigrateMode.Sync), Is.EqualTo(Engine.Migrate.MigrateRc.EAgain),
+            "virtballoon_migratepage's mutex_trylock fails: -EAGAIN, and migrate_pages retries later");
+        long migrated = rig.Event(VmEvent.BalloonMigrate);
+        rig.Sim.Compact();
+        Assert.That(rig.Event(VmEvent.BalloonMigrate), Is.EqualTo(migrated), "no balloon page moves while the thread sleeps");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty, "the batch not yet told to the host is no mismatch while the call sleeps; no page stays isolated");
+
+        rig.Sim.Run(300);
+        Assert.That(rig.Sim.BalloonOutOfPuff, Is.GreaterThanOrEqualTo(2), "it woke, told the host, dropped the lock and retried");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void SynchronousDeflate_WhileTheThreadSleepsHoldingBalloonLock_WaitsForItToWake()
+    {
+        var rig = OutOfPuffGuest("fixed");
+        double slept = rig.Sim.ClockMs;
+        long before = rig.Sim.BalloonPages;
+
+        long deflated = rig.Sim.BalloonDeflate(0.5);
+
+        Assert.That(deflated, Is.EqualTo(128));
+        Assert.That(rig.Sim.ClockMs - slept, Is.InRange(150.0, 210.0), "mutex_lock waited out the thread's msleep(200)");
+        Assert.That(rig.Sim.BalloonPages, Is.LessThan(before));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty, "no path was cut short");
+    }
 }

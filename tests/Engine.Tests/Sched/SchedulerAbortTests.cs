@@ -178,4 +178,44 @@ public class SchedulerAbortTests
         Assert.That(s.Current.Name, Is.EqualTo("main"));
         Assert.That(Guarded(() => s.Run(Tasks(), new RoundRobinStrategy())).Completed);
     }
+
+    [Test]
+    public void RunToCompletion_AWokenPathBlockingOnALockItsWakerHolds_EndsThePathWithTheReason()
+    {
+        var s = NewScheduler();
+        var mutex = new SimLock(s, "vb->balloon_lock");
+        bool wakerWentOn = false;
+
+        var outcome = s.RunOnMain(() =>
+        {
+            mutex.Lock();
+            s.RunWoken(new SimTask(7, 0, "vballoon", () => mutex.Lock()));
+            wakerWentOn = true;
+        });
+
+        Assert.That(outcome.Deadlock, Does.Contain("vballoon on cpu0 blocks on vb->balloon_lock with no other CPU running"));
+        Assert.That(wakerWentOn, Is.False, "nothing can run the waker on: the path ends there");
+        Assert.That(s.Current.Name, Is.EqualTo("main"));
+        Assert.That(s.RunOnMain(() => s.Preempt("later")).Completed, "the next run starts clean");
+    }
+
+    [Test]
+    public void WhenUnlocked_RunToCompletion_TheWaiterRunsRightAfterTheRelease_HoldingNothing()
+    {
+        var s = NewScheduler();
+        var mutex = new SimLock(s, "vb->balloon_lock");
+        var order = new List<string>();
+
+        var outcome = s.RunOnMain(() =>
+        {
+            mutex.Lock();
+            mutex.WhenUnlocked(() => order.Add(mutex.IsLocked ? "waiter, locked" : "waiter, free"));
+            order.Add("holder");
+            mutex.Unlock();
+            order.Add("holder after unlock");
+        });
+
+        Assert.That(outcome.Completed);
+        Assert.That(order, Is.EqualTo(new[] { "holder", "waiter, free", "holder after unlock" }));
+    }
 }

@@ -1,0 +1,137 @@
+"""Memory pressure from Python: the host's target, sampled runs, swap, the pressure plots, bad input, and one
+pressure timeline identical across processes."""
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import subprocess_env
+
+# A guest full of page cache and anon memory; the host asks for half of it; time runs in 20 ms samples.
+TIMELINE = """
+import hashlib, sys
+import balloonscript as bs
+sim = bs.Simulation(memory_mib=128, design=sys.argv[1], seed=7, swap_mib=32)
+sim.workload.file(mib=50, dirty=0.2)
+sim.workload.anon(mib=60)
+sim.workload.slab(mib=6, reclaimable=True)
+sim.workload.touch(fraction=0.3, seed=3)
+sim.host.set_target(balloon_mib=64)
+sim.run(ms=1500, sample_ms=20, progress=False)
+print(hashlib.sha256(sim.history().to_csv().encode() + sim.dmesg().encode() + sim.zoneinfo().encode()).hexdigest())
+"""
+
+
+@pytest.mark.parametrize("design", ["legacy", "fixed"])
+def test_a_pressure_timeline_is_the_same_in_two_processes(design):
+    runs = [subprocess.run([sys.executable, "-c", TIMELINE, design], capture_output=True, text=True, timeout=300,
+                           env=subprocess_env()) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    assert runs[0].stdout == runs[1].stdout
+    assert len(runs[0].stdout.strip()) == 64
+
+
+def _pressured(bs, design="fixed", sample_ms=25, **options):
+    sim = bs.Simulation(memory_mib=128, design=design, seed=1, **options)
+    sim.workload.file(mib=60, dirty=0.1)
+    sim.workload.anon(mib=55)
+    sim.host.set_target(balloon_mib=64)
+    sim.run(ms=1000, sample_ms=sample_ms, progress=False)
+    return sim
+
+
+def test_the_balloon_reaches_the_target_by_reclaiming_page_cache_over_time(bs):
+    sim = _pressured(bs, sample_ms=2)   # 64 MiB at 1 us per page: some 20 ms of host time
+    runs = sim.history().query("op == 'run'")
+    assert sim.balloon.pages == 64 * bs.PAGES_PER_MIB == sim.host.target_pages
+    assert runs["balloon_pages"].is_monotonic_increasing and runs["balloon_pages"].nunique() > 2, \
+        "the balloon grows over several samples, not at once"
+    gaps = runs["time_ms"].diff().dropna()
+    assert (gaps.iloc[:-1] >= 2 - 1e-9).all() and (gaps < 2.5).all(), "a sample every 2 ms (work under way may end later)"
+    assert sim.clock_ms >= 1000
+    v = sim.vmstat()
+    assert v["pgsteal_kswapd_dma32"] + v["pgsteal_direct_dma32"] > 0
+    assert v["nr_file_pages"] < 60 * bs.PAGES_PER_MIB
+    assert sim.reports() == []
+
+
+def test_without_swap_anon_memory_stays_and_the_balloon_runs_out_of_puff(bs):
+    sim = bs.Simulation(memory_mib=64, design="legacy", seed=1)
+    sim.workload.anon(mib=50)
+    anon = sim.vmstat()["nr_anon_pages"]
+    sim.host.set_target(balloon_mib=32)
+    sim.run(ms=1000)
+    assert sim.balloon.out_of_puff >= 4
+    assert sim.balloon.pages < 32 * bs.PAGES_PER_MIB
+    assert sim.vmstat()["nr_anon_pages"] == anon
+    assert "Out of puff!" in sim.dmesg()
+
+
+def test_with_swap_anon_pages_go_out_and_come_back_intact(bs):
+    sim = bs.Simulation(memory_mib=64, design="fixed", seed=1, swap_mib=64)
+    sim.workload.anon(mib=50)
+    sim.host.set_target(balloon_mib=32)
+    sim.run(ms=1000)
+    assert sim.vmstat()["pswpout"] > 0
+    sim.host.set_target(balloon_mib=0)
+    sim.run(ms=1000)
+    sim.workload.touch(fraction=1.0, kind="anon")   # faults every swapped page back in
+    assert sim.vmstat()["pswpin"] > 0
+    assert sim.reports() == [], "the data-integrity check saw every page come back with its content"
+
+
+def test_proc_files_in_kernel_format(bs):
+    sim = _pressured(bs, design="redesign")
+    vmstat = sim.proc_vmstat().splitlines()
+    assert all(len(line.split(" ")) == 2 for line in vmstat)
+    assert {line.split(" ")[0] for line in vmstat} >= {"pgscan_kswapd_dma32", "allocstall", "balloon_inflate"}
+    assert sim.zoneinfo().startswith("Node 0, zone      DMA")
+
+
+def test_pressure_plots_draw_the_timeline(bs):
+    import matplotlib.pyplot as plt
+    from balloonscript import plots
+    sim = _pressured(bs)
+    ax = plots.plot_memory(sim)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:6] == ["free", "anon", "file", "slab", "other", "balloon"] and "wmark_min" in labels
+    top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()   # the balloon, the top layer
+    assert top == pytest.approx(128, rel=0.05), "the stack reaches the guest's memory"
+    ax2 = plots.plot_reclaim_activity(sim.history())
+    drawn = [t.get_text() for t in ax2.get_legend().get_texts()]
+    assert "pgscan_kswapd" in drawn and "pgsteal" in drawn
+    plt.close("all")
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda s: s.run(ms=-1), "ms"),
+    (lambda s: s.run(ms=10, sample_ms=0), "sample_ms"),
+    (lambda s: s.run(ms=1000, sample_ms=1e-4), "sample_ms"),
+    (lambda s: s.host.set_target(balloon_mib=-1), "balloon_mib"),
+    (lambda s: s.host.set_target(balloon_mib=65), "balloon_mib"),
+    (lambda s: s.host.set_target(balloon_mib="half"), "balloon_mib"),
+])
+def test_bad_pressure_calls_name_the_argument_and_change_nothing(bs, call, name):
+    sim = bs.Simulation(memory_mib=64, seed=1)
+    sim.workload.file(mib=20)
+    before = (sim.clock_ms, len(sim.history()), sim.host.target_pages,
+              hashlib.sha256(np.ascontiguousarray(sim.page_map())).hexdigest())
+    with pytest.raises(ValueError, match=name):
+        call(sim)
+    assert (sim.clock_ms, len(sim.history()), sim.host.target_pages,
+            hashlib.sha256(np.ascontiguousarray(sim.page_map())).hexdigest()) == before
+    sim.host.set_target(balloon_mib=8)
+    sim.run(ms=50)
+    assert sim.balloon.pages == 8 * bs.PAGES_PER_MIB, "still usable"
+
+
+@pytest.mark.parametrize("kwargs, name", [({"swap_mib": -1}, "swap_mib"), ({"hz": 200}, "hz"),
+                                          ({"io_latency_ms": -1}, "io_latency_ms"),
+                                          ({"host_us_per_page": -0.5}, "host_us_per_page"),
+                                          ({"reclaim": 1}, "reclaim")])
+def test_bad_pressure_options_name_the_option(bs, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        bs.Simulation(memory_mib=32, **kwargs)
