@@ -8,8 +8,10 @@
 
 Importing loads .NET into this process (see ``balloonscript._clr``); the C# engine does the work.
 """
+__version__ = "0.1.0"   # the one place the version is written: pyproject.toml reads it, CITATION.cff must match
+
 from .simulation import (DESIGNS, FREE_PATTERNS, MAX_ORDER, REPORT_KINDS, CompactResult, PageKind, Report, Simulation)
 from .explore import STRATEGIES, ExploreResult, ScheduleRun, explore, run_scenario, scenarios
 
-__all__ = ["Simulation", "PageKind", "CompactResult", "Report", "DESIGNS", "FREE_PATTERNS", "MAX_ORDER", "REPORT_KINDS",
+__all__ = ["__version__", "Simulation", "PageKind", "CompactResult", "Report", "DESIGNS", "FREE_PATTERNS", "MAX_ORDER", "REPORT_KINDS",
            "explore", "run_scenario", "scenarios", "ExploreResult", "ScheduleRun", "STRATEGIES"]
