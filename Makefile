@@ -53,7 +53,7 @@ test: deps build
 	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --out $(RESULTS)/summary.txt
 
 demo: deps build
-	$(PY) -m balloonscript.demo --out out --readme-image docs/img/page-map.png
+	$(PY) -m balloonscript demo --out out --readme-image docs/img/page-map.png
 
 # Jupyter on notebooks/ (PYTHONPATH above makes `import balloonscript` work); Ctrl-C stops it.
 notebook: deps build
