@@ -61,8 +61,8 @@ def run_point(fn, params: dict, fixed: dict) -> pd.DataFrame:
 
 
 def importable_by_name(fn) -> bool:
-    """Whether pickling ``fn`` by reference finds it again in another process: True for a function defined at
-    module level of a module other than ``__main__``."""
+    """Whether ``fn`` can travel to another process by name, which imports its module: True for a function
+    defined at module level of a module other than ``__main__``."""
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
     if module in (None, "__main__") or not qualname or "<" in qualname:   # <locals>, <lambda>
         return False
