@@ -6,27 +6,34 @@ DOTNET    ?= dotnet
 SLN       := BalloonScript.sln
 CONFIG    := Release
 RESULTS   := TestResults
-PY_IMPORTS := numpy, pandas, matplotlib, matplotlib_inline, nbclient, nbformat, ipykernel, jupyter_client, pytest, hypothesis, tqdm
+PY_IMPORTS := numpy, pandas, matplotlib, matplotlib_inline, nbclient, nbformat, ipykernel, jupyter_client, pytest, \
+              hypothesis, tqdm, cloudpickle, distributed, notebook, nbconvert
+# Found, not imported (setuptools must not be imported after distutils): `pip install -e .` and `python3 -m venv`
+# (ensurepip's __main__ is in python3-venv). jupyter-notebook is Debian 12's Jupyter (notebook 6).
+PY_TOOLS := pip setuptools wheel ensurepip.__main__
+PY_CHECK := import $(PY_IMPORTS), importlib.util; assert all(map(importlib.util.find_spec, "$(PY_TOOLS)".split()))
 DEB_PACKAGES := python3 python3-numpy python3-pandas python3-matplotlib python3-nbclient python3-nbformat \
                 python3-ipykernel python3-jupyter-client python3-matplotlib-inline python3-pytest \
-                python3-hypothesis python3-tqdm
+                python3-hypothesis python3-tqdm python3-cloudpickle python3-distributed jupyter-notebook \
+                python3-nbconvert python3-pip python3-setuptools python3-wheel python3-venv
+NOTEBOOK_PORT ?= 8888
 
 export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export MPLBACKEND ?= Agg
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test demo notebook clean
 
 all: build
 
 # Installs only what is missing (run as root; no sudo).
 deps:
-	@if ! $(PY) -c "import $(PY_IMPORTS)" >/dev/null 2>&1; then \
+	@if ! $(PY) -c '$(PY_CHECK)' >/dev/null 2>&1; then \
 	  echo "deps: installing Debian packages: $(DEB_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) >/dev/null \
 	    || { echo "deps: apt-get install failed" >&2; exit 1; }; \
-	  $(PY) -c "import $(PY_IMPORTS)" || { echo "deps: still missing Python modules" >&2; exit 1; }; \
+	  $(PY) -c '$(PY_CHECK)' || { echo "deps: still missing Python modules" >&2; exit 1; }; \
 	fi
 	@command -v $(DOTNET) >/dev/null 2>&1 || { echo "deps: '$(DOTNET)' not found: install the .NET 10 SDK" >&2; exit 1; }
 
@@ -46,7 +53,13 @@ test: deps build
 	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --out $(RESULTS)/summary.txt
 
 demo: deps build
-	$(PY) -m balloonscript.demo --out out --readme-image docs/img/page-map.png
+	$(PY) -m balloonscript demo --out out --readme-image docs/img/page-map.png
+
+# Jupyter on notebooks/ (PYTHONPATH above makes `import balloonscript` work); Ctrl-C stops it.
+notebook: deps build
+	@echo "notebook: Jupyter on $(CURDIR)/notebooks at http://127.0.0.1:$(NOTEBOOK_PORT)/ (open the URL with ?token= that Jupyter prints below)"
+	$(PY) -m notebook --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --port-retries=0 \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	-$(DOTNET) clean $(SLN) -c $(CONFIG) -nologo -v:quiet

@@ -1,19 +1,20 @@
 """The canonical experiment (design.md §5): one guest and workload under each design, side by side.
 
-    /usr/bin/python3 -m balloonscript.demo [--memory-mib 1024] [--designs legacy redesign fixed] [--out out]
+    /usr/bin/python3 -m balloonscript demo [--memory-mib 1024] [--designs legacy redesign fixed] [--out out] [--json | --csv]
 
 For each design (experiments.canonical_guest / compact_and_allocate): a guest runs anon, page cache and slab; half
 of it is freed interleaved; the balloon inflates a quarter of memory into those holes; most of the workload
 then exits. Memory is compacted (compact_memory) and order-9 allocations are attempted. Prints
-/proc/buddyinfo along the way and a summary table; writes PNGs under --out.
+/proc/buddyinfo along the way and a summary table; writes PNGs under --out. The command line is in
+balloonscript.cli (``python -m balloonscript.demo`` is ``python -m balloonscript demo``).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import time
 from collections import Counter
+
+import pandas as pd
 
 from balloonscript import experiments as ex
 from balloonscript import plots
@@ -43,31 +44,32 @@ CHART = [("balloon_migrated", "balloon pages migrated by compact_memory"),
          ("allocated", f"order-{ORDER} allocations that succeeded")]
 
 
-def _header(text: str) -> None:
-    print(f"\n=== {text} " + "=" * max(0, 72 - len(text)))
+def _header(text: str) -> str:
+    return f"\n=== {text} " + "=" * max(0, 72 - len(text))
 
 
-def run_design(design: str, args) -> tuple[dict, dict]:
-    """The experiment for one design, narrated; returns its row and the page map after compaction."""
+def run_design(design: str, args, say=print) -> tuple[dict, dict]:
+    """The experiment for one design, narrated through ``say`` (print by default); returns its row and the
+    page map after compaction."""
     sim = ex.canonical_guest(design, args.memory_mib, args.seed, exiting=args.exiting)
-    _header(f"{design}: {args.memory_mib} MiB guest, balloon inflated, {args.exiting:.0%} of the workload exited")
-    print(sim.buddyinfo(), end="")
+    say(_header(f"{design}: {args.memory_mib} MiB guest, balloon inflated, {args.exiting:.0%} of the workload exited"))
+    say(sim.buddyinfo(), end="")
     snapshot = {}
 
     def after_compaction(s):
         snapshot["page_map"] = s.page_map()
         snapshot["free_blocks"] = s.free_blocks()
-        _header(f"{design}: after compact_memory")
-        print(s.buddyinfo(), end="")
+        say(_header(f"{design}: after compact_memory"))
+        say(s.buddyinfo(), end="")
 
     before = sim.free_blocks()
     row = ex.compact_and_allocate(sim, args.allocations, after_compaction)
-    print(f"compact: migrated {row['migrated']} pages ({row['balloon_migrated']} balloon pages), "
-          f"failed {row['failed']}; order-{ORDER} allocations: {row['allocated']} succeeded")
+    say(f"compact: migrated {row['migrated']} pages ({row['balloon_migrated']} balloon pages), "
+        f"failed {row['failed']}; order-{ORDER} allocations: {row['allocated']} succeeded")
     kinds = Counter(r.kind for r in sim.reports())
-    print("sanitizer findings:", dict(kinds) or "none")
+    say("sanitizer findings:", dict(kinds) or "none")
     for report in sim.reports()[:1]:
-        print(report)
+        say(report)
     row["findings_by_kind"] = kinds
     plots.savefig(plots.plot_buddyinfo({"before": before, "compacted": snapshot["free_blocks"], "end": sim},
                                        log=True, title=f"{design}: free blocks per order"),
@@ -76,15 +78,15 @@ def run_design(design: str, args) -> tuple[dict, dict]:
 
 
 def print_summary(rows: dict) -> None:
-    """Print the per-design summary table (rows: design -> row of run())."""
-    _header("summary")
+    """Print the per-design summary table (rows: design -> row of run_design())."""
+    print(_header("summary"))
 
     def fmt(v):
         return f"{v:.3f}" if isinstance(v, float) else str(v)
     print(f"{'':42}" + "".join(f"{d:>11}" for d in rows))
     for label, key in SUMMARY:
         print(f"{label:42}" + "".join(f"{fmt(r[key]):>11}" for r in rows.values()))
-    kinds = sorted(set().union(*(r["findings_by_kind"] for r in rows.values())))
+    kinds = _finding_kinds(rows)
     for kind in kinds or ["(none)"]:
         print(f"{'findings: ' + kind:42}" + "".join(f"{r['findings_by_kind'].get(kind, 0):>11}" for r in rows.values()))
     print(f"(extfrag_index -1.000: a free order-{ORDER} block exists; unusable_index: share of free memory in "
@@ -104,26 +106,25 @@ def comparison_figure(rows: dict):
     return fig
 
 
-def main(argv=None) -> int:
-    """Run the demo and write its pictures; returns the exit status (0)."""
-    p = argparse.ArgumentParser(prog="python -m balloonscript.demo", description=__doc__.splitlines()[0])
-    p.add_argument("--memory-mib", type=int, default=1024)
-    p.add_argument("--designs", nargs="+", choices=ex.DESIGNS, default=list(ex.DESIGNS))
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--exiting", type=float, default=0.85, help="share of the workload that exits after inflation")
-    p.add_argument("--allocations", type=int, default=None, help="order-9 attempts (default: one per pageblock)")
-    p.add_argument("--out", default="out", help="folder for the PNGs")
-    p.add_argument("--readme-image", default=None,
-                   help="also write the page maps after compaction here, and the comparison chart beside it "
-                        "(design-comparison.png)")
-    args = p.parse_args(argv)
+def _finding_kinds(rows: dict) -> list[str]:
+    return sorted(set().union(*(r["findings_by_kind"] for r in rows.values())))
 
-    t0 = time.perf_counter()
+
+def summary_frame(rows: dict) -> pd.DataFrame:
+    """The summary table as a DataFrame: one row per design, the SUMMARY columns, then findings_<kind> for each
+    kind found in any design."""
+    kinds = _finding_kinds(rows)
+    return pd.DataFrame([{"design": d, **{key: r[key] for _, key in SUMMARY},
+                          **{f"findings_{k}": r["findings_by_kind"].get(k, 0) for k in kinds}}
+                         for d, r in rows.items()])
+
+
+def run(args, say=print) -> dict:
+    """The demo: run_design for each of ``args.designs``, narrated through ``say``, then the pictures under
+    ``args.out`` (and ``args.readme_image``); returns design -> row."""
     rows, maps = {}, {}
     for design in args.designs:
-        rows[design], maps[design] = run_design(design, args)
-    print_summary(rows)
-
+        rows[design], maps[design] = run_design(design, args, say)
     title = f"{args.memory_mib} MiB guest after compact_memory (balloon in orange)"
     figures = {"page-maps-compacted.png": lambda: plots.plot_page_maps(maps, title=title),
                "design-comparison.png": lambda: comparison_figure(rows)}
@@ -133,8 +134,13 @@ def main(argv=None) -> int:
         folder = os.path.dirname(args.readme_image)
         plots.savefig(plots.plot_page_maps({d: maps[d] for d in list(maps)[:2]}, title=title), args.readme_image)
         plots.savefig(comparison_figure(rows), os.path.join(folder, "design-comparison.png"))
-    print(f"\nplots written under {os.path.abspath(args.out)}/ ({time.perf_counter() - t0:.1f} s)")
-    return 0
+    return rows
+
+
+def main(argv=None) -> int:
+    """``python -m balloonscript demo`` with these arguments; returns the exit status."""
+    from .cli import main as cli
+    return cli(["demo", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -195,6 +195,10 @@ def canonical(design: str, memory_mib: int = 1024, seed: int = 1, *, exiting: fl
     return _frame([compact_and_allocate(canonical_guest(design, memory_mib, seed, exiting=exiting), allocations)])
 
 
+# The experiments above, by name (the command line's job files name them).
+EXPERIMENTS = ("compaction_passes", "lru_lock_blocks", "canonical")
+
+
 def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True, workers: int = 1,
             **kwargs) -> pd.DataFrame:
     """Run ``experiment(design, seed=seed, **kwargs)`` for every design and seed; one frame with ``design``

@@ -4,20 +4,32 @@
     df = sweep.sweep(ex.lru_lock_blocks, {"design": bs.DESIGNS, "seed": range(10)}, workers=2, memory_mib=128)
 
 Each run is independent and deterministic, so the result does not depend on ``workers`` or on the order runs
-finish in: rows come in grid order (the product of the grid's values, first key slowest). ``workers > 1``
-uses a process pool started with *spawn* (each worker loads its own .NET runtime; fork would hang it), and
-``client=`` sends the runs to a dask.distributed cluster instead. The function must be importable by name
-(defined at module level) for either.
+finish in: rows come in grid order (the product of the grid's values, first key slowest).
+
+``workers > 1`` runs on a pool of worker processes started with *spawn* (fork would hang .NET) that stays up
+across sweep calls with .NET already loaded in each worker, so only the first sweep pays for starting them;
+``shutdown()`` stops it (it also stops at exit), and a sweep with another ``workers`` replaces it. ``client=``
+sends the runs to a dask.distributed cluster instead. A function importable by name (defined at module level
+of an importable module) travels by name; any other (defined in a notebook cell, in ``__main__``, inside
+another function, a lambda) travels by value with cloudpickle. Workers import modules once: after editing a
+module a sweep uses, call ``shutdown()`` (or restart the kernel) so that the workers see the change.
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import multiprocessing
+import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import pandas as pd
 
 from ._progress import progress as _progress_bar
+
+_pool: ProcessPoolExecutor | None = None
+_pool_workers = 0
 
 
 def grid_points(grid) -> list[dict]:
@@ -48,39 +60,109 @@ def run_point(fn, params: dict, fixed: dict) -> pd.DataFrame:
     return df
 
 
+def importable_by_name(fn) -> bool:
+    """Whether ``fn`` can travel to another process by name, which imports its module: True for a function
+    defined at module level of a module other than ``__main__``."""
+    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    if module in (None, "__main__") or not qualname or "<" in qualname:   # <locals>, <lambda>
+        return False
+    obj = sys.modules.get(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj is fn
+
+
+class ByValue:
+    """A function shipped by value (cloudpickle): calling it calls the function, in whichever process."""
+
+    def __init__(self, fn):
+        import cloudpickle
+        self.blob = cloudpickle.dumps(fn)
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+
+    def __call__(self, *args, **kwargs):
+        import cloudpickle
+        return cloudpickle.loads(self.blob)(*args, **kwargs)
+
+
+def portable(fn):
+    """Returns ``fn`` itself when another process can import it by name, else ``ByValue(fn)``."""
+    return fn if importable_by_name(fn) else ByValue(fn)
+
+
+def _start_worker() -> None:
+    """A worker's first act: load .NET and the engine, so that runs do not wait for it; and arrange to leave,
+    when the pool shuts down, without .NET's full shutdown (about 2 s, and nothing in a worker needs it)."""
+    import balloonscript  # noqa: F401
+    atexit.register(_leave_now)   # registered last, so it runs first
+
+
+def _leave_now() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Returns the module's pool of ``workers`` spawned processes, starting it (or replacing one of another
+    size) if needed."""
+    global _pool, _pool_workers
+    if _pool is None or _pool_workers != workers:
+        shutdown()
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_start_worker)
+        _pool_workers = workers
+    return _pool
+
+
+def shutdown() -> None:
+    """Stop the worker processes (if any); the next sweep with ``workers > 1`` starts new ones."""
+    global _pool, _pool_workers
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+    _pool, _pool_workers = None, 0
+
+
+atexit.register(shutdown)
+
+
+def _runs(fn, points: list[dict], fixed: dict, workers: int, client):
+    """Yields the runs' frames in grid order, each computed where sweep() was asked to compute it; if one
+    fails (or on Ctrl-C), cancels the runs not started yet."""
+    n = len(points)
+    if client is not None:
+        futures = client.map(run_point, [portable(fn)] * n, points, [fixed] * n, pure=False)
+    elif workers == 1:
+        yield from (run_point(fn, p, fixed) for p in points)
+        return
+    else:
+        shipped = portable(fn)
+        futures = [worker_pool(workers).submit(run_point, shipped, p, fixed) for p in points]
+    try:
+        for f in futures:
+            yield f.result()
+    finally:
+        for f in futures:
+            f.cancel()
+
+
 def sweep(fn, grid, *, workers: int = 1, client=None, progress: bool = True, **fixed) -> pd.DataFrame:
-    """Run ``fn`` once per parameter set of ``grid`` (extra keyword arguments go to every run); returns one
-    DataFrame, the runs' rows concatenated in grid order, parameters first."""
+    """Run ``fn`` once per parameter set of ``grid`` (extra keyword arguments go to every run): serially,
+    on ``workers`` processes, or on the dask.distributed ``client``'s cluster. Returns one DataFrame, the runs'
+    rows concatenated in grid order, parameters first; the same whichever way it ran."""
     if not callable(fn):
         raise ValueError(f"fn must be callable, got {fn!r}")
-    if not isinstance(workers, int) or workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     points = grid_points(grid)
-    bar = _progress_bar(total=len(points), desc=getattr(fn, "__name__", "sweep"), unit="run", leave=False) if progress else None
-    try:
-        if client is not None:
-            futures = client.map(run_point, [fn] * len(points), points, [fixed] * len(points), pure=False)
-            frames = []
-            for f in futures:
-                frames.append(f.result())
-                if bar is not None:
-                    bar.update(1)
-        elif workers == 1:
-            frames = []
-            for p in points:
-                frames.append(run_point(fn, p, fixed))
-                if bar is not None:
-                    bar.update(1)
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futures = [pool.submit(run_point, fn, p, fixed) for p in points]
-                frames = []
-                for f in futures:
-                    frames.append(f.result())
-                    if bar is not None:
-                        bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    frames = []
+    with _progress_bar(total=len(points), desc=getattr(fn, "__name__", "sweep"), unit="run", leave=False,
+                       disable=not progress) as bar:
+        try:
+            for frame in _runs(fn, points, fixed, workers, client):
+                frames.append(frame)
+                bar.update(1)
+        except BrokenProcessPool:
+            shutdown()   # a worker died: the next sweep starts a fresh pool
+            raise
     return pd.concat(frames, ignore_index=True)
