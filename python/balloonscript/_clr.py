@@ -5,7 +5,8 @@ Two ways in, tried in this order:
 1. the official ``pythonnet`` package, when it is importable (``pip install pythonnet``);
 2. a small ctypes host: ``libhostfxr.so`` -> ``load_assembly_and_get_function_pointer`` ->
    ``Python.Runtime.Loader.Initialize("")`` (pythonnet then uses the libpython already in this
-   process), with ``Loader.Shutdown("full_shutdown")`` registered at exit.
+   process). No ``Loader.Shutdown("full_shutdown")`` at exit: it takes about 2 s and the process is ending
+   anyway (the runtime stays up while Python finalises, so wrappers of .NET objects can still be released).
 
 Either way ``import clr`` works afterwards. The CLR is loaded at most once per process: it cannot be
 re-initialised after shutdown, and a rebuilt engine needs a fresh process (or notebook kernel).
@@ -16,7 +17,6 @@ Environment:
 """
 from __future__ import annotations
 
-import atexit
 import contextlib
 import ctypes
 import os
@@ -120,16 +120,11 @@ def _load_with_hostfxr(dll: Path, config: Path) -> None:
             raise ImportError(f"balloonscript: cannot get Python.Runtime.Loader.{method}: 0x{rc & 0xffffffff:08x}")
         return _ENTRY(ptr.value)
 
-    initialize, shutdown = entry("Initialize"), entry("Shutdown")
-    _host_keepalive.extend([fxr, handle, load_fn, initialize, shutdown])
+    initialize = entry("Initialize")
+    _host_keepalive.extend([fxr, handle, load_fn, initialize])
     empty = ctypes.create_string_buffer(b"")   # "": use the libpython already in this process
     if initialize(ctypes.cast(empty, ctypes.c_void_p), 0) != 0:
         raise ImportError("balloonscript: Python.Runtime.Loader.Initialize failed")
-
-    def _shutdown():
-        arg = ctypes.create_string_buffer(b"full_shutdown")
-        shutdown(ctypes.cast(arg, ctypes.c_void_p), len(b"full_shutdown"))
-    atexit.register(_shutdown)
 
 
 def load():
