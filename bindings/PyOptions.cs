@@ -25,10 +25,12 @@ public sealed class PyOptions
     public long SwapMib { get; set; } = Defaults.SwapMib;
     public double IoLatencyMs { get; set; } = Defaults.IoLatencyMs;
     public double HostUsPerPage { get; set; } = Defaults.HostUsPerPage;
+    public int MaxReportsPerKind { get; set; } = Defaults.MaxReportsPerKind;
 
     /// <summary>The option names as Python spells them (snake_case of the properties), in signature order.</summary>
     public static string[] Names() => ["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "check_accounting", "hz", "timeslice_ms",
-        "reclaim", "pagevecs", "swap_mib", "io_latency_ms", "host_us_per_page"];
+        "reclaim", "pagevecs", "swap_mib", "io_latency_ms", "host_us_per_page",
+        "max_reports_per_kind"];
 
     /// <summary>The engine's options (the design parsed here, at the boundary; ArgumentException naming a bad one).</summary>
     internal SimulationOptions Build() => new()
@@ -36,6 +38,6 @@ public sealed class PyOptions
         MemoryMib = MemoryMib, Design = KernelDesign.Parse(Design), Cpus = Cpus, Seed = Seed,
         PerCpuLists = PerCpuLists, CheckAccounting = CheckAccounting, Hz = Hz, TimesliceMs = TimesliceMs,
         Reclaim = Reclaim, Pagevecs = Pagevecs, SwapMib = SwapMib, IoLatencyMs = IoLatencyMs,
-        HostUsPerPage = HostUsPerPage,
+        HostUsPerPage = HostUsPerPage, MaxReportsPerKind = MaxReportsPerKind,
     };
 }

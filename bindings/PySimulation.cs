@@ -22,8 +22,10 @@ public sealed class PySimulation
     public long WorkloadFile(double mib, double dirty) => _sim.WorkloadFile(mib, dirty);
     public long WorkloadSlab(double mib, bool reclaimable) => _sim.WorkloadSlab(mib, reclaimable);
     public long WorkloadTouch(double fraction, string kind, string pattern, long seed) => _sim.WorkloadTouch(fraction, kind, pattern, seed);
+    public long WorkloadTouch(double fraction, string kind, string pattern) => _sim.WorkloadTouch(fraction, kind, pattern);
     public string Dmesg() => _sim.Dmesg();
     public long WorkloadFree(double fraction, string pattern, long seed) => _sim.WorkloadFree(fraction, pattern, seed);
+    public long WorkloadFree(double fraction, string pattern) => _sim.WorkloadFree(fraction, pattern);
 
     public long BalloonInflate(double mib) => _sim.BalloonInflate(mib);
     public long BalloonDeflate(double mib) => _sim.BalloonDeflate(mib);
@@ -59,6 +61,23 @@ public sealed class PySimulation
     public static long[] ConstantValues() => [Zone.MaxOrder, Zone.PageblockOrder, 4096, 256, (long)Simulation.MaxRunMs];
 
     public PyReport[] Reports() => _sim.Reports.Select(r => new PyReport(r)).ToArray();
+    public long[] ReportCounts() => _sim.ReportCounts();
+
+    /// <summary>The kept reports as columns (one transfer each): kind index, pfn, cpu, step, message, call path.</summary>
+    public byte[] ReportKindColumn() => _sim.Reports.Select(r => (byte)r.Kind).ToArray();
+    public long[] ReportPfnColumn() => _sim.Reports.Select(r => r.Pfn).ToArray();
+    public int[] ReportCpuColumn() => _sim.Reports.Select(r => r.Cpu).ToArray();
+    public long[] ReportStepColumn() => _sim.Reports.Select(r => r.Step).ToArray();
+    public string[] ReportMessageColumn() => _sim.Reports.Select(r => r.Message).ToArray();
+    public string[] ReportTraceColumn() => _sim.Reports.Select(r => string.Join(" <- ", r.Trace.Reverse())).ToArray();
+
+    public PageInfo Page(int pfn) => _sim.Page(pfn);
+    public uint[] PageFlags() => _sim.PageFlags();
+    public ulong[] KPageFlags() => _sim.KPageFlags();
+    public byte[] PageblockMigratetypes() => _sim.PageblockMigratetypes();
+    public byte[] PageblockSkip() => _sim.PageblockSkip().Select(b => (byte)(b ? 1 : 0)).ToArray(); // bool[] has no numpy buffer format
+    public static string[] MigratetypeNames() => [.. MigrateType.Names];
+    public static string[] PageFlagNames() => [.. PageInspector.FlagNames];
     public string[] HistoryColumns() => _sim.HistoryColumns();
     public double[] HistoryValues() => _sim.HistoryValues();
     public string[] HistoryOps() => [.. _sim.HistoryOps];

@@ -63,6 +63,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Workload.HighOrderRequests>();
         services.AddSingleton<VmStat>();
         services.AddSingleton<ProcText>();
+        services.AddSingleton<Proc.KPageFlags>();
+        services.AddSingleton<PageInspector>();
+        services.AddSingleton<Workload.SeedStream>();
         services.AddSingleton<PageStateCheck>();
         services.AddTransient<Explore.Scenarios.ScenarioKit>();
         services.AddTransient<Explore.ScenarioMetrics>();

@@ -44,12 +44,15 @@ public sealed class Simulation
     public long WorkloadAnon(double mib) => Op("workload.anon", () => _parts.Workload.Anon(mib));
     public long WorkloadFile(double mib, double dirty = 0) => Op("workload.file", () => _parts.Workload.File(mib, dirty));
     public long WorkloadSlab(double mib, bool reclaimable = false) => Op("workload.slab", () => _parts.Workload.Slab(mib, reclaimable));
-    public long WorkloadTouch(double fraction, string kind, string pattern, long seed) =>
-        Op("workload.touch", () => _parts.Workload.Touch(fraction, kind, pattern, seed));
+    /// <summary>Touch pages of the workload; without a <paramref name="seed"/> the simulation's seed stream picks one.</summary>
+    public long WorkloadTouch(double fraction, string kind, string pattern, long? seed = null) =>
+        Op("workload.touch", () => _parts.Workload.Touch(fraction, kind, pattern, seed ?? _parts.Seeds.Next()));
 
     /// <summary>The kernel log (dmesg): OOM kills, allocation failures, the balloon's "Out of puff!".</summary>
     public string Dmesg() => _parts.Log.Dmesg();
-    public long WorkloadFree(double fraction, string pattern, long seed) => Op("workload.free", () => _parts.Workload.Free(fraction, pattern, seed));
+    /// <summary>Free part of the workload; without a <paramref name="seed"/> the simulation's seed stream picks one.</summary>
+    public long WorkloadFree(double fraction, string pattern, long? seed = null) =>
+        Op("workload.free", () => _parts.Workload.Free(fraction, pattern, seed ?? _parts.Seeds.Next()));
 
     /// <summary>
     /// Inflate the virtio balloon by <paramref name="mib"/>, synchronously (the host raises its target, the balloon
@@ -194,7 +197,26 @@ public sealed class Simulation
     /// <summary><see cref="PageKind"/> of every PFN (a copy).</summary>
     public byte[] PageMap() => (byte[])_parts.Pages.Kind.Clone();
 
+    /// <summary>Sanitizer findings kept in full (the first <see cref="SimulationOptions.MaxReportsPerKind"/> of each kind).</summary>
     public IReadOnlyList<SanitizerReport> Reports => _parts.Sanitizer.Reports;
+
+    /// <summary>Every finding counted per kind, kept in full or not, in <see cref="ReportKind"/> order.</summary>
+    public long[] ReportCounts() => _parts.Sanitizer.Counts();
+
+    /// <summary>One page as a debugger would show it (<see cref="PageInfo"/>).</summary>
+    public PageInfo Page(int pfn) => _parts.Inspector.Inspect((int)Check.InRange(pfn, "pfn", 0, NrPages - 1));
+
+    /// <summary><c>page-&gt;flags</c> of every PFN (the v3.16 PG_ bits), a copy.</summary>
+    public uint[] PageFlags() => (uint[])_parts.Pages.Flags.Clone();
+
+    /// <summary>/proc/kpageflags of every PFN (KPF_ bits).</summary>
+    public ulong[] KPageFlags() => _parts.KPageFlags.All();
+
+    /// <summary>The migratetype of every pageblock, in PFN order (values index <see cref="MigrateType.Names"/>).</summary>
+    public byte[] PageblockMigratetypes() => _parts.Node.Zones.SelectMany(z => z.PageblockMigratetype).ToArray();
+
+    /// <summary>The PB_migrate_skip bit of every pageblock, in PFN order.</summary>
+    public bool[] PageblockSkip() => _parts.Node.Zones.SelectMany(z => z.PageblockSkip).ToArray();
 
     public IReadOnlyList<string> HistoryOps => _historyOps;
 

@@ -62,6 +62,12 @@ public sealed record SimulationOptions
     /// </summary>
     public double HostUsPerPage { get; init; } = 1;
 
+    /// <summary>
+    /// Sanitizer findings kept in full per kind, [1, 10⁹]; later ones are counted only
+    /// (<see cref="Simulation.ReportCounts"/> has every count).
+    /// </summary>
+    public int MaxReportsPerKind { get; init; } = 1000;
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     public SimulationOptions Validate()
@@ -74,6 +80,7 @@ public sealed record SimulationOptions
         Check.InRange(SwapMib, "swap_mib", 0, MaxMemoryMib);
         Check.InRange(IoLatencyMs, "io_latency_ms", 0.0, 10_000.0);
         Check.InRange(HostUsPerPage, "host_us_per_page", 0.0, 1000.0);
+        Check.InRange(MaxReportsPerKind, "max_reports_per_kind", 1, 1_000_000_000);
         return this;
     }
 }

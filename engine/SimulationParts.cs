@@ -29,4 +29,7 @@ internal sealed record SimulationParts(
     BalloonCheck BalloonCheck,
     VmStat VmStat,
     Printk.KernelLog Log,
-    ProcText Proc);
+    ProcText Proc,
+    PageInspector Inspector,
+    Proc.KPageFlags KPageFlags,
+    Workload.SeedStream Seeds);

@@ -39,11 +39,5 @@ internal sealed record ExploreRequest
 
     /// <summary>The seed of schedule <paramref name="index"/>: SplitMix64 of (seed, index), so schedules are
     /// independent and any one can be rerun alone.</summary>
-    public long ScheduleSeed(int index)
-    {
-        ulong z = unchecked((ulong)Seed + 0x9E3779B97F4A7C15UL * (ulong)(index + 1));
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return unchecked((long)(z ^ (z >> 31)));
-    }
+    public long ScheduleSeed(int index) => Workload.SeedStream.At(Seed, index + 1);
 }

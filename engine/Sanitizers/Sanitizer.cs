@@ -4,22 +4,31 @@ namespace BalloonScript.Engine.Sanitizers;
 
 /// <summary>
 /// Collects findings. Each report records the reporting CPU, the scheduler step and the simulated call
-/// path of the running kernel path, so an interleaving can be read back.
+/// path of the running kernel path, so an interleaving can be read back. Every finding is counted; the first
+/// <see cref="SimulationOptions.MaxReportsPerKind"/> of each kind are kept in full (a 16 GiB legacy guest can
+/// produce hundreds of thousands of one kind, and nobody reads them one by one).
 /// </summary>
-internal sealed class Sanitizer
+internal sealed class Sanitizer(Scheduler scheduler, SimulationOptions options)
 {
     private readonly List<SanitizerReport> _reports = [];
-    private readonly Scheduler _scheduler;
+    private readonly long[] _counts = new long[Enum.GetValues<ReportKind>().Length];
+    private readonly int[] _kept = new int[Enum.GetValues<ReportKind>().Length];
 
-    public Sanitizer(Scheduler scheduler) => _scheduler = scheduler;
-
+    /// <summary>The reports kept in full, oldest first.</summary>
     public IReadOnlyList<SanitizerReport> Reports => _reports;
 
     public void Report(ReportKind kind, long pfn, string message)
     {
-        var task = _scheduler.Current;
-        _reports.Add(new SanitizerReport(kind, pfn, message, task.Path.Snapshot(), task.Cpu, _scheduler.Step));
+        _counts[(int)kind]++;
+        if (_kept[(int)kind] >= options.MaxReportsPerKind) return;
+        _kept[(int)kind]++;
+        var task = scheduler.Current;
+        _reports.Add(new SanitizerReport(kind, pfn, message, task.Path.Snapshot(), task.Cpu, scheduler.Step));
     }
 
-    public int CountOf(ReportKind kind) => _reports.Count(r => r.Kind == kind);
+    /// <summary>Findings of <paramref name="kind"/> so far, kept or not.</summary>
+    public long CountOf(ReportKind kind) => _counts[(int)kind];
+
+    /// <summary>Findings so far per kind, in <see cref="ReportKind"/> order, kept or not.</summary>
+    public long[] Counts() => (long[])_counts.Clone();
 }

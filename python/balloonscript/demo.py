@@ -66,7 +66,7 @@ def run_design(design: str, args, say=print) -> tuple[dict, dict]:
     row = ex.compact_and_allocate(sim, args.allocations, after_compaction)
     say(f"compact: migrated {row['migrated']} pages ({row['balloon_migrated']} balloon pages), "
         f"failed {row['failed']}; order-{ORDER} allocations: {row['allocated']} succeeded")
-    kinds = Counter(r.kind for r in sim.reports())
+    kinds = Counter({k: n for k, n in sim.report_counts().items() if n})
     say("sanitizer findings:", dict(kinds) or "none")
     for report in sim.reports()[:1]:
         say(report)

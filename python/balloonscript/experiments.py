@@ -25,8 +25,6 @@ Deterministic: the same arguments give the same frame (every random choice comes
 """
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pandas as pd
 
@@ -43,15 +41,16 @@ _LRU_KINDS = (PageKind.anon.value, PageKind.file.value)
 
 def ballooned_guest(design: str, memory_mib: int = 512, seed: int = 1, cpus: int = 1, *, anon: float = 0.6,
                     file: float = 0.0, slab: float = 0.0, holes: float = 0.5, balloon: float = 0.2,
-                    shrink: float = 0.5, shrink_pattern: str = "random") -> Simulation:
+                    shrink: float = 0.5, shrink_pattern: str = "random", **options) -> Simulation:
     """A guest whose balloon pages sit among free holes and LRU pages.
 
     Sizes are shares of ``memory_mib``: populate ``anon``/``file``/``slab``, free ``holes`` of it
     interleaved (every other page at 0.5), inflate the balloon by ``balloon`` (fill_balloon takes order-0
     pages first, so it fills the holes), then free ``shrink`` of the workload in ``shrink_pattern``
     (processes exiting around the balloon; 1.0 leaves pageblocks of balloon pages and free pages only).
+    Other keyword arguments are Simulation options.
     """
-    sim = Simulation(memory_mib=memory_mib, design=design, cpus=cpus, seed=seed)
+    sim = Simulation(memory_mib=memory_mib, design=design, cpus=cpus, seed=seed, **options)
     for name, populate, share in (("anon", sim.workload.anon, anon), ("file", sim.workload.file, file),
                                   ("slab", sim.workload.slab, slab)):
         if as_real(name, share):
@@ -80,7 +79,7 @@ def balloon_only_blocks(sim: Simulation) -> int:
 
 def measure(sim: Simulation) -> dict:
     """The state metrics of the module docstring, for one guest now."""
-    kinds = Counter(r.kind for r in sim.reports())
+    kinds = sim.report_counts()   # every finding, kept in full or not
     row = {"balloon_pages": sim.balloon.pages,
            "balloon_unmovable": kinds.get("balloon_unmovable", 0),
            "balloon_only_blocks": balloon_only_blocks(sim),

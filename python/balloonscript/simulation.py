@@ -25,6 +25,8 @@ PySimulation = bindings.PySimulation
 
 with net_errors():   # the engine's own lists and constants, so the two sides cannot drift apart
     REPORT_KINDS = tuple(strs(PySimulation.ReportKindNames()))
+    MIGRATETYPES = tuple(strs(PySimulation.MigratetypeNames()))   # pageblock_migratetypes() values index this
+    PAGE_FLAGS = tuple(strs(PySimulation.PageFlagNames()))        # page_flags() bit i is PAGE_FLAGS[i]
     FREE_PATTERNS = tuple(strs(PySimulation.FreePatterns()))
     _CONSTANTS = dict(zip(strs(PySimulation.ConstantNames()), (int(v) for v in PySimulation.ConstantValues())))
     _OPTION_NAMES = tuple(strs(bindings.PyOptions.Names()))
@@ -118,7 +120,39 @@ class Report:
         return "\n".join([head] + [f"    {fn}" for fn in self.trace])
 
 
+@dataclass(frozen=True)
+class PageInfo:
+    """One page (``sim.page(pfn)``): ``flags`` by kernel name (PG_ without the prefix), ``count`` (_count),
+    ``mapcount`` (_mapcount as stored: -1 unmapped, -128 buddy, -256 balloon), ``page_type`` ("buddy", "balloon" or
+    None), what ``mapping`` points to, ``private``, the ``migratetype`` and ``pageblock_skip`` of its pageblock, the
+    ``list`` its lru links it into, the simulator's ``content`` token and page ``kind``."""
+    pfn: int
+    zone: str
+    kind: str
+    flags: tuple
+    count: int
+    mapcount: int
+    page_type: str | None
+    mapping: str
+    private: int
+    migratetype: str
+    pageblock_skip: bool
+    list: str
+    content: int
+
+    @classmethod
+    def _from_net(cls, p) -> "PageInfo":
+        return cls(int(p.Pfn), str(p.Zone), str(p.Kind), tuple(strs(p.Flags)), int(p.Count), int(p.Mapcount),
+                   None if p.PageType is None else str(p.PageType), str(p.Mapping), int(p.Private),
+                   str(p.Migratetype), bool(p.PageblockSkip), str(p.List), int(p.Content))
+
+
 # --------------------------------------------------------------------------- the simulation
+
+def _seed_arg(seed) -> tuple:
+    """The seed argument of a workload call: none (the engine draws from the simulation's seed stream) or one."""
+    return () if seed is None else (as_int("seed", seed),)
+
 
 class _Part:
     __slots__ = ("_sim",)
@@ -146,19 +180,19 @@ class Workload(_Part):
         mib, reclaimable = as_real("mib", mib), as_bool("reclaimable", reclaimable)
         return int(call(self._sim._net, "WorkloadSlab", mib, reclaimable))
 
-    def touch(self, fraction, kind: str = "all", pattern: str = "interleave", seed=0) -> int:
+    def touch(self, fraction, kind: str = "all", pattern: str = "interleave", seed: int | None = None) -> int:
         """Access ``fraction`` of the workload's pages of ``kind`` (anon | file | all): mapped pages get their
         accessed bit, page cache is read (mark_page_accessed), swapped-out pages are faulted back in; returns
-        pages touched."""
-        fraction, kind, pattern, seed = as_real("fraction", fraction), as_str("kind", kind), as_str("pattern", pattern), as_int("seed", seed)
-        return int(call(self._sim._net, "WorkloadTouch", fraction, kind, pattern, seed))
+        pages touched. ``seed`` picks the pages of a random pattern (None: the simulation's seed stream)."""
+        fraction, kind, pattern = as_real("fraction", fraction), as_str("kind", kind), as_str("pattern", pattern)
+        return int(call(self._sim._net, "WorkloadTouch", fraction, kind, pattern, *_seed_arg(seed)))
 
-    def free(self, fraction, pattern: str = "interleave", seed=0) -> int:
-        """Free ``fraction`` of the workload's pages in a pattern (interleave | random); returns pages freed."""
+    def free(self, fraction, pattern: str = "interleave", seed: int | None = None) -> int:
+        """Free ``fraction`` of the workload's pages in a pattern (interleave | random); returns pages freed.
+        ``seed`` picks the pages of the random pattern (None: the simulation's seed stream)."""
         fraction = as_real("fraction", fraction)
         pattern = as_str("pattern", pattern)
-        seed = as_int("seed", seed)
-        return int(call(self._sim._net, "WorkloadFree", fraction, pattern, seed))
+        return int(call(self._sim._net, "WorkloadFree", fraction, pattern, *_seed_arg(seed)))
 
 
 class Balloon(_Part):
@@ -217,7 +251,13 @@ class Simulation:
     reclaim: model reclaim (kswapd, direct reclaim, the OOM killer); pagevecs: the per-cpu LRU pagevecs;
     swap_mib: swap space (0 = none); io_latency_ms: how long a write (writeback, swap-out) takes;
     host_us_per_page: the host's time per ballooned page on top of 20 us per kick.
+    max_reports_per_kind: sanitizer findings kept in full per kind (all are counted: ``report_counts()``).
+    seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
+    ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).
+
+    Parts: ``workload`` (populate, touch and free memory), ``balloon`` (inflate, deflate, its size), ``host``
+    (the balloon target the host asks for).
     """
 
     def __init__(self, memory_mib: int = _DEFAULTS["memory_mib"], design: str = _DEFAULTS["design"],
@@ -226,7 +266,8 @@ class Simulation:
                  hz: int = _DEFAULTS["hz"], timeslice_ms: float = _DEFAULTS["timeslice_ms"],
                  reclaim: bool = _DEFAULTS["reclaim"], pagevecs: bool = _DEFAULTS["pagevecs"],
                  swap_mib: int = _DEFAULTS["swap_mib"], io_latency_ms: float = _DEFAULTS["io_latency_ms"],
-                 host_us_per_page: float = _DEFAULTS["host_us_per_page"]):
+                 host_us_per_page: float = _DEFAULTS["host_us_per_page"],
+                 max_reports_per_kind: int = _DEFAULTS["max_reports_per_kind"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
@@ -234,7 +275,8 @@ class Simulation:
                    "hz": as_int("hz", hz, INT32), "timeslice_ms": as_real("timeslice_ms", timeslice_ms),
                    "reclaim": as_bool("reclaim", reclaim), "pagevecs": as_bool("pagevecs", pagevecs),
                    "swap_mib": as_int("swap_mib", swap_mib), "io_latency_ms": as_real("io_latency_ms", io_latency_ms),
-                   "host_us_per_page": as_real("host_us_per_page", host_us_per_page)}
+                   "host_us_per_page": as_real("host_us_per_page", host_us_per_page),
+                   "max_reports_per_kind": as_int("max_reports_per_kind", max_reports_per_kind, INT32)}
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
@@ -357,8 +399,50 @@ class Simulation:
         return np_copy(call(self._net, "PageMap"), np.uint8)
 
     def reports(self) -> list:
-        """Sanitizer findings so far; returns a list of Report, oldest first."""
+        """Sanitizer findings kept in full (the first ``max_reports_per_kind`` of each kind); returns a list of
+        Report, oldest first. ``report_counts()`` counts them all."""
         return [Report._from_net(r) for r in call(self._net, "Reports")]
+
+    def report_counts(self) -> dict:
+        """Every sanitizer finding so far counted per kind, kept in full or not: {kind: count} over REPORT_KINDS."""
+        return dict(zip(REPORT_KINDS, (int(c) for c in call(self._net, "ReportCounts"))))
+
+    def reports_frame(self):
+        """The kept findings as a pandas DataFrame (kind, pfn, cpu, step, message, trace), one bulk transfer per
+        column; trace is the simulated call path, innermost first."""
+        import pandas as pd
+        kinds = np_copy(call(self._net, "ReportKindColumn"), np.uint8)
+        return pd.DataFrame({
+            "kind": pd.Categorical.from_codes(kinds, categories=REPORT_KINDS),
+            "pfn": np_copy(call(self._net, "ReportPfnColumn"), np.int64),
+            "cpu": np_copy(call(self._net, "ReportCpuColumn"), np.int32),
+            "step": np_copy(call(self._net, "ReportStepColumn"), np.int64),
+            "message": strs(call(self._net, "ReportMessageColumn")),
+            "trace": strs(call(self._net, "ReportTraceColumn")),
+        })
+
+    # -- inside the pages
+    def page(self, pfn) -> "PageInfo":
+        """One page as a kernel debugger shows it (PageInfo: flags by name, _count, _mapcount, page type, mapping,
+        private, its pageblock's migratetype and skip bit, the list it is on, content token, kind)."""
+        pfn = as_int("pfn", pfn, INT32)
+        return PageInfo._from_net(call(self._net, "Page", pfn))
+
+    def page_flags(self) -> np.ndarray:
+        """page->flags of every pfn (numpy uint32; bit i is PAGE_FLAGS[i], the v3.16 PG_ order)."""
+        return np_copy(call(self._net, "PageFlags"), np.uint32)
+
+    def kpageflags(self) -> np.ndarray:
+        """/proc/kpageflags of every pfn (numpy uint64, KPF_* bits of include/uapi/linux/kernel-page-flags.h)."""
+        return np_copy(call(self._net, "KPageFlags"), np.uint64)
+
+    def pageblock_migratetypes(self) -> np.ndarray:
+        """The migratetype of every pageblock in pfn order (numpy uint8 indexing MIGRATETYPES)."""
+        return np_copy(call(self._net, "PageblockMigratetypes"), np.uint8)
+
+    def pageblock_skip(self) -> np.ndarray:
+        """The compaction skip bit (PB_migrate_skip) of every pageblock in pfn order (numpy bool)."""
+        return np_copy(call(self._net, "PageblockSkip"), np.uint8).astype(np.bool_)
 
     def history(self):
         """Metrics recorded per step; returns a pandas DataFrame, one row per step, the op column first."""

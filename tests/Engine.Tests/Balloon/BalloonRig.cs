@@ -45,7 +45,7 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     /// <summary>A page as a migration target: order 0 from the buddy allocator, _count 1.</summary>
     public int AllocTarget() => Buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkLow);
 
-    public int Count(ReportKind kind) => Sanitizer.CountOf(kind);
+    public long Count(ReportKind kind) => Sanitizer.CountOf(kind);
 
     public long Isolated(ZoneStat stat) => Node.Zones.Sum(z => z.Stat[(int)stat]);
 

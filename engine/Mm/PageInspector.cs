@@ -1,0 +1,76 @@
+using BalloonScript.Engine.Balloon;
+using BalloonScript.Engine.PageAlloc.V3_16;
+
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>
+/// Reads one page's state into a <see cref="PageInfo"/> without changing anything (no locks, no preemption
+/// points): what a debugger attached to the simulated kernel would see.
+/// </summary>
+internal sealed class PageInspector(PageTable pages, PageLists lists, Node node, MappingTable mappings, BalloonDevInfo dev,
+    PerCpuPagesets? pcp = null)
+{
+    /// <summary>v3.16 pageflag names, in bit order, as dump_page prints them.</summary>
+    public static readonly string[] FlagNames =
+    [
+        "locked", "error", "referenced", "uptodate", "dirty", "lru", "active", "slab", "owner_priv_1", "arch_1",
+        "reserved", "private", "private_2", "writeback", "head", "tail", "swapcache", "mappedtodisk", "reclaim",
+        "swapbacked", "unevictable", "mlocked",
+    ];
+
+    public PageInfo Inspect(int pfn)
+    {
+        var zone = node.ZoneOf(pfn);
+        var flags = FlagNames.Where((_, bit) => (pages.Flags[pfn] & (1u << bit)) != 0).ToArray();
+        string? type = pages.PageBuddy(pfn) ? "buddy" : pages.PageBalloon(pfn) ? "balloon" : null;
+        return new PageInfo(pfn, zone.Name, ((PageKind)pages.Kind[pfn]).ToString().ToLowerInvariant(), flags,
+            pages.Count[pfn], pages.MapCount[pfn], type, DescribeMapping(pages.Mapping[pfn]), pages.Private[pfn],
+            MigrateType.Names[zone.GetPageblockMigratetype(pfn)], zone.PageblockSkip[zone.PageblockIndex(pfn)],
+            ListOf(pfn, zone), pages.Content[pfn]);
+    }
+
+    private string DescribeMapping(int handle)
+    {
+        if (handle == 0) return "none";
+        if (handle == MappingTable.SwapperSpace) return "swapper_space";
+        if (handle == dev.Mapping) return "balloon address_space";
+        return mappings.KindOf(handle) switch
+        {
+            MappingObject.AnonVma => "anon_vma",
+            MappingObject.AddressSpace => "address_space",
+            _ => "freed object",
+        };
+    }
+
+    /// <summary>The list head reached by following lru.next (at most NrPages steps), named.</summary>
+    private string ListOf(int pfn, Zone zone)
+    {
+        if (!lists.OnAList(pfn)) return "none";
+        int node = lists.Next(pfn);
+        for (int steps = 0; !lists.IsHead(node); steps++)
+        {
+            if (PageLists.IsPoison(node) || steps > pages.NrPages) return "corrupt";
+            node = lists.Next(node);
+        }
+        return HeadName(node, zone);
+    }
+
+    private string HeadName(int head, Zone zone)
+    {
+        if (head == dev.Pages) return "balloon pages";
+        foreach (var z in node.Zones)
+        {
+            for (int l = 0; l < Zone.NrLruLists; l++)
+                if (z.LruHead[l] == head) return $"{z.Name} {LruNames[l]}";
+            for (int order = 0; order < Zone.MaxOrder; order++)
+                for (int mt = 0; mt < MigrateType.Count; mt++)
+                    if (z.FreeList(order, mt) == head) return $"{z.Name} free_area[{order}].free_list[{MigrateType.Names[mt]}]";
+            for (int cpu = 0; pcp is not null && cpu < pcp.Cpus; cpu++)
+                for (int mt = 0; mt < MigrateType.PcpTypes; mt++)
+                    if (pcp.Pcp(z, cpu).Lists[mt] == head) return $"{z.Name} pcp[cpu{cpu}].lists[{MigrateType.Names[mt]}]";
+        }
+        return "a private list (compaction's or migration's)";
+    }
+
+    private static readonly string[] LruNames = ["inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable"];
+}

@@ -1,0 +1,59 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Proc;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Proc;
+
+/// <summary>fs/proc/page.c stable_page_flags (v3.16; KPF_BALLOON from v3.18) on hand-set pages.</summary>
+public class KPageFlagsTests
+{
+    private static (PageTable Pages, KPageFlags Kpf) Make(string design)
+    {
+        var pages = new PageTable(8);
+        return (pages, new KPageFlags(pages, TestOptions.Classic(design: design)));
+    }
+
+    [Test]
+    public void StablePageFlags_v3_16_CopiesEachExportedPgBitToItsKpfBit()
+    {
+        var (pages, kpf) = Make("legacy");
+        (PG Pg, int Kpf)[] copied =
+        [
+            (PG.Locked, 0), (PG.Error, 1), (PG.Referenced, 2), (PG.Uptodate, 3), (PG.Dirty, 4), (PG.Lru, 5), (PG.Active, 6),
+            (PG.Slab, 7), (PG.Writeback, 8), (PG.Reclaim, 9), (PG.SwapCache, 13), (PG.SwapBacked, 14), (PG.Head, 15),
+            (PG.Tail, 16), (PG.Unevictable, 18), (PG.Reserved, 32), (PG.Mlocked, 33), (PG.MappedToDisk, 34),
+            (PG.Private, 35), (PG.Private2, 36), (PG.OwnerPriv1, 37), (PG.Arch1, 38),
+        ];
+        foreach (var (pg, bit) in copied)
+        {
+            pages.Flags[1] = (uint)pg;
+            Assert.That(kpf.Of(1), Is.EqualTo(1UL << bit), pg.ToString());
+        }
+    }
+
+    [Test]
+    public void StablePageFlags_PseudoFlags_MmapAnonBuddy()
+    {
+        var (pages, kpf) = Make("legacy");
+        pages.MapCount[2] = 0;                                   // mapped once
+        pages.Mapping[2] = MappingTable.PageMappingAnon | 4;     // an anon_vma
+        pages.MapCount[3] = PageTable.PageBuddyMapcountValue;
+        pages.MapCount[4] = 0;
+        pages.Flags[4] = (uint)PG.Slab;                          // slab overloads _mapcount: no KPF_MMAP
+
+        Assert.That(kpf.Of(2), Is.EqualTo((1UL << KPageFlags.Mmap) | (1UL << KPageFlags.Anon)));
+        Assert.That(kpf.Of(3), Is.EqualTo(1UL << KPageFlags.Buddy));
+        Assert.That(kpf.Of(4), Is.EqualTo(1UL << KPageFlags.Slab));
+    }
+
+    [TestCase("legacy", 0UL)]
+    [TestCase("redesign", 1UL << 23)]
+    [TestCase("fixed", 1UL << 23)]
+    public void StablePageFlags_KpfBalloon_OnlyInKernelsWithPageBalloon(string design, ulong expected)
+    {
+        var (pages, kpf) = Make(design);
+        pages.MapCount[5] = PageTable.PageBalloonMapcountValue;
+
+        Assert.That(kpf.Of(5), Is.EqualTo(expected));
+    }
+}
