@@ -76,6 +76,10 @@ public sealed class PySimulation
     public ulong[] KPageFlags() => _sim.KPageFlags();
     public byte[] PageblockMigratetypes() => _sim.PageblockMigratetypes();
     public byte[] PageblockSkip() => _sim.PageblockSkip().Select(b => (byte)(b ? 1 : 0)).ToArray(); // bool[] has no numpy buffer format
+    public byte[] BalloonUnmovable() => _sim.BalloonUnmovable().Select(b => (byte)(b ? 1 : 0)).ToArray();
+    public string[] ZoneNames() => _sim.Zones().Select(z => z.Name).ToArray();
+    public int[] ZoneStarts() => _sim.Zones().Select(z => z.Start).ToArray();
+    public int[] ZoneEnds() => _sim.Zones().Select(z => z.End).ToArray();
     public static string[] MigratetypeNames() => [.. MigrateType.Names];
     public static string[] PageFlagNames() => [.. PageInspector.FlagNames];
     public string[] HistoryColumns() => _sim.HistoryColumns();

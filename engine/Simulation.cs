@@ -215,6 +215,12 @@ public sealed class Simulation
     /// <summary>The migratetype of every pageblock, in PFN order (values index <see cref="MigrateType.Names"/>).</summary>
     public byte[] PageblockMigratetypes() => _parts.Node.Zones.SelectMany(z => z.PageblockMigratetype).ToArray();
 
+    /// <summary>Balloon pages compaction can never isolate again (legacy's defect 2), as a mask over PFNs.</summary>
+    public bool[] BalloonUnmovable() => _parts.Inspector.BalloonUnmovable();
+
+    /// <summary>The zones: name, first PFN, end PFN (exclusive), in PFN order.</summary>
+    public (string Name, int Start, int End)[] Zones() => _parts.Node.Zones.Select(z => (z.Name, z.StartPfn, z.EndPfn)).ToArray();
+
     /// <summary>The PB_migrate_skip bit of every pageblock, in PFN order.</summary>
     public bool[] PageblockSkip() => _parts.Node.Zones.SelectMany(z => z.PageblockSkip).ToArray();
 

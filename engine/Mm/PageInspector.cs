@@ -8,7 +8,7 @@ namespace BalloonScript.Engine.Mm;
 /// points): what a debugger attached to the simulated kernel would see.
 /// </summary>
 internal sealed class PageInspector(PageTable pages, PageLists lists, Node node, MappingTable mappings, BalloonDevInfo dev,
-    PerCpuPagesets? pcp = null)
+    IBalloonPageIdentity identity, PerCpuPagesets? pcp = null)
 {
     /// <summary>v3.16 pageflag names, in bit order, as dump_page prints them.</summary>
     public static readonly string[] FlagNames =
@@ -27,6 +27,23 @@ internal sealed class PageInspector(PageTable pages, PageLists lists, Node node,
             pages.Count[pfn], pages.MapCount[pfn], type, DescribeMapping(pages.Mapping[pfn]), pages.Private[pfn],
             MigrateType.Names[zone.GetPageblockMigratetype(pfn)], zone.PageblockSkip[zone.PageblockIndex(pfn)],
             ListOf(pfn, zone), pages.Content[pfn]);
+    }
+
+    /// <summary>
+    /// Balloon pages on the balloon list that compaction can never isolate again (legacy's defect 2: migration
+    /// cleared the new page's balloon mapping), as a mask over PFNs. A corrupted list is walked only as far as it
+    /// holds together.
+    /// </summary>
+    public bool[] BalloonUnmovable()
+    {
+        var mask = new bool[pages.NrPages];
+        int page = lists.Next(dev.Pages);
+        for (int steps = 0; page != dev.Pages && !lists.IsHead(page) && !PageLists.IsPoison(page) && steps <= pages.NrPages; steps++)
+        {
+            mask[page] = !identity.ListedPageMovable(page);
+            page = lists.Next(page);
+        }
+        return mask;
     }
 
     private string DescribeMapping(int handle)

@@ -37,9 +37,21 @@ _KNOWN_COLORS = {
 
 
 def page_kind_colors() -> list:
-    """One colour per PageKind value."""
+    """One colour per PageKind value, then the colour of UNMOVABLE_BALLOON."""
     spare = list(matplotlib.colormaps["tab20"].colors)
-    return [_KNOWN_COLORS.get(k.name) or spare[k.value % len(spare)] for k in PageKind]
+    return [_KNOWN_COLORS.get(k.name) or spare[k.value % len(spare)] for k in PageKind] + ["#7f1010"]
+
+
+# Page maps draw balloon pages that can never move again (legacy's defect 2) as a kind of their own.
+UNMOVABLE_BALLOON = len(PageKind)
+
+# What each page map colour means (the legend's labels).
+_KIND_LABELS = {
+    "free": "free", "anon": "anon (process memory)", "file": "file (page cache)",
+    "slab": "slab (unmovable kernel memory)", "balloon": "balloon", "kernel": "kernel (THP, high-order allocations)",
+    "isolated": "isolated (held by compaction's free scanner)",
+}
+_UNMOVABLE_LABEL = "balloon, never movable again (defect 2)"
 
 
 def _axes(ax):
@@ -95,16 +107,31 @@ def page_map_image(page_map, width: int = PAGEBLOCK_PAGES) -> np.ndarray:
 
 
 def _kind_patches(*page_maps) -> list:
-    """Legend entries for the PageKinds present in any of the page maps."""
+    """Legend entries for the kinds present in any of the page maps, each saying what it is."""
     colors = page_kind_colors()
     present = set().union(*(np.unique(pm).tolist() for pm in page_maps))
-    return [Patch(facecolor=colors[k.value], edgecolor="#999999", label=k.name) for k in PageKind if k.value in present]
+    patches = [Patch(facecolor=colors[k.value], edgecolor="#999999", label=_KIND_LABELS.get(k.name, k.name))
+               for k in PageKind if k.value in present]
+    if UNMOVABLE_BALLOON in present:
+        patches.append(Patch(facecolor=colors[UNMOVABLE_BALLOON], edgecolor="#999999", label=_UNMOVABLE_LABEL))
+    return patches
+
+
+def _drawable(src):
+    """(page map to draw, zones): a Simulation's page map with its never-movable balloon pages marked, and its
+    zones; or an array as given, with no zones."""
+    if not hasattr(src, "page_map"):
+        return np.asarray(src), []
+    pm = src.page_map().astype(np.int16)
+    pm[src.balloon_unmovable()] = UNMOVABLE_BALLOON
+    return pm, src.zones()
 
 
 def plot_page_map(src, ax=None, *, width: int = PAGEBLOCK_PAGES, legend: bool = True, title: str | None = None):
-    """The physical page map as a picture: one row per pageblock (512 pages), pfn 0 top left,
-    one colour per PageKind. src: a Simulation or a page_map() array. Returns the Axes."""
-    pm = src.page_map() if hasattr(src, "page_map") else np.asarray(src)
+    """The physical page map as a picture: one row per pageblock (512 pages), pfn 0 top left, one colour per
+    PageKind, balloon pages that can never move again in dark red, and (for a Simulation) a line where each zone
+    begins. src: a Simulation or a page_map() array. Returns the Axes."""
+    pm, zones = _drawable(src)
     img = page_map_image(pm, width)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, max(3.0, min(8.0, 8.0 * img.shape[0] / img.shape[1]))))
@@ -113,6 +140,13 @@ def plot_page_map(src, ax=None, *, width: int = PAGEBLOCK_PAGES, legend: bool = 
     cmap.set_bad("white")
     norm = BoundaryNorm(np.arange(len(colors) + 1) - 0.5, len(colors))
     ax.imshow(np.ma.masked_less(img, 0), cmap=cmap, norm=norm, interpolation="nearest", aspect="auto")
+    for name, start, _ in zones:
+        row = start / width - 0.5
+        if start:
+            ax.axhline(row, color="black", linewidth=0.8)
+        ax.annotate(name, (0.0, row), xycoords=("axes fraction", "data"), xytext=(3, -2), textcoords="offset points",
+                    va="top", fontsize=8, bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "alpha": 0.7,
+                                                "linewidth": 0})
     ax.set_xlabel(f"page within {'pageblock' if width == PAGEBLOCK_PAGES else 'row'} (pfn % {width})")
     ax.set_ylabel("pageblock" if width == PAGEBLOCK_PAGES else f"row (pfn // {width})")
     ax.set_title(title or f"physical page map ({pm.size} pages)")
@@ -126,17 +160,17 @@ def plot_page_maps(maps: dict, *, title: str | None = None, width: int = PAGEBLO
     legend for all. Returns the Figure."""
     if not maps:
         raise ValueError("maps must hold at least one page map")
-    arrays = {label: src.page_map() if hasattr(src, "page_map") else np.asarray(src) for label, src in maps.items()}
-    rows = max(-(-pm.size // width) for pm in arrays.values())
+    drawn = {label: _drawable(src) for label, src in maps.items()}
+    rows = max(-(-pm.size // width) for pm, _ in drawn.values())
     height = max(3.0, min(7.0, 7.0 * rows / width))
-    fig, axes = plt.subplots(1, len(arrays), figsize=(3.2 * len(arrays) + 1.6, height), sharey=True, squeeze=False,
+    fig, axes = plt.subplots(1, len(drawn), figsize=(3.2 * len(drawn) + 2.6, height), sharey=True, squeeze=False,
                              layout="constrained")
-    for ax, (label, pm) in zip(axes[0], arrays.items()):
-        plot_page_map(pm, ax, width=width, legend=False, title=str(label))
+    for ax, (label, src) in zip(axes[0], maps.items()):
+        plot_page_map(src, ax, width=width, legend=False, title=str(label))
         if ax is not axes[0][0]:
             ax.set_ylabel("")
-    axes[0][-1].legend(handles=_kind_patches(*arrays.values()), loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                       frameon=False)
+    axes[0][-1].legend(handles=_kind_patches(*(pm for pm, _ in drawn.values())), loc="upper left",
+                       bbox_to_anchor=(1.02, 1.0), frameon=False)
     if title:
         fig.suptitle(title)
     return fig

@@ -93,6 +93,13 @@ class CompactResult:
     free_scanned: int
     zones: dict = field(default_factory=dict)   # zone name -> outcome (e.g. "complete", "skipped")
 
+    def _repr_html_(self) -> str:
+        cells = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
+                        for k, v in (("migrated", self.migrated), ("failed", self.failed), ("isolated", self.isolated),
+                                     ("migrate scanned", self.migrate_scanned), ("free scanned", self.free_scanned),
+                                     *self.zones.items()))
+        return f"<table><caption>compact_memory</caption>{cells}</table>"
+
     @classmethod
     def _from_net(cls, r) -> "CompactResult":
         return cls(int(r.Migrated), int(r.Failed), int(r.Isolated), int(r.MigrateScanned), int(r.FreeScanned),
@@ -290,7 +297,31 @@ class Simulation:
         self.host = Host(self)
 
     def __repr__(self) -> str:
-        return "Simulation(" + ", ".join(f"{k}={v!r}" for k, v in self.options.items()) + ")"
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.options.items()
+                            if k not in ("memory_mib", "design", "seed") and v != _DEFAULTS[k])
+        return (f"<Simulation {self.design} {self.memory_mib} MiB seed={self.seed}{', ' + changed if changed else ''}: "
+                f"{self.clock_ms:.1f} ms, balloon {self.balloon.pages / PAGES_PER_MIB:g} MiB, "
+                f"{sum(self.report_counts().values())} findings>")
+
+    def summary(self) -> dict:
+        """What the guest holds now, in MiB where it is memory: the numbers the notebook view shows."""
+        v = self.vmstat()
+        mib = 1 / PAGES_PER_MIB
+        fb = self.free_blocks()
+        return {
+            "design": self.design, "memory (MiB)": self.memory_mib, "seed": self.seed, "clock (ms)": round(self.clock_ms, 3),
+            "free (MiB)": v["nr_free_pages"] * mib, "anon (MiB)": v["nr_anon_pages"] * mib,
+            "file (MiB)": v["nr_file_pages"] * mib,
+            "slab (MiB)": (v["nr_slab_reclaimable"] + v["nr_slab_unreclaimable"]) * mib,
+            "balloon (MiB)": self.balloon.pages * mib, "host target (MiB)": self.host.target_pages * mib,
+            "free order-9 blocks": int(sum(int(n) << (o - PAGEBLOCK_ORDER) for o, n in enumerate(fb) if o >= PAGEBLOCK_ORDER)),
+            "findings": {k: n for k, n in self.report_counts().items() if n} or "none",
+        }
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>"
+                       for k, v in self.summary().items())
+        return f"<table><caption>BalloonScript simulation</caption>{rows}</table>"
 
     @property
     def net(self):
@@ -439,6 +470,15 @@ class Simulation:
     def pageblock_migratetypes(self) -> np.ndarray:
         """The migratetype of every pageblock in pfn order (numpy uint8 indexing MIGRATETYPES)."""
         return np_copy(call(self._net, "PageblockMigratetypes"), np.uint8)
+
+    def balloon_unmovable(self) -> np.ndarray:
+        """Balloon pages compaction can never isolate again (legacy's defect 2), a numpy bool mask over pfns."""
+        return np_copy(call(self._net, "BalloonUnmovable"), np.uint8).astype(np.bool_)
+
+    def zones(self) -> list:
+        """The zones in pfn order: a list of (name, start_pfn, end_pfn), end exclusive."""
+        return list(zip(strs(call(self._net, "ZoneNames")), (int(v) for v in call(self._net, "ZoneStarts")),
+                        (int(v) for v in call(self._net, "ZoneEnds"))))
 
     def pageblock_skip(self) -> np.ndarray:
         """The compaction skip bit (PB_migrate_skip) of every pageblock in pfn order (numpy bool)."""
