@@ -4,6 +4,7 @@ using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
 
@@ -26,4 +27,6 @@ internal sealed record SimulationParts(
     PageStateCheck Check,
     BalloonCheck BalloonCheck,
     VmStat VmStat,
-    ProcText Proc);
+    ProcText Proc,
+    History History,
+    IEnumerable<ISnapshotState> States);

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Host;
 
@@ -9,7 +10,7 @@ namespace BalloonScript.Engine.Host;
 /// it. A frame inflated while already ballooned, or deflated while not ballooned, means guest and host
 /// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state.
 /// </summary>
-internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer)
+internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer) : ISnapshotState
 {
     private readonly bool[] _ballooned = new bool[pages.NrPages];
 
@@ -17,6 +18,15 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer)
     public long Ballooned { get; private set; }
 
     public bool IsBallooned(int pfn) => _ballooned[pfn];
+
+    public object Save() => (_ballooned.Clone(), Ballooned);
+
+    public void Restore(object saved)
+    {
+        var (ballooned, count) = ((object, long))saved;
+        ((bool[])ballooned).CopyTo(_ballooned, 0);
+        Ballooned = count;
+    }
 
     /// <summary>Handle one buffer of PFNs the guest kicked on <paramref name="vq"/>.</summary>
     public void Receive(VirtQueue vq, ReadOnlySpan<int> pfns)

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Mm;
@@ -8,9 +9,13 @@ namespace BalloonScript.Engine.Mm;
 /// replaces them by migration entries (remembered per old PFN, as the entries in the page tables point at
 /// it) and later re-establishes them on the new page, or on the old one if migration failed.
 /// </summary>
-internal sealed class Rmap(PageTable pages, Node node)
+internal sealed class Rmap(PageTable pages, Node node) : ISnapshotState
 {
     private readonly int[] _migrationEntries = new int[pages.NrPages];
+
+    public object Save() => _migrationEntries.Clone();
+
+    public void Restore(object saved) => ((int[])saved).CopyTo(_migrationEntries, 0);
 
     /// <summary>page_mapping(): NULL for anonymous pages (no swap cache modelled), else <c>page-&gt;mapping</c>.</summary>
     public static int PageMapping(PageTable pages, int pfn) => pages.PageAnon(pfn) ? 0 : pages.Mapping[pfn];

@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.PageAlloc.V3_16;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Sanitizers;
@@ -15,6 +16,7 @@ namespace BalloonScript.Engine.Sanitizers;
 /// </summary>
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PerCpuPagesets? pcp = null)
 {
+    [NotState("scratch of one check, kept only to reuse its memory")]
     private ulong[] _seenTokens = [];
 
     /// <summary>Run every check; <paramref name="liveTokens"/>/<paramref name="maxToken"/> come from the workload.</summary>

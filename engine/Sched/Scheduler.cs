@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Snapshots;
+
 namespace BalloonScript.Engine.Sched;
 
 /// <summary>
@@ -12,18 +14,29 @@ namespace BalloonScript.Engine.Sched;
 /// the running task itself asks the strategy at each preemption point and hands the baton over directly.
 /// </para>
 /// </summary>
-internal sealed class Scheduler
+internal sealed class Scheduler : ISnapshotState
 {
+    [NotState("the path outside runs: neutral between operations")]
     private readonly SimTask _main = new(-1, 0, "main", () => { });
+    [NotState("scratch of one decision")]
     private readonly List<SimTask> _runnable = [];
+    [NotState("the record of the last switching run")]
     private readonly List<TraceEntry> _trace = [];
+    [NotState("the record of the last switching run")]
     private readonly List<int> _choices = [];
+    [NotState("empty between runs")]
     private readonly List<SimTask> _woken = [];
+    [NotState("set for one run")]
     private IReadOnlyList<SimTask> _tasks = [];
+    [NotState("set for one run")]
     private IScheduleStrategy? _strategy;
+    [NotState("set for one run")]
     private volatile bool _aborting;
+    [NotState("set for one run")]
     private string? _deadlock;
+    [NotState("set for one run")]
     private int _remaining;
+    [NotState("set for one run")]
     private SemaphoreSlim? _allDone;
 
     public Scheduler(SimulationOptions options)
@@ -35,6 +48,7 @@ internal sealed class Scheduler
     public int Cpus { get; }
 
     /// <summary>The kernel path running now (a "main" path on CPU 0 outside <see cref="Run"/>).</summary>
+    [NotState("the main path between operations")]
     public SimTask Current { get; private set; }
 
     /// <summary>Preemption points passed since the simulation started.</summary>
@@ -77,6 +91,11 @@ internal sealed class Scheduler
         RunDeferredWoken();
         return new RunOutcome(_deadlock, Step - start);
     }
+
+    /// <summary>The step count and the clock; everything else belongs to one run and is neutral between operations.</summary>
+    public object Save() => (Step, NowNs);
+
+    public void Restore(object saved) => (Step, NowNs) = ((long, long))saved;
 
     /// <summary>A preemption point: another CPU may run here (not while a run is being aborted: unwinding
     /// paths run one after another to the end).</summary>

@@ -3,6 +3,7 @@ using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
@@ -17,7 +18,7 @@ namespace BalloonScript.Engine.Virtio;
 /// What differs per design is composed in: when and how deflated pages are released (<see cref="IDriverRelease"/>)
 /// and the references migratepage takes and drops (<see cref="IBalloonMigrationPath"/>).
 /// </summary>
-internal sealed class VirtioBalloon : IVirtioBalloon
+internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
 {
     /// <summary>ARRAY_SIZE(vb-&gt;pfns): at most this many PFNs per fill or leak call.</summary>
     public const int MaxPfns = 256;
@@ -59,6 +60,16 @@ internal sealed class VirtioBalloon : IVirtioBalloon
 
     /// <summary><c>vb-&gt;num_pages</c>: balloon PFNs the guest has given (what it reports as <c>actual</c>).</summary>
     public long NumPages { get; private set; }
+
+    public object Save() => (_pfns.Clone(), _numPfns, NumPages, BalloonLock.Save());
+
+    public void Restore(object saved)
+    {
+        (object pfns, _numPfns, long numPages, object balloonLock) = ((object, int, long, object))saved;
+        ((int[])pfns).CopyTo(_pfns, 0);
+        NumPages = numPages;
+        BalloonLock.Restore(balloonLock);
+    }
 
     /// <summary>Pages fill_balloon can still get before every zone reaches its min watermark.</summary>
     public long InflatablePages() => _balloon.AllocatablePages();

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Workload;
@@ -12,7 +13,7 @@ namespace BalloonScript.Engine.Workload;
 /// active anon LRU; file = <c>_count</c> 1, unmapped, address_space mapping, on the inactive file LRU;
 /// slab = PG_slab, unmovable, on no list.
 /// </summary>
-internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy, MappingTable mappings, Lru lru)
+internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy, MappingTable mappings, Lru lru) : ISnapshotState
 {
     public static readonly string[] Patterns = ["interleave", "random"];
 
@@ -23,6 +24,10 @@ internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy
 
     /// <summary>Highest token handed out so far.</summary>
     public long MaxToken => _nextToken - 1;
+
+    public object Save() => (_nextToken, LiveTokens);
+
+    public void Restore(object saved) => (_nextToken, LiveTokens) = ((long, long))saved;
 
     /// <summary>Order-0 pages a populate call can take without failing (the fast path's low watermark).</summary>
     public long AllocatablePages() => buddy.AllocatablePages(Zone.WmarkLow);

@@ -9,9 +9,9 @@
 Importing loads .NET into this process (see ``balloonscript._clr``); the C# engine does the work.
 """
 from .simulation import (DESIGNS, FREE_PATTERNS, MAX_ORDER, PAGE_SIZE, PAGEBLOCK_ORDER, PAGES_PER_MIB, REPORT_KINDS,
-                         CompactResult, Design, PageKind, Report, Simulation, designs)
+                         CompactResult, Design, PageKind, Report, Simulation, Snapshot, designs)
 from .explore import STRATEGIES, ExploreResult, ScheduleRun, explore, run_scenario, scenarios
 
-__all__ = ["Simulation", "PageKind", "CompactResult", "Report", "Design", "designs", "DESIGNS", "FREE_PATTERNS",
+__all__ = ["Simulation", "Snapshot", "PageKind", "CompactResult", "Report", "Design", "designs", "DESIGNS", "FREE_PATTERNS",
            "MAX_ORDER", "PAGEBLOCK_ORDER", "PAGE_SIZE", "PAGES_PER_MIB", "REPORT_KINDS",
            "explore", "run_scenario", "scenarios", "ExploreResult", "ScheduleRun", "STRATEGIES"]

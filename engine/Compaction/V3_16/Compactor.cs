@@ -4,6 +4,7 @@ using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Compaction.V3_16;
@@ -17,10 +18,14 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// </summary>
 [KernelPart("compaction", PartVersion.V3_16)]
 internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, VmStat vmstat, Sanitizer sanitizer,
-    MigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction
+    MigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction, ISnapshotState
 {
     /// <summary>sysctl_extfrag_threshold: /proc/sys/vm/extfrag_threshold, default 500.</summary>
     public int ExtfragThreshold { get; set; } = 500;
+
+    public object Save() => ExtfragThreshold;
+
+    public void Restore(object saved) => ExtfragThreshold = (int)saved;
 
     /// <summary>
     /// compact_node (v3.16) through __compact_pgdat: every zone, order -1, MIGRATE_SYNC, skip hints ignored.
