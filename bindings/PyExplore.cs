@@ -1,21 +1,22 @@
 using BalloonScript.Engine.Explore;
+using BalloonScript.Engine.Explore.Ops;
 
 namespace BalloonScript.Bindings;
 
-/// <summary>Race exploration for Python: run schedules in chunks (so Python can show progress) and merge.</summary>
+/// <summary>Race exploration for Python: the presets, the strategies, and the operations races are written in.</summary>
 public static class PyExplore
 {
-    public static string[] Scenarios() => [.. Explorer.Scenarios];
-
-    /// <summary>One run of a scenario, every kernel path run to completion in order.</summary>
-    public static PyScheduleRun Run(string scenario, string design, long seed) => new(Explorer.Run(scenario, design, seed));
+    /// <summary>Every preset race (<see cref="PyRace.Preset"/>).</summary>
+    public static string[] Scenarios() => [.. Explorer.Presets];
 
     public static string[] MetricNames() => [.. ScheduleRun.MetricNames];
 
     public static string[] Strategies() => [.. ExploreRequest.Strategies];
 
-    public static PyExploreResult Explore(string scenario, string design, string strategy, int schedules, long seed, int start, int depth) =>
-        new(Explorer.Explore(scenario, design, strategy, schedules, seed, start, depth));
+    /// <summary>The operation kinds (<c>bs.op.&lt;kind&gt;</c>), what each does, and its parameters.</summary>
+    public static string[] OpKinds() => RaceOps.Names;
+    public static string OpHelp(string kind) => RaceOps.Find("kind", kind).Help;
+    public static OpParam[] OpParams(string kind) => RaceOps.Find("kind", kind).Params;
 }
 
 /// <summary>An exploration chunk's outcome in plain fields.</summary>

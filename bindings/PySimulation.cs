@@ -16,6 +16,8 @@ public sealed class PySimulation
 
     private PySimulation(Simulation sim) => _sim = sim;
 
+    internal Simulation Sim => _sim;
+
     /// <summary>A simulation with <paramref name="options"/> (validated first; nothing is built on an error).</summary>
     public static PySimulation Create(PyOptions options) => new(Simulation.Create(options.Build()));
 

@@ -41,6 +41,9 @@ public sealed class Simulation
 
     public int NrPages => _parts.Pages.NrPages;
 
+    /// <summary>The container of this simulation's parts (races bind their operations to them).</summary>
+    internal IServiceProvider Services => _parts.Services;
+
     /// <summary>
     /// A copy of the whole guest as it is now (page state, lists, zones, counters, mappings, balloon, host, driver,
     /// clock and timers, reports, history): cheap bulk copies. <see cref="Restore"/> puts it back, here or in a fork.
@@ -105,7 +108,7 @@ public sealed class Simulation
     {
         var before = _parts.VmStat.Values();
         CompactStatus[] statuses = [];
-        _parts.Scheduler.Run([new SimTask(0, 0, "compact_memory", () => statuses = _parts.Compaction.CompactNode())], null);
+        _parts.Scheduler.Run([new SimTask(0, 0, "compact_memory", () => statuses = _parts.Compaction.CompactNode(Migrate.MigrateMode.Sync))], null);
         var after = _parts.VmStat.Values();
         long Delta(VmEvent e) => after[(int)ZoneStat.Count + (int)e] - before[(int)ZoneStat.Count + (int)e];
         return new CompactResult(Delta(VmEvent.PgmigrateSuccess), Delta(VmEvent.PgmigrateFail), Delta(VmEvent.CompactIsolated),

@@ -29,4 +29,5 @@ internal sealed record SimulationParts(
     VmStat VmStat,
     ProcText Proc,
     History History,
-    IEnumerable<ISnapshotState> States);
+    IEnumerable<ISnapshotState> States,
+    IServiceProvider Services);

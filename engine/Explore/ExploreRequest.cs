@@ -1,34 +1,23 @@
-using BalloonScript.Engine.Designs;
-
 namespace BalloonScript.Engine.Explore;
 
-/// <summary>What to explore: a scenario in a design, with a strategy and a seed. Validated on creation.</summary>
+/// <summary>How to explore a race: a strategy, a seed and a depth. Validated on creation.</summary>
 internal sealed record ExploreRequest
 {
     public static readonly string[] Strategies = ["random", "pct", "roundrobin", "dfs"];
 
-    public ExploreRequest(ScenarioSpec scenario, KernelDesign design, string strategy, long seed, int pctDepth = 3)
+    public ExploreRequest(string strategy, long seed, int pctDepth = 3)
     {
         Check.OneOf(strategy, "strategy", Strategies);
         Check.InRange(pctDepth, "depth", 0, 10);
-        Scenario = scenario;
-        Design = design;
         Strategy = strategy;
         Seed = seed;
         PctDepth = pctDepth;
     }
 
-    public ScenarioSpec Scenario { get; }
-    public KernelDesign Design { get; }
     public string Strategy { get; }
     public long Seed { get; }
     /// <summary>PCT's bug depth d (at least 1 is used), or DFS's preemption bound.</summary>
     public int PctDepth { get; }
-
-    public SimulationOptions Options => new()
-    {
-        MemoryMib = Scenario.MemoryMib, Cpus = Scenario.Cpus, Design = Design, Seed = Seed,
-    };
 
     /// <summary>The seed of schedule <paramref name="index"/>: SplitMix64 of (seed, index), so schedules are
     /// independent and any one can be rerun alone.</summary>

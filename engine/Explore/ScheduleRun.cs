@@ -5,16 +5,16 @@ namespace BalloonScript.Engine.Explore;
 
 /// <summary>
 /// One explored schedule: the decisions taken (enough to replay it), the preemption points passed and the
-/// findings. <see cref="Replay"/> runs the same scenario again with the same decisions.
+/// findings. <see cref="Replay"/> runs the same race again with the same decisions.
 /// </summary>
 public sealed class ScheduleRun
 {
-    internal ScheduleRun(ExploreRequest request, int index, IReadOnlyList<int> choices, IReadOnlyList<TraceEntry> trace,
+    internal ScheduleRun(Race race, int index, IReadOnlyList<int> choices, IReadOnlyList<TraceEntry> trace,
         IReadOnlyList<SanitizerReport> reports, string? deadlock, long[] metricsBefore, long[] metricsAfter)
     {
         MetricsBefore = metricsBefore;
         MetricsAfter = metricsAfter;
-        Request = request;
+        Race = race;
         Index = index;
         Choices = choices;
         Trace = trace;
@@ -22,7 +22,7 @@ public sealed class ScheduleRun
         Deadlock = deadlock;
     }
 
-    internal ExploreRequest Request { get; }
+    internal Race Race { get; }
 
     /// <summary>Which schedule of the exploration this was (0-based).</summary>
     public int Index { get; }
@@ -42,5 +42,5 @@ public sealed class ScheduleRun
     public long Delta(string metric) => MetricsAfter[Array.IndexOf(ScenarioMetrics.Names, metric)] - MetricsBefore[Array.IndexOf(ScenarioMetrics.Names, metric)];
 
     /// <summary>The same run again, decision for decision.</summary>
-    public ScheduleRun Replay() => Explorer.RunOne(Request, Index, Choices.Count == 0 ? null : new ReplayStrategy(Choices));
+    public ScheduleRun Replay() => Race.Run(Index, Choices.Count == 0 ? null : new ReplayStrategy(Choices));
 }

@@ -1,21 +1,26 @@
-"""Race exploration: run many schedules of a named scenario on the simulated CPUs and collect the ones
-whose run produced a sanitizer finding.
+"""Race exploration: run many schedules of a race on the simulated CPUs and collect the ones whose run produced a
+sanitizer finding. A race is a preset by name or one written from a prepared simulation:
 
     res = bs.explore("deflate-vs-isolate", design="legacy", strategy="pct", schedules=1000, seed=7)
+    race = sim.race(cpu0=[bs.op.deflate(pages=16)], cpu1=[bs.op.compact(mode="async")])
+    res = race.explore(strategy="dfs", depth=2, schedules=100_000)
     res.schedules, res.failing, res.failing_by_kind
     res.first_failure.reports, res.first_failure.trace     # the interleaving, step by step
     res.first_failure.replay()                             # the same run again, decision for decision
 
-The engine runs the schedules; Python asks for them in chunks only to show a progress bar.
+The engine runs the schedules, each from the race's prepared state (restored, not rebuilt); Python asks for them in
+chunks only to show a progress bar.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ._convert import as_int, as_str, bindings, net_errors, np_copy, strs
+from ._convert import INT32, as_int, as_str, bindings, net_errors, np_copy, strs
 from ._progress import progress as _progress_bar
+from .op import Op
 from .simulation import Report
 
 PyExplore = bindings.PyExplore
@@ -25,7 +30,7 @@ with net_errors():
 
 
 def scenarios() -> list[str]:
-    """Names of the scenarios bs.explore can run."""
+    """Names of the preset races bs.explore can run."""
     with net_errors():
         return strs(PyExplore.Scenarios())
 
@@ -69,19 +74,9 @@ class ScheduleRun:
             return ScheduleRun._from_net(self._net.Replay())
 
 
-def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> ScheduleRun:
-    """One run of ``scenario`` with its kernel paths run to completion in order (no interleaving): the
-    deterministic defects (migrate-twice, isolate-without-lru-lock) are measured this way."""
-    scenario = as_str("scenario", scenario)
-    design = as_str("design", design)
-    seed = as_int("seed", seed)
-    with net_errors():
-        return ScheduleRun._from_net(PyExplore.Run(scenario, design, seed))
-
-
 @dataclass
 class ExploreResult:
-    """What bs.explore returns: schedules run, how many failed (per report kind, and which), the first failing
+    """What an exploration returns: schedules run, how many failed (per report kind, and which), the first failing
     schedule (a ScheduleRun to replay or plot, None if none failed) and, for dfs, whether the search was exhaustive."""
     scenario: str
     design: str
@@ -94,44 +89,106 @@ class ExploreResult:
     exhausted: bool = False   # dfs: every schedule within the preemption bound was run
 
 
-def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
-            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50) -> ExploreResult:
-    """Explore ``schedules`` interleavings of ``scenario`` in ``design`` with ``strategy``: random, pct (bug
-    depth ``depth``), roundrobin, or dfs (every schedule with at most ``depth`` preemptions, depth first, up to
-    ``schedules`` of them; ``exhausted`` tells whether that covered them all). Deterministic for a seed;
-    schedule i is the same whatever the chunking (dfs runs as one chunk)."""
+class Race:
+    """A race ready to explore: what each simulated CPU runs, from a prepared state the engine restores for every
+    schedule. Made by ``sim.race(cpu0=[...], cpu1=[...])`` (on a fork: ``sim`` stays as it is) or ``preset(name)``.
+    ``tasks`` lists (cpu, kernel path) pairs."""
+
+    def __init__(self, net, name: str, design: str):
+        self._net, self.name, self.design = net, name, design
+        with net_errors():
+            self.tasks = list(zip((int(c) for c in net.TaskCpus), strs(net.TaskNames)))
+
+    def __repr__(self) -> str:
+        return f"Race({self.name!r}, design={self.design!r}, tasks={self.tasks!r})"
+
+    def run(self) -> ScheduleRun:
+        """One run with every kernel path run to completion, in CPU order (no interleaving)."""
+        with net_errors():
+            return ScheduleRun._from_net(self._net.Run())
+
+    def explore(self, strategy: str = "random", schedules: int = 1000, seed: int = 0, depth: int = 3,
+                progress: bool = True, chunk: int = 50) -> ExploreResult:
+        """Explore ``schedules`` interleavings with ``strategy``: random, pct (bug depth ``depth``), roundrobin, or dfs
+        (every schedule with at most ``depth`` preemptions, depth first, up to ``schedules`` of them; ``exhausted``
+        tells whether that covered them all). Deterministic for a seed; schedule i is the same whatever the chunking
+        (dfs runs as one chunk)."""
+        strategy = as_str("strategy", strategy)
+        schedules = as_int("schedules", schedules, (1, 1_000_000))
+        seed = as_int("seed", seed)
+        depth = as_int("depth", depth, (0, 10))
+        chunk = as_int("chunk", chunk, (1, 1_000_000))
+        bar = None
+        if progress:
+            bar = _progress_bar(total=schedules, desc=f"{self.name} [{self.design}, {strategy}]", unit="schedule", leave=False)
+        failing, by_kind, indices, first, exhausted = 0, {}, [], None, False
+        if strategy == "dfs":
+            chunk = schedules   # depth first: one search, not independent schedules
+        try:
+            for start in range(0, schedules, chunk):
+                n = min(chunk, schedules - start)
+                with net_errors():
+                    r = self._net.Explore(strategy, n, seed, start, depth)
+                failing += int(r.Failing)
+                for kind, count in zip(strs(r.FailingKinds), np_copy(r.FailingKindCounts, "int64")):
+                    by_kind[kind] = by_kind.get(kind, 0) + int(count)
+                indices.extend(int(i) for i in np_copy(r.FailingIndices, "int64"))
+                if first is None and r.FirstFailure is not None:
+                    first = ScheduleRun._from_net(r.FirstFailure)
+                exhausted = bool(r.Exhausted)
+                if bar is not None:
+                    if strategy == "dfs":
+                        bar.total = n = int(r.Schedules)   # the search may end before the maximum
+                    bar.update(n)
+                    bar.set_postfix(failing=failing)
+        finally:
+            if bar is not None:
+                bar.close()
+        ran = int(r.Schedules) if strategy == "dfs" else schedules
+        return ExploreResult(self.name, self.design, strategy, ran, failing, dict(sorted(by_kind.items())), indices,
+                             first, exhausted)
+
+
+def preset(scenario: str, design: str = "legacy", seed: int = 0) -> Race:
+    """The preset race ``scenario`` (one of ``scenarios()``) in ``design``, on a fresh guest seeded with ``seed``."""
     scenario = as_str("scenario", scenario)
     design = as_str("design", design)
-    strategy = as_str("strategy", strategy)
-    schedules = as_int("schedules", schedules, (1, 1_000_000))
     seed = as_int("seed", seed)
-    depth = as_int("depth", depth, (0, 10))
-    chunk = as_int("chunk", chunk, (1, 1_000_000))
-    bar = None
-    if progress:
-        bar = _progress_bar(total=schedules, desc=f"{scenario} [{design}, {strategy}]", unit="schedule", leave=False)
-    failing, by_kind, indices, first, exhausted = 0, {}, [], None, False
-    if strategy == "dfs":
-        chunk = schedules   # depth first: one search, not independent schedules
-    try:
-        for start in range(0, schedules, chunk):
-            n = min(chunk, schedules - start)
-            with net_errors():
-                r = PyExplore.Explore(scenario, design, strategy, n, seed, start, depth)
-            failing += int(r.Failing)
-            for kind, count in zip(strs(r.FailingKinds), np_copy(r.FailingKindCounts, "int64")):
-                by_kind[kind] = by_kind.get(kind, 0) + int(count)
-            indices.extend(int(i) for i in np_copy(r.FailingIndices, "int64"))
-            if first is None and r.FirstFailure is not None:
-                first = ScheduleRun._from_net(r.FirstFailure)
-            exhausted = bool(r.Exhausted)
-            if bar is not None:
-                if strategy == "dfs":
-                    bar.total = n = int(r.Schedules)   # the search may end before the maximum
-                bar.update(n)
-                bar.set_postfix(failing=failing)
-    finally:
-        if bar is not None:
-            bar.close()
-    ran = int(r.Schedules) if strategy == "dfs" else schedules
-    return ExploreResult(scenario, design, strategy, ran, failing, dict(sorted(by_kind.items())), indices, first, exhausted)
+    with net_errors():
+        return Race(bindings.PyRace.Preset(scenario, design, seed), scenario, design)
+
+
+def race(sim, cpus: dict) -> Race:
+    """The race ``sim.race(cpu0=[...], ...)`` builds: ``cpus`` maps "cpuN" to a list of bs.op operations."""
+    names, op_cpus, kinds, arg_ops, arg_names, arg_values = [], [], [], [], [], []
+    for key, ops in cpus.items():
+        m = re.fullmatch(r"cpu(\d+)", key)
+        if m is None:
+            raise ValueError(f"{key}: a race takes one list of operations per CPU, as cpu0=[...], cpu1=[...]")
+        if not isinstance(ops, (list, tuple)) or not all(isinstance(o, Op) for o in ops):
+            raise ValueError(f"{key} must be a list of bs.op operations, got {ops!r}")
+        cpu = as_int(key, int(m.group(1)), INT32)
+        names.append(cpu)
+        for o in ops:
+            for name, value in o._net_args():
+                arg_ops.append(len(kinds))
+                arg_names.append(name)
+                arg_values.append(value)
+            op_cpus.append(cpu)
+            kinds.append(o.kind)
+    with net_errors():
+        net = bindings.PyRace.Create(sim.net, names, op_cpus, kinds, arg_ops, arg_names, arg_values)
+    return Race(net, "race", sim.design)
+
+
+def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> ScheduleRun:
+    """One run of the preset ``scenario`` with its kernel paths run to completion in order (no interleaving): the
+    deterministic defects (migrate-twice, isolate-without-lru-lock) are measured this way."""
+    return preset(scenario, design, seed).run()
+
+
+def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
+            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50) -> ExploreResult:
+    """Explore ``schedules`` interleavings of the preset ``scenario`` in ``design`` (its guest seeded with ``seed``)
+    with ``strategy``; see ``Race.explore``."""
+    return preset(scenario, design, seed).explore(strategy, schedules, seed, depth, progress, chunk)

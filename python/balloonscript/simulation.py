@@ -252,6 +252,16 @@ class Simulation:
         child._attach(call(self._net, "Fork"), self.options)
         return child
 
+    # -- races
+    def race(self, **cpus):
+        """A race from this simulation's state: what each simulated CPU runs, as lists of ``bs.op`` operations, e.g.
+        ``sim.race(cpu0=[bs.op.deflate(pages=16)], cpu1=[bs.op.compact(mode="async")])``. Built on a fork, so this
+        simulation stays as it is; operations are checked and bound CPU by CPU, in order (``migrate`` isolates its page
+        and takes a target now). Returns a Race to ``explore()`` or ``run()``. Bad input (an operation the design does
+        not have, a CPU the simulation does not have, an empty list, more CPUs than it has) is a ValueError."""
+        from .explore import race
+        return race(self, cpus)
+
     # -- time
     @property
     def clock_ms(self) -> float:

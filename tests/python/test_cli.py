@@ -12,10 +12,11 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "balloonscript", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
-def test_scenarios_lists_the_five_scenarios():
+def test_scenarios_lists_the_presets():
     out = run("scenarios")
     assert out.returncode == 0
-    assert out.stdout.split() == ["scan-vs-migrate", "migrate-twice", "isolate-without-lru-lock", "deflate-vs-isolate", "deflate-vs-migrate"]
+    assert out.stdout.split() == ["scan-vs-migrate", "migrate-twice", "isolate-without-lru-lock", "deflate-vs-isolate", "deflate-vs-migrate",
+                                  "inflate-vs-compact", "newpage-after-unlock"]
 
 
 def test_explore_fail_on_finding_exits_1_in_legacy_and_0_in_fixed():
