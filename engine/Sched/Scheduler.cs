@@ -10,8 +10,9 @@ namespace BalloonScript.Engine.Sched;
 /// <para>
 /// Without a strategy (run-to-completion, the default for experiments) tasks run inline one after the other
 /// on the caller's thread and a preemption point is a counter increment and a branch. With a strategy each
-/// task gets an OS thread, but a baton (one semaphore per task) lets exactly one of them run at any time;
-/// the running task itself asks the strategy at each preemption point and hands the baton over directly.
+/// task runs on an OS thread (from <see cref="SimWorkers"/>, kept between runs), but a baton per task lets exactly
+/// one of them run at any time; the running task itself asks the strategy at each preemption point and hands the
+/// baton over directly.
 /// </para>
 /// </summary>
 internal sealed class Scheduler : ISnapshotState
@@ -37,7 +38,7 @@ internal sealed class Scheduler : ISnapshotState
     [NotState("set for one run")]
     private int _remaining;
     [NotState("set for one run")]
-    private SemaphoreSlim? _allDone;
+    private Baton? _allDone;
 
     public Scheduler(SimulationOptions options)
     {
@@ -207,7 +208,7 @@ internal sealed class Scheduler : ISnapshotState
         _trace.Clear();
         _choices.Clear();
         _remaining = tasks.Count;
-        using var allDone = new SemaphoreSlim(0);
+        var allDone = new Baton();
         _allDone = allDone;
         try
         {
@@ -217,12 +218,10 @@ internal sealed class Scheduler : ISnapshotState
             foreach (var t in tasks)
             {
                 var task = t;
-                task.Thread = new Thread(() => ThreadMain(task), 1 << 20) { IsBackground = true, Name = "sim:" + task.Name };
-                task.Thread.Start();
+                SimWorkers.Start(() => ThreadMain(task));
             }
             Give(first);
             allDone.Wait();
-            foreach (var t in tasks) t.Thread!.Join();
         }
         finally
         {
