@@ -19,7 +19,7 @@ public static class PyExplore
     public static OpParam[] OpParams(string kind) => RaceOps.Find("kind", kind).Params;
 }
 
-/// <summary>An exploration chunk's outcome in plain fields.</summary>
+/// <summary>An exploration chunk's outcome in plain fields; every failing schedule as parallel arrays.</summary>
 public sealed class PyExploreResult(ExploreResult result)
 {
     public int Schedules { get; } = result.Schedules;
@@ -28,7 +28,16 @@ public sealed class PyExploreResult(ExploreResult result)
     public int[] FailingKindCounts { get; } = result.FailingByKind.Values.ToArray();
     public int[] FailingIndices { get; } = result.FailingIndices.ToArray();
     public bool Exhausted { get; } = result.Exhausted;
+    /// <summary>DFS: schedules left within the bound when it stopped, at least (0 if exhausted); -1 for other strategies.</summary>
+    public long SchedulesLeft { get; } = result.SchedulesLeft ?? -1;
     public PyScheduleRun? FirstFailure { get; } = result.FirstFailure is null ? null : new PyScheduleRun(result.FirstFailure);
+    /// <summary>Per failing schedule (in <see cref="FailingIndices"/> order): its preemptions, signature and report kinds.</summary>
+    public int[] FailurePreemptions { get; } = result.Failures.Select(f => f.Preemptions).ToArray();
+    public string[] FailureSignatures { get; } = result.Failures.Select(f => f.Signature).ToArray();
+    public string[] FailureKinds { get; } = result.Failures.Select(f => string.Join(",", f.Kinds)).ToArray();
+    /// <summary>Their decisions, all concatenated, and how many each has.</summary>
+    public int[] FailureChoices { get; } = result.Failures.SelectMany(f => f.Choices).ToArray();
+    public int[] FailureChoiceCounts { get; } = result.Failures.Select(f => f.Choices.Length).ToArray();
 }
 
 /// <summary>One schedule: its decisions, its trace as parallel arrays, its findings; Replay() reruns it.</summary>
@@ -44,5 +53,7 @@ public sealed class PyScheduleRun(ScheduleRun run)
     public string? Deadlock { get; } = run.Deadlock;
     public long[] MetricsBefore { get; } = run.MetricsBefore;
     public long[] MetricsAfter { get; } = run.MetricsAfter;
+    public int Preemptions { get; } = run.Preemptions;
+    public string Signature { get; } = run.Signature;
     public PyScheduleRun Replay() => new(run.Replay());
 }

@@ -69,11 +69,14 @@ public sealed class Simulation
     }
 
     /// <summary>An independent copy: a new simulation with the same design and options, in this one's state.</summary>
-    public Simulation Fork()
+    public Simulation Fork() => FromSnapshot(Snapshot());
+
+    /// <summary>A new simulation in the state of <paramref name="snapshot"/>, built from its options.</summary>
+    public static Simulation FromSnapshot(SimulationSnapshot snapshot)
     {
-        var child = Create(Options);
-        child.RestoreUnchecked(Snapshot());
-        return child;
+        var sim = Create(snapshot.Options);
+        sim.RestoreUnchecked(snapshot);
+        return sim;
     }
 
     public long WorkloadAnon(double mib) => Op("workload.anon", () => _parts.Workload.Anon(mib));

@@ -42,7 +42,7 @@ public static class Explorer
         long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
         var tally = new Tally();
         for (int i = start; i < start + count; i++) tally.Add(race.Run(i, StrategyFor(request, i, decisions)));
-        return tally.Result(count, exhausted: false);
+        return tally.Result(count, exhausted: false, schedulesLeft: null);
     }
 
     /// <summary>Every schedule within the preemption bound (at most <paramref name="count"/>), depth first.</summary>
@@ -53,27 +53,28 @@ public static class Explorer
         int i = 0;
         do tally.Add(race.Run(i++, dfs));
         while (i < count && dfs.Advance());
-        return tally.Result(i, dfs.Exhausted || (i == count && !dfs.Advance()));
+        bool exhausted = dfs.Exhausted || (i == count && !dfs.Advance());
+        return tally.Result(i, exhausted, exhausted ? 0 : dfs.SchedulesLeftAtLeast());
     }
 
-    /// <summary>Failing schedules so far: how many, by kind, which, and the first one in full.</summary>
+    /// <summary>Failing schedules so far: by kind, each one's record, and the first one in full.</summary>
     private sealed class Tally
     {
         private readonly SortedDictionary<string, int> _byKind = [];
-        private readonly List<int> _failing = [];
+        private readonly List<FailureRecord> _failures = [];
         private ScheduleRun? _first;
 
         public void Add(ScheduleRun run)
         {
             if (!run.Failed) return;
-            _failing.Add(run.Index);
+            var record = run.ToRecord();
+            _failures.Add(record);
             _first ??= run;
-            foreach (var kind in run.Reports.Select(r => r.KindName).Distinct())
-                _byKind[kind] = _byKind.GetValueOrDefault(kind) + 1;
+            foreach (var kind in record.Kinds) _byKind[kind] = _byKind.GetValueOrDefault(kind) + 1;
         }
 
-        public ExploreResult Result(int schedules, bool exhausted) =>
-            new(schedules, _failing.Count, _byKind, _first, _failing, exhausted);
+        public ExploreResult Result(int schedules, bool exhausted, long? schedulesLeft) =>
+            new(schedules, _byKind, _first, _failures, exhausted, schedulesLeft);
     }
 
     /// <summary>How many scheduling decisions a run of the race takes (PCT's k): one round-robin run.</summary>

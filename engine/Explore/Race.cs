@@ -52,9 +52,14 @@ internal sealed class Race
         var outcome = _scheduler.Run(tasks, strategy);
         var trace = _scheduler.Trace.ToArray();
         var choices = _scheduler.Choices.ToArray();
+        var preemptions = _scheduler.Preemptions.ToArray();
         if (outcome.Deadlock is not null) _sanitizer.Report(ReportKind.VmBug, -1, outcome.Deadlock);
         else _finish();
         var reports = _sanitizer.Reports.Skip(_reportsBefore).ToArray();
-        return new ScheduleRun(this, index, choices, trace, reports, outcome.Deadlock, _metricsBefore, _metrics.Read());
+        return new ScheduleRun(this, index, choices, preemptions, trace, reports, outcome.Deadlock, _metricsBefore, _metrics.Read());
     }
+
+    /// <summary>Schedule <paramref name="index"/> again from its decisions (none: the run to completion).</summary>
+    public ScheduleRun Replay(int index, IReadOnlyList<int> choices) =>
+        Run(index, choices.Count == 0 ? null : new ReplayStrategy(choices));
 }

@@ -9,9 +9,10 @@ namespace BalloonScript.Engine.Explore;
 /// </summary>
 public sealed class ScheduleRun
 {
-    internal ScheduleRun(Race race, int index, IReadOnlyList<int> choices, IReadOnlyList<TraceEntry> trace,
+    internal ScheduleRun(Race race, int index, IReadOnlyList<int> choices, IReadOnlyList<int> preemptions, IReadOnlyList<TraceEntry> trace,
         IReadOnlyList<SanitizerReport> reports, string? deadlock, long[] metricsBefore, long[] metricsAfter)
     {
+        PreemptionDecisions = preemptions;
         MetricsBefore = metricsBefore;
         MetricsAfter = metricsAfter;
         Race = race;
@@ -27,10 +28,21 @@ public sealed class ScheduleRun
     /// <summary>Which schedule of the exploration this was (0-based).</summary>
     public int Index { get; }
     public IReadOnlyList<int> Choices { get; }
+    /// <summary>Which decisions (indices into <see cref="Choices"/>) preempted a running path that could have gone on.</summary>
+    public IReadOnlyList<int> PreemptionDecisions { get; }
+    /// <summary>Preemptions in this schedule (what a DFS bound counts).</summary>
+    public int Preemptions => PreemptionDecisions.Count;
     public IReadOnlyList<TraceEntry> Trace { get; }
     public IReadOnlyList<SanitizerReport> Reports { get; }
     public string? Deadlock { get; }
     public bool Failed => Reports.Count > 0;
+
+    /// <summary>
+    /// What failed, for grouping failures: each distinct report as its kind and the two innermost functions of its call
+    /// path (<c>list_corruption at balloon_page_dequeue &lt;- leak_balloon</c>), sorted; empty if nothing failed.
+    /// </summary>
+    public string Signature => string.Join(" | ", Reports
+        .Select(r => $"{r.KindName} at {string.Join(" <- ", r.Trace.Reverse().Take(2))}").Distinct().Order(StringComparer.Ordinal));
 
     /// <summary>Names of <see cref="MetricsBefore"/> / <see cref="MetricsAfter"/>: the scenario's state after it was
     /// prepared and after its kernel paths ran (balloon pages migrated, order-9 blocks, skip bits, ...).</summary>
@@ -42,5 +54,9 @@ public sealed class ScheduleRun
     public long Delta(string metric) => MetricsAfter[Array.IndexOf(ScenarioMetrics.Names, metric)] - MetricsBefore[Array.IndexOf(ScenarioMetrics.Names, metric)];
 
     /// <summary>The same run again, decision for decision.</summary>
-    public ScheduleRun Replay() => Race.Run(Index, Choices.Count == 0 ? null : new ReplayStrategy(Choices));
+    public ScheduleRun Replay() => Race.Replay(Index, Choices);
+
+    /// <summary>This run as its exploration keeps a failure.</summary>
+    public FailureRecord ToRecord() =>
+        new(Index, [.. Choices], Preemptions, Signature, Reports.Select(r => r.KindName).Distinct().ToArray());
 }

@@ -33,7 +33,8 @@ internal sealed class Baton
             while (true)
             {
                 if (Interlocked.CompareExchange(ref _state, Clear, Set) == Set) return true;
-                Interlocked.CompareExchange(ref _state, Sleeping, Clear);
+                // Mark the sleep; a release that came in between is taken at the top of the loop, not slept through.
+                if (Interlocked.CompareExchange(ref _state, Sleeping, Clear) == Set) continue;
                 if (Monitor.Wait(this, timeoutMs)) continue;
                 // Timed out: take the sleeping mark back, unless a release came in the meantime.
                 if (Interlocked.CompareExchange(ref _state, Clear, Sleeping) == Sleeping) return false;

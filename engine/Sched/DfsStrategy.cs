@@ -71,6 +71,19 @@ internal sealed class DfsStrategy(int bound) : IScheduleStrategy
         return false;
     }
 
+    /// <summary>
+    /// After <see cref="Advance"/> found a next schedule: how many schedules within the bound are left, at least (the
+    /// next one, and one for each untried choice within the bound above it on the stack).
+    /// </summary>
+    public long SchedulesLeftAtLeast()
+    {
+        long left = Exhausted ? 0 : 1;
+        foreach (var f in _frames.Take(_forced))
+            for (int p = f.Position + 1; p < f.Order.Length; p++)
+                if (f.PreemptionsBefore + (f.Preempts[p] ? 1 : 0) <= bound) left++;
+        return left;
+    }
+
     private Frame NewFrame(IReadOnlyList<SimTask> runnable, SimTask current)
     {
         bool currentGoesOn = current.Started && runnable.Contains(current);

@@ -25,6 +25,8 @@ internal sealed class Scheduler : ISnapshotState
     private readonly List<TraceEntry> _trace = [];
     [NotState("the record of the last switching run")]
     private readonly List<int> _choices = [];
+    [NotState("the record of the last switching run")]
+    private readonly List<int> _preemptions = [];
     [NotState("empty between runs")]
     private readonly List<SimTask> _woken = [];
     [NotState("set for one run")]
@@ -65,11 +67,17 @@ internal sealed class Scheduler : ISnapshotState
     /// <summary>The CPU time one preemption point stands for: a few dozen instructions of kernel code, or one page examined.</summary>
     public const long StepNs = 25;
 
-    /// <summary>Preemption points of the last switching run, in order.</summary>
+    /// <summary>Preemption points of the last run, in order (none for a run to completion).</summary>
     public IReadOnlyList<TraceEntry> Trace => _trace;
 
-    /// <summary>Task ids chosen at each decision of the last switching run (what a replay feeds back).</summary>
+    /// <summary>Task ids chosen at each decision of the last run (what a replay feeds back).</summary>
     public IReadOnlyList<int> Choices => _choices;
+
+    /// <summary>
+    /// The decisions of the last run (indices into <see cref="Choices"/>) that were preemptions: a switch away from a
+    /// running task that could have gone on (what a preemption bound counts).
+    /// </summary>
+    public IReadOnlyList<int> Preemptions => _preemptions;
 
     /// <summary>True while a strategy may switch CPUs at preemption points.</summary>
     public bool Switching => _strategy is not null;
@@ -86,6 +94,9 @@ internal sealed class Scheduler : ISnapshotState
                 throw new ArgumentOutOfRangeException(nameof(tasks), $"task {t.Name} is on cpu {t.Cpu}; cpus are 0..{Cpus - 1}");
         _deadlock = null;
         _aborting = false;
+        _trace.Clear();
+        _choices.Clear();
+        _preemptions.Clear();
         long start = Step;
         if (strategy is null || tasks.Count < 2) RunInline(tasks);
         else RunSwitching(tasks, strategy);
@@ -205,8 +216,6 @@ internal sealed class Scheduler : ISnapshotState
     {
         _tasks = tasks;
         _strategy = strategy;
-        _trace.Clear();
-        _choices.Clear();
         _remaining = tasks.Count;
         var allDone = new Baton();
         _allDone = allDone;
@@ -328,6 +337,7 @@ internal sealed class Scheduler : ISnapshotState
     private SimTask Choose(List<SimTask> runnable, SimTask current)
     {
         var next = _strategy!.Pick(runnable, current, Step);
+        if (next != current && current.Started && !current.Done && runnable.Contains(current)) _preemptions.Add(_choices.Count);
         _choices.Add(next.Id);
         return next;
     }
