@@ -88,10 +88,16 @@ internal sealed class DfsStrategy(int bound) : IScheduleStrategy
     {
         bool currentGoesOn = current.Started && runnable.Contains(current);
         var first = currentGoesOn ? current : runnable[0];
-        var order = new List<int> { first.Id };
+        var order = new int[runnable.Count];
+        var preempts = new bool[runnable.Count];
+        order[0] = first.Id;
+        int n = 1;
         foreach (var t in runnable)
-            if (t != first) order.Add(t.Id);
-        var preempts = order.Select(id => currentGoesOn && id != current.Id).ToArray();
-        return new Frame([.. order], preempts, _preemptions);
+        {
+            if (t == first) continue;
+            preempts[n] = currentGoesOn;
+            order[n++] = t.Id;
+        }
+        return new Frame(order, preempts, _preemptions);
     }
 }

@@ -224,12 +224,14 @@ internal sealed class Scheduler : ISnapshotState
             // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
             strategy.Start(tasks);
             var first = Choose(CollectRunnable(), tasks[0]);
-            foreach (var t in tasks)
+            for (int i = 1; i < tasks.Count; i++)
             {
-                var task = t;
+                var task = tasks[i];
                 SimWorkers.Start(() => ThreadMain(task));
             }
+            // The caller's thread runs the first task itself: one hand-off fewer at each end of the run.
             Give(first);
+            ThreadMain(tasks[0]);
             allDone.Wait();
         }
         finally
