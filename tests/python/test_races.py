@@ -81,3 +81,14 @@ def test_new_presets_newpage_race_in_redesign_only(bs):
     fixed = bs.explore("newpage-after-unlock", design="fixed", strategy="dfs", depth=2, schedules=5000, progress=False)
     assert redesign.exhausted and fixed.exhausted
     assert "bad_page" in redesign.failing_by_kind and fixed.failing == 0
+
+
+def test_readme_race_example_runs(bs, repo, monkeypatch, tmp_path):
+    import re
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", (repo / "README.md").read_text(), re.S) if "sim.race(" in b]
+    assert blocks, "README.md has no sim.race example"
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(blocks[0], "README.md", "exec"), scope)
+    assert scope["res"].failing > 0 and scope["run"].signature == scope["res"].groups[0].signature
+    assert (tmp_path / "out" / "race.json").is_file() and scope["again"].reports
