@@ -6,10 +6,10 @@ DOTNET    ?= dotnet
 SLN       := BalloonScript.sln
 CONFIG    := Release
 RESULTS   := TestResults
-PY_IMPORTS := numpy, pandas, matplotlib, matplotlib_inline, nbclient, nbformat, ipykernel, jupyter_client, pytest, hypothesis, tqdm
+PY_IMPORTS := numpy, pandas, matplotlib, matplotlib_inline, nbclient, nbformat, ipykernel, jupyter_client, pytest, hypothesis, tqdm, distributed
 DEB_PACKAGES := python3 python3-numpy python3-pandas python3-matplotlib python3-nbclient python3-nbformat \
                 python3-ipykernel python3-jupyter-client python3-matplotlib-inline python3-pytest \
-                python3-hypothesis python3-tqdm
+                python3-hypothesis python3-tqdm python3-distributed
 
 export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
