@@ -1,24 +1,25 @@
 using BalloonScript.Engine.Explore;
+using BalloonScript.Engine.Explore.Ops;
 
 namespace BalloonScript.Bindings;
 
-/// <summary>Race exploration for Python: run schedules in chunks (so Python can show progress) and merge.</summary>
+/// <summary>Race exploration for Python: the presets, the strategies, and the operations races are written in.</summary>
 public static class PyExplore
 {
-    public static string[] Scenarios() => [.. Explorer.Scenarios];
-
-    /// <summary>One run of a scenario, every kernel path run to completion in order.</summary>
-    public static PyScheduleRun Run(string scenario, string design, long seed) => new(Explorer.Run(scenario, design, seed));
+    /// <summary>Every preset race (<see cref="PyRace.Preset"/>).</summary>
+    public static string[] Scenarios() => [.. Explorer.Presets];
 
     public static string[] MetricNames() => [.. ScheduleRun.MetricNames];
 
     public static string[] Strategies() => [.. ExploreRequest.Strategies];
 
-    public static PyExploreResult Explore(string scenario, string design, string strategy, int schedules, long seed, int start, int depth) =>
-        new(Explorer.Explore(scenario, design, strategy, schedules, seed, start, depth));
+    /// <summary>The operation kinds (<c>bs.op.&lt;kind&gt;</c>), what each does, and its parameters.</summary>
+    public static string[] OpKinds() => RaceOps.Names;
+    public static string OpHelp(string kind) => RaceOps.Find("kind", kind).Help;
+    public static OpParam[] OpParams(string kind) => RaceOps.Find("kind", kind).Params;
 }
 
-/// <summary>An exploration chunk's outcome in plain fields.</summary>
+/// <summary>An exploration chunk's outcome in plain fields; every failing schedule as parallel arrays.</summary>
 public sealed class PyExploreResult(ExploreResult result)
 {
     public int Schedules { get; } = result.Schedules;
@@ -27,7 +28,16 @@ public sealed class PyExploreResult(ExploreResult result)
     public int[] FailingKindCounts { get; } = result.FailingByKind.Values.ToArray();
     public int[] FailingIndices { get; } = result.FailingIndices.ToArray();
     public bool Exhausted { get; } = result.Exhausted;
+    /// <summary>DFS: schedules left within the bound when it stopped, at least (0 if exhausted); -1 for other strategies.</summary>
+    public long SchedulesLeft { get; } = result.SchedulesLeft ?? -1;
     public PyScheduleRun? FirstFailure { get; } = result.FirstFailure is null ? null : new PyScheduleRun(result.FirstFailure);
+    /// <summary>Per failing schedule (in <see cref="FailingIndices"/> order): its preemptions, signature and report kinds.</summary>
+    public int[] FailurePreemptions { get; } = result.Failures.Select(f => f.Preemptions).ToArray();
+    public string[] FailureSignatures { get; } = result.Failures.Select(f => f.Signature).ToArray();
+    public string[] FailureKinds { get; } = result.Failures.Select(f => string.Join(",", f.Kinds)).ToArray();
+    /// <summary>Their decisions, all concatenated, and how many each has.</summary>
+    public int[] FailureChoices { get; } = result.Failures.SelectMany(f => f.Choices).ToArray();
+    public int[] FailureChoiceCounts { get; } = result.Failures.Select(f => f.Choices.Length).ToArray();
 }
 
 /// <summary>One schedule: its decisions, its trace as parallel arrays, its findings; Replay() reruns it.</summary>
@@ -43,5 +53,7 @@ public sealed class PyScheduleRun(ScheduleRun run)
     public string? Deadlock { get; } = run.Deadlock;
     public long[] MetricsBefore { get; } = run.MetricsBefore;
     public long[] MetricsAfter { get; } = run.MetricsAfter;
+    public int Preemptions { get; } = run.Preemptions;
+    public string Signature { get; } = run.Signature;
     public PyScheduleRun Replay() => new(run.Replay());
 }

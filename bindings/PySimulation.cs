@@ -1,6 +1,7 @@
 using BalloonScript.Engine;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Bindings;
 
@@ -15,8 +16,16 @@ public sealed class PySimulation
 
     private PySimulation(Simulation sim) => _sim = sim;
 
+    internal Simulation Sim => _sim;
+
     /// <summary>A simulation with <paramref name="options"/> (validated first; nothing is built on an error).</summary>
     public static PySimulation Create(PyOptions options) => new(Simulation.Create(options.Build()));
+
+    /// <summary>The whole state, to restore here or in a fork (opaque to Python).</summary>
+    public SimulationSnapshot Snapshot() => _sim.Snapshot();
+    public void Restore(SimulationSnapshot snapshot) => _sim.Restore(snapshot);
+    /// <summary>An independent copy: same design and options, same state.</summary>
+    public PySimulation Fork() => new(_sim.Fork());
 
     public long WorkloadAnon(double mib) => _sim.WorkloadAnon(mib);
     public long WorkloadFile(double mib, double dirty) => _sim.WorkloadFile(mib, dirty);

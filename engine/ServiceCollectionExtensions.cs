@@ -9,6 +9,7 @@ using BalloonScript.Engine.Reclaim;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Swap;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
@@ -69,6 +70,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PageStateCheck>();
         services.AddTransient<Explore.Scenarios.ScenarioKit>();
         services.AddTransient<Explore.ScenarioMetrics>();
+        services.AddSingleton<History>();
+        services.AddSnapshotStates();
         services.AddSingleton<SimulationParts>();
         // Simulation is public but its constructor is internal, so DI builds it through this factory.
         services.AddSingleton(sp => new Simulation(sp.GetRequiredService<SimulationParts>()));

@@ -5,6 +5,7 @@ using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,12 +20,12 @@ namespace BalloonScript.Engine;
 public sealed class Simulation
 {
     private readonly SimulationParts _parts;
-    private readonly List<string> _historyOps = [];
-    private readonly List<double[]> _historyRows = [];
+    private readonly ISnapshotState[] _states;
 
     internal Simulation(SimulationParts parts)
     {
         _parts = parts;
+        _states = [.. parts.States];
         parts.Buddy.Boot();
         Record("boot");
         parts.Log.Event += Record;
@@ -40,6 +41,44 @@ public sealed class Simulation
         ServiceCollectionExtensions.BuildSimulationProvider(options).GetRequiredService<Simulation>();
 
     public int NrPages => _parts.Pages.NrPages;
+
+    /// <summary>The container of this simulation's parts (races bind their operations to them).</summary>
+    internal IServiceProvider Services => _parts.Services;
+
+    /// <summary>
+    /// A copy of the whole guest as it is now (page state, lists, zones, counters, mappings, balloon, host, driver,
+    /// clock and timers, reports, history): cheap bulk copies. <see cref="Restore"/> puts it back, here or in a fork.
+    /// </summary>
+    public SimulationSnapshot Snapshot() => new(Options, Array.ConvertAll(_states, s => s.Save()));
+
+    /// <summary>
+    /// Put the guest back to <paramref name="snapshot"/>, bit for bit. The snapshot must come from a simulation with the
+    /// same options (this one or a fork of it); otherwise ArgumentException, and nothing is changed.
+    /// </summary>
+    public void Restore(SimulationSnapshot snapshot)
+    {
+        Check.That(snapshot is not null, "snapshot", "must be a snapshot of a simulation, got null");
+        string? difference = Options.DifferenceFrom(snapshot!.Options);
+        Check.That(difference is null, "snapshot", $"was taken from a simulation with other options ({difference})");
+        RestoreUnchecked(snapshot);
+    }
+
+    /// <summary><see cref="Restore"/> of a snapshot known to fit (the explorer's own, once per schedule).</summary>
+    internal void RestoreUnchecked(SimulationSnapshot snapshot)
+    {
+        for (int i = 0; i < _states.Length; i++) _states[i].Restore(snapshot.States[i]);
+    }
+
+    /// <summary>An independent copy: a new simulation with the same design and options, in this one's state.</summary>
+    public Simulation Fork() => FromSnapshot(Snapshot());
+
+    /// <summary>A new simulation in the state of <paramref name="snapshot"/>, built from its options.</summary>
+    public static Simulation FromSnapshot(SimulationSnapshot snapshot)
+    {
+        var sim = Create(snapshot.Options);
+        sim.RestoreUnchecked(snapshot);
+        return sim;
+    }
 
     public long WorkloadAnon(double mib) => Op("workload.anon", () => _parts.Workload.Anon(mib));
     public long WorkloadFile(double mib, double dirty = 0) => Op("workload.file", () => _parts.Workload.File(mib, dirty));
@@ -115,7 +154,7 @@ public sealed class Simulation
     {
         var before = _parts.VmStat.Values();
         CompactStatus[] statuses = [];
-        ReportBlocked(_parts.Scheduler.Run([new SimTask(0, 0, "compact_memory", () => statuses = _parts.Compaction.CompactNode())], null));
+        ReportBlocked(_parts.Scheduler.Run([new SimTask(0, 0, "compact_memory", () => statuses = _parts.Compaction.CompactNode(Migrate.MigrateMode.Sync))], null));
         var after = _parts.VmStat.Values();
         long Delta(VmEvent e) => after[(int)ZoneStat.Count + (int)e] - before[(int)ZoneStat.Count + (int)e];
         return new CompactResult(Delta(VmEvent.PgmigrateSuccess), Delta(VmEvent.PgmigrateFail), Delta(VmEvent.CompactIsolated),
@@ -224,7 +263,7 @@ public sealed class Simulation
     /// <summary>The PB_migrate_skip bit of every pageblock, in PFN order.</summary>
     public bool[] PageblockSkip() => _parts.Node.Zones.SelectMany(z => z.PageblockSkip).ToArray();
 
-    public IReadOnlyList<string> HistoryOps => _historyOps;
+    public IReadOnlyList<string> HistoryOps => _parts.History.Ops;
 
     public string[] HistoryColumns()
     {
@@ -240,7 +279,7 @@ public sealed class Simulation
         return [.. cols];
     }
 
-    public double[] HistoryValues() => _historyRows.SelectMany(r => r).ToArray();
+    public double[] HistoryValues() => _parts.History.Values();
 
     /// <summary>Run the whole-memory checks now (they also run after every operation).</summary>
     public void CheckInvariants()
@@ -285,7 +324,6 @@ public sealed class Simulation
         row.Add(Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0);
         row.Add(Fragmentation.ZoneUnusable(_parts.Node.LargestZone, 9) / 1000.0);
         row.AddRange(_parts.VmStat.Values().Select(v => (double)v));
-        _historyOps.Add(op);
-        _historyRows.Add([.. row]);
+        _parts.History.Add(op, [.. row]);
     }
 }

@@ -70,6 +70,22 @@ public sealed record SimulationOptions
 
     public int NrPages => checked((int)(MemoryMib * 256));
 
+    /// <summary>
+    /// The options in which <paramref name="other"/> differs from these (e.g. "memory_mib 16 vs 32"), or null if none:
+    /// a snapshot fits only a simulation built from the same options. Every option counts, including ones added later.
+    /// </summary>
+    public string? DifferenceFrom(SimulationOptions other)
+    {
+        var differences = typeof(SimulationOptions).GetProperties()
+            .Where(p => p.CanWrite && !Equals(p.GetValue(this), p.GetValue(other)))
+            .Select(p => $"{Snake(p.Name)} {p.GetValue(this)} vs {p.GetValue(other)}")
+            .ToArray();
+        return differences.Length == 0 ? null : string.Join(", ", differences);
+    }
+
+    private static string Snake(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
     public SimulationOptions Validate()
     {
         Check.InRange(MemoryMib, "memory_mib", MinMemoryMib, MaxMemoryMib);

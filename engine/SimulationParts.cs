@@ -4,6 +4,7 @@ using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
 
@@ -32,4 +33,7 @@ internal sealed record SimulationParts(
     ProcText Proc,
     PageInspector Inspector,
     Proc.KPageFlags KPageFlags,
-    Workload.SeedStream Seeds);
+    Workload.SeedStream Seeds,
+    History History,
+    IEnumerable<ISnapshotState> States,
+    IServiceProvider Services);

@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Balloon;
 
@@ -10,7 +11,7 @@ namespace BalloonScript.Engine.Balloon;
 /// has one balloon device; its identity, as stored in <c>mapping-&gt;private_data</c> (v3.16) or
 /// <c>page-&gt;private</c> (v3.18), is <see cref="Id"/>.
 /// </summary>
-internal sealed class BalloonDevInfo
+internal sealed class BalloonDevInfo : ISnapshotState
 {
     /// <summary>What a page or mapping stores to point at this device (never 0, which is NULL).</summary>
     public const int Id = 1;
@@ -41,5 +42,16 @@ internal sealed class BalloonDevInfo
     /// <c>a_ops-&gt;migratepage</c> of <see cref="Mapping"/>. Both are <c>virtballoon_migratepage</c>,
     /// set when the driver probes; null means no driver (<c>balloon_page_migrate</c> returns -EAGAIN).
     /// </summary>
+    [NotState("wired when the driver probes")]
     public Func<int, int, MigrateMode, int>? MigratePage { get; set; }
+
+    public object Save() => (IsolatedPages, Mapping, PagesLock.Save());
+
+    public void Restore(object saved)
+    {
+        (long isolated, int mapping, object pagesLock) = ((long, int, object))saved;
+        IsolatedPages = isolated;
+        Mapping = mapping;
+        PagesLock.Restore(pagesLock);
+    }
 }

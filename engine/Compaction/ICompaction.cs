@@ -12,8 +12,11 @@ namespace BalloonScript.Engine.Compaction;
 /// </summary>
 internal interface ICompaction
 {
-    /// <summary>compact_node for every zone, as a write to /proc/sys/vm/compact_memory does; each zone's result.</summary>
-    CompactStatus[] CompactNode();
+    /// <summary>
+    /// compact_node for every zone, as a write to /proc/sys/vm/compact_memory does (<see cref="MigrateMode.Sync"/>);
+    /// each zone's result. Another <paramref name="mode"/> runs the same walk as that mode's compaction would.
+    /// </summary>
+    CompactStatus[] CompactNode(MigrateMode mode);
 
     /// <summary>try_to_compact_pages: direct compaction for an allocation of 2^order pages.</summary>
     CompactStatus TryToCompactPages(int order, Gfp gfp, MigrateMode mode, out bool contended);

@@ -1,25 +1,33 @@
 namespace BalloonScript.Engine.Explore;
 
-/// <summary>The outcome of exploring many schedules of one scenario.</summary>
+/// <summary>The outcome of exploring many schedules of one race.</summary>
 public sealed class ExploreResult
 {
-    internal ExploreResult(int schedules, int failing, IReadOnlyDictionary<string, int> failingByKind, ScheduleRun? firstFailure, IReadOnlyList<int> failingIndices, bool exhausted = false)
+    internal ExploreResult(int schedules, IReadOnlyDictionary<string, int> failingByKind, ScheduleRun? firstFailure,
+        IReadOnlyList<FailureRecord> failures, bool exhausted = false, long? schedulesLeft = null)
     {
         Exhausted = exhausted;
         Schedules = schedules;
-        Failing = failing;
         FailingByKind = failingByKind;
         FirstFailure = firstFailure;
-        FailingIndices = failingIndices;
+        Failures = failures;
+        SchedulesLeft = schedulesLeft;
     }
 
     public int Schedules { get; }
     /// <summary>Schedules whose run produced at least one sanitizer report.</summary>
-    public int Failing { get; }
+    public int Failing => Failures.Count;
     /// <summary>For each report kind, in how many schedules it appeared.</summary>
     public IReadOnlyDictionary<string, int> FailingByKind { get; }
     public ScheduleRun? FirstFailure { get; }
-    public IReadOnlyList<int> FailingIndices { get; }
+    public IReadOnlyList<int> FailingIndices => Failures.Select(f => f.Index).ToArray();
+    /// <summary>Every failing schedule, in schedule order.</summary>
+    public IReadOnlyList<FailureRecord> Failures { get; }
     /// <summary>DFS only: every schedule within the preemption bound was run (so <see cref="Schedules"/> is all of them).</summary>
     public bool Exhausted { get; }
+    /// <summary>
+    /// DFS only: how many schedules within the bound were left when the search stopped at its maximum, at least (each
+    /// untried choice on the search stack leads to one or more): 0 when exhausted, null for the other strategies.
+    /// </summary>
+    public long? SchedulesLeft { get; }
 }

@@ -1,98 +1,84 @@
 using BalloonScript.Engine.Designs;
-using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace BalloonScript.Engine.Explore;
 
 /// <summary>
-/// Runs many schedules of a scenario, each on a fresh simulation built from the same options (so only the
+/// Runs many schedules of a race, each from the race's prepared state (restored, not rebuilt, so only the
 /// interleaving differs), and keeps every failing schedule's index and the first one's full record.
 /// </summary>
 public static class Explorer
 {
-    /// <summary>Explore schedules [<paramref name="start"/>, start + <paramref name="count"/>) of a scenario by name.</summary>
+    /// <summary>Explore schedules [<paramref name="start"/>, start + <paramref name="count"/>) of a preset by name.</summary>
     public static ExploreResult Explore(string scenario, string design, string strategy, int count, long seed, int start = 0, int pctDepth = 3)
     {
         var spec = ScenarioCatalog.Find(scenario);
-        Check.InRange(count, "schedules", 1, 1_000_000);
-        Check.InRange(start, "start", 0, int.MaxValue - count);
-        return Explore(new ExploreRequest(spec, KernelDesign.Parse(design), strategy, seed, pctDepth), start, count);
+        var request = new ExploreRequest(strategy, seed, pctDepth);
+        CheckRange(request, start, count);
+        return Explore(spec.Prepare(KernelDesign.Parse(design), seed), request, start, count);
     }
 
-    public static string[] Scenarios => ScenarioCatalog.Names;
+    /// <summary>The scenarios of the four defects (<see cref="Presets"/> has every named race).</summary>
+    public static string[] Scenarios => ScenarioCatalog.Defects.Select(s => s.Name).ToArray();
 
-    /// <summary>One run of a scenario by name with every path run to completion in order (no interleaving).</summary>
+    /// <summary>Every race that can be explored by name.</summary>
+    public static string[] Presets => ScenarioCatalog.Names;
+
+    /// <summary>One run of a preset by name with every path run to completion in order (no interleaving).</summary>
     public static ScheduleRun Run(string scenario, string design, long seed) =>
-        RunOne(new ExploreRequest(ScenarioCatalog.Find(scenario), KernelDesign.Parse(design), "random", seed), 0, null);
+        ScenarioCatalog.Find(scenario).Prepare(KernelDesign.Parse(design), seed).Run(0, null);
 
-    internal static ExploreResult Explore(ExploreRequest request, int start, int count)
+    /// <summary>The number of schedules and the first one, as <see cref="Explore(Race, ExploreRequest, int, int)"/> takes them.</summary>
+    internal static void CheckRange(ExploreRequest request, int start, int count)
     {
-        if (request.Strategy == "dfs")
-        {
-            Check.That(start == 0, "start", "dfs explores from the first schedule: start must be 0");
-            return ExploreDfs(request, count);
-        }
-        long decisions = request.Strategy == "pct" ? Decisions(request) : 0;
+        Check.InRange(count, "schedules", 1, 1_000_000);
+        Check.InRange(start, "start", 0, int.MaxValue - count);
+        Check.That(start == 0 || request.Strategy != "dfs", "start", "dfs explores from the first schedule: start must be 0");
+    }
+
+    internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count)
+    {
+        if (request.Strategy == "dfs") return ExploreDfs(race, request, count);
+        long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
         var tally = new Tally();
-        for (int i = start; i < start + count; i++) tally.Add(RunOne(request, i, StrategyFor(request, i, decisions)));
-        return tally.Result(count, exhausted: false);
+        for (int i = start; i < start + count; i++) tally.Add(race.Run(i, StrategyFor(request, i, decisions)));
+        return tally.Result(count, exhausted: false, schedulesLeft: null);
     }
 
     /// <summary>Every schedule within the preemption bound (at most <paramref name="count"/>), depth first.</summary>
-    private static ExploreResult ExploreDfs(ExploreRequest request, int count)
+    private static ExploreResult ExploreDfs(Race race, ExploreRequest request, int count)
     {
         var dfs = new DfsStrategy(request.PctDepth);
         var tally = new Tally();
         int i = 0;
-        do tally.Add(RunOne(request, i++, dfs));
+        do tally.Add(race.Run(i++, dfs));
         while (i < count && dfs.Advance());
-        return tally.Result(i, dfs.Exhausted || (i == count && !dfs.Advance()));
+        bool exhausted = dfs.Exhausted || (i == count && !dfs.Advance());
+        return tally.Result(i, exhausted, exhausted ? 0 : dfs.SchedulesLeftAtLeast());
     }
 
-    /// <summary>Failing schedules so far: how many, by kind, which, and the first one in full.</summary>
+    /// <summary>Failing schedules so far: by kind, each one's record, and the first one in full.</summary>
     private sealed class Tally
     {
         private readonly SortedDictionary<string, int> _byKind = [];
-        private readonly List<int> _failing = [];
+        private readonly List<FailureRecord> _failures = [];
         private ScheduleRun? _first;
 
         public void Add(ScheduleRun run)
         {
             if (!run.Failed) return;
-            _failing.Add(run.Index);
+            var record = run.ToRecord();
+            _failures.Add(record);
             _first ??= run;
-            foreach (var kind in run.Reports.Select(r => r.KindName).Distinct())
-                _byKind[kind] = _byKind.GetValueOrDefault(kind) + 1;
+            foreach (var kind in record.Kinds) _byKind[kind] = _byKind.GetValueOrDefault(kind) + 1;
         }
 
-        public ExploreResult Result(int schedules, bool exhausted) =>
-            new(schedules, _failing.Count, _byKind, _first, _failing, exhausted);
+        public ExploreResult Result(int schedules, bool exhausted, long? schedulesLeft) =>
+            new(schedules, _byKind, _first, _failures, exhausted, schedulesLeft);
     }
 
-    internal static ScheduleRun RunOne(ExploreRequest request, int index, IScheduleStrategy? strategy)
-    {
-        using var provider = ServiceCollectionExtensions.BuildSimulationProvider(request.Options, validate: false);
-        provider.GetRequiredService<Simulation>();
-        var scheduler = provider.GetRequiredService<Scheduler>();
-        var sanitizer = provider.GetRequiredService<Sanitizer>();
-        var scenario = (IScenario)ActivatorUtilities.CreateInstance(provider, request.Scenario.Type);
-        var tasks = scenario.Prepare();
-        int before = sanitizer.Reports.Count;
-        var metricsBefore = provider.GetRequiredService<ScenarioMetrics>().Read();
-        var outcome = scheduler.Run(tasks, strategy);
-        var trace = scheduler.Trace.ToArray();
-        var choices = scheduler.Choices.ToArray();
-        if (outcome.Deadlock is not null) sanitizer.Report(ReportKind.VmBug, -1, outcome.Deadlock);
-        else scenario.Finish();
-        var metricsAfter = provider.GetRequiredService<ScenarioMetrics>().Read();
-        return new ScheduleRun(request, index, choices, trace, sanitizer.Reports.Skip(before).ToArray(), outcome.Deadlock,
-            metricsBefore, metricsAfter);
-    }
-
-    /// <summary>How many scheduling decisions a run of the scenario takes (PCT's k): one round-robin run.</summary>
-    private static long Decisions(ExploreRequest request) =>
-        Math.Max(1, RunOne(request, -1, new RoundRobinStrategy()).Choices.Count);
+    /// <summary>How many scheduling decisions a run of the race takes (PCT's k): one round-robin run.</summary>
+    private static long Decisions(Race race) => Math.Max(1, race.Run(-1, new RoundRobinStrategy()).Choices.Count);
 
     private static IScheduleStrategy StrategyFor(ExploreRequest request, int index, long decisions)
     {

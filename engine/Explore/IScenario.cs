@@ -1,16 +1,11 @@
-using BalloonScript.Engine.Sched;
-
 namespace BalloonScript.Engine.Explore;
 
 /// <summary>
-/// A race worth exploring: it prepares one simulation (run to completion) and returns the kernel paths
-/// that then race on the simulated CPUs. Built by DI with the services of that simulation.
+/// A race worth exploring by name (a preset): it prepares its guest with the ordinary operations and says what each
+/// CPU runs, as operations (<see cref="RaceBuilder.Ops(int, string?, Ops.RaceOp[])"/>) or, where operations cannot say it, as a C# kernel path.
+/// Built by DI with the services of that simulation.
 /// </summary>
 internal interface IScenario
 {
-    /// <summary>Set the guest up and return the tasks that race (each bound to a CPU).</summary>
-    IReadOnlyList<SimTask> Prepare();
-
-    /// <summary>After the racing run: settle (e.g. put back what is still isolated) and run the checks.</summary>
-    void Finish();
+    void Prepare(RaceBuilder race);
 }

@@ -2,10 +2,11 @@ using BalloonScript.Engine.Explore.Scenarios;
 
 namespace BalloonScript.Engine.Explore;
 
-/// <summary>The scenarios users can run by name (bs.explore("deflate-vs-isolate", ...)).</summary>
+/// <summary>The races users can run by name (bs.explore("deflate-vs-isolate", ...)): presets written as operations.</summary>
 internal static class ScenarioCatalog
 {
-    public static readonly ScenarioSpec[] All =
+    /// <summary>The scenarios of the four defects d6d86c0 fixed (what the golden results pin, in this order).</summary>
+    public static readonly ScenarioSpec[] Defects =
     [
         new("scan-vs-migrate", "defect 1: the migrate scanner's lockless balloon_page_movable() reads newpage->mapping->flags while move_to_new_page sets newpage->mapping to an anon_vma (KASAN)",
             16, 2, typeof(ScanVsMigrateScenario)),
@@ -17,6 +18,16 @@ internal static class ScenarioCatalog
             16, 2, typeof(DeflateVsIsolateScenario)),
         new("deflate-vs-migrate", "defect 4 with migration: leak_balloon against compaction migrating the balloon pages it isolated (also f68b992)",
             16, 2, typeof(DeflateVsMigrateScenario)),
+    ];
+
+    /// <summary>Every preset: the defects' scenarios, then further races.</summary>
+    public static readonly ScenarioSpec[] All =
+    [
+        .. Defects,
+        new("inflate-vs-compact", "fill_balloon against compaction migrating the pages it enqueues (balloon_lock makes migratepage back off)",
+            16, 2, typeof(InflateVsCompactScenario)),
+        new("newpage-after-unlock", "the 2019 race: leak_balloon dequeues newpage after balloon_page_migrate unlocked it and before unmap_and_move tests it (v3.18)",
+            16, 2, typeof(NewpageAfterUnlockScenario)),
     ];
 
     public static string[] Names => All.Select(s => s.Name).ToArray();

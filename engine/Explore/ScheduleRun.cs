@@ -5,16 +5,17 @@ namespace BalloonScript.Engine.Explore;
 
 /// <summary>
 /// One explored schedule: the decisions taken (enough to replay it), the preemption points passed and the
-/// findings. <see cref="Replay"/> runs the same scenario again with the same decisions.
+/// findings. <see cref="Replay"/> runs the same race again with the same decisions.
 /// </summary>
 public sealed class ScheduleRun
 {
-    internal ScheduleRun(ExploreRequest request, int index, IReadOnlyList<int> choices, IReadOnlyList<TraceEntry> trace,
+    internal ScheduleRun(Race race, int index, IReadOnlyList<int> choices, IReadOnlyList<int> preemptions, IReadOnlyList<TraceEntry> trace,
         IReadOnlyList<SanitizerReport> reports, string? deadlock, long[] metricsBefore, long[] metricsAfter)
     {
+        PreemptionDecisions = preemptions;
         MetricsBefore = metricsBefore;
         MetricsAfter = metricsAfter;
-        Request = request;
+        Race = race;
         Index = index;
         Choices = choices;
         Trace = trace;
@@ -22,15 +23,26 @@ public sealed class ScheduleRun
         Deadlock = deadlock;
     }
 
-    internal ExploreRequest Request { get; }
+    internal Race Race { get; }
 
     /// <summary>Which schedule of the exploration this was (0-based).</summary>
     public int Index { get; }
     public IReadOnlyList<int> Choices { get; }
+    /// <summary>Which decisions (indices into <see cref="Choices"/>) preempted a running path that could have gone on.</summary>
+    public IReadOnlyList<int> PreemptionDecisions { get; }
+    /// <summary>Preemptions in this schedule (what a DFS bound counts).</summary>
+    public int Preemptions => PreemptionDecisions.Count;
     public IReadOnlyList<TraceEntry> Trace { get; }
     public IReadOnlyList<SanitizerReport> Reports { get; }
     public string? Deadlock { get; }
     public bool Failed => Reports.Count > 0;
+
+    /// <summary>
+    /// What failed, for grouping failures: each distinct report as its kind and the two innermost functions of its call
+    /// path (<c>list_corruption at balloon_page_dequeue &lt;- leak_balloon</c>), sorted; empty if nothing failed.
+    /// </summary>
+    public string Signature => string.Join(" | ", Reports
+        .Select(r => $"{r.KindName} at {string.Join(" <- ", r.Trace.Reverse().Take(2))}").Distinct().Order(StringComparer.Ordinal));
 
     /// <summary>Names of <see cref="MetricsBefore"/> / <see cref="MetricsAfter"/>: the scenario's state after it was
     /// prepared and after its kernel paths ran (balloon pages migrated, order-9 blocks, skip bits, ...).</summary>
@@ -42,5 +54,9 @@ public sealed class ScheduleRun
     public long Delta(string metric) => MetricsAfter[Array.IndexOf(ScenarioMetrics.Names, metric)] - MetricsBefore[Array.IndexOf(ScenarioMetrics.Names, metric)];
 
     /// <summary>The same run again, decision for decision.</summary>
-    public ScheduleRun Replay() => Explorer.RunOne(Request, Index, Choices.Count == 0 ? null : new ReplayStrategy(Choices));
+    public ScheduleRun Replay() => Race.Replay(Index, Choices);
+
+    /// <summary>This run as its exploration keeps a failure.</summary>
+    public FailureRecord ToRecord() =>
+        new(Index, [.. Choices], Preemptions, Signature, Reports.Select(r => r.KindName).Distinct().ToArray());
 }

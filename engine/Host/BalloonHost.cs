@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Host;
 
@@ -9,7 +10,7 @@ namespace BalloonScript.Engine.Host;
 /// it. A frame inflated while already ballooned, or deflated while not ballooned, means guest and host
 /// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state.
 /// </summary>
-internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, SimulationOptions options)
+internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, SimulationOptions options) : ISnapshotState
 {
     /// <summary>
     /// The fixed part of the host's answer to a kick (the VM exit, the virtqueue walk, the interrupt back): 20 µs,
@@ -49,6 +50,15 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
     {
         TargetPages = pages;
         ConfigChanged?.Invoke();
+    }
+
+    public object Save() => (_ballooned.Clone(), Ballooned, TargetPages, ActualPages);
+
+    public void Restore(object saved)
+    {
+        var (ballooned, count, target, actual) = ((object, long, long, long))saved;
+        ((bool[])ballooned).CopyTo(_ballooned, 0);
+        (Ballooned, TargetPages, ActualPages) = (count, target, actual);
     }
 
     /// <summary>Handle one buffer of PFNs the guest kicked on <paramref name="vq"/>.</summary>

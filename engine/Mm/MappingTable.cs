@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
 
@@ -32,7 +33,7 @@ internal enum MappingObject : byte
 /// anon_vma, has the ANON bit, or was freed is what KASAN catches in the kernel: here it is a <c>kasan</c>
 /// report and an arbitrary (seeded) value, never a C# exception.
 /// </summary>
-internal sealed class MappingTable
+internal sealed class MappingTable : ISnapshotState
 {
     public const int PageMappingAnon = 1;
 
@@ -49,14 +50,15 @@ internal sealed class MappingTable
     private readonly List<ulong> _flags = [0];
     private readonly List<int> _privateData = [0];
     private readonly List<MigratePageOp> _migratePage = [MigratePageOp.None];
+    [NotState("the drivers' functions, wired when they probe (at construction); a restore keeps them and pads the table with null")]
     private readonly List<DriverMigratePage?> _driverMigratePage = [null];
     private readonly Sanitizer _sanitizer;
-    private readonly Random _garbage;
+    private readonly SeededRandom _garbage;
 
     public MappingTable(Sanitizer sanitizer, SimulationOptions options)
     {
         _sanitizer = sanitizer;
-        _garbage = new Random(unchecked((int)options.Seed) ^ 0x6b61736e);
+        _garbage = new SeededRandom(unchecked((int)options.Seed) ^ 0x6b61736e);
     }
 
     /// <summary>A new <c>address_space</c>; returns its handle (ANON bit clear).</summary>
@@ -110,6 +112,28 @@ internal sealed class MappingTable
     /// <summary>Call the driver's <c>a_ops-&gt;migratepage</c> of a <see cref="MigratePageOp.Driver"/> mapping; -EAGAIN for any other.</summary>
     public int CallDriverMigratePage(int handle, int newpage, int page, MigrateMode mode) =>
         _driverMigratePage[handle >> 2] is { } migratePage ? migratePage(newpage, page, mode) : MigrateRc.EAgain;
+
+    public object Save() => new Saved([.. _kind], [.. _flags], [.. _privateData], [.. _migratePage], _garbage.Save());
+
+    public void Restore(object saved)
+    {
+        var s = (Saved)saved;
+        Overwrite(_kind, s.Kind);
+        Overwrite(_flags, s.Flags);
+        Overwrite(_privateData, s.PrivateData);
+        Overwrite(_migratePage, s.MigratePage);
+        if (_driverMigratePage.Count > s.Kind.Length) _driverMigratePage.RemoveRange(s.Kind.Length, _driverMigratePage.Count - s.Kind.Length);
+        while (_driverMigratePage.Count < s.Kind.Length) _driverMigratePage.Add(null);
+        _garbage.Restore(s.Garbage);
+    }
+
+    private static void Overwrite<T>(List<T> list, T[] saved)
+    {
+        list.Clear();
+        list.AddRange(saved);
+    }
+
+    private sealed record Saved(MappingObject[] Kind, ulong[] Flags, int[] PrivateData, MigratePageOp[] MigratePage, object Garbage);
 
     private int New(MappingObject kind, ulong flags, int privateData, MigratePageOp migratePage, DriverMigratePage? driverMigratePage)
     {

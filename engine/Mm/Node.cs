@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
 
@@ -6,7 +7,7 @@ namespace BalloonScript.Engine.Mm;
 /// <c>pg_data_t</c> for node 0: the zones of an x86-64 guest laid out over its memory. DMA below 16 MiB,
 /// DMA32 below 4 GiB, Normal above (no holes, no PCI gap). The zonelist is the zones from the highest down.
 /// </summary>
-internal sealed class Node
+internal sealed class Node : ISnapshotState
 {
     public const int DmaEndPfn = 16 << 8;        // 16 MiB
     public const int Dma32EndPfn = 4096 << 8;    // 4 GiB
@@ -41,4 +42,12 @@ internal sealed class Node
 
     /// <summary>The highest zone (first in the zonelist).</summary>
     public Zone HighestZone => Zones[^1];
+
+    public object Save() => Zones.Select(z => z.Save()).ToArray();
+
+    public void Restore(object saved)
+    {
+        var zones = (object[])saved;
+        for (int i = 0; i < zones.Length; i++) Zones[i].Restore(zones[i]);
+    }
 }

@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Snapshots;
+
 namespace BalloonScript.Engine.Mm;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace BalloonScript.Engine.Mm;
 /// its data is on disk —, or its process exited). The data-integrity check compares the tokens it finds with
 /// <see cref="Live"/>: migration, swap-out and swap-in must move data, never lose or duplicate it.
 /// </summary>
-internal sealed class PageContents(PageTable pages)
+internal sealed class PageContents(PageTable pages) : ISnapshotState
 {
     private long _next = 1;
 
@@ -16,6 +18,14 @@ internal sealed class PageContents(PageTable pages)
 
     /// <summary>The highest token handed out so far.</summary>
     public long MaxToken => _next - 1;
+
+    public object Save() => (_next, Live);
+
+    public void Restore(object saved)
+    {
+        (_next, long live) = ((long, long))saved;
+        Live = live;
+    }
 
     /// <summary>New data on <paramref name="pfn"/>.</summary>
     public void Write(int pfn)

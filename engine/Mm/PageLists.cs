@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
 
@@ -9,7 +10,7 @@ namespace BalloonScript.Engine.Mm;
 /// conditions of v3.16 lib/list_debug.c; a failed check is a <c>list_corruption</c> report and, as in the
 /// kernel's debug build, the operation is not done.
 /// </summary>
-internal sealed class PageLists
+internal sealed class PageLists : ISnapshotState
 {
     /// <summary>LIST_POISON1 / LIST_POISON2: what <c>list_del</c> leaves in next / prev.</summary>
     public const int Poison1 = int.MinValue + 0x100;
@@ -50,6 +51,18 @@ internal sealed class PageLists
     }
 
     public void FreeHead(int head) => _freeHeads.Push(head);
+
+    /// <summary>Every link and the free list heads (<see cref="Stack{T}.ToArray"/> gives them top first).</summary>
+    public object Save() => ((int[])_next.Clone(), (int[])_prev.Clone(), _freeHeads.ToArray());
+
+    public void Restore(object saved)
+    {
+        var (next, prev, freeHeads) = ((int[], int[], int[]))saved;
+        next.CopyTo(_next, 0);
+        prev.CopyTo(_prev, 0);
+        _freeHeads.Clear();
+        for (int i = freeHeads.Length - 1; i >= 0; i--) _freeHeads.Push(freeHeads[i]);
+    }
 
     public bool Empty(int head) => _next[head] == head;
 

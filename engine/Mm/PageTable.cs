@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Snapshots;
+
 namespace BalloonScript.Engine.Mm;
 
 /// <summary>
@@ -14,7 +16,7 @@ namespace BalloonScript.Engine.Mm;
 /// </list>
 /// The <c>lru</c> list_head lives in <see cref="PageLists"/>.
 /// </summary>
-internal sealed class PageTable
+internal sealed class PageTable : ISnapshotState
 {
     public const int PageBuddyMapcountValue = -128;
     public const int PageBalloonMapcountValue = -256;
@@ -82,4 +84,22 @@ internal sealed class PageTable
 
     /// <summary>page_flags_cleared() of the pre-redesign balloon header: no PAGE_FLAGS_CHECK_AT_PREP flag set.</summary>
     public bool PageFlagsCleared(int pfn) => (Flags[pfn] & (uint)PG.CheckAtPrep) == 0;
+
+    public object Save() => new Saved((uint[])Flags.Clone(), (int[])Count.Clone(), (int[])MapCount.Clone(), (int[])Mapping.Clone(),
+        (int[])Private.Clone(), (int[])Index.Clone(), (long[])Content.Clone(), (byte[])Kind.Clone());
+
+    public void Restore(object saved)
+    {
+        var s = (Saved)saved;
+        s.Flags.CopyTo(Flags, 0);
+        s.Count.CopyTo(Count, 0);
+        s.MapCount.CopyTo(MapCount, 0);
+        s.Mapping.CopyTo(Mapping, 0);
+        s.Private.CopyTo(Private, 0);
+        s.Index.CopyTo(Index, 0);
+        s.Content.CopyTo(Content, 0);
+        s.Kind.CopyTo(Kind, 0);
+    }
+
+    private sealed record Saved(uint[] Flags, int[] Count, int[] MapCount, int[] Mapping, int[] Private, int[] Index, long[] Content, byte[] Kind);
 }

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
 
@@ -8,7 +9,7 @@ namespace BalloonScript.Engine.Mm;
 /// there first when it is full ("drain before add", as until v4.7); a parked page is not PageLRU, so neither reclaim
 /// nor compaction can isolate it. lru_add_drain drains the running CPU's, lru_add_drain_all every CPU's.
 /// </summary>
-internal sealed class Pagevecs
+internal sealed class Pagevecs : ISnapshotState
 {
     /// <summary>PAGEVEC_SIZE.</summary>
     public const int PagevecSize = 14;
@@ -23,6 +24,18 @@ internal sealed class Pagevecs
     }
 
     public int Cpus => _lruAdd.Length;
+
+    public object Save() => _lruAdd.Select(p => p.ToArray()).ToArray();
+
+    public void Restore(object saved)
+    {
+        var pvecs = (int[][])saved;
+        for (int cpu = 0; cpu < _lruAdd.Length; cpu++)
+        {
+            _lruAdd[cpu].Clear();
+            _lruAdd[cpu].AddRange(pvecs[cpu]);
+        }
+    }
 
     /// <summary>The pages parked on <paramref name="cpu"/>'s lru_add_pvec, oldest first.</summary>
     public IReadOnlyList<int> LruAdd(int cpu) => _lruAdd[cpu];

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 using BalloonScript.Engine.Workload;
@@ -13,10 +14,19 @@ namespace BalloonScript.Engine.Mm;
 /// re-establishes them on the new page, or on the old one if migration failed; reclaim's <c>try_to_unmap</c>
 /// replaces an anonymous page's PTE by its swap entry.
 /// </summary>
-internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, SwapArea swap)
+internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, SwapArea swap) : ISnapshotState
 {
     private readonly int[] _migrationEntries = new int[pages.NrPages];
     private readonly bool[] _young = new bool[pages.NrPages];
+
+    public object Save() => (_migrationEntries.Clone(), _young.Clone());
+
+    public void Restore(object saved)
+    {
+        var (entries, young) = ((object, object))saved;
+        ((int[])entries).CopyTo(_migrationEntries, 0);
+        ((bool[])young).CopyTo(_young, 0);
+    }
 
     /// <summary>page_mapping(): the swap address space for a swap-cache page, NULL for other anonymous pages, else <c>page-&gt;mapping</c>.</summary>
     public static int PageMapping(PageTable pages, int pfn) =>

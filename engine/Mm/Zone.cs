@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Mm;
@@ -9,7 +10,7 @@ namespace BalloonScript.Engine.Mm;
 /// Invariant: Σ <see cref="NrFree"/>[o]·2^o = Stat[NrFreePages] + pages isolated by compaction's free scanner
 /// are excluded from both, and so are pages on the optional per-cpu lists (PageAlloc/PerCpuPagesets).
 /// </summary>
-internal sealed class Zone
+internal sealed class Zone : ISnapshotState
 {
     public const int MaxOrder = 11;
     public const int PageblockOrder = 9;
@@ -102,4 +103,41 @@ internal sealed class Zone
     public long FreePages => Stat[(int)ZoneStat.NrFreePages];
 
     public override string ToString() => Name;
+
+    /// <summary>Everything a zone's pages, allocations and compaction change (its PFN range and list heads are fixed at boot).</summary>
+    public object Save() => new Saved(ManagedPages, (long[])NrFree.Clone(), (long[])Stat.Clone(), (long[])Watermark.Clone(),
+        (long[])LowmemReserve.Clone(), Lock.Save(), LruLock.Save(), (byte[])PageblockMigratetype.Clone(), (bool[])PageblockSkip.Clone(),
+        CompactCachedFreePfn, (int[])CompactCachedMigratePfn.Clone(), CompactBlockskipFlush, CompactConsidered, CompactDeferShift,
+        CompactOrderFailed, PagesScanned, (long[])RecentScanned.Clone(), (long[])RecentRotated.Clone(), InactiveRatio, (int)Flags);
+
+    public void Restore(object saved)
+    {
+        var s = (Saved)saved;
+        ManagedPages = s.ManagedPages;
+        s.NrFree.CopyTo(NrFree, 0);
+        s.Stat.CopyTo(Stat, 0);
+        s.Watermark.CopyTo(Watermark, 0);
+        if (LowmemReserve.Length != s.LowmemReserve.Length) LowmemReserve = new long[s.LowmemReserve.Length];
+        s.LowmemReserve.CopyTo(LowmemReserve, 0);
+        Lock.Restore(s.Lock);
+        LruLock.Restore(s.LruLock);
+        s.PageblockMigratetype.CopyTo(PageblockMigratetype, 0);
+        s.PageblockSkip.CopyTo(PageblockSkip, 0);
+        CompactCachedFreePfn = s.CompactCachedFreePfn;
+        s.CompactCachedMigratePfn.CopyTo(CompactCachedMigratePfn, 0);
+        CompactBlockskipFlush = s.CompactBlockskipFlush;
+        CompactConsidered = s.CompactConsidered;
+        CompactDeferShift = s.CompactDeferShift;
+        CompactOrderFailed = s.CompactOrderFailed;
+        PagesScanned = s.PagesScanned;
+        s.RecentScanned.CopyTo(RecentScanned, 0);
+        s.RecentRotated.CopyTo(RecentRotated, 0);
+        InactiveRatio = s.InactiveRatio;
+        Flags = (ZoneFlags)s.Flags;
+    }
+
+    private sealed record Saved(long ManagedPages, long[] NrFree, long[] Stat, long[] Watermark, long[] LowmemReserve, object Lock,
+        object LruLock, byte[] PageblockMigratetype, bool[] PageblockSkip, int CompactCachedFreePfn, int[] CompactCachedMigratePfn,
+        bool CompactBlockskipFlush, int CompactConsidered, int CompactDeferShift, int CompactOrderFailed, long PagesScanned,
+        long[] RecentScanned, long[] RecentRotated, int InactiveRatio, int Flags);
 }

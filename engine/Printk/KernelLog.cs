@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Printk;
 
@@ -7,7 +8,7 @@ namespace BalloonScript.Engine.Printk;
 /// killer's messages, "Out of puff!" — each line stamped with the simulated time as printk does
 /// (<c>[%5lu.%06lu]</c>). Events of the simulated kernel, not sanitizer findings.
 /// </summary>
-internal sealed class KernelLog(Scheduler scheduler)
+internal sealed class KernelLog(Scheduler scheduler) : ISnapshotState
 {
     private readonly List<(long TimeNs, string Line)> _lines = [];
 
@@ -37,6 +38,18 @@ internal sealed class KernelLog(Scheduler scheduler)
         bool ok = printed < Burst;
         _ratelimits[site] = (start, ok ? printed + 1 : printed);
         return ok;
+    }
+
+    /// <summary>The lines (immutable) and each ratelimit's state.</summary>
+    public object Save() => (_lines.ToArray(), _ratelimits.Select(kv => (kv.Key, kv.Value.Start, kv.Value.Printed)).ToArray());
+
+    public void Restore(object saved)
+    {
+        var (lines, ratelimits) = (((long, string)[], (string, long, int)[]))saved;
+        _lines.Clear();
+        _lines.AddRange(lines);
+        _ratelimits.Clear();
+        foreach (var (site, start, printed) in ratelimits) _ratelimits[site] = (start, printed);
     }
 
     /// <summary>The log as dmesg prints it.</summary>

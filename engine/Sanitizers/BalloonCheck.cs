@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Virtio;
 
 namespace BalloonScript.Engine.Sanitizers;
@@ -25,13 +26,26 @@ namespace BalloonScript.Engine.Sanitizers;
 /// A finding is reported when it first appears, not again at every later check while it persists.
 /// </summary>
 internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevInfo dev, IBalloonPageIdentity balloon,
-    BalloonHost host, Sanitizer sanitizer, Pagevecs? pagevecs = null, IVirtioBalloon? driver = null)
+    BalloonHost host, Sanitizer sanitizer, Pagevecs? pagevecs = null, IVirtioBalloon? driver = null) : ISnapshotState
 {
+    [NotState("scratch of one check")]
     private readonly bool[] _parked = new bool[pages.NrPages];
+    [NotState("scratch of one check")]
     private readonly bool[] _untold = new bool[pages.NrPages];
+    [NotState("scratch of one check")]
     private readonly bool[] _listed = new bool[pages.NrPages];
+    /// <summary>The findings of the last check, which are not reported again while they persist.</summary>
     private HashSet<(ReportKind, long)> _standing = [];
+    [NotState("scratch of one check (empty between checks)")]
     private HashSet<(ReportKind, long)> _found = [];
+
+    public object Save() => _standing.ToArray();
+
+    public void Restore(object saved)
+    {
+        _standing.Clear();
+        _standing.UnionWith(((ReportKind, long)[])saved);
+    }
 
     public void Run()
     {

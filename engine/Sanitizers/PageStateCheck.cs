@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.PageAlloc.V3_16;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 
@@ -17,6 +18,7 @@ namespace BalloonScript.Engine.Sanitizers;
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PageContents contents, SwapArea swap,
     PerCpuPagesets? pcp = null)
 {
+    [NotState("scratch of one check, kept only to reuse its memory")]
     private ulong[] _seenTokens = [];
 
     /// <summary>Run every check.</summary>

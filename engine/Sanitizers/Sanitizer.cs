@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Sanitizers;
 
@@ -8,7 +9,7 @@ namespace BalloonScript.Engine.Sanitizers;
 /// <see cref="SimulationOptions.MaxReportsPerKind"/> of each kind are kept in full (a 16 GiB legacy guest can
 /// produce hundreds of thousands of one kind, and nobody reads them one by one).
 /// </summary>
-internal sealed class Sanitizer(Scheduler scheduler, SimulationOptions options)
+internal sealed class Sanitizer(Scheduler scheduler, SimulationOptions options) : ISnapshotState
 {
     private readonly List<SanitizerReport> _reports = [];
     private readonly long[] _counts = new long[Enum.GetValues<ReportKind>().Length];
@@ -31,4 +32,15 @@ internal sealed class Sanitizer(Scheduler scheduler, SimulationOptions options)
 
     /// <summary>Findings so far per kind, in <see cref="ReportKind"/> order, kept or not.</summary>
     public long[] Counts() => (long[])_counts.Clone();
+
+    /// <summary>The reports so far (immutable records, so the array shares nothing mutable) and the counts.</summary>
+    public object Save() => (_reports.ToArray(), _counts.Clone(), _kept.Clone());
+
+    public void Restore(object saved)
+    {
+        var (reports, counts, kept) = ((SanitizerReport[], object, object))saved;
+        AppendOnly.Restore(_reports, reports);
+        ((long[])counts).CopyTo(_counts, 0);
+        ((int[])kept).CopyTo(_kept, 0);
+    }
 }

@@ -71,14 +71,33 @@ internal sealed class DfsStrategy(int bound) : IScheduleStrategy
         return false;
     }
 
+    /// <summary>
+    /// After <see cref="Advance"/> found a next schedule: how many schedules within the bound are left, at least (the
+    /// next one, and one for each untried choice within the bound above it on the stack).
+    /// </summary>
+    public long SchedulesLeftAtLeast()
+    {
+        long left = Exhausted ? 0 : 1;
+        foreach (var f in _frames.Take(_forced))
+            for (int p = f.Position + 1; p < f.Order.Length; p++)
+                if (f.PreemptionsBefore + (f.Preempts[p] ? 1 : 0) <= bound) left++;
+        return left;
+    }
+
     private Frame NewFrame(IReadOnlyList<SimTask> runnable, SimTask current)
     {
         bool currentGoesOn = current.Started && runnable.Contains(current);
         var first = currentGoesOn ? current : runnable[0];
-        var order = new List<int> { first.Id };
+        var order = new int[runnable.Count];
+        var preempts = new bool[runnable.Count];
+        order[0] = first.Id;
+        int n = 1;
         foreach (var t in runnable)
-            if (t != first) order.Add(t.Id);
-        var preempts = order.Select(id => currentGoesOn && id != current.Id).ToArray();
-        return new Frame([.. order], preempts, _preemptions);
+        {
+            if (t == first) continue;
+            preempts[n] = currentGoesOn;
+            order[n++] = t.Id;
+        }
+        return new Frame(order, preempts, _preemptions);
     }
 }

@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Snapshots;
+
 namespace BalloonScript.Engine.Sched;
 
 /// <summary>
@@ -8,23 +10,37 @@ namespace BalloonScript.Engine.Sched;
 /// <para>
 /// Without a strategy (run-to-completion, the default for experiments) tasks run inline one after the other
 /// on the caller's thread and a preemption point is a counter increment and a branch. With a strategy each
-/// task gets an OS thread, but a baton (one semaphore per task) lets exactly one of them run at any time;
-/// the running task itself asks the strategy at each preemption point and hands the baton over directly.
+/// task runs on an OS thread (from <see cref="SimWorkers"/>, kept between runs), but a baton per task lets exactly
+/// one of them run at any time; the running task itself asks the strategy at each preemption point and hands the
+/// baton over directly.
 /// </para>
 /// </summary>
-internal sealed class Scheduler
+internal sealed class Scheduler : ISnapshotState
 {
+    [NotState("the path outside runs: neutral between operations")]
     private readonly SimTask _main = new(-1, 0, "main", () => { });
+    [NotState("scratch of one decision")]
     private readonly List<SimTask> _runnable = [];
+    [NotState("the record of the last switching run")]
     private readonly List<TraceEntry> _trace = [];
+    [NotState("the record of the last switching run")]
     private readonly List<int> _choices = [];
+    [NotState("the record of the last switching run")]
+    private readonly List<int> _preemptions = [];
+    [NotState("empty between runs")]
     private readonly List<SimTask> _woken = [];
+    [NotState("set for one run")]
     private IReadOnlyList<SimTask> _tasks = [];
+    [NotState("set for one run")]
     private IScheduleStrategy? _strategy;
+    [NotState("set for one run")]
     private volatile bool _aborting;
+    [NotState("set for one run")]
     private string? _deadlock;
+    [NotState("set for one run")]
     private int _remaining;
-    private SemaphoreSlim? _allDone;
+    [NotState("set for one run")]
+    private Baton? _allDone;
 
     public Scheduler(SimulationOptions options)
     {
@@ -35,6 +51,7 @@ internal sealed class Scheduler
     public int Cpus { get; }
 
     /// <summary>The kernel path running now (a "main" path on CPU 0 outside <see cref="Run"/>).</summary>
+    [NotState("the main path between operations")]
     public SimTask Current { get; private set; }
 
     /// <summary>Preemption points passed since the simulation started.</summary>
@@ -50,11 +67,17 @@ internal sealed class Scheduler
     /// <summary>The CPU time one preemption point stands for: a few dozen instructions of kernel code, or one page examined.</summary>
     public const long StepNs = 25;
 
-    /// <summary>Preemption points of the last switching run, in order.</summary>
+    /// <summary>Preemption points of the last run, in order (none for a run to completion).</summary>
     public IReadOnlyList<TraceEntry> Trace => _trace;
 
-    /// <summary>Task ids chosen at each decision of the last switching run (what a replay feeds back).</summary>
+    /// <summary>Task ids chosen at each decision of the last run (what a replay feeds back).</summary>
     public IReadOnlyList<int> Choices => _choices;
+
+    /// <summary>
+    /// The decisions of the last run (indices into <see cref="Choices"/>) that were preemptions: a switch away from a
+    /// running task that could have gone on (what a preemption bound counts).
+    /// </summary>
+    public IReadOnlyList<int> Preemptions => _preemptions;
 
     /// <summary>True while a strategy may switch CPUs at preemption points.</summary>
     public bool Switching => _strategy is not null;
@@ -71,6 +94,9 @@ internal sealed class Scheduler
                 throw new ArgumentOutOfRangeException(nameof(tasks), $"task {t.Name} is on cpu {t.Cpu}; cpus are 0..{Cpus - 1}");
         _deadlock = null;
         _aborting = false;
+        _trace.Clear();
+        _choices.Clear();
+        _preemptions.Clear();
         long start = Step;
         if (strategy is null || tasks.Count < 2) RunInline(tasks);
         else RunSwitching(tasks, strategy);
@@ -93,6 +119,10 @@ internal sealed class Scheduler
         finally { Current = _main; }
         return new RunOutcome(_deadlock, Step - start);
     }
+    /// <summary>The step count and the clock; everything else belongs to one run and is neutral between operations.</summary>
+    public object Save() => (Step, NowNs);
+
+    public void Restore(object saved) => (Step, NowNs) = ((long, long))saved;
 
     /// <summary>A preemption point: another CPU may run here (not while a run is being aborted: unwinding
     /// paths run one after another to the end).</summary>
@@ -217,25 +247,23 @@ internal sealed class Scheduler
     {
         _tasks = tasks;
         _strategy = strategy;
-        _trace.Clear();
-        _choices.Clear();
         _remaining = tasks.Count;
-        using var allDone = new SemaphoreSlim(0);
+        var allDone = new Baton();
         _allDone = allDone;
         try
         {
             // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
             strategy.Start(tasks);
             var first = Choose(CollectRunnable(), tasks[0]);
-            foreach (var t in tasks)
+            for (int i = 1; i < tasks.Count; i++)
             {
-                var task = t;
-                task.Thread = new Thread(() => ThreadMain(task), 1 << 20) { IsBackground = true, Name = "sim:" + task.Name };
-                task.Thread.Start();
+                var task = tasks[i];
+                SimWorkers.Start(() => ThreadMain(task));
             }
+            // The caller's thread runs the first task itself: one hand-off fewer at each end of the run.
             Give(first);
+            ThreadMain(tasks[0]);
             allDone.Wait();
-            foreach (var t in tasks) t.Thread!.Join();
         }
         finally
         {
@@ -342,6 +370,7 @@ internal sealed class Scheduler
     private SimTask Choose(List<SimTask> runnable, SimTask current)
     {
         var next = _strategy!.Pick(runnable, current, Step);
+        if (next != current && current.Started && !current.Done && runnable.Contains(current)) _preemptions.Add(_choices.Count);
         _choices.Add(next.Id);
         return next;
     }

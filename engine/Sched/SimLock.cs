@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Snapshots;
+
 namespace BalloonScript.Engine.Sched;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace BalloonScript.Engine.Sched;
 /// (<c>balloon_lock</c>). Spinning and sleeping look the same from one thread: the waiter blocks until the
 /// owner unlocks. Every operation is a preemption point.
 /// </summary>
-internal sealed class SimLock(Scheduler scheduler, string name)
+internal sealed class SimLock(Scheduler scheduler, string name) : ISnapshotState
 {
     private readonly string _unlockPoint = name + " unlock";
     private int _owner = -2; // task id; -2 = free (the main path has id -1)
@@ -61,4 +63,9 @@ internal sealed class SimLock(Scheduler scheduler, string name)
     }
 
     public override string ToString() => Name;
+
+    /// <summary>The owner: free between operations, but a run aborted on a deadlock can leave a lock held.</summary>
+    public object Save() => _owner;
+
+    public void Restore(object saved) => _owner = (int)saved;
 }

@@ -17,8 +17,8 @@ internal sealed class SimTask
     public Action Body { get; }
     public CallPath Path { get; } = new();
 
-    internal SemaphoreSlim Baton { get; } = new(0);
-    internal Thread? Thread { get; set; }
+    /// <summary>Released when this path may run on (switching runs only).</summary>
+    internal Baton Baton { get; } = new();
     internal bool Done { get; set; }
     internal bool Started { get; set; }
     /// <summary>While blocked: the condition that makes it runnable again, and the lock it waits for.</summary>

@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Snapshots;
+
 namespace BalloonScript.Engine.Swap;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace BalloonScript.Engine.Swap;
 /// (scan_swap_map, without its preference for fresh 256-slot clusters). The data of a swapped-out page is its
 /// content token, kept per slot while no page holds it.
 /// </summary>
-internal sealed class SwapArea
+internal sealed class SwapArea : ISnapshotState
 {
     /// <summary>SWAP_HAS_CACHE in a swap_map entry.</summary>
     public const int HasCache = 0x40;
@@ -34,6 +36,17 @@ internal sealed class SwapArea
     public long[] Content { get; }
     /// <summary>The swap-cache page of a slot (the swap address space's radix tree), or -1.</summary>
     public int[] CachePage { get; }
+
+    public object Save() => (_map.Clone(), _clusterNext, NrSwapPages, Content.Clone(), CachePage.Clone());
+
+    public void Restore(object saved)
+    {
+        var (map, clusterNext, nrSwapPages, content, cachePage) = ((object, int, long, object, object))saved;
+        ((int[])map).CopyTo(_map, 0);
+        ((long[])content).CopyTo(Content, 0);
+        ((int[])cachePage).CopyTo(CachePage, 0);
+        (_clusterNext, NrSwapPages) = (clusterNext, nrSwapPages);
+    }
 
     /// <summary>vm_swap_full(): less than half of swap free.</summary>
     public bool VmSwapFull => NrSwapPages * 2 < TotalSwapPages;

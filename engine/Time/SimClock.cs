@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Time;
 
@@ -14,14 +15,16 @@ namespace BalloonScript.Engine.Time;
 /// interleavings stay those of the scenario.
 /// </para>
 /// </summary>
-internal sealed class SimClock
+internal sealed class SimClock : ISnapshotState
 {
     /// <summary>CONFIG_HZ choices on x86 (kernel/Kconfig.hz): HZ_100, HZ_250 (the default), HZ_300, HZ_1000.</summary>
     public static readonly int[] HzChoices = [100, 250, 300, 1000];
 
     private readonly Scheduler _scheduler;
+    [NotState("empty between operations, when snapshots are taken")]
     private readonly Stack<long> _deadlines = new();
     private readonly PriorityQueue<Timer, (long DueNs, long Seq)> _timers = new();
+    [NotState("wiring: each part registers its handlers when it is built")]
     private readonly Action<long>?[] _handlers = new Action<long>?[Enum.GetValues<TimerKind>().Length];
     private long _timerSeq;
 
@@ -145,6 +148,17 @@ internal sealed class SimClock
     /// target) then stops and re-arms its timer for the next tick.
     /// </summary>
     public bool PastDeadline => _deadlines.Count == 0 || NowNs >= _deadlines.Peek();
+
+    /// <summary>The armed timers (plain data) and the slice; the time itself is the scheduler's.</summary>
+    public object Save() => (_timers.UnorderedItems.ToArray(), _timerSeq, TimesliceNs);
+
+    public void Restore(object saved)
+    {
+        ((Timer, (long, long))[] timers, _timerSeq, long timeslice) = (((Timer, (long, long))[], long, long))saved;
+        _timers.Clear();
+        _timers.EnqueueRange(timers);
+        TimesliceNs = timeslice;
+    }
 
     private void Sleep(long ns, string point)
     {

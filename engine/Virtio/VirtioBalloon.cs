@@ -4,6 +4,7 @@ using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Printk;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
@@ -18,7 +19,7 @@ namespace BalloonScript.Engine.Virtio;
 /// What differs per design is composed in: when and how deflated pages are released (<see cref="IDriverRelease"/>)
 /// and the references migratepage takes and drops (<see cref="IBalloonMigrationPath"/>).
 /// </summary>
-internal sealed class VirtioBalloon : IVirtioBalloon
+internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
 {
     /// <summary>ARRAY_SIZE(vb-&gt;pfns): at most this many PFNs per fill or leak call.</summary>
     public const int MaxPfns = 256;
@@ -36,6 +37,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     private readonly Scheduler _scheduler;
     private readonly SimClock _clock;
     private readonly KernelLog _log;
+    [NotState("true only while the thread runs, inside an operation")]
     private bool _threadRunning;
     private bool _outOfPuffSleep;
     private readonly int[] _pfns = new int[MaxPfns];
@@ -151,6 +153,18 @@ internal sealed class VirtioBalloon : IVirtioBalloon
 
     /// <summary><c>vb-&gt;num_pages</c>: balloon PFNs the guest has given (what it reports as <c>actual</c>).</summary>
     public long NumPages { get; private set; }
+
+    /// <summary>The PFN buffer, the counts, and the thread's sleep after "Out of puff!" (which can span operations, holding balloon_lock).</summary>
+    public object Save() => (_pfns.Clone(), _numPfns, NumPages, BalloonLock.Save(), OutOfPuff, _outOfPuffSleep);
+
+    public void Restore(object saved)
+    {
+        (object pfns, _numPfns, long numPages, object balloonLock, long outOfPuff, _outOfPuffSleep) =
+            ((object, int, long, object, long, bool))saved;
+        ((int[])pfns).CopyTo(_pfns, 0);
+        (NumPages, OutOfPuff) = (numPages, outOfPuff);
+        BalloonLock.Restore(balloonLock);
+    }
 
     /// <summary>Pages fill_balloon can still get before every zone reaches its min watermark.</summary>
     public long InflatablePages() => _balloon.AllocatablePages();

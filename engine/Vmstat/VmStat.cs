@@ -1,11 +1,12 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Vmstat;
 
 /// <summary>
 /// /proc/vmstat: zone counters summed over zones (global_page_state) followed by the vm events.
 /// </summary>
-internal sealed class VmStat(Node node)
+internal sealed class VmStat(Node node) : ISnapshotState
 {
     private readonly long[] _events = new long[(int)VmEvent.Count];
 
@@ -21,6 +22,10 @@ internal sealed class VmStat(Node node)
         foreach (var z in node.Zones) sum += z.Stat[(int)item];
         return sum;
     }
+
+    public object Save() => _events.Clone();
+
+    public void Restore(object saved) => ((long[])saved).CopyTo(_events, 0);
 
     public string[] Names() => [.. ZoneStats.Names, .. VmEvents.Names];
 

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Workload;
@@ -9,12 +10,16 @@ namespace BalloonScript.Engine.Workload;
 /// (GFP_TRANSHUGE; do_huge_pmd_anonymous_page counts thp_fault_alloc or thp_fault_fallback); other orders
 /// ask with GFP_HIGHUSER_MOVABLE | __GFP_COMP. Allocated blocks are kept, tagged <see cref="PageKind.Kernel"/>.
 /// </summary>
-internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat)
+internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat) : ISnapshotState
 {
     public const int HpageOrder = 9;
 
     /// <summary>Pages the successful requests hold (never given back).</summary>
     public long AllocatedPages { get; private set; }
+
+    public object Save() => AllocatedPages;
+
+    public void Restore(object saved) => AllocatedPages = (long)saved;
 
     /// <summary>Try <paramref name="count"/> allocations of 2^<paramref name="order"/> pages; returns the successes.</summary>
     public long Allocate(int order, long count)

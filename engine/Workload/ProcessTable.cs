@@ -1,7 +1,9 @@
+using BalloonScript.Engine.Snapshots;
+
 namespace BalloonScript.Engine.Workload;
 
 /// <summary>The workload's processes (for_each_process), found from a page through its anon_vma.</summary>
-internal sealed class ProcessTable
+internal sealed class ProcessTable : ISnapshotState
 {
     /// <summary>The first pid given to a workload process (below are init and the kernel threads).</summary>
     public const int FirstPid = 1000;
@@ -12,7 +14,31 @@ internal sealed class ProcessTable
     public IReadOnlyList<Process> All => _all;
 
     /// <summary>The process whose fault the running kernel path serves (<c>current</c> for the allocator and the OOM killer), or null.</summary>
+    [NotState("set only while a fault is served; null between operations, when snapshots are taken")]
     public Process? Current { get; set; }
+
+    /// <summary>Every process as plain data (its page table copied).</summary>
+    public object Save() => _all.Select(p => new ProcessState(p.Pid, p.Comm, p.AnonVma, (int[])p.Ptes.Clone(), p.AnonRss, p.SwapEnts,
+        p.OomScoreAdj, p.MemDie, p.Exited)).ToArray();
+
+    public void Restore(object saved)
+    {
+        _all.Clear();
+        _byAnonVma.Clear();
+        foreach (var s in (ProcessState[])saved)
+        {
+            var p = new Process(s.Pid, s.Comm, s.AnonVma, s.Ptes.Length)
+            {
+                AnonRss = s.AnonRss, SwapEnts = s.SwapEnts, OomScoreAdj = s.OomScoreAdj, MemDie = s.MemDie, Exited = s.Exited,
+            };
+            s.Ptes.CopyTo(p.Ptes, 0);
+            _all.Add(p);
+            _byAnonVma.Add(s.AnonVma, p);
+        }
+    }
+
+    private sealed record ProcessState(int Pid, string Comm, int AnonVma, int[] Ptes, long AnonRss, long SwapEnts, int OomScoreAdj,
+        bool MemDie, bool Exited);
 
     public Process Spawn(string comm, int anonVma, int pages)
     {

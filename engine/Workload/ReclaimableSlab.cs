@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Workload;
@@ -9,13 +10,24 @@ namespace BalloonScript.Engine.Workload;
 /// (NR_SLAB_RECLAIMABLE), one object per page, and its shrinker — <c>count_objects</c> is the number of pages,
 /// <c>scan_objects(n)</c> frees the n oldest (an LRU of unused objects, as list_lru keeps them).
 /// </summary>
-internal sealed class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocator buddy)
+internal sealed class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocator buddy) : ISnapshotState
 {
     private readonly Queue<int> _lru = new();
     private readonly bool[] _member = new bool[pages.NrPages];
 
     /// <summary>count_objects: objects the shrinker could free.</summary>
     public long Count { get; private set; }
+
+    public object Save() => (_lru.ToArray(), _member.Clone(), Count);
+
+    public void Restore(object saved)
+    {
+        var (lru, member, count) = ((int[], object, long))saved;
+        _lru.Clear();
+        foreach (int pfn in lru) _lru.Enqueue(pfn);
+        ((bool[])member).CopyTo(_member, 0);
+        Count = count;
+    }
 
     /// <summary>A new reclaimable slab page (already set up as PG_slab, counted in NR_SLAB_RECLAIMABLE).</summary>
     public void Add(int pfn)

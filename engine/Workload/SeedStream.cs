@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Snapshots;
+
 namespace BalloonScript.Engine.Workload;
 
 /// <summary>
@@ -6,9 +8,13 @@ namespace BalloonScript.Engine.Workload;
 /// decides a run and two seeds give two runs. The kernel's own choices (where an allocation lands) follow from
 /// the state and need no randomness.
 /// </summary>
-internal sealed class SeedStream(SimulationOptions options)
+internal sealed class SeedStream(SimulationOptions options) : ISnapshotState
 {
     private long _drawn;
+
+    public object Save() => _drawn;
+
+    public void Restore(object saved) => _drawn = (long)saved;
 
     /// <summary>The next seed of the stream.</summary>
     public long Next() => At(options.Seed, ++_drawn);

@@ -1,21 +1,31 @@
-"""Race exploration: run many schedules of a named scenario on the simulated CPUs and collect the ones
-whose run produced a sanitizer finding.
+"""Race exploration: run many schedules of a race on the simulated CPUs and collect the ones whose run produced a
+sanitizer finding. A race is a preset by name or one written from a prepared simulation:
 
     res = bs.explore("deflate-vs-isolate", design="legacy", strategy="pct", schedules=1000, seed=7)
+    race = sim.race(cpu0=[bs.op.deflate(pages=16)], cpu1=[bs.op.compact(mode="async")])
+    res = race.explore(strategy="dfs", depth=2, schedules=100_000)
     res.schedules, res.failing, res.failing_by_kind
     res.first_failure.reports, res.first_failure.trace     # the interleaving, step by step
-    res.first_failure.replay()                             # the same run again, decision for decision
+    res.failure(i)                                         # any failing schedule, replayed in full
+    res.groups[0].minimal()                                # the group's schedule with the fewest preemptions
+    run.replay(); run.to_chrome_trace("t.json"); print(run.to_text())
 
-The engine runs the schedules; Python asks for them in chunks only to show a progress bar.
+The engine runs the schedules, each from the race's prepared state (restored, not rebuilt); Python asks for them in
+chunks to show a progress bar, and with ``client=`` a dask.distributed cluster runs the chunks.
 """
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from ._convert import as_int, as_str, bindings, net_errors, np_copy, strs
+from . import traces
+from ._convert import INT32, as_int, as_str, bindings, net_errors, np_copy, strs
 from ._progress import progress as _progress_bar
+from .op import Op
 from .simulation import Report
 
 PyExplore = bindings.PyExplore
@@ -25,7 +35,7 @@ with net_errors():
 
 
 def scenarios() -> list[str]:
-    """Names of the scenarios bs.explore can run."""
+    """Names of the preset races bs.explore can run."""
     with net_errors():
         return strs(PyExplore.Scenarios())
 
@@ -33,7 +43,8 @@ def scenarios() -> list[str]:
 @dataclass
 class ScheduleRun:
     """One schedule: the decisions that make it (``choices``), the preemption points passed (``trace``:
-    a DataFrame with step, cpu, task, point) and the findings."""
+    a DataFrame with step, cpu, task, point), the findings, how many preemptions it took and what failed
+    (``signature``: each report's kind and innermost functions)."""
     index: int
     choices: list
     trace: pd.DataFrame
@@ -41,7 +52,10 @@ class ScheduleRun:
     deadlock: str | None
     metrics_before: dict = field(default_factory=dict)
     metrics_after: dict = field(default_factory=dict)
+    preemptions: int = 0
+    signature: str = ""
     _net: object = field(repr=False, default=None)
+    _race: object = field(repr=False, default=None)
 
     @property
     def metrics(self) -> dict:
@@ -49,7 +63,7 @@ class ScheduleRun:
         return {k: self.metrics_after[k] - self.metrics_before[k] for k in self.metrics_after}
 
     @classmethod
-    def _from_net(cls, r) -> "ScheduleRun":
+    def _from_net(cls, r, race=None) -> "ScheduleRun":
         trace = pd.DataFrame({
             "step": np_copy(r.TraceStep, "int64"),
             "cpu": np_copy(r.TraceCpu, "int32"),
@@ -59,30 +73,66 @@ class ScheduleRun:
         names = strs(PyExplore.MetricNames())
         before = dict(zip(names, (int(v) for v in np_copy(r.MetricsBefore, "int64"))))
         after = dict(zip(names, (int(v) for v in np_copy(r.MetricsAfter, "int64"))))
-        return cls(int(r.Index), list(np_copy(r.Choices, "int32")), trace,
+        return cls(int(r.Index), [int(c) for c in np_copy(r.Choices, "int32")], trace,
                    [Report._from_net(x) for x in r.Reports], str(r.Deadlock) if r.Deadlock else None,
-                   before, after, r)
+                   before, after, int(r.Preemptions), str(r.Signature), r, race)
 
     def replay(self) -> "ScheduleRun":
         """Run this schedule again with the same decisions; the result is identical."""
         with net_errors():
-            return ScheduleRun._from_net(self._net.Replay())
+            return ScheduleRun._from_net(self._net.Replay(), self._race)
+
+    def minimize(self) -> "ScheduleRun":
+        """This failing schedule with every preemption taken out that it can do without and still fail the same way
+        (same ``signature``); returns the shorter ScheduleRun (no single preemption can be removed from it)."""
+        return self._race._minimize(self.index, self.choices)
+
+    def to_chrome_trace(self, path, title: str = "BalloonScript race"):
+        """Write this schedule as Chrome trace-event JSON (Perfetto, chrome://tracing): a track per CPU, a slice per
+        preemption point, each report an instant event; returns the path."""
+        return traces.write_chrome_trace(self, path, title)
+
+    def to_text(self) -> str:
+        """This schedule as text: one line per preemption point, then the reports."""
+        return traces.text(self)
 
 
-def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> ScheduleRun:
-    """One run of ``scenario`` with its kernel paths run to completion in order (no interleaving): the
-    deterministic defects (migrate-twice, isolate-without-lru-lock) are measured this way."""
-    scenario = as_str("scenario", scenario)
-    design = as_str("design", design)
-    seed = as_int("seed", seed)
-    with net_errors():
-        return ScheduleRun._from_net(PyExplore.Run(scenario, design, seed))
+@dataclass(frozen=True)
+class FailureRecord:
+    """One failing schedule as an exploration keeps it: its index, the decisions that replay it, its preemptions,
+    what failed (``signature``) and the report kinds."""
+    index: int
+    choices: tuple
+    preemptions: int
+    signature: str
+    kinds: tuple
+
+
+@dataclass
+class FailureGroup:
+    """Failing schedules that failed the same way (one ``signature``): how many, which (``indices``), and the one
+    with the fewest preemptions (``fewest``); ``minimal()`` minimises that one."""
+    signature: str
+    indices: list
+    fewest: FailureRecord
+    _race: object = field(repr=False, default=None)
+
+    @property
+    def count(self) -> int:
+        return len(self.indices)
+
+    def minimal(self) -> ScheduleRun:
+        """The group's fewest-preemption schedule, minimised (``ScheduleRun.minimize``): a smallest interleaving that
+        fails this way."""
+        return self._race._minimize(self.fewest.index, list(self.fewest.choices))
 
 
 @dataclass
 class ExploreResult:
-    """What bs.explore returns: schedules run, how many failed (per report kind, and which), the first failing
-    schedule (a ScheduleRun to replay or plot, None if none failed) and, for dfs, whether the search was exhaustive."""
+    """What an exploration returns: schedules run, how many failed (per report kind, and which), every failing
+    schedule (``failures``, replayed in full by ``failure(i)``, grouped by what failed in ``groups``), the first one
+    in full (None if none failed) and, for dfs, whether the search was exhaustive and, if not, how many schedules
+    within the bound it left, at least (``schedules_left``; None for the other strategies)."""
     scenario: str
     design: str
     strategy: str
@@ -92,46 +142,204 @@ class ExploreResult:
     failing_indices: list
     first_failure: ScheduleRun | None
     exhausted: bool = False   # dfs: every schedule within the preemption bound was run
+    failures: list = field(default_factory=list, repr=False)
+    schedules_left: int | None = None
+    _race: object = field(repr=False, default=None)
+
+    @property
+    def groups(self) -> list[FailureGroup]:
+        """The failures grouped by signature, largest group first (then by signature)."""
+        by_signature: dict = {}
+        for f in self.failures:
+            by_signature.setdefault(f.signature, []).append(f)
+        groups = [FailureGroup(sig, [f.index for f in fs], min(fs, key=lambda f: f.preemptions), self._race)
+                  for sig, fs in by_signature.items()]
+        return sorted(groups, key=lambda g: (-g.count, g.signature))
+
+    def failure(self, index: int) -> ScheduleRun:
+        """Failing schedule ``index`` (one of ``failing_indices``), replayed in full; ValueError if it did not fail."""
+        index = as_int("index", index, INT32)
+        for f in self.failures:
+            if f.index == index:
+                return self._race._replay(f.index, list(f.choices))
+        shown = ", ".join(str(i) for i in self.failing_indices[:10]) + (", ..." if self.failing > 10 else "")
+        raise ValueError(f"index: schedule {index} did not fail (failing: {shown or 'none'})")
+
+
+# --------------------------------------------------------------------------- races and their recipes
+
+# The races a process has built from recipes (a dask worker keeps them between chunks).
+_RACES: dict = {}
+
+
+def _build(recipe: tuple):
+    """The engine race a recipe describes: ("preset", scenario, design, seed) or ("ops", snapshot bytes, cpus,
+    op_cpus, kinds, arg_ops, arg_names, arg_values)."""
+    with net_errors():
+        if recipe[0] == "preset":
+            return bindings.PyRace.Preset(*recipe[1:])
+        source, *ops = recipe[1:]
+        return bindings.PyRace.FromBytes(bytes(source), *ops)
+
+
+def _explore_chunk(recipe: tuple, strategy: str, schedules: int, seed: int, start: int, depth: int) -> dict:
+    """Schedules [start, start + schedules) of the race ``recipe`` describes, as plain data (what a dask worker
+    sends back: no .NET object crosses). The race is built once per process and kept."""
+    net = _RACES.get(recipe)
+    if net is None:
+        net = _RACES[recipe] = _build(recipe)
+    return _chunk_data(net, strategy, schedules, seed, start, depth)
+
+
+def _chunk_data(net, strategy, schedules, seed, start, depth) -> dict:
+    with net_errors():
+        r = net.Explore(strategy, schedules, seed, start, depth)
+    choices = np_copy(r.FailureChoices, "int32").tolist()
+    ends = np.cumsum(np_copy(r.FailureChoiceCounts, "int64")).tolist()
+    failures = [FailureRecord(int(i), tuple(choices[e - n:e]), int(p), str(sig), tuple(k.split(",")))
+                for i, n, e, p, sig, k in zip(np_copy(r.FailingIndices, "int64"), np_copy(r.FailureChoiceCounts, "int64"),
+                                              ends, np_copy(r.FailurePreemptions, "int64"), strs(r.FailureSignatures),
+                                              strs(r.FailureKinds))]
+    return {"schedules": int(r.Schedules), "failures": failures, "exhausted": bool(r.Exhausted),
+            "schedules_left": None if int(r.SchedulesLeft) < 0 else int(r.SchedulesLeft),
+            "by_kind": dict(zip(strs(r.FailingKinds), (int(c) for c in np_copy(r.FailingKindCounts, "int64"))))}
+
+
+class Race:
+    """A race ready to explore: what each simulated CPU runs, from a prepared state the engine restores for every
+    schedule. Made by ``sim.race(cpu0=[...], cpu1=[...])`` (on a fork: ``sim`` stays as it is) or ``preset(name)``.
+    ``tasks`` lists (cpu, kernel path) pairs."""
+
+    def __init__(self, net, name: str, design: str, recipe: tuple | None = None):
+        self._net, self.name, self.design = net, name, design
+        self._recipe = recipe   # None: built from a simulation; its snapshot is serialised only if a cluster needs it
+        self._ops = None
+        with net_errors():
+            self.tasks = list(zip((int(c) for c in net.TaskCpus), strs(net.TaskNames)))
+
+    def __repr__(self) -> str:
+        return f"Race({self.name!r}, design={self.design!r}, tasks={self.tasks!r})"
+
+    def run(self) -> ScheduleRun:
+        """One run with every kernel path run to completion, in CPU order (no interleaving)."""
+        with net_errors():
+            return ScheduleRun._from_net(self._net.Run(), self)
+
+    def recipe(self) -> tuple:
+        """What rebuilds this race in another process (a dask worker): the preset's name, design and seed, or the
+        simulation's state as bytes and the operations."""
+        if self._recipe is None:
+            with net_errors():
+                self._recipe = ("ops", bytes(self._net.SourceBytes()), *self._ops)
+        return self._recipe
+
+    def _replay(self, index: int, choices: list) -> ScheduleRun:
+        with net_errors():
+            return ScheduleRun._from_net(self._net.Replay(index, choices), self)
+
+    def _minimize(self, index: int, choices: list) -> ScheduleRun:
+        with net_errors():
+            return ScheduleRun._from_net(self._net.Minimize(index, choices), self)
+
+    def explore(self, strategy: str = "random", schedules: int = 1000, seed: int = 0, depth: int = 3,
+                progress: bool = True, chunk: int = 50, client=None) -> ExploreResult:
+        """Explore ``schedules`` interleavings with ``strategy``: random, pct (bug depth ``depth``), roundrobin, or dfs
+        (every schedule with at most ``depth`` preemptions, depth first, up to ``schedules`` of them; ``exhausted``
+        tells whether that covered them all, and a warning says so when it did not). Deterministic for a seed;
+        schedule i is the same whatever the chunking. With ``client`` (a dask.distributed Client) the chunks run on
+        its workers, each of which builds the race once from ``recipe()``; the result equals a serial run's (dfs,
+        one search, runs here)."""
+        strategy = as_str("strategy", strategy)
+        schedules = as_int("schedules", schedules, (1, 1_000_000))
+        seed = as_int("seed", seed)
+        depth = as_int("depth", depth, (0, 10))
+        chunk = as_int("chunk", chunk, (1, 1_000_000))
+        if strategy == "dfs":
+            chunk = schedules   # depth first: one search, not independent schedules
+        ranges = [(start, min(chunk, schedules - start)) for start in range(0, schedules, chunk)]
+        bar = None
+        if progress:
+            bar = _progress_bar(total=schedules, desc=f"{self.name} [{self.design}, {strategy}]", unit="schedule", leave=False)
+        parts = []
+        try:
+            if client is not None and strategy != "dfs":
+                recipe = client.scatter(self.recipe(), broadcast=True)   # sent to each worker once
+                futures = client.map(_explore_chunk, [recipe] * len(ranges), [strategy] * len(ranges),
+                                     [n for _, n in ranges], [seed] * len(ranges), [s for s, _ in ranges],
+                                     [depth] * len(ranges), pure=False)
+                chunks = (f.result() for f in futures)
+            else:
+                chunks = (_chunk_data(self._net, strategy, n, seed, start, depth) for start, n in ranges)
+            for part in chunks:
+                parts.append(part)
+                if bar is not None:
+                    if strategy == "dfs":
+                        bar.total = part["schedules"]   # the search may end before the maximum
+                    bar.update(part["schedules"])
+                    bar.set_postfix(failing=sum(len(p["failures"]) for p in parts))
+        finally:
+            if bar is not None:
+                bar.close()
+        return self._merge(strategy, depth, parts)
+
+    def _merge(self, strategy: str, depth: int, parts: list) -> ExploreResult:
+        failures = [f for p in parts for f in p["failures"]]
+        by_kind: dict = {}
+        for p in parts:
+            for kind, count in p["by_kind"].items():
+                by_kind[kind] = by_kind.get(kind, 0) + count
+        first = self._replay(failures[0].index, list(failures[0].choices)) if failures else None
+        last = parts[-1]
+        res = ExploreResult(self.name, self.design, strategy, sum(p["schedules"] for p in parts), len(failures),
+                            dict(sorted(by_kind.items())), [f.index for f in failures], first, last["exhausted"],
+                            failures, last["schedules_left"], self)
+        if strategy == "dfs" and not res.exhausted:
+            warnings.warn(f"dfs stopped after {res.schedules} schedules with at least {res.schedules_left} more within "
+                          f"depth {depth}: the search is not exhaustive (raise schedules= to cover them)",
+                          RuntimeWarning, stacklevel=3)
+        return res
+
+
+def preset(scenario: str, design: str = "legacy", seed: int = 0) -> Race:
+    """The preset race ``scenario`` (one of ``scenarios()``) in ``design``, on a fresh guest seeded with ``seed``."""
+    recipe = ("preset", as_str("scenario", scenario), as_str("design", design), as_int("seed", seed))
+    return Race(_build(recipe), scenario, design, recipe)
+
+
+def race(sim, cpus: dict) -> Race:
+    """The race ``sim.race(cpu0=[...], ...)`` builds: ``cpus`` maps "cpuN" to a list of bs.op operations."""
+    names, op_cpus, kinds, arg_ops, arg_names, arg_values = [], [], [], [], [], []
+    for key, ops in cpus.items():
+        m = re.fullmatch(r"cpu(\d+)", key)
+        if m is None:
+            raise ValueError(f"{key}: a race takes one list of operations per CPU, as cpu0=[...], cpu1=[...]")
+        if not isinstance(ops, (list, tuple)) or not all(isinstance(o, Op) for o in ops):
+            raise ValueError(f"{key} must be a list of bs.op operations, got {ops!r}")
+        cpu = as_int(key, int(m.group(1)), INT32)
+        names.append(cpu)
+        for o in ops:
+            for name, value in o._net_args():
+                arg_ops.append(len(kinds))
+                arg_names.append(name)
+                arg_values.append(value)
+            op_cpus.append(cpu)
+            kinds.append(o.kind)
+    ops = tuple(tuple(x) for x in (names, op_cpus, kinds, arg_ops, arg_names, arg_values))
+    with net_errors():
+        net = bindings.PyRace.Create(sim.net, *(list(x) for x in ops))
+    made = Race(net, "race", sim.design)
+    made._ops = ops
+    return made
+
+
+def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> ScheduleRun:
+    """One run of the preset ``scenario`` with its kernel paths run to completion in order (no interleaving): the
+    deterministic defects (migrate-twice, isolate-without-lru-lock) are measured this way."""
+    return preset(scenario, design, seed).run()
 
 
 def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
-            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50) -> ExploreResult:
-    """Explore ``schedules`` interleavings of ``scenario`` in ``design`` with ``strategy``: random, pct (bug
-    depth ``depth``), roundrobin, or dfs (every schedule with at most ``depth`` preemptions, depth first, up to
-    ``schedules`` of them; ``exhausted`` tells whether that covered them all). Deterministic for a seed;
-    schedule i is the same whatever the chunking (dfs runs as one chunk)."""
-    scenario = as_str("scenario", scenario)
-    design = as_str("design", design)
-    strategy = as_str("strategy", strategy)
-    schedules = as_int("schedules", schedules, (1, 1_000_000))
-    seed = as_int("seed", seed)
-    depth = as_int("depth", depth, (0, 10))
-    chunk = as_int("chunk", chunk, (1, 1_000_000))
-    bar = None
-    if progress:
-        bar = _progress_bar(total=schedules, desc=f"{scenario} [{design}, {strategy}]", unit="schedule", leave=False)
-    failing, by_kind, indices, first, exhausted = 0, {}, [], None, False
-    if strategy == "dfs":
-        chunk = schedules   # depth first: one search, not independent schedules
-    try:
-        for start in range(0, schedules, chunk):
-            n = min(chunk, schedules - start)
-            with net_errors():
-                r = PyExplore.Explore(scenario, design, strategy, n, seed, start, depth)
-            failing += int(r.Failing)
-            for kind, count in zip(strs(r.FailingKinds), np_copy(r.FailingKindCounts, "int64")):
-                by_kind[kind] = by_kind.get(kind, 0) + int(count)
-            indices.extend(int(i) for i in np_copy(r.FailingIndices, "int64"))
-            if first is None and r.FirstFailure is not None:
-                first = ScheduleRun._from_net(r.FirstFailure)
-            exhausted = bool(r.Exhausted)
-            if bar is not None:
-                if strategy == "dfs":
-                    bar.total = n = int(r.Schedules)   # the search may end before the maximum
-                bar.update(n)
-                bar.set_postfix(failing=failing)
-    finally:
-        if bar is not None:
-            bar.close()
-    ran = int(r.Schedules) if strategy == "dfs" else schedules
-    return ExploreResult(scenario, design, strategy, ran, failing, dict(sorted(by_kind.items())), indices, first, exhausted)
+            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50, client=None) -> ExploreResult:
+    """Explore ``schedules`` interleavings of the preset ``scenario`` in ``design`` (its guest seeded with ``seed``)
+    with ``strategy``; see ``Race.explore`` (``client``: a dask.distributed Client to run the chunks on)."""
+    return preset(scenario, design, seed).explore(strategy, schedules, seed, depth, progress, chunk, client)

@@ -247,6 +247,18 @@ class Host(_Part):
         call(self._sim._net, "HostSetTarget", balloon_mib)
 
 
+class Snapshot:
+    """The whole state of a Simulation at one moment (``sim.snapshot()``): restore it with ``sim.restore(snap)`` into
+    that simulation or any fork of it, as often as wanted. Opaque; ``clock_ms`` and ``ops`` say when it was taken."""
+    __slots__ = ("_net", "clock_ms", "ops")
+
+    def __init__(self, net, clock_ms: float, ops: int):
+        self._net, self.clock_ms, self.ops = net, clock_ms, ops
+
+    def __repr__(self) -> str:
+        return f"Snapshot(clock_ms={self.clock_ms}, ops={self.ops})"
+
+
 class Simulation:
     """A simulated guest. ``Simulation(memory_mib=4096, design="legacy", cpus=2, seed=1)``.
 
@@ -288,10 +300,13 @@ class Simulation:
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
         with net_errors():
-            self._net = PySimulation.Create(net_options)
-        self.options = options
-        self.memory_mib, self.design, self.cpus, self.seed = memory_mib, design, cpus, seed
-        self.per_cpu_lists = per_cpu_lists
+            self._attach(PySimulation.Create(net_options), options)
+
+    def _attach(self, net, options: dict) -> None:
+        self._net = net
+        self.options = dict(options)
+        self.memory_mib, self.design, self.cpus, self.seed = (options[k] for k in ("memory_mib", "design", "cpus", "seed"))
+        self.per_cpu_lists = options["per_cpu_lists"]
         self.workload = Workload(self)
         self.balloon = Balloon(self)
         self.host = Host(self)
@@ -327,6 +342,36 @@ class Simulation:
     def net(self):
         """Returns the underlying BalloonScript.Bindings.PySimulation (for what this layer does not wrap)."""
         return self._net
+
+    # -- snapshots
+    def snapshot(self) -> Snapshot:
+        """A copy of the whole guest as it is now (page state, lists, zones, counters, mappings, balloon, host, driver,
+        clock and timers, reports, history); returns a Snapshot for ``restore``."""
+        return Snapshot(call(self._net, "Snapshot"), self.clock_ms, len(strs(call(self._net, "HistoryOps"))))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put the guest back to ``snapshot`` bit for bit. It must come from this simulation or a fork of it (same
+        options); otherwise ValueError and nothing changes."""
+        if not isinstance(snapshot, Snapshot):
+            raise ValueError(f"snapshot must be a Snapshot from sim.snapshot(), got {snapshot!r}")
+        call(self._net, "Restore", snapshot._net)
+
+    def fork(self) -> "Simulation":
+        """An independent copy of this simulation (same design and options, same state); returns a new Simulation.
+        What either does afterwards leaves the other unchanged."""
+        child = Simulation.__new__(Simulation)
+        child._attach(call(self._net, "Fork"), self.options)
+        return child
+
+    # -- races
+    def race(self, **cpus):
+        """A race from this simulation's state: what each simulated CPU runs, as lists of ``bs.op`` operations, e.g.
+        ``sim.race(cpu0=[bs.op.deflate(pages=16)], cpu1=[bs.op.compact(mode="async")])``. Built on a fork, so this
+        simulation stays as it is; operations are checked and bound CPU by CPU, in order (``migrate`` isolates its page
+        and takes a target now). Returns a Race to ``explore()`` or ``run()``. Bad input (an operation the design does
+        not have, a CPU the simulation does not have, an empty list, more CPUs than it has) is a ValueError."""
+        from .explore import race
+        return race(self, cpus)
 
     # -- time
     @property

@@ -25,6 +25,7 @@ internal class SimRig
 
     public Simulation Sim { get; }
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
+    public object Get(Type serviceType) => _provider.GetRequiredService(serviceType);
     public PageTable Pages => Get<PageTable>();
     public PageLists Lists => Get<PageLists>();
     public Node Node => Get<Node>();

@@ -29,3 +29,8 @@ def subprocess_env(**extra) -> dict:
     env.setdefault("MPLBACKEND", "Agg")
     env.update(extra)
     return env
+
+
+# The options the race scenarios' guests are built with (engine: ScenarioSpec.Options): the v3.16 model without
+# per-cpu lists, pagevecs, reclaim, the scheduler tick or the host's per-page time, so pages land where they say.
+SCENARIO_GUEST = dict(per_cpu_lists=False, pagevecs=False, reclaim=False, timeslice_ms=0, host_us_per_page=0)

@@ -324,7 +324,7 @@ def test_per_cpu_lists_keep_order0_frees_off_the_buddy_lists(bs):
     assert pcp.buddyinfo() != plain.buddyinfo()
     assert 0 < held <= high_per_cpu * 2
     assert plain.reports() == [] and pcp.reports() == []
-    assert "per_cpu_lists=True" in repr(pcp)
+    assert "per_cpu_lists" not in repr(pcp) and "per_cpu_lists=False" in repr(plain)   # repr names what differs from the defaults
 
 
 def test_valueerror_keeps_the_engine_message(fresh):

@@ -57,10 +57,11 @@ def one_line_error(stderr: str, *words):
 
 # --------------------------------------------------------------------------- text output, exit statuses
 
-def test_scenarios_lists_the_five_scenarios():
+def test_scenarios_lists_the_presets():
     out = run("scenarios")
     assert out.returncode == 0
-    assert out.stdout.split() == ["scan-vs-migrate", "migrate-twice", "isolate-without-lru-lock", "deflate-vs-isolate", "deflate-vs-migrate"]
+    assert out.stdout.split() == ["scan-vs-migrate", "migrate-twice", "isolate-without-lru-lock", "deflate-vs-isolate", "deflate-vs-migrate",
+                                  "inflate-vs-compact", "newpage-after-unlock"]
 
 
 def test_explore_fail_on_finding_exits_1_in_legacy_and_0_in_fixed(cli):
@@ -125,7 +126,7 @@ def test_csv_output_parses_with_pandas(cli, jobs, command):
     status, out, _ = cli(*COMMANDS[command](jobs), "--csv")
     assert status == 0
     df = pd.read_csv(io.StringIO(out))
-    rows = {"scenarios": 5, "explore": 1, "run": 1, "sweep": 4, "demo": 2}[command]
+    rows = {"scenarios": 7, "explore": 1, "run": 1, "sweep": 4, "demo": 2}[command]
     assert len(df) == rows, out
     if command == "sweep":
         assert list(df.columns[:2]) == ["design", "seed"]

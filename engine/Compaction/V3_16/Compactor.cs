@@ -4,6 +4,7 @@ using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Compaction.V3_16;
@@ -17,23 +18,27 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// </summary>
 [KernelPart("compaction", PartVersion.V3_16)]
 internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, VmStat vmstat, Sanitizer sanitizer,
-    MigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction
+    MigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction, ISnapshotState
 {
     /// <summary>sysctl_extfrag_threshold: /proc/sys/vm/extfrag_threshold, default 500.</summary>
     public int ExtfragThreshold { get; set; } = 500;
 
+    public object Save() => ExtfragThreshold;
+
+    public void Restore(object saved) => ExtfragThreshold = (int)saved;
+
     /// <summary>
-    /// compact_node (v3.16) through __compact_pgdat: every zone, order -1, MIGRATE_SYNC, skip hints ignored.
-    /// (lru_add_drain_all has nothing to do: no pagevecs.) Returns each zone's compact_zone result.
+    /// compact_node (v3.16) through __compact_pgdat: every zone, order -1, MIGRATE_SYNC (or <paramref name="mode"/>),
+    /// skip hints ignored. (lru_add_drain_all has nothing to do: no pagevecs.) Returns each zone's compact_zone result.
     /// </summary>
-    public CompactStatus[] CompactNode()
+    public CompactStatus[] CompactNode(MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("compact_node");
         var zones = node.Zones;
         var result = new CompactStatus[zones.Count];
         for (int i = 0; i < zones.Count; i++)
         {
-            var cc = NewControl(zones[i], -1, MigrateType.Movable, MigrateMode.Sync, ignoreSkipHint: true);
+            var cc = NewControl(zones[i], -1, MigrateType.Movable, mode, ignoreSkipHint: true);
             result[i] = CompactZone(cc);
             Release(cc);
         }
@@ -75,7 +80,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
 
     /// <summary>A compaction as a kernel path on one CPU, for scenarios: compact_node, or compact_zone_order on every zone.</summary>
     public SimTask CompactionTask(int id, int cpu, int order, MigrateMode mode) => order < 0
-        ? new SimTask(id, cpu, "compact_memory", () => CompactNode())
+        ? new SimTask(id, cpu, "compact_memory", () => CompactNode(MigrateMode.Sync))
         : new SimTask(id, cpu, $"compact(order {order}, {mode})", () =>
         {
             foreach (var zone in node.Zones) CompactZoneOrder(zone, order, Gfp.HighUserMovable, mode, out _);

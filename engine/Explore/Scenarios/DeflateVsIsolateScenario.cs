@@ -1,5 +1,4 @@
-using BalloonScript.Engine.Migrate;
-using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Explore.Ops;
 
 namespace BalloonScript.Engine.Explore.Scenarios;
 
@@ -10,28 +9,21 @@ namespace BalloonScript.Engine.Explore.Scenarios;
 /// pages_lock, only trylocks a page and never asks whether it is still listed: it takes isolated pages off
 /// compaction's private list (lost pages, list corruption, isolated_pages stuck). d6d86c0 skips pages whose
 /// PG_private is clear, leaving only the next-cursor race of the unlocked walk (fixed in v4.5 by walking under
-/// pages_lock).
+/// pages_lock). As operations: <c>cpu0=[deflate(pages=4)], cpu1=[isolate(start=lru, end=past the balloon, then="putback")]</c>.
 /// </summary>
 internal class DeflateVsIsolateScenario(ScenarioKit kit) : IScenario
 {
     public const int BalloonSize = 4;
     public const int Deflate = 4;
 
-    public IReadOnlyList<SimTask> Prepare()
+    public void Prepare(RaceBuilder race)
     {
         int lru = kit.AnonPage();
         var balloon = kit.BalloonPages(BalloonSize);
-        int end = balloon[^1] + 1;
-        return
-        [
-            new SimTask(0, 0, "vballoon: leak_balloon", () => kit.LeakBalloon(Deflate)),
-            new SimTask(1, 1, "compaction", () => Compaction(kit.Isolate(lru, end, MigrateMode.Sync))),
-        ];
+        race.Ops(0, "vballoon: leak_balloon", RaceOp.Of("deflate", ("pages", Deflate)));
+        race.Ops(1, "compaction", RaceOp.Of("isolate", ("start", lru), ("end", balloon[^1] + 1), ("then", Then)));
     }
 
-    public void Finish() => kit.Sim.CheckInvariants();
-
-    protected ScenarioKit Kit => kit;
-
-    protected virtual void Compaction(Compaction.CompactControl cc) => kit.PutbackAndRelease(cc);
+    /// <summary>What compaction does with what it isolated: put it back (as when it gives up), or migrate it.</summary>
+    protected virtual string Then => "putback";
 }

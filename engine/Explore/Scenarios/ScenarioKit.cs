@@ -2,6 +2,7 @@ using BalloonScript.Engine.Compaction;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Reclaim;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
@@ -14,11 +15,17 @@ namespace BalloonScript.Engine.Explore.Scenarios;
 /// compact_control, as a direct-compaction or kcompactd-less kernel would run them.
 /// </summary>
 internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy,
-    Lru lru, IMigration migration, ICompaction compaction, Workload.Workload workload, IVirtioBalloon driver)
+    Lru lru, IMigration migration, ICompaction compaction, Workload.Workload workload, Workload.HighOrderRequests highOrder,
+    IVirtioBalloon driver, IReclaim reclaim)
 {
     public Simulation Sim => sim;
     public PageTable Pages => pages;
     public Node Node => node;
+    public ICompaction Compaction => compaction;
+    public Workload.Workload Workload => workload;
+    public Workload.HighOrderRequests HighOrder => highOrder;
+    public IVirtioBalloon Driver => driver;
+    public IReclaim Reclaim => reclaim;
 
     /// <summary>MiB a workload populate can take now, and MiB the balloon can take now.</summary>
     public double AllocatableMib => workload.AllocatablePages() / 256.0;
@@ -96,11 +103,11 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
         compaction.Release(cc);
     }
 
-    /// <summary>compact_zone over the whole zone (order -1) in sync mode, honouring skip bits (as every
+    /// <summary>compact_zone over the whole zone (order -1) in <paramref name="mode"/>, honouring skip bits (as every
     /// compaction but a manual one does), as one compact_control.</summary>
-    public CompactStatus CompactZone(Zone zone)
+    public CompactStatus CompactZone(Zone zone, MigrateMode mode)
     {
-        var cc = compaction.NewControl(zone, -1, MigrateType.Movable, MigrateMode.Sync, ignoreSkipHint: false);
+        var cc = compaction.NewControl(zone, -1, MigrateType.Movable, mode, ignoreSkipHint: false);
         var status = compaction.CompactZone(cc);
         compaction.Release(cc);
         return status;

@@ -18,6 +18,7 @@ internal sealed class PerCpuPages
 
     /// <summary>lists[MIGRATE_PCPTYPES]: list heads in <see cref="PageLists"/>.</summary>
     public int[] Lists { get; }
+    /// <summary>count: the pages on <see cref="Lists"/> (saved by <see cref="PerCpuPagesets"/>; the rest is fixed at boot).</summary>
     public int Count { get; set; }
     public int High { get; private set; }
     public int Batch { get; private set; }

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.PageAlloc.V3_16;
@@ -12,7 +13,7 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// nor in NR_FREE_PAGES. The buddy functions come in as the caller's BuddyAllocator argument, so the two
 /// layers do not depend on each other at construction. All allocations and frees are hot (no __GFP_COLD).
 /// </summary>
-internal sealed class PerCpuPagesets
+internal sealed class PerCpuPagesets : ISnapshotState
 {
     private readonly PageTable _pages;
     private readonly PageLists _lists;
@@ -32,6 +33,16 @@ internal sealed class PerCpuPagesets
     }
 
     public int Cpus => _scheduler.Cpus;
+
+    /// <summary>Each list's count; the pages on the lists are in <see cref="PageLists"/>.</summary>
+    public object Save() => _pagesets.Select(zone => zone.Select(pcp => pcp.Count).ToArray()).ToArray();
+
+    public void Restore(object saved)
+    {
+        var counts = (int[][])saved;
+        for (int z = 0; z < counts.Length; z++)
+            for (int cpu = 0; cpu < counts[z].Length; cpu++) _pagesets[z][cpu].Count = counts[z][cpu];
+    }
 
     /// <summary>per_cpu_ptr(zone-&gt;pageset, cpu)-&gt;pcp.</summary>
     public PerCpuPages Pcp(Zone zone, int cpu) => _pagesets[zone.Index][cpu];

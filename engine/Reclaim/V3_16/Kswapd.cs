@@ -2,6 +2,7 @@ using BalloonScript.Engine.Compaction;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
@@ -16,7 +17,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// bits on the way (<c>reset_isolation_suitable</c>). Its wake-ups run as kernel paths of their own (nested in the
 /// waker when running to completion), its nap as a timer. docs/kernel/reclaim-v3.16.md §3.
 /// </summary>
-internal sealed class Kswapd
+internal sealed class Kswapd : ISnapshotState
 {
     /// <summary>balance_pgdat rounds one wake-up may run back to back before kswapd naps anyway (the kernel would spin on).</summary>
     private const int MaxRoundsPerWake = 64;
@@ -50,6 +51,16 @@ internal sealed class Kswapd
         _clock = clock;
         _classzoneIdx = node.Zones.Count - 1;
         clock.Handle(TimerKind.KswapdNap, NapEnded);
+    }
+
+    /// <summary>Its state between wake-ups (it never runs across an operation's end).</summary>
+    public object Save() => ((int)_state, _maxOrder, _classzoneIdx, _napGeneration, _napOrder, _napClasszone);
+
+    public void Restore(object saved)
+    {
+        int state;
+        (state, _maxOrder, _classzoneIdx, _napGeneration, _napOrder, _napClasszone) = ((int, int, int, long, int, int))saved;
+        _state = (State)state;
     }
 
     /// <summary>Whether kswapd is running, napping after a balance, or asleep.</summary>

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 using BalloonScript.Engine.Workload;
@@ -11,10 +12,15 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// LRU pages reclaim scanned, work it could not do is deferred to the next call, and the pages it frees count as
 /// reclaimed_slab. docs/kernel/reclaim-v3.16.md §2.18.
 /// </summary>
-internal sealed class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler scheduler, SimClock clock)
+internal sealed class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler scheduler, SimClock clock) : ISnapshotState
 {
     private const long Seeks = 2, Batch = 128;
     private long _nrDeferred;
+
+    /// <summary>The shrinker's nr_deferred.</summary>
+    public object Save() => _nrDeferred;
+
+    public void Restore(object saved) => _nrDeferred = (long)saved;
 
     /// <summary>shrink_slab(nr_pages_scanned, lru_pages): returns the slab pages freed.</summary>
     public long Shrink(long nrPagesScanned, long lruPages)

@@ -6,17 +6,23 @@ using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Explore;
 
-/// <summary>A textbook lost update: two CPUs read-modify-write a counter with a preemption point in between.</summary>
+/// <summary>
+/// A textbook lost update: two CPUs read-modify-write a counter with a preemption point in between. The counter lives
+/// outside the simulation, so no snapshot restores it: the scenario resets it after each schedule.
+/// </summary>
 internal sealed class LostUpdateScenario(Scheduler scheduler, Sanitizer sanitizer) : IScenario
 {
     private int _counter;
 
-    public IReadOnlyList<SimTask> Prepare() =>
-        [new SimTask(0, 0, "inc0", Increment), new SimTask(1, 1, "inc1", Increment)];
-
-    public void Finish()
+    public void Prepare(RaceBuilder race)
     {
-        if (_counter != 2) sanitizer.Report(ReportKind.VmBug, -1, $"lost update: counter is {_counter}");
+        race.Task(0, "inc0", Increment);
+        race.Task(1, "inc1", Increment);
+        race.Finish(() =>
+        {
+            if (_counter != 2) sanitizer.Report(ReportKind.VmBug, -1, $"lost update: counter is {_counter}");
+            _counter = 0;
+        });
     }
 
     private void Increment()
@@ -29,12 +35,15 @@ internal sealed class LostUpdateScenario(Scheduler scheduler, Sanitizer sanitize
 
 public class ExplorerTests
 {
-    private static readonly ScenarioSpec LostUpdate = new("lost-update", "test race", 16, 2, typeof(LostUpdateScenario));
+    internal static readonly ScenarioSpec LostUpdate = new("lost-update", "test race", 16, 2, typeof(LostUpdateScenario));
+
+    internal static ExploreResult Explore(string strategy, long seed, int start, int count, int depth = 3) =>
+        Explorer.Explore(LostUpdate.Prepare(KernelDesign.Legacy, seed), new ExploreRequest(strategy, seed, depth), start, count);
 
     [Test]
     public void Explore_FindsTheLostUpdate_OnSomeButNotAllRandomSchedules()
     {
-        var result = Explorer.Explore(new ExploreRequest(LostUpdate, KernelDesign.Legacy, "random", seed: 7), 0, 64);
+        var result = Explore("random", 7, 0, 64);
         Assert.That(result.Schedules, Is.EqualTo(64));
         Assert.That(result.Failing, Is.InRange(1, 63));
         Assert.That(result.FailingByKind["vm_bug"], Is.EqualTo(result.Failing));
@@ -44,7 +53,7 @@ public class ExplorerTests
     [Test]
     public void Replay_ReproducesTheFailingScheduleExactly()
     {
-        var first = Explorer.Explore(new ExploreRequest(LostUpdate, KernelDesign.Legacy, "random", seed: 7), 0, 64).FirstFailure!;
+        var first = Explore("random", 7, 0, 64).FirstFailure!;
         var again = first.Replay();
         Assert.That(again.Choices, Is.EqualTo(first.Choices));
         Assert.That(again.Trace, Is.EqualTo(first.Trace));
@@ -54,13 +63,12 @@ public class ExplorerTests
     [Test]
     public void Explore_IsDeterministicPerSeed_AndSchedulesCanBeRunInChunks()
     {
-        var request = new ExploreRequest(LostUpdate, KernelDesign.Legacy, "random", seed: 11);
-        var whole = Explorer.Explore(request, 0, 40);
-        var a = Explorer.Explore(request, 0, 20);
-        var b = Explorer.Explore(request, 20, 20);
+        var whole = Explore("random", 11, 0, 40);
+        var a = Explore("random", 11, 0, 20);
+        var b = Explore("random", 11, 20, 20);
         Assert.That(whole.FailingIndices, Is.Not.Empty.And.Count.LessThan(40), "some schedules fail, not all: the lists compared carry information");
-        Assert.That(Explorer.Explore(request, 0, 40).FailingIndices, Is.EqualTo(whole.FailingIndices), "same seed, same schedules");
-        Assert.That(Explorer.Explore(new ExploreRequest(LostUpdate, KernelDesign.Legacy, "random", seed: 12), 0, 40).FailingIndices, Is.Not.EqualTo(whole.FailingIndices), "the seed picks the schedules");
+        Assert.That(Explore("random", 11, 0, 40).FailingIndices, Is.EqualTo(whole.FailingIndices), "same seed, same schedules");
+        Assert.That(Explore("random", 12, 0, 40).FailingIndices, Is.Not.EqualTo(whole.FailingIndices), "the seed picks the schedules");
         Assert.That(a.FailingIndices.Concat(b.FailingIndices), Is.EqualTo(whole.FailingIndices));
     }
 
@@ -69,17 +77,14 @@ public class ExplorerTests
     {
         var e = Assert.Throws<ArgumentException>(() => Explorer.Explore("no-such-race", "legacy", "random", 10, 1))!;
         Assert.That(e.Message, Does.Contain("scenario"));
-        var s = Assert.Throws<ArgumentException>(() => new ExploreRequest(LostUpdate, KernelDesign.Legacy, "chaos", 1))!;
+        var s = Assert.Throws<ArgumentException>(() => new ExploreRequest("chaos", 1))!;
         Assert.That(s.Message, Does.Contain("strategy must be one of random, pct, roundrobin"));
     }
 }
 
 public class DfsExplorerTests
 {
-    private static readonly ScenarioSpec LostUpdate = new("lost-update", "test race", 16, 2, typeof(LostUpdateScenario));
-
-    private static ExploreResult Dfs(int bound, int max = 10_000) =>
-        Explorer.Explore(new ExploreRequest(LostUpdate, KernelDesign.Legacy, "dfs", seed: 0, pctDepth: bound), 0, max);
+    private static ExploreResult Dfs(int bound, int max = 10_000) => ExplorerTests.Explore("dfs", 0, 0, max, bound);
 
     [Test]
     public void Dfs_Bound0_RunsEachStartOrderOnce_WithoutPreemption_NoLostUpdate()
@@ -104,10 +109,10 @@ public class DfsExplorerTests
     [Test]
     public void Dfs_SchedulesAreDistinct_AndTheSearchIsDeterministic()
     {
-        var request = new ExploreRequest(LostUpdate, KernelDesign.Legacy, "dfs", seed: 0, pctDepth: 2);
+        var race = ExplorerTests.LostUpdate.Prepare(KernelDesign.Legacy, 0);
         var runs = new List<string>();
         var dfs = new DfsStrategy(2);
-        do runs.Add(string.Join(",", Explorer.RunOne(request, runs.Count, dfs).Choices));
+        do runs.Add(string.Join(",", race.Run(runs.Count, dfs).Choices));
         while (dfs.Advance());
         Assert.That(runs, Is.Unique);
         Assert.That(Dfs(2).Schedules, Is.EqualTo(runs.Count));

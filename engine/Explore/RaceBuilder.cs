@@ -1,0 +1,95 @@
+using BalloonScript.Engine.Explore.Ops;
+using BalloonScript.Engine.Explore.Scenarios;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BalloonScript.Engine.Explore;
+
+/// <summary>
+/// Builds a <see cref="Race"/> on a simulation of its own: prepare the guest with the ordinary operations (or the
+/// <see cref="Kit"/>), bind operations to it (their set-up runs now, as part of the prepared state), say which CPU
+/// runs which, then <see cref="Build"/> snapshots the prepared state.
+/// </summary>
+internal sealed class RaceBuilder
+{
+    private readonly List<TaskTemplate> _tasks = [];
+    private readonly List<Action> _finish = [];
+
+    public RaceBuilder(Simulation sim)
+    {
+        Sim = sim;
+        Kit = sim.Services.GetRequiredService<ScenarioKit>();
+    }
+
+    /// <summary>The race's own simulation (never a user's: <see cref="FromOps"/> forks it).</summary>
+    public Simulation Sim { get; }
+
+    public ScenarioKit Kit { get; }
+
+    /// <summary>Check <paramref name="op"/> and bind it to <see cref="Sim"/>; <paramref name="where"/> names it in messages (<c>cpu1[0]</c>).</summary>
+    public BoundOp Bind(string where, RaceOp op) => RaceOps.Bind(where, op, Kit);
+
+    /// <summary><see cref="Bind"/> each of <paramref name="ops"/> (named <c>cpuN[i]</c>) and give them to CPU <paramref name="cpu"/>;
+    /// the path is called <paramref name="name"/>, or by its operations when null.</summary>
+    public void Ops(int cpu, string? name, params RaceOp[] ops)
+    {
+        var bound = ops.Select((op, i) => Bind($"cpu{cpu}[{i}]", op)).ToArray();
+        Ops(cpu, name ?? string.Join(" + ", bound.Select(b => b.Name)), bound);
+    }
+
+    /// <summary>CPU <paramref name="cpu"/> runs <paramref name="ops"/> one after the other, as one kernel path called <paramref name="name"/>.</summary>
+    public void Ops(int cpu, string name, IReadOnlyList<BoundOp> ops)
+    {
+        Task(cpu, name, () =>
+        {
+            foreach (var op in ops) op.Run();
+        });
+        foreach (var op in ops)
+            if (op.Finish is not null) _finish.Add(op.Finish);
+    }
+
+    /// <summary>CPU <paramref name="cpu"/> runs <paramref name="body"/>, a kernel path written in C#; task ids follow the calls.</summary>
+    public void Task(int cpu, string name, Action body)
+    {
+        Check.InRange(cpu, "cpu", 0, Sim.Options.Cpus - 1);
+        Check.That(_tasks.All(t => t.Cpu != cpu), "cpu", $"cpu{cpu} already runs {_tasks.FirstOrDefault(t => t.Cpu == cpu)?.Name}");
+        _tasks.Add(new TaskTemplate(_tasks.Count, cpu, name, body));
+    }
+
+    /// <summary>Something to settle after each schedule, before the whole-memory checks (state outside the simulation, say).</summary>
+    public void Finish(Action finish) => _finish.Add(finish);
+
+    /// <summary>The race: the prepared state is snapshotted now; after each schedule the operations settle and the checks run.</summary>
+    public Race Build()
+    {
+        Check.That(_tasks.Count > 0, "race", "no CPU has anything to run");
+        var finish = _finish.ToArray();
+        var sim = Sim;
+        return new Race(sim, [.. _tasks], () =>
+        {
+            foreach (var f in finish) f();
+            sim.CheckInvariants();
+        });
+    }
+
+    /// <summary>
+    /// A race from operations given per CPU (Python's <c>sim.race(cpu0=[...], cpu1=[...])</c>) on a fork of
+    /// <paramref name="sim"/>, which is left as it is. Every CPU and operation is checked before anything is built;
+    /// operations are bound CPU by CPU, in order.
+    /// </summary>
+    public static Race FromOps(Simulation sim, IReadOnlyList<(int Cpu, IReadOnlyList<RaceOp> Ops)> cpus)
+    {
+        int n = sim.Options.Cpus;
+        Check.That(cpus.Count > 0, "race", "no CPU has operations: give each CPU a list, e.g. cpu0=[...]");
+        Check.That(cpus.Count <= n, "race", $"{cpus.Count} CPUs have operations, but the simulation has {n}");
+        foreach (var (cpu, ops) in cpus)
+        {
+            Check.That(cpu >= 0 && cpu < n, $"cpu{cpu}", $"no such CPU: the simulation has cpu0..cpu{n - 1}");
+            Check.That(cpus.Count(c => c.Cpu == cpu) == 1, $"cpu{cpu}", "is listed twice");
+            Check.That(ops.Count > 0, $"cpu{cpu}", "empty list of operations");
+            for (int i = 0; i < ops.Count; i++) RaceOps.Check($"cpu{cpu}[{i}]", ops[i], sim.Options);
+        }
+        var builder = new RaceBuilder(sim.Fork());
+        foreach (var (cpu, ops) in cpus.OrderBy(c => c.Cpu)) builder.Ops(cpu, null, [.. ops]);
+        return builder.Build();
+    }
+}

@@ -1,0 +1,139 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Explore;
+using BalloonScript.Engine.Explore.Ops;
+using BalloonScript.Engine.Mm;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Explore;
+
+/// <summary>
+/// Races written as operations per CPU (Python's sim.race): checked before anything is built, bound on a fork of the
+/// user's simulation, explored from its restored prepared state; presets are the same thing written in C#.
+/// </summary>
+public class RaceTests
+{
+    /// <summary>The guest deflate-vs-isolate prepares: one anon page, then four balloon pages right after it.</summary>
+    private static (Simulation Sim, int Lru, int End) BalloonGuest(string design, long seed)
+    {
+        var sim = Simulation.Create(TestOptions.Classic(16, 2, seed, design));
+        sim.WorkloadAnon(1 / 256.0);
+        sim.BalloonInflate(4 / 256.0);
+        var map = sim.PageMap();
+        return (sim, Array.IndexOf(map, (byte)PageKind.Anon), Array.LastIndexOf(map, (byte)PageKind.Balloon) + 1);
+    }
+
+    private static Race FromOps(Simulation sim, params (int Cpu, RaceOp[] Ops)[] cpus) =>
+        RaceBuilder.FromOps(sim, cpus.Select(c => (c.Cpu, (IReadOnlyList<RaceOp>)c.Ops)).ToArray());
+
+    [TestCase("legacy")]
+    [TestCase("redesign")]
+    public void Preset_IsTheRaceItsOperationsWrite_SameFailingSchedules(string design)
+    {
+        var (sim, lru, end) = BalloonGuest(design, 5);
+        var race = FromOps(sim, (0, [RaceOp.Of("deflate", ("pages", 4))]), (1, [RaceOp.Of("isolate", ("start", lru), ("end", end))]));
+
+        var written = Explorer.Explore(race, new ExploreRequest("random", 5), 0, 150);
+        var preset = Explorer.Explore("deflate-vs-isolate", design, "random", 150, 5);
+
+        Assert.That(written.Failing, Is.Positive);
+        Assert.That(written.FailingIndices, Is.EqualTo(preset.FailingIndices));
+        Assert.That(written.FailingByKind, Is.EqualTo(preset.FailingByKind));
+        Assert.That(written.FirstFailure!.Choices, Is.EqualTo(preset.FirstFailure!.Choices));
+    }
+
+    [Test]
+    public void FromOps_LeavesTheUsersSimulationAsItWas()
+    {
+        var (sim, lru, end) = BalloonGuest("legacy", 1);
+        var map = sim.PageMap();
+        var history = sim.HistoryValues();
+        var race = FromOps(sim, (0, [RaceOp.Of("deflate", ("pages", 4))]), (1, [RaceOp.Of("migrate", ("pfn", lru))]));
+
+        Explorer.Explore(race, new ExploreRequest("random", 1), 0, 20);
+
+        Assert.That(race.Tasks.Select(t => t.Name), Is.EqualTo(new[] { "leak_balloon(4)", $"migrate_pages(pfn {lru} -> {end})" }));
+        Assert.That(sim.PageMap(), Is.EqualTo(map));
+        Assert.That(sim.HistoryValues(), Is.EqualTo(history));
+    }
+
+    private static IEnumerable<TestCaseData> BadRaces()
+    {
+        var deflate = new[] { RaceOp.Of("deflate", ("pages", 1)) };
+        yield return new TestCaseData(new (int, RaceOp[])[0], "race: no CPU has operations").SetName("no CPU");
+        yield return new TestCaseData(new[] { (2, deflate) }, "cpu2: no such CPU: the simulation has cpu0..cpu1").SetName("CPU out of range");
+        yield return new TestCaseData(new[] { (-1, deflate) }, "cpu-1: no such CPU").SetName("negative CPU");
+        yield return new TestCaseData(new[] { (0, deflate), (1, deflate), (1, deflate) }, "3 CPUs have operations, but the simulation has 2").SetName("more CPUs than it has");
+        yield return new TestCaseData(new[] { (0, new RaceOp[0]) }, "cpu0: empty list of operations").SetName("empty list");
+        yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("kswapd") }) }, "cpu0[0]: this simulation (legacy) has no kswapd operation: it was built with reclaim=False").SetName("not in the simulation");
+        yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("fly") }) }, "cpu0[0]: operation must be one of inflate, deflate").SetName("unknown operation");
+        yield return new TestCaseData(new[] { (1, new[] { RaceOp.Of("deflate", ("pages", 0)) }) }, "cpu1[0] pages must be in [1,").SetName("argument out of range");
+        yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("deflate", ("pages", 1), ("mode", "sync")) }) }, "cpu0[0] deflate: has no argument 'mode'").SetName("unknown argument");
+        yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("deflate") }) }, "cpu0[0] pages: is required").SetName("missing argument");
+        yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("compact", ("mode", "eager")) }) }, "cpu0[0] mode must be one of async, sync_light, sync").SetName("bad mode");
+        yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("migrate", ("pfn", 0)) }) }, "cpu0[0] pfn: pfn 0 is not on an LRU list").SetName("migrate a page that is not on an LRU");
+    }
+
+    [TestCaseSource(nameof(BadRaces))]
+    public void FromOps_BadInput_IsAnArgumentExceptionNamingIt_AndChangesNothing((int Cpu, RaceOp[] Ops)[] cpus, string message)
+    {
+        var (sim, _, _) = BalloonGuest("legacy", 1);
+        var map = sim.PageMap();
+
+        var e = Assert.Throws(Is.InstanceOf<ArgumentException>(), () => FromOps(sim, cpus))!;
+
+        Assert.That(e.Message, Does.Contain(message));
+        Assert.That(sim.PageMap(), Is.EqualTo(map));
+        Assert.That(sim.HistoryOps, Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public void EveryOperation_RunsAsAKernelPath_InEveryDesignThatHasIt()
+    {
+        foreach (var design in KernelDesign.All)
+        {
+            var sim = Simulation.Create(TestOptions.Classic(32, 2, 2, design.Name));
+            sim.WorkloadAnon(8);
+            sim.WorkloadFree(0.5, "interleave", 0);
+            sim.BalloonInflate(2);
+            int lru = Array.IndexOf(sim.PageMap(), (byte)PageKind.Anon);
+            RaceOp[] ops =
+            [
+                RaceOp.Of("inflate", ("pages", 300)), RaceOp.Of("deflate", ("pages", 10)), RaceOp.Of("compact", ("mode", "async")),
+                RaceOp.Of("compact", ("zone", "DMA32")), RaceOp.Of("allocate", ("order", 3), ("count", 2)), RaceOp.Of("anon", ("pages", 5)),
+                RaceOp.Of("file", ("pages", 5)), RaceOp.Of("slab", ("pages", 1)), RaceOp.Of("free", ("fraction", 0.25), ("pattern", "random")),
+                RaceOp.Of("isolate", ("then", "migrate")), RaceOp.Of("isolate", ("mode", "async")),
+            ];
+            var race = FromOps(sim, (0, [RaceOp.Of("migrate", ("pfn", lru))]), (1, ops));
+
+            var run = race.Run(0, null);
+
+            Assert.That(race.Tasks[1].Name, Does.StartWith("fill_balloon(300) + leak_balloon(10) + compact_memory(async) + compact_zone(DMA32, sync)"));
+            Assert.That(run.Reports.Where(r => r.KindName != "balloon_unmovable"), Is.Empty, design.Name);
+            Assert.That(run.Delta("balloon_pages"), Is.EqualTo(290), design.Name);
+        }
+    }
+
+    [Test]
+    public void NewpageAfterUnlock_v318_DriverReleasesAPagePutOnTheLru_FixedDesignDoesNot()
+    {
+        var redesign = Explorer.Explore("newpage-after-unlock", "redesign", "dfs", 10_000, 0, pctDepth: 2);
+        var fixedDesign = Explorer.Explore("newpage-after-unlock", "fixed", "dfs", 10_000, 0, pctDepth: 2);
+
+        Assert.That(redesign.Exhausted && fixedDesign.Exhausted);
+        Assert.That(redesign.FailingByKind.Keys, Does.Contain("bad_page"));
+        Assert.That(redesign.FirstFailure!.Trace.Select(t => t.Point), Does.Contain("unlock_page"));
+        Assert.That(fixedDesign.Failing, Is.Zero);
+    }
+
+    [TestCase("redesign")]
+    [TestCase("fixed")]
+    public void InflateVsCompact_BalloonLockMakesMigratepageBackOff_NoFinding(string design) =>
+        Assert.That(Explorer.Explore("inflate-vs-compact", design, "pct", 150, 1).Failing, Is.Zero);
+
+    [Test]
+    public void InflateVsCompact_v316_MigratedPagesBecomeUnmovable_Defect2Only()
+    {
+        var r = Explorer.Explore("inflate-vs-compact", "legacy", "pct", 150, 1);
+        Assert.That(r.FailingByKind.Keys, Is.EqualTo(new[] { "balloon_unmovable" }));
+    }
+}

@@ -1,0 +1,112 @@
+"""What an exploration gives back: every failing schedule replayable by index, failures grouped by how they failed,
+a minimal failing schedule per group, traces for Perfetto and as text, a loud dfs that did not finish, and the same
+result from a dask cluster as from a serial run."""
+import json
+import warnings
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def res(bs):
+    return bs.explore("deflate-vs-isolate", design="legacy", schedules=200, seed=1, progress=False)
+
+
+def test_every_failing_schedule_replays_by_index(res):
+    assert res.failing == len(res.failures) == len(res.failing_indices) > 3
+    for record in res.failures[:5]:
+        run = res.failure(record.index)
+        assert (run.index, run.choices, run.signature) == (record.index, list(record.choices), record.signature)
+        assert run.replay().reports == run.reports
+    assert res.failure(res.failing_indices[0]).reports == res.first_failure.reports
+
+
+def test_failure_of_a_schedule_that_did_not_fail_is_a_valueerror(res):
+    passed = next(i for i in range(res.schedules) if i not in res.failing_indices)
+    with pytest.raises(ValueError, match=f"schedule {passed} did not fail"):
+        res.failure(passed)
+
+
+def test_groups_partition_the_failures_by_signature(res):
+    groups = res.groups
+    assert sum(g.count for g in groups) == res.failing
+    assert [g.count for g in groups] == sorted((g.count for g in groups), reverse=True)
+    for g in groups:
+        assert all(res.failures[res.failing_indices.index(i)].signature == g.signature for i in g.indices)
+        assert g.fewest.preemptions == min(f.preemptions for f in res.failures if f.signature == g.signature)
+    assert any("page_leak" in g.signature for g in groups)
+
+
+def test_minimal_keeps_the_failure_with_fewer_preemptions(res):
+    group = res.groups[0]
+    minimal = group.minimal()
+    assert minimal.signature == group.signature
+    assert minimal.preemptions < group.fewest.preemptions and minimal.preemptions <= 3
+    assert minimal.replay().reports == minimal.reports
+
+
+def test_chrome_trace_is_trace_event_json_with_a_track_per_cpu_and_the_reports(res, tmp_path):
+    run = res.first_failure
+    path = run.to_chrome_trace(tmp_path / "trace" / "t.json")
+    doc = json.loads(path.read_text())
+    events = doc["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert sorted(names) == [0, 1] and names[0].startswith("CPU0: vballoon") and names[1].startswith("CPU1: compaction")
+    slices = [e for e in events if e["ph"] == "X"]
+    assert len(slices) == len(run.trace)
+    assert [s["args"]["step"] for s in slices] == run.trace["step"].tolist()
+    assert all(s["dur"] >= 1 and s["ts"] + s["dur"] == s["args"]["step"] for s in slices)
+    instants = [e for e in events if e["ph"] == "i"]
+    assert [(e["name"], e["ts"], e["tid"]) for e in instants] == [(r.kind, r.step, r.cpu) for r in run.reports]
+    assert doc["otherData"]["choices"] == run.choices
+
+
+def test_text_lists_every_point_and_report(res):
+    run = res.first_failure
+    text = run.to_text()
+    assert text.startswith(f"schedule {run.index}: {len(run.trace)} points, {run.preemptions} preemptions")
+    assert all(point in text for point in run.trace["point"])
+    assert all(r.message in text for r in run.reports)
+
+
+def test_dfs_that_stops_early_warns_and_says_how_many_were_left(bs):
+    with pytest.warns(RuntimeWarning, match="not exhaustive"):
+        stopped = bs.explore("deflate-vs-isolate", design="fixed", strategy="dfs", depth=2, schedules=50, progress=False)
+    assert not stopped.exhausted and stopped.schedules_left >= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole = bs.explore("scan-vs-migrate", design="fixed", strategy="dfs", depth=1, schedules=10_000, progress=False)
+    assert whole.exhausted and whole.schedules_left == 0
+    assert bs.explore("scan-vs-migrate", schedules=5, progress=False).schedules_left is None
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def same(a, b):
+    return (a.schedules, a.failing_indices, a.failing_by_kind, a.failures) == (b.schedules, b.failing_indices, b.failing_by_kind, b.failures) \
+        and a.first_failure.choices == b.first_failure.choices and a.first_failure.reports == b.first_failure.reports
+
+
+def test_distributed_preset_equals_the_serial_run(bs, client):
+    serial = bs.explore("deflate-vs-isolate", schedules=240, seed=3, chunk=40, progress=False)
+    spread = bs.explore("deflate-vs-isolate", schedules=240, seed=3, chunk=40, progress=False, client=client)
+    assert serial.failing > 0 and same(serial, spread)
+
+
+def test_distributed_race_from_a_simulation_equals_the_serial_run(bs, client):
+    sim = bs.Simulation(memory_mib=16, design="redesign", cpus=2, seed=4)
+    sim.workload.anon(mib=1 / 256)
+    sim.balloon.inflate(mib=4 / 256)
+    lru = int((sim.page_map() == bs.PageKind.anon).nonzero()[0][0])
+    race = sim.race(cpu0=[bs.op.deflate(pages=4)], cpu1=[bs.op.isolate(start=lru, then="migrate")])
+    serial = race.explore(strategy="pct", schedules=240, seed=2, chunk=40, progress=False)
+    spread = race.explore(strategy="pct", schedules=240, seed=2, chunk=40, progress=False, client=client)
+    assert serial.failing > 0 and same(serial, spread)
