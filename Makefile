@@ -23,7 +23,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export MPLBACKEND ?= Agg
 
-.PHONY: all deps build test demo notebook clean
+.PHONY: all deps build test demo notebook notebooks-outputs clean
 
 all: build
 
@@ -60,6 +60,13 @@ notebook: deps build
 	@echo "notebook: Jupyter on $(CURDIR)/notebooks at http://127.0.0.1:$(NOTEBOOK_PORT)/ (open the URL with ?token= that Jupyter prints below)"
 	$(PY) -m notebook --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --port-retries=0 \
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Re-run every notebook and save it with its outputs (figures visible on a repository page); `make test` runs them
+# again without saving.
+notebooks-outputs: deps build
+	cd notebooks && for nb in *.ipynb; do \
+	  MPLBACKEND=module://matplotlib_inline.backend_inline $(PY) -m nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; done
 
 clean:
 	-$(DOTNET) clean $(SLN) -c $(CONFIG) -nologo -v:quiet
