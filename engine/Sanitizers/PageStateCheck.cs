@@ -15,6 +15,9 @@ namespace BalloonScript.Engine.Sanitizers;
 /// </summary>
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PerCpuPagesets? pcp = null)
 {
+    /// <summary>How the checks' list walks name themselves in a list_corruption report.</summary>
+    private const string Walker = "sanitizer: page-state check";
+
     private ulong[] _seenTokens = [];
 
     /// <summary>Run every check; <paramref name="liveTokens"/>/<paramref name="maxToken"/> come from the workload.</summary>
@@ -56,7 +59,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         for (int o = 0; o < Zone.MaxOrder; o++)
         {
             long listed = 0;
-            for (int mt = 0; mt < MigrateType.Count; mt++) listed += lists.Count(zone.FreeList(o, mt));
+            for (int mt = 0; mt < MigrateType.Count; mt++) listed += lists.Count(zone.FreeList(o, mt), Walker);
             if (listed != zone.NrFree[o])
                 Report(-1, $"zone {zone.Name}: nr_free[{o}] = {zone.NrFree[o]} but the free lists hold {listed} blocks");
             sum += zone.NrFree[o] << o;
@@ -65,7 +68,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             Report(-1, $"zone {zone.Name}: NR_FREE_PAGES = {zone.FreePages}, Σ nr_free·2^order = {sum}, pages in free blocks = {inBlocks}");
     }
 
-    /// <summary>The pages on every CPU's per-cpu lists of the zone; a count that disagrees with its lists is reported.</summary>
+    /// <summary>The pages on every CPU's per-cpu lists of the zone (each list walked once); a count that disagrees with its lists is reported.</summary>
     private HashSet<int> PcpPages(Zone zone)
     {
         var onPcp = new HashSet<int>();
@@ -73,12 +76,16 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         for (int cpu = 0; cpu < pcp.Cpus; cpu++)
         {
             var pageset = pcp.Pcp(zone, cpu);
-            long listed = pageset.Lists.Sum(h => (long)lists.Count(h));
+            long listed = 0;
+            foreach (int head in pageset.Lists)
+                foreach (int p in lists.Entries(head, Walker))
+                {
+                    listed++;
+                    if (!onPcp.Add(p)) Report(p, $"pfn {p} is on the per-cpu lists of zone {zone.Name} twice");
+                }
             if (listed != pageset.Count)
                 Report(-1, $"zone {zone.Name} cpu {cpu}: pcp->count = {pageset.Count} but its lists hold {listed} pages");
         }
-        foreach (int p in pcp.PagesOf(zone))
-            if (!onPcp.Add(p)) Report(p, $"pfn {p} is on the per-cpu lists of zone {zone.Name} twice");
         return onPcp;
     }
 

@@ -177,9 +177,8 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
     private void AcctIsolated(Zone zone, CompactControl cc)
     {
         int anon = 0, file = 0;
-        for (int page = lists.Next(cc.MigratePages); page != cc.MigratePages; page = lists.Next(page))
+        foreach (int page in lists.Entries(cc.MigratePages, "acct_isolated"))
         {
-            if (lists.WalkLeavesList(page, cc.MigratePages, "acct_isolated")) break;
             if (lru.PageIsFileCache(page)) file++;
             else anon++;
         }

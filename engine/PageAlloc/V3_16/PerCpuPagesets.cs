@@ -39,15 +39,6 @@ internal sealed class PerCpuPagesets
     /// <summary>this_cpu_ptr(zone-&gt;pageset)-&gt;pcp: the running task's CPU.</summary>
     private PerCpuPages ThisCpu(Zone zone) => Pcp(zone, _scheduler.Current.Cpu);
 
-    /// <summary>Every page on some CPU's lists of <paramref name="zone"/>.</summary>
-    public IEnumerable<int> PagesOf(Zone zone)
-    {
-        foreach (var pcp in _pagesets[zone.Index])
-            foreach (int head in pcp.Lists)
-                for (int p = _lists.Next(head); p != head && !PageLists.IsPoison(p); p = _lists.Next(p))
-                    yield return p;
-    }
-
     /// <summary>
     /// The order-0 branch of buffered_rmqueue (v3.16), hot: refill an empty list with rmqueue_bulk(batch),
     /// then take its head. Returns the PFN (not yet prepared), or -1.
