@@ -34,9 +34,15 @@ public sealed class Simulation
     /// <summary>The kernel design this simulation is built for.</summary>
     public KernelDesign Design => _parts.Options.Design;
 
-    /// <summary>Build a simulation from options (validated first; ArgumentException names the bad one).</summary>
-    public static Simulation Create(SimulationOptions options) =>
-        ServiceCollectionExtensions.BuildSimulationProvider(options).GetRequiredService<Simulation>();
+    /// <summary>
+    /// Build a simulation from options (validated first; ArgumentException names the bad one, and names memory_mib
+    /// for a guest this machine has not the memory to simulate).
+    /// </summary>
+    public static Simulation Create(SimulationOptions options)
+    {
+        GuestMemoryBudget.CheckFits(options.Validate());
+        return ServiceCollectionExtensions.BuildSimulationProvider(options).GetRequiredService<Simulation>();
+    }
 
     public int NrPages => _parts.Pages.NrPages;
 

@@ -15,6 +15,9 @@ internal sealed class PageLists
     public const int Poison1 = int.MinValue + 0x100;
     public const int Poison2 = int.MinValue + 0x200;
 
+    /// <summary>The bytes of one page's <c>lru</c> list_head here: its next and prev.</summary>
+    public const int BytesPerPage = 2 * sizeof(int);
+
     private readonly int _nrPages;
     private readonly int[] _next;
     private readonly int[] _prev;
