@@ -14,8 +14,11 @@ public static class PyExplore
 
     public static string[] Strategies() => [.. ExploreRequest.Strategies];
 
-    public static PyExploreResult Explore(string scenario, string design, string strategy, int schedules, long seed, int start, int depth) =>
-        new(Explorer.Explore(scenario, design, strategy, schedules, seed, start, depth));
+    /// <summary>Explore schedules [start, start + schedules); cancelling <paramref name="cancel"/> from another thread
+    /// (Ctrl-C) ends it early, counting the schedules run so far.</summary>
+    public static PyExploreResult Explore(string scenario, string design, string strategy, int schedules, long seed, int start, int depth,
+        CancellationToken cancel) =>
+        new(Explorer.Explore(scenario, design, strategy, schedules, seed, start, depth, cancel));
 }
 
 /// <summary>An exploration chunk's outcome in plain fields.</summary>

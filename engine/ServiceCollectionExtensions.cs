@@ -21,12 +21,18 @@ namespace BalloonScript.Engine;
 /// </summary>
 public static class ServiceCollectionExtensions
 {
-    public static IServiceCollection AddBalloonScript(this IServiceCollection services, SimulationOptions options)
+    /// <summary>
+    /// Register one simulation's services, composed for <paramref name="options"/> (validated first).
+    /// <paramref name="cancel"/> raises the simulation's fatal signal (an exploration's Ctrl-C).
+    /// </summary>
+    public static IServiceCollection AddBalloonScript(this IServiceCollection services, SimulationOptions options,
+        CancellationToken cancel = default)
     {
         options.Validate();
         var parts = options.Design.Parts;
         services.AddSingleton(options);
         // Execution model, memory map and the structures every part shares.
+        services.AddSingleton(new FatalSignal(cancel));
         services.AddSingleton<Scheduler>();
         services.AddSingleton<SimClock>();
         services.AddSingleton<Sanitizer>();
@@ -63,8 +69,8 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Build the container of one simulation; with <paramref name="validate"/> every registration is checked to
     /// resolve first (ValidateOnBuild), as <see cref="Simulation.Create"/> does. Exploration, which builds one
-    /// container per schedule of an already-validated composition, skips it.
+    /// container per schedule of an already-validated composition, skips it and passes its <paramref name="cancel"/>.
     /// </summary>
-    internal static ServiceProvider BuildSimulationProvider(SimulationOptions options, bool validate = true) =>
-        new ServiceCollection().AddBalloonScript(options).BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = validate });
+    internal static ServiceProvider BuildSimulationProvider(SimulationOptions options, bool validate = true, CancellationToken cancel = default) =>
+        new ServiceCollection().AddBalloonScript(options, cancel).BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = validate });
 }

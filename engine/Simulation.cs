@@ -14,7 +14,9 @@ namespace BalloonScript.Engine;
 /// <summary>
 /// One simulated guest. Every public operation validates its arguments before it changes anything, so a
 /// rejected call leaves the simulation as it was; after each operation the page-state checks run (if
-/// enabled) and a row is added to the history.
+/// enabled) and a row is added to the history. A simulation is used by one thread at a time (Python's
+/// <c>Simulation</c> serialises its calls); only <see cref="Interrupted"/> is meant to be set from another thread.
+/// Different simulations are independent and run in parallel.
 /// </summary>
 public sealed class Simulation
 {
@@ -42,6 +44,18 @@ public sealed class Simulation
     {
         GuestMemoryBudget.CheckFits(options.Validate());
         return ServiceCollectionExtensions.BuildSimulationProvider(options).GetRequiredService<Simulation>();
+    }
+
+    /// <summary>
+    /// Ctrl-C: set from another thread while an operation runs, it stops the operation early where the kernel would
+    /// notice a fatal signal (compact_finished returns COMPACT_PARTIAL, the too-many-isolated wait and the migrate
+    /// scanner give up, populate, free and allocation loops and the balloon thread stop). The operation returns
+    /// normally and leaves a consistent state (the page-state checks still run after it). Stays set until cleared.
+    /// </summary>
+    public bool Interrupted
+    {
+        get => _parts.Signal.Raised;
+        set => _parts.Signal.Raised = value;
     }
 
     public int NrPages => _parts.Pages.NrPages;

@@ -21,6 +21,7 @@ internal sealed record SimulationParts(
     Workload.Workload Workload,
     Workload.HighOrderRequests HighOrder,
     Scheduler Scheduler,
+    FatalSignal Signal,
     Sanitizer Sanitizer,
     PageStateCheck Check,
     BalloonCheck BalloonCheck,

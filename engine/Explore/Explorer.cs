@@ -8,16 +8,20 @@ namespace BalloonScript.Engine.Explore;
 /// <summary>
 /// Runs many schedules of a scenario, each on a fresh simulation built from the same options (so only the
 /// interleaving differs), and keeps every failing schedule's index and the first one's full record.
+/// Cancelling an exploration (Ctrl-C) stops it between schedules, or inside one at a preemption point or where its
+/// kernel paths test for a fatal signal; the schedule it stopped in is not counted, and the result covers the
+/// schedules run before it.
 /// </summary>
 public static class Explorer
 {
     /// <summary>Explore schedules [<paramref name="start"/>, start + <paramref name="count"/>) of a scenario by name.</summary>
-    public static ExploreResult Explore(string scenario, string design, string strategy, int count, long seed, int start = 0, int pctDepth = 3)
+    public static ExploreResult Explore(string scenario, string design, string strategy, int count, long seed, int start = 0, int pctDepth = 3,
+        CancellationToken cancel = default)
     {
         var spec = ScenarioCatalog.Find(scenario);
         Check.InRange(count, "schedules", 1, 1_000_000);
         Check.InRange(start, "start", 0, int.MaxValue - count);
-        return Explore(new ExploreRequest(spec, KernelDesign.Parse(design), strategy, seed, pctDepth), start, count);
+        return Explore(new ExploreRequest(spec, KernelDesign.Parse(design), strategy, seed, pctDepth), start, count, cancel);
     }
 
     public static string[] Scenarios => ScenarioCatalog.Names;
@@ -26,28 +30,39 @@ public static class Explorer
     public static ScheduleRun Run(string scenario, string design, long seed) =>
         RunOne(new ExploreRequest(ScenarioCatalog.Find(scenario), KernelDesign.Parse(design), "random", seed), 0, null);
 
-    internal static ExploreResult Explore(ExploreRequest request, int start, int count)
+    internal static ExploreResult Explore(ExploreRequest request, int start, int count, CancellationToken cancel = default)
     {
         if (request.Strategy == "dfs")
         {
             Check.That(start == 0, "start", "dfs explores from the first schedule: start must be 0");
-            return ExploreDfs(request, count);
+            return ExploreDfs(request, count, cancel);
         }
         long decisions = request.Strategy == "pct" ? Decisions(request) : 0;
         var tally = new Tally();
-        for (int i = start; i < start + count; i++) tally.Add(RunOne(request, i, StrategyFor(request, i, decisions)));
-        return tally.Result(count, exhausted: false);
+        int i = start;
+        for (; i < start + count && !cancel.IsCancellationRequested; i++)
+        {
+            var run = RunOne(request, i, StrategyFor(request, i, decisions), cancel);
+            if (cancel.IsCancellationRequested) break;
+            tally.Add(run);
+        }
+        return tally.Result(i - start, exhausted: false);
     }
 
     /// <summary>Every schedule within the preemption bound (at most <paramref name="count"/>), depth first.</summary>
-    private static ExploreResult ExploreDfs(ExploreRequest request, int count)
+    private static ExploreResult ExploreDfs(ExploreRequest request, int count, CancellationToken cancel)
     {
         var dfs = new DfsStrategy(request.PctDepth);
         var tally = new Tally();
         int i = 0;
-        do tally.Add(RunOne(request, i++, dfs));
-        while (i < count && dfs.Advance());
-        return tally.Result(i, dfs.Exhausted || (i == count && !dfs.Advance()));
+        while (!cancel.IsCancellationRequested)
+        {
+            var run = RunOne(request, i, dfs, cancel);
+            if (cancel.IsCancellationRequested) break;
+            tally.Add(run);
+            if (++i == count || !dfs.Advance()) break;
+        }
+        return tally.Result(i, !cancel.IsCancellationRequested && (dfs.Exhausted || (i == count && !dfs.Advance())));
     }
 
     /// <summary>Failing schedules so far: how many, by kind, which, and the first one in full.</summary>
@@ -70,9 +85,9 @@ public static class Explorer
             new(schedules, _failing.Count, _byKind, _first, _failing, exhausted);
     }
 
-    internal static ScheduleRun RunOne(ExploreRequest request, int index, IScheduleStrategy? strategy)
+    internal static ScheduleRun RunOne(ExploreRequest request, int index, IScheduleStrategy? strategy, CancellationToken cancel = default)
     {
-        using var provider = ServiceCollectionExtensions.BuildSimulationProvider(request.Options, validate: false);
+        using var provider = ServiceCollectionExtensions.BuildSimulationProvider(request.Options, validate: false, cancel);
         provider.GetRequiredService<Simulation>();
         var scheduler = provider.GetRequiredService<Scheduler>();
         var sanitizer = provider.GetRequiredService<Sanitizer>();
@@ -84,7 +99,7 @@ public static class Explorer
         var trace = scheduler.Trace.ToArray();
         var choices = scheduler.Choices.ToArray();
         if (outcome.Deadlock is not null) sanitizer.Report(ReportKind.VmBug, -1, outcome.Deadlock);
-        else scenario.Finish();
+        else if (!outcome.Interrupted) scenario.Finish();
         var metricsAfter = provider.GetRequiredService<ScenarioMetrics>().Read();
         return new ScheduleRun(request, index, choices, trace, sanitizer.Reports.Skip(before).ToArray(), outcome.Deadlock,
             metricsBefore, metricsAfter);

@@ -19,14 +19,17 @@ internal sealed class Scheduler
     private readonly List<TraceEntry> _trace = [];
     private readonly List<int> _choices = [];
     private IReadOnlyList<SimTask> _tasks = [];
+    private readonly FatalSignal _signal;
     private IScheduleStrategy? _strategy;
     private volatile bool _aborting;
+    private bool _interrupted;
     private string? _deadlock;
     private int _remaining;
     private SemaphoreSlim? _allDone;
 
-    public Scheduler(SimulationOptions options)
+    public Scheduler(SimulationOptions options, FatalSignal signal)
     {
+        _signal = signal;
         Cpus = options.Cpus;
         Current = _main;
     }
@@ -60,18 +63,25 @@ internal sealed class Scheduler
                 throw new ArgumentOutOfRangeException(nameof(tasks), $"task {t.Name} is on cpu {t.Cpu}; cpus are 0..{Cpus - 1}");
         _deadlock = null;
         _aborting = false;
+        _interrupted = false;
         long start = Step;
         if (strategy is null || tasks.Count < 2) RunInline(tasks);
         else RunSwitching(tasks, strategy);
-        return new RunOutcome(_deadlock, Step - start);
+        return new RunOutcome(_deadlock, Step - start, _interrupted);
     }
 
     /// <summary>A preemption point: another CPU may run here (not while a run is being aborted: unwinding
-    /// paths run one after another to the end).</summary>
+    /// paths run one after another to the end). A switching run with a fatal signal pending (Ctrl-C) is aborted here.</summary>
     public void Preempt(string point)
     {
         Step++;
         if (_strategy is null || _aborting) return;
+        if (_signal.Pending)
+        {
+            _interrupted = true;
+            _aborting = true;
+            throw new SimAbortException();
+        }
         var current = Current;
         _trace.Add(new TraceEntry(Step, current.Cpu, current.Name, point));
         var runnable = CollectRunnable();

@@ -34,12 +34,14 @@ internal sealed class VirtioBalloon : IVirtioBalloon
     private readonly VmStat _vmstat;
     private readonly Scheduler _scheduler;
     private readonly SimClock _clock;
+    private readonly FatalSignal _signal;
     private readonly int[] _pfns = new int[MaxPfns];
     private int _numPfns;
 
     public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IBalloonMigrationPath migration, BalloonDevInfo dev,
-        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock)
+        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, FatalSignal signal)
     {
+        _signal = signal;
         _balloon = balloon;
         _release = release;
         _migration = migration;
@@ -65,23 +67,23 @@ internal sealed class VirtioBalloon : IVirtioBalloon
 
     /// <summary>
     /// The balloon kthread after the host raised the target by <paramref name="pages"/>: fill_balloon until
-    /// the target is reached or a call gets no page ("Out of puff"; the kthread would retry every 200 ms).
-    /// Returns the pages inflated.
+    /// the target is reached or a call gets no page ("Out of puff"; the kthread would retry every 200 ms), or
+    /// Ctrl-C stops the request between two calls. Returns the pages inflated.
     /// </summary>
     public long Inflate(long pages)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
         long start = NumPages, target = NumPages + pages;
-        while (NumPages < target && FillBalloon(target - NumPages) > 0) { }
+        while (NumPages < target && !_signal.Pending && FillBalloon(target - NumPages) > 0) { }
         return NumPages - start;
     }
 
-    /// <summary>The kthread towards a lower target: leak_balloon until reached or no page can be dequeued. Returns the pages deflated.</summary>
+    /// <summary>The kthread towards a lower target: leak_balloon until reached, no page can be dequeued, or Ctrl-C. Returns the pages deflated.</summary>
     public long Deflate(long pages)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
         long start = NumPages, target = NumPages - pages;
-        while (NumPages > target && LeakBalloon(NumPages - target) > 0) { }
+        while (NumPages > target && !_signal.Pending && LeakBalloon(NumPages - target) > 0) { }
         return start - NumPages;
     }
 

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Workload;
@@ -10,9 +11,9 @@ namespace BalloonScript.Engine.Workload;
 /// as faults and page-cache reads do (order 0, fast path at the low watermark), and set up in the state the
 /// kernel leaves them in: anon = <c>_count</c> 1, <c>_mapcount</c> 0, anon_vma mapping, PG_swapbacked, on the
 /// active anon LRU; file = <c>_count</c> 1, unmapped, address_space mapping, on the inactive file LRU;
-/// slab = PG_slab, unmovable, on no list.
+/// slab = PG_slab, unmovable, on no list. A fatal signal (Ctrl-C) stops a populate or a free early.
 /// </summary>
-internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy, MappingTable mappings, Lru lru)
+internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy, MappingTable mappings, Lru lru, FatalSignal signal)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
 
@@ -85,8 +86,9 @@ internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy
             if (k is PageKind.Anon or PageKind.File or PageKind.Slab && pages.Count[pfn] > 0) candidates.Add(pfn);
         }
         var chosen = pattern == "interleave" ? Interleave(candidates, fraction) : RandomPick(candidates, fraction, seed);
-        foreach (int pfn in chosen) FreeWorkloadPage(pfn);
-        return chosen.Count;
+        int freed = 0;
+        for (; freed < chosen.Count && !signal.Pending; freed++) FreeWorkloadPage(chosen[freed]);
+        return freed;
     }
 
     /// <summary>A fresh content token for a page that now holds data.</summary>
@@ -107,6 +109,7 @@ internal sealed class Workload(PageTable pages, Node node, IBuddyAllocator buddy
     {
         for (long i = 0; i < n; i++)
         {
+            if (signal.Pending) return i;
             int pfn = buddy.GetPageFromFreelist(0, gfp, AllocFlags.WmarkLow);
             if (pfn < 0) return i;
             pages.Content[pfn] = NewToken();

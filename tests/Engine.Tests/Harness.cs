@@ -63,7 +63,7 @@ internal sealed class Harness(long memoryMib = 16, int cpus = 1, long seed = 0)
 
     public static Parts Bare(int nrPages, int maxHeads = 1024)
     {
-        var scheduler = new Scheduler(new SimulationOptions { Cpus = 1 });
+        var scheduler = new Scheduler(new SimulationOptions { Cpus = 1 }, new FatalSignal());
         var sanitizer = new Sanitizer(scheduler);
         var pages = new PageTable(nrPages);
         return new Parts(scheduler, sanitizer, pages, new PageLists(pages, sanitizer, maxHeads));
