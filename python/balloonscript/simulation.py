@@ -3,18 +3,20 @@
 Deliberately thin: every number comes from the C# engine. This module converts types (bulk .NET arrays
 to numpy through the buffer protocol, strings, small result objects) with the helpers of ``_convert``, checks
 argument *types*, and turns .NET ArgumentException into ValueError. Ranges, defaults and semantics are the
-engine's: the option defaults, the design list and the kernel constants are read from it.
+engine's: the option defaults, the design list and the kernel constants are read from it. Calls into one
+simulation are serialised (a lock per Simulation), and the long ones can be stopped with Ctrl-C.
 """
 from __future__ import annotations
 
 import enum
 import re
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._convert import (INT32, as_bool, as_int, as_real, as_str, bindings, call, member, net_errors, np_copy,
-                       pascal, strs)
+from ._convert import (INT32, as_bool, as_int, as_real, as_str, bindings, call, interruptible, member, net_errors,
+                       np_copy, pascal, strs)
 
 PySimulation = bindings.PySimulation
 
@@ -129,24 +131,24 @@ class Workload(_Part):
     def anon(self, mib) -> int:
         """Anonymous pages mapped by a process; returns pages allocated."""
         mib = as_real("mib", mib)
-        return int(call(self._sim._net, "WorkloadAnon", mib))
+        return int(self._sim._run("WorkloadAnon", mib))
 
     def file(self, mib) -> int:
         """Page-cache pages; returns pages allocated."""
         mib = as_real("mib", mib)
-        return int(call(self._sim._net, "WorkloadFile", mib))
+        return int(self._sim._run("WorkloadFile", mib))
 
     def slab(self, mib) -> int:
         """Unmovable kernel (slab) pages; returns pages allocated."""
         mib = as_real("mib", mib)
-        return int(call(self._sim._net, "WorkloadSlab", mib))
+        return int(self._sim._run("WorkloadSlab", mib))
 
     def free(self, fraction, pattern: str = "interleave", seed=0) -> int:
         """Free ``fraction`` of the workload's pages in a pattern (interleave | random); returns pages freed."""
         fraction = as_real("fraction", fraction)
         pattern = as_str("pattern", pattern)
         seed = as_int("seed", seed)
-        return int(call(self._sim._net, "WorkloadFree", fraction, pattern, seed))
+        return int(self._sim._run("WorkloadFree", fraction, pattern, seed))
 
 
 class Balloon(_Part):
@@ -155,17 +157,17 @@ class Balloon(_Part):
     def inflate(self, mib) -> int:
         """Fill the balloon; returns pages inflated."""
         mib = as_real("mib", mib)
-        return int(call(self._sim._net, "BalloonInflate", mib))
+        return int(self._sim._run("BalloonInflate", mib))
 
     def deflate(self, mib) -> int:
         """Leak pages from the balloon; returns pages deflated."""
         mib = as_real("mib", mib)
-        return int(call(self._sim._net, "BalloonDeflate", mib))
+        return int(self._sim._run("BalloonDeflate", mib))
 
     @property
     def pages(self) -> int:
         """Pages in the balloon (guest view)."""
-        return int(member(self._sim._net, "BalloonPages"))
+        return int(self._sim._get("BalloonPages"))
 
 
 class Host(_Part):
@@ -174,7 +176,7 @@ class Host(_Part):
     @property
     def ballooned_pages(self) -> int:
         """Pages the host believes are ballooned (its own ledger)."""
-        return int(member(self._sim._net, "HostBallooned"))
+        return int(self._sim._get("HostBallooned"))
 
 
 class Simulation:
@@ -183,7 +185,14 @@ class Simulation:
     design: one of DESIGNS (see ``designs()``): legacy (v3.8-v3.17), redesign (d6d86c0, v3.18), fixed (v4.5).
     per_cpu_lists: model the v3.16 per-cpu page lists in front of the buddy lists.
     check_accounting: run the whole-memory page-state checks after every operation.
-    Every default is the engine's (SimulationOptions).
+    Every default is the engine's (SimulationOptions). A guest larger than this machine's memory can simulate is
+    refused with a ValueError naming memory_mib and the memory it needs.
+
+    Threads: a Simulation may be shared between threads; its calls are serialised (one runs, the others wait).
+    Different Simulations are independent and run in parallel on different threads.
+    Ctrl-C: a long call made on the main thread (compact, allocate, the workload and balloon calls) stops within
+    about 0.2 s and raises KeyboardInterrupt; the simulation stays usable, its state consistent (the operation ran
+    part of the way, as a killed task would have).
     """
 
     def __init__(self, memory_mib: int = _DEFAULTS["memory_mib"], design: str = _DEFAULTS["design"],
@@ -193,6 +202,7 @@ class Simulation:
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
                    "check_accounting": as_bool("check_accounting", check_accounting)}
+        self._lock = threading.RLock()
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
@@ -210,75 +220,102 @@ class Simulation:
 
     @property
     def net(self):
-        """Returns the underlying BalloonScript.Bindings.PySimulation (for what this layer does not wrap)."""
+        """Returns the underlying BalloonScript.Bindings.PySimulation (for what this layer does not wrap; calls on
+        it bypass the lock and Ctrl-C handling)."""
         return self._net
+
+    def _call(self, name: str, *args):
+        """A quick engine call, serialised with the other threads' calls; returns what the engine returns."""
+        with self._lock:
+            return call(self._net, name, *args)
+
+    def _get(self, name: str):
+        """An engine property, read under the lock."""
+        with self._lock:
+            return member(self._net, name)
+
+    def _run(self, name: str, *args):
+        """A long engine call: serialised, and Ctrl-C stops it (the engine's Interrupted flag, cleared after)."""
+        net = self._net
+
+        def interrupt():
+            net.Interrupted = True
+
+        def resume():
+            net.Interrupted = False
+
+        with self._lock, net_errors():
+            return interruptible(lambda: getattr(net, name)(*args), interrupt, resume)
 
     # -- actions
     def compact(self) -> CompactResult:
         """Full compaction of every zone, like writing 1 to /proc/sys/vm/compact_memory."""
-        return CompactResult._from_net(call(self._net, "Compact"))
+        return CompactResult._from_net(self._run("Compact"))
 
     def allocate(self, order, count=1) -> int:
         """``count`` high-order allocation attempts (with direct compaction); returns successes."""
         order = _order(order)
         count = as_int("count", count)
-        return int(call(self._net, "Allocate", order, count))
+        return int(self._run("Allocate", order, count))
 
     # -- metrics
     def vmstat(self) -> dict:
         """/proc/vmstat as a dict, kernel names -> int."""
-        names = strs(call(self._net, "VmstatNames"))
-        values = np_copy(call(self._net, "VmstatValues"), np.int64)
+        with self._lock:   # names and values of one moment
+            names = strs(self._call("VmstatNames"))
+            values = np_copy(self._call("VmstatValues"), np.int64)
         return dict(zip(names, values.tolist()))
 
     def buddyinfo(self) -> str:
         """/proc/buddyinfo, exactly the kernel's text."""
-        return str(call(self._net, "Buddyinfo"))
+        return str(self._call("Buddyinfo"))
 
     def pagetypeinfo(self) -> str:
         """/proc/pagetypeinfo, exactly the kernel's text."""
-        return str(call(self._net, "Pagetypeinfo"))
+        return str(self._call("Pagetypeinfo"))
 
     def free_blocks(self) -> np.ndarray:
         """Free blocks per order 0..10, summed over zones (numpy int64)."""
-        return np_copy(call(self._net, "FreeBlocks"), np.int64)
+        return np_copy(self._call("FreeBlocks"), np.int64)
 
     def extfrag_index(self, order) -> float:
         """debugfs extfrag_index of the largest zone for ``order``; returns it as printed, a float (-1.0 = a
         suitable block exists)."""
         order = _order(order)
-        return int(call(self._net, "ExtfragIndex", order)) / 1000.0
+        return int(self._call("ExtfragIndex", order)) / 1000.0
 
     def unusable_index(self, order) -> float:
         """debugfs unusable_index of the largest zone for ``order``; returns a float in [0, 1]."""
         order = _order(order)
-        return int(call(self._net, "UnusableIndex", order)) / 1000.0
+        return int(self._call("UnusableIndex", order)) / 1000.0
 
     def extfrag_text(self) -> str:
         """debugfs extfrag/extfrag_index, the kernel's text (all zones and orders)."""
-        return str(call(self._net, "ExtfragText"))
+        return str(self._call("ExtfragText"))
 
     def unusable_text(self) -> str:
         """debugfs extfrag/unusable_index, the kernel's text."""
-        return str(call(self._net, "UnusableText"))
+        return str(self._call("UnusableText"))
 
     def page_map(self) -> np.ndarray:
         """PageKind of every pfn (numpy uint8, length memory_mib * 256)."""
-        return np_copy(call(self._net, "PageMap"), np.uint8)
+        return np_copy(self._call("PageMap"), np.uint8)
 
     def reports(self) -> list:
         """Sanitizer findings so far; returns a list of Report, oldest first."""
-        return [Report._from_net(r) for r in call(self._net, "Reports")]
+        return [Report._from_net(r) for r in self._call("Reports")]
 
     def history(self):
         """Metrics recorded per step; returns a pandas DataFrame, one row per step, the op column first."""
         import pandas as pd
-        columns = strs(call(self._net, "HistoryColumns"))
-        values = np_copy(call(self._net, "HistoryValues"), np.float64)
+        with self._lock:   # the rows, their columns and their ops of one moment
+            columns = strs(self._call("HistoryColumns"))
+            values = np_copy(self._call("HistoryValues"), np.float64)
+            ops = strs(self._call("HistoryOps"))
         df = pd.DataFrame(values.reshape(-1, len(columns)), columns=columns)
         for c in df.columns:   # counters come back as doubles; give integral columns an integer dtype
             col = df[c].to_numpy()
             if len(col) and np.isfinite(col).all() and (col == np.round(col)).all():
                 df[c] = col.astype(np.int64)
-        df.insert(0, "op", strs(call(self._net, "HistoryOps")))   # what each step did, e.g. "workload.anon"
+        df.insert(0, "op", ops)   # what each step did, e.g. "workload.anon"
         return df
