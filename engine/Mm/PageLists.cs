@@ -84,7 +84,7 @@ internal sealed class PageLists
     /// and more entries than there are pages means a cycle that never comes back to the head (the kernel would
     /// loop forever). Each is reported; the walk stops.
     /// </summary>
-    public bool WalkLeavesList(int node, int head, int visited, string walker)
+    private bool WalkLeavesList(int node, int head, int visited, string walker)
     {
         string? why = IsPoison(node) ? $"general protection fault in {walker}: list walk followed {Fmt(node)}"
             : IsHead(node) && node != head ? $"{walker}: list walk over {Fmt(head)} reached {Fmt(node)}, the head of another list"

@@ -130,6 +130,23 @@ public class CorruptListWalkTests
         Assert.That(Corruptions(rig.Sanitizer).Single().Message, Does.Contain("the head of another list"));
     }
 
+    [Test]
+    public void PerCpuDrain_CountAboveWhatTheListsHold_EndsAndReportsIt()
+    {
+        var rig = new SimRig(new SimulationOptions { MemoryMib = 64, Cpus = 1, PerCpuLists = true });
+        rig.Sim.WorkloadAnon(4);
+        rig.Sim.WorkloadFree(0.1, "interleave", 0);
+        var pagesets = rig.Get<PerCpuPagesets>();
+        var pcp = pagesets.Pcp(rig.Node.LargestZone, 0);
+        Assert.That(pcp.Count, Is.Positive);
+        pcp.Count += 5; // pages gone from the lists behind the count's back (free_pcppages_bulk would spin forever)
+
+        Ends(() => pagesets.DrainPages(rig.Buddy, 0));
+
+        var report = rig.Sanitizer.Reports.Single(r => r.Kind == ReportKind.Accounting);
+        Assert.That(report.Message, Does.Contain("5 of").And.Contain("every per-cpu list of zone"));
+    }
+
     /// <summary>Three isolated LRU pages on a migration list, cycled without its head; the list and its pages.</summary>
     private static (int List, List<int> Pages) IsolatedCycle(Rig rig)
     {
