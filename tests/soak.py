@@ -130,6 +130,8 @@ def random_operations(total: int, seed: int, threads: int) -> list:
           flush=True)
     results = {d: dict(ops=0, seconds=0.0, guests=0, refused=0, kinds=collections.Counter(), problems=[]) for d in bs.DESIGNS}
     lock = threading.Lock()
+    started = time.perf_counter()
+    milestones = [total * k // 10 for k in range(1, 10)]   # a progress line at every tenth
 
     def worker():
         while not Stop.event.is_set():
@@ -137,16 +139,20 @@ def random_operations(total: int, seed: int, threads: int) -> list:
                 if not todo:
                     return
                 design, guest_seed, ops = todo.popleft()
-            started = time.perf_counter()
+            began = time.perf_counter()
             r = run_guest(design, guest_seed, ops)
             with lock:
                 mine = results[design]
-                mine["seconds"] += time.perf_counter() - started
+                mine["seconds"] += time.perf_counter() - began
                 mine["guests"] += 1
                 for key in ("ops", "refused", "kinds", "problems"):
                     mine[key] += r[key]
+                done = sum(x["ops"] for x in results.values())
+                if milestones and done >= milestones[0]:
+                    while milestones and done >= milestones[0]:
+                        milestones.pop(0)
+                    print(f"  ... {done:,} ops, {done / (time.perf_counter() - started):,.0f} ops/s", flush=True)
 
-    started = time.perf_counter()
     run_threads([threading.Thread(target=worker) for _ in range(threads)])
     seconds = time.perf_counter() - started
     problems = []
