@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Explore;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
@@ -145,6 +146,38 @@ public class CorruptListWalkTests
 
         var report = rig.Sanitizer.Reports.Single(r => r.Kind == ReportKind.Accounting);
         Assert.That(report.Message, Does.Contain("5 of").And.Contain("every per-cpu list of zone"));
+    }
+
+    [Test]
+    public void BuddyAllocation_BadPageThatCannotLeaveItsFreeList_FailsInsteadOfRetryingForever()
+    {
+        var h = new Harness(16);
+        var zone = h.Node.LargestZone;
+        var blocks = h.FreeList(zone, Zone.MaxOrder - 1, MigrateType.Movable);
+        Assert.That(blocks, Has.Count.GreaterThanOrEqualTo(2));
+        h.Lists.Add(blocks[1], h.Lists.NewHead()); // blocks[1] moved without list_del: list_del(blocks[0]) is refused
+        h.Pages.Set(blocks[0], PG.Lru);            // and blocks[0] is a bad page for prep_new_page
+
+        int pfn = 0;
+        Ends(() => pfn = h.Buddy.BufferedRmqueue(zone, Zone.MaxOrder - 1, MigrateType.Movable));
+
+        Assert.That(pfn, Is.EqualTo(-1));
+        Assert.That(h.ReportsOf(ReportKind.BadPage).Select(r => r.Pfn), Is.All.EqualTo(blocks[0]));
+        Assert.That(h.ReportsOf(ReportKind.ListCorruption), Is.Not.Empty);
+    }
+
+    [Test]
+    public void Exploration_TheSoakFoundLooping_Ends()
+    {
+        // redesign, deflate-vs-migrate, random, seed 1, schedule 1895 (found by the soak): the race left a bad page on a
+        // free list that refused to give it up (list_del), and the next migration target's allocation retried it forever,
+        // reporting it each time, until memory ran out.
+        ScheduleRun? run = null;
+        Ends(() => run = Explorer.Explore("deflate-vs-migrate", "redesign", "random", 1, 1, start: 1895).FirstFailure);
+
+        Assert.That(run!.Reports[0].Kind, Is.EqualTo(ReportKind.VmBug));
+        Assert.That(run.Reports[0].Trace[^1], Is.EqualTo("unmap_and_move"));
+        Assert.That(run.Reports.Count(r => r.Kind == ReportKind.BadPage), Is.LessThanOrEqualTo(2));
     }
 
     /// <summary>Three isolated LRU pages on a migration list, cycled without its head; the list and its pages.</summary>
