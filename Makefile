@@ -23,7 +23,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export MPLBACKEND ?= Agg
 
-.PHONY: all deps build test demo notebook notebooks-outputs clean
+.PHONY: all deps build test demo soak notebook notebooks-outputs clean
 
 all: build
 
@@ -51,6 +51,16 @@ test: deps build
 	echo; \
 	$(PY) tests/summarize.py --trx $(RESULTS)/engine/engine.trx --trx-rc $$nunit_rc \
 	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --out $(RESULTS)/summary.txt
+
+# The long robustness run (issue 7): SOAK_OPS random operations over every design with the checks after each,
+# every scenario explored under every design (SOAK_SCHEDULES per strategy), the exploration that once hung, and the
+# API fuzzer with a long budget. Prints ops/s, schedules/s and findings; fails on a finding no design documents.
+SOAK_OPS       ?= 10000000
+SOAK_SCHEDULES ?= 3000
+SOAK_SEED      ?= 1
+soak: deps build
+	$(PY) tests/soak.py --ops $(SOAK_OPS) --schedules $(SOAK_SCHEDULES) --seed $(SOAK_SEED) --issue-exploration
+	BALLOONSCRIPT_FUZZ_EXAMPLES=1000 BALLOONSCRIPT_FUZZ_STEPS=60 $(PY) -m pytest tests/python/test_fuzz.py -p no:cacheprovider -q
 
 demo: deps build
 	$(PY) -m balloonscript demo --out out --readme-image docs/img/page-map.png

@@ -47,6 +47,9 @@ public sealed class PySimulation
     public PyCompactResult Compact() => new(_sim.Compact());
     public double Run(double ms) => _sim.Run(ms);
     public double ClockMs => _sim.ClockMs;
+
+    /// <summary>Ctrl-C for the operation running on another thread (see <see cref="Simulation.Interrupted"/>); the caller clears it.</summary>
+    public bool Interrupted { get => _sim.Interrupted; set => _sim.Interrupted = value; }
     public long Allocate(int order, long count) => _sim.Allocate(order, count);
 
     public string[] VmstatNames() => _sim.VmstatNames();

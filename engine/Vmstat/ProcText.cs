@@ -39,7 +39,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
             for (int mt = 0; mt < MigrateType.Count; mt++)
             {
                 sb.Append($"Node {0,4}, zone {z.Name,8}, type {MigrateType.Names[mt],12} ");
-                for (int o = 0; o < Zone.MaxOrder; o++) sb.Append($"{lists.Count(z.FreeList(o, mt)),6} ");
+                for (int o = 0; o < Zone.MaxOrder; o++) sb.Append($"{lists.Count(z.FreeList(o, mt), "pagetypeinfo_showfree_print"),6} ");
                 sb.Append('\n');
             }
         sb.Append($"\n{"Number of blocks type ",-23}");
