@@ -33,8 +33,8 @@ public sealed class PySimulation
     public long WorkloadTouch(double fraction, string kind, string pattern, long seed) => _sim.WorkloadTouch(fraction, kind, pattern, seed);
     public long WorkloadTouch(double fraction, string kind, string pattern) => _sim.WorkloadTouch(fraction, kind, pattern);
     public string Dmesg() => _sim.Dmesg();
-    public long WorkloadFree(double fraction, string pattern, long seed) => _sim.WorkloadFree(fraction, pattern, seed);
-    public long WorkloadFree(double fraction, string pattern) => _sim.WorkloadFree(fraction, pattern);
+    public long WorkloadFree(double fraction, string pattern, string kind, long seed) => _sim.WorkloadFree(fraction, pattern, seed, kind);
+    public long WorkloadFree(double fraction, string pattern, string kind) => _sim.WorkloadFree(fraction, pattern, kind: kind);
 
     public long BalloonInflate(double mib) => _sim.BalloonInflate(mib);
     public long BalloonDeflate(double mib) => _sim.BalloonDeflate(mib);

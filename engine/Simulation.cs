@@ -109,9 +109,12 @@ public sealed class Simulation
 
     /// <summary>The kernel log (dmesg): OOM kills, allocation failures, the balloon's "Out of puff!".</summary>
     public string Dmesg() => _parts.Log.Dmesg();
-    /// <summary>Free part of the workload; without a <paramref name="seed"/> the simulation's seed stream picks one.</summary>
-    public long WorkloadFree(double fraction, string pattern, long? seed = null) =>
-        Op("workload.free", () => _parts.Workload.Free(fraction, pattern, seed ?? _parts.Seeds.Next()));
+    /// <summary>
+    /// Free part of the workload (of one <paramref name="kind"/>: all, anon, file, slab); without a <paramref name="seed"/>
+    /// the simulation's seed stream picks one.
+    /// </summary>
+    public long WorkloadFree(double fraction, string pattern, long? seed = null, string kind = "all") =>
+        Op("workload.free", () => _parts.Workload.Free(fraction, pattern, seed ?? _parts.Seeds.Next(), kind));
 
     /// <summary>
     /// Inflate the virtio balloon by <paramref name="mib"/>, synchronously (the host raises its target, the balloon

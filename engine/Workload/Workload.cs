@@ -102,15 +102,20 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         });
     }
 
+    /// <summary>What <see cref="Free"/> may choose from: every resident page of the workload, or one kind.</summary>
+    public static readonly string[] FreeKinds = ["all", "anon", "file", "slab"];
+
     /// <summary>
-    /// Free <paramref name="fraction"/> of the workload's resident pages (mapped anon, file, slab) in PFN order:
-    /// <c>interleave</c> spreads the frees evenly (0.5 = every other page), <c>random</c> picks them with
-    /// <paramref name="seed"/>. Returns the pages freed.
+    /// Free <paramref name="fraction"/> of the workload's resident pages of <paramref name="kind"/> (mapped anon, file,
+    /// slab, or all) in PFN order: <c>interleave</c> spreads the frees evenly (0.5 = every other page), <c>random</c>
+    /// picks them with <paramref name="seed"/>. Returns the pages freed.
     /// </summary>
-    public long Free(double fraction, string pattern, long seed)
+    public long Free(double fraction, string pattern, long seed, string kind = "all")
     {
         Check.InRange(fraction, "fraction", 0.0, 1.0);
         Check.OneOf(pattern, "pattern", Patterns);
+        Check.OneOf(kind, "kind", FreeKinds);
+        var only = kind switch { "anon" => PageKind.Anon, "file" => PageKind.File, "slab" => PageKind.Slab, _ => PageKind.Free };
         lru.LruAddDrainAll(); // munmap and truncate drain the pagevecs first
         var candidates = new List<int>();
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
@@ -122,6 +127,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
                 PageKind.File or PageKind.Slab => pages.Count[pfn] > 0,
                 _ => false,
             };
+            if (only != PageKind.Free && k != only) continue;
             if (resident && !pages.Test(pfn, PG.Writeback)) candidates.Add(pfn); // truncate would wait for the write
 
         }

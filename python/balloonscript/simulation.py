@@ -195,12 +195,14 @@ class Workload(_Part):
         fraction, kind, pattern = as_real("fraction", fraction), as_str("kind", kind), as_str("pattern", pattern)
         return int(self._sim._run("WorkloadTouch", fraction, kind, pattern, *_seed_arg(seed)))
 
-    def free(self, fraction, pattern: str = "interleave", seed: int | None = None) -> int:
-        """Free ``fraction`` of the workload's pages in a pattern (interleave | random); returns pages freed.
-        ``seed`` picks the pages of the random pattern (None: the simulation's seed stream)."""
+    def free(self, fraction, pattern: str = "interleave", seed: int | None = None, kind: str = "all") -> int:
+        """Free ``fraction`` of the workload's pages of ``kind`` (all | anon | file | slab) in a pattern (interleave |
+        random); returns pages freed. ``seed`` picks the pages of the random pattern (None: the simulation's seed
+        stream)."""
         fraction = as_real("fraction", fraction)
         pattern = as_str("pattern", pattern)
-        return int(self._sim._run("WorkloadFree", fraction, pattern, *_seed_arg(seed)))
+        kind = as_str("kind", kind)
+        return int(self._sim._run("WorkloadFree", fraction, pattern, kind, *_seed_arg(seed)))
 
 
 class Balloon(_Part):
