@@ -19,8 +19,8 @@ internal static class BalloonServiceCollectionExtensions
         services.AddSingleton<IBalloonCompaction>(sp => sp.GetRequiredService<BalloonCompaction>());
         _ = parts.BalloonIdentity switch
         {
-            PartVersion.V3_16 => services.AddSingleton<IBalloonPageIdentity, V3_16.FakeMappingIdentity>(),
-            PartVersion.V3_18 => services.AddSingleton<IBalloonPageIdentity, V3_18.PageBalloonIdentity>(),
+            PartVersion.V3_16 => services.AddBalloonMovability<V3_16.FakeMappingIdentity>(),
+            PartVersion.V3_18 => services.AddBalloonMovability<V3_18.PageBalloonIdentity>(),
             var v => throw NoImplementation("balloon identity", v),
         };
         _ = parts.DequeueWalk switch
@@ -47,6 +47,17 @@ internal static class BalloonServiceCollectionExtensions
         services.AddSingleton<BalloonCheck>();
         return services;
     }
+
+    /// <summary>
+    /// A v3.x balloon identity, which is also the balloon-specific movability that compaction's and migration's balloon
+    /// branches test, and the balloon's own isolate/putback/migrate functions built on it.
+    /// </summary>
+    private static IServiceCollection AddBalloonMovability<T>(this IServiceCollection services)
+        where T : class, IBalloonPageIdentity, IBalloonMovability =>
+        services.AddSingleton<T>()
+            .AddSingleton<IBalloonPageIdentity>(sp => sp.GetRequiredService<T>())
+            .AddSingleton<IBalloonMovability>(sp => sp.GetRequiredService<T>())
+            .AddSingleton<BalloonPageOps>();
 
     private static ArgumentException NoImplementation(string part, PartVersion version) =>
         new($"{part}: no implementation of version {version.Display()}", nameof(DesignParts));

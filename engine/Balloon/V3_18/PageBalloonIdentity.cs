@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 /// only; the authoritative one is repeated under the page lock.
 /// </summary>
 [KernelPart("balloon identity", PartVersion.V3_18)]
-internal sealed class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, PageLists lists, Sanitizer sanitizer) : IBalloonPageIdentity
+internal sealed class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, PageLists lists, Sanitizer sanitizer) : IBalloonPageIdentity, IBalloonMovability
 {
     /// <summary>balloon_page_movable (v3.18): PageBalloon &amp;&amp; PagePrivate.</summary>
     public bool Movable(int page) => pages.PageBalloon(page) && pages.PagePrivate(page);

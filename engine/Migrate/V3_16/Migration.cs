@@ -15,8 +15,8 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 /// </summary>
 [KernelPart("migration", PartVersion.V3_16)]
 internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru lru, Rmap rmap, MappingTable mappings,
-    PageLock pageLock, Scheduler scheduler, SimClock clock, VmStat vmstat, Sanitizer sanitizer, BalloonCompaction balloonLib,
-    IBalloonPageIdentity balloonIdentity, IBalloonMigrationPath balloon, MigratePageCallbacks callbacks) : IMigration
+    PageLock pageLock, Scheduler scheduler, SimClock clock, VmStat vmstat, Sanitizer sanitizer, BalloonPageOps balloonLib,
+    IBalloonMovability balloonIdentity, IBalloonMigrationPath balloon, MigratePageCallbacks callbacks) : IMigration
 {
     public const int MaxPasses = 10;
 

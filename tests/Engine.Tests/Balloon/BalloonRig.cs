@@ -25,7 +25,9 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     public MappingTable Mappings => Get<MappingTable>();
     public BalloonDevInfo Dev => Get<BalloonDevInfo>();
     public BalloonCompaction Balloon => Get<BalloonCompaction>();
+    public BalloonPageOps BalloonOps => Get<BalloonPageOps>();
     public IBalloonPageIdentity Identity => Get<IBalloonPageIdentity>();
+    public IBalloonMovability Movability => Get<IBalloonMovability>();
     public IScannerIsolation Isolation => Get<IScannerIsolation>();
     public IBalloonMigrationPath MigrationPath => Get<IBalloonMigrationPath>();
     public IDriverRelease Release => Get<IDriverRelease>();
