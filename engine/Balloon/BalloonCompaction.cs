@@ -11,7 +11,7 @@ namespace BalloonScript.Engine.Balloon;
 /// insert, delete. What a version changed is composed in: how a page is marked (<see cref="IBalloonPageIdentity"/>)
 /// and the dequeue walk (<see cref="IDequeueWalk"/>). How compaction isolates and migrates balloon pages is the
 /// version's own part: the balloon's own functions up to v4.7 (<see cref="BalloonPageOps"/>), balloon_aops on the
-/// generic non-LRU movable page machinery in v4.8 (<c>V4_8.BalloonAops</c>).
+/// generic non-LRU movable page machinery in v4.8 (<see cref="V4_8.BalloonAops"/>).
 /// <para>
 /// balloon_inflate / balloon_deflate / balloon_migrate are v3.18 vm events; v3.8–v3.17 had no balloon
 /// counters at all. They are counted in every design so that designs can be compared.

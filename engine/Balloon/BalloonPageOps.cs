@@ -11,7 +11,7 @@ namespace BalloonScript.Engine.Balloon;
 /// branches of compaction and migration (<c>balloon_page_isolate</c>, <c>balloon_page_putback</c>,
 /// <c>balloon_page_migrate</c>), and v3.8–v3.17's <c>balloon_page_free</c>. The version's
 /// <see cref="IBalloonMovability"/> says how a page is recognised and what isolation changes. v4.8 replaced these
-/// functions with balloon_aops (<c>V4_8.BalloonAops</c>).
+/// functions with balloon_aops (<see cref="V4_8.BalloonAops"/>).
 /// </summary>
 internal sealed class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock, PageRefs refs,
     IBuddyAllocator buddy, Sanitizer sanitizer, Scheduler scheduler, IBalloonMovability movability)

@@ -5,7 +5,7 @@ namespace BalloonScript.Engine.Balloon;
 /// <c>balloon_page_delete</c> (include/linux/balloon_compaction.h), and what the sanitizers read of it. v3.8–v3.17:
 /// a fake address_space with AS_BALLOON_MAP (<see cref="V3_16.FakeMappingIdentity"/>); v3.18: PageBalloon and
 /// PG_private (<see cref="V3_18.PageBalloonIdentity"/>); v4.8: PageBalloon and a PAGE_MAPPING_MOVABLE mapping
-/// (<c>V4_8.MovableBalloonIdentity</c>). How compaction recognises the page is the version's own business:
+/// (<see cref="V4_8.MovableBalloonIdentity"/>). How compaction recognises the page is the version's own business:
 /// the balloon branches of v3.x (<see cref="IBalloonMovability"/>), the generic non-LRU movable page test of v4.8.
 /// </summary>
 internal interface IBalloonPageIdentity

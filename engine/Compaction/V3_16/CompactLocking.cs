@@ -37,6 +37,32 @@ internal sealed class CompactLocking(SimClock clock)
         return true;
     }
 
+    /// <summary>
+    /// congestion_wait(HZ/10) rounds in a row, with no CPU changing the isolated count, after which a sync scanner
+    /// waiting in too_many_isolated gives up as if a fatal signal had arrived. The kernel waits without bound; in a
+    /// simulation nobody may be left to put pages back, so the wait ends when nothing moves.
+    /// </summary>
+    public const int CongestionWaitLimit = 100;
+
+    /// <summary>
+    /// The migrate scanner's throttle (isolate_migratepages_range in v3.16, _block in v4.8): while
+    /// <paramref name="tooManyIsolated"/>, async compaction gives up, sync compaction sleeps in congestion_wait(HZ/10),
+    /// giving up after <see cref="CongestionWaitLimit"/> rounds in which <paramref name="isolated"/> did not change.
+    /// False means abort (the scanner returns 0).
+    /// </summary>
+    public bool ThrottleTooManyIsolated(CompactControl cc, Func<bool> tooManyIsolated, Func<long> isolated)
+    {
+        for (long lastIsolated = -1, idle = 0; tooManyIsolated();)
+        {
+            if (cc.Mode == MigrateMode.Async) return false;
+            long now = isolated();
+            if (now != lastIsolated) (lastIsolated, idle) = (now, 0);
+            else if (++idle == CongestionWaitLimit) return false;
+            clock.CongestionWait();
+        }
+        return true;
+    }
+
     /// <summary>compact_should_abort: on need_resched(), async gives up (contended), sync reschedules.</summary>
     public bool CompactShouldAbort(CompactControl cc)
     {
