@@ -18,8 +18,9 @@ namespace BalloonScript.Engine.Migrate.V4_8;
 /// certain) is done here after it succeeds.
 /// </summary>
 [KernelPart("migration", PartVersion.V4_8)]
-internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, PageLock pageLock, Scheduler scheduler, SimClock clock, VmStat vmstat, Sanitizer sanitizer, MovablePage movable,
-    MovablePageIsolation isolation, V3_16.MigratePageCallbacks callbacks, MigrationPageLock migrationLock) : IMigration
+internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, PageLock pageLock, Scheduler scheduler,
+    SimClock clock, VmStat vmstat, Sanitizer sanitizer, MovablePage movable, MovablePageIsolation isolation,
+    V3_16.MigratePageCallbacks callbacks, MigrationPageLock migrationLock) : IMigration
 {
     /// <summary>
     /// migrate_pages (v4.8): the passes of v3.16, counted as v4.8 does: -ENOMEM counts the page it stopped at as a

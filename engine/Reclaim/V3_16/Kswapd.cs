@@ -14,9 +14,10 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// — reclaim at priorities 12 down to 1 until every zone (for order 0), or a quarter of the node's memory (for
 /// higher orders), is above its high watermark, compacting for high-order requests — then naps HZ/10
 /// (<c>kswapd_try_to_sleep</c>) and, if the node is still balanced, sleeps for good. How it compacts and when it
-/// clears the pageblock skip bits is the design's background compaction (<see cref="IBackgroundCompaction"/>: v3.16's
-/// <c>compact_pgdat</c> and <c>reset_isolation_suitable</c> on the way to sleep, or v4.8's kcompactd woken before the nap). Its wake-ups run as kernel paths of their own (nested in the
-/// waker when running to completion), its nap as a timer. docs/kernel/reclaim-v3.16.md §3.
+/// clears the pageblock skip bits is the design's background compaction (<see cref="IBackgroundCompaction"/>:
+/// v3.16's <c>compact_pgdat</c> and <c>reset_isolation_suitable</c> on the way to sleep, or v4.8's kcompactd woken
+/// before the nap). Its wake-ups run as kernel paths of their own (nested in the waker when running to
+/// completion), its nap as a timer. docs/kernel/reclaim-v3.16.md §3.
 /// </summary>
 internal sealed class Kswapd : ISnapshotState
 {
@@ -40,8 +41,8 @@ internal sealed class Kswapd : ISnapshotState
     private long _napGeneration;
     private int _napOrder, _napClasszone;
 
-    public Kswapd(Node node, LruShrinker shrinker, ShrinkSlab shrinkSlab, ICompaction compaction, IBackgroundCompaction background, IBuddyAllocator buddy, VmStat vmstat,
-        Scheduler scheduler, SimClock clock)
+    public Kswapd(Node node, LruShrinker shrinker, ShrinkSlab shrinkSlab, ICompaction compaction, IBackgroundCompaction background,
+        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock)
     {
         _node = node;
         _shrinker = shrinker;
