@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Vmstat;
 /// types, DMA, DMA32, Normal, Movable, of which the empty ones are not printed).
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    PageAlloc.V3_16.PerCpuPagesets? pcp = null)
+    PageAlloc.V3_16.PerCpuPagesets? pcp = null, Compaction.V4_8.Kcompactd? kcompactd = null)
 {
     /// <summary>MAX_NR_ZONES on x86-64.</summary>
     private const int MaxNrZones = 4;
@@ -59,7 +59,8 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
     /// <summary>
     /// vmstat_show: every zone_stat_item summed over zones, the two writeback thresholds (global_dirty_limits with
     /// dirty_ratio 20 and dirty_background_ratio 10), then the vm events (pgpgin/pgpgout halved: sectors to KiB).
-    /// The balloon events are printed by designs whose balloon code has them (v3.18 on); oom_kill (v4.13) by none.
+    /// The balloon events are printed by designs whose balloon code has them (v3.18 on); compact_daemon_wake after
+    /// compact_success (where v4.6 put it) by designs with kcompactd; oom_kill (v4.13) by none.
     /// </summary>
     public string Vmstat()
     {
@@ -72,10 +73,12 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         for (int e = 0; e < (int)VmEvent.Count; e++)
         {
             var ev = (VmEvent)e;
-            if (ev == VmEvent.OomKill || (!balloonEvents && ev is VmEvent.BalloonInflate or VmEvent.BalloonDeflate or VmEvent.BalloonMigrate)) continue;
+            if (ev is VmEvent.OomKill or VmEvent.CompactDaemonWake || (!balloonEvents && ev is VmEvent.BalloonInflate or VmEvent.BalloonDeflate or VmEvent.BalloonMigrate)) continue;
             long v = vmstat.Event(ev);
             if (ev is VmEvent.Pgpgin or VmEvent.Pgpgout) v /= 2;
             sb.Append(VmEvents.Names[e]).Append(' ').Append(v).Append('\n');
+            if (ev == VmEvent.CompactSuccess && kcompactd is not null)
+                sb.Append(VmEvents.Names[(int)VmEvent.CompactDaemonWake]).Append(' ').Append(vmstat.Event(VmEvent.CompactDaemonWake)).Append('\n');
         }
         return sb.ToString();
     }

@@ -4,8 +4,9 @@ namespace BalloonScript.Engine.Vmstat;
 /// <c>enum vm_event_item</c> of v3.16 (include/linux/vm_event_item.h; a kernel with CONFIG_MIGRATION,
 /// CONFIG_COMPACTION, CONFIG_HUGETLB_PAGE and CONFIG_TRANSPARENT_HUGEPAGE, without CONFIG_NUMA), in kernel order,
 /// and the three balloon events v3.18 added. A per-zone event (FOR_ALL_ZONES) is four consecutive items, DMA, DMA32,
-/// Normal, Movable: <c>event + zone index</c>. docs/kernel/reclaim-v3.16.md §9.1. Two groups came later and are
-/// counted in every design so that designs can be compared: the balloon events (v3.18) and oom_kill (v4.13).
+/// Normal, Movable: <c>event + zone index</c>. docs/kernel/reclaim-v3.16.md §9.1. Three groups came later and are
+/// counted in every design so that designs can be compared: the balloon events (v3.18), oom_kill (v4.13) and
+/// compact_daemon_wake (v4.6, KCOMPACTD_WAKE: kcompactd woken; zero in designs without kcompactd).
 /// </summary>
 internal enum VmEvent
 {
@@ -32,6 +33,7 @@ internal enum VmEvent
     ThpZeroPageAllocFailed,
     BalloonInflate, BalloonDeflate, BalloonMigrate,
     OomKill,
+    CompactDaemonWake,
     Count,
 }
 
@@ -64,6 +66,7 @@ internal static class VmEvents
         "thp_zero_page_alloc", "thp_zero_page_alloc_failed",
         "balloon_inflate", "balloon_deflate", "balloon_migrate",
         "oom_kill",
+        "compact_daemon_wake",
     ];
 
 
