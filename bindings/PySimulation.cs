@@ -40,6 +40,7 @@ public sealed class PySimulation
     public long BalloonDeflate(double mib) => _sim.BalloonDeflate(mib);
     public long BalloonPages => _sim.BalloonPages;
     public long HostBallooned => _sim.HostBallooned;
+    public long BalloonUntoldPages => _sim.BalloonUntoldPages;
     public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);
     public long HostTargetPages => _sim.HostTargetPages;
     public long BalloonOutOfPuff => _sim.BalloonOutOfPuff;

@@ -167,6 +167,12 @@ public sealed class Simulation
     /// <summary>Pages in the balloon as the guest counts them (<c>vb-&gt;num_pages</c>).</summary>
     public long BalloonPages => _parts.Balloon.NumPages;
 
+    /// <summary>
+    /// PFNs in the balloon the host has not been told of yet: the batch of a fill_balloon asleep after "Out of puff!"
+    /// (it tells the host when it wakes). Between operations, <see cref="HostBallooned"/> + this = <see cref="BalloonPages"/>.
+    /// </summary>
+    public long BalloonUntoldPages => _parts.Balloon.UntoldPfns().Length;
+
     /// <summary>Frames the host holds as ballooned (its own ledger).</summary>
     public long HostBallooned => _parts.Host.Ballooned;
     /// <summary>

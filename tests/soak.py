@@ -95,8 +95,9 @@ def invariants(sim):
     # pagevec, still tagged balloon, until the drain frees it.
     parked = 0 if len(tagged) == sim.balloon.pages else sum(
         sim.page(int(pfn)).list.startswith("lru_add_pvec") for pfn in tagged)
-    if not sim.balloon.pages == sim.host.ballooned_pages == len(tagged) - parked:
-        return (f"balloon {sim.balloon.pages}, host ledger {sim.host.ballooned_pages}, pages tagged balloon {len(tagged)} "
+    if not sim.balloon.pages == sim.host.ballooned_pages + sim.balloon.untold_pages == len(tagged) - parked:
+        return (f"balloon {sim.balloon.pages}, host ledger {sim.host.ballooned_pages} (+{sim.balloon.untold_pages} not told yet), "
+                f"pages tagged balloon {len(tagged)} "
                 f"({parked} of them parked in a pagevec)")
     return None
 

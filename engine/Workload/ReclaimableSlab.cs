@@ -10,7 +10,7 @@ namespace BalloonScript.Engine.Workload;
 /// (NR_SLAB_RECLAIMABLE), one object per page, and its shrinker — <c>count_objects</c> is the number of pages,
 /// <c>scan_objects(n)</c> frees the n oldest (an LRU of unused objects, as list_lru keeps them).
 /// </summary>
-internal sealed class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocator buddy) : ISnapshotState
+internal sealed class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocator buddy, PageContents contents) : ISnapshotState
 {
     private readonly Queue<int> _lru = new();
     private readonly bool[] _member = new bool[pages.NrPages];
@@ -57,6 +57,7 @@ internal sealed class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocato
             Remove(pfn);
             node.ZoneOf(pfn).Stat[(int)ZoneStat.NrSlabReclaimable]--;
             pages.Clear(pfn, PG.Slab);
+            contents.Retire(pfn); // the object is gone: a dentry or inode is rebuilt from disk when needed again
             buddy.PutPage(pfn);
             freed++;
         }

@@ -224,6 +224,12 @@ class Balloon(_Part):
         return int(self._sim._get("BalloonPages"))
 
     @property
+    def untold_pages(self) -> int:
+        """Pages in the balloon the host has not been told of yet: the batch of a fill_balloon asleep after "Out of
+        puff!" (it tells the host when it wakes); ``host.ballooned_pages + untold_pages == pages`` between calls."""
+        return int(self._sim._get("BalloonUntoldPages"))
+
+    @property
     def out_of_puff(self) -> int:
         """fill_balloon calls that could not get a page ("Out of puff!") and slept 200 ms."""
         return int(self._sim._get("BalloonOutOfPuff"))
