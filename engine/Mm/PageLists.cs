@@ -22,7 +22,7 @@ internal sealed class PageLists : ISnapshotState
     private readonly Stack<int> _freeHeads = new();
     private readonly Sanitizer _sanitizer;
 
-    public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 1024)
+    public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 4096)
     {
         _nrPages = pages.NrPages;
         _sanitizer = sanitizer;

@@ -5,7 +5,8 @@ namespace BalloonScript.Engine.Vmstat;
 /// CONFIG_COMPACTION, CONFIG_HUGETLB_PAGE and CONFIG_TRANSPARENT_HUGEPAGE, without CONFIG_NUMA), in kernel order,
 /// and the three balloon events v3.18 added. A per-zone event (FOR_ALL_ZONES) is four consecutive items, DMA, DMA32,
 /// Normal, Movable: <c>event + zone index</c>. docs/kernel/reclaim-v3.16.md §9.1. Two groups came later and are
-/// counted in every design so that designs can be compared: the balloon events (v3.18) and oom_kill (v4.13).
+/// counted in every design so that designs can be compared: the balloon events (v3.18) and oom_kill (v4.13); the
+/// kcompactd events (v4.6) come last, counted where a design has kcompactd.
 /// </summary>
 internal enum VmEvent
 {
@@ -32,6 +33,8 @@ internal enum VmEvent
     ThpZeroPageAllocFailed,
     BalloonInflate, BalloonDeflate, BalloonMigrate,
     OomKill,
+    /// <summary>KCOMPACTD_WAKE, KCOMPACTD_MIGRATE_SCANNED, KCOMPACTD_FREE_SCANNED (v4.6; counted by kcompactd's designs only).</summary>
+    KcompactdWake, KcompactdMigrateScanned, KcompactdFreeScanned,
     Count,
 }
 
@@ -64,6 +67,7 @@ internal static class VmEvents
         "thp_zero_page_alloc", "thp_zero_page_alloc_failed",
         "balloon_inflate", "balloon_deflate", "balloon_migrate",
         "oom_kill",
+        "compact_daemon_wake", "compact_daemon_migrate_scanned", "compact_daemon_free_scanned",
     ];
 
 
