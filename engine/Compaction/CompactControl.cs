@@ -6,9 +6,9 @@ namespace BalloonScript.Engine.Compaction;
 /// <summary>
 /// struct compact_control (v3.16 mm/internal.h): one compaction run over one zone. The two private lists
 /// (<c>freepages</c>, <c>migratepages</c>) are list heads in <see cref="PageLists"/>, owned by this run only;
-/// <see cref="Release"/> gives them back.
+/// <see cref="Release"/> gives them back. Later versions add their fields in a subclass (<see cref="V6_1.CompactControl"/>).
 /// </summary>
-internal sealed class CompactControl
+internal class CompactControl
 {
     /// <summary>COMPACT_CLUSTER_MAX = SWAP_CLUSTER_MAX.</summary>
     public const int ClusterMax = 32;

@@ -25,8 +25,17 @@ public sealed class KernelDesign
         new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
             PartVersion.V3_18, PartVersion.V3_18, PartVersion.V4_5, PartVersion.Stable2019, PartVersion.V4_5));
 
+    /// <summary>
+    /// Linux 6.1 (Debian 12), interim: the 6.1 page allocator and compaction (kcompactd, proactive compaction); until the
+    /// 6.1 balloon, migration and virtio_balloon parts exist, those are <c>fixed</c>'s, and reclaim is v3.16's.
+    /// </summary>
+    public static KernelDesign V6_1 { get; } = new("v6.1", "v6.1", "v6.1 (Debian 12; interim: fixed's balloon, v3.16 migration and reclaim)",
+        "6.1 allocator (pcp lists up to order 3 and THP, HIGHATOMIC, watermark boost) and compaction (fast scanners, kcompactd, proactive)",
+        new(PartVersion.V6_1, PartVersion.V3_16, PartVersion.V6_1, PartVersion.V3_16,
+            PartVersion.V3_18, PartVersion.V3_18, PartVersion.V4_5, PartVersion.Stable2019, PartVersion.V4_5));
+
     /// <summary>Every design, in the order tables and plots show them.</summary>
-    public static IReadOnlyList<KernelDesign> All { get; } = [Legacy, Redesign, Fixed];
+    public static IReadOnlyList<KernelDesign> All { get; } = [Legacy, Redesign, Fixed, V6_1];
 
     private KernelDesign(string name, string kernel, string commit, string summary, DesignParts parts)
     {

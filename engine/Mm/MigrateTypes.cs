@@ -18,6 +18,7 @@ internal sealed class MigrateTypes(string version, string[] names, int unmovable
     /// <summary>MIGRATE_TYPES.</summary>
     public int Count => Names.Length;
     /// <summary><c>migratetype_names[]</c>, in number order.</summary>
+    [Snapshots.NotState("the kernel's names, fixed")]
     public string[] Names { get; } = names;
     public int Unmovable { get; } = unmovable;
     public int Movable { get; } = movable;

@@ -13,6 +13,13 @@ namespace BalloonScript.Engine.Vmstat;
 internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
     PageAlloc.IPerCpuPages? pcp = null)
 {
+    protected Node Node => node;
+    protected PageLists Lists => lists;
+    protected VmStat VmStat => vmstat;
+    protected SimulationOptions Options => options;
+    protected Reclaim.ZoneReclaimable Reclaimable => reclaimable;
+    protected PageAlloc.IPerCpuPages? Pcp => pcp;
+
     /// <summary>MAX_NR_ZONES on x86-64.</summary>
     private const int MaxNrZones = 4;
     /// <summary>frag_show_print: <c>"Node %d, zone %8s "</c> then <c>"%6lu "</c> per order.</summary>
@@ -116,8 +123,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
             {
                 var (count, high, batch) = pcp?.Pageset(z, cpu)
                     ?? (0, 6 * PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages), Math.Max(1, PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages)));
-                sb.Append($"\n    cpu: {cpu}\n              count: {count}\n              high:  {high}\n              batch: {batch}");
-                sb.Append($"\n  vm stats threshold: {NormalThreshold(z)}");
+                AppendPageset(sb, z, cpu, count, high, batch);
             }
             bool unreclaimable = !reclaimable.Reclaimable(z);
             sb.Append($"\n  all_unreclaimable: {(unreclaimable ? 1 : 0)}\n  start_pfn:         {z.StartPfn}\n  inactive_ratio:    {z.InactiveRatio}\n");
@@ -125,8 +131,15 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
         return sb.ToString();
     }
 
+    /// <summary>One CPU's pageset of zoneinfo: count, high, batch and the vm stats threshold (the same text in 6.1).</summary>
+    protected void AppendPageset(StringBuilder sb, Zone z, int cpu, int count, int high, int batch)
+    {
+        sb.Append($"\n    cpu: {cpu}\n              count: {count}\n              high:  {high}\n              batch: {batch}");
+        sb.Append($"\n  vm stats threshold: {NormalThreshold(z)}");
+    }
+
     /// <summary>calculate_normal_threshold (v3.16, unchanged in 6.1): min(125, 2 × fls(cpus) × (1 + fls(managed in 128 MiB units))).</summary>
-    protected int NormalThreshold(Zone z)
+    private int NormalThreshold(Zone z)
     {
         static int Fls(long x) => x == 0 ? 0 : 64 - (int)long.LeadingZeroCount(x);
         return Math.Min(125, 2 * Fls(options.Cpus) * (1 + Fls(z.ManagedPages >> 15)));
@@ -137,7 +150,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     /// lowmem_reserve plus its high watermark, at most its managed pages) plus the file LRU, + 1; dirty = 20% of it,
     /// background = 10% (halved dirty if not below it).
     /// </summary>
-    private (long Background, long Dirty) GlobalDirtyLimits()
+    protected (long Background, long Dirty) GlobalDirtyLimits()
     {
         long reserve = node.Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
         long x = vmstat.Global(ZoneStat.NrFreePages);
