@@ -271,6 +271,9 @@ class Simulation:
     swap_mib: swap space (0 = none); io_latency_ms: how long a write (writeback, swap-out) takes;
     host_us_per_page: the host's time per ballooned page on top of 20 us per kick.
     max_reports_per_kind: sanitizer findings kept in full per kind (all are counted: ``report_counts()``).
+    compaction_proactiveness (0-100), watermark_boost_factor, watermark_scale_factor (1-3000): the sysctls of the
+    designs whose kernel has them (v6.1); None keeps the kernel's default (20, 15000, 10). On a design without them
+    they raise ValueError naming the designs that have them.
     seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
     ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).
@@ -286,7 +289,10 @@ class Simulation:
                  reclaim: bool = _DEFAULTS["reclaim"], pagevecs: bool = _DEFAULTS["pagevecs"],
                  swap_mib: int = _DEFAULTS["swap_mib"], io_latency_ms: float = _DEFAULTS["io_latency_ms"],
                  host_us_per_page: float = _DEFAULTS["host_us_per_page"],
-                 max_reports_per_kind: int = _DEFAULTS["max_reports_per_kind"]):
+                 max_reports_per_kind: int = _DEFAULTS["max_reports_per_kind"],
+                 compaction_proactiveness: int | None = _DEFAULTS["compaction_proactiveness"],
+                 watermark_boost_factor: int | None = _DEFAULTS["watermark_boost_factor"],
+                 watermark_scale_factor: int | None = _DEFAULTS["watermark_scale_factor"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
@@ -296,6 +302,9 @@ class Simulation:
                    "swap_mib": as_int("swap_mib", swap_mib), "io_latency_ms": as_real("io_latency_ms", io_latency_ms),
                    "host_us_per_page": as_real("host_us_per_page", host_us_per_page),
                    "max_reports_per_kind": as_int("max_reports_per_kind", max_reports_per_kind, INT32)}
+        for name, value in (("compaction_proactiveness", compaction_proactiveness),
+                            ("watermark_boost_factor", watermark_boost_factor), ("watermark_scale_factor", watermark_scale_factor)):
+            options[name] = None if value is None else as_int(name, value, INT32)
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
