@@ -66,11 +66,11 @@ internal sealed class RigV6_1(SimulationOptions options) : SimRig(options)
     /// <summary>Run kernel code as one path on CPU 0 (run to completion), with the page-state checks after it.</summary>
     public void RunOnCpu0(Action body) => Sim.RunKernelPaths("test", [new Engine.Sched.SimTask(0, 0, "test", body)], null);
 
-    /// <summary>Anon memory filling what the allocator will give, then every other page freed.</summary>
-    public RigV6_1 FragmentedAnon()
+    /// <summary>Anon memory filling what the allocator will give, then half of it freed (every other page, or at random).</summary>
+    public RigV6_1 FragmentedAnon(string pattern = "interleave")
     {
         Sim.WorkloadAnon(Get<Workload.Workload>().AllocatablePages() / 256.0);
-        Sim.WorkloadFree(0.5, "interleave", 0);
+        Sim.WorkloadFree(0.5, pattern, 0);
         return this;
     }
 }
