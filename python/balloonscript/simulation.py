@@ -25,7 +25,7 @@ PySimulation = bindings.PySimulation
 
 with net_errors():   # the engine's own lists and constants, so the two sides cannot drift apart
     REPORT_KINDS = tuple(strs(PySimulation.ReportKindNames()))
-    MIGRATETYPES = tuple(strs(PySimulation.MigratetypeNames()))   # pageblock_migratetypes() values index this
+    MIGRATETYPES = tuple(strs(PySimulation.MigratetypeNames()))   # v3.16's; a simulation's own: sim.migratetypes
     PAGE_FLAGS = tuple(strs(PySimulation.PageFlagNames()))        # page_flags() bit i is PAGE_FLAGS[i]
     FREE_PATTERNS = tuple(strs(PySimulation.FreePatterns()))
     _CONSTANTS = dict(zip(strs(PySimulation.ConstantNames()), (int(v) for v in PySimulation.ConstantValues())))
@@ -521,8 +521,14 @@ class Simulation:
         """/proc/kpageflags of every pfn (numpy uint64, KPF_* bits of include/uapi/linux/kernel-page-flags.h)."""
         return np_copy(call(self._net, "KPageFlags"), np.uint64)
 
+    @property
+    def migratetypes(self) -> tuple:
+        """The migratetype names of this design's page allocator, in number order (what pageblock_migratetypes() indexes)."""
+        return tuple(strs(call(self._net, "Migratetypes")))
+
     def pageblock_migratetypes(self) -> np.ndarray:
-        """The migratetype of every pageblock in pfn order (numpy uint8 indexing MIGRATETYPES)."""
+        """The migratetype of every pageblock in pfn order (numpy uint8 indexing ``migratetypes``: v3.16's names, the
+        MIGRATETYPES constant, in the older designs; 6.1's, with HighAtomic and CMA, in v6.1)."""
         return np_copy(call(self._net, "PageblockMigratetypes"), np.uint8)
 
     def balloon_unmovable(self) -> np.ndarray:

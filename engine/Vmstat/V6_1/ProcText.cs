@@ -185,7 +185,10 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
                 var (count, high, b) = Pcp?.Pageset(z, cpu) ?? (0, PerCpuPagesets.ZoneHighsize(z, batch, Options.Cpus), batch);
                 AppendPageset(sb, z, cpu, count, high, b);
             }
-            bool unreclaimable = Node.Zones.All(zone => !Reclaimable.Reclaimable(zone));
+            // kswapd_failures ≥ MAX_RECLAIM_RETRIES: the borrowed v3.16 reclaim keeps no such count; its nearest is every
+            // zone given up on after reclaim scanned it (zone_reclaimable false with pages scanned).
+            bool unreclaimable = Options.Reclaim && Node.Zones.Any(zone => zone.PagesScanned > 0)
+                && Node.Zones.All(zone => !Reclaimable.Reclaimable(zone));
             sb.Append($"\n  node_unreclaimable:  {(unreclaimable ? 1 : 0)}\n  start_pfn:           {z.StartPfn}\n");
         }
         return sb.ToString();
