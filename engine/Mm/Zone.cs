@@ -43,8 +43,6 @@ internal sealed class Zone : ISnapshotState
         CompactCachedFreePfn = endPfn & ~(PageblockNrPages - 1);
         CompactCachedMigratePfn = [startPfn, startPfn];
         CompactOrderFailed = MaxOrder;
-        CompactInitMigratePfn = startPfn;
-        CompactInitFreePfn = startPfn;
     }
 
     public int Index { get; }
@@ -97,7 +95,10 @@ internal sealed class Zone : ISnapshotState
     public int CompactConsidered { get; set; }
     public int CompactDeferShift { get; set; }
     public int CompactOrderFailed { get; set; }
-    /// <summary><c>compact_init_migrate_pfn</c> / <c>compact_init_free_pfn</c> (6.1): where __reset_isolation_suitable found the first source and the last target.</summary>
+    /// <summary>
+    /// <c>compact_init_migrate_pfn</c> / <c>compact_init_free_pfn</c> (6.1): where __reset_isolation_suitable found the
+    /// first source and the last target; 0 (the zeroed struct zone) until it first runs.
+    /// </summary>
     public int CompactInitMigratePfn { get; set; }
     public int CompactInitFreePfn { get; set; }
 

@@ -67,7 +67,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
                 var zone = zones[i];
                 long mark = zone.WmarkPages(allocFlags & AllocFlags.WmarkMask);
                 if (!ZoneWatermarkFast(zone, order, mark, highest, allocFlags, gfp) && (allocFlags & AllocFlags.NoWatermarks) == 0) continue;
-                int page = Rmqueue(zones[highest], zone, order, allocFlags, mt);
+                int page = Rmqueue(zone, order, allocFlags, mt);
                 if (page < 0) continue;
                 if (order > 0 && (gfp & Gfp.Comp) != 0) Checks.PrepCompoundPage(page, order);
                 if (order > 0 && (allocFlags & AllocFlags.Harder) != 0) ReserveHighatomicPageblock(page, zone);
@@ -82,11 +82,11 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// rmqueue (6.1): a per-cpu order from the running CPU's list (rmqueue_pcplist), else rmqueue_buddy; then, if a
     /// fallback boosted the zone's watermark (ZONE_BOOSTED_WATERMARK), clear the flag and wake kswapd.
     /// </summary>
-    public int Rmqueue(Zone preferred, Zone zone, int order, int allocFlags, int mt)
+    public int Rmqueue(Zone zone, int order, int allocFlags, int mt)
     {
         int page = pcp is not null && PcpAllowedOrder(order) ? pcp.RmqueuePcplist(this, zone, order, mt, allocFlags) : -1;
         if (page < 0) page = RmqueueBuddy(zone, order, allocFlags, mt);
-        if (page >= 0) CountAlloc(preferred, zone, 1 << order);
+        if (page >= 0) CountAlloc(zone, 1 << order);
         if ((zone.Flags & ZoneFlags.BoostedWatermark) != 0)
         {
             zone.Flags &= ~ZoneFlags.BoostedWatermark;
@@ -96,7 +96,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     }
 
     /// <summary>PGALLOC of the zone, and zone_statistics (one node: every allocation is a NUMA hit).</summary>
-    public void CountAlloc(Zone preferred, Zone zone, int pages)
+    private void CountAlloc(Zone zone, int pages)
     {
         vmstat.Count(VmEvent.PgallocDma + zone.Index, pages);
         _numaHit[zone.Index]++;
