@@ -45,6 +45,40 @@ public class CompactionV6_1Tests
     }
 
     /// <summary>
+    /// isolate_freepages (6.1): for a THP-sized request, fast_isolate_freepages finds the free order-3 block at pfn 3000
+    /// in the top quarter of the scan space (at or above pageblock 5) on the MOVABLE order-3 list and takes it whole,
+    /// leaving the linear scanner's position alone; compact_memory (order -1) has no fast search and the linear scan
+    /// walks down from the last pageblock, stopping in block 5 right after the pages it took. Either way the block is
+    /// split into isolated order-0 pages.
+    /// </summary>
+    [TestCase(9, 3584)]
+    [TestCase(-1, 3008)]
+    public void IsolateFreepages_v6_1_FastSearchFirstForRealOrders(int order, int freePfnAfter)
+    {
+        var rig = RigV6_1.Create();
+        var zone = rig.Zone("DMA");
+        rig.TakeAll(zone);
+        rig.Release(0, 9);    // free pages for the watermark; a whole free pageblock is no migration target
+        rig.Release(3000, 3);
+        var cc = new CompactControl(rig.Lists, zone, order, Gfp.HighUserMovable, MigrateMode.SyncLight, ignoreSkipHint: false)
+        {
+            DirectCompaction = true,
+        };
+        (cc.MigratePfn, cc.FreePfn, cc.NrMigratepages) = (0, 3584, 8);
+        rig.RunOnCpu0(() => rig.Get<FreeScanner>().IsolateFreepages(cc));
+        Assert.That(cc.NrFreepages, Is.EqualTo(8));
+        Assert.That(cc.FreePfn, Is.EqualTo(freePfnAfter));
+        var taken = new List<int>();
+        for (int p = rig.Lists.Next(cc.FreePages); p != cc.FreePages; p = rig.Lists.Next(p)) taken.Add(p);
+        Assert.That(taken, Is.EqualTo(Enumerable.Range(3000, 8).Reverse()), "split_map_pages: the last page first");
+        Assert.That(taken.All(p => rig.Pages.Count[p] == 1 && rig.Pages.Kind[p] == (byte)PageKind.Isolated));
+        rig.RunOnCpu0(() => rig.Get<FreeScanner>().ReleaseFreepages(cc.FreePages));
+        cc.NrMigratepages = 0;
+        rig.Compactor.Release(cc);
+        Assert.That(zone.FreePages, Is.EqualTo(520));
+    }
+
+    /// <summary>
     /// isolate_migratepages_block (6.1): a balloon page is not on an LRU list; the scanner drops the LRU lock (held for
     /// the anon page before it, when there is one) and isolates it through isolate_movable_page. With or without the
     /// lock before, every balloon page is isolated; putback_movable_pages returns them to the balloon.
