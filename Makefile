@@ -23,7 +23,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export MPLBACKEND ?= Agg
 
-.PHONY: all deps build test demo notebook clean
+.PHONY: all deps build test demo soak notebook notebooks-outputs clean
 
 all: build
 
@@ -52,6 +52,16 @@ test: deps build
 	$(PY) tests/summarize.py --trx $(RESULTS)/engine/engine.trx --trx-rc $$nunit_rc \
 	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --out $(RESULTS)/summary.txt
 
+# The long robustness run (issue 7): SOAK_OPS random operations over every design with the checks after each,
+# every scenario explored under every design (SOAK_SCHEDULES per strategy), the exploration that once hung, and the
+# API fuzzer with a long budget. Prints ops/s, schedules/s and findings; fails on a finding no design documents.
+SOAK_OPS       ?= 10000000
+SOAK_SCHEDULES ?= 3000
+SOAK_SEED      ?= 1
+soak: deps build
+	$(PY) tests/soak.py --ops $(SOAK_OPS) --schedules $(SOAK_SCHEDULES) --seed $(SOAK_SEED) --issue-exploration
+	BALLOONSCRIPT_FUZZ_EXAMPLES=1000 BALLOONSCRIPT_FUZZ_STEPS=60 $(PY) -m pytest tests/python/test_fuzz.py -p no:cacheprovider -q
+
 demo: deps build
 	$(PY) -m balloonscript demo --out out --readme-image docs/img/page-map.png
 
@@ -60,6 +70,13 @@ notebook: deps build
 	@echo "notebook: Jupyter on $(CURDIR)/notebooks at http://127.0.0.1:$(NOTEBOOK_PORT)/ (open the URL with ?token= that Jupyter prints below)"
 	$(PY) -m notebook --notebook-dir=notebooks --no-browser --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --port-retries=0 \
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Re-run every notebook and save it with its outputs (figures visible on a repository page); `make test` runs them
+# again without saving.
+notebooks-outputs: deps build
+	cd notebooks && for nb in *.ipynb; do \
+	  MPLBACKEND=module://matplotlib_inline.backend_inline $(PY) -m nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; done
 
 clean:
 	-$(DOTNET) clean $(SLN) -c $(CONFIG) -nologo -v:quiet

@@ -60,11 +60,13 @@ public sealed class PyRace
     public string[] TaskNames => _race.Tasks.Select(t => t.Name).ToArray();
 
     /// <summary>Schedules [start, start + schedules) under a strategy (dfs: from the first, up to <paramref name="schedules"/>).</summary>
-    public PyExploreResult Explore(string strategy, int schedules, long seed, int start, int depth)
+    /// <summary>Explore schedules [start, start + schedules); cancelling <paramref name="cancel"/> from another thread
+    /// (Ctrl-C) ends it early, counting the schedules run so far.</summary>
+    public PyExploreResult Explore(string strategy, int schedules, long seed, int start, int depth, CancellationToken cancel)
     {
         var request = new ExploreRequest(strategy, seed, depth);
         Explorer.CheckRange(request, start, schedules);
-        return new(Explorer.Explore(_race, request, start, schedules));
+        return new(Explorer.Explore(_race, request, start, schedules, cancel));
     }
 
     /// <summary>One run with every path run to completion, in CPU order.</summary>

@@ -33,8 +33,8 @@ public sealed class PySimulation
     public long WorkloadTouch(double fraction, string kind, string pattern, long seed) => _sim.WorkloadTouch(fraction, kind, pattern, seed);
     public long WorkloadTouch(double fraction, string kind, string pattern) => _sim.WorkloadTouch(fraction, kind, pattern);
     public string Dmesg() => _sim.Dmesg();
-    public long WorkloadFree(double fraction, string pattern, long seed) => _sim.WorkloadFree(fraction, pattern, seed);
-    public long WorkloadFree(double fraction, string pattern) => _sim.WorkloadFree(fraction, pattern);
+    public long WorkloadFree(double fraction, string pattern, string kind, long seed) => _sim.WorkloadFree(fraction, pattern, seed, kind);
+    public long WorkloadFree(double fraction, string pattern, string kind) => _sim.WorkloadFree(fraction, pattern, kind: kind);
 
     public long BalloonInflate(double mib) => _sim.BalloonInflate(mib);
     public long BalloonDeflate(double mib) => _sim.BalloonDeflate(mib);
@@ -47,6 +47,9 @@ public sealed class PySimulation
     public PyCompactResult Compact() => new(_sim.Compact());
     public double Run(double ms) => _sim.Run(ms);
     public double ClockMs => _sim.ClockMs;
+
+    /// <summary>Ctrl-C for the operation running on another thread (see <see cref="Simulation.Interrupted"/>); the caller clears it.</summary>
+    public bool Interrupted { get => _sim.Interrupted; set => _sim.Interrupted = value; }
     public long Allocate(int order, long count) => _sim.Allocate(order, count);
 
     public string[] VmstatNames() => _sim.VmstatNames();

@@ -24,12 +24,14 @@ namespace BalloonScript.Engine;
 /// </summary>
 public static class ServiceCollectionExtensions
 {
+    /// <summary>Register one simulation's services, composed for <paramref name="options"/> (validated first).</summary>
     public static IServiceCollection AddBalloonScript(this IServiceCollection services, SimulationOptions options)
     {
         options.Validate();
         var parts = options.Design.Parts;
         services.AddSingleton(options);
         // Execution model, memory map and the structures every part shares.
+        services.AddSingleton<FatalSignal>();
         services.AddSingleton<Scheduler>();
         services.AddSingleton<SimClock>();
         services.AddSingleton<Sanitizer>();
@@ -77,11 +79,7 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>
-    /// Build the container of one simulation; with <paramref name="validate"/> every registration is checked to
-    /// resolve first (ValidateOnBuild), as <see cref="Simulation.Create"/> does. Exploration, which builds one
-    /// container per schedule of an already-validated composition, skips it.
-    /// </summary>
-    internal static ServiceProvider BuildSimulationProvider(SimulationOptions options, bool validate = true) =>
-        new ServiceCollection().AddBalloonScript(options).BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = validate });
+    /// <summary>Build the container of one simulation, every registration checked to resolve first (ValidateOnBuild).</summary>
+    internal static ServiceProvider BuildSimulationProvider(SimulationOptions options) =>
+        new ServiceCollection().AddBalloonScript(options).BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 }

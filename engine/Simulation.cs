@@ -15,7 +15,9 @@ namespace BalloonScript.Engine;
 /// <summary>
 /// One simulated guest. Every public operation validates its arguments before it changes anything, so a
 /// rejected call leaves the simulation as it was; after each operation the page-state checks run (if
-/// enabled) and a row is added to the history.
+/// enabled) and a row is added to the history. A simulation is used by one thread at a time (Python's
+/// <c>Simulation</c> serialises its calls); only <see cref="Interrupted"/> is meant to be set from another thread.
+/// Different simulations are independent and run in parallel.
 /// </summary>
 public sealed class Simulation
 {
@@ -36,9 +38,27 @@ public sealed class Simulation
     /// <summary>The kernel design this simulation is built for.</summary>
     public KernelDesign Design => _parts.Options.Design;
 
-    /// <summary>Build a simulation from options (validated first; ArgumentException names the bad one).</summary>
-    public static Simulation Create(SimulationOptions options) =>
-        ServiceCollectionExtensions.BuildSimulationProvider(options).GetRequiredService<Simulation>();
+    /// <summary>
+    /// Build a simulation from options (validated first; ArgumentException names the bad one, and names memory_mib
+    /// for a guest this machine has not the memory to simulate).
+    /// </summary>
+    public static Simulation Create(SimulationOptions options)
+    {
+        GuestMemoryBudget.CheckFits(options.Validate());
+        return ServiceCollectionExtensions.BuildSimulationProvider(options).GetRequiredService<Simulation>();
+    }
+
+    /// <summary>
+    /// Ctrl-C: set from another thread while an operation runs, it stops the operation early where the kernel would
+    /// notice a fatal signal (compact_finished returns COMPACT_PARTIAL, the too-many-isolated wait and the migrate
+    /// scanner give up, populate, free and allocation loops and the balloon thread stop). The operation returns
+    /// normally and leaves a consistent state (the page-state checks still run after it). Stays set until cleared.
+    /// </summary>
+    public bool Interrupted
+    {
+        get => _parts.Signal.Raised;
+        set => _parts.Signal.Raised = value;
+    }
 
     public int NrPages => _parts.Pages.NrPages;
 
@@ -89,9 +109,12 @@ public sealed class Simulation
 
     /// <summary>The kernel log (dmesg): OOM kills, allocation failures, the balloon's "Out of puff!".</summary>
     public string Dmesg() => _parts.Log.Dmesg();
-    /// <summary>Free part of the workload; without a <paramref name="seed"/> the simulation's seed stream picks one.</summary>
-    public long WorkloadFree(double fraction, string pattern, long? seed = null) =>
-        Op("workload.free", () => _parts.Workload.Free(fraction, pattern, seed ?? _parts.Seeds.Next()));
+    /// <summary>
+    /// Free part of the workload (of one <paramref name="kind"/>: all, anon, file, slab); without a <paramref name="seed"/>
+    /// the simulation's seed stream picks one.
+    /// </summary>
+    public long WorkloadFree(double fraction, string pattern, long? seed = null, string kind = "all") =>
+        Op("workload.free", () => _parts.Workload.Free(fraction, pattern, seed ?? _parts.Seeds.Next(), kind));
 
     /// <summary>
     /// Inflate the virtio balloon by <paramref name="mib"/>, synchronously (the host raises its target, the balloon
@@ -196,7 +219,7 @@ public sealed class Simulation
         Check.InRange(ms, "ms", 0.0, MaxRunMs);
         return Op("run", () =>
         {
-            _parts.Clock.RunUntil(_parts.Clock.NowNs + (long)Math.Round(ms * 1_000_000));
+            _parts.Clock.RunUntil(_parts.Clock.NowNs + (long)Math.Round(ms * 1_000_000), () => _parts.Signal.Pending);
             return ClockMs;
         });
     }

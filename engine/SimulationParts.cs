@@ -25,6 +25,7 @@ internal sealed record SimulationParts(
     Workload.HighOrderRequests HighOrder,
     Scheduler Scheduler,
     Time.SimClock Clock,
+    FatalSignal Signal,
     Sanitizer Sanitizer,
     PageStateCheck Check,
     BalloonCheck BalloonCheck,

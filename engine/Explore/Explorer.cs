@@ -6,16 +6,20 @@ namespace BalloonScript.Engine.Explore;
 /// <summary>
 /// Runs many schedules of a race, each from the race's prepared state (restored, not rebuilt, so only the
 /// interleaving differs), and keeps every failing schedule's index and the first one's full record.
+/// Cancelling an exploration (Ctrl-C) stops it between schedules, or inside one at a preemption point or where its
+/// kernel paths test for a fatal signal; the schedule it stopped in is not counted, and the result covers the
+/// schedules run before it.
 /// </summary>
 public static class Explorer
 {
     /// <summary>Explore schedules [<paramref name="start"/>, start + <paramref name="count"/>) of a preset by name.</summary>
-    public static ExploreResult Explore(string scenario, string design, string strategy, int count, long seed, int start = 0, int pctDepth = 3)
+    public static ExploreResult Explore(string scenario, string design, string strategy, int count, long seed, int start = 0, int pctDepth = 3,
+        CancellationToken cancel = default)
     {
         var spec = ScenarioCatalog.Find(scenario);
         var request = new ExploreRequest(strategy, seed, pctDepth);
         CheckRange(request, start, count);
-        return Explore(spec.Prepare(KernelDesign.Parse(design), seed), request, start, count);
+        return Explore(spec.Prepare(KernelDesign.Parse(design), seed), request, start, count, cancel);
     }
 
     /// <summary>The scenarios of the four defects (<see cref="Presets"/> has every named race).</summary>
@@ -28,7 +32,7 @@ public static class Explorer
     public static ScheduleRun Run(string scenario, string design, long seed) =>
         ScenarioCatalog.Find(scenario).Prepare(KernelDesign.Parse(design), seed).Run(0, null);
 
-    /// <summary>The number of schedules and the first one, as <see cref="Explore(Race, ExploreRequest, int, int)"/> takes them.</summary>
+    /// <summary>The number of schedules and the first one, as <see cref="Explore(Race, ExploreRequest, int, int, CancellationToken)"/> takes them.</summary>
     internal static void CheckRange(ExploreRequest request, int start, int count)
     {
         Check.InRange(count, "schedules", 1, 1_000_000);
@@ -36,24 +40,36 @@ public static class Explorer
         Check.That(start == 0 || request.Strategy != "dfs", "start", "dfs explores from the first schedule: start must be 0");
     }
 
-    internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count)
+    internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count, CancellationToken cancel = default)
     {
-        if (request.Strategy == "dfs") return ExploreDfs(race, request, count);
+        using var _ = race.Cancellable(cancel);
+        if (request.Strategy == "dfs") return ExploreDfs(race, request, count, cancel);
         long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
         var tally = new Tally();
-        for (int i = start; i < start + count; i++) tally.Add(race.Run(i, StrategyFor(request, i, decisions)));
-        return tally.Result(count, exhausted: false, schedulesLeft: null);
+        int i = start;
+        for (; i < start + count && !cancel.IsCancellationRequested; i++)
+        {
+            var run = race.Run(i, StrategyFor(request, i, decisions));
+            if (run.Interrupted) break;
+            tally.Add(run);
+        }
+        return tally.Result(i - start, exhausted: false, schedulesLeft: null);
     }
 
     /// <summary>Every schedule within the preemption bound (at most <paramref name="count"/>), depth first.</summary>
-    private static ExploreResult ExploreDfs(Race race, ExploreRequest request, int count)
+    private static ExploreResult ExploreDfs(Race race, ExploreRequest request, int count, CancellationToken cancel)
     {
         var dfs = new DfsStrategy(request.PctDepth);
         var tally = new Tally();
         int i = 0;
-        do tally.Add(race.Run(i++, dfs));
-        while (i < count && dfs.Advance());
-        bool exhausted = dfs.Exhausted || (i == count && !dfs.Advance());
+        while (!cancel.IsCancellationRequested)
+        {
+            var run = race.Run(i, dfs);
+            if (run.Interrupted) break;
+            tally.Add(run);
+            if (++i == count || !dfs.Advance()) break;
+        }
+        bool exhausted = !cancel.IsCancellationRequested && (dfs.Exhausted || (i == count && !dfs.Advance()));
         return tally.Result(i, exhausted, exhausted ? 0 : dfs.SchedulesLeftAtLeast());
     }
 

@@ -16,6 +16,7 @@ internal sealed class Race
     private readonly SimulationSnapshot _prepared;
     private readonly Scheduler _scheduler;
     private readonly Sanitizer _sanitizer;
+    private readonly FatalSignal _signal;
     private readonly ScenarioMetrics _metrics;
     private readonly Action _finish;
     private readonly long[] _metricsBefore;
@@ -28,6 +29,7 @@ internal sealed class Race
         _finish = finish;
         _scheduler = sim.Services.GetRequiredService<Scheduler>();
         _sanitizer = sim.Services.GetRequiredService<Sanitizer>();
+        _signal = sim.Services.GetRequiredService<FatalSignal>();
         _metrics = sim.Services.GetRequiredService<ScenarioMetrics>();
         _prepared = sim.Snapshot();
         _metricsBefore = _metrics.Read();
@@ -54,9 +56,22 @@ internal sealed class Race
         var choices = _scheduler.Choices.ToArray();
         var preemptions = _scheduler.Preemptions.ToArray();
         if (outcome.Deadlock is not null) _sanitizer.Report(ReportKind.VmBug, -1, outcome.Deadlock);
-        else _finish();
+        else if (!outcome.Interrupted) _finish();
         var reports = _sanitizer.Reports.Skip(_reportsBefore).ToArray();
-        return new ScheduleRun(this, index, choices, preemptions, trace, reports, outcome.Deadlock, _metricsBefore, _metrics.Read());
+        return new ScheduleRun(this, index, choices, preemptions, trace, reports, outcome.Deadlock, _metricsBefore, _metrics.Read(),
+            outcome.Interrupted);
+    }
+
+    /// <summary>While the returned scope lasts, cancelling <paramref name="cancel"/> raises the race's fatal signal (Ctrl-C).</summary>
+    public IDisposable Cancellable(CancellationToken cancel)
+    {
+        _signal.Cancel = cancel;
+        return new Scope(() => _signal.Cancel = default);
+    }
+
+    private sealed class Scope(Action end) : IDisposable
+    {
+        public void Dispose() => end();
     }
 
     /// <summary>Schedule <paramref name="index"/> again from its decisions (none: the run to completion).</summary>

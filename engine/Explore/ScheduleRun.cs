@@ -10,8 +10,9 @@ namespace BalloonScript.Engine.Explore;
 public sealed class ScheduleRun
 {
     internal ScheduleRun(Race race, int index, IReadOnlyList<int> choices, IReadOnlyList<int> preemptions, IReadOnlyList<TraceEntry> trace,
-        IReadOnlyList<SanitizerReport> reports, string? deadlock, long[] metricsBefore, long[] metricsAfter)
+        IReadOnlyList<SanitizerReport> reports, string? deadlock, long[] metricsBefore, long[] metricsAfter, bool interrupted = false)
     {
+        Interrupted = interrupted;
         PreemptionDecisions = preemptions;
         MetricsBefore = metricsBefore;
         MetricsAfter = metricsAfter;
@@ -35,6 +36,9 @@ public sealed class ScheduleRun
     public IReadOnlyList<TraceEntry> Trace { get; }
     public IReadOnlyList<SanitizerReport> Reports { get; }
     public string? Deadlock { get; }
+
+    /// <summary>Cancelled part of the way (Ctrl-C): an exploration does not count it.</summary>
+    public bool Interrupted { get; }
     public bool Failed => Reports.Count > 0;
 
     /// <summary>

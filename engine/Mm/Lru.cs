@@ -14,6 +14,10 @@ namespace BalloonScript.Engine.Mm;
 internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer,
     VmStat vmstat, Scheduler scheduler, Pagevecs? pagevecs = null)
 {
+    /// <summary>The drain a full pagevec runs, made once (a method group would allocate a delegate per page).</summary>
+    [Snapshots.NotState("wiring")]
+    private Action<List<int>>? _drain;
+
     /// <summary>page_is_file_cache(): not swap-backed. Balloon pages have no PG_swapbacked, so they count as file.</summary>
     public bool PageIsFileCache(int pfn) => !pages.Test(pfn, PG.SwapBacked);
 
@@ -103,7 +107,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
             return;
         }
         pages.Count[pfn]++; // page_cache_get: the pagevec's reference
-        pagevecs.Add(pfn, PagevecLruAdd);
+        pagevecs.Add(pfn, _drain ??= PagevecLruAdd);
     }
 
     /// <summary>lru_add_drain (v3.16): drain the running CPU's lru_add_pvec.</summary>

@@ -8,7 +8,7 @@ namespace BalloonScript.Engine.Mm;
 /// points): what a debugger attached to the simulated kernel would see.
 /// </summary>
 internal sealed class PageInspector(PageTable pages, PageLists lists, Node node, MappingTable mappings, BalloonDevInfo dev,
-    IBalloonPageIdentity identity, IPerCpuPages? pcp = null)
+    IBalloonPageIdentity identity, IPerCpuPages? pcp = null, Pagevecs? pagevecs = null)
 {
     /// <summary>v3.16 pageflag names, in bit order, as dump_page prints them.</summary>
     public static readonly string[] FlagNames =
@@ -59,9 +59,11 @@ internal sealed class PageInspector(PageTable pages, PageLists lists, Node node,
         };
     }
 
-    /// <summary>The list head reached by following lru.next (at most NrPages steps), named.</summary>
+    /// <summary>The list head reached by following lru.next (at most NrPages steps), named; or the pagevec holding it.</summary>
     private string ListOf(int pfn, Zone zone)
     {
+        for (int cpu = 0; pagevecs is not null && cpu < pagevecs.Cpus; cpu++)
+            if (pagevecs.LruAdd(cpu).Contains(pfn)) return $"lru_add_pvec of cpu{cpu}";
         if (!lists.OnAList(pfn)) return "none";
         int node = lists.Next(pfn);
         for (int steps = 0; !lists.IsHead(node); steps++)

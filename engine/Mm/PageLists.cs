@@ -16,6 +16,9 @@ internal sealed class PageLists : ISnapshotState
     public const int Poison1 = int.MinValue + 0x100;
     public const int Poison2 = int.MinValue + 0x200;
 
+    /// <summary>The bytes of one page's <c>lru</c> list_head here: its next and prev.</summary>
+    public const int BytesPerPage = 2 * sizeof(int);
+
     private readonly int _nrPages;
     private readonly int[] _next;
     private readonly int[] _prev;
@@ -98,25 +101,63 @@ internal sealed class PageLists : ISnapshotState
 
     /// <summary>
     /// A list walk (list_for_each_entry[_safe] in <paramref name="walker"/>) over <paramref name="head"/> about to
-    /// visit <paramref name="node"/>: a poison value is the general protection fault the kernel would take, and
-    /// another list's head means the walk was carried into a foreign list. Either is reported; the walk stops.
+    /// visit <paramref name="node"/>, after <paramref name="visited"/> entries: a poison value is the general
+    /// protection fault the kernel would take, another list's head means the walk was carried into a foreign list,
+    /// and more entries than there are pages means a cycle that never comes back to the head (the kernel would
+    /// loop forever). Each is reported; the walk stops.
     /// </summary>
-    public bool WalkLeavesList(int node, int head, string walker)
+    private bool WalkLeavesList(int node, int head, int visited, string walker)
     {
         string? why = IsPoison(node) ? $"general protection fault in {walker}: list walk followed {Fmt(node)}"
             : IsHead(node) && node != head ? $"{walker}: list walk over {Fmt(head)} reached {Fmt(node)}, the head of another list"
+            : visited >= _nrPages ? $"{walker}: list walk over {Fmt(head)} passed {_nrPages} entries, more than there are pages, without coming back to its head"
             : null;
         if (why is null) return false;
         Corrupt(-1, why);
         return true;
     }
 
-    /// <summary>Number of entries, walking the list (as pagetypeinfo counts free lists).</summary>
-    public int Count(int head)
+    /// <summary>
+    /// list_for_each_entry_safe over <paramref name="head"/> in <paramref name="walker"/>: each entry's next is read
+    /// before the entry is handed out, so the loop body may delete it. The walk ends at the head, or where
+    /// <see cref="WalkLeavesList"/> finds the list broken (reported once, <see cref="Walk.Broken"/> set): after at
+    /// most as many entries as there are pages, whatever shape a race left the list in.
+    /// </summary>
+    public Walk Entries(int head, string walker) => new(this, head, walker);
+
+    /// <summary>Number of entries, walking the list (as pagetypeinfo counts free lists); a broken list is reported once and counted up to the break.</summary>
+    public int Count(int head, string walker)
     {
         int n = 0;
-        for (int p = _next[head]; p != head && !IsPoison(p); p = _next[p]) n++;
+        foreach (int _ in Entries(head, walker)) n++;
         return n;
+    }
+
+    /// <summary>The cursor of <see cref="Entries"/>: foreach, or MoveNext / Current where <see cref="Broken"/> matters.</summary>
+    public struct Walk(PageLists lists, int head, string walker)
+    {
+        private int _next = lists.Next(head);
+        private int _visited;
+
+        public int Current { get; private set; }
+
+        /// <summary>The walk stopped at a break in the list (reported as list_corruption), not at its head.</summary>
+        public bool Broken { get; private set; }
+
+        public bool MoveNext()
+        {
+            Current = _next;
+            if (Current == head || Broken) return false;
+            if (lists.WalkLeavesList(Current, head, _visited++, walker))
+            {
+                Broken = true;
+                return false;
+            }
+            _next = lists.Next(Current);
+            return true;
+        }
+
+        public readonly Walk GetEnumerator() => this;
     }
 
     /// <summary>__list_add with the v3.16 CONFIG_DEBUG_LIST checks.</summary>

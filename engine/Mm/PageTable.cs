@@ -21,6 +21,9 @@ internal sealed class PageTable : ISnapshotState
     public const int PageBuddyMapcountValue = -128;
     public const int PageBalloonMapcountValue = -256;
 
+    /// <summary>The bytes of one struct page here: the arrays below, one element each.</summary>
+    public const int BytesPerPage = sizeof(uint) + 5 * sizeof(int) + sizeof(long) + sizeof(byte);
+
     public readonly int NrPages;
     public readonly uint[] Flags;
     public readonly int[] Count;

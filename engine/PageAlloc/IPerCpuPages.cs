@@ -10,14 +10,11 @@ internal interface IPerCpuPages
 {
     int Cpus { get; }
 
-    /// <summary>Every PFN on some CPU's lists of <paramref name="zone"/> (each page of a high-order entry).</summary>
-    IEnumerable<int> PagesOf(Zone zone);
+    /// <summary><c>pcp-&gt;lists</c> of <paramref name="zone"/> on <paramref name="cpu"/>: each list head and the order of its entries.</summary>
+    (int Head, int Order)[] Lists(Zone zone, int cpu);
 
     /// <summary><c>pcp-&gt;count</c>, <c>pcp-&gt;high</c>, <c>pcp-&gt;batch</c> of <paramref name="zone"/> on <paramref name="cpu"/>.</summary>
     (int Count, int High, int Batch) Pageset(Zone zone, int cpu);
-
-    /// <summary>The pages the lists of <paramref name="zone"/> on <paramref name="cpu"/> hold, counted by walking them.</summary>
-    long ListedPages(Zone zone, int cpu);
 
     /// <summary>The name of <paramref name="head"/> if it is one of these lists (as the page inspector prints it), else null.</summary>
     string? ListName(int head);

@@ -17,6 +17,9 @@ namespace BalloonScript.Engine.Sanitizers;
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PageContents contents, SwapArea swap,
     IPerCpuPages? pcp = null)
 {
+    /// <summary>How the checks' list walks name themselves in a list_corruption report.</summary>
+    private const string Walker = "sanitizer: page-state check";
+
     [NotState("scratch of one check, kept only to reuse its memory")]
     private ulong[] _seenTokens = [];
 
@@ -59,7 +62,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         for (int o = 0; o < Zone.MaxOrder; o++)
         {
             long listed = 0;
-            for (int mt = 0; mt < zone.Types.Count; mt++) listed += lists.Count(zone.FreeList(o, mt));
+            for (int mt = 0; mt < zone.Types.Count; mt++) listed += lists.Count(zone.FreeList(o, mt), Walker);
             if (listed != zone.NrFree[o])
                 Report(-1, $"zone {zone.Name}: nr_free[{o}] = {zone.NrFree[o]} but the free lists hold {listed} blocks");
             sum += zone.NrFree[o] << o;
@@ -68,7 +71,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             Report(-1, $"zone {zone.Name}: NR_FREE_PAGES = {zone.FreePages}, Σ nr_free·2^order = {sum}, pages in free blocks = {inBlocks}");
     }
 
-    /// <summary>The pages on every CPU's per-cpu lists of the zone; a count that disagrees with its lists is reported.</summary>
+    /// <summary>The pages on every CPU's per-cpu lists of the zone (each list walked once); a count that disagrees with its lists is reported.</summary>
     private HashSet<int> PcpPages(Zone zone)
     {
         var onPcp = new HashSet<int>();
@@ -76,12 +79,17 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         for (int cpu = 0; cpu < pcp.Cpus; cpu++)
         {
             int count = pcp.Pageset(zone, cpu).Count;
-            long listed = pcp.ListedPages(zone, cpu);
+            long listed = 0;
+            foreach (var (head, order) in pcp.Lists(zone, cpu))
+                foreach (int p in lists.Entries(head, Walker))
+                    for (int page = p; page < p + (1 << order); page++)
+                    {
+                        listed++;
+                        if (!onPcp.Add(page)) Report(page, $"pfn {page} is on the per-cpu lists of zone {zone.Name} twice");
+                    }
             if (listed != count)
                 Report(-1, $"zone {zone.Name} cpu {cpu}: pcp->count = {count} but its lists hold {listed} pages");
         }
-        foreach (int p in pcp.PagesOf(zone))
-            if (!onPcp.Add(p)) Report(p, $"pfn {p} is on the per-cpu lists of zone {zone.Name} twice");
         return onPcp;
     }
 
@@ -93,27 +101,33 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         if (_seenTokens.Length < words) _seenTokens = new ulong[Math.Max(words, _seenTokens.Length * 2)];
         else Array.Clear(_seenTokens, 0, words);
         long live = 0;
-        for (int pfn = 0; pfn < pages.NrPages; pfn++) live += See(pages.Content[pfn], pfn, maxToken, $"pfn {pfn}");
-        for (int slot = 0; slot < swap.Content.Length; slot++) live += See(swap.Content[slot], -1, maxToken, $"swap slot {slot}");
+        for (int pfn = 0; pfn < pages.NrPages; pfn++) live += See(pages.Content[pfn], pfn, maxToken, swapSlot: -1);
+        for (int slot = 0; slot < swap.Content.Length; slot++) live += See(swap.Content[slot], -1, maxToken, slot);
         if (live != liveTokens)
             sanitizer.Report(ReportKind.DataCorruption, -1, $"{liveTokens} pages of data should exist but {live} pages hold data: {liveTokens - live} lost");
     }
 
-    /// <summary>Mark token <paramref name="t"/> seen at <paramref name="where"/>; 1 if it is a token (reported if never handed out or seen twice).</summary>
-    private int See(long t, int pfn, long maxToken, string where)
+    /// <summary>
+    /// Mark token <paramref name="t"/> seen on <paramref name="pfn"/> (or on swap slot <paramref name="swapSlot"/> if
+    /// that is not -1); 1 if it is a token (reported if never handed out or seen twice). Runs for every page after every
+    /// operation: nothing is allocated unless there is something to report.
+    /// </summary>
+    private int See(long t, int pfn, long maxToken, int swapSlot)
     {
         if (t == 0) return 0;
         if (t < 0 || t > maxToken)
         {
-            sanitizer.Report(ReportKind.DataCorruption, pfn, $"{where} holds content token {t}, which was never handed out");
+            sanitizer.Report(ReportKind.DataCorruption, pfn, $"{Where(pfn, swapSlot)} holds content token {t}, which was never handed out");
             return 0;
         }
         ulong bit = 1UL << (int)(t & 63);
         if ((_seenTokens[t >> 6] & bit) != 0)
-            sanitizer.Report(ReportKind.DataCorruption, pfn, $"content token {t} is on pfn {FirstPfnHolding(t)} and {where}: data duplicated");
+            sanitizer.Report(ReportKind.DataCorruption, pfn, $"content token {t} is on pfn {FirstPfnHolding(t)} and {Where(pfn, swapSlot)}: data duplicated");
         _seenTokens[t >> 6] |= bit;
         return 1;
     }
+
+    private static string Where(int pfn, int swapSlot) => swapSlot >= 0 ? $"swap slot {swapSlot}" : $"pfn {pfn}";
 
     /// <summary>Only on the rare duplicate: the lowest pfn holding <paramref name="token"/>.</summary>
     private int FirstPfnHolding(long token) => Array.IndexOf(pages.Content, token);

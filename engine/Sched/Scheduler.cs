@@ -31,10 +31,13 @@ internal sealed class Scheduler : ISnapshotState
     private readonly List<SimTask> _woken = [];
     [NotState("set for one run")]
     private IReadOnlyList<SimTask> _tasks = [];
+    private readonly FatalSignal _signal;
     [NotState("set for one run")]
     private IScheduleStrategy? _strategy;
     [NotState("set for one run")]
     private volatile bool _aborting;
+    [NotState("set for one run")]
+    private bool _interrupted;
     [NotState("set for one run")]
     private string? _deadlock;
     [NotState("set for one run")]
@@ -42,8 +45,9 @@ internal sealed class Scheduler : ISnapshotState
     [NotState("set for one run")]
     private Baton? _allDone;
 
-    public Scheduler(SimulationOptions options)
+    public Scheduler(SimulationOptions options, FatalSignal signal)
     {
+        _signal = signal;
         Cpus = options.Cpus;
         Current = _main;
     }
@@ -94,6 +98,7 @@ internal sealed class Scheduler : ISnapshotState
                 throw new ArgumentOutOfRangeException(nameof(tasks), $"task {t.Name} is on cpu {t.Cpu}; cpus are 0..{Cpus - 1}");
         _deadlock = null;
         _aborting = false;
+        _interrupted = false;
         _trace.Clear();
         _choices.Clear();
         _preemptions.Clear();
@@ -101,7 +106,7 @@ internal sealed class Scheduler : ISnapshotState
         if (strategy is null || tasks.Count < 2) RunInline(tasks);
         else RunSwitching(tasks, strategy);
         RunDeferredWoken();
-        return new RunOutcome(_deadlock, Step - start);
+        return new RunOutcome(_deadlock, Step - start, _interrupted);
     }
 
     /// <summary>
@@ -113,11 +118,12 @@ internal sealed class Scheduler : ISnapshotState
         if (Switching) throw new InvalidOperationException("Scheduler.RunOnMain is not reentrant");
         _deadlock = null;
         _aborting = false;
+        _interrupted = false;
         long start = Step;
         try { body(); }
         catch (SimAbortException) { }
         finally { Current = _main; }
-        return new RunOutcome(_deadlock, Step - start);
+        return new RunOutcome(_deadlock, Step - start, _interrupted);
     }
     /// <summary>The step count and the clock; everything else belongs to one run and is neutral between operations.</summary>
     public object Save() => (Step, NowNs);
@@ -125,12 +131,18 @@ internal sealed class Scheduler : ISnapshotState
     public void Restore(object saved) => (Step, NowNs) = ((long, long))saved;
 
     /// <summary>A preemption point: another CPU may run here (not while a run is being aborted: unwinding
-    /// paths run one after another to the end).</summary>
+    /// paths run one after another to the end). A switching run with a fatal signal pending (Ctrl-C) is aborted here.</summary>
     public void Preempt(string point)
     {
         Step++;
         NowNs += StepNs;
         if (_strategy is null || _aborting) return;
+        if (_signal.Pending)
+        {
+            _interrupted = true;
+            _aborting = true;
+            throw new SimAbortException();
+        }
         var current = Current;
         _trace.Add(new TraceEntry(Step, current.Cpu, current.Name, point));
         var runnable = CollectRunnable();

@@ -115,13 +115,20 @@ internal sealed class SimClock : ISnapshotState
     /// Let time pass until <paramref name="targetNs"/>: fire every timer due by then, in order of due time (and of
     /// arming), moving time to each one's due time first; then move time to the target (unless the fired work ran past it).
     /// </summary>
-    public void RunUntil(long targetNs)
+    public void RunUntil(long targetNs) => RunUntil(targetNs, stop: null);
+
+    /// <summary>
+    /// <see cref="RunUntil(long)"/> that ends early, before the next timer, once <paramref name="stop"/> says so (Ctrl-C
+    /// while sim.run lets time pass): time then stays where the last timer left it.
+    /// </summary>
+    public void RunUntil(long targetNs, Func<bool>? stop)
     {
         _deadlines.Push(targetNs);
         try
         {
             while (_timers.TryPeek(out _, out var key) && key.DueNs <= targetNs)
             {
+                if (stop?.Invoke() == true) return;
                 var timer = _timers.Dequeue();
                 if (_scheduler.NowNs < key.DueNs) _scheduler.NowNs = key.DueNs;
                 _handlers[(int)timer.Kind]!(timer.Arg);

@@ -37,6 +37,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     private readonly Scheduler _scheduler;
     private readonly SimClock _clock;
     private readonly KernelLog _log;
+    private readonly FatalSignal _signal;
     [NotState("true only while the thread runs, inside an operation")]
     private bool _threadRunning;
     private bool _outOfPuffSleep;
@@ -44,9 +45,10 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     private int _numPfns;
 
     public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IBalloonMigrationPath migration, BalloonDevInfo dev,
-        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log)
+        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log, FatalSignal signal)
     {
         _log = log;
+        _signal = signal;
         _balloon = balloon;
         _release = release;
         _migration = migration;
@@ -172,26 +174,30 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// <summary>
     /// A synchronous inflation: the host raises its target by <paramref name="pages"/> and the balloon thread fills
     /// until the target is reached or a call gets no page at all (it has already reclaimed what it could and slept
-    /// its 200 ms after "Out of puff"); then the host settles for what it got. Returns the pages inflated.
+    /// its 200 ms after "Out of puff"), or Ctrl-C stops the request between two calls; then the host settles for what
+    /// it got. Returns the pages inflated.
     /// </summary>
     public long Inflate(long pages)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
         long start = NumPages, target = NumPages + pages;
         _host.SetTargetQuietly(target);
-        while (NumPages < target && FillBalloon(target - NumPages) > 0) { }
+        while (NumPages < target && !_signal.Pending && FillBalloon(target - NumPages) > 0) { }
         _host.SetTargetQuietly(NumPages);
         _host.ActualPages = NumPages;
         return NumPages - start;
     }
 
-    /// <summary>A synchronous deflation: leak_balloon towards a target <paramref name="pages"/> lower, until reached or no page can be dequeued; the host settles. Returns the pages deflated.</summary>
+    /// <summary>
+    /// A synchronous deflation: leak_balloon towards a target <paramref name="pages"/> lower, until reached, no page can be
+    /// dequeued, or Ctrl-C; the host settles. Returns the pages deflated.
+    /// </summary>
     public long Deflate(long pages)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
         long start = NumPages, target = NumPages - pages;
         _host.SetTargetQuietly(target);
-        while (NumPages > target && LeakBalloon(NumPages - target) > 0) { }
+        while (NumPages > target && !_signal.Pending && LeakBalloon(NumPages - target) > 0) { }
         _host.SetTargetQuietly(NumPages);
         _host.ActualPages = NumPages;
         return start - NumPages;

@@ -67,7 +67,10 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     }
 
     /// <summary>One cell of pagetypeinfo's free counts: the length of the free list <paramref name="head"/>, <c>"%6lu "</c>.</summary>
-    protected virtual string FreeCount(int head) => $"{lists.Count(head),6} ";
+    protected virtual string FreeCount(int head) => $"{lists.Count(head, PagetypeinfoWalker),6} ";
+
+    /// <summary>How pagetypeinfo's list walks name themselves in a list_corruption report.</summary>
+    protected const string PagetypeinfoWalker = "pagetypeinfo_showfree_print";
 
     /// <summary>
     /// vmstat_show: every zone_stat_item summed over zones, the two writeback thresholds (global_dirty_limits with

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
@@ -9,8 +10,9 @@ namespace BalloonScript.Engine.Workload;
 /// High-order allocation attempts, each through alloc_pages with direct compaction. Order 9 is a THP fault
 /// (GFP_TRANSHUGE; do_huge_pmd_anonymous_page counts thp_fault_alloc or thp_fault_fallback); other orders
 /// ask with GFP_HIGHUSER_MOVABLE | __GFP_COMP. Allocated blocks are kept, tagged <see cref="PageKind.Kernel"/>.
+/// A task with a fatal signal pending faults no further.
 /// </summary>
-internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat) : ISnapshotState
+internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat, FatalSignal signal) : ISnapshotState
 {
     public const int HpageOrder = 9;
 
@@ -27,7 +29,7 @@ internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocato
         bool thp = order == HpageOrder;
         var gfp = thp ? Gfp.TransHuge : Gfp.HighUserMovable | Gfp.Comp;
         long successes = 0;
-        for (long i = 0; i < count; i++)
+        for (long i = 0; i < count && !signal.Pending; i++)
         {
             int page = allocator.AllocPages(order, gfp);
             if (thp) vmstat.Count(page >= 0 ? VmEvent.ThpFaultAlloc : VmEvent.ThpFaultFallback);

@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Reclaim;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 
@@ -14,11 +15,12 @@ namespace BalloonScript.Engine.Workload;
 /// in the state the kernel leaves them in: anon = <c>_count</c> 1, <c>_mapcount</c> 0, anon_vma mapping,
 /// PG_swapbacked, PG_active (page_add_new_anon_rmap, v3.16), pte young; file = <c>_count</c> 1, unmapped,
 /// address_space mapping, on the inactive file LRU (pages read ahead, not yet accessed; PG_dirty for the share
-/// written); slab = PG_slab, unmovable (or reclaimable, with a shrinker), on no list.
+/// written); slab = PG_slab, unmovable (or reclaimable, with a shrinker), on no list. A fatal signal (Ctrl-C) stops
+/// a populate, a touch or a free early.
 /// </summary>
 internal sealed class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,
     Lru lru, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, ReclaimableSlab reclaimableSlab,
-    Munmap munmap, IReclaim reclaim, VmStat vmstat)
+    Munmap munmap, IReclaim reclaim, VmStat vmstat, FatalSignal signal)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
     public static readonly string[] TouchKinds = ["anon", "file", "all"];
@@ -100,15 +102,20 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         });
     }
 
+    /// <summary>What <see cref="Free"/> may choose from: every resident page of the workload, or one kind.</summary>
+    public static readonly string[] FreeKinds = ["all", "anon", "file", "slab"];
+
     /// <summary>
-    /// Free <paramref name="fraction"/> of the workload's resident pages (mapped anon, file, slab) in PFN order:
-    /// <c>interleave</c> spreads the frees evenly (0.5 = every other page), <c>random</c> picks them with
-    /// <paramref name="seed"/>. Returns the pages freed.
+    /// Free <paramref name="fraction"/> of the workload's resident pages of <paramref name="kind"/> (mapped anon, file,
+    /// slab, or all) in PFN order: <c>interleave</c> spreads the frees evenly (0.5 = every other page), <c>random</c>
+    /// picks them with <paramref name="seed"/>. Returns the pages freed.
     /// </summary>
-    public long Free(double fraction, string pattern, long seed)
+    public long Free(double fraction, string pattern, long seed, string kind = "all")
     {
         Check.InRange(fraction, "fraction", 0.0, 1.0);
         Check.OneOf(pattern, "pattern", Patterns);
+        Check.OneOf(kind, "kind", FreeKinds);
+        var only = kind switch { "anon" => PageKind.Anon, "file" => PageKind.File, "slab" => PageKind.Slab, _ => PageKind.Free };
         lru.LruAddDrainAll(); // munmap and truncate drain the pagevecs first
         var candidates = new List<int>();
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
@@ -120,12 +127,14 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
                 PageKind.File or PageKind.Slab => pages.Count[pfn] > 0,
                 _ => false,
             };
+            if (only != PageKind.Free && k != only) continue;
             if (resident && !pages.Test(pfn, PG.Writeback)) candidates.Add(pfn); // truncate would wait for the write
 
         }
         var chosen = Choose(candidates, fraction, pattern, seed);
-        foreach (int pfn in chosen) munmap.FreeWorkloadPage(pfn);
-        return chosen.Count;
+        int freed = 0;
+        for (; freed < chosen.Count && !signal.Pending; freed++) munmap.FreeWorkloadPage(chosen[freed]);
+        return freed;
     }
 
     /// <summary>
@@ -156,6 +165,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         long touched = 0;
         foreach (int c in chosen)
         {
+            if (signal.Pending) break;
             if (c < resident.Count)
             {
                 int pfn = resident[c];
@@ -180,6 +190,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     {
         for (long i = 0; i < n; i++)
         {
+            if (signal.Pending) return i;
             int pfn = allocator.AllocPages(0, gfp);
             if (pfn < 0) return i;
             if (stop())

@@ -1,11 +1,14 @@
 """Crossing the .NET boundary: argument checks before a value reaches the engine, bulk copies of .NET arrays
-into numpy, and .NET ArgumentException turned into ValueError. Private to the package."""
+into numpy, .NET ArgumentException turned into ValueError, and long engine calls that Ctrl-C can stop. Private to
+the package."""
 from __future__ import annotations
 
 import contextlib
 import math
 import numbers
+import queue
 import re
+import threading
 
 import numpy as np
 
@@ -106,3 +109,78 @@ def as_bool(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+# --------------------------------------------------------------------------- Ctrl-C during a long engine call
+
+_POLL_S = 0.05   # how often the waiting main thread looks for Ctrl-C
+
+
+def interruptible(fn, interrupt, resume=lambda: None):
+    """Make the engine call ``fn()`` so that Ctrl-C stops it; returns what it returns.
+
+    Python delivers Ctrl-C (KeyboardInterrupt) to the main thread only, and not while that thread is inside a .NET
+    call. So on the main thread the call runs on a helper thread (one, reused) while the main thread waits; on
+    Ctrl-C the main thread calls ``interrupt()``, which asks the engine to stop (it returns within about 0.2 s,
+    its state consistent), waits for the call to return, calls ``resume()`` and raises KeyboardInterrupt. Other
+    threads make the call themselves: no Ctrl-C reaches them."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn()
+    call = _Call(fn)
+    _helper().put(call)
+    try:
+        call.wait()
+    except KeyboardInterrupt:
+        interrupt()
+        call.wait(shielded=True)   # a second Ctrl-C must not leave the engine running behind our back
+        resume()
+        raise
+    return call.result()
+
+
+class _Call:
+    """One engine call handed to the helper thread, and its outcome."""
+    __slots__ = ("_fn", "_done", "_value", "_error")
+
+    def __init__(self, fn):
+        self._fn, self._done, self._value, self._error = fn, threading.Event(), None, None
+
+    def run(self):
+        try:
+            self._value = self._fn()
+        except BaseException as e:   # handed to the caller, who raises it
+            self._error = e
+        finally:
+            self._done.set()
+
+    def wait(self, shielded=False):
+        while True:
+            try:
+                if self._done.wait(_POLL_S):
+                    return
+            except KeyboardInterrupt:
+                if not shielded:
+                    raise
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+_calls = None
+
+
+def _helper() -> queue.SimpleQueue:
+    """The queue of the helper thread that makes the main thread's long engine calls (started on first use, by
+    the main thread only)."""
+    global _calls
+    if _calls is None:
+        _calls = queue.SimpleQueue()
+        threading.Thread(target=_serve, args=(_calls,), name="balloonscript engine calls", daemon=True).start()
+    return _calls
+
+
+def _serve(calls: queue.SimpleQueue):
+    while True:
+        calls.get().run()

@@ -194,8 +194,96 @@ def canonical(design: str, memory_mib: int = 1024, seed: int = 1, *, exiting: fl
     return _frame([compact_and_allocate(canonical_guest(design, memory_mib, seed, exiting=exiting), allocations)])
 
 
+# --------------------------------------------------------------------------- what a real guest can be compared with
+# Three experiments a real 2 GiB guest (DMA + DMA32 zones) can repeat: each returns one row of the kernel counters
+# and /proc text that guest would show (/proc/vmstat's names; buddyinfo as text; free blocks per order).
+
+# The "small userspace" of a freshly booted guest: a few processes, their page cache, the kernel's slab.
+FRESH_USERSPACE = {"anon": 48, "file": 40, "slab": 8}
+_COUNTERS = ("nr_free_pages", "nr_file_pages", "nr_anon_pages", "balloon_inflate", "balloon_deflate", "balloon_migrate",
+             "compact_migrate_scanned", "compact_free_scanned", "compact_isolated", "compact_stall", "pgmigrate_success",
+             "pgmigrate_fail")
+
+
+def fresh_guest(design: str, memory_mib: int = 2048, seed: int = 1, **options) -> Simulation:
+    """A freshly booted guest with a small userspace (:data:`FRESH_USERSPACE`, MiB); other keyword arguments are
+    Simulation options."""
+    sim = Simulation(memory_mib=memory_mib, design=design, seed=seed, **options)
+    sim.workload.anon(mib=FRESH_USERSPACE["anon"])
+    sim.workload.file(mib=FRESH_USERSPACE["file"])
+    sim.workload.slab(mib=FRESH_USERSPACE["slab"])
+    return sim
+
+
+def _kernel_row(sim: Simulation, suffix: str = "") -> dict:
+    """The counters a real guest shows (/proc/vmstat names, those the design's kernel has), free blocks per order
+    (as /proc/buddyinfo sums them over zones) and the buddyinfo text, names suffixed."""
+    v = sim.vmstat()
+    row = {k + suffix: v[k] for k in _COUNTERS if k in v}
+    row.update({f"free_order{o}{suffix}": int(n) for o, n in enumerate(sim.free_blocks())})
+    row["buddyinfo" + suffix] = sim.buddyinfo()
+    return row
+
+
+def fresh_inflate(design: str, memory_mib: int = 2048, seed: int = 1, *, balloon_mib: float = 512) -> pd.DataFrame:
+    """``fresh-inflate``: a freshly booted guest inflates ``balloon_mib``; counts the balloon pages that sit in
+    pageblocks holding only balloon pages (fill_balloon takes order-0 pages: on a fresh guest it splits large free
+    blocks, so whole pageblocks fill with balloon pages)."""
+    sim = fresh_guest(design, memory_mib, seed)
+    before = _kernel_row(sim, "_before")
+    sim.balloon.inflate(mib=as_real("balloon_mib", balloon_mib))
+    pm = sim.page_map()
+    blocks = pm[:pm.size // PAGEBLOCK_PAGES * PAGEBLOCK_PAGES].reshape(-1, PAGEBLOCK_PAGES)
+    only = (blocks == PageKind.balloon.value).all(axis=1)
+    return _frame([{**before, **_kernel_row(sim), "balloon_pages": sim.balloon.pages,
+                    "balloon_only_pageblocks": int(only.sum()),
+                    "balloon_pages_in_balloon_only_pageblocks": int(only.sum()) * PAGEBLOCK_PAGES}])
+
+
+def cache_holes_guest(design: str, memory_mib: int = 2048, seed: int = 1, *, cache_mib: float = 1024) -> Simulation:
+    """The fresh guest after it read ``cache_mib`` of page cache and freed every other page of the page cache
+    (interleaved; the userspace's own few MiB of cache included)."""
+    sim = fresh_guest(design, memory_mib, seed)
+    sim.workload.file(mib=as_real("cache_mib", cache_mib))
+    sim.workload.free(fraction=0.5, pattern="interleave", kind="file")
+    return sim
+
+
+def cache_holes_inflate(design: str, memory_mib: int = 2048, seed: int = 1, *, cache_mib: float = 1024,
+                        balloon_mib: float = 512) -> pd.DataFrame:
+    """``cache-holes-inflate``: :func:`cache_holes_guest`, then the balloon inflates ``balloon_mib``. /proc/buddyinfo
+    before and after, and how many order-0 free blocks the balloon took (fill_balloon's order-0 allocations come
+    from the order-0 free lists first: the holes)."""
+    sim = cache_holes_guest(design, memory_mib, seed, cache_mib=cache_mib)
+    before = _kernel_row(sim, "_before")
+    sim.balloon.inflate(mib=as_real("balloon_mib", balloon_mib))
+    after = _kernel_row(sim)
+    return _frame([{**before, **after, "balloon_pages": sim.balloon.pages,
+                    "order0_blocks_taken": before["free_order0_before"] - after["free_order0"]}])
+
+
+def compact_after_inflate(design: str, memory_mib: int = 2048, seed: int = 1, *, cache_mib: float = 1024,
+                          balloon_mib: float = 512, more_free: float = 0.5) -> pd.DataFrame:
+    """``compact-after-inflate``: after :func:`cache_holes_inflate`, compact_memory once (balloon pages migrated,
+    order-9/10 free blocks), then ``more_free`` of the remaining workload is freed at random and compact_memory runs
+    again. One row, the two compactions' counters suffixed ``_1`` and ``_2``."""
+    sim = cache_holes_guest(design, memory_mib, seed, cache_mib=cache_mib)
+    sim.balloon.inflate(mib=as_real("balloon_mib", balloon_mib))
+    row = {"balloon_pages": sim.balloon.pages}
+    for n in (1, 2):
+        if n == 2:
+            sim.workload.free(fraction=as_real("more_free", more_free), pattern="random")
+        row.update({f"{k}_{n}": v for k, v in compact(sim).items()})
+        row.update(_kernel_row(sim, f"_{n}"))
+        row[f"order9_blocks_{n}"] = order9_blocks(sim)
+    kinds = sim.report_counts()
+    row.update({"findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}})
+    return _frame([row])
+
+
 # The experiments above, by name (the command line's job files name them).
-EXPERIMENTS = ("compaction_passes", "lru_lock_blocks", "canonical")
+EXPERIMENTS = ("compaction_passes", "lru_lock_blocks", "canonical", "fresh_inflate", "cache_holes_inflate",
+               "compact_after_inflate")
 
 
 def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True, workers: int = 1,

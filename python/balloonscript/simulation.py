@@ -10,13 +10,14 @@ from __future__ import annotations
 import enum
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._progress import progress as _progress_bar
-from ._convert import (INT32, as_bool, as_int, as_real, as_str, bindings, call, member, net_errors, np_copy,
-                       pascal, strs)
+from ._convert import (INT32, as_bool, as_int, as_real, as_str, bindings, call, interruptible, member, net_errors,
+                       np_copy, pascal, strs)
 
 PySimulation = bindings.PySimulation
 
@@ -174,32 +175,34 @@ class Workload(_Part):
     def anon(self, mib) -> int:
         """Anonymous pages mapped by a process; returns pages allocated."""
         mib = as_real("mib", mib)
-        return int(call(self._sim._net, "WorkloadAnon", mib))
+        return int(self._sim._run("WorkloadAnon", mib))
 
     def file(self, mib, dirty=0.0) -> int:
         """Page-cache pages of a new file (read ahead, not yet accessed), ``dirty`` of them written since;
         returns pages allocated."""
         mib, dirty = as_real("mib", mib), as_real("dirty", dirty)
-        return int(call(self._sim._net, "WorkloadFile", mib, dirty))
+        return int(self._sim._run("WorkloadFile", mib, dirty))
 
     def slab(self, mib, reclaimable=False) -> int:
         """Kernel (slab) pages: unmovable, or ``reclaimable`` by a shrinker (dentries, inodes); returns pages allocated."""
         mib, reclaimable = as_real("mib", mib), as_bool("reclaimable", reclaimable)
-        return int(call(self._sim._net, "WorkloadSlab", mib, reclaimable))
+        return int(self._sim._run("WorkloadSlab", mib, reclaimable))
 
     def touch(self, fraction, kind: str = "all", pattern: str = "interleave", seed: int | None = None) -> int:
         """Access ``fraction`` of the workload's pages of ``kind`` (anon | file | all): mapped pages get their
         accessed bit, page cache is read (mark_page_accessed), swapped-out pages are faulted back in; returns
         pages touched. ``seed`` picks the pages of a random pattern (None: the simulation's seed stream)."""
         fraction, kind, pattern = as_real("fraction", fraction), as_str("kind", kind), as_str("pattern", pattern)
-        return int(call(self._sim._net, "WorkloadTouch", fraction, kind, pattern, *_seed_arg(seed)))
+        return int(self._sim._run("WorkloadTouch", fraction, kind, pattern, *_seed_arg(seed)))
 
-    def free(self, fraction, pattern: str = "interleave", seed: int | None = None) -> int:
-        """Free ``fraction`` of the workload's pages in a pattern (interleave | random); returns pages freed.
-        ``seed`` picks the pages of the random pattern (None: the simulation's seed stream)."""
+    def free(self, fraction, pattern: str = "interleave", seed: int | None = None, kind: str = "all") -> int:
+        """Free ``fraction`` of the workload's pages of ``kind`` (all | anon | file | slab) in a pattern (interleave |
+        random); returns pages freed. ``seed`` picks the pages of the random pattern (None: the simulation's seed
+        stream)."""
         fraction = as_real("fraction", fraction)
         pattern = as_str("pattern", pattern)
-        return int(call(self._sim._net, "WorkloadFree", fraction, pattern, *_seed_arg(seed)))
+        kind = as_str("kind", kind)
+        return int(self._sim._run("WorkloadFree", fraction, pattern, kind, *_seed_arg(seed)))
 
 
 class Balloon(_Part):
@@ -208,22 +211,22 @@ class Balloon(_Part):
     def inflate(self, mib) -> int:
         """Fill the balloon; returns pages inflated."""
         mib = as_real("mib", mib)
-        return int(call(self._sim._net, "BalloonInflate", mib))
+        return int(self._sim._run("BalloonInflate", mib))
 
     def deflate(self, mib) -> int:
         """Leak pages from the balloon; returns pages deflated."""
         mib = as_real("mib", mib)
-        return int(call(self._sim._net, "BalloonDeflate", mib))
+        return int(self._sim._run("BalloonDeflate", mib))
 
     @property
     def pages(self) -> int:
         """Pages in the balloon (guest view)."""
-        return int(member(self._sim._net, "BalloonPages"))
+        return int(self._sim._get("BalloonPages"))
 
     @property
     def out_of_puff(self) -> int:
         """fill_balloon calls that could not get a page ("Out of puff!") and slept 200 ms."""
-        return int(member(self._sim._net, "BalloonOutOfPuff"))
+        return int(self._sim._get("BalloonOutOfPuff"))
 
 
 class Host(_Part):
@@ -232,19 +235,19 @@ class Host(_Part):
     @property
     def ballooned_pages(self) -> int:
         """Pages the host believes are ballooned (its own ledger)."""
-        return int(member(self._sim._net, "HostBallooned"))
+        return int(self._sim._get("HostBallooned"))
 
     @property
     def target_pages(self) -> int:
         """The balloon size the host asks for (the device's num_pages), in 4 KiB pages."""
-        return int(member(self._sim._net, "HostTargetPages"))
+        return int(self._sim._get("HostTargetPages"))
 
     def set_target(self, balloon_mib) -> None:
         """Ask for a balloon of ``balloon_mib`` MiB (the device's num_pages; QEMU's ``balloon N`` asks for a
         guest of N MiB, i.e. a balloon of memory minus N). The balloon thread works towards it as simulated time
         passes (``sim.run``)."""
         balloon_mib = as_real("balloon_mib", balloon_mib)
-        call(self._sim._net, "HostSetTarget", balloon_mib)
+        self._sim._run("HostSetTarget", balloon_mib)
 
 
 class Snapshot:
@@ -281,6 +284,13 @@ class Simulation:
 
     Parts: ``workload`` (populate, touch and free memory), ``balloon`` (inflate, deflate, its size), ``host``
     (the balloon target the host asks for).
+
+    A guest larger than this machine's memory can simulate is refused with a ValueError naming memory_mib and the
+    memory it needs. Threads: a Simulation may be shared between threads; its calls are serialised (one runs, the
+    others wait). Different Simulations are independent and run in parallel on different threads. Ctrl-C: a long
+    call made on the main thread (run, compact, allocate, the workload and balloon calls) stops within about 0.2 s
+    and raises KeyboardInterrupt; the simulation stays usable, its state consistent (the operation ran part of the
+    way, as a killed task would have).
     """
 
     def __init__(self, memory_mib: int = _DEFAULTS["memory_mib"], design: str = _DEFAULTS["design"],
@@ -313,6 +323,7 @@ class Simulation:
             self._attach(PySimulation.Create(net_options), options)
 
     def _attach(self, net, options: dict) -> None:
+        self._lock = threading.RLock()
         self._net = net
         self.options = dict(options)
         self.memory_mib, self.design, self.cpus, self.seed = (options[k] for k in ("memory_mib", "design", "cpus", "seed"))
@@ -350,27 +361,51 @@ class Simulation:
 
     @property
     def net(self):
-        """Returns the underlying BalloonScript.Bindings.PySimulation (for what this layer does not wrap)."""
+        """Returns the underlying BalloonScript.Bindings.PySimulation (for what this layer does not wrap; calls on
+        it bypass the lock and Ctrl-C handling)."""
         return self._net
+
+    def _call(self, name: str, *args):
+        """A quick engine call, serialised with the other threads' calls; returns what the engine returns."""
+        with self._lock:
+            return call(self._net, name, *args)
+
+    def _get(self, name: str):
+        """An engine property, read under the lock."""
+        with self._lock:
+            return member(self._net, name)
+
+    def _run(self, name: str, *args):
+        """A long engine call: serialised, and Ctrl-C stops it (the engine's Interrupted flag, cleared after)."""
+        net = self._net
+
+        def interrupt():
+            net.Interrupted = True
+
+        def resume():
+            net.Interrupted = False
+
+        with self._lock, net_errors():
+            return interruptible(lambda: getattr(net, name)(*args), interrupt, resume)
 
     # -- snapshots
     def snapshot(self) -> Snapshot:
         """A copy of the whole guest as it is now (page state, lists, zones, counters, mappings, balloon, host, driver,
         clock and timers, reports, history); returns a Snapshot for ``restore``."""
-        return Snapshot(call(self._net, "Snapshot"), self.clock_ms, len(strs(call(self._net, "HistoryOps"))))
+        return Snapshot(self._run("Snapshot"), self.clock_ms, len(strs(self._call("HistoryOps"))))
 
     def restore(self, snapshot: Snapshot) -> None:
         """Put the guest back to ``snapshot`` bit for bit. It must come from this simulation or a fork of it (same
         options); otherwise ValueError and nothing changes."""
         if not isinstance(snapshot, Snapshot):
             raise ValueError(f"snapshot must be a Snapshot from sim.snapshot(), got {snapshot!r}")
-        call(self._net, "Restore", snapshot._net)
+        self._run("Restore", snapshot._net)
 
     def fork(self) -> "Simulation":
         """An independent copy of this simulation (same design and options, same state); returns a new Simulation.
         What either does afterwards leaves the other unchanged."""
         child = Simulation.__new__(Simulation)
-        child._attach(call(self._net, "Fork"), self.options)
+        child._attach(self._run("Fork"), self.options)
         return child
 
     # -- races
@@ -387,7 +422,7 @@ class Simulation:
     @property
     def clock_ms(self) -> float:
         """Simulated time since boot, in milliseconds."""
-        return float(member(self._net, "ClockMs"))
+        return float(self._get("ClockMs"))
 
     def run(self, ms, sample_ms=None, progress: bool | None = None) -> float:
         """Let ``ms`` milliseconds of simulated time pass (kswapd, the balloon's work and other timers run on it);
@@ -400,7 +435,7 @@ class Simulation:
         if not 0 <= ms <= MAX_RUN_MS:
             raise ValueError(f"ms must be in [0, {MAX_RUN_MS}] (a simulated day), got {ms!r}")
         if sample_ms is None:
-            return float(call(self._net, "Run", ms))
+            return float(self._run("Run", ms))
         sample_ms = as_real("sample_ms", sample_ms)
         if not 0 < sample_ms <= MAX_RUN_MS:
             raise ValueError(f"sample_ms must be in (0, {MAX_RUN_MS}], got {sample_ms!r}")
@@ -416,141 +451,146 @@ class Simulation:
             now = self.clock_ms
             if now >= end:
                 break
-            call(self._net, "Run", min(sample_ms, end - now))
+            self._run("Run", min(sample_ms, end - now))
         return self.clock_ms
 
     # -- actions
     def compact(self) -> CompactResult:
         """Full compaction of every zone, like writing 1 to /proc/sys/vm/compact_memory."""
-        return CompactResult._from_net(call(self._net, "Compact"))
+        return CompactResult._from_net(self._run("Compact"))
 
     def allocate(self, order, count=1) -> int:
         """``count`` high-order allocation attempts (with direct compaction); returns successes."""
         order = _order(order)
         count = as_int("count", count)
-        return int(call(self._net, "Allocate", order, count))
+        return int(self._run("Allocate", order, count))
 
     def dmesg(self) -> str:
         """The kernel log, as dmesg prints it: OOM kills, allocation failures, the balloon's "Out of puff!"."""
-        return str(call(self._net, "Dmesg"))
+        return str(self._call("Dmesg"))
 
     # -- metrics
     def vmstat(self) -> dict:
         """/proc/vmstat as a dict, kernel names -> int."""
-        names = strs(call(self._net, "VmstatNames"))
-        values = np_copy(call(self._net, "VmstatValues"), np.int64)
+        with self._lock:   # names and values of one moment
+            names = strs(self._call("VmstatNames"))
+            values = np_copy(self._call("VmstatValues"), np.int64)
         return dict(zip(names, values.tolist()))
 
     def buddyinfo(self) -> str:
         """/proc/buddyinfo, exactly the kernel's text."""
-        return str(call(self._net, "Buddyinfo"))
+        return str(self._call("Buddyinfo"))
 
     def pagetypeinfo(self) -> str:
         """/proc/pagetypeinfo, exactly the kernel's text."""
-        return str(call(self._net, "Pagetypeinfo"))
+        return str(self._call("Pagetypeinfo"))
 
     def proc_vmstat(self) -> str:
         """/proc/vmstat, exactly the kernel's text (the design's kernel: v3.16 counters, balloon events from v3.18)."""
-        return str(call(self._net, "ProcVmstat"))
+        return str(self._call("ProcVmstat"))
 
     def zoneinfo(self) -> str:
         """/proc/zoneinfo, exactly the kernel's text."""
-        return str(call(self._net, "Zoneinfo"))
+        return str(self._call("Zoneinfo"))
 
     def free_blocks(self) -> np.ndarray:
         """Free blocks per order 0..10, summed over zones (numpy int64)."""
-        return np_copy(call(self._net, "FreeBlocks"), np.int64)
+        return np_copy(self._call("FreeBlocks"), np.int64)
 
     def extfrag_index(self, order) -> float:
         """debugfs extfrag_index of the largest zone for ``order``; returns it as printed, a float (-1.0 = a
         suitable block exists)."""
         order = _order(order)
-        return int(call(self._net, "ExtfragIndex", order)) / 1000.0
+        return int(self._call("ExtfragIndex", order)) / 1000.0
 
     def unusable_index(self, order) -> float:
         """debugfs unusable_index of the largest zone for ``order``; returns a float in [0, 1]."""
         order = _order(order)
-        return int(call(self._net, "UnusableIndex", order)) / 1000.0
+        return int(self._call("UnusableIndex", order)) / 1000.0
 
     def extfrag_text(self) -> str:
         """debugfs extfrag/extfrag_index, the kernel's text (all zones and orders)."""
-        return str(call(self._net, "ExtfragText"))
+        return str(self._call("ExtfragText"))
 
     def unusable_text(self) -> str:
         """debugfs extfrag/unusable_index, the kernel's text."""
-        return str(call(self._net, "UnusableText"))
+        return str(self._call("UnusableText"))
 
     def page_map(self) -> np.ndarray:
         """PageKind of every pfn (numpy uint8, length memory_mib * 256)."""
-        return np_copy(call(self._net, "PageMap"), np.uint8)
+        return np_copy(self._call("PageMap"), np.uint8)
 
     def reports(self) -> list:
         """Sanitizer findings kept in full (the first ``max_reports_per_kind`` of each kind); returns a list of
         Report, oldest first. ``report_counts()`` counts them all."""
-        return [Report._from_net(r) for r in call(self._net, "Reports")]
+        return [Report._from_net(r) for r in self._call("Reports")]
 
     def report_counts(self) -> dict:
         """Every sanitizer finding so far counted per kind, kept in full or not: {kind: count} over REPORT_KINDS."""
-        return dict(zip(REPORT_KINDS, (int(c) for c in call(self._net, "ReportCounts"))))
+        return dict(zip(REPORT_KINDS, (int(c) for c in self._call("ReportCounts"))))
 
     def reports_frame(self):
         """The kept findings as a pandas DataFrame (kind, pfn, cpu, step, message, trace), one bulk transfer per
         column; trace is the simulated call path, innermost first."""
         import pandas as pd
-        kinds = np_copy(call(self._net, "ReportKindColumn"), np.uint8)
-        return pd.DataFrame({
-            "kind": pd.Categorical.from_codes(kinds, categories=REPORT_KINDS),
-            "pfn": np_copy(call(self._net, "ReportPfnColumn"), np.int64),
-            "cpu": np_copy(call(self._net, "ReportCpuColumn"), np.int32),
-            "step": np_copy(call(self._net, "ReportStepColumn"), np.int64),
-            "message": strs(call(self._net, "ReportMessageColumn")),
-            "trace": strs(call(self._net, "ReportTraceColumn")),
-        })
+        with self._lock:   # the columns of one moment
+            kinds = np_copy(self._call("ReportKindColumn"), np.uint8)
+            columns = {
+                "kind": pd.Categorical.from_codes(kinds, categories=REPORT_KINDS),
+                "pfn": np_copy(self._call("ReportPfnColumn"), np.int64),
+                "cpu": np_copy(self._call("ReportCpuColumn"), np.int32),
+                "step": np_copy(self._call("ReportStepColumn"), np.int64),
+                "message": strs(self._call("ReportMessageColumn")),
+                "trace": strs(self._call("ReportTraceColumn")),
+            }
+        return pd.DataFrame(columns)
 
     # -- inside the pages
     def page(self, pfn) -> "PageInfo":
         """One page as a kernel debugger shows it (PageInfo: flags by name, _count, _mapcount, page type, mapping,
         private, its pageblock's migratetype and skip bit, the list it is on, content token, kind)."""
         pfn = as_int("pfn", pfn, INT32)
-        return PageInfo._from_net(call(self._net, "Page", pfn))
+        return PageInfo._from_net(self._call("Page", pfn))
 
     def page_flags(self) -> np.ndarray:
         """page->flags of every pfn (numpy uint32; bit i is PAGE_FLAGS[i], the v3.16 PG_ order)."""
-        return np_copy(call(self._net, "PageFlags"), np.uint32)
+        return np_copy(self._call("PageFlags"), np.uint32)
 
     def kpageflags(self) -> np.ndarray:
         """/proc/kpageflags of every pfn (numpy uint64, KPF_* bits of include/uapi/linux/kernel-page-flags.h)."""
-        return np_copy(call(self._net, "KPageFlags"), np.uint64)
+        return np_copy(self._call("KPageFlags"), np.uint64)
 
     @property
     def migratetypes(self) -> tuple:
         """The migratetype names of this design's page allocator, in number order (what pageblock_migratetypes() indexes)."""
-        return tuple(strs(call(self._net, "Migratetypes")))
+        return tuple(strs(self._call("Migratetypes")))
 
     def pageblock_migratetypes(self) -> np.ndarray:
         """The migratetype of every pageblock in pfn order (numpy uint8 indexing ``migratetypes``: v3.16's names, the
         MIGRATETYPES constant, in the older designs; 6.1's, with HighAtomic and CMA, in v6.1)."""
-        return np_copy(call(self._net, "PageblockMigratetypes"), np.uint8)
+        return np_copy(self._call("PageblockMigratetypes"), np.uint8)
 
     def balloon_unmovable(self) -> np.ndarray:
         """Balloon pages compaction can never isolate again (legacy's defect 2), a numpy bool mask over pfns."""
-        return np_copy(call(self._net, "BalloonUnmovable"), np.uint8).astype(np.bool_)
+        return np_copy(self._call("BalloonUnmovable"), np.uint8).astype(np.bool_)
 
     def zones(self) -> list:
         """The zones in pfn order: a list of (name, start_pfn, end_pfn), end exclusive."""
-        return list(zip(strs(call(self._net, "ZoneNames")), (int(v) for v in call(self._net, "ZoneStarts")),
-                        (int(v) for v in call(self._net, "ZoneEnds"))))
+        with self._lock:
+            return list(zip(strs(self._call("ZoneNames")), [int(v) for v in self._call("ZoneStarts")],
+                            [int(v) for v in self._call("ZoneEnds")]))
 
     def pageblock_skip(self) -> np.ndarray:
         """The compaction skip bit (PB_migrate_skip) of every pageblock in pfn order (numpy bool)."""
-        return np_copy(call(self._net, "PageblockSkip"), np.uint8).astype(np.bool_)
+        return np_copy(self._call("PageblockSkip"), np.uint8).astype(np.bool_)
 
     def history(self):
         """Metrics recorded per step; returns a pandas DataFrame, one row per step, the op column first."""
         import pandas as pd
-        columns = strs(call(self._net, "HistoryColumns"))
-        values = np_copy(call(self._net, "HistoryValues"), np.float64).reshape(-1, len(columns))
-        data = {"op": strs(call(self._net, "HistoryOps"))}   # what each step did, e.g. "workload.anon"
+        with self._lock:   # the rows, their columns and their ops of one moment
+            columns = strs(self._call("HistoryColumns"))
+            values = np_copy(self._call("HistoryValues"), np.float64).reshape(-1, len(columns))
+            data = {"op": strs(self._call("HistoryOps"))}   # what each step did, e.g. "workload.anon"
         for i, c in enumerate(columns):   # counters come back as doubles; integral columns get an integer dtype
             col = values[:, i]
             integral = len(col) and np.isfinite(col).all() and (col == np.round(col)).all()

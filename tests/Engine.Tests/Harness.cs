@@ -64,7 +64,7 @@ internal sealed class Harness(long memoryMib = 16, int cpus = 1, long seed = 0)
     public static Parts Bare(int nrPages, int maxHeads = 1024)
     {
         var options = new SimulationOptions { Cpus = 1 };
-        var scheduler = new Scheduler(options);
+        var scheduler = new Scheduler(options, new FatalSignal());
         var sanitizer = new Sanitizer(scheduler, options);
         var pages = new PageTable(nrPages);
         return new Parts(scheduler, sanitizer, pages, new PageLists(pages, sanitizer, maxHeads));

@@ -5,11 +5,14 @@ namespace BalloonScript.Engine.Tests;
 
 /// <summary>
 /// CsCheck generators driven from fixed PCG streams, so a property test sees the same inputs on every run
-/// (the project's rule: randomness only from an explicit seed). A failure names the CsCheck seed of the input;
-/// <c>gen.Sample(assert, seed: "...")</c> replays it and shrinks it.
+/// (the project's rule: randomness only from an explicit seed). A failing input is then shrunk with CsCheck's
+/// <c>Sample</c>, started from its seed; the failure names the original input and the smallest failing one found.
 /// </summary>
 internal static class Property
 {
+    /// <summary>How many smaller inputs Sample tries when shrinking a failure.</summary>
+    private const int ShrinkIterations = 500;
+
     public static void ForAll<T>(Gen<T> gen, int iterations, ulong seed, Action<T> assert)
     {
         for (uint stream = 0; stream < iterations; stream++)
@@ -23,8 +26,23 @@ internal static class Property
             }
             catch (Exception e)
             {
-                throw new AssertionException($"property failed for CsCheck seed \"{replaySeed}\", input {CsCheck.Check.Print(input)}: {e.Message}", e);
+                throw new AssertionException($"property failed for CsCheck seed \"{replaySeed}\", input {CsCheck.Check.Print(input)}: {e.Message}\n"
+                    + $"shrunk: {Shrink(gen, assert, replaySeed)}", e);
             }
+        }
+    }
+
+    /// <summary>The smallest failing input CsCheck's Sample finds from <paramref name="failingSeed"/> (one thread, a bounded search).</summary>
+    private static string Shrink<T>(Gen<T> gen, Action<T> assert, string failingSeed)
+    {
+        try
+        {
+            gen.Sample(assert, seed: failingSeed, iter: ShrinkIterations, threads: 1);
+            return "the seed did not fail again";
+        }
+        catch (CsCheckException shrunk)
+        {
+            return shrunk.Message;
         }
     }
 }

@@ -190,3 +190,43 @@ def test_demo_runs_and_writes_its_pictures(tmp_path, capsys):
         assert (tmp_path / "out" / png).read_bytes()[:4] == b"\x89PNG"
     for png in [readme_image, readme_image.parent / "design-comparison.png"]:
         assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fresh_inflate_fills_whole_pageblocks_with_balloon_pages(bs):
+    from balloonscript import experiments as ex
+    row = ex.fresh_inflate("fixed", memory_mib=256, balloon_mib=64).iloc[0]
+    assert row["balloon_pages"] == 64 * bs.PAGES_PER_MIB
+    assert row["balloon_only_pageblocks"] == 64 // 2, "a fresh guest's free memory is in large blocks: fill_balloon splits them"
+    assert row["balloon_inflate"] - row["balloon_inflate_before"] == row["balloon_pages"]
+    assert "Node 0, zone    DMA32" in row["buddyinfo"]
+
+
+def test_cache_holes_inflate_takes_the_order0_holes_first(bs):
+    from balloonscript import experiments as ex
+    row = ex.cache_holes_inflate("redesign", memory_mib=256, cache_mib=128, balloon_mib=32).iloc[0]
+    holes = row["free_order0_before"]
+    assert holes >= 128 * bs.PAGES_PER_MIB // 2 * 0.9, "every other page of the page cache was freed"
+    assert row["balloon_pages"] == 32 * bs.PAGES_PER_MIB
+    # nearly all from the order-0 free lists; the rest from the per-cpu lists and split blocks
+    assert 0.95 * row["balloon_pages"] <= row["order0_blocks_taken"] <= row["balloon_pages"]
+
+
+def test_compact_after_inflate_legacy_strands_what_it_migrates(bs):
+    from balloonscript import experiments as ex
+    rows = ex.compare(ex.compact_after_inflate, designs=["legacy", "redesign"], progress=False, memory_mib=256,
+                      cache_mib=128, balloon_mib=32).set_index("design")
+    assert rows.loc["legacy", "findings_balloon_unmovable"] == rows.loc["legacy", "balloon_migrated_1"] + \
+        rows.loc["legacy", "balloon_migrated_2"] > 0
+    assert rows.loc["redesign", "findings"] == 0
+    assert rows.loc["redesign", "order9_blocks_2"] >= rows.loc["legacy", "order9_blocks_2"]
+
+
+def test_free_of_one_kind_frees_only_that_kind(bs):
+    sim = bs.Simulation(memory_mib=64, seed=1)
+    sim.workload.anon(mib=8)
+    sim.workload.file(mib=8)
+    anon = sim.vmstat()["nr_anon_pages"]
+    freed = sim.workload.free(fraction=0.5, kind="file")
+    assert freed == 8 * bs.PAGES_PER_MIB // 2 and sim.vmstat()["nr_anon_pages"] == anon
+    with pytest.raises(ValueError, match="kind"):
+        sim.workload.free(fraction=0.5, kind="dentries")

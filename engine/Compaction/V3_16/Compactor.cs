@@ -17,7 +17,7 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// Everything runs on the simulated CPU of the calling <see cref="SimTask"/>.
 /// </summary>
 [KernelPart("compaction", PartVersion.V3_16)]
-internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, VmStat vmstat, Sanitizer sanitizer,
+internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, VmStat vmstat, Sanitizer sanitizer,
     MigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction, ISnapshotState
 {
     /// <summary>sysctl_extfrag_threshold: /proc/sys/vm/extfrag_threshold, default 500.</summary>
@@ -103,13 +103,13 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     }
 
     /// <summary>
-    /// compact_finished (v3.16): partial if contended; complete when the scanners met (cached positions reset,
+    /// compact_finished (v3.16): partial if contended or on a fatal signal (Ctrl-C); complete when the scanners met (cached positions reset,
     /// skip bits due for a flush); for a real order, partial once a free block of that order (of the
     /// requested migratetype, or any type for pageblock-sized requests) exists above the watermark.
     /// </summary>
     public CompactStatus CompactFinished(Zone zone, CompactControl cc)
     {
-        if (cc.Contended) return CompactStatus.Partial;
+        if (cc.Contended || signal.Pending) return CompactStatus.Partial;
         if (cc.FreePfn <= cc.MigratePfn)
         {
             zone.CompactCachedMigratePfn[0] = zone.StartPfn;

@@ -42,10 +42,8 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, BuddyAllocat
     public int ReleaseFreepages(int freelist)
     {
         int count = 0;
-        for (int page = lists.Next(freelist), next; page != freelist; page = next)
+        foreach (int page in lists.Entries(freelist, "release_freepages"))
         {
-            if (lists.WalkLeavesList(page, freelist, "release_freepages")) break;
-            next = lists.Next(page);
             lists.Del(page);
             buddy.PutPage(page);
             count++;

@@ -21,8 +21,8 @@ internal enum IsolateMigrate
 /// design's hook, balloon pages) onto <c>cc-&gt;migratepages</c>, taking <c>lru_lock</c> lazily and dropping it at
 /// every 32-PFN boundary when another CPU wants it or a reschedule is due.
 /// </summary>
-internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, Scheduler scheduler, SimClock clock, VmStat vmstat,
-    CompactLocking locking, IScannerIsolation balloon)
+internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, Scheduler scheduler, FatalSignal signal, SimClock clock,
+    VmStat vmstat, CompactLocking locking, IScannerIsolation balloon)
 {
     /// <summary>
     /// congestion_wait(HZ/10) rounds in a row, with no CPU changing the zone's isolated count, after which a
@@ -52,7 +52,8 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
 
     /// <summary>
     /// isolate_migratepages_range (v3.16). Returns the PFN to continue from, or 0 to abort (async with too
-    /// many pages isolated, or need_resched in async mode). Each lockless read of a page's identity is a
+    /// many pages isolated, a fatal signal while waiting for fewer, or need_resched in async mode); a fatal
+    /// signal also stops the scan where the lock is checked. Each lockless read of a page's identity is a
     /// preemption point.
     /// </summary>
     public int IsolateMigratepagesRange(Zone zone, CompactControl cc, int lowPfn, int endPfn, bool unevictable)
@@ -72,6 +73,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
             if (isolated != lastIsolated) (lastIsolated, idle) = (isolated, 0);
             else if (++idle == CongestionWaitLimit) return 0;
             clock.CongestionWait();
+            if (signal.Pending) return 0;
         }
         if (locking.CompactShouldAbort(cc)) return 0;
 
@@ -128,7 +130,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
             if (Rmap.PageMapping(pages, lowPfn) == 0 && pages.Count[lowPfn] > pages.MapCount[lowPfn] + 1) continue;
 
             locked = locking.CompactChecklockIrqsave(lruLock, locked, cc);
-            if (!locked) break;
+            if (!locked || signal.Pending) break;
             if (!pages.PageLru(lowPfn)) continue;
             if (pages.Test(lowPfn, PG.Head))
             {
@@ -177,9 +179,8 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
     private void AcctIsolated(Zone zone, CompactControl cc)
     {
         int anon = 0, file = 0;
-        for (int page = lists.Next(cc.MigratePages); page != cc.MigratePages; page = lists.Next(page))
+        foreach (int page in lists.Entries(cc.MigratePages, "acct_isolated"))
         {
-            if (lists.WalkLeavesList(page, cc.MigratePages, "acct_isolated")) break;
             if (lru.PageIsFileCache(page)) file++;
             else anon++;
         }

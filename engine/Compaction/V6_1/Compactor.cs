@@ -25,7 +25,7 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// </para>
 /// </summary>
 [KernelPart("compaction", PartVersion.V6_1)]
-internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, SimClock clock, VmStat vmstat, Sanitizer sanitizer, Lru lru,
+internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, Sanitizer sanitizer, Lru lru,
     MigrateScanner migrateScanner, FreeScanner freeScanner, PageblockSkip skip, IMigration migration, BuddyAllocator buddy,
     Deferral deferral, ZoneReclaimable reclaimable, Lazy<IReclaim> reclaim, Kcompactd kcompactd, SimulationOptions options,
     PerCpuPagesets? pcp = null) : ICompaction
@@ -57,7 +57,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     /// try_to_compact_pages (6.1): nothing without __GFP_IO; each zone of the zonelist (highest first): a deferred zone
     /// is passed (DEFERRED) unless at SYNC_FULL priority; compact_zone_order; SUCCESS stops the walk with the deferral
     /// reset (not as an allocation success); a sync run that completed or partially skipped defers the zone; async
-    /// compaction stops on need_resched. The highest result; <paramref name="capture"/> a block captured for the caller, or -1.
+    /// compaction stops on need_resched, any on a fatal signal. The highest result; <paramref name="capture"/> a block captured for the caller, or -1.
     /// </summary>
     public CompactResultCode TryToCompactPages(int order, Gfp gfp, int allocFlags, CompactPriority prio, out int capture)
     {
@@ -83,7 +83,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
             }
             if (prio != CompactPriority.Async && status is CompactResultCode.Complete or CompactResultCode.PartialSkipped)
                 deferral.DeferCompaction(zone, order);
-            if (prio == CompactPriority.Async && clock.NeedResched()) break;
+            if ((prio == CompactPriority.Async && clock.NeedResched()) || signal.Pending) break;
         }
         return rc;
     }
@@ -236,7 +236,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     /// COMPLETE for a whole-zone run else PARTIAL_SKIPPED. Proactive compaction runs while kswapd does not and the zone's
     /// score is above the low mark. compact_memory never finishes early. Otherwise the current pageblock is always
     /// finished; then a free block of the order or above on the request's list, or one a fallback could steal whole,
-    /// means SUCCESS. Contention turns what is left into CONTENDED.
+    /// means SUCCESS. Contention or a fatal signal (Ctrl-C) turns what is left into CONTENDED.
     /// </summary>
     private CompactResultCode CompactFinishedInner(CompactControl cc)
     {
@@ -266,7 +266,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
             }
             ret = CompactResultCode.NoSuitablePage;
         }
-        return cc.Contended ? CompactResultCode.Contended : ret;
+        return cc.Contended || signal.Pending ? CompactResultCode.Contended : ret;
     }
 
     /// <summary>

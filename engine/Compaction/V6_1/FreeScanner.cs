@@ -44,10 +44,8 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, Scheduler sc
     public int ReleaseFreepages(int freelist)
     {
         int highPfn = 0;
-        for (int page = lists.Next(freelist), next; page != freelist; page = next)
+        foreach (int page in lists.Entries(freelist, "release_freepages"))
         {
-            if (lists.WalkLeavesList(page, freelist, "release_freepages")) break;
-            next = lists.Next(page);
             lists.Del(page);
             buddy.PutPage(page);
             highPfn = Math.Max(highPfn, page);
@@ -236,7 +234,7 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, Scheduler sc
         bool locked = false;
         for (; blockPfn < endPfn; blockPfn += stride)
         {
-            if (blockPfn % CompactControl.ClusterMax == 0) locking.CompactUnlockShouldAbort(zone.Lock, ref locked);
+            if (blockPfn % CompactControl.ClusterMax == 0 && locking.CompactUnlockShouldAbort(zone.Lock, ref locked, cc)) break;
             nrScanned++;
             scheduler.Preempt("isolate_freepages_block: PageBuddy");
             if (pages.Test(blockPfn, PG.Head))

@@ -25,7 +25,7 @@ internal enum IsolateMigrate
 /// Each lockless read of a page's state is a preemption point.
 /// </summary>
 internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node, Lru lru, MappingTable mappings, PageRefs refs,
-    PageLock pageLock, Scheduler scheduler, SimClock clock, VmStat vmstat, CompactLocking locking, PageblockSkip skip,
+    PageLock pageLock, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, CompactLocking locking, PageblockSkip skip,
     IMovablePageIsolation movable, IMigration migration)
 {
     public const int EAgain = -11, EIntr = -4;
@@ -173,14 +173,15 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
 
     /// <summary>
     /// isolate_migratepages_block (6.1): see the class comment and docs/kernel/v6.1.md §3.4. Returns 0, -EAGAIN (too
-    /// many pages isolated) or -EINTR; <c>cc-&gt;migrate_pfn</c> is where the scan stopped.
+    /// many pages isolated) or -EINTR (a fatal signal, checked while throttled and every 32 PFNs: the compaction is then
+    /// contended, and what was isolated stays for the caller to put back); <c>cc-&gt;migrate_pfn</c> is where the scan stopped.
     /// </summary>
     public int IsolateMigratepagesBlock(CompactControl cc, int lowPfn, int endPfn, IsolateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("isolate_migratepages_block");
         var zone = cc.Zone;
         var lruLock = zone.LruLock;
-        int nrScanned = 0, nrIsolated = 0, validPage = -1, page = -1, nextSkipPfn = 0;
+        int nrScanned = 0, nrIsolated = 0, validPage = -1, page = -1, nextSkipPfn = 0, ret = 0;
         bool locked = false, skipOnFailure = false, skipUpdated = false, abort = false;
         cc.MigratePfn = lowPfn;
 
@@ -191,6 +192,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
             if (isolated != lastIsolated) (lastIsolated, idle) = (isolated, 0);
             else if (++idle == ThrottleLimit) return EIntr;
             clock.ScheduleTimeout(clock.Hz / 50, "reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)");
+            if (signal.Pending) return EIntr;
         }
         clock.CondResched();
         if (cc.DirectCompaction && cc.Mode == MigrateMode.Async)
@@ -206,7 +208,11 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
                 if (nrIsolated > 0) break;
                 nextSkipPfn = BlockEndPfn(lowPfn, cc.Order);
             }
-            if (lowPfn % CompactControl.ClusterMax == 0) locking.CompactUnlockShouldAbort(lruLock, ref locked);
+            if (lowPfn % CompactControl.ClusterMax == 0 && locking.CompactUnlockShouldAbort(lruLock, ref locked, cc))
+            {
+                ret = EIntr;
+                goto fatalPending;
+            }
             nrScanned++;
             page = lowPfn;
             if (validPage < 0 && PageblockSkip.PageblockAligned(lowPfn))
@@ -340,10 +346,11 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
             if (validPage >= 0 && !skipUpdated) PageblockSkip.SetSkip(zone, validPage);
             PageblockSkip.UpdateCachedMigrate(cc, lowPfn);
         }
+    fatalPending:
         cc.TotalMigrateScanned += nrScanned;
         if (nrIsolated > 0) vmstat.Count(VmEvent.CompactIsolated, nrIsolated);
         cc.MigratePfn = lowPfn;
-        return 0;
+        return ret;
     }
 
     /// <summary>block_end_pfn(pfn, order): the end of the order-aligned block holding <paramref name="pfn"/>.</summary>

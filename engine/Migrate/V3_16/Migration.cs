@@ -37,10 +37,10 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
         for (int pass = 0; pass < MaxPasses && retry > 0 && !noMemory && !broken; pass++)
         {
             retry = 0;
-            for (int page = lists.Next(from), next; page != from; page = next)
+            var walk = lists.Entries(from, "migrate_pages");
+            while (walk.MoveNext())
             {
-                if (broken = lists.WalkLeavesList(page, from, "migrate_pages")) break;
-                next = lists.Next(page);
+                int page = walk.Current;
                 clock.CondResched();
                 int rc = UnmapAndMove(getNewPage, putNewPage, page, pass > 2, mode);
                 if (noMemory = rc == MigrateRc.ENoMem) break;
@@ -48,6 +48,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
                 else if (rc == MigrateRc.Success) nrSucceeded++;
                 else nrFailed++;
             }
+            broken = walk.Broken;
         }
         if (nrSucceeded > 0) vmstat.Count(VmEvent.PgmigrateSuccess, nrSucceeded);
         if (nrFailed > 0) vmstat.Count(VmEvent.PgmigrateFail, nrFailed);
@@ -62,10 +63,8 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
     public void PutbackMovablePages(int list)
     {
         using var _ = scheduler.Current.Path.Enter("putback_movable_pages");
-        for (int page = lists.Next(list), next; page != list; page = next)
+        foreach (int page in lists.Entries(list, "putback_movable_pages"))
         {
-            if (lists.WalkLeavesList(page, list, "putback_movable_pages")) return;
-            next = lists.Next(page);
             lists.Del(page);
             DecIsolated(page);
             if (balloonIdentity.IsolatedBalloonPage(page)) balloonLib.Putback(page);

@@ -51,11 +51,13 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
 
     /// <summary>
     /// buffered_rmqueue (v3.16): order 0 from the per-cpu list when that layer exists, otherwise
-    /// <c>__rmqueue</c> under zone-&gt;lock; then prep_new_page.
+    /// <c>__rmqueue</c> under zone-&gt;lock; then prep_new_page. A bad page is leaked and the next block tried; a
+    /// bad page that comes back could not be taken off its free list (list_del refused a corrupted list, already
+    /// reported), where the kernel would retry it forever: the allocation fails instead.
     /// </summary>
     public int BufferedRmqueue(Zone zone, int order, int mt)
     {
-        while (true)
+        for (int bad = -1; ; )
         {
             int pfn;
             if (order == 0 && pcp is not null) pfn = pcp.Rmqueue(this, zone, mt);
@@ -66,9 +68,9 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
                 if (pfn >= 0) zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
                 zone.Lock.Unlock();
             }
-            if (pfn < 0) return -1;
+            if (pfn < 0 || pfn == bad) return -1;
             if (Checks.PrepNewPage(pfn, order)) return pfn;
-            // A bad page is leaked, as the kernel does, and the next block is tried.
+            bad = pfn;
         }
     }
 

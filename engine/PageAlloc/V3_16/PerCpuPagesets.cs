@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
@@ -19,11 +20,13 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     private readonly PageLists _lists;
     private readonly Node _node;
     private readonly Scheduler _scheduler;
+    private readonly Sanitizer _sanitizer;
     /// <summary>[zone index][cpu], set up as setup_zone_pageset does after boot.</summary>
     private readonly PerCpuPages[][] _pagesets;
 
-    public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler)
+    public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler, Sanitizer sanitizer)
     {
+        _sanitizer = sanitizer;
         _pages = pages;
         _lists = lists;
         _node = node;
@@ -53,7 +56,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         return (pcp.Count, pcp.High, pcp.Batch);
     }
 
-    public long ListedPages(Zone zone, int cpu) => Pcp(zone, cpu).Lists.Sum(h => (long)_lists.Count(h));
+    public (int Head, int Order)[] Lists(Zone zone, int cpu) => Pcp(zone, cpu).Lists.Select(h => (h, 0)).ToArray();
 
     public string? ListName(int head)
     {
@@ -66,15 +69,6 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
 
     /// <summary>this_cpu_ptr(zone-&gt;pageset)-&gt;pcp: the running task's CPU.</summary>
     private PerCpuPages ThisCpu(Zone zone) => Pcp(zone, _scheduler.Current.Cpu);
-
-    /// <summary>Every page on some CPU's lists of <paramref name="zone"/>.</summary>
-    public IEnumerable<int> PagesOf(Zone zone)
-    {
-        foreach (var pcp in _pagesets[zone.Index])
-            foreach (int head in pcp.Lists)
-                for (int p = _lists.Next(head); p != head && !PageLists.IsPoison(p); p = _lists.Next(p))
-                    yield return p;
-    }
 
     /// <summary>
     /// The order-0 branch of buffered_rmqueue (v3.16), hot: refill an empty list with rmqueue_bulk(batch),
@@ -148,7 +142,8 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// three lists (starting after UNMOVABLE), taking from each non-empty list found as many pages as lists were
     /// visited to find it (all the rest once all three had to be visited), from the tail, each through
     /// __free_one_page with its freepage migratetype; NR_FREE_PAGES rises per page unless its pageblock is ISOLATE.
-    /// The caller lowers <c>count</c>.
+    /// The caller lowers <c>count</c>. Where the kernel would spin forever (<c>count</c> above what the lists hold, after
+    /// a corruption), the mismatch is reported as accounting and the drain stops.
     /// </summary>
     private void FreePcppagesBulk(BuddyAllocator buddy, Zone zone, int count, PerCpuPages pcp)
     {
@@ -156,9 +151,16 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         zone.Lock.Lock();
         while (toFree > 0)
         {
-            int list;
+            int list, looked = 0;
             do
             {
+                if (looked++ == MigrateType.PcpTypes)
+                {
+                    _sanitizer.Report(ReportKind.Accounting, -1,
+                        $"free_pcppages_bulk: {toFree} of {count} pages still to free, but every per-cpu list of zone {zone.Name} is empty");
+                    zone.Lock.Unlock();
+                    return;
+                }
                 batchFree++;
                 if (++migratetype == MigrateType.PcpTypes) migratetype = 0;
                 list = pcp.Lists[migratetype];

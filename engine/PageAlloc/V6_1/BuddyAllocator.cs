@@ -104,11 +104,13 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
 
     /// <summary>
     /// rmqueue_buddy (6.1): under zone-&gt;lock, a high-order ALLOC_HARDER request first tries the HIGHATOMIC lists, then
-    /// __rmqueue; NR_FREE_PAGES drops by the block. A block that fails check_new_pages is leaked and another taken.
+    /// __rmqueue; NR_FREE_PAGES drops by the block. A block that fails check_new_pages is leaked and another taken; one
+    /// that comes back could not be taken off its free list (already reported): the allocation fails instead of
+    /// retrying it forever.
     /// </summary>
     private int RmqueueBuddy(Zone zone, int order, int allocFlags, int mt)
     {
-        while (true)
+        for (int bad = -1; ; )
         {
             zone.Lock.Lock();
             int page = -1;
@@ -116,7 +118,9 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
             if (page < 0) page = RmqueueLocked(zone, order, mt, allocFlags);
             if (page >= 0) zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
             zone.Lock.Unlock();
+            if (page == bad) return -1;
             if (page < 0 || Checks.PrepNewPage(page, order)) return page;
+            bad = page;
         }
     }
 

@@ -30,7 +30,7 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// </summary>
 [KernelPart("page allocator", PartVersion.V6_1)]
 internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor compaction, IReclaim reclaim, ZoneReclaimable reclaimable,
-    WatermarkBoost boost, ProcessTable processes, KernelLog log, Scheduler scheduler, SimClock clock, VmStat vmstat, PerCpuPagesets? pcp = null)
+    WatermarkBoost boost, ProcessTable processes, KernelLog log, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, PerCpuPagesets? pcp = null)
     : IPageAllocator
 {
     /// <summary>PAGE_ALLOC_COSTLY_ORDER.</summary>
@@ -210,7 +210,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
     }
 
     /// <summary>
-    /// should_compact_retry (6.1): not for order 0; a compaction that made progress (SUCCESS) counts a retry; one that
+    /// should_compact_retry (6.1): not for order 0 nor with a fatal signal (Ctrl-C) pending; a compaction that made progress (SUCCESS) counts a retry; one that
     /// failed (COMPLETE) or withdrew (DEFERRED, CONTENDED, PARTIAL_SKIPPED) raises the priority if it can (to SYNC_FULL,
     /// or SYNC_LIGHT for costly orders) and retries; one skipped for want of free pages retries if reclaim could help
     /// (compaction_zonelist_suitable); otherwise retry while the retries are within 16 (4 for costly orders), then
@@ -218,7 +218,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
     /// </summary>
     private bool ShouldCompactRetry(int order, int allocFlags, CompactResultCode result, ref CompactPriority priority, ref int retries)
     {
-        if (order == 0) return false;
+        if (order == 0 || signal.Pending) return false;
         if (result == CompactResultCode.Success) retries++;
         if (result == CompactResultCode.Skipped) return compaction.CompactionZonelistSuitable(order, allocFlags);
         if (result is not (CompactResultCode.Complete or CompactResultCode.Deferred or CompactResultCode.Contended or CompactResultCode.PartialSkipped))

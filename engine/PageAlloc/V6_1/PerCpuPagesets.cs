@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
@@ -22,11 +23,13 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     private readonly Node _node;
     private readonly Scheduler _scheduler;
     private readonly VmStat _vmstat;
+    private readonly Sanitizer _sanitizer;
     /// <summary>[zone index][cpu].</summary>
     private readonly PerCpuPages[][] _pagesets;
 
-    public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler, VmStat vmstat)
+    public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler, VmStat vmstat, Sanitizer sanitizer)
     {
+        _sanitizer = sanitizer;
         _pages = pages;
         _lists = lists;
         _node = node;
@@ -60,13 +63,8 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         return (p.Count, p.High, p.Batch);
     }
 
-    public long ListedPages(Zone zone, int cpu)
-    {
-        var p = Pcp(zone, cpu);
-        long n = 0;
-        for (int pindex = 0; pindex < PerCpuPages.NrPcpLists; pindex++) n += (long)_lists.Count(p.Lists[pindex]) << PerCpuPages.PindexToOrder(pindex);
-        return n;
-    }
+    public (int Head, int Order)[] Lists(Zone zone, int cpu) =>
+        Pcp(zone, cpu).Lists.Select((head, pindex) => (head, PerCpuPages.PindexToOrder(pindex))).ToArray();
 
     public string? ListName(int head)
     {
@@ -81,30 +79,21 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         return null;
     }
 
-    public IEnumerable<int> PagesOf(Zone zone)
-    {
-        foreach (var pcp in _pagesets[zone.Index])
-            for (int pindex = 0; pindex < PerCpuPages.NrPcpLists; pindex++)
-            {
-                int head = pcp.Lists[pindex], nr = 1 << PerCpuPages.PindexToOrder(pindex);
-                for (int p = _lists.Next(head); p != head && !PageLists.IsPoison(p); p = _lists.Next(p))
-                    for (int i = 0; i < nr; i++) yield return p + i;
-            }
-    }
-
     private PerCpuPages ThisCpu(Zone zone) => Pcp(zone, _scheduler.Current.Cpu);
 
     /// <summary>
     /// rmqueue_pcplist + __rmqueue_pcplist (6.1): halve free_factor; if the (order, type) list is empty, refill it with
     /// rmqueue_bulk of <c>batch</c> blocks (scaled to max(batch &gt;&gt; order, 2) when batch &gt; 1); take the head block. A
-    /// block failing check_new_pcp is leaked and the next taken. The first PFN (prepared), or -1.
+    /// block failing check_new_pcp is leaked and the next taken; one that comes back could not be unlinked (list_del
+    /// refused a corrupted list, already reported), where the kernel would retry it forever: the allocation fails
+    /// instead. The first PFN (prepared), or -1.
     /// </summary>
     public int RmqueuePcplist(BuddyAllocator buddy, Zone zone, int order, int mt, int allocFlags)
     {
         var pcp = ThisCpu(zone);
         pcp.FreeFactor >>= 1;
         int list = pcp.Lists[PerCpuPages.OrderToPindex(mt, order)];
-        while (true)
+        for (int bad = -1; ; )
         {
             if (_lists.Empty(list))
             {
@@ -114,9 +103,11 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
                 if (_lists.Empty(list)) return -1;
             }
             int page = _lists.Next(list);
+            if (page == bad) return -1;
             _lists.Del(page);
             pcp.Count -= 1 << order;
             if (buddy.Checks.PrepNewPage(page, order)) return page;
+            bad = page;
         }
     }
 
@@ -194,7 +185,9 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// free_pcppages_bulk (6.1): under zone-&gt;lock, <paramref name="count"/> pages (at most what the lists hold),
     /// starting with the list at <paramref name="pindex"/>, then round-robin over the lists that are not empty (the
     /// window of list indices shrinking as empty ends are found); from each list blocks from the tail until count is
-    /// used or the list is empty, each by __free_one_page with its recorded pcp migratetype.
+    /// used or the list is empty, each by __free_one_page with its recorded pcp migratetype. Where the kernel would spin
+    /// forever (<c>pcp-&gt;count</c> above what the lists hold, after a corruption), the mismatch is reported as
+    /// accounting and the drain stops.
     /// </summary>
     private void FreePcppagesBulk(BuddyAllocator buddy, Zone zone, int count, PerCpuPages pcp, int pindex)
     {
@@ -212,6 +205,13 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
                 if (!_lists.Empty(list)) break;
                 if (pindex == maxPindex) maxPindex--;
                 if (pindex == minPindex) minPindex++;
+                if (minPindex > maxPindex)
+                {
+                    _sanitizer.Report(ReportKind.Accounting, -1,
+                        $"free_pcppages_bulk: {count} pages still to free, but every per-cpu list of zone {zone.Name} is empty");
+                    zone.Lock.Unlock();
+                    return;
+                }
             }
             int order = PerCpuPages.PindexToOrder(pindex), nrPages = 1 << order;
             do

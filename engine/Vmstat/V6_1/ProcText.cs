@@ -29,7 +29,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
 
     protected override string FreeCount(int head)
     {
-        int n = Lists.Count(head);
+        int n = Lists.Count(head, PagetypeinfoWalker);
         return n >= PagetypeinfoCap ? $">{PagetypeinfoCap,6} " : $"{n,6} ";
     }
 

@@ -158,7 +158,7 @@ public class MigratePagesTests
         int rc = OnCpu0(rig, () => migration.MigratePages(list, _ => -1, null, MigrateMode.Sync));
 
         Assert.That(rc, Is.EqualTo(MigrateRc.ENoMem));
-        Assert.That(rig.Get<PageLists>().Count(list), Is.EqualTo(5));
+        Assert.That(rig.Get<PageLists>().Count(list, "test"), Is.EqualTo(5));
         Assert.That(rig.Event(VmEvent.PgmigrateSuccess) + rig.Event(VmEvent.PgmigrateFail), Is.Zero);
         OnCpu0(rig, () => { migration.PutbackMovablePages(list); return 0; });
         Assert.That(Stat(rig, ZoneStat.NrIsolatedAnon), Is.Zero);

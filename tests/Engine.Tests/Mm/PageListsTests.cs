@@ -37,7 +37,7 @@ public class PageListsTests
         Assert.That(report.Message, Does.Contain("list_del corruption").And.Contain("LIST_POISON1"));
         Assert.That(_lists.Empty(head), Is.True);
         Assert.That(_lists.Add(6, head), Is.True, "the list is still usable");
-        Assert.That(_lists.Count(head), Is.EqualTo(1));
+        Assert.That(_lists.Count(head, "test"), Is.EqualTo(1));
     }
 
     [Test]
@@ -63,7 +63,7 @@ public class PageListsTests
 
         Assert.That(_lists.Add(3, head), Is.False);
         Assert.That(Corruptions.Single().Message, Does.Contain("list_add double add"));
-        Assert.That(_lists.Count(head), Is.EqualTo(1));
+        Assert.That(_lists.Count(head, "test"), Is.EqualTo(1));
     }
 
     [Test]

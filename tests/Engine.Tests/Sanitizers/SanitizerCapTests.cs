@@ -10,7 +10,7 @@ public class SanitizerCapTests
     public void Report_BeyondTheCapOfItsKind_IsCountedButNotKept()
     {
         var options = new SimulationOptions { MaxReportsPerKind = 3 };
-        var sanitizer = new Sanitizer(new Scheduler(options), options);
+        var sanitizer = new Sanitizer(new Scheduler(options, new Engine.Sched.FatalSignal()), options);
 
         for (int i = 0; i < 10; i++) sanitizer.Report(ReportKind.BalloonUnmovable, i, $"unmovable {i}");
         sanitizer.Report(ReportKind.Kasan, 99, "one read");

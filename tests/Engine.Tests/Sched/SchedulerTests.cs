@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Tests.Sched;
 /// </summary>
 public class SchedulerTests
 {
-    internal static Scheduler NewScheduler(int cpus = 4) => new(new SimulationOptions { Cpus = cpus });
+    internal static Scheduler NewScheduler(int cpus = 4, FatalSignal? signal = null) => new(new SimulationOptions { Cpus = cpus }, signal ?? new FatalSignal());
 
     /// <summary>Run on another thread and fail if it does not end; rethrows what the run threw.</summary>
     internal static RunOutcome Guarded(Func<RunOutcome> run)
@@ -58,7 +58,7 @@ public class SchedulerTests
 
         Assert.That(order, Is.EqualTo(new[] { "t0", "t0", "t1", "t1", "t2", "t2" }));
         Assert.That(threads, Is.All.EqualTo(Environment.CurrentManagedThreadId));
-        Assert.That(outcome, Is.EqualTo(new RunOutcome(null, 3)));
+        Assert.That(outcome, Is.EqualTo(new RunOutcome(null, 3, false)));
         Assert.That(s.Current.Name, Is.EqualTo("main"));
     }
 

@@ -163,6 +163,32 @@ public class CompactionV6_1Tests
         Assert.That(legacy.Sim.Allocate(9, 4), Is.EqualTo(4));
     }
 
+    /// <summary>
+    /// A result of the 6.1 model: sync compaction (compact_memory) starts its free scanner with stride 1, but every
+    /// pageblock scanned without finding a free page doubles the stride (up to 32) — here the pageblocks at the top of
+    /// the zone that are the tails of free order-10 blocks — after which, with every odd page free below, it only looks
+    /// at even PFNs and finds nothing: migrate_pages gets -ENOMEM, the scanners are made to meet, and nothing migrates.
+    /// The v3.16 free scanner looks at every PFN and migrates the lot. A random half freed compacts in both.
+    /// </summary>
+    [Test]
+    public void CompactNode_v6_1_StrideGrownOverEmptyBlocksMissesAnOddInterleave()
+    {
+        static Simulation Populated(string design, string pattern)
+        {
+            var sim = new SimRig(TestOptions.Classic(64, 1, 1, design)).Sim;
+            sim.WorkloadAnon(40);
+            sim.WorkloadFree(0.5, pattern, 0);
+            return sim;
+        }
+
+        var stuck = Populated("v6.1", "interleave").Compact();
+
+        Assert.That((stuck.Migrated, stuck.Failed), Is.EqualTo((0L, 0L)));
+        Assert.That(stuck.ZoneOutcomes, Is.All.EqualTo("COMPACT_COMPLETE"));
+        Assert.That(Populated("fixed", "interleave").Compact().Migrated, Is.Positive);
+        Assert.That(Populated("v6.1", "random").Compact().Migrated, Is.Positive);
+    }
+
     /// <summary>compact_memory in v6.1 compacts every zone whole (order -1, MIGRATE_SYNC, skip hints ignored).</summary>
     [Test]
     public void CompactNode_v6_1_TurnsAFragmentedMovableZoneIntoOrder9Blocks()

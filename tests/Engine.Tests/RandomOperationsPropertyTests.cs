@@ -1,0 +1,118 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Mm;
+using CsCheck;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests;
+
+/// <summary>
+/// Random sequences of the operations a user can ask for (populate, free, inflate, deflate, compact, allocate), on
+/// every design, with the invariants checked after each one; a failing sequence is shrunk to a minimal one. Run to
+/// completion, no design may corrupt accounting or data, and only legacy reports anything: the balloon pages its
+/// migration left unmovable (defect 2). A refused operation leaves the guest as it was.
+/// </summary>
+public class RandomOperationsPropertyTests
+{
+    public enum Kind { Anon, File, Slab, Free, Inflate, Deflate, Compact, Allocate }
+
+    /// <summary>One operation; <see cref="Amount"/> is MiB (a fraction for Free), large enough to be refused sometimes.</summary>
+    public readonly record struct Op(Kind Kind, double Amount, int Order, int Seed)
+    {
+        public override string ToString() => Kind switch
+        {
+            Kind.Free => $"free({Amount:0.###}, seed {Seed})",
+            Kind.Compact => "compact",
+            Kind.Allocate => $"allocate(order {Order}, {Seed % 8})",
+            _ => $"{Kind.ToString().ToLowerInvariant()}({Amount:0.##} MiB)",
+        };
+    }
+
+    /// <summary>A guest and what is done to it.</summary>
+    public readonly record struct Case(string Design, long MemoryMib, int Cpus, bool PerCpuLists, Op[] Ops)
+    {
+        public override string ToString() =>
+            $"{Design}, {MemoryMib} MiB, {Cpus} cpus{(PerCpuLists ? ", per-cpu lists" : "")}: {string.Join("; ", Ops)}";
+    }
+
+    /// <summary>Populating, fragmenting and ballooning more often than the rest, so compaction finds balloon pages among LRU pages.</summary>
+    private static readonly Gen<Kind> Kinds = Gen.Frequency(
+        (3, Gen.OneOfConst(Kind.Anon, Kind.File)), (1, Gen.Const(Kind.Slab)), (3, Gen.Const(Kind.Free)), (3, Gen.Const(Kind.Inflate)),
+        (1, Gen.Const(Kind.Deflate)), (2, Gen.Const(Kind.Compact)), (1, Gen.Const(Kind.Allocate)));
+
+    private static readonly Gen<Op> Ops = Gen.Select(Kinds, Gen.Double[0, 1], Gen.Int[0, 10], Gen.Int[0, 1000],
+        (kind, x, order, seed) => new Op(kind, Math.Round(x * x * MaxMib(kind), 2), order, seed));
+
+    /// <summary>The largest amount asked for: more than a 16 MiB guest can give, so some calls are refused.</summary>
+    private static double MaxMib(Kind kind) => kind switch
+    {
+        Kind.Free => 1, // a fraction of the workload
+        Kind.Slab => 2.5,
+        Kind.Inflate or Kind.Deflate => 5,
+        _ => 20,
+    };
+
+    private static Gen<Case> Cases(string design) => Gen.Select(Gen.OneOfConst(16L, 32L), Gen.Int[1, 3], Gen.Bool, Ops.Array[1, 40],
+        (mib, cpus, pcp, ops) => new Case(design, mib, cpus, pcp, ops));
+
+    [Test]
+    public void RandomOperations_KeepEveryInvariant([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design) =>
+        Property.ForAll(Cases(design), 30, 20151215, Run);
+
+    private static void Run(Case c)
+    {
+        var sim = Simulation.Create(new SimulationOptions
+        {
+            MemoryMib = c.MemoryMib, Design = KernelDesign.Parse(c.Design), Cpus = c.Cpus, PerCpuLists = c.PerCpuLists, Seed = 1,
+        });
+        for (int i = 0; i < c.Ops.Length; i++)
+        {
+            var before = State(sim);
+            try
+            {
+                Apply(sim, c.Ops[i]);
+            }
+            catch (ArgumentException)
+            {
+                Assert.That(State(sim), Is.EqualTo(before), $"op {i} {c.Ops[i]} was refused and changed nothing");
+            }
+            Invariants(sim, c, $"after op {i} {c.Ops[i]}");
+        }
+    }
+
+    private static void Apply(Simulation sim, Op op)
+    {
+        switch (op.Kind)
+        {
+            case Kind.Anon: sim.WorkloadAnon(op.Amount); break;
+            case Kind.File: sim.WorkloadFile(op.Amount); break;
+            case Kind.Slab: sim.WorkloadSlab(op.Amount); break;
+            case Kind.Free: sim.WorkloadFree(op.Amount, op.Seed % 2 == 0 ? "interleave" : "random", op.Seed); break;
+            case Kind.Inflate: sim.BalloonInflate(op.Amount); break;
+            case Kind.Deflate: sim.BalloonDeflate(op.Amount); break;
+            case Kind.Compact: sim.Compact(); break;
+            case Kind.Allocate: sim.Allocate(op.Order, op.Seed % 8); break;
+        }
+    }
+
+    /// <summary>What a refused operation must leave as it was.</summary>
+    private static string State(Simulation sim) => string.Join("|", Convert.ToHexString(sim.PageMap()), string.Join(",", sim.VmstatValues()),
+        sim.BalloonPages, sim.HostBallooned, sim.HistoryOps.Count, sim.Reports.Count);
+
+    private static void Invariants(Simulation sim, Case c, string where)
+    {
+        var kinds = sim.Reports.Select(r => r.KindName).Distinct().ToList();
+        Assert.That(kinds, Is.SubsetOf(c.Design == "legacy" ? new[] { "balloon_unmovable" } : []),
+            $"{where}: {sim.Reports.FirstOrDefault()}");
+        long[] blocks = sim.FreeBlocks();
+        long inBlocks = Enumerable.Range(0, blocks.Length).Sum(o => blocks[o] << o);
+        long nrFree = sim.VmstatValues()[Array.IndexOf(sim.VmstatNames(), "nr_free_pages")];
+        Assert.That(inBlocks, Is.EqualTo(nrFree), $"{where}: Σ nr_free·2^order = nr_free_pages");
+        Assert.That(sim.HostBallooned, Is.EqualTo(sim.BalloonPages), $"{where}: the host's ledger is the guest's balloon");
+        // A migrated balloon page's old page goes back through putback_lru_page (v3.18 unmap_and_move) and waits in a
+        // pagevec, still tagged balloon, until the drain frees it.
+        var map = sim.PageMap();
+        var pagevecs = sim.Services.GetService(typeof(Pagevecs)) as Pagevecs;
+        int parked = pagevecs is null ? 0 : Enumerable.Range(0, pagevecs.Cpus).SelectMany(pagevecs.LruAdd).Count(p => map[p] == (byte)PageKind.Balloon);
+        Assert.That(map.Count(k => k == (byte)PageKind.Balloon), Is.EqualTo(sim.BalloonPages + parked), $"{where}: pages tagged balloon");
+    }
+}

@@ -1,0 +1,197 @@
+"""The fuzzer of issue 7 as a permanent test: a hypothesis state machine over the public Python API.
+
+Every design of bs.DESIGNS, small guests (16-64 MiB), valid calls and invalid ones mixed. An invalid call raises
+ValueError naming its argument and leaves the simulation as it was (page map, vmstat, balloon pages, host ledger,
+history length, reports). After every step the invariants hold: free blocks add up to nr_free_pages, the host's
+ledger is the guest's balloon, the pages tagged balloon are the balloon, the history has a row per operation, and
+no design reports anything but legacy's balloon_unmovable (defect 2: run to completion, without a second CPU
+interleaving, the other defects cannot happen).
+
+Budget: BALLOONSCRIPT_FUZZ_EXAMPLES state machines of BALLOONSCRIPT_FUZZ_STEPS steps (small by default, for
+``make test``; ``make soak`` raises them). Derandomized and without an example database: the same run every time.
+"""
+import fractions
+import math
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+import balloonscript as bs
+
+EXAMPLES = int(os.environ.get("BALLOONSCRIPT_FUZZ_EXAMPLES", "25"))
+STEPS = int(os.environ.get("BALLOONSCRIPT_FUZZ_STEPS", "30"))
+
+# What each design may report when every kernel path runs to completion (docs/model.md, README).
+EXPECTED_KINDS = {design: ({"balloon_unmovable"} if design == "legacy" else set()) for design in bs.DESIGNS}
+
+amounts = st.floats(0, 24, allow_nan=False).map(lambda x: round(x * x / 24, 3))   # MiB, mostly small
+fractions_ = st.floats(0, 1, allow_nan=False)
+seeds = st.integers(-2**63, 2**63 - 1)
+# Text that is no valid name: anything, lone surrogates included.
+any_text = st.text(st.characters(blacklist_categories=()), max_size=12)
+
+
+def not_one_of(names):
+    return any_text.filter(lambda s: s not in names)
+
+
+# Values no numeric argument takes: wrong types, NaN, infinities, numbers too big for a float.
+not_a_number = st.sampled_from(["1", None, True, [1], 1j, b"1"])
+bad_real = st.one_of(not_a_number, st.sampled_from([math.nan, math.inf, -math.inf, 10**400, -10**400,
+                                                    fractions.Fraction(10**400, 3)]))
+bad_mib = st.one_of(bad_real, st.floats(max_value=-1e-9, allow_nan=False), st.floats(min_value=65537, allow_nan=False))
+bad_fraction = st.one_of(bad_real, st.floats(max_value=-1e-9, allow_nan=False), st.floats(min_value=1 + 1e-9, allow_nan=False))
+bad_int = st.one_of(not_a_number, st.sampled_from([1.5, 2**64, -2**64, 10**400]))
+bad_order = st.one_of(bad_int, st.integers(max_value=-1), st.integers(min_value=bs.MAX_ORDER))
+bad_count = st.one_of(bad_int, st.integers(max_value=-1), st.integers(min_value=10**7 + 1, max_value=2**63 - 1))
+bad_seed = bad_int.filter(lambda s: s is not None)   # seed=None draws from the simulation's seed stream
+
+
+def state(sim):
+    """What an invalid call must leave as it was."""
+    return (sim.page_map().tobytes(), sim.vmstat(), sim.balloon.pages, sim.host.ballooned_pages, len(sim.history()),
+            sim.reports())
+
+
+class PublicApi(RuleBasedStateMachine):
+    sim = None
+
+    @initialize(design=st.sampled_from(bs.DESIGNS), memory_mib=st.integers(16, 64), cpus=st.integers(1, 4),
+                seed=st.integers(0, 2**32), per_cpu_lists=st.booleans())
+    def build(self, design, memory_mib, cpus, seed, per_cpu_lists):
+        self.design = design
+        self.sim = bs.Simulation(memory_mib=memory_mib, design=design, cpus=cpus, seed=seed, per_cpu_lists=per_cpu_lists)
+        self.operations = 1   # boot is the first history row
+
+    def refused(self, name, call):
+        """``call()`` raises ValueError naming ``name`` and changes nothing."""
+        before = state(self.sim)
+        with pytest.raises(ValueError, match=name):
+            call()
+        assert state(self.sim) == before
+
+    def operation(self, call, amount=None):
+        """A valid operation; asking for more ``amount`` than the guest has is refused like an invalid call."""
+        before = state(self.sim)
+        try:
+            call()
+        except ValueError as e:
+            assert amount is not None and amount in str(e), e
+            assert state(self.sim) == before
+            return
+        self.operations += 1
+
+    # ------------------------------------------------------------------ valid calls
+
+    @rule(kind=st.sampled_from(["anon", "file", "slab"]), mib=amounts)
+    def populate(self, kind, mib):
+        self.operation(lambda: getattr(self.sim.workload, kind)(mib=mib), "mib")
+
+    @rule(fraction=fractions_, pattern=st.sampled_from(bs.FREE_PATTERNS), seed=seeds)
+    def free(self, fraction, pattern, seed):
+        self.operation(lambda: self.sim.workload.free(fraction=fraction, pattern=pattern, seed=seed))
+
+    @rule(mib=amounts)
+    def inflate(self, mib):
+        self.operation(lambda: self.sim.balloon.inflate(mib=mib), "mib")
+
+    @rule(mib=amounts)
+    def deflate(self, mib):
+        self.operation(lambda: self.sim.balloon.deflate(mib=mib), "mib")
+
+    @rule()
+    def compact(self):
+        self.operation(self.sim.compact)
+
+    @rule(order=st.integers(0, bs.MAX_ORDER - 1), count=st.integers(0, 4))
+    def allocate(self, order, count):
+        self.operation(lambda: self.sim.allocate(order=order, count=count))
+
+    @rule(order=st.integers(0, bs.MAX_ORDER - 1))
+    def read(self, order):
+        before = state(self.sim)
+        assert -1.0 <= self.sim.extfrag_index(order=order) <= 1.0
+        assert 0.0 <= self.sim.unusable_index(order=order) <= 1.0
+        assert self.sim.buddyinfo() and self.sim.pagetypeinfo() and self.sim.extfrag_text() and self.sim.unusable_text()
+        assert state(self.sim) == before
+
+    @rule(scenario=st.sampled_from(bs.scenarios()), design=st.sampled_from(bs.DESIGNS), seed=st.integers(0, 100))
+    def run_scenario(self, scenario, design, seed):
+        before = state(self.sim)
+        run = bs.run_scenario(scenario, design, seed)
+        assert {r.kind for r in run.reports} <= EXPECTED_KINDS[design]
+        assert state(self.sim) == before, "a scenario runs on a guest of its own"
+
+    # ------------------------------------------------------------------ invalid calls
+
+    @rule(kind=st.sampled_from(["anon", "file", "slab"]), mib=bad_mib)
+    def populate_invalid(self, kind, mib):
+        self.refused("mib", lambda: getattr(self.sim.workload, kind)(mib=mib))
+
+    @rule(call=st.sampled_from(["inflate", "deflate"]), mib=bad_mib)
+    def balloon_invalid(self, call, mib):
+        self.refused("mib", lambda: getattr(self.sim.balloon, call)(mib=mib))
+
+    @rule(fraction=bad_fraction)
+    def free_invalid_fraction(self, fraction):
+        self.refused("fraction", lambda: self.sim.workload.free(fraction=fraction))
+
+    @rule(pattern=st.one_of(not_one_of(bs.FREE_PATTERNS), not_a_number))
+    def free_invalid_pattern(self, pattern):
+        self.refused("pattern", lambda: self.sim.workload.free(fraction=0.5, pattern=pattern))
+
+    @rule(seed=bad_seed)
+    def free_invalid_seed(self, seed):
+        self.refused("seed", lambda: self.sim.workload.free(fraction=0.5, seed=seed))
+
+    @rule(order=bad_order, call=st.sampled_from(["allocate", "extfrag_index", "unusable_index"]))
+    def order_invalid(self, order, call):
+        self.refused("order", lambda: getattr(self.sim, call)(order=order))
+
+    @rule(count=bad_count)
+    def allocate_invalid_count(self, count):
+        self.refused("count", lambda: self.sim.allocate(order=0, count=count))
+
+    @rule(name=st.sampled_from(["memory_mib", "design", "cpus", "seed", "per_cpu_lists"]), data=st.data())
+    def construct_invalid(self, name, data):
+        bad = {"memory_mib": st.one_of(bad_int, st.integers(max_value=15), st.integers(min_value=65537)),
+               "design": st.one_of(not_one_of(bs.DESIGNS), not_a_number),
+               "cpus": st.one_of(bad_int, st.integers(max_value=0), st.integers(min_value=65)),
+               "seed": bad_int,
+               "per_cpu_lists": st.sampled_from([0, 1, "yes", None])}[name]
+        self.refused(name, lambda: bs.Simulation(**{"memory_mib": 16, name: data.draw(bad)}))
+
+    @rule(name=st.sampled_from(["scenario", "design", "strategy", "schedules", "depth", "seed"]), data=st.data())
+    def explore_invalid(self, name, data):
+        bad = {"scenario": st.one_of(not_one_of(bs.scenarios()), not_a_number),
+               "design": st.one_of(not_one_of(bs.DESIGNS), not_a_number),
+               "strategy": st.one_of(not_one_of(bs.STRATEGIES), not_a_number),
+               "schedules": st.one_of(bad_int, st.integers(max_value=0), st.integers(min_value=10**6 + 1)),
+               "depth": st.one_of(bad_int, st.integers(max_value=-1), st.integers(min_value=11)),
+               "seed": bad_int}[name]
+        args = {"scenario": "scan-vs-migrate", "design": "fixed", "strategy": "random", "schedules": 1, "depth": 2,
+                "seed": 0, name: data.draw(bad)}
+        self.refused(name, lambda: bs.explore(args.pop("scenario"), progress=False, **args))
+
+    # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def consistent(self):
+        sim = self.sim
+        if sim is None:
+            return
+        kinds = {r.kind for r in sim.reports()}
+        assert not kinds & {"accounting", "data_corruption"}, sim.reports()
+        assert kinds <= EXPECTED_KINDS[self.design], [str(r) for r in sim.reports()][:3]
+        vm = sim.vmstat()
+        assert int((sim.free_blocks() << range(bs.MAX_ORDER)).sum()) == vm["nr_free_pages"]
+        assert sim.balloon.pages == sim.host.ballooned_pages == int((sim.page_map() == bs.PageKind.balloon).sum())
+        assert len(sim.history()) == self.operations
+
+
+PublicApi.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
+                                       derandomize=True, suppress_health_check=list(HealthCheck))
+TestPublicApi = PublicApi.TestCase

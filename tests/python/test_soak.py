@@ -1,0 +1,46 @@
+"""A short run of the soak (tests/soak.py; ``make soak`` runs the long one): random operations on every design and
+every scenario explored under every design find nothing the designs are not documented to have."""
+import importlib.util
+
+import pytest
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def soak():
+    spec = importlib.util.spec_from_file_location("soak", REPO / "tests" / "soak.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_short_soak_finds_nothing_unexpected(soak, capsys):
+    rc = soak.main(["--ops", "3000", "--schedules", "30", "--seed", "7"])
+
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "soak: PASS" in out
+    assert "3,000 ops in" in out and "ops/s" in out and "schedules at" in out
+
+
+class Report:
+    def __init__(self, kind, where="compact_zone"):
+        self.kind, self.trace = kind, ("compaction", where)
+
+
+@pytest.mark.parametrize("design, scenario, reports, allowed", [
+    ("legacy", "scan-vs-migrate", [Report("kasan")], True),
+    ("redesign", "deflate-vs-isolate", [Report("list_corruption", "balloon_page_dequeue"), Report("list_corruption")], True),
+    ("redesign", "deflate-vs-isolate", [Report("list_corruption", "balloon_page_dequeue"), Report("page_leak")], False),
+    ("redesign", "deflate-vs-migrate", [Report("bad_page", "release_pages_by_pfn"), Report("accounting")], True),
+    ("redesign", "deflate-vs-migrate", [Report("vm_bug", "unmap_and_move"), Report("page_leak")], True),
+    ("redesign", "deflate-vs-migrate", [Report("bad_page", "virtballoon_migratepage")], True),
+    ("redesign", "deflate-vs-migrate", [Report("list_corruption", "balloon_page_dequeue"), Report("page_leak")], True),
+    ("redesign", "deflate-vs-migrate", [Report("vm_bug", "balloon_page_putback")], False),
+    ("redesign", "deflate-vs-migrate", [Report("page_leak")], False),
+    ("redesign", "scan-vs-migrate", [Report("kasan")], False),
+    ("fixed", "deflate-vs-isolate", [Report("list_corruption", "balloon_page_dequeue")], False),
+])
+def test_the_soak_allows_only_the_documented_races(soak, design, scenario, reports, allowed):
+    assert soak.exploration_allowed(design, scenario, reports) is allowed
