@@ -54,7 +54,7 @@ public static class ServiceCollectionExtensions
         // The kernel parts, each in the version the design names.
         services.AddPageAllocator(parts.PageAllocator, options.PerCpuLists);
         services.AddReclaim(parts.Reclaim, options.Reclaim);
-        services.AddCompaction(parts.Compaction);
+        services.AddCompaction(parts);
         services.AddMigration(parts.Migration);
         services.AddBalloonCompaction(parts);
         services.AddVirtioBalloon(parts.DriverRelease);

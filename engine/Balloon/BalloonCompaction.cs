@@ -1,4 +1,3 @@
-using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
@@ -8,17 +7,17 @@ using BalloonScript.Engine.Vmstat;
 namespace BalloonScript.Engine.Balloon;
 
 /// <summary>
-/// mm/balloon_compaction.c of v3.8–v4.7: the function bodies the versions share (enqueue, dequeue, isolate,
-/// putback, migrate). What a version changed is composed in: how a page is marked and recognised
-/// (<see cref="IBalloonPageIdentity"/>) and the dequeue walk (<see cref="IDequeueWalk"/>); compaction and
-/// migration reach isolate/putback/migrate through their own version's hooks (<see cref="IScannerIsolation"/>,
-/// <see cref="IBalloonMigrationPath"/>).
+/// mm/balloon_compaction.c as the driver calls it, the same in every version from v3.8 to v4.8: enqueue, dequeue,
+/// insert, delete. What a version changed is composed in: how a page is marked (<see cref="IBalloonPageIdentity"/>)
+/// and the dequeue walk (<see cref="IDequeueWalk"/>). How compaction isolates and migrates balloon pages is the
+/// version's own part: the balloon's own functions up to v4.7 (<see cref="BalloonPageOps"/>), balloon_aops on the
+/// generic non-LRU movable page machinery in v4.8 (<see cref="V4_8.BalloonAops"/>).
 /// <para>
 /// balloon_inflate / balloon_deflate / balloon_migrate are v3.18 vm events; v3.8–v3.17 had no balloon
 /// counters at all. They are counted in every design so that designs can be compared.
 /// </para>
 /// </summary>
-internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock, PageRefs refs,
+internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock,
     IBuddyAllocator buddy, Lazy<IPageAllocator> allocator, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler,
     IBalloonPageIdentity identity, IDequeueWalk dequeueWalk)
     : IBalloonCompaction
@@ -63,77 +62,6 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
         return -1;
     }
 
-    /// <summary>
-    /// balloon_page_isolate (v3.16 = v3.18 shape): speculative reference, trylock, the version's re-check
-    /// under the page lock, then off the balloon list with <c>isolated_pages++</c>. True keeps the extra
-    /// reference (the caller links the page into its migrate list).
-    /// </summary>
-    public bool BalloonPageIsolate(int page)
-    {
-        using var _ = Enter("balloon_page_isolate");
-        if (!refs.GetPageUnlessZero(page)) return false;
-        if (pageLock.TryLock(page))
-        {
-            if (identity.IsolationRecheck(page) && HasDevice(page))
-            {
-                // __isolate_balloon_page
-                dev.PagesLock.Lock();
-                identity.OnIsolate(page);
-                lists.Del(page);
-                dev.IsolatedPages++;
-                dev.PagesLock.Unlock();
-                pageLock.Unlock(page);
-                return true;
-            }
-            pageLock.Unlock(page);
-        }
-        buddy.PutPage(page);
-        return false;
-    }
-
-    /// <summary>balloon_page_putback: back at the head of the balloon list, isolation reference dropped.</summary>
-    public void Putback(int page)
-    {
-        using var _ = Enter("balloon_page_putback");
-        pageLock.Lock(page);
-        if (identity.IsMovableBalloonPage(page) && HasDevice(page))
-        {
-            // __putback_balloon_page
-            dev.PagesLock.Lock();
-            identity.OnPutback(page);
-            lists.Add(page, dev.Pages);
-            dev.IsolatedPages--;
-            dev.PagesLock.Unlock();
-            buddy.PutPage(page);
-        }
-        else
-        {
-            sanitizer.Report(ReportKind.VmBug, page, $"WARNING in balloon_page_putback: not movable balloon page (pfn {page}, {pages.DumpPage(page)})");
-        }
-        pageLock.Unlock(page);
-    }
-
-    /// <summary>
-    /// balloon_page_migrate: lock <paramref name="newpage"/>, re-check that <paramref name="page"/> (locked by
-    /// migration) is a balloon page, and let the driver move it. -EAGAIN when it cannot.
-    /// </summary>
-    public int BalloonPageMigrate(int newpage, int page, MigrateMode mode)
-    {
-        using var _ = Enter("balloon_page_migrate");
-        if (!pageLock.TryLock(newpage))
-        {
-            sanitizer.Report(ReportKind.VmBug, newpage, "kernel BUG in balloon_page_migrate: BUG_ON(!trylock_page(newpage))");
-            return MigrateRc.EAgain;
-        }
-        int rc = MigrateRc.EAgain;
-        if (!identity.IsMovableBalloonPage(page))
-            sanitizer.Report(ReportKind.VmBug, page, $"WARNING in balloon_page_migrate: not movable balloon page (pfn {page}, {pages.DumpPage(page)})");
-        else
-            rc = identity.CallMigratepage(newpage, page, mode);
-        pageLock.Unlock(newpage);
-        return rc;
-    }
-
     /// <summary>balloon_page_insert: mark <paramref name="page"/> as the version does and list it (caller holds the page lock and pages_lock).</summary>
     public void BalloonPageInsert(int page)
     {
@@ -144,29 +72,10 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
 
     public void BalloonPageDelete(int page) => identity.Delete(page);
 
-    /// <summary>balloon_page_free (v3.8–v3.17 only): drop the extra reference of isolation or dequeue, then the page's own.</summary>
-    public void BalloonPageFree(int page)
-    {
-        using var _ = Enter("balloon_page_free");
-        buddy.PutPage(page);
-        buddy.PutPage(page);
-    }
-
     /// <summary>Order-0 pages <see cref="Enqueue"/> can still take: the balloon gfp goes down to the min watermark.</summary>
     public long AllocatablePages() => buddy.AllocatablePages(Zone.WmarkMin);
 
     private CallPath.Frame Enter(string function) => scheduler.Current.Path.Enter(function);
-
-    /// <summary>
-    /// The device pointer a balloon function dereferences. Only a page the re-check wrongly took for a balloon
-    /// page (a garbage AS_BALLOON_MAP bit read by KASAN's victim) names something else: a wild pointer.
-    /// </summary>
-    private bool HasDevice(int page)
-    {
-        if (identity.Device(page) == BalloonDevInfo.Id) return true;
-        sanitizer.Report(ReportKind.Kasan, page, $"BUG: unable to handle kernel paging request: pfn {page} names no balloon_dev_info ({pages.DumpPage(page)})");
-        return false;
-    }
 
     /// <summary>
     /// alloc_page(BalloonGfp) through the whole allocator: the fast path at the low watermark, the slow path's

@@ -32,13 +32,13 @@ internal sealed class BalloonDevInfo : ISnapshotState
     public long IsolatedPages { get; set; }
 
     /// <summary>
-    /// <c>mapping</c> (v3.8–v3.17 only): the fake address_space with AS_BALLOON_MAP that marks balloon pages;
-    /// 0 in v3.18, where <c>balloon_mapping_alloc</c> is gone.
+    /// The balloon's mapping: v3.8–v3.17's <c>mapping</c>, the fake address_space with AS_BALLOON_MAP that marks balloon
+    /// pages; v4.8's <c>inode-&gt;i_mapping</c>, whose a_ops are balloon_aops; 0 in v3.18–v4.7, which have neither.
     /// </summary>
     public int Mapping { get; set; }
 
     /// <summary>
-    /// The driver's migration callback: v3.18 <c>b_dev_info-&gt;migratepage</c>; in v3.16 the
+    /// The driver's migration callback: v3.18 and v4.8 <c>b_dev_info-&gt;migratepage</c>; in v3.16 the
     /// <c>a_ops-&gt;migratepage</c> of <see cref="Mapping"/>. Both are <c>virtballoon_migratepage</c>,
     /// set when the driver probes; null means no driver (<c>balloon_page_migrate</c> returns -EAGAIN).
     /// </summary>

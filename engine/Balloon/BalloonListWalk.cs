@@ -10,8 +10,8 @@ namespace BalloonScript.Engine.Balloon;
 /// balloon list (the next entry is read before the current one is tried, a preemption point), the list-debug
 /// view of a walk that leaves the list, and the delete that ends a successful try.
 /// </summary>
-internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageLists lists, IBalloonPageIdentity identity,
-    VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler)
+internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock,
+    IBalloonPageIdentity identity, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler)
 {
     /// <summary>Walk the balloon list from its head, offering each page to <paramref name="tryDequeue"/>; the page it took, or -1.</summary>
     public int Walk(Func<int, bool> tryDequeue)
@@ -27,6 +27,27 @@ internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageL
             (from, page) = (page, next);
         }
         return -1;
+    }
+
+    /// <summary>
+    /// The walk as Minchan Kim's v4.5 fix ("virtio_balloon: fix race between migration and ballooning") left it, and
+    /// v4.8 kept it: the whole walk under pages_lock, which isolation also needs, so the list cannot change under the
+    /// iterator; a page is taken if <c>trylock_page</c> succeeds and the version's "raced with isolation" test
+    /// (<paramref name="racedWithIsolation"/>) says no, and deleted under its page lock.
+    /// </summary>
+    public int LockedWalk(Func<int, bool> racedWithIsolation)
+    {
+        dev.PagesLock.Lock();
+        int taken = Walk(page =>
+        {
+            if (!pageLock.TryLock(page)) return false;
+            bool listed = !racedWithIsolation(page);
+            if (listed) Delete(page);
+            pageLock.Unlock(page);
+            return listed;
+        });
+        dev.PagesLock.Unlock();
+        return taken;
     }
 
     /// <summary>balloon_page_delete of the page dequeue took, counted as a balloon_deflate event (v3.18 name).</summary>

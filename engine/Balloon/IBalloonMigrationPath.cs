@@ -1,10 +1,9 @@
 namespace BalloonScript.Engine.Balloon;
 
 /// <summary>
-/// Where v3.x mm/migrate.c and the driver's migratepage treat balloon pages in a version-specific way: the
-/// balloon branch of <c>__unmap_and_move</c>, v3.16's MIGRATEPAGE_BALLOON_SUCCESS, the reference the balloon
-/// holds on a page, and how <c>unmap_and_move</c> decides the fate of a migrated-to newpage. A v3.x hook, called by
-/// v3.16 migration and the v3.x virtio driver only.
+/// Where v3.x mm/migrate.c treats balloon pages in a version-specific way: the balloon branch of
+/// <c>__unmap_and_move</c>, v3.16's MIGRATEPAGE_BALLOON_SUCCESS, and how <c>unmap_and_move</c> decides the fate of a
+/// migrated-to newpage. A v3.x hook, called by v3.16 migration only; v4.8 migration has no balloon branch.
 /// </summary>
 internal interface IBalloonMigrationPath
 {
@@ -22,10 +21,4 @@ internal interface IBalloonMigrationPath
 
     /// <summary><c>unmap_and_move</c>'s test on a migrated-to newpage: true = <c>put_page(newpage)</c>, false = <c>putback_lru_page(newpage)</c>.</summary>
     bool NewPageIsBalloon(int newpage, bool saved);
-
-    /// <summary><c>virtballoon_migratepage</c> before inserting newpage (v3.18: the balloon's reference on it).</summary>
-    void DriverTakesNewpage(int newpage);
-
-    /// <summary><c>virtballoon_migratepage</c>'s end: what it does with the old page and the code it returns.</summary>
-    int DriverFinish(int page);
 }

@@ -44,8 +44,23 @@ internal class CompactControl
     /// <summary>The migratetype of the allocation that asked for compaction.</summary>
     public int Migratetype { get; }
     public Zone Zone { get; }
+    /// <summary>
+    /// <c>direct_compaction</c> (v4.8): an allocation's own compaction (compact_zone_order), not kcompactd's or a
+    /// manual one. Only v4.8 parts read it (the migrate scanner's skip-on-failure); v3.16 has no such field.
+    /// </summary>
+    public bool DirectCompaction { get; init; }
     /// <summary>Async compaction gave up on need_resched() or lock contention.</summary>
     public bool Contended { get; set; }
+
+    /// <summary>
+    /// isolate_success: the page goes at the head of <c>migratepages</c>; true once COMPACT_CLUSTER_MAX pages are
+    /// there (the scanner stops: "avoid isolating too much").
+    /// </summary>
+    public bool AddMigratePage(int pfn)
+    {
+        _lists.Add(pfn, MigratePages);
+        return ++NrMigratepages == ClusterMax;
+    }
 
     /// <summary>Give the list heads back (the lists must be empty: VM_BUG_ON in compact_zone_order).</summary>
     public void Release()

@@ -1,15 +1,18 @@
 namespace BalloonScript.Engine.Designs;
 
 /// <summary>
-/// One row of the design table: which version of each kernel part a design is composed of. The balloon is
-/// split into the independent choices the kernel versions made (how a balloon page is recognised, the migrate
-/// scanner's isolation test, the dequeue walk, the balloon path through migration, and when the driver
-/// releases deflated pages). docs/model.md prints the same table; a test keeps the two equal.
+/// One row of the design table: which version of each kernel part a design is composed of. Compaction is split into
+/// compact_zone with its free scanner and rules, the migrate scanner, and the background compaction kswapd asks for;
+/// the balloon into the independent choices the kernel versions made (how a balloon page is recognised, the migrate
+/// scanner's isolation of it, the dequeue walk, the balloon's way through migration, and how the driver lets go of
+/// pages). docs/model.md prints the same table; a test keeps the two equal.
 /// </summary>
 public sealed record DesignParts(
     PartVersion PageAllocator,
     PartVersion Reclaim,
+    PartVersion BackgroundCompaction,
     PartVersion Compaction,
+    PartVersion MigrateScanner,
     PartVersion Migration,
     PartVersion BalloonIdentity,
     PartVersion ScannerIsolation,
@@ -20,11 +23,14 @@ public sealed record DesignParts(
     /// <summary>The part names, in table order (as <see cref="KernelPartAttribute.Part"/> spells them).</summary>
     public static readonly string[] Names =
     [
-        "page allocator", "reclaim", "compaction", "migration", "balloon identity", "scanner isolation",
-        "dequeue walk", "balloon migration", "driver release",
+        "page allocator", "reclaim", "background compaction", "compaction", "migrate scanner", "migration",
+        "balloon identity", "scanner isolation", "dequeue walk", "balloon migration", "driver release",
     ];
 
     /// <summary>The versions in <see cref="Names"/> order.</summary>
     public PartVersion[] Versions =>
-        [PageAllocator, Reclaim, Compaction, Migration, BalloonIdentity, ScannerIsolation, DequeueWalk, BalloonMigration, DriverRelease];
+    [
+        PageAllocator, Reclaim, BackgroundCompaction, Compaction, MigrateScanner, Migration, BalloonIdentity, ScannerIsolation,
+        DequeueWalk, BalloonMigration, DriverRelease,
+    ];
 }

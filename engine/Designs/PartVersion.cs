@@ -16,6 +16,8 @@ public enum PartVersion
     V4_5,
     /// <summary>The 2019 stable fix "mm: migrate: don't rely on __PageMovable() of newpage after unlocking it" (3.12–4.7 stable).</summary>
     Stable2019,
+    /// <summary>Linux v4.8: non-LRU movable pages (bda807d44454) and the balloon on them (b1123ea6d3b3); kcompactd (v4.6).</summary>
+    V4_8,
     /// <summary>Linux 6.1 (Debian 12 "bookworm"); the mm core as read from a 6.1.78 tree (docs/kernel/v6.1.md).</summary>
     V6_1,
 }
@@ -30,6 +32,7 @@ public static class PartVersions
         PartVersion.V3_18 => "v3.18",
         PartVersion.V4_5 => "v4.5",
         PartVersion.Stable2019 => "2019 stable fix",
+        PartVersion.V4_8 => "v4.8",
         PartVersion.V6_1 => "v6.1",
         _ => throw new ArgumentOutOfRangeException(nameof(version)),
     };

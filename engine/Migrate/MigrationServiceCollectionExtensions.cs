@@ -8,11 +8,23 @@ internal static class MigrationServiceCollectionExtensions
 {
     public static IServiceCollection AddMigration(this IServiceCollection services, PartVersion version)
     {
-        if (version != PartVersion.V3_16)
-            throw new ArgumentException($"migration: no implementation of version {version.Display()}", nameof(version));
         services.AddSingleton<V3_16.MigratePageCallbacks>();
-        services.AddSingleton<V3_16.Migration>();
-        services.AddSingleton<IMigration>(sp => sp.GetRequiredService<V3_16.Migration>());
+        services.AddSingleton<MigrationPageLock>();
+        switch (version)
+        {
+            case PartVersion.V3_16:
+                services.AddSingleton<V3_16.Migration>();
+                services.AddSingleton<IMigration>(sp => sp.GetRequiredService<V3_16.Migration>());
+                break;
+            case PartVersion.V4_8:
+                services.AddSingleton<V4_8.MovablePage>();
+                services.AddSingleton<V4_8.MovablePageIsolation>();
+                services.AddSingleton<V4_8.Migration>();
+                services.AddSingleton<IMigration>(sp => sp.GetRequiredService<V4_8.Migration>());
+                break;
+            default:
+                throw new ArgumentException($"migration: no implementation of version {version.Display()}", nameof(version));
+        }
         return services;
     }
 }

@@ -21,6 +21,13 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// <summary>page_is_file_cache(): not swap-backed. Balloon pages have no PG_swapbacked, so they count as file.</summary>
     public bool PageIsFileCache(int pfn) => !pages.Test(pfn, PG.SwapBacked);
 
+    /// <summary>
+    /// mod_zone_page_state(page, NR_ISOLATED_ANON + page_is_file_cache(page), delta): a page isolated from (+1) or
+    /// given back to (-1) the LRU. (A node counter from v4.8; kept per zone here.)
+    /// </summary>
+    public void ModIsolated(int pfn, int delta) =>
+        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedAnon + (PageIsFileCache(pfn) ? 1 : 0)] += delta;
+
     /// <summary>page_lru(): unevictable, else the anon/file base list, + 1 if PG_active.</summary>
     public int LruListOf(int pfn)
     {

@@ -11,7 +11,7 @@ internal enum MigratePageOp : byte
     None = 0,
     /// <summary>migrate_page / buffer_migrate_page: copy the page, move the page-cache slot.</summary>
     Generic = 1,
-    /// <summary>A driver's own function (the pre-v3.18 balloon's <c>virtio_balloon_aops</c>), stored with the mapping.</summary>
+    /// <summary>A driver's own function (the pre-v3.18 balloon's <c>virtio_balloon_aops</c>, v4.8's <c>balloon_aops</c>), stored with the mapping.</summary>
     Driver = 2,
 }
 
@@ -37,6 +37,12 @@ internal sealed class MappingTable : ISnapshotState
 {
     public const int PageMappingAnon = 1;
 
+    /// <summary>PAGE_MAPPING_MOVABLE (v4.8 page-flags.h): a non-LRU movable page's mapping carries this tag.</summary>
+    public const int PageMappingMovable = 2;
+
+    /// <summary>PAGE_MAPPING_FLAGS (v4.8): both tag bits; PageMappingFlags() tests them.</summary>
+    public const int PageMappingFlags = PageMappingAnon | PageMappingMovable;
+
     /// <summary>
     /// <c>swapper_spaces</c>: what <c>page_mapping()</c> returns for a page in the swap cache. A fixed handle outside
     /// the table, whose <c>a_ops-&gt;migratepage</c> is migrate_page.
@@ -52,6 +58,8 @@ internal sealed class MappingTable : ISnapshotState
     private readonly List<MigratePageOp> _migratePage = [MigratePageOp.None];
     [NotState("the drivers' functions, wired when they probe (at construction); a restore keeps them and pads the table with null")]
     private readonly List<DriverMigratePage?> _driverMigratePage = [null];
+    [NotState("the drivers' a_ops of non-LRU movable pages, wired when they probe (at construction); a restore keeps them and pads the table with null")]
+    private readonly List<IMovableMappingOps?> _movableOps = [null];
     private readonly Sanitizer _sanitizer;
     private readonly SeededRandom _garbage;
 
@@ -70,6 +78,17 @@ internal sealed class MappingTable : ISnapshotState
     /// <summary>A new <c>address_space</c> whose <c>a_ops-&gt;migratepage</c> is a driver's function.</summary>
     public int NewDriverAddressSpace(ulong flags, int privateData, DriverMigratePage migratePage) =>
         New(MappingObject.AddressSpace, flags, privateData, MigratePageOp.Driver, migratePage);
+
+    /// <summary>
+    /// A new <c>address_space</c> whose a_ops are a driver's <c>isolate_page</c> / <c>putback_page</c> /
+    /// <c>migratepage</c> for non-LRU movable pages (v4.8: the balloon inode's <c>i_mapping</c> with balloon_aops).
+    /// </summary>
+    public int NewMovableAddressSpace(IMovableMappingOps ops)
+    {
+        int handle = New(MappingObject.AddressSpace, 0, 0, MigratePageOp.Driver, ops.MigratePage);
+        _movableOps[^1] = ops;
+        return handle;
+    }
 
     /// <summary>A new <c>anon_vma</c>; returns the handle as stored in <c>page-&gt;mapping</c> (ANON bit set).</summary>
     public int NewAnonVma() => New(MappingObject.AnonVma, 0, 0, MigratePageOp.None, null) | PageMappingAnon;
@@ -109,6 +128,13 @@ internal sealed class MappingTable : ISnapshotState
     /// <summary>The mapping's <c>a_ops-&gt;migratepage</c>.</summary>
     public MigratePageOp MigratePage(int handle) => handle == SwapperSpace ? MigratePageOp.Generic : _migratePage[handle >> 2];
 
+    /// <summary>
+    /// The a_ops of a live address_space with <c>isolate_page</c> (what v4.8's <c>PageMovable()</c> asks for), or null:
+    /// a mapping without one, or a handle that is no live address_space.
+    /// </summary>
+    public IMovableMappingOps? MovableOps(int handle) =>
+        handle != 0 && (handle & PageMappingFlags) == 0 && _kind[handle >> 2] == MappingObject.AddressSpace ? _movableOps[handle >> 2] : null;
+
     /// <summary>Call the driver's <c>a_ops-&gt;migratepage</c> of a <see cref="MigratePageOp.Driver"/> mapping; -EAGAIN for any other.</summary>
     public int CallDriverMigratePage(int handle, int newpage, int page, MigrateMode mode) =>
         _driverMigratePage[handle >> 2] is { } migratePage ? migratePage(newpage, page, mode) : MigrateRc.EAgain;
@@ -122,9 +148,16 @@ internal sealed class MappingTable : ISnapshotState
         Overwrite(_flags, s.Flags);
         Overwrite(_privateData, s.PrivateData);
         Overwrite(_migratePage, s.MigratePage);
-        if (_driverMigratePage.Count > s.Kind.Length) _driverMigratePage.RemoveRange(s.Kind.Length, _driverMigratePage.Count - s.Kind.Length);
-        while (_driverMigratePage.Count < s.Kind.Length) _driverMigratePage.Add(null);
+        Fit(_driverMigratePage, s.Kind.Length);
+        Fit(_movableOps, s.Kind.Length);
         _garbage.Restore(s.Garbage);
+    }
+
+    /// <summary>Cut a table of functions wired at construction to <paramref name="length"/> entries, or pad it with null.</summary>
+    private static void Fit<T>(List<T?> list, int length) where T : class
+    {
+        if (list.Count > length) list.RemoveRange(length, list.Count - length);
+        while (list.Count < length) list.Add(null);
     }
 
     private static void Overwrite<T>(List<T> list, T[] saved)
@@ -138,6 +171,7 @@ internal sealed class MappingTable : ISnapshotState
     private int New(MappingObject kind, ulong flags, int privateData, MigratePageOp migratePage, DriverMigratePage? driverMigratePage)
     {
         _driverMigratePage.Add(driverMigratePage);
+        _movableOps.Add(null);
         _kind.Add(kind);
         _flags.Add(flags);
         _privateData.Add(privateData);

@@ -30,6 +30,13 @@ internal enum PG : uint
     Unevictable = 1u << 20,
     Mlocked = 1u << 21,
 
+    /// <summary>
+    /// PG_isolated (v4.8 page-flags.h, "non-lru isolated movable page"): an alias of PG_reclaim, which no non-LRU page
+    /// uses. Set and cleared by the migration core only; in PAGE_FLAGS_CHECK_AT_PREP, not in _AT_FREE, so freeing a
+    /// page clears it silently.
+    /// </summary>
+    Isolated = Reclaim,
+
     /// <summary>PAGE_FLAGS_CHECK_AT_FREE (v3.16 page-flags.h): a page freed with any of these is a bad page.</summary>
     CheckAtFree = Lru | Locked | Private | Private2 | Writeback | Reserved | Slab | SwapCache | Active
                   | Unevictable | Mlocked,

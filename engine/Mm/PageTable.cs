@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Mm;
 /// <item><c>Flags</c>: <see cref="PG"/> bits.</item>
 /// <item><c>Count</c>: <c>_count</c>; 0 = free.</item>
 /// <item><c>MapCount</c>: <c>_mapcount</c>; -1 unmapped, -128 PageBuddy, -256 PageBalloon (v3.18).</item>
-/// <item><c>Mapping</c>: a <see cref="MappingTable"/> handle, bit 0 = PAGE_MAPPING_ANON; 0 = NULL.</item>
+/// <item><c>Mapping</c>: a <see cref="MappingTable"/> handle, bit 0 = PAGE_MAPPING_ANON (bit 1 = v4.8's PAGE_MAPPING_MOVABLE); 0 = NULL.</item>
 /// <item><c>Private</c>: buddy order of a PageBuddy page; the balloon device of a v3.18 balloon page.</item>
 /// <item><c>Index</c>: file offset, or the freepage migratetype of a free page.</item>
 /// <item><c>Content</c>: token standing for the page's data; migration must move it, never lose or copy it.</item>
@@ -60,6 +60,15 @@ internal sealed class PageTable : ISnapshotState
 
     /// <summary>page_mapped(): <c>_mapcount &gt;= 0</c>; buddy and balloon values are "not mapped".</summary>
     public bool PageMapped(int pfn) => MapCount[pfn] >= 0;
+
+    /// <summary>
+    /// __PageMovable() (v4.8 page-flags.h): the low two bits of <c>page-&gt;mapping</c> are PAGE_MAPPING_MOVABLE. A
+    /// lockless read that may be stale; <c>PageMovable()</c> confirms it under the page lock.
+    /// </summary>
+    public bool PageMovableUnlocked(int pfn) => (Mapping[pfn] & MappingTable.PageMappingFlags) == MappingTable.PageMappingMovable;
+
+    /// <summary>PageIsolated() (v4.8): PG_isolated, a non-LRU movable page the migration core has isolated.</summary>
+    public bool PageIsolated(int pfn) => Test(pfn, PG.Isolated);
 
     /// <summary>PageAnon(): bit 0 of <c>page-&gt;mapping</c>.</summary>
     public bool PageAnon(int pfn) => (Mapping[pfn] & MappingTable.PageMappingAnon) != 0;

@@ -40,7 +40,7 @@ internal static class PageAllocServiceCollectionExtensions
                 services.AddSingleton<IPageAllocator>(sp => sp.GetRequiredService<V6_1.PageAllocator>());
                 // The boost's end wakes kswapd and kcompactd, which reach back to the allocator.
                 services.TryAddSingleton(sp => new Lazy<IReclaim>(sp.GetRequiredService<IReclaim>));
-                services.TryAddSingleton(sp => new Lazy<Compaction.ICompaction>(sp.GetRequiredService<Compaction.ICompaction>));
+                services.TryAddSingleton(sp => new Lazy<Compaction.V6_1.Kcompactd>(sp.GetRequiredService<Compaction.V6_1.Kcompactd>));
                 services.TryAddSingleton(sp => new Lazy<Compaction.IMovablePageIsolation>(sp.GetRequiredService<Compaction.IMovablePageIsolation>));
                 break;
             default:

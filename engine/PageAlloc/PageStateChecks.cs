@@ -17,12 +17,14 @@ internal sealed class PageStateChecks(PageTable pages, Sanitizer sanitizer, stri
     public bool NewPageOk(int pfn) => PageStateOk(pfn, PG.CheckAtPrep, prepFlagsReason);
 
     /// <summary>
-    /// free_pages_prepare: an anonymous head page loses its mapping, then every page is checked; if any is bad the block
+    /// free_pages_prepare: a head page with a tag bit in its mapping loses it (v3.16 tests PageAnon, v4.8 and 6.1
+    /// PageMappingFlags — bda807d44454, for non-LRU movable pages; the same test before v4.8, where nothing sets
+    /// PAGE_MAPPING_MOVABLE), then every page is checked; if any is bad the block
     /// is not freed (the kernel leaks it too). Otherwise the pages become free: no kind, no content, no flags.
     /// </summary>
     public bool FreePagesPrepare(int pfn, int order)
     {
-        if (pages.PageAnon(pfn)) pages.Mapping[pfn] = 0;
+        if ((pages.Mapping[pfn] & MappingTable.PageMappingFlags) != 0) pages.Mapping[pfn] = 0;
         int bad = 0;
         for (int p = pfn; p < pfn + (1 << order); p++)
             if (!FreePageOk(p)) bad++;

@@ -1,8 +1,9 @@
 namespace BalloonScript.Engine.Virtio;
 
 /// <summary>
-/// How leak_balloon gives the dequeued pages back (release_pages_by_pfn / release_pages_balloon): before or
-/// after dropping balloon_lock, and how each page is released.
+/// How the driver lets go of pages: how leak_balloon gives the dequeued pages back (release_pages_by_pfn /
+/// release_pages_balloon: before or after dropping balloon_lock, and how each page is released), and the
+/// references virtballoon_migratepage takes on the new page and drops on the old one.
 /// </summary>
 internal interface IDriverRelease
 {
@@ -11,4 +12,10 @@ internal interface IDriverRelease
 
     /// <summary>The release of one page: v3.16 balloon_page_free, v3.18 put_page.</summary>
     void Release(int page);
+
+    /// <summary><c>virtballoon_migratepage</c> before inserting newpage (v3.18: the balloon's reference on it).</summary>
+    void MigratepageTakesNewpage(int newpage);
+
+    /// <summary><c>virtballoon_migratepage</c>'s end: what it does with the old page and the code it returns.</summary>
+    int MigratepageFinish(int page);
 }

@@ -16,8 +16,8 @@ namespace BalloonScript.Engine.Virtio;
 /// <c>vb-&gt;pfns</c> array carries the PFNs of every fill, leak and migration, under <c>balloon_lock</c>
 /// (release_pages_by_pfn reads it after the lock is dropped up to v4.4). The host learns PFNs only in
 /// <see cref="TellHost"/>, a blocking wait for its acknowledgement.
-/// What differs per design is composed in: when and how deflated pages are released (<see cref="IDriverRelease"/>)
-/// and the references migratepage takes and drops (<see cref="IBalloonMigrationPath"/>).
+/// What differs per design is composed in: when and how deflated pages are released, and the references
+/// migratepage takes and drops (<see cref="IDriverRelease"/>).
 /// </summary>
 internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
 {
@@ -29,7 +29,6 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
 
     private readonly IBalloonCompaction _balloon;
     private readonly IDriverRelease _release;
-    private readonly IBalloonMigrationPath _migration;
     private readonly BalloonDevInfo _dev;
     private readonly BalloonHost _host;
     private readonly Node _node;
@@ -44,14 +43,13 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     private readonly int[] _pfns = new int[MaxPfns];
     private int _numPfns;
 
-    public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IBalloonMigrationPath migration, BalloonDevInfo dev,
+    public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, BalloonDevInfo dev,
         BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log, FatalSignal signal)
     {
         _log = log;
         _signal = signal;
         _balloon = balloon;
         _release = release;
-        _migration = migration;
         _clock = clock;
         _dev = dev;
         _host = host;
@@ -296,7 +294,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     {
         using var _ = _scheduler.Current.Path.Enter("virtballoon_migratepage");
         if (!BalloonLock.TryLock()) return MigrateRc.EAgain;
-        _migration.DriverTakesNewpage(newpage);
+        _release.MigratepageTakesNewpage(newpage);
         _dev.PagesLock.Lock();
         _balloon.BalloonPageInsert(newpage);
         _dev.IsolatedPages--;
@@ -311,7 +309,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         SetPagePfns(0, page);
         TellHost(VirtQueue.Deflate);
         BalloonLock.Unlock();
-        return _migration.DriverFinish(page);
+        return _release.MigratepageFinish(page);
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ internal class SimRig
     }
 
     public Simulation Sim { get; }
+    public IServiceProvider Provider => _provider;
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
     public object Get(Type serviceType) => _provider.GetRequiredService(serviceType);
     public PageTable Pages => Get<PageTable>();

@@ -16,6 +16,38 @@ def test_designs_serves_name_kernel_commit_summary_and_parts(bs):
     assert fixed.parts["dequeue walk"] == "v4.5" and fixed.parts["balloon migration"] == "2019 stable fix"
 
 
+def test_designs_list_movable_v4_8_with_its_parts(bs):
+    movable = next(d for d in bs.designs() if d.name == "movable")
+    assert (movable.kernel, movable.commit) == ("v4.8", "b1123ea6d3b3")
+    assert movable.parts == {
+        "page allocator": "v3.16", "reclaim": "v3.16", "background compaction": "v4.8", "compaction": "v3.16",
+        "migrate scanner": "v4.8", "migration": "v4.8", "balloon identity": "v4.8", "scanner isolation": "v4.8",
+        "dequeue walk": "v4.8", "balloon migration": "v4.8", "driver release": "v4.5"}
+    background = {d.name: d.parts["background compaction"] for d in bs.designs()}
+    assert background == {"legacy": "v3.16", "redesign": "v3.16", "fixed": "v3.16", "movable": "v4.8", "v6.1": "v6.1"}
+
+
+def test_a_movable_simulation_migrates_balloon_pages_that_stay_movable(bs):
+    sim = bs.Simulation(memory_mib=64, design="movable", seed=1)
+    sim.workload.anon(mib=40)
+    sim.workload.free(fraction=0.5, pattern="interleave")
+    sim.balloon.inflate(mib=8)
+    sim.workload.free(fraction=1.0)
+    result = sim.compact()
+    assert sim.design == "movable" and sim.balloon.pages == 8 * bs.PAGES_PER_MIB == sim.host.ballooned_pages
+    assert result.migrated > 0 and sim.vmstat()["balloon_migrate"] > 0
+    assert sim.report_counts()["balloon_unmovable"] == 0 and sim.reports() == []
+    assert "\ncompact_success 0\ncompact_daemon_wake 0\n" in sim.proc_vmstat(), "v4.8's kcompactd counter, never woken here"
+
+
+def test_unknown_design_is_a_valueerror_listing_every_design(bs):
+    with pytest.raises(ValueError) as info:
+        bs.Simulation(memory_mib=16, design="v4.8")
+    for name in bs.DESIGNS:
+        assert name in str(info.value)
+    assert "movable" in str(info.value) and "design" in str(info.value)
+
+
 def test_simulation_defaults_are_the_engines(bs):
     from balloonscript._convert import bindings, pascal
     engine = bindings.PyOptions()

@@ -10,7 +10,7 @@ namespace BalloonScript.Engine.Balloon.Stable2019;
 /// Everything else is the v3.18 path.
 /// </summary>
 [KernelPart("balloon migration", PartVersion.Stable2019)]
-internal sealed class SavedIsLruMigration(IsolatedBalloonMigration v318, IBalloonPageIdentity identity) : IBalloonMigrationPath
+internal sealed class SavedIsLruMigration(IsolatedBalloonMigration v318, IBalloonMovability identity) : IBalloonMigrationPath
 {
     public bool MigrationBranch(int page) => v318.MigrationBranch(page);
 
@@ -21,8 +21,4 @@ internal sealed class SavedIsLruMigration(IsolatedBalloonMigration v318, IBalloo
 
     /// <summary><c>if (!is_lru) put_page(newpage)</c>.</summary>
     public bool NewPageIsBalloon(int newpage, bool saved) => saved;
-
-    public void DriverTakesNewpage(int newpage) => v318.DriverTakesNewpage(newpage);
-
-    public int DriverFinish(int page) => v318.DriverFinish(page);
 }

@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Balloon.V3_16;
 /// unmap_and_move with balloon_page_free. newpage's fate is never asked.
 /// </summary>
 [KernelPart("balloon migration", PartVersion.V3_16)]
-internal sealed class BalloonSuccessMigration(IBalloonPageIdentity identity, BalloonCompaction balloon, PageTable pages, Node node)
+internal sealed class BalloonSuccessMigration(IBalloonMovability identity, BalloonPageOps balloon, PageTable pages, Node node)
     : IBalloonMigrationPath
 {
     /// <summary>__unmap_and_move (v3.16): <c>balloon_page_movable(page)</c>: PG_locked is set and the count is 2, so never true.</summary>
@@ -36,10 +36,4 @@ internal sealed class BalloonSuccessMigration(IBalloonPageIdentity identity, Bal
 
     /// <summary>v3.16 unmap_and_move does not look at newpage: it always goes to putback_lru_page.</summary>
     public bool NewPageIsBalloon(int newpage, bool saved) => false;
-
-    /// <summary>virtballoon_migratepage (v3.16) takes no reference on newpage: it keeps its allocation reference.</summary>
-    public void DriverTakesNewpage(int newpage) { }
-
-    /// <summary>virtballoon_migratepage (v3.16) returns MIGRATEPAGE_BALLOON_SUCCESS; the old page keeps its references for unmap_and_move.</summary>
-    public int DriverFinish(int page) => MigrateRc.BalloonSuccess;
 }

@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Balloon.V3_16;
 /// <c>a_ops-&gt;migratepage</c> is the driver's, its <c>private_data</c> the device.
 /// </summary>
 [KernelPart("balloon identity", PartVersion.V3_16)]
-internal sealed class FakeMappingIdentity : IBalloonPageIdentity
+internal sealed class FakeMappingIdentity : IBalloonPageIdentity, IBalloonMovability
 {
     private const ulong AsBalloonMapBit = 1UL << MappingTable.AsBalloonMap;
     private readonly BalloonDevInfo _dev;

@@ -8,7 +8,7 @@ namespace BalloonScript.Engine.Balloon.V3_16;
 /// happens to hold lru_lock, which it takes only for an LRU page (defect 3; Khlebnikov v2 3/6).
 /// </summary>
 [KernelPart("scanner isolation", PartVersion.V3_16)]
-internal sealed class LruLockedIsolation(IBalloonPageIdentity identity, BalloonCompaction balloon) : IScannerIsolation
+internal sealed class LruLockedIsolation(IBalloonMovability identity, BalloonPageOps balloon) : IScannerIsolation
 {
     public bool IsolateFromScanner(int pfn, bool lruLocked) =>
         identity.Movable(pfn) && lruLocked && balloon.BalloonPageIsolate(pfn);

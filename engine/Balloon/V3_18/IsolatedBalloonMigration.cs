@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 /// driver may have dequeued newpage meanwhile (fixed in 2019, <see cref="Stable2019.SavedIsLruMigration"/>).
 /// </summary>
 [KernelPart("balloon migration", PartVersion.V3_18)]
-internal sealed class IsolatedBalloonMigration(IBalloonPageIdentity identity, PageRefs refs, Lru lru) : IBalloonMigrationPath
+internal sealed class IsolatedBalloonMigration(IBalloonMovability identity) : IBalloonMigrationPath
 {
     /// <summary>__unmap_and_move (v3.18): <c>isolated_balloon_page(page)</c>, true on an isolated, locked balloon page.</summary>
     public bool MigrationBranch(int page) => identity.IsolatedBalloonPage(page);
@@ -23,14 +23,4 @@ internal sealed class IsolatedBalloonMigration(IBalloonPageIdentity identity, Pa
 
     /// <summary>v3.18 unmap_and_move: <c>__is_movable_balloon_page(newpage)</c> → put_page.</summary>
     public bool NewPageIsBalloon(int newpage, bool saved) => identity.IsMovableBalloonPage(newpage);
-
-    /// <summary>virtballoon_migratepage (v3.18): get_page(newpage), the balloon's reference on it.</summary>
-    public void DriverTakesNewpage(int newpage) => refs.GetPage(newpage);
-
-    /// <summary>virtballoon_migratepage (v3.18): put_page(page) (the balloon's reference) after balloon_lock is dropped; MIGRATEPAGE_SUCCESS.</summary>
-    public int DriverFinish(int page)
-    {
-        lru.PutPage(page);
-        return MigrateRc.Success;
-    }
 }

@@ -7,7 +7,7 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 /// <c>balloon_page_isolate(page)</c>, whatever lru_lock is doing: isolation needs only the page lock and pages_lock.
 /// </summary>
 [KernelPart("scanner isolation", PartVersion.V3_18)]
-internal sealed class LocklessIsolation(IBalloonPageIdentity identity, BalloonCompaction balloon) : IScannerIsolation
+internal sealed class LocklessIsolation(IBalloonMovability identity, BalloonPageOps balloon) : IScannerIsolation
 {
     public bool IsolateFromScanner(int pfn, bool lruLocked) => identity.Movable(pfn) && balloon.BalloonPageIsolate(pfn);
 }

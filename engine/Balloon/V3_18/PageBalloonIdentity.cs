@@ -1,7 +1,6 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
-using BalloonScript.Engine.Sanitizers;
 
 namespace BalloonScript.Engine.Balloon.V3_18;
 
@@ -12,7 +11,7 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 /// only; the authoritative one is repeated under the page lock.
 /// </summary>
 [KernelPart("balloon identity", PartVersion.V3_18)]
-internal sealed class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, PageLists lists, Sanitizer sanitizer) : IBalloonPageIdentity
+internal sealed class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, PageLists lists, PageBalloonType pageBalloon) : IBalloonPageIdentity, IBalloonMovability
 {
     /// <summary>balloon_page_movable (v3.18): PageBalloon &amp;&amp; PagePrivate.</summary>
     public bool Movable(int page) => pages.PageBalloon(page) && pages.PagePrivate(page);
@@ -29,9 +28,7 @@ internal sealed class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, P
     /// <summary>balloon_page_insert (v3.18): __SetPageBalloon, SetPagePrivate, private = the device.</summary>
     public void Mark(int page)
     {
-        if (pages.MapCount[page] != -1)
-            sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE(atomic_read(&page->_mapcount) != -1) in __SetPageBalloon ({pages.DumpPage(page)})");
-        pages.MapCount[page] = PageTable.PageBalloonMapcountValue;
+        pageBalloon.Set(page);
         pages.Set(page, PG.Private);
         pages.Private[page] = BalloonDevInfo.Id;
     }
@@ -39,9 +36,7 @@ internal sealed class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, P
     /// <summary>balloon_page_delete (v3.18): __ClearPageBalloon, private = 0, and off the list only if still listed (PG_private).</summary>
     public void Delete(int page)
     {
-        if (!pages.PageBalloon(page))
-            sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE(!PageBalloon(page)) in __ClearPageBalloon ({pages.DumpPage(page)})");
-        pages.MapCount[page] = -1;
+        pageBalloon.Clear(page);
         pages.Private[page] = 0;
         if (!pages.PagePrivate(page)) return;
         pages.Clear(page, PG.Private);

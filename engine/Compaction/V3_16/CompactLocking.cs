@@ -8,7 +8,7 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// How v3.16 compaction yields: <c>should_release_lock</c>, <c>compact_checklock_irqsave</c> and
 /// <c>compact_should_abort</c>. Async compaction gives up (<c>contended</c>) where sync compaction reschedules.
 /// </summary>
-internal sealed class CompactLocking(SimClock clock)
+internal sealed class CompactLocking(SimClock clock, FatalSignal signal)
 {
     /// <summary>should_release_lock: need_resched() or another CPU spinning on the lock.</summary>
     public bool ShouldReleaseLock(SimLock lockObj) => clock.NeedResched() || lockObj.IsContended;
@@ -34,6 +34,33 @@ internal sealed class CompactLocking(SimClock clock)
             clock.CondResched();
         }
         if (!locked) lockObj.Lock();
+        return true;
+    }
+
+    /// <summary>
+    /// congestion_wait(HZ/10) rounds in a row, with no CPU changing the isolated count, after which a sync scanner
+    /// waiting in too_many_isolated gives up as if a fatal signal had arrived. The kernel waits without bound; in a
+    /// simulation nobody may be left to put pages back, so the wait ends when nothing moves.
+    /// </summary>
+    public const int CongestionWaitLimit = 100;
+
+    /// <summary>
+    /// The migrate scanner's throttle (isolate_migratepages_range in v3.16, _block in v4.8): while
+    /// <paramref name="tooManyIsolated"/>, async compaction gives up, sync compaction sleeps in congestion_wait(HZ/10),
+    /// giving up after <see cref="CongestionWaitLimit"/> rounds in which <paramref name="isolated"/> did not change, or
+    /// at once on a fatal signal (Ctrl-C), as v3.16 and v4.8 do after each wait. False means abort (the scanner returns 0).
+    /// </summary>
+    public bool ThrottleTooManyIsolated(CompactControl cc, Func<bool> tooManyIsolated, Func<long> isolated)
+    {
+        for (long lastIsolated = -1, idle = 0; tooManyIsolated();)
+        {
+            if (cc.Mode == MigrateMode.Async) return false;
+            long now = isolated();
+            if (now != lastIsolated) (lastIsolated, idle) = (now, 0);
+            else if (++idle == CongestionWaitLimit) return false;
+            clock.CongestionWait();
+            if (signal.Pending) return false;
+        }
         return true;
     }
 

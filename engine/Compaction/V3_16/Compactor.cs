@@ -18,7 +18,7 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// </summary>
 [KernelPart("compaction", PartVersion.V3_16)]
 internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, VmStat vmstat, Sanitizer sanitizer,
-    MigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction, ISnapshotState
+    IMigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction, ISnapshotState
 {
     /// <summary>sysctl_extfrag_threshold: /proc/sys/vm/extfrag_threshold, default 500.</summary>
     public int ExtfragThreshold { get; set; } = 500;
@@ -68,10 +68,10 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
         return rc;
     }
 
-    /// <summary>compact_zone_order: one compact_control for this zone and request.</summary>
+    /// <summary>compact_zone_order: one compact_control for this zone and request (direct compaction).</summary>
     public CompactStatus CompactZoneOrder(Zone zone, int order, Gfp gfp, MigrateMode mode, out bool contended)
     {
-        var cc = NewControl(zone, order, gfp.MigrateType(), mode, ignoreSkipHint: false);
+        var cc = new CompactControl(lists, zone, order, gfp.MigrateType(), mode, ignoreSkipHint: false) { DirectCompaction = true };
         var ret = CompactZone(cc);
         Release(cc);
         contended = cc.Contended;
@@ -192,7 +192,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
         new(lists, zone, order, migratetype, mode, ignoreSkipHint);
 
     public int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn) =>
-        migrateScanner.IsolateMigratepagesRange(cc.Zone, cc, lowPfn, endPfn, unevictable: false);
+        migrateScanner.IsolateMigratepagesRange(cc, lowPfn, endPfn);
 
     public bool CompactionDeferred(Zone zone, int order) => deferral.CompactionDeferred(zone, order);
 

@@ -1,19 +1,11 @@
 using BalloonScript.Engine.Balloon;
+using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
-using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Compaction.V3_16;
-
-/// <summary>What isolate_migratepages reports to compact_zone (isolate_migrate_t).</summary>
-internal enum IsolateMigrate
-{
-    Abort,
-    None,
-    Success,
-}
 
 /// <summary>
 /// The migrate scanner of v3.16 mm/compaction.c: <c>isolate_migratepages</c> (at most one pageblock per call)
@@ -21,16 +13,10 @@ internal enum IsolateMigrate
 /// design's hook, balloon pages) onto <c>cc-&gt;migratepages</c>, taking <c>lru_lock</c> lazily and dropping it at
 /// every 32-PFN boundary when another CPU wants it or a reschedule is due.
 /// </summary>
-internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, Scheduler scheduler, FatalSignal signal, SimClock clock,
-    VmStat vmstat, CompactLocking locking, IScannerIsolation balloon)
+[KernelPart("migrate scanner", PartVersion.V3_16)]
+internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, Scheduler scheduler, FatalSignal signal, VmStat vmstat,
+    CompactLocking locking, IScannerIsolation balloon) : IMigrateScanner
 {
-    /// <summary>
-    /// congestion_wait(HZ/10) rounds in a row, with no CPU changing the zone's isolated count, after which a
-    /// sync scanner waiting in too_many_isolated gives up as if a fatal signal had arrived. The kernel waits
-    /// without bound; in a simulation nobody may be left to put pages back, so the wait ends when nothing moves.
-    /// </summary>
-    public const int CongestionWaitLimit = 100;
-
     /// <summary>
     /// isolate_migratepages (v3.16): scan from cc-&gt;migrate_pfn to the end of its pageblock, unless that
     /// passes the free scanner. Abort if the range scan gave up or contention was seen.
@@ -50,6 +36,9 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
         return IsolateMigrate.Success;
     }
 
+    public int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn) =>
+        IsolateMigratepagesRange(cc.Zone, cc, lowPfn, endPfn, unevictable: false);
+
     /// <summary>
     /// isolate_migratepages_range (v3.16). Returns the PFN to continue from, or 0 to abort (async with too
     /// many pages isolated, a fatal signal while waiting for fewer, or need_resched in async mode); a fatal
@@ -66,15 +55,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
                    | (unevictable ? IsolateMode.Unevictable : IsolateMode.None);
         var lruLock = zone.LruLock;
 
-        for (long lastIsolated = -1, idle = 0; TooManyIsolated(zone);)
-        {
-            if (cc.Mode == MigrateMode.Async) return 0;
-            long isolated = Isolated(zone);
-            if (isolated != lastIsolated) (lastIsolated, idle) = (isolated, 0);
-            else if (++idle == CongestionWaitLimit) return 0;
-            clock.CongestionWait();
-            if (signal.Pending) return 0;
-        }
+        if (!locking.ThrottleTooManyIsolated(cc, () => TooManyIsolated(zone), () => Isolated(zone))) return 0;
         if (locking.CompactShouldAbort(cc)) return 0;
 
         for (; lowPfn < endPfn; lowPfn++)
@@ -142,10 +123,8 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
 
         isolateSuccess:
             cc.FinishedUpdateMigrate = true;
-            lists.Add(lowPfn, cc.MigratePages);
-            cc.NrMigratepages++;
             nrIsolated++;
-            if (cc.NrMigratepages == CompactControl.ClusterMax)
+            if (cc.AddMigratePage(lowPfn))
             {
                 ++lowPfn;
                 break;

@@ -18,16 +18,13 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// scanners, <c>compaction_suitable</c> on boosted min/low marks (the fragmentation index only for costly orders),
 /// <c>__compact_finished</c> without a watermark test and always finishing the current pageblock, direct compaction by
 /// priority with compaction capture (<c>try_to_compact_pages</c>, <c>compact_zone_order</c>), <c>compact_node</c>, and
-/// the background work of <see cref="Kcompactd"/>. Deferral is v3.16's, unchanged (<see cref="Deferral"/>).
-/// <para>
-/// Through <see cref="ICompaction"/> the borrowed v3.16 reclaim reaches it: its <c>compact_pgdat</c> is answered by
-/// waking kcompactd, which is where kswapd's compaction went in 4.6; results are mapped to v3.16's four values.
-/// </para>
+/// the work of <see cref="Kcompactd"/>. Deferral is v3.16's, unchanged (<see cref="Deferral"/>). Through
+/// <see cref="ICompaction"/> (sim.compact(), the race scenarios, kcompactd) results are mapped to v3.16's four values.
 /// </summary>
 [KernelPart("compaction", PartVersion.V6_1)]
 internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, Sanitizer sanitizer, Lru lru,
     MigrateScanner migrateScanner, FreeScanner freeScanner, PageblockSkip skip, IMigration migration, BuddyAllocator buddy,
-    Deferral deferral, ZoneReclaimable reclaimable, Lazy<IReclaim> reclaim, Kcompactd kcompactd, SimulationOptions options,
+    Deferral deferral, ZoneReclaimable reclaimable, Lazy<IReclaim> reclaim, SimulationOptions options,
     PerCpuPagesets? pcp = null) : ICompaction
 {
     /// <summary>sysctl_extfrag_threshold: /proc/sys/vm/extfrag_threshold, default 500.</summary>
@@ -319,10 +316,11 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     CompactStatus ICompaction.CompactionSuitable(Zone zone, int order) => CompactionSuitable(zone, order, 0, node.Zones.Count - 1).ToV3_16();
 
     /// <summary>
-    /// What v3.16 kswapd's compact_pgdat asks for: since 4.6 kswapd leaves compaction to kcompactd, so this wakes it
-    /// (wakeup_kcompactd for the node, highest zone).
+    /// compact_pgdat was removed in v4.6: 6.1's kswapd wakes kcompactd instead (<see cref="Kcompactd"/> is the v6.1
+    /// design's <see cref="IBackgroundCompaction"/>), so nothing in a 6.1 kernel asks for it.
     /// </summary>
-    public void CompactPgdat(int order) => kcompactd.Wakeup(order, node.Zones.Count - 1);
+    public void CompactPgdat(int order) =>
+        throw new NotSupportedException("compact_pgdat does not exist in 6.1 (removed in v4.6): kswapd wakes kcompactd");
 
     /// <summary>reset_isolation_suitable (kswapd going to sleep): each zone flagged for a flush gets the sampling reset.</summary>
     public void ResetIsolationSuitable()
@@ -349,9 +347,8 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
         return new CompactControl(lists, zone, order, gfp, mode, ignoreSkipHint);
     }
 
-    /// <summary>isolate_migratepages_range (6.1) on a caller's compact_control: the PFN reached, 0 if it returned an error.</summary>
     public int IsolateMigratepagesRange(Compaction.CompactControl cc, int lowPfn, int endPfn) =>
-        migrateScanner.IsolateMigratepagesRange((CompactControl)cc, lowPfn, endPfn) != 0 ? 0 : cc.MigratePfn;
+        ((IMigrateScanner)migrateScanner).IsolateMigratepagesRange(cc, lowPfn, endPfn);
 
     /// <summary>The end of a compact_control: both private lists must be empty (VM_BUG_ON in compact_zone_order and the others).</summary>
     public void Release(Compaction.CompactControl cc)

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
@@ -20,9 +21,12 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// proactive compaction: if kswapd is not running and the node's fragmentation score (extfrag at order 9, weighted by
 /// zone size) is above the high mark (90 at proactiveness 20), every zone is compacted until its score falls to the low
 /// mark (80); a run that did not lower the score backs off 64 intervals (32 s). Woken or timed out, it runs as a kernel
-/// path of its own (nested in the waker when running to completion) and then waits again for a full interval.
+/// path of its own (nested in the waker when running to completion) and then waits again for a full interval. kswapd
+/// (<see cref="IBackgroundCompaction"/>) no longer compacts: balanced and about to nap it clears the skip bits due for a
+/// flush and wakes kcompactd for the order it was woken for; a boosted balance_pgdat wakes it at pageblock order.
 /// </summary>
-internal sealed class Kcompactd : ISnapshotState
+[KernelPart("background compaction", PartVersion.V6_1)]
+internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
 {
     /// <summary>HPAGE_FRAG_CHECK_INTERVAL_MSEC.</summary>
     public const int HpageFragCheckIntervalMsec = 500;
@@ -80,6 +84,19 @@ internal sealed class Kcompactd : ISnapshotState
     public object Save() => (_running, _maxOrder, _highestZoneidx, _waitGeneration);
 
     public void Restore(object saved) => (_running, _maxOrder, _highestZoneidx, _waitGeneration) = ((bool, int, int, long))saved;
+
+    /// <summary>6.1 balance_pgdat does not compact (its boosted end wakes kcompactd: <see cref="PageAlloc.V6_1.WatermarkBoost"/>).</summary>
+    public void AfterReclaim(int order) { }
+
+    /// <summary>kswapd_try_to_sleep (6.1), the node balanced: reset_isolation_suitable, then wakeup_kcompactd for kswapd's order.</summary>
+    public void BeforeNap(int order, int classzoneIdx)
+    {
+        _compactor.Value.ResetIsolationSuitable();
+        Wakeup(order, classzoneIdx);
+    }
+
+    /// <summary>6.1 kswapd cleared the skip bits before its nap already.</summary>
+    public void BeforeSleep() { }
 
     /// <summary>
     /// wakeup_kcompactd (6.1): nothing for order 0; raise the order asked for and lower the highest zone; wake the thread
@@ -154,7 +171,7 @@ internal sealed class Kcompactd : ISnapshotState
     {
         using var _ = _scheduler.Current.Path.Enter("kcompactd_do_work");
         int order = _maxOrder, highest = _highestZoneidx;
-        _vmstat.Count(VmEvent.KcompactdWake);
+        _vmstat.Count(VmEvent.CompactDaemonWake);
         for (int i = 0; i <= highest && i < _node.Zones.Count; i++)
         {
             var zone = _node.Zones[i];
@@ -168,8 +185,8 @@ internal sealed class Kcompactd : ISnapshotState
                 _pcp?.DrainAllPages(_buddy, zone);
                 _deferral.DeferCompaction(zone, order);
             }
-            _vmstat.Count(VmEvent.KcompactdMigrateScanned, cc.TotalMigrateScanned);
-            _vmstat.Count(VmEvent.KcompactdFreeScanned, cc.TotalFreeScanned);
+            _vmstat.Count(VmEvent.CompactDaemonMigrateScanned, cc.TotalMigrateScanned);
+            _vmstat.Count(VmEvent.CompactDaemonFreeScanned, cc.TotalFreeScanned);
             _compactor.Value.Release(cc);
         }
         if (_maxOrder <= order) _maxOrder = 0;

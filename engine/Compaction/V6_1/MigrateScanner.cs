@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
@@ -8,14 +9,6 @@ using MigrateType = BalloonScript.Engine.PageAlloc.V6_1.MigrateType;
 
 namespace BalloonScript.Engine.Compaction.V6_1;
 
-/// <summary>What isolate_migratepages reports to compact_zone (isolate_migrate_t).</summary>
-internal enum IsolateMigrate
-{
-    Abort,
-    None,
-    Success,
-}
-
 /// <summary>
 /// The migrate scanner of 6.1 mm/compaction.c (docs/kernel/v6.1.md §3.4–3.5): <c>isolate_migratepages</c> takes a
 /// pageblock at a time, starting where <c>fast_find_migrateblock</c> points for THP-sized requests, skipping blocks with
@@ -24,9 +17,10 @@ internal enum IsolateMigrate
 /// first lock) and non-LRU movable pages through <c>isolate_movable_page</c> (<see cref="IMovablePageIsolation"/>).
 /// Each lockless read of a page's state is a preemption point.
 /// </summary>
+[KernelPart("migrate scanner", PartVersion.V6_1)]
 internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node, Lru lru, MappingTable mappings, PageRefs refs,
     PageLock pageLock, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, CompactLocking locking, PageblockSkip skip,
-    IMovablePageIsolation movable, IMigration migration)
+    IMovablePageIsolation movable, IMigration migration) : IMigrateScanner
 {
     public const int EAgain = -11, EIntr = -4;
 
@@ -157,6 +151,12 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
     /// isolate_migratepages_range (6.1, CMA's and the race scenarios' entry): block by block over [start, end), each with
     /// ISOLATE_UNEVICTABLE, stopping at an error or once COMPACT_CLUSTER_MAX pages are isolated. 0 or the error.
     /// </summary>
+    IsolateMigrate IMigrateScanner.IsolateMigratepages(Zone zone, Compaction.CompactControl cc) => IsolateMigratepages((CompactControl)cc);
+
+    /// <summary>isolate_migratepages_range on a caller's compact_control: the PFN reached, 0 if it returned an error.</summary>
+    int IMigrateScanner.IsolateMigratepagesRange(Compaction.CompactControl cc, int lowPfn, int endPfn) =>
+        IsolateMigratepagesRange((CompactControl)cc, lowPfn, endPfn) != 0 ? 0 : cc.MigratePfn;
+
     public int IsolateMigratepagesRange(CompactControl cc, int startPfn, int endPfn)
     {
         int ret = 0;

@@ -9,10 +9,25 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 /// <c>migrate_page_move_mapping</c> and <c>migrate_page_copy</c>) and <c>fallback_migrate_page</c>. Both pages
 /// are locked by the caller. No buffer heads, swap cache, mlock or KSM are modelled.
 /// </summary>
-internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, Sanitizer sanitizer)
+internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, Sanitizer sanitizer)
 {
     /// <summary>Flags migrate_page_copy carries over as they are.</summary>
     private const PG CopiedFlags = PG.Error | PG.Referenced | PG.Uptodate | PG.MappedToDisk;
+
+    /// <summary>
+    /// move_to_new_page's call for an LRU page (v3.16, unchanged in v4.8): migrate_page without a mapping (anonymous),
+    /// the mapping's <c>a_ops-&gt;migratepage</c>, or fallback_migrate_page when it has none.
+    /// </summary>
+    public int MappingMigratepage(int newpage, int page, MigrateMode mode)
+    {
+        int mapping = Rmap.PageMapping(pages, page);
+        return mapping == 0 ? MigratePage(0, newpage, page) : mappings.MigratePage(mapping) switch
+        {
+            MigratePageOp.Generic => MigratePage(mapping, newpage, page),
+            MigratePageOp.Driver => mappings.CallDriverMigratePage(mapping, newpage, page, mode),
+            _ => FallbackMigratePage(mapping, newpage, page, mode),
+        };
+    }
 
     /// <summary>migrate_page: move the mapping's reference, then copy data and flags.</summary>
     public int MigratePage(int mapping, int newpage, int page)

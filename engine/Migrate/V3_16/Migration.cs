@@ -14,11 +14,11 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 /// treated differently per design, the design's <see cref="IBalloonMigrationPath"/> is asked.
 /// </summary>
 [KernelPart("migration", PartVersion.V3_16)]
-internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru lru, Rmap rmap, MappingTable mappings,
-    PageLock pageLock, Scheduler scheduler, SimClock clock, VmStat vmstat, Sanitizer sanitizer, BalloonCompaction balloonLib,
-    IBalloonPageIdentity balloonIdentity, IBalloonMigrationPath balloon, MigratePageCallbacks callbacks) : IMigration
+internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, MappingTable mappings,
+    PageLock pageLock, Scheduler scheduler, SimClock clock, VmStat vmstat, Sanitizer sanitizer, BalloonPageOps balloonLib,
+    IBalloonMovability balloonIdentity, IBalloonMigrationPath balloon, MigratePageCallbacks callbacks, MigrationPageLock migrationLock) : IMigration
 {
-    public const int MaxPasses = 10;
+    public const int MaxPasses = MigrateLists.MaxPasses;
 
     /// <summary>
     /// migrate_pages (v3.16): up to 10 passes over <paramref name="from"/> while pages ask to be retried
@@ -29,31 +29,10 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
     public int MigratePages(int from, Func<int, int> getNewPage, Action<int>? putNewPage, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("migrate_pages");
-        var task = scheduler.Current;
-        var savedFlags = task.Flags;
-        task.Flags |= PF.SwapWrite;
-        int retry = 1, nrFailed = 0, nrSucceeded = 0;
-        bool noMemory = false, broken = false;
-        for (int pass = 0; pass < MaxPasses && retry > 0 && !noMemory && !broken; pass++)
-        {
-            retry = 0;
-            var walk = lists.Entries(from, "migrate_pages");
-            while (walk.MoveNext())
-            {
-                int page = walk.Current;
-                clock.CondResched();
-                int rc = UnmapAndMove(getNewPage, putNewPage, page, pass > 2, mode);
-                if (noMemory = rc == MigrateRc.ENoMem) break;
-                if (rc == MigrateRc.EAgain) retry++;
-                else if (rc == MigrateRc.Success) nrSucceeded++;
-                else nrFailed++;
-            }
-            broken = walk.Broken;
-        }
-        if (nrSucceeded > 0) vmstat.Count(VmEvent.PgmigrateSuccess, nrSucceeded);
-        if (nrFailed > 0) vmstat.Count(VmEvent.PgmigrateFail, nrFailed);
-        if ((savedFlags & PF.SwapWrite) == 0) task.Flags &= ~PF.SwapWrite;
-        return noMemory ? MigrateRc.ENoMem : nrFailed + retry;
+        var r = MigrateLists.MigratePagesPasses(scheduler, lists, clock, from, (page, force) => UnmapAndMove(getNewPage, putNewPage, page, force, mode));
+        if (r.Succeeded > 0) vmstat.Count(VmEvent.PgmigrateSuccess, r.Succeeded);
+        if (r.Failed > 0) vmstat.Count(VmEvent.PgmigrateFail, r.Failed);
+        return r.NoMemory ? MigrateRc.ENoMem : r.Failed + r.Retry;
     }
 
     /// <summary>
@@ -63,13 +42,12 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
     public void PutbackMovablePages(int list)
     {
         using var _ = scheduler.Current.Path.Enter("putback_movable_pages");
-        foreach (int page in lists.Entries(list, "putback_movable_pages"))
+        MigrateLists.PutbackEach(lists, list, page =>
         {
-            lists.Del(page);
-            DecIsolated(page);
+            lru.ModIsolated(page, -1);
             if (balloonIdentity.IsolatedBalloonPage(page)) balloonLib.Putback(page);
             else lru.PutbackLruPage(page);
-        }
+        });
     }
 
     /// <summary>
@@ -93,7 +71,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
         if (rc != MigrateRc.EAgain)
         {
             lists.Del(page);
-            DecIsolated(page);
+            lru.ModIsolated(page, -1);
             lru.PutbackLruPage(page);
         }
         if (rc != MigrateRc.Success && putNewPage is not null)
@@ -114,19 +92,9 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
     private int UnmapAndMoveLocked(int page, int newpage, bool force, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("__unmap_and_move");
-        int rc = MigrateRc.EAgain;
-        if (!pageLock.TryLock(page))
-        {
-            if (!force || mode == MigrateMode.Async) return rc;
-            if ((scheduler.Current.Flags & PF.MemAlloc) != 0) return rc;
-            pageLock.Lock(page);
-        }
-        if (pages.Test(page, PG.Writeback))
-        {
-            if (mode != MigrateMode.Sync) rc = MigrateRc.EBusy;
-            if (mode != MigrateMode.Sync || !force) goto outUnlock;
-            scheduler.WaitUntil(() => !pages.Test(page, PG.Writeback), pageLock, "wait_on_page_writeback");
-        }
+        int rc = migrationLock.Lock(page, force, mode);
+        if (rc != MigrateRc.Success) return rc;
+        rc = MigrateRc.EAgain;
         // page_get_anon_vma: a mapped page's live anon_vma; without it (no swap cache here) retry later.
         if (pages.PageAnon(page) && !(pages.PageMapped(page) && mappings.KindOf(pages.Mapping[page]) == MappingObject.AnonVma))
             goto outUnlock;
@@ -165,13 +133,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
         pages.Mapping[newpage] = pages.Mapping[page];
         scheduler.Preempt("move_to_new_page: newpage->mapping set");
         if (pages.Test(page, PG.SwapBacked)) pages.Set(newpage, PG.SwapBacked);
-        int mapping = Rmap.PageMapping(pages, page);
-        int rc = mapping == 0 ? callbacks.MigratePage(0, newpage, page) : mappings.MigratePage(mapping) switch
-        {
-            MigratePageOp.Generic => callbacks.MigratePage(mapping, newpage, page),
-            MigratePageOp.Driver => mappings.CallDriverMigratePage(mapping, newpage, page, mode),
-            _ => callbacks.FallbackMigratePage(mapping, newpage, page, mode),
-        };
+        int rc = callbacks.MappingMigratepage(newpage, page, mode);
         if (rc != MigrateRc.Success) pages.Mapping[newpage] = 0;
         else
         {
@@ -181,8 +143,4 @@ internal sealed class Migration(PageTable pages, PageLists lists, Node node, Lru
         pageLock.Unlock(newpage);
         return rc;
     }
-
-    /// <summary>dec_zone_page_state(page, NR_ISOLATED_ANON + page_is_file_cache(page)).</summary>
-    private void DecIsolated(int page) =>
-        node.ZoneOf(page).Stat[(int)ZoneStat.NrIsolatedAnon + (lru.PageIsFileCache(page) ? 1 : 0)]--;
 }

@@ -263,7 +263,9 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
 
     /// <summary>
     /// __free_pages_ok (v3.16): free a block whose last reference was dropped. free_pages_prepare first
-    /// clears the mapping of an anon head page, then runs free_pages_check on every page: a page with a
+    /// clears the mapping of a head page with a tag bit in it — v3.16 tests PageAnon, v4.8 PageMappingFlags
+    /// (bda807d44454, for non-LRU movable pages); the same test for every page before v4.8, where nothing sets
+    /// PAGE_MAPPING_MOVABLE —, then runs free_pages_check on every page: a page with a
     /// mapping, a non-(-1) _mapcount, a nonzero _count or a PAGE_FLAGS_CHECK_AT_FREE flag is a bad page,
     /// and if any page is bad the block is not freed (the kernel leaks it too). With the per-cpu layer an
     /// order-0 page then goes to free_hot_cold_page (__free_pages does that for order 0).

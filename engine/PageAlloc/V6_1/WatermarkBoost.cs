@@ -1,4 +1,4 @@
-using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Compaction.V6_1;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Reclaim;
 
@@ -16,7 +16,7 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// all, and the same epilogue runs. docs/model.md says so.
 /// </para>
 /// </summary>
-internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<IReclaim> reclaim, Lazy<ICompaction> compaction)
+internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<IReclaim> reclaim, Lazy<Kcompactd> kcompactd)
 {
     /// <summary>watermark_boost_factor's default (sysctl vm.watermark_boost_factor).</summary>
     public const int DefaultFactor = 15000;
@@ -64,7 +64,7 @@ internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<
             zone.Lock.Unlock();
             boosted = true;
         }
-        if (boosted) compaction.Value.CompactPgdat(Zone.PageblockOrder);
+        if (boosted) kcompactd.Value.Wakeup(Zone.PageblockOrder, node.Zones.Count - 1);
     }
 
     /// <summary>mult_frac(x, n, d): x × n / d without overflowing x × n.</summary>

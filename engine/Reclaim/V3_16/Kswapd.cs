@@ -12,10 +12,12 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// kswapd0, the node's reclaim thread (v3.16 mm/vmscan.c), on the simulated clock. Asleep, it is woken by an
 /// allocation that fell below a zone's low watermark (<c>wakeup_kswapd</c>); awake, it runs <c>balance_pgdat</c>
 /// — reclaim at priorities 12 down to 1 until every zone (for order 0), or a quarter of the node's memory (for
-/// higher orders), is above its high watermark, with <c>compact_pgdat</c> for high-order requests — then naps HZ/10
-/// (<c>kswapd_try_to_sleep</c>) and, if the node is still balanced, sleeps for good, clearing the pageblock skip
-/// bits on the way (<c>reset_isolation_suitable</c>). Its wake-ups run as kernel paths of their own (nested in the
-/// waker when running to completion), its nap as a timer. docs/kernel/reclaim-v3.16.md §3.
+/// higher orders), is above its high watermark, compacting for high-order requests — then naps HZ/10
+/// (<c>kswapd_try_to_sleep</c>) and, if the node is still balanced, sleeps for good. How it compacts and when it
+/// clears the pageblock skip bits is the design's background compaction (<see cref="IBackgroundCompaction"/>:
+/// v3.16's <c>compact_pgdat</c> and <c>reset_isolation_suitable</c> on the way to sleep, or v4.8's kcompactd woken
+/// before the nap). Its wake-ups run as kernel paths of their own (nested in the waker when running to
+/// completion), its nap as a timer. docs/kernel/reclaim-v3.16.md §3.
 /// </summary>
 internal sealed class Kswapd : ISnapshotState
 {
@@ -28,6 +30,7 @@ internal sealed class Kswapd : ISnapshotState
     private readonly LruShrinker _shrinker;
     private readonly ShrinkSlab _shrinkSlab;
     private readonly ICompaction _compaction;
+    private readonly IBackgroundCompaction _background;
     private readonly IBuddyAllocator _buddy;
     private readonly VmStat _vmstat;
     private readonly Scheduler _scheduler;
@@ -38,13 +41,14 @@ internal sealed class Kswapd : ISnapshotState
     private long _napGeneration;
     private int _napOrder, _napClasszone;
 
-    public Kswapd(Node node, LruShrinker shrinker, ShrinkSlab shrinkSlab, ICompaction compaction, IBuddyAllocator buddy, VmStat vmstat,
-        Scheduler scheduler, SimClock clock)
+    public Kswapd(Node node, LruShrinker shrinker, ShrinkSlab shrinkSlab, ICompaction compaction, IBackgroundCompaction background,
+        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock)
     {
         _node = node;
         _shrinker = shrinker;
         _shrinkSlab = shrinkSlab;
         _compaction = compaction;
+        _background = background;
         _buddy = buddy;
         _vmstat = vmstat;
         _scheduler = scheduler;
@@ -112,8 +116,10 @@ internal sealed class Kswapd : ISnapshotState
             int balancedClasszone = classzone;
             int balancedOrder = BalancePgdat(order, ref balancedClasszone);
             if (_maxOrder > balancedOrder || _classzoneIdx < balancedClasszone) continue; // a harder request arrived meanwhile
-            if (PgdatBalanced(balancedOrder, balancedClasszone) || round == MaxRoundsPerWake)
+            bool balanced = PgdatBalanced(balancedOrder, balancedClasszone);
+            if (balanced || round == MaxRoundsPerWake)
             {
+                if (balanced) _background.BeforeNap(order, classzone);
                 _state = State.Napping;
                 (_napOrder, _napClasszone) = (balancedOrder, balancedClasszone);
                 _clock.AddTimer(_clock.NowNs + _clock.Hz / 10 * _clock.TickNs, TimerKind.KswapdNap, ++_napGeneration);
@@ -132,7 +138,7 @@ internal sealed class Kswapd : ISnapshotState
         if (_state != State.Napping || generation != _napGeneration) return;
         if (PgdatBalanced(_napOrder, _napClasszone))
         {
-            _compaction.ResetIsolationSuitable();
+            _background.BeforeSleep();
             _state = State.Sleeping;
             return;
         }
@@ -188,7 +194,7 @@ internal sealed class Kswapd : ISnapshotState
                 if (KswapdShrinkZone(zone, endZone, sc, lruPages, ref nrAttempted)) raisePriority = false;
             }
             if (order > 0 && sc.NrReclaimed >= 2L << order) order = sc.Order = 0;
-            if (pgdatNeedsCompaction && sc.NrReclaimed > nrAttempted) _compaction.CompactPgdat(order);
+            if (pgdatNeedsCompaction && sc.NrReclaimed > nrAttempted) _background.AfterReclaim(order);
             if (raisePriority || sc.NrReclaimed == 0) sc.Priority--;
         } while (sc.Priority >= 1 && !PgdatBalanced(order, classzoneIdx));
         classzoneIdx = endZone;

@@ -25,7 +25,7 @@ public class BalloonDefectRootTests
     {
         var rig = new BalloonRig("legacy");
         int n = NewpageWithAnonVmaMapping(rig);
-        rig.Identity.Movable(n);
+        rig.Movability.Movable(n);
         Assert.That(rig.Count(ReportKind.Kasan), Is.EqualTo(1));
         var report = rig.Sanitizer.Reports[0];
         Assert.That(report.Pfn, Is.EqualTo(n));
@@ -38,7 +38,7 @@ public class BalloonDefectRootTests
     {
         var rig = new BalloonRig(design);
         int n = NewpageWithAnonVmaMapping(rig);
-        Assert.That(rig.Identity.Movable(n), Is.False);
+        Assert.That(rig.Movability.Movable(n), Is.False);
         Assert.That(rig.Isolation.IsolateFromScanner(n, lruLocked: true), Is.False);
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
@@ -98,7 +98,7 @@ public class BalloonDefectRootTests
     {
         var rig = new BalloonRig("legacy");
         int p = rig.Balloon.Enqueue();
-        Assert.That(rig.Identity.Movable(p), Is.True, "the page is a movable balloon page");
+        Assert.That(rig.Movability.Movable(p), Is.True, "the page is a movable balloon page");
         Assert.That(rig.Isolation.IsolateFromScanner(p, lruLocked: false), Is.False);
         Assert.That(rig.Dev.IsolatedPages, Is.Zero);
         Assert.That(rig.Pages.Count[p], Is.EqualTo(1));

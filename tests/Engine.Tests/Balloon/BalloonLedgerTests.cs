@@ -52,7 +52,7 @@ public class BalloonLedgerTests
         Assert.That(rig.Pages.Mapping[p], Is.EqualTo(rig.Dev.Mapping));
         Assert.That(rig.BalloonList(), Is.Empty);
         Assert.That(rig.Dev.IsolatedPages, Is.EqualTo(1));
-        Assert.That(rig.Identity.IsolatedBalloonPage(p), Is.True);
+        Assert.That(rig.Movability.IsolatedBalloonPage(p), Is.True);
     }
 
     [Test]
@@ -62,11 +62,11 @@ public class BalloonLedgerTests
         int p = rig.Balloon.Enqueue();
         Assert.That(rig.IsolateIntoMigrateList(p, out _), Is.True);
         rig.Lists.Del(p); // putback_movable_pages unlinks first
-        rig.Balloon.Putback(p);
+        rig.BalloonOps.Putback(p);
         Assert.That(rig.Pages.Count[p], Is.EqualTo(1));
         Assert.That(rig.BalloonList(), Is.EqualTo(new[] { p }));
         Assert.That(rig.Dev.IsolatedPages, Is.Zero);
-        Assert.That(rig.Identity.Movable(p), Is.True);
+        Assert.That(rig.Movability.Movable(p), Is.True);
     }
 
     [Test]
@@ -88,7 +88,7 @@ public class BalloonLedgerTests
         long free = rig.Node.Zones.Sum(z => z.FreePages);
         int p = rig.Balloon.Enqueue();
         rig.Balloon.Dequeue();
-        rig.Balloon.BalloonPageFree(p);
+        rig.BalloonOps.BalloonPageFree(p);
         Assert.That(rig.Pages.Count[p], Is.Zero);
         Assert.That(rig.Pages.Kind[p], Is.EqualTo((byte)PageKind.Free));
         Assert.That(rig.Node.Zones.Sum(z => z.FreePages), Is.EqualTo(free));
@@ -142,7 +142,7 @@ public class BalloonLedgerTests
         Assert.That(rig.Pages.PagePrivate(p), Is.False);
         Assert.That(rig.BalloonList(), Is.Empty);
         Assert.That(rig.Dev.IsolatedPages, Is.EqualTo(1));
-        Assert.That(rig.Identity.Movable(p), Is.False, "an isolated page is not isolatable twice");
+        Assert.That(rig.Movability.Movable(p), Is.False, "an isolated page is not isolatable twice");
     }
 
     [TestCase("redesign"), TestCase("fixed")]
@@ -152,7 +152,7 @@ public class BalloonLedgerTests
         int p = rig.Balloon.Enqueue();
         Assert.That(rig.IsolateIntoMigrateList(p, out _), Is.True);
         rig.Lists.Del(p);
-        rig.Balloon.Putback(p);
+        rig.BalloonOps.Putback(p);
         Assert.That(rig.Pages.Count[p], Is.EqualTo(1));
         Assert.That(rig.Pages.PagePrivate(p), Is.True);
         Assert.That(rig.BalloonList(), Is.EqualTo(new[] { p }));

@@ -3,6 +3,7 @@ using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Migrate.V3_16;
+using MovablePageIsolation = BalloonScript.Engine.Migrate.V4_8.MovablePageIsolation;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.PageAlloc.V3_16;
@@ -25,14 +26,19 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     public MappingTable Mappings => Get<MappingTable>();
     public BalloonDevInfo Dev => Get<BalloonDevInfo>();
     public BalloonCompaction Balloon => Get<BalloonCompaction>();
+    public BalloonPageOps BalloonOps => Get<BalloonPageOps>();
     public IBalloonPageIdentity Identity => Get<IBalloonPageIdentity>();
+    public IBalloonMovability Movability => Get<IBalloonMovability>();
     public IScannerIsolation Isolation => Get<IScannerIsolation>();
     public IBalloonMigrationPath MigrationPath => Get<IBalloonMigrationPath>();
     public IDriverRelease Release => Get<IDriverRelease>();
     public VirtioBalloon Driver => Get<VirtioBalloon>();
     public BalloonHost Host => Get<BalloonHost>();
     public BalloonCheck Check => Get<BalloonCheck>();
+    /// <summary>v3.16 mm/migrate.c, for tests of the v3.x designs' balloon branches.</summary>
     public Migration Migration => Get<Migration>();
+    /// <summary>The design's mm/migrate.c.</summary>
+    public IMigration Migrate => Get<IMigration>();
 
     /// <summary>The balloon list, head first.</summary>
     public List<int> BalloonList()
@@ -50,6 +56,19 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     public long Isolated(ZoneStat stat) => Node.Zones.Sum(z => z.Stat[(int)stat]);
 
     /// <summary>
+    /// The migrate scanner's isolation of one non-LRU page as the design's compaction does it, lru_lock held: v3.x the
+    /// balloon branch, counted into NR_ISOLATED_FILE (acct_isolated); v4.8 isolate_movable_page, counted nowhere.
+    /// </summary>
+    public bool IsolateAsScanner(int pfn)
+    {
+        if (Provider.GetService<IScannerIsolation>() is not { } balloonBranch)
+            return Get<MovablePageIsolation>().IsolateMovablePage(pfn, IsolateMode.Unevictable);
+        if (!balloonBranch.IsolateFromScanner(pfn, lruLocked: true)) return false;
+        Node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedFile]++;
+        return true;
+    }
+
+    /// <summary>
     /// What compaction does with balloon pages it isolated and then gives up on: the scanner's non-LRU branch
     /// (lru_lock held) on each pfn into a private list, then the real putback_movable_pages.
     /// </summary>
@@ -57,12 +76,8 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     {
         int migratepages = Lists.NewHead();
         foreach (int pfn in pfns)
-            if (Isolation.IsolateFromScanner(pfn, lruLocked: true))
-            {
-                Lists.Add(pfn, migratepages);
-                Node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedFile]++;
-            }
-        Migration.PutbackMovablePages(migratepages);
+            if (IsolateAsScanner(pfn)) Lists.Add(pfn, migratepages);
+        Migrate.PutbackMovablePages(migratepages);
         Lists.FreeHead(migratepages);
     }
 
@@ -71,14 +86,13 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     public int UnmapAndMove(int page, int newpage) =>
         Migration.UnmapAndMove(_ => newpage, p => Get<IBuddyAllocator>().PutPage(p), page, force: false, MigrateMode.Async);
 
-    /// <summary>Isolate <paramref name="page"/> as compaction does (lru_lock held) into a fresh migrate list, with acct_isolated.</summary>
+    /// <summary>Isolate <paramref name="page"/> as compaction does (lru_lock held) into a fresh migrate list.</summary>
     public bool IsolateIntoMigrateList(int page, out int migratepages)
     {
         migratepages = -1;
-        if (!Isolation.IsolateFromScanner(page, lruLocked: true)) return false;
+        if (!IsolateAsScanner(page)) return false;
         migratepages = Lists.NewHead();
         Lists.Add(page, migratepages);
-        Node.ZoneOf(page).Stat[(int)ZoneStat.NrIsolatedFile]++;
         return true;
     }
 
@@ -89,8 +103,8 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     public int MigrateBalloonPage(int page)
     {
         if (!IsolateIntoMigrateList(page, out int migratepages)) return MigrateRc.EAgain;
-        int left = Migration.MigratePages(migratepages, _ => AllocTarget(), p => Get<IBuddyAllocator>().PutPage(p), MigrateMode.Sync);
-        if (left != 0) Migration.PutbackMovablePages(migratepages);
+        int left = Migrate.MigratePages(migratepages, _ => AllocTarget(), p => Get<IBuddyAllocator>().PutPage(p), MigrateMode.Sync);
+        if (left != 0) Migrate.PutbackMovablePages(migratepages);
         Lists.FreeHead(migratepages);
         return left == 0 ? MigrateRc.Success : MigrateRc.EAgain;
     }

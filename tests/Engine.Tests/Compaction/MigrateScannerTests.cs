@@ -154,7 +154,7 @@ public class MigrateScannerTests
 
         Assert.That(status, Is.EqualTo(CompactStatus.Partial));
         Assert.That(rig.Event(VmEvent.CompactMigrateScanned), Is.Zero);
-        Assert.That(rig.Scheduler.Step - stepBefore, Is.LessThan(MigrateScanner.CongestionWaitLimit), "async does not wait");
+        Assert.That(rig.Scheduler.Step - stepBefore, Is.LessThan(CompactLocking.CongestionWaitLimit), "async does not wait");
     }
 
     [Test]
@@ -170,7 +170,7 @@ public class MigrateScannerTests
 
         Assert.That(status, Is.EqualTo(CompactStatus.Partial));
         Assert.That(rig.Event(VmEvent.CompactMigrateScanned), Is.Zero);
-        Assert.That(rig.Scheduler.Step - stepBefore, Is.GreaterThanOrEqualTo(MigrateScanner.CongestionWaitLimit));
+        Assert.That(rig.Scheduler.Step - stepBefore, Is.GreaterThanOrEqualTo(CompactLocking.CongestionWaitLimit));
     }
 
     [Test]

@@ -1,9 +1,11 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using BalloonScript.Engine.Balloon;
+using BalloonScript.Engine.Balloon.V4_8;
 using BalloonScript.Engine.Compaction;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V4_8;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Reclaim;
 using BalloonScript.Engine.Virtio;
@@ -18,17 +20,23 @@ namespace BalloonScript.Engine.Tests.Designs;
 /// </summary>
 public class DesignCompositionTests
 {
-    /// <summary>The services through which the rest of the simulation reaches each part of <see cref="DesignParts.Names"/>.</summary>
+    /// <summary>
+    /// The services through which the rest of the simulation reaches each part of <see cref="DesignParts.Names"/>. A
+    /// design registers those its kernel has (at least one per part): v3.x reaches the balloon through compaction's and
+    /// migration's balloon hooks, v4.8 through the generic isolate_movable_page and the balloon's a_ops.
+    /// </summary>
     private static readonly Dictionary<string, Type[]> PartServices = new()
     {
         ["page allocator"] = [typeof(IBuddyAllocator), typeof(IPageAllocator)],
         ["reclaim"] = [typeof(IReclaim)],
+        ["background compaction"] = [typeof(IBackgroundCompaction)],
         ["compaction"] = [typeof(ICompaction)],
+        ["migrate scanner"] = [typeof(IMigrateScanner)],
         ["migration"] = [typeof(IMigration)],
         ["balloon identity"] = [typeof(IBalloonPageIdentity)],
-        ["scanner isolation"] = [typeof(IScannerIsolation)],
+        ["scanner isolation"] = [typeof(IScannerIsolation), typeof(MovablePageIsolation)],
         ["dequeue walk"] = [typeof(IDequeueWalk)],
-        ["balloon migration"] = [typeof(IBalloonMigrationPath)],
+        ["balloon migration"] = [typeof(IBalloonMigrationPath), typeof(BalloonAops)],
         ["driver release"] = [typeof(IDriverRelease)],
     };
 
@@ -50,7 +58,9 @@ public class DesignCompositionTests
         for (int i = 0; i < DesignParts.Names.Length; i++)
         {
             string part = DesignParts.Names[i];
-            foreach (var service in PartServices[part])
+            var registered = PartServices[part].Where(s => provider.GetService(s) is not null).ToArray();
+            Assert.That(registered, Is.Not.Empty, $"{design}: some service reaches the {part}");
+            foreach (var service in registered)
             {
                 var implementation = provider.GetRequiredService(service).GetType();
                 var tag = implementation.GetCustomAttribute<KernelPartAttribute>();

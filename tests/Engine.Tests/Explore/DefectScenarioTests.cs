@@ -72,12 +72,15 @@ public class DefectScenarioTests
         Assert.That(run.Reports, Is.Empty);
     }
 
+    /// <summary>v3.18 isolates balloon pages whatever lru_lock is doing; v4.8's isolate_movable_page does too (the scanner drops it first).</summary>
     [TestCase("redesign")]
     [TestCase("fixed")]
-    public void IsolateWithoutLruLock_v318_NoLruLockDependency_BalloonPagesMigrateAndOrder9BlocksForm(string design)
+    [TestCase("movable")]
+    public void IsolateWithoutLruLock_v318_v48_NoLruLockDependency_BalloonPagesMigrateAndOrder9BlocksForm(string design)
     {
         var run = Explorer.Run("isolate-without-lru-lock", design, 1);
         var legacy = Explorer.Run("isolate-without-lru-lock", "legacy", 1);
+        Assert.That(run.Delta("compact_isolated"), Is.Positive);
         Assert.That(run.Delta("balloon_migrate"), Is.Positive);
         Assert.That(run.Delta("free_order9_blocks"), Is.Positive);
         Assert.That(run.Delta("skip_pageblocks"), Is.LessThan(legacy.Delta("skip_pageblocks")));
@@ -164,6 +167,35 @@ public class DefectScenarioTests
         var redesign = Explorer.Explore("deflate-vs-isolate", "redesign", "dfs", 20_000, 0, pctDepth: 2);
         Assert.That(legacy.FailingByKind.Keys, Is.SupersetOf(new[] { "page_leak", "isolated_pages", "list_corruption" }));
         Assert.That(redesign.FailingByKind.Keys, Is.EqualTo(new[] { "list_corruption" }));
+    }
+
+    // ---- v4.8 (movable): the balloon on the generic non-LRU movable page machinery ----
+
+    [TestCase("scan-vs-migrate")]
+    [TestCase("deflate-vs-isolate")]
+    [TestCase("deflate-vs-migrate")]
+    public void RacingScenarios_v48_MovableDesign_NoFindingInAnyScheduleWithUpToTwoPreemptions(string scenario)
+    {
+        Assert.That(Explorer.Run(scenario, "movable", 1).Delta("compact_isolated"), Is.Positive, "precondition: the scanner isolates");
+        var r = Explorer.Explore(scenario, "movable", "dfs", 20_000, 0, pctDepth: 2);
+        Assert.That(r.Exhausted, Is.True, "the bounded search space was covered");
+        Assert.That(r.Failing, Is.Zero);
+    }
+
+    [Test]
+    public void MigrateTwice_v48_MoveToNewPageLeavesNewpageTagged_BalloonPageMovesEveryRound()
+    {
+        var run = Explorer.Run("migrate-twice", "movable", 1);
+        Assert.That(run.Delta("balloon_migrate"), Is.EqualTo(3));
+        Assert.That(run.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void EveryScenario_v48_MovableDesign_NoFindingUnderAnyStrategy()
+    {
+        foreach (var scenario in Explorer.Scenarios)
+            foreach (var strategy in ExploreRequest.Strategies.Where(s => s != "dfs"))
+                Assert.That(Explorer.Explore(scenario, "movable", strategy, 100, 3).Failing, Is.Zero, $"{scenario} / {strategy}");
     }
 
     [Test]

@@ -125,8 +125,17 @@ public class RaceTests
         Assert.That(fixedDesign.Failing, Is.Zero);
     }
 
+    [Test]
+    public void NewpageAfterUnlock_v4_8_DequeueLeavesNewpageTagged_NoFindingInAnyScheduleWithUpToTwoPreemptions()
+    {
+        var movable = Explorer.Explore("newpage-after-unlock", "movable", "dfs", 10_000, 0, pctDepth: 2);
+        Assert.That(movable.Exhausted, Is.True);
+        Assert.That(movable.Failing, Is.Zero, "__PageMovable(newpage) after the unlock cannot go wrong in v4.8 (movable-v4.8.md §2.6)");
+    }
+
     [TestCase("redesign")]
     [TestCase("fixed")]
+    [TestCase("movable")]
     public void InflateVsCompact_BalloonLockMakesMigratepageBackOff_NoFinding(string design) =>
         Assert.That(Explorer.Explore("inflate-vs-compact", design, "pct", 150, 1).Failing, Is.Zero);
 

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Compaction;
 using BalloonScript.Engine.Compaction.V6_1;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
@@ -38,7 +39,7 @@ public class KcompactdTests
         rig.Sim.Run(2);
         Assert.That(Scanned(rig), Is.Positive);
         Assert.That(rig.Event(VmEvent.PgmigrateSuccess), Is.Positive);
-        Assert.That(rig.Event(VmEvent.KcompactdWake), Is.Zero);
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero);
         Assert.That(Kcompactd.FragmentationScoreZone(rig.Zone("DMA32")), Is.LessThanOrEqualTo(80));
         Assert.That(rig.Sim.Reports, Is.Empty);
     }
@@ -75,19 +76,23 @@ public class KcompactdTests
     }
 
     /// <summary>
-    /// wakeup_kcompactd (from kswapd, here v3.16 kswapd's compact_pgdat): kcompactd_do_work counts compact_daemon_wake
-    /// and its scanned pages, and compacts to an order-9 block; order 0 wakes nobody.
+    /// wakeup_kcompactd from kswapd_try_to_sleep (6.1: kswapd balanced and about to nap, for the order it was woken for):
+    /// kcompactd_do_work counts compact_daemon_wake and its scanned pages, and compacts to an order-9 block; order 0
+    /// wakes nobody. kswapd itself no longer compacts.
     /// </summary>
     [Test]
-    public void WakeupKcompactd_v6_1_RunsKcompactdDoWorkForThatOrder()
+    public void WakeupKcompactd_v6_1_KswapdBeforeItsNapRunsKcompactdDoWorkForItsOrder()
     {
         var rig = RigV6_1.Create(64).FragmentedAnon();
-        rig.RunOnCpu0(() => rig.Compactor.CompactPgdat(0));
-        Assert.That(rig.Event(VmEvent.KcompactdWake), Is.Zero);
-        rig.RunOnCpu0(() => rig.Compactor.CompactPgdat(9));
-        Assert.That(rig.Event(VmEvent.KcompactdWake), Is.EqualTo(1));
-        Assert.That(rig.Event(VmEvent.KcompactdMigrateScanned), Is.Positive.And.LessThanOrEqualTo(Scanned(rig)));
-        Assert.That(rig.Event(VmEvent.KcompactdFreeScanned), Is.Positive);
+        var background = rig.Get<IBackgroundCompaction>();
+        rig.RunOnCpu0(() => background.AfterReclaim(9));
+        rig.RunOnCpu0(() => background.BeforeNap(0, 1));
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero);
+        Assert.That(Scanned(rig), Is.Zero);
+        rig.RunOnCpu0(() => background.BeforeNap(9, 1));
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1));
+        Assert.That(rig.Event(VmEvent.CompactDaemonMigrateScanned), Is.Positive.And.LessThanOrEqualTo(Scanned(rig)));
+        Assert.That(rig.Event(VmEvent.CompactDaemonFreeScanned), Is.Positive);
         Assert.That(rig.Sim.FreeBlocks().Skip(9).Sum(), Is.Positive);
         Assert.That(rig.Sim.Reports, Is.Empty);
     }

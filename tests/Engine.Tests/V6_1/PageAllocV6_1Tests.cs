@@ -173,8 +173,8 @@ public class PageAllocV6_1Tests
         Assert.That(rig.FreeList(zone, 0, MigrateType.Unmovable), Is.Empty, "precondition: no unmovable free page");
         rig.RunOnCpu0(() => rig.Allocator.AllocPages(0, gfp));
         Assert.That(zone.WatermarkBoost, Is.EqualTo(boostAfter));
-        Assert.That(rig.Event(VmEvent.KcompactdWake), Is.EqualTo(kcompactdWakes));
-        Assert.That(rig.Event(VmEvent.KcompactdMigrateScanned) > 0, Is.EqualTo(kcompactdWakes > 0));
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(kcompactdWakes));
+        Assert.That(rig.Event(VmEvent.CompactDaemonMigrateScanned) > 0, Is.EqualTo(kcompactdWakes > 0));
         Assert.That(rig.Sim.Reports, Is.Empty);
     }
 

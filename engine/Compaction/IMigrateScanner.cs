@@ -1,0 +1,26 @@
+using BalloonScript.Engine.Mm;
+
+namespace BalloonScript.Engine.Compaction;
+
+/// <summary>What isolate_migratepages reports to compact_zone (isolate_migrate_t).</summary>
+internal enum IsolateMigrate
+{
+    Abort,
+    None,
+    Success,
+}
+
+/// <summary>
+/// The migrate scanner of mm/compaction.c, as compact_zone and the range scans use it: <c>isolate_migratepages</c>
+/// (the next block to scan from cc-&gt;migrate_pfn) and <c>isolate_migratepages_range</c>. v3.16
+/// (<see cref="V3_16.MigrateScanner"/>) has compaction's balloon branch; v4.8 (<see cref="V4_8.MigrateScanner"/>) the
+/// generic non-LRU movable page branch, independent of lru_lock.
+/// </summary>
+internal interface IMigrateScanner
+{
+    /// <summary>isolate_migratepages: scan from cc-&gt;migrate_pfn, isolating onto cc-&gt;migratepages; cc-&gt;migrate_pfn moves on.</summary>
+    IsolateMigrate IsolateMigratepages(Zone zone, CompactControl cc);
+
+    /// <summary>isolate_migratepages_range: the scanner over [low, end) onto cc's migrate list; the PFN reached, 0 on abort.</summary>
+    int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn);
+}
