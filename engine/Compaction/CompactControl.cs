@@ -46,7 +46,8 @@ internal class CompactControl
     public Zone Zone { get; }
     /// <summary>
     /// <c>direct_compaction</c> (v4.8): an allocation's own compaction (compact_zone_order), not kcompactd's or a
-    /// manual one. Only v4.8 parts read it (the migrate scanner's skip-on-failure); v3.16 has no such field.
+    /// manual one. v4.8 and 6.1 parts read it (the migrate scanner's skip-on-failure; 6.1 also suitable_migration_source
+    /// and the skip flush); v3.16 has no such field.
     /// </summary>
     public bool DirectCompaction { get; init; }
     /// <summary>Async compaction gave up on need_resched() or lock contention.</summary>

@@ -27,6 +27,8 @@ internal static class CompactionServiceCollectionExtensions
             case PartVersion.V6_1:
                 if (parts.MigrateScanner != PartVersion.V6_1 || parts.BackgroundCompaction != PartVersion.V6_1)
                     throw new ArgumentException("compaction v6.1 works with the v6.1 migrate scanner and background compaction (kcompactd) only", nameof(DesignParts));
+                if (parts.Migration != PartVersion.V4_8)
+                    throw new ArgumentException("compaction v6.1 isolates non-LRU movable pages through isolate_movable_page: migration v4.8", nameof(DesignParts));
                 services.AddSingleton<V3_16.Deferral>(); // unchanged in 6.1
                 services.AddSingleton<V6_1.CompactLocking>();
                 services.AddSingleton<V6_1.PageblockSkip>();
@@ -43,11 +45,9 @@ internal static class CompactionServiceCollectionExtensions
         {
             PartVersion.V3_16 => services.AddSingleton<IMigrateScanner, V3_16.MigrateScanner>(),
             PartVersion.V4_8 => services.AddSingleton<IMigrateScanner, V4_8.MigrateScanner>(),
-            // isolate_movable_page: until a v6.1 balloon (balloon_mops) and migration exist, the design's balloon
-            // isolation behind the generic non-LRU movable page seam.
+            // Non-LRU movable pages through isolate_movable_page, which migration registers (IMovablePageIsolation).
             PartVersion.V6_1 => services.AddSingleton<V6_1.MigrateScanner>()
-                .AddSingleton<IMigrateScanner>(sp => sp.GetRequiredService<V6_1.MigrateScanner>())
-                .AddSingleton<IMovablePageIsolation, Balloon.ScannerIsolationMovablePage>(),
+                .AddSingleton<IMigrateScanner>(sp => sp.GetRequiredService<V6_1.MigrateScanner>()),
             var v => throw NoImplementation("migrate scanner", v),
         };
         _ = parts.BackgroundCompaction switch

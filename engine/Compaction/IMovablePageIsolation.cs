@@ -6,7 +6,9 @@ namespace BalloonScript.Engine.Compaction;
 /// Movable pages that are not on an LRU list (v4.8's generic non-LRU movable pages: the balloon's), as compaction's
 /// migrate scanner (isolate_migratepages_block, v4.8+) and the allocator's pageblock stealing (move_freepages, which
 /// counts them as movable) see them: the lockless tests of include/linux/page-flags.h and <c>isolate_movable_page</c>
-/// of mm/migrate.c, behind which the owner's isolate callback runs. The owner (the balloon) implements it.
+/// of mm/migrate.c, behind which the owner's isolate callback runs. Migration implements it
+/// (<see cref="Migrate.V4_8.MovablePageIsolation"/>: 6.1's <c>isolate_movable_page</c> is v4.8's returning 0 / -EBUSY
+/// instead of true / false, with <c>movable_operations</c> in place of a mapping's a_ops).
 /// </summary>
 internal interface IMovablePageIsolation
 {

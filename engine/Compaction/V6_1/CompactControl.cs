@@ -31,8 +31,6 @@ internal sealed class CompactControl(PageLists lists, Zone zone, int order, Gfp 
     public bool WholeZone { get; set; }
     /// <summary><c>ignore_block_suitable</c>: any pageblock may be a migration target (SYNC_FULL priority).</summary>
     public bool IgnoreBlockSuitable { get; init; }
-    /// <summary><c>direct_compaction</c>: run by an allocation (skip_on_failure, suitable_migration_source, the skip flush).</summary>
-    public bool DirectCompaction { get; init; }
     /// <summary><c>proactive_compaction</c>: kcompactd's proactive run, finished by the zone's fragmentation score.</summary>
     public bool ProactiveCompaction { get; init; }
     /// <summary><c>total_migrate_scanned</c> / <c>total_free_scanned</c>: counted into compact_*_scanned when compact_zone ends.</summary>

@@ -10,7 +10,7 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// <c>wmark_pages</c> adds on top; a wake of kswapd while a zone is boosted ends the boost as 6.1 kswapd's
 /// <c>balance_pgdat</c> does: each zone's boost is taken back and kcompactd is woken at pageblock order.
 /// <para>
-/// The interim <c>v6.1</c> design borrows the v3.16 kswapd, which knows nothing of boosts: it is woken as usual (and
+/// The <c>v6.1</c> design borrows the v3.16 kswapd, which knows nothing of boosts: it is woken as usual (and
 /// balances to the unboosted marks), but does no boost reclaim (6.1's <c>nr_boost_reclaim</c>: reclaim of the boost's worth
 /// of pages with writeback and swap off), so the boost ends with that wake. Without reclaim there is no kswapd pass at
 /// all, and the same epilogue runs. docs/model.md says so.

@@ -4,8 +4,8 @@ using NUnit.Framework;
 namespace BalloonScript.Engine.Tests.V6_1;
 
 /// <summary>
-/// The four defects' scenarios under the interim v6.1 design (6.1 allocator and compaction, <c>fixed</c>'s balloon, v3.16
-/// migration): clean — no sanitizer finding — under every strategy: random and PCT schedules, and the bounded DFS with
+/// The four defects' scenarios under the v6.1 design (6.1 allocator and compaction, v4.8's migration and balloon on
+/// non-LRU movable pages): clean — no sanitizer finding — under every strategy: random and PCT schedules, and the bounded DFS with
 /// two preemptions run to exhaustion for the two races it is tractable for.
 /// </summary>
 public class DefectScenariosV6_1Tests
