@@ -64,7 +64,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Workload.Munmap>();
         services.AddSingleton<Workload.Workload>();
         services.AddSingleton<Workload.HighOrderRequests>();
-        services.AddProcText(parts.PageAllocator);
+        services.AddProcText(parts);
         services.AddSingleton<Proc.KPageFlags>();
         services.AddSingleton<PageInspector>();
         services.AddSingleton<Workload.SeedStream>();

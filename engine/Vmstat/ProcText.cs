@@ -7,11 +7,11 @@ namespace BalloonScript.Engine.Vmstat;
 /// The text of /proc/buddyinfo, /proc/pagetypeinfo, /proc/vmstat, /proc/zoneinfo and the debugfs extfrag files,
 /// byte for byte as v3.16 mm/vmstat.c prints them for node 0 (a kernel without CONFIG_NUMA; x86-64 has four zone
 /// types, DMA, DMA32, Normal, Movable, of which the empty ones are not printed). Later kernels' text
-/// (Vmstat/V6_1) keeps what did not change and overrides the rest. The pagetypeinfo columns are the
+/// (Vmstat/V4_8, Vmstat/V6_1) keeps what did not change and overrides the rest. The pagetypeinfo columns are the
 /// page allocator's migratetypes (<see cref="Zone.Types"/>).
 /// </summary>
 internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    PageAlloc.IPerCpuPages? pcp = null, Compaction.V4_8.Kcompactd? kcompactd = null)
+    PageAlloc.IPerCpuPages? pcp = null)
 {
     protected Node Node => node;
     protected PageLists Lists => lists;
@@ -75,8 +75,8 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     /// <summary>
     /// vmstat_show: every zone_stat_item summed over zones, the two writeback thresholds (global_dirty_limits with
     /// dirty_ratio 20 and dirty_background_ratio 10), then the vm events (pgpgin/pgpgout halved: sectors to KiB).
-    /// The balloon events are printed by designs whose balloon code has them (v3.18 on); compact_daemon_wake after
-    /// compact_success (where v4.6 put it) by designs with v4.8's kcompactd; the other events later kernels added by none.
+    /// The balloon events are printed by designs whose balloon code has them (v3.18 on); the events later kernels added
+    /// by none (v4.8's text adds compact_daemon_wake: <see cref="V4_8.ProcText"/>).
     /// </summary>
     public virtual string Vmstat()
     {
@@ -94,8 +94,6 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
             long v = vmstat.Event(ev);
             if (ev is VmEvent.Pgpgin or VmEvent.Pgpgout) v /= 2;
             sb.Append(VmEvents.Names[e]).Append(' ').Append(v).Append('\n');
-            if (ev == VmEvent.CompactSuccess && kcompactd is not null)
-                sb.Append(VmEvents.Names[(int)VmEvent.CompactDaemonWake]).Append(' ').Append(vmstat.Event(VmEvent.CompactDaemonWake)).Append('\n');
         }
         return sb.ToString();
     }
