@@ -26,11 +26,15 @@ public sealed class PyOptions
     public double IoLatencyMs { get; set; } = Defaults.IoLatencyMs;
     public double HostUsPerPage { get; set; } = Defaults.HostUsPerPage;
     public int MaxReportsPerKind { get; set; } = Defaults.MaxReportsPerKind;
+    /// <summary>Design-specific sysctls: null (None) leaves the design's default; SimulationOptions rejects them on designs without them.</summary>
+    public int? CompactionProactiveness { get; set; } = Defaults.CompactionProactiveness;
+    public int? WatermarkBoostFactor { get; set; } = Defaults.WatermarkBoostFactor;
+    public int? WatermarkScaleFactor { get; set; } = Defaults.WatermarkScaleFactor;
 
     /// <summary>The option names as Python spells them (snake_case of the properties), in signature order.</summary>
     public static string[] Names() => ["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "check_accounting", "hz", "timeslice_ms",
         "reclaim", "pagevecs", "swap_mib", "io_latency_ms", "host_us_per_page",
-        "max_reports_per_kind"];
+        "max_reports_per_kind", "compaction_proactiveness", "watermark_boost_factor", "watermark_scale_factor"];
 
     /// <summary>The engine's options (the design parsed here, at the boundary; ArgumentException naming a bad one).</summary>
     internal SimulationOptions Build() => new()
@@ -39,5 +43,7 @@ public sealed class PyOptions
         PerCpuLists = PerCpuLists, CheckAccounting = CheckAccounting, Hz = Hz, TimesliceMs = TimesliceMs,
         Reclaim = Reclaim, Pagevecs = Pagevecs, SwapMib = SwapMib, IoLatencyMs = IoLatencyMs,
         HostUsPerPage = HostUsPerPage, MaxReportsPerKind = MaxReportsPerKind,
+        CompactionProactiveness = CompactionProactiveness, WatermarkBoostFactor = WatermarkBoostFactor,
+        WatermarkScaleFactor = WatermarkScaleFactor,
     };
 }

@@ -88,11 +88,14 @@ public sealed class PySimulation
     public uint[] PageFlags() => _sim.PageFlags();
     public ulong[] KPageFlags() => _sim.KPageFlags();
     public byte[] PageblockMigratetypes() => _sim.PageblockMigratetypes();
+    /// <summary>The names pageblock_migratetypes() values index, as this design's allocator numbers them.</summary>
+    public string[] Migratetypes() => _sim.MigratetypeNames();
     public byte[] PageblockSkip() => _sim.PageblockSkip().Select(b => (byte)(b ? 1 : 0)).ToArray(); // bool[] has no numpy buffer format
     public byte[] BalloonUnmovable() => _sim.BalloonUnmovable().Select(b => (byte)(b ? 1 : 0)).ToArray();
     public string[] ZoneNames() => _sim.Zones().Select(z => z.Name).ToArray();
     public int[] ZoneStarts() => _sim.Zones().Select(z => z.Start).ToArray();
     public int[] ZoneEnds() => _sim.Zones().Select(z => z.End).ToArray();
+    /// <summary>v3.16's migratetype names (the older designs'); a v6.1 simulation numbers them its own way (<see cref="Migratetypes"/>).</summary>
     public static string[] MigratetypeNames() => [.. MigrateType.Names];
     public static string[] PageFlagNames() => [.. PageInspector.FlagNames];
     public string[] HistoryColumns() => _sim.HistoryColumns();

@@ -64,8 +64,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Workload.Munmap>();
         services.AddSingleton<Workload.Workload>();
         services.AddSingleton<Workload.HighOrderRequests>();
-        services.AddSingleton<VmStat>();
-        services.AddSingleton<ProcText>();
+        services.AddProcText(parts);
         services.AddSingleton<Proc.KPageFlags>();
         services.AddSingleton<PageInspector>();
         services.AddSingleton<Workload.SeedStream>();

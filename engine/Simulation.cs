@@ -280,8 +280,11 @@ public sealed class Simulation
     /// <summary>/proc/kpageflags of every PFN (KPF_ bits).</summary>
     public ulong[] KPageFlags() => _parts.KPageFlags.All();
 
-    /// <summary>The migratetype of every pageblock, in PFN order (values index <see cref="MigrateType.Names"/>).</summary>
+    /// <summary>The migratetype of every pageblock, in PFN order (values index <see cref="MigratetypeNames"/>).</summary>
     public byte[] PageblockMigratetypes() => _parts.Node.Zones.SelectMany(z => z.PageblockMigratetype).ToArray();
+
+    /// <summary>The migratetypes of this design's page allocator (migratetype_names), in number order: v3.16's or 6.1's.</summary>
+    public string[] MigratetypeNames() => [.. _parts.Node.Zones[0].Types.Names];
 
     /// <summary>Balloon pages compaction can never isolate again (legacy's defect 2), as a mask over PFNs.</summary>
     public bool[] BalloonUnmovable() => _parts.Inspector.BalloonUnmovable();

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine;
 
@@ -68,6 +69,27 @@ public sealed record SimulationOptions
     /// </summary>
     public int MaxReportsPerKind { get; init; } = 1000;
 
+    /// <summary>
+    /// vm.compaction_proactiveness (5.9+): how hard kcompactd compacts in the background, [0, 100]; 0 turns proactive
+    /// compaction off. Unset: the kernel's default, 20. Only designs with 6.1 compaction have it.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public int? CompactionProactiveness { get; init; }
+
+    /// <summary>
+    /// vm.watermark_boost_factor (5.0+): how far fragmenting fallbacks may boost a zone's watermarks, in 1/10000 of its
+    /// high mark, [0, 2^31−1]; 0 turns boosting off. Unset: 15000. Only designs with the 6.1 page allocator have it.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public int? WatermarkBoostFactor { get; init; }
+
+    /// <summary>
+    /// vm.watermark_scale_factor (4.6+): the distance between the min, low and high watermarks, in 1/10000 of a zone's
+    /// managed pages, [1, 3000]. Unset: 10. Only designs with the 6.1 page allocator have it.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public int? WatermarkScaleFactor { get; init; }
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     /// <summary>
@@ -97,6 +119,18 @@ public sealed record SimulationOptions
         Check.InRange(IoLatencyMs, "io_latency_ms", 0.0, 10_000.0);
         Check.InRange(HostUsPerPage, "host_us_per_page", 0.0, 1000.0);
         Check.InRange(MaxReportsPerKind, "max_reports_per_kind", 1, 1_000_000_000);
+        CheckTunable(CompactionProactiveness, "compaction_proactiveness", 0, 100, d => d.Parts.Compaction == PartVersion.V6_1);
+        CheckTunable(WatermarkBoostFactor, "watermark_boost_factor", 0, int.MaxValue, d => d.Parts.PageAllocator == PartVersion.V6_1);
+        CheckTunable(WatermarkScaleFactor, "watermark_scale_factor", 1, 3000, d => d.Parts.PageAllocator == PartVersion.V6_1);
         return this;
+    }
+
+    /// <summary>A sysctl some designs' kernels have: set only on one of those (the message names them), and in range.</summary>
+    private void CheckTunable(int? value, string name, long min, long max, Func<KernelDesign, bool> has)
+    {
+        if (value is not { } v) return;
+        Check.That(has(Design), name, $"design {Design.Name} has no such setting; the designs that have it: "
+            + string.Join(", ", KernelDesign.All.Where(has).Select(d => d.Name)));
+        Check.InRange(v, name, min, max);
     }
 }

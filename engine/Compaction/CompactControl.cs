@@ -6,9 +6,9 @@ namespace BalloonScript.Engine.Compaction;
 /// <summary>
 /// struct compact_control (v3.16 mm/internal.h): one compaction run over one zone. The two private lists
 /// (<c>freepages</c>, <c>migratepages</c>) are list heads in <see cref="PageLists"/>, owned by this run only;
-/// <see cref="Release"/> gives them back.
+/// <see cref="Release"/> gives them back. Later versions add their fields in a subclass (<see cref="V6_1.CompactControl"/>).
 /// </summary>
-internal sealed class CompactControl
+internal class CompactControl
 {
     /// <summary>COMPACT_CLUSTER_MAX = SWAP_CLUSTER_MAX.</summary>
     public const int ClusterMax = 32;
@@ -46,7 +46,8 @@ internal sealed class CompactControl
     public Zone Zone { get; }
     /// <summary>
     /// <c>direct_compaction</c> (v4.8): an allocation's own compaction (compact_zone_order), not kcompactd's or a
-    /// manual one. Only v4.8 parts read it (the migrate scanner's skip-on-failure); v3.16 has no such field.
+    /// manual one. v4.8 and 6.1 parts read it (the migrate scanner's skip-on-failure; 6.1 also suitable_migration_source
+    /// and the skip flush); v3.16 has no such field.
     /// </summary>
     public bool DirectCompaction { get; init; }
     /// <summary>Async compaction gave up on need_resched() or lock contention.</summary>

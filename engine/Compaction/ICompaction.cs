@@ -5,10 +5,11 @@ using BalloonScript.Engine.PageAlloc;
 namespace BalloonScript.Engine.Compaction;
 
 /// <summary>
-/// The mm/compaction.c entry points other parts call: manual compaction, direct compaction and its deferral
-/// (from the page allocator), and the migrate scanner over a PFN range on a caller's compact_control (what
-/// CMA's alloc_contig_range and the race scenarios use). One implementation per kernel version
-/// (<see cref="V3_16.Compactor"/>).
+/// The mm/compaction.c entry points other parts call: manual compaction, kswapd's compaction and the deferral
+/// reclaim checks, and the migrate scanner over a PFN range on a caller's compact_control (what CMA's
+/// alloc_contig_range and the race scenarios use). Direct compaction (try_to_compact_pages) changed its signature
+/// between versions (6.1: priorities and a captured page), so each version's page allocator calls its own version's
+/// compactor. One implementation per kernel version (<see cref="V3_16.Compactor"/>).
 /// </summary>
 internal interface ICompaction
 {
@@ -17,9 +18,6 @@ internal interface ICompaction
     /// each zone's result. Another <paramref name="mode"/> runs the same walk as that mode's compaction would.
     /// </summary>
     CompactStatus[] CompactNode(MigrateMode mode);
-
-    /// <summary>try_to_compact_pages: direct compaction for an allocation of 2^order pages.</summary>
-    CompactStatus TryToCompactPages(int order, Gfp gfp, MigrateMode mode, out bool contended);
 
     /// <summary>compaction_suitable: whether compacting the zone could produce a free block of <paramref name="order"/>.</summary>
     CompactStatus CompactionSuitable(Zone zone, int order);

@@ -18,6 +18,8 @@ public enum PartVersion
     Stable2019,
     /// <summary>Linux v4.8: non-LRU movable pages (bda807d44454) and the balloon on them (b1123ea6d3b3); kcompactd (v4.6).</summary>
     V4_8,
+    /// <summary>Linux 6.1 (Debian 12 "bookworm"); the mm core as read from a 6.1.78 tree (docs/kernel/v6.1.md).</summary>
+    V6_1,
 }
 
 /// <summary>How <see cref="PartVersion"/> values are written in tables and messages.</summary>
@@ -31,6 +33,7 @@ public static class PartVersions
         PartVersion.V4_5 => "v4.5",
         PartVersion.Stable2019 => "2019 stable fix",
         PartVersion.V4_8 => "v4.8",
+        PartVersion.V6_1 => "v6.1",
         _ => throw new ArgumentOutOfRangeException(nameof(version)),
     };
 }

@@ -19,6 +19,7 @@ internal static class MigrationServiceCollectionExtensions
             case PartVersion.V4_8:
                 services.AddSingleton<V4_8.MovablePage>();
                 services.AddSingleton<V4_8.MovablePageIsolation>();
+                services.AddSingleton<Compaction.IMovablePageIsolation>(sp => sp.GetRequiredService<V4_8.MovablePageIsolation>());
                 services.AddSingleton<V4_8.Migration>();
                 services.AddSingleton<IMigration>(sp => sp.GetRequiredService<V4_8.Migration>());
                 break;

@@ -12,13 +12,13 @@ internal sealed class Node : ISnapshotState
     public const int DmaEndPfn = 16 << 8;        // 16 MiB
     public const int Dma32EndPfn = 4096 << 8;    // 4 GiB
 
-    public Node(PageTable pages, PageLists lists, Scheduler scheduler)
+    public Node(PageTable pages, PageLists lists, Scheduler scheduler, MigrateTypes types)
     {
         int n = pages.NrPages;
         var zones = new List<Zone>();
         void Add(string name, int start, int end)
         {
-            if (end > start) zones.Add(new Zone(zones.Count, name, start, end, lists, scheduler));
+            if (end > start) zones.Add(new Zone(zones.Count, name, start, end, lists, scheduler, types));
         }
         Add("DMA", 0, Math.Min(n, DmaEndPfn));
         Add("DMA32", DmaEndPfn, Math.Min(n, Dma32EndPfn));

@@ -1,5 +1,5 @@
 using BalloonScript.Engine.Balloon;
-using BalloonScript.Engine.PageAlloc.V3_16;
+using BalloonScript.Engine.PageAlloc;
 
 namespace BalloonScript.Engine.Mm;
 
@@ -8,7 +8,7 @@ namespace BalloonScript.Engine.Mm;
 /// points): what a debugger attached to the simulated kernel would see.
 /// </summary>
 internal sealed class PageInspector(PageTable pages, PageLists lists, Node node, MappingTable mappings, BalloonDevInfo dev,
-    IBalloonPageIdentity identity, PerCpuPagesets? pcp = null, Pagevecs? pagevecs = null)
+    IBalloonPageIdentity identity, IPerCpuPages? pcp = null, Pagevecs? pagevecs = null)
 {
     /// <summary>v3.16 pageflag names, in bit order, as dump_page prints them.</summary>
     public static readonly string[] FlagNames =
@@ -25,7 +25,7 @@ internal sealed class PageInspector(PageTable pages, PageLists lists, Node node,
         string? type = pages.PageBuddy(pfn) ? "buddy" : pages.PageBalloon(pfn) ? "balloon" : null;
         return new PageInfo(pfn, zone.Name, ((PageKind)pages.Kind[pfn]).ToString().ToLowerInvariant(), flags,
             pages.Count[pfn], pages.MapCount[pfn], type, DescribeMapping(pages.Mapping[pfn]), pages.Private[pfn],
-            MigrateType.Names[zone.GetPageblockMigratetype(pfn)], zone.PageblockSkip[zone.PageblockIndex(pfn)],
+            zone.Types.Names[zone.GetPageblockMigratetype(pfn)], zone.PageblockSkip[zone.PageblockIndex(pfn)],
             ListOf(pfn, zone), pages.Content[pfn]);
     }
 
@@ -82,13 +82,10 @@ internal sealed class PageInspector(PageTable pages, PageLists lists, Node node,
             for (int l = 0; l < Zone.NrLruLists; l++)
                 if (z.LruHead[l] == head) return $"{z.Name} {LruNames[l]}";
             for (int order = 0; order < Zone.MaxOrder; order++)
-                for (int mt = 0; mt < MigrateType.Count; mt++)
-                    if (z.FreeList(order, mt) == head) return $"{z.Name} free_area[{order}].free_list[{MigrateType.Names[mt]}]";
-            for (int cpu = 0; pcp is not null && cpu < pcp.Cpus; cpu++)
-                for (int mt = 0; mt < MigrateType.PcpTypes; mt++)
-                    if (pcp.Pcp(z, cpu).Lists[mt] == head) return $"{z.Name} pcp[cpu{cpu}].lists[{MigrateType.Names[mt]}]";
+                for (int mt = 0; mt < z.Types.Count; mt++)
+                    if (z.FreeList(order, mt) == head) return $"{z.Name} free_area[{order}].free_list[{z.Types.Names[mt]}]";
         }
-        return "a private list (compaction's or migration's)";
+        return pcp?.ListName(head) ?? "a private list (compaction's or migration's)";
     }
 
     private static readonly string[] LruNames = ["inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable"];

@@ -25,7 +25,7 @@ internal sealed class PageLists : ISnapshotState
     private readonly Stack<int> _freeHeads = new();
     private readonly Sanitizer _sanitizer;
 
-    public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 1024)
+    public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 4096)
     {
         _nrPages = pages.NrPages;
         _sanitizer = sanitizer;
@@ -86,6 +86,15 @@ internal sealed class PageLists : ISnapshotState
 
     /// <summary>list_move: unlink and add at the head of another list.</summary>
     public bool Move(int node, int head) => Unlink(node) && Add(node, head);
+
+    /// <summary>list_move_tail: to the tail of another list.</summary>
+    public bool MoveTail(int node, int head) => Unlink(node) && AddTail(node, head);
+
+    /// <summary>
+    /// list_rotate_to_front(<paramref name="node"/>, <paramref name="head"/>): rotate the list so that
+    /// <paramref name="node"/> comes first, the entries before it going to the tail in order (the head is moved).
+    /// </summary>
+    public bool RotateToFront(int node, int head) => node == head || (Unlink(head) && Insert(head, _prev[node], node));
 
     /// <summary>True if <paramref name="node"/> currently sits on some list (its links are not poison).</summary>
     public bool OnAList(int node) => !IsPoison(_next[node]);

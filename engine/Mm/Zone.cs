@@ -6,7 +6,9 @@ namespace BalloonScript.Engine.Mm;
 
 /// <summary>
 /// <c>struct zone</c> (v3.16 mmzone.h): a PFN range with its own free areas, locks, LRU lists, watermarks,
-/// pageblock bits and compaction state.
+/// pageblock bits and compaction state. The fields later kernels added (6.1: <see cref="WatermarkBoost"/>,
+/// <see cref="NrReservedHighatomic"/>, <see cref="CompactInitMigratePfn"/>, <see cref="CompactInitFreePfn"/>) stay at their
+/// boot values in designs whose page allocator and compaction are older.
 /// Invariant: Σ <see cref="NrFree"/>[o]·2^o = Stat[NrFreePages] + pages isolated by compaction's free scanner
 /// are excluded from both, and so are pages on the optional per-cpu lists (PageAlloc/PerCpuPagesets).
 /// </summary>
@@ -20,20 +22,21 @@ internal sealed class Zone : ISnapshotState
     /// <summary>LRU list indices (enum lru_list).</summary>
     public const int LruInactiveAnon = 0, LruActiveAnon = 1, LruInactiveFile = 2, LruActiveFile = 3, LruUnevictable = 4, NrLruLists = 5;
 
-    public Zone(int index, string name, int startPfn, int endPfn, PageLists lists, Scheduler scheduler)
+    public Zone(int index, string name, int startPfn, int endPfn, PageLists lists, Scheduler scheduler, MigrateTypes types)
     {
         Index = index;
+        Types = types;
         Name = name;
         StartPfn = startPfn;
         EndPfn = endPfn;
         ManagedPages = endPfn - startPfn;
-        FreeListHead = new int[MaxOrder * MigrateType.Count];
+        FreeListHead = new int[MaxOrder * types.Count];
         for (int i = 0; i < FreeListHead.Length; i++) FreeListHead[i] = lists.NewHead();
         LruHead = new int[NrLruLists];
         for (int i = 0; i < NrLruLists; i++) LruHead[i] = lists.NewHead();
         int blocks = (endPfn - startPfn + PageblockNrPages - 1) / PageblockNrPages;
         PageblockMigratetype = new byte[blocks];
-        Array.Fill(PageblockMigratetype, (byte)MigrateType.Movable);
+        Array.Fill(PageblockMigratetype, (byte)types.Movable);
         PageblockSkip = new bool[blocks];
         Lock = new SimLock(scheduler, $"zone[{name}]->lock");
         LruLock = new SimLock(scheduler, $"zone[{name}]->lru_lock");
@@ -53,9 +56,12 @@ internal sealed class Zone : ISnapshotState
 
     /// <summary>free_area[order].nr_free: free blocks of each order, all migrate types.</summary>
     public long[] NrFree { get; } = new long[MaxOrder];
-    /// <summary>free_area[order].free_list[mt] heads, at [order * MigrateType.Count + mt].</summary>
+    /// <summary>The migratetype numbering of the page allocator's version: how many free lists each order has.</summary>
+    public MigrateTypes Types { get; }
+
+    /// <summary>free_area[order].free_list[mt] heads, at [order * Types.Count + mt].</summary>
     public int[] FreeListHead { get; }
-    public int FreeList(int order, int mt) => FreeListHead[order * MigrateType.Count + mt];
+    public int FreeList(int order, int mt) => FreeListHead[order * Types.Count + mt];
 
     /// <summary>lruvec lists (one memcg: the zone's).</summary>
     public int[] LruHead { get; }
@@ -63,7 +69,14 @@ internal sealed class Zone : ISnapshotState
     /// <summary>vm_stat[] of this zone.</summary>
     public long[] Stat { get; } = new long[(int)ZoneStat.Count];
 
+    /// <summary><c>_watermark[WMARK_MIN..HIGH]</c>, without the boost.</summary>
     public long[] Watermark { get; } = new long[3];
+    /// <summary><c>watermark_boost</c> (6.1): raised by fragmenting fallbacks, added to every watermark (wmark_pages).</summary>
+    public long WatermarkBoost { get; set; }
+    /// <summary><c>wmark_pages(zone, i)</c> (6.1): the watermark with the boost on top.</summary>
+    public long WmarkPages(int i) => Watermark[i] + WatermarkBoost;
+    /// <summary><c>nr_reserved_highatomic</c> (6.1): pages in MIGRATE_HIGHATOMIC pageblocks.</summary>
+    public long NrReservedHighatomic { get; set; }
     /// <summary>lowmem_reserve[classzone]: pages kept back from allocations that could have used a higher zone.</summary>
     public long[] LowmemReserve { get; set; } = [];
 
@@ -82,6 +95,12 @@ internal sealed class Zone : ISnapshotState
     public int CompactConsidered { get; set; }
     public int CompactDeferShift { get; set; }
     public int CompactOrderFailed { get; set; }
+    /// <summary>
+    /// <c>compact_init_migrate_pfn</c> / <c>compact_init_free_pfn</c> (6.1): where __reset_isolation_suitable found the
+    /// first source and the last target; 0 (the zeroed struct zone) until it first runs.
+    /// </summary>
+    public int CompactInitMigratePfn { get; set; }
+    public int CompactInitFreePfn { get; set; }
 
     // Reclaim state (v3.16 struct zone and struct lruvec, mm/vmscan.c).
     /// <summary><c>pages_scanned</c>: LRU pages reclaim scanned since a page of this zone last reached the buddy lists.</summary>
@@ -108,7 +127,8 @@ internal sealed class Zone : ISnapshotState
     public object Save() => new Saved(ManagedPages, (long[])NrFree.Clone(), (long[])Stat.Clone(), (long[])Watermark.Clone(),
         (long[])LowmemReserve.Clone(), Lock.Save(), LruLock.Save(), (byte[])PageblockMigratetype.Clone(), (bool[])PageblockSkip.Clone(),
         CompactCachedFreePfn, (int[])CompactCachedMigratePfn.Clone(), CompactBlockskipFlush, CompactConsidered, CompactDeferShift,
-        CompactOrderFailed, PagesScanned, (long[])RecentScanned.Clone(), (long[])RecentRotated.Clone(), InactiveRatio, (int)Flags);
+        CompactOrderFailed, PagesScanned, (long[])RecentScanned.Clone(), (long[])RecentRotated.Clone(), InactiveRatio, (int)Flags,
+        WatermarkBoost, NrReservedHighatomic, CompactInitMigratePfn, CompactInitFreePfn);
 
     public void Restore(object saved)
     {
@@ -134,10 +154,15 @@ internal sealed class Zone : ISnapshotState
         s.RecentRotated.CopyTo(RecentRotated, 0);
         InactiveRatio = s.InactiveRatio;
         Flags = (ZoneFlags)s.Flags;
+        WatermarkBoost = s.WatermarkBoost;
+        NrReservedHighatomic = s.NrReservedHighatomic;
+        CompactInitMigratePfn = s.CompactInitMigratePfn;
+        CompactInitFreePfn = s.CompactInitFreePfn;
     }
 
     private sealed record Saved(long ManagedPages, long[] NrFree, long[] Stat, long[] Watermark, long[] LowmemReserve, object Lock,
         object LruLock, byte[] PageblockMigratetype, bool[] PageblockSkip, int CompactCachedFreePfn, int[] CompactCachedMigratePfn,
         bool CompactBlockskipFlush, int CompactConsidered, int CompactDeferShift, int CompactOrderFailed, long PagesScanned,
-        long[] RecentScanned, long[] RecentRotated, int InactiveRatio, int Flags);
+        long[] RecentScanned, long[] RecentRotated, int InactiveRatio, int Flags, long WatermarkBoost, long NrReservedHighatomic,
+        int CompactInitMigratePfn, int CompactInitFreePfn);
 }

@@ -1,6 +1,9 @@
 namespace BalloonScript.Engine.Mm;
 
-/// <summary><c>enum zone_flags</c> bits reclaim and the OOM killer use (v3.16 include/linux/mmzone.h).</summary>
+/// <summary>
+/// <c>enum zone_flags</c> bits reclaim and the OOM killer use (v3.16 include/linux/mmzone.h), and the two the 6.1 page
+/// allocator reads (set only in designs with the 6.1 allocator).
+/// </summary>
 [Flags]
 internal enum ZoneFlags
 {
@@ -13,4 +16,8 @@ internal enum ZoneFlags
     TailLruDirty = 1 << 3,
     /// <summary>ZONE_WRITEBACK: a reclaim batch found only pages under writeback.</summary>
     Writeback = 1 << 4,
+    /// <summary>ZONE_BOOSTED_WATERMARK (6.1): a fragmenting fallback boosted the watermark; rmqueue wakes kswapd.</summary>
+    BoostedWatermark = 1 << 5,
+    /// <summary>ZONE_RECLAIM_ACTIVE (6.1): kswapd or direct reclaim is working on the zone; pcp->high is capped.</summary>
+    ReclaimActive = 1 << 6,
 }

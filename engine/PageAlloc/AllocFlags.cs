@@ -2,7 +2,10 @@ using BalloonScript.Engine.Mm;
 
 namespace BalloonScript.Engine.PageAlloc;
 
-/// <summary>The ALLOC_* flags of mm/internal.h (v3.16) that get_page_from_freelist and the watermark test act on.</summary>
+/// <summary>
+/// The ALLOC_* flags of mm/internal.h that get_page_from_freelist and the watermark test act on: v3.16's, and the ones
+/// 6.1 added (values of 6.1 mm/internal.h; no v3.16 code sets them).
+/// </summary>
 internal static class AllocFlags
 {
     public const int WmarkMin = Zone.WmarkMin, WmarkLow = Zone.WmarkLow, WmarkHigh = Zone.WmarkHigh;
@@ -12,4 +15,14 @@ internal static class AllocFlags
     public const int Harder = 0x10;
     /// <summary>ALLOC_HIGH: __GFP_HIGH set (half below the watermark).</summary>
     public const int High = 0x20;
+    /// <summary>ALLOC_NO_WATERMARKS (6.1): don't check watermarks at all (PF_MEMALLOC, __GFP_MEMALLOC).</summary>
+    public const int NoWatermarks = 0x04;
+    /// <summary>ALLOC_OOM (6.1): an OOM victim may go half below the watermark and use the highatomic reserve.</summary>
+    public const int Oom = 0x08;
+    /// <summary>ALLOC_CMA (6.1): the allocation may use CMA pageblocks.</summary>
+    public const int Cma = 0x80;
+    /// <summary>ALLOC_NOFRAGMENT (6.1): the first pass may only steal whole pageblocks from other types.</summary>
+    public const int NoFragment = 0x100;
+    /// <summary>ALLOC_KSWAPD (6.1): __GFP_KSWAPD_RECLAIM; a fragmenting fallback may then flag the zone to wake kswapd.</summary>
+    public const int Kswapd = 0x800;
 }

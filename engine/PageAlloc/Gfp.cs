@@ -6,6 +6,8 @@ internal enum Gfp : uint
 {
     None = 0,
     HighMem = 1 << 1,
+    /// <summary>__GFP_HIGH: the caller is high priority (ALLOC_HIGH: half below the watermark).</summary>
+    High = 1 << 5,
     Movable = 1 << 3,
     /// <summary>__GFP_WAIT: the caller can sleep, so the slow path may compact.</summary>
     Wait = 1 << 4,
@@ -23,6 +25,11 @@ internal enum Gfp : uint
     HardWall = 1 << 17,
     Reclaimable = 1 << 19,
     NoKswapd = 1 << 22,
+    /// <summary>
+    /// __GFP_ATOMIC (6.1): the caller cannot reclaim and is high priority (ALLOC_HARDER). v3.16 read atomicity off the
+    /// absence of __GFP_WAIT instead; its bit (0x200 in 6.1) is __GFP_NOWARN's in v3.16, so it sits above those here.
+    /// </summary>
+    Atomic = 1 << 24,
 
     Kernel = Wait | Io | Fs,
     /// <summary>GFP_USER = GFP_KERNEL | __GFP_HARDWALL.</summary>

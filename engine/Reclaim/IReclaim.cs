@@ -11,6 +11,9 @@ internal interface IReclaim
     /// <summary>False for the stand-in: there is no kswapd, nothing is reclaimed, nobody is killed.</summary>
     bool Modelled { get; }
 
+    /// <summary>kswapd_is_running (6.1 compaction's test): the node's kswapd is running now; false where there is none.</summary>
+    bool KswapdRunning { get; }
+
     /// <summary>wake_all_kswapds: ask each node's kswapd to balance its zones for <paramref name="order"/>.</summary>
     void WakeAllKswapds(int order);
 

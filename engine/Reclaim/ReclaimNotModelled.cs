@@ -12,6 +12,8 @@ internal sealed class ReclaimNotModelled : IReclaim
 {
     public bool Modelled => false;
 
+    public bool KswapdRunning => false;
+
     public void WakeAllKswapds(int order) { }
 
     public long TryToFreePages(int order, Gfp gfp) => 0;

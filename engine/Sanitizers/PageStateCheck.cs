@@ -1,6 +1,5 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
-using BalloonScript.Engine.PageAlloc.V3_16;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
@@ -16,7 +15,7 @@ namespace BalloonScript.Engine.Sanitizers;
 /// match its length.
 /// </summary>
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PageContents contents, SwapArea swap,
-    PerCpuPagesets? pcp = null)
+    IPerCpuPages? pcp = null)
 {
     /// <summary>How the checks' list walks name themselves in a list_corruption report.</summary>
     private const string Walker = "sanitizer: page-state check";
@@ -63,7 +62,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         for (int o = 0; o < Zone.MaxOrder; o++)
         {
             long listed = 0;
-            for (int mt = 0; mt < MigrateType.Count; mt++) listed += lists.Count(zone.FreeList(o, mt), Walker);
+            for (int mt = 0; mt < zone.Types.Count; mt++) listed += lists.Count(zone.FreeList(o, mt), Walker);
             if (listed != zone.NrFree[o])
                 Report(-1, $"zone {zone.Name}: nr_free[{o}] = {zone.NrFree[o]} but the free lists hold {listed} blocks");
             sum += zone.NrFree[o] << o;
@@ -79,16 +78,17 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         if (pcp is null) return onPcp;
         for (int cpu = 0; cpu < pcp.Cpus; cpu++)
         {
-            var pageset = pcp.Pcp(zone, cpu);
+            int count = pcp.Pageset(zone, cpu).Count;
             long listed = 0;
-            foreach (int head in pageset.Lists)
+            foreach (var (head, order) in pcp.Lists(zone, cpu))
                 foreach (int p in lists.Entries(head, Walker))
-                {
-                    listed++;
-                    if (!onPcp.Add(p)) Report(p, $"pfn {p} is on the per-cpu lists of zone {zone.Name} twice");
-                }
-            if (listed != pageset.Count)
-                Report(-1, $"zone {zone.Name} cpu {cpu}: pcp->count = {pageset.Count} but its lists hold {listed} pages");
+                    for (int page = p; page < p + (1 << order); page++)
+                    {
+                        listed++;
+                        if (!onPcp.Add(page)) Report(page, $"pfn {page} is on the per-cpu lists of zone {zone.Name} twice");
+                    }
+            if (listed != count)
+                Report(-1, $"zone {zone.Name} cpu {cpu}: pcp->count = {count} but its lists hold {listed} pages");
         }
         return onPcp;
     }

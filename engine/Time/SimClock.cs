@@ -150,7 +150,7 @@ internal sealed class SimClock : ISnapshotState
     }
 
     /// <summary>
-    /// True once the time being let pass (the innermost <see cref="RunUntil"/>: a sleep, or sim.run) is used up, or
+    /// True once the time being let pass (the innermost <see cref="RunUntil(long)"/>: a sleep, or sim.run) is used up, or
     /// when no time is being let pass at all: a kernel thread that works on and on (the balloon thread towards a
     /// target) then stops and re-arms its timer for the next tick.
     /// </summary>

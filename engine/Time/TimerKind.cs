@@ -11,4 +11,6 @@ internal enum TimerKind
     BalloonWork,
     /// <summary>The balloon thread's msleep(200) after "Out of puff!" ran out (it slept holding balloon_lock).</summary>
     BalloonOutOfPuffSleep,
+    /// <summary>kcompactd's wait_event_freezable_timeout ran out (HPAGE_FRAG_CHECK_INTERVAL_MSEC, 500 ms; 6.1).</summary>
+    KcompactdTimeout,
 }

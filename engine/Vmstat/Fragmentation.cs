@@ -43,6 +43,17 @@ internal static class Fragmentation
         return (int)((info.FreePages - (info.FreeBlocksSuitable << order)) * 1000UL / info.FreePages);
     }
 
+    /// <summary>
+    /// extfrag_for_order (5.9+, the proactive-compaction score): the percentage of free pages in blocks smaller than
+    /// 2^<paramref name="order"/>, 0 with no free pages.
+    /// </summary>
+    public static int ExtfragForOrder(Zone zone, int order)
+    {
+        var info = Fill(zone.NrFree, order);
+        if (info.FreePages == 0) return 0;
+        return (int)((info.FreePages - (info.FreeBlocksSuitable << order)) * 100 / info.FreePages);
+    }
+
     /// <summary>fragmentation_index(zone, order), as compaction_suitable calls it.</summary>
     public static int ZoneIndex(Zone zone, int order) => Index(order, Fill(zone.NrFree, order));
 

@@ -6,11 +6,20 @@ namespace BalloonScript.Engine.Vmstat;
 /// <summary>
 /// The text of /proc/buddyinfo, /proc/pagetypeinfo, /proc/vmstat, /proc/zoneinfo and the debugfs extfrag files,
 /// byte for byte as v3.16 mm/vmstat.c prints them for node 0 (a kernel without CONFIG_NUMA; x86-64 has four zone
-/// types, DMA, DMA32, Normal, Movable, of which the empty ones are not printed).
+/// types, DMA, DMA32, Normal, Movable, of which the empty ones are not printed). Later kernels' text
+/// (Vmstat/V4_8, Vmstat/V6_1) keeps what did not change and overrides the rest. The pagetypeinfo columns are the
+/// page allocator's migratetypes (<see cref="Zone.Types"/>).
 /// </summary>
-internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    PageAlloc.V3_16.PerCpuPagesets? pcp = null, Compaction.V4_8.Kcompactd? kcompactd = null)
+internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
+    PageAlloc.IPerCpuPages? pcp = null)
 {
+    protected Node Node => node;
+    protected PageLists Lists => lists;
+    protected VmStat VmStat => vmstat;
+    protected SimulationOptions Options => options;
+    protected Reclaim.ZoneReclaimable Reclaimable => reclaimable;
+    protected PageAlloc.IPerCpuPages? Pcp => pcp;
+
     /// <summary>MAX_NR_ZONES on x86-64.</summary>
     private const int MaxNrZones = 4;
     /// <summary>frag_show_print: <c>"Node %d, zone %8s "</c> then <c>"%6lu "</c> per order.</summary>
@@ -36,33 +45,40 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         for (int o = 0; o < Zone.MaxOrder; o++) sb.Append($"{o,6} ");
         sb.Append('\n');
         foreach (var z in node.Zones)
-            for (int mt = 0; mt < MigrateType.Count; mt++)
+            for (int mt = 0; mt < z.Types.Count; mt++)
             {
-                sb.Append($"Node {0,4}, zone {z.Name,8}, type {MigrateType.Names[mt],12} ");
-                for (int o = 0; o < Zone.MaxOrder; o++) sb.Append($"{lists.Count(z.FreeList(o, mt), "pagetypeinfo_showfree_print"),6} ");
+                sb.Append($"Node {0,4}, zone {z.Name,8}, type {z.Types.Names[mt],12} ");
+                for (int o = 0; o < Zone.MaxOrder; o++) sb.Append(FreeCount(z.FreeList(o, mt)));
                 sb.Append('\n');
             }
+        var types = node.Zones[0].Types;
         sb.Append($"\n{"Number of blocks type ",-23}");
-        for (int mt = 0; mt < MigrateType.Count; mt++) sb.Append($"{MigrateType.Names[mt],12} ");
+        for (int mt = 0; mt < types.Count; mt++) sb.Append($"{types.Names[mt],12} ");
         sb.Append('\n');
         foreach (var z in node.Zones)
         {
-            var count = new long[MigrateType.Count];
+            var count = new long[types.Count];
             foreach (byte mt in z.PageblockMigratetype) count[mt]++;
             sb.Append($"Node 0, zone {z.Name,8} ");
-            for (int mt = 0; mt < MigrateType.Count; mt++) sb.Append($"{count[mt],12} ");
+            for (int mt = 0; mt < types.Count; mt++) sb.Append($"{count[mt],12} ");
             sb.Append('\n');
         }
         return sb.ToString();
     }
 
+    /// <summary>One cell of pagetypeinfo's free counts: the length of the free list <paramref name="head"/>, <c>"%6lu "</c>.</summary>
+    protected virtual string FreeCount(int head) => $"{lists.Count(head, PagetypeinfoWalker),6} ";
+
+    /// <summary>How pagetypeinfo's list walks name themselves in a list_corruption report.</summary>
+    protected const string PagetypeinfoWalker = "pagetypeinfo_showfree_print";
+
     /// <summary>
     /// vmstat_show: every zone_stat_item summed over zones, the two writeback thresholds (global_dirty_limits with
     /// dirty_ratio 20 and dirty_background_ratio 10), then the vm events (pgpgin/pgpgout halved: sectors to KiB).
-    /// The balloon events are printed by designs whose balloon code has them (v3.18 on); compact_daemon_wake after
-    /// compact_success (where v4.6 put it) by designs with kcompactd; oom_kill (v4.13) by none.
+    /// The balloon events are printed by designs whose balloon code has them (v3.18 on); the events later kernels added
+    /// by none (v4.8's text adds compact_daemon_wake: <see cref="V4_8.ProcText"/>).
     /// </summary>
-    public string Vmstat()
+    public virtual string Vmstat()
     {
         var sb = new StringBuilder();
         for (int i = 0; i < (int)ZoneStat.Count; i++) sb.Append(ZoneStats.Names[i]).Append(' ').Append(vmstat.Global((ZoneStat)i)).Append('\n');
@@ -73,12 +89,11 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         for (int e = 0; e < (int)VmEvent.Count; e++)
         {
             var ev = (VmEvent)e;
-            if (ev is VmEvent.OomKill or VmEvent.CompactDaemonWake || (!balloonEvents && ev is VmEvent.BalloonInflate or VmEvent.BalloonDeflate or VmEvent.BalloonMigrate)) continue;
+            if (ev >= VmEvent.OomKill) break; // the events later kernels added
+            if (!balloonEvents && ev is VmEvent.BalloonInflate or VmEvent.BalloonDeflate or VmEvent.BalloonMigrate) continue;
             long v = vmstat.Event(ev);
             if (ev is VmEvent.Pgpgin or VmEvent.Pgpgout) v /= 2;
             sb.Append(VmEvents.Names[e]).Append(' ').Append(v).Append('\n');
-            if (ev == VmEvent.CompactSuccess && kcompactd is not null)
-                sb.Append(VmEvents.Names[(int)VmEvent.CompactDaemonWake]).Append(' ').Append(vmstat.Event(VmEvent.CompactDaemonWake)).Append('\n');
         }
         return sb.ToString();
     }
@@ -88,7 +103,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
     /// present / managed, every zone counter, the lowmem protection for each of the four zone types, the per-cpu
     /// pagesets with the vm stats threshold, whether reclaim gave up on it, its start pfn and inactive_ratio.
     /// </summary>
-    public string Zoneinfo()
+    public virtual string Zoneinfo()
     {
         var sb = new StringBuilder();
         foreach (var z in node.Zones)
@@ -109,12 +124,9 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
             sb.Append(")\n  pagesets");
             for (int cpu = 0; cpu < options.Cpus; cpu++)
             {
-                var p = pcp?.Pcp(z, cpu);
-                int batch = p?.Batch ?? Math.Max(1, PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages));
-                int high = p?.High ?? 6 * PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages);
-                int count = p?.Count ?? 0;
-                sb.Append($"\n    cpu: {cpu}\n              count: {count}\n              high:  {high}\n              batch: {batch}");
-                sb.Append($"\n  vm stats threshold: {NormalThreshold(z)}");
+                var (count, high, batch) = pcp?.Pageset(z, cpu)
+                    ?? (0, 6 * PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages), Math.Max(1, PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages)));
+                AppendPageset(sb, z, cpu, count, high, batch);
             }
             bool unreclaimable = !reclaimable.Reclaimable(z);
             sb.Append($"\n  all_unreclaimable: {(unreclaimable ? 1 : 0)}\n  start_pfn:         {z.StartPfn}\n  inactive_ratio:    {z.InactiveRatio}\n");
@@ -122,7 +134,14 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         return sb.ToString();
     }
 
-    /// <summary>calculate_normal_threshold (v3.16): min(125, 2 × fls(cpus) × (1 + fls(managed in 128 MiB units))).</summary>
+    /// <summary>One CPU's pageset of zoneinfo: count, high, batch and the vm stats threshold (the same text in 6.1).</summary>
+    protected void AppendPageset(StringBuilder sb, Zone z, int cpu, int count, int high, int batch)
+    {
+        sb.Append($"\n    cpu: {cpu}\n              count: {count}\n              high:  {high}\n              batch: {batch}");
+        sb.Append($"\n  vm stats threshold: {NormalThreshold(z)}");
+    }
+
+    /// <summary>calculate_normal_threshold (v3.16, unchanged in 6.1): min(125, 2 × fls(cpus) × (1 + fls(managed in 128 MiB units))).</summary>
     private int NormalThreshold(Zone z)
     {
         static int Fls(long x) => x == 0 ? 0 : 64 - (int)long.LeadingZeroCount(x);
@@ -134,7 +153,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
     /// lowmem_reserve plus its high watermark, at most its managed pages) plus the file LRU, + 1; dirty = 20% of it,
     /// background = 10% (halved dirty if not below it).
     /// </summary>
-    private (long Background, long Dirty) GlobalDirtyLimits()
+    protected (long Background, long Dirty) GlobalDirtyLimits()
     {
         long reserve = node.Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
         long x = vmstat.Global(ZoneStat.NrFreePages);

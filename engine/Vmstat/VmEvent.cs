@@ -4,9 +4,10 @@ namespace BalloonScript.Engine.Vmstat;
 /// <c>enum vm_event_item</c> of v3.16 (include/linux/vm_event_item.h; a kernel with CONFIG_MIGRATION,
 /// CONFIG_COMPACTION, CONFIG_HUGETLB_PAGE and CONFIG_TRANSPARENT_HUGEPAGE, without CONFIG_NUMA), in kernel order,
 /// and the three balloon events v3.18 added. A per-zone event (FOR_ALL_ZONES) is four consecutive items, DMA, DMA32,
-/// Normal, Movable: <c>event + zone index</c>. docs/kernel/reclaim-v3.16.md §9.1. Three groups came later and are
-/// counted in every design so that designs can be compared: the balloon events (v3.18), oom_kill (v4.13) and
-/// compact_daemon_wake (v4.6, KCOMPACTD_WAKE: kcompactd woken; zero in designs without kcompactd).
+/// Normal, Movable: <c>event + zone index</c>. docs/kernel/reclaim-v3.16.md §9.1. Later groups are counted in every
+/// design so that designs can be compared: the balloon events (v3.18), oom_kill (v4.13), and the kcompactd events
+/// (KCOMPACTD_WAKE, v4.6, compact_daemon_wake; KCOMPACTD_MIGRATE_SCANNED and KCOMPACTD_FREE_SCANNED came after v4.9 —
+/// a 4.9 vm_event_item.h has KCOMPACTD_WAKE only — and are in 6.1; zero in designs without kcompactd).
 /// </summary>
 internal enum VmEvent
 {
@@ -33,7 +34,8 @@ internal enum VmEvent
     ThpZeroPageAllocFailed,
     BalloonInflate, BalloonDeflate, BalloonMigrate,
     OomKill,
-    CompactDaemonWake,
+    /// <summary>KCOMPACTD_WAKE (v4.6), KCOMPACTD_MIGRATE_SCANNED, KCOMPACTD_FREE_SCANNED (after v4.9); counted by kcompactd's designs only.</summary>
+    CompactDaemonWake, CompactDaemonMigrateScanned, CompactDaemonFreeScanned,
     Count,
 }
 
@@ -66,7 +68,7 @@ internal static class VmEvents
         "thp_zero_page_alloc", "thp_zero_page_alloc_failed",
         "balloon_inflate", "balloon_deflate", "balloon_migrate",
         "oom_kill",
-        "compact_daemon_wake",
+        "compact_daemon_wake", "compact_daemon_migrate_scanned", "compact_daemon_free_scanned",
     ];
 
 

@@ -26,7 +26,7 @@ PySimulation = bindings.PySimulation
 
 with net_errors():   # the engine's own lists and constants, so the two sides cannot drift apart
     REPORT_KINDS = tuple(strs(PySimulation.ReportKindNames()))
-    MIGRATETYPES = tuple(strs(PySimulation.MigratetypeNames()))   # pageblock_migratetypes() values index this
+    MIGRATETYPES = tuple(strs(PySimulation.MigratetypeNames()))   # v3.16's; a simulation's own: sim.migratetypes
     PAGE_FLAGS = tuple(strs(PySimulation.PageFlagNames()))        # page_flags() bit i is PAGE_FLAGS[i]
     FREE_PATTERNS = tuple(strs(PySimulation.FreePatterns()))
     _CONSTANTS = dict(zip(strs(PySimulation.ConstantNames()), (int(v) for v in PySimulation.ConstantValues())))
@@ -272,8 +272,9 @@ class Simulation:
     """A simulated guest. ``Simulation(memory_mib=4096, design="legacy", cpus=2, seed=1)``.
 
     design: one of DESIGNS (see ``designs()``): legacy (v3.8-v3.17), redesign (d6d86c0, v3.18), fixed (v4.5),
-    movable (v4.8: the balloon on non-LRU movable pages, b1123ea6d3b3).
-    per_cpu_lists: model the v3.16 per-cpu page lists in front of the buddy lists.
+    movable (v4.8: the balloon on non-LRU movable pages, b1123ea6d3b3), v6.1 (6.1 page allocator and compaction;
+    v4.8's migration and balloon).
+    per_cpu_lists: model the design's per-cpu page lists in front of the buddy lists.
     check_accounting: run the whole-memory page-state checks after every operation.
     hz: CONFIG_HZ, the timer tick (100, 250, 300 or 1000); timeslice_ms: CPU time a kernel path runs before the tick
     sets need_resched (0 = never).
@@ -281,6 +282,9 @@ class Simulation:
     swap_mib: swap space (0 = none); io_latency_ms: how long a write (writeback, swap-out) takes;
     host_us_per_page: the host's time per ballooned page on top of 20 us per kick.
     max_reports_per_kind: sanitizer findings kept in full per kind (all are counted: ``report_counts()``).
+    compaction_proactiveness (0-100), watermark_boost_factor, watermark_scale_factor (1-3000): the sysctls of the
+    designs whose kernel has them (v6.1); None keeps the kernel's default (20, 15000, 10). On a design without them
+    they raise ValueError naming the designs that have them.
     seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
     ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).
@@ -303,7 +307,10 @@ class Simulation:
                  reclaim: bool = _DEFAULTS["reclaim"], pagevecs: bool = _DEFAULTS["pagevecs"],
                  swap_mib: int = _DEFAULTS["swap_mib"], io_latency_ms: float = _DEFAULTS["io_latency_ms"],
                  host_us_per_page: float = _DEFAULTS["host_us_per_page"],
-                 max_reports_per_kind: int = _DEFAULTS["max_reports_per_kind"]):
+                 max_reports_per_kind: int = _DEFAULTS["max_reports_per_kind"],
+                 compaction_proactiveness: int | None = _DEFAULTS["compaction_proactiveness"],
+                 watermark_boost_factor: int | None = _DEFAULTS["watermark_boost_factor"],
+                 watermark_scale_factor: int | None = _DEFAULTS["watermark_scale_factor"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
@@ -313,6 +320,9 @@ class Simulation:
                    "swap_mib": as_int("swap_mib", swap_mib), "io_latency_ms": as_real("io_latency_ms", io_latency_ms),
                    "host_us_per_page": as_real("host_us_per_page", host_us_per_page),
                    "max_reports_per_kind": as_int("max_reports_per_kind", max_reports_per_kind, INT32)}
+        for name, value in (("compaction_proactiveness", compaction_proactiveness),
+                            ("watermark_boost_factor", watermark_boost_factor), ("watermark_scale_factor", watermark_scale_factor)):
+            options[name] = None if value is None else as_int(name, value, INT32)
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
@@ -557,8 +567,14 @@ class Simulation:
         """/proc/kpageflags of every pfn (numpy uint64, KPF_* bits of include/uapi/linux/kernel-page-flags.h)."""
         return np_copy(self._call("KPageFlags"), np.uint64)
 
+    @property
+    def migratetypes(self) -> tuple:
+        """The migratetype names of this design's page allocator, in number order (what pageblock_migratetypes() indexes)."""
+        return tuple(strs(self._call("Migratetypes")))
+
     def pageblock_migratetypes(self) -> np.ndarray:
-        """The migratetype of every pageblock in pfn order (numpy uint8 indexing MIGRATETYPES)."""
+        """The migratetype of every pageblock in pfn order (numpy uint8 indexing ``migratetypes``: v3.16's names, the
+        MIGRATETYPES constant, in the older designs; 6.1's, with HighAtomic and CMA, in v6.1)."""
         return np_copy(self._call("PageblockMigratetypes"), np.uint8)
 
     def balloon_unmovable(self) -> np.ndarray:

@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from balloonscript import DESIGNS
+
 
 @pytest.fixture(scope="module")
 def jobs(bs):
@@ -52,7 +54,7 @@ GOOD = {"experiment": "canonical", "args": {"memory_mib": 64}, "grid": {"design"
     ({**GOOD, "grid": {"design": ["legacy"], "memory_mib": [64]}}, True, "memory_mib is in both args and grid"),
     ({**GOOD, "args": {"memory_mb": 64}}, True, "canonical has no parameter 'memory_mb' (it has design, memory_mib, seed"),
     ({"experiment": "canonical", "args": {"memory_mib": 64}}, False, "canonical needs 'design'"),
-    ({**GOOD, "grid": {"design": ["legacy", "new"]}}, True, "design must be one of legacy, redesign, fixed, movable, got 'new'"),
+    ({**GOOD, "grid": {"design": ["legacy", "new"]}}, True, f"design must be one of {', '.join(DESIGNS)}, got 'new'"),
     ({**GOOD, "args": {"memory_mib": 8}}, True, "memory_mib must be in [16,"),
 ])
 def test_a_wrong_job_is_a_valueerror_saying_what(jobs, tmp_path, data, grid, message):

@@ -76,7 +76,7 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     public CompactControl Isolate(int low, int end, MigrateMode mode)
     {
         var zone = node.ZoneOf(low);
-        var cc = compaction.NewControl(zone, Zone.PageblockOrder, MigrateType.Movable, mode, ignoreSkipHint: true);
+        var cc = compaction.NewControl(zone, Zone.PageblockOrder, zone.Types.Movable, mode, ignoreSkipHint: true);
         compaction.IsolateMigratepagesRange(cc, low, end);
         return cc;
     }
@@ -107,7 +107,7 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     /// compaction but a manual one does), as one compact_control.</summary>
     public CompactStatus CompactZone(Zone zone, MigrateMode mode)
     {
-        var cc = compaction.NewControl(zone, -1, MigrateType.Movable, mode, ignoreSkipHint: false);
+        var cc = compaction.NewControl(zone, -1, zone.Types.Movable, mode, ignoreSkipHint: false);
         var status = compaction.CompactZone(cc);
         compaction.Release(cc);
         return status;

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Compaction;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
@@ -14,8 +15,18 @@ namespace BalloonScript.Engine.Migrate.V4_8;
 /// </summary>
 [KernelPart("scanner isolation", PartVersion.V4_8)]
 internal sealed class MovablePageIsolation(PageTable pages, PageLock pageLock, PageRefs refs, Lru lru, MovablePage movable,
-    Sanitizer sanitizer, Scheduler scheduler)
+    Sanitizer sanitizer, Scheduler scheduler) : IMovablePageIsolation
 {
+    /// <summary>-EBUSY, what 6.1's isolate_movable_page returns on failure (v4.8's returned false).</summary>
+    public const int EBusy = -16;
+
+    bool IMovablePageIsolation.PageMovable(int pfn) => pages.PageMovableUnlocked(pfn);
+
+    bool IMovablePageIsolation.PageIsolated(int pfn) => pages.PageIsolated(pfn);
+
+    /// <summary>isolate_movable_page as 6.1 returns it: 0 or -EBUSY (same steps as v4.8's).</summary>
+    int IMovablePageIsolation.IsolateMovablePage(int pfn, IsolateMode mode) => IsolateMovablePage(pfn, mode) ? 0 : EBusy;
+
     /// <summary>
     /// isolate_movable_page (v4.8): a speculative reference (a page being freed is left alone); <c>__PageMovable</c>
     /// before touching the page lock (the owner of a fresh page may rely on nobody locking it); trylock; under the

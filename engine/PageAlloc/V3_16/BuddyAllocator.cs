@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.PageAlloc.V3_16;
@@ -16,6 +17,14 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PerCpuPagesets? pcp = null)
     : IBuddyAllocator
 {
+    /// <summary>free_pages_check, check_new_page and bad_page with v3.16's reason texts.</summary>
+    [NotState("stateless helper")]
+    public PageStateChecks Checks { get; } = new(pages, sanitizer, "nonzero _count", "PAGE_FLAGS_CHECK_AT_FREE flag(s) set",
+        "PAGE_FLAGS_CHECK_AT_PREP flag set");
+
+    [NotState("stateless helper")]
+    private readonly FreeArea _area = new(pages, lists, sanitizer);
+
     /// <summary>Boot-time set-up (<see cref="MemoryInit"/>).</summary>
     public void Boot() => MemoryInit.Boot(node, this);
 
@@ -60,7 +69,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
                 zone.Lock.Unlock();
             }
             if (pfn < 0 || pfn == bad) return -1;
-            if (PrepNewPage(pfn, order)) return pfn;
+            if (Checks.PrepNewPage(pfn, order)) return pfn;
             bad = pfn;
         }
     }
@@ -172,22 +181,8 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         return moved;
     }
 
-    /// <summary>
-    /// expand: split a block of order <paramref name="high"/> down to <paramref name="low"/>; each upper half
-    /// goes to the head of the list of its order. The caller keeps the lowest-addressed 2^low pages.
-    /// </summary>
-    public void Expand(Zone zone, int pfn, int low, int high, int mt)
-    {
-        int size = 1 << high;
-        while (high > low)
-        {
-            high--;
-            size >>= 1;
-            lists.Add(pfn + size, zone.FreeList(high, mt));
-            zone.NrFree[high]++;
-            pages.SetPageOrder(pfn + size, high);
-        }
-    }
+    /// <summary>expand (<see cref="FreeArea.Expand"/>).</summary>
+    public void Expand(Zone zone, int pfn, int low, int high, int mt) => _area.Expand(zone, pfn, low, high, mt);
 
     /// <summary>
     /// __free_one_page (v3.16): merge with free buddies of the same order and zone up to MAX_ORDER-1, then
@@ -225,9 +220,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         zone.NrFree[order]++;
     }
 
-    /// <summary>page_is_buddy: a valid PFN, PageBuddy with exactly this order, in the same zone.</summary>
-    private bool PageIsBuddy(Zone zone, int buddy, int order) =>
-        buddy < pages.NrPages && pages.PageBuddy(buddy) && pages.PageOrder(buddy) == order && zone.Spans(buddy);
+    private bool PageIsBuddy(Zone zone, int buddy, int order) => _area.PageIsBuddy(zone, buddy, order);
 
     /// <summary>
     /// Order-0 pages the zonelist can still hand out at watermark <paramref name="wmark"/>: for each zone,
@@ -279,19 +272,9 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// </summary>
     public void FreePages(int pfn, int order)
     {
-        if ((pages.Mapping[pfn] & MappingTable.PageMappingFlags) != 0) pages.Mapping[pfn] = 0;
-        int bad = 0;
-        for (int p = pfn; p < pfn + (1 << order); p++)
-            if (!FreePagesCheck(p)) bad++;
-        if (bad > 0) return;
+        if (!Checks.FreePagesPrepare(pfn, order)) return;
         var zone = node.ZoneOf(pfn);
         int mt = zone.GetPageblockMigratetype(pfn);
-        for (int p = pfn; p < pfn + (1 << order); p++)
-        {
-            pages.Kind[p] = (byte)PageKind.Free;
-            pages.Content[p] = 0;
-            pages.Flags[p] = 0;
-        }
         pages.Index[pfn] = mt; // set_freepage_migratetype
         if (order == 0 && pcp is not null) pcp.FreeHotColdPage(this, zone, pfn, mt);
         else FreeOnePage(zone, pfn, order, mt);
@@ -309,49 +292,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// <summary>put_page / __free_pages: drop a reference to the (head) page; free the 2^order block when it was the last.</summary>
     public void PutPage(int pfn, int order = 0)
     {
-        if (pages.Count[pfn] <= 0)
-        {
-            sanitizer.Report(ReportKind.VmBug, pfn, $"VM_BUG_ON_PAGE(page_count(page) <= 0): put_page on a page with _count {pages.Count[pfn]}");
-            return;
-        }
-        if (--pages.Count[pfn] == 0) FreePages(pfn, order);
-    }
-
-    /// <summary>free_pages_check (v3.16).</summary>
-    private bool FreePagesCheck(int pfn) => PageStateOk(pfn, PG.CheckAtFree, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set");
-
-    /// <summary>prep_new_page (v3.16): check_new_page on each page, stopping at the first bad one; then _count 1, private 0.</summary>
-    private bool PrepNewPage(int pfn, int order)
-    {
-        for (int p = pfn; p < pfn + (1 << order); p++)
-            if (!PageStateOk(p, PG.CheckAtPrep, "PAGE_FLAGS_CHECK_AT_PREP flag set")) return false;
-        pages.Private[pfn] = 0;
-        pages.Count[pfn] = 1;
-        return true;
-    }
-
-    /// <summary>
-    /// The shared body of free_pages_check / check_new_page: each test that fails overwrites the reason, so the
-    /// last one wins (flags, then _count, then mapping, then mapcount). A bad page goes to bad_page.
-    /// </summary>
-    private bool PageStateOk(int pfn, PG badFlags, string flagsReason)
-    {
-        string? reason = null;
-        if (pages.MapCount[pfn] != -1) reason = "nonzero mapcount";
-        if (pages.Mapping[pfn] != 0) reason = "non-NULL mapping";
-        if (pages.Count[pfn] != 0) reason = "nonzero _count";
-        if ((pages.Flags[pfn] & (uint)badFlags) != 0) reason = flagsReason;
-        if (reason is null) return true;
-        BadPage(pfn, reason);
-        return false;
-    }
-
-    /// <summary>bad_page (v3.16): report the page (dump_page_badflags fields), then page_mapcount_reset.</summary>
-    private void BadPage(int pfn, string reason)
-    {
-        sanitizer.Report(ReportKind.BadPage, pfn,
-            $"BUG: Bad page state pfn:{pfn:x5}: page dumped because: {reason} (count:{pages.Count[pfn]} mapcount:{pages.MapCount[pfn] + 1} mapping:{pages.Mapping[pfn]:x} index:{pages.Index[pfn]:x} flags:{pages.Flags[pfn]:x})");
-        pages.MapCount[pfn] = -1;
+        if (_area.PutPageTestzero(pfn)) FreePages(pfn, order);
     }
 
     /// <summary>

@@ -25,9 +25,10 @@ internal static class MemoryInit
     /// <summary>
     /// calculate_zone_inactive_ratio (v3.16): the inactive anon list is kept at least 1/ratio of the active one,
     /// ratio = int_sqrt(10 × managed GiB), 1 below 1 GiB. NR_ALLOC_BATCH starts at high − low
-    /// (__setup_per_zone_wmarks; fair zone allocation itself is not modelled, so it stays there).
+    /// (__setup_per_zone_wmarks; fair zone allocation itself is not modelled, so it stays there). The v3.16 reclaim
+    /// other allocators' designs borrow reads both.
     /// </summary>
-    private static void SetupPerZoneInactiveRatio(Node node)
+    internal static void SetupPerZoneInactiveRatio(Node node)
     {
         foreach (var zone in node.Zones)
         {
@@ -51,16 +52,17 @@ internal static class MemoryInit
     }
 
     /// <summary>
-    /// init_per_zone_wmark_min: int_sqrt(lowmem_kbytes * 16), clamped to [128, 65536], where lowmem_kbytes is
-    /// nr_free_buffer_pages() (Σ managed pages above the high watermark; at boot the watermarks are still 0).
+    /// init_per_zone_wmark_min: int_sqrt(lowmem_kbytes * 16), clamped to [128, <paramref name="max"/>] (65536 in v3.16,
+    /// 262144 in 6.1), where lowmem_kbytes is nr_free_buffer_pages() (Σ managed pages above the high watermark; at boot
+    /// the watermarks are still 0).
     /// </summary>
-    public static int MinFreeKbytes(Node node)
+    public static int MinFreeKbytes(Node node, int max = 65536)
     {
         long lowmemKbytes = node.Zones.Sum(z => Math.Max(0, z.ManagedPages - z.Watermark[Zone.WmarkHigh])) * 4;
         int kb = (int)Math.Sqrt(lowmemKbytes * 16.0);
         while ((long)(kb + 1) * (kb + 1) <= lowmemKbytes * 16) kb++;
         while ((long)kb * kb > lowmemKbytes * 16) kb--;
-        return Math.Clamp(kb, 128, 65536);
+        return Math.Clamp(kb, 128, max);
     }
 
     /// <summary>__setup_per_zone_wmarks: min share by managed pages; low = min + min/4; high = min + min/2.</summary>
@@ -97,8 +99,11 @@ internal static class MemoryInit
         }
     }
 
-    /// <summary>setup_per_zone_lowmem_reserve: zone i keeps (managed pages of zones i+1..j) / ratio[i] from classzone j.</summary>
-    private static void SetupPerZoneLowmemReserve(Node node)
+    /// <summary>
+    /// setup_per_zone_lowmem_reserve: zone i keeps (managed pages of zones i+1..j) / ratio[i] from classzone j (the same
+    /// in 6.1, whose ratio for ZONE_MOVABLE, 0, concerns no zone here).
+    /// </summary>
+    internal static void SetupPerZoneLowmemReserve(Node node)
     {
         var zones = node.Zones;
         foreach (var z in zones) z.LowmemReserve = new long[zones.Count];

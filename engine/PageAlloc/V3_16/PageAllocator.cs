@@ -27,7 +27,7 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// ALLOC_HARDER are not modelled; an OOM victim's own allocations fail.
 /// </summary>
 [KernelPart("page allocator", PartVersion.V3_16)]
-internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator buddy, ICompaction compaction, IReclaim reclaim,
+internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compaction.V3_16.Compactor compaction, IReclaim reclaim,
     ProcessTable processes, KernelLog log, Scheduler scheduler, SimClock clock, VmStat vmstat, PerCpuPagesets? pcp = null) : IPageAllocator
 {
     /// <summary>PAGE_ALLOC_COSTLY_ORDER.</summary>
@@ -42,7 +42,7 @@ internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator b
         using var _ = scheduler.Current.Path.Enter("__alloc_pages_nodemask");
         int page = buddy.GetPageFromFreelist(order, gfp, AllocFlags.WmarkLow);
         if (page < 0) page = reclaim.Modelled ? AllocPagesSlowpath(order, gfp) : AllocPagesSlowpathWithoutReclaim(order, gfp);
-        if (page >= 0 && order > 0 && (gfp & Gfp.Comp) != 0) PrepCompoundPage(page, order);
+        if (page >= 0 && order > 0 && (gfp & Gfp.Comp) != 0) buddy.Checks.PrepCompoundPage(page, order);
         return page;
     }
 
@@ -118,13 +118,7 @@ internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator b
     private int AllocPagesDirectReclaim(int order, Gfp gfp, int allocFlags, out long progress)
     {
         using var _ = scheduler.Current.Path.Enter("__alloc_pages_direct_reclaim");
-        var current = scheduler.Current;
-        clock.CondResched();
-        var saved = current.Flags;
-        current.Flags |= PF.MemAlloc;
-        progress = reclaim.TryToFreePages(order, gfp);
-        current.Flags = saved;
-        clock.CondResched();
+        progress = PerformReclaim.Run(reclaim, scheduler, clock, order, gfp);
         if (progress == 0) return -1;
         int page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
         if (page >= 0 || pcp is null) return page;
@@ -219,16 +213,5 @@ internal sealed class PageAllocator(PageTable pages, Node node, BuddyAllocator b
         bool atomic = (gfp & (Gfp.Wait | Gfp.NoKswapd)) == 0;
         if (atomic && (gfp & Gfp.NoMemAlloc) == 0) allocFlags |= AllocFlags.Harder;
         return allocFlags;
-    }
-
-    /// <summary>
-    /// prep_compound_page (v3.16, from prep_new_page for __GFP_COMP): PG_head on the first page, PG_tail and
-    /// _count 0 on the others; the order is kept in the first tail page (set_compound_order).
-    /// </summary>
-    private void PrepCompoundPage(int page, int order)
-    {
-        pages.Set(page, PG.Head);
-        for (int p = page + 1; p < page + (1 << order); p++) pages.Set(p, PG.Tail);
-        pages.Private[page + 1] = order;
     }
 }

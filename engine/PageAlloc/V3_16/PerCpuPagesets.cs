@@ -14,7 +14,7 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// nor in NR_FREE_PAGES. The buddy functions come in as the caller's BuddyAllocator argument, so the two
 /// layers do not depend on each other at construction. All allocations and frees are hot (no __GFP_COLD).
 /// </summary>
-internal sealed class PerCpuPagesets : ISnapshotState
+internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
 {
     private readonly PageTable _pages;
     private readonly PageLists _lists;
@@ -49,6 +49,23 @@ internal sealed class PerCpuPagesets : ISnapshotState
 
     /// <summary>per_cpu_ptr(zone-&gt;pageset, cpu)-&gt;pcp.</summary>
     public PerCpuPages Pcp(Zone zone, int cpu) => _pagesets[zone.Index][cpu];
+
+    public (int Count, int High, int Batch) Pageset(Zone zone, int cpu)
+    {
+        var pcp = Pcp(zone, cpu);
+        return (pcp.Count, pcp.High, pcp.Batch);
+    }
+
+    public (int Head, int Order)[] Lists(Zone zone, int cpu) => Pcp(zone, cpu).Lists.Select(h => (h, 0)).ToArray();
+
+    public string? ListName(int head)
+    {
+        foreach (var zone in _node.Zones)
+            for (int cpu = 0; cpu < Cpus; cpu++)
+                for (int mt = 0; mt < MigrateType.PcpTypes; mt++)
+                    if (Pcp(zone, cpu).Lists[mt] == head) return $"{zone.Name} pcp[cpu{cpu}].lists[{MigrateType.Names[mt]}]";
+        return null;
+    }
 
     /// <summary>this_cpu_ptr(zone-&gt;pageset)-&gt;pcp: the running task's CPU.</summary>
     private PerCpuPages ThisCpu(Zone zone) => Pcp(zone, _scheduler.Current.Cpu);

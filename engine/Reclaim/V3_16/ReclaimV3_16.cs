@@ -13,6 +13,8 @@ internal sealed class ReclaimV3_16(Node node, Kswapd kswapd, DirectReclaim direc
 {
     public bool Modelled => true;
 
+    public bool KswapdRunning => kswapd.StateName == "running";
+
     /// <summary>wake_all_kswapds (v3.16): every zone of the zonelist, with the preferred (highest) zone as classzone.</summary>
     public void WakeAllKswapds(int order)
     {

@@ -49,7 +49,7 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     }
 
     /// <summary>A page as a migration target: order 0 from the buddy allocator, _count 1.</summary>
-    public int AllocTarget() => Buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkLow);
+    public int AllocTarget() => Get<IBuddyAllocator>().GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkLow);
 
     public long Count(ReportKind kind) => Sanitizer.CountOf(kind);
 
@@ -84,7 +84,7 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     /// <summary>The real unmap_and_move (mm/migrate.c) on one isolated page with <paramref name="newpage"/> as the
     /// target (freed again on failure, as compaction_free would).</summary>
     public int UnmapAndMove(int page, int newpage) =>
-        Migration.UnmapAndMove(_ => newpage, p => Buddy.PutPage(p), page, force: false, MigrateMode.Async);
+        Migration.UnmapAndMove(_ => newpage, p => Get<IBuddyAllocator>().PutPage(p), page, force: false, MigrateMode.Async);
 
     /// <summary>Isolate <paramref name="page"/> as compaction does (lru_lock held) into a fresh migrate list.</summary>
     public bool IsolateIntoMigrateList(int page, out int migratepages)
@@ -103,7 +103,7 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
     public int MigrateBalloonPage(int page)
     {
         if (!IsolateIntoMigrateList(page, out int migratepages)) return MigrateRc.EAgain;
-        int left = Migrate.MigratePages(migratepages, _ => AllocTarget(), p => Buddy.PutPage(p), MigrateMode.Sync);
+        int left = Migrate.MigratePages(migratepages, _ => AllocTarget(), p => Get<IBuddyAllocator>().PutPage(p), MigrateMode.Sync);
         if (left != 0) Migrate.PutbackMovablePages(migratepages);
         Lists.FreeHead(migratepages);
         return left == 0 ? MigrateRc.Success : MigrateRc.EAgain;

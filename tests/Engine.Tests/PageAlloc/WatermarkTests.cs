@@ -18,7 +18,7 @@ public class WatermarkTests
     public void SetUp()
     {
         var parts = Harness.Bare(4096);
-        _zone = new Zone(0, "DMA", 0, 4096, parts.Lists, parts.Scheduler);
+        _zone = new Zone(0, "DMA", 0, 4096, parts.Lists, parts.Scheduler, MigrateTypes.V3_16);
         _zone.NrFree[0] = 100;
         _zone.NrFree[1] = 50;
         _zone.NrFree[2] = 10;

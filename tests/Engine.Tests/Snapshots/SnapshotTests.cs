@@ -68,6 +68,7 @@ public class SnapshotTests
         var graph = new StateGraph(Options(design, pcp));
         var parent = new SimRig(Options(design, pcp));
         Churn(parent.Sim, 1);
+        parent.Sim.Run(300); // past the balloon thread's first 200 ms sleep, which the 6.1 allocator's watermarks bring earlier
         var child = new SimRig(Options(design, pcp));
         child.Sim.Restore(parent.Sim.Snapshot());
 

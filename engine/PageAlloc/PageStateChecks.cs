@@ -1,0 +1,84 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sanitizers;
+
+namespace BalloonScript.Engine.PageAlloc;
+
+/// <summary>
+/// free_pages_check / check_new_page and bad_page of mm/page_alloc.c, with the reason texts of one kernel version
+/// (page_bad_reason: v3.16 says "nonzero _count", 6.1 "nonzero _refcount"). Each test that fails overwrites the
+/// reason, so the last one wins (mapcount, mapping, count, flags); a bad page is reported and its mapcount reset.
+/// </summary>
+internal sealed class PageStateChecks(PageTable pages, Sanitizer sanitizer, string countReason, string freeFlagsReason, string prepFlagsReason)
+{
+    /// <summary>free_pages_check: a page being freed has no mapcount, mapping, reference or PAGE_FLAGS_CHECK_AT_FREE flag.</summary>
+    public bool FreePageOk(int pfn) => PageStateOk(pfn, PG.CheckAtFree, freeFlagsReason);
+
+    /// <summary>check_new_page: a page being handed out has nothing of the above nor a PAGE_FLAGS_CHECK_AT_PREP flag.</summary>
+    public bool NewPageOk(int pfn) => PageStateOk(pfn, PG.CheckAtPrep, prepFlagsReason);
+
+    /// <summary>
+    /// free_pages_prepare: a head page with a tag bit in its mapping loses it (v3.16 tests PageAnon, v4.8 and 6.1
+    /// PageMappingFlags — bda807d44454, for non-LRU movable pages; the same test before v4.8, where nothing sets
+    /// PAGE_MAPPING_MOVABLE), then every page is checked; if any is bad the block
+    /// is not freed (the kernel leaks it too). Otherwise the pages become free: no kind, no content, no flags.
+    /// </summary>
+    public bool FreePagesPrepare(int pfn, int order)
+    {
+        if ((pages.Mapping[pfn] & MappingTable.PageMappingFlags) != 0) pages.Mapping[pfn] = 0;
+        int bad = 0;
+        for (int p = pfn; p < pfn + (1 << order); p++)
+            if (!FreePageOk(p)) bad++;
+        if (bad > 0) return false;
+        for (int p = pfn; p < pfn + (1 << order); p++)
+        {
+            pages.Kind[p] = (byte)PageKind.Free;
+            pages.Content[p] = 0;
+            pages.Flags[p] = 0;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// prep_new_page: check_new_page on each page of the block, stopping at the first bad one (the kernel leaks the
+    /// block and tries another); then <c>_count</c> 1 and <c>private</c> 0 on the first page.
+    /// </summary>
+    public bool PrepNewPage(int pfn, int order)
+    {
+        for (int p = pfn; p < pfn + (1 << order); p++)
+            if (!NewPageOk(p)) return false;
+        pages.Private[pfn] = 0;
+        pages.Count[pfn] = 1;
+        return true;
+    }
+
+    /// <summary>
+    /// prep_compound_page (from prep_new_page for __GFP_COMP): PG_head on the first page, PG_tail and <c>_count</c> 0 on
+    /// the others; the order is kept in the first tail page (set_compound_order).
+    /// </summary>
+    public void PrepCompoundPage(int page, int order)
+    {
+        pages.Set(page, PG.Head);
+        for (int p = page + 1; p < page + (1 << order); p++) pages.Set(p, PG.Tail);
+        pages.Private[page + 1] = order;
+    }
+
+    private bool PageStateOk(int pfn, PG badFlags, string flagsReason)
+    {
+        string? reason = null;
+        if (pages.MapCount[pfn] != -1) reason = "nonzero mapcount";
+        if (pages.Mapping[pfn] != 0) reason = "non-NULL mapping";
+        if (pages.Count[pfn] != 0) reason = countReason;
+        if ((pages.Flags[pfn] & (uint)badFlags) != 0) reason = flagsReason;
+        if (reason is null) return true;
+        BadPage(pfn, reason);
+        return false;
+    }
+
+    /// <summary>bad_page: report the page (dump_page_badflags fields), then page_mapcount_reset.</summary>
+    private void BadPage(int pfn, string reason)
+    {
+        sanitizer.Report(ReportKind.BadPage, pfn,
+            $"BUG: Bad page state pfn:{pfn:x5}: page dumped because: {reason} (count:{pages.Count[pfn]} mapcount:{pages.MapCount[pfn] + 1} mapping:{pages.Mapping[pfn]:x} index:{pages.Index[pfn]:x} flags:{pages.Flags[pfn]:x})");
+        pages.MapCount[pfn] = -1;
+    }
+}

@@ -1,0 +1,61 @@
+using BalloonScript.Engine.Mm;
+
+namespace BalloonScript.Engine.PageAlloc.V6_1;
+
+/// <summary>
+/// Boot-time set-up of the 6.1 page allocator, in kernel order: every pageblock MOVABLE and all memory freed into the
+/// buddy lists by __free_pages_core (FPI_TO_TAIL: each block at its list's tail); then init_per_zone_wmark_min:
+/// calculate_min_free_kbytes (clamp 262144), setup_per_zone_wmarks (with <c>watermark_scale_factor</c>, then
+/// zone_pcp_update for the per-cpu lists' high and batch) and setup_per_zone_lowmem_reserve. No pageblock is reserved
+/// at boot (MIGRATE_RESERVE is gone; HIGHATOMIC blocks are taken on demand). docs/kernel/v6.1.md §2.2.
+/// </summary>
+internal static class MemoryInit
+{
+    /// <summary>watermark_scale_factor's default (sysctl vm.watermark_scale_factor, in 1/10000 of managed pages).</summary>
+    public const int DefaultWatermarkScaleFactor = 10;
+
+    /// <summary>calculate_min_free_kbytes' upper clamp in 6.1 (256 MiB).</summary>
+    public const int MaxMinFreeKbytes = 262144;
+
+    public static void Boot(Node node, BuddyAllocator buddy, PerCpuPagesets? pcp, SimulationOptions options)
+    {
+        foreach (var zone in node.Zones) FreeZone(zone, buddy);
+        int minFreeKbytes = V3_16.MemoryInit.MinFreeKbytes(node, MaxMinFreeKbytes);
+        SetupPerZoneWmarks(node, minFreeKbytes, options.WatermarkScaleFactor ?? DefaultWatermarkScaleFactor);
+        if (pcp is not null) foreach (var zone in node.Zones) pcp.ZonePcpUpdate(zone);
+        V3_16.MemoryInit.SetupPerZoneLowmemReserve(node);
+        V3_16.MemoryInit.SetupPerZoneInactiveRatio(node); // for the borrowed v3.16 reclaim
+    }
+
+    /// <summary>memblock_free_all → __free_pages_core: the zone in the largest aligned blocks that fit, lowest PFN first, each to its list's tail.</summary>
+    private static void FreeZone(Zone zone, BuddyAllocator buddy)
+    {
+        for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
+        {
+            int order = Zone.MaxOrder - 1;
+            while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
+            buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable, toTail: true);
+            pfn += 1 << order;
+        }
+    }
+
+    /// <summary>
+    /// __setup_per_zone_wmarks (6.1): min = pages_min's share by managed pages; the distance between the marks is
+    /// max(min / 4, managed × watermark_scale_factor / 10000); low = min + distance, high = low + distance; the boost
+    /// is reset.
+    /// </summary>
+    public static void SetupPerZoneWmarks(Node node, int minFreeKbytes, int watermarkScaleFactor)
+    {
+        long pagesMin = minFreeKbytes >> 2;
+        long lowmemPages = node.Zones.Sum(z => z.ManagedPages);
+        foreach (var zone in node.Zones)
+        {
+            long min = pagesMin * zone.ManagedPages / lowmemPages;
+            long distance = Math.Max(min >> 2, WatermarkBoost.MultFrac(zone.ManagedPages, watermarkScaleFactor, 10000));
+            zone.WatermarkBoost = 0;
+            zone.Watermark[Zone.WmarkMin] = min;
+            zone.Watermark[Zone.WmarkLow] = min + distance;
+            zone.Watermark[Zone.WmarkHigh] = min + 2 * distance;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using BalloonScript.Engine.Compaction.V6_1;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Reclaim;
+
+namespace BalloonScript.Engine.PageAlloc.V6_1;
+
+/// <summary>
+/// Watermark boosting (6.1): <c>boost_watermark</c> raises a zone's <c>watermark_boost</c> by a pageblock on each
+/// fragmenting fallback (up to <c>watermark_boost_factor</c>/10000 of the high mark, at least a pageblock), which every
+/// <c>wmark_pages</c> adds on top; a wake of kswapd while a zone is boosted ends the boost as 6.1 kswapd's
+/// <c>balance_pgdat</c> does: each zone's boost is taken back and kcompactd is woken at pageblock order.
+/// <para>
+/// The <c>v6.1</c> design borrows the v3.16 kswapd, which knows nothing of boosts: it is woken as usual (and
+/// balances to the unboosted marks), but does no boost reclaim (6.1's <c>nr_boost_reclaim</c>: reclaim of the boost's worth
+/// of pages with writeback and swap off), so the boost ends with that wake. Without reclaim there is no kswapd pass at
+/// all, and the same epilogue runs. docs/model.md says so.
+/// </para>
+/// </summary>
+internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<IReclaim> reclaim, Lazy<Kcompactd> kcompactd)
+{
+    /// <summary>watermark_boost_factor's default (sysctl vm.watermark_boost_factor).</summary>
+    public const int DefaultFactor = 15000;
+
+    /// <summary>vm.watermark_boost_factor of this simulation.</summary>
+    public int Factor { get; } = options.WatermarkBoostFactor ?? DefaultFactor;
+
+    /// <summary>
+    /// boost_watermark: nothing if the factor is 0, the zone has fewer than four pageblocks managed, or the high mark
+    /// scaled by the factor is 0; otherwise the boost grows by a pageblock up to max(pageblock, high × factor / 10000).
+    /// True if the zone was boosted.
+    /// </summary>
+    public bool BoostWatermark(Zone zone)
+    {
+        if (Factor == 0 || Zone.PageblockNrPages * 4 > zone.ManagedPages) return false;
+        long maxBoost = MultFrac(zone.Watermark[Zone.WmarkHigh], Factor, 10000);
+        if (maxBoost == 0) return false;
+        maxBoost = Math.Max(Zone.PageblockNrPages, maxBoost);
+        zone.WatermarkBoost = Math.Min(zone.WatermarkBoost + Zone.PageblockNrPages, maxBoost);
+        return true;
+    }
+
+    /// <summary>
+    /// wake_all_kswapds (6.1, the slow path with ALLOC_KSWAPD): wake kswapd for <paramref name="order"/>; a node with a
+    /// boosted zone gets kswapd's boost epilogue.
+    /// </summary>
+    public void WakeAllKswapds(int order)
+    {
+        reclaim.Value.WakeAllKswapds(order);
+        EndBoost();
+    }
+
+    /// <summary>rmqueue's <c>wakeup_kswapd(zone, 0, 0, zone_idx)</c> after a fallback flagged ZONE_BOOSTED_WATERMARK.</summary>
+    public void WakeupKswapd() => WakeAllKswapds(0);
+
+    /// <summary>The end of 6.1's balance_pgdat for a boosted node: the boosts are taken back and kcompactd is woken at pageblock order.</summary>
+    private void EndBoost()
+    {
+        bool boosted = false;
+        foreach (var zone in node.Zones)
+        {
+            if (zone.WatermarkBoost == 0) continue;
+            zone.Lock.Lock();
+            zone.WatermarkBoost = 0;
+            zone.Lock.Unlock();
+            boosted = true;
+        }
+        if (boosted) kcompactd.Value.Wakeup(Zone.PageblockOrder, node.Zones.Count - 1);
+    }
+
+    /// <summary>mult_frac(x, n, d): x × n / d without overflowing x × n.</summary>
+    public static long MultFrac(long x, long n, long d) => x / d * n + x % d * n / d;
+}

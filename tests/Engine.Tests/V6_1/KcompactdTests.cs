@@ -1,0 +1,99 @@
+using BalloonScript.Engine.Compaction;
+using BalloonScript.Engine.Compaction.V6_1;
+using BalloonScript.Engine.Time;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.V6_1;
+
+/// <summary>
+/// kcompactd and proactive compaction on the simulated clock (docs/kernel/v6.1.md §3.11; mm/compaction.c of 6.1.78:
+/// kcompactd, kcompactd_do_work, wakeup_kcompactd, should_proactive_compact_node, fragmentation_score_*): the thread
+/// wakes every HPAGE_FRAG_CHECK_INTERVAL_MSEC (500 ms) and compacts proactively while the node's score is above 90
+/// (proactiveness 20), down to 80, backing off 32 s when a run does not lower the score.
+/// </summary>
+public class KcompactdTests
+{
+    private static long Scanned(RigV6_1 rig) => rig.Event(VmEvent.CompactMigrateScanned);
+
+    [Test]
+    public void FragmentationScoreWmark_v6_1_ProactivenessTwentyGivesEightyAndNinety()
+    {
+        Assert.That(Kcompactd.FragmentationScoreWmark(20, low: true), Is.EqualTo(80));
+        Assert.That(Kcompactd.FragmentationScoreWmark(20, low: false), Is.EqualTo(90));
+        Assert.That(Kcompactd.FragmentationScoreWmark(100, low: true), Is.EqualTo(5), "capped");
+    }
+
+    /// <summary>
+    /// A fragmented guest (score near 100): nothing happens before the first 500 ms timeout; at it, proactive compaction
+    /// runs (pages scanned and migrated, no compact_daemon_wake: that counts kcompactd_do_work only) and stops each zone
+    /// at the low mark, 80.
+    /// </summary>
+    [Test]
+    public void Kcompactd_v6_1_ProactiveCompactionWakesAt500msOnTheClock()
+    {
+        var rig = RigV6_1.Create(64).FragmentedAnon();
+        Assert.That(Kcompactd.FragmentationScoreNode(rig.Node), Is.GreaterThan(90), "precondition: a fragmented node");
+        rig.Sim.Run(499 - rig.Sim.ClockMs);
+        Assert.That(Scanned(rig), Is.Zero, "kcompactd still waits");
+        rig.Sim.Run(2);
+        Assert.That(Scanned(rig), Is.Positive);
+        Assert.That(rig.Event(VmEvent.PgmigrateSuccess), Is.Positive);
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero);
+        Assert.That(Kcompactd.FragmentationScoreZone(rig.Zone("DMA32")), Is.LessThanOrEqualTo(80));
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    /// <summary>compaction_proactiveness 0: kcompactd waits with no timeout (MAX_SCHEDULE_TIMEOUT); nothing is armed.</summary>
+    [Test]
+    public void Kcompactd_v6_1_ProactivenessZeroNeverWakesOnTheClock()
+    {
+        var rig = RigV6_1.Create(64, proactiveness: 0).FragmentedAnon();
+        Assert.That(rig.Get<SimClock>().PendingTimers, Is.Zero);
+        rig.Sim.Run(5000);
+        Assert.That(Scanned(rig), Is.Zero);
+    }
+
+    /// <summary>
+    /// Fragmentation by unmovable slab: the proactive run at 500 ms cannot lower the score, so kcompactd waits
+    /// 500 ms &lt;&lt; COMPACT_MAX_DEFER_SHIFT = 32 s before it looks again.
+    /// </summary>
+    [Test]
+    public void Kcompactd_v6_1_NoProgressBacksOffThirtyTwoSeconds()
+    {
+        var rig = RigV6_1.Create(64);
+        rig.Sim.WorkloadSlab(rig.Get<Workload.Workload>().AllocatablePages() / 256.0);
+        rig.Sim.WorkloadFree(0.5, "interleave", 0);
+        Assert.That(Kcompactd.FragmentationScoreNode(rig.Node), Is.GreaterThan(90), "precondition: a fragmented node");
+        rig.Sim.Run(600 - rig.Sim.ClockMs);
+        long first = Scanned(rig);
+        Assert.That(first, Is.Positive, "the first proactive run at 500 ms");
+        Assert.That(rig.Event(VmEvent.PgmigrateSuccess), Is.Zero, "slab cannot move");
+        rig.Sim.Run(32_400 - rig.Sim.ClockMs);
+        Assert.That(Scanned(rig), Is.EqualTo(first), "backed off");
+        rig.Sim.Run(33_000 - rig.Sim.ClockMs);
+        Assert.That(Scanned(rig), Is.GreaterThan(first), "checked again 32 s after the first run");
+    }
+
+    /// <summary>
+    /// wakeup_kcompactd from kswapd_try_to_sleep (6.1: kswapd balanced and about to nap, for the order it was woken for):
+    /// kcompactd_do_work counts compact_daemon_wake and its scanned pages, and compacts to an order-9 block; order 0
+    /// wakes nobody. kswapd itself no longer compacts.
+    /// </summary>
+    [Test]
+    public void WakeupKcompactd_v6_1_KswapdBeforeItsNapRunsKcompactdDoWorkForItsOrder()
+    {
+        var rig = RigV6_1.Create(64).FragmentedAnon();
+        var background = rig.Get<IBackgroundCompaction>();
+        rig.RunOnCpu0(() => background.AfterReclaim(9));
+        rig.RunOnCpu0(() => background.BeforeNap(0, 1));
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero);
+        Assert.That(Scanned(rig), Is.Zero);
+        rig.RunOnCpu0(() => background.BeforeNap(9, 1));
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1));
+        Assert.That(rig.Event(VmEvent.CompactDaemonMigrateScanned), Is.Positive.And.LessThanOrEqualTo(Scanned(rig)));
+        Assert.That(rig.Event(VmEvent.CompactDaemonFreeScanned), Is.Positive);
+        Assert.That(rig.Sim.FreeBlocks().Skip(9).Sum(), Is.Positive);
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+}
