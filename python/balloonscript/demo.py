@@ -98,7 +98,7 @@ def comparison_figure(rows: dict):
     import matplotlib.pyplot as plt
     import pandas as pd
     df = pd.DataFrame([{"design": d, **{k: r[k] for k, _ in CHART}} for d, r in rows.items()])
-    fig, axes = plt.subplots(1, len(CHART), figsize=(3.3 * len(CHART), 3.4))
+    fig, axes = plt.subplots(1, len(CHART), figsize=(3.3 * len(CHART), 3.7))
     for ax, (metric, title) in zip(axes, CHART):
         plots.plot_design_comparison(df, metric, ax, title=title)
         ax.set_ylabel("")

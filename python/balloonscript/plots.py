@@ -200,8 +200,11 @@ def plot_design_comparison(df, metric: str, ax=None, *, x: str | None = None, ti
         stats = df.groupby("design", sort=False)[metric].agg(["mean", "std"]).reindex(designs)
         bars = ax.bar(designs, stats["mean"], yerr=stats["std"].fillna(0) if len(df) > len(designs) else None,
                       color=[f"C{i}" for i in range(len(designs))], capsize=4)
-        ax.bar_label(bars, labels=[_number(v) for v in stats["mean"]])
+        crowded = len(designs) > 3   # five names and numbers do not fit side by side in a small panel
+        ax.bar_label(bars, labels=[_number(v) for v in stats["mean"]], fontsize=7.5 if crowded else None)
         ax.set_ylim(top=ax.get_ylim()[1] * 1.1)   # room for the labels
+        if crowded:
+            ax.tick_params(axis="x", labelrotation=30)
     else:
         for i, design in enumerate(designs):
             stats = df[df["design"] == design].groupby(x)[metric].agg(["mean", "std"])
