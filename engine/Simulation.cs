@@ -151,6 +151,7 @@ public sealed class Simulation
         if (!_parts.Reclaim.Modelled) return _parts.Balloon.InflatablePages();
         var vm = _parts.VmStat;
         long giveable = _parts.Node.Zones.Sum(z => Math.Max(0, z.ManagedPages - z.Watermark[Zone.WmarkMin]));
+        if (_parts.Balloon.DeflateOnOom) giveable -= _parts.Balloon.NumPages; // still counted in managed_pages
         long anon = vm.Global(ZoneStat.NrAnonPages);
         long unswappable = Math.Max(0, anon - _parts.Swap.NrSwapPages);
         giveable -= vm.Global(ZoneStat.NrSlabUnreclaimable) + _parts.HighOrder.AllocatedPages + unswappable;

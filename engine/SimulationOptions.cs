@@ -90,6 +90,14 @@ public sealed record SimulationOptions
     [NotState("an option: fixed when the simulation is built")]
     public int? WatermarkScaleFactor { get; init; }
 
+    /// <summary>
+    /// The host offers VIRTIO_BALLOON_F_DEFLATE_ON_OOM (QEMU's <c>deflate-on-oom=on</c>; off by default): the driver then
+    /// leaks 256 pages from the balloon at each OOM instead of a kill, and ballooned pages stay in managed_pages.
+    /// Only designs whose driver has the feature (v4.6+) negotiate it.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public bool DeflateOnOom { get; init; }
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     /// <summary>
@@ -122,6 +130,7 @@ public sealed record SimulationOptions
         CheckTunable(CompactionProactiveness, "compaction_proactiveness", 0, 100, d => d.Parts.Compaction == PartVersion.V6_1);
         CheckTunable(WatermarkBoostFactor, "watermark_boost_factor", 0, int.MaxValue, d => d.Parts.PageAllocator == PartVersion.V6_1);
         CheckTunable(WatermarkScaleFactor, "watermark_scale_factor", 1, 3000, d => d.Parts.PageAllocator == PartVersion.V6_1);
+        if (DeflateOnOom) CheckDesignHas("deflate_on_oom", d => d.Parts.OomNotifier != PartVersion.None);
         return this;
     }
 
@@ -129,8 +138,12 @@ public sealed record SimulationOptions
     private void CheckTunable(int? value, string name, long min, long max, Func<KernelDesign, bool> has)
     {
         if (value is not { } v) return;
-        Check.That(has(Design), name, $"design {Design.Name} has no such setting; the designs that have it: "
-            + string.Join(", ", KernelDesign.All.Where(has).Select(d => d.Name)));
+        CheckDesignHas(name, has);
         Check.InRange(v, name, min, max);
     }
+
+    /// <summary>An option only some designs' kernels have: the message names the designs that have it.</summary>
+    private void CheckDesignHas(string name, Func<KernelDesign, bool> has) =>
+        Check.That(has(Design), name, $"design {Design.Name} has no such setting; the designs that have it: "
+            + string.Join(", ", KernelDesign.All.Where(has).Select(d => d.Name)));
 }

@@ -5,7 +5,7 @@ namespace BalloonScript.Engine.Designs;
 /// compact_zone with its free scanner and rules, the migrate scanner, and the background compaction kswapd asks for;
 /// the balloon into the independent choices the kernel versions made (how a balloon page is recognised, the migrate
 /// scanner's isolation of it, the dequeue walk, the balloon's way through migration, and how the driver lets go of
-/// pages). docs/model.md prints the same table; a test keeps the two equal.
+/// pages); last the driver's OOM notifier (VIRTIO_BALLOON_F_DEFLATE_ON_OOM, v4.6+). docs/model.md prints the same table; a test keeps the two equal.
 /// </summary>
 public sealed record DesignParts(
     PartVersion PageAllocator,
@@ -18,19 +18,20 @@ public sealed record DesignParts(
     PartVersion ScannerIsolation,
     PartVersion DequeueWalk,
     PartVersion BalloonMigration,
-    PartVersion DriverRelease)
+    PartVersion DriverRelease,
+    PartVersion OomNotifier)
 {
     /// <summary>The part names, in table order (as <see cref="KernelPartAttribute.Part"/> spells them).</summary>
     public static readonly string[] Names =
     [
         "page allocator", "reclaim", "background compaction", "compaction", "migrate scanner", "migration",
-        "balloon identity", "scanner isolation", "dequeue walk", "balloon migration", "driver release",
+        "balloon identity", "scanner isolation", "dequeue walk", "balloon migration", "driver release", "OOM notifier",
     ];
 
     /// <summary>The versions in <see cref="Names"/> order.</summary>
     public PartVersion[] Versions =>
     [
         PageAllocator, Reclaim, BackgroundCompaction, Compaction, MigrateScanner, Migration, BalloonIdentity, ScannerIsolation,
-        DequeueWalk, BalloonMigration, DriverRelease,
+        DequeueWalk, BalloonMigration, DriverRelease, OomNotifier,
     ];
 }

@@ -8,6 +8,8 @@ public enum PartVersion
 {
     /// <summary>Not modelled in this design: the part is a stand-in that documents what the kernel would do.</summary>
     NotModelled,
+    /// <summary>The design's kernel has no such part: it came in a later version (e.g. the balloon's OOM notifier, v4.6).</summary>
+    None,
     /// <summary>Linux v3.16 (the last release before the redesign was merged; v3.8–v3.17 for the balloon).</summary>
     V3_16,
     /// <summary>Linux v3.18: d6d86c0 "mm/balloon_compaction: redesign ballooned pages management" and its siblings.</summary>
@@ -28,6 +30,7 @@ public static class PartVersions
     public static string Display(this PartVersion version) => version switch
     {
         PartVersion.NotModelled => "not modelled",
+        PartVersion.None => "none",
         PartVersion.V3_16 => "v3.16",
         PartVersion.V3_18 => "v3.18",
         PartVersion.V4_5 => "v4.5",

@@ -9,6 +9,7 @@ internal static class ReclaimServiceCollectionExtensions
     /// <summary>Reclaim of <paramref name="version"/>, or the stand-in when the simulation leaves reclaim out (<paramref name="modelled"/> false).</summary>
     public static IServiceCollection AddReclaim(this IServiceCollection services, PartVersion version, bool modelled)
     {
+        services.AddSingleton<OomNotifyList>(); // the driver registers on it whether or not reclaim is modelled
         if (!modelled) return services.AddSingleton<IReclaim, ReclaimNotModelled>();
         if (version != PartVersion.V3_16)
             throw new ArgumentException($"reclaim: no implementation of version {version.Display()}", nameof(version));

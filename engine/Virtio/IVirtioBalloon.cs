@@ -9,6 +9,9 @@ internal interface IVirtioBalloon
     /// <summary><c>vb-&gt;num_pages</c>: balloon PFNs the guest has given (what it reports as <c>actual</c>).</summary>
     long NumPages { get; }
 
+    /// <summary>VIRTIO_BALLOON_F_DEFLATE_ON_OOM negotiated: ballooned pages stay in managed_pages, the OOM notifier leaks them.</summary>
+    bool DeflateOnOom { get; }
+
     /// <summary>Pages fill_balloon can still get now, above the min watermarks, without reclaim.</summary>
     long InflatablePages();
 

@@ -44,8 +44,10 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     private int _numPfns;
 
     public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, BalloonDevInfo dev,
-        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log, FatalSignal signal)
+        BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log, FatalSignal signal,
+        SimulationOptions options, IBalloonOomNotifier? oomNotifier = null)
     {
+        DeflateOnOom = options.DeflateOnOom;
         _log = log;
         _signal = signal;
         _balloon = balloon;
@@ -64,7 +66,12 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         clock.Handle(TimerKind.BalloonWork, _ => WakeThread());
         clock.Handle(TimerKind.BalloonOutOfPuffSleep, _ =>
             _scheduler.RunWoken(new SimTask(VballoonTaskId, 0, "vballoon", ResumeAfterOutOfPuff) { Flags = PF.Kthread }));
+        // v4.6+ probe: the OOM notifier (none before v4.6; registered or not by the version's rule).
+        oomNotifier?.Probe(this);
     }
+
+    /// <summary>virtio_has_feature(vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM): the host offered it and this driver knows it.</summary>
+    public bool DeflateOnOom { get; }
 
     /// <summary>"Out of puff!" messages: fill_balloon calls that could not get a page and slept 200 ms.</summary>
     public long OutOfPuff { get; private set; }
@@ -118,6 +125,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
                 _outOfPuffSleep = false;
                 using (_scheduler.Current.Path.Enter("fill_balloon")) FillBalloonEnd();
                 UpdateBalloonSize();
+                _clock.CondResched();
             }
             long diff;
             while ((diff = TowardsTarget()) != 0)
@@ -133,6 +141,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
                 }
                 else LeakBalloon(-diff);
                 UpdateBalloonSize();
+                _clock.CondResched();
             }
         }
         finally
@@ -141,12 +150,8 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         }
     }
 
-    /// <summary>update_balloon_size (the config's <c>actual</c>), then cond_resched, after each fill or leak.</summary>
-    private void UpdateBalloonSize()
-    {
-        _host.ActualPages = NumPages;
-        _clock.CondResched();
-    }
+    /// <summary>update_balloon_size: the config's <c>actual</c> (the thread's loop then calls cond_resched).</summary>
+    public void UpdateBalloonSize() => _host.ActualPages = NumPages;
 
     /// <summary><c>vb-&gt;balloon_lock</c>: the mutex around fill, leak and migratepage.</summary>
     public SimLock BalloonLock { get; }
@@ -235,7 +240,9 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
             }
             SetPagePfns(_numPfns, page);
             NumPages += PagesPerPage;
-            _node.ZoneOf(page).ManagedPages--; // adjust_managed_page_count(page, -1)
+            // adjust_managed_page_count(page, -1), v4.6+ only without DEFLATE_ON_OOM: pages the OOM notifier may hand
+            // back stay in managed_pages (and MemTotal).
+            if (!DeflateOnOom) _node.ZoneOf(page).ManagedPages--;
         }
         return FillBalloonEnd();
     }
@@ -340,7 +347,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         for (int i = 0; i < num; i += PagesPerPage)
         {
             int page = _pfns[i] / PagesPerPage; // balloon_pfn_to_page
-            _node.ZoneOf(page).ManagedPages++;
+            if (!DeflateOnOom) _node.ZoneOf(page).ManagedPages++;
             _release.Release(page);
         }
     }

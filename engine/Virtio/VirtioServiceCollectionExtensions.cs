@@ -6,7 +6,8 @@ namespace BalloonScript.Engine.Virtio;
 /// <summary>Registers the virtio balloon driver (drivers/virtio/virtio_balloon.c) with a version's page release.</summary>
 internal static class VirtioServiceCollectionExtensions
 {
-    public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion release)
+    /// <summary>The driver with <paramref name="release"/>'s page release and <paramref name="oomNotifier"/>'s OOM notifier (none before v4.6).</summary>
+    public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion release, PartVersion oomNotifier)
     {
         _ = release switch
         {
@@ -14,6 +15,13 @@ internal static class VirtioServiceCollectionExtensions
             PartVersion.V3_18 => services.AddSingleton<IDriverRelease, V3_18.PutPageAfterUnlock>(),
             PartVersion.V4_5 => services.AddSingleton<IDriverRelease, V4_5.PutPageUnderLock>(),
             _ => throw new ArgumentException($"driver release: no implementation of version {release.Display()}", nameof(release)),
+        };
+        _ = oomNotifier switch
+        {
+            PartVersion.None => services,
+            PartVersion.V4_8 => services.AddSingleton<IBalloonOomNotifier, V4_8.VirtballoonOomNotify>(),
+            PartVersion.V6_1 => services.AddSingleton<IBalloonOomNotifier, V6_1.VirtioBalloonOomNotify>(),
+            _ => throw new ArgumentException($"OOM notifier: no implementation of version {oomNotifier.Display()}", nameof(oomNotifier)),
         };
         services.AddSingleton<VirtioBalloon>();
         services.AddSingleton<IVirtioBalloon>(sp => sp.GetRequiredService<VirtioBalloon>());

@@ -285,6 +285,9 @@ class Simulation:
     compaction_proactiveness (0-100), watermark_boost_factor, watermark_scale_factor (1-3000): the sysctls of the
     designs whose kernel has them (v6.1); None keeps the kernel's default (20, 15000, 10). On a design without them
     they raise ValueError naming the designs that have them.
+    deflate_on_oom: the host offers VIRTIO_BALLOON_F_DEFLATE_ON_OOM (QEMU's deflate-on-oom=on): at each OOM the
+    driver gives 256 balloon pages back to the guest instead of a kill, and ballooned pages stay in managed memory.
+    Only the designs whose driver has it (movable, v6.1; v4.6+); on another design it raises ValueError.
     seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
     ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).
@@ -310,7 +313,8 @@ class Simulation:
                  max_reports_per_kind: int = _DEFAULTS["max_reports_per_kind"],
                  compaction_proactiveness: int | None = _DEFAULTS["compaction_proactiveness"],
                  watermark_boost_factor: int | None = _DEFAULTS["watermark_boost_factor"],
-                 watermark_scale_factor: int | None = _DEFAULTS["watermark_scale_factor"]):
+                 watermark_scale_factor: int | None = _DEFAULTS["watermark_scale_factor"],
+                 deflate_on_oom: bool = _DEFAULTS["deflate_on_oom"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
@@ -323,6 +327,7 @@ class Simulation:
         for name, value in (("compaction_proactiveness", compaction_proactiveness),
                             ("watermark_boost_factor", watermark_boost_factor), ("watermark_scale_factor", watermark_scale_factor)):
             options[name] = None if value is None else as_int(name, value, INT32)
+        options["deflate_on_oom"] = as_bool("deflate_on_oom", deflate_on_oom)
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)

@@ -10,7 +10,8 @@ using BalloonScript.Engine.Workload;
 namespace BalloonScript.Engine.Reclaim.V3_16;
 
 /// <summary>
-/// The OOM killer of v3.16 mm/oom_kill.c: <c>out_of_memory</c> → <c>select_bad_process</c> (the process with the
+/// The OOM killer of v3.16 mm/oom_kill.c: <c>out_of_memory</c> → the OOM notifier chain (<see cref="OomNotifyList"/>)
+/// → <c>select_bad_process</c> (the process with the
 /// highest <c>oom_badness</c>: resident pages + page-table pages + swap entries, adjusted by oom_score_adj; none
 /// while a previous victim is still dying) → <c>oom_kill_process</c> (no child processes here). The victim's
 /// teardown (exit_mmap) runs at once as its own path; the killer then sleeps one jiffy. The kill is printed to the
@@ -18,12 +19,15 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// docs/kernel/reclaim-v3.16.md §5.
 /// </summary>
 internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap, SwapArea swap, KernelLog log, VmStat vmstat,
-    Scheduler scheduler, SimClock clock)
+    Scheduler scheduler, SimClock clock, OomNotifyList notifyList)
 {
     /// <summary>out_of_memory: true if a process was killed or a victim is already dying (the allocator retries).</summary>
     public bool OutOfMemory(Gfp gfp, int order)
     {
         using var _ = scheduler.Current.Path.Enter("out_of_memory");
+        // v3.16 (6.1 adds !is_sysrq_oom; no sysrq here): a notifier that freed pages ("got some memory back in the
+        // last second") ends it without a kill, and the allocator retries.
+        if (notifyList.CallChain() > 0) return true;
         if (processes.Current is { MemDie: true }) return true;
         long totalpages = node.Zones.Sum(z => z.ManagedPages) + swap.TotalSwapPages;
         Process? chosen = null;

@@ -6,8 +6,12 @@ using BalloonScript.Engine.Workload;
 namespace BalloonScript.Engine.Tests.Reclaim;
 
 /// <summary>A guest with v3.16 reclaim (no per-cpu lists or pagevecs, so pages stay where the test puts them), its parts at hand.</summary>
-internal sealed class PressureRig(long memoryMib = 64, long swapMib = 0, string design = "fixed", double ioLatencyMs = 0)
-    : SimRig(TestOptions.Classic(memoryMib, 2, 1, design) with { Reclaim = true, SwapMib = swapMib, IoLatencyMs = ioLatencyMs })
+internal sealed class PressureRig(long memoryMib = 64, long swapMib = 0, string design = "fixed", double ioLatencyMs = 0,
+    bool deflateOnOom = false)
+    : SimRig(TestOptions.Classic(memoryMib, 2, 1, design) with
+    {
+        Reclaim = true, SwapMib = swapMib, IoLatencyMs = ioLatencyMs, DeflateOnOom = deflateOnOom,
+    })
 {
     public Zone Zone => Node.LargestZone;
     public long Stat(ZoneStat s) => Node.Zones.Sum(z => z.Stat[(int)s]);

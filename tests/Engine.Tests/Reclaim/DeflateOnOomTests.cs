@@ -1,0 +1,124 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Reclaim;
+
+/// <summary>
+/// VIRTIO_BALLOON_F_DEFLATE_ON_OOM: v4.8 virtballoon_oom_notify and 6.1 virtio_balloon_oom_notify on the v3.16 OOM
+/// notifier chain (out_of_memory: freed &gt; 0 → no kill). Each OOM leaks 256 pages from the balloon; the kill comes
+/// once the balloon is empty. Off (the default, QEMU's deflate-on-oom=off) nothing changes.
+/// </summary>
+public class DeflateOnOomTests
+{
+    private const int OomNrPages = 256;
+
+    public static readonly string[] WithTheFeature = ["movable", "v6.1"];
+
+    /// <summary>Two processes (8 and 32 MiB) on a 64 MiB guest, then a balloon of <paramref name="balloonMib"/>.</summary>
+    private static PressureRig Guest(string design, bool deflateOnOom, double balloonMib)
+    {
+        var rig = new PressureRig(design: design, deflateOnOom: deflateOnOom);
+        rig.Sim.WorkloadAnon(8);
+        rig.Sim.WorkloadAnon(32);
+        Assert.That(rig.Sim.BalloonInflate(balloonMib), Is.EqualTo((long)(balloonMib * 256)));
+        return rig;
+    }
+
+    private static void AssertHostLedgerAgrees(PressureRig rig)
+    {
+        Assert.That(rig.Sim.HostBallooned + rig.Sim.BalloonUntoldPages, Is.EqualTo(rig.Sim.BalloonPages), "host ledger + untold == balloon");
+        Assert.That(rig.Get<Engine.Host.BalloonHost>().ActualPages, Is.EqualTo(rig.Sim.BalloonPages), "update_balloon_size after each leak");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    [TestCaseSource(nameof(WithTheFeature))]
+    public void OutOfMemory_DeflateOnOom_LeaksTheBalloon256PagesAtATime_InsteadOfKilling(string design)
+    {
+        var rig = Guest(design, deflateOnOom: true, balloonMib: 12);
+        long deflatesBefore = rig.Event(VmEvent.BalloonDeflate);
+
+        long got = rig.Sim.WorkloadAnon(16); // more than is free: OOM, several times
+
+        long deflated = rig.Event(VmEvent.BalloonDeflate) - deflatesBefore;
+        Assert.That(got, Is.EqualTo(16 * 256), "each OOM gave pages back, the fault went on");
+        Assert.That(rig.Event(VmEvent.OomKill), Is.Zero, "no kill while the balloon has pages");
+        Assert.That(deflated, Is.GreaterThan(0));
+        Assert.That(deflated % OomNrPages, Is.Zero, "whole 256-page leaks, one per OOM");
+        Assert.That(rig.Sim.BalloonPages, Is.EqualTo(12 * 256 - deflated).And.GreaterThan(0));
+        Assert.That(rig.Processes.All.Select(p => p.Exited), Is.All.False);
+        AssertHostLedgerAgrees(rig);
+    }
+
+    [TestCaseSource(nameof(WithTheFeature))]
+    public void OutOfMemory_DeflateOnOom_KillsAsBefore_OnceTheBalloonIsEmpty(string design)
+    {
+        var rig = Guest(design, deflateOnOom: true, balloonMib: 2);
+
+        rig.Sim.WorkloadAnon(24);
+
+        Assert.That(rig.Sim.BalloonPages, Is.Zero, "the notifier emptied the balloon first");
+        Assert.That(rig.Event(VmEvent.BalloonDeflate), Is.EqualTo(2 * 256));
+        Assert.That(rig.Event(VmEvent.OomKill), Is.EqualTo(1), "then freed == 0: select_bad_process and a kill");
+        Assert.That(rig.Processes.All[1].Exited, "the 32 MiB process, as without a balloon");
+        Assert.That(rig.Sim.Dmesg(), Does.Contain("Out of memory: Kill process 1001 (anon)"));
+        AssertHostLedgerAgrees(rig);
+    }
+
+    [TestCaseSource(nameof(WithTheFeature))]
+    public void OutOfMemory_WithoutDeflateOnOom_KillsWhileTheBalloonStaysFull(string design)
+    {
+        var rig = Guest(design, deflateOnOom: false, balloonMib: 12);
+
+        rig.Sim.WorkloadAnon(16);
+
+        Assert.That(rig.Event(VmEvent.OomKill), Is.EqualTo(1), "v4.8: the notifier returns at once; 6.1: none registered");
+        Assert.That(rig.Event(VmEvent.BalloonDeflate), Is.Zero);
+        Assert.That(rig.Sim.BalloonPages, Is.EqualTo(12 * 256));
+        AssertHostLedgerAgrees(rig);
+    }
+
+    [TestCase("movable", false, 1024)]
+    [TestCase("movable", true, 0)]
+    [TestCase("v6.1", false, 1024)]
+    [TestCase("v6.1", true, 0)]
+    public void FillBalloon_v4_6_AdjustsManagedPagesOnlyWithoutDeflateOnOom(string design, bool deflateOnOom, long managedDrop)
+    {
+        var rig = new PressureRig(design: design, deflateOnOom: deflateOnOom);
+        long managed = rig.Node.Zones.Sum(z => z.ManagedPages);
+
+        rig.Sim.BalloonInflate(4);
+        Assert.That(managed - rig.Node.Zones.Sum(z => z.ManagedPages), Is.EqualTo(managedDrop));
+
+        rig.Sim.BalloonDeflate(4);
+        Assert.That(rig.Node.Zones.Sum(z => z.ManagedPages), Is.EqualTo(managed), "release_pages_balloon gives back what fill took");
+    }
+
+    [Test]
+    public void BalloonInflate_DeflateOnOom_RangeLeavesOutWhatTheBalloonHolds()
+    {
+        var on = new PressureRig(design: "movable", deflateOnOom: true);
+        var off = new PressureRig(design: "movable");
+        on.Sim.BalloonInflate(8);
+        off.Sim.BalloonInflate(8);
+
+        double Limit(PressureRig rig)
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => rig.Sim.BalloonInflate(64))!;
+            return double.Parse(e.Message[(e.Message.IndexOf(", ", StringComparison.Ordinal) + 2)..e.Message.IndexOf(']')],
+                System.Globalization.CultureInfo.InvariantCulture);
+        }
+        Assert.That(Limit(on), Is.EqualTo(Limit(off)), "a balloon still in managed_pages is not inflatable twice");
+    }
+
+    [TestCase("legacy")]
+    [TestCase("redesign")]
+    [TestCase("fixed")]
+    public void Create_DeflateOnOom_OnADriverBeforeV4_6_NamesTheOptionAndTheDesignsThatHaveIt(string design)
+    {
+        var options = new SimulationOptions { MemoryMib = 16, Design = KernelDesign.Parse(design), DeflateOnOom = true };
+        var e = Assert.Throws<ArgumentException>(() => Simulation.Create(options))!;
+        Assert.That(e.ParamName, Is.EqualTo("deflate_on_oom"));
+        Assert.That(e.Message, Does.Contain($"design {design} has no such setting; the designs that have it: movable, v6.1"));
+    }
+}
