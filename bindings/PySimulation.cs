@@ -55,6 +55,12 @@ public sealed class PySimulation
 
     public string[] VmstatNames() => _sim.VmstatNames();
     public long[] VmstatValues() => _sim.VmstatValues();
+    /// <summary>The stats virtqueue's payload as (tags, values), one snapshot for both (Python builds the dict).</summary>
+    public object[] BalloonStats()
+    {
+        var stats = _sim.BalloonStats();
+        return [stats.Select(s => s.Tag).ToArray(), stats.Select(s => s.Value).ToArray()];
+    }
     public string Buddyinfo() => _sim.Buddyinfo();
     public string Pagetypeinfo() => _sim.Pagetypeinfo();
     public string ProcVmstat() => _sim.ProcVmstat();

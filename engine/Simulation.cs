@@ -263,6 +263,12 @@ public sealed class Simulation
     public string[] VmstatNames() => _parts.VmStat.Names();
     public long[] VmstatValues() => _parts.VmStat.Values();
 
+    /// <summary>
+    /// What the driver's update_balloon_stats would put on the stats virtqueue now, in the design's kernel: the
+    /// VIRTIO_BALLOON_S_* tag names and values (bytes for memory, counts for events), in the driver's order.
+    /// </summary>
+    public IReadOnlyList<(string Tag, long Value)> BalloonStats() => _parts.BalloonStats.UpdateBalloonStats();
+
     /// <summary><see cref="PageKind"/> of every PFN (a copy).</summary>
     public byte[] PageMap() => (byte[])_parts.Pages.Kind.Clone();
 

@@ -18,6 +18,7 @@ internal sealed record SimulationParts(
     IBuddyAllocator Buddy,
     ICompaction Compaction,
     IVirtioBalloon Balloon,
+    IBalloonStats BalloonStats,
     Reclaim.IReclaim Reclaim,
     Swap.SwapArea Swap,
     BalloonHost Host,

@@ -5,7 +5,8 @@ namespace BalloonScript.Engine.Designs;
 /// compact_zone with its free scanner and rules, the migrate scanner, and the background compaction kswapd asks for;
 /// the balloon into the independent choices the kernel versions made (how a balloon page is recognised, the migrate
 /// scanner's isolation of it, the dequeue walk, the balloon's way through migration, and how the driver lets go of
-/// pages); last the driver's OOM notifier (VIRTIO_BALLOON_F_DEFLATE_ON_OOM, v4.6+). docs/model.md prints the same table; a test keeps the two equal.
+/// pages); last the driver's OOM notifier (VIRTIO_BALLOON_F_DEFLATE_ON_OOM, v4.6+) and the tags its stats virtqueue
+/// sends. docs/model.md prints the same table; a test keeps the two equal.
 /// </summary>
 public sealed record DesignParts(
     PartVersion PageAllocator,
@@ -19,19 +20,21 @@ public sealed record DesignParts(
     PartVersion DequeueWalk,
     PartVersion BalloonMigration,
     PartVersion DriverRelease,
-    PartVersion OomNotifier)
+    PartVersion OomNotifier,
+    PartVersion BalloonStats)
 {
     /// <summary>The part names, in table order (as <see cref="KernelPartAttribute.Part"/> spells them).</summary>
     public static readonly string[] Names =
     [
         "page allocator", "reclaim", "background compaction", "compaction", "migrate scanner", "migration",
         "balloon identity", "scanner isolation", "dequeue walk", "balloon migration", "driver release", "OOM notifier",
+        "balloon stats",
     ];
 
     /// <summary>The versions in <see cref="Names"/> order.</summary>
     public PartVersion[] Versions =>
     [
         PageAllocator, Reclaim, BackgroundCompaction, Compaction, MigrateScanner, Migration, BalloonIdentity, ScannerIsolation,
-        DequeueWalk, BalloonMigration, DriverRelease, OomNotifier,
+        DequeueWalk, BalloonMigration, DriverRelease, OomNotifier, BalloonStats,
     ];
 }

@@ -43,6 +43,13 @@ internal sealed class Node : ISnapshotState
     /// <summary>The highest zone (first in the zonelist).</summary>
     public Zone HighestZone => Zones[^1];
 
+    /// <summary>
+    /// calculate_totalreserve_pages (v3.16, unchanged in 6.1): per zone its highest lowmem_reserve plus its high
+    /// watermark, at most its managed pages (v3.16's dirty_balance_reserve is the same sum).
+    /// </summary>
+    public long TotalreservePages() =>
+        Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
+
     public object Save() => Zones.Select(z => z.Save()).ToArray();
 
     public void Restore(object saved)

@@ -6,8 +6,12 @@ namespace BalloonScript.Engine.Virtio;
 /// <summary>Registers the virtio balloon driver (drivers/virtio/virtio_balloon.c) with a version's page release.</summary>
 internal static class VirtioServiceCollectionExtensions
 {
-    /// <summary>The driver with <paramref name="release"/>'s page release and <paramref name="oomNotifier"/>'s OOM notifier (none before v4.6).</summary>
-    public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion release, PartVersion oomNotifier)
+    /// <summary>
+    /// The driver with <paramref name="release"/>'s page release, <paramref name="oomNotifier"/>'s OOM notifier (none
+    /// before v4.6) and <paramref name="stats"/>'s update_balloon_stats.
+    /// </summary>
+    public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion release, PartVersion oomNotifier,
+        PartVersion stats)
     {
         _ = release switch
         {
@@ -22,6 +26,13 @@ internal static class VirtioServiceCollectionExtensions
             PartVersion.V4_8 => services.AddSingleton<IBalloonOomNotifier, V4_8.VirtballoonOomNotify>(),
             PartVersion.V6_1 => services.AddSingleton<IBalloonOomNotifier, V6_1.VirtioBalloonOomNotify>(),
             _ => throw new ArgumentException($"OOM notifier: no implementation of version {oomNotifier.Display()}", nameof(oomNotifier)),
+        };
+        _ = stats switch
+        {
+            PartVersion.V3_16 => services.AddSingleton<IBalloonStats, V3_16.BalloonStatsV3_16>(),
+            PartVersion.V4_8 => services.AddSingleton<IBalloonStats, V4_8.BalloonStatsV4_8>(),
+            PartVersion.V6_1 => services.AddSingleton<IBalloonStats, V6_1.BalloonStatsV6_1>(),
+            _ => throw new ArgumentException($"balloon stats: no implementation of version {stats.Display()}", nameof(stats)),
         };
         services.AddSingleton<VirtioBalloon>();
         services.AddSingleton<IVirtioBalloon>(sp => sp.GetRequiredService<VirtioBalloon>());

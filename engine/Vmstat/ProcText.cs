@@ -155,7 +155,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     /// </summary>
     protected (long Background, long Dirty) GlobalDirtyLimits()
     {
-        long reserve = node.Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
+        long reserve = node.TotalreservePages();
         long x = vmstat.Global(ZoneStat.NrFreePages);
         x -= Math.Min(x, reserve);
         x += vmstat.Global(ZoneStat.NrInactiveFile) + vmstat.Global(ZoneStat.NrActiveFile);

@@ -234,6 +234,14 @@ class Balloon(_Part):
         """fill_balloon calls that could not get a page ("Out of puff!") and slept 200 ms."""
         return int(self._sim._get("BalloonOutOfPuff"))
 
+    def stats(self) -> dict:
+        """What the driver's update_balloon_stats would send on the stats virtqueue now, in the design's kernel: the
+        VIRTIO_BALLOON_S_* tags it has (v3.16-v4.5: SWAP_IN, SWAP_OUT, MAJFLT, MINFLT, MEMFREE, MEMTOT; v4.8 adds AVAIL;
+        6.1 adds HTLB_PGALLOC, HTLB_PGFAIL and CACHES) -> value, in the driver's order: memory in bytes
+        (pages_to_bytes), faults and hugetlb allocations as counts."""
+        tags, values = self._sim._call("BalloonStats")
+        return dict(zip(strs(tags), np_copy(values, np.int64).tolist()))
+
 
 class Host(_Part):
     """The hypervisor's side of the balloon."""

@@ -39,6 +39,7 @@ public class DesignCompositionTests
         ["balloon migration"] = [typeof(IBalloonMigrationPath), typeof(BalloonAops)],
         ["driver release"] = [typeof(IDriverRelease)],
         ["OOM notifier"] = [typeof(IBalloonOomNotifier)],
+        ["balloon stats"] = [typeof(IBalloonStats)],
     };
 
     public static IEnumerable<KernelDesign> All => KernelDesign.All;
