@@ -256,6 +256,9 @@ public sealed class Simulation
     /// <summary><see cref="PageKind"/> of every PFN (a copy).</summary>
     public byte[] PageMap() => (byte[])_parts.Pages.Kind.Clone();
 
+    /// <summary>The live <see cref="PageKind"/> array behind <see cref="PageMap"/>, for a caller that copies it at once (the bindings).</summary>
+    internal byte[] PageMapView => _parts.Pages.Kind;
+
     /// <summary>Sanitizer findings kept in full (the first <see cref="SimulationOptions.MaxReportsPerKind"/> of each kind).</summary>
     public IReadOnlyList<SanitizerReport> Reports => _parts.Sanitizer.Reports;
 
