@@ -2,7 +2,7 @@
 here, each with its median, spread, number of runs, target and anchor. Prints a Markdown table (BENCHMARKS.md's)
 and writes the same numbers as JSON.
 
-    /usr/bin/python3 bench/bench.py [--quick] [--no-dotnet] [--no-make] [--json out/bench.json]
+    /usr/bin/python3 bench/bench.py [--quick] [--runs N] [--no-dotnet] [--no-make] [--json out/bench.json]
 
 --quick: BenchmarkDotNet's short job and fewer runs here (``make bench-quick``); the full run is ``make bench``.
 The Python rows run in child processes where the process's own memory is measured (peak RSS, RSS growth).
@@ -144,7 +144,7 @@ def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
 # --------------------------------------------------------------------------- BenchmarkDotNet
 
 def dotnet_rows(quick: bool) -> dict:
-    """Run the C# benchmarks; returns row key -> {median, q1, q3, n} in seconds."""
+    """Run the C# benchmarks; returns row key -> {median, q1, q3, n} in seconds (from the json exporter's full-compressed report)."""
     artifacts = REPO / "BenchmarkDotNet.Artifacts"
     shutil.rmtree(artifacts / "results", ignore_errors=True)
     cmd = ["dotnet", "run", "-c", "Release", "--project", "bench", "--", "--filter", *DOTNET_FILTERS,
@@ -153,7 +153,7 @@ def dotnet_rows(quick: bool) -> dict:
         cmd += ["--job", "short"]
     subprocess.run(cmd, cwd=REPO, check=True, stdout=sys.stderr)
     stats = {}
-    for path in glob.glob(str(artifacts / "results" / "*-report-full.json")):
+    for path in glob.glob(str(artifacts / "results" / "*-report-full*.json")):
         for b in json.load(open(path))["Benchmarks"]:
             key = DOTNET_ROWS.get((f"{b['Type']}.{b['Method']}", b.get("Parameters", "")))
             s = b.get("Statistics")
@@ -203,11 +203,12 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="short BenchmarkDotNet job, one run of each Python row")
     p.add_argument("--no-dotnet", action="store_true", help="skip the BenchmarkDotNet rows")
     p.add_argument("--no-make", action="store_true", help="skip timing make demo and make test")
+    p.add_argument("--runs", type=int, help="runs of each Python row (default: 1 with --quick, else 3)")
     p.add_argument("--json", default=str(REPO / "out" / "bench.json"), help="where to write the numbers")
     args = p.parse_args(argv)
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     stats = {} if args.no_dotnet else dotnet_rows(args.quick)
-    runs = 1 if args.quick else 3
+    runs = args.runs or (1 if args.quick else 3)
     with_make = not args.no_make and not args.quick
     for key, s in python_rows(runs, make_runs=3, with_make=with_make).items():
         stats[key] = summarise(s)
