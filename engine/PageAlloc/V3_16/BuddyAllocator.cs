@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
@@ -335,6 +336,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// _mapcount -1): whole columns searched at once, so a high-order block costs a few vector passes, not 512 checks;
     /// false sends the caller to the page-by-page checks, which report.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its vector loop is slow until the JIT optimises it: no tier-0 phase
     private bool AllPagesClean(int pfn, int order, PG badFlags)
     {
         int n = 1 << order;
