@@ -11,7 +11,8 @@ PY_IMPORTS := numpy, pandas, matplotlib, matplotlib_inline, nbclient, nbformat, 
 # Found, not imported (setuptools must not be imported after distutils): `pip install -e .` and `python3 -m venv`
 # (ensurepip's __main__ is in python3-venv). jupyter-notebook is Debian 12's Jupyter (notebook 6).
 PY_TOOLS := pip setuptools wheel ensurepip.__main__
-PY_CHECK := import $(PY_IMPORTS), importlib.util; assert all(map(importlib.util.find_spec, "$(PY_TOOLS)".split()))
+# Looked up, not imported (importing them all takes seconds, on every make demo and make test).
+PY_CHECK := import importlib.util; assert all(map(importlib.util.find_spec, "$(PY_IMPORTS) $(PY_TOOLS)".replace(",", " ").split()))
 DEB_PACKAGES := python3 python3-numpy python3-pandas python3-matplotlib python3-nbclient python3-nbformat \
                 python3-ipykernel python3-jupyter-client python3-matplotlib-inline python3-pytest \
                 python3-hypothesis python3-tqdm python3-cloudpickle python3-distributed jupyter-notebook \
@@ -23,7 +24,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export MPLBACKEND ?= Agg
 
-.PHONY: all deps build test demo soak notebook notebooks-outputs clean
+.PHONY: all deps build test demo soak bench bench-quick notebook notebooks-outputs clean
 
 all: build
 
@@ -37,8 +38,16 @@ deps:
 	fi
 	@command -v $(DOTNET) >/dev/null 2>&1 || { echo "deps: '$(DOTNET)' not found: install the .NET 10 SDK" >&2; exit 1; }
 
-build:
+# dotnet build takes seconds even when nothing changed: build only when a source of a .NET project did.
+BUILD_INPUTS := $(SLN) $(wildcard *.props) $(shell find engine bindings bench tests/Engine.Tests \( -name bin -o -name obj \) -prune \
+                  -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' \) -print)
+BUILD_STAMP  := bindings/bin/$(CONFIG)/.built
+
+build: $(BUILD_STAMP)
+
+$(BUILD_STAMP): $(BUILD_INPUTS)
 	$(DOTNET) build $(SLN) -c $(CONFIG) -nologo -v:minimal
+	@touch $@
 
 # NUnit (TRX) + pytest (package tests and notebook execution), then one line: N passed, N failed.
 test: deps build
@@ -61,6 +70,14 @@ SOAK_SEED      ?= 1
 soak: deps build
 	$(PY) tests/soak.py --ops $(SOAK_OPS) --schedules $(SOAK_SCHEDULES) --seed $(SOAK_SEED) --issue-exploration
 	BALLOONSCRIPT_FUZZ_EXAMPLES=1000 BALLOONSCRIPT_FUZZ_STEPS=60 $(PY) -m pytest tests/python/test_fuzz.py -p no:cacheprovider -q
+
+# Issue 13's benchmark table (bench/bench.py: BenchmarkDotNet's rows and the Python ones; BENCHMARKS.md says how
+# each is measured). bench-quick: BenchmarkDotNet's short job, one run of each Python row, no make timings.
+bench: deps build
+	$(PY) bench/bench.py
+
+bench-quick: deps build
+	$(PY) bench/bench.py --quick
 
 demo: deps build
 	$(PY) -m balloonscript demo --out out --readme-image docs/img/page-map.png

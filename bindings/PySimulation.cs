@@ -8,7 +8,9 @@ namespace BalloonScript.Bindings;
 /// <summary>
 /// The Python-facing façade of one <see cref="Simulation"/>: bulk calls only (whole arrays, whole
 /// experiments), plain types pythonnet converts cheaply. Argument errors surface as ArgumentException,
-/// which the Python package turns into ValueError. Every array handed out is a fresh copy.
+/// which the Python package turns into ValueError. Every array handed out is a fresh copy, except the views named
+/// so, which the Python package copies once into numpy under the simulation's lock (a second copy here would double
+/// the cost of <c>page_map()</c>).
 /// </summary>
 public sealed class PySimulation
 {
@@ -71,6 +73,8 @@ public sealed class PySimulation
     public int ExtfragIndex(int order) => _sim.ExtfragIndex(order);
     public int UnusableIndex(int order) => _sim.UnusableIndex(order);
     public byte[] PageMap() => _sim.PageMap();
+    /// <summary>The live <see cref="PageKind"/> array, not a copy: for the Python package to copy into numpy, never to keep.</summary>
+    public byte[] PageMapView() => _sim.PageMapView;
     public static string[] PageKindNames() => Enum.GetNames<PageKind>().Select(n => n.ToLowerInvariant()).ToArray();
     public static string[] FreePatterns() => [.. Engine.Workload.Workload.Patterns];
     public static string[] ReportKindNames() => Enum.GetValues<ReportKind>().Select(ReportKinds.Name).ToArray();

@@ -270,7 +270,10 @@ public sealed class Simulation
     public IReadOnlyList<(string Tag, long Value)> BalloonStats() => _parts.BalloonStats.UpdateBalloonStats();
 
     /// <summary><see cref="PageKind"/> of every PFN (a copy).</summary>
-    public byte[] PageMap() => (byte[])_parts.Pages.Kind.Clone();
+    public byte[] PageMap() => _parts.Pages.Kind.ToArray();
+
+    /// <summary>The live <see cref="PageKind"/> array behind <see cref="PageMap"/>, for a caller that copies it at once (the bindings).</summary>
+    internal byte[] PageMapView => _parts.Pages.Kind.Unsafe;
 
     /// <summary>Sanitizer findings kept in full (the first <see cref="SimulationOptions.MaxReportsPerKind"/> of each kind).</summary>
     public IReadOnlyList<SanitizerReport> Reports => _parts.Sanitizer.Reports;
@@ -282,7 +285,7 @@ public sealed class Simulation
     public PageInfo Page(int pfn) => _parts.Inspector.Inspect((int)Check.InRange(pfn, "pfn", 0, NrPages - 1));
 
     /// <summary><c>page-&gt;flags</c> of every PFN (the v3.16 PG_ bits), a copy.</summary>
-    public uint[] PageFlags() => (uint[])_parts.Pages.Flags.Clone();
+    public uint[] PageFlags() => _parts.Pages.Flags.ToArray();
 
     /// <summary>/proc/kpageflags of every PFN (KPF_ bits).</summary>
     public ulong[] KPageFlags() => _parts.KPageFlags.All();
@@ -320,13 +323,31 @@ public sealed class Simulation
 
     public double[] HistoryValues() => _parts.History.Values();
 
-    /// <summary>Run the whole-memory checks now (they also run after every operation).</summary>
-    public void CheckInvariants()
+    /// <summary>Run the whole-memory checks now, over every page (after every operation they look at what it changed).</summary>
+    public void CheckInvariants() => RunChecks(full: true);
+
+    /// <summary>The checks as they run after an operation: over the blocks changed since they last ran (tests compare it with the full check).</summary>
+    internal void CheckChangedBlocks() => RunChecks(full: false);
+
+    /// <summary>
+    /// The whole-memory checks: over every page, or over the MAX_ORDER blocks changed since they last ran, which finds
+    /// exactly what looking at every page would (<see cref="PageStateCheck"/>, <see cref="BalloonCheck"/>).
+    /// </summary>
+    private void RunChecks(bool full)
     {
         // Reports from here carry this frame, so they do not read as if the running CPU had done something.
         using var _ = _parts.Scheduler.Current.Path.Enter("sanitizer: whole-memory checks");
-        _parts.Check.Run();
-        _parts.BalloonCheck.Run();
+        var changed = _parts.Pages.Changes.Take();
+        if (full)
+        {
+            _parts.Check.Run();
+            _parts.BalloonCheck.Run();
+        }
+        else
+        {
+            _parts.Check.Run(changed);
+            _parts.BalloonCheck.Run(changed);
+        }
     }
 
     private static int CheckOrder(int order) => (int)Check.InRange(order, "order", 0, Zone.MaxOrder - 1);
@@ -335,7 +356,7 @@ public sealed class Simulation
     {
         T result = default!;
         ReportBlocked(_parts.Scheduler.RunOnMain(() => result = body()));
-        if (_parts.Options.CheckAccounting) CheckInvariants();
+        if (_parts.Options.CheckAccounting) CheckChangedBlocks();
         Record(name);
         return result;
     }

@@ -58,6 +58,7 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
     {
         var (ballooned, count, target, actual) = ((object, long, long, long))saved;
         ((bool[])ballooned).CopyTo(_ballooned, 0);
+        pages.Changes.MarkAll();
         (Ballooned, TargetPages, ActualPages) = (count, target, actual);
     }
 
@@ -80,6 +81,7 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
                 continue;
             }
             _ballooned[pfn] = inflate;
+            pages.Changes.Mark(pfn); // the balloon check compares the ledger with the page
             Ballooned += inflate ? 1 : -1;
         }
     }

@@ -19,17 +19,34 @@ internal sealed class PageContents(PageTable pages) : ISnapshotState
     /// <summary>The highest token handed out so far.</summary>
     public long MaxToken => _next - 1;
 
-    public object Save() => (_next, Live);
+    /// <summary>
+    /// Σ <see cref="Mix"/>(t) over the live tokens (mod 2^64): with <see cref="Live"/>, what the data-integrity check
+    /// compares the pages' tokens with when it looks only at the pages an operation changed. A token lost and another
+    /// duplicated leave the count as it was but change the sum (unless 64-bit hashes collide).
+    /// </summary>
+    public ulong LiveHash { get; private set; }
+
+    /// <summary>A token's share of <see cref="LiveHash"/>: splitmix64's finaliser, so nearby tokens spread over 64 bits.</summary>
+    public static ulong Mix(long token)
+    {
+        ulong z = (ulong)token;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
+        return z ^ (z >> 31);
+    }
+
+    public object Save() => (_next, Live, LiveHash);
 
     public void Restore(object saved)
     {
-        (_next, long live) = ((long, long))saved;
-        Live = live;
+        (_next, long live, ulong hash) = ((long, long, ulong))saved;
+        (Live, LiveHash) = (live, hash);
     }
 
     /// <summary>New data on <paramref name="pfn"/>.</summary>
     public void Write(int pfn)
     {
+        LiveHash += Mix(_next);
         pages.Content[pfn] = _next++;
         Live++;
     }
@@ -37,7 +54,9 @@ internal sealed class PageContents(PageTable pages) : ISnapshotState
     /// <summary>The data on <paramref name="pfn"/> stops existing (the page is about to be freed).</summary>
     public void Retire(int pfn)
     {
-        if (pages.Content[pfn] == 0) return;
+        long token = pages.Content[pfn];
+        if (token == 0) return;
+        LiveHash -= Mix(token);
         pages.Content[pfn] = 0;
         Live--;
     }
@@ -46,6 +65,7 @@ internal sealed class PageContents(PageTable pages) : ISnapshotState
     public void RetireSwapped(ref long slotContent)
     {
         if (slotContent == 0) return;
+        LiveHash -= Mix(slotContent);
         slotContent = 0;
         Live--;
     }

@@ -8,7 +8,9 @@ namespace BalloonScript.Engine.Mm;
 /// (node = NrPages + head number), all in two int arrays. A page is on at most one list at a time: buddy
 /// free list, LRU, balloon list or a compaction-private list. Operations check the CONFIG_DEBUG_LIST
 /// conditions of v3.16 lib/list_debug.c; a failed check is a <c>list_corruption</c> report and, as in the
-/// kernel's debug build, the operation is not done.
+/// kernel's debug build, the operation is not done. Each link it changes marks the pages at both ends in
+/// <see cref="PageChanges"/> (and a page added while still on a list, its old neighbours), so that the checks after an
+/// operation can look at the links it changed and not walk every list.
 /// </summary>
 internal sealed class PageLists : ISnapshotState
 {
@@ -24,11 +26,14 @@ internal sealed class PageLists : ISnapshotState
     private readonly int[] _prev;
     private readonly Stack<int> _freeHeads = new();
     private readonly Sanitizer _sanitizer;
+    [NotState("the marks of PageTable.Changes, not list state")]
+    private readonly PageChanges _changes;
 
     public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 4096)
     {
         _nrPages = pages.NrPages;
         _sanitizer = sanitizer;
+        _changes = pages.Changes;
         _next = new int[_nrPages + maxHeads];
         _prev = new int[_nrPages + maxHeads];
         for (int h = maxHeads - 1; h >= 0; h--) _freeHeads.Push(_nrPages + h);
@@ -60,6 +65,7 @@ internal sealed class PageLists : ISnapshotState
 
     public void Restore(object saved)
     {
+        _changes.MarkAll();
         var (next, prev, freeHeads) = ((int[], int[], int[]))saved;
         next.CopyTo(_next, 0);
         prev.CopyTo(_prev, 0);
@@ -104,15 +110,15 @@ internal sealed class PageLists : ISnapshotState
     /// visit <paramref name="node"/>, after <paramref name="visited"/> entries: a poison value is the general
     /// protection fault the kernel would take, another list's head means the walk was carried into a foreign list,
     /// and more entries than there are pages means a cycle that never comes back to the head (the kernel would
-    /// loop forever). Each is reported; the walk stops.
+    /// loop forever). Each is reported (by a walk that names its walker); the walk stops.
     /// </summary>
-    private bool WalkLeavesList(int node, int head, int visited, string walker)
+    private bool WalkLeavesList(int node, int head, int visited, string? walker)
     {
-        string? why = IsPoison(node) ? $"general protection fault in {walker}: list walk followed {Fmt(node)}"
+        bool leaves = IsPoison(node) || (IsHead(node) && node != head) || visited >= _nrPages;
+        if (!leaves || walker is null) return leaves;
+        string why = IsPoison(node) ? $"general protection fault in {walker}: list walk followed {Fmt(node)}"
             : IsHead(node) && node != head ? $"{walker}: list walk over {Fmt(head)} reached {Fmt(node)}, the head of another list"
-            : visited >= _nrPages ? $"{walker}: list walk over {Fmt(head)} passed {_nrPages} entries, more than there are pages, without coming back to its head"
-            : null;
-        if (why is null) return false;
+            : $"{walker}: list walk over {Fmt(head)} passed {_nrPages} entries, more than there are pages, without coming back to its head";
         Corrupt(-1, why);
         return true;
     }
@@ -125,6 +131,9 @@ internal sealed class PageLists : ISnapshotState
     /// </summary>
     public Walk Entries(int head, string walker) => new(this, head, walker);
 
+    /// <summary><see cref="Entries(int, string)"/> that reports nothing: a break only ends the walk (<see cref="Walk.Broken"/>).</summary>
+    public Walk QuietEntries(int head) => new(this, head, null);
+
     /// <summary>Number of entries, walking the list (as pagetypeinfo counts free lists); a broken list is reported once and counted up to the break.</summary>
     public int Count(int head, string walker)
     {
@@ -134,7 +143,7 @@ internal sealed class PageLists : ISnapshotState
     }
 
     /// <summary>The cursor of <see cref="Entries"/>: foreach, or MoveNext / Current where <see cref="Broken"/> matters.</summary>
-    public struct Walk(PageLists lists, int head, string walker)
+    public struct Walk(PageLists lists, int head, string? walker)
     {
         private int _next = lists.Next(head);
         private int _visited;
@@ -171,6 +180,11 @@ internal sealed class PageLists : ISnapshotState
             return Corrupt(node, $"list_add corruption. prev->next should be next ({Fmt(next)}), but was {Fmt(_next[prev])}. (prev={Fmt(prev)})");
         if (node == prev || node == next)
             return Corrupt(node, $"list_add double add: new={Fmt(node)}, prev={Fmt(prev)}, next={Fmt(next)}");
+        if (!IsPoison(_next[node])) Changed(_next[node]);
+        if (!IsPoison(_prev[node])) Changed(_prev[node]);
+        Changed(node);
+        Changed(prev);
+        Changed(next);
         _next[node] = next;
         _prev[node] = prev;
         _prev[next] = node;
@@ -192,9 +206,18 @@ internal sealed class PageLists : ISnapshotState
             return Corrupt(node, $"list_del corruption. prev->next should be {Fmt(node)}, but was {Fmt(_next[prev])}");
         if (_prev[next] != node)
             return Corrupt(node, $"list_del corruption. next->prev should be {Fmt(node)}, but was {Fmt(_prev[next])}");
+        Changed(node);
+        Changed(prev);
+        Changed(next);
         _next[prev] = next;
         _prev[next] = prev;
         return true;
+    }
+
+    /// <summary>A link of <paramref name="node"/> changes: mark its block if it is a page (list heads are in no block).</summary>
+    private void Changed(int node)
+    {
+        if ((uint)node < (uint)_nrPages) _changes.Mark(node);
     }
 
     private bool Corrupt(int node, string message)

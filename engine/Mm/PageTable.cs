@@ -25,27 +25,33 @@ internal sealed class PageTable : ISnapshotState
     public const int BytesPerPage = sizeof(uint) + 5 * sizeof(int) + sizeof(long) + sizeof(byte);
 
     public readonly int NrPages;
-    public readonly uint[] Flags;
-    public readonly int[] Count;
-    public readonly int[] MapCount;
-    public readonly int[] Mapping;
-    public readonly int[] Private;
-    public readonly int[] Index;
-    public readonly long[] Content;
-    public readonly byte[] Kind;
+
+    /// <summary>The MAX_ORDER blocks changed since the checks last looked (every field's writes mark them).</summary>
+    [NotState("marks for the checks, not page state; a restore marks every block")]
+    public readonly PageChanges Changes;
+
+    public readonly PageField<uint> Flags;
+    public readonly PageField<int> Count;
+    public readonly PageField<int> MapCount;
+    public readonly PageField<int> Mapping;
+    public readonly PageField<int> Private;
+    public readonly PageField<int> Index;
+    public readonly PageField<long> Content;
+    public readonly PageField<byte> Kind;
 
     public PageTable(int nrPages)
     {
         NrPages = nrPages;
-        Flags = new uint[nrPages];
-        Count = new int[nrPages];
-        MapCount = new int[nrPages];
-        Array.Fill(MapCount, -1);
-        Mapping = new int[nrPages];
-        Private = new int[nrPages];
-        Index = new int[nrPages];
-        Content = new long[nrPages];
-        Kind = new byte[nrPages];
+        Changes = new PageChanges(nrPages);
+        Flags = new(nrPages, Changes);
+        Count = new(nrPages, Changes);
+        MapCount = new(nrPages, Changes);
+        MapCount.Fill(-1, 0, nrPages);
+        Mapping = new(nrPages, Changes);
+        Private = new(nrPages, Changes);
+        Index = new(nrPages, Changes);
+        Content = new(nrPages, Changes);
+        Kind = new(nrPages, Changes);
     }
 
     public bool Test(int pfn, PG flag) => (Flags[pfn] & (uint)flag) != 0;
@@ -97,20 +103,20 @@ internal sealed class PageTable : ISnapshotState
     /// <summary>page_flags_cleared() of the pre-redesign balloon header: no PAGE_FLAGS_CHECK_AT_PREP flag set.</summary>
     public bool PageFlagsCleared(int pfn) => (Flags[pfn] & (uint)PG.CheckAtPrep) == 0;
 
-    public object Save() => new Saved((uint[])Flags.Clone(), (int[])Count.Clone(), (int[])MapCount.Clone(), (int[])Mapping.Clone(),
-        (int[])Private.Clone(), (int[])Index.Clone(), (long[])Content.Clone(), (byte[])Kind.Clone());
+    public object Save() => new Saved(Flags.ToArray(), Count.ToArray(), MapCount.ToArray(), Mapping.ToArray(), Private.ToArray(),
+        Index.ToArray(), Content.ToArray(), Kind.ToArray());
 
     public void Restore(object saved)
     {
         var s = (Saved)saved;
-        s.Flags.CopyTo(Flags, 0);
-        s.Count.CopyTo(Count, 0);
-        s.MapCount.CopyTo(MapCount, 0);
-        s.Mapping.CopyTo(Mapping, 0);
-        s.Private.CopyTo(Private, 0);
-        s.Index.CopyTo(Index, 0);
-        s.Content.CopyTo(Content, 0);
-        s.Kind.CopyTo(Kind, 0);
+        Flags.CopyFrom(s.Flags);
+        Count.CopyFrom(s.Count);
+        MapCount.CopyFrom(s.MapCount);
+        Mapping.CopyFrom(s.Mapping);
+        Private.CopyFrom(s.Private);
+        Index.CopyFrom(s.Index);
+        Content.CopyFrom(s.Content);
+        Kind.CopyFrom(s.Kind);
     }
 
     private sealed record Saved(uint[] Flags, int[] Count, int[] MapCount, int[] Mapping, int[] Private, int[] Index, long[] Content, byte[] Kind);

@@ -24,16 +24,42 @@ namespace BalloonScript.Engine.Sanitizers;
 /// <item><c>list_corruption</c>: the balloon list does not lead back to its head.</item>
 /// </list>
 /// A finding is reported when it first appears, not again at every later check while it persists.
+/// <para>
+/// After an operation, <see cref="Run(IReadOnlyList{int})"/> looks only at the MAX_ORDER blocks the operation changed
+/// (<see cref="PageChanges"/>: page fields, lru links, the host's ledger), the blocks of the PFNs parked in pagevecs or
+/// not yet told to the host (now and at the last check), and walks the balloon list. Every finding is about one page
+/// and what the page's own fields, links, ledger entry and parked or untold state say, so the findings of the blocks
+/// nobody changed are the standing ones, unchanged; the isolated count adds up what each block held when it was last
+/// looked at. A broken list, or a new balloon mapping (legacy), makes the check full.
+/// </para>
 /// </summary>
 internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevInfo dev, IBalloonPageIdentity balloon,
     BalloonHost host, Sanitizer sanitizer, Pagevecs? pagevecs = null, IVirtioBalloon? driver = null) : ISnapshotState
 {
-    [NotState("scratch of one check")]
-    private readonly bool[] _parked = new bool[pages.NrPages];
-    [NotState("scratch of one check")]
-    private readonly bool[] _untold = new bool[pages.NrPages];
-    [NotState("scratch of one check")]
-    private readonly bool[] _listed = new bool[pages.NrPages];
+    private const int BlockOrder = PageChanges.BlockOrder;
+
+    /// <summary><see cref="_marks"/> bits: on the balloon list (as of the last walk), parked in a pagevec, gathered and not told to the host.</summary>
+    private const byte Listed = 1, Parked = 2, Untold = 4;
+
+    [NotState("what the last check saw (Listed), and scratch of one check (Parked, Untold)")]
+    private readonly byte[] _marks = new byte[pages.NrPages];
+
+    /// <summary>Balloon pages isolated, per MAX_ORDER block, as the last check saw them.</summary>
+    [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
+    private readonly int[] _isolated = new int[pages.Changes.Blocks.Length];
+
+    /// <summary>The blocks of the PFNs parked or untold at the last check: their pages are looked at again.</summary>
+    [NotState("about the last check, not the guest")]
+    private List<int> _lastParkedOrUntold = [];
+
+    /// <summary>The last check walked an intact list and looked at every block since a restore: the next may look at changes only.</summary>
+    [NotState("about the last check, not the guest; a restore marks every block, which makes the next check full")]
+    private bool _clean;
+
+    /// <summary>The balloon mapping (legacy's identity) at the last check.</summary>
+    [NotState("about the last check, not the guest")]
+    private int _mapping;
+
     /// <summary>The findings of the last check, which are not reported again while they persist.</summary>
     private HashSet<(ReportKind, long)> _standing = [];
     [NotState("scratch of one check (empty between checks)")]
@@ -47,29 +73,43 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         _standing.UnionWith(((ReportKind, long)[])saved);
     }
 
-    public void Run()
+    /// <summary>Check every page.</summary>
+    public void Run() => Run(null);
+
+    /// <summary>
+    /// The check after an operation that changed the MAX_ORDER blocks <paramref name="changed"/> (ascending; null = look
+    /// at every page).
+    /// </summary>
+    public void Run(IReadOnlyList<int>? changed)
     {
-        bool intact = ListPages();
+        if (!_clean || dev.Mapping != _mapping || changed?.Count == _isolated.Length) changed = null;
+        var parkedOrUntold = ParkedOrUntoldBlocks();
+        List<int>? blocks = changed is null ? null : [.. changed.Concat(parkedOrUntold).Concat(_lastParkedOrUntold).Distinct().Order()];
+        bool intact = blocks is not null && Relist(blocks);
+        if (!intact)
+        {
+            blocks = null;
+            intact = ListPages();
+        }
         MarkParked(true);
         MarkUntold(true);
-        long isolated = 0;
-        for (int pfn = 0; pfn < pages.NrPages; pfn++)
+        if (blocks is null)
         {
-            bool balloonKind = pages.Kind[pfn] == (byte)PageKind.Balloon;
-            bool offListMarked = !_listed[pfn] && balloonKind && balloon.HasBalloonIdentity(pfn);
-            bool inBalloon = _listed[pfn] || offListMarked;
-            if (offListMarked) isolated++;
-            if (_listed[pfn] && !balloon.ListedPageMovable(pfn))
-                Find(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
-            if (host.IsBallooned(pfn) && !(inBalloon && balloonKind))
-                Find(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
-            else if (!host.IsBallooned(pfn) && inBalloon && balloonKind && !_untold[pfn])
-                Find(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
-            if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn) && !_parked[pfn])
-                Find(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
-                    ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
-                    : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
+            Array.Clear(_isolated);
+            for (int pfn = 0; pfn < pages.NrPages; pfn++) CheckPage(pfn);
         }
+        else
+        {
+            var looked = blocks.ToHashSet();
+            foreach (var finding in _standing)
+                if (finding.Item2 >= 0 && !looked.Contains((int)(finding.Item2 >> BlockOrder))) _found.Add(finding);
+            foreach (int block in blocks)
+            {
+                _isolated[block] = 0;
+                for (int pfn = block << BlockOrder, end = Math.Min(pfn + (1 << BlockOrder), pages.NrPages); pfn < end; pfn++) CheckPage(pfn);
+            }
+        }
+        long isolated = _isolated.Sum();
         // Pages behind a break in the list look isolated: the count is only comparable on an intact list.
         if (intact && dev.IsolatedPages != isolated)
             Find(ReportKind.IsolatedPages, -1, $"balloon isolated_pages = {dev.IsolatedPages}, but {isolated} balloon pages are isolated");
@@ -77,6 +117,36 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         MarkUntold(false);
         (_standing, _found) = (_found, _standing);
         _found.Clear();
+        (_clean, _mapping, _lastParkedOrUntold) = (intact, dev.Mapping, parkedOrUntold);
+    }
+
+    private void CheckPage(int pfn)
+    {
+        bool listed = (_marks[pfn] & Listed) != 0;
+        bool balloonKind = pages.Kind[pfn] == (byte)PageKind.Balloon;
+        bool offListMarked = !listed && balloonKind && balloon.HasBalloonIdentity(pfn);
+        bool inBalloon = listed || offListMarked;
+        if (offListMarked) _isolated[pfn >> BlockOrder]++;
+        if (listed && !balloon.ListedPageMovable(pfn))
+            Find(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
+        if (host.IsBallooned(pfn) && !(inBalloon && balloonKind))
+            Find(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
+        else if (!host.IsBallooned(pfn) && inBalloon && balloonKind && (_marks[pfn] & Untold) == 0)
+            Find(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
+        if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn) && (_marks[pfn] & Parked) == 0)
+            Find(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
+                ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
+                : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
+    }
+
+    /// <summary>The blocks of the PFNs parked in some CPU's pagevec or gathered by a sleeping fill_balloon, ascending.</summary>
+    private List<int> ParkedOrUntoldBlocks()
+    {
+        var pfns = new List<int>();
+        if (pagevecs is not null)
+            for (int cpu = 0; cpu < pagevecs.Cpus; cpu++) pfns.AddRange(pagevecs.LruAdd(cpu));
+        if (driver is not null) pfns.AddRange(driver.UntoldPfns().ToArray());
+        return [.. pfns.Select(pfn => pfn >> BlockOrder).Distinct().Order()];
     }
 
     /// <summary>Mark (or unmark) the pages parked in some CPU's pagevec: the pagevec holds a reference and will drop it.</summary>
@@ -84,29 +154,50 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     {
         if (pagevecs is null) return;
         for (int cpu = 0; cpu < pagevecs.Cpus; cpu++)
-            foreach (int pfn in pagevecs.LruAdd(cpu)) _parked[pfn] = parked;
+            foreach (int pfn in pagevecs.LruAdd(cpu)) Mark(pfn, Parked, parked);
     }
 
     /// <summary>Mark (or unmark) the PFNs a sleeping fill_balloon has gathered and not yet told the host.</summary>
     private void MarkUntold(bool untold)
     {
         if (driver is null) return;
-        foreach (int pfn in driver.UntoldPfns()) _untold[pfn] = untold;
+        foreach (int pfn in driver.UntoldPfns()) Mark(pfn, Untold, untold);
     }
+
+    private void Mark(int pfn, byte bit, bool on) => _marks[pfn] = (byte)(on ? _marks[pfn] | bit : _marks[pfn] & ~bit);
 
     /// <summary>Mark the pages reachable from the balloon list head; false (and a finding) if the walk does not come back.</summary>
     private bool ListPages()
     {
-        Array.Clear(_listed);
+        for (int pfn = 0; pfn < pages.NrPages; pfn++) Mark(pfn, Listed, false);
         int node = lists.Next(dev.Pages);
         for (int steps = 0; node != dev.Pages; steps++)
         {
-            if (PageLists.IsPoison(node) || lists.IsHead(node) || _listed[node] || steps > pages.NrPages)
+            if (PageLists.IsPoison(node) || lists.IsHead(node) || (_marks[node] & Listed) != 0 || steps > pages.NrPages)
             {
                 Find(ReportKind.ListCorruption, -1, $"the balloon list does not lead back to its head (stuck at {(PageLists.IsPoison(node) ? "a poisoned link" : lists.IsHead(node) ? "another list head" : $"pfn {node} again")})");
                 return false;
             }
-            _listed[node] = true;
+            Mark(node, Listed, true);
+            node = lists.Next(node);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The list marks of the pages in <paramref name="blocks"/> afresh, from a walk of the balloon list (the pages of other
+    /// blocks kept their links, so they are on the list as they were); false, with nothing reported, if the walk does not
+    /// come back to the head (the full walk will say why).
+    /// </summary>
+    private bool Relist(List<int> blocks)
+    {
+        foreach (int block in blocks)
+            for (int pfn = block << BlockOrder, end = Math.Min(pfn + (1 << BlockOrder), pages.NrPages); pfn < end; pfn++) Mark(pfn, Listed, false);
+        int node = lists.Next(dev.Pages);
+        for (int steps = 0; node != dev.Pages; steps++)
+        {
+            if (PageLists.IsPoison(node) || lists.IsHead(node) || steps > pages.NrPages) return false;
+            Mark(node, Listed, true);
             node = lists.Next(node);
         }
         return true;
@@ -117,5 +208,4 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         _found.Add((kind, pfn));
         if (!_standing.Contains((kind, pfn))) sanitizer.Report(kind, pfn, message);
     }
-
 }

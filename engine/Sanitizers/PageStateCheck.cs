@@ -13,51 +13,89 @@ namespace BalloonScript.Engine.Sanitizers;
 /// token that should be alive is on exactly one page. With the per-cpu layer a page on some CPU's list is a
 /// third valid state (_count 0, outside every buddy block, not in NR_FREE_PAGES), and each list's count must
 /// match its length.
+/// <para>
+/// The full check (<see cref="Run()"/>) looks at every page and walks every free list. After an operation,
+/// <see cref="Run(IReadOnlyList{int})"/> looks only at the MAX_ORDER blocks the operation changed
+/// (<see cref="PageChanges"/>) and finds nothing exactly when the full check would find nothing: the last check found
+/// nothing (otherwise this one is full, so that a finding is reported again after every operation, as before), the
+/// blocks nobody changed are as that check saw them, and what it kept of each block (free blocks per order, content
+/// tokens and their hash) adds up to the zones' counters and the content ledger. The free lists are not walked: every
+/// free page's links are checked where they changed, instead (both ends of a changed link are marked): a free page
+/// must be doubly linked between free pages of its order and zone or that order's list heads, and no other page may
+/// be linked to one. Each list made of such links holds exactly the free blocks of its order, so its length is what
+/// the walk would count. Whenever anything is off, the full check runs and reports exactly what it always did.
+/// </para>
 /// </summary>
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PageContents contents, SwapArea swap,
     IPerCpuPages? pcp = null)
 {
     /// <summary>How the checks' list walks name themselves in a list_corruption report.</summary>
     private const string Walker = "sanitizer: page-state check";
+    private const int BlockOrder = PageChanges.BlockOrder;
 
     [NotState("scratch of one check, kept only to reuse its memory")]
     private ulong[] _seenTokens = [];
 
-    /// <summary>Run every check.</summary>
+    /// <summary>Per MAX_ORDER block and order: the free blocks whose head lies there, as the last check saw them.</summary>
+    [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
+    private readonly int[] _freeBlocks = new int[pages.Changes.Blocks.Length * Zone.MaxOrder];
+    [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
+    private readonly int[] _tokens = new int[pages.Changes.Blocks.Length];
+    [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
+    private readonly ulong[] _tokenHash = new ulong[pages.Changes.Blocks.Length];
+
+    /// <summary>The last check found nothing and saw every block it kept a summary of: the next may look at changes only.</summary>
+    [NotState("about the last check, not the guest; a restore marks every block, which makes the next check full")]
+    private bool _clean;
+
+    [NotState("wiring: which list head is which zone's free list of which order, fixed at boot")]
+    private Dictionary<int, (Zone Zone, int Order)>? _freeListHeads;
+
+    /// <summary>Run every check over all of memory.</summary>
     public void Run()
     {
+        long before = sanitizer.Total;
+        Array.Clear(_freeBlocks);
+        Array.Clear(_tokens);
+        Array.Clear(_tokenHash);
         foreach (var zone in node.Zones) CheckZone(zone);
         CheckContent(contents.Live, contents.MaxToken);
+        _clean = sanitizer.Total == before;
+    }
+
+    /// <summary>
+    /// The checks after an operation that changed the MAX_ORDER blocks <paramref name="changed"/> (ascending): only
+    /// those blocks when that is enough to know the full check would find nothing, else the full check.
+    /// </summary>
+    public void Run(IReadOnlyList<int> changed)
+    {
+        if (!_clean || changed.Count == pages.Changes.Blocks.Length || !NothingChangedWrong(changed)) Run();
+    }
+
+    private bool NothingChangedWrong(IReadOnlyList<int> changed)
+    {
+        var onPcp = new HashSet<int>();
+        foreach (var zone in node.Zones)
+            if (!PcpPagesIntact(zone, onPcp)) return false;
+        foreach (int block in changed)
+        {
+            int start = block << BlockOrder, end = Math.Min(start + (1 << BlockOrder), pages.NrPages);
+            var zone = node.ZoneOf(start);
+            if (!zone.Spans(end - 1)) return false;
+            Array.Clear(_freeBlocks, block * Zone.MaxOrder, Zone.MaxOrder);
+            long inBlocks = 0;
+            if (!Scan(zone, start, end, onPcp, quiet: true, ref inBlocks) || !SeeBlockContent(block, start, end)) return false;
+        }
+        foreach (var zone in node.Zones)
+            if (!FreeBlocksAddUp(zone)) return false;
+        return ContentAddsUp();
     }
 
     private void CheckZone(Zone zone)
     {
         var onPcp = PcpPages(zone);
         long inBlocks = 0;
-        for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
-        {
-            if (pages.PageBuddy(pfn))
-            {
-                int order = pages.PageOrder(pfn);
-                int end = Math.Min(pfn + (1 << order), zone.EndPfn);
-                for (int p = pfn; p < end; p++)
-                    if (onPcp.Contains(p))
-                        Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is on a per-cpu list");
-                for (int p = pfn + 1; p < end; p++)
-                    if (pages.PageBuddy(p) || pages.Count[p] != 0)
-                        Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is {(pages.PageBuddy(p) ? "a buddy head itself" : $"referenced (_count {pages.Count[p]})")}");
-                inBlocks += 1L << order;
-                pfn = end;
-                continue;
-            }
-            if (onPcp.Contains(pfn))
-            {
-                if (pages.Count[pfn] != 0) Report(pfn, $"pfn {pfn} is on a per-cpu list but has _count {pages.Count[pfn]}");
-            }
-            else if (pages.Count[pfn] <= 0 && !pages.Test(pfn, PG.Tail)) // tail pages of a compound page have _count 0
-                Report(pfn, $"pfn {pfn} is in no state: _count {pages.Count[pfn]}, not in a free block");
-            pfn++;
-        }
+        Scan(zone, zone.StartPfn, zone.EndPfn, onPcp, quiet: false, ref inBlocks);
         long sum = 0;
         for (int o = 0; o < Zone.MaxOrder; o++)
         {
@@ -69,6 +107,101 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         }
         if (sum != zone.FreePages || sum != inBlocks)
             Report(-1, $"zone {zone.Name}: NR_FREE_PAGES = {zone.FreePages}, Σ nr_free·2^order = {sum}, pages in free blocks = {inBlocks}");
+    }
+
+    /// <summary>
+    /// Every PFN of [<paramref name="from"/>, <paramref name="to"/>) in one state, counting the pages in free blocks into
+    /// <paramref name="inBlocks"/> and each free block into its MAX_ORDER block's summary. Quiet (after an operation,
+    /// over one changed block): stops at the first thing the full check would report, at a free block running past
+    /// <paramref name="to"/>, and at a link between a free page and anything but free pages of its order or that order's
+    /// list heads; returns false then. Otherwise each finding is reported, and the result is true.
+    /// </summary>
+    private bool Scan(Zone zone, int from, int to, HashSet<int> onPcp, bool quiet, ref long inBlocks)
+    {
+        for (int pfn = from; pfn < to;)
+        {
+            if (pages.PageBuddy(pfn))
+            {
+                int order = pages.PageOrder(pfn);
+                int end = Math.Min(pfn + (1 << order), zone.EndPfn);
+                if (quiet && ((uint)order >= Zone.MaxOrder || end > to || !FreePageLinked(zone, pfn, order))) return false;
+                if (onPcp.Count > 0)
+                    for (int p = pfn; p < end; p++)
+                        if (onPcp.Contains(p))
+                        {
+                            if (quiet) return false;
+                            Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is on a per-cpu list");
+                        }
+                for (int p = pfn + 1; p < end; p++)
+                    if (pages.PageBuddy(p) || pages.Count[p] != 0)
+                    {
+                        if (quiet) return false;
+                        Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is {(pages.PageBuddy(p) ? "a buddy head itself" : $"referenced (_count {pages.Count[p]})")}");
+                    }
+                inBlocks += 1L << order;
+                if ((uint)order < Zone.MaxOrder) _freeBlocks[(pfn >> BlockOrder) * Zone.MaxOrder + order]++;
+                pfn = end;
+                continue;
+            }
+            if (onPcp.Contains(pfn))
+            {
+                if (pages.Count[pfn] != 0)
+                {
+                    if (quiet) return false;
+                    Report(pfn, $"pfn {pfn} is on a per-cpu list but has _count {pages.Count[pfn]}");
+                }
+            }
+            else if (pages.Count[pfn] <= 0 && !pages.Test(pfn, PG.Tail)) // tail pages of a compound page have _count 0
+            {
+                if (quiet) return false;
+                Report(pfn, $"pfn {pfn} is in no state: _count {pages.Count[pfn]}, not in a free block");
+            }
+            if (quiet && lists.OnAList(pfn) && (OnFreeListSide(lists.Next(pfn)) || OnFreeListSide(lists.Prev(pfn)))) return false;
+            pfn++;
+        }
+        return true;
+    }
+
+    /// <summary>Free block <paramref name="pfn"/> is doubly linked between free blocks of its order and zone, or that order's list heads.</summary>
+    private bool FreePageLinked(Zone zone, int pfn, int order)
+    {
+        int next = lists.Next(pfn), prev = lists.Prev(pfn);
+        return !PageLists.IsPoison(next) && !PageLists.IsPoison(prev) && lists.Prev(next) == pfn && lists.Next(prev) == pfn
+               && FreeNeighbour(next, zone, order) && FreeNeighbour(prev, zone, order);
+    }
+
+    private bool FreeNeighbour(int node, Zone zone, int order) => lists.IsHead(node)
+        ? FreeListHeads().TryGetValue(node, out var list) && list.Zone == zone && list.Order == order
+        : pages.PageBuddy(node) && pages.PageOrder(node) == order && zone.Spans(node);
+
+    /// <summary>A free block or a free list's head (what a page that is not free must not be linked to).</summary>
+    private bool OnFreeListSide(int node) => !PageLists.IsPoison(node)
+        && (lists.IsHead(node) ? FreeListHeads().ContainsKey(node) : pages.PageBuddy(node));
+
+    private Dictionary<int, (Zone Zone, int Order)> FreeListHeads()
+    {
+        if (_freeListHeads is null)
+        {
+            _freeListHeads = [];
+            foreach (var zone in node.Zones)
+                for (int o = 0; o < Zone.MaxOrder; o++)
+                    for (int mt = 0; mt < MigrateType.Count; mt++) _freeListHeads[zone.FreeList(o, mt)] = (zone, o);
+        }
+        return _freeListHeads;
+    }
+
+    /// <summary>The zone's free blocks per order, as the blocks' summaries count them, are its nr_free, and add up to NR_FREE_PAGES.</summary>
+    private bool FreeBlocksAddUp(Zone zone)
+    {
+        long sum = 0;
+        for (int o = 0; o < Zone.MaxOrder; o++)
+        {
+            long blocks = 0;
+            for (int b = zone.StartPfn >> BlockOrder; b <= (zone.EndPfn - 1) >> BlockOrder; b++) blocks += _freeBlocks[b * Zone.MaxOrder + o];
+            if (blocks != zone.NrFree[o]) return false;
+            sum += blocks << o;
+        }
+        return sum == zone.FreePages;
     }
 
     /// <summary>The pages on every CPU's per-cpu lists of the zone (each list walked once); a count that disagrees with its lists is reported.</summary>
@@ -93,6 +226,29 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         return onPcp;
     }
 
+    /// <summary><see cref="PcpPages"/> without reports: adds the zone's per-cpu pages to <paramref name="onPcp"/>; false where it would report.</summary>
+    private bool PcpPagesIntact(Zone zone, HashSet<int> onPcp)
+    {
+        if (pcp is null) return true;
+        for (int cpu = 0; cpu < pcp.Cpus; cpu++)
+        {
+            long listed = 0;
+            foreach (var (head, order) in pcp.Lists(zone, cpu))
+            {
+                var walk = lists.QuietEntries(head);
+                while (walk.MoveNext())
+                    for (int page = walk.Current; page < walk.Current + (1 << order); page++)
+                    {
+                        listed++;
+                        if (!onPcp.Add(page)) return false;
+                    }
+                if (walk.Broken) return false;
+            }
+            if (listed != pcp.Pageset(zone, cpu).Count) return false;
+        }
+        return true;
+    }
+
     private void CheckContent(long liveTokens, long maxToken)
     {
         // One bit per token handed out, kept between runs: this check runs after every operation, and a
@@ -101,10 +257,51 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         if (_seenTokens.Length < words) _seenTokens = new ulong[Math.Max(words, _seenTokens.Length * 2)];
         else Array.Clear(_seenTokens, 0, words);
         long live = 0;
-        for (int pfn = 0; pfn < pages.NrPages; pfn++) live += See(pages.Content[pfn], pfn, maxToken, swapSlot: -1);
+        for (int pfn = 0; pfn < pages.NrPages; pfn++)
+            if (See(pages.Content[pfn], pfn, maxToken, swapSlot: -1) != 0)
+            {
+                live++;
+                _tokens[pfn >> BlockOrder]++;
+                _tokenHash[pfn >> BlockOrder] += PageContents.Mix(pages.Content[pfn]);
+            }
         for (int slot = 0; slot < swap.Content.Length; slot++) live += See(swap.Content[slot], -1, maxToken, slot);
         if (live != liveTokens)
             sanitizer.Report(ReportKind.DataCorruption, -1, $"{liveTokens} pages of data should exist but {live} pages hold data: {liveTokens - live} lost");
+    }
+
+    /// <summary>The block's tokens counted and hashed into its summary; false if one was never handed out.</summary>
+    private bool SeeBlockContent(int block, int start, int end)
+    {
+        (int n, ulong hash) = (0, 0UL);
+        foreach (long t in pages.Content.AsSpan()[start..end])
+        {
+            if (t == 0) continue;
+            if (t < 0 || t > contents.MaxToken) return false;
+            n++;
+            hash += PageContents.Mix(t);
+        }
+        (_tokens[block], _tokenHash[block]) = (n, hash);
+        return true;
+    }
+
+    /// <summary>The tokens on pages (the blocks' summaries) and swap slots are as many as the live ones, and hash alike.</summary>
+    private bool ContentAddsUp()
+    {
+        long live = 0;
+        ulong hash = 0;
+        for (int b = 0; b < _tokens.Length; b++)
+        {
+            live += _tokens[b];
+            hash += _tokenHash[b];
+        }
+        foreach (long t in swap.Content)
+        {
+            if (t == 0) continue;
+            if (t < 0 || t > contents.MaxToken) return false;
+            live++;
+            hash += PageContents.Mix(t);
+        }
+        return live == contents.Live && hash == contents.LiveHash;
     }
 
     /// <summary>
@@ -130,7 +327,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     private static string Where(int pfn, int swapSlot) => swapSlot >= 0 ? $"swap slot {swapSlot}" : $"pfn {pfn}";
 
     /// <summary>Only on the rare duplicate: the lowest pfn holding <paramref name="token"/>.</summary>
-    private int FirstPfnHolding(long token) => Array.IndexOf(pages.Content, token);
+    private int FirstPfnHolding(long token) => pages.Content.IndexOf(token);
 
     private void Report(long pfn, string message) => sanitizer.Report(ReportKind.Accounting, pfn, message);
 }

@@ -30,6 +30,9 @@ internal sealed class Sanitizer(Scheduler scheduler, SimulationOptions options) 
     /// <summary>Findings of <paramref name="kind"/> so far, kept or not.</summary>
     public long CountOf(ReportKind kind) => _counts[(int)kind];
 
+    /// <summary>Findings so far, of every kind, kept or not.</summary>
+    public long Total => _counts.Sum();
+
     /// <summary>Findings so far per kind, in <see cref="ReportKind"/> order, kept or not.</summary>
     public long[] Counts() => (long[])_counts.Clone();
 

@@ -34,7 +34,7 @@ internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocato
             int page = allocator.AllocPages(order, gfp);
             if (thp) vmstat.Count(page >= 0 ? VmEvent.ThpFaultAlloc : VmEvent.ThpFaultFallback);
             if (page < 0) continue;
-            Array.Fill(pages.Kind, (byte)PageKind.Kernel, page, 1 << order);
+            pages.Kind.Fill((byte)PageKind.Kernel, page, 1 << order);
             successes++;
             AllocatedPages += 1L << order;
         }

@@ -30,6 +30,11 @@ def np_copy(net_array, dtype) -> np.ndarray:
     return np.array(memoryview(net_array)).astype(dtype, copy=False)
 
 
+# The first buffer-protocol export of a .NET array costs milliseconds (pythonnet sets its path up); pay it at import,
+# not in the first page_map().
+np_copy(System.Array[System.Byte]([0]), np.uint8)
+
+
 def strs(net_array) -> list[str]:
     """A .NET string array as a list of str (empty for null)."""
     return [str(s) for s in net_array] if net_array is not None else []

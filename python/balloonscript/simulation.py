@@ -537,8 +537,9 @@ class Simulation:
         return str(self._call("UnusableText"))
 
     def page_map(self) -> np.ndarray:
-        """PageKind of every pfn (numpy uint8, length memory_mib * 256)."""
-        return np_copy(self._call("PageMap"), np.uint8)
+        """PageKind of every pfn (numpy uint8, length memory_mib * 256): a fresh copy."""
+        with self._lock:   # one copy, straight from the engine's live array, while no other call can change it
+            return np_copy(self._call("PageMapView"), np.uint8)
 
     def reports(self) -> list:
         """Sanitizer findings kept in full (the first ``max_reports_per_kind`` of each kind); returns a list of

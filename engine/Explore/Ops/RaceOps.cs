@@ -145,10 +145,10 @@ internal static class RaceOps
         long start = a.Int("start", -1, n - 1), end = a.Int("end", -1, n);
         if (start < 0 || end < 0)
         {
-            int lowest = Array.IndexOf(kit.Pages.Kind, (byte)PageKind.Balloon);
+            int lowest = kit.Pages.Kind.IndexOf((byte)PageKind.Balloon);
             Engine.Check.That(lowest >= 0, a.Name(start < 0 ? "start" : "end"), "-1 means the balloon's pages, but the balloon is empty");
             if (start < 0) start = lowest;
-            if (end < 0) end = Array.LastIndexOf(kit.Pages.Kind, (byte)PageKind.Balloon) + 1;
+            if (end < 0) end = kit.Pages.Kind.AsSpan().LastIndexOf((byte)PageKind.Balloon) + 1;
         }
         Engine.Check.That(start < end, a.Name("end"), $"must be above start ({start}), got {end}");
         Engine.Check.That(kit.Node.ZoneOf((int)start) == kit.Node.ZoneOf((int)end - 1), a.Name("end"),

@@ -37,7 +37,7 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     /// <summary>Run <paramref name="populate"/> and return the PFNs that became <paramref name="kind"/>, ascending.</summary>
     public int[] NewPages(Action populate, PageKind kind)
     {
-        var before = (byte[])pages.Kind.Clone();
+        var before = pages.Kind.ToArray();
         populate();
         var added = new List<int>();
         for (int pfn = 0; pfn < pages.NrPages; pfn++)

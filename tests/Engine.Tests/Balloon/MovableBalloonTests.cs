@@ -25,7 +25,7 @@ public class MovableBalloonTests
     private static (int Lru, int Balloon) LruThenBalloon(BalloonRig rig)
     {
         rig.Sim.WorkloadAnon(1 / 256.0);
-        int lru = Array.LastIndexOf(rig.Pages.Kind, (byte)PageKind.Anon);
+        int lru = rig.Pages.Kind.AsSpan().LastIndexOf((byte)PageKind.Anon);
         rig.Driver.FillBalloon(1);
         int balloon = rig.BalloonList()[0];
         Assert.That(balloon, Is.EqualTo(lru + 1), "precondition: the balloon page follows the LRU page");
@@ -131,7 +131,7 @@ public class MovableBalloonTests
         var rig = Rig();
         rig.Sim.WorkloadSlab(1 / 256.0);
         int free = Enumerable.Range(0, rig.Pages.NrPages).First(rig.Pages.PageBuddy);
-        int slab = Array.IndexOf(rig.Pages.Kind, (byte)PageKind.Slab);
+        int slab = rig.Pages.Kind.IndexOf((byte)PageKind.Slab);
         Assert.That(Isolation(rig).IsolateMovablePage(free, IsolateMode.Unevictable), Is.False, "get_page_unless_zero on a free page");
         Assert.That(rig.Pages.Count[free], Is.Zero);
         long count = rig.Pages.Count[slab];

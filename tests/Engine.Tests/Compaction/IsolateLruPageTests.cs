@@ -10,7 +10,7 @@ public class IsolateLruPageTests
     {
         var rig = Rig.Create(64);
         rig.Sim.WorkloadFile(1);
-        int page = Array.IndexOf(rig.Pages.Kind, (byte)PageKind.File);
+        int page = rig.Pages.Kind.IndexOf((byte)PageKind.File);
         rig.Pages.Mapping[page] = rig.Get<MappingTable>().NewAddressSpace(migratePage: op);
         return (rig, page);
     }

@@ -74,7 +74,7 @@ public class MigrateScannerV4_8Tests
         {
             var rig = Guest(design);
             rig.Sim.WorkloadAnon(1 / 256.0);
-            int lru = Array.LastIndexOf(rig.Pages.Kind, (byte)PageKind.Anon);
+            int lru = rig.Pages.Kind.AsSpan().LastIndexOf((byte)PageKind.Anon);
             rig.Sim.BalloonInflate(1 / 256.0);
             var cc = Control(rig, lru, Zone.PageblockOrder, MigrateMode.Sync);
             rig.Get<IMigrateScanner>().IsolateMigratepagesRange(cc, lru, lru + 2);

@@ -108,7 +108,7 @@ public class GoldenResultsTests
         return Hash(
             Bytes(p.Flags.AsSpan()), Bytes(p.Count.AsSpan()), Bytes(p.MapCount.AsSpan()),
             Bytes(p.Mapping.AsSpan()), Bytes(p.Private.AsSpan()), Bytes(p.Index.AsSpan()),
-            Bytes(p.Content.AsSpan()), p.Kind,
+            Bytes(p.Content.AsSpan()), p.Kind.ToArray(),
             Encoding.UTF8.GetBytes(sim.Buddyinfo() + sim.Pagetypeinfo() + sim.ExtfragText() + sim.UnusableText()),
             Bytes(Pick(sim.VmstatNames(), sim.VmstatValues(), VmstatNames).AsSpan()),
             Encoding.UTF8.GetBytes($"{sim.BalloonPages} {sim.HostBallooned} " + string.Join("\n", sim.Reports.Select(r => r.ToString()))));
@@ -126,7 +126,7 @@ public class GoldenResultsTests
         return values.Chunk(columns.Length).SelectMany(row => Pick(columns, row, HistoryColumns)).ToArray();
     }
 
-    private static byte[] Bytes<T>(Span<T> span) where T : struct => MemoryMarshal.AsBytes(span).ToArray();
+    private static byte[] Bytes<T>(ReadOnlySpan<T> span) where T : struct => MemoryMarshal.AsBytes(span).ToArray();
 
     private static string Hash(params byte[][] parts)
     {

@@ -21,7 +21,7 @@ public class MigratePagesTests
         return rig;
     }
 
-    private static int First(Rig rig, PageKind kind) => Array.IndexOf(rig.Pages.Kind, (byte)kind);
+    private static int First(Rig rig, PageKind kind) => rig.Pages.Kind.IndexOf((byte)kind);
 
     /// <summary>isolate_lru_page on one page onto a new migration list (NR_ISOLATED counted).</summary>
     private static int Isolate(Rig rig, int pfn) => rig.IsolateLruPages(rig.Node.ZoneOf(pfn), 1, pfn);

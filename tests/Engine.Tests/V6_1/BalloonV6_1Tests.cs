@@ -21,7 +21,7 @@ public class BalloonV6_1Tests
     {
         var rig = new BalloonRig("v6.1", memoryMib: 64);
         rig.Sim.WorkloadAnon(1 / 256.0);
-        int lru = Array.LastIndexOf(rig.Pages.Kind, (byte)PageKind.Anon);
+        int lru = rig.Pages.Kind.AsSpan().LastIndexOf((byte)PageKind.Anon);
         rig.Driver.FillBalloon(1);
         int balloon = rig.BalloonList()[0];
         Assert.That(rig.Node.ZoneOf(lru), Is.SameAs(rig.Node.ZoneOf(balloon)), "precondition: one zone");

@@ -58,7 +58,7 @@ internal sealed class RigV6_1(SimulationOptions options) : SimRig(options)
     /// <summary>Give back 2^order pages at <paramref name="pfn"/> as one allocation (the head's reference dropped).</summary>
     public void Release(int pfn, int order)
     {
-        Array.Fill(Pages.Count, 0, pfn + 1, (1 << order) - 1);
+        Pages.Count.Fill(0, pfn + 1, (1 << order) - 1);
         Pages.Count[pfn] = 1;
         RunOnCpu0(() => Buddy.PutPage(pfn, order));
     }

@@ -1,0 +1,226 @@
+"""Issue 13's benchmark table in one run: the C# rows from BenchmarkDotNet (bench/*.cs), the Python rows measured
+here, each with its median, spread, number of runs, target and anchor. Prints a Markdown table (BENCHMARKS.md's)
+and writes the same numbers as JSON.
+
+    /usr/bin/python3 bench/bench.py [--quick] [--runs N] [--no-dotnet] [--no-make] [--json out/bench.json]
+
+--quick: BenchmarkDotNet's short job and fewer runs here (``make bench-quick``); the full run is ``make bench``.
+The Python rows run in child processes where the process's own memory is measured (peak RSS, RSS growth).
+Run it after ``make build``; it states the machine and its load, since timings on a shared machine are noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "python"), "MPLBACKEND": "Agg"}
+
+# key: (what, target, anchor). Units: seconds for times, bytes for memory.
+ROWS = {
+    "order0_pair": ("order-0 allocate + free pair, warm zone (BuddyBenchmarks)", "≤ 40 ns",
+                    "kernel ~94 ns for the allocation alone (LLFree, ATC'23); user-space allocator ~45 ns"),
+    "order9_pair": ("order-9 allocate + free pair (BuddyBenchmarks)", "≤ 250 ns", "kernel ~2.6 µs for the allocation alone"),
+    "compact_16g": ("full sync compaction, 16 GiB guest, 50 % of 15 GiB anon freed interleaved (CompactionBenchmarks)",
+                    "≤ 0.25 s", ""),
+    "page_map_first": ("page_map() of 4 Mi pages into numpy, first call (16 GiB guest)", "≤ 2 ms",
+                       "a 4 MiB memcpy: well under 1 ms"),
+    "page_map_later": ("page_map() of 4 Mi pages into numpy, later calls", "≤ 1 ms", "a 4 MiB memcpy: well under 1 ms"),
+    "inflate_512m": ("inflate 512 MiB, 2 GiB guest, default options (BalloonBenchmarks)", "≤ 10 ms",
+                     "6.1 guest under QEMU emulation: 0.37–0.43 s"),
+    "deflate_512m": ("deflate 512 MiB, 2 GiB guest, default options (BalloonBenchmarks)", "≤ 10 ms",
+                     "6.1 guest under QEMU emulation: 0.18–0.23 s"),
+    "run_64g": ("64 GiB guest: populate 32 GiB, fragment, inflate 16 GiB, compact (wall, from boot)", "≤ 1.5 s", ""),
+    "run_64g_rss": ("the same run: peak RSS of the whole process", "≤ 800 MiB", ""),
+    "bytes_per_page": ("memory per simulated page: RSS growth of building a 16 GiB guest / 4 Mi pages", "≤ 16 B",
+                       "the kernel's struct page: 64 B"),
+    "bytes_per_page_used": ("the same after populating 12 GiB and freeing half (for information)", "", ""),
+    "make_demo": ("`make demo` after the build", "≤ 8 s", ""),
+    "make_test": ("`make test` after the build", "≤ 60 s", ""),
+}
+
+# BenchmarkDotNet benchmark (class.method, parameters) -> row.
+DOTNET_ROWS = {
+    ("BuddyBenchmarks.AllocFree", "Order=0"): "order0_pair",
+    ("BuddyBenchmarks.AllocFree", "Order=9"): "order9_pair",
+    ("CompactionBenchmarks.CompactMemory16GiB", "Design=legacy"): "compact_16g",
+    ("BalloonBenchmarks.Inflate512MiB", ""): "inflate_512m",
+    ("BalloonBenchmarks.Deflate512MiB", ""): "deflate_512m",
+}
+DOTNET_FILTERS = ["*BuddyBenchmarks*", "*CompactMemory16GiB*", "*BalloonBenchmarks*"]
+
+
+# --------------------------------------------------------------------------- measurements in child processes
+
+def child(code: str) -> dict:
+    """Run ``code`` in a fresh Python with balloonscript importable; it prints one JSON object, returned here."""
+    out = subprocess.run([PY, "-c", code], env=ENV, cwd=REPO, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_RSS = """
+import json, resource, time
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"): return int(line.split()[1]) * 1024
+import balloonscript as bs
+"""
+
+PAGE_MAP = _RSS + """
+sim = bs.Simulation(memory_mib=16384, seed=1)
+sim.workload.anon(mib=4096)
+t = time.perf_counter(); sim.page_map(); first = time.perf_counter() - t
+later = []
+for _ in range({later}):
+    t = time.perf_counter(); sim.page_map(); later.append(time.perf_counter() - t)
+print(json.dumps({{"first": first, "later": later}}))
+"""
+
+RUN_64G = _RSS + """
+t = time.perf_counter()
+sim = bs.Simulation(memory_mib=65536, seed=1)
+sim.workload.anon(mib=32768)
+sim.workload.free(fraction=0.5, pattern="interleave", seed=1)
+sim.balloon.inflate(mib=16384)
+r = sim.compact()
+wall = time.perf_counter() - t
+print(json.dumps({"wall": wall, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "migrated": int(r.migrated)}))
+"""
+
+BYTES_PER_PAGE = _RSS + """
+bs.Simulation(memory_mib=16, seed=1).workload.anon(mib=1)   # the engine loaded and warm
+before = rss()
+sim = bs.Simulation(memory_mib=16384, seed=1)
+booted = rss()
+sim.workload.anon(mib=12288)
+sim.workload.free(fraction=0.5, pattern="interleave", seed=1)
+used = rss()
+pages = 16384 * 256
+print(json.dumps({"booted": (booted - before) / pages, "used": (used - before) / pages}))
+"""
+
+
+def timed_make(target: str) -> float:
+    """Wall time of ``make target`` (after the build, which the caller has done); fails if make fails."""
+    t = time.perf_counter()
+    subprocess.run(["make", "--no-print-directory", "-s", target], cwd=REPO, env=ENV, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
+    """Samples (lists) per row key, measured here."""
+    samples = {"page_map_first": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [],
+               "bytes_per_page": [], "bytes_per_page_used": []}
+    for _ in range(runs):
+        pm = child(PAGE_MAP.format(later=20))
+        samples["page_map_first"].append(pm["first"])
+        samples["page_map_later"].append(statistics.median(pm["later"]))
+        r = child(RUN_64G)
+        samples["run_64g"].append(r["wall"])
+        samples["run_64g_rss"].append(r["peak_rss"])
+        b = child(BYTES_PER_PAGE)
+        samples["bytes_per_page"].append(b["booted"])
+        samples["bytes_per_page_used"].append(b["used"])
+    if with_make:
+        subprocess.run(["make", "--no-print-directory", "-s", "build"], cwd=REPO, env=ENV, check=True,
+                       stdout=subprocess.DEVNULL)
+        samples["make_demo"] = [timed_make("demo") for _ in range(make_runs)]
+        samples["make_test"] = [timed_make("test") for _ in range(1)]
+    return samples
+
+
+# --------------------------------------------------------------------------- BenchmarkDotNet
+
+def dotnet_rows(quick: bool) -> dict:
+    """Run the C# benchmarks; returns row key -> {median, q1, q3, n} in seconds (from the json exporter's full-compressed report)."""
+    artifacts = REPO / "BenchmarkDotNet.Artifacts"
+    shutil.rmtree(artifacts / "results", ignore_errors=True)
+    cmd = ["dotnet", "run", "-c", "Release", "--project", "bench", "--", "--filter", *DOTNET_FILTERS,
+           "--exporters", "json", "--artifacts", str(artifacts)]
+    if quick:
+        cmd += ["--job", "short"]
+    subprocess.run(cmd, cwd=REPO, check=True, stdout=sys.stderr)
+    stats = {}
+    for path in glob.glob(str(artifacts / "results" / "*-report-full*.json")):
+        for b in json.load(open(path))["Benchmarks"]:
+            key = DOTNET_ROWS.get((f"{b['Type']}.{b['Method']}", b.get("Parameters", "")))
+            s = b.get("Statistics")
+            if key and s:
+                stats[key] = {"median": s["Median"] / 1e9, "q1": s["Q1"] / 1e9, "q3": s["Q3"] / 1e9, "n": s["N"]}
+    return stats
+
+
+# --------------------------------------------------------------------------- the table
+
+def summarise(samples: list) -> dict:
+    q = statistics.quantiles(samples, n=4) if len(samples) > 1 else [samples[0]] * 3
+    return {"median": statistics.median(samples), "q1": q[0], "q3": q[2], "n": len(samples)}
+
+
+def fmt(key: str, v: float) -> str:
+    if key in ("run_64g_rss",):
+        return f"{v / 2**20:.0f} MiB"
+    if key.startswith("bytes_per_page"):
+        return f"{v:.1f} B"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if v >= scale or unit == "ns":
+            return f"{v / scale:.3g} {unit}"
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    dotnet = subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{cpu}, {os.cpu_count()} CPUs, {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB, "
+            f"{platform.system()} {platform.release()}, .NET SDK {dotnet}, Python {platform.python_version()}")
+
+
+def table(stats: dict, load: tuple) -> str:
+    lines = [f"Machine: {machine()}. Load average at start / end: {load[0]} / {load[1]}.", "",
+             "| what | median | spread (Q1–Q3) | runs | target | anchor |", "|---|---:|---:|---:|---|---|"]
+    for key, (what, target, anchor) in ROWS.items():
+        s = stats.get(key)
+        if s is None:
+            continue
+        lines.append(f"| {what} | {fmt(key, s['median'])} | {fmt(key, s['q1'])} – {fmt(key, s['q3'])} | {s['n']} "
+                     f"| {target} | {anchor} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="short BenchmarkDotNet job, one run of each Python row")
+    p.add_argument("--no-dotnet", action="store_true", help="skip the BenchmarkDotNet rows")
+    p.add_argument("--no-make", action="store_true", help="skip timing make demo and make test")
+    p.add_argument("--runs", type=int, help="runs of each Python row (default: 1 with --quick, else 3)")
+    p.add_argument("--json", default=str(REPO / "out" / "bench.json"), help="where to write the numbers")
+    args = p.parse_args(argv)
+    load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    stats = {} if args.no_dotnet else dotnet_rows(args.quick)
+    runs = args.runs or (1 if args.quick else 3)
+    with_make = not args.no_make and not args.quick
+    for key, s in python_rows(runs, make_runs=3, with_make=with_make).items():
+        stats[key] = summarise(s)
+    load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(table(stats, (load_start, load_end)))
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump({"machine": machine(), "load": [load_start, load_end], "quick": args.quick,
+                   "rows": {k: {"what": ROWS[k][0], "target": ROWS[k][1], "anchor": ROWS[k][2], **v}
+                            for k, v in stats.items()}}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

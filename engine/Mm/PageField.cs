@@ -1,0 +1,51 @@
+using BalloonScript.Engine.Snapshots;
+
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>
+/// One field of <c>struct page</c> for every PFN (a column of <see cref="PageTable"/>). Reads are plain array reads;
+/// every write also marks the page's MAX_ORDER block in <see cref="PageChanges"/>, so that the whole-memory checks
+/// after an operation look only at the blocks it changed.
+/// </summary>
+internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : unmanaged, IEquatable<T>
+{
+    private readonly T[] _values = new T[nrPages];
+    [NotState("the marks of PageChanges, not page state")]
+    private readonly byte[] _changed = changes.Blocks;
+
+    public T this[int pfn]
+    {
+        get => _values[pfn];
+        set
+        {
+            _values[pfn] = value;
+            _changed[pfn >> PageChanges.BlockOrder] = 1;
+        }
+    }
+
+    public int Length => _values.Length;
+
+    /// <summary>The values, read-only (searching, copying out).</summary>
+    public ReadOnlySpan<T> AsSpan() => _values;
+
+    /// <summary>The live array, for a caller that copies it at once and never writes it (the bindings' page map).</summary>
+    internal T[] Unsafe => _values;
+
+    public int IndexOf(T value) => Array.IndexOf(_values, value);
+
+    public T[] ToArray() => (T[])_values.Clone();
+
+    /// <summary><paramref name="count"/> pages from <paramref name="start"/> set to <paramref name="value"/>.</summary>
+    public void Fill(T value, int start, int count)
+    {
+        _values.AsSpan(start, count).Fill(value);
+        for (int b = start >> PageChanges.BlockOrder; b <= (start + count - 1) >> PageChanges.BlockOrder; b++) _changed[b] = 1;
+    }
+
+    /// <summary>Every page set from <paramref name="values"/> (a snapshot's copy); every block counts as changed.</summary>
+    public void CopyFrom(T[] values)
+    {
+        values.CopyTo(_values, 0);
+        Array.Fill(_changed, (byte)1);
+    }
+}

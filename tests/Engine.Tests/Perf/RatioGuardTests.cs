@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Migrate.V3_16;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.PageAlloc.V3_16;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Perf;
+
+/// <summary>
+/// Issue 13's regression guard: no target is timed here (they live in bench/ and BENCHMARKS.md), only ratios of two
+/// quick measurements taken in the same run, interleaved, the median of a few rounds each, so a slow or loaded machine
+/// slows both sides alike. A bound is several times the ratio measured when it was set (BENCHMARKS.md), so only a
+/// large regression fails; each test prints its ratio.
+/// </summary>
+[NonParallelizable]
+public class RatioGuardTests
+{
+    private const int Rounds = 7;
+
+    /// <summary>
+    /// An order-9 allocate + free pair against an order-0 pair. The order-9 pair must not go back to checking and writing
+    /// its 512 pages one by one (77–131× the order-0 pair here when it did; about 11 with whole-column checks).
+    /// </summary>
+    [Test]
+    public void Order9Pair_AgainstOrder0Pair()
+    {
+        var buddy = Rig.Create(new SimulationOptions { MemoryMib = 1024, Cpus = 1 }).Buddy;
+        for (int i = 0; i < 1000; i++) buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkLow);
+        var pfns = new int[64];
+        Action Pairs(int order, int reps) => () =>
+        {
+            for (int r = 0; r < reps; r++)
+            {
+                for (int i = 0; i < pfns.Length; i++) pfns[i] = buddy.GetPageFromFreelist(order, Gfp.HighUserMovable, AllocFlags.WmarkLow);
+                for (int i = pfns.Length - 1; i >= 0; i--) buddy.PutPage(pfns[i], order);
+            }
+        };
+        const int reps0 = 2000, reps9 = 200;
+        var (order0, order9) = Interleaved(Pairs(0, reps0), Pairs(9, reps9));
+
+        TestContext.Out.WriteLine($"per pair: order-0 {order0 / reps0 / pfns.Length * 1e9:F0} ns, order-9 {order9 / reps9 / pfns.Length * 1e9:F0} ns");
+        AssertRatio("order-9 pair / order-0 pair", (order9 / reps9) / (order0 / reps0), Bound.Order9Pair);
+    }
+
+    /// <summary>
+    /// compact_memory per page it migrated against migrate_pages per page of a list of isolated pages: the scanners'
+    /// share of compaction must stay a small multiple of the migration itself.
+    /// </summary>
+    [Test]
+    public void CompactionPerMigratedPage_AgainstMigratePagesPerPage()
+    {
+        long migrated = 0;
+        const int listed = 2048;
+        var (compaction, migration) = Interleaved(
+            Prepared(() => Rig.Create(256).FragmentedAnon(), rig => migrated = rig.Sim.Compact().Migrated),
+            Prepared(() =>
+            {
+                var rig = Rig.Create(256);
+                rig.Sim.WorkloadAnon(16);
+                return (rig, list: rig.IsolateLruPages(rig.Node.LargestZone, listed));
+            }, p => p.rig.RunOnCpu0(() => p.rig.Get<Migration>().MigratePages(p.list,
+                _ => p.rig.Buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkMin), null, MigrateMode.Sync))));
+        Assert.That(migrated, Is.Positive);
+
+        AssertRatio("compaction per migrated page / migrate_pages per page", (compaction / migrated) / (migration / listed),
+            Bound.CompactionPerMigratedPage);
+    }
+
+    /// <summary>
+    /// A small operation (populate 64 pages) with the whole-memory checks after it, on a 4 GiB guest against a 64 MiB one:
+    /// the checks' cost must follow what the operation changed, not the size of the guest (the full check after every
+    /// operation made this ratio about 80; about 1–2 with the changed-blocks check).
+    /// </summary>
+    [Test]
+    public void SmallOperationWithChecks_LargeGuestAgainstSmall()
+    {
+        Simulation Guest(int mib)
+        {
+            var sim = Simulation.Create(new SimulationOptions { MemoryMib = mib, Seed = 1, CheckAccounting = true });
+            sim.WorkloadAnon(mib / 2);
+            sim.WorkloadFree(0.5, "interleave", 1);
+            return sim;
+        }
+        const int ops = 20;
+        Action<Simulation> smallOps = sim => { for (int i = 0; i < ops; i++) sim.WorkloadAnon(0.25); };
+        var (large, small) = Interleaved(Prepared(() => Guest(4096), smallOps), Prepared(() => Guest(64), smallOps));
+
+        AssertRatio("populate 64 pages with checks, 4 GiB guest / 64 MiB guest", large / small, Bound.Checks);
+    }
+
+    /// <summary>
+    /// The bounds: 3–10× the ratios measured when they were set (Release, a loaded 2-core machine; BENCHMARKS.md,
+    /// "Regression guard"), and well below what the regressions they guard against measured.
+    /// </summary>
+    private static class Bound
+    {
+        public const double Order9Pair = 40;
+        public const double CompactionPerMigratedPage = 12;
+        public const double Checks = 10;
+    }
+
+    private static void AssertRatio(string what, double ratio, double bound)
+    {
+        TestContext.Out.WriteLine($"{what}: {ratio:F2} (bound {bound})");
+        Assert.That(ratio, Is.LessThan(bound), what);
+    }
+
+    /// <summary>A measurement whose state is set up afresh (untimed) before each timed run.</summary>
+    private static Func<double> Prepared<T>(Func<T> setUp, Action<T> timed) => () =>
+    {
+        var state = setUp();
+        return Seconds(() => timed(state));
+    };
+
+    /// <summary>Median of <see cref="Rounds"/> for each, a and b taking turns; in seconds.</summary>
+    private static (double A, double B) Interleaved(Action a, Action b) => Interleaved(() => Seconds(a), () => Seconds(b));
+
+    private static (double A, double B) Interleaved(Func<double> a, Func<double> b)
+    {
+        // Warm-up: the JIT optimises a method only after 100 ms without new methods to compile, and in a full test run
+        // the code measured here may still be unoptimised when this test starts.
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalSeconds < 0.5) (_, _) = (a(), b());
+        var (timesA, timesB) = (new double[Rounds], new double[Rounds]);
+        for (int r = 0; r < Rounds; r++) (timesA[r], timesB[r]) = (a(), b());
+        return (Median(timesA), Median(timesB));
+    }
+
+    private static double Median(double[] times)
+    {
+        Array.Sort(times);
+        return times[times.Length / 2];
+    }
+
+    private static double Seconds(Action body)
+    {
+        var sw = Stopwatch.StartNew();
+        body();
+        return sw.Elapsed.TotalSeconds;
+    }
+}
