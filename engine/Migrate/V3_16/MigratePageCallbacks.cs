@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Migrate.V3_16;
@@ -7,9 +8,10 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 /// <summary>
 /// The generic <c>a_ops-&gt;migratepage</c> implementations of v3.16 mm/migrate.c: <c>migrate_page</c> (with
 /// <c>migrate_page_move_mapping</c> and <c>migrate_page_copy</c>) and <c>fallback_migrate_page</c>. Both pages
-/// are locked by the caller. No buffer heads, swap cache, mlock or KSM are modelled.
+/// are locked by the caller. A swap-cache page moves its slot to the new page (the swap address space's
+/// migratepage is migrate_page). No buffer heads, mlock or KSM are modelled.
 /// </summary>
-internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, Sanitizer sanitizer)
+internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
 {
     /// <summary>Flags migrate_page_copy carries over as they are.</summary>
     private const PG CopiedFlags = PG.Error | PG.Referenced | PG.Uptodate | PG.MappedToDisk;
@@ -55,9 +57,12 @@ internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap
     }
 
     /// <summary>
-    /// migrate_page_move_mapping (v3.16): an anonymous page (mapping NULL) may only be referenced by the
-    /// isolation; a page-cache page by the cache and the isolation (+1 with private data). The cache's
-    /// reference moves to <paramref name="newpage"/>, and NR_FILE_PAGES with it.
+    /// migrate_page_move_mapping (v3.16; v4.8 and 6.1's folio_migrate_mapping alike): an anonymous page (mapping
+    /// NULL) may only be referenced by the isolation; a page-cache page by the cache and the isolation (+1 with
+    /// private data). The cache's reference moves to <paramref name="newpage"/>, and NR_FILE_PAGES with it; a
+    /// swap-cache page's PG_swapcache and slot (page_private) go to <paramref name="newpage"/>, and the slot in the
+    /// swap address space's radix tree is replaced by it (radix_tree_replace_slot), so a later swap-in finds the new
+    /// page, not the old one being freed.
     /// </summary>
     private int MigratePageMoveMapping(int mapping, int newpage, int page)
     {
@@ -65,6 +70,12 @@ internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap
         int expected = 2 + ((pages.Flags[page] & (uint)(PG.Private | PG.Private2)) != 0 ? 1 : 0);
         if (pages.Count[page] != expected) return MigrateRc.EAgain; // page_freeze_refs failed
         pages.Count[newpage]++;
+        if (pages.Test(page, PG.SwapCache))
+        {
+            pages.Set(newpage, PG.SwapCache);
+            pages.Private[newpage] = pages.Private[page];
+            swap.CachePage[pages.Private[page]] = newpage;
+        }
         pages.Count[page] = expected - 1;
         node.ZoneOf(page).Stat[(int)ZoneStat.NrFilePages]--;
         node.ZoneOf(newpage).Stat[(int)ZoneStat.NrFilePages]++;

@@ -86,8 +86,9 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
 
     /// <summary>
     /// __unmap_and_move (v3.16): lock the page (only a trylock in async mode, before pass 3, or under
-    /// PF_MEMALLOC), keep anon pages' anon_vma, take the balloon branch if the design's test says so, else
-    /// replace the PTEs by migration entries and move the page; on failure restore the PTEs.
+    /// PF_MEMALLOC), keep anon pages' anon_vma (an unmapped swap-cache page moves without one), take the balloon
+    /// branch if the design's test says so, else replace the PTEs by migration entries and move the page; on
+    /// failure restore the PTEs.
     /// </summary>
     private int UnmapAndMoveLocked(int page, int newpage, bool force, MigrateMode mode)
     {
@@ -95,8 +96,10 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
         int rc = migrationLock.Lock(page, force, mode);
         if (rc != MigrateRc.Success) return rc;
         rc = MigrateRc.EAgain;
-        // page_get_anon_vma: a mapped page's live anon_vma; without it (no swap cache here) retry later.
-        if (pages.PageAnon(page) && !(pages.PageMapped(page) && mappings.KindOf(pages.Mapping[page]) == MappingObject.AnonVma))
+        // page_get_anon_vma: a mapped page's live anon_vma; without it only a swap-cache page migrates (remap_swapcache
+        // = 0: it is unmapped, so no migration entries are made or restored), any other anonymous page is retried later.
+        if (pages.PageAnon(page) && !(pages.PageMapped(page) && mappings.KindOf(pages.Mapping[page]) == MappingObject.AnonVma)
+            && !pages.Test(page, PG.SwapCache))
             goto outUnlock;
         if (balloon.MigrationBranch(page))
         {
