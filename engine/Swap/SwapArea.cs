@@ -70,6 +70,9 @@ internal sealed class SwapArea : ISnapshotState
     /// <summary>swap_duplicate: one more page-table reference to the slot.</summary>
     public void SwapDuplicate(int slot) => _map[slot]++;
 
+    /// <summary>swapcache_prepare (__swap_duplicate with SWAP_HAS_CACHE): a page is being read into the swap cache for the slot.</summary>
+    public void SwapcachePrepare(int slot) => _map[slot] |= HasCache;
+
     /// <summary>swap_free: a page-table reference dropped.</summary>
     public void SwapFree(int slot)
     {

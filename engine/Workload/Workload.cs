@@ -151,11 +151,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         bool anon = kind != "file", file = kind != "anon";
         var resident = new List<int>();
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
-        {
-            var k = (PageKind)pages.Kind[pfn];
-            if ((anon && k == PageKind.Anon && pages.PageMapped(pfn)) || (file && k == PageKind.File && pages.Count[pfn] > 0))
-                resident.Add(pfn);
-        }
+            if (Resident(pfn, anon, file)) resident.Add(pfn);
         var swapped = new List<(Process Process, int Index)>();
         if (anon)
             foreach (var p in processes.All)
@@ -168,7 +164,9 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
             if (signal.Pending) break;
             if (c < resident.Count)
             {
+                // A swap-in before this one may have reclaimed the page or OOM-killed its owner: touch what is still there.
                 int pfn = resident[c];
+                if (!Resident(pfn, anon, file)) continue;
                 if (pages.Kind[pfn] == (byte)PageKind.Anon) rmap.MarkYoung(pfn);
                 else lru.MarkPageAccessed(pfn);
                 touched++;
@@ -176,6 +174,13 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
             else if (SwapIn(swapped[c - resident.Count].Process, swapped[c - resident.Count].Index)) touched++;
         }
         return touched;
+    }
+
+    /// <summary>A mapped anonymous page (with <paramref name="anon"/>) or a referenced page-cache page (with <paramref name="file"/>).</summary>
+    private bool Resident(int pfn, bool anon, bool file)
+    {
+        var k = (PageKind)pages.Kind[pfn];
+        return (anon && k == PageKind.Anon && pages.PageMapped(pfn)) || (file && k == PageKind.File && pages.Count[pfn] > 0);
     }
 
     private long PagesFor(double mib)
@@ -219,6 +224,9 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     /// </summary>
     private bool SwapIn(Process process, int index)
     {
+        // The entry was read before earlier faults of this touch; one of them may have OOM-killed the process
+        // (exit_mmap cleared its page table): handle_pte_fault then finds no swap entry to fault in.
+        if (!Process.IsSwapEntry(process.Ptes[index])) return false;
         int slot = Process.SwapSlot(process.Ptes[index]);
         int pfn = swapCache.Area.CachePage[slot];
         if (pfn < 0)

@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 using BalloonScript.Engine.Workload;
@@ -34,5 +36,61 @@ public class SwapIntegrityTests
         Assert.That(first.Ptes.Count(p => p >= 0), Is.EqualTo(swapped), "what was swapped came back; what was resident was freed");
         Assert.That(rig.Sanitizer.Reports, Is.Empty, "the whole-memory data check after every operation");
         Assert.That(rig.Get<SwapArea>().InUse, Is.LessThanOrEqualTo(rig.Get<SwapArea>().TotalSwapPages));
+    }
+    /// <summary>
+    /// read_swap_cache_async's swapcache_prepare (v3.16 mm/swap_state.c): a page read in for a slot marks it
+    /// SWAP_HAS_CACHE, so the slot stays allocated after the faulting PTE's swap_free for as long as the page is in the
+    /// swap cache. Without it the slot was handed out again while the page still named it, and reclaiming the page later
+    /// wrote its data over the new owner's (the property test's "pages of data lost"). Every slot in use is a PTE's swap
+    /// entry or a swap-cache page's, and every swap-cache page is its slot's.
+    /// </summary>
+    [Test]
+    public void SwapcachePrepare_v3_16_ASwappedInPageKeepsItsSlotAllocatedWhileInTheSwapCache([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
+    {
+        var rig = new PressureRig(memoryMib: 64, swapMib: 64, design: design);
+        rig.Sim.WorkloadAnon(24);
+        rig.Sim.WorkloadAnon(40);
+        rig.Sim.Run(100);
+        rig.Sim.WorkloadFree(1.0, "interleave", 0);
+        rig.Sim.WorkloadTouch(0.5, "anon", "interleave", 0);
+
+        var swap = rig.Get<SwapArea>();
+        var p = rig.Pages;
+        var cached = Enumerable.Range(0, p.NrPages).Where(pfn => p.Test(pfn, PG.SwapCache)).ToList();
+        Assert.That(cached.Count(p.PageMapped), Is.GreaterThan(0), "precondition: swapped-in pages still in the swap cache");
+        foreach (int pfn in cached) Assert.That(swap.CachePage[p.Private[pfn]], Is.EqualTo(pfn), $"pfn {pfn}: its slot names it");
+        var slots = rig.Processes.All.SelectMany(pr => pr.Ptes).Where(Process.IsSwapEntry).Select(Process.SwapSlot)
+            .Concat(cached.Select(pfn => p.Private[pfn])).ToHashSet();
+        Assert.That(swap.InUse, Is.EqualTo(slots.Count), "slots in use: the PTEs' swap entries and the swap-cache pages'");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// A touch reads the page table before faulting; an earlier fault of the same touch may OOM-kill a process whose
+    /// entries were read (exit_mmap clears its page table). Its later entries are then no swap entries: handle_pte_fault
+    /// has nothing to swap in, and nothing is read through a cleared entry (the property test's IndexOutOfRange; the
+    /// shrunk CsCheck seed "0000001cTWkO5").
+    /// </summary>
+    [Test]
+    public void DoSwapPage_v3_16_TouchSkipsEntriesAnEarlierFaultsOomKillCleared()
+    {
+        var sim = Simulation.Create(new SimulationOptions
+        {
+            MemoryMib = 16, Design = KernelDesign.Parse("v6.1"), Cpus = 1, PerCpuLists = false, SwapMib = 8, Seed = 1,
+        });
+        sim.Compact();
+        sim.WorkloadAnon(0.15);
+        sim.BalloonInflate(1.88);
+        sim.WorkloadAnon(6.21);
+        sim.WorkloadSlab(0.06, reclaimable: true);
+        sim.Allocate(1, 7);
+        sim.WorkloadFile(7.13, dirty: 0.5);
+        sim.Allocate(8, 4);
+        sim.Allocate(8, 4);
+        sim.WorkloadTouch(0.94, "all", "interleave", 686);
+        Assert.That(sim.Dmesg(), Does.Not.Contain("Killed process"), "precondition");
+        sim.WorkloadTouch(1, "all", "random", 11);
+        Assert.That(sim.Dmesg(), Does.Contain("Killed process"), "precondition: the touch's faults OOM-killed a process");
+        Assert.That(sim.Reports, Is.Empty);
     }
 }
