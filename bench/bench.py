@@ -28,9 +28,11 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO / "python"), "MPLBACKEND": "Agg"}
 
 # key: (what, target, anchor). Units: seconds for times, bytes for memory.
 ROWS = {
-    "order0_pair": ("order-0 allocate + free pair, warm zone (BuddyBenchmarks)", "≤ 40 ns",
+    "order0_pair": ("order-0 allocate + free pair, warm zone (BuddyBenchmarks, the v3.16 allocator)", "≤ 40 ns",
                     "kernel ~94 ns for the allocation alone (LLFree, ATC'23); user-space allocator ~45 ns"),
-    "order9_pair": ("order-9 allocate + free pair (BuddyBenchmarks)", "≤ 250 ns", "kernel ~2.6 µs for the allocation alone"),
+    "order9_pair": ("order-9 allocate + free pair (BuddyBenchmarks, the v3.16 allocator)", "≤ 250 ns", "kernel ~2.6 µs for the allocation alone"),
+    "order0_pair_v61": ("the order-0 pair with the v6.1 page allocator (for information)", "", ""),
+    "order9_pair_v61": ("the order-9 pair with the v6.1 page allocator (for information)", "", ""),
     "compact_16g": ("full sync compaction, 16 GiB guest, 50 % of 15 GiB anon freed interleaved (CompactionBenchmarks)",
                     "≤ 0.25 s", ""),
     "page_map_first": ("page_map() of 4 Mi pages into numpy, first call (16 GiB guest)", "≤ 2 ms",
@@ -51,8 +53,10 @@ ROWS = {
 
 # BenchmarkDotNet benchmark (class.method, parameters) -> row.
 DOTNET_ROWS = {
-    ("BuddyBenchmarks.AllocFree", "Order=0"): "order0_pair",
-    ("BuddyBenchmarks.AllocFree", "Order=9"): "order9_pair",
+    ("BuddyBenchmarks.AllocFree", "Order=0&Design=legacy"): "order0_pair",   # the v3.16 allocator (legacy to movable)
+    ("BuddyBenchmarks.AllocFree", "Order=9&Design=legacy"): "order9_pair",
+    ("BuddyBenchmarks.AllocFree", "Order=0&Design=v6.1"): "order0_pair_v61",
+    ("BuddyBenchmarks.AllocFree", "Order=9&Design=v6.1"): "order9_pair_v61",
     ("CompactionBenchmarks.CompactMemory16GiB", "Design=legacy"): "compact_16g",
     ("BalloonBenchmarks.Inflate512MiB", ""): "inflate_512m",
     ("BalloonBenchmarks.Deflate512MiB", ""): "deflate_512m",
