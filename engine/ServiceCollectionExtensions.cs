@@ -57,7 +57,7 @@ public static class ServiceCollectionExtensions
         services.AddCompaction(parts);
         services.AddMigration(parts.Migration);
         services.AddBalloonCompaction(parts);
-        services.AddVirtioBalloon(parts.DriverRelease, parts.OomNotifier, parts.BalloonStats);
+        services.AddVirtioBalloon(parts.DriverFillLeak, parts.DriverRelease, parts.OomNotifier, parts.BalloonStats);
         services.AddSingleton<BalloonHost>();
         // Workloads, metrics, checks, and the scenarios' helpers.
         services.AddSingleton<Workload.ReclaimableSlab>();

@@ -22,18 +22,47 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
     IBalloonPageIdentity identity, IDequeueWalk dequeueWalk)
     : IBalloonCompaction
 {
-    /// <summary>balloon_mapping_gfp_mask() | __GFP_NOMEMALLOC | __GFP_NORETRY, with CONFIG_BALLOON_COMPACTION.</summary>
+    /// <summary>
+    /// balloon_mapping_gfp_mask() | __GFP_NOMEMALLOC | __GFP_NORETRY, with CONFIG_BALLOON_COMPACTION, through the whole
+    /// allocator: the fast path at the low watermark, the slow path's retry at the min watermark (__GFP_NOMEMALLOC
+    /// forbids going below it), one round of direct reclaim, and then — __GFP_NORETRY — failure: never the OOM killer,
+    /// never a retry loop. (alloc_pages is reached lazily: the allocator's compaction reaches back into balloon compaction.)
+    /// </summary>
     public const Gfp BalloonGfp = Gfp.HighUserMovable | Gfp.NoMemAlloc | Gfp.NoRetry;
 
+    /// <summary>6.1 balloon_page_alloc: the same with __GFP_NOWARN (no warn_alloc report when it fails).</summary>
+    public const Gfp BalloonAllocGfp = BalloonGfp | Gfp.NoWarn;
+
     /// <summary>
-    /// balloon_page_enqueue: allocate a page and put it at the head of the balloon list. Returns its PFN, or
-    /// -1 when the allocation fails.
+    /// balloon_page_enqueue (up to v5.1): allocate a page and put it at the head of the balloon list. Returns its PFN,
+    /// or -1 when the allocation fails.
     /// </summary>
     public int Enqueue()
     {
         using var _ = Enter("balloon_page_enqueue");
-        int page = AllocPage();
+        int page = allocator.Value.AllocPages(0, BalloonGfp);
         if (page < 0) return -1;
+        EnqueueOne(page);
+        return page;
+    }
+
+    /// <summary>balloon_page_alloc (5.2+, as in 6.1): alloc_page(<see cref="BalloonAllocGfp"/>); the PFN, or -1.</summary>
+    public int Alloc()
+    {
+        using var _ = Enter("balloon_page_alloc");
+        return allocator.Value.AllocPages(0, BalloonAllocGfp);
+    }
+
+    /// <summary>balloon_page_enqueue (5.2+, as in 6.1): put a page from <see cref="Alloc"/> at the head of the balloon list.</summary>
+    public void Enqueue(int page)
+    {
+        using var _ = Enter("balloon_page_enqueue");
+        EnqueueOne(page);
+    }
+
+    /// <summary>balloon_page_enqueue_one: under pages_lock, the page locked while it becomes a balloon page.</summary>
+    private void EnqueueOne(int page)
+    {
         if (!pageLock.TryLock(page))
             sanitizer.Report(ReportKind.VmBug, page, "kernel BUG in balloon_page_enqueue: BUG_ON(!trylock_page(page)) on a new page");
         dev.PagesLock.Lock();
@@ -41,7 +70,6 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
         vmstat.Count(VmEvent.BalloonInflate);
         dev.PagesLock.Unlock();
         pageLock.Unlock(page);
-        return page;
     }
 
     /// <summary>
@@ -72,16 +100,8 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
 
     public void BalloonPageDelete(int page) => identity.Delete(page);
 
-    /// <summary>Order-0 pages <see cref="Enqueue"/> can still take: the balloon gfp goes down to the min watermark.</summary>
+    /// <summary>Order-0 pages <see cref="Enqueue()"/> can still take: the balloon gfp goes down to the min watermark.</summary>
     public long AllocatablePages() => buddy.AllocatablePages(Zone.WmarkMin);
 
     private CallPath.Frame Enter(string function) => scheduler.Current.Path.Enter(function);
-
-    /// <summary>
-    /// alloc_page(BalloonGfp) through the whole allocator: the fast path at the low watermark, the slow path's
-    /// retry at the min watermark (__GFP_NOMEMALLOC forbids going below it), one round of direct reclaim, and then
-    /// — __GFP_NORETRY — failure: never the OOM killer, never a retry loop. (alloc_pages is reached lazily: the
-    /// allocator's compaction reaches back into balloon compaction.)
-    /// </summary>
-    private int AllocPage() => allocator.Value.AllocPages(0, BalloonGfp);
 }

@@ -10,6 +10,12 @@ internal interface IBalloonCompaction
     /// <summary>balloon_page_enqueue: allocate a page and put it on the balloon list; its PFN, or -1.</summary>
     int Enqueue();
 
+    /// <summary>balloon_page_alloc (5.2+): allocate a page for the balloon; its PFN, or -1.</summary>
+    int Alloc();
+
+    /// <summary>balloon_page_enqueue (5.2+): put a page from <see cref="Alloc"/> on the balloon list.</summary>
+    void Enqueue(int page);
+
     /// <summary>balloon_page_dequeue: take one page off the balloon for the driver to give back; -1 if none could be taken.</summary>
     int Dequeue();
 
@@ -19,6 +25,6 @@ internal interface IBalloonCompaction
     /// <summary>balloon_page_delete (caller holds the page lock; pages_lock where the list changes).</summary>
     void BalloonPageDelete(int page);
 
-    /// <summary>Order-0 pages <see cref="Enqueue"/> can still take now.</summary>
+    /// <summary>Order-0 pages <see cref="Enqueue()"/> can still take now.</summary>
     long AllocatablePages();
 }

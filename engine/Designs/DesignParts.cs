@@ -4,8 +4,8 @@ namespace BalloonScript.Engine.Designs;
 /// One row of the design table: which version of each kernel part a design is composed of. Compaction is split into
 /// compact_zone with its free scanner and rules, the migrate scanner, and the background compaction kswapd asks for;
 /// the balloon into the independent choices the kernel versions made (how a balloon page is recognised, the migrate
-/// scanner's isolation of it, the dequeue walk, the balloon's way through migration, and how the driver lets go of
-/// pages); last the driver's OOM notifier (VIRTIO_BALLOON_F_DEFLATE_ON_OOM, v4.6+) and the tags its stats virtqueue
+/// scanner's isolation of it, the dequeue walk, the balloon's way through migration, the driver's fill and leak (allocation and the
+/// "Out of puff!" sleep under balloon_lock or before it), and how the driver lets go of pages); last the driver's OOM notifier (VIRTIO_BALLOON_F_DEFLATE_ON_OOM, v4.6+) and the tags its stats virtqueue
 /// sends. docs/model.md prints the same table; a test keeps the two equal.
 /// </summary>
 public sealed record DesignParts(
@@ -19,6 +19,7 @@ public sealed record DesignParts(
     PartVersion ScannerIsolation,
     PartVersion DequeueWalk,
     PartVersion BalloonMigration,
+    PartVersion DriverFillLeak,
     PartVersion DriverRelease,
     PartVersion OomNotifier,
     PartVersion BalloonStats)
@@ -27,7 +28,7 @@ public sealed record DesignParts(
     public static readonly string[] Names =
     [
         "page allocator", "reclaim", "background compaction", "compaction", "migrate scanner", "migration",
-        "balloon identity", "scanner isolation", "dequeue walk", "balloon migration", "driver release", "OOM notifier",
+        "balloon identity", "scanner isolation", "dequeue walk", "balloon migration", "driver fill/leak", "driver release", "OOM notifier",
         "balloon stats",
     ];
 
@@ -35,6 +36,6 @@ public sealed record DesignParts(
     public PartVersion[] Versions =>
     [
         PageAllocator, Reclaim, BackgroundCompaction, Compaction, MigrateScanner, Migration, BalloonIdentity, ScannerIsolation,
-        DequeueWalk, BalloonMigration, DriverRelease, OomNotifier, BalloonStats,
+        DequeueWalk, BalloonMigration, DriverFillLeak, DriverRelease, OomNotifier, BalloonStats,
     ];
 }

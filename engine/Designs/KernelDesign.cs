@@ -11,19 +11,19 @@ public sealed class KernelDesign
     public static KernelDesign Legacy { get; } = new("legacy", "v3.16", "v3.8–v3.17 (pre-d6d86c0)",
         "the balloon marked through a fake address_space (AS_BALLOON_MAP): all four defects",
         new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
-            PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.None, PartVersion.V3_16));
+            PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.None, PartVersion.V3_16));
 
     /// <summary>d6d86c0 as in v3.18, on the v3.16 allocator, compaction and migration the patch was applied to.</summary>
     public static KernelDesign Redesign { get; } = new("redesign", "v3.18", "d6d86c0a7f8d",
         "PageBalloon, PG_private = on the list, no lru_lock dependency; keeps the dequeue next-cursor race",
         new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
-            PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_18, PartVersion.None, PartVersion.V3_16));
+            PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_16, PartVersion.V3_18, PartVersion.None, PartVersion.V3_16));
 
     /// <summary>The redesign with the v4.5 race fixes and the 2019 stable fix of unmap_and_move's newpage test.</summary>
     public static KernelDesign Fixed { get; } = new("fixed", "v4.5", "d6d86c0 + v4.5 fixes + 2019 stable fix",
         "pages_lock held across the dequeue walk, pages released under balloon_lock, newpage fate saved before migration",
         new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
-            PartVersion.V3_18, PartVersion.V3_18, PartVersion.V4_5, PartVersion.Stable2019, PartVersion.V4_5, PartVersion.None, PartVersion.V3_16));
+            PartVersion.V3_18, PartVersion.V3_18, PartVersion.V4_5, PartVersion.Stable2019, PartVersion.V3_16, PartVersion.V4_5, PartVersion.None, PartVersion.V3_16));
 
     /// <summary>
     /// v4.8 with b1123ea6d3b3: balloon pages as generic non-LRU movable pages, the v4.8 migrate scanner and migration,
@@ -32,17 +32,18 @@ public sealed class KernelDesign
     public static KernelDesign Movable { get; } = new("movable", "v4.8", "b1123ea6d3b3",
         "the balloon as generic non-LRU movable pages: __SetPageMovable, isolate_movable_page, PG_isolated, balloon_aops; no balloon branch in compaction or migration",
         new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V4_8,
-            PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_5, PartVersion.V4_8, PartVersion.V4_8));
+            PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_5, PartVersion.V4_8, PartVersion.V4_8));
 
     /// <summary>
     /// Linux 6.1 (Debian 12): the 6.1 page allocator and compaction (kcompactd, proactive compaction); migration and the
     /// balloon are v4.8's non-LRU movable pages, which 6.1 keeps (movable_operations / balloon_mops and PageOffline in
-    /// place of balloon_aops and PageBalloon); reclaim is v3.16's, the driver v4.5's (docs/model.md says what differs).
+    /// place of balloon_aops and PageBalloon); reclaim is v3.16's; the driver's fill_balloon / leak_balloon are 6.1's
+    /// (allocation and the "Out of puff!" sleep outside balloon_lock), its page release v4.5's (docs/model.md says what differs).
     /// </summary>
     public static KernelDesign V6_1 { get; } = new("v6.1", "v6.1", "v6.1 (Debian 12; v4.8 migration and balloon, v3.16 reclaim)",
         "6.1 allocator (pcp lists up to order 3 and THP, HIGHATOMIC, watermark boost) and compaction (fast scanners, kcompactd, proactive)",
         new(PartVersion.V6_1, PartVersion.V3_16, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V4_8,
-            PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_5, PartVersion.V6_1, PartVersion.V6_1));
+            PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V6_1, PartVersion.V4_5, PartVersion.V6_1, PartVersion.V6_1));
 
     /// <summary>Every design, in the order tables and plots show them.</summary>
     public static IReadOnlyList<KernelDesign> All { get; } = [Legacy, Redesign, Fixed, Movable, V6_1];

@@ -16,6 +16,9 @@ internal sealed class SimLock(Scheduler scheduler, string name) : ISnapshotState
     public bool IsLocked => _owner != -2;
     public bool HeldByCurrent => _owner == scheduler.Current.Id;
 
+    /// <summary>Held by the task <paramref name="taskId"/> (running or asleep under it).</summary>
+    public bool HeldBy(int taskId) => _owner == taskId;
+
     /// <summary>spin_is_contended / mutex waiters: another CPU is waiting for this lock.</summary>
     public bool IsContended => scheduler.AnyWaitingOn(this);
 

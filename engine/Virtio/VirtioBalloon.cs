@@ -16,8 +16,9 @@ namespace BalloonScript.Engine.Virtio;
 /// <c>vb-&gt;pfns</c> array carries the PFNs of every fill, leak and migration, under <c>balloon_lock</c>
 /// (release_pages_by_pfn reads it after the lock is dropped up to v4.4). The host learns PFNs only in
 /// <see cref="TellHost"/>, a blocking wait for its acknowledgement.
-/// What differs per design is composed in: when and how deflated pages are released, and the references
-/// migratepage takes and drops (<see cref="IDriverRelease"/>).
+/// What differs per design is composed in: fill_balloon and leak_balloon themselves, i.e. whether pages are
+/// allocated and the "Out of puff!" sleep slept under balloon_lock (<see cref="IDriverFillLeak"/>), when and how
+/// deflated pages are released, and the references migratepage takes and drops (<see cref="IDriverRelease"/>).
 /// </summary>
 internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
 {
@@ -29,6 +30,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
 
     private readonly IBalloonCompaction _balloon;
     private readonly IDriverRelease _release;
+    private readonly IDriverFillLeak _fillLeak;
     private readonly BalloonDevInfo _dev;
     private readonly BalloonHost _host;
     private readonly Node _node;
@@ -43,7 +45,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     private readonly int[] _pfns = new int[MaxPfns];
     private int _numPfns;
 
-    public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, BalloonDevInfo dev,
+    public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IDriverFillLeak fillLeak, BalloonDevInfo dev,
         BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log, FatalSignal signal,
         SimulationOptions options, IBalloonOomNotifier? oomNotifier = null)
     {
@@ -52,6 +54,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         _signal = signal;
         _balloon = balloon;
         _release = release;
+        _fillLeak = fillLeak;
         _clock = clock;
         _dev = dev;
         _host = host;
@@ -64,8 +67,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         // virtballoon_changed: the config-change interrupt wakes the balloon thread.
         host.ConfigChanged += () => clock.AddTimer(clock.NowNs, TimerKind.BalloonWork);
         clock.Handle(TimerKind.BalloonWork, _ => WakeThread());
-        clock.Handle(TimerKind.BalloonOutOfPuffSleep, _ =>
-            _scheduler.RunWoken(new SimTask(VballoonTaskId, 0, "vballoon", ResumeAfterOutOfPuff) { Flags = PF.Kthread }));
+        clock.Handle(TimerKind.BalloonOutOfPuffSleep, _ => ResumeThread());
         // v4.6+ probe: the OOM notifier (none before v4.6; registered or not by the version's rule).
         oomNotifier?.Probe(this);
     }
@@ -108,6 +110,20 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         RunThread(resumeFill: false);
     }
 
+    /// <summary>
+    /// The thread's msleep(200) ran out. If it slept without balloon_lock (6.1) while a path it interrupted sleeps
+    /// under the mutex, it goes on once the mutex is released (as <see cref="WakeThread"/>).
+    /// </summary>
+    private void ResumeThread()
+    {
+        if (!_scheduler.Switching && BalloonLock.IsLocked && !BalloonLock.HeldBy(VballoonTaskId))
+        {
+            BalloonLock.WhenUnlocked(ResumeThread);
+            return;
+        }
+        _scheduler.RunWoken(new SimTask(VballoonTaskId, 0, "vballoon", ResumeAfterOutOfPuff) { Flags = PF.Kthread });
+    }
+
     /// <summary>The thread's msleep(200) in fill_balloon ran out: it finishes that call and goes on with its loop.</summary>
     private void ResumeAfterOutOfPuff()
     {
@@ -123,7 +139,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
             if (resumeFill)
             {
                 _outOfPuffSleep = false;
-                using (_scheduler.Current.Path.Enter("fill_balloon")) FillBalloonEnd();
+                using (_scheduler.Current.Path.Enter("fill_balloon")) _fillLeak.FillAfterSleep(this);
                 UpdateBalloonSize();
                 _clock.CondResched();
             }
@@ -137,7 +153,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
                 }
                 if (diff > 0)
                 {
-                    if (FillBalloon(diff, inThread: true) < 0) return; // asleep after "Out of puff!", holding balloon_lock
+                    if (FillBalloon(diff, inThread: true) < 0) return; // asleep after "Out of puff!" (v3.16: holding balloon_lock)
                 }
                 else LeakBalloon(-diff);
                 UpdateBalloonSize();
@@ -157,9 +173,9 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     public SimLock BalloonLock { get; }
 
     /// <summary><c>vb-&gt;num_pages</c>: balloon PFNs the guest has given (what it reports as <c>actual</c>).</summary>
-    public long NumPages { get; private set; }
+    public long NumPages { get; internal set; }
 
-    /// <summary>The PFN buffer, the counts, and the thread's sleep after "Out of puff!" (which can span operations, holding balloon_lock).</summary>
+    /// <summary>The PFN buffer, the counts, and the thread's sleep after "Out of puff!" (which can span operations; v3.16 holding balloon_lock).</summary>
     public object Save() => (_pfns.Clone(), _numPfns, NumPages, BalloonLock.Save(), OutOfPuff, _outOfPuffSleep);
 
     public void Restore(object saved)
@@ -207,50 +223,51 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     }
 
     /// <summary>
-    /// fill_balloon: up to 256 PFNs; each page enqueued is listed (and isolatable) before the host is told.
-    /// A failed allocation ends the call after msleep(200), still holding balloon_lock. Returns the PFNs added.
+    /// fill_balloon: up to 256 PFNs, as the design's <see cref="IDriverFillLeak"/> does it. A failed allocation ends
+    /// the call after msleep(200) (v3.16 still holding balloon_lock, 6.1 before taking it). Returns the PFNs added.
     /// </summary>
     public int FillBalloon(long num) => FillBalloon(num, inThread: false);
 
     /// <summary>
     /// fill_balloon as above. In the kthread (<paramref name="inThread"/>) the msleep(200) after "Out of puff!" is a
-    /// timer, so time and everything else go on while the thread sleeps, holding balloon_lock as v3.16 does (a
-    /// migration meanwhile gets -EAGAIN); it returns −1 then and <see cref="ResumeAfterOutOfPuff"/> finishes the call.
+    /// timer, so time and everything else go on while the thread sleeps; it returns −1 then and
+    /// <see cref="ResumeAfterOutOfPuff"/> finishes the call.
     /// </summary>
     private int FillBalloon(long num, bool inThread)
     {
         using var _ = _scheduler.Current.Path.Enter("fill_balloon");
-        num = Math.Min(num, MaxPfns);
-        BalloonLock.Lock();
-        for (_numPfns = 0; _numPfns < num; _numPfns += PagesPerPage)
-        {
-            int page = _balloon.Enqueue();
-            if (page < 0)
-            {
-                OutOfPuff++;
-                if (_log.Ratelimit("fill_balloon")) _log.Printk($"virtio_balloon virtio0: Out of puff! Can't get {PagesPerPage} pages");
-                if (inThread)
-                {
-                    _outOfPuffSleep = true;
-                    _clock.AddTimer(_clock.NowNs + _clock.MsleepNs(200), TimerKind.BalloonOutOfPuffSleep);
-                    return -1;
-                }
-                _clock.Msleep(200, "fill_balloon");
-                break;
-            }
-            SetPagePfns(_numPfns, page);
-            NumPages += PagesPerPage;
-            // adjust_managed_page_count(page, -1), v4.6+ only without DEFLATE_ON_OOM: pages the OOM notifier may hand
-            // back stay in managed_pages (and MemTotal).
-            if (!DeflateOnOom) _node.ZoneOf(page).ManagedPages--;
-        }
-        return FillBalloonEnd();
+        return _fillLeak.Fill(this, num, inThread);
     }
 
-    public ReadOnlySpan<int> UntoldPfns() => _outOfPuffSleep ? _pfns.AsSpan(0, _numPfns) : [];
+    /// <summary>
+    /// fill_balloon's "Out of puff!": count it, the rate-limited message, and msleep(200) — in the kthread
+    /// (<paramref name="inThread"/>) a timer, and true (the caller returns; the thread goes on when it fires).
+    /// </summary>
+    internal bool OutOfPuff200Ms(bool inThread)
+    {
+        OutOfPuff++;
+        if (_log.Ratelimit("fill_balloon")) _log.Printk($"virtio_balloon virtio0: Out of puff! Can't get {PagesPerPage} pages");
+        if (inThread)
+        {
+            _outOfPuffSleep = true;
+            _clock.AddTimer(_clock.NowNs + _clock.MsleepNs(200), TimerKind.BalloonOutOfPuffSleep);
+            return true;
+        }
+        _clock.Msleep(200, "fill_balloon");
+        return false;
+    }
 
-    /// <summary>The end of fill_balloon: tell the host about the PFNs gathered, drop balloon_lock. Returns the PFNs added.</summary>
-    private int FillBalloonEnd()
+    public ReadOnlySpan<int> UntoldPfns() => _outOfPuffSleep ? _fillLeak.UntoldPfns(this) : [];
+
+    /// <summary>leak_balloon: dequeue up to 256 pages, tell the host, release them, as the design's <see cref="IDriverFillLeak"/> does it. Returns the PFNs removed.</summary>
+    public int LeakBalloon(long num)
+    {
+        using var _ = _scheduler.Current.Path.Enter("leak_balloon");
+        return _fillLeak.Leak(this, num);
+    }
+
+    /// <summary>The end of fill_balloon: tell_host(inflate_vq) if any PFN was gathered, drop balloon_lock; the PFNs added.</summary>
+    internal int TellInflateAndUnlock()
     {
         int added = _numPfns;
         if (_numPfns != 0) TellHost(VirtQueue.Inflate);
@@ -259,38 +276,35 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     }
 
     /// <summary>
-    /// leak_balloon: dequeue up to 256 pages, tell the host before the guest reuses them (MUST_TELL_HOST),
-    /// then release vb-&gt;pfns[0, vb-&gt;num_pfns): after dropping balloon_lock up to v4.4, before it from v4.5.
-    /// Returns the PFNs removed (v4.5's num_freed_pages; v3.16/v3.18 return nothing).
+    /// leak_balloon's loop (balloon_lock held): balloon_page_dequeue up to <paramref name="num"/> PFNs into vb-&gt;pfns,
+    /// num_pages counted down; 6.1 also links each page into its local list (<paramref name="pages"/>, dequeue order).
     /// </summary>
-    public int LeakBalloon(long num)
+    internal void DequeueIntoPfns(long num, List<int>? pages)
     {
-        using var _ = _scheduler.Current.Path.Enter("leak_balloon");
-        num = Math.Min(num, MaxPfns);
-        BalloonLock.Lock();
         for (_numPfns = 0; _numPfns < num; _numPfns += PagesPerPage)
         {
             int page = _balloon.Dequeue();
             if (page < 0) break;
             SetPagePfns(_numPfns, page);
+            pages?.Add(page);
             NumPages -= PagesPerPage;
         }
-        int removed = _numPfns;
-        if (_numPfns != 0) TellHost(VirtQueue.Deflate);
-        if (_release.UnderBalloonLock)
-        {
-            ReleasePagesByPfn(_numPfns);
-            BalloonLock.Unlock();
-        }
-        else
-        {
-            BalloonLock.Unlock();
-            // release_pages_by_pfn(vb->pfns, vb->num_pfns): num_pfns too is read after the unlock, so a
-            // virtballoon_migratepage in between (num_pfns = 1) cuts the release short.
-            ReleasePagesByPfn(_numPfns);
-        }
-        return removed;
     }
+
+    /// <summary><c>vb-&gt;num_pfns</c>: how many entries of <see cref="Pfns"/> the next tell_host sends.</summary>
+    internal int NumPfns { get => _numPfns; set => _numPfns = value; }
+
+    /// <summary><c>vb-&gt;pfns</c>, shared by fill, leak and migratepage under balloon_lock.</summary>
+    internal int[] Pfns => _pfns;
+
+    /// <summary>The design's release of deflated pages.</summary>
+    internal IDriverRelease Release => _release;
+
+    /// <summary>adjust_managed_page_count(page, <paramref name="count"/>): the page's zone's managed_pages.</summary>
+    internal void AdjustManagedPageCount(int page, int count) => _node.ZoneOf(page).ManagedPages += count;
+
+    /// <summary>A frame of the current task's call path.</summary>
+    internal CallPath.Frame Enter(string function) => _scheduler.Current.Path.Enter(function);
 
     /// <summary>
     /// virtballoon_migratepage, called by balloon_page_migrate with both pages locked: newpage into the
@@ -302,6 +316,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         using var _ = _scheduler.Current.Path.Enter("virtballoon_migratepage");
         if (!BalloonLock.TryLock()) return MigrateRc.EAgain;
         _release.MigratepageTakesNewpage(newpage);
+        _fillLeak.MigratepageManagedPages(this, newpage, page);
         _dev.PagesLock.Lock();
         _balloon.BalloonPageInsert(newpage);
         _dev.IsolatedPages--;
@@ -323,7 +338,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// tell_host: the host takes the PFNs in vb-&gt;pfns[0, num_pfns) at the kick; the driver then sleeps in
     /// wait_event until the host acknowledges, <see cref="BalloonHost.AckNs"/> later (other CPUs run meanwhile).
     /// </summary>
-    private void TellHost(VirtQueue vq)
+    internal void TellHost(VirtQueue vq)
     {
         using var _ = _scheduler.Current.Path.Enter("tell_host");
         _host.Receive(vq, _pfns.AsSpan(0, _numPfns));
@@ -331,7 +346,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     }
 
     /// <summary>set_page_pfns: the balloon PFNs of one guest page, from <paramref name="index"/> on.</summary>
-    private void SetPagePfns(int index, int page)
+    internal void SetPagePfns(int index, int page)
     {
         for (int i = 0; i < PagesPerPage; i++) _pfns[index + i] = page * PagesPerPage + i;
     }
@@ -341,7 +356,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// each PFN is read from the shared array as the loop goes; adjust_managed_page_count(+1) and the design's
     /// release of each page (v3.16 frees before adjusting, v3.18 adjusts first: no preemption point between).
     /// </summary>
-    private void ReleasePagesByPfn(int num)
+    internal void ReleasePagesByPfn(int num)
     {
         using var _ = _scheduler.Current.Path.Enter("release_pages_by_pfn");
         for (int i = 0; i < num; i += PagesPerPage)

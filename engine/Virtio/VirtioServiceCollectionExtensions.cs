@@ -7,12 +7,18 @@ namespace BalloonScript.Engine.Virtio;
 internal static class VirtioServiceCollectionExtensions
 {
     /// <summary>
-    /// The driver with <paramref name="release"/>'s page release, <paramref name="oomNotifier"/>'s OOM notifier (none
+    /// The driver with <paramref name="fillLeak"/>'s fill_balloon / leak_balloon, <paramref name="release"/>'s page release, <paramref name="oomNotifier"/>'s OOM notifier (none
     /// before v4.6) and <paramref name="stats"/>'s update_balloon_stats.
     /// </summary>
-    public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion release, PartVersion oomNotifier,
+    public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion fillLeak, PartVersion release, PartVersion oomNotifier,
         PartVersion stats)
     {
+        _ = fillLeak switch
+        {
+            PartVersion.V3_16 => services.AddSingleton<IDriverFillLeak, V3_16.FillUnderBalloonLock>(),
+            PartVersion.V6_1 => services.AddSingleton<IDriverFillLeak, V6_1.AllocBeforeBalloonLock>(),
+            _ => throw new ArgumentException($"driver fill/leak: no implementation of version {fillLeak.Display()}", nameof(fillLeak)),
+        };
         _ = release switch
         {
             PartVersion.V3_16 => services.AddSingleton<IDriverRelease, V3_16.BalloonPageFreeAfterUnlock>(),

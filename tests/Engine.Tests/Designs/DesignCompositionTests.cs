@@ -37,6 +37,7 @@ public class DesignCompositionTests
         ["scanner isolation"] = [typeof(IScannerIsolation), typeof(MovablePageIsolation)],
         ["dequeue walk"] = [typeof(IDequeueWalk)],
         ["balloon migration"] = [typeof(IBalloonMigrationPath), typeof(BalloonAops)],
+        ["driver fill/leak"] = [typeof(IDriverFillLeak)],
         ["driver release"] = [typeof(IDriverRelease)],
         ["OOM notifier"] = [typeof(IBalloonOomNotifier)],
         ["balloon stats"] = [typeof(IBalloonStats)],

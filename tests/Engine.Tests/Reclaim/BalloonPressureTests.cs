@@ -153,4 +153,107 @@ public class BalloonPressureTests
         Assert.That(rig.Sim.BalloonPages, Is.LessThan(before));
         Assert.That(rig.Sanitizer.Reports, Is.Empty, "no path was cut short");
     }
+
+    /// <summary>
+    /// <see cref="OutOfPuffGuest"/> with 1 MiB ballooned first: 6.1's thread keeps the batch it was filling on its local
+    /// list while it sleeps, so only pages of earlier calls are in the balloon then.
+    /// </summary>
+    private static PressureRig OutOfPuffGuestWithABalloon(string design)
+    {
+        var rig = new PressureRig(design: design);
+        rig.Sim.BalloonInflate(1);
+        rig.Sim.WorkloadAnon(rig.Get<Engine.PageAlloc.IBuddyAllocator>().AllocatablePages(Zone.WmarkLow) / 256.0 - 0.5);
+        rig.Sim.HostSetTarget(33);
+        while (rig.Sim.BalloonOutOfPuff == 0) rig.Sim.Run(1);
+        return rig;
+    }
+
+    [Test]
+    public void FillBalloon_v6_1_SleepsAfterOutOfPuffWithoutBalloonLock_MigrationSucceedsMeanwhile()
+    {
+        var rig = OutOfPuffGuestWithABalloon("v6.1");
+        var driver = rig.Get<Engine.Virtio.VirtioBalloon>();
+        double t0 = rig.Sim.ClockMs;
+        long balloon = rig.Sim.BalloonPages;
+
+        rig.Sim.Run(10);
+
+        Assert.That(rig.Sim.ClockMs - t0, Is.LessThan(10.5), "sim.run(10) returns after 10 ms, not after the 204 ms msleep");
+        Assert.That(driver.BalloonLock.IsLocked, Is.False, "6.1 fill_balloon sleeps in msleep(200) before mutex_lock(&vb->balloon_lock)");
+        Assert.That(rig.Sim.BalloonPages, Is.EqualTo(balloon), "the pages allocated before the failure wait on the local list, not yet enqueued");
+        Assert.That(rig.Sim.BalloonUntoldPages, Is.Zero, "nothing is in the balloon untold");
+        rig.Sim.WorkloadFree(0.1, "interleave", 1); // holes above the balloon for compaction's free scanner
+        long migrated = rig.Event(VmEvent.BalloonMigrate);
+        rig.Sim.Compact();
+        Assert.That(rig.Event(VmEvent.BalloonMigrate), Is.GreaterThan(migrated), "virtballoon_migratepage's mutex_trylock succeeds: balloon pages move while the thread sleeps");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+
+        rig.Sim.Run(300);
+        Assert.That(rig.Sim.BalloonOutOfPuff, Is.GreaterThanOrEqualTo(2), "it woke, enqueued and told the host, and retried");
+        Assert.That(rig.Sim.HostBallooned, Is.EqualTo(rig.Sim.BalloonPages));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void FillBalloon_v3_16_InTheFixedDesign_SameGuestAsV6_1_NoBalloonPageMovesWhileTheThreadSleeps()
+    {
+        var rig = OutOfPuffGuestWithABalloon("fixed");
+        var driver = rig.Get<Engine.Virtio.VirtioBalloon>();
+        rig.Sim.Run(10);
+        Assert.That(driver.BalloonLock.IsLocked, "v3.16 fill_balloon sleeps in msleep(200) holding balloon_lock");
+        rig.Sim.WorkloadFree(0.1, "interleave", 1);
+        long migrated = rig.Event(VmEvent.BalloonMigrate);
+        rig.Sim.Compact();
+        Assert.That(rig.Event(VmEvent.BalloonMigrate), Is.EqualTo(migrated), "every virtballoon_migratepage got -EAGAIN");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void FillBalloon_v6_1_AsleepAfterOutOfPuff_ASnapshotKeepsItsAllocatedBatch_AndWakesAsTheParentDoes()
+    {
+        var rig = OutOfPuffGuestWithABalloon("v6.1");
+        var child = Simulation.FromSnapshot(Engine.Snapshots.SnapshotCodec.Decode(Engine.Snapshots.SnapshotCodec.Encode(rig.Sim.Snapshot())));
+
+        rig.Sim.Run(300);
+        child.Run(300);
+
+        Assert.That(rig.Sim.BalloonOutOfPuff, Is.GreaterThanOrEqualTo(2));
+        Assert.That(child.BalloonPages, Is.EqualTo(rig.Sim.BalloonPages), "the pages on fill_balloon's local list were enqueued in both");
+        Assert.That(child.HostBallooned, Is.EqualTo(rig.Sim.HostBallooned));
+        Assert.That(child.PageMap(), Is.EqualTo(rig.Sim.PageMap()));
+        Assert.That(child.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void SynchronousInflate_v6_1_WhileTheThreadSleepsAfterOutOfPuff_ItsBatchStaysTheThreads()
+    {
+        var rig = OutOfPuffGuestWithABalloon("v6.1");
+        long before = rig.Sim.BalloonPages;
+        rig.Sim.WorkloadFree(0.1, "interleave", 1);
+
+        Assert.That(rig.Sim.BalloonInflate(1), Is.EqualTo(256), "a fill_balloon of its own, with its own local list");
+        Assert.That(rig.Sim.BalloonPages, Is.EqualTo(before + 256));
+        long inflated = rig.Event(VmEvent.BalloonInflate);
+        rig.Sim.Run(300);
+
+        Assert.That(rig.Event(VmEvent.BalloonInflate), Is.GreaterThan(inflated), "the thread woke and enqueued the batch it slept with");
+        Assert.That(rig.Sim.BalloonPages, Is.EqualTo(before + 256), "then leaked it back: the host had settled for the synchronous inflation");
+        Assert.That(rig.Sim.HostBallooned, Is.EqualTo(rig.Sim.BalloonPages));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty, "no page of either list lost");
+    }
+
+    [Test]
+    public void SynchronousDeflate_v6_1_WhileTheThreadSleepsAfterOutOfPuff_DoesNotWait()
+    {
+        var rig = OutOfPuffGuestWithABalloon("v6.1");
+        double slept = rig.Sim.ClockMs;
+        long before = rig.Sim.BalloonPages;
+
+        long deflated = rig.Sim.BalloonDeflate(0.5);
+
+        Assert.That(deflated, Is.EqualTo(128));
+        Assert.That(rig.Sim.ClockMs - slept, Is.LessThan(20.0), "mutex_lock found balloon_lock free: no wait for the thread's msleep(200)");
+        Assert.That(rig.Sim.BalloonPages, Is.EqualTo(before - 128));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
 }

@@ -1,0 +1,71 @@
+using BalloonScript.Engine.Balloon;
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Host;
+
+namespace BalloonScript.Engine.Virtio.V3_16;
+
+/// <summary>
+/// v3.16 virtio_balloon.c (kept to v4.14): fill_balloon takes balloon_lock first and allocates and enqueues each page
+/// under it (balloon_page_enqueue allocates), so the msleep(200) after "Out of puff!" is slept holding the mutex;
+/// leak_balloon releases vb-&gt;pfns as the design's release says; migratepage leaves managed_pages alone.
+/// </summary>
+[KernelPart("driver fill/leak", PartVersion.V3_16)]
+internal sealed class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLeak
+{
+    /// <summary>fill_balloon: each page enqueued is listed (and isolatable) before the host is told.</summary>
+    public int Fill(VirtioBalloon vb, long num, bool inThread)
+    {
+        num = Math.Min(num, VirtioBalloon.MaxPfns);
+        vb.BalloonLock.Lock();
+        for (vb.NumPfns = 0; vb.NumPfns < num; vb.NumPfns += VirtioBalloon.PagesPerPage)
+        {
+            int page = balloon.Enqueue();
+            if (page < 0)
+            {
+                if (vb.OutOfPuff200Ms(inThread)) return -1; // the thread sleeps holding balloon_lock
+                break;
+            }
+            vb.SetPagePfns(vb.NumPfns, page);
+            vb.NumPages += VirtioBalloon.PagesPerPage;
+            // adjust_managed_page_count(page, -1), v4.6+ only without DEFLATE_ON_OOM: pages the OOM notifier may hand
+            // back stay in managed_pages (and MemTotal).
+            if (!vb.DeflateOnOom) vb.AdjustManagedPageCount(page, -1);
+        }
+        return FillAfterSleep(vb);
+    }
+
+    /// <summary>The end of fill_balloon: tell the host about the PFNs gathered, drop balloon_lock.</summary>
+    public int FillAfterSleep(VirtioBalloon vb) => vb.TellInflateAndUnlock();
+
+    /// <summary>
+    /// leak_balloon: dequeue up to 256 pages, tell the host before the guest reuses them (MUST_TELL_HOST), then release
+    /// vb-&gt;pfns[0, vb-&gt;num_pfns): after dropping balloon_lock up to v4.4, before it from v4.5. Returns the PFNs
+    /// removed (v4.5's num_freed_pages; v3.16/v3.18 return nothing).
+    /// </summary>
+    public int Leak(VirtioBalloon vb, long num)
+    {
+        num = Math.Min(num, VirtioBalloon.MaxPfns);
+        vb.BalloonLock.Lock();
+        vb.DequeueIntoPfns(num, pages: null);
+        int removed = vb.NumPfns;
+        if (vb.NumPfns != 0) vb.TellHost(VirtQueue.Deflate);
+        if (vb.Release.UnderBalloonLock)
+        {
+            vb.ReleasePagesByPfn(vb.NumPfns);
+            vb.BalloonLock.Unlock();
+        }
+        else
+        {
+            vb.BalloonLock.Unlock();
+            // release_pages_by_pfn(vb->pfns, vb->num_pfns): num_pfns too is read after the unlock, so a
+            // virtballoon_migratepage in between (num_pfns = 1) cuts the release short.
+            vb.ReleasePagesByPfn(vb.NumPfns);
+        }
+        return removed;
+    }
+
+    /// <summary>Before the late-2019 fix migratepage leaves managed pages in the old zone (compaction stays in one zone).</summary>
+    public void MigratepageManagedPages(VirtioBalloon vb, int newpage, int page) { }
+
+    public ReadOnlySpan<int> UntoldPfns(VirtioBalloon vb) => vb.Pfns.AsSpan(0, vb.NumPfns);
+}

@@ -1,0 +1,122 @@
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Virtio;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Balloon;
+
+/// <summary>
+/// The v6.1 design's fill_balloon / leak_balloon / virtballoon_migratepage (6.1 drivers/virtio/virtio_balloon.c,
+/// docs/kernel/v6.1.md §6.3–6.5) against the v3.16-era ones of the other designs, with nothing racing.
+/// </summary>
+public class VirtioBalloonV6_1Tests
+{
+    [Test]
+    public void FillBalloon_v6_1_AllocatesTheBatchFirst_EnqueuesLastAllocatedFirst_CountsAndTellsOnce()
+    {
+        var rig = new BalloonRig("v6.1", memoryMib: 32);
+        long managed = rig.Node.Zones.Sum(z => z.ManagedPages);
+
+        Assert.That(rig.Driver.FillBalloon(1000), Is.EqualTo(VirtioBalloon.MaxPfns), "num = min(num, ARRAY_SIZE(vb->pfns))");
+
+        Assert.That(rig.Driver.NumPages, Is.EqualTo(256), "vb->num_pages += VIRTIO_BALLOON_PAGES_PER_PAGE (1 on x86) per page");
+        Assert.That(rig.Node.Zones.Sum(z => z.ManagedPages), Is.EqualTo(managed - 256), "adjust_managed_page_count(page, -1) without DEFLATE_ON_OOM");
+        Assert.That(rig.VmStat.Event(VmEvent.BalloonInflate), Is.EqualTo(256));
+        Assert.That(rig.Host.Ballooned, Is.EqualTo(256), "one tell_host for the batch");
+        var told = rig.Driver.Pfns.Take(256).ToList();
+        // balloon_page_push / balloon_page_pop make the local list a stack: vb->pfns (enqueue order) is the reverse of
+        // the allocation order, and the balloon list (list_add at its head) starts with the first page allocated.
+        Assert.That(rig.BalloonList(), Is.EqualTo(told.AsEnumerable().Reverse()));
+        Assert.That(told, Is.Ordered.Descending, "the allocator handed out ascending PFNs; they were enqueued last first");
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    [Test]
+    public void FillBalloon_v3_16_EnqueuesEachPageAsItIsAllocated()
+    {
+        var rig = new BalloonRig("fixed", memoryMib: 32);
+        rig.Driver.FillBalloon(256);
+        var told = rig.Driver.Pfns.Take(256).ToList();
+        Assert.That(rig.BalloonList(), Is.EqualTo(told.AsEnumerable().Reverse()));
+        Assert.That(told, Is.Ordered.Ascending, "balloon_page_enqueue allocates: vb->pfns is the allocation order");
+    }
+
+    [Test]
+    public void LeakBalloon_v6_1_ReleasePagesBalloon_PutsTheBatchUnderBalloonLock_RestoresManagedPages()
+    {
+        var rig = new BalloonRig("v6.1", memoryMib: 32);
+        long managed = rig.Node.Zones.Sum(z => z.ManagedPages);
+        rig.Driver.FillBalloon(256);
+        rig.Driver.FillBalloon(44);
+
+        Assert.That(rig.Driver.LeakBalloon(1000), Is.EqualTo(256), "at most 256 PFNs a call");
+        Assert.That(rig.Driver.LeakBalloon(1000), Is.EqualTo(44), "num = min(num, vb->num_pages)");
+        Assert.That(rig.Driver.LeakBalloon(1000), Is.Zero);
+
+        Assert.That(rig.Driver.NumPages, Is.Zero);
+        Assert.That(rig.Host.Ballooned, Is.Zero);
+        Assert.That(rig.Node.Zones.Sum(z => z.ManagedPages), Is.EqualTo(managed), "adjust_managed_page_count(page, 1) per page released");
+        Assert.That(rig.VmStat.Event(VmEvent.BalloonDeflate), Is.EqualTo(300));
+        Assert.That(rig.Driver.BalloonLock.IsLocked, Is.False);
+        Assert.That(rig.Sim.PageMap().Count(k => k == (byte)PageKind.Balloon), Is.Zero, "put_page freed every page");
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    /// <summary>A balloon page isolated for migration and a target page in another zone than its own.</summary>
+    private static (int page, int newpage) IsolatedPageAndTargetInAnotherZone(BalloonRig rig)
+    {
+        Assert.That(rig.Node.Zones.Count(z => z.ManagedPages > 0), Is.GreaterThan(1), "a guest with two zones");
+        rig.Driver.FillBalloon(1);
+        int page = rig.BalloonList()[0];
+        Assert.That(rig.IsolateIntoMigrateList(page, out _), Is.True);
+        var zone = rig.Node.ZoneOf(page);
+        int newpage;
+        while (rig.Node.ZoneOf(newpage = rig.AllocTarget()) == zone) Assert.That(newpage, Is.GreaterThanOrEqualTo(0), "a page of another zone is free");
+        return (page, newpage);
+    }
+
+    [Test]
+    public void VirtballoonMigratepage_v6_1_ToAnotherZone_MovesTheManagedPageBetweenTheZones()
+    {
+        var rig = new BalloonRig("v6.1", memoryMib: 64);
+        var (page, newpage) = IsolatedPageAndTargetInAnotherZone(rig);
+        Zone from = rig.Node.ZoneOf(page), to = rig.Node.ZoneOf(newpage);
+        long fromManaged = from.ManagedPages, toManaged = to.ManagedPages;
+
+        Assert.That(rig.Driver.Migratepage(newpage, page, MigrateMode.Sync), Is.EqualTo(MigrateRc.Success));
+
+        Assert.That(from.ManagedPages, Is.EqualTo(fromManaged + 1), $"adjust_managed_page_count(page, 1) in {from.Name}");
+        Assert.That(to.ManagedPages, Is.EqualTo(toManaged - 1), $"adjust_managed_page_count(newpage, -1) in {to.Name}");
+        Assert.That(rig.Host.IsBallooned(newpage) && !rig.Host.IsBallooned(page), Is.True);
+        Assert.That(rig.VmStat.Event(VmEvent.BalloonMigrate), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void VirtballoonMigratepage_v4_5_ToAnotherZone_LeavesManagedPagesAlone()
+    {
+        var rig = new BalloonRig("fixed", memoryMib: 64);
+        var (page, newpage) = IsolatedPageAndTargetInAnotherZone(rig);
+        long[] managed = [.. rig.Node.Zones.Select(z => z.ManagedPages)];
+
+        Assert.That(rig.Driver.Migratepage(newpage, page, MigrateMode.Sync), Is.EqualTo(MigrateRc.Success));
+
+        Assert.That(rig.Node.Zones.Select(z => z.ManagedPages), Is.EqualTo(managed), "before the late-2019 fix the page stays counted in the old zone");
+    }
+
+    [Test]
+    public void VirtballoonMigratepage_v6_1_WithinOneZone_LeavesManagedPagesAlone()
+    {
+        var rig = new BalloonRig("v6.1", memoryMib: 64);
+        rig.Driver.FillBalloon(1);
+        int page = rig.BalloonList()[0];
+        Assert.That(rig.IsolateIntoMigrateList(page, out _), Is.True);
+        int newpage = rig.AllocTarget();
+        Assume.That(rig.Node.ZoneOf(newpage), Is.SameAs(rig.Node.ZoneOf(page)));
+        long[] managed = [.. rig.Node.Zones.Select(z => z.ManagedPages)];
+
+        Assert.That(rig.Driver.Migratepage(newpage, page, MigrateMode.Sync), Is.EqualTo(MigrateRc.Success));
+
+        Assert.That(rig.Node.Zones.Select(z => z.ManagedPages), Is.EqualTo(managed));
+    }
+}
