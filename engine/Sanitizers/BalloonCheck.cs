@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Host;
@@ -130,6 +131,9 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// is neither marked (listed, parked, untold), nor of the balloon kind, nor held by the host: no finding is about
     /// such a page, and most of memory is such pages (vector searches, instead of one page at a time).
     /// </summary>
+    // The loops over memory are optimised from their first call: the full check runs once per guest (and after a
+    // restore), too rarely for tiered compilation to reach them before it is over.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckPages(int from, int to)
     {
         var kind = pages.Kind.AsSpan();
@@ -143,6 +147,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckPage(int pfn)
     {
         bool listed = (_marks[pfn] & Listed) != 0;
@@ -190,6 +195,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     private void Mark(int pfn, byte bit, bool on) => _marks[pfn] = (byte)(on ? _marks[pfn] | bit : _marks[pfn] & ~bit);
 
     /// <summary>Mark the pages reachable from the balloon list head; false (and a finding) if the walk does not come back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ListPages()
     {
         // Between checks only Listed bits are set (Parked and Untold are scratch of one check).
@@ -213,6 +219,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// blocks kept their links, so they are on the list as they were); false, with nothing reported, if the walk does not
     /// come back to the head (the full walk will say why).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Relist(List<int> blocks)
     {
         // Between checks only Listed bits are set (Parked and Untold are scratch of one check).
