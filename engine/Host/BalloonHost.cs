@@ -33,6 +33,9 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
 
     public bool IsBallooned(int pfn) => _ballooned[pfn];
 
+    /// <summary>The ledger, read-only (the balloon check skips the runs of frames the host does not hold).</summary>
+    public ReadOnlySpan<bool> BalloonedSpan => _ballooned;
+
     /// <summary>The config space's <c>num_pages</c>: the balloon size the host asks for, in 4 KiB balloon pages.</summary>
     public long TargetPages { get; private set; }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Snapshots;
@@ -77,6 +78,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         var onPcp = new HashSet<int>();
         foreach (var zone in node.Zones)
             if (!PcpPagesIntact(zone, onPcp)) return false;
+        int[] pcpPages = Ascending(onPcp);
         foreach (int block in changed)
         {
             int start = block << BlockOrder, end = Math.Min(start + (1 << BlockOrder), pages.NrPages);
@@ -84,7 +86,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             if (!zone.Spans(end - 1)) return false;
             Array.Clear(_freeBlocks, block * Zone.MaxOrder, Zone.MaxOrder);
             long inBlocks = 0;
-            if (!Scan(zone, start, end, onPcp, quiet: true, ref inBlocks) || !SeeBlockContent(block, start, end)) return false;
+            if (!Scan(zone, start, end, pcpPages, quiet: true, ref inBlocks) || !SeeBlockContent(block, start, end)) return false;
         }
         foreach (var zone in node.Zones)
             if (!FreeBlocksAddUp(zone)) return false;
@@ -93,7 +95,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
 
     private void CheckZone(Zone zone)
     {
-        var onPcp = PcpPages(zone);
+        var onPcp = Ascending(PcpPages(zone));
         long inBlocks = 0;
         Scan(zone, zone.StartPfn, zone.EndPfn, onPcp, quiet: false, ref inBlocks);
         long sum = 0;
@@ -116,22 +118,27 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     /// <paramref name="to"/>, and at a link between a free page and anything but free pages of its order or that order's
     /// list heads; returns false then. Otherwise each finding is reported, and the result is true.
     /// </summary>
-    private bool Scan(Zone zone, int from, int to, HashSet<int> onPcp, bool quiet, ref long inBlocks)
+    // The loops over memory are optimised from their first call: the full check runs once per guest (and after a
+    // restore), too rarely for tiered compilation to reach them before it is over.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool Scan(Zone zone, int from, int to, int[] onPcp, bool quiet, ref long inBlocks)
     {
+        // The per-cpu pages are looked up by a cursor that moves up with pfn (one hash lookup per page cost more than the rest of the scan).
+        int next = Array.BinarySearch(onPcp, from);
+        if (next < 0) next = ~next;
         for (int pfn = from; pfn < to;)
         {
+            while (next < onPcp.Length && onPcp[next] < pfn) next++;
             if (pages.PageBuddy(pfn))
             {
                 int order = pages.PageOrder(pfn);
                 int end = Math.Min(pfn + (1 << order), zone.EndPfn);
                 if (quiet && ((uint)order >= Zone.MaxOrder || end > to || !FreePageLinked(zone, pfn, order))) return false;
-                if (onPcp.Count > 0)
-                    for (int p = pfn; p < end; p++)
-                        if (onPcp.Contains(p))
-                        {
-                            if (quiet) return false;
-                            Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is on a per-cpu list");
-                        }
+                for (; next < onPcp.Length && onPcp[next] < end; next++)
+                {
+                    if (quiet) return false;
+                    Report(onPcp[next], $"pfn {onPcp[next]} lies inside the free order-{order} block at pfn {pfn} but is on a per-cpu list");
+                }
                 for (int p = pfn + 1; p < end; p++)
                     if (pages.PageBuddy(p) || pages.Count[p] != 0)
                     {
@@ -143,7 +150,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
                 pfn = end;
                 continue;
             }
-            if (onPcp.Contains(pfn))
+            if (next < onPcp.Length && onPcp[next] == pfn)
             {
                 if (pages.Count[pfn] != 0)
                 {
@@ -226,6 +233,14 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         return onPcp;
     }
 
+    /// <summary>The PFNs in ascending order, for <see cref="Scan"/>'s cursor.</summary>
+    private static int[] Ascending(HashSet<int> pfns)
+    {
+        int[] sorted = [.. pfns];
+        Array.Sort(sorted);
+        return sorted;
+    }
+
     /// <summary><see cref="PcpPages"/> without reports: adds the zone's per-cpu pages to <paramref name="onPcp"/>; false where it would report.</summary>
     private bool PcpPagesIntact(Zone zone, HashSet<int> onPcp)
     {
@@ -249,6 +264,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckContent(long liveTokens, long maxToken)
     {
         // One bit per token handed out, kept between runs: this check runs after every operation, and a
@@ -257,19 +273,27 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         if (_seenTokens.Length < words) _seenTokens = new ulong[Math.Max(words, _seenTokens.Length * 2)];
         else Array.Clear(_seenTokens, 0, words);
         long live = 0;
-        for (int pfn = 0; pfn < pages.NrPages; pfn++)
-            if (See(pages.Content[pfn], pfn, maxToken, swapSlot: -1) != 0)
+        var content = pages.Content.AsSpan();
+        for (int pfn = 0; pfn < content.Length; pfn++)
+        {
+            // Most pages hold no data: jump over the runs of zeros with a vector search.
+            int skip = content[pfn..].IndexOfAnyExcept(0L);
+            if (skip < 0) break;
+            pfn += skip;
+            if (See(content[pfn], pfn, maxToken, swapSlot: -1) != 0)
             {
                 live++;
                 _tokens[pfn >> BlockOrder]++;
-                _tokenHash[pfn >> BlockOrder] += PageContents.Mix(pages.Content[pfn]);
+                _tokenHash[pfn >> BlockOrder] += PageContents.Mix(content[pfn]);
             }
+        }
         for (int slot = 0; slot < swap.Content.Length; slot++) live += See(swap.Content[slot], -1, maxToken, slot);
         if (live != liveTokens)
             sanitizer.Report(ReportKind.DataCorruption, -1, $"{liveTokens} pages of data should exist but {live} pages hold data: {liveTokens - live} lost");
     }
 
     /// <summary>The block's tokens counted and hashed into its summary; false if one was never handed out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool SeeBlockContent(int block, int start, int end)
     {
         (int n, ulong hash) = (0, 0UL);
@@ -285,6 +309,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     }
 
     /// <summary>The tokens on pages (the blocks' summaries) and swap slots are as many as the live ones, and hash alike.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ContentAddsUp()
     {
         long live = 0;
