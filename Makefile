@@ -49,14 +49,17 @@ $(BUILD_STAMP): $(BUILD_INPUTS)
 	$(DOTNET) build $(SLN) -c $(CONFIG) -nologo -v:minimal
 	@touch $@
 
-# NUnit (TRX) + pytest (package tests and notebook execution), then one line: N passed, N failed.
+# NUnit (TRX) + pytest (package tests and notebook execution), then one line: N passed, N failed. The two suites are
+# single-threaded and independent, so they run side by side, one per core; NUnit's console output follows pytest's.
 test: deps build
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS); \
 	$(DOTNET) test tests/Engine.Tests -c $(CONFIG) --no-build --nologo \
 	  --logger "trx;LogFileName=engine.trx" --logger "console;verbosity=minimal" \
-	  --results-directory $(RESULTS)/engine; nunit_rc=$$?; \
+	  --results-directory $(RESULTS)/engine > $(RESULTS)/engine.log 2>&1 & nunit_pid=$$!; \
 	$(PY) -m pytest tests/python tests/notebooks -p no:cacheprovider -q -rfEs \
 	  --junitxml=$(RESULTS)/pytest.xml; pytest_rc=$$?; \
+	wait $$nunit_pid; nunit_rc=$$?; \
+	echo; cat $(RESULTS)/engine.log; \
 	echo; \
 	$(PY) tests/summarize.py --trx $(RESULTS)/engine/engine.trx --trx-rc $$nunit_rc \
 	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --out $(RESULTS)/summary.txt
