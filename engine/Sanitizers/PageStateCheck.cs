@@ -77,7 +77,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     {
         var onPcp = new HashSet<int>();
         foreach (var zone in node.Zones)
-            if (!PcpPagesIntact(zone, onPcp)) return false;
+            if (!PcpPages(zone, onPcp, quiet: true)) return false;
         int[] pcpPages = Ascending(onPcp);
         foreach (int block in changed)
         {
@@ -95,7 +95,9 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
 
     private void CheckZone(Zone zone)
     {
-        var onPcp = Ascending(PcpPages(zone));
+        var pcpPages = new HashSet<int>();
+        PcpPages(zone, pcpPages, quiet: false);
+        var onPcp = Ascending(pcpPages);
         long inBlocks = 0;
         Scan(zone, zone.StartPfn, zone.EndPfn, onPcp, quiet: false, ref inBlocks);
         long sum = 0;
@@ -211,26 +213,36 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         return sum == zone.FreePages;
     }
 
-    /// <summary>The pages on every CPU's per-cpu lists of the zone (each list walked once); a count that disagrees with its lists is reported.</summary>
-    private HashSet<int> PcpPages(Zone zone)
+    /// <summary>
+    /// Adds the pages on every CPU's per-cpu lists of the zone to <paramref name="onPcp"/> (each list walked once). A page
+    /// listed twice, a broken list or a count that disagrees with its lists is reported; <paramref name="quiet"/> reports
+    /// nothing and returns false at the first of them instead (the changed-blocks check then runs the full one).
+    /// </summary>
+    private bool PcpPages(Zone zone, HashSet<int> onPcp, bool quiet)
     {
-        var onPcp = new HashSet<int>();
-        if (pcp is null) return onPcp;
+        if (pcp is null) return true;
         for (int cpu = 0; cpu < pcp.Cpus; cpu++)
         {
-            int count = pcp.Pageset(zone, cpu).Count;
             long listed = 0;
             foreach (var (head, order) in pcp.Lists(zone, cpu))
-                foreach (int p in lists.Entries(head, Walker))
-                    for (int page = p; page < p + (1 << order); page++)
+            {
+                var walk = quiet ? lists.QuietEntries(head) : lists.Entries(head, Walker);
+                while (walk.MoveNext())
+                    for (int page = walk.Current; page < walk.Current + (1 << order); page++)
                     {
                         listed++;
-                        if (!onPcp.Add(page)) Report(page, $"pfn {page} is on the per-cpu lists of zone {zone.Name} twice");
+                        if (onPcp.Add(page)) continue;
+                        if (quiet) return false;
+                        Report(page, $"pfn {page} is on the per-cpu lists of zone {zone.Name} twice");
                     }
-            if (listed != count)
-                Report(-1, $"zone {zone.Name} cpu {cpu}: pcp->count = {count} but its lists hold {listed} pages");
+                if (quiet && walk.Broken) return false;
+            }
+            int count = pcp.Pageset(zone, cpu).Count;
+            if (listed == count) continue;
+            if (quiet) return false;
+            Report(-1, $"zone {zone.Name} cpu {cpu}: pcp->count = {count} but its lists hold {listed} pages");
         }
-        return onPcp;
+        return true;
     }
 
     /// <summary>The PFNs in ascending order, for <see cref="Scan"/>'s cursor.</summary>
@@ -239,29 +251,6 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         int[] sorted = [.. pfns];
         Array.Sort(sorted);
         return sorted;
-    }
-
-    /// <summary><see cref="PcpPages"/> without reports: adds the zone's per-cpu pages to <paramref name="onPcp"/>; false where it would report.</summary>
-    private bool PcpPagesIntact(Zone zone, HashSet<int> onPcp)
-    {
-        if (pcp is null) return true;
-        for (int cpu = 0; cpu < pcp.Cpus; cpu++)
-        {
-            long listed = 0;
-            foreach (var (head, order) in pcp.Lists(zone, cpu))
-            {
-                var walk = lists.QuietEntries(head);
-                while (walk.MoveNext())
-                    for (int page = walk.Current; page < walk.Current + (1 << order); page++)
-                    {
-                        listed++;
-                        if (!onPcp.Add(page)) return false;
-                    }
-                if (walk.Broken) return false;
-            }
-            if (listed != pcp.Pageset(zone, cpu).Count) return false;
-        }
-        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
