@@ -141,12 +141,12 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
         foreach (int pfn in pvec)
         {
             var zone = node.ZoneOf(pfn);
-            if (zone != locked)
+            if (zone.LruLock != locked?.LruLock) // 6.1 folio_lruvec_relock_irqsave: relock only for another lruvec
             {
                 locked?.LruLock.Unlock();
                 zone.LruLock.Lock();
-                locked = zone;
             }
+            locked = zone;
             PagevecLruAddFn(zone, pfn);
         }
         locked!.LruLock.Unlock();

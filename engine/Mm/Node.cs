@@ -34,6 +34,16 @@ internal sealed class Node : ISnapshotState
 
     public IReadOnlyList<Zone> Zones { get; }
 
+    /// <summary>Whether the LRU lists are the node's (<see cref="UseNodeLruvec"/>) rather than each zone's.</summary>
+    public bool NodeLruvec { get; private set; }
+
+    /// <summary>lruvec_init(&amp;pgdat-&gt;__lruvec) (v4.8 and later): one set of LRU lists and one lru_lock for the node.</summary>
+    public void UseNodeLruvec()
+    {
+        for (int i = 1; i < Zones.Count; i++) Zones[i].ShareNodeLruvec(Zones[0]);
+        NodeLruvec = true;
+    }
+
     /// <summary>page_zone(): zones are pageblock aligned, so a table per pageblock is exact.</summary>
     public Zone ZoneOf(int pfn) => Zones[_zoneOfBlock[pfn >> Zone.PageblockOrder]];
 
@@ -50,11 +60,19 @@ internal sealed class Node : ISnapshotState
     public long TotalreservePages() =>
         Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
 
-    public object Save() => Zones.Select(z => z.Save()).ToArray();
+    /// <summary>
+    /// <c>pgdat-&gt;flags</c> (v4.8 moved the reclaim bits from the zone to the node: PGDAT_DIRTY, PGDAT_WRITEBACK, and
+    /// the lruvec's LRUVEC_CONGESTED, kept here too), with the <see cref="ZoneFlags"/> values of the v3.16 zone bits.
+    /// Only node reclaim (6.1) sets them.
+    /// </summary>
+    public ZoneFlags PgdatFlags { get; set; }
+
+    public object Save() => (Zones.Select(z => z.Save()).ToArray(), PgdatFlags);
 
     public void Restore(object saved)
     {
-        var zones = (object[])saved;
+        var (zones, flags) = ((object[], ZoneFlags))saved;
         for (int i = 0; i < zones.Length; i++) Zones[i].Restore(zones[i]);
+        PgdatFlags = flags;
     }
 }

@@ -80,7 +80,7 @@ internal sealed class PageInspector(PageTable pages, PageLists lists, Node node,
         foreach (var z in node.Zones)
         {
             for (int l = 0; l < Zone.NrLruLists; l++)
-                if (z.LruHead[l] == head) return $"{z.Name} {LruNames[l]}";
+                if (z.LruHead[l] == head) return node.NodeLruvec ? $"node lruvec {LruNames[l]}" : $"{z.Name} {LruNames[l]}";
             for (int order = 0; order < Zone.MaxOrder; order++)
                 for (int mt = 0; mt < z.Types.Count; mt++)
                     if (z.FreeList(order, mt) == head) return $"{z.Name} free_area[{order}].free_list[{z.Types.Names[mt]}]";

@@ -41,12 +41,14 @@ internal sealed class Writeback
     /// <summary>
     /// wakeup_flusher_threads(nr_pages) (fs/fs-writeback.c, at the level of pages): the flusher starts writeback of
     /// up to <paramref name="nrPages"/> dirty page-cache pages, oldest first (from the tail of the inactive, then the
-    /// active file list of each zone). Periodic background writeback (dirty_expire) is not modelled: pages stay
+    /// active file list of each zone, or of the node lruvec). Periodic background writeback (dirty_expire) is not modelled: pages stay
     /// dirty until reclaim wakes the flusher or writes them itself.
     /// </summary>
     public void WakeupFlusherThreads(long nrPages)
     {
         foreach (var zone in _node.Zones)
+        {
+            if (_node.NodeLruvec && zone != _node.Zones[0]) break; // one node lruvec: its lists are walked once
             foreach (int l in new[] { Zone.LruInactiveFile, Zone.LruActiveFile })
             {
                 int head = zone.LruHead[l];
@@ -54,11 +56,12 @@ internal sealed class Writeback
                 {
                     if (!_pages.Test(page, PG.Dirty) || _pages.Test(page, PG.Writeback | PG.Locked)) continue;
                     _pages.Clear(page, PG.Dirty); // clear_page_dirty_for_io
-                    zone.Stat[(int)ZoneStat.NrDirty]--;
+                    _node.ZoneOf(page).Stat[(int)ZoneStat.NrDirty]--; // the page's zone (a node lruvec mixes them)
                     StartWriteback(page);
                     nrPages--;
                 }
             }
+        }
     }
 
     /// <summary>end_page_writeback: a PG_reclaim page is rotated for reclaim, then PG_writeback is cleared.</summary>

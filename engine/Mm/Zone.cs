@@ -63,7 +63,10 @@ internal sealed class Zone : ISnapshotState
     public int[] FreeListHead { get; }
     public int FreeList(int order, int mt) => FreeListHead[order * Types.Count + mt];
 
-    /// <summary>lruvec lists (one memcg: the zone's).</summary>
+    /// <summary>
+    /// lruvec lists (one memcg): the zone's own up to v4.7; from v4.8 the node's, the same heads in every zone of the
+    /// node (<see cref="ShareNodeLruvec"/>).
+    /// </summary>
     public int[] LruHead { get; }
 
     /// <summary>vm_stat[] of this zone.</summary>
@@ -81,7 +84,18 @@ internal sealed class Zone : ISnapshotState
     public long[] LowmemReserve { get; set; } = [];
 
     public SimLock Lock { get; }
-    public SimLock LruLock { get; }
+    /// <summary><c>zone-&gt;lru_lock</c> (v3.16); from v4.8 the node's lruvec lock, shared by its zones.</summary>
+    public SimLock LruLock { get; private set; }
+
+    /// <summary>
+    /// The node lruvec (v4.8 "mm, vmscan: move LRU lists to node"; 6.1 <c>pgdat-&gt;__lruvec</c>): this zone's pages go on
+    /// <paramref name="first"/>'s lists under its lock. The per-zone LRU counters (6.1's nr_zone_*) stay per zone.
+    /// </summary>
+    public void ShareNodeLruvec(Zone first)
+    {
+        first.LruHead.CopyTo(LruHead, 0);
+        LruLock = first.LruLock;
+    }
 
     /// <summary>Pageblock migratetype bits, per pageblock of this zone.</summary>
     public byte[] PageblockMigratetype { get; }

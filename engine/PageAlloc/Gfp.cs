@@ -42,6 +42,12 @@ internal enum Gfp : uint
 
 internal static class GfpExtensions
 {
+    /// <summary>
+    /// gfp_zone() on x86-64 (no ZONE_HIGHMEM): ZONE_MOVABLE (3) for __GFP_HIGHMEM | __GFP_MOVABLE, else ZONE_NORMAL (2) —
+    /// no request here asks for __GFP_DMA or __GFP_DMA32. A kernel zone index: the zone need not exist.
+    /// </summary>
+    public static int ZoneIdx(this Gfp gfp) => (gfp & (Gfp.HighMem | Gfp.Movable)) == (Gfp.HighMem | Gfp.Movable) ? 3 : 2;
+
     /// <summary>allocflags_to_migratetype(): Movable → 2, Reclaimable → 1, else 0.</summary>
     public static int MigrateType(this Gfp gfp) =>
         (((gfp & Gfp.Movable) != 0 ? 1 : 0) << 1) | ((gfp & Gfp.Reclaimable) != 0 ? 1 : 0);

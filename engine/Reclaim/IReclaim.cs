@@ -14,8 +14,14 @@ internal interface IReclaim
     /// <summary>kswapd_is_running (6.1 compaction's test): the node's kswapd is running now; false where there is none.</summary>
     bool KswapdRunning { get; }
 
-    /// <summary>wake_all_kswapds: ask each node's kswapd to balance its zones for <paramref name="order"/>.</summary>
-    void WakeAllKswapds(int order);
+    /// <summary>
+    /// <c>pgdat-&gt;kswapd_failures &gt;= MAX_RECLAIM_RETRIES</c> (v4.11; /proc/zoneinfo's node_unreclaimable): kswapd gave
+    /// up on the node. Always false where reclaim has no such count (v3.16 marks zones all_unreclaimable instead).
+    /// </summary>
+    bool NodeUnreclaimable { get; }
+
+    /// <summary>wake_all_kswapds: ask each node's kswapd to balance its zones for <paramref name="order"/> on behalf of a <paramref name="gfp"/> request.</summary>
+    void WakeAllKswapds(int order, Gfp gfp);
 
     /// <summary>try_to_free_pages (from __alloc_pages_direct_reclaim): reclaim for an allocation; its "progress" (pages reclaimed, or 1 when reclaim expects more).</summary>
     long TryToFreePages(int order, Gfp gfp);

@@ -14,7 +14,9 @@ internal sealed class ReclaimNotModelled : IReclaim
 
     public bool KswapdRunning => false;
 
-    public void WakeAllKswapds(int order) { }
+    public bool NodeUnreclaimable => false;
+
+    public void WakeAllKswapds(int order, Gfp gfp) { }
 
     public long TryToFreePages(int order, Gfp gfp) => 0;
 

@@ -11,15 +11,28 @@ internal static class ReclaimServiceCollectionExtensions
     {
         services.AddSingleton<OomNotifyList>(); // the driver registers on it whether or not reclaim is modelled
         if (!modelled) return services.AddSingleton<IReclaim, ReclaimNotModelled>();
-        if (version != PartVersion.V3_16)
-            throw new ArgumentException($"reclaim: no implementation of version {version.Display()}", nameof(version));
         services.AddSingleton<V3_16.PageReclaim>();
-        services.AddSingleton<V3_16.LruShrinker>();
-        services.AddSingleton<V3_16.ShrinkSlab>();
-        services.AddSingleton<V3_16.DirectReclaim>();
-        services.AddSingleton<V3_16.Kswapd>();
         services.AddSingleton<V3_16.OomKiller>();
-        services.AddSingleton<IReclaim, V3_16.ReclaimV3_16>();
+        switch (version)
+        {
+            case PartVersion.V3_16:
+                services.AddSingleton<V3_16.LruShrinker>();
+                services.AddSingleton<V3_16.ShrinkSlab>();
+                services.AddSingleton<V3_16.DirectReclaim>();
+                services.AddSingleton<V3_16.Kswapd>();
+                services.AddSingleton<IReclaim, V3_16.ReclaimV3_16>();
+                break;
+            case PartVersion.V6_1: // shrink_folio_list and the OOM killer are v3.16's (docs/model.md)
+                services.AddSingleton<V6_1.NodeReclaimState>();
+                services.AddSingleton<V6_1.ShrinkSlab>();
+                services.AddSingleton<V6_1.LruvecShrinker>();
+                services.AddSingleton<V6_1.DirectReclaim>();
+                services.AddSingleton<V6_1.Kswapd>();
+                services.AddSingleton<IReclaim, V6_1.ReclaimV6_1>();
+                break;
+            default:
+                throw new ArgumentException($"reclaim: no implementation of version {version.Display()}", nameof(version));
+        }
         return services;
     }
 }

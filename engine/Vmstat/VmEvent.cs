@@ -36,6 +36,14 @@ internal enum VmEvent
     OomKill,
     /// <summary>KCOMPACTD_WAKE (v4.6), KCOMPACTD_MIGRATE_SCANNED, KCOMPACTD_FREE_SCANNED (after v4.9); counted by kcompactd's designs only.</summary>
     CompactDaemonWake, CompactDaemonMigrateScanned, CompactDaemonFreeScanned,
+    /// <summary>
+    /// The node-reclaim events (v4.8 counts reclaim per reclaimer, not per zone; 5.8 adds the anon/file split):
+    /// ALLOCSTALL and PGSCAN_SKIP per zone of the request, PGREFILL, PGSTEAL_KSWAPD/DIRECT, PGSCAN_KSWAPD/DIRECT,
+    /// PGSCAN_ANON/FILE, PGSTEAL_ANON/FILE. Counted by 6.1 reclaim only (v3.16 reclaim counts the per-zone items above).
+    /// </summary>
+    AllocstallDma, AllocstallDma32, AllocstallNormal, AllocstallMovable,
+    PgskipDma, PgskipDma32, PgskipNormal, PgskipMovable,
+    Pgrefill, PgstealKswapd, PgstealDirect, PgscanKswapd, PgscanDirect, PgscanAnon, PgscanFile, PgstealAnon, PgstealFile,
     Count,
 }
 
@@ -69,6 +77,9 @@ internal static class VmEvents
         "balloon_inflate", "balloon_deflate", "balloon_migrate",
         "oom_kill",
         "compact_daemon_wake", "compact_daemon_migrate_scanned", "compact_daemon_free_scanned",
+        .. Zoned("allocstall"), .. Zoned("pgskip"),
+        "pgrefill", "pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct", "pgscan_anon", "pgscan_file",
+        "pgsteal_anon", "pgsteal_file",
     ];
 
 

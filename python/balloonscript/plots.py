@@ -338,8 +338,9 @@ def plot_reclaim_activity(src, ax=None, *, title: str | None = None):
             ax.step(t[1:], rate, where="pre", label=label, color=f"C{i}")
     # Events as ticks on the frame: "Out of puff!" along the top, direct-reclaim stalls along the bottom.
     for col, color, label, y in (("out_of_puff", "red", "Out of puff!", 1.0), ("allocstall", "black", "allocstall", 0.0)):
-        if col in df.columns:
-            at = t[1:][np.diff(df[col].to_numpy()) > 0]
+        counts = _counter(df, (col,))  # allocstall: v3.16's one counter, or 6.1's allocstall_<zone>
+        if counts.any():
+            at = t[1:][np.diff(counts) > 0]
             if len(at):
                 ax.plot(at, np.full_like(at, y), "|", color=color, ms=14, transform=ax.get_xaxis_transform(),
                         clip_on=False, label=label)

@@ -10,7 +10,7 @@ V61_SYSCTLS = ["compaction_proactiveness", "watermark_boost_factor", "watermark_
 def test_v61_is_a_design(bs):
     assert "v6.1" in bs.DESIGNS
     parts = {d.name: d.parts for d in bs.designs()}["v6.1"]
-    assert (parts["page allocator"], parts["compaction"], parts["reclaim"]) == ("v6.1", "v6.1", "v3.16")
+    assert (parts["page allocator"], parts["compaction"], parts["reclaim"]) == ("v6.1", "v6.1", "v6.1")
 
 
 def test_v61_takes_its_sysctls(bs):
@@ -72,3 +72,19 @@ def test_v61_kcompactd_wakes_on_the_clock(bs):
     assert sim.vmstat()["compact_migrate_scanned"] == 0
     sim.run(ms=200)
     assert sim.vmstat()["compact_migrate_scanned"] > 0, "the proactive check at 500 ms scanned the node"
+
+
+def test_v61_reclaims_the_node_and_counts_per_reclaimer_and_type(bs):
+    """6.1's node reclaim counts pgscan/pgsteal per reclaimer and per type (the same pages both ways), none of v3.16's
+    per-zone items, and /proc/vmstat prints them under 6.1's names."""
+    sim = bs.Simulation(memory_mib=64, design="v6.1", seed=1)
+    sim.workload.file(mib=40)
+    sim.workload.anon(mib=30)
+    v = sim.vmstat()
+    assert v["pgscan_kswapd"] > 0 and v["pgsteal_kswapd"] > 0
+    assert v["pgscan_kswapd"] + v["pgscan_direct"] == v["pgscan_anon"] + v["pgscan_file"]
+    assert v["pgsteal_kswapd"] + v["pgsteal_direct"] == v["pgsteal_anon"] + v["pgsteal_file"]
+    assert sum(v[k] for k in v if k.startswith(("pgscan_kswapd_", "pgsteal_kswapd_"))) == 0
+    assert f"\npgsteal_kswapd {v['pgsteal_kswapd']}\n" in sim.proc_vmstat()
+    assert "node_unreclaimable:  0" in sim.zoneinfo()
+    assert sum(sim.report_counts().values()) == 0

@@ -43,7 +43,7 @@ internal static class CompactResultCodes
     };
 
     /// <summary>
-    /// The v3.16 value the callers of <see cref="ICompaction"/> (the borrowed v3.16 reclaim, sim.compact()) understand:
+    /// The v3.16 value the callers of <see cref="ICompaction"/> (sim.compact(), the shared experiment code) understand:
     /// SUCCESS, PARTIAL_SKIPPED and CONTENDED were all COMPACT_PARTIAL then; DEFERRED and NOT_SUITABLE_ZONE were SKIPPED.
     /// </summary>
     public static CompactStatus ToV3_16(this CompactResultCode r) => r switch

@@ -36,7 +36,7 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
     public const int CompactionHpageOrder = 9;
 
     /// <summary>The task id kcompactd0 runs under (kswapd0 is 1 &lt;&lt; 20; scenario tasks count up from 0).</summary>
-    private const int KcompactdTaskId = (1 << 20) + 1;
+    private const int KcompactdTaskId = Reclaim.KswapdThread.TaskId + 1;
 
     private readonly Node _node;
     private readonly PageLists _lists;

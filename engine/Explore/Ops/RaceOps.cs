@@ -45,8 +45,8 @@ internal static class RaceOps
         new("isolate", "the migrate scanner (isolate_migratepages_range) over [start, end), then migrate_pages or putback_movable_pages",
             [new("start", "int", "-1", "first pfn; -1 = the lowest balloon page"), new("end", "int", "-1", "end pfn; -1 = past the highest balloon page"),
              Mode, new("then", "text", "putback", "putback or migrate")], Isolate),
-        new("kswapd", "wake kswapd for an order (wake_all_kswapds)", [new("order", "int", "0", "order, 0..10")],
-            (a, kit) => new BoundOp("wake_all_kswapds", () => kit.Reclaim.WakeAllKswapds((int)a.Int("order", 0, Zone.MaxOrder - 1))),
+        new("kswapd", "wake kswapd for an order (wake_all_kswapds, as a user allocation does)", [new("order", "int", "0", "order, 0..10")],
+            (a, kit) => new BoundOp("wake_all_kswapds", () => kit.Reclaim.WakeAllKswapds((int)a.Int("order", 0, Zone.MaxOrder - 1), Gfp.HighUserMovable)),
             ReclaimMissing),
         new("reclaim", "one direct reclaim call (try_to_free_pages) for an allocation of an order", [new("order", "int", "0", "order, 0..10")],
             (a, kit) =>

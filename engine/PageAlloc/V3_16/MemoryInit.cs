@@ -25,10 +25,10 @@ internal static class MemoryInit
     /// <summary>
     /// calculate_zone_inactive_ratio (v3.16): the inactive anon list is kept at least 1/ratio of the active one,
     /// ratio = int_sqrt(10 × managed GiB), 1 below 1 GiB. NR_ALLOC_BATCH starts at high − low
-    /// (__setup_per_zone_wmarks; fair zone allocation itself is not modelled, so it stays there). The v3.16 reclaim
-    /// other allocators' designs borrow reads both.
+    /// (__setup_per_zone_wmarks; fair zone allocation itself is not modelled, so it stays there). v3.16 reclaim reads both
+    /// (6.1 computes its ratio from the list sizes instead, inactive_is_low).
     /// </summary>
-    internal static void SetupPerZoneInactiveRatio(Node node)
+    private static void SetupPerZoneInactiveRatio(Node node)
     {
         foreach (var zone in node.Zones)
         {

@@ -57,7 +57,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compaction.
         bool thpLike = (gfp & Gfp.NoKswapd) != 0;
         int rounds = 0, page, allocFlags;
     restart:
-        if (!thpLike) reclaim.WakeAllKswapds(order);
+        if (!thpLike) reclaim.WakeAllKswapds(order, gfp);
         allocFlags = GfpToAllocFlags(gfp);
     rebalance:
         if (++rounds > MaxRebalanceRounds)

@@ -19,12 +19,12 @@ internal static class MemoryInit
 
     public static void Boot(Node node, BuddyAllocator buddy, PerCpuPagesets? pcp, SimulationOptions options)
     {
+        node.UseNodeLruvec(); // pgdat_init_internals → lruvec_init: the LRU lists are the node's (v4.8)
         foreach (var zone in node.Zones) FreeZone(zone, buddy);
         int minFreeKbytes = V3_16.MemoryInit.MinFreeKbytes(node, MaxMinFreeKbytes);
         SetupPerZoneWmarks(node, minFreeKbytes, options.WatermarkScaleFactor ?? DefaultWatermarkScaleFactor);
         if (pcp is not null) foreach (var zone in node.Zones) pcp.ZonePcpUpdate(zone);
         V3_16.MemoryInit.SetupPerZoneLowmemReserve(node);
-        V3_16.MemoryInit.SetupPerZoneInactiveRatio(node); // for the borrowed v3.16 reclaim
     }
 
     /// <summary>memblock_free_all → __free_pages_core: the zone in the largest aligned blocks that fit, lowest PFN first, each to its list's tail.</summary>

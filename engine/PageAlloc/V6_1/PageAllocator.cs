@@ -80,7 +80,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
         var compactPriority = CompactPriority.DefCompactPriority;
         var compactResult = CompactResultCode.Skipped;
         int allocFlags = GfpToAllocFlags(gfp);
-        if ((allocFlags & AllocFlags.Kswapd) != 0) boost.WakeAllKswapds(order);
+        if ((allocFlags & AllocFlags.Kswapd) != 0) boost.WakeAllKswapds(order, gfp);
         page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
         if (page >= 0) return page;
         if (canDirectReclaim && (costly || (order > 0 && migratetype != MigrateType.Movable)) && GfpPfmemallocFlags(gfp) == 0)
@@ -99,7 +99,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
             log.Printk($"{current.Name}: page allocation gave up after {MaxRetryRounds} retries (order:{order}, mode:0x{(uint)gfp:x})");
             return -1;
         }
-        if ((allocFlags & AllocFlags.Kswapd) != 0) boost.WakeAllKswapds(order);
+        if ((allocFlags & AllocFlags.Kswapd) != 0) boost.WakeAllKswapds(order, gfp);
         int reserveFlags = GfpPfmemallocFlags(gfp);
         if (reserveFlags != 0) allocFlags = reserveFlags | (allocFlags & AllocFlags.Kswapd);
         page = buddy.GetPageFromFreelist(order, gfp, allocFlags);

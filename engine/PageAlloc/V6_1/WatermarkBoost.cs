@@ -10,10 +10,9 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// <c>wmark_pages</c> adds on top; a wake of kswapd while a zone is boosted ends the boost as 6.1 kswapd's
 /// <c>balance_pgdat</c> does: each zone's boost is taken back and kcompactd is woken at pageblock order.
 /// <para>
-/// The <c>v6.1</c> design borrows the v3.16 kswapd, which knows nothing of boosts: it is woken as usual (and
-/// balances to the unboosted marks), but does no boost reclaim (6.1's <c>nr_boost_reclaim</c>: reclaim of the boost's worth
-/// of pages with writeback and swap off), so the boost ends with that wake. Without reclaim there is no kswapd pass at
-/// all, and the same epilogue runs. docs/model.md says so.
+/// 6.1 kswapd (<see cref="Reclaim.V6_1.Kswapd"/>) does the boost reclaim itself (<c>nr_boost_reclaim</c>) and ends the
+/// boost. Without reclaim there is no kswapd pass at all: the wake takes the boosts back and wakes kcompactd here, the
+/// epilogue of that pass (docs/model.md says so).
 /// </para>
 /// </summary>
 internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<IReclaim> reclaim, Lazy<Kcompactd> kcompactd)
@@ -40,19 +39,19 @@ internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<
     }
 
     /// <summary>
-    /// wake_all_kswapds (6.1, the slow path with ALLOC_KSWAPD): wake kswapd for <paramref name="order"/>; a node with a
-    /// boosted zone gets kswapd's boost epilogue.
+    /// wake_all_kswapds (6.1, the slow path with ALLOC_KSWAPD): wake kswapd for <paramref name="order"/>; without reclaim
+    /// a node with a boosted zone gets kswapd's boost epilogue here.
     /// </summary>
-    public void WakeAllKswapds(int order)
+    public void WakeAllKswapds(int order, Gfp gfp)
     {
-        reclaim.Value.WakeAllKswapds(order);
-        EndBoost();
+        reclaim.Value.WakeAllKswapds(order, gfp);
+        if (!reclaim.Value.Modelled) EndBoost();
     }
 
     /// <summary>rmqueue's <c>wakeup_kswapd(zone, 0, 0, zone_idx)</c> after a fallback flagged ZONE_BOOSTED_WATERMARK.</summary>
-    public void WakeupKswapd() => WakeAllKswapds(0);
+    public void WakeupKswapd() => WakeAllKswapds(0, 0);
 
-    /// <summary>The end of 6.1's balance_pgdat for a boosted node: the boosts are taken back and kcompactd is woken at pageblock order.</summary>
+    /// <summary>The end of a boosted 6.1 balance_pgdat, without kswapd: the boosts are taken back and kcompactd is woken at pageblock order.</summary>
     private void EndBoost()
     {
         bool boosted = false;

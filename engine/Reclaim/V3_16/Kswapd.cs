@@ -2,47 +2,35 @@ using BalloonScript.Engine.Compaction;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sched;
-using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Reclaim.V3_16;
 
 /// <summary>
-/// kswapd0, the node's reclaim thread (v3.16 mm/vmscan.c), on the simulated clock. Asleep, it is woken by an
-/// allocation that fell below a zone's low watermark (<c>wakeup_kswapd</c>); awake, it runs <c>balance_pgdat</c>
-/// — reclaim at priorities 12 down to 1 until every zone (for order 0), or a quarter of the node's memory (for
-/// higher orders), is above its high watermark, compacting for high-order requests — then naps HZ/10
+/// kswapd0, the node's reclaim thread (v3.16 mm/vmscan.c), on the simulated clock (<see cref="KswapdThread"/>). Asleep,
+/// it is woken by an allocation that fell below a zone's low watermark (<c>wakeup_kswapd</c>); awake, it runs
+/// <c>balance_pgdat</c> — reclaim at priorities 12 down to 1 until every zone (for order 0), or a quarter of the node's
+/// memory (for higher orders), is above its high watermark, compacting for high-order requests — then naps HZ/10
 /// (<c>kswapd_try_to_sleep</c>) and, if the node is still balanced, sleeps for good. How it compacts and when it
 /// clears the pageblock skip bits is the design's background compaction (<see cref="IBackgroundCompaction"/>:
 /// v3.16's <c>compact_pgdat</c> and <c>reset_isolation_suitable</c> on the way to sleep, or v4.8's kcompactd woken
-/// before the nap). Its wake-ups run as kernel paths of their own (nested in the waker when running to
-/// completion), its nap as a timer. docs/kernel/reclaim-v3.16.md §3.
+/// before the nap). docs/kernel/reclaim-v3.16.md §3.
 /// </summary>
-internal sealed class Kswapd : ISnapshotState
+internal sealed class Kswapd : KswapdThread
 {
-    /// <summary>balance_pgdat rounds one wake-up may run back to back before kswapd naps anyway (the kernel would spin on).</summary>
-    private const int MaxRoundsPerWake = 64;
-
-    private enum State { Sleeping, Running, Napping }
-
     private readonly Node _node;
     private readonly LruShrinker _shrinker;
     private readonly ShrinkSlab _shrinkSlab;
     private readonly ICompaction _compaction;
     private readonly IBackgroundCompaction _background;
     private readonly IBuddyAllocator _buddy;
-    private readonly VmStat _vmstat;
-    private readonly Scheduler _scheduler;
-    private readonly SimClock _clock;
-    private State _state;
     private int _maxOrder;          // pgdat->kswapd_max_order
     private int _classzoneIdx;      // pgdat->classzone_idx
-    private long _napGeneration;
     private int _napOrder, _napClasszone;
 
     public Kswapd(Node node, LruShrinker shrinker, ShrinkSlab shrinkSlab, ICompaction compaction, IBackgroundCompaction background,
-        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock)
+        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock) : base(vmstat, scheduler, clock)
     {
         _node = node;
         _shrinker = shrinker;
@@ -50,25 +38,13 @@ internal sealed class Kswapd : ISnapshotState
         _compaction = compaction;
         _background = background;
         _buddy = buddy;
-        _vmstat = vmstat;
-        _scheduler = scheduler;
-        _clock = clock;
         _classzoneIdx = node.Zones.Count - 1;
-        clock.Handle(TimerKind.KswapdNap, NapEnded);
     }
 
-    /// <summary>Its state between wake-ups (it never runs across an operation's end).</summary>
-    public object Save() => ((int)_state, _maxOrder, _classzoneIdx, _napGeneration, _napOrder, _napClasszone);
+    protected override object SaveVersionState() => (_maxOrder, _classzoneIdx, _napOrder, _napClasszone);
 
-    public void Restore(object saved)
-    {
-        int state;
-        (state, _maxOrder, _classzoneIdx, _napGeneration, _napOrder, _napClasszone) = ((int, int, int, long, int, int))saved;
-        _state = (State)state;
-    }
-
-    /// <summary>Whether kswapd is running, napping after a balance, or asleep.</summary>
-    public string StateName => _state.ToString().ToLowerInvariant();
+    protected override void RestoreVersionState(object saved) =>
+        (_maxOrder, _classzoneIdx, _napOrder, _napClasszone) = ((int, int, int, int))saved;
 
     /// <summary>
     /// wakeup_kswapd (v3.16): record the order (and the lowest classzone) asked for; unless kswapd is running
@@ -82,32 +58,15 @@ internal sealed class Kswapd : ISnapshotState
             _maxOrder = order;
             _classzoneIdx = Math.Min(_classzoneIdx, classzoneIdx);
         }
-        if (_state == State.Running || ZoneBalanced(zone, order, 0, 0)) return;
-        if (_state == State.Napping)
-        {
-            _vmstat.Count(VmEvent.KswapdLowWmarkHitQuickly);
-            _napGeneration++;
-        }
+        if (Running || ZoneBalanced(zone, order, 0, 0)) return;
+        if (Napping) Vmstat.Count(VmEvent.KswapdLowWmarkHitQuickly);
         Run();
     }
 
-    private void Run()
-    {
-        _state = State.Running;
-        var task = new SimTask(KswapdTaskId, _scheduler.Cpus - 1, "kswapd0", Loop)
-        {
-            Flags = PF.Kthread | PF.MemAlloc | PF.SwapWrite | PF.Kswapd,
-        };
-        _scheduler.RunWoken(task);
-    }
-
-    /// <summary>The task id kswapd0 runs under (apart from the scenario tasks, which count up from 0).</summary>
-    private const int KswapdTaskId = 1 << 20;
-
     /// <summary>kswapd's main loop from a wake-up until it naps: take the request, balance_pgdat, kswapd_try_to_sleep.</summary>
-    private void Loop()
+    protected override void Loop()
     {
-        using var _ = _scheduler.Current.Path.Enter("kswapd");
+        using var _ = Scheduler.Current.Path.Enter("kswapd");
         for (int round = 1; ; round++)
         {
             int order = _maxOrder, classzone = _classzoneIdx;
@@ -120,30 +79,20 @@ internal sealed class Kswapd : ISnapshotState
             if (balanced || round == MaxRoundsPerWake)
             {
                 if (balanced) _background.BeforeNap(order, classzone);
-                _state = State.Napping;
                 (_napOrder, _napClasszone) = (balancedOrder, balancedClasszone);
-                _clock.AddTimer(_clock.NowNs + _clock.Hz / 10 * _clock.TickNs, TimerKind.KswapdNap, ++_napGeneration);
+                Nap();
                 return;
             }
-            _vmstat.Count(VmEvent.KswapdHighWmarkHitQuickly);
+            Vmstat.Count(VmEvent.KswapdHighWmarkHitQuickly);
         }
     }
 
-    /// <summary>
-    /// The end of kswapd's HZ/10 nap: still balanced → reset_isolation_suitable and sleep until woken; else
-    /// kswapd_high_wmark_hit_quickly and balance again.
-    /// </summary>
-    private void NapEnded(long generation)
+    /// <summary>The end of kswapd's HZ/10 nap: still balanced → reset_isolation_suitable and sleep until woken.</summary>
+    protected override bool SleepAfterNap()
     {
-        if (_state != State.Napping || generation != _napGeneration) return;
-        if (PgdatBalanced(_napOrder, _napClasszone))
-        {
-            _background.BeforeSleep();
-            _state = State.Sleeping;
-            return;
-        }
-        _vmstat.Count(VmEvent.KswapdHighWmarkHitQuickly);
-        Run();
+        if (!PgdatBalanced(_napOrder, _napClasszone)) return false;
+        _background.BeforeSleep();
+        return true;
     }
 
     /// <summary>
@@ -154,8 +103,8 @@ internal sealed class Kswapd : ISnapshotState
     /// </summary>
     private int BalancePgdat(int order, ref int classzoneIdx)
     {
-        using var _ = _scheduler.Current.Path.Enter("balance_pgdat");
-        _vmstat.Count(VmEvent.Pageoutrun);
+        using var _ = Scheduler.Current.Path.Enter("balance_pgdat");
+        Vmstat.Count(VmEvent.Pageoutrun);
         var sc = new ScanControl { GfpMask = Gfp.Kernel, Order = order, Kswapd = true };
         var zones = _node.Zones;
         int endZone = 0;

@@ -61,46 +61,9 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     private void ShrinkLruvec(Zone zone, ScanControl sc)
     {
         var nr = GetScanCount(zone, sc);
-        var targets = (long[])nr.Clone();
-        long nrReclaimed = 0;
-        bool scanAdjusted = !sc.Kswapd && sc.Priority == ScanControl.DefPriority;
-        while (nr[Zone.LruInactiveAnon] > 0 || nr[Zone.LruActiveFile] > 0 || nr[Zone.LruInactiveFile] > 0)
-        {
-            for (int l = Zone.LruInactiveAnon; l <= Zone.LruActiveFile; l++)
-            {
-                if (nr[l] == 0) continue;
-                long n = Math.Min(nr[l], ScanControl.SwapClusterMax);
-                nr[l] -= n;
-                nrReclaimed += ShrinkList(l, n, zone, sc);
-            }
-            if (nrReclaimed < sc.NrToReclaim || scanAdjusted) continue;
-            long nrFile = nr[Zone.LruInactiveFile] + nr[Zone.LruActiveFile];
-            long nrAnon = nr[Zone.LruInactiveAnon] + nr[Zone.LruActiveAnon];
-            if (nrFile == 0 || nrAnon == 0) break;
-            int smaller, other;
-            long percentage;
-            if (nrFile > nrAnon)
-            {
-                long scanTarget = targets[Zone.LruInactiveAnon] + targets[Zone.LruActiveAnon] + 1;
-                percentage = nrAnon * 100 / scanTarget;
-                (smaller, other) = (Zone.LruInactiveAnon, Zone.LruInactiveFile);
-            }
-            else
-            {
-                long scanTarget = targets[Zone.LruInactiveFile] + targets[Zone.LruActiveFile] + 1;
-                percentage = nrFile * 100 / scanTarget;
-                (smaller, other) = (Zone.LruInactiveFile, Zone.LruInactiveAnon);
-            }
-            nr[smaller] = nr[smaller + 1] = 0;
-            for (int l = other; l <= other + 1; l++)
-            {
-                long scanned = targets[l] - nr[l];
-                nr[l] = targets[l] * (100 - percentage) / 100;
-                nr[l] -= Math.Min(nr[l], scanned);
-            }
-            scanAdjusted = true;
-        }
-        sc.NrReclaimed += nrReclaimed;
+        bool proportionalReclaim = !sc.Kswapd && sc.Priority == ScanControl.DefPriority;
+        sc.NrReclaimed += ShrinkLruvecLoop.Run(nr, sc.NrToReclaim, proportionalReclaim, (l, n) => ShrinkList(l, n, zone, sc),
+            scanToCutTarget: true, condResched: null);
         AgeActiveAnon(zone, sc);
     }
 

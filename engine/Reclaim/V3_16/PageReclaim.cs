@@ -20,6 +20,8 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
     internal sealed class BatchStats
     {
         public long Dirty, UnqueuedDirty, Congested, Writeback, Immediate;
+        /// <summary>stat-&gt;nr_pageout (6.1's reclaim cost; v3.16 does not count it): pages pageout() sent to the disk.</summary>
+        public long Pageout;
     }
 
     private enum References { Activate, Keep, Reclaim, ReclaimClean }
@@ -29,9 +31,10 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
     /// <summary>
     /// shrink_page_list (v3.16): try to reclaim every page on <paramref name="list"/>, tail first; freed pages
     /// leave the list, the others stay on it for putback_inactive_pages (activated ones with PG_active). Returns
-    /// the pages reclaimed; pgactivate.
+    /// the pages reclaimed; pgactivate. The reclaim flags read are <paramref name="zone"/>'s, or with no zone (node
+    /// reclaim, 6.1) the node's <see cref="Node.PgdatFlags"/>.
     /// </summary>
-    public long ShrinkPageList(int list, Zone zone, ScanControl sc, BatchStats stats)
+    public long ShrinkPageList(int list, Zone? zone, ScanControl sc, BatchStats stats)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_page_list");
         int retPages = lists.NewHead();
@@ -72,7 +75,7 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
     public void FreeColdPage(int page) => buddy.FreePages(page, 0);
 
     /// <summary>The decision tree of shrink_page_list for one isolated page (the labels keep, keep_locked, activate_locked, free_it).</summary>
-    private Outcome Decide(int page, Zone zone, ScanControl sc, BatchStats stats)
+    private Outcome Decide(int page, Zone? zone, ScanControl sc, BatchStats stats)
     {
         if (!pageLock.TryLock(page)) return Outcome.Keep;
         sc.NrScanned++;
@@ -89,7 +92,7 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
 
         if (pages.Test(page, PG.Writeback))
         {
-            if (sc.Kswapd && pages.Test(page, PG.Reclaim) && (zone.Flags & ZoneFlags.Writeback) != 0)
+            if (sc.Kswapd && pages.Test(page, PG.Reclaim) && (ReclaimFlags(zone) & ZoneFlags.Writeback) != 0)
             {
                 stats.Immediate++;
                 return Outcome.KeepLocked;
@@ -115,9 +118,9 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
 
         if (pages.Test(page, PG.Dirty))
         {
-            if (fileCache && (!sc.Kswapd || (zone.Flags & ZoneFlags.TailLruDirty) == 0))
+            if (fileCache && (!sc.Kswapd || (ReclaimFlags(zone) & ZoneFlags.TailLruDirty) == 0))
             {
-                zone.Stat[(int)ZoneStat.NrVmscanImmediate]++;
+                node.ZoneOf(page).Stat[(int)ZoneStat.NrVmscanImmediate]++;
                 pages.Set(page, PG.Reclaim);
                 return Outcome.KeepLocked;
             }
@@ -127,6 +130,7 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
                 case PageoutResult.Keep:
                     return Outcome.KeepLocked;
                 case PageoutResult.Success:
+                    stats.Pageout++;
                     if (pages.Test(page, PG.Writeback) || pages.Test(page, PG.Dirty)) return Outcome.Keep;
                     if (!pageLock.TryLock(page)) return Outcome.Keep;
                     if (pages.Test(page, PG.Dirty) || pages.Test(page, PG.Writeback)) return Outcome.KeepLocked;
@@ -138,6 +142,9 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
         pages.Clear(page, PG.Locked); // __clear_page_locked: nobody else can see the page any more
         return Outcome.Free;
     }
+
+    /// <summary>zone-&gt;flags of the zone reclaimed (v3.16), or pgdat-&gt;flags (node reclaim).</summary>
+    private ZoneFlags ReclaimFlags(Zone? zone) => zone?.Flags ?? node.PgdatFlags;
 
     /// <summary>
     /// page_check_references (v3.16): a swap-backed page referenced through a PTE is activated; a file page

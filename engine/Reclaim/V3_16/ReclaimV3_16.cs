@@ -15,8 +15,10 @@ internal sealed class ReclaimV3_16(Node node, Kswapd kswapd, DirectReclaim direc
 
     public bool KswapdRunning => kswapd.StateName == "running";
 
+    public bool NodeUnreclaimable => false;
+
     /// <summary>wake_all_kswapds (v3.16): every zone of the zonelist, with the preferred (highest) zone as classzone.</summary>
-    public void WakeAllKswapds(int order)
+    public void WakeAllKswapds(int order, Gfp gfp)
     {
         int classzone = node.HighestZone.Index;
         for (int i = node.Zones.Count - 1; i >= 0; i--) kswapd.WakeupKswapd(node.Zones[i], order, classzone);

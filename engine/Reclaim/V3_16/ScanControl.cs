@@ -2,8 +2,8 @@ using BalloonScript.Engine.PageAlloc;
 
 namespace BalloonScript.Engine.Reclaim.V3_16;
 
-/// <summary>struct scan_control (v3.16 mm/vmscan.c) as direct reclaim and kswapd set it up.</summary>
-internal sealed class ScanControl
+/// <summary>struct scan_control (v3.16 mm/vmscan.c) as direct reclaim and kswapd set it up; 6.1's extends it (<see cref="V6_1.ScanControl"/>).</summary>
+internal class ScanControl
 {
     /// <summary>DEF_PRIORITY: the first pass scans 1/4096 of each list.</summary>
     public const int DefPriority = 12;
@@ -19,7 +19,7 @@ internal sealed class ScanControl
     public long NrReclaimed { get; set; }
     public bool MayWritepage { get; set; } = true;
     public bool MayUnmap { get; init; } = true;
-    public bool MaySwap { get; init; } = true;
+    public bool MaySwap { get; set; } = true;
     /// <summary>vm_swappiness (default 60).</summary>
     public int Swappiness { get; set; } = 60;
     /// <summary>current_is_kswapd().</summary>

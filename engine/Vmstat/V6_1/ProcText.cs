@@ -12,14 +12,13 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// and caps each count at 100000 (printed "&gt;100000"); /proc/vmstat is 6.1's vmstat_text; zoneinfo prints every zone,
 /// the boost and cma lines, the per-node stats on the first populated zone, and the NUMA counters.
 /// <para>
-/// Counters the simulation does not keep print 0 (workingset_*_anon, pgscan_anon, thp_file_*, ...). Three map the
-/// borrowed v3.16 reclaim's: pgrefill, pgsteal_*, pgscan_* are the sums of v3.16's per-zone counters, and v3.16's one
-/// allocstall is printed as allocstall_movable (the zone index of the GFP_HIGHUSER_MOVABLE requests that reclaim). The
-/// dirty thresholds are v3.16's global_dirty_limits. A single node: numa_hit = numa_local = allocations served.
+/// Counters the simulation does not keep print 0 (workingset_*, thp_file_*, ...); the reclaim counters are 6.1 reclaim's
+/// (<see cref="VmEvent.Pgrefill"/> and the rest of the node-reclaim events). The dirty thresholds are v3.16's
+/// global_dirty_limits. A single node: numa_hit = numa_local = allocations served.
 /// </para>
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    BuddyAllocator buddy, IPerCpuPages? pcp = null) : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, pcp)
+    BuddyAllocator buddy, Reclaim.IReclaim reclaim, IPerCpuPages? pcp = null) : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, pcp)
 {
     /// <summary>The zone types of an x86-64 kernel with ZONE_DEVICE, in zone_idx order (MAX_NR_ZONES = 5).</summary>
     private static readonly string[] ZoneNames = ["DMA", "DMA32", "Normal", "Movable", "Device"];
@@ -43,8 +42,6 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
 
     private long G(ZoneStat item) => VmStat.Global(item);
     private long E(VmEvent e) => VmStat.Event(e);
-    /// <summary>A v3.16 FOR_ALL_ZONES event summed over its four zones (6.1 counts it once).</summary>
-    private long Zoned(VmEvent first) => E(first) + E(first + 1) + E(first + 2) + E(first + 3);
     private long NumaHits => Node.Zones.Sum(buddy.NumaHit);
 
     private IEnumerable<(string, long)> Items()
@@ -64,16 +61,17 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
             ("nr_dirty_threshold", dirty), ("nr_dirty_background_threshold", background),
             ("pgpgin", E(VmEvent.Pgpgin) / 2), ("pgpgout", E(VmEvent.Pgpgout) / 2), ("pswpin", E(VmEvent.Pswpin)), ("pswpout", E(VmEvent.Pswpout)),
             .. PerZone("pgalloc", i => i < 4 ? E(VmEvent.PgallocDma + i) : 0),
-            .. PerZone("allocstall", i => i == 3 ? E(VmEvent.Allocstall) : 0),
-            .. PerZone("pgskip", _ => 0),
+            .. PerZone("allocstall", i => i < 4 ? E(VmEvent.AllocstallDma + i) : 0),
+            .. PerZone("pgskip", i => i < 4 ? E(VmEvent.PgskipDma + i) : 0),
             ("pgfree", E(VmEvent.Pgfree)), ("pgactivate", E(VmEvent.Pgactivate)), ("pgdeactivate", E(VmEvent.Pgdeactivate)), ("pglazyfree", 0),
             ("pgfault", E(VmEvent.Pgfault)), ("pgmajfault", E(VmEvent.Pgmajfault)), ("pglazyfreed", 0),
-            ("pgrefill", Zoned(VmEvent.PgrefillDma)), ("pgreuse", 0),
-            ("pgsteal_kswapd", Zoned(VmEvent.PgstealKswapdDma)), ("pgsteal_direct", Zoned(VmEvent.PgstealDirectDma)),
+            ("pgrefill", E(VmEvent.Pgrefill)), ("pgreuse", 0),
+            ("pgsteal_kswapd", E(VmEvent.PgstealKswapd)), ("pgsteal_direct", E(VmEvent.PgstealDirect)),
             .. Zero("pgdemote_kswapd", "pgdemote_direct"),
-            ("pgscan_kswapd", Zoned(VmEvent.PgscanKswapdDma)), ("pgscan_direct", Zoned(VmEvent.PgscanDirectDma)),
+            ("pgscan_kswapd", E(VmEvent.PgscanKswapd)), ("pgscan_direct", E(VmEvent.PgscanDirect)),
             ("pgscan_direct_throttle", E(VmEvent.PgscanDirectThrottle)),
-            .. Zero("pgscan_anon", "pgscan_file", "pgsteal_anon", "pgsteal_file", "zone_reclaim_failed"),
+            ("pgscan_anon", E(VmEvent.PgscanAnon)), ("pgscan_file", E(VmEvent.PgscanFile)),
+            ("pgsteal_anon", E(VmEvent.PgstealAnon)), ("pgsteal_file", E(VmEvent.PgstealFile)), ("zone_reclaim_failed", 0),
             ("pginodesteal", E(VmEvent.Pginodesteal)), ("slabs_scanned", E(VmEvent.SlabsScanned)),
             ("kswapd_inodesteal", E(VmEvent.KswapdInodesteal)), ("kswapd_low_wmark_hit_quickly", E(VmEvent.KswapdLowWmarkHitQuickly)),
             ("kswapd_high_wmark_hit_quickly", E(VmEvent.KswapdHighWmarkHitQuickly)), ("pageoutrun", E(VmEvent.Pageoutrun)),
@@ -185,11 +183,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
                 var (count, high, b) = Pcp?.Pageset(z, cpu) ?? (0, PerCpuPagesets.ZoneHighsize(z, batch, Options.Cpus), batch);
                 AppendPageset(sb, z, cpu, count, high, b);
             }
-            // kswapd_failures ≥ MAX_RECLAIM_RETRIES: the borrowed v3.16 reclaim keeps no such count; its nearest is every
-            // zone given up on after reclaim scanned it (zone_reclaimable false with pages scanned).
-            bool unreclaimable = Options.Reclaim && Node.Zones.Any(zone => zone.PagesScanned > 0)
-                && Node.Zones.All(zone => !Reclaimable.Reclaimable(zone));
-            sb.Append($"\n  node_unreclaimable:  {(unreclaimable ? 1 : 0)}\n  start_pfn:           {z.StartPfn}\n");
+            sb.Append($"\n  node_unreclaimable:  {(reclaim.NodeUnreclaimable ? 1 : 0)}\n  start_pfn:           {z.StartPfn}\n");
         }
         return sb.ToString();
     }

@@ -1,0 +1,26 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.PageAlloc;
+
+namespace BalloonScript.Engine.Reclaim.V6_1;
+
+/// <summary>
+/// Reclaim of 6.1 as the page allocator calls it: wake_all_kswapds (<see cref="Kswapd"/>), try_to_free_pages
+/// (<see cref="DirectReclaim"/>), out_of_memory (v3.16's killer, <see cref="V3_16.OomKiller"/>: 6.1's oom_badness
+/// counts the same pages; docs/model.md lists what else differs).
+/// </summary>
+[KernelPart("reclaim", PartVersion.V6_1)]
+internal sealed class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, V3_16.OomKiller oom, NodeReclaimState state) : IReclaim
+{
+    public bool Modelled => true;
+
+    public bool KswapdRunning => kswapd.Running;
+
+    public bool NodeUnreclaimable => state.Hopeless;
+
+    /// <summary>wake_all_kswapds (6.1): once per node, with the request's highest zone (gfp_zone).</summary>
+    public void WakeAllKswapds(int order, Gfp gfp) => kswapd.WakeupKswapd(order, gfp.ZoneIdx(), gfp);
+
+    public long TryToFreePages(int order, Gfp gfp) => direct.TryToFreePages(order, gfp);
+
+    public bool OutOfMemory(Gfp gfp, int order) => oom.OutOfMemory(gfp, order);
+}

@@ -1,0 +1,198 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Reclaim;
+using BalloonScript.Engine.Reclaim.V6_1;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Reclaim;
+
+/// <summary>
+/// 6.1 node reclaim (mm/vmscan.c of 6.1.78, Natsume324/MagicPad2_OS9.0_Kernel; mm/swap.c lru_note_cost): the node lruvec,
+/// kswapd's balance_pgdat with kswapd_failures and boost reclaim, isolate_lru_folios' zone skipping, get_scan_count's
+/// cache-trim mode, lru_note_cost, reclaim_throttle, and the per-reclaimer counters.
+/// </summary>
+public class ReclaimV6_1Tests
+{
+    private static PressureRig Rig(long swapMib = 0) => new(design: "v6.1", swapMib: swapMib);
+
+    /// <summary>Run <paramref name="body"/> as a user task's kernel path on CPU 0, to completion.</summary>
+    private static void RunOnCpu0(PressureRig rig, Action body) =>
+        rig.Sim.RunKernelPaths("test", [new SimTask(0, 0, "test", body)], null);
+
+    /// <summary>lruvec_init(&amp;pgdat-&gt;__lruvec) (v4.8+): every zone of a v6.1 node uses one set of lists and one lru_lock; v3.16's zones have their own.</summary>
+    [Test]
+    public void NodeLruvec_v6_1_ZonesShareTheListsAndTheLruLock_v3_16KeepsThemPerZone()
+    {
+        var node61 = Rig().Node;
+        Assert.That(node61.NodeLruvec, Is.True);
+        Assert.That(node61.Zones.Select(z => z.LruHead[Zone.LruInactiveFile]).Distinct().Count(), Is.EqualTo(1));
+        Assert.That(node61.Zones.Select(z => z.LruLock).Distinct().Count(), Is.EqualTo(1));
+        var node316 = new PressureRig().Node;
+        Assert.That(node316.NodeLruvec, Is.False);
+        Assert.That(node316.Zones.Select(z => z.LruHead[Zone.LruInactiveFile]).Distinct().Count(), Is.EqualTo(node316.Zones.Count));
+    }
+
+    /// <summary>
+    /// kswapd (6.1) reclaims page cache when allocations fall below the low watermark; shrink_inactive_list counts
+    /// pgscan/pgsteal per reclaimer (kswapd, direct) and per type (anon, file) — the same pages both ways — and none of
+    /// v3.16's per-zone items; balanced, kswapd naps HZ/10 and then sleeps.
+    /// </summary>
+    [Test]
+    public void Kswapd_v6_1_ReclaimsPageCache_CountsPerReclaimerAndType_NapsThenSleeps()
+    {
+        var rig = Rig();
+        var kswapd = rig.Get<Kswapd>();
+        rig.Sim.WorkloadFile(40);
+        Assert.That(rig.Event(VmEvent.Pageoutrun), Is.Zero);
+        rig.Sim.WorkloadAnon(30);
+
+        Assert.That(rig.Event(VmEvent.Pageoutrun), Is.Positive);
+        Assert.That(rig.Event(VmEvent.PgstealKswapd), Is.Positive);
+        Assert.That(rig.Event(VmEvent.PgscanKswapd) + rig.Event(VmEvent.PgscanDirect),
+            Is.EqualTo(rig.Event(VmEvent.PgscanAnon) + rig.Event(VmEvent.PgscanFile)));
+        Assert.That(rig.Event(VmEvent.PgstealKswapd) + rig.Event(VmEvent.PgstealDirect),
+            Is.EqualTo(rig.Event(VmEvent.PgstealAnon) + rig.Event(VmEvent.PgstealFile)));
+        Assert.That(rig.Event(VmEvent.PgscanAnon), Is.Zero, "no swap: get_scan_count scans file only");
+        Assert.That(rig.EventAllZones(VmEvent.PgscanKswapdDma) + rig.EventAllZones(VmEvent.PgstealKswapdDma) + rig.Event(VmEvent.Allocstall),
+            Is.Zero, "v3.16's counters stay untouched");
+        Assert.That(rig.Sim.ProcVmstat(), Does.Contain($"\npgsteal_kswapd {rig.Event(VmEvent.PgstealKswapd)}\n"));
+        Assert.That(kswapd.Running, Is.False);
+
+        rig.Sim.WorkloadFree(0.5, "interleave", 0);
+        rig.Sim.Run(110);
+        Assert.That(rig.Get<IReclaim>().KswapdRunning, Is.False);
+        long runs = rig.Event(VmEvent.Pageoutrun);
+        rig.Sim.Run(1000);
+        Assert.That(rig.Event(VmEvent.Pageoutrun), Is.EqualTo(runs), "asleep until woken");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// balance_pgdat (6.1) counts a failure for every run that reclaimed nothing; at MAX_RECLAIM_RETRIES (16) the node is
+    /// hopeless: prepare_kswapd_sleep lets kswapd sleep, wakeup_kswapd leaves it asleep, /proc/zoneinfo prints
+    /// node_unreclaimable 1. Reclaim that makes progress again (shrink_node) resets the count.
+    /// </summary>
+    [Test]
+    public void KswapdFailures_v6_1_SixteenRunsWithoutProgressMakeTheNodeHopeless_ProgressRevivesIt()
+    {
+        var rig = Rig();
+        var state = rig.Get<NodeReclaimState>();
+        for (int i = 0; i < 9; i++) rig.Sim.WorkloadAnon(8); // nothing reclaimable without swap: kswapd fails, OOM kills follow
+
+        Assert.That(rig.Event(VmEvent.Pageoutrun), Is.EqualTo(NodeReclaimState.MaxReclaimRetries));
+        Assert.That(state.KswapdFailures, Is.EqualTo(NodeReclaimState.MaxReclaimRetries));
+        Assert.That(rig.Get<IReclaim>().NodeUnreclaimable, Is.True);
+        Assert.That(rig.Sim.Zoneinfo(), Does.Contain("node_unreclaimable:  1"));
+        Assert.That(rig.Event(VmEvent.OomKill), Is.Positive);
+
+        rig.Sim.WorkloadFree(1.0, "interleave", 0);
+        rig.Sim.WorkloadFile(50);
+        rig.Sim.WorkloadAnon(20); // direct reclaim of page cache makes progress
+        Assert.That(state.KswapdFailures, Is.LessThan(NodeReclaimState.MaxReclaimRetries));
+        Assert.That(rig.Sim.Zoneinfo(), Does.Contain("node_unreclaimable:  0"));
+        Assert.That(rig.Event(VmEvent.PgstealKswapd) + rig.Event(VmEvent.PgstealDirect), Is.Positive);
+    }
+
+    /// <summary>
+    /// A boosted zone (6.1 boost_watermark) wakes kswapd though the node is balanced; balance_pgdat reclaims at least the
+    /// boost with writeback and swap off (only page cache goes, although anon pages and swap are there), then takes the
+    /// boost back.
+    /// </summary>
+    [Test]
+    public void BalancePgdat_v6_1_BoostReclaimTakesPageCacheOnlyThenEndsTheBoost()
+    {
+        var rig = new PressureRig(memoryMib: 256, swapMib: 64, design: "v6.1"); // lists long enough to scan at priority 12
+        rig.Sim.WorkloadFile(100);
+        var file = rig.LruList(Zone.LruInactiveFile);
+        rig.Access(file.Take(file.Count * 3 / 5), times: 2); // inactive file low: no cache-trim mode, anon would be scanned
+        rig.Sim.WorkloadAnon(60);
+        var zone = rig.Zone;
+        const long boost = 1024;
+        zone.WatermarkBoost = boost;
+        Assert.That(zone.FreePages, Is.GreaterThan(zone.WmarkPages(Zone.WmarkHigh) + 1024), "precondition: balanced even with the boost");
+
+        RunOnCpu0(rig, () => rig.Get<IReclaim>().WakeAllKswapds(0, 0));
+
+        Assert.That(zone.WatermarkBoost, Is.Zero);
+        Assert.That(rig.Event(VmEvent.PgstealKswapd), Is.GreaterThanOrEqualTo(boost));
+        Assert.That(rig.Event(VmEvent.PgscanAnon) + rig.Event(VmEvent.Pswpout), Is.Zero, "may_swap is off while boosting");
+
+        rig.Sim.WorkloadAnon(100); // ordinary pressure on the same guest does scan anon
+        Assert.That(rig.Event(VmEvent.PgscanAnon), Is.Positive);
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// isolate_lru_folios (6.1): with reclaim_idx below a page's zone the page is set aside, not counted against the
+    /// scan, spliced back at the head and counted as pgskip_&lt;zone&gt;; only pages of eligible zones are reclaimed.
+    /// </summary>
+    [Test]
+    public void IsolateLruFolios_v6_1_PagesAboveReclaimIdxAreSkipped_CountedAsPgskipAndLeftAlone()
+    {
+        var rig = new PressureRig(memoryMib: 4096 + 64, design: "v6.1");
+        rig.Sim.WorkloadFile(100); // the Normal zone's 64 MiB first, then DMA32
+        var dma32 = rig.Node.Zones[1];
+        var normal = rig.Node.Zones[2];
+        long normalFile = normal.Stat[(int)ZoneStat.NrInactiveFile];
+        long dma32File = dma32.Stat[(int)ZoneStat.NrInactiveFile];
+        Assert.That(Math.Min(normalFile, dma32File), Is.Positive, "precondition: page cache in both zones");
+
+        var sc = new ScanControl { GfpMask = Gfp.Kernel, ReclaimIdx = dma32.Index, Priority = 0, NrToReclaim = 1 << 20 };
+        RunOnCpu0(rig, () => rig.Get<LruvecShrinker>().ShrinkNode(sc));
+
+        Assert.That(rig.Event(VmEvent.PgskipNormal), Is.Positive);
+        Assert.That(rig.Event(VmEvent.PgskipDma32), Is.Zero);
+        Assert.That(normal.Stat[(int)ZoneStat.NrInactiveFile], Is.EqualTo(normalFile), "Normal's page cache untouched");
+        Assert.That(dma32.Stat[(int)ZoneStat.NrInactiveFile], Is.LessThan(dma32File));
+        Assert.That(rig.Event(VmEvent.PgstealDirect), Is.EqualTo(dma32File - dma32.Stat[(int)ZoneStat.NrInactiveFile]));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// prepare_scan_count / get_scan_count (6.1): with plenty of inactive page cache that is not to be deactivated
+    /// (cache_trim_mode) reclaim scans file pages only, though swap and anon pages are there; an anon-only node with
+    /// swap swaps, and lru_note_cost charges the pages written out to anon_cost (file_cost stays 0).
+    /// </summary>
+    [Test]
+    public void GetScanCount_v6_1_CacheTrimModeScansFileOnly_SwapOutChargesAnonCost()
+    {
+        var cache = Rig(swapMib: 32);
+        cache.Sim.WorkloadAnon(20);
+        cache.Sim.WorkloadFile(25);
+        cache.Sim.WorkloadAnon(22);
+        Assert.That(cache.Event(VmEvent.PgscanFile), Is.Positive);
+        Assert.That(cache.Event(VmEvent.PgscanAnon), Is.Zero, "cache_trim_mode: SCAN_FILE");
+
+        var anon = Rig(swapMib: 32);
+        for (int i = 0; i < 9; i++) anon.Sim.WorkloadAnon(8);
+        var state = anon.Get<NodeReclaimState>();
+        Assert.That(anon.Event(VmEvent.Pswpout), Is.Positive);
+        Assert.That(state.AnonCost, Is.Positive);
+        Assert.That(state.FileCost, Is.Zero);
+        long lru = anon.Node.Zones.Sum(z => Enumerable.Range(0, 4).Sum(l => z.Stat[(int)ZoneStat.NrInactiveAnon + l]));
+        Assert.That(state.AnonCost + state.FileCost, Is.LessThanOrEqualTo(Math.Max(lru / 4, state.AnonCost)), "halved past a quarter of the LRU");
+    }
+
+    /// <summary>
+    /// reclaim_throttle (6.1): a direct reclaimer that finds too many pages isolated sleeps HZ/50 once
+    /// (VMSCAN_THROTTLE_ISOLATED) and then gives the list up; a kernel thread other than kswapd only reschedules.
+    /// </summary>
+    [TestCase(false, 20.0)]
+    [TestCase(true, 0.0)]
+    public void ReclaimThrottle_v6_1_TooManyIsolated_UserTaskSleepsHz50_KthreadDoesNot(bool kthread, double sleptMs)
+    {
+        var rig = Rig();
+        rig.Sim.WorkloadFile(40);
+        foreach (var z in rig.Node.Zones) z.Stat[(int)ZoneStat.NrIsolatedFile] += 1 << 20; // as if other reclaimers held them
+        double before = rig.Sim.ClockMs;
+        var sc = new ScanControl { GfpMask = Gfp.Kernel, ReclaimIdx = 3 };
+        var task = new SimTask(0, 0, "test", () => rig.Get<LruvecShrinker>().ShrinkNode(sc)) { Flags = kthread ? PF.Kthread : PF.None };
+        rig.Sim.RunKernelPaths("test", [task], null);
+        foreach (var z in rig.Node.Zones) z.Stat[(int)ZoneStat.NrIsolatedFile] -= 1 << 20;
+
+        Assert.That(sc.NrReclaimed, Is.Zero, "the inactive file list was given up");
+        Assert.That(rig.Sim.ClockMs - before, Is.EqualTo(sleptMs).Within(4.0), "HZ/50 = 20 ms at HZ 250, once per shrink_inactive_list");
+    }
+}
