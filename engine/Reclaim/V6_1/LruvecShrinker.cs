@@ -16,12 +16,12 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// resets <c>kswapd_failures</c>), <c>prepare_scan_count</c> (deactivation by the inactive:active ratios, cache-trim
 /// mode, file_is_tiny), <c>get_scan_count</c> (the anon/file balance by <c>anon_cost</c>/<c>file_cost</c>),
 /// <c>shrink_lruvec</c>, <c>shrink_active_list</c>, <c>shrink_inactive_list</c> with <c>isolate_lru_folios</c>
-/// (pages of zones above <c>reclaim_idx</c> are skipped, pgskip) and <c>lru_note_cost</c>. shrink_folio_list is v3.16's
-/// (<see cref="V3_16.PageReclaim"/>, docs/model.md lists how 6.1's differs). Workingset refault detection is not
-/// modelled: the refault counters never move, so only the list ratios decide deactivation.
+/// (pages of zones above <c>reclaim_idx</c> are skipped, pgskip), <c>shrink_folio_list</c> (<see cref="FolioReclaim"/>)
+/// and <c>lru_note_cost</c>. Workingset refault detection is not modelled: the refault counters never move, so only
+/// the list ratios decide deactivation.
 /// </summary>
 internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable,
-    V3_16.PageReclaim pageReclaim, ShrinkSlab shrinkSlab, Writeback writeback, NodeReclaimState state, Compactor compaction, IBuddyAllocator buddy,
+    FolioReclaim pageReclaim, ShrinkSlab shrinkSlab, Writeback writeback, NodeReclaimState state, Compactor compaction, IBuddyAllocator buddy,
     VmStat vmstat, Scheduler scheduler, SimClock clock)
 {
     private const int Anon = 0, File = 1;
@@ -246,7 +246,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
             lists.FreeHead(list);
             return 0;
         }
-        var stats = new V3_16.PageReclaim.BatchStats();
+        var stats = new PageListReclaim.BatchStats();
         long reclaimed = pageReclaim.ShrinkPageList(list, zone: null, sc, stats);
         LruLock.Lock();
         MoveFoliosToLru(list);

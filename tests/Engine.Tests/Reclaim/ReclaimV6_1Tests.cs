@@ -195,4 +195,76 @@ public class ReclaimV6_1Tests
         Assert.That(sc.NrReclaimed, Is.Zero, "the inactive file list was given up");
         Assert.That(rig.Sim.ClockMs - before, Is.EqualTo(sleptMs).Within(4.0), "HZ/50 = 20 ms at HZ 250, once per shrink_inactive_list");
     }
+
+    /// <summary>Isolate <paramref name="pfns"/> (inactive) onto a private list, as shrink_inactive_list hands them to shrink_folio_list.</summary>
+    private static int Isolated(PressureRig rig, params int[] pfns)
+    {
+        int list = rig.Lists.NewHead();
+        foreach (int p in pfns)
+        {
+            Assert.That(rig.Get<Lru>().IsolateLruPage(p), Is.Zero);
+            rig.Pages.Clear(p, PG.Active);
+            rig.Lists.Add(p, list);
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// folio_check_references (6.1): an anonymous page referenced once through its PTE is kept for another trip with
+    /// PG_referenced (v3.16 activated it at once); referenced again on that trip, it is activated.
+    /// </summary>
+    [Test]
+    public void ShrinkFolioList_v6_1_AnonPageReferencedOnceGetsAnotherTrip_ActivatedTheSecondTime()
+    {
+        var rig = Rig(swapMib: 8);
+        rig.Sim.WorkloadAnon(1);
+        var rmap = rig.Get<Rmap>();
+        int page = rig.LruList(Zone.LruActiveAnon)[0];
+        rmap.PageReferenced(page); // age the pte the fault left young
+        rmap.MarkYoung(page);      // the process touches it again
+        var reclaim = rig.Get<FolioReclaim>();
+        var sc = new ScanControl { GfpMask = Gfp.Kernel, ReclaimIdx = 3 };
+
+        int list = Isolated(rig, page);
+        Assert.That(reclaim.ShrinkPageList(list, zone: null, sc, new PageListReclaim.BatchStats()), Is.Zero);
+        Assert.That(rig.Pages.Test(page, PG.Active), Is.False, "FOLIOREF_KEEP");
+        Assert.That(rig.Pages.Test(page, PG.Referenced), Is.True);
+        Assert.That(rig.Event(VmEvent.Pswpout), Is.Zero);
+        rig.Lists.Del(page);
+        rig.Get<Lru>().PutbackLruPage(page);
+
+        rmap.MarkYoung(page);
+        list = Isolated(rig, page);
+        reclaim.ShrinkPageList(list, zone: null, sc, new PageListReclaim.BatchStats());
+        Assert.That(rig.Pages.Test(page, PG.Active), Is.True, "FOLIOREF_ACTIVATE: referenced again");
+        Assert.That(rig.Event(VmEvent.Pgactivate), Is.EqualTo(1));
+        rig.Lists.Del(page);
+        rig.Get<Lru>().PutbackLruPage(page);
+        rig.Lists.FreeHead(list);
+    }
+
+    /// <summary>
+    /// shrink_folio_list (6.1), case 2 of a folio under writeback: tagged PG_reclaim, counted in nr_writeback and
+    /// activated out of the way of the clean pages (v3.16 kept it on the inactive list).
+    /// </summary>
+    [Test]
+    public void ShrinkFolioList_v6_1_PageUnderWritebackIsTaggedAndActivated()
+    {
+        var rig = new PressureRig(design: "v6.1", ioLatencyMs: 50);
+        rig.Sim.WorkloadFile(1, dirty: 1.0);
+        int page = rig.LruList(Zone.LruInactiveFile)[0];
+        rig.Get<Writeback>().WakeupFlusherThreads(1 << 20);
+        Assert.That(rig.Pages.Test(page, PG.Writeback), Is.True, "precondition: the write takes 50 ms");
+
+        var stats = new PageListReclaim.BatchStats();
+        int list = Isolated(rig, page);
+        long reclaimed = rig.Get<FolioReclaim>().ShrinkPageList(list, zone: null, new ScanControl { GfpMask = Gfp.Kernel, ReclaimIdx = 3 }, stats);
+
+        Assert.That(reclaimed, Is.Zero);
+        Assert.That(stats.Writeback, Is.EqualTo(1));
+        Assert.That(rig.Pages.Test(page, PG.Reclaim) && rig.Pages.Test(page, PG.Active), Is.True);
+        rig.Lists.Del(page);
+        rig.Get<Lru>().PutbackLruPage(page);
+        rig.Lists.FreeHead(list);
+    }
 }
