@@ -40,6 +40,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PageLock>();
         services.AddSingleton<PageRefs>();
         services.AddSingleton<MappingTable>();
+        services.AddLruLists(parts.LruLists);
         services.AddSingleton<Node>();
         services.AddSingleton<KernelLog>();
         services.AddSingleton<PageContents>();

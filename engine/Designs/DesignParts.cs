@@ -1,7 +1,8 @@
 namespace BalloonScript.Engine.Designs;
 
 /// <summary>
-/// One row of the design table: which version of each kernel part a design is composed of. Compaction is split into
+/// One row of the design table: which version of each kernel part a design is composed of. The LRU lists are where the
+/// lists live and where a new anonymous page starts (<see cref="Mm.ILruLists"/>). Compaction is split into
 /// compact_zone with its free scanner and rules, the migrate scanner, and the background compaction kswapd asks for;
 /// the balloon into the independent choices the kernel versions made (how a balloon page is recognised, the migrate
 /// scanner's isolation of it, the dequeue walk, the balloon's way through migration, the driver's fill and leak (allocation and the
@@ -10,6 +11,7 @@ namespace BalloonScript.Engine.Designs;
 /// </summary>
 public sealed record DesignParts(
     PartVersion PageAllocator,
+    PartVersion LruLists,
     PartVersion Reclaim,
     PartVersion BackgroundCompaction,
     PartVersion Compaction,
@@ -27,7 +29,7 @@ public sealed record DesignParts(
     /// <summary>The part names, in table order (as <see cref="KernelPartAttribute.Part"/> spells them).</summary>
     public static readonly string[] Names =
     [
-        "page allocator", "reclaim", "background compaction", "compaction", "migrate scanner", "migration",
+        "page allocator", "LRU lists", "reclaim", "background compaction", "compaction", "migrate scanner", "migration",
         "balloon identity", "scanner isolation", "dequeue walk", "balloon migration", "driver fill/leak", "driver release", "OOM notifier",
         "balloon stats",
     ];
@@ -35,7 +37,7 @@ public sealed record DesignParts(
     /// <summary>The versions in <see cref="Names"/> order.</summary>
     public PartVersion[] Versions =>
     [
-        PageAllocator, Reclaim, BackgroundCompaction, Compaction, MigrateScanner, Migration, BalloonIdentity, ScannerIsolation,
+        PageAllocator, LruLists, Reclaim, BackgroundCompaction, Compaction, MigrateScanner, Migration, BalloonIdentity, ScannerIsolation,
         DequeueWalk, BalloonMigration, DriverFillLeak, DriverRelease, OomNotifier, BalloonStats,
     ];
 }

@@ -10,19 +10,19 @@ public sealed class KernelDesign
     /// <summary>Balloon compaction as merged for v3.8 and kept until v3.17; v3.16 allocator, compaction and migration.</summary>
     public static KernelDesign Legacy { get; } = new("legacy", "v3.16", "v3.8–v3.17 (pre-d6d86c0)",
         "the balloon marked through a fake address_space (AS_BALLOON_MAP): all four defects",
-        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
+        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
             PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.None, PartVersion.V3_16));
 
     /// <summary>d6d86c0 as in v3.18, on the v3.16 allocator, compaction and migration the patch was applied to.</summary>
     public static KernelDesign Redesign { get; } = new("redesign", "v3.18", "d6d86c0a7f8d",
         "PageBalloon, PG_private = on the list, no lru_lock dependency; keeps the dequeue next-cursor race",
-        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
+        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
             PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_18, PartVersion.V3_16, PartVersion.V3_18, PartVersion.None, PartVersion.V3_16));
 
     /// <summary>The redesign with the v4.5 race fixes and the 2019 stable fix of unmap_and_move's newpage test.</summary>
     public static KernelDesign Fixed { get; } = new("fixed", "v4.5", "d6d86c0 + v4.5 fixes + 2019 stable fix",
         "pages_lock held across the dequeue walk, pages released under balloon_lock, newpage fate saved before migration",
-        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
+        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
             PartVersion.V3_18, PartVersion.V3_18, PartVersion.V4_5, PartVersion.Stable2019, PartVersion.V3_16, PartVersion.V4_5, PartVersion.None, PartVersion.V3_16));
 
     /// <summary>
@@ -31,7 +31,7 @@ public sealed class KernelDesign
     /// </summary>
     public static KernelDesign Movable { get; } = new("movable", "v4.8", "b1123ea6d3b3",
         "the balloon as generic non-LRU movable pages: __SetPageMovable, isolate_movable_page, PG_isolated, balloon_aops; no balloon branch in compaction or migration",
-        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V4_8,
+        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V4_8,
             PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_5, PartVersion.V4_8, PartVersion.V4_8));
 
     /// <summary>
@@ -42,7 +42,7 @@ public sealed class KernelDesign
     /// </summary>
     public static KernelDesign V6_1 { get; } = new("v6.1", "v6.1", "v6.1 (Debian 12; v4.8 migration and balloon)",
         "6.1 allocator (pcp lists up to order 3 and THP, HIGHATOMIC, watermark boost), compaction (fast scanners, kcompactd, proactive) and node reclaim",
-        new(PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V4_8,
+        new(PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V4_8,
             PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V6_1, PartVersion.V4_5, PartVersion.V6_1, PartVersion.V6_1));
 
     /// <summary>Every design, in the order tables and plots show them.</summary>

@@ -12,7 +12,7 @@ internal sealed class Node : ISnapshotState
     public const int DmaEndPfn = 16 << 8;        // 16 MiB
     public const int Dma32EndPfn = 4096 << 8;    // 4 GiB
 
-    public Node(PageTable pages, PageLists lists, Scheduler scheduler, MigrateTypes types)
+    public Node(PageTable pages, PageLists lists, Scheduler scheduler, MigrateTypes types, ILruLists lruLists)
     {
         int n = pages.NrPages;
         var zones = new List<Zone>();
@@ -28,17 +28,18 @@ internal sealed class Node : ISnapshotState
         foreach (var z in zones)
             for (int b = z.StartPfn >> Zone.PageblockOrder; b < (z.EndPfn + Zone.PageblockNrPages - 1) >> Zone.PageblockOrder; b++)
                 _zoneOfBlock[b] = (byte)z.Index;
+        if (lruLists.NodeLruvec) UseNodeLruvec();
     }
 
     private readonly byte[] _zoneOfBlock;
 
     public IReadOnlyList<Zone> Zones { get; }
 
-    /// <summary>Whether the LRU lists are the node's (<see cref="UseNodeLruvec"/>) rather than each zone's.</summary>
+    /// <summary>Whether the LRU lists are the node's (<see cref="ILruLists.NodeLruvec"/>) rather than each zone's.</summary>
     public bool NodeLruvec { get; private set; }
 
     /// <summary>lruvec_init(&amp;pgdat-&gt;__lruvec) (v4.8 and later): one set of LRU lists and one lru_lock for the node.</summary>
-    public void UseNodeLruvec()
+    private void UseNodeLruvec()
     {
         for (int i = 1; i < Zones.Count; i++) Zones[i].ShareNodeLruvec(Zones[0]);
         NodeLruvec = true;

@@ -19,7 +19,7 @@ namespace BalloonScript.Engine.Workload;
 /// a populate, a touch or a free early.
 /// </summary>
 internal sealed class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,
-    Lru lru, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, ReclaimableSlab reclaimableSlab,
+    Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, ReclaimableSlab reclaimableSlab,
     Munmap munmap, IReclaim reclaim, VmStat vmstat, FatalSignal signal)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
@@ -48,7 +48,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
                 pages.MapCount[pfn] = 0;
                 pages.Flags[pfn] = (uint)(PG.SwapBacked | PG.Uptodate);
                 pages.Kind[pfn] = (byte)PageKind.Anon;
-                AddToLru(pfn, active: true);
+                AddToLru(pfn, active: lruLists.NewAnonPageActive); // do_anonymous_page: the version's list
                 node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]++;
                 rmap.MarkYoung(pfn);
                 process.Ptes[i] = pfn;

@@ -10,7 +10,7 @@ V61_SYSCTLS = ["compaction_proactiveness", "watermark_boost_factor", "watermark_
 def test_v61_is_a_design(bs):
     assert "v6.1" in bs.DESIGNS
     parts = {d.name: d.parts for d in bs.designs()}["v6.1"]
-    assert (parts["page allocator"], parts["compaction"], parts["reclaim"]) == ("v6.1", "v6.1", "v6.1")
+    assert (parts["page allocator"], parts["LRU lists"], parts["compaction"], parts["reclaim"]) == ("v6.1",) * 4
 
 
 def test_v61_takes_its_sysctls(bs):

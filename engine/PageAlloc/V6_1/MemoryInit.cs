@@ -19,7 +19,6 @@ internal static class MemoryInit
 
     public static void Boot(Node node, BuddyAllocator buddy, PerCpuPagesets? pcp, SimulationOptions options)
     {
-        node.UseNodeLruvec(); // pgdat_init_internals → lruvec_init: the LRU lists are the node's (v4.8)
         foreach (var zone in node.Zones) FreeZone(zone, buddy);
         int minFreeKbytes = V3_16.MemoryInit.MinFreeKbytes(node, MaxMinFreeKbytes);
         SetupPerZoneWmarks(node, minFreeKbytes, options.WatermarkScaleFactor ?? DefaultWatermarkScaleFactor);

@@ -28,6 +28,7 @@ public class DesignCompositionTests
     private static readonly Dictionary<string, Type[]> PartServices = new()
     {
         ["page allocator"] = [typeof(IBuddyAllocator), typeof(IPageAllocator)],
+        ["LRU lists"] = [typeof(Engine.Mm.ILruLists)],
         ["reclaim"] = [typeof(IReclaim)],
         ["background compaction"] = [typeof(IBackgroundCompaction)],
         ["compaction"] = [typeof(ICompaction)],

@@ -84,6 +84,6 @@ public class MemoryInitTests
     private static Node UnbootedNode(int nrPages)
     {
         var parts = Harness.Bare(nrPages);
-        return new Node(parts.Pages, parts.Lists, parts.Scheduler, MigrateTypes.V3_16);
+        return new Node(parts.Pages, parts.Lists, parts.Scheduler, MigrateTypes.V3_16, new Engine.Mm.V3_16.LruListsV3_16());
     }
 }

@@ -21,17 +21,28 @@ public class ReclaimV6_1Tests
     private static void RunOnCpu0(PressureRig rig, Action body) =>
         rig.Sim.RunKernelPaths("test", [new SimTask(0, 0, "test", body)], null);
 
-    /// <summary>lruvec_init(&amp;pgdat-&gt;__lruvec) (v4.8+): every zone of a v6.1 node uses one set of lists and one lru_lock; v3.16's zones have their own.</summary>
+    /// <summary>
+    /// The LRU lists part: 6.1 has one lruvec per node (v4.8; every zone uses the same lists and lru_lock) and puts a new
+    /// anonymous page on the inactive list (5.9, lru_cache_add_inactive_or_unevictable); v3.16 has per-zone lists and
+    /// starts anonymous pages active (lru_cache_add_active_or_unevictable).
+    /// </summary>
     [Test]
-    public void NodeLruvec_v6_1_ZonesShareTheListsAndTheLruLock_v3_16KeepsThemPerZone()
+    public void LruLists_v6_1_NodeLruvecAndNewAnonPagesInactive_v3_16PerZoneAndActive()
     {
-        var node61 = Rig().Node;
+        var rig61 = Rig();
+        var node61 = rig61.Node;
         Assert.That(node61.NodeLruvec, Is.True);
         Assert.That(node61.Zones.Select(z => z.LruHead[Zone.LruInactiveFile]).Distinct().Count(), Is.EqualTo(1));
         Assert.That(node61.Zones.Select(z => z.LruLock).Distinct().Count(), Is.EqualTo(1));
-        var node316 = new PressureRig().Node;
+        rig61.Sim.WorkloadAnon(1);
+        Assert.That((rig61.Stat(ZoneStat.NrInactiveAnon), rig61.Stat(ZoneStat.NrActiveAnon)), Is.EqualTo((256L, 0L)));
+
+        var rig316 = new PressureRig();
+        var node316 = rig316.Node;
         Assert.That(node316.NodeLruvec, Is.False);
         Assert.That(node316.Zones.Select(z => z.LruHead[Zone.LruInactiveFile]).Distinct().Count(), Is.EqualTo(node316.Zones.Count));
+        rig316.Sim.WorkloadAnon(1);
+        Assert.That((rig316.Stat(ZoneStat.NrInactiveAnon), rig316.Stat(ZoneStat.NrActiveAnon)), Is.EqualTo((0L, 256L)));
     }
 
     /// <summary>
@@ -219,7 +230,7 @@ public class ReclaimV6_1Tests
         var rig = Rig(swapMib: 8);
         rig.Sim.WorkloadAnon(1);
         var rmap = rig.Get<Rmap>();
-        int page = rig.LruList(Zone.LruActiveAnon)[0];
+        int page = rig.LruList(Zone.LruInactiveAnon)[0];
         rmap.PageReferenced(page); // age the pte the fault left young
         rmap.MarkYoung(page);      // the process touches it again
         var reclaim = rig.Get<FolioReclaim>();

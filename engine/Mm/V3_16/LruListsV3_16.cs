@@ -1,0 +1,12 @@
+using BalloonScript.Engine.Designs;
+
+namespace BalloonScript.Engine.Mm.V3_16;
+
+/// <summary>The LRU lists of v3.16: per zone (<c>zone-&gt;lruvec</c>, <c>zone-&gt;lru_lock</c>); a new anonymous page starts active (do_anonymous_page → lru_cache_add_active_or_unevictable).</summary>
+[KernelPart("LRU lists", PartVersion.V3_16)]
+internal sealed class LruListsV3_16 : ILruLists
+{
+    public bool NodeLruvec => false;
+
+    public bool NewAnonPageActive => true;
+}

@@ -1,0 +1,16 @@
+using BalloonScript.Engine.Designs;
+
+namespace BalloonScript.Engine.Mm.V6_1;
+
+/// <summary>
+/// The LRU lists of 6.1 (classic LRU, MGLRU off): one lruvec per node (<c>pgdat-&gt;__lruvec</c>, v4.8), its lists and
+/// <c>lru_lock</c> shared by the node's zones; a new anonymous page starts inactive (do_anonymous_page →
+/// folio_add_lru_vma → lru_cache_add_inactive_or_unevictable, 5.9).
+/// </summary>
+[KernelPart("LRU lists", PartVersion.V6_1)]
+internal sealed class LruListsV6_1 : ILruLists
+{
+    public bool NodeLruvec => true;
+
+    public bool NewAnonPageActive => false;
+}
