@@ -146,7 +146,8 @@ public sealed class Simulation
     /// <summary>fill_balloon calls that got no page ("Out of puff!") and slept 200 ms.</summary>
     public long BalloonOutOfPuff => _parts.Balloon.OutOfPuff;
 
-    private long InflatableMaxPages()
+    /// <summary>The most pages an inflate may ask for now (the bound BalloonInflate checks).</summary>
+    internal long InflatableMaxPages()
     {
         if (!_parts.Reclaim.Modelled) return _parts.Balloon.InflatablePages();
         var vm = _parts.VmStat;

@@ -11,19 +11,20 @@ internal static class ReclaimServiceCollectionExtensions
     {
         services.AddSingleton<OomNotifyList>(); // the driver registers on it whether or not reclaim is modelled
         if (!modelled) return services.AddSingleton<IReclaim, ReclaimNotModelled>();
-        services.AddSingleton<V3_16.OomKiller>();
         switch (version)
         {
             case PartVersion.V3_16:
                 services.AddSingleton<V3_16.PageReclaim>();
+                services.AddSingleton<V3_16.OomKiller>();
                 services.AddSingleton<V3_16.LruShrinker>();
                 services.AddSingleton<V3_16.ShrinkSlab>();
                 services.AddSingleton<V3_16.DirectReclaim>();
                 services.AddSingleton<V3_16.Kswapd>();
                 services.AddSingleton<IReclaim, V3_16.ReclaimV3_16>();
                 break;
-            case PartVersion.V6_1: // the OOM killer is v3.16's (docs/model.md)
+            case PartVersion.V6_1:
                 services.AddSingleton<V6_1.FolioReclaim>();
+                services.AddSingleton<V6_1.OomKiller>();
                 services.AddSingleton<V6_1.NodeReclaimState>();
                 services.AddSingleton<V6_1.ShrinkSlab>();
                 services.AddSingleton<V6_1.LruvecShrinker>();

@@ -5,11 +5,10 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 
 /// <summary>
 /// Reclaim of 6.1 as the page allocator calls it: wake_all_kswapds (<see cref="Kswapd"/>), try_to_free_pages
-/// (<see cref="DirectReclaim"/>), out_of_memory (v3.16's killer, <see cref="V3_16.OomKiller"/>: 6.1's oom_badness
-/// counts the same pages; docs/model.md lists what else differs).
+/// (<see cref="DirectReclaim"/>), out_of_memory (<see cref="OomKiller"/>).
 /// </summary>
 [KernelPart("reclaim", PartVersion.V6_1)]
-internal sealed class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, V3_16.OomKiller oom, NodeReclaimState state) : IReclaim
+internal sealed class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, OomKiller oom, NodeReclaimState state) : IReclaim
 {
     public bool Modelled => true;
 

@@ -278,4 +278,32 @@ public class ReclaimV6_1Tests
         rig.Get<Lru>().PutbackLruPage(page);
         rig.Lists.FreeHead(list);
     }
+
+    /// <summary>
+    /// out_of_memory (6.1): of processes with equal badness the last one is chosen (oom_evaluate_task's "points &lt;
+    /// chosen_points" skips only fewer; v3.16 keeps the first); the kill is printed as 6.1 prints it (the oom-kill
+    /// summary, then "Out of memory: Killed process ... UID:0 pgtables:... oom_score_adj:..."), and oom_badness has no
+    /// floor (a negative oom_score_adj can push points below zero).
+    /// </summary>
+    [Test]
+    public void OutOfMemory_v6_1_OfEqualProcessesTheLastIsKilled_PrintedAs6_1Does()
+    {
+        var rig = Rig();
+        for (int i = 0; i < 3; i++) rig.Sim.WorkloadAnon(16); // pids 1000, 1001, 1002: equal
+        rig.Sim.WorkloadAnon(30);                             // pid 1003 runs out of memory on the way
+
+        var victim = rig.Processes.All.Single(p => p.MemDie);
+        Assert.That(victim.Pid, Is.EqualTo(1002), "the last of the equals (v3.16 would take 1000)");
+        string dmesg = rig.Sim.Dmesg();
+        Assert.That(dmesg, Does.Contain("oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=anon,pid=1002,uid=0"));
+        Assert.That(dmesg, Does.Match(@"Out of memory: Killed process 1002 \(anon\) total-vm:16384kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:32kB oom_score_adj:0"));
+        Assert.That(dmesg, Does.Not.Contain("or sacrifice child"));
+
+        var p = rig.Processes.All[0];
+        p.OomScoreAdj = -999;
+        Assert.That(Engine.Reclaim.V6_1.OomKiller.OomBadness(p, 1_000_000), Is.Negative);
+        Assert.That(Engine.Reclaim.V3_16.OomKiller.OomBadness(p, 1_000_000), Is.EqualTo(1));
+        p.OomScoreAdj = -1000;
+        Assert.That(Engine.Reclaim.V6_1.OomKiller.OomBadness(p, 1_000_000), Is.EqualTo(long.MinValue));
+    }
 }
