@@ -42,7 +42,7 @@ internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap
             (chosen, chosenPoints) = (p, points);
         }
         var current = processes.Current;
-        log.Printk($"{current?.Comm ?? "kworker"} invoked oom-killer: gfp_mask=0x{(uint)gfp:x}, order={order}, oom_score_adj={current?.OomScoreAdj ?? 0}");
+        log.Printk($"{current?.Comm ?? "kworker"} invoked oom-killer: gfp_mask={FormatGfp(gfp)}, order={order}, oom_score_adj={current?.OomScoreAdj ?? 0}");
         if (chosen is null)
         {
             PrintNoVictim();
@@ -57,6 +57,9 @@ internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap
         AfterKill();
         return true;
     }
+
+    /// <summary>How dump_header prints the request's gfp mask.</summary>
+    protected abstract string FormatGfp(Gfp gfp);
 
     /// <summary>oom_badness of the version.</summary>
     protected abstract long Badness(Process p, long totalpages);

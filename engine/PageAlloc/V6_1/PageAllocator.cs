@@ -282,11 +282,12 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
         return page;
     }
 
-    /// <summary>warn_alloc: "page allocation failure" unless __GFP_NOWARN (ratelimited), and no page.</summary>
+    /// <summary>warn_alloc (6.1): "page allocation failure" unless __GFP_NOWARN (ratelimited), and no page.</summary>
     private int Fail(int order, Gfp gfp)
     {
         if ((gfp & Gfp.NoWarn) == 0 && log.Ratelimit("warn_alloc"))
-            log.Printk($"{processes.Current?.Comm ?? scheduler.Current.Name}: page allocation failure: order:{order}, mode:0x{(uint)gfp:x}, nodemask=(null)");
+            log.Printk($"{processes.Current?.Comm ?? scheduler.Current.Name}: page allocation failure: order:{order}, mode:{GfpFlags.Format(gfp)}, "
+                + "nodemask=(null),cpuset=/,mems_allowed=0");
         return -1;
     }
 }

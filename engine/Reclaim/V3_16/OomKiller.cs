@@ -30,6 +30,9 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
         return points > 0 ? points : 1;
     }
 
+    /// <summary>dump_header (v3.16): "gfp_mask=0x%x".</summary>
+    protected override string FormatGfp(PageAlloc.Gfp gfp) => $"0x{(uint)gfp:x}";
+
     protected override long Badness(Process p, long totalpages) => OomBadness(p, totalpages);
 
     /// <summary>select_bad_process (v3.16): 0 points is never chosen; a tie keeps the earlier process.</summary>

@@ -12,8 +12,8 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// pages plus oom_score_adj × totalpages/1000, with no floor (an oom_score_adj of −1000 makes a process unkillable,
 /// LONG_MIN); <c>oom_evaluate_task</c> takes a process with at least the points chosen so far, so of equals the last
 /// one wins; dump_header's summary line and <c>__oom_kill_process</c>'s "Killed process" line; no sleep after the kill.
-/// Not modelled: the task dump (dump_tasks), show_mem, the gfp flag names (%pGg), the OOM reaper (a victim here exits at
-/// once, before the reaper's OOM_REAPER_DELAY of 2 s would come).
+/// Not modelled: the task dump (dump_tasks), show_mem, the OOM reaper (a victim here exits at once, before the reaper's
+/// OOM_REAPER_DELAY of 2 s would come).
 /// </summary>
 internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap, SwapArea swap, KernelLog log, VmStat vmstat,
     Scheduler scheduler, OomNotifyList notifyList)
@@ -25,6 +25,9 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
         if (p.OomScoreAdj == -1000 || p.Exited) return long.MinValue;
         return p.AnonRss + p.SwapEnts + p.NrPtes + p.OomScoreAdj * (totalpages / 1000);
     }
+
+    /// <summary>dump_header (6.1): "gfp_mask=%#x(%pGg)".</summary>
+    protected override string FormatGfp(PageAlloc.Gfp gfp) => PageAlloc.V6_1.GfpFlags.Format(gfp);
 
     protected override long Badness(Process p, long totalpages) => OomBadness(p, totalpages);
 
