@@ -48,7 +48,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
 
     /// <summary>Balloon pages isolated, per MAX_ORDER block, as the last check saw them.</summary>
     [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
-    private readonly int[] _isolated = new int[pages.Changes.Blocks.Length];
+    private readonly int[] _isolated = new int[pages.Changes.BlockCount];
 
     /// <summary>The blocks of the PFNs parked or untold at the last check: their pages are looked at again.</summary>
     [NotState("about the last check, not the guest")]
