@@ -218,8 +218,9 @@ internal sealed class Scheduler : ISnapshotState
     /// <summary>True if some blocked path waits for <paramref name="lockObject"/> (spin_is_contended).</summary>
     public bool AnyWaitingOn(object lockObject)
     {
-        foreach (var t in _tasks)
-            if (!t.Done && ReferenceEquals(t.WaitingOn, lockObject)) return true;
+        // Indexed, not foreach: an interface's enumerator is boxed, and this runs at every lock-release check.
+        for (int i = 0; i < _tasks.Count; i++)
+            if (!_tasks[i].Done && ReferenceEquals(_tasks[i].WaitingOn, lockObject)) return true;
         return false;
     }
 
@@ -390,8 +391,8 @@ internal sealed class Scheduler : ISnapshotState
     private List<SimTask> CollectRunnable()
     {
         _runnable.Clear();
-        foreach (var t in _tasks)
-            if (t.Runnable) _runnable.Add(t);
+        for (int i = 0; i < _tasks.Count; i++) // indexed: no boxed enumerator at every preemption point
+            if (_tasks[i].Runnable) _runnable.Add(_tasks[i]);
         return _runnable;
     }
 }
