@@ -4,7 +4,7 @@ namespace BalloonScript.Engine.Sched;
 
 /// <summary>
 /// The execution model: N simulated CPUs run kernel paths (<see cref="SimTask"/>) one at a time, so a run is
-/// deterministic for a given strategy and seed. Kernel code calls <see cref="Preempt"/> at points where the
+/// deterministic for a given strategy and seed. Kernel code calls <see cref="Preempt(string)"/> at points where the
 /// real kernel could be interleaved with another CPU (lock operations, lockless reads that matter), and
 /// <see cref="WaitUntil"/> where it would block.
 /// <para>
@@ -150,6 +150,12 @@ internal sealed class Scheduler : ISnapshotState
         var next = Choose(runnable, current);
         if (next != current) SwitchTo(current, next);
     }
+
+    /// <summary>
+    /// <see cref="Preempt(string)"/> at a point named with a PFN (<paramref name="point"/> then <paramref name="pfn"/>), the
+    /// name formatted only for a switching run's trace: a run to completion passes such points without allocating.
+    /// </summary>
+    public void Preempt(string point, int pfn) => Preempt(_strategy is null ? point : point + pfn);
 
     /// <summary>
     /// Run to completion: let simulated time pass to the next timer (fire it); false if no timer is armed. Set by
