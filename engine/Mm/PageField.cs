@@ -38,6 +38,11 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     /// <summary><paramref name="count"/> pages from <paramref name="start"/> set to <paramref name="value"/>.</summary>
     public void Fill(T value, int start, int count)
     {
+        if (count == 1)
+        {
+            this[start] = value; // an order-0 page: a plain store, not a span fill
+            return;
+        }
         _values.AsSpan(start, count).Fill(value);
         for (int c = start >> PageChanges.ChunkOrder; c <= (start + count - 1) >> PageChanges.ChunkOrder; c++) _marks[c] = PageChanges.Changed;
     }
