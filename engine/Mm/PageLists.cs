@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Snapshots;
 
@@ -33,12 +34,15 @@ internal sealed class PageLists : ISnapshotState
     private readonly Sanitizer _sanitizer;
     [NotState("the marks of PageTable.Changes, not list state")]
     private readonly PageChanges _changes;
+    [NotState("the marks of PageTable.Changes, not list state")]
+    private readonly byte[] _marks;
 
     public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 4096)
     {
         _nrPages = pages.NrPages;
         _sanitizer = sanitizer;
         _changes = pages.Changes;
+        _marks = _changes.Marks;
         // Pages start on no list (all links poison: zeroed storage); poison makes a stray list_del visible.
         _links = new int[2 * (_nrPages + maxHeads)];
         for (int h = maxHeads - 1; h >= 0; h--) _freeHeads.Push(_nrPages + h);
@@ -173,17 +177,11 @@ internal sealed class PageLists : ISnapshotState
         public readonly Walk GetEnumerator() => this;
     }
 
-    /// <summary>__list_add with the v3.16 CONFIG_DEBUG_LIST checks.</summary>
+    /// <summary>__list_add with the v3.16 CONFIG_DEBUG_LIST checks (a failed one reported by <see cref="InsertCorrupt"/>).</summary>
     private bool Insert(int node, int prev, int next)
     {
-        if (IsPoison(prev) || IsPoison(next))
-            return Corrupt(node, $"list_add: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
-        if (Prev(next) != prev)
-            return Corrupt(node, $"list_add corruption. next->prev should be prev ({Fmt(prev)}), but was {Fmt(Prev(next))}. (next={Fmt(next)})");
-        if (Next(prev) != next)
-            return Corrupt(node, $"list_add corruption. prev->next should be next ({Fmt(next)}), but was {Fmt(Next(prev))}. (prev={Fmt(prev)})");
-        if (node == prev || node == next)
-            return Corrupt(node, $"list_add double add: new={Fmt(node)}, prev={Fmt(prev)}, next={Fmt(next)}");
+        if (IsPoison(prev) || IsPoison(next) || Prev(next) != prev || Next(prev) != next || node == prev || node == next)
+            return InsertCorrupt(node, prev, next);
         if (!IsPoison(Next(node))) Changed(Next(node));
         if (!IsPoison(Prev(node))) Changed(Prev(node));
         Changed(node);
@@ -196,20 +194,24 @@ internal sealed class PageLists : ISnapshotState
         return true;
     }
 
-    /// <summary>__list_del_entry with the v3.16 CONFIG_DEBUG_LIST checks.</summary>
+    /// <summary>__list_add_valid's reports, in its order (out of line: the hot path stays small enough to inline).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool InsertCorrupt(int node, int prev, int next)
+    {
+        if (IsPoison(prev) || IsPoison(next))
+            return Corrupt(node, $"list_add: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
+        if (Prev(next) != prev)
+            return Corrupt(node, $"list_add corruption. next->prev should be prev ({Fmt(prev)}), but was {Fmt(Prev(next))}. (next={Fmt(next)})");
+        if (Next(prev) != next)
+            return Corrupt(node, $"list_add corruption. prev->next should be next ({Fmt(next)}), but was {Fmt(Next(prev))}. (prev={Fmt(prev)})");
+        return Corrupt(node, $"list_add double add: new={Fmt(node)}, prev={Fmt(prev)}, next={Fmt(next)}");
+    }
+
+    /// <summary>__list_del_entry with the v3.16 CONFIG_DEBUG_LIST checks (a failed one reported by <see cref="UnlinkCorrupt"/>).</summary>
     private bool Unlink(int node)
     {
         int next = Next(node), prev = Prev(node);
-        if (next == Poison1)
-            return Corrupt(node, $"list_del corruption, {Fmt(node)}->next is LIST_POISON1 (dead000000100100)");
-        if (prev == Poison2)
-            return Corrupt(node, $"list_del corruption, {Fmt(node)}->prev is LIST_POISON2 (dead000000200200)");
-        if (IsPoison(next) || IsPoison(prev))
-            return Corrupt(node, $"list_del: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
-        if (Next(prev) != node)
-            return Corrupt(node, $"list_del corruption. prev->next should be {Fmt(node)}, but was {Fmt(Next(prev))}");
-        if (Prev(next) != node)
-            return Corrupt(node, $"list_del corruption. next->prev should be {Fmt(node)}, but was {Fmt(Prev(next))}");
+        if (IsPoison(next) || IsPoison(prev) || Next(prev) != node || Prev(next) != node) return UnlinkCorrupt(node, prev, next);
         Changed(node);
         Changed(prev);
         Changed(next);
@@ -218,10 +220,25 @@ internal sealed class PageLists : ISnapshotState
         return true;
     }
 
+    /// <summary>__list_del_entry_valid's reports, in its order (out of line, as <see cref="InsertCorrupt"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool UnlinkCorrupt(int node, int prev, int next)
+    {
+        if (next == Poison1)
+            return Corrupt(node, $"list_del corruption, {Fmt(node)}->next is LIST_POISON1 (dead000000100100)");
+        if (prev == Poison2)
+            return Corrupt(node, $"list_del corruption, {Fmt(node)}->prev is LIST_POISON2 (dead000000200200)");
+        if (IsPoison(next) || IsPoison(prev))
+            return Corrupt(node, $"list_del: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
+        if (Next(prev) != node)
+            return Corrupt(node, $"list_del corruption. prev->next should be {Fmt(node)}, but was {Fmt(Next(prev))}");
+        return Corrupt(node, $"list_del corruption. next->prev should be {Fmt(node)}, but was {Fmt(Prev(next))}");
+    }
+
     /// <summary>A link of <paramref name="node"/> changes: mark its block if it is a page (list heads are in no block).</summary>
     private void Changed(int node)
     {
-        if ((uint)node < (uint)_nrPages) _changes.Mark(node);
+        if ((uint)node < (uint)_nrPages) _marks[node >> PageChanges.ChunkOrder] = PageChanges.Changed;
     }
 
     private bool Corrupt(int node, string message)
