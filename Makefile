@@ -49,20 +49,27 @@ $(BUILD_STAMP): $(BUILD_INPUTS)
 	$(DOTNET) build $(SLN) -c $(CONFIG) -nologo -v:minimal
 	@touch $@
 
-# NUnit (TRX) + pytest (package tests and notebook execution), then one line: N passed, N failed. The two suites are
-# single-threaded and independent, so they run side by side, one per core; NUnit's console output follows pytest's.
+# NUnit (TRX) + pytest (package tests, then notebook execution as a second pytest run), then one line: N passed, N
+# failed. The three runs are independent and each mostly single-threaded, waiting on the child processes it starts
+# (notebook kernels, CLI runs, sweep workers) part of the time, so they run side by side on the two cores; the package
+# tests print as they go, the notebooks' and NUnit's output follows.
 test: deps build
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS); \
 	$(DOTNET) test tests/Engine.Tests -c $(CONFIG) --no-build --nologo \
 	  --logger "trx;LogFileName=engine.trx" --logger "console;verbosity=minimal" \
 	  --results-directory $(RESULTS)/engine > $(RESULTS)/engine.log 2>&1 & nunit_pid=$$!; \
-	$(PY) -m pytest tests/python tests/notebooks -p no:cacheprovider -q -rfEs \
+	$(PY) -m pytest tests/notebooks -p no:cacheprovider -q -rfEs \
+	  --junitxml=$(RESULTS)/notebooks.xml > $(RESULTS)/notebooks.log 2>&1 & notebooks_pid=$$!; \
+	$(PY) -m pytest tests/python -p no:cacheprovider -q -rfEs \
 	  --junitxml=$(RESULTS)/pytest.xml; pytest_rc=$$?; \
+	wait $$notebooks_pid; notebooks_rc=$$?; \
 	wait $$nunit_pid; nunit_rc=$$?; \
+	echo; cat $(RESULTS)/notebooks.log; \
 	echo; cat $(RESULTS)/engine.log; \
 	echo; \
 	$(PY) tests/summarize.py --trx $(RESULTS)/engine/engine.trx --trx-rc $$nunit_rc \
-	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --out $(RESULTS)/summary.txt
+	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --junit $(RESULTS)/notebooks.xml --junit-rc $$notebooks_rc \
+	  --out $(RESULTS)/summary.txt
 
 # The long robustness run (issue 7): SOAK_OPS random operations over every design with the checks after each,
 # every scenario explored under every design (SOAK_SCHEDULES per strategy), the exploration that once hung, and the

@@ -13,8 +13,11 @@ namespace BalloonScript.Engine.Balloon;
 internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock,
     IBalloonPageIdentity identity, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler)
 {
-    /// <summary>Walk the balloon list from its head, offering each page to <paramref name="tryDequeue"/>; the page it took, or -1.</summary>
-    public int Walk(Func<int, bool> tryDequeue)
+    /// <summary>
+    /// Walk the balloon list from its head, offering each page to <paramref name="tryDequeue"/> (with
+    /// <paramref name="state"/>: a static lambda and a value for state allocate nothing per page); the page it took, or -1.
+    /// </summary>
+    public int Walk<TState>(TState state, Func<TState, int, bool> tryDequeue)
     {
         int head = dev.Pages;
         int page = lists.Next(head), from = head;
@@ -23,7 +26,7 @@ internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageL
             if (!OnWalkablePage(page, from, steps)) return -1;
             int next = lists.Next(page);
             scheduler.Preempt("balloon_page_dequeue: next entry read");
-            if (tryDequeue(page)) return page;
+            if (tryDequeue(state, page)) return page;
             (from, page) = (page, next);
         }
         return -1;
@@ -38,16 +41,18 @@ internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageL
     public int LockedWalk(Func<int, bool> racedWithIsolation)
     {
         dev.PagesLock.Lock();
-        int taken = Walk(page =>
-        {
-            if (!pageLock.TryLock(page)) return false;
-            bool listed = !racedWithIsolation(page);
-            if (listed) Delete(page);
-            pageLock.Unlock(page);
-            return listed;
-        });
+        int taken = Walk((Walk: this, Raced: racedWithIsolation), static (s, page) => s.Walk.TryDequeueLocked(page, s.Raced));
         dev.PagesLock.Unlock();
         return taken;
+    }
+
+    private bool TryDequeueLocked(int page, Func<int, bool> racedWithIsolation)
+    {
+        if (!pageLock.TryLock(page)) return false;
+        bool listed = !racedWithIsolation(page);
+        if (listed) Delete(page);
+        pageLock.Unlock(page);
+        return listed;
     }
 
     /// <summary>balloon_page_delete of the page dequeue took, counted as a balloon_deflate event (v3.18 name).</summary>
@@ -64,13 +69,12 @@ internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageL
     /// </summary>
     private bool OnWalkablePage(int node, int from, int steps)
     {
+        if (!PageLists.IsPoison(node) && !lists.IsHead(node) && steps <= pages.NrPages) return true;
         string link = lists.IsHead(from) ? "the balloon list head's" : $"pfn {from}'s";
-        string? fault = PageLists.IsPoison(node)
+        string fault = PageLists.IsPoison(node)
             ? $"general protection fault in balloon_page_dequeue: following {link} list_del'ed lru.next ({(node == PageLists.Poison1 ? "dead000000100100, LIST_POISON1" : "dead000000200200, LIST_POISON2")})"
             : lists.IsHead(node) ? $"balloon_page_dequeue walked off the balloon list: {link} lru.next is another list_head, taken as a struct page"
-            : steps > pages.NrPages ? "balloon_page_dequeue: the balloon list walk does not come back to its head"
-            : null;
-        if (fault is null) return true;
+            : "balloon_page_dequeue: the balloon list walk does not come back to its head";
         sanitizer.Report(ReportKind.ListCorruption, lists.IsHead(from) ? -1 : from, fault);
         return false;
     }

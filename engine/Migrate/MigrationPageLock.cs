@@ -23,10 +23,13 @@ internal sealed class MigrationPageLock(PageTable pages, PageLock pageLock, Sche
         if (!pages.Test(page, PG.Writeback)) return MigrateRc.Success;
         if (mode == MigrateMode.Sync && force)
         {
-            scheduler.WaitUntil(() => !pages.Test(page, PG.Writeback), pageLock, "wait_on_page_writeback");
+            WaitOnPageWriteback(page);
             return MigrateRc.Success;
         }
         pageLock.Unlock(page);
         return mode != MigrateMode.Sync ? MigrateRc.EBusy : MigrateRc.EAgain;
     }
+
+    /// <summary>wait_on_page_writeback (its own method: a lambda capturing <paramref name="page"/> in <see cref="Lock"/> would be allocated on every call).</summary>
+    private void WaitOnPageWriteback(int page) => scheduler.WaitUntil(() => !pages.Test(page, PG.Writeback), pageLock, "wait_on_page_writeback");
 }

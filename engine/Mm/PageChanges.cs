@@ -1,29 +1,72 @@
+using System.Runtime.InteropServices;
+
 namespace BalloonScript.Engine.Mm;
 
 /// <summary>
-/// Which MAX_ORDER blocks (2^<see cref="BlockOrder"/> PFNs: a buddy block never crosses one) had a page changed since the
-/// whole-memory checks last looked: written by the page-state mutators (<see cref="PageField{T}"/>, the lru links of
-/// <see cref="PageLists"/>, the host's ledger), read and cleared by the checks. Not simulated state: a restore marks
-/// every block, so the checks after it look at everything.
+/// Marks on every chunk of 2^<see cref="ChunkOrder"/> PFNs, written by the page-state mutators (<see cref="PageField{T}"/>,
+/// the lru links of <see cref="PageLists"/>, the host's ledger) with one store. Not simulated state: a restore marks
+/// every chunk changed. Two readers:
+/// <list type="bullet">
+/// <item>the whole-memory checks (<see cref="Take"/>): which MAX_ORDER blocks (2^<see cref="BlockOrder"/> PFNs: a buddy
+/// block never crosses one) had a page changed since they last looked;</item>
+/// <item>the page allocator's free_pages_check / check_new_page (<see cref="PageAlloc.PageStateChecks"/>): a chunk the free
+/// path left <see cref="Clean"/> — every page free as free_pages_prepare leaves it — and no one wrote since needs
+/// neither checking nor clearing again, so a high-order block's tail pages are not read or written page by page.</item>
+/// </list>
 /// </summary>
-internal sealed class PageChanges(int nrPages)
+internal sealed class PageChanges
 {
     public const int BlockOrder = Zone.MaxOrder - 1;
+    public const int ChunkOrder = 6;
+    public const int ChunkPages = 1 << ChunkOrder;
 
-    /// <summary>One byte per block, 1 = changed.</summary>
-    public readonly byte[] Blocks = new byte[((nrPages - 1) >> BlockOrder) + 1];
+    /// <summary>A page of the chunk was written since the checks last looked (a write stores this, clearing <see cref="Clean"/>).</summary>
+    public const byte Changed = 1;
 
-    public void Mark(int pfn) => Blocks[pfn >> BlockOrder] = 1;
+    /// <summary>Every page of the chunk is as free_pages_prepare leaves a page it passed, and none was written since.</summary>
+    public const byte Clean = 2;
 
-    public void MarkAll() => Array.Fill(Blocks, (byte)1);
+    private const int ChunksPerBlock = 1 << (BlockOrder - ChunkOrder);
+    private const ulong ChangedBytes = 0x0101010101010101UL;
 
-    /// <summary>The changed blocks in PFN order, and the marks cleared.</summary>
+    /// <summary>One byte per chunk, whole blocks of them (a block's chunks are two ulongs).</summary>
+    public readonly byte[] Marks;
+
+    /// <summary>The number of MAX_ORDER blocks.</summary>
+    public readonly int BlockCount;
+
+    public PageChanges(int nrPages)
+    {
+        BlockCount = ((nrPages - 1) >> BlockOrder) + 1;
+        Marks = new byte[BlockCount * ChunksPerBlock];
+    }
+
+    public void Mark(int pfn) => Marks[pfn >> ChunkOrder] = Changed;
+
+    public void MarkAll() => Array.Fill(Marks, Changed);
+
+    /// <summary>The blocks with a changed chunk in PFN order, and the changed marks cleared (the clean ones kept).</summary>
     public List<int> Take()
     {
         var changed = new List<int>();
-        for (int b = Blocks.AsSpan().IndexOf((byte)1); b >= 0 && b < Blocks.Length; b++)
-            if (Blocks[b] != 0) changed.Add(b);
-        Array.Clear(Blocks);
+        var words = MemoryMarshal.Cast<byte, ulong>(Marks.AsSpan());
+        for (int b = 0; b < BlockCount; b++)
+        {
+            ref ulong w0 = ref words[2 * b], w1 = ref words[2 * b + 1];
+            if (((w0 | w1) & ChangedBytes) == 0) continue;
+            changed.Add(b);
+            w0 &= ~ChangedBytes;
+            w1 &= ~ChangedBytes;
+        }
         return changed;
+    }
+
+    /// <summary>Chunk <paramref name="chunk"/> is marked <see cref="Clean"/>.</summary>
+    public bool IsClean(int chunk) => (Marks[chunk] & Clean) != 0;
+
+    /// <summary>The chunks of [<paramref name="pfn"/>, +<paramref name="n"/>), whole chunks, marked <see cref="Clean"/>.</summary>
+    public void SetClean(int pfn, int n)
+    {
+        foreach (ref byte m in Marks.AsSpan(pfn >> ChunkOrder, n >> ChunkOrder)) m |= Clean;
     }
 }

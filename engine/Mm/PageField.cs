@@ -4,14 +4,14 @@ namespace BalloonScript.Engine.Mm;
 
 /// <summary>
 /// One field of <c>struct page</c> for every PFN (a column of <see cref="PageTable"/>). Reads are plain array reads;
-/// every write also marks the page's MAX_ORDER block in <see cref="PageChanges"/>, so that the whole-memory checks
-/// after an operation look only at the blocks it changed.
+/// every write also marks the page's chunk <see cref="PageChanges.Changed"/>, so that the whole-memory checks after an
+/// operation look only at the blocks it changed, and the page allocator knows the chunk is no longer clean.
 /// </summary>
 internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : unmanaged, IEquatable<T>
 {
     private readonly T[] _values = new T[nrPages];
     [NotState("the marks of PageChanges, not page state")]
-    private readonly byte[] _changed = changes.Blocks;
+    private readonly byte[] _marks = changes.Marks;
 
     public T this[int pfn]
     {
@@ -19,7 +19,7 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
         set
         {
             _values[pfn] = value;
-            _changed[pfn >> PageChanges.BlockOrder] = 1;
+            _marks[pfn >> PageChanges.ChunkOrder] = PageChanges.Changed;
         }
     }
 
@@ -38,14 +38,19 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     /// <summary><paramref name="count"/> pages from <paramref name="start"/> set to <paramref name="value"/>.</summary>
     public void Fill(T value, int start, int count)
     {
+        if (count == 1)
+        {
+            this[start] = value; // an order-0 page: a plain store, not a span fill
+            return;
+        }
         _values.AsSpan(start, count).Fill(value);
-        for (int b = start >> PageChanges.BlockOrder; b <= (start + count - 1) >> PageChanges.BlockOrder; b++) _changed[b] = 1;
+        for (int c = start >> PageChanges.ChunkOrder; c <= (start + count - 1) >> PageChanges.ChunkOrder; c++) _marks[c] = PageChanges.Changed;
     }
 
     /// <summary>Every page set from <paramref name="values"/> (a snapshot's copy); every block counts as changed.</summary>
     public void CopyFrom(T[] values)
     {
         values.CopyTo(_values, 0);
-        Array.Fill(_changed, (byte)1);
+        Array.Fill(_marks, PageChanges.Changed);
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Snapshots;
 
@@ -11,6 +12,11 @@ namespace BalloonScript.Engine.Mm;
 /// kernel's debug build, the operation is not done. Each link it changes marks the pages at both ends in
 /// <see cref="PageChanges"/> (and a page added while still on a list, its old neighbours), so that the checks after an
 /// operation can look at the links it changed and not walk every list.
+/// <para>
+/// A node's next and prev sit side by side (one cache line), each stored XOR its poison value: the zeroed memory of a
+/// new array reads as LIST_POISON1/2 (pages start on no list) without being written, so booting touches only the pages
+/// of the array that hold the links it sets (the free blocks' heads), half of them.
+/// </para>
 /// </summary>
 internal sealed class PageLists : ISnapshotState
 {
@@ -22,71 +28,73 @@ internal sealed class PageLists : ISnapshotState
     public const int BytesPerPage = 2 * sizeof(int);
 
     private readonly int _nrPages;
-    private readonly int[] _next;
-    private readonly int[] _prev;
+    /// <summary>Node i's next at [2i] (XOR <see cref="Poison1"/>) and prev at [2i + 1] (XOR <see cref="Poison2"/>).</summary>
+    private readonly int[] _links;
     private readonly Stack<int> _freeHeads = new();
     private readonly Sanitizer _sanitizer;
     [NotState("the marks of PageTable.Changes, not list state")]
     private readonly PageChanges _changes;
+    [NotState("the marks of PageTable.Changes, not list state")]
+    private readonly byte[] _marks;
 
     public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 4096)
     {
         _nrPages = pages.NrPages;
         _sanitizer = sanitizer;
         _changes = pages.Changes;
-        _next = new int[_nrPages + maxHeads];
-        _prev = new int[_nrPages + maxHeads];
+        _marks = _changes.Marks;
+        // Pages start on no list (all links poison: zeroed storage); poison makes a stray list_del visible.
+        _links = new int[2 * (_nrPages + maxHeads)];
         for (int h = maxHeads - 1; h >= 0; h--) _freeHeads.Push(_nrPages + h);
-        // Pages start on no list; poison makes a stray list_del visible.
-        Array.Fill(_next, Poison1, 0, _nrPages);
-        Array.Fill(_prev, Poison2, 0, _nrPages);
     }
 
     public static bool IsPoison(int node) => node == Poison1 || node == Poison2;
     public bool IsHead(int node) => node >= _nrPages;
 
-    public int Next(int node) => _next[node];
-    public int Prev(int node) => _prev[node];
+    public int Next(int node) => _links[2 * node] ^ Poison1;
+    public int Prev(int node) => _links[2 * node + 1] ^ Poison2;
+
+    private void SetNext(int node, int next) => _links[2 * node] = next ^ Poison1;
+    private void SetPrev(int node, int prev) => _links[2 * node + 1] = prev ^ Poison2;
 
     /// <summary>A new empty list (INIT_LIST_HEAD); give it back with <see cref="FreeHead"/>.</summary>
     public int NewHead()
     {
         if (_freeHeads.Count == 0) throw new InvalidOperationException("out of simulated list heads");
         int h = _freeHeads.Pop();
-        _next[h] = h;
-        _prev[h] = h;
+        SetNext(h, h);
+        SetPrev(h, h);
         return h;
     }
 
     public void FreeHead(int head) => _freeHeads.Push(head);
 
     /// <summary>Every link and the free list heads (<see cref="Stack{T}.ToArray"/> gives them top first).</summary>
-    public object Save() => ((int[])_next.Clone(), (int[])_prev.Clone(), _freeHeads.ToArray());
+    public object Save() => ((int[])_links.Clone(), _freeHeads.ToArray());
 
     public void Restore(object saved)
     {
         _changes.MarkAll();
-        var (next, prev, freeHeads) = ((int[], int[], int[]))saved;
-        next.CopyTo(_next, 0);
-        prev.CopyTo(_prev, 0);
+        var (links, freeHeads) = ((int[], int[]))saved;
+        links.CopyTo(_links, 0);
         _freeHeads.Clear();
         for (int i = freeHeads.Length - 1; i >= 0; i--) _freeHeads.Push(freeHeads[i]);
     }
 
-    public bool Empty(int head) => _next[head] == head;
+    public bool Empty(int head) => Next(head) == head;
 
     /// <summary>list_add: insert after <paramref name="head"/> (at the head of the list).</summary>
-    public bool Add(int node, int head) => Insert(node, head, _next[head]);
+    public bool Add(int node, int head) => Insert(node, head, Next(head));
 
     /// <summary>list_add_tail: insert before <paramref name="head"/>.</summary>
-    public bool AddTail(int node, int head) => Insert(node, _prev[head], head);
+    public bool AddTail(int node, int head) => Insert(node, Prev(head), head);
 
     /// <summary>list_del: unlink and poison.</summary>
     public bool Del(int node)
     {
         if (!Unlink(node)) return false;
-        _next[node] = Poison1;
-        _prev[node] = Poison2;
+        SetNext(node, Poison1);
+        SetPrev(node, Poison2);
         return true;
     }
 
@@ -100,10 +108,10 @@ internal sealed class PageLists : ISnapshotState
     /// list_rotate_to_front(<paramref name="node"/>, <paramref name="head"/>): rotate the list so that
     /// <paramref name="node"/> comes first, the entries before it going to the tail in order (the head is moved).
     /// </summary>
-    public bool RotateToFront(int node, int head) => node == head || (Unlink(head) && Insert(head, _prev[node], node));
+    public bool RotateToFront(int node, int head) => node == head || (Unlink(head) && Insert(head, Prev(node), node));
 
     /// <summary>True if <paramref name="node"/> currently sits on some list (its links are not poison).</summary>
-    public bool OnAList(int node) => !IsPoison(_next[node]);
+    public bool OnAList(int node) => !IsPoison(Next(node));
 
     /// <summary>
     /// A list walk (list_for_each_entry[_safe] in <paramref name="walker"/>) over <paramref name="head"/> about to
@@ -169,55 +177,68 @@ internal sealed class PageLists : ISnapshotState
         public readonly Walk GetEnumerator() => this;
     }
 
-    /// <summary>__list_add with the v3.16 CONFIG_DEBUG_LIST checks.</summary>
+    /// <summary>__list_add with the v3.16 CONFIG_DEBUG_LIST checks (a failed one reported by <see cref="InsertCorrupt"/>).</summary>
     private bool Insert(int node, int prev, int next)
     {
-        if (IsPoison(prev) || IsPoison(next))
-            return Corrupt(node, $"list_add: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
-        if (_prev[next] != prev)
-            return Corrupt(node, $"list_add corruption. next->prev should be prev ({Fmt(prev)}), but was {Fmt(_prev[next])}. (next={Fmt(next)})");
-        if (_next[prev] != next)
-            return Corrupt(node, $"list_add corruption. prev->next should be next ({Fmt(next)}), but was {Fmt(_next[prev])}. (prev={Fmt(prev)})");
-        if (node == prev || node == next)
-            return Corrupt(node, $"list_add double add: new={Fmt(node)}, prev={Fmt(prev)}, next={Fmt(next)}");
-        if (!IsPoison(_next[node])) Changed(_next[node]);
-        if (!IsPoison(_prev[node])) Changed(_prev[node]);
+        if (IsPoison(prev) || IsPoison(next) || Prev(next) != prev || Next(prev) != next || node == prev || node == next)
+            return InsertCorrupt(node, prev, next);
+        if (!IsPoison(Next(node))) Changed(Next(node));
+        if (!IsPoison(Prev(node))) Changed(Prev(node));
         Changed(node);
         Changed(prev);
         Changed(next);
-        _next[node] = next;
-        _prev[node] = prev;
-        _prev[next] = node;
-        _next[prev] = node;
+        SetNext(node, next);
+        SetPrev(node, prev);
+        SetPrev(next, node);
+        SetNext(prev, node);
         return true;
     }
 
-    /// <summary>__list_del_entry with the v3.16 CONFIG_DEBUG_LIST checks.</summary>
+    /// <summary>__list_add_valid's reports, in its order (out of line: the hot path stays small enough to inline).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool InsertCorrupt(int node, int prev, int next)
+    {
+        if (IsPoison(prev) || IsPoison(next))
+            return Corrupt(node, $"list_add: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
+        if (Prev(next) != prev)
+            return Corrupt(node, $"list_add corruption. next->prev should be prev ({Fmt(prev)}), but was {Fmt(Prev(next))}. (next={Fmt(next)})");
+        if (Next(prev) != next)
+            return Corrupt(node, $"list_add corruption. prev->next should be next ({Fmt(next)}), but was {Fmt(Next(prev))}. (prev={Fmt(prev)})");
+        return Corrupt(node, $"list_add double add: new={Fmt(node)}, prev={Fmt(prev)}, next={Fmt(next)}");
+    }
+
+    /// <summary>__list_del_entry with the v3.16 CONFIG_DEBUG_LIST checks (a failed one reported by <see cref="UnlinkCorrupt"/>).</summary>
     private bool Unlink(int node)
     {
-        int next = _next[node], prev = _prev[node];
+        int next = Next(node), prev = Prev(node);
+        if (IsPoison(next) || IsPoison(prev) || Next(prev) != node || Prev(next) != node) return UnlinkCorrupt(node, prev, next);
+        Changed(node);
+        Changed(prev);
+        Changed(next);
+        SetNext(prev, next);
+        SetPrev(next, prev);
+        return true;
+    }
+
+    /// <summary>__list_del_entry_valid's reports, in its order (out of line, as <see cref="InsertCorrupt"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool UnlinkCorrupt(int node, int prev, int next)
+    {
         if (next == Poison1)
             return Corrupt(node, $"list_del corruption, {Fmt(node)}->next is LIST_POISON1 (dead000000100100)");
         if (prev == Poison2)
             return Corrupt(node, $"list_del corruption, {Fmt(node)}->prev is LIST_POISON2 (dead000000200200)");
         if (IsPoison(next) || IsPoison(prev))
             return Corrupt(node, $"list_del: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
-        if (_next[prev] != node)
-            return Corrupt(node, $"list_del corruption. prev->next should be {Fmt(node)}, but was {Fmt(_next[prev])}");
-        if (_prev[next] != node)
-            return Corrupt(node, $"list_del corruption. next->prev should be {Fmt(node)}, but was {Fmt(_prev[next])}");
-        Changed(node);
-        Changed(prev);
-        Changed(next);
-        _next[prev] = next;
-        _prev[next] = prev;
-        return true;
+        if (Next(prev) != node)
+            return Corrupt(node, $"list_del corruption. prev->next should be {Fmt(node)}, but was {Fmt(Next(prev))}");
+        return Corrupt(node, $"list_del corruption. next->prev should be {Fmt(node)}, but was {Fmt(Prev(next))}");
     }
 
     /// <summary>A link of <paramref name="node"/> changes: mark its block if it is a page (list heads are in no block).</summary>
     private void Changed(int node)
     {
-        if ((uint)node < (uint)_nrPages) _changes.Mark(node);
+        if ((uint)node < (uint)_nrPages) _marks[node >> PageChanges.ChunkOrder] = PageChanges.Changed;
     }
 
     private bool Corrupt(int node, string message)

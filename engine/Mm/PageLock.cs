@@ -18,9 +18,12 @@ internal sealed class PageLock(PageTable pages, Scheduler scheduler)
     public void Lock(int pfn)
     {
         scheduler.Preempt("lock_page");
-        if (pages.PageLocked(pfn)) scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})");
+        if (pages.PageLocked(pfn)) WaitOnPageLocked(pfn);
         pages.Set(pfn, PG.Locked);
     }
+
+    /// <summary>__lock_page's sleep (its own method: a lambda capturing <paramref name="pfn"/> in <see cref="Lock"/> would be allocated on every call).</summary>
+    private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})");
 
     public void Unlock(int pfn)
     {

@@ -22,7 +22,8 @@ internal sealed class PageStateChecks(PageTable pages, Sanitizer sanitizer, stri
     /// free_pages_prepare: a head page with a tag bit in its mapping loses it (v3.16 tests PageAnon, v4.8 and 6.1
     /// PageMappingFlags — bda807d44454, for non-LRU movable pages; the same test before v4.8, where nothing sets
     /// PAGE_MAPPING_MOVABLE), then every page is checked; if any is bad the block
-    /// is not freed (the kernel leaks it too). Otherwise the pages become free: no kind, no content, no flags.
+    /// is not freed (the kernel leaks it too). Otherwise the pages become free: no kind, no content, no flags. A block
+    /// of whole chunks leaves them <see cref="PageChanges.Clean"/>; a chunk still clean from its last free is so already.
     /// </summary>
     public bool FreePagesPrepare(int pfn, int order)
     {
@@ -35,10 +36,22 @@ internal sealed class PageStateChecks(PageTable pages, Sanitizer sanitizer, stri
                 if (!FreePageOk(p)) bad++;
             if (bad > 0) return false;
         }
+        if (n < PageChanges.ChunkPages) ClearPages(pfn, n);
+        else
+        {
+            for (int c = pfn; c < pfn + n; c += PageChanges.ChunkPages)
+                if (!pages.Changes.IsClean(c >> PageChanges.ChunkOrder)) ClearPages(c, PageChanges.ChunkPages);
+            pages.Changes.SetClean(pfn, n);
+        }
+        return true;
+    }
+
+    /// <summary>What free_pages_prepare leaves in a page it passed: no kind, no content, no flags.</summary>
+    private void ClearPages(int pfn, int n)
+    {
         pages.Kind.Fill((byte)PageKind.Free, pfn, n);
         pages.Content.Fill(0, pfn, n);
         pages.Flags.Fill(0, pfn, n);
-        return true;
     }
 
     /// <summary>
@@ -68,11 +81,22 @@ internal sealed class PageStateChecks(PageTable pages, Sanitizer sanitizer, stri
 
     /// <summary>
     /// Every one of <paramref name="n"/> pages from <paramref name="pfn"/> would pass <see cref="PageStateOk"/> (no
-    /// <paramref name="badFlags"/>, _count 0, no mapping, _mapcount -1): whole columns searched at once, so a high-order
-    /// block costs a few vector passes, not 512 checks; false sends the caller to the page-by-page checks, which report.
+    /// <paramref name="badFlags"/>, _count 0, no mapping, _mapcount -1): a chunk marked <see cref="PageChanges.Clean"/>
+    /// does (free_pages_prepare passed and cleared each of its pages, and none was written since); the others' columns
+    /// are searched at once, so a high-order block costs a few vector passes, not 512 checks; false sends the caller to
+    /// the page-by-page checks, which report.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its vector loop is slow until the JIT optimises it: no tier-0 phase
     private bool AllPagesClean(int pfn, int n, PG badFlags)
+    {
+        if (n < PageChanges.ChunkPages) return ColumnsClean(pfn, n, badFlags);
+        for (int c = pfn; c < pfn + n; c += PageChanges.ChunkPages)
+            if (!pages.Changes.IsClean(c >> PageChanges.ChunkOrder) && !ColumnsClean(c, PageChanges.ChunkPages, badFlags)) return false;
+        return true;
+    }
+
+    /// <summary><see cref="AllPagesClean"/> by searching the columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // its vector loop is slow until the JIT optimises it: no tier-0 phase
+    private bool ColumnsClean(int pfn, int n, PG badFlags)
     {
         if (pages.Count.AsSpan().Slice(pfn, n).ContainsAnyExcept(0) || pages.Mapping.AsSpan().Slice(pfn, n).ContainsAnyExcept(0)
             || pages.MapCount.AsSpan().Slice(pfn, n).ContainsAnyExcept(-1)) return false;

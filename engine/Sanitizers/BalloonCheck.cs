@@ -48,7 +48,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
 
     /// <summary>Balloon pages isolated, per MAX_ORDER block, as the last check saw them.</summary>
     [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
-    private readonly int[] _isolated = new int[pages.Changes.Blocks.Length];
+    private readonly int[] _isolated = new int[pages.Changes.BlockCount];
 
     /// <summary>The blocks of the PFNs parked or untold at the last check: their pages are looked at again.</summary>
     [NotState("about the last check, not the guest")]
@@ -155,14 +155,18 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         bool offListMarked = !listed && balloonKind && balloon.HasBalloonIdentity(pfn);
         bool inBalloon = listed || offListMarked;
         if (offListMarked) _isolated[pfn >> BlockOrder]++;
-        if (listed && !balloon.ListedPageMovable(pfn))
-            Find(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
+        // Each message is built only for a new finding: a standing one (legacy's stranded pages) is found at every check.
+        if (listed && !balloon.ListedPageMovable(pfn) && Found(ReportKind.BalloonUnmovable, pfn))
+            sanitizer.Report(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
         if (host.IsBallooned(pfn) && !(inBalloon && balloonKind))
-            Find(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
-        else if (!host.IsBallooned(pfn) && inBalloon && balloonKind && (_marks[pfn] & Untold) == 0)
-            Find(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
-        if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn) && (_marks[pfn] & Parked) == 0)
-            Find(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
+        {
+            if (Found(ReportKind.HostMismatch, pfn))
+                sanitizer.Report(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
+        }
+        else if (!host.IsBallooned(pfn) && inBalloon && balloonKind && (_marks[pfn] & Untold) == 0 && Found(ReportKind.HostMismatch, pfn))
+            sanitizer.Report(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
+        if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn) && (_marks[pfn] & Parked) == 0 && Found(ReportKind.PageLeak, pfn))
+            sanitizer.Report(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
                 ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
                 : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
     }
@@ -240,7 +244,13 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
 
     private void Find(ReportKind kind, long pfn, string message)
     {
+        if (Found(kind, pfn)) sanitizer.Report(kind, pfn, message);
+    }
+
+    /// <summary>A finding of this check; true if it is new (not standing since the last check): the caller reports it then.</summary>
+    private bool Found(ReportKind kind, long pfn)
+    {
         _found.Add((kind, pfn));
-        if (!_standing.Contains((kind, pfn))) sanitizer.Report(kind, pfn, message);
+        return !_standing.Contains((kind, pfn));
     }
 }

@@ -39,11 +39,11 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
 
     /// <summary>Per MAX_ORDER block and order: the free blocks whose head lies there, as the last check saw them.</summary>
     [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
-    private readonly int[] _freeBlocks = new int[pages.Changes.Blocks.Length * Zone.MaxOrder];
+    private readonly int[] _freeBlocks = new int[pages.Changes.BlockCount * Zone.MaxOrder];
     [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
-    private readonly int[] _tokens = new int[pages.Changes.Blocks.Length];
+    private readonly int[] _tokens = new int[pages.Changes.BlockCount];
     [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
-    private readonly ulong[] _tokenHash = new ulong[pages.Changes.Blocks.Length];
+    private readonly ulong[] _tokenHash = new ulong[pages.Changes.BlockCount];
 
     /// <summary>The last check found nothing and saw every block it kept a summary of: the next may look at changes only.</summary>
     [NotState("about the last check, not the guest; a restore marks every block, which makes the next check full")]
@@ -70,7 +70,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     /// </summary>
     public void Run(IReadOnlyList<int> changed)
     {
-        if (!_clean || changed.Count == pages.Changes.Blocks.Length || !NothingChangedWrong(changed)) Run();
+        if (!_clean || changed.Count == pages.Changes.BlockCount || !NothingChangedWrong(changed)) Run();
     }
 
     private bool NothingChangedWrong(IReadOnlyList<int> changed)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
@@ -21,7 +22,21 @@ internal sealed class Sanitizer(Scheduler scheduler, SimulationOptions options) 
     public void Report(ReportKind kind, long pfn, string message)
     {
         _counts[(int)kind]++;
-        if (_kept[(int)kind] >= options.MaxReportsPerKind) return;
+        if (Keeps(kind)) Keep(kind, pfn, message);
+    }
+
+    /// <summary><see cref="Report(ReportKind, long, string)"/> with an interpolated message, built only if the report is kept.</summary>
+    public void Report(ReportKind kind, long pfn, [InterpolatedStringHandlerArgument("", nameof(kind))] ref ReportMessage message)
+    {
+        _counts[(int)kind]++;
+        if (message.Kept) Keep(kind, pfn, message.ToStringAndClear());
+    }
+
+    /// <summary>The next report of <paramref name="kind"/> would be kept in full (not only counted).</summary>
+    public bool Keeps(ReportKind kind) => _kept[(int)kind] < options.MaxReportsPerKind;
+
+    private void Keep(ReportKind kind, long pfn, string message)
+    {
         _kept[(int)kind]++;
         var task = scheduler.Current;
         _reports.Add(new SanitizerReport(kind, pfn, message, task.Path.Snapshot(), task.Cpu, scheduler.Step));

@@ -4,7 +4,7 @@ namespace BalloonScript.Engine.Sched;
 
 /// <summary>
 /// The execution model: N simulated CPUs run kernel paths (<see cref="SimTask"/>) one at a time, so a run is
-/// deterministic for a given strategy and seed. Kernel code calls <see cref="Preempt"/> at points where the
+/// deterministic for a given strategy and seed. Kernel code calls <see cref="Preempt(string)"/> at points where the
 /// real kernel could be interleaved with another CPU (lock operations, lockless reads that matter), and
 /// <see cref="WaitUntil"/> where it would block.
 /// <para>
@@ -152,6 +152,12 @@ internal sealed class Scheduler : ISnapshotState
     }
 
     /// <summary>
+    /// <see cref="Preempt(string)"/> at a point named with a PFN (<paramref name="point"/> then <paramref name="pfn"/>), the
+    /// name formatted only for a switching run's trace: a run to completion passes such points without allocating.
+    /// </summary>
+    public void Preempt(string point, int pfn) => Preempt(_strategy is null ? point : point + pfn);
+
+    /// <summary>
     /// Run to completion: let simulated time pass to the next timer (fire it); false if no timer is armed. Set by
     /// <see cref="Time.SimClock"/>, so a path blocked on what a sleeping kernel thread holds waits for it to wake.
     /// </summary>
@@ -218,8 +224,9 @@ internal sealed class Scheduler : ISnapshotState
     /// <summary>True if some blocked path waits for <paramref name="lockObject"/> (spin_is_contended).</summary>
     public bool AnyWaitingOn(object lockObject)
     {
-        foreach (var t in _tasks)
-            if (!t.Done && ReferenceEquals(t.WaitingOn, lockObject)) return true;
+        // Indexed, not foreach: an interface's enumerator is boxed, and this runs at every lock-release check.
+        for (int i = 0; i < _tasks.Count; i++)
+            if (!_tasks[i].Done && ReferenceEquals(_tasks[i].WaitingOn, lockObject)) return true;
         return false;
     }
 
@@ -390,8 +397,8 @@ internal sealed class Scheduler : ISnapshotState
     private List<SimTask> CollectRunnable()
     {
         _runnable.Clear();
-        foreach (var t in _tasks)
-            if (t.Runnable) _runnable.Add(t);
+        for (int i = 0; i < _tasks.Count; i++) // indexed: no boxed enumerator at every preemption point
+            if (_tasks[i].Runnable) _runnable.Add(_tasks[i]);
         return _runnable;
     }
 }

@@ -12,7 +12,10 @@ namespace BalloonScript.Engine.Balloon.V3_16;
 [KernelPart("dequeue walk", PartVersion.V3_16)]
 internal sealed class UnlockedDequeueWalk(BalloonListWalk walk, BalloonDevInfo dev, PageLock pageLock, PageRefs refs) : IDequeueWalk
 {
-    public int Dequeue() => walk.Walk(page =>
+    public int Dequeue() => walk.Walk(this, static (self, page) => self.TryDequeue(page));
+
+    /// <summary>One page of the walk: trylock_page, then get_page and balloon_page_delete under pages_lock.</summary>
+    private bool TryDequeue(int page)
     {
         if (!pageLock.TryLock(page)) return false;
         dev.PagesLock.Lock();
@@ -21,5 +24,5 @@ internal sealed class UnlockedDequeueWalk(BalloonListWalk walk, BalloonDevInfo d
         dev.PagesLock.Unlock();
         pageLock.Unlock(page);
         return true;
-    });
+    }
 }

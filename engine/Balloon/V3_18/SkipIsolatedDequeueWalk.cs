@@ -12,7 +12,10 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 [KernelPart("dequeue walk", PartVersion.V3_18)]
 internal sealed class SkipIsolatedDequeueWalk(BalloonListWalk walk, BalloonDevInfo dev, PageTable pages, PageLock pageLock) : IDequeueWalk
 {
-    public int Dequeue() => walk.Walk(page =>
+    public int Dequeue() => walk.Walk(this, static (self, page) => self.TryDequeue(page));
+
+    /// <summary>One page of the walk: trylock_page, skip a page without PG_private, else balloon_page_delete under pages_lock.</summary>
+    private bool TryDequeue(int page)
     {
         if (!pageLock.TryLock(page)) return false;
         if (!pages.PagePrivate(page))
@@ -25,5 +28,5 @@ internal sealed class SkipIsolatedDequeueWalk(BalloonListWalk walk, BalloonDevIn
         dev.PagesLock.Unlock();
         pageLock.Unlock(page);
         return true;
-    });
+    }
 }

@@ -11,5 +11,8 @@ namespace BalloonScript.Engine.Balloon.V4_5;
 [KernelPart("dequeue walk", PartVersion.V4_5)]
 internal sealed class LockedDequeueWalk(BalloonListWalk walk, PageTable pages) : IDequeueWalk
 {
-    public int Dequeue() => walk.LockedWalk(page => !pages.PagePrivate(page));
+    /// <summary>"Raced with isolation": the page lost PG_private (one delegate for every dequeue).</summary>
+    private Func<int, bool>? _racedWithIsolation;
+
+    public int Dequeue() => walk.LockedWalk(_racedWithIsolation ??= page => !pages.PagePrivate(page));
 }

@@ -13,5 +13,8 @@ namespace BalloonScript.Engine.Balloon.V4_8;
 [KernelPart("dequeue walk", PartVersion.V4_8)]
 internal sealed class PageIsolatedDequeueWalk(BalloonListWalk walk, PageTable pages) : IDequeueWalk
 {
-    public int Dequeue() => walk.LockedWalk(pages.PageIsolated);
+    /// <summary>"Raced with isolation": PageIsolated (one delegate for every dequeue).</summary>
+    private Func<int, bool>? _racedWithIsolation;
+
+    public int Dequeue() => walk.LockedWalk(_racedWithIsolation ??= pages.PageIsolated);
 }

@@ -49,13 +49,14 @@ internal sealed class CompactLocking(SimClock clock, FatalSignal signal)
     /// <paramref name="tooManyIsolated"/>, async compaction gives up, sync compaction sleeps in congestion_wait(HZ/10),
     /// giving up after <see cref="CongestionWaitLimit"/> rounds in which <paramref name="isolated"/> did not change, or
     /// at once on a fatal signal (Ctrl-C), as v3.16 and v4.8 do after each wait. False means abort (the scanner returns 0).
+    /// The tests get <paramref name="state"/>: static lambdas then allocate nothing at each scanner call.
     /// </summary>
-    public bool ThrottleTooManyIsolated(CompactControl cc, Func<bool> tooManyIsolated, Func<long> isolated)
+    public bool ThrottleTooManyIsolated<TState>(CompactControl cc, TState state, Func<TState, bool> tooManyIsolated, Func<TState, long> isolated)
     {
-        for (long lastIsolated = -1, idle = 0; tooManyIsolated();)
+        for (long lastIsolated = -1, idle = 0; tooManyIsolated(state);)
         {
             if (cc.Mode == MigrateMode.Async) return false;
-            long now = isolated();
+            long now = isolated(state);
             if (now != lastIsolated) (lastIsolated, idle) = (now, 0);
             else if (++idle == CongestionWaitLimit) return false;
             clock.CongestionWait();

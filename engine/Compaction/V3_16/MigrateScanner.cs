@@ -55,7 +55,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
                    | (unevictable ? IsolateMode.Unevictable : IsolateMode.None);
         var lruLock = zone.LruLock;
 
-        if (!locking.ThrottleTooManyIsolated(cc, () => TooManyIsolated(zone), () => Isolated(zone))) return 0;
+        if (!locking.ThrottleTooManyIsolated(cc, zone, static z => TooManyIsolated(z), static z => Isolated(z))) return 0;
         if (locking.CompactShouldAbort(cc)) return 0;
 
         for (; lowPfn < endPfn; lowPfn++)
@@ -64,7 +64,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
             {
                 lruLock.Unlock();
                 locked = false;
-                scheduler.Preempt($"isolate_migratepages_range: lru_lock released at pfn {lowPfn}");
+                scheduler.Preempt("isolate_migratepages_range: lru_lock released at pfn ", lowPfn);
             }
             nrScanned++;
             if (!zone.Spans(lowPfn)) continue;

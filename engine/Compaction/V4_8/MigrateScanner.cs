@@ -80,7 +80,7 @@ internal sealed class MigrateScanner(PageTable pages, Node node, Lru lru, Schedu
         int nrScanned = 0, nrIsolated = 0, validPage = -1, nextSkipPfn = 0;
         bool locked = false, skipOnFailure = false;
 
-        if (!locking.ThrottleTooManyIsolated(cc, TooManyIsolated, Isolated)) return 0;
+        if (!locking.ThrottleTooManyIsolated(cc, this, static s => s.TooManyIsolated(), static s => s.Isolated())) return 0;
         if (locking.CompactShouldAbort(cc)) return 0;
         if (cc.DirectCompaction && cc.Mode == MigrateMode.Async)
         {

@@ -125,4 +125,37 @@ public class BadPageTests
         Assert.That(_zone.FreePages, Is.EqualTo(before - 2048), "the bad block is leaked, as buffered_rmqueue does");
         Assert.That(_h.FreeList(_zone, 10, MigrateType.Movable), Is.EqualTo(new[] { 1024 }));
     }
+
+    [Test]
+    public void CheckNewPage_v316_ATailPageWrittenAfterItsBlockWasFreedIsStillChecked()
+    {
+        // Freed once, the block's tail chunks are known clean and not searched again; a write to one of them since
+        // (here a stray PG_lru) must still be found by check_new_page, as it is for a block never freed before.
+        int pfn = _h.Buddy.BufferedRmqueue(_zone, 9, MigrateType.Movable);
+        _h.Release(pfn, 9);
+        Assert.That(_h.Pages.Changes.IsClean((pfn + 300) >> PageChanges.ChunkOrder), Is.True);
+        _h.Pages.Set(pfn + 300, PG.Lru);
+
+        int again = _h.Buddy.BufferedRmqueue(_zone, 9, MigrateType.Movable);
+
+        Assert.That(again, Is.Not.EqualTo(pfn));
+        var bad = _h.ReportsOf(ReportKind.BadPage).Single();
+        Assert.That(bad.Pfn, Is.EqualTo(pfn + 300));
+        Assert.That(bad.Message, Does.Contain("PAGE_FLAGS_CHECK_AT_PREP flag set"));
+    }
+
+    [Test]
+    public void FreePagesCheck_v316_ATailPageWrittenWhileItsBlockWasAllocatedIsStillChecked()
+    {
+        int pfn = _h.Buddy.BufferedRmqueue(_zone, 9, MigrateType.Movable);
+        _h.Release(pfn, 9);
+        pfn = _h.Buddy.BufferedRmqueue(_zone, 9, MigrateType.Movable);
+        _h.Pages.Count[pfn + 511] = 1;
+        var before = State();
+
+        _h.Release(pfn, 9);
+
+        Assert.That(_h.ReportsOf(ReportKind.BadPage).Single().Pfn, Is.EqualTo(pfn + 511));
+        Assert.That(State(), Is.EqualTo(before));
+    }
 }
