@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
@@ -28,6 +29,8 @@ internal sealed class PageLists : ISnapshotState
     private readonly Sanitizer _sanitizer;
     [NotState("the marks of PageTable.Changes, not list state")]
     private readonly PageChanges _changes;
+    [NotState("the recorder of partial-order reduction, set for a race explored with it")]
+    private StepAccesses? _accesses;
 
     public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 4096)
     {
@@ -45,12 +48,26 @@ internal sealed class PageLists : ISnapshotState
     public static bool IsPoison(int node) => node == Poison1 || node == Poison2;
     public bool IsHead(int node) => node >= _nrPages;
 
-    public int Next(int node) => _next[node];
-    public int Prev(int node) => _prev[node];
+    public int Next(int node)
+    {
+        _accesses?.Read(node);
+        return _next[node];
+    }
+
+    public int Prev(int node)
+    {
+        _accesses?.Read(node);
+        return _prev[node];
+    }
+
+    /// <summary>Record every access to a node's links in <paramref name="accesses"/> from now on (null: stop); taking or
+    /// giving back a list head is global.</summary>
+    public void Track(StepAccesses? accesses) => _accesses = accesses;
 
     /// <summary>A new empty list (INIT_LIST_HEAD); give it back with <see cref="FreeHead"/>.</summary>
     public int NewHead()
     {
+        _accesses?.Global();
         if (_freeHeads.Count == 0) throw new InvalidOperationException("out of simulated list heads");
         int h = _freeHeads.Pop();
         _next[h] = h;
@@ -58,7 +75,11 @@ internal sealed class PageLists : ISnapshotState
         return h;
     }
 
-    public void FreeHead(int head) => _freeHeads.Push(head);
+    public void FreeHead(int head)
+    {
+        _accesses?.Global();
+        _freeHeads.Push(head);
+    }
 
     /// <summary>Every link and the free list heads (<see cref="Stack{T}.ToArray"/> gives them top first).</summary>
     public object Save() => ((int[])_next.Clone(), (int[])_prev.Clone(), _freeHeads.ToArray());
@@ -73,18 +94,19 @@ internal sealed class PageLists : ISnapshotState
         for (int i = freeHeads.Length - 1; i >= 0; i--) _freeHeads.Push(freeHeads[i]);
     }
 
-    public bool Empty(int head) => _next[head] == head;
+    public bool Empty(int head) => Next(head) == head;
 
     /// <summary>list_add: insert after <paramref name="head"/> (at the head of the list).</summary>
-    public bool Add(int node, int head) => Insert(node, head, _next[head]);
+    public bool Add(int node, int head) => Insert(node, head, Next(head));
 
     /// <summary>list_add_tail: insert before <paramref name="head"/>.</summary>
-    public bool AddTail(int node, int head) => Insert(node, _prev[head], head);
+    public bool AddTail(int node, int head) => Insert(node, Prev(head), head);
 
     /// <summary>list_del: unlink and poison.</summary>
     public bool Del(int node)
     {
         if (!Unlink(node)) return false;
+        _accesses?.Write(node);
         _next[node] = Poison1;
         _prev[node] = Poison2;
         return true;
@@ -100,10 +122,10 @@ internal sealed class PageLists : ISnapshotState
     /// list_rotate_to_front(<paramref name="node"/>, <paramref name="head"/>): rotate the list so that
     /// <paramref name="node"/> comes first, the entries before it going to the tail in order (the head is moved).
     /// </summary>
-    public bool RotateToFront(int node, int head) => node == head || (Unlink(head) && Insert(head, _prev[node], node));
+    public bool RotateToFront(int node, int head) => node == head || (Unlink(head) && Insert(head, Prev(node), node));
 
     /// <summary>True if <paramref name="node"/> currently sits on some list (its links are not poison).</summary>
-    public bool OnAList(int node) => !IsPoison(_next[node]);
+    public bool OnAList(int node) => !IsPoison(Next(node));
 
     /// <summary>
     /// A list walk (list_for_each_entry[_safe] in <paramref name="walker"/>) over <paramref name="head"/> about to
@@ -172,6 +194,7 @@ internal sealed class PageLists : ISnapshotState
     /// <summary>__list_add with the v3.16 CONFIG_DEBUG_LIST checks.</summary>
     private bool Insert(int node, int prev, int next)
     {
+        Touch(node, prev, next);
         if (IsPoison(prev) || IsPoison(next))
             return Corrupt(node, $"list_add: general protection fault following a poisoned pointer (prev={Fmt(prev)}, next={Fmt(next)})");
         if (_prev[next] != prev)
@@ -196,6 +219,7 @@ internal sealed class PageLists : ISnapshotState
     private bool Unlink(int node)
     {
         int next = _next[node], prev = _prev[node];
+        Touch(node, prev, next);
         if (next == Poison1)
             return Corrupt(node, $"list_del corruption, {Fmt(node)}->next is LIST_POISON1 (dead000000100100)");
         if (prev == Poison2)
@@ -212,6 +236,15 @@ internal sealed class PageLists : ISnapshotState
         _next[prev] = next;
         _prev[next] = prev;
         return true;
+    }
+
+    /// <summary>For the recorder: list_add / list_del read and may write the links of the three nodes (a poisoned one is no node).</summary>
+    private void Touch(int node, int prev, int next)
+    {
+        if (_accesses is not { } a) return;
+        a.Write(node);
+        if (!IsPoison(prev)) a.Write(prev);
+        if (!IsPoison(next)) a.Write(next);
     }
 
     /// <summary>A link of <paramref name="node"/> changes: mark its block if it is a page (list heads are in no block).</summary>
