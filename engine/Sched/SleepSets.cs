@@ -46,14 +46,12 @@ internal sealed class SleepSets(StepAccesses accesses, Func<object[]> captureRes
     /// </summary>
     public void Stepped(SimTask task)
     {
-        var step = accesses.Take();
         _restNow = null;
-        _asleep.RemoveAll(s => s.TaskId == task.Id || s.Step.DependsOn(step));
-        if (_afterNextStep is { } after)
-        {
-            _afterNextStep = null;
-            after(step);
-        }
+        _asleep.RemoveAll(s => s.TaskId == task.Id || accesses.Conflicts(s.Step));
+        var after = _afterNextStep;
+        _afterNextStep = null;
+        if (after is null) accesses.Clear();
+        else after(accesses.Take());
     }
 
     /// <summary>Call <paramref name="after"/> with the footprint of the step about to be taken, when it ends.</summary>

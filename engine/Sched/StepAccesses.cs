@@ -47,6 +47,20 @@ internal sealed class StepAccesses
         return step;
     }
 
+    /// <summary>
+    /// Whether the step recorded so far and <paramref name="step"/> are dependent, as far as pages and locks go: either
+    /// is global, or one writes what the other reads or writes.
+    /// </summary>
+    public bool Conflicts(StepFootprint step)
+    {
+        if (_global || step.Global) return true;
+        foreach (int w in _writes)
+            if (Array.BinarySearch(step.Writes, w) >= 0 || Array.BinarySearch(step.Reads, w) >= 0) return true;
+        foreach (int r in _reads)
+            if (Array.BinarySearch(step.Writes, r) >= 0) return true;
+        return false;
+    }
+
     public void Clear()
     {
         _reads.Clear();
