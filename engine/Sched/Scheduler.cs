@@ -315,15 +315,23 @@ internal sealed class Scheduler : ISnapshotState
         _allDone = allDone;
         _sleepSets = (strategy as DfsStrategy)?.SleepSets;
         _sleepSets?.Begin();
+        // Every thread of the run on the caller's CPU: a hand-off is then a yield, not a wake-up on another CPU.
+        var callerMask = CpuAffinity.Get();
+        int cpu = callerMask is null ? -1 : CpuAffinity.Current();
         try
         {
             // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
             strategy.Start(tasks);
             var first = Choose(CollectRunnable(), tasks[0])!; // nothing is asleep before the first step
+            CpuAffinity.Pin(cpu);
             for (int i = 1; i < tasks.Count; i++)
             {
                 var task = tasks[i];
-                SimWorkers.Start(() => ThreadMain(task));
+                SimWorkers.Start(() =>
+                {
+                    CpuAffinity.Pin(cpu);
+                    ThreadMain(task);
+                });
             }
             // The caller's thread runs the first task itself: one hand-off fewer at each end of the run.
             Give(first);
@@ -332,6 +340,7 @@ internal sealed class Scheduler : ISnapshotState
         }
         finally
         {
+            if (callerMask is not null) CpuAffinity.Set(callerMask);
             _sleepSets?.End();
             _sleepSets = null;
             _strategy = null;
