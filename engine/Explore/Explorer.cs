@@ -43,6 +43,7 @@ public static class Explorer
     internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count, CancellationToken cancel = default)
     {
         using var _ = race.Cancellable(cancel);
+        using var pinned = CpuAffinity.Hold(); // every run's threads on this CPU (Scheduler)
         if (request.Strategy == "dfs") return ExploreDfs(race, request, count, cancel);
         long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
         var tally = new Tally();

@@ -18,6 +18,26 @@ internal static class CpuAffinity
     /// <summary>The calling thread is pinned to one CPU (by <see cref="Pin"/>): a thread it waits for can only run when it yields.</summary>
     public static bool Pinned => _pinned != 0;
 
+    /// <summary>The CPU the calling thread is pinned to, or -1.</summary>
+    public static int PinnedCpu => _pinned - 1;
+
+    /// <summary>
+    /// Pin the calling thread to the CPU it is on until the returned scope ends, when its mask is put back (null, and
+    /// nothing done, if it is pinned already or cannot be). An exploration holds its thread for all its runs: setting a
+    /// mask costs more than a run's hand-offs.
+    /// </summary>
+    public static IDisposable? Hold()
+    {
+        if (Pinned || Get() is not { } mask) return null;
+        Pin(Current());
+        return Pinned ? new Unpin(mask) : null;
+    }
+
+    private sealed class Unpin(ulong[] mask) : IDisposable
+    {
+        public void Dispose() => Set(mask);
+    }
+
     /// <summary>The CPU the calling thread is on now, or -1.</summary>
     public static int Current()
     {

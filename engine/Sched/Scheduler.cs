@@ -316,14 +316,13 @@ internal sealed class Scheduler : ISnapshotState
         _sleepSets = (strategy as DfsStrategy)?.SleepSets;
         _sleepSets?.Begin();
         // Every thread of the run on the caller's CPU: a hand-off is then a yield, not a wake-up on another CPU.
-        var callerMask = CpuAffinity.Get();
-        int cpu = callerMask is null ? -1 : CpuAffinity.Current();
+        using var pinned = CpuAffinity.Hold();
+        int cpu = CpuAffinity.PinnedCpu;
         try
         {
             // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
             strategy.Start(tasks);
             var first = Choose(CollectRunnable(), tasks[0])!; // nothing is asleep before the first step
-            CpuAffinity.Pin(cpu);
             for (int i = 1; i < tasks.Count; i++)
             {
                 var task = tasks[i];
@@ -340,7 +339,6 @@ internal sealed class Scheduler : ISnapshotState
         }
         finally
         {
-            if (callerMask is not null) CpuAffinity.Set(callerMask);
             _sleepSets?.End();
             _sleepSets = null;
             _strategy = null;
