@@ -31,7 +31,7 @@ internal sealed class SleepSets(StepAccesses accesses, Func<object[]> captureRes
         _afterNextStep = null;
         _restNow = null;
         accesses.Clear();
-        accesses.On = true;
+        Record();
     }
 
     public void End()
@@ -52,10 +52,21 @@ internal sealed class SleepSets(StepAccesses accesses, Func<object[]> captureRes
         _afterNextStep = null;
         if (after is null) accesses.Clear();
         else after(accesses.Take());
+        Record();
     }
 
     /// <summary>Call <paramref name="after"/> with the footprint of the step about to be taken, when it ends.</summary>
-    public void AfterNextStep(Action<StepFootprint> after) => _afterNextStep = after;
+    public void AfterNextStep(Action<StepFootprint> after)
+    {
+        _afterNextStep = after;
+        Record();
+    }
+
+    /// <summary>
+    /// Record the next step's accesses only if something will look at them: a step asleep (to wake it) or a step to
+    /// keep. Set between steps only.
+    /// </summary>
+    private void Record() => accesses.On = _asleep.Count > 0 || _afterNextStep is not null;
 
     /// <summary>The state outside pages and locks, now (compared whole by <see cref="SameRest"/>).</summary>
     public object[] Rest() => _restNow ??= captureRest();
@@ -66,7 +77,11 @@ internal sealed class SleepSets(StepAccesses accesses, Func<object[]> captureRes
     /// <paramref name="taskId"/>'s next step, <paramref name="step"/>, taken from a state whose rest was
     /// <paramref name="restAtOrigin"/> and writing none of it, is asleep from now on.
     /// </summary>
-    public void PutToSleep(int taskId, StepFootprint step, object[] restAtOrigin) => _asleep.Add(new Sleeper(taskId, step, restAtOrigin));
+    public void PutToSleep(int taskId, StepFootprint step, object[] restAtOrigin)
+    {
+        _asleep.Add(new Sleeper(taskId, step, restAtOrigin));
+        Record();
+    }
 
     /// <summary>
     /// Running <paramref name="task"/> next is redundant: its next step is asleep and the rest of the state is what it was
