@@ -30,6 +30,9 @@ public sealed class PyExploreResult(ExploreResult result)
     public bool Exhausted { get; } = result.Exhausted;
     /// <summary>DFS: schedules left within the bound when it stopped, at least (0 if exhausted); -1 for other strategies.</summary>
     public long SchedulesLeft { get; } = result.SchedulesLeft ?? -1;
+    public string Reduction { get; } = result.Reduction;
+    public long PrunedRuns { get; } = result.PrunedRuns;
+    public long SkippedOptions { get; } = result.SkippedOptions;
     public PyScheduleRun? FirstFailure { get; } = result.FirstFailure is null ? null : new PyScheduleRun(result.FirstFailure);
     /// <summary>Per failing schedule (in <see cref="FailingIndices"/> order): its preemptions, signature and report kinds.</summary>
     public int[] FailurePreemptions { get; } = result.Failures.Select(f => f.Preemptions).ToArray();

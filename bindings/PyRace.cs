@@ -62,9 +62,9 @@ public sealed class PyRace
     /// <summary>Schedules [start, start + schedules) under a strategy (dfs: from the first, up to <paramref name="schedules"/>).</summary>
     /// <summary>Explore schedules [start, start + schedules); cancelling <paramref name="cancel"/> from another thread
     /// (Ctrl-C) ends it early, counting the schedules run so far.</summary>
-    public PyExploreResult Explore(string strategy, int schedules, long seed, int start, int depth, CancellationToken cancel)
+    public PyExploreResult Explore(string strategy, int schedules, long seed, int start, int depth, string reduction, CancellationToken cancel)
     {
-        var request = new ExploreRequest(strategy, seed, depth);
+        var request = new ExploreRequest(strategy, seed, depth, reduction);
         Explorer.CheckRange(request, start, schedules);
         return new(Explorer.Explore(_race, request, start, schedules, cancel));
     }

@@ -5,14 +5,23 @@ internal sealed record ExploreRequest
 {
     public static readonly string[] Strategies = ["random", "pct", "roundrobin", "dfs"];
 
-    public ExploreRequest(string strategy, long seed, int pctDepth = 3)
+    /// <summary>Partial-order reductions: none, or sleep sets for dfs (<see cref="Sched.SleepSets"/>).</summary>
+    public static readonly string[] Reductions = ["none", "sleep-sets"];
+
+    public ExploreRequest(string strategy, long seed, int pctDepth = 3, string reduction = "none")
     {
         Check.OneOf(strategy, "strategy", Strategies);
         Check.InRange(pctDepth, "depth", 0, 10);
+        Check.OneOf(reduction, "reduction", Reductions);
+        Check.That(reduction == "none" || strategy == "dfs", "reduction", $"{reduction} reduces the dfs search only, not {strategy}");
         Strategy = strategy;
         Seed = seed;
         PctDepth = pctDepth;
+        Reduction = reduction;
     }
+
+    /// <summary>The partial-order reduction of a dfs search (<see cref="Reductions"/>).</summary>
+    public string Reduction { get; }
 
     public string Strategy { get; }
     public long Seed { get; }

@@ -4,8 +4,12 @@ namespace BalloonScript.Engine.Explore;
 public sealed class ExploreResult
 {
     internal ExploreResult(int schedules, IReadOnlyDictionary<string, int> failingByKind, ScheduleRun? firstFailure,
-        IReadOnlyList<FailureRecord> failures, bool exhausted = false, long? schedulesLeft = null)
+        IReadOnlyList<FailureRecord> failures, bool exhausted = false, long? schedulesLeft = null, string reduction = "none",
+        long prunedRuns = 0, long skippedOptions = 0)
     {
+        Reduction = reduction;
+        PrunedRuns = prunedRuns;
+        SkippedOptions = skippedOptions;
         Exhausted = exhausted;
         Schedules = schedules;
         FailingByKind = failingByKind;
@@ -30,4 +34,13 @@ public sealed class ExploreResult
     /// untried choice on the search stack leads to one or more): 0 when exhausted, null for the other strategies.
     /// </summary>
     public long? SchedulesLeft { get; }
+
+    /// <summary>The partial-order reduction the search ran with: <c>none</c> or <c>sleep-sets</c> (dfs only).</summary>
+    public string Reduction { get; }
+
+    /// <summary>Reduction: runs cut short because every path that could go on was asleep (not in <see cref="Schedules"/>).</summary>
+    public long PrunedRuns { get; }
+
+    /// <summary>Reduction: options of the search never tried because their path was asleep (each a subtree of schedules).</summary>
+    public long SkippedOptions { get; }
 }

@@ -14,10 +14,10 @@ public static class Explorer
 {
     /// <summary>Explore schedules [<paramref name="start"/>, start + <paramref name="count"/>) of a preset by name.</summary>
     public static ExploreResult Explore(string scenario, string design, string strategy, int count, long seed, int start = 0, int pctDepth = 3,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, string reduction = "none")
     {
         var spec = ScenarioCatalog.Find(scenario);
-        var request = new ExploreRequest(strategy, seed, pctDepth);
+        var request = new ExploreRequest(strategy, seed, pctDepth, reduction);
         CheckRange(request, start, count);
         return Explore(spec.Prepare(KernelDesign.Parse(design), seed), request, start, count, cancel);
     }
@@ -43,6 +43,7 @@ public static class Explorer
     internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count, CancellationToken cancel = default)
     {
         using var _ = race.Cancellable(cancel);
+        using var pinned = CpuAffinity.Hold(); // every run's threads on this CPU (Scheduler)
         if (request.Strategy == "dfs") return ExploreDfs(race, request, count, cancel);
         long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
         var tally = new Tally();
@@ -56,21 +57,32 @@ public static class Explorer
         return tally.Result(i - start, exhausted: false, schedulesLeft: null);
     }
 
-    /// <summary>Every schedule within the preemption bound (at most <paramref name="count"/>), depth first.</summary>
+    /// <summary>
+    /// Every schedule within the preemption bound (at most <paramref name="count"/>), depth first; with sleep sets, one
+    /// of each set of equivalent ones at least (runs cut short as redundant are not counted).
+    /// </summary>
     private static ExploreResult ExploreDfs(Race race, ExploreRequest request, int count, CancellationToken cancel)
     {
-        var dfs = new DfsStrategy(request.PctDepth);
+        SleepSets? sleepSets = null;
+        using var tracking = request.Reduction == "sleep-sets" ? race.TrackAccesses(out sleepSets) : null;
+        var dfs = new DfsStrategy(request.PctDepth, sleepSets);
         var tally = new Tally();
         int i = 0;
+        long pruned = 0;
         while (!cancel.IsCancellationRequested)
         {
             var run = race.Run(i, dfs);
             if (run.Interrupted) break;
-            tally.Add(run);
-            if (++i == count || !dfs.Advance()) break;
+            if (run.Pruned) pruned++;
+            else
+            {
+                tally.Add(run);
+                if (++i == count) break;
+            }
+            if (!dfs.Advance()) break;
         }
         bool exhausted = !cancel.IsCancellationRequested && (dfs.Exhausted || (i == count && !dfs.Advance()));
-        return tally.Result(i, exhausted, exhausted ? 0 : dfs.SchedulesLeftAtLeast());
+        return tally.Result(i, exhausted, exhausted ? 0 : dfs.SchedulesLeftAtLeast(), request.Reduction, pruned, sleepSets?.Skipped ?? 0);
     }
 
     /// <summary>Failing schedules so far: by kind, each one's record, and the first one in full.</summary>
@@ -89,8 +101,8 @@ public static class Explorer
             foreach (var kind in record.Kinds) _byKind[kind] = _byKind.GetValueOrDefault(kind) + 1;
         }
 
-        public ExploreResult Result(int schedules, bool exhausted, long? schedulesLeft) =>
-            new(schedules, _byKind, _first, _failures, exhausted, schedulesLeft);
+        public ExploreResult Result(int schedules, bool exhausted, long? schedulesLeft, string reduction = "none", long pruned = 0, long skipped = 0) =>
+            new(schedules, _byKind, _first, _failures, exhausted, schedulesLeft, reduction, pruned, skipped);
     }
 
     /// <summary>How many scheduling decisions a run of the race takes (PCT's k): one round-robin run.</summary>

@@ -1,6 +1,8 @@
+using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
+using BalloonScript.Engine.Vmstat;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BalloonScript.Engine.Explore;
@@ -52,6 +54,7 @@ internal sealed class Race
         var tasks = new SimTask[Tasks.Count];
         for (int i = 0; i < tasks.Length; i++) tasks[i] = Tasks[i].NewTask();
         var outcome = _scheduler.Run(tasks, strategy);
+        if (outcome.Pruned) return ScheduleRun.PrunedRun(this, index);
         var trace = _scheduler.Trace.ToArray();
         var choices = _scheduler.Choices.ToArray();
         var preemptions = _scheduler.Preemptions.ToArray();
@@ -60,6 +63,42 @@ internal sealed class Race
         var reports = _sanitizer.Reports.Skip(_reportsBefore).ToArray();
         return new ScheduleRun(this, index, choices, preemptions, trace, reports, outcome.Deadlock, _metricsBefore, _metrics.Read(),
             outcome.Interrupted);
+    }
+
+    /// <summary>
+    /// Partial-order reduction for a search of this race: while the returned scope lasts, the page arrays, the lists and
+    /// the scheduler (locks, clock) record each step's accesses in <paramref name="sleepSets"/>' recorder; the rest of
+    /// the state is compared whole (every part but those, with the simulated locks' owners left out: their accesses are
+    /// recorded; and the vm events, whose counts commute).
+    /// </summary>
+    public IDisposable TrackAccesses(out SleepSets sleepSets)
+    {
+        var accesses = new StepAccesses();
+        var pages = _sim.Services.GetRequiredService<PageTable>();
+        var lists = _sim.Services.GetRequiredService<PageLists>();
+        var rest = _sim.Services.GetServices<ISnapshotState>().Where(s => s is not (PageTable or PageLists or Scheduler or VmStat)).ToArray();
+        var locks = _scheduler.Locks;
+        sleepSets = new SleepSets(accesses, () =>
+        {
+            var owners = new object[locks.Count];
+            for (int i = 0; i < owners.Length; i++)
+            {
+                owners[i] = locks[i].Save();
+                locks[i].Restore(-2);
+            }
+            var saved = Array.ConvertAll(rest, s => s.Save());
+            for (int i = 0; i < owners.Length; i++) locks[i].Restore(owners[i]);
+            return saved;
+        });
+        pages.Track(accesses);
+        lists.Track(accesses);
+        _scheduler.Accesses = accesses;
+        return new Scope(() =>
+        {
+            pages.Track(null);
+            lists.Track(null);
+            _scheduler.Accesses = null;
+        });
     }
 
     /// <summary>While the returned scope lasts, cancelling <paramref name="cancel"/> raises the race's fatal signal (Ctrl-C).</summary>

@@ -26,6 +26,12 @@ public sealed class ScheduleRun
 
     internal Race Race { get; }
 
+    /// <summary>A run partial-order reduction cut short (an equivalent one was explored): nothing in it counts.</summary>
+    internal static ScheduleRun PrunedRun(Race race, int index) => new(race, index, [], [], [], [], null, [], []) { Pruned = true };
+
+    /// <summary>Cut short by partial-order reduction: an exploration does not count it.</summary>
+    public bool Pruned { get; private init; }
+
     /// <summary>Which schedule of the exploration this was (0-based).</summary>
     public int Index { get; }
     public IReadOnlyList<int> Choices { get; }

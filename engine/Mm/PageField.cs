@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
@@ -12,37 +13,67 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     private readonly T[] _values = new T[nrPages];
     [NotState("the marks of PageChanges, not page state")]
     private readonly byte[] _marks = changes.Marks;
+    [NotState("the recorder of partial-order reduction, set for a race explored with it")]
+    private StepAccesses? _accesses;
 
     public T this[int pfn]
     {
-        get => _values[pfn];
+        get
+        {
+            _accesses?.Read(pfn);
+            return _values[pfn];
+        }
         set
         {
+            _accesses?.Write(pfn);
             _values[pfn] = value;
             _marks[pfn >> PageChanges.ChunkOrder] = PageChanges.Changed;
         }
     }
 
+    /// <summary>Record every access in <paramref name="accesses"/> from now on (null: stop).</summary>
+    public void Track(StepAccesses? accesses) => _accesses = accesses;
+
     public int Length => _values.Length;
 
     /// <summary>The values, read-only (searching, copying out).</summary>
-    public ReadOnlySpan<T> AsSpan() => _values;
+    public ReadOnlySpan<T> AsSpan()
+    {
+        _accesses?.Global();
+        return _values;
+    }
 
     /// <summary>The live array, for a caller that copies it at once and never writes it (the bindings' page map).</summary>
-    internal T[] Unsafe => _values;
+    internal T[] Unsafe
+    {
+        get
+        {
+            _accesses?.Global();
+            return _values;
+        }
+    }
 
-    public int IndexOf(T value) => Array.IndexOf(_values, value);
+    public int IndexOf(T value)
+    {
+        _accesses?.Global();
+        return Array.IndexOf(_values, value);
+    }
 
-    public T[] ToArray() => (T[])_values.Clone();
+    public T[] ToArray()
+    {
+        _accesses?.Global();
+        return (T[])_values.Clone();
+    }
 
     /// <summary><paramref name="count"/> pages from <paramref name="start"/> set to <paramref name="value"/>.</summary>
     public void Fill(T value, int start, int count)
     {
         if (count == 1)
         {
-            this[start] = value; // an order-0 page: a plain store, not a span fill
+            this[start] = value; // an order-0 page: a plain store, not a span fill (recorded as one write)
             return;
         }
+        _accesses?.Global();
         _values.AsSpan(start, count).Fill(value);
         for (int c = start >> PageChanges.ChunkOrder; c <= (start + count - 1) >> PageChanges.ChunkOrder; c++) _marks[c] = PageChanges.Changed;
     }
@@ -50,6 +81,7 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     /// <summary>Every page set from <paramref name="values"/> (a snapshot's copy); every block counts as changed.</summary>
     public void CopyFrom(T[] values)
     {
+        _accesses?.Global();
         values.CopyTo(_values, 0);
         Array.Fill(_marks, PageChanges.Changed);
     }

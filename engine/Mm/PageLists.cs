@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
@@ -36,6 +37,8 @@ internal sealed class PageLists : ISnapshotState
     private readonly PageChanges _changes;
     [NotState("the marks of PageTable.Changes, not list state")]
     private readonly byte[] _marks;
+    [NotState("the recorder of partial-order reduction, set for a race explored with it")]
+    private StepAccesses? _accesses;
 
     public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 4096)
     {
@@ -51,8 +54,21 @@ internal sealed class PageLists : ISnapshotState
     public static bool IsPoison(int node) => node == Poison1 || node == Poison2;
     public bool IsHead(int node) => node >= _nrPages;
 
-    public int Next(int node) => _links[2 * node] ^ Poison1;
-    public int Prev(int node) => _links[2 * node + 1] ^ Poison2;
+    public int Next(int node)
+    {
+        _accesses?.Read(node);
+        return _links[2 * node] ^ Poison1;
+    }
+
+    public int Prev(int node)
+    {
+        _accesses?.Read(node);
+        return _links[2 * node + 1] ^ Poison2;
+    }
+
+    /// <summary>Record every access to a node's links in <paramref name="accesses"/> from now on (null: stop); taking or
+    /// giving back a list head is global.</summary>
+    public void Track(StepAccesses? accesses) => _accesses = accesses;
 
     private void SetNext(int node, int next) => _links[2 * node] = next ^ Poison1;
     private void SetPrev(int node, int prev) => _links[2 * node + 1] = prev ^ Poison2;
@@ -60,6 +76,7 @@ internal sealed class PageLists : ISnapshotState
     /// <summary>A new empty list (INIT_LIST_HEAD); give it back with <see cref="FreeHead"/>.</summary>
     public int NewHead()
     {
+        _accesses?.Global();
         if (_freeHeads.Count == 0) throw new InvalidOperationException("out of simulated list heads");
         int h = _freeHeads.Pop();
         SetNext(h, h);
@@ -67,7 +84,11 @@ internal sealed class PageLists : ISnapshotState
         return h;
     }
 
-    public void FreeHead(int head) => _freeHeads.Push(head);
+    public void FreeHead(int head)
+    {
+        _accesses?.Global();
+        _freeHeads.Push(head);
+    }
 
     /// <summary>Every link and the free list heads (<see cref="Stack{T}.ToArray"/> gives them top first).</summary>
     public object Save() => ((int[])_links.Clone(), _freeHeads.ToArray());
@@ -93,6 +114,7 @@ internal sealed class PageLists : ISnapshotState
     public bool Del(int node)
     {
         if (!Unlink(node)) return false;
+        _accesses?.Write(node);
         SetNext(node, Poison1);
         SetPrev(node, Poison2);
         return true;
@@ -177,9 +199,19 @@ internal sealed class PageLists : ISnapshotState
         public readonly Walk GetEnumerator() => this;
     }
 
+    /// <summary>Partial-order reduction: a link change writes the node and its neighbours.</summary>
+    private void Touch(int node, int prev, int next)
+    {
+        if (_accesses is not { } a) return;
+        a.Write(node);
+        if (!IsPoison(prev)) a.Write(prev);
+        if (!IsPoison(next)) a.Write(next);
+    }
+
     /// <summary>__list_add with the v3.16 CONFIG_DEBUG_LIST checks (a failed one reported by <see cref="InsertCorrupt"/>).</summary>
     private bool Insert(int node, int prev, int next)
     {
+        Touch(node, prev, next);
         if (IsPoison(prev) || IsPoison(next) || Prev(next) != prev || Next(prev) != next || node == prev || node == next)
             return InsertCorrupt(node, prev, next);
         if (!IsPoison(Next(node))) Changed(Next(node));
@@ -211,6 +243,7 @@ internal sealed class PageLists : ISnapshotState
     private bool Unlink(int node)
     {
         int next = Next(node), prev = Prev(node);
+        Touch(node, prev, next);
         if (IsPoison(next) || IsPoison(prev) || Next(prev) != node || Prev(next) != node) return UnlinkCorrupt(node, prev, next);
         Changed(node);
         Changed(prev);

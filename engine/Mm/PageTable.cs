@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
@@ -52,6 +53,19 @@ internal sealed class PageTable : ISnapshotState
         Index = new(nrPages, Changes);
         Content = new(nrPages, Changes);
         Kind = new(nrPages, Changes);
+    }
+
+    /// <summary>Record every access to a page field in <paramref name="accesses"/> from now on (null: stop).</summary>
+    public void Track(StepAccesses? accesses)
+    {
+        Flags.Track(accesses);
+        Count.Track(accesses);
+        MapCount.Track(accesses);
+        Mapping.Track(accesses);
+        Private.Track(accesses);
+        Index.Track(accesses);
+        Content.Track(accesses);
+        Kind.Track(accesses);
     }
 
     public bool Test(int pfn, PG flag) => (Flags[pfn] & (uint)flag) != 0;

@@ -125,15 +125,18 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Scan(Zone zone, int from, int to, int[] onPcp, bool quiet, ref long inBlocks)
     {
+        // The page arrays as spans: reading them costs no test of partial-order reduction's recorder per page.
+        ReadOnlySpan<int> mapCount = pages.MapCount.AsSpan(), pagePrivate = pages.Private.AsSpan(), count = pages.Count.AsSpan();
+        ReadOnlySpan<uint> flags = pages.Flags.AsSpan();
         // The per-cpu pages are looked up by a cursor that moves up with pfn (one hash lookup per page cost more than the rest of the scan).
         int next = Array.BinarySearch(onPcp, from);
         if (next < 0) next = ~next;
         for (int pfn = from; pfn < to;)
         {
             while (next < onPcp.Length && onPcp[next] < pfn) next++;
-            if (pages.PageBuddy(pfn))
+            if (mapCount[pfn] == PageTable.PageBuddyMapcountValue)
             {
-                int order = pages.PageOrder(pfn);
+                int order = pagePrivate[pfn];
                 int end = Math.Min(pfn + (1 << order), zone.EndPfn);
                 if (quiet && ((uint)order >= Zone.MaxOrder || end > to || !FreePageLinked(zone, pfn, order))) return false;
                 for (; next < onPcp.Length && onPcp[next] < end; next++)
@@ -142,7 +145,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
                     Report(onPcp[next], $"pfn {onPcp[next]} lies inside the free order-{order} block at pfn {pfn} but is on a per-cpu list");
                 }
                 for (int p = pfn + 1; p < end; p++)
-                    if (pages.PageBuddy(p) || pages.Count[p] != 0)
+                    if (mapCount[p] == PageTable.PageBuddyMapcountValue || count[p] != 0)
                     {
                         if (quiet) return false;
                         Report(p, $"pfn {p} lies inside the free order-{order} block at pfn {pfn} but is {(pages.PageBuddy(p) ? "a buddy head itself" : $"referenced (_count {pages.Count[p]})")}");
@@ -154,13 +157,13 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             }
             if (next < onPcp.Length && onPcp[next] == pfn)
             {
-                if (pages.Count[pfn] != 0)
+                if (count[pfn] != 0)
                 {
                     if (quiet) return false;
                     Report(pfn, $"pfn {pfn} is on a per-cpu list but has _count {pages.Count[pfn]}");
                 }
             }
-            else if (pages.Count[pfn] <= 0 && !pages.Test(pfn, PG.Tail)) // tail pages of a compound page have _count 0
+            else if (count[pfn] <= 0 && (flags[pfn] & (uint)PG.Tail) == 0) // tail pages of a compound page have _count 0
             {
                 if (quiet) return false;
                 Report(pfn, $"pfn {pfn} is in no state: _count {pages.Count[pfn]}, not in a free block");

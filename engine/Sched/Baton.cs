@@ -3,7 +3,7 @@ namespace BalloonScript.Engine.Sched;
 /// <summary>
 /// The hand-off between the OS threads of a switching run: <see cref="Release"/> lets the one thread that waits on it
 /// go on. The baton usually comes back within microseconds, so a waiter spins a little (yielding on a single core)
-/// before it sleeps; a release to a sleeping waiter wakes it through its monitor.
+/// before it sleeps (a thread pinned to one CPU only yields); a release to a sleeping waiter wakes it through its monitor.
 /// </summary>
 internal sealed class Baton
 {
@@ -23,10 +23,13 @@ internal sealed class Baton
     public bool Wait(int timeoutMs = Timeout.Infinite)
     {
         var spin = new SpinWait();
+        bool pinned = CpuAffinity.Pinned;
         for (int i = 0; i < Spins; i++)
         {
             if (Interlocked.CompareExchange(ref _state, Clear, Set) == Set) return true;
-            spin.SpinOnce(sleep1Threshold: -1);
+            // On one CPU the releasing thread runs only when this one yields: no busy spinning first.
+            if (pinned) Thread.Yield();
+            else spin.SpinOnce(sleep1Threshold: -1);
         }
         lock (this)
         {

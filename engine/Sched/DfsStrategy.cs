@@ -6,15 +6,24 @@ namespace BalloonScript.Engine.Sched;
 /// preemptions exactly once. A preemption is switching away from a task that could have gone on; starting a
 /// task, or picking the next one after the running task blocked or finished, is free. Without a forced
 /// choice the running task continues (else the first runnable one), so bound 0 is run-to-completion order.
-/// Use one instance for the whole exploration: <see cref="Advance"/> moves it to the next schedule.
+/// Use one instance for the whole exploration: <see cref="Advance"/> moves it to the next schedule. With
+/// <paramref name="sleepSets"/>, options whose path is asleep are not tried and runs that can only go on with an asleep
+/// path are cut short (<see cref="Sched.SleepSets"/>).
 /// </summary>
-internal sealed class DfsStrategy(int bound) : IScheduleStrategy
+internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null) : IScheduleStrategy
 {
     /// <summary>One decision of the last run: the options in the order they are tried (the default first).</summary>
-    private sealed record Frame(int[] Order, bool[] Preempts, int PreemptionsBefore)
+    private sealed record Frame(int[] Order, bool[] Preempts, int PreemptionsBefore, bool[] Asleep)
     {
         public int Position { get; set; }
         public int Chosen => Order[Position];
+
+        /// <summary>Reduction: the default path's step from here and the rest of the state here, if that step may sleep
+        /// while an option preempting it is explored (it writes nothing outside pages and locks).</summary>
+        public StepFootprint? DefaultStep { get; set; }
+        public object[]? Rest { get; set; }
+
+        public bool Open(int p, int bound) => !Asleep[p] && PreemptionsBefore + (Preempts[p] ? 1 : 0) <= bound;
     }
 
     private readonly List<Frame> _frames = [];
@@ -24,13 +33,16 @@ internal sealed class DfsStrategy(int bound) : IScheduleStrategy
 
     public bool Exhausted { get; private set; }
 
+    /// <summary>The partial-order reduction of this search, or null (plain bounded DFS).</summary>
+    public SleepSets? SleepSets => sleepSets;
+
     public void Start(IReadOnlyList<SimTask> tasks)
     {
         _depth = 0;
         _preemptions = 0;
     }
 
-    public SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step)
+    public SimTask? Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step)
     {
         Frame frame;
         if (_depth < _forced)
@@ -39,11 +51,16 @@ internal sealed class DfsStrategy(int bound) : IScheduleStrategy
         }
         else
         {
-            frame = NewFrame(runnable, current);
+            var fresh = NewFrame(runnable, current);
+            if (fresh is null) return null;
+            frame = fresh;
             if (_depth < _frames.Count) _frames.RemoveRange(_depth, _frames.Count - _depth);
             _frames.Add(frame);
+            if (sleepSets is not null) MaySleep(frame);
         }
         _depth++;
+        if (frame.Position > 0 && frame.Preempts[frame.Position] && frame.DefaultStep is { } asleep)
+            sleepSets!.PutToSleep(frame.Order[0], asleep, frame.Rest!);
         if (frame.Preempts[frame.Position]) _preemptions++;
         foreach (var t in runnable)
             if (t.Id == frame.Chosen) return t;
@@ -60,7 +77,7 @@ internal sealed class DfsStrategy(int bound) : IScheduleStrategy
             var f = _frames[d];
             while (++f.Position < f.Order.Length)
             {
-                if (f.PreemptionsBefore + (f.Preempts[f.Position] ? 1 : 0) > bound) continue;
+                if (!f.Open(f.Position, bound)) continue;
                 _frames.RemoveRange(d + 1, _frames.Count - d - 1);
                 _forced = d + 1;
                 return true;
@@ -80,14 +97,22 @@ internal sealed class DfsStrategy(int bound) : IScheduleStrategy
         long left = Exhausted ? 0 : 1;
         foreach (var f in _frames.Take(_forced))
             for (int p = f.Position + 1; p < f.Order.Length; p++)
-                if (f.PreemptionsBefore + (f.Preempts[p] ? 1 : 0) <= bound) left++;
+                if (f.Open(p, bound)) left++;
         return left;
     }
 
-    private Frame NewFrame(IReadOnlyList<SimTask> runnable, SimTask current)
+    /// <summary>The decision's options, the default first: the running path going on, else the first runnable one (with
+    /// reduction, the first one awake). Null if every option is asleep.</summary>
+    private Frame? NewFrame(IReadOnlyList<SimTask> runnable, SimTask current)
     {
         bool currentGoesOn = current.Started && runnable.Contains(current);
-        var first = currentGoesOn ? current : runnable[0];
+        var asleep = new bool[runnable.Count];
+        SimTask? first = currentGoesOn ? current : null;
+        foreach (var t in runnable)
+        {
+            if (first is null && !Blocks(t)) first = t;
+        }
+        if (first is null) return null;
         var order = new int[runnable.Count];
         var preempts = new bool[runnable.Count];
         order[0] = first.Id;
@@ -96,8 +121,32 @@ internal sealed class DfsStrategy(int bound) : IScheduleStrategy
         {
             if (t == first) continue;
             preempts[n] = currentGoesOn;
+            // An option beyond the bound is never tried: whether it is asleep does not matter.
+            asleep[n] = _preemptions + (currentGoesOn ? 1 : 0) <= bound && Blocks(t);
+            if (asleep[n]) sleepSets!.Skipped++;
             order[n++] = t.Id;
         }
-        return new Frame(order, preempts, _preemptions);
+        return new Frame(order, preempts, _preemptions, asleep);
+    }
+
+    private bool Blocks(SimTask t) => sleepSets?.Blocks(t) == true;
+
+    /// <summary>
+    /// A new decision whose default preempts nothing but has an option that preempts it, within the bound: record the
+    /// default's step (and the rest of the state before and after it), to put it to sleep while that option is explored.
+    /// A step that changes state outside pages and locks never sleeps.
+    /// </summary>
+    private void MaySleep(Frame frame)
+    {
+        bool preemptible = false;
+        for (int p = 1; p < frame.Order.Length; p++) preemptible |= frame.Preempts[p] && frame.Open(p, bound);
+        if (!preemptible) return;
+        var rest = sleepSets!.Rest();
+        sleepSets.AfterNextStep(step =>
+        {
+            if (step.Global || !SleepSets.SameRest(rest, sleepSets.Rest())) return;
+            frame.DefaultStep = step;
+            frame.Rest = rest;
+        });
     }
 }

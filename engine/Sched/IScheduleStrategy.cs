@@ -10,6 +10,7 @@ internal interface IScheduleStrategy
     void Start(IReadOnlyList<SimTask> tasks);
 
     /// <summary>Pick one of <paramref name="runnable"/> (non-empty); <paramref name="current"/> may be
-    /// blocked or finished, in which case it is not in the list.</summary>
-    SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step);
+    /// blocked or finished, in which case it is not in the list. Null: end the run here, it is redundant (only a search
+    /// with partial-order reduction says so).</summary>
+    SimTask? Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step);
 }

@@ -44,6 +44,14 @@ internal sealed class Scheduler : ISnapshotState
     private int _remaining;
     [NotState("set for one run")]
     private Baton? _allDone;
+    [NotState("set for one run")]
+    private SleepSets? _sleepSets;
+    [NotState("set for one run")]
+    private bool _pruned;
+    [NotState("the simulation's locks, numbered as they are built")]
+    private readonly List<SimLock> _locks = [];
+    private long _step;
+    private long _nowNs;
 
     public Scheduler(SimulationOptions options, FatalSignal signal)
     {
@@ -58,15 +66,52 @@ internal sealed class Scheduler : ISnapshotState
     [NotState("the main path between operations")]
     public SimTask Current { get; private set; }
 
-    /// <summary>Preemption points passed since the simulation started.</summary>
-    public long Step { get; private set; }
+    /// <summary>Preemption points passed since the simulation started (a kernel path that reads it is ordered against every
+    /// other step: <see cref="StepAccesses.Global"/>).</summary>
+    public long Step
+    {
+        get
+        {
+            Accesses?.Global();
+            return _step;
+        }
+    }
 
     /// <summary>
     /// Simulated time in nanoseconds since boot. The CPUs' work advances it (<see cref="StepNs"/> per preemption
     /// point, as if the kernel paths ran one after another on one timeline); <see cref="Time.SimClock"/> advances it
     /// further over sleeps and timers.
     /// </summary>
-    public long NowNs { get; internal set; }
+    public long NowNs
+    {
+        get
+        {
+            Accesses?.Global();
+            return _nowNs;
+        }
+        internal set
+        {
+            Accesses?.Global();
+            _nowNs = value;
+        }
+    }
+
+    /// <summary>
+    /// The recorder of each step's accesses for partial-order reduction (<see cref="SleepSets"/>), or null: the
+    /// simulated locks and the clock report to it, and the race's page arrays hold it too.
+    /// </summary>
+    [NotState("set for a race explored with partial-order reduction")]
+    public StepAccesses? Accesses { get; set; }
+
+    /// <summary>Every simulated lock of the simulation, by number.</summary>
+    public IReadOnlyList<SimLock> Locks => _locks;
+
+    /// <summary>Number a new simulated lock.</summary>
+    public int RegisterLock(SimLock simLock)
+    {
+        _locks.Add(simLock);
+        return _locks.Count - 1;
+    }
 
     /// <summary>The CPU time one preemption point stands for: a few dozen instructions of kernel code, or one page examined.</summary>
     public const long StepNs = 25;
@@ -99,14 +144,16 @@ internal sealed class Scheduler : ISnapshotState
         _deadlock = null;
         _aborting = false;
         _interrupted = false;
+        _pruned = false;
         _trace.Clear();
         _choices.Clear();
         _preemptions.Clear();
-        long start = Step;
+        long start = _step;
         if (strategy is null || tasks.Count < 2) RunInline(tasks);
         else RunSwitching(tasks, strategy);
+        if (_pruned) return new RunOutcome(_deadlock, _step - start, _interrupted, Pruned: true);
         RunDeferredWoken();
-        return new RunOutcome(_deadlock, Step - start, _interrupted);
+        return new RunOutcome(_deadlock, _step - start, _interrupted);
     }
 
     /// <summary>
@@ -119,23 +166,23 @@ internal sealed class Scheduler : ISnapshotState
         _deadlock = null;
         _aborting = false;
         _interrupted = false;
-        long start = Step;
+        long start = _step;
         try { body(); }
         catch (SimAbortException) { }
         finally { Current = _main; }
-        return new RunOutcome(_deadlock, Step - start, _interrupted);
+        return new RunOutcome(_deadlock, _step - start, _interrupted);
     }
     /// <summary>The step count and the clock; everything else belongs to one run and is neutral between operations.</summary>
-    public object Save() => (Step, NowNs);
+    public object Save() => (_step, _nowNs);
 
-    public void Restore(object saved) => (Step, NowNs) = ((long, long))saved;
+    public void Restore(object saved) => (_step, _nowNs) = ((long, long))saved;
 
     /// <summary>A preemption point: another CPU may run here (not while a run is being aborted: unwinding
     /// paths run one after another to the end). A switching run with a fatal signal pending (Ctrl-C) is aborted here.</summary>
     public void Preempt(string point)
     {
-        Step++;
-        NowNs += StepNs;
+        _step++;
+        _nowNs += StepNs;
         if (_strategy is null || _aborting) return;
         if (_signal.Pending)
         {
@@ -144,10 +191,11 @@ internal sealed class Scheduler : ISnapshotState
             throw new SimAbortException();
         }
         var current = Current;
-        _trace.Add(new TraceEntry(Step, current.Cpu, current.Name, point));
+        _trace.Add(new TraceEntry(_step, current.Cpu, current.Name, point));
+        _sleepSets?.Stepped(current);
         var runnable = CollectRunnable();
         if (runnable.Count < 2) return;
-        var next = Choose(runnable, current);
+        var next = Choose(runnable, current) ?? throw Prune();
         if (next != current) SwitchTo(current, next);
     }
 
@@ -175,24 +223,26 @@ internal sealed class Scheduler : ISnapshotState
     /// </summary>
     public void WaitUntil(Func<bool> condition, object waitingOn, string point)
     {
-        long since = NowNs;
+        long since = _nowNs;
         while (!condition())
         {
             var current = Current;
             if (_aborting) throw new SimAbortException();
             if (_strategy is null)
             {
-                if (NowNs - since < MaxInlineWaitNs && LetTimePass?.Invoke() == true) continue;
+                if (_nowNs - since < MaxInlineWaitNs && LetTimePass?.Invoke() == true) continue;
                 Abort($"{current.Name} on cpu{current.Cpu} blocks on {point} with no other CPU running");
             }
             current.WaitCondition = condition;
             current.WaitingOn = waitingOn;
-            Step++;
-            NowNs += StepNs;
-            _trace.Add(new TraceEntry(Step, current.Cpu, current.Name, "blocked: " + point));
+            _step++;
+            _nowNs += StepNs;
+            _trace.Add(new TraceEntry(_step, current.Cpu, current.Name, "blocked: " + point));
+            _sleepSets?.Stepped(current);
             var runnable = CollectRunnable();
             if (runnable.Count == 0) Abort(DeadlockMessage());
-            SwitchTo(current, runnable.Count == 1 ? runnable[0] : Choose(runnable, current));
+            var next = runnable.Count == 1 ? (_sleepSets?.Blocks(runnable[0]) == true ? null : runnable[0]) : Choose(runnable, current);
+            SwitchTo(current, next ?? throw Prune());
             current.WaitCondition = null;
             current.WaitingOn = null;
         }
@@ -207,6 +257,7 @@ internal sealed class Scheduler : ISnapshotState
     {
         if (Switching)
         {
+            Accesses?.Global();
             _woken.Add(task);
             return;
         }
@@ -269,15 +320,24 @@ internal sealed class Scheduler : ISnapshotState
         _remaining = tasks.Count;
         var allDone = new Baton();
         _allDone = allDone;
+        _sleepSets = (strategy as DfsStrategy)?.SleepSets;
+        _sleepSets?.Begin();
+        // Every thread of the run on the caller's CPU: a hand-off is then a yield, not a wake-up on another CPU.
+        using var pinned = CpuAffinity.Hold();
+        int cpu = CpuAffinity.PinnedCpu;
         try
         {
             // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
             strategy.Start(tasks);
-            var first = Choose(CollectRunnable(), tasks[0]);
+            var first = Choose(CollectRunnable(), tasks[0])!; // nothing is asleep before the first step
             for (int i = 1; i < tasks.Count; i++)
             {
                 var task = tasks[i];
-                SimWorkers.Start(() => ThreadMain(task));
+                SimWorkers.Start(() =>
+                {
+                    CpuAffinity.Pin(cpu);
+                    ThreadMain(task);
+                });
             }
             // The caller's thread runs the first task itself: one hand-off fewer at each end of the run.
             Give(first);
@@ -286,6 +346,8 @@ internal sealed class Scheduler : ISnapshotState
         }
         finally
         {
+            _sleepSets?.End();
+            _sleepSets = null;
             _strategy = null;
             _tasks = [];
             _allDone = null;
@@ -317,6 +379,7 @@ internal sealed class Scheduler : ISnapshotState
             _aborting = true;
         }
         task.Done = true;
+        if (!_aborting) _sleepSets?.Stepped(task);
         PassBaton(task);
         if (Interlocked.Decrement(ref _remaining) == 0) _allDone!.Release();
     }
@@ -333,13 +396,14 @@ internal sealed class Scheduler : ISnapshotState
             try
             {
                 var runnable = CollectRunnable();
-                if (runnable.Count > 0)
+                if (runnable.Count > 0 && Choose(runnable, finished) is { } next)
                 {
-                    Give(Choose(runnable, finished));
+                    Give(next);
                     return;
                 }
-                if (_tasks.All(t => t.Done)) return;
-                _deadlock ??= DeadlockMessage();
+                if (runnable.Count > 0) _pruned = true;
+                else if (_tasks.All(t => t.Done)) return;
+                else _deadlock ??= DeadlockMessage();
             }
             catch (Exception e)
             {
@@ -353,6 +417,17 @@ internal sealed class Scheduler : ISnapshotState
             Give(t);
             return;
         }
+    }
+
+    /// <summary>
+    /// Partial-order reduction found that every path that could run next is asleep: whatever this run does from here, an
+    /// equivalent run was explored. The run is aborted and not counted.
+    /// </summary>
+    private SimAbortException Prune()
+    {
+        _pruned = true;
+        _aborting = true;
+        return new SimAbortException();
     }
 
     private void Abort(string why)
@@ -383,12 +458,14 @@ internal sealed class Scheduler : ISnapshotState
     private void Dispatch(SimTask task)
     {
         Current = task;
-        task.SliceStartNs = NowNs;
+        task.SliceStartNs = _nowNs;
     }
 
-    private SimTask Choose(List<SimTask> runnable, SimTask current)
+    /// <summary>The strategy's pick; null when partial-order reduction prunes the run here.</summary>
+    private SimTask? Choose(List<SimTask> runnable, SimTask current)
     {
-        var next = _strategy!.Pick(runnable, current, Step);
+        var next = _strategy!.Pick(runnable, current, _step);
+        if (next is null) return null;
         if (next != current && current.Started && !current.Done && runnable.Contains(current)) _preemptions.Add(_choices.Count);
         _choices.Add(next.Id);
         return next;

@@ -7,41 +7,74 @@ namespace BalloonScript.Engine.Sched;
 /// (<c>balloon_lock</c>). Spinning and sleeping look the same from one thread: the waiter blocks until the
 /// owner unlocks. Every operation is a preemption point.
 /// </summary>
-internal sealed class SimLock(Scheduler scheduler, string name) : ISnapshotState
+internal sealed class SimLock : ISnapshotState
 {
-    private readonly string _unlockPoint = name + " unlock";
+    private readonly Scheduler scheduler;
+    private readonly string _unlockPoint;
+    [NotState("the lock's number for partial-order reduction, fixed at construction")]
+    private readonly int _id;
     private int _owner = -2; // task id; -2 = free (the main path has id -1)
 
-    public string Name { get; } = name;
-    public bool IsLocked => _owner != -2;
-    public bool HeldByCurrent => _owner == scheduler.Current.Id;
+    public SimLock(Scheduler scheduler, string name)
+    {
+        this.scheduler = scheduler;
+        Name = name;
+        _unlockPoint = name + " unlock";
+        _id = scheduler.RegisterLock(this);
+    }
+
+    public string Name { get; }
+    public bool IsLocked => Owner != -2;
+    public bool HeldByCurrent => Owner == scheduler.Current.Id;
 
     /// <summary>Held by the task <paramref name="taskId"/> (running or asleep under it).</summary>
-    public bool HeldBy(int taskId) => _owner == taskId;
+    public bool HeldBy(int taskId) => Owner == taskId;
 
     /// <summary>spin_is_contended / mutex waiters: another CPU is waiting for this lock.</summary>
-    public bool IsContended => scheduler.AnyWaitingOn(this);
+    public bool IsContended
+    {
+        get
+        {
+            scheduler.Accesses?.Lock(_id);
+            return scheduler.AnyWaitingOn(this);
+        }
+    }
+
+    /// <summary>The owner, as partial-order reduction sees it: every look at a lock is an access to it.</summary>
+    private int Owner
+    {
+        get
+        {
+            scheduler.Accesses?.Lock(_id);
+            return _owner;
+        }
+        set
+        {
+            scheduler.Accesses?.Lock(_id);
+            _owner = value;
+        }
+    }
 
     public void Lock()
     {
         scheduler.Preempt(Name);
         if (HeldByCurrent) throw new InvalidOperationException($"recursive locking of {Name} by {scheduler.Current.Name}");
-        if (_owner != -2) scheduler.WaitUntil(() => _owner == -2, this, Name);
-        _owner = scheduler.Current.Id;
+        if (Owner != -2) scheduler.WaitUntil(() => Owner == -2, this, Name);
+        Owner = scheduler.Current.Id;
     }
 
     public bool TryLock()
     {
         scheduler.Preempt(Name);
-        if (_owner != -2) return false;
-        _owner = scheduler.Current.Id;
+        if (Owner != -2) return false;
+        Owner = scheduler.Current.Id;
         return true;
     }
 
     public void Unlock()
     {
         if (!HeldByCurrent) throw new InvalidOperationException($"{scheduler.Current.Name} unlocks {Name} it does not hold");
-        _owner = -2;
+        Owner = -2;
         scheduler.Preempt(_unlockPoint);
         if (_whenUnlocked is { } waiter && !IsLocked)
         {

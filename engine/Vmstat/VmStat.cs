@@ -1,19 +1,26 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Vmstat;
 
 /// <summary>
-/// /proc/vmstat: zone counters summed over zones (global_page_state) followed by the vm events.
+/// /proc/vmstat: zone counters summed over zones (global_page_state) followed by the vm events. For partial-order
+/// reduction, counting an event commutes with counting any other (the state after both is the same in either order), and
+/// reading the events is ordered against every step.
 /// </summary>
-internal sealed class VmStat(Node node) : ISnapshotState
+internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
 {
     private readonly long[] _events = new long[(int)VmEvent.Count];
 
     /// <summary>count_vm_event / count_vm_events.</summary>
     public void Count(VmEvent e, long delta = 1) => _events[(int)e] += delta;
 
-    public long Event(VmEvent e) => _events[(int)e];
+    public long Event(VmEvent e)
+    {
+        scheduler.Accesses?.Global();
+        return _events[(int)e];
+    }
 
     /// <summary>global_page_state(item).</summary>
     public long Global(ZoneStat item)
@@ -31,6 +38,7 @@ internal sealed class VmStat(Node node) : ISnapshotState
 
     public long[] Values()
     {
+        scheduler.Accesses?.Global();
         var values = new long[(int)ZoneStat.Count + (int)VmEvent.Count];
         for (int i = 0; i < (int)ZoneStat.Count; i++) values[i] = Global((ZoneStat)i);
         _events.CopyTo(values, (int)ZoneStat.Count);

@@ -105,10 +105,11 @@ def _explore_text(res, trace: bool) -> str:
 
 def _explore(bs, args) -> int:
     res = bs.explore(args.scenario, design=args.design, strategy=args.strategy, schedules=args.schedules,
-                     seed=args.seed, depth=args.depth, progress=not args.quiet)
+                     seed=args.seed, depth=args.depth, progress=not args.quiet, reduction=args.reduction)
     run = res.first_failure
     summary = {"scenario": res.scenario, "design": res.design, "strategy": res.strategy, "seed": args.seed,
-               "depth": args.depth, "schedules": res.schedules, "failing": res.failing, "exhausted": res.exhausted,
+               "depth": args.depth, "reduction": res.reduction, "schedules": res.schedules, "pruned_runs": res.pruned_runs,
+               "failing": res.failing, "exhausted": res.exhausted,
                "first_failing_schedule": None if run is None else run.index}
     frame = pd.DataFrame([{**summary, **{f"failing_{k}": n for k, n in res.failing_by_kind.items()}}])
     data = {**summary, "failing_by_kind": res.failing_by_kind, "failing_indices": res.failing_indices,
@@ -182,6 +183,8 @@ def build_parser(bs, prog: str) -> Parser:
     e.add_argument("--schedules", type=_at_least(1), default=1000, help="schedules to run (dfs: at most)")
     e.add_argument("--seed", type=int, default=0, help="seed of the schedules")
     e.add_argument("--depth", type=_at_least(0), default=3, help="pct bug depth, or dfs preemption bound")
+    e.add_argument("--reduction", choices=["none", "sleep-sets"], default="none",
+                   help="dfs: partial-order reduction (sleep-sets: every failure within the bound, fewer schedules)")
     e.add_argument("--trace", action="store_true", help="print the first failing schedule's preemption points")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.add_argument("--fail-on-finding", action="store_true", help="exit 1 if any schedule failed")

@@ -146,6 +146,9 @@ class ExploreResult:
     failures: list = field(default_factory=list, repr=False)
     schedules_left: int | None = None
     _race: object = field(repr=False, default=None)
+    reduction: str = "none"   # dfs: "sleep-sets" = partial-order reduction
+    pruned_runs: int = 0      # reduction: runs cut short as equivalent to one explored (not in schedules)
+    skipped_options: int = 0  # reduction: search options never tried (their path was asleep)
 
     @property
     def groups(self) -> list[FailureGroup]:
@@ -183,19 +186,20 @@ def _build(recipe: tuple):
         return bindings.PyRace.FromBytes(bytes(source), *ops)
 
 
-def _explore_chunk(recipe: tuple, strategy: str, schedules: int, seed: int, start: int, depth: int) -> dict:
+def _explore_chunk(recipe: tuple, strategy: str, schedules: int, seed: int, start: int, depth: int,
+                   reduction: str = "none") -> dict:
     """Schedules [start, start + schedules) of the race ``recipe`` describes, as plain data (what a dask worker
     sends back: no .NET object crosses). The race is built once per process and kept."""
     net = _RACES.get(recipe)
     if net is None:
         net = _RACES[recipe] = _build(recipe)
-    return _chunk_data(net, strategy, schedules, seed, start, depth)
+    return _chunk_data(net, strategy, schedules, seed, start, depth, reduction)
 
 
-def _chunk_data(net, strategy, schedules, seed, start, depth) -> dict:
+def _chunk_data(net, strategy, schedules, seed, start, depth, reduction="none") -> dict:
     cancel = System.Threading.CancellationTokenSource()
     with net_errors():
-        r = interruptible(lambda: net.Explore(strategy, schedules, seed, start, depth, cancel.Token), cancel.Cancel)
+        r = interruptible(lambda: net.Explore(strategy, schedules, seed, start, depth, reduction, cancel.Token), cancel.Cancel)
     choices = np_copy(r.FailureChoices, "int32").tolist()
     ends = np.cumsum(np_copy(r.FailureChoiceCounts, "int64")).tolist()
     failures = [FailureRecord(int(i), tuple(choices[e - n:e]), int(p), str(sig), tuple(k.split(",")))
@@ -204,6 +208,7 @@ def _chunk_data(net, strategy, schedules, seed, start, depth) -> dict:
                                               strs(r.FailureKinds))]
     return {"schedules": int(r.Schedules), "failures": failures, "exhausted": bool(r.Exhausted),
             "schedules_left": None if int(r.SchedulesLeft) < 0 else int(r.SchedulesLeft),
+            "pruned_runs": int(r.PrunedRuns), "skipped_options": int(r.SkippedOptions),
             "by_kind": dict(zip(strs(r.FailingKinds), (int(c) for c in np_copy(r.FailingKindCounts, "int64"))))}
 
 
@@ -244,18 +249,20 @@ class Race:
             return ScheduleRun._from_net(self._net.Minimize(index, choices), self)
 
     def explore(self, strategy: str = "random", schedules: int = 1000, seed: int = 0, depth: int = 3,
-                progress: bool = True, chunk: int = 50, client=None) -> ExploreResult:
+                progress: bool = True, chunk: int = 50, client=None, reduction: str = "none") -> ExploreResult:
         """Explore ``schedules`` interleavings with ``strategy``: random, pct (bug depth ``depth``), roundrobin, or dfs
         (every schedule with at most ``depth`` preemptions, depth first, up to ``schedules`` of them; ``exhausted``
         tells whether that covered them all, and a warning says so when it did not). Deterministic for a seed;
         schedule i is the same whatever the chunking. With ``client`` (a dask.distributed Client) the chunks run on
         its workers, each of which builds the race once from ``recipe()``; the result equals a serial run's (dfs,
-        one search, runs here)."""
+        one search, runs here). ``reduction="sleep-sets"`` (dfs only) adds partial-order reduction: still every failure
+        within the bound, in fewer schedules (``pruned_runs``, ``skipped_options`` say what it left out)."""
         strategy = as_str("strategy", strategy)
         schedules = as_int("schedules", schedules, (1, 1_000_000))
         seed = as_int("seed", seed)
         depth = as_int("depth", depth, (0, 10))
         chunk = as_int("chunk", chunk, (1, 1_000_000))
+        reduction = as_str("reduction", reduction)
         if strategy == "dfs":
             chunk = schedules   # depth first: one search, not independent schedules
         ranges = [(start, min(chunk, schedules - start)) for start in range(0, schedules, chunk)]
@@ -268,10 +275,10 @@ class Race:
                 recipe = client.scatter(self.recipe(), broadcast=True)   # sent to each worker once
                 futures = client.map(_explore_chunk, [recipe] * len(ranges), [strategy] * len(ranges),
                                      [n for _, n in ranges], [seed] * len(ranges), [s for s, _ in ranges],
-                                     [depth] * len(ranges), pure=False)
+                                     [depth] * len(ranges), [reduction] * len(ranges), pure=False)
                 chunks = (f.result() for f in futures)
             else:
-                chunks = (_chunk_data(self._net, strategy, n, seed, start, depth) for start, n in ranges)
+                chunks = (_chunk_data(self._net, strategy, n, seed, start, depth, reduction) for start, n in ranges)
             for part in chunks:
                 parts.append(part)
                 if bar is not None:
@@ -282,9 +289,9 @@ class Race:
         finally:
             if bar is not None:
                 bar.close()
-        return self._merge(strategy, depth, parts)
+        return self._merge(strategy, depth, parts, reduction)
 
-    def _merge(self, strategy: str, depth: int, parts: list) -> ExploreResult:
+    def _merge(self, strategy: str, depth: int, parts: list, reduction: str = "none") -> ExploreResult:
         failures = [f for p in parts for f in p["failures"]]
         by_kind: dict = {}
         for p in parts:
@@ -294,7 +301,8 @@ class Race:
         last = parts[-1]
         res = ExploreResult(self.name, self.design, strategy, sum(p["schedules"] for p in parts), len(failures),
                             dict(sorted(by_kind.items())), [f.index for f in failures], first, last["exhausted"],
-                            failures, last["schedules_left"], self)
+                            failures, last["schedules_left"], self, reduction,
+                            sum(p["pruned_runs"] for p in parts), sum(p["skipped_options"] for p in parts))
         if strategy == "dfs" and not res.exhausted:
             warnings.warn(f"dfs stopped after {res.schedules} schedules with at least {res.schedules_left} more within "
                           f"depth {depth}: the search is not exhaustive (raise schedules= to cover them)",
@@ -341,7 +349,8 @@ def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> Schedu
 
 
 def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
-            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50, client=None) -> ExploreResult:
+            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50, client=None,
+            reduction: str = "none") -> ExploreResult:
     """Explore ``schedules`` interleavings of the preset ``scenario`` in ``design`` (its guest seeded with ``seed``)
     with ``strategy``; see ``Race.explore`` (``client``: a dask.distributed Client to run the chunks on)."""
-    return preset(scenario, design, seed).explore(strategy, schedules, seed, depth, progress, chunk, client)
+    return preset(scenario, design, seed).explore(strategy, schedules, seed, depth, progress, chunk, client, reduction)

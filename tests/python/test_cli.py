@@ -72,6 +72,13 @@ def test_explore_fail_on_finding_exits_1_in_legacy_and_0_in_fixed(cli):
     assert legacy[2] == fixed[2] == ""   # exhaustive: no warning
 
 
+def test_explore_with_sleep_sets_finds_the_kasan_read_in_fewer_schedules_and_says_so_in_json(cli):
+    status, out, _ = cli("explore", "scan-vs-migrate", "--strategy", "dfs", "--depth", "2", "--quiet", "--reduction", "sleep-sets", "--json")
+    data = json.loads(out)
+    assert status == 0 and data["reduction"] == "sleep-sets" and data["exhausted"]
+    assert data["failing_by_kind"].keys() == {"kasan"} and data["schedules"] < 327
+
+
 def test_dfs_stopped_before_its_bound_warns_loudly_on_stderr(cli):
     status, out, err = cli("explore", "scan-vs-migrate", "--strategy", "dfs", "--depth", "2", "--schedules", "5", "--quiet")
     assert status == 0 and "0 of 5 schedules failed" in out

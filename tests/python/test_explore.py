@@ -205,3 +205,22 @@ def test_dfs_covers_every_schedule_within_the_bound_and_finds_defect_1_with_one_
     assert legacy.failing_by_kind.keys() == {"kasan"}
     assert fixed.failing == 0
     assert legacy.first_failure.replay().reports == legacy.first_failure.reports
+
+
+def test_sleep_sets_find_every_failure_signature_of_plain_dfs_in_fewer_schedules(bs):
+    plain = bs.explore("deflate-vs-isolate", design="legacy", strategy="dfs", depth=2, schedules=100_000, progress=False)
+    reduced = bs.explore("deflate-vs-isolate", design="legacy", strategy="dfs", depth=2, schedules=100_000,
+                         progress=False, reduction="sleep-sets")
+    assert plain.exhausted and reduced.exhausted
+    assert reduced.reduction == "sleep-sets" and plain.reduction == "none"
+    assert {g.signature for g in reduced.groups} == {g.signature for g in plain.groups}
+    assert reduced.schedules < plain.schedules and reduced.pruned_runs > 0
+    replayed = reduced.failure(reduced.failing_indices[0])
+    assert replayed.reports == reduced.first_failure.reports
+
+
+def test_sleep_sets_are_for_dfs_only(bs):
+    with pytest.raises(ValueError, match="reduction"):
+        bs.explore("deflate-vs-isolate", strategy="random", schedules=10, progress=False, reduction="sleep-sets")
+    with pytest.raises(ValueError, match="reduction"):
+        bs.explore("deflate-vs-isolate", strategy="dfs", schedules=10, progress=False, reduction="dpor")

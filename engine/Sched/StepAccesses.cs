@@ -1,0 +1,84 @@
+namespace BalloonScript.Engine.Sched;
+
+/// <summary>
+/// What the running kernel path touches between two preemption points (its step), recorded for partial-order reduction
+/// (<see cref="SleepSets"/>) while <see cref="On"/>: pages (any <c>struct page</c> field of a PFN, or its <c>lru</c>
+/// links; list heads by their node), simulated locks, and <see cref="Global"/> for what is ordered against every other
+/// step (the clock, a kernel thread woken for after the run, a bulk read of a page array). The rest of the simulation's
+/// state is not recorded here: <see cref="SleepSets"/> compares it whole. Nothing calls in while reduction is off
+/// (the page arrays and locks hold no recorder then).
+/// </summary>
+internal sealed class StepAccesses
+{
+    private readonly List<int> _reads = [];
+    private readonly List<int> _writes = [];
+    private bool _global;
+
+    /// <summary>Recording: set for the switching part of a run.</summary>
+    public bool On { get; set; }
+
+    public void Read(int node)
+    {
+        if (On) _reads.Add(node);
+    }
+
+    public void Write(int node)
+    {
+        if (On) _writes.Add(node);
+    }
+
+    /// <summary>Any operation on simulated lock <paramref name="id"/> (taking, releasing, testing, waiting for it): a write of the lock.</summary>
+    public void Lock(int id)
+    {
+        if (On) _writes.Add(LockKey(id));
+    }
+
+    /// <summary>A step ordered against every other step.</summary>
+    public void Global()
+    {
+        if (On) _global = true;
+    }
+
+    /// <summary>The recorded step, and the record cleared for the next one.</summary>
+    public StepFootprint Take()
+    {
+        var step = new StepFootprint(Sorted(_reads), Sorted(_writes), _global);
+        Clear();
+        return step;
+    }
+
+    /// <summary>
+    /// Whether the step recorded so far and <paramref name="step"/> are dependent, as far as pages and locks go: either
+    /// is global, or one writes what the other reads or writes.
+    /// </summary>
+    public bool Conflicts(StepFootprint step)
+    {
+        if (_global || step.Global) return true;
+        foreach (int w in _writes)
+            if (Array.BinarySearch(step.Writes, w) >= 0 || Array.BinarySearch(step.Reads, w) >= 0) return true;
+        foreach (int r in _reads)
+            if (Array.BinarySearch(step.Writes, r) >= 0) return true;
+        return false;
+    }
+
+    public void Clear()
+    {
+        _reads.Clear();
+        _writes.Clear();
+        _global = false;
+    }
+
+    /// <summary>Locks are keyed below every page and list head.</summary>
+    private static int LockKey(int id) => -1 - id;
+
+    private static int[] Sorted(List<int> keys)
+    {
+        if (keys.Count == 0) return [];
+        var a = keys.ToArray();
+        Array.Sort(a);
+        int n = 1;
+        for (int i = 1; i < a.Length; i++)
+            if (a[i] != a[n - 1]) a[n++] = a[i];
+        return n == a.Length ? a : a[..n];
+    }
+}
