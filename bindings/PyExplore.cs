@@ -13,6 +13,9 @@ public static class PyExplore
 
     public static string[] Strategies() => [.. ExploreRequest.Strategies];
 
+    /// <summary>Partial-order reduction for this process (<see cref="PartialOrderReduction.Enable"/>); whether it is on.</summary>
+    public static bool EnablePartialOrderReduction() => PartialOrderReduction.Enable();
+
     /// <summary>The operation kinds (<c>bs.op.&lt;kind&gt;</c>), what each does, and its parameters.</summary>
     public static string[] OpKinds() => RaceOps.Names;
     public static string OpHelp(string kind) => RaceOps.Find("kind", kind).Help;

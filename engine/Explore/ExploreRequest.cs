@@ -14,6 +14,9 @@ internal sealed record ExploreRequest
         Check.InRange(pctDepth, "depth", 0, 10);
         Check.OneOf(reduction, "reduction", Reductions);
         Check.That(reduction == "none" || strategy == "dfs", "reduction", $"{reduction} reduces the dfs search only, not {strategy}");
+        Check.That(reduction == "none" || PartialOrderReduction.Available, "reduction",
+            $"{reduction} needs partial-order reduction turned on before the process's first simulation: "
+            + "bs.enable_partial_order_reduction() in Python, or the AppContext switch " + Sched.StepAccesses.Switch);
         Strategy = strategy;
         Seed = seed;
         PctDepth = pctDepth;

@@ -20,12 +20,12 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     {
         get
         {
-            _accesses?.Read(pfn);
+            if (StepAccesses.Compiled) _accesses?.Read(pfn);
             return _values[pfn];
         }
         set
         {
-            _accesses?.Write(pfn);
+            if (StepAccesses.Compiled) _accesses?.Write(pfn);
             _values[pfn] = value;
             _marks[pfn >> PageChanges.ChunkOrder] = PageChanges.Changed;
         }
@@ -39,7 +39,7 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     /// <summary>The values, read-only (searching, copying out).</summary>
     public ReadOnlySpan<T> AsSpan()
     {
-        _accesses?.Global();
+        if (StepAccesses.Compiled) _accesses?.Global();
         return _values;
     }
 
@@ -48,20 +48,20 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     {
         get
         {
-            _accesses?.Global();
+            if (StepAccesses.Compiled) _accesses?.Global();
             return _values;
         }
     }
 
     public int IndexOf(T value)
     {
-        _accesses?.Global();
+        if (StepAccesses.Compiled) _accesses?.Global();
         return Array.IndexOf(_values, value);
     }
 
     public T[] ToArray()
     {
-        _accesses?.Global();
+        if (StepAccesses.Compiled) _accesses?.Global();
         return (T[])_values.Clone();
     }
 
@@ -73,7 +73,7 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
             this[start] = value; // an order-0 page: a plain store, not a span fill (recorded as one write)
             return;
         }
-        _accesses?.Global();
+        if (StepAccesses.Compiled) _accesses?.Global();
         _values.AsSpan(start, count).Fill(value);
         for (int c = start >> PageChanges.ChunkOrder; c <= (start + count - 1) >> PageChanges.ChunkOrder; c++) _marks[c] = PageChanges.Changed;
     }
@@ -81,7 +81,7 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     /// <summary>Every page set from <paramref name="values"/> (a snapshot's copy); every block counts as changed.</summary>
     public void CopyFrom(T[] values)
     {
-        _accesses?.Global();
+        if (StepAccesses.Compiled) _accesses?.Global();
         values.CopyTo(_values, 0);
         Array.Fill(_marks, PageChanges.Changed);
     }

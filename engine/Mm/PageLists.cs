@@ -56,13 +56,13 @@ internal sealed class PageLists : ISnapshotState
 
     public int Next(int node)
     {
-        _accesses?.Read(node);
+        if (StepAccesses.Compiled) _accesses?.Read(node);
         return _links[2 * node] ^ Poison1;
     }
 
     public int Prev(int node)
     {
-        _accesses?.Read(node);
+        if (StepAccesses.Compiled) _accesses?.Read(node);
         return _links[2 * node + 1] ^ Poison2;
     }
 
@@ -76,7 +76,7 @@ internal sealed class PageLists : ISnapshotState
     /// <summary>A new empty list (INIT_LIST_HEAD); give it back with <see cref="FreeHead"/>.</summary>
     public int NewHead()
     {
-        _accesses?.Global();
+        if (StepAccesses.Compiled) _accesses?.Global();
         if (_freeHeads.Count == 0) throw new InvalidOperationException("out of simulated list heads");
         int h = _freeHeads.Pop();
         SetNext(h, h);
@@ -86,7 +86,7 @@ internal sealed class PageLists : ISnapshotState
 
     public void FreeHead(int head)
     {
-        _accesses?.Global();
+        if (StepAccesses.Compiled) _accesses?.Global();
         _freeHeads.Push(head);
     }
 
@@ -114,7 +114,7 @@ internal sealed class PageLists : ISnapshotState
     public bool Del(int node)
     {
         if (!Unlink(node)) return false;
-        _accesses?.Write(node);
+        if (StepAccesses.Compiled) _accesses?.Write(node);
         SetNext(node, Poison1);
         SetPrev(node, Poison2);
         return true;
@@ -202,7 +202,7 @@ internal sealed class PageLists : ISnapshotState
     /// <summary>Partial-order reduction: a link change writes the node and its neighbours.</summary>
     private void Touch(int node, int prev, int next)
     {
-        if (_accesses is not { } a) return;
+        if (!StepAccesses.Compiled || _accesses is not { } a) return;
         a.Write(node);
         if (!IsPoison(prev)) a.Write(prev);
         if (!IsPoison(next)) a.Write(next);

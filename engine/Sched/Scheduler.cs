@@ -72,7 +72,7 @@ internal sealed class Scheduler : ISnapshotState
     {
         get
         {
-            Accesses?.Global();
+            if (StepAccesses.Compiled) Accesses?.Global();
             return _step;
         }
     }
@@ -86,12 +86,12 @@ internal sealed class Scheduler : ISnapshotState
     {
         get
         {
-            Accesses?.Global();
+            if (StepAccesses.Compiled) Accesses?.Global();
             return _nowNs;
         }
         internal set
         {
-            Accesses?.Global();
+            if (StepAccesses.Compiled) Accesses?.Global();
             _nowNs = value;
         }
     }
@@ -257,7 +257,7 @@ internal sealed class Scheduler : ISnapshotState
     {
         if (Switching)
         {
-            Accesses?.Global();
+            if (StepAccesses.Compiled) Accesses?.Global();
             _woken.Add(task);
             return;
         }

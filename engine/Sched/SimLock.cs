@@ -35,7 +35,7 @@ internal sealed class SimLock : ISnapshotState
     {
         get
         {
-            scheduler.Accesses?.Lock(_id);
+            if (StepAccesses.Compiled) scheduler.Accesses?.Lock(_id);
             return scheduler.AnyWaitingOn(this);
         }
     }
@@ -45,12 +45,12 @@ internal sealed class SimLock : ISnapshotState
     {
         get
         {
-            scheduler.Accesses?.Lock(_id);
+            if (StepAccesses.Compiled) scheduler.Accesses?.Lock(_id);
             return _owner;
         }
         set
         {
-            scheduler.Accesses?.Lock(_id);
+            if (StepAccesses.Compiled) scheduler.Accesses?.Lock(_id);
             _owner = value;
         }
     }

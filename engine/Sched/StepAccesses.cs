@@ -10,6 +10,18 @@ namespace BalloonScript.Engine.Sched;
 /// </summary>
 internal sealed class StepAccesses
 {
+    /// <summary>The AppContext switch that turns recording on for the process (<see cref="Compiled"/>).</summary>
+    public const string Switch = "BalloonScript.PartialOrderReduction";
+
+    /// <summary>
+    /// Whether this process can record accesses at all: the AppContext switch <see cref="Switch"/> as it stands when the
+    /// engine first touches a page (set it before: <see cref="Explore.PartialOrderReduction.Enable"/>, the test
+    /// project's runtimeconfig, or <c>bs.enable_partial_order_reduction()</c>). A static readonly the JIT folds: off (the
+    /// default), every recording hook on the page arrays, list links and locks is removed from the compiled code, so
+    /// simulations that never ask for reduction pay nothing for it.
+    /// </summary>
+    public static readonly bool Compiled = AppContext.TryGetSwitch(Switch, out bool on) && on;
+
     private readonly List<int> _reads = [];
     private readonly List<int> _writes = [];
     private bool _global;

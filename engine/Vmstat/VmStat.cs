@@ -18,7 +18,7 @@ internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
 
     public long Event(VmEvent e)
     {
-        scheduler.Accesses?.Global();
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
         return _events[(int)e];
     }
 
@@ -38,7 +38,7 @@ internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
 
     public long[] Values()
     {
-        scheduler.Accesses?.Global();
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
         var values = new long[(int)ZoneStat.Count + (int)VmEvent.Count];
         for (int i = 0; i < (int)ZoneStat.Count; i++) values[i] = Global((ZoneStat)i);
         _events.CopyTo(values, (int)ZoneStat.Count);

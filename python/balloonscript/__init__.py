@@ -13,8 +13,9 @@ __version__ = "0.1.0"   # the one place the version is written: pyproject.toml r
 from .simulation import (DESIGNS, FREE_PATTERNS, MAX_ORDER, PAGE_SIZE, PAGEBLOCK_ORDER, PAGES_PER_MIB, REPORT_KINDS,
                          CompactResult, Design, PageKind, Report, Simulation, Snapshot, designs)
 from . import op
-from .explore import STRATEGIES, ExploreResult, Race, ScheduleRun, explore, preset, run_scenario, scenarios
+from .explore import (STRATEGIES, ExploreResult, Race, ScheduleRun, enable_partial_order_reduction, explore, preset,
+                      run_scenario, scenarios)
 
 __all__ = ["__version__", "Simulation", "Snapshot", "PageKind", "CompactResult", "Report", "Design", "designs",
            "DESIGNS", "FREE_PATTERNS", "MAX_ORDER", "PAGEBLOCK_ORDER", "PAGE_SIZE", "PAGES_PER_MIB", "REPORT_KINDS",
-           "explore", "preset", "run_scenario", "scenarios", "op", "Race", "ExploreResult", "ScheduleRun", "STRATEGIES"]
+           "explore", "enable_partial_order_reduction", "preset", "run_scenario", "scenarios", "op", "Race", "ExploreResult", "ScheduleRun", "STRATEGIES"]

@@ -104,6 +104,8 @@ def _explore_text(res, trace: bool) -> str:
 
 
 def _explore(bs, args) -> int:
+    if args.reduction != "none":
+        bs.enable_partial_order_reduction()   # before this process's first simulation
     res = bs.explore(args.scenario, design=args.design, strategy=args.strategy, schedules=args.schedules,
                      seed=args.seed, depth=args.depth, progress=not args.quiet, reduction=args.reduction)
     run = res.first_failure

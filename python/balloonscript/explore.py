@@ -348,6 +348,14 @@ def run_scenario(scenario: str, design: str = "legacy", seed: int = 0) -> Schedu
     return preset(scenario, design, seed).run()
 
 
+
+def enable_partial_order_reduction() -> bool:
+    """Allow ``reduction="sleep-sets"`` in this process. Its recording sits on every page, list-link and lock access,
+    so it is compiled in only when this runs before the process's first simulation (simulations that never reduce pay
+    nothing). Returns whether reduction is available: False if a simulation ran first (start a new process)."""
+    return bool(bindings.PyExplore.EnablePartialOrderReduction())
+
+
 def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
             seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50, client=None,
             reduction: str = "none") -> ExploreResult:

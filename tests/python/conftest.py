@@ -16,9 +16,14 @@ def repo() -> Path:
     return REPO
 
 
+# The tests of reduction="sleep-sets" need it on before the session's first simulation (this loads .NET).
+import balloonscript  # noqa: E402
+
+assert balloonscript.enable_partial_order_reduction()
+
+
 @pytest.fixture(scope="session")
 def bs():
-    import balloonscript
     return balloonscript
 
 

@@ -224,3 +224,23 @@ def test_sleep_sets_are_for_dfs_only(bs):
         bs.explore("deflate-vs-isolate", strategy="random", schedules=10, progress=False, reduction="sleep-sets")
     with pytest.raises(ValueError, match="reduction"):
         bs.explore("deflate-vs-isolate", strategy="dfs", schedules=10, progress=False, reduction="dpor")
+
+
+def test_sleep_sets_need_reduction_enabled_before_the_first_simulation(repo):
+    """Reduction's recording is compiled in only for a process that asked before its first simulation: asked later,
+    enable_partial_order_reduction() says False and reduction="sleep-sets" is a ValueError naming the way out."""
+    import subprocess
+    import sys
+    from conftest import subprocess_env
+    child = (
+        "import balloonscript as bs\n"
+        "bs.Simulation(memory_mib=16, design='legacy', seed=1)\n"
+        "print(bs.enable_partial_order_reduction())\n"
+        "try:\n"
+        "    bs.explore('scan-vs-migrate', strategy='dfs', depth=1, schedules=10, progress=False, reduction='sleep-sets')\n"
+        "except ValueError as e:\n"
+        "    print('ValueError', e)\n")
+    out = subprocess.run([sys.executable, "-c", child], env=subprocess_env(), capture_output=True, text=True,
+                         timeout=300, cwd=repo).stdout
+    assert out.splitlines()[0] == "False"
+    assert "ValueError reduction:" in out and "enable_partial_order_reduction()" in out
