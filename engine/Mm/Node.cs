@@ -28,21 +28,22 @@ internal sealed class Node : ISnapshotState
         foreach (var z in zones)
             for (int b = z.StartPfn >> Zone.PageblockOrder; b < (z.EndPfn + Zone.PageblockNrPages - 1) >> Zone.PageblockOrder; b++)
                 _zoneOfBlock[b] = (byte)z.Index;
+        _lruLists = lruLists;
         if (lruLists.NodeLruvec) UseNodeLruvec();
     }
 
     private readonly byte[] _zoneOfBlock;
+    private readonly ILruLists _lruLists;
 
     public IReadOnlyList<Zone> Zones { get; }
 
     /// <summary>Whether the LRU lists are the node's (<see cref="ILruLists.NodeLruvec"/>) rather than each zone's.</summary>
-    public bool NodeLruvec { get; private set; }
+    public bool NodeLruvec => _lruLists.NodeLruvec;
 
     /// <summary>lruvec_init(&amp;pgdat-&gt;__lruvec) (v4.8 and later): one set of LRU lists and one lru_lock for the node.</summary>
     private void UseNodeLruvec()
     {
         for (int i = 1; i < Zones.Count; i++) Zones[i].ShareNodeLruvec(Zones[0]);
-        NodeLruvec = true;
     }
 
     /// <summary>page_zone(): zones are pageblock aligned, so a table per pageblock is exact.</summary>

@@ -43,8 +43,9 @@ internal enum Gfp : uint
 internal static class GfpExtensions
 {
     /// <summary>
-    /// gfp_zone() on x86-64 (no ZONE_HIGHMEM): ZONE_MOVABLE (3) for __GFP_HIGHMEM | __GFP_MOVABLE, else ZONE_NORMAL (2) —
-    /// no request here asks for __GFP_DMA or __GFP_DMA32. A kernel zone index: the zone need not exist.
+    /// gfp_zone() on x86-64 (no ZONE_HIGHMEM; GFP_ZONE_TABLE of include/linux/gfp.h): ZONE_MOVABLE (3) for
+    /// __GFP_HIGHMEM | __GFP_MOVABLE, else ZONE_NORMAL (2; OPT_ZONE_HIGHMEM is ZONE_NORMAL without CONFIG_HIGHMEM) — no
+    /// request here asks for __GFP_DMA or __GFP_DMA32. A kernel zone index: the zone need not exist.
     /// </summary>
     public static int ZoneIdx(this Gfp gfp) => (gfp & (Gfp.HighMem | Gfp.Movable)) == (Gfp.HighMem | Gfp.Movable) ? 3 : 2;
 
