@@ -12,14 +12,8 @@ namespace BalloonScript.Bindings;
 public sealed class PyRace
 {
     private readonly Race _race;
-    /// <summary>The simulation a race of operations was built from, as it was then (what <see cref="SourceBytes"/> sends).</summary>
-    private readonly SimulationSnapshot? _source;
 
-    private PyRace(Race race, SimulationSnapshot? source = null)
-    {
-        _race = race;
-        _source = source;
-    }
+    private PyRace(Race race) => _race = race;
 
     /// <summary>A preset (<see cref="PyExplore.Scenarios"/>) on a fresh guest of its own, seeded with <paramref name="seed"/>.</summary>
     public static PyRace Preset(string scenario, string design, long seed) =>
@@ -44,15 +38,14 @@ public sealed class PyRace
         var ops = opKinds.Select((kind, i) => new RaceOp(kind,
             argOps.Select((op, j) => (op, j)).Where(a => a.op == i).ToDictionary(a => argNames[a.j], a => argValues[a.j]))).ToArray();
         var perCpu = cpus.Select(cpu => (cpu, (IReadOnlyList<RaceOp>)ops.Where((_, i) => opCpus[i] == cpu).ToArray())).ToArray();
-        var source = sim.Snapshot();
-        return new(RaceBuilder.FromOps(sim, perCpu), source);
+        return new(RaceBuilder.FromOps(sim, perCpu));
     }
 
     /// <summary>The simulation this race was built from, as bytes (for <see cref="FromBytes"/>); only races of operations have one.</summary>
     public byte[] SourceBytes()
     {
-        Check.That(_source is not null, "race", "a preset is rebuilt from its name, design and seed: it has no source simulation");
-        return SnapshotCodec.Encode(_source!);
+        Check.That(_race.Source is not null, "race", "a preset is rebuilt from its name, design and seed: it has no source simulation");
+        return SnapshotCodec.Encode(_race.Source!);
     }
 
     /// <summary>Each kernel path: its CPU and name (its operations), in task-id order.</summary>
@@ -62,9 +55,9 @@ public sealed class PyRace
     /// <summary>Schedules [start, start + schedules) under a strategy (dfs: from the first, up to <paramref name="schedules"/>).</summary>
     /// <summary>Explore schedules [start, start + schedules); cancelling <paramref name="cancel"/> from another thread
     /// (Ctrl-C) ends it early, counting the schedules run so far.</summary>
-    public PyExploreResult Explore(string strategy, int schedules, long seed, int start, int depth, string reduction, CancellationToken cancel)
+    public PyExploreResult Explore(string strategy, int schedules, long seed, int start, int depth, string reduction, int threads, CancellationToken cancel)
     {
-        var request = new ExploreRequest(strategy, seed, depth, reduction);
+        var request = new ExploreRequest(strategy, seed, depth, reduction, threads);
         Explorer.CheckRange(request, start, schedules);
         return new(Explorer.Explore(_race, request, start, schedules, cancel));
     }

@@ -8,8 +8,12 @@ internal sealed record ExploreRequest
     /// <summary>Partial-order reductions: none, or sleep sets for dfs (<see cref="Sched.SleepSets"/>).</summary>
     public static readonly string[] Reductions = ["none", "sleep-sets"];
 
-    public ExploreRequest(string strategy, long seed, int pctDepth = 3, string reduction = "none")
+    /// <summary>Most host threads a search may use.</summary>
+    public const int MaxThreads = 1024;
+
+    public ExploreRequest(string strategy, long seed, int pctDepth = 3, string reduction = "none", int threads = 0)
     {
+        Check.InRange(threads, "threads", 0, MaxThreads);
         Check.OneOf(strategy, "strategy", Strategies);
         Check.InRange(pctDepth, "depth", 0, 10);
         Check.OneOf(reduction, "reduction", Reductions);
@@ -21,7 +25,12 @@ internal sealed record ExploreRequest
         Seed = seed;
         PctDepth = pctDepth;
         Reduction = reduction;
+        Threads = threads;
     }
+
+    /// <summary>Host threads for a dfs search without reduction, each on a CPU of its own (0: one per CPU the process may
+    /// use; 1: the serial search). The result does not depend on it.</summary>
+    public int Threads { get; }
 
     /// <summary>The partial-order reduction of a dfs search (<see cref="Reductions"/>).</summary>
     public string Reduction { get; }

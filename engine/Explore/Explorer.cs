@@ -14,10 +14,10 @@ public static class Explorer
 {
     /// <summary>Explore schedules [<paramref name="start"/>, start + <paramref name="count"/>) of a preset by name.</summary>
     public static ExploreResult Explore(string scenario, string design, string strategy, int count, long seed, int start = 0, int pctDepth = 3,
-        CancellationToken cancel = default, string reduction = "none")
+        CancellationToken cancel = default, string reduction = "none", int threads = 0)
     {
         var spec = ScenarioCatalog.Find(scenario);
-        var request = new ExploreRequest(strategy, seed, pctDepth, reduction);
+        var request = new ExploreRequest(strategy, seed, pctDepth, reduction, threads);
         CheckRange(request, start, count);
         return Explore(spec.Prepare(KernelDesign.Parse(design), seed), request, start, count, cancel);
     }
@@ -42,6 +42,11 @@ public static class Explorer
 
     internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count, CancellationToken cancel = default)
     {
+        // Under a bound below 2 each unit is a schedule or two: cutting the others' short would cost as much as running
+        // them. One kernel path has one schedule.
+        if (request.Strategy == "dfs" && request.Reduction == "none" && request.PctDepth >= 2 && race.Tasks.Count > 1
+            && HostCpus(request.Threads) is { Length: > 1 } cpus)
+            return ParallelDfs.Explore(race, request.PctDepth, count, cpus, cancel);
         using var _ = race.Cancellable(cancel);
         using var pinned = CpuAffinity.Hold(); // every run's threads on this CPU (Scheduler)
         if (request.Strategy == "dfs") return ExploreDfs(race, request, count, cancel);
@@ -85,8 +90,8 @@ public static class Explorer
         return tally.Result(i, exhausted, exhausted ? 0 : dfs.SchedulesLeftAtLeast(), request.Reduction, pruned, sleepSets?.Skipped ?? 0);
     }
 
-    /// <summary>Failing schedules so far: by kind, each one's record, and the first one in full.</summary>
-    private sealed class Tally
+    /// <summary>Failing schedules so far, in schedule order: by kind, each one's record, and the first one in full.</summary>
+    internal sealed class Tally
     {
         private readonly SortedDictionary<string, int> _byKind = [];
         private readonly List<FailureRecord> _failures = [];
@@ -94,15 +99,26 @@ public static class Explorer
 
         public void Add(ScheduleRun run)
         {
-            if (!run.Failed) return;
-            var record = run.ToRecord();
+            if (run.Failed) Add(run.ToRecord(), () => run);
+        }
+
+        /// <summary>A failing schedule's record; <paramref name="full"/> gives the schedule in full if it is the first.</summary>
+        public void Add(FailureRecord record, Func<ScheduleRun> full)
+        {
             _failures.Add(record);
-            _first ??= run;
+            _first ??= full();
             foreach (var kind in record.Kinds) _byKind[kind] = _byKind.GetValueOrDefault(kind) + 1;
         }
 
         public ExploreResult Result(int schedules, bool exhausted, long? schedulesLeft, string reduction = "none", long pruned = 0, long skipped = 0) =>
             new(schedules, _byKind, _first, _failures, exhausted, schedulesLeft, reduction, pruned, skipped);
+    }
+
+    /// <summary>The host CPUs a search runs on: the first <paramref name="threads"/> the process may use (0: all of them).</summary>
+    private static int[] HostCpus(int threads)
+    {
+        var allowed = CpuAffinity.Allowed();
+        return threads == 0 || threads >= allowed.Length ? allowed : allowed[..threads];
     }
 
     /// <summary>How many scheduling decisions a run of the race takes (PCT's k): one round-robin run.</summary>

@@ -24,9 +24,13 @@ internal sealed class Race
     private readonly long[] _metricsBefore;
     private readonly int _reportsBefore;
 
-    public Race(Simulation sim, IReadOnlyList<TaskTemplate> tasks, Action finish)
+    private readonly Func<Race> _makeTwin;
+    private readonly List<Race> _twins = [];
+
+    public Race(Simulation sim, IReadOnlyList<TaskTemplate> tasks, Action finish, Func<Race> makeTwin)
     {
         _sim = sim;
+        _makeTwin = makeTwin;
         Tasks = tasks;
         _finish = finish;
         _scheduler = sim.Services.GetRequiredService<Scheduler>();
@@ -42,6 +46,23 @@ internal sealed class Race
     public IReadOnlyList<TaskTemplate> Tasks { get; }
 
     public SimulationOptions Options => _sim.Options;
+
+    /// <summary>A race of operations: the simulation it was built from, as it was then (null for a preset, which is rebuilt
+    /// from its name).</summary>
+    public SimulationSnapshot? Source { get; set; }
+
+    /// <summary>
+    /// The <paramref name="i"/>-th twin (from 0): the same race, prepared alike on a simulation of its own, for another
+    /// host thread of a search. Built on first use and kept, as the race itself is.
+    /// </summary>
+    public Race Twin(int i)
+    {
+        lock (_twins)
+        {
+            while (_twins.Count <= i) _twins.Add(_makeTwin());
+            return _twins[i];
+        }
+    }
 
     /// <summary>
     /// Schedule <paramref name="index"/> under <paramref name="strategy"/> (null = every path run to completion, in

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Explore.Ops;
 using BalloonScript.Engine.Explore.Scenarios;
+using BalloonScript.Engine.Snapshots;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BalloonScript.Engine.Explore;
@@ -58,8 +59,9 @@ internal sealed class RaceBuilder
     /// <summary>Something to settle after each schedule, before the whole-memory checks (state outside the simulation, say).</summary>
     public void Finish(Action finish) => _finish.Add(finish);
 
-    /// <summary>The race: the prepared state is snapshotted now; after each schedule the operations settle and the checks run.</summary>
-    public Race Build()
+    /// <summary>The race: the prepared state is snapshotted now; after each schedule the operations settle and the checks run.
+    /// <paramref name="twin"/> builds the same race again on a simulation of its own (for a search on several host threads).</summary>
+    public Race Build(Func<Race> twin)
     {
         Check.That(_tasks.Count > 0, "race", "no CPU has anything to run");
         var finish = _finish.ToArray();
@@ -68,7 +70,7 @@ internal sealed class RaceBuilder
         {
             foreach (var f in finish) f();
             sim.CheckInvariants();
-        });
+        }, twin);
     }
 
     /// <summary>
@@ -88,8 +90,17 @@ internal sealed class RaceBuilder
             Check.That(ops.Count > 0, $"cpu{cpu}", "empty list of operations");
             for (int i = 0; i < ops.Count; i++) RaceOps.Check($"cpu{cpu}[{i}]", ops[i], sim.Options);
         }
-        var builder = new RaceBuilder(sim.Fork());
+        return Build(sim.Snapshot(), cpus);
+    }
+
+    /// <summary>The race of <paramref name="cpus"/>' operations on a simulation in the state of <paramref name="source"/>
+    /// (which <see cref="Race.Source"/> keeps, and each twin starts from).</summary>
+    private static Race Build(SimulationSnapshot source, IReadOnlyList<(int Cpu, IReadOnlyList<RaceOp> Ops)> cpus)
+    {
+        var builder = new RaceBuilder(Simulation.FromSnapshot(source));
         foreach (var (cpu, ops) in cpus.OrderBy(c => c.Cpu)) builder.Ops(cpu, null, [.. ops]);
-        return builder.Build();
+        var race = builder.Build(() => Build(source, cpus));
+        race.Source = source;
+        return race;
     }
 }

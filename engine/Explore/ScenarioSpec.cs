@@ -11,7 +11,7 @@ internal sealed record ScenarioSpec(string Name, string Description, long Memory
         var sim = Simulation.Create(Options(design, seed));
         var race = new RaceBuilder(sim);
         ((IScenario)Microsoft.Extensions.DependencyInjection.ActivatorUtilities.CreateInstance(sim.Services, Type)).Prepare(race);
-        return race.Build();
+        return race.Build(() => Prepare(design, seed));
     }
 
     /// <summary>

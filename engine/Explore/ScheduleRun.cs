@@ -63,6 +63,11 @@ public sealed class ScheduleRun
     /// <summary>How much a metric grew during the run.</summary>
     public long Delta(string metric) => MetricsAfter[Array.IndexOf(ScenarioMetrics.Names, metric)] - MetricsBefore[Array.IndexOf(ScenarioMetrics.Names, metric)];
 
+    /// <summary>This run as schedule <paramref name="index"/> of <paramref name="race"/> (a twin's run, put back in the
+    /// serial search's numbering: the twin ran exactly what the race would have).</summary>
+    internal ScheduleRun Renumbered(int index, Race? race = null) =>
+        new(race ?? Race, index, Choices, PreemptionDecisions, Trace, Reports, Deadlock, MetricsBefore, MetricsAfter, Interrupted);
+
     /// <summary>The same run again, decision for decision.</summary>
     public ScheduleRun Replay() => Race.Replay(Index, Choices);
 

@@ -26,11 +26,24 @@ internal static class CpuAffinity
     /// nothing done, if it is pinned already or cannot be). An exploration holds its thread for all its runs: setting a
     /// mask costs more than a run's hand-offs.
     /// </summary>
-    public static IDisposable? Hold()
+    public static IDisposable? Hold() => Hold(Current());
+
+    /// <summary><see cref="Hold()"/> on <paramref name="cpu"/> (a host thread of a search on several CPUs, <see cref="Allowed"/>).</summary>
+    public static IDisposable? Hold(int cpu)
     {
         if (Pinned || Get() is not { } mask) return null;
-        Pin(Current());
+        Pin(cpu);
         return Pinned ? new Unpin(mask) : null;
+    }
+
+    /// <summary>The CPUs the calling thread may run on, in order (empty where that cannot be asked).</summary>
+    public static int[] Allowed()
+    {
+        if (Get() is not { } mask) return [];
+        var cpus = new List<int>();
+        for (int cpu = 0; cpu < MaskWords * 64; cpu++)
+            if ((mask[cpu / 64] & (1UL << (cpu % 64))) != 0) cpus.Add(cpu);
+        return [.. cpus];
     }
 
     private sealed class Unpin(ulong[] mask) : IDisposable

@@ -8,9 +8,10 @@ namespace BalloonScript.Engine.Sched;
 /// choice the running task continues (else the first runnable one), so bound 0 is run-to-completion order.
 /// Use one instance for the whole exploration: <see cref="Advance"/> moves it to the next schedule. With
 /// <paramref name="sleepSets"/>, options whose path is asleep are not tried and runs that can only go on with an asleep
-/// path are cut short (<see cref="Sched.SleepSets"/>).
+/// path are cut short (<see cref="Sched.SleepSets"/>). With <paramref name="units"/>, this search is one of several
+/// threads' (<see cref="DfsUnits"/>): it runs the units it claims and cuts the others short (<see cref="Skipping"/>).
 /// </summary>
-internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null) : IScheduleStrategy
+internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null, DfsUnits? units = null) : IScheduleStrategy
 {
     /// <summary>One decision of the last run: the options in the order they are tried (the default first).</summary>
     private sealed record Frame(int[] Order, bool[] Preempts, int PreemptionsBefore, bool[] Asleep)
@@ -30,20 +31,47 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null) : ISch
     private int _forced;      // decisions of the next run that replay _frames[0.._forced)
     private int _depth;
     private int _preemptions;
+    private IReadOnlyList<int>? _startAt;
+    private int _firstPreemption = -1; // the decision of the run's first preemption (-1: none yet)
 
     public bool Exhausted { get; private set; }
+
+    /// <summary>Split between threads: the unit of the last run (numbered from 0 in search order).</summary>
+    public int Unit { get; private set; } = -1;
+
+    /// <summary>Split between threads: the last run's unit is another thread's, so the run was cut short after its first
+    /// preemption (or, without one, ran for nothing): it is not a schedule of this search.</summary>
+    public bool Skipping { get; private set; }
+
+    /// <summary>How many of the last run's decisions its unit shares: up to its first preemption, else all.</summary>
+    public int UnitDecisions => _firstPreemption >= 0 ? _firstPreemption + 1 : _depth;
+
+    /// <summary>
+    /// Begin the search where the serial search meets the schedule whose first decisions are <paramref name="prefix"/>:
+    /// each option before the prefix's choice at those decisions counts as tried already (a unit's start, to continue
+    /// the serial search from there).
+    /// </summary>
+    public void StartAt(IReadOnlyList<int> prefix) => _startAt = prefix;
 
     /// <summary>The partial-order reduction of this search, or null (plain bounded DFS).</summary>
     public SleepSets? SleepSets => sleepSets;
 
     public void Start(IReadOnlyList<SimTask> tasks)
     {
+        // A new unit unless Advance changed a decision after the last run's first preemption.
+        if (units is not null && (_firstPreemption < 0 || _forced - 1 <= _firstPreemption))
+        {
+            Unit++;
+            Skipping = !units.Claim(Unit);
+        }
         _depth = 0;
         _preemptions = 0;
+        _firstPreemption = -1;
     }
 
     public SimTask? Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step)
     {
+        if (Skipping && _firstPreemption >= 0) return null;
         Frame frame;
         if (_depth < _forced)
         {
@@ -56,12 +84,13 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null) : ISch
             frame = fresh;
             if (_depth < _frames.Count) _frames.RemoveRange(_depth, _frames.Count - _depth);
             _frames.Add(frame);
+            if (_startAt is not null && _depth < _startAt.Count) frame.Position = Array.IndexOf(frame.Order, _startAt[_depth]);
             if (sleepSets is not null) MaySleep(frame);
         }
         _depth++;
         if (frame.Position > 0 && frame.Preempts[frame.Position] && frame.DefaultStep is { } asleep)
             sleepSets!.PutToSleep(frame.Order[0], asleep, frame.Rest!);
-        if (frame.Preempts[frame.Position]) _preemptions++;
+        if (frame.Preempts[frame.Position] && _preemptions++ == 0) _firstPreemption = _depth - 1;
         foreach (var t in runnable)
             if (t.Id == frame.Chosen) return t;
         throw new InvalidOperationException($"dfs diverged at decision {_depth - 1}: task {frame.Chosen} is not runnable");
@@ -71,6 +100,7 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null) : ISch
     /// False when every schedule within the bound has been run.</summary>
     public bool Advance()
     {
+        _startAt = null;
         _frames.RemoveRange(_depth, _frames.Count - _depth);
         for (int d = _frames.Count - 1; d >= 0; d--)
         {

@@ -107,7 +107,8 @@ def _explore(bs, args) -> int:
     if args.reduction != "none":
         bs.enable_partial_order_reduction()   # before this process's first simulation
     res = bs.explore(args.scenario, design=args.design, strategy=args.strategy, schedules=args.schedules,
-                     seed=args.seed, depth=args.depth, progress=not args.quiet, reduction=args.reduction)
+                     seed=args.seed, depth=args.depth, progress=not args.quiet, reduction=args.reduction,
+                     threads=args.threads)
     run = res.first_failure
     summary = {"scenario": res.scenario, "design": res.design, "strategy": res.strategy, "seed": args.seed,
                "depth": args.depth, "reduction": res.reduction, "schedules": res.schedules, "pruned_runs": res.pruned_runs,
@@ -187,6 +188,8 @@ def build_parser(bs, prog: str) -> Parser:
     e.add_argument("--depth", type=_at_least(0), default=3, help="pct bug depth, or dfs preemption bound")
     e.add_argument("--reduction", choices=["none", "sleep-sets"], default="none",
                    help="dfs: partial-order reduction (sleep-sets: every failure within the bound, fewer schedules)")
+    e.add_argument("--threads", type=_at_least(1), default=None,
+                   help="dfs without reduction: host CPUs to search on (default: all; the result is the same)")
     e.add_argument("--trace", action="store_true", help="print the first failing schedule's preemption points")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.add_argument("--fail-on-finding", action="store_true", help="exit 1 if any schedule failed")

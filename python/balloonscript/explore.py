@@ -196,10 +196,11 @@ def _explore_chunk(recipe: tuple, strategy: str, schedules: int, seed: int, star
     return _chunk_data(net, strategy, schedules, seed, start, depth, reduction)
 
 
-def _chunk_data(net, strategy, schedules, seed, start, depth, reduction="none") -> dict:
+def _chunk_data(net, strategy, schedules, seed, start, depth, reduction="none", threads=0) -> dict:
     cancel = System.Threading.CancellationTokenSource()
     with net_errors():
-        r = interruptible(lambda: net.Explore(strategy, schedules, seed, start, depth, reduction, cancel.Token), cancel.Cancel)
+        r = interruptible(lambda: net.Explore(strategy, schedules, seed, start, depth, reduction, threads, cancel.Token),
+                          cancel.Cancel)
     choices = np_copy(r.FailureChoices, "int32").tolist()
     ends = np.cumsum(np_copy(r.FailureChoiceCounts, "int64")).tolist()
     failures = [FailureRecord(int(i), tuple(choices[e - n:e]), int(p), str(sig), tuple(k.split(",")))
@@ -249,20 +250,24 @@ class Race:
             return ScheduleRun._from_net(self._net.Minimize(index, choices), self)
 
     def explore(self, strategy: str = "random", schedules: int = 1000, seed: int = 0, depth: int = 3,
-                progress: bool = True, chunk: int = 50, client=None, reduction: str = "none") -> ExploreResult:
+                progress: bool = True, chunk: int = 50, client=None, reduction: str = "none",
+                threads: int | None = None) -> ExploreResult:
         """Explore ``schedules`` interleavings with ``strategy``: random, pct (bug depth ``depth``), roundrobin, or dfs
         (every schedule with at most ``depth`` preemptions, depth first, up to ``schedules`` of them; ``exhausted``
         tells whether that covered them all, and a warning says so when it did not). Deterministic for a seed;
         schedule i is the same whatever the chunking. With ``client`` (a dask.distributed Client) the chunks run on
         its workers, each of which builds the race once from ``recipe()``; the result equals a serial run's (dfs,
         one search, runs here). ``reduction="sleep-sets"`` (dfs only) adds partial-order reduction: still every failure
-        within the bound, in fewer schedules (``pruned_runs``, ``skipped_options`` say what it left out)."""
+        within the bound, in fewer schedules (``pruned_runs``, ``skipped_options`` say what it left out). A dfs search
+        without reduction runs on ``threads`` host CPUs (None: every CPU this process may use; 1: one), each with a copy of
+        the race; the result is the same whatever the number."""
         strategy = as_str("strategy", strategy)
         schedules = as_int("schedules", schedules, (1, 1_000_000))
         seed = as_int("seed", seed)
         depth = as_int("depth", depth, (0, 10))
         chunk = as_int("chunk", chunk, (1, 1_000_000))
         reduction = as_str("reduction", reduction)
+        threads = 0 if threads is None else as_int("threads", threads, (1, 1024))
         if strategy == "dfs":
             chunk = schedules   # depth first: one search, not independent schedules
         ranges = [(start, min(chunk, schedules - start)) for start in range(0, schedules, chunk)]
@@ -278,7 +283,7 @@ class Race:
                                      [depth] * len(ranges), [reduction] * len(ranges), pure=False)
                 chunks = (f.result() for f in futures)
             else:
-                chunks = (_chunk_data(self._net, strategy, n, seed, start, depth, reduction) for start, n in ranges)
+                chunks = (_chunk_data(self._net, strategy, n, seed, start, depth, reduction, threads) for start, n in ranges)
             for part in chunks:
                 parts.append(part)
                 if bar is not None:
@@ -358,7 +363,7 @@ def enable_partial_order_reduction() -> bool:
 
 def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
             seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50, client=None,
-            reduction: str = "none") -> ExploreResult:
+            reduction: str = "none", threads: int | None = None) -> ExploreResult:
     """Explore ``schedules`` interleavings of the preset ``scenario`` in ``design`` (its guest seeded with ``seed``)
     with ``strategy``; see ``Race.explore`` (``client``: a dask.distributed Client to run the chunks on)."""
-    return preset(scenario, design, seed).explore(strategy, schedules, seed, depth, progress, chunk, client, reduction)
+    return preset(scenario, design, seed).explore(strategy, schedules, seed, depth, progress, chunk, client, reduction, threads)

@@ -80,7 +80,8 @@ def test_explore_with_sleep_sets_finds_the_kasan_read_in_fewer_schedules_and_say
 
 
 def test_dfs_stopped_before_its_bound_warns_loudly_on_stderr(cli):
-    status, out, err = cli("explore", "scan-vs-migrate", "--strategy", "dfs", "--depth", "2", "--schedules", "5", "--quiet")
+    status, out, err = cli("explore", "scan-vs-migrate", "--strategy", "dfs", "--depth", "2", "--schedules", "5", "--quiet",
+                           "--threads", "2")
     assert status == 0 and "0 of 5 schedules failed" in out
     assert err.startswith("WARNING: NOT EXHAUSTIVE") and "--schedules" in err and len(err.splitlines()) == 1
 

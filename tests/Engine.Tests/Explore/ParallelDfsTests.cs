@@ -1,0 +1,87 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Explore;
+using BalloonScript.Engine.Sched;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Explore;
+
+/// <summary>
+/// The bounded DFS on several host threads (<see cref="ParallelDfs"/>) is the serial search: the same schedules, failures
+/// under the same indices, the same first failure, exhaustion and schedules left, whatever the number of threads and
+/// wherever the search stops.
+/// </summary>
+public class ParallelDfsTests
+{
+    private static ExploreResult Dfs(string scenario, string design, int bound, int count, int threads) =>
+        Explorer.Explore(scenario, design, "dfs", count, 0, pctDepth: bound, threads: threads);
+
+    private static void AssertSame(ExploreResult serial, ExploreResult parallel)
+    {
+        Assert.That(parallel.Schedules, Is.EqualTo(serial.Schedules));
+        Assert.That(parallel.Exhausted, Is.EqualTo(serial.Exhausted));
+        Assert.That(parallel.SchedulesLeft, Is.EqualTo(serial.SchedulesLeft));
+        Assert.That(parallel.FailingByKind, Is.EqualTo(serial.FailingByKind));
+        Assert.That(parallel.Failures.Select(f => (f.Index, string.Join(",", f.Choices), f.Preemptions, f.Signature)),
+            Is.EqualTo(serial.Failures.Select(f => (f.Index, string.Join(",", f.Choices), f.Preemptions, f.Signature))));
+        Assert.That(parallel.FirstFailure?.Index, Is.EqualTo(serial.FirstFailure?.Index));
+        Assert.That(parallel.FirstFailure?.Trace, Is.EqualTo(serial.FirstFailure?.Trace));
+        Assert.That(parallel.FirstFailure?.Reports.Select(r => r.ToString()), Is.EqualTo(serial.FirstFailure?.Reports.Select(r => r.ToString())));
+    }
+
+    [TestCase("deflate-vs-isolate", "legacy", 2)]
+    [TestCase("deflate-vs-migrate", "legacy", 2)]
+    [TestCase("newpage-after-unlock", "redesign", 3)]
+    public void Exhaustive_TwoThreads_AreTheSerialSearch(string scenario, string design, int bound)
+    {
+        var serial = Dfs(scenario, design, bound, 1_000_000, threads: 1);
+        Assume.That(CpuAffinity.Allowed(), Has.Length.GreaterThan(1), "needs two host CPUs");
+        var parallel = Dfs(scenario, design, bound, 1_000_000, threads: 2);
+        Assert.That(serial.Exhausted && serial.Failing > 0, "the searches compared cover their bound and find something");
+        AssertSame(serial, parallel);
+    }
+
+    [TestCase(1)]
+    [TestCase(777)]
+    [TestCase(2_000)]
+    public void StoppedAtItsMaximum_TwoThreads_StopWhereTheSerialSearchStops_SameSchedulesLeft(int count)
+    {
+        var serial = Dfs("deflate-vs-migrate", "legacy", 2, count, threads: 1);
+        Assume.That(CpuAffinity.Allowed(), Has.Length.GreaterThan(1), "needs two host CPUs");
+        var parallel = Dfs("deflate-vs-migrate", "legacy", 2, count, threads: 2);
+        Assert.That(serial.Exhausted, Is.False);
+        Assert.That(serial.SchedulesLeft, Is.GreaterThan(0));
+        AssertSame(serial, parallel);
+    }
+
+    [Test]
+    public void Units_ShareTheirDecisionsUpToTheFirstPreemption_AndPartitionTheSearchInOrder()
+    {
+        // One thread alone with units claims every unit: it is the serial search, and each unit starts where the
+        // decisions up to the last run's first preemption changed.
+        var race = ScenarioCatalog.Find("deflate-vs-isolate").Prepare(KernelDesign.Legacy, 0);
+        var plain = new DfsStrategy(2);
+        var split = new DfsStrategy(2, null, new DfsUnits());
+        var prefixes = new List<int[]>();
+        do
+        {
+            var a = race.Run(0, plain);
+            var b = race.Run(0, split);
+            Assert.That(b.Choices, Is.EqualTo(a.Choices));
+            Assert.That(split.Skipping, Is.False);
+            if (split.Unit == prefixes.Count) prefixes.Add(b.Choices.Take(split.UnitDecisions).ToArray());
+            Assert.That(b.Choices.Take(prefixes[split.Unit].Length), Is.EqualTo(prefixes[split.Unit]), "a unit's schedules share its prefix");
+            Assert.That(split.Advance(), Is.EqualTo(plain.Advance()));
+        }
+        while (!plain.Exhausted);
+        Assert.That(prefixes.Select(p => string.Join(",", p)).Distinct().Count(), Is.EqualTo(prefixes.Count), "units are distinct");
+        Assert.That(prefixes, Has.Count.GreaterThan(10));
+    }
+
+    [Test]
+    public void Threads_OutOfRange_IsAnArgumentExceptionNamingIt()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ExploreRequest("dfs", 0, 2, "none", -1))!;
+        Assert.That(e.ParamName, Is.EqualTo("threads"));
+        Assert.That(e.Message, Does.Contain("1024"));
+    }
+}
