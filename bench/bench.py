@@ -47,6 +47,12 @@ ROWS = {
     "bytes_per_page": ("memory per simulated page: RSS growth of building a 16 GiB guest / 4 Mi pages", "≤ 16 B",
                        "the kernel's struct page: 64 B"),
     "bytes_per_page_used": ("the same after populating 12 GiB and freeing half (for information)", "", ""),
+    "explore_random_one": ("random schedules of `deflate-vs-isolate` (legacy), `race.explore`, one host thread",
+                           "≥ 20,000 /s", "about 2,000 /s before issue 11"),
+    "explore_random_all": ("the same on every host CPU (`threads=None`, the default; for information)", "", ""),
+    "explore_dfs3": ("exhaustive depth-3 DFS of `deflate-vs-migrate` in `fixed` (307,076 schedules), every host CPU",
+                     "≤ 10 s", "166 s before issue 11"),
+    "explore_dfs3_one": ("the same on one host thread (for information)", "", ""),
     "make_demo": ("`make demo` after the build", "≤ 8 s", ""),
     "make_test": ("`make test` after the build", "≤ 60 s", ""),
 }
@@ -115,6 +121,25 @@ print(json.dumps({"booted": (booted - before) / pages, "used": (used - before) /
 """
 
 
+EXPLORE = """
+import json, time
+import balloonscript as bs
+out = {}
+race = bs.preset("deflate-vs-isolate", "legacy", 0)
+race.explore("random", schedules=2000, progress=False, threads=1)   # the engine warm
+for name, threads in (("one", 1), ("all", None)):
+    t = time.perf_counter()
+    race.explore("random", schedules=40000, seed=1, progress=False, threads=threads)
+    out["explore_random_" + name] = 40000 / (time.perf_counter() - t)
+dfs = bs.preset("deflate-vs-migrate", "fixed", 0)
+for name, threads in (("", None), ("_one", 1)):
+    t = time.perf_counter()
+    dfs.explore("dfs", schedules=1_000_000, depth=3, progress=False, threads=threads)
+    out["explore_dfs3" + name] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+
+
 def timed_make(target: str) -> float:
     """Wall time of ``make target`` (after the build, which the caller has done); fails if make fails."""
     t = time.perf_counter()
@@ -126,7 +151,7 @@ def timed_make(target: str) -> float:
 def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
     """Samples (lists) per row key, measured here."""
     samples = {"page_map_first": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [],
-               "bytes_per_page": [], "bytes_per_page_used": []}
+               "bytes_per_page": [], "bytes_per_page_used": [], **{key: [] for key in ROWS if key.startswith("explore_")}}
     for _ in range(runs):
         pm = child(PAGE_MAP.format(later=20))
         samples["page_map_first"].append(pm["first"])
@@ -137,6 +162,8 @@ def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
         b = child(BYTES_PER_PAGE)
         samples["bytes_per_page"].append(b["booted"])
         samples["bytes_per_page_used"].append(b["used"])
+        for key, value in child(EXPLORE).items():
+            samples[key].append(value)
     if with_make:
         subprocess.run(["make", "--no-print-directory", "-s", "build"], cwd=REPO, env=ENV, check=True,
                        stdout=subprocess.DEVNULL)
@@ -178,6 +205,8 @@ def fmt(key: str, v: float) -> str:
         return f"{v / 2**20:.0f} MiB"
     if key.startswith("bytes_per_page"):
         return f"{v:.1f} B"
+    if key.startswith("explore_random"):
+        return f"{v:,.0f} /s"
     for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
         if v >= scale or unit == "ns":
             return f"{v / scale:.3g} {unit}"

@@ -28,8 +28,8 @@ internal sealed record ExploreRequest
         Threads = threads;
     }
 
-    /// <summary>Host threads for a dfs search without reduction, each on a CPU of its own (0: one per CPU the process may
-    /// use; 1: the serial search). The result does not depend on it.</summary>
+    /// <summary>Host threads the exploration runs on, each on a CPU of its own (0: one per CPU the process may use; 1: one
+    /// thread). A dfs search with reduction or a bound below 2 runs on one. The result does not depend on it.</summary>
     public int Threads { get; }
 
     /// <summary>The partial-order reduction of a dfs search (<see cref="Reductions"/>).</summary>

@@ -42,24 +42,34 @@ public static class Explorer
 
     internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count, CancellationToken cancel = default)
     {
-        // Under a bound below 2 each unit is a schedule or two: cutting the others' short would cost as much as running
-        // them. One kernel path has one schedule.
-        if (request.Strategy == "dfs" && request.Reduction == "none" && request.PctDepth >= 2 && race.Tasks.Count > 1
-            && HostCpus(request.Threads) is { Length: > 1 } cpus)
-            return ParallelDfs.Explore(race, request.PctDepth, count, cpus, cancel);
-        using var _ = race.Cancellable(cancel);
-        using var pinned = CpuAffinity.Hold(); // every run's threads on this CPU (Scheduler)
-        if (request.Strategy == "dfs") return ExploreDfs(race, request, count, cancel);
-        long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
-        var tally = new Tally();
-        int i = start;
-        for (; i < start + count && !cancel.IsCancellationRequested; i++)
+        var cpus = race.Tasks.Count > 1 ? HostThreads.Cpus(request.Threads) : [];
+        if (request.Strategy == "dfs")
         {
-            var run = race.Run(i, StrategyFor(request, i, decisions));
-            if (run.Interrupted) break;
-            tally.Add(run);
+            // Under a bound below 2 each unit is a schedule or two: cutting the others' short would cost as much as
+            // running them.
+            if (request.Reduction == "none" && request.PctDepth >= 2 && cpus.Length > 1)
+                return ParallelDfs.Explore(race, request.PctDepth, count, cpus, cancel);
+            using var _ = race.Cancellable(cancel);
+            using var pinned = CpuAffinity.Hold(); // every run's threads on this CPU (Scheduler)
+            return ExploreDfs(race, request, count, cancel);
         }
-        return tally.Result(i - start, exhausted: false, schedulesLeft: null);
+        long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
+        ScheduleRun Run(Race on, int i) => on.Run(i, StrategyFor(request, i, decisions));
+        if (cpus.Length > 1 && count >= 2 * ParallelSchedules.BlockSize)
+            return ParallelSchedules.Explore(race, Run, start, count, cpus, cancel);
+        using (race.Cancellable(cancel))
+        using (CpuAffinity.Hold())
+        {
+            var tally = new Tally();
+            int i = start;
+            for (; i < start + count && !cancel.IsCancellationRequested; i++)
+            {
+                var run = Run(race, i);
+                if (run.Interrupted) break;
+                tally.Add(run);
+            }
+            return tally.Result(i - start, exhausted: false, schedulesLeft: null);
+        }
     }
 
     /// <summary>
@@ -112,13 +122,6 @@ public static class Explorer
 
         public ExploreResult Result(int schedules, bool exhausted, long? schedulesLeft, string reduction = "none", long pruned = 0, long skipped = 0) =>
             new(schedules, _byKind, _first, _failures, exhausted, schedulesLeft, reduction, pruned, skipped);
-    }
-
-    /// <summary>The host CPUs a search runs on: the first <paramref name="threads"/> the process may use (0: all of them).</summary>
-    private static int[] HostCpus(int threads)
-    {
-        var allowed = CpuAffinity.Allowed();
-        return threads == 0 || threads >= allowed.Length ? allowed : allowed[..threads];
     }
 
     /// <summary>How many scheduling decisions a run of the race takes (PCT's k): one round-robin run.</summary>

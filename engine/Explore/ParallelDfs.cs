@@ -3,7 +3,7 @@ using BalloonScript.Engine.Sched;
 namespace BalloonScript.Engine.Explore;
 
 /// <summary>
-/// The bounded DFS on several host threads, each on a CPU of its own with a twin of the race (<see cref="Race.Twin"/>).
+/// The bounded DFS on several host threads (<see cref="HostThreads"/>).
 /// The threads split the search by units (<see cref="DfsUnits"/>); the units' schedules, put back in unit order and
 /// numbered from 0, are the serial search's: the same schedules in the same order, the same failures under the same
 /// indices, the same first failure, exhaustion and, when the search stops at its maximum, the same number of schedules
@@ -20,49 +20,25 @@ internal static class ParallelDfs
         /// <summary>The thread moved on past it (or the search ended in it): no schedule of the unit is missing.</summary>
         public bool Complete { get; set; }
         public List<FailureRecord> Failures { get; } = [];
-        /// <summary>The unit's first failing schedule in full.</summary>
-        public ScheduleRun? FirstFailure { get; set; }
     }
 
-    /// <summary>One thread's share: the units it claimed, in order, and whether it met the end of the search.</summary>
-    private sealed record Share(List<UnitLog> Units, bool Exhausted);
+    /// <summary>One thread's share: the units it claimed, in order, whether it met the end of the search, and its first
+    /// failing schedule in full (numbered within its unit).</summary>
+    private sealed record Share(List<UnitLog> Units, bool Exhausted, UnitLog? FirstFailing, ScheduleRun? FirstFailure);
 
     public static ExploreResult Explore(Race race, int bound, int count, int[] cpus, CancellationToken cancel)
     {
         var units = new DfsUnits();
-        var shares = new Share[cpus.Length];
-        var threads = new Thread[cpus.Length];
-        var errors = new Exception?[cpus.Length];
-        // A thread that fails stops the others.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        for (int t = 0; t < cpus.Length; t++)
-        {
-            int thread = t;
-            var searched = thread == 0 ? race : race.Twin(thread - 1);
-            threads[t] = new Thread(() =>
-            {
-                try { shares[thread] = Search(searched, bound, count, units, cpus[thread], stop.Token); }
-                catch (Exception e)
-                {
-                    errors[thread] = e;
-                    stop.Cancel();
-                }
-            }, 1 << 20) { IsBackground = true, Name = "dfs search" };
-        }
-        foreach (var thread in threads) thread.Start();
-        foreach (var thread in threads) thread.Join();
-        if (errors.FirstOrDefault(e => e is not null) is { } error)
-            throw new InvalidOperationException($"a thread of the search failed: {error.Message}", error);
+        var shares = HostThreads.Run(race, cpus, cancel, (searched, stop) => Search(searched, bound, count, units, stop));
         return Merge(race, bound, count, shares, cancel);
     }
 
     /// <summary>One thread's search: every schedule of the units it claims, up to <paramref name="count"/> of them.</summary>
-    private static Share Search(Race race, int bound, int count, DfsUnits units, int cpu, CancellationToken cancel)
+    private static Share Search(Race race, int bound, int count, DfsUnits units, CancellationToken cancel)
     {
-        using var pinned = CpuAffinity.Hold(cpu);
-        using var _ = race.Cancellable(cancel);
         var dfs = new DfsStrategy(bound, null, units);
         var logs = new List<UnitLog>();
+        (UnitLog? Log, ScheduleRun? Run) first = default;
         int schedules = 0;
         bool exhausted = false;
         while (!cancel.IsCancellationRequested)
@@ -80,7 +56,7 @@ internal static class ParallelDfs
                 if (run.Failed)
                 {
                     log.Failures.Add(run.ToRecord() with { Index = log.Schedules });
-                    log.FirstFailure ??= run.Renumbered(log.Schedules);
+                    if (first.Run is null) first = (log, run.Renumbered(log.Schedules));
                 }
                 log.Schedules++;
                 if (++schedules == count)
@@ -96,7 +72,7 @@ internal static class ParallelDfs
             }
         }
         if (logs.Count > 0) logs[^1].Complete |= exhausted;
-        return new Share(logs, exhausted);
+        return new Share(logs, exhausted, first.Log, first.Run);
     }
 
     /// <summary>The units in order, each thread's part of the search put together, up to <paramref name="count"/> schedules or
@@ -112,8 +88,10 @@ internal static class ParallelDfs
         {
             var log = byUnit[i];
             int take = Math.Min(log.Schedules, count - schedules);
+            // The first failure of the search is the first of the thread that ran it.
             foreach (var failure in log.Failures.TakeWhile(f => f.Index < take))
-                tally.Add(failure with { Index = schedules + failure.Index }, () => log.FirstFailure!.Renumbered(schedules + failure.Index, race));
+                tally.Add(failure with { Index = schedules + failure.Index },
+                    () => shares.Single(s => s.FirstFailing == log).FirstFailure!.Renumbered(schedules + failure.Index, race));
             (last, lastRuns) = (log, take);
             schedules += take;
             if (!log.Complete) break;

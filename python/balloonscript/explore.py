@@ -17,6 +17,7 @@ exploration within about 0.2 s (KeyboardInterrupt), even inside a chunk or a sin
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -193,7 +194,7 @@ def _explore_chunk(recipe: tuple, strategy: str, schedules: int, seed: int, star
     net = _RACES.get(recipe)
     if net is None:
         net = _RACES[recipe] = _build(recipe)
-    return _chunk_data(net, strategy, schedules, seed, start, depth, reduction)
+    return _chunk_data(net, strategy, schedules, seed, start, depth, reduction, threads=1)
 
 
 def _chunk_data(net, strategy, schedules, seed, start, depth, reduction="none", threads=0) -> dict:
@@ -250,40 +251,42 @@ class Race:
             return ScheduleRun._from_net(self._net.Minimize(index, choices), self)
 
     def explore(self, strategy: str = "random", schedules: int = 1000, seed: int = 0, depth: int = 3,
-                progress: bool = True, chunk: int = 50, client=None, reduction: str = "none",
+                progress: bool = True, chunk: int | None = None, client=None, reduction: str = "none",
                 threads: int | None = None) -> ExploreResult:
         """Explore ``schedules`` interleavings with ``strategy``: random, pct (bug depth ``depth``), roundrobin, or dfs
         (every schedule with at most ``depth`` preemptions, depth first, up to ``schedules`` of them; ``exhausted``
         tells whether that covered them all, and a warning says so when it did not). Deterministic for a seed;
-        schedule i is the same whatever the chunking. With ``client`` (a dask.distributed Client) the chunks run on
-        its workers, each of which builds the race once from ``recipe()``; the result equals a serial run's (dfs,
-        one search, runs here). ``reduction="sleep-sets"`` (dfs only) adds partial-order reduction: still every failure
+        schedule i is the same whatever the chunking. The engine runs ``chunk`` schedules per call (None: as many as
+        take about a tenth of a second, so the progress bar moves and the calls cost nothing). With ``client`` (a
+        dask.distributed Client) the chunks (of 50 unless given) run on its workers, one thread each, each worker
+        building the race once from ``recipe()``; the result equals a serial run's (dfs, one search, runs here). ``reduction="sleep-sets"`` (dfs only) adds partial-order reduction: still every failure
         within the bound, in fewer schedules (``pruned_runs``, ``skipped_options`` say what it left out). A dfs search
-        without reduction runs on ``threads`` host CPUs (None: every CPU this process may use; 1: one), each with a copy of
-        the race; the result is the same whatever the number."""
+        without reduction (bound 2 or more), and the other strategies, run on ``threads`` host CPUs (None: every CPU this
+        process may use; 1: one), each with a copy of the race; the result is the same whatever the number."""
         strategy = as_str("strategy", strategy)
         schedules = as_int("schedules", schedules, (1, 1_000_000))
         seed = as_int("seed", seed)
         depth = as_int("depth", depth, (0, 10))
-        chunk = as_int("chunk", chunk, (1, 1_000_000))
+        chunk = None if chunk is None else as_int("chunk", chunk, (1, 1_000_000))
         reduction = as_str("reduction", reduction)
         threads = 0 if threads is None else as_int("threads", threads, (1, 1024))
         if strategy == "dfs":
             chunk = schedules   # depth first: one search, not independent schedules
-        ranges = [(start, min(chunk, schedules - start)) for start in range(0, schedules, chunk)]
         bar = None
         if progress:
             bar = _progress_bar(total=schedules, desc=f"{self.name} [{self.design}, {strategy}]", unit="schedule", leave=False)
         parts = []
         try:
             if client is not None and strategy != "dfs":
+                step = chunk or 50
+                ranges = [(start, min(step, schedules - start)) for start in range(0, schedules, step)]
                 recipe = client.scatter(self.recipe(), broadcast=True)   # sent to each worker once
                 futures = client.map(_explore_chunk, [recipe] * len(ranges), [strategy] * len(ranges),
                                      [n for _, n in ranges], [seed] * len(ranges), [s for s, _ in ranges],
                                      [depth] * len(ranges), [reduction] * len(ranges), pure=False)
                 chunks = (f.result() for f in futures)
             else:
-                chunks = (_chunk_data(self._net, strategy, n, seed, start, depth, reduction, threads) for start, n in ranges)
+                chunks = self._chunks(strategy, schedules, seed, depth, reduction, threads, chunk)
             for part in chunks:
                 parts.append(part)
                 if bar is not None:
@@ -295,6 +298,18 @@ class Race:
             if bar is not None:
                 bar.close()
         return self._merge(strategy, depth, parts, reduction)
+
+    def _chunks(self, strategy, schedules, seed, depth, reduction, threads, chunk):
+        """The exploration here, chunk by chunk; without a chunk size the chunks double until one takes a tenth of a
+        second."""
+        start, size = 0, chunk or 64
+        while start < schedules:
+            n = min(size, schedules - start)
+            began = time.perf_counter()
+            yield _chunk_data(self._net, strategy, n, seed, start, depth, reduction, threads)
+            start += n
+            if chunk is None and time.perf_counter() - began < 0.1:
+                size *= 2
 
     def _merge(self, strategy: str, depth: int, parts: list, reduction: str = "none") -> ExploreResult:
         failures = [f for p in parts for f in p["failures"]]
@@ -362,7 +377,7 @@ def enable_partial_order_reduction() -> bool:
 
 
 def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,
-            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int = 50, client=None,
+            seed: int = 0, depth: int = 3, progress: bool = True, chunk: int | None = None, client=None,
             reduction: str = "none", threads: int | None = None) -> ExploreResult:
     """Explore ``schedules`` interleavings of the preset ``scenario`` in ``design`` (its guest seeded with ``seed``)
     with ``strategy``; see ``Race.explore`` (``client``: a dask.distributed Client to run the chunks on)."""

@@ -91,6 +91,15 @@ def test_dfs_on_two_host_cpus_is_the_serial_search(bs):
         bs.explore("deflate-vs-migrate", strategy="dfs", threads=0, progress=False)
 
 
+def test_random_on_two_host_cpus_in_growing_chunks_is_one_thread_in_fixed_chunks(bs):
+    race = bs.preset("deflate-vs-isolate", "legacy", 4)
+    one = race.explore("random", schedules=600, seed=4, progress=False, threads=1, chunk=50)
+    two = race.explore("random", schedules=600, seed=4, progress=False, threads=2)
+    assert 0 < one.failing < 600
+    assert (two.schedules, two.failing_by_kind, two.failures) == (one.schedules, one.failing_by_kind, one.failures)
+    assert two.first_failure.index == one.first_failure.index and two.first_failure.reports == one.first_failure.reports
+
+
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")

@@ -6,11 +6,11 @@ using NUnit.Framework;
 namespace BalloonScript.Engine.Tests.Explore;
 
 /// <summary>
-/// The bounded DFS on several host threads (<see cref="ParallelDfs"/>) is the serial search: the same schedules, failures
-/// under the same indices, the same first failure, exhaustion and schedules left, whatever the number of threads and
-/// wherever the search stops.
+/// An exploration on several host threads is the one on one thread: the bounded DFS (<see cref="ParallelDfs"/>) gives the
+/// same schedules, failures under the same indices, the same first failure, exhaustion and schedules left wherever it
+/// stops; independent schedules (<see cref="ParallelSchedules"/>) the same failures and first failure for any range.
 /// </summary>
-public class ParallelDfsTests
+public class HostThreadsTests
 {
     private static ExploreResult Dfs(string scenario, string design, int bound, int count, int threads) =>
         Explorer.Explore(scenario, design, "dfs", count, 0, pctDepth: bound, threads: threads);
@@ -75,6 +75,20 @@ public class ParallelDfsTests
         while (!plain.Exhausted);
         Assert.That(prefixes.Select(p => string.Join(",", p)).Distinct().Count(), Is.EqualTo(prefixes.Count), "units are distinct");
         Assert.That(prefixes, Has.Count.GreaterThan(10));
+    }
+
+    [TestCase("random", 0, 1_000)]
+    [TestCase("random", 70, 333)]
+    [TestCase("pct", 5, 400)]
+    public void IndependentSchedules_TwoThreads_AreTheOneThreadExploration(string strategy, int start, int count)
+    {
+        var race = ScenarioCatalog.Find("deflate-vs-isolate").Prepare(KernelDesign.Legacy, 3);
+        var serial = Explorer.Explore(race, new ExploreRequest(strategy, 3, threads: 1), start, count);
+        Assume.That(CpuAffinity.Allowed(), Has.Length.GreaterThan(1), "needs two host CPUs");
+        var parallel = Explorer.Explore(race, new ExploreRequest(strategy, 3, threads: 2), start, count);
+        Assert.That(serial.Failing, Is.InRange(1, count - 1), "some schedules fail, not all: the lists compared carry information");
+        Assert.That(serial.FirstFailure!.Index, Is.GreaterThan(start), "the first failure is not the range's first schedule");
+        AssertSame(serial, parallel);
     }
 
     [Test]
