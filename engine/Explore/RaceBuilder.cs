@@ -90,16 +90,16 @@ internal sealed class RaceBuilder
             Check.That(ops.Count > 0, $"cpu{cpu}", "empty list of operations");
             for (int i = 0; i < ops.Count; i++) RaceOps.Check($"cpu{cpu}[{i}]", ops[i], sim.Options);
         }
-        return Build(sim.Snapshot(), cpus);
+        return FromSource(sim.Snapshot(), cpus);
     }
 
     /// <summary>The race of <paramref name="cpus"/>' operations on a simulation in the state of <paramref name="source"/>
     /// (which <see cref="Race.Source"/> keeps, and each twin starts from).</summary>
-    private static Race Build(SimulationSnapshot source, IReadOnlyList<(int Cpu, IReadOnlyList<RaceOp> Ops)> cpus)
+    private static Race FromSource(SimulationSnapshot source, IReadOnlyList<(int Cpu, IReadOnlyList<RaceOp> Ops)> cpus)
     {
         var builder = new RaceBuilder(Simulation.FromSnapshot(source));
         foreach (var (cpu, ops) in cpus.OrderBy(c => c.Cpu)) builder.Ops(cpu, null, [.. ops]);
-        var race = builder.Build(() => Build(source, cpus));
+        var race = builder.Build(() => FromSource(source, cpus));
         race.Source = source;
         return race;
     }

@@ -61,7 +61,6 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
     {
         var (ballooned, count, target, actual) = ((object, long, long, long))saved;
         ((bool[])ballooned).CopyTo(_ballooned, 0);
-        pages.Changes.MarkAll();
         (Ballooned, TargetPages, ActualPages) = (count, target, actual);
     }
 

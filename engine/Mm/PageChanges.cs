@@ -4,14 +4,16 @@ namespace BalloonScript.Engine.Mm;
 
 /// <summary>
 /// Marks on every chunk of 2^<see cref="ChunkOrder"/> PFNs, written by the page-state mutators (<see cref="PageField{T}"/>,
-/// the lru links of <see cref="PageLists"/>, the host's ledger) with one store. Not simulated state: a restore marks
-/// every chunk changed. Two readers:
+/// the lru links of <see cref="PageLists"/>, the host's ledger) with one store (<see cref="Written"/>). Not simulated
+/// state: a restore marks every chunk changed (<see cref="Restored"/>). Three readers:
 /// <list type="bullet">
 /// <item>the whole-memory checks (<see cref="Take"/>): which MAX_ORDER blocks (2^<see cref="BlockOrder"/> PFNs: a buddy
 /// block never crosses one) had a page changed since they last looked;</item>
 /// <item>the page allocator's free_pages_check / check_new_page (<see cref="PageAlloc.PageStateChecks"/>): a chunk the free
 /// path left <see cref="Clean"/> — every page free as free_pages_prepare leaves it — and no one wrote since needs
-/// neither checking nor clearing again, so a high-order block's tail pages are not read or written page by page.</item>
+/// neither checking nor clearing again, so a high-order block's tail pages are not read or written page by page;</item>
+/// <item>a restore (<see cref="DirtyRuns"/>): restoring the snapshot the simulation was last restored from, the page
+/// arrays copy back only the chunks written since (an exploration restores its race's prepared state once per schedule).</item>
 /// </list>
 /// </summary>
 internal sealed class PageChanges
@@ -20,11 +22,17 @@ internal sealed class PageChanges
     public const int ChunkOrder = 6;
     public const int ChunkPages = 1 << ChunkOrder;
 
-    /// <summary>A page of the chunk was written since the checks last looked (a write stores this, clearing <see cref="Clean"/>).</summary>
+    /// <summary>A page of the chunk was written since the checks last looked.</summary>
     public const byte Changed = 1;
 
     /// <summary>Every page of the chunk is as free_pages_prepare leaves a page it passed, and none was written since.</summary>
     public const byte Clean = 2;
+
+    /// <summary>A page of the chunk was written since the last restore.</summary>
+    public const byte Dirty = 4;
+
+    /// <summary>What a write stores: changed for the checks, dirty for the next restore, and no longer clean.</summary>
+    public const byte Written = Changed | Dirty;
 
     private const int ChunksPerBlock = 1 << (BlockOrder - ChunkOrder);
     private const ulong ChangedBytes = 0x0101010101010101UL;
@@ -41,9 +49,25 @@ internal sealed class PageChanges
         Marks = new byte[BlockCount * ChunksPerBlock];
     }
 
-    public void Mark(int pfn) => Marks[pfn >> ChunkOrder] = Changed;
+    public void Mark(int pfn) => Marks[pfn >> ChunkOrder] = Written;
 
-    public void MarkAll() => Array.Fill(Marks, Changed);
+    /// <summary>After a restore (every part restored): every chunk changed for the checks, none dirty or clean.</summary>
+    public void Restored() => Array.Fill(Marks, Changed);
+
+    /// <summary>The chunks written since the last restore, as runs of PFNs in order (the last run cut at <paramref name="nrPages"/>).</summary>
+    public List<(int Start, int Count)> DirtyRuns(int nrPages)
+    {
+        var runs = new List<(int, int)>();
+        for (int c = 0; c < Marks.Length; c++)
+        {
+            if ((Marks[c] & Dirty) == 0) continue;
+            int first = c;
+            while (c + 1 < Marks.Length && (Marks[c + 1] & Dirty) != 0) c++;
+            int start = first << ChunkOrder;
+            if (start < nrPages) runs.Add((start, Math.Min((c + 1) << ChunkOrder, nrPages) - start));
+        }
+        return runs;
+    }
 
     /// <summary>The blocks with a changed chunk in PFN order, and the changed marks cleared (the clean ones kept).</summary>
     public List<int> Take()

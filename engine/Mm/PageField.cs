@@ -5,8 +5,9 @@ namespace BalloonScript.Engine.Mm;
 
 /// <summary>
 /// One field of <c>struct page</c> for every PFN (a column of <see cref="PageTable"/>). Reads are plain array reads;
-/// every write also marks the page's chunk <see cref="PageChanges.Changed"/>, so that the whole-memory checks after an
-/// operation look only at the blocks it changed, and the page allocator knows the chunk is no longer clean.
+/// every write also marks the page's chunk <see cref="PageChanges.Written"/>, so that the whole-memory checks after an
+/// operation look only at the blocks it changed, the page allocator knows the chunk is no longer clean, and a restore
+/// of the same snapshot copies back only the chunks written.
 /// </summary>
 internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : unmanaged, IEquatable<T>
 {
@@ -27,7 +28,7 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
         {
             if (StepAccesses.Compiled) _accesses?.Write(pfn);
             _values[pfn] = value;
-            _marks[pfn >> PageChanges.ChunkOrder] = PageChanges.Changed;
+            _marks[pfn >> PageChanges.ChunkOrder] = PageChanges.Written;
         }
     }
 
@@ -75,14 +76,17 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
         }
         if (StepAccesses.Compiled) _accesses?.Global();
         _values.AsSpan(start, count).Fill(value);
-        for (int c = start >> PageChanges.ChunkOrder; c <= (start + count - 1) >> PageChanges.ChunkOrder; c++) _marks[c] = PageChanges.Changed;
+        for (int c = start >> PageChanges.ChunkOrder; c <= (start + count - 1) >> PageChanges.ChunkOrder; c++) _marks[c] = PageChanges.Written;
     }
 
-    /// <summary>Every page set from <paramref name="values"/> (a snapshot's copy); every block counts as changed.</summary>
-    public void CopyFrom(T[] values)
+    /// <summary>
+    /// Every page set from <paramref name="values"/> (a snapshot's copy): all of them, or only the runs of
+    /// <paramref name="dirty"/> when the others hold those values already. The restore marks the chunks (<see cref="PageChanges.Restored"/>).
+    /// </summary>
+    public void Restore(T[] values, List<(int Start, int Count)>? dirty)
     {
         if (StepAccesses.Compiled) _accesses?.Global();
-        values.CopyTo(_values, 0);
-        Array.Fill(_marks, PageChanges.Changed);
+        if (dirty is null) values.CopyTo(_values, 0);
+        else foreach (var (start, count) in dirty) Array.Copy(values, start, _values, start, count);
     }
 }

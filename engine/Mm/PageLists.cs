@@ -31,7 +31,11 @@ internal sealed class PageLists : ISnapshotState
     private readonly int _nrPages;
     /// <summary>Node i's next at [2i] (XOR <see cref="Poison1"/>) and prev at [2i + 1] (XOR <see cref="Poison2"/>).</summary>
     private readonly int[] _links;
-    private readonly Stack<int> _freeHeads = new();
+    /// <summary>The list heads not in use, a stack: the next <see cref="NewHead"/> takes [_freeCount - 1].</summary>
+    private readonly int[] _freeHeads;
+    private int _freeCount;
+    /// <summary>Heads handed out since boot, at most: the heads above were never linked (their links still read as poison).</summary>
+    private int _headsUsed;
     private readonly Sanitizer _sanitizer;
     [NotState("the marks of PageTable.Changes, not list state")]
     private readonly PageChanges _changes;
@@ -39,6 +43,8 @@ internal sealed class PageLists : ISnapshotState
     private readonly byte[] _marks;
     [NotState("the recorder of partial-order reduction, set for a race explored with it")]
     private StepAccesses? _accesses;
+    [NotState("which snapshot's links the pages were last restored from, to copy back only what was written since")]
+    private int[]? _restoredFrom;
 
     public PageLists(PageTable pages, Sanitizer sanitizer, int maxHeads = 4096)
     {
@@ -48,7 +54,8 @@ internal sealed class PageLists : ISnapshotState
         _marks = _changes.Marks;
         // Pages start on no list (all links poison: zeroed storage); poison makes a stray list_del visible.
         _links = new int[2 * (_nrPages + maxHeads)];
-        for (int h = maxHeads - 1; h >= 0; h--) _freeHeads.Push(_nrPages + h);
+        _freeHeads = new int[maxHeads];
+        for (int h = maxHeads - 1; h >= 0; h--) _freeHeads[_freeCount++] = _nrPages + h;
     }
 
     public static bool IsPoison(int node) => node == Poison1 || node == Poison2;
@@ -77,8 +84,9 @@ internal sealed class PageLists : ISnapshotState
     public int NewHead()
     {
         if (StepAccesses.Compiled) _accesses?.Global();
-        if (_freeHeads.Count == 0) throw new InvalidOperationException("out of simulated list heads");
-        int h = _freeHeads.Pop();
+        if (_freeCount == 0) throw new InvalidOperationException("out of simulated list heads");
+        int h = _freeHeads[--_freeCount];
+        _headsUsed = Math.Max(_headsUsed, h - _nrPages + 1);
         SetNext(h, h);
         SetPrev(h, h);
         return h;
@@ -87,19 +95,28 @@ internal sealed class PageLists : ISnapshotState
     public void FreeHead(int head)
     {
         if (StepAccesses.Compiled) _accesses?.Global();
-        _freeHeads.Push(head);
+        _freeHeads[_freeCount++] = head;
     }
 
-    /// <summary>Every link and the free list heads (<see cref="Stack{T}.ToArray"/> gives them top first).</summary>
-    public object Save() => ((int[])_links.Clone(), _freeHeads.ToArray());
+    /// <summary>Every link, the stack of free list heads and its depth, and how many heads were ever used.</summary>
+    public object Save() => ((int[])_links.Clone(), (int[])_freeHeads.Clone(), _freeCount, _headsUsed);
 
+    /// <summary>
+    /// Restoring the snapshot last restored, only the pages of the chunks written since are copied back
+    /// (<see cref="PageChanges.Dirty"/>; an exploration restores once per schedule). Of the list heads, only those either
+    /// side ever used: the others are poison on both sides.
+    /// </summary>
     public void Restore(object saved)
     {
-        _changes.MarkAll();
-        var (links, freeHeads) = ((int[], int[]))saved;
-        links.CopyTo(_links, 0);
-        _freeHeads.Clear();
-        for (int i = freeHeads.Length - 1; i >= 0; i--) _freeHeads.Push(freeHeads[i]);
+        var (links, freeHeads, freeCount, headsUsed) = ((int[], int[], int, int))saved;
+        if (ReferenceEquals(links, _restoredFrom))
+            foreach (var (start, count) in _changes.DirtyRuns(_nrPages)) Array.Copy(links, 2 * start, _links, 2 * start, 2 * count);
+        else Array.Copy(links, _links, 2 * _nrPages);
+        _restoredFrom = links;
+        Array.Copy(links, 2 * _nrPages, _links, 2 * _nrPages, 2 * Math.Max(headsUsed, _headsUsed));
+        freeHeads.CopyTo(_freeHeads, 0);
+        _freeCount = freeCount;
+        _headsUsed = headsUsed;
     }
 
     public bool Empty(int head) => Next(head) == head;
@@ -271,7 +288,7 @@ internal sealed class PageLists : ISnapshotState
     /// <summary>A link of <paramref name="node"/> changes: mark its block if it is a page (list heads are in no block).</summary>
     private void Changed(int node)
     {
-        if ((uint)node < (uint)_nrPages) _marks[node >> PageChanges.ChunkOrder] = PageChanges.Changed;
+        if ((uint)node < (uint)_nrPages) _marks[node >> PageChanges.ChunkOrder] = PageChanges.Written;
     }
 
     private bool Corrupt(int node, string message)

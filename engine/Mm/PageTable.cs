@@ -120,18 +120,25 @@ internal sealed class PageTable : ISnapshotState
     public object Save() => new Saved(Flags.ToArray(), Count.ToArray(), MapCount.ToArray(), Mapping.ToArray(), Private.ToArray(),
         Index.ToArray(), Content.ToArray(), Kind.ToArray());
 
+    /// <summary>Restoring the snapshot last restored, only the chunks written since are copied back (<see cref="PageChanges.Dirty"/>).</summary>
     public void Restore(object saved)
     {
         var s = (Saved)saved;
-        Flags.CopyFrom(s.Flags);
-        Count.CopyFrom(s.Count);
-        MapCount.CopyFrom(s.MapCount);
-        Mapping.CopyFrom(s.Mapping);
-        Private.CopyFrom(s.Private);
-        Index.CopyFrom(s.Index);
-        Content.CopyFrom(s.Content);
-        Kind.CopyFrom(s.Kind);
+        var dirty = ReferenceEquals(s, _restoredFrom) ? Changes.DirtyRuns(NrPages) : null;
+        Flags.Restore(s.Flags, dirty);
+        Count.Restore(s.Count, dirty);
+        MapCount.Restore(s.MapCount, dirty);
+        Mapping.Restore(s.Mapping, dirty);
+        Private.Restore(s.Private, dirty);
+        Index.Restore(s.Index, dirty);
+        Content.Restore(s.Content, dirty);
+        Kind.Restore(s.Kind, dirty);
+        _restoredFrom = s;
     }
+
+    /// <summary>The snapshot's page arrays the pages were last restored from.</summary>
+    [NotState("which snapshot the pages were last restored from, to copy back only what was written since")]
+    private Saved? _restoredFrom;
 
     private sealed record Saved(uint[] Flags, int[] Count, int[] MapCount, int[] Mapping, int[] Private, int[] Index, long[] Content, byte[] Kind);
 }
