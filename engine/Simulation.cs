@@ -87,7 +87,7 @@ public sealed class Simulation
     internal void RestoreUnchecked(SimulationSnapshot snapshot)
     {
         for (int i = 0; i < _states.Length; i++) _states[i].Restore(snapshot.States[i]);
-        _parts.Pages.Changes.Restored();
+        _parts.Pages.EndRestore();
     }
 
     /// <summary>An independent copy: a new simulation with the same design and options, in this one's state.</summary>

@@ -69,7 +69,7 @@ internal sealed class RaceBuilder
         return new Race(sim, [.. _tasks], () =>
         {
             foreach (var f in finish) f();
-            sim.CheckInvariants();
+            sim.CheckChangedBlocks();
         }, twin);
     }
 

@@ -4,8 +4,9 @@ namespace BalloonScript.Engine.Mm;
 
 /// <summary>
 /// Marks on every chunk of 2^<see cref="ChunkOrder"/> PFNs, written by the page-state mutators (<see cref="PageField{T}"/>,
-/// the lru links of <see cref="PageLists"/>, the host's ledger) with one store (<see cref="Written"/>). Not simulated
-/// state: a restore marks every chunk changed (<see cref="Restored"/>). Three readers:
+/// the lru links of <see cref="PageLists"/>, the host's ledger) with one store (<see cref="Written"/>). Saved with the
+/// pages they mark (<see cref="PageTable"/>), as the checks save what they last saw: a restored guest is checked as it
+/// would have been where it was saved. Three readers:
 /// <list type="bullet">
 /// <item>the whole-memory checks (<see cref="Take"/>): which MAX_ORDER blocks (2^<see cref="BlockOrder"/> PFNs: a buddy
 /// block never crosses one) had a page changed since they last looked;</item>
@@ -51,8 +52,11 @@ internal sealed class PageChanges
 
     public void Mark(int pfn) => Marks[pfn >> ChunkOrder] = Written;
 
-    /// <summary>After a restore (every part restored): every chunk changed for the checks, none dirty or clean.</summary>
-    public void Restored() => Array.Fill(Marks, Changed);
+    /// <summary>After a restore (every part restored): the marks <paramref name="saved"/> with the pages, none dirty.</summary>
+    public void Restored(byte[] saved)
+    {
+        for (int c = 0; c < Marks.Length; c++) Marks[c] = (byte)(saved[c] & ~Dirty);
+    }
 
     /// <summary>The chunks written since the last restore, as runs of PFNs in order (the last run cut at <paramref name="nrPages"/>).</summary>
     public List<(int Start, int Count)> DirtyRuns(int nrPages)

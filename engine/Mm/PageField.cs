@@ -81,7 +81,7 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
 
     /// <summary>
     /// Every page set from <paramref name="values"/> (a snapshot's copy): all of them, or only the runs of
-    /// <paramref name="dirty"/> when the others hold those values already. The restore marks the chunks (<see cref="PageChanges.Restored"/>).
+    /// <paramref name="dirty"/> when the others hold those values already.
     /// </summary>
     public void Restore(T[] values, List<(int Start, int Count)>? dirty)
     {

@@ -28,7 +28,7 @@ internal sealed class PageTable : ISnapshotState
     public readonly int NrPages;
 
     /// <summary>The MAX_ORDER blocks changed since the checks last looked (every field's writes mark them).</summary>
-    [NotState("marks for the checks, not page state; a restore marks every block")]
+    [NotState("marks for the checks, saved with the pages (Save); their dirty bits are about restores, not the guest")]
     public readonly PageChanges Changes;
 
     public readonly PageField<uint> Flags;
@@ -118,7 +118,7 @@ internal sealed class PageTable : ISnapshotState
     public bool PageFlagsCleared(int pfn) => (Flags[pfn] & (uint)PG.CheckAtPrep) == 0;
 
     public object Save() => new Saved(Flags.ToArray(), Count.ToArray(), MapCount.ToArray(), Mapping.ToArray(), Private.ToArray(),
-        Index.ToArray(), Content.ToArray(), Kind.ToArray());
+        Index.ToArray(), Content.ToArray(), Kind.ToArray(), (byte[])Changes.Marks.Clone());
 
     /// <summary>Restoring the snapshot last restored, only the chunks written since are copied back (<see cref="PageChanges.Dirty"/>).</summary>
     public void Restore(object saved)
@@ -136,9 +136,13 @@ internal sealed class PageTable : ISnapshotState
         _restoredFrom = s;
     }
 
+    /// <summary>Once every part is restored (the others read which chunks are dirty): the marks as they were saved.</summary>
+    public void EndRestore() => Changes.Restored(_restoredFrom!.Marks);
+
     /// <summary>The snapshot's page arrays the pages were last restored from.</summary>
     [NotState("which snapshot the pages were last restored from, to copy back only what was written since")]
     private Saved? _restoredFrom;
 
-    private sealed record Saved(uint[] Flags, int[] Count, int[] MapCount, int[] Mapping, int[] Private, int[] Index, long[] Content, byte[] Kind);
+    private sealed record Saved(uint[] Flags, int[] Count, int[] MapCount, int[] Mapping, int[] Private, int[] Index, long[] Content, byte[] Kind,
+        byte[] Marks);
 }

@@ -43,23 +43,19 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// <summary><see cref="_marks"/> bits: on the balloon list (as of the last walk), parked in a pagevec, gathered and not told to the host.</summary>
     private const byte Listed = 1, Parked = 2, Untold = 4;
 
-    [NotState("what the last check saw (Listed), and scratch of one check (Parked, Untold)")]
+    /// <summary>Per page: what the last check saw (Listed), and scratch of one check (Parked, Untold).</summary>
     private readonly byte[] _marks = new byte[pages.NrPages];
 
     /// <summary>Balloon pages isolated, per MAX_ORDER block, as the last check saw them.</summary>
-    [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
     private readonly int[] _isolated = new int[pages.Changes.BlockCount];
 
     /// <summary>The blocks of the PFNs parked or untold at the last check: their pages are looked at again.</summary>
-    [NotState("about the last check, not the guest")]
     private List<int> _lastParkedOrUntold = [];
 
     /// <summary>The last check walked an intact list and looked at every block since a restore: the next may look at changes only.</summary>
-    [NotState("about the last check, not the guest; a restore marks every block, which makes the next check full")]
     private bool _clean;
 
     /// <summary>The balloon mapping (legacy's identity) at the last check.</summary>
-    [NotState("about the last check, not the guest")]
     private int _mapping;
 
     /// <summary>The findings of the last check, which are not reported again while they persist.</summary>
@@ -67,12 +63,20 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     [NotState("scratch of one check (empty between checks)")]
     private HashSet<(ReportKind, long)> _found = [];
 
-    public object Save() => _standing.ToArray();
+    /// <summary>
+    /// What the last check saw and found, saved with the guest it saw: a restored guest comes with the pages changed since
+    /// that check marked (<see cref="PageChanges"/>), so the next check may look at those only, as it would have there.
+    /// </summary>
+    public object Save() => (_standing.ToArray(), (byte[])_marks.Clone(), (int[])_isolated.Clone(), _lastParkedOrUntold.ToArray(), _clean, _mapping);
 
     public void Restore(object saved)
     {
+        var (standing, marks, isolated, lastParkedOrUntold, clean, mapping) = (((ReportKind, long)[], byte[], int[], int[], bool, int))saved;
         _standing.Clear();
-        _standing.UnionWith(((ReportKind, long)[])saved);
+        _standing.UnionWith(standing);
+        marks.CopyTo(_marks, 0);
+        isolated.CopyTo(_isolated, 0);
+        (_lastParkedOrUntold, _clean, _mapping) = ([.. lastParkedOrUntold], clean, mapping);
     }
 
     /// <summary>Check every page.</summary>

@@ -28,7 +28,7 @@ namespace BalloonScript.Engine.Sanitizers;
 /// </para>
 /// </summary>
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PageContents contents, SwapArea swap,
-    IPerCpuPages? pcp = null)
+    IPerCpuPages? pcp = null) : ISnapshotState
 {
     /// <summary>How the checks' list walks name themselves in a list_corruption report.</summary>
     private const string Walker = "sanitizer: page-state check";
@@ -38,16 +38,24 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     private ulong[] _seenTokens = [];
 
     /// <summary>Per MAX_ORDER block and order: the free blocks whose head lies there, as the last check saw them.</summary>
-    [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
     private readonly int[] _freeBlocks = new int[pages.Changes.BlockCount * Zone.MaxOrder];
-    [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
     private readonly int[] _tokens = new int[pages.Changes.BlockCount];
-    [NotState("what the last check saw, for the blocks no operation changed since (a restore marks them all)")]
     private readonly ulong[] _tokenHash = new ulong[pages.Changes.BlockCount];
 
     /// <summary>The last check found nothing and saw every block it kept a summary of: the next may look at changes only.</summary>
-    [NotState("about the last check, not the guest; a restore marks every block, which makes the next check full")]
     private bool _clean;
+
+    /// <summary>What the last check kept, saved with the guest it saw (as <see cref="BalloonCheck.Save"/>).</summary>
+    public object Save() => ((int[])_freeBlocks.Clone(), (int[])_tokens.Clone(), (ulong[])_tokenHash.Clone(), _clean);
+
+    public void Restore(object saved)
+    {
+        var (freeBlocks, tokens, tokenHash, clean) = ((int[], int[], ulong[], bool))saved;
+        freeBlocks.CopyTo(_freeBlocks, 0);
+        tokens.CopyTo(_tokens, 0);
+        tokenHash.CopyTo(_tokenHash, 0);
+        _clean = clean;
+    }
 
     [NotState("wiring: which list head is which zone's free list of which order, fixed at boot")]
     private Dictionary<int, (Zone Zone, int Order)>? _freeListHeads;
