@@ -6,14 +6,16 @@ namespace BalloonScript.Bench;
 
 /// <summary>
 /// Race exploration throughput: the race (a 16 MiB guest, 2 CPUs, legacy) is prepared once; each schedule restores its
-/// prepared state and runs the two kernel paths on reused worker threads passing a baton, under a seeded random strategy.
+/// prepared state and runs the two kernel paths on reused worker threads passing a baton, under a seeded random strategy,
+/// on one host thread (the figure: schedules per second on one core) or on every host CPU.
 /// </summary>
 [MedianColumn]
 public class ExploreBenchmarks
 {
-    private const int Schedules = 200;
+    private const int Schedules = 2_000;
     private Race _race = null!;
     private ExploreRequest _random = null!;
+    private ExploreRequest _randomAllCpus = null!;
 
     [Params("deflate-vs-isolate", "scan-vs-migrate")]
     public string Scenario { get; set; } = "deflate-vs-isolate";
@@ -22,11 +24,16 @@ public class ExploreBenchmarks
     public void Prepare()
     {
         _race = ScenarioCatalog.Find(Scenario).Prepare(KernelDesign.Legacy, 1);
-        _random = new ExploreRequest("random", 1);
+        _random = new ExploreRequest("random", 1, threads: 1);
+        _randomAllCpus = new ExploreRequest("random", 1);
     }
 
     [Benchmark(OperationsPerInvoke = Schedules)]
     public int RandomSchedule() => Explorer.Explore(_race, _random, 0, Schedules).Failing;
+
+    /// <summary>The same on every host CPU, one thread each with its own twin of the race.</summary>
+    [Benchmark(OperationsPerInvoke = Schedules)]
+    public int RandomScheduleAllCpus() => Explorer.Explore(_race, _randomAllCpus, 0, Schedules).Failing;
 
     /// <summary>The same race with every path run to completion: restore, run inline, checks (no thread hand-off).</summary>
     [Benchmark]

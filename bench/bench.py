@@ -47,6 +47,9 @@ ROWS = {
     "bytes_per_page": ("memory per simulated page: RSS growth of building a 16 GiB guest / 4 Mi pages", "≤ 16 B",
                        "the kernel's struct page: 64 B"),
     "bytes_per_page_used": ("the same after populating 12 GiB and freeing half (for information)", "", ""),
+    "explore_schedule": ("one explored random schedule of `deflate-vs-isolate` (legacy), one host thread (ExploreBenchmarks)",
+                         "≤ 50 µs (20,000 /s)", ""),
+    "explore_schedule_all": ("the same on every host CPU, per schedule (ExploreBenchmarks; for information)", "", ""),
     "explore_random_one": ("random schedules of `deflate-vs-isolate` (legacy), `race.explore`, one host thread",
                            "≥ 20,000 /s", "about 2,000 /s before issue 11"),
     "explore_random_all": ("the same on every host CPU (`threads=None`, the default; for information)", "", ""),
@@ -66,8 +69,10 @@ DOTNET_ROWS = {
     ("CompactionBenchmarks.CompactMemory16GiB", "Design=legacy"): "compact_16g",
     ("BalloonBenchmarks.Inflate512MiB", ""): "inflate_512m",
     ("BalloonBenchmarks.Deflate512MiB", ""): "deflate_512m",
+    ("ExploreBenchmarks.RandomSchedule", "Scenario=deflate-vs-isolate"): "explore_schedule",
+    ("ExploreBenchmarks.RandomScheduleAllCpus", "Scenario=deflate-vs-isolate"): "explore_schedule_all",
 }
-DOTNET_FILTERS = ["*BuddyBenchmarks*", "*CompactMemory16GiB*", "*BalloonBenchmarks*"]
+DOTNET_FILTERS = ["*BuddyBenchmarks*", "*CompactMemory16GiB*", "*BalloonBenchmarks*", "*ExploreBenchmarks*"]
 
 
 # --------------------------------------------------------------------------- measurements in child processes
