@@ -90,14 +90,16 @@ internal sealed class Race
     /// Partial-order reduction for a search of this race: while the returned scope lasts, the page arrays, the lists and
     /// the scheduler (locks, clock) record each step's accesses in <paramref name="sleepSets"/>' recorder; the rest of
     /// the state is compared whole (every part but those, with the simulated locks' owners left out: their accesses are
-    /// recorded; and the vm events, whose counts commute).
+    /// recorded; the vm events, whose counts commute; and what the whole-memory checks last saw).
     /// </summary>
     public IDisposable TrackAccesses(out SleepSets sleepSets)
     {
         var accesses = new StepAccesses();
         var pages = _sim.Services.GetRequiredService<PageTable>();
         var lists = _sim.Services.GetRequiredService<PageLists>();
-        var rest = _sim.Services.GetServices<ISnapshotState>().Where(s => s is not (PageTable or PageLists or Scheduler or VmStat)).ToArray();
+        // The whole-memory checks run after the schedule, never in a step: their state is not compared either.
+        var rest = _sim.Services.GetServices<ISnapshotState>()
+            .Where(s => s is not (PageTable or PageLists or Scheduler or VmStat or PageStateCheck or BalloonCheck)).ToArray();
         var locks = _scheduler.Locks;
         sleepSets = new SleepSets(accesses, () =>
         {
