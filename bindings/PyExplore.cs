@@ -13,6 +13,9 @@ public static class PyExplore
 
     public static string[] Strategies() => [.. ExploreRequest.Strategies];
 
+    /// <summary>A counter for <see cref="PyRace.Explore"/> to count schedules into while it runs (a progress bar polls it).</summary>
+    public static ExploreProgress Progress() => new();
+
     /// <summary>Partial-order reduction for this process (<see cref="PartialOrderReduction.Enable"/>); whether it is on.</summary>
     public static bool EnablePartialOrderReduction() => PartialOrderReduction.Enable();
 

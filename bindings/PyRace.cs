@@ -52,14 +52,15 @@ public sealed class PyRace
     public int[] TaskCpus => _race.Tasks.Select(t => t.Cpu).ToArray();
     public string[] TaskNames => _race.Tasks.Select(t => t.Name).ToArray();
 
-    /// <summary>Schedules [start, start + schedules) under a strategy (dfs: from the first, up to <paramref name="schedules"/>).</summary>
-    /// <summary>Explore schedules [start, start + schedules); cancelling <paramref name="cancel"/> from another thread
-    /// (Ctrl-C) ends it early, counting the schedules run so far.</summary>
-    public PyExploreResult Explore(string strategy, int schedules, long seed, int start, int depth, string reduction, int threads, CancellationToken cancel)
+    /// <summary>Explore schedules [start, start + schedules) under a strategy (dfs: from the first, up to
+    /// <paramref name="schedules"/>); <paramref name="progress"/> counts them as they run; cancelling
+    /// <paramref name="cancel"/> from another thread (Ctrl-C) ends it early, counting the schedules run so far.</summary>
+    public PyExploreResult Explore(string strategy, int schedules, long seed, int start, int depth, string reduction, int threads,
+        ExploreProgress progress, CancellationToken cancel)
     {
         var request = new ExploreRequest(strategy, seed, depth, reduction, threads);
         Explorer.CheckRange(request, start, schedules);
-        return new(Explorer.Explore(_race, request, start, schedules, cancel));
+        return new(Explorer.Explore(_race, request, start, schedules, cancel, progress));
     }
 
     /// <summary>One run with every path run to completion, in CPU order.</summary>

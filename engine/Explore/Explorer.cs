@@ -32,7 +32,7 @@ public static class Explorer
     public static ScheduleRun Run(string scenario, string design, long seed) =>
         ScenarioCatalog.Find(scenario).Prepare(KernelDesign.Parse(design), seed).Run(0, null);
 
-    /// <summary>The number of schedules and the first one, as <see cref="Explore(Race, ExploreRequest, int, int, CancellationToken)"/> takes them.</summary>
+    /// <summary>The number of schedules and the first one, as <see cref="Explore(Race, ExploreRequest, int, int, CancellationToken, ExploreProgress)"/> takes them.</summary>
     internal static void CheckRange(ExploreRequest request, int start, int count)
     {
         Check.InRange(count, "schedules", 1, 1_000_000);
@@ -40,7 +40,8 @@ public static class Explorer
         Check.That(start == 0 || request.Strategy != "dfs", "start", "dfs explores from the first schedule: start must be 0");
     }
 
-    internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count, CancellationToken cancel = default)
+    internal static ExploreResult Explore(Race race, ExploreRequest request, int start, int count, CancellationToken cancel = default,
+        ExploreProgress? progress = null)
     {
         var cpus = race.Tasks.Count > 1 ? HostThreads.Cpus(request.Threads) : [];
         if (request.Strategy == "dfs")
@@ -48,15 +49,15 @@ public static class Explorer
             // Under a bound below 2 each unit is a schedule or two: cutting the others' short would cost as much as
             // running them.
             if (request.Reduction == "none" && request.PctDepth >= 2 && cpus.Length > 1)
-                return ParallelDfs.Explore(race, request.PctDepth, count, cpus, cancel);
+                return ParallelDfs.Explore(race, request.PctDepth, count, cpus, cancel, progress);
             using var _ = race.Cancellable(cancel);
             using var pinned = CpuAffinity.Hold(); // every run's threads on this CPU (Scheduler)
-            return ExploreDfs(race, request, count, cancel);
+            return ExploreDfs(race, request, count, cancel, progress);
         }
         long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
         ScheduleRun Run(Race on, int i) => on.Run(i, StrategyFor(request, i, decisions));
         if (cpus.Length > 1 && count >= 2 * ParallelSchedules.BlockSize)
-            return ParallelSchedules.Explore(race, Run, start, count, cpus, cancel);
+            return ParallelSchedules.Explore(race, Run, start, count, cpus, cancel, progress);
         using (race.Cancellable(cancel))
         using (CpuAffinity.Hold())
         {
@@ -67,6 +68,7 @@ public static class Explorer
                 var run = Run(race, i);
                 if (run.Interrupted) break;
                 tally.Add(run);
+                progress?.Ran();
             }
             return tally.Result(i - start, exhausted: false, schedulesLeft: null);
         }
@@ -76,7 +78,7 @@ public static class Explorer
     /// Every schedule within the preemption bound (at most <paramref name="count"/>), depth first; with sleep sets, one
     /// of each set of equivalent ones at least (runs cut short as redundant are not counted).
     /// </summary>
-    private static ExploreResult ExploreDfs(Race race, ExploreRequest request, int count, CancellationToken cancel)
+    private static ExploreResult ExploreDfs(Race race, ExploreRequest request, int count, CancellationToken cancel, ExploreProgress? progress)
     {
         SleepSets? sleepSets = null;
         using var tracking = request.Reduction == "sleep-sets" ? race.TrackAccesses(out sleepSets) : null;
@@ -92,6 +94,7 @@ public static class Explorer
             else
             {
                 tally.Add(run);
+                progress?.Ran();
                 if (++i == count) break;
             }
             if (!dfs.Advance()) break;

@@ -26,15 +26,15 @@ internal static class ParallelDfs
     /// failing schedule in full (numbered within its unit).</summary>
     private sealed record Share(List<UnitLog> Units, bool Exhausted, UnitLog? FirstFailing, ScheduleRun? FirstFailure);
 
-    public static ExploreResult Explore(Race race, int bound, int count, int[] cpus, CancellationToken cancel)
+    public static ExploreResult Explore(Race race, int bound, int count, int[] cpus, CancellationToken cancel, ExploreProgress? progress)
     {
         var units = new DfsUnits();
-        var shares = HostThreads.Run(race, cpus, cancel, (searched, stop) => Search(searched, bound, count, units, stop));
+        var shares = HostThreads.Run(race, cpus, cancel, (searched, stop) => Search(searched, bound, count, units, stop, progress));
         return Merge(race, bound, count, shares, cancel);
     }
 
     /// <summary>One thread's search: every schedule of the units it claims, up to <paramref name="count"/> of them.</summary>
-    private static Share Search(Race race, int bound, int count, DfsUnits units, CancellationToken cancel)
+    private static Share Search(Race race, int bound, int count, DfsUnits units, CancellationToken cancel, ExploreProgress? progress)
     {
         var dfs = new DfsStrategy(bound, null, units);
         var logs = new List<UnitLog>();
@@ -59,6 +59,7 @@ internal static class ParallelDfs
                     if (first.Run is null) first = (log, run.Renumbered(log.Schedules));
                 }
                 log.Schedules++;
+                progress?.Ran();
                 if (++schedules == count)
                 {
                     exhausted = !dfs.Advance();

@@ -22,7 +22,8 @@ internal static class ParallelSchedules
     /// <summary>One thread's blocks, in order, and its first failing schedule in full.</summary>
     private sealed record Share(List<Block> Blocks, ScheduleRun? FirstFailure);
 
-    public static ExploreResult Explore(Race race, Func<Race, int, ScheduleRun> run, int start, int count, int[] cpus, CancellationToken cancel)
+    public static ExploreResult Explore(Race race, Func<Race, int, ScheduleRun> run, int start, int count, int[] cpus, CancellationToken cancel,
+        ExploreProgress? progress)
     {
         int nextBlock = -1;
         var shares = HostThreads.Run(race, cpus, cancel, (searched, stop) =>
@@ -43,6 +44,7 @@ internal static class ParallelSchedules
                         first ??= schedule;
                     }
                     block.Schedules++;
+                    progress?.Ran();
                 }
             }
             return new Share(blocks, first);

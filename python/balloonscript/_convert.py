@@ -121,20 +121,21 @@ def as_bool(name: str, value) -> bool:
 _POLL_S = 0.05   # how often the waiting main thread looks for Ctrl-C
 
 
-def interruptible(fn, interrupt, resume=lambda: None):
+def interruptible(fn, interrupt, resume=lambda: None, poll=None):
     """Make the engine call ``fn()`` so that Ctrl-C stops it; returns what it returns.
 
     Python delivers Ctrl-C (KeyboardInterrupt) to the main thread only, and not while that thread is inside a .NET
     call. So on the main thread the call runs on a helper thread (one, reused) while the main thread waits; on
     Ctrl-C the main thread calls ``interrupt()``, which asks the engine to stop (it returns within about 0.2 s,
     its state consistent), waits for the call to return, calls ``resume()`` and raises KeyboardInterrupt. Other
-    threads make the call themselves: no Ctrl-C reaches them."""
+    threads make the call themselves: no Ctrl-C reaches them. While it waits the main thread calls ``poll()`` (if given)
+    every few hundredths of a second, to show progress."""
     if threading.current_thread() is not threading.main_thread():
         return fn()
     call = _Call(fn)
     _helper().put(call)
     try:
-        call.wait()
+        call.wait(poll=poll)
     except KeyboardInterrupt:
         interrupt()
         call.wait(shielded=True)   # a second Ctrl-C must not leave the engine running behind our back
@@ -158,11 +159,13 @@ class _Call:
         finally:
             self._done.set()
 
-    def wait(self, shielded=False):
+    def wait(self, shielded=False, poll=None):
         while True:
             try:
                 if self._done.wait(_POLL_S):
                     return
+                if poll is not None:
+                    poll()
             except KeyboardInterrupt:
                 if not shielded:
                     raise

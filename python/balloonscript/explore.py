@@ -197,11 +197,15 @@ def _explore_chunk(recipe: tuple, strategy: str, schedules: int, seed: int, star
     return _chunk_data(net, strategy, schedules, seed, start, depth, reduction, threads=1)
 
 
-def _chunk_data(net, strategy, schedules, seed, start, depth, reduction="none", threads=0) -> dict:
+def _chunk_data(net, strategy, schedules, seed, start, depth, reduction="none", threads=0, ran=None) -> dict:
+    """Schedules [start, start + schedules) as plain data; ``ran(n)``, if given, is told every few hundredths of a
+    second how many have run so far."""
     cancel = System.Threading.CancellationTokenSource()
+    progress = bindings.PyExplore.Progress()
+    poll = None if ran is None else lambda: ran(int(progress.Schedules))
     with net_errors():
-        r = interruptible(lambda: net.Explore(strategy, schedules, seed, start, depth, reduction, threads, cancel.Token),
-                          cancel.Cancel)
+        r = interruptible(lambda: net.Explore(strategy, schedules, seed, start, depth, reduction, threads, progress, cancel.Token),
+                          cancel.Cancel, poll=poll)
     choices = np_copy(r.FailureChoices, "int32").tolist()
     ends = np.cumsum(np_copy(r.FailureChoiceCounts, "int64")).tolist()
     failures = [FailureRecord(int(i), tuple(choices[e - n:e]), int(p), str(sig), tuple(k.split(",")))
@@ -259,8 +263,10 @@ class Race:
         schedule i is the same whatever the chunking. The engine runs ``chunk`` schedules per call (None: as many as
         take about a tenth of a second, so the progress bar moves and the calls cost nothing). With ``client`` (a
         dask.distributed Client) the chunks (of 50 unless given) run on its workers, one thread each, each worker
-        building the race once from ``recipe()``; the result equals a serial run's (dfs, one search, runs here). ``reduction="sleep-sets"`` (dfs only) adds partial-order reduction: still every failure
-        within the bound, in fewer schedules (``pruned_runs``, ``skipped_options`` say what it left out). A dfs search
+        building the race once from ``recipe()``; the result equals a serial run's (dfs, one search, runs here; its
+        progress bar moves as the search goes). ``reduction="sleep-sets"`` (dfs only) adds partial-order reduction:
+        still every failure within the bound, in fewer schedules (``pruned_runs``, ``skipped_options`` say what it left
+        out). A dfs search
         without reduction (bound 2 or more), and the other strategies, run on ``threads`` host CPUs (None: every CPU this
         process may use; 1: one), each with a copy of the race; the result is the same whatever the number."""
         strategy = as_str("strategy", strategy)
@@ -276,6 +282,14 @@ class Race:
         if progress:
             bar = _progress_bar(total=schedules, desc=f"{self.name} [{self.design}, {strategy}]", unit="schedule", leave=False)
         parts = []
+        shown = 0
+
+        def show(done):
+            nonlocal shown
+            if bar is not None and done > shown:
+                bar.update(done - shown)
+                shown = done
+
         try:
             if client is not None and strategy != "dfs":
                 step = chunk or 50
@@ -286,27 +300,29 @@ class Race:
                                      [depth] * len(ranges), [reduction] * len(ranges), pure=False)
                 chunks = (f.result() for f in futures)
             else:
-                chunks = self._chunks(strategy, schedules, seed, depth, reduction, threads, chunk)
+                chunks = self._chunks(strategy, schedules, seed, depth, reduction, threads, chunk, show if progress else None)
             for part in chunks:
                 parts.append(part)
                 if bar is not None:
                     if strategy == "dfs":
                         bar.total = part["schedules"]   # the search may end before the maximum
-                    bar.update(part["schedules"])
+                    show(sum(p["schedules"] for p in parts))
                     bar.set_postfix(failing=sum(len(p["failures"]) for p in parts))
         finally:
             if bar is not None:
                 bar.close()
         return self._merge(strategy, depth, parts, reduction)
 
-    def _chunks(self, strategy, schedules, seed, depth, reduction, threads, chunk):
+    def _chunks(self, strategy, schedules, seed, depth, reduction, threads, chunk, show=None):
         """The exploration here, chunk by chunk; without a chunk size the chunks double until one takes a tenth of a
-        second."""
+        second. ``show(n)`` is told while a chunk runs how many schedules of the exploration have run (a dfs search is
+        one chunk)."""
         start, size = 0, chunk or 64
         while start < schedules:
             n = min(size, schedules - start)
             began = time.perf_counter()
-            yield _chunk_data(self._net, strategy, n, seed, start, depth, reduction, threads)
+            ran = None if show is None else (lambda k, before=start, most=n: show(before + min(k, most)))
+            yield _chunk_data(self._net, strategy, n, seed, start, depth, reduction, threads, ran)
             start += n
             if chunk is None and time.perf_counter() - began < 0.1:
                 size *= 2

@@ -2,6 +2,7 @@
 a minimal failing schedule per group, traces for Perfetto and as text, a loud dfs that did not finish, and the same
 result from a dask cluster as from a serial run."""
 import json
+import sys
 import warnings
 
 import pytest
@@ -89,6 +90,29 @@ def test_dfs_on_two_host_cpus_is_the_serial_search(bs):
     assert two.first_failure.index == one.first_failure.index and two.first_failure.reports == one.first_failure.reports
     with pytest.raises(ValueError, match="threads"):
         bs.explore("deflate-vs-migrate", strategy="dfs", threads=0, progress=False)
+
+
+def test_a_dfs_search_moves_its_progress_bar_while_it_runs(bs, monkeypatch):
+    shown = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            self.n, self.total = 0, total
+
+        def update(self, k):
+            self.n += k
+            shown.append(self.n)
+
+        def set_postfix(self, **kwargs):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(sys.modules["balloonscript.explore"], "_progress_bar", Bar)
+    res = bs.explore("deflate-vs-migrate", design="fixed", strategy="dfs", depth=2, schedules=100_000)
+    assert res.exhausted and shown[-1] == res.schedules
+    assert len(shown) >= 2 and shown == sorted(shown), "the bar moved during the one engine call, only forward"
 
 
 def test_random_on_two_host_cpus_in_growing_chunks_is_one_thread_in_fixed_chunks(bs):
