@@ -337,7 +337,7 @@ internal sealed class Scheduler : ISnapshotState
                 {
                     CpuAffinity.Pin(cpu);
                     ThreadMain(task);
-                });
+                }, cpu);
             }
             // The caller's thread runs the first task itself: one hand-off fewer at each end of the run.
             Give(first);

@@ -5,18 +5,21 @@ namespace BalloonScript.Engine.Sched;
 /// <summary>
 /// The OS threads that run the kernel paths of switching runs, kept from one run to the next: starting a thread costs
 /// tens of microseconds, and an exploration runs thousands of schedules. Only one of them runs simulated code at any
-/// time (the scheduler's batons see to that). A worker idle for <see cref="IdleMs"/> exits.
+/// time (the scheduler's batons see to that). A worker idle for <see cref="IdleMs"/> exits. Idle workers wait by the CPU
+/// they are pinned to (<see cref="CpuAffinity"/>), so that explorations on several CPUs each get theirs back rather than
+/// move them between CPUs.
 /// </summary>
 internal static class SimWorkers
 {
     public const int IdleMs = 5_000;
 
-    private static readonly ConcurrentStack<Worker> Idle = new();
+    private static readonly ConcurrentDictionary<int, ConcurrentStack<Worker>> Idle = new();
 
-    /// <summary>Run <paramref name="work"/> on an idle worker, or a new one.</summary>
-    public static void Start(Action work)
+    /// <summary>Run <paramref name="work"/> on an idle worker pinned to <paramref name="cpu"/> (-1: none), or a new one.</summary>
+    public static void Start(Action work, int cpu)
     {
-        while (Idle.TryPop(out var worker))
+        var idle = Idle.GetOrAdd(cpu, _ => new ConcurrentStack<Worker>());
+        while (idle.TryPop(out var worker))
             if (worker.TryAssign(work)) return;
         var fresh = new Worker();
         fresh.TryAssign(work);
@@ -56,7 +59,7 @@ internal static class SimWorkers
                 _work = null;
                 work();
                 Volatile.Write(ref _state, Waiting);
-                Idle.Push(this);
+                Idle.GetOrAdd(CpuAffinity.PinnedCpu, _ => new ConcurrentStack<Worker>()).Push(this);
             }
         }
     }
