@@ -27,6 +27,18 @@ def bs():
     return balloonscript
 
 
+@pytest.fixture(scope="session")
+def dask_client():
+    """A dask.distributed cluster of two worker processes (one thread each) and its client, started once for the
+    session: each worker process loads Python, distributed and then .NET, seconds of CPU per cluster."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
 def subprocess_env(**extra) -> dict:
     """The environment for a child Python: only python/ on PYTHONPATH."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
