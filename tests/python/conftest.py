@@ -1,5 +1,6 @@
 """pytest setup for the Python package: make python/ importable without PYTHONPATH."""
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -9,6 +10,13 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON_DIR = REPO / "python"
 if str(PYTHON_DIR) not in sys.path:
     sys.path.insert(0, str(PYTHON_DIR))
+
+
+# A background job of a shell without job control (`make test` runs pytest so, beside other runs) starts with Ctrl-C
+# ignored, and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests need Python's handler, as in a
+# terminal, and their child processes SIGINT's default action (a handler, unlike "ignored", is not inherited).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
