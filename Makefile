@@ -49,36 +49,26 @@ $(BUILD_STAMP): $(BUILD_INPUTS)
 	$(DOTNET) build $(SLN) -c $(CONFIG) -nologo -v:minimal
 	@touch $@
 
-# NUnit (TRX) + pytest (the package tests as two runs, and notebook execution as another), then one line: N passed,
-# N failed. The four runs are independent and each mostly one process at a time (waiting, part of the time, on the
-# child processes it starts: notebook kernels, CLI runs, sweep workers), so they run side by side on the two cores.
-# The package tests are two runs so that the runs end close together, not one long run alone on the machine at the
-# end: PY_TESTS_A are the files that share a sweep worker pool and the session's dask cluster (test_cli's sweep
-# starts the pool test_sweep reuses) and the editable install; the second run is every other file. The notebooks
-# (the longest run of one process at a time) start first; the first package run prints as it goes, the others'
-# output follows.
-PY_TESTS_A := $(addprefix tests/python/,test_cli.py test_sweep.py test_results.py test_install.py)
-PYTEST     := $(PY) -m pytest -p no:cacheprovider -q -rfEs
-
+# NUnit (TRX) + pytest (package tests, then notebook execution as a second pytest run), then one line: N passed, N
+# failed. The three runs are independent and each mostly single-threaded, waiting on the child processes it starts
+# (notebook kernels, CLI runs, sweep workers) part of the time, so they run side by side on the two cores; the package
+# tests print as they go, the notebooks' and NUnit's output follows.
 test: deps build
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS); \
-	$(PYTEST) tests/notebooks --junitxml=$(RESULTS)/notebooks.xml > $(RESULTS)/notebooks.log 2>&1 & notebooks_pid=$$!; \
 	$(DOTNET) test tests/Engine.Tests -c $(CONFIG) --no-build --nologo \
 	  --logger "trx;LogFileName=engine.trx" --logger "console;verbosity=minimal" \
 	  --results-directory $(RESULTS)/engine > $(RESULTS)/engine.log 2>&1 & nunit_pid=$$!; \
-	$(PYTEST) tests/python $(addprefix --ignore=,$(PY_TESTS_A)) \
-	  --junitxml=$(RESULTS)/pytest-b.xml > $(RESULTS)/pytest-b.log 2>&1 & pytest_b_pid=$$!; \
-	$(PYTEST) $(PY_TESTS_A) --junitxml=$(RESULTS)/pytest-a.xml; pytest_a_rc=$$?; \
-	wait $$pytest_b_pid; pytest_b_rc=$$?; \
+	$(PY) -m pytest tests/notebooks -p no:cacheprovider -q -rfEs \
+	  --junitxml=$(RESULTS)/notebooks.xml > $(RESULTS)/notebooks.log 2>&1 & notebooks_pid=$$!; \
+	$(PY) -m pytest tests/python -p no:cacheprovider -q -rfEs \
+	  --junitxml=$(RESULTS)/pytest.xml; pytest_rc=$$?; \
 	wait $$notebooks_pid; notebooks_rc=$$?; \
 	wait $$nunit_pid; nunit_rc=$$?; \
-	echo; cat $(RESULTS)/pytest-b.log; \
 	echo; cat $(RESULTS)/notebooks.log; \
 	echo; cat $(RESULTS)/engine.log; \
 	echo; \
 	$(PY) tests/summarize.py --trx $(RESULTS)/engine/engine.trx --trx-rc $$nunit_rc \
-	  --junit $(RESULTS)/pytest-a.xml --junit-rc $$pytest_a_rc --junit $(RESULTS)/pytest-b.xml --junit-rc $$pytest_b_rc \
-	  --junit $(RESULTS)/notebooks.xml --junit-rc $$notebooks_rc \
+	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --junit $(RESULTS)/notebooks.xml --junit-rc $$notebooks_rc \
 	  --out $(RESULTS)/summary.txt
 
 # The long robustness run (issue 7): SOAK_OPS random operations over every design with the checks after each,

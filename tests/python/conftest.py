@@ -12,9 +12,9 @@ if str(PYTHON_DIR) not in sys.path:
     sys.path.insert(0, str(PYTHON_DIR))
 
 
-# A background job of a shell without job control (`make test` runs pytest so, beside other runs) starts with Ctrl-C
-# ignored, and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests need Python's handler, as in a
-# terminal, and their child processes SIGINT's default action (a handler, unlike "ignored", is not inherited).
+# A background job of a shell without job control (`pytest tests/python &` in a script or a make recipe) starts with
+# Ctrl-C ignored, and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests need Python's handler, as in
+# a terminal, and their child processes SIGINT's default action (a handler, unlike "ignored", is not inherited).
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
