@@ -40,7 +40,11 @@ def test_notebook_executes(path, kernel_spec_manager, monkeypatch):
     km = KernelManager(kernel_name=KERNEL, kernel_spec_manager=kernel_spec_manager)
     client = NotebookClient(nb, km=km, timeout=600, kernel_name=KERNEL,
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    try:
+        client.execute()
+    finally:   # nbclient stops only the kernels of a manager it made itself; this one (km=) is ours to stop
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.execution_count for c in code)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]

@@ -1,5 +1,6 @@
 """pytest setup for the Python package: make python/ importable without PYTHONPATH."""
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -9,6 +10,13 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON_DIR = REPO / "python"
 if str(PYTHON_DIR) not in sys.path:
     sys.path.insert(0, str(PYTHON_DIR))
+
+
+# A background job of a shell without job control (`pytest tests/python &` in a script or a make recipe) starts with
+# Ctrl-C ignored, and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests need Python's handler, as in
+# a terminal, and their child processes SIGINT's default action (a handler, unlike "ignored", is not inherited).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +33,18 @@ assert balloonscript.enable_partial_order_reduction()
 @pytest.fixture(scope="session")
 def bs():
     return balloonscript
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A dask.distributed cluster of two worker processes (one thread each) and its client, started once for the
+    session: each worker process loads Python, distributed and then .NET, seconds of CPU per cluster."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
 
 
 def subprocess_env(**extra) -> dict:

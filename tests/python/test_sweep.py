@@ -1,4 +1,6 @@
 """balloonscript.sweep: grid order, parameters as columns, the same frame serially and in spawned processes."""
+import os
+
 import pytest
 
 
@@ -127,8 +129,7 @@ def test_a_function_defined_in_main_of_a_script_runs_with_workers(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")   # tornado's make_current, inside distributed
-def test_dask_cluster_of_two_processes_runs_a_closure_and_matches_serial(bs, serial):
-    distributed = pytest.importorskip("distributed")
+def test_dask_cluster_of_two_processes_runs_a_closure_and_matches_serial(bs, serial, dask_client):
     from balloonscript.sweep import sweep
     from balloonscript import experiments as ex
     offset = 0
@@ -136,8 +137,8 @@ def test_dask_cluster_of_two_processes_runs_a_closure_and_matches_serial(bs, ser
     def shifted(design, seed, memory_mib):   # defined here: it travels by cloudpickle
         return ex.lru_lock_blocks(design, memory_mib=memory_mib, seed=seed + offset)
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        on_dask = sweep(shifted, GRID, client=client, progress=False, memory_mib=64)
-        by_name = sweep(ex.lru_lock_blocks, GRID, client=client, progress=False, memory_mib=64)
+    pids = set(dask_client.run(os.getpid).values())   # the session's cluster: two worker processes, not this one
+    assert len(pids) == 2 and os.getpid() not in pids and set(dask_client.nthreads().values()) == {1}
+    on_dask = sweep(shifted, GRID, client=dask_client, progress=False, memory_mib=64)
+    by_name = sweep(ex.lru_lock_blocks, GRID, client=dask_client, progress=False, memory_mib=64)
     assert on_dask.equals(serial) and by_name.equals(serial)
