@@ -51,15 +51,20 @@ internal sealed class PageLists : ISnapshotState
         for (int h = maxHeads - 1; h >= 0; h--) _freeHeads.Push(_nrPages + h);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPoison(int node) => node == Poison1 || node == Poison2;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsHead(int node) => node >= _nrPages;
 
+    // The link accessors are inlined always, as the page fields' are (PageField's indexer).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Next(int node)
     {
         if (StepAccesses.Compiled) _accesses?.Read(node);
         return _links[2 * node] ^ Poison1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Prev(int node)
     {
         if (StepAccesses.Compiled) _accesses?.Read(node);
@@ -70,7 +75,9 @@ internal sealed class PageLists : ISnapshotState
     /// giving back a list head is global.</summary>
     public void Track(StepAccesses? accesses) => _accesses = accesses;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetNext(int node, int next) => _links[2 * node] = next ^ Poison1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetPrev(int node, int prev) => _links[2 * node + 1] = prev ^ Poison2;
 
     /// <summary>A new empty list (INIT_LIST_HEAD); give it back with <see cref="FreeHead"/>.</summary>
@@ -102,6 +109,7 @@ internal sealed class PageLists : ISnapshotState
         for (int i = freeHeads.Length - 1; i >= 0; i--) _freeHeads.Push(freeHeads[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Empty(int head) => Next(head) == head;
 
     /// <summary>list_add: insert after <paramref name="head"/> (at the head of the list).</summary>
@@ -269,6 +277,7 @@ internal sealed class PageLists : ISnapshotState
     }
 
     /// <summary>A link of <paramref name="node"/> changes: mark its block if it is a page (list heads are in no block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Changed(int node)
     {
         if ((uint)node < (uint)_nrPages) _marks[node >> PageChanges.ChunkOrder] = PageChanges.Changed;
