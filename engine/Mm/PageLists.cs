@@ -150,10 +150,15 @@ internal sealed class PageLists : ISnapshotState
     /// and more entries than there are pages means a cycle that never comes back to the head (the kernel would
     /// loop forever). Each is reported (by a walk that names its walker); the walk stops.
     /// </summary>
-    private bool WalkLeavesList(int node, int head, int visited, string? walker)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool WalkLeavesList(int node, int head, int visited, string? walker) =>
+        (IsPoison(node) || (IsHead(node) && node != head) || visited >= _nrPages) && WalkLeft(node, head, walker);
+
+    /// <summary>The report of <see cref="WalkLeavesList"/> (out of line, as <see cref="InsertCorrupt"/>); true.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool WalkLeft(int node, int head, string? walker)
     {
-        bool leaves = IsPoison(node) || (IsHead(node) && node != head) || visited >= _nrPages;
-        if (!leaves || walker is null) return leaves;
+        if (walker is null) return true;
         string why = IsPoison(node) ? $"general protection fault in {walker}: list walk followed {Fmt(node)}"
             : IsHead(node) && node != head ? $"{walker}: list walk over {Fmt(head)} reached {Fmt(node)}, the head of another list"
             : $"{walker}: list walk over {Fmt(head)} passed {_nrPages} entries, more than there are pages, without coming back to its head";
