@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
@@ -37,6 +38,9 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
     /// balloon_page_enqueue (up to v5.1): allocate a page and put it at the head of the balloon list. Returns its PFN,
     /// or -1 when the allocation fails.
     /// </summary>
+    // Never inlined: fill_balloon's loop inlined the allocator's whole fast path from here and ran out of inlining budget
+    // for the small helpers below it; on its own this reaches the optimised tier with them inlined.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public int Enqueue()
     {
         using var _ = Enter("balloon_page_enqueue");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
@@ -18,17 +19,21 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     [Snapshots.NotState("wiring")]
     private Action<List<int>>? _drain;
 
+    // The small list and counter helpers below are inlined always, as the page fields' accessors are (PageField's indexer).
     /// <summary>page_is_file_cache(): not swap-backed. Balloon pages have no PG_swapbacked, so they count as file.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PageIsFileCache(int pfn) => !pages.Test(pfn, PG.SwapBacked);
 
     /// <summary>
     /// mod_zone_page_state(page, NR_ISOLATED_ANON + page_is_file_cache(page), delta): a page isolated from (+1) or
     /// given back to (-1) the LRU. (A node counter from v4.8; kept per zone here.)
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void ModIsolated(int pfn, int delta) =>
         node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedAnon + (PageIsFileCache(pfn) ? 1 : 0)] += delta;
 
     /// <summary>page_lru(): unevictable, else the anon/file base list, + 1 if PG_active.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int LruListOf(int pfn)
     {
         if (pages.Test(pfn, PG.Unevictable)) return Zone.LruUnevictable;
@@ -37,6 +42,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     }
 
     /// <summary>add_page_to_lru_list: at the head; NR_INACTIVE_ANON.. (NR_LRU_BASE + lru) += 1. Caller holds lru_lock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddPageToLruList(Zone zone, int pfn, int lru)
     {
         lists.Add(pfn, zone.LruHead[lru]);
@@ -44,6 +50,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     }
 
     /// <summary>del_page_from_lru_list. Caller holds lru_lock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void DelPageFromLruList(Zone zone, int pfn, int lru)
     {
         lists.Del(pfn);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
@@ -23,7 +24,7 @@ internal sealed class Node : ISnapshotState
         Add("DMA", 0, Math.Min(n, DmaEndPfn));
         Add("DMA32", DmaEndPfn, Math.Min(n, Dma32EndPfn));
         Add("Normal", Dma32EndPfn, n);
-        Zones = zones;
+        _zones = [.. zones];
         _zoneOfBlock = new byte[(n + Zone.PageblockNrPages - 1) >> Zone.PageblockOrder];
         foreach (var z in zones)
             for (int b = z.StartPfn >> Zone.PageblockOrder; b < (z.EndPfn + Zone.PageblockNrPages - 1) >> Zone.PageblockOrder; b++)
@@ -35,7 +36,10 @@ internal sealed class Node : ISnapshotState
     private readonly byte[] _zoneOfBlock;
     private readonly ILruLists _lruLists;
 
-    public IReadOnlyList<Zone> Zones { get; }
+    /// <summary>The zones, lowest first (an array: <see cref="ZoneOf"/> runs for nearly every page operation).</summary>
+    private readonly Zone[] _zones;
+
+    public IReadOnlyList<Zone> Zones => _zones;
 
     /// <summary>Whether the LRU lists are the node's (<see cref="ILruLists.NodeLruvec"/>) rather than each zone's.</summary>
     public bool NodeLruvec => _lruLists.NodeLruvec;
@@ -47,7 +51,8 @@ internal sealed class Node : ISnapshotState
     }
 
     /// <summary>page_zone(): zones are pageblock aligned, so a table per pageblock is exact.</summary>
-    public Zone ZoneOf(int pfn) => Zones[_zoneOfBlock[pfn >> Zone.PageblockOrder]];
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Zone ZoneOf(int pfn) => _zones[_zoneOfBlock[pfn >> Zone.PageblockOrder]];
 
     /// <summary>The zone with the most pages: where movable and user allocations land first.</summary>
     public Zone LargestZone => Zones.MaxBy(z => z.SpannedPages)!;

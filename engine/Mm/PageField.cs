@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
@@ -17,13 +18,17 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
     [NotState("the recorder of partial-order reduction, set for a race explored with it")]
     private StepAccesses? _accesses;
 
+    // Inlined always: with the recorder compiled out an access is one array access (and a mark), but the large kernel
+    // paths (compact_zone's loop, migrate_pages) ran out of the JIT's inlining budget and called it.
     public T this[int pfn]
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             if (StepAccesses.Compiled) _accesses?.Read(pfn);
             return _values[pfn];
         }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         set
         {
             if (StepAccesses.Compiled) _accesses?.Write(pfn);

@@ -58,15 +58,20 @@ internal sealed class PageLists : ISnapshotState
         for (int h = maxHeads - 1; h >= 0; h--) _freeHeads[_freeCount++] = _nrPages + h;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPoison(int node) => node == Poison1 || node == Poison2;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsHead(int node) => node >= _nrPages;
 
+    // The link accessors are inlined always, as the page fields' are (PageField's indexer).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Next(int node)
     {
         if (StepAccesses.Compiled) _accesses?.Read(node);
         return _links[2 * node] ^ Poison1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Prev(int node)
     {
         if (StepAccesses.Compiled) _accesses?.Read(node);
@@ -77,7 +82,9 @@ internal sealed class PageLists : ISnapshotState
     /// giving back a list head is global.</summary>
     public void Track(StepAccesses? accesses) => _accesses = accesses;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetNext(int node, int next) => _links[2 * node] = next ^ Poison1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetPrev(int node, int prev) => _links[2 * node + 1] = prev ^ Poison2;
 
     /// <summary>A new empty list (INIT_LIST_HEAD); give it back with <see cref="FreeHead"/>.</summary>
@@ -119,6 +126,7 @@ internal sealed class PageLists : ISnapshotState
         _headsUsed = headsUsed;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Empty(int head) => Next(head) == head;
 
     /// <summary>list_add: insert after <paramref name="head"/> (at the head of the list).</summary>
@@ -159,10 +167,15 @@ internal sealed class PageLists : ISnapshotState
     /// and more entries than there are pages means a cycle that never comes back to the head (the kernel would
     /// loop forever). Each is reported (by a walk that names its walker); the walk stops.
     /// </summary>
-    private bool WalkLeavesList(int node, int head, int visited, string? walker)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool WalkLeavesList(int node, int head, int visited, string? walker) =>
+        (IsPoison(node) || (IsHead(node) && node != head) || visited >= _nrPages) && WalkLeft(node, head, walker);
+
+    /// <summary>The report of <see cref="WalkLeavesList"/> (out of line, as <see cref="InsertCorrupt"/>); true.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool WalkLeft(int node, int head, string? walker)
     {
-        bool leaves = IsPoison(node) || (IsHead(node) && node != head) || visited >= _nrPages;
-        if (!leaves || walker is null) return leaves;
+        if (walker is null) return true;
         string why = IsPoison(node) ? $"general protection fault in {walker}: list walk followed {Fmt(node)}"
             : IsHead(node) && node != head ? $"{walker}: list walk over {Fmt(head)} reached {Fmt(node)}, the head of another list"
             : $"{walker}: list walk over {Fmt(head)} passed {_nrPages} entries, more than there are pages, without coming back to its head";
@@ -286,6 +299,7 @@ internal sealed class PageLists : ISnapshotState
     }
 
     /// <summary>A link of <paramref name="node"/> changes: mark its block if it is a page (list heads are in no block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Changed(int node)
     {
         if ((uint)node < (uint)_nrPages) _marks[node >> PageChanges.ChunkOrder] = PageChanges.Written;

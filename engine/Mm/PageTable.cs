@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
@@ -68,17 +69,24 @@ internal sealed class PageTable : ISnapshotState
         Kind.Track(accesses);
     }
 
+    // The flag and state tests below are inlined always, as the fields' accessors are (PageField's indexer).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Test(int pfn, PG flag) => (Flags[pfn] & (uint)flag) != 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Set(int pfn, PG flag) => Flags[pfn] |= (uint)flag;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Clear(int pfn, PG flag) => Flags[pfn] &= ~(uint)flag;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PageBuddy(int pfn) => MapCount[pfn] == PageBuddyMapcountValue;
     public bool PageBalloon(int pfn) => MapCount[pfn] == PageBalloonMapcountValue;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PageLru(int pfn) => Test(pfn, PG.Lru);
     public bool PagePrivate(int pfn) => Test(pfn, PG.Private);
     public bool PageLocked(int pfn) => Test(pfn, PG.Locked);
 
     /// <summary>page_mapped(): <c>_mapcount &gt;= 0</c>; buddy and balloon values are "not mapped".</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PageMapped(int pfn) => MapCount[pfn] >= 0;
 
     /// <summary>
@@ -91,12 +99,15 @@ internal sealed class PageTable : ISnapshotState
     public bool PageIsolated(int pfn) => Test(pfn, PG.Isolated);
 
     /// <summary>PageAnon(): bit 0 of <c>page-&gt;mapping</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PageAnon(int pfn) => (Mapping[pfn] & MappingTable.PageMappingAnon) != 0;
 
     /// <summary>page_order() of a PageBuddy page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int PageOrder(int pfn) => Private[pfn];
 
     /// <summary>set_page_order(): order into private, then __SetPageBuddy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetPageOrder(int pfn, int order)
     {
         Private[pfn] = order;
@@ -104,6 +115,7 @@ internal sealed class PageTable : ISnapshotState
     }
 
     /// <summary>rmv_page_order(): __ClearPageBuddy, then private = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RmvPageOrder(int pfn)
     {
         MapCount[pfn] = -1;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
@@ -61,6 +62,7 @@ internal sealed class Zone : ISnapshotState
 
     /// <summary>free_area[order].free_list[mt] heads, at [order * Types.Count + mt].</summary>
     public int[] FreeListHead { get; }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int FreeList(int order, int mt) => FreeListHead[order * Types.Count + mt];
 
     /// <summary>
@@ -128,8 +130,12 @@ internal sealed class Zone : ISnapshotState
     /// <summary><c>zone-&gt;flags</c>: ZONE_CONGESTED, ZONE_TAIL_LRU_DIRTY, ZONE_WRITEBACK, ZONE_OOM_LOCKED.</summary>
     public ZoneFlags Flags { get; set; }
 
+    // Inlined always, as the page fields' accessors are (PageField's indexer).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Spans(int pfn) => pfn >= StartPfn && pfn < EndPfn;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int PageblockIndex(int pfn) => (pfn - StartPfn) >> PageblockOrder;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int GetPageblockMigratetype(int pfn) => PageblockMigratetype[PageblockIndex(pfn)];
     public void SetPageblockMigratetype(int pfn, int mt) => PageblockMigratetype[PageblockIndex(pfn)] = (byte)mt;
 

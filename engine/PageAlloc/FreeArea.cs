@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
 
@@ -31,13 +32,18 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
         buddy < pages.NrPages && pages.PageBuddy(buddy) && pages.PageOrder(buddy) == order && zone.Spans(buddy);
 
     /// <summary>put_page_testzero: drop a reference to the (head) page; true if it was the last one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PutPageTestzero(int pfn)
     {
-        if (pages.Count[pfn] <= 0)
-        {
-            sanitizer.Report(ReportKind.VmBug, pfn, $"VM_BUG_ON_PAGE(page_count(page) <= 0): put_page on a page with _count {pages.Count[pfn]}");
-            return false;
-        }
+        if (pages.Count[pfn] <= 0) return PutPageOfFreePage(pfn);
         return --pages.Count[pfn] == 0;
+    }
+
+    /// <summary>The VM_BUG_ON of <see cref="PutPageTestzero"/> (out of line: the hot path stays small enough to inline).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool PutPageOfFreePage(int pfn)
+    {
+        sanitizer.Report(ReportKind.VmBug, pfn, $"VM_BUG_ON_PAGE(page_count(page) <= 0): put_page on a page with _count {pages.Count[pfn]}");
+        return false;
     }
 }

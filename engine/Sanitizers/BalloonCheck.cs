@@ -145,9 +145,17 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         for (int chunk = from; chunk < to; chunk += Chunk)
         {
             int n = Math.Min(Chunk, to - chunk);
-            if (!_marks.AsSpan(chunk, n).ContainsAnyExcept((byte)0) && !kind.Slice(chunk, n).Contains((byte)PageKind.Balloon)
+            var marks = _marks.AsSpan(chunk, n);
+            if (!marks.ContainsAnyExcept((byte)0) && !kind.Slice(chunk, n).Contains((byte)PageKind.Balloon)
                 && !ballooned.Slice(chunk, n).ContainsAnyExcept((byte)0)) continue;
-            for (int pfn = chunk; pfn < chunk + n; pfn++) CheckPage(pfn);
+            // A chunk of listed balloon pages the host holds (most of a balloon's chunks): only movability can be a finding.
+            bool allListedHeld = !marks.ContainsAnyExcept(Listed) && !kind.Slice(chunk, n).ContainsAnyExcept((byte)PageKind.Balloon)
+                && !ballooned.Slice(chunk, n).ContainsAnyExcept((byte)1);
+            for (int pfn = chunk; pfn < chunk + n; pfn++)
+            {
+                if (allListedHeld) CheckListedMovable(pfn);
+                else CheckPage(pfn);
+            }
         }
     }
 
@@ -159,9 +167,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         bool offListMarked = !listed && balloonKind && balloon.HasBalloonIdentity(pfn);
         bool inBalloon = listed || offListMarked;
         if (offListMarked) _isolated[pfn >> BlockOrder]++;
-        // Each message is built only for a new finding: a standing one (legacy's stranded pages) is found at every check.
-        if (listed && !balloon.ListedPageMovable(pfn) && Found(ReportKind.BalloonUnmovable, pfn))
-            sanitizer.Report(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
+        if (listed) CheckListedMovable(pfn);
         if (host.IsBallooned(pfn) && !(inBalloon && balloonKind))
         {
             if (Found(ReportKind.HostMismatch, pfn))
@@ -173,6 +179,15 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
             sanitizer.Report(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
                 ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
                 : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
+    }
+
+    /// <summary>A page on the balloon list compaction can isolate again (else a <c>balloon_unmovable</c> finding).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CheckListedMovable(int pfn)
+    {
+        // Each message is built only for a new finding: a standing one (legacy's stranded pages) is found at every check.
+        if (!balloon.ListedPageMovable(pfn) && Found(ReportKind.BalloonUnmovable, pfn))
+            sanitizer.Report(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
     }
 
     /// <summary>The blocks of the PFNs parked in some CPU's pagevec or gathered by a sleeping fill_balloon, ascending.</summary>

@@ -32,6 +32,7 @@ internal sealed class SimClock : ISnapshotState
     {
         _scheduler = scheduler;
         Hz = options.Hz;
+        TickNs = 1_000_000_000L / Hz;
         TimesliceNs = (long)Math.Round(options.TimesliceMs * 1_000_000);
         scheduler.LetTimePass = FireNextTimer;
     }
@@ -40,7 +41,7 @@ internal sealed class SimClock : ISnapshotState
     public int Hz { get; }
 
     /// <summary>One jiffy in nanoseconds (HZ=300: 3,333,333 ns).</summary>
-    public long TickNs => 1_000_000_000L / Hz;
+    public long TickNs { get; }
 
     public long NowNs => _scheduler.NowNs;
 
@@ -60,10 +61,21 @@ internal sealed class SimClock : ISnapshotState
     public bool NeedResched()
     {
         if (TimesliceNs <= 0) return false;
-        long expires = _scheduler.Current.SliceStartNs + TimesliceNs;
-        long tick = (expires + TickNs - 1) / TickNs * TickNs;
-        return NowNs >= tick;
+        long start = _scheduler.Current.SliceStartNs;
+        if (start != _reschedSliceStartNs || TimesliceNs != _reschedTimesliceNs)
+        {
+            long expires = start + TimesliceNs;
+            (_reschedSliceStartNs, _reschedTimesliceNs, _reschedTickNs) = (start, TimesliceNs, (expires + TickNs - 1) / TickNs * TickNs);
+        }
+        return NowNs >= _reschedTickNs;
     }
+
+    /// <summary>
+    /// The tick <see cref="NeedResched"/> waits for, for the slice start and timeslice it was worked out from: it is
+    /// asked for nearly every page compaction, migration and reclaim look at, and a slice starts far less often.
+    /// </summary>
+    [NotState("a cache of a function of the running task's slice start and TimesliceNs")]
+    private long _reschedSliceStartNs = long.MinValue, _reschedTimesliceNs, _reschedTickNs;
 
     /// <summary>cond_resched(): if need_resched(), give up the CPU (a preemption point) and start a new slice.</summary>
     public void CondResched()

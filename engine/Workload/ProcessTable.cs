@@ -49,5 +49,5 @@ internal sealed class ProcessTable : ISnapshotState
     }
 
     /// <summary>The process whose anonymous pages carry <paramref name="anonVma"/> (with or without the ANON bit), or null.</summary>
-    public Process? OwnerOf(int anonVma) => _byAnonVma.GetValueOrDefault(anonVma | Mm.MappingTable.PageMappingAnon);
+    public Process? OwnerOf(int anonVma) => _byAnonVma.TryGetValue(anonVma | Mm.MappingTable.PageMappingAnon, out var p) ? p : null;
 }

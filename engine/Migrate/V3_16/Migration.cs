@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
@@ -26,6 +27,9 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// not migrated (failed + still retrying); those stay on the list for putback_movable_pages.
     /// pgmigrate_success / pgmigrate_fail count successes and permanent failures, not the retries left over.
     /// </summary>
+    // Never inlined: compact_zone runs once per zone, in its on-stack-replacement build, which ran out of inlining budget
+    // with this inlined; on its own this reaches the optimised tier with the per-page paths inlined.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public int MigratePages(int from, Func<int, int> getNewPage, Action<int>? putNewPage, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("migrate_pages");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
@@ -27,6 +28,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// failure and returns -ENOMEM; otherwise the pages still retrying after the last pass are failures too
     /// (<c>nr_failed += retry</c>), in the return value and in pgmigrate_fail.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // as v3.16's: kept out of compact_zone's on-stack-replacement build
     public int MigratePages(int from, Func<int, int> getNewPage, Action<int>? putNewPage, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("migrate_pages");
