@@ -143,6 +143,7 @@ for name, threads in (("", None), ("_one", 1)):
     out["explore_dfs3" + name] = time.perf_counter() - t
 print(json.dumps(out))
 """
+EXPLORE_ROWS = ("explore_random_one", "explore_random_all", "explore_dfs3", "explore_dfs3_one")
 
 
 def timed_make(target: str) -> float:
@@ -156,7 +157,7 @@ def timed_make(target: str) -> float:
 def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
     """Samples (lists) per row key, measured here."""
     samples = {"page_map_first": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [],
-               "bytes_per_page": [], "bytes_per_page_used": [], **{key: [] for key in ROWS if key.startswith("explore_")}}
+               "bytes_per_page": [], "bytes_per_page_used": [], **{key: [] for key in EXPLORE_ROWS}}
     for _ in range(runs):
         pm = child(PAGE_MAP.format(later=20))
         samples["page_map_first"].append(pm["first"])

@@ -330,18 +330,18 @@ internal sealed class Scheduler : ISnapshotState
             // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
             strategy.Start(tasks);
             var first = Choose(CollectRunnable(), tasks[0])!; // nothing is asleep before the first step
-            for (int i = 1; i < tasks.Count; i++)
+            foreach (var task in tasks)
             {
-                var task = tasks[i];
+                if (task == first) continue;
                 SimWorkers.Start(() =>
                 {
                     CpuAffinity.Pin(cpu);
                     ThreadMain(task);
                 }, cpu);
             }
-            // The caller's thread runs the first task itself: one hand-off fewer at each end of the run.
+            // The caller's thread runs the task that goes first itself: no hand-off to start the run.
             Give(first);
-            ThreadMain(tasks[0]);
+            ThreadMain(first);
             allDone.Wait();
         }
         finally
