@@ -131,7 +131,7 @@ import json, time
 import balloonscript as bs
 out = {}
 race = bs.preset("deflate-vs-isolate", "legacy", 0)
-race.explore("random", schedules=2000, progress=False, threads=1)   # the engine warm
+race.explore("random", schedules=20000, progress=False, threads=1)   # the engine warm (tiered compilation done)
 for name, threads in (("one", 1), ("all", None)):
     t = time.perf_counter()
     race.explore("random", schedules=40000, seed=1, progress=False, threads=threads)
