@@ -44,8 +44,14 @@ internal sealed class PageChanges
     /// <summary>The number of MAX_ORDER blocks.</summary>
     public readonly int BlockCount;
 
+    private readonly int _nrPages;
+
+    /// <summary>The runs of <see cref="DirtyRuns"/>, worked out once per restore (every part's restore reads them).</summary>
+    private List<(int Start, int Count)>? _dirtyRuns;
+
     public PageChanges(int nrPages)
     {
+        _nrPages = nrPages;
         BlockCount = ((nrPages - 1) >> BlockOrder) + 1;
         Marks = new byte[BlockCount * ChunksPerBlock];
     }
@@ -56,10 +62,14 @@ internal sealed class PageChanges
     public void Restored(byte[] saved)
     {
         for (int c = 0; c < Marks.Length; c++) Marks[c] = (byte)(saved[c] & ~Dirty);
+        _dirtyRuns = null;
     }
 
-    /// <summary>The chunks written since the last restore, as runs of PFNs in order (the last run cut at <paramref name="nrPages"/>).</summary>
-    public List<(int Start, int Count)> DirtyRuns(int nrPages)
+    /// <summary>During a restore: the chunks written since the last restore, as runs of PFNs in order (the last run cut
+    /// at the last page).</summary>
+    public List<(int Start, int Count)> DirtyRuns() => _dirtyRuns ??= FindDirtyRuns();
+
+    private List<(int Start, int Count)> FindDirtyRuns()
     {
         var runs = new List<(int, int)>();
         for (int c = 0; c < Marks.Length; c++)
@@ -68,7 +78,7 @@ internal sealed class PageChanges
             int first = c;
             while (c + 1 < Marks.Length && (Marks[c + 1] & Dirty) != 0) c++;
             int start = first << ChunkOrder;
-            if (start < nrPages) runs.Add((start, Math.Min((c + 1) << ChunkOrder, nrPages) - start));
+            if (start < _nrPages) runs.Add((start, Math.Min((c + 1) << ChunkOrder, _nrPages) - start));
         }
         return runs;
     }

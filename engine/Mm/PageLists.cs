@@ -117,7 +117,7 @@ internal sealed class PageLists : ISnapshotState
     {
         var (links, freeHeads, freeCount, headsUsed) = ((int[], int[], int, int))saved;
         if (ReferenceEquals(links, _restoredFrom))
-            foreach (var (start, count) in _changes.DirtyRuns(_nrPages)) Array.Copy(links, 2 * start, _links, 2 * start, 2 * count);
+            foreach (var (start, count) in _changes.DirtyRuns()) Array.Copy(links, 2 * start, _links, 2 * start, 2 * count);
         else Array.Copy(links, _links, 2 * _nrPages);
         _restoredFrom = links;
         Array.Copy(links, 2 * _nrPages, _links, 2 * _nrPages, 2 * Math.Max(headsUsed, _headsUsed));

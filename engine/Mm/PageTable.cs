@@ -136,7 +136,7 @@ internal sealed class PageTable : ISnapshotState
     public void Restore(object saved)
     {
         var s = (Saved)saved;
-        var dirty = ReferenceEquals(s, _restoredFrom) ? Changes.DirtyRuns(NrPages) : null;
+        var dirty = ReferenceEquals(s, _restoredFrom) ? Changes.DirtyRuns() : null;
         Flags.Restore(s.Flags, dirty);
         Count.Restore(s.Count, dirty);
         MapCount.Restore(s.MapCount, dirty);
