@@ -3,19 +3,19 @@ using BalloonScript.Engine.Sched;
 namespace BalloonScript.Engine.Explore;
 
 /// <summary>
-/// Runs one search per host CPU given, side by side: each on a thread of its own pinned to its CPU (its switching runs'
-/// threads follow it there, <see cref="Scheduler"/>), with the race itself on the first and a twin of it
-/// (<see cref="Race.Twin"/>) on each other one. A search that fails stops the others.
+/// Runs one search per group of host CPUs given, side by side: each on a thread of its own held on its group (a single
+/// CPU: its switching runs' threads follow it there; several: its runs spread over them, <see cref="Hold"/>), with the
+/// race itself on the first and a twin of it (<see cref="Race.Twin"/>) on each other one. A search that fails stops the others.
 /// </summary>
 internal static class HostThreads
 {
-    public static T[] Run<T>(Race race, int[] cpus, CancellationToken cancel, Func<Race, CancellationToken, T> search)
+    public static T[] Run<T>(Race race, int[][] groups, CancellationToken cancel, Func<Race, CancellationToken, T> search)
     {
-        var results = new T[cpus.Length];
-        var errors = new Exception?[cpus.Length];
+        var results = new T[groups.Length];
+        var errors = new Exception?[groups.Length];
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        var threads = new Thread[cpus.Length];
-        for (int t = 0; t < cpus.Length; t++)
+        var threads = new Thread[groups.Length];
+        for (int t = 0; t < groups.Length; t++)
         {
             int thread = t;
             var searched = thread == 0 ? race : race.Twin(thread - 1);
@@ -23,7 +23,7 @@ internal static class HostThreads
             {
                 try
                 {
-                    using var pinned = CpuAffinity.Hold(cpus[thread]);
+                    using var held = Hold(groups[thread]);
                     using var _ = searched.Cancellable(stop.Token);
                     results[thread] = search(searched, stop.Token);
                 }
@@ -47,4 +47,24 @@ internal static class HostThreads
         var allowed = CpuAffinity.Allowed();
         return threads == 0 || threads >= allowed.Length ? allowed : allowed[..threads];
     }
+
+    /// <summary>
+    /// The searches to run side by side on <paramref name="cpus"/>: one per CPU; or, <paramref name="spread"/>, one per
+    /// <paramref name="tasks"/> CPUs, each run's simulated CPUs on host CPUs of their own (any CPUs left over search on
+    /// their own). Empty where no CPU can be held.
+    /// </summary>
+    public static int[][] Groups(int[] cpus, int tasks, bool spread)
+    {
+        if (!spread || tasks < 2 || cpus.Length < tasks) return [.. cpus.Select(cpu => new[] { cpu })];
+        int whole = cpus.Length / tasks * tasks;
+        return [.. cpus[..whole].Chunk(tasks), .. cpus[whole..].Select(cpu => new[] { cpu })];
+    }
+
+    /// <summary>Hold the calling thread on <paramref name="group"/>: pinned to its one CPU, or spread over its CPUs.</summary>
+    public static IDisposable? Hold(int[]? group) => group switch
+    {
+        null or [] => CpuAffinity.Hold(),
+        [var cpu] => CpuAffinity.Hold(cpu),
+        _ => CpuAffinity.HoldSpread(group),
+    };
 }

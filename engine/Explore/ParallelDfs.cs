@@ -29,7 +29,7 @@ internal static class ParallelDfs
     public static ExploreResult Explore(Race race, int bound, int count, int[] cpus, CancellationToken cancel, ExploreProgress? progress)
     {
         var units = new DfsUnits();
-        var shares = HostThreads.Run(race, cpus, cancel, (searched, stop) => Search(searched, bound, count, units, stop, progress));
+        var shares = HostThreads.Run(race, HostThreads.Groups(cpus, race.Tasks.Count, spread: false), cancel, (searched, stop) => Search(searched, bound, count, units, stop, progress));
         return Merge(race, bound, count, shares, cancel);
     }
 

@@ -1,9 +1,9 @@
 namespace BalloonScript.Engine.Explore;
 
 /// <summary>
-/// Independent schedules (random, pct, roundrobin) on several host threads (<see cref="HostThreads"/>). Schedule i
-/// depends only on the race, the seed and i, so the threads take blocks of indices in turn and the failures, put back
-/// in index order, are the serial exploration's, whatever the number of threads. Cancelled, the result covers the
+/// Independent schedules (random, pct, roundrobin) on several host threads (<see cref="HostThreads"/>), each on its group
+/// of CPUs. Schedule i depends only on the race, the seed and i, so the threads take blocks of indices in turn and the
+/// failures, put back in index order, are the serial exploration's, whatever the number of threads. Cancelled, the result covers the
 /// schedules before the first block not run to its end.
 /// </summary>
 internal static class ParallelSchedules
@@ -22,11 +22,11 @@ internal static class ParallelSchedules
     /// <summary>One thread's blocks, in order, and its first failing schedule in full.</summary>
     private sealed record Share(List<Block> Blocks, ScheduleRun? FirstFailure);
 
-    public static ExploreResult Explore(Race race, Func<Race, int, ScheduleRun> run, int start, int count, int[] cpus, CancellationToken cancel,
+    public static ExploreResult Explore(Race race, Func<Race, int, ScheduleRun> run, int start, int count, int[][] groups, CancellationToken cancel,
         ExploreProgress? progress)
     {
         int nextBlock = -1;
-        var shares = HostThreads.Run(race, cpus, cancel, (searched, stop) =>
+        var shares = HostThreads.Run(race, groups, cancel, (searched, stop) =>
         {
             var blocks = new List<Block>();
             ScheduleRun? first = null;

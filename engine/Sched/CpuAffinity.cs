@@ -3,10 +3,13 @@ using System.Runtime.InteropServices;
 namespace BalloonScript.Engine.Sched;
 
 /// <summary>
-/// Keeps the OS threads of a switching run on one CPU (Linux): they hand a baton to each other, one running at a time,
-/// and a hand-off between threads on one CPU is a yield, where one to a thread on another CPU is a wake-up there. Only
-/// where the OS runs the threads changes: which simulated path runs when is the batons' alone. Anywhere else, or if
-/// the OS refuses, nothing is pinned.
+/// Where the OS threads of a switching run go (Linux). They hand a baton to each other, one running at a time. Held on
+/// one CPU (<see cref="Hold()"/>) they all share it, and a hand-off is a yield: about a microsecond and a half of the OS
+/// switching threads on this project's VMs, but one core is all the run uses. Spread (<see cref="HoldSpread"/>), each
+/// simulated CPU's thread has a host CPU of its own and waits for the baton spinning (<see cref="Spinning"/>): a
+/// hand-off is then a cache line moving between cores, tens of nanoseconds, for as many cores as the run has simulated
+/// CPUs. Only where the OS runs the threads changes: which simulated path runs when is the batons' alone. Anywhere
+/// else, or if the OS refuses, nothing is pinned.
 /// </summary>
 internal static class CpuAffinity
 {
@@ -15,11 +18,23 @@ internal static class CpuAffinity
     /// <summary>The CPU the calling thread last pinned itself to (-1: none).</summary>
     [ThreadStatic] private static int _pinned;
 
+    /// <summary>The host CPUs the calling thread's switching runs spread their simulated CPUs over (null: all on its own).</summary>
+    [ThreadStatic] private static int[]? _spread;
+
+    /// <summary>The calling thread runs a simulated CPU of a spread run: it waits for the baton spinning, not yielding.</summary>
+    [ThreadStatic] private static bool _spinning;
+
     /// <summary>The calling thread is pinned to one CPU (by <see cref="Pin"/>): a thread it waits for can only run when it yields.</summary>
     public static bool Pinned => _pinned != 0;
 
     /// <summary>The CPU the calling thread is pinned to, or -1.</summary>
     public static int PinnedCpu => _pinned - 1;
+
+    /// <summary>The CPUs held by <see cref="HoldSpread"/> on the calling thread, the first its own; null outside.</summary>
+    public static int[]? Spread => _spread;
+
+    /// <summary>True on a thread of a spread run (set by <see cref="HoldSpread"/> and <see cref="PinSpinning"/>).</summary>
+    public static bool Spinning => _spinning;
 
     /// <summary>
     /// Pin the calling thread to the CPU it is on until the returned scope ends, when its mask is put back (null, and
@@ -36,6 +51,25 @@ internal static class CpuAffinity
         return Pinned ? new Unpin(mask) : null;
     }
 
+    /// <summary>
+    /// <see cref="Hold(int)"/> on <paramref name="cpus"/>[0], and the calling thread's switching runs give each of their
+    /// other simulated CPUs one of the other CPUs (<see cref="Sched.Scheduler"/>), every thread waiting spinning.
+    /// </summary>
+    public static IDisposable? HoldSpread(int[] cpus)
+    {
+        var held = Hold(cpus[0]);
+        if (held is null) return null;
+        (_spread, _spinning) = (cpus, true);
+        return held;
+    }
+
+    /// <summary>A thread of a run spread by another: pinned to <paramref name="cpu"/>, waiting spinning.</summary>
+    public static void PinSpinning(int cpu)
+    {
+        Pin(cpu);
+        _spinning = Pinned;
+    }
+
     /// <summary>The CPUs the calling thread may run on, in order (empty where that cannot be asked).</summary>
     public static int[] Allowed()
     {
@@ -48,7 +82,11 @@ internal static class CpuAffinity
 
     private sealed class Unpin(ulong[] mask) : IDisposable
     {
-        public void Dispose() => Set(mask);
+        public void Dispose()
+        {
+            (_spread, _spinning) = (null, false);
+            Set(mask);
+        }
     }
 
     /// <summary>The CPU the calling thread is on now, or -1.</summary>
@@ -71,6 +109,7 @@ internal static class CpuAffinity
     /// <summary>Run the calling thread on <paramref name="cpu"/> only (nothing if it is -1 or already so).</summary>
     public static void Pin(int cpu)
     {
+        _spinning = false;
         if (cpu < 0 || cpu >= MaskWords * 64 || _pinned == cpu + 1) return;
         var mask = new ulong[MaskWords];
         mask[cpu / 64] = 1UL << (cpu % 64);

@@ -322,9 +322,11 @@ internal sealed class Scheduler : ISnapshotState
         _allDone = allDone;
         _sleepSets = (strategy as DfsStrategy)?.SleepSets;
         _sleepSets?.Begin();
-        // Every thread of the run on the caller's CPU: a hand-off is then a yield, not a wake-up on another CPU.
-        using var pinned = CpuAffinity.Hold();
-        int cpu = CpuAffinity.PinnedCpu;
+        // Every thread of the run on the caller's CPU: a hand-off is then a yield, not a wake-up on another CPU. Or, if
+        // the caller holds CPUs enough to spread the run (CpuAffinity.HoldSpread), each task's thread on a CPU of its own.
+        var spread = CpuAffinity.Spread is { } cpus && cpus.Length >= tasks.Count ? cpus : null;
+        using var pinned = spread is null ? CpuAffinity.Hold() : null;
+        int cpu = CpuAffinity.PinnedCpu, nextSpread = 1;
         try
         {
             // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
@@ -333,11 +335,13 @@ internal sealed class Scheduler : ISnapshotState
             foreach (var task in tasks)
             {
                 if (task == first) continue;
+                int taskCpu = spread is null ? cpu : spread[nextSpread++];
                 SimWorkers.Start(() =>
                 {
-                    CpuAffinity.Pin(cpu);
+                    if (spread is null) CpuAffinity.Pin(taskCpu);
+                    else CpuAffinity.PinSpinning(taskCpu);
                     ThreadMain(task);
-                }, cpu);
+                }, taskCpu);
             }
             // The caller's thread runs the task that goes first itself: no hand-off to start the run.
             Give(first);

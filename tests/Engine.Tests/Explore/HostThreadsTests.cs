@@ -8,7 +8,8 @@ namespace BalloonScript.Engine.Tests.Explore;
 /// <summary>
 /// An exploration on several host threads is the one on one thread: the bounded DFS (<see cref="ParallelDfs"/>) gives the
 /// same schedules, failures under the same indices, the same first failure, exhaustion and schedules left wherever it
-/// stops; independent schedules (<see cref="ParallelSchedules"/>) the same failures and first failure for any range.
+/// stops; independent schedules (<see cref="ParallelSchedules"/>, on host CPUs side by side or spread) the same failures
+/// and first failure for any range.
 /// </summary>
 public class HostThreadsTests
 {
@@ -77,10 +78,11 @@ public class HostThreadsTests
         Assert.That(prefixes, Has.Count.GreaterThan(10));
     }
 
+    /// <summary>On two host CPUs random runs spread (each schedule's two simulated CPUs on a host CPU each), pct side by side.</summary>
     [TestCase("random", 0, 1_000)]
     [TestCase("random", 70, 333)]
     [TestCase("pct", 5, 400)]
-    public void IndependentSchedules_TwoThreads_AreTheOneThreadExploration(string strategy, int start, int count)
+    public void IndependentSchedules_TwoHostCpus_AreTheOneCpuExploration(string strategy, int start, int count)
     {
         var race = ScenarioCatalog.Find("deflate-vs-isolate").Prepare(KernelDesign.Legacy, 3);
         var serial = Explorer.Explore(race, new ExploreRequest(strategy, 3, threads: 1), start, count);
@@ -89,6 +91,17 @@ public class HostThreadsTests
         Assert.That(serial.Failing, Is.InRange(1, count - 1), "some schedules fail, not all: the lists compared carry information");
         Assert.That(serial.FirstFailure!.Index, Is.GreaterThan(start), "the first failure is not the range's first schedule");
         AssertSame(serial, parallel);
+    }
+
+    [Test]
+    public void Groups_SpreadGivesEachSearchOneCpuPerTask_LeftoverCpusSearchAlone_ElseOneSearchPerCpu()
+    {
+        Assert.That(HostThreads.Groups([0, 1, 2, 3], tasks: 2, spread: true), Is.EqualTo(new[] { new[] { 0, 1 }, [2, 3] }));
+        Assert.That(HostThreads.Groups([4, 5, 6], tasks: 2, spread: true), Is.EqualTo(new[] { new[] { 4, 5 }, [6] }));
+        Assert.That(HostThreads.Groups([0, 1], tasks: 3, spread: true), Is.EqualTo(new[] { new[] { 0 }, [1] }), "too few CPUs to spread");
+        Assert.That(HostThreads.Groups([0, 1], tasks: 2, spread: false), Is.EqualTo(new[] { new[] { 0 }, [1] }));
+        Assert.That(HostThreads.Groups([3], tasks: 2, spread: true), Is.EqualTo(new[] { new[] { 3 } }), "one CPU: one search on it");
+        Assert.That(HostThreads.Groups([], tasks: 2, spread: true), Is.Empty);
     }
 
     [Test]

@@ -4,17 +4,24 @@ using NUnit.Framework;
 namespace BalloonScript.Engine.Tests.Sched;
 
 /// <summary>The hand-off between the threads of a switching run: no release is ever lost, whether the waiter is still
-/// spinning, about to sleep or asleep; a timed wait ends without one.</summary>
+/// spinning or yielding, about to sleep or asleep; a timed wait ends without one.</summary>
 public class BatonTests
 {
-    [Test]
-    public void PingPong_EveryReleaseWakesTheWaiter_WhateverItWasDoing()
+    /// <summary>Also between the threads of a spread run, on two CPUs, each busy-waiting (sleeping past its budget).</summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void PingPong_EveryReleaseWakesTheWaiter_WhateverItWasDoing(bool spinning)
     {
         const int rounds = 20_000;
+        var cpus = CpuAffinity.Allowed();
+        if (spinning) Assume.That(cpus, Has.Length.GreaterThan(1), "needs two host CPUs");
+        using var held = spinning ? CpuAffinity.HoldSpread(cpus[..2]) : null;
+        if (spinning) Assert.That(CpuAffinity.Spinning, "the test's thread waits spinning");
         var there = new Baton();
         var back = new Baton();
         var other = new Thread(() =>
         {
+            if (spinning) CpuAffinity.PinSpinning(cpus[1]);
             for (int i = 0; i < rounds; i++)
             {
                 there.Wait();

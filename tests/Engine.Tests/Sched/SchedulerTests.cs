@@ -62,6 +62,47 @@ public class SchedulerTests
         Assert.That(s.Current.Name, Is.EqualTo("main"));
     }
 
+    /// <summary>
+    /// Two tasks switching under a random strategy on a thread held on <paramref name="spread"/> CPUs (one: pinned there):
+    /// the log of steps, and the host CPUs each task ran its steps on.
+    /// </summary>
+    private static (List<string> Log, HashSet<int>[] HostCpus, int[] Choices) RunPlaced(int[] cpus, bool spread)
+    {
+        var s = NewScheduler(2);
+        var log = new List<string>();
+        var hostCpus = new[] { new HashSet<int>(), new HashSet<int>() };
+        var tasks = Enumerable.Range(0, 2).Select(i => new SimTask(i, i, $"t{i}", () =>
+        {
+            for (int k = 0; k < 40; k++)
+            {
+                log.Add($"t{i}.{k}");
+                hostCpus[i].Add(CpuAffinity.Current());
+                s.Preempt("p");
+            }
+        })).ToList();
+        Guarded(() =>
+        {
+            using var held = spread ? CpuAffinity.HoldSpread(cpus) : CpuAffinity.Hold(cpus[0]);
+            return s.Run(tasks, new RandomStrategy(11));
+        });
+        return (log, hostCpus, [.. s.Choices]);
+    }
+
+    [Test]
+    public void SpreadRun_EachTaskOnAHostCpuOfItsOwn_PinnedRun_AllOnOne_SameInterleaving()
+    {
+        var cpus = CpuAffinity.Allowed();
+        Assume.That(cpus, Has.Length.GreaterThan(1), "needs two host CPUs");
+        var pinned = RunPlaced(cpus[..2], spread: false);
+        var spread = RunPlaced(cpus[..2], spread: true);
+
+        Assert.That(pinned.HostCpus.SelectMany(c => c).Distinct(), Is.EqualTo(new[] { cpus[0] }));
+        Assert.That(spread.HostCpus.Select(c => c.Single()).Order(), Is.EqualTo(cpus[..2]), "one host CPU per task, each its own");
+        Assert.That(spread.Log, Is.EqualTo(pinned.Log));
+        Assert.That(spread.Choices, Is.EqualTo(pinned.Choices));
+        Assert.That(pinned.Log.Take(40), Is.Not.EqualTo(Enumerable.Range(0, 40).Select(k => $"t0.{k}")), "the tasks did interleave");
+    }
+
     [Test]
     public void RandomStrategy_SameSeedGivesTheSameChoicesAndTrace()
     {
