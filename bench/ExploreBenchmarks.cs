@@ -7,7 +7,8 @@ namespace BalloonScript.Bench;
 /// <summary>
 /// Race exploration throughput: the race (a 16 MiB guest, 2 CPUs, legacy) is prepared once; each schedule restores its
 /// prepared state and runs the two kernel paths on reused worker threads passing a baton, under a seeded random strategy,
-/// on one host thread (the figure: schedules per second on one core) or on every host CPU.
+/// on one host CPU (the figure: schedules per second on one core) or on every host CPU (random: each schedule
+/// spread over two of them, one per simulated CPU).
 /// </summary>
 [MedianColumn]
 public class ExploreBenchmarks
@@ -31,7 +32,7 @@ public class ExploreBenchmarks
     [Benchmark(OperationsPerInvoke = Schedules)]
     public int RandomSchedule() => Explorer.Explore(_race, _random, 0, Schedules).Failing;
 
-    /// <summary>The same on every host CPU, one thread each with its own twin of the race.</summary>
+    /// <summary>The same on every host CPU: one search per two CPUs, each simulated CPU on a host CPU of its own.</summary>
     [Benchmark(OperationsPerInvoke = Schedules)]
     public int RandomScheduleAllCpus() => Explorer.Explore(_race, _randomAllCpus, 0, Schedules).Failing;
 
