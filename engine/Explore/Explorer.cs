@@ -60,7 +60,7 @@ public static class Explorer
         if (groups.Length > 1 && count >= 2 * ParallelSchedules.BlockSize)
             return ParallelSchedules.Explore(race, Run, start, count, groups, cancel, progress);
         using (race.Cancellable(cancel))
-        using (HostThreads.Hold(groups.FirstOrDefault()))
+        using (HostThreads.HoldAlone(groups))
         {
             var tally = new Tally();
             int i = start;

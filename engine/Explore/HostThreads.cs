@@ -61,10 +61,13 @@ internal static class HostThreads
     }
 
     /// <summary>Hold the calling thread on <paramref name="group"/>: pinned to its one CPU, or spread over its CPUs.</summary>
-    public static IDisposable? Hold(int[]? group) => group switch
-    {
-        null or [] => CpuAffinity.Hold(),
-        [var cpu] => CpuAffinity.Hold(cpu),
-        _ => CpuAffinity.HoldSpread(group),
-    };
+    public static IDisposable? Hold(int[] group) => group.Length > 1 ? CpuAffinity.HoldSpread(group) : CpuAffinity.Hold(group[0]);
+
+    /// <summary>
+    /// Hold the calling thread for a search that runs on it alone: spread over <paramref name="groups"/>' first group if it
+    /// has several CPUs, else pinned to the CPU it is on (not the first CPU given: searches of one CPU each in several
+    /// processes, as a sweep's or a cluster's workers run them, then stay where the OS spread them).
+    /// </summary>
+    public static IDisposable? HoldAlone(int[][] groups) =>
+        groups is [{ Length: > 1 } group, ..] ? CpuAffinity.HoldSpread(group) : CpuAffinity.Hold();
 }
