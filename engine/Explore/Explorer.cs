@@ -78,9 +78,9 @@ public static class Explorer
     /// <summary>
     /// Strategies that switch simulated CPUs at most of their decisions (random: half of them, roundrobin: all), whose
     /// runs go faster spread over host CPUs of their own, one per simulated CPU, than as one run per host CPU: on this
-    /// project's 2-CPU VMs, deflate-vs-isolate took 23–25 µs a schedule spread against 38–43 µs with two runs side by
-    /// side (random), and 25–27 against 60–67 µs (roundrobin). PCT and DFS switch a few times a schedule (their
-    /// preemption bound) and go faster side by side: PCT 13–15 µs against 20–29 µs spread.
+    /// project's 2-CPU VMs (2 December, the two alternated), deflate-vs-isolate took 23–32 µs a schedule spread against
+    /// 35–46 µs with two runs side by side (random), and 25–35 against 60–78 µs (roundrobin). PCT and DFS switch a few
+    /// times a schedule (their preemption bound) and go faster side by side: PCT 13–21 µs against 20–29 µs spread.
     /// </summary>
     private static bool SwitchesOften(string strategy) => strategy is "random" or "roundrobin";
 

@@ -29,7 +29,8 @@ internal static class ParallelDfs
     public static ExploreResult Explore(Race race, int bound, int count, int[] cpus, CancellationToken cancel, ExploreProgress? progress)
     {
         var units = new DfsUnits();
-        var shares = HostThreads.Run(race, HostThreads.Groups(cpus, race.Tasks.Count, spread: false), cancel, (searched, stop) => Search(searched, bound, count, units, stop, progress));
+        var groups = HostThreads.Groups(cpus, race.Tasks.Count, spread: false);
+        var shares = HostThreads.Run(race, groups, cancel, (searched, stop) => Search(searched, bound, count, units, stop, progress));
         return Merge(race, bound, count, shares, cancel);
     }
 

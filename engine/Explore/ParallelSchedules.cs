@@ -3,8 +3,8 @@ namespace BalloonScript.Engine.Explore;
 /// <summary>
 /// Independent schedules (random, pct, roundrobin) on several host threads (<see cref="HostThreads"/>), each on its group
 /// of CPUs. Schedule i depends only on the race, the seed and i, so the threads take blocks of indices in turn and the
-/// failures, put back in index order, are the serial exploration's, whatever the number of threads. Cancelled, the result covers the
-/// schedules before the first block not run to its end.
+/// failures, put back in index order, are the serial exploration's, whatever the number of threads. Cancelled, the
+/// result covers the schedules before the first block not run to its end.
 /// </summary>
 internal static class ParallelSchedules
 {

@@ -327,6 +327,9 @@ internal sealed class Scheduler : ISnapshotState
         var spread = CpuAffinity.Spread is { } cpus && cpus.Length >= tasks.Count ? cpus : null;
         using var pinned = spread is null ? CpuAffinity.Hold() : null;
         int cpu = CpuAffinity.PinnedCpu, nextSpread = 1;
+        // The caller's thread runs a task too, and waits as the run's other threads do (not spinning for a thread on its CPU).
+        if (spread is null) CpuAffinity.Pin(cpu);
+        else CpuAffinity.PinSpinning(cpu);
         try
         {
             // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
