@@ -66,12 +66,12 @@ public class SchedulerTests
     /// Two tasks switching under a random strategy on a thread held on <paramref name="spread"/> CPUs (one: pinned there):
     /// the log of steps, and the host CPUs each task ran its steps on.
     /// </summary>
-    private static (List<string> Log, HashSet<int>[] HostCpus, int[] Choices) RunPlaced(int[] cpus, bool spread)
+    private static (List<string> Log, HashSet<int>[] HostCpus, int[] Choices) RunPlaced(int[] cpus, bool spread, int nTasks = 2)
     {
-        var s = NewScheduler(2);
+        var s = NewScheduler(nTasks);
         var log = new List<string>();
-        var hostCpus = new[] { new HashSet<int>(), new HashSet<int>() };
-        var tasks = Enumerable.Range(0, 2).Select(i => new SimTask(i, i, $"t{i}", () =>
+        var hostCpus = Enumerable.Range(0, nTasks).Select(_ => new HashSet<int>()).ToArray();
+        var tasks = Enumerable.Range(0, nTasks).Select(i => new SimTask(i, i, $"t{i}", () =>
         {
             for (int k = 0; k < 40; k++)
             {
@@ -101,6 +101,16 @@ public class SchedulerTests
         Assert.That(spread.Log, Is.EqualTo(pinned.Log));
         Assert.That(spread.Choices, Is.EqualTo(pinned.Choices));
         Assert.That(pinned.Log.Take(40), Is.Not.EqualTo(Enumerable.Range(0, 40).Select(k => $"t0.{k}")), "the tasks did interleave");
+    }
+
+    [Test]
+    public void SpreadOverTooFewCpus_TheRunStaysPinnedOnTheFirst()
+    {
+        var cpus = CpuAffinity.Allowed();
+        Assume.That(cpus, Has.Length.GreaterThan(1), "needs two host CPUs");
+        var run = RunPlaced(cpus[..2], spread: true, nTasks: 3);
+        Assert.That(run.HostCpus.SelectMany(c => c).Distinct(), Is.EqualTo(new[] { cpus[0] }));
+        Assert.That(run.Log, Has.Count.EqualTo(120));
     }
 
     [Test]
