@@ -56,7 +56,7 @@ public static class Explorer
         }
         long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
         ScheduleRun Run(Race on, int i) => on.Run(i, StrategyFor(request, i, decisions));
-        var groups = HostThreads.Groups(cpus, race.Tasks.Count, SwitchesOften(request.Strategy));
+        var groups = HostThreads.Groups(cpus, race.Tasks.Count, SwitchesOften(request.Strategy) && HostLoad.OthersIdle());
         if (groups.Length > 1 && count >= 2 * ParallelSchedules.BlockSize)
             return ParallelSchedules.Explore(race, Run, start, count, groups, cancel, progress);
         using (race.Cancellable(cancel))
@@ -81,6 +81,7 @@ public static class Explorer
     /// project's 2-CPU VMs (2 December, the two alternated), deflate-vs-isolate took 23–32 µs a schedule spread against
     /// 35–46 µs with two runs side by side (random), and 25–35 against 60–78 µs (roundrobin). PCT and DFS switch a few
     /// times a schedule (their preemption bound) and go faster side by side: PCT 13–21 µs against 20–29 µs spread.
+    /// They spread only while other processes leave the CPUs idle (<see cref="HostLoad"/>).
     /// </summary>
     private static bool SwitchesOften(string strategy) => strategy is "random" or "roundrobin";
 

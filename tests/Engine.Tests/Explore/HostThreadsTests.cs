@@ -105,6 +105,16 @@ public class HostThreadsTests
     }
 
     [Test]
+    public void HostLoad_ReadsTheMachinesBusyTimeAndItsOwnFromProc()
+    {
+        Assert.That(HostLoad.MachineBusy("cpu  799175 35879 112251 387849 1273 5 2324 2146 0 0"), Is.EqualTo(799175 + 35879 + 112251 + 5 + 2324));
+        Assert.That(HostLoad.OwnBusy("14290 (a (b) c) R 14287 14287 1074 0 -1 4194304 127 0 0 0 31 7 0 0 20 0 1"), Is.EqualTo(38));
+        Assert.Throws<FormatException>(() => HostLoad.MachineBusy("intr 1 2 3"));
+        if (OperatingSystem.IsLinux())
+            Assert.That(HostLoad.OwnBusy(File.ReadAllText("/proc/self/stat")), Is.GreaterThan(0), "this process has run");
+    }
+
+    [Test]
     public void Threads_OutOfRange_IsAnArgumentExceptionNamingIt()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ExploreRequest("dfs", 0, 2, "none", -1))!;
