@@ -19,8 +19,10 @@ import os
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:   # pandas is imported where a command needs it: a usage error is reported without it
+    import pandas as pd
 
 
 class Parser(argparse.ArgumentParser):
@@ -85,6 +87,7 @@ def _quiet(*args, **kwargs) -> None:
 # --------------------------------------------------------------------------- commands
 
 def _scenarios(bs, args) -> int:
+    import pandas as pd
     names = bs.scenarios()
     _emit(args, pd.DataFrame({"scenario": names}), "\n".join(names), names)
     return 0
@@ -104,6 +107,7 @@ def _explore_text(res, trace: bool) -> str:
 
 
 def _explore(bs, args) -> int:
+    import pandas as pd
     if args.reduction != "none":
         bs.enable_partial_order_reduction()   # before this process's first simulation
     res = bs.explore(args.scenario, design=args.design, strategy=args.strategy, schedules=args.schedules,

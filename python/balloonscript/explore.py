@@ -20,15 +20,18 @@ import re
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from . import traces
 from ._convert import INT32, System, as_int, as_str, bindings, interruptible, net_errors, np_copy, strs
 from ._progress import progress as _progress_bar
 from .op import Op
 from .simulation import Report
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PyExplore = bindings.PyExplore
 
@@ -66,6 +69,7 @@ class ScheduleRun:
 
     @classmethod
     def _from_net(cls, r, race=None) -> "ScheduleRun":
+        import pandas as pd   # here, not at import: `import balloonscript` (a CLI usage error, a worker) skips it
         trace = pd.DataFrame({
             "step": np_copy(r.TraceStep, "int64"),
             "cpu": np_copy(r.TraceCpu, "int32"),

@@ -23,10 +23,12 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ._progress import progress as _progress_bar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _pool: ProcessPoolExecutor | None = None
 _pool_workers = 0
@@ -51,6 +53,7 @@ def grid_points(grid) -> list[dict]:
 
 def run_point(fn, params: dict, fixed: dict) -> pd.DataFrame:
     """One run: ``fn(**params, **fixed)`` as a frame (a dict is one row), with the parameters as first columns."""
+    import pandas as pd
     out = fn(**params, **fixed)
     df = pd.DataFrame([out]) if isinstance(out, dict) else pd.DataFrame(out).reset_index(drop=True)
     for i, (name, value) in enumerate(params.items()):
@@ -165,4 +168,5 @@ def sweep(fn, grid, *, workers: int = 1, client=None, progress: bool = True, **f
         except BrokenProcessPool:
             shutdown()   # a worker died: the next sweep starts a fresh pool
             raise
+    import pandas as pd
     return pd.concat(frames, ignore_index=True)
