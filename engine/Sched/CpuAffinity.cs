@@ -4,8 +4,8 @@ namespace BalloonScript.Engine.Sched;
 
 /// <summary>
 /// Where the OS threads of a switching run go (Linux). They hand a baton to each other, one running at a time. Held on
-/// one CPU (<see cref="Hold()"/>) they all share it, and a hand-off is a yield: about a microsecond and a half of the OS
-/// switching threads on this project's VMs, but one core is all the run uses. Spread (<see cref="HoldSpread"/>), each
+/// one CPU (<see cref="Hold()"/>) they all share it, and a hand-off is a yield: 1.1–2.2 µs of the OS switching
+/// threads on this project's VMs, but one core is all the run uses. Spread (<see cref="HoldSpread"/>), each
 /// simulated CPU's thread has a host CPU of its own and waits for the baton spinning (<see cref="Spinning"/>): a
 /// hand-off is then a cache line moving between cores, tens of nanoseconds, for as many cores as the run has simulated
 /// CPUs. Only where the OS runs the threads changes: which simulated path runs when is the batons' alone. Anywhere
@@ -33,7 +33,7 @@ internal static class CpuAffinity
     /// <summary>The CPUs held by <see cref="HoldSpread"/> on the calling thread, the first its own; null outside.</summary>
     public static int[]? Spread => _spread;
 
-    /// <summary>True on a thread of a spread run (set by <see cref="HoldSpread"/> and <see cref="PinSpinning"/>).</summary>
+    /// <summary>True on a thread of a spread run (set for the run by <see cref="PinSpinning"/>).</summary>
     public static bool Spinning => _spinning;
 
     /// <summary>
@@ -53,13 +53,13 @@ internal static class CpuAffinity
 
     /// <summary>
     /// <see cref="Hold(int)"/> on <paramref name="cpus"/>[0], and the calling thread's switching runs give each of their
-    /// other simulated CPUs one of the other CPUs (<see cref="Sched.Scheduler"/>), every thread waiting spinning.
+    /// other simulated CPUs one of the other CPUs (<see cref="Sched.Scheduler"/>), every thread of such a run waiting spinning.
     /// </summary>
     public static IDisposable? HoldSpread(int[] cpus)
     {
         var held = Hold(cpus[0]);
         if (held is null) return null;
-        (_spread, _spinning) = (cpus, true);
+        _spread = cpus;
         return held;
     }
 

@@ -16,7 +16,11 @@ public class BatonTests
         var cpus = CpuAffinity.Allowed();
         if (spinning) Assume.That(cpus, Has.Length.GreaterThan(1), "needs two host CPUs");
         using var held = spinning ? CpuAffinity.HoldSpread(cpus[..2]) : null;
-        if (spinning) Assert.That(CpuAffinity.Spinning, "the test's thread waits spinning");
+        if (spinning)
+        {
+            CpuAffinity.PinSpinning(cpus[0]); // as a spread run does for its caller's thread
+            Assert.That(CpuAffinity.Spinning, "the test's thread waits spinning");
+        }
         var there = new Baton();
         var back = new Baton();
         var other = new Thread(() =>
