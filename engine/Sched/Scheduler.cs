@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Sched;
@@ -179,11 +180,19 @@ internal sealed class Scheduler : ISnapshotState
 
     /// <summary>A preemption point: another CPU may run here (not while a run is being aborted: unwinding
     /// paths run one after another to the end). A switching run with a fatal signal pending (Ctrl-C) is aborted here.</summary>
+    // The run-to-completion part inlined where kernel paths pass points (every lock, per page); the rest out of line.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Preempt(string point)
     {
         _step++;
         _nowNs += StepNs;
-        if (_strategy is null || _aborting) return;
+        if (_strategy is not null && !_aborting) PreemptSwitching(point);
+    }
+
+    /// <summary>A switching run's preemption point: abort on a pending signal, trace it, let the strategy pick who runs on.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PreemptSwitching(string point)
+    {
         if (_signal.Pending)
         {
             _interrupted = true;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Sched;
@@ -55,14 +56,25 @@ internal sealed class SimLock : ISnapshotState
         }
     }
 
+    // Lock, TryLock and Unlock are inlined where kernel paths take locks (several per page); what is rare is out of line.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Lock()
     {
         scheduler.Preempt(Name);
+        if (Owner == -2) Owner = scheduler.Current.Id;
+        else LockContended();
+    }
+
+    /// <summary>The lock is taken: by the caller itself (a bug in the simulated path), or it waits for the owner.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LockContended()
+    {
         if (HeldByCurrent) throw new InvalidOperationException($"recursive locking of {Name} by {scheduler.Current.Name}");
-        if (Owner != -2) scheduler.WaitUntil(() => Owner == -2, this, Name);
+        scheduler.WaitUntil(() => Owner == -2, this, Name);
         Owner = scheduler.Current.Id;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLock()
     {
         scheduler.Preempt(Name);
@@ -71,11 +83,22 @@ internal sealed class SimLock : ISnapshotState
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Unlock()
     {
-        if (!HeldByCurrent) throw new InvalidOperationException($"{scheduler.Current.Name} unlocks {Name} it does not hold");
+        if (!HeldByCurrent) NotHeld();
         Owner = -2;
         scheduler.Preempt(_unlockPoint);
+        if (_whenUnlocked is not null) RunWhenUnlocked();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void NotHeld() => throw new InvalidOperationException($"{scheduler.Current.Name} unlocks {Name} it does not hold");
+
+    /// <summary>The waiter <see cref="WhenUnlocked"/> registered, run once the lock is free after the unlock's preemption point.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RunWhenUnlocked()
+    {
         if (_whenUnlocked is { } waiter && !IsLocked)
         {
             _whenUnlocked = null;
