@@ -170,6 +170,27 @@ def test_page_map_is_a_copy(fresh):
     assert fresh.page_map().max() < 255
 
 
+# (.NET element type, length, numpy dtype, whether the copy is returned as made: large and of the same type)
+@pytest.mark.parametrize("net_type, count, dtype, as_made", [("Byte", 5 << 20, np.uint8, True),
+                                                             ("Int32", 3 << 19, np.int32, True),
+                                                             ("Int32", 3 << 19, np.int64, False),
+                                                             ("Int32", 1000, np.int64, False)])
+def test_np_copy_copies_values_into_a_fresh_array(net_type, count, dtype, as_made):
+    from balloonscript._convert import HUGE_PAGE, System, np_copy
+    net = System.Array.CreateInstance(getattr(System, net_type), count)
+    for i in (0, 1, count // 2, count - 1):
+        net[i] = i % 251
+    out = np_copy(net, dtype)
+    assert out.dtype == dtype and out.shape == (count,)
+    expected = np.zeros(count, dtype)
+    expected[[0, 1, count // 2, count - 1]] = [i % 251 for i in (0, 1, count // 2, count - 1)]
+    assert np.array_equal(out, expected)
+    out[:] = 7                                   # a copy: the .NET array is untouched
+    assert net[count - 1] == (count - 1) % 251
+    if as_made:
+        assert out.ctypes.data % HUGE_PAGE == 0  # large copies start on a huge page (few faults on first touch)
+
+
 def test_determinism_same_seed_same_memory(bs):
     def run(seed, free_seed):
         sim = bs.Simulation(memory_mib=64, design="legacy", cpus=2, seed=seed)
