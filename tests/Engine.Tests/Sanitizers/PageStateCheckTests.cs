@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
 using NUnit.Framework;
 
@@ -64,5 +65,24 @@ public class PageStateCheckTests
         h.Sim.CheckInvariants();
 
         Assert.That(h.ReportsOf(ReportKind.Accounting).Single().Message, Does.Contain($"pfn {inUse} is in no state"));
+    }
+
+    [Test]
+    public void PageStateCheck_ReportsEachBusyPageInsideAFreeBlock_InPfnOrder()
+    {
+        var h = Populated();
+        int block = Enumerable.Range(0, h.Pages.NrPages).First(p => h.Pages.PageBuddy(p) && h.Pages.PageOrder(p) >= 3);
+        int order = h.Pages.PageOrder(block);
+        h.Pages.MapCount[block + 2] = PageTable.PageBuddyMapcountValue; // a second buddy head inside the block
+        h.Pages.Count[block + (1 << order) - 1] = 1;                     // its last page referenced
+
+        h.Sim.CheckInvariants();
+
+        var messages = h.ReportsOf(ReportKind.Accounting).Select(r => r.Message).Where(m => m.Contains("lies inside")).ToArray();
+        Assert.That(messages, Is.EqualTo(new[]
+        {
+            $"pfn {block + 2} lies inside the free order-{order} block at pfn {block} but is a buddy head itself",
+            $"pfn {block + (1 << order) - 1} lies inside the free order-{order} block at pfn {block} but is referenced (_count 1)",
+        }));
     }
 }
