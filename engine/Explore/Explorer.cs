@@ -55,7 +55,7 @@ public static class Explorer
             return ExploreDfs(race, request, count, cancel, progress);
         }
         long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
-        ScheduleRun Run(Race on, int i) => on.Run(i, StrategyFor(request, i, decisions));
+        ScheduleRun Run(Race on, int i) => on.Run(i, StrategyFor(request, i, decisions), keepTrace: false);
         var groups = HostThreads.Groups(cpus, race.Tasks.Count, SwitchesOften(request.Strategy) && HostLoad.OthersIdle());
         if (groups.Length > 1 && count >= 2 * ParallelSchedules.BlockSize)
             return ParallelSchedules.Explore(race, Run, start, count, groups, cancel, progress);
@@ -99,7 +99,7 @@ public static class Explorer
         long pruned = 0;
         while (!cancel.IsCancellationRequested)
         {
-            var run = race.Run(i, dfs);
+            var run = race.Run(i, dfs, keepTrace: false);
             if (run.Interrupted) break;
             if (run.Pruned) pruned++;
             else

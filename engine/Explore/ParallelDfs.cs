@@ -44,7 +44,7 @@ internal static class ParallelDfs
         bool exhausted = false;
         while (!cancel.IsCancellationRequested)
         {
-            var run = race.Run(0, dfs);
+            var run = race.Run(0, dfs, keepTrace: false);
             if (run.Interrupted) break;
             if (!dfs.Skipping)
             {
@@ -114,7 +114,7 @@ internal static class ParallelDfs
         dfs.StartAt(prefix);
         for (int i = 0; i < runs; i++)
         {
-            race.Run(0, dfs);
+            race.Run(0, dfs, keepTrace: false);
             if (!dfs.Advance()) return 0;
         }
         return dfs.SchedulesLeftAtLeast();

@@ -67,21 +67,24 @@ internal sealed class Race
     /// <summary>
     /// Schedule <paramref name="index"/> under <paramref name="strategy"/> (null = every path run to completion, in
     /// order) from the prepared state: a deadlock is a vm_bug report; otherwise the race settles and the whole-memory
-    /// checks run.
+    /// checks run. A search that keeps only failing runs passes <paramref name="keepTrace"/> false: a run that fails
+    /// keeps its trace anyway, the others do not copy it (a DFS of hundreds of thousands of schedules copied kilobytes each).
     /// </summary>
-    public ScheduleRun Run(int index, IScheduleStrategy? strategy)
+    public ScheduleRun Run(int index, IScheduleStrategy? strategy, bool keepTrace = true)
     {
         _sim.RestoreUnchecked(_prepared);
         var tasks = new SimTask[Tasks.Count];
         for (int i = 0; i < tasks.Length; i++) tasks[i] = Tasks[i].NewTask();
         var outcome = _scheduler.Run(tasks, strategy);
         if (outcome.Pruned) return ScheduleRun.PrunedRun(this, index);
-        var trace = _scheduler.Trace.ToArray();
+        var trace = keepTrace ? _scheduler.Trace.ToArray() : null;
         var choices = _scheduler.Choices.ToArray();
         var preemptions = _scheduler.Preemptions.ToArray();
         if (outcome.Deadlock is not null) _sanitizer.Report(ReportKind.VmBug, -1, outcome.Deadlock);
         else if (!outcome.Interrupted) _finish();
         var reports = _sanitizer.Reports.Skip(_reportsBefore).ToArray();
+        // Settling and the checks run without a strategy, which traces nothing: the trace is still the schedule's.
+        trace ??= reports.Length > 0 ? _scheduler.Trace.ToArray() : [];
         return new ScheduleRun(this, index, choices, preemptions, trace, reports, outcome.Deadlock, _metricsBefore, _metrics.Read(),
             outcome.Interrupted);
     }
