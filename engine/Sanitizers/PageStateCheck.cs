@@ -315,7 +315,8 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             // Pages without data (free, ballooned) are jumped over a vector at a time, as in CheckContent.
             int skip = content[i..].IndexOfAnyExcept(0L);
             if (skip < 0) break;
-            long t = content[i += skip];
+            i += skip;
+            long t = content[i];
             if (t < 0 || t > contents.MaxToken) return false;
             n++;
             hash += PageContents.Mix(t);

@@ -37,13 +37,13 @@ def np_copy(net_array, dtype) -> np.ndarray:
     4 MiB copy took 514 page faults unaligned (its unaligned half one per 4 KiB page, most of a first page_map()'s
     time), 3-4 aligned."""
     src = np.asarray(memoryview(net_array))
-    if src.nbytes < 2 * HUGE_PAGE:
-        return src.astype(dtype, copy=True)
+    if src.nbytes < 2 * HUGE_PAGE or src.dtype != np.dtype(dtype):
+        return src.astype(dtype, copy=True)   # a conversion makes its own array: an aligned copy first would be a second
     raw = np.empty(src.nbytes + HUGE_PAGE, np.uint8)
     start = -raw.ctypes.data % HUGE_PAGE
     out = raw[start:start + src.nbytes].view(src.dtype).reshape(src.shape)
     np.copyto(out, src)
-    return out.astype(dtype, copy=False)
+    return out
 
 
 # The first buffer-protocol export of a .NET array costs milliseconds (pythonnet sets its path up); pay it at import,
