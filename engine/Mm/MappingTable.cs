@@ -96,7 +96,13 @@ internal sealed class MappingTable : ISnapshotState
     public void Free(int handle) => _kind[handle >> 2] = MappingObject.Freed;
 
     public MappingObject KindOf(int handle) =>
-        handle == 0 ? MappingObject.Freed : handle == SwapperSpace ? MappingObject.AddressSpace : _kind[handle >> 2];
+        handle == 0 ? MappingObject.Freed : handle == SwapperSpace ? MappingObject.AddressSpace : At(_kind, handle, MappingObject.Freed);
+
+    /// <summary>
+    /// The entry of <paramref name="table"/> for <paramref name="handle"/>; <paramref name="none"/> for a handle beyond
+    /// the table (a wild pointer a corrupted <c>page-&gt;mapping</c> holds: as a freed object, no C# exception).
+    /// </summary>
+    private static T At<T>(List<T> table, int handle, T none) => (uint)(handle >> 2) < (uint)table.Count ? table[handle >> 2] : none;
 
     /// <summary>
     /// <c>mapping-&gt;flags</c> read through a raw <c>page-&gt;mapping</c> value. Legal only for a live
@@ -109,35 +115,35 @@ internal sealed class MappingTable : ISnapshotState
             _sanitizer.Report(ReportKind.Kasan, pfn, "BUG: unable to handle kernel NULL pointer dereference reading address_space->flags");
             return 0;
         }
-        int id = handle >> 2;
-        if ((handle & 3) == 0 && _kind[id] == MappingObject.AddressSpace) return _flags[id];
-        string what = _kind[id] switch
+        var kind = At(_kind, handle, MappingObject.Freed);
+        if ((handle & 3) == 0 && kind == MappingObject.AddressSpace) return _flags[handle >> 2];
+        string what = kind switch
         {
             MappingObject.AnonVma => "an anon_vma (PAGE_MAPPING_ANON set) read as struct address_space",
             MappingObject.Freed => "a freed address_space (use-after-free)",
             _ => "a tagged pointer read as struct address_space",
         };
         _sanitizer.Report(ReportKind.Kasan, pfn,
-            $"BUG: AddressSanitizer: {(_kind[id] == MappingObject.Freed ? "use-after-free" : "out-of-bounds")} read of size 8: page->mapping->flags of {what}");
+            $"BUG: AddressSanitizer: {(kind == MappingObject.Freed ? "use-after-free" : "out-of-bounds")} read of size 8: page->mapping->flags of {what}");
         return (ulong)_garbage.NextInt64();
     }
 
     /// <summary><c>mapping-&gt;private_data</c> of a live address_space (the balloon device).</summary>
-    public int PrivateData(int handle) => _privateData[handle >> 2];
+    public int PrivateData(int handle) => At(_privateData, handle, 0);
 
     /// <summary>The mapping's <c>a_ops-&gt;migratepage</c>.</summary>
-    public MigratePageOp MigratePage(int handle) => handle == SwapperSpace ? MigratePageOp.Generic : _migratePage[handle >> 2];
+    public MigratePageOp MigratePage(int handle) => handle == SwapperSpace ? MigratePageOp.Generic : At(_migratePage, handle, MigratePageOp.None);
 
     /// <summary>
     /// The a_ops of a live address_space with <c>isolate_page</c> (what v4.8's <c>PageMovable()</c> asks for), or null:
     /// a mapping without one, or a handle that is no live address_space.
     /// </summary>
     public IMovableMappingOps? MovableOps(int handle) =>
-        handle != 0 && (handle & PageMappingFlags) == 0 && _kind[handle >> 2] == MappingObject.AddressSpace ? _movableOps[handle >> 2] : null;
+        handle != 0 && (handle & PageMappingFlags) == 0 && At(_kind, handle, MappingObject.Freed) == MappingObject.AddressSpace ? _movableOps[handle >> 2] : null;
 
     /// <summary>Call the driver's <c>a_ops-&gt;migratepage</c> of a <see cref="MigratePageOp.Driver"/> mapping; -EAGAIN for any other.</summary>
     public int CallDriverMigratePage(int handle, int newpage, int page, MigrateMode mode) =>
-        _driverMigratePage[handle >> 2] is { } migratePage ? migratePage(newpage, page, mode) : MigrateRc.EAgain;
+        At(_driverMigratePage, handle, null) is { } migratePage ? migratePage(newpage, page, mode) : MigrateRc.EAgain;
 
     public object Save() => new Saved([.. _kind], [.. _flags], [.. _privateData], [.. _migratePage], _garbage.Save());
 

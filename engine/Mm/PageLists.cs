@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
@@ -41,6 +42,11 @@ internal sealed class PageLists : ISnapshotState
     private readonly PageChanges _changes;
     [NotState("the marks of PageTable.Changes, not list state")]
     private readonly byte[] _marks;
+    /// <summary>
+    /// A bit per page: a link of it changed, or one of its neighbours' links now leads to it or no longer does, since
+    /// the checks last looked (<see cref="LinkChanged"/>; the balloon check walks only that part of its list).
+    /// </summary>
+    private readonly ulong[] _linkChanged;
     [NotState("the recorder of partial-order reduction, set for a race explored with it")]
     private StepAccesses? _accesses;
     [NotState("which snapshot's links the pages were last restored from, to copy back only what was written since")]
@@ -54,6 +60,7 @@ internal sealed class PageLists : ISnapshotState
         _marks = _changes.Marks;
         // Pages start on no list (all links poison: zeroed storage); poison makes a stray list_del visible.
         _links = new int[2 * (_nrPages + maxHeads)];
+        _linkChanged = new ulong[(_nrPages + 63) >> 6];
         _freeHeads = new int[maxHeads];
         for (int h = maxHeads - 1; h >= 0; h--) _freeHeads[_freeCount++] = _nrPages + h;
     }
@@ -105,8 +112,8 @@ internal sealed class PageLists : ISnapshotState
         _freeHeads[_freeCount++] = head;
     }
 
-    /// <summary>Every link, the stack of free list heads and its depth, and how many heads were ever used.</summary>
-    public object Save() => ((int[])_links.Clone(), (int[])_freeHeads.Clone(), _freeCount, _headsUsed);
+    /// <summary>Every link, the stack of free list heads and its depth, how many heads were ever used, and which pages' links changed.</summary>
+    public object Save() => ((int[])_links.Clone(), (int[])_freeHeads.Clone(), _freeCount, _headsUsed, (ulong[])_linkChanged.Clone());
 
     /// <summary>
     /// Restoring the snapshot last restored, only the pages of the chunks written since are copied back
@@ -115,10 +122,19 @@ internal sealed class PageLists : ISnapshotState
     /// </summary>
     public void Restore(object saved)
     {
-        var (links, freeHeads, freeCount, headsUsed) = ((int[], int[], int, int))saved;
+        var (links, freeHeads, freeCount, headsUsed, linkChanged) = ((int[], int[], int, int, ulong[]))saved;
         if (ReferenceEquals(links, _restoredFrom))
-            foreach (var (start, count) in _changes.DirtyRuns()) Array.Copy(links, 2 * start, _links, 2 * start, 2 * count);
-        else Array.Copy(links, _links, 2 * _nrPages);
+            foreach (var (start, count) in _changes.DirtyRuns())
+            {
+                Array.Copy(links, 2 * start, _links, 2 * start, 2 * count);
+                // A dirty run is whole chunks of 64 pages: whole words of the bits.
+                Array.Copy(linkChanged, start >> 6, _linkChanged, start >> 6, (count + 63) >> 6);
+            }
+        else
+        {
+            Array.Copy(links, _links, 2 * _nrPages);
+            linkChanged.CopyTo(_linkChanged, 0);
+        }
         _restoredFrom = links;
         Array.Copy(links, 2 * _nrPages, _links, 2 * _nrPages, 2 * Math.Max(headsUsed, _headsUsed));
         freeHeads.CopyTo(_freeHeads, 0);
@@ -298,11 +314,69 @@ internal sealed class PageLists : ISnapshotState
         return Corrupt(node, $"list_del corruption. next->prev should be {Fmt(node)}, but was {Fmt(Prev(next))}");
     }
 
-    /// <summary>A link of <paramref name="node"/> changes: mark its block if it is a page (list heads are in no block).</summary>
+    /// <summary>A link of <paramref name="node"/> changes: mark it and its block if it is a page (list heads are in no block).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Changed(int node)
     {
-        if ((uint)node < (uint)_nrPages) _marks[node >> PageChanges.ChunkOrder] = PageChanges.Written;
+        if ((uint)node >= (uint)_nrPages) return;
+        // Both arrays cover every page (tested above): no bounds checks, so that this stays small where it is inlined.
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_marks), node >> PageChanges.ChunkOrder) = PageChanges.Written;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_linkChanged), node >> 6) |= 1UL << node;
+    }
+
+    /// <summary>
+    /// Whether a link of page <paramref name="pfn"/> changed since <see cref="ForgetLinkChanges"/>, or a neighbour's link
+    /// came to lead to it or stopped doing so (every list operation marks the pages at both ends of each link it sets,
+    /// the old ends included). A page not marked has the links it had then, and so do the pages either side of it.
+    /// </summary>
+    public bool LinkChanged(int pfn) => (_linkChanged[pfn >> 6] & (1UL << pfn)) != 0;
+
+    /// <summary>The pages of the MAX_ORDER blocks <paramref name="blocks"/> whose links changed (<see cref="LinkChanged"/>), in PFN order within each block.</summary>
+    public LinkChanges LinkChangesIn(IReadOnlyList<int> blocks) => new(_linkChanged, blocks);
+
+    private const int LinkWordsPerBlock = 1 << (PageChanges.BlockOrder - 6);
+
+    /// <summary>An enumerator over the set bits of the link-change words of some blocks (foreach-able, allocates nothing).</summary>
+    public struct LinkChanges(ulong[] words, IReadOnlyList<int> blocks)
+    {
+        private int _block = -1, _word, _end;
+        private ulong _bits;
+
+        public int Current { get; private set; }
+
+        public readonly LinkChanges GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            while (_bits == 0)
+            {
+                if (++_word >= _end)
+                {
+                    if (++_block >= blocks.Count) return false;
+                    _word = blocks[_block] * LinkWordsPerBlock;
+                    _end = Math.Min(_word + LinkWordsPerBlock, words.Length);
+                }
+                _bits = words[_word];
+            }
+            Current = 64 * _word + System.Numerics.BitOperations.TrailingZeroCount(_bits);
+            _bits &= _bits - 1;
+            return true;
+        }
+    }
+
+    /// <summary>Forget the link changes in <paramref name="blocks"/> (null: everywhere): the checks have looked at them.</summary>
+    public void ForgetLinkChanges(IReadOnlyList<int>? blocks)
+    {
+        if (blocks is null)
+        {
+            Array.Clear(_linkChanged);
+            return;
+        }
+        foreach (int block in blocks)
+        {
+            int first = block * LinkWordsPerBlock;
+            Array.Clear(_linkChanged, first, Math.Min(LinkWordsPerBlock, _linkChanged.Length - first));
+        }
     }
 
     private bool Corrupt(int node, string message)

@@ -40,8 +40,12 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
 {
     private const int BlockOrder = PageChanges.BlockOrder;
 
-    /// <summary><see cref="_marks"/> bits: on the balloon list (as of the last walk), parked in a pagevec, gathered and not told to the host.</summary>
-    private const byte Listed = 1, Parked = 2, Untold = 4;
+    /// <summary>
+    /// <see cref="_marks"/> bits: on the balloon list (as of the last walk), parked in a pagevec, gathered and not told to
+    /// the host; and, of the pages whose links changed, while <see cref="Relist"/> walks: to be passed, passed, and
+    /// whether they lead onto the list (<see cref="LeadsOn"/>).
+    /// </summary>
+    private const byte Listed = 1, Parked = 2, Untold = 4, ToPass = 8, Passed = 16, Resolved = 32, On = 64;
 
     /// <summary>Per page: what the last check saw (Listed), and scratch of one check (Parked, Untold).</summary>
     private readonly byte[] _marks = new byte[pages.NrPages];
@@ -55,6 +59,12 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// <summary>The last check walked an intact list and looked at every block since a restore: the next may look at changes only.</summary>
     private bool _clean;
 
+    /// <summary>Every link of the list the last check walked was doubly consistent (next's prev is the page): see <see cref="Relist"/>.</summary>
+    private bool _consistent;
+
+    [NotState("scratch of one check")]
+    private readonly List<int> _way = [];
+
     /// <summary>The balloon mapping (legacy's identity) at the last check.</summary>
     private int _mapping;
 
@@ -67,17 +77,23 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// What the last check saw and found, saved with the guest it saw: a restored guest comes with the pages changed since
     /// that check marked (<see cref="PageChanges"/>), so the next check may look at those only, as it would have there.
     /// </summary>
-    public object Save() => (_standing.ToArray(), (byte[])_marks.Clone(), (int[])_isolated.Clone(), _lastParkedOrUntold.ToArray(), _clean, _mapping);
+    public object Save() =>
+        (_standing.ToArray(), (byte[])_marks.Clone(), (int[])_isolated.Clone(), _lastParkedOrUntold.ToArray(), _clean, _consistent, _mapping);
 
     public void Restore(object saved)
     {
-        var (standing, marks, isolated, lastParkedOrUntold, clean, mapping) = (((ReportKind, long)[], byte[], int[], int[], bool, int))saved;
+        var (standing, marks, isolated, lastParkedOrUntold, clean, consistent, mapping) =
+            (((ReportKind, long)[], byte[], int[], int[], bool, bool, int))saved;
         _standing.Clear();
         _standing.UnionWith(standing);
         marks.CopyTo(_marks, 0);
         isolated.CopyTo(_isolated, 0);
-        (_lastParkedOrUntold, _clean, _mapping) = ([.. lastParkedOrUntold], clean, mapping);
+        (_lastParkedOrUntold, _clean, _consistent, _mapping) = ([.. lastParkedOrUntold], clean, consistent, mapping);
     }
+
+    /// <summary>Entries of the balloon list the last check walked: all of them, or (after an operation) the part the operation changed.</summary>
+    [NotState("a statistic of the last check")]
+    public int Walked { get; private set; }
 
     /// <summary>Check every page.</summary>
     public void Run() => Run(null);
@@ -89,6 +105,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     public void Run(IReadOnlyList<int>? changed)
     {
         if (!_clean || dev.Mapping != _mapping || changed?.Count == _isolated.Length) changed = null;
+        Walked = 0;
         var parkedOrUntold = ParkedOrUntoldBlocks();
         List<int>? blocks = changed is null ? null : [.. changed.Concat(parkedOrUntold).Concat(_lastParkedOrUntold).Distinct().Order()];
         bool intact = blocks is not null && Relist(blocks);
@@ -124,6 +141,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         MarkUntold(false);
         (_standing, _found) = (_found, _standing);
         _found.Clear();
+        lists.ForgetLinkChanges(changed);
         (_clean, _mapping, _lastParkedOrUntold) = (intact, dev.Mapping, parkedOrUntold);
     }
 
@@ -223,7 +241,9 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     {
         // Between checks only Listed bits are set (Parked and Untold are scratch of one check).
         Array.Clear(_marks);
-        int node = lists.Next(dev.Pages);
+        _consistent = false;
+        bool consistent = true;
+        int node = lists.Next(dev.Pages), prev = dev.Pages;
         for (int steps = 0; node != dev.Pages; steps++)
         {
             if (PageLists.IsPoison(node) || lists.IsHead(node) || (_marks[node] & Listed) != 0 || steps > pages.NrPages)
@@ -231,34 +251,121 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
                 Find(ReportKind.ListCorruption, -1, $"the balloon list does not lead back to its head (stuck at {(PageLists.IsPoison(node) ? "a poisoned link" : lists.IsHead(node) ? "another list head" : $"pfn {node} again")})");
                 return false;
             }
+            consistent &= lists.Prev(node) == prev;
             Mark(node, Listed, true);
-            node = lists.Next(node);
+            (prev, node) = (node, lists.Next(node));
+            Walked++;
         }
+        _consistent = consistent && lists.Prev(dev.Pages) == prev;
         return true;
     }
 
     /// <summary>
-    /// The list marks of the pages in <paramref name="blocks"/> afresh, from a walk of the balloon list (the pages of other
-    /// blocks kept their links, so they are on the list as they were); false, with nothing reported, if the walk does not
-    /// come back to the head (the full walk will say why).
+    /// The list marks afresh after an operation, from a walk of as much of the balloon list as the operation changed;
+    /// false, with nothing reported, when that is not enough to know (the full walk then runs, and says what is wrong).
+    /// <para>
+    /// The last walk found the list intact and every link on it doubly consistent (<see cref="_consistent"/>). Since then
+    /// every list operation marked the pages at both ends of each link it set or undid (<see cref="PageLists.LinkChanged"/>),
+    /// so an unmarked page still has its links and its neighbours still lead to it: a stretch of unmarked pages of that
+    /// list is still one piece, and an unmarked page not on it is still off it. So the walk goes from the head, checking
+    /// each link both ways, and may stop at an unmarked page once it has passed every marked page of the last list that
+    /// still leads onto the list (<see cref="LeadsOn"/>): what follows is the rest of the list the last walk saw, unmarked
+    /// to its end (a marked page there would be reached twice, against its one prev link). A small operation on a guest
+    /// with a large balloon walks a few pages, not the whole list.
+    /// </para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Relist(List<int> blocks)
     {
-        // Between checks only Listed bits are set (Parked and Untold are scratch of one check).
-        foreach (int block in blocks)
+        if (!_consistent) return false;
+        bool intact = false;
+        int toPass = -1; // the marked pages of the last list still to be passed, counted when the walk first could stop
+        int node = lists.Next(dev.Pages), prev = dev.Pages;
+        for (; Walked <= pages.NrPages; Walked++)
         {
-            int start = block << BlockOrder;
-            _marks.AsSpan(start, Math.Min(1 << BlockOrder, pages.NrPages - start)).Clear();
+            if (PageLists.IsPoison(node) || (lists.IsHead(node) && node != dev.Pages) || lists.Prev(node) != prev) break;
+            if (node == dev.Pages)
+            {
+                intact = true;
+                break;
+            }
+            if (lists.LinkChanged(node))
+            {
+                if ((_marks[node] & Passed) != 0) break; // reached twice
+                if ((_marks[node] & ToPass) != 0) toPass--;
+                _marks[node] |= Passed;
+            }
+            else if (_marks[node] != Listed) break; // an unmarked page cannot have come onto the list
+            else if ((toPass < 0 ? toPass = ToBePassed(blocks) : toPass) == 0)
+            {
+                intact = true; // the rest is the list the last walk saw
+                break;
+            }
+            (prev, node) = (node, lists.Next(node));
         }
-        int node = lists.Next(dev.Pages);
-        for (int steps = 0; node != dev.Pages; steps++)
-        {
-            if (PageLists.IsPoison(node) || lists.IsHead(node) || steps > pages.NrPages) return false;
-            Mark(node, Listed, true);
-            node = lists.Next(node);
-        }
+        if (!intact) return false;
+        // The marked pages of the last list not passed have left it.
+        foreach (int pfn in lists.LinkChangesIn(blocks)) _marks[pfn] = (byte)((_marks[pfn] & Passed) != 0 ? Listed : 0);
         return true;
+    }
+
+    /// <summary>
+    /// The marked pages of the last list, not passed yet, that lead onto the list (<see cref="LeadsOn"/>), each marked
+    /// <see cref="ToPass"/>; <see cref="int.MaxValue"/> (the walk goes on to the head) if that cannot be told.
+    /// </summary>
+    private int ToBePassed(List<int> blocks)
+    {
+        int toPass = 0;
+        foreach (int pfn in lists.LinkChangesIn(blocks))
+        {
+            if ((_marks[pfn] & (Listed | Passed)) != Listed) continue;
+            switch (LeadsOn(pfn))
+            {
+                case null: return int.MaxValue;
+                case true:
+                    _marks[pfn] |= ToPass;
+                    toPass++;
+                    break;
+            }
+        }
+        return toPass;
+    }
+
+    /// <summary>
+    /// Whether marked page <paramref name="pfn"/> leads onto the balloon list: following next links, each checked both
+    /// ways, through marked pages to the list's head or an unmarked page of the last list (true), or to a poisoned link,
+    /// another list's head or an unmarked page off the last list (false); null if a link is not doubly consistent or the
+    /// way goes round without an end. The answer is kept for every marked page on the way (<see cref="Resolved"/>), so
+    /// that the marked pages of one operation are followed once in all.
+    /// </summary>
+    private bool? LeadsOn(int pfn)
+    {
+        _way.Clear();
+        bool? leadsOn = null;
+        for (int node = pfn; _way.Count <= pages.NrPages;)
+        {
+            if ((_marks[node] & Resolved) != 0)
+            {
+                leadsOn = (_marks[node] & On) != 0;
+                break;
+            }
+            _way.Add(node);
+            int next = lists.Next(node);
+            if (PageLists.IsPoison(next)) leadsOn = false;
+            else if (lists.Prev(next) != node) return null;
+            else if (next == dev.Pages) leadsOn = true;
+            else if (lists.IsHead(next)) leadsOn = false;
+            else if (!lists.LinkChanged(next)) leadsOn = _marks[next] == Listed;
+            else
+            {
+                node = next;
+                continue;
+            }
+            break;
+        }
+        if (leadsOn is not { } on) return null;
+        foreach (int n in _way) _marks[n] |= (byte)(Resolved | (on ? On : 0));
+        return on;
     }
 
     private void Find(ReportKind kind, long pfn, string message)

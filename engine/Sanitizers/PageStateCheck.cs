@@ -42,19 +42,31 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     private readonly int[] _tokens = new int[pages.Changes.BlockCount];
     private readonly ulong[] _tokenHash = new ulong[pages.Changes.BlockCount];
 
+    /// <summary>
+    /// The summaries added up, kept as each block's changes: per zone and order the free blocks (Zone.Index · MAX_ORDER + o),
+    /// and the tokens and their hash over all blocks. A check after a small operation then costs what it changed, not
+    /// a pass over every block of a large guest.
+    /// </summary>
+    private readonly long[] _zoneFreeBlocks = new long[node.Zones.Count * Zone.MaxOrder];
+    private long _tokensTotal;
+    private ulong _tokenHashTotal;
+
     /// <summary>The last check found nothing and saw every block it kept a summary of: the next may look at changes only.</summary>
     private bool _clean;
 
     /// <summary>What the last check kept, saved with the guest it saw (as <see cref="BalloonCheck.Save"/>).</summary>
-    public object Save() => ((int[])_freeBlocks.Clone(), (int[])_tokens.Clone(), (ulong[])_tokenHash.Clone(), _clean);
+    public object Save() => ((int[])_freeBlocks.Clone(), (int[])_tokens.Clone(), (ulong[])_tokenHash.Clone(), _clean,
+        (long[])_zoneFreeBlocks.Clone(), _tokensTotal, _tokenHashTotal);
 
     public void Restore(object saved)
     {
-        var (freeBlocks, tokens, tokenHash, clean) = ((int[], int[], ulong[], bool))saved;
+        var (freeBlocks, tokens, tokenHash, clean, zoneFreeBlocks, tokensTotal, tokenHashTotal) =
+            ((int[], int[], ulong[], bool, long[], long, ulong))saved;
         freeBlocks.CopyTo(_freeBlocks, 0);
         tokens.CopyTo(_tokens, 0);
         tokenHash.CopyTo(_tokenHash, 0);
-        _clean = clean;
+        zoneFreeBlocks.CopyTo(_zoneFreeBlocks, 0);
+        (_clean, _tokensTotal, _tokenHashTotal) = (clean, tokensTotal, tokenHashTotal);
     }
 
     [NotState("wiring: which list head is which zone's free list of which order, fixed at boot")]
@@ -69,7 +81,29 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         Array.Clear(_tokenHash);
         foreach (var zone in node.Zones) CheckZone(zone);
         CheckContent(contents.Live, contents.MaxToken);
+        AddUpSummaries();
         _clean = sanitizer.Total == before;
+    }
+
+    /// <summary>The sums of every block's summary, afresh (after the full check).</summary>
+    private void AddUpSummaries()
+    {
+        Array.Clear(_zoneFreeBlocks);
+        foreach (var zone in node.Zones)
+            for (int b = zone.StartPfn >> BlockOrder; b <= (zone.EndPfn - 1) >> BlockOrder; b++)
+                for (int o = 0; o < Zone.MaxOrder; o++) _zoneFreeBlocks[zone.Index * Zone.MaxOrder + o] += _freeBlocks[b * Zone.MaxOrder + o];
+        (_tokensTotal, _tokenHashTotal) = (0, 0);
+        for (int b = 0; b < _tokens.Length; b++)
+        {
+            _tokensTotal += _tokens[b];
+            _tokenHashTotal += _tokenHash[b];
+        }
+    }
+
+    /// <summary>Take block <paramref name="block"/>'s free blocks out of (<paramref name="sign"/> -1) or into (+1) its zone's sums.</summary>
+    private void AddFreeBlocks(Zone zone, int block, int sign)
+    {
+        for (int o = 0; o < Zone.MaxOrder; o++) _zoneFreeBlocks[zone.Index * Zone.MaxOrder + o] += sign * _freeBlocks[block * Zone.MaxOrder + o];
     }
 
     /// <summary>
@@ -92,9 +126,12 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             int start = block << BlockOrder, end = Math.Min(start + (1 << BlockOrder), pages.NrPages);
             var zone = node.ZoneOf(start);
             if (!zone.Spans(end - 1)) return false;
+            // A false return below leaves the summaries half-updated: the full check then recomputes them all.
+            AddFreeBlocks(zone, block, -1);
             Array.Clear(_freeBlocks, block * Zone.MaxOrder, Zone.MaxOrder);
             long inBlocks = 0;
             if (!Scan(zone, start, end, pcpPages, quiet: true, ref inBlocks) || !SeeBlockContent(block, start, end)) return false;
+            AddFreeBlocks(zone, block, +1);
         }
         foreach (var zone in node.Zones)
             if (!FreeBlocksAddUp(zone)) return false;
@@ -228,8 +265,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         long sum = 0;
         for (int o = 0; o < Zone.MaxOrder; o++)
         {
-            long blocks = 0;
-            for (int b = zone.StartPfn >> BlockOrder; b <= (zone.EndPfn - 1) >> BlockOrder; b++) blocks += _freeBlocks[b * Zone.MaxOrder + o];
+            long blocks = _zoneFreeBlocks[zone.Index * Zone.MaxOrder + o];
             if (blocks != zone.NrFree[o]) return false;
             sum += blocks << o;
         }
@@ -321,6 +357,8 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             n++;
             hash += PageContents.Mix(t);
         }
+        _tokensTotal += n - _tokens[block];
+        _tokenHashTotal += hash - _tokenHash[block];
         (_tokens[block], _tokenHash[block]) = (n, hash);
         return true;
     }
@@ -329,13 +367,8 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ContentAddsUp()
     {
-        long live = 0;
-        ulong hash = 0;
-        for (int b = 0; b < _tokens.Length; b++)
-        {
-            live += _tokens[b];
-            hash += _tokenHash[b];
-        }
+        long live = _tokensTotal;
+        ulong hash = _tokenHashTotal;
         foreach (long t in swap.Content)
         {
             if (t == 0) continue;
