@@ -21,6 +21,34 @@ public class PageListsTests
 
     private List<SanitizerReport> Corruptions => _sanitizer.Reports.Where(r => r.Kind == ReportKind.ListCorruption).ToList();
 
+    private int[] LinkChanged() => Enumerable.Range(0, 64).Where(_lists.LinkChanged).ToArray();
+
+    /// <summary>
+    /// Each list operation marks the pages at both ends of every link it sets or undoes, the old ends included (what the
+    /// balloon check's partial walk rests on), and nothing else; forgetting clears the marks.
+    /// </summary>
+    [Test]
+    public void LinkChanged_EveryOperationMarksBothEndsOfEachLinkItChanges()
+    {
+        int head = _lists.NewHead(), other = _lists.NewHead();
+        foreach (int p in new[] { 10, 20, 30, 40 }) _lists.AddTail(p, head);
+        _lists.ForgetLinkChanges(null);
+        Assert.That(LinkChanged(), Is.Empty);
+
+        _lists.Del(20);
+        Assert.That(LinkChanged(), Is.EqualTo(new[] { 10, 20, 30 }), "list_del: the page and both neighbours");
+        _lists.ForgetLinkChanges(null);
+
+        _lists.Add(50, head);
+        Assert.That(LinkChanged(), Is.EqualTo(new[] { 10, 50 }), "list_add after the head: the page and the old first entry");
+        _lists.ForgetLinkChanges(null);
+
+        _lists.Add(30, other); // added twice: its old neighbours still lead to it
+        Assert.That(LinkChanged(), Is.EqualTo(new[] { 10, 30, 40 }), "a page added while on a list: its old neighbours too");
+        _lists.ForgetLinkChanges([0]);
+        Assert.That(LinkChanged(), Is.Empty, "block 0 holds every page here");
+    }
+
     [Test]
     public void ListDel_v316_DeletingTwiceReportsListPoison1AndDoesNotCrash()
     {
