@@ -46,6 +46,7 @@ REDESIGN_MIGRATE_RACES = {
     ("vm_bug", "unmap_and_move"),                  #   (the 2019 newpage race)
 }
 CHECK_EVERY = 16   # operations between the Python-side invariant checks
+KPF_BALLOON = np.uint64(23)   # include/uapi/linux/kernel-page-flags.h (v3.18)
 
 
 def exploration_allowed(design: str, scenario: str, reports) -> bool:
@@ -92,15 +93,22 @@ def invariants(sim):
     if int((sim.free_blocks() << range(bs.MAX_ORDER)).sum()) != vm["nr_free_pages"]:
         return "free blocks do not add up to nr_free_pages"
     tagged = np.flatnonzero(sim.page_map() == bs.PageKind.balloon)
-    # A migrated balloon page's old page goes back through putback_lru_page (v3.18 unmap_and_move) and waits in a
-    # pagevec, still tagged balloon, until the drain frees it.
-    parked = 0 if len(tagged) == sim.balloon.pages else sum(
-        sim.page(int(pfn)).list.startswith("lru_add_pvec") for pfn in tagged)
+    parked = 0 if len(tagged) == sim.balloon.pages else parked_pages(sim, tagged)
     if not sim.balloon.pages == sim.host.ballooned_pages + sim.balloon.untold_pages == len(tagged) - parked:
         return (f"balloon {sim.balloon.pages}, host ledger {sim.host.ballooned_pages} (+{sim.balloon.untold_pages} not told yet), "
                 f"pages tagged balloon {len(tagged)} "
                 f"({parked} of them parked in a pagevec)")
     return None
+
+
+def parked_pages(sim, tagged) -> int:
+    """How many of the pages tagged balloon (the pfns ``tagged``) wait in a pagevec. A migrated balloon page's old page
+    goes back through putback_lru_page (v3.18 unmap_and_move) and waits there, still tagged balloon, until the drain
+    frees it. balloon_page_delete has cleared its PageBalloon, so only the tagged pages without KPF_BALLOON (all of
+    them in legacy, which has no such bit) are looked at: sim.page walks a page's list to its head, and the balloon
+    list holds thousands of pages."""
+    former = tagged[(sim.kpageflags()[tagged] >> KPF_BALLOON & 1) == 0]
+    return sum(sim.page(int(pfn)).list.startswith("lru_add_pvec") for pfn in former)
 
 
 def guests(total: int, seed: int) -> list:

@@ -2,6 +2,7 @@
 every scenario explored under every design find nothing the designs are not documented to have."""
 import importlib.util
 
+import numpy as np
 import pytest
 
 from conftest import REPO
@@ -44,3 +45,20 @@ class Report:
 ])
 def test_the_soak_allows_only_the_documented_races(soak, design, scenario, reports, allowed):
     assert soak.exploration_allowed(design, scenario, reports) is allowed
+
+
+@pytest.mark.parametrize("design", ["redesign", "fixed"])
+def test_the_parked_balloon_pages_are_found_among_the_pages_without_kpf_balloon(soak, bs, design):
+    """The invariants look for the old pages of migrated balloon pages (v3.18 unmap_and_move parks them in a pagevec)
+    among the tagged pages without KPF_BALLOON only: they find as many as looking at every tagged page does."""
+    sim = bs.Simulation(memory_mib=16, design=design, cpus=1, seed=1)
+    sim.workload.anon(mib=8)
+    sim.balloon.inflate(mib=4)
+    sim.workload.free(fraction=0.5, pattern="interleave", seed=1)
+    sim.compact()
+    tagged = np.flatnonzero(sim.page_map() == bs.PageKind.balloon)
+
+    walked = sum(sim.page(int(pfn)).list.startswith("lru_add_pvec") for pfn in tagged)
+    assert walked == len(tagged) - sim.balloon.pages > 0
+    assert soak.parked_pages(sim, tagged) == walked
+    assert soak.invariants(sim) is None
