@@ -569,7 +569,11 @@ class Simulation:
     # -- inside the pages
     def page(self, pfn) -> "PageInfo":
         """One page as a kernel debugger shows it (PageInfo: flags by name, _count, _mapcount, page type, mapping,
-        private, its pageblock's migratetype and skip bit, the list it is on, content token, kind)."""
+        private, its pageblock's migratetype and skip bit, the list it is on, content token, kind).
+
+        The list is named by following the page's lru.next to a list head, as crash's ``list`` would: a page deep in a
+        long list (a balloon or LRU list of millions of pages) costs milliseconds. For many pages at once, use the
+        whole-memory arrays (``page_map()``, ``kpageflags()``, ``page_flags()``)."""
         pfn = as_int("pfn", pfn, INT32)
         return PageInfo._from_net(self._call("Page", pfn))
 
