@@ -43,9 +43,9 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// <summary>
     /// <see cref="_marks"/> bits: on the balloon list (as of the last walk), parked in a pagevec, gathered and not told to
     /// the host; and, of the pages whose links changed, while <see cref="Relist"/> walks: to be passed, passed, and
-    /// whether they lead onto the list (<see cref="LeadsOn"/>).
+    /// whether they lead onto the list (<see cref="LeadsOn"/>), and on the way being followed.
     /// </summary>
-    private const byte Listed = 1, Parked = 2, Untold = 4, ToPass = 8, Passed = 16, Resolved = 32, On = 64;
+    private const byte Listed = 1, Parked = 2, Untold = 4, ToPass = 8, Passed = 16, Resolved = 32, On = 64, OnWay = 128;
 
     /// <summary>Per page: what the last check saw (Listed), and scratch of one check (Parked, Untold).</summary>
     private readonly byte[] _marks = new byte[pages.NrPages];
@@ -342,13 +342,15 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     {
         _way.Clear();
         bool? leadsOn = null;
-        for (int node = pfn; _way.Count <= pages.NrPages;)
+        for (int node = pfn; ;)
         {
             if ((_marks[node] & Resolved) != 0)
             {
                 leadsOn = (_marks[node] & On) != 0;
                 break;
             }
+            if ((_marks[node] & OnWay) != 0) return null; // round without an end
+            _marks[node] |= OnWay;
             _way.Add(node);
             int next = lists.Next(node);
             if (PageLists.IsPoison(next)) leadsOn = false;
