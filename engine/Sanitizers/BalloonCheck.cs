@@ -289,17 +289,21 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
                 intact = true;
                 break;
             }
+            // Each link checked both ways: no page is reached twice (it has one prev link), so the walk ends.
             if (lists.LinkChanged(node))
             {
-                if ((_marks[node] & Passed) != 0) break; // reached twice
                 if ((_marks[node] & ToPass) != 0) toPass--;
                 _marks[node] |= Passed;
             }
             else if (_marks[node] != Listed) break; // an unmarked page cannot have come onto the list
-            else if ((toPass < 0 ? toPass = ToBePassed(blocks) : toPass) == 0)
+            else
             {
-                intact = true; // the rest is the list the last walk saw
-                break;
+                if (toPass < 0) toPass = ToBePassed(blocks);
+                if (toPass == 0)
+                {
+                    intact = true; // the rest is the list the last walk saw
+                    break;
+                }
             }
             (prev, node) = (node, lists.Next(node));
         }
