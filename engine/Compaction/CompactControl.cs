@@ -54,6 +54,12 @@ internal class CompactControl
     public bool Contended { get; set; }
 
     /// <summary>
+    /// compact_scanners_met (v4.8, 6.1): the free scanner is in the migrate scanner's pageblock or below. The scanners of
+    /// those versions move by whole pageblocks, so they meet at pageblock granularity; v3.16 compared the PFNs.
+    /// </summary>
+    public bool ScannersMetInPageblock => FreePfn >> Zone.PageblockOrder <= MigratePfn >> Zone.PageblockOrder;
+
+    /// <summary>
     /// isolate_success: the page goes at the head of <c>migratepages</c>; true once COMPACT_CLUSTER_MAX pages are
     /// there (the scanner stops: "avoid isolating too much").
     /// </summary>

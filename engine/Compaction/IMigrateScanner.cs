@@ -23,4 +23,10 @@ internal interface IMigrateScanner
 
     /// <summary>isolate_migratepages_range: the scanner over [low, end) onto cc's migrate list; the PFN reached, 0 on abort.</summary>
     int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn);
+
+    /// <summary>
+    /// Whether compact_finished sees the scanners met, by the test of this scanner's version: it has to match how
+    /// <see cref="IsolateMigratepages"/> moves, or compact_zone can loop with neither scanner moving.
+    /// </summary>
+    bool ScannersMet(CompactControl cc);
 }

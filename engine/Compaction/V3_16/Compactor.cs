@@ -110,7 +110,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     public CompactStatus CompactFinished(Zone zone, CompactControl cc)
     {
         if (cc.Contended || signal.Pending) return CompactStatus.Partial;
-        if (cc.FreePfn <= cc.MigratePfn)
+        if (migrateScanner.ScannersMet(cc))
         {
             zone.CompactCachedMigratePfn[0] = zone.StartPfn;
             zone.CompactCachedMigratePfn[1] = zone.StartPfn;
@@ -175,7 +175,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
             if (err != 0)
             {
                 migration.PutbackMovablePages(cc.MigratePages);
-                if (err == MigrateRc.ENoMem && cc.FreePfn > cc.MigratePfn)
+                if (err == MigrateRc.ENoMem && !migrateScanner.ScannersMet(cc))
                 {
                     ret = CompactStatus.Partial;
                     break;

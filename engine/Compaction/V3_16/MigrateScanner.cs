@@ -39,6 +39,10 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
     public int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn) =>
         IsolateMigratepagesRange(cc.Zone, cc, lowPfn, endPfn, unevictable: false);
 
+    /// <summary>compact_finished (v3.16): the scanners met when free_pfn &lt;= migrate_pfn (this scanner moves to the end of
+    /// its pageblock, or past the free scanner, at every call).</summary>
+    public bool ScannersMet(CompactControl cc) => cc.FreePfn <= cc.MigratePfn;
+
     /// <summary>
     /// isolate_migratepages_range (v3.16). Returns the PFN to continue from, or 0 to abort (async with too
     /// many pages isolated, a fatal signal while waiting for fewer, or need_resched in async mode); a fatal

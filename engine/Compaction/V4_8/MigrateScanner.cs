@@ -50,6 +50,13 @@ internal sealed class MigrateScanner(PageTable pages, Node node, Lru lru, Schedu
     }
 
     /// <summary>
+    /// compact_scanners_met (v4.8): pageblock numbers compared. <see cref="IsolateMigratepages"/> scans only whole
+    /// pageblocks that end at or below free_pfn and otherwise leaves migrate_pfn where it was, so a free scanner inside
+    /// the migrate scanner's pageblock (a zone ending mid-pageblock, say) has to count as met.
+    /// </summary>
+    public bool ScannersMet(CompactControl cc) => cc.ScannersMetInPageblock;
+
+    /// <summary>
     /// isolate_migratepages_range (v4.8): pageblock by pageblock over [low, end) with ISOLATE_UNEVICTABLE, stopping once
     /// 32 pages are isolated. Returns the PFN reached, 0 on abort.
     /// </summary>

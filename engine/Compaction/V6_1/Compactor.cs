@@ -174,7 +174,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
                 if (err != 0)
                 {
                     migration.PutbackMovablePages(cc.MigratePages);
-                    if (err == MigrateRc.ENoMem && !CompactScannersMet(cc))
+                    if (err == MigrateRc.ENoMem && !cc.ScannersMetInPageblock)
                     {
                         ret = CompactResultCode.Contended;
                         break;
@@ -217,10 +217,6 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
         pcp?.DrainPagesZone(buddy, scheduler.Current.Cpu, zone);
     }
 
-    /// <summary>compact_scanners_met: the free scanner is in the migrate scanner's pageblock or below.</summary>
-    private static bool CompactScannersMet(CompactControl cc) =>
-        cc.FreePfn >> Zone.PageblockOrder <= cc.MigratePfn >> Zone.PageblockOrder;
-
     /// <summary>compact_finished: __compact_finished, with NO_SUITABLE_PAGE read as CONTINUE.</summary>
     private CompactResultCode CompactFinished(CompactControl cc)
     {
@@ -238,7 +234,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     private CompactResultCode CompactFinishedInner(CompactControl cc)
     {
         var zone = cc.Zone;
-        if (CompactScannersMet(cc))
+        if (cc.ScannersMetInPageblock)
         {
             PageblockSkip.ResetCachedPositions(zone);
             if (cc.DirectCompaction) zone.CompactBlockskipFlush = true;

@@ -157,6 +157,9 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
     int IMigrateScanner.IsolateMigratepagesRange(Compaction.CompactControl cc, int lowPfn, int endPfn) =>
         IsolateMigratepagesRange((CompactControl)cc, lowPfn, endPfn) != 0 ? 0 : cc.MigratePfn;
 
+    /// <summary>compact_scanners_met (6.1), as the 6.1 compact_zone tests it.</summary>
+    bool IMigrateScanner.ScannersMet(Compaction.CompactControl cc) => cc.ScannersMetInPageblock;
+
     public int IsolateMigratepagesRange(CompactControl cc, int startPfn, int endPfn)
     {
         int ret = 0;
