@@ -9,6 +9,8 @@ interleaving, the other defects cannot happen).
 
 Budget: BALLOONSCRIPT_FUZZ_EXAMPLES state machines of BALLOONSCRIPT_FUZZ_STEPS steps (small by default, for
 ``make test``; ``make soak`` raises them). Derandomized and without an example database: the same run every time.
+For a campaign of other runs, BALLOONSCRIPT_FUZZ_RANDOM=1 lets pytest's ``--hypothesis-seed=N`` choose the run
+(hypothesis prints how to reproduce a failure).
 """
 import fractions
 import math
@@ -24,6 +26,7 @@ import balloonscript as bs
 
 EXAMPLES = int(os.environ.get("BALLOONSCRIPT_FUZZ_EXAMPLES", "25"))
 STEPS = int(os.environ.get("BALLOONSCRIPT_FUZZ_STEPS", "30"))
+DERANDOMIZE = os.environ.get("BALLOONSCRIPT_FUZZ_RANDOM", "") in ("", "0")
 
 # What each design may report when every kernel path runs to completion (docs/model.md, README).
 EXPECTED_KINDS = {design: ({"balloon_unmovable"} if design == "legacy" else set()) for design in bs.DESIGNS}
@@ -250,5 +253,5 @@ class PublicApi(RuleBasedStateMachine):
 
 
 PublicApi.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
-                                       derandomize=True, suppress_health_check=list(HealthCheck))
+                                       derandomize=DERANDOMIZE, suppress_health_check=list(HealthCheck))
 TestPublicApi = PublicApi.TestCase
