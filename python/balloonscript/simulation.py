@@ -610,7 +610,11 @@ class Simulation:
         return np_copy(self._call("PageblockSkip"), np.uint8).astype(np.bool_)
 
     def history(self):
-        """Metrics recorded per step; returns a pandas DataFrame, one row per step, the op column first."""
+        """Metrics recorded per step; returns a pandas DataFrame, one row per step, the op column first.
+
+        A step is an operation (``"workload.anon"``, ``"balloon.inflate"``, ...) or an OOM kill during one, which gets
+        a row of its own named for its victim (``"oom_kill pid 1000"``), before the row of the operation it ended.
+        """
         import pandas as pd
         with self._lock:   # the rows, their columns and their ops of one moment
             columns = strs(self._call("HistoryColumns"))

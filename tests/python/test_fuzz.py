@@ -3,9 +3,9 @@
 Every design of bs.DESIGNS, small guests (16-64 MiB), valid calls and invalid ones mixed. An invalid call raises
 ValueError naming its argument and leaves the simulation as it was (page map, vmstat, balloon pages, host ledger,
 history length, reports). After every step the invariants hold: free blocks add up to nr_free_pages, the host's
-ledger is the guest's balloon, the pages tagged balloon are the balloon, the history has a row per operation, and
-no design reports anything but legacy's balloon_unmovable (defect 2: run to completion, without a second CPU
-interleaving, the other defects cannot happen).
+ledger is the guest's balloon, the pages tagged balloon are the balloon, the history has a row per operation and one
+per OOM kill, and no design reports anything but legacy's balloon_unmovable (defect 2: run to completion, without a
+second CPU interleaving, the other defects cannot happen).
 
 Budget: BALLOONSCRIPT_FUZZ_EXAMPLES state machines of BALLOONSCRIPT_FUZZ_STEPS steps (small by default, for
 ``make test``; ``make soak`` raises them). Derandomized and without an example database: the same run every time.
@@ -249,7 +249,10 @@ class PublicApi(RuleBasedStateMachine):
         parked = 0 if len(tagged) == sim.balloon.pages else sum(
             sim.page(int(pfn)).list.startswith("lru_add_pvec") for pfn in tagged)
         assert sim.balloon.pages == sim.host.ballooned_pages + sim.balloon.untold_pages == len(tagged) - parked
-        assert len(sim.history()) == self.operations
+        # An OOM kill is a row of its own, between operations, named for its victim (KernelLog.Notable).
+        kills = sim.history()["op"].str.startswith("oom_kill pid ")
+        assert kills.sum() == vm["oom_kill"]
+        assert (~kills).sum() == self.operations
 
 
 PublicApi.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
