@@ -44,6 +44,16 @@ public sealed class Simulation
     /// </summary>
     public static Simulation Create(SimulationOptions options)
     {
+        var sim = Boot(options);
+        // The checks' first look, at the guest as it booted: the whole of memory once, so that every operation's check,
+        // the first included, looks at what that operation changed.
+        if (options.CheckAccounting) sim.CheckChangedBlocks();
+        return sim;
+    }
+
+    /// <summary>A booted simulation, not yet checked.</summary>
+    private static Simulation Boot(SimulationOptions options)
+    {
         GuestMemoryBudget.CheckFits(options.Validate());
         return ServiceCollectionExtensions.BuildSimulationProvider(options).GetRequiredService<Simulation>();
     }
@@ -93,10 +103,11 @@ public sealed class Simulation
     /// <summary>An independent copy: a new simulation with the same design and options, in this one's state.</summary>
     public Simulation Fork() => FromSnapshot(Snapshot());
 
-    /// <summary>A new simulation in the state of <paramref name="snapshot"/>, built from its options.</summary>
+    /// <summary>A new simulation in the state of <paramref name="snapshot"/>, built from its options (the restored checks'
+    /// state is the snapshot's: the booted guest is not checked first).</summary>
     public static Simulation FromSnapshot(SimulationSnapshot snapshot)
     {
-        var sim = Create(snapshot.Options);
+        var sim = Boot(snapshot.Options);
         sim.RestoreUnchecked(snapshot);
         return sim;
     }

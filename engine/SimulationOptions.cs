@@ -25,7 +25,7 @@ public sealed record SimulationOptions
     /// <summary>Seed of every random choice the simulation makes.</summary>
     public long Seed { get; init; }
 
-    /// <summary>Run the page accounting check after each top-level operation.</summary>
+    /// <summary>Run the whole-memory checks at boot and after each top-level operation.</summary>
     public bool CheckAccounting { get; init; } = true;
 
     /// <summary>Model the per-cpu page lists (v3.16 zone-&gt;pageset) in front of the buddy lists for order-0 pages.</summary>

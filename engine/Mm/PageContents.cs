@@ -61,12 +61,12 @@ internal sealed class PageContents(PageTable pages) : ISnapshotState
         Live--;
     }
 
-    /// <summary>The data kept on a swap slot stops existing (its owner exited or freed the page while it was swapped out).</summary>
-    public void RetireSwapped(ref long slotContent)
+    /// <summary>The data <paramref name="token"/> kept on a swap slot stops existing (its owner exited or freed the page
+    /// while it was swapped out); the caller clears the slot.</summary>
+    public void RetireSwapped(long token)
     {
-        if (slotContent == 0) return;
-        LiveHash -= Mix(slotContent);
-        slotContent = 0;
+        if (token == 0) return;
+        LiveHash -= Mix(token);
         Live--;
     }
 }

@@ -72,9 +72,15 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     [NotState("wiring: which list head is which zone's free list of which order, fixed at boot")]
     private Dictionary<int, (Zone Zone, int Order)>? _freeListHeads;
 
+    /// <summary>The last check looked at all of memory (the full check, or the checks after an operation falling back to
+    /// it), not only at what the operation changed.</summary>
+    [NotState("a statistic of the last check")]
+    public bool LookedAtAll { get; private set; }
+
     /// <summary>Run every check over all of memory.</summary>
     public void Run()
     {
+        LookedAtAll = true;
         long before = sanitizer.Total;
         Array.Clear(_freeBlocks);
         Array.Clear(_tokens);
@@ -113,6 +119,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     public void Run(IReadOnlyList<int> changed)
     {
         if (!_clean || changed.Count == pages.Changes.BlockCount || !NothingChangedWrong(changed)) Run();
+        else LookedAtAll = false;
     }
 
     private bool NothingChangedWrong(IReadOnlyList<int> changed)
@@ -335,7 +342,9 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
                 _tokenHash[pfn >> BlockOrder] += PageContents.Mix(content[pfn]);
             }
         }
-        for (int slot = 0; slot < swap.Content.Length; slot++) live += See(swap.Content[slot], -1, maxToken, slot);
+        var slots = swap.Content;
+        for (int slot = 0; slot < slots.Length; slot++) live += See(slots[slot], -1, maxToken, slot);
+        swap.ResetStoredBounds();
         if (live != liveTokens)
             sanitizer.Report(ReportKind.DataCorruption, -1, $"{liveTokens} pages of data should exist but {live} pages hold data: {liveTokens - live} lost");
     }
@@ -363,20 +372,14 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         return true;
     }
 
-    /// <summary>The tokens on pages (the blocks' summaries) and swap slots are as many as the live ones, and hash alike.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>
+    /// The tokens on pages (the blocks' summaries) and swap slots (the area's running sums) are as many as the live ones,
+    /// and hash alike; and every token the slots may hold was handed out (the bounds of what was stored on them).
+    /// </summary>
     private bool ContentAddsUp()
     {
-        long live = _tokensTotal;
-        ulong hash = _tokenHashTotal;
-        foreach (long t in swap.Content)
-        {
-            if (t == 0) continue;
-            if (t < 0 || t > contents.MaxToken) return false;
-            live++;
-            hash += PageContents.Mix(t);
-        }
-        return live == contents.Live && hash == contents.LiveHash;
+        if (swap.ContentSlots > 0 && (swap.LeastStored < 1 || swap.GreatestStored > contents.MaxToken)) return false;
+        return _tokensTotal + swap.ContentSlots == contents.Live && _tokenHashTotal + swap.ContentHash == contents.LiveHash;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Swap;
@@ -15,6 +16,7 @@ internal sealed class SwapArea : ISnapshotState
     public const int HasCache = 0x40;
 
     private readonly int[] _map;
+    private readonly long[] _content;
     private int _clusterNext = 1;
 
     public SwapArea(SimulationOptions options)
@@ -23,7 +25,7 @@ internal sealed class SwapArea : ISnapshotState
         TotalSwapPages = Math.Max(0, pages - 1);
         NrSwapPages = TotalSwapPages;
         _map = new int[TotalSwapPages + 1];
-        Content = new long[TotalSwapPages + 1];
+        _content = new long[TotalSwapPages + 1];
         CachePage = new int[TotalSwapPages + 1];
         Array.Fill(CachePage, -1);
     }
@@ -32,20 +34,71 @@ internal sealed class SwapArea : ISnapshotState
     public long TotalSwapPages { get; }
     /// <summary><c>nr_swap_pages</c> (get_nr_swap_pages): free slots.</summary>
     public long NrSwapPages { get; private set; }
-    /// <summary>The content token a slot holds while no page does (0 = none).</summary>
-    public long[] Content { get; }
+    /// <summary>The content token each slot holds while no page does (0 = none); <see cref="SetContent"/> writes it.</summary>
+    public ReadOnlySpan<long> Content => _content;
+
+    /// <summary>Slots holding a token: with <see cref="ContentHash"/>, what the checks after an operation add up instead of
+    /// reading every slot (a guest with swap would otherwise pay for its size at every operation).</summary>
+    public long ContentSlots { get; private set; }
+
+    /// <summary>Σ <see cref="PageContents.Mix"/> over the tokens the slots hold (mod 2^64).</summary>
+    public ulong ContentHash { get; private set; }
+
+    /// <summary>No token ever stored since <see cref="ResetStoredBounds"/> lies outside [<see cref="LeastStored"/>,
+    /// <see cref="GreatestStored"/>]: the checks after an operation know from these that every slot holds a token
+    /// handed out, without reading them.</summary>
+    public long LeastStored { get; private set; } = long.MaxValue;
+
+    /// <inheritdoc cref="LeastStored"/>
+    public long GreatestStored { get; private set; } = long.MinValue;
+
+    /// <summary>Slot <paramref name="slot"/> holds <paramref name="token"/> from now on (0 = none).</summary>
+    public void SetContent(int slot, long token)
+    {
+        long old = _content[slot];
+        if (old != 0)
+        {
+            ContentSlots--;
+            ContentHash -= PageContents.Mix(old);
+        }
+        if (token != 0)
+        {
+            ContentSlots++;
+            ContentHash += PageContents.Mix(token);
+            LeastStored = Math.Min(LeastStored, token);
+            GreatestStored = Math.Max(GreatestStored, token);
+        }
+        _content[slot] = token;
+    }
+
+    /// <summary><see cref="LeastStored"/> and <see cref="GreatestStored"/> narrowed to the tokens the slots hold now (the full
+    /// check, which reads every slot anyway).</summary>
+    public void ResetStoredBounds()
+    {
+        (LeastStored, GreatestStored) = (long.MaxValue, long.MinValue);
+        foreach (long t in _content)
+        {
+            if (t == 0) continue;
+            LeastStored = Math.Min(LeastStored, t);
+            GreatestStored = Math.Max(GreatestStored, t);
+        }
+    }
+
     /// <summary>The swap-cache page of a slot (the swap address space's radix tree), or -1.</summary>
     public int[] CachePage { get; }
 
-    public object Save() => (_map.Clone(), _clusterNext, NrSwapPages, Content.Clone(), CachePage.Clone());
+    public object Save() =>
+        (_map.Clone(), _clusterNext, NrSwapPages, _content.Clone(), CachePage.Clone(), (ContentSlots, ContentHash, LeastStored, GreatestStored));
 
     public void Restore(object saved)
     {
-        var (map, clusterNext, nrSwapPages, content, cachePage) = ((object, int, long, object, object))saved;
+        var (map, clusterNext, nrSwapPages, content, cachePage, summary) =
+            ((object, int, long, object, object, (long, ulong, long, long)))saved;
         ((int[])map).CopyTo(_map, 0);
-        ((long[])content).CopyTo(Content, 0);
+        ((long[])content).CopyTo(_content, 0);
         ((int[])cachePage).CopyTo(CachePage, 0);
         (_clusterNext, NrSwapPages) = (clusterNext, nrSwapPages);
+        (ContentSlots, ContentHash, LeastStored, GreatestStored) = summary;
     }
 
     /// <summary>vm_swap_full(): less than half of swap free.</summary>
@@ -98,6 +151,6 @@ internal sealed class SwapArea : ISnapshotState
     {
         if (_map[slot] != 0) return;
         NrSwapPages++;
-        Content[slot] = 0;
+        SetContent(slot, 0);
     }
 }

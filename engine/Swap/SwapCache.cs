@@ -42,7 +42,7 @@ internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBudd
         pages.Private[pfn] = slot;
         swap.CachePage[slot] = pfn;
         pages.Content[pfn] = swap.Content[slot];
-        swap.Content[slot] = 0;
+        swap.SetContent(slot, 0);
         node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]++;
     }
 
@@ -56,7 +56,7 @@ internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBudd
         int slot = pages.Private[pfn];
         if (keepDataOnSlot)
         {
-            swap.Content[slot] = pages.Content[pfn];
+            swap.SetContent(slot, pages.Content[pfn]);
             pages.Content[pfn] = 0;
         }
         pages.Clear(pfn, PG.SwapCache);

@@ -85,7 +85,11 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
     private void FreeSwapAndCache(int slot)
     {
         var area = swapCache.Area;
-        if (area.Swapcount(slot) == 1) contents.RetireSwapped(ref area.Content[slot]);
+        if (area.Swapcount(slot) == 1)
+        {
+            contents.RetireSwapped(area.Content[slot]);
+            area.SetContent(slot, 0);
+        }
         area.SwapFree(slot);
         int cached = area.CachePage[slot];
         if (area.Swapcount(slot) == 0 && cached >= 0 && !pages.PageMapped(cached) && !pages.Test(cached, PG.Writeback | PG.Locked))

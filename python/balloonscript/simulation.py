@@ -283,7 +283,7 @@ class Simulation:
     movable (v4.8: the balloon on non-LRU movable pages, b1123ea6d3b3), v6.1 (6.1 page allocator and compaction;
     v4.8's migration and balloon).
     per_cpu_lists: model the design's per-cpu page lists in front of the buddy lists.
-    check_accounting: run the whole-memory page-state checks after every operation.
+    check_accounting: run the whole-memory page-state checks at boot and after every operation.
     hz: CONFIG_HZ, the timer tick (100, 250, 300 or 1000); timeslice_ms: CPU time a kernel path runs before the tick
     sets need_resched (0 = never).
     reclaim: model reclaim (kswapd, direct reclaim, the OOM killer); pagevecs: the per-cpu LRU pagevecs;
