@@ -41,11 +41,7 @@ public class CorruptListWalkTests
     }
 
     /// <summary>Run <paramref name="walk"/> and fail, instead of hanging the test run, if it does not end.</summary>
-    private static void Ends(Action walk)
-    {
-        var task = Task.Run(walk);
-        Assert.That(task.Wait(TimeSpan.FromSeconds(30)), Is.True, "the walk ended");
-    }
+    private static void Ends(Action walk) => Bounded.Run(walk, "the walk");
 
     private static List<SanitizerReport> Corruptions(Sanitizer sanitizer) =>
         sanitizer.Reports.Where(r => r.Kind == ReportKind.ListCorruption).ToList();

@@ -11,13 +11,8 @@ public class SchedulerTests
 {
     internal static Scheduler NewScheduler(int cpus = 4, FatalSignal? signal = null) => new(new SimulationOptions { Cpus = cpus }, signal ?? new FatalSignal());
 
-    /// <summary>Run on another thread and fail if it does not end; rethrows what the run threw.</summary>
-    internal static RunOutcome Guarded(Func<RunOutcome> run)
-    {
-        var task = Task.Run(run);
-        if (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(60))) Assert.Fail("the run did not end");
-        return task.GetAwaiter().GetResult();
-    }
+    /// <summary>A run that must end within a minute (<see cref="Bounded.Run{T}"/>): rethrows what the run threw.</summary>
+    internal static RunOutcome Guarded(Func<RunOutcome> run) => Bounded.Run(run, "the run", seconds: 60);
 
     private sealed record Logged(List<string> Log, RunOutcome Outcome, int[] Choices, TraceEntry[] Trace);
 
