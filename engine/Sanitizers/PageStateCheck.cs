@@ -20,8 +20,9 @@ namespace BalloonScript.Engine.Sanitizers;
 /// (<see cref="PageChanges"/>) and finds nothing exactly when the full check would find nothing: the last check found
 /// nothing (otherwise this one is full, so that a finding is reported again after every operation, as before), the
 /// blocks nobody changed are as that check saw them, and what it kept of each block (free blocks per order, content
-/// tokens and their hash) adds up to the zones' counters and the content ledger. The free lists are not walked: every
-/// free page's links are checked where they changed, instead (both ends of a changed link are marked): a free page
+/// tokens and their hash), with the swap area's running sums of the data on its slots, adds up to the zones' counters
+/// and the content ledger. The free lists are not walked: every free page's links are checked where they changed,
+/// instead (both ends of a changed link are marked): a free page
 /// must be doubly linked between free pages of its order and zone or that order's list heads, and no other page may
 /// be linked to one. Each list made of such links holds exactly the free blocks of its order, so its length is what
 /// the walk would count. Whenever anything is off, the full check runs and reports exactly what it always did.
