@@ -44,14 +44,6 @@ internal sealed class SwapArea : ISnapshotState
     /// <summary>Σ <see cref="PageContents.Mix"/> over the tokens the slots hold (mod 2^64).</summary>
     public ulong ContentHash { get; private set; }
 
-    /// <summary>No token ever stored since <see cref="ResetStoredBounds"/> lies outside [<see cref="LeastStored"/>,
-    /// <see cref="GreatestStored"/>]: the checks after an operation know from these that every slot holds a token
-    /// handed out, without reading them.</summary>
-    public long LeastStored { get; private set; } = long.MaxValue;
-
-    /// <inheritdoc cref="LeastStored"/>
-    public long GreatestStored { get; private set; } = long.MinValue;
-
     /// <summary>Slot <paramref name="slot"/> holds <paramref name="token"/> from now on (0 = none).</summary>
     public void SetContent(int slot, long token)
     {
@@ -65,40 +57,25 @@ internal sealed class SwapArea : ISnapshotState
         {
             ContentSlots++;
             ContentHash += PageContents.Mix(token);
-            LeastStored = Math.Min(LeastStored, token);
-            GreatestStored = Math.Max(GreatestStored, token);
         }
         _content[slot] = token;
-    }
-
-    /// <summary><see cref="LeastStored"/> and <see cref="GreatestStored"/> narrowed to the tokens the slots hold now (the full
-    /// check, which reads every slot anyway).</summary>
-    public void ResetStoredBounds()
-    {
-        (LeastStored, GreatestStored) = (long.MaxValue, long.MinValue);
-        foreach (long t in _content)
-        {
-            if (t == 0) continue;
-            LeastStored = Math.Min(LeastStored, t);
-            GreatestStored = Math.Max(GreatestStored, t);
-        }
     }
 
     /// <summary>The swap-cache page of a slot (the swap address space's radix tree), or -1.</summary>
     public int[] CachePage { get; }
 
     public object Save() =>
-        (_map.Clone(), _clusterNext, NrSwapPages, _content.Clone(), CachePage.Clone(), (ContentSlots, ContentHash, LeastStored, GreatestStored));
+        (_map.Clone(), _clusterNext, NrSwapPages, _content.Clone(), CachePage.Clone(), ContentSlots, ContentHash);
 
     public void Restore(object saved)
     {
-        var (map, clusterNext, nrSwapPages, content, cachePage, summary) =
-            ((object, int, long, object, object, (long, ulong, long, long)))saved;
+        var (map, clusterNext, nrSwapPages, content, cachePage, contentSlots, contentHash) =
+            ((object, int, long, object, object, long, ulong))saved;
         ((int[])map).CopyTo(_map, 0);
         ((long[])content).CopyTo(_content, 0);
         ((int[])cachePage).CopyTo(CachePage, 0);
         (_clusterNext, NrSwapPages) = (clusterNext, nrSwapPages);
-        (ContentSlots, ContentHash, LeastStored, GreatestStored) = summary;
+        (ContentSlots, ContentHash) = (contentSlots, contentHash);
     }
 
     /// <summary>vm_swap_full(): less than half of swap free.</summary>
