@@ -127,14 +127,14 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// <summary>lru_add_drain (v3.16): drain the running CPU's lru_add_pvec.</summary>
     public void LruAddDrain()
     {
-        if (pagevecs is not null) PagevecLruAdd(pagevecs.Of(scheduler.Current.Cpu));
+        pagevecs?.Drain(scheduler.Current.Cpu, _drain ??= PagevecLruAdd);
     }
 
-    /// <summary>lru_add_drain_all (v3.16): drain every CPU's lru_add_pvec (from work queued on each CPU).</summary>
+    /// <summary>lru_add_drain_all (v3.16): drain every CPU's lru_add_pvec (the work queued on each CPU; <see cref="Pagevecs"/>).</summary>
     public void LruAddDrainAll()
     {
         if (pagevecs is null) return;
-        for (int cpu = 0; cpu < scheduler.Cpus; cpu++) PagevecLruAdd(pagevecs.Of(cpu));
+        for (int cpu = 0; cpu < scheduler.Cpus; cpu++) pagevecs.Drain(cpu, _drain ??= PagevecLruAdd);
     }
 
     /// <summary>

@@ -30,7 +30,56 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
         process.Exited = true;
     }
 
-    /// <summary>Unmap, take off the LRU, drop the last reference (munmap / truncate / kmem_cache_free).</summary>
+    /// <summary>
+    /// munmap / truncate / kmem_cache_free of a page the workload chose earlier, given as it was then (<paramref name="pfn"/>,
+    /// its <paramref name="mapping"/> and <paramref name="index"/>): another CPU may have changed it since (freed,
+    /// reclaimed, migrated it). An anonymous page is found again through its PTE, as zap_pte_range finds it: the page
+    /// mapped there now is freed, or the swap entry there. A page-cache page must still be that file's page at that
+    /// index (truncate after lock_page checks page-&gt;mapping), a slab page (no mapping) still slab; else it is not the
+    /// workload's to free any more. The check and the first change that takes the page from the workload have no
+    /// preemption point between them. True if a page was freed.
+    /// </summary>
+    public bool FreeChosen(int pfn, int mapping, int index)
+    {
+        if ((mapping & MappingTable.PageMappingAnon) != 0)
+        {
+            if (processes.OwnerOf(mapping) is not { } owner) return false;
+            int pte = owner.Ptes[index];
+            if (pte >= 0)
+            {
+                FreeWorkloadPage(pte);
+                return true;
+            }
+            if (Process.IsSwapEntry(pte))
+            {
+                owner.Ptes[index] = Process.None;
+                owner.SwapEnts--;
+                FreeSwapAndCache(Process.SwapSlot(pte));
+            }
+            return false;
+        }
+        bool still = pages.Mapping[pfn] == mapping && Freeable(pfn)
+                     && (mapping == 0 ? pages.Kind[pfn] == (byte)PageKind.Slab : pages.Kind[pfn] == (byte)PageKind.File && pages.Index[pfn] == index);
+        if (still) FreeWorkloadPage(pfn);
+        return still;
+    }
+
+    /// <summary>
+    /// A page the workload can free now, not under writeback (truncate would wait for the write): a mapped anonymous
+    /// page, a page-cache page still in its file (not being truncated already), a slab page still in use.
+    /// </summary>
+    public bool Freeable(int pfn) => !pages.Test(pfn, PG.Writeback) && (PageKind)pages.Kind[pfn] switch
+    {
+        PageKind.Anon => pages.PageMapped(pfn),
+        PageKind.File => pages.Count[pfn] > 0 && pages.Mapping[pfn] != 0,
+        PageKind.Slab => pages.Count[pfn] > 0 && pages.Test(pfn, PG.Slab),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Unmap, take off the LRU, drop the last reference (munmap / truncate / kmem_cache_free). The page leaves its
+    /// mapping (PTE, page cache) before the first preemption point, so no other path takes it for the workload's.
+    /// </summary>
     public void FreeWorkloadPage(int pfn)
     {
         var zone = node.ZoneOf(pfn);
@@ -40,6 +89,7 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
             owner.Ptes[pages.Index[pfn]] = Process.None;
             owner.AnonRss--;
         }
+        pages.Mapping[pfn] = 0;
         if (pages.PageLru(pfn))
         {
             zone.LruLock.Lock();
@@ -64,7 +114,6 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
                 pages.Clear(pfn, PG.Slab);
                 break;
         }
-        pages.Mapping[pfn] = 0;
         pages.Clear(pfn, PG.SwapBacked | PG.Uptodate | PG.Dirty | PG.Referenced);
         contents.Retire(pfn);
         buddy.PutPage(pfn);

@@ -119,21 +119,13 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         lru.LruAddDrainAll(); // munmap and truncate drain the pagevecs first
         var candidates = new List<int>();
         for (int pfn = 0; pfn < pages.NrPages; pfn++)
-        {
-            var k = (PageKind)pages.Kind[pfn];
-            bool resident = k switch
-            {
-                PageKind.Anon => pages.PageMapped(pfn),
-                PageKind.File or PageKind.Slab => pages.Count[pfn] > 0,
-                _ => false,
-            };
-            if (only != PageKind.Free && k != only) continue;
-            if (resident && !pages.Test(pfn, PG.Writeback)) candidates.Add(pfn); // truncate would wait for the write
-
-        }
+            if ((only == PageKind.Free || pages.Kind[pfn] == (byte)only) && munmap.Freeable(pfn)) candidates.Add(pfn);
         var chosen = Choose(candidates, fraction, pattern, seed);
+        // What each chosen page is now: another CPU may change it before its turn comes (Munmap.FreeChosen).
+        var was = chosen.Select(pfn => (pages.Mapping[pfn], pages.Index[pfn])).ToArray();
         int freed = 0;
-        for (; freed < chosen.Count && !signal.Pending; freed++) munmap.FreeWorkloadPage(chosen[freed]);
+        for (int i = 0; i < chosen.Count && !signal.Pending; i++)
+            if (munmap.FreeChosen(chosen[i], was[i].Item1, was[i].Item2)) freed++;
         return freed;
     }
 

@@ -43,7 +43,7 @@ internal static class RaceOps
         new("migrate", "migrate_pages of one LRU page, isolated (isolate_lru_page) and given a target before the race",
             [new("pfn", "int", null, "the page"), Mode], Migrate),
         new("isolate", "the migrate scanner (isolate_migratepages_range) over [start, end), then migrate_pages or putback_movable_pages",
-            [new("start", "int", "-1", "first pfn; -1 = the lowest balloon page"), new("end", "int", "-1", "end pfn; -1 = past the highest balloon page"),
+            [new("start", "int", "-1", "first pfn; -1 = the lowest balloon page"), new("end", "int", "-1", "end pfn; -1 = past the highest balloon page in start's zone"),
              Mode, new("then", "text", "putback", "putback or migrate")], Isolate),
         new("kswapd", "wake kswapd for an order (wake_all_kswapds, as a user allocation does)", [new("order", "int", "0", "order, 0..10")],
             (a, kit) => new BoundOp("wake_all_kswapds", () => kit.Reclaim.WakeAllKswapds((int)a.Int("order", 0, Zone.MaxOrder - 1), Gfp.HighUserMovable)),
@@ -148,7 +148,14 @@ internal static class RaceOps
             int lowest = kit.Pages.Kind.IndexOf((byte)PageKind.Balloon);
             Engine.Check.That(lowest >= 0, a.Name(start < 0 ? "start" : "end"), "-1 means the balloon's pages, but the balloon is empty");
             if (start < 0) start = lowest;
-            if (end < 0) end = kit.Pages.Kind.AsSpan().LastIndexOf((byte)PageKind.Balloon) + 1;
+            if (end < 0)
+            {
+                // The scanner works in one zone: the balloon's pages from start to the end of start's zone.
+                var zone = kit.Node.ZoneOf((int)start);
+                int last = kit.Pages.Kind.AsSpan()[(int)start..zone.EndPfn].LastIndexOf((byte)PageKind.Balloon);
+                Engine.Check.That(last >= 0, a.Name("end"), $"-1 means past the highest balloon page in start's zone ({zone.Name}), but it has none from {start} on");
+                end = start + last + 1;
+            }
         }
         Engine.Check.That(start < end, a.Name("end"), $"must be above start ({start}), got {end}");
         Engine.Check.That(kit.Node.ZoneOf((int)start) == kit.Node.ZoneOf((int)end - 1), a.Name("end"),

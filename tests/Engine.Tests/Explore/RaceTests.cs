@@ -2,6 +2,7 @@ using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Explore;
 using BalloonScript.Engine.Explore.Ops;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Explore;
@@ -111,6 +112,69 @@ public class RaceTests
             Assert.That(run.Reports.Where(r => r.KindName != "balloon_unmovable"), Is.Empty, design.Name);
             Assert.That(run.Delta("balloon_pages"), Is.EqualTo(290), design.Name);
         }
+    }
+
+    /// <summary>
+    /// v3.16 lru_add_drain_all (munmap's, before a free) runs lru_add_drain_cpu as work on each CPU: never inside that
+    /// CPU's own __lru_cache_add or drain, which run with preemption off. A fault on one CPU filling its pagevec while
+    /// another CPU frees used to drain the first CPU's pagevec from under it (an exception in the engine, "Collection
+    /// was modified", in most schedules).
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("v6.1")]
+    public void LruAddDrainAll_WaitsForAnotherCpusPagevecSection_NoExceptionNoFinding(string design)
+    {
+        var sim = Simulation.Create(TestOptions.Classic(24, 2, 1, design) with { Pagevecs = true });
+        sim.WorkloadAnon(6);
+        sim.WorkloadFile(4);
+        var race = FromOps(sim, (0, [RaceOp.Of("anon", ("pages", 40))]), (1, [RaceOp.Of("free", ("fraction", 0.5))]));
+
+        var result = Explorer.Explore(race, new ExploreRequest("random", 1, threads: 1), 0, 300);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        var waits = Enumerable.Range(0, 100).Select(seed => race.Run(0, new RandomStrategy(seed)))
+            .Count(run => run.Trace.Any(t => t.Point == "blocked: lru_add_pvec of cpu0"));
+        Assert.That(waits, Is.Positive, "no schedule had the free wait for the fault's pagevec section");
+    }
+
+    /// <summary>
+    /// Two CPUs freeing workload pages (munmap, truncate, kmem_cache_free), or one freeing while reclaim takes pages:
+    /// each frees what is still the workload's when its turn comes (zap_pte_range finds the PTE, truncate checks
+    /// page-&gt;mapping). A page chosen by both used to be freed twice: list_del corruption, put_page on _count 0.
+    /// </summary>
+    [TestCase("fixed", false)]
+    [TestCase("v6.1", true)]
+    public void WorkloadFrees_OnTwoCpus_OrAgainstReclaim_FreeEachPageOnce(string design, bool reclaim)
+    {
+        var sim = Simulation.Create(TestOptions.Classic(24, 2, 1, design) with { Reclaim = reclaim, Pagevecs = true, PerCpuLists = true });
+        sim.WorkloadAnon(7);
+        sim.WorkloadFile(5);
+        RaceOp[] other = reclaim ? [RaceOp.Of("reclaim")] : [RaceOp.Of("free", ("fraction", 0.5), ("pattern", "random"), ("seed", 3))];
+        var race = FromOps(sim, (0, [RaceOp.Of("free", ("fraction", 0.5))]), (1, other));
+
+        var result = Explorer.Explore(race, new ExploreRequest("random", 1, threads: 1), 0, 200);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
+    /// <summary>isolate's default range is the balloon's pages in one zone: the migrate scanner works in one zone.</summary>
+    [Test]
+    public void Isolate_ByDefault_ScansTheBalloonPagesOfTheLowestBalloonPagesZone()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(24, 2, 1, "fixed"));
+        sim.WorkloadAnon(6);
+        sim.WorkloadFree(0.3, "random", 2);
+        sim.BalloonInflate(6);
+        var map = sim.PageMap();
+        int lowest = Array.IndexOf(map, (byte)PageKind.Balloon), highest = Array.LastIndexOf(map, (byte)PageKind.Balloon);
+        int dma32 = 16 * 256;
+        Assume.That(lowest < dma32 && highest >= dma32, "the balloon spans DMA and DMA32");
+
+        var race = FromOps(sim, (0, [RaceOp.Of("deflate", ("pages", 8))]), (1, [RaceOp.Of("isolate")]));
+
+        int last = Array.LastIndexOf(map, (byte)PageKind.Balloon, dma32 - 1);
+        Assert.That(race.Tasks[1].Name, Does.StartWith($"isolate_migratepages_range({lowest}, {last + 1}, sync)"));
+        Assert.That(Explorer.Explore(race, new ExploreRequest("random", 1, threads: 1), 0, 50).Failing, Is.Zero);
     }
 
     [Test]
