@@ -14,7 +14,7 @@ namespace BalloonScript.Engine.Balloon;
 /// functions with balloon_aops (<see cref="V4_8.BalloonAops"/>).
 /// </summary>
 internal sealed class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock, PageRefs refs,
-    IBuddyAllocator buddy, Sanitizer sanitizer, Scheduler scheduler, IBalloonMovability movability)
+    IBuddyAllocator buddy, Lru lru, Sanitizer sanitizer, Scheduler scheduler, IBalloonMovability movability)
 {
     /// <summary>
     /// balloon_page_isolate (v3.16 = v3.18 shape): speculative reference, trylock, the version's re-check
@@ -40,7 +40,9 @@ internal sealed class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLi
             }
             pageLock.Unlock(page);
         }
-        buddy.PutPage(page);
+        // put_page: by now the page may be no balloon page but an LRU page whose other references went meanwhile
+        // (migrated, freed and reused): the last reference takes it off its LRU list first.
+        lru.PutPage(page);
         return false;
     }
 

@@ -90,6 +90,12 @@ internal sealed class RaceBuilder
             Check.That(ops.Count > 0, $"cpu{cpu}", "empty list of operations");
             for (int i = 0; i < ops.Count; i++) RaceOps.Check($"cpu{cpu}[{i}]", ops[i], sim.Options);
         }
+        // fill_balloon and leak_balloon have one caller: the driver's own thread (v3.16's vballoon kthread, v4.8's and
+        // 6.1's work item). Two CPUs running them at once is no kernel's interleaving. (The v4.6+ OOM notifier's
+        // leak_balloon comes from an allocation's OOM path, not from an operation.)
+        var driver = cpus.Where(c => c.Ops.Any(o => o.Kind is "inflate" or "deflate")).Select(c => c.Cpu).Order().ToArray();
+        Check.That(driver.Length <= 1, $"cpu{driver.LastOrDefault()}",
+            $"inflate and deflate run on the balloon driver's one thread, but cpu{driver.FirstOrDefault()} has some too: put them on one CPU");
         return FromSource(sim.Snapshot(), cpus);
     }
 

@@ -33,7 +33,7 @@ internal abstract class BalloonOomNotifier(OomNotifyList chain, Scheduler schedu
     {
         using var _ = scheduler.Current.Path.Enter(Function);
         if (!_vb!.DeflateOnOom) return 0; // NOTIFY_OK, *freed unchanged
-        long freed = _vb.LeakBalloon(Math.Min(OomNrPages, _vb.NumPages)) / VirtioBalloon.PagesPerPage;
+        long freed = _vb.LeakBalloon(OomNrPages) / VirtioBalloon.PagesPerPage; // leak_balloon itself takes no more than the balloon has
         _vb.UpdateBalloonSize();
         return freed;
     }

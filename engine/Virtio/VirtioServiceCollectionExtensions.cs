@@ -16,6 +16,7 @@ internal static class VirtioServiceCollectionExtensions
         _ = fillLeak switch
         {
             PartVersion.V3_16 => services.AddSingleton<IDriverFillLeak, V3_16.FillUnderBalloonLock>(),
+            PartVersion.V4_8 => services.AddSingleton<IDriverFillLeak, V4_8.LeakNoMoreThanTaken>(),
             PartVersion.V6_1 => services.AddSingleton<IDriverFillLeak, V6_1.AllocBeforeBalloonLock>(),
             _ => throw new ArgumentException($"driver fill/leak: no implementation of version {fillLeak.Display()}", nameof(fillLeak)),
         };

@@ -34,10 +34,12 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
     /// munmap / truncate / kmem_cache_free of a page the workload chose earlier, given as it was then (<paramref name="pfn"/>,
     /// its <paramref name="mapping"/> and <paramref name="index"/>): another CPU may have changed it since (freed,
     /// reclaimed, migrated it). An anonymous page is found again through its PTE, as zap_pte_range finds it: the page
-    /// mapped there now is freed, or the swap entry there. A page-cache page must still be that file's page at that
-    /// index (truncate after lock_page checks page-&gt;mapping), a slab page (no mapping) still slab; else it is not the
-    /// workload's to free any more. The check and the first change that takes the page from the workload have no
-    /// preemption point between them. True if a page was freed.
+    /// mapped there now is unmapped, or the swap entry there freed. A page-cache page must still be that file's page at
+    /// that index (truncate after lock_page checks page-&gt;mapping), a slab page (no mapping) still slab; else it is
+    /// not the workload's to free any more. The check and the first change that takes the page from the workload (the
+    /// PTE, the page cache, PG_slab) have no preemption point between them. Each then drops the reference it held with
+    /// an LRU-aware put_page: the page leaves its LRU list only with its last reference, so a page another path holds
+    /// isolated (compaction, reclaim) is theirs to put back or free. True if a page was taken.
     /// </summary>
     public bool FreeChosen(int pfn, int mapping, int index)
     {
@@ -45,23 +47,37 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
         {
             if (processes.OwnerOf(mapping) is not { } owner) return false;
             int pte = owner.Ptes[index];
-            if (pte >= 0)
+            owner.Ptes[index] = Process.None;
+            if (pte >= 0) ZapAnonPte(owner, pte);
+            else if (Process.IsSwapEntry(pte))
             {
-                FreeWorkloadPage(pte);
-                return true;
-            }
-            if (Process.IsSwapEntry(pte))
-            {
-                owner.Ptes[index] = Process.None;
                 owner.SwapEnts--;
                 FreeSwapAndCache(Process.SwapSlot(pte));
             }
-            return false;
+            return pte >= 0;
         }
-        bool still = pages.Mapping[pfn] == mapping && Freeable(pfn)
-                     && (mapping == 0 ? pages.Kind[pfn] == (byte)PageKind.Slab : pages.Kind[pfn] == (byte)PageKind.File && pages.Index[pfn] == index);
-        if (still) FreeWorkloadPage(pfn);
-        return still;
+        if (pages.Mapping[pfn] != mapping || !Freeable(pfn)) return false;
+        var zone = node.ZoneOf(pfn);
+        if (mapping == 0)
+        {
+            if (pages.Kind[pfn] != (byte)PageKind.Slab) return false;
+            // kmem_cache_free of the slab's last object: the slab page goes back (__ClearPageSlab, free_pages).
+            pages.Clear(pfn, PG.Slab);
+            zone.Stat[(int)(reclaimableSlab.Contains(pfn) ? ZoneStat.NrSlabReclaimable : ZoneStat.NrSlabUnreclaimable)]--;
+            reclaimableSlab.Remove(pfn);
+        }
+        else
+        {
+            if (pages.Kind[pfn] != (byte)PageKind.File || pages.Index[pfn] != index) return false;
+            // truncate_inode_page: delete_from_page_cache (mapping cleared, NR_FILE_PAGES), cancel_dirty_page.
+            pages.Mapping[pfn] = 0;
+            zone.Stat[(int)ZoneStat.NrFilePages]--;
+            if (pages.Test(pfn, PG.Dirty)) zone.Stat[(int)ZoneStat.NrDirty]--;
+            pages.Clear(pfn, PG.Dirty);
+        }
+        contents.Retire(pfn);
+        lru.PutPage(pfn);
+        return true;
     }
 
     /// <summary>
@@ -75,49 +91,6 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
         PageKind.Slab => pages.Count[pfn] > 0 && pages.Test(pfn, PG.Slab),
         _ => false,
     };
-
-    /// <summary>
-    /// Unmap, take off the LRU, drop the last reference (munmap / truncate / kmem_cache_free). The page leaves its
-    /// mapping (PTE, page cache) before the first preemption point, so no other path takes it for the workload's.
-    /// </summary>
-    public void FreeWorkloadPage(int pfn)
-    {
-        var zone = node.ZoneOf(pfn);
-        var kind = (PageKind)pages.Kind[pfn];
-        if (kind == PageKind.Anon && processes.OwnerOf(pages.Mapping[pfn]) is { } owner)
-        {
-            owner.Ptes[pages.Index[pfn]] = Process.None;
-            owner.AnonRss--;
-        }
-        pages.Mapping[pfn] = 0;
-        if (pages.PageLru(pfn))
-        {
-            zone.LruLock.Lock();
-            lru.DelPageFromLruList(zone, pfn, lru.LruListOf(pfn));
-            pages.Clear(pfn, PG.Lru | PG.Active);
-            zone.LruLock.Unlock();
-        }
-        switch (kind)
-        {
-            case PageKind.Anon:
-                zone.Stat[(int)ZoneStat.NrAnonPages]--;
-                pages.MapCount[pfn] = -1;
-                if (pages.Test(pfn, PG.SwapCache)) DropSwapCache(pfn);
-                break;
-            case PageKind.File:
-                zone.Stat[(int)ZoneStat.NrFilePages]--;
-                if (pages.Test(pfn, PG.Dirty)) zone.Stat[(int)ZoneStat.NrDirty]--;
-                break;
-            case PageKind.Slab:
-                zone.Stat[(int)(reclaimableSlab.Contains(pfn) ? ZoneStat.NrSlabReclaimable : ZoneStat.NrSlabUnreclaimable)]--;
-                reclaimableSlab.Remove(pfn);
-                pages.Clear(pfn, PG.Slab);
-                break;
-        }
-        pages.Clear(pfn, PG.SwapBacked | PG.Uptodate | PG.Dirty | PG.Referenced);
-        contents.Retire(pfn);
-        buddy.PutPage(pfn);
-    }
 
     /// <summary>zap_pte_range of one anonymous page of an exiting process: page_remove_rmap, then the PTE's reference (LRU-aware put_page).</summary>
     private void ZapAnonPte(Process process, int pfn)

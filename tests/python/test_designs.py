@@ -22,10 +22,10 @@ def test_designs_list_movable_v4_8_with_its_parts(bs):
     assert movable.parts == {
         "page allocator": "v3.16", "LRU lists": "v3.16", "reclaim": "v3.16", "background compaction": "v4.8", "compaction": "v3.16",
         "migrate scanner": "v4.8", "migration": "v4.8", "balloon identity": "v4.8", "scanner isolation": "v4.8",
-        "dequeue walk": "v4.8", "balloon migration": "v4.8", "driver fill/leak": "v3.16",
+        "dequeue walk": "v4.8", "balloon migration": "v4.8", "driver fill/leak": "v4.8",
         "driver release": "v4.5", "OOM notifier": "v4.8", "balloon stats": "v4.8"}
     fill_leak = {d.name: d.parts["driver fill/leak"] for d in bs.designs()}
-    assert fill_leak == {"legacy": "v3.16", "redesign": "v3.16", "fixed": "v3.16", "movable": "v3.16", "v6.1": "v6.1"}
+    assert fill_leak == {"legacy": "v3.16", "redesign": "v3.16", "fixed": "v3.16", "movable": "v4.8", "v6.1": "v6.1"}
     background = {d.name: d.parts["background compaction"] for d in bs.designs()}
     assert background == {"legacy": "v3.16", "redesign": "v3.16", "fixed": "v3.16", "movable": "v4.8", "v6.1": "v6.1"}
 

@@ -55,6 +55,7 @@ def test_run_runs_every_path_to_completion(bs, guest):
     ({"cpu0": ["deflate"], "cpu1": ["deflate"], "cpu5": ["deflate"]}, "3 CPUs have operations, but the simulation has 2"),
     ({"cpu0": ["kswapd"]}, r"this simulation \(legacy\) has no kswapd operation: it was built with reclaim=False"),
     ({"cpu0": ["migrate0"]}, "pfn 0 is not on an LRU list"),
+    ({"cpu0": ["deflate"], "cpu1": ["deflate"]}, "inflate and deflate run on the balloon driver's one thread"),
     ({"core0": ["deflate"]}, "core0: a race takes one list of operations per CPU"),
     ({"cpu0": "deflate"}, "cpu0 must be a list of bs.op operations"),
 ])

@@ -29,7 +29,8 @@ internal static class RaceOps
         new("inflate", "the balloon takes pages: fill_balloon calls of up to 256 PFNs each", [Pages],
             (a, kit) => Batched("fill_balloon", a.Int("pages", 1, MaxPages), n => kit.Driver.FillBalloon(n))),
         new("deflate", "the balloon gives pages back: leak_balloon calls of up to 256 PFNs each", [Pages],
-            (a, kit) => Batched("leak_balloon", a.Int("pages", 1, MaxPages), n => kit.Driver.LeakBalloon(n))),
+            // As the balloon thread asks (towards_target): never more than the balloon has when the call starts.
+            (a, kit) => Batched("leak_balloon", a.Int("pages", 1, MaxPages), n => kit.Driver.LeakBalloon(Math.Min(n, kit.Driver.NumPages)))),
         new("compact", "memory compaction: compact_memory's walk over every zone, or compact_zone of one zone (skip hints honoured)",
             [Mode, new("zone", "text", "", "zone name (DMA, DMA32, Normal); empty = every zone, as compact_memory")], Compact),
         new("allocate", "high-order allocations through alloc_pages' slow path with direct compaction (order 9 = THP fault)",

@@ -10,7 +10,7 @@ namespace BalloonScript.Engine.Virtio.V3_16;
 /// leak_balloon releases vb-&gt;pfns as the design's release says; migratepage leaves managed_pages alone.
 /// </summary>
 [KernelPart("driver fill/leak", PartVersion.V3_16)]
-internal sealed class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLeak
+internal class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLeak
 {
     /// <summary>fill_balloon: each page enqueued is listed (and isolatable) before the host is told.</summary>
     public int Fill(VirtioBalloon vb, long num, bool inThread)
@@ -46,7 +46,7 @@ internal sealed class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriver
     {
         num = Math.Min(num, VirtioBalloon.MaxPfns);
         vb.BalloonLock.Lock();
-        vb.DequeueIntoPfns(num, pages: null);
+        vb.DequeueIntoPfns(LeakLimit(vb, num), pages: null);
         int removed = vb.NumPfns;
         if (vb.NumPfns != 0) vb.TellHost(VirtQueue.Deflate);
         if (vb.Release.UnderBalloonLock)
@@ -63,6 +63,9 @@ internal sealed class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriver
         }
         return removed;
     }
+
+    /// <summary>How many PFNs leak_balloon dequeues of the <paramref name="num"/> asked, under balloon_lock: all (v3.16–v4.5).</summary>
+    protected virtual long LeakLimit(VirtioBalloon vb, long num) => num;
 
     /// <summary>Before the late-2019 fix migratepage leaves managed pages in the old zone (compaction stays in one zone).</summary>
     public void MigratepageManagedPages(VirtioBalloon vb, int newpage, int page) { }

@@ -72,6 +72,8 @@ public class RaceTests
         yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("deflate") }) }, "cpu0[0] pages: is required").SetName("missing argument");
         yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("compact", ("mode", "eager")) }) }, "cpu0[0] mode must be one of async, sync_light, sync").SetName("bad mode");
         yield return new TestCaseData(new[] { (0, new[] { RaceOp.Of("migrate", ("pfn", 0)) }) }, "cpu0[0] pfn: pfn 0 is not on an LRU list").SetName("migrate a page that is not on an LRU");
+        yield return new TestCaseData(new[] { (0, deflate), (1, new[] { RaceOp.Of("inflate", ("pages", 1)) }) },
+            "cpu1: inflate and deflate run on the balloon driver's one thread, but cpu0 has some too").SetName("balloon driver on two CPUs");
     }
 
     [TestCaseSource(nameof(BadRaces))]
