@@ -159,6 +159,43 @@ public class RaceTests
         Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
     }
 
+    /// <summary>
+    /// 6.1's migrate scanner takes a page with get_page_unless_zero and TestClearPageLRU, then lru_lock to take it off
+    /// the list. A munmap meanwhile drops only its own reference (the LRU is the last put's business); it used to take the
+    /// page off the LRU itself, under the scanner: list_del corruption.
+    /// </summary>
+    [Test]
+    public void WorkloadFree_AgainstV61Compaction_LeavesTheLruToTheLastReference()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(16, 3, 371, "v6.1"));
+        sim.WorkloadAnon(0.957);
+        var race = FromOps(sim, (1, [RaceOp.Of("free", ("fraction", 0.777))]), (2, [RaceOp.Of("compact")]));
+
+        var result = Explorer.Explore(race, new ExploreRequest("random", 597, threads: 1), 0, 60);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
+    /// <summary>
+    /// balloon_page_isolate (v3.18–v4.7) takes a speculative reference on what looked like a balloon page; by its
+    /// put_page the page may be an LRU page whose other references went meanwhile (migrated by another compaction and
+    /// reused). The put must be the LRU-aware one: it was a plain free, of a page with PG_lru set (bad_page).
+    /// </summary>
+    [Test]
+    public void BalloonPageIsolate_FailedIsolationOfAReusedPage_PutsItOffTheLru()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(32, 2, 274, "fixed"));
+        sim.WorkloadFile(4.47);
+        sim.BalloonInflate(0.076);
+        sim.WorkloadFree(0.702, "random", 44);
+        var race = FromOps(sim, (0, [RaceOp.Of("file", ("pages", 27)), RaceOp.Of("isolate", ("mode", "async"), ("then", "migrate"))]),
+            (1, [RaceOp.Of("compact")]));
+
+        var result = Explorer.Explore(race, new ExploreRequest("pct", 83, threads: 1), 0, 60);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
     /// <summary>isolate's default range is the balloon's pages in one zone: the migrate scanner works in one zone.</summary>
     [Test]
     public void Isolate_ByDefault_ScansTheBalloonPagesOfTheLowestBalloonPagesZone()
