@@ -32,8 +32,20 @@ internal sealed class Writeback
     /// <summary>set_page_writeback, and the I/O completing after the device latency.</summary>
     public void StartWriteback(int pfn)
     {
+        SetPageWriteback(pfn);
+        SubmitWrite(pfn);
+    }
+
+    /// <summary>set_page_writeback: PG_writeback and NR_WRITEBACK (a writepage sets it before it unlocks the page).</summary>
+    public void SetPageWriteback(int pfn)
+    {
         _pages.Set(pfn, PG.Writeback);
         _node.ZoneOf(pfn).Stat[(int)ZoneStat.NrWriteback]++;
+    }
+
+    /// <summary>submit_bio of a page under writeback: the I/O completes after the device latency (at once without one).</summary>
+    public void SubmitWrite(int pfn)
+    {
         if (_latencyNs == 0) EndPageWriteback(pfn);
         else _clock.AddTimer(_clock.NowNs + _latencyNs, TimerKind.WritebackDone, pfn);
     }

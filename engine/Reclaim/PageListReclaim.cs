@@ -191,8 +191,11 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
         if (fileCache) zone.Stat[(int)ZoneStat.NrDirty]--;
         pages.Set(page, PG.Reclaim);
         if (!fileCache) vmstat.Count(VmEvent.Pswpout);
+        // writepage (__swap_writepage, a file's): set_page_writeback, unlock_page, submit_bio, in that order: nobody
+        // sees the page unlocked and not yet under writeback (free_swap_and_cache would take it out of the swap cache).
+        writeback.SetPageWriteback(page);
         pageLock.Unlock(page);
-        writeback.StartWriteback(page);
+        writeback.SubmitWrite(page);
         if (!pages.Test(page, PG.Writeback)) pages.Clear(page, PG.Reclaim);
         zone.Stat[(int)ZoneStat.NrVmscanWrite]++;
         return PageoutResult.Success;

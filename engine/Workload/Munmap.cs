@@ -92,14 +92,15 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
         _ => false,
     };
 
-    /// <summary>zap_pte_range of one anonymous page of an exiting process: page_remove_rmap, then the PTE's reference (LRU-aware put_page).</summary>
+    /// <summary>zap_pte_range of one mapped anonymous page (munmap, exit_mmap): page_remove_rmap, free_swap_cache, then the PTE's reference (LRU-aware put_page).</summary>
     private void ZapAnonPte(Process process, int pfn)
     {
         pages.MapCount[pfn] = -1;
         node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
         process.AnonRss--;
         contents.Retire(pfn);
-        if (pages.Test(pfn, PG.SwapCache) && !pages.Test(pfn, PG.Writeback)) DropSwapCache(pfn);
+        // free_swap_cache: trylock_page, then try_to_free_swap (not under writeback); a page reclaim has locked stays.
+        if (pages.Test(pfn, PG.SwapCache) && !pages.Test(pfn, PG.Writeback | PG.Locked)) DropSwapCache(pfn);
         lru.PutPage(pfn);
     }
 

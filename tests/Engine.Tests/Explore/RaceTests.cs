@@ -196,6 +196,24 @@ public class RaceTests
         Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
     }
 
+    /// <summary>
+    /// Reclaim swapping a page out while the workload unmaps it: writepage sets PG_writeback before it unlocks the page,
+    /// so free_swap_and_cache (the PTE is a swap entry by then) leaves the page in the swap cache. pageout used to unlock
+    /// first: the page left the swap cache in between, went under writeback, and reclaim's putback freed it so (bad_page).
+    /// </summary>
+    [Test]
+    public void WorkloadFree_AgainstReclaimSwappingOut_FreesTheSlotAndLeavesThePageUnderWriteback()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(16, 2, 221, "fixed") with { Reclaim = true, SwapMib = 8 });
+        sim.WorkloadAnon(3.576);
+        sim.WorkloadFree(0.289, "interleave", 86);
+        var race = FromOps(sim, (0, [RaceOp.Of("free", ("fraction", 0.623), ("pattern", "random"), ("seed", 6))]), (1, [RaceOp.Of("reclaim")]));
+
+        var result = Explorer.Explore(race, new ExploreRequest("random", 1, threads: 1), 0, 100);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
     /// <summary>isolate's default range is the balloon's pages in one zone: the migrate scanner works in one zone.</summary>
     [Test]
     public void Isolate_ByDefault_ScansTheBalloonPagesOfTheLowestBalloonPagesZone()
