@@ -226,8 +226,9 @@ internal sealed class Scheduler : ISnapshotState
     /// <summary>
     /// Block the running path until <paramref name="condition"/> holds (a lock it spins or sleeps on).
     /// Run to completion, nothing else runs but what time brings (timers: a kernel thread asleep holding the lock
-    /// wakes and releases it); if no timer can, the path cannot go on. Switching, if no other path can run, the run is
-    /// a deadlock. Either way the run is aborted and <see cref="RunOutcome.Deadlock"/> says why.
+    /// wakes and releases it); if no timer can, the path cannot go on. Switching, if no other path can run, time passes
+    /// the same way (<see cref="LetTimePassWhileAllBlocked"/>), and with no timer left the run is a deadlock. Either way
+    /// the run is aborted and <see cref="RunOutcome.Deadlock"/> says why.
     /// A path unwinding from an abort cannot block: it is unwound further.
     /// </summary>
     public void WaitUntil(Func<bool> condition, object waitingOn, string point)
@@ -249,12 +250,35 @@ internal sealed class Scheduler : ISnapshotState
             _trace.Add(new TraceEntry(_step, current.Cpu, current.Name, "blocked: " + point));
             _sleepSets?.Stepped(current);
             var runnable = CollectRunnable();
-            if (runnable.Count == 0) Abort(DeadlockMessage());
+            if (runnable.Count == 0)
+            {
+                if (_nowNs - since < MaxInlineWaitNs && LetTimePassWhileAllBlocked(current))
+                {
+                    current.WaitCondition = null;
+                    current.WaitingOn = null;
+                    continue;
+                }
+                Abort(DeadlockMessage());
+            }
             var next = runnable.Count == 1 ? (_sleepSets?.Blocks(runnable[0]) == true ? null : runnable[0]) : Choose(runnable, current);
             SwitchTo(current, next ?? throw Prune());
             current.WaitCondition = null;
             current.WaitingOn = null;
         }
+    }
+
+    /// <summary>
+    /// Switching, every path blocked: what only time brings (an I/O completing, a sleeping thread's timer) comes now, as
+    /// it does for a path run to completion, on the CPU of the path that waited last (idle, it takes the interrupt).
+    /// No schedule chooses this; a run that no timer can unblock is still a deadlock. False if no timer was armed.
+    /// </summary>
+    private bool LetTimePassWhileAllBlocked(SimTask current)
+    {
+        var (condition, waitingOn) = (current.WaitCondition, current.WaitingOn);
+        (current.WaitCondition, current.WaitingOn) = (null, null);
+        bool fired = LetTimePass?.Invoke() == true;
+        (current.WaitCondition, current.WaitingOn) = (condition, waitingOn);
+        return fired;
     }
 
     /// <summary>
@@ -402,7 +426,7 @@ internal sealed class Scheduler : ISnapshotState
 
     /// <summary>
     /// A finished task hands the baton on: to the strategy's pick among the runnable tasks; if every unfinished
-    /// task is blocked that is a deadlock and the run aborts. While aborting, the unfinished tasks are woken one at a
+    /// task is blocked, to the first of them, which lets time pass or aborts the run as a deadlock (<see cref="WaitUntil"/>). While aborting, the unfinished tasks are woken one at a
     /// time, in list order, each unwinding alone before it passes the baton on, so abort keeps the one-runner rule.
     /// </summary>
     private void PassBaton(SimTask finished)
@@ -419,7 +443,12 @@ internal sealed class Scheduler : ISnapshotState
                 }
                 if (runnable.Count > 0) _pruned = true;
                 else if (_tasks.All(t => t.Done)) return;
-                else _deadlock ??= DeadlockMessage();
+                else
+                {
+                    // Every task left is blocked: the first one lets time pass (WaitUntil), or finds the deadlock.
+                    Give(_tasks.First(t => !t.Done));
+                    return;
+                }
             }
             catch (Exception e)
             {

@@ -214,6 +214,24 @@ public class RaceTests
         Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
     }
 
+    /// <summary>
+    /// Sync compaction waits in wait_on_page_writeback for a page reclaim is swapping out; the other CPU has finished.
+    /// Every path left is blocked, so time passes, as it does for a path run to completion: the write completes and
+    /// compaction goes on. It used to be reported as a deadlock (timers fired only for a sleeping path).
+    /// </summary>
+    [Test]
+    public void EveryPathBlockedOnWriteback_TimePasses_TheIoCompletes_NoDeadlock()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(32, 2, 377, "movable") with { Reclaim = true, SwapMib = 8 });
+        sim.WorkloadAnon(4.429);
+        sim.WorkloadFree(0.285, "interleave", 96);
+        var race = FromOps(sim, (0, [RaceOp.Of("reclaim"), RaceOp.Of("compact")]), (1, [RaceOp.Of("anon", ("pages", 1))]));
+
+        var result = Explorer.Explore(race, new ExploreRequest("pct", 21, threads: 1), 0, 30);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
     /// <summary>isolate's default range is the balloon's pages in one zone: the migrate scanner works in one zone.</summary>
     [Test]
     public void Isolate_ByDefault_ScansTheBalloonPagesOfTheLowestBalloonPagesZone()
