@@ -14,18 +14,22 @@ namespace BalloonScript.Engine.Mm;
 /// re-establishes them on the new page, or on the old one if migration failed; reclaim's <c>try_to_unmap</c>
 /// replaces an anonymous page's PTE by its swap entry.
 /// </summary>
-internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, SwapArea swap) : ISnapshotState
+internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, SwapArea swap, PageContents contents) : ISnapshotState
 {
     private readonly int[] _migrationEntries = new int[pages.NrPages];
     private readonly bool[] _young = new bool[pages.NrPages];
+    /// <summary>Old pages under migration whose every migration entry a munmap took: their data is nobody's.</summary>
+    private readonly HashSet<int> _unmappedDuringMigration = [];
 
-    public object Save() => (_migrationEntries.Clone(), _young.Clone());
+    public object Save() => (_migrationEntries.Clone(), _young.Clone(), _unmappedDuringMigration.ToArray());
 
     public void Restore(object saved)
     {
-        var (entries, young) = ((object, object))saved;
+        var (entries, young, unmapped) = ((object, object, int[]))saved;
         ((int[])entries).CopyTo(_migrationEntries, 0);
         ((bool[])young).CopyTo(_young, 0);
+        _unmappedDuringMigration.Clear();
+        _unmappedDuringMigration.UnionWith(unmapped);
     }
 
     /// <summary>page_mapping(): the swap address space for a swap-cache page, NULL for other anonymous pages, else <c>page-&gt;mapping</c>.</summary>
@@ -61,6 +65,14 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
         if (pages.PageAnon(pfn)) node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
     }
 
+    /// <summary>zap_pte_range of a migration entry for <paramref name="pfn"/>: one fewer PTE for remove_migration_ptes to restore; false if there is none.</summary>
+    public bool ZapMigrationEntry(int pfn)
+    {
+        if (_migrationEntries[pfn] == 0) return false;
+        if (--_migrationEntries[pfn] == 0) _unmappedDuringMigration.Add(pfn);
+        return true;
+    }
+
     /// <summary>
     /// remove_migration_ptes(old, new): the migration entries pointing at <paramref name="old"/> become PTEs of
     /// <paramref name="newpage"/> (get_page + page_add_anon_rmap / page_add_file_rmap each; the new PTE is old, not
@@ -68,6 +80,8 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
     /// </summary>
     public void RemoveMigrationPtes(int old, int newpage)
     {
+        // Every entry went to a munmap: no PTE to restore, and the data (moved to newpage or not) stops existing.
+        if (_unmappedDuringMigration.Remove(old)) contents.Retire(newpage);
         int entries = _migrationEntries[old];
         if (entries == 0) return;
         _migrationEntries[old] = 0;

@@ -1,5 +1,5 @@
 using BalloonScript.Engine.Mm;
-using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 
@@ -10,8 +10,8 @@ namespace BalloonScript.Engine.Workload;
 /// (zap_pte_range, free_swap_and_cache), as v3.16 mm/memory.c and mm/swapfile.c do it at the level of page state.
 /// The data of what is taken away stops existing.
 /// </summary>
-internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, Lru lru, ProcessTable processes, PageContents contents,
-    SwapCache swapCache, ReclaimableSlab reclaimableSlab)
+internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable processes, PageContents contents,
+    SwapCache swapCache, ReclaimableSlab reclaimableSlab, PageLock pageLock, Rmap rmap, Scheduler scheduler)
 {
     /// <summary>
     /// exit_mmap of a process (the OOM killer's victim): every page it maps is unmapped and its reference dropped, every
@@ -19,22 +19,43 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
     /// </summary>
     public void ExitMmap(Process process)
     {
-        for (int i = 0; i < process.Ptes.Length; i++)
-        {
-            int pte = process.Ptes[i];
-            if (pte >= 0) ZapAnonPte(process, pte);
-            else if (Process.IsSwapEntry(pte)) FreeSwapAndCache(Process.SwapSlot(pte));
-            process.Ptes[i] = Process.None;
-        }
-        process.SwapEnts = 0;
+        for (int i = 0; i < process.Ptes.Length; i++) ZapPte(process, i);
         process.Exited = true;
+    }
+
+    /// <summary>
+    /// zap_pte_range of <paramref name="process"/>'s PTE <paramref name="index"/>: a present page is unmapped
+    /// (<see cref="ZapAnonPte"/>); a migration entry (the page is being migrated: its PTE here still names the old page,
+    /// unmapped, with the entry counted by <see cref="Rmap"/>) just goes, so migration maps the new page nowhere; a swap
+    /// entry is freed. True if a page was unmapped.
+    /// </summary>
+    private bool ZapPte(Process process, int index)
+    {
+        int pte = process.Ptes[index];
+        process.Ptes[index] = Process.None;
+        if (pte >= 0)
+        {
+            if (!pages.PageMapped(pte) && rmap.ZapMigrationEntry(pte))
+            {
+                process.AnonRss--;
+                return false;
+            }
+            ZapAnonPte(process, pte);
+            return true;
+        }
+        if (Process.IsSwapEntry(pte))
+        {
+            process.SwapEnts--;
+            FreeSwapAndCache(Process.SwapSlot(pte));
+        }
+        return false;
     }
 
     /// <summary>
     /// munmap / truncate / kmem_cache_free of a page the workload chose earlier, given as it was then (<paramref name="pfn"/>,
     /// its <paramref name="mapping"/> and <paramref name="index"/>): another CPU may have changed it since (freed,
     /// reclaimed, migrated it). An anonymous page is found again through its PTE, as zap_pte_range finds it: the page
-    /// mapped there now is unmapped, or the swap entry there freed. A page-cache page must still be that file's page at
+    /// mapped there now is unmapped, or the swap or migration entry there cleared (<see cref="ZapPte"/>). A page-cache page must still be that file's page at
     /// that index (truncate after lock_page checks page-&gt;mapping), a slab page (no mapping) still slab; else it is
     /// not the workload's to free any more. The check and the first change that takes the page from the workload (the
     /// PTE, the page cache, PG_slab) have no preemption point between them. Each then drops the reference it held with
@@ -44,18 +65,8 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
     public bool FreeChosen(int pfn, int mapping, int index)
     {
         if ((mapping & MappingTable.PageMappingAnon) != 0)
-        {
-            if (processes.OwnerOf(mapping) is not { } owner) return false;
-            int pte = owner.Ptes[index];
-            owner.Ptes[index] = Process.None;
-            if (pte >= 0) ZapAnonPte(owner, pte);
-            else if (Process.IsSwapEntry(pte))
-            {
-                owner.SwapEnts--;
-                FreeSwapAndCache(Process.SwapSlot(pte));
-            }
-            return pte >= 0;
-        }
+            return processes.OwnerOf(mapping) is { } owner && ZapPte(owner, index);
+        if (mapping != 0 && pages.PageLocked(pfn)) WaitOnPageLocked(pfn); // truncate's lock_page: a page being read in is waited for
         if (pages.Mapping[pfn] != mapping || !Freeable(pfn)) return false;
         var zone = node.ZoneOf(pfn);
         if (mapping == 0)
@@ -79,6 +90,9 @@ internal sealed class Munmap(PageTable pages, Node node, IBuddyAllocator buddy, 
         lru.PutPage(pfn);
         return true;
     }
+
+    /// <summary>lock_page's wait, in truncate (its own method: the lambda's closure only where a page is locked).</summary>
+    private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), pageLock, $"truncate: lock_page(pfn {pfn})");
 
     /// <summary>
     /// A page the workload can free now, not under writeback (truncate would wait for the write): a mapped anonymous

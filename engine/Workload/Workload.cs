@@ -71,11 +71,13 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         double written = 0;
         return Populate(n, Gfp.HighUserMovable, () => false, (pfn, i) =>
         {
+            // add_to_page_cache_lru of a locked new page (__SetPageLocked); the read's completion unlocks it.
             pages.Mapping[pfn] = mapping;
             pages.Index[pfn] = (int)i;
-            pages.Flags[pfn] = (uint)PG.Uptodate;
+            pages.Flags[pfn] = (uint)(PG.Uptodate | PG.Locked);
             pages.Kind[pfn] = (byte)PageKind.File;
             AddToLru(pfn, active: false);
+            pages.Clear(pfn, PG.Locked);
             var zone = node.ZoneOf(pfn);
             zone.Stat[(int)ZoneStat.NrFilePages]++;
             if ((written += dirty) >= 1.0 - 1e-9)

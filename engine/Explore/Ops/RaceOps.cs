@@ -137,7 +137,7 @@ internal static class RaceOps
         kit.IsolateLru(pfn, list);
         int target = kit.Target();
         Engine.Check.That(target >= 0, a.Name("pfn"), "no free page left for the migration target");
-        return new BoundOp($"migrate_pages(pfn {pfn} -> {target})", () => kit.Migrate(list, _ => target, mode), () => kit.FreeList(list), target);
+        return new BoundOp($"migrate_pages(pfn {pfn} -> {target})", () => kit.MigrateTo(list, target, mode), () => kit.FreeList(list), target);
     }
 
     private static BoundOp Isolate(OpArgs a, ScenarioKit kit)

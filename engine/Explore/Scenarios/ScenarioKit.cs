@@ -89,6 +89,24 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
             migration.PutbackMovablePages(list);
     }
 
+    /// <summary>
+    /// migrate_pages on <paramref name="list"/> towards the one <paramref name="target"/> taken before the race, kept as
+    /// compaction keeps its free pages: handed out by get_new_page, given back by put_new_page after a failed attempt (a
+    /// retry gets it again), none once it is in use (-ENOMEM), freed at the end if no attempt kept it.
+    /// </summary>
+    public void MigrateTo(int list, int target, MigrateMode mode)
+    {
+        bool held = true;
+        int Get(int _)
+        {
+            if (!held) return -1;
+            held = false;
+            return target;
+        }
+        if (migration.MigratePages(list, Get, _ => held = true, mode) != 0) migration.PutbackMovablePages(list);
+        if (held) buddy.PutPage(target);
+    }
+
     /// <summary><see cref="Migrate"/> what <paramref name="cc"/> isolated, then release the control.</summary>
     public void MigrateAndRelease(CompactControl cc, Func<int, int> target)
     {

@@ -232,6 +232,46 @@ public class RaceTests
         Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
     }
 
+    /// <summary>
+    /// A page-cache page being read in is locked from add_to_page_cache until the read completes; truncate waits for
+    /// the lock. A free used to truncate a page a fault on another CPU was still adding to the LRU: freed, then marked
+    /// PG_lru in the buddy lists (bad_page at the next allocation, list corruption).
+    /// </summary>
+    [Test]
+    public void WorkloadFree_AgainstAFileFault_TruncateWaitsForThePageBeingReadIn()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(16, 2, 596, "movable"));
+        sim.WorkloadAnon(0.136);
+        sim.WorkloadFile(1.122);
+        sim.BalloonInflate(3.82);
+        var race = FromOps(sim, (0, [RaceOp.Of("free", ("fraction", 0.204), ("pattern", "random"), ("seed", 6))]), (1, [RaceOp.Of("file", ("pages", 61))]));
+
+        var result = Explorer.Explore(race, new ExploreRequest("random", 943, threads: 1), 0, 60);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
+    /// <summary>
+    /// munmap of a page under migration finds a migration entry in its PTE: zap_pte_range clears it, so
+    /// remove_migration_ptes maps the new page nowhere and the data stops existing. The PTE used to be taken for a
+    /// present page: the old page unmapped twice, the new one mapped where the process had nothing; and a retried
+    /// migrate op reused its target after freeing it.
+    /// </summary>
+    [Test]
+    public void WorkloadFree_AgainstMigration_ZapsTheMigrationEntry()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(32, 2, 53, "fixed") with { PerCpuLists = true, Reclaim = true, HostUsPerPage = 1 });
+        sim.WorkloadAnon(5.69);
+        sim.BalloonInflate(8.918);
+        sim.WorkloadFree(0.784, "random", 39);
+        Assume.That(sim.PageMap()[6417], Is.EqualTo((byte)PageKind.Anon));
+        var race = FromOps(sim, (0, [RaceOp.Of("migrate", ("pfn", 6417))]), (1, [RaceOp.Of("free", ("fraction", 0.801))]));
+
+        var result = Explorer.Explore(race, new ExploreRequest("pct", 171, threads: 1), 0, 60);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
     /// <summary>isolate's default range is the balloon's pages in one zone: the migrate scanner works in one zone.</summary>
     [Test]
     public void Isolate_ByDefault_ScansTheBalloonPagesOfTheLowestBalloonPagesZone()
