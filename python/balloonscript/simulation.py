@@ -434,7 +434,8 @@ class Simulation:
         ``sim.race(cpu0=[bs.op.deflate(pages=16)], cpu1=[bs.op.compact(mode="async")])``. Built on a fork, so this
         simulation stays as it is; operations are checked and bound CPU by CPU, in order (``migrate`` isolates its page
         and takes a target now). Returns a Race to ``explore()`` or ``run()``. Bad input (an operation the design does
-        not have, a CPU the simulation does not have, an empty list, more CPUs than it has) is a ValueError."""
+        not have, a CPU the simulation does not have, an empty list, more CPUs than it has, ``inflate``/``deflate`` on
+        two CPUs: the balloon driver runs them on its one thread) is a ValueError."""
         from .explore import race
         return race(self, cpus)
 
