@@ -52,21 +52,22 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     }
 
     /// <summary>
-    /// munmap / truncate / kmem_cache_free of a page the workload chose earlier, given as it was then (<paramref name="pfn"/>,
-    /// its <paramref name="mapping"/> and <paramref name="index"/>): another CPU may have changed it since (freed,
-    /// reclaimed, migrated it). An anonymous page is found again through its PTE, as zap_pte_range finds it: the page
-    /// mapped there now is unmapped, or the swap or migration entry there cleared (<see cref="ZapPte"/>). A page-cache page must still be that file's page at
-    /// that index (truncate after lock_page checks page-&gt;mapping), a slab page (no mapping) still slab; else it is
-    /// not the workload's to free any more. The check and the first change that takes the page from the workload (the
-    /// PTE, the page cache, PG_slab) have no preemption point between them. Each then drops the reference it held with
-    /// an LRU-aware put_page: the page leaves its LRU list only with its last reference, so a page another path holds
-    /// isolated (compaction, reclaim) is theirs to put back or free. True if a page was taken.
+    /// munmap / truncate / kmem_cache_free of a page the workload chose earlier, given as it was then
+    /// (<paramref name="pfn"/>, its <paramref name="mapping"/> and <paramref name="index"/>): another CPU may have changed
+    /// it since (freed, reclaimed, migrated it). An anonymous page is found again through its PTE, as zap_pte_range finds
+    /// it: the page mapped there now is unmapped, or the swap or migration entry there cleared (<see cref="ZapPte"/>). A
+    /// page-cache page must still be that file's page at that index (truncate, after lock_page, checks page-&gt;mapping),
+    /// a slab page (no mapping) still slab; else it is not the workload's to free any more. The check and the first
+    /// change that takes the page from the workload (the PTE, the page cache, PG_slab) have no preemption point between
+    /// them. Each then drops the reference it held with an LRU-aware put_page: the page leaves its LRU list only with its
+    /// last reference, so a page another path holds isolated (compaction, reclaim) is theirs to put back or free. True
+    /// if a page was taken.
     /// </summary>
     public bool FreeChosen(int pfn, int mapping, int index)
     {
         if ((mapping & MappingTable.PageMappingAnon) != 0)
             return processes.OwnerOf(mapping) is { } owner && ZapPte(owner, index);
-        if (mapping != 0 && pages.PageLocked(pfn)) WaitOnPageLocked(pfn); // truncate's lock_page: a page being read in is waited for
+        if (mapping != 0 && pages.PageLocked(pfn)) WaitOnPageLocked(pfn); // truncate's lock_page: a page still being read in
         if (pages.Mapping[pfn] != mapping || !Freeable(pfn)) return false;
         var zone = node.ZoneOf(pfn);
         if (mapping == 0)
@@ -106,7 +107,10 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
         _ => false,
     };
 
-    /// <summary>zap_pte_range of one mapped anonymous page (munmap, exit_mmap): page_remove_rmap, free_swap_cache, then the PTE's reference (LRU-aware put_page).</summary>
+    /// <summary>
+    /// zap_pte_range of one mapped anonymous page (munmap, exit_mmap): page_remove_rmap, free_swap_cache, then the PTE's
+    /// reference (LRU-aware put_page).
+    /// </summary>
     private void ZapAnonPte(Process process, int pfn)
     {
         pages.MapCount[pfn] = -1;
