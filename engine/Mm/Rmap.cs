@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
@@ -14,7 +15,8 @@ namespace BalloonScript.Engine.Mm;
 /// re-establishes them on the new page, or on the old one if migration failed; reclaim's <c>try_to_unmap</c>
 /// replaces an anonymous page's PTE by its swap entry.
 /// </summary>
-internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, SwapArea swap, PageContents contents) : ISnapshotState
+internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, SwapArea swap, PageContents contents, Scheduler scheduler)
+    : ISnapshotState
 {
     private readonly int[] _migrationEntries = new int[pages.NrPages];
     private readonly bool[] _young = new bool[pages.NrPages];
@@ -56,6 +58,7 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
     /// </summary>
     public void TryToUnmap(int pfn)
     {
+        WaitForTheFault(pfn);
         int mappers = pages.MapCount[pfn] + 1;
         if (mappers <= 0) return;
         _migrationEntries[pfn] += mappers;
@@ -64,6 +67,22 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
         _young[pfn] = false;
         if (pages.PageAnon(pfn)) node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
     }
+
+    /// <summary>
+    /// try_to_unmap_one's page_check_address takes the PTE lock, which a fault holds from page_add_new_anon_rmap through
+    /// lru_cache_add to set_pte_at: a page mapped (mapcount set, already on the LRU, so compaction or reclaim could take
+    /// it) whose PTE does not name it yet is waited for until the fault has written it (or the page is no longer mapped).
+    /// </summary>
+    private void WaitForTheFault(int pfn)
+    {
+        if (!pages.PageMapped(pfn) || !pages.PageAnon(pfn) || processes.OwnerOf(pages.Mapping[pfn]) is not { } owner) return;
+        int index = pages.Index[pfn];
+        if (index < owner.Ptes.Length && owner.Ptes[index] == Process.None && !owner.Exited) WaitForPte(owner, index, pfn);
+    }
+
+    /// <summary>The wait of <see cref="WaitForTheFault"/> (its own method: the closure only where a fault is under way).</summary>
+    private void WaitForPte(Process owner, int index, int pfn) =>
+        scheduler.WaitUntil(() => owner.Ptes[index] != Process.None || !pages.PageMapped(pfn) || owner.Exited, owner, "page_check_address: pte lock");
 
     /// <summary>zap_pte_range of a migration entry for <paramref name="pfn"/>: one fewer PTE for remove_migration_ptes to restore; false if there is none.</summary>
     public bool ZapMigrationEntry(int pfn)
@@ -102,6 +121,7 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
     /// </summary>
     public bool TryToUnmapForReclaim(int pfn)
     {
+        WaitForTheFault(pfn);
         if (!pages.PageMapped(pfn)) return true;
         if (_young[pfn])
         {

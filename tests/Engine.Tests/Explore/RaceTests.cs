@@ -272,6 +272,25 @@ public class RaceTests
         Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
     }
 
+    /// <summary>
+    /// An anonymous fault maps its page (rmap, LRU) and writes the PTE under the PTE lock; compaction's try_to_unmap
+    /// takes that lock, so it waits for the PTE. It used to migrate the page before the PTE was written: the fault then
+    /// wrote the old, freed page into the PTE, and the process's munmap put it again (put_page on _count 0).
+    /// </summary>
+    [Test]
+    public void AnonFault_AgainstCompaction_TryToUnmapWaitsForThePte()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(24, 2, 407, "v6.1"));
+        sim.WorkloadAnon(6.258);
+        sim.WorkloadFree(0.955, "interleave", 6);
+        var race = FromOps(sim, (0, [RaceOp.Of("anon", ("pages", 17)), RaceOp.Of("free", ("fraction", 0.132), ("pattern", "random"), ("seed", 7))]),
+            (1, [RaceOp.Of("compact")]));
+
+        var result = Explorer.Explore(race, new ExploreRequest("pct", 859, threads: 1), 0, 60);
+
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
     /// <summary>isolate's default range is the balloon's pages in one zone: the migrate scanner works in one zone.</summary>
     [Test]
     public void Isolate_ByDefault_ScansTheBalloonPagesOfTheLowestBalloonPagesZone()
