@@ -5,9 +5,10 @@ using BalloonScript.Engine.Host;
 namespace BalloonScript.Engine.Virtio.V3_16;
 
 /// <summary>
-/// v3.16 virtio_balloon.c (kept to v4.14): fill_balloon takes balloon_lock first and allocates and enqueues each page
-/// under it (balloon_page_enqueue allocates), so the msleep(200) after "Out of puff!" is slept holding the mutex;
-/// leak_balloon releases vb-&gt;pfns as the design's release says; migratepage leaves managed_pages alone.
+/// v3.16 virtio_balloon.c (its shape kept to v4.14; v4.8's caps the leak: <see cref="V4_8.LeakNoMoreThanTaken"/>):
+/// fill_balloon takes balloon_lock first and allocates and enqueues each page under it (balloon_page_enqueue
+/// allocates), so the msleep(200) after "Out of puff!" is slept holding the mutex; leak_balloon releases vb-&gt;pfns as
+/// the design's release says; migratepage leaves managed_pages alone.
 /// </summary>
 [KernelPart("driver fill/leak", PartVersion.V3_16)]
 internal class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLeak
