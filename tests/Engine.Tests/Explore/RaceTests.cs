@@ -26,6 +26,13 @@ public class RaceTests
     private static Race FromOps(Simulation sim, params (int Cpu, RaceOp[] Ops)[] cpus) =>
         RaceBuilder.FromOps(sim, cpus.Select(c => (c.Cpu, (IReadOnlyList<RaceOp>)c.Ops)).ToArray());
 
+    /// <summary>Explore <paramref name="schedules"/> schedules of <paramref name="race"/> on one host thread; none may fail.</summary>
+    private static void AssertNoScheduleFails(Race race, string strategy, long seed, int schedules)
+    {
+        var result = Explorer.Explore(race, new ExploreRequest(strategy, seed, threads: 1), 0, schedules);
+        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+    }
+
     [TestCase("legacy")]
     [TestCase("redesign")]
     public void Preset_IsTheRaceItsOperationsWrite_SameFailingSchedules(string design)
@@ -131,9 +138,7 @@ public class RaceTests
         sim.WorkloadFile(4);
         var race = FromOps(sim, (0, [RaceOp.Of("anon", ("pages", 40))]), (1, [RaceOp.Of("free", ("fraction", 0.5))]));
 
-        var result = Explorer.Explore(race, new ExploreRequest("random", 1, threads: 1), 0, 300);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "random", 1, 300);
         var waits = Enumerable.Range(0, 100).Select(seed => race.Run(0, new RandomStrategy(seed)))
             .Count(run => run.Trace.Any(t => t.Point == "blocked: lru_add_pvec of cpu0"));
         Assert.That(waits, Is.Positive, "no schedule had the free wait for the fault's pagevec section");
@@ -154,9 +159,7 @@ public class RaceTests
         RaceOp[] other = reclaim ? [RaceOp.Of("reclaim")] : [RaceOp.Of("free", ("fraction", 0.5), ("pattern", "random"), ("seed", 3))];
         var race = FromOps(sim, (0, [RaceOp.Of("free", ("fraction", 0.5))]), (1, other));
 
-        var result = Explorer.Explore(race, new ExploreRequest("random", 1, threads: 1), 0, 200);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "random", 1, 200);
     }
 
     /// <summary>
@@ -171,9 +174,7 @@ public class RaceTests
         sim.WorkloadAnon(0.957);
         var race = FromOps(sim, (1, [RaceOp.Of("free", ("fraction", 0.777))]), (2, [RaceOp.Of("compact")]));
 
-        var result = Explorer.Explore(race, new ExploreRequest("random", 597, threads: 1), 0, 60);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "random", 597, 60);
     }
 
     /// <summary>
@@ -191,9 +192,7 @@ public class RaceTests
         var race = FromOps(sim, (0, [RaceOp.Of("file", ("pages", 27)), RaceOp.Of("isolate", ("mode", "async"), ("then", "migrate"))]),
             (1, [RaceOp.Of("compact")]));
 
-        var result = Explorer.Explore(race, new ExploreRequest("pct", 83, threads: 1), 0, 60);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "pct", 83, 60);
     }
 
     /// <summary>
@@ -209,9 +208,7 @@ public class RaceTests
         sim.WorkloadFree(0.289, "interleave", 86);
         var race = FromOps(sim, (0, [RaceOp.Of("free", ("fraction", 0.623), ("pattern", "random"), ("seed", 6))]), (1, [RaceOp.Of("reclaim")]));
 
-        var result = Explorer.Explore(race, new ExploreRequest("random", 1, threads: 1), 0, 100);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "random", 1, 100);
     }
 
     /// <summary>
@@ -227,9 +224,7 @@ public class RaceTests
         sim.WorkloadFree(0.285, "interleave", 96);
         var race = FromOps(sim, (0, [RaceOp.Of("reclaim"), RaceOp.Of("compact")]), (1, [RaceOp.Of("anon", ("pages", 1))]));
 
-        var result = Explorer.Explore(race, new ExploreRequest("pct", 21, threads: 1), 0, 30);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "pct", 21, 30);
     }
 
     /// <summary>
@@ -246,9 +241,7 @@ public class RaceTests
         sim.BalloonInflate(3.82);
         var race = FromOps(sim, (0, [RaceOp.Of("free", ("fraction", 0.204), ("pattern", "random"), ("seed", 6))]), (1, [RaceOp.Of("file", ("pages", 61))]));
 
-        var result = Explorer.Explore(race, new ExploreRequest("random", 943, threads: 1), 0, 60);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "random", 943, 60);
     }
 
     /// <summary>
@@ -267,9 +260,7 @@ public class RaceTests
         Assume.That(sim.PageMap()[6417], Is.EqualTo((byte)PageKind.Anon));
         var race = FromOps(sim, (0, [RaceOp.Of("migrate", ("pfn", 6417))]), (1, [RaceOp.Of("free", ("fraction", 0.801))]));
 
-        var result = Explorer.Explore(race, new ExploreRequest("pct", 171, threads: 1), 0, 60);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "pct", 171, 60);
     }
 
     /// <summary>
@@ -286,9 +277,7 @@ public class RaceTests
         var race = FromOps(sim, (0, [RaceOp.Of("anon", ("pages", 17)), RaceOp.Of("free", ("fraction", 0.132), ("pattern", "random"), ("seed", 7))]),
             (1, [RaceOp.Of("compact")]));
 
-        var result = Explorer.Explore(race, new ExploreRequest("pct", 859, threads: 1), 0, 60);
-
-        Assert.That(result.Failing, Is.Zero, string.Join(", ", result.FailingByKind));
+        AssertNoScheduleFails(race, "pct", 859, 60);
     }
 
     /// <summary>isolate's default range is the balloon's pages in one zone: the migrate scanner works in one zone.</summary>
@@ -308,7 +297,7 @@ public class RaceTests
 
         int last = Array.LastIndexOf(map, (byte)PageKind.Balloon, dma32 - 1);
         Assert.That(race.Tasks[1].Name, Does.StartWith($"isolate_migratepages_range({lowest}, {last + 1}, sync)"));
-        Assert.That(Explorer.Explore(race, new ExploreRequest("random", 1, threads: 1), 0, 50).Failing, Is.Zero);
+        AssertNoScheduleFails(race, "random", 1, 50);
     }
 
     [Test]
