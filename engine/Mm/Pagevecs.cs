@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
@@ -13,7 +12,7 @@ namespace BalloonScript.Engine.Mm;
 /// A CPU's pagevec is only ever touched by that CPU: <c>__lru_cache_add</c> and <c>lru_add_drain</c> run with preemption
 /// off (<c>get_cpu_var</c>), and <c>lru_add_drain_all</c> queues the drain as work on each CPU and waits for it
 /// (<c>flush_work</c>). Here a path drains another CPU's pagevec itself, but only while that CPU is outside its own
-/// section, and that CPU, should it come back meanwhile, waits as it would for its kworker (<see cref="Hold"/>).
+/// section, and that CPU, should it come back meanwhile, waits as it would for its kworker (<see cref="CpuSections"/>).
 /// </para>
 /// </summary>
 internal sealed class Pagevecs : ISnapshotState
@@ -24,14 +23,14 @@ internal sealed class Pagevecs : ISnapshotState
     private readonly Scheduler _scheduler;
     private readonly List<int>[] _lruAdd;
 
-    [NotState("true only inside a path's section on the pagevec, within a run; cleared when the section ends or unwinds")]
-    private readonly bool[] _held;
+    [NotState("held only inside a path's section on a pagevec, within a run; cleared when the section ends or unwinds")]
+    private readonly CpuSections _sections;
 
     public Pagevecs(Scheduler scheduler)
     {
         _scheduler = scheduler;
         _lruAdd = Enumerable.Range(0, scheduler.Cpus).Select(_ => new List<int>(PagevecSize)).ToArray();
-        _held = new bool[scheduler.Cpus];
+        _sections = new CpuSections(scheduler, Enumerable.Range(0, scheduler.Cpus).Select(cpu => $"lru_add_pvec of cpu{cpu}").ToArray());
     }
 
     public int Cpus => _lruAdd.Length;
@@ -46,7 +45,7 @@ internal sealed class Pagevecs : ISnapshotState
             _lruAdd[cpu].Clear();
             _lruAdd[cpu].AddRange(pvecs[cpu]);
         }
-        Array.Clear(_held);
+        _sections.Clear();
     }
 
     /// <summary>The pages parked on <paramref name="cpu"/>'s lru_add_pvec, oldest first.</summary>
@@ -59,13 +58,14 @@ internal sealed class Pagevecs : ISnapshotState
     public void Add(int pfn, Action<List<int>> drain)
     {
         int cpu = _scheduler.Current.Cpu;
-        var pvec = Hold(cpu);
+        var pvec = _lruAdd[cpu];
+        _sections.Enter(cpu, cpu);
         try
         {
             if (pvec.Count == PagevecSize) drain(pvec);
             pvec.Add(pfn);
         }
-        finally { _held[cpu] = false; }
+        finally { _sections.Exit(cpu, cpu); }
     }
 
     /// <summary>
@@ -74,28 +74,8 @@ internal sealed class Pagevecs : ISnapshotState
     /// </summary>
     public void Drain(int cpu, Action<List<int>> drain)
     {
-        var pvec = Hold(cpu);
-        try { drain(pvec); }
-        finally { _held[cpu] = false; }
-    }
-
-    /// <summary>
-    /// Enter <paramref name="cpu"/>'s section on its pagevec, first waiting while another path is in it; the pagevec.
-    /// A drain of another CPU's pagevec, and any wait, are ordered against every other step for partial-order reduction
-    /// (the mark is no page or lock it records).
-    /// </summary>
-    private List<int> Hold(int cpu)
-    {
-        if (_held[cpu] || cpu != _scheduler.Current.Cpu) HoldAnothersOrWait(cpu);
-        _held[cpu] = true;
-        return _lruAdd[cpu];
-    }
-
-    /// <summary>Out of line: its closure is allocated only here, not at every page a fault parks.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void HoldAnothersOrWait(int cpu)
-    {
-        if (StepAccesses.Compiled) _scheduler.Accesses?.Global();
-        if (_held[cpu]) _scheduler.WaitUntil(() => !_held[cpu], _lruAdd[cpu], $"lru_add_pvec of cpu{cpu}");
+        _sections.Enter(cpu, cpu);
+        try { drain(_lruAdd[cpu]); }
+        finally { _sections.Exit(cpu, cpu); }
     }
 }

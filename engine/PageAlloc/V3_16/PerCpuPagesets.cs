@@ -13,6 +13,11 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// buddy lists in batches (free_pcppages_bulk). Pages on these lists are free (_count 0) but neither PageBuddy
 /// nor in NR_FREE_PAGES. The buddy functions come in as the caller's BuddyAllocator argument, so the two
 /// layers do not depend on each other at construction. All allocations and frees are hot (no __GFP_COLD).
+/// <para>
+/// A CPU's lists are touched only with its interrupts off (<c>local_irq_save</c> in buffered_rmqueue,
+/// free_hot_cold_page and drain_pages); drain_all_pages reaches another CPU's lists by an IPI that runs drain_local_pages
+/// there (<c>on_each_cpu_mask</c>), so never inside that CPU's section (<see cref="CpuSections"/>).
+/// </para>
 /// </summary>
 internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
 {
@@ -23,6 +28,8 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     private readonly Sanitizer _sanitizer;
     /// <summary>[zone index][cpu], set up as setup_zone_pageset does after boot.</summary>
     private readonly PerCpuPages[][] _pagesets;
+    [NotState("held only while a path has a CPU's interrupts off, within a run; cleared when the section ends or unwinds")]
+    private readonly CpuSections _irqsOff;
 
     public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler, Sanitizer sanitizer)
     {
@@ -33,6 +40,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         _scheduler = scheduler;
         _pagesets = node.Zones.Select(z => Enumerable.Range(0, scheduler.Cpus)
             .Select(_ => new PerCpuPages(lists, z.ManagedPages)).ToArray()).ToArray();
+        _irqsOff = new CpuSections(scheduler, Enumerable.Range(0, scheduler.Cpus).Select(cpu => $"per-cpu lists of cpu{cpu} (irqs off)").ToArray());
     }
 
     public int Cpus => _scheduler.Cpus;
@@ -45,6 +53,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         var counts = (int[][])saved;
         for (int z = 0; z < counts.Length; z++)
             for (int cpu = 0; cpu < counts[z].Length; cpu++) _pagesets[z][cpu].Count = counts[z][cpu];
+        _irqsOff.Clear();
     }
 
     /// <summary>per_cpu_ptr(zone-&gt;pageset, cpu)-&gt;pcp.</summary>
@@ -67,16 +76,20 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         return null;
     }
 
-    /// <summary>this_cpu_ptr(zone-&gt;pageset)-&gt;pcp: the running task's CPU.</summary>
-    private PerCpuPages ThisCpu(Zone zone) => Pcp(zone, _scheduler.Current.Cpu);
-
     /// <summary>
     /// The order-0 branch of buffered_rmqueue (v3.16), hot: refill an empty list with rmqueue_bulk(batch),
     /// then take its head. Returns the PFN (not yet prepared), or -1.
     /// </summary>
     public int Rmqueue(BuddyAllocator buddy, Zone zone, int mt)
     {
-        var pcp = ThisCpu(zone);
+        int cpu = _scheduler.Current.Cpu;
+        _irqsOff.Enter(cpu, cpu);
+        try { return Rmqueue(buddy, zone, Pcp(zone, cpu), mt); }
+        finally { _irqsOff.Exit(cpu, cpu); }
+    }
+
+    private int Rmqueue(BuddyAllocator buddy, Zone zone, PerCpuPages pcp, int mt)
+    {
         int list = pcp.Lists[mt];
         if (_lists.Empty(list))
         {
@@ -126,15 +139,21 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
             }
             mt = MigrateType.Movable;
         }
-        var pcp = ThisCpu(zone);
-        _lists.Add(pfn, pcp.Lists[mt]);
-        pcp.Count++;
-        if (pcp.Count >= pcp.High)
+        int cpu = _scheduler.Current.Cpu;
+        _irqsOff.Enter(cpu, cpu);
+        try
         {
-            int batch = pcp.Batch;
-            FreePcppagesBulk(buddy, zone, batch, pcp);
-            pcp.Count -= batch;
+            var pcp = Pcp(zone, cpu);
+            _lists.Add(pfn, pcp.Lists[mt]);
+            pcp.Count++;
+            if (pcp.Count >= pcp.High)
+            {
+                int batch = pcp.Batch;
+                FreePcppagesBulk(buddy, zone, batch, pcp);
+                pcp.Count -= batch;
+            }
         }
+        finally { _irqsOff.Exit(cpu, cpu); }
     }
 
     /// <summary>
@@ -177,15 +196,23 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         zone.Lock.Unlock();
     }
 
-    /// <summary>drain_pages (v3.16): return every page on <paramref name="cpu"/>'s lists, zone by zone.</summary>
+    /// <summary>
+    /// drain_pages (v3.16): return every page on <paramref name="cpu"/>'s lists, zone by zone (the running CPU's, or, for
+    /// drain_all_pages, another's as the IPI's drain_local_pages would, outside that CPU's section).
+    /// </summary>
     public void DrainPages(BuddyAllocator buddy, int cpu)
     {
-        foreach (var zone in _node.Zones)
+        _irqsOff.Enter(cpu, cpu);
+        try
         {
-            var pcp = Pcp(zone, cpu);
-            if (pcp.Count == 0) continue;
-            FreePcppagesBulk(buddy, zone, pcp.Count, pcp);
-            pcp.Count = 0;
+            foreach (var zone in _node.Zones)
+            {
+                var pcp = Pcp(zone, cpu);
+                if (pcp.Count == 0) continue;
+                FreePcppagesBulk(buddy, zone, pcp.Count, pcp);
+                pcp.Count = 0;
+            }
         }
+        finally { _irqsOff.Exit(cpu, cpu); }
     }
 }

@@ -12,9 +12,14 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// list (rmqueue_pcplist, refilled by rmqueue_bulk with <c>batch</c> scaled down by the order) and freed to it
 /// (free_unref_page); past <c>nr_pcp_high</c> a free returns <c>nr_pcp_free</c> pages from the lists' tails, round-robin
 /// from the list just freed to (free_pcppages_bulk). Pages on these lists are free (_count 0) but neither PageBuddy nor in
-/// NR_FREE_PAGES. The buddy functions come in as the caller's BuddyAllocator argument. The pcp spinlock and IRQ
-/// disabling do not matter on a one-thread-per-CPU simulator; locking is never contended here, so the trylock fallbacks
-/// to free_one_page never happen. docs/kernel/v6.1.md §2.5, §2.7.
+/// NR_FREE_PAGES. The buddy functions come in as the caller's BuddyAllocator argument. docs/kernel/v6.1.md §2.5, §2.7.
+/// <para>
+/// Each pageset has its lock (<c>pcp-&gt;lock</c>, 6.0's "remotely drain per-cpu lists"): the running CPU takes its own
+/// with a trylock (rmqueue_pcplist falls back to rmqueue_buddy, free_unref_page to free_one_page, when a drain holds
+/// it), drain_pages_zone takes any CPU's with spin_lock_irqsave, so drain_all_pages drains other CPUs' lists from the
+/// calling CPU (<see cref="CpuSections"/>; the lock is not a preemption point of its own: uncontended, the schedules are
+/// those of the lists without it).
+/// </para>
 /// </summary>
 internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
 {
@@ -26,6 +31,9 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     private readonly Sanitizer _sanitizer;
     /// <summary>[zone index][cpu].</summary>
     private readonly PerCpuPages[][] _pagesets;
+    /// <summary>Each pageset's pcp-&gt;lock, numbered zone index × CPUs + cpu.</summary>
+    [NotState("held only while a path has a pageset locked, within a run; cleared when the section ends or unwinds")]
+    private readonly CpuSections _pcpLocks;
 
     public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler, VmStat vmstat, Sanitizer sanitizer)
     {
@@ -36,6 +44,8 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         _scheduler = scheduler;
         _vmstat = vmstat;
         _pagesets = node.Zones.Select(_ => Enumerable.Range(0, scheduler.Cpus).Select(_ => new PerCpuPages(lists)).ToArray()).ToArray();
+        _pcpLocks = new CpuSections(scheduler, node.Zones.SelectMany(z => Enumerable.Range(0, scheduler.Cpus)
+            .Select(cpu => $"zone {z.Name} pcp->lock of cpu{cpu}")).ToArray());
     }
 
     public int Cpus => _scheduler.Cpus;
@@ -52,6 +62,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
                 var p = _pagesets[z][cpu];
                 (p.Count, p.FreeFactor, p.High, p.Batch) = (all[z][cpu][0], all[z][cpu][1], all[z][cpu][2], all[z][cpu][3]);
             }
+        _pcpLocks.Clear();
     }
 
     /// <summary>per_cpu_ptr(zone-&gt;per_cpu_pageset, cpu).</summary>
@@ -79,18 +90,25 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         return null;
     }
 
-    private PerCpuPages ThisCpu(Zone zone) => Pcp(zone, _scheduler.Current.Cpu);
+    private int PcpLock(Zone zone, int cpu) => zone.Index * Cpus + cpu;
 
     /// <summary>
     /// rmqueue_pcplist + __rmqueue_pcplist (6.1): halve free_factor; if the (order, type) list is empty, refill it with
     /// rmqueue_bulk of <c>batch</c> blocks (scaled to max(batch &gt;&gt; order, 2) when batch &gt; 1); take the head block. A
     /// block failing check_new_pcp is leaked and the next taken; one that comes back could not be unlinked (list_del
     /// refused a corrupted list, already reported), where the kernel would retry it forever: the allocation fails
-    /// instead. The first PFN (prepared), or -1.
+    /// instead. The first PFN (prepared), or -1 (also when a drain holds the pageset's lock: pcp_spin_trylock_irqsave).
     /// </summary>
     public int RmqueuePcplist(BuddyAllocator buddy, Zone zone, int order, int mt, int allocFlags)
     {
-        var pcp = ThisCpu(zone);
+        int cpu = _scheduler.Current.Cpu, pcpLock = PcpLock(zone, cpu);
+        if (!_pcpLocks.TryEnter(pcpLock)) return -1;
+        try { return RmqueuePcplist(buddy, zone, Pcp(zone, cpu), order, mt, allocFlags); }
+        finally { _pcpLocks.Exit(pcpLock, cpu); }
+    }
+
+    private int RmqueuePcplist(BuddyAllocator buddy, Zone zone, PerCpuPages pcp, int order, int mt, int allocFlags)
+    {
         pcp.FreeFactor >>= 1;
         int list = pcp.Lists[PerCpuPages.OrderToPindex(mt, order)];
         for (int bad = -1; ; )
@@ -133,6 +151,8 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// <summary>
     /// free_unref_page (6.1), after free_unref_page_prepare recorded the pageblock's type as the page's pcp migratetype:
     /// ISOLATE goes straight to free_one_page; HIGHATOMIC (and CMA) pages go on the MOVABLE list, keeping their type.
+    /// When a drain holds the pageset's lock, free_one_page as MOVABLE (6.1 passes the overwritten migratetype; no PGFREE
+    /// is counted on that path).
     /// </summary>
     public void FreeUnrefPage(BuddyAllocator buddy, Zone zone, int pfn, int order, int mt)
     {
@@ -142,7 +162,14 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
             return;
         }
         int pcpMt = mt >= MigrateType.PcpTypes ? MigrateType.Movable : mt;
-        FreeUnrefPageCommit(buddy, zone, ThisCpu(zone), pfn, pcpMt, order);
+        int cpu = _scheduler.Current.Cpu, pcpLock = PcpLock(zone, cpu);
+        if (!_pcpLocks.TryEnter(pcpLock))
+        {
+            buddy.FreeOnePage(zone, pfn, order, pcpMt);
+            return;
+        }
+        try { FreeUnrefPageCommit(buddy, zone, Pcp(zone, cpu), pfn, pcpMt, order); }
+        finally { _pcpLocks.Exit(pcpLock, cpu); }
     }
 
     /// <summary>
@@ -226,11 +253,15 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         zone.Lock.Unlock();
     }
 
-    /// <summary>drain_pages_zone: everything <paramref name="cpu"/>'s pageset of <paramref name="zone"/> holds.</summary>
+    /// <summary>drain_pages_zone: everything <paramref name="cpu"/>'s pageset of <paramref name="zone"/> holds, under its lock (any CPU's).</summary>
     public void DrainPagesZone(BuddyAllocator buddy, int cpu, Zone zone)
     {
         var pcp = Pcp(zone, cpu);
-        if (pcp.Count != 0) FreePcppagesBulk(buddy, zone, pcp.Count, pcp, 0);
+        if (pcp.Count == 0) return;
+        int pcpLock = PcpLock(zone, cpu);
+        _pcpLocks.Enter(pcpLock, cpu);
+        try { FreePcppagesBulk(buddy, zone, pcp.Count, pcp, 0); }
+        finally { _pcpLocks.Exit(pcpLock, cpu); }
     }
 
     /// <summary>drain_all_pages(zone): every CPU's pageset of <paramref name="zone"/>, or of every zone for null.</summary>

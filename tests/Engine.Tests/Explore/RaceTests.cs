@@ -163,6 +163,63 @@ public class RaceTests
     }
 
     /// <summary>
+    /// drain_all_pages reaches another CPU's per-cpu lists only outside that CPU's section on them: v3.16 (and v4.8) by an
+    /// IPI that runs drain_local_pages on each CPU, never inside its interrupts-off free_hot_cold_page or buffered_rmqueue.
+    /// A CPU returning a batch from its lists (free_pcppages_bulk, preempted at zone-&gt;lock) had them drained under it by
+    /// an allocation's drain on the other CPU: accounting (a batch to free from empty lists, pcp-&gt;count -1).
+    /// </summary>
+    [TestCase("fixed")]
+    [TestCase("movable")]
+    public void DrainAllPages_FromAnotherCpu_WaitsOutTheCpusSectionOnItsLists(string design)
+    {
+        var sim = Simulation.Create(TestOptions.Classic(16, 2, 452, design) with { PerCpuLists = true, Reclaim = true });
+        sim.WorkloadAnon(2.484);
+        sim.WorkloadFile(1.979);
+        sim.BalloonInflate(2.206);
+        var race = FromOps(sim,
+            (0, [RaceOp.Of("inflate", ("pages", 33)), RaceOp.Of("allocate", ("order", 9)), RaceOp.Of("anon", ("pages", 59)), RaceOp.Of("reclaim")]),
+            (1, [RaceOp.Of("compact", ("mode", "async")), RaceOp.Of("allocate", ("order", 9), ("count", 3))]));
+
+        AssertNoScheduleFails(race, "pct", 200, 300);
+        Assert.That(SchedulesBlockedAt(race, "pct", 200, 300, "per-cpu lists of cpu"), Is.Positive,
+            "no schedule had a drain wait for a CPU's section on its lists");
+    }
+
+    /// <summary>
+    /// 6.1 drains another CPU's per-cpu lists from the draining CPU (drain_pages_zone under the pageset's pcp-&gt;lock);
+    /// the owner takes its own lock with pcp_spin_trylock_irqsave and, while a drain holds it, allocates from the buddy
+    /// and frees to it instead. The drain used to run under an owner freeing a batch: accounting.
+    /// </summary>
+    [Test]
+    public void DrainAllPages_v61_DrainsUnderThePagesetsLock_WhichTheOwnersTrylockFallsBackFrom()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(24, 2, 874, "v6.1") with
+        {
+            PerCpuLists = true, Pagevecs = true, Reclaim = true, HostUsPerPage = 1,
+        });
+        sim.WorkloadAnon(10.72);
+        sim.WorkloadFile(4.22);
+        sim.BalloonInflate(1.79);
+        var race = FromOps(sim,
+            (0, [RaceOp.Of("allocate", ("order", 3), ("count", 3)), RaceOp.Of("allocate", ("order", 9), ("count", 3)), RaceOp.Of("anon", ("pages", 27))]),
+            (1, [RaceOp.Of("anon", ("pages", 22)), RaceOp.Of("slab", ("pages", 59)), RaceOp.Of("anon", ("pages", 55))]));
+
+        AssertNoScheduleFails(race, "random", 1, 100);
+        Assert.That(SchedulesBlockedAt(race, "random", 1, 100, "zone DMA pcp->lock of cpu"), Is.Positive,
+            "no schedule had a drain wait for a pageset's lock");
+    }
+
+    /// <summary>How many of the first <paramref name="schedules"/> schedules an exploration with this strategy and seed runs had a path blocked at a point named <paramref name="point"/>...</summary>
+    private static int SchedulesBlockedAt(Race race, string strategy, long seed, int schedules, string point)
+    {
+        var request = new ExploreRequest(strategy, seed);
+        long decisions = race.Run(-1, new RoundRobinStrategy()).Choices.Count;
+        return Enumerable.Range(0, schedules)
+            .Select(i => race.Run(i, strategy == "pct" ? new PctStrategy(request.ScheduleSeed(i), request.PctDepth, decisions) : new RandomStrategy(request.ScheduleSeed(i))))
+            .Count(run => run.Trace.Any(t => t.Point.StartsWith("blocked: " + point)));
+    }
+
+    /// <summary>
     /// 6.1's migrate scanner takes a page with get_page_unless_zero and TestClearPageLRU, then lru_lock to take it off
     /// the list. A munmap meanwhile drops only its own reference (the LRU is the last put's business); it used to take the
     /// page off the LRU itself, under the scanner: list_del corruption.
