@@ -70,8 +70,10 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
 
     /// <summary>
     /// try_to_unmap_one's page_check_address takes the PTE lock, which a fault holds from page_add_new_anon_rmap through
-    /// lru_cache_add to set_pte_at: a page mapped (mapcount set, already on the LRU, so compaction or reclaim could take
-    /// it) whose PTE does not name it yet is waited for until the fault has written it (or the page is no longer mapped).
+    /// lru_cache_add to set_pte_at (v3.16 do_anonymous_page: pte_offset_map_lock, then page_add_new_anon_rmap, which
+    /// itself sets PG_active and calls lru_cache_add until v3.17 moved that to lru_cache_add_active_or_unevictable,
+    /// then set_pte_at): a page mapped (mapcount set, already on the LRU, so compaction or reclaim could take it) whose
+    /// PTE does not name it yet is waited for until the fault has written it (or the page is no longer mapped).
     /// </summary>
     private void WaitForTheFault(int pfn)
     {

@@ -56,7 +56,8 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     /// (<paramref name="pfn"/>, its <paramref name="mapping"/> and <paramref name="index"/>): another CPU may have changed
     /// it since (freed, reclaimed, migrated it). An anonymous page is found again through its PTE, as zap_pte_range finds
     /// it: the page mapped there now is unmapped, or the swap or migration entry there cleared (<see cref="ZapPte"/>). A
-    /// page-cache page must still be that file's page at that index (truncate, after lock_page, checks page-&gt;mapping),
+    /// page-cache page must still be that file's page at that index (v3.16 truncate_inode_pages_range: lock_page,
+    /// wait_on_page_writeback, then truncate_inode_page, which checks page-&gt;mapping),
     /// a slab page (no mapping) still slab; else it is not the workload's to free any more. The check and the first
     /// change that takes the page from the workload (the PTE, the page cache, PG_slab) have no preemption point between
     /// them. Each then drops the reference it held with an LRU-aware put_page: the page leaves its LRU list only with its
