@@ -23,7 +23,7 @@ internal sealed class Pagevecs : ISnapshotState
     private readonly Scheduler _scheduler;
     private readonly List<int>[] _lruAdd;
 
-    [NotState("held only inside a path's section on a pagevec, within a run; cleared when the section ends or unwinds")]
+    [NotState("held only inside a path's section on a pagevec, within a run")]
     private readonly CpuSections _sections;
 
     public Pagevecs(Scheduler scheduler)
@@ -45,7 +45,6 @@ internal sealed class Pagevecs : ISnapshotState
             _lruAdd[cpu].Clear();
             _lruAdd[cpu].AddRange(pvecs[cpu]);
         }
-        _sections.Clear();
     }
 
     /// <summary>The pages parked on <paramref name="cpu"/>'s lru_add_pvec, oldest first.</summary>
@@ -60,12 +59,9 @@ internal sealed class Pagevecs : ISnapshotState
         int cpu = _scheduler.Current.Cpu;
         var pvec = _lruAdd[cpu];
         _sections.Enter(cpu, cpu);
-        try
-        {
-            if (pvec.Count == PagevecSize) drain(pvec);
-            pvec.Add(pfn);
-        }
-        finally { _sections.Exit(cpu, cpu); }
+        if (pvec.Count == PagevecSize) drain(pvec);
+        pvec.Add(pfn);
+        _sections.Exit(cpu, cpu);
     }
 
     /// <summary>
@@ -75,7 +71,7 @@ internal sealed class Pagevecs : ISnapshotState
     public void Drain(int cpu, Action<List<int>> drain)
     {
         _sections.Enter(cpu, cpu);
-        try { drain(_lruAdd[cpu]); }
-        finally { _sections.Exit(cpu, cpu); }
+        drain(_lruAdd[cpu]);
+        _sections.Exit(cpu, cpu);
     }
 }

@@ -10,8 +10,9 @@ namespace BalloonScript.Engine.Sched;
 /// back to its data meanwhile waits, as it would for the interrupt's handler, the work or the lock.
 /// <para>
 /// Entering a free section of one's own CPU is an array read and write, not a preemption point: where nothing contends,
-/// the schedules a run explores are the same as without the sections. A section is left in a <c>finally</c>, so a path
-/// unwinding from an aborted run leaves none held.
+/// the schedules a run explores are the same as without the sections. Nothing is held between runs: the scheduler lets
+/// go of what a path the run aborted left held (<see cref="Scheduler.Register"/>), so the hot paths need no
+/// <c>finally</c>.
 /// </para>
 /// </summary>
 internal sealed class CpuSections
@@ -28,6 +29,7 @@ internal sealed class CpuSections
         _scheduler = scheduler;
         _names = names;
         _held = new bool[names.Length];
+        scheduler.Register(this);
     }
 
     /// <summary>
@@ -44,13 +46,10 @@ internal sealed class CpuSections
     }
 
     /// <summary>Enter <paramref name="section"/> of the running CPU if no path is in it (a spin_trylock); false, and nothing entered, if one is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryEnter(int section)
     {
-        if (_held[section])
-        {
-            if (StepAccesses.Compiled) _scheduler.Accesses?.Global();
-            return false;
-        }
+        if (_held[section]) return TryContended();
         _held[section] = true;
         return true;
     }
@@ -63,8 +62,16 @@ internal sealed class CpuSections
         _held[section] = false;
     }
 
-    /// <summary>No path is inside any section (a restored snapshot: the sections belong to the run that was going on).</summary>
+    /// <summary>No path is inside any section (the scheduler, when a run ends).</summary>
     public void Clear() => Array.Clear(_held);
+
+    /// <summary>A failed try, ordered against every other step (out of line).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryContended()
+    {
+        if (StepAccesses.Compiled) _scheduler.Accesses?.Global();
+        return false;
+    }
 
     /// <summary>Out of line: its closure is allocated only here, not on every entry.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -51,6 +51,8 @@ internal sealed class Scheduler : ISnapshotState
     private bool _pruned;
     [NotState("the simulation's locks, numbered as they are built")]
     private readonly List<SimLock> _locks = [];
+    [NotState("the simulation's per-CPU sections, each free between runs")]
+    private readonly List<CpuSections> _sections = [];
     private long _step;
     private long _nowNs;
 
@@ -114,6 +116,17 @@ internal sealed class Scheduler : ISnapshotState
         return _locks.Count - 1;
     }
 
+    /// <summary>
+    /// Keep <paramref name="sections"/> free between runs: a section belongs to one call of one path, so any still held
+    /// when a run ends was left by a path the run aborted, and is let go.
+    /// </summary>
+    public void Register(CpuSections sections) => _sections.Add(sections);
+
+    private void FreeSections()
+    {
+        foreach (var sections in _sections) sections.Clear();
+    }
+
     /// <summary>The CPU time one preemption point stands for: a few dozen instructions of kernel code, or one page examined.</summary>
     public const long StepNs = 25;
 
@@ -150,8 +163,12 @@ internal sealed class Scheduler : ISnapshotState
         _choices.Clear();
         _preemptions.Clear();
         long start = _step;
-        if (strategy is null || tasks.Count < 2) RunInline(tasks);
-        else RunSwitching(tasks, strategy);
+        try
+        {
+            if (strategy is null || tasks.Count < 2) RunInline(tasks);
+            else RunSwitching(tasks, strategy);
+        }
+        finally { FreeSections(); }
         if (_pruned) return new RunOutcome(_deadlock, _step - start, _interrupted, Pruned: true);
         RunDeferredWoken();
         return new RunOutcome(_deadlock, _step - start, _interrupted);
@@ -170,7 +187,11 @@ internal sealed class Scheduler : ISnapshotState
         long start = _step;
         try { body(); }
         catch (SimAbortException) { }
-        finally { Current = _main; }
+        finally
+        {
+            Current = _main;
+            FreeSections();
+        }
         return new RunOutcome(_deadlock, _step - start, _interrupted);
     }
     /// <summary>The step count and the clock; everything else belongs to one run and is neutral between operations.</summary>

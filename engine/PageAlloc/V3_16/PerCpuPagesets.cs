@@ -28,7 +28,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     private readonly Sanitizer _sanitizer;
     /// <summary>[zone index][cpu], set up as setup_zone_pageset does after boot.</summary>
     private readonly PerCpuPages[][] _pagesets;
-    [NotState("held only while a path has a CPU's interrupts off, within a run; cleared when the section ends or unwinds")]
+    [NotState("held only while a path has a CPU's interrupts off, within a run")]
     private readonly CpuSections _irqsOff;
 
     public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler, Sanitizer sanitizer)
@@ -53,7 +53,6 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         var counts = (int[][])saved;
         for (int z = 0; z < counts.Length; z++)
             for (int cpu = 0; cpu < counts[z].Length; cpu++) _pagesets[z][cpu].Count = counts[z][cpu];
-        _irqsOff.Clear();
     }
 
     /// <summary>per_cpu_ptr(zone-&gt;pageset, cpu)-&gt;pcp.</summary>
@@ -82,23 +81,18 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// </summary>
     public int Rmqueue(BuddyAllocator buddy, Zone zone, int mt)
     {
-        int cpu = _scheduler.Current.Cpu;
-        _irqsOff.Enter(cpu, cpu);
-        try { return Rmqueue(buddy, zone, Pcp(zone, cpu), mt); }
-        finally { _irqsOff.Exit(cpu, cpu); }
-    }
-
-    private int Rmqueue(BuddyAllocator buddy, Zone zone, PerCpuPages pcp, int mt)
-    {
+        int cpu = _scheduler.Current.Cpu, pfn = -1;
+        var pcp = Pcp(zone, cpu);
         int list = pcp.Lists[mt];
-        if (_lists.Empty(list))
+        _irqsOff.Enter(cpu, cpu);
+        if (_lists.Empty(list)) pcp.Count += RmqueueBulk(buddy, zone, pcp.Batch, list, mt);
+        if (!_lists.Empty(list))
         {
-            pcp.Count += RmqueueBulk(buddy, zone, pcp.Batch, list, mt);
-            if (_lists.Empty(list)) return -1;
+            pfn = _lists.Next(list);
+            _lists.Del(pfn);
+            pcp.Count--;
         }
-        int pfn = _lists.Next(list);
-        _lists.Del(pfn);
-        pcp.Count--;
+        _irqsOff.Exit(cpu, cpu);
         return pfn;
     }
 
@@ -140,20 +134,17 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
             mt = MigrateType.Movable;
         }
         int cpu = _scheduler.Current.Cpu;
+        var pcp = Pcp(zone, cpu);
         _irqsOff.Enter(cpu, cpu);
-        try
+        _lists.Add(pfn, pcp.Lists[mt]);
+        pcp.Count++;
+        if (pcp.Count >= pcp.High)
         {
-            var pcp = Pcp(zone, cpu);
-            _lists.Add(pfn, pcp.Lists[mt]);
-            pcp.Count++;
-            if (pcp.Count >= pcp.High)
-            {
-                int batch = pcp.Batch;
-                FreePcppagesBulk(buddy, zone, batch, pcp);
-                pcp.Count -= batch;
-            }
+            int batch = pcp.Batch;
+            FreePcppagesBulk(buddy, zone, batch, pcp);
+            pcp.Count -= batch;
         }
-        finally { _irqsOff.Exit(cpu, cpu); }
+        _irqsOff.Exit(cpu, cpu);
     }
 
     /// <summary>
@@ -203,16 +194,13 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     public void DrainPages(BuddyAllocator buddy, int cpu)
     {
         _irqsOff.Enter(cpu, cpu);
-        try
+        foreach (var zone in _node.Zones)
         {
-            foreach (var zone in _node.Zones)
-            {
-                var pcp = Pcp(zone, cpu);
-                if (pcp.Count == 0) continue;
-                FreePcppagesBulk(buddy, zone, pcp.Count, pcp);
-                pcp.Count = 0;
-            }
+            var pcp = Pcp(zone, cpu);
+            if (pcp.Count == 0) continue;
+            FreePcppagesBulk(buddy, zone, pcp.Count, pcp);
+            pcp.Count = 0;
         }
-        finally { _irqsOff.Exit(cpu, cpu); }
+        _irqsOff.Exit(cpu, cpu);
     }
 }

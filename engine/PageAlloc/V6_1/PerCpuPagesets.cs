@@ -32,7 +32,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// <summary>[zone index][cpu].</summary>
     private readonly PerCpuPages[][] _pagesets;
     /// <summary>Each pageset's pcp-&gt;lock, numbered zone index × CPUs + cpu.</summary>
-    [NotState("held only while a path has a pageset locked, within a run; cleared when the section ends or unwinds")]
+    [NotState("held only while a path has a pageset locked, within a run")]
     private readonly CpuSections _pcpLocks;
 
     public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler, VmStat vmstat, Sanitizer sanitizer)
@@ -62,7 +62,6 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
                 var p = _pagesets[z][cpu];
                 (p.Count, p.FreeFactor, p.High, p.Batch) = (all[z][cpu][0], all[z][cpu][1], all[z][cpu][2], all[z][cpu][3]);
             }
-        _pcpLocks.Clear();
     }
 
     /// <summary>per_cpu_ptr(zone-&gt;per_cpu_pageset, cpu).</summary>
@@ -103,8 +102,9 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     {
         int cpu = _scheduler.Current.Cpu, pcpLock = PcpLock(zone, cpu);
         if (!_pcpLocks.TryEnter(pcpLock)) return -1;
-        try { return RmqueuePcplist(buddy, zone, Pcp(zone, cpu), order, mt, allocFlags); }
-        finally { _pcpLocks.Exit(pcpLock, cpu); }
+        int page = RmqueuePcplist(buddy, zone, Pcp(zone, cpu), order, mt, allocFlags);
+        _pcpLocks.Exit(pcpLock, cpu);
+        return page;
     }
 
     private int RmqueuePcplist(BuddyAllocator buddy, Zone zone, PerCpuPages pcp, int order, int mt, int allocFlags)
@@ -168,8 +168,8 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
             buddy.FreeOnePage(zone, pfn, order, pcpMt);
             return;
         }
-        try { FreeUnrefPageCommit(buddy, zone, Pcp(zone, cpu), pfn, pcpMt, order); }
-        finally { _pcpLocks.Exit(pcpLock, cpu); }
+        FreeUnrefPageCommit(buddy, zone, Pcp(zone, cpu), pfn, pcpMt, order);
+        _pcpLocks.Exit(pcpLock, cpu);
     }
 
     /// <summary>
@@ -260,8 +260,8 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         if (pcp.Count == 0) return;
         int pcpLock = PcpLock(zone, cpu);
         _pcpLocks.Enter(pcpLock, cpu);
-        try { FreePcppagesBulk(buddy, zone, pcp.Count, pcp, 0); }
-        finally { _pcpLocks.Exit(pcpLock, cpu); }
+        FreePcppagesBulk(buddy, zone, pcp.Count, pcp, 0);
+        _pcpLocks.Exit(pcpLock, cpu);
     }
 
     /// <summary>drain_all_pages(zone): every CPU's pageset of <paramref name="zone"/>, or of every zone for null.</summary>
