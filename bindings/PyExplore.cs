@@ -44,9 +44,9 @@ public sealed class PyExploreResult(ExploreResult result)
     public int[] FailurePreemptions { get; } = result.Failures.Select(f => f.Preemptions).ToArray();
     public string[] FailureSignatures { get; } = result.Failures.Select(f => f.Signature).ToArray();
     public string[] FailureKinds { get; } = result.Failures.Select(f => string.Join(",", f.Kinds)).ToArray();
-    /// <summary>Their decisions, all concatenated, and how many each has.</summary>
-    public int[] FailureChoices { get; } = result.Failures.SelectMany(f => f.Choices).ToArray();
-    public int[] FailureChoiceCounts { get; } = result.Failures.Select(f => f.Choices.Length).ToArray();
+    /// <summary>Their decisions as runs (<see cref="FailureRecord.ChoiceRuns"/>), all concatenated, and how many numbers each has.</summary>
+    public int[] FailureChoiceRuns { get; } = result.Failures.SelectMany(f => f.ChoiceRuns).ToArray();
+    public int[] FailureChoiceRunCounts { get; } = result.Failures.Select(f => f.ChoiceRuns.Length).ToArray();
 }
 
 /// <summary>One schedule: its decisions, its trace as parallel arrays, its findings; Replay() reruns it.</summary>

@@ -73,5 +73,5 @@ public sealed class ScheduleRun
 
     /// <summary>This run as its exploration keeps a failure.</summary>
     public FailureRecord ToRecord() =>
-        new(Index, [.. Choices], Preemptions, Signature, Reports.Select(r => r.KindName).Distinct().ToArray());
+        new(Index, FailureRecord.Runs(Choices), Preemptions, Signature, Reports.Select(r => r.KindName).Distinct().ToArray());
 }

@@ -105,13 +105,20 @@ class ScheduleRun:
 
 @dataclass(frozen=True)
 class FailureRecord:
-    """One failing schedule as an exploration keeps it: its index, the decisions that replay it, its preemptions,
-    what failed (``signature``) and the report kinds."""
+    """One failing schedule as an exploration keeps it: its index, the decisions that replay it (``choices``, kept as
+    ``choice_runs``: task id and count of each stretch of equal decisions, so a long race with a few preemptions costs a
+    few numbers, not one per decision), its preemptions, what failed (``signature``) and the report kinds."""
     index: int
-    choices: tuple
+    choice_runs: tuple
     preemptions: int
     signature: str
     kinds: tuple
+
+    @property
+    def choices(self) -> tuple:
+        """The decisions, one task id each (what a replay feeds back)."""
+        runs = self.choice_runs
+        return tuple(task for k in range(0, len(runs), 2) for task in [runs[k]] * runs[k + 1])
 
 
 @dataclass
@@ -210,10 +217,10 @@ def _chunk_data(net, strategy, schedules, seed, start, depth, reduction="none", 
     with net_errors():
         r = interruptible(lambda: net.Explore(strategy, schedules, seed, start, depth, reduction, threads, progress, cancel.Token),
                           cancel.Cancel, poll=poll)
-    choices = np_copy(r.FailureChoices, "int32").tolist()
-    ends = np.cumsum(np_copy(r.FailureChoiceCounts, "int64")).tolist()
-    failures = [FailureRecord(int(i), tuple(choices[e - n:e]), int(p), str(sig), tuple(k.split(",")))
-                for i, n, e, p, sig, k in zip(np_copy(r.FailingIndices, "int64"), np_copy(r.FailureChoiceCounts, "int64"),
+    runs = np_copy(r.FailureChoiceRuns, "int32").tolist()
+    ends = np.cumsum(np_copy(r.FailureChoiceRunCounts, "int64")).tolist()
+    failures = [FailureRecord(int(i), tuple(runs[e - n:e]), int(p), str(sig), tuple(k.split(",")))
+                for i, n, e, p, sig, k in zip(np_copy(r.FailingIndices, "int64"), np_copy(r.FailureChoiceRunCounts, "int64"),
                                               ends, np_copy(r.FailurePreemptions, "int64"), strs(r.FailureSignatures),
                                               strs(r.FailureKinds))]
     return {"schedules": int(r.Schedules), "failures": failures, "exhausted": bool(r.Exhausted),

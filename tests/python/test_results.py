@@ -22,6 +22,26 @@ def test_every_failing_schedule_replays_by_index(res):
     assert res.failure(res.failing_indices[0]).reports == res.first_failure.reports
 
 
+def test_a_long_race_keeps_each_failure_as_a_few_runs_of_decisions(bs):
+    """Two compactions of a 32 MiB legacy guest: ~33,000 decisions a schedule, every schedule failing (defect 2). A
+    failure keeps its decisions as runs (task, count), so a dfs keeping thousands of them stays small; ``choices``
+    gives every decision back, and the failure replays from it."""
+    sim = bs.Simulation(memory_mib=32, cpus=2, seed=427, per_cpu_lists=False, reclaim=False, timeslice_ms=0,
+                        host_us_per_page=1)
+    sim.workload.anon(mib=7.878)
+    sim.balloon.inflate(mib=1.193)
+    sim.workload.free(fraction=0.823, pattern="random", seed=62)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # the dfs is capped at 30 schedules, far from its bound
+        res = sim.race(cpu0=[bs.op.compact()], cpu1=[bs.op.compact()]).explore(strategy="dfs", depth=1, schedules=30,
+                                                                               progress=False)
+    assert res.failing == 30
+    record = res.failures[-1]
+    assert len(record.choices) > 10_000 and len(record.choice_runs) < 20
+    assert sum(record.choice_runs[1::2]) == len(record.choices)
+    assert res.failure(record.index).choices == list(record.choices)
+
+
 def test_failure_of_a_schedule_that_did_not_fail_is_a_valueerror(res):
     passed = next(i for i in range(res.schedules) if i not in res.failing_indices)
     with pytest.raises(ValueError, match=f"schedule {passed} did not fail"):

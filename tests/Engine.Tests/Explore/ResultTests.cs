@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Explore;
+using BalloonScript.Engine.Explore.Ops;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Explore;
@@ -23,6 +24,33 @@ public class ResultTests
             Assert.That(again.Signature, Is.EqualTo(f.Signature));
             Assert.That(again.Preemptions, Is.EqualTo(f.Preemptions));
             Assert.That(again.Reports.Select(x => x.KindName).Distinct(), Is.EqualTo(f.Kinds));
+        }
+    }
+
+    /// <summary>
+    /// A long race with few preemptions (two compactions of a 32 MiB legacy guest: about 33,000 decisions a schedule, each
+    /// failing on defect 2) keeps each failure's decisions as a few runs, and gives them back exactly: a DFS that keeps
+    /// every failing schedule of such a race used to keep one number per decision.
+    /// </summary>
+    [Test]
+    public void FailureRecords_OfALongRace_KeepTheirDecisionsAsFewRuns_AndGiveThemBackExactly()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(32, 2, 427, "legacy"));
+        sim.WorkloadAnon(7.878);
+        sim.BalloonInflate(1.193);
+        sim.WorkloadFree(0.823, "random", 62);
+        var race = RaceBuilder.FromOps(sim, [(0, [RaceOp.Of("compact")]), (1, [RaceOp.Of("compact")])]);
+
+        var r = Explorer.Explore(race, new ExploreRequest("dfs", 0, pctDepth: 1), 0, 20);
+
+        Assert.That(r.Failing, Is.EqualTo(20), "precondition: every schedule fails (balloon_unmovable)");
+        foreach (var f in r.Failures.Take(3))
+        {
+            var run = race.Replay(f.Index, f.Choices);
+            Assert.That(run.Signature, Is.EqualTo(f.Signature));
+            Assert.That(f.Choices, Is.EqualTo(run.Choices));
+            Assert.That(run.Choices, Has.Count.GreaterThan(10_000));
+            Assert.That(f.ChoiceRuns, Has.Length.LessThan(20), "a DFS schedule of one preemption is a few runs");
         }
     }
 
