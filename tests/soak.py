@@ -41,6 +41,7 @@ OPS_ALLOWED = {design: ({"balloon_unmovable"} if design == "legacy" else set()) 
 REDESIGN_MIGRATE_RACES = {
     ("list_corruption", "balloon_page_dequeue"),   # the dequeue walk's next cursor (fixed in v4.5)
     ("bad_page", "release_pages_by_pfn"),          # the driver frees a page migration holds or gave away (f68b992)
+    ("vm_bug", "release_pages_by_pfn"),            #   ... or one migration has freed already (put_page on _count 0)
     ("bad_page", "virtballoon_migratepage"),       # ... and migratepage then drops the old page's last reference
     ("bad_page", "unmap_and_move"),                # unmap_and_move drops a newpage the driver has freed
     ("vm_bug", "unmap_and_move"),                  #   (the 2019 newpage race)
