@@ -189,7 +189,9 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
 
     /// <summary>
     /// drain_pages (v3.16): return every page on <paramref name="cpu"/>'s lists, zone by zone (the running CPU's, or, for
-    /// drain_all_pages, another's as the IPI's drain_local_pages would, outside that CPU's section).
+    /// drain_all_pages, another's as the IPI's drain_local_pages would, outside that CPU's section). One section for all
+    /// zones: v3.16 saves interrupts per zone, but the IPI handler runs the whole drain with them off, and a local drain
+    /// interleaved with a remote one between two zones ends as either order would.
     /// </summary>
     public void DrainPages(BuddyAllocator buddy, int cpu)
     {
