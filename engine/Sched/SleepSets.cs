@@ -21,6 +21,7 @@ internal sealed class SleepSets(StepAccesses accesses, Func<object[]> captureRes
     private readonly List<Sleeper> _asleep = [];
     private Action<StepFootprint>? _afterNextStep;
     private object[]? _restNow;
+    private object[]? _restLast;
 
     /// <summary>Options of the search never tried because their path was asleep (each a subtree of schedules).</summary>
     public long Skipped { get; set; }
@@ -68,8 +69,18 @@ internal sealed class SleepSets(StepAccesses accesses, Func<object[]> captureRes
     /// </summary>
     private void Record() => accesses.On = _asleep.Count > 0 || _afterNextStep is not null;
 
-    /// <summary>The state outside pages and locks, now (compared whole by <see cref="SameRest"/>).</summary>
-    public object[] Rest() => _restNow ??= captureRest();
+    /// <summary>
+    /// The state outside pages and locks, now (compared whole by <see cref="SameRest"/>). A capture equal to the last one
+    /// is dropped for it: the decisions a search keeps a rest for then share one copy while the rest stays the same, where
+    /// a long race would otherwise keep thousands.
+    /// </summary>
+    public object[] Rest()
+    {
+        if (_restNow is not null) return _restNow;
+        var now = captureRest();
+        if (_restLast is not null && SameRest(now, _restLast)) now = _restLast;
+        return _restNow = _restLast = now;
+    }
 
     public static bool SameRest(object[] a, object[] b) => Snapshots.StateEquality.Equal(a, b);
 
