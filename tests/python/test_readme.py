@@ -31,3 +31,41 @@ def test_readme_one_guest_example_runs(bs, repo, monkeypatch):
         exec(compile(code[1], "README.md", "exec"), scope)
     assert scope["pm"].size == scope["sim"].memory_mib * 256 == scope["flags"].size
     assert len(scope["df"]) >= 1
+
+
+def test_readme_exhaustive_search_counts_are_what_the_engine_gives(bs, repo):
+    """The bounded-DFS counts README.md quotes for the presets (failing of explored schedules, the kinds found)."""
+    text = " ".join((repo / "README.md").read_text().split())
+
+    def dfs(scenario, design, depth):
+        r = bs.preset(scenario, design, 0).explore("dfs", schedules=100_000, depth=depth, progress=False)
+        assert r.exhausted
+        return r.failing, f"{r.schedules:,}", set(r.failing_by_kind)
+
+    def quoted(phrase):
+        assert phrase in text, f"README.md should say {phrase!r}"
+
+    failing, n, kinds = dfs("scan-vs-migrate", "legacy", 1)
+    quoted(f"({failing} of {n} schedules;")
+    failing, n, kinds = dfs("scan-vs-migrate", "legacy", 2)
+    quoted(f"{failing} of {n} with two)")
+    assert kinds == {"kasan"}
+    redesign, fixed = (dfs("scan-vs-migrate", d, 2) for d in ("redesign", "fixed"))
+    assert redesign == fixed and fixed[0] == 0
+    quoted(f"none of the {fixed[1]} schedules of redesign or fixed")
+    failing, n, kinds = dfs("deflate-vs-isolate", "legacy", 2)
+    listed = re.search(rf"fails in {failing} of {n} legacy schedules \(([a-z_, ]+)\)", text)
+    assert listed and set(listed.group(1).split(", ")) == kinds
+    failing, n, kinds = dfs("deflate-vs-isolate", "redesign", 2)
+    quoted(f"in {failing} of {n} redesign schedules (list_corruption only")
+    assert kinds == {"list_corruption"}
+    for scenario, depth_two_phrase in (("deflate-vs-isolate", "in none of fixed's {n};"), ("deflate-vs-migrate", "fails in none of fixed's {n}.")):
+        failing, n, _ = dfs(scenario, "fixed", 2)
+        assert failing == 0
+        quoted(depth_two_phrase.format(n=n))
+    failing, n, kinds = dfs("newpage-after-unlock", "redesign", 2)
+    quoted(f"`redesign` fails in {failing} of its {n} schedules with two preemptions")
+    assert kinds == {"bad_page", "accounting"}
+    failing, n, _ = dfs("newpage-after-unlock", "fixed", 2)
+    assert failing == 0
+    quoted(f"`fixed` fails in none of {n}.")
