@@ -9,10 +9,11 @@ explored under every design, and the exploration of issue 7 that used to hang. D
 2. Every scenario under every design with the random and pct strategies. Findings allowed: any in legacy (all
    four defects); in redesign the residual next-cursor race of the dequeue walk (deflate-vs-isolate: list_corruption
    only; deflate-vs-migrate: a failing schedule whose first report is list_corruption in balloon_page_dequeue) and
-   the races between the driver's release and migration (deflate-vs-migrate, and newpage-after-unlock, the preset
-   written for the 2019 newpage race: the first report a bad_page or vm_bug where the driver or migration drops a
-   reference the other one already dropped: f68b992 and the 2019 newpage race, both fixed in fixed); nothing in fixed
-   or in the later designs.
+   the race between the driver's release and migration (deflate-vs-migrate, and newpage-after-unlock, the preset
+   written for the 2019 newpage race, which reaches it too: the first report a bad_page or vm_bug where the driver or
+   migration drops a reference the other one already dropped, because leak_balloon puts its pages by pfns a migration
+   has rewritten since it dropped balloon_lock: f68b992, fixed in fixed; the 2019 window itself only sends newpage
+   through an LRU list in redesign, docs/model.md); nothing in fixed or in the later designs.
 3. With --issue-exploration: deflate-vs-migrate, legacy, dfs, depth 3, 98,450 schedules (it spun forever in a
    page-state check before the list walks were bounded).
 
@@ -43,8 +44,8 @@ REDESIGN_MIGRATE_RACES = {
     ("bad_page", "release_pages_by_pfn"),          # the driver frees a page migration holds or gave away (f68b992)
     ("vm_bug", "release_pages_by_pfn"),            #   ... or one migration has freed already (put_page on _count 0)
     ("bad_page", "virtballoon_migratepage"),       # ... and migratepage then drops the old page's last reference
-    ("bad_page", "unmap_and_move"),                # unmap_and_move drops a newpage the driver has freed
-    ("vm_bug", "unmap_and_move"),                  #   (the 2019 newpage race)
+    ("bad_page", "unmap_and_move"),                # ... or unmap_and_move drops the last reference of a page the
+    ("vm_bug", "unmap_and_move"),                  #   driver put by a rewritten pfn (newpage, or the old page)
 }
 CHECK_EVERY = 16   # operations between the Python-side invariant checks
 KPF_BALLOON = np.uint64(23)   # include/uapi/linux/kernel-page-flags.h (v3.18)

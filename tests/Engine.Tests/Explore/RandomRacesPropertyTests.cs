@@ -47,8 +47,8 @@ public class RandomRacesPropertyTests
             ("bad_page", "release_pages_by_pfn"),            // f68b992: a migration rewrites vb->pfns after the unlock and
             ("vm_bug", "release_pages_by_pfn"),              //   the driver puts a page it no longer owns (or already freed),
             ("bad_page", "virtballoon_migratepage"),         //   and migratepage then drops the old page's last reference
-            ("bad_page", "unmap_and_move"),                  // the 2019 newpage race: unmap_and_move drops a newpage the
-            ("vm_bug", "unmap_and_move"),                    //   driver has freed, or puts it back on an LRU
+            ("bad_page", "unmap_and_move"),                  //   or unmap_and_move drops the last reference of a page the
+            ("vm_bug", "unmap_and_move"),                    //   driver put by a rewritten pfn (newpage, or the old page)
         ],
     };
 
