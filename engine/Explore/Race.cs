@@ -89,6 +89,9 @@ internal sealed class Race
             outcome.Interrupted);
     }
 
+    /// <summary>The state the last schedule left, settled and checked (equivalent schedules leave the same one).</summary>
+    public SimulationSnapshot StateNow() => _sim.Snapshot();
+
     /// <summary>
     /// Partial-order reduction for a search of this race: while the returned scope lasts, the page arrays, the lists and
     /// the scheduler (locks, clock) record each step's accesses in <paramref name="sleepSets"/>' recorder; the rest of
