@@ -82,7 +82,7 @@ public class DesignCompositionTests
     [Test]
     public void DocsModelMd_PrintsTheSameDesignTable()
     {
-        string doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "model.md"));
+        string doc = File.ReadAllText(Path.Combine(RepoDocs.Root(), "docs", "model.md"));
         var header = "| design | kernel | " + string.Join(" | ", DesignParts.Names) + " |";
         Assert.That(doc, Does.Contain(header), "docs/model.md has the design table with these columns");
         foreach (var design in KernelDesign.All)
@@ -99,12 +99,5 @@ public class DesignCompositionTests
     {
         Assert.That(KernelDesign.Names, Is.Unique);
         foreach (var design in KernelDesign.All) Assert.That(KernelDesign.Parse(design.Name), Is.SameAs(design));
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "BalloonScript.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("BalloonScript.sln above the test directory");
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -44,7 +45,12 @@ public class PartialOrderReductionTests
         Assert.That(reduced.FailingByKind.Keys, Is.EqualTo(plain.FailingByKind.Keys));
         if (plain.Schedules > 1) Assert.That(reduced.Schedules, Is.LessThan(plain.Schedules));
         Assert.That(reduced.Reduction, Is.EqualTo("sleep-sets"));
+        if (plain.Schedules > 1)
+            Assert.That(RepoDocs.Flattened("docs/model.md"), Does.Contain($"{N(plain.Schedules)} → {N(reduced.Schedules)}"),
+                "docs/model.md (\"What it gains\") quotes these counts");
     }
+
+    private static string N(long count) => count.ToString("N0", CultureInfo.InvariantCulture);
 }
 
 /// <summary>
