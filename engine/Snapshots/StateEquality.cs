@@ -22,7 +22,7 @@ internal static class StateEquality
         if (type.IsPrimitive || type.IsEnum || a is string || a is decimal) return a.Equals(b);
         if (a is Array x) return ArraysEqual(x, (Array)b);
         if (a is ITuple t) return TuplesEqual(t, (ITuple)b);
-        foreach (var f in Fields.GetOrAdd(type, AllFields))
+        foreach (var f in FieldsOf(type))
             if (!Equal(f.GetValue(a), f.GetValue(b))) return false;
         return true;
     }
@@ -50,6 +50,9 @@ internal static class StateEquality
             if (!Equal(a[k], b[k])) return false;
         return true;
     }
+
+    /// <summary>Every instance field of <paramref name="type"/> and its base types, public or not (what a saved object holds).</summary>
+    public static FieldInfo[] FieldsOf(Type type) => Fields.GetOrAdd(type, AllFields);
 
     private static FieldInfo[] AllFields(Type type)
     {

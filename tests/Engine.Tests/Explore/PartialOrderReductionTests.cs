@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -230,19 +228,9 @@ public class PartialOrderReductionOnRandomRacesTests
             case var primitive when primitive.GetType().IsPrimitive || primitive.GetType().IsEnum || primitive is decimal:
                 sha.AppendData(System.Text.Encoding.UTF8.GetBytes(primitive + "\0")); break;
             default:
-                foreach (var field in Fields.GetOrAdd(value.GetType(), AllFields)) Append(sha, field.GetValue(value));
+                foreach (var field in StateEquality.FieldsOf(value.GetType())) Append(sha, field.GetValue(value));
                 break;
         }
-    }
-
-    private static readonly ConcurrentDictionary<Type, FieldInfo[]> Fields = new();
-
-    private static FieldInfo[] AllFields(Type type)
-    {
-        var fields = new List<FieldInfo>();
-        for (var t = type; t != typeof(object); t = t.BaseType!)
-            fields.AddRange(t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly));
-        return [.. fields];
     }
 
     /// <summary>A 16 MiB guest with random options and a little of everything, then one random operation on each CPU.</summary>
