@@ -151,9 +151,10 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// <summary>
     /// free_unref_page (6.1), after free_unref_page_prepare recorded the pageblock's type as the page's pcp migratetype:
     /// ISOLATE goes straight to free_one_page; HIGHATOMIC (and CMA) pages go on the MOVABLE list, keeping their type.
-    /// When a drain holds the pageset's lock, free_one_page as MOVABLE (6.1 passes the overwritten migratetype, read in
-    /// the 6.0–6.1 tree, index id 674591); no PGFREE on that path, as on the ISOLATE one: 6.1 counts it in
-    /// free_unref_page_commit and __free_pages_ok, not in free_one_page (free_one_page's 6.1 body not seen; later trees).
+    /// When a drain holds the pageset's lock, free_one_page with the type as overwritten above (HIGHATOMIC and CMA as
+    /// MOVABLE); no PGFREE on that path, as on the ISOLATE one: free_one_page takes zone-&gt;lock and frees, counting
+    /// nothing, PGFREE being counted in free_unref_page_commit and after __free_pages_ok's own free (all read in the
+    /// 6.0–6.1 page_alloc.c of the index, id 674591).
     /// </summary>
     public void FreeUnrefPage(BuddyAllocator buddy, Zone zone, int pfn, int order, int mt)
     {
