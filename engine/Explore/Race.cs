@@ -94,9 +94,10 @@ internal sealed class Race
 
     /// <summary>
     /// Partial-order reduction for a search of this race: while the returned scope lasts, the page arrays, the lists and
-    /// the scheduler (locks, clock) record each step's accesses in <paramref name="sleepSets"/>' recorder; the rest of
-    /// the state is compared whole (every part but those, with the simulated locks' owners left out: their accesses are
-    /// recorded; the vm events, whose counts commute; and what the whole-memory checks last saw).
+    /// the scheduler (locks, clock, shared arrays) record each step's accesses in <paramref name="sleepSets"/>' recorder;
+    /// the rest of the state is compared whole (every part but those, with the simulated locks' owners and the shared
+    /// arrays left out: their accesses are recorded; the vm events, whose counts commute; and what the whole-memory
+    /// checks last saw).
     /// </summary>
     public IDisposable TrackAccesses(out SleepSets sleepSets)
     {
@@ -107,6 +108,7 @@ internal sealed class Race
         var rest = _sim.Services.GetServices<ISnapshotState>()
             .Where(s => s is not (PageTable or PageLists or Scheduler or VmStat or PageStateCheck or BalloonCheck)).ToArray();
         var locks = _scheduler.Locks;
+        var shared = _scheduler.Shared;
         sleepSets = new SleepSets(accesses, () =>
         {
             var owners = new object[locks.Count];
@@ -115,8 +117,15 @@ internal sealed class Race
                 owners[i] = locks[i].Save();
                 locks[i].Restore(-2);
             }
+            var values = new long[shared.Count][];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (long[])shared[i].Clone();
+                Array.Clear(shared[i]);
+            }
             var saved = Array.ConvertAll(rest, s => s.Save());
             for (int i = 0; i < owners.Length; i++) locks[i].Restore(owners[i]);
+            for (int i = 0; i < values.Length; i++) values[i].CopyTo(shared[i], 0);
             return saved;
         });
         pages.Track(accesses);

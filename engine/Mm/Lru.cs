@@ -30,7 +30,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void ModIsolated(int pfn, int delta) =>
-        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedAnon + (PageIsFileCache(pfn) ? 1 : 0)] += delta;
+        node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrIsolatedAnon + (PageIsFileCache(pfn) ? 1 : 0), delta);
 
     /// <summary>page_lru(): unevictable, else the anon/file base list, + 1 if PG_active.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -46,7 +46,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     public void AddPageToLruList(Zone zone, int pfn, int lru)
     {
         lists.Add(pfn, zone.LruHead[lru]);
-        zone.Stat[(int)ZoneStat.NrInactiveAnon + lru]++;
+        zone.Stat.Add((int)ZoneStat.NrInactiveAnon + lru, 1);
     }
 
     /// <summary>del_page_from_lru_list. Caller holds lru_lock.</summary>
@@ -54,7 +54,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     public void DelPageFromLruList(Zone zone, int pfn, int lru)
     {
         lists.Del(pfn);
-        zone.Stat[(int)ZoneStat.NrInactiveAnon + lru]--;
+        zone.Stat.Add((int)ZoneStat.NrInactiveAnon + lru, -1);
     }
 
     /// <summary>
@@ -175,8 +175,8 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
         pages.Set(pfn, PG.Lru);
         AddPageToLruList(zone, pfn, LruListOf(pfn));
         int file = PageIsFileCache(pfn) ? 1 : 0;
-        zone.RecentScanned[file]++;
-        if (pages.Test(pfn, PG.Active)) zone.RecentRotated[file]++;
+        zone.RecentScanned.Add(file, 1);
+        if (pages.Test(pfn, PG.Active)) zone.RecentRotated.Add(file, 1);
     }
 
     /// <summary>
@@ -206,8 +206,8 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
             pages.Set(pfn, PG.Active);
             AddPageToLruList(zone, pfn, LruListOf(pfn));
             vmstat.Count(VmEvent.Pgactivate);
-            zone.RecentScanned[file]++;
-            zone.RecentRotated[file]++;
+            zone.RecentScanned.Add(file, 1);
+            zone.RecentRotated.Add(file, 1);
         }
         zone.LruLock.Unlock();
     }

@@ -65,7 +65,7 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
         pages.Count[pfn] -= mappers;
         pages.MapCount[pfn] = -1;
         _young[pfn] = false;
-        if (pages.PageAnon(pfn)) node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
+        if (pages.PageAnon(pfn)) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, -1);
     }
 
     /// <summary>
@@ -110,7 +110,7 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
         pages.Count[newpage] += entries;
         pages.MapCount[newpage] += entries;
         if (!pages.PageAnon(newpage)) return;
-        if (firstMapping) node.ZoneOf(newpage).Stat[(int)ZoneStat.NrAnonPages]++;
+        if (firstMapping) node.ZoneOf(newpage).Stat.Add((int)ZoneStat.NrAnonPages, 1);
         if (processes.OwnerOf(pages.Mapping[newpage]) is { } owner && pages.Index[newpage] < owner.Ptes.Length)
             owner.Ptes[pages.Index[newpage]] = newpage;
     }
@@ -142,7 +142,7 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
         }
         pages.MapCount[pfn] = -1;
         pages.Count[pfn] -= mappers;
-        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
+        node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, -1);
         return true;
     }
 }

@@ -40,7 +40,7 @@ internal sealed class Writeback
     public void SetPageWriteback(int pfn)
     {
         _pages.Set(pfn, PG.Writeback);
-        _node.ZoneOf(pfn).Stat[(int)ZoneStat.NrWriteback]++;
+        _node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrWriteback, 1);
     }
 
     /// <summary>submit_bio of a page under writeback: the I/O completes after the device latency (at once without one).</summary>
@@ -68,7 +68,7 @@ internal sealed class Writeback
                 {
                     if (!_pages.Test(page, PG.Dirty) || _pages.Test(page, PG.Writeback | PG.Locked)) continue;
                     _pages.Clear(page, PG.Dirty); // clear_page_dirty_for_io
-                    _node.ZoneOf(page).Stat[(int)ZoneStat.NrDirty]--; // the page's zone (a node lruvec mixes them)
+                    _node.ZoneOf(page).Stat.Add((int)ZoneStat.NrDirty, -1); // the page's zone (a node lruvec mixes them)
                     StartWriteback(page);
                     nrPages--;
                 }
@@ -86,7 +86,7 @@ internal sealed class Writeback
         }
         var zone = _node.ZoneOf(pfn);
         _pages.Clear(pfn, PG.Writeback);
-        zone.Stat[(int)ZoneStat.NrWriteback]--;
-        zone.Stat[(int)ZoneStat.NrWritten]++;
+        zone.Stat.Add((int)ZoneStat.NrWriteback, -1);
+        zone.Stat.Add((int)ZoneStat.NrWritten, 1);
     }
 }

@@ -30,6 +30,7 @@ internal sealed class Zone : ISnapshotState
         Name = name;
         StartPfn = startPfn;
         EndPfn = endPfn;
+        _managedPages = new SharedArray(scheduler, 1);
         ManagedPages = endPfn - startPfn;
         FreeListHead = new int[MaxOrder * types.Count];
         for (int i = 0; i < FreeListHead.Length; i++) FreeListHead[i] = lists.NewHead();
@@ -44,6 +45,10 @@ internal sealed class Zone : ISnapshotState
         CompactCachedFreePfn = endPfn & ~(PageblockNrPages - 1);
         CompactCachedMigratePfn = [startPfn, startPfn];
         CompactOrderFailed = MaxOrder;
+        NrFree = new SharedArray(scheduler, MaxOrder);
+        Stat = new SharedArray(scheduler, (int)ZoneStat.Count);
+        RecentScanned = new SharedArray(scheduler, 2);
+        RecentRotated = new SharedArray(scheduler, 2);
     }
 
     public int Index { get; }
@@ -52,11 +57,20 @@ internal sealed class Zone : ISnapshotState
     /// <summary>zone_end_pfn(): one past the last PFN.</summary>
     public int EndPfn { get; }
     public int SpannedPages => EndPfn - StartPfn;
-    /// <summary>managed_pages; the balloon lowers it (adjust_managed_page_count).</summary>
-    public long ManagedPages { get; set; }
+    /// <summary>managed_pages; the balloon lowers it (<see cref="AdjustManagedPageCount"/>).</summary>
+    public long ManagedPages
+    {
+        get => _managedPages[0];
+        set => _managedPages.Set(0, value);
+    }
+
+    /// <summary>adjust_managed_page_count: <paramref name="count"/> pages more (fewer) in managed_pages.</summary>
+    public void AdjustManagedPageCount(long count) => _managedPages.Add(0, count);
+
+    private readonly SharedArray _managedPages;
 
     /// <summary>free_area[order].nr_free: free blocks of each order, all migrate types.</summary>
-    public long[] NrFree { get; } = new long[MaxOrder];
+    public readonly SharedArray NrFree;
     /// <summary>The migratetype numbering of the page allocator's version: how many free lists each order has.</summary>
     public MigrateTypes Types { get; }
 
@@ -72,7 +86,7 @@ internal sealed class Zone : ISnapshotState
     public int[] LruHead { get; }
 
     /// <summary>vm_stat[] of this zone.</summary>
-    public long[] Stat { get; } = new long[(int)ZoneStat.Count];
+    public readonly SharedArray Stat;
 
     /// <summary><c>_watermark[WMARK_MIN..HIGH]</c>, without the boost.</summary>
     public long[] Watermark { get; } = new long[3];
@@ -122,9 +136,9 @@ internal sealed class Zone : ISnapshotState
     /// <summary><c>pages_scanned</c>: LRU pages reclaim scanned since a page of this zone last reached the buddy lists.</summary>
     public long PagesScanned { get; set; }
     /// <summary><c>lruvec-&gt;reclaim_stat.recent_scanned[anon, file]</c>.</summary>
-    public long[] RecentScanned { get; } = new long[2];
+    public readonly SharedArray RecentScanned;
     /// <summary><c>lruvec-&gt;reclaim_stat.recent_rotated[anon, file]</c>.</summary>
-    public long[] RecentRotated { get; } = new long[2];
+    public readonly SharedArray RecentRotated;
     /// <summary><c>inactive_ratio</c> (calculate_zone_inactive_ratio): int_sqrt(10 × GiB), at least 1.</summary>
     public int InactiveRatio { get; set; } = 1;
     /// <summary><c>zone-&gt;flags</c>: ZONE_CONGESTED, ZONE_TAIL_LRU_DIRTY, ZONE_WRITEBACK, ZONE_OOM_LOCKED.</summary>
@@ -144,18 +158,18 @@ internal sealed class Zone : ISnapshotState
     public override string ToString() => Name;
 
     /// <summary>Everything a zone's pages, allocations and compaction change (its PFN range and list heads are fixed at boot).</summary>
-    public object Save() => new Saved(ManagedPages, (long[])NrFree.Clone(), (long[])Stat.Clone(), (long[])Watermark.Clone(),
+    public object Save() => new Saved(ManagedPages, NrFree.Save(), Stat.Save(), (long[])Watermark.Clone(),
         (long[])LowmemReserve.Clone(), Lock.Save(), LruLock.Save(), (byte[])PageblockMigratetype.Clone(), (bool[])PageblockSkip.Clone(),
         CompactCachedFreePfn, (int[])CompactCachedMigratePfn.Clone(), CompactBlockskipFlush, CompactConsidered, CompactDeferShift,
-        CompactOrderFailed, PagesScanned, (long[])RecentScanned.Clone(), (long[])RecentRotated.Clone(), InactiveRatio, (int)Flags,
+        CompactOrderFailed, PagesScanned, RecentScanned.Save(), RecentRotated.Save(), InactiveRatio, (int)Flags,
         WatermarkBoost, NrReservedHighatomic, CompactInitMigratePfn, CompactInitFreePfn);
 
     public void Restore(object saved)
     {
         var s = (Saved)saved;
         ManagedPages = s.ManagedPages;
-        s.NrFree.CopyTo(NrFree, 0);
-        s.Stat.CopyTo(Stat, 0);
+        NrFree.Restore(s.NrFree);
+        Stat.Restore(s.Stat);
         s.Watermark.CopyTo(Watermark, 0);
         if (LowmemReserve.Length != s.LowmemReserve.Length) LowmemReserve = new long[s.LowmemReserve.Length];
         s.LowmemReserve.CopyTo(LowmemReserve, 0);
@@ -170,8 +184,8 @@ internal sealed class Zone : ISnapshotState
         CompactDeferShift = s.CompactDeferShift;
         CompactOrderFailed = s.CompactOrderFailed;
         PagesScanned = s.PagesScanned;
-        s.RecentScanned.CopyTo(RecentScanned, 0);
-        s.RecentRotated.CopyTo(RecentRotated, 0);
+        RecentScanned.Restore(s.RecentScanned);
+        RecentRotated.Restore(s.RecentRotated);
         InactiveRatio = s.InactiveRatio;
         Flags = (ZoneFlags)s.Flags;
         WatermarkBoost = s.WatermarkBoost;

@@ -22,7 +22,7 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
             high--;
             size >>= 1;
             lists.Add(pfn + size, zone.FreeList(high, mt));
-            zone.NrFree[high]++;
+            zone.NrFree.Add(high, 1);
             pages.SetPageOrder(pfn + size, high);
         }
     }

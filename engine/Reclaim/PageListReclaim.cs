@@ -149,7 +149,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
         {
             if (fileCache && LeaveDirtyFilePage(page, zone, sc))
             {
-                node.ZoneOf(page).Stat[(int)ZoneStat.NrVmscanImmediate]++;
+                node.ZoneOf(page).Stat.Add((int)ZoneStat.NrVmscanImmediate, 1);
                 pages.Set(page, PG.Reclaim);
                 return WaitForIoOutcome;
             }
@@ -188,7 +188,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
         if (pages.Count[page] != 2 || mapping == 0) return PageoutResult.Keep; // is_page_cache_freeable
         var zone = node.ZoneOf(page);
         pages.Clear(page, PG.Dirty);
-        if (fileCache) zone.Stat[(int)ZoneStat.NrDirty]--;
+        if (fileCache) zone.Stat.Add((int)ZoneStat.NrDirty, -1);
         pages.Set(page, PG.Reclaim);
         if (!fileCache) vmstat.Count(VmEvent.Pswpout);
         // writepage (__swap_writepage, a file's): set_page_writeback, unlock_page, submit_bio, in that order: nobody
@@ -197,7 +197,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
         pageLock.Unlock(page);
         writeback.SubmitWrite(page);
         if (!pages.Test(page, PG.Writeback)) pages.Clear(page, PG.Reclaim);
-        zone.Stat[(int)ZoneStat.NrVmscanWrite]++;
+        zone.Stat.Add((int)ZoneStat.NrVmscanWrite, 1);
         return PageoutResult.Success;
     }
 
@@ -218,7 +218,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
         }
         else
         {
-            node.ZoneOf(page).Stat[(int)ZoneStat.NrFilePages]--; // __delete_from_page_cache
+            node.ZoneOf(page).Stat.Add((int)ZoneStat.NrFilePages, -1); // __delete_from_page_cache
             pages.Mapping[page] = 0;
             contents.Retire(page);
         }

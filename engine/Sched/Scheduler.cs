@@ -51,6 +51,10 @@ internal sealed class Scheduler : ISnapshotState
     private bool _pruned;
     [NotState("the simulation's locks, numbered as they are built")]
     private readonly List<SimLock> _locks = [];
+    [NotState("the values of the simulation's shared arrays, their elements numbered as they are built (their owners save them)")]
+    private readonly List<long[]> _shared = [];
+    [NotState("how many shared elements are numbered: fixed once the simulation is built")]
+    private int _sharedKeys;
     [NotState("the simulation's per-CPU sections, each free between runs")]
     private readonly List<CpuSections> _sections = [];
     private long _step;
@@ -114,6 +118,17 @@ internal sealed class Scheduler : ISnapshotState
     {
         _locks.Add(simLock);
         return _locks.Count - 1;
+    }
+
+    /// <summary>The values of every shared array of the simulation (<see cref="SharedArray"/>).</summary>
+    public IReadOnlyList<long[]> Shared => _shared;
+
+    /// <summary>Number the elements of a new shared array holding <paramref name="values"/>: the first one's number.</summary>
+    public int RegisterShared(long[] values)
+    {
+        _shared.Add(values);
+        _sharedKeys += values.Length;
+        return _sharedKeys - values.Length;
     }
 
     /// <summary>

@@ -3,7 +3,8 @@ namespace BalloonScript.Engine.Sched;
 /// <summary>
 /// What the running kernel path touches between two preemption points (its step), recorded for partial-order reduction
 /// (<see cref="SleepSets"/>) while <see cref="On"/>: pages (any <c>struct page</c> field of a PFN, or its <c>lru</c>
-/// links; list heads by their node), simulated locks, and <see cref="Global"/> for what is ordered against every other
+/// links; list heads by their node), simulated locks, shared values (<see cref="SharedArray"/>: reads, additions and
+/// stores), and <see cref="Global"/> for what is ordered against every other
 /// step (the clock, a kernel thread woken for after the run, a bulk read of a page array). The rest of the simulation's
 /// state is not recorded here: <see cref="SleepSets"/> compares it whole. Nothing calls in while reduction is off
 /// (the page arrays and locks hold no recorder then).
@@ -24,6 +25,7 @@ internal sealed class StepAccesses
 
     private readonly List<int> _reads = [];
     private readonly List<int> _writes = [];
+    private readonly List<int> _adds = [];
     private bool _global;
 
     /// <summary>Recording: set for the switching part of a run.</summary>
@@ -45,6 +47,24 @@ internal sealed class StepAccesses
         if (On) _writes.Add(LockKey(id));
     }
 
+    /// <summary>A read of shared element <paramref name="id"/> (<see cref="SharedArray"/>).</summary>
+    public void ReadShared(int id)
+    {
+        if (On) _reads.Add(SharedKey(id));
+    }
+
+    /// <summary>An addition to shared element <paramref name="id"/>: commutes with other additions to it.</summary>
+    public void AddToShared(int id)
+    {
+        if (On) _adds.Add(SharedKey(id));
+    }
+
+    /// <summary>A store to shared element <paramref name="id"/>.</summary>
+    public void WriteShared(int id)
+    {
+        if (On) _writes.Add(SharedKey(id));
+    }
+
     /// <summary>A step ordered against every other step.</summary>
     public void Global()
     {
@@ -54,34 +74,42 @@ internal sealed class StepAccesses
     /// <summary>The recorded step, and the record cleared for the next one.</summary>
     public StepFootprint Take()
     {
-        var step = new StepFootprint(Sorted(_reads), Sorted(_writes), _global);
+        var step = new StepFootprint(Sorted(_reads), Sorted(_writes), Sorted(_adds), _global);
         Clear();
         return step;
     }
 
     /// <summary>
-    /// Whether the step recorded so far and <paramref name="step"/> are dependent, as far as pages and locks go: either
-    /// is global, or one writes what the other reads or writes.
+    /// Whether the step recorded so far and <paramref name="step"/> are dependent, as far as pages, locks and shared
+    /// values go: either is global, one writes what the other reads, writes or adds to, or one adds to a value the other
+    /// reads.
     /// </summary>
     public bool Conflicts(StepFootprint step)
     {
         if (_global || step.Global) return true;
         foreach (int w in _writes)
-            if (Array.BinarySearch(step.Writes, w) >= 0 || Array.BinarySearch(step.Reads, w) >= 0) return true;
+            if (Has(step.Writes, w) || Has(step.Reads, w) || Has(step.Adds, w)) return true;
         foreach (int r in _reads)
-            if (Array.BinarySearch(step.Writes, r) >= 0) return true;
+            if (Has(step.Writes, r) || Has(step.Adds, r)) return true;
+        foreach (int a in _adds)
+            if (Has(step.Writes, a) || Has(step.Reads, a)) return true;
         return false;
     }
+
+    private static bool Has(int[] sorted, int key) => Array.BinarySearch(sorted, key) >= 0;
 
     public void Clear()
     {
         _reads.Clear();
         _writes.Clear();
+        _adds.Clear();
         _global = false;
     }
 
-    /// <summary>Locks are keyed below every page and list head.</summary>
+    /// <summary>Locks are keyed below every page and list head, shared elements from the bottom of the range up.</summary>
     private static int LockKey(int id) => -1 - id;
+
+    private static int SharedKey(int id) => int.MinValue + id;
 
     private static int[] Sorted(List<int> keys)
     {

@@ -1,7 +1,7 @@
 namespace BalloonScript.Engine.Sched;
 
 /// <summary>
-/// One step's accesses (<see cref="StepAccesses"/>): the nodes read and written, sorted and distinct, and whether the
-/// step is ordered against every other step.
+/// One step's accesses (<see cref="StepAccesses"/>): the nodes read and written and the shared values added to, each sorted
+/// and distinct, and whether the step is ordered against every other step.
 /// </summary>
-internal sealed record StepFootprint(int[] Reads, int[] Writes, bool Global);
+internal sealed record StepFootprint(int[] Reads, int[] Writes, int[] Adds, bool Global);

@@ -25,7 +25,7 @@ internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBudd
         pages.Set(pfn, PG.SwapCache | PG.Dirty);
         pages.Private[pfn] = slot;
         swap.CachePage[slot] = pfn;
-        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]++;
+        node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrFilePages, 1);
         return true;
     }
 
@@ -43,7 +43,7 @@ internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBudd
         swap.CachePage[slot] = pfn;
         pages.Content[pfn] = swap.Content[slot];
         swap.SetContent(slot, 0);
-        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]++;
+        node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrFilePages, 1);
     }
 
     /// <summary>
@@ -61,7 +61,7 @@ internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBudd
         }
         pages.Clear(pfn, PG.SwapCache);
         pages.Private[pfn] = 0;
-        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrFilePages]--;
+        node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrFilePages, -1);
         swap.SwapcacheFree(slot);
     }
 

@@ -42,8 +42,11 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     [NotState("true only while the thread runs, inside an operation")]
     private bool _threadRunning;
     private bool _outOfPuffSleep;
-    private readonly int[] _pfns = new int[MaxPfns];
-    private int _numPfns;
+    /// <summary><c>vb-&gt;pfns</c>: shared by fill, leak and migratepage under balloon_lock.</summary>
+    private readonly SharedArray _pfns;
+    /// <summary><c>vb-&gt;num_pfns</c> and <c>vb-&gt;num_pages</c> (<see cref="NumPfnsIndex"/>, <see cref="NumPagesIndex"/>).</summary>
+    private readonly SharedArray _counts;
+    private const int NumPfnsIndex = 0, NumPagesIndex = 1;
 
     public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IDriverFillLeak fillLeak, BalloonDevInfo dev,
         BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log, FatalSignal signal,
@@ -61,6 +64,8 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         _node = node;
         _vmstat = vmstat;
         _scheduler = scheduler;
+        _pfns = new SharedArray(scheduler, MaxPfns);
+        _counts = new SharedArray(scheduler, 2);
         BalloonLock = new SimLock(scheduler, "vb->balloon_lock");
         // virtballoon_probe: v3.16 virtio_balloon_aops.migratepage, v3.18 vb_dev_info.migratepage.
         dev.MigratePage = Migratepage;
@@ -173,17 +178,21 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     public SimLock BalloonLock { get; }
 
     /// <summary><c>vb-&gt;num_pages</c>: balloon PFNs the guest has given (what it reports as <c>actual</c>).</summary>
-    public long NumPages { get; internal set; }
+    public long NumPages
+    {
+        get => _counts[NumPagesIndex];
+        internal set => _counts.Set(NumPagesIndex, value);
+    }
 
     /// <summary>The PFN buffer, the counts, and the thread's sleep after "Out of puff!" (which can span operations; v3.16 holding balloon_lock).</summary>
-    public object Save() => (_pfns.Clone(), _numPfns, NumPages, BalloonLock.Save(), OutOfPuff, _outOfPuffSleep);
+    public object Save() => (_pfns.Save(), _counts.Save(), BalloonLock.Save(), OutOfPuff, _outOfPuffSleep);
 
     public void Restore(object saved)
     {
-        (object pfns, _numPfns, long numPages, object balloonLock, long outOfPuff, _outOfPuffSleep) =
-            ((object, int, long, object, long, bool))saved;
-        ((int[])pfns).CopyTo(_pfns, 0);
-        (NumPages, OutOfPuff) = (numPages, outOfPuff);
+        (long[] pfns, long[] counts, object balloonLock, long outOfPuff, _outOfPuffSleep) = ((long[], long[], object, long, bool))saved;
+        _pfns.Restore(pfns);
+        _counts.Restore(counts);
+        OutOfPuff = outOfPuff;
         BalloonLock.Restore(balloonLock);
     }
 
@@ -269,8 +278,8 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// <summary>The end of fill_balloon: tell_host(inflate_vq) if any PFN was gathered, drop balloon_lock; the PFNs added.</summary>
     internal int TellInflateAndUnlock()
     {
-        int added = _numPfns;
-        if (_numPfns != 0) TellHost(VirtQueue.Inflate);
+        int added = NumPfns;
+        if (added != 0) TellHost(VirtQueue.Inflate);
         BalloonLock.Unlock();
         return added;
     }
@@ -281,27 +290,36 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// </summary>
     internal void DequeueIntoPfns(long num, List<int>? pages)
     {
-        for (_numPfns = 0; _numPfns < num; _numPfns += PagesPerPage)
+        for (NumPfns = 0; NumPfns < num; NumPfns += PagesPerPage)
         {
             int page = _balloon.Dequeue();
             if (page < 0) break;
-            SetPagePfns(_numPfns, page);
+            SetPagePfns(NumPfns, page);
             pages?.Add(page);
             NumPages -= PagesPerPage;
         }
     }
 
-    /// <summary><c>vb-&gt;num_pfns</c>: how many entries of <see cref="Pfns"/> the next tell_host sends.</summary>
-    internal int NumPfns { get => _numPfns; set => _numPfns = value; }
+    /// <summary><c>vb-&gt;num_pfns</c>: how many entries of <c>vb-&gt;pfns</c> the next tell_host sends.</summary>
+    internal int NumPfns
+    {
+        get => (int)_counts[NumPfnsIndex];
+        set => _counts.Set(NumPfnsIndex, value);
+    }
 
-    /// <summary><c>vb-&gt;pfns</c>, shared by fill, leak and migratepage under balloon_lock.</summary>
-    internal int[] Pfns => _pfns;
+    /// <summary><c>vb-&gt;pfns[0, <paramref name="count"/>)</c>, read.</summary>
+    internal int[] Pfns(int count)
+    {
+        var pfns = new int[count];
+        for (int i = 0; i < count; i++) pfns[i] = (int)_pfns[i];
+        return pfns;
+    }
 
     /// <summary>The design's release of deflated pages.</summary>
     internal IDriverRelease Release => _release;
 
     /// <summary>adjust_managed_page_count(page, <paramref name="count"/>): the page's zone's managed_pages.</summary>
-    internal void AdjustManagedPageCount(int page, int count) => _node.ZoneOf(page).ManagedPages += count;
+    internal void AdjustManagedPageCount(int page, int count) => _node.ZoneOf(page).AdjustManagedPageCount(count);
 
     /// <summary>A frame of the current task's call path.</summary>
     internal CallPath.Frame Enter(string function) => _scheduler.Current.Path.Enter(function);
@@ -322,12 +340,12 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         _dev.IsolatedPages--;
         _vmstat.Count(VmEvent.BalloonMigrate);
         _dev.PagesLock.Unlock();
-        _numPfns = PagesPerPage;
+        NumPfns = PagesPerPage;
         SetPagePfns(0, newpage);
         TellHost(VirtQueue.Inflate);
         // v3.16: this also unlinks page from compaction's migrate list.
         _balloon.BalloonPageDelete(page);
-        _numPfns = PagesPerPage;
+        NumPfns = PagesPerPage;
         SetPagePfns(0, page);
         TellHost(VirtQueue.Deflate);
         BalloonLock.Unlock();
@@ -341,14 +359,15 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     internal void TellHost(VirtQueue vq)
     {
         using var _ = _scheduler.Current.Path.Enter("tell_host");
-        _host.Receive(vq, _pfns.AsSpan(0, _numPfns));
-        _clock.WaitForDevice(_host.AckNs(_numPfns), "tell_host: wait_event(vb->acked)");
+        int num = NumPfns;
+        _host.Receive(vq, Pfns(num));
+        _clock.WaitForDevice(_host.AckNs(num), "tell_host: wait_event(vb->acked)");
     }
 
     /// <summary>set_page_pfns: the balloon PFNs of one guest page, from <paramref name="index"/> on.</summary>
     internal void SetPagePfns(int index, int page)
     {
-        for (int i = 0; i < PagesPerPage; i++) _pfns[index + i] = page * PagesPerPage + i;
+        for (int i = 0; i < PagesPerPage; i++) _pfns.Set(index + i, page * PagesPerPage + i);
     }
 
     /// <summary>
@@ -361,8 +380,8 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         using var _ = _scheduler.Current.Path.Enter("release_pages_by_pfn");
         for (int i = 0; i < num; i += PagesPerPage)
         {
-            int page = _pfns[i] / PagesPerPage; // balloon_pfn_to_page
-            if (!DeflateOnOom) _node.ZoneOf(page).ManagedPages++;
+            int page = (int)_pfns[i] / PagesPerPage; // balloon_pfn_to_page
+            if (!DeflateOnOom) _node.ZoneOf(page).AdjustManagedPageCount(1);
             _release.Release(page);
         }
     }

@@ -76,7 +76,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
             if (pages.Kind[pfn] != (byte)PageKind.Slab) return false;
             // kmem_cache_free of the slab's last object: the slab page goes back (__ClearPageSlab, free_pages).
             pages.Clear(pfn, PG.Slab);
-            zone.Stat[(int)(reclaimableSlab.Contains(pfn) ? ZoneStat.NrSlabReclaimable : ZoneStat.NrSlabUnreclaimable)]--;
+            zone.Stat.Add((int)(reclaimableSlab.Contains(pfn) ? ZoneStat.NrSlabReclaimable : ZoneStat.NrSlabUnreclaimable), -1);
             reclaimableSlab.Remove(pfn);
         }
         else
@@ -84,8 +84,8 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
             if (pages.Kind[pfn] != (byte)PageKind.File || pages.Index[pfn] != index) return false;
             // truncate_inode_page: delete_from_page_cache (mapping cleared, NR_FILE_PAGES), cancel_dirty_page.
             pages.Mapping[pfn] = 0;
-            zone.Stat[(int)ZoneStat.NrFilePages]--;
-            if (pages.Test(pfn, PG.Dirty)) zone.Stat[(int)ZoneStat.NrDirty]--;
+            zone.Stat.Add((int)ZoneStat.NrFilePages, -1);
+            if (pages.Test(pfn, PG.Dirty)) zone.Stat.Add((int)ZoneStat.NrDirty, -1);
             pages.Clear(pfn, PG.Dirty);
         }
         contents.Retire(pfn);
@@ -115,7 +115,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     private void ZapAnonPte(Process process, int pfn)
     {
         pages.MapCount[pfn] = -1;
-        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]--;
+        node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, -1);
         process.AnonRss--;
         contents.Retire(pfn);
         // free_swap_cache: trylock_page, then try_to_free_swap (not under writeback); a page reclaim has locked stays.

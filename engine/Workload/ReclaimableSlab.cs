@@ -55,7 +55,7 @@ internal sealed class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocato
         {
             if (!_member[pfn]) continue;
             Remove(pfn);
-            node.ZoneOf(pfn).Stat[(int)ZoneStat.NrSlabReclaimable]--;
+            node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrSlabReclaimable, -1);
             pages.Clear(pfn, PG.Slab);
             contents.Retire(pfn); // the object is gone: a dentry or inode is rebuilt from disk when needed again
             buddy.PutPage(pfn);

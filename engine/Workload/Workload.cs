@@ -49,7 +49,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
                 pages.Flags[pfn] = (uint)(PG.SwapBacked | PG.Uptodate);
                 pages.Kind[pfn] = (byte)PageKind.Anon;
                 AddToLru(pfn, active: lruLists.NewAnonPageActive); // do_anonymous_page: the version's list
-                node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]++;
+                node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, 1);
                 rmap.MarkYoung(pfn);
                 process.Ptes[i] = pfn;
                 process.AnonRss++;
@@ -79,13 +79,13 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
             AddToLru(pfn, active: false);
             pages.Clear(pfn, PG.Locked);
             var zone = node.ZoneOf(pfn);
-            zone.Stat[(int)ZoneStat.NrFilePages]++;
+            zone.Stat.Add((int)ZoneStat.NrFilePages, 1);
             if ((written += dirty) >= 1.0 - 1e-9)
             {
                 written -= 1.0;
                 pages.Set(pfn, PG.Dirty); // account_page_dirtied
-                zone.Stat[(int)ZoneStat.NrDirty]++;
-                zone.Stat[(int)ZoneStat.NrDirtied]++;
+                zone.Stat.Add((int)ZoneStat.NrDirty, 1);
+                zone.Stat.Add((int)ZoneStat.NrDirtied, 1);
             }
         });
     }
@@ -99,7 +99,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         {
             pages.Flags[pfn] = (uint)PG.Slab;
             pages.Kind[pfn] = (byte)PageKind.Slab;
-            node.ZoneOf(pfn).Stat[(int)stat]++;
+            node.ZoneOf(pfn).Stat.Add((int)stat, 1);
             if (reclaimable) reclaimableSlab.Add(pfn);
         });
     }
@@ -245,7 +245,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         }
         else pages.Count[pfn]++; // lookup_swap_cache's reference becomes the PTE's
         pages.MapCount[pfn] = 0;
-        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrAnonPages]++;
+        node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, 1);
         process.Ptes[index] = pfn;
         process.AnonRss++;
         process.SwapEnts--;

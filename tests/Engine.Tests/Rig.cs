@@ -43,7 +43,7 @@ internal sealed class Rig : SimRig
         {
             if (!Pages.PageLru(pfn) || lru.IsolateLruPage(pfn) != 0) continue;
             lists.AddTail(pfn, head);
-            zone.Stat[(int)ZoneStat.NrIsolatedAnon + (lru.PageIsFileCache(pfn) ? 1 : 0)]++;
+            zone.Stat.Add((int)ZoneStat.NrIsolatedAnon + (lru.PageIsFileCache(pfn) ? 1 : 0), 1);
             n--;
         }
         return head;

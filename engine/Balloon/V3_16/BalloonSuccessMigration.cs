@@ -27,7 +27,7 @@ internal sealed class BalloonSuccessMigration(IBalloonMovability identity, Ballo
     {
         if (rc != MigrateRc.BalloonSuccess) return false;
         var stat = pages.Test(page, PG.SwapBacked) ? ZoneStat.NrIsolatedAnon : ZoneStat.NrIsolatedFile;
-        node.ZoneOf(page).Stat[(int)stat]--;
+        node.ZoneOf(page).Stat.Add((int)stat, -1);
         balloon.BalloonPageFree(page);
         return true;
     }

@@ -167,8 +167,8 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
             if (lru.PageIsFileCache(page)) file++;
             else anon++;
         }
-        zone.Stat[(int)ZoneStat.NrIsolatedAnon] += anon;
-        zone.Stat[(int)ZoneStat.NrIsolatedFile] += file;
+        zone.Stat.Add((int)ZoneStat.NrIsolatedAnon, anon);
+        zone.Stat.Add((int)ZoneStat.NrIsolatedFile, file);
     }
 
     /// <summary>compound_order() of a compound head (kept in the first tail page, as set_compound_order does).</summary>

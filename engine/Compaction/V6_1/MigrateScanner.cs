@@ -291,7 +291,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
                 }
             }
             lru.DelPageFromLruList(zone, lowPfn, lru.LruListOf(lowPfn));
-            zone.Stat[(int)ZoneStat.NrIsolatedAnon + (lru.PageIsFileCache(lowPfn) ? 1 : 0)]++;
+            zone.Stat.Add((int)ZoneStat.NrIsolatedAnon + (lru.PageIsFileCache(lowPfn) ? 1 : 0), 1);
 
         isolateSuccess:
             lists.Add(lowPfn, cc.MigratePages);

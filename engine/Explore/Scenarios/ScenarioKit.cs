@@ -62,7 +62,7 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     {
         if (lru.IsolateLruPage(pfn) != 0) throw new InvalidOperationException($"pfn {pfn} is not on an LRU list");
         lists.Add(pfn, list);
-        node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedAnon + (lru.PageIsFileCache(pfn) ? 1 : 0)]++;
+        node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrIsolatedAnon + (lru.PageIsFileCache(pfn) ? 1 : 0), 1);
     }
 
     public int NewList() => lists.NewHead();

@@ -77,8 +77,8 @@ internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap
             swap.CachePage[pages.Private[page]] = newpage;
         }
         pages.Count[page] = expected - 1;
-        node.ZoneOf(page).Stat[(int)ZoneStat.NrFilePages]--;
-        node.ZoneOf(newpage).Stat[(int)ZoneStat.NrFilePages]++;
+        node.ZoneOf(page).Stat.Add((int)ZoneStat.NrFilePages, -1);
+        node.ZoneOf(newpage).Stat.Add((int)ZoneStat.NrFilePages, 1);
         return MigrateRc.Success;
     }
 

@@ -65,7 +65,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
             {
                 zone.Lock.Lock();
                 pfn = Rmqueue(zone, order, mt);
-                if (pfn >= 0) zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
+                if (pfn >= 0) zone.Stat.Add((int)ZoneStat.NrFreePages, -(1 << order));
                 zone.Lock.Unlock();
             }
             if (pfn < 0 || pfn == bad) return -1;
@@ -97,7 +97,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
             int pfn = lists.Next(head);
             lists.Del(pfn);
             pages.RmvPageOrder(pfn);
-            zone.NrFree[o]--;
+            zone.NrFree.Add(o, -1);
             Expand(zone, pfn, order, o, mt);
             pages.Index[pfn] = mt; // set_freepage_migratetype
             return pfn;
@@ -118,7 +118,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
                 int head = zone.FreeList(o, fallback);
                 if (lists.Empty(head)) continue;
                 int pfn = lists.Next(head);
-                zone.NrFree[o]--;
+                zone.NrFree.Add(o, -1);
                 int newType = TryToStealFreepages(zone, pfn, startMt, fallback);
                 lists.Del(pfn);
                 pages.RmvPageOrder(pfn);
@@ -200,7 +200,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
             int buddy = baseIdx + buddyIdx;
             if (!PageIsBuddy(zone, buddy, order)) break;
             lists.Del(buddy);
-            zone.NrFree[order]--;
+            zone.NrFree.Add(order, -1);
             pages.RmvPageOrder(buddy);
             pageIdx &= buddyIdx;
             order++;
@@ -217,7 +217,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         }
         if (tail) lists.AddTail(page, head);
         else lists.Add(page, head);
-        zone.NrFree[order]++;
+        zone.NrFree.Add(order, 1);
     }
 
     private bool PageIsBuddy(Zone zone, int buddy, int order) => _area.PageIsBuddy(zone, buddy, order);
@@ -285,7 +285,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     {
         zone.Lock.Lock();
         FreeOneBlock(zone, pfn, order, mt);
-        if (mt != MigrateType.Isolate) zone.Stat[(int)ZoneStat.NrFreePages] += 1 << order;
+        if (mt != MigrateType.Isolate) zone.Stat.Add((int)ZoneStat.NrFreePages, 1 << order);
         zone.Lock.Unlock();
     }
 
@@ -307,10 +307,10 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         {
             long watermark = zone.Watermark[Zone.WmarkLow] + (1 << order);
             if (!ZoneWatermarkOk(zone, 0, watermark, 0, 0)) return 0;
-            zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
+            zone.Stat.Add((int)ZoneStat.NrFreePages, -(1 << order));
         }
         lists.Del(pfn);
-        zone.NrFree[order]--;
+        zone.NrFree.Add(order, -1);
         pages.RmvPageOrder(pfn);
         if (order >= Zone.PageblockOrder - 1)
         {

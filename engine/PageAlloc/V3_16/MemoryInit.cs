@@ -34,7 +34,7 @@ internal static class MemoryInit
         {
             long gb = zone.ManagedPages >> 18;
             zone.InactiveRatio = gb > 0 ? (int)Math.Sqrt(10.0 * gb) : 1;
-            zone.Stat[(int)ZoneStat.NrAllocBatch] = zone.Watermark[Zone.WmarkHigh] - zone.Watermark[Zone.WmarkLow];
+            zone.Stat.Set((int)ZoneStat.NrAllocBatch, zone.Watermark[Zone.WmarkHigh] - zone.Watermark[Zone.WmarkLow]);
         }
     }
 
@@ -46,7 +46,7 @@ internal static class MemoryInit
             int order = Zone.MaxOrder - 1;
             while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
             buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable);
-            zone.Stat[(int)ZoneStat.NrFreePages] += 1 << order;
+            zone.Stat.Add((int)ZoneStat.NrFreePages, 1 << order);
             pfn += 1 << order;
         }
     }

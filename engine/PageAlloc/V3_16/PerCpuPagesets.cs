@@ -112,7 +112,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
             _lists.Add(pfn, list);
             list = pfn;
         }
-        zone.Stat[(int)ZoneStat.NrFreePages] -= i;
+        zone.Stat.Add((int)ZoneStat.NrFreePages, -i);
         zone.Lock.Unlock();
         return i;
     }
@@ -181,7 +181,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
                 int pfn = _lists.Prev(list);
                 _lists.Del(pfn);
                 buddy.FreeOneBlock(zone, pfn, 0, _pages.Index[pfn]);
-                if (zone.GetPageblockMigratetype(pfn) != MigrateType.Isolate) zone.Stat[(int)ZoneStat.NrFreePages]++;
+                if (zone.GetPageblockMigratetype(pfn) != MigrateType.Isolate) zone.Stat.Add((int)ZoneStat.NrFreePages, 1);
             } while (--toFree > 0 && --batchFree > 0 && !_lists.Empty(list));
         }
         zone.Lock.Unlock();

@@ -116,7 +116,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
             int page = -1;
             if (order > 0 && (allocFlags & AllocFlags.Harder) != 0) page = RmqueueSmallest(zone, order, MigrateType.HighAtomic);
             if (page < 0) page = RmqueueLocked(zone, order, mt, allocFlags);
-            if (page >= 0) zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
+            if (page >= 0) zone.Stat.Add((int)ZoneStat.NrFreePages, -(1 << order));
             zone.Lock.Unlock();
             if (page == bad) return -1;
             if (page < 0 || Checks.PrepNewPage(page, order)) return page;
@@ -159,7 +159,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     {
         lists.Del(page);
         pages.RmvPageOrder(page);
-        zone.NrFree[order]--;
+        zone.NrFree.Add(order, -1);
     }
 
     /// <summary>
@@ -332,13 +332,13 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// </summary>
     public void FreeOneBlock(Zone zone, int pfn, int order, int mt, bool toTail = false)
     {
-        if (mt != MigrateType.Isolate) zone.Stat[(int)ZoneStat.NrFreePages] += 1 << order;
+        if (mt != MigrateType.Isolate) zone.Stat.Add((int)ZoneStat.NrFreePages, 1 << order);
         int buddyPfn = 0;
         for (; order < Zone.MaxOrder - 1; order++)
         {
             if (CompactionCapture(zone, pfn, order, mt))
             {
-                if (mt != MigrateType.Isolate) zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
+                if (mt != MigrateType.Isolate) zone.Stat.Add((int)ZoneStat.NrFreePages, -(1 << order));
                 return;
             }
             buddyPfn = pfn ^ (1 << order);
@@ -355,7 +355,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         int head = zone.FreeList(order, mt);
         if (toTail || BuddyMergeLikely(zone, pfn, buddyPfn, order)) lists.AddTail(pfn, head);
         else lists.Add(pfn, head);
-        zone.NrFree[order]++;
+        zone.NrFree.Add(order, 1);
     }
 
     /// <summary>buddy_merge_likely: below MAX_ORDER-2, the order+1 buddy of the combined block is free (it will likely merge soon).</summary>
@@ -501,7 +501,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         {
             long watermark = zone.Watermark[Zone.WmarkMin] + (1L << order);
             if (!ZoneWatermarkOk(zone, 0, watermark, 0, AllocFlags.Cma, zone.FreePages)) return 0;
-            zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << order;
+            zone.Stat.Add((int)ZoneStat.NrFreePages, -(1 << order));
         }
         DelPageFromFreeList(pfn, zone, order);
         if (order >= Zone.PageblockOrder - 1)

@@ -143,7 +143,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
             if (page < 0) break;
             _lists.AddTail(page, list);
         }
-        zone.Stat[(int)ZoneStat.NrFreePages] -= (long)i << order;
+        zone.Stat.Add((int)ZoneStat.NrFreePages, -((long)i << order));
         zone.Lock.Unlock();
         return i;
     }

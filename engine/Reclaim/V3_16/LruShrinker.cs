@@ -92,13 +92,13 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
             zone.LruLock.Lock();
             if (zone.RecentScanned[Anon] > anon / 4)
             {
-                zone.RecentScanned[Anon] /= 2;
-                zone.RecentRotated[Anon] /= 2;
+                zone.RecentScanned.Set(Anon, zone.RecentScanned[Anon] / 2);
+                zone.RecentRotated.Set(Anon, zone.RecentRotated[Anon] / 2);
             }
             if (zone.RecentScanned[File] > file / 4)
             {
-                zone.RecentScanned[File] /= 2;
-                zone.RecentRotated[File] /= 2;
+                zone.RecentScanned.Set(File, zone.RecentScanned[File] / 2);
+                zone.RecentRotated.Set(File, zone.RecentRotated[File] / 2);
             }
             ap = anonPrio * (zone.RecentScanned[Anon] + 1) / (zone.RecentRotated[Anon] + 1);
             fp = filePrio * (zone.RecentScanned[File] + 1) / (zone.RecentRotated[File] + 1);
@@ -164,9 +164,9 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
         zone.LruLock.Lock();
         long taken = IsolateLruPages(nrToScan, zone, hold, out long scanned, IsolateModeOf(sc), l);
         zone.PagesScanned += scanned;
-        zone.RecentScanned[file] += taken;
+        zone.RecentScanned.Add(file, taken);
         vmstat.Count(VmEvent.PgrefillDma + zone.Index, scanned);
-        zone.Stat[(int)ZoneStat.NrIsolatedAnon + file] += taken;
+        zone.Stat.Add((int)ZoneStat.NrIsolatedAnon + file, taken);
         zone.LruLock.Unlock();
 
         // Every page is deactivated: a referenced one counts as rotated, and only a referenced file page mapped
@@ -183,9 +183,9 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
             lists.Add(page, deactivate);
         }
         zone.LruLock.Lock();
-        zone.RecentRotated[file] += rotated;
+        zone.RecentRotated.Add(file, rotated);
         MoveActivePagesToLru(zone, deactivate, l - 1);
-        zone.Stat[(int)ZoneStat.NrIsolatedAnon + file] -= taken;
+        zone.Stat.Add((int)ZoneStat.NrIsolatedAnon + file, -taken);
         zone.LruLock.Unlock();
         lists.FreeHead(hold);
         lists.FreeHead(deactivate);
@@ -228,7 +228,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
         int list = lists.NewHead();
         zone.LruLock.Lock();
         long taken = IsolateLruPages(nrToScan, zone, list, out long scanned, IsolateModeOf(sc), l);
-        zone.Stat[(int)ZoneStat.NrIsolatedAnon + file] += taken;
+        zone.Stat.Add((int)ZoneStat.NrIsolatedAnon + file, taken);
         zone.PagesScanned += scanned;
         vmstat.Count((sc.Kswapd ? VmEvent.PgscanKswapdDma : VmEvent.PgscanDirectDma) + zone.Index, scanned);
         zone.LruLock.Unlock();
@@ -240,10 +240,10 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
         var stats = new PageReclaim.BatchStats();
         long reclaimed = pageReclaim.ShrinkPageList(list, zone, sc, stats);
         zone.LruLock.Lock();
-        zone.RecentScanned[file] += taken;
+        zone.RecentScanned.Add(file, taken);
         vmstat.Count((sc.Kswapd ? VmEvent.PgstealKswapdDma : VmEvent.PgstealDirectDma) + zone.Index, reclaimed);
         PutbackInactivePages(zone, list);
-        zone.Stat[(int)ZoneStat.NrIsolatedAnon + file] -= taken;
+        zone.Stat.Add((int)ZoneStat.NrIsolatedAnon + file, -taken);
         zone.LruLock.Unlock();
         lists.FreeHead(list);
 
@@ -269,7 +269,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
             pages.Set(page, PG.Lru);
             int l = lru.LruListOf(page);
             lru.AddPageToLruList(zone, page, l);
-            if (l == Zone.LruActiveAnon || l == Zone.LruActiveFile) zone.RecentRotated[lru.PageIsFileCache(page) ? File : Anon]++;
+            if (l == Zone.LruActiveAnon || l == Zone.LruActiveFile) zone.RecentRotated.Add(lru.PageIsFileCache(page) ? File : Anon, 1);
             DropIsolationReference(zone, page);
         }
     }

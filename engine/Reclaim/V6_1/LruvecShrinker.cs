@@ -299,7 +299,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
                 lists.Add(page, src);
                 continue;
             }
-            zone.Stat[(int)ZoneStat.NrInactiveAnon + l]--; // update_lru_sizes
+            zone.Stat.Add((int)ZoneStat.NrInactiveAnon + l, -1); // update_lru_sizes
             lists.Add(page, dst);
             takenByZone[zone.Index]++;
             taken++;
@@ -319,7 +319,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     private void ModIsolated(int l, long[] takenByZone, int sign)
     {
         int item = (int)ZoneStat.NrIsolatedAnon + (l >= Zone.LruInactiveFile ? File : Anon);
-        for (int z = 0; z < takenByZone.Length; z++) node.Zones[z].Stat[item] += sign * takenByZone[z];
+        for (int z = 0; z < takenByZone.Length; z++) node.Zones[z].Stat.Add(item, sign * takenByZone[z]);
     }
 
     /// <summary>

@@ -64,7 +64,7 @@ internal sealed class BalloonRig(string design, long memoryMib = 16, int cpus = 
         if (Provider.GetService<IScannerIsolation>() is not { } balloonBranch)
             return Get<MovablePageIsolation>().IsolateMovablePage(pfn, IsolateMode.Unevictable);
         if (!balloonBranch.IsolateFromScanner(pfn, lruLocked: true)) return false;
-        Node.ZoneOf(pfn).Stat[(int)ZoneStat.NrIsolatedFile]++;
+        Node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrIsolatedFile, 1);
         return true;
     }
 

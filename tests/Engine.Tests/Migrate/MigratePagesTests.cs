@@ -177,7 +177,7 @@ public class MigratePagesTests
         // The owner unmaps and drops its reference while the page is isolated (zap_pte_range): only the
         // isolation reference is left; the anon mapping is cleared as the workload's free path does.
         p.MapCount[page] = -1;
-        zone.Stat[(int)ZoneStat.NrAnonPages]--;
+        zone.Stat.Add((int)ZoneStat.NrAnonPages, -1);
         p.Mapping[page] = 0;
         p.Count[page]--;
         var targets = new List<int>();

@@ -19,10 +19,10 @@ public class WatermarkTests
     {
         var parts = Harness.Bare(4096);
         _zone = new Zone(0, "DMA", 0, 4096, parts.Lists, parts.Scheduler, MigrateTypes.V3_16);
-        _zone.NrFree[0] = 100;
-        _zone.NrFree[1] = 50;
-        _zone.NrFree[2] = 10;
-        _zone.Stat[(int)ZoneStat.NrFreePages] = 240;
+        _zone.NrFree.Set(0, 100);
+        _zone.NrFree.Set(1, 50);
+        _zone.NrFree.Set(2, 10);
+        _zone.Stat.Set((int)ZoneStat.NrFreePages, 240);
         _zone.LowmemReserve = [0, 200];
     }
 

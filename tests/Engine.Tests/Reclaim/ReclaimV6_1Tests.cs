@@ -196,12 +196,12 @@ public class ReclaimV6_1Tests
     {
         var rig = Rig();
         rig.Sim.WorkloadFile(40);
-        foreach (var z in rig.Node.Zones) z.Stat[(int)ZoneStat.NrIsolatedFile] += 1 << 20; // as if other reclaimers held them
+        foreach (var z in rig.Node.Zones) z.Stat.Add((int)ZoneStat.NrIsolatedFile, 1 << 20); // as if other reclaimers held them
         double before = rig.Sim.ClockMs;
         var sc = new ScanControl { GfpMask = Gfp.Kernel, ReclaimIdx = 3 };
         var task = new SimTask(0, 0, "test", () => rig.Get<LruvecShrinker>().ShrinkNode(sc)) { Flags = kthread ? PF.Kthread : PF.None };
         rig.Sim.RunKernelPaths("test", [task], null);
-        foreach (var z in rig.Node.Zones) z.Stat[(int)ZoneStat.NrIsolatedFile] -= 1 << 20;
+        foreach (var z in rig.Node.Zones) z.Stat.Add((int)ZoneStat.NrIsolatedFile, -(1 << 20));
 
         Assert.That(sc.NrReclaimed, Is.Zero, "the inactive file list was given up");
         Assert.That(rig.Sim.ClockMs - before, Is.EqualTo(sleptMs).Within(4.0), "HZ/50 = 20 ms at HZ 250, once per shrink_inactive_list");

@@ -187,7 +187,7 @@ public class ChangedBlocksCheckTests
             case Corruption.Kind: p.Kind[pfn] = (byte)(step.Value & 7); break;
             case Corruption.ContentDuplicated when withData >= 0: p.Content[pfn] = p.Content[withData]; break;
             case Corruption.ContentLost when withData >= 0: p.Content[withData] = 0; break;
-            case Corruption.NrFree: rig.Node.LargestZone.NrFree[step.Value & 3] += step.Value; break;
+            case Corruption.NrFree: rig.Node.LargestZone.NrFree.Add(step.Value & 3, step.Value); break;
             case Corruption.ListAdd: // the first listed page from pfn on moved to a new list without list_del
                 int listed = Enumerable.Range(pfn, p.NrPages - pfn).FirstOrDefault(rig.Lists.OnAList, -1);
                 if (listed < 0) break;

@@ -32,7 +32,7 @@ public class PageStateCheckTests
     public void PageStateCheck_ReportsNrFreeThatDisagreesWithTheLists()
     {
         var h = Populated();
-        h.Zone("DMA32").NrFree[3]++;
+        h.Zone("DMA32").NrFree.Add(3, 1);
 
         h.Sim.CheckInvariants();
 

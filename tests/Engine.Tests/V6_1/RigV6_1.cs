@@ -45,7 +45,7 @@ internal sealed class RigV6_1(SimulationOptions options) : SimRig(options)
                 {
                     zone.Lock.Lock();
                     int pfn = Buddy.RmqueueSmallest(zone, o, mt);
-                    zone.Stat[(int)ZoneStat.NrFreePages] -= 1 << o;
+                    zone.Stat.Add((int)ZoneStat.NrFreePages, -(1 << o));
                     zone.Lock.Unlock();
                     for (int p = pfn; p < pfn + (1 << o); p++)
                     {
