@@ -51,6 +51,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SwapCache>();
         services.AddSingleton<Reclaim.ZoneReclaimable>();
         services.AddSingleton<Workload.ProcessTable>();
+        services.AddSingleton<RmapPages>();
         services.AddSingleton<Rmap>();
         // The kernel parts, each in the version the design names.
         services.AddPageAllocator(parts.PageAllocator, options.PerCpuLists);

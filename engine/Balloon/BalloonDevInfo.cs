@@ -20,6 +20,7 @@ internal sealed class BalloonDevInfo : ISnapshotState
     {
         Pages = lists.NewHead();
         PagesLock = new SimLock(scheduler, "b_dev_info->pages_lock");
+        _isolatedPages = new SharedArray(scheduler, 1);
     }
 
     /// <summary><c>pages</c>: head of the list of ballooned pages (through <c>page-&gt;lru</c>).</summary>
@@ -29,7 +30,13 @@ internal sealed class BalloonDevInfo : ISnapshotState
     public SimLock PagesLock { get; }
 
     /// <summary><c>isolated_pages</c>: balloon pages compaction has taken off the list and not yet given back.</summary>
-    public long IsolatedPages { get; set; }
+    public long IsolatedPages
+    {
+        get => _isolatedPages[0];
+        set => _isolatedPages.Set(0, value);
+    }
+
+    private readonly SharedArray _isolatedPages;
 
     /// <summary>
     /// The balloon's mapping: v3.8–v3.17's <c>mapping</c>, the fake address_space with AS_BALLOON_MAP that marks balloon
@@ -45,12 +52,12 @@ internal sealed class BalloonDevInfo : ISnapshotState
     [NotState("wired when the driver probes")]
     public Func<int, int, MigrateMode, int>? MigratePage { get; set; }
 
-    public object Save() => (IsolatedPages, Mapping, PagesLock.Save());
+    public object Save() => (_isolatedPages.Save(), Mapping, PagesLock.Save());
 
     public void Restore(object saved)
     {
-        (long isolated, int mapping, object pagesLock) = ((long, int, object))saved;
-        IsolatedPages = isolated;
+        (long[] isolated, int mapping, object pagesLock) = ((long[], int, object))saved;
+        _isolatedPages.Restore(isolated);
         Mapping = mapping;
         PagesLock.Restore(pagesLock);
     }

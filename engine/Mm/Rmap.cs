@@ -15,21 +15,17 @@ namespace BalloonScript.Engine.Mm;
 /// re-establishes them on the new page, or on the old one if migration failed; reclaim's <c>try_to_unmap</c>
 /// replaces an anonymous page's PTE by its swap entry.
 /// </summary>
-internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, SwapArea swap, PageContents contents, Scheduler scheduler)
-    : ISnapshotState
+internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, ProcessTable processes, SwapArea swap, PageContents contents,
+    Scheduler scheduler) : ISnapshotState
 {
-    private readonly int[] _migrationEntries = new int[pages.NrPages];
-    private readonly bool[] _young = new bool[pages.NrPages];
     /// <summary>Old pages under migration whose every migration entry a munmap took: their data is nobody's.</summary>
     private readonly HashSet<int> _unmappedDuringMigration = [];
 
-    public object Save() => (_migrationEntries.Clone(), _young.Clone(), _unmappedDuringMigration.ToArray());
+    public object Save() => _unmappedDuringMigration.ToArray();
 
     public void Restore(object saved)
     {
-        var (entries, young, unmapped) = ((object, object, int[]))saved;
-        ((int[])entries).CopyTo(_migrationEntries, 0);
-        ((bool[])young).CopyTo(_young, 0);
+        var unmapped = (int[])saved;
         _unmappedDuringMigration.Clear();
         _unmappedDuringMigration.UnionWith(unmapped);
     }
@@ -39,7 +35,7 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
         pages.Test(pfn, PG.SwapCache) ? MappingTable.SwapperSpace : pages.PageAnon(pfn) ? 0 : pages.Mapping[pfn];
 
     /// <summary>The CPU set the accessed bit of the page's PTE (a load or store through the mapping).</summary>
-    public void MarkYoung(int pfn) => _young[pfn] = true;
+    public void MarkYoung(int pfn) => rmapPages.SetYoung(pfn, true);
 
     /// <summary>
     /// page_referenced (v3.16): how many of the page's mappings had their young bit set, clearing it on the way;
@@ -47,8 +43,8 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
     /// </summary>
     public int PageReferenced(int pfn)
     {
-        if (!pages.PageMapped(pfn) || !_young[pfn]) return 0;
-        _young[pfn] = false;
+        if (!pages.PageMapped(pfn) || !rmapPages.Young(pfn)) return 0;
+        rmapPages.SetYoung(pfn, false);
         return pages.MapCount[pfn] + 1;
     }
 
@@ -61,10 +57,10 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
         WaitForTheFault(pfn);
         int mappers = pages.MapCount[pfn] + 1;
         if (mappers <= 0) return;
-        _migrationEntries[pfn] += mappers;
+        rmapPages.SetMigrationEntries(pfn, rmapPages.MigrationEntries(pfn) + mappers);
         pages.Count[pfn] -= mappers;
         pages.MapCount[pfn] = -1;
-        _young[pfn] = false;
+        rmapPages.SetYoung(pfn, false);
         if (pages.PageAnon(pfn)) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, -1);
     }
 
@@ -89,8 +85,10 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
     /// <summary>zap_pte_range of a migration entry for <paramref name="pfn"/>: one fewer PTE for remove_migration_ptes to restore; false if there is none.</summary>
     public bool ZapMigrationEntry(int pfn)
     {
-        if (_migrationEntries[pfn] == 0) return false;
-        if (--_migrationEntries[pfn] == 0) _unmappedDuringMigration.Add(pfn);
+        int entries = rmapPages.MigrationEntries(pfn);
+        if (entries == 0) return false;
+        rmapPages.SetMigrationEntries(pfn, entries - 1);
+        if (entries == 1) _unmappedDuringMigration.Add(pfn);
         return true;
     }
 
@@ -103,9 +101,9 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
     {
         // Every entry went to a munmap: no PTE to restore, and the data (moved to newpage or not) stops existing.
         if (_unmappedDuringMigration.Remove(old)) contents.Retire(newpage);
-        int entries = _migrationEntries[old];
+        int entries = rmapPages.MigrationEntries(old);
         if (entries == 0) return;
-        _migrationEntries[old] = 0;
+        rmapPages.SetMigrationEntries(old, 0);
         bool firstMapping = pages.MapCount[newpage] < 0;
         pages.Count[newpage] += entries;
         pages.MapCount[newpage] += entries;
@@ -125,9 +123,9 @@ internal sealed class Rmap(PageTable pages, Node node, ProcessTable processes, S
     {
         WaitForTheFault(pfn);
         if (!pages.PageMapped(pfn)) return true;
-        if (_young[pfn])
+        if (rmapPages.Young(pfn))
         {
-            _young[pfn] = false;
+            rmapPages.SetYoung(pfn, false);
             return false;
         }
         var owner = processes.OwnerOf(pages.Mapping[pfn]);
