@@ -106,7 +106,7 @@ internal sealed class Race
         var lists = _sim.Services.GetRequiredService<PageLists>();
         // The whole-memory checks run after the schedule, never in a step: their state is not compared either.
         var rest = _sim.Services.GetServices<ISnapshotState>()
-            .Where(s => s is not (PageTable or PageLists or RmapPages or Scheduler or VmStat or PageStateCheck or BalloonCheck)).ToArray();
+            .Where(s => s is not (PageTable or PageLists or RmapPages or Workload.ProcessTable or Host.BalloonHost or Scheduler or VmStat or PageStateCheck or BalloonCheck)).ToArray();
         var locks = _scheduler.Locks;
         var shared = _scheduler.Shared;
         sleepSets = new SleepSets(accesses, () =>

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Host;
@@ -8,9 +9,10 @@ namespace BalloonScript.Engine.Host;
 /// The hypervisor's side of the virtio balloon: its own ledger (a bitmap) of the guest frames it holds as
 /// ballooned, in 4 KiB balloon PFNs (= guest PFNs on x86). Only what <c>tell_host</c> puts on a queue changes
 /// it. A frame inflated while already ballooned, or deflated while not ballooned, means guest and host
-/// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state.
+/// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state. For partial-order reduction every access is
+/// recorded: the ledger by PFN (as <c>struct page</c>), the counts and the config space as shared values.
 /// </summary>
-internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, SimulationOptions options) : ISnapshotState
+internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, SimulationOptions options, Scheduler scheduler) : ISnapshotState
 {
     /// <summary>
     /// The fixed part of the host's answer to a kick (the VM exit, the virtqueue walk, the interrupt back): 20 µs,
@@ -28,19 +30,42 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
 
     private readonly bool[] _ballooned = new bool[pages.NrPages];
 
-    /// <summary>Frames the host holds as ballooned.</summary>
-    public long Ballooned { get; private set; }
+    /// <summary>[<see cref="BalloonedIndex"/>, <see cref="TargetIndex"/>, <see cref="ActualIndex"/>].</summary>
+    private readonly SharedArray _counts = new(scheduler, 3);
+    private const int BalloonedIndex = 0, TargetIndex = 1, ActualIndex = 2;
 
-    public bool IsBallooned(int pfn) => _ballooned[pfn];
+    /// <summary>Frames the host holds as ballooned.</summary>
+    public long Ballooned => _counts[BalloonedIndex];
+
+    public bool IsBallooned(int pfn)
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Read(pfn);
+        return _ballooned[pfn];
+    }
 
     /// <summary>The ledger, read-only (the balloon check skips the runs of frames the host does not hold).</summary>
-    public ReadOnlySpan<bool> BalloonedSpan => _ballooned;
+    public ReadOnlySpan<bool> BalloonedSpan
+    {
+        get
+        {
+            if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+            return _ballooned;
+        }
+    }
 
     /// <summary>The config space's <c>num_pages</c>: the balloon size the host asks for, in 4 KiB balloon pages.</summary>
-    public long TargetPages { get; private set; }
+    public long TargetPages
+    {
+        get => _counts[TargetIndex];
+        private set => _counts.Set(TargetIndex, value);
+    }
 
     /// <summary>The config space's <c>actual</c>: the size the guest last reported (update_balloon_size).</summary>
-    public long ActualPages { get; set; }
+    public long ActualPages
+    {
+        get => _counts[ActualIndex];
+        set => _counts.Set(ActualIndex, value);
+    }
 
     /// <summary>The config-change interrupt (virtballoon_changed), raised when the host writes a new target.</summary>
     public event Action? ConfigChanged;
@@ -55,13 +80,13 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
         ConfigChanged?.Invoke();
     }
 
-    public object Save() => (_ballooned.Clone(), Ballooned, TargetPages, ActualPages);
+    public object Save() => (_ballooned.Clone(), _counts.Save());
 
     public void Restore(object saved)
     {
-        var (ballooned, count, target, actual) = ((object, long, long, long))saved;
+        var (ballooned, counts) = ((object, long[]))saved;
         ((bool[])ballooned).CopyTo(_ballooned, 0);
-        (Ballooned, TargetPages, ActualPages) = (count, target, actual);
+        _counts.Restore(counts);
     }
 
     /// <summary>Handle one buffer of PFNs the guest kicked on <paramref name="vq"/>.</summary>
@@ -75,16 +100,17 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
                 sanitizer.Report(ReportKind.HostMismatch, pfn, $"host: {vq} of pfn {pfn}, outside guest memory [0, {_ballooned.Length})");
                 continue;
             }
-            if (_ballooned[pfn] == inflate)
+            if (IsBallooned(pfn) == inflate)
             {
                 sanitizer.Report(ReportKind.HostMismatch, pfn,
                     inflate ? $"host: inflate of pfn {pfn}, which the host already holds as ballooned"
                             : $"host: deflate of pfn {pfn}, which the host does not hold as ballooned");
                 continue;
             }
+            if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);
             _ballooned[pfn] = inflate;
             pages.Changes.Mark(pfn); // the balloon check compares the ledger with the page
-            Ballooned += inflate ? 1 : -1;
+            _counts.Add(BalloonedIndex, inflate ? 1 : -1);
         }
     }
 }

@@ -75,12 +75,12 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
     {
         if (!pages.PageMapped(pfn) || !pages.PageAnon(pfn) || processes.OwnerOf(pages.Mapping[pfn]) is not { } owner) return;
         int index = pages.Index[pfn];
-        if (index < owner.Ptes.Length && owner.Ptes[index] == Process.None && !owner.Exited) WaitForPte(owner, index, pfn);
+        if (index < owner.PteCount && owner.Pte(index) == Process.None && !owner.Exited) WaitForPte(owner, index, pfn);
     }
 
     /// <summary>The wait of <see cref="WaitForTheFault"/> (its own method: the closure only where a fault is under way).</summary>
     private void WaitForPte(Process owner, int index, int pfn) =>
-        scheduler.WaitUntil(() => owner.Ptes[index] != Process.None || !pages.PageMapped(pfn) || owner.Exited, owner, "page_check_address: pte lock");
+        scheduler.WaitUntil(() => owner.Pte(index) != Process.None || !pages.PageMapped(pfn) || owner.Exited, owner, "page_check_address: pte lock");
 
     /// <summary>zap_pte_range of a migration entry for <paramref name="pfn"/>: one fewer PTE for remove_migration_ptes to restore; false if there is none.</summary>
     public bool ZapMigrationEntry(int pfn)
@@ -109,8 +109,8 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
         pages.MapCount[newpage] += entries;
         if (!pages.PageAnon(newpage)) return;
         if (firstMapping) node.ZoneOf(newpage).Stat.Add((int)ZoneStat.NrAnonPages, 1);
-        if (processes.OwnerOf(pages.Mapping[newpage]) is { } owner && pages.Index[newpage] < owner.Ptes.Length)
-            owner.Ptes[pages.Index[newpage]] = newpage;
+        if (processes.OwnerOf(pages.Mapping[newpage]) is { } owner && pages.Index[newpage] < owner.PteCount)
+            owner.SetPte(pages.Index[newpage], newpage);
     }
 
     /// <summary>
@@ -134,9 +134,9 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
         for (int i = 0; i < mappers; i++) swap.SwapDuplicate(slot);
         if (owner is not null)
         {
-            owner.Ptes[pages.Index[pfn]] = Process.SwapEntry(slot);
-            owner.AnonRss--;
-            owner.SwapEnts++;
+            owner.SetPte(pages.Index[pfn], Process.SwapEntry(slot));
+            owner.AddAnonRss(-1);
+            owner.AddSwapEnts(1);
         }
         pages.MapCount[pfn] = -1;
         pages.Count[pfn] -= mappers;

@@ -23,9 +23,9 @@ internal sealed class StepAccesses
     /// </summary>
     public static readonly bool Compiled = AppContext.TryGetSwitch(Switch, out bool on) && on;
 
-    private readonly List<int> _reads = [];
-    private readonly List<int> _writes = [];
-    private readonly List<int> _adds = [];
+    private readonly List<long> _reads = [];
+    private readonly List<long> _writes = [];
+    private readonly List<long> _adds = [];
     private bool _global;
 
     /// <summary>Recording: set for the switching part of a run.</summary>
@@ -65,6 +65,20 @@ internal sealed class StepAccesses
         if (On) _writes.Add(SharedKey(id));
     }
 
+    /// <summary>What a step does with a process's state (<see cref="Workload.Process"/>).</summary>
+    public enum ProcessAccess { Read, Add, Store }
+
+    /// <summary>
+    /// An access to slot <paramref name="slot"/> of process <paramref name="pid"/>: a page-table entry (its index) or
+    /// an mm field (a negative slot).
+    /// </summary>
+    public void Process(int pid, int slot, ProcessAccess access)
+    {
+        if (!On) return;
+        long key = ProcessKey(pid, slot);
+        (access == ProcessAccess.Read ? _reads : access == ProcessAccess.Add ? _adds : _writes).Add(key);
+    }
+
     /// <summary>A step ordered against every other step.</summary>
     public void Global()
     {
@@ -87,16 +101,16 @@ internal sealed class StepAccesses
     public bool Conflicts(StepFootprint step)
     {
         if (_global || step.Global) return true;
-        foreach (int w in _writes)
+        foreach (long w in _writes)
             if (Has(step.Writes, w) || Has(step.Reads, w) || Has(step.Adds, w)) return true;
-        foreach (int r in _reads)
+        foreach (long r in _reads)
             if (Has(step.Writes, r) || Has(step.Adds, r)) return true;
-        foreach (int a in _adds)
+        foreach (long a in _adds)
             if (Has(step.Writes, a) || Has(step.Reads, a)) return true;
         return false;
     }
 
-    private static bool Has(int[] sorted, int key) => Array.BinarySearch(sorted, key) >= 0;
+    private static bool Has(long[] sorted, long key) => Array.BinarySearch(sorted, key) >= 0;
 
     public void Clear()
     {
@@ -106,12 +120,17 @@ internal sealed class StepAccesses
         _global = false;
     }
 
-    /// <summary>Locks are keyed below every page and list head, shared elements from the bottom of the range up.</summary>
-    private static int LockKey(int id) => -1 - id;
+    /// <summary>
+    /// Keys: pages and list heads by node (from 0 up), locks from -1 down, shared elements from the bottom of the 32-bit
+    /// range up, processes' slots above it all (a process's slots from its pid).
+    /// </summary>
+    private static long LockKey(int id) => -1 - id;
 
-    private static int SharedKey(int id) => int.MinValue + id;
+    private static long SharedKey(int id) => int.MinValue + (long)id;
 
-    private static int[] Sorted(List<int> keys)
+    private static long ProcessKey(int pid, int slot) => (1L << 62) + ((long)pid << 32) + slot + 4;
+
+    private static long[] Sorted(List<long> keys)
     {
         if (keys.Count == 0) return [];
         var a = keys.ToArray();

@@ -19,7 +19,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     /// </summary>
     public void ExitMmap(Process process)
     {
-        for (int i = 0; i < process.Ptes.Length; i++) ZapPte(process, i);
+        for (int i = 0; i < process.PteCount; i++) ZapPte(process, i);
         process.Exited = true;
     }
 
@@ -31,13 +31,13 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     /// </summary>
     private bool ZapPte(Process process, int index)
     {
-        int pte = process.Ptes[index];
-        process.Ptes[index] = Process.None;
+        int pte = process.Pte(index);
+        process.SetPte(index, Process.None);
         if (pte >= 0)
         {
             if (!pages.PageMapped(pte) && rmap.ZapMigrationEntry(pte))
             {
-                process.AnonRss--;
+                process.AddAnonRss(-1);
                 return false;
             }
             ZapAnonPte(process, pte);
@@ -45,7 +45,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
         }
         if (Process.IsSwapEntry(pte))
         {
-            process.SwapEnts--;
+            process.AddSwapEnts(-1);
             FreeSwapAndCache(Process.SwapSlot(pte));
         }
         return false;
@@ -116,7 +116,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     {
         pages.MapCount[pfn] = -1;
         node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, -1);
-        process.AnonRss--;
+        process.AddAnonRss(-1);
         contents.Retire(pfn);
         // free_swap_cache: trylock_page, then try_to_free_swap (not under writeback); a page reclaim has locked stays.
         if (pages.Test(pfn, PG.SwapCache) && !pages.Test(pfn, PG.Writeback | PG.Locked)) DropSwapCache(pfn);

@@ -1,52 +1,150 @@
+using BalloonScript.Engine.Sched;
+
 namespace BalloonScript.Engine.Workload;
 
 /// <summary>
 /// A user process of the workload, at the level reclaim and the OOM killer see it (task_struct and mm_struct,
-/// v3.16): one anonymous mapping of <see cref="Ptes"/>.Length pages, its page table, and the mm counters
-/// <c>MM_ANONPAGES</c> and <c>MM_SWAPENTS</c>.
+/// v3.16): one anonymous mapping of <see cref="PteCount"/> pages, its page table, and the mm counters
+/// <c>MM_ANONPAGES</c> and <c>MM_SWAPENTS</c>. For partial-order reduction every access to its state is recorded
+/// (<see cref="StepAccesses"/>): each page-table entry by its index, the counters as reads and additions, the flags as
+/// reads and stores.
 /// </summary>
-internal sealed class Process(int pid, string comm, int anonVma, int pages)
+internal sealed class Process
 {
     /// <summary>A page-table entry that maps nothing (never faulted in, or unmapped).</summary>
     public const int None = int.MinValue;
 
-    public int Pid { get; } = pid;
+    private readonly int[] _ptes;
+    private readonly Scheduler _scheduler;
+    private long _anonRss, _swapEnts;
+    private int _oomScoreAdj;
+    private bool _memDie, _exited;
+
+    public Process(int pid, string comm, int anonVma, int pages, Scheduler scheduler)
+    {
+        Pid = pid;
+        Comm = comm;
+        AnonVma = anonVma;
+        _ptes = new int[pages];
+        Array.Fill(_ptes, None);
+        _scheduler = scheduler;
+    }
+
+    public int Pid { get; }
     /// <summary><c>current-&gt;comm</c>.</summary>
-    public string Comm { get; } = comm;
+    public string Comm { get; }
     /// <summary>The anon_vma handle its pages carry in <c>page-&gt;mapping</c> (with PAGE_MAPPING_ANON).</summary>
-    public int AnonVma { get; } = anonVma;
+    public int AnonVma { get; }
+
+    /// <summary>Virtual pages of its one VMA: page-table entries.</summary>
+    public int PteCount => _ptes.Length;
 
     /// <summary>
-    /// The page table of its one VMA, per virtual page: a PFN (&gt;= 0), a swap entry (-1 - slot), or <see cref="None"/>.
-    /// Reverse mapping finds an anon page's entry through <c>page-&gt;index</c>.
+    /// The page-table entry of virtual page <paramref name="index"/>: a PFN (&gt;= 0), a swap entry (-1 - slot), or
+    /// <see cref="None"/>. Reverse mapping finds an anon page's entry through <c>page-&gt;index</c>.
     /// </summary>
-    public int[] Ptes { get; } = Fill(pages);
+    public int Pte(int index)
+    {
+        Record(index, StepAccesses.ProcessAccess.Read);
+        return _ptes[index];
+    }
+
+    public void SetPte(int index, int pte)
+    {
+        Record(index, StepAccesses.ProcessAccess.Store);
+        _ptes[index] = pte;
+    }
 
     /// <summary>MM_ANONPAGES: resident anonymous pages.</summary>
-    public long AnonRss { get; set; }
+    public long AnonRss
+    {
+        get
+        {
+            Record(AnonRssSlot, StepAccesses.ProcessAccess.Read);
+            return _anonRss;
+        }
+    }
+
+    public void AddAnonRss(long delta)
+    {
+        Record(AnonRssSlot, StepAccesses.ProcessAccess.Add);
+        _anonRss += delta;
+    }
+
     /// <summary>MM_SWAPENTS: swap entries in its page table.</summary>
-    public long SwapEnts { get; set; }
+    public long SwapEnts
+    {
+        get
+        {
+            Record(SwapEntsSlot, StepAccesses.ProcessAccess.Read);
+            return _swapEnts;
+        }
+    }
+
+    public void AddSwapEnts(long delta)
+    {
+        Record(SwapEntsSlot, StepAccesses.ProcessAccess.Add);
+        _swapEnts += delta;
+    }
+
     /// <summary><c>signal-&gt;oom_score_adj</c>, [-1000, 1000].</summary>
-    public int OomScoreAdj { get; set; }
+    public int OomScoreAdj
+    {
+        get => Read(FlagsSlot, _oomScoreAdj);
+        set => Store(FlagsSlot, ref _oomScoreAdj, value);
+    }
+
     /// <summary>TIF_MEMDIE: chosen by the OOM killer, exiting.</summary>
-    public bool MemDie { get; set; }
+    public bool MemDie
+    {
+        get => Read(FlagsSlot, _memDie);
+        set => Store(FlagsSlot, ref _memDie, value);
+    }
+
     /// <summary>Its mm has been torn down (exit_mmap): nothing left to free.</summary>
-    public bool Exited { get; set; }
+    public bool Exited
+    {
+        get => Read(FlagsSlot, _exited);
+        set => Store(FlagsSlot, ref _exited, value);
+    }
 
     /// <summary><c>mm-&gt;nr_ptes</c>: page-table pages for its VMA (512 entries each).</summary>
-    public long NrPtes => (Ptes.Length + 511) / 512;
+    public long NrPtes => (_ptes.Length + 511) / 512;
 
     /// <summary><c>mm-&gt;total_vm</c> in pages.</summary>
-    public long TotalVm => Ptes.Length;
+    public long TotalVm => _ptes.Length;
 
     public static int SwapEntry(int slot) => -1 - slot;
     public static bool IsSwapEntry(int pte) => pte < 0 && pte != None;
     public static int SwapSlot(int pte) => -1 - pte;
 
-    private static int[] Fill(int pages)
+    /// <summary>The state a snapshot keeps (not recorded: snapshots are taken between operations).</summary>
+    public (int[] Ptes, long AnonRss, long SwapEnts, int OomScoreAdj, bool MemDie, bool Exited) Save() =>
+        ((int[])_ptes.Clone(), _anonRss, _swapEnts, _oomScoreAdj, _memDie, _exited);
+
+    public void Restore((int[] Ptes, long AnonRss, long SwapEnts, int OomScoreAdj, bool MemDie, bool Exited) saved)
     {
-        var ptes = new int[pages];
-        Array.Fill(ptes, None);
-        return ptes;
+        saved.Ptes.CopyTo(_ptes, 0);
+        (_anonRss, _swapEnts, _oomScoreAdj, _memDie, _exited) = (saved.AnonRss, saved.SwapEnts, saved.OomScoreAdj, saved.MemDie, saved.Exited);
+    }
+
+    // The mm fields' slots, below the page-table entries' indices.
+    private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3;
+
+    private void Record(int slot, StepAccesses.ProcessAccess access)
+    {
+        if (StepAccesses.Compiled) _scheduler.Accesses?.Process(Pid, slot, access);
+    }
+
+    private T Read<T>(int slot, T value)
+    {
+        Record(slot, StepAccesses.ProcessAccess.Read);
+        return value;
+    }
+
+    private void Store<T>(int slot, ref T field, T value)
+    {
+        Record(slot, StepAccesses.ProcessAccess.Store);
+        field = value;
     }
 }

@@ -1,9 +1,10 @@
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Workload;
 
 /// <summary>The workload's processes (for_each_process), found from a page through its anon_vma.</summary>
-internal sealed class ProcessTable : ISnapshotState
+internal sealed class ProcessTable(Scheduler scheduler) : ISnapshotState
 {
     /// <summary>The first pid given to a workload process (below are init and the kernel threads).</summary>
     public const int FirstPid = 1000;
@@ -18,8 +19,11 @@ internal sealed class ProcessTable : ISnapshotState
     public Process? Current { get; set; }
 
     /// <summary>Every process as plain data (its page table copied).</summary>
-    public object Save() => _all.Select(p => new ProcessState(p.Pid, p.Comm, p.AnonVma, (int[])p.Ptes.Clone(), p.AnonRss, p.SwapEnts,
-        p.OomScoreAdj, p.MemDie, p.Exited)).ToArray();
+    public object Save() => _all.Select(p =>
+    {
+        var (ptes, anonRss, swapEnts, oomScoreAdj, memDie, exited) = p.Save();
+        return new ProcessState(p.Pid, p.Comm, p.AnonVma, ptes, anonRss, swapEnts, oomScoreAdj, memDie, exited);
+    }).ToArray();
 
     public void Restore(object saved)
     {
@@ -27,11 +31,8 @@ internal sealed class ProcessTable : ISnapshotState
         _byAnonVma.Clear();
         foreach (var s in (ProcessState[])saved)
         {
-            var p = new Process(s.Pid, s.Comm, s.AnonVma, s.Ptes.Length)
-            {
-                AnonRss = s.AnonRss, SwapEnts = s.SwapEnts, OomScoreAdj = s.OomScoreAdj, MemDie = s.MemDie, Exited = s.Exited,
-            };
-            s.Ptes.CopyTo(p.Ptes, 0);
+            var p = new Process(s.Pid, s.Comm, s.AnonVma, s.Ptes.Length, scheduler);
+            p.Restore((s.Ptes, s.AnonRss, s.SwapEnts, s.OomScoreAdj, s.MemDie, s.Exited));
             _all.Add(p);
             _byAnonVma.Add(s.AnonVma, p);
         }
@@ -40,9 +41,11 @@ internal sealed class ProcessTable : ISnapshotState
     private sealed record ProcessState(int Pid, string Comm, int AnonVma, int[] Ptes, long AnonRss, long SwapEnts, int OomScoreAdj,
         bool MemDie, bool Exited);
 
+    /// <summary>A new process (for partial-order reduction, a step ordered against every other: the table changes).</summary>
     public Process Spawn(string comm, int anonVma, int pages)
     {
-        var p = new Process(FirstPid + _all.Count, comm, anonVma, pages);
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+        var p = new Process(FirstPid + _all.Count, comm, anonVma, pages, scheduler);
         _all.Add(p);
         _byAnonVma.Add(anonVma, p);
         return p;

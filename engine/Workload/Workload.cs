@@ -51,8 +51,8 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
                 AddToLru(pfn, active: lruLists.NewAnonPageActive); // do_anonymous_page: the version's list
                 node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, 1);
                 rmap.MarkYoung(pfn);
-                process.Ptes[i] = pfn;
-                process.AnonRss++;
+                process.SetPte((int)i, pfn);
+                process.AddAnonRss(1);
                 vmstat.Count(VmEvent.Pgfault);
             });
         }
@@ -149,8 +149,8 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         var swapped = new List<(Process Process, int Index)>();
         if (anon)
             foreach (var p in processes.All)
-                for (int i = 0; i < p.Ptes.Length; i++)
-                    if (Process.IsSwapEntry(p.Ptes[i])) swapped.Add((p, i));
+                for (int i = 0; i < p.PteCount; i++)
+                    if (Process.IsSwapEntry(p.Pte(i))) swapped.Add((p, i));
         var chosen = Choose(Enumerable.Range(0, resident.Count + swapped.Count).ToList(), fraction, pattern, seed);
         long touched = 0;
         foreach (int c in chosen)
@@ -220,8 +220,9 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     {
         // The entry was read before earlier faults of this touch; one of them may have OOM-killed the process
         // (exit_mmap cleared its page table): handle_pte_fault then finds no swap entry to fault in.
-        if (!Process.IsSwapEntry(process.Ptes[index])) return false;
-        int slot = Process.SwapSlot(process.Ptes[index]);
+        int pte = process.Pte(index);
+        if (!Process.IsSwapEntry(pte)) return false;
+        int slot = Process.SwapSlot(pte);
         int pfn = swapCache.Area.CachePage[slot];
         if (pfn < 0)
         {
@@ -246,9 +247,9 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         else pages.Count[pfn]++; // lookup_swap_cache's reference becomes the PTE's
         pages.MapCount[pfn] = 0;
         node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, 1);
-        process.Ptes[index] = pfn;
-        process.AnonRss++;
-        process.SwapEnts--;
+        process.SetPte(index, pfn);
+        process.AddAnonRss(1);
+        process.AddSwapEnts(-1);
         swapCache.Area.SwapFree(slot);
         rmap.MarkYoung(pfn);
         vmstat.Count(VmEvent.Pgfault);

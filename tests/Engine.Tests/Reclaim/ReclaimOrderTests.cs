@@ -75,7 +75,7 @@ public class ReclaimOrderTests
         Assert.That(rig.Lists.Next(list), Is.EqualTo(referenced), "kept for putback");
         Assert.That(rig.Event(VmEvent.Pswpout), Is.EqualTo(1), "add_to_swap, try_to_unmap, swap_writepage");
         var owner = rig.Processes.All.Single();
-        Assert.That(owner.Ptes.Count(Workload.Process.IsSwapEntry), Is.EqualTo(1));
+        Assert.That(Enumerable.Range(0, owner.PteCount).Select(owner.Pte).Count(Workload.Process.IsSwapEntry), Is.EqualTo(1));
         Assert.That(rig.Get<SwapArea>().InUse, Is.EqualTo(1), "the slot holds the data");
         lru.PutbackLruPage(referenced);
         rig.Lists.FreeHead(list);

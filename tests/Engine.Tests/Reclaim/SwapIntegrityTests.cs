@@ -17,7 +17,7 @@ public class SwapIntegrityTests
         var rig = new PressureRig(memoryMib: 64, swapMib: 64, ioLatencyMs: ioLatencyMs);
         rig.Sim.WorkloadAnon(24);
         var first = rig.Processes.All[0];
-        var before = first.Ptes.Select(pfn => rig.Pages.Content[pfn]).ToArray();
+        var before = PageTableOf(first).Select(pfn => rig.Pages.Content[pfn]).ToArray();
 
         rig.Sim.WorkloadAnon(40); // more than is left: pushes much of the first process out to swap
         rig.Sim.Run(100);         // writebacks complete
@@ -25,15 +25,15 @@ public class SwapIntegrityTests
         Assert.That(first.SwapEnts, Is.GreaterThan(0));
 
         rig.Sim.WorkloadFree(1.0, "interleave", 0); // everything resident goes: room for the swap-ins
-        var swapped = first.Ptes.Count(Process.IsSwapEntry);
+        var swapped = PageTableOf(first).Count(Process.IsSwapEntry);
         rig.Sim.WorkloadTouch(1.0, "anon", "interleave", 0);
 
         // A page still in the swap cache comes back without I/O (a minor fault); one that left it is read (pswpin).
         Assert.That(rig.Event(VmEvent.Pswpin), Is.GreaterThan(0).And.LessThanOrEqualTo(rig.Event(VmEvent.Pswpout)));
         Assert.That(rig.Processes.All.Sum(p => p.SwapEnts), Is.Zero, "every swapped page is back");
-        for (int i = 0; i < first.Ptes.Length; i++)
-            if (first.Ptes[i] >= 0) Assert.That(rig.Pages.Content[first.Ptes[i]], Is.EqualTo(before[i]), $"virtual page {i}");
-        Assert.That(first.Ptes.Count(p => p >= 0), Is.EqualTo(swapped), "what was swapped came back; what was resident was freed");
+        for (int i = 0; i < first.PteCount; i++)
+            if (first.Pte(i) >= 0) Assert.That(rig.Pages.Content[first.Pte(i)], Is.EqualTo(before[i]), $"virtual page {i}");
+        Assert.That(PageTableOf(first).Count(p => p >= 0), Is.EqualTo(swapped), "what was swapped came back; what was resident was freed");
         Assert.That(rig.Sanitizer.Reports, Is.Empty, "the whole-memory data check after every operation");
         Assert.That(rig.Get<SwapArea>().InUse, Is.LessThanOrEqualTo(rig.Get<SwapArea>().TotalSwapPages));
     }
@@ -59,7 +59,7 @@ public class SwapIntegrityTests
         var cached = Enumerable.Range(0, p.NrPages).Where(pfn => p.Test(pfn, PG.SwapCache)).ToList();
         Assert.That(cached.Count(p.PageMapped), Is.GreaterThan(0), "precondition: swapped-in pages still in the swap cache");
         foreach (int pfn in cached) Assert.That(swap.CachePage[p.Private[pfn]], Is.EqualTo(pfn), $"pfn {pfn}: its slot names it");
-        var slots = rig.Processes.All.SelectMany(pr => pr.Ptes).Where(Process.IsSwapEntry).Select(Process.SwapSlot)
+        var slots = rig.Processes.All.SelectMany(PageTableOf).Where(Process.IsSwapEntry).Select(Process.SwapSlot)
             .Concat(cached.Select(pfn => p.Private[pfn])).ToHashSet();
         Assert.That(swap.InUse, Is.EqualTo(slots.Count), "slots in use: the PTEs' swap entries and the swap-cache pages'");
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
@@ -94,4 +94,6 @@ public class SwapIntegrityTests
         Assert.That(sim.Dmesg(), Does.Contain("Killed process"), "precondition: the touch's faults OOM-killed a process");
         Assert.That(sim.Reports, Is.Empty);
     }
+
+    private static int[] PageTableOf(Process p) => [.. Enumerable.Range(0, p.PteCount).Select(p.Pte)];
 }
