@@ -43,49 +43,19 @@ internal sealed class Process
     /// The page-table entry of virtual page <paramref name="index"/>: a PFN (&gt;= 0), a swap entry (-1 - slot), or
     /// <see cref="None"/>. Reverse mapping finds an anon page's entry through <c>page-&gt;index</c>.
     /// </summary>
-    public int Pte(int index)
-    {
-        Record(index, StepAccesses.ProcessAccess.Read);
-        return _ptes[index];
-    }
+    public int Pte(int index) => Read(index, _ptes[index]);
 
-    public void SetPte(int index, int pte)
-    {
-        Record(index, StepAccesses.ProcessAccess.Store);
-        _ptes[index] = pte;
-    }
+    public void SetPte(int index, int pte) => Store(index, ref _ptes[index], pte);
 
     /// <summary>MM_ANONPAGES: resident anonymous pages.</summary>
-    public long AnonRss
-    {
-        get
-        {
-            Record(AnonRssSlot, StepAccesses.ProcessAccess.Read);
-            return _anonRss;
-        }
-    }
+    public long AnonRss => Read(AnonRssSlot, _anonRss);
 
-    public void AddAnonRss(long delta)
-    {
-        Record(AnonRssSlot, StepAccesses.ProcessAccess.Add);
-        _anonRss += delta;
-    }
+    public void AddAnonRss(long delta) => Add(AnonRssSlot, ref _anonRss, delta);
 
     /// <summary>MM_SWAPENTS: swap entries in its page table.</summary>
-    public long SwapEnts
-    {
-        get
-        {
-            Record(SwapEntsSlot, StepAccesses.ProcessAccess.Read);
-            return _swapEnts;
-        }
-    }
+    public long SwapEnts => Read(SwapEntsSlot, _swapEnts);
 
-    public void AddSwapEnts(long delta)
-    {
-        Record(SwapEntsSlot, StepAccesses.ProcessAccess.Add);
-        _swapEnts += delta;
-    }
+    public void AddSwapEnts(long delta) => Add(SwapEntsSlot, ref _swapEnts, delta);
 
     /// <summary><c>signal-&gt;oom_score_adj</c>, [-1000, 1000].</summary>
     public int OomScoreAdj
@@ -146,5 +116,11 @@ internal sealed class Process
     {
         Record(slot, StepAccesses.ProcessAccess.Store);
         field = value;
+    }
+
+    private void Add(int slot, ref long field, long delta)
+    {
+        Record(slot, StepAccesses.ProcessAccess.Add);
+        field += delta;
     }
 }
