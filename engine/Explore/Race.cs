@@ -93,11 +93,11 @@ internal sealed class Race
     public SimulationSnapshot StateNow() => _sim.Snapshot();
 
     /// <summary>
-    /// Partial-order reduction for a search of this race: while the returned scope lasts, the page arrays, the lists and
-    /// the scheduler (locks, clock, shared arrays, rmap's per-page state) record each step's accesses in
-    /// <paramref name="sleepSets"/>' recorder; the rest of the state is compared whole (every part but those, with the
-    /// simulated locks' owners and the shared arrays left out: their accesses are recorded; the vm events, whose counts
-    /// commute; and what the whole-memory checks last saw).
+    /// Partial-order reduction for a search of this race: while the returned scope lasts, the page arrays and the lists
+    /// record each step's accesses in <paramref name="sleepSets"/>' recorder, and so does what reaches it through the
+    /// scheduler (locks, the clock, shared arrays, rmap's per-page state, the processes, the host); the rest of the
+    /// state is compared whole (every part but those, with the simulated locks' owners and the shared arrays left out:
+    /// their accesses are recorded; the vm events, whose counts commute; and what the whole-memory checks last saw).
     /// </summary>
     public IDisposable TrackAccesses(out SleepSets sleepSets)
     {
@@ -106,7 +106,8 @@ internal sealed class Race
         var lists = _sim.Services.GetRequiredService<PageLists>();
         // The whole-memory checks run after the schedule, never in a step: their state is not compared either.
         var rest = _sim.Services.GetServices<ISnapshotState>()
-            .Where(s => s is not (PageTable or PageLists or RmapPages or Workload.ProcessTable or Host.BalloonHost or Scheduler or VmStat or PageStateCheck or BalloonCheck)).ToArray();
+            .Where(s => s is not (PageTable or PageLists or RmapPages or Workload.ProcessTable or Host.BalloonHost or Scheduler
+                or VmStat or PageStateCheck or BalloonCheck)).ToArray();
         var locks = _scheduler.Locks;
         var shared = _scheduler.Shared;
         sleepSets = new SleepSets(accesses, () =>

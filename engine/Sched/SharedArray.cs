@@ -34,7 +34,7 @@ internal readonly struct SharedArray
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            if (StepAccesses.Compiled) _scheduler.Accesses?.ReadShared(_firstKey + i);
+            if (StepAccesses.Compiled) _scheduler.Accesses?.Shared(_firstKey + i, StepAccesses.Access.Read);
             return _values[i];
         }
     }
@@ -43,14 +43,14 @@ internal readonly struct SharedArray
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(int i, long delta)
     {
-        if (StepAccesses.Compiled) _scheduler.Accesses?.AddToShared(_firstKey + i);
+        if (StepAccesses.Compiled) _scheduler.Accesses?.Shared(_firstKey + i, StepAccesses.Access.Add);
         _values[i] += delta;
     }
 
     /// <summary>Store <paramref name="value"/> in element <paramref name="i"/>.</summary>
     public void Set(int i, long value)
     {
-        if (StepAccesses.Compiled) _scheduler.Accesses?.WriteShared(_firstKey + i);
+        if (StepAccesses.Compiled) _scheduler.Accesses?.Shared(_firstKey + i, StepAccesses.Access.Store);
         _values[i] = value;
     }
 
@@ -58,7 +58,7 @@ internal readonly struct SharedArray
     public long[] ToArray()
     {
         if (StepAccesses.Compiled && _scheduler.Accesses is { } accesses)
-            for (int i = 0; i < _values.Length; i++) accesses.ReadShared(_firstKey + i);
+            for (int i = 0; i < _values.Length; i++) accesses.Shared(_firstKey + i, StepAccesses.Access.Read);
         return (long[])_values.Clone();
     }
 

@@ -3,9 +3,10 @@ namespace BalloonScript.Engine.Sched;
 /// <summary>
 /// What the running kernel path touches between two preemption points (its step), recorded for partial-order reduction
 /// (<see cref="SleepSets"/>) while <see cref="On"/>: pages (any <c>struct page</c> field of a PFN, or its <c>lru</c>
-/// links; list heads by their node), simulated locks, shared values (<see cref="SharedArray"/>: reads, additions and
-/// stores), and <see cref="Global"/> for what is ordered against every other
-/// step (the clock, a kernel thread woken for after the run, a bulk read of a page array). The rest of the simulation's
+/// links; list heads by their node, as are rmap's per-page state and the host's ledger), simulated locks, shared values
+/// (<see cref="SharedArray"/>) and processes' state (page-table entries, mm fields) as reads, additions or stores, and
+/// <see cref="Global"/> for what is ordered against every other step (the clock, a kernel thread woken for after the
+/// run, a bulk read of a page array, a new process). The rest of the simulation's
 /// state is not recorded here: <see cref="SleepSets"/> compares it whole. Nothing calls in while reduction is off
 /// (the page arrays and locks hold no recorder then).
 /// </summary>
@@ -47,36 +48,21 @@ internal sealed class StepAccesses
         if (On) _writes.Add(LockKey(id));
     }
 
-    /// <summary>A read of shared element <paramref name="id"/> (<see cref="SharedArray"/>).</summary>
-    public void ReadShared(int id)
-    {
-        if (On) _reads.Add(SharedKey(id));
-    }
+    /// <summary>What a step does with a recorded value: additions commute with each other, nothing else does.</summary>
+    public enum Access { Read, Add, Store }
 
-    /// <summary>An addition to shared element <paramref name="id"/>: commutes with other additions to it.</summary>
-    public void AddToShared(int id)
-    {
-        if (On) _adds.Add(SharedKey(id));
-    }
-
-    /// <summary>A store to shared element <paramref name="id"/>.</summary>
-    public void WriteShared(int id)
-    {
-        if (On) _writes.Add(SharedKey(id));
-    }
-
-    /// <summary>What a step does with a process's state (<see cref="Workload.Process"/>).</summary>
-    public enum ProcessAccess { Read, Add, Store }
+    /// <summary>An access to shared element <paramref name="id"/> (<see cref="SharedArray"/>).</summary>
+    public void Shared(int id, Access access) => Record(SharedKey(id), access);
 
     /// <summary>
-    /// An access to slot <paramref name="slot"/> of process <paramref name="pid"/>: a page-table entry (its index) or
-    /// an mm field (a negative slot).
+    /// An access to slot <paramref name="slot"/> of process <paramref name="pid"/> (<see cref="Workload.Process"/>): a
+    /// page-table entry (its index) or an mm field (a negative slot).
     /// </summary>
-    public void Process(int pid, int slot, ProcessAccess access)
+    public void Process(int pid, int slot, Access access) => Record(ProcessKey(pid, slot), access);
+
+    private void Record(long key, Access access)
     {
-        if (!On) return;
-        long key = ProcessKey(pid, slot);
-        (access == ProcessAccess.Read ? _reads : access == ProcessAccess.Add ? _adds : _writes).Add(key);
+        if (On) (access == Access.Read ? _reads : access == Access.Add ? _adds : _writes).Add(key);
     }
 
     /// <summary>A step ordered against every other step.</summary>

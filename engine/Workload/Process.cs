@@ -101,26 +101,26 @@ internal sealed class Process
     // The mm fields' slots, below the page-table entries' indices.
     private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3;
 
-    private void Record(int slot, StepAccesses.ProcessAccess access)
+    private void Record(int slot, StepAccesses.Access access)
     {
         if (StepAccesses.Compiled) _scheduler.Accesses?.Process(Pid, slot, access);
     }
 
     private T Read<T>(int slot, T value)
     {
-        Record(slot, StepAccesses.ProcessAccess.Read);
+        Record(slot, StepAccesses.Access.Read);
         return value;
     }
 
     private void Store<T>(int slot, ref T field, T value)
     {
-        Record(slot, StepAccesses.ProcessAccess.Store);
+        Record(slot, StepAccesses.Access.Store);
         field = value;
     }
 
     private void Add(int slot, ref long field, long delta)
     {
-        Record(slot, StepAccesses.ProcessAccess.Add);
+        Record(slot, StepAccesses.Access.Add);
         field += delta;
     }
 }

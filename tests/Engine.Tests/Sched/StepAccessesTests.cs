@@ -9,47 +9,49 @@ namespace BalloonScript.Engine.Tests.Sched;
 /// </summary>
 public class StepAccessesTests
 {
-    public enum Access { Read, Add, Store }
-
-    private static void Record(StepAccesses a, Access access, int element)
+    [TestCase("Add", "Add", false)]
+    [TestCase("Read", "Read", false)]
+    [TestCase("Add", "Read", true)]
+    [TestCase("Read", "Add", true)]
+    [TestCase("Store", "Add", true)]
+    [TestCase("Add", "Store", true)]
+    [TestCase("Store", "Read", true)]
+    [TestCase("Read", "Store", true)]
+    [TestCase("Store", "Store", true)]
+    public void SharedElement_TwoStepsConflict_UnlessBothOnlyAddOrBothOnlyRead(string firstAccess, string secondAccess, bool conflict)
     {
-        switch (access)
-        {
-            case Access.Read: a.ReadShared(element); break;
-            case Access.Add: a.AddToShared(element); break;
-            default: a.WriteShared(element); break;
-        }
-    }
-
-    [TestCase(Access.Add, Access.Add, false)]
-    [TestCase(Access.Read, Access.Read, false)]
-    [TestCase(Access.Add, Access.Read, true)]
-    [TestCase(Access.Read, Access.Add, true)]
-    [TestCase(Access.Store, Access.Add, true)]
-    [TestCase(Access.Add, Access.Store, true)]
-    [TestCase(Access.Store, Access.Read, true)]
-    [TestCase(Access.Read, Access.Store, true)]
-    [TestCase(Access.Store, Access.Store, true)]
-    public void SharedElement_TwoStepsConflict_UnlessBothOnlyAddOrBothOnlyRead(Access first, Access second, bool conflict)
-    {
+        var (first, second) = (Enum.Parse<StepAccesses.Access>(firstAccess), Enum.Parse<StepAccesses.Access>(secondAccess));
         var accesses = new StepAccesses { On = true };
-        Record(accesses, first, 3);
+        accesses.Shared(3, first);
         var firstStep = accesses.Take();
-        Record(accesses, second, 3);
+        accesses.Shared(3, second);
         Assert.That(accesses.Conflicts(firstStep), Is.EqualTo(conflict), "same element");
         accesses.Clear();
-        Record(accesses, second, 4);
+        accesses.Shared(4, second);
         Assert.That(accesses.Conflicts(firstStep), Is.False, "another element");
     }
 
+    /// <summary>Page 0, lock 0, shared element 0 and slot 0 of a process are four different things.</summary>
     [Test]
-    public void SharedElements_AreKeyedApartFromPagesAndLocks()
+    public void PagesLocksSharedElementsAndProcessSlots_AreKeyedApart()
     {
+        Action<StepAccesses>[] writes =
+        [
+            a => a.Write(0),
+            a => a.Lock(0),
+            a => a.Shared(0, StepAccesses.Access.Store),
+            a => a.Process(0, 0, StepAccesses.Access.Store),
+            a => a.Process(1, -1, StepAccesses.Access.Store),
+        ];
         var accesses = new StepAccesses { On = true };
-        accesses.WriteShared(0);
-        var step = accesses.Take();
-        accesses.Write(0);
-        accesses.Lock(0);
-        Assert.That(accesses.Conflicts(step), Is.False, "page 0 and lock 0 are not shared element 0");
+        for (int i = 0; i < writes.Length; i++)
+            for (int j = 0; j < writes.Length; j++)
+            {
+                writes[i](accesses);
+                var step = accesses.Take();
+                writes[j](accesses);
+                Assert.That(accesses.Conflicts(step), Is.EqualTo(i == j), $"write {i} against write {j}");
+                accesses.Clear();
+            }
     }
 }
