@@ -28,6 +28,8 @@ internal sealed class SimTask
     internal int Priority { get; set; }
     /// <summary><c>current-&gt;flags</c>.</summary>
     internal PF Flags { get; set; }
+    /// <summary><c>current-&gt;mm</c>'s process while this path serves one of its faults, else null (a kernel path's).</summary>
+    internal Workload.Process? Mm { get; set; }
     /// <summary>Simulated time at which this task was last put on its CPU (start of its timeslice).</summary>
     internal long SliceStartNs { get; set; }
 

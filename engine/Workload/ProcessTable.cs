@@ -14,9 +14,16 @@ internal sealed class ProcessTable(Scheduler scheduler) : ISnapshotState
 
     public IReadOnlyList<Process> All => _all;
 
-    /// <summary>The process whose fault the running kernel path serves (<c>current</c> for the allocator and the OOM killer), or null.</summary>
-    [NotState("set only while a fault is served; null between operations, when snapshots are taken")]
-    public Process? Current { get; set; }
+    /// <summary>
+    /// The process whose fault the running kernel path serves (<c>current</c> for the allocator and the OOM killer), or
+    /// null: the running task's own (<see cref="SimTask.Mm"/>), so a path on another CPU never sees it. Set only while a
+    /// fault is served; null between operations, when snapshots are taken.
+    /// </summary>
+    public Process? Current
+    {
+        get => scheduler.Current.Mm;
+        set => scheduler.Current.Mm = value;
+    }
 
     /// <summary>Every process as plain data (its page table copied).</summary>
     public object Save() => _all.Select(p =>
