@@ -48,8 +48,8 @@ public static class Explorer
         {
             // Under a bound below 2 each unit is a schedule or two: cutting the others' short would cost as much as
             // running them.
-            if (request.Reduction == "none" && request.PctDepth >= 2 && cpus.Length > 1)
-                return ParallelDfs.Explore(race, request.PctDepth, count, cpus, cancel, progress);
+            if (request.PctDepth >= 2 && cpus.Length > 1)
+                return ParallelDfs.Explore(race, request.PctDepth, request.Reduction == "sleep-sets", count, cpus, cancel, progress);
             using var _ = race.Cancellable(cancel);
             using var pinned = CpuAffinity.Hold(); // every run's threads on this CPU (Scheduler)
             return ExploreDfs(race, request, count, cancel, progress);

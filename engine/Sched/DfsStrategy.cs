@@ -46,6 +46,9 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null, DfsUni
     /// <summary>How many of the last run's decisions its unit shares: up to its first preemption, else all.</summary>
     public int UnitDecisions => _firstPreemption >= 0 ? _firstPreemption + 1 : _depth;
 
+    /// <summary>The paths the last run chose at the decisions its unit shares (also for a run cut short).</summary>
+    public int[] UnitPrefix() => [.. _frames.Take(UnitDecisions).Select(f => f.Chosen)];
+
     /// <summary>
     /// Begin the search where the serial search meets the schedule whose first decisions are <paramref name="prefix"/>:
     /// each option before the prefix's choice at those decisions counts as tried already (a unit's start, to continue

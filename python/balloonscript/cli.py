@@ -193,7 +193,7 @@ def build_parser(bs, prog: str) -> Parser:
     e.add_argument("--reduction", choices=["none", "sleep-sets"], default="none",
                    help="dfs: partial-order reduction (sleep-sets: every failure within the bound, fewer schedules)")
     e.add_argument("--threads", type=_at_least(1), default=None,
-                   help="host CPUs to explore on (default: all; dfs with reduction or a bound below 2: one; the result is the same)")
+                   help="host CPUs to explore on (default: all; dfs with a bound below 2: one; the result is the same)")
     e.add_argument("--trace", action="store_true", help="print the first failing schedule's preemption points")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.add_argument("--fail-on-finding", action="store_true", help="exit 1 if any schedule failed")

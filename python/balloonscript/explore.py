@@ -278,7 +278,7 @@ class Race:
         progress bar moves as the search goes). ``reduction="sleep-sets"`` (dfs only) adds partial-order reduction:
         still every failure within the bound, in fewer schedules (``pruned_runs``, ``skipped_options`` say what it left
         out). A dfs search
-        without reduction (bound 2 or more), and the other strategies, run on ``threads`` host CPUs (None: every CPU this
+        of bound 2 or more, and the other strategies, run on ``threads`` host CPUs (None: every CPU this
         process may use; 1: one): pct and dfs one search per CPU, each with a copy of the race; random and roundrobin,
         while other processes leave the CPUs idle, one search per as many CPUs as the race has simulated CPUs, each
         simulated CPU on a host CPU of its own. The result is the same whatever the number."""

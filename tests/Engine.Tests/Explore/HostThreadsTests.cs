@@ -13,8 +13,8 @@ namespace BalloonScript.Engine.Tests.Explore;
 /// </summary>
 public class HostThreadsTests
 {
-    private static ExploreResult Dfs(string scenario, string design, int bound, int count, int threads) =>
-        Explorer.Explore(scenario, design, "dfs", count, 0, pctDepth: bound, threads: threads);
+    private static ExploreResult Dfs(string scenario, string design, int bound, int count, int threads, string reduction = "none") =>
+        Explorer.Explore(scenario, design, "dfs", count, 0, pctDepth: bound, threads: threads, reduction: reduction);
 
     private static void AssertSame(ExploreResult serial, ExploreResult parallel)
     {
@@ -27,28 +27,36 @@ public class HostThreadsTests
         Assert.That(parallel.FirstFailure?.Index, Is.EqualTo(serial.FirstFailure?.Index));
         Assert.That(parallel.FirstFailure?.Trace, Is.EqualTo(serial.FirstFailure?.Trace));
         Assert.That(parallel.FirstFailure?.Reports.Select(r => r.ToString()), Is.EqualTo(serial.FirstFailure?.Reports.Select(r => r.ToString())));
+        Assert.That((parallel.Reduction, parallel.PrunedRuns, parallel.SkippedOptions),
+            Is.EqualTo((serial.Reduction, serial.PrunedRuns, serial.SkippedOptions)));
     }
 
-    [TestCase("deflate-vs-isolate", "legacy", 2)]
-    [TestCase("deflate-vs-migrate", "legacy", 2)]
-    [TestCase("newpage-after-unlock", "redesign", 3)]
-    public void Exhaustive_TwoThreads_AreTheSerialSearch(string scenario, string design, int bound)
+    [TestCase("deflate-vs-isolate", "legacy", 2, "none")]
+    [TestCase("deflate-vs-migrate", "legacy", 2, "none")]
+    [TestCase("newpage-after-unlock", "redesign", 3, "none")]
+    [TestCase("deflate-vs-isolate", "legacy", 3, "sleep-sets")]
+    [TestCase("newpage-after-unlock", "redesign", 3, "sleep-sets")]
+    public void Exhaustive_TwoThreads_AreTheSerialSearch(string scenario, string design, int bound, string reduction)
     {
-        var serial = Dfs(scenario, design, bound, 1_000_000, threads: 1);
+        var serial = Dfs(scenario, design, bound, 1_000_000, threads: 1, reduction);
         Assume.That(CpuAffinity.Allowed(), Has.Length.GreaterThan(1), "needs two host CPUs");
-        var parallel = Dfs(scenario, design, bound, 1_000_000, threads: 2);
+        var parallel = Dfs(scenario, design, bound, 1_000_000, threads: 2, reduction);
         Assert.That(serial.Exhausted && serial.Failing > 0, "the searches compared cover their bound and find something");
+        if (reduction != "none") Assert.That(serial.PrunedRuns, Is.Positive, "the reduced search cut runs short");
         AssertSame(serial, parallel);
     }
 
-    [TestCase(1)]
-    [TestCase(777)]
-    [TestCase(2_000)]
-    public void StoppedAtItsMaximum_TwoThreads_StopWhereTheSerialSearchStops_SameSchedulesLeft(int count)
+    [TestCase(1, "none")]
+    [TestCase(777, "none")]
+    [TestCase(2_000, "none")]
+    [TestCase(1, "sleep-sets")]
+    [TestCase(777, "sleep-sets")]
+    [TestCase(2_000, "sleep-sets")]
+    public void StoppedAtItsMaximum_TwoThreads_StopWhereTheSerialSearchStops_SameSchedulesLeft(int count, string reduction)
     {
-        var serial = Dfs("deflate-vs-migrate", "legacy", 2, count, threads: 1);
+        var serial = Dfs("deflate-vs-migrate", "legacy", 2, count, threads: 1, reduction);
         Assume.That(CpuAffinity.Allowed(), Has.Length.GreaterThan(1), "needs two host CPUs");
-        var parallel = Dfs("deflate-vs-migrate", "legacy", 2, count, threads: 2);
+        var parallel = Dfs("deflate-vs-migrate", "legacy", 2, count, threads: 2, reduction);
         Assert.That(serial.Exhausted, Is.False);
         Assert.That(serial.SchedulesLeft, Is.GreaterThan(0));
         AssertSame(serial, parallel);
