@@ -101,12 +101,16 @@ def test_dfs_that_stops_early_warns_and_says_how_many_were_left(bs):
     assert bs.explore("scan-vs-migrate", schedules=5, progress=False).schedules_left is None
 
 
-def test_dfs_on_two_host_cpus_is_the_serial_search(bs):
-    one = bs.explore("deflate-vs-migrate", design="legacy", strategy="dfs", depth=2, schedules=100_000, progress=False, threads=1)
-    two = bs.explore("deflate-vs-migrate", design="legacy", strategy="dfs", depth=2, schedules=100_000, progress=False, threads=2)
+@pytest.mark.parametrize("reduction", ["none", "sleep-sets"])
+def test_dfs_on_two_host_cpus_is_the_serial_search(bs, reduction):
+    def search(threads):
+        return bs.explore("deflate-vs-migrate", design="legacy", strategy="dfs", depth=2, schedules=100_000, progress=False,
+                          threads=threads, reduction=reduction)
+    one, two = search(1), search(2)
     assert one.exhausted and one.failing > 0
     assert (two.schedules, two.exhausted, two.schedules_left, two.failing_by_kind, two.failures) == \
         (one.schedules, one.exhausted, one.schedules_left, one.failing_by_kind, one.failures)
+    assert (two.reduction, two.pruned_runs, two.skipped_options) == (one.reduction, one.pruned_runs, one.skipped_options)
     assert two.first_failure.index == one.first_failure.index and two.first_failure.reports == one.first_failure.reports
     with pytest.raises(ValueError, match="threads"):
         bs.explore("deflate-vs-migrate", strategy="dfs", threads=0, progress=False)
