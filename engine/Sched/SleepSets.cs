@@ -8,9 +8,10 @@ namespace BalloonScript.Engine.Sched;
 /// explored; such a run is never started (an asleep option is skipped) or cut short (every path that could run is asleep).
 /// <para>
 /// Two steps are independent when they commute: neither is <see cref="StepFootprint.Global"/>, no lock is touched by
-/// both, no page (field or <c>lru</c> links; list head) one writes the other reads or writes (<see cref="StepAccesses"/>);
-/// and for the rest of the simulation's state, which nothing records access by access, the asleep step wrote none of it
-/// and, where it is skipped, all of it is as it was where the step went to sleep (compared whole, the simulated locks
+/// both, no page (field or <c>lru</c> links; list head), shared value or process slot one writes the other reads, writes
+/// or adds to, and no value one adds to the other reads (<see cref="StepAccesses"/>); and for the rest of the
+/// simulation's state, which nothing records access by access, the asleep step wrote none of it and, where it is
+/// skipped, all of it is as it was where the step went to sleep (compared whole, the simulated locks and shared arrays
 /// aside). docs/model.md gives the argument.
 /// </para>
 /// </summary>
