@@ -145,7 +145,15 @@ internal static class ParallelDfs
         SleepSets? sleepSets = null;
         using var tracking = reduce ? race.TrackAccesses(out sleepSets) : null;
         var dfs = new DfsStrategy(bound, sleepSets);
-        dfs.StartAt(prefix);
+        if (reduce && prefix.Length > 0)
+        {
+            // The unit's sleeper is the default path's step at its first preemption: a run that takes the default there
+            // records it.
+            dfs.StartAt(prefix[..^1]);
+            race.Run(0, dfs, keepTrace: false);
+            dfs.ContinueAt(prefix);
+        }
+        else dfs.StartAt(prefix);
         for (int i = 0; i < runs;)
         {
             if (!race.Run(0, dfs, keepTrace: false).Pruned) i++;

@@ -56,6 +56,20 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null, DfsUni
     /// </summary>
     public void StartAt(IReadOnlyList<int> prefix) => _startAt = prefix;
 
+    /// <summary>
+    /// After a run that went through the decisions of <paramref name="prefix"/> but its last (there taking the default),
+    /// continue the search at <paramref name="prefix"/>'s last choice: the options before it count as tried, and with
+    /// sleep sets the default path's step there, recorded in that run, goes to sleep as in the serial search.
+    /// </summary>
+    public void ContinueAt(IReadOnlyList<int> prefix)
+    {
+        int last = prefix.Count - 1;
+        _frames.RemoveRange(prefix.Count, _frames.Count - prefix.Count);
+        _frames[last].Position = Array.IndexOf(_frames[last].Order, prefix[last]);
+        _forced = prefix.Count;
+        _startAt = null;
+    }
+
     /// <summary>The partial-order reduction of this search, or null (plain bounded DFS).</summary>
     public SleepSets? SleepSets => sleepSets;
 

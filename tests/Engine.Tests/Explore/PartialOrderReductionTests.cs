@@ -244,6 +244,29 @@ public class PartialOrderReductionOnRandomRacesTests
     public void AnyRandomRace_SleepSetsReachEveryFinalStatePlainDfsReaches() =>
         Property.ForAll(Gen.Int[0, 999_999], 2, 13, seed => Bounded.Run(() => Check(seed, mustCut: false), $"random race {seed}", seconds: 120));
 
+    /// <summary>
+    /// The reduced search on two host threads is the serial one (<see cref="ParallelDfs"/>): the same schedules, cut runs,
+    /// skipped options, failures and schedules left, on any race the generator draws, at bound 2 (where the search splits
+    /// between threads) and at most 3,000 schedules; `make soak` runs 30 times as many.
+    /// </summary>
+    [Test]
+    public void AnyRandomRace_ReducedSearchOnTwoHostThreads_IsTheSerialOne()
+    {
+        Assume.That(CpuAffinity.Allowed(), Has.Length.GreaterThan(1), "needs two host CPUs");
+        Property.ForAll(Gen.Int[0, 999_999], 2, 17, seed => Bounded.Run(() =>
+        {
+            var (race, _) = RandomRace(seed);
+            string Search(int threads) => Summary(Explorer.Explore(race, new ExploreRequest("dfs", 0, 2, "sleep-sets", threads), 0, 3_000));
+            var serial = Search(1);
+            TestContext.Out.WriteLine($"race {seed}: {string.Join(" || ", race.Tasks.Select(t => t.Name))}: {serial}");
+            Assert.That(Search(2), Is.EqualTo(serial));
+        }, $"random race {seed}", seconds: 120));
+    }
+
+    private static string Summary(ExploreResult r) =>
+        $"{r.Schedules} schedules, exhausted {r.Exhausted}, {r.SchedulesLeft} left, {r.PrunedRuns} cut, {r.SkippedOptions} skipped; failing "
+        + string.Join("; ", r.Failures.Select(f => $"{f.Index} {f.Signature}"));
+
     private static void Check(int seed, bool mustCut)
     {
         var (race, bound) = RandomRace(seed);
