@@ -75,22 +75,21 @@ internal static class ParallelDfs
                 var log = logs[^1];
                 if (run.Pruned) pruned++;
                 log.ReductionAtEnd = (pruned, sleepSets?.Skipped ?? 0);
-                if (!run.Pruned) log.ReductionAfter.Add(log.ReductionAtEnd);
-            }
-            if (!dfs.Skipping && !run.Pruned)
-            {
-                var log = logs[^1];
-                if (run.Failed)
+                if (!run.Pruned)
                 {
-                    log.Failures.Add(run.ToRecord() with { Index = log.Schedules });
-                    if (first.Run is null) first = (log, run.Renumbered(log.Schedules));
-                }
-                log.Schedules++;
-                progress?.Ran();
-                if (++schedules == count)
-                {
-                    exhausted = !dfs.Advance();
-                    break;
+                    log.ReductionAfter.Add(log.ReductionAtEnd);
+                    if (run.Failed)
+                    {
+                        log.Failures.Add(run.ToRecord() with { Index = log.Schedules });
+                        if (first.Run is null) first = (log, run.Renumbered(log.Schedules));
+                    }
+                    log.Schedules++;
+                    progress?.Ran();
+                    if (++schedules == count)
+                    {
+                        exhausted = !dfs.Advance();
+                        break;
+                    }
                 }
             }
             if (!dfs.Advance())

@@ -90,7 +90,7 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
     }
 
     /// <summary>Handle one buffer of PFNs the guest kicked on <paramref name="vq"/>.</summary>
-    public void Receive(VirtQueue vq, ReadOnlySpan<int> pfns)
+    public void Receive(VirtQueue vq, ReadOnlySpan<long> pfns)
     {
         bool inflate = vq == VirtQueue.Inflate;
         foreach (int pfn in pfns)

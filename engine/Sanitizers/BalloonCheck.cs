@@ -214,7 +214,8 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         var pfns = new List<int>();
         if (pagevecs is not null)
             for (int cpu = 0; cpu < pagevecs.Cpus; cpu++) pfns.AddRange(pagevecs.LruAdd(cpu));
-        if (driver is not null) pfns.AddRange(driver.UntoldPfns().ToArray());
+        if (driver is not null)
+            foreach (int pfn in driver.UntoldPfns()) pfns.Add(pfn);
         return [.. pfns.Select(pfn => pfn >> BlockOrder).Distinct().Order()];
     }
 

@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Sched;
 /// partial-order reduction each access is recorded by element (<see cref="StepAccesses"/>): a read, an addition or a
 /// store. Two additions commute (the element ends the same in either order), so steps that only add to the same counter
 /// stay independent; an addition and a read, or a store and any access, do not. Reads are through the indexer and
-/// <see cref="ToArray"/> only, so none escapes the record. With the recorder compiled out
+/// <see cref="AsSpan(int, int)"/> only, so none escapes the record. With the recorder compiled out
 /// (<see cref="StepAccesses.Compiled"/>) an access is a plain array access: a struct, held in a readonly field of its
 /// owner, so that reaching an element costs no more loads than an array field did.
 /// </summary>
@@ -54,13 +54,16 @@ internal readonly struct SharedArray
         _values[i] = value;
     }
 
-    /// <summary>Every element, read (copied out).</summary>
-    public long[] ToArray()
+    /// <summary><paramref name="length"/> elements from <paramref name="start"/>, read (a view, not a copy).</summary>
+    public ReadOnlySpan<long> AsSpan(int start, int length)
     {
         if (StepAccesses.Compiled && _scheduler.Accesses is { } accesses)
-            for (int i = 0; i < _values.Length; i++) accesses.Shared(_firstKey + i, StepAccesses.Access.Read);
-        return (long[])_values.Clone();
+            for (int i = start; i < start + length; i++) accesses.Shared(_firstKey + i, StepAccesses.Access.Read);
+        return _values.AsSpan(start, length);
     }
+
+    /// <summary>Every element, read.</summary>
+    public ReadOnlySpan<long> AsSpan() => AsSpan(0, _values.Length);
 
     /// <summary>A copy of the values (a snapshot's).</summary>
     public long[] Save() => (long[])_values.Clone();

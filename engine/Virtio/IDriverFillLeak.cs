@@ -24,5 +24,5 @@ internal interface IDriverFillLeak
     void MigratepageManagedPages(VirtioBalloon vb, int newpage, int page);
 
     /// <summary>PFNs a sleeping fill_balloon has put in the balloon but not yet told the host about.</summary>
-    ReadOnlySpan<int> UntoldPfns(VirtioBalloon vb);
+    ReadOnlySpan<long> UntoldPfns(VirtioBalloon vb);
 }

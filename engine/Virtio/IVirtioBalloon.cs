@@ -34,5 +34,5 @@ internal interface IVirtioBalloon
     /// PFNs enqueued by a fill_balloon that sleeps after "Out of puff!" (holding balloon_lock) and has not told the
     /// host yet: in the balloon, rightly unknown to the host until the call ends. Empty otherwise.
     /// </summary>
-    ReadOnlySpan<int> UntoldPfns();
+    ReadOnlySpan<long> UntoldPfns();
 }

@@ -266,7 +266,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         return false;
     }
 
-    public ReadOnlySpan<int> UntoldPfns() => _outOfPuffSleep ? _fillLeak.UntoldPfns(this) : [];
+    public ReadOnlySpan<long> UntoldPfns() => _outOfPuffSleep ? _fillLeak.UntoldPfns(this) : [];
 
     /// <summary>leak_balloon: dequeue up to 256 pages, tell the host, release them, as the design's <see cref="IDriverFillLeak"/> does it. Returns the PFNs removed.</summary>
     public int LeakBalloon(long num)
@@ -308,12 +308,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     }
 
     /// <summary><c>vb-&gt;pfns[0, <paramref name="count"/>)</c>, read.</summary>
-    internal int[] Pfns(int count)
-    {
-        var pfns = new int[count];
-        for (int i = 0; i < count; i++) pfns[i] = (int)_pfns[i];
-        return pfns;
-    }
+    internal ReadOnlySpan<long> Pfns(int count) => _pfns.AsSpan(0, count);
 
     /// <summary>The design's release of deflated pages.</summary>
     internal IDriverRelease Release => _release;

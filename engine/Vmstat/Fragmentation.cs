@@ -49,15 +49,15 @@ internal static class Fragmentation
     /// </summary>
     public static int ExtfragForOrder(Zone zone, int order)
     {
-        var info = Fill(zone.NrFree.ToArray(), order);
+        var info = Fill(zone.NrFree.AsSpan(), order);
         if (info.FreePages == 0) return 0;
         return (int)((info.FreePages - (info.FreeBlocksSuitable << order)) * 100 / info.FreePages);
     }
 
     /// <summary>fragmentation_index(zone, order), as compaction_suitable calls it.</summary>
-    public static int ZoneIndex(Zone zone, int order) => Index(order, Fill(zone.NrFree.ToArray(), order));
+    public static int ZoneIndex(Zone zone, int order) => Index(order, Fill(zone.NrFree.AsSpan(), order));
 
-    public static int ZoneUnusable(Zone zone, int order) => Unusable(order, Fill(zone.NrFree.ToArray(), order));
+    public static int ZoneUnusable(Zone zone, int order) => Unusable(order, Fill(zone.NrFree.AsSpan(), order));
 
     /// <summary>
     /// How debugfs prints an index: C's <c>"%d.%03d"</c> of index/1000 and index%1000, both truncating towards

@@ -71,5 +71,5 @@ internal class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLea
     /// <summary>Before the late-2019 fix migratepage leaves managed pages in the old zone (compaction stays in one zone).</summary>
     public void MigratepageManagedPages(VirtioBalloon vb, int newpage, int page) { }
 
-    public ReadOnlySpan<int> UntoldPfns(VirtioBalloon vb) => vb.Pfns(vb.NumPfns);
+    public ReadOnlySpan<long> UntoldPfns(VirtioBalloon vb) => vb.Pfns(vb.NumPfns);
 }

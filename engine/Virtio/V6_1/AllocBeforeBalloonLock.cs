@@ -106,7 +106,7 @@ internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node no
     }
 
     /// <summary>6.1's sleeping fill_balloon has put nothing in the balloon yet: its pages are only allocated.</summary>
-    public ReadOnlySpan<int> UntoldPfns(VirtioBalloon vb) => [];
+    public ReadOnlySpan<long> UntoldPfns(VirtioBalloon vb) => [];
 
     /// <summary>The pages a fill_balloon asleep after "Out of puff!" holds on its local list (across operations).</summary>
     public object Save() => _sleeping.ToArray();

@@ -24,7 +24,7 @@ public class VirtioBalloonV6_1Tests
         Assert.That(rig.Node.Zones.Sum(z => z.ManagedPages), Is.EqualTo(managed - 256), "adjust_managed_page_count(page, -1) without DEFLATE_ON_OOM");
         Assert.That(rig.VmStat.Event(VmEvent.BalloonInflate), Is.EqualTo(256));
         Assert.That(rig.Host.Ballooned, Is.EqualTo(256), "one tell_host for the batch");
-        var told = rig.Driver.Pfns(256).ToList();
+        var told = rig.Driver.Pfns(256).ToArray().Select(pfn => (int)pfn).ToList();
         // balloon_page_push / balloon_page_pop make the local list a stack: vb->pfns (enqueue order) is the reverse of
         // the allocation order, and the balloon list (list_add at its head) starts with the first page allocated.
         Assert.That(rig.BalloonList(), Is.EqualTo(told.AsEnumerable().Reverse()));
@@ -37,7 +37,7 @@ public class VirtioBalloonV6_1Tests
     {
         var rig = new BalloonRig("fixed", memoryMib: 32);
         rig.Driver.FillBalloon(256);
-        var told = rig.Driver.Pfns(256).ToList();
+        var told = rig.Driver.Pfns(256).ToArray().Select(pfn => (int)pfn).ToList();
         Assert.That(rig.BalloonList(), Is.EqualTo(told.AsEnumerable().Reverse()));
         Assert.That(told, Is.Ordered.Ascending, "balloon_page_enqueue allocates: vb->pfns is the allocation order");
     }

@@ -52,7 +52,7 @@ public class FreeOnePageTests
         h.Release(3072, 0);
 
         Assert.That(h.FreeList(zone, 1, MigrateType.Movable), Is.EqualTo(new[] { 3072 }));
-        Assert.That(zone.NrFree.ToArray()[0..2], Is.EqualTo(new long[] { 0, 1 }));
+        Assert.That(zone.NrFree.AsSpan().ToArray()[0..2], Is.EqualTo(new long[] { 0, 1 }));
         Assert.That(h.Pages.PageBuddy(3072 + 1), Is.False);
     }
 

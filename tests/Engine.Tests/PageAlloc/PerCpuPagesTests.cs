@@ -120,7 +120,7 @@ public class PerCpuPagesTests
                 rig.Buddy.FreePages(blocks[i] + p, 0);
         Assert.That(pcp.Count, Is.EqualTo(17), "precondition: one below high");
         long free = zone.FreePages;
-        long[] nrFree = zone.NrFree.ToArray();
+        long[] nrFree = zone.NrFree.AsSpan().ToArray();
         string buddyinfo = rig.Sim.Buddyinfo();
 
         rig.Buddy.FreePages(blocks[2] + 6, 0);

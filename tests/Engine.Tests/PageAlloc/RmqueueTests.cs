@@ -35,7 +35,7 @@ public class RmqueueTests
         Assert.That(_h.FreeList(_zone, 4, MigrateType.Movable), Is.EqualTo(new[] { p + 16 }));
         Assert.That(_h.FreeList(_zone, 3, MigrateType.Movable), Is.EqualTo(new[] { p + 8 }));
         Assert.That(_h.FreeList(_zone, 5, MigrateType.Movable), Is.Empty);
-        Assert.That(_zone.NrFree.ToArray()[3..6], Is.EqualTo(new long[] { 1, 1, 0 }));
+        Assert.That(_zone.NrFree.AsSpan().ToArray()[3..6], Is.EqualTo(new long[] { 1, 1, 0 }));
         Assert.That((_h.Pages.PageBuddy(p + 16), _h.Pages.PageOrder(p + 16)), Is.EqualTo((true, 4)));
         Assert.That((_h.Pages.PageBuddy(p + 8), _h.Pages.PageOrder(p + 8)), Is.EqualTo((true, 3)));
         Assert.That(_h.Pages.PageBuddy(p), Is.False, "rmv_page_order on the block taken");
