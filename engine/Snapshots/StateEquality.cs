@@ -1,17 +1,20 @@
 using System.Collections.Concurrent;
+using System.Linq.Expressions;
 using System.Reflection;
-using System.Runtime.CompilerServices;
 
 namespace BalloonScript.Engine.Snapshots;
 
 /// <summary>
-/// Whether two saved states (<see cref="ISnapshotState.Save"/> results) hold the same values: arrays element by element,
-/// tuples item by item, other objects field by field, whatever their equality says (a saved record compares its arrays
-/// by reference). What partial-order reduction compares the state outside pages and locks with.
+/// Whether two saved states (<see cref="ISnapshotState.Save"/> results) hold the same values: primitives, enums, strings
+/// and decimals by their own equality, arrays element by element, every other object (tuples, records, classes) field by
+/// field, whatever its equality says (a saved record compares its arrays by reference). What partial-order reduction
+/// compares the state outside pages and locks with, several times a schedule: each type's field walk is compiled once.
 /// </summary>
 internal static class StateEquality
 {
-    private static readonly ConcurrentDictionary<Type, FieldInfo[]> Fields = new();
+    private static readonly ConcurrentDictionary<Type, Func<object, object, bool>> Comparers = new();
+
+    private static readonly MethodInfo EqualMethod = typeof(StateEquality).GetMethod(nameof(Equal))!;
 
     public static bool Equal(object? a, object? b)
     {
@@ -21,10 +24,7 @@ internal static class StateEquality
         if (type != b.GetType()) return false;
         if (type.IsPrimitive || type.IsEnum || a is string || a is decimal) return a.Equals(b);
         if (a is Array x) return ArraysEqual(x, (Array)b);
-        if (a is ITuple t) return TuplesEqual(t, (ITuple)b);
-        foreach (var f in FieldsOf(type))
-            if (!Equal(f.GetValue(a), f.GetValue(b))) return false;
-        return true;
+        return Comparers.GetOrAdd(type, CompileFieldWalk)(a, b);
     }
 
     private static bool ArraysEqual(Array a, Array b)
@@ -44,16 +44,35 @@ internal static class StateEquality
         return true;
     }
 
-    private static bool TuplesEqual(ITuple a, ITuple b)
+    /// <summary>
+    /// <c>(a, b) =&gt; a.f1 == b.f1 &amp;&amp; …</c> over every instance field of <paramref name="type"/> and its base types:
+    /// a primitive, enum, string or decimal field by <see cref="EqualityComparer{T}.Default"/> (its own equality, unboxed),
+    /// any other through <see cref="Equal"/>.
+    /// </summary>
+    private static Func<object, object, bool> CompileFieldWalk(Type type)
     {
-        for (int k = 0; k < a.Length; k++)
-            if (!Equal(a[k], b[k])) return false;
-        return true;
+        var a = Expression.Parameter(typeof(object), "a");
+        var b = Expression.Parameter(typeof(object), "b");
+        // A boxed struct is read in place (Unbox), a class through a cast.
+        Expression x = type.IsValueType ? Expression.Unbox(a, type) : Expression.Convert(a, type);
+        Expression y = type.IsValueType ? Expression.Unbox(b, type) : Expression.Convert(b, type);
+        Expression body = Expression.Constant(true);
+        foreach (var f in AllFields(type))
+        {
+            Expression fx = Expression.Field(x, f), fy = Expression.Field(y, f);
+            var t = f.FieldType;
+            Expression same = t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(decimal)
+                ? Expression.Call(Expression.Constant(DefaultComparer(t)), DefaultComparer(t).GetType().GetMethod("Equals", [t, t])!, fx, fy)
+                : Expression.Call(EqualMethod, Expression.Convert(fx, typeof(object)), Expression.Convert(fy, typeof(object)));
+            body = Expression.AndAlso(body, same);
+        }
+        return Expression.Lambda<Func<object, object, bool>>(body, a, b).Compile();
     }
 
-    /// <summary>Every instance field of <paramref name="type"/> and its base types, public or not (what a saved object holds).</summary>
-    public static FieldInfo[] FieldsOf(Type type) => Fields.GetOrAdd(type, AllFields);
+    private static object DefaultComparer(Type t) =>
+        typeof(EqualityComparer<>).MakeGenericType(t).GetProperty(nameof(EqualityComparer<int>.Default))!.GetValue(null)!;
 
+    /// <summary>Every instance field of <paramref name="type"/> and its base types, public or not (what a saved object holds).</summary>
     private static FieldInfo[] AllFields(Type type)
     {
         var fields = new List<FieldInfo>();
