@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 
 namespace BalloonScript.Engine.Reclaim;
@@ -22,6 +23,12 @@ internal interface IReclaim
 
     /// <summary>wake_all_kswapds: ask each node's kswapd to balance its zones for <paramref name="order"/> on behalf of a <paramref name="gfp"/> request.</summary>
     void WakeAllKswapds(int order, Gfp gfp);
+
+    /// <summary>
+    /// wakeup_kswapd(<paramref name="zone"/>, <paramref name="gfp"/>, <paramref name="order"/>, zone_idx(zone)): wake
+    /// the zone's node's kswapd to balance the zones up to this one (6.1 rmqueue, after a fallback boosted the zone).
+    /// </summary>
+    void WakeupKswapd(Zone zone, int order, Gfp gfp);
 
     /// <summary>try_to_free_pages (from __alloc_pages_direct_reclaim): reclaim for an allocation; its "progress" (pages reclaimed, or 1 when reclaim expects more).</summary>
     long TryToFreePages(int order, Gfp gfp);

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 
 namespace BalloonScript.Engine.Reclaim;
@@ -17,6 +18,8 @@ internal sealed class ReclaimNotModelled : IReclaim
     public bool NodeUnreclaimable => false;
 
     public void WakeAllKswapds(int order, Gfp gfp) { }
+
+    public void WakeupKswapd(Zone zone, int order, Gfp gfp) { }
 
     public long TryToFreePages(int order, Gfp gfp) => 0;
 

@@ -61,12 +61,13 @@ internal static class Fragmentation
 
     /// <summary>
     /// How debugfs prints an index: C's <c>"%d.%03d"</c> of index/1000 and index%1000, both truncating towards
-    /// zero, so a negative index that is not -1000 prints as e.g. "0.-500" (the sign counts in the width 3).
+    /// zero, so a negative index that is not -1000 prints as e.g. "0.-500" (the sign counts in the width 3); with
+    /// <paramref name="width"/> 2, <c>"%2d.%03d"</c> (6.1's extfrag_index: " 0.931").
     /// </summary>
-    public static string Format(int index)
+    public static string Format(int index, int width = 1)
     {
         int frac = index % 1000;
         string fracText = frac >= 0 ? frac.ToString("D3") : "-" + (-frac).ToString("D2");
-        return $"{index / 1000}.{fracText}";
+        return $"{(index / 1000).ToString().PadLeft(width)}.{fracText}";
     }
 }

@@ -165,19 +165,20 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
         return (background, dirty);
     }
 
-    /// <summary>/sys/kernel/debug/extfrag/extfrag_index.</summary>
-    public string ExtfragIndex() => PerOrder(Fragmentation.ZoneIndex);
+    /// <summary>/sys/kernel/debug/extfrag/extfrag_index (extfrag_show_print: <c>"%d.%03d "</c> per order).</summary>
+    public virtual string ExtfragIndex() => PerOrder(Fragmentation.ZoneIndex);
 
     /// <summary>/sys/kernel/debug/extfrag/unusable_index.</summary>
     public string UnusableIndex() => PerOrder(Fragmentation.ZoneUnusable);
 
-    private string PerOrder(Func<Zone, int, int> index)
+    /// <summary>One line per zone: its index at each order, as <see cref="Fragmentation.Format"/> prints it with <paramref name="width"/>.</summary>
+    protected string PerOrder(Func<Zone, int, int> index, int width = 1)
     {
         var sb = new StringBuilder();
         foreach (var z in node.Zones)
         {
             sb.Append($"Node 0, zone {z.Name,8} ");
-            for (int o = 0; o < Zone.MaxOrder; o++) sb.Append(Fragmentation.Format(index(z, o))).Append(' ');
+            for (int o = 0; o < Zone.MaxOrder; o++) sb.Append(Fragmentation.Format(index(z, o), width)).Append(' ');
             sb.Append('\n');
         }
         return sb.ToString();

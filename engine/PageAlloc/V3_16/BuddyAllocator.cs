@@ -280,10 +280,14 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         else FreeOnePage(zone, pfn, order, mt);
     }
 
-    /// <summary>free_one_page (v3.16): __free_one_page under zone-&gt;lock; NR_FREE_PAGES rises unless ISOLATE.</summary>
+    /// <summary>
+    /// free_one_page (v3.16): __free_one_page under zone-&gt;lock; NR_FREE_PAGES rises unless ISOLATE. A free reaching
+    /// the buddy lists zeroes <c>zone-&gt;pages_scanned</c>: the zone is reclaimable again (zone_reclaimable).
+    /// </summary>
     public void FreeOnePage(Zone zone, int pfn, int order, int mt)
     {
         zone.Lock.Lock();
+        zone.PagesScanned = 0;
         FreeOneBlock(zone, pfn, order, mt);
         if (mt != MigrateType.Isolate) zone.Stat.Add((int)ZoneStat.NrFreePages, 1 << order);
         zone.Lock.Unlock();

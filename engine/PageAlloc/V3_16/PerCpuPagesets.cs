@@ -151,14 +151,15 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// free_pcppages_bulk (v3.16): under zone-&gt;lock free <paramref name="count"/> pages round-robin over the
     /// three lists (starting after UNMOVABLE), taking from each non-empty list found as many pages as lists were
     /// visited to find it (all the rest once all three had to be visited), from the tail, each through
-    /// __free_one_page with its freepage migratetype; NR_FREE_PAGES rises per page unless its pageblock is ISOLATE.
-    /// The caller lowers <c>count</c>. Where the kernel would spin forever (<c>count</c> above what the lists hold, after
+    /// __free_one_page with its freepage migratetype; NR_FREE_PAGES rises per page unless its pageblock is ISOLATE, and
+    /// <c>zone-&gt;pages_scanned</c> is zeroed as in free_one_page. The caller lowers <c>count</c>. Where the kernel would spin forever (<c>count</c> above what the lists hold, after
     /// a corruption), the mismatch is reported as accounting and the drain stops.
     /// </summary>
     private void FreePcppagesBulk(BuddyAllocator buddy, Zone zone, int count, PerCpuPages pcp)
     {
         int migratetype = 0, batchFree = 0, toFree = count;
         zone.Lock.Lock();
+        zone.PagesScanned = 0;
         while (toFree > 0)
         {
             int list, looked = 0;

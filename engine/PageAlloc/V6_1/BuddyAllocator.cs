@@ -90,7 +90,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         if ((zone.Flags & ZoneFlags.BoostedWatermark) != 0)
         {
             zone.Flags &= ~ZoneFlags.BoostedWatermark;
-            boost.WakeupKswapd();
+            boost.WakeupKswapd(zone);
         }
         return page;
     }

@@ -48,8 +48,15 @@ internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<
         if (!reclaim.Value.Modelled) EndBoost();
     }
 
-    /// <summary>rmqueue's <c>wakeup_kswapd(zone, 0, 0, zone_idx)</c> after a fallback flagged ZONE_BOOSTED_WATERMARK.</summary>
-    public void WakeupKswapd() => WakeAllKswapds(0, 0);
+    /// <summary>
+    /// rmqueue's <c>wakeup_kswapd(zone, 0, 0, zone_idx(zone))</c> after a fallback flagged ZONE_BOOSTED_WATERMARK: kswapd
+    /// balances the zones up to the boosted one; without reclaim, the boost epilogue.
+    /// </summary>
+    public void WakeupKswapd(Zone zone)
+    {
+        reclaim.Value.WakeupKswapd(zone, 0, 0);
+        if (!reclaim.Value.Modelled) EndBoost();
+    }
 
     /// <summary>The end of a boosted 6.1 balance_pgdat, without kswapd: the boosts are taken back and kcompactd is woken at pageblock order.</summary>
     private void EndBoost()

@@ -49,18 +49,19 @@ internal sealed class Kswapd : KswapdThread
     /// <summary>
     /// wakeup_kswapd (v3.16): record the order (and the lowest classzone) asked for; unless kswapd is running
     /// already or the zone is balanced for that order, wake it — during its nap that counts
-    /// kswapd_low_wmark_hit_quickly.
+    /// kswapd_low_wmark_hit_quickly. True if it woke kswapd.
     /// </summary>
-    public void WakeupKswapd(Zone zone, int order, int classzoneIdx)
+    public bool WakeupKswapd(Zone zone, int order, int classzoneIdx)
     {
         if (_maxOrder < order)
         {
             _maxOrder = order;
             _classzoneIdx = Math.Min(_classzoneIdx, classzoneIdx);
         }
-        if (Running || ZoneBalanced(zone, order, 0, 0)) return;
+        if (Running || ZoneBalanced(zone, order, 0, 0)) return false;
         if (Napping) Vmstat.Count(VmEvent.KswapdLowWmarkHitQuickly);
         Run();
+        return true;
     }
 
     /// <summary>kswapd's main loop from a wake-up until it naps: take the request, balance_pgdat, kswapd_try_to_sleep.</summary>

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 
 namespace BalloonScript.Engine.Reclaim.V6_1;
@@ -18,6 +19,8 @@ internal sealed class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, OomKiller
 
     /// <summary>wake_all_kswapds (6.1): once per node, with the request's highest zone (gfp_zone).</summary>
     public void WakeAllKswapds(int order, Gfp gfp) => kswapd.WakeupKswapd(order, gfp.ZoneIdx(), gfp);
+
+    public void WakeupKswapd(Zone zone, int order, Gfp gfp) => kswapd.WakeupKswapd(order, zone.Index, gfp);
 
     public long TryToFreePages(int order, Gfp gfp) => direct.TryToFreePages(order, gfp);
 

@@ -8,7 +8,7 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// <summary>
 /// The /proc text of 6.1 mm/vmstat.c (docs/kernel/v6.1.md §9) for node 0 of a Debian 12 amd64 kernel (CONFIG_NUMA,
 /// CONFIG_ZONE_DEVICE, CMA, ZSMALLOC, ZSWAP, KSM, NUMA balancing, THP with PUD, swap; zones DMA, DMA32, Normal, Movable,
-/// Device). buddyinfo and the extfrag files are unchanged; pagetypeinfo has 6.1's migratetype columns (HighAtomic, CMA)
+/// Device). buddyinfo and unusable_index are unchanged, extfrag_index pads the integer part to two places; pagetypeinfo has 6.1's migratetype columns (HighAtomic, CMA)
 /// and caps each count at 100000 (printed "&gt;100000"); /proc/vmstat is 6.1's vmstat_text; zoneinfo prints every zone,
 /// the boost and cma lines, the per-node stats on the first populated zone, and the NUMA counters.
 /// <para>
@@ -32,13 +32,19 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         return n >= PagetypeinfoCap ? $">{PagetypeinfoCap,6} " : $"{n,6} ";
     }
 
-    /// <summary>vmstat_show over 6.1's vmstat_text (pgpgin/pgpgout halved: sectors to KiB).</summary>
+    /// <summary>
+    /// vmstat_show over 6.1's vmstat_text (pgpgin/pgpgout halved: sectors to KiB), then the deprecated counter it prints
+    /// after the last item "to avoid breaking userspace" (5.8): <c>nr_unstable 0</c>.
+    /// </summary>
     public override string Vmstat()
     {
         var sb = new StringBuilder();
         foreach (var (name, value) in Items()) sb.Append(name).Append(' ').Append(value).Append('\n');
-        return sb.ToString();
+        return sb.Append("nr_unstable 0\n").ToString();
     }
+
+    /// <summary>extfrag_index as 6.1 prints it: <c>"%2d.%03d "</c> ("mm: vmstat.c: make extfrag_index show more pretty", 5.16).</summary>
+    public override string ExtfragIndex() => PerOrder(Fragmentation.ZoneIndex, width: 2);
 
     private long G(ZoneStat item) => VmStat.Global(item);
     private long E(VmEvent e) => VmStat.Event(e);

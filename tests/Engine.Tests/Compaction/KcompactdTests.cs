@@ -15,8 +15,10 @@ namespace BalloonScript.Engine.Tests.Compaction;
 public class KcompactdTests
 {
     /// <summary>
-    /// A 64 MiB guest full of page cache with every other page freed, then anon memory up to the low watermarks, then 20
-    /// order-3 allocations: each falls below the low watermark at order 3 and wakes kswapd for order 3.
+    /// A 64 MiB guest full of page cache with every other page freed, then anon memory for 42 % of it (filling the holes
+    /// first), then 20 order-3 allocations: one falls below the low watermark at order 3 and wakes kswapd for order 3,
+    /// which finds the node balanced at order 0 with free pages enough to compact. (With anon up to the low watermarks,
+    /// kswapd's reclaim keeps the zone reclaimable, since each free resets pages_scanned, and direct compaction comes first.)
     /// </summary>
     private static PressureRig OrderThreePressure(string design)
     {
@@ -24,7 +26,7 @@ public class KcompactdTests
         var workload = rig.Get<Workload.Workload>();
         rig.Sim.WorkloadFile(workload.AllocatablePages() / 256.0);
         rig.Sim.WorkloadFree(0.5, "interleave", 0);
-        rig.Sim.WorkloadAnon(workload.AllocatablePages() / 256.0 * 0.9);
+        rig.Sim.WorkloadAnon(workload.AllocatablePages() / 256.0 * 0.42);
         rig.Sim.Allocate(3, 20);
         return rig;
     }

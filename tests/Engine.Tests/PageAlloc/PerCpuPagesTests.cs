@@ -76,6 +76,34 @@ public class PerCpuPagesTests
         Assert.That(rig.Pages.PageBuddy(sequence[1]), Is.False);
     }
 
+    /// <summary>
+    /// v3.16 free_one_page and free_pcppages_bulk zero zone-&gt;pages_scanned under zone-&gt;lock: a zone reclaim had given
+    /// up on (scanned six times its reclaimable pages) is reclaimable again once a page reaches its buddy lists. A free
+    /// that stays on a per-cpu list does not.
+    /// </summary>
+    [Test]
+    public void PagesScanned_v316_ZeroedWhenAFreeReachesTheBuddyLists_NotByAFreeIntoAPcpList()
+    {
+        var rig = PcpRig();
+        var zone = ZoneNamed(rig, "DMA32");
+        var pcp = Pcp(rig, zone);
+        int block = rig.Buddy.BufferedRmqueue(zone, 2, MigrateType.Movable);
+        int page = rig.Buddy.BufferedRmqueue(zone, 0, MigrateType.Movable);
+
+        zone.PagesScanned = 12345;
+        rig.Buddy.PutPage(page);
+        Assert.That(pcp.Count, Is.LessThan(pcp.High), "precondition: the page stayed on the pcp list");
+        Assert.That(zone.PagesScanned, Is.EqualTo(12345), "free_hot_cold_page without a drain");
+
+        rig.Buddy.PutPage(block, 2);
+        Assert.That(zone.PagesScanned, Is.Zero, "__free_pages_ok -> free_one_page");
+
+        zone.PagesScanned = 12345;
+        rig.Get<PerCpuPagesets>().DrainPages(rig.Buddy, 0);
+        Assert.That(zone.PagesScanned, Is.Zero, "drain_pages -> free_pcppages_bulk");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
     [Test]
     public void FreeHotColdPage_v316_AFreedPageIsHandedOutAgainFirst()
     {

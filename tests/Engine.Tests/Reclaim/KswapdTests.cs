@@ -1,4 +1,6 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Reclaim;
 using BalloonScript.Engine.Reclaim.V3_16;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
@@ -48,5 +50,33 @@ public class KswapdTests
         rig.Sim.WorkloadAnon(8);
 
         Assert.That(rig.Event(VmEvent.KswapdLowWmarkHitQuickly), Is.GreaterThan(quickly));
+    }
+
+    /// <summary>
+    /// wake_all_kswapds (v3.16) calls wakeup_kswapd for each zone, highest first; kswapd cannot have run to its nap before
+    /// the lower zones are asked, so one call runs balance_pgdat once, even when a lower zone is still unbalanced at the
+    /// order afterwards (a run to completion runs kswapd nested in the first wake-up: the lower zones must not wake it
+    /// again from its nap, which counted kswapd_low_wmark_hit_quickly and a second pageoutrun).
+    /// </summary>
+    [Test]
+    public void WakeAllKswapds_v3_16_OneCallRunsKswapdOnce_EvenWithALowerZoneStillUnbalanced()
+    {
+        var rig = new PressureRig();
+        var workload = rig.Get<Workload.Workload>();
+        rig.Sim.WorkloadFile(workload.AllocatablePages() / 256.0);
+        rig.Sim.WorkloadFree(0.5, "interleave", 0); // both zones half free, in holes: no order-9 block after kswapd's run
+        rig.Sim.Run(1000);
+        Assert.That(rig.Get<Kswapd>().StateName, Is.EqualTo("sleeping"), "precondition");
+        long runs = rig.Event(VmEvent.Pageoutrun), low = rig.Event(VmEvent.KswapdLowWmarkHitQuickly),
+            high = rig.Event(VmEvent.KswapdHighWmarkHitQuickly);
+
+        rig.Get<IReclaim>().WakeAllKswapds(9, Gfp.HighUserMovable);
+
+        // One wake-up: balance_pgdat, and once more for each round kswapd_try_to_sleep found the node unbalanced.
+        Assert.That(rig.Event(VmEvent.Pageoutrun) - runs, Is.EqualTo(1 + rig.Event(VmEvent.KswapdHighWmarkHitQuickly) - high),
+            "the rounds of one wake-up (with the lower zone asked again: 4 runs, one wake-up more)");
+        Assert.That(rig.Event(VmEvent.KswapdLowWmarkHitQuickly), Is.EqualTo(low), "not woken again during its nap");
+        Assert.That(rig.Get<Kswapd>().StateName, Is.EqualTo("napping"));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 }

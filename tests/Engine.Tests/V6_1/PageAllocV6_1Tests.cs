@@ -179,6 +179,35 @@ public class PageAllocV6_1Tests
     }
 
     /// <summary>
+    /// rmqueue (6.1) ends a boost with <c>wakeup_kswapd(zone, 0, 0, zone_idx(zone))</c>: kswapd balances the zones up to
+    /// the boosted one (here DMA32, index 1), not up to the zone a gfp of 0 would name (Normal).
+    /// </summary>
+    [Test]
+    public void WatermarkBoost_v6_1_WakesKswapdForTheBoostedZonesIndex()
+    {
+        var rig = RigV6_1.Create(64);
+        var woken = new List<(string Zone, int Order, Gfp Gfp)>();
+        var boost = new WatermarkBoost(rig.Node, rig.Get<SimulationOptions>(), new Lazy<Engine.Reclaim.IReclaim>(new RecordingReclaim(woken)),
+            new Lazy<Engine.Compaction.V6_1.Kcompactd>(rig.Get<Engine.Compaction.V6_1.Kcompactd>));
+
+        boost.WakeupKswapd(rig.Zone("DMA32"));
+
+        Assert.That(woken, Is.EqualTo(new[] { ("DMA32", 0, (Gfp)0) }));
+    }
+
+    /// <summary>A modelled reclaim that records the kswapd wake-ups asked of it.</summary>
+    private sealed class RecordingReclaim(List<(string, int, Gfp)> woken) : Engine.Reclaim.IReclaim
+    {
+        public bool Modelled => true;
+        public bool KswapdRunning => false;
+        public bool NodeUnreclaimable => false;
+        public void WakeAllKswapds(int order, Gfp gfp) => woken.Add(("all", order, gfp));
+        public void WakeupKswapd(Zone zone, int order, Gfp gfp) => woken.Add((zone.Name, order, gfp));
+        public long TryToFreePages(int order, Gfp gfp) => 0;
+        public bool OutOfMemory(Gfp gfp, int order) => false;
+    }
+
+    /// <summary>
     /// reserve_highatomic_pageblock: a zone of 1% ≥ a pageblock (DMA32 of 256 MiB: 61440 pages) makes the pageblock of a
     /// high-order ALLOC_HARDER allocation MIGRATE_HIGHATOMIC (the limit is ALIGN(614, 512) = 1024 pages); the next
     /// such allocation is served from it first. unreserve_highatomic_pageblock keeps a zone's last reserved block unless

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.V6_1;
@@ -40,11 +41,34 @@ public class ProcTextV6_1Tests
         InOrder("pgalloc_dma", "pgalloc_dma32", "pgalloc_normal", "pgalloc_movable", "pgalloc_device", "allocstall_dma");
         InOrder("compact_success", "compact_daemon_wake", "compact_daemon_migrate_scanned", "compact_daemon_free_scanned", "htlb_buddy_alloc_success");
         InOrder("thp_swpout_fallback", "balloon_inflate", "balloon_deflate", "balloon_migrate", "swap_ra");
-        InOrder("zswpout", "direct_map_level2_splits", "direct_map_level3_splits");
-        Assert.That(names[^1], Is.EqualTo("direct_map_level3_splits"));
+        InOrder("zswpout", "direct_map_level2_splits", "direct_map_level3_splits", "nr_unstable");
+        Assert.That(names[^1], Is.EqualTo("nr_unstable"), "vmstat_show: the deprecated counter after the last item (5.8)");
+        Assert.That(Sim().ProcVmstat(), Does.EndWith("\ndirect_map_level3_splits 0\nnr_unstable 0\n"));
         Assert.That(names, Is.Unique);
         Assert.That(names, Has.None.EqualTo("nr_alloc_batch"), "v3.16's");
         Assert.That(names, Has.None.EqualTo("kcompactd_wake"), "KCOMPACTD_WAKE is printed as compact_daemon_wake");
+    }
+
+    /// <summary>
+    /// extfrag_show_print (6.1, since 5.16): <c>"%2d.%03d "</c>, so 0.xxx indices gain a leading space; unusable_index
+    /// keeps <c>"%d.%03d "</c>; the older designs print extfrag_index as v3.16 does.
+    /// </summary>
+    [Test]
+    public void Extfrag_v6_1_PadsTheIntegerPartToTwoPlaces_UnusableIndexUnchanged()
+    {
+        var rig = new RigV6_1(TestOptions.Classic(64, 1, 1, "v6.1")).FragmentedAnon();
+        var sim = rig.Sim;
+        string dma32 = sim.ExtfragText().Split('\n').Single(l => l.Contains("DMA32"));
+        var fields = dma32["Node 0, zone    DMA32 ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(fields, Has.Length.EqualTo(11));
+        foreach (var (f, order) in fields.Select((f, o) => (f, o)))
+        {
+            int index = Fragmentation.ZoneIndex(rig.Zone("DMA32"), order);
+            Assert.That(f, Is.EqualTo(Fragmentation.Format(index)), $"order {order}");
+        }
+        Assert.That(dma32, Does.Contain("  0."), "an index below 1000 printed \" 0.xxx\" after the separating space");
+        Assert.That(sim.UnusableText(), Does.Not.Contain("  0."), "unusable_index: \"%d.%03d \"");
+        Assert.That(new RigV6_1(TestOptions.Classic(64, 1, 1, "legacy")).FragmentedAnon().Sim.ExtfragText(), Does.Contain(" 0.").And.Not.Contain("  0."));
     }
 
     [Test]
