@@ -17,7 +17,7 @@ namespace BalloonScript.Engine.Compaction.V4_8;
 /// jumped over whole; async direct compaction gives up an order-aligned block at its first failure; a scanned
 /// pageblock gets its skip bit only if nothing was isolated from it (and the cached scanner position moves on
 /// then too). NR_ISOLATED_* counts LRU pages only, at isolation (4.8.18; 4.8.0's acct_isolated counted the balloon
-/// pages too and never took them off again: docs/model.md). The lru_lock is the zone's here (the node's in v4.8).
+/// pages too, while they were isolated: docs/model.md). The lru_lock is the zone's here (the node's in v4.8).
 /// </summary>
 [KernelPart("migrate scanner", PartVersion.V4_8)]
 internal sealed class MigrateScanner(PageTable pages, Node node, Lru lru, Scheduler scheduler, FatalSignal signal, VmStat vmstat,
