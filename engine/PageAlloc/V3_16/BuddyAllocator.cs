@@ -14,7 +14,7 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// <c>__free_one_page</c> (as if <c>pcp-&gt;high</c> were 0), so buddyinfo shows merges at once.
 /// </summary>
 [KernelPart("page allocator", PartVersion.V3_16)]
-internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PerCpuPagesets? pcp = null)
+internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, VmStat vmstat, PerCpuPagesets? pcp = null)
     : IBuddyAllocator
 {
     /// <summary>free_pages_check, check_new_page and bad_page with v3.16's reason texts.</summary>
@@ -26,7 +26,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     private readonly FreeArea _area = new(pages, lists, sanitizer);
 
     /// <summary>Boot-time set-up (<see cref="MemoryInit"/>).</summary>
-    public void Boot() => MemoryInit.Boot(node, this);
+    public void Boot() => MemoryInit.Boot(node, this, vmstat);
 
     /// <summary>
     /// get_page_from_freelist: walk the zonelist from the highest zone down; take the first zone whose
@@ -69,6 +69,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
                 zone.Lock.Unlock();
             }
             if (pfn < 0 || pfn == bad) return -1;
+            vmstat.Count(VmEvent.PgallocDma + zone.Index, 1 << order); // __count_zone_vm_events(PGALLOC), before prep_new_page
             if (Checks.PrepNewPage(pfn, order)) return pfn;
             bad = pfn;
         }
@@ -276,6 +277,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         var zone = node.ZoneOf(pfn);
         int mt = zone.GetPageblockMigratetype(pfn);
         pages.Index[pfn] = mt; // set_freepage_migratetype
+        vmstat.Count(VmEvent.Pgfree, 1 << order); // free_hot_cold_page: 1; __free_pages_ok: 1 << order
         if (order == 0 && pcp is not null) pcp.FreeHotColdPage(this, zone, pfn, mt);
         else FreeOnePage(zone, pfn, order, mt);
     }

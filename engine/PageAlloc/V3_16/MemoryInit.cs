@@ -13,9 +13,9 @@ internal static class MemoryInit
     /// <summary>sysctl_lowmem_reserve_ratio for DMA, DMA32, Normal.</summary>
     private static readonly int[] LowmemReserveRatio = [256, 256, 32];
 
-    public static void Boot(Node node, BuddyAllocator buddy)
+    public static void Boot(Node node, BuddyAllocator buddy, VmStat vmstat)
     {
-        foreach (var zone in node.Zones) FreeZone(zone, buddy);
+        foreach (var zone in node.Zones) FreeZone(zone, buddy, vmstat);
         int minFreeKbytes = MinFreeKbytes(node);
         SetupPerZoneWmarks(node, buddy, minFreeKbytes);
         SetupPerZoneLowmemReserve(node);
@@ -38,8 +38,11 @@ internal static class MemoryInit
         }
     }
 
-    /// <summary>Free the zone in the largest aligned blocks that fit, lowest PFN first.</summary>
-    private static void FreeZone(Zone zone, BuddyAllocator buddy)
+    /// <summary>
+    /// Free the zone in the largest aligned blocks that fit, lowest PFN first: __free_pages_bootmem → __free_pages, which
+    /// counts PGFREE as any free does (so pgfree starts at the pages boot gave the buddy allocator).
+    /// </summary>
+    private static void FreeZone(Zone zone, BuddyAllocator buddy, VmStat vmstat)
     {
         for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
         {
@@ -47,6 +50,7 @@ internal static class MemoryInit
             while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
             buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable);
             zone.Stat.Add((int)ZoneStat.NrFreePages, 1 << order);
+            vmstat.Count(VmEvent.Pgfree, 1 << order);
             pfn += 1 << order;
         }
     }

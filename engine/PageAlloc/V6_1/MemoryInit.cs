@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.PageAlloc.V6_1;
 
@@ -17,23 +18,27 @@ internal static class MemoryInit
     /// <summary>calculate_min_free_kbytes' upper clamp in 6.1 (256 MiB).</summary>
     public const int MaxMinFreeKbytes = 262144;
 
-    public static void Boot(Node node, BuddyAllocator buddy, PerCpuPagesets? pcp, SimulationOptions options)
+    public static void Boot(Node node, BuddyAllocator buddy, PerCpuPagesets? pcp, SimulationOptions options, VmStat vmstat)
     {
-        foreach (var zone in node.Zones) FreeZone(zone, buddy);
+        foreach (var zone in node.Zones) FreeZone(zone, buddy, vmstat);
         int minFreeKbytes = V3_16.MemoryInit.MinFreeKbytes(node, MaxMinFreeKbytes);
         SetupPerZoneWmarks(node, minFreeKbytes, options.WatermarkScaleFactor ?? DefaultWatermarkScaleFactor);
         if (pcp is not null) foreach (var zone in node.Zones) pcp.ZonePcpUpdate(zone);
         V3_16.MemoryInit.SetupPerZoneLowmemReserve(node);
     }
 
-    /// <summary>memblock_free_all → __free_pages_core: the zone in the largest aligned blocks that fit, lowest PFN first, each to its list's tail.</summary>
-    private static void FreeZone(Zone zone, BuddyAllocator buddy)
+    /// <summary>
+    /// memblock_free_all → __free_pages_core: the zone in the largest aligned blocks that fit, lowest PFN first, each to
+    /// its list's tail through __free_pages_ok, which counts PGFREE (so pgfree starts at the pages boot freed).
+    /// </summary>
+    private static void FreeZone(Zone zone, BuddyAllocator buddy, VmStat vmstat)
     {
         for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
         {
             int order = Zone.MaxOrder - 1;
             while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
             buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable, toTail: true);
+            vmstat.Count(VmEvent.Pgfree, 1 << order);
             pfn += 1 << order;
         }
     }

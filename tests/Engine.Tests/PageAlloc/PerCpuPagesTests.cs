@@ -77,6 +77,31 @@ public class PerCpuPagesTests
     }
 
     /// <summary>
+    /// v3.16 counts PGALLOC per zone in buffered_rmqueue (2^order, the per-cpu path included) and PGFREE in
+    /// free_hot_cold_page (1) and __free_pages_ok (2^order); boot frees memory through __free_pages_bootmem →
+    /// __free_pages, so pgfree starts at the pages boot freed (here, with the per-cpu lists still empty, NR_FREE_PAGES).
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void PgallocAndPgfree_v316_CountedPerZoneAndPerPage_BootFreesIncluded(bool perCpuLists)
+    {
+        var rig = PcpRig(perCpuLists: perCpuLists);
+        var zone = ZoneNamed(rig, "DMA32");
+        long Event(VmEvent e) => rig.VmStat.Event(e);
+        Assert.That(Event(VmEvent.Pgfree), Is.EqualTo(rig.Node.Zones.Sum(z => z.FreePages)), "boot");
+        Assert.That(Event(VmEvent.PgallocDma32), Is.Zero);
+        long freed = Event(VmEvent.Pgfree);
+
+        int block = rig.Buddy.BufferedRmqueue(zone, 2, MigrateType.Movable);
+        int page = rig.Buddy.BufferedRmqueue(zone, 0, MigrateType.Movable);
+        Assert.That((Event(VmEvent.PgallocDma32), Event(VmEvent.PgallocDma)), Is.EqualTo((5L, 0L)));
+        rig.Buddy.PutPage(block, 2);
+        rig.Buddy.PutPage(page);
+        Assert.That(Event(VmEvent.Pgfree) - freed, Is.EqualTo(5));
+        Assert.That(rig.Sim.ProcVmstat(), Does.Contain("\npgalloc_dma 0\npgalloc_dma32 5\n").And.Contain($"\npgfree {freed + 5}\n"));
+    }
+
+    /// <summary>
     /// v3.16 free_one_page and free_pcppages_bulk zero zone-&gt;pages_scanned under zone-&gt;lock: a zone reclaim had given
     /// up on (scanned six times its reclaimable pages) is reclaimable again once a page reaches its buddy lists. A free
     /// that stays on a per-cpu list does not.

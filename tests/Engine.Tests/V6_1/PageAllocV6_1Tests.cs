@@ -178,6 +178,14 @@ public class PageAllocV6_1Tests
         Assert.That(rig.Sim.Reports, Is.Empty);
     }
 
+    /// <summary>memblock_free_all → __free_pages_core → __free_pages_ok counts PGFREE: pgfree starts at the pages boot freed.</summary>
+    [Test]
+    public void Pgfree_v6_1_StartsAtThePagesBootFreed()
+    {
+        var rig = RigV6_1.Create(64);
+        Assert.That(rig.Event(VmEvent.Pgfree), Is.EqualTo(rig.Node.Zones.Sum(z => z.FreePages)).And.EqualTo(64 * 256));
+    }
+
     /// <summary>
     /// rmqueue (6.1) ends a boost with <c>wakeup_kswapd(zone, 0, 0, zone_idx(zone))</c>: kswapd balances the zones up to
     /// the boosted one (here DMA32, index 1), not up to the zone a gfp of 0 would name (Normal).
