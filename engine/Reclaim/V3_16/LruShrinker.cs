@@ -18,7 +18,13 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable, PageReclaim pageReclaim,
     ICompaction compaction, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler, SimClock clock)
 {
-    /// <summary>too_many_isolated's congestion_wait rounds before a simulated reclaimer gives up waiting (10 s of simulated time).</summary>
+    /// <summary>
+    /// too_many_isolated's congestion_wait rounds before a simulated reclaimer gives up waiting (10 s of simulated time;
+    /// v3.16 waits without bound, but in a simulation the path that isolated the pages may never run again). It gives
+    /// up reclaiming nothing, as 5.16+ does after its one stall: returning SWAP_CLUSTER_MAX as after a fatal signal fed
+    /// should_continue_reclaim a progress that never freed a page, and a reclaimer for a high order whose zone
+    /// compaction_suitable found short of free pages went round shrink_zone for ever (a random-race campaign, seed 38).
+    /// </summary>
     private const int TooManyIsolatedLimit = 100;
 
     private const int Anon = 0, File = 1;
@@ -221,7 +227,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
         int file = l >= Zone.LruInactiveFile ? File : Anon;
         for (int waits = 0; TooManyIsolated(zone, file, sc); waits++)
         {
-            if (waits == TooManyIsolatedLimit) return ScanControl.SwapClusterMax; // as after a fatal signal
+            if (waits == TooManyIsolatedLimit) return 0;
             clock.CongestionWait();
         }
         lru.LruAddDrain();

@@ -30,6 +30,26 @@ public class ReclaimOrderTests
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
+    /// <summary>
+    /// A direct reclaimer waiting in too_many_isolated for pages another path isolated (here by hand: that path never
+    /// runs again, as under a schedule that starves it) gives up after the simulation's 100 congestion waits having
+    /// reclaimed nothing. Reported as SWAP_CLUSTER_MAX reclaimed, as after a fatal signal, the give-up made a reclaim
+    /// for order 9 with too few free pages to compact go round shrink_zone for ever (should_continue_reclaim).
+    /// </summary>
+    [Test]
+    public void ShrinkInactiveList_v3_16_GivingUpOnTooManyIsolatedReclaimsNothing_AHighOrderReclaimEnds()
+    {
+        var rig = new PressureRig();
+        rig.Sim.WorkloadFile(rig.Get<Workload.Workload>().AllocatablePages() / 256.0); // down to the watermarks
+        foreach (var zone in rig.Node.Zones) zone.Stat.Add((int)ZoneStat.NrIsolatedFile, zone.Stat[(int)ZoneStat.NrInactiveFile] + 1);
+
+        var reclaim = Task.Run(() => rig.DirectReclaim(order: 9));
+
+        Assert.That(reclaim.Wait(TimeSpan.FromSeconds(60)), Is.True, "try_to_free_pages(order 9) returns");
+        Assert.That(reclaim.Result, Is.EqualTo(1), "nothing reclaimed; 1 because the zones are still reclaimable (do_try_to_free_pages: do not OOM)");
+        Assert.That(rig.EventAllZones(VmEvent.PgscanDirectDma) + rig.EventAllZones(VmEvent.PgstealDirectDma), Is.Zero, "nothing was isolated");
+    }
+
     [Test]
     public void GetScanCount_v3_16_FileBeforeAnonAtDefaultSwappiness()
     {
