@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Snapshots;
 
@@ -225,6 +226,14 @@ internal sealed class Scheduler : ISnapshotState
         if (_strategy is not null && !_aborting) PreemptSwitching(point);
     }
 
+    /// <summary>
+    /// The most preemption points one switching run may pass: several times what the longest races take (the test suite's
+    /// all end below 300,000; some pass 50,000), so a run past it is a path looping for ever under the schedule (a
+    /// livelock, or a wait a starved path never ends). It is stopped there and reported, as a deadlock is, instead of growing its trace until the host
+    /// runs out of memory.
+    /// </summary>
+    public const int MaxStepsPerRun = 2_000_000;
+
     /// <summary>A switching run's preemption point: abort on a pending signal, trace it, let the strategy pick who runs on.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void PreemptSwitching(string point)
@@ -237,6 +246,8 @@ internal sealed class Scheduler : ISnapshotState
         }
         var current = Current;
         _trace.Add(new TraceEntry(_step, current.Cpu, current.Name, point));
+        if (_trace.Count > MaxStepsPerRun)
+            Abort($"livelock: no end after {MaxStepsPerRun.ToString("N0", CultureInfo.InvariantCulture)} preemption points ({current.Name} on cpu{current.Cpu} at {point})");
         _sleepSets?.Stepped(current);
         var runnable = CollectRunnable();
         if (runnable.Count < 2) return;

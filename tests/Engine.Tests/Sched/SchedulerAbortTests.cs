@@ -10,6 +10,29 @@ namespace BalloonScript.Engine.Tests.Sched;
 /// </summary>
 public class SchedulerAbortTests
 {
+    /// <summary>
+    /// A path that never ends (here one looping at a preemption point; in a race, a wait the schedule never lets end) is
+    /// stopped at Scheduler.MaxStepsPerRun and reported like a deadlock, its trace no longer than the bound: unbounded,
+    /// such a run grew its trace until the host ran out of memory.
+    /// </summary>
+    [Test]
+    public void Livelock_APathThatNeverEnds_IsStoppedAtTheStepBoundAndReported()
+    {
+        var s = NewScheduler();
+        bool unwound = false;
+        var spinner = new SimTask(0, 0, "spinner", () =>
+        {
+            try { while (true) s.Preempt("spin"); }
+            finally { unwound = true; }
+        });
+
+        var outcome = Guarded(() => s.Run([spinner, new SimTask(1, 1, "other", () => s.Preempt("once"))], new RoundRobinStrategy()));
+
+        Assert.That(outcome.Deadlock, Is.EqualTo("livelock: no end after 2,000,000 preemption points (spinner on cpu0 at spin)"));
+        Assert.That(s.Trace, Has.Count.EqualTo(Scheduler.MaxStepsPerRun + 1));
+        Assert.That(unwound, Is.True, "the path unwound");
+    }
+
     [Test]
     public void Abort_UnwindsEachPathAloneAsTheCurrentTask()
     {
