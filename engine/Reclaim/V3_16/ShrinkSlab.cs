@@ -45,8 +45,7 @@ internal sealed class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler
             freed += cache.Scan(n);
             vmstat.Count(VmEvent.SlabsScanned, n);
             totalScan -= n;
-            clock.CondResched();
-            if (cache.Count == 0) break;
+            clock.CondResched(); // an emptied cache scans on (scan_objects frees nothing): the loop ends as total_scan runs out
         }
         if (totalScan > 0) _nrDeferred += totalScan;
         return freed;

@@ -24,4 +24,25 @@ public class ShrinkSlabTests
             + rig.Get<Engine.Swap.SwapArea>().ContentSlots;
         Assert.That(tokens, Is.EqualTo(rig.Get<PageContents>().Live));
     }
+
+    /// <summary>
+    /// shrink_slab_node (v3.16) scans in batches of 128 while total_scan is at least a batch or all that is freeable,
+    /// counting slabs_scanned per batch whether or not scan_objects freed anything; what is left goes to nr_deferred.
+    /// 200 freeable pages, asked hard: total_scan = 2 × 200 = 400; batches of 128 free 128, then the last 72, then
+    /// nothing (the cache is empty, 144 ≥ 128 still), leaving 16 deferred.
+    /// </summary>
+    [Test]
+    public void ShrinkSlab_v3_16_ScansOnPastAnEmptiedCache_CountingEachBatch()
+    {
+        var rig = new PressureRig(memoryMib: 16);
+        rig.Sim.WorkloadSlab(200 / 256.0, reclaimable: true);
+        var shrinker = rig.Get<Engine.Reclaim.V3_16.ShrinkSlab>();
+        Assert.That(rig.Get<Workload.ReclaimableSlab>().Count, Is.EqualTo(200), "precondition");
+
+        long freed = shrinker.Shrink(nrPagesScanned: 1000, lruPages: 0);
+
+        Assert.That(freed, Is.EqualTo(200));
+        Assert.That(rig.Event(VmEvent.SlabsScanned), Is.EqualTo(3 * 128));
+        Assert.That(shrinker.Save(), Is.EqualTo(16L), "nr_deferred");
+    }
 }
