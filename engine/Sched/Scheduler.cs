@@ -229,8 +229,8 @@ internal sealed class Scheduler : ISnapshotState
     /// <summary>
     /// The most preemption points one switching run may pass: several times what the longest races take (the test suite's
     /// all end below 300,000; some pass 50,000), so a run past it is a path looping for ever under the schedule (a
-    /// livelock, or a wait a starved path never ends). It is stopped there and reported, as a deadlock is, instead of growing its trace until the host
-    /// runs out of memory.
+    /// livelock, or a wait a starved path never ends). It is stopped there and reported, as a deadlock is, instead of
+    /// growing its trace until the host runs out of memory.
     /// </summary>
     public const int MaxStepsPerRun = 2_000_000;
 

@@ -152,8 +152,9 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// three lists (starting after UNMOVABLE), taking from each non-empty list found as many pages as lists were
     /// visited to find it (all the rest once all three had to be visited), from the tail, each through
     /// __free_one_page with its freepage migratetype; NR_FREE_PAGES rises per page unless its pageblock is ISOLATE, and
-    /// <c>zone-&gt;pages_scanned</c> is zeroed as in free_one_page. The caller lowers <c>count</c>. Where the kernel would spin forever (<c>count</c> above what the lists hold, after
-    /// a corruption), the mismatch is reported as accounting and the drain stops.
+    /// <c>zone-&gt;pages_scanned</c> is zeroed as in free_one_page. The caller lowers <c>count</c>. Where the kernel
+    /// would spin forever (<c>count</c> above what the lists hold, after a corruption), the mismatch is reported as
+    /// accounting and the drain stops.
     /// </summary>
     private void FreePcppagesBulk(BuddyAllocator buddy, Zone zone, int count, PerCpuPages pcp)
     {

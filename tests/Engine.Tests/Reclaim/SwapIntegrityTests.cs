@@ -69,10 +69,10 @@ public class SwapIntegrityTests
     /// A touch reads the page table before faulting; an earlier fault of the same touch may OOM-kill a process whose
     /// entries were read (exit_mmap clears its page table). Its later entries are then no swap entries: handle_pte_fault
     /// has nothing to swap in, and nothing is read through a cleared entry (the property test's IndexOutOfRange; the
-    /// shrunk CsCheck seed "0000001cTWkO5" found it on v6.1; the sequence is re-tuned on `fixed`, whose v3.16 reclaim
-    /// does not change, since v6.1 got its own reclaim, under which the original sequence no longer ran out of memory; and
-    /// with 4 MiB of swap, not 6, since frees reset v3.16's pages_scanned: the sequence with 6 no longer ran out of memory. Without
-    /// the check of the entry in SwapIn, this sequence throws IndexOutOfRange: checked).
+    /// shrunk CsCheck seed "0000001cTWkO5" found it on v6.1. Re-tuned on `fixed` once v6.1 got its own reclaim, under
+    /// which the original sequence no longer ran out of memory; and to 4 MiB of swap, not 6, once frees reset v3.16's
+    /// pages_scanned, for the same reason. Without the check of the entry in SwapIn, this sequence throws
+    /// IndexOutOfRange: checked).
     /// </summary>
     [Test]
     public void DoSwapPage_v3_16_TouchSkipsEntriesAnEarlierFaultsOomKillCleared()
