@@ -114,19 +114,20 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
     }
 
     /// <summary>
-    /// try_to_unmap(page, TTU_UNMAP) of an anonymous page in the swap cache, for reclaim (try_to_unmap_one): a
-    /// young PTE means the page was used again → SWAP_FAIL (the bit is cleared); else the PTE becomes the swap
-    /// entry (swap_duplicate, MM_ANONPAGES −1, MM_SWAPENTS +1), page_remove_rmap, and the mapping's reference is
-    /// dropped. True = SWAP_SUCCESS (no longer mapped).
+    /// try_to_unmap(page, TTU_UNMAP) of an anonymous page in the swap cache, for reclaim (try_to_unmap_one): without
+    /// <paramref name="ignoreAccess"/> (v3.16) a young PTE means the page was used again → SWAP_FAIL (the bit is
+    /// cleared); else (TTU_IGNORE_ACCESS, always since 5.11) the PTE, young or not, becomes the swap entry
+    /// (swap_duplicate, MM_ANONPAGES −1, MM_SWAPENTS +1), page_remove_rmap, and the mapping's reference is dropped.
+    /// True = SWAP_SUCCESS (no longer mapped).
     /// </summary>
-    public bool TryToUnmapForReclaim(int pfn)
+    public bool TryToUnmapForReclaim(int pfn, bool ignoreAccess)
     {
         WaitForTheFault(pfn);
         if (!pages.PageMapped(pfn)) return true;
         if (rmapPages.Young(pfn))
         {
-            rmapPages.SetYoung(pfn, false);
-            return false;
+            rmapPages.SetYoung(pfn, false); // tested and cleared (v3.16), or gone with the PTE
+            if (!ignoreAccess) return false;
         }
         var owner = processes.OwnerOf(pages.Mapping[pfn]);
         int slot = pages.Private[pfn];

@@ -51,6 +51,12 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
     /// <summary>v3.16 counts a mapped or swap-cache page twice in sc-&gt;nr_scanned; 6.1 counts every page once.</summary>
     protected abstract bool CountsMappedPagesTwice { get; }
 
+    /// <summary>
+    /// Whether try_to_unmap ignores a young PTE (TTU_IGNORE_ACCESS): v3.16's try_to_unmap_one fails on one, which sends the
+    /// page back to the active list; since 5.11 ("mm/rmap: always do TTU_IGNORE_ACCESS") it unmaps the page anyway.
+    /// </summary>
+    protected abstract bool UnmapIgnoresAccess { get; }
+
     /// <summary>page_check_references / folio_check_references.</summary>
     protected abstract References CheckReferences(int page);
 
@@ -143,7 +149,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
             mayEnterFs = true;
         }
         int mapping = Rmap.PageMapping(pages, page);
-        if (pages.PageMapped(page) && mapping != 0 && !rmap.TryToUnmapForReclaim(page)) return Outcome.Activate;
+        if (pages.PageMapped(page) && mapping != 0 && !rmap.TryToUnmapForReclaim(page, UnmapIgnoresAccess)) return Outcome.Activate;
 
         if (pages.Test(page, PG.Dirty))
         {

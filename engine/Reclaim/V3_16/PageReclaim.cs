@@ -23,6 +23,8 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
 
     protected override bool CountsMappedPagesTwice => true;
 
+    protected override bool UnmapIgnoresAccess => false;
+
     /// <summary>kswapd writes dirty file pages only in a zone flagged ZONE_TAIL_LRU_DIRTY; direct reclaim never.</summary>
     protected override bool LeaveDirtyFilePage(int page, Zone? zone, ScanControl sc) =>
         !sc.Kswapd || (ReclaimFlags(zone) & ZoneFlags.TailLruDirty) == 0;

@@ -25,6 +25,8 @@ internal sealed class FolioReclaim(PageTable pages, PageLists lists, Node node, 
 
     protected override bool CountsMappedPagesTwice => false;
 
+    protected override bool UnmapIgnoresAccess => true;
+
     /// <summary>Only kswapd writes a dirty file page, and only one already tagged PG_reclaim in a node flagged PGDAT_DIRTY.</summary>
     protected override bool LeaveDirtyFilePage(int page, Zone? zone, V3_16.ScanControl sc) =>
         !sc.Kswapd || !Pages.Test(page, PG.Reclaim) || (ReclaimFlags(zone) & ZoneFlags.TailLruDirty) == 0;

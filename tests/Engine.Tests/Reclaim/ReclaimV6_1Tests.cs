@@ -221,6 +221,32 @@ public class ReclaimV6_1Tests
     }
 
     /// <summary>
+    /// try_to_unmap_one and a young PTE (the page touched again after the references check): v3.16 fails the unmap
+    /// (SWAP_FAIL, the page is activated), clearing the bit; with TTU_IGNORE_ACCESS, which 6.1 reclaim always passes
+    /// (5.11, "mm/rmap: always do TTU_IGNORE_ACCESS"), the page is unmapped anyway and its PTE becomes the swap entry.
+    /// </summary>
+    [Test]
+    public void TryToUnmapForReclaim_YoungPte_FailsWithoutIgnoreAccess_UnmapsWithIt()
+    {
+        var rig = Rig(swapMib: 8);
+        rig.Sim.WorkloadAnon(1);
+        var rmap = rig.Get<Rmap>();
+        int page = rig.LruList(Zone.LruInactiveAnon)[0];
+        Assert.That(rig.Get<Engine.Swap.SwapCache>().AddToSwap(page), Is.True, "precondition: in the swap cache");
+        var owner = rig.Processes.All.Single();
+        int index = rig.Pages.Index[page];
+
+        rmap.MarkYoung(page);
+        Assert.That(rmap.TryToUnmapForReclaim(page, ignoreAccess: false), Is.False, "v3.16: SWAP_FAIL");
+        Assert.That((rig.Pages.PageMapped(page), owner.Pte(index)), Is.EqualTo((true, page)));
+
+        rmap.MarkYoung(page);
+        Assert.That(rmap.TryToUnmapForReclaim(page, ignoreAccess: true), Is.True, "TTU_IGNORE_ACCESS");
+        Assert.That(rig.Pages.PageMapped(page), Is.False);
+        Assert.That(Workload.Process.IsSwapEntry(owner.Pte(index)), Is.True);
+    }
+
+    /// <summary>
     /// folio_check_references (6.1): an anonymous page referenced once through its PTE is kept for another trip with
     /// PG_referenced (v3.16 activated it at once); referenced again on that trip, it is activated.
     /// </summary>
