@@ -15,6 +15,8 @@ internal sealed class ReclaimNotModelled : IReclaim
 
     public bool KswapdRunning => false;
 
+    public bool KswapdAwake => false;
+
     public bool NodeUnreclaimable => false;
 
     public void WakeAllKswapds(int order, Gfp gfp) { }

@@ -11,7 +11,7 @@ namespace BalloonScript.Engine.Vmstat;
 /// page allocator's migratetypes (<see cref="Zone.Types"/>).
 /// </summary>
 internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    PageAlloc.IPerCpuPages? pcp = null)
+    Reclaim.IReclaim reclaim, PageAlloc.IPerCpuPages? pcp = null)
 {
     protected Node Node => node;
     protected PageLists Lists => lists;
@@ -138,8 +138,16 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     protected void AppendPageset(StringBuilder sb, Zone z, int cpu, int count, int high, int batch)
     {
         sb.Append($"\n    cpu: {cpu}\n              count: {count}\n              high:  {high}\n              batch: {batch}");
-        sb.Append($"\n  vm stats threshold: {NormalThreshold(z)}");
+        sb.Append($"\n  vm stats threshold: {(reclaim.KswapdAwake ? PressureThreshold(z) : NormalThreshold(z))}");
     }
+
+    /// <summary>
+    /// calculate_pressure_threshold (v3.16, unchanged in 6.1), the threshold while kswapd is awake (kswapd_try_to_sleep
+    /// sets the normal one just before kswapd sleeps for good and this one again when it is woken): (low − min) / CPUs,
+    /// at least 1, at most 125.
+    /// </summary>
+    private int PressureThreshold(Zone z) =>
+        (int)Math.Min(125, Math.Max(1, (z.Watermark[Zone.WmarkLow] - z.Watermark[Zone.WmarkMin]) / options.Cpus));
 
     /// <summary>calculate_normal_threshold (v3.16, unchanged in 6.1): min(125, 2 × fls(cpus) × (1 + fls(managed in 128 MiB units))).</summary>
     private int NormalThreshold(Zone z)

@@ -15,6 +15,8 @@ internal sealed class ReclaimV3_16(Node node, Kswapd kswapd, DirectReclaim direc
 
     public bool KswapdRunning => kswapd.StateName == "running";
 
+    public bool KswapdAwake => kswapd.StateName != "sleeping";
+
     public bool NodeUnreclaimable => false;
 
     /// <summary>

@@ -38,6 +38,34 @@ public class KswapdTests
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
+    /// <summary>
+    /// kswapd_try_to_sleep (v3.16, the same in 6.1) sets the per-cpu vmstat thresholds to calculate_normal_threshold just
+    /// before kswapd sleeps for good and back to calculate_pressure_threshold ((low − min) / CPUs, 1..125) when it is
+    /// woken: /proc/zoneinfo shows the pressure one while kswapd runs or naps.
+    /// </summary>
+    [TestCase("fixed")]
+    [TestCase("v6.1")]
+    public void ZoneinfoThreshold_IsThePressureOneWhileKswapdIsAwake(string design)
+    {
+        var rig = new PressureRig(design: design);
+        var zone = rig.Zone;
+        string Threshold() => System.Text.RegularExpressions.Regex.Match(rig.Sim.Zoneinfo(),
+            $@"zone\s+{zone.Name}\b[\s\S]*?vm stats threshold: (\d+)").Groups[1].Value;
+        string normal = Threshold();
+        long pressure = Math.Min(125, Math.Max(1, (zone.Watermark[Zone.WmarkLow] - zone.Watermark[Zone.WmarkMin]) / 2));
+        Assert.That(pressure.ToString(), Is.Not.EqualTo(normal), "precondition: the two differ");
+
+        rig.Sim.WorkloadFile(40);
+        rig.Sim.WorkloadAnon(30);
+        Assert.That(rig.Get<Engine.Reclaim.IReclaim>().KswapdAwake, Is.True, "precondition: kswapd woken");
+        Assert.That(Threshold(), Is.EqualTo(pressure.ToString()));
+
+        rig.Sim.WorkloadFree(0.5, "interleave", 0);
+        rig.Sim.Run(1000);
+        Assert.That(rig.Get<Engine.Reclaim.IReclaim>().KswapdAwake, Is.False, "precondition: kswapd asleep");
+        Assert.That(Threshold(), Is.EqualTo(normal));
+    }
+
     [Test]
     public void Kswapd_v3_16_WokenDuringItsNap_CountsLowWmarkHitQuickly()
     {
