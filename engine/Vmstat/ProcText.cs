@@ -18,6 +18,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     protected VmStat VmStat => vmstat;
     protected SimulationOptions Options => options;
     protected Reclaim.ZoneReclaimable Reclaimable => reclaimable;
+    protected Reclaim.IReclaim NodeReclaim => reclaim;
     protected PageAlloc.IPerCpuPages? Pcp => pcp;
 
     /// <summary>MAX_NR_ZONES on x86-64.</summary>

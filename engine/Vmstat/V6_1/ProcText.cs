@@ -189,7 +189,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
                 var (count, high, b) = Pcp?.Pageset(z, cpu) ?? (0, PerCpuPagesets.ZoneHighsize(z, batch, Options.Cpus), batch);
                 AppendPageset(sb, z, cpu, count, high, b);
             }
-            sb.Append($"\n  node_unreclaimable:  {(reclaim.NodeUnreclaimable ? 1 : 0)}\n  start_pfn:           {z.StartPfn}\n");
+            sb.Append($"\n  node_unreclaimable:  {(NodeReclaim.NodeUnreclaimable ? 1 : 0)}\n  start_pfn:           {z.StartPfn}\n");
         }
         return sb.ToString();
     }
