@@ -43,6 +43,9 @@ internal abstract class KswapdThread : ISnapshotState
 
     protected bool Napping => _thread == State.Napping;
 
+    /// <summary>Asleep until woken (not running, not in its HZ/10 nap).</summary>
+    public bool Asleep => _thread == State.Sleeping;
+
     /// <summary>Its state between wake-ups (it never runs across an operation's end): the thread's and the version's.</summary>
     public object Save() => ((int)_thread, _napGeneration, SaveVersionState());
 

@@ -53,7 +53,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
 
     /// <summary>
     /// Whether try_to_unmap ignores a young PTE (TTU_IGNORE_ACCESS): v3.16's try_to_unmap_one fails on one, which sends the
-    /// page back to the active list; since 5.11 ("mm/rmap: always do TTU_IGNORE_ACCESS") it unmaps the page anyway.
+    /// page back to the active list; since 5.11 (013339df116c, "mm/rmap: always do TTU_IGNORE_ACCESS") it unmaps the page anyway.
     /// </summary>
     protected abstract bool UnmapIgnoresAccess { get; }
 

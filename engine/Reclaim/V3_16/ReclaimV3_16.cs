@@ -15,7 +15,7 @@ internal sealed class ReclaimV3_16(Node node, Kswapd kswapd, DirectReclaim direc
 
     public bool KswapdRunning => kswapd.StateName == "running";
 
-    public bool KswapdAwake => kswapd.StateName != "sleeping";
+    public bool KswapdAwake => !kswapd.Asleep;
 
     public bool NodeUnreclaimable => false;
 

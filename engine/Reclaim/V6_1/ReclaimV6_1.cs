@@ -15,7 +15,7 @@ internal sealed class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, OomKiller
 
     public bool KswapdRunning => kswapd.Running;
 
-    public bool KswapdAwake => kswapd.StateName != "sleeping";
+    public bool KswapdAwake => !kswapd.Asleep;
 
     public bool NodeUnreclaimable => state.Hopeless;
 

@@ -17,6 +17,14 @@ public class ReclaimV6_1Tests
 {
     private static PressureRig Rig(long swapMib = 0) => new(design: "v6.1", swapMib: swapMib);
 
+    /// <summary>A v6.1 guest with 8 MiB of swap and 1 MiB of process memory, and the first page of its inactive anon list.</summary>
+    private static (PressureRig Rig, Rmap Rmap, int Page) InactiveAnonPage()
+    {
+        var rig = Rig(swapMib: 8);
+        rig.Sim.WorkloadAnon(1);
+        return (rig, rig.Get<Rmap>(), rig.LruList(Zone.LruInactiveAnon)[0]);
+    }
+
     /// <summary>Run <paramref name="body"/> as a user task's kernel path on CPU 0, to completion.</summary>
     private static void RunOnCpu0(PressureRig rig, Action body) =>
         rig.Sim.RunKernelPaths("test", [new SimTask(0, 0, "test", body)], null);
@@ -223,15 +231,12 @@ public class ReclaimV6_1Tests
     /// <summary>
     /// try_to_unmap_one and a young PTE (the page touched again after the references check): v3.16 fails the unmap
     /// (SWAP_FAIL, the page is activated), clearing the bit; with TTU_IGNORE_ACCESS, which 6.1 reclaim always passes
-    /// (5.11, "mm/rmap: always do TTU_IGNORE_ACCESS"), the page is unmapped anyway and its PTE becomes the swap entry.
+    /// (013339df116c, "mm/rmap: always do TTU_IGNORE_ACCESS", 5.11), the page is unmapped anyway and its PTE becomes the swap entry.
     /// </summary>
     [Test]
     public void TryToUnmapForReclaim_YoungPte_FailsWithoutIgnoreAccess_UnmapsWithIt()
     {
-        var rig = Rig(swapMib: 8);
-        rig.Sim.WorkloadAnon(1);
-        var rmap = rig.Get<Rmap>();
-        int page = rig.LruList(Zone.LruInactiveAnon)[0];
+        var (rig, rmap, page) = InactiveAnonPage();
         Assert.That(rig.Get<Engine.Swap.SwapCache>().AddToSwap(page), Is.True, "precondition: in the swap cache");
         var owner = rig.Processes.All.Single();
         int index = rig.Pages.Index[page];
@@ -253,10 +258,7 @@ public class ReclaimV6_1Tests
     [Test]
     public void ShrinkFolioList_v6_1_AnonPageReferencedOnceGetsAnotherTrip_ActivatedTheSecondTime()
     {
-        var rig = Rig(swapMib: 8);
-        rig.Sim.WorkloadAnon(1);
-        var rmap = rig.Get<Rmap>();
-        int page = rig.LruList(Zone.LruInactiveAnon)[0];
+        var (rig, rmap, page) = InactiveAnonPage();
         rmap.PageReferenced(page); // age the pte the fault left young
         rmap.MarkYoung(page);      // the process touches it again
         var reclaim = rig.Get<FolioReclaim>();
