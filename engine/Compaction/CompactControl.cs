@@ -43,7 +43,13 @@ internal class CompactControl
     public int Order { get; }
     /// <summary>The migratetype of the allocation that asked for compaction.</summary>
     public int Migratetype { get; }
-    public Zone Zone { get; }
+    /// <summary>
+    /// <c>cc-&gt;zone</c>. The per-node loops (compact_node, v3.16 compact_pgdat, kcompactd_do_work, 6.1
+    /// proactive_compact_node) point one control at each zone in turn, so what compact_zone does not reset carries on
+    /// into the next zone: v3.16's <c>finished_update_*</c> and <c>contended</c>, 6.1's <c>whole_zone</c>,
+    /// <c>fast_search_fail</c> and <c>search_order</c>.
+    /// </summary>
+    public Zone Zone { get; set; }
     /// <summary>
     /// <c>direct_compaction</c> (v4.8): an allocation's own compaction (compact_zone_order), not kcompactd's or a
     /// manual one. v4.8 and 6.1 parts read it (the migrate scanner's skip-on-failure; 6.1 also suitable_migration_source

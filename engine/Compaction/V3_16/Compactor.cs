@@ -29,19 +29,20 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
 
     /// <summary>
     /// compact_node (v3.16) through __compact_pgdat: every zone, order -1, MIGRATE_SYNC (or <paramref name="mode"/>),
-    /// skip hints ignored. (lru_add_drain_all has nothing to do: no pagevecs.) Returns each zone's compact_zone result.
+    /// skip hints ignored, one compact_control for all of them. (lru_add_drain_all has nothing to do: no pagevecs.) Returns each zone's compact_zone result.
     /// </summary>
     public CompactStatus[] CompactNode(MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("compact_node");
         var zones = node.Zones;
         var result = new CompactStatus[zones.Count];
+        var cc = NewControl(zones[0], -1, MigrateType.Movable, mode, ignoreSkipHint: true);
         for (int i = 0; i < zones.Count; i++)
         {
-            var cc = NewControl(zones[i], -1, MigrateType.Movable, mode, ignoreSkipHint: true);
+            cc.Zone = zones[i];
             result[i] = CompactZone(cc);
-            Release(cc);
         }
+        Release(cc);
         return result;
     }
 
@@ -198,21 +199,23 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
 
     /// <summary>
     /// compact_pgdat (v3.16, from kswapd): nothing for order 0; else every zone not deferred at this order is
-    /// compacted asynchronously, and a zone that meets the order's low watermark afterwards has its deferral reset
-    /// (without the allocation-success reset).
+    /// compacted asynchronously through __compact_pgdat's one compact_control (a zone where something was isolated
+    /// leaves finished_update_* set for the next, a contended one leaves it contended), and a zone that meets the
+    /// order's low watermark afterwards has its deferral reset (without the allocation-success reset).
     /// </summary>
     public void CompactPgdat(int order)
     {
         if (order == 0) return;
         using var _ = scheduler.Current.Path.Enter("compact_pgdat");
+        var cc = NewControl(node.Zones[0], order, MigrateType.Unmovable, MigrateMode.Async, ignoreSkipHint: false);
         foreach (var zone in node.Zones)
         {
-            var cc = NewControl(zone, order, MigrateType.Unmovable, MigrateMode.Async, ignoreSkipHint: false);
+            cc.Zone = zone;
             if (!deferral.CompactionDeferred(zone, order)) CompactZone(cc);
-            Release(cc);
             if (buddy.ZoneWatermarkOk(zone, order, zone.Watermark[Zone.WmarkLow], 0, 0))
                 deferral.CompactionDeferReset(zone, order, allocSuccess: false);
         }
+        Release(cc);
     }
 
     /// <summary>reset_isolation_suitable (v3.16, kswapd going to sleep): clear the skip bits of every zone due for a flush.</summary>

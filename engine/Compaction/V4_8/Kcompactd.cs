@@ -84,7 +84,7 @@ internal sealed class Kcompactd(Node node, ICompaction compaction, IBuddyAllocat
     /// <summary>
     /// kcompactd_do_work (v4.8): compact_daemon_wake; for each zone up to the classzone, skip it if compaction is
     /// deferred or not suitable there, else compact_zone (order, MIGRATE_SYNC_LIGHT, ignore_skip_hint, the migratetype
-    /// of gfp 0: UNMOVABLE); a zone that now meets the low watermark at the order has its deferral reset (not the
+    /// of gfp 0: UNMOVABLE; one compact_control for every zone); a zone that now meets the low watermark at the order has its deferral reset (not the
     /// allocation-success reset), one whose scanners met is deferred. Then the request is forgotten unless a higher
     /// one came meanwhile.
     /// </summary>
@@ -93,19 +93,20 @@ internal sealed class Kcompactd(Node node, ICompaction compaction, IBuddyAllocat
         using var _ = scheduler.Current.Path.Enter("kcompactd_do_work");
         int order = _maxOrder, classzoneIdx = _classzoneIdx;
         vmstat.Count(VmEvent.CompactDaemonWake);
+        var cc = compaction.NewControl(node.Zones[0], order, MigrateType.Unmovable, MigrateMode.SyncLight, ignoreSkipHint: true);
         for (int z = 0; z <= classzoneIdx && z < node.Zones.Count; z++)
         {
             var zone = node.Zones[z];
             if (compaction.CompactionDeferred(zone, order)) continue;
             if (compaction.CompactionSuitable(zone, order) != CompactStatus.Continue) continue;
-            var cc = compaction.NewControl(zone, order, MigrateType.Unmovable, MigrateMode.SyncLight, ignoreSkipHint: true);
+            cc.Zone = zone;
             var status = compaction.CompactZone(cc);
-            compaction.Release(cc);
             if (buddy.ZoneWatermarkOk(zone, order, zone.Watermark[Zone.WmarkLow], classzoneIdx, 0))
                 compaction.CompactionDeferReset(zone, order, allocSuccess: false);
             else if (status == CompactStatus.Complete)
                 compaction.DeferCompaction(zone, order);
         }
+        compaction.Release(cc);
         if (_maxOrder <= order) _maxOrder = 0;
         if (_classzoneIdx >= classzoneIdx) _classzoneIdx = node.Zones.Count - 1;
     }

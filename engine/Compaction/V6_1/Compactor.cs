@@ -35,19 +35,20 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
 
     /// <summary>
     /// compact_nodes (writing /proc/sys/vm/compact_memory): lru_add_drain_all, then compact_node — every zone, order -1,
-    /// MIGRATE_SYNC (or <paramref name="mode"/>), GFP_KERNEL, skip hints ignored, the whole zone.
+    /// MIGRATE_SYNC (or <paramref name="mode"/>), GFP_KERNEL, skip hints ignored, the whole zone, one compact_control.
     /// </summary>
     public CompactStatus[] CompactNode(MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("compact_node");
         lru.LruAddDrainAll();
-        return node.Zones.Select(zone =>
+        var cc = new CompactControl(lists, node.Zones[0], -1, Gfp.Kernel, mode, ignoreSkipHint: true) { WholeZone = true };
+        var result = node.Zones.Select(zone =>
         {
-            var cc = new CompactControl(lists, zone, -1, Gfp.Kernel, mode, ignoreSkipHint: true) { WholeZone = true };
-            var ret = CompactZone(cc);
-            Release(cc);
-            return ret.ToV3_16();
+            cc.Zone = zone;
+            return CompactZone(cc).ToV3_16();
         }).ToArray();
+        Release(cc);
+        return result;
     }
 
     /// <summary>

@@ -163,7 +163,8 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
 
     /// <summary>
     /// kcompactd_do_work (6.1): compact_daemon_wake; each zone up to the highest asked for that is neither deferred nor
-    /// unsuitable is compacted (order asked for, SYNC_LIGHT, GFP_KERNEL, skip hints honoured); SUCCESS resets the
+    /// unsuitable is compacted (order asked for, SYNC_LIGHT, GFP_KERNEL, skip hints honoured, one compact_control for
+    /// every zone: a whole_zone run leaves the next zone's run whole too); SUCCESS resets the
     /// deferral, COMPLETE or PARTIAL_SKIPPED drains every CPU's per-cpu lists of the zone and defers; the pages scanned
     /// are counted as compact_daemon_*_scanned too. Then the request is forgotten unless a higher one came meanwhile.
     /// </summary>
@@ -172,12 +173,13 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
         using var _ = _scheduler.Current.Path.Enter("kcompactd_do_work");
         int order = _maxOrder, highest = _highestZoneidx;
         _vmstat.Count(VmEvent.CompactDaemonWake);
+        var cc = new CompactControl(_lists, _node.Zones[0], order, Gfp.Kernel, MigrateMode.SyncLight, ignoreSkipHint: false) { HighestZoneidx = highest };
         for (int i = 0; i <= highest && i < _node.Zones.Count; i++)
         {
             var zone = _node.Zones[i];
             if (_deferral.CompactionDeferred(zone, order)) continue;
             if (_compactor.Value.CompactionSuitable(zone, order, 0, i) != CompactResultCode.Continue) continue;
-            var cc = new CompactControl(_lists, zone, order, Gfp.Kernel, MigrateMode.SyncLight, ignoreSkipHint: false) { HighestZoneidx = highest };
+            cc.Zone = zone;
             var status = _compactor.Value.CompactZone(cc);
             if (status == CompactResultCode.Success) _deferral.CompactionDeferReset(zone, order, allocSuccess: false);
             else if (status is CompactResultCode.PartialSkipped or CompactResultCode.Complete)
@@ -187,8 +189,8 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
             }
             _vmstat.Count(VmEvent.CompactDaemonMigrateScanned, cc.TotalMigrateScanned);
             _vmstat.Count(VmEvent.CompactDaemonFreeScanned, cc.TotalFreeScanned);
-            _compactor.Value.Release(cc);
         }
+        _compactor.Value.Release(cc);
         if (_maxOrder <= order) _maxOrder = 0;
         if (_highestZoneidx >= highest) _highestZoneidx = _node.Zones.Count - 1;
     }
@@ -197,19 +199,20 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
     private bool ShouldProactiveCompactNode() =>
         Proactiveness != 0 && !_reclaim.Value.KswapdRunning && FragmentationScoreNode(_node) > FragmentationScoreWmark(Proactiveness, low: false);
 
-    /// <summary>proactive_compact_node: every zone, order -1, SYNC_LIGHT, skip hints ignored, whole zone, GFP_KERNEL, proactive.</summary>
+    /// <summary>proactive_compact_node: every zone, order -1, SYNC_LIGHT, skip hints ignored, whole zone, GFP_KERNEL, proactive; one compact_control.</summary>
     private void ProactiveCompactNode()
     {
         using var _ = _scheduler.Current.Path.Enter("proactive_compact_node");
+        var cc = new CompactControl(_lists, _node.Zones[0], -1, Gfp.Kernel, MigrateMode.SyncLight, ignoreSkipHint: true)
+        {
+            WholeZone = true, ProactiveCompaction = true,
+        };
         foreach (var zone in _node.Zones)
         {
-            var cc = new CompactControl(_lists, zone, -1, Gfp.Kernel, MigrateMode.SyncLight, ignoreSkipHint: true)
-            {
-                WholeZone = true, ProactiveCompaction = true,
-            };
+            cc.Zone = zone;
             _compactor.Value.CompactZone(cc);
-            _compactor.Value.Release(cc);
         }
+        _compactor.Value.Release(cc);
     }
 
     /// <summary>fragmentation_score_zone: extfrag_for_order(zone, COMPACTION_HPAGE_ORDER), 0–100.</summary>

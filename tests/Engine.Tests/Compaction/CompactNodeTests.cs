@@ -152,4 +152,29 @@ public class CompactNodeTests
         Assert.That(freeInUnmovable, Is.GreaterThan(0), "precondition: the UNMOVABLE pageblocks had free pages to refuse");
         Assert.That(tokensAfter.Keys, Is.EquivalentTo(tokensBefore.Keys));
     }
+
+    /// <summary>
+    /// compact_pgdat (v3.16 mm/compaction.c, kswapd's compaction) runs __compact_pgdat with one compact_control, and
+    /// compact_zone never clears finished_update_migrate: once DMA's migrate scanner isolated a page, DMA32's cached
+    /// migrate position stays where it was while its scanner passes pageblocks it cannot take from (here two UNMOVABLE
+    /// ones, which async compaction skips); a control of its own would move it to the second block.
+    /// </summary>
+    [Test]
+    public void CompactPgdat_v3_16_OneCompactControl_AnIsolationInDmaKeepsDma32sCachedPositionStill()
+    {
+        var rig = Rig.Create(64).FragmentedAnon();
+        var dma32 = rig.Node.Zones.Single(z => z.Name == "DMA32");
+        int block = 1 << Zone.PageblockOrder;
+        dma32.SetPageblockMigratetype(dma32.StartPfn, MigrateType.Unmovable);
+        dma32.SetPageblockMigratetype(dma32.StartPfn + block, MigrateType.Unmovable);
+        var compactor = rig.Get<Engine.Compaction.V3_16.Compactor>();
+        Assert.That(compactor.CompactionSuitable(dma32, 9), Is.EqualTo(Engine.Compaction.CompactStatus.Continue), "precondition");
+        long isolated = rig.Event(VmEvent.CompactIsolated);
+
+        rig.RunOnCpu0(() => { compactor.CompactPgdat(9); return 0; });
+
+        Assert.That(rig.Event(VmEvent.CompactIsolated), Is.GreaterThan(isolated), "precondition: DMA isolated pages");
+        Assert.That(dma32.CompactCachedMigratePfn[0], Is.EqualTo(dma32.StartPfn), "finished_update_migrate carried over from DMA");
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
 }

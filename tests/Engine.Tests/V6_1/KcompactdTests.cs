@@ -96,4 +96,35 @@ public class KcompactdTests
         Assert.That(rig.Sim.FreeBlocks().Skip(9).Sum(), Is.Positive);
         Assert.That(rig.Sim.Reports, Is.Empty);
     }
+
+    /// <summary>
+    /// kcompactd_do_work (6.1.78 mm/compaction.c) compacts every zone with one compact_control, and compact_zone sets
+    /// whole_zone but never clears it: DMA's run starts at the zone's first pageblock (its cached position is at or below
+    /// compact_init_migrate_pfn), so DMA32's run starts at DMA32's first pageblock too, not at its cached position
+    /// half-way up, and migrates pages from below that position.
+    /// </summary>
+    [Test]
+    public void KcompactdDoWork_v6_1_OneCompactControl_AWholeZoneRunInDmaMakesDma32sRunWhole()
+    {
+        var rig = RigV6_1.Create(64).FragmentedAnon();
+        var dma = rig.Zone("DMA");
+        var dma32 = rig.Zone("DMA32");
+        int cached = dma32.StartPfn + 8 * (1 << Engine.Mm.Zone.PageblockOrder);
+        dma32.CompactCachedMigratePfn[0] = dma32.CompactCachedMigratePfn[1] = cached;
+        int AnonBelowCached() => Enumerable.Range(dma32.StartPfn, cached - dma32.StartPfn).Count(p => rig.Pages.Kind[p] == (byte)Engine.Mm.PageKind.Anon);
+        byte[] DmaKinds() => Enumerable.Range(dma.StartPfn, dma.EndPfn - dma.StartPfn).Select(p => rig.Pages.Kind[p]).ToArray();
+        int anonBelow = AnonBelowCached();
+        var dmaKinds = DmaKinds();
+        Assert.That(dma.CompactCachedMigratePfn[1], Is.LessThanOrEqualTo(dma.CompactInitMigratePfn), "precondition: DMA's run is a whole-zone one");
+        Assert.That(cached, Is.GreaterThan(dma32.CompactInitMigratePfn), "precondition: alone, DMA32's run would start at its cached position");
+        var background = rig.Get<IBackgroundCompaction>();
+
+        rig.RunOnCpu0(() => background.AfterReclaim(9));
+        rig.RunOnCpu0(() => background.BeforeNap(9, 1));
+
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1));
+        Assert.That(DmaKinds(), Is.Not.EqualTo(dmaKinds), "precondition: DMA was compacted");
+        Assert.That(AnonBelowCached(), Is.LessThan(anonBelow), "DMA32's migrate scanner started at the zone's first pageblock");
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
 }
