@@ -14,13 +14,15 @@ internal static class ShrinkLruvecLoop
 
     /// <summary>
     /// Runs the loop over <paramref name="nr"/> (pages to scan per list, consumed); <paramref name="shrinkList"/>
-    /// scans one batch of one list and returns the pages reclaimed. <paramref name="scanToCutTarget"/>: v3.16's
-    /// scan_adjusted; <paramref name="condResched"/>: 6.1's cond_resched after each round. Returns the pages reclaimed.
+    /// scans one batch of one list (given <paramref name="state"/>, so that a static lambda allocates nothing per call)
+    /// and returns the pages reclaimed. <paramref name="scanToCutTarget"/>: v3.16's scan_adjusted;
+    /// <paramref name="condResched"/>: 6.1's cond_resched after each round. Returns the pages reclaimed.
     /// </summary>
-    public static long Run(long[] nr, long nrToReclaim, bool proportionalReclaim, Func<int, long, long> shrinkList,
-        bool scanToCutTarget, Action? condResched)
+    public static long Run<TState>(Span<long> nr, long nrToReclaim, bool proportionalReclaim, TState state,
+        Func<TState, int, long, long> shrinkList, bool scanToCutTarget, Action? condResched)
     {
-        var targets = (long[])nr.Clone();
+        Span<long> targets = stackalloc long[Zone.LruUnevictable];
+        nr.CopyTo(targets);
         long nrReclaimed = 0;
         bool scanAdjusted = proportionalReclaim;
         while (nr[Zone.LruInactiveAnon] > 0 || nr[Zone.LruActiveFile] > 0 || nr[Zone.LruInactiveFile] > 0)
@@ -30,7 +32,7 @@ internal static class ShrinkLruvecLoop
                 if (nr[l] == 0) continue;
                 long n = Math.Min(nr[l], SwapClusterMax);
                 nr[l] -= n;
-                nrReclaimed += shrinkList(l, n);
+                nrReclaimed += shrinkList(state, l, n);
             }
             condResched?.Invoke();
             if (nrReclaimed < nrToReclaim || scanAdjusted) continue;

@@ -66,10 +66,11 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     /// </summary>
     private void ShrinkLruvec(Zone zone, ScanControl sc)
     {
-        var nr = GetScanCount(zone, sc);
+        Span<long> nr = stackalloc long[Zone.LruUnevictable];
+        GetScanCount(zone, sc, nr);
         bool proportionalReclaim = !sc.Kswapd && sc.Priority == ScanControl.DefPriority;
-        sc.NrReclaimed += ShrinkLruvecLoop.Run(nr, sc.NrToReclaim, proportionalReclaim, (l, n) => ShrinkList(l, n, zone, sc),
-            scanToCutTarget: true, condResched: null);
+        sc.NrReclaimed += ShrinkLruvecLoop.Run(nr, sc.NrToReclaim, proportionalReclaim, (Shrinker: this, Zone: zone, Sc: sc),
+            static (s, l, n) => s.Shrinker.ShrinkList(l, n, s.Zone, s.Sc), scanToCutTarget: true, condResched: null);
         AgeActiveAnon(zone, sc);
     }
 
@@ -77,9 +78,9 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     /// get_scan_count (v3.16): how many pages of each evictable list to scan at this priority — file only without
     /// swap (or with the inactive file list at least as big as the active one), anon only when file cache plus
     /// free memory is below the high watermark, both equally at priority 0, else in proportion to swappiness and
-    /// to how often recently scanned pages were rotated back.
+    /// to how often recently scanned pages were rotated back. Written into <paramref name="nr"/>, per evictable list.
     /// </summary>
-    private long[] GetScanCount(Zone zone, ScanControl sc)
+    private void GetScanCount(Zone zone, ScanControl sc, Span<long> nr)
     {
         var s = zone.Stat;
         bool forceScan = sc.Kswapd && !ZoneReclaimable(zone);
@@ -111,7 +112,6 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
             zone.LruLock.Unlock();
             denominator = ap + fp + 1;
         }
-        var nr = new long[Zone.LruUnevictable];
         for (int pass = 0; pass < 2; pass++)
         {
             bool some = false;
@@ -133,7 +133,6 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
             }
             if (some) break;
         }
-        return nr;
     }
 
     private enum ScanBalance { Equal, Fract, File, Anon }

@@ -27,6 +27,9 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     private const int Anon = 0, File = 1;
     private const int SwapClusterMax = V3_16.ScanControl.SwapClusterMax, DefPriority = V3_16.ScanControl.DefPriority;
 
+    /// <summary>shrink_lruvec's cond_resched after each round, as one delegate (not one per call).</summary>
+    private readonly Action _condResched = clock.CondResched;
+
     /// <summary>enum vmscan_throttle_state.</summary>
     internal enum Throttle { Writeback, Isolated, NoProgress, Congested }
 
@@ -103,7 +106,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// tiny; file only in cache-trim mode; else each type in inverse proportion to its reclaim cost, weighted by
     /// swappiness (60), every type keeping at least a third of the pressure. Sizes count only zones up to reclaim_idx.
     /// </summary>
-    private long[] GetScanCount(ScanControl sc)
+    private void GetScanCount(ScanControl sc, Span<long> nr)
     {
         ScanBalance balance;
         ulong ap = 0, fp = 0, denominator = 1;
@@ -121,7 +124,6 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
             fp = (ulong)(200 - sc.Swappiness) * (totalCost + 1) / (fileCost + 1);
             denominator = ap + fp;
         }
-        var nr = new long[Zone.LruUnevictable];
         for (int l = Zone.LruInactiveAnon; l <= Zone.LruActiveFile; l++)
         {
             bool isFile = l >= Zone.LruInactiveFile;
@@ -134,7 +136,6 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
                 _ => scan,
             };
         }
-        return nr;
     }
 
     private enum ScanBalance { Equal, Fract, Anon, File }
@@ -142,10 +143,11 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// <summary>shrink_lruvec (6.1): the shared scan loop (<see cref="ShrinkLruvecLoop"/>), then anon ageing when swap is present and its inactive list is low.</summary>
     private void ShrinkLruvec(ScanControl sc)
     {
-        var nr = GetScanCount(sc);
+        Span<long> nr = stackalloc long[Zone.LruUnevictable];
+        GetScanCount(sc, nr);
         bool proportionalReclaim = !sc.Kswapd && sc.Priority == DefPriority;
-        sc.NrReclaimed += ShrinkLruvecLoop.Run(nr, sc.NrToReclaim, proportionalReclaim, (l, n) => ShrinkList(l, n, sc),
-            scanToCutTarget: false, condResched: clock.CondResched);
+        sc.NrReclaimed += ShrinkLruvecLoop.Run(nr, sc.NrToReclaim, proportionalReclaim, (Shrinker: this, Sc: sc),
+            static (s, l, n) => s.Shrinker.ShrinkList(l, n, s.Sc), scanToCutTarget: false, condResched: _condResched);
         AgeNode(sc);
     }
 
