@@ -132,6 +132,11 @@ internal sealed class Zone : ISnapshotState
     public int CompactInitMigratePfn { get; set; }
     public int CompactInitFreePfn { get; set; }
 
+    /// <summary>The per-cpu vmstat threshold of the zone's CPUs (<c>stat_threshold</c>, the same on every CPU; <see cref="Vmstat.StatThresholds"/>).</summary>
+    public int StatThreshold { get; set; }
+    /// <summary><c>percpu_drift_mark</c>: set at boot where the CPUs' counter drift could hide a breached min watermark; 0 if none.</summary>
+    public long PercpuDriftMark { get; set; }
+
     // Reclaim state (v3.16 struct zone and struct lruvec, mm/vmscan.c).
     /// <summary><c>pages_scanned</c>: LRU pages reclaim scanned since a page of this zone last reached the buddy lists.</summary>
     public long PagesScanned { get; set; }
@@ -162,7 +167,7 @@ internal sealed class Zone : ISnapshotState
         (long[])LowmemReserve.Clone(), Lock.Save(), LruLock.Save(), (byte[])PageblockMigratetype.Clone(), (bool[])PageblockSkip.Clone(),
         CompactCachedFreePfn, (int[])CompactCachedMigratePfn.Clone(), CompactBlockskipFlush, CompactConsidered, CompactDeferShift,
         CompactOrderFailed, PagesScanned, RecentScanned.Save(), RecentRotated.Save(), InactiveRatio, (int)Flags,
-        WatermarkBoost, NrReservedHighatomic, CompactInitMigratePfn, CompactInitFreePfn);
+        WatermarkBoost, NrReservedHighatomic, CompactInitMigratePfn, CompactInitFreePfn, StatThreshold);
 
     public void Restore(object saved)
     {
@@ -192,11 +197,12 @@ internal sealed class Zone : ISnapshotState
         NrReservedHighatomic = s.NrReservedHighatomic;
         CompactInitMigratePfn = s.CompactInitMigratePfn;
         CompactInitFreePfn = s.CompactInitFreePfn;
+        StatThreshold = s.StatThreshold;
     }
 
     private sealed record Saved(long ManagedPages, long[] NrFree, long[] Stat, long[] Watermark, long[] LowmemReserve, object Lock,
         object LruLock, byte[] PageblockMigratetype, bool[] PageblockSkip, int CompactCachedFreePfn, int[] CompactCachedMigratePfn,
         bool CompactBlockskipFlush, int CompactConsidered, int CompactDeferShift, int CompactOrderFailed, long PagesScanned,
         long[] RecentScanned, long[] RecentRotated, int InactiveRatio, int Flags, long WatermarkBoost, long NrReservedHighatomic,
-        int CompactInitMigratePfn, int CompactInitFreePfn);
+        int CompactInitMigratePfn, int CompactInitFreePfn, int StatThreshold);
 }

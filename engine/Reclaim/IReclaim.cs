@@ -15,9 +15,6 @@ internal interface IReclaim
     /// <summary>kswapd_is_running (6.1 compaction's test): the node's kswapd is running now; false where there is none.</summary>
     bool KswapdRunning { get; }
 
-    /// <summary>The node's kswapd is awake (running, or in its HZ/10 nap), not asleep until woken; false where there is none.</summary>
-    bool KswapdAwake { get; }
-
     /// <summary>
     /// <c>pgdat-&gt;kswapd_failures &gt;= MAX_RECLAIM_RETRIES</c> (v4.11; /proc/zoneinfo's node_unreclaimable): kswapd gave
     /// up on the node. Always false where reclaim has no such count (v3.16 marks zones all_unreclaimable instead).

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Time;
@@ -9,7 +10,9 @@ namespace BalloonScript.Engine.Reclaim;
 /// The kswapd0 thread on the simulated clock, as every version runs it: asleep until woken; woken, it runs its loop as
 /// a kernel path of its own (nested in the waker when running to completion) until it naps HZ/10 in
 /// <c>kswapd_try_to_sleep</c>, as a timer; at the nap's end it sleeps for good if the version's test says so, else it
-/// counts kswapd_high_wmark_hit_quickly and runs again. What the loop does and when it may sleep are the version's.
+/// counts kswapd_high_wmark_hit_quickly and runs again. Going to sleep it gives the zones with a drift mark their normal
+/// vmstat threshold, woken their pressure one (<c>set_pgdat_percpu_threshold</c> in <c>kswapd_try_to_sleep</c>, both
+/// versions). What the loop does and when it may sleep are the version's.
 /// </summary>
 internal abstract class KswapdThread : ISnapshotState
 {
@@ -23,12 +26,14 @@ internal abstract class KswapdThread : ISnapshotState
 
     protected readonly VmStat Vmstat;
     protected readonly Scheduler Scheduler;
+    private readonly Node _node;
     private readonly SimClock _clock;
     private State _thread;
     private long _napGeneration;
 
-    protected KswapdThread(VmStat vmstat, Scheduler scheduler, SimClock clock)
+    protected KswapdThread(Node node, VmStat vmstat, Scheduler scheduler, SimClock clock)
     {
+        _node = node;
         Vmstat = vmstat;
         Scheduler = scheduler;
         _clock = clock;
@@ -42,9 +47,6 @@ internal abstract class KswapdThread : ISnapshotState
     public bool Running => _thread == State.Running;
 
     protected bool Napping => _thread == State.Napping;
-
-    /// <summary>Asleep until woken (not running, not in its HZ/10 nap).</summary>
-    public bool Asleep => _thread == State.Sleeping;
 
     /// <summary>Its state between wake-ups (it never runs across an operation's end): the thread's and the version's.</summary>
     public object Save() => ((int)_thread, _napGeneration, SaveVersionState());
@@ -70,6 +72,7 @@ internal abstract class KswapdThread : ISnapshotState
     protected void Run()
     {
         if (_thread == State.Napping) _napGeneration++;
+        if (_thread == State.Sleeping) StatThresholds.SetPgdatPercpuThreshold(_node, Scheduler.Cpus, pressure: true);
         _thread = State.Running;
         var task = new SimTask(TaskId, Scheduler.Cpus - 1, "kswapd0", Loop)
         {
@@ -90,6 +93,7 @@ internal abstract class KswapdThread : ISnapshotState
         if (_thread != State.Napping || generation != _napGeneration) return;
         if (SleepAfterNap())
         {
+            StatThresholds.SetPgdatPercpuThreshold(_node, Scheduler.Cpus, pressure: false);
             _thread = State.Sleeping;
             return;
         }

@@ -15,8 +15,6 @@ internal sealed class ReclaimNotModelled : IReclaim
 
     public bool KswapdRunning => false;
 
-    public bool KswapdAwake => false;
-
     public bool NodeUnreclaimable => false;
 
     public void WakeAllKswapds(int order, Gfp gfp) { }

@@ -139,22 +139,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     protected void AppendPageset(StringBuilder sb, Zone z, int cpu, int count, int high, int batch)
     {
         sb.Append($"\n    cpu: {cpu}\n              count: {count}\n              high:  {high}\n              batch: {batch}");
-        sb.Append($"\n  vm stats threshold: {(reclaim.KswapdAwake ? PressureThreshold(z) : NormalThreshold(z))}");
-    }
-
-    /// <summary>
-    /// calculate_pressure_threshold (v3.16, unchanged in 6.1), the threshold while kswapd is awake (kswapd_try_to_sleep
-    /// sets the normal one just before kswapd sleeps for good and this one again when it is woken): (low − min) / CPUs,
-    /// at least 1, at most 125.
-    /// </summary>
-    private int PressureThreshold(Zone z) =>
-        (int)Math.Min(125, Math.Max(1, (z.Watermark[Zone.WmarkLow] - z.Watermark[Zone.WmarkMin]) / options.Cpus));
-
-    /// <summary>calculate_normal_threshold (v3.16, unchanged in 6.1): min(125, 2 × fls(cpus) × (1 + fls(managed in 128 MiB units))).</summary>
-    private int NormalThreshold(Zone z)
-    {
-        static int Fls(long x) => x == 0 ? 0 : 64 - (int)long.LeadingZeroCount(x);
-        return Math.Min(125, 2 * Fls(options.Cpus) * (1 + Fls(z.ManagedPages >> 15)));
+        sb.Append($"\n  vm stats threshold: {z.StatThreshold}");
     }
 
     /// <summary>

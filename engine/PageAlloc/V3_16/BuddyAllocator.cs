@@ -14,7 +14,8 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// <c>__free_one_page</c> (as if <c>pcp-&gt;high</c> were 0), so buddyinfo shows merges at once.
 /// </summary>
 [KernelPart("page allocator", PartVersion.V3_16)]
-internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, VmStat vmstat, PerCpuPagesets? pcp = null)
+internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, VmStat vmstat, SimulationOptions options,
+    PerCpuPagesets? pcp = null)
     : IBuddyAllocator
 {
     /// <summary>free_pages_check, check_new_page and bad_page with v3.16's reason texts.</summary>
@@ -26,7 +27,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     private readonly FreeArea _area = new(pages, lists, sanitizer);
 
     /// <summary>Boot-time set-up (<see cref="MemoryInit"/>).</summary>
-    public void Boot() => MemoryInit.Boot(node, this, vmstat);
+    public void Boot() => MemoryInit.Boot(node, this, vmstat, options.Cpus);
 
     /// <summary>
     /// get_page_from_freelist: walk the zonelist from the highest zone down; take the first zone whose

@@ -6,20 +6,22 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// <summary>
 /// Boot-time set-up of the page allocator, in kernel order: free all memory into the buddy lists
 /// (free_all_bootmem, every pageblock MOVABLE), then init_per_zone_wmark_min: min_free_kbytes,
-/// setup_per_zone_wmarks (with setup_zone_migrate_reserve) and setup_per_zone_lowmem_reserve (v3.16).
+/// setup_per_zone_wmarks (with setup_zone_migrate_reserve) and setup_per_zone_lowmem_reserve (v3.16); then
+/// setup_vmstat's refresh_zone_stat_thresholds.
 /// </summary>
 internal static class MemoryInit
 {
     /// <summary>sysctl_lowmem_reserve_ratio for DMA, DMA32, Normal.</summary>
     private static readonly int[] LowmemReserveRatio = [256, 256, 32];
 
-    public static void Boot(Node node, BuddyAllocator buddy, VmStat vmstat)
+    public static void Boot(Node node, BuddyAllocator buddy, VmStat vmstat, int cpus)
     {
         foreach (var zone in node.Zones) FreeZone(zone, buddy, vmstat);
         int minFreeKbytes = MinFreeKbytes(node);
         SetupPerZoneWmarks(node, buddy, minFreeKbytes);
         SetupPerZoneLowmemReserve(node);
         SetupPerZoneInactiveRatio(node);
+        StatThresholds.Refresh(node, cpus); // setup_vmstat, after init_per_zone_wmark_min (both module_init; mm/Makefile order)
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// Boot-time set-up of the 6.1 page allocator, in kernel order: every pageblock MOVABLE and all memory freed into the
 /// buddy lists by __free_pages_core (FPI_TO_TAIL: each block at its list's tail); then init_per_zone_wmark_min:
 /// calculate_min_free_kbytes (clamp 262144), setup_per_zone_wmarks (with <c>watermark_scale_factor</c>, then
-/// zone_pcp_update for the per-cpu lists' high and batch) and setup_per_zone_lowmem_reserve. No pageblock is reserved
+/// zone_pcp_update for the per-cpu lists' high and batch), refresh_zone_stat_thresholds and
+/// setup_per_zone_lowmem_reserve. No pageblock is reserved
 /// at boot (MIGRATE_RESERVE is gone; HIGHATOMIC blocks are taken on demand). docs/kernel/v6.1.md §2.2.
 /// </summary>
 internal static class MemoryInit
@@ -24,6 +25,7 @@ internal static class MemoryInit
         int minFreeKbytes = V3_16.MemoryInit.MinFreeKbytes(node, MaxMinFreeKbytes);
         SetupPerZoneWmarks(node, minFreeKbytes, options.WatermarkScaleFactor ?? DefaultWatermarkScaleFactor);
         if (pcp is not null) foreach (var zone in node.Zones) pcp.ZonePcpUpdate(zone);
+        StatThresholds.Refresh(node, options.Cpus);
         V3_16.MemoryInit.SetupPerZoneLowmemReserve(node);
     }
 

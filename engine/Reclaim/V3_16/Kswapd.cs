@@ -30,7 +30,7 @@ internal sealed class Kswapd : KswapdThread
     private int _napOrder, _napClasszone;
 
     public Kswapd(Node node, LruShrinker shrinker, ShrinkSlab shrinkSlab, ICompaction compaction, IBackgroundCompaction background,
-        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock) : base(vmstat, scheduler, clock)
+        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock) : base(node, vmstat, scheduler, clock)
     {
         _node = node;
         _shrinker = shrinker;

@@ -15,8 +15,6 @@ internal sealed class ReclaimV3_16(Node node, Kswapd kswapd, DirectReclaim direc
 
     public bool KswapdRunning => kswapd.StateName == "running";
 
-    public bool KswapdAwake => !kswapd.Asleep;
-
     public bool NodeUnreclaimable => false;
 
     /// <summary>

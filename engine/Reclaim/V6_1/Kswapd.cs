@@ -34,7 +34,7 @@ internal sealed class Kswapd : KswapdThread
     private int _napReclaimOrder;
 
     public Kswapd(Node node, LruvecShrinker shrinker, NodeReclaimState state, IBackgroundCompaction background, Kcompactd kcompactd,
-        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock) : base(vmstat, scheduler, clock)
+        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock) : base(node, vmstat, scheduler, clock)
     {
         _node = node;
         _shrinker = shrinker;

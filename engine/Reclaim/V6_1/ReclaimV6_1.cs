@@ -15,8 +15,6 @@ internal sealed class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, OomKiller
 
     public bool KswapdRunning => kswapd.Running;
 
-    public bool KswapdAwake => !kswapd.Asleep;
-
     public bool NodeUnreclaimable => state.Hopeless;
 
     /// <summary>wake_all_kswapds (6.1): once per node, with the request's highest zone (gfp_zone).</summary>

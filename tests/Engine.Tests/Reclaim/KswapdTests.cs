@@ -39,31 +39,41 @@ public class KswapdTests
     }
 
     /// <summary>
-    /// kswapd_try_to_sleep (v3.16, the same in 6.1) sets the per-cpu vmstat thresholds to calculate_normal_threshold just
-    /// before kswapd sleeps for good and back to calculate_pressure_threshold ((low − min) / CPUs, 1..125) when it is
-    /// woken: /proc/zoneinfo shows the pressure one while kswapd runs or naps.
+    /// The vmstat thresholds /proc/zoneinfo prints (v3.16 and 6.1 vmstat.c): refresh_zone_stat_thresholds gives each zone
+    /// calculate_normal_threshold (2 × fls(CPUs) × (1 + fls(managed / 32768)), at most 125) and a percpu_drift_mark only
+    /// where CPUs × threshold exceeds low − min; kswapd_try_to_sleep's set_pgdat_percpu_threshold switches only those
+    /// zones, to calculate_pressure_threshold ((low − min) / CPUs) while kswapd is awake and back when it sleeps. With 2
+    /// CPUs neither zone of a 64 MiB guest has a drift mark (4 × 2 against 16 and 48 pages): the thresholds never move.
+    /// With 8 (8 × 8 = 64 against 16 and 48) both switch.
     /// </summary>
-    [TestCase("fixed")]
-    [TestCase("v6.1")]
-    public void ZoneinfoThreshold_IsThePressureOneWhileKswapdIsAwake(string design)
+    [TestCase("fixed", 2)]
+    [TestCase("fixed", 8)]
+    [TestCase("v6.1", 2)]
+    [TestCase("v6.1", 8)]
+    public void ZoneinfoThreshold_SwitchesToThePressureOneWhileKswapdIsAwake_OnlyInZonesWithADriftMark(string design, int cpus)
     {
-        var rig = new PressureRig(design: design);
-        var zone = rig.Zone;
-        string Threshold() => System.Text.RegularExpressions.Regex.Match(rig.Sim.Zoneinfo(),
-            $@"zone\s+{zone.Name}\b[\s\S]*?vm stats threshold: (\d+)").Groups[1].Value;
-        string normal = Threshold();
-        long pressure = Math.Min(125, Math.Max(1, (zone.Watermark[Zone.WmarkLow] - zone.Watermark[Zone.WmarkMin]) / 2));
-        Assert.That(pressure.ToString(), Is.Not.EqualTo(normal), "precondition: the two differ");
+        var rig = new SimRig(TestOptions.Classic(64, cpus, 1, design) with { Reclaim = true });
+        KswapdThread kswapd = design == "v6.1" ? rig.Get<Engine.Reclaim.V6_1.Kswapd>() : rig.Get<Kswapd>();
+        var zones = rig.Node.Zones;
+        int Fls(long x) => x == 0 ? 0 : 64 - (int)long.LeadingZeroCount(x);
+        long Normal(Zone z) => Math.Min(125, 2 * Fls(cpus) * (1 + Fls(z.ManagedPages >> 15)));
+        long Pressure(Zone z) => Math.Min(125, Math.Max(1, (z.Watermark[Zone.WmarkLow] - z.Watermark[Zone.WmarkMin]) / cpus));
+        bool DriftMark(Zone z) => cpus * Normal(z) > z.Watermark[Zone.WmarkLow] - z.Watermark[Zone.WmarkMin];
+        long[] Thresholds() => zones.Select(z => long.Parse(System.Text.RegularExpressions.Regex.Match(rig.Sim.Zoneinfo(),
+            $@"zone\s+{z.Name}\b[\s\S]*?vm stats threshold: (\d+)").Groups[1].Value)).ToArray();
+        Assert.That(zones.Select(DriftMark), Is.All.EqualTo(cpus == 8), "precondition: the drift marks as the summary says");
+        Assert.That(zones.Select(z => Pressure(z) != Normal(z)), Is.All.True, "precondition: the two thresholds differ");
+        Assert.That(Thresholds(), Is.EqualTo(zones.Select(Normal)), "at boot");
 
         rig.Sim.WorkloadFile(40);
         rig.Sim.WorkloadAnon(30);
-        Assert.That(rig.Get<Engine.Reclaim.IReclaim>().KswapdAwake, Is.True, "precondition: kswapd woken");
-        Assert.That(Threshold(), Is.EqualTo(pressure.ToString()));
+        Assert.That(kswapd.StateName, Is.Not.EqualTo("sleeping"), "precondition: kswapd woken");
+        Assert.That(Thresholds(), Is.EqualTo(zones.Select(z => DriftMark(z) ? Pressure(z) : Normal(z))), "kswapd awake");
 
         rig.Sim.WorkloadFree(0.5, "interleave", 0);
         rig.Sim.Run(1000);
-        Assert.That(rig.Get<Engine.Reclaim.IReclaim>().KswapdAwake, Is.False, "precondition: kswapd asleep");
-        Assert.That(Threshold(), Is.EqualTo(normal));
+        Assert.That(kswapd.StateName, Is.EqualTo("sleeping"), "precondition: kswapd asleep");
+        Assert.That(Thresholds(), Is.EqualTo(zones.Select(Normal)), "kswapd asleep again");
     }
 
     [Test]

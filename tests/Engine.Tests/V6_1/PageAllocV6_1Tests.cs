@@ -208,7 +208,6 @@ public class PageAllocV6_1Tests
     {
         public bool Modelled => true;
         public bool KswapdRunning => false;
-        public bool KswapdAwake => false;
         public bool NodeUnreclaimable => false;
         public void WakeAllKswapds(int order, Gfp gfp) => woken.Add(("all", order, gfp));
         public void WakeupKswapd(Zone zone, int order, Gfp gfp) => woken.Add((zone.Name, order, gfp));
