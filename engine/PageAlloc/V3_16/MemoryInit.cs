@@ -7,7 +7,7 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// Boot-time set-up of the page allocator, in kernel order: free all memory into the buddy lists
 /// (free_all_bootmem, every pageblock MOVABLE), then init_per_zone_wmark_min: min_free_kbytes,
 /// setup_per_zone_wmarks (with setup_zone_migrate_reserve) and setup_per_zone_lowmem_reserve (v3.16); then
-/// setup_vmstat's refresh_zone_stat_thresholds.
+/// setup_vmstat's refresh_zone_stat_thresholds, and on guests of 512 MiB or more khugepaged's raise of min_free_kbytes.
 /// </summary>
 internal static class MemoryInit
 {
@@ -22,13 +22,38 @@ internal static class MemoryInit
         SetupPerZoneLowmemReserve(node);
         SetupPerZoneInactiveRatio(node);
         StatThresholds.Refresh(node, cpus); // setup_vmstat, after init_per_zone_wmark_min (both module_init; mm/Makefile order)
+        // hugepage_init → start_khugepaged (huge_memory.o links after both): the THP raise, thresholds left as they were.
+        if (ThpEnabledAtBoot(node)) SetupPerZoneWmarks(node, buddy, RecommendedMinFreeKbytes(node, minFreeKbytes));
     }
 
     /// <summary>
+    /// hugepage_init (v3.16, the same in 6.1) leaves transparent hugepages on, and khugepaged started, only when
+    /// totalram_pages is at least 512 MiB ("disable transparent hugepages on smaller systems").
+    /// </summary>
+    public static bool ThpEnabledAtBoot(Node node) => node.Zones.Sum(z => z.ManagedPages) >= 512L << (20 - 12);
+
+    /// <summary>
+    /// set_recommended_min_free_kbytes (v3.16 huge_memory.c; the same formula in 6.1 khugepaged.c), which
+    /// start_khugepaged runs when THP is on: two pageblocks per populated zone, plus MIGRATE_PCPTYPES² (9) more, at most
+    /// 5 % of nr_free_buffer_pages, in KiB; it replaces <paramref name="minFreeKbytes"/> if larger (then
+    /// setup_per_zone_wmarks runs again).
+    /// </summary>
+    public static int RecommendedMinFreeKbytes(Node node, int minFreeKbytes)
+    {
+        const int MigratePcptypes = 3;
+        long nrZones = node.Zones.Count(z => z.ManagedPages > 0);
+        long recommended = Zone.PageblockNrPages * nrZones * 2 + Zone.PageblockNrPages * nrZones * MigratePcptypes * MigratePcptypes;
+        recommended = Math.Min(recommended, NrFreeBufferPages(node) / 20) << 2;
+        return (int)Math.Max(recommended, minFreeKbytes);
+    }
+
+    /// <summary>nr_free_buffer_pages: Σ over the zones of their managed pages above the high watermark.</summary>
+    private static long NrFreeBufferPages(Node node) => node.Zones.Sum(z => Math.Max(0, z.ManagedPages - z.Watermark[Zone.WmarkHigh]));
+
+    /// <summary>
     /// calculate_zone_inactive_ratio (v3.16): the inactive anon list is kept at least 1/ratio of the active one,
-    /// ratio = int_sqrt(10 × managed GiB), 1 below 1 GiB. NR_ALLOC_BATCH starts at high − low
-    /// (__setup_per_zone_wmarks; fair zone allocation itself is not modelled, so it stays there). v3.16 reclaim reads both
-    /// (6.1 computes its ratio from the list sizes instead, inactive_is_low).
+    /// ratio = int_sqrt(10 × managed GiB), 1 below 1 GiB. v3.16 reclaim reads it (6.1 computes its ratio from the list
+    /// sizes instead, inactive_is_low).
     /// </summary>
     private static void SetupPerZoneInactiveRatio(Node node)
     {
@@ -36,7 +61,6 @@ internal static class MemoryInit
         {
             long gb = zone.ManagedPages >> 18;
             zone.InactiveRatio = gb > 0 ? (int)Math.Sqrt(10.0 * gb) : 1;
-            zone.Stat.Set((int)ZoneStat.NrAllocBatch, zone.Watermark[Zone.WmarkHigh] - zone.Watermark[Zone.WmarkLow]);
         }
     }
 
@@ -64,14 +88,17 @@ internal static class MemoryInit
     /// </summary>
     public static int MinFreeKbytes(Node node, int max = 65536)
     {
-        long lowmemKbytes = node.Zones.Sum(z => Math.Max(0, z.ManagedPages - z.Watermark[Zone.WmarkHigh])) * 4;
+        long lowmemKbytes = NrFreeBufferPages(node) * 4;
         int kb = (int)Math.Sqrt(lowmemKbytes * 16.0);
         while ((long)(kb + 1) * (kb + 1) <= lowmemKbytes * 16) kb++;
         while ((long)kb * kb > lowmemKbytes * 16) kb--;
         return Math.Clamp(kb, 128, max);
     }
 
-    /// <summary>__setup_per_zone_wmarks: min share by managed pages; low = min + min/4; high = min + min/2.</summary>
+    /// <summary>
+    /// __setup_per_zone_wmarks: min share by managed pages; low = min + min/4; high = min + min/2; NR_ALLOC_BATCH set to
+    /// high − low (fair zone allocation itself is not modelled, so it stays there); the migrate reserve.
+    /// </summary>
     private static void SetupPerZoneWmarks(Node node, BuddyAllocator buddy, int minFreeKbytes)
     {
         long pagesMin = minFreeKbytes >> 2;
@@ -82,6 +109,7 @@ internal static class MemoryInit
             zone.Watermark[Zone.WmarkMin] = tmp;
             zone.Watermark[Zone.WmarkLow] = tmp + (tmp >> 2);
             zone.Watermark[Zone.WmarkHigh] = tmp + (tmp >> 1);
+            zone.Stat.Set((int)ZoneStat.NrAllocBatch, zone.Watermark[Zone.WmarkHigh] - zone.Watermark[Zone.WmarkLow]);
             SetupZoneMigrateReserve(zone, buddy);
         }
     }

@@ -8,7 +8,8 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// buddy lists by __free_pages_core (FPI_TO_TAIL: each block at its list's tail); then init_per_zone_wmark_min:
 /// calculate_min_free_kbytes (clamp 262144), setup_per_zone_wmarks (with <c>watermark_scale_factor</c>, then
 /// zone_pcp_update for the per-cpu lists' high and batch), refresh_zone_stat_thresholds and
-/// setup_per_zone_lowmem_reserve. No pageblock is reserved
+/// setup_per_zone_lowmem_reserve; on guests of 512 MiB or more khugepaged's raise of min_free_kbytes and
+/// setup_per_zone_wmarks again. No pageblock is reserved
 /// at boot (MIGRATE_RESERVE is gone; HIGHATOMIC blocks are taken on demand). docs/kernel/v6.1.md §2.2.
 /// </summary>
 internal static class MemoryInit
@@ -23,10 +24,19 @@ internal static class MemoryInit
     {
         foreach (var zone in node.Zones) FreeZone(zone, buddy, vmstat);
         int minFreeKbytes = V3_16.MemoryInit.MinFreeKbytes(node, MaxMinFreeKbytes);
-        SetupPerZoneWmarks(node, minFreeKbytes, options.WatermarkScaleFactor ?? DefaultWatermarkScaleFactor);
-        if (pcp is not null) foreach (var zone in node.Zones) pcp.ZonePcpUpdate(zone);
+        SetupPerZoneWmarks(node, pcp, minFreeKbytes, options);
         StatThresholds.Refresh(node, options.Cpus);
         V3_16.MemoryInit.SetupPerZoneLowmemReserve(node);
+        // hugepage_init (subsys_initcall, after init_per_zone_wmark_min's postcore one) → start_stop_khugepaged.
+        if (V3_16.MemoryInit.ThpEnabledAtBoot(node))
+            SetupPerZoneWmarks(node, pcp, V3_16.MemoryInit.RecommendedMinFreeKbytes(node, minFreeKbytes), options);
+    }
+
+    /// <summary>setup_per_zone_wmarks (6.1): __setup_per_zone_wmarks, then zone_pcp_update for each zone's per-cpu lists.</summary>
+    private static void SetupPerZoneWmarks(Node node, PerCpuPagesets? pcp, int minFreeKbytes, SimulationOptions options)
+    {
+        SetupPerZoneWmarks(node, minFreeKbytes, options.WatermarkScaleFactor ?? DefaultWatermarkScaleFactor);
+        if (pcp is not null) foreach (var zone in node.Zones) pcp.ZonePcpUpdate(zone);
     }
 
     /// <summary>

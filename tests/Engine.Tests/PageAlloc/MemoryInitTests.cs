@@ -30,13 +30,22 @@ public class MemoryInitTests
     // 128 MiB: pages_min 362; DMA 362·4096/32768 = 45; DMA32 362·28672/32768 = 316.
     [TestCase(128, "DMA", 45, 56, 67, 1)]
     [TestCase(128, "DMA32", 316, 395, 474, 1)]
-    // 1 GiB: pages_min 1024; DMA 16; DMA32 1024·258048/262144 = 1008 → two reserve pageblocks.
-    [TestCase(1024, "DMA", 16, 20, 24, 1)]
-    [TestCase(1024, "DMA32", 1008, 1260, 1512, 2)]
-    // 4.5 GiB: pages_min 2172 over 1179648 pages; DMA 7; DMA32 2172·1044480/1179648 = 1923; Normal 2172·131072/1179648 = 241.
-    [TestCase(4608, "DMA", 7, 8, 10, 1)]
-    [TestCase(4608, "DMA32", 1923, 2403, 2884, 2)]
-    [TestCase(4608, "Normal", 241, 301, 361, 1)]
+    // From 512 MiB transparent hugepages stay on and khugepaged raises min_free_kbytes (set_recommended_min_free_kbytes):
+    // 512 pages × zones × (2 + 3²), at most nr_free_buffer_pages / 20, then setup_per_zone_wmarks again.
+    // 1 GiB: int_sqrt gives pages_min 1024 (DMA 16/20/24, DMA32 1008/1260/1512), then 512·2·11 = 11264 pages (below the
+    // 5 % cap, 260608 / 20 = 13030): DMA 11264·4096/262144 = 176; DMA32 11264·258048/262144 = 11088 → two reserve pageblocks.
+    [TestCase(1024, "DMA", 176, 220, 264, 1)]
+    [TestCase(1024, "DMA32", 11088, 13860, 16632, 2)]
+    // 4.5 GiB, three zones: 512·3·11 = 16896 pages (min_free_kbytes 67584) over 1179648 pages; DMA 58; DMA32
+    // 16896·1044480/1179648 = 14960; Normal 16896·131072/1179648 = 1877 → two reserve pageblocks, not the one of int_sqrt's 241.
+    [TestCase(4608, "DMA", 58, 72, 87, 1)]
+    [TestCase(4608, "DMA32", 14960, 18700, 22440, 2)]
+    [TestCase(4608, "Normal", 1877, 2346, 2815, 2)]
+    // 511 MiB: THP off (totalram below 512 MiB), int_sqrt's 2893 kB: pages_min 723; DMA32 723·126720/130816 = 700.
+    [TestCase(511, "DMA32", 700, 875, 1050, 2)]
+    // 512 MiB: on, and the 5 % cap binds: int_sqrt's 2896 kB give high marks 33 (DMA) and 1051 (DMA32), so
+    // nr_free_buffer_pages = 131072 − 33 − 1051 = 129988, / 20 = 6499 pages (25996 kB); DMA32 6499·126976/131072 = 6295.
+    [TestCase(512, "DMA32", 6295, 7868, 9442, 2)]
     public void SetupPerZoneWmarks_v316_WatermarksAndReserveBlocks(long memoryMib, string zoneName, long min, long low, long high, int reserveBlocks)
     {
         var zone = new Harness(memoryMib).Zone(zoneName);

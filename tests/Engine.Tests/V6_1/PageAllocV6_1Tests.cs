@@ -15,20 +15,33 @@ namespace BalloonScript.Engine.Tests.V6_1;
 public class PageAllocV6_1Tests
 {
     /// <summary>
-    /// __setup_per_zone_wmarks: 1 GiB = DMA 4096 + DMA32 258048 managed pages; min_free_kbytes = int_sqrt(16 × 1048576)
-    /// = 4096 → pages_min 1024; DMA32 min = 1024 × 258048 / 262144 = 1008; the distance is max(1008 / 4, 258048 ×
-    /// factor / 10000).
+    /// __setup_per_zone_wmarks: 1 GiB = DMA 4096 + DMA32 258048 managed pages. init_per_zone_wmark_min's min_free_kbytes,
+    /// int_sqrt(16 × 1048576) = 4096, is raised by khugepaged (hugepage_init → start_stop_khugepaged →
+    /// set_recommended_min_free_kbytes, 6.1.78 khugepaged.c: THP stays on from 512 MiB) to 512 × 2 zones × (2 + 3²) =
+    /// 11264 pages; DMA32 min = 11264 × 258048 / 262144 = 11088, DMA 176; the distance is max(min / 4, managed × factor / 10000).
     /// </summary>
-    [TestCase(null, 1008, 1266, 1524)]  // factor 10: max(252, 258) = 258
-    [TestCase(100, 1008, 3588, 6168)]   // factor 100: 2580
-    [TestCase(1, 1008, 1260, 1512)]     // factor 1: max(252, 25) = 252
+    [TestCase(null, 11088, 13860, 16632)]  // factor 10: max(2772, 258) = 2772
+    [TestCase(200, 11088, 16248, 21408)]   // factor 200: 5160
+    [TestCase(1, 11088, 13860, 16632)]     // factor 1: max(2772, 25) = 2772
     public void SetupPerZoneWmarks_v6_1_DistanceIsMaxOfAQuarterOfMinAndTheScaleFactor(int? factor, long min, long low, long high)
     {
         var rig = new RigV6_1(TestOptions.Classic(1024, 1, 1, "v6.1") with { WatermarkScaleFactor = factor });
         var dma32 = rig.Zone("DMA32");
         Assert.That(dma32.Watermark, Is.EqualTo(new[] { min, low, high }));
-        Assert.That(rig.Zone("DMA").Watermark, Is.EqualTo(factor == 100 ? new long[] { 16, 56, 96 } : new long[] { 16, 20, 24 }));
+        Assert.That(rig.Zone("DMA").Watermark, Is.EqualTo(factor == 200 ? new long[] { 176, 257, 338 } : new long[] { 176, 220, 264 }));
         Assert.That(dma32.WatermarkBoost, Is.Zero);
+    }
+
+    /// <summary>
+    /// Below 512 MiB hugepage_init turns THP off and returns before start_stop_khugepaged: min_free_kbytes stays
+    /// int_sqrt's. 384 MiB = DMA 4096 + DMA32 94208: int_sqrt(16 × 393216) = 2508 kB → pages_min 627; DMA32 min
+    /// 627 × 94208 / 98304 = 600, distance max(150, 94) = 150.
+    /// </summary>
+    [Test]
+    public void SetupPerZoneWmarks_v6_1_BelowHalfAGibibyteMinFreeKbytesIsIntSqrts()
+    {
+        var rig = new RigV6_1(TestOptions.Classic(384, 1, 1, "v6.1"));
+        Assert.That(rig.Zone("DMA32").Watermark, Is.EqualTo(new long[] { 600, 750, 900 }));
     }
 
     /// <summary>
@@ -130,16 +143,19 @@ public class PageAllocV6_1Tests
         Assert.That(rig.FreeList(zone, 3, MigrateType.Unmovable), Is.EqualTo(new[] { 512 + 72 }), "the rest of the stolen block");
     }
 
-    /// <summary>boost_watermark: +pageblock_nr_pages per fallback, up to max(pageblock, high × 15000 / 10000) = 1524 × 1.5 = 2286.</summary>
+    /// <summary>
+    /// boost_watermark: +pageblock_nr_pages per fallback, up to max(pageblock, high × 15000 / 10000); 384 MiB (THP off,
+    /// the watermarks of the test above): 900 × 1.5 = 1350.
+    /// </summary>
     [Test]
     public void BoostWatermark_v6_1_GrowsByAPageblockUpToTheFactorTimesTheHighMark()
     {
-        var rig = new RigV6_1(TestOptions.Classic(1024, 1, 1, "v6.1"));
+        var rig = new RigV6_1(TestOptions.Classic(384, 1, 1, "v6.1"));
         var zone = rig.Zone("DMA32");
         var boost = rig.Get<WatermarkBoost>();
-        var seen = Enumerable.Range(0, 6).Select(_ => boost.BoostWatermark(zone) ? zone.WatermarkBoost : -1).ToArray();
-        Assert.That(seen, Is.EqualTo(new long[] { 512, 1024, 1536, 2048, 2286, 2286 }));
-        Assert.That(zone.WmarkPages(Zone.WmarkLow), Is.EqualTo(1266 + 2286));
+        var seen = Enumerable.Range(0, 4).Select(_ => boost.BoostWatermark(zone) ? zone.WatermarkBoost : -1).ToArray();
+        Assert.That(seen, Is.EqualTo(new long[] { 512, 1024, 1350, 1350 }));
+        Assert.That(zone.WmarkPages(Zone.WmarkLow), Is.EqualTo(750 + 1350));
     }
 
     /// <summary>boost_watermark: nothing in a zone with fewer than four pageblocks managed (DMA32 of a 20 MiB guest: 1024 pages).</summary>
