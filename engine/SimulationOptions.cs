@@ -93,7 +93,7 @@ public sealed record SimulationOptions
     /// <summary>
     /// The host offers VIRTIO_BALLOON_F_DEFLATE_ON_OOM (QEMU's <c>deflate-on-oom=on</c>; off by default): the driver then
     /// leaks 256 pages from the balloon at each OOM instead of a kill, and ballooned pages stay in managed_pages.
-    /// Only designs whose driver has the feature (v4.6+) negotiate it.
+    /// Only designs whose driver has the feature (v3.19+: fixed, movable, v6.1) negotiate it.
     /// </summary>
     [NotState("an option: fixed when the simulation is built")]
     public bool DeflateOnOom { get; init; }

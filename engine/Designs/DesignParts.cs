@@ -6,7 +6,7 @@ namespace BalloonScript.Engine.Designs;
 /// compact_zone with its free scanner and rules, the migrate scanner, and the background compaction kswapd asks for;
 /// the balloon into the independent choices the kernel versions made (how a balloon page is recognised, the migrate
 /// scanner's isolation of it, the dequeue walk, the balloon's way through migration, the driver's fill and leak (allocation and the
-/// "Out of puff!" sleep under balloon_lock or before it), and how the driver lets go of pages); last the driver's OOM notifier (VIRTIO_BALLOON_F_DEFLATE_ON_OOM, v4.6+) and the tags its stats virtqueue
+/// "Out of puff!" sleep under balloon_lock or before it), and how the driver lets go of pages); last the driver's OOM notifier (VIRTIO_BALLOON_F_DEFLATE_ON_OOM, v3.19+) and the tags its stats virtqueue
 /// sends. docs/model.md prints the same table; a test keeps the two equal.
 /// </summary>
 public sealed record DesignParts(

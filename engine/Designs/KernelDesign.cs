@@ -23,7 +23,7 @@ public sealed class KernelDesign
     public static KernelDesign Fixed { get; } = new("fixed", "v4.5", "d6d86c0 + v4.5 fixes + 2019 stable fix",
         "pages_lock held across the dequeue walk, pages released under balloon_lock, newpage fate saved before migration",
         new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16,
-            PartVersion.V3_18, PartVersion.V3_18, PartVersion.V4_5, PartVersion.Stable2019, PartVersion.V3_16, PartVersion.V4_5, PartVersion.None, PartVersion.V3_16));
+            PartVersion.V3_18, PartVersion.V3_18, PartVersion.V4_5, PartVersion.Stable2019, PartVersion.V3_16, PartVersion.V4_5, PartVersion.V4_5, PartVersion.V3_16));
 
     /// <summary>
     /// v4.8 with b1123ea6d3b3: balloon pages as generic non-LRU movable pages, the v4.8 migrate scanner and migration,
@@ -32,7 +32,7 @@ public sealed class KernelDesign
     public static KernelDesign Movable { get; } = new("movable", "v4.8", "b1123ea6d3b3",
         "the balloon as generic non-LRU movable pages: __SetPageMovable, isolate_movable_page, PG_isolated, balloon_aops; no balloon branch in compaction or migration",
         new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V4_8,
-            PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_5, PartVersion.V4_8, PartVersion.V4_8));
+            PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_5, PartVersion.V4_5, PartVersion.V4_8));
 
     /// <summary>
     /// Linux 6.1 (Debian 12): the 6.1 page allocator and compaction (kcompactd, proactive compaction); migration and the

@@ -8,7 +8,7 @@ public enum PartVersion
 {
     /// <summary>Not modelled in this design: the part is a stand-in that documents what the kernel would do.</summary>
     NotModelled,
-    /// <summary>The design's kernel has no such part: it came in a later version (e.g. the balloon's OOM notifier, v4.6).</summary>
+    /// <summary>The design's kernel has no such part: it came in a later version (e.g. the balloon's OOM notifier, v3.19).</summary>
     None,
     /// <summary>Linux v3.16 (the last release before the redesign was merged; v3.8–v3.17 for the balloon).</summary>
     V3_16,

@@ -5,7 +5,7 @@ using BalloonScript.Engine.Snapshots;
 namespace BalloonScript.Engine.Virtio;
 
 /// <summary>
-/// What the v4.6+ OOM notifiers share: leak up to 256 balloon PFNs, update <c>actual</c>, report the pages freed (PFNs
+/// What the v3.19+ OOM notifiers share: leak up to 256 balloon PFNs, update <c>actual</c>, report the pages freed (PFNs
 /// and pages are one on x86, so 6.1's division by VIRTIO_BALLOON_PAGES_PER_PAGE changes nothing). The versions differ
 /// in when they register (<see cref="RegistersWithoutTheFeature"/>) and in their name.
 /// </summary>
@@ -20,7 +20,7 @@ internal abstract class BalloonOomNotifier(OomNotifyList chain, Scheduler schedu
     /// <summary>The kernel function's name, for the call path.</summary>
     protected abstract string Function { get; }
 
-    /// <summary>Registered at every probe (v4.6–5.1, the feature tested in the callback) or only once negotiated (5.7+).</summary>
+    /// <summary>Registered at every probe (v3.19–5.1, the feature tested in the callback) or only once negotiated (5.7+).</summary>
     protected abstract bool RegistersWithoutTheFeature { get; }
 
     public void Probe(VirtioBalloon vb)

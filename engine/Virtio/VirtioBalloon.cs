@@ -73,7 +73,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         host.ConfigChanged += () => clock.AddTimer(clock.NowNs, TimerKind.BalloonWork);
         clock.Handle(TimerKind.BalloonWork, _ => WakeThread());
         clock.Handle(TimerKind.BalloonOutOfPuffSleep, _ => ResumeThread());
-        // v4.6+ probe: the OOM notifier (none before v4.6; registered or not by the version's rule).
+        // v3.19+ probe: the OOM notifier (none before v3.19; registered or not by the version's rule).
         oomNotifier?.Probe(this);
     }
 

@@ -8,7 +8,7 @@ internal static class VirtioServiceCollectionExtensions
 {
     /// <summary>
     /// The driver with <paramref name="fillLeak"/>'s fill_balloon / leak_balloon, <paramref name="release"/>'s page release, <paramref name="oomNotifier"/>'s OOM notifier (none
-    /// before v4.6) and <paramref name="stats"/>'s update_balloon_stats.
+    /// before v3.19) and <paramref name="stats"/>'s update_balloon_stats.
     /// </summary>
     public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion fillLeak, PartVersion release, PartVersion oomNotifier,
         PartVersion stats)
@@ -30,7 +30,7 @@ internal static class VirtioServiceCollectionExtensions
         _ = oomNotifier switch
         {
             PartVersion.None => services,
-            PartVersion.V4_8 => services.AddSingleton<IBalloonOomNotifier, V4_8.VirtballoonOomNotify>(),
+            PartVersion.V4_5 => services.AddSingleton<IBalloonOomNotifier, V4_5.VirtballoonOomNotify>(),
             PartVersion.V6_1 => services.AddSingleton<IBalloonOomNotifier, V6_1.VirtioBalloonOomNotify>(),
             _ => throw new ArgumentException($"OOM notifier: no implementation of version {oomNotifier.Display()}", nameof(oomNotifier)),
         };

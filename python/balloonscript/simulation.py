@@ -295,7 +295,7 @@ class Simulation:
     they raise ValueError naming the designs that have them.
     deflate_on_oom: the host offers VIRTIO_BALLOON_F_DEFLATE_ON_OOM (QEMU's deflate-on-oom=on): at each OOM the
     driver gives 256 balloon pages back to the guest instead of a kill, and ballooned pages stay in managed memory.
-    Only the designs whose driver has it (movable, v6.1; v4.6+); on another design it raises ValueError.
+    Only the designs whose driver has it (fixed, movable, v6.1; v3.19+); on another design it raises ValueError.
     seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
     ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).

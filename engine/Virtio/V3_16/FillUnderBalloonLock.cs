@@ -28,7 +28,7 @@ internal class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLea
             }
             vb.SetPagePfns(vb.NumPfns, page);
             vb.NumPages += VirtioBalloon.PagesPerPage;
-            // adjust_managed_page_count(page, -1), v4.6+ only without DEFLATE_ON_OOM: pages the OOM notifier may hand
+            // adjust_managed_page_count(page, -1), v4.5+ only without DEFLATE_ON_OOM: pages the OOM notifier may hand
             // back stay in managed_pages (and MemTotal).
             if (!vb.DeflateOnOom) vb.AdjustManagedPageCount(page, -1);
         }
