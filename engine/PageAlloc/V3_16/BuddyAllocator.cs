@@ -211,7 +211,9 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         pages.SetPageOrder(page, order);
         int head = zone.FreeList(order, mt);
         bool tail = false;
-        if (order < Zone.MaxOrder - 2 && baseIdx + buddyIdx < pages.NrPages)
+        // pfn_valid_within(buddy) is always true on x86-64 (no CONFIG_HOLES_IN_ZONE): even a buddy beyond the end of
+        // memory lets the higher-order buddy be looked at (PageIsBuddy is false beyond it).
+        if (order < Zone.MaxOrder - 2)
         {
             int combinedIdx = buddyIdx & pageIdx;
             int higherBuddyIdx = combinedIdx ^ (1 << (order + 1));

@@ -71,6 +71,26 @@ public class FreeOnePageTests
         Assert.That(h.FreeList(zone, 0, MigrateType.Movable), Is.EqualTo(new[] { q + 100, q + 1 }));
     }
 
+    /// <summary>
+    /// __free_one_page (v3.16) guards its tail test only with pfn_valid_within(buddy), always true on x86-64 (no
+    /// CONFIG_HOLES_IN_ZONE). A 23 MiB guest's memory ends inside a MAX_ORDER block (DMA32 is PFNs 4096–5887): the
+    /// order-8 block at 5632 has its buddy (5888) beyond memory, so it cannot merge, but its higher-order buddy, the
+    /// order-9 block at 5120, is free, so it goes to the tail, behind the order-8 block freed before it.
+    /// </summary>
+    [Test]
+    public void FreeOnePage_v316_AtTheEndOfMemory_TheTailTestLooksPastTheMissingBuddy()
+    {
+        var h = new Harness(23);
+        var zone = h.Zone("DMA32");
+        h.AllocateAll(zone);
+        h.Release(4864, 8); // its buddy (4608) and higher buddy (4096) in use: head
+        h.Release(5120, 9);
+
+        h.Release(5632, 8);
+
+        Assert.That(h.FreeList(zone, 8, MigrateType.Movable), Is.EqualTo(new[] { 4864, 5632 }));
+    }
+
     [Test]
     public void FreeOnePage_v316_AddsToHeadWhenTheHigherOrderBuddyIsInUse()
     {
