@@ -132,7 +132,10 @@ internal sealed class Zone : ISnapshotState
     public int CompactInitMigratePfn { get; set; }
     public int CompactInitFreePfn { get; set; }
 
-    /// <summary>The per-cpu vmstat threshold of the zone's CPUs (<c>stat_threshold</c>, the same on every CPU; <see cref="Vmstat.StatThresholds"/>).</summary>
+    /// <summary>
+    /// The per-cpu vmstat threshold of the zone's CPUs (<c>stat_threshold</c>, the same on every CPU;
+    /// <see cref="Vmstat.StatThresholds"/>).
+    /// </summary>
     public int StatThreshold { get; set; }
     /// <summary><c>percpu_drift_mark</c>: set at boot where the CPUs' counter drift could hide a breached min watermark; 0 if none.</summary>
     public long PercpuDriftMark { get; set; }

@@ -29,7 +29,8 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
 
     /// <summary>
     /// compact_node (v3.16) through __compact_pgdat: every zone, order -1, MIGRATE_SYNC (or <paramref name="mode"/>),
-    /// skip hints ignored, one compact_control for all of them. (lru_add_drain_all has nothing to do: no pagevecs.) Returns each zone's compact_zone result.
+    /// skip hints ignored, one compact_control for all of them. (lru_add_drain_all has nothing to do: no pagevecs.)
+    /// Returns each zone's compact_zone result.
     /// </summary>
     public CompactStatus[] CompactNode(MigrateMode mode)
     {

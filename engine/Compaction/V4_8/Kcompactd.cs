@@ -84,9 +84,9 @@ internal sealed class Kcompactd(Node node, ICompaction compaction, IBuddyAllocat
     /// <summary>
     /// kcompactd_do_work (v4.8): compact_daemon_wake; for each zone up to the classzone, skip it if compaction is
     /// deferred or not suitable there, else compact_zone (order, MIGRATE_SYNC_LIGHT, ignore_skip_hint, the migratetype
-    /// of gfp 0: UNMOVABLE; one compact_control for every zone); a zone that now meets the low watermark at the order has its deferral reset (not the
-    /// allocation-success reset), one whose scanners met is deferred. Then the request is forgotten unless a higher
-    /// one came meanwhile.
+    /// of gfp 0: UNMOVABLE; one compact_control for every zone); a zone that now meets the low watermark at the order
+    /// has its deferral reset (not the allocation-success reset), one whose scanners met is deferred. Then the request
+    /// is forgotten unless a higher one came meanwhile.
     /// </summary>
     private void DoWork()
     {

@@ -173,7 +173,10 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
         using var _ = _scheduler.Current.Path.Enter("kcompactd_do_work");
         int order = _maxOrder, highest = _highestZoneidx;
         _vmstat.Count(VmEvent.CompactDaemonWake);
-        var cc = new CompactControl(_lists, _node.Zones[0], order, Gfp.Kernel, MigrateMode.SyncLight, ignoreSkipHint: false) { HighestZoneidx = highest };
+        var cc = new CompactControl(_lists, _node.Zones[0], order, Gfp.Kernel, MigrateMode.SyncLight, ignoreSkipHint: false)
+        {
+            HighestZoneidx = highest,
+        };
         for (int i = 0; i <= highest && i < _node.Zones.Count; i++)
         {
             var zone = _node.Zones[i];
@@ -199,7 +202,10 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
     private bool ShouldProactiveCompactNode() =>
         Proactiveness != 0 && !_reclaim.Value.KswapdRunning && FragmentationScoreNode(_node) > FragmentationScoreWmark(Proactiveness, low: false);
 
-    /// <summary>proactive_compact_node: every zone, order -1, SYNC_LIGHT, skip hints ignored, whole zone, GFP_KERNEL, proactive; one compact_control.</summary>
+    /// <summary>
+    /// proactive_compact_node: every zone, order -1, SYNC_LIGHT, skip hints ignored, whole zone, GFP_KERNEL, proactive;
+    /// one compact_control.
+    /// </summary>
     private void ProactiveCompactNode()
     {
         using var _ = _scheduler.Current.Path.Enter("proactive_compact_node");
