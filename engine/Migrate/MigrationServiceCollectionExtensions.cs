@@ -8,15 +8,16 @@ internal static class MigrationServiceCollectionExtensions
 {
     public static IServiceCollection AddMigration(this IServiceCollection services, PartVersion version)
     {
-        services.AddSingleton<V3_16.MigratePageCallbacks>();
         services.AddSingleton<MigrationPageLock>();
         switch (version)
         {
             case PartVersion.V3_16:
+                services.AddSingleton<V3_16.MigratePageCallbacks>();
                 services.AddSingleton<V3_16.Migration>();
                 services.AddSingleton<IMigration>(sp => sp.GetRequiredService<V3_16.Migration>());
                 break;
             case PartVersion.V4_8:
+                services.AddSingleton<V3_16.MigratePageCallbacks, V4_8.MigratePageCallbacks>();
                 services.AddSingleton<V4_8.MovablePage>();
                 services.AddSingleton<V4_8.MovablePageIsolation>();
                 services.AddSingleton<Compaction.IMovablePageIsolation>(sp => sp.GetRequiredService<V4_8.MovablePageIsolation>());

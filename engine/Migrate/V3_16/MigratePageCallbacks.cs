@@ -9,9 +9,10 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 /// The generic <c>a_ops-&gt;migratepage</c> implementations of v3.16 mm/migrate.c: <c>migrate_page</c> (with
 /// <c>migrate_page_move_mapping</c> and <c>migrate_page_copy</c>) and <c>fallback_migrate_page</c>. Both pages
 /// are locked by the caller. A swap-cache page moves its slot to the new page (the swap address space's
-/// migratepage is migrate_page). No buffer heads, mlock or KSM are modelled.
+/// migratepage is migrate_page). No buffer heads, mlock or KSM are modelled. v4.8's migration borrows them but for
+/// how a dirty page's state moves (<see cref="V4_8.MigratePageCallbacks"/>).
 /// </summary>
-internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
+internal class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
 {
     /// <summary>Flags migrate_page_copy carries over as they are.</summary>
     private const PG CopiedFlags = PG.Error | PG.Referenced | PG.Uptodate | PG.MappedToDisk;
@@ -84,8 +85,8 @@ internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap
 
     /// <summary>
     /// migrate_page_copy (v3.16): copy_highpage moves the data (the content token moves: the old page is
-    /// about to be freed), then the page state: PG_active moves (else PG_unevictable), PG_dirty moves,
-    /// the old page loses PG_swapcache and PG_private.
+    /// about to be freed), then the page state: PG_active moves (else PG_unevictable), PG_dirty moves
+    /// (<see cref="MoveDirty"/>), the old page loses PG_swapcache and PG_private.
     /// </summary>
     private void MigratePageCopy(int newpage, int page)
     {
@@ -103,13 +104,32 @@ internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap
             pages.Clear(page, PG.Unevictable);
             pages.Set(newpage, PG.Unevictable);
         }
-        if (pages.Test(page, PG.Dirty))
-        {
-            pages.Clear(page, PG.Dirty); // clear_page_dirty_for_io
-            pages.Set(newpage, PG.Dirty);
-        }
+        if (pages.Test(page, PG.Dirty)) MoveDirty(newpage, page);
         pages.Clear(page, PG.SwapCache | PG.Private);
         pages.Private[page] = 0;
+    }
+
+    /// <summary>
+    /// migrate_page_copy (v3.16) on a dirty page: clear_page_dirty_for_io (a page-cache page leaves NR_FILE_DIRTY of its
+    /// zone), then SetPageDirty for a swap-backed newpage, __set_page_dirty_nobuffers for a page-cache one, whose
+    /// account_page_dirtied counts it again: NR_FILE_DIRTY and NR_DIRTIED of the new page's zone. So each dirty page-cache
+    /// page migrated adds one to nr_dirtied.
+    /// </summary>
+    protected virtual void MoveDirty(int newpage, int page)
+    {
+        MoveDirtyFlag(newpage, page);
+        if (pages.Test(page, PG.SwapBacked)) return;
+        node.ZoneOf(newpage).Stat.Add((int)ZoneStat.NrDirtied, 1);
+    }
+
+    /// <summary>PG_dirty from <paramref name="page"/> to <paramref name="newpage"/>; a page-cache page's NR_FILE_DIRTY follows it to the new page's zone.</summary>
+    protected void MoveDirtyFlag(int newpage, int page)
+    {
+        pages.Clear(page, PG.Dirty);
+        pages.Set(newpage, PG.Dirty);
+        if (pages.Test(page, PG.SwapBacked)) return;
+        node.ZoneOf(page).Stat.Add((int)ZoneStat.NrDirty, -1);
+        node.ZoneOf(newpage).Stat.Add((int)ZoneStat.NrDirty, 1);
     }
 
     /// <summary>
