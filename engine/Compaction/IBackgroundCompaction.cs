@@ -11,8 +11,12 @@ internal interface IBackgroundCompaction
     /// <summary>balance_pgdat, after a round that reclaimed enough for a high <paramref name="order"/>.</summary>
     void AfterReclaim(int order);
 
-    /// <summary>kswapd_try_to_sleep with the node balanced, before the HZ/10 nap: the order and classzone kswapd was woken for.</summary>
-    void BeforeNap(int order, int classzoneIdx);
+    /// <summary>
+    /// kswapd_try_to_sleep with the node balanced, before the HZ/10 nap: <paramref name="order"/> as kswapd's loop has it
+    /// (6.1's: its alloc_order; the v3.16 loop's: the order it was woken for), <paramref name="reclaimOrder"/> the order
+    /// balance_pgdat finished at, and the classzone.
+    /// </summary>
+    void BeforeNap(int order, int reclaimOrder, int classzoneIdx);
 
     /// <summary>kswapd_try_to_sleep, still balanced after the nap: kswapd sleeps until woken.</summary>
     void BeforeSleep();

@@ -12,7 +12,7 @@ internal sealed class KswapdCompactPgdat(ICompaction compaction) : IBackgroundCo
 {
     public void AfterReclaim(int order) => compaction.CompactPgdat(order);
 
-    public void BeforeNap(int order, int classzoneIdx) { }
+    public void BeforeNap(int order, int reclaimOrder, int classzoneIdx) { }
 
     public void BeforeSleep() => compaction.ResetIsolationSuitable();
 }

@@ -35,11 +35,17 @@ internal sealed class Kcompactd(Node node, ICompaction compaction, IBuddyAllocat
     /// <summary>v4.8 balance_pgdat does not compact.</summary>
     public void AfterReclaim(int order) { }
 
-    /// <summary>kswapd_try_to_sleep (v4.8), the node balanced: reset_isolation_suitable, then wakeup_kcompactd.</summary>
-    public void BeforeNap(int order, int classzoneIdx)
+    /// <summary>
+    /// kswapd_try_to_sleep (v4.8), the node balanced: reset_isolation_suitable, then wakeup_kcompactd for alloc_order.
+    /// The design's kswapd loop is v3.16's, so the choice v4.8's kswapd() makes is made here: kcompactd keeps the order
+    /// kswapd was woken for only when balance_pgdat fell back to a lower one ("kcompactd is woken to compact for the
+    /// original request"); balanced at that order, alloc_order becomes the order recorded since, and none is recorded
+    /// while kswapd runs here (it runs to its nap nested in its waker, or after a switching run).
+    /// </summary>
+    public void BeforeNap(int order, int reclaimOrder, int classzoneIdx)
     {
         compaction.ResetIsolationSuitable();
-        WakeupKcompactd(order, classzoneIdx);
+        WakeupKcompactd(reclaimOrder < order ? order : 0, classzoneIdx);
     }
 
     /// <summary>v4.8 kswapd cleared the skip bits before its nap already.</summary>

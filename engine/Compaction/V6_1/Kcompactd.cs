@@ -88,8 +88,11 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
     /// <summary>6.1 balance_pgdat does not compact (its boosted end wakes kcompactd: <see cref="PageAlloc.V6_1.WatermarkBoost"/>).</summary>
     public void AfterReclaim(int order) { }
 
-    /// <summary>kswapd_try_to_sleep (6.1), the node balanced: reset_isolation_suitable, then wakeup_kcompactd for kswapd's order.</summary>
-    public void BeforeNap(int order, int classzoneIdx)
+    /// <summary>
+    /// kswapd_try_to_sleep (6.1), the node balanced: reset_isolation_suitable, then wakeup_kcompactd for kswapd's
+    /// alloc_order (6.1's kswapd loop already chose it from the order balance_pgdat finished at).
+    /// </summary>
+    public void BeforeNap(int order, int reclaimOrder, int classzoneIdx)
     {
         _compactor.Value.ResetIsolationSuitable();
         Wakeup(order, classzoneIdx);

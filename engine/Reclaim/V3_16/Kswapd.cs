@@ -79,7 +79,7 @@ internal sealed class Kswapd : KswapdThread
             bool balanced = PgdatBalanced(balancedOrder, balancedClasszone);
             if (balanced || round == MaxRoundsPerWake)
             {
-                if (balanced) _background.BeforeNap(order, classzone);
+                if (balanced) _background.BeforeNap(order, balancedOrder, classzone);
                 (_napOrder, _napClasszone) = (balancedOrder, balancedClasszone);
                 Nap();
                 return;

@@ -99,7 +99,7 @@ internal sealed class Kswapd : KswapdThread
             bool prepared = PrepareKswapdSleep(reclaimOrder, _highestZoneidx);
             if (prepared || round == MaxRoundsPerWake)
             {
-                if (prepared) _background.BeforeNap(allocOrder, _shrinker.ClassZone(_highestZoneidx));
+                if (prepared) _background.BeforeNap(allocOrder, reclaimOrder, _shrinker.ClassZone(_highestZoneidx));
                 _napReclaimOrder = reclaimOrder;
                 Nap();
                 return;

@@ -16,28 +16,28 @@ public class KcompactdTests
 {
     /// <summary>
     /// A 64 MiB guest full of page cache with every other page freed, then anon memory for 42 % of it (filling the holes
-    /// first), then 20 order-3 allocations: one falls below the low watermark at order 3 and wakes kswapd for order 3,
-    /// which finds the node balanced at order 0 with free pages enough to compact. (With anon up to the low watermarks,
-    /// kswapd's reclaim keeps the zone reclaimable, since each free resets pages_scanned, and direct compaction comes first.)
+    /// first), then 5 order-8 allocations: one falls below the low watermark at order 8 and wakes kswapd for order 8,
+    /// whose balance_pgdat reclaims 2 &lt;&lt; 8 pages of page cache without an order-8 block and falls back to order 0,
+    /// balanced there with free pages enough to compact. (v4.8 wakes kcompactd only after such a fallback.)
     /// </summary>
-    private static PressureRig OrderThreePressure(string design)
+    private static PressureRig OrderEightPressure(string design)
     {
         var rig = new PressureRig(64, design: design);
         var workload = rig.Get<Workload.Workload>();
         rig.Sim.WorkloadFile(workload.AllocatablePages() / 256.0);
         rig.Sim.WorkloadFree(0.5, "interleave", 0);
         rig.Sim.WorkloadAnon(workload.AllocatablePages() / 256.0 * 0.42);
-        rig.Sim.Allocate(3, 20);
+        rig.Sim.Allocate(8, 5);
         return rig;
     }
 
     [Test]
     public void Kcompactd_v4_8_WokenByKswapdBeforeItsNap_CompactsForTheOrder_NoTimerWakesItAgain()
     {
-        var rig = OrderThreePressure("movable");
+        var rig = OrderEightPressure("movable");
 
         Assert.That(rig.Get<Kswapd>().StateName, Is.EqualTo("napping"), "kswapd balanced the node and naps HZ/10");
-        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1), "wakeup_kcompactd(pgdat, 3, classzone) before the nap: compact_daemon_wake");
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1), "wakeup_kcompactd(pgdat, 8, classzone) before the nap: compact_daemon_wake");
         Assert.That(rig.Event(VmEvent.CompactMigrateScanned), Is.Positive, "kcompactd_do_work: compact_zone, MIGRATE_SYNC_LIGHT");
         Assert.That(rig.Event(VmEvent.CompactStall), Is.Zero, "no direct compaction: the allocations succeeded");
 
@@ -52,7 +52,7 @@ public class KcompactdTests
     [Test]
     public void KswapdCompactPgdat_v3_16_SameRequests_NoKcompactd()
     {
-        var rig = OrderThreePressure("legacy");
+        var rig = OrderEightPressure("legacy");
 
         Assert.That(rig.Event(VmEvent.Pageoutrun), Is.Positive);
         Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero);
@@ -70,5 +70,27 @@ public class KcompactdTests
         Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero,
             "a fresh guest: compaction_suitable is not COMPACT_CONTINUE in any zone (order-3 blocks are free), kcompactd_node_suitable false");
         Assert.That(rig.Get<IBackgroundCompaction>(), Is.SameAs(kcompactd));
+    }
+
+    /// <summary>
+    /// v4.8 kswapd() (WindRiver 4.8.18 mm/vmscan.c): kswapd_try_to_sleep wakes kcompactd for the order kswapd was woken
+    /// for only when balance_pgdat fell back to a lower order ("kcompactd is woken to compact for the original request");
+    /// balanced at that order, alloc_order becomes the order recorded since, none here, and kcompactd stays asleep. The
+    /// guest: page cache with every other page freed, so compaction is suitable at order 9 in both zones.
+    /// </summary>
+    [TestCase(0, 1)]
+    [TestCase(9, 0)]
+    public void KswapdTryToSleep_v4_8_WakesKcompactdForTheOriginalOrderOnlyIfReclaimFellBack(int reclaimOrder, int wakes)
+    {
+        var rig = new PressureRig(64, design: "movable");
+        rig.Sim.WorkloadFile(rig.Get<Workload.Workload>().AllocatablePages() / 256.0);
+        rig.Sim.WorkloadFree(0.5, "interleave", 0);
+        var background = rig.Get<IBackgroundCompaction>();
+        int classzone = rig.Node.Zones.Count - 1;
+
+        rig.Sim.RunKernelPaths("test", [new Engine.Sched.SimTask(0, 0, "kswapd_try_to_sleep", () => background.BeforeNap(9, reclaimOrder, classzone))], null);
+
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(wakes));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 }

@@ -86,10 +86,10 @@ public class KcompactdTests
         var rig = RigV6_1.Create(64).FragmentedAnon();
         var background = rig.Get<IBackgroundCompaction>();
         rig.RunOnCpu0(() => background.AfterReclaim(9));
-        rig.RunOnCpu0(() => background.BeforeNap(0, 1));
+        rig.RunOnCpu0(() => background.BeforeNap(0, 0, 1));
         Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero);
         Assert.That(Scanned(rig), Is.Zero);
-        rig.RunOnCpu0(() => background.BeforeNap(9, 1));
+        rig.RunOnCpu0(() => background.BeforeNap(9, 0, 1));
         Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1));
         Assert.That(rig.Event(VmEvent.CompactDaemonMigrateScanned), Is.Positive.And.LessThanOrEqualTo(Scanned(rig)));
         Assert.That(rig.Event(VmEvent.CompactDaemonFreeScanned), Is.Positive);
@@ -120,7 +120,7 @@ public class KcompactdTests
         var background = rig.Get<IBackgroundCompaction>();
 
         rig.RunOnCpu0(() => background.AfterReclaim(9));
-        rig.RunOnCpu0(() => background.BeforeNap(9, 1));
+        rig.RunOnCpu0(() => background.BeforeNap(9, 0, 1));
 
         Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1));
         Assert.That(DmaKinds(), Is.Not.EqualTo(dmaKinds), "precondition: DMA was compacted");
