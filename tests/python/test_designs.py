@@ -23,9 +23,12 @@ def test_designs_list_movable_v4_8_with_its_parts(bs):
         "page allocator": "v3.16", "LRU lists": "v3.16", "reclaim": "v3.16", "background compaction": "v4.8", "compaction": "v3.16",
         "migrate scanner": "v4.8", "migration": "v4.8", "balloon identity": "v4.8", "scanner isolation": "v4.8",
         "dequeue walk": "v4.8", "balloon migration": "v4.8", "driver fill/leak": "v4.8",
-        "driver release": "v4.5", "OOM notifier": "v4.8", "balloon stats": "v4.8"}
+        "driver release": "v4.5", "OOM notifier": "v4.5", "balloon stats": "v4.8"}
     fill_leak = {d.name: d.parts["driver fill/leak"] for d in bs.designs()}
     assert fill_leak == {"legacy": "v3.16", "redesign": "v3.16", "fixed": "v3.16", "movable": "v4.8", "v6.1": "v6.1"}
+    oom = {d.name: d.parts["OOM notifier"] for d in bs.designs()}
+    assert oom == {"legacy": "none", "redesign": "none", "fixed": "v4.5", "movable": "v4.5", "v6.1": "v6.1"}, \
+        "virtballoon_oom_notify from v3.19 (v4.5's, unchanged until 5.1); 6.1's is its own"
     background = {d.name: d.parts["background compaction"] for d in bs.designs()}
     assert background == {"legacy": "v3.16", "redesign": "v3.16", "fixed": "v3.16", "movable": "v4.8", "v6.1": "v6.1"}
 
