@@ -137,7 +137,9 @@ internal sealed class Zone : ISnapshotState
     /// <see cref="Vmstat.StatThresholds"/>).
     /// </summary>
     public int StatThreshold { get; set; }
-    /// <summary><c>percpu_drift_mark</c>: set at boot where the CPUs' counter drift could hide a breached min watermark; 0 if none.</summary>
+    /// <summary>
+    /// <c>percpu_drift_mark</c>: set at boot where the CPUs' counter drift could hide a breached min watermark; 0 if none.
+    /// </summary>
     public long PercpuDriftMark { get; set; }
 
     // Reclaim state (v3.16 struct zone and struct lruvec, mm/vmscan.c).

@@ -122,7 +122,10 @@ internal class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, Mappi
         node.ZoneOf(newpage).Stat.Add((int)ZoneStat.NrDirtied, 1);
     }
 
-    /// <summary>PG_dirty from <paramref name="page"/> to <paramref name="newpage"/>; a page-cache page's NR_FILE_DIRTY follows it to the new page's zone.</summary>
+    /// <summary>
+    /// PG_dirty from <paramref name="page"/> to <paramref name="newpage"/>; a page-cache page's NR_FILE_DIRTY follows it
+    /// to the new page's zone.
+    /// </summary>
     protected void MoveDirtyFlag(int newpage, int page)
     {
         pages.Clear(page, PG.Dirty);

@@ -14,9 +14,9 @@ namespace BalloonScript.Engine.Migrate.V4_8;
 /// non-LRU movable page paths of bda807d44454. There is no balloon branch: a balloon page is a non-LRU movable page
 /// (PAGE_MAPPING_MOVABLE), moved through its mapping's <c>a_ops-&gt;migratepage</c> (balloon_aops), given back through
 /// <c>a_ops-&gt;putback_page</c>, and counted in no NR_ISOLATED_* counter. The generic <c>migrate_page</c> /
-/// <c>fallback_migrate_page</c> of LRU pages are v3.16's but for the dirty flag (<see cref="MigratePageCallbacks"/>); what v4.8 moved
-/// into <c>migrate_page_move_mapping</c> (newpage's index, mapping and PG_swapbacked set only once the move is
-/// certain) is done here after it succeeds.
+/// <c>fallback_migrate_page</c> of LRU pages are v3.16's but for the dirty flag (<see cref="MigratePageCallbacks"/>);
+/// what v4.8 moved into <c>migrate_page_move_mapping</c> (newpage's index, mapping and PG_swapbacked set only once
+/// the move is certain) is done here after it succeeds.
 /// </summary>
 [KernelPart("migration", PartVersion.V4_8)]
 internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, PageLock pageLock, Scheduler scheduler,
