@@ -23,33 +23,42 @@ internal sealed class KernelLog(Scheduler scheduler) : ISnapshotState
     /// <summary>A notable event, named for the history (e.g. "oom_kill pid 1002").</summary>
     public void Notable(string name) => Event?.Invoke(name);
 
-    private readonly Dictionary<string, (long Start, int Printed)> _ratelimits = [];
+    private readonly Dictionary<string, (long Start, int Printed, int Missed)> _ratelimits = [];
+
+    /// <summary>DEFAULT_RATELIMIT_INTERVAL (5 s) and DEFAULT_RATELIMIT_BURST (10).</summary>
+    public const long DefaultIntervalNs = 5_000_000_000;
+    public const int DefaultBurst = 10;
 
     /// <summary>
-    /// __ratelimit with DEFAULT_RATELIMIT_INTERVAL (5 s) and DEFAULT_RATELIMIT_BURST (10), one state per
-    /// <paramref name="site"/>: true if the message may be printed.
+    /// ___ratelimit, one state per <paramref name="site"/> (the function that calls it, as the kernel's __func__): once
+    /// the interval has passed since the state began (strictly after it), a new one begins, first printing
+    /// "site: N callbacks suppressed" if messages were dropped; then true while fewer than <paramref name="burst"/>
+    /// were printed in it.
     /// </summary>
-    public bool Ratelimit(string site)
+    public bool Ratelimit(string site, long intervalNs = DefaultIntervalNs, int burst = DefaultBurst)
     {
-        const long Interval = 5_000_000_000;
-        const int Burst = 10;
-        var (start, printed) = _ratelimits.GetValueOrDefault(site, (scheduler.NowNs, 0));
-        if (scheduler.NowNs - start >= Interval) (start, printed) = (scheduler.NowNs, 0);
-        bool ok = printed < Burst;
-        _ratelimits[site] = (start, ok ? printed + 1 : printed);
+        long now = scheduler.NowNs;
+        var (start, printed, missed) = _ratelimits.GetValueOrDefault(site, (now, 0, 0));
+        if (now - start > intervalNs)
+        {
+            if (missed > 0) Printk($"{site}: {missed} callbacks suppressed");
+            (start, printed, missed) = (now, 0, 0);
+        }
+        bool ok = printed < burst;
+        _ratelimits[site] = ok ? (start, printed + 1, missed) : (start, printed, missed + 1);
         return ok;
     }
 
     /// <summary>The lines (immutable) and each ratelimit's state.</summary>
-    public object Save() => (_lines.ToArray(), _ratelimits.Select(kv => (kv.Key, kv.Value.Start, kv.Value.Printed)).ToArray());
+    public object Save() => (_lines.ToArray(), _ratelimits.Select(kv => (kv.Key, kv.Value)).ToArray());
 
     public void Restore(object saved)
     {
-        var (lines, ratelimits) = (((long, string)[], (string, long, int)[]))saved;
+        var (lines, ratelimits) = (((long, string)[], (string, (long, int, int))[]))saved;
         _lines.Clear();
         _lines.AddRange(lines);
         _ratelimits.Clear();
-        foreach (var (site, start, printed) in ratelimits) _ratelimits[site] = (start, printed);
+        foreach (var (site, state) in ratelimits) _ratelimits[site] = state;
     }
 
     /// <summary>The log as dmesg prints it.</summary>

@@ -41,14 +41,19 @@ internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap
             if (!Preferred(points, chosenPoints)) continue;
             (chosen, chosenPoints) = (p, points);
         }
+        // dump_header: unlimited before the panic of no victim; in oom_kill_process only if __ratelimit(&oom_rs)
+        // (DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST) allows it.
+        bool header = chosen is null || log.Ratelimit("oom_kill_process");
         var current = processes.Current;
-        log.Printk($"{current?.Comm ?? "kworker"} invoked oom-killer: gfp_mask={FormatGfp(gfp)}, order={order}, oom_score_adj={current?.OomScoreAdj ?? 0}");
+        if (header)
+            log.Printk($"{current?.Comm ?? scheduler.Current.Name} invoked oom-killer: gfp_mask={FormatGfp(gfp)}, order={order}, "
+                + $"oom_score_adj={current?.OomScoreAdj ?? 0}");
         if (chosen is null)
         {
             PrintNoVictim();
             return false;
         }
-        PrintKill(chosen, chosenPoints, totalpages);
+        PrintKill(chosen, chosenPoints, totalpages, header);
         chosen.MemDie = true;
         vmstat.Count(VmEvent.OomKill);
         var victim = chosen;
@@ -67,8 +72,8 @@ internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap
     /// <summary>Whether <paramref name="points"/> displace the process chosen so far (select_bad_process / oom_evaluate_task).</summary>
     protected abstract bool Preferred(long points, long chosenPoints);
 
-    /// <summary>The kernel log lines of a kill (after the "invoked oom-killer" line).</summary>
-    protected abstract void PrintKill(Process victim, long points, long totalpages);
+    /// <summary>The kernel log lines of a kill (after the "invoked oom-killer" line, if <paramref name="header"/> printed it).</summary>
+    protected abstract void PrintKill(Process victim, long points, long totalpages, bool header);
 
     /// <summary>The kernel log lines when nobody can be killed (the kernel panics).</summary>
     protected abstract void PrintNoVictim();

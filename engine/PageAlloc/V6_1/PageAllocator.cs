@@ -282,10 +282,13 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
         return page;
     }
 
+    /// <summary>warn_alloc's nopage_rs (6.1): one message per 10 s (DEFINE_RATELIMIT_STATE(nopage_rs, 10*HZ, 1)).</summary>
+    private const long NopageRatelimitNs = 10_000_000_000;
+
     /// <summary>warn_alloc (6.1): "page allocation failure" unless __GFP_NOWARN (ratelimited), and no page.</summary>
     private int Fail(int order, Gfp gfp)
     {
-        if ((gfp & Gfp.NoWarn) == 0 && log.Ratelimit("warn_alloc"))
+        if ((gfp & Gfp.NoWarn) == 0 && log.Ratelimit("warn_alloc", NopageRatelimitNs, 1)) // nopage_rs: 10 * HZ, burst 1
             log.Printk($"{processes.Current?.Comm ?? scheduler.Current.Name}: page allocation failure: order:{order}, mode:{GfpFlags.Format(gfp)}, "
                 + "nodemask=(null),cpuset=/,mems_allowed=0");
         return -1;

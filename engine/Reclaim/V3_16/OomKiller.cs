@@ -19,13 +19,15 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
     : OomKill(node, processes, munmap, swap, log, vmstat, scheduler, notifyList)
 {
     /// <summary>
-    /// oom_badness (v3.16): rss + nr_ptes + swap entries, plus oom_score_adj × totalpages/1000; at least 1 for a
-    /// killable process, 0 for one with oom_score_adj −1000.
+    /// oom_badness (v3.16): rss + nr_ptes + swap entries, less the 3 % root bonus (every process here runs as root:
+    /// has_capability_noaudit(CAP_SYS_ADMIN) holds; 6.1 has no bonus any more), plus oom_score_adj × totalpages/1000;
+    /// at least 1 for a killable process, 0 for one with oom_score_adj −1000.
     /// </summary>
     public static long OomBadness(Process p, long totalpages)
     {
         if (p.OomScoreAdj == -1000 || p.Exited) return 0;
         long points = p.AnonRss + p.NrPtes + p.SwapEnts;
+        points -= points * 3 / 100;
         points += p.OomScoreAdj * (totalpages / 1000);
         return points > 0 ? points : 1;
     }
@@ -38,7 +40,7 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
     /// <summary>select_bad_process (v3.16): 0 points is never chosen; a tie keeps the earlier process.</summary>
     protected override bool Preferred(long points, long chosenPoints) => points > 0 && points > chosenPoints;
 
-    protected override void PrintKill(Process victim, long points, long totalpages)
+    protected override void PrintKill(Process victim, long points, long totalpages, bool header)
     {
         Log.Printk($"Out of memory: Kill process {victim.Pid} ({victim.Comm}) score {points * 1000 / totalpages} or sacrifice child");
         Log.Printk($"Killed process {victim.Pid} ({victim.Comm}) total-vm:{victim.TotalVm * 4}kB, anon-rss:{victim.AnonRss * 4}kB, file-rss:0kB");

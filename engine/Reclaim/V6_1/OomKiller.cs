@@ -34,9 +34,11 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
     /// <summary>oom_evaluate_task (6.1): skip LONG_MIN and fewer points than chosen; equal points displace the earlier choice.</summary>
     protected override bool Preferred(long points, long chosenPoints) => points != long.MinValue && points >= chosenPoints;
 
-    protected override void PrintKill(Process victim, long points, long totalpages)
+    /// <summary>dump_header's dump_oom_summary (ratelimited with the header), then the kill line (always).</summary>
+    protected override void PrintKill(Process victim, long points, long totalpages, bool header)
     {
-        Log.Printk($"oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task={victim.Comm},pid={victim.Pid},uid=0");
+        if (header)
+            Log.Printk($"oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task={victim.Comm},pid={victim.Pid},uid=0");
         Log.Printk($"Out of memory: Killed process {victim.Pid} ({victim.Comm}) total-vm:{victim.TotalVm * 4}kB, anon-rss:{victim.AnonRss * 4}kB, "
             + $"file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:{victim.NrPtes * 4}kB oom_score_adj:{victim.OomScoreAdj}");
     }

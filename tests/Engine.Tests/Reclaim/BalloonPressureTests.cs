@@ -25,7 +25,7 @@ public class BalloonPressureTests
         // msleep(200) = msecs_to_jiffies(200) + 1 = 51 jiffies at HZ=250 = 204 ms, then the thread retries at once.
         Assert.That(puffs, Is.EqualTo(5));
         Assert.That(rig.Event(VmEvent.Allocstall) - stalls, Is.EqualTo(puffs), "each failed page costs one round of direct reclaim");
-        var times = rig.Get<Printk.KernelLog>().Lines.Where(l => l.Line.Contains("Out of puff")).Select(l => l.TimeNs).ToList();
+        var times = rig.Get<Engine.Printk.KernelLog>().Lines.Where(l => l.Line.Contains("Out of puff")).Select(l => l.TimeNs).ToList();
         var gaps = times.Zip(times.Skip(1), (a, b) => b - a).Distinct().ToList();
         Assert.That(gaps.All(g => g >= 204_000_000 && g < 205_000_000), Is.True, $"gaps {string.Join(", ", gaps)}; times {string.Join(", ", times)}");
         Assert.That(rig.Sim.BalloonPages, Is.LessThan(32 * 256));

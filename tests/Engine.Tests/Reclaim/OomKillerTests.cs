@@ -47,6 +47,22 @@ public class OomKillerTests
         Assert.That(rig.Processes.All.Select(p => p.Exited), Is.EqualTo(new[] { true, false, false, false }));
     }
 
+    /// <summary>
+    /// oom_badness (v3.16 oom_kill.c): has_capability_noaudit(CAP_SYS_ADMIN) takes 3 % off rss + nr_ptes + swap entries
+    /// before oom_score_adj is added; every process here is root. 6.1 has no such bonus.
+    /// </summary>
+    [Test]
+    public void OomBadness_v3_16_RootProcessesGetThe3PercentBonus()
+    {
+        var rig = ThreeProcesses();
+        var p = rig.Processes.All[0];
+        long raw = p.AnonRss + p.NrPtes + p.SwapEnts;
+        Assume.That(raw * 3 / 100, Is.Positive, "precondition: the bonus is at least a page");
+
+        Assert.That(OomKiller.OomBadness(p, 1_000_000), Is.EqualTo(raw - raw * 3 / 100));
+        Assert.That(Engine.Reclaim.V6_1.OomKiller.OomBadness(p, 1_000_000), Is.EqualTo(raw), "6.1: no bonus");
+    }
+
     [Test]
     public void BalloonAllocation_v3_16_NoRetry_NeverInvokesTheOomKiller()
     {
