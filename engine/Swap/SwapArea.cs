@@ -64,6 +64,15 @@ internal sealed class SwapArea : ISnapshotState
     /// <summary>The swap-cache page of a slot (the swap address space's radix tree), or -1.</summary>
     public int[] CachePage { get; }
 
+    /// <summary>Pages in the swap cache (6.1's NR_SWAPCACHE, which add_to_swap_cache and __delete_from_swap_cache keep).</summary>
+    public long SwapCachePages()
+    {
+        long n = 0;
+        foreach (int page in CachePage)
+            if (page >= 0) n++;
+        return n;
+    }
+
     public object Save() =>
         (_map.Clone(), _clusterNext, NrSwapPages, _content.Clone(), CachePage.Clone(), ContentSlots, ContentHash);
 

@@ -18,7 +18,8 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// </para>
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    BuddyAllocator buddy, Reclaim.IReclaim reclaim, IPerCpuPages? pcp = null) : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, reclaim, pcp)
+    BuddyAllocator buddy, Reclaim.IReclaim reclaim, Swap.SwapArea swap, IPerCpuPages? pcp = null)
+    : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, reclaim, pcp)
 {
     /// <summary>The zone types of an x86-64 kernel with ZONE_DEVICE, in zone_idx order (MAX_NR_ZONES = 5).</summary>
     private static readonly string[] ZoneNames = ["DMA", "DMA32", "Normal", "Movable", "Device"];
@@ -128,7 +129,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         ("nr_vmscan_immediate_reclaim", G(ZoneStat.NrVmscanImmediate)), ("nr_dirtied", G(ZoneStat.NrDirtied)),
         ("nr_written", G(ZoneStat.NrWritten)), ("nr_throttled_written", 0), ("nr_kernel_misc_reclaimable", 0),
         ("nr_foll_pin_acquired", 0), ("nr_foll_pin_released", 0), ("nr_kernel_stack", G(ZoneStat.NrKernelStack)),
-        ("nr_page_table_pages", G(ZoneStat.NrPageTablePages)), ("nr_sec_page_table_pages", 0), ("nr_swapcached", 0),
+        ("nr_page_table_pages", G(ZoneStat.NrPageTablePages)), ("nr_sec_page_table_pages", 0), ("nr_swapcached", swap.SwapCachePages()),
         ("pgpromote_success", 0), ("pgpromote_candidate", 0),
     ];
 

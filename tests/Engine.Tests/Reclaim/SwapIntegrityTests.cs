@@ -38,6 +38,28 @@ public class SwapIntegrityTests
         Assert.That(rig.Get<SwapArea>().InUse, Is.LessThanOrEqualTo(rig.Get<SwapArea>().TotalSwapPages));
     }
     /// <summary>
+    /// 6.1's /proc/vmstat nr_swapcached is NR_SWAPCACHE, which add_to_swap_cache and __delete_from_swap_cache keep
+    /// (mm/swap_state.c of 6.1.78): the pages in the swap cache, here those swapped in while swap is less than half full
+    /// (do_swap_page leaves them there).
+    /// </summary>
+    [Test]
+    public void NrSwapcached_v6_1_CountsThePagesInTheSwapCache()
+    {
+        var rig = new PressureRig(memoryMib: 64, swapMib: 64, design: "v6.1");
+        rig.Sim.WorkloadAnon(24);
+        rig.Sim.WorkloadAnon(40);
+        rig.Sim.Run(100);
+        rig.Sim.WorkloadFree(1.0, "interleave", 0);
+        rig.Sim.WorkloadTouch(1.0, "anon", "interleave", 0);
+        int inCache = Enumerable.Range(0, rig.Pages.NrPages).Count(p => rig.Pages.Test(p, PG.SwapCache));
+        Assert.That(inCache, Is.Positive, "precondition: pages swapped in stay in the swap cache");
+
+        var line = rig.Sim.ProcVmstat().Split('\n').Single(l => l.StartsWith("nr_swapcached "));
+
+        Assert.That(line, Is.EqualTo($"nr_swapcached {inCache}"));
+    }
+
+    /// <summary>
     /// read_swap_cache_async's swapcache_prepare (v3.16 mm/swap_state.c): a page read in for a slot marks it
     /// SWAP_HAS_CACHE, so the slot stays allocated after the faulting PTE's swap_free for as long as the page is in the
     /// swap cache. Without it the slot was handed out again while the page still named it, and reclaiming the page later
