@@ -81,6 +81,13 @@ internal sealed class Process
     /// <summary><c>mm-&gt;nr_ptes</c>: page-table pages for its VMA (512 entries each).</summary>
     public long NrPtes => (_ptes.Length + 511) / 512;
 
+    /// <summary>
+    /// Every page-table page of the VMA (6.1's <c>mm_pgtables_bytes</c> / PAGE_SIZE, which counts PTE, PMD and PUD
+    /// tables since 4.15): the VMA taken as aligned, one PMD table per GiB and one PUD table per 512 GiB. v3.16 counts
+    /// only <see cref="NrPtes"/>.
+    /// </summary>
+    public long PgtablesPages => NrPtes + (_ptes.Length + (1L << 18) - 1 >> 18) + (_ptes.Length + (1L << 27) - 1 >> 27);
+
     /// <summary><c>mm-&gt;total_vm</c> in pages.</summary>
     public long TotalVm => _ptes.Length;
 

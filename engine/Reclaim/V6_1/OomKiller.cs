@@ -19,11 +19,11 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
     Scheduler scheduler, OomNotifyList notifyList)
     : OomKill(node, processes, munmap, swap, log, vmstat, scheduler, notifyList)
 {
-    /// <summary>oom_badness (6.1).</summary>
+    /// <summary>oom_badness (6.1): rss + swap entries + mm_pgtables_bytes / PAGE_SIZE, plus oom_score_adj × totalpages/1000.</summary>
     public static long OomBadness(Process p, long totalpages)
     {
         if (p.OomScoreAdj == -1000 || p.Exited) return long.MinValue;
-        return p.AnonRss + p.SwapEnts + p.NrPtes + p.OomScoreAdj * (totalpages / 1000);
+        return p.AnonRss + p.SwapEnts + p.PgtablesPages + p.OomScoreAdj * (totalpages / 1000);
     }
 
     /// <summary>dump_header (6.1): "gfp_mask=%#x(%pGg)".</summary>
@@ -40,7 +40,7 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
         if (header)
             Log.Printk($"oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task={victim.Comm},pid={victim.Pid},uid=0");
         Log.Printk($"Out of memory: Killed process {victim.Pid} ({victim.Comm}) total-vm:{victim.TotalVm * 4}kB, anon-rss:{victim.AnonRss * 4}kB, "
-            + $"file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:{victim.NrPtes * 4}kB oom_score_adj:{victim.OomScoreAdj}");
+            + $"file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:{victim.PgtablesPages * 4}kB oom_score_adj:{victim.OomScoreAdj}");
     }
 
     protected override void PrintNoVictim()

@@ -325,7 +325,7 @@ public class ReclaimV6_1Tests
         string dmesg = rig.Sim.Dmesg();
         Assert.That(dmesg, Does.Contain("anon invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0"));
         Assert.That(dmesg, Does.Contain("oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=anon,pid=1002,uid=0"));
-        Assert.That(dmesg, Does.Match(@"Out of memory: Killed process 1002 \(anon\) total-vm:16384kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:32kB oom_score_adj:0"));
+        Assert.That(dmesg, Does.Match(@"Out of memory: Killed process 1002 \(anon\) total-vm:16384kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0"), "16 MiB: 8 PTE tables, 1 PMD, 1 PUD");
         Assert.That(dmesg, Does.Not.Contain("or sacrifice child"));
 
         var p = rig.Processes.All[0];
