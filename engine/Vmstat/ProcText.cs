@@ -11,14 +11,13 @@ namespace BalloonScript.Engine.Vmstat;
 /// page allocator's migratetypes (<see cref="Zone.Types"/>).
 /// </summary>
 internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    Reclaim.IReclaim reclaim, PageAlloc.IPerCpuPages? pcp = null)
+    PageAlloc.IPerCpuPages? pcp = null)
 {
     protected Node Node => node;
     protected PageLists Lists => lists;
     protected VmStat VmStat => vmstat;
     protected SimulationOptions Options => options;
     protected Reclaim.ZoneReclaimable Reclaimable => reclaimable;
-    protected Reclaim.IReclaim NodeReclaim => reclaim;
     protected PageAlloc.IPerCpuPages? Pcp => pcp;
 
     /// <summary>MAX_NR_ZONES on x86-64.</summary>

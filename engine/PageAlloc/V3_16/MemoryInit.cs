@@ -6,8 +6,9 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// <summary>
 /// Boot-time set-up of the page allocator, in kernel order: free all memory into the buddy lists
 /// (free_all_bootmem, every pageblock MOVABLE), then init_per_zone_wmark_min: min_free_kbytes,
-/// setup_per_zone_wmarks (with setup_zone_migrate_reserve) and setup_per_zone_lowmem_reserve (v3.16); then
-/// setup_vmstat's refresh_zone_stat_thresholds, and on guests of 512 MiB or more khugepaged's raise of min_free_kbytes.
+/// setup_per_zone_wmarks (with setup_zone_migrate_reserve), refresh_zone_stat_thresholds,
+/// setup_per_zone_lowmem_reserve and setup_per_zone_inactive_ratio (v3.16 page_alloc.c); then, on guests of 512 MiB or
+/// more, khugepaged's raise of min_free_kbytes.
 /// </summary>
 internal static class MemoryInit
 {
@@ -19,10 +20,11 @@ internal static class MemoryInit
         foreach (var zone in node.Zones) FreeZone(zone, buddy, vmstat);
         int minFreeKbytes = MinFreeKbytes(node);
         SetupPerZoneWmarks(node, buddy, minFreeKbytes);
+        StatThresholds.Refresh(node, cpus);
         SetupPerZoneLowmemReserve(node);
         SetupPerZoneInactiveRatio(node);
-        StatThresholds.Refresh(node, cpus); // setup_vmstat, after init_per_zone_wmark_min (both module_init; mm/Makefile order)
-        // hugepage_init → start_khugepaged (huge_memory.o links after both): the THP raise, thresholds left as they were.
+        // hugepage_init → start_khugepaged (module_init like init_per_zone_wmark_min; huge_memory.o links after
+        // page_alloc.o): the THP raise, setup_per_zone_wmarks alone, the stat thresholds left as they were.
         if (ThpEnabledAtBoot(node)) SetupPerZoneWmarks(node, buddy, RecommendedMinFreeKbytes(node, minFreeKbytes));
     }
 

@@ -19,7 +19,7 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
     BuddyAllocator buddy, Reclaim.IReclaim reclaim, Swap.SwapArea swap, IPerCpuPages? pcp = null)
-    : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, reclaim, pcp)
+    : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, pcp)
 {
     /// <summary>The zone types of an x86-64 kernel with ZONE_DEVICE, in zone_idx order (MAX_NR_ZONES = 5).</summary>
     private static readonly string[] ZoneNames = ["DMA", "DMA32", "Normal", "Movable", "Device"];
@@ -190,7 +190,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
                 var (count, high, b) = Pcp?.Pageset(z, cpu) ?? (0, PerCpuPagesets.ZoneHighsize(z, batch, Options.Cpus), batch);
                 AppendPageset(sb, z, cpu, count, high, b);
             }
-            sb.Append($"\n  node_unreclaimable:  {(NodeReclaim.NodeUnreclaimable ? 1 : 0)}\n  start_pfn:           {z.StartPfn}\n");
+            sb.Append($"\n  node_unreclaimable:  {(reclaim.NodeUnreclaimable ? 1 : 0)}\n  start_pfn:           {z.StartPfn}\n");
         }
         return sb.ToString();
     }

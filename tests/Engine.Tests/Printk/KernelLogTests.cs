@@ -3,7 +3,11 @@ using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Printk;
 
-/// <summary>The kernel log's __ratelimit (lib/ratelimit.c, v3.16 and 6.1 alike) as dmesg shows it.</summary>
+/// <summary>
+/// The kernel log's __ratelimit as dmesg shows it: lib/ratelimit.c as 6.1 has it (a new interval begins at
+/// the call that ends the old one; v3.16 zeroed <c>begin</c> there, so its next interval began at the next call —
+/// docs/model.md names the difference).
+/// </summary>
 public class KernelLogTests
 {
     private static (SimRig Rig, KernelLog Log) Guest()
