@@ -47,8 +47,7 @@ public static class ServiceCollectionExtensions
         if (options.Pagevecs) services.AddSingleton<Pagevecs>();
         services.AddSingleton<Lru>();
         services.AddSingleton<Writeback>();
-        services.AddSingleton<SwapArea>();
-        services.AddSingleton<SwapCache>();
+        services.AddSwap(parts.Reclaim);
         services.AddSingleton<Reclaim.ZoneReclaimable>();
         services.AddSingleton<Workload.ProcessTable>();
         services.AddSingleton<RmapPages>();

@@ -37,6 +37,13 @@ internal enum PG : uint
     /// </summary>
     Isolated = Reclaim,
 
+    /// <summary>
+    /// PG_readahead (v3.16 page-flags.h, <c>PAGEFLAG(Readahead, reclaim)</c>): an alias of PG_reclaim, which a page read
+    /// ahead is not yet under (it is clean and not under writeback). Swap readahead sets it on the pages it reads around
+    /// the faulting slot; the fault that finds one in the swap cache clears it and counts a readahead hit.
+    /// </summary>
+    Readahead = Reclaim,
+
     /// <summary>PAGE_FLAGS_CHECK_AT_FREE (v3.16 page-flags.h): a page freed with any of these is a bad page.</summary>
     CheckAtFree = Lru | Locked | Private | Private2 | Writeback | Reserved | Slab | SwapCache | Active
                   | Unevictable | Mlocked,

@@ -17,9 +17,11 @@ internal sealed class Writeback
     private readonly SimClock _clock;
     private readonly long _latencyNs;
     private readonly Lru _lru;
+    private readonly VmStat _vmstat;
 
-    public Writeback(PageTable pages, PageLists lists, Node node, Lru lru, SimClock clock, SimulationOptions options)
+    public Writeback(PageTable pages, PageLists lists, Node node, Lru lru, SimClock clock, VmStat vmstat, SimulationOptions options)
     {
+        _vmstat = vmstat;
         _pages = pages;
         _lists = lists;
         _node = node;
@@ -43,9 +45,10 @@ internal sealed class Writeback
         _node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrWriteback, 1);
     }
 
-    /// <summary>submit_bio of a page under writeback: the I/O completes after the device latency (at once without one).</summary>
+    /// <summary>submit_bio of a page under writeback (pgpgout): the I/O completes after the device latency (at once without one).</summary>
     public void SubmitWrite(int pfn)
     {
+        _vmstat.CountPageBio(VmEvent.Pgpgout);
         if (_latencyNs == 0) EndPageWriteback(pfn);
         else _clock.AddTimer(_clock.NowNs + _latencyNs, TimerKind.WritebackDone, pfn);
     }

@@ -109,8 +109,17 @@ internal sealed class SwapArea : ISnapshotState
     /// <summary>swap_duplicate: one more page-table reference to the slot.</summary>
     public void SwapDuplicate(int slot) => _map[slot]++;
 
-    /// <summary>swapcache_prepare (__swap_duplicate with SWAP_HAS_CACHE): a page is being read into the swap cache for the slot.</summary>
-    public void SwapcachePrepare(int slot) => _map[slot] |= HasCache;
+    /// <summary>
+    /// swapcache_prepare (__swap_duplicate with SWAP_HAS_CACHE): a page is to be read into the swap cache for the slot,
+    /// which must be in use (a page table refers to it) and have no swap-cache page yet. False for a slot no longer in
+    /// use (-ENOENT); a slot with a cache page (-EEXIST) is the caller's to find first.
+    /// </summary>
+    public bool SwapcachePrepare(int slot)
+    {
+        if (_map[slot] == 0) return false;
+        _map[slot] |= HasCache;
+        return true;
+    }
 
     /// <summary>swap_free: a page-table reference dropped.</summary>
     public void SwapFree(int slot)

@@ -30,13 +30,12 @@ internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBudd
     }
 
     /// <summary>
-    /// read_swap_cache_async after the page is read: a new page for <paramref name="slot"/> joins the cache
-    /// (swapcache_prepare: SWAP_HAS_CACHE, so the slot stays allocated while the page is in the cache, after the
-    /// faulting PTE's swap_free; __add_to_swap_cache), the slot's data moving onto the page.
+    /// read_swap_cache_async after swapcache_prepare succeeded (SWAP_HAS_CACHE, so the slot stays allocated while the
+    /// page is in the cache, after the faulting PTE's swap_free): a new page for <paramref name="slot"/> joins the cache
+    /// (__add_to_swap_cache), the slot's data moving onto the page.
     /// </summary>
     public void AddReadPage(int pfn, int slot)
     {
-        swap.SwapcachePrepare(slot);
         pages.Count[pfn]++;
         pages.Set(pfn, PG.SwapCache);
         pages.Private[pfn] = slot;

@@ -44,6 +44,8 @@ internal enum VmEvent
     AllocstallDma, AllocstallDma32, AllocstallNormal, AllocstallMovable,
     PgskipDma, PgskipDma32, PgskipNormal, PgskipMovable,
     Pgrefill, PgstealKswapd, PgstealDirect, PgscanKswapd, PgscanDirect, PgscanAnon, PgscanFile, PgstealAnon, PgstealFile,
+    /// <summary>SWAP_RA and SWAP_RA_HIT (4.14+, in 6.1): pages swap readahead read beyond the faulting one, and faults that found one. Counted by 6.1 only.</summary>
+    SwapRa, SwapRaHit,
     Count,
 }
 
@@ -80,6 +82,7 @@ internal static class VmEvents
         .. Zoned("allocstall"), .. Zoned("pgskip"),
         "pgrefill", "pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct", "pgscan_anon", "pgscan_file",
         "pgsteal_anon", "pgsteal_file",
+        "swap_ra", "swap_ra_hit",
     ];
 
 

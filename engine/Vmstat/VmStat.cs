@@ -16,6 +16,12 @@ internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
     /// <summary>count_vm_event / count_vm_events.</summary>
     public void Count(VmEvent e, long delta = 1) => _events[(int)e] += delta;
 
+    /// <summary>
+    /// submit_bio of one page (v3.16 block/blk-core.c; 6.1 alike): pgpgin for a read, pgpgout for a write
+    /// (<paramref name="e"/>), counted in 512-byte sectors, 8 to a page (/proc/vmstat prints them halved, in KiB).
+    /// </summary>
+    public void CountPageBio(VmEvent e) => Count(e, 8);
+
     public long Event(VmEvent e)
     {
         if (StepAccesses.Compiled) scheduler.Accesses?.Global();
@@ -42,6 +48,9 @@ internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
         var values = new long[(int)ZoneStat.Count + (int)VmEvent.Count];
         for (int i = 0; i < (int)ZoneStat.Count; i++) values[i] = Global((ZoneStat)i);
         _events.CopyTo(values, (int)ZoneStat.Count);
+        // vmstat_start: pgpgin and pgpgout are counted in sectors and shown in KiB.
+        values[(int)ZoneStat.Count + (int)VmEvent.Pgpgin] /= 2;
+        values[(int)ZoneStat.Count + (int)VmEvent.Pgpgout] /= 2;
         return values;
     }
 }

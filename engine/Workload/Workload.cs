@@ -19,7 +19,8 @@ namespace BalloonScript.Engine.Workload;
 /// a populate, a touch or a free early.
 /// </summary>
 internal sealed class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,
-    Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, ReclaimableSlab reclaimableSlab,
+    Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, SwapReadahead readahead,
+    ReclaimableSlab reclaimableSlab,
     Munmap munmap, IReclaim reclaim, VmStat vmstat, FatalSignal signal)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
@@ -77,6 +78,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
             pages.Flags[pfn] = (uint)(PG.Uptodate | PG.Locked);
             pages.Kind[pfn] = (byte)PageKind.File;
             AddToLru(pfn, active: false);
+            vmstat.CountPageBio(VmEvent.Pgpgin);
             pages.Clear(pfn, PG.Locked);
             var zone = node.ZoneOf(pfn);
             zone.Stat.Add((int)ZoneStat.NrFilePages, 1);
@@ -211,10 +213,13 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     }
 
     /// <summary>
-    /// do_swap_page (v3.16, state level): the swap-cache page if there is one (a minor fault), else a new page read
-    /// from the slot into the swap cache and the inactive anon list (a major fault: pswpin, pgmajfault); then the
-    /// PTE maps it (MM_SWAPENTS → MM_ANONPAGES), swap_free, and with swap more than half full the swap copy is
-    /// dropped (try_to_free_swap). False if no page could be had (VM_FAULT_OOM).
+    /// do_swap_page (v3.16, state level; 6.1 alike for a swap device that is not synchronous): the swap-cache page if
+    /// there is one (a minor fault; a page read ahead is a readahead hit), else swapin_readahead reads it, and the
+    /// window around it, into the swap cache (a major fault: pgmajfault; pswpin per page read). If the PTE no longer
+    /// holds the swap entry (an OOM kill during the reads emptied the page table) the page is let go; else the PTE
+    /// maps it (do_page_add_anon_rmap makes a page read ahead anonymous: its anon_vma and index), MM_SWAPENTS →
+    /// MM_ANONPAGES, swap_free, and with swap more than half full the swap copy is dropped (try_to_free_swap). False if
+    /// no page could be had (VM_FAULT_OOM) or the fault found its PTE changed.
     /// </summary>
     private bool SwapIn(Process process, int index)
     {
@@ -223,28 +228,29 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         int pte = process.Pte(index);
         if (!Process.IsSwapEntry(pte)) return false;
         int slot = Process.SwapSlot(pte);
-        int pfn = swapCache.Area.CachePage[slot];
-        if (pfn < 0)
+        int pfn;
+        processes.Current = process;
+        try
         {
-            processes.Current = process;
-            try { pfn = allocator.AllocPages(0, Gfp.HighUserMovable); }
-            finally { processes.Current = null; }
-            if (pfn < 0) return false;
-            if (process.MemDie || process.Exited)
+            pfn = readahead.LookupSwapCache(slot);
+            if (pfn < 0)
             {
-                buddy.PutPage(pfn);
-                return false;
+                pfn = readahead.SwapinReadahead(slot);
+                if (pfn < 0) return false;
+                vmstat.Count(VmEvent.Pgmajfault);
             }
+        }
+        finally { processes.Current = null; }
+        if (process.MemDie || process.Exited || process.Pte(index) != pte) // pte_same failed: out_nomap
+        {
+            lru.PutPage(pfn);
+            return false;
+        }
+        if (!pages.PageAnon(pfn))
+        {
             pages.Mapping[pfn] = process.AnonVma;
             pages.Index[pfn] = index;
-            pages.Flags[pfn] = (uint)(PG.SwapBacked | PG.Uptodate);
-            pages.Kind[pfn] = (byte)PageKind.Anon;
-            swapCache.AddReadPage(pfn, slot);
-            lru.LruCacheAdd(pfn);
-            vmstat.Count(VmEvent.Pswpin);
-            vmstat.Count(VmEvent.Pgmajfault);
         }
-        else pages.Count[pfn]++; // lookup_swap_cache's reference becomes the PTE's
         pages.MapCount[pfn] = 0;
         node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, 1);
         process.SetPte(index, pfn);

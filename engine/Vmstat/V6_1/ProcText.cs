@@ -107,7 +107,8 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
             ("thp_zero_page_alloc", E(VmEvent.ThpZeroPageAlloc)), ("thp_zero_page_alloc_failed", E(VmEvent.ThpZeroPageAllocFailed)),
             .. Zero("thp_swpout", "thp_swpout_fallback"),
             ("balloon_inflate", E(VmEvent.BalloonInflate)), ("balloon_deflate", E(VmEvent.BalloonDeflate)), ("balloon_migrate", E(VmEvent.BalloonMigrate)),
-            .. Zero("swap_ra", "swap_ra_hit", "ksm_swpin_copy", "cow_ksm", "zswpin", "zswpout", "direct_map_level2_splits", "direct_map_level3_splits"),
+            ("swap_ra", E(VmEvent.SwapRa)), ("swap_ra_hit", E(VmEvent.SwapRaHit)),
+            .. Zero("ksm_swpin_copy", "cow_ksm", "zswpin", "zswpout", "direct_map_level2_splits", "direct_map_level3_splits"),
         ];
     }
 
