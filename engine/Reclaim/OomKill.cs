@@ -46,8 +46,11 @@ internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap
         bool header = chosen is null || log.Ratelimit("oom_kill_process");
         var current = processes.Current;
         if (header)
-            log.Printk($"{current?.Comm ?? scheduler.Current.Name} invoked oom-killer: gfp_mask={FormatGfp(gfp)}, order={order}, "
-                + $"oom_score_adj={current?.OomScoreAdj ?? 0}");
+        {
+            string comm = current?.Comm ?? scheduler.Current.Name;
+            log.Printk($"{comm} invoked oom-killer: gfp_mask={FormatGfp(gfp)}, order={order}, oom_score_adj={current?.OomScoreAdj ?? 0}");
+            PrintHeaderTail(comm);
+        }
         if (chosen is null)
         {
             PrintNoVictim();
@@ -71,6 +74,9 @@ internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap
 
     /// <summary>Whether <paramref name="points"/> displace the process chosen so far (select_bad_process / oom_evaluate_task).</summary>
     protected abstract bool Preferred(long points, long chosenPoints);
+
+    /// <summary>What dump_header prints after its "invoked oom-killer" line (of the task <paramref name="comm"/>).</summary>
+    protected abstract void PrintHeaderTail(string comm);
 
     /// <summary>The kernel log lines of a kill (after the "invoked oom-killer" line, if <paramref name="header"/> printed it).</summary>
     protected abstract void PrintKill(Process victim, long points, long totalpages, bool header);

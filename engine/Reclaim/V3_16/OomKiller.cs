@@ -40,6 +40,13 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
     /// <summary>select_bad_process (v3.16): 0 points is never chosen; a tie keeps the earlier process.</summary>
     protected override bool Preferred(long points, long chosenPoints) => points > 0 && points > chosenPoints;
 
+    /// <summary>
+    /// cpuset_print_task_mems_allowed(current) (v3.16 kernel/cpuset.c, a CONFIG_CPUSETS kernel as distributions build):
+    /// the task's cpuset, the root one, and its mems_allowed, the one node. dump_stack, show_mem and dump_tasks follow in
+    /// the kernel; not printed here.
+    /// </summary>
+    protected override void PrintHeaderTail(string comm) => Log.Printk($"{comm} cpuset=/ mems_allowed=0");
+
     protected override void PrintKill(Process victim, long points, long totalpages, bool header)
     {
         Log.Printk($"Out of memory: Kill process {victim.Pid} ({victim.Comm}) score {points * 1000 / totalpages} or sacrifice child");

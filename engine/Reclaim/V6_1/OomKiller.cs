@@ -35,6 +35,9 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
     protected override bool Preferred(long points, long chosenPoints) => points != long.MinValue && points >= chosenPoints;
 
     /// <summary>dump_header's dump_oom_summary (ratelimited with the header), then the kill line (always).</summary>
+    /// <summary>6.1's dump_header prints no cpuset line: the cpuset and mems_allowed are in the "oom-kill:" summary (dump_oom_summary).</summary>
+    protected override void PrintHeaderTail(string comm) { }
+
     protected override void PrintKill(Process victim, long points, long totalpages, bool header)
     {
         if (header)

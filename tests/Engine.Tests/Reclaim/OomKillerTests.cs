@@ -35,6 +35,25 @@ public class OomKillerTests
         Assert.That(rig.Sanitizer.Reports, Is.Empty, "the victim's data is gone, the others' intact");
     }
 
+    /// <summary>
+    /// dump_header (v3.16 mm/oom_kill.c): the "invoked oom-killer" line of the faulting task, then
+    /// cpuset_print_task_mems_allowed(current)'s "&lt;comm&gt; cpuset=/ mems_allowed=0" (the root cpuset, node 0), then the kill.
+    /// </summary>
+    [Test]
+    public void OomHeader_v3_16_PrintsTheTasksCpusetLineAfterTheInvokedLine()
+    {
+        var rig = ThreeProcesses();
+
+        rig.Sim.WorkloadAnon(20);
+
+        var lines = rig.Sim.Dmesg().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[(l.IndexOf(']') + 2)..]).ToList();
+        int invoked = lines.FindIndex(l => l.Contains(" invoked oom-killer: "));
+        Assert.That(invoked, Is.Not.Negative);
+        Assert.That(lines[invoked], Does.StartWith("anon invoked oom-killer: gfp_mask=0x"));
+        Assert.That(lines[invoked + 1], Is.EqualTo("anon cpuset=/ mems_allowed=0"));
+        Assert.That(lines[invoked + 2], Does.StartWith("Out of memory: Kill process 1001 (anon) score "));
+    }
+
     [Test]
     public void OomBadness_v3_16_OomScoreAdjShiftsTheChoice()
     {

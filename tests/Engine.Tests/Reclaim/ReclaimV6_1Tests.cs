@@ -327,6 +327,7 @@ public class ReclaimV6_1Tests
         Assert.That(dmesg, Does.Contain("oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=anon,pid=1002,uid=0"));
         Assert.That(dmesg, Does.Match(@"Out of memory: Killed process 1002 \(anon\) total-vm:16384kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0"), "16 MiB: 8 PTE tables, 1 PMD, 1 PUD");
         Assert.That(dmesg, Does.Not.Contain("or sacrifice child"));
+        Assert.That(dmesg, Does.Not.Contain("anon cpuset=/"), "6.1's cpuset is in the summary line only");
 
         var p = rig.Processes.All[0];
         p.OomScoreAdj = -999;
