@@ -20,8 +20,10 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// the highest order asked — and counts compact_daemon_wake and its scanned pages. When the wait times out it checks
 /// proactive compaction: if kswapd is not running and the node's fragmentation score (extfrag at order 9, weighted by
 /// zone size) is above the high mark (90 at proactiveness 20), every zone is compacted until its score falls to the low
-/// mark (80); a run that did not lower the score backs off 64 intervals (32 s). Woken or timed out, it runs as a kernel
-/// path of its own (nested in the waker when running to completion) and then waits again for a full interval. kswapd
+/// mark (80); a run that did not lower the score backs off 64 intervals (32 s). A request kswapd left while the node was
+/// unsuitable (the thread not woken) is served at the next timeout instead of the proactive check, and one made while
+/// kcompactd ran right after that run. Woken or timed out, it runs as a kernel path of its own (nested in the waker when
+/// running to completion) and then waits again for a full interval. kswapd
 /// (<see cref="IBackgroundCompaction"/>) no longer compacts: balanced and about to nap it clears the skip bits due for a
 /// flush and wakes kcompactd for the order it was woken for; a boosted balance_pgdat wakes it at pageblock order.
 /// </summary>
@@ -114,25 +116,49 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
         Run(() =>
         {
             KcompactdDoWork();
-            Wait(DefaultTimeoutNs);
+            WaitForWork(DefaultTimeoutNs);
         });
     }
 
-    /// <summary>The wait timed out: proactive compaction if the node's score calls for it, then wait again (32 s if it did not help).</summary>
+    /// <summary>
+    /// The wait timed out. wait_event_freezable_timeout looks at its condition once more then: a request left pending
+    /// (wakeup_kcompactd raised kcompactd_max_order but found the node unsuitable, so it did not wake the thread) makes it
+    /// return as woken, and kcompactd_do_work runs instead of the proactive check. Otherwise proactive compaction if the
+    /// node's score calls for it, then wait again (32 s if it did not help).
+    /// </summary>
     private void TimedOut(long generation)
     {
         if (_running || generation != _waitGeneration) return;
         Run(() =>
         {
             long timeout = DefaultTimeoutNs;
-            if (ShouldProactiveCompactNode())
+            if (KcompactdWorkRequested) KcompactdDoWork();
+            else if (ShouldProactiveCompactNode())
             {
                 int prevScore = FragmentationScoreNode(_node);
                 ProactiveCompactNode();
                 if (FragmentationScoreNode(_node) >= prevScore) timeout = DefaultTimeoutNs << Deferral.CompactMaxDeferShift;
             }
-            Wait(timeout);
+            WaitForWork(timeout);
         });
+    }
+
+    /// <summary>kcompactd_work_requested: an order asked for (kthread_should_stop and the sysctl trigger are not modelled).</summary>
+    private bool KcompactdWorkRequested => _maxOrder > 0;
+
+    /// <summary>
+    /// The top of kcompactd's loop: wait_event_freezable_timeout tests its condition before it sleeps, so an order asked
+    /// for while kcompactd ran (wakeup_kcompactd only raised it) is compacted at once, as often as one is left pending;
+    /// then it sleeps.
+    /// </summary>
+    private void WaitForWork(long timeoutNs)
+    {
+        while (KcompactdWorkRequested)
+        {
+            KcompactdDoWork();
+            timeoutNs = DefaultTimeoutNs;
+        }
+        Wait(timeoutNs);
     }
 
     /// <summary>wait_event_freezable_timeout: asleep, woken by the timeout (none when proactiveness is 0) or by wakeup_kcompactd.</summary>

@@ -98,6 +98,54 @@ public class KcompactdTests
     }
 
     /// <summary>
+    /// kcompactd (6.1.78 mm/compaction.c): wakeup_kcompactd raises kcompactd_max_order but wakes the thread only when the
+    /// node is suitable; a fresh guest has order-9 blocks free (compaction_suitable: SUCCESS), so nothing runs then. The
+    /// request stays pending, and at the 500 ms timeout wait_event_freezable_timeout finds kcompactd_work_requested true
+    /// and returns as woken: kcompactd_do_work runs (compact_daemon_wake), once, and the request is forgotten.
+    /// </summary>
+    [Test]
+    public void Kcompactd_v6_1_ARequestLeftPendingRunsKcompactdDoWorkAtTheNextTimeout()
+    {
+        var rig = RigV6_1.Create(64);
+        var background = rig.Get<IBackgroundCompaction>();
+        rig.RunOnCpu0(() => background.BeforeNap(9, 0, 1));
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero, "the node is not suitable: nobody woken");
+
+        rig.Sim.Run(499 - rig.Sim.ClockMs);
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero, "kcompactd still waits");
+        rig.Sim.Run(2);
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1), "the timeout found the request");
+        rig.Sim.Run(5000);
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1), "served once, then forgotten");
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// The timeout that finds a request pending runs kcompactd_do_work instead of the proactive check (kcompactd's
+    /// <c>if (wait_event_freezable_timeout(...) &amp;&amp; !proactive_compact_trigger) { kcompactd_do_work; continue; }</c>):
+    /// on a fragmented node (score 100) too short of free pages for an order-9 compaction (every zone SKIPPED, so the
+    /// request woke nobody), the 500 ms tick only counts compact_daemon_wake and compacts nothing; proactive compaction
+    /// runs at the next tick.
+    /// </summary>
+    [Test]
+    public void Kcompactd_v6_1_TheTimeoutServesAPendingRequestInsteadOfProactiveCompaction()
+    {
+        var rig = RigV6_1.Create(64).FragmentedAnon();
+        rig.Sim.WorkloadAnon(rig.Get<Workload.Workload>().AllocatablePages() / 256.0); // free pages down to the low watermarks
+        Assert.That(Kcompactd.FragmentationScoreNode(rig.Node), Is.GreaterThan(90), "precondition: a fragmented node");
+        var background = rig.Get<IBackgroundCompaction>();
+        rig.RunOnCpu0(() => background.BeforeNap(9, 0, 1));
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.Zero, "precondition: no zone suitable, nobody woken");
+
+        rig.Sim.Run(501 - rig.Sim.ClockMs);
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1));
+        Assert.That(Scanned(rig), Is.Zero, "kcompactd_do_work found no zone suitable; no proactive run on this tick");
+        rig.Sim.Run(1001 - rig.Sim.ClockMs);
+        Assert.That(Scanned(rig), Is.Positive, "the next tick compacts proactively");
+        Assert.That(rig.Event(VmEvent.CompactDaemonWake), Is.EqualTo(1));
+    }
+
+    /// <summary>
     /// kcompactd_do_work (6.1.78 mm/compaction.c) compacts every zone with one compact_control, and compact_zone sets
     /// whole_zone but never clears it: DMA's run starts at the zone's first pageblock (its cached position is at or below
     /// compact_init_migrate_pfn), so DMA32's run starts at DMA32's first pageblock too, not at its cached position
