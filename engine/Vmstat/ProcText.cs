@@ -124,8 +124,9 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
             sb.Append(")\n  pagesets");
             for (int cpu = 0; cpu < options.Cpus; cpu++)
             {
-                var (count, high, batch) = pcp?.Pageset(z, cpu)
-                    ?? (0, 6 * PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages), Math.Max(1, PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.ManagedPages)));
+                // Without per-cpu lists, what setup_zone_pageset set at boot, from the managed pages then (every present page).
+                int bootBatch = PageAlloc.V3_16.PerCpuPages.ZoneBatchsize(z.SpannedPages);
+                var (count, high, batch) = pcp?.Pageset(z, cpu) ?? (0, 6 * bootBatch, Math.Max(1, bootBatch));
                 AppendPageset(sb, z, cpu, count, high, batch);
             }
             bool unreclaimable = !reclaimable.Reclaimable(z);

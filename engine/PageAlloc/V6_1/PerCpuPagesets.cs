@@ -281,7 +281,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     public void ZonePcpUpdate(Zone zone)
     {
         int batch = Math.Max(1, ZoneBatchsize(zone.ManagedPages));
-        int high = ZoneHighsize(zone, batch, Cpus);
+        int high = ZoneHighsize(zone.WmarkPages(Zone.WmarkLow), batch, Cpus);
         foreach (var pcp in _pagesets[zone.Index]) (pcp.Batch, pcp.High) = (batch, high);
     }
 
@@ -297,6 +297,6 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         return (int)(1L << (63 - (int)long.LeadingZeroCount(sum))) - 1;
     }
 
-    /// <summary>zone_highsize (6.1, percpu_pagelist_high_fraction 0): the low watermark split over the node's CPUs, at least 4 × batch.</summary>
-    public static int ZoneHighsize(Zone zone, int batch, int cpus) => (int)Math.Max(zone.WmarkPages(Zone.WmarkLow) / cpus, batch << 2);
+    /// <summary>zone_highsize (6.1, percpu_pagelist_high_fraction 0): the low watermark (<paramref name="lowWmarkPages"/>, boost included) split over the node's CPUs, at least 4 × batch.</summary>
+    public static int ZoneHighsize(long lowWmarkPages, int batch, int cpus) => (int)Math.Max(lowWmarkPages / cpus, batch << 2);
 }

@@ -187,8 +187,10 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
             sb.Append("\n  pagesets");
             for (int cpu = 0; cpu < Options.Cpus; cpu++)
             {
-                int batch = Math.Max(1, PerCpuPagesets.ZoneBatchsize(z.ManagedPages));
-                var (count, high, b) = Pcp?.Pageset(z, cpu) ?? (0, PerCpuPagesets.ZoneHighsize(z, batch, Options.Cpus), batch);
+                // Without per-cpu lists, what zone_pcp_update set at boot: managed pages then (every present page) and
+                // the low watermark without a boost (setup_per_zone_wmarks zeroes it).
+                int batch = Math.Max(1, PerCpuPagesets.ZoneBatchsize(z.SpannedPages));
+                var (count, high, b) = Pcp?.Pageset(z, cpu) ?? (0, PerCpuPagesets.ZoneHighsize(z.Watermark[Zone.WmarkLow], batch, Options.Cpus), batch);
                 AppendPageset(sb, z, cpu, count, high, b);
             }
             sb.Append($"\n  node_unreclaimable:  {(reclaim.NodeUnreclaimable ? 1 : 0)}\n  start_pfn:           {z.StartPfn}\n");

@@ -83,4 +83,27 @@ public class ProcTextTests
         Assert.That(h.Sim.ExtfragText(), Is.EqualTo(
             "Node 0, zone      DMA -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 0.-500 0.-250 \n"));
     }
+
+    /// <summary>
+    /// zoneinfo's pagesets print the high and batch the kernel set at boot (v3.16 setup_zone_pageset; 6.1 zone_pcp_update
+    /// from setup_per_zone_wmarks): adjust_managed_page_count does not resize them, so inflating the balloon changes
+    /// nothing there, and a guest without per-cpu lists prints what one with them holds.
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("v6.1")]
+    public void ZoneinfoPagesets_KeepTheirBootSizes_WithOrWithoutPerCpuLists(string design)
+    {
+        string Pagesets(bool pcp)
+        {
+            var sim = Simulation.Create(new SimulationOptions { MemoryMib = 1024, Design = Engine.Designs.KernelDesign.Parse(design), Seed = 1, PerCpuLists = pcp });
+            string before = Lines(sim.Zoneinfo());
+            sim.BalloonInflate(800);
+            Assert.That(Lines(sim.Zoneinfo()), Is.EqualTo(before), $"per_cpu_lists={pcp}: unchanged by the balloon");
+            return before;
+        }
+        static string Lines(string zoneinfo) =>
+            string.Join("\n", zoneinfo.Split('\n').Where(l => l.TrimStart().StartsWith("high:") || l.TrimStart().StartsWith("batch:")));
+
+        Assert.That(Pagesets(pcp: false), Is.EqualTo(Pagesets(pcp: true)));
+    }
 }
