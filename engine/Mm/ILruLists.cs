@@ -13,4 +13,11 @@ internal interface ILruLists
 
     /// <summary>A newly faulted anonymous page goes on the active anon list (else the inactive one).</summary>
     bool NewAnonPageActive { get; }
+
+    /// <summary>
+    /// The end of writeback of a PG_reclaim page rotates an active page too: it loses PG_active and goes to the inactive
+    /// tail (4.11, "mm: vmscan: move dirty pages out of the way until they're flushed", which also had reclaim activate the
+    /// pages it leaves for I/O; 6.1's lru_move_tail_fn). v3.16's rotate_reclaimable_page leaves an active page alone.
+    /// </summary>
+    bool RotateDeactivates { get; }
 }

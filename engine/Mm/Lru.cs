@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Mm;
 /// little later in the kernel).
 /// </summary>
 internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer,
-    VmStat vmstat, Scheduler scheduler, Pagevecs? pagevecs = null)
+    VmStat vmstat, Scheduler scheduler, ILruLists lruLists, Pagevecs? pagevecs = null)
 {
     /// <summary>The drain a full pagevec runs, made once (a method group would allocate a delegate per page).</summary>
     [Snapshots.NotState("wiring")]
@@ -214,18 +214,24 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
 
     /// <summary>
     /// rotate_reclaimable_page (v3.16, at the end of writeback of a PG_reclaim page): a clean, unlocked, inactive
-    /// LRU page moves to the tail of its list, next in line for reclaim; pgrotated. (The rotate pagevec is drained at once.)
+    /// LRU page moves to the tail of its list, next in line for reclaim; pgrotated. 6.1's folio_rotate_reclaimable
+    /// (<see cref="ILruLists.RotateDeactivates"/>) takes an active page too, clearing PG_active (lru_move_tail_fn).
+    /// (The rotate pagevec is drained at once.)
     /// </summary>
     public void RotateReclaimablePage(int pfn)
     {
-        if (pages.PageLocked(pfn) || pages.Test(pfn, PG.Dirty) || pages.Test(pfn, PG.Active) || pages.Test(pfn, PG.Unevictable)
-            || !pages.PageLru(pfn)) return;
+        bool takesActive = lruLists.RotateDeactivates;
+        if (pages.PageLocked(pfn) || pages.Test(pfn, PG.Dirty) || (!takesActive && pages.Test(pfn, PG.Active))
+            || pages.Test(pfn, PG.Unevictable) || !pages.PageLru(pfn)) return;
         var zone = node.ZoneOf(pfn);
         zone.LruLock.Lock();
-        if (pages.PageLru(pfn) && !pages.Test(pfn, PG.Active))
+        if (pages.PageLru(pfn) && (takesActive || !pages.Test(pfn, PG.Active)))
         {
-            lists.Del(pfn);
-            lists.AddTail(pfn, zone.LruHead[LruListOf(pfn)]);
+            DelPageFromLruList(zone, pfn, LruListOf(pfn));
+            pages.Clear(pfn, PG.Active);
+            int lru = LruListOf(pfn);
+            lists.AddTail(pfn, zone.LruHead[lru]); // add_page_to_lru_list_tail
+            zone.Stat.Add((int)ZoneStat.NrInactiveAnon + lru, 1);
             vmstat.Count(VmEvent.Pgrotated);
         }
         zone.LruLock.Unlock();

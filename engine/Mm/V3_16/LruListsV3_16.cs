@@ -8,5 +8,7 @@ internal sealed class LruListsV3_16 : ILruLists
 {
     public bool NodeLruvec => false;
 
+    public bool RotateDeactivates => false;
+
     public bool NewAnonPageActive => true;
 }

@@ -236,24 +236,26 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
     /// <summary>
     /// should_reclaim_retry (6.1): progress resets the loop count for non-costly orders, otherwise it grows; past 16,
     /// give up. Else retry if some zone would pass the min watermark at this order with all its reclaimable pages
-    /// freed. Before giving up, the highatomic reserve is forced back (its result is the answer).
+    /// freed; cond_resched after the zone walk, whatever it found. Before giving up, the highatomic reserve is forced back
+    /// (its result is the answer).
     /// </summary>
     private bool ShouldReclaimRetry(int order, int allocFlags, int migratetype, bool didSomeProgress, ref int noProgressLoops)
     {
         if (didSomeProgress && order <= CostlyOrder) noProgressLoops = 0;
         else noProgressLoops++;
+        bool ret = false;
         if (noProgressLoops <= MaxReclaimRetries)
         {
             int highest = node.Zones.Count - 1;
-            for (int i = highest; i >= 0; i--)
+            for (int i = highest; i >= 0 && !ret; i--)
             {
                 var zone = node.Zones[i];
                 long available = (reclaim.Modelled ? reclaimable.Pages(zone) : 0) + zone.FreePages;
-                if (buddy.ZoneWatermarkOk(zone, order, zone.WmarkPages(Zone.WmarkMin), highest, allocFlags, available)) return true;
+                ret = buddy.ZoneWatermarkOk(zone, order, zone.WmarkPages(Zone.WmarkMin), highest, allocFlags, available);
             }
             clock.CondResched();
         }
-        return buddy.UnreserveHighatomicPageblock(migratetype, force: true);
+        return ret || buddy.UnreserveHighatomicPageblock(migratetype, force: true);
     }
 
     /// <summary>

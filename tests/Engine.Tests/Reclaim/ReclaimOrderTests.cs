@@ -100,4 +100,34 @@ public class ReclaimOrderTests
         lru.PutbackLruPage(referenced);
         rig.Lists.FreeHead(list);
     }
+
+    /// <summary>
+    /// The end of writeback of a PG_reclaim page that reclaim activated meanwhile: v3.16's rotate_reclaimable_page leaves
+    /// an active page where it is; 6.1's folio_rotate_reclaimable (6.1.78 mm/swap.c, lru_move_tail_fn) clears PG_active
+    /// and puts it at the inactive tail, next for reclaim, counting pgrotated.
+    /// </summary>
+    [TestCase("fixed", false)]
+    [TestCase("v6.1", true)]
+    public void EndOfWriteback_OfAnActivePage_RotatesItToTheInactiveTailIn6_1Only(string design, bool rotated)
+    {
+        var rig = new PressureRig(design: design);
+        rig.Sim.WorkloadFile(1, dirty: 1.0);
+        int page = rig.LruList(Zone.LruInactiveFile)[0];
+        rig.Access([page], times: 2); // activated, as reclaim activates a page it leaves for I/O
+        Assert.That(rig.Pages.Test(page, PG.Active), "precondition: active");
+        long activeBefore = rig.Stat(ZoneStat.NrActiveFile);
+
+        rig.Pages.Clear(page, PG.Dirty); // clear_page_dirty_for_io, as pageout does
+        rig.Node.ZoneOf(page).Stat.Add((int)ZoneStat.NrDirty, -1);
+        rig.Pages.Set(page, PG.Reclaim);
+        rig.Get<Writeback>().StartWriteback(page); // no device latency: end_page_writeback at once
+
+        Assert.That(rig.Pages.Test(page, PG.Active), Is.EqualTo(!rotated));
+        Assert.That(rig.Event(VmEvent.Pgrotated), Is.EqualTo(rotated ? 1 : 0));
+        Assert.That(rig.Stat(ZoneStat.NrActiveFile), Is.EqualTo(activeBefore - (rotated ? 1 : 0)));
+        Assert.That(rig.LruList(rotated ? Zone.LruInactiveFile : Zone.LruActiveFile).Contains(page));
+        if (rotated) Assert.That(rig.LruList(Zone.LruInactiveFile)[^1], Is.EqualTo(page), "at the tail");
+        rig.Sim.CheckInvariants();
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
 }
