@@ -180,15 +180,16 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     }
 
     /// <summary>
-    /// mark_page_accessed (v3.16): inactive and referenced → activate (activate_page, or PG_active if the page
-    /// still sits in a pagevec); else set PG_referenced. The activate pagevec is drained at once here.
+    /// mark_page_accessed (v3.16): inactive and referenced → activate (activate_page; a page off the LRU gets PG_active only
+    /// if it sits in this CPU's pagevec, __lru_cache_activate_page: one isolated, being freed or in another CPU's pagevec is
+    /// left alone); either way PG_referenced is cleared. Else set PG_referenced. The activate pagevec is drained at once here.
     /// </summary>
     public void MarkPageAccessed(int pfn)
     {
         if (!pages.Test(pfn, PG.Active) && !pages.Test(pfn, PG.Unevictable) && pages.Test(pfn, PG.Referenced))
         {
             if (pages.PageLru(pfn)) ActivatePage(pfn);
-            else pages.Set(pfn, PG.Active); // __lru_cache_activate_page: it lands on the active list when drained
+            else if (pagevecs?.LocalHolds(pfn) == true) pages.Set(pfn, PG.Active); // lands on the active list when drained
             pages.Clear(pfn, PG.Referenced);
         }
         else if (!pages.Test(pfn, PG.Referenced)) pages.Set(pfn, PG.Referenced);

@@ -50,6 +50,16 @@ internal sealed class Pagevecs : ISnapshotState
     /// <summary>The pages parked on <paramref name="cpu"/>'s lru_add_pvec, oldest first.</summary>
     public IReadOnlyList<int> LruAdd(int cpu) => _lruAdd[cpu];
 
+    /// <summary>__lru_cache_activate_page's search (get_cpu_var): whether the running CPU's own pagevec holds <paramref name="pfn"/>.</summary>
+    public bool LocalHolds(int pfn)
+    {
+        int cpu = _scheduler.Current.Cpu;
+        _sections.Enter(cpu, cpu);
+        bool found = _lruAdd[cpu].Contains(pfn);
+        _sections.Exit(cpu, cpu);
+        return found;
+    }
+
     /// <summary>
     /// __lru_cache_add: with the page's extra reference already taken, drain this CPU's pagevec through
     /// <paramref name="drain"/> if it is full, then park the page.

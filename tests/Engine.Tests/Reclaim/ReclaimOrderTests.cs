@@ -130,4 +130,41 @@ public class ReclaimOrderTests
         rig.Sim.CheckInvariants();
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
+
+    /// <summary>
+    /// mark_page_accessed (v3.16 mm/swap.c) on a referenced page off the LRU: __lru_cache_activate_page sets PG_active
+    /// only if the page sits in this CPU's lru_add_pvec (it lands on the active list when drained); a page isolated
+    /// from the LRU (by reclaim or migration) is left inactive. PG_referenced is cleared either way.
+    /// </summary>
+    [Test]
+    public void MarkPageAccessed_v3_16_ActivatesAPageOffTheLruOnlyInThisCpusPagevec()
+    {
+        var rig = Rig.Create(TestOptions.Classic(64, 1, 1, "fixed") with { Pagevecs = true });
+        var lru = rig.Get<Lru>();
+        rig.Sim.WorkloadFile(1);
+        var parked = rig.Get<Pagevecs>().LruAdd(0);
+        Assert.That(parked, Is.Not.Empty, "precondition: pages wait in the pagevec");
+        int inPagevec = parked[^1];
+        rig.RunOnCpu0(() =>
+        {
+            lru.MarkPageAccessed(inPagevec);
+            lru.MarkPageAccessed(inPagevec);
+            return 0;
+        });
+        Assert.That(rig.Pages.Test(inPagevec, PG.Active), "in this CPU's pagevec: PG_active");
+
+        var zone = rig.Node.ZoneOf(inPagevec);
+        int list = rig.IsolateLruPages(zone, 1);
+        int isolated = rig.Lists.Next(list);
+        Assert.That(rig.Pages.PageLru(isolated), Is.False, "precondition: isolated");
+        Assert.That(rig.Get<Pagevecs>().LruAdd(0), Does.Not.Contain(isolated));
+        rig.RunOnCpu0(() =>
+        {
+            lru.MarkPageAccessed(isolated);
+            lru.MarkPageAccessed(isolated);
+            return 0;
+        });
+        Assert.That(rig.Pages.Test(isolated, PG.Active), Is.False, "isolated: left inactive");
+        Assert.That(rig.Pages.Test(isolated, PG.Referenced), Is.False, "ClearPageReferenced all the same");
+    }
 }
