@@ -20,6 +20,8 @@ internal abstract class SwapReadahead(PageTable pages, IPageAllocator allocator,
     /// <summary>page_cluster as swap_setup sets it on machines of 16 MiB and more (every guest here): windows of up to 8 slots.</summary>
     private const int PageCluster = 3;
 
+    // Plain fields, not a SharedArray recorded for partial-order reduction: swap-ins come only from workload.touch,
+    // which no race operation runs, so no explored path reaches them.
     private int _readaheadHits;      // swapin_readahead_hits
     private int _prevOffset;         // swapin_nr_pages' static prev_offset
     private int _lastReadaheadPages; // and its last_readahead_pages
