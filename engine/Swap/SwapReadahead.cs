@@ -7,8 +7,8 @@ namespace BalloonScript.Engine.Swap;
 
 /// <summary>
 /// Swap-in with readahead (v3.16 mm/swap_state.c: lookup_swap_cache, swapin_nr_pages, swapin_readahead,
-/// read_swap_cache_async; 6.1.78 the same as swap_cluster_readahead, which 6.1 takes for swap on a rotational disk, as
-/// a virtio-blk disk is to a guest): a fault that misses the swap cache reads the page_cluster-aligned window of slots
+/// read_swap_cache_async, read in TROVON v3.16; 6.1.78 the same as swap_cluster_readahead, read in the Natsume324 tree,
+/// which 6.1 takes for swap on a rotational disk, as a virtio-blk disk is to a guest): a fault that misses the swap cache reads the page_cluster-aligned window of slots
 /// around its slot into the swap cache, each page allocated, added and read (pswpin), then its own. The window is
 /// sized from the readahead hits since the last such fault (swapin_nr_pages' "+ 2" heuristic, the same in both
 /// versions): one page while faults are neither hits nor at adjacent slots, up to 2^page_cluster = 8. What each

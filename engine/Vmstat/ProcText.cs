@@ -74,7 +74,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
 
     /// <summary>
     /// vmstat_show: every zone_stat_item summed over zones, the two writeback thresholds (global_dirty_limits with
-    /// dirty_ratio 20 and dirty_background_ratio 10), then the vm events (pgpgin/pgpgout halved: sectors to KiB).
+    /// dirty_ratio 20 and dirty_background_ratio 10), then the vm events as shown (<see cref="VmStat.Shown"/>: pgpgin/pgpgout halved, sectors to KiB).
     /// The balloon events are printed by designs whose balloon code has them (v3.18 on); the events later kernels added
     /// by none (v4.8's text adds compact_daemon_wake: <see cref="V4_8.ProcText"/>).
     /// </summary>
@@ -91,9 +91,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
             var ev = (VmEvent)e;
             if (ev >= VmEvent.OomKill) break; // the events later kernels added
             if (!balloonEvents && ev is VmEvent.BalloonInflate or VmEvent.BalloonDeflate or VmEvent.BalloonMigrate) continue;
-            long v = vmstat.Event(ev);
-            if (ev is VmEvent.Pgpgin or VmEvent.Pgpgout) v /= 2;
-            sb.Append(VmEvents.Names[e]).Append(' ').Append(v).Append('\n');
+            sb.Append(VmEvents.Names[e]).Append(' ').Append(vmstat.Shown(ev)).Append('\n');
         }
         return sb.ToString();
     }

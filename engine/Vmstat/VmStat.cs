@@ -28,6 +28,9 @@ internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
         return _events[(int)e];
     }
 
+    /// <summary>An event as /proc/vmstat shows it: vmstat_start halves pgpgin and pgpgout, sectors to KiB.</summary>
+    public long Shown(VmEvent e) => e is VmEvent.Pgpgin or VmEvent.Pgpgout ? Event(e) / 2 : Event(e);
+
     /// <summary>global_page_state(item).</summary>
     public long Global(ZoneStat item)
     {
@@ -47,10 +50,7 @@ internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
         if (StepAccesses.Compiled) scheduler.Accesses?.Global();
         var values = new long[(int)ZoneStat.Count + (int)VmEvent.Count];
         for (int i = 0; i < (int)ZoneStat.Count; i++) values[i] = Global((ZoneStat)i);
-        _events.CopyTo(values, (int)ZoneStat.Count);
-        // vmstat_start: pgpgin and pgpgout are counted in sectors and shown in KiB.
-        values[(int)ZoneStat.Count + (int)VmEvent.Pgpgin] /= 2;
-        values[(int)ZoneStat.Count + (int)VmEvent.Pgpgout] /= 2;
+        for (int e = 0; e < (int)VmEvent.Count; e++) values[(int)ZoneStat.Count + e] = Shown((VmEvent)e);
         return values;
     }
 }

@@ -5,11 +5,13 @@ using BalloonScript.Engine.Vmstat;
 namespace BalloonScript.Engine.Swap.V6_1;
 
 /// <summary>
-/// swap_cluster_readahead of 6.1 (mm/swap_state.c, 6.1.78; swapin_readahead's choice for swap on a rotational disk,
-/// and a virtio-blk disk is one to the guest): __read_swap_cache_async
-/// allocates nothing for a slot no page table refers to (the swap slot cache is enabled on a running 6.1), only a page
-/// read just now is marked PG_readahead and counted in swap_ra, and a fault that finds one counts swap_ra_hit. (6.1
-/// sleeps a jiffy before it looks again when another CPU got to the slot first; here it looks again at once.)
+/// swap_cluster_readahead of 6.1 (mm/swap_state.c, read in the 6.1.78 Natsume324 tree). swapin_readahead takes it
+/// while any swap device is rotational (swap_use_vma_readahead: nr_rotate_swap, which swapon raises for a device without
+/// QUEUE_FLAG_NONROT; virtio_blk's probe does not set it — read in a 5.x virtio_blk.c —, so a guest's virtio-blk swap
+/// counts). __read_swap_cache_async allocates nothing for a slot no page table refers to (swap_slot_cache_enabled: true
+/// on a running 6.1), only a page read just now is marked PG_readahead and counted in swap_ra, and a fault that finds
+/// one (swap_cache_get_folio, 6.1's lookup_swap_cache) counts swap_ra_hit. (6.1 sleeps a jiffy before it looks again
+/// when another CPU got to the slot first; here it looks again at once.)
 /// </summary>
 internal sealed class SwapClusterReadahead(PageTable pages, IPageAllocator allocator, IBuddyAllocator buddy, Lru lru, SwapCache swapCache,
     VmStat vmstat) : SwapReadahead(pages, allocator, buddy, lru, swapCache, vmstat)

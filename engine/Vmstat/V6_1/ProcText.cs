@@ -48,7 +48,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
     public override string ExtfragIndex() => PerOrder(Fragmentation.ZoneIndex, width: 2);
 
     private long G(ZoneStat item) => VmStat.Global(item);
-    private long E(VmEvent e) => VmStat.Event(e);
+    private long E(VmEvent e) => VmStat.Shown(e);
     private long NumaHits => Node.Zones.Sum(buddy.NumaHit);
 
     private IEnumerable<(string, long)> Items()
@@ -66,7 +66,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
             ("numa_hit", NumaHits), .. Zero("numa_miss", "numa_foreign", "numa_interleave"), ("numa_local", NumaHits), ("numa_other", 0),
             .. NodeItems(),
             ("nr_dirty_threshold", dirty), ("nr_dirty_background_threshold", background),
-            ("pgpgin", E(VmEvent.Pgpgin) / 2), ("pgpgout", E(VmEvent.Pgpgout) / 2), ("pswpin", E(VmEvent.Pswpin)), ("pswpout", E(VmEvent.Pswpout)),
+            ("pgpgin", E(VmEvent.Pgpgin)), ("pgpgout", E(VmEvent.Pgpgout)), ("pswpin", E(VmEvent.Pswpin)), ("pswpout", E(VmEvent.Pswpout)),
             .. PerZone("pgalloc", i => i < 4 ? E(VmEvent.PgallocDma + i) : 0),
             .. PerZone("allocstall", i => i < 4 ? E(VmEvent.AllocstallDma + i) : 0),
             .. PerZone("pgskip", i => i < 4 ? E(VmEvent.PgskipDma + i) : 0),
