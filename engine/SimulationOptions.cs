@@ -47,7 +47,7 @@ public sealed record SimulationOptions
     /// </summary>
     public bool Reclaim { get; init; } = true;
 
-    /// <summary>Model the per-cpu LRU pagevecs (v3.16 mm/swap.c lru_add_pvec) in front of the LRU lists.</summary>
+    /// <summary>Model the per-cpu LRU-add batch in front of the LRU lists (v3.16 mm/swap.c lru_add_pvec, 6.1 cpu_fbatches.lru_add).</summary>
     public bool Pagevecs { get; init; } = true;
 
     /// <summary>Swap space in MiB, [0, 65536]; 0 = no swap (anonymous pages cannot be reclaimed).</summary>

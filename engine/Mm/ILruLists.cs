@@ -20,4 +20,14 @@ internal interface ILruLists
     /// pages it leaves for I/O; 6.1's lru_move_tail_fn). v3.16's rotate_reclaimable_page leaves an active page alone.
     /// </summary>
     bool RotateDeactivates { get; }
+
+    /// <summary>PAGEVEC_SIZE, the pages a CPU's LRU-add batch holds: 14 in v3.16, 15 in 6.1 (a one-byte count).</summary>
+    int LruAddBatchSize { get; }
+
+    /// <summary>
+    /// <c>lru_cache_add</c> drains the batch once the page it adds fills it (4.7's __lru_cache_add, 6.1's folio_add_lru:
+    /// "if (!folio_batch_add(...)) folio_batch_move_lru"), rather than before adding to a full one (v3.16 __lru_cache_add:
+    /// "if (!pagevec_space(pvec)) __pagevec_lru_add(pvec)"): a full batch never waits for the next page.
+    /// </summary>
+    bool DrainFullBatchAfterAdd { get; }
 }

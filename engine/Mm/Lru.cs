@@ -107,8 +107,8 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     }
 
     /// <summary>
-    /// lru_cache_add (v3.16): with pagevecs, take a reference and park the page in this CPU's lru_add_pvec (drained
-    /// first when full); without, __pagevec_lru_add_fn at once.
+    /// lru_cache_add (v3.16; 6.1 folio_add_lru): with pagevecs, take a reference and park the page in this CPU's batch
+    /// (drained when full: <see cref="Pagevecs.Add"/>); without, __pagevec_lru_add_fn at once.
     /// </summary>
     public void LruCacheAdd(int pfn)
     {

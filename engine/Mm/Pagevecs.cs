@@ -4,10 +4,12 @@ using BalloonScript.Engine.Snapshots;
 namespace BalloonScript.Engine.Mm;
 
 /// <summary>
-/// The per-cpu <c>lru_add_pvec</c> of v3.16 mm/swap.c (registered with <see cref="SimulationOptions.Pagevecs"/>):
-/// <c>lru_cache_add</c> parks a page there with an extra reference, draining the PAGEVEC_SIZE (14) pages already
-/// there first when it is full ("drain before add", as until v4.7); a parked page is not PageLRU, so neither reclaim
-/// nor compaction can isolate it. lru_add_drain drains the running CPU's, lru_add_drain_all every CPU's.
+/// The per-cpu <c>lru_add_pvec</c> of v3.16 mm/swap.c, 6.1's <c>cpu_fbatches.lru_add</c> (registered with
+/// <see cref="SimulationOptions.Pagevecs"/>): <c>lru_cache_add</c> parks a page there with an extra reference; the batch
+/// holds <see cref="ILruLists.LruAddBatchSize"/> pages and is drained when full, before the next page is added (v3.16)
+/// or as soon as the page that fills it is (6.1; <see cref="ILruLists.DrainFullBatchAfterAdd"/>). A parked page is not
+/// PageLRU, so neither reclaim nor compaction can isolate it. lru_add_drain drains the running CPU's, lru_add_drain_all
+/// every CPU's.
 /// <para>
 /// A CPU's pagevec is only ever touched by that CPU: <c>__lru_cache_add</c> and <c>lru_add_drain</c> run with preemption
 /// off (<c>get_cpu_var</c>), and <c>lru_add_drain_all</c> queues the drain as work on each CPU and waits for it
@@ -17,19 +19,20 @@ namespace BalloonScript.Engine.Mm;
 /// </summary>
 internal sealed class Pagevecs : ISnapshotState
 {
-    /// <summary>PAGEVEC_SIZE.</summary>
-    public const int PagevecSize = 14;
-
     private readonly Scheduler _scheduler;
+    private readonly int _size;
+    private readonly bool _drainAfterAdd;
     private readonly List<int>[] _lruAdd;
 
     [NotState("held only inside a path's section on a pagevec, within a run")]
     private readonly CpuSections _sections;
 
-    public Pagevecs(Scheduler scheduler)
+    public Pagevecs(Scheduler scheduler, ILruLists lruLists)
     {
         _scheduler = scheduler;
-        _lruAdd = Enumerable.Range(0, scheduler.Cpus).Select(_ => new List<int>(PagevecSize)).ToArray();
+        _size = lruLists.LruAddBatchSize;
+        _drainAfterAdd = lruLists.DrainFullBatchAfterAdd;
+        _lruAdd = Enumerable.Range(0, scheduler.Cpus).Select(_ => new List<int>(_size)).ToArray();
         _sections = new CpuSections(scheduler, Enumerable.Range(0, scheduler.Cpus).Select(cpu => $"lru_add_pvec of cpu{cpu}").ToArray());
     }
 
@@ -61,16 +64,18 @@ internal sealed class Pagevecs : ISnapshotState
     }
 
     /// <summary>
-    /// __lru_cache_add: with the page's extra reference already taken, drain this CPU's pagevec through
-    /// <paramref name="drain"/> if it is full, then park the page.
+    /// __lru_cache_add (v3.16), folio_add_lru (6.1): with the page's extra reference already taken, park the page in this
+    /// CPU's batch, draining the batch through <paramref name="drain"/> when it is full: before the page goes in, or
+    /// once it has.
     /// </summary>
     public void Add(int pfn, Action<List<int>> drain)
     {
         int cpu = _scheduler.Current.Cpu;
         var pvec = _lruAdd[cpu];
         _sections.Enter(cpu, cpu);
-        if (pvec.Count == PagevecSize) drain(pvec);
+        if (!_drainAfterAdd && pvec.Count == _size) drain(pvec);
         pvec.Add(pfn);
+        if (_drainAfterAdd && pvec.Count == _size) drain(pvec);
         _sections.Exit(cpu, cpu);
     }
 

@@ -1,0 +1,43 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Mm;
+
+/// <summary>
+/// The per-cpu batch in front of the LRU lists: v3.16's lru_add_pvec (PAGEVEC_SIZE 14, __lru_cache_add drains a full
+/// pagevec before it adds the next page) against 6.1's cpu_fbatches.lru_add (PAGEVEC_SIZE 15, folio_add_lru drains the
+/// batch as soon as the page that fills it is added).
+/// </summary>
+public class LruAddBatchTests
+{
+    [TestCase("fixed", 14, false)]
+    [TestCase("v6.1", 15, true)]
+    public void LruCacheAdd_FullBatch_DrainedBeforeTheNextPage_v3_16_OrOnceFilled_v6_1(string design, int size, bool drainedOnceFilled)
+    {
+        var rig = Rig.Create(TestOptions.Classic(64, 1, 1, design) with { Pagevecs = true });
+        var lru = rig.Get<Lru>();
+        var alloc = rig.Get<IPageAllocator>();
+        var parked = rig.Get<Pagevecs>().LruAdd(0);
+        int lruPagesBefore = LruPages(rig);
+        // Pages as a fault takes them: allocated with their own reference, then lru_cache_add takes the batch's.
+        var pfns = rig.RunOnCpu0(() => Enumerable.Range(0, size + 1).Select(_ => alloc.AllocPages(0, Gfp.HighUserMovable)).ToArray());
+        Assert.That(pfns, Has.All.GreaterThanOrEqualTo(0), "precondition: pages to add");
+
+        for (int i = 0; i < size - 1; i++) rig.RunOnCpu0(() => { lru.LruCacheAdd(pfns[i]); return 0; });
+        Assert.That(parked, Has.Count.EqualTo(size - 1), "one short of full: all parked");
+        Assert.That(LruPages(rig), Is.EqualTo(lruPagesBefore));
+
+        rig.RunOnCpu0(() => { lru.LruCacheAdd(pfns[size - 1]); return 0; });
+        Assert.That(parked, Has.Count.EqualTo(drainedOnceFilled ? 0 : size), "the page that fills the batch");
+        Assert.That(LruPages(rig) - lruPagesBefore, Is.EqualTo(drainedOnceFilled ? size : 0));
+
+        rig.RunOnCpu0(() => { lru.LruCacheAdd(pfns[size]); return 0; });
+        Assert.That(parked, Is.EqualTo(new[] { pfns[size] }), "the next page starts a new batch");
+        Assert.That(LruPages(rig) - lruPagesBefore, Is.EqualTo(size), "the full batch is on the LRU either way");
+        Assert.That(pfns.Take(size).All(rig.Pages.PageLru));
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    private static int LruPages(Rig rig) => Enumerable.Range(0, rig.Pages.Count.Length).Count(rig.Pages.PageLru);
+}
