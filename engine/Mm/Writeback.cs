@@ -7,7 +7,8 @@ namespace BalloonScript.Engine.Mm;
 /// Writeback at the level of page state (mm/page-writeback.c, mm/filemap.c, v3.16): a write starts with
 /// set_page_writeback (PG_writeback, NR_WRITEBACK) and completes <see cref="SimulationOptions.IoLatencyMs"/> later
 /// with end_page_writeback (a PG_reclaim page is rotated to the tail of its inactive list for reclaim; NR_WRITTEN).
-/// A latency of 0 completes the write at once, as a synchronous device (zram's rw_page) does.
+/// A latency of 0 completes the write at once, as a synchronous device (zram's rw_page) does. The dirty limits
+/// (global_dirty_limits) are computed here too, for /proc/vmstat's thresholds and v3.16 reclaim's throttle_vm_writeout.
 /// </summary>
 internal sealed class Writeback
 {
@@ -19,6 +20,9 @@ internal sealed class Writeback
     private readonly Lru _lru;
     private readonly VmStat _vmstat;
 
+    /// <summary>vm_dirty_ratio and dirty_background_ratio (sysctl defaults, not options).</summary>
+    private const int DirtyRatio = 20, DirtyBackgroundRatio = 10;
+
     public Writeback(PageTable pages, PageLists lists, Node node, Lru lru, SimClock clock, VmStat vmstat, SimulationOptions options)
     {
         _vmstat = vmstat;
@@ -29,6 +33,60 @@ internal sealed class Writeback
         _clock = clock;
         _latencyNs = (long)Math.Round(options.IoLatencyMs * 1_000_000);
         clock.Handle(TimerKind.WritebackDone, pfn => EndPageWriteback((int)pfn));
+        BootDirtyLimit = DirtyRatio * (node.Zones.Sum(z => z.ManagedPages) + 1) / 100;
+    }
+
+    /// <summary>
+    /// global_dirty_limit as writeback_set_ratelimit leaves it at boot (page_writeback_init, start_kernel): the dirty
+    /// threshold of a guest whose managed pages are all free, before init_per_zone_wmark_min (an initcall, later) sets
+    /// dirty_balance_reserve and before any page cache. Only balance_dirty_pages moves it afterwards
+    /// (update_dirty_limit), and dirtying tasks are not throttled here, so it stays.
+    /// </summary>
+    public long BootDirtyLimit { get; }
+
+    /// <summary>
+    /// global_dirty_limits (v3.16 mm/page-writeback.c; 6.1's domain_dirty_limits gives the same for one node without
+    /// highmem): dirtyable memory = free pages less dirty_balance_reserve (each zone's highest lowmem_reserve plus its
+    /// high watermark, at most its managed pages) plus the file LRU, + 1; dirty = 20% of it, background = 10% (halved
+    /// dirty if not below it).
+    /// </summary>
+    public (long Background, long Dirty) GlobalDirtyLimits()
+    {
+        long reserve = _node.TotalreservePages();
+        long x = _vmstat.Global(ZoneStat.NrFreePages);
+        x -= Math.Min(x, reserve);
+        x += _vmstat.Global(ZoneStat.NrInactiveFile) + _vmstat.Global(ZoneStat.NrActiveFile);
+        long available = x + 1;
+        long dirty = DirtyRatio * available / 100, background = DirtyBackgroundRatio * available / 100;
+        if (background >= dirty) background = dirty / 2;
+        return (background, dirty);
+    }
+
+    /// <summary>
+    /// congestion_wait rounds of one <see cref="ThrottleVmWriteout"/> before it gives up (10 s of simulated time; the
+    /// kernel waits as long as writeback stays above the limit, which an explored race, where sleeps fire no timers,
+    /// could make for ever).
+    /// </summary>
+    public const int ThrottleLimit = 100;
+
+    /// <summary>
+    /// throttle_vm_writeout (v3.16 mm/page-writeback.c, the end of shrink_lruvec until 4.8 removed it): while the pages
+    /// under writeback (NR_WRITEBACK; NR_UNSTABLE_NFS is 0) exceed the dirty limit (hard_dirty_limit: the larger of the
+    /// current one and <see cref="BootDirtyLimit"/>) plus a tenth, congestion_wait HZ/10; a caller without both
+    /// __GFP_FS and __GFP_IO waits once at most. Returns the rounds waited.
+    /// </summary>
+    public int ThrottleVmWriteout(PageAlloc.Gfp gfpMask)
+    {
+        for (int rounds = 0; rounds < ThrottleLimit; )
+        {
+            long dirtyThresh = Math.Max(GlobalDirtyLimits().Dirty, BootDirtyLimit);
+            dirtyThresh += dirtyThresh / 10;
+            if (_vmstat.Global(ZoneStat.NrWriteback) <= dirtyThresh) return rounds;
+            _clock.CongestionWait();
+            rounds++;
+            if ((gfpMask & (PageAlloc.Gfp.Fs | PageAlloc.Gfp.Io)) != (PageAlloc.Gfp.Fs | PageAlloc.Gfp.Io)) return rounds;
+        }
+        return ThrottleLimit;
     }
 
     /// <summary>set_page_writeback, and the I/O completing after the device latency.</summary>

@@ -11,7 +11,7 @@ namespace BalloonScript.Engine.Vmstat;
 /// page allocator's migratetypes (<see cref="Zone.Types"/>).
 /// </summary>
 internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    PageAlloc.IPerCpuPages? pcp = null)
+    Writeback writeback, PageAlloc.IPerCpuPages? pcp = null)
 {
     protected Node Node => node;
     protected PageLists Lists => lists;
@@ -19,6 +19,8 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     protected SimulationOptions Options => options;
     protected Reclaim.ZoneReclaimable Reclaimable => reclaimable;
     protected PageAlloc.IPerCpuPages? Pcp => pcp;
+    /// <summary>global_dirty_limits (<see cref="Writeback.GlobalDirtyLimits"/>), for the two thresholds /proc/vmstat prints.</summary>
+    protected (long Background, long Dirty) GlobalDirtyLimits() => writeback.GlobalDirtyLimits();
 
     /// <summary>MAX_NR_ZONES on x86-64.</summary>
     private const int MaxNrZones = 4;
@@ -138,23 +140,6 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     {
         sb.Append($"\n    cpu: {cpu}\n              count: {count}\n              high:  {high}\n              batch: {batch}");
         sb.Append($"\n  vm stats threshold: {z.StatThreshold}");
-    }
-
-    /// <summary>
-    /// global_dirty_limits (v3.16): dirtyable memory = free pages less dirty_balance_reserve (each zone's highest
-    /// lowmem_reserve plus its high watermark, at most its managed pages) plus the file LRU, + 1; dirty = 20% of it,
-    /// background = 10% (halved dirty if not below it).
-    /// </summary>
-    protected (long Background, long Dirty) GlobalDirtyLimits()
-    {
-        long reserve = node.TotalreservePages();
-        long x = vmstat.Global(ZoneStat.NrFreePages);
-        x -= Math.Min(x, reserve);
-        x += vmstat.Global(ZoneStat.NrInactiveFile) + vmstat.Global(ZoneStat.NrActiveFile);
-        long available = x + 1;
-        long dirty = 20 * available / 100, background = 10 * available / 100;
-        if (background >= dirty) background = dirty / 2;
-        return (background, dirty);
     }
 
     /// <summary>/sys/kernel/debug/extfrag/extfrag_index (extfrag_show_print: <c>"%d.%03d "</c> per order).</summary>

@@ -16,7 +16,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// reclaim decides by. One lruvec per zone (no memcg). docs/kernel/reclaim-v3.16.md §2.
 /// </summary>
 internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable, PageReclaim pageReclaim,
-    ICompaction compaction, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler, SimClock clock)
+    ICompaction compaction, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler, SimClock clock, Writeback writeback)
 {
     /// <summary>
     /// too_many_isolated's congestion_wait rounds before a simulated reclaimer gives up waiting (10 s of simulated time;
@@ -62,7 +62,8 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     /// <summary>
     /// shrink_lruvec (v3.16): scan each list's share in SWAP_CLUSTER_MAX batches, round robin over INACTIVE_ANON,
     /// ACTIVE_ANON, INACTIVE_FILE, ACTIVE_FILE; once nr_to_reclaim is met (not in direct reclaim's first pass),
-    /// stop the smaller type and scan the other only in proportion; then age the anon lists if they are unbalanced.
+    /// stop the smaller type and scan the other only in proportion; then age the anon lists if they are unbalanced, and
+    /// wait while too many pages are under writeback (throttle_vm_writeout).
     /// </summary>
     private void ShrinkLruvec(Zone zone, ScanControl sc)
     {
@@ -72,6 +73,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
         sc.NrReclaimed += ShrinkLruvecLoop.Run(nr, sc.NrToReclaim, proportionalReclaim, (Shrinker: this, Zone: zone, Sc: sc),
             static (s, l, n) => s.Shrinker.ShrinkList(l, n, s.Zone, s.Sc), scanToCutTarget: true, condResched: null);
         AgeActiveAnon(zone, sc);
+        writeback.ThrottleVmWriteout(sc.GfpMask);
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Vmstat.V4_8;
 /// <c>compact_daemon_*_scanned</c> counters came after v4.9 and are not printed.
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    PageAlloc.IPerCpuPages? pcp = null) : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, pcp)
+    Writeback writeback, PageAlloc.IPerCpuPages? pcp = null) : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, writeback, pcp)
 {
     public override string Vmstat()
     {

@@ -18,8 +18,8 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// </para>
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    BuddyAllocator buddy, Reclaim.IReclaim reclaim, Swap.SwapArea swap, IPerCpuPages? pcp = null)
-    : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, pcp)
+    Writeback writeback, BuddyAllocator buddy, Reclaim.IReclaim reclaim, Swap.SwapArea swap, IPerCpuPages? pcp = null)
+    : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, writeback, pcp)
 {
     /// <summary>The zone types of an x86-64 kernel with ZONE_DEVICE, in zone_idx order (MAX_NR_ZONES = 5).</summary>
     private static readonly string[] ZoneNames = ["DMA", "DMA32", "Normal", "Movable", "Device"];
