@@ -15,9 +15,9 @@ namespace BalloonScript.Engine.Mm;
 internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer,
     VmStat vmstat, Scheduler scheduler, ILruLists lruLists, Pagevecs? pagevecs = null)
 {
-    /// <summary>The drain a full pagevec runs, made once (a method group would allocate a delegate per page).</summary>
+    /// <summary>The drains a full batch runs, made once (a method group would allocate a delegate per page).</summary>
     [Snapshots.NotState("wiring")]
-    private Action<List<int>>? _drain;
+    private Action<List<int>>? _drain, _activate;
 
     // The small list and counter helpers below are inlined always, as the page fields' accessors are (PageField's indexer).
     /// <summary>page_is_file_cache(): not swap-backed. Balloon pages have no PG_swapbacked, so they count as file.</summary>
@@ -124,24 +124,31 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
         pagevecs.Add(pfn, _drain ??= PagevecLruAdd);
     }
 
-    /// <summary>lru_add_drain (v3.16): drain the running CPU's lru_add_pvec.</summary>
+    /// <summary>lru_add_drain (v3.16): drain the running CPU's lru_add_pvec, then its activate batch.</summary>
     public void LruAddDrain()
     {
-        pagevecs?.Drain(scheduler.Current.Cpu, _drain ??= PagevecLruAdd);
+        pagevecs?.Drain(scheduler.Current.Cpu, _drain ??= PagevecLruAdd, _activate ??= PagevecActivate);
     }
 
-    /// <summary>lru_add_drain_all (v3.16): drain every CPU's lru_add_pvec (the work queued on each CPU; <see cref="Pagevecs"/>).</summary>
+    /// <summary>lru_add_drain_all (v3.16): drain every CPU's batches (the work queued on each CPU; <see cref="Pagevecs"/>).</summary>
     public void LruAddDrainAll()
     {
         if (pagevecs is null) return;
-        for (int cpu = 0; cpu < scheduler.Cpus; cpu++) pagevecs.Drain(cpu, _drain ??= PagevecLruAdd);
+        for (int cpu = 0; cpu < scheduler.Cpus; cpu++) pagevecs.Drain(cpu, _drain ??= PagevecLruAdd, _activate ??= PagevecActivate);
     }
 
+    /// <summary>__pagevec_lru_add: <see cref="PagevecLruMove"/> with __pagevec_lru_add_fn.</summary>
+    private void PagevecLruAdd(List<int> pvec) => PagevecLruMove(pvec, activate: false);
+
+    /// <summary>activate_page_drain (v3.16), folio_activate_drain (6.1): <see cref="PagevecLruMove"/> with __activate_page.</summary>
+    private void PagevecActivate(List<int> pvec) => PagevecLruMove(pvec, activate: true);
+
     /// <summary>
-    /// __pagevec_lru_add: each page onto its LRU under its zone's lru_lock (taken once per run of same-zone
-    /// pages), then release_pages drops the pagevec's references, freeing a page whose last reference that was.
+    /// pagevec_lru_move_fn (v3.16; 6.1 folio_batch_move_lru): each page through its move function under its zone's
+    /// lru_lock (taken once per run of same-zone pages), then release_pages drops the batch's references, freeing a page
+    /// whose last reference that was.
     /// </summary>
-    private void PagevecLruAdd(List<int> pvec)
+    private void PagevecLruMove(List<int> pvec, bool activate)
     {
         if (pvec.Count == 0) return;
         Zone? locked = null;
@@ -154,7 +161,8 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
                 zone.LruLock.Lock();
             }
             locked = zone;
-            PagevecLruAddFn(zone, pfn);
+            if (activate) ActivatePageFn(zone, pfn);
+            else PagevecLruAddFn(zone, pfn);
         }
         locked!.LruLock.Unlock();
         foreach (int pfn in pvec) PutPage(pfn);
@@ -180,9 +188,10 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     }
 
     /// <summary>
-    /// mark_page_accessed (v3.16): inactive and referenced → activate (activate_page; a page off the LRU gets PG_active only
-    /// if it sits in this CPU's pagevec, __lru_cache_activate_page: one isolated, being freed or in another CPU's pagevec is
-    /// left alone); either way PG_referenced is cleared. Else set PG_referenced. The activate pagevec is drained at once here.
+    /// mark_page_accessed (v3.16; 6.1 folio_mark_accessed): inactive and referenced → activate (activate_page, queued in
+    /// this CPU's activate batch; a page off the LRU gets PG_active only if it sits in this CPU's pagevec,
+    /// __lru_cache_activate_page: one isolated, being freed or in another CPU's pagevec is left alone); either way
+    /// PG_referenced is cleared. Else set PG_referenced.
     /// </summary>
     public void MarkPageAccessed(int pfn)
     {
@@ -195,11 +204,31 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
         else if (!pages.Test(pfn, PG.Referenced)) pages.Set(pfn, PG.Referenced);
     }
 
-    /// <summary>__activate_page (v3.16): an inactive LRU page to the head of its active list; pgactivate, reclaim_stat.</summary>
+    /// <summary>
+    /// activate_page (v3.16 SMP), folio_activate (6.1): an inactive evictable LRU page is queued in this CPU's activate
+    /// batch with a reference of its own; without pagevecs, __activate_page at once.
+    /// </summary>
     private void ActivatePage(int pfn)
     {
+        if (!pages.PageLru(pfn) || pages.Test(pfn, PG.Active) || pages.Test(pfn, PG.Unevictable)) return;
+        if (pagevecs is not null)
+        {
+            pages.Count[pfn]++; // page_cache_get: the batch's reference
+            pagevecs.AddToActivate(pfn, _activate ??= PagevecActivate);
+            return;
+        }
         var zone = node.ZoneOf(pfn);
         zone.LruLock.Lock();
+        ActivatePageFn(zone, pfn);
+        zone.LruLock.Unlock();
+    }
+
+    /// <summary>
+    /// __activate_page (v3.16; 6.1 folio_activate_fn, after folio_batch_move_lru skipped a page no longer on the LRU):
+    /// an inactive LRU page to the head of its active list; pgactivate, reclaim_stat. Caller holds lru_lock.
+    /// </summary>
+    private void ActivatePageFn(Zone zone, int pfn)
+    {
         if (pages.PageLru(pfn) && !pages.Test(pfn, PG.Active) && !pages.Test(pfn, PG.Unevictable))
         {
             int file = PageIsFileCache(pfn) ? 1 : 0;
@@ -210,7 +239,6 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
             zone.RecentScanned.Add(file, 1);
             zone.RecentRotated.Add(file, 1);
         }
-        zone.LruLock.Unlock();
     }
 
     /// <summary>
