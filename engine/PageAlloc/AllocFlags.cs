@@ -15,6 +15,11 @@ internal static class AllocFlags
     public const int Harder = 0x10;
     /// <summary>ALLOC_HIGH: __GFP_HIGH set (half below the watermark).</summary>
     public const int High = 0x20;
+    /// <summary>
+    /// ALLOC_FAIR (v3.16; 3.12–4.7): the fast path's first pass takes only zones whose NR_ALLOC_BATCH is left. 0x100 in
+    /// v3.16, the bit 6.1 reuses for ALLOC_NOFRAGMENT: each allocator reads only its own version's flags.
+    /// </summary>
+    public const int Fair = 0x100;
     /// <summary>ALLOC_NO_WATERMARKS (6.1): don't check watermarks at all (PF_MEMALLOC, __GFP_MEMALLOC).</summary>
     public const int NoWatermarks = 0x04;
     /// <summary>ALLOC_OOM (6.1): an OOM victim may go half below the watermark and use the highatomic reserve.</summary>

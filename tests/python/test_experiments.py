@@ -196,7 +196,9 @@ def test_fresh_inflate_fills_whole_pageblocks_with_balloon_pages(bs):
     from balloonscript import experiments as ex
     row = ex.fresh_inflate("fixed", memory_mib=256, balloon_mib=64).iloc[0]
     assert row["balloon_pages"] == 64 * bs.PAGES_PER_MIB
-    assert row["balloon_only_pageblocks"] == 64 // 2, "a fresh guest's free memory is in large blocks: fill_balloon splits them"
+    # A fresh guest's free memory is in large blocks: fill_balloon splits them, taking turns between DMA32 and DMA (v3.16's
+    # fair zone policy), so each zone's run of balloon pages may leave one block at its end partly filled.
+    assert 64 // 2 - 2 <= row["balloon_only_pageblocks"] <= 64 // 2
     assert row["balloon_inflate"] - row["balloon_inflate_before"] == row["balloon_pages"]
     assert "Node 0, zone    DMA32" in row["buddyinfo"]
 

@@ -28,9 +28,9 @@ def test_a_long_race_keeps_each_failure_as_a_few_runs_of_decisions(bs):
     gives every decision back, and the failure replays from it."""
     sim = bs.Simulation(memory_mib=32, cpus=2, seed=427, per_cpu_lists=False, reclaim=False, timeslice_ms=0,
                         host_us_per_page=1)
-    sim.workload.anon(mib=7.878)
-    sim.balloon.inflate(mib=1.193)
-    sim.workload.free(fraction=0.823, pattern="random", seed=62)
+    sim.workload.anon(mib=15)
+    sim.balloon.inflate(mib=2)
+    sim.workload.free(fraction=0.8, pattern="random", seed=62)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # the dfs is capped at 30 schedules, far from its bound
         res = sim.race(cpu0=[bs.op.compact()], cpu1=[bs.op.compact()]).explore(strategy="dfs", depth=1, schedules=30,

@@ -42,6 +42,8 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         for (int i = zones.Count - 1; i >= 0; i--)
         {
             var zone = zones[i];
+            // ALLOC_FAIR: every zone is local (one node); a zone whose batch is spent waits for the reset.
+            if ((allocFlags & AllocFlags.Fair) != 0 && zone.Stat[(int)ZoneStat.NrAllocBatch] <= 0) continue;
             long mark = zone.Watermark[allocFlags & AllocFlags.WmarkMask];
             if (!ZoneWatermarkOk(zone, order, mark, classzone, allocFlags)) continue;
             int pfn = BufferedRmqueue(zone, order, mt);
@@ -70,6 +72,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
                 zone.Lock.Unlock();
             }
             if (pfn < 0 || pfn == bad) return -1;
+            zone.Stat.Add((int)ZoneStat.NrAllocBatch, -(1 << order)); // the fair policy's batch, spent by every allocation
             vmstat.Count(VmEvent.PgallocDma + zone.Index, 1 << order); // __count_zone_vm_events(PGALLOC), before prep_new_page
             if (Checks.PrepNewPage(pfn, order)) return pfn;
             bad = pfn;

@@ -12,7 +12,8 @@ using BalloonScript.Engine.Workload;
 namespace BalloonScript.Engine.PageAlloc.V3_16;
 
 /// <summary>
-/// alloc_pages: v3.16 <c>__alloc_pages_nodemask</c> = the fast path at the low watermark, then
+/// alloc_pages: v3.16 <c>__alloc_pages_nodemask</c> = the fast path at the low watermark (a fair pass over the zones'
+/// NR_ALLOC_BATCH, then, once <c>reset_alloc_batches</c> refilled them, one without), then
 /// <c>__alloc_pages_slowpath</c>: wake kswapd, retry at the min watermark, asynchronous direct compaction, direct
 /// reclaim (then drain_all_pages and a retry), the OOM killer when reclaim made no progress and the request may
 /// invoke it (__GFP_FS without __GFP_NORETRY), <c>should_alloc_retry</c> (an order ≤ 3 request retries for ever,
@@ -40,10 +41,27 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compaction.
     public int AllocPages(int order, Gfp gfp)
     {
         using var _ = scheduler.Current.Path.Enter("__alloc_pages_nodemask");
-        int page = buddy.GetPageFromFreelist(order, gfp, AllocFlags.WmarkLow);
+        int page = buddy.GetPageFromFreelist(order, gfp, AllocFlags.WmarkLow | AllocFlags.Fair);
+        if (page < 0)
+        {
+            // The fair pass found every batch spent (or no zone above its low watermark): reset them, try once more unfairly.
+            ResetAllocBatches();
+            page = buddy.GetPageFromFreelist(order, gfp, AllocFlags.WmarkLow);
+        }
         if (page < 0) page = reclaim.Modelled ? AllocPagesSlowpath(order, gfp) : AllocPagesSlowpathWithoutReclaim(order, gfp);
         if (page >= 0 && order > 0 && (gfp & Gfp.Comp) != 0) buddy.Checks.PrepCompoundPage(page, order);
         return page;
+    }
+
+    /// <summary>
+    /// reset_alloc_batches (v3.16): every zone of the zonelist (all local: one node) gets its batch back,
+    /// NR_ALLOC_BATCH = high − low watermark, whatever of it was left.
+    /// </summary>
+    private void ResetAllocBatches()
+    {
+        foreach (var zone in node.Zones)
+            zone.Stat.Add((int)ZoneStat.NrAllocBatch,
+                zone.Watermark[Zone.WmarkHigh] - zone.Watermark[Zone.WmarkLow] - zone.Stat[(int)ZoneStat.NrAllocBatch]);
     }
 
     /// <summary>__alloc_pages_slowpath (v3.16), reclaim included.</summary>

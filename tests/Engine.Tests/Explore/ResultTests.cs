@@ -36,9 +36,9 @@ public class ResultTests
     public void FailureRecords_OfALongRace_KeepTheirDecisionsAsFewRuns_AndGiveThemBackExactly()
     {
         var sim = Simulation.Create(TestOptions.Classic(32, 2, 427, "legacy"));
-        sim.WorkloadAnon(7.878);
-        sim.BalloonInflate(1.193);
-        sim.WorkloadFree(0.823, "random", 62);
+        sim.WorkloadAnon(15);
+        sim.BalloonInflate(2);
+        sim.WorkloadFree(0.8, "random", 62);
         var race = RaceBuilder.FromOps(sim, [(0, [RaceOp.Of("compact")]), (1, [RaceOp.Of("compact")])]);
 
         var r = Explorer.Explore(race, new ExploreRequest("dfs", 0, pctDepth: 1), 0, 20);

@@ -87,18 +87,18 @@ public class BalloonPressureTests
         // under balloon_lock: the timer fires there. The thread must wait for the mutex (fill_balloon's mutex_lock),
         // not run into it: run to completion, nothing else could release it.
         var rig = new PressureRig(memoryMib: 128, design: design);
-        rig.Sim.WorkloadFile(60);
-        rig.Sim.WorkloadAnon(60);
+        rig.Sim.WorkloadFile(50);
+        rig.Sim.WorkloadAnon(50);
         rig.Sim.WorkloadFree(0.5, "interleave", 1);
         rig.Sim.HostSetTarget(64);
         rig.Sim.Run(3);
         Assume.That(rig.Sim.BalloonPages, Is.LessThan(64 * 256), "the balloon is still filling");
         long migrated = rig.Event(VmEvent.BalloonMigrate);
 
-        long got = rig.Sim.Allocate(9, 12);
+        long got = rig.Sim.Allocate(9, 16);
 
         Assert.That(rig.Event(VmEvent.BalloonMigrate) - migrated, Is.GreaterThan(0), "compaction migrated balloon pages");
-        Assert.That(got, Is.EqualTo(12));
+        Assert.That(got, Is.EqualTo(16));
         Assert.That(rig.Sanitizer.Reports, Is.Empty, "no path cut short (vm_bug), no page left isolated");
         rig.Sim.Run(100);
         Assert.That(rig.Sim.BalloonPages, Is.EqualTo(64 * 256), "the thread went on to the target");
