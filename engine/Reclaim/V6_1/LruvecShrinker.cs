@@ -22,7 +22,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// </summary>
 internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable,
     FolioReclaim pageReclaim, ShrinkSlab shrinkSlab, Writeback writeback, NodeReclaimState state, Compactor compaction, IBuddyAllocator buddy,
-    VmStat vmstat, Scheduler scheduler, SimClock clock)
+    VmStat vmstat, Scheduler scheduler, SimClock clock, FatalSignal signal)
 {
     private const int Anon = 0, File = 1;
     private const int SwapClusterMax = V3_16.ScanControl.SwapClusterMax, DefPriority = V3_16.ScanControl.DefPriority;
@@ -221,7 +221,8 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
 
     /// <summary>
     /// shrink_inactive_list (6.1): while too many pages are isolated, throttle once (VMSCAN_THROTTLE_ISOLATED) and give up
-    /// the second time; isolate from the tail (pgscan_kswapd/direct and pgscan_anon/file count what was scanned, skipped
+    /// the second time, or, with a fatal signal pending after the throttle, return SWAP_CLUSTER_MAX ("We are about to die
+    /// and free our memory"); isolate from the tail (pgscan_kswapd/direct and pgscan_anon/file count what was scanned, skipped
     /// pages included), shrink_folio_list, put the rest back (pgsteal_*), lru_note_cost with the pages written out; wake
     /// the flushers if every page taken was dirty and not yet queued; add the batch to sc-&gt;nr. Returns the pages reclaimed.
     /// </summary>
@@ -233,6 +234,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
         {
             if (stalled) return 0;
             ReclaimThrottle(Throttle.Isolated);
+            if (signal.Pending) return ScanControl.SwapClusterMax;
         }
         lru.LruAddDrain();
         int list = lists.NewHead();

@@ -215,6 +215,27 @@ public class ReclaimV6_1Tests
         Assert.That(rig.Sim.ClockMs - before, Is.EqualTo(sleptMs).Within(4.0), "HZ/50 = 20 ms at HZ 250, once per shrink_inactive_list");
     }
 
+    /// <summary>
+    /// shrink_inactive_list (6.1): a reclaimer with a fatal signal pending after its VMSCAN_THROTTLE_ISOLATED sleep returns
+    /// SWAP_CLUSTER_MAX ("We are about to die and free our memory"), scanning nothing: progress, so its reclaim ends.
+    /// </summary>
+    [Test]
+    public void ShrinkInactiveList_v6_1_FatalSignalAfterTheIsolatedThrottle_ReturnsSwapClusterMax()
+    {
+        var rig = Rig();
+        rig.Sim.WorkloadFile(40);
+        foreach (var z in rig.Node.Zones) z.Stat.Add((int)ZoneStat.NrIsolatedFile, 1 << 20); // as if other reclaimers held them
+        long scannedBefore = rig.Event(VmEvent.PgscanDirect);
+        var sc = new ScanControl { GfpMask = Gfp.Kernel, ReclaimIdx = 3 };
+        rig.Get<FatalSignal>().Raised = true;
+        rig.Sim.RunKernelPaths("test", [new SimTask(0, 0, "test", () => rig.Get<LruvecShrinker>().ShrinkNode(sc))], null);
+        rig.Get<FatalSignal>().Raised = false;
+        foreach (var z in rig.Node.Zones) z.Stat.Add((int)ZoneStat.NrIsolatedFile, -(1 << 20));
+
+        Assert.That(sc.NrReclaimed, Is.EqualTo(ScanControl.SwapClusterMax), "one SWAP_CLUSTER_MAX of progress, then nr_to_reclaim is met");
+        Assert.That(rig.Event(VmEvent.PgscanDirect), Is.EqualTo(scannedBefore), "nothing isolated or scanned");
+    }
+
     /// <summary>Isolate <paramref name="pfns"/> (inactive) onto a private list, as shrink_inactive_list hands them to shrink_folio_list.</summary>
     private static int Isolated(PressureRig rig, params int[] pfns)
     {
