@@ -23,8 +23,12 @@ internal sealed class Writeback
     /// <summary>vm_dirty_ratio and dirty_background_ratio (sysctl defaults, not options).</summary>
     private const int DirtyRatio = 20, DirtyBackgroundRatio = 10;
 
-    public Writeback(PageTable pages, PageLists lists, Node node, Lru lru, SimClock clock, VmStat vmstat, SimulationOptions options)
+    private readonly IReclaimWritebackAccounting? _reclaimAccounting;
+
+    public Writeback(PageTable pages, PageLists lists, Node node, Lru lru, SimClock clock, VmStat vmstat, SimulationOptions options,
+        IReclaimWritebackAccounting? reclaimAccounting = null)
     {
+        _reclaimAccounting = reclaimAccounting;
         _vmstat = vmstat;
         _pages = pages;
         _lists = lists;
@@ -137,7 +141,10 @@ internal sealed class Writeback
         }
     }
 
-    /// <summary>end_page_writeback: a PG_reclaim page is rotated for reclaim, then PG_writeback is cleared.</summary>
+    /// <summary>
+    /// end_page_writeback: a PG_reclaim page is rotated for reclaim, then PG_writeback is cleared; 6.1's
+    /// folio_end_writeback then counts the page for reclaimers throttled on writeback (acct_reclaim_writeback).
+    /// </summary>
     private void EndPageWriteback(int pfn)
     {
         if (_pages.Test(pfn, PG.Reclaim))
@@ -149,5 +156,6 @@ internal sealed class Writeback
         _pages.Clear(pfn, PG.Writeback);
         zone.Stat.Add((int)ZoneStat.NrWriteback, -1);
         zone.Stat.Add((int)ZoneStat.NrWritten, 1);
+        _reclaimAccounting?.AcctReclaimWriteback();
     }
 }

@@ -104,6 +104,13 @@ internal sealed class SimClock : ISnapshotState
     public void ScheduleTimeout(long jiffies, string where) => Sleep(jiffies * TickNs, $"{where}: schedule_timeout({jiffies})");
 
     /// <summary>
+    /// schedule_timeout on a wait queue: asleep for at most <paramref name="jiffies"/>, woken earlier once
+    /// <paramref name="woken"/> holds after a timer's work (run to completion; a switching run lets the whole timeout pass).
+    /// </summary>
+    public void ScheduleTimeout(long jiffies, string where, Func<bool> woken) =>
+        Sleep(jiffies * TickNs, $"{where}: schedule_timeout({jiffies})", woken);
+
+    /// <summary>
     /// Who handles timers of <paramref name="kind"/>: each part registers its own when it is built. A timer is plain
     /// data (kind, argument, due time), so a snapshot can copy the queue.
     /// </summary>
@@ -145,6 +152,7 @@ internal sealed class SimClock : ISnapshotState
                 if (_scheduler.NowNs < key.DueNs) _scheduler.NowNs = key.DueNs;
                 _handlers[(int)timer.Kind]!(timer.Arg);
             }
+            if (stop?.Invoke() == true) return; // the last timer's work was what it waited for
         }
         finally
         {
@@ -179,7 +187,7 @@ internal sealed class SimClock : ISnapshotState
         TimesliceNs = timeslice;
     }
 
-    private void Sleep(long ns, string point)
+    private void Sleep(long ns, string point, Func<bool>? woken = null)
     {
         long wake = NowNs + ns;
         _scheduler.Preempt(point);
@@ -188,7 +196,7 @@ internal sealed class SimClock : ISnapshotState
             if (_scheduler.NowNs < wake) _scheduler.NowNs = wake;
             return;
         }
-        RunUntil(wake);
+        RunUntil(wake, woken);
     }
 
     private readonly record struct Timer(TimerKind Kind, long Arg);

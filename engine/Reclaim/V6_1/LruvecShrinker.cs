@@ -416,8 +416,9 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// <summary>
     /// reclaim_throttle (6.1): kernel threads other than kswapd only reschedule; writeback waits HZ/10, too many isolated
     /// HZ/50, no progress and congestion one jiffy — unless kswapd gave up on the node or at most half the reclaimable
-    /// pages are waiting for writeback, when they only reschedule. The early wake-ups (enough pages written, a reclaimer
-    /// making progress) are not modelled: a throttled task sleeps its whole timeout.
+    /// pages are waiting for writeback, when they only reschedule. A writeback sleeper is woken early once more than
+    /// SWAP_CLUSTER_MAX pages per throttled reclaimer finished writeback (__acct_reclaim_writeback); the other early
+    /// wake-ups (too_many_isolated finding it no longer so, a reclaimer making progress) are not modelled.
     /// </summary>
     public void ReclaimThrottle(Throttle reason)
     {
@@ -445,7 +446,16 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
                 timeout = 1;
                 break;
         }
-        clock.ScheduleTimeout(timeout, $"reclaim_throttle({reason.ToString().ToUpperInvariant()})");
+        string where = $"reclaim_throttle({reason.ToString().ToUpperInvariant()})";
+        if (reason != Throttle.Writeback)
+        {
+            clock.ScheduleTimeout(timeout, where);
+            return;
+        }
+        state.WritebackThrottleBegin();
+        long wakeups = state.WritebackWakeups;
+        clock.ScheduleTimeout(timeout, where, () => state.WritebackWakeups != wakeups);
+        state.WritebackThrottleEnd();
     }
 
     /// <summary>skip_throttle_noprogress (6.1).</summary>

@@ -7,23 +7,59 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// reclaim last made progress; at MAX_RECLAIM_RETRIES kswapd leaves the node to direct reclaim) and the lruvec's
 /// <c>anon_cost</c> / <c>file_cost</c> (lru_note_cost). The pgdat flags are <see cref="Mm.Node.PgdatFlags"/>.
 /// </summary>
-internal sealed class NodeReclaimState : ISnapshotState
+internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAccounting
 {
     /// <summary>MAX_RECLAIM_RETRIES.</summary>
     public const int MaxReclaimRetries = 16;
+
+    /// <summary>SWAP_CLUSTER_MAX.</summary>
+    private const int SwapClusterMax = 32;
 
     public int KswapdFailures { get; set; }
     public long AnonCost { get; set; }
     public long FileCost { get; set; }
 
+    /// <summary><c>pgdat-&gt;nr_writeback_throttled</c>: reclaimers asleep in reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK).</summary>
+    public int NrWritebackThrottled { get; private set; }
+
+    /// <summary><c>pgdat-&gt;nr_reclaim_start</c>: NR_THROTTLED_WRITTEN when the first of them went to sleep.</summary>
+    private long _nrReclaimStart;
+
+    /// <summary>NR_THROTTLED_WRITTEN (a node stat): pages whose writeback ended while some reclaimer was throttled on it.</summary>
+    public long ThrottledWritten { get; private set; }
+
+    /// <summary>wake_up(&amp;pgdat-&gt;reclaim_wait[VMSCAN_THROTTLE_WRITEBACK]), counted: a sleeper wakes when it changes.</summary>
+    public long WritebackWakeups { get; private set; }
+
     /// <summary>kswapd_failures ≥ MAX_RECLAIM_RETRIES: a hopeless node.</summary>
     public bool Hopeless => KswapdFailures >= MaxReclaimRetries;
 
-    public object Save() => (KswapdFailures, AnonCost, FileCost);
+    /// <summary>reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)'s start: one more throttled, the first records where NR_THROTTLED_WRITTEN stands.</summary>
+    public void WritebackThrottleBegin()
+    {
+        if (++NrWritebackThrottled == 1) _nrReclaimStart = ThrottledWritten;
+    }
+
+    /// <summary>reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)'s end: atomic_dec(&amp;pgdat-&gt;nr_writeback_throttled).</summary>
+    public void WritebackThrottleEnd() => NrWritebackThrottled--;
+
+    /// <summary>
+    /// __acct_reclaim_writeback (6.1 mm/vmscan.c): with reclaimers throttled, count the page in NR_THROTTLED_WRITTEN and
+    /// wake them once more than SWAP_CLUSTER_MAX pages per throttled reclaimer were written since the first slept.
+    /// </summary>
+    public void AcctReclaimWriteback()
+    {
+        if (NrWritebackThrottled == 0) return;
+        ThrottledWritten++;
+        if (ThrottledWritten - _nrReclaimStart > SwapClusterMax * NrWritebackThrottled) WritebackWakeups++;
+    }
+
+    public object Save() => (KswapdFailures, AnonCost, FileCost, NrWritebackThrottled, _nrReclaimStart, ThrottledWritten, WritebackWakeups);
 
     public void Restore(object saved)
     {
-        var (failures, anon, file) = ((int, long, long))saved;
+        var (failures, anon, file, throttled, start, written, wakeups) = ((int, long, long, int, long, long, long))saved;
         (KswapdFailures, AnonCost, FileCost) = (failures, anon, file);
+        (NrWritebackThrottled, _nrReclaimStart, ThrottledWritten, WritebackWakeups) = (throttled, start, written, wakeups);
     }
 }

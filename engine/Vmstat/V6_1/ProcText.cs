@@ -18,7 +18,8 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// </para>
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    Writeback writeback, BuddyAllocator buddy, Reclaim.IReclaim reclaim, Swap.SwapArea swap, IPerCpuPages? pcp = null)
+    Writeback writeback, BuddyAllocator buddy, Reclaim.IReclaim reclaim, Swap.SwapArea swap, IPerCpuPages? pcp = null,
+    Reclaim.V6_1.NodeReclaimState? reclaimState = null)
     : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, writeback, pcp)
 {
     /// <summary>The zone types of an x86-64 kernel with ZONE_DEVICE, in zone_idx order (MAX_NR_ZONES = 5).</summary>
@@ -128,7 +129,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         ("nr_shmem_hugepages", 0), ("nr_shmem_pmdmapped", 0), ("nr_file_hugepages", 0), ("nr_file_pmdmapped", 0),
         ("nr_anon_transparent_hugepages", G(ZoneStat.NrAnonTransparentHugepages)), ("nr_vmscan_write", G(ZoneStat.NrVmscanWrite)),
         ("nr_vmscan_immediate_reclaim", G(ZoneStat.NrVmscanImmediate)), ("nr_dirtied", G(ZoneStat.NrDirtied)),
-        ("nr_written", G(ZoneStat.NrWritten)), ("nr_throttled_written", 0), ("nr_kernel_misc_reclaimable", 0),
+        ("nr_written", G(ZoneStat.NrWritten)), ("nr_throttled_written", reclaimState?.ThrottledWritten ?? 0), ("nr_kernel_misc_reclaimable", 0),
         ("nr_foll_pin_acquired", 0), ("nr_foll_pin_released", 0), ("nr_kernel_stack", G(ZoneStat.NrKernelStack)),
         ("nr_page_table_pages", G(ZoneStat.NrPageTablePages)), ("nr_sec_page_table_pages", 0), ("nr_swapcached", swap.SwapCachePages()),
         ("pgpromote_success", 0), ("pgpromote_candidate", 0),

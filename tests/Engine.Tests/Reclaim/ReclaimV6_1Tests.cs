@@ -236,6 +236,29 @@ public class ReclaimV6_1Tests
         Assert.That(rig.Event(VmEvent.PgscanDirect), Is.EqualTo(scannedBefore), "nothing isolated or scanned");
     }
 
+    /// <summary>
+    /// reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK) (6.1): the sleeper is woken once more than SWAP_CLUSTER_MAX pages
+    /// finished writeback since it slept (__acct_reclaim_writeback, from folio_end_writeback), here when 40 writes of 5 ms
+    /// complete; with 20 in flight it sleeps the whole HZ/10. NR_THROTTLED_WRITTEN counts the pages written meanwhile.
+    /// </summary>
+    [TestCase(40, 33, 5.0)]
+    [TestCase(20, 20, 100.0)]
+    public void ReclaimThrottle_v6_1_Writeback_WokenOnceMoreThan32PagesAreWritten(int inFlight, int counted, double sleptMs)
+    {
+        var rig = new PressureRig(design: "v6.1", ioLatencyMs: 5);
+        rig.Sim.WorkloadFile(1, dirty: 1);
+        rig.Get<Writeback>().WakeupFlusherThreads(inFlight);
+        Assume.That(rig.Stat(ZoneStat.NrWriteback), Is.EqualTo(inFlight), "precondition: the writes are in flight");
+        double before = rig.Sim.ClockMs;
+        rig.Sim.RunKernelPaths("test", [new SimTask(0, 0, "test", () => rig.Get<LruvecShrinker>().ReclaimThrottle(LruvecShrinker.Throttle.Writeback))], null);
+
+        Assert.That(rig.Sim.ClockMs - before, Is.EqualTo(sleptMs).Within(0.5));
+        var state = rig.Get<NodeReclaimState>();
+        Assert.That(state.ThrottledWritten, Is.EqualTo(counted), "nr_throttled_written: the pages written while it slept");
+        Assert.That(state.NrWritebackThrottled, Is.Zero);
+        Assert.That(rig.Sim.ProcVmstat(), Does.Contain($"nr_throttled_written {counted}\n"));
+    }
+
     /// <summary>Isolate <paramref name="pfns"/> (inactive) onto a private list, as shrink_inactive_list hands them to shrink_folio_list.</summary>
     private static int Isolated(PressureRig rig, params int[] pfns)
     {

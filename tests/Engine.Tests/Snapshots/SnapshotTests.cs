@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Snapshots;
+using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Snapshots;
@@ -23,7 +24,8 @@ public class SnapshotTests
     /// </summary>
     private static void Churn(Simulation sim, int round)
     {
-        sim.WorkloadAnon(12);
+        // A balloon that reached the last round's target leaves fewer managed pages (adjust_managed_page_count).
+        sim.WorkloadAnon(Math.Min(12, sim.Services.GetRequiredService<Workload.Workload>().AllocatablePages() / 256.0));
         sim.WorkloadFile(6, dirty: 0.3);
         sim.WorkloadSlab(1, reclaimable: true);
         sim.WorkloadSlab(1);
