@@ -65,14 +65,15 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
 
     /// <summary>
     /// shrink_page_list / shrink_folio_list: try to reclaim every page on <paramref name="list"/>, tail first; freed
-    /// pages leave the list, the others stay on it for the putback (activated ones with PG_active). Returns the pages
-    /// reclaimed; pgactivate. The reclaim flags read are <paramref name="zone"/>'s, or with no zone (node reclaim) the
-    /// node's <see cref="Node.PgdatFlags"/>.
+    /// pages leave the list, the others stay on it for the putback (activated ones with PG_active). The freed pages are
+    /// gathered as the kernel gathers them (list_add onto <c>free_pages</c>) and given back once the batch is done,
+    /// newest first (free_hot_cold_page_list, free_unref_page_list). Returns the pages reclaimed; pgactivate. The reclaim
+    /// flags read are <paramref name="zone"/>'s, or with no zone (node reclaim) the node's <see cref="Node.PgdatFlags"/>.
     /// </summary>
     public long ShrinkPageList(int list, Zone? zone, ScanControl sc, BatchStats stats)
     {
         using var _ = scheduler.Current.Path.Enter(FunctionName);
-        int retPages = lists.NewHead();
+        int retPages = lists.NewHead(), freePages = lists.NewHead();
         long reclaimed = 0, activated = 0;
         while (!lists.Empty(list))
         {
@@ -91,10 +92,17 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
             if (outcome == Outcome.Free)
             {
                 reclaimed++;
-                FreeColdPage(page);
+                lists.Add(page, freePages);
             }
             else lists.Add(page, retPages);
         }
+        while (!lists.Empty(freePages))
+        {
+            int page = lists.Next(freePages);
+            lists.Del(page);
+            FreeColdPage(page);
+        }
+        lists.FreeHead(freePages);
         while (!lists.Empty(retPages))
         {
             int page = lists.Prev(retPages);
@@ -106,7 +114,10 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
         return reclaimed;
     }
 
-    /// <summary>free_hot_cold_page_list(cold) of a page whose last reference reclaim just took: to the allocator.</summary>
+    /// <summary>
+    /// One page of free_hot_cold_page_list(cold) / free_unref_page_list: a page whose last reference reclaim took, to
+    /// the allocator (hot: cold frees are not modelled).
+    /// </summary>
     public void FreeColdPage(int page) => buddy.FreePages(page, 0);
 
     /// <summary>The decision tree for one isolated page.</summary>

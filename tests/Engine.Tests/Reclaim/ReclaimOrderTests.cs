@@ -32,6 +32,38 @@ public class ReclaimOrderTests
     }
 
     /// <summary>
+    /// shrink_page_list (v3.16; 6.1's shrink_folio_list shares the code) frees its batch after the loop, newest first:
+    /// each reclaimed page went onto <c>free_pages</c> with list_add and free_hot_cold_page_list walks it from the head.
+    /// Three clean page-cache pages with allocated buddies, reclaimed tail first, reach the order-0 free list so that
+    /// the first one reclaimed, freed last, is at its head.
+    /// </summary>
+    [Test]
+    public void ShrinkPageList_FreesTheBatchAfterTheLoop_NewestFirst()
+    {
+        var rig = new PressureRig(design: "fixed");
+        rig.Sim.WorkloadFile(4);
+        var inactive = rig.LruList(Zone.LruInactiveFile).ToHashSet();
+        int first = inactive.Where(p => p % 2 == 0 && inactive.Contains(p + 1) && inactive.Contains(p + 3) && inactive.Contains(p + 5)
+            && inactive.Contains(p + 2) && inactive.Contains(p + 4)).Min();
+        int[] reclaimOrder = [first, first + 2, first + 4]; // their buddies first + 1, + 3, + 5 stay allocated
+        int list = rig.Lists.NewHead();
+        foreach (int p in reclaimOrder)
+        {
+            Assert.That(rig.Get<Lru>().IsolateLruPage(p), Is.Zero);
+            rig.Lists.Add(p, list); // list_add: the first isolated ends at the tail, where shrink_page_list starts
+        }
+
+        long reclaimed = rig.Get<PageReclaim>().ShrinkPageList(list, rig.Zone, new ScanControl { GfpMask = Gfp.Kernel },
+            new PageReclaim.BatchStats());
+
+        Assert.That(reclaimed, Is.EqualTo(3));
+        int freeList = rig.Zone.FreeList(0, rig.Zone.GetPageblockMigratetype(first));
+        var head = new List<int>();
+        for (int p = rig.Lists.Next(freeList); p != freeList && head.Count < 3; p = rig.Lists.Next(p)) head.Add(p);
+        Assert.That(head, Is.EqualTo(reclaimOrder), "freed newest first, each at the head: the first reclaimed leads");
+    }
+
+    /// <summary>
     /// A direct reclaimer waiting in too_many_isolated for pages another path isolated (here by hand: that path never
     /// runs again, as under a schedule that starves it) gives up after the simulation's 100 congestion waits having
     /// reclaimed nothing. Reported as SWAP_CLUSTER_MAX reclaimed, as after a fatal signal, the give-up made a reclaim
