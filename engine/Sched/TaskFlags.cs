@@ -14,3 +14,13 @@ internal enum PF : uint
     /// <summary>PF_SWAPWRITE: allowed to write to swap; migrate_pages sets it for its duration.</summary>
     SwapWrite = 0x00800000,
 }
+
+/// <summary>Tests on <see cref="PF"/> that several kernel paths share.</summary>
+internal static class TaskFlagTests
+{
+    /// <summary>
+    /// reclaim_throttle (6.1): "Do not throttle IO workers, kthreads other than kswapd or workqueues" — such a task only
+    /// reschedules (kcompactd, the balloon worker).
+    /// </summary>
+    public static bool ReclaimThrottleExempt(this PF flags) => (flags & PF.Kswapd) == 0 && (flags & PF.Kthread) != 0;
+}

@@ -73,8 +73,11 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
         return cc.Migratetype == MigrateType.Movable ? MigrateType.IsMovable(blockMt) : blockMt == cc.Migratetype;
     }
 
-    /// <summary>freelist_scan_limit: (COMPACT_CLUSTER_MAX &gt;&gt; fast_search_fail) + 1.</summary>
-    public static int FreelistScanLimit(CompactControl cc) => (CompactControl.ClusterMax >> Math.Min(63, cc.FastSearchFail)) + 1;
+    /// <summary>
+    /// freelist_scan_limit: (COMPACT_CLUSTER_MAX &gt;&gt; min(BITS_PER_LONG − 1, fast_search_fail)) + 1, shifting an unsigned
+    /// long: 1 from 6 failures on (a C# int shift would take the count modulo 32 and give 33 again at 32).
+    /// </summary>
+    public static int FreelistScanLimit(CompactControl cc) => (int)((long)CompactControl.ClusterMax >> Math.Min(63, cc.FastSearchFail)) + 1;
 
     /// <summary>
     /// fast_find_migrateblock (6.1): for orders above PAGE_ALLOC_COSTLY_ORDER (and only MOVABLE direct requests),
@@ -194,7 +197,9 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
             long isolated = Isolated();
             if (isolated != lastIsolated) (lastIsolated, idle) = (isolated, 0);
             else if (++idle == ThrottleLimit) return EIntr;
-            clock.ScheduleTimeout(clock.Hz / 50, "reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)");
+            // reclaim_throttle(VMSCAN_THROTTLE_ISOLATED): kcompactd, a kthread, only reschedules; a user task sleeps HZ/50.
+            if (scheduler.Current.Flags.ReclaimThrottleExempt()) clock.CondResched();
+            else clock.ScheduleTimeout(clock.Hz / 50, "reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)");
             if (signal.Pending) return EIntr;
         }
         clock.CondResched();

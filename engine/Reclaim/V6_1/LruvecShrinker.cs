@@ -422,8 +422,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// </summary>
     public void ReclaimThrottle(Throttle reason)
     {
-        var flags = scheduler.Current.Flags;
-        if ((flags & PF.Kswapd) == 0 && (flags & PF.Kthread) != 0)
+        if (scheduler.Current.Flags.ReclaimThrottleExempt())
         {
             clock.CondResched();
             return;

@@ -18,6 +18,52 @@ namespace BalloonScript.Engine.Tests.V6_1;
 public class CompactionV6_1Tests
 {
     /// <summary>
+    /// freelist_scan_limit (6.1): (COMPACT_CLUSTER_MAX &gt;&gt; min(BITS_PER_LONG − 1, fast_search_fail)) + 1 on an unsigned
+    /// long: 33, 17, … 2 for 0–5 failures, then 1 for good (32 failures too: a shift of 32 is not a shift of 0).
+    /// </summary>
+    [TestCase(0, 33)]
+    [TestCase(1, 17)]
+    [TestCase(5, 2)]
+    [TestCase(6, 1)]
+    [TestCase(32, 1)]
+    [TestCase(37, 1)]
+    [TestCase(100, 1)]
+    public void FreelistScanLimit_v6_1_ShiftsALong(int fastSearchFail, int limit)
+    {
+        var rig = RigV6_1.Create();
+        var cc = new CompactControl(rig.Lists, rig.Zone("DMA"), 9, Gfp.HighUserMovable, MigrateMode.SyncLight, ignoreSkipHint: false)
+        {
+            FastSearchFail = fastSearchFail,
+        };
+        Assert.That(MigrateScanner.FreelistScanLimit(cc), Is.EqualTo(limit));
+    }
+
+    /// <summary>
+    /// isolate_migratepages_block (6.1) with too many pages isolated: reclaim_throttle(VMSCAN_THROTTLE_ISOLATED) sleeps a
+    /// user task HZ/50 a round but only reschedules kcompactd (a kthread other than kswapd); after the simulation's 100
+    /// rounds with nothing changing, the scan gives up (-EINTR).
+    /// </summary>
+    [TestCase(false, 2000.0)]
+    [TestCase(true, 0.0)]
+    public void IsolateMigratepagesBlock_v6_1_TooManyIsolated_SleepsAUserTask_OnlyReschedulesAKthread(bool kthread, double sleptMs)
+    {
+        var rig = RigV6_1.Create();
+        var zone = rig.Zone("DMA");
+        foreach (var z in rig.Node.Zones) z.Stat.Add((int)ZoneStat.NrIsolatedFile, 1 << 20); // as if reclaimers held them
+        var cc = new CompactControl(rig.Lists, zone, -1, Gfp.HighUserMovable, MigrateMode.SyncLight, ignoreSkipHint: true);
+        double before = rig.Sim.ClockMs;
+        int ret = 0;
+        var task = new Engine.Sched.SimTask(0, 0, "test", () => ret = rig.Get<MigrateScanner>().IsolateMigratepagesBlock(cc, zone.StartPfn,
+            zone.StartPfn + Zone.PageblockNrPages, IsolateMode.None)) { Flags = kthread ? Engine.Sched.PF.Kthread : Engine.Sched.PF.None };
+        rig.Sim.RunKernelPaths("test", [task], null);
+        foreach (var z in rig.Node.Zones) z.Stat.Add((int)ZoneStat.NrIsolatedFile, -(1 << 20));
+
+        Assert.That(ret, Is.EqualTo(MigrateScanner.EIntr));
+        Assert.That(rig.Sim.ClockMs - before, Is.EqualTo(sleptMs).Within(50.0), "100 rounds of HZ/50 (20 ms), or of cond_resched");
+        rig.Compactor.Release(cc);
+    }
+
+    /// <summary>
     /// fast_find_migrateblock (6.1): a THP-sized request starting at the zone start looks at the MOVABLE free lists of
     /// orders 8 down to 3 for a block in the first half of the scan space (below pageblock 3 of the 16 MiB zone); the
     /// free order-4 block at pfn 1088 makes pageblock 2 the start, marked skip; the scan then covers that block only.
