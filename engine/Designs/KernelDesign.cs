@@ -31,7 +31,7 @@ public sealed class KernelDesign
     /// </summary>
     public static KernelDesign Movable { get; } = new("movable", "v4.8", "b1123ea6d3b3",
         "the balloon as generic non-LRU movable pages: __SetPageMovable, isolate_movable_page, PG_isolated, balloon_aops; no balloon branch in compaction or migration",
-        new(PartVersion.V3_16, PartVersion.V3_16, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V4_8,
+        new(PartVersion.V3_16, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V3_16, PartVersion.V4_8, PartVersion.V4_8,
             PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_5, PartVersion.V4_5, PartVersion.V4_8));
 
     /// <summary>

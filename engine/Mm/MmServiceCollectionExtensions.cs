@@ -10,6 +10,7 @@ internal static class MmServiceCollectionExtensions
     public static IServiceCollection AddLruLists(this IServiceCollection services, PartVersion version) => version switch
     {
         PartVersion.V3_16 => services.AddSingleton<ILruLists, V3_16.LruListsV3_16>(),
+        PartVersion.V4_8 => services.AddSingleton<ILruLists, V4_8.LruListsV4_8>(),
         PartVersion.V6_1 => services.AddSingleton<ILruLists, V6_1.LruListsV6_1>(),
         _ => throw new ArgumentException($"LRU lists: no implementation of version {version.Display()}", nameof(version)),
     };

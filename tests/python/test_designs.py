@@ -20,7 +20,7 @@ def test_designs_list_movable_v4_8_with_its_parts(bs):
     movable = next(d for d in bs.designs() if d.name == "movable")
     assert (movable.kernel, movable.commit) == ("v4.8", "b1123ea6d3b3")
     assert movable.parts == {
-        "page allocator": "v3.16", "LRU lists": "v3.16", "reclaim": "v3.16", "background compaction": "v4.8", "compaction": "v3.16",
+        "page allocator": "v3.16", "LRU lists": "v4.8", "reclaim": "v3.16", "background compaction": "v4.8", "compaction": "v3.16",
         "migrate scanner": "v4.8", "migration": "v4.8", "balloon identity": "v4.8", "scanner isolation": "v4.8",
         "dequeue walk": "v4.8", "balloon migration": "v4.8", "driver fill/leak": "v4.8",
         "driver release": "v4.5", "OOM notifier": "v4.5", "balloon stats": "v4.8"}

@@ -6,14 +6,15 @@ namespace BalloonScript.Engine.Tests.Mm;
 
 /// <summary>
 /// The per-cpu batch in front of the LRU lists: v3.16's lru_add_pvec (PAGEVEC_SIZE 14, __lru_cache_add drains a full
-/// pagevec before it adds the next page) against 6.1's cpu_fbatches.lru_add (PAGEVEC_SIZE 15, folio_add_lru drains the
-/// batch as soon as the page that fills it is added).
+/// pagevec before it adds the next page) against v4.8's (14, drained as soon as the page that fills it is added, from
+/// 4.7) and 6.1's cpu_fbatches.lru_add (PAGEVEC_SIZE 15, folio_add_lru drains the same way).
 /// </summary>
 public class LruAddBatchTests
 {
     [TestCase("fixed", 14, false)]
+    [TestCase("movable", 14, true)]
     [TestCase("v6.1", 15, true)]
-    public void LruCacheAdd_FullBatch_DrainedBeforeTheNextPage_v3_16_OrOnceFilled_v6_1(string design, int size, bool drainedOnceFilled)
+    public void LruCacheAdd_FullBatch_DrainedBeforeTheNextPage_v3_16_OrOnceFilled_v4_8_v6_1(string design, int size, bool drainedOnceFilled)
     {
         var rig = Rig.Create(TestOptions.Classic(64, 1, 1, design) with { Pagevecs = true });
         var lru = rig.Get<Lru>();
