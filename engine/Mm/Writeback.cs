@@ -49,21 +49,43 @@ internal sealed class Writeback
     public long BootDirtyLimit { get; }
 
     /// <summary>
-    /// global_dirty_limits (v3.16 mm/page-writeback.c; 6.1's domain_dirty_limits gives the same for one node without
-    /// highmem): dirtyable memory = free pages less dirty_balance_reserve (each zone's highest lowmem_reserve plus its
-    /// high watermark, at most its managed pages) plus the file LRU, + 1; dirty = 20% of it, background = 10% (halved
+    /// global_dirty_limits (v3.16 mm/page-writeback.c): dirty = 20 % of the dirtyable memory, background = 10 % (halved
     /// dirty if not below it).
     /// </summary>
     public (long Background, long Dirty) GlobalDirtyLimits()
+    {
+        long available = GlobalDirtyableMemory();
+        long dirty = DirtyRatio * available / 100, background = DirtyBackgroundRatio * available / 100;
+        if (background >= dirty) background = dirty / 2;
+        return (background, dirty);
+    }
+
+    /// <summary>
+    /// global_dirty_limits through domain_dirty_limits (4.2 on; read in TROVON v4.8 page-writeback.c, the same in 6.1.78):
+    /// each ratio is first made a share of PAGE_SIZE, (20 · 4096) / 100 = 819 and 409, "for higher precision", then
+    /// applied as ratio · available / PAGE_SIZE: a little under 20 % and 10 %.
+    /// </summary>
+    public (long Background, long Dirty) DomainDirtyLimits()
+    {
+        const long pageSize = 4096;
+        long available = GlobalDirtyableMemory();
+        long dirty = DirtyRatio * pageSize / 100 * available / pageSize;
+        long background = DirtyBackgroundRatio * pageSize / 100 * available / pageSize;
+        if (background >= dirty) background = dirty / 2;
+        return (background, dirty);
+    }
+
+    /// <summary>
+    /// global_dirtyable_memory: free pages less the reserve (each zone's highest lowmem_reserve plus its high watermark,
+    /// at most its managed pages: v3.16's dirty_balance_reserve, later totalreserve_pages) plus the file LRU, + 1.
+    /// </summary>
+    public long GlobalDirtyableMemory()
     {
         long reserve = _node.TotalreservePages();
         long x = _vmstat.Global(ZoneStat.NrFreePages);
         x -= Math.Min(x, reserve);
         x += _vmstat.Global(ZoneStat.NrInactiveFile) + _vmstat.Global(ZoneStat.NrActiveFile);
-        long available = x + 1;
-        long dirty = DirtyRatio * available / 100, background = DirtyBackgroundRatio * available / 100;
-        if (background >= dirty) background = dirty / 2;
-        return (background, dirty);
+        return x + 1;
     }
 
     /// <summary>

@@ -19,8 +19,11 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     protected SimulationOptions Options => options;
     protected Reclaim.ZoneReclaimable Reclaimable => reclaimable;
     protected PageAlloc.IPerCpuPages? Pcp => pcp;
-    /// <summary>global_dirty_limits (<see cref="Writeback.GlobalDirtyLimits"/>), for the two thresholds /proc/vmstat prints.</summary>
-    protected (long Background, long Dirty) GlobalDirtyLimits() => writeback.GlobalDirtyLimits();
+    /// <summary>global_dirty_limits (v3.16: <see cref="Writeback.GlobalDirtyLimits"/>), for the two thresholds /proc/vmstat prints.</summary>
+    protected virtual (long Background, long Dirty) GlobalDirtyLimits() => writeback.GlobalDirtyLimits();
+
+    /// <summary>The writeback part, for a later version's dirty limits.</summary>
+    protected Writeback Writeback => writeback;
 
     /// <summary>MAX_NR_ZONES on x86-64.</summary>
     private const int MaxNrZones = 4;

@@ -11,6 +11,9 @@ namespace BalloonScript.Engine.Vmstat.V4_8;
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
     Writeback writeback, PageAlloc.IPerCpuPages? pcp = null) : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, writeback, pcp)
 {
+    /// <summary>global_dirty_limits as 4.2 on compute it (<see cref="Mm.Writeback.DomainDirtyLimits"/>).</summary>
+    protected override (long Background, long Dirty) GlobalDirtyLimits() => Writeback.DomainDirtyLimits();
+
     public override string Vmstat()
     {
         string text = base.Vmstat();

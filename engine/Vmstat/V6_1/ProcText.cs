@@ -22,6 +22,9 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
     Reclaim.V6_1.NodeReclaimState? reclaimState = null)
     : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, writeback, pcp)
 {
+    /// <summary>global_dirty_limits as 4.2 on compute it (<see cref="Mm.Writeback.DomainDirtyLimits"/>).</summary>
+    protected override (long Background, long Dirty) GlobalDirtyLimits() => Writeback.DomainDirtyLimits();
+
     /// <summary>The zone types of an x86-64 kernel with ZONE_DEVICE, in zone_idx order (MAX_NR_ZONES = 5).</summary>
     private static readonly string[] ZoneNames = ["DMA", "DMA32", "Normal", "Movable", "Device"];
 
