@@ -173,6 +173,12 @@ internal sealed class PageLists : ISnapshotState
     /// </summary>
     public bool RotateToFront(int node, int head) => node == head || (Unlink(head) && Insert(head, Prev(node), node));
 
+    /// <summary>list_splice: every entry of <paramref name="from"/>, in order, moved to the head of <paramref name="to"/>.</summary>
+    public void SpliceAll(int from, int to)
+    {
+        while (!Empty(from)) Move(Prev(from), to);
+    }
+
     /// <summary>True if <paramref name="node"/> currently sits on some list (its links are not poison).</summary>
     public bool OnAList(int node) => !IsPoison(Next(node));
 

@@ -96,12 +96,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
             }
             else lists.Add(page, retPages);
         }
-        while (!lists.Empty(freePages))
-        {
-            int page = lists.Next(freePages);
-            lists.Del(page);
-            FreeColdPage(page);
-        }
+        FreePageList(freePages);
         lists.FreeHead(freePages);
         while (!lists.Empty(retPages))
         {
@@ -115,10 +110,18 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
     }
 
     /// <summary>
-    /// One page of free_hot_cold_page_list(cold) / free_unref_page_list: a page whose last reference reclaim took, to
-    /// the allocator (hot: cold frees are not modelled).
+    /// free_hot_cold_page_list(cold) (v3.16) / free_unref_page_list (6.1): every page on <paramref name="list"/>, from its
+    /// head, to the allocator (hot: cold frees are not modelled); the list is left empty.
     /// </summary>
-    public void FreeColdPage(int page) => buddy.FreePages(page, 0);
+    public void FreePageList(int list)
+    {
+        while (!lists.Empty(list))
+        {
+            int page = lists.Next(list);
+            lists.Del(page);
+            buddy.FreePages(page, 0);
+        }
+    }
 
     /// <summary>The decision tree for one isolated page.</summary>
     private Outcome Decide(int page, Zone? zone, ScanControl sc, BatchStats stats)

@@ -191,18 +191,20 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
         }
         zone.LruLock.Lock();
         zone.RecentRotated.Add(file, rotated);
-        MoveActivePagesToLru(zone, deactivate, l - 1);
+        MoveActivePagesToLru(zone, deactivate, l - 1, hold);
         zone.Stat.Add((int)ZoneStat.NrIsolatedAnon + file, -taken);
         zone.LruLock.Unlock();
+        pageReclaim.FreePageList(hold); // free_hot_cold_page_list(&l_hold, true): the pages whose last reference went
         lists.FreeHead(hold);
         lists.FreeHead(deactivate);
     }
 
     /// <summary>
     /// move_active_pages_to_lru (v3.16): from the private list's tail to the head of <paramref name="l"/>, dropping
-    /// the isolation reference (a page whose last one it was is freed); pgdeactivate for an inactive destination.
+    /// the isolation reference (a page whose last one it was goes onto <paramref name="pagesToFree"/>, freed by the
+    /// caller once lru_lock is dropped); pgdeactivate for an inactive destination.
     /// </summary>
-    private void MoveActivePagesToLru(Zone zone, int list, int l)
+    private void MoveActivePagesToLru(Zone zone, int list, int l, int pagesToFree)
     {
         long moved = 0;
         while (!lists.Empty(list))
@@ -212,7 +214,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
             pages.Set(page, PG.Lru);
             lru.AddPageToLruList(zone, page, l);
             moved++;
-            DropIsolationReference(zone, page);
+            DropIsolationReference(zone, page, pagesToFree);
         }
         if (l == Zone.LruInactiveAnon || l == Zone.LruInactiveFile) vmstat.Count(VmEvent.Pgdeactivate, moved);
     }
@@ -252,6 +254,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
         PutbackInactivePages(zone, list);
         zone.Stat.Add((int)ZoneStat.NrIsolatedAnon + file, -taken);
         zone.LruLock.Unlock();
+        pageReclaim.FreePageList(list); // free_hot_cold_page_list(&page_list, true), after the lock
         lists.FreeHead(list);
 
         if (stats.Writeback > 0 && stats.Writeback == taken) zone.Flags |= ZoneFlags.Writeback;
@@ -265,10 +268,12 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
 
     /// <summary>
     /// putback_inactive_pages (v3.16): each page kept (or activated) back at the head of the list page_lru()
-    /// names, dropping the isolation reference; reclaim_stat counts the activated ones as rotated.
+    /// names, dropping the isolation reference; reclaim_stat counts the activated ones as rotated. The pages whose last
+    /// reference that was are left on <paramref name="list"/> (pages_to_free spliced back), for the caller to free.
     /// </summary>
     private void PutbackInactivePages(Zone zone, int list)
     {
+        int pagesToFree = lists.NewHead();
         while (!lists.Empty(list))
         {
             int page = lists.Prev(list);
@@ -277,17 +282,22 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
             int l = lru.LruListOf(page);
             lru.AddPageToLruList(zone, page, l);
             if (l == Zone.LruActiveAnon || l == Zone.LruActiveFile) zone.RecentRotated.Add(lru.PageIsFileCache(page) ? File : Anon, 1);
-            DropIsolationReference(zone, page);
+            DropIsolationReference(zone, page, pagesToFree);
         }
+        lists.SpliceAll(pagesToFree, list);
+        lists.FreeHead(pagesToFree);
     }
 
-    /// <summary>put_page_testzero on a page just put back on an LRU: if that was its last reference it comes off again and is freed.</summary>
-    private void DropIsolationReference(Zone zone, int page)
+    /// <summary>
+    /// put_page_testzero on a page just put back on an LRU: if that was its last reference it comes off again and goes
+    /// onto <paramref name="pagesToFree"/> (list_add), to be freed once lru_lock is dropped.
+    /// </summary>
+    private void DropIsolationReference(Zone zone, int page, int pagesToFree)
     {
         if (--pages.Count[page] > 0) return;
         pages.Clear(page, PG.Lru | PG.Active);
         lru.DelPageFromLruList(zone, page, lru.LruListOf(page));
-        pageReclaim.FreeColdPage(page);
+        lists.Add(page, pagesToFree);
     }
 
     /// <summary>

@@ -215,6 +215,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
         vmstat.Count(VmEvent.Pgdeactivate, MoveFoliosToLru(inactive));
         ModIsolated(l, taken, -1);
         LruLock.Unlock();
+        pageReclaim.FreePageList(inactive); // free_unref_page_list(&l_active), after the lock
         lists.FreeHead(hold);
         lists.FreeHead(inactive);
     }
@@ -259,6 +260,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
         vmstat.Count(VmEvent.PgstealAnon + file, reclaimed);
         LruLock.Unlock();
         LruNoteCost(file, stats.Pageout);
+        pageReclaim.FreePageList(list); // free_unref_page_list(&folio_list), after the lock
         lists.FreeHead(list);
 
         if (stats.UnqueuedDirty == taken) writeback.WakeupFlusherThreads(node.Zones.Sum(z => z.Stat[(int)ZoneStat.NrDirty]));
@@ -328,12 +330,14 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
 
     /// <summary>
     /// move_folios_to_lru (6.1), lru_lock held: each page from the private list's tail gets PG_lru back and drops the
-    /// isolation reference — freed if that was its last, else added at the head of the list page_lru() names. Returns
-    /// the pages put back.
+    /// isolation reference — added at the head of the list page_lru() names, or, if that was its last, put on
+    /// folios_to_free (list_add), which is spliced back onto <paramref name="list"/> for the caller to free once the lock
+    /// is dropped. Returns the pages put back.
     /// </summary>
     private long MoveFoliosToLru(int list)
     {
         long moved = 0;
+        int foliosToFree = lists.NewHead();
         while (!lists.Empty(list))
         {
             int page = lists.Prev(list);
@@ -342,12 +346,14 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
             if (--pages.Count[page] == 0)
             {
                 pages.Clear(page, PG.Lru | PG.Active);
-                pageReclaim.FreeColdPage(page);
+                lists.Add(page, foliosToFree);
                 continue;
             }
             lru.AddPageToLruList(node.ZoneOf(page), page, lru.LruListOf(page));
             moved++;
         }
+        lists.SpliceAll(foliosToFree, list);
+        lists.FreeHead(foliosToFree);
         return moved;
     }
 
