@@ -18,6 +18,12 @@ internal interface IBuddyAllocator
     /// <summary>Free a 2^order block whose last reference was dropped (__free_pages_ok / free_hot_cold_page).</summary>
     void FreePages(int pfn, int order);
 
+    /// <summary>
+    /// One page of free_hot_cold_page_list(list, cold) as reclaim frees its batches: v3.16 adds it at the tail of the
+    /// per-cpu list (a cold page, handed out last); 6.1 has no cold frees (free_unref_page_list).
+    /// </summary>
+    void FreeColdPage(int pfn);
+
     /// <summary>put_page / __free_pages: drop a reference; free the block when it was the last.</summary>
     void PutPage(int pfn, int order = 0);
 

@@ -110,8 +110,8 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
     }
 
     /// <summary>
-    /// free_hot_cold_page_list(cold) (v3.16) / free_unref_page_list (6.1): every page on <paramref name="list"/>, from its
-    /// head, to the allocator (hot: cold frees are not modelled); the list is left empty.
+    /// free_hot_cold_page_list(list, true) (v3.16: cold) / free_unref_page_list (6.1): every page on <paramref name="list"/>,
+    /// from its head, to the allocator (<see cref="IBuddyAllocator.FreeColdPage"/>); the list is left empty.
     /// </summary>
     public void FreePageList(int list)
     {
@@ -119,7 +119,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
         {
             int page = lists.Next(list);
             lists.Del(page);
-            buddy.FreePages(page, 0);
+            buddy.FreeColdPage(page);
         }
     }
 

@@ -277,14 +277,19 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// and if any page is bad the block is not freed (the kernel leaks it too). With the per-cpu layer an
     /// order-0 page then goes to free_hot_cold_page (__free_pages does that for order 0).
     /// </summary>
-    public void FreePages(int pfn, int order)
+    public void FreePages(int pfn, int order) => FreePages(pfn, order, cold: false);
+
+    /// <summary>free_hot_cold_page(page, true) (v3.16): a cold page goes to the tail of the per-cpu list.</summary>
+    public void FreeColdPage(int pfn) => FreePages(pfn, 0, cold: true);
+
+    private void FreePages(int pfn, int order, bool cold)
     {
         if (!Checks.FreePagesPrepare(pfn, order)) return;
         var zone = node.ZoneOf(pfn);
         int mt = zone.GetPageblockMigratetype(pfn);
         pages.Index[pfn] = mt; // set_freepage_migratetype
         vmstat.Count(VmEvent.Pgfree, 1 << order); // free_hot_cold_page: 1; __free_pages_ok: 1 << order
-        if (order == 0 && pcp is not null) pcp.FreeHotColdPage(this, zone, pfn, mt);
+        if (order == 0 && pcp is not null) pcp.FreeHotColdPage(this, zone, pfn, mt, cold);
         else FreeOnePage(zone, pfn, order, mt);
     }
 

@@ -118,11 +118,12 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     }
 
     /// <summary>
-    /// free_hot_cold_page (v3.16), hot, after free_pages_prepare and set_freepage_migratetype(pageblock type):
+    /// free_hot_cold_page (v3.16), after free_pages_prepare and set_freepage_migratetype(pageblock type):
     /// ISOLATE pages go straight to the buddy; RESERVE pages go on the MOVABLE list (keeping their freepage type);
-    /// the page is added at the head; at <c>high</c> a batch is returned with free_pcppages_bulk.
+    /// the page is added at the head, or at the tail when <paramref name="cold"/> (reclaim's batches); at <c>high</c> a
+    /// batch is returned with free_pcppages_bulk.
     /// </summary>
-    public void FreeHotColdPage(BuddyAllocator buddy, Zone zone, int pfn, int mt)
+    public void FreeHotColdPage(BuddyAllocator buddy, Zone zone, int pfn, int mt, bool cold)
     {
         if (mt >= MigrateType.PcpTypes)
         {
@@ -136,7 +137,8 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         int cpu = _scheduler.Current.Cpu;
         var pcp = Pcp(zone, cpu);
         _irqsOff.Enter(cpu, cpu);
-        _lists.Add(pfn, pcp.Lists[mt]);
+        if (cold) _lists.AddTail(pfn, pcp.Lists[mt]);
+        else _lists.Add(pfn, pcp.Lists[mt]);
         pcp.Count++;
         if (pcp.Count >= pcp.High)
         {

@@ -393,6 +393,9 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// free_the_page after free_pages_prepare: a per-cpu order goes to free_unref_page when that layer exists, other
     /// orders to __free_pages_ok (free_one_page and PGFREE). The page's pcp migratetype is its pageblock's.
     /// </summary>
+    /// <summary>6.1 has no cold frees: free_unref_page_list frees each page as free_unref_page does.</summary>
+    public void FreeColdPage(int pfn) => FreePages(pfn, 0);
+
     public void FreePages(int pfn, int order)
     {
         if (!Checks.FreePagesPrepare(pfn, order)) return;

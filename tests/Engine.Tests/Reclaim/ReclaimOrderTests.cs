@@ -64,6 +64,43 @@ public class ReclaimOrderTests
     }
 
     /// <summary>
+    /// v3.16 reclaim frees its batch cold (free_hot_cold_page_list(&amp;free_pages, true)): each page goes to the tail of
+    /// the per-cpu list, where allocations take pages last; 6.1 has no cold frees (free_unref_page_list: the head).
+    /// </summary>
+    [TestCase("fixed", true)]
+    [TestCase("v6.1", false)]
+    public void ShrinkPageList_v3_16_FreesCold_ToThePerCpuListsTail(string design, bool cold)
+    {
+        var rig = new SimRig(TestOptions.Classic(64, 1, 1, design) with { Reclaim = true, PerCpuLists = true });
+        rig.Sim.WorkloadFile(4);
+        var lru = rig.Get<Lru>();
+        int[] reclaimOrder = Enumerable.Range(0, rig.Pages.Count.Length)
+            .Where(p => rig.Pages.PageLru(p) && lru.PageIsFileCache(p) && !rig.Pages.Test(p, PG.Active)
+                && rig.Node.ZoneOf(p) == rig.Node.LargestZone).Take(2).ToArray(); // DMA's per-cpu list is too small to hold them
+        int list = rig.Lists.NewHead();
+        foreach (int p in reclaimOrder)
+        {
+            Assert.That(lru.IsolateLruPage(p), Is.Zero);
+            rig.Lists.Add(p, list);
+        }
+        var zone = rig.Node.ZoneOf(reclaimOrder[0]);
+        long reclaimed = 0;
+        rig.Sim.RunKernelPaths("test", [new Engine.Sched.SimTask(0, 0, "test", () => reclaimed = cold
+            ? rig.Get<PageReclaim>().ShrinkPageList(list, zone, new ScanControl { GfpMask = Gfp.Kernel }, new PageReclaim.BatchStats())
+            : rig.Get<Engine.Reclaim.V6_1.FolioReclaim>().ShrinkPageList(list, zone: null,
+                new Engine.Reclaim.V6_1.ScanControl { GfpMask = Gfp.Kernel, ReclaimIdx = 3 }, new Engine.Reclaim.PageListReclaim.BatchStats()))], null);
+
+        Assert.That(reclaimed, Is.EqualTo(2));
+        var pcpList = new List<int>();
+        int head = cold ? rig.Get<Engine.PageAlloc.V3_16.PerCpuPagesets>().Pcp(zone, 0).Lists[MigrateType.Movable]
+            : rig.Get<Engine.PageAlloc.V6_1.PerCpuPagesets>().Lists(zone, 0)[Engine.PageAlloc.V6_1.MigrateType.Movable].Head;
+        for (int p = rig.Lists.Next(head); p != head; p = rig.Lists.Next(p)) pcpList.Add(p);
+        // Freed newest first: the second page reclaimed, then the first.
+        if (cold) Assert.That(pcpList.TakeLast(2), Is.EqualTo(new[] { reclaimOrder[1], reclaimOrder[0] }), "at the tail, in free order");
+        else Assert.That(pcpList.Take(2), Is.EqualTo(new[] { reclaimOrder[0], reclaimOrder[1] }), "at the head, the last freed first");
+    }
+
+    /// <summary>
     /// A direct reclaimer waiting in too_many_isolated for pages another path isolated (here by hand: that path never
     /// runs again, as under a schedule that starves it) gives up after the simulation's 100 congestion waits having
     /// reclaimed nothing. Reported as SWAP_CLUSTER_MAX reclaimed, as after a fatal signal, the give-up made a reclaim
