@@ -393,9 +393,6 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// free_the_page after free_pages_prepare: a per-cpu order goes to free_unref_page when that layer exists, other
     /// orders to __free_pages_ok (free_one_page and PGFREE). The page's pcp migratetype is its pageblock's.
     /// </summary>
-    /// <summary>6.1 has no cold frees: free_unref_page_list frees each page as free_unref_page does.</summary>
-    public void FreeColdPage(int pfn) => FreePages(pfn, 0);
-
     public void FreePages(int pfn, int order)
     {
         if (!Checks.FreePagesPrepare(pfn, order)) return;
@@ -410,6 +407,9 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
         FreeOnePage(zone, pfn, order, mt);
         vmstat.Count(VmEvent.Pgfree, 1 << order);
     }
+
+    /// <summary>6.1 has no cold frees: free_unref_page_list frees each page as free_unref_page does.</summary>
+    public void FreeColdPage(int pfn) => FreePages(pfn, 0);
 
     /// <summary>free_one_page: __free_one_page under zone-&gt;lock.</summary>
     public void FreeOnePage(Zone zone, int pfn, int order, int mt)
