@@ -96,10 +96,10 @@ internal sealed class Writeback
     public const int ThrottleLimit = 100;
 
     /// <summary>
-    /// throttle_vm_writeout (v3.16 mm/page-writeback.c, the end of shrink_lruvec until 4.8 removed it): while the pages
-    /// under writeback (NR_WRITEBACK; NR_UNSTABLE_NFS is 0) exceed the dirty limit (hard_dirty_limit: the larger of the
-    /// current one and <see cref="BootDirtyLimit"/>) plus a tenth, congestion_wait HZ/10; a caller without both
-    /// __GFP_FS and __GFP_IO waits once at most. Returns the rounds waited.
+    /// throttle_vm_writeout (v3.16 mm/page-writeback.c, the end of shrink_lruvec; v4.8's page-writeback.c still has it,
+    /// v4.9's not, both read in TROVON): while the pages under writeback (NR_WRITEBACK; NR_UNSTABLE_NFS is 0) exceed the
+    /// dirty limit (hard_dirty_limit: the larger of the current one and <see cref="BootDirtyLimit"/>) plus a tenth,
+    /// congestion_wait HZ/10; a caller without both __GFP_FS and __GFP_IO waits once at most. Returns the rounds waited.
     /// </summary>
     public int ThrottleVmWriteout(PageAlloc.Gfp gfpMask)
     {
