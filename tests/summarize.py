@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Add up NUnit (TRX) and pytest (JUnit XML) results; print `N passed, N failed` as the last line.
 
-usage: summarize.py --trx FILE --trx-rc RC --junit FILE --junit-rc RC [--junit FILE --junit-rc RC ...] [--out FILE]
+usage: summarize.py --trx FILE --trx-rc RC [--trx FILE --trx-rc RC ...] --junit FILE --junit-rc RC
+                    [--junit FILE --junit-rc RC ...] [--out FILE]
 Exit status: 0 when nothing failed and at least one test passed, 1 otherwise. A runner that exited with
 an error but left no failed test in its report (crash, build or collection error) counts as one failure.
 """
@@ -36,17 +37,20 @@ def junit_counts(path: Path):
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--trx", type=Path, required=True)
-    p.add_argument("--trx-rc", type=int, required=True)
+    p.add_argument("--trx", type=Path, action="append", required=True, help="one per NUnit run, with its --trx-rc")
+    p.add_argument("--trx-rc", type=int, action="append", required=True)
     p.add_argument("--junit", type=Path, action="append", required=True, help="one per pytest run, with its --junit-rc")
     p.add_argument("--junit-rc", type=int, action="append", required=True)
     p.add_argument("--out", type=Path)
     a = p.parse_args()
     if len(a.junit) != len(a.junit_rc):
         p.error("one --junit-rc for each --junit")
+    if len(a.trx) != len(a.trx_rc):
+        p.error("one --trx-rc for each --trx")
 
     total_p = total_f = 0
-    runs = [("NUnit", a.trx, a.trx_rc, trx_counts, (0,))]
+    runs = [(f"NUnit ({path.name})" if len(a.trx) > 1 else "NUnit", path, rc, trx_counts, (0,))
+            for path, rc in zip(a.trx, a.trx_rc)]
     runs += [(f"pytest ({path.name})" if len(a.junit) > 1 else "pytest", path, rc, junit_counts, (0, 5))
              for path, rc in zip(a.junit, a.junit_rc)]
     for name, path, rc, parse, ok_rcs in runs:
