@@ -20,7 +20,7 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 [KernelPart("migrate scanner", PartVersion.V6_1)]
 internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node, Lru lru, MappingTable mappings, PageRefs refs,
     PageLock pageLock, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, CompactLocking locking, PageblockSkip skip,
-    IMovablePageIsolation movable, IMigration migration) : IMigrateScanner
+    IMovablePageIsolation movable, IMigration migration, Reclaim.V6_1.NodeReclaimState? reclaimState = null) : IMigrateScanner
 {
     public const int EAgain = -11, EIntr = -4;
 
@@ -197,9 +197,13 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
             long isolated = Isolated();
             if (isolated != lastIsolated) (lastIsolated, idle) = (isolated, 0);
             else if (++idle == ThrottleLimit) return EIntr;
-            // reclaim_throttle(VMSCAN_THROTTLE_ISOLATED): kcompactd, a kthread, only reschedules; a user task sleeps HZ/50.
+            // reclaim_throttle(VMSCAN_THROTTLE_ISOLATED): kcompactd, a kthread, only reschedules; a user task sleeps HZ/50,
+            // woken early by a too_many_isolated that finds the pages no longer too many (with reclaim left out of the
+            // simulation there is no wait queue: the whole HZ/50).
+            const string where = "reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)";
             if (scheduler.Current.Flags.ReclaimThrottleExempt()) clock.CondResched();
-            else clock.ScheduleTimeout(clock.Hz / 50, "reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)");
+            else if (reclaimState is not null) reclaimState.SleepThrottledIsolated(clock, where);
+            else clock.ScheduleTimeout(clock.Hz / 50, where);
             if (signal.Pending) return EIntr;
         }
         clock.CondResched();
@@ -364,7 +368,10 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
     /// <summary>block_end_pfn(pfn, order): the end of the order-aligned block holding <paramref name="pfn"/>.</summary>
     public static int BlockEndPfn(int pfn, int order) => (pfn + (1 << order)) & ~((1 << order) - 1);
 
-    /// <summary>too_many_isolated (compaction's, per node): isolated anon+file &gt; half of the node's LRU pages.</summary>
+    /// <summary>
+    /// too_many_isolated (compaction's, per node): isolated anon+file &gt; half of the node's LRU pages; if not, the
+    /// sleepers throttled on isolated pages are woken (wake_throttle_isolated).
+    /// </summary>
     private bool TooManyIsolated()
     {
         long active = 0, inactive = 0;
@@ -373,7 +380,9 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
             inactive += z.Stat[(int)ZoneStat.NrInactiveFile] + z.Stat[(int)ZoneStat.NrInactiveAnon];
             active += z.Stat[(int)ZoneStat.NrActiveFile] + z.Stat[(int)ZoneStat.NrActiveAnon];
         }
-        return Isolated() > (inactive + active) / 2;
+        bool tooMany = Isolated() > (inactive + active) / 2;
+        if (!tooMany) reclaimState?.WakeThrottleIsolated();
+        return tooMany;
     }
 
     private long Isolated() => node.Zones.Sum(z => z.Stat[(int)ZoneStat.NrIsolatedFile] + z.Stat[(int)ZoneStat.NrIsolatedAnon]);

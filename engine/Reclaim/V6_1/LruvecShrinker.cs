@@ -383,7 +383,9 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
         long inactive = NodeLruSize(file == File ? Zone.LruInactiveFile : Zone.LruInactiveAnon);
         long isolated = node.Zones.Sum(z => z.Stat[(int)ZoneStat.NrIsolatedAnon + file]);
         if ((sc.GfpMask & (Gfp.Io | Gfp.Fs)) == (Gfp.Io | Gfp.Fs)) inactive >>= 3;
-        return isolated > inactive;
+        bool tooMany = isolated > inactive;
+        if (!tooMany) state.WakeThrottleIsolated();
+        return tooMany;
     }
 
     /// <summary>
@@ -423,8 +425,9 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// reclaim_throttle (6.1): kernel threads other than kswapd only reschedule; writeback waits HZ/10, too many isolated
     /// HZ/50, no progress and congestion one jiffy — unless kswapd gave up on the node or at most half the reclaimable
     /// pages are waiting for writeback, when they only reschedule. A writeback sleeper is woken early once more than
-    /// SWAP_CLUSTER_MAX pages per throttled reclaimer finished writeback (__acct_reclaim_writeback); the other early
-    /// wake-ups (too_many_isolated finding it no longer so, a reclaimer making progress) are not modelled.
+    /// SWAP_CLUSTER_MAX pages per throttled reclaimer finished writeback (__acct_reclaim_writeback), an isolated one once
+    /// a too_many_isolated finds the isolated pages no longer too many (<see cref="NodeReclaimState.WakeThrottleIsolated"/>);
+    /// a no-progress sleeper's early wake-up (a reclaimer making progress) is not modelled: it sleeps one jiffy.
     /// </summary>
     public void ReclaimThrottle(Throttle reason)
     {
@@ -433,34 +436,20 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
             clock.CondResched();
             return;
         }
-        long timeout;
+        string where = $"reclaim_throttle({reason.ToString().ToUpperInvariant()})";
         switch (reason)
         {
             case Throttle.Writeback:
-                timeout = clock.Hz / 10;
-                break;
+                state.SleepThrottledWriteback(clock, where);
+                return;
             case Throttle.Isolated:
-                timeout = clock.Hz / 50;
-                break;
+                state.SleepThrottledIsolated(clock, where);
+                return;
             default:
-                if (SkipThrottleNoprogress())
-                {
-                    clock.CondResched();
-                    return;
-                }
-                timeout = 1;
-                break;
+                if (SkipThrottleNoprogress()) clock.CondResched();
+                else clock.ScheduleTimeout(1, where);
+                return;
         }
-        string where = $"reclaim_throttle({reason.ToString().ToUpperInvariant()})";
-        if (reason != Throttle.Writeback)
-        {
-            clock.ScheduleTimeout(timeout, where);
-            return;
-        }
-        state.WritebackThrottleBegin();
-        long wakeups = state.WritebackWakeups;
-        clock.ScheduleTimeout(timeout, where, () => state.WritebackWakeups != wakeups);
-        state.WritebackThrottleEnd();
     }
 
     /// <summary>skip_throttle_noprogress (6.1).</summary>

@@ -5,7 +5,9 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// <summary>
 /// The node's reclaim state of 6.1: <c>pgdat-&gt;kswapd_failures</c> (balance_pgdat runs that reclaimed nothing since
 /// reclaim last made progress; at MAX_RECLAIM_RETRIES kswapd leaves the node to direct reclaim) and the lruvec's
-/// <c>anon_cost</c> / <c>file_cost</c> (lru_note_cost). The pgdat flags are <see cref="Mm.Node.PgdatFlags"/>.
+/// <c>anon_cost</c> / <c>file_cost</c> (lru_note_cost), and the two wait queues of <c>pgdat-&gt;reclaim_wait[]</c> that
+/// are woken before their timeout (WRITEBACK and ISOLATED; NOPROGRESS and CONGESTED sleep one jiffy). The pgdat flags are
+/// <see cref="Mm.Node.PgdatFlags"/>.
 /// </summary>
 internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAccounting
 {
@@ -31,17 +33,27 @@ internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAcc
     /// <summary>wake_up(&amp;pgdat-&gt;reclaim_wait[VMSCAN_THROTTLE_WRITEBACK]), counted: a sleeper wakes when it changes.</summary>
     public long WritebackWakeups { get; private set; }
 
+    /// <summary>Sleepers on <c>pgdat-&gt;reclaim_wait[VMSCAN_THROTTLE_ISOLATED]</c> (waitqueue_active).</summary>
+    private int _isolatedWaiters;
+
+    /// <summary>wake_up(&amp;pgdat-&gt;reclaim_wait[VMSCAN_THROTTLE_ISOLATED]), counted: a sleeper wakes when it changes.</summary>
+    public long IsolatedWakeups { get; private set; }
+
     /// <summary>kswapd_failures ≥ MAX_RECLAIM_RETRIES: a hopeless node.</summary>
     public bool Hopeless => KswapdFailures >= MaxReclaimRetries;
 
-    /// <summary>reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)'s start: one more throttled, the first records where NR_THROTTLED_WRITTEN stands.</summary>
-    public void WritebackThrottleBegin()
+    /// <summary>
+    /// reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)'s sleep (6.1 mm/vmscan.c): one more throttled (the first records where
+    /// NR_THROTTLED_WRITTEN stands), HZ/10 on the WRITEBACK queue, ended early by <see cref="AcctReclaimWriteback"/>,
+    /// then atomic_dec(&amp;pgdat-&gt;nr_writeback_throttled).
+    /// </summary>
+    public void SleepThrottledWriteback(Time.SimClock clock, string where)
     {
         if (++NrWritebackThrottled == 1) _nrReclaimStart = ThrottledWritten;
+        long wakeups = WritebackWakeups;
+        clock.ScheduleTimeout(clock.Hz / 10, where, () => WritebackWakeups != wakeups);
+        NrWritebackThrottled--;
     }
-
-    /// <summary>reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK)'s end: atomic_dec(&amp;pgdat-&gt;nr_writeback_throttled).</summary>
-    public void WritebackThrottleEnd() => NrWritebackThrottled--;
 
     /// <summary>
     /// __acct_reclaim_writeback (6.1 mm/vmscan.c): with reclaimers throttled, count the page in NR_THROTTLED_WRITTEN and
@@ -54,12 +66,36 @@ internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAcc
         if (ThrottledWritten - _nrReclaimStart > SwapClusterMax * NrWritebackThrottled) WritebackWakeups++;
     }
 
-    public object Save() => (KswapdFailures, AnonCost, FileCost, NrWritebackThrottled, _nrReclaimStart, ThrottledWritten, WritebackWakeups);
+    /// <summary>
+    /// reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)'s sleep (6.1 mm/vmscan.c), for reclaim and compaction alike: HZ/50 on
+    /// the ISOLATED wait queue, ended early by <see cref="WakeThrottleIsolated"/>.
+    /// </summary>
+    public void SleepThrottledIsolated(Time.SimClock clock, string where)
+    {
+        _isolatedWaiters++;
+        long wakeups = IsolatedWakeups;
+        clock.ScheduleTimeout(clock.Hz / 50, where, () => IsolatedWakeups != wakeups);
+        _isolatedWaiters--;
+    }
+
+    /// <summary>
+    /// wake_throttle_isolated (6.1 mm/internal.h): wake every sleeper of the ISOLATED queue, if there is one. Called where
+    /// too_many_isolated — reclaim's (not kswapd's: it returns before) or compaction's — finds the isolated pages no
+    /// longer too many.
+    /// </summary>
+    public void WakeThrottleIsolated()
+    {
+        if (_isolatedWaiters > 0) IsolatedWakeups++;
+    }
+
+    public object Save() =>
+        (KswapdFailures, AnonCost, FileCost, NrWritebackThrottled, _nrReclaimStart, ThrottledWritten, WritebackWakeups, (_isolatedWaiters, IsolatedWakeups));
 
     public void Restore(object saved)
     {
-        var (failures, anon, file, throttled, start, written, wakeups) = ((int, long, long, int, long, long, long))saved;
+        var (failures, anon, file, throttled, start, written, wakeups, isolated) = ((int, long, long, int, long, long, long, (int, long)))saved;
         (KswapdFailures, AnonCost, FileCost) = (failures, anon, file);
         (NrWritebackThrottled, _nrReclaimStart, ThrottledWritten, WritebackWakeups) = (throttled, start, written, wakeups);
+        (_isolatedWaiters, IsolatedWakeups) = isolated;
     }
 }

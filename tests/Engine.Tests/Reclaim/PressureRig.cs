@@ -7,10 +7,11 @@ namespace BalloonScript.Engine.Tests.Reclaim;
 
 /// <summary>A guest with v3.16 reclaim (no per-cpu lists or pagevecs, so pages stay where the test puts them), its parts at hand.</summary>
 internal sealed class PressureRig(long memoryMib = 64, long swapMib = 0, string design = "fixed", double ioLatencyMs = 0,
-    bool deflateOnOom = false)
+    bool deflateOnOom = false, int? compactionProactiveness = null)
     : SimRig(TestOptions.Classic(memoryMib, 2, 1, design) with
     {
         Reclaim = true, SwapMib = swapMib, IoLatencyMs = ioLatencyMs, DeflateOnOom = deflateOnOom,
+        CompactionProactiveness = compactionProactiveness,
     })
 {
     public Zone Zone => Node.LargestZone;

@@ -259,6 +259,34 @@ public class ReclaimV6_1Tests
         Assert.That(rig.Sim.ProcVmstat(), Does.Contain($"nr_throttled_written {counted}\n"));
     }
 
+    /// <summary>
+    /// reclaim_throttle(VMSCAN_THROTTLE_ISOLATED) (6.1): the sleeper is woken once a too_many_isolated finds the node's
+    /// isolated pages no longer too many (wake_throttle_isolated) — here compaction's, in kcompactd's proactive compaction
+    /// of a fragmented node (proactiveness 80: a score above 30 calls for it), whose 500 ms timeout comes 4 ms into the
+    /// HZ/50 sleep. With the isolated pages still too many for compaction as well, nothing wakes it before its 20 ms are over.
+    /// </summary>
+    [TestCase(0L, 4.0)]
+    [TestCase(1L << 20, 20.0)]
+    public void ReclaimThrottle_v6_1_Isolated_WokenByATooManyIsolatedThatFindsThemNoLongerTooMany(long isolated, double sleptMs)
+    {
+        var rig = new PressureRig(design: "v6.1", compactionProactiveness: 80);
+        rig.Sim.WorkloadAnon(40);
+        rig.Sim.WorkloadFree(0.5, "interleave", 1);
+        var kcompactd = rig.Get<Engine.Compaction.V6_1.Kcompactd>();
+        var clock = rig.Get<Engine.Time.SimClock>();
+        long due = kcompactd.DefaultTimeoutNs; // its first wait, from boot
+        Assume.That(clock.NowNs, Is.LessThan(due - 4_000_000), "precondition: kcompactd's first timeout is still ahead");
+        clock.RunUntil(due - 4_000_000);
+        foreach (var z in rig.Node.Zones) z.Stat.Add((int)ZoneStat.NrIsolatedAnon, isolated); // as if other reclaimers held them
+        long scanned = rig.Event(VmEvent.CompactMigrateScanned);
+        double before = rig.Sim.ClockMs;
+        rig.Sim.RunKernelPaths("test", [new SimTask(0, 0, "test", () => rig.Get<LruvecShrinker>().ReclaimThrottle(LruvecShrinker.Throttle.Isolated))], null);
+        foreach (var z in rig.Node.Zones) z.Stat.Add((int)ZoneStat.NrIsolatedAnon, -isolated);
+
+        Assert.That(rig.Sim.ClockMs - before, Is.EqualTo(sleptMs).Within(0.5));
+        if (isolated == 0) Assert.That(rig.Event(VmEvent.CompactMigrateScanned), Is.GreaterThan(scanned), "kcompactd compacted meanwhile");
+    }
+
     /// <summary>Isolate <paramref name="pfns"/> (inactive) onto a private list, as shrink_inactive_list hands them to shrink_folio_list.</summary>
     private static int Isolated(PressureRig rig, params int[] pfns)
     {
