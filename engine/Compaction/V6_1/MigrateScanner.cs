@@ -202,7 +202,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
             // simulation there is no wait queue: the whole HZ/50).
             const string where = "reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)";
             if (scheduler.Current.Flags.ReclaimThrottleExempt()) clock.CondResched();
-            else if (reclaimState is not null) reclaimState.SleepThrottledIsolated(clock, where);
+            else if (reclaimState is not null) reclaimState.Isolated.Sleep(clock, clock.Hz / 50, where);
             else clock.ScheduleTimeout(clock.Hz / 50, where);
             if (signal.Pending) return EIntr;
         }
@@ -381,7 +381,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
             active += z.Stat[(int)ZoneStat.NrActiveFile] + z.Stat[(int)ZoneStat.NrActiveAnon];
         }
         bool tooMany = Isolated() > (inactive + active) / 2;
-        if (!tooMany) reclaimState?.WakeThrottleIsolated();
+        if (!tooMany) reclaimState?.Isolated.WakeUp(); // wake_throttle_isolated
         return tooMany;
     }
 

@@ -384,7 +384,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
         long isolated = node.Zones.Sum(z => z.Stat[(int)ZoneStat.NrIsolatedAnon + file]);
         if ((sc.GfpMask & (Gfp.Io | Gfp.Fs)) == (Gfp.Io | Gfp.Fs)) inactive >>= 3;
         bool tooMany = isolated > inactive;
-        if (!tooMany) state.WakeThrottleIsolated();
+        if (!tooMany) state.Isolated.WakeUp(); // wake_throttle_isolated
         return tooMany;
     }
 
@@ -426,8 +426,8 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// HZ/50, no progress and congestion one jiffy — unless kswapd gave up on the node or at most half the reclaimable
     /// pages are waiting for writeback, when they only reschedule. A writeback sleeper is woken early once more than
     /// SWAP_CLUSTER_MAX pages per throttled reclaimer finished writeback (__acct_reclaim_writeback), an isolated one once
-    /// a too_many_isolated finds the isolated pages no longer too many (<see cref="NodeReclaimState.WakeThrottleIsolated"/>);
-    /// a no-progress sleeper's early wake-up (a reclaimer making progress) is not modelled: it sleeps one jiffy.
+    /// a too_many_isolated finds the isolated pages no longer too many (<see cref="NodeReclaimState"/>'s wait queues); a
+    /// no-progress or congested one sleeps its jiffy.
     /// </summary>
     public void ReclaimThrottle(Throttle reason)
     {
@@ -443,7 +443,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
                 state.SleepThrottledWriteback(clock, where);
                 return;
             case Throttle.Isolated:
-                state.SleepThrottledIsolated(clock, where);
+                state.Isolated.Sleep(clock, clock.Hz / 50, where);
                 return;
             default:
                 if (SkipThrottleNoprogress()) clock.CondResched();

@@ -5,9 +5,10 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// <summary>
 /// The node's reclaim state of 6.1: <c>pgdat-&gt;kswapd_failures</c> (balance_pgdat runs that reclaimed nothing since
 /// reclaim last made progress; at MAX_RECLAIM_RETRIES kswapd leaves the node to direct reclaim) and the lruvec's
-/// <c>anon_cost</c> / <c>file_cost</c> (lru_note_cost), and the two wait queues of <c>pgdat-&gt;reclaim_wait[]</c> that
-/// are woken before their timeout (WRITEBACK and ISOLATED; NOPROGRESS and CONGESTED sleep one jiffy). The pgdat flags are
-/// <see cref="Mm.Node.PgdatFlags"/>.
+/// <c>anon_cost</c> / <c>file_cost</c> (lru_note_cost), and the wait queues of <c>pgdat-&gt;reclaim_wait[]</c> that someone
+/// wakes before their timeout here: WRITEBACK and ISOLATED (NOPROGRESS's waker, a direct reclaimer of over 12 % efficiency
+/// in consider_reclaim_throttle, cannot run within its sleeper's one jiffy in this model; CONGESTED has none).
+/// The pgdat flags are <see cref="Mm.Node.PgdatFlags"/>.
 /// </summary>
 internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAccounting
 {
@@ -30,14 +31,14 @@ internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAcc
     /// <summary>NR_THROTTLED_WRITTEN (a node stat): pages whose writeback ended while some reclaimer was throttled on it.</summary>
     public long ThrottledWritten { get; private set; }
 
-    /// <summary>wake_up(&amp;pgdat-&gt;reclaim_wait[VMSCAN_THROTTLE_WRITEBACK]), counted: a sleeper wakes when it changes.</summary>
-    public long WritebackWakeups { get; private set; }
+    /// <summary><c>reclaim_wait[VMSCAN_THROTTLE_WRITEBACK]</c>: woken by <see cref="AcctReclaimWriteback"/>.</summary>
+    private readonly ReclaimWaitQueue _writeback = new();
 
-    /// <summary>Sleepers on <c>pgdat-&gt;reclaim_wait[VMSCAN_THROTTLE_ISOLATED]</c> (waitqueue_active).</summary>
-    private int _isolatedWaiters;
-
-    /// <summary>wake_up(&amp;pgdat-&gt;reclaim_wait[VMSCAN_THROTTLE_ISOLATED]), counted: a sleeper wakes when it changes.</summary>
-    public long IsolatedWakeups { get; private set; }
+    /// <summary>
+    /// <c>reclaim_wait[VMSCAN_THROTTLE_ISOLATED]</c>: woken (wake_throttle_isolated) where too_many_isolated — reclaim's
+    /// (not kswapd's: it returns before) or compaction's — finds the isolated pages no longer too many.
+    /// </summary>
+    public ReclaimWaitQueue Isolated { get; } = new();
 
     /// <summary>kswapd_failures ≥ MAX_RECLAIM_RETRIES: a hopeless node.</summary>
     public bool Hopeless => KswapdFailures >= MaxReclaimRetries;
@@ -50,8 +51,7 @@ internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAcc
     public void SleepThrottledWriteback(Time.SimClock clock, string where)
     {
         if (++NrWritebackThrottled == 1) _nrReclaimStart = ThrottledWritten;
-        long wakeups = WritebackWakeups;
-        clock.ScheduleTimeout(clock.Hz / 10, where, () => WritebackWakeups != wakeups);
+        _writeback.Sleep(clock, clock.Hz / 10, where);
         NrWritebackThrottled--;
     }
 
@@ -63,39 +63,20 @@ internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAcc
     {
         if (NrWritebackThrottled == 0) return;
         ThrottledWritten++;
-        if (ThrottledWritten - _nrReclaimStart > SwapClusterMax * NrWritebackThrottled) WritebackWakeups++;
-    }
-
-    /// <summary>
-    /// reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)'s sleep (6.1 mm/vmscan.c), for reclaim and compaction alike: HZ/50 on
-    /// the ISOLATED wait queue, ended early by <see cref="WakeThrottleIsolated"/>.
-    /// </summary>
-    public void SleepThrottledIsolated(Time.SimClock clock, string where)
-    {
-        _isolatedWaiters++;
-        long wakeups = IsolatedWakeups;
-        clock.ScheduleTimeout(clock.Hz / 50, where, () => IsolatedWakeups != wakeups);
-        _isolatedWaiters--;
-    }
-
-    /// <summary>
-    /// wake_throttle_isolated (6.1 mm/internal.h): wake every sleeper of the ISOLATED queue, if there is one. Called where
-    /// too_many_isolated — reclaim's (not kswapd's: it returns before) or compaction's — finds the isolated pages no
-    /// longer too many.
-    /// </summary>
-    public void WakeThrottleIsolated()
-    {
-        if (_isolatedWaiters > 0) IsolatedWakeups++;
+        if (ThrottledWritten - _nrReclaimStart > SwapClusterMax * NrWritebackThrottled) _writeback.WakeUp();
     }
 
     public object Save() =>
-        (KswapdFailures, AnonCost, FileCost, NrWritebackThrottled, _nrReclaimStart, ThrottledWritten, WritebackWakeups, (_isolatedWaiters, IsolatedWakeups));
+        (KswapdFailures, AnonCost, FileCost, NrWritebackThrottled, _nrReclaimStart, ThrottledWritten,
+            _writeback.Save(), Isolated.Save());
 
     public void Restore(object saved)
     {
-        var (failures, anon, file, throttled, start, written, wakeups, isolated) = ((int, long, long, int, long, long, long, (int, long)))saved;
+        var (failures, anon, file, throttled, start, written, writeback, isolated) =
+            ((int, long, long, int, long, long, (int, long), (int, long)))saved;
         (KswapdFailures, AnonCost, FileCost) = (failures, anon, file);
-        (NrWritebackThrottled, _nrReclaimStart, ThrottledWritten, WritebackWakeups) = (throttled, start, written, wakeups);
-        (_isolatedWaiters, IsolatedWakeups) = isolated;
+        (NrWritebackThrottled, _nrReclaimStart, ThrottledWritten) = (throttled, start, written);
+        _writeback.Restore(writeback);
+        Isolated.Restore(isolated);
     }
 }
