@@ -61,6 +61,12 @@ ROWS = {
     "explore_dfs3": ("exhaustive depth-3 DFS of `deflate-vs-migrate` in `fixed` (307,076 schedules), every host CPU",
                      "≤ 10 s", "166 s before issue 11"),
     "explore_dfs3_one": ("the same on one host thread (for information)", "", ""),
+    "handoff_thread": ("one switch between two simulated CPUs as a switching run makes it: two OS threads on one host CPU "
+                       "passing a baton (HandOffBenchmarks; for information: a random schedule makes 28)", "", ""),
+    "handoff_continuation": ("the same switch between two continuations on one thread (HandOffBenchmarks; for information: "
+                             "the alternative issue 11 names, not what the engine does)", "", ""),
+    "async_call": ("an async call that does not switch, less a plain call (HandOffBenchmarks; for information: what each call "
+                   "of a kernel path would pay as an async twin)", "", ""),
     "make_demo": ("`make demo` after the build", "≤ 8 s", ""),
     "make_test": ("`make test` after the build", "≤ 60 s", ""),
 }
@@ -76,8 +82,12 @@ DOTNET_ROWS = {
     ("BalloonBenchmarks.Deflate512MiB", ""): "deflate_512m",
     ("ExploreBenchmarks.RandomSchedule", "Scenario=deflate-vs-isolate"): "explore_schedule",
     ("ExploreBenchmarks.RandomScheduleAllCpus", "Scenario=deflate-vs-isolate"): "explore_schedule_all",
+    ("HandOffBenchmarks.ThreadBatonOneCpu", ""): "handoff_thread",
+    ("HandOffBenchmarks.ContinuationOneThread", ""): "handoff_continuation",
+    ("HandOffBenchmarks.AsyncCallNotSwitching", ""): "async_call_raw",
+    ("HandOffBenchmarks.SyncCall", ""): "sync_call_raw",
 }
-DOTNET_FILTERS = ["*BuddyBenchmarks*", "*CompactMemory16GiB*", "*BalloonBenchmarks*", "*ExploreBenchmarks*"]
+DOTNET_FILTERS = ["*BuddyBenchmarks*", "*CompactMemory16GiB*", "*BalloonBenchmarks*", "*ExploreBenchmarks*", "*HandOffBenchmarks*"]
 
 
 # --------------------------------------------------------------------------- measurements in child processes
@@ -214,6 +224,10 @@ def dotnet_rows(quick: bool) -> dict:
             s = b.get("Statistics")
             if key and s:
                 stats[key] = {"median": s["Median"] / 1e9, "q1": s["Q1"] / 1e9, "q3": s["Q3"] / 1e9, "n": s["N"]}
+    # An async call's own cost: the async chain's figures less the plain chain's median (both per call).
+    async_, sync = stats.pop("async_call_raw", None), stats.pop("sync_call_raw", None)
+    if async_ and sync:
+        stats["async_call"] = {**{k: async_[k] - sync["median"] for k in ("median", "q1", "q3")}, "n": async_["n"]}
     return stats
 
 
