@@ -35,6 +35,9 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     [NotState("held only while a path has a pageset locked, within a run")]
     private readonly CpuSections _pcpLocks;
 
+    /// <summary>pcpu_drain_mutex: one drain of every CPU's lists at a time (<see cref="DrainAllPages"/>).</summary>
+    private readonly SimLock _drainMutex;
+
     public PerCpuPagesets(PageTable pages, PageLists lists, Node node, Scheduler scheduler, VmStat vmstat, Sanitizer sanitizer)
     {
         _sanitizer = sanitizer;
@@ -46,16 +49,22 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         _pagesets = node.Zones.Select(_ => Enumerable.Range(0, scheduler.Cpus).Select(_ => new PerCpuPages(lists)).ToArray()).ToArray();
         _pcpLocks = new CpuSections(scheduler, node.Zones.SelectMany(z => Enumerable.Range(0, scheduler.Cpus)
             .Select(cpu => $"zone {z.Name} pcp->lock of cpu{cpu}")).ToArray());
+        _drainMutex = new SimLock(scheduler, "pcpu_drain_mutex");
     }
 
     public int Cpus => _scheduler.Cpus;
 
-    /// <summary>Each pageset's count, free_factor, high and batch; the pages on the lists are in <see cref="PageLists"/>.</summary>
-    public object Save() => _pagesets.Select(zone => zone.Select(p => new[] { p.Count, p.FreeFactor, p.High, p.Batch }).ToArray()).ToArray();
+    /// <summary>
+    /// Each pageset's count, free_factor, high and batch (the pages on the lists are in <see cref="PageLists"/>), and the
+    /// drain mutex's owner (free between operations, but a run aborted on a deadlock can leave it held).
+    /// </summary>
+    public object Save() =>
+        (_pagesets.Select(zone => zone.Select(p => new[] { p.Count, p.FreeFactor, p.High, p.Batch }).ToArray()).ToArray(), _drainMutex.Save());
 
     public void Restore(object saved)
     {
-        var all = (int[][][])saved;
+        var (all, drainMutex) = ((int[][][], object))saved;
+        _drainMutex.Restore(drainMutex);
         for (int z = 0; z < all.Length; z++)
             for (int cpu = 0; cpu < all[z].Length; cpu++)
             {
@@ -266,12 +275,22 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         _pcpLocks.Exit(pcpLock, cpu);
     }
 
-    /// <summary>drain_all_pages(zone): every CPU's pageset of <paramref name="zone"/>, or of every zone for null.</summary>
+    /// <summary>
+    /// drain_all_pages(zone) (6.1 __drain_all_pages): every CPU's pageset of <paramref name="zone"/>, or of every zone for
+    /// null, under pcpu_drain_mutex. A drain of every zone that finds another drain in progress returns at once, without
+    /// draining ("Do not drain if one is already in progress unless it's specific to a zone"); a zone's drain waits for it.
+    /// </summary>
     public void DrainAllPages(BuddyAllocator buddy, Zone? zone)
     {
+        if (!_drainMutex.TryLock())
+        {
+            if (zone is null) return;
+            _drainMutex.Lock();
+        }
         for (int cpu = 0; cpu < Cpus; cpu++)
             foreach (var z in _node.Zones)
                 if (zone is null || z == zone) DrainPagesZone(buddy, cpu, z);
+        _drainMutex.Unlock();
     }
 
     /// <summary>

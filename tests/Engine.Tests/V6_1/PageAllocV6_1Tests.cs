@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.PageAlloc.V6_1;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
 using MigrateType = BalloonScript.Engine.PageAlloc.V6_1.MigrateType;
@@ -285,5 +286,54 @@ public class PageAllocV6_1Tests
         Assert.That(isolated, Is.Zero);
         zone.WatermarkBoost = 0;
         rig.Release(1024, 3);
+    }
+
+    /// <summary>
+    /// __drain_all_pages (6.1): under pcpu_drain_mutex. While CPU 0 drains every CPU's lists (it holds the mutex, at
+    /// cpu1's zone lock), CPU 1's drain of every zone returns at once, draining nothing ("Do not drain if one is already in
+    /// progress unless it's specific to a zone"); CPU 1's drain of one zone waits for the mutex, then drains (nothing is
+    /// left by then). Without the mutex CPU 1 would drain its own lists at once.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void DrainAllPages_v6_1_ASecondDrainOfEveryZoneSkipsWhileOneRuns_ADrainOfAZoneWaits(bool oneZone)
+    {
+        var rig = RigV6_1.Create(memoryMib: 64, cpus: 2, perCpuLists: true);
+        int Cpu1Pages() => rig.Node.Zones.Sum(z => rig.Pcp.Pcp(z, 1).Count);
+        rig.Sim.RunKernelPaths("fill", [new SimTask(0, 1, "fill", () =>
+        {
+            var pfns = Enumerable.Range(0, 40).Select(_ => rig.Allocator.AllocPages(0, Gfp.HighUserMovable)).ToList();
+            foreach (int pfn in pfns) rig.Buddy.FreePages(pfn, 0);
+        })], null);
+        int before = Cpu1Pages();
+        Assume.That(before, Is.Positive, "precondition: cpu1's lists hold pages");
+        var mutex = rig.Get<Scheduler>().Locks.Single(l => l.Name == "pcpu_drain_mutex");
+        var zone = rig.Node.Zones.Single(z => rig.Pcp.Pcp(z, 1).Count > 0);
+        int atItsEnd = -1;
+        var tasks = new[]
+        {
+            new SimTask(0, 0, "drain all", () => rig.Pcp.DrainAllPages(rig.Buddy, null)),
+            new SimTask(1, 1, "drain again", () =>
+            {
+                rig.Pcp.DrainAllPages(rig.Buddy, oneZone ? zone : null);
+                atItsEnd = Cpu1Pages();
+            }),
+        };
+        rig.Sim.RunKernelPaths("race", tasks, new SecondWhileTheFirstHolds(mutex));
+        bool waited = rig.Get<Scheduler>().Trace.Any(t => t.Task == "drain again" && t.Point == "blocked: pcpu_drain_mutex");
+
+        Assert.That(atItsEnd, Is.EqualTo(oneZone ? 0 : before), oneZone ? "drained once the first was done" : "returned, draining nothing");
+        Assert.That(waited, Is.EqualTo(oneZone));
+        Assert.That(Cpu1Pages(), Is.Zero, "the first drain emptied cpu1's lists");
+        Assert.That(mutex.IsLocked, Is.False);
+    }
+
+    /// <summary>The first task, except while it holds <paramref name="mutex"/>: then the second.</summary>
+    private sealed class SecondWhileTheFirstHolds(SimLock mutex) : IScheduleStrategy
+    {
+        public void Start(IReadOnlyList<SimTask> tasks) { }
+
+        public SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step) =>
+            runnable.FirstOrDefault(t => t.Id == (mutex.HeldBy(0) ? 1 : 0)) ?? runnable[0];
     }
 }
