@@ -1,10 +1,11 @@
 namespace BalloonScript.Engine.Virtio;
 
 /// <summary>
-/// The driver's fill_balloon / leak_balloon and the managed-page accounting of virtballoon_migratepage: where the
-/// pages are allocated and the "Out of puff!" msleep(200) slept relative to <c>vb-&gt;balloon_lock</c> (under it up to
-/// v4.14, before it from c7cdff0e8647 as in 6.1), how leak_balloon hands its pages to the release, and whether a
-/// migration to another zone moves a managed page between the zones (6.1).
+/// The driver's fill_balloon / leak_balloon and what changed in virtballoon_migratepage with it: where the pages are
+/// allocated and the "Out of puff!" msleep(200) slept relative to <c>vb-&gt;balloon_lock</c> (under it up to v4.14,
+/// before it from c7cdff0e8647 as in 6.1), how leak_balloon hands its pages to the release, whether a migration to
+/// another zone moves a managed page between the zones (6.1), and whether the old page leaves the balloon under
+/// <c>pages_lock</c> (6.1).
 /// </summary>
 internal interface IDriverFillLeak
 {
@@ -22,6 +23,9 @@ internal interface IDriverFillLeak
 
     /// <summary>virtballoon_migratepage's managed-page fix-up, after taking newpage (under balloon_lock).</summary>
     void MigratepageManagedPages(VirtioBalloon vb, int newpage, int page);
+
+    /// <summary>virtballoon_migratepage's second step, balloon_page_delete of the old page (under balloon_lock).</summary>
+    void MigratepageDeletePage(VirtioBalloon vb, int page);
 
     /// <summary>PFNs a sleeping fill_balloon has put in the balloon but not yet told the host about.</summary>
     ReadOnlySpan<long> UntoldPfns(VirtioBalloon vb);

@@ -338,8 +338,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         NumPfns = PagesPerPage;
         SetPagePfns(0, newpage);
         TellHost(VirtQueue.Inflate);
-        // v3.16: this also unlinks page from compaction's migrate list.
-        _balloon.BalloonPageDelete(page);
+        _fillLeak.MigratepageDeletePage(this, page);
         NumPfns = PagesPerPage;
         SetPagePfns(0, page);
         TellHost(VirtQueue.Deflate);

@@ -71,5 +71,8 @@ internal class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLea
     /// <summary>Before the late-2019 fix migratepage leaves managed pages in the old zone (compaction stays in one zone).</summary>
     public void MigratepageManagedPages(VirtioBalloon vb, int newpage, int page) { }
 
+    /// <summary>balloon_page_delete(page) without pages_lock, as up to v4.8 (v3.16: this also unlinks the page from compaction's migrate list).</summary>
+    public void MigratepageDeletePage(VirtioBalloon vb, int page) => balloon.BalloonPageDelete(page);
+
     public ReadOnlySpan<long> UntoldPfns(VirtioBalloon vb) => vb.Pfns(vb.NumPfns);
 }

@@ -12,10 +12,11 @@ namespace BalloonScript.Engine.Virtio.V6_1;
 /// "Out of puff!" is slept without it (compaction's virtballoon_migratepage and a leak go on meanwhile); then, under
 /// the lock, balloon_page_enqueue of each page popped from the list (last allocated first). leak_balloon gathers the
 /// dequeued pages on a local list and release_pages_balloon puts them (list order: last dequeued first) before the
-/// unlock. virtballoon_migratepage moves a managed page between zones when newpage is in another one (a late-2019 fix).
+/// unlock. virtballoon_migratepage moves a managed page between zones when newpage is in another one (a late-2019 fix)
+/// and takes the old page out of the balloon under <c>pages_lock</c>.
 /// </summary>
 [KernelPart("driver fill/leak", PartVersion.V6_1)]
-internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node node) : IDriverFillLeak, ISnapshotState
+internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node node, BalloonDevInfo dev) : IDriverFillLeak, ISnapshotState
 {
     /// <summary>
     /// The local <c>pages</c> list of the kthread's fill_balloon while it sleeps after "Out of puff!" (allocation order;
@@ -103,6 +104,14 @@ internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node no
         if (vb.DeflateOnOom || node.ZoneOf(page) == node.ZoneOf(newpage)) return;
         vb.AdjustManagedPageCount(page, +1);
         vb.AdjustManagedPageCount(newpage, -1);
+    }
+
+    /// <summary>6.1 virtballoon_migratepage: balloon_page_delete(page) under <c>pages_lock</c> (v4.8's took no lock there).</summary>
+    public void MigratepageDeletePage(VirtioBalloon vb, int page)
+    {
+        dev.PagesLock.Lock();
+        balloon.BalloonPageDelete(page);
+        dev.PagesLock.Unlock();
     }
 
     /// <summary>6.1's sleeping fill_balloon has put nothing in the balloon yet: its pages are only allocated.</summary>

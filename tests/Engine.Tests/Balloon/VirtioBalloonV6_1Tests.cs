@@ -1,5 +1,7 @@
+using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Virtio;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
@@ -118,5 +120,59 @@ public class VirtioBalloonV6_1Tests
         Assert.That(rig.Driver.Migratepage(newpage, page, MigrateMode.Sync), Is.EqualTo(MigrateRc.Success));
 
         Assert.That(rig.Node.Zones.Select(z => z.ManagedPages), Is.EqualTo(managed));
+    }
+
+    /// <summary>
+    /// virtballoon_migratepage's second step: 6.1 takes the old page out of the balloon under <c>pages_lock</c>, v4.8 and
+    /// before without it. Another CPU holding pages_lock right after the first tell_host makes the 6.1 migration wait
+    /// there; the v4.5 one goes on.
+    /// </summary>
+    [TestCase("v6.1", true)]
+    [TestCase("fixed", false)]
+    [TestCase("movable", false)]
+    public void VirtballoonMigratepage_DeletesTheOldPageUnderPagesLock_In6_1Only(string design, bool waits)
+    {
+        var rig = new BalloonRig(design, memoryMib: 64);
+        rig.Driver.FillBalloon(1);
+        int page = rig.BalloonList()[0];
+        Assert.That(rig.IsolateIntoMigrateList(page, out _), Is.True);
+        int newpage = rig.AllocTarget();
+        var scheduler = rig.Get<Scheduler>();
+        var pagesLock = rig.Get<BalloonDevInfo>().PagesLock;
+        int rc = int.MinValue;
+        var tasks = new[]
+        {
+            new SimTask(0, 0, "migrate", () => rc = rig.Driver.Migratepage(newpage, page, MigrateMode.Sync)),
+            new SimTask(1, 1, "holder", () =>
+            {
+                pagesLock.Lock();
+                scheduler.Preempt("holding pages_lock");
+                pagesLock.Unlock();
+            }),
+        };
+        rig.Sim.RunKernelPaths("race", tasks, new HolderAfterTheFirstTellHost(scheduler));
+
+        Assert.That(rc, Is.EqualTo(MigrateRc.Success));
+        bool waited = scheduler.Trace.Any(t => t.Task == "migrate" && t.Point == "blocked: " + pagesLock.Name);
+        Assert.That(waited, Is.EqualTo(waits));
+        Assert.That(rig.Host.IsBallooned(newpage) && !rig.Host.IsBallooned(page), Is.True);
+    }
+
+    /// <summary>The migration until its first tell_host, then the holder until it holds pages_lock, then the migration.</summary>
+    private sealed class HolderAfterTheFirstTellHost(Scheduler scheduler) : IScheduleStrategy
+    {
+        private bool _told;
+
+        public void Start(IReadOnlyList<SimTask> tasks) { }
+
+        public SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step)
+        {
+            var trace = scheduler.Trace;
+            var last = trace.Count > 0 ? trace[^1] : default;
+            int want = current.Id;
+            if (!_told && last.Task == "migrate" && last.Point.StartsWith("tell_host", StringComparison.Ordinal)) (_told, want) = (true, 1);
+            else if (last.Task == "holder" && last.Point == "holding pages_lock") want = 0;
+            return runnable.FirstOrDefault(t => t.Id == want) ?? runnable[0];
+        }
     }
 }
