@@ -27,8 +27,8 @@ internal static class CompactionServiceCollectionExtensions
             case PartVersion.V6_1:
                 if (parts.MigrateScanner != PartVersion.V6_1 || parts.BackgroundCompaction != PartVersion.V6_1)
                     throw new ArgumentException("compaction v6.1 works with the v6.1 migrate scanner and background compaction (kcompactd) only", nameof(DesignParts));
-                if (parts.Migration != PartVersion.V4_8)
-                    throw new ArgumentException("compaction v6.1 isolates non-LRU movable pages through isolate_movable_page: migration v4.8", nameof(DesignParts));
+                if (parts.Migration is not (PartVersion.V4_8 or PartVersion.V6_1))
+                    throw new ArgumentException("compaction v6.1 isolates non-LRU movable pages through isolate_movable_page: migration v4.8 or v6.1", nameof(DesignParts));
                 services.AddSingleton<V3_16.Deferral>(); // unchanged in 6.1
                 services.AddSingleton<V6_1.CompactLocking>();
                 services.AddSingleton<V6_1.PageblockSkip>();

@@ -35,14 +35,14 @@ public sealed class KernelDesign
             PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_5, PartVersion.V4_5, PartVersion.V4_8));
 
     /// <summary>
-    /// Linux 6.1 (Debian 12): the 6.1 page allocator and compaction (kcompactd, proactive compaction); migration and the
-    /// balloon are v4.8's non-LRU movable pages, which 6.1 keeps (movable_operations / balloon_mops and PageOffline in
-    /// place of balloon_aops and PageBalloon); reclaim is 6.1's node reclaim (shrink_folio_list and the OOM killer v3.16's); the driver's fill_balloon / leak_balloon are 6.1's
+    /// Linux 6.1 (Debian 12): the 6.1 page allocator, compaction (kcompactd, proactive compaction) and migrate_pages; the
+    /// balloon is v4.8's non-LRU movable pages, which 6.1 keeps (movable_operations / balloon_mops and PageOffline in
+    /// place of balloon_aops and PageBalloon), and so are move_to_new_page and putback_movable_pages; reclaim is 6.1's node reclaim (shrink_folio_list and the OOM killer v3.16's); the driver's fill_balloon / leak_balloon are 6.1's
     /// (allocation and the "Out of puff!" sleep outside balloon_lock), its page release v4.5's (docs/model.md says what differs).
     /// </summary>
-    public static KernelDesign V6_1 { get; } = new("v6.1", "v6.1", "v6.1 (Debian 12; v4.8 migration and balloon)",
+    public static KernelDesign V6_1 { get; } = new("v6.1", "v6.1", "v6.1 (Debian 12; v4.8 balloon core)",
         "6.1 allocator (pcp lists up to order 3 and THP, HIGHATOMIC, watermark boost), compaction (fast scanners, kcompactd, proactive) and node reclaim",
-        new(PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V4_8,
+        new(PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1, PartVersion.V6_1,
             PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V4_8, PartVersion.V6_1, PartVersion.V4_5, PartVersion.V6_1, PartVersion.V6_1));
 
     /// <summary>Every design, in the order tables and plots show them.</summary>

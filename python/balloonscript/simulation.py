@@ -280,8 +280,8 @@ class Simulation:
     """A simulated guest. ``Simulation(memory_mib=4096, design="legacy", cpus=2, seed=1)``.
 
     design: one of DESIGNS (see ``designs()``): legacy (v3.8-v3.17), redesign (d6d86c0, v3.18), fixed (v4.5),
-    movable (v4.8: the balloon on non-LRU movable pages, b1123ea6d3b3), v6.1 (6.1 page allocator and compaction;
-    v4.8's migration and balloon).
+    movable (v4.8: the balloon on non-LRU movable pages, b1123ea6d3b3), v6.1 (6.1 page allocator, compaction,
+    migration and reclaim; v4.8's balloon core).
     per_cpu_lists: model the design's per-cpu page lists in front of the buddy lists.
     check_accounting: run the whole-memory page-state checks at boot and after every operation.
     hz: CONFIG_HZ, the timer tick (100, 250, 300 or 1000); timeslice_ms: CPU time a kernel path runs before the tick

@@ -15,7 +15,7 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 internal class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
 {
     /// <summary>Flags migrate_page_copy carries over as they are.</summary>
-    private const PG CopiedFlags = PG.Error | PG.Referenced | PG.Uptodate | PG.MappedToDisk;
+    protected virtual PG CopiedFlags => PG.Error | PG.Referenced | PG.Uptodate | PG.MappedToDisk;
 
     /// <summary>
     /// move_to_new_page's call for an LRU page (v3.16, unchanged in v4.8): migrate_page without a mapping (anonymous),

@@ -78,13 +78,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
         int rc = MigrateRc.Success;
         if (pages.Count[page] == 1)
         {
-            pages.Clear(page, PG.Active | PG.Unevictable);
-            if (pages.PageMovableUnlocked(page))
-            {
-                pageLock.Lock(page);
-                if (!movable.PageMovable(page)) pages.Clear(page, PG.Isolated);
-                pageLock.Unlock(page);
-            }
+            FreedUnderUs(page);
             PutNewPage(putNewPage, newpage);
         }
         else rc = UnmapAndMoveLocked(page, newpage, force, mode);
@@ -106,6 +100,19 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
         }
         PutNewPage(putNewPage, newpage);
         return rc;
+    }
+
+    /// <summary>
+    /// unmap_and_move's "page was freed from under us" (v4.8, and 6.1's the same): the page loses PG_active and
+    /// PG_unevictable; a non-LRU page its owner released meanwhile (<c>!PageMovable</c> under the page lock) loses PG_isolated.
+    /// </summary>
+    internal void FreedUnderUs(int page)
+    {
+        pages.Clear(page, PG.Active | PG.Unevictable);
+        if (!pages.PageMovableUnlocked(page)) return;
+        pageLock.Lock(page);
+        if (!movable.PageMovable(page)) pages.Clear(page, PG.Isolated);
+        pageLock.Unlock(page);
     }
 
     /// <summary>
@@ -166,9 +173,10 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// with PG_isolated cleared and nothing called, else its owner's <c>a_ops-&gt;migratepage</c> moves it. On success a
     /// non-LRU page loses PG_isolated under the page lock, and a page with no tag bits in its mapping loses the mapping
     /// (anonymous and movable mappings stay for free_pages_prepare). Nothing clears newpage's mapping on failure: the
-    /// step that made v3.16's balloon pages unmovable (defect 2) is gone.
+    /// step that made v3.16's balloon pages unmovable (defect 2) is gone. 6.1's move_to_new_folio does the same for the
+    /// pages modelled here (<see cref="V6_1.Migration"/> calls this one).
     /// </summary>
-    private int MoveToNewPage(int newpage, int page, MigrateMode mode)
+    internal int MoveToNewPage(int newpage, int page, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("move_to_new_page");
         if (!pages.PageLocked(page) || !pages.PageLocked(newpage))
