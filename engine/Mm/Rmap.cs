@@ -50,9 +50,11 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
 
     /// <summary>
     /// try_to_unmap(page, TTU_MIGRATION): every PTE becomes a migration entry; each unmap drops the PTE's
-    /// reference; page_remove_rmap lowers NR_ANON_PAGES when an anon page's last mapping goes.
+    /// reference; page_remove_rmap lowers NR_ANON_PAGES when an anon page's last mapping goes. The PTE's young bit is
+    /// lost (v3.16, v4.8), or with <paramref name="youngEntries"/> kept in the entry for <see cref="RemoveMigrationPtes"/>
+    /// (6.1 try_to_migrate_one: <c>make_migration_entry_young</c>, where <c>migration_entry_supports_ad()</c>).
     /// </summary>
-    public void TryToUnmap(int pfn)
+    public void TryToUnmap(int pfn, bool youngEntries = false)
     {
         WaitForTheFault(pfn);
         int mappers = pages.MapCount[pfn] + 1;
@@ -60,7 +62,7 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
         rmapPages.SetMigrationEntries(pfn, rmapPages.MigrationEntries(pfn) + mappers);
         pages.Count[pfn] -= mappers;
         pages.MapCount[pfn] = -1;
-        rmapPages.SetYoung(pfn, false);
+        if (!youngEntries) rmapPages.SetYoung(pfn, false);
         if (pages.PageAnon(pfn)) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, -1);
     }
 
@@ -95,15 +97,21 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
     /// <summary>
     /// remove_migration_ptes(old, new): the migration entries pointing at <paramref name="old"/> become PTEs of
     /// <paramref name="newpage"/> (get_page + page_add_anon_rmap / page_add_file_rmap each; the new PTE is old, not
-    /// young), and the process's page table points at the new page. Idempotent: the entries are consumed.
+    /// young — or, with <paramref name="youngEntries"/> (6.1), young if the entry kept the bit), and the process's page
+    /// table points at the new page. Idempotent: the entries are consumed.
     /// </summary>
-    public void RemoveMigrationPtes(int old, int newpage)
+    public void RemoveMigrationPtes(int old, int newpage, bool youngEntries = false)
     {
         // Every entry went to a munmap: no PTE to restore, and the data (moved to newpage or not) stops existing.
         if (_unmappedDuringMigration.Remove(old)) contents.Retire(newpage);
         int entries = rmapPages.MigrationEntries(old);
         if (entries == 0) return;
         rmapPages.SetMigrationEntries(old, 0);
+        if (youngEntries && old != newpage)
+        {
+            rmapPages.SetYoung(newpage, rmapPages.Young(old));
+            rmapPages.SetYoung(old, false);
+        }
         bool firstMapping = pages.MapCount[newpage] < 0;
         pages.Count[newpage] += entries;
         pages.MapCount[newpage] += entries;

@@ -14,9 +14,9 @@ namespace BalloonScript.Engine.Migrate.V6_1;
 /// (<c>ret_pages</c>), spliced back onto the caller's list after the passes for its putback; NR_ISOLATED_* falls at
 /// once only for a page migrated; on success the new page goes to the LRU while both pages are still locked
 /// (<c>folio_add_lru</c>, with <c>lru_add_drain</c> if the page was mapped) and migration's reference to it is dropped
-/// after; -ENOMEM counts in pgmigrate_fail the pages of its pass that wait for a retry too. Not modelled: THP and
-/// hugetlb folios (none migrate here), and the young and dirty bits a 6.1 migration entry may keep
-/// (docs/model.md says when).
+/// after; -ENOMEM counts in pgmigrate_fail the pages of its pass that wait for a retry too; a PTE's young bit survives
+/// the migration entry (x86-64 has room for it unless an L1TF-affected CPU limits the swap offset: docs/model.md). Not
+/// modelled: THP and hugetlb folios (none migrate here), and the PTE dirty bit (the model keeps PG_dirty only).
 /// </summary>
 [KernelPart("migration", PartVersion.V6_1)]
 internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, PageLock pageLock, Scheduler scheduler,
@@ -102,7 +102,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
         }
         else if (pages.PageMapped(page))
         {
-            rmap.TryToUnmap(page);
+            rmap.TryToUnmap(page, youngEntries: true);
             pageWasMapped = true;
         }
         if (!pages.PageMapped(page)) rc = v48.MoveToNewPage(newpage, page, mode);
@@ -111,7 +111,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
             lru.LruCacheAdd(newpage); // folio_add_lru
             if (pageWasMapped) lru.LruAddDrain();
         }
-        if (pageWasMapped) rmap.RemoveMigrationPtes(page, rc == MigrateRc.Success ? newpage : page);
+        if (pageWasMapped) rmap.RemoveMigrationPtes(page, rc == MigrateRc.Success ? newpage : page, youngEntries: true);
     outUnlockBoth:
         pageLock.Unlock(newpage);
     outUnlock:

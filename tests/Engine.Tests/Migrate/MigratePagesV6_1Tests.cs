@@ -145,6 +145,19 @@ public class MigratePagesV6_1Tests
         Assert.That(rig.Pages.Test(newpage, PG.Readahead), Is.EqualTo(carried));
     }
 
+    /// <summary>
+    /// 6.1 keeps a young PTE's accessed bit in the migration entry (make_migration_entry_young) and restores the PTE young:
+    /// the next page_referenced finds the moved page referenced. v4.8's remove_migration_pte makes an old PTE.
+    /// </summary>
+    [TestCase("v6.1", true)]
+    [TestCase("movable", false)]
+    public void YoungPte_KeptThroughTheMigrationEntryBy6_1Only(string design, bool referenced)
+    {
+        var (rig, newpage) = MigrateTheFirstAnonPage(design, (rig, page) => rig.Get<Rmap>().MarkYoung(page));
+
+        Assert.That(rig.Get<Rmap>().PageReferenced(newpage) > 0, Is.EqualTo(referenced));
+    }
+
     /// <summary>A guest's first anon page, after <paramref name="prepare"/>, isolated and migrated (MIGRATE_SYNC, asserted to succeed): the guest and the new page.</summary>
     private static (Rig Rig, int Newpage) MigrateTheFirstAnonPage(string design, Action<Rig, int> prepare)
     {
