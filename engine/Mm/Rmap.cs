@@ -107,9 +107,10 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
         int entries = rmapPages.MigrationEntries(old);
         if (entries == 0) return;
         rmapPages.SetMigrationEntries(old, 0);
-        if (youngEntries && old != newpage)
+        if (old != newpage)
         {
-            rmapPages.SetYoung(newpage, rmapPages.Young(old));
+            // The new PTE: old (pte_mkold), or with youngEntries as young as the entry; not what newpage's last life left.
+            rmapPages.SetYoung(newpage, youngEntries && rmapPages.Young(old));
             rmapPages.SetYoung(old, false);
         }
         bool firstMapping = pages.MapCount[newpage] < 0;

@@ -158,6 +158,33 @@ public class MigratePagesV6_1Tests
         Assert.That(rig.Get<Rmap>().PageReferenced(newpage) > 0, Is.EqualTo(referenced));
     }
 
+    /// <summary>
+    /// remove_migration_pte makes the new PTE from the entry (old in v3.16 and v4.8; young in 6.1 only if the entry was):
+    /// whatever young bit the target page's last life left does not leak into it.
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("movable")]
+    [TestCase("v6.1")]
+    public void OldPte_MigratedToAPageWhoseLastLifeLeftItYoung_StaysOld(string design)
+    {
+        var rig = Guest(design);
+        int page = First(rig, PageKind.Anon);
+        Assume.That(rig.Pages.PageMapped(page), Is.True);
+        rig.Get<Rmap>().PageReferenced(page); // its own PTE old: tested and cleared
+        int list = rig.IsolateLruPages(rig.Node.ZoneOf(page), 1, page);
+        var given = new List<int>();
+        var targets = Targets(rig, given);
+
+        Assert.That(MigratePages(rig, list, old =>
+        {
+            int target = targets(old);
+            rig.Get<RmapPages>().SetYoung(target, true); // left by a mapping it had before it was freed
+            return target;
+        }, MigrateMode.Sync), Is.Zero);
+
+        Assert.That(rig.Get<Rmap>().PageReferenced(given.Single()), Is.Zero);
+    }
+
     /// <summary>A guest's first anon page, after <paramref name="prepare"/>, isolated and migrated (MIGRATE_SYNC, asserted to succeed): the guest and the new page.</summary>
     private static (Rig Rig, int Newpage) MigrateTheFirstAnonPage(string design, Action<Rig, int> prepare)
     {
