@@ -11,7 +11,8 @@ namespace BalloonScript.Engine.Swap;
 /// which 6.1 takes for swap on a rotational disk, as a virtio-blk disk is to a guest): a fault that misses the swap cache reads the page_cluster-aligned window of slots
 /// around its slot into the swap cache, each page allocated, added and read (pswpin), then its own. The window is
 /// sized from the readahead hits since the last such fault (swapin_nr_pages' "+ 2" heuristic, the same in both
-/// versions): one page while faults are neither hits nor at adjacent slots, up to 2^page_cluster = 8. What each
+/// versions), 4 at boot: the first fault reads a whole window of 2^page_cluster = 8, later ones at least half the last
+/// window, down to one page while faults are neither hits nor at adjacent slots. What each
 /// version reads and counts differs (<see cref="V3_16.SwapinReadahead"/>, <see cref="V6_1.SwapClusterReadahead"/>).
 /// </summary>
 internal abstract class SwapReadahead(PageTable pages, IPageAllocator allocator, IBuddyAllocator buddy, Lru lru, SwapCache swapCache,
@@ -22,7 +23,7 @@ internal abstract class SwapReadahead(PageTable pages, IPageAllocator allocator,
 
     // Plain fields, not a SharedArray recorded for partial-order reduction: swap-ins come only from workload.touch,
     // which no race operation runs, so no explored path reaches them.
-    private int _readaheadHits;      // swapin_readahead_hits
+    private int _readaheadHits = 4;  // swapin_readahead_hits: ATOMIC_INIT(4) in both versions' swap_state.c
     private int _prevOffset;         // swapin_nr_pages' static prev_offset
     private int _lastReadaheadPages; // and its last_readahead_pages
 

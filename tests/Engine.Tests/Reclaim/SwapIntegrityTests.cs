@@ -94,7 +94,8 @@ public class SwapIntegrityTests
     /// shrunk CsCheck seed "0000001cTWkO5" found it on v6.1. Re-tuned on `fixed` once v6.1 got its own reclaim, under
     /// which the original sequence no longer ran out of memory; and to 4 MiB of swap, not 6, once frees reset v3.16's
     /// pages_scanned, for the same reason. Without the check of the entry in SwapIn, this sequence throws
-    /// IndexOutOfRange: checked).
+    /// IndexOutOfRange: checked; re-tuned again (a 4.4 MiB balloon, 6.9 MiB of anon) when the swap-in readahead started
+    /// from the kernel's boot value, a window of 8).
     /// </summary>
     [Test]
     public void DoSwapPage_v3_16_TouchSkipsEntriesAnEarlierFaultsOomKillCleared()
@@ -105,8 +106,8 @@ public class SwapIntegrityTests
         });
         sim.Compact();
         sim.WorkloadAnon(0.15);
-        sim.BalloonInflate(3.64);
-        sim.WorkloadAnon(6.58);
+        sim.BalloonInflate(4.4);
+        sim.WorkloadAnon(6.9);
         sim.WorkloadSlab(0.06, reclaimable: true);
         sim.Allocate(1, 7);
         sim.WorkloadFile(3.43, dirty: 0.5);
