@@ -200,10 +200,9 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
             // reclaim_throttle(VMSCAN_THROTTLE_ISOLATED): kcompactd, a kthread, only reschedules; a user task sleeps HZ/50,
             // woken early by a too_many_isolated that finds the pages no longer too many (with reclaim left out of the
             // simulation there is no wait queue: the whole HZ/50).
-            const string where = "reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)";
             if (scheduler.Current.Flags.ReclaimThrottleExempt()) clock.CondResched();
-            else if (reclaimState is not null) reclaimState.Isolated.Sleep(clock, clock.Hz / 50, where);
-            else clock.ScheduleTimeout(clock.Hz / 50, where);
+            else if (reclaimState is not null) reclaimState.SleepThrottledIsolated(clock);
+            else clock.ScheduleTimeout(Reclaim.V6_1.NodeReclaimState.IsolatedThrottleJiffies(clock), Reclaim.V6_1.NodeReclaimState.IsolatedThrottlePoint);
             if (signal.Pending) return EIntr;
         }
         clock.CondResched();

@@ -103,10 +103,10 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     }
 
     /// <summary>
-    /// unmap_and_move's "page was freed from under us" (v4.8, and 6.1's the same): the page loses PG_active and
-    /// PG_unevictable; a non-LRU page its owner released meanwhile (<c>!PageMovable</c> under the page lock) loses PG_isolated.
+    /// unmap_and_move's "page was freed from under us" (v4.8): the page loses PG_active and PG_unevictable; a non-LRU page
+    /// its owner released meanwhile (<c>!PageMovable</c> under the page lock) loses PG_isolated.
     /// </summary>
-    internal void FreedUnderUs(int page)
+    private void FreedUnderUs(int page)
     {
         pages.Clear(page, PG.Active | PG.Unevictable);
         if (!pages.PageMovableUnlocked(page)) return;

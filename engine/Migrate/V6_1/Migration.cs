@@ -46,8 +46,8 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     public void PutbackMovablePages(int list) => v48.PutbackMovablePages(list);
 
     /// <summary>
-    /// unmap_and_move (6.1): a page whose only reference is the isolation one was freed under us and counts as migrated
-    /// (a non-LRU page its owner released only loses PG_isolated), without a target taken; else a target, or -ENOMEM.
+    /// unmap_and_move (6.1): a page whose only reference is the isolation one was freed under us and counts as migrated,
+    /// without a target taken; else a target, or -ENOMEM.
     /// Unless it is to be retried the page leaves the list: migrated, its NR_ISOLATED_* falls (LRU pages) and the
     /// isolation reference goes, which frees it; failed for good, it joins <paramref name="retPages"/>, still isolated.
     /// A target not used goes back through put_new_page.
@@ -56,7 +56,9 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     {
         using var _ = scheduler.Current.Path.Enter("unmap_and_move");
         int rc = MigrateRc.Success, newpage = -1;
-        if (pages.Count[page] == 1) v48.FreedUnderUs(page);
+        // "Page was freed from under us": 6.1 clears only these two; free_pages_prepare clears PG_isolated (no page lock,
+        // no PageMovable test, where v4.8 took both for a non-LRU page).
+        if (pages.Count[page] == 1) pages.Clear(page, PG.Active | PG.Unevictable);
         else
         {
             newpage = getNewPage(page);

@@ -443,7 +443,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
                 state.SleepThrottledWriteback(clock, where);
                 return;
             case Throttle.Isolated:
-                state.Isolated.Sleep(clock, clock.Hz / 50, where);
+                state.SleepThrottledIsolated(clock);
                 return;
             default:
                 if (SkipThrottleNoprogress()) clock.CondResched();

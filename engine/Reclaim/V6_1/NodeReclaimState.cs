@@ -40,6 +40,18 @@ internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAcc
     /// </summary>
     public ReclaimWaitQueue Isolated { get; } = new();
 
+    /// <summary>Where reclaim_throttle(VMSCAN_THROTTLE_ISOLATED) sleeps, in a trace.</summary>
+    public const string IsolatedThrottlePoint = "reclaim_throttle(ISOLATED)";
+
+    /// <summary>reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)'s timeout: HZ/50.</summary>
+    public static long IsolatedThrottleJiffies(Time.SimClock clock) => clock.Hz / 50;
+
+    /// <summary>
+    /// reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)'s sleep (6.1 mm/vmscan.c), for reclaim and compaction alike: HZ/50 on
+    /// the ISOLATED queue, ended early by its wake-up.
+    /// </summary>
+    public void SleepThrottledIsolated(Time.SimClock clock) => Isolated.Sleep(clock, IsolatedThrottleJiffies(clock), IsolatedThrottlePoint);
+
     /// <summary>kswapd_failures ≥ MAX_RECLAIM_RETRIES: a hopeless node.</summary>
     public bool Hopeless => KswapdFailures >= MaxReclaimRetries;
 

@@ -231,6 +231,35 @@ public class MovableBalloonTests
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
+    /// <summary>
+    /// The same in a switching run: v4.8's unmap_and_move takes the freed non-LRU page's lock to clear PG_isolated if its
+    /// owner let go (lock_page, PageMovable); 6.1's clears only PG_active and PG_unevictable and leaves PG_isolated to
+    /// free_pages_prepare, taking no lock. Either way the page is freed and counts as migrated.
+    /// </summary>
+    [TestCase("movable", true)]
+    [TestCase("v6.1", false)]
+    public void UnmapAndMove_OwnerReleasedItsReferenceWhileIsolated_OnlyV48LocksThePage(string design, bool locks)
+    {
+        var rig = new BalloonRig(design);
+        var (p, list) = IsolatedBalloonPage(rig);
+        OwnerReleases(rig, p);
+        rig.Get<Lru>().PutPage(p);
+        var scheduler = rig.Get<Scheduler>();
+        var tasks = new[]
+        {
+            new SimTask(0, 0, "migrate", () => rig.Get<IMigration>().MigratePages(list, _ => rig.AllocTarget(), t => rig.Buddy.PutPage(t), MigrateMode.Sync)),
+            new SimTask(1, 1, "other", () => scheduler.Preempt("other")),
+        };
+
+        scheduler.Run(tasks, new RoundRobinStrategy()); // without the whole-memory checks: the hand-made release bypasses the host
+
+        Assert.That(scheduler.Trace.Any(t => t.Task == "migrate" && t.Point == "lock_page"), Is.EqualTo(locks));
+        Assert.That(rig.VmStat.Event(VmEvent.PgmigrateSuccess), Is.EqualTo(1));
+        Assert.That(rig.Pages.Count[p], Is.Zero);
+        Assert.That(rig.Pages.Flags[p], Is.Zero, "PG_isolated gone with the rest when the page was freed");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
     [Test]
     public void MoveToNewPage_v4_8_OwnerLetGoButKeepsAReference_SuccessWithoutCallingTheOwner()
     {
