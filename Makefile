@@ -39,7 +39,7 @@ deps:
 	@command -v $(DOTNET) >/dev/null 2>&1 || { echo "deps: '$(DOTNET)' not found: install the .NET 10 SDK" >&2; exit 1; }
 
 # dotnet build takes seconds even when nothing changed: build only when a source of a .NET project did.
-BUILD_INPUTS := $(SLN) $(wildcard *.props *.targets) $(shell find engine bindings bench tests/Engine.Tests \( -name bin -o -name obj \) -prune \
+BUILD_INPUTS := $(SLN) $(wildcard *.props *.targets) $(shell find engine generators bindings bench tests/Engine.Tests \( -name bin -o -name obj \) -prune \
                   -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.json' -o -name '*.props' \) -print)
 BUILD_STAMP  := bindings/bin/$(CONFIG)/.built
 

@@ -18,7 +18,7 @@ namespace BalloonScript.Engine.Balloon;
 /// counters at all. They are counted in every design so that designs can be compared.
 /// </para>
 /// </summary>
-internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock,
+internal sealed partial class BalloonCompaction(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock,
     IBuddyAllocator buddy, Lazy<IPageAllocator> allocator, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler,
     IBalloonPageIdentity identity, IDequeueWalk dequeueWalk)
     : IBalloonCompaction
@@ -40,6 +40,7 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
     /// </summary>
     // Never inlined: fill_balloon's loop inlined the allocator's whole fast path from here and ran out of inlining budget
     // for the small helpers below it; on its own this reaches the optimised tier with them inlined.
+    [Preemptible]
     [MethodImpl(MethodImplOptions.NoInlining)]
     public int Enqueue()
     {
@@ -51,6 +52,7 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
     }
 
     /// <summary>balloon_page_alloc (5.2+, as in 6.1): alloc_page(<see cref="BalloonAllocGfp"/>); the PFN, or -1.</summary>
+    [Preemptible]
     public int Alloc()
     {
         using var _ = Enter("balloon_page_alloc");
@@ -58,6 +60,7 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
     }
 
     /// <summary>balloon_page_enqueue (5.2+, as in 6.1): put a page from <see cref="Alloc"/> at the head of the balloon list.</summary>
+    [Preemptible]
     public void Enqueue(int page)
     {
         using var _ = Enter("balloon_page_enqueue");
@@ -65,6 +68,7 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
     }
 
     /// <summary>balloon_page_enqueue_one: under pages_lock, the page locked while it becomes a balloon page.</summary>
+    [Preemptible]
     private void EnqueueOne(int page)
     {
         if (!pageLock.TryLock(page))
@@ -81,6 +85,7 @@ internal sealed class BalloonCompaction(BalloonDevInfo dev, PageTable pages, Pag
     /// if none could be taken (all locked or isolated right now). An empty list with nothing isolated is the
     /// kernel's <c>BUG()</c> "balloon pages lost".
     /// </summary>
+    [Preemptible]
     public int Dequeue()
     {
         using var _ = Enter("balloon_page_dequeue");

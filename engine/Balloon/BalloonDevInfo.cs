@@ -50,7 +50,7 @@ internal sealed class BalloonDevInfo : ISnapshotState
     /// set when the driver probes; null means no driver (<c>balloon_page_migrate</c> returns -EAGAIN).
     /// </summary>
     [NotState("wired when the driver probes")]
-    public Func<int, int, MigrateMode, int>? MigratePage { get; set; }
+    public IDriverMigratePage? MigratePage { get; set; }
 
     public object Save() => (_isolatedPages.Save(), Mapping, PagesLock.Save());
 

@@ -10,14 +10,15 @@ namespace BalloonScript.Engine.Balloon;
 /// balloon list (the next entry is read before the current one is tried, a preemption point), the list-debug
 /// view of a walk that leaves the list, and the delete that ends a successful try.
 /// </summary>
-internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock,
+internal sealed partial class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock,
     IBalloonPageIdentity identity, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler)
 {
     /// <summary>
     /// Walk the balloon list from its head, offering each page to <paramref name="tryDequeue"/> (with
     /// <paramref name="state"/>: a static lambda and a value for state allocate nothing per page); the page it took, or -1.
     /// </summary>
-    public int Walk<TState>(TState state, Func<TState, int, bool> tryDequeue)
+    [Preemptible]
+    public int Walk<TState>(TState state, [Preemptible] Func<TState, int, bool> tryDequeue)
     {
         int head = dev.Pages;
         int page = lists.Next(head), from = head;
@@ -38,6 +39,7 @@ internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageL
     /// iterator; a page is taken if <c>trylock_page</c> succeeds and the version's "raced with isolation" test
     /// (<paramref name="racedWithIsolation"/>) says no, and deleted under its page lock.
     /// </summary>
+    [Preemptible]
     public int LockedWalk(Func<int, bool> racedWithIsolation)
     {
         dev.PagesLock.Lock();
@@ -46,6 +48,7 @@ internal sealed class BalloonListWalk(BalloonDevInfo dev, PageTable pages, PageL
         return taken;
     }
 
+    [Preemptible]
     private bool TryDequeueLocked(int page, Func<int, bool> racedWithIsolation)
     {
         if (!pageLock.TryLock(page)) return false;

@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Balloon;
 /// <see cref="IBalloonMovability"/> says how a page is recognised and what isolation changes. v4.8 replaced these
 /// functions with balloon_aops (<see cref="V4_8.BalloonAops"/>).
 /// </summary>
-internal sealed class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock, PageRefs refs,
+internal sealed partial class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLists lists, PageLock pageLock, PageRefs refs,
     IBuddyAllocator buddy, Lru lru, Sanitizer sanitizer, Scheduler scheduler, IBalloonMovability movability)
 {
     /// <summary>
@@ -21,6 +21,7 @@ internal sealed class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLi
     /// under the page lock, then off the balloon list with <c>isolated_pages++</c>. True keeps the extra
     /// reference (the caller links the page into its migrate list).
     /// </summary>
+    [Preemptible]
     public bool BalloonPageIsolate(int page)
     {
         using var _ = Enter("balloon_page_isolate");
@@ -47,6 +48,7 @@ internal sealed class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLi
     }
 
     /// <summary>balloon_page_putback: back at the head of the balloon list, isolation reference dropped.</summary>
+    [Preemptible]
     public void Putback(int page)
     {
         using var _ = Enter("balloon_page_putback");
@@ -72,6 +74,7 @@ internal sealed class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLi
     /// balloon_page_migrate: lock <paramref name="newpage"/>, re-check that <paramref name="page"/> (locked by
     /// migration) is a balloon page, and let the driver move it. -EAGAIN when it cannot.
     /// </summary>
+    [Preemptible]
     public int BalloonPageMigrate(int newpage, int page, MigrateMode mode)
     {
         using var _ = Enter("balloon_page_migrate");
@@ -90,6 +93,7 @@ internal sealed class BalloonPageOps(BalloonDevInfo dev, PageTable pages, PageLi
     }
 
     /// <summary>balloon_page_free (v3.8–v3.17 only): drop the extra reference of isolation or dequeue, then the page's own.</summary>
+    [Preemptible]
     public void BalloonPageFree(int page)
     {
         using var _ = Enter("balloon_page_free");

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Balloon;
 
@@ -8,9 +9,10 @@ namespace BalloonScript.Engine.Balloon;
 /// <c>__putback_balloon_page</c> change besides the list, and where <c>balloon_page_migrate</c> finds the driver.
 /// v4.8 has none of it (b1123ea6d3b3): its balloon pages are generic non-LRU movable pages.
 /// </summary>
-internal interface IBalloonMovability
+internal partial interface IBalloonMovability
 {
     /// <summary><c>balloon_page_movable(page)</c>: the migrate scanner's lockless test.</summary>
+    [Preemptible]
     bool Movable(int page);
 
     /// <summary><c>__is_movable_balloon_page(page)</c>.</summary>
@@ -32,5 +34,6 @@ internal interface IBalloonMovability
     int Device(int page);
 
     /// <summary>How <c>balloon_page_migrate</c> reaches the driver's migratepage; -EAGAIN when there is none.</summary>
+    [Preemptible]
     int CallMigratepage(int newpage, int page, MigrateMode mode);
 }

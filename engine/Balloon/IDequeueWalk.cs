@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Sched;
+
 namespace BalloonScript.Engine.Balloon;
 
 /// <summary>
@@ -5,8 +7,9 @@ namespace BalloonScript.Engine.Balloon;
 /// it. v3.16: unlocked, with an extra <c>get_page</c>; v3.18: unlocked, skipping pages without PG_private;
 /// v4.5: the whole walk under pages_lock.
 /// </summary>
-internal interface IDequeueWalk
+internal partial interface IDequeueWalk
 {
     /// <summary>Walk the balloon list and take one page off it for the driver; -1 if none could be taken.</summary>
+    [Preemptible]
     int Dequeue();
 }

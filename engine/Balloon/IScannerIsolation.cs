@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Sched;
+
 namespace BalloonScript.Engine.Balloon;
 
 /// <summary>
@@ -6,8 +8,9 @@ namespace BalloonScript.Engine.Balloon;
 /// scanner holds lru_lock (defect 3). A v3.x hook, called by v3.16 compaction only (from v4.8 the scanner calls
 /// the migration core's <c>isolate_movable_page</c>).
 /// </summary>
-internal interface IScannerIsolation
+internal partial interface IScannerIsolation
 {
     /// <summary>True if the page was isolated: it holds an extra reference and the caller links it into its migrate list.</summary>
+    [Preemptible]
     bool IsolateFromScanner(int pfn, bool lruLocked);
 }

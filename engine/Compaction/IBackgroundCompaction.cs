@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Sched;
+
 namespace BalloonScript.Engine.Compaction;
 
 /// <summary>
@@ -6,9 +8,10 @@ namespace BalloonScript.Engine.Compaction;
 /// goes to sleep (<see cref="V3_16.KswapdCompactPgdat"/>). From v4.6 kswapd no longer compacts: balanced and about to
 /// nap, it clears the skip bits and wakes kcompactd for the order it was woken for (<see cref="V4_8.Kcompactd"/>).
 /// </summary>
-internal interface IBackgroundCompaction
+internal partial interface IBackgroundCompaction
 {
     /// <summary>balance_pgdat, after a round that reclaimed enough for a high <paramref name="order"/>.</summary>
+    [Preemptible]
     void AfterReclaim(int order);
 
     /// <summary>
@@ -16,8 +19,10 @@ internal interface IBackgroundCompaction
     /// (6.1's: its alloc_order; the v3.16 loop's: the order it was woken for), <paramref name="reclaimOrder"/> the order
     /// balance_pgdat finished at, and the classzone.
     /// </summary>
+    [Preemptible]
     void BeforeNap(int order, int reclaimOrder, int classzoneIdx);
 
     /// <summary>kswapd_try_to_sleep, still balanced after the nap: kswapd sleeps until woken.</summary>
+    [Preemptible]
     void BeforeSleep();
 }

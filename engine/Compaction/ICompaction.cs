@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Compaction;
 
@@ -11,21 +12,24 @@ namespace BalloonScript.Engine.Compaction;
 /// between versions (6.1: priorities and a captured page), so each version's page allocator calls its own version's
 /// compactor. One implementation per kernel version (<see cref="V3_16.Compactor"/>).
 /// </summary>
-internal interface ICompaction
+internal partial interface ICompaction
 {
     /// <summary>
     /// compact_node for every zone, as a write to /proc/sys/vm/compact_memory does (<see cref="MigrateMode.Sync"/>);
     /// each zone's result. Another <paramref name="mode"/> runs the same walk as that mode's compaction would.
     /// </summary>
+    [Preemptible]
     CompactStatus[] CompactNode(MigrateMode mode);
 
     /// <summary>compaction_suitable: whether compacting the zone could produce a free block of <paramref name="order"/>.</summary>
     CompactStatus CompactionSuitable(Zone zone, int order);
 
     /// <summary>compact_pgdat: kswapd's asynchronous compaction of the node for <paramref name="order"/>.</summary>
+    [Preemptible]
     void CompactPgdat(int order);
 
     /// <summary>reset_isolation_suitable: kswapd going to sleep clears the skip bits of the zones due for a flush.</summary>
+    [Preemptible]
     void ResetIsolationSuitable();
 
     /// <summary>compaction_deferred: true if this attempt at <paramref name="order"/> should be skipped (and counts it).</summary>
@@ -41,9 +45,11 @@ internal interface ICompaction
     CompactControl NewControl(Zone zone, int order, int migratetype, MigrateMode mode, bool ignoreSkipHint);
 
     /// <summary>isolate_migratepages_range: the migrate scanner over [low, end) onto cc's migrate list; the PFN reached, 0 on abort.</summary>
+    [Preemptible]
     int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn);
 
     /// <summary>compact_zone on a caller's compact_control.</summary>
+    [Preemptible]
     CompactStatus CompactZone(CompactControl cc);
 
     /// <summary>The end of a compact_control: both private lists must be empty; their heads are given back.</summary>

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Compaction;
 
@@ -16,12 +17,14 @@ internal enum IsolateMigrate
 /// (<see cref="V3_16.MigrateScanner"/>) has compaction's balloon branch; v4.8 (<see cref="V4_8.MigrateScanner"/>) the
 /// generic non-LRU movable page branch, independent of lru_lock.
 /// </summary>
-internal interface IMigrateScanner
+internal partial interface IMigrateScanner
 {
     /// <summary>isolate_migratepages: scan from cc-&gt;migrate_pfn, isolating onto cc-&gt;migratepages; cc-&gt;migrate_pfn moves on.</summary>
+    [Preemptible]
     IsolateMigrate IsolateMigratepages(Zone zone, CompactControl cc);
 
     /// <summary>isolate_migratepages_range: the scanner over [low, end) onto cc's migrate list; the PFN reached, 0 on abort.</summary>
+    [Preemptible]
     int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn);
 
     /// <summary>

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Compaction;
 
@@ -10,7 +11,7 @@ namespace BalloonScript.Engine.Compaction;
 /// (<see cref="Migrate.V4_8.MovablePageIsolation"/>: 6.1's <c>isolate_movable_page</c> is v4.8's returning 0 / -EBUSY
 /// instead of true / false, with <c>movable_operations</c> in place of a mapping's a_ops).
 /// </summary>
-internal interface IMovablePageIsolation
+internal partial interface IMovablePageIsolation
 {
     /// <summary><c>__PageMovable(page)</c>: <c>page-&gt;mapping</c> carries PAGE_MAPPING_MOVABLE. Lockless; may be stale.</summary>
     bool PageMovable(int pfn);
@@ -22,5 +23,6 @@ internal interface IMovablePageIsolation
     /// <c>isolate_movable_page(page, mode)</c>: 0 if the page was isolated (the caller links it into its migrate list;
     /// it holds a reference for it), -EBUSY if not.
     /// </summary>
+    [Preemptible]
     int IsolateMovablePage(int pfn, IsolateMode mode);
 }

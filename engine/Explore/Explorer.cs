@@ -56,7 +56,7 @@ public static class Explorer
         }
         long decisions = request.Strategy == "pct" ? Decisions(race) : 0;
         ScheduleRun Run(Race on, int i) => on.Run(i, StrategyFor(request, i, decisions), keepTrace: false);
-        var groups = HostThreads.Groups(cpus, race.Tasks.Count, SwitchesOften(request.Strategy) && HostLoad.OthersIdle());
+        var groups = HostThreads.Groups(cpus, race.Tasks.Count, SpreadPays(race, StrategyFor(request, start, decisions)) && HostLoad.OthersIdle());
         if (groups.Length > 1 && count >= 2 * ParallelSchedules.BlockSize)
             return ParallelSchedules.Explore(race, Run, start, count, groups, cancel, progress);
         using (race.Cancellable(cancel))
@@ -76,14 +76,15 @@ public static class Explorer
     }
 
     /// <summary>
-    /// Strategies that switch simulated CPUs at most of their decisions (random: half of them, roundrobin: all), whose
-    /// runs go faster spread over host CPUs of their own, one per simulated CPU, than as one run per host CPU: on this
-    /// project's 2-CPU VMs (2 December, the two alternated), deflate-vs-isolate took 23–32 µs a schedule spread against
-    /// 35–46 µs with two runs side by side (random), and 25–35 against 60–78 µs (roundrobin). PCT and DFS switch a few
-    /// times a schedule (their preemption bound) and go faster side by side: PCT 13–21 µs against 20–29 µs spread.
-    /// They spread only while other processes leave the CPUs idle (<see cref="HostLoad"/>).
+    /// Runs on threads under a strategy that switches simulated CPUs at most of its decisions (random, round-robin) go
+    /// faster spread over host CPUs of their own, one per simulated CPU, than as one run per host CPU: on this project's
+    /// 2-CPU VMs (2 December, the two alternated), deflate-vs-isolate took 23–32 µs a schedule spread against 35–46 µs with
+    /// two runs side by side (random), and 25–35 against 60–78 µs (roundrobin). PCT and DFS switch a few times a schedule
+    /// (their preemption bound) and go faster side by side: PCT 13–21 µs against 20–29 µs spread. Runs as continuations
+    /// take one host thread each and never spread. They spread only while other processes leave the CPUs idle
+    /// (<see cref="HostLoad"/>).
     /// </summary>
-    private static bool SwitchesOften(string strategy) => strategy is "random" or "roundrobin";
+    private static bool SpreadPays(Race race, IScheduleStrategy strategy) => strategy.SwitchesOften && !race.RunsAsContinuations(strategy);
 
     /// <summary>
     /// Every schedule within the preemption bound (at most <paramref name="count"/>), depth first; with sleep sets, one

@@ -47,6 +47,12 @@ internal sealed class Race
 
     public SimulationOptions Options => _sim.Options;
 
+    /// <summary>The scheduler of the race's simulation (how its switching runs are made: continuations or threads).</summary>
+    public Scheduler Scheduler => _scheduler;
+
+    /// <summary>Its runs under <paramref name="strategy"/> go as continuations on one thread (else on OS threads, one per path).</summary>
+    public bool RunsAsContinuations(IScheduleStrategy strategy) => Tasks.All(t => t.AsyncBody is not null) && _scheduler.ContinuationsFor(strategy);
+
     /// <summary>A race of operations: the simulation it was built from, as it was then (null for a preset, which is rebuilt
     /// from its name).</summary>
     public SimulationSnapshot? Source { get; set; }
@@ -72,10 +78,14 @@ internal sealed class Race
     /// </summary>
     public ScheduleRun Run(int index, IScheduleStrategy? strategy, bool keepTrace = true)
     {
-        _sim.RestoreUnchecked(_prepared);
-        var tasks = new SimTask[Tasks.Count];
-        for (int i = 0; i < tasks.Length; i++) tasks[i] = Tasks[i].NewTask();
-        var outcome = _scheduler.Run(tasks, strategy);
+        var (outcome, tasks) = RunFromPrepared(strategy, threads: false, carried: null);
+        if (outcome.NeedsThreads)
+        {
+            // Run as continuations, it reached a switch in a path without a twin: the same schedule again on threads,
+            // its decisions so far replayed and the strategy (which took them) asked from there on.
+            var taken = _scheduler.Choices.ToArray();
+            (outcome, _) = RunFromPrepared(new ReplayStrategy(taken, strategy), threads: true, carried: tasks);
+        }
         if (outcome.Pruned) return ScheduleRun.PrunedRun(this, index);
         var trace = keepTrace ? _scheduler.Trace.ToArray() : null;
         var choices = _scheduler.Choices.ToArray();
@@ -87,6 +97,23 @@ internal sealed class Race
         trace ??= reports.Length > 0 ? _scheduler.Trace.ToArray() : [];
         return new ScheduleRun(this, index, choices, preemptions, trace, reports, outcome.Deadlock, _metricsBefore, _metrics.Read(),
             outcome.Interrupted);
+    }
+
+    /// <summary>
+    /// The race's paths from the prepared state under <paramref name="strategy"/>; a run taken up again gets what the
+    /// strategy set on the <paramref name="carried"/> tasks of the first attempt (PCT's priorities, as its decisions so
+    /// far left them).
+    /// </summary>
+    private (RunOutcome, SimTask[]) RunFromPrepared(IScheduleStrategy? strategy, bool threads, SimTask[]? carried)
+    {
+        _sim.RestoreUnchecked(_prepared);
+        var tasks = new SimTask[Tasks.Count];
+        for (int i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = Tasks[i].NewTask();
+            if (carried is not null) tasks[i].Priority = carried[i].Priority;
+        }
+        return (_scheduler.Run(tasks, strategy, threads), tasks);
     }
 
     /// <summary>The state the last schedule left, settled and checked (equivalent schedules leave the same one).</summary>
@@ -106,7 +133,7 @@ internal sealed class Race
         var lists = _sim.Services.GetRequiredService<PageLists>();
         // The whole-memory checks run after the schedule, never in a step: their state is not compared either.
         var rest = _sim.Services.GetServices<ISnapshotState>()
-            .Where(s => s is not (PageTable or PageLists or RmapPages or Workload.ProcessTable or Host.BalloonHost or Scheduler
+            .Where(s => s is not (PageTable or PageLists or RmapPages or Workload.ProcessTable or Host.BalloonHost or Sched.Scheduler
                 or VmStat or PageStateCheck or BalloonCheck)).ToArray();
         var locks = _scheduler.Locks;
         var shared = _scheduler.Shared;

@@ -43,17 +43,21 @@ internal sealed class RaceBuilder
         Task(cpu, name, () =>
         {
             foreach (var op in ops) op.Run();
-        });
+        }, ops.All(op => op.RunAsync is not null) ? async () =>
+        {
+            foreach (var op in ops) await op.RunAsync!();
+        } : null);
         foreach (var op in ops)
             if (op.Finish is not null) _finish.Add(op.Finish);
     }
 
-    /// <summary>CPU <paramref name="cpu"/> runs <paramref name="body"/>, a kernel path written in C#; task ids follow the calls.</summary>
-    public void Task(int cpu, string name, Action body)
+    /// <summary>CPU <paramref name="cpu"/> runs <paramref name="body"/>, a kernel path written in C# (and
+    /// <paramref name="asyncBody"/>, its twin as continuations, if it has one); task ids follow the calls.</summary>
+    public void Task(int cpu, string name, Action body, Func<ValueTask>? asyncBody = null)
     {
         Check.InRange(cpu, "cpu", 0, Sim.Options.Cpus - 1);
         Check.That(_tasks.All(t => t.Cpu != cpu), "cpu", $"cpu{cpu} already runs {_tasks.FirstOrDefault(t => t.Cpu == cpu)?.Name}");
-        _tasks.Add(new TaskTemplate(_tasks.Count, cpu, name, body));
+        _tasks.Add(new TaskTemplate(_tasks.Count, cpu, name, body, asyncBody));
     }
 
     /// <summary>Something to settle after each schedule, before the whole-memory checks (state outside the simulation, say).</summary>

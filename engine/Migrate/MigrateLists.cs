@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Migrate;
 /// and the walk of <c>putback_movable_pages</c>. What each version does with a page, counts and returns is its own
 /// (<see cref="V3_16.Migration"/>, <see cref="V4_8.Migration"/>).
 /// </summary>
-internal static class MigrateLists
+internal static partial class MigrateLists
 {
     public const int MaxPasses = 10;
 
@@ -21,7 +21,8 @@ internal static class MigrateLists
     /// retried, each page through <paramref name="unmapAndMove"/> (with <c>force</c> from the fourth pass); -ENOMEM (no
     /// target page) stops at once.
     /// </summary>
-    public static Outcome MigratePagesPasses(Scheduler scheduler, PageLists lists, SimClock clock, int from, Func<int, bool, int> unmapAndMove)
+    [Preemptible]
+    public static Outcome MigratePagesPasses(Scheduler scheduler, PageLists lists, SimClock clock, int from, [Preemptible] Func<int, bool, int> unmapAndMove)
     {
         var task = scheduler.Current;
         var savedFlags = task.Flags;
@@ -49,7 +50,8 @@ internal static class MigrateLists
     }
 
     /// <summary>putback_movable_pages' walk (list_for_each_entry_safe): each page off <paramref name="list"/>, then the version's putback of it.</summary>
-    public static void PutbackEach(PageLists lists, int list, Action<int> putback)
+    [Preemptible]
+    public static void PutbackEach(PageLists lists, int list, [Preemptible] Action<int> putback)
     {
         foreach (int page in lists.Entries(list, "putback_movable_pages"))
         {

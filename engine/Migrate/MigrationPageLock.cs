@@ -9,9 +9,10 @@ namespace BalloonScript.Engine.Migrate;
 /// (direct compaction and kswapd never sleep on it); a page under writeback is waited for only in MIGRATE_SYNC when
 /// forced, else it is -EBUSY (not MIGRATE_SYNC) or -EAGAIN.
 /// </summary>
-internal sealed class MigrationPageLock(PageTable pages, PageLock pageLock, Scheduler scheduler)
+internal sealed partial class MigrationPageLock(PageTable pages, PageLock pageLock, Scheduler scheduler)
 {
     /// <summary>0 with the page locked and not under writeback; else the code __unmap_and_move returns, the page not held.</summary>
+    [Preemptible]
     public int Lock(int page, bool force, MigrateMode mode)
     {
         if (!pageLock.TryLock(page))
@@ -31,5 +32,6 @@ internal sealed class MigrationPageLock(PageTable pages, PageLock pageLock, Sche
     }
 
     /// <summary>wait_on_page_writeback (its own method: a lambda capturing <paramref name="page"/> in <see cref="Lock"/> would be allocated on every call).</summary>
+    [Preemptible]
     private void WaitOnPageWriteback(int page) => scheduler.WaitUntil(() => !pages.Test(page, PG.Writeback), pageLock, "wait_on_page_writeback");
 }

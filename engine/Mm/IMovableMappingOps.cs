@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Mm;
 
@@ -8,14 +9,13 @@ namespace BalloonScript.Engine.Mm;
 /// <c>putback_page</c> and <c>migratepage</c>. The migration core calls them with the page locked; the balloon's are
 /// <c>balloon_aops</c> (b1123ea6d3b3).
 /// </summary>
-internal interface IMovableMappingOps
+internal partial interface IMovableMappingOps : IDriverMigratePage
 {
     /// <summary><c>a_ops-&gt;isolate_page(page, mode)</c>: take the page off the owner's own lists; false keeps it there.</summary>
+    [Preemptible]
     bool IsolatePage(int page, IsolateMode mode);
 
     /// <summary><c>a_ops-&gt;putback_page(page)</c>: an isolated page the migration core gives back to its owner.</summary>
+    [Preemptible]
     void PutbackPage(int page);
-
-    /// <summary><c>a_ops-&gt;migratepage(mapping, newpage, page, mode)</c>: both pages locked; a migration code.</summary>
-    int MigratePage(int newpage, int page, MigrateMode mode);
 }

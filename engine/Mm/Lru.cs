@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Mm;
 /// running CPU's pagevec until it is drained; without, the page goes on its list at once (what the drain does a
 /// little later in the kernel).
 /// </summary>
-internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer,
+internal sealed partial class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer,
     VmStat vmstat, Scheduler scheduler, ILruLists lruLists, Pagevecs? pagevecs = null)
 {
     /// <summary>The drains a full batch runs, made once (a method group would allocate a delegate per page).</summary>
@@ -87,6 +87,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     }
 
     /// <summary>isolate_lru_page (v3.16): take lru_lock, isolate with a reference, unlink. 0 or -EBUSY.</summary>
+    [Preemptible]
     public int IsolateLruPage(int pfn)
     {
         if (pages.Count[pfn] == 0)
@@ -110,6 +111,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// lru_cache_add (v3.16; 6.1 folio_add_lru): with pagevecs, take a reference and park the page in this CPU's batch
     /// (drained when full: <see cref="Pagevecs.Add"/>); without, __pagevec_lru_add_fn at once.
     /// </summary>
+    [Preemptible]
     public void LruCacheAdd(int pfn)
     {
         if (pagevecs is null)
@@ -125,12 +127,14 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     }
 
     /// <summary>lru_add_drain (v3.16): drain the running CPU's lru_add_pvec, then its activate batch.</summary>
+    [Preemptible]
     public void LruAddDrain()
     {
-        pagevecs?.Drain(scheduler.Current.Cpu, _drain ??= PagevecLruAdd, _activate ??= PagevecActivate);
+        if (pagevecs is not null) pagevecs.Drain(scheduler.Current.Cpu, _drain ??= PagevecLruAdd, _activate ??= PagevecActivate);
     }
 
     /// <summary>lru_add_drain_all (v3.16): drain every CPU's batches (the work queued on each CPU; <see cref="Pagevecs"/>).</summary>
+    [Preemptible]
     public void LruAddDrainAll()
     {
         if (pagevecs is null) return;
@@ -138,9 +142,11 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     }
 
     /// <summary>__pagevec_lru_add: <see cref="PagevecLruMove"/> with __pagevec_lru_add_fn.</summary>
+    [Preemptible]
     private void PagevecLruAdd(List<int> pvec) => PagevecLruMove(pvec, activate: false);
 
     /// <summary>activate_page_drain (v3.16), folio_activate_drain (6.1): <see cref="PagevecLruMove"/> with __activate_page.</summary>
+    [Preemptible]
     private void PagevecActivate(List<int> pvec) => PagevecLruMove(pvec, activate: true);
 
     /// <summary>
@@ -148,6 +154,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// lru_lock (taken once per run of same-zone pages), then release_pages drops the batch's references, freeing a page
     /// whose last reference that was.
     /// </summary>
+    [Preemptible]
     private void PagevecLruMove(List<int> pvec, bool activate)
     {
         if (pvec.Count == 0) return;
@@ -157,7 +164,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
             var zone = node.ZoneOf(pfn);
             if (zone.LruLock != locked?.LruLock) // 6.1 folio_lruvec_relock_irqsave: relock only for another lruvec
             {
-                locked?.LruLock.Unlock();
+                if (locked is not null) locked.LruLock.Unlock();
                 zone.LruLock.Lock();
             }
             locked = zone;
@@ -193,12 +200,13 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// __lru_cache_activate_page: one isolated, being freed or in another CPU's pagevec is left alone); either way
     /// PG_referenced is cleared. Else set PG_referenced.
     /// </summary>
+    [Preemptible]
     public void MarkPageAccessed(int pfn)
     {
         if (!pages.Test(pfn, PG.Active) && !pages.Test(pfn, PG.Unevictable) && pages.Test(pfn, PG.Referenced))
         {
             if (pages.PageLru(pfn)) ActivatePage(pfn);
-            else if (pagevecs?.LocalHolds(pfn) == true) pages.Set(pfn, PG.Active); // lands on the active list when drained
+            else if (pagevecs is not null && pagevecs.LocalHolds(pfn)) pages.Set(pfn, PG.Active); // lands on the active list when drained
             pages.Clear(pfn, PG.Referenced);
         }
         else if (!pages.Test(pfn, PG.Referenced)) pages.Set(pfn, PG.Referenced);
@@ -208,6 +216,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// activate_page (v3.16 SMP), folio_activate (6.1): an inactive evictable LRU page is queued in this CPU's activate
     /// batch with a reference of its own; without pagevecs, __activate_page at once.
     /// </summary>
+    [Preemptible]
     private void ActivatePage(int pfn)
     {
         if (!pages.PageLru(pfn) || pages.Test(pfn, PG.Active) || pages.Test(pfn, PG.Unevictable)) return;
@@ -247,6 +256,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// (<see cref="ILruLists.RotateDeactivates"/>) takes an active page too, clearing PG_active (lru_move_tail_fn).
     /// (The rotate pagevec is drained at once.)
     /// </summary>
+    [Preemptible]
     public void RotateReclaimablePage(int pfn)
     {
         bool takesActive = lruLists.RotateDeactivates;
@@ -271,6 +281,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// evictable here: no mlock, no unevictable mappings), then drop the isolation reference. A page whose
     /// last reference was the isolation one is freed, as the pagevec release does in the kernel.
     /// </summary>
+    [Preemptible]
     public void PutbackLruPage(int pfn)
     {
         if (pages.PageLru(pfn))
@@ -285,6 +296,7 @@ internal sealed class Lru(PageTable pages, PageLists lists, Node node, IBuddyAll
     /// __page_cache_release takes the page off its LRU list under lru_lock (page_off_lru clears PG_active and
     /// PG_unevictable), then the page is freed.
     /// </summary>
+    [Preemptible]
     public void PutPage(int pfn)
     {
         if (pages.Count[pfn] != 1)

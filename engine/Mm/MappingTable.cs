@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Mm;
@@ -14,9 +15,6 @@ internal enum MigratePageOp : byte
     /// <summary>A driver's own function (the pre-v3.18 balloon's <c>virtio_balloon_aops</c>, v4.8's <c>balloon_aops</c>), stored with the mapping.</summary>
     Driver = 2,
 }
-
-/// <summary>A driver's <c>a_ops-&gt;migratepage(mapping, newpage, page, mode)</c>; returns a migration code.</summary>
-internal delegate int DriverMigratePage(int newpage, int page, MigrateMode mode);
 
 /// <summary>What a mapping handle points at.</summary>
 internal enum MappingObject : byte
@@ -33,7 +31,7 @@ internal enum MappingObject : byte
 /// anon_vma, has the ANON bit, or was freed is what KASAN catches in the kernel: here it is a <c>kasan</c>
 /// report and an arbitrary (seeded) value, never a C# exception.
 /// </summary>
-internal sealed class MappingTable : ISnapshotState
+internal sealed partial class MappingTable : ISnapshotState
 {
     public const int PageMappingAnon = 1;
 
@@ -57,7 +55,7 @@ internal sealed class MappingTable : ISnapshotState
     private readonly List<int> _privateData = [0];
     private readonly List<MigratePageOp> _migratePage = [MigratePageOp.None];
     [NotState("the drivers' functions, wired when they probe (at construction); a restore keeps them and pads the table with null")]
-    private readonly List<DriverMigratePage?> _driverMigratePage = [null];
+    private readonly List<IDriverMigratePage?> _driverMigratePage = [null];
     [NotState("the drivers' a_ops of non-LRU movable pages, wired when they probe (at construction); a restore keeps them and pads the table with null")]
     private readonly List<IMovableMappingOps?> _movableOps = [null];
     private readonly Sanitizer _sanitizer;
@@ -76,7 +74,7 @@ internal sealed class MappingTable : ISnapshotState
             : New(MappingObject.AddressSpace, flags, privateData, migratePage, null);
 
     /// <summary>A new <c>address_space</c> whose <c>a_ops-&gt;migratepage</c> is a driver's function.</summary>
-    public int NewDriverAddressSpace(ulong flags, int privateData, DriverMigratePage migratePage) =>
+    public int NewDriverAddressSpace(ulong flags, int privateData, IDriverMigratePage migratePage) =>
         New(MappingObject.AddressSpace, flags, privateData, MigratePageOp.Driver, migratePage);
 
     /// <summary>
@@ -85,7 +83,7 @@ internal sealed class MappingTable : ISnapshotState
     /// </summary>
     public int NewMovableAddressSpace(IMovableMappingOps ops)
     {
-        int handle = New(MappingObject.AddressSpace, 0, 0, MigratePageOp.Driver, ops.MigratePage);
+        int handle = New(MappingObject.AddressSpace, 0, 0, MigratePageOp.Driver, ops);
         _movableOps[^1] = ops;
         return handle;
     }
@@ -142,8 +140,9 @@ internal sealed class MappingTable : ISnapshotState
         handle != 0 && (handle & PageMappingFlags) == 0 && At(_kind, handle, MappingObject.Freed) == MappingObject.AddressSpace ? _movableOps[handle >> 2] : null;
 
     /// <summary>Call the driver's <c>a_ops-&gt;migratepage</c> of a <see cref="MigratePageOp.Driver"/> mapping; -EAGAIN for any other.</summary>
+    [Preemptible]
     public int CallDriverMigratePage(int handle, int newpage, int page, MigrateMode mode) =>
-        At(_driverMigratePage, handle, null) is { } migratePage ? migratePage(newpage, page, mode) : MigrateRc.EAgain;
+        At(_driverMigratePage, handle, null) is { } driver ? driver.MigratePage(newpage, page, mode) : MigrateRc.EAgain;
 
     public object Save() => new Saved([.. _kind], [.. _flags], [.. _privateData], [.. _migratePage], _garbage.Save());
 
@@ -174,7 +173,7 @@ internal sealed class MappingTable : ISnapshotState
 
     private sealed record Saved(MappingObject[] Kind, ulong[] Flags, int[] PrivateData, MigratePageOp[] MigratePage, object Garbage);
 
-    private int New(MappingObject kind, ulong flags, int privateData, MigratePageOp migratePage, DriverMigratePage? driverMigratePage)
+    private int New(MappingObject kind, ulong flags, int privateData, MigratePageOp migratePage, IDriverMigratePage? driverMigratePage)
     {
         _driverMigratePage.Add(driverMigratePage);
         _movableOps.Add(null);

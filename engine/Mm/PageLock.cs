@@ -3,9 +3,10 @@ using BalloonScript.Engine.Sched;
 namespace BalloonScript.Engine.Mm;
 
 /// <summary>The PG_locked page lock: <c>trylock_page</c>, <c>lock_page</c>, <c>unlock_page</c> (v3.16 pagemap.h).</summary>
-internal sealed class PageLock(PageTable pages, Scheduler scheduler)
+internal sealed partial class PageLock(PageTable pages, Scheduler scheduler)
 {
     /// <summary>trylock_page: test-and-set PG_locked; true if it was clear.</summary>
+    [Preemptible]
     public bool TryLock(int pfn)
     {
         scheduler.Preempt("trylock_page");
@@ -15,6 +16,7 @@ internal sealed class PageLock(PageTable pages, Scheduler scheduler)
     }
 
     /// <summary>lock_page: sleep until PG_locked is clear, then take it.</summary>
+    [Preemptible]
     public void Lock(int pfn)
     {
         scheduler.Preempt("lock_page");
@@ -23,8 +25,10 @@ internal sealed class PageLock(PageTable pages, Scheduler scheduler)
     }
 
     /// <summary>__lock_page's sleep (its own method: a lambda capturing <paramref name="pfn"/> in <see cref="Lock"/> would be allocated on every call).</summary>
+    [Preemptible]
     private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})");
 
+    [Preemptible]
     public void Unlock(int pfn)
     {
         pages.Clear(pfn, PG.Locked);

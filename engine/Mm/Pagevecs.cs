@@ -20,7 +20,7 @@ namespace BalloonScript.Engine.Mm;
 /// section, and that CPU, should it come back meanwhile, waits as it would for its kworker (<see cref="CpuSections"/>).
 /// </para>
 /// </summary>
-internal sealed class Pagevecs : ISnapshotState
+internal sealed partial class Pagevecs : ISnapshotState
 {
     private readonly Scheduler _scheduler;
     private readonly int _size;
@@ -64,6 +64,7 @@ internal sealed class Pagevecs : ISnapshotState
     public IReadOnlyList<int> Activate(int cpu) => _activate[cpu];
 
     /// <summary>__lru_cache_activate_page's search (get_cpu_var): whether the running CPU's own pagevec holds <paramref name="pfn"/>.</summary>
+    [Preemptible]
     public bool LocalHolds(int pfn)
     {
         int cpu = _scheduler.Current.Cpu;
@@ -78,7 +79,8 @@ internal sealed class Pagevecs : ISnapshotState
     /// CPU's batch, draining the batch through <paramref name="drain"/> when it is full: before the page goes in, or
     /// once it has.
     /// </summary>
-    public void Add(int pfn, Action<List<int>> drain)
+    [Preemptible]
+    public void Add(int pfn, [Preemptible] Action<List<int>> drain)
     {
         int cpu = _scheduler.Current.Cpu;
         var pvec = _lruAdd[cpu];
@@ -93,7 +95,8 @@ internal sealed class Pagevecs : ISnapshotState
     /// activate_page (v3.16), folio_activate (6.1): with the page's extra reference already taken, queue it in this CPU's
     /// activate batch, moving the batch through <paramref name="move"/> once the page fills it.
     /// </summary>
-    public void AddToActivate(int pfn, Action<List<int>> move)
+    [Preemptible]
+    public void AddToActivate(int pfn, [Preemptible] Action<List<int>> move)
     {
         int cpu = _scheduler.Current.Cpu;
         var batch = _activate[cpu];
@@ -108,7 +111,8 @@ internal sealed class Pagevecs : ISnapshotState
     /// batch through <paramref name="activate"/> (activate_page_drain last, as both versions do it) — the running CPU's,
     /// or, for lru_add_drain_all, another's as the work queued on it would.
     /// </summary>
-    public void Drain(int cpu, Action<List<int>> drain, Action<List<int>> activate)
+    [Preemptible]
+    public void Drain(int cpu, [Preemptible] Action<List<int>> drain, [Preemptible] Action<List<int>> activate)
     {
         _sections.Enter(cpu, cpu);
         drain(_lruAdd[cpu]);

@@ -15,7 +15,7 @@ namespace BalloonScript.Engine.Mm;
 /// re-establishes them on the new page, or on the old one if migration failed; reclaim's <c>try_to_unmap</c>
 /// replaces an anonymous page's PTE by its swap entry.
 /// </summary>
-internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, ProcessTable processes, SwapArea swap, PageContents contents,
+internal sealed partial class Rmap(PageTable pages, RmapPages rmapPages, Node node, ProcessTable processes, SwapArea swap, PageContents contents,
     Scheduler scheduler) : ISnapshotState
 {
     /// <summary>Old pages under migration whose every migration entry a munmap took: their data is nobody's.</summary>
@@ -54,6 +54,7 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
     /// lost (v3.16, v4.8), or with <paramref name="youngEntries"/> kept in the entry for <see cref="RemoveMigrationPtes"/>
     /// (6.1 try_to_migrate_one: <c>make_migration_entry_young</c>, where <c>migration_entry_supports_ad()</c>).
     /// </summary>
+    [Preemptible]
     public void TryToUnmap(int pfn, bool youngEntries = false)
     {
         WaitForTheFault(pfn);
@@ -73,6 +74,7 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
     /// then set_pte_at): a page mapped (mapcount set, already on the LRU, so compaction or reclaim could take it) whose
     /// PTE does not name it yet is waited for until the fault has written it (or the page is no longer mapped).
     /// </summary>
+    [Preemptible]
     private void WaitForTheFault(int pfn)
     {
         if (!pages.PageMapped(pfn) || !pages.PageAnon(pfn) || processes.OwnerOf(pages.Mapping[pfn]) is not { } owner) return;
@@ -81,6 +83,7 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
     }
 
     /// <summary>The wait of <see cref="WaitForTheFault"/> (its own method: the closure only where a fault is under way).</summary>
+    [Preemptible]
     private void WaitForPte(Process owner, int index, int pfn) =>
         scheduler.WaitUntil(() => owner.Pte(index) != Process.None || !pages.PageMapped(pfn) || owner.Exited, owner, "page_check_address: pte lock");
 
@@ -129,6 +132,7 @@ internal sealed class Rmap(PageTable pages, RmapPages rmapPages, Node node, Proc
     /// (swap_duplicate, MM_ANONPAGES −1, MM_SWAPENTS +1), page_remove_rmap, and the mapping's reference is dropped.
     /// True = SWAP_SUCCESS (no longer mapped).
     /// </summary>
+    [Preemptible]
     public bool TryToUnmapForReclaim(int pfn, bool ignoreAccess)
     {
         WaitForTheFault(pfn);

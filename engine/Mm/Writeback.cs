@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
@@ -10,7 +11,7 @@ namespace BalloonScript.Engine.Mm;
 /// A latency of 0 completes the write at once, as a synchronous device (zram's rw_page) does. The dirty limits
 /// (global_dirty_limits) are computed here too, for /proc/vmstat's thresholds and v3.16 reclaim's throttle_vm_writeout.
 /// </summary>
-internal sealed class Writeback
+internal sealed partial class Writeback
 {
     private readonly PageTable _pages;
     private readonly PageLists _lists;
@@ -101,6 +102,7 @@ internal sealed class Writeback
     /// dirty limit (hard_dirty_limit: the larger of the current one and <see cref="BootDirtyLimit"/>) plus a tenth,
     /// congestion_wait HZ/10; a caller without both __GFP_FS and __GFP_IO waits once at most. Returns the rounds waited.
     /// </summary>
+    [Preemptible]
     public int ThrottleVmWriteout(PageAlloc.Gfp gfpMask)
     {
         for (int rounds = 0; rounds < ThrottleLimit; )
@@ -116,6 +118,7 @@ internal sealed class Writeback
     }
 
     /// <summary>set_page_writeback, and the I/O completing after the device latency.</summary>
+    [Preemptible]
     public void StartWriteback(int pfn)
     {
         SetPageWriteback(pfn);
@@ -130,6 +133,7 @@ internal sealed class Writeback
     }
 
     /// <summary>submit_bio of a page under writeback (pgpgout): the I/O completes after the device latency (at once without one).</summary>
+    [Preemptible]
     public void SubmitWrite(int pfn)
     {
         _vmstat.CountPageBio(VmEvent.Pgpgout);
@@ -143,6 +147,7 @@ internal sealed class Writeback
     /// active file list of each zone, or of the node lruvec). Periodic background writeback (dirty_expire) is not modelled: pages stay
     /// dirty until reclaim wakes the flusher or writes them itself.
     /// </summary>
+    [Preemptible]
     public void WakeupFlusherThreads(long nrPages)
     {
         foreach (var zone in _node.Zones)
@@ -167,6 +172,7 @@ internal sealed class Writeback
     /// end_page_writeback: a PG_reclaim page is rotated for reclaim, then PG_writeback is cleared; 6.1's
     /// folio_end_writeback then counts the page for reclaimers throttled on writeback (acct_reclaim_writeback).
     /// </summary>
+    [Preemptible]
     private void EndPageWriteback(int pfn)
     {
         if (_pages.Test(pfn, PG.Reclaim))

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Reclaim;
 
@@ -7,7 +8,7 @@ namespace BalloonScript.Engine.Reclaim;
 /// The mm/vmscan.c and mm/oom_kill.c entry points the page allocator calls: waking kswapd, direct reclaim, and the
 /// OOM killer. One implementation per kernel version; <see cref="ReclaimNotModelled"/> where a simulation leaves it out.
 /// </summary>
-internal interface IReclaim
+internal partial interface IReclaim
 {
     /// <summary>False for the stand-in: there is no kswapd, nothing is reclaimed, nobody is killed.</summary>
     bool Modelled { get; }
@@ -31,8 +32,10 @@ internal interface IReclaim
     void WakeupKswapd(Zone zone, int order, Gfp gfp);
 
     /// <summary>try_to_free_pages (from __alloc_pages_direct_reclaim): reclaim for an allocation; its "progress" (pages reclaimed, or 1 when reclaim expects more).</summary>
+    [Preemptible]
     long TryToFreePages(int order, Gfp gfp);
 
     /// <summary>out_of_memory: kill a process to free memory; true if a victim was killed or is already dying.</summary>
+    [Preemptible]
     bool OutOfMemory(Gfp gfp, int order);
 }

@@ -14,7 +14,7 @@ namespace BalloonScript.Engine.Reclaim;
 /// vmstat threshold, woken their pressure one (<c>set_pgdat_percpu_threshold</c> in <c>kswapd_try_to_sleep</c>, both
 /// versions). What the loop does and when it may sleep are the version's.
 /// </summary>
-internal abstract class KswapdThread : ISnapshotState
+internal abstract partial class KswapdThread : ISnapshotState
 {
     /// <summary>The task id kswapd0 runs under (apart from the scenario tasks, which count up from 0).</summary>
     public const int TaskId = 1 << 20;
@@ -63,9 +63,11 @@ internal abstract class KswapdThread : ISnapshotState
     protected abstract void RestoreVersionState(object saved);
 
     /// <summary>kswapd()'s loop from a wake-up until it calls <see cref="Nap"/>.</summary>
+    [Preemptible]
     protected abstract void Loop();
 
     /// <summary>kswapd_try_to_sleep after the nap: whether kswapd may now sleep until woken (and what it does before).</summary>
+    [Preemptible]
     protected abstract bool SleepAfterNap();
 
     /// <summary>Wake the thread (wake_up_interruptible(&amp;pgdat-&gt;kswapd_wait)); during its nap the nap is cut short.</summary>
@@ -88,6 +90,7 @@ internal abstract class KswapdThread : ISnapshotState
         _clock.AddTimer(_clock.NowNs + _clock.Hz / 10 * _clock.TickNs, TimerKind.KswapdNap, ++_napGeneration);
     }
 
+    [Preemptible]
     private void NapEnded(long generation)
     {
         if (_thread != State.Napping || generation != _napGeneration) return;

@@ -16,7 +16,7 @@ namespace BalloonScript.Engine.Reclaim;
 /// the victim's teardown (exit_mmap) runs at once as a path of its own. The badness, the choice among equals, the
 /// messages and what follows the kill are each version's.
 /// </summary>
-internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap, SwapArea swap, KernelLog log, VmStat vmstat,
+internal abstract partial class OomKill(Node node, ProcessTable processes, Munmap munmap, SwapArea swap, KernelLog log, VmStat vmstat,
     Scheduler scheduler, OomNotifyList notifyList)
 {
     /// <summary>The task ids of dying victims' exit paths.</summary>
@@ -25,6 +25,7 @@ internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap
     protected KernelLog Log => log;
 
     /// <summary>out_of_memory: true if a process was killed or a victim is already dying (the allocator retries).</summary>
+    [Preemptible]
     public bool OutOfMemory(Gfp gfp, int order)
     {
         using var _ = scheduler.Current.Path.Enter("out_of_memory");
@@ -85,5 +86,6 @@ internal abstract class OomKill(Node node, ProcessTable processes, Munmap munmap
     protected abstract void PrintNoVictim();
 
     /// <summary>What out_of_memory does after a kill.</summary>
+    [Preemptible]
     protected abstract void AfterKill();
 }

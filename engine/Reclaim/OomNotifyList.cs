@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Reclaim;
@@ -7,7 +8,7 @@ namespace BalloonScript.Engine.Reclaim;
 /// before it kills, and <c>register_oom_notifier</c>. Shared by every design's OOM killer; only a driver that
 /// negotiated VIRTIO_BALLOON_F_DEFLATE_ON_OOM puts anything on it here.
 /// </summary>
-internal sealed class OomNotifyList
+internal sealed partial class OomNotifyList
 {
     [NotState("registered when the driver probes, fixed for the simulation")]
     private readonly List<IOomNotifier> _chain = [];
@@ -16,6 +17,7 @@ internal sealed class OomNotifyList
     public void Register(IOomNotifier nb) => _chain.Add(nb);
 
     /// <summary>blocking_notifier_call_chain(&amp;oom_notify_list, 0, &amp;freed): every block adds what it freed.</summary>
+    [Preemptible]
     public long CallChain()
     {
         long freed = 0;

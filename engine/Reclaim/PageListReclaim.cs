@@ -16,7 +16,7 @@ namespace BalloonScript.Engine.Reclaim;
 /// I/O go, which dirty file pages are left to the flushers, the nr_scanned count — is each version's
 /// (<see cref="V3_16.PageReclaim"/>, <see cref="V6_1.FolioReclaim"/>).
 /// </summary>
-internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node node, Lru lru, Rmap rmap, PageLock pageLock, SwapCache swapCache,
+internal abstract partial class PageListReclaim(PageTable pages, PageLists lists, Node node, Lru lru, Rmap rmap, PageLock pageLock, SwapCache swapCache,
     Writeback writeback, PageContents contents, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock)
 {
     /// <summary>The page table, for the versions' checks.</summary>
@@ -70,6 +70,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
     /// newest first (free_hot_cold_page_list, free_unref_page_list). Returns the pages reclaimed; pgactivate. The reclaim
     /// flags read are <paramref name="zone"/>'s, or with no zone (node reclaim) the node's <see cref="Node.PgdatFlags"/>.
     /// </summary>
+    [Preemptible]
     public long ShrinkPageList(int list, Zone? zone, ScanControl sc, BatchStats stats)
     {
         using var _ = scheduler.Current.Path.Enter(FunctionName);
@@ -113,6 +114,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
     /// free_hot_cold_page_list(list, true) (v3.16: cold) / free_unref_page_list (6.1): every page on <paramref name="list"/>,
     /// from its head, to the allocator (<see cref="IBuddyAllocator.FreeColdPage"/>); the list is left empty.
     /// </summary>
+    [Preemptible]
     public void FreePageList(int list)
     {
         while (!lists.Empty(list))
@@ -124,6 +126,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
     }
 
     /// <summary>The decision tree for one isolated page.</summary>
+    [Preemptible]
     private Outcome Decide(int page, Zone? zone, ScanControl sc, BatchStats stats)
     {
         if (!pageLock.TryLock(page)) return Outcome.Keep;
@@ -202,6 +205,7 @@ internal abstract class PageListReclaim(PageTable pages, PageLists lists, Node n
     /// writepage — swap_writepage for a swap-cache page (pswpout), the file's writepage otherwise — which starts
     /// writeback and unlocks the page; nr_vmscan_write. (Only dirty pages get here; our mappings all have a writepage.)
     /// </summary>
+    [Preemptible]
     private PageoutResult Pageout(int page, int mapping, bool fileCache)
     {
         using var _ = scheduler.Current.Path.Enter("pageout");

@@ -15,7 +15,7 @@ namespace BalloonScript.Engine.Sched;
 /// <c>finally</c>.
 /// </para>
 /// </summary>
-internal sealed class CpuSections
+internal sealed partial class CpuSections
 {
     private readonly Scheduler _scheduler;
     /// <summary>What a path waiting for a section waits on, one per section (a deadlock message names it).</summary>
@@ -38,6 +38,7 @@ internal sealed class CpuSections
     /// ordered against every other step (the mark is no page or lock the recorder sees); a CPU's own steps on its own
     /// free section need no order among themselves.
     /// </summary>
+    [Preemptible]
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Enter(int section, int cpu)
     {
@@ -74,6 +75,7 @@ internal sealed class CpuSections
     }
 
     /// <summary>Out of line: its closure is allocated only here, not on every entry.</summary>
+    [Preemptible]
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void EnterContended(int section)
     {

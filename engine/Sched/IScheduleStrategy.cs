@@ -13,4 +13,8 @@ internal interface IScheduleStrategy
     /// blocked or finished, in which case it is not in the list. Null: end the run here, it is redundant (only a search
     /// with partial-order reduction says so).</summary>
     SimTask? Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step);
+
+    /// <summary>Switches CPUs at most of its decisions (random, round-robin), not at a few (PCT, DFS: their bound); what
+    /// makes a run as continuations pay (<see cref="ContinuationUse"/>).</summary>
+    bool SwitchesOften => false;
 }

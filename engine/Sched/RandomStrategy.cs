@@ -7,6 +7,8 @@ internal sealed class RandomStrategy(long seed) : IScheduleStrategy
 
     public void Start(IReadOnlyList<SimTask> tasks) { }
 
+    public bool SwitchesOften => true;
+
     public SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step) =>
         runnable[_random.Next(runnable.Count)];
 }

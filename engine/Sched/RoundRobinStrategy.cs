@@ -5,6 +5,8 @@ internal sealed class RoundRobinStrategy : IScheduleStrategy
 {
     public void Start(IReadOnlyList<SimTask> tasks) { }
 
+    public bool SwitchesOften => true;
+
     public SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step)
     {
         foreach (var t in runnable)

@@ -16,8 +16,15 @@ namespace BalloonScript.Engine.Sched;
 /// one of them run at any time; the running task itself asks the strategy at each preemption point and hands the
 /// baton over directly.
 /// </para>
+/// <para>
+/// A switching run whose tasks all have async bodies runs them as continuations on the caller's thread instead: the
+/// kernel paths' async twins (<see cref="PreemptibleAttribute"/>) park at a switch and a run loop resumes the next one,
+/// tens of nanoseconds a switch against a microsecond and a half for two OS threads. The schedules are the same, step
+/// for step. A path without a twin runs synchronously; if it reaches a switch, the run cannot go on as continuations
+/// and ends with <see cref="RunOutcome.NeedsThreads"/>, for its caller to run it again on threads.
+/// </para>
 /// </summary>
-internal sealed class Scheduler : ISnapshotState
+internal sealed partial class Scheduler : ISnapshotState
 {
     [NotState("the path outside runs: neutral between operations")]
     private readonly SimTask _main = new(-1, 0, "main", () => { });
@@ -50,6 +57,12 @@ internal sealed class Scheduler : ISnapshotState
     private SleepSets? _sleepSets;
     [NotState("set for one run")]
     private bool _pruned;
+    [NotState("set for one run")]
+    private bool _continuations;
+    [NotState("set for one run")]
+    private bool _needsThreads;
+    [NotState("set for one run: the task a continuation run resumes next")]
+    private SimTask? _resumeNext;
     [NotState("the simulation's locks, numbered as they are built")]
     private readonly List<SimLock> _locks = [];
     [NotState("the values of the simulation's shared arrays, their elements numbered as they are built (their owners save them)")]
@@ -161,11 +174,32 @@ internal sealed class Scheduler : ISnapshotState
     /// <summary>True while a strategy may switch CPUs at preemption points.</summary>
     public bool Switching => _strategy is not null;
 
+    /// <summary>When switching runs of tasks with async bodies run them as continuations rather than on threads.</summary>
+    [NotState("a setting of the host, not of the guest")]
+    public ContinuationUse Continuations { get; set; } = ContinuationUse.WhenSwitchingOften;
+
+    /// <summary>A switching run under <paramref name="strategy"/> whose tasks all have async bodies runs as continuations (<see cref="Continuations"/>).</summary>
+    public bool ContinuationsFor(IScheduleStrategy strategy) => Continuations switch
+    {
+        ContinuationUse.Never => false,
+        ContinuationUse.WhenSwitchingOften => strategy.SwitchesOften,
+        _ => true,
+    };
+
+    /// <summary>Switching runs made as continuations since the simulation was built.</summary>
+    [NotState("a count of the host's work")]
+    public long ContinuationRuns { get; private set; }
+
+    /// <summary>Continuation runs that reached a switch in a path without an async twin (<see cref="RunOutcome.NeedsThreads"/>).</summary>
+    [NotState("a count of the host's work")]
+    public long NeededThreads { get; private set; }
+
     /// <summary>
     /// Run <paramref name="tasks"/> until all finish. <paramref name="strategy"/> null = run to completion,
-    /// in list order, inline.
+    /// in list order, inline. With <paramref name="threads"/> a switching run uses OS threads even if it could run as
+    /// continuations.
     /// </summary>
-    public RunOutcome Run(IReadOnlyList<SimTask> tasks, IScheduleStrategy? strategy)
+    public RunOutcome Run(IReadOnlyList<SimTask> tasks, IScheduleStrategy? strategy, bool threads = false)
     {
         if (Switching) throw new InvalidOperationException("Scheduler.Run is not reentrant");
         foreach (var t in tasks)
@@ -175,6 +209,7 @@ internal sealed class Scheduler : ISnapshotState
         _aborting = false;
         _interrupted = false;
         _pruned = false;
+        _needsThreads = false;
         _trace.Clear();
         _choices.Clear();
         _preemptions.Clear();
@@ -182,9 +217,15 @@ internal sealed class Scheduler : ISnapshotState
         try
         {
             if (strategy is null || tasks.Count < 2) RunInline(tasks);
-            else RunSwitching(tasks, strategy);
+            else RunSwitching(tasks, strategy, !threads && ContinuationsFor(strategy) && tasks.All(t => t.AsyncBody is not null));
         }
         finally { FreeSections(); }
+        if (_needsThreads)
+        {
+            NeededThreads++;
+            _woken.Clear();
+            return new RunOutcome(null, _step - start, false, NeedsThreads: true);
+        }
         if (_pruned) return new RunOutcome(_deadlock, _step - start, _interrupted, Pruned: true);
         RunDeferredWoken();
         return new RunOutcome(_deadlock, _step - start, _interrupted);
@@ -218,7 +259,7 @@ internal sealed class Scheduler : ISnapshotState
     /// <summary>A preemption point: another CPU may run here (not while a run is being aborted: unwinding
     /// paths run one after another to the end). A switching run with a fatal signal pending (Ctrl-C) is aborted here.</summary>
     // The run-to-completion part inlined where kernel paths pass points (every lock, per page); the rest out of line.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining), Preemptible]
     public void Preempt(string point)
     {
         _step++;
@@ -235,7 +276,7 @@ internal sealed class Scheduler : ISnapshotState
     public const int MaxStepsPerRun = 2_000_000;
 
     /// <summary>A switching run's preemption point: abort on a pending signal, trace it, let the strategy pick who runs on.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining), Preemptible]
     private void PreemptSwitching(string point)
     {
         if (_signal.Pending)
@@ -259,6 +300,7 @@ internal sealed class Scheduler : ISnapshotState
     /// <see cref="Preempt(string)"/> at a point named with a PFN (<paramref name="point"/> then <paramref name="pfn"/>), the
     /// name formatted only for a switching run's trace: a run to completion passes such points without allocating.
     /// </summary>
+    [Preemptible]
     public void Preempt(string point, int pfn) => Preempt(_strategy is null ? point : point + pfn);
 
     /// <summary>
@@ -278,6 +320,7 @@ internal sealed class Scheduler : ISnapshotState
     /// the run is aborted and <see cref="RunOutcome.Deadlock"/> says why.
     /// A path unwinding from an abort cannot block: it is unwound further.
     /// </summary>
+    [Preemptible]
     public void WaitUntil(Func<bool> condition, object waitingOn, string point)
     {
         long since = _nowNs;
@@ -393,14 +436,21 @@ internal sealed class Scheduler : ISnapshotState
         }
     }
 
-    private void RunSwitching(IReadOnlyList<SimTask> tasks, IScheduleStrategy strategy)
+    private void RunSwitching(IReadOnlyList<SimTask> tasks, IScheduleStrategy strategy, bool continuations)
     {
         _tasks = tasks;
         _strategy = strategy;
+        _sleepSets = (strategy as DfsStrategy)?.SleepSets;
+        // Partial-order reduction's runs stay on threads: a run that needed threads half-way would have fed its sleep sets.
+        _continuations = continuations && _sleepSets is null;
+        if (_continuations)
+        {
+            RunContinuations(tasks, strategy);
+            return;
+        }
         _remaining = tasks.Count;
         var allDone = new Baton();
         _allDone = allDone;
-        _sleepSets = (strategy as DfsStrategy)?.SleepSets;
         _sleepSets?.Begin();
         // Every thread of the run on the caller's CPU: a hand-off is then a yield, not a wake-up on another CPU. Or, if
         // the caller holds CPUs enough to spread the run (CpuAffinity.HoldSpread), each task's thread on a CPU of its own.
@@ -459,16 +509,93 @@ internal sealed class Scheduler : ISnapshotState
                 task.Body();
             }
         }
-        catch (SimAbortException) { }
-        catch (Exception e)
-        {
-            task.Error = e;
-            _aborting = true;
-        }
+        catch (Exception e) { Failed(task, e); }
+        Finished(task);
+        if (Interlocked.Decrement(ref _remaining) == 0) _allDone!.Release();
+    }
+
+    /// <summary>A task's body threw: an abort unwinding it, or a failure that aborts the run.</summary>
+    private void Failed(SimTask task, Exception e)
+    {
+        if (e is SimAbortException) return;
+        task.Error = e;
+        _aborting = true;
+    }
+
+    /// <summary>A task's body has returned (or was skipped by an abort): it is done, and the baton goes on.</summary>
+    private void Finished(SimTask task)
+    {
         task.Done = true;
         if (!_aborting) _sleepSets?.Stepped(task);
         PassBaton(task);
-        if (Interlocked.Decrement(ref _remaining) == 0) _allDone!.Release();
+    }
+
+    /// <summary>
+    /// A switching run as continuations on this thread: the strategy's first pick is launched; from then on whoever a
+    /// switch or a finished task hands the baton to (<see cref="Give"/>) is resumed, or launched, once the path that
+    /// handed it over has parked (returned to this loop).
+    /// </summary>
+    private void RunContinuations(IReadOnlyList<SimTask> tasks, IScheduleStrategy strategy)
+    {
+        ContinuationRuns++;
+        try
+        {
+            strategy.Start(tasks);
+            Give(Choose(CollectRunnable(), tasks[0])!); // nothing is asleep before the first step
+            while (_resumeNext is { } task)
+            {
+                _resumeNext = null;
+                if (task.Continuation is { } resume)
+                {
+                    task.Continuation = null;
+                    resume();
+                }
+                else Launch(task);
+            }
+            if (tasks.FirstOrDefault(t => !t.Done) is { } stuck)
+                throw new InvalidOperationException($"continuation run ended with {stuck.Name} neither done nor parked");
+        }
+        finally
+        {
+            _continuations = false;
+            _resumeNext = null;
+            _strategy = null;
+            _tasks = [];
+            Current = _main;
+        }
+        var error = tasks.FirstOrDefault(t => t.Error is not null)?.Error;
+        if (error is not null) throw new InvalidOperationException($"simulated kernel path failed: {error.Message}", error);
+    }
+
+    /// <summary>A continuation run's <see cref="ThreadMain"/>: start the task's async body; it ends now or when it completes.</summary>
+    private void Launch(SimTask task)
+    {
+        ValueTask body;
+        try
+        {
+            if (_aborting)
+            {
+                Finished(task);
+                return;
+            }
+            task.Started = true;
+            body = task.AsyncBody!();
+        }
+        catch (Exception e)
+        {
+            Failed(task, e);
+            Finished(task);
+            return;
+        }
+        if (body.IsCompleted) Ended(task, body);
+        else body.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() => Ended(task, body));
+    }
+
+    private void Ended(SimTask task, ValueTask body)
+    {
+        try { body.GetAwaiter().GetResult(); }
+        catch (Exception e) { Failed(task, e); }
+        Finished(task);
     }
 
     /// <summary>
@@ -532,18 +659,52 @@ internal sealed class Scheduler : ISnapshotState
     private string DeadlockMessage() =>
         $"deadlock: every CPU is blocked ({string.Join(", ", _tasks.Where(t => !t.Done).Select(t => $"{t.Name} on {t.WaitingOn}"))})";
 
-    /// <summary>Make <paramref name="to"/> the running task and wake its thread.</summary>
+    /// <summary>Make <paramref name="to"/> the running task and wake its thread (or, as continuations, resume it next).</summary>
     private void Give(SimTask to)
     {
         Dispatch(to);
-        to.Baton.Release();
+        if (_continuations) _resumeNext = to;
+        else to.Baton.Release();
     }
 
+    /// <summary>
+    /// The running path lets <paramref name="to"/> run and waits to be given the baton back. As continuations only a twin
+    /// can wait (<see cref="SwitchToAsync"/>): a path without one ends the run, which its caller runs again on threads.
+    /// </summary>
+    [Preemptible]
     private void SwitchTo(SimTask from, SimTask to)
     {
+        if (_continuations)
+        {
+            _needsThreads = true;
+            _aborting = true;
+            throw new SimAbortException();
+        }
         Give(to);
         from.Baton.Wait();
         if (_aborting) throw new SimAbortException();
+    }
+
+    /// <summary><see cref="SwitchTo"/> as continuations: <paramref name="from"/> parks its continuation until it is given the baton back.</summary>
+    private Park SwitchToAsync(SimTask from, SimTask to)
+    {
+        Give(to);
+        return new Park(this, from);
+    }
+
+    /// <summary>The awaitable of a parked path: never complete at once; resumed by the run loop, it goes on or unwinds an abort.</summary>
+    private readonly struct Park(Scheduler scheduler, SimTask task) : ICriticalNotifyCompletion
+    {
+        public Park ConfigureAwait(bool _) => this;
+        public Park GetAwaiter() => this;
+        public bool IsCompleted => false;
+        public void OnCompleted(Action continuation) => task.Continuation = continuation;
+        public void UnsafeOnCompleted(Action continuation) => task.Continuation = continuation;
+
+        public void GetResult()
+        {
+            if (scheduler._aborting) throw new SimAbortException();
+        }
     }
 
     /// <summary>Put <paramref name="task"/> on its CPU: it becomes current with a fresh timeslice.</summary>

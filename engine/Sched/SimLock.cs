@@ -8,7 +8,7 @@ namespace BalloonScript.Engine.Sched;
 /// (<c>balloon_lock</c>). Spinning and sleeping look the same from one thread: the waiter blocks until the
 /// owner unlocks. Every operation is a preemption point.
 /// </summary>
-internal sealed class SimLock : ISnapshotState
+internal sealed partial class SimLock : ISnapshotState
 {
     private readonly Scheduler scheduler;
     private readonly string _unlockPoint;
@@ -57,7 +57,7 @@ internal sealed class SimLock : ISnapshotState
     }
 
     // Lock, TryLock and Unlock are inlined where kernel paths take locks (several per page); what is rare is out of line.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining), Preemptible]
     public void Lock()
     {
         scheduler.Preempt(Name);
@@ -66,7 +66,7 @@ internal sealed class SimLock : ISnapshotState
     }
 
     /// <summary>The lock is taken: by the caller itself (a bug in the simulated path), or it waits for the owner.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining), Preemptible]
     private void LockContended()
     {
         if (HeldByCurrent) throw new InvalidOperationException($"recursive locking of {Name} by {scheduler.Current.Name}");
@@ -74,7 +74,7 @@ internal sealed class SimLock : ISnapshotState
         Owner = scheduler.Current.Id;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining), Preemptible]
     public bool TryLock()
     {
         scheduler.Preempt(Name);
@@ -83,7 +83,7 @@ internal sealed class SimLock : ISnapshotState
         return true;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining), Preemptible]
     public void Unlock()
     {
         if (!HeldByCurrent) NotHeld();

@@ -3,22 +3,28 @@ namespace BalloonScript.Engine.Sched;
 /// <summary>A kernel path (compaction, balloon leak, a workload step) bound to one simulated CPU.</summary>
 internal sealed class SimTask
 {
-    public SimTask(int id, int cpu, string name, Action body)
+    public SimTask(int id, int cpu, string name, Action body, Func<ValueTask>? asyncBody = null)
     {
         Id = id;
         Cpu = cpu;
         Name = name;
         Body = body;
+        AsyncBody = asyncBody;
     }
 
     public int Id { get; }
     public int Cpu { get; }
     public string Name { get; }
     public Action Body { get; }
+    /// <summary>The body's async twin (made of <see cref="PreemptibleAttribute"/> paths), or null: what a switching run
+    /// runs as a continuation.</summary>
+    public Func<ValueTask>? AsyncBody { get; }
     public CallPath Path { get; } = new();
 
     /// <summary>Released when this path may run on (switching runs only).</summary>
     internal Baton Baton { get; } = new();
+    /// <summary>Where a path parked as a continuation goes on when it is resumed (continuation runs only).</summary>
+    internal Action? Continuation { get; set; }
     internal bool Done { get; set; }
     internal bool Started { get; set; }
     /// <summary>While blocked: the condition that makes it runnable again, and the lock it waits for.</summary>

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Swap;
@@ -9,7 +10,7 @@ namespace BalloonScript.Engine.Swap;
 /// <c>page-&gt;private</c> = its slot, a reference held by the cache, and counts in NR_FILE_PAGES; its
 /// <c>page_mapping()</c> is the swap address space (<see cref="MappingTable.SwapperSpace"/>).
 /// </summary>
-internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBuddyAllocator buddy)
+internal sealed partial class SwapCache(PageTable pages, Node node, SwapArea swap, IBuddyAllocator buddy)
 {
     public SwapArea Area => swap;
 
@@ -68,6 +69,7 @@ internal sealed class SwapCache(PageTable pages, Node node, SwapArea swap, IBudd
     /// try_to_free_swap (page locked): in the swap cache, not under writeback, and no page table refers to the
     /// slot → leave the cache (dropping its reference) and SetPageDirty: the only copy is now in memory.
     /// </summary>
+    [Preemptible]
     public bool TryToFreeSwap(int pfn)
     {
         if (!pages.Test(pfn, PG.SwapCache) || pages.Test(pfn, PG.Writeback) || swap.Swapcount(pages.Private[pfn]) != 0) return false;

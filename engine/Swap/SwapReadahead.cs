@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
@@ -15,7 +16,7 @@ namespace BalloonScript.Engine.Swap;
 /// window, down to one page while faults are neither hits nor at adjacent slots. What each
 /// version reads and counts differs (<see cref="V3_16.SwapinReadahead"/>, <see cref="V6_1.SwapClusterReadahead"/>).
 /// </summary>
-internal abstract class SwapReadahead(PageTable pages, IPageAllocator allocator, IBuddyAllocator buddy, Lru lru, SwapCache swapCache,
+internal abstract partial class SwapReadahead(PageTable pages, IPageAllocator allocator, IBuddyAllocator buddy, Lru lru, SwapCache swapCache,
     VmStat vmstat) : ISnapshotState
 {
     /// <summary>page_cluster as swap_setup sets it on machines of 16 MiB and more (every guest here): windows of up to 8 slots.</summary>
@@ -59,6 +60,7 @@ internal abstract class SwapReadahead(PageTable pages, IPageAllocator allocator,
     /// the slot itself. Returns its page with a reference taken, or -1 if no page could be had (out of memory, or the
     /// slot was freed meanwhile).
     /// </summary>
+    [Preemptible]
     public int SwapinReadahead(int slot)
     {
         int mask = SwapinNrPages(slot) - 1;

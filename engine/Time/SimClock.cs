@@ -15,7 +15,7 @@ namespace BalloonScript.Engine.Time;
 /// interleavings stay those of the scenario.
 /// </para>
 /// </summary>
-internal sealed class SimClock : ISnapshotState
+internal sealed partial class SimClock : ISnapshotState
 {
     /// <summary>CONFIG_HZ choices on x86 (kernel/Kconfig.hz): HZ_100, HZ_250 (the default), HZ_300, HZ_1000.</summary>
     public static readonly int[] HzChoices = [100, 250, 300, 1000];
@@ -78,6 +78,7 @@ internal sealed class SimClock : ISnapshotState
     private long _reschedSliceStartNs = long.MinValue, _reschedTimesliceNs, _reschedTickNs;
 
     /// <summary>cond_resched(): if need_resched(), give up the CPU (a preemption point) and start a new slice.</summary>
+    [Preemptible]
     public void CondResched()
     {
         if (!NeedResched()) return;
@@ -89,24 +90,29 @@ internal sealed class SimClock : ISnapshotState
     public long MsecsToJiffies(long ms) => (ms * Hz + 999) / 1000;
 
     /// <summary>msleep(<paramref name="ms"/>) at <paramref name="where"/>: uninterruptible, <see cref="MsleepNs"/>.</summary>
+    [Preemptible]
     public void Msleep(int ms, string where) => Sleep(MsleepNs(ms), $"{where}: msleep({ms})");
 
     /// <summary>How long msleep(<paramref name="ms"/>) sleeps: msecs_to_jiffies(ms) + 1 ticks.</summary>
     public long MsleepNs(int ms) => (MsecsToJiffies(ms) + 1) * TickNs;
 
     /// <summary>congestion_wait(BLK_RW_ASYNC, HZ/10): no device is ever congested here, so the whole timeout passes.</summary>
+    [Preemptible]
     public void CongestionWait() => Sleep(Hz / 10 * TickNs, "congestion_wait");
 
     /// <summary>A wait of <paramref name="ns"/> for a device at <paramref name="point"/> (wait_event until an interrupt).</summary>
+    [Preemptible]
     public void WaitForDevice(long ns, string point) => Sleep(ns, point);
 
     /// <summary>schedule_timeout_*(<paramref name="jiffies"/>) at <paramref name="where"/>.</summary>
+    [Preemptible]
     public void ScheduleTimeout(long jiffies, string where) => Sleep(jiffies * TickNs, $"{where}: schedule_timeout({jiffies})");
 
     /// <summary>
     /// schedule_timeout on a wait queue: asleep for at most <paramref name="jiffies"/>, woken earlier once
     /// <paramref name="woken"/> holds after a timer's work (run to completion; a switching run lets the whole timeout pass).
     /// </summary>
+    [Preemptible]
     public void ScheduleTimeout(long jiffies, string where, Func<bool> woken) =>
         Sleep(jiffies * TickNs, $"{where}: schedule_timeout({jiffies})", woken);
 
@@ -187,6 +193,7 @@ internal sealed class SimClock : ISnapshotState
         TimesliceNs = timeslice;
     }
 
+    [Preemptible]
     private void Sleep(long ns, string point, Func<bool>? woken = null)
     {
         long wake = NowNs + ns;

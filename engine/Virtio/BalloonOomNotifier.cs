@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Virtio;
 /// and pages are one on x86, so 6.1's division by VIRTIO_BALLOON_PAGES_PER_PAGE changes nothing). The versions differ
 /// in when they register (<see cref="RegistersWithoutTheFeature"/>) and in their name.
 /// </summary>
-internal abstract class BalloonOomNotifier(OomNotifyList chain, Scheduler scheduler) : IBalloonOomNotifier, IOomNotifier
+internal abstract partial class BalloonOomNotifier(OomNotifyList chain, Scheduler scheduler) : IBalloonOomNotifier, IOomNotifier
 {
     /// <summary>v4.8's <c>oom_pages</c> default (OOM_VBALLOON_DEFAULT_PAGES), 6.1's VIRTIO_BALLOON_OOM_NR_PAGES.</summary>
     public const int OomNrPages = 256;
@@ -29,6 +29,7 @@ internal abstract class BalloonOomNotifier(OomNotifyList chain, Scheduler schedu
         if (vb.DeflateOnOom || RegistersWithoutTheFeature) chain.Register(this);
     }
 
+    [Preemptible]
     public long OomNotify()
     {
         using var _ = scheduler.Current.Path.Enter(Function);

@@ -1,3 +1,5 @@
+using BalloonScript.Engine.Sched;
+
 namespace BalloonScript.Engine.Virtio;
 
 /// <summary>
@@ -5,17 +7,19 @@ namespace BalloonScript.Engine.Virtio;
 /// release_pages_balloon: before or after dropping balloon_lock, and how each page is released), and the
 /// references virtballoon_migratepage takes on the new page and drops on the old one.
 /// </summary>
-internal interface IDriverRelease
+internal partial interface IDriverRelease
 {
     /// <summary>True from v4.5 (f68b992): the pages are released before balloon_lock is dropped.</summary>
     bool UnderBalloonLock { get; }
 
     /// <summary>The release of one page: v3.16 balloon_page_free, v3.18 put_page.</summary>
+    [Preemptible]
     void Release(int page);
 
     /// <summary><c>virtballoon_migratepage</c> before inserting newpage (v3.18: the balloon's reference on it).</summary>
     void MigratepageTakesNewpage(int newpage);
 
     /// <summary><c>virtballoon_migratepage</c>'s end: what it does with the old page and the code it returns.</summary>
+    [Preemptible]
     int MigratepageFinish(int page);
 }

@@ -1,10 +1,12 @@
+using BalloonScript.Engine.Sched;
+
 namespace BalloonScript.Engine.Virtio;
 
 /// <summary>
 /// drivers/virtio/virtio_balloon.c as the rest of the simulation drives it: the balloon work towards a host
 /// target, one fill or leak call, and the balloon's size as the guest counts it.
 /// </summary>
-internal interface IVirtioBalloon
+internal partial interface IVirtioBalloon
 {
     /// <summary><c>vb-&gt;num_pages</c>: balloon PFNs the guest has given (what it reports as <c>actual</c>).</summary>
     long NumPages { get; }
@@ -19,15 +21,19 @@ internal interface IVirtioBalloon
     long OutOfPuff { get; }
 
     /// <summary>The balloon work after the host raised the target by <paramref name="pages"/>; returns the pages inflated.</summary>
+    [Preemptible]
     long Inflate(long pages);
 
     /// <summary>The balloon work after the host lowered the target by <paramref name="pages"/>; returns the pages deflated.</summary>
+    [Preemptible]
     long Deflate(long pages);
 
     /// <summary>One fill_balloon call (at most 256 PFNs); returns the PFNs added.</summary>
+    [Preemptible]
     int FillBalloon(long num);
 
     /// <summary>One leak_balloon call (at most 256 PFNs); returns the PFNs removed.</summary>
+    [Preemptible]
     int LeakBalloon(long num);
 
     /// <summary>

@@ -20,7 +20,7 @@ namespace BalloonScript.Engine.Virtio;
 /// allocated and the "Out of puff!" sleep slept under balloon_lock (<see cref="IDriverFillLeak"/>), when and how
 /// deflated pages are released, and the references migratepage takes and drops (<see cref="IDriverRelease"/>).
 /// </summary>
-internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
+internal sealed partial class VirtioBalloon : IVirtioBalloon, IDriverMigratePage, ISnapshotState
 {
     /// <summary>ARRAY_SIZE(vb-&gt;pfns): at most this many PFNs per fill or leak call.</summary>
     public const int MaxPfns = 256;
@@ -68,7 +68,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
         _counts = new SharedArray(scheduler, 2);
         BalloonLock = new SimLock(scheduler, "vb->balloon_lock");
         // virtballoon_probe: v3.16 virtio_balloon_aops.migratepage, v3.18 vb_dev_info.migratepage.
-        dev.MigratePage = Migratepage;
+        dev.MigratePage = this;
         // virtballoon_changed: the config-change interrupt wakes the balloon thread.
         host.ConfigChanged += () => clock.AddTimer(clock.NowNs, TimerKind.BalloonWork);
         clock.Handle(TimerKind.BalloonWork, _ => WakeThread());
@@ -109,6 +109,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// 256 pages), update_balloon_size, cond_resched — back to back, with no sleep but the 200 ms after an "Out of
     /// puff". When the time being let pass is used up it stops, to go on as soon as time passes again.
     /// </summary>
+    [Preemptible]
     private void BalloonThread()
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
@@ -130,12 +131,14 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     }
 
     /// <summary>The thread's msleep(200) in fill_balloon ran out: it finishes that call and goes on with its loop.</summary>
+    [Preemptible]
     private void ResumeAfterOutOfPuff()
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
         RunThread(resumeFill: true);
     }
 
+    [Preemptible]
     private void RunThread(bool resumeFill)
     {
         _threadRunning = true;
@@ -205,6 +208,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// its 200 ms after "Out of puff"), or Ctrl-C stops the request between two calls; then the host settles for what
     /// it got. Returns the pages inflated.
     /// </summary>
+    [Preemptible]
     public long Inflate(long pages)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
@@ -220,6 +224,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// A synchronous deflation: leak_balloon towards a target <paramref name="pages"/> lower, until reached, no page can be
     /// dequeued, or Ctrl-C; the host settles. Returns the pages deflated.
     /// </summary>
+    [Preemptible]
     public long Deflate(long pages)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon");
@@ -235,6 +240,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// fill_balloon: up to 256 PFNs, as the design's <see cref="IDriverFillLeak"/> does it. A failed allocation ends
     /// the call after msleep(200) (v3.16 still holding balloon_lock, 6.1 before taking it). Returns the PFNs added.
     /// </summary>
+    [Preemptible]
     public int FillBalloon(long num) => FillBalloon(num, inThread: false);
 
     /// <summary>
@@ -242,6 +248,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// timer, so time and everything else go on while the thread sleeps; it returns −1 then and
     /// <see cref="ResumeAfterOutOfPuff"/> finishes the call.
     /// </summary>
+    [Preemptible]
     private int FillBalloon(long num, bool inThread)
     {
         using var _ = _scheduler.Current.Path.Enter("fill_balloon");
@@ -252,6 +259,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// fill_balloon's "Out of puff!": count it, the rate-limited message, and msleep(200) — in the kthread
     /// (<paramref name="inThread"/>) a timer, and true (the caller returns; the thread goes on when it fires).
     /// </summary>
+    [Preemptible]
     internal bool OutOfPuff200Ms(bool inThread)
     {
         OutOfPuff++;
@@ -269,6 +277,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     public ReadOnlySpan<long> UntoldPfns() => _outOfPuffSleep ? _fillLeak.UntoldPfns(this) : [];
 
     /// <summary>leak_balloon: dequeue up to 256 pages, tell the host, release them, as the design's <see cref="IDriverFillLeak"/> does it. Returns the PFNs removed.</summary>
+    [Preemptible]
     public int LeakBalloon(long num)
     {
         using var _ = _scheduler.Current.Path.Enter("leak_balloon");
@@ -276,6 +285,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     }
 
     /// <summary>The end of fill_balloon: tell_host(inflate_vq) if any PFN was gathered, drop balloon_lock; the PFNs added.</summary>
+    [Preemptible]
     internal int TellInflateAndUnlock()
     {
         int added = NumPfns;
@@ -288,6 +298,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// leak_balloon's loop (balloon_lock held): balloon_page_dequeue up to <paramref name="num"/> PFNs into vb-&gt;pfns,
     /// num_pages counted down; 6.1 also links each page into its local list (<paramref name="pages"/>, dequeue order).
     /// </summary>
+    [Preemptible]
     internal void DequeueIntoPfns(long num, List<int>? pages)
     {
         for (NumPfns = 0; NumPfns < num; NumPfns += PagesPerPage)
@@ -324,6 +335,11 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// balloon (inflate it), page out of it (deflate it). Never waits for balloon_lock: fill or leak may hold
     /// it, and fill_balloon's own allocation can lead here; -EAGAIN makes migration retry.
     /// </summary>
+    [Preemptible]
+    int IDriverMigratePage.MigratePage(int newpage, int page, MigrateMode mode) => Migratepage(newpage, page, mode);
+
+    /// <inheritdoc cref="IDriverMigratePage.MigratePage"/>
+    [Preemptible]
     public int Migratepage(int newpage, int page, MigrateMode mode)
     {
         using var _ = _scheduler.Current.Path.Enter("virtballoon_migratepage");
@@ -350,6 +366,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// tell_host: the host takes the PFNs in vb-&gt;pfns[0, num_pfns) at the kick; the driver then sleeps in
     /// wait_event until the host acknowledges, <see cref="BalloonHost.AckNs"/> later (other CPUs run meanwhile).
     /// </summary>
+    [Preemptible]
     internal void TellHost(VirtQueue vq)
     {
         using var _ = _scheduler.Current.Path.Enter("tell_host");
@@ -369,6 +386,7 @@ internal sealed class VirtioBalloon : IVirtioBalloon, ISnapshotState
     /// each PFN is read from the shared array as the loop goes; adjust_managed_page_count(+1) and the design's
     /// release of each page (v3.16 frees before adjusting, v3.18 adjusts first: no preemption point between).
     /// </summary>
+    [Preemptible]
     internal void ReleasePagesByPfn(int num)
     {
         using var _ = _scheduler.Current.Path.Enter("release_pages_by_pfn");

@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Workload;
 /// ask with GFP_HIGHUSER_MOVABLE | __GFP_COMP. Allocated blocks are kept, tagged <see cref="PageKind.Kernel"/>.
 /// A task with a fatal signal pending faults no further.
 /// </summary>
-internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat, FatalSignal signal) : ISnapshotState
+internal sealed partial class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat, FatalSignal signal) : ISnapshotState
 {
     public const int HpageOrder = 9;
 
@@ -24,6 +24,7 @@ internal sealed class HighOrderRequests(PageTable pages, IPageAllocator allocato
     public void Restore(object saved) => AllocatedPages = (long)saved;
 
     /// <summary>Try <paramref name="count"/> allocations of 2^<paramref name="order"/> pages; returns the successes.</summary>
+    [Preemptible]
     public long Allocate(int order, long count)
     {
         bool thp = order == HpageOrder;

@@ -10,13 +10,14 @@ namespace BalloonScript.Engine.Workload;
 /// (zap_pte_range, free_swap_and_cache), as v3.16 mm/memory.c and mm/swapfile.c do it at the level of page state.
 /// The data of what is taken away stops existing.
 /// </summary>
-internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable processes, PageContents contents,
+internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, ProcessTable processes, PageContents contents,
     SwapCache swapCache, ReclaimableSlab reclaimableSlab, PageLock pageLock, Rmap rmap, Scheduler scheduler)
 {
     /// <summary>
     /// exit_mmap of a process (the OOM killer's victim): every page it maps is unmapped and its reference dropped, every
     /// swap entry freed (free_swap_and_cache); its data stops existing.
     /// </summary>
+    [Preemptible]
     public void ExitMmap(Process process)
     {
         for (int i = 0; i < process.PteCount; i++) ZapPte(process, i);
@@ -29,6 +30,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     /// unmapped, with the entry counted by <see cref="Rmap"/>) just goes, so migration maps the new page nowhere; a swap
     /// entry is freed. True if a page was unmapped.
     /// </summary>
+    [Preemptible]
     private bool ZapPte(Process process, int index)
     {
         int pte = process.Pte(index);
@@ -64,6 +66,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     /// last reference, so a page another path holds isolated (compaction, reclaim) is theirs to put back or free. True
     /// if a page was taken.
     /// </summary>
+    [Preemptible]
     public bool FreeChosen(int pfn, int mapping, int index)
     {
         if ((mapping & MappingTable.PageMappingAnon) != 0)
@@ -94,6 +97,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     }
 
     /// <summary>lock_page's wait, in truncate (its own method: the lambda's closure only where a page is locked).</summary>
+    [Preemptible]
     private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), pageLock, $"truncate: lock_page(pfn {pfn})");
 
     /// <summary>
@@ -112,6 +116,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     /// zap_pte_range of one mapped anonymous page (munmap, exit_mmap): page_remove_rmap, free_swap_cache, then the PTE's
     /// reference (LRU-aware put_page).
     /// </summary>
+    [Preemptible]
     private void ZapAnonPte(Process process, int pfn)
     {
         pages.MapCount[pfn] = -1;
@@ -124,6 +129,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     }
 
     /// <summary>free_swap_and_cache: the PTE's reference to a slot goes; a swap-cache page nobody maps goes with it.</summary>
+    [Preemptible]
     private void FreeSwapAndCache(int slot)
     {
         var area = swapCache.Area;
@@ -142,6 +148,7 @@ internal sealed class Munmap(PageTable pages, Node node, Lru lru, ProcessTable p
     }
 
     /// <summary>delete_from_swap_cache: the page leaves the swap cache and the cache's reference is dropped.</summary>
+    [Preemptible]
     private void DropSwapCache(int pfn)
     {
         swapCache.Delete(pfn, keepDataOnSlot: false);

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
@@ -10,7 +11,7 @@ namespace BalloonScript.Engine.Workload;
 /// (NR_SLAB_RECLAIMABLE), one object per page, and its shrinker — <c>count_objects</c> is the number of pages,
 /// <c>scan_objects(n)</c> frees the n oldest (an LRU of unused objects, as list_lru keeps them).
 /// </summary>
-internal sealed class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocator buddy, PageContents contents) : ISnapshotState
+internal sealed partial class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocator buddy, PageContents contents) : ISnapshotState
 {
     private readonly Queue<int> _lru = new();
     private readonly bool[] _member = new bool[pages.NrPages];
@@ -48,6 +49,7 @@ internal sealed class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocato
     }
 
     /// <summary>scan_objects: free up to <paramref name="n"/> of the oldest objects (their pages); returns the pages freed.</summary>
+    [Preemptible]
     public long Scan(long n)
     {
         long freed = 0;

@@ -18,7 +18,7 @@ namespace BalloonScript.Engine.Workload;
 /// written); slab = PG_slab, unmovable (or reclaimable, with a shrinker), on no list. A fatal signal (Ctrl-C) stops
 /// a populate, a touch or a free early.
 /// </summary>
-internal sealed class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,
+internal sealed partial class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,
     Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, SwapReadahead readahead,
     ReclaimableSlab reclaimableSlab,
     Munmap munmap, IReclaim reclaim, VmStat vmstat, FatalSignal signal)
@@ -34,6 +34,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
         reclaim.Modelled ? node.Zones.Sum(z => z.ManagedPages) : buddy.AllocatablePages(Zone.WmarkLow);
 
     /// <summary>A new process faulting in <paramref name="mib"/> of anonymous memory; returns the pages it got (fewer if the OOM killer chose it).</summary>
+    [Preemptible]
     public long Anon(double mib)
     {
         long n = PagesFor(mib);
@@ -64,6 +65,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     }
 
     /// <summary>A new file read into the page cache; <paramref name="dirty"/> of its pages (interleaved) were written since.</summary>
+    [Preemptible]
     public long File(double mib, double dirty = 0)
     {
         Check.InRange(dirty, "dirty", 0.0, 1.0);
@@ -93,6 +95,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     }
 
     /// <summary>A slab cache of <paramref name="mib"/>: unmovable, or reclaimable by its shrinker (__GFP_RECLAIMABLE).</summary>
+    [Preemptible]
     public long Slab(double mib, bool reclaimable = false)
     {
         long n = PagesFor(mib);
@@ -114,6 +117,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     /// slab, or all) in PFN order: <c>interleave</c> spreads the frees evenly (0.5 = every other page), <c>random</c>
     /// picks them with <paramref name="seed"/>. Returns the pages freed.
     /// </summary>
+    [Preemptible]
     public long Free(double fraction, string pattern, long seed, string kind = "all")
     {
         Check.InRange(fraction, "fraction", 0.0, 1.0);
@@ -139,6 +143,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     /// page is read (mark_page_accessed), a swapped-out anonymous page is faulted back in (do_swap_page, which
     /// allocates and may reclaim). Returns the pages touched.
     /// </summary>
+    [Preemptible]
     public long Touch(double fraction, string kind, string pattern, long seed)
     {
         Check.InRange(fraction, "fraction", 0.0, 1.0);
@@ -187,7 +192,8 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     }
 
     /// <summary>Fault or read in <paramref name="n"/> pages, one alloc_pages each; stops early when an allocation fails or <paramref name="stop"/> says the owner died.</summary>
-    private long Populate(long n, Gfp gfp, Func<bool> stop, Action<int, long> setUp)
+    [Preemptible]
+    private long Populate(long n, Gfp gfp, Func<bool> stop, [Preemptible] Action<int, long> setUp)
     {
         for (long i = 0; i < n; i++)
         {
@@ -206,6 +212,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     }
 
     /// <summary>lru_cache_add onto the active or inactive list of the page's type.</summary>
+    [Preemptible]
     private void AddToLru(int pfn, bool active)
     {
         if (active) pages.Set(pfn, PG.Active);
@@ -221,6 +228,7 @@ internal sealed class Workload(PageTable pages, Node node, IPageAllocator alloca
     /// MM_ANONPAGES, swap_free, and with swap more than half full the swap copy is dropped (try_to_free_swap). False if
     /// no page could be had (VM_FAULT_OOM) or the fault found its PTE changed.
     /// </summary>
+    [Preemptible]
     private bool SwapIn(Process process, int index)
     {
         // The entry was read before earlier faults of this touch; one of them may have OOM-killed the process

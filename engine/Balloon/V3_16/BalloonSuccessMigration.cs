@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Balloon.V3_16;
@@ -13,16 +14,18 @@ namespace BalloonScript.Engine.Balloon.V3_16;
 /// unmap_and_move with balloon_page_free. newpage's fate is never asked.
 /// </summary>
 [KernelPart("balloon migration", PartVersion.V3_16)]
-internal sealed class BalloonSuccessMigration(IBalloonMovability identity, BalloonPageOps balloon, PageTable pages, Node node)
+internal sealed partial class BalloonSuccessMigration(IBalloonMovability identity, BalloonPageOps balloon, PageTable pages, Node node)
     : IBalloonMigrationPath
 {
     /// <summary>__unmap_and_move (v3.16): <c>balloon_page_movable(page)</c>: PG_locked is set and the count is 2, so never true.</summary>
+    [Preemptible]
     public bool MigrationBranch(int page) => identity.Movable(page);
 
     /// <summary>
     /// unmap_and_move (v3.16), rc == MIGRATEPAGE_BALLOON_SUCCESS: the old page leaves the isolated count
     /// (balloon pages are "file": no PG_swapbacked) and is freed with balloon_page_free.
     /// </summary>
+    [Preemptible]
     public bool HandleBalloonSuccess(int rc, int page)
     {
         if (rc != MigrateRc.BalloonSuccess) return false;

@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Balloon.V3_16;
 /// <c>a_ops-&gt;migratepage</c> is the driver's, its <c>private_data</c> the device.
 /// </summary>
 [KernelPart("balloon identity", PartVersion.V3_16)]
-internal sealed class FakeMappingIdentity : IBalloonPageIdentity, IBalloonMovability
+internal sealed partial class FakeMappingIdentity : IBalloonPageIdentity, IBalloonMovability, IDriverMigratePage
 {
     private const ulong AsBalloonMapBit = 1UL << MappingTable.AsBalloonMap;
     private readonly BalloonDevInfo _dev;
@@ -29,15 +29,20 @@ internal sealed class FakeMappingIdentity : IBalloonPageIdentity, IBalloonMovabi
         _lists = lists;
         _mappings = mappings;
         _scheduler = scheduler;
-        dev.Mapping = mappings.NewDriverAddressSpace(AsBalloonMapBit, BalloonDevInfo.Id,
-            (newpage, page, mode) => dev.MigratePage is { } migratepage ? migratepage(newpage, page, mode) : MigrateRc.EAgain);
+        dev.Mapping = mappings.NewDriverAddressSpace(AsBalloonMapBit, BalloonDevInfo.Id, this);
     }
+
+    /// <summary>The fake mapping's <c>a_ops-&gt;migratepage</c>: the driver's, once it has probed.</summary>
+    [Preemptible]
+    int IDriverMigratePage.MigratePage(int newpage, int page, MigrateMode mode) =>
+        _dev.MigratePage is { } driver ? driver.MigratePage(newpage, page, mode) : MigrateRc.EAgain;
 
     /// <summary>
     /// balloon_page_movable (v3.16): page_flags_cleared, !page_mapped, page_count == 1, then
     /// <c>mapping_balloon(page-&gt;mapping)</c>. Five separate unlocked reads; another CPU may run between
     /// any two, e.g. <c>move_to_new_page</c> storing an anon_vma in <c>mapping</c> (defect 1).
     /// </summary>
+    [Preemptible]
     public bool Movable(int page)
     {
         using var _ = _scheduler.Current.Path.Enter("balloon_page_movable");
@@ -80,6 +85,7 @@ internal sealed class FakeMappingIdentity : IBalloonPageIdentity, IBalloonMovabi
     public int Device(int page) => _pages.Mapping[page] is var mapping and not 0 ? _mappings.PrivateData(mapping) : 0;
 
     /// <summary>balloon_page_migrate (v3.16): <c>page-&gt;mapping-&gt;a_ops-&gt;migratepage</c> if there is a mapping.</summary>
+    [Preemptible]
     public int CallMigratepage(int newpage, int page, MigrateMode mode)
     {
         int mapping = _pages.Mapping[page];

@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Balloon.V3_16;
 
@@ -8,8 +9,9 @@ namespace BalloonScript.Engine.Balloon.V3_16;
 /// happens to hold lru_lock, which it takes only for an LRU page (defect 3; Khlebnikov v2 3/6).
 /// </summary>
 [KernelPart("scanner isolation", PartVersion.V3_16)]
-internal sealed class LruLockedIsolation(IBalloonMovability identity, BalloonPageOps balloon) : IScannerIsolation
+internal sealed partial class LruLockedIsolation(IBalloonMovability identity, BalloonPageOps balloon) : IScannerIsolation
 {
+    [Preemptible]
     public bool IsolateFromScanner(int pfn, bool lruLocked) =>
         identity.Movable(pfn) && lruLocked && balloon.BalloonPageIsolate(pfn);
 }

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Balloon.V3_16;
 
@@ -10,11 +11,13 @@ namespace BalloonScript.Engine.Balloon.V3_16;
 /// isolated the page (defect 4).
 /// </summary>
 [KernelPart("dequeue walk", PartVersion.V3_16)]
-internal sealed class UnlockedDequeueWalk(BalloonListWalk walk, BalloonDevInfo dev, PageLock pageLock, PageRefs refs) : IDequeueWalk
+internal sealed partial class UnlockedDequeueWalk(BalloonListWalk walk, BalloonDevInfo dev, PageLock pageLock, PageRefs refs) : IDequeueWalk
 {
+    [Preemptible]
     public int Dequeue() => walk.Walk(this, static (self, page) => self.TryDequeue(page));
 
     /// <summary>One page of the walk: trylock_page, then get_page and balloon_page_delete under pages_lock.</summary>
+    [Preemptible]
     private bool TryDequeue(int page)
     {
         if (!pageLock.TryLock(page)) return false;

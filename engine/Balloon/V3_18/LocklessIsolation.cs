@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Balloon.V3_18;
 
@@ -7,7 +8,8 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 /// <c>balloon_page_isolate(page)</c>, whatever lru_lock is doing: isolation needs only the page lock and pages_lock.
 /// </summary>
 [KernelPart("scanner isolation", PartVersion.V3_18)]
-internal sealed class LocklessIsolation(IBalloonMovability identity, BalloonPageOps balloon) : IScannerIsolation
+internal sealed partial class LocklessIsolation(IBalloonMovability identity, BalloonPageOps balloon) : IScannerIsolation
 {
+    [Preemptible]
     public bool IsolateFromScanner(int pfn, bool lruLocked) => identity.Movable(pfn) && balloon.BalloonPageIsolate(pfn);
 }

@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Balloon.V3_18;
 
@@ -11,7 +12,7 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 /// only; the authoritative one is repeated under the page lock.
 /// </summary>
 [KernelPart("balloon identity", PartVersion.V3_18)]
-internal sealed class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, PageLists lists, PageBalloonType pageBalloon) : IBalloonPageIdentity, IBalloonMovability
+internal sealed partial class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, PageLists lists, PageBalloonType pageBalloon) : IBalloonPageIdentity, IBalloonMovability
 {
     /// <summary>balloon_page_movable (v3.18): PageBalloon &amp;&amp; PagePrivate.</summary>
     public bool Movable(int page) => pages.PageBalloon(page) && pages.PagePrivate(page);
@@ -53,8 +54,9 @@ internal sealed class PageBalloonIdentity(BalloonDevInfo dev, PageTable pages, P
     public int Device(int page) => pages.Private[page];
 
     /// <summary>balloon_page_migrate (v3.18): <c>balloon_page_device(page)-&gt;migratepage</c>.</summary>
+    [Preemptible]
     public int CallMigratepage(int newpage, int page, MigrateMode mode) =>
-        Device(page) == BalloonDevInfo.Id && dev.MigratePage is { } migratepage ? migratepage(newpage, page, mode) : MigrateRc.EAgain;
+        Device(page) == BalloonDevInfo.Id && dev.MigratePage is { } driver ? driver.MigratePage(newpage, page, mode) : MigrateRc.EAgain;
 
     public bool HasBalloonIdentity(int page) => pages.PageBalloon(page);
 

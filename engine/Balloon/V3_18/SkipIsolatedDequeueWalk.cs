@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Balloon.V3_18;
 
@@ -10,11 +11,13 @@ namespace BalloonScript.Engine.Balloon.V3_18;
 /// isolated under it (the residual race fixed in v4.5).
 /// </summary>
 [KernelPart("dequeue walk", PartVersion.V3_18)]
-internal sealed class SkipIsolatedDequeueWalk(BalloonListWalk walk, BalloonDevInfo dev, PageTable pages, PageLock pageLock) : IDequeueWalk
+internal sealed partial class SkipIsolatedDequeueWalk(BalloonListWalk walk, BalloonDevInfo dev, PageTable pages, PageLock pageLock) : IDequeueWalk
 {
+    [Preemptible]
     public int Dequeue() => walk.Walk(this, static (self, page) => self.TryDequeue(page));
 
     /// <summary>One page of the walk: trylock_page, skip a page without PG_private, else balloon_page_delete under pages_lock.</summary>
+    [Preemptible]
     private bool TryDequeue(int page)
     {
         if (!pageLock.TryLock(page)) return false;

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Balloon.V4_5;
 
@@ -9,10 +10,11 @@ namespace BalloonScript.Engine.Balloon.V4_5;
 /// a trylocked page without PG_private has raced with isolation and is skipped.
 /// </summary>
 [KernelPart("dequeue walk", PartVersion.V4_5)]
-internal sealed class LockedDequeueWalk(BalloonListWalk walk, PageTable pages) : IDequeueWalk
+internal sealed partial class LockedDequeueWalk(BalloonListWalk walk, PageTable pages) : IDequeueWalk
 {
     /// <summary>"Raced with isolation": the page lost PG_private (one delegate for every dequeue).</summary>
     private Func<int, bool>? _racedWithIsolation;
 
+    [Preemptible]
     public int Dequeue() => walk.LockedWalk(_racedWithIsolation ??= page => !pages.PagePrivate(page));
 }

@@ -14,10 +14,11 @@ namespace BalloonScript.Engine.Balloon.V4_8;
 /// balloon's list and its <c>isolated_pages</c>, and the call into the driver.
 /// </summary>
 [KernelPart("balloon migration", PartVersion.V4_8)]
-internal sealed class BalloonAops(BalloonDevInfo dev, PageTable pages, PageLists lists, Sanitizer sanitizer, Scheduler scheduler)
+internal sealed partial class BalloonAops(BalloonDevInfo dev, PageTable pages, PageLists lists, Sanitizer sanitizer, Scheduler scheduler)
     : IMovableMappingOps
 {
     /// <summary>balloon_page_isolate (v4.8): under pages_lock, off the balloon list and <c>isolated_pages++</c>; always true.</summary>
+    [Preemptible]
     public bool IsolatePage(int page, IsolateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("balloon_page_isolate");
@@ -29,6 +30,7 @@ internal sealed class BalloonAops(BalloonDevInfo dev, PageTable pages, PageLists
     }
 
     /// <summary>balloon_page_putback (v4.8): under pages_lock, back at the head of the list and <c>isolated_pages--</c>; no reference change.</summary>
+    [Preemptible]
     public void PutbackPage(int page)
     {
         using var _ = scheduler.Current.Path.Enter("balloon_page_putback");
@@ -42,6 +44,7 @@ internal sealed class BalloonAops(BalloonDevInfo dev, PageTable pages, PageLists
     /// balloon_page_migrate (v4.8): both pages locked (VM_BUG_ON_PAGE), then
     /// <c>balloon_page_device(page)-&gt;migratepage(balloon, newpage, page, mode)</c>, the driver's virtballoon_migratepage.
     /// </summary>
+    [Preemptible]
     public int MigratePage(int newpage, int page, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("balloon_page_migrate");
@@ -52,6 +55,6 @@ internal sealed class BalloonAops(BalloonDevInfo dev, PageTable pages, PageLists
             sanitizer.Report(ReportKind.Kasan, page, $"BUG: unable to handle kernel NULL pointer dereference in balloon_page_migrate: page->private names no balloon_dev_info ({pages.DumpPage(page)})");
             return MigrateRc.EAgain;
         }
-        return dev.MigratePage!(newpage, page, mode);
+        return dev.MigratePage!.MigratePage(newpage, page, mode);
     }
 }

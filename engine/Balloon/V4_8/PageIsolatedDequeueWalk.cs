@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Balloon.V4_8;
 
@@ -11,10 +12,11 @@ namespace BalloonScript.Engine.Balloon.V4_8;
 /// the page lock the walk trylocks (David Hildenbrand removed it as unreachable in 2025).
 /// </summary>
 [KernelPart("dequeue walk", PartVersion.V4_8)]
-internal sealed class PageIsolatedDequeueWalk(BalloonListWalk walk, PageTable pages) : IDequeueWalk
+internal sealed partial class PageIsolatedDequeueWalk(BalloonListWalk walk, PageTable pages) : IDequeueWalk
 {
     /// <summary>"Raced with isolation": PageIsolated (one delegate for every dequeue).</summary>
     private Func<int, bool>? _racedWithIsolation;
 
+    [Preemptible]
     public int Dequeue() => walk.LockedWalk(_racedWithIsolation ??= pages.PageIsolated);
 }

@@ -8,7 +8,7 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// How v3.16 compaction yields: <c>should_release_lock</c>, <c>compact_checklock_irqsave</c> and
 /// <c>compact_should_abort</c>. Async compaction gives up (<c>contended</c>) where sync compaction reschedules.
 /// </summary>
-internal sealed class CompactLocking(SimClock clock, FatalSignal signal)
+internal sealed partial class CompactLocking(SimClock clock, FatalSignal signal)
 {
     /// <summary>should_release_lock: need_resched() or another CPU spinning on the lock.</summary>
     public bool ShouldReleaseLock(SimLock lockObj) => clock.NeedResched() || lockObj.IsContended;
@@ -17,6 +17,7 @@ internal sealed class CompactLocking(SimClock clock, FatalSignal signal)
     /// compact_checklock_irqsave: if the lock should be released, drop it; async → contended, return false;
     /// sync → cond_resched. Then (re)take the lock if not held. Returns whether the lock is held.
     /// </summary>
+    [Preemptible]
     public bool CompactChecklockIrqsave(SimLock lockObj, bool locked, CompactControl cc)
     {
         if (ShouldReleaseLock(lockObj))
@@ -51,6 +52,7 @@ internal sealed class CompactLocking(SimClock clock, FatalSignal signal)
     /// at once on a fatal signal (Ctrl-C), as v3.16 and v4.8 do after each wait. False means abort (the scanner returns 0).
     /// The tests get <paramref name="state"/>: static lambdas then allocate nothing at each scanner call.
     /// </summary>
+    [Preemptible]
     public bool ThrottleTooManyIsolated<TState>(CompactControl cc, TState state, Func<TState, bool> tooManyIsolated, Func<TState, long> isolated)
     {
         for (long lastIsolated = -1, idle = 0; tooManyIsolated(state);)
@@ -66,6 +68,7 @@ internal sealed class CompactLocking(SimClock clock, FatalSignal signal)
     }
 
     /// <summary>compact_should_abort: on need_resched(), async gives up (contended), sync reschedules.</summary>
+    [Preemptible]
     public bool CompactShouldAbort(CompactControl cc)
     {
         if (!clock.NeedResched()) return false;

@@ -17,7 +17,7 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// Everything runs on the simulated CPU of the calling <see cref="SimTask"/>.
 /// </summary>
 [KernelPart("compaction", PartVersion.V3_16)]
-internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, VmStat vmstat, Sanitizer sanitizer,
+internal sealed partial class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, VmStat vmstat, Sanitizer sanitizer,
     IMigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction, ISnapshotState
 {
     /// <summary>sysctl_extfrag_threshold: /proc/sys/vm/extfrag_threshold, default 500.</summary>
@@ -32,6 +32,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     /// skip hints ignored, one compact_control for all of them. (lru_add_drain_all has nothing to do: no pagevecs.)
     /// Returns each zone's compact_zone result.
     /// </summary>
+    [Preemptible]
     public CompactStatus[] CompactNode(MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("compact_node");
@@ -137,6 +138,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     /// did not move; stop when compact_finished says so, on an isolation abort, or when targets ran out before
     /// the scanners met. Leftover free pages go back to the allocator.
     /// </summary>
+    [Preemptible]
     public CompactStatus CompactZone(CompactControl cc)
     {
         using var _ = scheduler.Current.Path.Enter("compact_zone");
@@ -193,6 +195,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     public CompactControl NewControl(Zone zone, int order, int migratetype, MigrateMode mode, bool ignoreSkipHint) =>
         new(lists, zone, order, migratetype, mode, ignoreSkipHint);
 
+    [Preemptible]
     public int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn) =>
         migrateScanner.IsolateMigratepagesRange(cc, lowPfn, endPfn);
 
@@ -204,6 +207,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     /// leaves finished_update_* set for the next, a contended one leaves it contended), and a zone that meets the
     /// order's low watermark afterwards has its deferral reset (without the allocation-success reset).
     /// </summary>
+    [Preemptible]
     public void CompactPgdat(int order)
     {
         if (order == 0) return;

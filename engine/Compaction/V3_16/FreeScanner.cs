@@ -12,10 +12,11 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// cc-&gt;freepages, which <c>compaction_alloc</c> hands to migration as targets. Pages held there are tagged
 /// <see cref="PageKind.Isolated"/>.
 /// </summary>
-internal sealed class FreeScanner(PageTable pages, PageLists lists, BuddyAllocator buddy, Scheduler scheduler, VmStat vmstat,
+internal sealed partial class FreeScanner(PageTable pages, PageLists lists, BuddyAllocator buddy, Scheduler scheduler, VmStat vmstat,
     CompactLocking locking)
 {
     /// <summary>compaction_alloc: the head of cc-&gt;freepages, refilling it first if empty; -1 = none (→ -ENOMEM).</summary>
+    [Preemptible]
     public int CompactionAlloc(CompactControl cc)
     {
         if (lists.Empty(cc.FreePages))
@@ -39,6 +40,7 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, BuddyAllocat
     }
 
     /// <summary>release_freepages: __free_page every page left on the list; returns how many.</summary>
+    [Preemptible]
     public int ReleaseFreepages(int freelist)
     {
         int count = 0;
@@ -56,6 +58,7 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, BuddyAllocat
     /// there are fewer free pages than pages to migrate. free_pfn is set to a block before it is scanned, so
     /// the next call rescans that block; when the scanners meet, free_pfn = migrate_pfn.
     /// </summary>
+    [Preemptible]
     public void IsolateFreepages(Zone zone, CompactControl cc)
     {
         using var _ = scheduler.Current.Path.Enter("isolate_freepages");
@@ -95,6 +98,7 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, BuddyAllocat
     /// order-0 pages under zone-&gt;lock (taken at the first free page, re-checked for contention at each one);
     /// each page is list_add-ed, so the list head ends up at the highest PFN of the last block split.
     /// </summary>
+    [Preemptible]
     private int IsolateFreepagesBlock(CompactControl cc, int blockPfn, int endPfn)
     {
         using var _ = scheduler.Current.Path.Enter("isolate_freepages_block");

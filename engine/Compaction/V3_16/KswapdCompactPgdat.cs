@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Compaction.V3_16;
 
@@ -8,11 +9,13 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// the node is still balanced after the nap. Nothing happens before the nap.
 /// </summary>
 [KernelPart("background compaction", PartVersion.V3_16)]
-internal sealed class KswapdCompactPgdat(ICompaction compaction) : IBackgroundCompaction
+internal sealed partial class KswapdCompactPgdat(ICompaction compaction) : IBackgroundCompaction
 {
+    [Preemptible]
     public void AfterReclaim(int order) => compaction.CompactPgdat(order);
 
     public void BeforeNap(int order, int reclaimOrder, int classzoneIdx) { }
 
+    [Preemptible]
     public void BeforeSleep() => compaction.ResetIsolationSuitable();
 }

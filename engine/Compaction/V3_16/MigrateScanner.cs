@@ -14,13 +14,14 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// every 32-PFN boundary when another CPU wants it or a reschedule is due.
 /// </summary>
 [KernelPart("migrate scanner", PartVersion.V3_16)]
-internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, Scheduler scheduler, FatalSignal signal, VmStat vmstat,
+internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, Lru lru, Scheduler scheduler, FatalSignal signal, VmStat vmstat,
     CompactLocking locking, IScannerIsolation balloon) : IMigrateScanner
 {
     /// <summary>
     /// isolate_migratepages (v3.16): scan from cc-&gt;migrate_pfn to the end of its pageblock, unless that
     /// passes the free scanner. Abort if the range scan gave up or contention was seen.
     /// </summary>
+    [Preemptible]
     public IsolateMigrate IsolateMigratepages(Zone zone, CompactControl cc)
     {
         int lowPfn = Math.Max(cc.MigratePfn, zone.StartPfn);
@@ -36,6 +37,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
         return IsolateMigrate.Success;
     }
 
+    [Preemptible]
     public int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn) =>
         IsolateMigratepagesRange(cc.Zone, cc, lowPfn, endPfn, unevictable: false);
 
@@ -49,6 +51,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Lru lru, 
     /// signal also stops the scan where the lock is checked. Each lockless read of a page's identity is a
     /// preemption point.
     /// </summary>
+    [Preemptible]
     public int IsolateMigratepagesRange(Zone zone, CompactControl cc, int lowPfn, int endPfn, bool unevictable)
     {
         using var _ = scheduler.Current.Path.Enter("isolate_migratepages_range");

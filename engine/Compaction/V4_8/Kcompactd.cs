@@ -17,7 +17,7 @@ namespace BalloonScript.Engine.Compaction.V4_8;
 /// of its own, woken on the simulated clock by kswapd's path (nested in it when running to completion).
 /// </summary>
 [KernelPart("background compaction", PartVersion.V4_8)]
-internal sealed class Kcompactd(Node node, ICompaction compaction, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler)
+internal sealed partial class Kcompactd(Node node, ICompaction compaction, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler)
     : IBackgroundCompaction, ISnapshotState
 {
     /// <summary>The task id kcompactd0 runs under (apart from the scenario tasks, which count up from 0).</summary>
@@ -42,6 +42,7 @@ internal sealed class Kcompactd(Node node, ICompaction compaction, IBuddyAllocat
     /// original request"); balanced at that order, alloc_order becomes the order recorded since, and none is recorded
     /// while kswapd runs here (it runs to its nap nested in its waker, or after a switching run).
     /// </summary>
+    [Preemptible]
     public void BeforeNap(int order, int reclaimOrder, int classzoneIdx)
     {
         compaction.ResetIsolationSuitable();
@@ -66,6 +67,7 @@ internal sealed class Kcompactd(Node node, ICompaction compaction, IBuddyAllocat
     }
 
     /// <summary>The kcompactd loop from a wake-up: kcompactd_do_work while kcompactd_work_requested (an order was asked for meanwhile).</summary>
+    [Preemptible]
     private void Run()
     {
         using var _ = scheduler.Current.Path.Enter("kcompactd");
@@ -94,6 +96,7 @@ internal sealed class Kcompactd(Node node, ICompaction compaction, IBuddyAllocat
     /// has its deferral reset (not the allocation-success reset), one whose scanners met is deferred. Then the request
     /// is forgotten unless a higher one came meanwhile.
     /// </summary>
+    [Preemptible]
     private void DoWork()
     {
         using var _ = scheduler.Current.Path.Enter("kcompactd_do_work");

@@ -20,7 +20,7 @@ namespace BalloonScript.Engine.Compaction.V4_8;
 /// pages too, while they were isolated: docs/model.md). The lru_lock is the zone's here (the node's in v4.8).
 /// </summary>
 [KernelPart("migrate scanner", PartVersion.V4_8)]
-internal sealed class MigrateScanner(PageTable pages, Node node, Lru lru, Scheduler scheduler, FatalSignal signal, VmStat vmstat,
+internal sealed partial class MigrateScanner(PageTable pages, Node node, Lru lru, Scheduler scheduler, FatalSignal signal, VmStat vmstat,
     CompactLocking locking, IMigration migration, MovablePageIsolation movable) : IMigrateScanner
 {
     /// <summary>
@@ -28,6 +28,7 @@ internal sealed class MigrateScanner(PageTable pages, Node node, Lru lru, Schedu
     /// wholly in the zone, with their skip bit, or (async) not MOVABLE; scan the first other one. Abort if the scan
     /// gave up or contention was seen; else cc-&gt;migrate_pfn is where it stopped.
     /// </summary>
+    [Preemptible]
     public IsolateMigrate IsolateMigratepages(Zone zone, CompactControl cc)
     {
         // sysctl_compact_unevictable_allowed = 1 (the default)
@@ -60,6 +61,7 @@ internal sealed class MigrateScanner(PageTable pages, Node node, Lru lru, Schedu
     /// isolate_migratepages_range (v4.8): pageblock by pageblock over [low, end) with ISOLATE_UNEVICTABLE, stopping once
     /// 32 pages are isolated. Returns the PFN reached, 0 on abort.
     /// </summary>
+    [Preemptible]
     public int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn)
     {
         int pfn = lowPfn;
@@ -79,6 +81,7 @@ internal sealed class MigrateScanner(PageTable pages, Node node, Lru lru, Schedu
     /// isolate_migratepages_block (4.8.18). Returns the PFN to continue from, or 0 to abort (async with too many pages
     /// isolated, or need_resched in async mode). Each lockless read of a page's state is a preemption point.
     /// </summary>
+    [Preemptible]
     private int IsolateMigratepagesBlock(CompactControl cc, int lowPfn, int endPfn, IsolateMode isolateMode)
     {
         using var _ = scheduler.Current.Path.Enter("isolate_migratepages_block");
@@ -210,6 +213,7 @@ internal sealed class MigrateScanner(PageTable pages, Node node, Lru lru, Schedu
     }
 
     /// <summary>compact_trylock_irqsave (v4.8): async compaction only tries (contended if it cannot), sync waits.</summary>
+    [Preemptible]
     private static bool CompactTrylockIrqsave(SimLock lockObj, CompactControl cc)
     {
         if (cc.Mode != MigrateMode.Async)

@@ -10,9 +10,10 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// <c>compact_unlock_should_abort</c> drops the lock and reschedules; need_resched no longer aborts async compaction,
 /// only a fatal signal does.
 /// </summary>
-internal sealed class CompactLocking(SimClock clock, FatalSignal signal)
+internal sealed partial class CompactLocking(SimClock clock, FatalSignal signal)
 {
     /// <summary>compact_lock_irqsave: async and not yet contended → trylock, and on failure mark contended; then take the lock.</summary>
+    [Preemptible]
     public void CompactLockIrqsave(SimLock lockObj, CompactControl cc)
     {
         if (cc.Mode == MigrateMode.Async && !cc.Contended)

@@ -22,7 +22,7 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// <see cref="ICompaction"/> (sim.compact(), the race scenarios, kcompactd) results are mapped to v3.16's four values.
 /// </summary>
 [KernelPart("compaction", PartVersion.V6_1)]
-internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, Sanitizer sanitizer, Lru lru,
+internal sealed partial class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, Sanitizer sanitizer, Lru lru,
     MigrateScanner migrateScanner, FreeScanner freeScanner, PageblockSkip skip, IMigration migration, BuddyAllocator buddy,
     Deferral deferral, ZoneReclaimable reclaimable, Lazy<IReclaim> reclaim, SimulationOptions options,
     PerCpuPagesets? pcp = null) : ICompaction
@@ -37,6 +37,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     /// compact_nodes (writing /proc/sys/vm/compact_memory): lru_add_drain_all, then compact_node — every zone, order -1,
     /// MIGRATE_SYNC (or <paramref name="mode"/>), GFP_KERNEL, skip hints ignored, the whole zone, one compact_control.
     /// </summary>
+    [Preemptible]
     public CompactStatus[] CompactNode(MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("compact_node");
@@ -109,6 +110,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     }
 
     /// <summary>compact_zone on a caller's compact_control (a 6.1 one, from <see cref="NewControl"/>), as v3.16's four values.</summary>
+    [Preemptible]
     public CompactStatus CompactZone(Compaction.CompactControl cc) => CompactZone((CompactControl)cc).ToV3_16();
 
     /// <summary>
@@ -119,6 +121,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     /// lists once the scanner left the block it migrated from, and stop on a captured page — until __compact_finished
     /// says otherwise. Leftover free pages go back; the scanned totals are counted.
     /// </summary>
+    [Preemptible]
     public CompactResultCode CompactZone(CompactControl cc)
     {
         using var _ = scheduler.Current.Path.Enter("compact_zone");
@@ -212,10 +215,11 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
     }
 
     /// <summary>lru_add_drain_cpu_zone: this CPU's LRU pagevecs and its per-cpu page lists of the zone.</summary>
+    [Preemptible]
     private void LruAddDrainCpuZone(Zone zone)
     {
         lru.LruAddDrain();
-        pcp?.DrainPagesZone(buddy, scheduler.Current.Cpu, zone);
+        if (pcp is not null) pcp.DrainPagesZone(buddy, scheduler.Current.Cpu, zone);
     }
 
     /// <summary>compact_finished: __compact_finished, with NO_SUITABLE_PAGE read as CONTINUE.</summary>
@@ -320,6 +324,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
         throw new NotSupportedException("compact_pgdat does not exist in 6.1 (removed in v4.6): kswapd wakes kcompactd");
 
     /// <summary>reset_isolation_suitable (kswapd going to sleep): each zone flagged for a flush gets the sampling reset.</summary>
+    [Preemptible]
     public void ResetIsolationSuitable()
     {
         foreach (var zone in node.Zones)
@@ -344,6 +349,7 @@ internal sealed class Compactor(Node node, PageLists lists, Scheduler scheduler,
         return new CompactControl(lists, zone, order, gfp, mode, ignoreSkipHint);
     }
 
+    [Preemptible]
     public int IsolateMigratepagesRange(Compaction.CompactControl cc, int lowPfn, int endPfn) =>
         ((IMigrateScanner)migrateScanner).IsolateMigratepagesRange(cc, lowPfn, endPfn);
 

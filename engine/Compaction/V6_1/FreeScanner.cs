@@ -16,10 +16,11 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// over empty blocks. Free blocks are isolated whole (__isolate_free_page at the min mark) and split only at the end
 /// (<c>split_map_pages</c>). <c>compaction_alloc</c> / <c>compaction_free</c> hand them to migration.
 /// </summary>
-internal sealed class FreeScanner(PageTable pages, PageLists lists, Scheduler scheduler, SimClock clock, VmStat vmstat,
+internal sealed partial class FreeScanner(PageTable pages, PageLists lists, Scheduler scheduler, SimClock clock, VmStat vmstat,
     CompactLocking locking, BuddyAllocator buddy)
 {
     /// <summary>compaction_alloc: the head of cc-&gt;freepages, refilled by isolate_freepages when empty; -1 if still empty.</summary>
+    [Preemptible]
     public int CompactionAlloc(CompactControl cc)
     {
         if (lists.Empty(cc.FreePages))
@@ -41,6 +42,7 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, Scheduler sc
     }
 
     /// <summary>release_freepages: __free_page every page left on the list; the highest PFN among them (0 if none).</summary>
+    [Preemptible]
     public int ReleaseFreepages(int freelist)
     {
         int highPfn = 0;
@@ -54,6 +56,7 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, Scheduler sc
     }
 
     /// <summary>isolate_freepages (6.1): the fast search, else the linear scan (see the class comment); then split_map_pages.</summary>
+    [Preemptible]
     public void IsolateFreepages(CompactControl cc)
     {
         using var _ = scheduler.Current.Path.Enter("isolate_freepages");
@@ -103,6 +106,7 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, Scheduler sc
     /// list is rotated so the scanned entries go last. With nothing found at the start of a scan, the free scanner jumps
     /// to the highest block seen above min_pfn (or, for direct compaction, to min_pfn). Returns the PFN used.
     /// </summary>
+    [Preemptible]
     private int FastIsolateFreepages(CompactControl cc)
     {
         var zone = cc.Zone;
@@ -208,6 +212,7 @@ internal sealed class FreeScanner(PageTable pages, PageLists lists, Scheduler sc
     /// fast_isolate_around: unless there are enough free pages or this is async direct compaction, scan the pageblock of
     /// <paramref name="pfn"/> with stride 1, and mark it skip if it still was not enough.
     /// </summary>
+    [Preemptible]
     private void FastIsolateAround(CompactControl cc, int pfn)
     {
         var zone = cc.Zone;

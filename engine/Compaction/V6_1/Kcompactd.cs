@@ -28,7 +28,7 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// flush and wakes kcompactd for the order it was woken for; a boosted balance_pgdat wakes it at pageblock order.
 /// </summary>
 [KernelPart("background compaction", PartVersion.V6_1)]
-internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
+internal sealed partial class Kcompactd : IBackgroundCompaction, ISnapshotState
 {
     /// <summary>HPAGE_FRAG_CHECK_INTERVAL_MSEC.</summary>
     public const int HpageFragCheckIntervalMsec = 500;
@@ -94,6 +94,7 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
     /// kswapd_try_to_sleep (6.1), the node balanced: reset_isolation_suitable, then wakeup_kcompactd for kswapd's
     /// alloc_order (6.1's kswapd loop already chose it from the order balance_pgdat finished at).
     /// </summary>
+    [Preemptible]
     public void BeforeNap(int order, int reclaimOrder, int classzoneIdx)
     {
         _compactor.Value.ResetIsolationSuitable();
@@ -151,6 +152,7 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
     /// for while kcompactd ran (wakeup_kcompactd only raised it) is compacted at once, as often as one is left pending;
     /// then it sleeps.
     /// </summary>
+    [Preemptible]
     private void WaitForWork(long timeoutNs)
     {
         while (KcompactdWorkRequested)
@@ -197,6 +199,7 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
     /// deferral, COMPLETE or PARTIAL_SKIPPED drains every CPU's per-cpu lists of the zone and defers; the pages scanned
     /// are counted as compact_daemon_*_scanned too. Then the request is forgotten unless a higher one came meanwhile.
     /// </summary>
+    [Preemptible]
     private void KcompactdDoWork()
     {
         using var _ = _scheduler.Current.Path.Enter("kcompactd_do_work");
@@ -216,7 +219,7 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
             if (status == CompactResultCode.Success) _deferral.CompactionDeferReset(zone, order, allocSuccess: false);
             else if (status is CompactResultCode.PartialSkipped or CompactResultCode.Complete)
             {
-                _pcp?.DrainAllPages(_buddy, zone);
+                if (_pcp is not null) _pcp.DrainAllPages(_buddy, zone);
                 _deferral.DeferCompaction(zone, order);
             }
             _vmstat.Count(VmEvent.CompactDaemonMigrateScanned, cc.TotalMigrateScanned);
@@ -235,6 +238,7 @@ internal sealed class Kcompactd : IBackgroundCompaction, ISnapshotState
     /// proactive_compact_node: every zone, order -1, SYNC_LIGHT, skip hints ignored, whole zone, GFP_KERNEL, proactive;
     /// one compact_control.
     /// </summary>
+    [Preemptible]
     private void ProactiveCompactNode()
     {
         using var _ = _scheduler.Current.Path.Enter("proactive_compact_node");

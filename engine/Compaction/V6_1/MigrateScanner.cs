@@ -18,7 +18,7 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// Each lockless read of a page's state is a preemption point.
 /// </summary>
 [KernelPart("migrate scanner", PartVersion.V6_1)]
-internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node, Lru lru, MappingTable mappings, PageRefs refs,
+internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, Node node, Lru lru, MappingTable mappings, PageRefs refs,
     PageLock pageLock, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, CompactLocking locking, PageblockSkip skip,
     IMovablePageIsolation movable, IMigration migration, Reclaim.V6_1.NodeReclaimState? reclaimState = null) : IMigrateScanner
 {
@@ -36,6 +36,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
     /// suitable migration source is passed with the cached position moved past it; the first other block is scanned and
     /// the walk stops.
     /// </summary>
+    [Preemptible]
     public IsolateMigrate IsolateMigratepages(CompactControl cc)
     {
         var zone = cc.Zone;
@@ -86,6 +87,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
     /// pageblock becomes the start, is marked skip, and its list is rotated so the block is last. Otherwise count a
     /// failure and restart from the lowest such block found earlier (fast_start_pfn).
     /// </summary>
+    [Preemptible]
     private int FastFindMigrateblock(CompactControl cc)
     {
         int limit = FreelistScanLimit(cc), nrScanned = 0;
@@ -154,15 +156,18 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
     /// isolate_migratepages_range (6.1, CMA's and the race scenarios' entry): block by block over [start, end), each with
     /// ISOLATE_UNEVICTABLE, stopping at an error or once COMPACT_CLUSTER_MAX pages are isolated. 0 or the error.
     /// </summary>
+    [Preemptible]
     IsolateMigrate IMigrateScanner.IsolateMigratepages(Zone zone, Compaction.CompactControl cc) => IsolateMigratepages((CompactControl)cc);
 
     /// <summary>isolate_migratepages_range on a caller's compact_control: the PFN reached, 0 if it returned an error.</summary>
+    [Preemptible]
     int IMigrateScanner.IsolateMigratepagesRange(Compaction.CompactControl cc, int lowPfn, int endPfn) =>
         IsolateMigratepagesRange((CompactControl)cc, lowPfn, endPfn) != 0 ? 0 : cc.MigratePfn;
 
     /// <summary>compact_scanners_met (6.1), as the 6.1 compact_zone tests it.</summary>
     bool IMigrateScanner.ScannersMet(Compaction.CompactControl cc) => cc.ScannersMetInPageblock;
 
+    [Preemptible]
     public int IsolateMigratepagesRange(CompactControl cc, int startPfn, int endPfn)
     {
         int ret = 0;
@@ -182,6 +187,7 @@ internal sealed class MigrateScanner(PageTable pages, PageLists lists, Node node
     /// many pages isolated) or -EINTR (a fatal signal, checked while throttled and every 32 PFNs: the compaction is then
     /// contended, and what was isolated stays for the caller to put back); <c>cc-&gt;migrate_pfn</c> is where the scan stopped.
     /// </summary>
+    [Preemptible]
     public int IsolateMigratepagesBlock(CompactControl cc, int lowPfn, int endPfn, IsolateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("isolate_migratepages_block");

@@ -10,7 +10,7 @@ namespace BalloonScript.Engine.Compaction.V6_1;
 /// sampling __reset_isolation_suitable, which clears a block's skip bit only where every 8th page shows an LRU page
 /// (source) or a free page in a MOVABLE block (target). <c>no_set_skip_hint</c> is alloc_contig_range's and never set here.
 /// </summary>
-internal sealed class PageblockSkip(PageTable pages, Scheduler scheduler)
+internal sealed partial class PageblockSkip(PageTable pages, Scheduler scheduler)
 {
     /// <summary>isolation_suitable: the pageblock's skip bit is clear, or skip hints are ignored.</summary>
     public static bool IsolationSuitable(CompactControl cc, int pfn) => cc.IgnoreSkipHint || !GetSkip(cc.Zone, pfn);
@@ -58,6 +58,7 @@ internal sealed class PageblockSkip(PageTable pages, Scheduler scheduler)
     /// target (free page) has its skip bit cleared, and the lowest source / highest target become the initial and cached
     /// scanner positions. If none crossed usefully, the caches are left where the walks met.
     /// </summary>
+    [Preemptible]
     public void ResetIsolationSuitable(Zone zone)
     {
         int migratePfn = zone.StartPfn, freePfn = zone.EndPfn - 1;

@@ -27,17 +27,24 @@ internal static class RaceOps
     public static readonly RaceOpKind[] Kinds =
     [
         new("inflate", "the balloon takes pages: fill_balloon calls of up to 256 PFNs each", [Pages],
-            (a, kit) => Batched("fill_balloon", a.Int("pages", 1, MaxPages), n => kit.Driver.FillBalloon(n))),
+            (a, kit) =>
+            {
+                long pages = a.Int("pages", 1, MaxPages);
+                return new BoundOp($"fill_balloon({pages})", () => kit.FillBalloonCalls(pages), () => kit.FillBalloonCallsAsync(pages));
+            }),
         new("deflate", "the balloon gives pages back: leak_balloon calls of up to 256 PFNs each", [Pages],
-            // As the balloon thread asks (towards_target): never more than the balloon has when the call starts.
-            (a, kit) => Batched("leak_balloon", a.Int("pages", 1, MaxPages), n => kit.Driver.LeakBalloon(Math.Min(n, kit.Driver.NumPages)))),
+            (a, kit) =>
+            {
+                long pages = a.Int("pages", 1, MaxPages);
+                return new BoundOp($"leak_balloon({pages})", () => kit.LeakBalloonCalls(pages), () => kit.LeakBalloonCallsAsync(pages));
+            }),
         new("compact", "memory compaction: compact_memory's walk over every zone, or compact_zone of one zone (skip hints honoured)",
             [Mode, new("zone", "text", "", "zone name (DMA, DMA32, Normal); empty = every zone, as compact_memory")], Compact),
         new("allocate", "high-order allocations through alloc_pages' slow path with direct compaction (order 9 = THP fault)",
             [new("order", "int", null, "order, 0..10"), new("count", "int", "1", "attempts")], Allocate),
-        new("anon", "a process faults in anonymous pages", [Pages], (a, kit) => Populate(a, kit, "anon", kit.Workload.Anon)),
-        new("file", "page-cache pages are read in", [Pages], (a, kit) => Populate(a, kit, "file", mib => kit.Workload.File(mib))),
-        new("slab", "unmovable slab pages are allocated", [Pages], (a, kit) => Populate(a, kit, "slab", mib => kit.Workload.Slab(mib))),
+        new("anon", "a process faults in anonymous pages", [Pages], (a, kit) => Populate(a, kit, "anon")),
+        new("file", "page-cache pages are read in", [Pages], (a, kit) => Populate(a, kit, "file")),
+        new("slab", "unmovable slab pages are allocated", [Pages], (a, kit) => Populate(a, kit, "slab")),
         new("free", "the workload frees a fraction of its pages (munmap, truncate, kmem_cache_free)",
             [new("fraction", "real", null, "fraction of the workload's pages, 0..1"),
              new("pattern", "text", "interleave", "interleave or random"), new("seed", "int", "0", "seed of the random pattern")], Free),
@@ -47,13 +54,23 @@ internal static class RaceOps
             [new("start", "int", "-1", "first pfn; -1 = the lowest balloon page"), new("end", "int", "-1", "end pfn; -1 = past the highest balloon page in start's zone"),
              Mode, new("then", "text", "putback", "putback or migrate")], Isolate),
         new("kswapd", "wake kswapd for an order (wake_all_kswapds, as a user allocation does)", [new("order", "int", "0", "order, 0..10")],
-            (a, kit) => new BoundOp("wake_all_kswapds", () => kit.Reclaim.WakeAllKswapds((int)a.Int("order", 0, Zone.MaxOrder - 1), Gfp.HighUserMovable)),
+            (a, kit) =>
+            {
+                int order = (int)a.Int("order", 0, Zone.MaxOrder - 1);
+                // Waking kswapd passes no preemption point: run as it is in a run as continuations.
+                return new BoundOp("wake_all_kswapds", () => kit.Reclaim.WakeAllKswapds(order, Gfp.HighUserMovable), () =>
+                {
+                    kit.Reclaim.WakeAllKswapds(order, Gfp.HighUserMovable);
+                    return default;
+                });
+            },
             ReclaimMissing),
         new("reclaim", "one direct reclaim call (try_to_free_pages) for an allocation of an order", [new("order", "int", "0", "order, 0..10")],
             (a, kit) =>
             {
                 int order = (int)a.Int("order", 0, Zone.MaxOrder - 1);
-                return new BoundOp($"try_to_free_pages(order {order})", () => kit.Reclaim.TryToFreePages(order, Gfp.Kernel));
+                return new BoundOp($"try_to_free_pages(order {order})", () => kit.Reclaim.TryToFreePages(order, Gfp.Kernel),
+                    async () => await kit.Reclaim.TryToFreePagesAsync(order, Gfp.Kernel));
             },
             ReclaimMissing),
     ];
@@ -85,13 +102,6 @@ internal static class RaceOps
         options.Design.Parts.Reclaim == PartVersion.NotModelled ? "its design does not model reclaim (kswapd, direct reclaim)"
         : !options.Reclaim ? "it was built with reclaim=False" : null;
 
-    /// <summary>One call per 256 pages, as the balloon thread does (vb-&gt;pfns holds 256 PFNs).</summary>
-    private static BoundOp Batched(string function, long pages, Func<long, int> call) =>
-        new($"{function}({pages})", () =>
-        {
-            for (long left = pages; left > 0; left -= VirtioBalloon.MaxPfns) call(Math.Min(left, VirtioBalloon.MaxPfns));
-        });
-
     private static MigrateMode ModeOf(OpArgs a) => (MigrateMode)Array.IndexOf(Modes, a.OneOf("mode", Modes));
 
     private static BoundOp Compact(OpArgs a, ScenarioKit kit)
@@ -99,24 +109,26 @@ internal static class RaceOps
         var mode = ModeOf(a);
         string zoneName = a.Text("zone");
         if (zoneName == "")
-            return new BoundOp(mode == MigrateMode.Sync ? "compact_memory" : $"compact_memory({a.Text("mode")})", () => kit.Compaction.CompactNode(mode));
+            return new BoundOp(mode == MigrateMode.Sync ? "compact_memory" : $"compact_memory({a.Text("mode")})", () => kit.Compaction.CompactNode(mode),
+                async () => await kit.Compaction.CompactNodeAsync(mode));
         a.OneOf("zone", [.. kit.Node.Zones.Select(z => z.Name)]);
         var zone = kit.Node.Zones.First(z => z.Name == zoneName);
-        return new BoundOp($"compact_zone({zoneName}, {a.Text("mode")})", () => kit.CompactZone(zone, mode));
+        return new BoundOp($"compact_zone({zoneName}, {a.Text("mode")})", () => kit.CompactZone(zone, mode), async () => await kit.CompactZoneAsync(zone, mode));
     }
 
     private static BoundOp Allocate(OpArgs a, ScenarioKit kit)
     {
         int order = (int)a.Int("order", 0, Zone.MaxOrder - 1);
         long count = a.Int("count", 1, Simulation.MaxAllocateCount);
-        return new BoundOp($"alloc_pages(order {order}) x{count}", () => kit.HighOrder.Allocate(order, count));
+        return new BoundOp($"alloc_pages(order {order}) x{count}", () => kit.HighOrder.Allocate(order, count),
+            async () => await kit.HighOrder.AllocateAsync(order, count));
     }
 
     /// <summary>Faults of <c>pages</c> pages; at run time no more than the allocator can give then (another CPU may have taken memory).</summary>
-    private static BoundOp Populate(OpArgs a, ScenarioKit kit, string what, Func<double, long> populate)
+    private static BoundOp Populate(OpArgs a, ScenarioKit kit, string what)
     {
         long pages = a.Int("pages", 1, Math.Max(1, kit.Workload.AllocatablePages()));
-        return new BoundOp($"{what} fault x{pages}", () => populate(Math.Min(pages, kit.Workload.AllocatablePages()) / 256.0));
+        return new BoundOp($"{what} fault x{pages}", () => kit.Fault(what, pages), () => kit.FaultAsync(what, pages));
     }
 
     private static BoundOp Free(OpArgs a, ScenarioKit kit)
@@ -124,7 +136,8 @@ internal static class RaceOps
         double fraction = a.Real("fraction", 0, 1);
         string pattern = a.OneOf("pattern", Workload.Workload.Patterns);
         long seed = a.Int("seed", long.MinValue, long.MaxValue);
-        return new BoundOp($"free {fraction:0.###} {pattern}", () => kit.Workload.Free(fraction, pattern, seed));
+        return new BoundOp($"free {fraction:0.###} {pattern}", () => kit.Workload.Free(fraction, pattern, seed),
+            async () => await kit.Workload.FreeAsync(fraction, pattern, seed));
     }
 
     /// <summary>isolate_lru_page onto a private list and a target from the free lists now; migrate_pages in the race.</summary>
@@ -137,7 +150,8 @@ internal static class RaceOps
         kit.IsolateLru(pfn, list);
         int target = kit.Target();
         Engine.Check.That(target >= 0, a.Name("pfn"), "no free page left for the migration target");
-        return new BoundOp($"migrate_pages(pfn {pfn} -> {target})", () => kit.MigrateTo(list, target, mode), () => kit.FreeList(list), target);
+        return new BoundOp($"migrate_pages(pfn {pfn} -> {target})", () => kit.MigrateTo(list, target, mode), () => kit.MigrateToAsync(list, target, mode),
+            () => kit.FreeList(list), target);
     }
 
     private static BoundOp Isolate(OpArgs a, ScenarioKit kit)
@@ -164,8 +178,9 @@ internal static class RaceOps
         var mode = ModeOf(a);
         bool migrate = a.OneOf("then", "putback", "migrate") == "migrate";
         string name = $"isolate_migratepages_range({start}, {end}, {a.Text("mode")}) + {(migrate ? "migrate_pages" : "putback_movable_pages")}";
+        var (low, high) = ((int)start, (int)end);
         return migrate
-            ? new BoundOp(name, () => kit.MigrateAndRelease(kit.Isolate((int)start, (int)end, mode), _ => kit.Target()))
-            : new BoundOp(name, () => kit.PutbackAndRelease(kit.Isolate((int)start, (int)end, mode)));
+            ? new BoundOp(name, () => kit.IsolateAndMigrate(low, high, mode), () => kit.IsolateAndMigrateAsync(low, high, mode))
+            : new BoundOp(name, () => kit.IsolateAndPutback(low, high, mode), () => kit.IsolateAndPutbackAsync(low, high, mode));
     }
 }

@@ -14,7 +14,7 @@ namespace BalloonScript.Engine.Explore.Scenarios;
 /// touch balloon pages (the real migrate scanner, migrate_pages and putback_movable_pages) on a private
 /// compact_control, as a direct-compaction or kcompactd-less kernel would run them.
 /// </summary>
-internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy,
+internal sealed partial class ScenarioKit(Simulation sim, PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy,
     Lru lru, IMigration migration, ICompaction compaction, Workload.Workload workload, Workload.HighOrderRequests highOrder,
     IVirtioBalloon driver, IReclaim reclaim)
 {
@@ -34,6 +34,40 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     /// <summary>One leak_balloon call of the vballoon thread (at most 256 pages).</summary>
     public void LeakBalloon(int pages) => driver.LeakBalloon(pages);
 
+    /// <summary>fill_balloon calls for <paramref name="pages"/> pages, one per 256 (vb-&gt;pfns holds 256 PFNs), as the balloon thread makes them.</summary>
+    [Preemptible]
+    public void FillBalloonCalls(long pages)
+    {
+        for (long left = pages; left > 0; left -= VirtioBalloon.MaxPfns) driver.FillBalloon(Math.Min(left, VirtioBalloon.MaxPfns));
+    }
+
+    /// <summary>leak_balloon calls for <paramref name="pages"/> pages, one per 256, each (as towards_target asks) for no more
+    /// than the balloon has when it starts.</summary>
+    [Preemptible]
+    public void LeakBalloonCalls(long pages)
+    {
+        for (long left = pages; left > 0; left -= VirtioBalloon.MaxPfns) driver.LeakBalloon(Math.Min(Math.Min(left, VirtioBalloon.MaxPfns), driver.NumPages));
+    }
+
+    /// <summary>Faults of <paramref name="pages"/> pages of <paramref name="kind"/> (anon, file, slab); no more than the
+    /// allocator can give when they start (another CPU may have taken memory).</summary>
+    [Preemptible]
+    public void Fault(string kind, long pages)
+    {
+        double mib = Math.Min(pages, workload.AllocatablePages()) / 256.0;
+        if (kind == "anon") workload.Anon(mib);
+        else if (kind == "file") workload.File(mib);
+        else workload.Slab(mib);
+    }
+
+    /// <summary>The migrate scanner over [<paramref name="low"/>, <paramref name="high"/>), then migrate_pages of what it isolated to targets from the free lists.</summary>
+    [Preemptible]
+    public void IsolateAndMigrate(int low, int high, MigrateMode mode) => MigrateAndRelease(Isolate(low, high, mode), _ => Target());
+
+    /// <summary>The migrate scanner over [<paramref name="low"/>, <paramref name="high"/>), then putback_movable_pages of what it isolated.</summary>
+    [Preemptible]
+    public void IsolateAndPutback(int low, int high, MigrateMode mode) => PutbackAndRelease(Isolate(low, high, mode));
+
     /// <summary>Run <paramref name="populate"/> and return the PFNs that became <paramref name="kind"/>, ascending.</summary>
     public int[] NewPages(Action populate, PageKind kind)
     {
@@ -52,6 +86,7 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     public int[] BalloonPages(int n) => NewPages(() => sim.BalloonInflate(n / 256.0), PageKind.Balloon);
 
     /// <summary>A migration target as compaction_alloc hands it out: an order-0 page with _count 1, no flags, no mapping.</summary>
+    [Preemptible]
     public int Target() => buddy.GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkMin);
 
     /// <summary>Give back a target that was not used.</summary>
@@ -73,6 +108,7 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     /// The migrate scanner (isolate_migratepages_range) over [<paramref name="low"/>, <paramref name="end"/>) on a
     /// fresh compact_control for a THP-sized request; the caller migrates or puts back and then releases it.
     /// </summary>
+    [Preemptible]
     public CompactControl Isolate(int low, int end, MigrateMode mode)
     {
         var zone = node.ZoneOf(low);
@@ -83,7 +119,8 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
 
     /// <summary>migrate_pages on <paramref name="list"/> with targets from <paramref name="target"/> (unused ones
     /// freed, as compaction_free would return them), then putback_movable_pages of whatever is left.</summary>
-    public void Migrate(int list, Func<int, int> target, MigrateMode mode)
+    [Preemptible]
+    public void Migrate(int list, [Preemptible] Func<int, int> target, MigrateMode mode)
     {
         if (migration.MigratePages(list, target, p => buddy.PutPage(p), mode) != 0)
             migration.PutbackMovablePages(list);
@@ -94,27 +131,30 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
     /// compaction keeps its free pages: handed out by get_new_page, given back by put_new_page after a failed attempt (a
     /// retry gets it again), none once it is in use (-ENOMEM), freed at the end if no attempt kept it.
     /// </summary>
+    [Preemptible]
     public void MigrateTo(int list, int target, MigrateMode mode)
     {
         bool held = true;
-        int Get(int _)
+        int rc = migration.MigratePages(list, _ =>
         {
             if (!held) return -1;
             held = false;
             return target;
-        }
-        if (migration.MigratePages(list, Get, _ => held = true, mode) != 0) migration.PutbackMovablePages(list);
+        }, _ => held = true, mode);
+        if (rc != 0) migration.PutbackMovablePages(list);
         if (held) buddy.PutPage(target);
     }
 
     /// <summary><see cref="Migrate"/> what <paramref name="cc"/> isolated, then release the control.</summary>
-    public void MigrateAndRelease(CompactControl cc, Func<int, int> target)
+    [Preemptible]
+    public void MigrateAndRelease(CompactControl cc, [Preemptible] Func<int, int> target)
     {
         Migrate(cc.MigratePages, target, cc.Mode);
         compaction.Release(cc);
     }
 
     /// <summary>putback_movable_pages of everything <paramref name="cc"/> isolated (compaction gave up); releases it.</summary>
+    [Preemptible]
     public void PutbackAndRelease(CompactControl cc)
     {
         migration.PutbackMovablePages(cc.MigratePages);
@@ -123,6 +163,7 @@ internal sealed class ScenarioKit(Simulation sim, PageTable pages, PageLists lis
 
     /// <summary>compact_zone over the whole zone (order -1) in <paramref name="mode"/>, honouring skip bits (as every
     /// compaction but a manual one does), as one compact_control.</summary>
+    [Preemptible]
     public CompactStatus CompactZone(Zone zone, MigrateMode mode)
     {
         var cc = compaction.NewControl(zone, -1, zone.Types.Movable, mode, ignoreSkipHint: false);

@@ -1,5 +1,6 @@
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Swap;
 using BalloonScript.Engine.Vmstat;
 
@@ -12,7 +13,7 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 /// migratepage is migrate_page). No buffer heads, mlock or KSM are modelled. v4.8's migration borrows them but for
 /// how a dirty page's state moves (<see cref="V4_8.MigratePageCallbacks"/>).
 /// </summary>
-internal class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
+internal partial class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
 {
     /// <summary>Flags migrate_page_copy carries over as they are.</summary>
     protected virtual PG CopiedFlags => PG.Error | PG.Referenced | PG.Uptodate | PG.MappedToDisk;
@@ -21,6 +22,7 @@ internal class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, Mappi
     /// move_to_new_page's call for an LRU page (v3.16, unchanged in v4.8): migrate_page without a mapping (anonymous),
     /// the mapping's <c>a_ops-&gt;migratepage</c>, or fallback_migrate_page when it has none.
     /// </summary>
+    [Preemptible]
     public int MappingMigratepage(int newpage, int page, MigrateMode mode)
     {
         int mapping = Rmap.PageMapping(pages, page);

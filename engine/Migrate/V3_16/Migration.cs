@@ -15,7 +15,7 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 /// treated differently per design, the design's <see cref="IBalloonMigrationPath"/> is asked.
 /// </summary>
 [KernelPart("migration", PartVersion.V3_16)]
-internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, MappingTable mappings,
+internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, MappingTable mappings,
     PageLock pageLock, Scheduler scheduler, SimClock clock, VmStat vmstat, Sanitizer sanitizer, BalloonPageOps balloonLib,
     IBalloonMovability balloonIdentity, IBalloonMigrationPath balloon, MigratePageCallbacks callbacks, MigrationPageLock migrationLock) : IMigration
 {
@@ -29,8 +29,9 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// </summary>
     // Never inlined: compact_zone runs once per zone, in its on-stack-replacement build, which ran out of inlining budget
     // with this inlined; on its own this reaches the optimised tier with the per-page paths inlined.
+    [Preemptible]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public int MigratePages(int from, Func<int, int> getNewPage, Action<int>? putNewPage, MigrateMode mode)
+    public int MigratePages(int from, [Preemptible] Func<int, int> getNewPage, [Preemptible] Action<int>? putNewPage, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("migrate_pages");
         var r = MigrateLists.MigratePagesPasses(scheduler, lists, clock, from, (page, force) => UnmapAndMove(getNewPage, putNewPage, page, force, mode));
@@ -43,6 +44,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// putback_movable_pages: every page left on the list goes back where it came from (balloon pages to the
     /// balloon, others to the LRU), NR_ISOLATED_* lowered.
     /// </summary>
+    [Preemptible]
     public void PutbackMovablePages(int list)
     {
         using var _ = scheduler.Current.Path.Enter("putback_movable_pages");
@@ -60,7 +62,8 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// retried, and the target goes back to the allocator's callback on failure, is only unreferenced if the
     /// balloon took it (redesign), or joins the LRU.
     /// </summary>
-    public int UnmapAndMove(Func<int, int> getNewPage, Action<int>? putNewPage, int page, bool force, MigrateMode mode)
+    [Preemptible]
+    public int UnmapAndMove([Preemptible] Func<int, int> getNewPage, [Preemptible] Action<int>? putNewPage, int page, bool force, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("unmap_and_move");
         int newpage = getNewPage(page);
@@ -94,6 +97,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// branch if the design's test says so, else replace the PTEs by migration entries and move the page; on
     /// failure restore the PTEs.
     /// </summary>
+    [Preemptible]
     private int UnmapAndMoveLocked(int page, int newpage, bool force, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("__unmap_and_move");
@@ -128,6 +132,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// migratepage; on failure clear the target's mapping again, on success re-establish the PTEs on the
     /// target and clear the old page's mapping.
     /// </summary>
+    [Preemptible]
     private int MoveToNewPage(int newpage, int page, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("move_to_new_page");

@@ -19,7 +19,7 @@ namespace BalloonScript.Engine.Migrate.V4_8;
 /// the move is certain) is done here after it succeeds.
 /// </summary>
 [KernelPart("migration", PartVersion.V4_8)]
-internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, PageLock pageLock, Scheduler scheduler,
+internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, PageLock pageLock, Scheduler scheduler,
     SimClock clock, VmStat vmstat, Sanitizer sanitizer, MovablePage movable, MovablePageIsolation isolation,
     V3_16.MigratePageCallbacks callbacks, MigrationPageLock migrationLock) : IMigration
 {
@@ -28,8 +28,9 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// failure and returns -ENOMEM; otherwise the pages still retrying after the last pass are failures too
     /// (<c>nr_failed += retry</c>), in the return value and in pgmigrate_fail.
     /// </summary>
+    [Preemptible]
     [MethodImpl(MethodImplOptions.NoInlining)] // as v3.16's: kept out of compact_zone's on-stack-replacement build
-    public int MigratePages(int from, Func<int, int> getNewPage, Action<int>? putNewPage, MigrateMode mode)
+    public int MigratePages(int from, [Preemptible] Func<int, int> getNewPage, [Preemptible] Action<int>? putNewPage, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("migrate_pages");
         var r = MigrateLists.MigratePagesPasses(scheduler, lists, clock, from, (page, force) => UnmapAndMove(getNewPage, putNewPage, page, force, mode));
@@ -44,6 +45,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// <c>__PageMovable</c>, which no LRU page can be) goes back to its owner, or is only unflagged if the owner released
     /// it meanwhile, and loses the isolation reference; an LRU page goes back to its LRU list and NR_ISOLATED_* drops.
     /// </summary>
+    [Preemptible]
     public void PutbackMovablePages(int list)
     {
         using var _ = scheduler.Current.Path.Enter("putback_movable_pages");
@@ -70,7 +72,8 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// reference is dropped, which frees it; on failure an LRU page goes back to its LRU, a non-LRU page to its owner
     /// (or is freed if the owner let go), and the target goes back through put_new_page.
     /// </summary>
-    public int UnmapAndMove(Func<int, int> getNewPage, Action<int>? putNewPage, int page, bool force, MigrateMode mode)
+    [Preemptible]
+    public int UnmapAndMove([Preemptible] Func<int, int> getNewPage, [Preemptible] Action<int>? putNewPage, int page, bool force, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("unmap_and_move");
         int newpage = getNewPage(page);
@@ -106,6 +109,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// unmap_and_move's "page was freed from under us" (v4.8): the page loses PG_active and PG_unevictable; a non-LRU page
     /// its owner released meanwhile (<c>!PageMovable</c> under the page lock) loses PG_isolated.
     /// </summary>
+    [Preemptible]
     private void FreedUnderUs(int page)
     {
         pages.Clear(page, PG.Active | PG.Unevictable);
@@ -123,6 +127,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// <c>__PageMovable(newpage)</c> — after the unlock, but its owner cannot free it while migration holds its
     /// reference, and a release keeps the tag, so the test cannot go wrong (the 2019 stable fix is not needed here).
     /// </summary>
+    [Preemptible]
     private int UnmapAndMoveLocked(int page, int newpage, bool force, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("__unmap_and_move");
@@ -149,6 +154,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// only freed of its buffers (-EAGAIN); a mapped page's PTEs become migration entries; an unmapped page moves, and
     /// the entries are made PTEs again, of newpage if it moved.
     /// </summary>
+    [Preemptible]
     private int UnmapAndMoveLru(int page, int newpage, MigrateMode mode)
     {
         bool pageWasMapped = false;
@@ -176,6 +182,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// step that made v3.16's balloon pages unmovable (defect 2) is gone. 6.1's move_to_new_folio does the same for the
     /// pages modelled here (<see cref="V6_1.Migration"/> calls this one).
     /// </summary>
+    [Preemptible]
     internal int MoveToNewPage(int newpage, int page, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("move_to_new_page");
@@ -208,6 +215,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// move_to_new_page's LRU branch (v4.8): migrate_page without a mapping, the mapping's migratepage, or
     /// fallback_migrate_page; what migrate_page_move_mapping sets on newpage once the move is certain follows success.
     /// </summary>
+    [Preemptible]
     private int MigrateLruPage(int newpage, int page, MigrateMode mode)
     {
         int rc = callbacks.MappingMigratepage(newpage, page, mode);
@@ -219,7 +227,8 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     }
 
     /// <summary>put_new_page if the caller gave one, else put_page.</summary>
-    private void PutNewPage(Action<int>? putNewPage, int newpage)
+    [Preemptible]
+    private void PutNewPage([Preemptible] Action<int>? putNewPage, int newpage)
     {
         if (putNewPage is not null) putNewPage(newpage);
         else lru.PutPage(newpage);

@@ -14,7 +14,7 @@ namespace BalloonScript.Engine.Migrate.V4_8;
 /// depends on lru_lock, which the scanner drops before calling.
 /// </summary>
 [KernelPart("scanner isolation", PartVersion.V4_8)]
-internal sealed class MovablePageIsolation(PageTable pages, PageLock pageLock, PageRefs refs, Lru lru, MovablePage movable,
+internal sealed partial class MovablePageIsolation(PageTable pages, PageLock pageLock, PageRefs refs, Lru lru, MovablePage movable,
     Sanitizer sanitizer, Scheduler scheduler) : IMovablePageIsolation
 {
     /// <summary>-EBUSY, what 6.1's isolate_movable_page returns on failure (v4.8's returned false).</summary>
@@ -25,6 +25,7 @@ internal sealed class MovablePageIsolation(PageTable pages, PageLock pageLock, P
     bool IMovablePageIsolation.PageIsolated(int pfn) => pages.PageIsolated(pfn);
 
     /// <summary>isolate_movable_page as 6.1 returns it: 0 or -EBUSY (same steps as v4.8's).</summary>
+    [Preemptible]
     int IMovablePageIsolation.IsolateMovablePage(int pfn, IsolateMode mode) => IsolateMovablePage(pfn, mode) ? 0 : EBusy;
 
     /// <summary>
@@ -33,6 +34,7 @@ internal sealed class MovablePageIsolation(PageTable pages, PageLock pageLock, P
     /// lock <c>PageMovable</c> and not yet PG_isolated; the owner's <c>isolate_page</c>; then PG_isolated, and the
     /// reference is kept. Any failure drops the reference.
     /// </summary>
+    [Preemptible]
     public bool IsolateMovablePage(int page, IsolateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("isolate_movable_page");
@@ -57,6 +59,7 @@ internal sealed class MovablePageIsolation(PageTable pages, PageLock pageLock, P
     /// putback_movable_page (v4.8): the page is locked, movable and isolated (VM_BUG_ON_PAGE otherwise); the owner's
     /// <c>putback_page</c>, then PG_isolated cleared. The isolation reference is the caller's to drop.
     /// </summary>
+    [Preemptible]
     public void PutbackMovablePage(int page)
     {
         using var _ = scheduler.Current.Path.Enter("putback_movable_page");
@@ -71,6 +74,7 @@ internal sealed class MovablePageIsolation(PageTable pages, PageLock pageLock, P
     /// owner still has it (<c>PageMovable</c>) <c>putback_movable_page</c>, else (released meanwhile) just clear
     /// PG_isolated; unlock; drop the isolation reference, which frees a released page.
     /// </summary>
+    [Preemptible]
     public void PutbackOrRelease(int page)
     {
         pageLock.Lock(page);

@@ -19,7 +19,7 @@ namespace BalloonScript.Engine.Migrate.V6_1;
 /// modelled: THP and hugetlb folios (none migrate here), and the PTE dirty bit (the model keeps PG_dirty only).
 /// </summary>
 [KernelPart("migration", PartVersion.V6_1)]
-internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, PageLock pageLock, Scheduler scheduler,
+internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lru, Rmap rmap, PageLock pageLock, Scheduler scheduler,
     SimClock clock, VmStat vmstat, MigrationPageLock migrationLock, V4_8.Migration v48) : IMigration
 {
     /// <summary>
@@ -28,7 +28,8 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// <paramref name="from"/> again for the caller's putback. pgmigrate_fail counts the same pages, and on -ENOMEM its
     /// page and the pages of its pass waiting for a retry.
     /// </summary>
-    public int MigratePages(int from, Func<int, int> getNewPage, Action<int>? putNewPage, MigrateMode mode)
+    [Preemptible]
+    public int MigratePages(int from, [Preemptible] Func<int, int> getNewPage, [Preemptible] Action<int>? putNewPage, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("migrate_pages");
         int retPages = lists.NewHead();
@@ -43,6 +44,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     }
 
     /// <summary>putback_movable_pages: v4.8's (6.1's differs only in the VM_BUG_ONs it dropped).</summary>
+    [Preemptible]
     public void PutbackMovablePages(int list) => v48.PutbackMovablePages(list);
 
     /// <summary>
@@ -52,7 +54,8 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// isolation reference goes, which frees it; failed for good, it joins <paramref name="retPages"/>, still isolated.
     /// A target not used goes back through put_new_page.
     /// </summary>
-    private int UnmapAndMove(Func<int, int> getNewPage, Action<int>? putNewPage, int page, bool force, MigrateMode mode, int retPages)
+    [Preemptible]
+    private int UnmapAndMove([Preemptible] Func<int, int> getNewPage, [Preemptible] Action<int>? putNewPage, int page, bool force, MigrateMode mode, int retPages)
     {
         using var _ = scheduler.Current.Path.Enter("unmap_and_move");
         int rc = MigrateRc.Success, newpage = -1;
@@ -85,6 +88,7 @@ internal sealed class Migration(PageTable pages, PageLists lists, Lru lru, Rmap 
     /// batch, drained if the page was mapped) before the entries become PTEs again — of the target if it moved. Both
     /// pages unlocked, migration's reference to a migrated-to target is dropped.
     /// </summary>
+    [Preemptible]
     private int UnmapAndMoveLocked(int page, int newpage, bool force, MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("__unmap_and_move");

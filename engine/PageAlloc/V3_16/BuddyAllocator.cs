@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 using BalloonScript.Engine.Vmstat;
 
@@ -14,7 +15,7 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// <c>__free_one_page</c> (as if <c>pcp-&gt;high</c> were 0), so buddyinfo shows merges at once.
 /// </summary>
 [KernelPart("page allocator", PartVersion.V3_16)]
-internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, VmStat vmstat, SimulationOptions options,
+internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, VmStat vmstat, SimulationOptions options,
     PerCpuPagesets? pcp = null)
     : IBuddyAllocator
 {
@@ -34,6 +35,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// watermark (<paramref name="allocFlags"/> &amp; mask) is met; <c>buffered_rmqueue</c> there.
     /// Returns the first PFN of the block (with <c>_count</c> 1), or -1.
     /// </summary>
+    [Preemptible]
     public int GetPageFromFreelist(int order, Gfp gfp, int allocFlags)
     {
         int mt = gfp.MigrateType();
@@ -58,6 +60,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// bad page that comes back could not be taken off its free list (list_del refused a corrupted list, already
     /// reported), where the kernel would retry it forever: the allocation fails instead.
     /// </summary>
+    [Preemptible]
     public int BufferedRmqueue(Zone zone, int order, int mt)
     {
         for (int bad = -1; ; )
@@ -277,11 +280,14 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// and if any page is bad the block is not freed (the kernel leaks it too). With the per-cpu layer an
     /// order-0 page then goes to free_hot_cold_page (__free_pages does that for order 0).
     /// </summary>
+    [Preemptible]
     public void FreePages(int pfn, int order) => FreePages(pfn, order, cold: false);
 
     /// <summary>free_hot_cold_page(page, true) (v3.16): a cold page goes to the tail of the per-cpu list.</summary>
+    [Preemptible]
     public void FreeColdPage(int pfn) => FreePages(pfn, 0, cold: true);
 
+    [Preemptible]
     private void FreePages(int pfn, int order, bool cold)
     {
         if (!Checks.FreePagesPrepare(pfn, order)) return;
@@ -297,6 +303,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// free_one_page (v3.16): __free_one_page under zone-&gt;lock; NR_FREE_PAGES rises unless ISOLATE. A free reaching
     /// the buddy lists zeroes <c>zone-&gt;pages_scanned</c>: the zone is reclaimable again (zone_reclaimable).
     /// </summary>
+    [Preemptible]
     public void FreeOnePage(Zone zone, int pfn, int order, int mt)
     {
         zone.Lock.Lock();
@@ -307,6 +314,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     }
 
     /// <summary>put_page / __free_pages: drop a reference to the (head) page; free the 2^order block when it was the last.</summary>
+    [Preemptible]
     public void PutPage(int pfn, int order = 0)
     {
         if (_area.PutPageTestzero(pfn)) FreePages(pfn, order);

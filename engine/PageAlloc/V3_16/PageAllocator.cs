@@ -28,7 +28,7 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// ALLOC_HARDER are not modelled; an OOM victim's own allocations fail.
 /// </summary>
 [KernelPart("page allocator", PartVersion.V3_16)]
-internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compaction.V3_16.Compactor compaction, IReclaim reclaim,
+internal sealed partial class PageAllocator(Node node, BuddyAllocator buddy, Compaction.V3_16.Compactor compaction, IReclaim reclaim,
     ProcessTable processes, KernelLog log, Scheduler scheduler, SimClock clock, VmStat vmstat, PerCpuPagesets? pcp = null) : IPageAllocator
 {
     /// <summary>PAGE_ALLOC_COSTLY_ORDER.</summary>
@@ -38,6 +38,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compaction.
     private const int MaxRebalanceRounds = 1000;
 
     /// <summary>__alloc_pages_nodemask: first PFN of a 2^order block with _count 1 (a compound page with __GFP_COMP), or -1.</summary>
+    [Preemptible]
     public int AllocPages(int order, Gfp gfp)
     {
         using var _ = scheduler.Current.Path.Enter("__alloc_pages_nodemask");
@@ -65,6 +66,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compaction.
     }
 
     /// <summary>__alloc_pages_slowpath (v3.16), reclaim included.</summary>
+    [Preemptible]
     private int AllocPagesSlowpath(int order, Gfp gfp)
     {
         using var frame = scheduler.Current.Path.Enter("__alloc_pages_slowpath");
@@ -112,6 +114,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compaction.
     }
 
     /// <summary>The slow path when reclaim is left out (see the class comment).</summary>
+    [Preemptible]
     private int AllocPagesSlowpathWithoutReclaim(int order, Gfp gfp)
     {
         using var frame = scheduler.Current.Path.Enter("__alloc_pages_slowpath");

@@ -19,7 +19,7 @@ namespace BalloonScript.Engine.PageAlloc.V3_16;
 /// there (<c>on_each_cpu_mask</c>), so never inside that CPU's section (<see cref="CpuSections"/>).
 /// </para>
 /// </summary>
-internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
+internal sealed partial class PerCpuPagesets : IPerCpuPages, ISnapshotState
 {
     private readonly PageTable _pages;
     private readonly PageLists _lists;
@@ -79,6 +79,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// The order-0 branch of buffered_rmqueue (v3.16), hot: refill an empty list with rmqueue_bulk(batch),
     /// then take its head. Returns the PFN (not yet prepared), or -1.
     /// </summary>
+    [Preemptible]
     public int Rmqueue(BuddyAllocator buddy, Zone zone, int mt)
     {
         int cpu = _scheduler.Current.Cpu, pfn = -1;
@@ -101,6 +102,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// linked after the previous one (so the list keeps the order they came out in), and lower NR_FREE_PAGES by
     /// the number taken. __rmqueue has already recorded each page's freepage migratetype.
     /// </summary>
+    [Preemptible]
     private int RmqueueBulk(BuddyAllocator buddy, Zone zone, int count, int list, int mt)
     {
         zone.Lock.Lock();
@@ -123,6 +125,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// the page is added at the head, or at the tail when <paramref name="cold"/> (reclaim's batches); at <c>high</c> a
     /// batch is returned with free_pcppages_bulk.
     /// </summary>
+    [Preemptible]
     public void FreeHotColdPage(BuddyAllocator buddy, Zone zone, int pfn, int mt, bool cold)
     {
         if (mt >= MigrateType.PcpTypes)
@@ -158,6 +161,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// would spin forever (<c>count</c> above what the lists hold, after a corruption), the mismatch is reported as
     /// accounting and the drain stops.
     /// </summary>
+    [Preemptible]
     private void FreePcppagesBulk(BuddyAllocator buddy, Zone zone, int count, PerCpuPages pcp)
     {
         int migratetype = 0, batchFree = 0, toFree = count;
@@ -197,6 +201,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// zones: v3.16 saves interrupts per zone, but the IPI handler runs the whole drain with them off, and a local drain
     /// interleaved with a remote one between two zones ends as either order would.
     /// </summary>
+    [Preemptible]
     public void DrainPages(BuddyAllocator buddy, int cpu)
     {
         _irqsOff.Enter(cpu, cpu);

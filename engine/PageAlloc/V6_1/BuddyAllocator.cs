@@ -18,7 +18,7 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// Folio-based code is modelled for single pages and compound blocks as v3.16's is.
 /// </summary>
 [KernelPart("page allocator", PartVersion.V6_1)]
-internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, VmStat vmstat, Scheduler scheduler,
+internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, VmStat vmstat, Scheduler scheduler,
     SimulationOptions options, WatermarkBoost boost, Lazy<IMovablePageIsolation> movable, PerCpuPagesets? pcp = null)
     : IBuddyAllocator, ISnapshotState
 {
@@ -54,6 +54,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// allocation may reserve its pageblock as MIGRATE_HIGHATOMIC. If every zone failed with ALLOC_NOFRAGMENT, the walk
     /// is repeated without it. Returns the first PFN (with <c>_count</c> 1), or -1.
     /// </summary>
+    [Preemptible]
     public int GetPageFromFreelist(int order, Gfp gfp, int allocFlags)
     {
         int mt = MigrateType.FromGfp(gfp);
@@ -82,6 +83,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// rmqueue (6.1): a per-cpu order from the running CPU's list (rmqueue_pcplist), else rmqueue_buddy; then, if a
     /// fallback boosted the zone's watermark (ZONE_BOOSTED_WATERMARK), clear the flag and wake kswapd.
     /// </summary>
+    [Preemptible]
     public int Rmqueue(Zone zone, int order, int allocFlags, int mt)
     {
         int page = pcp is not null && PcpAllowedOrder(order) ? pcp.RmqueuePcplist(this, zone, order, mt, allocFlags) : -1;
@@ -108,6 +110,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// that comes back could not be taken off its free list (already reported): the allocation fails instead of
     /// retrying it forever.
     /// </summary>
+    [Preemptible]
     private int RmqueueBuddy(Zone zone, int order, int allocFlags, int mt)
     {
         for (int bad = -1; ; )
@@ -277,6 +280,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// pageblock or more) in MIGRATE_HIGHATOMIC pageblocks; the block of a high-order atomic allocation becomes one, if it
     /// is of a mergeable type, with its free pages moved along.
     /// </summary>
+    [Preemptible]
     private void ReserveHighatomicPageblock(int page, Zone zone)
     {
         if (zone.ManagedPages / 100 < Zone.PageblockNrPages) return;
@@ -298,6 +302,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// <paramref name="force"/>; the first HIGHATOMIC free block found gives its pageblock back to
     /// <paramref name="migratetype"/> (free pages moved along). True if some free pages were moved.
     /// </summary>
+    [Preemptible]
     public bool UnreserveHighatomicPageblock(int migratetype, bool force)
     {
         for (int i = node.Zones.Count - 1; i >= 0; i--)
@@ -393,6 +398,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     /// free_the_page after free_pages_prepare: a per-cpu order goes to free_unref_page when that layer exists, other
     /// orders to __free_pages_ok (free_one_page and PGFREE). The page's pcp migratetype is its pageblock's.
     /// </summary>
+    [Preemptible]
     public void FreePages(int pfn, int order)
     {
         if (!Checks.FreePagesPrepare(pfn, order)) return;
@@ -409,9 +415,11 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     }
 
     /// <summary>6.1 has no cold frees: free_unref_page_list frees each page as free_unref_page does.</summary>
+    [Preemptible]
     public void FreeColdPage(int pfn) => FreePages(pfn, 0);
 
     /// <summary>free_one_page: __free_one_page under zone-&gt;lock.</summary>
+    [Preemptible]
     public void FreeOnePage(Zone zone, int pfn, int order, int mt)
     {
         zone.Lock.Lock();
@@ -420,6 +428,7 @@ internal sealed class BuddyAllocator(PageTable pages, PageLists lists, Node node
     }
 
     /// <summary>put_page / __free_pages: drop a reference to the (head) page; free the 2^order block when it was the last.</summary>
+    [Preemptible]
     public void PutPage(int pfn, int order = 0)
     {
         if (_area.PutPageTestzero(pfn)) FreePages(pfn, order);

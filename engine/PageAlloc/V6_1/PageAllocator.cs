@@ -29,7 +29,7 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// </para>
 /// </summary>
 [KernelPart("page allocator", PartVersion.V6_1)]
-internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor compaction, IReclaim reclaim, ZoneReclaimable reclaimable,
+internal sealed partial class PageAllocator(Node node, BuddyAllocator buddy, Compactor compaction, IReclaim reclaim, ZoneReclaimable reclaimable,
     WatermarkBoost boost, ProcessTable processes, KernelLog log, Scheduler scheduler, FatalSignal signal, SimClock clock, VmStat vmstat, PerCpuPagesets? pcp = null)
     : IPageAllocator
 {
@@ -47,6 +47,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
     private bool _oomLock;
 
     /// <summary>__alloc_pages: the first PFN of a 2^order block with _count 1 (a compound page with __GFP_COMP), or -1.</summary>
+    [Preemptible]
     public int AllocPages(int order, Gfp gfp)
     {
         using var _ = scheduler.Current.Path.Enter("__alloc_pages");
@@ -68,6 +69,7 @@ internal sealed class PageAllocator(Node node, BuddyAllocator buddy, Compactor c
     }
 
     /// <summary>__alloc_pages_slowpath (6.1); see the class comment.</summary>
+    [Preemptible]
     private int AllocPagesSlowpath(int order, Gfp gfp)
     {
         using var frame = scheduler.Current.Path.Enter("__alloc_pages_slowpath");

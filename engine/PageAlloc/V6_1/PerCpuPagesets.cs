@@ -21,7 +21,7 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// those of the lists without it).
 /// </para>
 /// </summary>
-internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
+internal sealed partial class PerCpuPagesets : IPerCpuPages, ISnapshotState
 {
     private readonly PageTable _pages;
     private readonly PageLists _lists;
@@ -107,6 +107,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// refused a corrupted list, already reported), where the kernel would retry it forever: the allocation fails
     /// instead. The first PFN (prepared), or -1 (also when a drain holds the pageset's lock: pcp_spin_trylock_irqsave).
     /// </summary>
+    [Preemptible]
     public int RmqueuePcplist(BuddyAllocator buddy, Zone zone, int order, int mt, int allocFlags)
     {
         int cpu = _scheduler.Current.Cpu, pcpLock = PcpLock(zone, cpu);
@@ -116,6 +117,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
         return page;
     }
 
+    [Preemptible]
     private int RmqueuePcplist(BuddyAllocator buddy, Zone zone, PerCpuPages pcp, int order, int mt, int allocFlags)
     {
         pcp.FreeFactor >>= 1;
@@ -142,6 +144,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// rmqueue_bulk (6.1): under zone-&gt;lock up to <paramref name="count"/> blocks by __rmqueue, each added at the list's
     /// tail (physical order); NR_FREE_PAGES drops by what was taken. Returns the blocks taken.
     /// </summary>
+    [Preemptible]
     private int RmqueueBulk(BuddyAllocator buddy, Zone zone, int order, int count, int list, int mt, int allocFlags)
     {
         zone.Lock.Lock();
@@ -165,6 +168,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// nothing, PGFREE being counted in free_unref_page_commit and after __free_pages_ok's own free (all read in the
     /// 6.0–6.1 page_alloc.c of the index, id 674591).
     /// </summary>
+    [Preemptible]
     public void FreeUnrefPage(BuddyAllocator buddy, Zone zone, int pfn, int order, int mt)
     {
         if (mt == MigrateType.Isolate)
@@ -187,6 +191,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// free_unref_page_commit (6.1): PGFREE; the block at the head of its list; count up; at nr_pcp_high (0 while
     /// freeing low-order pages in a run: free_high) free_pcppages_bulk of nr_pcp_free pages, this list first.
     /// </summary>
+    [Preemptible]
     private void FreeUnrefPageCommit(BuddyAllocator buddy, Zone zone, PerCpuPages pcp, int pfn, int mt, int order)
     {
         _vmstat.Count(VmEvent.Pgfree, 1 << order);
@@ -227,6 +232,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// forever (<c>pcp-&gt;count</c> above what the lists hold, after a corruption), the mismatch is reported as
     /// accounting and the drain stops.
     /// </summary>
+    [Preemptible]
     private void FreePcppagesBulk(BuddyAllocator buddy, Zone zone, int count, PerCpuPages pcp, int pindex)
     {
         int minPindex = 0, maxPindex = PerCpuPages.NrPcpLists - 1;
@@ -265,6 +271,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     }
 
     /// <summary>drain_pages_zone: everything <paramref name="cpu"/>'s pageset of <paramref name="zone"/> holds, under its lock (any CPU's).</summary>
+    [Preemptible]
     public void DrainPagesZone(BuddyAllocator buddy, int cpu, Zone zone)
     {
         var pcp = Pcp(zone, cpu);
@@ -280,6 +287,7 @@ internal sealed class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// null, under pcpu_drain_mutex. A drain of every zone that finds another drain in progress returns at once, without
     /// draining ("Do not drain if one is already in progress unless it's specific to a zone"); a zone's drain waits for it.
     /// </summary>
+    [Preemptible]
     public void DrainAllPages(BuddyAllocator buddy, Zone? zone)
     {
         if (!_drainMutex.TryLock())

@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Compaction.V6_1;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Reclaim;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.PageAlloc.V6_1;
 
@@ -15,7 +16,7 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// epilogue of that pass (docs/model.md says so).
 /// </para>
 /// </summary>
-internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<IReclaim> reclaim, Lazy<Kcompactd> kcompactd)
+internal sealed partial class WatermarkBoost(Node node, SimulationOptions options, Lazy<IReclaim> reclaim, Lazy<Kcompactd> kcompactd)
 {
     /// <summary>watermark_boost_factor's default (sysctl vm.watermark_boost_factor).</summary>
     public const int DefaultFactor = 15000;
@@ -42,6 +43,7 @@ internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<
     /// wake_all_kswapds (6.1, the slow path with ALLOC_KSWAPD): wake kswapd for <paramref name="order"/>; without reclaim
     /// a node with a boosted zone gets kswapd's boost epilogue here.
     /// </summary>
+    [Preemptible]
     public void WakeAllKswapds(int order, Gfp gfp)
     {
         reclaim.Value.WakeAllKswapds(order, gfp);
@@ -52,6 +54,7 @@ internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<
     /// rmqueue's <c>wakeup_kswapd(zone, 0, 0, zone_idx(zone))</c> after a fallback flagged ZONE_BOOSTED_WATERMARK: kswapd
     /// balances the zones up to the boosted one; without reclaim, the boost epilogue.
     /// </summary>
+    [Preemptible]
     public void WakeupKswapd(Zone zone)
     {
         reclaim.Value.WakeupKswapd(zone, 0, 0);
@@ -59,6 +62,7 @@ internal sealed class WatermarkBoost(Node node, SimulationOptions options, Lazy<
     }
 
     /// <summary>The end of a boosted 6.1 balance_pgdat, without kswapd: the boosts are taken back and kcompactd is woken at pageblock order.</summary>
+    [Preemptible]
     private void EndBoost()
     {
         bool boosted = false;

@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// after the first pass, and a zone ready for compaction ends reclaim for a high-order request), then the slab
 /// shrinker. docs/kernel/reclaim-v3.16.md §2.3–2.5.
 /// </summary>
-internal sealed class DirectReclaim(Node node, LruShrinker shrinker, ShrinkSlab shrinkSlab, Writeback writeback, ICompaction compaction,
+internal sealed partial class DirectReclaim(Node node, LruShrinker shrinker, ShrinkSlab shrinkSlab, Writeback writeback, ICompaction compaction,
     IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler)
 {
     /// <summary>
@@ -21,6 +21,7 @@ internal sealed class DirectReclaim(Node node, LruShrinker shrinker, ShrinkSlab 
     /// its pfmemalloc reserve in the simulation — throttle_direct_reclaim is not modelled). Returns the progress
     /// the allocator sees: pages reclaimed, else 1 while compaction is ready or some zone is still reclaimable.
     /// </summary>
+    [Preemptible]
     public long TryToFreePages(int order, Gfp gfp)
     {
         using var _ = scheduler.Current.Path.Enter("try_to_free_pages");
@@ -48,6 +49,7 @@ internal sealed class DirectReclaim(Node node, LruShrinker shrinker, ShrinkSlab 
     }
 
     /// <summary>shrink_zones (v3.16): returns whether reclaim was aborted because a zone is ready for compaction.</summary>
+    [Preemptible]
     private bool ShrinkZones(ScanControl sc)
     {
         bool aborted = false;

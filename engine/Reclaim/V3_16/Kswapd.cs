@@ -17,7 +17,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// v3.16's <c>compact_pgdat</c> and <c>reset_isolation_suitable</c> on the way to sleep, or v4.8's kcompactd woken
 /// before the nap). docs/kernel/reclaim-v3.16.md §3.
 /// </summary>
-internal sealed class Kswapd : KswapdThread
+internal sealed partial class Kswapd : KswapdThread
 {
     private readonly Node _node;
     private readonly LruShrinker _shrinker;
@@ -65,6 +65,7 @@ internal sealed class Kswapd : KswapdThread
     }
 
     /// <summary>kswapd's main loop from a wake-up until it naps: take the request, balance_pgdat, kswapd_try_to_sleep.</summary>
+    [Preemptible]
     protected override void Loop()
     {
         using var _ = Scheduler.Current.Path.Enter("kswapd");
@@ -89,6 +90,7 @@ internal sealed class Kswapd : KswapdThread
     }
 
     /// <summary>The end of kswapd's HZ/10 nap: still balanced → reset_isolation_suitable and sleep until woken.</summary>
+    [Preemptible]
     protected override bool SleepAfterNap()
     {
         if (!PgdatBalanced(_napOrder, _napClasszone)) return false;

@@ -15,7 +15,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// <c>shrink_page_list</c>, <see cref="PageReclaim"/>), <c>putback_inactive_pages</c>, and the zone predicates
 /// reclaim decides by. One lruvec per zone (no memcg). docs/kernel/reclaim-v3.16.md §2.
 /// </summary>
-internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable, PageReclaim pageReclaim,
+internal sealed partial class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable, PageReclaim pageReclaim,
     ICompaction compaction, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler, SimClock clock, Writeback writeback)
 {
     /// <summary>
@@ -39,6 +39,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     /// shrink_zone (v3.16): shrink_lruvec, repeated while <c>should_continue_reclaim</c> says reclaim for a
     /// high-order allocation should go on to make room for compaction.
     /// </summary>
+    [Preemptible]
     public void ShrinkZone(Zone zone, ScanControl sc)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_zone");
@@ -53,6 +54,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     }
 
     /// <summary>shrink_active_list of the anon lists when they are out of balance (age_active_anon, kswapd; shrink_lruvec's end).</summary>
+    [Preemptible]
     public void AgeActiveAnon(Zone zone, ScanControl sc)
     {
         if (swap.TotalSwapPages == 0) return;
@@ -65,6 +67,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     /// stop the smaller type and scan the other only in proportion; then age the anon lists if they are unbalanced, and
     /// wait while too many pages are under writeback (throttle_vm_writeout).
     /// </summary>
+    [Preemptible]
     private void ShrinkLruvec(Zone zone, ScanControl sc)
     {
         Span<long> nr = stackalloc long[Zone.LruUnevictable];
@@ -140,6 +143,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     private enum ScanBalance { Equal, Fract, File, Anon }
 
     /// <summary>shrink_list: an active list is aged only when its inactive partner is low (and counts as nothing reclaimed); an inactive list is reclaimed.</summary>
+    [Preemptible]
     private long ShrinkList(int l, long n, Zone zone, ScanControl sc)
     {
         if (l == Zone.LruActiveAnon || l == Zone.LruActiveFile)
@@ -162,6 +166,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     /// shrink_active_list (v3.16): isolate from the tail and deactivate (PG_referenced is not looked at: only pte
     /// young bits count, as rotations); pgrefill, pgdeactivate, reclaim_stat.
     /// </summary>
+    [Preemptible]
     private void ShrinkActiveList(long nrToScan, Zone zone, ScanControl sc, int l)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_active_list");
@@ -224,6 +229,7 @@ internal sealed class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rma
     /// from the tail, reclaim them with shrink_page_list, put the rest back; pgscan/pgsteal of kswapd or direct
     /// reclaim; the zone's writeback/dirty flags from what the batch held. Returns the pages reclaimed.
     /// </summary>
+    [Preemptible]
     private long ShrinkInactiveList(long nrToScan, Zone zone, ScanControl sc, int l)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_inactive_list");

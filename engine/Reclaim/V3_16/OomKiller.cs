@@ -14,7 +14,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// points is chosen; "Kill process ... score ... or sacrifice child"; the killer then sleeps one jiffy
 /// (schedule_timeout_killable). docs/kernel/reclaim-v3.16.md §5.
 /// </summary>
-internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap, SwapArea swap, KernelLog log, VmStat vmstat,
+internal sealed partial class OomKiller(Node node, ProcessTable processes, Munmap munmap, SwapArea swap, KernelLog log, VmStat vmstat,
     Scheduler scheduler, SimClock clock, OomNotifyList notifyList)
     : OomKill(node, processes, munmap, swap, log, vmstat, scheduler, notifyList)
 {
@@ -55,5 +55,6 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
 
     protected override void PrintNoVictim() => Log.Printk("Kernel panic - not syncing: Out of memory and no killable processes...");
 
+    [Preemptible]
     protected override void AfterKill() => clock.ScheduleTimeout(1, "out_of_memory: schedule_timeout_killable");
 }

@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Reclaim.V3_16;
 
@@ -9,7 +10,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// (<see cref="DirectReclaim"/>), out_of_memory (<see cref="OomKiller"/>).
 /// </summary>
 [KernelPart("reclaim", PartVersion.V3_16)]
-internal sealed class ReclaimV3_16(Node node, Kswapd kswapd, DirectReclaim direct, OomKiller oom) : IReclaim
+internal sealed partial class ReclaimV3_16(Node node, Kswapd kswapd, DirectReclaim direct, OomKiller oom) : IReclaim
 {
     public bool Modelled => true;
 
@@ -33,7 +34,9 @@ internal sealed class ReclaimV3_16(Node node, Kswapd kswapd, DirectReclaim direc
     /// <summary>wakeup_kswapd (v3.16) for one zone, with that zone as classzone.</summary>
     public void WakeupKswapd(Zone zone, int order, Gfp gfp) => kswapd.WakeupKswapd(zone, order, zone.Index);
 
+    [Preemptible]
     public long TryToFreePages(int order, Gfp gfp) => direct.TryToFreePages(order, gfp);
 
+    [Preemptible]
     public bool OutOfMemory(Gfp gfp, int order) => oom.OutOfMemory(gfp, order);
 }

@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// LRU pages reclaim scanned, work it could not do is deferred to the next call, and the pages it frees count as
 /// reclaimed_slab. docs/kernel/reclaim-v3.16.md §2.18.
 /// </summary>
-internal sealed class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler scheduler, SimClock clock) : ISnapshotState
+internal sealed partial class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler scheduler, SimClock clock) : ISnapshotState
 {
     private const long Seeks = 2, Batch = 128;
     private long _nrDeferred;
@@ -23,6 +23,7 @@ internal sealed class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler
     public void Restore(object saved) => _nrDeferred = (long)saved;
 
     /// <summary>shrink_slab(nr_pages_scanned, lru_pages): returns the slab pages freed.</summary>
+    [Preemptible]
     public long Shrink(long nrPagesScanned, long lruPages)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_slab");

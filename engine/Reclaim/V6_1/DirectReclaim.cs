@@ -12,9 +12,10 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// zone ready for compaction; the node is shrunk once, <see cref="LruvecShrinker.ShrinkNode"/>) →
 /// <c>consider_reclaim_throttle</c>. throttle_direct_reclaim (the pfmemalloc reserve) is not modelled, as in v3.16.
 /// </summary>
-internal sealed class DirectReclaim(Node node, LruvecShrinker shrinker, VmStat vmstat, Scheduler scheduler)
+internal sealed partial class DirectReclaim(Node node, LruvecShrinker shrinker, VmStat vmstat, Scheduler scheduler)
 {
     /// <summary>try_to_free_pages (6.1): pages reclaimed, else 1 if reclaim stopped for compaction, else 0.</summary>
+    [Preemptible]
     public long TryToFreePages(int order, Gfp gfp)
     {
         using var _ = scheduler.Current.Path.Enter("try_to_free_pages");
@@ -23,6 +24,7 @@ internal sealed class DirectReclaim(Node node, LruvecShrinker shrinker, VmStat v
     }
 
     /// <summary>do_try_to_free_pages (6.1); snapshot_refaults has nothing to record (no workingset).</summary>
+    [Preemptible]
     private long DoTryToFreePages(ScanControl sc)
     {
         int initialPriority = sc.Priority;
@@ -50,6 +52,7 @@ internal sealed class DirectReclaim(Node node, LruvecShrinker shrinker, VmStat v
     /// ready for compaction is skipped (and flags the scan); the node is shrunk at its first remaining zone; then
     /// consider_reclaim_throttle.
     /// </summary>
+    [Preemptible]
     private void ShrinkZones(ScanControl sc)
     {
         bool shrunk = false;
@@ -70,6 +73,7 @@ internal sealed class DirectReclaim(Node node, LruvecShrinker shrinker, VmStat v
     }
 
     /// <summary>consider_reclaim_throttle (6.1): a direct reclaimer that reclaimed nothing at priority 1 throttles (NOPROGRESS); over 12% efficiency would wake such waiters.</summary>
+    [Preemptible]
     private void ConsiderReclaimThrottle(ScanControl sc)
     {
         if (sc.NrReclaimed > sc.NrScanned >> 3) return;

@@ -17,7 +17,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// then <c>kswapd_try_to_sleep</c>: if the node is balanced (or hopeless) it clears the skip bits, wakes kcompactd for
 /// the order it was woken for and naps HZ/10, then sleeps if still so (the thread itself: <see cref="KswapdThread"/>).
 /// </summary>
-internal sealed class Kswapd : KswapdThread
+internal sealed partial class Kswapd : KswapdThread
 {
     /// <summary>MAX_NR_ZONES as pgdat-&gt;kswapd_highest_zoneidx: no request recorded.</summary>
     private const int NoZone = 5;
@@ -81,6 +81,7 @@ internal sealed class Kswapd : KswapdThread
     /// order it fell back to with kcompactd asked for the original order, or, balanced at the order asked, for the
     /// order recorded since.
     /// </summary>
+    [Preemptible]
     protected override void Loop()
     {
         using var _ = Scheduler.Current.Path.Enter("kswapd");
@@ -115,6 +116,7 @@ internal sealed class Kswapd : KswapdThread
     /// balance_pgdat (6.1); see the class comment. Set ZONE_RECLAIM_ACTIVE on the eligible zones while it works (the pcp
     /// high mark is capped). Returns the order it finished at (0 once compact_gap(order) pages were reclaimed).
     /// </summary>
+    [Preemptible]
     private int BalancePgdat(int order, int highestZoneidx)
     {
         using var _ = Scheduler.Current.Path.Enter("balance_pgdat");
@@ -182,6 +184,7 @@ internal sealed class Kswapd : KswapdThread
     /// kswapd_shrink_node (6.1): reclaim the high watermarks of the eligible zones (at least SWAP_CLUSTER_MAX each) from
     /// the node; once compact_gap(order) pages were reclaimed, balance for order 0. True if it scanned at least that much.
     /// </summary>
+    [Preemptible]
     private bool KswapdShrinkNode(ScanControl sc)
     {
         sc.NrToReclaim = _node.Zones.Where(z => z.Index <= sc.ReclaimIdx)

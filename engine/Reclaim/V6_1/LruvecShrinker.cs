@@ -20,7 +20,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// and <c>lru_note_cost</c>. Workingset refault detection is not modelled: the refault counters never move, so only
 /// the list ratios decide deactivation.
 /// </summary>
-internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable,
+internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable,
     FolioReclaim pageReclaim, ShrinkSlab shrinkSlab, Writeback writeback, NodeReclaimState state, Compactor compaction, IBuddyAllocator buddy,
     VmStat vmstat, Scheduler scheduler, SimClock clock, FatalSignal signal)
 {
@@ -47,6 +47,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// node PGDAT_WRITEBACK / PGDAT_DIRTY / congested from the batches and throttles on pages it must wait for; direct
     /// reclaim throttles on a congested node; again while should_continue_reclaim. Progress resets kswapd_failures.
     /// </summary>
+    [Preemptible]
     public void ShrinkNode(ScanControl sc)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_node");
@@ -73,6 +74,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     }
 
     /// <summary>kswapd_age_node (6.1): with swap, age the active anon list when the inactive one is low.</summary>
+    [Preemptible]
     public void AgeNode(ScanControl sc)
     {
         if (swap.TotalSwapPages > 0 && InactiveIsLow(Zone.LruInactiveAnon)) ShrinkActiveList(SwapClusterMax, sc, Zone.LruActiveAnon);
@@ -84,6 +86,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// deactivated; file_is_tiny when file pages plus free memory are at most the high watermarks, anon is not to be
     /// deactivated and its inactive list has pages at this priority.
     /// </summary>
+    [Preemptible]
     private void PrepareScanCount(ScanControl sc)
     {
         LruLock.Lock();
@@ -141,6 +144,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     private enum ScanBalance { Equal, Fract, Anon, File }
 
     /// <summary>shrink_lruvec (6.1): the shared scan loop (<see cref="ShrinkLruvecLoop"/>), then anon ageing when swap is present and its inactive list is low.</summary>
+    [Preemptible]
     private void ShrinkLruvec(ScanControl sc)
     {
         Span<long> nr = stackalloc long[Zone.LruUnevictable];
@@ -152,6 +156,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     }
 
     /// <summary>shrink_list (6.1): an active list is aged only if its type may be deactivated (else skipped_deactivate); an inactive list is reclaimed.</summary>
+    [Preemptible]
     private long ShrinkList(int l, long n, ScanControl sc)
     {
         if (l == Zone.LruActiveAnon || l == Zone.LruActiveFile)
@@ -189,6 +194,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// a referenced one stays active only if it is file-backed and mapped VM_EXEC, which no page of the workload is;
     /// folio_referenced clears the young bits all the same; pgdeactivate.
     /// </summary>
+    [Preemptible]
     private void ShrinkActiveList(long nrToScan, ScanControl sc, int l)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_active_list");
@@ -227,6 +233,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// pages included), shrink_folio_list, put the rest back (pgsteal_*), lru_note_cost with the pages written out; wake
     /// the flushers if every page taken was dirty and not yet queued; add the batch to sc-&gt;nr. Returns the pages reclaimed.
     /// </summary>
+    [Preemptible]
     private long ShrinkInactiveList(long nrToScan, ScanControl sc, int l)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_inactive_list");
@@ -361,6 +368,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// lru_note_cost (6.1 mm/swap.c): add <paramref name="nrPages"/> to the type's cost, and halve both costs once they
     /// exceed a quarter of the LRU pages (a floating average).
     /// </summary>
+    [Preemptible]
     private void LruNoteCost(int file, long nrPages)
     {
         LruLock.Lock();
@@ -429,6 +437,7 @@ internal sealed class LruvecShrinker(Node node, PageTable pages, PageLists lists
     /// a too_many_isolated finds the isolated pages no longer too many (<see cref="NodeReclaimState"/>'s wait queues); a
     /// no-progress or congested one sleeps its jiffy.
     /// </summary>
+    [Preemptible]
     public void ReclaimThrottle(Throttle reason)
     {
         if (scheduler.Current.Flags.ReclaimThrottleExempt())

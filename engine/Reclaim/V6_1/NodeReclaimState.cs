@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Reclaim.V6_1;
@@ -10,7 +11,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// in consider_reclaim_throttle, cannot run within its sleeper's one jiffy in this model; CONGESTED has none).
 /// The pgdat flags are <see cref="Mm.Node.PgdatFlags"/>.
 /// </summary>
-internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAccounting
+internal sealed partial class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAccounting
 {
     /// <summary>MAX_RECLAIM_RETRIES.</summary>
     public const int MaxReclaimRetries = 16;
@@ -50,6 +51,7 @@ internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAcc
     /// reclaim_throttle(VMSCAN_THROTTLE_ISOLATED)'s sleep (6.1 mm/vmscan.c), for reclaim and compaction alike: HZ/50 on
     /// the ISOLATED queue, ended early by its wake-up.
     /// </summary>
+    [Preemptible]
     public void SleepThrottledIsolated(Time.SimClock clock) => Isolated.Sleep(clock, IsolatedThrottleJiffies(clock), IsolatedThrottlePoint);
 
     /// <summary>kswapd_failures ≥ MAX_RECLAIM_RETRIES: a hopeless node.</summary>
@@ -60,6 +62,7 @@ internal sealed class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAcc
     /// NR_THROTTLED_WRITTEN stands), HZ/10 on the WRITEBACK queue, ended early by <see cref="AcctReclaimWriteback"/>,
     /// then atomic_dec(&amp;pgdat-&gt;nr_writeback_throttled).
     /// </summary>
+    [Preemptible]
     public void SleepThrottledWriteback(Time.SimClock clock, string where)
     {
         if (++NrWritebackThrottled == 1) _nrReclaimStart = ThrottledWritten;

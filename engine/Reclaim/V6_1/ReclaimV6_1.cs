@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Reclaim.V6_1;
 
@@ -9,7 +10,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// (<see cref="DirectReclaim"/>), out_of_memory (<see cref="OomKiller"/>).
 /// </summary>
 [KernelPart("reclaim", PartVersion.V6_1)]
-internal sealed class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, OomKiller oom, NodeReclaimState state) : IReclaim
+internal sealed partial class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, OomKiller oom, NodeReclaimState state) : IReclaim
 {
     public bool Modelled => true;
 
@@ -22,7 +23,9 @@ internal sealed class ReclaimV6_1(Kswapd kswapd, DirectReclaim direct, OomKiller
 
     public void WakeupKswapd(Zone zone, int order, Gfp gfp) => kswapd.WakeupKswapd(order, zone.Index, gfp);
 
+    [Preemptible]
     public long TryToFreePages(int order, Gfp gfp) => direct.TryToFreePages(order, gfp);
 
+    [Preemptible]
     public bool OutOfMemory(Gfp gfp, int order) => oom.OutOfMemory(gfp, order);
 }

@@ -1,3 +1,4 @@
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Time;
 
 namespace BalloonScript.Engine.Reclaim.V6_1;
@@ -7,7 +8,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// while some slept, counted. A sleeper's schedule_timeout ends early once the count moved: what can wake it is the work
 /// the timers run while it sleeps (an explored race lets a sleep's whole timeout pass).
 /// </summary>
-internal sealed class ReclaimWaitQueue
+internal sealed partial class ReclaimWaitQueue
 {
     /// <summary>Reclaimers asleep on the queue (waitqueue_active: some).</summary>
     public int Waiters { get; private set; }
@@ -16,6 +17,7 @@ internal sealed class ReclaimWaitQueue
     public long Wakeups { get; private set; }
 
     /// <summary>prepare_to_wait, schedule_timeout(<paramref name="jiffies"/>) — woken by <see cref="WakeUp"/> —, finish_wait.</summary>
+    [Preemptible]
     public void Sleep(SimClock clock, long jiffies, string where)
     {
         Waiters++;

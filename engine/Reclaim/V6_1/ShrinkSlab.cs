@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// (<c>freeable &gt;&gt; priority</c>, × 4 / seeks) where v3.16 scaled by the LRU pages scanned; the deferred work is what
 /// was asked and not done, capped at twice the cache.
 /// </summary>
-internal sealed class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler scheduler, SimClock clock) : ISnapshotState
+internal sealed partial class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler scheduler, SimClock clock) : ISnapshotState
 {
     private const long Seeks = 2, Batch = 128;
     private long _nrDeferred;
@@ -23,6 +23,7 @@ internal sealed class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler
     public void Restore(object saved) => _nrDeferred = (long)saved;
 
     /// <summary>shrink_slab(gfp, nid, memcg, priority): the slab pages freed.</summary>
+    [Preemptible]
     public long Shrink(int priority)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_slab");

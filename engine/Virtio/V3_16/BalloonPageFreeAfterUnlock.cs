@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Virtio.V3_16;
 
@@ -10,10 +11,11 @@ namespace BalloonScript.Engine.Virtio.V3_16;
 /// (MIGRATEPAGE_BALLOON_SUCCESS).
 /// </summary>
 [KernelPart("driver release", PartVersion.V3_16)]
-internal sealed class BalloonPageFreeAfterUnlock(BalloonPageOps balloon) : IDriverRelease
+internal sealed partial class BalloonPageFreeAfterUnlock(BalloonPageOps balloon) : IDriverRelease
 {
     public bool UnderBalloonLock => false;
 
+    [Preemptible]
     public void Release(int page) => balloon.BalloonPageFree(page);
 
     /// <summary>virtballoon_migratepage (v3.16) takes no reference on newpage: it keeps its allocation reference.</summary>

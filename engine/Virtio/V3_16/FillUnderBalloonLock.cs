@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Host;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Virtio.V3_16;
 
@@ -11,9 +12,10 @@ namespace BalloonScript.Engine.Virtio.V3_16;
 /// the design's release says; migratepage leaves managed_pages alone.
 /// </summary>
 [KernelPart("driver fill/leak", PartVersion.V3_16)]
-internal class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLeak
+internal partial class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLeak
 {
     /// <summary>fill_balloon: each page enqueued is listed (and isolatable) before the host is told.</summary>
+    [Preemptible]
     public int Fill(VirtioBalloon vb, long num, bool inThread)
     {
         num = Math.Min(num, VirtioBalloon.MaxPfns);
@@ -36,6 +38,7 @@ internal class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLea
     }
 
     /// <summary>The end of fill_balloon: tell the host about the PFNs gathered, drop balloon_lock.</summary>
+    [Preemptible]
     public int FillAfterSleep(VirtioBalloon vb) => vb.TellInflateAndUnlock();
 
     /// <summary>
@@ -43,6 +46,7 @@ internal class FillUnderBalloonLock(IBalloonCompaction balloon) : IDriverFillLea
     /// vb-&gt;pfns[0, vb-&gt;num_pfns): after dropping balloon_lock up to v4.4, before it from v4.5. Returns the PFNs
     /// removed (v4.5's num_freed_pages; v3.16/v3.18 return nothing).
     /// </summary>
+    [Preemptible]
     public int Leak(VirtioBalloon vb, long num)
     {
         num = Math.Min(num, VirtioBalloon.MaxPfns);

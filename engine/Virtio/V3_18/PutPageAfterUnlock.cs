@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Virtio.V3_18;
 
@@ -11,16 +12,18 @@ namespace BalloonScript.Engine.Virtio.V3_18;
 /// page's after unlocking balloon_lock.
 /// </summary>
 [KernelPart("driver release", PartVersion.V3_18)]
-internal sealed class PutPageAfterUnlock(PageRefs refs, Lru lru) : IDriverRelease
+internal sealed partial class PutPageAfterUnlock(PageRefs refs, Lru lru) : IDriverRelease
 {
     public bool UnderBalloonLock => false;
 
+    [Preemptible]
     public void Release(int page) => lru.PutPage(page);
 
     /// <summary>virtballoon_migratepage (v3.18): get_page(newpage), the balloon's reference on it.</summary>
     public void MigratepageTakesNewpage(int newpage) => refs.GetPage(newpage);
 
     /// <summary>virtballoon_migratepage (v3.18): put_page(page) (the balloon's reference) after balloon_lock is dropped; MIGRATEPAGE_SUCCESS.</summary>
+    [Preemptible]
     public int MigratepageFinish(int page)
     {
         lru.PutPage(page);

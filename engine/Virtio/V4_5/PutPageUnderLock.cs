@@ -1,6 +1,7 @@
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Virtio.V4_5;
 
@@ -10,14 +11,16 @@ namespace BalloonScript.Engine.Virtio.V4_5;
 /// virtballoon_migratepage is v3.18's (and stays so in v4.8): get_page(newpage), put_page(page) after the unlock.
 /// </summary>
 [KernelPart("driver release", PartVersion.V4_5)]
-internal sealed class PutPageUnderLock(PageRefs refs, Lru lru) : IDriverRelease
+internal sealed partial class PutPageUnderLock(PageRefs refs, Lru lru) : IDriverRelease
 {
     public bool UnderBalloonLock => true;
 
+    [Preemptible]
     public void Release(int page) => lru.PutPage(page);
 
     public void MigratepageTakesNewpage(int newpage) => refs.GetPage(newpage);
 
+    [Preemptible]
     public int MigratepageFinish(int page)
     {
         lru.PutPage(page);

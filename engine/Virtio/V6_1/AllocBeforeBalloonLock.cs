@@ -2,6 +2,7 @@ using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Virtio.V6_1;
@@ -16,7 +17,7 @@ namespace BalloonScript.Engine.Virtio.V6_1;
 /// and takes the old page out of the balloon under <c>pages_lock</c>.
 /// </summary>
 [KernelPart("driver fill/leak", PartVersion.V6_1)]
-internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node node, BalloonDevInfo dev) : IDriverFillLeak, ISnapshotState
+internal sealed partial class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node node, BalloonDevInfo dev) : IDriverFillLeak, ISnapshotState
 {
     /// <summary>
     /// The local <c>pages</c> list of the kthread's fill_balloon while it sleeps after "Out of puff!" (allocation order;
@@ -24,6 +25,7 @@ internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node no
     /// </summary>
     private readonly List<int> _sleeping = [];
 
+    [Preemptible]
     public int Fill(VirtioBalloon vb, long num, bool inThread)
     {
         num = Math.Min(num, VirtioBalloon.MaxPfns);
@@ -46,6 +48,7 @@ internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node no
         return EnqueueAndTell(vb, pages);
     }
 
+    [Preemptible]
     public int FillAfterSleep(VirtioBalloon vb)
     {
         var pages = new List<int>(_sleeping);
@@ -54,6 +57,7 @@ internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node no
     }
 
     /// <summary>The locked half of 6.1 fill_balloon: enqueue what was allocated, count it, tell the host.</summary>
+    [Preemptible]
     private int EnqueueAndTell(VirtioBalloon vb, List<int> pages)
     {
         vb.BalloonLock.Lock();
@@ -70,6 +74,7 @@ internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node no
         return vb.TellInflateAndUnlock();
     }
 
+    [Preemptible]
     public int Leak(VirtioBalloon vb, long num)
     {
         num = Math.Min(num, VirtioBalloon.MaxPfns);
@@ -85,6 +90,7 @@ internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node no
     }
 
     /// <summary>6.1 release_pages_balloon: walks the list from its head (last dequeued first); put_page each.</summary>
+    [Preemptible]
     private static void ReleasePagesBalloon(VirtioBalloon vb, List<int> pages)
     {
         using var _ = vb.Enter("release_pages_balloon");
@@ -107,6 +113,7 @@ internal sealed class AllocBeforeBalloonLock(IBalloonCompaction balloon, Node no
     }
 
     /// <summary>6.1 virtballoon_migratepage: balloon_page_delete(page) under <c>pages_lock</c> (v4.8's took no lock there).</summary>
+    [Preemptible]
     public void MigratepageDeletePage(VirtioBalloon vb, int page)
     {
         dev.PagesLock.Lock();
