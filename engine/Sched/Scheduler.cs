@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.Sched;
@@ -275,9 +276,32 @@ internal sealed partial class Scheduler : ISnapshotState
     /// </summary>
     public const int MaxStepsPerRun = 2_000_000;
 
-    /// <summary>A switching run's preemption point: abort on a pending signal, trace it, let the strategy pick who runs on.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining), Preemptible]
+    /// <summary>A switching run's preemption point on threads: the strategy's pick, if another path, runs now.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void PreemptSwitching(string point)
+    {
+        var current = Current;
+        if (NextAt(point, current) is { } next) SwitchTo(current, next);
+    }
+
+    /// <summary>
+    /// The twin of <see cref="Preempt(string)"/>, written out rather than generated: a point is passed thousands of times
+    /// a run, and this completes at once (no state machine) unless the strategy switches.
+    /// </summary>
+    public ValueTask PreemptAsync(string point)
+    {
+        _step++;
+        _nowNs += StepNs;
+        if (_strategy is null || _aborting) return default;
+        var current = Current;
+        return NextAt(point, current) is { } next ? SwitchToAsync(current, next) : default;
+    }
+
+    /// <summary>
+    /// A switching run's preemption point: abort on a pending signal, trace it, let the strategy pick who runs on; the
+    /// path to switch to, or null if <paramref name="current"/> goes on.
+    /// </summary>
+    private SimTask? NextAt(string point, SimTask current)
     {
         if (_signal.Pending)
         {
@@ -285,15 +309,14 @@ internal sealed partial class Scheduler : ISnapshotState
             _aborting = true;
             throw new SimAbortException();
         }
-        var current = Current;
         _trace.Add(new TraceEntry(_step, current.Cpu, current.Name, point));
         if (_trace.Count > MaxStepsPerRun)
             Abort($"livelock: no end after {MaxStepsPerRun.ToString("N0", CultureInfo.InvariantCulture)} preemption points ({current.Name} on cpu{current.Cpu} at {point})");
         _sleepSets?.Stepped(current);
         var runnable = CollectRunnable();
-        if (runnable.Count < 2) return;
+        if (runnable.Count < 2) return null;
         var next = Choose(runnable, current) ?? throw Prune();
-        if (next != current) SwitchTo(current, next);
+        return next != current ? next : null;
     }
 
     /// <summary>
@@ -545,12 +568,7 @@ internal sealed partial class Scheduler : ISnapshotState
             while (_resumeNext is { } task)
             {
                 _resumeNext = null;
-                if (task.Continuation is { } resume)
-                {
-                    task.Continuation = null;
-                    resume();
-                }
-                else Launch(task);
+                if (!task.Resume()) Launch(task);
             }
             if (tasks.FirstOrDefault(t => !t.Done) is { } stuck)
                 throw new InvalidOperationException($"continuation run ended with {stuck.Name} neither done nor parked");
@@ -685,23 +703,32 @@ internal sealed partial class Scheduler : ISnapshotState
         if (_aborting) throw new SimAbortException();
     }
 
-    /// <summary><see cref="SwitchTo"/> as continuations: <paramref name="from"/> parks its continuation until it is given the baton back.</summary>
-    private Park SwitchToAsync(SimTask from, SimTask to)
+    /// <summary><see cref="SwitchTo"/> as continuations: <paramref name="from"/> parks until it is given the baton back.</summary>
+    private ValueTask SwitchToAsync(SimTask from, SimTask to)
     {
         Give(to);
-        return new Park(this, from);
+        return new ValueTask(_parking ??= new Parking(this), (short)from.Id);
     }
 
-    /// <summary>The awaitable of a parked path: never complete at once; resumed by the run loop, it goes on or unwinds an abort.</summary>
-    private readonly struct Park(Scheduler scheduler, SimTask task) : ICriticalNotifyCompletion
-    {
-        public Park ConfigureAwait(bool _) => this;
-        public Park GetAwaiter() => this;
-        public bool IsCompleted => false;
-        public void OnCompleted(Action continuation) => task.Continuation = continuation;
-        public void UnsafeOnCompleted(Action continuation) => task.Continuation = continuation;
+    [NotState("made once, holds nothing between runs")]
+    private Parking? _parking;
 
-        public void GetResult()
+    /// <summary>
+    /// What a parked path awaits (the token is its task id): never complete at once; its continuation is kept on the task
+    /// for the run loop, and when resumed the path goes on, or unwinds if the run is being aborted.
+    /// </summary>
+    private sealed class Parking(Scheduler scheduler) : IValueTaskSource
+    {
+        public ValueTaskSourceStatus GetStatus(short token) => ValueTaskSourceStatus.Pending;
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        {
+            var tasks = scheduler._tasks;
+            for (int i = 0; i < tasks.Count; i++) // indexed: no closure at every switch
+                if (tasks[i].Id == token) tasks[i].Park(continuation, state);
+        }
+
+        public void GetResult(short token)
         {
             if (scheduler._aborting) throw new SimAbortException();
         }

@@ -23,8 +23,21 @@ internal sealed class SimTask
 
     /// <summary>Released when this path may run on (switching runs only).</summary>
     internal Baton Baton { get; } = new();
-    /// <summary>Where a path parked as a continuation goes on when it is resumed (continuation runs only).</summary>
-    internal Action? Continuation { get; set; }
+    private Action<object?>? _parked;
+    private object? _parkedState;
+
+    /// <summary>Keep where this path, parked as a continuation, goes on when it is resumed (continuation runs only).</summary>
+    internal void Park(Action<object?> continuation, object? state) => (_parked, _parkedState) = (continuation, state);
+
+    /// <summary>Resume the path where it parked; false if it has not started (nothing parked).</summary>
+    internal bool Resume()
+    {
+        if (_parked is not { } resume) return false;
+        var state = _parkedState;
+        (_parked, _parkedState) = (null, null);
+        resume(state);
+        return true;
+    }
     internal bool Done { get; set; }
     internal bool Started { get; set; }
     /// <summary>While blocked: the condition that makes it runnable again, and the lock it waits for.</summary>
