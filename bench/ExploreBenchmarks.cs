@@ -6,9 +6,9 @@ namespace BalloonScript.Bench;
 
 /// <summary>
 /// Race exploration throughput: the race (a 16 MiB guest, 2 CPUs, legacy) is prepared once; each schedule restores its
-/// prepared state and runs the two kernel paths on reused worker threads passing a baton, under a seeded random strategy,
-/// on one host CPU (the figure: schedules per second on one core) or on every host CPU (random: each schedule
-/// spread over two of them, one per simulated CPU).
+/// prepared state and runs the two kernel paths under a seeded random strategy as continuations on one thread (their
+/// async twins), on one host CPU (the figure: schedules per second on one core) or on every host CPU (one search
+/// per CPU); and, for comparison, the same schedules with each path on an OS thread of its own passing a baton.
 /// </summary>
 [MedianColumn]
 public class ExploreBenchmarks
@@ -32,9 +32,18 @@ public class ExploreBenchmarks
     [Benchmark(OperationsPerInvoke = Schedules)]
     public int RandomSchedule() => Explorer.Explore(_race, _random, 0, Schedules).Failing;
 
-    /// <summary>The same on every host CPU: one search per two CPUs, each simulated CPU on a host CPU of its own.</summary>
+    /// <summary>The same on every host CPU: one search per CPU.</summary>
     [Benchmark(OperationsPerInvoke = Schedules)]
     public int RandomScheduleAllCpus() => Explorer.Explore(_race, _randomAllCpus, 0, Schedules).Failing;
+
+    /// <summary>The same schedules on OS threads, one host CPU: every switch a hand-off between two threads.</summary>
+    [Benchmark(OperationsPerInvoke = Schedules)]
+    public int RandomScheduleOnThreads()
+    {
+        _race.Scheduler.Continuations = Engine.Sched.ContinuationUse.Never;
+        try { return Explorer.Explore(_race, _random, 0, Schedules).Failing; }
+        finally { _race.Scheduler.Continuations = Engine.Sched.ContinuationUse.WhenSwitchingOften; }
+    }
 
     /// <summary>The same race with every path run to completion: restore, run inline, checks (no thread hand-off).</summary>
     [Benchmark]

@@ -108,8 +108,9 @@ public sealed class AsyncTwinGenerator : IIncrementalGenerator
     {
         var result = new TwinSource
         {
-            HintName = $"{symbol.ContainingType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}.{symbol.Name}"
-                       .Replace('<', '{').Replace('>', '}') + $".{method.SpanStart}.g.cs",
+            // Named by the method's signature, which stays put when code moves: Sched.Scheduler.Preempt_string_int.g.cs.
+            HintName = new string($"{symbol.ContainingType.ToDisplayString().Replace("BalloonScript.Engine.", "")}.{symbol.Name}_{string.Join("_", symbol.Parameters.Select(p => p.Type.ToDisplayString().Replace("BalloonScript.Engine.", "")))}"
+                .Select(c => char.IsLetterOrDigit(c) || c == '.' ? c : '_').ToArray()) + ".g.cs",
         };
         foreach (var type in method.Ancestors().OfType<TypeDeclarationSyntax>())
             if (!type.Modifiers.Any(SyntaxKind.PartialKeyword))

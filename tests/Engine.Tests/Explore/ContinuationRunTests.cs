@@ -67,15 +67,15 @@ public class ContinuationRunTests
         Assert.That(race.Scheduler.NeededThreads, Is.Positive);
     }
 
-    [TestCase("deflate-vs-isolate", "legacy")]
-    [TestCase("deflate-vs-migrate", "redesign")]
-    public void DfsSearch_AsContinuations_IsTheSearchOnThreads(string scenario, string design)
+    [TestCase("deflate-vs-isolate", "legacy", 1)]
+    [TestCase("deflate-vs-migrate", "redesign", 2)]
+    public void DfsSearch_AsContinuations_IsTheSearchOnThreads(string scenario, string design, int bound)
     {
         ExploreResult Search(ContinuationUse use)
         {
             var race = ScenarioCatalog.Find(scenario).Prepare(KernelDesign.Parse(design), seed: 1);
             race.Scheduler.Continuations = use;
-            var result = Explorer.Explore(race, new ExploreRequest("dfs", 0, 2, "none", 1), 0, 100_000);
+            var result = Explorer.Explore(race, new ExploreRequest("dfs", 0, bound, "none", 1), 0, 100_000);
             Assert.That(race.Scheduler.ContinuationRuns, use == ContinuationUse.Always ? Is.EqualTo(result.Schedules) : Is.Zero);
             return result;
         }

@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Explore;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.PageAlloc.V3_16;
+using BalloonScript.Engine.Sched;
 using NUnit.Framework;
 
 namespace BalloonScript.Engine.Tests.Perf;
@@ -123,8 +126,29 @@ public class RatioGuardTests
     /// The bounds: 3–10× the ratios measured when they were set (Release, a loaded 2-core machine; BENCHMARKS.md,
     /// "Regression guard"), and well below what the regressions they guard against measured.
     /// </summary>
+    /// <summary>
+    /// Random schedules of deflate-vs-isolate (legacy) run as continuations against the same schedules on OS threads: the
+    /// async twins must stay far cheaper than the thread hand-offs they replace (about 0.35 when set: 19.5 against 55 µs a
+    /// schedule; 1 would mean the continuations no longer pay).
+    /// </summary>
+    [Test]
+    public void RandomScheduleAsContinuations_AgainstOnThreads()
+    {
+        var race = ScenarioCatalog.Find("deflate-vs-isolate").Prepare(KernelDesign.Legacy, 1);
+        const int schedules = 300;
+        Action Schedules(ContinuationUse use) => () =>
+        {
+            race.Scheduler.Continuations = use;
+            for (int i = 0; i < schedules; i++) race.Run(i, new RandomStrategy(i), keepTrace: false);
+        };
+        var (continued, threaded) = Interleaved(Schedules(ContinuationUse.Always), Schedules(ContinuationUse.Never));
+        TestContext.Out.WriteLine($"per schedule: continuations {continued / schedules * 1e6:F1} µs, threads {threaded / schedules * 1e6:F1} µs");
+        AssertRatio("random schedule as continuations / on threads", continued / threaded, Bound.ContinuationsAgainstThreads);
+    }
+
     private static class Bound
     {
+        public const double ContinuationsAgainstThreads = 0.8;
         public const double Order9Pair = 40;
         public const double CompactionPerMigratedPage = 12;
         public const double Checks = 5;
