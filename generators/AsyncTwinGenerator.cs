@@ -185,6 +185,19 @@ public sealed class AsyncTwinGenerator : IIncrementalGenerator
     private static string AwaitingTwin(MethodDeclarationSyntax method, IMethodSymbol symbol, SemanticModel model, List<Diagnostic> diagnostics)
     {
         var rewriter = new AwaitRewriter(model, symbol, diagnostics);
+        if (TailCall(method, symbol, model) is { } tail && rewriter.Visit(tail) is AwaitExpressionSyntax
+            {
+                Expression: InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Expression: InvocationExpressionSyntax twinCall } }
+            } && !twinCall.DescendantNodes().OfType<AwaitExpressionSyntax>().Any())
+        {
+            // Nothing but a call of another preemptible method of the same result: the twin returns that twin's task, no
+            // state machine of its own (a forwarding method, an interface's implementation calling the real one).
+            var plain = new StringBuilder();
+            foreach (var m in method.Modifiers)
+                if (!m.IsKind(SyntaxKind.AsyncKeyword) && !m.IsKind(SyntaxKind.PartialKeyword) && !m.IsKind(SyntaxKind.ExternKeyword))
+                    plain.Append(m.Text).Append(' ');
+            return $"    {Signature(method, symbol, plain.ToString())}\n        => {twinCall.ToFullString().Trim()};";
+        }
         BlockSyntax body = method.Body is { } block
             ? (BlockSyntax)rewriter.Visit(block)
             : SyntaxFactory.Block(symbol.ReturnsVoid
@@ -201,6 +214,25 @@ public sealed class AsyncTwinGenerator : IIncrementalGenerator
             : "global::System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>";
         return $"    [global::System.Runtime.CompilerServices.AsyncMethodBuilder(typeof({builder}))]\n" +
                $"    {Signature(method, symbol, modifiers.ToString())}\n    {body.ToFullString()}";
+    }
+
+    /// <summary>
+    /// The body's only call, if the body is nothing but one call of a preemptible method returning what this method returns
+    /// (<c>=&gt; x.F(a)</c>, <c>{ return x.F(a); }</c>, <c>{ x.F(a); }</c> for a void F and method), outside any
+    /// <c>?.</c>; else null.
+    /// </summary>
+    private static InvocationExpressionSyntax? TailCall(MethodDeclarationSyntax method, IMethodSymbol symbol, SemanticModel model)
+    {
+        var expression = method.ExpressionBody?.Expression ?? (method.Body is { Statements.Count: 1 } block ? block.Statements[0] switch
+        {
+            ReturnStatementSyntax r => r.Expression,
+            ExpressionStatementSyntax e => e.Expression,
+            _ => null,
+        } : null);
+        if (expression is not InvocationExpressionSyntax call || model.GetSymbolInfo(call).Symbol is not IMethodSymbol target
+            || !IsPreemptible(target) || call.Expression is MemberBindingExpressionSyntax) return null;
+        bool same = symbol.ReturnsVoid ? target.ReturnsVoid : SymbolEqualityComparer.IncludeNullability.Equals(symbol.ReturnType, target.ReturnType);
+        return same ? call : null;
     }
 
     /// <summary>The twin inside the namespace and the (partial) types that hold the method, with its file's usings.</summary>
