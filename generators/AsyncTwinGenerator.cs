@@ -210,8 +210,8 @@ public sealed class AsyncTwinGenerator : IIncrementalGenerator
                 modifiers.Append(m.Text).Append(' ');
         modifiers.Append("async ");
         string builder = symbol.ReturnsVoid
-            ? "global::System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder"
-            : "global::System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>";
+            ? "global::BalloonScript.Engine.Sched.TwinMethodBuilder"
+            : "global::BalloonScript.Engine.Sched.TwinMethodBuilder<>";
         return $"    [global::System.Runtime.CompilerServices.AsyncMethodBuilder(typeof({builder}))]\n" +
                $"    {Signature(method, symbol, modifiers.ToString())}\n    {body.ToFullString()}";
     }

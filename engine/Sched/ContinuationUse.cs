@@ -4,9 +4,11 @@ namespace BalloonScript.Engine.Sched;
 /// When a switching run whose kernel paths all have async twins runs them as continuations on one thread rather than on
 /// OS threads (<see cref="Scheduler.Continuations"/>). A switch costs tens of nanoseconds as continuations against about
 /// 1.5 µs between two threads on one host CPU, but every call of a twin costs more than the call it stands for, which
-/// only pays when a run switches often: random schedules of deflate-vs-isolate (legacy), 27 switches each, took 32 µs as
-/// continuations against 55 µs on threads; DFS schedules of deflate-vs-migrate (fixed), a few switches each, 46 µs
-/// against 24 µs (4 December, one host CPU, median of 5 rounds).
+/// pays when a run switches often: random schedules of deflate-vs-isolate (legacy), 27 switches each, take 18.3 µs as
+/// continuations against 56 µs on threads (the run to completion 4.3 µs); a depth-3 DFS of deflate-vs-migrate (fixed), a
+/// few switches a schedule, 7.30 s as continuations against 7.03 s on threads once the twins are compiled, 8.8 against
+/// 7.9 s the first time (4 December, one host CPU, a console process with tiering as the bindings and tests set it;
+/// medians of 5 rounds of 40,000 schedules, the DFS once each).
 /// </summary>
 internal enum ContinuationUse
 {
