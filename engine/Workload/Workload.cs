@@ -43,7 +43,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         processes.Current = process;
         try
         {
-            return Populate(n, Gfp.HighUserMovable, () => process.MemDie || process.Exited, (pfn, i) =>
+            long got = Populate(n, Gfp.HighUserMovable, () => process.MemDie || process.Exited, (pfn, i) =>
             {
                 pages.Mapping[pfn] = anonVma;
                 pages.Index[pfn] = (int)i;
@@ -57,6 +57,10 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
                 process.AddAnonRss(1);
                 vmstat.Count(VmEvent.Pgfault);
             });
+            // The fault whose allocation failed, or during which its process was killed, is counted too (handle_mm_fault,
+            // v3.16; mm_account_fault, 6.1); a stop for a fatal signal (Ctrl-C) came before any fault.
+            if (got < n && !signal.Pending) vmstat.Count(VmEvent.Pgfault);
+            return got;
         }
         finally
         {
@@ -235,6 +239,9 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         // (exit_mmap cleared its page table): handle_pte_fault then finds no swap entry to fault in.
         int pte = process.Pte(index);
         if (!Process.IsSwapEntry(pte)) return false;
+        // The fault is counted whatever comes of it: v3.16's handle_mm_fault counts PGFAULT first, 6.1's mm_account_fault
+        // counts failed faults too ("to preserve the behavior of older kernels"), so an OOM or a changed PTE counts.
+        vmstat.Count(VmEvent.Pgfault);
         int slot = Process.SwapSlot(pte);
         int pfn;
         processes.Current = process;
@@ -266,7 +273,6 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         process.AddSwapEnts(-1);
         swapCache.Area.SwapFree(slot);
         rmap.MarkYoung(pfn);
-        vmstat.Count(VmEvent.Pgfault);
         if (swapCache.Area.VmSwapFull) swapCache.TryToFreeSwap(pfn);
         return true;
     }
