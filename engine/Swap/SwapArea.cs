@@ -7,20 +7,24 @@ namespace BalloonScript.Engine.Swap;
 /// One swap area of <see cref="SimulationOptions.SwapMib"/> (mm/swapfile.c, v3.16): <c>swap_map</c> per slot
 /// (the page-table references, plus SWAP_HAS_CACHE while a swap-cache page exists), slot 0 the header,
 /// <c>nr_swap_pages</c> free and <c>total_swap_pages</c> usable slots. Slots are handed out at a moving cursor
-/// (scan_swap_map, without its preference for fresh 256-slot clusters). The data of a swapped-out page is its
-/// content token, kept per slot while no page holds it.
+/// (scan_swap_map, without its preference for fresh 256-slot clusters), as the design's <see cref="ISwapSlots"/> asks
+/// for them. The data of a swapped-out page is its content token, kept per slot while no page holds it.
 /// </summary>
 internal sealed class SwapArea : ISnapshotState
 {
     /// <summary>SWAP_HAS_CACHE in a swap_map entry.</summary>
     public const int HasCache = 0x40;
+    /// <summary>SWAP_BATCH: the most slots one get_swap_pages hands out.</summary>
+    public const int SwapBatch = 64;
 
     private readonly int[] _map;
     private readonly long[] _content;
+    private readonly ISwapSlots _slots;
     private int _clusterNext = 1;
 
-    public SwapArea(SimulationOptions options)
+    public SwapArea(SimulationOptions options, ISwapSlots slots)
     {
+        _slots = slots;
         int pages = checked((int)(options.SwapMib * 256));
         TotalSwapPages = Math.Max(0, pages - 1);
         NrSwapPages = TotalSwapPages;
@@ -90,20 +94,34 @@ internal sealed class SwapArea : ISnapshotState
     /// <summary>vm_swap_full(): less than half of swap free.</summary>
     public bool VmSwapFull => NrSwapPages * 2 < TotalSwapPages;
 
-    /// <summary>get_swap_page: a free slot marked SWAP_HAS_CACHE, or -1 when swap is full.</summary>
-    public int GetSwapPage()
+    /// <summary>A slot for a page entering the swap cache (get_swap_page, v3.16; folio_alloc_swap, 6.1), or -1 when swap is full.</summary>
+    public int GetSwapPage() => _slots.AllocSwap(this);
+
+    /// <summary>
+    /// get_swap_pages: up to <paramref name="goal"/> free slots (no more than <see cref="SwapBatch"/> nor what is free)
+    /// into <paramref name="into"/>, each marked SWAP_HAS_CACHE and taken off nr_swap_pages; how many.
+    /// </summary>
+    public int GetSwapPages(int goal, Span<int> into)
     {
-        if (NrSwapPages <= 0) return -1;
-        for (int i = 0; i < TotalSwapPages; i++)
+        int n = (int)Math.Min(Math.Min(goal, SwapBatch), NrSwapPages);
+        int got = 0;
+        for (int i = 0; i < TotalSwapPages && got < n; i++)
         {
             int slot = _clusterNext;
             _clusterNext = slot == TotalSwapPages ? 1 : slot + 1;
             if (_map[slot] != 0) continue;
             _map[slot] = HasCache;
-            NrSwapPages--;
-            return slot;
+            into[got++] = slot;
         }
-        return -1;
+        NrSwapPages -= got;
+        return got;
+    }
+
+    /// <summary>swap_entry_free: a slot left at SWAP_HAS_CACHE with no page is free again.</summary>
+    public void EntryFree(int slot)
+    {
+        _map[slot] = 0;
+        NrSwapPages++;
     }
 
     /// <summary>swap_duplicate: one more page-table reference to the slot.</summary>
@@ -142,10 +160,13 @@ internal sealed class SwapArea : ISnapshotState
     /// <summary>Slots in use (swap_map non-zero).</summary>
     public long InUse => TotalSwapPages - NrSwapPages;
 
+    /// <summary>Its last user gone (__swap_entry_free_locked found no use left), the slot stays SWAP_HAS_CACHE until the
+    /// design's slots policy frees it; the data it held is dead.</summary>
     private void Release(int slot)
     {
         if (_map[slot] != 0) return;
-        NrSwapPages++;
         SetContent(slot, 0);
+        _map[slot] = HasCache;
+        _slots.FreeSwapSlot(this, slot);
     }
 }
