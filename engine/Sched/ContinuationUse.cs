@@ -14,7 +14,8 @@ internal enum ContinuationUse
 {
     /// <summary>Always on threads.</summary>
     Never,
-    /// <summary>As continuations when the strategy switches at most of its decisions (<see cref="IScheduleStrategy.SwitchesOften"/>).</summary>
+    /// <summary>As continuations when the strategy switches at most of its decisions (<see cref="IScheduleStrategy.SwitchesOften"/>)
+    /// and the race's last switching run switched at least once every <see cref="Scheduler.PointsPerSwitchAtMost"/> points.</summary>
     WhenSwitchingOften,
     /// <summary>As continuations whatever the strategy (what tests compare against threads).</summary>
     Always,

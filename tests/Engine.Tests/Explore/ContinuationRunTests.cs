@@ -67,6 +67,29 @@ public class ContinuationRunTests
         Assert.That(race.Scheduler.NeededThreads, Is.Positive);
     }
 
+    /// <summary>
+    /// Random runs go as continuations while the race's runs switch often: a short deflate against a compaction of the
+    /// whole 16 MiB zone runs alone for thousands of points after the deflate ends, and after its first run goes on threads;
+    /// deflate-vs-isolate switches at about half of its points and stays as continuations.
+    /// </summary>
+    [Test]
+    public void RandomRuns_ThatSwitchSeldom_GoOnThreads_ThoseThatSwitchOften_AsContinuations()
+    {
+        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 16, Design = KernelDesign.Legacy, Seed = 1, Cpus = 2 });
+        sim.BalloonInflate(4 / 256.0);
+        var seldom = RaceBuilder.FromOps(sim, [(0, [RaceOp.Of("deflate", ("pages", 4))]), (1, [RaceOp.Of("compact", ("mode", "async"))])]);
+        var often = ScenarioCatalog.Find("deflate-vs-isolate").Prepare(KernelDesign.Legacy, seed: 1);
+
+        for (int i = 0; i < 5; i++)
+        {
+            seldom.Run(i, new RandomStrategy(i));
+            often.Run(i, new RandomStrategy(i));
+        }
+
+        Assert.That(seldom.Scheduler.ContinuationRuns, Is.EqualTo(1), "only the first, before any run was seen");
+        Assert.That(often.Scheduler.ContinuationRuns, Is.EqualTo(5));
+    }
+
     [TestCase("deflate-vs-isolate", "legacy", 1)]
     [TestCase("deflate-vs-migrate", "redesign", 2)]
     public void DfsSearch_AsContinuations_IsTheSearchOnThreads(string scenario, string design, int bound)
