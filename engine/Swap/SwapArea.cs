@@ -117,6 +117,13 @@ internal sealed class SwapArea : ISnapshotState
         return got;
     }
 
+    /// <summary>get_swap_pages(1, ...): one slot straight from the area, marked SWAP_HAS_CACHE, or -1 when swap is full.</summary>
+    public int GetOneSwapPage()
+    {
+        Span<int> slot = stackalloc int[1];
+        return GetSwapPages(1, slot) == 1 ? slot[0] : -1;
+    }
+
     /// <summary>swap_entry_free: a slot left at SWAP_HAS_CACHE with no page is free again.</summary>
     public void EntryFree(int slot)
     {

@@ -43,7 +43,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         processes.Current = process;
         try
         {
-            long got = Populate(n, Gfp.HighUserMovable, () => process.MemDie || process.Exited, (pfn, i) =>
+            return Populate(n, Gfp.HighUserMovable, () => process.MemDie || process.Exited, faults: true, (pfn, i) =>
             {
                 pages.Mapping[pfn] = anonVma;
                 pages.Index[pfn] = (int)i;
@@ -55,12 +55,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
                 rmap.MarkYoung(pfn);
                 process.SetPte((int)i, pfn);
                 process.AddAnonRss(1);
-                vmstat.Count(VmEvent.Pgfault);
             });
-            // The fault whose allocation failed, or during which its process was killed, is counted too (handle_mm_fault,
-            // v3.16; mm_account_fault, 6.1); a stop for a fatal signal (Ctrl-C) came before any fault.
-            if (got < n && !signal.Pending) vmstat.Count(VmEvent.Pgfault);
-            return got;
         }
         finally
         {
@@ -76,7 +71,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         long n = PagesFor(mib);
         int mapping = mappings.NewAddressSpace();
         double written = 0;
-        return Populate(n, Gfp.HighUserMovable, () => false, (pfn, i) =>
+        return Populate(n, Gfp.HighUserMovable, () => false, faults: false, (pfn, i) =>
         {
             // add_to_page_cache_lru of a locked new page (__SetPageLocked); the read's completion unlocks it.
             pages.Mapping[pfn] = mapping;
@@ -104,7 +99,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     {
         long n = PagesFor(mib);
         var stat = reclaimable ? ZoneStat.NrSlabReclaimable : ZoneStat.NrSlabUnreclaimable;
-        return Populate(n, reclaimable ? Gfp.Kernel | Gfp.Reclaimable : Gfp.Kernel, () => false, (pfn, _) =>
+        return Populate(n, reclaimable ? Gfp.Kernel | Gfp.Reclaimable : Gfp.Kernel, () => false, faults: false, (pfn, _) =>
         {
             pages.Flags[pfn] = (uint)PG.Slab;
             pages.Kind[pfn] = (byte)PageKind.Slab;
@@ -195,13 +190,18 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         return (long)Math.Round(mib * 256);
     }
 
-    /// <summary>Fault or read in <paramref name="n"/> pages, one alloc_pages each; stops early when an allocation fails or <paramref name="stop"/> says the owner died.</summary>
+    /// <summary>
+    /// Fault (<paramref name="faults"/>) or read in <paramref name="n"/> pages, one alloc_pages each; stops early when an
+    /// allocation fails or <paramref name="stop"/> says the owner died. A fault counts PGFAULT whatever comes of it:
+    /// v3.16's handle_mm_fault counts it before anything else, 6.1.78's mm_account_fault after, failed faults included.
+    /// </summary>
     [Preemptible]
-    private long Populate(long n, Gfp gfp, Func<bool> stop, [Preemptible] Action<int, long> setUp)
+    private long Populate(long n, Gfp gfp, Func<bool> stop, bool faults, [Preemptible] Action<int, long> setUp)
     {
         for (long i = 0; i < n; i++)
         {
             if (signal.Pending) return i;
+            if (faults) vmstat.Count(VmEvent.Pgfault);
             int pfn = allocator.AllocPages(0, gfp);
             if (pfn < 0) return i;
             if (stop())

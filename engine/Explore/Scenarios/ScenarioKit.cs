@@ -31,9 +31,6 @@ internal sealed partial class ScenarioKit(Simulation sim, PageTable pages, PageL
     public double AllocatableMib => workload.AllocatablePages() / 256.0;
     public double InflatableMib => driver.InflatablePages() / 256.0;
 
-    /// <summary>One leak_balloon call of the vballoon thread (at most 256 pages).</summary>
-    public void LeakBalloon(int pages) => driver.LeakBalloon(pages);
-
     /// <summary>fill_balloon calls for <paramref name="pages"/> pages, one per 256 (vb-&gt;pfns holds 256 PFNs), as the balloon thread makes them.</summary>
     [Preemptible]
     public void FillBalloonCalls(long pages)

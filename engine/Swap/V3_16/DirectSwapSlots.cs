@@ -6,11 +6,7 @@ namespace BalloonScript.Engine.Swap.V3_16;
 /// </summary>
 internal sealed class DirectSwapSlots : ISwapSlots
 {
-    public int AllocSwap(SwapArea area)
-    {
-        Span<int> slot = stackalloc int[1];
-        return area.GetSwapPages(1, slot) == 1 ? slot[0] : -1;
-    }
+    public int AllocSwap(SwapArea area) => area.GetOneSwapPage();
 
     public void FreeSwapSlot(SwapArea area, int slot) => area.EntryFree(slot);
 }

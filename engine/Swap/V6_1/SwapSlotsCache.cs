@@ -4,7 +4,8 @@ using BalloonScript.Engine.Snapshots;
 namespace BalloonScript.Engine.Swap.V6_1;
 
 /// <summary>
-/// 6.1 mm/swap_slots.c: each CPU keeps up to <see cref="CacheSize"/> slots fetched in one get_swap_pages (taken off
+/// 6.1 mm/swap_slots.c (read in 6.1.57, OnePlusOSS/android_kernel_oneplus_sm8650: Android's tree, whose
+/// CONFIG_CONT_PTE_HUGEPAGE additions are not modelled; get_swap_pages in its mm/swapfile.c): each CPU keeps up to <see cref="CacheSize"/> slots fetched in one get_swap_pages (taken off
 /// nr_swap_pages at once) and hands them out one by one (folio_alloc_swap); slots let go of are kept per CPU
 /// (free_swap_slot, their map entries SWAP_HAS_CACHE) and given back to the area <see cref="CacheSize"/> at a time
 /// (swapcache_free_entries). The cache works while swap has room: it turns on when more than
@@ -50,8 +51,7 @@ internal sealed class SwapSlotsCache(SimulationOptions options, Scheduler schedu
                 return _slots[cpu][_cur[cpu]++];
             }
         }
-        Span<int> slot = stackalloc int[1];
-        return area.GetSwapPages(1, slot) == 1 ? slot[0] : -1;
+        return area.GetOneSwapPage();
     }
 
     /// <summary>free_swap_slot: into this CPU's return cache, which is given back to the area first when full; straight back while the cache is off.</summary>

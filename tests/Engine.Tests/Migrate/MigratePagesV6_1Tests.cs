@@ -79,9 +79,8 @@ public class MigratePagesV6_1Tests
         p.Mapping[page] = 0;
         p.Count[page]--;
         var given = new List<int>();
-        int rc = -1;
 
-        rig.Scheduler.Run([new Engine.Sched.SimTask(0, 0, "migrate", () => rc = rig.Get<IMigration>().MigratePages(list, Targets(rig, given), null, MigrateMode.Sync))], null);
+        int rc = MigratePages(rig, list, Targets(rig, given), MigrateMode.Sync);
 
         Assert.That(rc, Is.Zero);
         Assert.That(given, Has.Count.EqualTo(targetsTaken));
