@@ -195,10 +195,10 @@ internal sealed partial class Scheduler : ISnapshotState
     private bool SwitchedOftenLast => _lastRunSwitches * PointsPerSwitchAtMost >= _lastRunPoints;
 
     /// <summary>
-    /// Where continuations stop paying: on one host CPU a twin costs some 35 ns a point more than the method it stands
+    /// Where continuations stop paying: on one host CPU a twin costs some 30 ns a point more than the method it stands
     /// for and a switch between threads 1.5 µs, and measured whole runs broke even at about one switch every 16 points
     /// (4 December: random deflate-vs-isolate, 1 in 2, 18 µs as continuations against 56 µs; a depth-3 DFS, 1 in 16,
-    /// even; random deflate against a 16 MiB async compaction, 1 in 800, 1,163 µs against 588 µs).
+    /// even; random deflate against a 16 MiB async compaction, 1 in 520, 1,317–1,331 µs against 870–880 µs).
     /// </summary>
     public const int PointsPerSwitchAtMost = 10;
 
