@@ -42,7 +42,7 @@ public class ExploreBenchmarks
     {
         _race.Scheduler.Continuations = Engine.Sched.ContinuationUse.Never;
         try { return Explorer.Explore(_race, _random, 0, Schedules).Failing; }
-        finally { _race.Scheduler.Continuations = Engine.Sched.ContinuationUse.WhenSwitchingOften; }
+        finally { _race.Scheduler.Continuations = Engine.Sched.ContinuationUse.Fastest; }
     }
 
     /// <summary>The same race with every path run to completion: restore, run inline, checks (no thread hand-off).</summary>

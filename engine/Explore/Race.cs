@@ -81,10 +81,12 @@ internal sealed class Race
         var (outcome, tasks) = RunFromPrepared(strategy, threads: false, carried: null);
         if (outcome.NeedsThreads)
         {
-            // Run as continuations, it reached a switch in a path without a twin: the same schedule again on threads,
-            // its decisions so far replayed and the strategy (which took them) asked from there on.
-            var taken = _scheduler.Choices.ToArray();
-            (outcome, _) = RunFromPrepared(new ReplayStrategy(taken, strategy), threads: true, carried: tasks);
+            // Run as continuations, it reached a switch in a path without a twin: the same schedule again on threads, by
+            // the strategy put back where the run found it (a DFS, whose reduction the run fed), or with its decisions so
+            // far replayed and the strategy (which took them) asked from there on.
+            (outcome, _) = strategy!.Retake()
+                ? RunFromPrepared(strategy, threads: true, carried: null)
+                : RunFromPrepared(new ReplayStrategy(_scheduler.Choices.ToArray(), strategy), threads: true, carried: tasks);
         }
         if (outcome.Pruned) return ScheduleRun.PrunedRun(this, index);
         var trace = keepTrace ? _scheduler.Trace.ToArray() : null;

@@ -33,6 +33,8 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null, DfsUni
     private int _preemptions;
     private IReadOnlyList<int>? _startAt;
     private int _firstPreemption = -1; // the decision of the run's first preemption (-1: none yet)
+    private bool _retaking;    // the next run is the last one made again (Retake)
+    private long _skippedAtStart;
 
     public bool Exhausted { get; private set; }
 
@@ -75,12 +77,14 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null, DfsUni
 
     public void Start(IReadOnlyList<SimTask> tasks)
     {
-        // A new unit unless Advance changed a decision after the last run's first preemption.
-        if (units is not null && (_firstPreemption < 0 || _forced - 1 <= _firstPreemption))
+        // A new unit unless Advance changed a decision after the last run's first preemption (or the run is made again).
+        if (_retaking) _retaking = false;
+        else if (units is not null && (_firstPreemption < 0 || _forced - 1 <= _firstPreemption))
         {
             Unit++;
             Skipping = !units.Claim(Unit);
         }
+        _skippedAtStart = sleepSets?.Skipped ?? 0;
         _depth = 0;
         _preemptions = 0;
         _firstPreemption = -1;
@@ -111,6 +115,18 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null, DfsUni
         foreach (var t in runnable)
             if (t.Id == frame.Chosen) return t;
         throw new InvalidOperationException($"dfs diverged at decision {_depth - 1}: task {frame.Chosen} is not runnable");
+    }
+
+    /// <summary>
+    /// The run made again: the decisions it added are dropped (those it replayed are as they were: a run changes nothing
+    /// in them) and so are the options it counted as skipped; its unit stays.
+    /// </summary>
+    public bool Retake()
+    {
+        _frames.RemoveRange(_forced, _frames.Count - _forced);
+        if (sleepSets is not null) sleepSets.Skipped = _skippedAtStart;
+        _retaking = true;
+        return true;
     }
 
     /// <summary>Move to the next schedule: the deepest decision with an untried option within the bound.

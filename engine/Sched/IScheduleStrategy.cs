@@ -15,6 +15,13 @@ internal interface IScheduleStrategy
     SimTask? Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step);
 
     /// <summary>Switches CPUs at most of its decisions (random, round-robin), not at a few (PCT, DFS: their bound); what
-    /// makes a run as continuations pay (<see cref="ContinuationUse"/>).</summary>
+    /// makes a run on threads spread over host CPUs pay (Explorer).</summary>
     bool SwitchesOften => false;
+
+    /// <summary>
+    /// The run just made is made again from its start (a run as continuations that reached a path without an async twin,
+    /// now on threads): put the strategy back where that run's <see cref="Start"/> found it, so that it makes the same
+    /// decisions again, and say so. False if it cannot: the run's decisions are then replayed and it decides the rest.
+    /// </summary>
+    bool Retake() => false;
 }

@@ -177,35 +177,19 @@ internal sealed partial class Scheduler : ISnapshotState
 
     /// <summary>When switching runs of tasks with async bodies run them as continuations rather than on threads.</summary>
     [NotState("a setting of the host, not of the guest")]
-    public ContinuationUse Continuations { get; set; } = ContinuationUse.WhenSwitchingOften;
+    public ContinuationUse Continuations { get; set; } = ContinuationUse.Fastest;
+
+    /// <summary>Under <see cref="ContinuationUse.Fastest"/>: the way measured faster for this race.</summary>
+    [NotState("what the host's runs took, for the way of the next one (never its result)")]
+    public ContinuationChoice Choice { get; } = new();
 
     /// <summary>A switching run under <paramref name="strategy"/> whose tasks all have async bodies runs as continuations (<see cref="Continuations"/>).</summary>
     public bool ContinuationsFor(IScheduleStrategy strategy) => Continuations switch
     {
         ContinuationUse.Never => false,
-        ContinuationUse.WhenSwitchingOften => strategy.SwitchesOften && SwitchedOftenLast,
+        ContinuationUse.Fastest => Choice.NextAsContinuations,
         _ => true,
     };
-
-    /// <summary>
-    /// The last switching run handed the CPU over at least once every <see cref="PointsPerSwitchAtMost"/> points (or none
-    /// has run yet): a strategy that switches at most of its decisions makes few decisions where one path runs alone (a
-    /// long compaction after a short deflate), and those points cost more as twins than a switch saves.
-    /// </summary>
-    private bool SwitchedOftenLast => _lastRunSwitches * PointsPerSwitchAtMost >= _lastRunPoints;
-
-    /// <summary>
-    /// Where continuations stop paying: on one host CPU a twin costs some 30 ns a point more than the method it stands
-    /// for and a switch between threads 1.5 µs, and measured whole runs broke even at about one switch every 16 points
-    /// (4 December: random deflate-vs-isolate, 1 in 2, 18 µs as continuations against 56 µs; a depth-3 DFS, 1 in 16,
-    /// even; random deflate against a 16 MiB async compaction, 1 in 520, 1,317–1,331 µs against 870–880 µs).
-    /// </summary>
-    public const int PointsPerSwitchAtMost = 10;
-
-    [NotState("what the last switching run did, for the choice of the next one's way of running (never its result)")]
-    private long _lastRunPoints, _lastRunSwitches;
-    [NotState("set for one run")]
-    private long _runSwitches;
 
     /// <summary>Switching runs made as continuations since the simulation was built.</summary>
     [NotState("a count of the host's work")]
@@ -231,7 +215,6 @@ internal sealed partial class Scheduler : ISnapshotState
         _interrupted = false;
         _pruned = false;
         _needsThreads = false;
-        _runSwitches = 0;
         _trace.Clear();
         _choices.Clear();
         _preemptions.Clear();
@@ -239,13 +222,20 @@ internal sealed partial class Scheduler : ISnapshotState
         try
         {
             if (strategy is null || tasks.Count < 2) RunInline(tasks);
-            else RunSwitching(tasks, strategy, !threads && ContinuationsFor(strategy) && tasks.All(t => t.AsyncBody is not null));
+            else
+            {
+                bool continuations = !threads && ContinuationsFor(strategy) && tasks.All(t => t.AsyncBody is not null);
+                long began = Choice.Clock();
+                RunSwitching(tasks, strategy, continuations);
+                long took = Choice.Clock() - began;
+                if (!_needsThreads) Choice.Ran(continuations, took, _trace.Count);
+            }
         }
         finally { FreeSections(); }
-        if (strategy is not null && tasks.Count >= 2) (_lastRunPoints, _lastRunSwitches) = (_trace.Count, _runSwitches);
         if (_needsThreads)
         {
             NeededThreads++;
+            Choice.NeededThreads();
             _woken.Clear();
             return new RunOutcome(null, _step - start, false, NeedsThreads: true);
         }
@@ -486,8 +476,8 @@ internal sealed partial class Scheduler : ISnapshotState
         _tasks = tasks;
         _strategy = strategy;
         _sleepSets = (strategy as DfsStrategy)?.SleepSets;
-        // Partial-order reduction's runs stay on threads: a run that needed threads half-way would have fed its sleep sets.
-        _continuations = continuations && _sleepSets is null;
+        _sleepSets?.Begin();
+        _continuations = continuations;
         if (_continuations)
         {
             RunContinuations(tasks, strategy);
@@ -496,7 +486,6 @@ internal sealed partial class Scheduler : ISnapshotState
         _remaining = tasks.Count;
         var allDone = new Baton();
         _allDone = allDone;
-        _sleepSets?.Begin();
         // Every thread of the run on the caller's CPU: a hand-off is then a yield, not a wake-up on another CPU. Or, if
         // the caller holds CPUs enough to spread the run (CpuAffinity.HoldSpread), each task's thread on a CPU of its own.
         var spread = CpuAffinity.Spread is { } cpus && cpus.Length >= tasks.Count ? cpus : null;
@@ -597,6 +586,8 @@ internal sealed partial class Scheduler : ISnapshotState
         }
         finally
         {
+            _sleepSets?.End();
+            _sleepSets = null;
             _continuations = false;
             _resumeNext = null;
             _strategy = null;
@@ -702,7 +693,6 @@ internal sealed partial class Scheduler : ISnapshotState
     /// <summary>Make <paramref name="to"/> the running task and wake its thread (or, as continuations, resume it next).</summary>
     private void Give(SimTask to)
     {
-        _runSwitches++;
         Dispatch(to);
         if (_continuations) _resumeNext = to;
         else to.Baton.Release();

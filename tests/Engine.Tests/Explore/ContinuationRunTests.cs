@@ -68,45 +68,110 @@ public class ContinuationRunTests
     }
 
     /// <summary>
-    /// Random runs go as continuations while the race's runs switch often: a short deflate against a compaction of the
-    /// whole 16 MiB zone runs alone for thousands of points after the deflate ends, and after its first run goes on threads;
-    /// deflate-vs-isolate switches at about half of its points and stays as continuations.
+    /// Under <see cref="ContinuationUse.Fastest"/> a race's runs go the way its runs took less host time a point: a host
+    /// clock that charges continuations less sends them as continuations; charging them more sends the runs after the
+    /// first try of threads on threads, and the choice follows the clock when the charges swap, at the next try. A way's
+    /// first run (its code compiling) is not counted.
     /// </summary>
     [Test]
-    public void RandomRuns_ThatSwitchSeldom_GoOnThreads_ThoseThatSwitchOften_AsContinuations()
+    public void FastestWay_IsTheOneMeasuredFaster_AndFollowsTheHost()
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 16, Design = KernelDesign.Legacy, Seed = 1, Cpus = 2 });
-        sim.BalloonInflate(4 / 256.0);
-        var seldom = RaceBuilder.FromOps(sim, [(0, [RaceOp.Of("deflate", ("pages", 4))]), (1, [RaceOp.Of("compact", ("mode", "async"))])]);
-        var often = ScenarioCatalog.Find("deflate-vs-isolate").Prepare(KernelDesign.Legacy, seed: 1);
-
-        for (int i = 0; i < 5; i++)
+        var race = ScenarioCatalog.Find("deflate-vs-isolate").Prepare(KernelDesign.Legacy, seed: 1);
+        var scheduler = race.Scheduler;
+        Assert.That(scheduler.Continuations, Is.EqualTo(ContinuationUse.Fastest), "the default");
+        // The run is timed by a look at the clock before and after it: the look after charges each point of the run.
+        long now = 0, continuationRunsBefore = 0, continuationCost = 1, threadCost = 5;
+        bool before = true;
+        scheduler.Choice.Clock = () =>
         {
-            seldom.Run(i, new RandomStrategy(i));
-            often.Run(i, new RandomStrategy(i));
+            if (before) continuationRunsBefore = scheduler.ContinuationRuns;
+            else now += scheduler.Trace.Count * (scheduler.ContinuationRuns > continuationRunsBefore ? continuationCost : threadCost);
+            before = !before;
+            return now;
+        };
+        var continued = new List<bool>();
+        void Runs(int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                long runs = scheduler.ContinuationRuns;
+                race.Run(i, new RandomStrategy(i));
+                continued.Add(scheduler.ContinuationRuns > runs);
+            }
         }
 
-        Assert.That(seldom.Scheduler.ContinuationRuns, Is.EqualTo(1), "only the first, before any run was seen");
-        Assert.That(often.Scheduler.ContinuationRuns, Is.EqualTo(5));
+        Runs(100);
+        Assert.That(continued.Take(ContinuationChoice.FirstProbeAfter + 1), Has.All.True, "continuations first");
+        Assert.That(continued.Count(c => !c), Is.InRange(2, 4), "threads tried now and then (their first run uncounted), never chosen");
+
+        (continuationCost, threadCost) = (threadCost, continuationCost);
+        continued.Clear();
+        Runs(300);
+        int switched = continued.IndexOf(false);
+        Assert.That(switched, Is.InRange(0, 2 * 4 * ContinuationChoice.FirstProbeAfter), "threads tried again within the interval reached");
+        var after = continued.Skip(switched).ToList();
+        Assert.That(after.Count(c => !c), Is.GreaterThan(after.Count * 9 / 10), "threads from then on, continuations tried now and then");
+        Assert.That(after[^1], Is.False);
     }
 
-    [TestCase("deflate-vs-isolate", "legacy", 1)]
-    [TestCase("deflate-vs-migrate", "redesign", 2)]
-    public void DfsSearch_AsContinuations_IsTheSearchOnThreads(string scenario, string design, int bound)
+    [TestCase(1, "none")]
+    [TestCase(2, "sleep-sets")]
+    public void DfsSearch_ThroughAPathWithoutTwin_IsTheSearchOnThreads(int bound, string reduction)
+    {
+        // leak_balloon's synchronous body stands for its async one: every run as continuations is made again on threads.
+        Race Build()
+        {
+            var spec = ScenarioCatalog.Find("deflate-vs-isolate");
+            var builder = new RaceBuilder(Simulation.Create(spec.Options(KernelDesign.Legacy, 1)));
+            var kit = builder.Kit;
+            int lru = kit.AnonPage();
+            var balloon = kit.BalloonPages(4);
+            builder.Task(0, "leak_balloon, no twin", () => kit.LeakBalloonCalls(4), () =>
+            {
+                kit.LeakBalloonCalls(4);
+                return default;
+            });
+            builder.Ops(1, "compaction", RaceOp.Of("isolate", ("start", lru), ("end", balloon[^1] + 1)));
+            return builder.Build(() => throw new NotSupportedException("no twin races here"));
+        }
+        ExploreResult Search(ContinuationUse use, out Race race)
+        {
+            race = Build();
+            race.Scheduler.Continuations = use;
+            return Explorer.Explore(race, new ExploreRequest("dfs", 0, bound, reduction, 1), 0, 100_000);
+        }
+        var continued = Search(ContinuationUse.Always, out var taken);
+        var threaded = Search(ContinuationUse.Never, out _);
+        Assert.That(taken.Scheduler.NeededThreads, Is.Positive);
+        AssertSameSearch(continued, threaded);
+    }
+
+    private static void AssertSameSearch(ExploreResult continued, ExploreResult threaded)
+    {
+        Assert.That(continued.Exhausted, Is.True);
+        Assert.That(continued.Schedules, Is.EqualTo(threaded.Schedules));
+        Assert.That(continued.FailingIndices, Is.EqualTo(threaded.FailingIndices));
+        Assert.That(continued.FailingByKind, Is.EqualTo(threaded.FailingByKind));
+        Assert.That((continued.PrunedRuns, continued.SkippedOptions), Is.EqualTo((threaded.PrunedRuns, threaded.SkippedOptions)));
+    }
+
+    [TestCase("deflate-vs-isolate", "legacy", 1, "none")]
+    [TestCase("deflate-vs-migrate", "redesign", 2, "none")]
+    [TestCase("deflate-vs-isolate", "legacy", 2, "sleep-sets")]
+    [TestCase("newpage-after-unlock", "redesign", 3, "sleep-sets")]
+    public void DfsSearch_AsContinuations_IsTheSearchOnThreads(string scenario, string design, int bound, string reduction)
     {
         ExploreResult Search(ContinuationUse use)
         {
             var race = ScenarioCatalog.Find(scenario).Prepare(KernelDesign.Parse(design), seed: 1);
             race.Scheduler.Continuations = use;
-            var result = Explorer.Explore(race, new ExploreRequest("dfs", 0, bound, "none", 1), 0, 100_000);
-            Assert.That(race.Scheduler.ContinuationRuns, use == ContinuationUse.Always ? Is.EqualTo(result.Schedules) : Is.Zero);
+            var result = Explorer.Explore(race, new ExploreRequest("dfs", 0, bound, reduction, 1), 0, 100_000);
+            Assert.That(race.Scheduler.ContinuationRuns, use == ContinuationUse.Always ? Is.EqualTo(result.Schedules + result.PrunedRuns) : Is.Zero);
             return result;
         }
         var continued = Search(ContinuationUse.Always);
         var threaded = Search(ContinuationUse.Never);
-        Assert.That(continued.Exhausted, Is.True);
-        Assert.That(continued.Schedules, Is.EqualTo(threaded.Schedules));
-        Assert.That(continued.FailingIndices, Is.EqualTo(threaded.FailingIndices));
-        Assert.That(continued.FailingByKind, Is.EqualTo(threaded.FailingByKind));
+        if (reduction != "none") Assert.That(continued.PrunedRuns, Is.Positive, "the reduction cut runs short");
+        AssertSameSearch(continued, threaded);
     }
 }
