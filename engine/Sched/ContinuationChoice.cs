@@ -7,18 +7,29 @@ namespace BalloonScript.Engine.Sched;
 /// whose recent runs took less host time per preemption point, and now and then the other way, whose figure may have
 /// changed since (the host got busy or quiet, code warmed up). Which way is faster depends on the race and on the host:
 /// a race that switches at every other point runs three times faster as continuations; one that switches once in 500
-/// points, 1.5 times faster on threads while the host is quiet; beside other busy processes a hand-off between threads
-/// waits for the host scheduler, and a depth-3 DFS that takes 8 s on threads alone took more than 90 s beside three busy
-/// loops, 16 s as continuations (4 December). The way a run goes never changes its result.
+/// points, 1.1–1.5 times faster on threads while the host is quiet; beside other busy processes a hand-off between threads
+/// waits for the host scheduler, and a depth-3 DFS that takes 7 s on threads alone took 285 s beside three busy loops,
+/// 16 s as continuations (4 December). The way a run goes never changes its result.
 /// <para>
-/// A way's first run compiles its code and is not a figure of it. The other way is tried after
-/// <see cref="FirstProbeAfter"/> runs, and again after twice as many each time it is still slower (up to
-/// <see cref="LongestProbeInterval"/>), so that trying a way that has become much slower costs little.
+/// Runs go as continuations first, for <see cref="WarmUpRuns"/> runs and <see cref="WarmUpTicks"/> of host time: a
+/// method runs unoptimised code until it has been called some 30 times and the JIT has compiled it again in the
+/// background, and the twins, hundreds of async state machines, took about a second of that: random schedules of
+/// deflate-vs-isolate took 133 µs each over the first 2,000, 48 µs over the 4th 2,000 and 19–20 µs from the 8th on (one
+/// run, 4 December), so a comparison made at the start chose threads (58 µs) for good. A way's first run (its code
+/// compiling) is not a figure of it. Then the other way is tried for <see cref="ProbeRuns"/> runs, its figure their
+/// time per point (one run alone may meet cold caches after the other way ran for long, or, on threads beside busy
+/// processes, a lucky time slice); threads must be faster by a margin (<see cref="ThreadsMargin"/>): a wrong choice of
+/// threads beside busy processes costs ten times and more, one of continuations on a quiet host at most about 1.6
+/// times. It is tried again after <see cref="ProbeInterval"/> runs, twice as many each time it is still slower (up to
+/// <see cref="LongestProbeInterval"/>): trying a way that has become much slower costs little.
 /// </para>
 /// </summary>
 internal sealed class ContinuationChoice
 {
-    public const int FirstProbeAfter = 16;
+    public const int WarmUpRuns = 1024;
+    public const int ProbeRuns = 4;
+    public const double ThreadsMargin = 0.8;
+    public const int ProbeInterval = 64;
     public const int LongestProbeInterval = 4096;
 
     /// <summary>Weight of a run in its way's running figure (the rest is the runs before it).</summary>
@@ -27,33 +38,44 @@ internal sealed class ContinuationChoice
     private readonly double[] _ticksPerPoint = [double.NaN, double.NaN]; // [threads, continuations]
     private readonly long[] _runs = new long[2];
     private bool _continuations = true;
-    private int _probeInterval = FirstProbeAfter;
-    private int _runsUntilProbe = FirstProbeAfter;
+    private int _probeInterval = ProbeInterval / 2; // doubled by the first try if it loses
+    private int _runsUntilProbe = WarmUpRuns;
+
+    private long _warmedTicks;
+    private int _probeRunsMade;
+    private long _probeTicks, _probePoints;
 
     /// <summary>The host clock runs are timed with (tests give their own).</summary>
     public Func<long> Clock { get; set; } = Stopwatch.GetTimestamp;
 
+    /// <summary>The host time, in ticks of <see cref="Clock"/>, runs go as continuations before threads are first tried (one second).</summary>
+    public long WarmUpTicks { get; set; } = Stopwatch.Frequency;
+
     /// <summary>The way the next run goes: as continuations (true) or on threads.</summary>
-    public bool NextAsContinuations => _runsUntilProbe == 0 ? !_continuations : _continuations;
+    public bool NextAsContinuations => _runsUntilProbe == 0 && _warmedTicks >= WarmUpTicks ? !_continuations : _continuations;
 
     /// <summary>A run went <paramref name="asContinuations"/> (or on threads), took <paramref name="ticks"/> of <see cref="Clock"/> and passed <paramref name="points"/> preemption points.</summary>
     public void Ran(bool asContinuations, long ticks, long points)
     {
         int way = asContinuations ? 1 : 0;
+        if (_warmedTicks < WarmUpTicks) _warmedTicks += ticks;
         if (_runs[way]++ == 0) return;
-        double cost = ticks / (double)Math.Max(points, 1);
         if (asContinuations == _continuations)
         {
+            double cost = ticks / (double)Math.Max(points, 1);
             _ticksPerPoint[way] = double.IsNaN(_ticksPerPoint[way]) ? cost : _ticksPerPoint[way] + Weight * (cost - _ticksPerPoint[way]);
             if (_runsUntilProbe > 0) _runsUntilProbe--;
             return;
         }
-        // A try of the other way: its figure is this run's.
-        _ticksPerPoint[way] = cost;
-        if (cost < _ticksPerPoint[1 - way])
+        // A run of a try of the other way: its figure is the try's time per point.
+        (_probeTicks, _probePoints) = (_probeTicks + ticks, _probePoints + points);
+        if (++_probeRunsMade < ProbeRuns) return;
+        _ticksPerPoint[way] = _probeTicks / (double)Math.Max(_probePoints, 1);
+        (_probeRunsMade, _probeTicks, _probePoints) = (0, 0, 0);
+        if (_ticksPerPoint[way] < _ticksPerPoint[1 - way] * (asContinuations ? 1 : ThreadsMargin))
         {
             _continuations = asContinuations;
-            _probeInterval = FirstProbeAfter;
+            _probeInterval = ProbeInterval;
         }
         else _probeInterval = Math.Min(2 * _probeInterval, LongestProbeInterval);
         _runsUntilProbe = _probeInterval;
@@ -64,6 +86,7 @@ internal sealed class ContinuationChoice
     public void NeededThreads()
     {
         _continuations = false;
+        (_probeRunsMade, _probeTicks, _probePoints) = (0, 0, 0);
         _probeInterval = LongestProbeInterval;
         _runsUntilProbe = LongestProbeInterval;
     }

@@ -68,9 +68,9 @@ public class ContinuationRunTests
     }
 
     /// <summary>
-    /// Under <see cref="ContinuationUse.Fastest"/> a race's runs go the way its runs took less host time a point: a host
-    /// clock that charges continuations less sends them as continuations; charging them more sends the runs after the
-    /// first try of threads on threads, and the choice follows the clock when the charges swap, at the next try. A way's
+    /// Under <see cref="ContinuationUse.Fastest"/> a race's runs go the way its runs took less host time a point: as
+    /// continuations while they warm up, then, under a host clock that charges continuations less, still as
+    /// continuations with threads tried now and then; when the charges swap, on threads from the next try on. A way's
     /// first run (its code compiling) is not counted.
     /// </summary>
     [Test]
@@ -89,26 +89,36 @@ public class ContinuationRunTests
             before = !before;
             return now;
         };
+        // Warming up takes longer than its runs: 40 ticks a point, some 1,500 runs of 58 points at 1 tick a point.
+        scheduler.Choice.WarmUpTicks = 100_000;
         var continued = new List<bool>();
+        long firstTry = -1;
         void Runs(int n)
         {
             for (int i = 0; i < n; i++)
             {
-                long runs = scheduler.ContinuationRuns;
+                long runs = scheduler.ContinuationRuns, then = now;
                 race.Run(i, new RandomStrategy(i));
                 continued.Add(scheduler.ContinuationRuns > runs);
+                if (!continued[^1] && firstTry < 0) firstTry = then;
             }
         }
 
-        Runs(100);
-        Assert.That(continued.Take(ContinuationChoice.FirstProbeAfter + 1), Has.All.True, "continuations first");
-        Assert.That(continued.Count(c => !c), Is.InRange(2, 4), "threads tried now and then (their first run uncounted), never chosen");
+        Runs(ContinuationChoice.WarmUpRuns + 1000);
+        Assert.That(continued.Take(ContinuationChoice.WarmUpRuns + 1), Has.All.True, "continuations while they warm up");
+        Assert.That(firstTry, Is.GreaterThanOrEqualTo(scheduler.Choice.WarmUpTicks), "threads tried after the warm-up time");
+        Assert.That(continued.Count(c => !c), Is.InRange(1 + ContinuationChoice.ProbeRuns, 1 + 5 * ContinuationChoice.ProbeRuns),
+            "threads tried now and then (their first run uncounted), never chosen");
+        Assert.That(continued[^1], Is.True);
+        var tries = Enumerable.Range(0, continued.Count).Where(i => !continued[i]).ToList();
+        int longestGap = tries.Zip(tries.Skip(1), (a, b) => b - a).Max();
+        int sinceLastTry = continued.Count - tries[^1];
 
         (continuationCost, threadCost) = (threadCost, continuationCost);
         continued.Clear();
-        Runs(300);
+        Runs(2 * longestGap + 600);
         int switched = continued.IndexOf(false);
-        Assert.That(switched, Is.InRange(0, 2 * 4 * ContinuationChoice.FirstProbeAfter), "threads tried again within the interval reached");
+        Assert.That(switched + sinceLastTry, Is.InRange(1, 2 * longestGap + 1), "threads tried again after at most twice the last interval");
         var after = continued.Skip(switched).ToList();
         Assert.That(after.Count(c => !c), Is.GreaterThan(after.Count * 9 / 10), "threads from then on, continuations tried now and then");
         Assert.That(after[^1], Is.False);
