@@ -9,9 +9,8 @@ namespace BalloonScript.Bench;
 /// on one host CPU passing a <see cref="Baton"/> (what every preemption of a switching run pays), against two
 /// continuations on one thread (async methods that park at the switch and are resumed by a run loop: no OS involved).
 /// And what an async call costs when it does not switch: with continuations every kernel path that can reach a
-/// preemption point is an async twin of itself, paying that per call. The three numbers are why the engine runs random
-/// and roundrobin schedules as continuations (switches at half their points or more) and PCT and DFS ones on threads
-/// (a few switches a run): <see cref="Engine.Sched.ContinuationUse"/>.
+/// preemption point is an async twin of itself, paying that per call. The three numbers are why which way is faster
+/// depends on how often a race switches, and each race measures it (<see cref="Engine.Sched.ContinuationChoice"/>).
 /// </summary>
 public class HandOffBenchmarks
 {

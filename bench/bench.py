@@ -62,10 +62,10 @@ ROWS = {
     "explore_dfs3": ("exhaustive depth-3 DFS of `deflate-vs-migrate` in `fixed` (307,076 schedules), every host CPU",
                      "≤ 10 s", "166 s before issue 11"),
     "explore_dfs3_one": ("the same on one host thread (for information)", "", ""),
-    "handoff_thread": ("one switch between two simulated CPUs in a run on threads (PCT, DFS): two OS threads on one host CPU "
+    "handoff_thread": ("one switch between two simulated CPUs in a run on threads: two OS threads on one host CPU "
                        "passing a baton (HandOffBenchmarks; for information: a random schedule makes 28)", "", ""),
-    "handoff_continuation": ("the same switch between two continuations on one thread, as random and roundrobin runs make "
-                             "it (HandOffBenchmarks; for information)", "", ""),
+    "handoff_continuation": ("the same switch between two continuations on one thread, as a run as continuations makes it "
+                             "(HandOffBenchmarks; for information)", "", ""),
     "async_call": ("an async call that does not switch, less a plain call (HandOffBenchmarks; for information: what each call "
                    "of a kernel path's async twin pays)", "", ""),
     "make_demo": ("`make demo` after the build", "≤ 8 s", ""),
