@@ -279,9 +279,10 @@ class Race:
         still every failure within the bound, in fewer schedules (``pruned_runs``, ``skipped_options`` say what it left
         out). A dfs search
         of bound 2 or more, and the other strategies, run on ``threads`` host CPUs (None: every CPU this
-        process may use; 1: one): pct and dfs one search per CPU, each with a copy of the race; random and roundrobin,
-        while other processes leave the CPUs idle, one search per as many CPUs as the race has simulated CPUs, each
-        simulated CPU on a host CPU of its own. The result is the same whatever the number."""
+        process may use; 1: one): one search per CPU, each with a copy of the race; random and roundrobin runs made on
+        OS threads (a race measures whether its runs go faster as continuations on one thread or on threads), while
+        other processes leave the CPUs idle, one search per as many CPUs as the race has simulated CPUs, each simulated
+        CPU on a host CPU of its own. The result is the same whatever the number."""
         strategy = as_str("strategy", strategy)
         schedules = as_int("schedules", schedules, (1, 1_000_000))
         seed = as_int("seed", seed)
