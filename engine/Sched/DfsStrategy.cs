@@ -112,9 +112,8 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null, DfsUni
         if (frame.Position > 0 && frame.Preempts[frame.Position] && frame.DefaultStep is { } asleep)
             sleepSets!.PutToSleep(frame.Order[0], asleep, frame.Rest!);
         if (frame.Preempts[frame.Position] && _preemptions++ == 0) _firstPreemption = _depth - 1;
-        foreach (var t in runnable)
-            if (t.Id == frame.Chosen) return t;
-        throw new InvalidOperationException($"dfs diverged at decision {_depth - 1}: task {frame.Chosen} is not runnable");
+        return SimTask.WithId(runnable, frame.Chosen)
+            ?? throw new InvalidOperationException($"dfs diverged at decision {_depth - 1}: task {frame.Chosen} is not runnable");
     }
 
     /// <summary>
@@ -171,17 +170,16 @@ internal sealed class DfsStrategy(int bound, SleepSets? sleepSets = null, DfsUni
         bool currentGoesOn = current.Started && runnable.Contains(current);
         var asleep = new bool[runnable.Count];
         SimTask? first = currentGoesOn ? current : null;
-        foreach (var t in runnable)
-        {
-            if (first is null && !Blocks(t)) first = t;
-        }
+        for (int i = 0; i < runnable.Count && first is null; i++)
+            if (!Blocks(runnable[i])) first = runnable[i];
         if (first is null) return null;
         var order = new int[runnable.Count];
         var preempts = new bool[runnable.Count];
         order[0] = first.Id;
         int n = 1;
-        foreach (var t in runnable)
+        for (int i = 0; i < runnable.Count; i++)
         {
+            var t = runnable[i];
             if (t == first) continue;
             preempts[n] = currentGoesOn;
             // An option beyond the bound is never tried: whether it is asleep does not matter.

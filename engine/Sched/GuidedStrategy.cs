@@ -16,9 +16,7 @@ internal sealed class GuidedStrategy(IReadOnlyList<int> choices, int skip) : ISc
         int decision = _next++;
         bool currentGoesOn = current.Started && runnable.Contains(current);
         if (decision == skip && currentGoesOn) return current;
-        if (decision < choices.Count)
-            foreach (var t in runnable)
-                if (t.Id == choices[decision]) return t;
+        if (decision < choices.Count && SimTask.WithId(runnable, choices[decision]) is { } chosen) return chosen;
         return currentGoesOn ? current : runnable[0];
     }
 }

@@ -29,8 +29,8 @@ internal sealed class PctStrategy(long seed, int depth, long expectedSteps) : IS
         _decisions++;
         if (_changePoints.Contains(_decisions) && _nextLow > 0) current.Priority = _nextLow--;
         var best = runnable[0];
-        foreach (var t in runnable)
-            if (t.Priority > best.Priority) best = t;
+        for (int i = 1; i < runnable.Count; i++)
+            if (runnable[i].Priority > best.Priority) best = runnable[i];
         return best;
     }
 }

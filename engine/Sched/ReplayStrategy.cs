@@ -19,8 +19,7 @@ internal sealed class ReplayStrategy(IReadOnlyList<int> choices, IScheduleStrate
             return then is not null ? then.Pick(runnable, current, step)
                 : throw new InvalidOperationException($"replay diverged: decision {_next} was not recorded");
         int id = choices[_next++];
-        foreach (var t in runnable)
-            if (t.Id == id) return t;
-        throw new InvalidOperationException($"replay diverged at decision {_next - 1}: task {id} is not runnable");
+        return SimTask.WithId(runnable, id)
+            ?? throw new InvalidOperationException($"replay diverged at decision {_next - 1}: task {id} is not runnable");
     }
 }

@@ -9,8 +9,8 @@ internal sealed class RoundRobinStrategy : IScheduleStrategy
 
     public SimTask Pick(IReadOnlyList<SimTask> runnable, SimTask current, long step)
     {
-        foreach (var t in runnable)
-            if (t.Id > current.Id) return t;
+        for (int i = 0; i < runnable.Count; i++)
+            if (runnable[i].Id > current.Id) return runnable[i];
         return runnable[0];
     }
 }

@@ -53,4 +53,13 @@ internal sealed class SimTask
     internal long SliceStartNs { get; set; }
 
     internal bool Runnable => !Done && (WaitCondition is null || WaitCondition());
+
+    /// <summary>The task of <paramref name="tasks"/> with id <paramref name="id"/>, or null. Indexed: a strategy looks one
+    /// up at every decision, and a foreach over the interface would allocate an enumerator each time.</summary>
+    internal static SimTask? WithId(IReadOnlyList<SimTask> tasks, int id)
+    {
+        for (int i = 0; i < tasks.Count; i++)
+            if (tasks[i].Id == id) return tasks[i];
+        return null;
+    }
 }
