@@ -187,7 +187,7 @@ internal sealed partial class Scheduler : ISnapshotState
     public bool ContinuationsFor(IScheduleStrategy strategy) => Continuations switch
     {
         ContinuationUse.Never => false,
-        ContinuationUse.Fastest => Choice.NextAsContinuations,
+        ContinuationUse.Fastest => Choice.Next(strategy.SwitchesOften),
         _ => true,
     };
 
