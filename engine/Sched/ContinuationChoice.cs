@@ -52,7 +52,7 @@ internal sealed class ContinuationChoice
     /// <summary>The host clock runs are timed with (tests give their own).</summary>
     public Func<long> Clock { get; set; } = Stopwatch.GetTimestamp;
 
-    /// <summary>The host time, in ticks of <see cref="Clock"/>, runs go as continuations before threads are first tried (one second).</summary>
+    /// <summary>The host time, in ticks of <see cref="Clock"/>, runs go the first way before the other is first tried (one second).</summary>
     public long WarmUpTicks { get; set; } = Stopwatch.Frequency;
 
     /// <summary>Whether other processes keep the host's CPUs busy (tests give their own).</summary>
@@ -103,11 +103,12 @@ internal sealed class ContinuationChoice
         _runsUntilProbe = _probeInterval;
     }
 
-    /// <summary>A run as continuations reached a path without a twin and was made again on threads: threads from now on, tried
-    /// again as continuations after the longest interval.</summary>
+    /// <summary>A run as continuations reached a path without a twin and was made again on threads: threads from now on, busy
+    /// host or not (there is nothing to warm up), tried again as continuations after the longest interval.</summary>
     public void NeededThreads()
     {
         _continuations = false;
+        _warmedTicks = Math.Max(_warmedTicks, WarmUpTicks);
         (_probeRunsMade, _probeTicks, _probePoints) = (0, 0, 0);
         _probeInterval = LongestProbeInterval;
         _runsUntilProbe = LongestProbeInterval;

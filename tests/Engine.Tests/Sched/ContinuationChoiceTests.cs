@@ -79,4 +79,19 @@ public class ContinuationChoiceTests
         var often = new ContinuationChoice { HostBusy = () => false };
         Assert.That(Runs(often, 100, 1, 1, switchesOften: true), Is.Zero, "random and roundrobin start as continuations");
     }
+
+    /// <summary>A race whose paths lack twins goes on threads after its first run needed them, even on a busy host, until
+    /// continuations are tried again after the longest interval.</summary>
+    [Test]
+    public void NeedingThreads_KeepsARaceOnThreads_EvenOnABusyHost()
+    {
+        var choice = new ContinuationChoice { HostBusy = () => true };
+        Assert.That(choice.Next(switchesOften: false), Is.True, "continuations first on a busy host");
+        choice.NeededThreads();
+        choice.Ran(false, 100, 100); // the run made again on threads
+        Assert.That(Runs(choice, ContinuationChoice.LongestProbeInterval, 1, 1, switchesOften: false),
+            Is.EqualTo(ContinuationChoice.LongestProbeInterval));
+        Assert.That(Runs(choice, ContinuationChoice.ProbeRuns, 1, 1, switchesOften: false), Is.LessThan(ContinuationChoice.ProbeRuns),
+            "continuations tried again after the longest interval");
+    }
 }
