@@ -478,11 +478,29 @@ internal sealed partial class Scheduler : ISnapshotState
         _sleepSets = (strategy as DfsStrategy)?.SleepSets;
         _sleepSets?.Begin();
         _continuations = continuations;
-        if (_continuations)
+        try
         {
-            RunContinuations(tasks, strategy);
-            return;
+            if (continuations) RunContinuations(tasks, strategy);
+            else RunOnThreads(tasks, strategy);
         }
+        finally
+        {
+            _sleepSets?.End();
+            _sleepSets = null;
+            _continuations = false;
+            _resumeNext = null;
+            _allDone = null;
+            _strategy = null;
+            _tasks = [];
+            Current = _main;
+        }
+        var error = tasks.FirstOrDefault(t => t.Error is not null)?.Error;
+        if (error is not null) throw new InvalidOperationException($"simulated kernel path failed: {error.Message}", error);
+    }
+
+    /// <summary>A switching run with an OS thread per task, one of them the caller's, passing a baton.</summary>
+    private void RunOnThreads(IReadOnlyList<SimTask> tasks, IScheduleStrategy strategy)
+    {
         _remaining = tasks.Count;
         var allDone = new Baton();
         _allDone = allDone;
@@ -494,38 +512,24 @@ internal sealed partial class Scheduler : ISnapshotState
         // The caller's thread runs a task too, and waits as the run's other threads do (not spinning for a thread on its CPU).
         if (spread is null) CpuAffinity.Pin(cpu);
         else CpuAffinity.PinSpinning(cpu);
-        try
+        // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
+        strategy.Start(tasks);
+        var first = Choose(CollectRunnable(), tasks[0])!; // nothing is asleep before the first step
+        foreach (var task in tasks)
         {
-            // The strategy's first decision is made before any thread exists, so a failing strategy leaves none behind.
-            strategy.Start(tasks);
-            var first = Choose(CollectRunnable(), tasks[0])!; // nothing is asleep before the first step
-            foreach (var task in tasks)
+            if (task == first) continue;
+            int taskCpu = spread is null ? cpu : spread[nextSpread++];
+            SimWorkers.Start(() =>
             {
-                if (task == first) continue;
-                int taskCpu = spread is null ? cpu : spread[nextSpread++];
-                SimWorkers.Start(() =>
-                {
-                    if (spread is null) CpuAffinity.Pin(taskCpu);
-                    else CpuAffinity.PinSpinning(taskCpu);
-                    ThreadMain(task);
-                }, taskCpu);
-            }
-            // The caller's thread runs the task that goes first itself: no hand-off to start the run.
-            Give(first);
-            ThreadMain(first);
-            allDone.Wait();
+                if (spread is null) CpuAffinity.Pin(taskCpu);
+                else CpuAffinity.PinSpinning(taskCpu);
+                ThreadMain(task);
+            }, taskCpu);
         }
-        finally
-        {
-            _sleepSets?.End();
-            _sleepSets = null;
-            _strategy = null;
-            _tasks = [];
-            _allDone = null;
-            Current = _main;
-        }
-        var error = tasks.FirstOrDefault(t => t.Error is not null)?.Error;
-        if (error is not null) throw new InvalidOperationException($"simulated kernel path failed: {error.Message}", error);
+        // The caller's thread runs the task that goes first itself: no hand-off to start the run.
+        Give(first);
+        ThreadMain(first);
+        allDone.Wait();
     }
 
     /// <summary>
@@ -572,30 +576,15 @@ internal sealed partial class Scheduler : ISnapshotState
     private void RunContinuations(IReadOnlyList<SimTask> tasks, IScheduleStrategy strategy)
     {
         ContinuationRuns++;
-        try
+        strategy.Start(tasks);
+        Give(Choose(CollectRunnable(), tasks[0])!); // nothing is asleep before the first step
+        while (_resumeNext is { } task)
         {
-            strategy.Start(tasks);
-            Give(Choose(CollectRunnable(), tasks[0])!); // nothing is asleep before the first step
-            while (_resumeNext is { } task)
-            {
-                _resumeNext = null;
-                if (!task.Resume()) Launch(task);
-            }
-            if (tasks.FirstOrDefault(t => !t.Done) is { } stuck)
-                throw new InvalidOperationException($"continuation run ended with {stuck.Name} neither done nor parked");
-        }
-        finally
-        {
-            _sleepSets?.End();
-            _sleepSets = null;
-            _continuations = false;
             _resumeNext = null;
-            _strategy = null;
-            _tasks = [];
-            Current = _main;
+            if (!task.Resume()) Launch(task);
         }
-        var error = tasks.FirstOrDefault(t => t.Error is not null)?.Error;
-        if (error is not null) throw new InvalidOperationException($"simulated kernel path failed: {error.Message}", error);
+        if (tasks.FirstOrDefault(t => !t.Done) is { } stuck)
+            throw new InvalidOperationException($"continuation run ended with {stuck.Name} neither done nor parked");
     }
 
     /// <summary>A continuation run's <see cref="ThreadMain"/>: start the task's async body; it ends now or when it completes.</summary>
@@ -734,12 +723,8 @@ internal sealed partial class Scheduler : ISnapshotState
     {
         public ValueTaskSourceStatus GetStatus(short token) => ValueTaskSourceStatus.Pending;
 
-        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        {
-            var tasks = scheduler._tasks;
-            for (int i = 0; i < tasks.Count; i++) // indexed: no closure at every switch
-                if (tasks[i].Id == token) tasks[i].Park(continuation, state);
-        }
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            SimTask.WithId(scheduler._tasks, token)!.Park(continuation, state);
 
         public void GetResult(short token)
         {

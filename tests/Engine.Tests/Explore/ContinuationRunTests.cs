@@ -49,20 +49,7 @@ public class ContinuationRunTests
     [TestCase("v6.1")]
     public void PathWithoutTwin_IsTakenUpAgainOnThreads_FromTheDecisionItReached(string design)
     {
-        var spec = ScenarioCatalog.Find("deflate-vs-isolate");
-        var builder = new RaceBuilder(Simulation.Create(spec.Options(KernelDesign.Parse(design), 1)));
-        var kit = builder.Kit;
-        int lru = kit.AnonPage();
-        var balloon = kit.BalloonPages(4);
-        // leak_balloon's synchronous body given as its async one: its first switch cannot park.
-        builder.Task(0, "leak_balloon, no twin", () => kit.LeakBalloonCalls(4), () =>
-        {
-            kit.LeakBalloonCalls(4);
-            return default;
-        });
-        builder.Ops(1, "compaction", RaceOp.Of("isolate", ("start", lru), ("end", balloon[^1] + 1)));
-        var race = builder.Build(() => throw new NotSupportedException("no twin races here"));
-
+        var race = RaceWithAPathWithoutTwin(design);
         AssertSameRuns(race, 24);
         Assert.That(race.Scheduler.NeededThreads, Is.Positive);
     }
@@ -128,25 +115,10 @@ public class ContinuationRunTests
     [TestCase(2, "sleep-sets")]
     public void DfsSearch_ThroughAPathWithoutTwin_IsTheSearchOnThreads(int bound, string reduction)
     {
-        // leak_balloon's synchronous body stands for its async one: every run as continuations is made again on threads.
-        Race Build()
-        {
-            var spec = ScenarioCatalog.Find("deflate-vs-isolate");
-            var builder = new RaceBuilder(Simulation.Create(spec.Options(KernelDesign.Legacy, 1)));
-            var kit = builder.Kit;
-            int lru = kit.AnonPage();
-            var balloon = kit.BalloonPages(4);
-            builder.Task(0, "leak_balloon, no twin", () => kit.LeakBalloonCalls(4), () =>
-            {
-                kit.LeakBalloonCalls(4);
-                return default;
-            });
-            builder.Ops(1, "compaction", RaceOp.Of("isolate", ("start", lru), ("end", balloon[^1] + 1)));
-            return builder.Build(() => throw new NotSupportedException("no twin races here"));
-        }
+        // Every run as continuations is made again on threads.
         ExploreResult Search(ContinuationUse use, out Race race)
         {
-            race = Build();
+            race = RaceWithAPathWithoutTwin("legacy");
             race.Scheduler.Continuations = use;
             return Explorer.Explore(race, new ExploreRequest("dfs", 0, bound, reduction, 1), 0, 100_000);
         }
@@ -154,6 +126,26 @@ public class ContinuationRunTests
         var threaded = Search(ContinuationUse.Never, out _);
         Assert.That(taken.Scheduler.NeededThreads, Is.Positive);
         AssertSameSearch(continued, threaded);
+    }
+
+    /// <summary>
+    /// deflate-vs-isolate's paths with leak_balloon's synchronous body given as its async one: its first switch cannot
+    /// park, so a run as continuations that reaches it is made again on threads.
+    /// </summary>
+    private static Race RaceWithAPathWithoutTwin(string design)
+    {
+        var spec = ScenarioCatalog.Find("deflate-vs-isolate");
+        var builder = new RaceBuilder(Simulation.Create(spec.Options(KernelDesign.Parse(design), 1)));
+        var kit = builder.Kit;
+        int lru = kit.AnonPage();
+        var balloon = kit.BalloonPages(4);
+        builder.Task(0, "leak_balloon, no twin", () => kit.LeakBalloonCalls(4), () =>
+        {
+            kit.LeakBalloonCalls(4);
+            return default;
+        });
+        builder.Ops(1, "compaction", RaceOp.Of("isolate", ("start", lru), ("end", balloon[^1] + 1)));
+        return builder.Build(() => throw new NotSupportedException("no twin races here"));
     }
 
     private static void AssertSameSearch(ExploreResult continued, ExploreResult threaded)
