@@ -620,9 +620,13 @@ class Simulation:
         with self._lock:   # the rows, their columns and their ops of one moment
             columns = strs(self._call("HistoryColumns"))
             values = np_copy(self._call("HistoryValues"), np.float64).reshape(-1, len(columns))
-            data = {"op": strs(self._call("HistoryOps"))}   # what each step did, e.g. "workload.anon"
-        for i, c in enumerate(columns):   # counters come back as doubles; integral columns get an integer dtype
-            col = values[:, i]
-            integral = len(col) and np.isfinite(col).all() and (col == np.round(col)).all()
-            data[c] = col.astype(np.int64) if integral else col
-        return pd.DataFrame(data)
+            ops = strs(self._call("HistoryOps"))   # what each step did, e.g. "workload.anon"
+        # Counters come back as doubles; integral columns get an integer dtype. The frame is built from one int64 block,
+        # the few other columns put in their places: a frame built column by column took five times as long.
+        integral = (len(values) > 0) & np.isfinite(values).all(axis=0) & (values == np.round(values)).all(axis=0)
+        frame = pd.DataFrame(values[:, integral].astype(np.int64), columns=[c for c, i in zip(columns, integral) if i],
+                             copy=False)
+        for i in np.flatnonzero(~integral):   # in column order: the columns before each are in place
+            frame.insert(int(i), columns[i], values[:, i])
+        frame.insert(0, "op", ops)
+        return frame

@@ -229,6 +229,9 @@ def test_history_is_a_dataframe_matching_the_engine(fragmented):
     values = np.asarray(sim.net.HistoryValues(), dtype=float)
     assert df.shape == (len(values) // max(1, len(cols)), len(cols))
     assert np.allclose(df.to_numpy(dtype=float).ravel(), values)
+    table = values.reshape(df.shape)   # counters are integers; the others (e.g. a ratio) stay doubles, in their places
+    assert [str(t) for t in df.dtypes] == ["int64" if (c == np.round(c)).all() else "float64" for c in table.T]
+    assert "float64" in {str(t) for t in df.dtypes}   # the frame has both kinds here
 
 
 def test_history_grows_with_steps(small):
