@@ -93,7 +93,7 @@ internal sealed class ContinuationChoice
         (_probeTicks, _probePoints) = (_probeTicks + ticks, _probePoints + points);
         if (++_probeRunsMade < ProbeRuns) return;
         _ticksPerPoint[way] = _probeTicks / (double)Math.Max(_probePoints, 1);
-        (_probeRunsMade, _probeTicks, _probePoints) = (0, 0, 0);
+        ForgetTry();
         if (_ticksPerPoint[way] < _ticksPerPoint[1 - way] * (asContinuations ? 1 : ThreadsMargin))
         {
             _continuations = asContinuations;
@@ -103,13 +103,16 @@ internal sealed class ContinuationChoice
         _runsUntilProbe = _probeInterval;
     }
 
+    /// <summary>The runs of a try of the other way so far, let go of (the try ended, or was cut short).</summary>
+    private void ForgetTry() => (_probeRunsMade, _probeTicks, _probePoints) = (0, 0, 0);
+
     /// <summary>A run as continuations reached a path without a twin and was made again on threads: threads from now on, busy
     /// host or not (there is nothing to warm up), tried again as continuations after the longest interval.</summary>
     public void NeededThreads()
     {
         _continuations = false;
         _warmedTicks = Math.Max(_warmedTicks, WarmUpTicks);
-        (_probeRunsMade, _probeTicks, _probePoints) = (0, 0, 0);
+        ForgetTry();
         _probeInterval = LongestProbeInterval;
         _runsUntilProbe = LongestProbeInterval;
     }
