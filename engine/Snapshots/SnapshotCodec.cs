@@ -20,20 +20,24 @@ public static class SnapshotCodec
     public static byte[] Encode(SimulationSnapshot snapshot)
     {
         using var stream = new MemoryStream();
-        using (var w = new BinaryWriter(stream))
-        {
-            w.Write(Magic);
-            var options = OptionProperties();
-            var writer = new Writer(w);
-            w.Write(options.Length);
-            foreach (var p in options)
-            {
-                w.Write(p.Name);
-                writer.Write(p.GetValue(snapshot.Options));
-            }
-            writer.Write(snapshot.States);
-        }
+        Encode(snapshot, stream);
         return stream.ToArray();
+    }
+
+    /// <summary>The bytes of <see cref="Encode(SimulationSnapshot)"/>, written to <paramref name="stream"/> (left open) as they are made.</summary>
+    public static void Encode(SimulationSnapshot snapshot, Stream stream)
+    {
+        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        var options = OptionProperties();
+        var writer = new Writer(w);
+        w.Write(options.Length);
+        foreach (var p in options)
+        {
+            w.Write(p.Name);
+            writer.Write(p.GetValue(snapshot.Options));
+        }
+        writer.Write(snapshot.States);
     }
 
     public static SimulationSnapshot Decode(byte[] bytes)

@@ -11,6 +11,9 @@ internal sealed class ProcessTable(Scheduler scheduler) : ISnapshotState
 
     private readonly List<Process> _all = [];
     private readonly Dictionary<int, Process> _byAnonVma = [];
+    /// <summary>The last process <see cref="OwnerOf"/> found (migration and reclaim ask for one process's pages in runs).</summary>
+    [NotState("a cache of _byAnonVma, emptied when it is rebuilt")]
+    private Process? _lastOwner;
 
     public IReadOnlyList<Process> All => _all;
 
@@ -36,6 +39,7 @@ internal sealed class ProcessTable(Scheduler scheduler) : ISnapshotState
     {
         _all.Clear();
         _byAnonVma.Clear();
+        _lastOwner = null;
         foreach (var s in (ProcessState[])saved)
         {
             var p = new Process(s.Pid, s.Comm, s.AnonVma, s.Ptes.Length, scheduler);
@@ -59,5 +63,10 @@ internal sealed class ProcessTable(Scheduler scheduler) : ISnapshotState
     }
 
     /// <summary>The process whose anonymous pages carry <paramref name="anonVma"/> (with or without the ANON bit), or null.</summary>
-    public Process? OwnerOf(int anonVma) => _byAnonVma.TryGetValue(anonVma | Mm.MappingTable.PageMappingAnon, out var p) ? p : null;
+    public Process? OwnerOf(int anonVma)
+    {
+        int key = anonVma | Mm.MappingTable.PageMappingAnon;
+        if (_lastOwner is { } last && last.AnonVma == key) return last;
+        return _byAnonVma.TryGetValue(key, out var p) ? _lastOwner = p : null;
+    }
 }

@@ -277,6 +277,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         return true;
     }
 
+    /// <summary>The pages to free or touch, in the order of <paramref name="candidates"/> (ascending: a PFN scan, or indexes).</summary>
     private static List<int> Choose(List<int> candidates, double fraction, string pattern, long seed) =>
         pattern == "interleave" ? Interleave(candidates, fraction) : RandomPick(candidates, fraction, seed);
 
@@ -296,18 +297,27 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         return chosen;
     }
 
+    /// <summary>
+    /// A random <paramref name="fraction"/> of the candidates (the first k places of a partial Fisher–Yates shuffle over
+    /// their positions, with <paramref name="seed"/>), kept in the candidates' order: marked, then read off in one pass
+    /// (as sorting the k picks would give, for ascending candidates, at O(n) rather than O(k log k)).
+    /// </summary>
     private static List<int> RandomPick(List<int> candidates, double fraction, long seed)
     {
-        int k = (int)Math.Round(candidates.Count * fraction);
-        var arr = candidates.ToArray();
+        int n = candidates.Count, k = (int)Math.Round(n * fraction);
+        var position = new int[n];
+        for (int i = 0; i < n; i++) position[i] = i;
         var random = new Random(unchecked((int)(seed ^ (seed >> 32))));
+        var picked = new bool[n];
         for (int i = 0; i < k; i++)
         {
-            int j = i + random.Next(arr.Length - i);
-            (arr[i], arr[j]) = (arr[j], arr[i]);
+            int j = i + random.Next(n - i);
+            (position[i], position[j]) = (position[j], position[i]);
+            picked[position[i]] = true;
         }
-        var chosen = arr.AsSpan(0, k).ToArray();
-        Array.Sort(chosen);
-        return [.. chosen];
+        var chosen = new List<int>(k);
+        for (int i = 0; i < n; i++)
+            if (picked[i]) chosen.Add(candidates[i]);
+        return chosen;
     }
 }

@@ -26,6 +26,13 @@ public class SnapshotCodecTests
         Assert.That(graph.Singletons.SelectMany(s => graph.Differences(parent.Get(s.Service), child.Get(s.Service), s.Class.Name)), Is.Empty);
         Assert.That(child.Sim.Reports.Select(r => r.ToString()), Is.EqualTo(parent.Sim.Reports.Select(r => r.ToString())));
         Assert.That(Simulation.FromSnapshot(SnapshotCodec.Decode(bytes)).PageMap(), Is.EqualTo(parent.Sim.PageMap()));
+
+        // Written to a stream as they are made (and the stream left open), the bytes are the same.
+        var stream = new MemoryStream();
+        stream.WriteByte(0xAA);
+        SnapshotCodec.Encode(parent.Sim.Snapshot(), stream);
+        stream.WriteByte(0x55);
+        Assert.That(stream.ToArray(), Is.EqualTo(new byte[] { 0xAA }.Concat(bytes).Append((byte)0x55)));
     }
 
     [Test]
