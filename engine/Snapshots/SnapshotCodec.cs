@@ -27,7 +27,8 @@ public static class SnapshotCodec
     /// <summary>The bytes of <see cref="Encode(SimulationSnapshot)"/>, written to <paramref name="stream"/> (left open) as they are made.</summary>
     public static void Encode(SimulationSnapshot snapshot, Stream stream)
     {
-        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        // BinaryWriter's own default encoding (UTF-8, no BOM, invalid text an error), with the stream left open.
+        using var w = new BinaryWriter(stream, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true), leaveOpen: true);
         w.Write(Magic);
         var options = OptionProperties();
         var writer = new Writer(w);
