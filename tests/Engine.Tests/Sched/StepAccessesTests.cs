@@ -31,6 +31,14 @@ public class StepAccessesTests
         Assert.That(accesses.Conflicts(firstStep), Is.False, "another element");
     }
 
+    /// <summary>
+    /// The recording is compiled in for this process unless it was started with <see cref="ReductionSwitch.Variable"/> =
+    /// off (the switch is set before the engine first reads it: `make test` runs the tests outside Explore that way).
+    /// </summary>
+    [Test]
+    public void Compiled_IsTheTestProcessSwitch() =>
+        Assert.That(StepAccesses.Compiled, Is.EqualTo(Environment.GetEnvironmentVariable(ReductionSwitch.Variable) != "off"));
+
     /// <summary>Page 0, lock 0, shared element 0 and slot 0 of a process are four different things.</summary>
     [Test]
     public void PagesLocksSharedElementsAndProcessSlots_AreKeyedApart()
