@@ -383,20 +383,32 @@ public sealed class Simulation
         if (outcome.Deadlock is { } why) _parts.Sanitizer.Report(ReportKind.VmBug, -1, $"run to completion: {why}");
     }
 
+    /// <summary>The values of <see cref="HistoryColumns"/>, one row per operation; written into one array of the row's size.</summary>
     private void Record(string op)
     {
-        var row = new List<double>
-        {
-            _parts.Scheduler.Step, ClockMs, _parts.Balloon.NumPages, _parts.Host.TargetPages, _parts.Host.Ballooned, _parts.Balloon.OutOfPuff,
-        };
+        var row = new double[HistoryColumnCount];
+        var zones = _parts.Node.Zones;
+        var (scheduler, balloon, host) = (_parts.Scheduler, _parts.Balloon, _parts.Host);
+        int at = 0;
+        foreach (double v in (ReadOnlySpan<double>)[scheduler.Step, ClockMs, balloon.NumPages, host.TargetPages, host.Ballooned, balloon.OutOfPuff])
+            row[at++] = v;
         // Summed over zones, as a plot of the whole guest's memory shows them.
-        row.Add(_parts.Node.Zones.Sum(z => z.ManagedPages));
-        for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row.Add(_parts.Node.Zones.Sum(z => z.Watermark[w]));
-        var blocks = FreeBlocks();
-        row.AddRange(blocks.Select(b => (double)b));
-        row.Add(Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0);
-        row.Add(Fragmentation.ZoneUnusable(_parts.Node.LargestZone, 9) / 1000.0);
-        row.AddRange(_parts.VmStat.Values().Select(v => (double)v));
-        _parts.History.Add(op, [.. row]);
+        for (int z = 0; z < zones.Count; z++)
+        {
+            var zone = zones[z];
+            int col = at;
+            row[col++] += zone.ManagedPages;
+            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[col++] += zone.Watermark[w];
+            for (int o = 0; o < Zone.MaxOrder; o++) row[col++] += zone.NrFree[o];
+        }
+        at += 4 + Zone.MaxOrder;
+        row[at++] = Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0;
+        row[at++] = Fragmentation.ZoneUnusable(_parts.Node.LargestZone, 9) / 1000.0;
+        _parts.VmStat.ValuesInto(row.AsSpan(at, VmStat.ValueCount));
+        _parts.History.Add(op, row);
     }
+
+    /// <summary>The length of a history row: 6 values of the simulation, managed pages and 3 watermarks, the free blocks of
+    /// each order, 2 fragmentation indexes, /proc/vmstat.</summary>
+    private const int HistoryColumnCount = 6 + 4 + Zone.MaxOrder + 2 + VmStat.ValueCount;
 }

@@ -45,12 +45,30 @@ internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
 
     public string[] Names() => [.. ZoneStats.Names, .. VmEvents.Names];
 
+    /// <summary>How many values <see cref="Values"/> has: the zone counters, then the events.</summary>
+    public const int ValueCount = (int)ZoneStat.Count + (int)VmEvent.Count;
+
     public long[] Values()
     {
-        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
-        var values = new long[(int)ZoneStat.Count + (int)VmEvent.Count];
-        for (int i = 0; i < (int)ZoneStat.Count; i++) values[i] = Global((ZoneStat)i);
-        for (int e = 0; e < (int)VmEvent.Count; e++) values[(int)ZoneStat.Count + e] = Shown((VmEvent)e);
+        ReadingAll();
+        var values = new long[ValueCount];
+        for (int i = 0; i < ValueCount; i++) values[i] = Value(i);
         return values;
     }
+
+    /// <summary><see cref="Values"/> written into <paramref name="into"/> (a history row), without an array of its own.</summary>
+    public void ValuesInto(Span<double> into)
+    {
+        ReadingAll();
+        for (int i = 0; i < ValueCount; i++) into[i] = Value(i);
+    }
+
+    /// <summary>Reading every counter and event: for partial-order reduction, ordered against every step.</summary>
+    private void ReadingAll()
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+    }
+
+    /// <summary>The <paramref name="i"/>-th of <see cref="Values"/>.</summary>
+    private long Value(int i) => i < (int)ZoneStat.Count ? Global((ZoneStat)i) : Shown((VmEvent)(i - (int)ZoneStat.Count));
 }
