@@ -220,7 +220,11 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
                 if (quiet) return false;
                 Report(pfn, $"pfn {pfn} is in no state: _count {pages.Count[pfn]}, not in a free block");
             }
-            if (quiet && lists.OnAList(pfn) && (OnFreeListSide(lists.Next(pfn)) || OnFreeListSide(lists.Prev(pfn)))) return false;
+            // Only where a link changed: a page whose links (and its neighbours' links to it) are as the last clean check
+            // left them links what it linked then, nothing free. A neighbour since freed moved lists, which marks this
+            // page; one turned buddy in place is found beside this page by its own block's check (FreePageLinked).
+            if (quiet && lists.LinkChanged(pfn) && lists.OnAList(pfn) && (OnFreeListSide(lists.Next(pfn)) || OnFreeListSide(lists.Prev(pfn))))
+                return false;
             pfn++;
         }
         return true;
