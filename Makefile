@@ -68,6 +68,9 @@ $(BUILD_STAMP): $(BUILD_INPUTS)
 # as the test project's runtimeconfig has it) and the rest without it (BALLOONSCRIPT_TEST_REDUCTION=off, as simulations
 # from Python run), which makes their page accesses about a fifth cheaper (tests/Engine.Tests/ReductionSwitch.cs).
 NUNIT_SPLIT := FullyQualifiedName~BalloonScript.Engine.Tests.Explore.
+# The package tests run as two pytest processes too, these files in the second (half of the suite's CPU time, the dask
+# cluster's tests among them): one process was the last suite to end, on one core while the others had finished.
+PYTEST_SECOND := test_cli.py test_sweep.py test_results.py test_v61.py test_pressure.py test_explore.py test_readme.py
 NUNIT_RUN    = $(DOTNET) test tests/Engine.Tests -c $(CONFIG) --no-build --nologo --filter "$(2)" \
 	  --logger "trx;LogFileName=$(1).trx" --logger "console;verbosity=minimal" \
 	  --results-directory $(RESULTS)/$(1) > $(RESULTS)/$(1).log 2>&1
@@ -79,18 +82,23 @@ test: deps build
 	BALLOONSCRIPT_TEST_REDUCTION=off $(call NUNIT_RUN,engine,$(subst ~,!~,$(NUNIT_SPLIT))) & engine_pid=$$!; \
 	$(PY) -m pytest tests/notebooks -p no:cacheprovider -q -rfEs \
 	  --junitxml=$(RESULTS)/notebooks.xml > $(RESULTS)/notebooks.log 2>&1 & notebooks_pid=$$!; \
-	$(PY) -m pytest tests/python -p no:cacheprovider -q -rfEs \
+	$(PY) -m pytest tests/python $(addprefix --ignore=tests/python/,$(PYTEST_SECOND)) -p no:cacheprovider -q -rfEs \
+	  --junitxml=$(RESULTS)/pytest-first.xml > $(RESULTS)/pytest-first.log 2>&1 & pytest_first_pid=$$!; \
+	$(PY) -m pytest $(addprefix tests/python/,$(PYTEST_SECOND)) -p no:cacheprovider -q -rfEs \
 	  --junitxml=$(RESULTS)/pytest.xml; pytest_rc=$$?; \
+	wait $$pytest_first_pid; pytest_first_rc=$$?; \
 	wait $$notebooks_pid; notebooks_rc=$$?; \
 	wait $$engine_pid; engine_rc=$$?; \
 	wait $$explore_pid; explore_rc=$$?; \
+	echo; cat $(RESULTS)/pytest-first.log; \
 	echo; cat $(RESULTS)/notebooks.log; \
 	echo; cat $(RESULTS)/engine.log; \
 	echo; cat $(RESULTS)/explore.log; \
 	echo; \
 	$(PY) tests/summarize.py --trx $(RESULTS)/engine/engine.trx --trx-rc $$engine_rc \
 	  --trx $(RESULTS)/explore/explore.trx --trx-rc $$explore_rc \
-	  --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc --junit $(RESULTS)/notebooks.xml --junit-rc $$notebooks_rc \
+	  --junit $(RESULTS)/pytest-first.xml --junit-rc $$pytest_first_rc --junit $(RESULTS)/pytest.xml --junit-rc $$pytest_rc \
+	  --junit $(RESULTS)/notebooks.xml --junit-rc $$notebooks_rc \
 	  --out $(RESULTS)/summary.txt
 
 # The long robustness run (issue 7): SOAK_OPS random operations over every design with the checks after each,
