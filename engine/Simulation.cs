@@ -387,21 +387,17 @@ public sealed class Simulation
     private void Record(string op)
     {
         var row = new double[HistoryColumnCount];
-        var zones = _parts.Node.Zones;
-        var (scheduler, balloon, host) = (_parts.Scheduler, _parts.Balloon, _parts.Host);
-        int at = 0;
-        foreach (double v in (ReadOnlySpan<double>)[scheduler.Step, ClockMs, balloon.NumPages, host.TargetPages, host.Ballooned, balloon.OutOfPuff])
-            row[at++] = v;
+        var (scheduler, balloon, host, zones) = (_parts.Scheduler, _parts.Balloon, _parts.Host, _parts.Node.Zones);
+        (row[0], row[1], row[2], row[3], row[4], row[5]) =
+            (scheduler.Step, ClockMs, balloon.NumPages, host.TargetPages, host.Ballooned, balloon.OutOfPuff);
         // Summed over zones, as a plot of the whole guest's memory shows them.
         for (int z = 0; z < zones.Count; z++)
         {
-            var zone = zones[z];
-            int col = at;
-            row[col++] += zone.ManagedPages;
-            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[col++] += zone.Watermark[w];
-            for (int o = 0; o < Zone.MaxOrder; o++) row[col++] += zone.NrFree[o];
+            row[6] += zones[z].ManagedPages;
+            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[7 + w - Zone.WmarkMin] += zones[z].Watermark[w];
         }
-        at += 4 + Zone.MaxOrder;
+        int at = 10;
+        foreach (long blocks in FreeBlocks()) row[at++] = blocks;
         row[at++] = Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0;
         row[at++] = Fragmentation.ZoneUnusable(_parts.Node.LargestZone, 9) / 1000.0;
         _parts.VmStat.ValuesInto(row.AsSpan(at, VmStat.ValueCount));

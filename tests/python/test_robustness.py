@@ -133,18 +133,14 @@ def test_item4_ctrl_c_stops_a_long_exploration_within_two_seconds():
 
 @pytest.fixture(scope="module")
 def fragmented(bs):
-    """An 8 GiB guest whose compact_memory takes most of a second, built once for the tests below."""
+    """An 8 GiB guest whose compact_memory takes most of a second, built once: each test below forks it (a copy of its
+    arrays, not a second build) and works on a guest of its own."""
     sim = bs.Simulation(memory_mib=8192, design="fixed", seed=1)
     sim.workload.anon(mib=5000)
     sim.workload.file(mib=1500)
     sim.workload.free(fraction=0.8, pattern="random", seed=2)
     sim.balloon.inflate(mib=800)
     return sim
-
-
-def fragmented_guest(fragmented):
-    """A guest of its own in the state of ``fragmented`` (a fork: a copy of its arrays, not a second build)."""
-    return fragmented.fork()
 
 
 def interrupted(call, after=0.05):
@@ -165,7 +161,7 @@ def interrupted(call, after=0.05):
 
 
 def test_item4_simulation_is_usable_and_consistent_after_an_interrupted_compact(bs, fragmented):
-    sim = fragmented_guest(fragmented)
+    sim = fragmented.fork()
     started = time.monotonic()
     assert interrupted(sim.compact), "compact() was stopped by Ctrl-C (it takes most of a second uninterrupted)"
     assert time.monotonic() - started < 0.05 + 0.5
@@ -222,7 +218,7 @@ def test_item5_one_simulation_shared_by_threads_is_serialised_and_stays_consiste
 
 
 def test_item5_a_reader_waits_for_the_running_call_of_its_simulation(fragmented):
-    sim = fragmented_guest(fragmented)
+    sim = fragmented.fork()
     compacting = threading.Thread(target=sim.compact)
     compacting.start()
     time.sleep(0.02)
@@ -232,7 +228,7 @@ def test_item5_a_reader_waits_for_the_running_call_of_its_simulation(fragmented)
 
 
 def test_item5_different_simulations_run_in_parallel(bs, fragmented):
-    big = fragmented_guest(fragmented)
+    big = fragmented.fork()
     small = bs.Simulation(memory_mib=16, design="legacy", seed=1)
     done = threading.Event()
     compacting = threading.Thread(target=lambda: (big.compact(), done.set()))
