@@ -89,6 +89,10 @@ internal sealed class PageLists : ISnapshotState
     /// giving back a list head is global.</summary>
     public void Track(StepAccesses? accesses) => _accesses = accesses;
 
+    /// <summary>Partial-order reduction records the accesses of each step: a path that moves many entries at once
+    /// (<see cref="TryTakeRun"/>, <see cref="TryMoveFirst"/>) takes its entry-by-entry form instead.</summary>
+    public bool Tracking => StepAccesses.Compiled && _accesses is not null;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetNext(int node, int next) => _links[2 * node] = next ^ Poison1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -166,6 +170,80 @@ internal sealed class PageLists : ISnapshotState
 
     /// <summary>list_move_tail: to the tail of another list.</summary>
     public bool MoveTail(int node, int head) => Unlink(node) && AddTail(node, head);
+
+    /// <summary>
+    /// <paramref name="first"/> taken off its list, then it and the pages after it, <paramref name="count"/> in all and
+    /// the others on no list, linked in PFN order between <paramref name="prev"/> and <paramref name="next"/>: the links
+    /// and change marks that <c>list_del(first)</c>, then <c>__list_add</c> of each page after the one before leave, each
+    /// CONFIG_DEBUG_LIST check passed, at one pass over the run (rmqueue_bulk chains the pages of a block it splits so).
+    /// False, and nothing changed, where one of those steps would report or a page is still on a list: the caller then
+    /// steps, and the step that finds it reports it.
+    /// </summary>
+    public bool TryTakeRun(int first, int count, int prev, int next)
+    {
+        if (Tracking || count <= 0 || !CanAddBetween(prev, next) || first == prev || first == next) return false;
+        int firstNext = Next(first), firstPrev = Prev(first);
+        if (IsPoison(firstNext) || IsPoison(firstPrev) || Next(firstPrev) != first || Prev(firstNext) != first
+            || firstNext == prev || firstNext == next || firstPrev == prev || firstPrev == next) return false;
+        int last = first + count - 1;
+        for (int p = first + 1; p <= last; p++)
+            if (!IsPoison(Next(p)) || !IsPoison(Prev(p))) return false;
+        Changed(firstPrev);
+        Changed(firstNext);
+        SetNext(firstPrev, firstNext);
+        SetPrev(firstNext, firstPrev);
+        Changed(prev);
+        Changed(next);
+        for (int p = first; p <= last; p++)
+        {
+            Changed(p);
+            SetNext(p, p == last ? next : p + 1);
+            SetPrev(p, p == first ? prev : p - 1);
+        }
+        SetNext(prev, first);
+        SetPrev(next, last);
+        return true;
+    }
+
+    /// <summary>
+    /// The first <paramref name="max"/> entries of the list at <paramref name="from"/> (all, if it has fewer) moved in
+    /// their order to between <paramref name="prev"/> and <paramref name="next"/> on another list: the links and change
+    /// marks that <c>list_del</c> of the first entry and <c>__list_add</c> of it after the one moved before, repeated,
+    /// leave, at one pass. Returns how many moved; 0, and nothing changed, where a step would report (the caller then
+    /// steps, and that step reports).
+    /// </summary>
+    public int TryMoveFirst(int from, int max, int prev, int next)
+    {
+        if (Tracking || max <= 0 || !CanAddBetween(prev, next) || from == prev || from == next) return 0;
+        int n = 0, last = from, node = Next(from);
+        while (n < max && node != from)
+        {
+            // Each entry as its list_del would find it: linked both ways, neither poison nor another list's head.
+            int after = Next(node);
+            if (IsPoison(node) || IsHead(node) || IsPoison(after) || Prev(node) != last || Prev(after) != node
+                || node == prev || node == next) return 0;
+            last = node;
+            node = after;
+            n++;
+        }
+        if (n == 0 || node == prev || node == next) return 0;
+        int first = Next(from);
+        for (int p = first; p != node; p = Next(p)) Changed(p);
+        Changed(node); // after the last one moved: its list_del changed this entry's prev
+        Changed(prev);
+        Changed(next);
+        SetNext(from, node);
+        SetPrev(node, from);
+        SetPrev(first, prev);
+        SetNext(last, next);
+        SetNext(prev, first);
+        SetPrev(next, last);
+        return n;
+    }
+
+    /// <summary>__list_add_valid for an entry between <paramref name="prev"/> and <paramref name="next"/>.</summary>
+    private bool CanAddBetween(int prev, int next) =>
+        !IsPoison(prev) && !IsPoison(next) && Prev(next) == prev && Next(prev) == next;
 
     /// <summary>
     /// list_rotate_to_front(<paramref name="node"/>, <paramref name="head"/>): rotate the list so that

@@ -6,7 +6,8 @@ namespace BalloonScript.Engine.PageAlloc;
 
 /// <summary>
 /// The buddy bookkeeping of mm/page_alloc.c that did not change from v3.16 to 6.1: <c>expand</c>, <c>page_is_buddy</c>,
-/// and <c>put_page_testzero</c> with its VM_BUG_ON. Each version's buddy allocator keeps one.
+/// <c>put_page_testzero</c> with its VM_BUG_ON, and rmqueue_bulk's order-0 pages from __rmqueue_smallest a block at a
+/// time. Each version's buddy allocator keeps one.
 /// </summary>
 internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanitizer)
 {
@@ -25,6 +26,59 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
             zone.NrFree.Add(high, 1);
             pages.SetPageOrder(pfn + size, high);
         }
+    }
+
+    /// <summary>
+    /// rmqueue_bulk's order-0 __rmqueue calls while __rmqueue_smallest serves them, a block at a time: the same state (links,
+    /// change marks, counters, page fields) as page by page. Where the smallest non-empty list of <paramref name="mt"/> is
+    /// order 0, its first entries move in their order to the per-cpu list; above order 0 the lists below are empty, so
+    /// the block at its head comes out page by page in PFN order, each split leaving the rest of the block on the lists
+    /// below, one block of each order. Takes at most <paramref name="max"/> pages and links them between
+    /// <paramref name="tail"/> (set to the last) and <paramref name="head"/>, the per-cpu list's: where v3.16's list_add
+    /// after the page before and 6.1's list_add_tail both put them on a sound list. Returns how many; 0 where the first
+    /// page should be taken by __rmqueue: no such list, partial-order reduction recording, or a list a step would report.
+    /// </summary>
+    public int RmqueueSmallestRun(Zone zone, int mt, int max, ref int tail, int head)
+    {
+        if (lists.Tracking) return 0; // before any access: the recorder sees only the page-by-page steps
+        int order = 0, freeList;
+        while (lists.Empty(freeList = zone.FreeList(order, mt)))
+            if (++order == Zone.MaxOrder) return 0;
+        int first = lists.Next(freeList);
+        if (order == 0)
+        {
+            int moved = lists.TryMoveFirst(freeList, max, tail, head);
+            for (int i = 0, p = first; i < moved; i++, p = lists.Next(p))
+            {
+                pages.RmvPageOrder(p);
+                pages.Index[p] = mt;
+                tail = p;
+            }
+            zone.NrFree.Add(0, -moved);
+            return moved;
+        }
+        // expand will add to every list below: each must be empty both ways, or its first list_add reports.
+        for (int o = 0; o < order; o++)
+            if (lists.Prev(zone.FreeList(o, mt)) != zone.FreeList(o, mt)) return 0;
+        int n = Math.Min(max, 1 << order);
+        if (!lists.TryTakeRun(first, n, tail, head)) return 0;
+        zone.NrFree.Add(order, -1);
+        for (int p = first; p < first + n; p++)
+        {
+            pages.RmvPageOrder(p);
+            pages.Index[p] = mt;
+        }
+        // What is left of the block, [n, 2^order), in aligned blocks of rising order, each alone on its list.
+        for (int o = 0, rest = n; rest < 1 << order; o++)
+        {
+            if ((rest & (1 << o)) == 0) continue;
+            lists.Add(first + rest, zone.FreeList(o, mt));
+            zone.NrFree.Add(o, 1);
+            pages.SetPageOrder(first + rest, o);
+            rest += 1 << o;
+        }
+        tail = first + n - 1;
+        return n;
     }
 
     /// <summary>page_is_buddy: a valid PFN, PageBuddy with exactly this order, in the same zone.</summary>

@@ -113,6 +113,9 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
         return -1;
     }
 
+    /// <summary>rmqueue_bulk's order-0 pages a block at a time (<see cref="FreeArea.RmqueueSmallestRun"/>).</summary>
+    public int RmqueueSmallestRun(Zone zone, int mt, int max, ref int tail, int head) => _area.RmqueueSmallestRun(zone, mt, max, ref tail, head);
+
     /// <summary>
     /// __rmqueue_fallback: largest block first, fallback types in table order; may steal the pageblock.
     /// </summary>

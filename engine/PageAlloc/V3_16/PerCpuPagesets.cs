@@ -100,19 +100,27 @@ internal sealed partial class PerCpuPagesets : IPerCpuPages, ISnapshotState
     /// <summary>
     /// rmqueue_bulk (v3.16): under zone-&gt;lock take up to <paramref name="count"/> pages with __rmqueue, each
     /// linked after the previous one (so the list keeps the order they came out in), and lower NR_FREE_PAGES by
-    /// the number taken. __rmqueue has already recorded each page's freepage migratetype.
+    /// the number taken. __rmqueue has already recorded each page's freepage migratetype. Where __rmqueue_smallest
+    /// would serve them, the pages of a block are taken at once (<see cref="FreeArea.RmqueueSmallestRun"/>).
     /// </summary>
     [Preemptible]
     private int RmqueueBulk(BuddyAllocator buddy, Zone zone, int count, int list, int mt)
     {
         zone.Lock.Lock();
-        int i;
-        for (i = 0; i < count; i++)
+        int i = 0, tail = list;
+        while (i < count)
         {
+            int taken = buddy.RmqueueSmallestRun(zone, mt, count - i, ref tail, list);
+            if (taken > 0)
+            {
+                i += taken;
+                continue;
+            }
             int pfn = buddy.Rmqueue(zone, 0, mt);
             if (pfn < 0) break;
-            _lists.Add(pfn, list);
-            list = pfn;
+            _lists.Add(pfn, tail);
+            tail = pfn;
+            i++;
         }
         zone.Stat.Add((int)ZoneStat.NrFreePages, -i);
         zone.Lock.Unlock();

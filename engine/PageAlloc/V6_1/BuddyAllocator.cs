@@ -141,6 +141,9 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
         }
     }
 
+    /// <summary>rmqueue_bulk's order-0 pages a block at a time (<see cref="FreeArea.RmqueueSmallestRun"/>).</summary>
+    public int RmqueueSmallestRun(Zone zone, int mt, int max, ref int tail, int head) => _area.RmqueueSmallestRun(zone, mt, max, ref tail, head);
+
     /// <summary>__rmqueue_smallest: the head of the first non-empty list of the type, order upwards; expand; the page's pcp migratetype recorded.</summary>
     public int RmqueueSmallest(Zone zone, int order, int mt)
     {

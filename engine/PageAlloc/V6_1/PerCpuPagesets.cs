@@ -142,18 +142,27 @@ internal sealed partial class PerCpuPagesets : IPerCpuPages, ISnapshotState
 
     /// <summary>
     /// rmqueue_bulk (6.1): under zone-&gt;lock up to <paramref name="count"/> blocks by __rmqueue, each added at the list's
-    /// tail (physical order); NR_FREE_PAGES drops by what was taken. Returns the blocks taken.
+    /// tail (physical order); NR_FREE_PAGES drops by what was taken. Returns the blocks taken. Order-0 pages that
+    /// __rmqueue_smallest would serve are taken a block at a time (<see cref="FreeArea.RmqueueSmallestRun"/>).
     /// </summary>
     [Preemptible]
     private int RmqueueBulk(BuddyAllocator buddy, Zone zone, int order, int count, int list, int mt, int allocFlags)
     {
         zone.Lock.Lock();
-        int i;
-        for (i = 0; i < count; i++)
+        int i = 0;
+        while (i < count)
         {
+            int tail = order == 0 && !_lists.Tracking ? _lists.Prev(list) : -1;
+            int taken = tail >= 0 ? buddy.RmqueueSmallestRun(zone, mt, count - i, ref tail, list) : 0;
+            if (taken > 0)
+            {
+                i += taken;
+                continue;
+            }
             int page = buddy.RmqueueLocked(zone, order, mt, allocFlags);
             if (page < 0) break;
             _lists.AddTail(page, list);
+            i++;
         }
         zone.Stat.Add((int)ZoneStat.NrFreePages, -((long)i << order));
         zone.Lock.Unlock();
