@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sanitizers;
 using BalloonScript.Engine.Snapshots;
 using NUnit.Framework;
@@ -125,6 +126,36 @@ public class RmqueueSmallestRunTests
             ForgetChanges(bulk);
             ForgetChanges(steps);
         }
+    }
+
+    /// <summary>
+    /// Through the allocator, per-cpu lists on: a hundred order-0 allocations (several refills, each a run) hand out each
+    /// zone's pages in the order __rmqueue_smallest gives them one at a time on a twin without the lists, and the full
+    /// check after finds every count and list as it should be.
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("v6.1")]
+    public void AllocPages_RefillsInRuns_HandOutWhatRmqueueSmallestHandsOut(string design)
+    {
+        var reference = new SimRig(TestOptions.Classic(64, 1, 1, design));
+        var rig = Rig(design, Fresh);
+        var allocated = new List<int>();
+        rig.Sim.RunKernelPaths("test", [new Engine.Sched.SimTask(0, 0, "test", () =>
+        {
+            for (int i = 0; i < 100; i++) allocated.Add(rig.Get<IPageAllocator>().AllocPages(0, Gfp.HighUserMovable));
+        })], null);
+        rig.Sim.CheckInvariants();
+
+        foreach (var zone in reference.Node.Zones)
+        {
+            var fromZone = allocated.Where(zone.Spans).ToList();
+            var expected = fromZone.Select(_ => IsV6_1(reference)
+                ? reference.Get<P6_1.BuddyAllocator>().RmqueueSmallest(zone, 0, zone.Types.Movable)
+                : reference.Get<P3_16.BuddyAllocator>().RmqueueSmallest(zone, 0, zone.Types.Movable)).ToList();
+            Assert.That(fromZone, Is.EqualTo(expected), zone.Name);
+        }
+        Assert.That(allocated, Has.Count.EqualTo(100).And.All.Not.Negative);
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
     /// <summary>
