@@ -283,7 +283,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
 
     private static List<int> Interleave(List<int> candidates, double fraction)
     {
-        var chosen = new List<int>();
+        var chosen = new List<int>((int)(candidates.Count * fraction) + 1);
         double acc = 0;
         foreach (int pfn in candidates)
         {
