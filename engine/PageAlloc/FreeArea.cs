@@ -22,10 +22,16 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
         {
             high--;
             size >>= 1;
-            lists.Add(pfn + size, zone.FreeList(high, mt));
-            zone.NrFree.Add(high, 1);
-            pages.SetPageOrder(pfn + size, high);
+            AddFreeBlock(zone, pfn + size, high, mt);
         }
+    }
+
+    /// <summary>A free block at the head of its order's list (list_add, nr_free++, set_page_order), as expand adds each half.</summary>
+    private void AddFreeBlock(Zone zone, int pfn, int order, int mt)
+    {
+        lists.Add(pfn, zone.FreeList(order, mt));
+        zone.NrFree.Add(order, 1);
+        pages.SetPageOrder(pfn, order);
     }
 
     /// <summary>
@@ -44,41 +50,36 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
         int order = 0, freeList;
         while (lists.Empty(freeList = zone.FreeList(order, mt)))
             if (++order == Zone.MaxOrder) return 0;
-        int first = lists.Next(freeList);
+        int first = lists.Next(freeList), taken;
         if (order == 0)
         {
-            int moved = lists.TryMoveFirst(freeList, max, tail, head);
-            for (int i = 0, p = first; i < moved; i++, p = lists.Next(p))
-            {
-                pages.RmvPageOrder(p);
-                pages.Index[p] = mt;
-                tail = p;
-            }
-            zone.NrFree.Add(0, -moved);
-            return moved;
+            taken = lists.TryMoveFirst(freeList, max, tail, head);
+            zone.NrFree.Add(0, -taken);
         }
-        // expand will add to every list below: each must be empty both ways, or its first list_add reports.
-        for (int o = 0; o < order; o++)
-            if (lists.Prev(zone.FreeList(o, mt)) != zone.FreeList(o, mt)) return 0;
-        int n = Math.Min(max, 1 << order);
-        if (!lists.TryTakeRun(first, n, tail, head)) return 0;
-        zone.NrFree.Add(order, -1);
-        for (int p = first; p < first + n; p++)
+        else
+        {
+            // expand will add to every list below: each must be empty both ways, or its first list_add reports.
+            for (int o = 0; o < order; o++)
+                if (lists.Prev(zone.FreeList(o, mt)) != zone.FreeList(o, mt)) return 0;
+            taken = Math.Min(max, 1 << order);
+            if (!lists.TryTakeRun(first, taken, tail, head)) return 0;
+            zone.NrFree.Add(order, -1);
+            // What is left of the block, [taken, 2^order), in aligned blocks of rising order, each alone on its list.
+            for (int o = 0, rest = taken; rest < 1 << order; o++)
+            {
+                if ((rest & (1 << o)) == 0) continue;
+                AddFreeBlock(zone, first + rest, o, mt);
+                rest += 1 << o;
+            }
+        }
+        // Each page taken as __rmqueue_smallest leaves it: rmv_page_order, set_freepage_migratetype.
+        for (int i = 0, p = first; i < taken; i++, p = lists.Next(p))
         {
             pages.RmvPageOrder(p);
             pages.Index[p] = mt;
+            tail = p;
         }
-        // What is left of the block, [n, 2^order), in aligned blocks of rising order, each alone on its list.
-        for (int o = 0, rest = n; rest < 1 << order; o++)
-        {
-            if ((rest & (1 << o)) == 0) continue;
-            lists.Add(first + rest, zone.FreeList(o, mt));
-            zone.NrFree.Add(o, 1);
-            pages.SetPageOrder(first + rest, o);
-            rest += 1 << o;
-        }
-        tail = first + n - 1;
-        return n;
+        return taken;
     }
 
     /// <summary>page_is_buddy: a valid PFN, PageBuddy with exactly this order, in the same zone.</summary>

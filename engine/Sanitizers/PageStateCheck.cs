@@ -133,7 +133,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         // false return leaves the summaries half-updated: the full check then recomputes them all.
         foreach (int block in changed)
         {
-            int start = block << BlockOrder, end = Math.Min(start + (1 << BlockOrder), pages.NrPages);
+            var (start, end) = BlockPages(block);
             var zone = node.ZoneOf(start);
             if (!zone.Spans(end - 1)) return false;
             AddFreeBlocks(zone, block, -1);
@@ -149,6 +149,13 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         foreach (var zone in node.Zones)
             if (!FreeBlocksAddUp(zone)) return false;
         return ContentAddsUp();
+    }
+
+    /// <summary>The PFNs [start, end) of MAX_ORDER block <paramref name="block"/> (the last one may be short).</summary>
+    private (int Start, int End) BlockPages(int block)
+    {
+        int start = block << BlockOrder;
+        return (start, Math.Min(start + (1 << BlockOrder), pages.NrPages));
     }
 
     /// <summary>
@@ -168,7 +175,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     {
         bool SeeBlock(int block)
         {
-            int start = block << BlockOrder, end = Math.Min(start + (1 << BlockOrder), pages.NrPages);
+            var (start, end) = BlockPages(block);
             long inBlocks = 0;
             return Scan(node.ZoneOf(start), start, end, pcpPages, quiet: true, ref inBlocks) && SeeBlockContent(block, start, end);
         }
