@@ -151,10 +151,12 @@ internal sealed partial class Lru(PageTable pages, PageLists lists, Node node, I
 
     /// <summary>
     /// pagevec_lru_move_fn (v3.16; 6.1 folio_batch_move_lru): each page through its move function under its zone's
-    /// lru_lock (taken once per run of same-zone pages), then release_pages drops the batch's references, freeing a page
-    /// whose last reference that was.
+    /// lru_lock (taken once per run of same-zone pages), then <see cref="ReleasePages"/> drops the batch's references.
     /// </summary>
+    // Never inlined: reached through the drain delegate, whose guarded devirtualization would inline it into the
+    // per-page callers (migrate_pages), crowding out what they inline themselves.
     [Preemptible]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void PagevecLruMove(List<int> pvec, bool activate)
     {
         if (pvec.Count == 0) return;
@@ -172,8 +174,46 @@ internal sealed partial class Lru(PageTable pages, PageLists lists, Node node, I
             else PagevecLruAddFn(zone, pfn);
         }
         locked!.LruLock.Unlock();
-        foreach (int pfn in pvec) PutPage(pfn);
+        ReleasePages(pvec);
         pvec.Clear();
+    }
+
+    /// <summary>
+    /// release_pages (v3.16 mm/swap.c; 6.1's does the same for order-0 pages, its relock every SWAP_CLUSTER_MAX pages
+    /// beyond a batch of 15): each page's reference dropped; a page whose last reference that was comes off its LRU list
+    /// under its zone's lru_lock, held across a run of such pages of one zone (page_off_lru: PG_active and
+    /// PG_unevictable go), loses PG_active (v3.16, "in case of parallel mark_page_accessed"; 6.1 clears it only with the
+    /// LRU flags, and a batch's page is on the LRU when the batch releases it) and is gathered with list_add, so that
+    /// after the unlock the gathered pages are freed last first (free_hot_cold_page_list(…, cold = false), 6.1
+    /// free_unref_page_list). The gathered pages take the places of the batch's first entries (the batch is emptied after).
+    /// </summary>
+    [Preemptible]
+    private void ReleasePages(List<int> pvec)
+    {
+        Zone? locked = null;
+        int gathered = 0;
+        for (int i = 0; i < pvec.Count; i++)
+        {
+            int pfn = pvec[i];
+            if (!buddy.PutPageTestzero(pfn)) continue;
+            if (pages.PageLru(pfn))
+            {
+                var zone = node.ZoneOf(pfn);
+                if (zone.LruLock != locked?.LruLock)
+                {
+                    if (locked is not null) locked.LruLock.Unlock();
+                    zone.LruLock.Lock();
+                }
+                locked = zone;
+                if (pages.PageLru(pfn)) DelPageFromLruList(zone, pfn, LruListOf(pfn));
+                else sanitizer.Report(ReportKind.VmBug, pfn, "VM_BUG_ON_PAGE(!PageLRU(page)) in release_pages");
+                pages.Clear(pfn, PG.Lru | PG.Unevictable);
+            }
+            pages.Clear(pfn, PG.Active);
+            pvec[gathered++] = pfn;
+        }
+        if (locked is not null) locked.LruLock.Unlock();
+        for (int i = gathered - 1; i >= 0; i--) buddy.FreePages(pvec[i], 0);
     }
 
     /// <summary>

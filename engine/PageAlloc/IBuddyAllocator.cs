@@ -32,6 +32,9 @@ internal partial interface IBuddyAllocator
     [Preemptible]
     void PutPage(int pfn, int order = 0);
 
+    /// <summary>put_page_testzero: drop a reference; true if it was the last (the caller frees the page).</summary>
+    bool PutPageTestzero(int pfn);
+
     /// <summary>zone_watermark_ok: could 2^order pages be taken from the zone and leave it above <paramref name="mark"/>?</summary>
     bool ZoneWatermarkOk(Zone zone, int order, long mark, int classzone, int allocFlags);
 

@@ -323,6 +323,8 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
         if (_area.PutPageTestzero(pfn)) FreePages(pfn, order);
     }
 
+    public bool PutPageTestzero(int pfn) => _area.PutPageTestzero(pfn);
+
     /// <summary>
     /// __isolate_free_page (v3.16): take a free block off the buddy lists for compaction, if the order-0
     /// watermark (low + 2^order) still holds; relabel big blocks' pageblocks MOVABLE. Caller holds zone-&gt;lock.

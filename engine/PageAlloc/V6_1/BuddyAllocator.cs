@@ -437,6 +437,8 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
         if (_area.PutPageTestzero(pfn)) FreePages(pfn, order);
     }
 
+    public bool PutPageTestzero(int pfn) => _area.PutPageTestzero(pfn);
+
     bool IBuddyAllocator.ZoneWatermarkOk(Zone zone, int order, long mark, int classzone, int allocFlags) =>
         ZoneWatermarkOk(zone, order, mark, classzone, allocFlags, zone.FreePages);
 
