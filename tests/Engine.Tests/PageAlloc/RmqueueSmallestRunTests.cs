@@ -75,8 +75,8 @@ public class RmqueueSmallestRunTests
 
     private static void AssertSameState(SimRig a, SimRig b)
     {
-        SameBytes.AssertEqual(SnapshotCodec.Encode(a.Sim.Snapshot()), SnapshotCodec.Encode(b.Sim.Snapshot()), "snapshots");
-        SameBytes.AssertEqual(a.Pages.Changes.Marks, b.Pages.Changes.Marks, "chunk marks");
+        SameArrays.AssertEqual(SnapshotCodec.Encode(a.Sim.Snapshot()), SnapshotCodec.Encode(b.Sim.Snapshot()), "snapshots");
+        SameArrays.AssertEqual(a.Pages.Changes.Marks, b.Pages.Changes.Marks, "chunk marks");
         Assert.That(a.Sanitizer.Reports, Is.Empty);
     }
 
@@ -173,7 +173,7 @@ public class RmqueueSmallestRunTests
         var before = SnapshotCodec.Encode(rig.Sim.Snapshot());
 
         Assert.That(TakeInRuns(rig, 31), Is.Empty);
-        SameBytes.AssertEqual(before, SnapshotCodec.Encode(rig.Sim.Snapshot()), "snapshot");
+        SameArrays.AssertEqual(before, SnapshotCodec.Encode(rig.Sim.Snapshot()), "snapshot");
 
         rig.Sim.WorkloadAnon(1);
         Assert.That(rig.Sanitizer.Reports.Where(r => r.Kind == ReportKind.ListCorruption).Select(r => r.Message),

@@ -7,7 +7,7 @@ namespace BalloonScript.Engine.Tests;
 /// one boxed element at a time: about 0.1 s for the snapshot of a 64 MiB guest (0.9 MB), where a vectorised comparison
 /// takes microseconds. On a difference the failure names the first index that differs, with both values.
 /// </summary>
-internal static class SameBytes
+internal static class SameArrays
 {
     public static void AssertEqual<T>(T[] expected, T[] actual, string what) where T : unmanaged, IEquatable<T>
     {
