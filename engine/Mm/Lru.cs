@@ -163,13 +163,7 @@ internal sealed partial class Lru(PageTable pages, PageLists lists, Node node, I
         Zone? locked = null;
         foreach (int pfn in pvec)
         {
-            var zone = node.ZoneOf(pfn);
-            if (zone.LruLock != locked?.LruLock) // 6.1 folio_lruvec_relock_irqsave: relock only for another lruvec
-            {
-                if (locked is not null) locked.LruLock.Unlock();
-                zone.LruLock.Lock();
-            }
-            locked = zone;
+            var zone = locked = RelockLru(locked, node.ZoneOf(pfn));
             if (activate) ActivatePageFn(zone, pfn);
             else PagevecLruAddFn(zone, pfn);
         }
@@ -196,24 +190,36 @@ internal sealed partial class Lru(PageTable pages, PageLists lists, Node node, I
         {
             int pfn = pvec[i];
             if (!buddy.PutPageTestzero(pfn)) continue;
+            var off = PG.Active;
             if (pages.PageLru(pfn))
             {
-                var zone = node.ZoneOf(pfn);
-                if (zone.LruLock != locked?.LruLock)
-                {
-                    if (locked is not null) locked.LruLock.Unlock();
-                    zone.LruLock.Lock();
-                }
-                locked = zone;
+                var zone = locked = RelockLru(locked, node.ZoneOf(pfn));
                 if (pages.PageLru(pfn)) DelPageFromLruList(zone, pfn, LruListOf(pfn));
                 else sanitizer.Report(ReportKind.VmBug, pfn, "VM_BUG_ON_PAGE(!PageLRU(page)) in release_pages");
-                pages.Clear(pfn, PG.Lru | PG.Unevictable);
+                off |= PG.Lru | PG.Unevictable;
             }
-            pages.Clear(pfn, PG.Active);
+            pages.Clear(pfn, off);
             pvec[gathered++] = pfn;
         }
         if (locked is not null) locked.LruLock.Unlock();
         for (int i = gathered - 1; i >= 0; i--) buddy.FreePages(pvec[i], 0);
+    }
+
+    /// <summary>
+    /// The relock of pagevec_lru_move_fn and release_pages (v3.16 "if (pagezone != zone)", 6.1 folio_lruvec_relock_irqsave):
+    /// <paramref name="zone"/>'s lru_lock is held from here, <paramref name="locked"/>'s dropped first if it is another lock
+    /// (from v4.8 a node's zones share one). Returns <paramref name="zone"/>.
+    /// </summary>
+    [Preemptible]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Zone RelockLru(Zone? locked, Zone zone)
+    {
+        if (zone.LruLock != locked?.LruLock)
+        {
+            if (locked is not null) locked.LruLock.Unlock();
+            zone.LruLock.Lock();
+        }
+        return zone;
     }
 
     /// <summary>
