@@ -282,10 +282,11 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     /// <summary>
     /// The first PFN of [<paramref name="from"/>, <paramref name="end"/>) that is a buddy head or referenced (<paramref name="end"/> if
     /// none): what no page inside a free block may be. Searched a vector at a time: after an operation most of a changed
-    /// block can be free.
+    /// block can be free. An order-0 block has no page past its head: no search at all (after an interleaved free, most).
     /// </summary>
     private static int NextBusy(ReadOnlySpan<int> mapCount, ReadOnlySpan<int> count, int from, int end)
     {
+        if (from >= end) return end;
         int head = mapCount[from..end].IndexOf(PageTable.PageBuddyMapcountValue);
         int referenced = count[from..end].IndexOfAnyExcept(0);
         int first = head < 0 ? referenced : referenced < 0 ? head : Math.Min(head, referenced);
@@ -385,10 +386,8 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         var content = pages.Content.AsSpan();
         for (int pfn = 0; pfn < content.Length; pfn++)
         {
-            // Most pages hold no data: jump over the runs of zeros with a vector search.
-            int skip = content[pfn..].IndexOfAnyExcept(0L);
-            if (skip < 0) break;
-            pfn += skip;
+            pfn = NextWithData(content, pfn);
+            if (pfn < 0) break;
             if (See(content[pfn], pfn, maxToken, swapSlot: -1) != 0)
             {
                 live++;
@@ -402,6 +401,21 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             sanitizer.Report(ReportKind.DataCorruption, -1, $"{liveTokens} pages of data should exist but {live} pages hold data: {liveTokens - live} lost");
     }
 
+    /// <summary>
+    /// The first page from <paramref name="i"/> on that holds data (-1: none). Pages without data (free, ballooned) come
+    /// in runs, jumped over with a vector search; pages with data are read one by one, as a search per page cost more
+    /// than the rest of the look at it (6.5 against 1.4 ns a page where every page holds data, 3.2 against 0.8 where every
+    /// other one does).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int NextWithData(ReadOnlySpan<long> content, int i)
+    {
+        if (content[i] != 0) return i;
+        if (i + 1 < content.Length && content[i + 1] != 0) return i + 1;
+        int skip = content[i..].IndexOfAnyExcept(0L);
+        return skip < 0 ? -1 : i + skip;
+    }
+
     /// <summary>The block's tokens counted and hashed into its summary; false if one was never handed out.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool SeeBlockContent(int block, int start, int end)
@@ -410,10 +424,8 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         var content = pages.Content.AsSpan()[start..end];
         for (int i = 0; i < content.Length; i++)
         {
-            // Pages without data (free, ballooned) are jumped over a vector at a time, as in CheckContent.
-            int skip = content[i..].IndexOfAnyExcept(0L);
-            if (skip < 0) break;
-            i += skip;
+            i = NextWithData(content, i);
+            if (i < 0) break;
             long t = content[i];
             if (t < 0 || t > contents.MaxToken) return false;
             n++;
