@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Swap;
@@ -104,6 +105,8 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     /// A page the workload can free now, not under writeback (truncate would wait for the write): a mapped anonymous
     /// page, a page-cache page still in its file (not being truncated already), a slab page still in use.
     /// </summary>
+    // Inlined always: the workload's scan for what it may free asks it of every page of the guest.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Freeable(int pfn) => !pages.Test(pfn, PG.Writeback) && (PageKind)pages.Kind[pfn] switch
     {
         PageKind.Anon => pages.PageMapped(pfn),

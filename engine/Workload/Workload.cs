@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Reclaim;
@@ -129,10 +130,11 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
             if ((only == PageKind.Free || pages.Kind[pfn] == (byte)only) && munmap.Freeable(pfn)) candidates.Add(pfn);
         var chosen = Choose(candidates, fraction, pattern, seed);
         // What each chosen page is now: another CPU may change it before its turn comes (Munmap.FreeChosen).
-        var was = chosen.Select(pfn => (pages.Mapping[pfn], pages.Index[pfn])).ToArray();
+        var was = new (int Mapping, int Index)[chosen.Count];
+        for (int i = 0; i < was.Length; i++) was[i] = (pages.Mapping[chosen[i]], pages.Index[chosen[i]]);
         int freed = 0;
         for (int i = 0; i < chosen.Count && !signal.Pending; i++)
-            if (munmap.FreeChosen(chosen[i], was[i].Item1, was[i].Item2)) freed++;
+            if (munmap.FreeChosen(chosen[i], was[i].Mapping, was[i].Index)) freed++;
         return freed;
     }
 
@@ -285,7 +287,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     {
         var chosen = new List<int>((int)(candidates.Count * fraction) + 1);
         double acc = 0;
-        foreach (int pfn in candidates)
+        foreach (int pfn in CollectionsMarshal.AsSpan(candidates))
         {
             acc += fraction;
             if (acc >= 1.0 - 1e-9)
