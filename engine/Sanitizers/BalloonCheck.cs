@@ -151,7 +151,8 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// <summary>
     /// <see cref="CheckPage"/> over [<paramref name="from"/>, <paramref name="to"/>), skipping the chunks where every page
     /// is neither marked (listed, parked, untold), nor of the balloon kind, nor held by the host: no finding is about
-    /// such a page, and most of memory is such pages (vector searches, instead of one page at a time).
+    /// such a page, and most of memory is such pages (vector searches, instead of one page at a time). In a chunk that
+    /// mixes them (a balloon inflated into the holes of fragmented memory), such pages are passed over one by one.
     /// </summary>
     // The loops over memory are optimised from their first call: the full check runs once per guest (and after a
     // restore), too rarely for tiered compilation to reach them before it is over.
@@ -172,7 +173,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
             for (int pfn = chunk; pfn < chunk + n; pfn++)
             {
                 if (allListedHeld) CheckListedMovable(pfn);
-                else CheckPage(pfn);
+                else if (_marks[pfn] != 0 || kind[pfn] == (byte)PageKind.Balloon || ballooned[pfn] != 0) CheckPage(pfn);
             }
         }
     }
@@ -186,12 +187,13 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         bool inBalloon = listed || offListMarked;
         if (offListMarked) _isolated[pfn >> BlockOrder]++;
         if (listed) CheckListedMovable(pfn);
-        if (host.IsBallooned(pfn) && !(inBalloon && balloonKind))
+        bool held = host.IsBallooned(pfn);
+        if (held && !(inBalloon && balloonKind))
         {
             if (Found(ReportKind.HostMismatch, pfn))
                 sanitizer.Report(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
         }
-        else if (!host.IsBallooned(pfn) && inBalloon && balloonKind && (_marks[pfn] & Untold) == 0 && Found(ReportKind.HostMismatch, pfn))
+        else if (!held && inBalloon && balloonKind && (_marks[pfn] & Untold) == 0 && Found(ReportKind.HostMismatch, pfn))
             sanitizer.Report(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
         if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn) && (_marks[pfn] & Parked) == 0 && Found(ReportKind.PageLeak, pfn))
             sanitizer.Report(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
