@@ -5,11 +5,11 @@ two startup stubs, then the writer stops). So this puts together what does work:
 (``DOTNET_PerfMapEnabled=3``) for where the method's optimised code lies, and the JIT's own listing of that code with
 its bytes (``DOTNET_JitDisasm``, ``DOTNET_JitDisasmWithCodeBytes``), from which each instruction's offset follows.
 
-    /usr/bin/python3 bench/annotate.py MigratePages -- dotnet run -c Release --no-build --project bench -- \\
-        --filter '*CompactionBenchmarks*' --job short --inProcess
+    /usr/bin/python3 bench/annotate.py MigratePages -- \\
+        dotnet bench/bin/Release/net10.0/BalloonScript.Bench.dll --filter '*CompactionBenchmarks*' --job short --inProcess
 
 runs the command under ``perf record`` and prints the method's hottest instructions, each after the one before it
-(a sample lands on the instruction after one that stalled: a load that missed shows on its successor). ``--all``
+(a sample lands on the instruction after one that stalled: a load waited on shows on its successor). ``--all``
 prints the whole listing with each instruction's share. The listing is the JIT's: inlined callees are part of it,
 without source lines, so read it beside the C#. Needs ``perf`` (Debian's linux-perf) and sampling rights (root, or
 ``kernel.perf_event_paranoid`` ≤ 1). The method's code is found by size: of the listings of optimised code (Tier1,
@@ -22,6 +22,7 @@ import bisect
 import collections
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -153,6 +154,9 @@ def main(argv=None) -> int:
         p.error(f"--top must be at least 1, got {args.top}")
     if args.frequency < 1:
         p.error(f"--frequency must be at least 1, got {args.frequency}")
+    if shutil.which("perf") is None:
+        print("perf not found: install Debian's linux-perf (apt-get install linux-perf)", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
         before = set(Path("/tmp").glob("perf-*.map"))
         data, listing = record(args.method, command, Path(tmp), args.frequency)
