@@ -178,7 +178,9 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Compiled in tiers, unlike the loop above: called page by page, it soon reaches the optimised tier, where
+    // profile-guided optimisation inlines the design's identity test; its findings are reported out of line, so that the
+    // look at a page sets up no room for building their messages.
     private void CheckPage(int pfn)
     {
         bool listed = (_marks[pfn] & Listed) != 0;
@@ -190,25 +192,41 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         bool held = host.IsBallooned(pfn);
         if (held && !(inBalloon && balloonKind))
         {
-            if (Found(ReportKind.HostMismatch, pfn))
-                sanitizer.Report(ReportKind.HostMismatch, pfn, $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
+            if (Found(ReportKind.HostMismatch, pfn)) ReportHeldOutside(pfn);
         }
         else if (!held && inBalloon && balloonKind && (_marks[pfn] & Untold) == 0 && Found(ReportKind.HostMismatch, pfn))
-            sanitizer.Report(ReportKind.HostMismatch, pfn, $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
+            ReportNeverTold(pfn);
         if (balloonKind && !inBalloon && !pages.PageBuddy(pfn) && !lists.OnAList(pfn) && (_marks[pfn] & Parked) == 0 && Found(ReportKind.PageLeak, pfn))
-            sanitizer.Report(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
-                ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
-                : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
+            ReportLeaked(pfn);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportHeldOutside(int pfn) => sanitizer.Report(ReportKind.HostMismatch, pfn,
+        $"the host holds pfn {pfn} as ballooned, but the guest has it as {(PageKind)pages.Kind[pfn]} outside the balloon ({pages.DumpPage(pfn)})");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportNeverTold(int pfn) => sanitizer.Report(ReportKind.HostMismatch, pfn,
+        $"pfn {pfn} is in the guest's balloon, but the host was never told ({pages.DumpPage(pfn)})");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportLeaked(int pfn) => sanitizer.Report(ReportKind.PageLeak, pfn, pages.Count[pfn] > 0
+        ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
+        : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
+
     /// <summary>A page on the balloon list compaction can isolate again (else a <c>balloon_unmovable</c> finding).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Never inlined into the page loop (compiled optimised at once, without a profile): on its own it is compiled in tiers
+    // and profile-guided optimisation inlines the design's ListedPageMovable behind a test of its type (a 512 MiB inflation's
+    // check 0.2-0.3 ms faster, about a tenth of it).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void CheckListedMovable(int pfn)
     {
         // Each message is built only for a new finding: a standing one (legacy's stranded pages) is found at every check.
-        if (!balloon.ListedPageMovable(pfn) && Found(ReportKind.BalloonUnmovable, pfn))
-            sanitizer.Report(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
+        if (!balloon.ListedPageMovable(pfn) && Found(ReportKind.BalloonUnmovable, pfn)) ReportUnmovable(pfn);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportUnmovable(int pfn) =>
+        sanitizer.Report(ReportKind.BalloonUnmovable, pfn, $"pfn {pfn} is on the balloon list but can never be isolated again ({pages.DumpPage(pfn)})");
 
     /// <summary>The blocks of the PFNs parked in some CPU's pagevec or gathered by a sleeping fill_balloon, ascending.</summary>
     private List<int> ParkedOrUntoldBlocks()
