@@ -88,7 +88,10 @@ def report(listing: Listing, per: collections.Counter, total: int, top: int, eve
     n = sum(per.values())
     lines = [f"{listing.name} ({listing.tier}, {listing.size} bytes): {n} of {total} samples"
              f" ({100 * n / max(total, 1):.1f} %)"]
-    share = lambda k: f"{per[k]:6d} {100 * per[k] / max(n, 1):5.1f} %"
+
+    def share(k):
+        return f"{per[k]:6d} {100 * per[k] / max(n, 1):5.1f} %"
+
     if everything:
         lines += [f"{share(k)}  {o:5x}  {t}" for k, (o, t) in enumerate(listing.instructions)]
     else:
@@ -143,7 +146,7 @@ def main(argv=None) -> int:
     argv, command = argv[:split], argv[split + 1:]
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 usage="%(prog)s [options] METHOD -- COMMAND [ARG ...]")
-    p.add_argument("method", help="the method, as DOTNET_JitDisasm takes it (MigratePages, Migration:MigratePages, Free*)")
+    p.add_argument("method", help="the method, as DOTNET_JitDisasm takes it: MigratePages, *Migration:MigratePages (a class needs its namespace or a *), Free*")
     p.add_argument("--top", type=int, default=30, help="how many instructions to print (default 30)")
     p.add_argument("--all", action="store_true", help="the whole listing, each instruction with its share")
     p.add_argument("--frequency", type=int, default=5000, help="perf's sampling frequency, Hz (default 5000)")
