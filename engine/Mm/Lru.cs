@@ -180,6 +180,9 @@ internal sealed partial class Lru(PageTable pages, PageLists lists, Node node, I
     /// LRU flags, and a batch's page is on the LRU when the batch releases it) and is gathered with list_add, so that
     /// after the unlock the gathered pages are freed last first (free_hot_cold_page_list(…, cold = false), 6.1
     /// free_unref_page_list). The gathered pages take the places of the batch's first entries (the batch is emptied after).
+    /// A page found off the LRU once the lock is held is v3.16's VM_BUG_ON_PAGE(!PageLRU), reported in every design: 6.1
+    /// has no such check and would lruvec_del_folio it regardless. Without a corruption it cannot happen (the count was
+    /// zero, so nobody could have taken the page off meanwhile); 6.1 source read in 6.1.78's mm/swap.c.
     /// </summary>
     [Preemptible]
     private void ReleasePages(List<int> pvec)
