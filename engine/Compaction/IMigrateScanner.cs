@@ -28,6 +28,13 @@ internal partial interface IMigrateScanner
     int IsolateMigratepagesRange(CompactControl cc, int lowPfn, int endPfn);
 
     /// <summary>
+    /// compact_zone's next turns that would each only pass over a pageblock, taken at once; the pageblocks passed over.
+    /// Only v3.16's isolate_migratepages takes one pageblock a turn (<see cref="V3_16.MigrateScanner"/>); later ones pass
+    /// over unsuitable pageblocks in their own loop, within one turn (none here).
+    /// </summary>
+    int PassOverUnsuitablePageblocks(Zone zone, CompactControl cc) => 0;
+
+    /// <summary>
     /// Whether compact_finished sees the scanners met, by the test of this scanner's version: it has to match how
     /// <see cref="IsolateMigratepages"/> moves, or compact_zone can loop with neither scanner moving.
     /// </summary>

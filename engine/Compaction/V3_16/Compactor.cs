@@ -164,6 +164,7 @@ internal sealed partial class Compactor(Node node, PageLists lists, Scheduler sc
 
         while ((ret = CompactFinished(zone, cc)) == CompactStatus.Continue)
         {
+            if (migrateScanner.PassOverUnsuitablePageblocks(zone, cc) > 0) continue;
             var isolated = migrateScanner.IsolateMigratepages(zone, cc);
             if (isolated == IsolateMigrate.Abort)
             {

@@ -3,6 +3,7 @@ using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Compaction.V3_16;
@@ -15,7 +16,7 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// </summary>
 [KernelPart("migrate scanner", PartVersion.V3_16)]
 internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, Lru lru, Scheduler scheduler, FatalSignal signal, VmStat vmstat,
-    CompactLocking locking, IScannerIsolation balloon) : IMigrateScanner
+    CompactLocking locking, IScannerIsolation balloon, SimClock clock) : IMigrateScanner
 {
     /// <summary>
     /// isolate_migratepages (v3.16): scan from cc-&gt;migrate_pfn to the end of its pageblock, unless that
@@ -35,6 +36,46 @@ internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, L
         if (lowPfn == 0 || cc.Contended) return IsolateMigrate.Abort;
         cc.MigratePfn = lowPfn;
         return IsolateMigrate.Success;
+    }
+
+    /// <summary>
+    /// compact_zone's turns (v3.16) from here on while each would only pass over a pageblock: one skip-marked or, in async
+    /// mode, not MOVABLE, whole below the free scanner. Such a turn of <see cref="IsolateMigratepages"/> isolates nothing,
+    /// passes no preemption point and changes nothing compact_finished reads but the migrate PFN, so the turns are
+    /// taken at once: each block's update_pageblock_skip, compact_migrate_scanned counted once a block, the accesses of
+    /// one turn (the throttle's and acct_isolated's), the migrate PFN past the last block. None when the turn would
+    /// throttle, reschedule or scan pages (then <see cref="IsolateMigratepages"/> takes it). A direct compaction that
+    /// fails starts from the zone start again and passes over every block it marked: thousands of turns a THP fault.
+    /// Returns the pageblocks passed over.
+    /// </summary>
+    public int PassOverUnsuitablePageblocks(Zone zone, CompactControl cc)
+    {
+        int pfn = cc.MigratePfn;
+        // A scan that starts in pageblock 0, or within a block, checks its first block differently: left to the turn.
+        if (pfn < zone.StartPfn || (pfn & (Zone.PageblockNrPages - 1)) != 0 || pfn >> Zone.PageblockOrder == 0) return 0;
+        if (!PassedOver(zone, cc, pfn, out bool setUnsuitable)) return 0;
+        if (TooManyIsolated(zone) || clock.NeedResched()) return 0;
+        int blocks = 0;
+        do
+        {
+            cc.UpdatePageblockSkip(pfn, nrIsolated: 0, setUnsuitable, migrateScanner: true);
+            pfn += Zone.PageblockNrPages;
+            blocks++;
+        } while (!signal.Pending && PassedOver(zone, cc, pfn, out setUnsuitable));
+        AcctIsolated(zone, cc);
+        vmstat.Count(VmEvent.CompactMigrateScanned, blocks);
+        cc.MigratePfn = pfn;
+        return blocks;
+    }
+
+    /// <summary>Whether a turn from <paramref name="pfn"/> (a pageblock start) would pass over its block; and whether it would mark it skipped.</summary>
+    private static bool PassedOver(Zone zone, CompactControl cc, int pfn, out bool setUnsuitable)
+    {
+        setUnsuitable = true;
+        if (pfn + Zone.PageblockNrPages > cc.FreePfn || !zone.Spans(pfn)) return false;
+        if (!cc.IsolationSuitable(pfn)) return true;
+        setUnsuitable = false;
+        return cc.Mode == MigrateMode.Async && !MigrateAsyncSuitable(zone.GetPageblockMigratetype(pfn));
     }
 
     [Preemptible]

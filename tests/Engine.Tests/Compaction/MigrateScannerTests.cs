@@ -4,6 +4,7 @@ using BalloonScript.Engine.Migrate;
 using BalloonScript.Engine.Migrate.V3_16;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Time;
 using BalloonScript.Engine.Vmstat;
 using NUnit.Framework;
 
@@ -198,5 +199,71 @@ public class MigrateScannerTests
         Assert.That(rig.Event(VmEvent.PgmigrateSuccess), Is.GreaterThan(0), "compaction went on once pages were put back");
         Assert.That(cc.Contended, Is.False);
         Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// A guest whose zone, from its second pageblock on, has <paramref name="skipped"/> skip-marked pageblocks, then as
+    /// many UNMOVABLE ones, then a MOVABLE one to scan; and a direct compaction's control (order 9) at the second block.
+    /// </summary>
+    private static (Rig Rig, Zone Zone, CompactControl Cc) SkippedThenUnmovable(int skipped, MigrateMode mode, SimulationOptions? options = null)
+    {
+        var rig = Rig.Create(options ?? TestOptions.Classic(64, seed: 1)).FragmentedAnon();
+        var zone = rig.Node.LargestZone;
+        int first = MigrateScanner.AlignUp(zone.StartPfn + 1, Zone.PageblockNrPages);
+        for (int b = 0; b < skipped; b++) zone.PageblockSkip[zone.PageblockIndex(first + b * Zone.PageblockNrPages)] = true;
+        for (int b = skipped; b < 2 * skipped; b++) zone.SetPageblockMigratetype(first + b * Zone.PageblockNrPages, MigrateType.Unmovable);
+        var cc = new CompactControl(rig.Get<PageLists>(), zone, 9, MigrateType.Movable, mode, ignoreSkipHint: false)
+        {
+            MigratePfn = first,
+            FreePfn = zone.EndPfn & ~(Zone.PageblockNrPages - 1),
+        };
+        return (rig, zone, cc);
+    }
+
+    /// <summary>What a turn-by-turn compaction and the pass-over must leave alike.</summary>
+    private static object State(Rig rig, Zone zone, CompactControl cc) => (cc.MigratePfn, cc.NrMigratepages,
+        string.Join(",", zone.CompactCachedMigratePfn), string.Join("", zone.PageblockSkip.Select(s => s ? 1 : 0)),
+        rig.Event(VmEvent.CompactMigrateScanned), rig.Event(VmEvent.CompactIsolated), string.Join(",", zone.Stat.Save()));
+
+    [TestCase(true, 8, 16)]
+    [TestCase(false, 8, 8)]
+    public void PassOverUnsuitablePageblocks_v3_16_IsWhatTheTurnsOneByOneDo(bool async, int skipped, int passed)
+    {
+        var mode = async ? MigrateMode.Async : MigrateMode.SyncLight;
+        var (rig, zone, cc) = SkippedThenUnmovable(skipped, mode);
+        var (turns, turnsZone, turnsCc) = SkippedThenUnmovable(skipped, mode);
+        var scanner = rig.Get<IMigrateScanner>();
+        var turnScanner = turns.Get<IMigrateScanner>();
+
+        int blocks = rig.RunOnCpu0(() => scanner.PassOverUnsuitablePageblocks(zone, cc));
+        for (int t = 0; t < passed; t++)
+            Assert.That(turns.RunOnCpu0(() => turnScanner.IsolateMigratepages(turnsZone, turnsCc)), Is.EqualTo(IsolateMigrate.Success));
+
+        Assert.That(blocks, Is.EqualTo(passed), "async also passes over the UNMOVABLE blocks, sync scans them");
+        Assert.That(turnsCc.NrMigratepages, Is.Zero, "the turns passed over");
+        Assert.That(State(rig, zone, cc), Is.EqualTo(State(turns, turnsZone, turnsCc)));
+        Assert.That(rig.RunOnCpu0(() => scanner.PassOverUnsuitablePageblocks(zone, cc)), Is.Zero, "the next block is scanned");
+    }
+
+    [Test]
+    public void PassOverUnsuitablePageblocks_v3_16_LeavesATurnThatWouldRescheduleOrThrottle()
+    {
+        // need_resched (a 1 µs slice, HZ=1000, the path run past the first tick): the turn's compact_should_abort acts.
+        var ticking = TestOptions.Classic(64, seed: 1) with { Hz = 1000, TimesliceMs = 0.001 };
+        var (rig, zone, cc) = SkippedThenUnmovable(8, MigrateMode.Async, ticking);
+        var clock = rig.Get<SimClock>();
+        int passed = rig.RunOnCpu0(() =>
+        {
+            for (int i = 0; i < 1_000_000 && !clock.NeedResched(); i++) rig.Scheduler.Preempt("the path runs on"); // time passes
+            return clock.NeedResched() ? rig.Get<IMigrateScanner>().PassOverUnsuitablePageblocks(zone, cc) : -1;
+        });
+        Assert.That(passed, Is.Zero);
+
+        // too_many_isolated: the turn throttles (async gives up).
+        var (crowded, crowdedZone, crowdedCc) = SkippedThenUnmovable(8, MigrateMode.Async);
+        crowded.IsolateLruPages(crowdedZone, int.MaxValue);
+        Assert.That(MigrateScanner.TooManyIsolated(crowdedZone));
+        Assert.That(crowded.RunOnCpu0(() => crowded.Get<IMigrateScanner>().PassOverUnsuitablePageblocks(crowdedZone, crowdedCc)), Is.Zero);
+        Assert.That(crowdedCc.MigratePfn, Is.EqualTo(cc.MigratePfn), "nothing passed over");
     }
 }
