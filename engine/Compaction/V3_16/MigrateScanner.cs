@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Balloon;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Migrate;
@@ -42,9 +43,9 @@ internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, L
     /// compact_zone's turns (v3.16) from here on while each would only pass over a pageblock: one skip-marked or, in async
     /// mode, not MOVABLE, whole below the free scanner. Such a turn of <see cref="IsolateMigratepages"/> isolates nothing,
     /// passes no preemption point and changes nothing compact_finished reads but the migrate PFN, so the turns are
-    /// taken at once: each block's update_pageblock_skip, compact_migrate_scanned counted once a block, the accesses of
-    /// one turn (the throttle's and acct_isolated's), the migrate PFN past the last block. None when the turn would
-    /// throttle, reschedule or scan pages (then <see cref="IsolateMigratepages"/> takes it). A direct compaction that
+    /// taken at once: what their update_pageblock_skip calls leave, compact_migrate_scanned counted once a block, the
+    /// accesses of one turn (the throttle's and acct_isolated's), the migrate PFN past the last block. None when the turn
+    /// would throttle, reschedule or scan pages (then <see cref="IsolateMigratepages"/> takes it). A direct compaction that
     /// fails starts from the zone start again and passes over every block it marked: thousands of turns a THP fault.
     /// Returns the pageblocks passed over.
     /// </summary>
@@ -55,20 +56,19 @@ internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, L
         if (pfn < zone.StartPfn || (pfn & (Zone.PageblockNrPages - 1)) != 0 || pfn >> Zone.PageblockOrder == 0) return 0;
         if (!PassedOver(zone, cc, pfn, out bool setUnsuitable)) return 0;
         if (TooManyIsolated(zone) || clock.NeedResched()) return 0;
-        int blocks = 0;
-        do
-        {
-            cc.UpdatePageblockSkip(pfn, nrIsolated: 0, setUnsuitable, migrateScanner: true);
-            pfn += Zone.PageblockNrPages;
-            blocks++;
-        } while (!signal.Pending && PassedOver(zone, cc, pfn, out setUnsuitable));
+        int blocks = 1;
+        for (; PassedOver(zone, cc, pfn + Zone.PageblockNrPages, out bool next); blocks++) (pfn, setUnsuitable) = (pfn + Zone.PageblockNrPages, next);
+        // The turns' update_pageblock_skip: a block passed over for its skip bit has it set already, and the cached
+        // migrate position only moves up, so the last block's update leaves what all of them would.
+        cc.UpdatePageblockSkip(pfn, nrIsolated: 0, setUnsuitable, migrateScanner: true);
         AcctIsolated(zone, cc);
         vmstat.Count(VmEvent.CompactMigrateScanned, blocks);
-        cc.MigratePfn = pfn;
+        cc.MigratePfn = pfn + Zone.PageblockNrPages;
         return blocks;
     }
 
     /// <summary>Whether a turn from <paramref name="pfn"/> (a pageblock start) would pass over its block; and whether it would mark it skipped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool PassedOver(Zone zone, CompactControl cc, int pfn, out bool setUnsuitable)
     {
         setUnsuitable = true;
