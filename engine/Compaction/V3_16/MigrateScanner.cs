@@ -45,8 +45,9 @@ internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, L
     /// passes no preemption point and changes nothing compact_finished reads but the migrate PFN, so the turns are
     /// taken at once: what their update_pageblock_skip calls leave, compact_migrate_scanned counted once a block, the
     /// accesses of one turn (the throttle's and acct_isolated's), the migrate PFN past the last block. None when the turn
-    /// would throttle, reschedule or scan pages (then <see cref="IsolateMigratepages"/> takes it). A direct compaction that
-    /// fails starts from the zone start again and passes over every block it marked: thousands of turns a THP fault.
+    /// would throttle, reschedule or scan pages (then <see cref="IsolateMigratepages"/> takes it). A Ctrl-C arriving during
+    /// the run is seen by the compact_finished after it, microseconds later. A direct compaction that fails starts from
+    /// the zone start again and passes over every block it marked: thousands of turns a THP fault.
     /// Returns the pageblocks passed over.
     /// </summary>
     public int PassOverUnsuitablePageblocks(Zone zone, CompactControl cc)
