@@ -52,6 +52,8 @@ ROWS = {
     "bytes_per_page": ("memory per simulated page: RSS growth of building a 16 GiB guest / 4 Mi pages", "≤ 16 B",
                        "the kernel's struct page: 64 B"),
     "bytes_per_page_used": ("the same after populating 12 GiB and freeing half (for information)", "", ""),
+    "canonical_8g": ("the canonical experiment (make demo's) on an 8 GiB guest, legacy: the guest, compact_memory, then an "
+                     "order-9 fault per pageblock with direct compaction (wall, engine warm; for information)", "", ""),
     "explore_schedule": ("one explored random schedule of `deflate-vs-isolate` (legacy), one host thread, its CPUs as continuations (ExploreBenchmarks)",
                          "≤ 50 µs (20,000 /s)", ""),
     "explore_schedule_all": ("the same on every host CPU (one search per CPU), per schedule (ExploreBenchmarks; for information)", "", ""),
@@ -153,6 +155,15 @@ pages = 16384 * 256
 print(json.dumps({"booted": (booted - before) / pages, "used": (used - before) / pages}))
 """
 
+CANONICAL = """
+import json, time
+from balloonscript import experiments as ex
+ex.canonical("legacy", memory_mib=128, seed=1)   # the engine loaded and its paths compiled
+t = time.perf_counter()
+ex.canonical("legacy", memory_mib=8192, seed=1)
+print(json.dumps({"wall": time.perf_counter() - t}))
+"""
+
 
 EXPLORE = """
 import json, time
@@ -185,7 +196,8 @@ def timed_make(target: str) -> float:
 def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
     """Samples (lists) per row key, measured here."""
     samples = {"page_map_first": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [], "small_op_64g": [],
-               "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [], **{key: [] for key in EXPLORE_ROWS}}
+               "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [], "canonical_8g": [],
+               **{key: [] for key in EXPLORE_ROWS}}
     for _ in range(runs):
         pm = child(PAGE_MAP.format(later=20))
         samples["page_map_first"].append(pm["first"])
@@ -198,6 +210,7 @@ def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
         b = child(BYTES_PER_PAGE)
         samples["bytes_per_page"].append(b["booted"])
         samples["bytes_per_page_used"].append(b["used"])
+        samples["canonical_8g"].append(child(CANONICAL)["wall"])
         for key, value in child(EXPLORE).items():
             samples[key].append(value)
     if with_make:
