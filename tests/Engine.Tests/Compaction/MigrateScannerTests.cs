@@ -263,7 +263,8 @@ public class MigrateScannerTests
         var (crowded, crowdedZone, crowdedCc) = SkippedThenUnmovable(8, MigrateMode.Async);
         crowded.IsolateLruPages(crowdedZone, int.MaxValue);
         Assert.That(MigrateScanner.TooManyIsolated(crowdedZone));
+        int from = crowdedCc.MigratePfn;
         Assert.That(crowded.RunOnCpu0(() => crowded.Get<IMigrateScanner>().PassOverUnsuitablePageblocks(crowdedZone, crowdedCc)), Is.Zero);
-        Assert.That(crowdedCc.MigratePfn, Is.EqualTo(cc.MigratePfn), "nothing passed over");
+        Assert.That(crowdedCc.MigratePfn, Is.EqualTo(from), "nothing passed over");
     }
 }
