@@ -245,6 +245,48 @@ public class MigrateScannerTests
         Assert.That(rig.RunOnCpu0(() => scanner.PassOverUnsuitablePageblocks(zone, cc)), Is.Zero, "the next block is scanned");
     }
 
+    /// <summary>
+    /// Random mixes of skip-marked, UNMOVABLE and plain MOVABLE pageblocks, a random free scanner position and mode: from
+    /// every block, the pass-over leaves what as many turns of isolate_migratepages leave (the guest restored between).
+    /// </summary>
+    [Test]
+    public void PassOverUnsuitablePageblocks_v3_16_AnyMixOfBlocks_IsTheTurnsOneByOne()
+    {
+        var rig = Rig.Create(64).FragmentedAnon();
+        var zone = rig.Node.LargestZone;
+        var scanner = rig.Get<IMigrateScanner>();
+        var lists = rig.Get<PageLists>();
+        var rng = new Random(7);
+        int first = MigrateScanner.AlignUp(zone.StartPfn + 1, Zone.PageblockNrPages), passedSome = 0;
+        for (int round = 0; round < 40; round++)
+        {
+            var mode = rng.Next(2) == 0 ? MigrateMode.Async : MigrateMode.SyncLight;
+            for (int pfn = first; pfn + Zone.PageblockNrPages <= zone.EndPfn; pfn += Zone.PageblockNrPages)
+            {
+                zone.PageblockSkip[zone.PageblockIndex(pfn)] = rng.Next(3) > 0;
+                zone.SetPageblockMigratetype(pfn, rng.Next(3) == 0 ? MigrateType.Unmovable : MigrateType.Movable);
+            }
+            int from = first + rng.Next((zone.EndPfn - first) / Zone.PageblockNrPages) * Zone.PageblockNrPages;
+            int freePfn = from + rng.Next(1, (zone.EndPfn - from) / Zone.PageblockNrPages + 1) * Zone.PageblockNrPages;
+            CompactControl Control() => new(lists, zone, 9, MigrateType.Movable, mode, ignoreSkipHint: false) { MigratePfn = from, FreePfn = freePfn };
+            var before = rig.Sim.Snapshot();
+
+            var cc = Control();
+            int blocks = rig.RunOnCpu0(() => scanner.PassOverUnsuitablePageblocks(zone, cc));
+            var passedOver = State(rig, zone, cc);
+            rig.Sim.Restore(before);
+            var turnsCc = Control();
+            for (int t = 0; t < blocks; t++)
+                Assert.That(rig.RunOnCpu0(() => scanner.IsolateMigratepages(zone, turnsCc)), Is.EqualTo(IsolateMigrate.Success), $"round {round}, turn {t}");
+
+            Assert.That(turnsCc.NrMigratepages, Is.Zero, $"round {round}: the turns passed over");
+            Assert.That(passedOver, Is.EqualTo(State(rig, zone, turnsCc)), $"round {round}: {blocks} blocks from pfn {from}, {mode}");
+            rig.Sim.Restore(before);
+            if (blocks > 0) passedSome++;
+        }
+        Assert.That(passedSome, Is.GreaterThan(10), "most rounds start on a block passed over");
+    }
+
     [Test]
     public void PassOverUnsuitablePageblocks_v3_16_LeavesATurnThatWouldRescheduleOrThrottle()
     {
