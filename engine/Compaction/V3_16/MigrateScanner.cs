@@ -73,7 +73,18 @@ internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, L
     private static bool PassedOver(Zone zone, CompactControl cc, int pfn, out bool setUnsuitable)
     {
         setUnsuitable = true;
-        if (pfn + Zone.PageblockNrPages > cc.FreePfn || !zone.Spans(pfn)) return false;
+        return pfn + Zone.PageblockNrPages <= cc.FreePfn && zone.Spans(pfn) && PageblockPassedOver(zone, cc, pfn, out setUnsuitable);
+    }
+
+    /// <summary>
+    /// isolate_migratepages_range's look at a pageblock as the scan enters it (v3.16): passed over if isolation recently
+    /// failed there (its skip bit), or in async mode if it is not MOVABLE, which leaves it unmarked
+    /// (<paramref name="setUnsuitable"/> false: set_unsuitable for update_pageblock_skip).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool PageblockPassedOver(Zone zone, CompactControl cc, int pfn, out bool setUnsuitable)
+    {
+        setUnsuitable = true;
         if (!cc.IsolationSuitable(pfn)) return true;
         setUnsuitable = false;
         return cc.Mode == MigrateMode.Async && !MigrateAsyncSuitable(zone.GetPageblockMigratetype(pfn));
@@ -123,14 +134,9 @@ internal sealed partial class MigrateScanner(PageTable pages, PageLists lists, L
             if (lastPageblockNr != pageblockNr)
             {
                 lastPageblockNr = pageblockNr;
-                if (!cc.IsolationSuitable(lowPfn))
+                if (PageblockPassedOver(zone, cc, lowPfn, out bool marked))
                 {
-                    lowPfn = NextPageblock(lowPfn);
-                    continue;
-                }
-                if (cc.Mode == MigrateMode.Async && !MigrateAsyncSuitable(zone.GetPageblockMigratetype(lowPfn)))
-                {
-                    setUnsuitable = false;
+                    setUnsuitable &= marked;
                     lowPfn = NextPageblock(lowPfn);
                     continue;
                 }
