@@ -28,8 +28,18 @@ internal sealed class PageStateChecks(PageTable pages, Sanitizer sanitizer, stri
     public bool FreePagesPrepare(int pfn, int order)
     {
         if ((pages.Mapping[pfn] & MappingTable.PageMappingFlags) != 0) pages.Mapping[pfn] = 0;
-        int n = 1 << order;
-        if (order == 0 || !AllPagesClean(pfn, n, PG.CheckAtFree))
+        if (order != 0) return FreeBlockPrepare(pfn, 1 << order);
+        if (!FreePageOk(pfn)) return false;
+        ClearPages(pfn, 1);
+        return true;
+    }
+
+    // Out of line: the order-0 paths that inline FreePagesPrepare (put_page, free_hot_cold_page) stay within the JIT's
+    // inlining budget, so that their list operations are inlined too.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool FreeBlockPrepare(int pfn, int n)
+    {
+        if (!AllPagesClean(pfn, n, PG.CheckAtFree))
         {
             int bad = 0;
             for (int p = pfn; p < pfn + n; p++)
@@ -60,11 +70,19 @@ internal sealed class PageStateChecks(PageTable pages, Sanitizer sanitizer, stri
     /// </summary>
     public bool PrepNewPage(int pfn, int order)
     {
-        if (order == 0 || !AllPagesClean(pfn, 1 << order, PG.CheckAtPrep))
-            for (int p = pfn; p < pfn + (1 << order); p++)
-                if (!NewPageOk(p)) return false;
+        if (order == 0 ? !NewPageOk(pfn) : !NewBlockOk(pfn, 1 << order)) return false;
         pages.Private[pfn] = 0;
         pages.Count[pfn] = 1;
+        return true;
+    }
+
+    /// <summary>check_new_page on each page of a high-order block (out of line, as <see cref="FreeBlockPrepare"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool NewBlockOk(int pfn, int n)
+    {
+        if (!AllPagesClean(pfn, n, PG.CheckAtPrep))
+            for (int p = pfn; p < pfn + n; p++)
+                if (!NewPageOk(p)) return false;
         return true;
     }
 

@@ -39,8 +39,9 @@ internal sealed partial class Scheduler : ISnapshotState
     private readonly List<int> _preemptions = [];
     [NotState("empty between runs")]
     private readonly List<SimTask> _woken = [];
+    /// <summary>The tasks of the running run (an array: <see cref="AnyWaitingOn"/> reads it at every lock-release check).</summary>
     [NotState("set for one run")]
-    private IReadOnlyList<SimTask> _tasks = [];
+    private SimTask[] _tasks = [];
     private readonly FatalSignal _signal;
     [NotState("set for one run")]
     private IScheduleStrategy? _strategy;
@@ -433,15 +434,16 @@ internal sealed partial class Scheduler : ISnapshotState
     /// <summary>True if some blocked path waits for <paramref name="lockObject"/> (spin_is_contended).</summary>
     public bool AnyWaitingOn(object lockObject)
     {
-        // Indexed, not foreach: an interface's enumerator is boxed, and this runs at every lock-release check.
-        for (int i = 0; i < _tasks.Count; i++)
+        for (int i = 0; i < _tasks.Length; i++)
             if (!_tasks[i].Done && ReferenceEquals(_tasks[i].WaitingOn, lockObject)) return true;
         return false;
     }
 
+    private static SimTask[] AsArray(IReadOnlyList<SimTask> tasks) => tasks as SimTask[] ?? [.. tasks];
+
     private void RunInline(IReadOnlyList<SimTask> tasks)
     {
-        _tasks = tasks;
+        _tasks = AsArray(tasks);
         try
         {
             foreach (var t in tasks)
@@ -473,7 +475,7 @@ internal sealed partial class Scheduler : ISnapshotState
 
     private void RunSwitching(IReadOnlyList<SimTask> tasks, IScheduleStrategy strategy, bool continuations)
     {
-        _tasks = tasks;
+        _tasks = AsArray(tasks);
         _strategy = strategy;
         _sleepSets = (strategy as DfsStrategy)?.SleepSets;
         _sleepSets?.Begin();
@@ -752,7 +754,7 @@ internal sealed partial class Scheduler : ISnapshotState
     private List<SimTask> CollectRunnable()
     {
         _runnable.Clear();
-        for (int i = 0; i < _tasks.Count; i++) // indexed: no boxed enumerator at every preemption point
+        for (int i = 0; i < _tasks.Length; i++)
             if (_tasks[i].Runnable) _runnable.Add(_tasks[i]);
         return _runnable;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
@@ -65,21 +66,28 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
     {
         for (int bad = -1; ; )
         {
-            int pfn;
-            if (order == 0 && pcp is not null) pfn = pcp.Rmqueue(this, zone, mt);
-            else
-            {
-                zone.Lock.Lock();
-                pfn = Rmqueue(zone, order, mt);
-                if (pfn >= 0) zone.Stat.Add((int)ZoneStat.NrFreePages, -(1 << order));
-                zone.Lock.Unlock();
-            }
+            int pfn = order == 0 && pcp is not null ? pcp.Rmqueue(this, zone, mt) : RmqueueLocked(zone, order, mt);
             if (pfn < 0 || pfn == bad) return -1;
             zone.Stat.Add((int)ZoneStat.NrAllocBatch, -(1 << order)); // the fair policy's batch, spent by every allocation
             vmstat.Count(VmEvent.PgallocDma + zone.Index, 1 << order); // __count_zone_vm_events(PGALLOC), before prep_new_page
             if (Checks.PrepNewPage(pfn, order)) return pfn;
             bad = pfn;
         }
+    }
+
+    /// <summary>
+    /// buffered_rmqueue's branch without the per-cpu layer: <c>__rmqueue</c> under zone-&gt;lock. Out of line, so that the
+    /// order-0 path through the per-cpu list stays within the JIT's inlining budget where it is inlined.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [Preemptible]
+    private int RmqueueLocked(Zone zone, int order, int mt)
+    {
+        zone.Lock.Lock();
+        int pfn = Rmqueue(zone, order, mt);
+        if (pfn >= 0) zone.Stat.Add((int)ZoneStat.NrFreePages, -(1 << order));
+        zone.Lock.Unlock();
+        return pfn;
     }
 
     /// <summary>__rmqueue: smallest block of the type; else fallback; else MIGRATE_RESERVE.</summary>
@@ -306,6 +314,8 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
     /// free_one_page (v3.16): __free_one_page under zone-&gt;lock; NR_FREE_PAGES rises unless ISOLATE. A free reaching
     /// the buddy lists zeroes <c>zone-&gt;pages_scanned</c>: the zone is reclaimable again (zone_reclaimable).
     /// </summary>
+    // Out of line, as RmqueueLocked: put_page's order-0 path through the per-cpu list inlines the rest.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     [Preemptible]
     public void FreeOnePage(Zone zone, int pfn, int order, int mt)
     {
