@@ -155,6 +155,13 @@ internal sealed class PageLists : ISnapshotState
     /// <summary>list_add_tail: insert before <paramref name="head"/>.</summary>
     public bool AddTail(int node, int head) => Insert(node, Prev(head), head);
 
+    /// <summary>list_add_tail if <paramref name="tail"/>, else list_add: one insertion where it is inlined, not two.</summary>
+    public bool Add(int node, int head, bool tail)
+    {
+        int prev = tail ? Prev(head) : head, next = tail ? head : Next(head);
+        return Insert(node, prev, next);
+    }
+
     /// <summary>list_del: unlink and poison.</summary>
     public bool Del(int node)
     {

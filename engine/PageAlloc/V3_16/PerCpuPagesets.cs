@@ -148,8 +148,7 @@ internal sealed partial class PerCpuPagesets : IPerCpuPages, ISnapshotState
         int cpu = _scheduler.Current.Cpu;
         var pcp = Pcp(zone, cpu);
         _irqsOff.Enter(cpu, cpu);
-        if (cold) _lists.AddTail(pfn, pcp.Lists[mt]);
-        else _lists.Add(pfn, pcp.Lists[mt]);
+        _lists.Add(pfn, pcp.Lists[mt], tail: cold);
         pcp.Count++;
         if (pcp.Count >= pcp.High)
         {
