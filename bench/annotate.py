@@ -14,6 +14,11 @@ prints the whole listing with each instruction's share. The listing is the JIT's
 without source lines, so read it beside the C#. Needs ``perf`` (Debian's linux-perf) and sampling rights (root, or
 ``kernel.perf_event_paranoid`` ≤ 1). The method's code is found by size: of the listings of optimised code (Tier1,
 Tier1-OSR, FullOpts) the one whose bytes add up to a perf-map entry of that method.
+
+``--calls`` runs the command without ``perf`` and prints what each optimised compilation of the method calls, with
+the number of call sites of each callee: a small helper there (a list operation, a page-field accessor) is one the
+JIT did not inline, most often because the method ran out of inlining budget on a cold branch that could go out of
+line (put_page's high-order free, BENCHMARKS.md "seventeenth session").
 """
 from __future__ import annotations
 
@@ -62,6 +67,35 @@ def parse_listings(text: str) -> list[Listing]:
     return listings
 
 
+def callee(operand: str) -> str:
+    """The method a call's operand names: ``[Ns.C:M(int):this]`` (direct), ``[r11]Ns.I:M(int):this`` (through a
+    register: the name after the brackets), or a runtime helper's bare name."""
+    if not operand.startswith("["):
+        return operand
+    depth = 0
+    for i, c in enumerate(operand):   # the bracket that closes the first: generic names hold brackets of their own
+        depth += {"[": 1, "]": -1}.get(c, 0)
+        if depth == 0:
+            return operand[1:i] if i == len(operand) - 1 else operand[i + 1:]
+    return operand
+
+
+def calls(listing: Listing) -> collections.Counter:
+    """The methods ``listing`` calls, counted per call site."""
+    return collections.Counter(callee(text.split(None, 1)[1]) for _, text in listing.instructions if text.startswith("call "))
+
+
+def calls_report(listings: list[Listing]) -> str:
+    """Each optimised listing's callees, most call sites first."""
+    reports = []
+    for listing in listings:
+        if listing.tier in OPTIMISED:
+            sites = calls(listing)
+            reports.append("\n".join([f"{listing.name} ({listing.tier}, {listing.size} bytes): {sum(sites.values())} calls"]
+                                     + [f"{n:6d}  {callee}" for callee, n in sites.most_common()]))
+    return "\n\n".join(reports) or "no optimised listing of that method (did it run long enough to be optimised?)"
+
+
 def perf_map_entries(text: str, name: str) -> list[tuple[int, int, str]]:
     """(start, size, symbol) of the perf map's entries for ``Class:Method`` (the map writes ``Class::Method(``)."""
     cls, _, method = name.rpartition(":")
@@ -102,11 +136,15 @@ def report(listing: Listing, per: collections.Counter, total: int, top: int, eve
     return "\n".join(lines)
 
 
+def listing_env(method: str, listing: Path) -> dict:
+    """The environment in which the JIT writes its listings of ``method``, with their code bytes, to ``listing``."""
+    return {**os.environ, "DOTNET_JitDisasm": method, "DOTNET_JitDisasmWithCodeBytes": "1", "DOTNET_JitStdOutFile": str(listing)}
+
+
 def record(method: str, command: list[str], workdir: Path, frequency: int) -> tuple[Path, Path]:
     """Run ``command`` under perf record with the perf map and the method's listings on; their files."""
     listing = workdir / "listing.txt"
-    env = {**os.environ, "DOTNET_PerfMapEnabled": "3", "DOTNET_EnableWriteXorExecute": "0",
-           "DOTNET_JitDisasm": method, "DOTNET_JitDisasmWithCodeBytes": "1", "DOTNET_JitStdOutFile": str(listing)}
+    env = {**listing_env(method, listing), "DOTNET_PerfMapEnabled": "3", "DOTNET_EnableWriteXorExecute": "0"}
     data = workdir / "perf.data"
     subprocess.run(["perf", "record", "-F", str(frequency), "-o", str(data), "--", *command], env=env, check=True)
     return data, listing
@@ -150,6 +188,7 @@ def main(argv=None) -> int:
     p.add_argument("--top", type=int, default=30, help="how many instructions to print (default 30)")
     p.add_argument("--all", action="store_true", help="the whole listing, each instruction with its share")
     p.add_argument("--frequency", type=int, default=5000, help="perf's sampling frequency, Hz (default 5000)")
+    p.add_argument("--calls", action="store_true", help="no profile: what each optimised compilation of the method calls")
     args = p.parse_args(argv)
     if not command:
         p.error("give the command to profile after --")
@@ -157,6 +196,15 @@ def main(argv=None) -> int:
         p.error(f"--top must be at least 1, got {args.top}")
     if args.frequency < 1:
         p.error(f"--frequency must be at least 1, got {args.frequency}")
+    if args.calls:
+        with tempfile.TemporaryDirectory(prefix="annotate-") as tmp:
+            listing = Path(tmp) / "listing.txt"
+            subprocess.run(command, env=listing_env(args.method, listing), check=True)
+            if not listing.exists():
+                print(f"the JIT listed no method matching {args.method!r}", file=sys.stderr)
+                return 1
+            print(calls_report(parse_listings(listing.read_text())))
+        return 0
     if shutil.which("perf") is None:
         print("perf not found: install Debian's linux-perf (apt-get install linux-perf)", file=sys.stderr)
         return 1

@@ -95,3 +95,33 @@ def test_bad_arguments_are_usage_errors_naming_the_argument(argv, message, capsy
         annotate.main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+# An optimised listing with calls: direct ones (a generic name holds brackets), a runtime helper, one through a register.
+CALLS = """\
+; Assembly listing for method Ns.Outer:Free(int):this (Tier1)
+; Tier1 code
+
+G_M000_IG01:                ;; offset=0x0000
+       E800000000           call     [Ns.Lists:Changed(int):this]
+       E800000000           call     [Ns.Lists:Changed(int):this]
+       E800000000           call     [System.SpanHelpers:Fill[ubyte](byref,ulong,ubyte)]
+       E800000000           call     CORINFO_HELP_RNGCHKFAIL
+       41FF13               call     [r11]Ns.IBuddy:PutPage(int,int):this
+       C3                   ret
+ 
+; Total bytes of code 24
+"""
+
+
+def test_calls_are_counted_per_callee_for_the_optimised_listings_only():
+    text = annotate.calls_report(annotate.parse_listings(LISTING + "\n" + CALLS))
+    assert text.splitlines() == [
+        "Ns.Outer:Work (Tier1, 10 bytes): 0 calls",
+        "",
+        "Ns.Outer:Free (Tier1, 24 bytes): 5 calls",
+        "     2  Ns.Lists:Changed(int):this",
+        "     1  System.SpanHelpers:Fill[ubyte](byref,ulong,ubyte)",
+        "     1  CORINFO_HELP_RNGCHKFAIL",
+        "     1  Ns.IBuddy:PutPage(int,int):this",
+    ]
