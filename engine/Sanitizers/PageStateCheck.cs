@@ -411,8 +411,10 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     private static int NextWithData(ReadOnlySpan<long> content, int i)
     {
         if (content[i] != 0) return i;
-        if (i + 1 < content.Length && content[i + 1] != 0) return i + 1;
-        int skip = content[i..].IndexOfAnyExcept(0L);
+        if (++i == content.Length) return -1;
+        if (content[i] != 0) return i;
+        if (++i == content.Length) return -1;
+        int skip = content[i..].IndexOfAnyExcept(0L); // from the first page not read yet
         return skip < 0 ? -1 : i + skip;
     }
 
