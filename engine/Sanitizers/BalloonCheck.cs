@@ -62,6 +62,9 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// <summary>Every link of the list the last check walked was doubly consistent (next's prev is the page): see <see cref="Relist"/>.</summary>
     private bool _consistent;
 
+    /// <summary>The list the last check walked was empty: no page is marked (see <see cref="Relist"/>).</summary>
+    private bool _listEmpty;
+
     [NotState("scratch of one check")]
     private readonly List<int> _way = [];
 
@@ -78,17 +81,17 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
     /// that check marked (<see cref="PageChanges"/>), so the next check may look at those only, as it would have there.
     /// </summary>
     public object Save() =>
-        (_standing.ToArray(), (byte[])_marks.Clone(), (int[])_isolated.Clone(), _lastParkedOrUntold.ToArray(), _clean, _consistent, _mapping);
+        (_standing.ToArray(), (byte[])_marks.Clone(), (int[])_isolated.Clone(), _lastParkedOrUntold.ToArray(), _clean, _consistent, _listEmpty, _mapping);
 
     public void Restore(object saved)
     {
-        var (standing, marks, isolated, lastParkedOrUntold, clean, consistent, mapping) =
-            (((ReportKind, long)[], byte[], int[], int[], bool, bool, int))saved;
+        var (standing, marks, isolated, lastParkedOrUntold, clean, consistent, listEmpty, mapping) =
+            (((ReportKind, long)[], byte[], int[], int[], bool, bool, bool, int))saved;
         _standing.Clear();
         _standing.UnionWith(standing);
         marks.CopyTo(_marks, 0);
         isolated.CopyTo(_isolated, 0);
-        (_lastParkedOrUntold, _clean, _consistent, _mapping) = ([.. lastParkedOrUntold], clean, consistent, mapping);
+        (_lastParkedOrUntold, _clean, _consistent, _listEmpty, _mapping) = ([.. lastParkedOrUntold], clean, consistent, listEmpty, mapping);
     }
 
     /// <summary>Entries of the balloon list the last check walked: all of them, or (after an operation) the part the operation changed.</summary>
@@ -142,7 +145,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         (_standing, _found) = (_found, _standing);
         _found.Clear();
         lists.ForgetLinkChanges(changed);
-        (_clean, _mapping, _lastParkedOrUntold) = (intact, dev.Mapping, parkedOrUntold);
+        (_clean, _mapping, _lastParkedOrUntold, _listEmpty) = (intact, dev.Mapping, parkedOrUntold, lists.Empty(dev.Pages));
     }
 
     /// <summary>Pages a finding can be about, in chunks: runs with no balloon page, no mark and no ballooned frame are skipped.</summary>
@@ -329,6 +332,8 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
             (prev, node) = (node, lists.Next(node));
         }
         if (!intact) return false;
+        // An empty list, and empty at the last check: no page was marked then or now (a workload with no balloon yet).
+        if (_listEmpty && Walked == 0) return true;
         // The marked pages of the last list not passed have left it.
         foreach (int pfn in lists.LinkChangesIn(blocks)) _marks[pfn] = (byte)((_marks[pfn] & Passed) != 0 ? Listed : 0);
         return true;

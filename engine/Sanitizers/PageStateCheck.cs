@@ -272,7 +272,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
             // Only where a link changed: a page whose links (and its neighbours' links to it) are as the last clean check
             // left them links what it linked then, nothing free. A neighbour since freed moved lists, which marks this
             // page; one turned buddy in place is found beside this page by its own block's check (FreePageLinked).
-            if (quiet && lists.LinkChanged(pfn) && lists.OnAList(pfn) && (OnFreeListSide(lists.Next(pfn)) || OnFreeListSide(lists.Prev(pfn))))
+            if (quiet && lists.LinkChanged(pfn) && lists.OnAList(pfn) && (OnFreeListSide(mapCount, lists.Next(pfn)) || OnFreeListSide(mapCount, lists.Prev(pfn))))
                 return false;
             pfn++;
         }
@@ -305,9 +305,17 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         ? FreeListHeads().TryGetValue(node, out var list) && list.Zone == zone && list.Order == order
         : pages.PageBuddy(node) && pages.PageOrder(node) == order && zone.Spans(node);
 
-    /// <summary>A free block or a free list's head (what a page that is not free must not be linked to).</summary>
-    private bool OnFreeListSide(int node) => !PageLists.IsPoison(node)
-        && (lists.IsHead(node) ? FreeListHeads().ContainsKey(node) : pages.PageBuddy(node));
+    /// <summary>
+    /// A free block or a free list's head (what a page that is not free must not be linked to). A page (the poison values
+    /// are negative, list heads lie past the last page) is read from <paramref name="mapCount"/> in place; only a list
+    /// head is looked up, out of line, so that the page loop of <see cref="Scan"/> keeps this inlined.
+    /// </summary>
+    private bool OnFreeListSide(ReadOnlySpan<int> mapCount, int node) => (uint)node < (uint)mapCount.Length
+        ? mapCount[node] == PageTable.PageBuddyMapcountValue
+        : lists.IsHead(node) && IsFreeListHead(node);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool IsFreeListHead(int node) => FreeListHeads().ContainsKey(node);
 
     private Dictionary<int, (Zone Zone, int Order)> FreeListHeads()
     {
