@@ -59,10 +59,11 @@ public class ChangedBlocksCheckTests
     /// <summary>
     /// A page in use linked into a free list without list_del changes no counter: only a block's look at the links finds it,
     /// whether the blocks are looked at in turn or shared out over the host's CPUs, and the full check then reports it.
+    /// Linked after a free page, or into an empty free list (both its links lead to the list's head, no free page).
     /// </summary>
-    [TestCase(64)]
-    [TestCase(1)]
-    public void ChecksAfterAnOperation_APageInUseLinkedIntoAFreeList_ReportWhatTheFullCheckReports(int parallelFromBlocks)
+    [Test]
+    public void ChecksAfterAnOperation_APageInUseLinkedIntoAFreeList_ReportWhatTheFullCheckReports(
+        [Values(64, 1)] int parallelFromBlocks, [Values] bool intoAnEmptyList)
     {
         var c = new Case("legacy", PerCpuLists: false, SwapMib: 0, []);
         var incremental = Guest(c, checkAccounting: true);
@@ -73,7 +74,10 @@ public class ChangedBlocksCheckTests
             rig.Sim.WorkloadAnon(8);
             rig.Sim.WorkloadFree(0.5, "interleave", 1);
             int anon = rig.Pages.Kind.IndexOf((byte)PageKind.Anon), free = Enumerable.Range(0, rig.Pages.NrPages).First(rig.Pages.PageBuddy);
-            Assert.That(rig.Lists.Add(anon, free), Is.True);
+            var zone = rig.Node.ZoneOf(anon);
+            int emptyList = Enumerable.Range(0, Zone.MaxOrder)
+                .SelectMany(order => Enumerable.Range(0, zone.Types.Count).Select(mt => zone.FreeList(order, mt))).First(rig.Lists.Empty);
+            Assert.That(rig.Lists.Add(anon, intoAnEmptyList ? emptyList : free), Is.True);
         }
         Assert.That(Reports(incremental), Is.Empty, "nothing before the corruption");
 
