@@ -304,6 +304,8 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         if (!_consistent) return false;
         bool intact = false;
         int toPass = -1; // the marked pages of the last list still to be passed, counted when the walk first could stop
+        // From a list that was empty no page is marked, and every page the walk passes is on the list if it ends intact.
+        byte passed = _listEmpty ? Listed : Passed;
         int node = lists.Next(dev.Pages), prev = dev.Pages;
         for (; Walked <= pages.NrPages; Walked++)
         {
@@ -317,7 +319,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
             if (lists.LinkChanged(node))
             {
                 if ((_marks[node] & ToPass) != 0) toPass--;
-                _marks[node] |= Passed;
+                _marks[node] |= passed;
             }
             else if (_marks[node] != Listed) break; // an unmarked page cannot have come onto the list
             else
@@ -332,8 +334,8 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
             (prev, node) = (node, lists.Next(node));
         }
         if (!intact) return false;
-        // An empty list, and empty at the last check: no page was marked then or now (a workload with no balloon yet).
-        if (_listEmpty && Walked == 0) return true;
+        // From an empty list (a workload before any balloon, a balloon's first inflation) nothing is left to unmark.
+        if (_listEmpty) return true;
         // The marked pages of the last list not passed have left it.
         foreach (int pfn in lists.LinkChangesIn(blocks)) _marks[pfn] = (byte)((_marks[pfn] & Passed) != 0 ? Listed : 0);
         return true;
