@@ -21,4 +21,10 @@ internal interface IBalloonPageIdentity
 
     /// <summary>A page on the balloon list that compaction could isolate (the sanitizer's view).</summary>
     bool ListedPageMovable(int page);
+
+    /// <summary>
+    /// The first page of [<paramref name="from"/>, <paramref name="to"/>), all on the balloon list, that is not
+    /// <see cref="ListedPageMovable"/>; <paramref name="to"/> if none (the sanitizer's view of a run of listed pages at once).
+    /// </summary>
+    int FirstUnmovableListed(int from, int to);
 }

@@ -170,14 +170,16 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
             var marks = _marks.AsSpan(chunk, n);
             if (!marks.ContainsAnyExcept((byte)0) && !kind.Slice(chunk, n).Contains((byte)PageKind.Balloon)
                 && !ballooned.Slice(chunk, n).ContainsAnyExcept((byte)0)) continue;
-            // A chunk of listed balloon pages the host holds (most of a balloon's chunks): only movability can be a finding.
-            bool allListedHeld = !marks.ContainsAnyExcept(Listed) && !kind.Slice(chunk, n).ContainsAnyExcept((byte)PageKind.Balloon)
-                && !ballooned.Slice(chunk, n).ContainsAnyExcept((byte)1);
-            for (int pfn = chunk; pfn < chunk + n; pfn++)
+            // A chunk of listed balloon pages the host holds (most of a balloon's chunks): only movability can be a finding,
+            // looked at for the whole chunk at once.
+            if (!marks.ContainsAnyExcept(Listed) && !kind.Slice(chunk, n).ContainsAnyExcept((byte)PageKind.Balloon)
+                && !ballooned.Slice(chunk, n).ContainsAnyExcept((byte)1))
             {
-                if (allListedHeld) CheckListedMovable(pfn);
-                else if (_marks[pfn] != 0 || kind[pfn] == (byte)PageKind.Balloon || ballooned[pfn] != 0) CheckPage(pfn);
+                for (int pfn = chunk, end = chunk + n; (pfn = balloon.FirstUnmovableListed(pfn, end)) < end; pfn++) Unmovable(pfn);
+                continue;
             }
+            for (int pfn = chunk; pfn < chunk + n; pfn++)
+                if (_marks[pfn] != 0 || kind[pfn] == (byte)PageKind.Balloon || ballooned[pfn] != 0) CheckPage(pfn);
         }
     }
 
@@ -191,7 +193,7 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         bool offListMarked = !listed && balloonKind && balloon.HasBalloonIdentity(pfn);
         bool inBalloon = listed || offListMarked;
         if (offListMarked) _isolated[pfn >> BlockOrder]++;
-        if (listed) CheckListedMovable(pfn);
+        if (listed && !balloon.ListedPageMovable(pfn)) Unmovable(pfn);
         bool held = host.IsBallooned(pfn);
         if (held && !(inBalloon && balloonKind))
         {
@@ -216,15 +218,11 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         ? $"pfn {pfn} left the balloon but was never freed: _count {pages.Count[pfn]} that nobody owns, on no list ({pages.DumpPage(pfn)})"
         : $"pfn {pfn} left the balloon with _count 0 but never reached the buddy allocator ({pages.DumpPage(pfn)})");
 
-    /// <summary>A page on the balloon list compaction can isolate again (else a <c>balloon_unmovable</c> finding).</summary>
-    // Never inlined into the page loop (compiled optimised at once, without a profile): on its own it is compiled in tiers
-    // and profile-guided optimisation inlines the design's ListedPageMovable behind a test of its type (a 512 MiB inflation's
-    // check 0.2-0.3 ms faster, about a tenth of it).
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void CheckListedMovable(int pfn)
+    /// <summary>A listed page compaction cannot isolate: a <c>balloon_unmovable</c> finding.</summary>
+    private void Unmovable(int pfn)
     {
         // Each message is built only for a new finding: a standing one (legacy's stranded pages) is found at every check.
-        if (!balloon.ListedPageMovable(pfn) && Found(ReportKind.BalloonUnmovable, pfn)) ReportUnmovable(pfn);
+        if (Found(ReportKind.BalloonUnmovable, pfn)) ReportUnmovable(pfn);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

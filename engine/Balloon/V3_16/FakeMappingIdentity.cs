@@ -96,6 +96,14 @@ internal sealed partial class FakeMappingIdentity : IBalloonPageIdentity, IBallo
 
     public bool ListedPageMovable(int page) => HasBalloonIdentity(page);
 
+    /// <summary>The first page of the run whose mapping is not the balloon's (a vector search).</summary>
+    public int FirstUnmovableListed(int from, int to)
+    {
+        if (_dev.Mapping == 0) return from < to ? from : to;
+        int i = _pages.Mapping.AsSpan()[from..to].IndexOfAnyExcept(_dev.Mapping);
+        return i < 0 ? to : from + i;
+    }
+
     /// <summary>mapping_balloon: a non-NULL mapping whose <c>flags</c> have AS_BALLOON_MAP (a KASAN report if it is not an address_space).</summary>
     private bool MappingBalloon(int mapping, int page) =>
         mapping != 0 && (_mappings.ReadFlags(mapping, page) & AsBalloonMapBit) != 0;

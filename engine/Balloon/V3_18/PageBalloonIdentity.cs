@@ -62,4 +62,15 @@ internal sealed partial class PageBalloonIdentity(BalloonDevInfo dev, PageTable 
 
     /// <summary>A listed v3.18 balloon page is isolatable only with PG_private; without it the scanner and dequeue both skip it.</summary>
     public bool ListedPageMovable(int page) => Movable(page);
+
+    /// <summary>The first page of the run that is not PageBalloon (a vector search) or lacks PG_private.</summary>
+    public int FirstUnmovableListed(int from, int to)
+    {
+        int notBalloon = pages.MapCount.AsSpan()[from..to].IndexOfAnyExcept(PageTable.PageBalloonMapcountValue);
+        int end = notBalloon < 0 ? to : from + notBalloon;
+        var flags = pages.Flags.AsSpan();
+        for (int page = from; page < end; page++)
+            if ((flags[page] & (uint)PG.Private) == 0) return page;
+        return end;
+    }
 }

@@ -68,6 +68,29 @@ public class BalloonCheckTests
         Assert.That(rig.Sanitizer.Reports.Select(r => (r.Kind, r.Pfn)), Is.EqualTo(new[] { (ReportKind.BalloonUnmovable, (long)p) }));
     }
 
+    /// <summary>
+    /// A listed page compaction cannot isolate, among 63 listed pages the host holds (a chunk the check looks at in one
+    /// go): found as on its own. Unmovable as each version's identity has it: legacy's mapping cleared (defect 2's
+    /// stranded page), v3.18's PG_private cleared, v4.8's PG_isolated set.
+    /// </summary>
+    [Test]
+    public void BalloonUnmovable_InAChunkOfListedPagesTheHostHolds([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
+    {
+        var rig = InflatedRig(design, 1024);
+        var listed = rig.BalloonList().ToHashSet();
+        int chunk = listed.Select(pfn => pfn >> 6).First(c => Enumerable.Range(c << 6, 64).All(listed.Contains));
+        int p = (chunk << 6) + 37;
+        switch (rig.Identity)
+        {
+            case Engine.Balloon.V3_16.FakeMappingIdentity: rig.Pages.Mapping[p] = 0; break;
+            case Engine.Balloon.V3_18.PageBalloonIdentity: rig.Pages.Clear(p, Engine.Mm.PG.Private); break;
+            default: rig.Pages.Set(p, Engine.Mm.PG.Isolated); break;
+        }
+        Assert.That(rig.Identity.ListedPageMovable(p), Is.False, "precondition: the page is unmovable");
+        rig.Check.Run();
+        Assert.That(rig.Sanitizer.Reports.Select(r => (r.Kind, r.Pfn)), Is.EqualTo(new[] { (ReportKind.BalloonUnmovable, (long)p) }));
+    }
+
     [Test]
     public void StandingFinding_IsReportedOnceThenAgainAfterItClears()
     {
