@@ -420,6 +420,7 @@ internal sealed class PageLists : ISnapshotState
     /// came to lead to it or stopped doing so (every list operation marks the pages at both ends of each link it sets,
     /// the old ends included). A page not marked has the links it had then, and so do the pages either side of it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool LinkChanged(int pfn) => (_linkChanged[pfn >> 6] & (1UL << pfn)) != 0;
 
     /// <summary>The pages of the MAX_ORDER blocks <paramref name="blocks"/> whose links changed (<see cref="LinkChanged"/>), in PFN order within each block.</summary>
