@@ -25,6 +25,12 @@ internal interface IBalloonPageIdentity
     /// <summary>
     /// The first page of [<paramref name="from"/>, <paramref name="to"/>), all on the balloon list, that is not
     /// <see cref="ListedPageMovable"/>; <paramref name="to"/> if none (the sanitizer's view of a run of listed pages at once).
+    /// Page by page unless the version has a vector search for it (v3.16, v3.18).
     /// </summary>
-    int FirstUnmovableListed(int from, int to);
+    int FirstUnmovableListed(int from, int to)
+    {
+        for (int page = from; page < to; page++)
+            if (!ListedPageMovable(page)) return page;
+        return to;
+    }
 }

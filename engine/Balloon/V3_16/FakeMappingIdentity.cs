@@ -99,7 +99,7 @@ internal sealed partial class FakeMappingIdentity : IBalloonPageIdentity, IBallo
     /// <summary>The first page of the run whose mapping is not the balloon's (a vector search).</summary>
     public int FirstUnmovableListed(int from, int to)
     {
-        if (_dev.Mapping == 0) return from < to ? from : to;
+        if (_dev.Mapping == 0) return from; // no balloon mapping: no page has it
         int i = _pages.Mapping.AsSpan()[from..to].IndexOfAnyExcept(_dev.Mapping);
         return i < 0 ? to : from + i;
     }

@@ -58,11 +58,4 @@ internal sealed class MovableBalloonIdentity : IBalloonPageIdentity
     /// <summary>A listed v4.8 balloon page is isolatable when isolate_movable_page would take it: PageMovable and not PG_isolated.</summary>
     public bool ListedPageMovable(int page) =>
         _pages.PageBalloon(page) && _pages.PageMovableUnlocked(page) && _movable.Ops(page) is not null && !_pages.PageIsolated(page);
-
-    public int FirstUnmovableListed(int from, int to)
-    {
-        for (int page = from; page < to; page++)
-            if (!ListedPageMovable(page)) return page;
-        return to;
-    }
 }
