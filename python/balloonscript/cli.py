@@ -9,6 +9,7 @@
 Every command prints text, or its result as JSON (``--json``) or CSV (``--csv``) on stdout. Arguments are
 checked before anything runs. An error is one line on stderr, exit status 2 for wrong input and 1 for anything
 else (BALLOONSCRIPT_TRACEBACK=1 shows its traceback); explore --fail-on-finding exits 1 when a schedule failed.
+A reader that stops early (``... | head``) ends the command quietly with status 141, as SIGPIPE ends a C tool.
 """
 from __future__ import annotations
 
@@ -225,16 +226,31 @@ def _fail(prog: str, message, status: int) -> int:
     return status
 
 
+def _discard_stdout() -> None:
+    """stdout's reader has gone: what is still buffered goes to /dev/null, so that the interpreter's last flush
+    reports nothing."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):   # stdout is not a file (captured in this process): nothing is flushed to a pipe
+        pass
+
+
 def main(argv=None) -> int:
     """Run the command line on ``argv`` (default: sys.argv[1:]); returns the exit status: 0; 1 when explore
-    --fail-on-finding found a failing schedule, or on an unexpected error; 2 for wrong input."""
+    --fail-on-finding found a failing schedule, or on an unexpected error; 2 for wrong input; 141 when stdout's reader
+    went away."""
     prog = "balloonscript" if os.path.basename(sys.argv[0]) == "balloonscript" else "python -m balloonscript"
     try:
         import balloonscript as bs
         args = build_parser(bs, prog).parse_args(argv)
         vars(args).setdefault("format", "text")   # neither --json nor --csv
         prog = f"{prog} {args.command}"
-        return args.handler(bs, args)
+        status = args.handler(bs, args)
+        sys.stdout.flush()   # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        _discard_stdout()
+        return 141
     except ValueError as e:   # wrong input: the checks name the argument
         return _fail(prog, e, 2)
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 on stderr with exit status 2, checked before anything runs."""
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -144,6 +145,18 @@ def test_csv_output_parses_with_pandas(cli, jobs, command):
         assert df.loc[0, "failing_kasan"] == 1 and df.loc[0, "first_failing_schedule"] >= 0
 
 
+
+def test_a_reader_that_stops_early_ends_the_command_quietly_with_status_141():
+    """``balloonscript scenarios | head -1`` once printed a BrokenPipeError as an error; the pipe here is closed
+    before the command writes, so its first write finds no reader."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        out = subprocess.run([sys.executable, "-m", "balloonscript", "scenarios"], stdout=write_end,
+                             stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=REPO, timeout=300)
+    finally:
+        os.close(write_end)
+    assert out.returncode == 141 and out.stderr == ""
 
 
 # --------------------------------------------------------------------------- errors: one line, exit 2, before any work
