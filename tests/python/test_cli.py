@@ -145,7 +145,6 @@ def test_csv_output_parses_with_pandas(cli, jobs, command):
         assert df.loc[0, "failing_kasan"] == 1 and df.loc[0, "first_failing_schedule"] >= 0
 
 
-
 def test_a_reader_that_stops_early_ends_the_command_quietly_with_status_141():
     """``balloonscript scenarios | head -1`` once printed a BrokenPipeError as an error; the pipe here is closed
     before the command writes, so its first write finds no reader."""
