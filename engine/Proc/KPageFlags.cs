@@ -22,29 +22,45 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
         Writeback, -1, -1, SwapCache, MappedToDisk, Reclaim, SwapBacked, Unevictable, Mlocked,
     ];
 
+    /// <summary>The copied KPF bits of each value of each byte of page-&gt;flags (<see cref="CopiedBit"/> a byte at a time).</summary>
+    private static readonly ulong[] CopiedByByte = BuildCopiedByByte();
+
     /// <summary>KPF_BALLOON exists from v3.18 (with PageBalloon); the legacy design's kernel has no such bit.</summary>
     private readonly bool _balloonBit = options.Design.Parts.BalloonIdentity != PartVersion.V3_16;
 
+    /// <summary>stable_page_flags of every PFN (the page arrays read as spans: a whole guest at a few nanoseconds a page).</summary>
     public ulong[] All()
     {
-        var flags = new ulong[pages.NrPages];
-        for (int pfn = 0; pfn < flags.Length; pfn++) flags[pfn] = Of(pfn);
-        return flags;
+        ReadOnlySpan<uint> flags = pages.Flags.AsSpan();
+        ReadOnlySpan<int> mapCount = pages.MapCount.AsSpan(), mapping = pages.Mapping.AsSpan();
+        var kpf = new ulong[flags.Length];
+        for (int pfn = 0; pfn < kpf.Length; pfn++) kpf[pfn] = StablePageFlags(flags[pfn], mapCount[pfn], mapping[pfn]);
+        return kpf;
     }
 
     /// <summary>stable_page_flags(page) of one PFN.</summary>
-    public ulong Of(int pfn)
+    public ulong Of(int pfn) => StablePageFlags(pages.Flags[pfn], pages.MapCount[pfn], pages.Mapping[pfn]);
+
+    /// <summary>stable_page_flags of a page with these flags, _mapcount and mapping.</summary>
+    private ulong StablePageFlags(uint k, int mapCount, int mapping)
     {
-        uint k = pages.Flags[pfn];
-        ulong u = 0;
-        if ((k & (uint)PG.Slab) == 0 && pages.PageMapped(pfn)) u |= 1UL << Mmap;
-        if (pages.PageAnon(pfn)) u |= 1UL << Anon;
+        ulong u = CopiedByByte[k & 0xFF] | CopiedByByte[256 + ((k >> 8) & 0xFF)] | CopiedByByte[512 + ((k >> 16) & 0xFF)];
+        if ((k & (uint)PG.Slab) == 0 && mapCount >= 0) u |= 1UL << Mmap; // page_mapped, unless slab overloads _mapcount
+        if ((mapping & MappingTable.PageMappingAnon) != 0) u |= 1UL << Anon; // PageAnon
         if ((k & (uint)PG.Head) != 0) u |= 1UL << CompoundHead;
         if ((k & (uint)PG.Tail) != 0) u |= 1UL << CompoundTail;
-        if (pages.PageBuddy(pfn)) u |= 1UL << Buddy;
-        if (_balloonBit && pages.PageBalloon(pfn)) u |= 1UL << Balloon;
-        for (int bit = 0; bit < CopiedBit.Length; bit++)
-            if (CopiedBit[bit] >= 0 && (k & (1u << bit)) != 0) u |= 1UL << CopiedBit[bit];
+        if (mapCount == PageTable.PageBuddyMapcountValue) u |= 1UL << Buddy; // PageBuddy, PageBalloon: _mapcount's type values
+        if (_balloonBit && mapCount == PageTable.PageBalloonMapcountValue) u |= 1UL << Balloon;
         return u;
+    }
+
+    private static ulong[] BuildCopiedByByte()
+    {
+        var table = new ulong[3 * 256];
+        for (int bit = 0; bit < CopiedBit.Length; bit++)
+            if (CopiedBit[bit] >= 0)
+                for (int value = 0; value < 256; value++)
+                    if ((value & (1 << (bit % 8))) != 0) table[(bit / 8) * 256 + value] |= 1UL << CopiedBit[bit];
+        return table;
     }
 }

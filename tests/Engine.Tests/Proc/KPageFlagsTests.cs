@@ -56,4 +56,31 @@ public class KPageFlagsTests
 
         Assert.That(kpf.Of(5), Is.EqualTo(expected));
     }
+
+    /// <summary>
+    /// The whole-memory export (sim.kpageflags()) gives each page what <see cref="KPageFlags.Of"/> gives it, in every
+    /// design, over pages of every kind: anon, file (some dirty), slab, balloon, free block heads and tails.
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("redesign")]
+    [TestCase("fixed")]
+    [TestCase("movable")]
+    [TestCase("v6.1")]
+    public void All_IsEachPagesStablePageFlags(string design)
+    {
+        var rig = Rig.Create(TestOptions.Classic(64, 1, 1, design));
+        rig.Sim.WorkloadAnon(16);
+        rig.Sim.WorkloadFile(8, 0.5);
+        rig.Sim.WorkloadSlab(2);
+        rig.Sim.BalloonInflate(8);
+        rig.Sim.WorkloadFree(0.5, "random", 3);
+        var kpf = rig.Get<KPageFlags>();
+
+        ulong[] all = kpf.All();
+
+        Assert.That(all, Has.Length.EqualTo(rig.Pages.NrPages));
+        Assert.That(all.Distinct().Count(), Is.GreaterThanOrEqualTo(6), "pages of several kinds");
+        for (int pfn = 0; pfn < all.Length; pfn++)
+            if (all[pfn] != kpf.Of(pfn)) Assert.Fail($"pfn {pfn}: All() gives {all[pfn]:x}, Of() {kpf.Of(pfn):x}");
+    }
 }
