@@ -95,7 +95,8 @@ public sealed class PySimulation
     public string[] ReportTraceColumn() => _sim.Reports.Select(r => string.Join(" <- ", r.Trace.Reverse())).ToArray();
 
     public PageInfo Page(int pfn) => _sim.Page(pfn);
-    public uint[] PageFlags() => _sim.PageFlags();
+    /// <summary>The live page-&gt;flags array, not a copy: for the Python package to copy into numpy, never to keep.</summary>
+    public uint[] PageFlagsView() => _sim.PageFlagsView;
     public ulong[] KPageFlags() => _sim.KPageFlags();
     public byte[] PageblockMigratetypes() => _sim.PageblockMigratetypes();
     /// <summary>The names pageblock_migratetypes() values index, as this design's allocator numbers them.</summary>

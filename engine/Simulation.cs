@@ -300,6 +300,9 @@ public sealed class Simulation
     /// <summary><c>page-&gt;flags</c> of every PFN (the v3.16 PG_ bits), a copy.</summary>
     public uint[] PageFlags() => _parts.Pages.Flags.ToArray();
 
+    /// <summary>The live array behind <see cref="PageFlags"/>, for a caller that copies it at once (the bindings).</summary>
+    internal uint[] PageFlagsView => _parts.Pages.Flags.Unsafe;
+
     /// <summary>/proc/kpageflags of every PFN (KPF_ bits).</summary>
     public ulong[] KPageFlags() => _parts.KPageFlags.All();
 

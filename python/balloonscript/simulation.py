@@ -579,8 +579,9 @@ class Simulation:
         return PageInfo._from_net(self._call("Page", pfn))
 
     def page_flags(self) -> np.ndarray:
-        """page->flags of every pfn (numpy uint32; bit i is PAGE_FLAGS[i], the v3.16 PG_ order)."""
-        return np_copy(self._call("PageFlags"), np.uint32)
+        """page->flags of every pfn (numpy uint32; bit i is PAGE_FLAGS[i], the v3.16 PG_ order): a fresh copy."""
+        with self._lock:   # one copy, straight from the engine's live array, while no other call can change it
+            return np_copy(self._call("PageFlagsView"), np.uint32)
 
     def kpageflags(self) -> np.ndarray:
         """/proc/kpageflags of every pfn (numpy uint64, KPF_* bits of include/uapi/linux/kernel-page-flags.h)."""

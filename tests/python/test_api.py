@@ -170,6 +170,16 @@ def test_page_map_is_a_copy(fresh):
     assert fresh.page_map().max() < 255
 
 
+def test_page_flags_is_a_copy_that_an_operation_leaves_as_it_was(bs):
+    sim = bs.Simulation(memory_mib=MIB, seed=1)
+    flags = sim.page_flags()
+    before = flags.copy()
+    sim.workload.anon(mib=1)
+    assert np.array_equal(flags, before) and not np.array_equal(sim.page_flags(), before)
+    flags[:] = 0
+    assert sim.page_flags().any()
+
+
 # (.NET element type, length, numpy dtype, whether the copy is returned as made: large and of the same type)
 @pytest.mark.parametrize("net_type, count, dtype, as_made", [("Byte", 5 << 20, np.uint8, True),
                                                              ("Int32", 3 << 19, np.int32, True),
