@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BalloonScript.Engine;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
@@ -101,8 +102,11 @@ public sealed class PySimulation
     public byte[] PageblockMigratetypes() => _sim.PageblockMigratetypes();
     /// <summary>The names pageblock_migratetypes() values index, as this design's allocator numbers them.</summary>
     public string[] Migratetypes() => _sim.MigratetypeNames();
-    public byte[] PageblockSkip() => _sim.PageblockSkip().Select(b => (byte)(b ? 1 : 0)).ToArray(); // bool[] has no numpy buffer format
-    public byte[] BalloonUnmovable() => _sim.BalloonUnmovable().Select(b => (byte)(b ? 1 : 0)).ToArray();
+    public byte[] PageblockSkip() => Bytes(_sim.PageblockSkip());
+    public byte[] BalloonUnmovable() => Bytes(_sim.BalloonUnmovable());
+
+    /// <summary>A bool[] has no numpy buffer format: its bytes (0 or 1 each) as a byte[], copied at once.</summary>
+    private static byte[] Bytes(bool[] mask) => MemoryMarshal.AsBytes(mask.AsSpan()).ToArray();
     public string[] ZoneNames() => _sim.Zones().Select(z => z.Name).ToArray();
     public int[] ZoneStarts() => _sim.Zones().Select(z => z.Start).ToArray();
     public int[] ZoneEnds() => _sim.Zones().Select(z => z.End).ToArray();
