@@ -29,7 +29,7 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
     private readonly FreeArea _area = new(pages, lists, sanitizer);
 
     /// <summary>Boot-time set-up (<see cref="MemoryInit"/>).</summary>
-    public void Boot() => MemoryInit.Boot(node, this, vmstat, options.Cpus);
+    public void Boot() => MemoryInit.Boot(node, this, lists, vmstat, options.Cpus);
 
     /// <summary>
     /// get_page_from_freelist: walk the zonelist from the highest zone down; take the first zone whose

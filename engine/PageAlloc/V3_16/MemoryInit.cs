@@ -15,9 +15,9 @@ internal static class MemoryInit
     /// <summary>sysctl_lowmem_reserve_ratio for DMA, DMA32, Normal.</summary>
     private static readonly int[] LowmemReserveRatio = [256, 256, 32];
 
-    public static void Boot(Node node, BuddyAllocator buddy, VmStat vmstat, int cpus)
+    public static void Boot(Node node, BuddyAllocator buddy, PageLists lists, VmStat vmstat, int cpus)
     {
-        foreach (var zone in node.Zones) FreeZone(zone, buddy, vmstat);
+        foreach (var zone in node.Zones) FreeZone(zone, buddy, lists, vmstat);
         int minFreeKbytes = MinFreeKbytes(node);
         SetupPerZoneWmarks(node, buddy, minFreeKbytes);
         StatThresholds.Refresh(node, cpus);
@@ -70,12 +70,13 @@ internal static class MemoryInit
     /// Free the zone in the largest aligned blocks that fit, lowest PFN first: __free_pages_bootmem → __free_pages, which
     /// counts PGFREE as any free does (so pgfree starts at the pages boot gave the buddy allocator).
     /// </summary>
-    private static void FreeZone(Zone zone, BuddyAllocator buddy, VmStat vmstat)
+    private static void FreeZone(Zone zone, BuddyAllocator buddy, PageLists lists, VmStat vmstat)
     {
         for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
         {
             int order = Zone.MaxOrder - 1;
             while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
+            lists.InitLinks(pfn); // memmap_init's INIT_LIST_HEAD of the page about to be listed (PageLists.InitLinks)
             buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable);
             zone.Stat.Add((int)ZoneStat.NrFreePages, 1 << order);
             vmstat.Count(VmEvent.Pgfree, 1 << order);

@@ -42,7 +42,7 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
     public long NumaHit(Zone zone) => _numaHit[zone.Index];
 
     /// <summary>Boot-time set-up (<see cref="MemoryInit"/>).</summary>
-    public void Boot() => MemoryInit.Boot(node, this, pcp, options, vmstat);
+    public void Boot() => MemoryInit.Boot(node, this, lists, pcp, options, vmstat);
 
     /// <summary>pcp_allowed_order: orders up to PAGE_ALLOC_COSTLY_ORDER, and pageblock order (THP) on the per-cpu lists.</summary>
     public static bool PcpAllowedOrder(int order) => order <= PageAllocator.CostlyOrder || order == Zone.PageblockOrder;

@@ -20,9 +20,9 @@ internal static class MemoryInit
     /// <summary>calculate_min_free_kbytes' upper clamp in 6.1 (256 MiB).</summary>
     public const int MaxMinFreeKbytes = 262144;
 
-    public static void Boot(Node node, BuddyAllocator buddy, PerCpuPagesets? pcp, SimulationOptions options, VmStat vmstat)
+    public static void Boot(Node node, BuddyAllocator buddy, PageLists lists, PerCpuPagesets? pcp, SimulationOptions options, VmStat vmstat)
     {
-        foreach (var zone in node.Zones) FreeZone(zone, buddy, vmstat);
+        foreach (var zone in node.Zones) FreeZone(zone, buddy, lists, vmstat);
         int minFreeKbytes = V3_16.MemoryInit.MinFreeKbytes(node, MaxMinFreeKbytes);
         SetupPerZoneWmarks(node, pcp, minFreeKbytes, options);
         StatThresholds.Refresh(node, options.Cpus);
@@ -43,12 +43,13 @@ internal static class MemoryInit
     /// memblock_free_all → __free_pages_core: the zone in the largest aligned blocks that fit, lowest PFN first, each to
     /// its list's tail through __free_pages_ok, which counts PGFREE (so pgfree starts at the pages boot freed).
     /// </summary>
-    private static void FreeZone(Zone zone, BuddyAllocator buddy, VmStat vmstat)
+    private static void FreeZone(Zone zone, BuddyAllocator buddy, PageLists lists, VmStat vmstat)
     {
         for (int pfn = zone.StartPfn; pfn < zone.EndPfn;)
         {
             int order = Zone.MaxOrder - 1;
             while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
+            lists.InitLinks(pfn); // as v3.16's boot (PageLists.InitLinks)
             buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable, toTail: true);
             vmstat.Count(VmEvent.Pgfree, 1 << order);
             pfn += 1 << order;

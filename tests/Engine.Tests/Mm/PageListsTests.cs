@@ -49,6 +49,26 @@ public class PageListsTests
         Assert.That(LinkChanged(), Is.Empty, "block 0 holds every page here");
     }
 
+    /// <summary>
+    /// Boot's InitLinks writes what a page on no list reads as (both links poisoned), marks nothing, and the page is then
+    /// listed as any other: a write of the state the page already had, so that its links are first touched by a write.
+    /// </summary>
+    [Test]
+    public void InitLinks_WritesThePoisonedLinksOfAPageOnNoList_MarksNothing()
+    {
+        int head = _lists.NewHead();
+        _lists.ForgetLinkChanges(null);
+
+        _lists.InitLinks(7);
+
+        Assert.That((_lists.Next(7), _lists.Prev(7)), Is.EqualTo((PageLists.Poison1, PageLists.Poison2)));
+        Assert.That(_lists.OnAList(7), Is.False);
+        Assert.That(LinkChanged(), Is.Empty);
+        _lists.Add(7, head);
+        Assert.That((_lists.Next(head), _lists.Next(7)), Is.EqualTo((7, head)));
+        Assert.That(Corruptions, Is.Empty);
+    }
+
     [Test]
     public void ListDel_v316_DeletingTwiceReportsListPoison1AndDoesNotCrash()
     {
