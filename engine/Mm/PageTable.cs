@@ -78,8 +78,8 @@ internal sealed class PageTable : ISnapshotState
     public void Clear(int pfn, PG flag) => Flags[pfn] &= ~(uint)flag;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool PageBuddy(int pfn) => MapCount[pfn] == PageBuddyMapcountValue;
-    public bool PageBalloon(int pfn) => MapCount[pfn] == PageBalloonMapcountValue;
+    public bool PageBuddy(int pfn) => IsBuddy(MapCount[pfn]);
+    public bool PageBalloon(int pfn) => IsBalloon(MapCount[pfn]);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool PageLru(int pfn) => Test(pfn, PG.Lru);
     public bool PagePrivate(int pfn) => Test(pfn, PG.Private);
@@ -87,7 +87,7 @@ internal sealed class PageTable : ISnapshotState
 
     /// <summary>page_mapped(): <c>_mapcount &gt;= 0</c>; buddy and balloon values are "not mapped".</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool PageMapped(int pfn) => MapCount[pfn] >= 0;
+    public bool PageMapped(int pfn) => IsMapped(MapCount[pfn]);
 
     /// <summary>
     /// __PageMovable() (v4.8 page-flags.h): the low two bits of <c>page-&gt;mapping</c> are PAGE_MAPPING_MOVABLE. A
@@ -100,7 +100,17 @@ internal sealed class PageTable : ISnapshotState
 
     /// <summary>PageAnon(): bit 0 of <c>page-&gt;mapping</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool PageAnon(int pfn) => (Mapping[pfn] & MappingTable.PageMappingAnon) != 0;
+    public bool PageAnon(int pfn) => IsAnon(Mapping[pfn]);
+
+    // The predicates above on values already read (a scan over the page arrays as spans, /proc/kpageflags).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsBuddy(int mapCount) => mapCount == PageBuddyMapcountValue;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsBalloon(int mapCount) => mapCount == PageBalloonMapcountValue;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsMapped(int mapCount) => mapCount >= 0;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsAnon(int mapping) => (mapping & MappingTable.PageMappingAnon) != 0;
 
     /// <summary>page_order() of a PageBuddy page.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -45,12 +45,12 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
     private ulong StablePageFlags(uint k, int mapCount, int mapping)
     {
         ulong u = CopiedByByte[k & 0xFF] | CopiedByByte[256 + ((k >> 8) & 0xFF)] | CopiedByByte[512 + ((k >> 16) & 0xFF)];
-        if ((k & (uint)PG.Slab) == 0 && mapCount >= 0) u |= 1UL << Mmap; // page_mapped, unless slab overloads _mapcount
-        if ((mapping & MappingTable.PageMappingAnon) != 0) u |= 1UL << Anon; // PageAnon
+        if ((k & (uint)PG.Slab) == 0 && PageTable.IsMapped(mapCount)) u |= 1UL << Mmap; // slab overloads _mapcount
+        if (PageTable.IsAnon(mapping)) u |= 1UL << Anon;
         if ((k & (uint)PG.Head) != 0) u |= 1UL << CompoundHead;
         if ((k & (uint)PG.Tail) != 0) u |= 1UL << CompoundTail;
-        if (mapCount == PageTable.PageBuddyMapcountValue) u |= 1UL << Buddy; // PageBuddy, PageBalloon: _mapcount's type values
-        if (_balloonBit && mapCount == PageTable.PageBalloonMapcountValue) u |= 1UL << Balloon;
+        if (PageTable.IsBuddy(mapCount)) u |= 1UL << Buddy;
+        if (_balloonBit && PageTable.IsBalloon(mapCount)) u |= 1UL << Balloon;
         return u;
     }
 

@@ -236,7 +236,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
         for (int pfn = from; pfn < to;)
         {
             while (next < onPcp.Length && onPcp[next] < pfn) next++;
-            if (mapCount[pfn] == PageTable.PageBuddyMapcountValue)
+            if (PageTable.IsBuddy(mapCount[pfn]))
             {
                 int order = pagePrivate[pfn];
                 int end = Math.Min(pfn + (1 << order), zone.EndPfn);
@@ -311,7 +311,7 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
     /// head is looked up, out of line, so that the page loop of <see cref="Scan"/> keeps this inlined.
     /// </summary>
     private bool OnFreeListSide(ReadOnlySpan<int> mapCount, int node) => (uint)node < (uint)mapCount.Length
-        ? mapCount[node] == PageTable.PageBuddyMapcountValue
+        ? PageTable.IsBuddy(mapCount[node])
         : lists.IsHead(node) && IsFreeListHead(node);
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -539,8 +539,7 @@ class Simulation:
 
     def page_map(self) -> np.ndarray:
         """PageKind of every pfn (numpy uint8, length memory_mib * 256): a fresh copy."""
-        with self._lock:   # one copy, straight from the engine's live array, while no other call can change it
-            return np_copy(self._call("PageMapView"), np.uint8)
+        return self._live_copy("PageMapView", np.uint8)
 
     def reports(self) -> list:
         """Sanitizer findings kept in full (the first ``max_reports_per_kind`` of each kind); returns a list of
@@ -580,8 +579,12 @@ class Simulation:
 
     def page_flags(self) -> np.ndarray:
         """page->flags of every pfn (numpy uint32; bit i is PAGE_FLAGS[i], the v3.16 PG_ order): a fresh copy."""
-        with self._lock:   # one copy, straight from the engine's live array, while no other call can change it
-            return np_copy(self._call("PageFlagsView"), np.uint32)
+        return self._live_copy("PageFlagsView", np.uint32)
+
+    def _live_copy(self, view: str, dtype) -> np.ndarray:
+        """One copy into numpy, straight from the engine's live array ``view``, while no other call can change it."""
+        with self._lock:
+            return np_copy(self._call(view), dtype)
 
     def kpageflags(self) -> np.ndarray:
         """/proc/kpageflags of every pfn (numpy uint64, KPF_* bits of include/uapi/linux/kernel-page-flags.h)."""
