@@ -30,7 +30,7 @@ public static class SnapshotCodec
         // BinaryWriter's own default encoding (UTF-8, no BOM, invalid text an error), with the stream left open.
         using var w = new BinaryWriter(stream, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true), leaveOpen: true);
         w.Write(Magic);
-        var options = OptionProperties();
+        var options = SimulationOptions.Settable;
         var writer = new Writer(w);
         w.Write(options.Length);
         foreach (var p in options)
@@ -51,14 +51,13 @@ public static class SnapshotCodec
         var reader = new Reader(r);
         for (int i = 0; i < n; i++)
         {
-            var property = typeof(SimulationOptions).GetProperty(r.ReadString());
+            string name = r.ReadString();
+            var property = System.Array.Find(SimulationOptions.Settable, p => p.Name == name);
             var value = reader.Read();
             property?.SetValue(options, value);
         }
         return new SimulationSnapshot(options.Validate(), (object[])reader.Read()!);
     }
-
-    private static PropertyInfo[] OptionProperties() => typeof(SimulationOptions).GetProperties().Where(p => p.CanWrite).ToArray();
 
     private static FieldInfo[] FieldsOf(Type t) => t.GetFields(InstanceFields).OrderBy(f => f.MetadataToken).ToArray();
 
