@@ -75,7 +75,7 @@ PYTEST_SECOND := test_cli.py test_sweep.py test_results.py test_v61.py test_pres
 # two threads thousands of times, and each hand-off waits for the woken thread to get a CPU: beside three Python suites
 # at the same priority those tests took ten times as long as alone (continuations against threads 0.7 -> 6.5 s), the
 # NUnit suites ended last, and the machine idled at their end. Niced, the Python suites take the CPU the hand-offs leave
-# (5 December: make test 60.8-65.0 s in three runs against 64.4-67.5 s in four, alternated).
+# (5 December: make test 60.3-65.0 s in five runs against 64.4-67.5 s in four, 13:07-13:32; 60.6 s in make bench).
 PYTEST       = nice -n 10 $(PY) -m pytest
 NUNIT_RUN    = $(DOTNET) test tests/Engine.Tests -c $(CONFIG) --no-build --nologo --filter "$(2)" \
 	  --logger "trx;LogFileName=$(1).trx" --logger "console;verbosity=minimal" \
