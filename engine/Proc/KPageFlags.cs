@@ -56,6 +56,8 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
 
     private static ulong[] BuildCopiedByByte()
     {
+        // StablePageFlags looks up the low three bytes of page->flags: every copied bit must lie in them.
+        if (CopiedBit.Length > 3 * 8) throw new InvalidOperationException($"{CopiedBit.Length} copied PG_ bits: StablePageFlags reads 24");
         var table = new ulong[3 * 256];
         for (int bit = 0; bit < CopiedBit.Length; bit++)
             if (CopiedBit[bit] >= 0)

@@ -230,7 +230,9 @@ def _discard_stdout() -> None:
     """stdout's reader has gone: what is still buffered goes to /dev/null, so that the interpreter's last flush
     reports nothing."""
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     except (OSError, ValueError):   # stdout is not a file (captured in this process): nothing is flushed to a pipe
         pass
 

@@ -602,7 +602,7 @@ class Simulation:
 
     def balloon_unmovable(self) -> np.ndarray:
         """Balloon pages compaction can never isolate again (legacy's defect 2), a numpy bool mask over pfns."""
-        return np_copy(self._call("BalloonUnmovable"), np.uint8).view(np.bool_)   # a fresh copy of 0s and 1s
+        return self._mask("BalloonUnmovable")
 
     def zones(self) -> list:
         """The zones in pfn order: a list of (name, start_pfn, end_pfn), end exclusive."""
@@ -612,7 +612,11 @@ class Simulation:
 
     def pageblock_skip(self) -> np.ndarray:
         """The compaction skip bit (PB_migrate_skip) of every pageblock in pfn order (numpy bool)."""
-        return np_copy(self._call("PageblockSkip"), np.uint8).view(np.bool_)
+        return self._mask("PageblockSkip")
+
+    def _mask(self, call: str) -> np.ndarray:
+        """A bool mask the engine hands over as its bytes (0 or 1 each, a fresh copy), viewed as numpy bool."""
+        return np_copy(self._call(call), np.uint8).view(np.bool_)
 
     def history(self):
         """Metrics recorded per step; returns a pandas DataFrame, one row per step, the op column first.
