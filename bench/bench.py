@@ -1,6 +1,7 @@
 """Issue 13's benchmark table in one run: the C# rows from BenchmarkDotNet (bench/*.cs), the Python rows measured
 here, each with its median, spread, number of runs, target and anchor. Prints a Markdown table (BENCHMARKS.md's)
-and writes the same numbers as JSON.
+and writes the same numbers as JSON. The full run, as root, also measures this machine's own kernel faulting in,
+freeing and migrating pages (bench/kernel_anchor.py) for the anchors of the compaction and 64 GiB rows.
 
     /usr/bin/python3 bench/bench.py [--quick] [--runs N] [--no-dotnet] [--no-make] [--json out/bench.json]
 
@@ -23,6 +24,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+import kernel_anchor  # noqa: E402  (bench/kernel_anchor.py, beside this file)
 PY = sys.executable
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "python"), "MPLBACKEND": "Agg"}
 
@@ -185,6 +188,22 @@ print(json.dumps(out))
 EXPLORE_ROWS = ("explore_random_one", "explore_random_all", "explore_dfs3", "explore_dfs3_one")
 
 
+def kernel_anchors(run_64g_migrated: float | None) -> dict:
+    """Anchors measured on this machine's own kernel (bench/kernel_anchor.py, as root): row key -> text, and the figures."""
+    out = subprocess.run([PY, str(REPO / "bench" / "kernel_anchor.py"), "--gib", "4"], cwd=REPO, capture_output=True,
+                         text=True, check=True)
+    m = json.loads(out.stdout.strip().splitlines()[-1])
+    where = f"this machine's kernel ({m['kernel']}, bench/kernel_anchor.py)"
+    if not m["migrate"]:
+        return {"text": {}, "measured": m}   # compact_memory found nothing to migrate: no per-page figure
+    pages_64g = 65536 * 256
+    floor = pages_64g / 2 * m["fault"] + pages_64g / 4 * m["free"] + (run_64g_migrated or 0) * m["migrate"]
+    return {"measured": m, "text": {
+        "compact_16g": f"{where}: {m['migrate'] * 1e6:.2f} µs a page migrated by compact_memory",
+        "run_64g": (f"{where}: a page faulted in {m['fault'] * 1e6:.2f} µs, freed {m['free'] * 1e6:.2f} µs, migrated "
+                    f"{m['migrate'] * 1e6:.2f} µs: {floor:.1f} s for this run's faults, frees and migrations (its inflation not counted)")}}
+
+
 def timed_make(target: str) -> float:
     """Wall time of ``make target`` (after the build, which the caller has done); fails if make fails."""
     t = time.perf_counter()
@@ -195,7 +214,7 @@ def timed_make(target: str) -> float:
 
 def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
     """Samples (lists) per row key, measured here."""
-    samples = {"page_map_first": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [], "small_op_64g": [],
+    samples = {"page_map_first": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [], "run_64g_migrated": [], "small_op_64g": [],
                "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [], "canonical_8g": [],
                **{key: [] for key in EXPLORE_ROWS}}
     for _ in range(runs):
@@ -205,6 +224,7 @@ def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
         r = child(RUN_64G)
         samples["run_64g"].append(r["wall"])
         samples["run_64g_rss"].append(r["peak_rss"])
+        samples["run_64g_migrated"].append(r["migrated"])
         samples["small_op_64g"].append(r["small_op"])
         samples["small_op_swap"].append(child(SMALL_OP_SWAP)["small_op"])
         b = child(BYTES_PER_PAGE)
@@ -272,15 +292,15 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}, .NET SDK {dotnet}, Python {platform.python_version()}")
 
 
-def table(stats: dict, load: tuple) -> str:
+def table(stats: dict, load: tuple, anchors: dict) -> str:
     lines = [f"Machine: {machine()}. Load average at start / end: {load[0]} / {load[1]}.", "",
              "| what | median | spread (Q1–Q3) | runs | target | anchor |", "|---|---:|---:|---:|---|---|"]
-    for key, (what, target, anchor) in ROWS.items():
+    for key, (what, target, _) in ROWS.items():
         s = stats.get(key)
         if s is None:
             continue
         lines.append(f"| {what} | {fmt(key, s['median'])} | {fmt(key, s['q1'])} – {fmt(key, s['q3'])} | {s['n']} "
-                     f"| {target} | {anchor} |")
+                     f"| {target} | {anchors[key]} |")
     return "\n".join(lines)
 
 
@@ -296,14 +316,22 @@ def main(argv=None) -> int:
     stats = {} if args.no_dotnet else dotnet_rows(args.quick)
     runs = args.runs or (1 if args.quick else 3)
     with_make = not args.no_make and not args.quick
-    for key, s in python_rows(runs, make_runs=3, with_make=with_make).items():
+    samples = python_rows(runs, make_runs=3, with_make=with_make)
+    migrated_64g = samples.pop("run_64g_migrated")
+    for key, s in samples.items():
         stats[key] = summarise(s)
+    anchors = {key: anchor for key, (_, _, anchor) in ROWS.items()}
+    kernel = None
+    if not args.quick and kernel_anchor.can_compact():
+        kernel = kernel_anchors(statistics.median(migrated_64g) if migrated_64g else None)
+        anchors |= kernel["text"]
     load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(table(stats, (load_start, load_end)))
+    print(table(stats, (load_start, load_end), anchors))
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump({"machine": machine(), "load": [load_start, load_end], "quick": args.quick,
-                   "rows": {k: {"what": ROWS[k][0], "target": ROWS[k][1], "anchor": ROWS[k][2], **v}
+                   "kernel_anchor": None if kernel is None else kernel["measured"],
+                   "rows": {k: {"what": ROWS[k][0], "target": ROWS[k][1], "anchor": anchors[k], **v}
                             for k, v in stats.items()}}, f, indent=2)
     return 0
 
