@@ -196,12 +196,13 @@ def kernel_anchors(run_64g_migrated: float | None) -> dict:
     where = f"this machine's kernel ({m['kernel']}, bench/kernel_anchor.py)"
     if not m["migrate"]:
         return {"text": {}, "measured": m}   # compact_memory found nothing to migrate: no per-page figure
-    pages_64g = 65536 * 256
+    pages_64g = 65536 * 256   # RUN_64G's guest: half of it faulted in, half of that freed, then compacted
     floor = pages_64g / 2 * m["fault"] + pages_64g / 4 * m["free"] + (run_64g_migrated or 0) * m["migrate"]
     return {"measured": m, "text": {
         "compact_16g": f"{where}: {m['migrate'] * 1e6:.2f} µs a page migrated by compact_memory",
         "run_64g": (f"{where}: a page faulted in {m['fault'] * 1e6:.2f} µs, freed {m['free'] * 1e6:.2f} µs, migrated "
-                    f"{m['migrate'] * 1e6:.2f} µs: {floor:.1f} s for this run's faults, frees and migrations (its inflation not counted)")}}
+                    f"{m['migrate'] * 1e6:.2f} µs: {floor:.1f} s for this run's faults, frees and migrations "
+                    "(its inflation not counted)")}}
 
 
 def timed_make(target: str) -> float:
@@ -214,8 +215,8 @@ def timed_make(target: str) -> float:
 
 def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
     """Samples (lists) per row key, measured here."""
-    samples = {"page_map_first": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [], "run_64g_migrated": [], "small_op_64g": [],
-               "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [], "canonical_8g": [],
+    samples = {"page_map_first": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [], "run_64g_migrated": [],
+               "small_op_64g": [], "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [], "canonical_8g": [],
                **{key: [] for key in EXPLORE_ROWS}}
     for _ in range(runs):
         pm = child(PAGE_MAP.format(later=20))

@@ -117,20 +117,25 @@ def measure(gib: float, compact: bool) -> dict:
     return out
 
 
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:.2f} µs"
+
+
 def describe(m: dict) -> str:
     """What ``measure`` found, as lines of text."""
     lines = [f"kernel {m['kernel']}, {m['pages']:,} pages of 4 KiB ({m['faults_counted']:,} faults counted):",
-             f"  fault a page in: {m['fault'] * 1e6:.2f} µs (into memory the process never had: {m['fault_first'] * 1e6:.2f} µs)",
-             f"  free every other page: {m['free'] * 1e6:.2f} µs a page (the call itself, {m['call'] * 1e6:.2f} µs, left out)"]
+             f"  fault a page in: {_us(m['fault'])} (into memory the process never had: {_us(m['fault_first'])})",
+             f"  free every other page: {_us(m['free'])} a page (the call itself, {_us(m['call'])}, left out)"]
     if "migrated" in m:
-        per = f"{m['migrate'] * 1e6:.2f} µs a migrated page" if m["migrate"] else "nothing migrated"
+        per = f"{_us(m['migrate'])} a migrated page" if m["migrate"] else "nothing migrated"
         lines.append(f"  compact_memory: {m['compact_wall']:.3f} s for {m['migrated']:,} pages migrated: {per}")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--gib", type=float, default=4.0, help="anonymous memory to map (default 4; at most half of MemAvailable)")
+    p.add_argument("--gib", type=float, default=4.0,
+                   help="anonymous memory to map (default 4; at most half of MemAvailable)")
     p.add_argument("--no-compact", action="store_true", help="skip compact_memory (which needs root)")
     p.add_argument("--json", help="also write the numbers to this file")
     args = p.parse_args(argv)
