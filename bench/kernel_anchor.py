@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import math
 import mmap
 import os
 import platform
@@ -54,8 +55,8 @@ def can_compact() -> bool:
 
 def check_size(gib: float) -> int:
     """The bytes to map: ``gib``, at least 64 MiB and at most half of what the machine has available."""
-    size = int(gib * 2**30) // (2 * PAGE) * (2 * PAGE)
     limit = mem_available() // 2
+    size = int(gib * 2**30) // (2 * PAGE) * (2 * PAGE) if math.isfinite(gib) else -1
     if not 64 * 2**20 <= size <= limit:
         raise ValueError(f"gib must be between 0.0625 and {limit / 2**30:.2f} (half of MemAvailable), got {gib}")
     return size

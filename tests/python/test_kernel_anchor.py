@@ -51,7 +51,7 @@ def test_compacting_without_the_right_to_is_an_error_that_says_what_to_do(monkey
         kernel_anchor.measure(SMALLEST, compact=True)
 
 
-@pytest.mark.parametrize("gib", [0.01, 10**6])
+@pytest.mark.parametrize("gib", [0.01, 10**6, float("inf"), float("nan")])
 def test_a_size_out_of_range_is_a_usage_error_naming_gib_and_its_range(gib):
     with pytest.raises(ValueError, match=r"gib must be between 0\.0625 and [0-9.]+ \(half of MemAvailable\)"):
         kernel_anchor.check_size(gib)
