@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:   # pandas is imported where a command needs it: a usage error is reported without it
@@ -111,9 +112,12 @@ def _explore(bs, args) -> int:
     import pandas as pd
     if args.reduction != "none":
         bs.enable_partial_order_reduction()   # before this process's first simulation
-    res = bs.explore(args.scenario, design=args.design, strategy=args.strategy, schedules=args.schedules,
-                     seed=args.seed, depth=args.depth, progress=not args.quiet, reduction=args.reduction,
-                     threads=args.threads)
+    # A dfs stopped short: the library warns its caller (naming schedules=), the command says so itself below (--schedules).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="dfs stopped after", category=RuntimeWarning)
+        res = bs.explore(args.scenario, design=args.design, strategy=args.strategy, schedules=args.schedules,
+                         seed=args.seed, depth=args.depth, progress=not args.quiet, reduction=args.reduction,
+                         threads=args.threads)
     run = res.first_failure
     summary = {"scenario": res.scenario, "design": res.design, "strategy": res.strategy, "seed": args.seed,
                "depth": args.depth, "reduction": res.reduction, "schedules": res.schedules, "pruned_runs": res.pruned_runs,
