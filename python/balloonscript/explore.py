@@ -17,6 +17,7 @@ exploration within about 0.2 s (KeyboardInterrupt), even inside a chunk or a sin
 from __future__ import annotations
 
 import re
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -356,7 +357,7 @@ class Race:
         if strategy == "dfs" and not res.exhausted:
             warnings.warn(f"dfs stopped after {res.schedules} schedules with at least {res.schedules_left} more within "
                           f"depth {depth}: the search is not exhaustive (raise schedules= to cover them)",
-                          RuntimeWarning, stacklevel=3)
+                          RuntimeWarning, stacklevel=_caller_level())
         return res
 
 
@@ -404,6 +405,15 @@ def enable_partial_order_reduction() -> bool:
     so it is compiled in only when this runs before the process's first simulation (simulations that never reduce pay
     nothing). Returns whether reduction is available: False if a simulation ran first (start a new process)."""
     return bool(bindings.PyExplore.EnablePartialOrderReduction())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of a warning issued by this helper's caller that puts it at the first line outside this module:
+    the user's ``race.explore(...)`` or ``bs.explore(...)``, however many of this module's frames lie between."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def explore(scenario: str, design: str = "legacy", strategy: str = "random", schedules: int = 1000,

@@ -4,6 +4,7 @@ result from a dask cluster as from a serial run."""
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -91,9 +92,13 @@ def test_text_lists_every_point_and_report(res):
 
 
 def test_dfs_that_stops_early_warns_and_says_how_many_were_left(bs):
-    with pytest.warns(RuntimeWarning, match="not exhaustive"):
+    with pytest.warns(RuntimeWarning, match="not exhaustive") as by_function:
         stopped = bs.explore("deflate-vs-isolate", design="fixed", strategy="dfs", depth=2, schedules=50, progress=False)
     assert not stopped.exhausted and stopped.schedules_left >= 1
+    with pytest.warns(RuntimeWarning, match="not exhaustive") as by_method:
+        bs.preset("deflate-vs-isolate", "fixed").explore("dfs", schedules=50, depth=2, progress=False)
+    # Either way the warning names the caller's line, not the package's own code.
+    assert [Path(w.filename).name for w in [*by_function, *by_method]] == [Path(__file__).name] * 2
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         whole = bs.explore("scan-vs-migrate", design="fixed", strategy="dfs", depth=1, schedules=10_000, progress=False)
