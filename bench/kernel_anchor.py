@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import errno
 import json
 import math
 import mmap
@@ -83,7 +84,8 @@ def measure(gib: float, compact: bool) -> dict:
     memchr.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
     memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     address = ctypes.addressof(ctypes.c_char.from_buffer(memory))
-    if madvise(address, size, MADV_NOHUGEPAGE) != 0:
+    # EINVAL: a kernel built without transparent huge pages, whose pages are all 4 KiB anyway.
+    if madvise(address, size, MADV_NOHUGEPAGE) != 0 and ctypes.get_errno() != errno.EINVAL:
         raise OSError(ctypes.get_errno(), "madvise(MADV_NOHUGEPAGE) failed")
     pages = np.frombuffer(memory, dtype=np.uint8)
     faults_before = vmstat()["pgfault"]
