@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import math
 import os
 import platform
 import shutil
@@ -190,8 +191,12 @@ EXPLORE_ROWS = ("explore_random_one", "explore_random_all", "explore_dfs3", "exp
 
 def kernel_anchors(run_64g_migrated: float | None) -> dict:
     """Anchors measured on this machine's own kernel (bench/kernel_anchor.py, as root): row key -> text, and the figures."""
-    out = subprocess.run([PY, str(REPO / "bench" / "kernel_anchor.py"), "--gib", "4"], cwd=REPO, capture_output=True,
-                         text=True, check=True)
+    # 4 GiB, or what a smaller machine allows (the script takes at most half of MemAvailable; a margin for its changes).
+    gib = math.floor(min(4.0, 0.45 * kernel_anchor.mem_available() / 2**30) * 1000) / 1000
+    if gib < 1 / 16:
+        return {"text": {}, "measured": None}
+    out = subprocess.run([PY, str(REPO / "bench" / "kernel_anchor.py"), "--gib", str(gib)], cwd=REPO,
+                         capture_output=True, text=True, check=True)
     m = json.loads(out.stdout.strip().splitlines()[-1])
     where = f"this machine's kernel ({m['kernel']}, bench/kernel_anchor.py)"
     if not m["migrate"]:
