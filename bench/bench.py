@@ -198,15 +198,15 @@ def kernel_anchors(run_64g_migrated: float | None) -> dict:
     out = subprocess.run([PY, str(REPO / "bench" / "kernel_anchor.py"), "--gib", str(gib)], cwd=REPO,
                          capture_output=True, text=True, check=True)
     m = json.loads(out.stdout.strip().splitlines()[-1])
-    where = f"this machine's kernel ({m['kernel']}, bench/kernel_anchor.py)"
+    us, where = kernel_anchor.us, f"this machine's kernel ({m['kernel']}, bench/kernel_anchor.py)"
     if not m["migrate"]:
         return {"text": {}, "measured": m}   # compact_memory found nothing to migrate: no per-page figure
     pages_64g = 65536 * 256   # RUN_64G's guest: half of it faulted in, half of that freed, then compacted
     floor = pages_64g / 2 * m["fault"] + pages_64g / 4 * m["free"] + (run_64g_migrated or 0) * m["migrate"]
     return {"measured": m, "text": {
-        "compact_16g": f"{where}: {m['migrate'] * 1e6:.2f} µs a page migrated by compact_memory",
-        "run_64g": (f"{where}: a page faulted in {m['fault'] * 1e6:.2f} µs, freed {m['free'] * 1e6:.2f} µs, migrated "
-                    f"{m['migrate'] * 1e6:.2f} µs: {floor:.1f} s for this run's faults, frees and migrations "
+        "compact_16g": f"{where}: {us(m['migrate'])} a page migrated by compact_memory",
+        "run_64g": (f"{where}: a page faulted in {us(m['fault'])}, freed {us(m['free'])}, migrated {us(m['migrate'])}: "
+                    f"{floor:.1f} s for this run's faults, frees and migrations "
                     "(its inflation not counted)")}}
 
 

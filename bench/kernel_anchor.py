@@ -120,17 +120,18 @@ def measure(gib: float, compact: bool) -> dict:
     return out
 
 
-def _us(seconds: float) -> str:
+def us(seconds: float) -> str:
+    """Seconds as microseconds, two decimals: how this script and bench.py print a per-page cost."""
     return f"{seconds * 1e6:.2f} µs"
 
 
 def describe(m: dict) -> str:
     """What ``measure`` found, as lines of text."""
     lines = [f"kernel {m['kernel']}, {m['pages']:,} pages of 4 KiB ({m['faults_counted']:,} faults counted):",
-             f"  fault a page in: {_us(m['fault'])} (into memory the process never had: {_us(m['fault_first'])})",
-             f"  free every other page: {_us(m['free'])} a page (the call itself, {_us(m['call'])}, left out)"]
+             f"  fault a page in: {us(m['fault'])} (into memory the process never had: {us(m['fault_first'])})",
+             f"  free every other page: {us(m['free'])} a page (the call itself, {us(m['call'])}, left out)"]
     if "migrated" in m:
-        per = f"{_us(m['migrate'])} a migrated page" if m["migrate"] else "nothing migrated"
+        per = f"{us(m['migrate'])} a migrated page" if m["migrate"] else "nothing migrated"
         lines.append(f"  compact_memory: {m['compact_wall']:.3f} s for {m['migrated']:,} pages migrated: {per}")
     return "\n".join(lines)
 

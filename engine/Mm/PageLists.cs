@@ -99,11 +99,12 @@ internal sealed class PageLists : ISnapshotState
     private void SetPrev(int node, int prev) => _links[2 * node + 1] = prev ^ Poison2;
 
     /// <summary>
-    /// memmap_init's INIT_LIST_HEAD(&amp;page-&gt;lru) of a page that boot is about to list, in this model's terms: the
-    /// links of a page on no list (poisoned), written. They read so already (zeroed storage), but list_add reads the new
-    /// page's old links (for the change marks) before it writes them, and a page array's first touch by a read maps the
-    /// kernel's zero page: the write after it is a copy with a TLB shootdown, an IPI whenever another thread of the
-    /// process runs (at boot, one for each MAX_ORDER block). Only for a page on no list that nothing has listed yet.
+    /// INIT_LIST_HEAD(&amp;page-&gt;lru) of boot's struct page set-up (v3.16 memmap_init_zone, 6.1 __init_single_page) for a
+    /// page that boot is about to list, in this model's terms: the links of a page on no list (poisoned), written. They
+    /// read so already (zeroed storage), but list_add reads the new page's old links (for the change marks) before it
+    /// writes them, and a page array's first touch by a read maps the kernel's zero page: the write after it is a copy
+    /// with a TLB shootdown, an IPI whenever another thread of the process runs (at boot, one for each MAX_ORDER block).
+    /// Only for a page on no list that nothing has listed yet.
     /// </summary>
     public void InitLinks(int node)
     {

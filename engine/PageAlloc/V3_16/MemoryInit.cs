@@ -76,7 +76,7 @@ internal static class MemoryInit
         {
             int order = Zone.MaxOrder - 1;
             while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
-            lists.InitLinks(pfn); // memmap_init's INIT_LIST_HEAD of the page about to be listed (PageLists.InitLinks)
+            lists.InitLinks(pfn); // memmap_init_zone's INIT_LIST_HEAD of the page about to be listed (PageLists.InitLinks)
             buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable);
             zone.Stat.Add((int)ZoneStat.NrFreePages, 1 << order);
             vmstat.Count(VmEvent.Pgfree, 1 << order);
