@@ -29,7 +29,8 @@ internal sealed partial class AllocBeforeBalloonLock(IBalloonCompaction balloon,
     public int Fill(VirtioBalloon vb, long num, bool inThread)
     {
         num = Math.Min(num, VirtioBalloon.MaxPfns);
-        var pages = new List<int>();
+        // The local list sized for the call: grown page by page it was about 1 MB of garbage per 512 MiB inflated.
+        var pages = new List<int>((int)num / VirtioBalloon.PagesPerPage);
         for (int numPfns = 0; numPfns < num; numPfns += VirtioBalloon.PagesPerPage)
         {
             int page = balloon.Alloc();
@@ -78,7 +79,7 @@ internal sealed partial class AllocBeforeBalloonLock(IBalloonCompaction balloon,
     public int Leak(VirtioBalloon vb, long num)
     {
         num = Math.Min(num, VirtioBalloon.MaxPfns);
-        var pages = new List<int>(); // leak_balloon's local list, in dequeue order (list_add puts each at the head)
+        var pages = new List<int>((int)num / VirtioBalloon.PagesPerPage); // leak_balloon's local list, in dequeue order (list_add puts each at the head)
         vb.BalloonLock.Lock();
         num = Math.Min(num, vb.NumPages); // 6.1: "We can't release more pages than taken"
         vb.DequeueIntoPfns(num, pages);
