@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
 
@@ -13,16 +14,19 @@ internal sealed class PageBalloonType(PageTable pages, Sanitizer sanitizer)
     /// <summary>__SetPageBalloon: <c>_mapcount</c> must be -1.</summary>
     public void Set(int page)
     {
-        if (pages.MapCount[page] != -1)
-            sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE(atomic_read(&page->_mapcount) != -1) in __SetPageBalloon ({pages.DumpPage(page)})");
+        if (pages.MapCount[page] != -1) VmBugOnPage(page, "atomic_read(&page->_mapcount) != -1", "__SetPageBalloon");
         pages.MapCount[page] = PageTable.PageBalloonMapcountValue;
     }
 
     /// <summary>__ClearPageBalloon: the page must be PageBalloon.</summary>
     public void Clear(int page)
     {
-        if (!pages.PageBalloon(page))
-            sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE(!PageBalloon(page)) in __ClearPageBalloon ({pages.DumpPage(page)})");
+        if (!pages.PageBalloon(page)) VmBugOnPage(page, "!PageBalloon(page)", "__ClearPageBalloon");
         pages.MapCount[page] = -1;
     }
+
+    /// <summary>The report, out of line (as <see cref="Migrate.V4_8.MovablePage"/>'s): the per-page paths inline the test only.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void VmBugOnPage(int page, string condition, string function) =>
+        sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE({condition}) in {function} ({pages.DumpPage(page)})");
 }

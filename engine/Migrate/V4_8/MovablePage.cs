@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
@@ -32,8 +33,7 @@ internal sealed class MovablePage(PageTable pages, MappingTable mappings, Saniti
     public void SetPageMovable(int page, int mapping)
     {
         AssertLocked(page, "__SetPageMovable");
-        if ((mapping & MappingTable.PageMappingMovable) != 0)
-            sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE((unsigned long)mapping & PAGE_MAPPING_MOVABLE) in __SetPageMovable ({pages.DumpPage(page)})");
+        if ((mapping & MappingTable.PageMappingMovable) != 0) VmBugOnPage(page, "(unsigned long)mapping & PAGE_MAPPING_MOVABLE", "__SetPageMovable");
         pages.Mapping[page] = mapping | MappingTable.PageMappingMovable;
     }
 
@@ -44,14 +44,18 @@ internal sealed class MovablePage(PageTable pages, MappingTable mappings, Saniti
     public void ClearPageMovable(int page)
     {
         AssertLocked(page, "__ClearPageMovable");
-        if (!PageMovable(page))
-            sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE(!PageMovable(page)) in __ClearPageMovable ({pages.DumpPage(page)})");
+        if (!PageMovable(page)) VmBugOnPage(page, "!PageMovable(page)", "__ClearPageMovable");
         pages.Mapping[page] &= MappingTable.PageMappingMovable;
     }
 
     private void AssertLocked(int page, string function)
     {
-        if (!pages.PageLocked(page))
-            sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE(!PageLocked(page)) in {function} ({pages.DumpPage(page)})");
+        if (!pages.PageLocked(page)) VmBugOnPage(page, "!PageLocked(page)", function);
     }
+
+    // Out of line: the report's text, built in place, made the balloon's per-page paths too large for the JIT to inline
+    // their small helpers (lock_page, the page fields) into the loops of leak_balloon and fill_balloon.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void VmBugOnPage(int page, string condition, string function) =>
+        sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE({condition}) in {function} ({pages.DumpPage(page)})");
 }
