@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 ROUNDS = 15
-# page_map() and page_flags() of a 4 GiB guest against numpy copying as many bytes: about 1.1-1.5 when set (5 December);
+# page_map() and page_flags() of a 4 GiB guest against numpy copying as many bytes: 1.1-1.9 when set (5 December);
 # a call across the boundary per page would be thousands.
 COPY_BOUND = 10
 
