@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
 
@@ -14,19 +13,14 @@ internal sealed class PageBalloonType(PageTable pages, Sanitizer sanitizer)
     /// <summary>__SetPageBalloon: <c>_mapcount</c> must be -1.</summary>
     public void Set(int page)
     {
-        if (pages.MapCount[page] != -1) VmBugOnPage(page, "atomic_read(&page->_mapcount) != -1", "__SetPageBalloon");
+        if (pages.MapCount[page] != -1) sanitizer.VmBugOnPage(page, "atomic_read(&page->_mapcount) != -1", "__SetPageBalloon", pages);
         pages.MapCount[page] = PageTable.PageBalloonMapcountValue;
     }
 
     /// <summary>__ClearPageBalloon: the page must be PageBalloon.</summary>
     public void Clear(int page)
     {
-        if (!pages.PageBalloon(page)) VmBugOnPage(page, "!PageBalloon(page)", "__ClearPageBalloon");
+        if (!pages.PageBalloon(page)) sanitizer.VmBugOnPage(page, "!PageBalloon(page)", "__ClearPageBalloon", pages);
         pages.MapCount[page] = -1;
     }
-
-    /// <summary>The report, out of line (as <see cref="Migrate.V4_8.MovablePage"/>'s): the per-page paths inline the test only.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void VmBugOnPage(int page, string condition, string function) =>
-        sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE({condition}) in {function} ({pages.DumpPage(page)})");
 }

@@ -53,8 +53,7 @@ internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lr
         {
             if (pages.PageMovableUnlocked(page))
             {
-                if (!pages.PageIsolated(page))
-                    sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE(!PageIsolated(page)) in putback_movable_pages ({pages.DumpPage(page)})");
+                if (!pages.PageIsolated(page)) sanitizer.VmBugOnPage(page, "!PageIsolated(page)", "putback_movable_pages", pages);
                 isolation.PutbackOrRelease(page);
             }
             else
@@ -192,8 +191,7 @@ internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lr
         if (!pages.PageMovableUnlocked(page)) rc = MigrateLruPage(newpage, page, mode);
         else
         {
-            if (!pages.PageIsolated(page))
-                sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE(!PageIsolated(page)) in move_to_new_page ({pages.DumpPage(page)})");
+            if (!pages.PageIsolated(page)) sanitizer.VmBugOnPage(page, "!PageIsolated(page)", "move_to_new_page", pages);
             if (!movable.PageMovable(page))
             {
                 pages.Clear(page, PG.Isolated);

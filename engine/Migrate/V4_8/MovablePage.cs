@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Designs;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
@@ -33,7 +32,7 @@ internal sealed class MovablePage(PageTable pages, MappingTable mappings, Saniti
     public void SetPageMovable(int page, int mapping)
     {
         AssertLocked(page, "__SetPageMovable");
-        if ((mapping & MappingTable.PageMappingMovable) != 0) VmBugOnPage(page, "(unsigned long)mapping & PAGE_MAPPING_MOVABLE", "__SetPageMovable");
+        if ((mapping & MappingTable.PageMappingMovable) != 0) sanitizer.VmBugOnPage(page, "(unsigned long)mapping & PAGE_MAPPING_MOVABLE", "__SetPageMovable", pages);
         pages.Mapping[page] = mapping | MappingTable.PageMappingMovable;
     }
 
@@ -44,18 +43,12 @@ internal sealed class MovablePage(PageTable pages, MappingTable mappings, Saniti
     public void ClearPageMovable(int page)
     {
         AssertLocked(page, "__ClearPageMovable");
-        if (!PageMovable(page)) VmBugOnPage(page, "!PageMovable(page)", "__ClearPageMovable");
+        if (!PageMovable(page)) sanitizer.VmBugOnPage(page, "!PageMovable(page)", "__ClearPageMovable", pages);
         pages.Mapping[page] &= MappingTable.PageMappingMovable;
     }
 
     private void AssertLocked(int page, string function)
     {
-        if (!pages.PageLocked(page)) VmBugOnPage(page, "!PageLocked(page)", function);
+        if (!pages.PageLocked(page)) sanitizer.VmBugOnPage(page, "!PageLocked(page)", function, pages);
     }
-
-    // Out of line: the report's text, built in place, left v6.1's leak_balloon loop too large for the JIT to inline its
-    // small per-page helpers (unlock_page, the page fields, list_del): its deflation took 14-20 % longer.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void VmBugOnPage(int page, string condition, string function) =>
-        sanitizer.Report(ReportKind.VmBug, page, $"VM_BUG_ON_PAGE({condition}) in {function} ({pages.DumpPage(page)})");
 }
