@@ -37,6 +37,12 @@ internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : u
         }
     }
 
+    /// <summary>
+    /// The host memory of [<paramref name="pfn"/>, +<paramref name="n"/>) faulted in writable, no value changed
+    /// (<see cref="HostMemory"/>): not an access of the guest's, so neither recorded nor marked.
+    /// </summary>
+    public void PrefaultWritable(int pfn, int n) => HostMemory.PrefaultWritable(_values, pfn, n);
+
     /// <summary>Record every access in <paramref name="accesses"/> from now on (null: stop).</summary>
     public void Track(StepAccesses? accesses) => _accesses = accesses;
 

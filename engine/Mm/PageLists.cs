@@ -112,6 +112,13 @@ internal sealed class PageLists : ISnapshotState
         SetPrev(node, Poison2);
     }
 
+    /// <summary>
+    /// The links of pages [<paramref name="first"/>, +<paramref name="n"/>) faulted in writable, no link changed
+    /// (<see cref="HostMemory"/>): list_add reads a page's old links before it writes them, and <see cref="TryTakeRun"/>
+    /// checks a run is on no list before it links it.
+    /// </summary>
+    public void PrefaultWritable(int first, int n) => HostMemory.PrefaultWritable(_links, 2 * first, 2 * n);
+
     /// <summary>A new empty list (INIT_LIST_HEAD); give it back with <see cref="FreeHead"/>.</summary>
     public int NewHead()
     {

@@ -56,6 +56,19 @@ internal sealed class PageTable : ISnapshotState
         Kind = new(nrPages, Changes);
     }
 
+    /// <summary>
+    /// The fields every allocation writes (<c>_count</c>, flags, mapping, the kind) of [<paramref name="pfn"/>,
+    /// +<paramref name="n"/>) faulted in writable before the allocator reads them (<see cref="HostMemory"/>); the others are
+    /// written first (<c>private</c>, <c>_mapcount</c> and the index), or only for pages that hold data (the content).
+    /// </summary>
+    public void PrefaultWritable(int pfn, int n)
+    {
+        Count.PrefaultWritable(pfn, n);
+        Flags.PrefaultWritable(pfn, n);
+        Mapping.PrefaultWritable(pfn, n);
+        Kind.PrefaultWritable(pfn, n);
+    }
+
     /// <summary>Record every access to a page field in <paramref name="accesses"/> from now on (null: stop).</summary>
     public void Track(StepAccesses? accesses)
     {

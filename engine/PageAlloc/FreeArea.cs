@@ -17,6 +17,7 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
     /// </summary>
     public void Expand(Zone zone, int pfn, int low, int high, int mt)
     {
+        PrefaultMaxOrderBlock(pfn, high);
         int size = 1 << high;
         while (high > low)
         {
@@ -62,6 +63,7 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
             for (int o = 0; o < order; o++)
                 if (lists.Prev(zone.FreeList(o, mt)) != zone.FreeList(o, mt)) return 0;
             taken = Math.Min(max, 1 << order);
+            PrefaultMaxOrderBlock(first, order);
             if (!lists.TryTakeRun(first, taken, tail, head)) return 0;
             zone.NrFree.Add(order, -1);
             // What is left of the block, [taken, 2^order), in aligned blocks of rising order, each alone on its list.
@@ -80,6 +82,18 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
             tail = p;
         }
         return taken;
+    }
+
+    /// <summary>
+    /// A MAX_ORDER block leaving the free lists to be split and handed out: the fields and links its pages' allocation reads
+    /// before it writes them are faulted in writable first (<see cref="HostMemory"/>). Most such blocks are untouched host
+    /// memory the first time (boot wrote only their head page); later it costs a few atomic operations per block.
+    /// </summary>
+    private void PrefaultMaxOrderBlock(int pfn, int order)
+    {
+        if (order != Zone.MaxOrder - 1) return;
+        pages.PrefaultWritable(pfn, 1 << order);
+        lists.PrefaultWritable(pfn, 1 << order);
     }
 
     /// <summary>page_is_buddy: a valid PFN, PageBuddy with exactly this order, in the same zone.</summary>

@@ -56,11 +56,15 @@ internal sealed class PageStateChecks(PageTable pages, Sanitizer sanitizer, stri
         return true;
     }
 
-    /// <summary>What free_pages_prepare leaves in a page it passed: no kind, no content, no flags.</summary>
+    /// <summary>
+    /// What free_pages_prepare leaves in a page it passed: no kind, no content, no flags. A single page that never held data
+    /// (a balloon or slab page) keeps its content 0 unwritten: its host memory may still be the kernel's zero page, mapped
+    /// by a check's read, and writing the same 0 would copy it (<see cref="HostMemory"/>).
+    /// </summary>
     private void ClearPages(int pfn, int n)
     {
         pages.Kind.Fill((byte)PageKind.Free, pfn, n);
-        pages.Content.Fill(0, pfn, n);
+        if (n > 1 || pages.Content[pfn] != 0) pages.Content.Fill(0, pfn, n);
         pages.Flags.Fill(0, pfn, n);
     }
 

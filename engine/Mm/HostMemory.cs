@@ -1,0 +1,43 @@
+using System.Runtime.CompilerServices;
+
+namespace BalloonScript.Engine.Mm;
+
+/// <summary>
+/// How the page arrays meet the host's memory. A new page array is host memory nobody touched (the GC hands out
+/// zero-filled pages that the host kernel maps in on first access), so that only what a guest uses becomes resident. The
+/// first access to each host page sets its cost: a write maps in a zeroed page, one fault; a read maps the kernel's shared
+/// zero page, and the first write after it is a second fault, a copy-on-write whose TLB shootdown interrupts the other
+/// CPU whenever another thread of the process runs there (measured alone: 11–14 µs, against 1.6–3.6 µs for a first
+/// write; BENCHMARKS.md, twenty-third session). Where the simulator would read a page's fields before it writes them
+/// (check_new_page before prep_new_page), <see cref="PrefaultWritable{T}"/> makes the first access a write.
+/// </summary>
+internal static class HostMemory
+{
+    private static readonly int PageBytes = Environment.SystemPageSize;
+
+    /// <summary>
+    /// The host pages holding <paramref name="array"/>[<paramref name="start"/>, +<paramref name="count"/>) faulted in
+    /// writable, no value changed: an atomic OR of 0 into four bytes of each page (an access the MMU takes as a write,
+    /// a no-op for the data, and safe beside another thread's writes).
+    /// </summary>
+    public static void PrefaultWritable<T>(T[] array, int start, int count) where T : unmanaged
+    {
+        int size = Unsafe.SizeOf<T>();
+        if (count <= 0 || (long)array.Length * size < sizeof(int)) return;
+        int last = start + count - 1, step = Math.Max(1, PageBytes / size);
+        // One element a host page apart, from the first: one in each page up to the last element's, which is touched too.
+        for (int i = start; i < last; i += step) NoOpWrite(array, i, size);
+        NoOpWrite(array, last, size);
+    }
+
+    private static void NoOpWrite<T>(T[] array, int i, int size) where T : unmanaged
+    {
+        // Four bytes aligned to four (an array's data is 8-byte aligned): elements narrower than an int share one.
+        if (size < sizeof(int))
+        {
+            int perInt = sizeof(int) / size;
+            i = Math.Min(i & ~(perInt - 1), array.Length - perInt);
+        }
+        Interlocked.Or(ref Unsafe.As<T, int>(ref array[i]), 0);
+    }
+}
