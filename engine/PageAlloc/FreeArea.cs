@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Snapshots;
 
 namespace BalloonScript.Engine.PageAlloc;
 
@@ -11,6 +12,13 @@ namespace BalloonScript.Engine.PageAlloc;
 /// </summary>
 internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanitizer)
 {
+    /// <summary>
+    /// A bit per MAX_ORDER block whose host memory <see cref="PrefaultMaxOrderBlock"/> made writable: once is enough, the
+    /// page arrays live as long as the guest.
+    /// </summary>
+    [NotState("which of the host's memory is resident, not the guest's state: a restore keeps it")]
+    private readonly ulong[] _prefaulted = new ulong[(pages.Changes.BlockCount + 63) >> 6];
+
     /// <summary>
     /// expand: split a block of order <paramref name="high"/> down to <paramref name="low"/>; each upper half
     /// goes to the head of the list of its order. The caller keeps the lowest-addressed 2^low pages.
@@ -85,13 +93,17 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
     }
 
     /// <summary>
-    /// A MAX_ORDER block leaving the free lists to be split and handed out: the fields and links its pages' allocation reads
-    /// before it writes them are faulted in writable first (<see cref="HostMemory"/>). Most such blocks are untouched host
-    /// memory the first time (boot wrote only their head page); later it costs a few atomic operations per block.
+    /// A MAX_ORDER block leaving the free lists to be split and handed out for the first time: the fields and links its
+    /// pages' allocation reads before it writes them are faulted in writable first (<see cref="HostMemory"/>). Boot wrote
+    /// only the block's head page, so the rest of its host memory is untouched then.
     /// </summary>
     private void PrefaultMaxOrderBlock(int pfn, int order)
     {
         if (order != Zone.MaxOrder - 1) return;
+        int block = pfn >> PageChanges.BlockOrder;
+        ref ulong word = ref _prefaulted[block >> 6];
+        if ((word & (1UL << block)) != 0) return;
+        word |= 1UL << block;
         pages.PrefaultWritable(pfn, 1 << order);
         lists.PrefaultWritable(pfn, 1 << order);
     }

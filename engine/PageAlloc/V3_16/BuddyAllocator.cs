@@ -25,7 +25,7 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
     public PageStateChecks Checks { get; } = new(pages, sanitizer, "nonzero _count", "PAGE_FLAGS_CHECK_AT_FREE flag(s) set",
         "PAGE_FLAGS_CHECK_AT_PREP flag set");
 
-    [NotState("stateless helper")]
+    [NotState("helper: no guest state (it remembers only which host memory it made resident)")]
     private readonly FreeArea _area = new(pages, lists, sanitizer);
 
     /// <summary>Boot-time set-up (<see cref="MemoryInit"/>).</summary>

@@ -26,6 +26,7 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
     public PageStateChecks Checks { get; } = new(pages, sanitizer, "nonzero _refcount", "PAGE_FLAGS_CHECK_AT_FREE flag(s) set",
         "PAGE_FLAGS_CHECK_AT_PREP flag(s) set");
 
+    [NotState("helper: no guest state (it remembers only which host memory it made resident)")]
     private readonly FreeArea _area = new(pages, lists, sanitizer);
 
     /// <summary>zone_statistics: NUMA_HIT (= NUMA_LOCAL on the only node) per zone, one per allocation.</summary>
