@@ -58,8 +58,9 @@ internal sealed class PageTable : ISnapshotState
 
     /// <summary>
     /// The fields every allocation writes (<c>_count</c>, flags, mapping, the kind) of [<paramref name="pfn"/>,
-    /// +<paramref name="n"/>) faulted in writable before the allocator reads them (<see cref="HostMemory"/>); the others are
-    /// written first (<c>private</c>, <c>_mapcount</c> and the index), or only for pages that hold data (the content).
+    /// +<paramref name="n"/>) faulted in writable before the allocator reads them (<see cref="HostMemory"/>). The others are
+    /// resident from boot (<c>_mapcount</c>, filled with -1; <c>private</c>, written at each MAX_ORDER block's head), written
+    /// before they are read (the index), or written only for pages that hold data (the content).
     /// </summary>
     public void PrefaultWritable(int pfn, int n)
     {

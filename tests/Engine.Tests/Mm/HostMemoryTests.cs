@@ -36,8 +36,8 @@ public class HostMemoryTests
     }
 
     /// <summary>
-    /// Reading then writing one element of each host page of a fresh array takes two faults a page (the zero page, then
-    /// its copy), and none after the range was prefaulted. Linux only (the faults are this thread's, from
+    /// Reading then writing one element of each host page of a fresh array takes a fault or two a page (the read maps the
+    /// zero page, the write copies it), and none after the range was prefaulted. Linux only (the faults are this thread's, from
     /// /proc/thread-self/stat); inconclusive when the runtime gave an array whose memory is already resident.
     /// </summary>
     [Test]
