@@ -22,20 +22,19 @@ internal static class HostMemory
     /// </summary>
     public static void PrefaultWritable<T>(T[] array, int start, int count) where T : unmanaged
     {
-        int size = Unsafe.SizeOf<T>();
-        if (count <= 0 || (long)array.Length * size < sizeof(int)) return;
-        int last = start + count - 1, step = Math.Max(1, PageBytes / size);
+        if (count <= 0 || (long)array.Length * Unsafe.SizeOf<T>() < sizeof(int)) return;
+        int last = start + count - 1, step = Math.Max(1, PageBytes / Unsafe.SizeOf<T>());
         // One element a host page apart, from the first: one in each page up to the last element's, which is touched too.
-        for (int i = start; i < last; i += step) NoOpWrite(array, i, size);
-        NoOpWrite(array, last, size);
+        for (int i = start; i < last; i += step) NoOpWrite(array, i);
+        NoOpWrite(array, last);
     }
 
-    private static void NoOpWrite<T>(T[] array, int i, int size) where T : unmanaged
+    private static void NoOpWrite<T>(T[] array, int i) where T : unmanaged
     {
         // Four bytes aligned to four (an array's data is 8-byte aligned): elements narrower than an int share one.
-        if (size < sizeof(int))
+        if (Unsafe.SizeOf<T>() < sizeof(int))
         {
-            int perInt = sizeof(int) / size;
+            int perInt = sizeof(int) / Unsafe.SizeOf<T>();
             i = Math.Min(i & ~(perInt - 1), array.Length - perInt);
         }
         Interlocked.Or(ref Unsafe.As<T, int>(ref array[i]), 0);

@@ -13,11 +13,11 @@ namespace BalloonScript.Engine.PageAlloc;
 internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanitizer)
 {
     /// <summary>
-    /// A bit per MAX_ORDER block whose host memory <see cref="PrefaultMaxOrderBlock"/> made writable: once is enough, the
-    /// page arrays live as long as the guest.
+    /// The MAX_ORDER blocks whose host memory <see cref="PrefaultMaxOrderBlock"/> made writable: once is enough, the page
+    /// arrays live as long as the guest.
     /// </summary>
     [NotState("which of the host's memory is resident, not the guest's state: a restore keeps it")]
-    private readonly ulong[] _prefaulted = new ulong[(pages.Changes.BlockCount + 63) >> 6];
+    private readonly bool[] _prefaulted = new bool[pages.Changes.BlockCount];
 
     /// <summary>
     /// expand: split a block of order <paramref name="high"/> down to <paramref name="low"/>; each upper half
@@ -101,9 +101,8 @@ internal sealed class FreeArea(PageTable pages, PageLists lists, Sanitizer sanit
     {
         if (order != Zone.MaxOrder - 1) return;
         int block = pfn >> PageChanges.BlockOrder;
-        ref ulong word = ref _prefaulted[block >> 6];
-        if ((word & (1UL << block)) != 0) return;
-        word |= 1UL << block;
+        if (_prefaulted[block]) return;
+        _prefaulted[block] = true;
         pages.PrefaultWritable(pfn, 1 << order);
         lists.PrefaultWritable(pfn, 1 << order);
     }
