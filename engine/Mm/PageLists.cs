@@ -459,7 +459,18 @@ internal sealed class PageLists : ISnapshotState
 
         public readonly LinkChanges GetEnumerator() => this;
 
+        // Inlined into the caller's loop: a page of a word with bits left costs a few instructions, not a call.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool MoveNext()
+        {
+            if (_bits == 0 && !NextWord()) return false;
+            Current = 64 * _word + System.Numerics.BitOperations.TrailingZeroCount(_bits);
+            _bits &= _bits - 1;
+            return true;
+        }
+
+        /// <summary>On to the next word with a bit set, in this block or the next ones; false past the last block.</summary>
+        private bool NextWord()
         {
             while (_bits == 0)
             {
@@ -471,8 +482,6 @@ internal sealed class PageLists : ISnapshotState
                 }
                 _bits = words[_word];
             }
-            Current = 64 * _word + System.Numerics.BitOperations.TrailingZeroCount(_bits);
-            _bits &= _bits - 1;
             return true;
         }
     }
