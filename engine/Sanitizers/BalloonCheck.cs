@@ -304,8 +304,8 @@ internal sealed class BalloonCheck(PageTable pages, PageLists lists, BalloonDevI
         int toPass = -1; // the marked pages of the last list still to be passed, counted when the walk first could stop
         // From a list that was empty no page is marked, and every page the walk passes is on the list if it ends intact.
         byte passed = _listEmpty ? Listed : Passed;
-        // Locals, and no call in the loop but the one that counts what is to be passed: the JIT then keeps the arrays
-        // behind them in registers (a walk after inflating 512 MiB passes 131,072 changed pages).
+        // The marks, the head and the count of pages walked in locals: a walk after inflating 512 MiB passes 131,072 changed
+        // pages, and read from this check's fields they were loaded, and the count stored, at every one.
         var (marks, head, nrPages) = (_marks, dev.Pages, pages.NrPages);
         int walked = Walked, node = lists.Next(head), prev = head;
         for (; walked <= nrPages; walked++)
