@@ -29,14 +29,15 @@ internal static class HostMemory
         NoOpWrite(array, last);
     }
 
-    private static void NoOpWrite<T>(T[] array, int i) where T : unmanaged
-    {
-        // Four bytes aligned to four (an array's data is 8-byte aligned): elements narrower than an int share one.
-        if (Unsafe.SizeOf<T>() < sizeof(int))
-        {
-            int perInt = sizeof(int) / Unsafe.SizeOf<T>();
-            i = Math.Min(i & ~(perInt - 1), array.Length - perInt);
-        }
-        Interlocked.Or(ref Unsafe.As<T, int>(ref array[i]), 0);
-    }
+    private static void NoOpWrite<T>(T[] array, int i) where T : unmanaged =>
+        Interlocked.Or(ref Unsafe.As<T, int>(ref array[WordStart<T>(i)]), 0);
+
+    /// <summary>
+    /// The element at which the aligned four bytes holding element <paramref name="i"/> start: <paramref name="i"/> itself for
+    /// elements of four bytes or more, else rounded down to a multiple of the elements an int holds. An array's data starts
+    /// 8-byte aligned and its object's size is a multiple of 8, so those four bytes lie inside the object even where they
+    /// run past the last element (into its padding, which an OR of 0 leaves as it is).
+    /// </summary>
+    internal static int WordStart<T>(int i) where T : unmanaged =>
+        Unsafe.SizeOf<T>() < sizeof(int) ? i & ~(sizeof(int) / Unsafe.SizeOf<T>() - 1) : i;
 }
