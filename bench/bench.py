@@ -141,7 +141,7 @@ print(json.dumps({{"first": first, "first_sys": first_sys, "later": later}}))
 # The first page_map() of a process, measured in this many processes a round: its two huge pages come from the guest's
 # free 2 MiB blocks, which a VM with free page reporting hands back to its host; clearing such a page then waits for
 # the host to back it again (about 10 ms in a quarter of the calls on the machine of BENCHMARKS.md's "twenty-sixth
-# session"). A median of three calls a round keeps the row about the simulator's call, the kernel time row beside it
+# session"). The row's median over three processes a round is about the simulator's call; the kernel time beside it
 # shows the host's share.
 PAGE_MAP_PROCESSES = 3
 
@@ -236,8 +236,8 @@ def timed_make(target: str) -> float:
 
 def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
     """Samples (lists) per row key, measured here."""
-    samples = {"page_map_first": [], "page_map_first_sys": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [], "run_64g_migrated": [],
-               "small_op_64g": [], "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [], "canonical_8g": [],
+    samples = {"page_map_first": [], "page_map_first_sys": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [],
+               "run_64g_migrated": [], "small_op_64g": [], "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [], "canonical_8g": [],
                **{key: [] for key in EXPLORE_ROWS}}
     for _ in range(runs):
         for _ in range(PAGE_MAP_PROCESSES):
