@@ -237,7 +237,8 @@ def timed_make(target: str) -> float:
 def python_rows(runs: int, make_runs: int, with_make: bool) -> dict:
     """Samples (lists) per row key, measured here."""
     samples = {"page_map_first": [], "page_map_first_sys": [], "page_map_later": [], "run_64g": [], "run_64g_rss": [],
-               "run_64g_migrated": [], "small_op_64g": [], "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [], "canonical_8g": [],
+               "run_64g_migrated": [], "small_op_64g": [], "small_op_swap": [], "bytes_per_page": [], "bytes_per_page_used": [],
+               "canonical_8g": [],
                **{key: [] for key in EXPLORE_ROWS}}
     for _ in range(runs):
         for _ in range(PAGE_MAP_PROCESSES):
