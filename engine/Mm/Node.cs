@@ -61,11 +61,20 @@ internal sealed class Node : ISnapshotState
     public Zone HighestZone => Zones[^1];
 
     /// <summary>
-    /// calculate_totalreserve_pages (v3.16, unchanged in 6.1): per zone its highest lowmem_reserve plus its high
-    /// watermark, at most its managed pages (v3.16's dirty_balance_reserve is the same sum).
+    /// totalreserve_pages (v3.16's dirty_balance_reserve is the same sum), as <see cref="CalculateTotalreservePages"/> last
+    /// left it: si_mem_available and global_dirtyable_memory read this value, not the zones' current managed pages.
     /// </summary>
-    public long TotalreservePages() =>
-        Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
+    [NotState("set by boot's watermark and lowmem_reserve set-up, which nothing runs again")]
+    public long TotalreservePages { get; private set; }
+
+    /// <summary>
+    /// calculate_totalreserve_pages (v3.16, unchanged in 6.1), which __setup_per_zone_wmarks and
+    /// setup_per_zone_lowmem_reserve end with: per zone its highest lowmem_reserve plus its high watermark, at most its
+    /// managed pages. adjust_managed_page_count does not run it, so the pages the balloon takes out of managed_pages
+    /// leave the reserve at its boot value.
+    /// </summary>
+    public void CalculateTotalreservePages() =>
+        TotalreservePages = Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
 
     /// <summary>
     /// <c>pgdat-&gt;flags</c> (v4.8 moved the reclaim bits from the zone to the node: PGDAT_DIRTY, PGDAT_WRITEBACK, and

@@ -77,12 +77,12 @@ internal sealed partial class Writeback
     }
 
     /// <summary>
-    /// global_dirtyable_memory: free pages less the reserve (each zone's highest lowmem_reserve plus its high watermark,
-    /// at most its managed pages: v3.16's dirty_balance_reserve, later totalreserve_pages) plus the file LRU, + 1.
+    /// global_dirtyable_memory: free pages less the reserve (v3.16's dirty_balance_reserve, later totalreserve_pages: the
+    /// same sum, set at boot) plus the file LRU, + 1.
     /// </summary>
     public long GlobalDirtyableMemory()
     {
-        long reserve = _node.TotalreservePages();
+        long reserve = _node.TotalreservePages;
         long x = _vmstat.Global(ZoneStat.NrFreePages);
         x -= Math.Min(x, reserve);
         x += _vmstat.Global(ZoneStat.NrInactiveFile) + _vmstat.Global(ZoneStat.NrActiveFile);

@@ -42,9 +42,16 @@ internal sealed class Zone : ISnapshotState
         PageblockSkip = new bool[blocks];
         Lock = new SimLock(scheduler, $"zone[{name}]->lock");
         LruLock = new SimLock(scheduler, $"zone[{name}]->lru_lock");
-        CompactCachedFreePfn = endPfn & ~(PageblockNrPages - 1);
+        // Compaction's fields start as boot leaves them, zeroed (free_area_init_core, 6.1's zone_init_internals, set none).
+        // The cached PFNs' 0 lies below every zone's first PFN on x86-64, whose DMA starts at PFN 1 (here at 0): unset.
+        // compact_zone reads an unset migrate PFN as the zone start (stored here at once: only raises follow) and an unset
+        // free PFN (-1 here) as the zone's last pageblock; 6.1's whole-zone runs do not read it, and their
+        // update_pageblock_skip, which only lowers it, leaves it unset. compact_order_failed 0: after the first deferral
+        // every order is deferred until a success raises it ("mm/compaction: initialize compact_order_failed to
+        // MAX_ORDER", 2015, was not merged).
+        CompactCachedFreePfn = -1;
         CompactCachedMigratePfn = [startPfn, startPfn];
-        CompactOrderFailed = MaxOrder;
+        CompactOrderFailed = 0;
         NrFree = new SharedArray(scheduler, MaxOrder);
         Stat = new SharedArray(scheduler, (int)ZoneStat.Count);
         RecentScanned = new SharedArray(scheduler, 2);

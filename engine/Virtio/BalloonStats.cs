@@ -45,7 +45,7 @@ internal abstract class BalloonStats(Node node, VmStat vmstat) : IBalloonStats
     protected long SiMemAvailable(bool lowWmarkWithBoost)
     {
         long wmarkLow = node.Zones.Sum(z => lowWmarkWithBoost ? z.WmarkPages(Zone.WmarkLow) : z.Watermark[Zone.WmarkLow]);
-        long available = vmstat.Global(ZoneStat.NrFreePages) - node.TotalreservePages();
+        long available = vmstat.Global(ZoneStat.NrFreePages) - node.TotalreservePages;
         long pagecache = vmstat.Global(ZoneStat.NrActiveFile) + vmstat.Global(ZoneStat.NrInactiveFile);
         available += pagecache - Math.Min(pagecache / 2, wmarkLow);
         long reclaimable = vmstat.Global(ZoneStat.NrSlabReclaimable); // 6.1 adds NR_KERNEL_MISC_RECLAIMABLE, 0 here

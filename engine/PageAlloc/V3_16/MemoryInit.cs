@@ -100,7 +100,8 @@ internal static class MemoryInit
 
     /// <summary>
     /// __setup_per_zone_wmarks: min share by managed pages; low = min + min/4; high = min + min/2; NR_ALLOC_BATCH set to
-    /// high − low (fair zone allocation itself is not modelled, so it stays there); the migrate reserve.
+    /// high − low (fair zone allocation itself is not modelled, so it stays there); the migrate reserve; then
+    /// calculate_totalreserve_pages.
     /// </summary>
     private static void SetupPerZoneWmarks(Node node, BuddyAllocator buddy, int minFreeKbytes)
     {
@@ -115,6 +116,7 @@ internal static class MemoryInit
             zone.Stat.Set((int)ZoneStat.NrAllocBatch, zone.Watermark[Zone.WmarkHigh] - zone.Watermark[Zone.WmarkLow]);
             SetupZoneMigrateReserve(zone, buddy);
         }
+        node.CalculateTotalreservePages();
     }
 
     /// <summary>
@@ -138,7 +140,7 @@ internal static class MemoryInit
 
     /// <summary>
     /// setup_per_zone_lowmem_reserve: zone i keeps (managed pages of zones i+1..j) / ratio[i] from classzone j (the same
-    /// in 6.1, whose ratio for ZONE_MOVABLE, 0, concerns no zone here).
+    /// in 6.1, whose ratio for ZONE_MOVABLE, 0, concerns no zone here); then calculate_totalreserve_pages.
     /// </summary>
     internal static void SetupPerZoneLowmemReserve(Node node)
     {
@@ -154,5 +156,6 @@ internal static class MemoryInit
                 managed += zones[i].ManagedPages;
             }
         }
+        node.CalculateTotalreservePages();
     }
 }

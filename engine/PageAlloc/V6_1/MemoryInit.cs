@@ -59,7 +59,7 @@ internal static class MemoryInit
     /// <summary>
     /// __setup_per_zone_wmarks (6.1): min = pages_min's share by managed pages; the distance between the marks is
     /// max(min / 4, managed × watermark_scale_factor / 10000); low = min + distance, high = low + distance; the boost
-    /// is reset.
+    /// is reset; then calculate_totalreserve_pages.
     /// </summary>
     public static void SetupPerZoneWmarks(Node node, int minFreeKbytes, int watermarkScaleFactor)
     {
@@ -74,5 +74,6 @@ internal static class MemoryInit
             zone.Watermark[Zone.WmarkLow] = min + distance;
             zone.Watermark[Zone.WmarkHigh] = min + 2 * distance;
         }
+        node.CalculateTotalreservePages();
     }
 }

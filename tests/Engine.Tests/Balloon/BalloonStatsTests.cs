@@ -67,11 +67,36 @@ public class BalloonStatsTests
 
         long free = rig.VmStat.Global(ZoneStat.NrFreePages), file = rig.Stat(ZoneStat.NrActiveFile) + rig.Stat(ZoneStat.NrInactiveFile);
         long slab = rig.Stat(ZoneStat.NrSlabReclaimable), low = rig.Node.Zones.Sum(z => z.Watermark[Zone.WmarkLow]);
-        long reserve = rig.Node.Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
+        long reserve = ReserveOfTheZonesNow(rig.Node);
         long available = free - reserve + file - Math.Min(file / 2, low) + slab - Math.Min(slab / 2, low);
         Assert.That(file, Is.EqualTo(8 * 256));
         Assert.That(Stats(rig)["VIRTIO_BALLOON_S_AVAIL"], Is.EqualTo(available * 4096));
     }
+
+    /// <summary>
+    /// 6.1's zonelist takes DMA32 down to its low watermark before it touches DMA (v3.16's fair zone policy would spread
+    /// the balloon over both, SiMemAvailable_v4_8 above checks the boot value there): DMA32's managed pages fall below its
+    /// high watermark while DMA's free pages keep the sums positive.
+    /// </summary>
+    [Test]
+    public void TotalreservePages_v6_1_KeepsItsBootValue_WhenTheBalloonTakesAZonesManagedPagesBelowIt()
+    {
+        var rig = new PressureRig(design: "v6.1");
+        long boot = ReserveOfTheZonesNow(rig.Node);
+        var dma32 = rig.Node.Zones.Single(z => z.Name == "DMA32");
+        rig.Sim.BalloonInflate((dma32.FreePages + 256) / 256.0); // DMA32 to its watermark, then some of DMA
+
+        Assert.That(ReserveOfTheZonesNow(rig.Node), Is.LessThan(boot), "precondition: DMA32's managed pages fell below its high watermark");
+        Assert.That(rig.Node.TotalreservePages, Is.EqualTo(boot), "adjust_managed_page_count does not run calculate_totalreserve_pages");
+        long free = rig.VmStat.Global(ZoneStat.NrFreePages);
+        Assert.That(free, Is.GreaterThan(boot), "precondition: the sums below are not clamped at 0");
+        Assert.That(rig.Get<Writeback>().GlobalDirtyableMemory(), Is.EqualTo(free - boot + 1), "global_dirtyable_memory, no file pages");
+        Assert.That(Stats(rig)["VIRTIO_BALLOON_S_AVAIL"], Is.EqualTo((free - boot) * 4096), "si_mem_available");
+    }
+
+    /// <summary>calculate_totalreserve_pages' sum over the zones as they are now.</summary>
+    private static long ReserveOfTheZonesNow(Node node) =>
+        node.Zones.Sum(z => Math.Min(z.ManagedPages, z.LowmemReserve.DefaultIfEmpty(0).Max() + z.Watermark[Zone.WmarkHigh]));
 
     [Test]
     public void UpdateBalloonStats_v6_1_CachesAreTheFilePages_NoHugetlbPool()

@@ -13,11 +13,26 @@ public class DeferralTests
     public void CompactionDeferred_v3_16_NeverBelowTheLowestFailedOrder()
     {
         var zone = Rig.Create(64).Node.LargestZone;
-        Assert.That(_deferral.CompactionDeferred(zone, 10), Is.False, "compact_order_failed starts at MAX_ORDER");
+        _deferral.CompactionDeferReset(zone, 9, allocSuccess: true); // an order-9 success: compact_order_failed 10
         _deferral.DeferCompaction(zone, 9);
         Assert.That(zone.CompactOrderFailed, Is.EqualTo(9));
         Assert.That(_deferral.CompactionDeferred(zone, 8), Is.False);
         Assert.That(zone.CompactConsidered, Is.Zero, "orders below compact_order_failed are not counted");
+        Assert.That(_deferral.CompactionDeferred(zone, 9), Is.True);
+    }
+
+    [Test]
+    public void CompactionDeferred_v3_16_FromBootAFailureDefersEveryOrder()
+    {
+        var zone = Rig.Create(64).Node.LargestZone;
+        Assert.That((zone.CompactOrderFailed, zone.CompactDeferShift, zone.CompactConsidered), Is.EqualTo((0, 0, 0)),
+            "a zeroed struct zone: nothing sets compact_order_failed at boot");
+        Assert.That(_deferral.CompactionDeferred(zone, 9), Is.False, "a window of 1 << 0 defers nothing");
+
+        _deferral.DeferCompaction(zone, 9);
+        Assert.That(zone.CompactOrderFailed, Is.Zero, "min(0, 9)");
+        Assert.That(_deferral.CompactionDeferred(zone, 2), Is.True, "an order-2 attempt is deferred after the order-9 failure");
+        Assert.That(_deferral.CompactionDeferred(zone, 2), Is.False, "the window of 2 ran out");
     }
 
     [Test]
@@ -42,6 +57,7 @@ public class DeferralTests
     public void CompactionRestarting_v3_16_OnlyWhenTheMaximalWindowRanOut()
     {
         var zone = Rig.Create(64).Node.LargestZone;
+        _deferral.CompactionDeferReset(zone, 9, allocSuccess: true); // compact_order_failed 10, then 9 below
         for (int i = 0; i < Deferral.CompactMaxDeferShift; i++) _deferral.DeferCompaction(zone, 9);
         Assert.That(_deferral.CompactionRestarting(zone, 9), Is.False);
         while (_deferral.CompactionDeferred(zone, 9)) { }

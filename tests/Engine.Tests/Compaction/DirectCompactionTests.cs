@@ -51,7 +51,7 @@ public class DirectCompactionTests
         // Async attempt fails (not deferred), then the sync-light attempt fails and defers: shift 1.
         Assert.That(rig.Sim.Allocate(8, 1), Is.Zero);
         Assert.That(Compaction(rig), Is.EqualTo((2L, 2L, 0L)));
-        Assert.That((zone.CompactDeferShift, zone.CompactOrderFailed), Is.EqualTo((1, 8)));
+        Assert.That((zone.CompactDeferShift, zone.CompactOrderFailed), Is.EqualTo((1, 0)), "min(0 from boot, 8)");
 
         // considered 1 < 2: the first attempt is deferred; considered 2: the last one runs, fails, shift 2.
         Assert.That(rig.Sim.Allocate(8, 1), Is.Zero);
@@ -66,6 +66,24 @@ public class DirectCompactionTests
         Assert.That(rig.Sim.Allocate(8, 1), Is.Zero);
         Assert.That(Compaction(rig), Is.EqualTo((4L, 4L, 0L)));
         Assert.That(zone.CompactDeferShift, Is.EqualTo(3));
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// compact_order_failed starts at 0 (nothing sets it at boot), and defer_compaction keeps the lowest failed order: after
+    /// the order-8 failure it is still 0, so an order-7 request's first attempt falls in the window and is deferred too.
+    /// </summary>
+    [Test]
+    public void AllocPagesSlowpath_v3_16_AFailureFromBootDefersALowerOrderToo()
+    {
+        var rig = FragmentedSlab();
+        Assert.That(rig.Sim.Allocate(8, 1), Is.Zero);
+        Assert.That(Compaction(rig), Is.EqualTo((2L, 2L, 0L)));
+
+        // Order 7 fails the fast path too (its watermark). considered 1 < 2: the async attempt is deferred; considered 2:
+        // the sync-light one runs and fails.
+        Assert.That(rig.Sim.Allocate(7, 1), Is.Zero);
+        Assert.That(Compaction(rig), Is.EqualTo((3L, 3L, 0L)));
         Assert.That(rig.Sim.Reports, Is.Empty);
     }
 

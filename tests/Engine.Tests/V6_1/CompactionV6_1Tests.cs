@@ -125,6 +125,30 @@ public class CompactionV6_1Tests
     }
 
     /// <summary>
+    /// compact_cached_free_pfn starts unset (a zeroed struct zone: 0, below x86-64's first zone PFN), which compact_zone
+    /// reads as the zone's last pageblock. update_pageblock_skip only lowers it, so a whole-zone run (which does not read
+    /// it) leaves it unset; once set (reset_cached_positions, or a run that is not whole-zone), a fully scanned block lowers it.
+    /// </summary>
+    [Test]
+    public void UpdatePageblockSkip_v6_1_LowersTheCachedFreePfnOnlyOnceItIsSet()
+    {
+        var rig = RigV6_1.Create(64);
+        var zone = rig.Zone("DMA32");
+        var cc = new CompactControl(rig.Lists, zone, -1, Gfp.HighUserMovable, MigrateMode.Sync, ignoreSkipHint: true) { WholeZone = true };
+        int block = zone.StartPfn + 4 * Zone.PageblockNrPages;
+        Assert.That(zone.CompactCachedFreePfn, Is.LessThan(zone.StartPfn), "unset at boot");
+
+        PageblockSkip.UpdatePageblockSkip(cc, block);
+        Assert.That(PageblockSkip.GetSkip(zone, block), Is.True);
+        Assert.That(zone.CompactCachedFreePfn, Is.LessThan(zone.StartPfn), "not lowered: no PFN is below it");
+
+        PageblockSkip.ResetCachedPositions(zone);
+        Assert.That(zone.CompactCachedFreePfn, Is.EqualTo(zone.EndPfn - Zone.PageblockNrPages));
+        PageblockSkip.UpdatePageblockSkip(cc, block);
+        Assert.That(zone.CompactCachedFreePfn, Is.EqualTo(block));
+    }
+
+    /// <summary>
     /// isolate_migratepages_block (6.1): a balloon page is not on an LRU list; the scanner drops the LRU lock (held for
     /// the anon page before it, when there is one) and isolates it through isolate_movable_page. With or without the
     /// lock before, every balloon page is isolated; putback_movable_pages returns them to the balloon.
