@@ -33,6 +33,17 @@ def test_there_are_notebooks():
     assert NOTEBOOKS, "no notebooks/*.ipynb"
 
 
+def text_outputs(cell):
+    """What a reader sees as text among a code cell's outputs: the lines it printed and its results' plain text (not
+    a figure's), unless the cell is tagged "timing" (it prints how long something took on this machine)."""
+    if "timing" in cell.metadata.get("tags", []):
+        return None
+    printed = "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")  # however chunked
+    results = [o.data.get("text/plain", "") for o in cell.outputs
+               if o.output_type in ("execute_result", "display_data") and "image/png" not in o.data]
+    return printed, results
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_executes(path, kernel_spec_manager, monkeypatch):
     import nbformat
@@ -43,6 +54,7 @@ def test_notebook_executes(path, kernel_spec_manager, monkeypatch):
                                                                      os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
+    saved = {i: text_outputs(c) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
     km = KernelManager(kernel_name=KERNEL, kernel_spec_manager=kernel_spec_manager)
     client = NotebookClient(nb, km=km, timeout=600, kernel_name=KERNEL,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -57,3 +69,7 @@ def test_notebook_executes(path, kernel_spec_manager, monkeypatch):
     assert not errors, errors
     images = [o for c in code for o in c.outputs if "image/png" in o.get("data", {})]
     assert images, "the notebook drew no figure"
+    # The saved outputs are what a reader sees without running anything (and what the text beside them quotes).
+    stale = [i for i, texts in saved.items() if texts != text_outputs(nb.cells[i])]
+    assert not stale, (f"cells {stale} (from 0) print something else than the notebook has saved: re-run it "
+                       "(make notebooks-outputs) and check the text that quotes its numbers")
