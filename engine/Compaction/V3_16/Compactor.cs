@@ -18,7 +18,8 @@ namespace BalloonScript.Engine.Compaction.V3_16;
 /// </summary>
 [KernelPart("compaction", PartVersion.V3_16)]
 internal sealed partial class Compactor(Node node, PageLists lists, Scheduler scheduler, FatalSignal signal, VmStat vmstat, Sanitizer sanitizer,
-    IMigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral) : ICompaction, ISnapshotState
+    IMigrateScanner migrateScanner, FreeScanner freeScanner, IMigration migration, IBuddyAllocator buddy, Deferral deferral, Lru lru)
+    : ICompaction, ISnapshotState
 {
     /// <summary>sysctl_extfrag_threshold: /proc/sys/vm/extfrag_threshold, default 500.</summary>
     public int ExtfragThreshold { get; set; } = 500;
@@ -28,14 +29,15 @@ internal sealed partial class Compactor(Node node, PageLists lists, Scheduler sc
     public void Restore(object saved) => ExtfragThreshold = (int)saved;
 
     /// <summary>
-    /// compact_node (v3.16) through __compact_pgdat: every zone, order -1, MIGRATE_SYNC (or <paramref name="mode"/>),
-    /// skip hints ignored, one compact_control for all of them. (lru_add_drain_all has nothing to do: no pagevecs.)
-    /// Returns each zone's compact_zone result.
+    /// compact_nodes (v3.16, writing /proc/sys/vm/compact_memory): lru_add_drain_all ("flush pending updates to the LRU
+    /// lists"), then compact_node through __compact_pgdat: every zone, order -1, MIGRATE_SYNC (or <paramref name="mode"/>),
+    /// skip hints ignored, one compact_control for all of them. Returns each zone's compact_zone result.
     /// </summary>
     [Preemptible]
     public CompactStatus[] CompactNode(MigrateMode mode)
     {
         using var _ = scheduler.Current.Path.Enter("compact_node");
+        lru.LruAddDrainAll();
         var zones = node.Zones;
         var result = new CompactStatus[zones.Count];
         var cc = NewControl(zones[0], -1, MigrateType.Movable, mode, ignoreSkipHint: true);
@@ -134,9 +136,9 @@ internal sealed partial class Compactor(Node node, PageLists lists, Scheduler sc
 
     /// <summary>
     /// compact_zone (v3.16): check suitability; after maximal deferral clear the skip bits; resume from the
-    /// cached scanner positions; isolate a batch, migrate it into pages from the free scanner, put back what
-    /// did not move; stop when compact_finished says so, on an isolation abort, or when targets ran out before
-    /// the scanners met. Leftover free pages go back to the allocator.
+    /// cached scanner positions; drain this CPU's LRU batches (migrate_prep_local); isolate a batch, migrate it into
+    /// pages from the free scanner, put back what did not move; stop when compact_finished says so, on an isolation
+    /// abort, or when targets ran out before the scanners met. Leftover free pages go back to the allocator.
     /// </summary>
     [Preemptible]
     public CompactStatus CompactZone(CompactControl cc)
@@ -161,6 +163,7 @@ internal sealed partial class Compactor(Node node, PageLists lists, Scheduler sc
             zone.CompactCachedMigratePfn[0] = cc.MigratePfn;
             zone.CompactCachedMigratePfn[1] = cc.MigratePfn;
         }
+        lru.LruAddDrain(); // migrate_prep_local: this CPU's pages still in its LRU batches become LRU pages the scanner can take
 
         while ((ret = CompactFinished(zone, cc)) == CompactStatus.Continue)
         {

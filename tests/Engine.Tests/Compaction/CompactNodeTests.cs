@@ -25,6 +25,26 @@ public class CompactNodeTests
         Assert.That(sim.Reports, Is.Empty);
     }
 
+    /// <summary>
+    /// compact_nodes (v3.16, and v4.8's, which the movable design borrows) drains every CPU's LRU batches before it
+    /// compacts (lru_add_drain_all), and compact_zone its own CPU's (migrate_prep_local): the 13 anon pages a workload
+    /// left in its pagevec, not yet PageLRU, are on the LRU when the migrate scanner reaches them, and it isolates them.
+    /// (It then finds no target, every free page being in a whole free pageblock, which suitable_migration_target
+    /// refuses, and puts them back.) Undrained, they would not be isolated at all.
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("movable")]
+    public void CompactNode_v3_16_DrainsTheLruBatchesBeforeItScans(string design)
+    {
+        var rig = Rig.Create(TestOptions.Classic(64, 1, 1, design) with { Pagevecs = true });
+        rig.Sim.WorkloadAnon(13 / 256.0);
+        var parked = rig.Get<Pagevecs>().LruAdd(0).ToList();
+        Assert.That(parked, Has.Count.EqualTo(13).And.None.Matches<int>(p => rig.Pages.PageLru(p)), "precondition: parked in CPU 0's batch");
+
+        Assert.That(rig.Sim.Compact().Migrated, Is.Zero);
+        Assert.That(rig.Event(VmEvent.CompactIsolated), Is.EqualTo(13));
+    }
+
     [Test]
     public void CompactNode_v3_16_KeepsNrFreePagesAndEveryContentToken()
     {
