@@ -16,7 +16,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// reclaim decides by. One lruvec per zone (no memcg). docs/kernel/reclaim-v3.16.md §2.
 /// </summary>
 internal sealed partial class LruShrinker(PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable, PageReclaim pageReclaim,
-    ICompaction compaction, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler, SimClock clock, Writeback writeback)
+    ICompaction compaction, VmStat vmstat, Sanitizer sanitizer, Scheduler scheduler, SimClock clock, Writeback writeback, FatalSignal signal)
 {
     /// <summary>
     /// too_many_isolated's congestion_wait rounds before a simulated reclaimer gives up waiting (10 s of simulated time;
@@ -219,13 +219,14 @@ internal sealed partial class LruShrinker(PageTable pages, PageLists lists, Lru 
             pages.Set(page, PG.Lru);
             lru.AddPageToLruList(zone, page, l);
             moved++;
-            DropIsolationReference(zone, page, pagesToFree);
+            DropIsolationReference(zone, page, l, pagesToFree);
         }
         if (l == Zone.LruInactiveAnon || l == Zone.LruInactiveFile) vmstat.Count(VmEvent.Pgdeactivate, moved);
     }
 
     /// <summary>
-    /// shrink_inactive_list (v3.16): wait while too many pages are isolated, isolate up to <paramref name="nrToScan"/>
+    /// shrink_inactive_list (v3.16): wait while too many pages are isolated (returning SWAP_CLUSTER_MAX, progress, if a
+    /// fatal signal is pending after a wait), isolate up to <paramref name="nrToScan"/>
     /// from the tail, reclaim them with shrink_page_list, put the rest back; pgscan/pgsteal of kswapd or direct
     /// reclaim; the zone's writeback/dirty flags from what the batch held. Returns the pages reclaimed.
     /// </summary>
@@ -238,6 +239,7 @@ internal sealed partial class LruShrinker(PageTable pages, PageLists lists, Lru 
         {
             if (waits == TooManyIsolatedLimit) return 0;
             clock.CongestionWait();
+            if (signal.Pending) return ScanControl.SwapClusterMax; // "We are about to die and free our memory"
         }
         lru.LruAddDrain();
         int list = lists.NewHead();
@@ -277,7 +279,7 @@ internal sealed partial class LruShrinker(PageTable pages, PageLists lists, Lru 
     /// names, dropping the isolation reference; reclaim_stat counts the activated ones as rotated. The pages whose last
     /// reference that was are left on <paramref name="list"/> (pages_to_free spliced back), for the caller to free.
     /// </summary>
-    private void PutbackInactivePages(Zone zone, int list)
+    internal void PutbackInactivePages(Zone zone, int list)
     {
         int pagesToFree = lists.NewHead();
         while (!lists.Empty(list))
@@ -288,21 +290,22 @@ internal sealed partial class LruShrinker(PageTable pages, PageLists lists, Lru 
             int l = lru.LruListOf(page);
             lru.AddPageToLruList(zone, page, l);
             if (l == Zone.LruActiveAnon || l == Zone.LruActiveFile) zone.RecentRotated.Add(lru.PageIsFileCache(page) ? File : Anon, 1);
-            DropIsolationReference(zone, page, pagesToFree);
+            DropIsolationReference(zone, page, l, pagesToFree);
         }
         lists.SpliceAll(pagesToFree, list);
         lists.FreeHead(pagesToFree);
     }
 
     /// <summary>
-    /// put_page_testzero on a page just put back on an LRU: if that was its last reference it comes off again and goes
-    /// onto <paramref name="pagesToFree"/> (list_add), to be freed once lru_lock is dropped.
+    /// put_page_testzero on a page just put back on LRU list <paramref name="l"/>: if that was its last reference it comes
+    /// off that list again (del_page_from_lru_list with the list it was added to, worked out before PG_active is cleared)
+    /// and goes onto <paramref name="pagesToFree"/> (list_add), to be freed once lru_lock is dropped.
     /// </summary>
-    private void DropIsolationReference(Zone zone, int page, int pagesToFree)
+    private void DropIsolationReference(Zone zone, int page, int l, int pagesToFree)
     {
         if (--pages.Count[page] > 0) return;
         pages.Clear(page, PG.Lru | PG.Active);
-        lru.DelPageFromLruList(zone, page, lru.LruListOf(page));
+        lru.DelPageFromLruList(zone, page, l);
         lists.Add(page, pagesToFree);
     }
 

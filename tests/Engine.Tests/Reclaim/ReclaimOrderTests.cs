@@ -120,6 +120,57 @@ public class ReclaimOrderTests
         Assert.That(rig.EventAllZones(VmEvent.PgscanDirectDma) + rig.EventAllZones(VmEvent.PgstealDirectDma), Is.Zero, "nothing was isolated");
     }
 
+    /// <summary>
+    /// shrink_inactive_list (v3.16): a reclaimer with a fatal signal pending after a congestion_wait in its
+    /// too_many_isolated loop returns SWAP_CLUSTER_MAX ("We are about to die and free our memory"), scanning nothing:
+    /// one wait, where without the signal it waits the simulation's 100 (10 s) and reclaims nothing.
+    /// </summary>
+    [Test]
+    public void ShrinkInactiveList_v3_16_FatalSignalAfterACongestionWait_ReturnsSwapClusterMax()
+    {
+        var rig = new PressureRig();
+        rig.Sim.WorkloadFile(rig.Get<Workload.Workload>().AllocatablePages() / 256.0);
+        foreach (var zone in rig.Node.Zones) zone.Stat.Add((int)ZoneStat.NrIsolatedFile, zone.Stat[(int)ZoneStat.NrInactiveFile] + 1);
+        double before = rig.Sim.ClockMs;
+
+        rig.Get<Engine.Sched.FatalSignal>().Raised = true;
+        long progress = rig.DirectReclaim();
+        rig.Get<Engine.Sched.FatalSignal>().Raised = false;
+
+        Assert.That((progress, rig.Sim.ClockMs - before), Is.EqualTo((ScanControl.SwapClusterMax, 100.0)),
+            "one congestion_wait (HZ/10), then SWAP_CLUSTER_MAX: nr_to_reclaim met");
+        Assert.That(rig.EventAllZones(VmEvent.PgscanDirectDma), Is.Zero, "nothing was isolated");
+    }
+
+    /// <summary>
+    /// putback_inactive_pages (v3.16): a page shrink_page_list activated (activate_locked), whose last reference was the
+    /// isolation one (its process exited meanwhile), goes back on the active list and off it again at once:
+    /// del_page_from_lru_list with the list it was added to, worked out before PG_active is cleared, so neither
+    /// LRU counter moves; the page is left to be freed.
+    /// </summary>
+    [Test]
+    public void PutbackInactivePages_v3_16_AnActivatedPageWhoseLastReferenceWasTheIsolationOne_LeavesTheCounters()
+    {
+        var rig = new PressureRig();
+        rig.Sim.WorkloadAnon(4);
+        var zone = rig.Zone;
+        int page = rig.LruList(Zone.LruActiveAnon)[^1]; // v3.16 faults anon pages in active
+        Assert.That(rig.Get<Lru>().IsolateLruPage(page), Is.Zero);
+        int list = rig.Lists.NewHead();
+        rig.Lists.Add(page, list);
+        Assert.That(rig.Pages.Test(page, PG.Active), "precondition: PG_active, as activate_locked leaves a page");
+        rig.Pages.Count[page]--;        // the mapping's reference gone: the isolation one is the last
+        long active = zone.Stat[(int)ZoneStat.NrActiveAnon], inactive = zone.Stat[(int)ZoneStat.NrInactiveAnon];
+
+        zone.LruLock.Lock();
+        rig.Get<LruShrinker>().PutbackInactivePages(zone, list);
+        zone.LruLock.Unlock();
+
+        Assert.That((zone.Stat[(int)ZoneStat.NrActiveAnon], zone.Stat[(int)ZoneStat.NrInactiveAnon]), Is.EqualTo((active, inactive)));
+        Assert.That(rig.Lists.Next(list), Is.EqualTo(page), "left on the list, to be freed");
+        Assert.That((rig.Pages.Count[page], rig.Pages.PageLru(page), rig.Pages.Test(page, PG.Active)), Is.EqualTo((0, false, false)));
+    }
+
     [Test]
     public void GetScanCount_v3_16_FileBeforeAnonAtDefaultSwappiness()
     {
