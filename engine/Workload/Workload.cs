@@ -65,7 +65,10 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         }
     }
 
-    /// <summary>A new file read into the page cache; <paramref name="dirty"/> of its pages (interleaved) were written since.</summary>
+    /// <summary>
+    /// A new file read into the page cache, each page read once (so referenced); <paramref name="dirty"/> of its pages
+    /// (interleaved) were written since.
+    /// </summary>
     [Preemptible]
     public long File(double mib, double dirty = 0)
     {
@@ -83,6 +86,9 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
             AddToLru(pfn, active: false);
             vmstat.CountPageBio(VmEvent.Pgpgin);
             pages.Clear(pfn, PG.Locked);
+            // The read copies the page out once: mark_page_accessed (v3.16 do_generic_file_read; 6.1 filemap_read's
+            // folio_mark_accessed), PG_referenced on a new page. (A written page: write_begin's FGP_ACCESSED, the same.)
+            lru.MarkPageAccessed(pfn);
             var zone = node.ZoneOf(pfn);
             zone.Stat.Add((int)ZoneStat.NrFilePages, 1);
             if ((written += dirty) >= 1.0 - 1e-9)

@@ -253,6 +253,26 @@ public class ReclaimOrderTests
     }
 
     /// <summary>
+    /// A file read marks each page it copies accessed once (v3.16 do_generic_file_read's mark_page_accessed; 6.1
+    /// filemap_read's folio_mark_accessed): a new page-cache page starts inactive and PG_referenced, and its first
+    /// later access activates it (pgactivate), not a second one.
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("v6.1")]
+    public void WorkloadFile_TheReadReferencesEachPage_TheFirstTouchActivatesIt(string design)
+    {
+        var rig = Rig.Create(TestOptions.Classic(64, 1, 1, design));
+        rig.Sim.WorkloadFile(1);
+        var read = Enumerable.Range(0, rig.Pages.NrPages).Where(p => rig.Pages.Kind[p] == (byte)PageKind.File).ToList();
+        Assert.That(read, Has.Count.EqualTo(256));
+        Assert.That(read, Is.All.Matches<int>(p => rig.Pages.Test(p, PG.Referenced) && !rig.Pages.Test(p, PG.Active)));
+
+        Assert.That(rig.Sim.WorkloadTouch(1.0, "file", "interleave", 1), Is.EqualTo(256));
+        Assert.That(read, Is.All.Matches<int>(p => rig.Pages.Test(p, PG.Active)));
+        Assert.That(rig.Event(VmEvent.Pgactivate), Is.EqualTo(256));
+    }
+
+    /// <summary>
     /// mark_page_accessed (v3.16 mm/swap.c) on a referenced page off the LRU: __lru_cache_activate_page sets PG_active
     /// only if the page sits in this CPU's lru_add_pvec (it lands on the active list when drained); a page isolated
     /// from the LRU (by reclaim or migration) is left inactive. PG_referenced is cleared either way.
@@ -266,9 +286,9 @@ public class ReclaimOrderTests
         var parked = rig.Get<Pagevecs>().LruAdd(0);
         Assert.That(parked, Is.Not.Empty, "precondition: pages wait in the pagevec");
         int inPagevec = parked[^1];
+        Assert.That(rig.Pages.Test(inPagevec, PG.Referenced), "precondition: the read referenced it");
         rig.RunOnCpu0(() =>
         {
-            lru.MarkPageAccessed(inPagevec);
             lru.MarkPageAccessed(inPagevec);
             return 0;
         });
@@ -279,9 +299,9 @@ public class ReclaimOrderTests
         int isolated = rig.Lists.Next(list);
         Assert.That(rig.Pages.PageLru(isolated), Is.False, "precondition: isolated");
         Assert.That(rig.Get<Pagevecs>().LruAdd(0), Does.Not.Contain(isolated));
+        Assert.That(rig.Pages.Test(isolated, PG.Referenced), "precondition: the read referenced it");
         rig.RunOnCpu0(() =>
         {
-            lru.MarkPageAccessed(isolated);
             lru.MarkPageAccessed(isolated);
             return 0;
         });
