@@ -51,17 +51,21 @@ internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lr
         using var _ = scheduler.Current.Path.Enter("putback_movable_pages");
         MigrateLists.PutbackEach(lists, list, page =>
         {
-            if (pages.PageMovableUnlocked(page))
-            {
-                if (!pages.PageIsolated(page)) sanitizer.VmBugOnPage(page, "!PageIsolated(page)", "putback_movable_pages", pages);
-                isolation.PutbackOrRelease(page);
-            }
+            if (pages.PageMovableUnlocked(page)) PutbackNonLruMovablePage(page);
             else
             {
                 lru.PutbackLruPage(page);
                 lru.ModIsolated(page, -1);
             }
         });
+    }
+
+    /// <summary>putback_movable_pages' branch for a non-LRU movable page (v4.8, the same in 6.1).</summary>
+    [Preemptible]
+    internal void PutbackNonLruMovablePage(int page)
+    {
+        if (!pages.PageIsolated(page)) sanitizer.VmBugOnPage(page, "!PageIsolated(page)", "putback_movable_pages", pages);
+        isolation.PutbackOrRelease(page);
     }
 
     /// <summary>

@@ -43,9 +43,24 @@ internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lr
         return r.NoMemory ? MigrateRc.ENoMem : r.Failed + r.Retry;
     }
 
-    /// <summary>putback_movable_pages: v4.8's (6.1's differs only in the VM_BUG_ONs it dropped).</summary>
+    /// <summary>
+    /// putback_movable_pages (6.1): a non-LRU movable page as in v4.8; an LRU page has NR_ISOLATED_* lowered before
+    /// putback_lru_page (v4.8 lowered it after, reading the page's type from a page that putback may have freed).
+    /// </summary>
     [Preemptible]
-    public void PutbackMovablePages(int list) => v48.PutbackMovablePages(list);
+    public void PutbackMovablePages(int list)
+    {
+        using var _ = scheduler.Current.Path.Enter("putback_movable_pages");
+        MigrateLists.PutbackEach(lists, list, page =>
+        {
+            if (pages.PageMovableUnlocked(page)) v48.PutbackNonLruMovablePage(page);
+            else
+            {
+                lru.ModIsolated(page, -1);
+                lru.PutbackLruPage(page);
+            }
+        });
+    }
 
     /// <summary>
     /// unmap_and_move (6.1): a page whose only reference is the isolation one was freed under us and counts as migrated,
