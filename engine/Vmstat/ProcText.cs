@@ -78,7 +78,13 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     protected const string PagetypeinfoWalker = "pagetypeinfo_showfree_print";
 
     /// <summary>
-    /// vmstat_show: every zone_stat_item summed over zones, the two writeback thresholds (global_dirty_limits with
+    /// zone_page_state / global_page_state on SMP: a counter below zero reads as 0 (v3.16 vmstat.h). Only NR_ALLOC_BATCH
+    /// goes below zero here (buffered_rmqueue spends it past 0).
+    /// </summary>
+    protected static long NotBelowZero(long x) => Math.Max(0, x);
+
+    /// <summary>
+    /// vmstat_show: every zone_stat_item summed over zones (each read as global_page_state, so not below 0), the two writeback thresholds (global_dirty_limits with
     /// dirty_ratio 20 and dirty_background_ratio 10), then the vm events as shown (<see cref="VmStat.Shown"/>: pgpgin/pgpgout halved, sectors to KiB).
     /// The balloon events are printed by designs whose balloon code has them (v3.18 on); the events later kernels added
     /// by none (v4.8's text adds compact_daemon_wake: <see cref="V4_8.ProcText"/>).
@@ -86,7 +92,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
     public virtual string Vmstat()
     {
         var sb = new StringBuilder();
-        for (int i = 0; i < (int)ZoneStat.Count; i++) sb.Append(ZoneStats.Names[i]).Append(' ').Append(vmstat.Global((ZoneStat)i)).Append('\n');
+        for (int i = 0; i < (int)ZoneStat.Count; i++) sb.Append(ZoneStats.Names[i]).Append(' ').Append(NotBelowZero(vmstat.Global((ZoneStat)i))).Append('\n');
         var (background, dirty) = GlobalDirtyLimits();
         sb.Append("nr_dirty_threshold ").Append(dirty).Append('\n');
         sb.Append("nr_dirty_background_threshold ").Append(background).Append('\n');
@@ -103,7 +109,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
 
     /// <summary>
     /// zoneinfo_show_print (v3.16): per populated zone the free pages and watermarks, pages_scanned, spanned /
-    /// present / managed, every zone counter, the lowmem protection for each of the four zone types, the per-cpu
+    /// present / managed, every zone counter (zone_page_state: not below 0), the lowmem protection for each of the four zone types, the per-cpu
     /// pagesets with the vm stats threshold, whether reclaim gave up on it, its start pfn and inactive_ratio.
     /// </summary>
     public virtual string Zoneinfo()
@@ -120,7 +126,7 @@ internal class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOpt
             sb.Append($"\n        spanned  {z.SpannedPages}");
             sb.Append($"\n        present  {z.SpannedPages}");
             sb.Append($"\n        managed  {z.ManagedPages}");
-            for (int i = 0; i < (int)ZoneStat.Count; i++) sb.Append($"\n    {ZoneStats.Names[i],-12} {z.Stat[i]}");
+            for (int i = 0; i < (int)ZoneStat.Count; i++) sb.Append($"\n    {ZoneStats.Names[i],-12} {NotBelowZero(z.Stat[i])}");
             var reserve = z.LowmemReserve;
             sb.Append("\n        protection: (");
             sb.Append(string.Join(", ", Enumerable.Range(0, MaxNrZones).Select(j => reserve[Math.Min(j, reserve.Length - 1)])));

@@ -12,6 +12,28 @@ public class ProcTextTests
 {
     private const string Zeros10 = "     0      0      0      0      0      0      0      0      0      0 ";
 
+    /// <summary>
+    /// zone_page_state / global_page_state (v3.16 vmstat.h, CONFIG_SMP) read a counter below zero as 0: buffered_rmqueue
+    /// spends NR_ALLOC_BATCH past 0 (six order-9 allocations from DMA32's batch of 2,772), and /proc/zoneinfo and
+    /// /proc/vmstat print nr_alloc_batch 0 for it, not the raw -300.
+    /// </summary>
+    [Test]
+    public void ZonePageState_v316_ANegativeNrAllocBatchReadsAsZero()
+    {
+        var rig = Rig.Create(1024);
+        var dma32 = rig.Node.Zones.Single(z => z.Name == "DMA32");
+        Assert.That(rig.Sim.Allocate(9, 6), Is.EqualTo(6));
+        long batch = dma32.Stat[(int)Engine.Vmstat.ZoneStat.NrAllocBatch];
+        Assert.That(batch, Is.Negative, "precondition: the batch spent past 0");
+
+        string zoneinfo = rig.Sim.Zoneinfo();
+        string dma32Section = zoneinfo[zoneinfo.IndexOf("zone    DMA32", StringComparison.Ordinal)..];
+        Assert.That(dma32Section, Does.Contain("\n    nr_alloc_batch 0\n"));
+        long global = rig.Node.Zones.Sum(z => z.Stat[(int)Engine.Vmstat.ZoneStat.NrAllocBatch]);
+        Assert.That(rig.Sim.ProcVmstat(), Does.Contain($"\nnr_alloc_batch {Math.Max(0, global)}\n"));
+        Assert.That(global, Is.Negative, "precondition: the sum is below zero too");
+    }
+
     [Test]
     public void FragShowPrint_v316_BuddyinfoOfA16MiBGuestAtBoot() =>
         Assert.That(new Harness(16).Sim.Buddyinfo(),
