@@ -5,8 +5,9 @@ namespace BalloonScript.Engine.Proc;
 
 /// <summary>
 /// /proc/kpageflags: fs/proc/page.c <c>stable_page_flags</c> (v3.16; KPF_BALLOON from v3.18, the redesign's
-/// PageBalloon) for every PFN, with the bit numbers of include/uapi/linux/kernel-page-flags.h, so tools written for
-/// the kernel's page-types can read them.
+/// PageBalloon; every page of a free block KPF_BUDDY from 4.6; a swap-cache page KPF_OWNER_PRIVATE too from 4.10) for
+/// every PFN, with the bit numbers of include/uapi/linux/kernel-page-flags.h, so tools written for the kernel's
+/// page-types can read them.
 /// </summary>
 internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
 {
@@ -28,6 +29,17 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
     /// <summary>KPF_BALLOON exists from v3.18 (with PageBalloon); the legacy design's kernel has no such bit.</summary>
     private readonly bool _balloonBit = options.Design.Parts.BalloonIdentity != PartVersion.V3_16;
 
+    /// <summary>
+    /// From 4.6 ("/proc/kpageflags: return KPF_BUDDY for "tail" buddy pages") a page with no references inside a free
+    /// block is KPF_BUDDY too (is_free_buddy_page), not only the block's first page.
+    /// </summary>
+    private readonly bool _freeBlockTails = KernelVersion(options) >= new Version(4, 6);
+
+    /// <summary>From 4.10 PG_swapcache is PG_owner_priv_1 (valid with PG_swapbacked): a swap-cache page shows both bits.</summary>
+    private readonly bool _swapCacheIsOwnerPriv = KernelVersion(options) >= new Version(4, 10);
+
+    private static Version KernelVersion(SimulationOptions options) => Version.Parse(options.Design.Kernel.TrimStart('v'));
+
     /// <summary>stable_page_flags of every PFN (the page arrays read as spans: a whole guest at a few nanoseconds a page).</summary>
     public ulong[] All()
     {
@@ -35,11 +47,35 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
         ReadOnlySpan<int> mapCount = pages.MapCount.AsSpan(), mapping = pages.Mapping.AsSpan();
         var kpf = new ulong[flags.Length];
         for (int pfn = 0; pfn < kpf.Length; pfn++) kpf[pfn] = StablePageFlags(flags[pfn], mapCount[pfn], mapping[pfn]);
+        if (_freeBlockTails)
+            for (int pfn = 0; pfn < kpf.Length; pfn++)
+            {
+                if (!PageTable.IsBuddy(mapCount[pfn])) continue;
+                int end = Math.Min(kpf.Length, pfn + (1 << pages.PageOrder(pfn)));
+                for (int tail = pfn + 1; tail < end; tail++) kpf[tail] |= 1UL << Buddy; // a free block's pages have no references
+                pfn = end - 1;
+            }
         return kpf;
     }
 
     /// <summary>stable_page_flags(page) of one PFN.</summary>
-    public ulong Of(int pfn) => StablePageFlags(pages.Flags[pfn], pages.MapCount[pfn], pages.Mapping[pfn]);
+    public ulong Of(int pfn)
+    {
+        ulong u = StablePageFlags(pages.Flags[pfn], pages.MapCount[pfn], pages.Mapping[pfn]);
+        if (_freeBlockTails && pages.Count[pfn] == 0 && IsFreeBuddyPage(pfn)) u |= 1UL << Buddy;
+        return u;
+    }
+
+    /// <summary>is_free_buddy_page (4.6): some order's aligned head at or below the page is PageBuddy with at least that order.</summary>
+    private bool IsFreeBuddyPage(int pfn)
+    {
+        for (int order = 0; order < Zone.MaxOrder; order++)
+        {
+            int head = pfn & ~((1 << order) - 1);
+            if (PageTable.IsBuddy(pages.MapCount[head]) && pages.PageOrder(head) >= order) return true;
+        }
+        return false;
+    }
 
     /// <summary>stable_page_flags of a page with these flags, _mapcount and mapping.</summary>
     private ulong StablePageFlags(uint k, int mapCount, int mapping)
@@ -51,6 +87,7 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
         if ((k & (uint)PG.Tail) != 0) u |= 1UL << CompoundTail;
         if (PageTable.IsBuddy(mapCount)) u |= 1UL << Buddy;
         if (_balloonBit && PageTable.IsBalloon(mapCount)) u |= 1UL << Balloon;
+        if (_swapCacheIsOwnerPriv && (k & (uint)PG.SwapCache) != 0) u |= 1UL << OwnerPrivate;
         return u;
     }
 

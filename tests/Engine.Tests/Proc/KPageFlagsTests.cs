@@ -46,6 +46,38 @@ public class KPageFlagsTests
         Assert.That(kpf.Of(4), Is.EqualTo(1UL << KPageFlags.Slab));
     }
 
+    /// <summary>
+    /// From 4.6 (the movable design's 4.8, v6.1) every page of a free block is KPF_BUDDY (is_free_buddy_page for a page
+    /// with no references); v3.16 marks only the block's first page, the PageBuddy one.
+    /// </summary>
+    [TestCase("legacy", false)]
+    [TestCase("fixed", false)]
+    [TestCase("movable", true)]
+    [TestCase("v6.1", true)]
+    public void StablePageFlags_KpfBuddyOnEveryPageOfAFreeBlockFrom4_6(string design, bool tails)
+    {
+        var (pages, kpf) = Make(design);
+        pages.SetPageOrder(4, 2); // a free order-2 block: PFNs 4-7
+
+        ulong buddy = 1UL << KPageFlags.Buddy;
+        Assert.That(kpf.Of(4), Is.EqualTo(buddy));
+        Assert.That(new[] { 5, 6, 7 }.Select(kpf.Of), Is.All.EqualTo(tails ? buddy : 0UL));
+        Assert.That(kpf.Of(3), Is.Zero, "outside the block");
+        Assert.That(kpf.All(), Is.EqualTo(Enumerable.Range(0, 8).Select(kpf.Of).ToArray()));
+    }
+
+    /// <summary>From 4.10 PG_swapcache is PG_owner_priv_1, so a swap-cache page (in 6.1) also shows KPF_OWNER_PRIVATE.</summary>
+    [TestCase("movable", false)]
+    [TestCase("v6.1", true)]
+    public void StablePageFlags_ASwapCachePageIsOwnerPrivateTooFrom4_10(string design, bool ownerPrivate)
+    {
+        var (pages, kpf) = Make(design);
+        pages.Flags[1] = (uint)(PG.SwapCache | PG.SwapBacked);
+
+        ulong expected = (1UL << KPageFlags.SwapCache) | (1UL << KPageFlags.SwapBacked) | (ownerPrivate ? 1UL << KPageFlags.OwnerPrivate : 0);
+        Assert.That(kpf.Of(1), Is.EqualTo(expected));
+    }
+
     [TestCase("legacy", 0UL)]
     [TestCase("redesign", 1UL << 23)]
     [TestCase("fixed", 1UL << 23)]
