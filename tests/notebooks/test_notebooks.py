@@ -1,4 +1,5 @@
-"""Execute every notebooks/*.ipynb headless (nbclient), in a kernel running this same Python."""
+"""Execute every notebooks/*.ipynb headless (nbclient), in a kernel running this same Python, and check that what each
+cell prints is what the notebook has saved."""
 import json
 import os
 import sys
