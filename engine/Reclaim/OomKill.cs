@@ -63,7 +63,7 @@ internal abstract partial class OomKill(Node node, ProcessTable processes, Munma
         var victim = chosen;
         scheduler.RunWoken(new SimTask(VictimTaskId + victim.Pid, 0, $"{victim.Comm}: exit_mmap", () => munmap.ExitMmap(victim)));
         log.Notable($"oom_kill pid {victim.Pid}");
-        AfterKill();
+        AfterKill(victimIsCurrent: victim == current);
         return true;
     }
 
@@ -85,7 +85,7 @@ internal abstract partial class OomKill(Node node, ProcessTable processes, Munma
     /// <summary>The kernel log lines when nobody can be killed (the kernel panics).</summary>
     protected abstract void PrintNoVictim();
 
-    /// <summary>What out_of_memory does after a kill.</summary>
+    /// <summary>What out_of_memory does after a kill (<paramref name="victimIsCurrent"/>: the task that asked killed itself).</summary>
     [Preemptible]
-    protected abstract void AfterKill();
+    protected abstract void AfterKill(bool victimIsCurrent);
 }

@@ -136,12 +136,14 @@ internal sealed class SwapArea : ISnapshotState
 
     /// <summary>
     /// swapcache_prepare (__swap_duplicate with SWAP_HAS_CACHE): a page is to be read into the swap cache for the slot,
-    /// which must be in use (a page table refers to it) and have no swap-cache page yet. False for a slot no longer in
-    /// use (-ENOENT); a slot with a cache page (-EEXIST) is the caller's to find first.
+    /// which must be in use (a page table refers to it) and not SWAP_HAS_CACHE yet. False for a slot no longer in use
+    /// (-ENOENT) or already SWAP_HAS_CACHE (-EEXIST): a slot with a cache page, which the caller looks for first, or one
+    /// whose last user went while 6.1's slots cache holds it (free_swap_slot's return list), which read_swap_cache_async
+    /// then finds with a swap count of 0 and gives up on.
     /// </summary>
     public bool SwapcachePrepare(int slot)
     {
-        if (_map[slot] == 0) return false;
+        if ((_map[slot] & HasCache) != 0 || _map[slot] == 0) return false;
         _map[slot] |= HasCache;
         return true;
     }

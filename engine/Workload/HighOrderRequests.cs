@@ -32,6 +32,7 @@ internal sealed partial class HighOrderRequests(PageTable pages, IPageAllocator 
         long successes = 0;
         for (long i = 0; i < count && !signal.Pending; i++)
         {
+            if (thp) vmstat.Count(VmEvent.Pgfault); // handle_mm_fault counts the fault before do_huge_pmd_anonymous_page
             int page = allocator.AllocPages(order, gfp);
             if (thp) vmstat.Count(page >= 0 ? VmEvent.ThpFaultAlloc : VmEvent.ThpFaultFallback);
             if (page < 0) continue;

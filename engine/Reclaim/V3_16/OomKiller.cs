@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// The OOM killer of v3.16 mm/oom_kill.c (<see cref="OomKill"/>): <c>oom_badness</c> is resident pages + page-table
 /// pages + swap entries, adjusted by oom_score_adj, at least 1 for a killable process; the first process with the most
 /// points is chosen; "Kill process ... score ... or sacrifice child"; the killer then sleeps one jiffy
-/// (schedule_timeout_killable). docs/kernel/reclaim-v3.16.md §5.
+/// (schedule_timeout_killable), unless it killed itself. docs/kernel/reclaim-v3.16.md §5.
 /// </summary>
 internal sealed partial class OomKiller(Node node, ProcessTable processes, Munmap munmap, SwapArea swap, KernelLog log, VmStat vmstat,
     Scheduler scheduler, SimClock clock, OomNotifyList notifyList)
@@ -55,6 +55,13 @@ internal sealed partial class OomKiller(Node node, ProcessTable processes, Munma
 
     protected override void PrintNoVictim() => Log.Printk("Kernel panic - not syncing: Out of memory and no killable processes...");
 
+    /// <summary>
+    /// schedule_timeout_killable(1): one jiffy, unless the killer is the victim, whose SIGKILL keeps a TASK_KILLABLE
+    /// sleeper running (__schedule's signal_pending_state), so it returns at once.
+    /// </summary>
     [Preemptible]
-    protected override void AfterKill() => clock.ScheduleTimeout(1, "out_of_memory: schedule_timeout_killable");
+    protected override void AfterKill(bool victimIsCurrent)
+    {
+        if (!victimIsCurrent) clock.ScheduleTimeout(1, "out_of_memory: schedule_timeout_killable");
+    }
 }

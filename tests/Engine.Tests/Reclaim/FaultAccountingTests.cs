@@ -11,6 +11,24 @@ namespace BalloonScript.Engine.Tests.Reclaim;
 public class FaultAccountingTests
 {
     /// <summary>
+    /// A THP fault is a page fault: PGFAULT counted whether it gets its huge page (thp_fault_alloc) or falls back
+    /// (thp_fault_fallback; the small-page fault it falls back to is the same fault).
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("v6.1")]
+    public void ThpFault_CountsPgfault_WhetherItGetsAHugePageOrFallsBack(string design)
+    {
+        var rig = Rig.Create(TestOptions.Classic(16, 1, 1, design));
+        long before = rig.Event(VmEvent.Pgfault);
+
+        rig.Sim.Allocate(9, 10);
+
+        Assert.That(rig.Event(VmEvent.ThpFaultAlloc) + rig.Event(VmEvent.ThpFaultFallback), Is.EqualTo(10));
+        Assert.That(rig.Event(VmEvent.ThpFaultFallback), Is.Positive, "precondition: some fell back (a 16 MiB guest)");
+        Assert.That(rig.Event(VmEvent.Pgfault) - before, Is.EqualTo(10));
+    }
+
+    /// <summary>
     /// A process whose pages are all on swap touches them with memory full of unreclaimable slab: its first swap-in finds
     /// no page, the OOM killer chooses the process itself, and the fault ends without mapping anything. That fault is
     /// counted; the process's other entries are gone with its page table, so no other fault is taken.

@@ -36,6 +36,33 @@ public class OomKillerTests
     }
 
     /// <summary>
+    /// out_of_memory (v3.16) sleeps schedule_timeout_killable(1) after a kill, one jiffy, unless the task that asked is
+    /// the victim: its SIGKILL keeps a TASK_KILLABLE sleeper running, so it returns at once. The same kill (the biggest
+    /// process, its exit_mmap alike) asked for by another process and by the victim itself: one jiffy apart.
+    /// </summary>
+    [Test]
+    public void OutOfMemory_v3_16_SleepsAJiffyAfterAKill_UnlessItKilledItself()
+    {
+        double Took(bool selfKill)
+        {
+            var rig = ThreeProcesses();
+            var victim = rig.Processes.All[1];
+            var asking = selfKill ? victim : rig.Processes.All[2];
+            double before = rig.Sim.ClockMs;
+            rig.Sim.RunKernelPaths("test", [new Engine.Sched.SimTask(0, 0, "test", () =>
+            {
+                rig.Processes.Current = asking;
+                rig.Get<OomKiller>().OutOfMemory(Engine.PageAlloc.Gfp.HighUserMovable, 0);
+                rig.Processes.Current = null;
+            })], null);
+            Assert.That(victim.MemDie, "precondition: the biggest was killed");
+            return rig.Sim.ClockMs - before;
+        }
+
+        Assert.That(Took(selfKill: false) - Took(selfKill: true), Is.EqualTo(4.0).Within(1e-9), "one jiffy at HZ 250");
+    }
+
+    /// <summary>
     /// dump_header (v3.16 mm/oom_kill.c): the "invoked oom-killer" line of the faulting task, then
     /// cpuset_print_task_mems_allowed(current)'s "&lt;comm&gt; cpuset=/ mems_allowed=0" (the root cpuset, node 0), then the kill.
     /// </summary>

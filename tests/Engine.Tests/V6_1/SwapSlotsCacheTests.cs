@@ -34,6 +34,29 @@ public class SwapSlotsCacheTests
         Assert.That(direct.NrSwapPages, Is.EqualTo(total - 2));
     }
 
+    /// <summary>
+    /// __swap_duplicate(SWAP_HAS_CACHE) (both versions): -EEXIST for a slot already SWAP_HAS_CACHE, -ENOENT for one not in
+    /// use; only a slot in use without a cache gets the bit. 6.1's slots cache leaves a slot whose last user went
+    /// SWAP_HAS_CACHE with no user until its batch goes back (free_swap_slot): swapcache_prepare refuses it, so swap-in
+    /// readahead reads nothing into a free slot.
+    /// </summary>
+    [TestCase("v6.1", false)]
+    [TestCase("fixed", true)]
+    public void SwapcachePrepare_RefusesASlotAlreadySwapHasCache_AFreedOneIn6_1sReturnListToo(string design, bool freedAtOnce)
+    {
+        var (_, area) = Guest(design);
+        int slot = area.GetSwapPage();
+        Assert.That(area.SwapcachePrepare(slot), Is.False, "-EEXIST: a page is entering the swap cache for it");
+        area.SwapDuplicate(slot);   // a PTE refers to it
+        area.SwapcacheFree(slot);   // and its cache page is gone
+        Assert.That(area.SwapcachePrepare(slot), Is.True, "in use, no cache: readahead may read it");
+        area.SwapcacheFree(slot);
+        area.SwapFree(slot);        // its last user goes
+
+        Assert.That(area.Swapcount(slot), Is.Zero);
+        Assert.That(area.SwapcachePrepare(slot), Is.False, freedAtOnce ? "-ENOENT: free" : "-EEXIST, then no user: nothing read");
+    }
+
     [Test]
     public void FolioAllocSwap_v6_1_EachCpuHasABatchOfItsOwn()
     {
