@@ -15,12 +15,14 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     SwapCache swapCache, ReclaimableSlab reclaimableSlab, PageLock pageLock, Rmap rmap, Scheduler scheduler)
 {
     /// <summary>
-    /// exit_mmap of a process (the OOM killer's victim): every page it maps is unmapped and its reference dropped, every
-    /// swap entry freed (free_swap_and_cache); its data stops existing.
+    /// exit_mmap of a process (the OOM killer's victim): this CPU's LRU batches drained first (lru_add_drain, both
+    /// kernels: a page of the process still parked there is then freed with the rest), every page it maps unmapped and its
+    /// reference dropped, every swap entry freed (free_swap_and_cache); its data stops existing.
     /// </summary>
     [Preemptible]
     public void ExitMmap(Process process)
     {
+        lru.LruAddDrain();
         for (int i = 0; i < process.PteCount; i++) ZapPte(process, i);
         process.Exited = true;
     }

@@ -63,6 +63,28 @@ public class OomKillerTests
     }
 
     /// <summary>
+    /// exit_mmap drains the exiting CPU's LRU-add batch before it unmaps (lru_add_drain, v3.16 and 6.1): the victim's
+    /// pages still parked there (the last of its faults) are freed with the rest, not left for a later drain.
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("v6.1")]
+    public void ExitMmap_DrainsTheLruBatchFirst_EveryPageOfTheVictimIsFreed(string design)
+    {
+        var rig = Rig.Create(TestOptions.Classic(64, 1, 1, design) with { Reclaim = true, Pagevecs = true });
+        rig.Sim.WorkloadAnon(8.01);
+        var parked = rig.Get<Engine.Mm.Pagevecs>().LruAdd(0);
+        Assert.That(parked, Is.Not.Empty, "precondition: the last faults' pages wait in the batch");
+        long free = rig.VmStat.Global(ZoneStat.NrFreePages) + rig.Get<Engine.Workload.ProcessTable>().All[0].AnonRss;
+
+        rig.Sim.RunKernelPaths("test", [new Engine.Sched.SimTask(0, 0, "test",
+            () => rig.Get<Engine.Reclaim.IReclaim>().OutOfMemory(Engine.PageAlloc.Gfp.HighUserMovable, 0))], null);
+
+        Assert.That(rig.Get<Engine.Workload.ProcessTable>().All[0].Exited, "precondition: the only process was killed");
+        Assert.That(parked, Is.Empty);
+        Assert.That(rig.VmStat.Global(ZoneStat.NrFreePages), Is.EqualTo(free), "every page it had is free again");
+    }
+
+    /// <summary>
     /// dump_header (v3.16 mm/oom_kill.c): the "invoked oom-killer" line of the faulting task, then
     /// cpuset_print_task_mems_allowed(current)'s "&lt;comm&gt; cpuset=/ mems_allowed=0" (the root cpuset, node 0), then the kill.
     /// </summary>
