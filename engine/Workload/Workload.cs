@@ -135,7 +135,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         Check.OneOf(pattern, "pattern", Patterns);
         Check.OneOf(kind, "kind", FreeKinds);
         var only = kind switch { "anon" => PageKind.Anon, "file" => PageKind.File, "slab" => PageKind.Slab, _ => PageKind.Free };
-        lru.LruAddDrainAll(); // munmap and truncate drain the pagevecs first
+        lru.LruAddDrain(); // munmap (unmap_region) and truncate (__pagevec_release) drain this CPU's batches first
         // The candidates in a pooled buffer of one per page: a list grown page by page copied and zeroed its arrays
         // (on a 64 GiB guest, 8 Mi candidates: 64 MB written more than the 32 MB kept).
         int[] buffer = ArrayPool<int>.Shared.Rent(pages.NrPages);

@@ -11,6 +11,26 @@ namespace BalloonScript.Engine.Tests.Mm;
 /// </summary>
 public class LruAddBatchTests
 {
+    /// <summary>
+    /// munmap and truncate drain the running CPU's batches before they free (unmap_region's and __pagevec_release's
+    /// lru_add_drain), not every CPU's: pages another CPU's faults left in its batch stay there.
+    /// </summary>
+    [TestCase("legacy")]
+    [TestCase("v6.1")]
+    public void WorkloadFree_DrainsThisCpusBatchOnly(string design)
+    {
+        var rig = Rig.Create(TestOptions.Classic(64, 2, 1, design) with { Pagevecs = true });
+        rig.Sim.RunKernelPaths("test", [new Engine.Sched.SimTask(0, 1, "faults on cpu1", () => rig.Get<Workload.Workload>().Anon(8 / 256.0))], null);
+        var onCpu1 = rig.Get<Pagevecs>().LruAdd(1).ToList();
+        Assert.That(onCpu1, Has.Count.EqualTo(8), "precondition: cpu1's faults left their pages in cpu1's batch");
+        rig.Sim.WorkloadAnon(1);
+
+        rig.Sim.WorkloadFree(0.5, "interleave", 0, kind: "anon"); // on cpu0
+
+        Assert.That(rig.Get<Pagevecs>().LruAdd(0), Is.Empty, "cpu0's batch drained first");
+        Assert.That(rig.Get<Pagevecs>().LruAdd(1), Is.EqualTo(onCpu1), "cpu1's left as it was");
+    }
+
     [TestCase("fixed", 14, false)]
     [TestCase("movable", 14, true)]
     [TestCase("v6.1", 15, true)]
