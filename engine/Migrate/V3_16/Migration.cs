@@ -94,8 +94,8 @@ internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lr
     /// <summary>
     /// __unmap_and_move (v3.16): lock the page (only a trylock in async mode, before pass 3, or under
     /// PF_MEMALLOC), keep anon pages' anon_vma (an unmapped swap-cache page moves without one), take the balloon
-    /// branch if the design's test says so, else replace the PTEs by migration entries and move the page; on
-    /// failure restore the PTEs.
+    /// branch if the design's test says so, else replace the PTEs by migration entries (a swap-cache page's by its swap
+    /// entries) and move the page; on failure restore the PTEs (migration entries only).
     /// </summary>
     [Preemptible]
     private int UnmapAndMoveLocked(int page, int newpage, bool force, MigrateMode mode)
@@ -118,6 +118,10 @@ internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lr
         {
             if ((pages.Flags[page] & (uint)(PG.Private | PG.Private2)) != 0) goto outUnlock; // try_to_free_buffers
         }
+        // try_to_unmap_one (v3.16, until 4.5's "mm: page migration use migration entry for swapcache too"): a mapped
+        // swap-cache page's PTEs become its swap entries, not migration entries, so nothing maps the page again after
+        // the move (or a failure): it stays in the swap cache, unmapped, until a fault finds it there.
+        else if (pages.PageAnon(page) && pages.Test(page, PG.SwapCache)) rmap.TryToUnmapForReclaim(page, ignoreAccess: true);
         else rmap.TryToUnmap(page);
         if (!pages.PageMapped(page)) rc = MoveToNewPage(newpage, page, mode);
         if (rc != MigrateRc.Success) rmap.RemoveMigrationPtes(page, page);

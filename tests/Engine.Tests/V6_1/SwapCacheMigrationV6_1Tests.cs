@@ -88,4 +88,52 @@ public class SwapCacheMigrationV6_1Tests
         rig.Sim.WorkloadTouch(1, "all", "interleave", 0);
         Assert.That(rig.Sim.Reports.Where(r => r.KindName != "balloon_unmovable"), Is.Empty);
     }
+
+    /// <summary>
+    /// A mapped swap-cache page (swapped in, kept in the swap cache: swap under half full) migrated: v3.16's
+    /// try_to_unmap_one gives its PTE the swap entry, not a migration entry, so after the move the new page sits in the
+    /// swap cache unmapped (NR_ANON_PAGES one lower, the process's PTE the swap entry, its RSS a swap entry) until a fault
+    /// maps it; from 4.5 a migration entry maps the new page again at once (movable, v6.1).
+    /// </summary>
+    [TestCase("legacy", false)]
+    [TestCase("fixed", false)]
+    [TestCase("movable", true)]
+    [TestCase("v6.1", true)]
+    public void MigratingAMappedSwapCachePage_v3_16_LeavesItUnmappedInTheSwapCache_v4_8On_MapsItAgain(string design, bool remapped)
+    {
+        var rig = Rig.Create(TestOptions.Classic(32, 1, 1, design) with { Reclaim = true, SwapMib = 32 });
+        rig.Sim.WorkloadAnon(20);
+        rig.Sim.WorkloadAnon(20);
+        rig.Sim.Run(100);
+        rig.Sim.WorkloadTouch(1, "anon", "interleave", 0); // swap-ins: mapped again, still in the swap cache
+        var p = rig.Pages;
+        var swap = rig.Get<SwapArea>();
+        int page = Enumerable.Range(0, p.NrPages).FirstOrDefault(
+            pfn => p.Test(pfn, PG.SwapCache) && p.PageLru(pfn) && p.PageMapped(pfn) && !p.Test(pfn, PG.Writeback), -1);
+        Assert.That(page, Is.GreaterThanOrEqualTo(0), "precondition: a mapped swap-cache page on the LRU");
+        int slot = p.Private[page];
+        var owner = rig.Get<Workload.ProcessTable>().OwnerOf(p.Mapping[page])!;
+        int index = p.Index[page];
+        long anon = rig.VmStat.Global(Engine.Vmstat.ZoneStat.NrAnonPages);
+
+        int list = rig.IsolateLruPages(rig.Node.ZoneOf(page), 1, page);
+        var targets = new List<int>();
+        int rc = rig.RunOnCpu0(() => rig.Get<IMigration>().MigratePages(list, _ =>
+        {
+            int target = rig.Get<IPageAllocator>().AllocPages(0, Gfp.HighUserMovable | Gfp.NoWarn);
+            targets.Add(target);
+            return target;
+        }, null, MigrateMode.Sync));
+
+        Assert.That(rc, Is.Zero);
+        int newpage = targets.Single();
+        Assert.That(swap.CachePage[slot], Is.EqualTo(newpage), "the new page took the slot");
+        Assert.That(p.PageMapped(newpage), Is.EqualTo(remapped));
+        Assert.That(owner.Pte(index), Is.EqualTo(remapped ? newpage : Workload.Process.SwapEntry(slot)));
+        Assert.That(rig.VmStat.Global(Engine.Vmstat.ZoneStat.NrAnonPages), Is.EqualTo(remapped ? anon : anon - 1));
+
+        rig.Sim.WorkloadTouch(1, "all", "interleave", 0); // the unmapped one is mapped again by a minor fault
+        Assert.That(p.PageMapped(newpage), Is.True);
+        Assert.That(rig.Sim.Reports.Where(r => r.KindName != "balloon_unmovable"), Is.Empty);
+    }
 }
