@@ -16,6 +16,21 @@ namespace BalloonScript.Engine.Tests.V6_1;
 /// </summary>
 public class SwapCacheMigrationV6_1Tests
 {
+    /// <summary>Isolate <paramref name="page"/> and migrate it (MIGRATE_SYNC) to a free order-0 page; asserts success; the new page.</summary>
+    private static int MigrateOne(Rig rig, int page)
+    {
+        int list = rig.IsolateLruPages(rig.Node.ZoneOf(page), 1, page);
+        var targets = new List<int>();
+        int rc = rig.RunOnCpu0(() => rig.Get<IMigration>().MigratePages(list, _ =>
+        {
+            int target = rig.Get<IPageAllocator>().AllocPages(0, Gfp.HighUserMovable | Gfp.NoWarn);
+            targets.Add(target);
+            return target;
+        }, null, MigrateMode.Sync));
+        Assert.That(rc, Is.Zero);
+        return targets.Single();
+    }
+
     /// <summary>
     /// The shrunk sequence of the property test's failure (CsCheck seed "0000001cTLki"): swap fills while kcompactd and
     /// direct compaction migrate unmapped swap-cache pages; the touch then swaps them in through the stale slots, and
@@ -67,17 +82,7 @@ public class SwapCacheMigrationV6_1Tests
         long token = p.Content[page];
         Assert.That(swap.CachePage[slot], Is.EqualTo(page), "precondition");
 
-        int list = rig.IsolateLruPages(rig.Node.ZoneOf(page), 1, page);
-        var targets = new List<int>();
-        int rc = rig.RunOnCpu0(() => rig.Get<IMigration>().MigratePages(list, _ =>
-        {
-            int target = rig.Get<IPageAllocator>().AllocPages(0, Gfp.HighUserMovable | Gfp.NoWarn);
-            targets.Add(target);
-            return target;
-        }, null, MigrateMode.Sync));
-
-        Assert.That(rc, Is.Zero);
-        int newpage = targets.Single();
+        int newpage = MigrateOne(rig, page);
         Assert.That(swap.CachePage[slot], Is.EqualTo(newpage), "the slot's entry replaced by the new page");
         Assert.That(p.Test(newpage, PG.SwapCache), Is.True, "folio_set_swapcache(newfolio)");
         Assert.That(p.Private[newpage], Is.EqualTo(slot), "page_private copied");
@@ -116,17 +121,7 @@ public class SwapCacheMigrationV6_1Tests
         int index = p.Index[page];
         long anon = rig.VmStat.Global(Engine.Vmstat.ZoneStat.NrAnonPages);
 
-        int list = rig.IsolateLruPages(rig.Node.ZoneOf(page), 1, page);
-        var targets = new List<int>();
-        int rc = rig.RunOnCpu0(() => rig.Get<IMigration>().MigratePages(list, _ =>
-        {
-            int target = rig.Get<IPageAllocator>().AllocPages(0, Gfp.HighUserMovable | Gfp.NoWarn);
-            targets.Add(target);
-            return target;
-        }, null, MigrateMode.Sync));
-
-        Assert.That(rc, Is.Zero);
-        int newpage = targets.Single();
+        int newpage = MigrateOne(rig, page);
         Assert.That(swap.CachePage[slot], Is.EqualTo(newpage), "the new page took the slot");
         Assert.That(p.PageMapped(newpage), Is.EqualTo(remapped));
         Assert.That(owner.Pte(index), Is.EqualTo(remapped ? newpage : Workload.Process.SwapEntry(slot)));
