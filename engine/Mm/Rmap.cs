@@ -126,14 +126,15 @@ internal sealed partial class Rmap(PageTable pages, RmapPages rmapPages, Node no
     }
 
     /// <summary>
-    /// try_to_unmap(page, TTU_UNMAP) of an anonymous page in the swap cache, for reclaim (try_to_unmap_one): without
+    /// try_to_unmap of an anonymous page in the swap cache (try_to_unmap_one), for reclaim (TTU_UNMAP) and for v3.16's
+    /// migration (TTU_MIGRATION, before 4.5 gave swap-cache pages migration entries too): without
     /// <paramref name="ignoreAccess"/> (v3.16) a young PTE means the page was used again → SWAP_FAIL (the bit is
     /// cleared); else (TTU_IGNORE_ACCESS, always since 5.11) the PTE, young or not, becomes the swap entry
     /// (swap_duplicate, MM_ANONPAGES −1, MM_SWAPENTS +1), page_remove_rmap, and the mapping's reference is dropped.
     /// True = SWAP_SUCCESS (no longer mapped).
     /// </summary>
     [Preemptible]
-    public bool TryToUnmapForReclaim(int pfn, bool ignoreAccess)
+    public bool TryToUnmapSwapCache(int pfn, bool ignoreAccess)
     {
         WaitForTheFault(pfn);
         if (!pages.PageMapped(pfn)) return true;

@@ -30,14 +30,19 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
     private readonly bool _balloonBit = options.Design.Parts.BalloonIdentity != PartVersion.V3_16;
 
     /// <summary>
-    /// From 4.6 ("/proc/kpageflags: return KPF_BUDDY for "tail" buddy pages") a page with no references inside a free
-    /// block is KPF_BUDDY too (is_free_buddy_page), not only the block's first page.
+    /// From 4.6 ("/proc/kpageflags: return KPF_BUDDY for "tail" buddy pages", posted to linux-mm on 4 February 2016
+    /// against 4.5-rc2-mmotm; read in a 4.8-era fs/proc/page.c) a page with no references inside a free block is
+    /// KPF_BUDDY too (is_free_buddy_page), not only the block's first page.
     /// </summary>
     private readonly bool _freeBlockTails = KernelVersion(options) >= new Version(4, 6);
 
-    /// <summary>From 4.10 PG_swapcache is PG_owner_priv_1 (valid with PG_swapbacked): a swap-cache page shows both bits.</summary>
+    /// <summary>
+    /// From 4.10 ("mm: Use owner_priv bit for PageSwapCache, valid when PageSwapBacked", posted 21 December 2016; 6.1.78's
+    /// page-flags.h has it) PG_swapcache is PG_owner_priv_1: a swap-cache page shows both bits.
+    /// </summary>
     private readonly bool _swapCacheIsOwnerPriv = KernelVersion(options) >= new Version(4, 10);
 
+    /// <summary>The version the design models (<see cref="Designs.KernelDesign.Kernel"/>: "v3.16" … "v6.1").</summary>
     private static Version KernelVersion(SimulationOptions options) => Version.Parse(options.Design.Kernel.TrimStart('v'));
 
     /// <summary>stable_page_flags of every PFN (the page arrays read as spans: a whole guest at a few nanoseconds a page).</summary>

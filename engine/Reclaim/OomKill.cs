@@ -24,6 +24,9 @@ internal abstract partial class OomKill(Node node, ProcessTable processes, Munma
 
     protected KernelLog Log => log;
 
+    /// <summary>The process whose request the running path serves (<c>current</c>), or null.</summary>
+    protected Process? Current => processes.Current;
+
     /// <summary>out_of_memory: true if a process was killed or a victim is already dying (the allocator retries).</summary>
     [Preemptible]
     public bool OutOfMemory(Gfp gfp, int order)
@@ -63,7 +66,7 @@ internal abstract partial class OomKill(Node node, ProcessTable processes, Munma
         var victim = chosen;
         scheduler.RunWoken(new SimTask(VictimTaskId + victim.Pid, 0, $"{victim.Comm}: exit_mmap", () => munmap.ExitMmap(victim)));
         log.Notable($"oom_kill pid {victim.Pid}");
-        AfterKill(victimIsCurrent: victim == current);
+        AfterKill();
         return true;
     }
 
@@ -85,7 +88,7 @@ internal abstract partial class OomKill(Node node, ProcessTable processes, Munma
     /// <summary>The kernel log lines when nobody can be killed (the kernel panics).</summary>
     protected abstract void PrintNoVictim();
 
-    /// <summary>What out_of_memory does after a kill (<paramref name="victimIsCurrent"/>: the task that asked killed itself).</summary>
+    /// <summary>What out_of_memory does after a kill.</summary>
     [Preemptible]
-    protected abstract void AfterKill(bool victimIsCurrent);
+    protected abstract void AfterKill();
 }

@@ -166,7 +166,7 @@ internal abstract partial class PageListReclaim(PageTable pages, PageLists lists
             mayEnterFs = true;
         }
         int mapping = Rmap.PageMapping(pages, page);
-        if (pages.PageMapped(page) && mapping != 0 && !rmap.TryToUnmapForReclaim(page, UnmapIgnoresAccess)) return Outcome.Activate;
+        if (pages.PageMapped(page) && mapping != 0 && !rmap.TryToUnmapSwapCache(page, UnmapIgnoresAccess)) return Outcome.Activate;
 
         if (pages.Test(page, PG.Dirty))
         {

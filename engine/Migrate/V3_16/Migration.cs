@@ -121,7 +121,7 @@ internal sealed partial class Migration(PageTable pages, PageLists lists, Lru lr
         // try_to_unmap_one (v3.16, until 4.5's "mm: page migration use migration entry for swapcache too"): a mapped
         // swap-cache page's PTEs become its swap entries, not migration entries, so nothing maps the page again after
         // the move (or a failure): it stays in the swap cache, unmapped, until a fault finds it there.
-        else if (pages.PageAnon(page) && pages.Test(page, PG.SwapCache)) rmap.TryToUnmapForReclaim(page, ignoreAccess: true);
+        else if (pages.PageAnon(page) && pages.Test(page, PG.SwapCache)) rmap.TryToUnmapSwapCache(page, ignoreAccess: true);
         else rmap.TryToUnmap(page);
         if (!pages.PageMapped(page)) rc = MoveToNewPage(newpage, page, mode);
         if (rc != MigrateRc.Success) rmap.RemoveMigrationPtes(page, page);

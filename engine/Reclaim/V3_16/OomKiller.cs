@@ -56,12 +56,13 @@ internal sealed partial class OomKiller(Node node, ProcessTable processes, Munma
     protected override void PrintNoVictim() => Log.Printk("Kernel panic - not syncing: Out of memory and no killable processes...");
 
     /// <summary>
-    /// schedule_timeout_killable(1): one jiffy, unless the killer is the victim, whose SIGKILL keeps a TASK_KILLABLE
-    /// sleeper running (__schedule's signal_pending_state), so it returns at once.
+    /// schedule_timeout_killable(1): one jiffy, unless current has a fatal signal pending (it chose itself: the kill's
+    /// SIGKILL, TIF_MEMDIE here), which keeps a TASK_KILLABLE sleeper running (__schedule's signal_pending_state), so it
+    /// returns at once.
     /// </summary>
     [Preemptible]
-    protected override void AfterKill(bool victimIsCurrent)
+    protected override void AfterKill()
     {
-        if (!victimIsCurrent) clock.ScheduleTimeout(1, "out_of_memory: schedule_timeout_killable");
+        if (Current is not { MemDie: true }) clock.ScheduleTimeout(1, "out_of_memory: schedule_timeout_killable");
     }
 }

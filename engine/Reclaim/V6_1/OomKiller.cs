@@ -52,5 +52,5 @@ internal sealed class OomKiller(Node node, ProcessTable processes, Munmap munmap
         Log.Printk("Kernel panic - not syncing: System is deadlocked on memory");
     }
 
-    protected override void AfterKill(bool victimIsCurrent) { }
+    protected override void AfterKill() { }
 }

@@ -306,7 +306,7 @@ public class ReclaimV6_1Tests
     /// (013339df116c, "mm/rmap: always do TTU_IGNORE_ACCESS", 5.11), the page is unmapped anyway and its PTE becomes the swap entry.
     /// </summary>
     [Test]
-    public void TryToUnmapForReclaim_YoungPte_FailsWithoutIgnoreAccess_UnmapsWithIt()
+    public void TryToUnmapSwapCache_YoungPte_FailsWithoutIgnoreAccess_UnmapsWithIt()
     {
         var (rig, rmap, page) = InactiveAnonPage();
         Assert.That(rig.Get<Engine.Swap.SwapCache>().AddToSwap(page), Is.True, "precondition: in the swap cache");
@@ -314,11 +314,11 @@ public class ReclaimV6_1Tests
         int index = rig.Pages.Index[page];
 
         rmap.MarkYoung(page);
-        Assert.That(rmap.TryToUnmapForReclaim(page, ignoreAccess: false), Is.False, "v3.16: SWAP_FAIL");
+        Assert.That(rmap.TryToUnmapSwapCache(page, ignoreAccess: false), Is.False, "v3.16: SWAP_FAIL");
         Assert.That((rig.Pages.PageMapped(page), owner.Pte(index)), Is.EqualTo((true, page)));
 
         rmap.MarkYoung(page);
-        Assert.That(rmap.TryToUnmapForReclaim(page, ignoreAccess: true), Is.True, "TTU_IGNORE_ACCESS");
+        Assert.That(rmap.TryToUnmapSwapCache(page, ignoreAccess: true), Is.True, "TTU_IGNORE_ACCESS");
         Assert.That(rig.Pages.PageMapped(page), Is.False);
         Assert.That(Workload.Process.IsSwapEntry(owner.Pte(index)), Is.True);
     }
