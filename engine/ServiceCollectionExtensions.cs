@@ -54,6 +54,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Rmap>();
         // The kernel parts, each in the version the design names.
         services.AddPageAllocator(parts.PageAllocator, options.PerCpuLists);
+        services.AddSingleton(FaultGfp.For(parts.PageAllocator));
         services.AddReclaim(parts.Reclaim, options.Reclaim);
         services.AddCompaction(parts);
         services.AddMigration(parts.Migration);

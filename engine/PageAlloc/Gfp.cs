@@ -20,6 +20,8 @@ internal enum Gfp : uint
     NoFail = 1 << 11,
     NoRetry = 1 << 12,
     Comp = 1 << 14,
+    /// <summary>__GFP_ZERO: the page comes back cleared (no state of its own here; it shows in printed masks).</summary>
+    Zero = 1 << 15,
     NoMemAlloc = 1 << 16,
     /// <summary>__GFP_HARDWALL: enforce the cpuset memory allocation policy (single node here: no effect).</summary>
     HardWall = 1 << 17,

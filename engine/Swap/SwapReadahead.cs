@@ -17,7 +17,7 @@ namespace BalloonScript.Engine.Swap;
 /// version reads and counts differs (<see cref="V3_16.SwapinReadahead"/>, <see cref="V6_1.SwapClusterReadahead"/>).
 /// </summary>
 internal abstract partial class SwapReadahead(PageTable pages, IPageAllocator allocator, IBuddyAllocator buddy, Lru lru, SwapCache swapCache,
-    VmStat vmstat) : ISnapshotState
+    VmStat vmstat, FaultGfp faultGfp) : ISnapshotState
 {
     /// <summary>page_cluster as swap_setup sets it on machines of 16 MiB and more (every guest here): windows of up to 8 slots.</summary>
     private const int PageCluster = 3;
@@ -118,7 +118,7 @@ internal abstract partial class SwapReadahead(PageTable pages, IPageAllocator al
         allocated = false;
         int page = FindGetPage(slot);
         if (page >= 0 || SkipsUnusedSlot(slot)) return page;
-        int fresh = allocator.AllocPages(0, Gfp.HighUserMovable); // alloc_page_vma
+        int fresh = allocator.AllocPages(0, faultGfp.SwapIn); // alloc_page_vma
         if (fresh < 0) return -1;
         page = FindGetPage(slot);
         if (page >= 0 || !Area.SwapcachePrepare(slot))

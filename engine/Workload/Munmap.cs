@@ -17,14 +17,32 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     /// <summary>
     /// exit_mmap of a process (the OOM killer's victim): this CPU's LRU batches drained first (lru_add_drain, both
     /// kernels: a page of the process still parked there is then freed with the rest), every page it maps unmapped and its
-    /// reference dropped, every swap entry freed (free_swap_and_cache); its data stops existing.
+    /// reference dropped, every swap entry freed (free_swap_and_cache), then its page tables (free_pgtables); its data
+    /// stops existing.
     /// </summary>
     [Preemptible]
     public void ExitMmap(Process process)
     {
         lru.LruAddDrain();
         for (int i = 0; i < process.PteCount; i++) ZapPte(process, i);
+        process.FreePgtables();
         process.Exited = true;
+    }
+
+    /// <summary>
+    /// munmap of <paramref name="process"/>'s virtual page <paramref name="index"/>: its PTE zapped (<see cref="ZapPte"/>),
+    /// then the VMA gives the page up (<see cref="Process.Unmap"/>: total_vm, and the page tables of a range left
+    /// without VMA). A PTE that maps nothing is an address munmap has taken already (a workload frees only what a
+    /// fault mapped), or one a fault is still mapping (munmap would wait for it on mmap_sem; here the page is left to
+    /// it, as before): nothing to do. True if a page was unmapped.
+    /// </summary>
+    [Preemptible]
+    private bool MunmapPage(Process process, int index)
+    {
+        if (process.Pte(index) == Process.None) return false;
+        bool unmapped = ZapPte(process, index);
+        process.Unmap(index);
+        return unmapped;
     }
 
     /// <summary>
@@ -73,7 +91,7 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     public bool FreeChosen(int pfn, int mapping, int index)
     {
         if ((mapping & MappingTable.PageMappingAnon) != 0)
-            return processes.OwnerOf(mapping) is { } owner && ZapPte(owner, index);
+            return processes.OwnerOf(mapping) is { } owner && MunmapPage(owner, index);
         if (mapping != 0 && pages.PageLocked(pfn)) WaitOnPageLocked(pfn); // truncate's lock_page: a page still being read in
         if (pages.Mapping[pfn] != mapping || !Freeable(pfn)) return false;
         var zone = node.ZoneOf(pfn);

@@ -15,8 +15,9 @@ internal sealed class Process
     public const int None = int.MinValue;
 
     private readonly int[] _ptes;
+    private readonly ProcessPageTables _tables;
     private readonly Scheduler _scheduler;
-    private long _anonRss, _swapEnts;
+    private long _anonRss, _swapEnts, _totalVm;
     private int _oomScoreAdj;
     private bool _memDie, _exited;
 
@@ -27,6 +28,8 @@ internal sealed class Process
         AnonVma = anonVma;
         _ptes = new int[pages];
         Array.Fill(_ptes, None);
+        _tables = new ProcessPageTables(pages);
+        _totalVm = pages;
         _scheduler = scheduler;
     }
 
@@ -78,35 +81,74 @@ internal sealed class Process
         set => Store(FlagsSlot, ref _exited, value);
     }
 
-    /// <summary><c>mm-&gt;nr_ptes</c>: page-table pages for its VMA (512 entries each).</summary>
-    public long NrPtes => (_ptes.Length + 511) / 512;
+    /// <summary><c>mm-&gt;nr_ptes</c> (v3.16; 6.1's <c>mm_nr_ptes</c>): the PTE tables its faults have populated and munmap has not freed.</summary>
+    public long NrPtes => Read(TablesSlot, _tables.Count(0));
 
     /// <summary>
-    /// Every page-table page of the VMA (6.1's <c>mm_pgtables_bytes</c> / PAGE_SIZE, which counts PTE, PMD and PUD
-    /// tables since 4.15): the VMA taken as aligned, one PMD table per GiB and one PUD table per 512 GiB. v3.16 counts
-    /// only <see cref="NrPtes"/>.
+    /// Every page-table page under its VMA (6.1's <c>mm_pgtables_bytes</c> / PAGE_SIZE, which counts PTE, PMD and PUD
+    /// tables since 4.15). v3.16 counts only <see cref="NrPtes"/>.
     /// </summary>
-    public long PgtablesPages => NrPtes + (_ptes.Length + (1L << 18) - 1 >> 18) + (_ptes.Length + (1L << 27) - 1 >> 27);
+    public long PgtablesPages => Read(TablesSlot, _tables.Total);
 
-    /// <summary><c>mm-&gt;total_vm</c> in pages.</summary>
-    public long TotalVm => _ptes.Length;
+    /// <summary>The highest level whose table virtual page <paramref name="index"/> still needs before a fault can map it, or -1.</summary>
+    private int MissingTableLevel(int index) => Read(TablesSlot, _tables.MissingLevel(index));
+
+    /// <summary>
+    /// The fault's page tables (<c>__pud_alloc</c>, <c>__pmd_alloc</c>, <c>__pte_alloc</c>, before the data page is
+    /// allocated): each table virtual page <paramref name="index"/> lacks now exists.
+    /// </summary>
+    public void AllocTables(int index)
+    {
+        for (int level; (level = MissingTableLevel(index)) >= 0;)
+        {
+            Record(TablesSlot, StepAccesses.Access.Store);
+            _tables.Populate(level, index);
+        }
+    }
+
+    /// <summary>
+    /// munmap of virtual page <paramref name="index"/> (its PTE already zapped): <c>mm-&gt;total_vm</c> drops by one
+    /// (<c>vm_stat_account</c>), and the tables whose range the VMA no longer reaches go (<c>free_pgtables</c>).
+    /// </summary>
+    public void Unmap(int index)
+    {
+        Record(TablesSlot, StepAccesses.Access.Store);
+        _totalVm--;
+        _tables.Unmap(index);
+    }
+
+    /// <summary>exit_mmap's <c>free_pgtables</c>: every table goes (<c>total_vm</c> stays: exit_mmap leaves it).</summary>
+    public void FreePgtables()
+    {
+        Record(TablesSlot, StepAccesses.Access.Store);
+        _tables.FreeAll();
+    }
+
+    /// <summary><c>mm-&gt;total_vm</c> in pages: its VMA less what munmap has taken.</summary>
+    public long TotalVm => Read(TablesSlot, _totalVm);
 
     public static int SwapEntry(int slot) => -1 - slot;
     public static bool IsSwapEntry(int pte) => pte < 0 && pte != None;
     public static int SwapSlot(int pte) => -1 - pte;
 
     /// <summary>The state a snapshot keeps (not recorded: snapshots are taken between operations).</summary>
-    public (int[] Ptes, long AnonRss, long SwapEnts, int OomScoreAdj, bool MemDie, bool Exited) Save() =>
-        ((int[])_ptes.Clone(), _anonRss, _swapEnts, _oomScoreAdj, _memDie, _exited);
+    public Saved Save() =>
+        new((int[])_ptes.Clone(), _tables.Save(), _anonRss, _swapEnts, _totalVm, _oomScoreAdj, _memDie, _exited);
 
-    public void Restore((int[] Ptes, long AnonRss, long SwapEnts, int OomScoreAdj, bool MemDie, bool Exited) saved)
+    public void Restore(Saved saved)
     {
         saved.Ptes.CopyTo(_ptes, 0);
-        (_anonRss, _swapEnts, _oomScoreAdj, _memDie, _exited) = (saved.AnonRss, saved.SwapEnts, saved.OomScoreAdj, saved.MemDie, saved.Exited);
+        _tables.Restore(saved.Tables);
+        (_anonRss, _swapEnts, _totalVm, _oomScoreAdj, _memDie, _exited) =
+            (saved.AnonRss, saved.SwapEnts, saved.TotalVm, saved.OomScoreAdj, saved.MemDie, saved.Exited);
     }
 
-    // The mm fields' slots, below the page-table entries' indices.
-    private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3;
+    /// <summary>What <see cref="Save"/> keeps of a process, as plain data.</summary>
+    public sealed record Saved(int[] Ptes, (bool[][] Table, int[][] VmaPages, long[] Count) Tables, long AnonRss, long SwapEnts,
+        long TotalVm, int OomScoreAdj, bool MemDie, bool Exited);
+
+    // The mm fields' slots, below the page-table entries' indices (the tables and total_vm: mmap_sem and page_table_lock's).
+    private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3, TablesSlot = -4;
 
     private void Record(int slot, StepAccesses.Access access)
     {

@@ -29,11 +29,7 @@ internal sealed class ProcessTable(Scheduler scheduler) : ISnapshotState
     }
 
     /// <summary>Every process as plain data (its page table copied).</summary>
-    public object Save() => _all.Select(p =>
-    {
-        var (ptes, anonRss, swapEnts, oomScoreAdj, memDie, exited) = p.Save();
-        return new ProcessState(p.Pid, p.Comm, p.AnonVma, ptes, anonRss, swapEnts, oomScoreAdj, memDie, exited);
-    }).ToArray();
+    public object Save() => _all.Select(p => new ProcessState(p.Pid, p.Comm, p.AnonVma, p.Save())).ToArray();
 
     public void Restore(object saved)
     {
@@ -42,15 +38,14 @@ internal sealed class ProcessTable(Scheduler scheduler) : ISnapshotState
         _lastOwner = null;
         foreach (var s in (ProcessState[])saved)
         {
-            var p = new Process(s.Pid, s.Comm, s.AnonVma, s.Ptes.Length, scheduler);
-            p.Restore((s.Ptes, s.AnonRss, s.SwapEnts, s.OomScoreAdj, s.MemDie, s.Exited));
+            var p = new Process(s.Pid, s.Comm, s.AnonVma, s.State.Ptes.Length, scheduler);
+            p.Restore(s.State);
             _all.Add(p);
             _byAnonVma.Add(s.AnonVma, p);
         }
     }
 
-    private sealed record ProcessState(int Pid, string Comm, int AnonVma, int[] Ptes, long AnonRss, long SwapEnts, int OomScoreAdj,
-        bool MemDie, bool Exited);
+    private sealed record ProcessState(int Pid, string Comm, int AnonVma, Process.Saved State);
 
     /// <summary>A new process (for partial-order reduction, a step ordered against every other: the table changes).</summary>
     public Process Spawn(string comm, int anonVma, int pages)

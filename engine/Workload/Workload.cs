@@ -23,7 +23,7 @@ namespace BalloonScript.Engine.Workload;
 internal sealed partial class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,
     Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, SwapReadahead readahead,
     ReclaimableSlab reclaimableSlab,
-    Munmap munmap, IReclaim reclaim, VmStat vmstat, FatalSignal signal)
+    Munmap munmap, IReclaim reclaim, VmStat vmstat, FatalSignal signal, FaultGfp faultGfp)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
     public static readonly string[] TouchKinds = ["anon", "file", "all"];
@@ -35,7 +35,11 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     public long AllocatablePages() =>
         reclaim.Modelled ? node.Zones.Sum(z => z.ManagedPages) : buddy.AllocatablePages(Zone.WmarkLow);
 
-    /// <summary>A new process faulting in <paramref name="mib"/> of anonymous memory; returns the pages it got (fewer if the OOM killer chose it).</summary>
+    /// <summary>
+    /// A new process faulting in <paramref name="mib"/> of anonymous memory; returns the pages it got (fewer if the OOM
+    /// killer chose it). Each fault first gives its address the page tables it lacks (counted, not allocated:
+    /// <see cref="Process.AllocTables"/>), then allocates its page with the version's <see cref="FaultGfp.AnonPage"/>.
+    /// </summary>
     [Preemptible]
     public long Anon(double mib)
     {
@@ -45,7 +49,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         processes.Current = process;
         try
         {
-            return Populate(n, Gfp.HighUserMovable, () => process.MemDie || process.Exited, faults: true, (pfn, i) =>
+            return Populate(n, faultGfp.AnonPage, () => process.MemDie || process.Exited, faults: true, (pfn, i) =>
             {
                 pages.Mapping[pfn] = anonVma;
                 pages.Index[pfn] = (int)i;
@@ -57,7 +61,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
                 rmap.MarkYoung(pfn);
                 process.SetPte((int)i, pfn);
                 process.AddAnonRss(1);
-            });
+            }, pageTables: i => process.AllocTables((int)i));
         }
         finally
         {
@@ -215,12 +219,14 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     /// v3.16's handle_mm_fault counts it before anything else, 6.1.78's mm_account_fault after, failed faults included.
     /// </summary>
     [Preemptible]
-    private long Populate(long n, Gfp gfp, Func<bool> stop, bool faults, [Preemptible] Action<int, long> setUp)
+    private long Populate(long n, Gfp gfp, Func<bool> stop, bool faults, [Preemptible] Action<int, long> setUp,
+        Action<long>? pageTables = null)
     {
         for (long i = 0; i < n; i++)
         {
             if (signal.Pending) return i;
             if (faults) vmstat.Count(VmEvent.Pgfault);
+            pageTables?.Invoke(i);
             int pfn = allocator.AllocPages(0, gfp);
             if (pfn < 0) return i;
             if (stop())

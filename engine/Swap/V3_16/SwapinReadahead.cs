@@ -11,7 +11,7 @@ namespace BalloonScript.Engine.Swap.V3_16;
 /// the swap cache included. No readahead event is counted.
 /// </summary>
 internal sealed class SwapinReadahead(PageTable pages, IPageAllocator allocator, IBuddyAllocator buddy, Lru lru, SwapCache swapCache,
-    VmStat vmstat) : SwapReadahead(pages, allocator, buddy, lru, swapCache, vmstat)
+    VmStat vmstat, FaultGfp faultGfp) : SwapReadahead(pages, allocator, buddy, lru, swapCache, vmstat, faultGfp)
 {
     protected override bool SkipsUnusedSlot(int slot) => false;
 

@@ -14,7 +14,7 @@ namespace BalloonScript.Engine.Swap.V6_1;
 /// when another CPU got to the slot first; here it looks again at once.)
 /// </summary>
 internal sealed class SwapClusterReadahead(PageTable pages, IPageAllocator allocator, IBuddyAllocator buddy, Lru lru, SwapCache swapCache,
-    VmStat vmstat) : SwapReadahead(pages, allocator, buddy, lru, swapCache, vmstat)
+    VmStat vmstat, FaultGfp faultGfp) : SwapReadahead(pages, allocator, buddy, lru, swapCache, vmstat, faultGfp)
 {
     protected override bool SkipsUnusedSlot(int slot) => Area.Swapcount(slot) == 0;
 

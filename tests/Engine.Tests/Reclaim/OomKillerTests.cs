@@ -98,7 +98,8 @@ public class OomKillerTests
         var lines = rig.Sim.Dmesg().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[(l.IndexOf(']') + 2)..]).ToList();
         int invoked = lines.FindIndex(l => l.Contains(" invoked oom-killer: "));
         Assert.That(invoked, Is.Not.Negative);
-        Assert.That(lines[invoked], Does.StartWith("anon invoked oom-killer: gfp_mask=0x"));
+        Assert.That(lines[invoked], Is.EqualTo("anon invoked oom-killer: gfp_mask=0x280da, order=0, oom_score_adj=0"),
+            "do_anonymous_page's alloc_zeroed_user_highpage_movable: GFP_HIGHUSER_MOVABLE | __GFP_ZERO");
         Assert.That(lines[invoked + 1], Is.EqualTo("anon cpuset=/ mems_allowed=0"));
         Assert.That(lines[invoked + 2], Does.StartWith("Out of memory: Kill process 1001 (anon) score "));
     }

@@ -395,7 +395,8 @@ public class ReclaimV6_1Tests
         var victim = rig.Processes.All.Single(p => p.MemDie);
         Assert.That(victim.Pid, Is.EqualTo(1002), "the last of the equals (v3.16 would take 1000)");
         string dmesg = rig.Sim.Dmesg();
-        Assert.That(dmesg, Does.Contain("anon invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0"));
+        Assert.That(dmesg, Does.Contain("anon invoked oom-killer: gfp_mask=0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO), order=0, oom_score_adj=0"),
+            "do_anonymous_page's alloc_zeroed_user_highpage_movable: __GFP_ZERO, and vma_alloc_folio's __folio_alloc adds __GFP_COMP");
         Assert.That(dmesg, Does.Contain("oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=anon,pid=1002,uid=0"));
         Assert.That(dmesg, Does.Match(@"Out of memory: Killed process 1002 \(anon\) total-vm:16384kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0"), "16 MiB: 8 PTE tables, 1 PMD, 1 PUD");
         Assert.That(dmesg, Does.Not.Contain("or sacrifice child"));

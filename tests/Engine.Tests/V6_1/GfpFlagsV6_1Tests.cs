@@ -19,11 +19,24 @@ public class GfpFlagsV6_1Tests
         (Gfp.Atomic | Gfp.High, "0xa20(GFP_ATOMIC)"),
         (Gfp.Kernel | Gfp.Comp | Gfp.Repeat, "0x44cc0(GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_COMP)"),
         (Gfp.Movable | Gfp.NoKswapd, "0x8(__GFP_MOVABLE)"),
+        (Engine.Mm.FaultGfp.V6_1.AnonPage, "0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO)"),
+        (Engine.Mm.FaultGfp.V6_1.SwapIn, "0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP)"),
     ];
 
     [Test]
     public void Format_v6_1_ValueAndFirstMatchNames()
     {
         foreach (var (gfp, printed) in Cases) Assert.That(GfpFlags.Format(gfp), Is.EqualTo(printed), $"gfp {gfp}");
+    }
+
+    /// <summary>
+    /// The fault paths' masks in each version's numbers: v3.16's anonymous fault 0x280da (GFP_HIGHUSER_MOVABLE |
+    /// __GFP_ZERO) and swap-in 0x200da; 6.1's (vma_alloc_folio adds __GFP_COMP) as <see cref="Cases"/> print them.
+    /// </summary>
+    [Test]
+    public void FaultGfp_v3_16_ValuesAsV3_16Prints()
+    {
+        Assert.That(((uint)Engine.Mm.FaultGfp.V3_16.AnonPage, (uint)Engine.Mm.FaultGfp.V3_16.SwapIn), Is.EqualTo((0x280daU, 0x200daU)));
+        Assert.That(Engine.Mm.FaultGfp.For(Engine.Designs.PartVersion.V6_1), Is.SameAs(Engine.Mm.FaultGfp.V6_1));
     }
 }
