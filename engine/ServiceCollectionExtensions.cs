@@ -63,6 +63,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<BalloonHost>();
         // Workloads, metrics, checks, and the scenarios' helpers.
         services.AddSingleton<Workload.ReclaimableSlab>();
+        services.AddSingleton<Workload.PageTablePages>();
         services.AddSingleton<Workload.Munmap>();
         services.AddSingleton<Workload.Workload>();
         services.AddSingleton<Workload.HighOrderRequests>();

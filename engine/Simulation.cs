@@ -167,7 +167,7 @@ public sealed class Simulation
         if (_parts.Balloon.DeflateOnOom) giveable -= _parts.Balloon.NumPages; // still counted in managed_pages
         long anon = vm.Global(ZoneStat.NrAnonPages);
         long unswappable = Math.Max(0, anon - _parts.Swap.NrSwapPages);
-        giveable -= vm.Global(ZoneStat.NrSlabUnreclaimable) + _parts.HighOrder.AllocatedPages + unswappable;
+        giveable -= vm.Global(ZoneStat.NrSlabUnreclaimable) + _parts.HighOrder.AllocatedPages + _parts.Processes.PgtablesPages() + unswappable;
         return Math.Max(0, giveable);
     }
 

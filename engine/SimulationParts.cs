@@ -24,6 +24,7 @@ internal sealed record SimulationParts(
     BalloonHost Host,
     Workload.Workload Workload,
     Workload.HighOrderRequests HighOrder,
+    Workload.ProcessTable Processes,
     Scheduler Scheduler,
     Time.SimClock Clock,
     FatalSignal Signal,

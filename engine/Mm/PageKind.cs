@@ -13,4 +13,6 @@ public enum PageKind : byte
     Kernel = 5,
     /// <summary>Free page held by compaction's free scanner (isolated from the buddy lists).</summary>
     Isolated = 6,
+    /// <summary>A page that holds a process's page table (unmovable kernel memory; NR_PAGETABLE for PTE tables).</summary>
+    PageTable = 7,
 }

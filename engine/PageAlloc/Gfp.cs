@@ -26,18 +26,24 @@ internal enum Gfp : uint
     /// <summary>__GFP_HARDWALL: enforce the cpuset memory allocation policy (single node here: no effect).</summary>
     HardWall = 1 << 17,
     Reclaimable = 1 << 19,
+    /// <summary>__GFP_NOTRACK (v3.16: kmemcheck does not track the page; gone in 4.15).</summary>
+    NoTrack = 1 << 21,
     NoKswapd = 1 << 22,
     /// <summary>
     /// __GFP_ATOMIC (6.1): the caller cannot reclaim and is high priority (ALLOC_HARDER). v3.16 read atomicity off the
     /// absence of __GFP_WAIT instead; its bit (0x200 in 6.1) is __GFP_NOWARN's in v3.16, so it sits above those here.
     /// </summary>
     Atomic = 1 << 24,
+    /// <summary>__GFP_ACCOUNT (4.5 on, 0x400000 in 6.1): charge the page to the memory cgroup (none here). No v3.16 bit.</summary>
+    Account = 1 << 25,
 
     Kernel = Wait | Io | Fs,
     /// <summary>GFP_USER = GFP_KERNEL | __GFP_HARDWALL.</summary>
     User = Kernel | HardWall,
     HighUser = User | HighMem,
     HighUserMovable = HighUser | Movable,
+    /// <summary>GFP_PGTABLE_USER (5.8 on): GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT, a user page table's mask.</summary>
+    PgtableUser = Kernel | Zero | Account,
     /// <summary>GFP_TRANSHUGE: what a THP fault asks for.</summary>
     TransHuge = HighUserMovable | Comp | NoMemAlloc | NoRetry | NoWarn | NoKswapd,
 }

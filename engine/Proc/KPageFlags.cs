@@ -13,7 +13,7 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
 {
     public const int Locked = 0, Error = 1, Referenced = 2, Uptodate = 3, Dirty = 4, Lru = 5, Active = 6, Slab = 7,
         Writeback = 8, Reclaim = 9, Buddy = 10, Mmap = 11, Anon = 12, SwapCache = 13, SwapBacked = 14,
-        CompoundHead = 15, CompoundTail = 16, Unevictable = 18, Balloon = 23,
+        CompoundHead = 15, CompoundTail = 16, Unevictable = 18, Balloon = 23, Pgtable = 26,
         Reserved = 32, Mlocked = 33, MappedToDisk = 34, Private = 35, Private2 = 36, OwnerPrivate = 37, Arch = 38;
 
     // KPF bit for each v3.16 PG_ bit that stable_page_flags copies (kpf_copy_bit); -1 = not exported.
@@ -42,6 +42,12 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
     /// </summary>
     private readonly bool _swapCacheIsOwnerPriv = KernelVersion(options) >= new Version(4, 10);
 
+    /// <summary>
+    /// From 4.18 ("proc: export PageTable", with the PageTable page type) a page that holds a page table is
+    /// KPF_PGTABLE (6.1.78's fs/proc/page.c has it); the model knows those pages by their <see cref="PageKind.PageTable"/>.
+    /// </summary>
+    private readonly bool _pgtableBit = KernelVersion(options) >= new Version(4, 18);
+
     /// <summary>The version the design models (<see cref="Designs.KernelDesign.Kernel"/>: "v3.16" … "v6.1").</summary>
     private static Version KernelVersion(SimulationOptions options) => Version.Parse(options.Design.Kernel.TrimStart('v'));
 
@@ -52,6 +58,9 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
         ReadOnlySpan<int> mapCount = pages.MapCount.AsSpan(), mapping = pages.Mapping.AsSpan();
         var kpf = new ulong[flags.Length];
         for (int pfn = 0; pfn < kpf.Length; pfn++) kpf[pfn] = StablePageFlags(flags[pfn], mapCount[pfn], mapping[pfn]);
+        if (_pgtableBit)
+            for (int pfn = 0; pfn < kpf.Length; pfn++)
+                if (pages.Kind[pfn] == (byte)PageKind.PageTable) kpf[pfn] |= 1UL << Pgtable;
         if (_freeBlockTails)
             for (int pfn = 0; pfn < kpf.Length; pfn++)
             {
@@ -68,6 +77,7 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
     {
         ulong u = StablePageFlags(pages.Flags[pfn], pages.MapCount[pfn], pages.Mapping[pfn]);
         if (_freeBlockTails && pages.Count[pfn] == 0 && IsFreeBuddyPage(pfn)) u |= 1UL << Buddy;
+        if (_pgtableBit && pages.Kind[pfn] == (byte)PageKind.PageTable) u |= 1UL << Pgtable;
         return u;
     }
 

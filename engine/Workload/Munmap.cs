@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Workload;
 /// The data of what is taken away stops existing.
 /// </summary>
 internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, ProcessTable processes, PageContents contents,
-    SwapCache swapCache, ReclaimableSlab reclaimableSlab, PageLock pageLock, Rmap rmap, Scheduler scheduler)
+    SwapCache swapCache, ReclaimableSlab reclaimableSlab, PageLock pageLock, Rmap rmap, FaultGfp faultGfp, Scheduler scheduler)
 {
     /// <summary>
     /// exit_mmap of a process (the OOM killer's victim): this CPU's LRU batches drained first (lru_add_drain, both
@@ -25,14 +25,16 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     {
         lru.LruAddDrain();
         for (int i = 0; i < process.PteCount; i++) ZapPte(process, i);
-        process.FreePgtables();
+        var tables = new List<(int Level, int Pfn)>();
+        process.FreePgtables(tables);
+        foreach (var (level, pfn) in tables) FreePgtable(level, pfn);
         process.Exited = true;
     }
 
     /// <summary>
     /// munmap of <paramref name="process"/>'s virtual page <paramref name="index"/>: its PTE zapped (<see cref="ZapPte"/>),
     /// then the VMA gives the page up (<see cref="Process.Unmap"/>: total_vm, and the page tables of a range left
-    /// without VMA). A PTE that maps nothing is an address munmap has taken already (a workload frees only what a
+    /// without VMA, freed here). A PTE that maps nothing is an address munmap has taken already (a workload frees only what a
     /// fault mapped), or one a fault is still mapping (munmap would wait for it on mmap_sem; here the page is left to
     /// it, as before): nothing to do. True if a page was unmapped.
     /// </summary>
@@ -41,8 +43,23 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     {
         if (process.Pte(index) == Process.None) return false;
         bool unmapped = ZapPte(process, index);
-        process.Unmap(index);
+        var (pte, pmd, pud) = process.Unmap(index);
+        if (pte != ProcessPageTables.NoTable) FreePgtable(0, pte);
+        if (pmd != ProcessPageTables.NoTable) FreePgtable(1, pmd);
+        if (pud != ProcessPageTables.NoTable) FreePgtable(2, pud);
         return unmapped;
+    }
+
+    /// <summary>
+    /// pte_free / pmd_free / pud_free of a table page of <paramref name="level"/>: its destructor's NR_PAGETABLE (at
+    /// the version's levels), then its last reference (the mmu_gather's batch is freed at the end of the munmap: at
+    /// once, at this level).
+    /// </summary>
+    [Preemptible]
+    private void FreePgtable(int level, int pfn)
+    {
+        if (level < faultGfp.TableLevelsCounted) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrPageTablePages, -1);
+        lru.PutPage(pfn);
     }
 
     /// <summary>

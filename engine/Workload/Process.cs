@@ -91,37 +91,32 @@ internal sealed class Process
     public long PgtablesPages => Read(TablesSlot, _tables.Total);
 
     /// <summary>The highest level whose table virtual page <paramref name="index"/> still needs before a fault can map it, or -1.</summary>
-    private int MissingTableLevel(int index) => Read(TablesSlot, _tables.MissingLevel(index));
+    public int MissingTableLevel(int index) => Read(TablesSlot, _tables.MissingLevel(index));
 
-    /// <summary>
-    /// The fault's page tables (<c>__pud_alloc</c>, <c>__pmd_alloc</c>, <c>__pte_alloc</c>, before the data page is
-    /// allocated): each table virtual page <paramref name="index"/> lacks now exists.
-    /// </summary>
-    public void AllocTables(int index)
+    /// <summary>The fault's <c>pmd_populate</c> (or the PUD/PGD entry's): page <paramref name="pfn"/> is now the table of <paramref name="index"/>'s range at <paramref name="level"/>.</summary>
+    public void PopulateTable(int level, int index, int pfn)
     {
-        for (int level; (level = MissingTableLevel(index)) >= 0;)
-        {
-            Record(TablesSlot, StepAccesses.Access.Store);
-            _tables.Populate(level, index);
-        }
+        Record(TablesSlot, StepAccesses.Access.Store);
+        _tables.Populate(level, index, pfn);
     }
 
     /// <summary>
     /// munmap of virtual page <paramref name="index"/> (its PTE already zapped): <c>mm-&gt;total_vm</c> drops by one
-    /// (<c>vm_stat_account</c>), and the tables whose range the VMA no longer reaches go (<c>free_pgtables</c>).
+    /// (<c>vm_stat_account</c>), and the tables whose range the VMA no longer reaches are taken out
+    /// (<c>free_pgtables</c>): their pages by level (<see cref="ProcessPageTables.NoTable"/> where none) are returned.
     /// </summary>
-    public void Unmap(int index)
+    public (int Pte, int Pmd, int Pud) Unmap(int index)
     {
         Record(TablesSlot, StepAccesses.Access.Store);
         _totalVm--;
-        _tables.Unmap(index);
+        return _tables.Unmap(index);
     }
 
-    /// <summary>exit_mmap's <c>free_pgtables</c>: every table goes (<c>total_vm</c> stays: exit_mmap leaves it).</summary>
-    public void FreePgtables()
+    /// <summary>exit_mmap's <c>free_pgtables</c>: every table taken out, added to <paramref name="freed"/> (<c>total_vm</c> stays: exit_mmap leaves it).</summary>
+    public void FreePgtables(List<(int Level, int Pfn)> freed)
     {
         Record(TablesSlot, StepAccesses.Access.Store);
-        _tables.FreeAll();
+        _tables.FreeAll(freed);
     }
 
     /// <summary><c>mm-&gt;total_vm</c> in pages: its VMA less what munmap has taken.</summary>
@@ -144,7 +139,7 @@ internal sealed class Process
     }
 
     /// <summary>What <see cref="Save"/> keeps of a process, as plain data.</summary>
-    public sealed record Saved(int[] Ptes, (bool[][] Table, int[][] VmaPages, long[] Count) Tables, long AnonRss, long SwapEnts,
+    public sealed record Saved(int[] Ptes, (int[][] Table, int[][] VmaPages, long[] Count) Tables, long AnonRss, long SwapEnts,
         long TotalVm, int OomScoreAdj, bool MemDie, bool Exited);
 
     // The mm fields' slots, below the page-table entries' indices (the tables and total_vm: mmap_sem and page_table_lock's).

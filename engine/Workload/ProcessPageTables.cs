@@ -8,13 +8,16 @@ namespace BalloonScript.Engine.Workload;
 /// the VMA in that range (<c>free_pgd_range</c>'s floor and ceiling: the neighbours' ends bound what is freed) or the
 /// process exits (<c>free_pgtables</c>). Zapping a PTE frees no table. The PGD (allocated with the mm) is not here.
 /// </summary>
-/// <remarks>The tables are counted, not allocated: no page of the guest holds them (docs/model.md). Invariant:
+/// <remarks>Invariant: a range's table is <see cref="NoTable"/> or the PFN of the page that holds it, and
 /// <see cref="Count"/> of a level is the number of its ranges with a table.</remarks>
 internal sealed class ProcessPageTables
 {
     /// <summary>The levels, leaf first: PTE, PMD, PUD tables.</summary>
     public const int Levels = 3;
-    private readonly bool[][] _table = new bool[Levels][];
+    /// <summary>No table for the range (never faulted, or freed).</summary>
+    public const int NoTable = -1;
+
+    private readonly int[][] _table = new int[Levels][];
     /// <summary>Pages of the VMA each range still holds (munmap takes them away one by one).</summary>
     private readonly int[][] _vmaPages = new int[Levels][];
     private readonly long[] _count = new long[Levels];
@@ -24,7 +27,8 @@ internal sealed class ProcessPageTables
         for (int level = 0; level < Levels; level++)
         {
             int shift = Shift(level), ranges = (int)((pages + (1L << shift) - 1) >> shift);
-            _table[level] = new bool[ranges];
+            _table[level] = new int[ranges];
+            Array.Fill(_table[level], NoTable);
             _vmaPages[level] = new int[ranges];
             for (int r = 0; r < ranges; r++)
                 _vmaPages[level][r] = (int)Math.Min(1L << shift, pages - ((long)r << shift));
@@ -44,46 +48,51 @@ internal sealed class ProcessPageTables
     public int MissingLevel(int index)
     {
         for (int level = Levels - 1; level >= 0; level--)
-            if (!_table[level][index >> Shift(level)]) return level;
+            if (_table[level][index >> Shift(level)] == NoTable) return level;
         return -1;
     }
 
-    /// <summary>The table of <paramref name="level"/> for <paramref name="index"/> now exists (pmd_populate and the like).</summary>
-    public void Populate(int level, int index)
+    /// <summary>The table of <paramref name="level"/> for <paramref name="index"/> is now page <paramref name="pfn"/> (pmd_populate and the like).</summary>
+    public void Populate(int level, int index, int pfn)
     {
-        _table[level][index >> Shift(level)] = true;
+        _table[level][index >> Shift(level)] = pfn;
         _count[level]++;
     }
 
-    /// <summary>munmap of virtual page <paramref name="index"/>: the VMA no longer holds it; each table whose range it empties goes.</summary>
-    public void Unmap(int index)
+    /// <summary>
+    /// munmap of virtual page <paramref name="index"/>: the VMA no longer holds it; each table whose range it empties
+    /// is taken out. Returns their pages by level (<see cref="NoTable"/> where none goes).
+    /// </summary>
+    public (int Pte, int Pmd, int Pud) Unmap(int index) => (Unmap(0, index), Unmap(1, index), Unmap(2, index));
+
+    private int Unmap(int level, int index)
     {
-        for (int level = 0; level < Levels; level++)
-        {
-            int r = index >> Shift(level);
-            if (--_vmaPages[level][r] == 0) Free(level, r);
-        }
+        int r = index >> Shift(level);
+        return --_vmaPages[level][r] == 0 ? Take(level, r) : NoTable;
     }
 
-    /// <summary>exit_mmap's free_pgtables: every table goes.</summary>
-    public void FreeAll()
+    /// <summary>exit_mmap's free_pgtables: every table taken out, its level and page added to <paramref name="freed"/>.</summary>
+    public void FreeAll(List<(int Level, int Pfn)> freed)
     {
         for (int level = 0; level < Levels; level++)
-            for (int r = 0; r < _table[level].Length; r++) Free(level, r);
+            for (int r = 0; r < _table[level].Length; r++)
+                if (_table[level][r] != NoTable) freed.Add((level, Take(level, r)));
     }
 
-    private void Free(int level, int range)
+    private int Take(int level, int range)
     {
-        if (!_table[level][range]) return;
-        _table[level][range] = false;
+        int pfn = _table[level][range];
+        if (pfn == NoTable) return NoTable;
+        _table[level][range] = NoTable;
         _count[level]--;
+        return pfn;
     }
 
     /// <summary>The state a snapshot keeps.</summary>
-    public (bool[][] Table, int[][] VmaPages, long[] Count) Save() =>
-        (_table.Select(t => (bool[])t.Clone()).ToArray(), _vmaPages.Select(v => (int[])v.Clone()).ToArray(), (long[])_count.Clone());
+    public (int[][] Table, int[][] VmaPages, long[] Count) Save() =>
+        (_table.Select(t => (int[])t.Clone()).ToArray(), _vmaPages.Select(v => (int[])v.Clone()).ToArray(), (long[])_count.Clone());
 
-    public void Restore((bool[][] Table, int[][] VmaPages, long[] Count) saved)
+    public void Restore((int[][] Table, int[][] VmaPages, long[] Count) saved)
     {
         for (int level = 0; level < Levels; level++)
         {

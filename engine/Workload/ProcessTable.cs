@@ -57,6 +57,9 @@ internal sealed class ProcessTable(Scheduler scheduler) : ISnapshotState
         return p;
     }
 
+    /// <summary>Pages holding the processes' page tables (every level: unmovable kernel memory nobody can reclaim).</summary>
+    public long PgtablesPages() => _all.Sum(p => p.PgtablesPages);
+
     /// <summary>The process whose anonymous pages carry <paramref name="anonVma"/> (with or without the ANON bit), or null.</summary>
     public Process? OwnerOf(int anonVma)
     {

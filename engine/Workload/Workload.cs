@@ -23,7 +23,7 @@ namespace BalloonScript.Engine.Workload;
 internal sealed partial class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,
     Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, SwapReadahead readahead,
     ReclaimableSlab reclaimableSlab,
-    Munmap munmap, IReclaim reclaim, VmStat vmstat, FatalSignal signal, FaultGfp faultGfp)
+    Munmap munmap, PageTablePages pageTables, IReclaim reclaim, VmStat vmstat, FatalSignal signal, FaultGfp faultGfp)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
     public static readonly string[] TouchKinds = ["anon", "file", "all"];
@@ -37,8 +37,8 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
 
     /// <summary>
     /// A new process faulting in <paramref name="mib"/> of anonymous memory; returns the pages it got (fewer if the OOM
-    /// killer chose it). Each fault first gives its address the page tables it lacks (counted, not allocated:
-    /// <see cref="Process.AllocTables"/>), then allocates its page with the version's <see cref="FaultGfp.AnonPage"/>.
+    /// killer chose it). Each fault first gives its address the page tables it lacks (<see cref="PageTablePages.Alloc"/>),
+    /// then allocates its page with the version's <see cref="FaultGfp.AnonPage"/>.
     /// </summary>
     [Preemptible]
     public long Anon(double mib)
@@ -61,7 +61,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
                 rmap.MarkYoung(pfn);
                 process.SetPte((int)i, pfn);
                 process.AddAnonRss(1);
-            }, pageTables: i => process.AllocTables((int)i));
+            }, faulting: process);
         }
         finally
         {
@@ -220,13 +220,13 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     /// </summary>
     [Preemptible]
     private long Populate(long n, Gfp gfp, Func<bool> stop, bool faults, [Preemptible] Action<int, long> setUp,
-        Action<long>? pageTables = null)
+        Process? faulting = null)
     {
         for (long i = 0; i < n; i++)
         {
             if (signal.Pending) return i;
             if (faults) vmstat.Count(VmEvent.Pgfault);
-            pageTables?.Invoke(i);
+            if (faulting is not null && !pageTables.Alloc(faulting, (int)i, stop)) return i;
             int pfn = allocator.AllocPages(0, gfp);
             if (pfn < 0) return i;
             if (stop())

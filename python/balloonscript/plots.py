@@ -32,7 +32,7 @@ PAGEBLOCK_PAGES = 512   # pageblock_order 9
 # Fixed colours for the kinds every design has; any other kind gets the next unused tab20 colour.
 _KNOWN_COLORS = {
     "free": "#f2f2f2", "anon": "#4c72b0", "file": "#55a868", "slab": "#c44e52", "balloon": "#dd8452",
-    "isolated": "#8172b3", "kernel": "#937860",
+    "isolated": "#8172b3", "kernel": "#937860", "pagetable": "#2f2f2f",
 }
 
 
@@ -49,7 +49,7 @@ UNMOVABLE_BALLOON = len(PageKind)
 _KIND_LABELS = {
     "free": "free", "anon": "anon (process memory)", "file": "file (page cache)",
     "slab": "slab (unmovable kernel memory)", "balloon": "balloon", "kernel": "kernel (THP, high-order allocations)",
-    "isolated": "isolated (held by compaction's free scanner)",
+    "isolated": "isolated (held by compaction's free scanner)", "pagetable": "pagetable (processes' page tables: unmovable)",
 }
 _UNMOVABLE_LABEL = "balloon, never movable again (defect 2)"
 

@@ -24,7 +24,7 @@ internal sealed class Rig : SimRig
     /// <summary>Anon memory filling what the allocator will give, then every other page freed.</summary>
     public Rig FragmentedAnon()
     {
-        Sim.WorkloadAnon(Get<Workload.Workload>().AllocatablePages() / 256.0);
+        Sim.WorkloadAnon(AnonAllocatablePages() / 256.0);
         Sim.WorkloadFree(0.5, "interleave", 0);
         return this;
     }

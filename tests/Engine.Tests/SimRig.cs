@@ -26,6 +26,16 @@ internal class SimRig
     public Simulation Sim { get; }
     public IServiceProvider Provider => _provider;
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
+
+    /// <summary>The most anonymous pages one new process can fault in within what the allocator gives, with the page tables they need.</summary>
+    public long AnonAllocatablePages()
+    {
+        // A PTE table per 2 MiB, a PMD table per GiB, a PUD table per 512 GiB of the process (ProcessPageTables).
+        static long Tables(long pages) => (pages + 511 >> 9) + (pages + (1 << 18) - 1 >> 18) + (pages + (1L << 27) - 1 >> 27);
+        long max = Get<Workload.Workload>().AllocatablePages(), n = max - Tables(max);
+        while (n + 1 + Tables(n + 1) <= max) n++;
+        return Math.Max(0, n);
+    }
     public object Get(Type serviceType) => _provider.GetRequiredService(serviceType);
     public PageTable Pages => Get<PageTable>();
     public PageLists Lists => Get<PageLists>();

@@ -155,7 +155,7 @@ def test_bad_pressure_options_name_the_option(bs, kwargs, name):
 
 
 def test_kswapd_run_nested_in_an_allocation_writes_all_swap_out_in_v61_and_sleeps_early_in_v316(bs, repo):
-    """docs/model.md, "Simulated time": a 64 MiB guest with 32 MiB of swap given 50, 10, then 4 MiB of anonymous
+    """docs/model.md, "Simulated time": a 64 MiB guest with 32 MiB of swap given 50, 10, then 5 MiB of anonymous
     memory, 200 ms apart. 6.1's kswapd sleeps only on writeback it meets again in a node it flagged (a whole
     shrink_node pass), so it writes until swap is full and the last step OOM-kills; v3.16's flags the zone after one
     batch and sleeps in congestion_wait early, writing far less and killing nothing. The numbers are docs/model.md's."""
@@ -163,7 +163,7 @@ def test_kswapd_run_nested_in_an_allocation_writes_all_swap_out_in_v61_and_sleep
     for design in ("v6.1", "fixed"):
         sim = bs.Simulation(memory_mib=64, swap_mib=32, design=design, seed=1)
         kills = []
-        for mib in (50, 10, 4):
+        for mib in (50, 10, 5):
             sim.workload.anon(mib=mib)
             kills.append(sim.vmstat()["oom_kill"])
             sim.run(200)

@@ -13,7 +13,7 @@ internal static class GfpFlags
     [
         (Gfp.HighMem, 0x02), (Gfp.Movable, 0x08), (Gfp.Reclaimable, 0x10), (Gfp.High, 0x20), (Gfp.Io, 0x40), (Gfp.Fs, 0x80),
         (Gfp.Atomic, 0x200), (Gfp.Wait, 0x400), (Gfp.NoWarn, 0x2000), (Gfp.Repeat, 0x4000), (Gfp.NoFail, 0x8000),
-        (Gfp.NoRetry, 0x10000), (Gfp.Comp, 0x40000), (Gfp.Zero, 0x100), (Gfp.NoMemAlloc, 0x80000), (Gfp.HardWall, 0x100000),
+        (Gfp.NoRetry, 0x10000), (Gfp.Comp, 0x40000), (Gfp.Zero, 0x100), (Gfp.Account, 0x400000), (Gfp.NoMemAlloc, 0x80000), (Gfp.HardWall, 0x100000),
     ];
 
     private const uint KswapdReclaim = 0x800;

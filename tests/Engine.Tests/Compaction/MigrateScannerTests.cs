@@ -68,8 +68,10 @@ public class MigrateScannerTests
     [Test]
     public void CompactShouldAbort_v3_16_AsyncGivesUpOnNeedReschedWhereSyncReschedules()
     {
-        // A slice of 1 µs at HZ=1000: need_resched is set at the first 1 ms tick after the compaction starts.
-        var ticking = TestOptions.Classic(64, seed: 1) with { Hz = 1000, TimesliceMs = 0.001 };
+        // A slice of 1 µs at HZ=1000: need_resched is set at the first 1 ms tick after the compaction starts. The
+        // scanner must be the first to see it (migrate_pages' cond_resched would start a new slice): at 128 MiB the
+        // async run is still isolating at that tick.
+        var ticking = TestOptions.Classic(128, seed: 1) with { Hz = 1000, TimesliceMs = 0.001 };
         var async = Rig.Create(ticking).FragmentedAnon();
         var asyncZone = async.Node.LargestZone;
         var asyncCc = Control(async, asyncZone, MigrateMode.Async);

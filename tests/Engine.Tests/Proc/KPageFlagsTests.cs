@@ -78,6 +78,21 @@ public class KPageFlagsTests
         Assert.That(kpf.Of(1), Is.EqualTo(expected));
     }
 
+    /// <summary>From 4.18 a page that holds a page table is KPF_PGTABLE: a process's first fault's three tables, in 6.1 only.</summary>
+    [TestCase("movable", false)]
+    [TestCase("v6.1", true)]
+    public void StablePageFlags_APageTablePageIsKpfPgtableFrom4_18(string design, bool pgtable)
+    {
+        var rig = Rig.Create(TestOptions.Classic(16, 1, 1, design));
+        rig.Sim.WorkloadAnon(1);
+        var kpf = rig.Get<KPageFlags>();
+        int[] tables = Enumerable.Range(0, rig.Pages.NrPages).Where(p => rig.Pages.Kind[p] == (byte)PageKind.PageTable).ToArray();
+        Assume.That(tables, Has.Length.EqualTo(3), "a PUD, a PMD and a PTE table");
+
+        Assert.That(tables.Select(p => (kpf.Of(p) & (1UL << KPageFlags.Pgtable)) != 0), Is.All.EqualTo(pgtable));
+        Assert.That(kpf.All().Count(u => (u & (1UL << KPageFlags.Pgtable)) != 0), Is.EqualTo(pgtable ? 3 : 0));
+    }
+
     [TestCase("legacy", 0UL)]
     [TestCase("redesign", 1UL << 23)]
     [TestCase("fixed", 1UL << 23)]

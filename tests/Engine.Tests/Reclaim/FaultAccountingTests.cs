@@ -77,8 +77,8 @@ public class FaultAccountingTests
     {
         rig.Sim.WorkloadAnon(4);
         var process = rig.Processes.All[^1];
-        // Slab up to what the process's pages leave: reclaim pushes all of them to swap on the way, no OOM yet.
-        rig.Sim.WorkloadSlab((rig.Get<Workload.Workload>().AllocatablePages() - Fill) / 256.0);
+        // Slab up to what the process's pages leave (its page tables stay): reclaim pushes all of them to swap on the way, no OOM yet.
+        rig.Sim.WorkloadSlab((rig.Get<Workload.Workload>().AllocatablePages() - Fill - process.PgtablesPages) / 256.0);
         Assert.That(process.AnonRss, Is.Zero, "precondition: every page of the process is on swap");
         Assert.That(process.Exited, Is.False, "precondition: no OOM kill yet");
         return process;

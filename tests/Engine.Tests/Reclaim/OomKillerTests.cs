@@ -74,14 +74,15 @@ public class OomKillerTests
         rig.Sim.WorkloadAnon(8.01);
         var parked = rig.Get<Engine.Mm.Pagevecs>().LruAdd(0);
         Assert.That(parked, Is.Not.Empty, "precondition: the last faults' pages wait in the batch");
-        long free = rig.VmStat.Global(ZoneStat.NrFreePages) + rig.Get<Engine.Workload.ProcessTable>().All[0].AnonRss;
+        var process = rig.Get<Engine.Workload.ProcessTable>().All[0];
+        long free = rig.VmStat.Global(ZoneStat.NrFreePages) + process.AnonRss + process.PgtablesPages;
 
         rig.Sim.RunKernelPaths("test", [new Engine.Sched.SimTask(0, 0, "test",
             () => rig.Get<Engine.Reclaim.IReclaim>().OutOfMemory(Engine.PageAlloc.Gfp.HighUserMovable, 0))], null);
 
         Assert.That(rig.Get<Engine.Workload.ProcessTable>().All[0].Exited, "precondition: the only process was killed");
         Assert.That(parked, Is.Empty);
-        Assert.That(rig.VmStat.Global(ZoneStat.NrFreePages), Is.EqualTo(free), "every page it had is free again");
+        Assert.That(rig.VmStat.Global(ZoneStat.NrFreePages), Is.EqualTo(free), "every page it had is free again, its page tables too");
     }
 
     /// <summary>

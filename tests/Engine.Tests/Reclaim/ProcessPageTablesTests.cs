@@ -16,17 +16,23 @@ public class ProcessPageTablesTests
 {
     private static Process NewProcess(int pages) => new(1000, "anon", 0, pages, new SimRig(TestOptions.Classic(16, 1, 1)).Get<Scheduler>());
 
+    /// <summary>What a fault at <paramref name="index"/> does to the tables (PageTablePages.Alloc), with made-up PFNs from 100 000 up.</summary>
+    private static void Fault(Process p, int index)
+    {
+        for (int level; (level = p.MissingTableLevel(index)) >= 0;) p.PopulateTable(level, index, 100_000 + (int)p.PgtablesPages);
+    }
+
     [Test]
     public void HandleMmFault_PopulatesTheTablesOfTheRangesItsFaultsReach_NotOfTheWholeVma()
     {
         var p = NewProcess(2000); // four 2 MiB ranges, one GiB, one 512 GiB
 
         Assert.That((p.NrPtes, p.PgtablesPages), Is.EqualTo((0L, 0L)), "no fault yet: no table");
-        p.AllocTables(0);
+        Fault(p, 0);
         Assert.That((p.NrPtes, p.PgtablesPages), Is.EqualTo((1L, 3L)), "the first fault: a PUD, a PMD and a PTE table");
-        p.AllocTables(511);
+        Fault(p, 511);
         Assert.That((p.NrPtes, p.PgtablesPages), Is.EqualTo((1L, 3L)), "the same 2 MiB range");
-        p.AllocTables(1999);
+        Fault(p, 1999);
         Assert.That((p.NrPtes, p.PgtablesPages), Is.EqualTo((2L, 4L)), "the last range's PTE table; ranges 1 and 2 never faulted");
     }
 
@@ -34,12 +40,12 @@ public class ProcessPageTablesTests
     public void Munmap_FreesATableOnlyOnceNoPartOfTheVmaIsLeftInItsRange_AndCountsTotalVmDown()
     {
         var p = NewProcess(2000);
-        for (int i = 0; i < 2000; i++) p.AllocTables(i);
+        for (int i = 0; i < 2000; i++) Fault(p, i);
         Assume.That((p.NrPtes, p.PgtablesPages, p.TotalVm), Is.EqualTo((4L, 6L, 2000L)));
 
-        for (int i = 0; i < 511; i++) p.Unmap(i);
+        for (int i = 0; i < 511; i++) Assert.That(p.Unmap(i), Is.EqualTo((-1, -1, -1)));
         Assert.That((p.NrPtes, p.TotalVm), Is.EqualTo((4L, 1489L)), "one page of the first range is still mapped");
-        p.Unmap(511);
+        Assert.That(p.Unmap(511), Is.EqualTo((100_002, -1, -1)), "the first fault's PTE table (after its PUD and PMD tables)");
         Assert.That((p.NrPtes, p.PgtablesPages), Is.EqualTo((3L, 5L)), "the first range is empty: its PTE table goes");
         for (int i = 1536; i < 2000; i++) p.Unmap(i);
         Assert.That(p.NrPtes, Is.EqualTo(2L), "the last range holds only 464 pages of the VMA");
@@ -103,5 +109,34 @@ public class ProcessPageTablesTests
 
         Assert.That(freed, Is.EqualTo(new[] { true, false }));
         Assert.That((p.TotalVm, p.NrPtes), Is.EqualTo((511L, 1L)));
+    }
+
+    /// <summary>
+    /// The tables are pages of the guest: allocated unmovable (an unmovable pageblock holds them), tagged
+    /// <c>pagetable</c>, counted in NR_PAGETABLE as each version's constructors count them (v3.16 <c>pgtable_page_ctor</c>:
+    /// PTE tables; 6.1 PTE and PMD tables), and given back by exit_mmap: every page the process had is free again.
+    /// </summary>
+    [TestCase("legacy", 8)]
+    [TestCase("v6.1", 9)]
+    public void Fault_AllocatesItsTablesAsUnmovablePages_NrPagetableAsTheVersionCounts(string design, int counted)
+    {
+        var rig = new PressureRig(design: design);
+        long free = rig.VmStat.Global(Engine.Vmstat.ZoneStat.NrFreePages);
+        rig.Sim.WorkloadAnon(16); // 8 PTE tables, a PMD and a PUD table
+        var p = rig.Processes.All.Single();
+        var pages = rig.Get<PageTable>();
+        int[] tables = Enumerable.Range(0, pages.NrPages).Where(pfn => pages.Kind[pfn] == (byte)PageKind.PageTable).ToArray();
+
+        Assert.That((tables.Length, p.PgtablesPages), Is.EqualTo((10, 10L)));
+        Assert.That(rig.VmStat.Global(Engine.Vmstat.ZoneStat.NrPageTablePages), Is.EqualTo(counted));
+        Assert.That(tables.Select(pfn => rig.Node.ZoneOf(pfn).GetPageblockMigratetype(pfn)), Is.All.EqualTo(0), "MIGRATE_UNMOVABLE pageblocks");
+        Assert.That(rig.VmStat.Global(Engine.Vmstat.ZoneStat.NrFreePages), Is.EqualTo(free - p.AnonRss - 10).Within(64),
+            "the data pages and the tables (give or take the per-cpu lists)");
+
+        rig.Sim.RunKernelPaths("test", [new SimTask(0, 0, "test", () => rig.Get<Munmap>().ExitMmap(p))], null);
+
+        Assert.That(Enumerable.Range(0, pages.NrPages).Count(pfn => pages.Kind[pfn] == (byte)PageKind.PageTable), Is.Zero);
+        Assert.That(rig.VmStat.Global(Engine.Vmstat.ZoneStat.NrPageTablePages), Is.Zero);
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 }

@@ -21,6 +21,8 @@ public class GfpFlagsV6_1Tests
         (Gfp.Movable | Gfp.NoKswapd, "0x8(__GFP_MOVABLE)"),
         (Engine.Mm.FaultGfp.V6_1.AnonPage, "0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO)"),
         (Engine.Mm.FaultGfp.V6_1.SwapIn, "0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP)"),
+        (Engine.Mm.FaultGfp.V6_1.Table(0), "0x400dc0(GFP_KERNEL_ACCOUNT|__GFP_ZERO)"), // GFP_PGTABLE_USER, every level
+        (Engine.Mm.FaultGfp.V6_1.Table(2), "0x400dc0(GFP_KERNEL_ACCOUNT|__GFP_ZERO)"),
     ];
 
     [Test]
@@ -34,9 +36,11 @@ public class GfpFlagsV6_1Tests
     /// __GFP_ZERO) and swap-in 0x200da; 6.1's (vma_alloc_folio adds __GFP_COMP) as <see cref="Cases"/> print them.
     /// </summary>
     [Test]
-    public void FaultGfp_v3_16_ValuesAsV3_16Prints()
+    public void FaultGfp_v3_16_ValuesAsV3_16PrintsThem()
     {
         Assert.That(((uint)Engine.Mm.FaultGfp.V3_16.AnonPage, (uint)Engine.Mm.FaultGfp.V3_16.SwapIn), Is.EqualTo((0x280daU, 0x200daU)));
+        // x86 pgalloc: PGALLOC_GFP for PTE tables, GFP_KERNEL | __GFP_REPEAT | __GFP_ZERO for the PMD and PUD tables.
+        Assert.That(Enumerable.Range(0, 3).Select(l => (uint)Engine.Mm.FaultGfp.V3_16.Table(l)), Is.EqualTo(new[] { 0x2084d0U, 0x84d0U, 0x84d0U }));
         Assert.That(Engine.Mm.FaultGfp.For(Engine.Designs.PartVersion.V6_1), Is.SameAs(Engine.Mm.FaultGfp.V6_1));
     }
 }

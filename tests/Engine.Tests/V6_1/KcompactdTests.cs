@@ -27,12 +27,14 @@ public class KcompactdTests
     /// <summary>
     /// A fragmented guest (score near 100): nothing happens before the first 500 ms timeout; at it, proactive compaction
     /// runs (pages scanned and migrated, no compact_daemon_wake: that counts kcompactd_do_work only) and stops each zone
-    /// at the low mark, 80.
+    /// at the low mark, 80. Watermark boosting is off: the page tables' unmovable pages steal from a movable pageblock,
+    /// whose boost would ask kcompactd for a pageblock (wakeup_kcompactd), and that request, not the proactive check,
+    /// would be what the timeout serves (<see cref="Kcompactd_v6_1_TheTimeoutServesAPendingRequestInsteadOfProactiveCompaction"/>).
     /// </summary>
     [Test]
     public void Kcompactd_v6_1_ProactiveCompactionWakesAt500msOnTheClock()
     {
-        var rig = RigV6_1.Create(64).FragmentedAnon();
+        var rig = RigV6_1.Create(64, boostFactor: 0).FragmentedAnon();
         Assert.That(Kcompactd.FragmentationScoreNode(rig.Node), Is.GreaterThan(90), "precondition: a fragmented node");
         rig.Sim.Run(499 - rig.Sim.ClockMs);
         Assert.That(Scanned(rig), Is.Zero, "kcompactd still waits");
@@ -125,12 +127,13 @@ public class KcompactdTests
     /// <c>if (wait_event_freezable_timeout(...) &amp;&amp; !proactive_compact_trigger) { kcompactd_do_work; continue; }</c>):
     /// on a fragmented node (score 100) too short of free pages for an order-9 compaction (every zone SKIPPED, so the
     /// request woke nobody), the 500 ms tick only counts compact_daemon_wake and compacts nothing; proactive compaction
-    /// runs at the next tick.
+    /// runs at the next tick. Watermark boosting is off, so the only request is the one made here (a boost after the page
+    /// tables' fallback would wake kcompactd while the node is still suitable).
     /// </summary>
     [Test]
     public void Kcompactd_v6_1_TheTimeoutServesAPendingRequestInsteadOfProactiveCompaction()
     {
-        var rig = RigV6_1.Create(64).FragmentedAnon();
+        var rig = RigV6_1.Create(64, boostFactor: 0).FragmentedAnon();
         rig.Sim.WorkloadAnon(rig.Get<Workload.Workload>().AllocatablePages() / 256.0); // free pages down to the low watermarks
         Assert.That(Kcompactd.FragmentationScoreNode(rig.Node), Is.GreaterThan(90), "precondition: a fragmented node");
         var background = rig.Get<IBackgroundCompaction>();

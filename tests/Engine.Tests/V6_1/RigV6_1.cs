@@ -14,8 +14,11 @@ namespace BalloonScript.Engine.Tests.V6_1;
 /// </summary>
 internal sealed class RigV6_1(SimulationOptions options) : SimRig(options)
 {
-    public static RigV6_1 Create(long memoryMib = 16, int cpus = 1, bool perCpuLists = false, int? proactiveness = null) =>
-        new(TestOptions.Classic(memoryMib, cpus, 1, "v6.1") with { PerCpuLists = perCpuLists, CompactionProactiveness = proactiveness });
+    public static RigV6_1 Create(long memoryMib = 16, int cpus = 1, bool perCpuLists = false, int? proactiveness = null, int? boostFactor = null) =>
+        new(TestOptions.Classic(memoryMib, cpus, 1, "v6.1") with
+        {
+            PerCpuLists = perCpuLists, CompactionProactiveness = proactiveness, WatermarkBoostFactor = boostFactor,
+        });
 
     public new BuddyAllocator Buddy => Get<BuddyAllocator>();
     public IPageAllocator Allocator => Get<IPageAllocator>();
@@ -69,7 +72,7 @@ internal sealed class RigV6_1(SimulationOptions options) : SimRig(options)
     /// <summary>Anon memory filling what the allocator will give, then half of it freed (every other page, or at random).</summary>
     public RigV6_1 FragmentedAnon(string pattern = "interleave")
     {
-        Sim.WorkloadAnon(Get<Workload.Workload>().AllocatablePages() / 256.0);
+        Sim.WorkloadAnon(AnonAllocatablePages() / 256.0);
         Sim.WorkloadFree(0.5, pattern, 0);
         return this;
     }
