@@ -47,6 +47,9 @@ internal sealed class ProcessPageTables
     /// <summary>The highest level whose table for virtual page <paramref name="index"/> is missing, or -1 if all exist.</summary>
     public int MissingLevel(int index)
     {
+        // A PTE table exists only under its PMD and PUD tables (faults allocate top down; munmap frees a higher table
+        // only once its larger range is empty): one look answers for the 511 faults after a range's first.
+        if (_table[0][index >> Shift(0)] != NoTable) return -1;
         for (int level = Levels - 1; level >= 0; level--)
             if (_table[level][index >> Shift(level)] == NoTable) return level;
         return -1;
