@@ -49,7 +49,7 @@ UNMOVABLE_BALLOON = len(PageKind)
 _KIND_LABELS = {
     "free": "free", "anon": "anon (process memory)", "file": "file (page cache)",
     "slab": "slab (unmovable kernel memory)", "balloon": "balloon", "kernel": "kernel (THP, high-order allocations)",
-    "isolated": "isolated (held by compaction's free scanner)", "pagetable": "pagetable (processes' page tables: unmovable)",
+    "isolated": "isolated (held by compaction's free scanner)", "pagetable": "pagetable (page tables)",
 }
 _UNMOVABLE_LABEL = "balloon, never movable again (defect 2)"
 
