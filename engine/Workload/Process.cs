@@ -4,9 +4,10 @@ namespace BalloonScript.Engine.Workload;
 
 /// <summary>
 /// A user process of the workload, at the level reclaim and the OOM killer see it (task_struct and mm_struct,
-/// v3.16): one anonymous mapping of <see cref="PteCount"/> pages, its page table, and the mm counters
-/// <c>MM_ANONPAGES</c> and <c>MM_SWAPENTS</c>. For partial-order reduction every access to its state is recorded
-/// (<see cref="StepAccesses"/>): each page-table entry by its index, the counters as reads and additions, the flags as
+/// v3.16): one anonymous mapping of <see cref="PteCount"/> pages, its page-table entries and the pages that hold its
+/// tables (<see cref="ProcessPageTables"/>), <c>total_vm</c>, and the mm counters <c>MM_ANONPAGES</c> and
+/// <c>MM_SWAPENTS</c>. For partial-order reduction every access to its state is recorded (<see cref="StepAccesses"/>):
+/// each page-table entry by its index, the counters as reads and additions, the flags, the tables and total_vm as
 /// reads and stores.
 /// </summary>
 internal sealed class Process

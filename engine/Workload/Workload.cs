@@ -217,6 +217,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     /// Fault (<paramref name="faults"/>) or read in <paramref name="n"/> pages, one alloc_pages each; stops early when an
     /// allocation fails or <paramref name="stop"/> says the owner died. A fault counts PGFAULT whatever comes of it:
     /// v3.16's handle_mm_fault counts it before anything else, 6.1.78's mm_account_fault after, failed faults included.
+    /// A fault of a process (<paramref name="faulting"/>) allocates the page tables its address lacks before its page.
     /// </summary>
     [Preemptible]
     private long Populate(long n, Gfp gfp, Func<bool> stop, bool faults, [Preemptible] Action<int, long> setUp,
