@@ -116,4 +116,7 @@ public sealed class PySimulation
     public string[] HistoryColumns() => _sim.HistoryColumns();
     public double[] HistoryValues() => _sim.HistoryValues();
     public string[] HistoryOps() => [.. _sim.HistoryOps];
+    public static string[] ProcessColumns() => Simulation.ProcessColumns();
+    public long[] ProcessValues() => _sim.ProcessValues();
+    public string[] ProcessComms() => _sim.ProcessComms();
 }

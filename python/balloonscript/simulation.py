@@ -30,6 +30,7 @@ with net_errors():   # the engine's own lists and constants, so the two sides ca
     PAGE_FLAGS = tuple(strs(PySimulation.PageFlagNames()))        # page_flags() bit i is PAGE_FLAGS[i]
     FREE_PATTERNS = tuple(strs(PySimulation.FreePatterns()))
     _CONSTANTS = dict(zip(strs(PySimulation.ConstantNames()), (int(v) for v in PySimulation.ConstantValues())))
+    _PROCESS_COLUMNS = tuple(strs(PySimulation.ProcessColumns()))
     _OPTION_NAMES = tuple(strs(bindings.PyOptions.Names()))
     _DEFAULTS = {name: getattr(bindings.PyOptions(), pascal(name)) for name in _OPTION_NAMES}
     _DEFAULTS = {k: (str(v) if isinstance(v, str) else v) for k, v in _DEFAULTS.items()}
@@ -637,4 +638,21 @@ class Simulation:
         for i in np.flatnonzero(~integral):   # in column order: the columns before each are in place
             frame.insert(int(i), columns[i], values[:, i])
         frame.insert(0, "op", ops)
+        return frame
+
+    def processes(self):
+        """The workload's processes, one row each in pid order (a pandas DataFrame): ``pid``, ``comm``, and their mm's
+        counters in pages: ``total_vm`` (munmap takes freed pages off it), ``anon_rss`` (MM_ANONPAGES), ``swapents``
+        (MM_SWAPENTS), ``nr_ptes`` (PTE tables) and ``pgtables`` (page-table pages of every level, 6.1's
+        ``mm_pgtables_bytes`` / 4096); ``oom_score_adj``; ``memdie`` (the OOM killer chose it) and ``exited`` (its mm is
+        gone). What the OOM killer weighs: v3.16 ``anon_rss + nr_ptes + swapents``, 6.1 ``anon_rss + swapents + pgtables``.
+        """
+        import pandas as pd
+        with self._lock:   # the values and the comms of one moment
+            values = np_copy(self._call("ProcessValues"), np.int64).reshape(-1, len(_PROCESS_COLUMNS))
+            comms = strs(self._call("ProcessComms"))
+        frame = pd.DataFrame(values, columns=list(_PROCESS_COLUMNS))
+        for flag in ("memdie", "exited"):
+            frame[flag] = frame[flag].astype(bool)
+        frame.insert(1, "comm", comms)
         return frame

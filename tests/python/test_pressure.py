@@ -173,3 +173,25 @@ def test_kswapd_run_nested_in_an_allocation_writes_all_swap_out_in_v61_and_sleep
     assert written["fixed"] < written["v6.1"] / 2
     doc = " ".join((repo / "docs" / "model.md").read_text().split())
     assert f"fills all {written['v6.1']:,} slots" in doc and f"writes {written['fixed']:,} pages and kills nothing" in doc
+
+
+@pytest.mark.parametrize("design", ["legacy", "v6.1"])
+def test_processes_show_what_the_oom_killer_weighs_and_its_kill_line_prints(bs, design):
+    """sim.processes(): each process's mm counters in pages. A process that freed a quarter of its pages (munmap: off
+    total_vm, its page tables kept while part of each range is mapped) is killed by a bigger one; the kill line prints
+    its total_vm and anon-rss (and 6.1 its pgtables) as the frame shows them the moment before."""
+    sim = bs.Simulation(memory_mib=64, design=design, seed=1, reclaim=True)
+    sim.workload.anon(mib=44)
+    sim.workload.free(fraction=0.25, pattern="interleave", kind="anon", seed=1)
+    before = sim.processes().iloc[0]
+    assert (before.pid, before.comm, before.memdie, before.exited) == (1000, "anon", False, False)
+    assert before.total_vm == before.anon_rss == 44 * 256 - 44 * 256 // 4
+    assert (before.nr_ptes, before.pgtables) == (22, 24)   # 22 PTE tables, a PMD and a PUD: every 2 MiB still mapped
+
+    sim.workload.anon(mib=30)   # runs out of memory while still smaller than the first
+
+    procs = sim.processes()
+    assert list(procs.pid) == [1000, 1001] and procs.memdie.tolist() == [True, False] and procs.exited.tolist() == [True, False]
+    assert procs.pgtables[0] == procs.nr_ptes[0] == 0, "exit_mmap freed its tables"
+    kill = f"Killed process 1000 (anon) total-vm:{before.total_vm * 4}kB, anon-rss:{before.anon_rss * 4}kB, file-rss:0kB"
+    assert kill + (f", shmem-rss:0kB, UID:0 pgtables:{before.pgtables * 4}kB" if design == "v6.1" else "") in sim.dmesg()

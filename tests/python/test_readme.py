@@ -69,3 +69,20 @@ def test_readme_exhaustive_search_counts_are_what_the_engine_gives(bs, repo):
     failing, n, _ = dfs("newpage-after-unlock", "fixed", 2)
     assert failing == 0
     quoted(f"`fixed` fails in none of {n}.")
+
+
+def test_readme_memory_pressure_huge_pages_are_what_notebook_04_saved(repo):
+    """README.md quotes notebook 04's huge-page counts (legacy, redesign and fixed); the notebook test keeps the saved
+    outputs equal to a fresh run, and this keeps the README equal to the saved outputs."""
+    import json
+    quoted = re.search(r"transparent huge pages afterwards: (\d+) of\s+200 in `legacy`, (\d+) in `redesign` and `fixed`",
+                       (repo / "README.md").read_text())
+    assert quoted, "README.md no longer quotes notebook 04's huge pages"
+    cells = json.loads((repo / "notebooks" / "04-memory-pressure.ipynb").read_text())["cells"]
+    table = next("".join(o["data"]["text/plain"]) for c in cells if c["cell_type"] == "code"
+                 for o in c.get("outputs", []) if "huge pages" in "".join(o.get("data", {}).get("text/plain", "")))
+    saved = {}
+    for row in table.splitlines():   # pandas wraps the wide frame: the first block has the "huge pages" column
+        if row.split() and row.split()[0] in ("legacy", "redesign", "fixed"):
+            saved.setdefault(row.split()[0], int(row.split()[1]))
+    assert (saved["legacy"], saved["redesign"], saved["fixed"]) == (int(quoted[1]), int(quoted[2]), int(quoted[2]))
