@@ -6,9 +6,9 @@ namespace BalloonScript.Engine.Swap;
 /// <summary>
 /// One swap area of <see cref="SimulationOptions.SwapMib"/> (mm/swapfile.c, v3.16): <c>swap_map</c> per slot
 /// (the page-table references, plus SWAP_HAS_CACHE while a swap-cache page exists), slot 0 the header,
-/// <c>nr_swap_pages</c> free and <c>total_swap_pages</c> usable slots. Slots are handed out at a moving cursor
-/// (scan_swap_map, without its preference for fresh 256-slot clusters), as the design's <see cref="ISwapSlots"/> asks
-/// for them. The data of a swapped-out page is its content token, kept per slot while no page holds it.
+/// <c>nr_swap_pages</c> free and <c>total_swap_pages</c> usable slots. Slots are handed out by
+/// <see cref="ScanSwapMapSlots"/> (a rotational device's: a virtio-blk disk), as the design's <see cref="ISwapSlots"/>
+/// asks for them. The data of a swapped-out page is its content token, kept per slot while no page holds it.
 /// </summary>
 internal sealed class SwapArea : ISnapshotState
 {
@@ -16,11 +16,17 @@ internal sealed class SwapArea : ISnapshotState
     public const int HasCache = 0x40;
     /// <summary>SWAP_BATCH: the most slots one get_swap_pages hands out.</summary>
     public const int SwapBatch = 64;
+    /// <summary>SWAPFILE_CLUSTER: the run of slots a rotational device's allocations fill before they look for another.</summary>
+    public const int SwapfileCluster = 256;
+    /// <summary>LATENCY_LIMIT: slots scanned between breaks (cond_resched; a batch ends there).</summary>
+    private const int LatencyLimit = 256;
 
     private readonly int[] _map;
     private readonly long[] _content;
     private readonly ISwapSlots _slots;
-    private int _clusterNext = 1;
+    // swap_info_struct: cluster_next and cluster_nr (the slots left of the current cluster), lowest_bit and highest_bit
+    // (bounds of the free slots, kept as swap_range_alloc and swap_range_free keep them), inuse_pages.
+    private int _clusterNext = 1, _clusterNr, _lowestBit, _highestBit, _inusePages;
 
     public SwapArea(SimulationOptions options, ISwapSlots slots)
     {
@@ -28,6 +34,7 @@ internal sealed class SwapArea : ISnapshotState
         int pages = checked((int)(options.SwapMib * 256));
         TotalSwapPages = Math.Max(0, pages - 1);
         NrSwapPages = TotalSwapPages;
+        (_lowestBit, _highestBit) = (1, (int)TotalSwapPages);
         _map = new int[TotalSwapPages + 1];
         _content = new long[TotalSwapPages + 1];
         CachePage = new int[TotalSwapPages + 1];
@@ -78,16 +85,18 @@ internal sealed class SwapArea : ISnapshotState
     }
 
     public object Save() =>
-        (_map.Clone(), _clusterNext, NrSwapPages, _content.Clone(), CachePage.Clone(), ContentSlots, ContentHash);
+        (_map.Clone(), (_clusterNext, _clusterNr, _lowestBit, _highestBit, _inusePages), NrSwapPages, _content.Clone(), CachePage.Clone(),
+            ContentSlots, ContentHash);
 
     public void Restore(object saved)
     {
-        var (map, clusterNext, nrSwapPages, content, cachePage, contentSlots, contentHash) =
-            ((object, int, long, object, object, long, ulong))saved;
+        var (map, scan, nrSwapPages, content, cachePage, contentSlots, contentHash) =
+            ((object, (int, int, int, int, int), long, object, object, long, ulong))saved;
         ((int[])map).CopyTo(_map, 0);
         ((long[])content).CopyTo(_content, 0);
         ((int[])cachePage).CopyTo(CachePage, 0);
-        (_clusterNext, NrSwapPages) = (clusterNext, nrSwapPages);
+        (_clusterNext, _clusterNr, _lowestBit, _highestBit, _inusePages) = scan;
+        NrSwapPages = nrSwapPages;
         (ContentSlots, ContentHash) = (contentSlots, contentHash);
     }
 
@@ -104,17 +113,103 @@ internal sealed class SwapArea : ISnapshotState
     public int GetSwapPages(int goal, Span<int> into)
     {
         int n = (int)Math.Min(Math.Min(goal, SwapBatch), NrSwapPages);
-        int got = 0;
-        for (int i = 0; i < TotalSwapPages && got < n; i++)
-        {
-            int slot = _clusterNext;
-            _clusterNext = slot == TotalSwapPages ? 1 : slot + 1;
-            if (_map[slot] != 0) continue;
-            _map[slot] = HasCache;
-            into[got++] = slot;
-        }
+        int got = n > 0 ? ScanSwapMapSlots(n, into) : 0;
         NrSwapPages -= got;
         return got;
+    }
+
+    /// <summary>
+    /// scan_swap_map_slots (6.1.78; with <paramref name="nr"/> 1 it is v3.16's scan_swap_map) of a rotational device,
+    /// whose swap_info has no cluster_info: slots are taken in runs of <see cref="SwapfileCluster"/> from cluster_next;
+    /// when a run is used up, the first wholly free run from lowest_bit up starts the next one, or, if there is none,
+    /// the scan goes on from lowest_bit; a slot in use sends the first slot's scan on up to highest_bit and round from
+    /// lowest_bit to where it started. A batch takes the following slots while they are free and in its run, or a
+    /// short scan finds more (up to highest_bit, or to where it started once it has wrapped), and stops at highest_bit
+    /// or after <see cref="LatencyLimit"/> slots looked at. Not modelled: reclaiming a slot only the swap cache holds
+    /// when swap is over half full (<c>__try_to_reclaim_swap</c>): such a slot counts as in use.
+    /// </summary>
+    private int ScanSwapMapSlots(int nr, Span<int> slots)
+    {
+        int n = 0, latencyRation = LatencyLimit;
+        bool scannedMany = false;
+        int scanBase = _clusterNext, offset = scanBase;
+        if (_clusterNr-- == 0)
+        {
+            _clusterNr = SwapfileCluster - 1;
+            if (TotalSwapPages - _inusePages >= SwapfileCluster)
+            {
+                scanBase = offset = _lowestBit;
+                bool found = false;
+                // Locate the first empty (unaligned) cluster.
+                for (int last = offset + SwapfileCluster - 1; last <= _highestBit; offset++)
+                {
+                    if (_map[offset] != 0) last = offset + SwapfileCluster;
+                    else if (found = offset == last) break;
+                    if (--latencyRation < 0) latencyRation = LatencyLimit;
+                }
+                if (found) _clusterNext = offset -= SwapfileCluster - 1;
+                else offset = scanBase;
+            }
+        }
+        while (true)
+        {
+            // checks:
+            if (_highestBit == 0) return n;
+            if (offset > _highestBit) scanBase = offset = _lowestBit;
+            if (_map[offset] != 0)
+            {
+                if (n > 0) break;
+                if (!Scan(ref offset, scanBase, ref latencyRation, ref scannedMany)) return n;
+                continue;
+            }
+            _map[offset] = HasCache;
+            SwapRangeAlloc(offset);
+            slots[n++] = offset;
+            if (n == nr || offset >= _highestBit) break;
+            if (--latencyRation < 0) break; // time to take a break, with slots in hand
+            if (_clusterNr > 0 && _map[++offset] == 0)
+            {
+                --_clusterNr;
+                continue;
+            }
+            if (!scannedMany && QuickScan(ref offset, scanBase, ref latencyRation)) continue;
+            break;
+        }
+        _clusterNext = offset + 1; // done: set_cluster_next
+        return n;
+    }
+
+    /// <summary>The batch's quick scan with the lock held: the next free slot up to highest_bit, or to scan_base once wrapped.</summary>
+    private bool QuickScan(ref int offset, int scanBase, ref int latencyRation)
+    {
+        int limit = offset < scanBase ? scanBase : _highestBit;
+        for (; offset <= limit && --latencyRation > 0; offset++)
+            if (_map[offset] == 0) return true;
+        return false;
+    }
+
+    /// <summary>scan: the next free slot above <paramref name="offset"/> up to highest_bit, then from lowest_bit up to scan_base; false if none.</summary>
+    private bool Scan(ref int offset, int scanBase, ref int latencyRation, ref bool scannedMany)
+    {
+        while (++offset <= _highestBit)
+        {
+            if (--latencyRation < 0) (latencyRation, scannedMany) = (LatencyLimit, true);
+            if (_map[offset] == 0) return true;
+        }
+        for (offset = _lowestBit; offset < scanBase; offset++)
+        {
+            if (--latencyRation < 0) (latencyRation, scannedMany) = (LatencyLimit, true);
+            if (_map[offset] == 0) return true;
+        }
+        return false;
+    }
+
+    /// <summary>swap_range_alloc of one slot: lowest_bit and highest_bit step past it, inuse_pages grows; a full area has none.</summary>
+    private void SwapRangeAlloc(int offset)
+    {
+        if (offset == _lowestBit) _lowestBit++;
+        if (offset == _highestBit) _highestBit--;
+        if (++_inusePages == TotalSwapPages) (_lowestBit, _highestBit) = ((int)TotalSwapPages + 1, 0);
     }
 
     /// <summary>get_swap_pages(1, ...): one slot straight from the area, marked SWAP_HAS_CACHE, or -1 when swap is full.</summary>
@@ -129,6 +224,10 @@ internal sealed class SwapArea : ISnapshotState
     {
         _map[slot] = 0;
         NrSwapPages++;
+        // swap_range_free: the free slots' bounds take it in.
+        if (slot < _lowestBit) _lowestBit = slot;
+        if (slot > _highestBit) _highestBit = slot;
+        _inusePages--;
     }
 
     /// <summary>swap_duplicate: one more page-table reference to the slot.</summary>
