@@ -17,7 +17,8 @@ internal sealed record FaultGfp(Gfp AnonPage, Gfp SwapIn, Gfp PteTable, Gfp PmdT
     /// <summary>
     /// v3.16: <c>do_anonymous_page</c>'s <c>alloc_zeroed_user_highpage_movable</c> (x86 page.h: GFP_HIGHUSER |
     /// __GFP_ZERO | __GFP_MOVABLE, 0x280da); <c>read_swap_cache_async</c>'s <c>alloc_page_vma</c> with the
-    /// GFP_HIGHUSER_MOVABLE <c>do_swap_page</c> passes (0x200da). x86 pgalloc: <c>pte_alloc_one</c> takes
+    /// GFP_HIGHUSER_MOVABLE <c>do_swap_page</c> passes (0x200da). x86 pgalloc (3.x; the macros read in a 3.0.8 copy, as
+    /// no 3.16 x86 header is in the index): <c>pte_alloc_one</c> takes
     /// <c>__userpte_alloc_gfp</c> = PGALLOC_GFP = GFP_KERNEL | __GFP_NOTRACK | __GFP_REPEAT | __GFP_ZERO (0x2084d0),
     /// <c>pmd_alloc_one</c> GFP_KERNEL | __GFP_REPEAT | __GFP_ZERO, <c>pud_alloc_one</c> <c>get_zeroed_page</c>(GFP_KERNEL |
     /// __GFP_REPEAT); only <c>pgtable_page_ctor</c> counts NR_PAGETABLE (<c>pgtable_pmd_page_ctor</c> only sets up the lock).
