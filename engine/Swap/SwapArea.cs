@@ -25,8 +25,8 @@ internal sealed class SwapArea : ISnapshotState
     private readonly long[] _content;
     private readonly ISwapSlots _slots;
     // swap_info_struct: cluster_next and cluster_nr (the slots left of the current cluster), lowest_bit and highest_bit
-    // (bounds of the free slots, kept as swap_range_alloc and swap_range_free keep them), inuse_pages.
-    private int _clusterNext = 1, _clusterNr, _lowestBit, _highestBit, _inusePages;
+    // (bounds of the free slots, kept as swap_range_alloc and swap_range_free keep them). Its inuse_pages is InUse.
+    private int _clusterNext = 1, _clusterNr, _lowestBit, _highestBit;
 
     public SwapArea(SimulationOptions options, ISwapSlots slots)
     {
@@ -85,17 +85,17 @@ internal sealed class SwapArea : ISnapshotState
     }
 
     public object Save() =>
-        (_map.Clone(), (_clusterNext, _clusterNr, _lowestBit, _highestBit, _inusePages), NrSwapPages, _content.Clone(), CachePage.Clone(),
+        (_map.Clone(), (_clusterNext, _clusterNr, _lowestBit, _highestBit), NrSwapPages, _content.Clone(), CachePage.Clone(),
             ContentSlots, ContentHash);
 
     public void Restore(object saved)
     {
         var (map, scan, nrSwapPages, content, cachePage, contentSlots, contentHash) =
-            ((object, (int, int, int, int, int), long, object, object, long, ulong))saved;
+            ((object, (int, int, int, int), long, object, object, long, ulong))saved;
         ((int[])map).CopyTo(_map, 0);
         ((long[])content).CopyTo(_content, 0);
         ((int[])cachePage).CopyTo(CachePage, 0);
-        (_clusterNext, _clusterNr, _lowestBit, _highestBit, _inusePages) = scan;
+        (_clusterNext, _clusterNr, _lowestBit, _highestBit) = scan;
         NrSwapPages = nrSwapPages;
         (ContentSlots, ContentHash) = (contentSlots, contentHash);
     }
@@ -113,9 +113,7 @@ internal sealed class SwapArea : ISnapshotState
     public int GetSwapPages(int goal, Span<int> into)
     {
         int n = (int)Math.Min(Math.Min(goal, SwapBatch), NrSwapPages);
-        int got = n > 0 ? ScanSwapMapSlots(n, into) : 0;
-        NrSwapPages -= got;
-        return got;
+        return n > 0 ? ScanSwapMapSlots(n, into) : 0;
     }
 
     /// <summary>
@@ -136,7 +134,7 @@ internal sealed class SwapArea : ISnapshotState
         if (_clusterNr-- == 0)
         {
             _clusterNr = SwapfileCluster - 1;
-            if (TotalSwapPages - _inusePages >= SwapfileCluster)
+            if (NrSwapPages >= SwapfileCluster) // si->pages - si->inuse_pages
             {
                 scanBase = offset = _lowestBit;
                 bool found = false;
@@ -204,12 +202,13 @@ internal sealed class SwapArea : ISnapshotState
         return false;
     }
 
-    /// <summary>swap_range_alloc of one slot: lowest_bit and highest_bit step past it, inuse_pages grows; a full area has none.</summary>
+    /// <summary>swap_range_alloc of one slot: lowest_bit and highest_bit step past it, one more in use (one fewer of
+    /// nr_swap_pages, which get_swap_pages takes); a full area has no bounds.</summary>
     private void SwapRangeAlloc(int offset)
     {
         if (offset == _lowestBit) _lowestBit++;
         if (offset == _highestBit) _highestBit--;
-        if (++_inusePages == TotalSwapPages) (_lowestBit, _highestBit) = ((int)TotalSwapPages + 1, 0);
+        if (--NrSwapPages == 0) (_lowestBit, _highestBit) = ((int)TotalSwapPages + 1, 0);
     }
 
     /// <summary>get_swap_pages(1, ...): one slot straight from the area, marked SWAP_HAS_CACHE, or -1 when swap is full.</summary>
@@ -227,7 +226,6 @@ internal sealed class SwapArea : ISnapshotState
         // swap_range_free: the free slots' bounds take it in.
         if (slot < _lowestBit) _lowestBit = slot;
         if (slot > _highestBit) _highestBit = slot;
-        _inusePages--;
     }
 
     /// <summary>swap_duplicate: one more page-table reference to the slot.</summary>
