@@ -28,6 +28,9 @@ internal sealed class SwapArea : ISnapshotState
     // (bounds of the free slots, kept as swap_range_alloc and swap_range_free keep them). Its inuse_pages is InUse.
     private int _clusterNext = 1, _clusterNr, _lowestBit, _highestBit;
 
+    [NotState("wiring: the swap cache's __try_to_reclaim_swap, set when the cache is built")]
+    private Func<int, bool>? _tryToReclaimSwap;
+
     public SwapArea(SimulationOptions options, ISwapSlots slots)
     {
         _slots = slots;
@@ -103,6 +106,14 @@ internal sealed class SwapArea : ISnapshotState
     /// <summary>vm_swap_full(): less than half of swap free.</summary>
     public bool VmSwapFull => NrSwapPages * 2 < TotalSwapPages;
 
+    /// <summary>vm_swap_full() inside get_swap_pages, which took the <paramref name="pending"/> slots it is still looking
+    /// for off nr_swap_pages before the scan.</summary>
+    private bool VmSwapFullWhileTaking(int pending) => (NrSwapPages - pending) * 2 < TotalSwapPages;
+
+    /// <summary>The swap cache of this area (its swap address space): <paramref name="tryToReclaimSwap"/> is its
+    /// __try_to_reclaim_swap, which the slot scan calls for a slot only the swap cache holds while swap is over half full.</summary>
+    public void SetSwapCache(Func<int, bool> tryToReclaimSwap) => _tryToReclaimSwap = tryToReclaimSwap;
+
     /// <summary>A slot for a page entering the swap cache (get_swap_page, v3.16; folio_alloc_swap, 6.1), or -1 when swap is full.</summary>
     public int GetSwapPage() => _slots.AllocSwap(this);
 
@@ -123,8 +134,11 @@ internal sealed class SwapArea : ISnapshotState
     /// the scan goes on from lowest_bit; a slot in use sends the first slot's scan on up to highest_bit and round from
     /// lowest_bit to where it started. A batch takes the following slots while they are free and in its run, or a
     /// short scan finds more (up to highest_bit, or to where it started once it has wrapped), and stops at highest_bit
-    /// or after <see cref="LatencyLimit"/> slots looked at. Not modelled: reclaiming a slot only the swap cache holds
-    /// when swap is over half full (<c>__try_to_reclaim_swap</c>): such a slot counts as in use.
+    /// or after <see cref="LatencyLimit"/> slots looked at. While swap is over half full (vm_swap_full) a slot only the
+    /// swap cache holds is worth stopping at, as a free one is: the swap cache's __try_to_reclaim_swap is asked to free it
+    /// (the kernel drops si-&gt;lock for it, so other CPUs may run) and the checks look at it again if it did, else the
+    /// scan goes on past it. In 6.1 a freed slot goes to this CPU's slots cache while that is on, still SWAP_HAS_CACHE
+    /// and without a page, so the second look passes it by, as in the kernel.
     /// </summary>
     private int ScanSwapMapSlots(int nr, Span<int> slots)
     {
@@ -154,10 +168,17 @@ internal sealed class SwapArea : ISnapshotState
             // checks:
             if (_highestBit == 0) return n;
             if (offset > _highestBit) scanBase = offset = _lowestBit;
+            if (_map[offset] == HasCache && VmSwapFullWhileTaking(nr - n))
+            {
+                // Reuse the slot of a cache-only page if not busy; freed, it is looked at again.
+                if (_tryToReclaimSwap?.Invoke(offset) == true) continue;
+                if (!Scan(ref offset, scanBase, ref latencyRation, ref scannedMany, nr - n)) return n;
+                continue;
+            }
             if (_map[offset] != 0)
             {
                 if (n > 0) break;
-                if (!Scan(ref offset, scanBase, ref latencyRation, ref scannedMany)) return n;
+                if (!Scan(ref offset, scanBase, ref latencyRation, ref scannedMany, nr - n)) return n;
                 continue;
             }
             _map[offset] = HasCache;
@@ -186,21 +207,27 @@ internal sealed class SwapArea : ISnapshotState
         return false;
     }
 
-    /// <summary>scan: the next free slot above <paramref name="offset"/> up to highest_bit, then from lowest_bit up to scan_base; false if none.</summary>
-    private bool Scan(ref int offset, int scanBase, ref int latencyRation, ref bool scannedMany)
+    /// <summary>scan: the next available slot above <paramref name="offset"/> up to highest_bit, then from lowest_bit up to
+    /// scan_base; false if none.</summary>
+    private bool Scan(ref int offset, int scanBase, ref int latencyRation, ref bool scannedMany, int pending)
     {
         while (++offset <= _highestBit)
         {
             if (--latencyRation < 0) (latencyRation, scannedMany) = (LatencyLimit, true);
-            if (_map[offset] == 0) return true;
+            if (Available(offset, pending)) return true;
         }
         for (offset = _lowestBit; offset < scanBase; offset++)
         {
             if (--latencyRation < 0) (latencyRation, scannedMany) = (LatencyLimit, true);
-            if (_map[offset] == 0) return true;
+            if (Available(offset, pending)) return true;
         }
         return false;
     }
+
+    /// <summary>swap_offset_available_and_locked (6.1.78; v3.16's scan loop asks the same): free, or only the swap cache's
+    /// while swap is over half full.</summary>
+    private bool Available(int offset, int pending) =>
+        _map[offset] == 0 || _map[offset] == HasCache && VmSwapFullWhileTaking(pending);
 
     /// <summary>swap_range_alloc of one slot: lowest_bit and highest_bit step past it, one more in use (one fewer of
     /// nr_swap_pages, which get_swap_pages takes); a full area has no bounds.</summary>

@@ -1,5 +1,4 @@
 using BalloonScript.Engine.Mm;
-using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Vmstat;
 
@@ -10,8 +9,21 @@ namespace BalloonScript.Engine.Swap;
 /// <c>page-&gt;private</c> = its slot, a reference held by the cache, and counts in NR_FILE_PAGES; its
 /// <c>page_mapping()</c> is the swap address space (<see cref="MappingTable.SwapperSpace"/>).
 /// </summary>
-internal sealed partial class SwapCache(PageTable pages, Node node, SwapArea swap, IBuddyAllocator buddy)
+internal sealed partial class SwapCache
 {
+    private readonly PageTable pages;
+    private readonly Node node;
+    private readonly SwapArea swap;
+    private readonly Lru lru;
+    private readonly PageContents contents;
+    private readonly PageLock pageLock;
+
+    public SwapCache(PageTable pages, Node node, SwapArea swap, Lru lru, PageContents contents, PageLock pageLock)
+    {
+        (this.pages, this.node, this.swap, this.lru, this.contents, this.pageLock) = (pages, node, swap, lru, contents, pageLock);
+        swap.SetSwapCache(TryToReclaimSwap);
+    }
+
     public SwapArea Area => swap;
 
     /// <summary>
@@ -67,15 +79,41 @@ internal sealed partial class SwapCache(PageTable pages, Node node, SwapArea swa
 
     /// <summary>
     /// try_to_free_swap (page locked): in the swap cache, not under writeback, and no page table refers to the
-    /// slot → leave the cache (dropping its reference) and SetPageDirty: the only copy is now in memory.
+    /// slot → leave the cache (delete_from_swap_cache, dropping its reference: put_page, LRU-aware) and SetPageDirty:
+    /// the only copy is now in memory.
     /// </summary>
     [Preemptible]
     public bool TryToFreeSwap(int pfn)
     {
         if (!pages.Test(pfn, PG.SwapCache) || pages.Test(pfn, PG.Writeback) || swap.Swapcount(pages.Private[pfn]) != 0) return false;
         Delete(pfn, keepDataOnSlot: false);
-        buddy.PutPage(pfn);
+        lru.PutPage(pfn);
         pages.Set(pfn, PG.Dirty);
         return true;
+    }
+
+    /// <summary>
+    /// __try_to_reclaim_swap (v3.16 mm/swapfile.c; 6.1.78 with TTRS_ANYWAY, as scan_swap_map_slots calls it) for a slot
+    /// only the swap cache holds, found by the slot scan while swap is over half full: the slot's swap-cache page, if
+    /// there is one (6.1's slots cache holds freed slots at SWAP_HAS_CACHE with none) and trylock_page takes it, goes
+    /// through try_to_free_swap. True if the slot was freed. The page's last reference is the scan's own
+    /// (find_get_page), dropped after unlock_page: a page nobody maps then leaves the LRU and is freed, and its data,
+    /// which no page table and no slot refers to, stops existing.
+    /// </summary>
+    [Preemptible]
+    public bool TryToReclaimSwap(int slot)
+    {
+        int pfn = swap.CachePage[slot];
+        if (pfn < 0) return false;
+        pages.Count[pfn]++; // find_get_page
+        bool freed = false;
+        if (pageLock.TryLock(pfn))
+        {
+            freed = TryToFreeSwap(pfn);
+            if (freed && !pages.PageMapped(pfn)) contents.Retire(pfn);
+            pageLock.Unlock(pfn);
+        }
+        lru.PutPage(pfn); // page_cache_release
+        return freed;
     }
 }

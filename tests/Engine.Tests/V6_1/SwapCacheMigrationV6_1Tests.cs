@@ -106,18 +106,16 @@ public class SwapCacheMigrationV6_1Tests
     [TestCase("v6.1", true)]
     public void MigratingAMappedSwapCachePage_v3_16_LeavesItUnmappedInTheSwapCache_v4_8On_MapsItAgain(string design, bool remapped)
     {
-        // v6.1 without watermark boosting: the page tables' unmovable pages fall back into a movable pageblock, and with the
-        // boost that brings this 32 MiB guest's second process OOM-kills both processes instead of pushing them to swap.
-        var rig = Rig.Create(TestOptions.Classic(32, 1, 1, design) with
-        {
-            Reclaim = true, SwapMib = 32, WatermarkBoostFactor = design == "v6.1" ? 0 : null,
-        });
+        // 64 MiB of swap, so that it stays under half full: over half, a slot scan that passes a swapped-in page's slot
+        // frees it (__try_to_reclaim_swap), and with 32 MiB of swap v6.1 kept no mapped swap-cache page.
+        var rig = Rig.Create(TestOptions.Classic(32, 1, 1, design) with { Reclaim = true, SwapMib = 64 });
         rig.Sim.WorkloadAnon(20);
         rig.Sim.WorkloadAnon(20);
         rig.Sim.Run(100);
         rig.Sim.WorkloadTouch(1, "anon", "interleave", 0); // swap-ins: mapped again, still in the swap cache
         var p = rig.Pages;
         var swap = rig.Get<SwapArea>();
+        Assert.That(swap.VmSwapFull, Is.False, "precondition: swap under half full");
         int page = Enumerable.Range(0, p.NrPages).FirstOrDefault(
             pfn => p.Test(pfn, PG.SwapCache) && p.PageLru(pfn) && p.PageMapped(pfn) && !p.Test(pfn, PG.Writeback), -1);
         Assert.That(page, Is.GreaterThanOrEqualTo(0), "precondition: a mapped swap-cache page on the LRU");
