@@ -23,6 +23,7 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     [Preemptible]
     public void ExitMmap(Process process)
     {
+        process.SyncMmRss(); // do_exit, before exit_mm
         lru.LruAddDrain();
         for (int i = 0; i < process.PteCount; i++) ZapPte(process, i);
         var tables = new List<(int Level, int Pfn)>();
@@ -42,6 +43,7 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     private bool MunmapPage(Process process, int index)
     {
         if (process.Pte(index) == Process.None) return false;
+        process.SyncMmRss(); // the process's own munmap: add_mm_rss_vec folds its task's counts in first
         bool unmapped = ZapPte(process, index);
         var (pte, pmd, pud) = process.Unmap(index);
         if (pte != ProcessPageTables.NoTable) FreePgtable(0, pte);

@@ -6,9 +6,12 @@ namespace BalloonScript.Engine.Workload;
 /// A user process of the workload, at the level reclaim and the OOM killer see it (task_struct and mm_struct,
 /// v3.16): one anonymous mapping of <see cref="PteCount"/> pages, its page-table entries and the pages that hold its
 /// tables (<see cref="ProcessPageTables"/>), <c>total_vm</c>, and the mm counters <c>MM_ANONPAGES</c> and
-/// <c>MM_SWAPENTS</c>. For partial-order reduction every access to its state is recorded (<see cref="StepAccesses"/>):
-/// each page-table entry by its index, the counters as reads and additions, the flags, the tables and total_vm as
-/// reads and stores.
+/// <c>MM_SWAPENTS</c>. Its one task's own faults count into the task's <c>rss_stat</c> first (SPLIT_RSS_COUNTING, on in
+/// both versions' SMP builds: v3.16 and 6.1.78 mm/memory.c), which the mm's counters take in at the task's first fault
+/// after <see cref="TaskRssEventsThresh"/> (check_sync_rss_stat), before it unmaps (add_mm_rss_vec) and when it exits:
+/// what the OOM killer weighs and prints lags by what the task has not folded in yet. For partial-order reduction
+/// every access to its state is recorded (<see cref="StepAccesses"/>): each page-table entry by its index, the
+/// counters as reads and additions, the task's counts, the flags, the tables and total_vm as reads and stores.
 /// </summary>
 internal sealed class Process
 {
@@ -19,6 +22,9 @@ internal sealed class Process
     private readonly ProcessPageTables _tables;
     private readonly Scheduler _scheduler;
     private long _anonRss, _swapEnts, _totalVm;
+    // task_struct.rss_stat: the counts its faults made that the mm's counters have not taken in, and its faults since.
+    private long _taskAnonRss, _taskSwapEnts;
+    private int _rssEvents;
     private int _oomScoreAdj;
     private bool _memDie, _exited;
 
@@ -51,15 +57,47 @@ internal sealed class Process
 
     public void SetPte(int index, int pte) => Store(index, ref _ptes[index], pte);
 
-    /// <summary>MM_ANONPAGES: resident anonymous pages.</summary>
-    public long AnonRss => Read(AnonRssSlot, _anonRss);
+    /// <summary>TASK_RSS_EVENTS_THRESH: a task's fault after this many folds its counts into the mm's.</summary>
+    public const int TaskRssEventsThresh = 64;
 
+    /// <summary>get_mm_counter(MM_ANONPAGES): resident anonymous pages as the mm counts them (its task's count not
+    /// taken in yet; never below 0, as the counter, updated asynchronously, may go).</summary>
+    public long AnonRss => Math.Max(0, Read(AnonRssSlot, _anonRss));
+
+    /// <summary>add_mm_counter(MM_ANONPAGES): straight into the mm's counter (another task's change: reclaim's unmap).</summary>
     public void AddAnonRss(long delta) => Add(AnonRssSlot, ref _anonRss, delta);
 
-    /// <summary>MM_SWAPENTS: swap entries in its page table.</summary>
-    public long SwapEnts => Read(SwapEntsSlot, _swapEnts);
+    /// <summary>get_mm_counter(MM_SWAPENTS): swap entries in its page table as the mm counts them.</summary>
+    public long SwapEnts => Math.Max(0, Read(SwapEntsSlot, _swapEnts));
 
     public void AddSwapEnts(long delta) => Add(SwapEntsSlot, ref _swapEnts, delta);
+
+    /// <summary>add_mm_counter_fast (inc/dec_mm_counter_fast) of MM_ANONPAGES and MM_SWAPENTS by the process's own fault:
+    /// into its task's counts.</summary>
+    public void AddRssFast(long anon, long swapEnts)
+    {
+        Record(TaskRssSlot, StepAccesses.Access.Add);
+        _taskAnonRss += anon;
+        _taskSwapEnts += swapEnts;
+    }
+
+    /// <summary>check_sync_rss_stat at the start of the process's own fault (handle_mm_fault): the fault after
+    /// <see cref="TaskRssEventsThresh"/> since the last fold folds its task's counts in (sync_mm_rss).</summary>
+    public void CheckSyncRssStat()
+    {
+        Record(TaskRssSlot, StepAccesses.Access.Store);
+        if (_rssEvents++ > TaskRssEventsThresh) SyncMmRss();
+    }
+
+    /// <summary>sync_mm_rss: the task's counts added to the mm's counters and cleared, with its fault count (before its
+    /// own unmap, add_mm_rss_vec; at exit, do_exit).</summary>
+    public void SyncMmRss()
+    {
+        Record(TaskRssSlot, StepAccesses.Access.Store);
+        if (_taskAnonRss != 0) Add(AnonRssSlot, ref _anonRss, _taskAnonRss);
+        if (_taskSwapEnts != 0) Add(SwapEntsSlot, ref _swapEnts, _taskSwapEnts);
+        (_taskAnonRss, _taskSwapEnts, _rssEvents) = (0, 0, 0);
+    }
 
     /// <summary><c>signal-&gt;oom_score_adj</c>, [-1000, 1000].</summary>
     public int OomScoreAdj
@@ -129,7 +167,8 @@ internal sealed class Process
 
     /// <summary>The state a snapshot keeps (not recorded: snapshots are taken between operations).</summary>
     public Saved Save() =>
-        new((int[])_ptes.Clone(), _tables.Save(), _anonRss, _swapEnts, _totalVm, _oomScoreAdj, _memDie, _exited);
+        new((int[])_ptes.Clone(), _tables.Save(), _anonRss, _swapEnts, (_taskAnonRss, _taskSwapEnts, _rssEvents), _totalVm,
+            _oomScoreAdj, _memDie, _exited);
 
     public void Restore(Saved saved)
     {
@@ -137,14 +176,16 @@ internal sealed class Process
         _tables.Restore(saved.Tables);
         (_anonRss, _swapEnts, _totalVm, _oomScoreAdj, _memDie, _exited) =
             (saved.AnonRss, saved.SwapEnts, saved.TotalVm, saved.OomScoreAdj, saved.MemDie, saved.Exited);
+        (_taskAnonRss, _taskSwapEnts, _rssEvents) = saved.TaskRss;
     }
 
     /// <summary>What <see cref="Save"/> keeps of a process, as plain data.</summary>
     public sealed record Saved(int[] Ptes, (int[][] Table, int[][] VmaPages, long[] Count) Tables, long AnonRss, long SwapEnts,
-        long TotalVm, int OomScoreAdj, bool MemDie, bool Exited);
+        (long AnonRss, long SwapEnts, int Events) TaskRss, long TotalVm, int OomScoreAdj, bool MemDie, bool Exited);
 
-    // The mm fields' slots, below the page-table entries' indices (the tables and total_vm: mmap_sem and page_table_lock's).
-    private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3, TablesSlot = -4;
+    // The mm fields' slots, below the page-table entries' indices (the tables and total_vm: mmap_sem and page_table_lock's),
+    // and the task's rss_stat.
+    private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3, TablesSlot = -4, TaskRssSlot = -5;
 
     private void Record(int slot, StepAccesses.Access access)
     {

@@ -60,7 +60,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
                 node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, 1);
                 rmap.MarkYoung(pfn);
                 process.SetPte((int)i, pfn);
-                process.AddAnonRss(1);
+                process.AddRssFast(anon: 1, swapEnts: 0); // inc_mm_counter_fast
             }, faulting: process);
         }
         finally
@@ -227,6 +227,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         {
             if (signal.Pending) return i;
             if (faults) vmstat.Count(VmEvent.Pgfault);
+            faulting?.CheckSyncRssStat();
             if (faulting is not null && !pageTables.Alloc(faulting, (int)i, stop)) return i;
             int pfn = allocator.AllocPages(0, gfp);
             if (pfn < 0) return i;
@@ -268,6 +269,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         // The fault is counted whatever comes of it: v3.16's handle_mm_fault counts PGFAULT first, 6.1's mm_account_fault
         // counts failed faults too ("to preserve the behavior of older kernels"), so an OOM or a changed PTE counts.
         vmstat.Count(VmEvent.Pgfault);
+        process.CheckSyncRssStat();
         int slot = Process.SwapSlot(pte);
         int pfn;
         processes.Current = process;
@@ -295,8 +297,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         pages.MapCount[pfn] = 0;
         node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrAnonPages, 1);
         process.SetPte(index, pfn);
-        process.AddAnonRss(1);
-        process.AddSwapEnts(-1);
+        process.AddRssFast(anon: 1, swapEnts: -1); // inc_mm_counter_fast, dec_mm_counter_fast
         swapCache.Area.SwapFree(slot);
         rmap.MarkYoung(pfn);
         if (swapCache.Area.VmSwapFull) swapCache.TryToFreeSwap(pfn);

@@ -646,6 +646,9 @@ class Simulation:
         (MM_SWAPENTS), ``nr_ptes`` (PTE tables) and ``pgtables`` (page-table pages of every level, 6.1's
         ``mm_pgtables_bytes`` / 4096); ``oom_score_adj``; ``memdie`` (the OOM killer chose it) and ``exited`` (its mm is
         gone). What the OOM killer weighs: v3.16 ``anon_rss + nr_ptes + swapents``, 6.1 ``anon_rss + swapents + pgtables``.
+        ``anon_rss`` and ``swapents`` are the mm's counts, as the kernel reads them (get_mm_counter): a process's own faults
+        reach them only at every 66th fault of its own (SPLIT_RSS_COUNTING), at its own munmap and at its exit, so they
+        may trail its page table by up to 66 pages.
         """
         import pandas as pd
         with self._lock:   # the values and the comms of one moment
