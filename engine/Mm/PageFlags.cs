@@ -31,6 +31,12 @@ internal enum PG : uint
     Mlocked = 1u << 21,
 
     /// <summary>
+    /// PG_workingset (4.20; set by the v6.1 design only): the page was active before reclaim deactivated it, or was
+    /// restored to the workingset on a refault. Its shadow entry carries it (workingset_eviction, 6.1 mm/workingset.c).
+    /// </summary>
+    Workingset = 1u << 22,
+
+    /// <summary>
     /// PG_isolated (v4.8 page-flags.h, "non-lru isolated movable page"): an alias of PG_reclaim, which no non-LRU page
     /// uses. Set and cleared by the migration core only; in PAGE_FLAGS_CHECK_AT_PREP, not in _AT_FREE, so freeing a
     /// page clears it silently.
@@ -48,6 +54,6 @@ internal enum PG : uint
     CheckAtFree = Lru | Locked | Private | Private2 | Writeback | Reserved | Slab | SwapCache | Active
                   | Unevictable | Mlocked,
 
-    /// <summary>PAGE_FLAGS_CHECK_AT_PREP: every flag below NR_PAGEFLAGS; a new page must have none.</summary>
-    CheckAtPrep = (1u << 22) - 1,
+    /// <summary>PAGE_FLAGS_CHECK_AT_PREP: every flag below NR_PAGEFLAGS (6.1's PG_workingset among them); a new page must have none.</summary>
+    CheckAtPrep = (1u << 23) - 1,
 }

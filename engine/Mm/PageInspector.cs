@@ -10,12 +10,12 @@ namespace BalloonScript.Engine.Mm;
 internal sealed class PageInspector(PageTable pages, PageLists lists, Node node, MappingTable mappings, BalloonDevInfo dev,
     IBalloonPageIdentity identity, IPerCpuPages? pcp = null, Pagevecs? pagevecs = null)
 {
-    /// <summary>v3.16 pageflag names, in bit order, as dump_page prints them.</summary>
+    /// <summary>v3.16 pageflag names, in bit order, as dump_page prints them, then 6.1's workingset (<see cref="PG.Workingset"/>).</summary>
     public static readonly string[] FlagNames =
     [
         "locked", "error", "referenced", "uptodate", "dirty", "lru", "active", "slab", "owner_priv_1", "arch_1",
         "reserved", "private", "private_2", "writeback", "head", "tail", "swapcache", "mappedtodisk", "reclaim",
-        "swapbacked", "unevictable", "mlocked",
+        "swapbacked", "unevictable", "mlocked", "workingset",
     ];
 
     public PageInfo Inspect(int pfn)

@@ -26,6 +26,7 @@ internal static class ReclaimServiceCollectionExtensions
                 services.AddSingleton<V6_1.FolioReclaim>();
                 services.AddSingleton<V6_1.OomKiller>();
                 services.AddSingleton<V6_1.NodeReclaimState>();
+                services.AddSingleton<V6_1.Workingset>();
                 services.AddSingleton<Mm.IReclaimWritebackAccounting>(sp => sp.GetRequiredService<V6_1.NodeReclaimState>());
                 services.AddSingleton<V6_1.ShrinkSlab>();
                 services.AddSingleton<V6_1.LruvecShrinker>();

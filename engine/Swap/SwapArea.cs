@@ -42,6 +42,7 @@ internal sealed class SwapArea : ISnapshotState
         _content = new long[TotalSwapPages + 1];
         CachePage = new int[TotalSwapPages + 1];
         Array.Fill(CachePage, -1);
+        Shadow = new long[TotalSwapPages + 1];
     }
 
     /// <summary><c>total_swap_pages</c>: usable slots (0 = no swap).</summary>
@@ -78,6 +79,13 @@ internal sealed class SwapArea : ISnapshotState
     /// <summary>The swap-cache page of a slot (the swap address space's radix tree), or -1.</summary>
     public int[] CachePage { get; }
 
+    /// <summary>
+    /// The shadow entry the swap address space holds for a slot without a page (6.1: reclaim's workingset_eviction left
+    /// it in __delete_from_swap_cache), or 0. A page entering the swap cache takes its place; freeing the slot clears it
+    /// (swap_range_free's clear_shadow_from_swap_cache). v3.16 leaves none for anonymous pages.
+    /// </summary>
+    public long[] Shadow { get; }
+
     /// <summary>Pages in the swap cache (6.1's NR_SWAPCACHE, which add_to_swap_cache and __delete_from_swap_cache keep).</summary>
     public long SwapCachePages()
     {
@@ -89,15 +97,16 @@ internal sealed class SwapArea : ISnapshotState
 
     public object Save() =>
         (_map.Clone(), (_clusterNext, _clusterNr, _lowestBit, _highestBit), NrSwapPages, _content.Clone(), CachePage.Clone(),
-            ContentSlots, ContentHash);
+            Shadow.Clone(), ContentSlots, ContentHash);
 
     public void Restore(object saved)
     {
-        var (map, scan, nrSwapPages, content, cachePage, contentSlots, contentHash) =
-            ((object, (int, int, int, int), long, object, object, long, ulong))saved;
+        var (map, scan, nrSwapPages, content, cachePage, shadow, contentSlots, contentHash) =
+            ((object, (int, int, int, int), long, object, object, object, long, ulong))saved;
         ((int[])map).CopyTo(_map, 0);
         ((long[])content).CopyTo(_content, 0);
         ((int[])cachePage).CopyTo(CachePage, 0);
+        ((long[])shadow).CopyTo(Shadow, 0);
         (_clusterNext, _clusterNr, _lowestBit, _highestBit) = scan;
         NrSwapPages = nrSwapPages;
         (ContentSlots, ContentHash) = (contentSlots, contentHash);
@@ -250,6 +259,7 @@ internal sealed class SwapArea : ISnapshotState
     {
         _map[slot] = 0;
         NrSwapPages++;
+        Shadow[slot] = 0; // swap_range_free: clear_shadow_from_swap_cache
         // swap_range_free: the free slots' bounds take it in.
         if (slot < _lowestBit) _lowestBit = slot;
         if (slot > _highestBit) _highestBit = slot;
@@ -279,11 +289,12 @@ internal sealed class SwapArea : ISnapshotState
         Release(slot);
     }
 
-    /// <summary>swapcache_free: the swap-cache page is gone.</summary>
-    public void SwapcacheFree(int slot)
+    /// <summary>swapcache_free: the swap-cache page is gone, <paramref name="shadow"/> (or nothing) left in its place.</summary>
+    public void SwapcacheFree(int slot, long shadow = 0)
     {
         _map[slot] &= ~HasCache;
         CachePage[slot] = -1;
+        Shadow[slot] = shadow;
         Release(slot);
     }
 

@@ -38,6 +38,7 @@ internal sealed partial class SwapCache
         pages.Set(pfn, PG.SwapCache | PG.Dirty);
         pages.Private[pfn] = slot;
         swap.CachePage[slot] = pfn;
+        swap.Shadow[slot] = 0;
         node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrFilePages, 1);
         return true;
     }
@@ -45,25 +46,29 @@ internal sealed partial class SwapCache
     /// <summary>
     /// read_swap_cache_async after swapcache_prepare succeeded (SWAP_HAS_CACHE, so the slot stays allocated while the
     /// page is in the cache, after the faulting PTE's swap_free): a new page for <paramref name="slot"/> joins the cache
-    /// (__add_to_swap_cache), the slot's data moving onto the page.
+    /// (__add_to_swap_cache), the slot's data moving onto the page. Returns the shadow entry the page replaced (0: none).
     /// </summary>
-    public void AddReadPage(int pfn, int slot)
+    public long AddReadPage(int pfn, int slot)
     {
         pages.Count[pfn]++;
         pages.Set(pfn, PG.SwapCache);
         pages.Private[pfn] = slot;
         swap.CachePage[slot] = pfn;
+        long shadow = swap.Shadow[slot];
+        swap.Shadow[slot] = 0;
         pages.Content[pfn] = swap.Content[slot];
         swap.SetContent(slot, 0);
         node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrFilePages, 1);
+        return shadow;
     }
 
     /// <summary>
     /// __delete_from_swap_cache + swapcache_free (page locked, not under writeback); the caller deals with the
     /// cache's page reference. With <paramref name="keepDataOnSlot"/> (the page is being freed by reclaim) the
-    /// data stays on the slot for a later swap-in.
+    /// data stays on the slot for a later swap-in, and <paramref name="shadow"/> (6.1 reclaim's workingset_eviction) in
+    /// the page's place.
     /// </summary>
-    public void Delete(int pfn, bool keepDataOnSlot)
+    public void Delete(int pfn, bool keepDataOnSlot, long shadow = 0)
     {
         int slot = pages.Private[pfn];
         if (keepDataOnSlot)
@@ -74,7 +79,7 @@ internal sealed partial class SwapCache
         pages.Clear(pfn, PG.SwapCache);
         pages.Private[pfn] = 0;
         node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrFilePages, -1);
-        swap.SwapcacheFree(slot);
+        swap.SwapcacheFree(slot, shadow);
     }
 
     /// <summary>

@@ -19,6 +19,9 @@ namespace BalloonScript.Engine.Swap;
 internal abstract partial class SwapReadahead(PageTable pages, IPageAllocator allocator, IBuddyAllocator buddy, Lru lru, SwapCache swapCache,
     VmStat vmstat, FaultGfp faultGfp) : ISnapshotState
 {
+    /// <summary>workingset_refault of a page read into the swap cache in place of a shadow entry (6.1; v3.16 leaves none).</summary>
+    protected abstract void Refault(int page, long shadow);
+
     /// <summary>page_cluster as swap_setup sets it on machines of 16 MiB and more (every guest here): windows of up to 8 slots.</summary>
     private const int PageCluster = 3;
 
@@ -131,7 +134,8 @@ internal abstract partial class SwapReadahead(PageTable pages, IPageAllocator al
         pages.Index[fresh] = 0;
         pages.Flags[fresh] = (uint)(PG.SwapBacked | PG.Uptodate);
         pages.Kind[fresh] = (byte)PageKind.Anon;
-        swapCache.AddReadPage(fresh, slot);
+        long shadow = swapCache.AddReadPage(fresh, slot);
+        if (shadow != 0) Refault(fresh, shadow);
         lru.LruCacheAdd(fresh);
         vmstat.Count(VmEvent.Pswpin);
         vmstat.CountPageBio(VmEvent.Pgpgin);

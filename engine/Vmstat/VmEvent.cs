@@ -46,6 +46,11 @@ internal enum VmEvent
     Pgrefill, PgstealKswapd, PgstealDirect, PgscanKswapd, PgscanDirect, PgscanAnon, PgscanFile, PgstealAnon, PgstealFile,
     /// <summary>SWAP_RA and SWAP_RA_HIT (4.14+, in 6.1): pages swap readahead read beyond the faulting one, and faults that found one. Counted by 6.1 only.</summary>
     SwapRa, SwapRaHit,
+    /// <summary>
+    /// WORKINGSET_REFAULT_ANON, WORKINGSET_ACTIVATE_ANON, WORKINGSET_RESTORE_ANON (5.9+, node stats in 6.1, kept here with
+    /// the events so that vmstat() has them): anonymous refaults (<see cref="Reclaim.V6_1.Workingset"/>). Counted by 6.1 only.
+    /// </summary>
+    WorkingsetRefaultAnon, WorkingsetActivateAnon, WorkingsetRestoreAnon,
     Count,
 }
 
@@ -83,6 +88,7 @@ internal static class VmEvents
         "pgrefill", "pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct", "pgscan_anon", "pgscan_file",
         "pgsteal_anon", "pgsteal_file",
         "swap_ra", "swap_ra_hit",
+        "workingset_refault_anon", "workingset_activate_anon", "workingset_restore_anon",
     ];
 
 

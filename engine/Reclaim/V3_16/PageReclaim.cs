@@ -19,6 +19,12 @@ internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, L
 {
     protected override string FunctionName => "shrink_page_list";
 
+    /// <summary>
+    /// v3.16's workingset_eviction (3.15) is for file pages only, and no file page is read back in here: nothing of it
+    /// shows, so no shadow is kept (anonymous pages get one from 5.9).
+    /// </summary>
+    protected override long WorkingsetEviction(int page) => 0;
+
     protected override Outcome WaitForIoOutcome => Outcome.KeepLocked;
 
     protected override bool CountsMappedPagesTwice => true;

@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// zone ready for compaction; the node is shrunk once, <see cref="LruvecShrinker.ShrinkNode"/>) →
 /// <c>consider_reclaim_throttle</c>. throttle_direct_reclaim (the pfmemalloc reserve) is not modelled, as in v3.16.
 /// </summary>
-internal sealed partial class DirectReclaim(Node node, LruvecShrinker shrinker, VmStat vmstat, Scheduler scheduler)
+internal sealed partial class DirectReclaim(Node node, LruvecShrinker shrinker, Workingset workingset, VmStat vmstat, Scheduler scheduler)
 {
     /// <summary>try_to_free_pages (6.1): pages reclaimed, else 1 if reclaim stopped for compaction, else 0.</summary>
     [Preemptible]
@@ -23,7 +23,7 @@ internal sealed partial class DirectReclaim(Node node, LruvecShrinker shrinker, 
         return DoTryToFreePages(sc);
     }
 
-    /// <summary>do_try_to_free_pages (6.1); snapshot_refaults has nothing to record (no workingset).</summary>
+    /// <summary>do_try_to_free_pages (6.1): after each pass down the priorities, snapshot_refaults.</summary>
     [Preemptible]
     private long DoTryToFreePages(ScanControl sc)
     {
@@ -38,6 +38,7 @@ internal sealed partial class DirectReclaim(Node node, LruvecShrinker shrinker, 
                 if (sc.NrReclaimed >= sc.NrToReclaim || sc.CompactionReady) break;
                 if (sc.Priority < ScanControl.DefPriority - 2) sc.MayWritepage = true;
             } while (--sc.Priority >= 0);
+            workingset.SnapshotRefaults();
             if (sc.NrReclaimed > 0) return sc.NrReclaimed;
             if (sc.CompactionReady) return 1;
             if (!sc.SkippedDeactivate) return 0;

@@ -25,6 +25,7 @@ internal sealed partial class Kswapd : KswapdThread
     private readonly Node _node;
     private readonly LruvecShrinker _shrinker;
     private readonly NodeReclaimState _state;
+    private readonly Workingset _workingset;
     private readonly IBackgroundCompaction _background;
     private readonly Kcompactd _kcompactd;
     private readonly IBuddyAllocator _buddy;
@@ -33,12 +34,13 @@ internal sealed partial class Kswapd : KswapdThread
     private int _highestZoneidx = NoZone - 1;   // kswapd()'s highest_zoneidx, kept across sleeps
     private int _napReclaimOrder;
 
-    public Kswapd(Node node, LruvecShrinker shrinker, NodeReclaimState state, IBackgroundCompaction background, Kcompactd kcompactd,
-        IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock) : base(node, vmstat, scheduler, clock)
+    public Kswapd(Node node, LruvecShrinker shrinker, NodeReclaimState state, Workingset workingset, IBackgroundCompaction background,
+        Kcompactd kcompactd, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock) : base(node, vmstat, scheduler, clock)
     {
         _node = node;
         _shrinker = shrinker;
         _state = state;
+        _workingset = workingset;
         _background = background;
         _kcompactd = kcompactd;
         _buddy = buddy;
@@ -177,6 +179,7 @@ internal sealed partial class Kswapd : KswapdThread
             }
             _kcompactd.Wakeup(Zone.PageblockOrder, _shrinker.ClassZone(highestZoneidx));
         }
+        _workingset.SnapshotRefaults();
         return sc.Order;
     }
 

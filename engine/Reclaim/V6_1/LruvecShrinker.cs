@@ -17,12 +17,12 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// mode, file_is_tiny), <c>get_scan_count</c> (the anon/file balance by <c>anon_cost</c>/<c>file_cost</c>),
 /// <c>shrink_lruvec</c>, <c>shrink_active_list</c>, <c>shrink_inactive_list</c> with <c>isolate_lru_folios</c>
 /// (pages of zones above <c>reclaim_idx</c> are skipped, pgskip), <c>shrink_folio_list</c> (<see cref="FolioReclaim"/>)
-/// and <c>lru_note_cost</c>. Workingset refault detection is not modelled: the refault counters never move, so only
-/// the list ratios decide deactivation.
+/// and <c>lru_note_cost</c>; a type is deactivated when its inactive list is low or, for anon, when refaults were
+/// activated since the last snapshot (<see cref="Workingset"/>).
 /// </summary>
 internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable,
-    FolioReclaim pageReclaim, ShrinkSlab shrinkSlab, Writeback writeback, NodeReclaimState state, Compactor compaction, IBuddyAllocator buddy,
-    VmStat vmstat, Scheduler scheduler, SimClock clock, FatalSignal signal)
+    FolioReclaim pageReclaim, ShrinkSlab shrinkSlab, Writeback writeback, NodeReclaimState state, Workingset workingset, Compactor compaction,
+    IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock, FatalSignal signal)
 {
     private const int Anon = 0, File = 1;
     private const int SwapClusterMax = V3_16.ScanControl.SwapClusterMax, DefPriority = V3_16.ScanControl.DefPriority;
@@ -81,8 +81,8 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
     }
 
     /// <summary>
-    /// prepare_scan_count (6.1): the lruvec's costs; may_deactivate a type whose inactive list is low (or every type
-    /// when forced); cache_trim_mode while the inactive file list has pages at this priority and is not to be
+    /// prepare_scan_count (6.1): the lruvec's costs; may_deactivate a type whose inactive list is low, anon also after
+    /// refault activations since the last snapshot (or every type when forced); cache_trim_mode while the inactive file list has pages at this priority and is not to be
     /// deactivated; file_is_tiny when file pages plus free memory are at most the high watermarks, anon is not to be
     /// deactivated and its inactive list has pages at this priority.
     /// </summary>
@@ -93,9 +93,12 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
         sc.AnonCost = state.AnonCost;
         sc.FileCost = state.FileCost;
         LruLock.Unlock();
+        // New refault activations mean a new workingset is being established: deactivate to get rid of stale active
+        // pages quickly. (WORKINGSET_ACTIVATE_FILE never moves here: no file page is read back in.)
         sc.MayDeactivate = sc.ForceDeactivate
             ? ScanControl.DeactivateAnon | ScanControl.DeactivateFile
-            : (InactiveIsLow(Zone.LruInactiveAnon) ? ScanControl.DeactivateAnon : 0) | (InactiveIsLow(Zone.LruInactiveFile) ? ScanControl.DeactivateFile : 0);
+            : (workingset.NewAnonRefaults || InactiveIsLow(Zone.LruInactiveAnon) ? ScanControl.DeactivateAnon : 0)
+              | (InactiveIsLow(Zone.LruInactiveFile) ? ScanControl.DeactivateFile : 0);
         sc.CacheTrimMode = (NodeLruSize(Zone.LruInactiveFile) >> sc.Priority) != 0 && (sc.MayDeactivate & ScanControl.DeactivateFile) == 0;
         long free = node.Zones.Sum(z => z.FreePages);
         long file = NodeLruSize(Zone.LruActiveFile) + NodeLruSize(Zone.LruInactiveFile);
@@ -214,7 +217,8 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
             int page = lists.Prev(hold);
             lists.Del(page);
             rmap.PageReferenced(page);
-            pages.Clear(page, PG.Active);
+            pages.Clear(page, PG.Active); // we are de-activating
+            pages.Set(page, PG.Workingset);
             lists.Add(page, inactive);
         }
         LruLock.Lock();
@@ -266,7 +270,7 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
         vmstat.Count(sc.Kswapd ? VmEvent.PgstealKswapd : VmEvent.PgstealDirect, reclaimed);
         vmstat.Count(VmEvent.PgstealAnon + file, reclaimed);
         LruLock.Unlock();
-        LruNoteCost(file, stats.Pageout);
+        state.LruNoteCost(file == File, stats.Pageout);
         pageReclaim.FreePageList(list); // free_unref_page_list(&folio_list), after the lock
         lists.FreeHead(list);
 
@@ -362,26 +366,6 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
         lists.SpliceAll(foliosToFree, list);
         lists.FreeHead(foliosToFree);
         return moved;
-    }
-
-    /// <summary>
-    /// lru_note_cost (6.1 mm/swap.c): add <paramref name="nrPages"/> to the type's cost, and halve both costs once they
-    /// exceed a quarter of the LRU pages (a floating average).
-    /// </summary>
-    [Preemptible]
-    private void LruNoteCost(int file, long nrPages)
-    {
-        LruLock.Lock();
-        if (file == File) state.FileCost += nrPages;
-        else state.AnonCost += nrPages;
-        long lrusize = NodeLruSize(Zone.LruInactiveAnon) + NodeLruSize(Zone.LruActiveAnon) + NodeLruSize(Zone.LruInactiveFile)
-            + NodeLruSize(Zone.LruActiveFile);
-        if (state.FileCost + state.AnonCost > lrusize / 4)
-        {
-            state.FileCost /= 2;
-            state.AnonCost /= 2;
-        }
-        LruLock.Unlock();
     }
 
     /// <summary>too_many_isolated (6.1 vmscan's): never for kswapd; else the node's isolated pages of the type exceed its inactive ones (÷ 8 for __GFP_IO|__GFP_FS callers).</summary>

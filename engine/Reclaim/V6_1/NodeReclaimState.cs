@@ -11,7 +11,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// in consider_reclaim_throttle, cannot run within its sleeper's one jiffy in this model; CONGESTED has none).
 /// The pgdat flags are <see cref="Mm.Node.PgdatFlags"/>.
 /// </summary>
-internal sealed partial class NodeReclaimState : ISnapshotState, Mm.IReclaimWritebackAccounting
+internal sealed partial class NodeReclaimState(Mm.Node node) : ISnapshotState, Mm.IReclaimWritebackAccounting
 {
     /// <summary>MAX_RECLAIM_RETRIES.</summary>
     public const int MaxReclaimRetries = 16;
@@ -53,6 +53,28 @@ internal sealed partial class NodeReclaimState : ISnapshotState, Mm.IReclaimWrit
     /// </summary>
     [Preemptible]
     public void SleepThrottledIsolated(Time.SimClock clock) => Isolated.Sleep(clock, IsolatedThrottleJiffies(clock), IsolatedThrottlePoint);
+
+    /// <summary>
+    /// lru_note_cost (6.1 mm/swap.c): add <paramref name="nrPages"/> to the type's cost, and halve both costs once they
+    /// exceed a quarter of the LRU pages (a floating average), under the lruvec's lru_lock.
+    /// </summary>
+    [Preemptible]
+    public void LruNoteCost(bool file, long nrPages)
+    {
+        var lruLock = node.Zones[0].LruLock;
+        lruLock.Lock();
+        if (file) FileCost += nrPages;
+        else AnonCost += nrPages;
+        long lrusize = 0;
+        foreach (var zone in node.Zones)
+            for (int l = Mm.Zone.LruInactiveAnon; l <= Mm.Zone.LruActiveFile; l++) lrusize += zone.Stat[(int)Vmstat.ZoneStat.NrInactiveAnon + l];
+        if (FileCost + AnonCost > lrusize / 4)
+        {
+            FileCost /= 2;
+            AnonCost /= 2;
+        }
+        lruLock.Unlock();
+    }
 
     /// <summary>kswapd_failures ≥ MAX_RECLAIM_RETRIES: a hopeless node.</summary>
     public bool Hopeless => KswapdFailures >= MaxReclaimRetries;

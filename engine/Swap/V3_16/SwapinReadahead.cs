@@ -18,4 +18,7 @@ internal sealed class SwapinReadahead(PageTable pages, IPageAllocator allocator,
     protected override void MarkReadahead(int page, bool allocated) => Pages.Set(page, PG.Readahead);
 
     protected override void CountReadaheadHit() { }
+
+    /// <summary>v3.16 keeps no shadow entry for an anonymous page (that came in 5.9): never called.</summary>
+    protected override void Refault(int page, long shadow) => throw new InvalidOperationException("v3.16 keeps no anonymous shadow entries");
 }
