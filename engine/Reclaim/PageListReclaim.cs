@@ -210,6 +210,10 @@ internal abstract partial class PageListReclaim(PageTable pages, PageLists lists
     /// pageout (v3.16, the same in 6.1): a page someone else holds is kept; else clear_page_dirty_for_io, SetPageReclaim and
     /// writepage — swap_writepage for a swap-cache page (pswpout), the file's writepage otherwise — which starts
     /// writeback and unlocks the page; nr_vmscan_write. (Only dirty pages get here; our mappings all have a writepage.)
+    /// swap_writepage first tries try_to_free_swap (v3.16; 6.1's folio_free_swap): a page whose slot no page table
+    /// names any more (its owner unmapped it while reclaim held it) leaves the swap cache, dirty again, and is not
+    /// written; nobody maps it or refers to its slot, so its data stops existing, and shrink_page_list keeps the dirty
+    /// page for the putback, which frees it.
     /// </summary>
     [Preemptible]
     private PageoutResult Pageout(int page, int mapping, bool fileCache)
@@ -220,12 +224,20 @@ internal abstract partial class PageListReclaim(PageTable pages, PageLists lists
         pages.Clear(page, PG.Dirty);
         if (fileCache) zone.Stat.Add((int)ZoneStat.NrDirty, -1);
         pages.Set(page, PG.Reclaim);
-        if (!fileCache) vmstat.Count(VmEvent.Pswpout);
-        // writepage (__swap_writepage, a file's): set_page_writeback, unlock_page, submit_bio, in that order: nobody
-        // sees the page unlocked and not yet under writeback (free_swap_and_cache would take it out of the swap cache).
-        writeback.SetPageWriteback(page);
-        pageLock.Unlock(page);
-        writeback.SubmitWrite(page);
+        if (!fileCache && swapCache.TryToFreeSwap(page))
+        {
+            contents.Retire(page);
+            pageLock.Unlock(page);
+        }
+        else
+        {
+            if (!fileCache) vmstat.Count(VmEvent.Pswpout);
+            // writepage (__swap_writepage, a file's): set_page_writeback, unlock_page, submit_bio, in that order: nobody
+            // sees the page unlocked and not yet under writeback (free_swap_and_cache would take it out of the swap cache).
+            writeback.SetPageWriteback(page);
+            pageLock.Unlock(page);
+            writeback.SubmitWrite(page);
+        }
         if (!pages.Test(page, PG.Writeback)) pages.Clear(page, PG.Reclaim);
         zone.Stat.Add((int)ZoneStat.NrVmscanWrite, 1);
         return PageoutResult.Success;
