@@ -11,7 +11,8 @@ namespace BalloonScript.Engine.Swap.V6_1;
 /// (swapcache_free_entries). The cache works while swap has room: it turns on when more than
 /// <see cref="ThresholdActivate"/> slots per online CPU are free, and off, every CPU's slots given back, below
 /// <see cref="ThresholdDeactivate"/> (check_cache_active). The cache's locks (alloc_lock, free_lock) are not modelled:
-/// the area's operations pass no preemption point.
+/// they keep two tasks on one CPU apart, and here a CPU runs one path at a time (a race gives each path a CPU of its
+/// own), even where the slot scan lets another CPU run (__try_to_reclaim_swap).
 /// </summary>
 internal sealed class SwapSlotsCache(SimulationOptions options, Scheduler scheduler) : ISwapSlots, ISnapshotState
 {
