@@ -493,7 +493,11 @@ class Simulation:
 
     # -- metrics
     def vmstat(self) -> dict:
-        """/proc/vmstat as a dict, kernel names -> int."""
+        """The simulation's counters as a dict, kernel names -> int, with the same keys in every design (so designs
+        compare and ``history()`` has fixed columns): v3.16's zone counters and vm events, then events later kernels
+        added: the balloon events and oom_kill, counted in every design, and kcompactd's, 6.1's node reclaim, swap
+        readahead and anonymous workingset events, counted where the design's kernel has them (0 elsewhere).
+        ``proc_vmstat()`` is the design's own /proc/vmstat text."""
         with self._lock:   # names and values of one moment
             names = strs(self._call("VmstatNames"))
             values = np_copy(self._call("VmstatValues"), np.int64)
