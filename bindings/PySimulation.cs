@@ -68,6 +68,7 @@ public sealed class PySimulation
     public string Pagetypeinfo() => _sim.Pagetypeinfo();
     public string ProcVmstat() => _sim.ProcVmstat();
     public string Zoneinfo() => _sim.Zoneinfo();
+    public string Meminfo() => _sim.Meminfo();
     public string ExtfragText() => _sim.ExtfragText();
     public string UnusableText() => _sim.UnusableText();
     public long[] FreeBlocks() => _sim.FreeBlocks();

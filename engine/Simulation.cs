@@ -255,6 +255,7 @@ public sealed class Simulation
     public string Pagetypeinfo() => _parts.Proc.Pagetypeinfo();
     public string ProcVmstat() => _parts.Proc.Vmstat();
     public string Zoneinfo() => _parts.Proc.Zoneinfo();
+    public string Meminfo() => _parts.Meminfo.Text();
     public string ExtfragText() => _parts.Proc.ExtfragIndex();
     public string UnusableText() => _parts.Proc.UnusableIndex();
 

@@ -34,6 +34,7 @@ internal sealed record SimulationParts(
     VmStat VmStat,
     Printk.KernelLog Log,
     ProcText Proc,
+    Proc.Meminfo Meminfo,
     PageInspector Inspector,
     Proc.KPageFlags KPageFlags,
     Workload.SeedStream Seeds,

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sched;
 using BalloonScript.Engine.Snapshots;
+using BalloonScript.Engine.Vmstat;
 
 namespace BalloonScript.Engine.Mm;
 
@@ -66,6 +67,24 @@ internal sealed class Node : ISnapshotState
     /// </summary>
     [NotState("set by boot's watermark and lowmem_reserve set-up, which nothing runs again")]
     public long TotalreservePages { get; private set; }
+
+    /// <summary>
+    /// si_mem_available (4.6+, mm/page_alloc.c; 6.1 counts the boost in the low watermarks: <paramref name="lowWmarkWithBoost"/>):
+    /// free pages less totalreserve_pages, plus the file LRU and the reclaimable slab each less the smaller of half of it
+    /// and the low watermarks' sum (6.1 adds NR_KERNEL_MISC_RECLAIMABLE to the slab, 0 here); at least 0.
+    /// </summary>
+    public long SiMemAvailable(bool lowWmarkWithBoost)
+    {
+        long wmarkLow = Zones.Sum(z => lowWmarkWithBoost ? z.WmarkPages(Zone.WmarkLow) : z.Watermark[Zone.WmarkLow]);
+        long available = GlobalStat(ZoneStat.NrFreePages) - TotalreservePages;
+        long pagecache = GlobalStat(ZoneStat.NrActiveFile) + GlobalStat(ZoneStat.NrInactiveFile);
+        available += pagecache - Math.Min(pagecache / 2, wmarkLow);
+        long reclaimable = GlobalStat(ZoneStat.NrSlabReclaimable);
+        available += reclaimable - Math.Min(reclaimable / 2, wmarkLow);
+        return Math.Max(0, available);
+    }
+
+    private long GlobalStat(ZoneStat item) => Zones.Sum(z => z.Stat[(int)item]);
 
     /// <summary>
     /// calculate_totalreserve_pages (v3.16, unchanged in 6.1), which __setup_per_zone_wmarks and

@@ -38,18 +38,6 @@ internal abstract class BalloonStats(Node node, VmStat vmstat) : IBalloonStats
         ("VIRTIO_BALLOON_S_MEMTOT", PagesToBytes(node.Zones.Sum(z => z.ManagedPages))),
     ];
 
-    /// <summary>
-    /// si_mem_available (4.6+; 6.1 counts the boost in the low watermarks): free pages less totalreserve_pages, plus the
-    /// file LRU and reclaimable slab each less min(half of it, the low watermarks' sum); at least 0.
-    /// </summary>
-    protected long SiMemAvailable(bool lowWmarkWithBoost)
-    {
-        long wmarkLow = node.Zones.Sum(z => lowWmarkWithBoost ? z.WmarkPages(Zone.WmarkLow) : z.Watermark[Zone.WmarkLow]);
-        long available = vmstat.Global(ZoneStat.NrFreePages) - node.TotalreservePages;
-        long pagecache = vmstat.Global(ZoneStat.NrActiveFile) + vmstat.Global(ZoneStat.NrInactiveFile);
-        available += pagecache - Math.Min(pagecache / 2, wmarkLow);
-        long reclaimable = vmstat.Global(ZoneStat.NrSlabReclaimable); // 6.1 adds NR_KERNEL_MISC_RECLAIMABLE, 0 here
-        available += reclaimable - Math.Min(reclaimable / 2, wmarkLow);
-        return Math.Max(0, available);
-    }
+    /// <summary>si_mem_available (<see cref="Node.SiMemAvailable"/>).</summary>
+    protected long SiMemAvailable(bool lowWmarkWithBoost) => node.SiMemAvailable(lowWmarkWithBoost);
 }

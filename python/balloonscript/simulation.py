@@ -519,6 +519,12 @@ class Simulation:
         """/proc/zoneinfo, exactly the kernel's text."""
         return str(self._call("Zoneinfo"))
 
+    def meminfo(self) -> str:
+        """/proc/meminfo, the design's kernel's text (v3.16's, or 6.1's in ``v6.1``): MemTotal falls as the balloon takes
+        pages without deflate-on-OOM, MemAvailable is each version's estimate; what is not modelled (buffers, kernel
+        stacks, vmalloc, per-cpu, hugetlb, the direct mapping) prints 0 (docs/model.md)."""
+        return str(self._call("Meminfo"))
+
     def free_blocks(self) -> np.ndarray:
         """Free blocks per order 0..10, summed over zones (numpy int64)."""
         return np_copy(self._call("FreeBlocks"), np.int64)

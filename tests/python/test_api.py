@@ -113,6 +113,16 @@ def test_pagetypeinfo_is_kernel_text(fresh):
     assert "Movable" in text and "Unmovable" in text
 
 
+def test_meminfo_is_kernel_text_whose_memtotal_falls_as_the_balloon_takes_pages(bs):
+    sim = bs.Simulation(memory_mib=64, seed=1)   # legacy: v3.16's meminfo, no deflate-on-OOM
+    def kb(label):
+        return int(next(line.split()[1] for line in sim.meminfo().splitlines() if line.startswith(label + ":")))
+    assert sim.meminfo().startswith("MemTotal:") and kb("MemTotal") == 64 * 1024
+    sim.balloon.inflate(mib=8)
+    assert kb("MemTotal") == 56 * 1024 and kb("MemFree") == sim.vmstat()["nr_free_pages"] * 4
+    assert "Zswap:" in bs.Simulation(memory_mib=64, design="v6.1", seed=1).meminfo()   # 6.1's lines
+
+
 def test_fragmenting_moves_free_memory_to_low_orders(fresh, fragmented):
     sim, before, freed = fragmented
     after = sim.free_blocks()
