@@ -36,8 +36,7 @@ internal abstract class Meminfo(Node node, VmStat vmstat, SwapArea swap, Process
     /// <summary>si_meminfo's freeram: NR_FREE_PAGES.</summary>
     protected long FreeRam => Global(ZoneStat.NrFreePages);
 
-    /// <summary>total_swapcache_pages: the pages in the swap cache. (si_swapinfo: total_swap_pages and nr_swap_pages, no
-    /// swap area being turned off.)</summary>
+    /// <summary>total_swapcache_pages: the pages in the swap cache.</summary>
     protected long SwapCached => swap.SwapCachePages();
 
     /// <summary>Cached: NR_FILE_PAGES less the swap cache and the buffers (none here), at least 0.</summary>
@@ -55,7 +54,8 @@ internal abstract class Meminfo(Node node, VmStat vmstat, SwapArea swap, Process
     /// </summary>
     protected long Committed => processes.All.Where(p => !p.Exited).Sum(p => p.TotalVm);
 
-    /// <summary>MemTotal to SwapFree, the same lines in both versions but for <paramref name="available"/>'s formula.</summary>
+    /// <summary>MemTotal to SwapFree, the same lines in both versions but for <paramref name="available"/>'s formula
+    /// (SwapTotal and SwapFree: si_swapinfo's total_swap_pages and nr_swap_pages, no swap area being turned off).</summary>
     protected void Head(StringBuilder sb, long available)
     {
         Pages(sb, "MemTotal:", TotalRam);
