@@ -69,6 +69,7 @@ public sealed class PySimulation
     public string ProcVmstat() => _sim.ProcVmstat();
     public string Zoneinfo() => _sim.Zoneinfo();
     public string Meminfo() => _sim.Meminfo();
+    public string ProcSwaps() => _sim.ProcSwaps();
     public string ExtfragText() => _sim.ExtfragText();
     public string UnusableText() => _sim.UnusableText();
     public long[] FreeBlocks() => _sim.FreeBlocks();

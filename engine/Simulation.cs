@@ -256,6 +256,7 @@ public sealed class Simulation
     public string ProcVmstat() => _parts.Proc.Vmstat();
     public string Zoneinfo() => _parts.Proc.Zoneinfo();
     public string Meminfo() => _parts.Meminfo.Text();
+    public string ProcSwaps() => _parts.Swaps.Text();
     public string ExtfragText() => _parts.Proc.ExtfragIndex();
     public string UnusableText() => _parts.Proc.UnusableIndex();
 

@@ -35,6 +35,7 @@ internal sealed record SimulationParts(
     Printk.KernelLog Log,
     ProcText Proc,
     Proc.Meminfo Meminfo,
+    Proc.ProcSwaps Swaps,
     PageInspector Inspector,
     Proc.KPageFlags KPageFlags,
     Workload.SeedStream Seeds,

@@ -525,6 +525,11 @@ class Simulation:
         stacks, vmalloc, per-cpu, hugetlb, the direct mapping) prints 0 (docs/model.md)."""
         return str(self._call("Meminfo"))
 
+    def proc_swaps(self) -> str:
+        """/proc/swaps, the design's kernel's text: the guest's swap area as /dev/vdb (a virtio-blk disk), its size and
+        the slots in use in kB, and the priority swapon gives an area without one (v3.16: -1, 6.1: -2)."""
+        return str(self._call("ProcSwaps"))
+
     def free_blocks(self) -> np.ndarray:
         """Free blocks per order 0..10, summed over zones (numpy int64)."""
         return np_copy(self._call("FreeBlocks"), np.int64)

@@ -123,6 +123,12 @@ def test_meminfo_is_kernel_text_whose_memtotal_falls_as_the_balloon_takes_pages(
     assert "Zswap:" in bs.Simulation(memory_mib=64, design="v6.1", seed=1).meminfo()   # 6.1's lines
 
 
+def test_proc_swaps_is_kernel_text(bs):
+    assert bs.Simulation(memory_mib=64, seed=1).proc_swaps() == "Filename\t\t\t\tType\t\tSize\tUsed\tPriority\n"
+    line = bs.Simulation(memory_mib=64, seed=1, reclaim=True, swap_mib=16).proc_swaps().splitlines()[1]
+    assert line.split() == ["/dev/vdb", "partition", str(16 * 1024 - 4), "0", "-1"]
+
+
 def test_fragmenting_moves_free_memory_to_low_orders(fresh, fragmented):
     sim, before, freed = fragmented
     after = sim.free_blocks()
