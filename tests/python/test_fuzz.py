@@ -151,6 +151,9 @@ class PublicApi(RuleBasedStateMachine):
         assert -1.0 <= self.sim.extfrag_index(order=order) <= 1.0
         assert 0.0 <= self.sim.unusable_index(order=order) <= 1.0
         assert self.sim.buddyinfo() and self.sim.pagetypeinfo() and self.sim.extfrag_text() and self.sim.unusable_text()
+        meminfo = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in self.sim.meminfo().splitlines())}
+        assert meminfo["MemFree"] == self.sim.vmstat()["nr_free_pages"] * 4 <= meminfo["MemTotal"]
+        assert self.sim.proc_swaps().startswith("Filename\t")
         assert state(self.sim) == before
 
     @rule(scenario=st.sampled_from(bs.scenarios()), design=st.sampled_from(bs.DESIGNS), seed=st.integers(0, 100))
