@@ -14,6 +14,9 @@ internal sealed record FaultGfp(Gfp AnonPage, Gfp SwapIn, Gfp PteTable, Gfp PmdT
     /// <summary>The mask of a page table of <paramref name="level"/> (0 PTE, 1 PMD, 2 PUD).</summary>
     public Gfp Table(int level) => level switch { 0 => PteTable, 1 => PmdTable, _ => PudTable };
 
+    /// <summary>Whether a table of <paramref name="level"/> counts in NR_PAGETABLE (its constructor and destructor keep it).</summary>
+    public bool CountsInNrPagetable(int level) => level < TableLevelsCounted;
+
     /// <summary>
     /// v3.16: <c>do_anonymous_page</c>'s <c>alloc_zeroed_user_highpage_movable</c> (x86 page.h: GFP_HIGHUSER |
     /// __GFP_ZERO | __GFP_MOVABLE, 0x280da); <c>read_swap_cache_async</c>'s <c>alloc_page_vma</c> with the

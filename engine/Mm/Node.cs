@@ -84,7 +84,13 @@ internal sealed class Node : ISnapshotState
         return Math.Max(0, available);
     }
 
-    private long GlobalStat(ZoneStat item) => Zones.Sum(z => z.Stat[(int)item]);
+    /// <summary>global_page_state / global_node_page_state: <paramref name="item"/> summed over the zones.</summary>
+    public long GlobalStat(ZoneStat item)
+    {
+        long sum = 0;
+        foreach (var z in Zones) sum += z.Stat[(int)item];
+        return sum;
+    }
 
     /// <summary>
     /// calculate_totalreserve_pages (v3.16, unchanged in 6.1), which __setup_per_zone_wmarks and

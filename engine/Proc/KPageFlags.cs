@@ -56,11 +56,11 @@ internal sealed class KPageFlags(PageTable pages, SimulationOptions options)
     {
         ReadOnlySpan<uint> flags = pages.Flags.AsSpan();
         ReadOnlySpan<int> mapCount = pages.MapCount.AsSpan(), mapping = pages.Mapping.AsSpan();
+        ReadOnlySpan<byte> kind = pages.Kind.AsSpan();
+        ulong pgtable = _pgtableBit ? 1UL << Pgtable : 0;
         var kpf = new ulong[flags.Length];
-        for (int pfn = 0; pfn < kpf.Length; pfn++) kpf[pfn] = StablePageFlags(flags[pfn], mapCount[pfn], mapping[pfn]);
-        if (_pgtableBit)
-            for (int pfn = 0; pfn < kpf.Length; pfn++)
-                if (pages.Kind[pfn] == (byte)PageKind.PageTable) kpf[pfn] |= 1UL << Pgtable;
+        for (int pfn = 0; pfn < kpf.Length; pfn++)
+            kpf[pfn] = StablePageFlags(flags[pfn], mapCount[pfn], mapping[pfn]) | (kind[pfn] == (byte)PageKind.PageTable ? pgtable : 0);
         if (_freeBlockTails)
             for (int pfn = 0; pfn < kpf.Length; pfn++)
             {

@@ -177,16 +177,13 @@ internal sealed class SwapArea : ISnapshotState
             // checks:
             if (_highestBit == 0) return n;
             if (offset > _highestBit) scanBase = offset = _lowestBit;
-            if (_map[offset] == HasCache && VmSwapFullWhileTaking(nr - n))
-            {
-                // Reuse the slot of a cache-only page if not busy; freed, it is looked at again.
-                if (_tryToReclaimSwap?.Invoke(offset) == true) continue;
-                if (!Scan(ref offset, scanBase, ref latencyRation, ref scannedMany, nr - n)) return n;
-                continue;
-            }
+            // Reuse the slot of a cache-only page if not busy: freed, it is looked at again; else the scan goes on past it,
+            // even with slots in hand (any other slot in use ends a batch that has some).
+            bool cacheOnly = _map[offset] == HasCache && VmSwapFullWhileTaking(nr - n);
+            if (cacheOnly && _tryToReclaimSwap?.Invoke(offset) == true) continue;
             if (_map[offset] != 0)
             {
-                if (n > 0) break;
+                if (n > 0 && !cacheOnly) break;
                 if (!Scan(ref offset, scanBase, ref latencyRation, ref scannedMany, nr - n)) return n;
                 continue;
             }

@@ -31,13 +31,8 @@ internal sealed class VmStat(Node node, Scheduler scheduler) : ISnapshotState
     /// <summary>An event as /proc/vmstat shows it: vmstat_start halves pgpgin and pgpgout, sectors to KiB.</summary>
     public long Shown(VmEvent e) => e is VmEvent.Pgpgin or VmEvent.Pgpgout ? Event(e) / 2 : Event(e);
 
-    /// <summary>global_page_state(item).</summary>
-    public long Global(ZoneStat item)
-    {
-        long sum = 0;
-        foreach (var z in node.Zones) sum += z.Stat[(int)item];
-        return sum;
-    }
+    /// <summary>global_page_state(item) (<see cref="Node.GlobalStat"/>).</summary>
+    public long Global(ZoneStat item) => node.GlobalStat(item);
 
     public object Save() => _events.Clone();
 

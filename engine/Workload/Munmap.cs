@@ -60,7 +60,7 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     [Preemptible]
     private void FreePgtable(int level, int pfn)
     {
-        if (level < faultGfp.TableLevelsCounted) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrPageTablePages, -1);
+        if (faultGfp.CountsInNrPagetable(level)) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrPageTablePages, -1);
         lru.PutPage(pfn);
     }
 

@@ -33,7 +33,7 @@ internal sealed partial class PageTablePages(PageTable pages, Node node, IPageAl
                 return false;
             }
             pages.Kind[pfn] = (byte)PageKind.PageTable;
-            if (level < gfp.TableLevelsCounted) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrPageTablePages, 1); // pgtable_*_page_ctor
+            if (gfp.CountsInNrPagetable(level)) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrPageTablePages, 1); // pgtable_*_page_ctor
             process.PopulateTable(level, index, pfn);
         }
         return true;

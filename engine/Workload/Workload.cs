@@ -227,8 +227,11 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         {
             if (signal.Pending) return i;
             if (faults) vmstat.Count(VmEvent.Pgfault);
-            faulting?.CheckSyncRssStat();
-            if (faulting is not null && !pageTables.Alloc(faulting, (int)i, stop)) return i;
+            if (faulting is not null)
+            {
+                faulting.CheckSyncRssStat();
+                if (!pageTables.Alloc(faulting, (int)i, stop)) return i;
+            }
             int pfn = allocator.AllocPages(0, gfp);
             if (pfn < 0) return i;
             if (stop())

@@ -66,8 +66,7 @@ internal sealed partial class NodeReclaimState(Mm.Node node) : ISnapshotState, M
         if (file) FileCost += nrPages;
         else AnonCost += nrPages;
         long lrusize = 0;
-        foreach (var zone in node.Zones)
-            for (int l = Mm.Zone.LruInactiveAnon; l <= Mm.Zone.LruActiveFile; l++) lrusize += zone.Stat[(int)Vmstat.ZoneStat.NrInactiveAnon + l];
+        for (int l = Mm.Zone.LruInactiveAnon; l <= Mm.Zone.LruActiveFile; l++) lrusize += node.GlobalStat(Vmstat.ZoneStat.NrInactiveAnon + l);
         if (FileCost + AnonCost > lrusize / 4)
         {
             FileCost /= 2;

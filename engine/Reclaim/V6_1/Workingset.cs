@@ -72,7 +72,7 @@ internal sealed partial class Workingset(Node node, PageTable pages, NodeReclaim
     /// <summary>prepare_scan_count's test: anon pages were activated on refault since the last snapshot.</summary>
     public bool NewAnonRefaults => _activateAnon != _refaultsAnon;
 
-    private long LruSize(int l) => node.Zones.Sum(z => z.Stat[(int)ZoneStat.NrInactiveAnon + l]);
+    private long LruSize(int l) => node.GlobalStat(ZoneStat.NrInactiveAnon + l);
 
     public object Save() => (NonresidentAge, _activateAnon, _refaultsAnon);
 
