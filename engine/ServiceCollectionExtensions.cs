@@ -47,6 +47,8 @@ public static class ServiceCollectionExtensions
         if (options.Pagevecs) services.AddSingleton<Pagevecs>();
         services.AddSingleton<Lru>();
         services.AddSingleton<Writeback>();
+        services.AddSingleton<PageCache>();
+        services.AddSingleton<Filemap>();
         services.AddSwap(parts.Reclaim);
         services.AddSingleton<Reclaim.ZoneReclaimable>();
         services.AddSingleton<Workload.ProcessTable>();

@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Mm;
 /// little later in the kernel).
 /// </summary>
 internal sealed partial class Lru(PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy, MappingTable mappings, Sanitizer sanitizer,
-    VmStat vmstat, Scheduler scheduler, ILruLists lruLists, Pagevecs? pagevecs = null, Reclaim.V6_1.Workingset? workingset = null)
+    VmStat vmstat, Scheduler scheduler, ILruLists lruLists, Pagevecs? pagevecs = null, IWorkingset? workingset = null)
 {
     /// <summary>The drains a full batch runs, made once (a method group would allocate a delegate per page).</summary>
     [Snapshots.NotState("wiring")]
@@ -257,7 +257,7 @@ internal sealed partial class Lru(PageTable pages, PageLists lists, Node node, I
             if (pages.PageLru(pfn)) ActivatePage(pfn);
             else if (pagevecs is not null && pagevecs.LocalHolds(pfn)) pages.Set(pfn, PG.Active); // lands on the active list when drained
             pages.Clear(pfn, PG.Referenced);
-            workingset?.Activation(); // 6.1 (v3.16's ages only for the file workingset, which nothing here reads back)
+            workingset?.Activation(pfn); // v3.16 for a page-cache page, 6.1 for any
         }
         else if (!pages.Test(pfn, PG.Referenced)) pages.Set(pfn, PG.Referenced);
     }

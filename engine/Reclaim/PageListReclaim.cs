@@ -17,7 +17,8 @@ namespace BalloonScript.Engine.Reclaim;
 /// (<see cref="V3_16.PageReclaim"/>, <see cref="V6_1.FolioReclaim"/>).
 /// </summary>
 internal abstract partial class PageListReclaim(PageTable pages, PageLists lists, Node node, Lru lru, Rmap rmap, PageLock pageLock, SwapCache swapCache,
-    Writeback writeback, PageContents contents, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock)
+    Writeback writeback, PageContents contents, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock,
+    IWorkingset workingset, PageCache pageCache)
 {
     /// <summary>The page table, for the versions' checks.</summary>
     protected PageTable Pages => pages;
@@ -59,12 +60,6 @@ internal abstract partial class PageListReclaim(PageTable pages, PageLists lists
 
     /// <summary>page_check_references / folio_check_references.</summary>
     protected abstract References CheckReferences(int page);
-
-    /// <summary>
-    /// workingset_eviction in __remove_mapping of a page reclaim frees: the shadow entry left in the page's place in the
-    /// swap cache (0: none).
-    /// </summary>
-    protected abstract long WorkingsetEviction(int page);
 
     /// <summary>Whether a dirty file page is left for the flushers (PG_reclaim, nr_vmscan_immediate_reclaim) rather than written here.</summary>
     protected abstract bool LeaveDirtyFilePage(int page, Zone? zone, ScanControl sc);
@@ -247,7 +242,7 @@ internal abstract partial class PageListReclaim(PageTable pages, PageLists lists
     /// __remove_mapping (v3.16 and 6.1): only if exactly the cache's and the isolation's references are left
     /// (page_freeze_refs(page, 2)) and the page is clean: out of the swap cache (its data stays on the slot, unless
     /// no page table refers to the slot any more) or out of the page cache (its data is on disk), leaving the version's
-    /// workingset shadow entry (<see cref="WorkingsetEviction"/>). The count is 0 after.
+    /// workingset shadow entry (<see cref="IWorkingset.Eviction"/>) in its place. The count is 0 after.
     /// </summary>
     private bool RemoveMapping(int page)
     {
@@ -257,12 +252,12 @@ internal abstract partial class PageListReclaim(PageTable pages, PageLists lists
         {
             bool referenced = swapCache.Area.Swapcount(pages.Private[page]) > 0;
             if (!referenced) contents.Retire(page);
-            swapCache.Delete(page, keepDataOnSlot: referenced, WorkingsetEviction(page));
+            swapCache.Delete(page, keepDataOnSlot: referenced, workingset.Eviction(page));
         }
         else
         {
-            WorkingsetEviction(page); // a file page's shadow: no file page is read back in here, so it is not kept
-            node.ZoneOf(page).Stat.Add((int)ZoneStat.NrFilePages, -1); // __delete_from_page_cache
+            pageCache.StoreShadow(pages.Mapping[page], pages.Index[page], workingset.Eviction(page)); // __delete_from_page_cache
+            node.ZoneOf(page).Stat.Add((int)ZoneStat.NrFilePages, -1);
             pages.Mapping[page] = 0;
             contents.Retire(page);
         }

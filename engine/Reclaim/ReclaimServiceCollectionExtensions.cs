@@ -14,6 +14,8 @@ internal static class ReclaimServiceCollectionExtensions
         switch (version)
         {
             case PartVersion.V3_16:
+                services.AddSingleton<V3_16.Workingset>();
+                services.AddSingleton<Mm.IWorkingset>(sp => sp.GetRequiredService<V3_16.Workingset>());
                 services.AddSingleton<V3_16.PageReclaim>();
                 services.AddSingleton<V3_16.OomKiller>();
                 services.AddSingleton<V3_16.LruShrinker>();
@@ -27,6 +29,7 @@ internal static class ReclaimServiceCollectionExtensions
                 services.AddSingleton<V6_1.OomKiller>();
                 services.AddSingleton<V6_1.NodeReclaimState>();
                 services.AddSingleton<V6_1.Workingset>();
+                services.AddSingleton<Mm.IWorkingset>(sp => sp.GetRequiredService<V6_1.Workingset>());
                 services.AddSingleton<Mm.IReclaimWritebackAccounting>(sp => sp.GetRequiredService<V6_1.NodeReclaimState>());
                 services.AddSingleton<V6_1.ShrinkSlab>();
                 services.AddSingleton<V6_1.LruvecShrinker>();

@@ -51,6 +51,12 @@ internal enum VmEvent
     /// the events so that vmstat() has them): anonymous refaults (<see cref="Reclaim.V6_1.Workingset"/>). Counted by 6.1 only.
     /// </summary>
     WorkingsetRefaultAnon, WorkingsetActivateAnon, WorkingsetRestoreAnon,
+    /// <summary>
+    /// WORKINGSET_RESTORE_FILE (5.9+, a node stat in 6.1): a refaulting page-cache page that had been in the workingset
+    /// (PG_workingset). The file refaults and activations are the zone items WORKINGSET_REFAULT and WORKINGSET_ACTIVATE,
+    /// which both versions count (v3.16's names; 6.1's _file). Counted by 6.1 only.
+    /// </summary>
+    WorkingsetRestoreFile,
     Count,
 }
 
@@ -89,6 +95,7 @@ internal static class VmEvents
         "pgsteal_anon", "pgsteal_file",
         "swap_ra", "swap_ra_hit",
         "workingset_refault_anon", "workingset_activate_anon", "workingset_restore_anon",
+        "workingset_restore_file",
     ];
 
 

@@ -100,6 +100,22 @@ def test_with_swap_anon_pages_go_out_and_come_back_intact(bs):
     assert sim.reports() == [], "the data-integrity check saw every page come back with its content"
 
 
+@pytest.mark.parametrize("design, refault_line", [("fixed", "workingset_refault"), ("v6.1", "workingset_refault_file")])
+def test_page_cache_the_balloon_evicted_is_read_back_as_refaults(bs, design, refault_line):
+    sim = bs.Simulation(memory_mib=64, design=design, seed=1)
+    sim.workload.file(mib=40)
+    sim.balloon.inflate(mib=24)                     # leaves about 38 MiB: reclaim evicts the file's tail
+    evicted = 40 * 256 - sim.vmstat()["nr_file_pages"]
+    pgpgin = sim.vmstat()["pgpgin"]
+    assert evicted > 0
+    assert sim.workload.touch(fraction=1.0, kind="file") == 40 * 256
+    vmstat = sim.vmstat()
+    assert vmstat["workingset_refault"] == evicted, "every evicted page read back found its shadow"
+    assert vmstat["pgpgin"] - pgpgin == 4 * vmstat["workingset_refault"], "each refault one 4 KiB page read"
+    assert f"\n{refault_line} {vmstat['workingset_refault']}\n" in sim.proc_vmstat()
+    assert sim.reports() == []
+
+
 def test_proc_files_in_kernel_format(bs):
     sim = _pressured(bs, design="redesign")
     vmstat = sim.proc_vmstat().splitlines()

@@ -14,16 +14,12 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// inactive list; a mapped or swap-cache page counts twice as scanned. docs/kernel/reclaim-v3.16.md §2.13–2.16.
 /// </summary>
 internal sealed class PageReclaim(PageTable pages, PageLists lists, Node node, Lru lru, Rmap rmap, PageLock pageLock, SwapCache swapCache,
-    Writeback writeback, PageContents contents, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock)
-    : PageListReclaim(pages, lists, node, lru, rmap, pageLock, swapCache, writeback, contents, buddy, vmstat, scheduler, clock)
+    Writeback writeback, PageContents contents, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock,
+    IWorkingset workingset, PageCache pageCache)
+    : PageListReclaim(pages, lists, node, lru, rmap, pageLock, swapCache, writeback, contents, buddy, vmstat, scheduler, clock,
+        workingset, pageCache)
 {
     protected override string FunctionName => "shrink_page_list";
-
-    /// <summary>
-    /// v3.16's workingset_eviction (3.15) is for file pages only, and no file page is read back in here: nothing of it
-    /// shows, so no shadow is kept (anonymous pages get one from 5.9).
-    /// </summary>
-    protected override long WorkingsetEviction(int page) => 0;
 
     protected override Outcome WaitForIoOutcome => Outcome.KeepLocked;
 

@@ -13,16 +13,16 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// gives an anonymous page referenced once through a PTE another trip round the inactive list (PG_referenced) like a
 /// file page; pages left for I/O — under writeback, or a dirty file page not written here — are activated, out of the
 /// way of the clean ones (4.11); kswapd writes a dirty file page only when it meets it a second time (PG_reclaim) in a
-/// node flagged PGDAT_DIRTY; every page counts once as scanned; an evicted page leaves a workingset shadow entry.
+/// node flagged PGDAT_DIRTY; every page counts once as scanned; an evicted swap-cache page leaves a workingset shadow
+/// entry too (5.9).
 /// </summary>
 internal sealed class FolioReclaim(PageTable pages, PageLists lists, Node node, Lru lru, Rmap rmap, PageLock pageLock, SwapCache swapCache,
-    Writeback writeback, PageContents contents, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock, Workingset workingset)
-    : PageListReclaim(pages, lists, node, lru, rmap, pageLock, swapCache, writeback, contents, buddy, vmstat, scheduler, clock)
+    Writeback writeback, PageContents contents, IBuddyAllocator buddy, VmStat vmstat, Scheduler scheduler, SimClock clock,
+    IWorkingset workingset, PageCache pageCache)
+    : PageListReclaim(pages, lists, node, lru, rmap, pageLock, swapCache, writeback, contents, buddy, vmstat, scheduler, clock,
+        workingset, pageCache)
 {
     protected override string FunctionName => "shrink_folio_list";
-
-    /// <summary>6.1 keeps a shadow entry for evicted swap-cache and file pages alike (workingset_eviction).</summary>
-    protected override long WorkingsetEviction(int page) => workingset.Eviction(page);
 
     protected override Outcome WaitForIoOutcome => Outcome.Activate;
 

@@ -17,7 +17,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// mode, file_is_tiny), <c>get_scan_count</c> (the anon/file balance by <c>anon_cost</c>/<c>file_cost</c>),
 /// <c>shrink_lruvec</c>, <c>shrink_active_list</c>, <c>shrink_inactive_list</c> with <c>isolate_lru_folios</c>
 /// (pages of zones above <c>reclaim_idx</c> are skipped, pgskip), <c>shrink_folio_list</c> (<see cref="FolioReclaim"/>)
-/// and <c>lru_note_cost</c>; a type is deactivated when its inactive list is low or, for anon, when refaults were
+/// and <c>lru_note_cost</c>; a type is deactivated when its inactive list is low or when refaults of its type were
 /// activated since the last snapshot (<see cref="Workingset"/>).
 /// </summary>
 internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLists lists, Lru lru, Rmap rmap, SwapArea swap, ZoneReclaimable reclaimable,
@@ -81,8 +81,8 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
     }
 
     /// <summary>
-    /// prepare_scan_count (6.1): the lruvec's costs; may_deactivate a type whose inactive list is low, anon also after
-    /// refault activations since the last snapshot (or every type when forced); cache_trim_mode while the inactive file list has pages at this priority and is not to be
+    /// prepare_scan_count (6.1): the lruvec's costs; may_deactivate a type whose inactive list is low or whose refaults
+    /// were activated since the last snapshot (or every type when forced); cache_trim_mode while the inactive file list has pages at this priority and is not to be
     /// deactivated; file_is_tiny when file pages plus free memory are at most the high watermarks, anon is not to be
     /// deactivated and its inactive list has pages at this priority.
     /// </summary>
@@ -94,11 +94,11 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
         sc.FileCost = state.FileCost;
         LruLock.Unlock();
         // New refault activations mean a new workingset is being established: deactivate to get rid of stale active
-        // pages quickly. (WORKINGSET_ACTIVATE_FILE never moves here: no file page is read back in.)
+        // pages quickly.
         sc.MayDeactivate = sc.ForceDeactivate
             ? ScanControl.DeactivateAnon | ScanControl.DeactivateFile
             : (workingset.NewAnonRefaults || InactiveIsLow(Zone.LruInactiveAnon) ? ScanControl.DeactivateAnon : 0)
-              | (InactiveIsLow(Zone.LruInactiveFile) ? ScanControl.DeactivateFile : 0);
+              | (workingset.NewFileRefaults || InactiveIsLow(Zone.LruInactiveFile) ? ScanControl.DeactivateFile : 0);
         sc.CacheTrimMode = (NodeLruSize(Zone.LruInactiveFile) >> sc.Priority) != 0 && (sc.MayDeactivate & ScanControl.DeactivateFile) == 0;
         long free = node.Zones.Sum(z => z.FreePages);
         long file = NodeLruSize(Zone.LruActiveFile) + NodeLruSize(Zone.LruInactiveFile);

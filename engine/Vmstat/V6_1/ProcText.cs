@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// and caps each count at 100000 (printed "&gt;100000"); /proc/vmstat is 6.1's vmstat_text; zoneinfo prints every zone,
 /// the boost and cma lines, the per-node stats on the first populated zone, and the NUMA counters.
 /// <para>
-/// Counters the simulation does not keep print 0 (workingset_*_file and workingset_nodes, thp_file_*, ...); the reclaim counters are 6.1 reclaim's
+/// Counters the simulation does not keep print 0 (workingset_nodes, workingset_nodereclaim, thp_file_*, ...); the reclaim counters are 6.1 reclaim's
 /// (<see cref="VmEvent.Pgrefill"/> and the rest of the node-reclaim events). The dirty thresholds are v3.16's
 /// global_dirty_limits. A single node: numa_hit = numa_local = allocations served.
 /// </para>
@@ -126,7 +126,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         ("nr_isolated_file", G(ZoneStat.NrIsolatedFile)), ("workingset_nodes", 0),
         ("workingset_refault_anon", E(VmEvent.WorkingsetRefaultAnon)), ("workingset_refault_file", G(ZoneStat.WorkingsetRefault)),
         ("workingset_activate_anon", E(VmEvent.WorkingsetActivateAnon)), ("workingset_activate_file", G(ZoneStat.WorkingsetActivate)),
-        ("workingset_restore_anon", E(VmEvent.WorkingsetRestoreAnon)), ("workingset_restore_file", 0),
+        ("workingset_restore_anon", E(VmEvent.WorkingsetRestoreAnon)), ("workingset_restore_file", E(VmEvent.WorkingsetRestoreFile)),
         ("workingset_nodereclaim", G(ZoneStat.WorkingsetNodereclaim)), ("nr_anon_pages", G(ZoneStat.NrAnonPages)),
         ("nr_mapped", G(ZoneStat.NrMapped)), ("nr_file_pages", G(ZoneStat.NrFilePages)), ("nr_dirty", G(ZoneStat.NrDirty)),
         ("nr_writeback", G(ZoneStat.NrWriteback)), ("nr_writeback_temp", G(ZoneStat.NrWritebackTemp)), ("nr_shmem", G(ZoneStat.NrShmem)),

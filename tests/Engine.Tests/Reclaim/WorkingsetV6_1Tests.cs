@@ -37,6 +37,7 @@ public class WorkingsetV6_1Tests
         {
             var allocator = rig.Get<IPageAllocator>();
             int[] p = [.. Enumerable.Range(0, 3).Select(_ => allocator.AllocPages(0, Gfp.HighUserMovable))];
+            foreach (int page in p) pages.Set(page, PG.SwapBacked); // swap-cache pages: anonymous refaults
             pages.Set(p[0], PG.Workingset);
             long shadow = ws.Eviction(p[0]);
             ageAfterEviction = ws.NonresidentAge;
@@ -44,12 +45,12 @@ public class WorkingsetV6_1Tests
             (near, ageAfterActivation, anonCostAfter) = (pages.Flags[p[1]] & Both, ws.NonresidentAge, state.AnonCost);
 
             shadow = ws.Eviction(p[1]);
-            for (int i = 0; i < 256; i++) ws.Activation(); // distance 257 against 256 file pages
+            for (int i = 0; i < 256; i++) ws.Activation(p[2]); // distance 257 against 256 file pages
             ws.Refault(p[2], shadow);
             far = pages.Flags[p[2]] & Both;
             foreach (int page in p)
             {
-                pages.Clear(page, PG.Active | PG.Workingset);
+                pages.Clear(page, PG.Active | PG.Workingset | PG.SwapBacked);
                 rig.Get<IBuddyAllocator>().PutPage(page);
             }
         })], null);

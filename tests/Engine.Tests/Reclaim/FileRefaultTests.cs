@@ -1,0 +1,133 @@
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.Sanitizers;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Reclaim;
+
+/// <summary>
+/// Page-cache pages read back after reclaim evicted them (mm/filemap.c's read of a missing page, FMODE_RANDOM) and the
+/// workingset refault detection of each version: v3.16 mm/workingset.c (per-zone inactive_age, the age after the
+/// eviction, measured against the zone's active file list) and 6.1's (the lruvec's nonresident_age, the age before,
+/// measured against the workingset's lists, PG_workingset restored).
+/// </summary>
+public class FileRefaultTests
+{
+    /// <summary>
+    /// Reclaim evicts the inactive file tail, each page leaving its shadow. The page evicted last is read back at once: v3.16
+    /// took the age after the eviction, so its distance is 0, within even an empty active list (WORKINGSET_ACTIVATE, the
+    /// page activated, the zone aged again); 6.1 took the age before, so its distance is 1, beyond a workingset of 0 pages
+    /// (no active file page, no swap), and it stays inactive. The page evicted first is far off in both.
+    /// </summary>
+    [TestCase("fixed", 1, true)]
+    [TestCase("v6.1", 0, false)]
+    public void ReadBackAtOnce_v3_16_Activates_v6_1_DoesNot(string design, long activations, bool lastActive)
+    {
+        var rig = new PressureRig(memoryMib: 64, design: design);
+        rig.Sim.WorkloadFile(1);
+        var cache = rig.Get<PageCache>();
+        Assert.That(Reclaim(rig), Is.Positive, "precondition: reclaim evicted file pages");
+        var evicted = cache.Entries();
+        Assert.That((long)evicted.Count, Is.EqualTo(cache.NrShadows).And.GreaterThan(1));
+        Assert.That(rig.Stat(ZoneStat.NrActiveFile), Is.Zero, "precondition: no active file page");
+        long pgpgin = rig.Event(VmEvent.Pgpgin), filePages = rig.Stat(ZoneStat.NrFilePages);
+        var (last, first) = (evicted.MaxBy(e => Shadow(rig, e)), evicted.MinBy(e => Shadow(rig, e)));
+        Assert.That(Read(rig, last) && Read(rig, first), "both read back");
+
+        int lastPage = PageAt(rig, last), firstPage = PageAt(rig, first);
+        Assert.That(rig.Pages.Test(lastPage, PG.Active), Is.EqualTo(lastActive));
+        Assert.That(rig.Pages.Test(firstPage, PG.Active), Is.False);
+        Assert.That(rig.Pages.Test(lastPage, PG.Referenced) && rig.Pages.PageLru(lastPage), "read (mark_page_accessed) onto the LRU");
+        Assert.That((rig.Stat(ZoneStat.WorkingsetRefault), rig.Stat(ZoneStat.WorkingsetActivate)), Is.EqualTo((2L, activations)));
+        Assert.That(rig.Event(VmEvent.Pgpgin) - pgpgin, Is.EqualTo(2 * 8), "one bio of 8 sectors each");
+        Assert.That(rig.Stat(ZoneStat.NrFilePages), Is.EqualTo(filePages + 2));
+        Assert.That(cache.NrShadows, Is.EqualTo(evicted.Count - 2), "the reads took their shadows");
+        rig.Get<PageStateCheck>().Run();
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// A 40 MiB file read while a 24 MiB balloon leaves the 64 MiB guest about 38 MiB: each full read of the file in a
+    /// new random order refaults what the last one evicted. The first read's refaults are beyond the active list (the
+    /// file was read once); from the second on the file's pages are active and refaults within it are activated, and
+    /// 6.1 restores those that had been in the workingset (deactivated by shrink_active_list, PG_workingset). Every
+    /// page read back found its shadow: refaults = pages read.
+    /// </summary>
+    [TestCase("fixed")]
+    [TestCase("legacy")]
+    [TestCase("v6.1")]
+    public void RereadsUnderABalloon_RefaultWhatTheLastEvicted_ActivateFromTheSecond(string design)
+    {
+        var rig = new PressureRig(memoryMib: 64, design: design);
+        rig.Sim.WorkloadFile(40);
+        rig.Sim.BalloonInflate(24);
+        var cache = rig.Get<PageCache>();
+        long[] refaults = new long[3], activations = new long[3];
+        for (int round = 0; round < 3; round++)
+        {
+            long shadows = cache.NrShadows, pgpgin = rig.Event(VmEvent.Pgpgin);
+            Assert.That(shadows, Is.Positive, "precondition: the last round left evicted pages");
+            Assert.That(rig.Sim.WorkloadTouch(1.0, "file", "random", round), Is.EqualTo(40 * 256), "every page of the file read");
+            refaults[round] = rig.Stat(ZoneStat.WorkingsetRefault);
+            activations[round] = rig.Stat(ZoneStat.WorkingsetActivate);
+            Assert.That(refaults[round] - (round == 0 ? 0 : refaults[round - 1]), Is.EqualTo(shadows), "each evicted page read back once");
+            Assert.That((rig.Event(VmEvent.Pgpgin) - pgpgin) / 8, Is.EqualTo(shadows), "and only those read from the disk");
+        }
+        Assert.That(activations[0], Is.Zero, "the first reread: refaults beyond the active list");
+        Assert.That(activations[2] - activations[1], Is.Positive, "later rereads activate refaults");
+        Assert.That(rig.Event(VmEvent.WorkingsetRestoreFile) > 0, Is.EqualTo(design == "v6.1"), "6.1 restores workingset pages");
+        string text = rig.Sim.ProcVmstat();
+        Assert.That(text, Does.Contain(design == "v6.1" ? $"\nworkingset_refault_file {refaults[2]}\n" : $"\nworkingset_refault {refaults[2]}\n"));
+        Assert.That(rig.Sim.Reports, Is.Empty);
+    }
+
+    /// <summary>
+    /// 6.1's prepare_scan_count deactivates file pages after refault activations of file pages since the last
+    /// snapshot_refaults, as it does anon pages after anon ones, even with the inactive file list not low; the snapshot
+    /// at the end of reclaim clears it. Without the refault, the same reclaim leaves the active file list alone.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void FileRefaultActivations_v6_1_DeactivateFilePagesAtTheNextReclaim(bool refault)
+    {
+        var rig = new PressureRig(memoryMib: 64, design: "v6.1");
+        rig.Sim.WorkloadFile(1);
+        // A second access activates the file's pages: the active list a file refault is measured against.
+        rig.Access(Enumerable.Range(0, rig.Pages.NrPages).Where(p => rig.Pages.Kind[p] == (byte)PageKind.File), 1);
+        rig.Sim.WorkloadFile(2); // read once: inactive, twice the active list, so never "low"
+        var ws = rig.Get<Engine.Reclaim.V6_1.Workingset>();
+        Assert.That(Reclaim(rig), Is.Positive, "precondition: reclaim evicted file pages (and took its snapshot)");
+        Assert.That(ws.NewFileRefaults || ws.NewAnonRefaults, Is.False);
+        if (refault)
+        {
+            var last = rig.Get<PageCache>().Entries().MaxBy(e => Shadow(rig, e));
+            Assert.That(Read(rig, last));
+            Assert.That(rig.Pages.Test(PageAt(rig, last), PG.Active), "precondition: the refault was activated");
+            Assert.That((ws.NewFileRefaults, ws.NewAnonRefaults), Is.EqualTo((true, false)));
+        }
+        long deactivated = rig.Event(VmEvent.Pgdeactivate);
+        Assert.That(rig.Stat(ZoneStat.NrInactiveFile), Is.GreaterThan(rig.Stat(ZoneStat.NrActiveFile)), "precondition: inactive file not low");
+        Assert.That(Reclaim(rig), Is.Positive);
+        Assert.That(rig.Event(VmEvent.Pgdeactivate) > deactivated, Is.EqualTo(refault));
+        Assert.That(ws.NewFileRefaults, Is.False, "snapshot_refaults");
+    }
+
+    /// <summary>try_to_free_pages of the design's reclaim, for one page.</summary>
+    private static long Reclaim(PressureRig rig) => rig.Get<Engine.Reclaim.IReclaim>().TryToFreePages(0, Engine.PageAlloc.Gfp.Kernel);
+
+    /// <summary>A read(2) of the evicted page at <paramref name="entry"/>.</summary>
+    private static bool Read(PressureRig rig, (int Mapping, int Index) entry) =>
+        rig.Get<Filemap>().ReadMissingPage(entry.Mapping, entry.Index);
+
+    private static long Shadow(PressureRig rig, (int Mapping, int Index) entry)
+    {
+        var cache = rig.Get<PageCache>();
+        long shadow = cache.TakeShadow(entry.Mapping, entry.Index);
+        cache.StoreShadow(entry.Mapping, entry.Index, shadow);
+        return shadow;
+    }
+
+    private static int PageAt(PressureRig rig, (int Mapping, int Index) entry) =>
+        Enumerable.Range(0, rig.Pages.NrPages).Single(pfn => rig.Pages.Kind[pfn] == (byte)PageKind.File
+            && rig.Pages.Mapping[pfn] == entry.Mapping && rig.Pages.Index[pfn] == entry.Index);
+}
