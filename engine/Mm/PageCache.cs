@@ -43,6 +43,40 @@ internal sealed class PageCache : ISnapshotState
         return shadow;
     }
 
+    /// <summary>XA_CHUNK_SHIFT (6.1 lib/xarray.c): a node of a page-cache tree holds 64 slots.</summary>
+    public const int XaChunkShift = 6;
+
+    /// <summary>
+    /// The page-cache trees' leaf nodes that hold shadow entries and nothing else: what 6.1's workingset_update_node
+    /// counts in WORKINGSET_NODES (a node whose count equals its nr_values) for the page cache. A node covers 64
+    /// consecutive indexes; a tree whose one entry is at index 0 keeps it in its root, with no node (xas_shrink).
+    /// Resident pages are found in <paramref name="pages"/> (a page-cache page of the file at an index in the node).
+    /// </summary>
+    public long ShadowNodes(PageTable pages)
+    {
+        if (NrShadows == 0) return 0;
+        var nodeHasPage = _shadows.ToDictionary(kv => kv.Key, kv => new bool[(kv.Value.Length >> XaChunkShift) + 1]);
+        var fileHasPage = new HashSet<int>();
+        for (int pfn = 0; pfn < pages.NrPages; pfn++)
+        {
+            if (pages.Kind[pfn] != (byte)PageKind.File || !nodeHasPage.TryGetValue(pages.Mapping[pfn], out var hasPage)) continue;
+            fileHasPage.Add(pages.Mapping[pfn]);
+            int node = pages.Index[pfn] >> XaChunkShift;
+            if (node < hasPage.Length) hasPage[node] = true;
+        }
+        long nodes = 0;
+        foreach (var (mapping, tree) in _shadows)
+        {
+            int lastShadow = Array.FindLastIndex(tree, shadow => shadow != 0);
+            if (lastShadow < 0 || (lastShadow == 0 && !fileHasPage.Contains(mapping))) continue; // none, or the root's one entry
+            for (int first = 0; first <= lastShadow; first += 1 << XaChunkShift)
+                if (!nodeHasPage[mapping][first >> XaChunkShift]
+                    && Array.FindIndex(tree, first, Math.Min(1 << XaChunkShift, tree.Length - first), shadow => shadow != 0) >= 0)
+                    nodes++;
+        }
+        return nodes;
+    }
+
     /// <summary>Where every shadow entry is: files in the order they were created, indexes ascending.</summary>
     public List<(int Mapping, int Index)> Entries()
     {

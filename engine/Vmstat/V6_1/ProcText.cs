@@ -12,14 +12,15 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// and caps each count at 100000 (printed "&gt;100000"); /proc/vmstat is 6.1's vmstat_text; zoneinfo prints every zone,
 /// the boost and cma lines, the per-node stats on the first populated zone, and the NUMA counters.
 /// <para>
-/// Counters the simulation does not keep print 0 (workingset_nodes, workingset_nodereclaim, thp_file_*, ...); the reclaim counters are 6.1 reclaim's
+/// Counters the simulation does not keep print 0 (workingset_nodereclaim, thp_file_*, ...); workingset_nodes counts the
+/// shadow-only nodes of the page cache's and the swap cache's trees; the reclaim counters are 6.1 reclaim's
 /// (<see cref="VmEvent.Pgrefill"/> and the rest of the node-reclaim events). The dirty thresholds are v3.16's
 /// global_dirty_limits. A single node: numa_hit = numa_local = allocations served.
 /// </para>
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
-    Writeback writeback, BuddyAllocator buddy, Reclaim.IReclaim reclaim, Swap.SwapArea swap, IPerCpuPages? pcp = null,
-    Reclaim.V6_1.NodeReclaimState? reclaimState = null)
+    Writeback writeback, BuddyAllocator buddy, Reclaim.IReclaim reclaim, Swap.SwapArea swap, PageTable pages, PageCache pageCache,
+    IPerCpuPages? pcp = null, Reclaim.V6_1.NodeReclaimState? reclaimState = null)
     : Vmstat.ProcText(node, lists, vmstat, options, reclaimable, writeback, pcp)
 {
     /// <summary>global_dirty_limits as 4.2 on compute it (<see cref="Mm.Writeback.DomainDirtyLimits"/>).</summary>
@@ -123,7 +124,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         ("nr_inactive_file", G(ZoneStat.NrInactiveFile)), ("nr_active_file", G(ZoneStat.NrActiveFile)),
         ("nr_unevictable", G(ZoneStat.NrUnevictable)), ("nr_slab_reclaimable", G(ZoneStat.NrSlabReclaimable)),
         ("nr_slab_unreclaimable", G(ZoneStat.NrSlabUnreclaimable)), ("nr_isolated_anon", G(ZoneStat.NrIsolatedAnon)),
-        ("nr_isolated_file", G(ZoneStat.NrIsolatedFile)), ("workingset_nodes", 0),
+        ("nr_isolated_file", G(ZoneStat.NrIsolatedFile)), ("workingset_nodes", pageCache.ShadowNodes(pages) + swap.ShadowNodes()),
         ("workingset_refault_anon", E(VmEvent.WorkingsetRefaultAnon)), ("workingset_refault_file", G(ZoneStat.WorkingsetRefault)),
         ("workingset_activate_anon", E(VmEvent.WorkingsetActivateAnon)), ("workingset_activate_file", G(ZoneStat.WorkingsetActivate)),
         ("workingset_restore_anon", E(VmEvent.WorkingsetRestoreAnon)), ("workingset_restore_file", E(VmEvent.WorkingsetRestoreFile)),

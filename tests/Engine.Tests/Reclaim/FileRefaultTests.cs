@@ -112,6 +112,43 @@ public class FileRefaultTests
         Assert.That(ws.NewFileRefaults, Is.False, "snapshot_refaults");
     }
 
+    /// <summary>
+    /// 6.1's /proc/vmstat workingset_nodes: the tree nodes (64 slots each) holding shadow entries and nothing else. A
+    /// 1 MiB file (indexes 0-255, four nodes) evicted from the tail up has one such node per 64 indexes all evicted; a
+    /// page read back into one makes it a node with a page again. A one-page file's entry lives in its tree's root: no
+    /// node. The swap cache's trees count alike, by slot.
+    /// </summary>
+    [Test]
+    public void WorkingsetNodes_v6_1_CountTheNodesHoldingOnlyShadows()
+    {
+        var rig = new PressureRig(memoryMib: 64, swapMib: 1, design: "v6.1");
+        rig.Sim.WorkloadFile(1.0 / 256); // one page: its shadow will sit in the root
+        rig.Sim.WorkloadFile(1);
+        var cache = rig.Get<PageCache>();
+        while (cache.NrShadows < 200) Assert.That(Reclaim(rig), Is.Positive, "precondition: reclaim evicts file pages");
+        var evicted = cache.Entries();
+        int onePageFile = evicted.Min(e => e.Mapping);
+        Assert.That(evicted.Count(e => e.Mapping == onePageFile), Is.EqualTo(1), "precondition: the one-page file was evicted");
+        var file = evicted.Where(e => e.Mapping != onePageFile).Select(e => e.Index).ToHashSet();
+        int whollyEvicted = Enumerable.Range(0, 4).Count(node => Enumerable.Range(node * 64, 64).All(file.Contains));
+        Assert.That(whollyEvicted, Is.Positive, "precondition: a node's every page evicted");
+        Assert.That(Nodes(rig), Is.EqualTo(whollyEvicted));
+
+        int mapping = evicted.Max(e => e.Mapping), first = file.Min();
+        Assert.That(Read(rig, (mapping, first)));
+        Assert.That(Nodes(rig), Is.EqualTo(whollyEvicted - 1), "a page read back into a wholly evicted node");
+
+        var swap = rig.Get<Swap.SwapArea>();
+        swap.Shadow[70] = 1; // slot 70: the node of slots 64-127 holds a shadow only
+        Assert.That(Nodes(rig), Is.EqualTo(whollyEvicted));
+        swap.CachePage[100] = first; // and now a page
+        Assert.That(Nodes(rig), Is.EqualTo(whollyEvicted - 1));
+        (swap.Shadow[70], swap.CachePage[100]) = (0, -1);
+    }
+
+    private static long Nodes(PressureRig rig) =>
+        long.Parse(rig.Sim.ProcVmstat().Split('\n').Single(l => l.StartsWith("workingset_nodes ")).Split(' ')[1]);
+
     /// <summary>try_to_free_pages of the design's reclaim, for one page.</summary>
     private static long Reclaim(PressureRig rig) => rig.Get<Engine.Reclaim.IReclaim>().TryToFreePages(0, Engine.PageAlloc.Gfp.Kernel);
 
