@@ -66,7 +66,7 @@ internal sealed partial class DirectReclaim(Node node, LruShrinker shrinker, Shr
             }
             shrinker.ShrinkZone(zone, sc);
         }
-        sc.NrReclaimed += shrinkSlab.Shrink(sc.NrScanned, lruPages);
+        sc.NrReclaimed += shrinkSlab.Shrink(sc.GfpMask, sc.NrScanned, lruPages);
         return aborted;
     }
 

@@ -165,7 +165,7 @@ internal sealed partial class Kswapd : KswapdThread
         long balanceGap = Math.Min(zone.Watermark[Zone.WmarkLow], (zone.ManagedPages + 99) / 100);
         if (ZoneBalanced(zone, testorder, balanceGap, classzoneIdx)) return true;
         _shrinker.ShrinkZone(zone, sc);
-        sc.NrReclaimed += _shrinkSlab.Shrink(sc.NrScanned, lruPages);
+        sc.NrReclaimed += _shrinkSlab.Shrink(sc.GfpMask, sc.NrScanned, lruPages);
         nrAttempted += sc.NrToReclaim;
         zone.Flags &= ~ZoneFlags.Writeback;
         if (_shrinker.ZoneReclaimable(zone) && ZoneBalanced(zone, testorder, 0, classzoneIdx))

@@ -10,7 +10,8 @@ namespace BalloonScript.Engine.Reclaim.V3_16;
 /// shrink_slab / shrink_slab_node (v3.16 mm/vmscan.c) with the one registered shrinker, the workload's reclaimable
 /// slab cache (<see cref="ReclaimableSlab"/>, DEFAULT_SEEKS 2, batch 128): it is asked to scan in proportion to the
 /// LRU pages reclaim scanned, work it could not do is deferred to the next call, and the pages it frees count as
-/// reclaimed_slab. docs/kernel/reclaim-v3.16.md §2.18.
+/// reclaimed_slab. As the superblock shrinker of the caches it stands for (<c>super_cache_scan</c>) it stops at once
+/// (SHRINK_STOP) in a reclaim without __GFP_FS, which defers all the work. docs/kernel/reclaim-v3.16.md §2.18.
 /// </summary>
 internal sealed partial class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler scheduler, SimClock clock) : ISnapshotState
 {
@@ -22,9 +23,9 @@ internal sealed partial class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, S
 
     public void Restore(object saved) => _nrDeferred = (long)saved;
 
-    /// <summary>shrink_slab(nr_pages_scanned, lru_pages): returns the slab pages freed.</summary>
+    /// <summary>shrink_slab(shrink with <paramref name="gfpMask"/>, nr_pages_scanned, lru_pages): returns the slab pages freed.</summary>
     [Preemptible]
-    public long Shrink(long nrPagesScanned, long lruPages)
+    public long Shrink(PageAlloc.Gfp gfpMask, long nrPagesScanned, long lruPages)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_slab");
         if (nrPagesScanned == 0) nrPagesScanned = ScanControl.SwapClusterMax;
@@ -42,7 +43,7 @@ internal sealed partial class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, S
         while (totalScan >= Batch || totalScan >= freeable)
         {
             long n = Math.Min(Batch, totalScan);
-            if (n == 0) break;
+            if (n == 0 || (gfpMask & PageAlloc.Gfp.Fs) == 0) break; // super_cache_scan: SHRINK_STOP
             freed += cache.Scan(n);
             vmstat.Count(VmEvent.SlabsScanned, n);
             totalScan -= n;

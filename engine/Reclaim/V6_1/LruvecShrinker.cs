@@ -59,7 +59,7 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
             nrReclaimed = sc.NrReclaimed;
             PrepareScanCount(sc);
             ShrinkLruvec(sc);
-            sc.NrReclaimed += shrinkSlab.Shrink(sc.Priority);
+            sc.NrReclaimed += shrinkSlab.Shrink(sc.GfpMask, sc.Priority);
             if (sc.NrReclaimed - nrReclaimed > 0) reclaimable = true;
             if (sc.Kswapd)
             {

@@ -10,7 +10,9 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// shrink_slab → do_shrink_slab (6.1 mm/vmscan.c) with the one registered shrinker, the workload's reclaimable slab cache
 /// (<see cref="ReclaimableSlab"/>, DEFAULT_SEEKS 2, SHRINK_BATCH 128). 6.1 sizes the scan by the reclaim priority
 /// (<c>freeable &gt;&gt; priority</c>, × 4 / seeks) where v3.16 scaled by the LRU pages scanned; the deferred work is what
-/// was asked and not done, capped at twice the cache.
+/// was asked and not done, capped at twice the cache. As the superblock shrinker of the caches it stands for
+/// (<c>super_cache_scan</c>) it stops at once (SHRINK_STOP) in a reclaim without __GFP_FS (a readahead allocation's,
+/// under <c>memalloc_nofs_save</c>), which defers all the work.
 /// </summary>
 internal sealed partial class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, Scheduler scheduler, SimClock clock) : ISnapshotState
 {
@@ -22,9 +24,9 @@ internal sealed partial class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, S
 
     public void Restore(object saved) => _nrDeferred = (long)saved;
 
-    /// <summary>shrink_slab(gfp, nid, memcg, priority): the slab pages freed.</summary>
+    /// <summary>shrink_slab(<paramref name="gfpMask"/>, nid, memcg, <paramref name="priority"/>): the slab pages freed.</summary>
     [Preemptible]
-    public long Shrink(int priority)
+    public long Shrink(PageAlloc.Gfp gfpMask, int priority)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_slab");
         long freeable = cache.Count;
@@ -37,6 +39,7 @@ internal sealed partial class ShrinkSlab(ReclaimableSlab cache, VmStat vmstat, S
         while (totalScan >= Batch || totalScan >= freeable)
         {
             long n = Math.Min(Batch, totalScan);
+            if ((gfpMask & PageAlloc.Gfp.Fs) == 0) break; // super_cache_scan: SHRINK_STOP
             freed += cache.Scan(n);
             vmstat.Count(VmEvent.SlabsScanned, n);
             totalScan -= n;

@@ -39,10 +39,36 @@ public class ShrinkSlabTests
         var shrinker = rig.Get<Engine.Reclaim.V3_16.ShrinkSlab>();
         Assert.That(rig.Get<Workload.ReclaimableSlab>().Count, Is.EqualTo(200), "precondition");
 
-        long freed = shrinker.Shrink(nrPagesScanned: 1000, lruPages: 0);
+        long freed = shrinker.Shrink(Engine.PageAlloc.Gfp.Kernel, nrPagesScanned: 1000, lruPages: 0);
 
         Assert.That(freed, Is.EqualTo(200));
         Assert.That(rig.Event(VmEvent.SlabsScanned), Is.EqualTo(3 * 128));
         Assert.That(shrinker.Save(), Is.EqualTo(16L), "nr_deferred");
+    }
+
+    /// <summary>
+    /// The shrinker stands for the dentry and inode caches, whose superblock shrinker (super_cache_scan) stops at once
+    /// in a reclaim without __GFP_FS: a NOFS reclaim (6.1's readahead allocations, under memalloc_nofs_save) scans and
+    /// frees no slab page, and the work it was asked for is deferred to the next reclaim that may enter the filesystem
+    /// (v3.16 defers what is left of total_scan, 6.1 nr + delta less what was scanned, both capped at twice the cache).
+    /// </summary>
+    [TestCase("fixed")]
+    [TestCase("v6.1")]
+    public void ReclaimWithoutGfpFs_ScansNoSlab_DefersTheWork(string design)
+    {
+        var rig = new PressureRig(memoryMib: 64, design: design);
+        rig.Sim.WorkloadSlab(40, reclaimable: true); // nothing on the LRU: reclaim goes down the priorities to the slab
+        var cache = rig.Get<Workload.ReclaimableSlab>();
+        long slab = cache.Count;
+        var reclaim = rig.Get<Engine.Reclaim.IReclaim>();
+
+        reclaim.TryToFreePages(0, Engine.PageAlloc.Gfp.Kernel & ~Engine.PageAlloc.Gfp.Fs);
+        Assert.That((cache.Count, rig.Event(VmEvent.SlabsScanned)), Is.EqualTo((slab, 0L)), "GFP_NOFS: nothing scanned");
+        object deferred = design == "v6.1" ? rig.Get<Engine.Reclaim.V6_1.ShrinkSlab>().Save() : rig.Get<Engine.Reclaim.V3_16.ShrinkSlab>().Save();
+        Assert.That((long)deferred, Is.Positive, "the work is deferred");
+
+        Assert.That(reclaim.TryToFreePages(0, Engine.PageAlloc.Gfp.Kernel), Is.Positive);
+        Assert.That(cache.Count, Is.LessThan(slab), "GFP_KERNEL: the shrinker frees slab pages");
+        Assert.That(rig.Event(VmEvent.SlabsScanned), Is.Positive);
     }
 }
