@@ -7,16 +7,27 @@ namespace BalloonScript.Engine.Tests.Snapshots;
 /// <summary>A snapshot as bytes (what a dask worker receives) restores the same guest as the snapshot itself.</summary>
 public class SnapshotCodecTests
 {
-    [TestCase("legacy", false)]
-    [TestCase("fixed", true)]
-    public void EncodeDecode_RestoresTheSameStateFieldByField(string design, bool pcp)
+    /// <summary>
+    /// A guest as bytes and back; the pressured ones have reclaim's shadow entries in the page cache's trees (and in the
+    /// swap cache's, in v6.1) to carry.
+    /// </summary>
+    [TestCase("legacy", false, false)]
+    [TestCase("fixed", true, false)]
+    [TestCase("fixed", true, true)]
+    [TestCase("v6.1", true, true)]
+    public void EncodeDecode_RestoresTheSameStateFieldByField(string design, bool pcp, bool pressure)
     {
-        var options = new SimulationOptions { MemoryMib = 32, Design = KernelDesign.Parse(design), Cpus = 2, Seed = 9, PerCpuLists = pcp };
+        var options = new SimulationOptions
+        {
+            MemoryMib = 32, Design = KernelDesign.Parse(design), Cpus = 2, Seed = 9, PerCpuLists = pcp, Reclaim = pressure, SwapMib = pressure ? 8 : 0,
+        };
         var parent = new SimRig(options);
         parent.Sim.WorkloadAnon(8);
         parent.Sim.WorkloadFree(0.5, "random", 2);
-        parent.Sim.BalloonInflate(4);
+        if (pressure) parent.Sim.WorkloadFile(16);
+        parent.Sim.BalloonInflate(pressure ? 14 : 4);
         parent.Sim.Compact();
+        if (pressure) Assert.That(parent.Get<Engine.Mm.PageCache>().NrShadows, Is.Positive, "precondition: evicted page cache");
 
         var bytes = SnapshotCodec.Encode(parent.Sim.Snapshot());
         var child = new SimRig(options);
