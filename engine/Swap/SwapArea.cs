@@ -286,28 +286,6 @@ internal sealed class SwapArea : ISnapshotState
         Release(slot);
     }
 
-    /// <summary>
-    /// The swap cache's tree nodes that hold shadow entries and nothing else (6.1's WORKINGSET_NODES for the swap address
-    /// spaces, whose trees are indexed by slot): 64-slot groups (<see cref="Mm.PageCache.XaChunkShift"/>) with a shadow
-    /// and no swap-cache page. Slot 0, the header, is never an entry, so no tree keeps its one entry in its root.
-    /// </summary>
-    public long ShadowNodes()
-    {
-        long nodes = 0;
-        const int chunk = 1 << Mm.PageCache.XaChunkShift;
-        for (int first = 0; first < Shadow.Length; first += chunk)
-        {
-            bool shadow = false, page = false;
-            for (int s = first; s < Math.Min(first + chunk, Shadow.Length); s++)
-            {
-                shadow |= Shadow[s] != 0;
-                page |= CachePage[s] >= 0;
-            }
-            if (shadow && !page) nodes++;
-        }
-        return nodes;
-    }
-
     /// <summary>swapcache_free: the swap-cache page is gone, <paramref name="shadow"/> (or nothing) left in its place.</summary>
     public void SwapcacheFree(int slot, long shadow = 0)
     {

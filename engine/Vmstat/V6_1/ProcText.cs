@@ -13,7 +13,8 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// the boost and cma lines, the per-node stats on the first populated zone, and the NUMA counters.
 /// <para>
 /// Counters the simulation does not keep print 0 (workingset_nodereclaim, thp_file_*, ...); workingset_nodes counts the
-/// shadow-only nodes of the page cache's and the swap cache's trees; the reclaim counters are 6.1 reclaim's
+/// shadow-only nodes of the page cache's trees (6.1 does not track the swap cache's: its add and delete set no
+/// workingset_update_node until 6.3); the reclaim counters are 6.1 reclaim's
 /// (<see cref="VmEvent.Pgrefill"/> and the rest of the node-reclaim events). The dirty thresholds are v3.16's
 /// global_dirty_limits. A single node: numa_hit = numa_local = allocations served.
 /// </para>
@@ -124,7 +125,7 @@ internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, Simula
         ("nr_inactive_file", G(ZoneStat.NrInactiveFile)), ("nr_active_file", G(ZoneStat.NrActiveFile)),
         ("nr_unevictable", G(ZoneStat.NrUnevictable)), ("nr_slab_reclaimable", G(ZoneStat.NrSlabReclaimable)),
         ("nr_slab_unreclaimable", G(ZoneStat.NrSlabUnreclaimable)), ("nr_isolated_anon", G(ZoneStat.NrIsolatedAnon)),
-        ("nr_isolated_file", G(ZoneStat.NrIsolatedFile)), ("workingset_nodes", pageCache.ShadowNodes(pages) + swap.ShadowNodes()),
+        ("nr_isolated_file", G(ZoneStat.NrIsolatedFile)), ("workingset_nodes", pageCache.ShadowNodes(pages)),
         ("workingset_refault_anon", E(VmEvent.WorkingsetRefaultAnon)), ("workingset_refault_file", G(ZoneStat.WorkingsetRefault)),
         ("workingset_activate_anon", E(VmEvent.WorkingsetActivateAnon)), ("workingset_activate_file", G(ZoneStat.WorkingsetActivate)),
         ("workingset_restore_anon", E(VmEvent.WorkingsetRestoreAnon)), ("workingset_restore_file", E(VmEvent.WorkingsetRestoreFile)),
