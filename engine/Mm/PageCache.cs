@@ -50,9 +50,9 @@ internal sealed class PageCache : ISnapshotState
     /// The page-cache trees' leaf nodes that hold shadow entries and nothing else: what 6.1's workingset_update_node
     /// counts in WORKINGSET_NODES (a node whose count equals its nr_values). 6.1.78's swap cache sets no update callback
     /// on its trees (6.3's "swap_state: update shadow_nodes for anonymous page" added it), so its nodes are not counted
-    /// and this is the whole of WORKINGSET_NODES. A node covers 64
-    /// consecutive indexes; a tree whose one entry is at index 0 keeps it in its root, with no node (xas_shrink).
-    /// Resident pages are found in <paramref name="pages"/> (a page-cache page of the file at an index in the node).
+    /// and this is the whole of WORKINGSET_NODES. A node covers 64 consecutive indexes; a tree whose one entry is at
+    /// index 0 keeps it in its root, with no node (xas_shrink). Resident pages are found in <paramref name="pages"/> (a
+    /// page-cache page of the file at an index in the node).
     /// </summary>
     public long ShadowNodes(PageTable pages)
     {

@@ -48,8 +48,9 @@ public class FileRefaultTests
 
     /// <summary>
     /// A 40 MiB file read while a 24 MiB balloon leaves the 64 MiB guest about 38 MiB: each full read of the file in a
-    /// new random order refaults what the last one evicted. The first read's refaults are beyond the active list (the
-    /// file was read once); from the second on the file's pages are active and refaults within it are activated, and
+    /// new random order refaults what the last one evicted. The first reread's refaults are beyond the active list (its
+    /// second accesses of the resident pages, which come first, activate them and so age the LRU past the whole active
+    /// list); from the second reread on the file's pages are active and refaults within it are activated, and
     /// 6.1 restores those that had been in the workingset (deactivated by shrink_active_list, PG_workingset). Every
     /// page read back found its shadow: refaults = pages read.
     /// </summary>
