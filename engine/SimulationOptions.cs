@@ -54,7 +54,11 @@ public sealed record SimulationOptions
     /// <summary>Swap space in MiB, [0, 65536]; 0 = no swap (anonymous pages cannot be reclaimed).</summary>
     public long SwapMib { get; init; }
 
-    /// <summary>How long a write (page-cache writeback, swap-out) takes to complete, in ms, [0, 10000]; 0 = at once.</summary>
+    /// <summary>
+    /// How long the disk takes for a page, in ms, [0, 10000]; 0 = at once: a write (page-cache writeback, swap-out)
+    /// completes this much later, and a task that needs a read (a major swap fault, a page-cache page read back) waits
+    /// this long for it.
+    /// </summary>
     public double IoLatencyMs { get; init; } = 2;
 
     /// <summary>

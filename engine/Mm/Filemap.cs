@@ -12,13 +12,19 @@ namespace BalloonScript.Engine.Mm;
 /// own, which may reclaim hard and end in the OOM killer (v3.16 <c>do_generic_file_read</c>'s <c>no_cached_page</c>,
 /// 6.1 <c>filemap_create_folio</c>; <see cref="FaultGfp.FileReadahead"/>, <see cref="FaultGfp.FileRead"/>). The new page
 /// enters the page cache locked in the slot's place (<c>add_to_page_cache_lru</c>, <c>filemap_add_folio</c>): a shadow
-/// entry there goes through the version's <c>workingset_refault</c>, which may activate the page; it goes on the LRU,
-/// is read (one bio: pgpgin; the read completes at once) and unlocked, and the copy to the reader marks it accessed.
-/// No page fault is counted: the reader copies, it does not map.
+/// entry there goes through the version's <c>workingset_refault</c>, which may activate the page; it goes on the LRU
+/// and is read (one bio: pgpgin). The reader, holding a reference of its own (<c>find_get_page</c>), sleeps until the
+/// read completes, <see cref="SimulationOptions.IoLatencyMs"/> later (v3.16 <c>lock_page_killable</c>, 6.1
+/// <c>folio_put_wait_locked</c>), while time runs on for the rest of the guest; the page is unlocked and up to date at
+/// once here (no other path waits on it), but the reference keeps reclaim and migration off it until the copy to the
+/// reader marks it accessed and the reference is dropped. No page fault is counted: the reader copies, it does not map.
 /// </summary>
-internal sealed partial class Filemap(PageTable pages, Node node, IPageAllocator allocator, Lru lru, PageCache pageCache, PageContents contents,
-    VmStat vmstat, FaultGfp faultGfp, IWorkingset? workingset = null)
+internal sealed partial class Filemap(PageTable pages, Node node, IPageAllocator allocator, Lru lru, PageRefs refs, PageCache pageCache,
+    PageContents contents, VmStat vmstat, FaultGfp faultGfp, Time.SimClock clock, SimulationOptions options, IWorkingset? workingset = null)
 {
+    /// <summary>How long a read takes the device (<see cref="SimulationOptions.IoLatencyMs"/>, as a write).</summary>
+    private readonly long _readNs = (long)Math.Round(options.IoLatencyMs * 1_000_000);
+
     /// <summary>Read the page at <paramref name="index"/> of <paramref name="mapping"/> into the page cache; false if no page could be had (-ENOMEM).</summary>
     [Preemptible]
     public bool ReadMissingPage(int mapping, int index)
@@ -37,7 +43,10 @@ internal sealed partial class Filemap(PageTable pages, Node node, IPageAllocator
         lru.LruCacheAdd(pfn);
         vmstat.CountPageBio(VmEvent.Pgpgin);
         pages.Clear(pfn, PG.Locked);
+        refs.GetPage(pfn);
+        if (_readNs > 0) clock.WaitForDevice(_readNs, "read: wait for the page's read (lock_page_killable, folio_put_wait_locked)");
         lru.MarkPageAccessed(pfn);
+        lru.PutPage(pfn);
         return true;
     }
 }

@@ -24,8 +24,11 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, SwapReadahead readahead,
     ReclaimableSlab reclaimableSlab,
     Munmap munmap, PageTablePages pageTables, IReclaim reclaim, VmStat vmstat, FatalSignal signal, FaultGfp faultGfp,
-    PageCache pageCache, Filemap filemap)
+    PageCache pageCache, Filemap filemap, Time.SimClock clock, SimulationOptions options)
 {
+    /// <summary>How long a swap read takes the device (<see cref="SimulationOptions.IoLatencyMs"/>, as a write).</summary>
+    private readonly long _readNs = (long)Math.Round(options.IoLatencyMs * 1_000_000);
+
     public static readonly string[] Patterns = ["interleave", "random"];
     public static readonly string[] TouchKinds = ["anon", "file", "all"];
 
@@ -266,7 +269,9 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     /// <summary>
     /// do_swap_page (v3.16, state level; 6.1 alike for a swap device that is not synchronous): the swap-cache page if
     /// there is one (a minor fault; a page read ahead is a readahead hit), else swapin_readahead reads it, and the
-    /// window around it, into the swap cache (a major fault: pgmajfault; pswpin per page read). If the PTE no longer
+    /// window around it, into the swap cache (a major fault: pgmajfault; pswpin per page read), and the fault sleeps until
+    /// its page's read completes, io_latency_ms later (lock_page_or_retry, v3.16; folio_lock_or_retry, 6.1), while time
+    /// runs on for the rest of the guest (its reference keeps reclaim and migration off the page). If the PTE no longer
     /// holds the swap entry (an OOM kill during the reads emptied the page table) the page is let go; else the PTE
     /// maps it (do_page_add_anon_rmap makes a page read ahead anonymous: its anon_vma and index), MM_SWAPENTS →
     /// MM_ANONPAGES, swap_free, and with swap more than half full the swap copy is dropped (try_to_free_swap). False if
@@ -285,6 +290,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         process.CheckSyncRssStat();
         int slot = Process.SwapSlot(pte);
         int pfn;
+        bool major = false;
         processes.Current = process;
         try
         {
@@ -294,9 +300,11 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
                 pfn = readahead.SwapinReadahead(slot);
                 if (pfn < 0) return false;
                 vmstat.Count(VmEvent.Pgmajfault);
+                major = true;
             }
         }
         finally { processes.Current = null; }
+        if (major && _readNs > 0) clock.WaitForDevice(_readNs, "do_swap_page: wait for the page's read (lock_page_or_retry)");
         if (process.MemDie || process.Exited || process.Pte(index) != pte) // pte_same failed: out_nomap
         {
             lru.PutPage(pfn);

@@ -289,7 +289,8 @@ class Simulation:
     hz: CONFIG_HZ, the timer tick (100, 250, 300 or 1000); timeslice_ms: CPU time a kernel path runs before the tick
     sets need_resched (0 = never).
     reclaim: model reclaim (kswapd, direct reclaim, the OOM killer); pagevecs: the per-cpu LRU pagevecs;
-    swap_mib: swap space (0 = none); io_latency_ms: how long a write (writeback, swap-out) takes;
+    swap_mib: swap space (0 = none); io_latency_ms: how long the disk takes for a page (a write completes that much
+    later; a major swap fault or a page-cache page read back waits that long);
     host_us_per_page: the host's time per ballooned page on top of 20 us per kick.
     max_reports_per_kind: sanitizer findings kept in full per kind (all are counted: ``report_counts()``).
     compaction_proactiveness (0-100), watermark_boost_factor, watermark_scale_factor (1-3000): the sysctls of the

@@ -149,6 +149,28 @@ public class FileRefaultTests
     private static long Nodes(PressureRig rig) =>
         long.Parse(rig.Sim.ProcVmstat().Split('\n').Single(l => l.StartsWith("workingset_nodes ")).Split(' ')[1]);
 
+    /// <summary>
+    /// A read of a page back waits for the disk: the reader sleeps io_latency_ms (lock_page_killable,
+    /// folio_put_wait_locked) while the clock runs on, holding its own reference, which it drops once the copy has
+    /// marked the page accessed. With io_latency_ms 0 it does not wait.
+    /// </summary>
+    [TestCase("fixed", 3.0)]
+    [TestCase("v6.1", 3.0)]
+    [TestCase("v6.1", 0.0)]
+    public void ReadBack_WaitsIoLatencyMsForTheDisk(string design, double ioLatencyMs)
+    {
+        var rig = new PressureRig(memoryMib: 64, design: design, ioLatencyMs: ioLatencyMs);
+        rig.Sim.WorkloadFile(1);
+        Assert.That(Reclaim(rig), Is.Positive, "precondition: reclaim evicted file pages");
+        var entry = rig.Get<PageCache>().Entries()[0];
+        var clock = rig.Get<Engine.Time.SimClock>();
+        long before = clock.NowNs;
+        Assert.That(Read(rig, entry));
+        long waited = clock.NowNs - before, latency = (long)(ioLatencyMs * 1_000_000);
+        Assert.That(waited, Is.GreaterThanOrEqualTo(latency).And.LessThan(latency + 100_000), "the read's wait and a few steps");
+        Assert.That(rig.Pages.Count[PageAt(rig, entry)], Is.EqualTo(1), "the reader's reference dropped: the page cache's alone");
+    }
+
     /// <summary>try_to_free_pages of the design's reclaim, for one page.</summary>
     private static long Reclaim(PressureRig rig) => rig.Get<Engine.Reclaim.IReclaim>().TryToFreePages(0, Engine.PageAlloc.Gfp.Kernel);
 

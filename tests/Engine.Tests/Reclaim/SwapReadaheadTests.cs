@@ -33,6 +33,30 @@ public class SwapReadaheadTests
     }
 
     /// <summary>
+    /// A major fault waits for its page's read, io_latency_ms (lock_page_or_retry, folio_lock_or_retry), while the clock
+    /// runs on; a minor fault (a page read ahead, a readahead hit) does not wait. A process pushed out to swap and faulted
+    /// back in therefore spends at least its major faults times the latency; with io_latency_ms 0 it spends next to nothing.
+    /// </summary>
+    [TestCase("fixed", 3.0)]
+    [TestCase("v6.1", 3.0)]
+    [TestCase("v6.1", 0.0)]
+    public void MajorFaults_WaitIoLatencyMsForTheirRead(string design, double ioLatencyMs)
+    {
+        var rig = new PressureRig(memoryMib: 64, swapMib: 64, design: design, ioLatencyMs: ioLatencyMs);
+        rig.Sim.WorkloadAnon(24);
+        rig.Sim.WorkloadAnon(40); // pushes much of the first out to swap
+        rig.Sim.WorkloadFree(1.0, "interleave", 0); // everything resident goes: the swap-ins find free memory
+        var clock = rig.Get<Engine.Time.SimClock>();
+        long before = clock.NowNs, majorBefore = rig.Event(VmEvent.Pgmajfault), faultsBefore = rig.Event(VmEvent.Pgfault);
+        rig.Sim.WorkloadTouch(1.0, "anon", "interleave", 0);
+        long major = rig.Event(VmEvent.Pgmajfault) - majorBefore, minor = rig.Event(VmEvent.Pgfault) - faultsBefore - major;
+        Assert.That(major > 0 && minor > 0, "precondition: major faults and readahead hits");
+        long waited = clock.NowNs - before, latency = (long)(ioLatencyMs * 1_000_000);
+        Assert.That(waited, Is.GreaterThanOrEqualTo(major * latency).And.LessThan(major * latency + 50_000_000),
+            "the major faults' waits and the faults' own steps");
+    }
+
+    /// <summary>
     /// swapin_nr_pages once the windows have shrunk to one page (<see cref="Cooled"/>): a fault with no readahead hits
     /// before it reads one page unless it is next to the last such fault (then the aligned pair); with hits, hits + 2
     /// rounded up to a power of two from 4, at most 2^page_cluster = 8. So a sequential walk reads 1, 1, 2, then 4 and 8
