@@ -304,7 +304,15 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
             }
         }
         finally { processes.Current = null; }
-        if (major && _readNs > 0) clock.WaitForDevice(_readNs, "do_swap_page: wait for the page's read (lock_page_or_retry)");
+        if (major && _readNs > 0)
+        {
+            // The read has the page locked: lock_page_or_retry waits for it and the fault is retried (FAULT_FLAG_TRIED), a
+            // second handle_mm_fault that finds the page in the swap cache (v3.16 counts PGFAULT again; both check the RSS
+            // counters again).
+            clock.WaitForDevice(_readNs, "do_swap_page: wait for the page's read (lock_page_or_retry)");
+            if (faultGfp.CountsRetriedFault) vmstat.Count(VmEvent.Pgfault);
+            process.CheckSyncRssStat();
+        }
         if (process.MemDie || process.Exited || process.Pte(index) != pte) // pte_same failed: out_nomap
         {
             lru.PutPage(pfn);
