@@ -61,6 +61,9 @@ public sealed record SimulationOptions
     /// </summary>
     public double IoLatencyMs { get; init; } = 2;
 
+    /// <summary><see cref="IoLatencyMs"/> in the clock's nanoseconds.</summary>
+    internal long IoLatencyNs => (long)Math.Round(IoLatencyMs * 1_000_000);
+
     /// <summary>
     /// The host's time per ballooned page, in µs, [0, 1000], on top of a fixed 20 µs per kick: QEMU discards each
     /// inflated 4 KiB frame with its own madvise(MADV_DONTNEED), about 1 µs (the default, an estimate, not a

@@ -23,7 +23,7 @@ internal sealed partial class Filemap(PageTable pages, Node node, IPageAllocator
     PageContents contents, VmStat vmstat, FaultGfp faultGfp, Time.SimClock clock, SimulationOptions options, IWorkingset? workingset = null)
 {
     /// <summary>How long a read takes the device (<see cref="SimulationOptions.IoLatencyMs"/>, as a write).</summary>
-    private readonly long _readNs = (long)Math.Round(options.IoLatencyMs * 1_000_000);
+    private readonly long _readNs = options.IoLatencyNs;
 
     /// <summary>Read the page at <paramref name="index"/> of <paramref name="mapping"/> into the page cache; false if no page could be had (-ENOMEM).</summary>
     [Preemptible]

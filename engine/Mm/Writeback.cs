@@ -36,7 +36,7 @@ internal sealed partial class Writeback
         _node = node;
         _lru = lru;
         _clock = clock;
-        _latencyNs = (long)Math.Round(options.IoLatencyMs * 1_000_000);
+        _latencyNs = options.IoLatencyNs;
         clock.Handle(TimerKind.WritebackDone, pfn => EndPageWriteback((int)pfn));
         BootDirtyLimit = DirtyRatio * (node.Zones.Sum(z => z.ManagedPages) + 1) / 100;
     }

@@ -27,7 +27,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     PageCache pageCache, Filemap filemap, Time.SimClock clock, SimulationOptions options)
 {
     /// <summary>How long a swap read takes the device (<see cref="SimulationOptions.IoLatencyMs"/>, as a write).</summary>
-    private readonly long _readNs = (long)Math.Round(options.IoLatencyMs * 1_000_000);
+    private readonly long _readNs = options.IoLatencyNs;
 
     public static readonly string[] Patterns = ["interleave", "random"];
     public static readonly string[] TouchKinds = ["anon", "file", "all"];
@@ -308,7 +308,8 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         {
             // The read has the page locked: lock_page_or_retry waits for it and the fault is retried (FAULT_FLAG_TRIED), a
             // second handle_mm_fault that finds the page in the swap cache (v3.16 counts PGFAULT again; both check the RSS
-            // counters again).
+            // counters again). Nothing that runs meanwhile (timers: kswapd, writeback, the balloon's NORETRY work) can
+            // OOM-kill the task, so the retry the x86 handler skips for a fatal signal always happens here.
             clock.WaitForDevice(_readNs, "do_swap_page: wait for the page's read (lock_page_or_retry)");
             if (faultGfp.CountsRetriedFault) vmstat.Count(VmEvent.Pgfault);
             process.CheckSyncRssStat();
