@@ -192,8 +192,9 @@ class Workload(_Part):
     def touch(self, fraction, kind: str = "all", pattern: str = "interleave", seed: int | None = None) -> int:
         """Access ``fraction`` of the workload's pages of ``kind`` (anon | file | all): mapped pages get their
         accessed bit, page cache is read (mark_page_accessed), swapped-out pages are faulted back in, and page cache
-        that reclaim evicted is read back from the file (a refault: ``workingset_refault``); returns pages touched.
-        ``seed`` picks the pages of a random pattern (None: the simulation's seed stream)."""
+        that reclaim evicted is read back from the file (a refault: ``workingset_refault``); each read from the disk
+        (a major fault's, a refault's) waits ``io_latency_ms`` of simulated time. Returns pages touched. ``seed``
+        picks the pages of a random pattern (None: the simulation's seed stream)."""
         fraction, kind, pattern = as_real("fraction", fraction), as_str("kind", kind), as_str("pattern", pattern)
         return int(self._sim._run("WorkloadTouch", fraction, kind, pattern, *_seed_arg(seed)))
 

@@ -106,12 +106,13 @@ def test_page_cache_the_balloon_evicted_is_read_back_as_refaults(bs, design, ref
     sim.workload.file(mib=40)
     sim.balloon.inflate(mib=24)                     # leaves about 38 MiB: reclaim evicts the file's tail
     evicted = 40 * 256 - sim.vmstat()["nr_file_pages"]
-    pgpgin = sim.vmstat()["pgpgin"]
+    pgpgin, started = sim.vmstat()["pgpgin"], sim.clock_ms
     assert evicted > 0
     assert sim.workload.touch(fraction=1.0, kind="file") == 40 * 256
     vmstat = sim.vmstat()
     assert vmstat["workingset_refault"] == evicted, "every evicted page read back found its shadow"
     assert vmstat["pgpgin"] - pgpgin == 4 * vmstat["workingset_refault"], "each refault one 4 KiB page read"
+    assert sim.clock_ms - started >= 2 * evicted, "the reader waited io_latency_ms (2 ms) for each"
     assert f"\n{refault_line} {vmstat['workingset_refault']}\n" in sim.proc_vmstat()
     assert sim.reports() == []
 
