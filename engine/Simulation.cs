@@ -344,16 +344,17 @@ public sealed class Simulation
     /// <summary>
     /// The columns of <see cref="ProcessValues"/>, each a field of the process's mm or task in pages or as the kernel
     /// keeps it: <c>total_vm</c>, MM_ANONPAGES, MM_SWAPENTS, <c>nr_ptes</c> (PTE tables), the page-table pages of every
-    /// level (6.1's <c>mm_pgtables_bytes</c> / PAGE_SIZE), <c>oom_score_adj</c>, TIF_MEMDIE (1: the OOM killer chose it)
-    /// and whether its mm is gone (exit_mmap).
+    /// level (6.1's <c>mm_pgtables_bytes</c> / PAGE_SIZE), <c>oom_score_adj</c>, TIF_MEMDIE (1: the OOM killer chose it),
+    /// whether its mm is gone (exit_mmap), and its task's <c>min_flt</c> and <c>maj_flt</c>.
     /// </summary>
     public static string[] ProcessColumns() =>
-        ["pid", "total_vm", "anon_rss", "swapents", "nr_ptes", "pgtables", "oom_score_adj", "memdie", "exited"];
+        ["pid", "total_vm", "anon_rss", "swapents", "nr_ptes", "pgtables", "oom_score_adj", "memdie", "exited", "min_flt", "maj_flt"];
 
     /// <summary>One row of <see cref="ProcessColumns"/> per workload process, in pid order, row-major.</summary>
     public long[] ProcessValues() => _parts.Processes.All.SelectMany(p => new long[]
     {
         p.Pid, p.TotalVm, p.AnonRss, p.SwapEnts, p.NrPtes, p.PgtablesPages, p.OomScoreAdj, p.MemDie ? 1 : 0, p.Exited ? 1 : 0,
+        p.MinFlt, p.MajFlt,
     }).ToArray();
 
     /// <summary>Each workload process's <c>comm</c>, in pid order.</summary>

@@ -25,6 +25,8 @@ internal sealed class Process
     // task_struct.rss_stat: the counts its faults made that the mm's counters have not taken in, and its faults since.
     private long _taskAnonRss, _taskSwapEnts;
     private int _rssEvents;
+    // task_struct.min_flt and maj_flt: its faults that completed, without and with a read from the disk.
+    private long _minFlt, _majFlt;
     private int _oomScoreAdj;
     private bool _memDie, _exited;
 
@@ -99,6 +101,24 @@ internal sealed class Process
         (_taskAnonRss, _taskSwapEnts, _rssEvents) = (0, 0, 0);
     }
 
+    /// <summary><c>task-&gt;min_flt</c>: its faults that completed without a read from the disk.</summary>
+    public long MinFlt => Read(TaskFltSlot, _minFlt);
+
+    /// <summary><c>task-&gt;maj_flt</c>: its faults that read their page from the disk (VM_FAULT_MAJOR).</summary>
+    public long MajFlt => Read(TaskFltSlot, _majFlt);
+
+    /// <summary>
+    /// The fault handler's per-task count of a fault that did not fail (v3.16 x86 <c>__do_page_fault</c>, counting the
+    /// first attempt, before any retry; 6.1 <c>mm_account_fault</c>, counting the completed attempt, major if it was
+    /// retried): <paramref name="major"/> → maj_flt, else min_flt. A fault that fails (VM_FAULT_OOM) counts in neither.
+    /// </summary>
+    public void AccountFault(bool major)
+    {
+        Record(TaskFltSlot, StepAccesses.Access.Add);
+        if (major) _majFlt++;
+        else _minFlt++;
+    }
+
     /// <summary><c>signal-&gt;oom_score_adj</c>, [-1000, 1000].</summary>
     public int OomScoreAdj
     {
@@ -167,8 +187,8 @@ internal sealed class Process
 
     /// <summary>The state a snapshot keeps (not recorded: snapshots are taken between operations).</summary>
     public Saved Save() =>
-        new((int[])_ptes.Clone(), _tables.Save(), _anonRss, _swapEnts, (_taskAnonRss, _taskSwapEnts, _rssEvents), _totalVm,
-            _oomScoreAdj, _memDie, _exited);
+        new((int[])_ptes.Clone(), _tables.Save(), _anonRss, _swapEnts, (_taskAnonRss, _taskSwapEnts, _rssEvents),
+            (_minFlt, _majFlt), _totalVm, _oomScoreAdj, _memDie, _exited);
 
     public void Restore(Saved saved)
     {
@@ -177,15 +197,17 @@ internal sealed class Process
         (_anonRss, _swapEnts, _totalVm, _oomScoreAdj, _memDie, _exited) =
             (saved.AnonRss, saved.SwapEnts, saved.TotalVm, saved.OomScoreAdj, saved.MemDie, saved.Exited);
         (_taskAnonRss, _taskSwapEnts, _rssEvents) = saved.TaskRss;
+        (_minFlt, _majFlt) = saved.Faults;
     }
 
     /// <summary>What <see cref="Save"/> keeps of a process, as plain data.</summary>
     public sealed record Saved(int[] Ptes, (int[][] Table, int[][] VmaPages, long[] Count) Tables, long AnonRss, long SwapEnts,
-        (long AnonRss, long SwapEnts, int Events) TaskRss, long TotalVm, int OomScoreAdj, bool MemDie, bool Exited);
+        (long AnonRss, long SwapEnts, int Events) TaskRss, (long Min, long Maj) Faults, long TotalVm, int OomScoreAdj,
+        bool MemDie, bool Exited);
 
     // The mm fields' slots, below the page-table entries' indices (the tables and total_vm: mmap_sem and page_table_lock's),
-    // and the task's rss_stat.
-    private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3, TablesSlot = -4, TaskRssSlot = -5;
+    // and the task's rss_stat and fault counts.
+    private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3, TablesSlot = -4, TaskRssSlot = -5, TaskFltSlot = -6;
 
     private void Record(int slot, StepAccesses.Access access)
     {

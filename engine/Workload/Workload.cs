@@ -254,6 +254,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
             }
             contents.Write(pfn);
             setUp(pfn, i);
+            faulting?.AccountFault(major: false);
         }
         return n;
     }
@@ -314,6 +315,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
             if (faultGfp.CountsRetriedFault) vmstat.Count(VmEvent.Pgfault);
             process.CheckSyncRssStat();
         }
+        process.AccountFault(major);
         if (process.MemDie || process.Exited || process.Pte(index) != pte) // pte_same failed: out_nomap
         {
             lru.PutPage(pfn);

@@ -663,7 +663,8 @@ class Simulation:
         counters in pages: ``total_vm`` (munmap takes freed pages off it), ``anon_rss`` (MM_ANONPAGES), ``swapents``
         (MM_SWAPENTS), ``nr_ptes`` (PTE tables) and ``pgtables`` (page-table pages of every level, 6.1's
         ``mm_pgtables_bytes`` / 4096); ``oom_score_adj``; ``memdie`` (the OOM killer chose it) and ``exited`` (its mm is
-        gone). What the OOM killer weighs: v3.16 ``anon_rss + nr_ptes + swapents``, 6.1 ``anon_rss + swapents + pgtables``.
+        gone); its task's ``min_flt`` and ``maj_flt`` (faults that completed without and with a read from the disk: a
+        thrashing process's major faults). What the OOM killer weighs: v3.16 ``anon_rss + nr_ptes + swapents``, 6.1 ``anon_rss + swapents + pgtables``.
         ``anon_rss`` and ``swapents`` are the mm's counts, as the kernel reads them (get_mm_counter): a process's own faults
         reach them only at every 66th fault of its own (SPLIT_RSS_COUNTING), at its own munmap and at its exit, so they
         may trail its page table by up to 66 pages.

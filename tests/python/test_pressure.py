@@ -203,6 +203,24 @@ def test_processes_anon_rss_is_the_mms_count_which_trails_the_faults(bs, design)
     assert sim.processes().anon_rss[0] == 256 - 64
 
 
+@pytest.mark.parametrize("design", ["fixed", "v6.1"])
+def test_processes_count_their_minor_and_major_faults(bs, design):
+    """task min_flt and maj_flt: a process's first-touch faults are minor; pushed out to swap and touched again, each
+    fault that read its page from the disk is major (pgmajfault), the others (pages read ahead) minor."""
+    sim = bs.Simulation(memory_mib=64, swap_mib=64, design=design, seed=1)
+    sim.workload.anon(mib=24)
+    assert sim.processes()[["min_flt", "maj_flt"]].values.tolist() == [[24 * 256, 0]]
+    sim.workload.anon(mib=40)                              # pushes much of the first out to swap
+    sim.workload.free(fraction=1.0, kind="anon")           # everything resident goes: room to come back
+    before, majfault = sim.processes(), sim.vmstat()["pgmajfault"]
+    swapped = sim.workload.touch(fraction=1.0, kind="anon")
+    after = sim.processes()
+    major = sim.vmstat()["pgmajfault"] - majfault
+    assert 0 < major < swapped
+    assert after.maj_flt.sum() - before.maj_flt.sum() == major
+    assert after.min_flt.sum() - before.min_flt.sum() == swapped - major
+
+
 @pytest.mark.parametrize("design", ["legacy", "v6.1"])
 def test_processes_show_what_the_oom_killer_weighs_and_its_kill_line_prints(bs, design):
     """sim.processes(): each process's mm counters in pages. A process that freed a quarter of its pages (munmap: off
@@ -216,9 +234,10 @@ def test_processes_show_what_the_oom_killer_weighs_and_its_kill_line_prints(bs, 
     assert before.total_vm == before.anon_rss == 44 * 256 - 44 * 256 // 4
     assert (before.nr_ptes, before.pgtables) == (22, 24)   # 22 PTE tables, a PMD and a PUD: every 2 MiB still mapped
 
-    sim.workload.anon(mib=30)   # runs out of memory while still smaller than the first
+    got = sim.workload.anon(mib=30)   # runs out of memory while still smaller than the first
 
     procs = sim.processes()
+    assert procs.min_flt.tolist() == [44 * 256, got] and procs.maj_flt.tolist() == [0, 0], "one minor fault a page got"
     assert list(procs.pid) == [1000, 1001] and procs.memdie.tolist() == [True, False] and procs.exited.tolist() == [True, False]
     assert procs.pgtables[0] == procs.nr_ptes[0] == 0, "exit_mmap freed its tables"
     kill = f"Killed process 1000 (anon) total-vm:{before.total_vm * 4}kB, anon-rss:{before.anon_rss * 4}kB, file-rss:0kB"

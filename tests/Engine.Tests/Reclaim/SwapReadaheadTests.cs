@@ -37,7 +37,8 @@ public class SwapReadaheadTests
     /// runs on; a minor fault (a page read ahead, a readahead hit) does not wait. A process pushed out to swap and faulted
     /// back in therefore spends at least its major faults times the latency; with io_latency_ms 0 it spends next to nothing.
     /// A fault that waited is retried (VM_FAULT_RETRY, FAULT_FLAG_TRIED): v3.16's handle_mm_fault counts PGFAULT again for
-    /// the retry, 6.1's mm_account_fault counts only the completed attempt.
+    /// the retry, 6.1's mm_account_fault counts only the completed attempt; the task counts each fault once either way,
+    /// major if it read its page (v3.16 from its first attempt, 6.1 from FAULT_FLAG_TRIED or VM_FAULT_MAJOR).
     /// </summary>
     [TestCase("fixed", 3.0)]
     [TestCase("fixed", 0.0)]
@@ -52,6 +53,7 @@ public class SwapReadaheadTests
         var clock = rig.Get<Engine.Time.SimClock>();
         long swapped = rig.Processes.All.Sum(p => Enumerable.Range(0, p.PteCount).Count(i => Workload.Process.IsSwapEntry(p.Pte(i))));
         long before = clock.NowNs, majorBefore = rig.Event(VmEvent.Pgmajfault), faultsBefore = rig.Event(VmEvent.Pgfault);
+        long majFlt = rig.Processes.All.Sum(p => p.MajFlt), minFlt = rig.Processes.All.Sum(p => p.MinFlt);
         Assert.That(rig.Sim.WorkloadTouch(1.0, "anon", "interleave", 0), Is.EqualTo(swapped), "every swapped-out page faulted in");
         long major = rig.Event(VmEvent.Pgmajfault) - majorBefore, faults = rig.Event(VmEvent.Pgfault) - faultsBefore;
         Assert.That(major > 0 && major < swapped, "precondition: major faults and readahead hits");
@@ -59,6 +61,8 @@ public class SwapReadaheadTests
         Assert.That(waited, Is.GreaterThanOrEqualTo(major * latency).And.LessThan(major * latency + 50_000_000),
             "the major faults' waits and the faults' own steps");
         Assert.That(faults, Is.EqualTo(swapped + (design != "v6.1" && latency > 0 ? major : 0)), "PGFAULT");
+        Assert.That((rig.Processes.All.Sum(p => p.MajFlt) - majFlt, rig.Processes.All.Sum(p => p.MinFlt) - minFlt),
+            Is.EqualTo((major, swapped - major)), "the tasks' maj_flt and min_flt: each fault once, retried or not");
     }
 
     /// <summary>
