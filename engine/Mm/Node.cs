@@ -70,13 +70,21 @@ internal sealed class Node : ISnapshotState
 
     /// <summary>
     /// si_mem_available (4.6+, mm/page_alloc.c; 6.1 counts the boost in the low watermarks: <paramref name="lowWmarkWithBoost"/>):
-    /// free pages less totalreserve_pages, plus the file LRU and the reclaimable slab each less the smaller of half of it
-    /// and the low watermarks' sum (6.1 adds NR_KERNEL_MISC_RECLAIMABLE to the slab, 0 here); at least 0.
+    /// <see cref="MemAvailable"/> with totalreserve_pages kept back (6.1 adds NR_KERNEL_MISC_RECLAIMABLE to the slab, 0 here).
     /// </summary>
-    public long SiMemAvailable(bool lowWmarkWithBoost)
+    public long SiMemAvailable(bool lowWmarkWithBoost) => MemAvailable(TotalreservePages, LowWmarks(lowWmarkWithBoost));
+
+    /// <summary>The zones' low watermarks added up, with their boost (<paramref name="withBoost"/>) or without.</summary>
+    public long LowWmarks(bool withBoost) => Zones.Sum(z => withBoost ? z.WmarkPages(Zone.WmarkLow) : z.Watermark[Zone.WmarkLow]);
+
+    /// <summary>
+    /// MemAvailable's estimate, as 3.14 introduced it in meminfo_proc_show and 4.6 moved it to si_mem_available: free
+    /// pages less <paramref name="reserved"/> (3.14–4.5 the low watermarks, 4.6 on totalreserve_pages), plus the file LRU
+    /// and the reclaimable slab each less the smaller of half of it and <paramref name="wmarkLow"/>; at least 0.
+    /// </summary>
+    public long MemAvailable(long reserved, long wmarkLow)
     {
-        long wmarkLow = Zones.Sum(z => lowWmarkWithBoost ? z.WmarkPages(Zone.WmarkLow) : z.Watermark[Zone.WmarkLow]);
-        long available = GlobalStat(ZoneStat.NrFreePages) - TotalreservePages;
+        long available = GlobalStat(ZoneStat.NrFreePages) - reserved;
         long pagecache = GlobalStat(ZoneStat.NrActiveFile) + GlobalStat(ZoneStat.NrInactiveFile);
         available += pagecache - Math.Min(pagecache / 2, wmarkLow);
         long reclaimable = GlobalStat(ZoneStat.NrSlabReclaimable);

@@ -17,10 +17,12 @@ internal sealed partial class SwapCache
     private readonly Lru lru;
     private readonly PageContents contents;
     private readonly PageLock pageLock;
+    private readonly PageRefs refs;
 
-    public SwapCache(PageTable pages, Node node, SwapArea swap, Lru lru, PageContents contents, PageLock pageLock)
+    public SwapCache(PageTable pages, Node node, SwapArea swap, Lru lru, PageContents contents, PageLock pageLock, PageRefs refs)
     {
-        (this.pages, this.node, this.swap, this.lru, this.contents, this.pageLock) = (pages, node, swap, lru, contents, pageLock);
+        (this.pages, this.node, this.swap, this.lru, this.contents, this.pageLock, this.refs) =
+            (pages, node, swap, lru, contents, pageLock, refs);
         swap.SetSwapCache(TryToReclaimSwap);
     }
 
@@ -110,7 +112,7 @@ internal sealed partial class SwapCache
     {
         int pfn = swap.CachePage[slot];
         if (pfn < 0) return false;
-        pages.Count[pfn]++; // find_get_page
+        refs.GetPage(pfn); // find_get_page
         bool freed = false;
         if (pageLock.TryLock(pfn))
         {

@@ -34,8 +34,11 @@ internal sealed partial class SimClock : ISnapshotState
         Hz = options.Hz;
         TickNs = 1_000_000_000L / Hz;
         TimesliceNs = (long)Math.Round(options.TimesliceMs * 1_000_000);
+        _ioLatencyNs = options.IoLatencyNs;
         scheduler.LetTimePass = FireNextTimer;
     }
+
+    private readonly long _ioLatencyNs;
 
     /// <summary>Timer interrupts per second (CONFIG_HZ).</summary>
     public int Hz { get; }
@@ -103,6 +106,18 @@ internal sealed partial class SimClock : ISnapshotState
     /// <summary>A wait of <paramref name="ns"/> for a device at <paramref name="point"/> (wait_event until an interrupt).</summary>
     [Preemptible]
     public void WaitForDevice(long ns, string point) => Sleep(ns, point);
+
+    /// <summary>
+    /// A task waits at <paramref name="point"/> for a page's read from the disk, <see cref="SimulationOptions.IoLatencyMs"/>;
+    /// false, without waiting, on a synchronous device (a latency of 0), whose read is done when it is submitted.
+    /// </summary>
+    [Preemptible]
+    public bool WaitForRead(string point)
+    {
+        if (_ioLatencyNs == 0) return false;
+        Sleep(_ioLatencyNs, point);
+        return true;
+    }
 
     /// <summary>schedule_timeout_*(<paramref name="jiffies"/>) at <paramref name="where"/>.</summary>
     [Preemptible]

@@ -24,11 +24,8 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, SwapReadahead readahead,
     ReclaimableSlab reclaimableSlab,
     Munmap munmap, PageTablePages pageTables, IReclaim reclaim, VmStat vmstat, FatalSignal signal, FaultGfp faultGfp,
-    PageCache pageCache, Filemap filemap, Time.SimClock clock, SimulationOptions options)
+    PageCache pageCache, Filemap filemap, Time.SimClock clock)
 {
-    /// <summary>How long a swap read takes the device (<see cref="SimulationOptions.IoLatencyMs"/>, as a write).</summary>
-    private readonly long _readNs = options.IoLatencyNs;
-
     public static readonly string[] Patterns = ["interleave", "random"];
     public static readonly string[] TouchKinds = ["anon", "file", "all"];
 
@@ -86,19 +83,11 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         double written = 0;
         return Populate(n, Gfp.HighUserMovable, () => false, faults: false, (pfn, i) =>
         {
-            // add_to_page_cache_lru of a locked new page (__SetPageLocked); the read's completion unlocks it.
-            pages.Mapping[pfn] = mapping;
-            pages.Index[pfn] = (int)i;
-            pages.Flags[pfn] = (uint)(PG.Uptodate | PG.Locked);
-            pages.Kind[pfn] = (byte)PageKind.File;
-            AddToLru(pfn, active: false);
-            vmstat.CountPageBio(VmEvent.Pgpgin);
-            pages.Clear(pfn, PG.Locked);
+            filemap.AddToPageCacheLru(pfn, mapping, (int)i); // a new file: no shadow to find
             // The read copies the page out once: mark_page_accessed (v3.16 do_generic_file_read; 6.1 filemap_read's
             // folio_mark_accessed), PG_referenced on a new page. (A written page: write_begin's FGP_ACCESSED, the same.)
             lru.MarkPageAccessed(pfn);
             var zone = node.ZoneOf(pfn);
-            zone.Stat.Add((int)ZoneStat.NrFilePages, 1);
             if ((written += dirty) >= 1.0 - 1e-9)
             {
                 written -= 1.0;
@@ -305,13 +294,12 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
             }
         }
         finally { processes.Current = null; }
-        if (major && _readNs > 0)
+        // The read has the page locked: lock_page_or_retry waits for it and the fault is retried (FAULT_FLAG_TRIED), a
+        // second handle_mm_fault that finds the page in the swap cache (v3.16 counts PGFAULT again; both check the RSS
+        // counters again). Nothing that runs meanwhile (timers: kswapd, writeback, the balloon's NORETRY work) can
+        // OOM-kill the task, so the retry the x86 handler skips for a fatal signal always happens here.
+        if (major && clock.WaitForRead("do_swap_page: wait for the page's read (lock_page_or_retry)"))
         {
-            // The read has the page locked: lock_page_or_retry waits for it and the fault is retried (FAULT_FLAG_TRIED), a
-            // second handle_mm_fault that finds the page in the swap cache (v3.16 counts PGFAULT again; both check the RSS
-            // counters again). Nothing that runs meanwhile (timers: kswapd, writeback, the balloon's NORETRY work) can
-            // OOM-kill the task, so the retry the x86 handler skips for a fatal signal always happens here.
-            clock.WaitForDevice(_readNs, "do_swap_page: wait for the page's read (lock_page_or_retry)");
             if (faultGfp.CountsRetriedFault) vmstat.Count(VmEvent.Pgfault);
             process.CheckSyncRssStat();
         }

@@ -18,13 +18,9 @@ internal sealed class MeminfoV3_16(Node node, VmStat vmstat, SwapArea swap, Proc
 {
     public override string Text()
     {
-        long wmarkLow = Node.Zones.Sum(z => z.Watermark[Zone.WmarkLow]);
-        long pagecache = Lru(Zone.LruActiveFile) + Lru(Zone.LruInactiveFile);
-        long slabReclaimable = Global(ZoneStat.NrSlabReclaimable);
-        long available = FreeRam - wmarkLow + pagecache - Math.Min(pagecache / 2, wmarkLow)
-            + slabReclaimable - Math.Min(slabReclaimable / 2, wmarkLow);
+        long wmarkLow = Node.LowWmarks(withBoost: false);
         var sb = new StringBuilder();
-        Head(sb, Math.Max(0, available));
+        Head(sb, Node.MemAvailable(reserved: wmarkLow, wmarkLow)); // 3.14's estimate keeps the low watermarks back
         PageStates(sb);
         Slab(sb);
         Kb(sb, "KernelStack:", Global(ZoneStat.NrKernelStack) * 16);

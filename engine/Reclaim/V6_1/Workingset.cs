@@ -26,10 +26,11 @@ internal sealed partial class Workingset(Node node, PageTable pages, NodeReclaim
     public long NonresidentAge { get; private set; }
 
     /// <summary>
-    /// WORKINGSET_ACTIVATE_ANON and WORKINGSET_ACTIVATE_FILE as reclaim reads them (the vm event and the zone item count
-    /// the same for /proc/vmstat; reading those is ordered against every step of an explored race, this is not).
+    /// WORKINGSET_ACTIVATE_ANON as reclaim reads it (<see cref="VmEvent.WorkingsetActivateAnon"/> counts the same for
+    /// /proc/vmstat; reading the vm events is ordered against every step of an explored race, this is not).
+    /// WORKINGSET_ACTIVATE_FILE is the zones' item, read as it is.
     /// </summary>
-    private long _activateAnon, _activateFile;
+    private long _activateAnon;
 
     /// <summary><c>lruvec-&gt;refaults[WORKINGSET_ANON]</c> and <c>[WORKINGSET_FILE]</c>: the activations at the last snapshot_refaults.</summary>
     private long _refaultsAnon, _refaultsFile;
@@ -65,11 +66,7 @@ internal sealed partial class Workingset(Node node, PageTable pages, NodeReclaim
         if (refaultDistance > workingsetSize) return;
         pages.Set(page, PG.Active);
         NonresidentAge++;
-        if (file)
-        {
-            _activateFile++;
-            zone.Stat.Add((int)ZoneStat.WorkingsetActivate, 1);
-        }
+        if (file) zone.Stat.Add((int)ZoneStat.WorkingsetActivate, 1);
         else
         {
             _activateAnon++;
@@ -85,18 +82,19 @@ internal sealed partial class Workingset(Node node, PageTable pages, NodeReclaim
     public void Activation(int page) => NonresidentAge++;
 
     /// <summary>snapshot_refaults (end of do_try_to_free_pages and of balance_pgdat).</summary>
-    public void SnapshotRefaults() => (_refaultsAnon, _refaultsFile) = (_activateAnon, _activateFile);
+    public void SnapshotRefaults() => (_refaultsAnon, _refaultsFile) = (_activateAnon, ActivateFile);
 
     /// <summary>prepare_scan_count's test: anonymous pages were activated on refault since the last snapshot.</summary>
     public bool NewAnonRefaults => _activateAnon != _refaultsAnon;
 
     /// <summary>prepare_scan_count's test: page-cache pages were activated on refault since the last snapshot.</summary>
-    public bool NewFileRefaults => _activateFile != _refaultsFile;
+    public bool NewFileRefaults => ActivateFile != _refaultsFile;
+
+    private long ActivateFile => node.GlobalStat(ZoneStat.WorkingsetActivate);
 
     private long LruSize(int l) => node.GlobalStat(ZoneStat.NrInactiveAnon + l);
 
-    public object Save() => (NonresidentAge, _activateAnon, _activateFile, _refaultsAnon, _refaultsFile);
+    public object Save() => (NonresidentAge, _activateAnon, _refaultsAnon, _refaultsFile);
 
-    public void Restore(object saved) =>
-        (NonresidentAge, _activateAnon, _activateFile, _refaultsAnon, _refaultsFile) = ((long, long, long, long, long))saved;
+    public void Restore(object saved) => (NonresidentAge, _activateAnon, _refaultsAnon, _refaultsFile) = ((long, long, long, long))saved;
 }
