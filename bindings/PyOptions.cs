@@ -32,11 +32,14 @@ public sealed class PyOptions
     public int? WatermarkScaleFactor { get; set; } = Defaults.WatermarkScaleFactor;
     /// <summary>The host offers VIRTIO_BALLOON_F_DEFLATE_ON_OOM; SimulationOptions rejects it on designs whose driver lacks it.</summary>
     public bool DeflateOnOom { get; set; } = Defaults.DeflateOnOom;
+    /// <summary>The host offers VIRTIO_BALLOON_F_REPORTING; SimulationOptions rejects it on designs without page_reporting.</summary>
+    public bool FreePageReporting { get; set; } = Defaults.FreePageReporting;
 
     /// <summary>The option names as Python spells them (snake_case of the properties), in signature order.</summary>
     public static string[] Names() => ["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "check_accounting", "hz", "timeslice_ms",
         "reclaim", "pagevecs", "swap_mib", "io_latency_ms", "host_us_per_page",
-        "max_reports_per_kind", "compaction_proactiveness", "watermark_boost_factor", "watermark_scale_factor", "deflate_on_oom"];
+        "max_reports_per_kind", "compaction_proactiveness", "watermark_boost_factor", "watermark_scale_factor", "deflate_on_oom",
+        "free_page_reporting"];
 
     /// <summary>The engine's options (the design parsed here, at the boundary; ArgumentException naming a bad one).</summary>
     internal SimulationOptions Build() => new()
@@ -46,6 +49,6 @@ public sealed class PyOptions
         Reclaim = Reclaim, Pagevecs = Pagevecs, SwapMib = SwapMib, IoLatencyMs = IoLatencyMs,
         HostUsPerPage = HostUsPerPage, MaxReportsPerKind = MaxReportsPerKind,
         CompactionProactiveness = CompactionProactiveness, WatermarkBoostFactor = WatermarkBoostFactor,
-        WatermarkScaleFactor = WatermarkScaleFactor, DeflateOnOom = DeflateOnOom,
+        WatermarkScaleFactor = WatermarkScaleFactor, DeflateOnOom = DeflateOnOom, FreePageReporting = FreePageReporting,
     };
 }

@@ -43,6 +43,9 @@ public sealed class PySimulation
     public long BalloonDeflate(double mib) => _sim.BalloonDeflate(mib);
     public long BalloonPages => _sim.BalloonPages;
     public long HostBallooned => _sim.HostBallooned;
+    public long HostReportedPages => _sim.HostReportedPages;
+    public long HostReports => _sim.HostReports;
+    public long ReportedFreePages => _sim.ReportedFreePages;
     public long BalloonUntoldPages => _sim.BalloonUntoldPages;
     public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);
     public long HostTargetPages => _sim.HostTargetPages;

@@ -61,7 +61,7 @@ public static class ServiceCollectionExtensions
         services.AddCompaction(parts);
         services.AddMigration(parts.Migration);
         services.AddBalloonCompaction(parts);
-        services.AddVirtioBalloon(parts.DriverFillLeak, parts.DriverRelease, parts.OomNotifier, parts.BalloonStats);
+        services.AddVirtioBalloon(parts.DriverFillLeak, parts.DriverRelease, parts.OomNotifier, parts.BalloonStats, options.FreePageReporting);
         services.AddSingleton<BalloonHost>();
         // Workloads, metrics, checks, and the scenarios' helpers.
         services.AddSingleton<Workload.ReclaimableSlab>();

@@ -189,6 +189,28 @@ public sealed class Simulation
 
     /// <summary>Frames the host holds as ballooned (its own ledger).</summary>
     public long HostBallooned => _parts.Host.Ballooned;
+
+    /// <summary>Frames the host has discarded on free page reports, in all (free_page_reporting; 0 without it).</summary>
+    public long HostReportedPages => _parts.Host.ReportedPages;
+
+    /// <summary>Free page reports the host has handled (a scatterlist of up to 32 blocks each).</summary>
+    public long HostReports => _parts.Host.Reports;
+
+    /// <summary>
+    /// Free pages in blocks marked PG_reported: free page reporting told the host of them and the guest has not taken
+    /// them since. Such blocks are of pageblock order or above, so only pageblock heads are looked at.
+    /// </summary>
+    public long ReportedFreePages
+    {
+        get
+        {
+            var pages = _parts.Pages;
+            long sum = 0;
+            for (int pfn = 0; pfn < pages.NrPages; pfn += Zone.PageblockNrPages)
+                if (pages.PageBuddy(pfn) && pages.Test(pfn, PG.Reported)) sum += 1L << pages.PageOrder(pfn);
+            return sum;
+        }
+    }
     /// <summary>
     /// Write /proc/sys/vm/compact_memory: compact_node over every zone (order -1, MIGRATE_SYNC, skip hints
     /// ignored), run to completion as one kernel path on CPU 0. Returns the counter deltas and each zone's result.

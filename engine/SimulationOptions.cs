@@ -106,6 +106,14 @@ public sealed record SimulationOptions
     [NotState("an option: fixed when the simulation is built")]
     public bool DeflateOnOom { get; init; }
 
+    /// <summary>
+    /// The host offers VIRTIO_BALLOON_F_REPORTING (QEMU's <c>free-page-reporting=on</c>; off by default): the driver
+    /// registers free page reporting (v5.7+), which tells the host of free blocks of pageblock order and up two seconds
+    /// after they are freed, and the host discards them. Only designs with the 6.1 page allocator (v6.1) have it.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public bool FreePageReporting { get; init; }
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     /// <summary>
@@ -146,6 +154,7 @@ public sealed record SimulationOptions
         CheckTunable(WatermarkBoostFactor, "watermark_boost_factor", 0, int.MaxValue, d => d.Parts.PageAllocator == PartVersion.V6_1);
         CheckTunable(WatermarkScaleFactor, "watermark_scale_factor", 1, 3000, d => d.Parts.PageAllocator == PartVersion.V6_1);
         if (DeflateOnOom) CheckDesignHas("deflate_on_oom", d => d.Parts.OomNotifier != PartVersion.None);
+        if (FreePageReporting) CheckDesignHas("free_page_reporting", d => d.Parts.PageAllocator == PartVersion.V6_1);
         return this;
     }
 

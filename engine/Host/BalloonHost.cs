@@ -30,12 +30,18 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
 
     private readonly bool[] _ballooned = new bool[pages.NrPages];
 
-    /// <summary>[<see cref="BalloonedIndex"/>, <see cref="TargetIndex"/>, <see cref="ActualIndex"/>].</summary>
-    private readonly SharedArray _counts = new(scheduler, 3);
-    private const int BalloonedIndex = 0, TargetIndex = 1, ActualIndex = 2;
+    /// <summary>[<see cref="BalloonedIndex"/>, <see cref="TargetIndex"/>, <see cref="ActualIndex"/>, <see cref="ReportedIndex"/>, <see cref="ReportsIndex"/>].</summary>
+    private readonly SharedArray _counts = new(scheduler, 5);
+    private const int BalloonedIndex = 0, TargetIndex = 1, ActualIndex = 2, ReportedIndex = 3, ReportsIndex = 4;
 
     /// <summary>Frames the host holds as ballooned.</summary>
     public long Ballooned => _counts[BalloonedIndex];
+
+    /// <summary>Frames the host has discarded on free page reports, in all (a frame reported again counts again).</summary>
+    public long ReportedPages => _counts[ReportedIndex];
+
+    /// <summary>Free page reports (buffers on the reporting virtqueue) the host has handled.</summary>
+    public long Reports => _counts[ReportsIndex];
 
     public bool IsBallooned(int pfn)
     {
@@ -87,6 +93,20 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
         var (ballooned, counts) = ((object, long[]))saved;
         ((bool[])ballooned).CopyTo(_ballooned, 0);
         _counts.Restore(counts);
+    }
+
+    /// <summary>
+    /// QEMU's virtio_balloon_handle_report: each block of the report is discarded (ram_block_discard_range: the host
+    /// frees the memory behind it, and the guest's next touch of a frame there faults in a zeroed page). No ledger is
+    /// kept of which frames are discarded: the guest may take a reported block again without telling. Returns the frames.
+    /// </summary>
+    public int ReceiveReport(ReadOnlySpan<int> pfns, ReadOnlySpan<int> orders)
+    {
+        int frames = 0;
+        for (int i = 0; i < pfns.Length; i++) frames += 1 << orders[i];
+        _counts.Add(ReportedIndex, frames);
+        _counts.Add(ReportsIndex, 1);
+        return frames;
     }
 
     /// <summary>Handle one buffer of PFNs the guest kicked on <paramref name="vq"/>.</summary>

@@ -50,6 +50,13 @@ internal enum PG : uint
     /// </summary>
     Readahead = Reclaim,
 
+    /// <summary>
+    /// PG_reported (6.1 page-flags.h: an alias of PG_uptodate, "only valid for buddy pages"; set by the v6.1 design only):
+    /// free page reporting told the host about this free block (page_reporting_drain). Cleared as the block leaves its
+    /// free list (del_page_from_free_list).
+    /// </summary>
+    Reported = Uptodate,
+
     /// <summary>PAGE_FLAGS_CHECK_AT_FREE (v3.16 page-flags.h): a page freed with any of these is a bad page.</summary>
     CheckAtFree = Lru | Locked | Private | Private2 | Writeback | Reserved | Slab | SwapCache | Active
                   | Unevictable | Mlocked,

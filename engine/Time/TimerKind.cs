@@ -13,4 +13,6 @@ internal enum TimerKind
     BalloonOutOfPuffSleep,
     /// <summary>kcompactd's wait_event_freezable_timeout ran out (HPAGE_FRAG_CHECK_INTERVAL_MSEC, 500 ms; 6.1).</summary>
     KcompactdTimeout,
+    /// <summary>Free page reporting's delayed work is due (PAGE_REPORTING_DELAY, 2 s; 6.1).</summary>
+    PageReportingWork,
 }

@@ -50,7 +50,7 @@ internal sealed partial class VirtioBalloon : IVirtioBalloon, IDriverMigratePage
 
     public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IDriverFillLeak fillLeak, BalloonDevInfo dev,
         BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log, FatalSignal signal,
-        SimulationOptions options, IBalloonOomNotifier? oomNotifier = null)
+        SimulationOptions options, IBalloonOomNotifier? oomNotifier = null, V6_1.FreePageReport? freePageReport = null)
     {
         DeflateOnOom = options.DeflateOnOom;
         _log = log;
@@ -75,6 +75,8 @@ internal sealed partial class VirtioBalloon : IVirtioBalloon, IDriverMigratePage
         clock.Handle(TimerKind.BalloonOutOfPuffSleep, _ => ResumeThread());
         // v3.19+ probe: the OOM notifier (none before v3.19; registered or not by the version's rule).
         oomNotifier?.Probe(this);
+        // 5.7+ probe with VIRTIO_BALLOON_F_REPORTING negotiated: free page reporting registers the device.
+        freePageReport?.Probe();
     }
 
     /// <summary>virtio_has_feature(vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM): the host offered it and this driver knows it.</summary>

@@ -8,10 +8,11 @@ internal static class VirtioServiceCollectionExtensions
 {
     /// <summary>
     /// The driver with <paramref name="fillLeak"/>'s fill_balloon / leak_balloon, <paramref name="release"/>'s page release, <paramref name="oomNotifier"/>'s OOM notifier (none
-    /// before v3.19) and <paramref name="stats"/>'s update_balloon_stats.
+    /// before v3.19), <paramref name="stats"/>'s update_balloon_stats, and the free page reporting device when
+    /// <paramref name="freePageReporting"/> (with 6.1's mm/page_reporting.c, whose version the options have checked).
     /// </summary>
     public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion fillLeak, PartVersion release, PartVersion oomNotifier,
-        PartVersion stats)
+        PartVersion stats, bool freePageReporting)
     {
         _ = fillLeak switch
         {
@@ -41,6 +42,12 @@ internal static class VirtioServiceCollectionExtensions
             PartVersion.V6_1 => services.AddSingleton<IBalloonStats, V6_1.BalloonStatsV6_1>(),
             _ => throw new ArgumentException($"balloon stats: no implementation of version {stats.Display()}", nameof(stats)),
         };
+        // VIRTIO_BALLOON_F_REPORTING negotiated (SimulationOptions allows it only where the page allocator has page_reporting).
+        if (freePageReporting)
+        {
+            services.AddSingleton<PageAlloc.V6_1.PageReporting>();
+            services.AddSingleton<V6_1.FreePageReport>();
+        }
         services.AddSingleton<VirtioBalloon>();
         services.AddSingleton<IVirtioBalloon>(sp => sp.GetRequiredService<VirtioBalloon>());
         return services;

@@ -259,6 +259,17 @@ class Host(_Part):
         """The balloon size the host asks for (the device's num_pages), in 4 KiB pages."""
         return int(self._sim._get("HostTargetPages"))
 
+    @property
+    def reported_pages(self) -> int:
+        """4 KiB frames the host has discarded on free page reports, in all (``free_page_reporting=True``; a frame
+        reported again counts again)."""
+        return int(self._sim._get("HostReportedPages"))
+
+    @property
+    def reports(self) -> int:
+        """Free page reports the host has handled (each a list of up to 32 free blocks of 2 MiB or more)."""
+        return int(self._sim._get("HostReports"))
+
     def set_target(self, balloon_mib) -> None:
         """Ask for a balloon of ``balloon_mib`` MiB (the device's num_pages; QEMU's ``balloon N`` asks for a
         guest of N MiB, i.e. a balloon of memory minus N). The balloon thread works towards it as simulated time
@@ -300,6 +311,11 @@ class Simulation:
     deflate_on_oom: the host offers VIRTIO_BALLOON_F_DEFLATE_ON_OOM (QEMU's deflate-on-oom=on): at each OOM the
     driver gives 256 balloon pages back to the guest instead of a kill, and ballooned pages stay in managed memory.
     Only the designs whose driver has it (fixed, movable, v6.1; v3.19+); on another design it raises ValueError.
+    free_page_reporting: the host offers VIRTIO_BALLOON_F_REPORTING (QEMU's free-page-reporting=on): two seconds after
+    a block of 2 MiB or more is freed (simulated time: ``sim.run``), the kernel's free page reporting tells the host of
+    the free blocks of that size, 32 at a time, and the host discards them (``host.reported_pages``;
+    ``sim.reported_free_pages``). Only the designs whose kernel has it (v6.1; v5.7+); on another design it raises
+    ValueError.
     seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
     ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).
@@ -326,7 +342,8 @@ class Simulation:
                  compaction_proactiveness: int | None = _DEFAULTS["compaction_proactiveness"],
                  watermark_boost_factor: int | None = _DEFAULTS["watermark_boost_factor"],
                  watermark_scale_factor: int | None = _DEFAULTS["watermark_scale_factor"],
-                 deflate_on_oom: bool = _DEFAULTS["deflate_on_oom"]):
+                 deflate_on_oom: bool = _DEFAULTS["deflate_on_oom"],
+                 free_page_reporting: bool = _DEFAULTS["free_page_reporting"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
@@ -340,6 +357,7 @@ class Simulation:
                             ("watermark_boost_factor", watermark_boost_factor), ("watermark_scale_factor", watermark_scale_factor)):
             options[name] = None if value is None else as_int(name, value, INT32)
         options["deflate_on_oom"] = as_bool("deflate_on_oom", deflate_on_oom)
+        options["free_page_reporting"] = as_bool("free_page_reporting", free_page_reporting)
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)
@@ -618,6 +636,13 @@ class Simulation:
         """The migratetype of every pageblock in pfn order (numpy uint8 indexing ``migratetypes``: v3.16's names, the
         MIGRATETYPES constant, in the older designs; 6.1's, with HighAtomic and CMA, in v6.1)."""
         return np_copy(self._call("PageblockMigratetypes"), np.uint8)
+
+    @property
+    def reported_free_pages(self) -> int:
+        """Free pages in blocks the kernel has marked PG_reported: free page reporting told the host of them
+        (``free_page_reporting=True``) and the guest has not taken them since. A reported block that merges with its
+        free buddy loses the mark until the bigger block is reported in turn."""
+        return int(self._get("ReportedFreePages"))
 
     def balloon_unmovable(self) -> np.ndarray:
         """Balloon pages compaction can never isolate again (legacy's defect 2), a numpy bool mask over pfns."""

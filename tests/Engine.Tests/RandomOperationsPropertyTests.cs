@@ -32,10 +32,10 @@ public class RandomOperationsPropertyTests
     }
 
     /// <summary>A guest and what is done to it.</summary>
-    public readonly record struct Case(string Design, long MemoryMib, int Cpus, bool PerCpuLists, long SwapMib, Op[] Ops)
+    public readonly record struct Case(string Design, long MemoryMib, int Cpus, bool PerCpuLists, long SwapMib, Op[] Ops, bool FreePageReporting = false)
     {
         public override string ToString() =>
-            $"{Design}, {MemoryMib} MiB, {Cpus} cpus{(PerCpuLists ? ", per-cpu lists" : "")}, swap {SwapMib} MiB: {string.Join("; ", Ops)}";
+            $"{Design}, {MemoryMib} MiB, {Cpus} cpus{(PerCpuLists ? ", per-cpu lists" : "")}{(FreePageReporting ? ", free page reporting" : "")}, swap {SwapMib} MiB: {string.Join("; ", Ops)}";
     }
 
     private static string FreeKind(int seed) => Engine.Workload.Workload.FreeKinds[seed % Engine.Workload.Workload.FreeKinds.Length];
@@ -67,12 +67,25 @@ public class RandomOperationsPropertyTests
     public void RandomOperations_KeepEveryInvariant([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design) =>
         Property.ForAll(Cases(design), 30, 20151215, Run);
 
+    /// <summary>
+    /// v6.1 with free page reporting on guests big enough to report (DMA32 needs 64 MiB free above its low watermark),
+    /// with whole seconds of time among the operations so that passes run between them and inside their waits.
+    /// </summary>
+    [Test]
+    public void RandomOperations_v6_1_FreePageReporting_KeepEveryInvariant()
+    {
+        var ops = Gen.Select(Ops, Gen.Int[0, 3], (op, run) => run == 0 ? op with { Kind = Kind.Run, Amount = 500 + Math.Round(op.Amount * 200) } : op);
+        var cases = Gen.Select(Gen.OneOfConst(256L, 320L), Gen.Int[1, 2], Gen.Bool, ops.Array[1, 30],
+            (mib, cpus, pcp, list) => new Case("v6.1", mib, cpus, pcp, 0, list, FreePageReporting: true));
+        Property.ForAll(cases, 10, 20151215, Run);
+    }
+
     private static void Run(Case c)
     {
         var sim = Simulation.Create(new SimulationOptions
         {
             MemoryMib = c.MemoryMib, Design = KernelDesign.Parse(c.Design), Cpus = c.Cpus, PerCpuLists = c.PerCpuLists, Seed = 1,
-            SwapMib = c.SwapMib,
+            SwapMib = c.SwapMib, FreePageReporting = c.FreePageReporting,
         });
         for (int i = 0; i < c.Ops.Length; i++)
         {
@@ -120,6 +133,8 @@ public class RandomOperationsPropertyTests
         long inBlocks = Enumerable.Range(0, blocks.Length).Sum(o => blocks[o] << o);
         long nrFree = sim.VmstatValues()[Array.IndexOf(sim.VmstatNames(), "nr_free_pages")];
         Assert.That(inBlocks, Is.EqualTo(nrFree), $"{where}: Σ nr_free·2^order = nr_free_pages");
+        Assert.That(sim.ReportedFreePages, Is.InRange(0, Math.Min(nrFree, sim.HostReportedPages)),
+            $"{where}: reported free pages are free pages the host was told of (none without free page reporting)");
         Assert.That(sim.HostBallooned + sim.BalloonUntoldPages, Is.EqualTo(sim.BalloonPages),
             $"{where}: the host's ledger is the guest's balloon, but for a batch a sleeping fill_balloon has not told yet");
         // A migrated balloon page's old page goes back through putback_lru_page (v3.18 unmap_and_move) and waits in a

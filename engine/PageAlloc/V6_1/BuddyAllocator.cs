@@ -142,8 +142,34 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
         }
     }
 
-    /// <summary>rmqueue_bulk's order-0 pages a block at a time (<see cref="FreeArea.RmqueueSmallestRun"/>).</summary>
-    public int RmqueueSmallestRun(Zone zone, int mt, int max, ref int tail, int head) => _area.RmqueueSmallestRun(zone, mt, max, ref tail, head);
+    /// <summary>
+    /// rmqueue_bulk's order-0 pages a block at a time (<see cref="FreeArea.RmqueueSmallestRun"/>). Of the pages taken only
+    /// the first can be a free block's head that was on a list (a block above order 0 is split from its head), so only
+    /// it can carry PG_reported for del_page_from_free_list to clear.
+    /// </summary>
+    public int RmqueueSmallestRun(Zone zone, int mt, int max, ref int tail, int head)
+    {
+        int before = tail;
+        int taken = _area.RmqueueSmallestRun(zone, mt, max, ref tail, head);
+        if (taken > 0) ClearPageReported(lists.Next(before));
+        return taken;
+    }
+
+    /// <summary>
+    /// The device that free page reporting reports to (pr_dev_info), set by page_reporting_register; with it the static
+    /// key page_reporting_enabled, which makes __free_one_page notify and del_page_from_free_list clear PG_reported.
+    /// </summary>
+    [NotState("wiring: set once, at the balloon driver's probe")]
+    private PageReporting? _reporting;
+
+    /// <summary>page_reporting_register's rcu_assign_pointer(pr_dev_info) and static_branch_enable(&amp;page_reporting_enabled).</summary>
+    public void EnablePageReporting(PageReporting reporting) => _reporting = reporting;
+
+    /// <summary>The page_reported test and __ClearPageReported of del_page_from_free_list.</summary>
+    private void ClearPageReported(int page)
+    {
+        if (_reporting is not null && pages.Test(page, PG.Reported)) pages.Clear(page, PG.Reported);
+    }
 
     /// <summary>__rmqueue_smallest: the head of the first non-empty list of the type, order upwards; expand; the page's pcp migratetype recorded.</summary>
     public int RmqueueSmallest(Zone zone, int order, int mt)
@@ -161,9 +187,13 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
         return -1;
     }
 
-    /// <summary>del_page_from_free_list: off its list, PageBuddy and the order cleared, nr_free lowered (PG_reported is not modelled).</summary>
+    /// <summary>
+    /// del_page_from_free_list: PG_reported cleared (page_reported: only once reporting is enabled), off its list,
+    /// PageBuddy and the order cleared, nr_free lowered.
+    /// </summary>
     private void DelPageFromFreeList(int page, Zone zone, int order)
     {
+        ClearPageReported(page);
         lists.Del(page);
         pages.RmvPageOrder(page);
         zone.NrFree.Add(order, -1);
@@ -337,9 +367,10 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
     /// __free_one_page (6.1; the caller holds zone-&gt;lock): NR_FREE_PAGES rises (unless ISOLATE); then merge with free
     /// buddies up to MAX_ORDER-1 — unless a direct compactor of this zone captures the block at its order first
     /// (compaction_capture), and never across a non-mergeable pageblock above pageblock_order. The merged block goes to
-    /// the tail with FPI_TO_TAIL or when buddy_merge_likely, else to the head.
+    /// the tail with FPI_TO_TAIL or when buddy_merge_likely, else to the head; then free page reporting is notified of the
+    /// merged order unless FPI_SKIP_REPORT_NOTIFY (page_reporting_notify_free).
     /// </summary>
-    public void FreeOneBlock(Zone zone, int pfn, int order, int mt, bool toTail = false)
+    public void FreeOneBlock(Zone zone, int pfn, int order, int mt, Fpi fpi = Fpi.None)
     {
         if (mt != MigrateType.Isolate) zone.Stat.Add((int)ZoneStat.NrFreePages, 1 << order);
         int buddyPfn = 0;
@@ -362,10 +393,18 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
         }
         pages.SetPageOrder(pfn, order);
         int head = zone.FreeList(order, mt);
-        if (toTail || BuddyMergeLikely(zone, pfn, buddyPfn, order)) lists.AddTail(pfn, head);
+        if ((fpi & Fpi.ToTail) != 0 || BuddyMergeLikely(zone, pfn, buddyPfn, order)) lists.AddTail(pfn, head);
         else lists.Add(pfn, head);
         zone.NrFree.Add(order, 1);
+        if ((fpi & Fpi.SkipReportNotify) == 0) _reporting?.NotifyFree(order);
     }
+
+    /// <summary>
+    /// __putback_isolated_page (the caller holds zone-&gt;lock): a block <see cref="IsolateFreePage"/> took goes back to
+    /// the tail of its free list, merging as any freed block, without notifying free page reporting.
+    /// </summary>
+    public void PutbackIsolatedPage(Zone zone, int pfn, int order, int mt) =>
+        FreeOneBlock(zone, pfn, order, mt, Fpi.SkipReportNotify | Fpi.ToTail);
 
     /// <summary>buddy_merge_likely: below MAX_ORDER-2, the order+1 buddy of the combined block is free (it will likely merge soon).</summary>
     private bool BuddyMergeLikely(Zone zone, int pfn, int buddyPfn, int order)

@@ -50,7 +50,7 @@ internal static class MemoryInit
             int order = Zone.MaxOrder - 1;
             while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > zone.EndPfn)) order--;
             lists.InitLinks(pfn); // __init_single_page's INIT_LIST_HEAD (memmap_init, 6.1) of the page about to be listed
-            buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable, toTail: true);
+            buddy.FreeOneBlock(zone, pfn, order, MigrateType.Movable, Fpi.ToTail);
             vmstat.Count(VmEvent.Pgfree, 1 << order);
             pfn += 1 << order;
         }

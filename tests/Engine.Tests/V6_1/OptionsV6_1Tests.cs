@@ -20,6 +20,10 @@ public class OptionsV6_1Tests
             yield return new TestCaseData(new SimulationOptions { Design = d, WatermarkBoostFactor = 0 }, "watermark_boost_factor").SetName($"{design}_WatermarkBoostFactor");
             yield return new TestCaseData(new SimulationOptions { Design = d, WatermarkScaleFactor = 10 }, "watermark_scale_factor").SetName($"{design}_WatermarkScaleFactor");
         }
+        // page_reporting (5.7): the v4.8 design (v3.16 allocator) has none either.
+        foreach (var design in OlderDesigns.Append("movable"))
+            yield return new TestCaseData(new SimulationOptions { Design = KernelDesign.Parse(design), FreePageReporting = true }, "free_page_reporting")
+                .SetName($"{design}_FreePageReporting");
     }
 
     [TestCaseSource(nameof(OnADesignWithout))]

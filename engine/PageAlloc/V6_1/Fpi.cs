@@ -1,0 +1,14 @@
+namespace BalloonScript.Engine.PageAlloc.V6_1;
+
+/// <summary>
+/// <c>fpi_t</c> (6.1 mm/page_alloc.c): how __free_one_page files a freed block. FPI_SKIP_KASAN_POISON is not modelled.
+/// </summary>
+[Flags]
+internal enum Fpi
+{
+    None = 0,
+    /// <summary>FPI_SKIP_REPORT_NOTIFY: do not tell free page reporting (the block comes back from a report).</summary>
+    SkipReportNotify = 1 << 0,
+    /// <summary>FPI_TO_TAIL: to the tail of its free list (memory onlining at boot, a reported block put back).</summary>
+    ToTail = 1 << 2,
+}
