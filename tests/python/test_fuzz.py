@@ -1,6 +1,6 @@
 """The fuzzer of issue 7 as a permanent test: a hypothesis state machine over the public Python API.
 
-Every design of bs.DESIGNS, small guests (16-64 MiB), valid calls and invalid ones mixed. An invalid call raises
+Every design of bs.DESIGNS, small guests (16-64 MiB; 128 MiB for v6.1 with free page reporting), valid calls and invalid ones mixed. An invalid call raises
 ValueError naming its argument and leaves the simulation as it was (page map, vmstat, balloon pages, host ledger,
 history length, reports). After every step the invariants hold: free blocks add up to nr_free_pages, the host's
 ledger is the guest's balloon, the pages tagged balloon are the balloon, the history has a row per operation and one
@@ -65,11 +65,15 @@ class PublicApi(RuleBasedStateMachine):
 
     @initialize(design=st.sampled_from(bs.DESIGNS), memory_mib=st.integers(16, 64), cpus=st.integers(1, 4),
                 seed=st.integers(0, 2**32), per_cpu_lists=st.booleans(), pagevecs=st.booleans(), reclaim=st.booleans(),
-                swap_mib=st.sampled_from([0, 0, 8, 32]), hz=st.sampled_from([100, 250, 1000]))
-    def build(self, design, memory_mib, cpus, seed, per_cpu_lists, pagevecs, reclaim, swap_mib, hz):
+                swap_mib=st.sampled_from([0, 0, 8, 32]), hz=st.sampled_from([100, 250, 1000]), reporting=st.booleans())
+    def build(self, design, memory_mib, cpus, seed, per_cpu_lists, pagevecs, reclaim, swap_mib, hz, reporting):
         self.design = design
-        self.sim = bs.Simulation(memory_mib=memory_mib, design=design, cpus=cpus, seed=seed, per_cpu_lists=per_cpu_lists,
-                                 pagevecs=pagevecs, reclaim=reclaim, swap_mib=swap_mib, hz=hz)
+        # Free page reporting only where the kernel has it (v6.1), and on a guest big enough to report (DMA32 needs
+        # 64 MiB free above its low watermark).
+        reporting = reporting and design == "v6.1"
+        self.sim = bs.Simulation(memory_mib=128 if reporting else memory_mib, design=design, cpus=cpus, seed=seed,
+                                 per_cpu_lists=per_cpu_lists, pagevecs=pagevecs, reclaim=reclaim, swap_mib=swap_mib, hz=hz,
+                                 free_page_reporting=reporting)
         self.operations = 1   # boot is the first history row
 
     def refused(self, name, call):
@@ -206,7 +210,8 @@ class PublicApi(RuleBasedStateMachine):
         self.refused("count", lambda: self.sim.allocate(order=0, count=count))
 
     @rule(name=st.sampled_from(["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "swap_mib", "hz", "reclaim",
-                                "timeslice_ms", "io_latency_ms", "host_us_per_page", "max_reports_per_kind"]), data=st.data())
+                                "timeslice_ms", "io_latency_ms", "host_us_per_page", "max_reports_per_kind",
+                                "free_page_reporting"]), data=st.data())
     def construct_invalid(self, name, data):
         bad = {"memory_mib": st.one_of(bad_int, st.integers(max_value=15), st.integers(min_value=65537)),
                "design": st.one_of(not_one_of(bs.DESIGNS), not_a_number),
@@ -220,7 +225,8 @@ class PublicApi(RuleBasedStateMachine):
                                          st.floats(min_value=1000.001, allow_nan=False)),
                "io_latency_ms": st.one_of(bad_real, st.floats(max_value=-1e-9, allow_nan=False)),
                "host_us_per_page": st.one_of(bad_real, st.floats(max_value=-1e-9, allow_nan=False)),
-               "max_reports_per_kind": st.one_of(bad_int, st.integers(max_value=0))}[name]
+               "max_reports_per_kind": st.one_of(bad_int, st.integers(max_value=0)),
+               "free_page_reporting": st.sampled_from([0, 1, "yes", None])}[name]
         self.refused(name, lambda: bs.Simulation(**{"memory_mib": 16, name: data.draw(bad)}))
 
     @rule(name=st.sampled_from(["scenario", "design", "strategy", "schedules", "depth", "seed"]), data=st.data())

@@ -71,7 +71,6 @@ internal sealed class PageReporting : ISnapshotState
     /// </summary>
     public void Register(IPageReportingDevice dev)
     {
-        if (_dev is not null) throw new InvalidOperationException("page_reporting_register: a device is registered already (-EBUSY)");
         Order = dev.Order != 0 ? dev.Order : Zone.PageblockOrder;
         _state.Set(0, Idle);
         Request();
