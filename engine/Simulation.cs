@@ -198,12 +198,14 @@ public sealed class Simulation
 
     /// <summary>
     /// Free pages in blocks marked PG_reported: free page reporting told the host of them and the guest has not taken
-    /// them since. Such blocks are of pageblock order or above, so only pageblock heads are looked at.
+    /// them since. Such blocks are of pageblock order or above, so only pageblock heads are looked at, and only once the
+    /// host has handled a report (every history row reads this).
     /// </summary>
     public long ReportedFreePages
     {
         get
         {
+            if (_parts.Host.Reports == 0) return 0;
             var pages = _parts.Pages;
             long sum = 0;
             for (int pfn = 0; pfn < pages.NrPages; pfn += Zone.PageblockNrPages)
@@ -211,6 +213,7 @@ public sealed class Simulation
             return sum;
         }
     }
+
     /// <summary>
     /// Write /proc/sys/vm/compact_memory: compact_node over every zone (order -1, MIGRATE_SYNC, skip hints
     /// ignored), run to completion as one kernel path on CPU 0. Returns the counter deltas and each zone's result.
@@ -352,7 +355,7 @@ public sealed class Simulation
         var cols = new List<string>
         {
             "sched_step", "time_ms", "balloon_pages", "balloon_target", "host_ballooned", "out_of_puff",
-            "managed_pages", "wmark_min", "wmark_low", "wmark_high",
+            "host_reported", "reported_free", "managed_pages", "wmark_min", "wmark_low", "wmark_high",
         };
         for (int o = 0; o < Zone.MaxOrder; o++) cols.Add($"free_order{o}");
         cols.Add("extfrag_9");
@@ -434,15 +437,15 @@ public sealed class Simulation
     {
         var row = new double[HistoryColumnCount];
         var (scheduler, balloon, host, zones) = (_parts.Scheduler, _parts.Balloon, _parts.Host, _parts.Node.Zones);
-        (row[0], row[1], row[2], row[3], row[4], row[5]) =
-            (scheduler.Step, ClockMs, balloon.NumPages, host.TargetPages, host.Ballooned, balloon.OutOfPuff);
+        (row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]) =
+            (scheduler.Step, ClockMs, balloon.NumPages, host.TargetPages, host.Ballooned, balloon.OutOfPuff, host.ReportedPages, ReportedFreePages);
         // Summed over zones, as a plot of the whole guest's memory shows them.
         for (int z = 0; z < zones.Count; z++)
         {
-            row[6] += zones[z].ManagedPages;
-            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[7 + w - Zone.WmarkMin] += zones[z].Watermark[w];
+            row[8] += zones[z].ManagedPages;
+            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[9 + w - Zone.WmarkMin] += zones[z].Watermark[w];
         }
-        int at = 10;
+        int at = 12;
         foreach (long blocks in FreeBlocks()) row[at++] = blocks;
         row[at++] = Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0;
         row[at++] = Fragmentation.ZoneUnusable(_parts.Node.LargestZone, 9) / 1000.0;
@@ -450,7 +453,7 @@ public sealed class Simulation
         _parts.History.Add(op, row);
     }
 
-    /// <summary>The length of a history row: 6 values of the simulation, managed pages and 3 watermarks, the free blocks of
+    /// <summary>The length of a history row: 8 values of the simulation, managed pages and 3 watermarks, the free blocks of
     /// each order, 2 fragmentation indexes, /proc/vmstat.</summary>
-    private const int HistoryColumnCount = 6 + 4 + Zone.MaxOrder + 2 + VmStat.ValueCount;
+    private const int HistoryColumnCount = 8 + 4 + Zone.MaxOrder + 2 + VmStat.ValueCount;
 }

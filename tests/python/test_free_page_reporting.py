@@ -36,6 +36,8 @@ def test_the_host_discards_free_blocks_two_seconds_after_the_probe_and_after_big
     assert sim.reported_free_pages == sum(int(fb[o]) << o for o in (9, 10)) - 16 * bs.PAGES_PER_MIB, \
         "every free block of 2 MiB and up reported again, but for the DMA zone's 16 MiB (too small to be reported)"
     assert sim.host.reported_pages > reported and sim.reports() == []
+    last = sim.history().iloc[-1]
+    assert (last["host_reported"], last["reported_free"]) == (sim.host.reported_pages, sim.reported_free_pages)
 
 
 @pytest.mark.parametrize("design", ["legacy", "redesign", "fixed", "movable"])
