@@ -98,12 +98,13 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
     /// <summary>
     /// QEMU's virtio_balloon_handle_report: each block of the report is discarded (ram_block_discard_range: the host
     /// frees the memory behind it, and the guest's next touch of a frame there faults in a zeroed page). No ledger is
-    /// kept of which frames are discarded: the guest may take a reported block again without telling. Returns the frames.
+    /// kept of which frames are discarded (so only the blocks' sizes are looked at): the guest may take a reported block
+    /// again without telling. Returns the frames.
     /// </summary>
-    public int ReceiveReport(ReadOnlySpan<int> pfns, ReadOnlySpan<int> orders)
+    public int ReceiveReport(ReadOnlySpan<int> orders)
     {
         int frames = 0;
-        for (int i = 0; i < pfns.Length; i++) frames += 1 << orders[i];
+        foreach (int order in orders) frames += 1 << order;
         _counts.Add(ReportedIndex, frames);
         _counts.Add(ReportsIndex, 1);
         return frames;

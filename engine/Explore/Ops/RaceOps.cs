@@ -11,8 +11,8 @@ namespace BalloonScript.Engine.Explore.Ops;
 /// The operations a race can give a CPU, built from what the simulation's own API does, each as one kernel path: the
 /// balloon's fill and leak calls, compaction, high-order allocation with direct compaction, workload faults and frees,
 /// one page's migration, the migrate scanner over a PFN range followed by migration or putback (the balloon
-/// migratepage path), and kswapd and direct reclaim where a design models reclaim. Python's <c>bs.op</c> is built from
-/// this table.
+/// migratepage path), kswapd and direct reclaim where a design models reclaim, and a pass of free page reporting where
+/// the guest has it. Python's <c>bs.op</c> is built from this table.
 /// </summary>
 internal static class RaceOps
 {
@@ -73,6 +73,13 @@ internal static class RaceOps
                     async () => await kit.Reclaim.TryToFreePagesAsync(order, Gfp.Kernel));
             },
             ReclaimMissing),
+        new("report", "one pass of free page reporting (page_reporting_process, as its delayed work runs it): free blocks of 2 MiB and up reported to the host, 32 at a time", [],
+            (a, kit) =>
+            {
+                var reporting = kit.Reporting!; // Missing below refused a guest without it
+                return new BoundOp("page_reporting_process", reporting.Process, async () => await reporting.ProcessAsync());
+            },
+            options => options.FreePageReporting ? null : "it was built without free_page_reporting (a v6.1 guest with free_page_reporting=True has it)"),
     ];
 
     public static string[] Names => Kinds.Select(k => k.Name).ToArray();

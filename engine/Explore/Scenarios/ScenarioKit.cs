@@ -16,7 +16,7 @@ namespace BalloonScript.Engine.Explore.Scenarios;
 /// </summary>
 internal sealed partial class ScenarioKit(Simulation sim, PageTable pages, PageLists lists, Node node, IBuddyAllocator buddy,
     Lru lru, IMigration migration, ICompaction compaction, Workload.Workload workload, Workload.HighOrderRequests highOrder,
-    IVirtioBalloon driver, IReclaim reclaim)
+    IVirtioBalloon driver, IReclaim reclaim, PageAlloc.V6_1.PageReporting? reporting = null)
 {
     public Simulation Sim => sim;
     public PageTable Pages => pages;
@@ -26,6 +26,8 @@ internal sealed partial class ScenarioKit(Simulation sim, PageTable pages, PageL
     public Workload.HighOrderRequests HighOrder => highOrder;
     public IVirtioBalloon Driver => driver;
     public IReclaim Reclaim => reclaim;
+    /// <summary>Free page reporting, where the simulation was built with it (v6.1, <c>free_page_reporting</c>).</summary>
+    public PageAlloc.V6_1.PageReporting? Reporting => reporting;
 
     /// <summary>MiB a workload populate can take now, and MiB the balloon can take now.</summary>
     public double AllocatableMib => workload.AllocatablePages() / 256.0;

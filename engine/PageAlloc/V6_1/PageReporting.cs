@@ -16,7 +16,7 @@ namespace BalloonScript.Engine.PageAlloc.V6_1;
 /// a budget of one report per 512 free blocks of its order, plus one; a list left over asks for another pass, two seconds
 /// after this one. A reported block stays reported until it leaves the free lists (an allocation, a merge, compaction).
 /// </summary>
-internal sealed class PageReporting : ISnapshotState
+internal sealed partial class PageReporting : ISnapshotState
 {
     /// <summary>PAGE_REPORTING_CAPACITY: blocks per report.</summary>
     public const int Capacity = 32;
@@ -114,9 +114,10 @@ internal sealed class PageReporting : ISnapshotState
 
     /// <summary>
     /// page_reporting_process: ACTIVE, every zone processed, then back to IDLE (atomic_cmpxchg) unless a request came
-    /// meanwhile, which schedules the next pass.
+    /// meanwhile, which schedules the next pass. The delayed work runs it; a race can run a pass on a CPU of its own.
     /// </summary>
-    private void Process()
+    [Preemptible]
+    public void Process()
     {
         _state.Set(0, Active);
         var sg = new Scatterlist();
@@ -131,19 +132,20 @@ internal sealed class PageReporting : ISnapshotState
     /// blocks of the reporting order (ALLOC_CMA); each free list from the reporting order up, each migratetype but
     /// ISOLATE; then what is left in the scatterlist is reported and put back.
     /// </summary>
+    [Preemptible]
     private void ProcessZone(Zone zone, Scatterlist sg)
     {
-        int offset = Capacity;
+        sg.Offset = Capacity;
         long watermark = zone.WmarkPages(Zone.WmarkLow) + ((long)Capacity << Order);
         if (!_buddy.ZoneWatermarkOk(zone, 0, watermark, 0, AllocFlags.Cma, zone.FreePages)) return;
         for (int order = Order; order < Zone.MaxOrder; order++)
             for (int mt = 0; mt < MigrateType.Count; mt++)
-                if (mt != MigrateType.Isolate) Cycle(zone, order, mt, sg, ref offset);
-        int leftover = Capacity - offset;
+                if (mt != MigrateType.Isolate) Cycle(zone, order, mt, sg);
+        int leftover = Capacity - sg.Offset;
         if (leftover == 0) return;
-        _dev!.Report(sg.Pfns.AsSpan(offset), sg.Orders.AsSpan(offset));
+        _dev!.Report(sg.Pfns, sg.Orders, sg.Offset, leftover);
         zone.Lock.Lock();
-        Drain(sg, offset, leftover);
+        Drain(sg, sg.Offset, leftover);
         zone.Lock.Unlock();
     }
 
@@ -153,7 +155,8 @@ internal sealed class PageReporting : ISnapshotState
     /// the block found is rotated to the list's head, the lock dropped for the report, the blocks put back, and the walk
     /// starts again at the head. Past the budget the list is left, a pass requested, and what is left rotated to the head.
     /// </summary>
-    private void Cycle(Zone zone, int order, int mt, Scatterlist sg, ref int offset)
+    [Preemptible]
+    private void Cycle(Zone zone, int order, int mt, Scatterlist sg)
     {
         int list = zone.FreeList(order, mt);
         if (_lists.Empty(list)) return;
@@ -170,22 +173,22 @@ internal sealed class PageReporting : ISnapshotState
                 next = page;
                 break;
             }
-            if (offset > 0)
+            if (sg.Offset > 0)
             {
                 if (_buddy.IsolateFreePage(zone, page, order) == 0)
                 {
                     next = page;
                     break;
                 }
-                offset--;
-                sg.Pfns[offset] = page;
-                sg.Orders[offset] = order;
+                sg.Offset--;
+                sg.Pfns[sg.Offset] = page;
+                sg.Orders[sg.Offset] = order;
                 continue;
             }
             if (_lists.Prev(page) != list) _lists.RotateToFront(page, list);
             zone.Lock.Unlock();
-            _dev!.Report(sg.Pfns, sg.Orders);
-            offset = Capacity;
+            _dev!.Report(sg.Pfns, sg.Orders, 0, Capacity);
+            sg.Offset = Capacity;
             budget--;
             zone.Lock.Lock();
             Drain(sg, 0, Capacity);
@@ -210,10 +213,14 @@ internal sealed class PageReporting : ISnapshotState
         }
     }
 
-    /// <summary>The work's scatterlist (kmalloc_array of PAGE_REPORTING_CAPACITY entries), filled from the end.</summary>
+    /// <summary>
+    /// The work's scatterlist (kmalloc_array of PAGE_REPORTING_CAPACITY entries), filled from the end: entries
+    /// [<see cref="Offset"/>, Capacity) are taken (page_reporting_process_zone's <c>offset</c>, which each cycle updates).
+    /// </summary>
     private sealed class Scatterlist
     {
         public readonly int[] Pfns = new int[Capacity];
         public readonly int[] Orders = new int[Capacity];
+        public int Offset;
     }
 }

@@ -11,7 +11,7 @@ namespace BalloonScript.Engine.Virtio.V6_1;
 /// order of its own). virtballoon_free_page_report puts the scatterlist on the reporting virtqueue, kicks, and sleeps
 /// in wait_event until the host has discarded the blocks.
 /// </summary>
-internal sealed class FreePageReport(PageReporting reporting, BalloonHost host, SimClock clock, Scheduler scheduler) : IPageReportingDevice
+internal sealed partial class FreePageReport(PageReporting reporting, BalloonHost host, SimClock clock, Scheduler scheduler) : IPageReportingDevice
 {
     public int Order => 0;
 
@@ -19,10 +19,11 @@ internal sealed class FreePageReport(PageReporting reporting, BalloonHost host, 
     public void Probe() => reporting.Register(this);
 
     /// <summary>virtballoon_free_page_report: virtqueue_add_inbuf, virtqueue_kick, wait_event(vb-&gt;acked, ...).</summary>
-    public void Report(ReadOnlySpan<int> pfns, ReadOnlySpan<int> orders)
+    [Preemptible]
+    public void Report(int[] pfns, int[] orders, int from, int count)
     {
         using var _ = scheduler.Current.Path.Enter("virtballoon_free_page_report");
-        int frames = host.ReceiveReport(pfns, orders);
+        int frames = host.ReceiveReport(orders.AsSpan(from, count));
         clock.WaitForDevice(host.AckNs(frames), "virtballoon_free_page_report: wait_event(vb->acked)");
     }
 }

@@ -399,4 +399,41 @@ public class RaceTests
         var r = Explorer.Explore("inflate-vs-compact", "legacy", "pct", 150, 1);
         Assert.That(r.FailingByKind.Keys, Is.EqualTo(new[] { "balloon_unmovable" }));
     }
+
+    /// <summary>
+    /// A pass of free page reporting (6.1 page_reporting_process) against compaction, order-9 allocations and a workload's
+    /// frees on two other CPUs: the pass holds up to 32 free blocks off the free lists while it waits for the host, with
+    /// the zone lock dropped, and puts them back; the others find them gone or back, and nothing is lost or freed twice.
+    /// </summary>
+    [Test]
+    public void PageReportingProcess_AgainstCompactionAllocationAndFrees_NoScheduleFails()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(256, 3, 5, "v6.1") with { FreePageReporting = true, HostUsPerPage = 1 });
+        sim.WorkloadAnon(100);
+        sim.WorkloadFree(0.5, "random", 1);
+        var race = FromOps(sim, (0, [RaceOp.Of("report")]),
+            (1, [RaceOp.Of("compact"), RaceOp.Of("allocate", ("order", 9), ("count", 2))]), (2, [RaceOp.Of("free", ("fraction", 0.5))]));
+
+        var run = race.Run(0, null);
+        Assert.That(run.Reports, Is.Empty);
+        Assert.That(Simulation.FromSnapshot(race.StateNow()).HostReports, Is.Positive, "the pass reported free blocks");
+        Assert.That(Enumerable.Range(1, 20).Any(i => OtherCpuRanDuringTheReport(race.Run(i, new RandomStrategy(i)).Trace)), Is.True,
+            "some schedule runs another CPU while the pass waits for the host");
+        AssertNoScheduleFails(race, "random", 7, 60);
+        AssertNoScheduleFails(race, "pct", 8, 60);
+    }
+
+    private static bool OtherCpuRanDuringTheReport(IReadOnlyList<TraceEntry> trace)
+    {
+        int wait = trace.ToList().FindIndex(t => t.Cpu == 0 && t.Point.Contains("virtballoon_free_page_report"));
+        return wait >= 0 && wait + 1 < trace.Count && trace[wait + 1].Cpu != 0;
+    }
+
+    [Test]
+    public void Report_OnAGuestWithoutFreePageReporting_IsAnArgumentExceptionSayingWhy()
+    {
+        var sim = Simulation.Create(TestOptions.Classic(16, 2, 1, "v6.1"));
+        var e = Assert.Throws<ArgumentException>(() => FromOps(sim, (0, [RaceOp.Of("report")]), (1, [RaceOp.Of("compact")])))!;
+        Assert.That(e.Message, Does.Contain("has no report operation").And.Contain("free_page_reporting"));
+    }
 }
