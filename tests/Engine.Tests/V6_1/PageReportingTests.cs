@@ -2,6 +2,7 @@ using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.PageAlloc.V6_1;
+using BalloonScript.Engine.Proc;
 using MigrateType = BalloonScript.Engine.PageAlloc.V6_1.MigrateType;
 using NUnit.Framework;
 
@@ -58,6 +59,9 @@ public class PageReportingTests
         Assert.That(rig.Sim.ClockMs, Is.InRange(2000 + acks, 2000 + acks + 0.01),
             "the kworker slept through each report until the host acknowledged it: 20 us a kick, host_us_per_page a frame");
         Assert.That(rig.Get<PageReporting>().Busy, Is.False, "blocks put back do not notify (FPI_SKIP_REPORT_NOTIFY): the device goes idle");
+        int head = rig.FreeList(dma32, Zone.MaxOrder - 1, MigrateType.Movable)[0];
+        Assert.That(rig.Sim.KPageFlags()[head] & (1UL << KPageFlags.Buddy | 1UL << KPageFlags.Uptodate), Is.EqualTo(1UL << KPageFlags.Buddy | 1UL << KPageFlags.Uptodate),
+            "/proc/kpageflags shows a reported block's head as KPF_BUDDY and KPF_UPTODATE: PG_reported is PG_uptodate");
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
