@@ -48,10 +48,10 @@ def test_free_page_reporting_on_an_older_kernel_is_a_valueerror_naming_it_and_th
 
 
 def test_a_race_runs_a_reporting_pass_against_compaction_and_finds_nothing(bs):
-    sim = bs.Simulation(memory_mib=256, design="v6.1", seed=5, cpus=2, free_page_reporting=True)
-    sim.workload.anon(mib=100)
+    sim = bs.Simulation(memory_mib=128, design="v6.1", seed=5, cpus=2, free_page_reporting=True)
+    sim.workload.anon(mib=16)
     sim.workload.free(0.5, pattern="random", seed=1)
-    race = sim.race(cpu0=[bs.op.report()], cpu1=[bs.op.compact(), bs.op.allocate(order=9, count=2)])
-    assert race.explore(strategy="random", schedules=40, seed=1, progress=False).failing == 0
+    race = sim.race(cpu0=[bs.op.report()], cpu1=[bs.op.compact(zone="DMA32", mode="async"), bs.op.allocate(order=9, count=2)])
+    assert race.explore(strategy="random", schedules=20, seed=1, progress=False).failing == 0
     with pytest.raises(ValueError, match="has no report operation: it was built without free_page_reporting"):
         bs.Simulation(memory_mib=64, design="v6.1", cpus=2).race(cpu0=[bs.op.report()], cpu1=[bs.op.compact()])
