@@ -115,7 +115,8 @@ test: deps build
 	  --out $(RESULTS)/summary.txt
 
 # The long robustness run (issue 7): SOAK_OPS random operations over every design with the checks after each,
-# every scenario explored under every design (SOAK_SCHEDULES per strategy), the exploration that once hung, 1,800
+# every scenario explored under every design (SOAK_SCHEDULES per strategy), races of a free page reporting pass against
+# every operation (a third of SOAK_SCHEDULES each), the exploration that once hung, 1,800
 # random races of the operations (the engine's property test, 30 times its make test share), 60 random races searched
 # with and without reduction and 60 with reduction on one host thread and two, and the API fuzzer with a long budget. Prints ops/s, schedules/s and findings; fails on a finding no design documents.
 SOAK_OPS       ?= 10000000

@@ -14,7 +14,11 @@ explored under every design, and the exploration of issue 7 that used to hang. D
    migration drops a reference the other one already dropped, because leak_balloon puts its pages by pfns a migration
    has rewritten since it dropped balloon_lock: f68b992, fixed in fixed; the 2019 window itself only sends newpage
    through an LRU list in redesign, docs/model.md); nothing in fixed or in the later designs.
-3. With --issue-exploration: deflate-vs-migrate, legacy, dfs, depth 3, 98,450 schedules (it spun forever in a
+3. Races written through the API around a pass of 6.1's free page reporting (``bs.op.report()``, a 128 MiB v6.1 guest
+   with free_page_reporting, reclaim, swap, page cache and a balloon, with and without per-cpu lists): the pass on one
+   CPU, each other operation on a second, another on a third, with the random and pct strategies (a third of
+   --schedules each: its guests are eight times the size of the scenarios'). Findings allowed: none.
+4. With --issue-exploration: deflate-vs-migrate, legacy, dfs, depth 3, 98,450 schedules (it spun forever in a
    page-state check before the list walks were bounded).
 
 Prints ops/s, schedules/s and the findings per design; exits 1 on any finding not allowed.
@@ -240,6 +244,38 @@ def explorations(schedules: int, seed: int) -> list:
     return problems
 
 
+def reporting_races(schedules: int, seed: int) -> list:
+    """A free page reporting pass against every other operation (part 3 of the module's docstring)."""
+    print(f"free page reporting races: {schedules:,} schedules per race and strategy (seed {seed})", flush=True)
+    started, total, problems = time.perf_counter(), 0, []
+    for pcp in (False, True):
+        sim = bs.Simulation(memory_mib=128, design="v6.1", seed=seed, cpus=3, free_page_reporting=True, per_cpu_lists=pcp,
+                            reclaim=True, swap_mib=16)
+        sim.workload.anon(mib=16)
+        sim.workload.file(mib=8)
+        sim.balloon.inflate(mib=8)
+        sim.workload.free(0.5, pattern="random", seed=seed)
+        others = [bs.op.deflate(pages=300), bs.op.inflate(pages=300), bs.op.compact(mode="sync"), bs.op.allocate(order=9, count=3),
+                  bs.op.free(fraction=0.5, pattern="random", seed=seed), bs.op.isolate(then="migrate"), bs.op.kswapd(order=9),
+                  bs.op.reclaim(order=0), bs.op.anon(pages=1000)]
+        for i, op in enumerate(others):
+            third = others[(i + 3) % len(others)]
+            if {op.kind, third.kind} <= {"inflate", "deflate"}:   # the driver runs both on its one thread
+                third = bs.op.compact(mode="async")
+            race = sim.race(cpu0=[bs.op.report()], cpu1=[op], cpu2=[third])
+            for strategy in ("random", "pct"):
+                if Stop.event.is_set():
+                    return problems
+                res = race.explore(strategy=strategy, schedules=schedules, seed=seed, progress=False)
+                total += res.schedules
+                if res.failing:
+                    problems.append(f"report || {op.kind} || {third.kind} [v6.1, per_cpu_lists={pcp}, {strategy}, seed {seed}]: "
+                                    f"{res.first_failure.reports[0]}")
+    seconds = time.perf_counter() - started
+    print(f"  v6.1      {total:,} schedules at {total / max(seconds, 1e-9):,.0f}/s; failing: {len(problems)}", flush=True)
+    return problems
+
+
 def issue_exploration() -> list:
     print("issue 7's exploration: deflate-vs-migrate, legacy, dfs, depth 3, 98,450 schedules", flush=True)
     started = time.perf_counter()
@@ -274,7 +310,8 @@ def main(argv=None) -> int:
     p.add_argument("--issue-exploration", action="store_true", help="also run the exploration that used to hang")
     args = p.parse_args(argv)
     started = time.perf_counter()
-    problems = random_operations(args.ops, args.seed, args.threads) + explorations(args.schedules, args.seed)
+    problems = (random_operations(args.ops, args.seed, args.threads) + explorations(args.schedules, args.seed)
+                + reporting_races(max(1, args.schedules // 3), args.seed))
     if args.issue_exploration:
         problems += issue_exploration()
     for problem in problems:
