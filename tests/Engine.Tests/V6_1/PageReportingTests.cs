@@ -3,15 +3,15 @@ using BalloonScript.Engine.Mm;
 using BalloonScript.Engine.PageAlloc;
 using BalloonScript.Engine.PageAlloc.V6_1;
 using BalloonScript.Engine.Proc;
-using MigrateType = BalloonScript.Engine.PageAlloc.V6_1.MigrateType;
 using NUnit.Framework;
+using MigrateType = BalloonScript.Engine.PageAlloc.V6_1.MigrateType;
 
 namespace BalloonScript.Engine.Tests.V6_1;
 
 /// <summary>
 /// Free page reporting (6.1.78 mm/page_reporting.c) with the virtio balloon's reporting device (VIRTIO_BALLOON_F_REPORTING,
-/// 6.1 virtio_balloon.c): the option <c>free_page_reporting</c> of the v6.1 design. Guests of 256 MiB and more: a zone
-/// is reported only with 32 pageblocks free above its low watermark.
+/// 6.1 virtio_balloon.c): the option <c>free_page_reporting</c> of the v6.1 design. The guests are of 256 MiB and more
+/// but one: a zone is reported only with 32 pageblocks free above its low watermark, which a 64 MiB guest's DMA32 lacks.
 /// </summary>
 public class PageReportingTests
 {
