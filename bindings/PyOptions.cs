@@ -34,12 +34,14 @@ public sealed class PyOptions
     public bool DeflateOnOom { get; set; } = Defaults.DeflateOnOom;
     /// <summary>The host offers VIRTIO_BALLOON_F_REPORTING; SimulationOptions rejects it on designs without page_reporting.</summary>
     public bool FreePageReporting { get; set; } = Defaults.FreePageReporting;
+    /// <summary>null (None): the device's order, pageblock order.</summary>
+    public int? PageReportingOrder { get; set; } = Defaults.PageReportingOrder;
 
     /// <summary>The option names as Python spells them (snake_case of the properties), in signature order.</summary>
     public static string[] Names() => ["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "check_accounting", "hz", "timeslice_ms",
         "reclaim", "pagevecs", "swap_mib", "io_latency_ms", "host_us_per_page",
         "max_reports_per_kind", "compaction_proactiveness", "watermark_boost_factor", "watermark_scale_factor", "deflate_on_oom",
-        "free_page_reporting"];
+        "free_page_reporting", "page_reporting_order"];
 
     /// <summary>The engine's options (the design parsed here, at the boundary; ArgumentException naming a bad one).</summary>
     internal SimulationOptions Build() => new()
@@ -50,5 +52,6 @@ public sealed class PyOptions
         HostUsPerPage = HostUsPerPage, MaxReportsPerKind = MaxReportsPerKind,
         CompactionProactiveness = CompactionProactiveness, WatermarkBoostFactor = WatermarkBoostFactor,
         WatermarkScaleFactor = WatermarkScaleFactor, DeflateOnOom = DeflateOnOom, FreePageReporting = FreePageReporting,
+        PageReportingOrder = PageReportingOrder,
     };
 }

@@ -198,8 +198,8 @@ public sealed class Simulation
 
     /// <summary>
     /// Free pages in blocks marked PG_reported: free page reporting told the host of them and the guest has not taken
-    /// them since. Such blocks are of pageblock order or above, so only pageblock heads are looked at, and only once the
-    /// host has handled a report (every history row reads this).
+    /// them since. Such blocks are of page_reporting_order or above, aligned to their size, so only the PFNs at that
+    /// alignment are looked at, and only once the host has handled a report (every history row reads this).
     /// </summary>
     public long ReportedFreePages
     {
@@ -207,8 +207,9 @@ public sealed class Simulation
         {
             if (_parts.Host.Reports == 0) return 0;
             var pages = _parts.Pages;
+            int step = 1 << ((PageAlloc.V6_1.PageReporting)_parts.Services.GetService(typeof(PageAlloc.V6_1.PageReporting))!).Order;
             long sum = 0;
-            for (int pfn = 0; pfn < pages.NrPages; pfn += Zone.PageblockNrPages)
+            for (int pfn = 0; pfn < pages.NrPages; pfn += step)
                 if (pages.PageBuddy(pfn) && pages.Test(pfn, PG.Reported)) sum += 1L << pages.PageOrder(pfn);
             return sum;
         }

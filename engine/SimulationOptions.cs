@@ -114,6 +114,15 @@ public sealed record SimulationOptions
     [NotState("an option: fixed when the simulation is built")]
     public bool FreePageReporting { get; init; }
 
+    /// <summary>
+    /// page_reporting.page_reporting_order, [0, 10], as written to /sys/module/page_reporting/parameters after the
+    /// driver's probe (6.1's page_reporting_register overwrites a value given at boot with the device's order, pageblock
+    /// order on x86): the smallest free block reported, and the order of the 32 blocks a zone must have free above its low
+    /// watermark to be reported at all. Unset: 9. Only with <see cref="FreePageReporting"/>.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public int? PageReportingOrder { get; init; }
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     /// <summary>
@@ -155,6 +164,11 @@ public sealed record SimulationOptions
         CheckTunable(WatermarkScaleFactor, "watermark_scale_factor", 1, 3000, d => d.Parts.PageAllocator == PartVersion.V6_1);
         if (DeflateOnOom) CheckDesignHas("deflate_on_oom", d => d.Parts.OomNotifier != PartVersion.None);
         if (FreePageReporting) CheckDesignHas("free_page_reporting", d => d.Parts.PageAllocator == PartVersion.V6_1);
+        if (PageReportingOrder is { } order)
+        {
+            Check.That(FreePageReporting, "page_reporting_order", "is free page reporting's: set free_page_reporting=True too");
+            Check.InRange(order, "page_reporting_order", 0, Mm.Zone.MaxOrder - 1);
+        }
         return this;
     }
 

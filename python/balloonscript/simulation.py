@@ -315,7 +315,8 @@ class Simulation:
     a block of 2 MiB or more is freed (simulated time: ``sim.run``), the kernel's free page reporting tells the host of
     the free blocks of that size, 32 at a time, and the host discards them (``host.reported_pages``;
     ``sim.reported_free_pages``). Only the designs whose kernel has it (v6.1; v5.7+); on another design it raises
-    ValueError.
+    ValueError. page_reporting_order (0-10, with free_page_reporting): the smallest block reported, as written to
+    /sys/module/page_reporting/parameters/page_reporting_order after boot; None keeps pageblock order, 9 (2 MiB).
     seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
     ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).
@@ -343,7 +344,8 @@ class Simulation:
                  watermark_boost_factor: int | None = _DEFAULTS["watermark_boost_factor"],
                  watermark_scale_factor: int | None = _DEFAULTS["watermark_scale_factor"],
                  deflate_on_oom: bool = _DEFAULTS["deflate_on_oom"],
-                 free_page_reporting: bool = _DEFAULTS["free_page_reporting"]):
+                 free_page_reporting: bool = _DEFAULTS["free_page_reporting"],
+                 page_reporting_order: int | None = _DEFAULTS["page_reporting_order"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
@@ -358,6 +360,7 @@ class Simulation:
             options[name] = None if value is None else as_int(name, value, INT32)
         options["deflate_on_oom"] = as_bool("deflate_on_oom", deflate_on_oom)
         options["free_page_reporting"] = as_bool("free_page_reporting", free_page_reporting)
+        options["page_reporting_order"] = None if page_reporting_order is None else as_int("page_reporting_order", page_reporting_order, INT32)
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)

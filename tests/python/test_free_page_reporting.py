@@ -40,6 +40,20 @@ def test_the_host_discards_free_blocks_two_seconds_after_the_probe_and_after_big
     assert (last["host_reported"], last["reported_free"]) == (sim.host.reported_pages, sim.reported_free_pages)
 
 
+def test_page_reporting_order_reports_smaller_guests_and_is_checked(bs):
+    """Order 5 (as written to the module parameter after boot): a zone needs only 32 free 128 KiB blocks above its low
+    watermark, so a 64 MiB guest is reported; at the default order 9 it is not."""
+    for order, reported in ((None, False), (5, True)):
+        sim = bs.Simulation(memory_mib=64, design="v6.1", seed=1, free_page_reporting=True, page_reporting_order=order)
+        assert sim.options["page_reporting_order"] == order
+        sim.run(2000)
+        assert (sim.host.reports > 0) is reported and sim.reported_free_pages == sim.host.reported_pages
+    with pytest.raises(ValueError, match=r"page_reporting_order.*set free_page_reporting=True too"):
+        bs.Simulation(memory_mib=64, design="v6.1", page_reporting_order=5)
+    with pytest.raises(ValueError, match=r"page_reporting_order must be in \[0, 10\], got 11"):
+        bs.Simulation(memory_mib=64, design="v6.1", free_page_reporting=True, page_reporting_order=11)
+
+
 @pytest.mark.parametrize("design", ["legacy", "redesign", "fixed", "movable"])
 def test_free_page_reporting_on_an_older_kernel_is_a_valueerror_naming_it_and_the_designs(bs, design):
     with pytest.raises(ValueError, match=rf"free_page_reporting: design {design} has no such setting; "

@@ -211,7 +211,7 @@ class PublicApi(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "swap_mib", "hz", "reclaim",
                                 "timeslice_ms", "io_latency_ms", "host_us_per_page", "max_reports_per_kind",
-                                "free_page_reporting"]), data=st.data())
+                                "free_page_reporting", "page_reporting_order"]), data=st.data())
     def construct_invalid(self, name, data):
         bad = {"memory_mib": st.one_of(bad_int, st.integers(max_value=15), st.integers(min_value=65537)),
                "design": st.one_of(not_one_of(bs.DESIGNS), not_a_number),
@@ -226,7 +226,8 @@ class PublicApi(RuleBasedStateMachine):
                "io_latency_ms": st.one_of(bad_real, st.floats(max_value=-1e-9, allow_nan=False)),
                "host_us_per_page": st.one_of(bad_real, st.floats(max_value=-1e-9, allow_nan=False)),
                "max_reports_per_kind": st.one_of(bad_int, st.integers(max_value=0)),
-               "free_page_reporting": st.sampled_from([0, 1, "yes", None])}[name]
+               "free_page_reporting": st.sampled_from([0, 1, "yes", None]),
+               "page_reporting_order": st.one_of(bad_int, st.integers(max_value=-1), st.integers(min_value=11))}[name]
         self.refused(name, lambda: bs.Simulation(**{"memory_mib": 16, name: data.draw(bad)}))
 
     @rule(name=st.sampled_from(["scenario", "design", "strategy", "schedules", "depth", "seed"]), data=st.data())

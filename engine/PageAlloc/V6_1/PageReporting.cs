@@ -37,9 +37,13 @@ internal sealed partial class PageReporting : ISnapshotState
     private readonly SharedArray _state;
     [NotState("wiring: the device that registered, fixed at its probe")]
     private IPageReportingDevice? _dev;
+    [NotState("an option: the order written to the module parameter after the probe, if any")]
+    private readonly int? _orderWritten;
 
-    public PageReporting(BuddyAllocator buddy, Node node, PageTable pages, PageLists lists, Scheduler scheduler, SimClock clock)
+    public PageReporting(BuddyAllocator buddy, Node node, PageTable pages, PageLists lists, Scheduler scheduler, SimClock clock,
+        SimulationOptions options)
     {
+        _orderWritten = options.PageReportingOrder;
         _buddy = buddy;
         _node = node;
         _pages = pages;
@@ -50,7 +54,10 @@ internal sealed partial class PageReporting : ISnapshotState
         clock.Handle(TimerKind.PageReportingWork, _ => RunWork());
     }
 
-    /// <summary>page_reporting_order: the device's order, or pageblock_order when it gives none.</summary>
+    /// <summary>
+    /// page_reporting_order: the device's order, or pageblock_order when it gives none; or what was written to the module
+    /// parameter after the probe.
+    /// </summary>
     public int Order { get; private set; } = Zone.PageblockOrder;
 
     /// <summary>Whether the work is scheduled or running (the state is not IDLE).</summary>
@@ -67,7 +74,8 @@ internal sealed partial class PageReporting : ISnapshotState
 
     /// <summary>
     /// page_reporting_register: the reporting order, the state IDLE, a first pass requested (the initial flush of the
-    /// zones, two seconds on), then the device assigned and the static key enabled.
+    /// zones, two seconds on), then the device assigned and the static key enabled. Then the write to
+    /// page_reporting_order's module parameter the options ask for, if any (6.1 overwrites a value given at boot here).
     /// </summary>
     public void Register(IPageReportingDevice dev)
     {
@@ -76,6 +84,7 @@ internal sealed partial class PageReporting : ISnapshotState
         Request();
         _dev = dev;
         _buddy.EnablePageReporting(this);
+        if (_orderWritten is { } order) Order = order;
     }
 
     /// <summary>page_reporting_notify_free (from __free_one_page): a block of the reporting order or above requests a pass.</summary>

@@ -34,6 +34,17 @@ public class OptionsV6_1Tests
         Assert.That(e.Message, Does.Contain(option).And.Contain(options.Design.Name).And.Contain("the designs that have it: v6.1"));
     }
 
+    [TestCase(false, 9, "set free_page_reporting=True too")]
+    [TestCase(true, -1, "[0, 10]")]
+    [TestCase(true, 11, "[0, 10]")]
+    public void Create_PageReportingOrder_WithoutReportingOrOutOfRange_NamesTheOptionAndWhatItNeeds(bool reporting, int order, string text)
+    {
+        var options = new SimulationOptions { Design = KernelDesign.V6_1, MemoryMib = 16, FreePageReporting = reporting, PageReportingOrder = order };
+        var e = Assert.Catch<ArgumentException>(() => Simulation.Create(options))!;
+        Assert.That(e.ParamName, Is.EqualTo("page_reporting_order"));
+        Assert.That(e.Message, Does.Contain(text));
+    }
+
     [TestCase(nameof(SimulationOptions.CompactionProactiveness), -1, "[0, 100]")]
     [TestCase(nameof(SimulationOptions.CompactionProactiveness), 101, "[0, 100]")]
     [TestCase(nameof(SimulationOptions.WatermarkBoostFactor), -1, "[0, 2147483647]")]

@@ -35,6 +35,24 @@ public class PageReportingTests
         return (blocks, reported, pages);
     }
 
+    /// <summary>Two blocks of <paramref name="order"/> allocated one after the other (buddies on a fresh guest), each page then held as a kernel page, as the whole-memory checks expect.</summary>
+    private static (int First, int Second) AllocBuddies(RigV6_1 rig, int order)
+    {
+        int first = -1, second = -1;
+        rig.RunOnCpu0(() =>
+        {
+            first = rig.Allocator.AllocPages(order, Gfp.Kernel);
+            second = rig.Allocator.AllocPages(order, Gfp.Kernel);
+            foreach (int block in new[] { first, second })
+                for (int p = block; p < block + (1 << order); p++)
+                {
+                    rig.Pages.Count[p] = 1;
+                    rig.Pages.Kind[p] = (byte)PageKind.Kernel;
+                }
+        });
+        return (first, second);
+    }
+
     [Test]
     public void PageReportingRegister_FirstPassTwoSecondsAfterTheProbe_Reports32BlocksAReport_MarksThemPgReported()
     {
@@ -100,18 +118,7 @@ public class PageReportingTests
         long reportsBefore = host.Reports, reportedBefore = rig.Sim.ReportedFreePages;
         Assert.That(reporting.Busy, Is.False);
 
-        int first = -1, second = -1;
-        rig.RunOnCpu0(() =>
-        {
-            first = rig.Allocator.AllocPages(8, Gfp.Kernel);
-            second = rig.Allocator.AllocPages(8, Gfp.Kernel);
-            foreach (int block in new[] { first, second })
-                for (int p = block; p < block + (1 << 8); p++)
-                {
-                    rig.Pages.Count[p] = 1; // held page by page, as the whole-memory checks expect a kernel page
-                    rig.Pages.Kind[p] = (byte)PageKind.Kernel;
-                }
-        });
+        var (first, second) = AllocBuddies(rig, 8);
         Assert.That(second, Is.EqualTo(first ^ (1 << 8)), "the second order-8 block is the first one's buddy");
         int block = Math.Min(first, second) & ~((1 << (Zone.MaxOrder - 1)) - 1);
         Assert.That(rig.Pages.Test(block, PG.Reported), Is.False, "del_page_from_free_list cleared PG_reported of the reported block split");
@@ -138,6 +145,30 @@ public class PageReportingTests
         rig.Sim.Run(10_000);
         Assert.That(rig.Get<BalloonHost>().Reports, Is.Zero, "DMA32 has about 48 MiB free: below low + 64 MiB");
         Assert.That(rig.Get<PageReporting>().Busy, Is.False, "the pass found nothing to do and went idle");
+    }
+
+    /// <summary>
+    /// page_reporting_order written to its module parameter after the probe (6.1's page_reporting_register would
+    /// overwrite a value given at boot): order 5 lowers the zone's threshold to low + 32 &lt;&lt; 5 pages, so a 64 MiB
+    /// guest's DMA32 is reported, and an order-5 block freed beside its buddy in use is reported too.
+    /// </summary>
+    [TestCase(null)]
+    [TestCase(5)]
+    public void PageReportingOrder_WrittenAfterTheProbe_ReportsSmallerBlocksInSmallerZones(int? order)
+    {
+        var rig = new RigV6_1(TestOptions.Classic(64, 1, 1, "v6.1") with { FreePageReporting = true, PageReportingOrder = order });
+        Assert.That(rig.Get<PageReporting>().Order, Is.EqualTo(order ?? Zone.PageblockOrder));
+        var (first, second) = AllocBuddies(rig, 5);
+        Assert.That(second, Is.EqualTo(first ^ (1 << 5)));
+        rig.Release(first, 5);
+
+        rig.Sim.Run(2000);
+        bool reported = rig.Pages.PageBuddy(first) && rig.Pages.PageOrder(first) == 5 && rig.Pages.Test(first, PG.Reported);
+        Assert.That(reported, Is.EqualTo(order == 5), "the order-5 block, its buddy in use");
+        Assert.That(rig.Get<BalloonHost>().Reports, order == 5 ? Is.Positive : Is.Zero,
+            "DMA32 has about 48 MiB free: below low + 32 << 9 pages, above low + 32 << 5");
+        Assert.That(rig.Sim.ReportedFreePages, Is.EqualTo(rig.Get<BalloonHost>().ReportedPages), "nothing reported was taken back");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
     [Test]
