@@ -360,7 +360,8 @@ class Simulation:
             options[name] = None if value is None else as_int(name, value, INT32)
         options["deflate_on_oom"] = as_bool("deflate_on_oom", deflate_on_oom)
         options["free_page_reporting"] = as_bool("free_page_reporting", free_page_reporting)
-        options["page_reporting_order"] = None if page_reporting_order is None else as_int("page_reporting_order", page_reporting_order, INT32)
+        options["page_reporting_order"] = (None if page_reporting_order is None
+                                           else as_int("page_reporting_order", page_reporting_order, INT32))
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)

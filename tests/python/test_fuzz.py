@@ -1,11 +1,11 @@
 """The fuzzer of issue 7 as a permanent test: a hypothesis state machine over the public Python API.
 
-Every design of bs.DESIGNS, small guests (16-64 MiB; 128 MiB for v6.1 with free page reporting), valid calls and invalid ones mixed. An invalid call raises
-ValueError naming its argument and leaves the simulation as it was (page map, vmstat, balloon pages, host ledger,
-history length, reports). After every step the invariants hold: free blocks add up to nr_free_pages, the host's
-ledger is the guest's balloon, the pages tagged balloon are the balloon, the history has a row per operation and one
-per OOM kill, and no design reports anything but legacy's balloon_unmovable (defect 2: run to completion, without a
-second CPU interleaving, the other defects cannot happen).
+Every design of bs.DESIGNS, small guests (16-64 MiB; 128 MiB for v6.1 with free page reporting), valid calls and
+invalid ones mixed. An invalid call raises ValueError naming its argument and leaves the simulation as it was (page
+map, vmstat, balloon pages, host ledger, history length, reports). After every step the invariants hold: free blocks
+add up to nr_free_pages, the host's ledger is the guest's balloon, the pages tagged balloon are the balloon, the
+history has a row per operation and one per OOM kill, and no design reports anything but legacy's balloon_unmovable
+(defect 2: run to completion, without a second CPU interleaving, the other defects cannot happen).
 
 Budget: BALLOONSCRIPT_FUZZ_EXAMPLES state machines of BALLOONSCRIPT_FUZZ_STEPS steps (small by default, for
 ``make test``; ``make soak`` raises them). Derandomized and without an example database: the same run every time.

@@ -6,10 +6,11 @@ using BalloonScript.Engine.Time;
 namespace BalloonScript.Engine.PageAlloc.V6_1;
 
 /// <summary>
-/// Free page reporting (mm/page_reporting.c, v5.7; read in 6.1.78). A block freed at pageblock order or above
-/// (page_reporting_notify_free) requests a pass; the first request of an idle device schedules the work two seconds
-/// later (PAGE_REPORTING_DELAY), so frees pile up meanwhile. The work, on a kworker, goes through each zone that has 32
-/// pageblocks free above its low watermark, each order from the reporting order up and each migratetype but ISOLATE:
+/// Free page reporting (mm/page_reporting.c, v5.7; read in 6.1.78). A block freed at the reporting order (pageblock
+/// order unless the module parameter was written) or above (page_reporting_notify_free) requests a pass; the first
+/// request of an idle device schedules the work two seconds later (PAGE_REPORTING_DELAY), so frees pile up meanwhile.
+/// The work, on a kworker, goes through each zone that has 32 blocks of the reporting order free above its low
+/// watermark, each order from the reporting order up and each migratetype but ISOLATE:
 /// unreported free blocks are isolated (__isolate_free_page, at the min watermark) into a scatterlist of 32, which is
 /// reported with the zone lock dropped (the device sleeps until the host is done), then put back at their lists' tails
 /// (__putback_isolated_page, no new notification) and marked PG_reported if they did not merge meanwhile. Each list gets
