@@ -227,7 +227,9 @@ class PublicApi(RuleBasedStateMachine):
                "host_us_per_page": st.one_of(bad_real, st.floats(max_value=-1e-9, allow_nan=False)),
                "max_reports_per_kind": st.one_of(bad_int, st.integers(max_value=0)),
                "free_page_reporting": st.sampled_from([0, 1, "yes", None]),
-               "page_reporting_order": st.one_of(bad_int, st.integers(max_value=-1), st.integers(min_value=11))}[name]
+               # None keeps the device's order: not a bad value here
+               "page_reporting_order": st.one_of(bad_int.filter(lambda v: v is not None), st.integers(max_value=-1),
+                                                 st.integers(min_value=bs.MAX_ORDER))}[name]
         self.refused(name, lambda: bs.Simulation(**{"memory_mib": 16, name: data.draw(bad)}))
 
     @rule(name=st.sampled_from(["scenario", "design", "strategy", "schedules", "depth", "seed"]), data=st.data())
