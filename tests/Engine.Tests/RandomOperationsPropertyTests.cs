@@ -32,10 +32,12 @@ public class RandomOperationsPropertyTests
     }
 
     /// <summary>A guest and what is done to it.</summary>
-    public readonly record struct Case(string Design, long MemoryMib, int Cpus, bool PerCpuLists, long SwapMib, Op[] Ops, bool FreePageReporting = false)
+    public readonly record struct Case(string Design, long MemoryMib, int Cpus, bool PerCpuLists, long SwapMib, Op[] Ops,
+        bool FreePageReporting = false, int? PageReportingOrder = null)
     {
         public override string ToString() =>
-            $"{Design}, {MemoryMib} MiB, {Cpus} cpus{(PerCpuLists ? ", per-cpu lists" : "")}{(FreePageReporting ? ", free page reporting" : "")}, swap {SwapMib} MiB: {string.Join("; ", Ops)}";
+            $"{Design}, {MemoryMib} MiB, {Cpus} cpus{(PerCpuLists ? ", per-cpu lists" : "")}" +
+            $"{(FreePageReporting ? $", free page reporting (order {PageReportingOrder?.ToString() ?? "default"})" : "")}, swap {SwapMib} MiB: {string.Join("; ", Ops)}";
     }
 
     private static string FreeKind(int seed) => Engine.Workload.Workload.FreeKinds[seed % Engine.Workload.Workload.FreeKinds.Length];
@@ -68,15 +70,16 @@ public class RandomOperationsPropertyTests
         Property.ForAll(Cases(design), 30, 20151215, Run);
 
     /// <summary>
-    /// v6.1 with free page reporting on guests big enough to report (DMA32 needs 64 MiB free above its low watermark),
-    /// with whole seconds of time among the operations so that passes run between them and inside their waits.
+    /// v6.1 with free page reporting on guests big enough to report (DMA32 needs 64 MiB free above its low watermark), at
+    /// the default reporting order or at 0 or 5 (single pages and 128 KiB blocks reported too), with whole seconds of time
+    /// among the operations so that passes run between them and inside their waits.
     /// </summary>
     [Test]
     public void RandomOperations_v6_1_FreePageReporting_KeepEveryInvariant()
     {
         var ops = Gen.Select(Ops, Gen.Int[0, 3], (op, run) => run == 0 ? op with { Kind = Kind.Run, Amount = 500 + Math.Round(op.Amount * 200) } : op);
-        var cases = Gen.Select(Gen.OneOfConst(256L, 320L), Gen.Int[1, 2], Gen.Bool, ops.Array[1, 30],
-            (mib, cpus, pcp, list) => new Case("v6.1", mib, cpus, pcp, 0, list, FreePageReporting: true));
+        var cases = Gen.Select(Gen.OneOfConst(256L, 320L), Gen.Int[1, 2], Gen.Bool, ops.Array[1, 30], Gen.OneOfConst<int?>(null, 0, 5),
+            (mib, cpus, pcp, list, order) => new Case("v6.1", mib, cpus, pcp, 0, list, FreePageReporting: true, PageReportingOrder: order));
         Property.ForAll(cases, 10, 20151215, Run);
     }
 
@@ -85,7 +88,7 @@ public class RandomOperationsPropertyTests
         var sim = Simulation.Create(new SimulationOptions
         {
             MemoryMib = c.MemoryMib, Design = KernelDesign.Parse(c.Design), Cpus = c.Cpus, PerCpuLists = c.PerCpuLists, Seed = 1,
-            SwapMib = c.SwapMib, FreePageReporting = c.FreePageReporting,
+            SwapMib = c.SwapMib, FreePageReporting = c.FreePageReporting, PageReportingOrder = c.PageReportingOrder,
         });
         for (int i = 0; i < c.Ops.Length; i++)
         {

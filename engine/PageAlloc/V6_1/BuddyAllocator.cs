@@ -143,15 +143,16 @@ internal sealed partial class BuddyAllocator(PageTable pages, PageLists lists, N
     }
 
     /// <summary>
-    /// rmqueue_bulk's order-0 pages a block at a time (<see cref="FreeArea.RmqueueSmallestRun"/>). Of the pages taken only
-    /// the first can be a free block's head that was on a list (a block above order 0 is split from its head), so only
-    /// it can carry PG_reported for del_page_from_free_list to clear.
+    /// rmqueue_bulk's order-0 pages a block at a time (<see cref="FreeArea.RmqueueSmallestRun"/>). Each page taken off an
+    /// order-0 list, or the head of the block split above order 0, was a free block on a list: del_page_from_free_list
+    /// clears its PG_reported (set on order-0 pages when page_reporting_order is 0; never inside a block).
     /// </summary>
     public int RmqueueSmallestRun(Zone zone, int mt, int max, ref int tail, int head)
     {
-        int before = tail;
+        int page = tail;
         int taken = _area.RmqueueSmallestRun(zone, mt, max, ref tail, head);
-        if (taken > 0) ClearPageReported(lists.Next(before));
+        if (_reporting is not null)
+            for (int i = 0; i < taken; i++) ClearPageReported(page = lists.Next(page));
         return taken;
     }
 
