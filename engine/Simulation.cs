@@ -197,23 +197,10 @@ public sealed class Simulation
     public long HostReports => _parts.Host.Reports;
 
     /// <summary>
-    /// Free pages in blocks marked PG_reported: free page reporting told the host of them and the guest has not taken
-    /// them since. Such blocks are of page_reporting_order or above, aligned to their size, so only the PFNs at that
-    /// alignment are looked at, and only once the host has handled a report (every history row reads this).
+    /// Free pages in blocks marked PG_reported (<see cref="PageAlloc.V6_1.PageReporting.ReportedFreePages"/>); looked for only
+    /// once the host has handled a report, as every history row reads this.
     /// </summary>
-    public long ReportedFreePages
-    {
-        get
-        {
-            if (_parts.Host.Reports == 0) return 0;
-            var pages = _parts.Pages;
-            int step = 1 << ((PageAlloc.V6_1.PageReporting)_parts.Services.GetService(typeof(PageAlloc.V6_1.PageReporting))!).Order;
-            long sum = 0;
-            for (int pfn = 0; pfn < pages.NrPages; pfn += step)
-                if (pages.PageBuddy(pfn) && pages.Test(pfn, PG.Reported)) sum += 1L << pages.PageOrder(pfn);
-            return sum;
-        }
-    }
+    public long ReportedFreePages => _parts.Reporting is { } reporting && _parts.Host.Reports > 0 ? reporting.ReportedFreePages() : 0;
 
     /// <summary>
     /// Write /proc/sys/vm/compact_memory: compact_node over every zone (order -1, MIGRATE_SYNC, skip hints

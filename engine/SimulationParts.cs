@@ -41,4 +41,5 @@ internal sealed record SimulationParts(
     Workload.SeedStream Seeds,
     History History,
     IEnumerable<ISnapshotState> States,
-    IServiceProvider Services);
+    IServiceProvider Services,
+    PageAlloc.V6_1.PageReporting? Reporting = null);

@@ -61,6 +61,18 @@ internal sealed partial class PageReporting : ISnapshotState
     /// </summary>
     public int Order { get; private set; } = Zone.PageblockOrder;
 
+    /// <summary>
+    /// Free pages in blocks marked PG_reported: reported to the host and not taken since. Such a block is of the
+    /// reporting order or above and aligned to its size, so only the PFNs at that alignment are looked at.
+    /// </summary>
+    public long ReportedFreePages()
+    {
+        long sum = 0;
+        for (int pfn = 0; pfn < _pages.NrPages; pfn += 1 << Order)
+            if (_pages.PageBuddy(pfn) && _pages.Test(pfn, PG.Reported)) sum += 1L << _pages.PageOrder(pfn);
+        return sum;
+    }
+
     /// <summary>Whether the work is scheduled or running (the state is not IDLE).</summary>
     public bool Busy => _state[0] != Idle;
 
