@@ -42,4 +42,5 @@ internal sealed record SimulationParts(
     History History,
     IEnumerable<ISnapshotState> States,
     IServiceProvider Services,
+    [field: NotState("a reference: where free page reporting is built, its part is snapshotted as one of States")]
     PageAlloc.V6_1.PageReporting? Reporting = null);
