@@ -46,6 +46,9 @@ public sealed class PySimulation
     public long HostReportedPages => _sim.HostReportedPages;
     public long HostReports => _sim.HostReports;
     public long ReportedFreePages => _sim.ReportedFreePages;
+    public long HostResidentPages => _sim.HostResidentPages;
+    public long HostFaults => _sim.HostFaults;
+    public long HostRefaults => _sim.HostRefaults;
     public long BalloonUntoldPages => _sim.BalloonUntoldPages;
     public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);
     public long HostTargetPages => _sim.HostTargetPages;

@@ -62,6 +62,7 @@ public static class ServiceCollectionExtensions
         services.AddMigration(parts.Migration);
         services.AddBalloonCompaction(parts);
         services.AddVirtioBalloon(parts.DriverFillLeak, parts.DriverRelease, parts.OomNotifier, parts.BalloonStats, options.FreePageReporting);
+        services.AddSingleton<RamBlock>();
         services.AddSingleton<BalloonHost>();
         // Workloads, metrics, checks, and the scenarios' helpers.
         services.AddSingleton<Workload.ReclaimableSlab>();

@@ -196,6 +196,15 @@ public sealed class Simulation
     /// <summary>Free page reports the host has handled (a scatterlist of up to 32 blocks each).</summary>
     public long HostReports => _parts.Host.Reports;
 
+    /// <summary>Guest frames the host backs with memory now (<see cref="RamBlock.ResidentPages"/>): the guest's resident set on the host.</summary>
+    public long HostResidentPages => _parts.Ram.ResidentPages;
+
+    /// <summary>Host faults on the guest's first write of a frame the host did not back (<see cref="RamBlock.Faults"/>).</summary>
+    public long HostFaults => _parts.Ram.Faults;
+
+    /// <summary>Of <see cref="HostFaults"/>, those on frames the host had discarded (inflated or reported, then reused).</summary>
+    public long HostRefaults => _parts.Ram.Refaults;
+
     /// <summary>
     /// Free pages in blocks marked PG_reported (<see cref="PageAlloc.V6_1.PageReporting.ReportedFreePages"/>); looked for only
     /// once the host has handled a report, as every history row reads this.
@@ -343,7 +352,7 @@ public sealed class Simulation
         var cols = new List<string>
         {
             "sched_step", "time_ms", "balloon_pages", "balloon_target", "host_ballooned", "out_of_puff",
-            "host_reported", "reported_free", "managed_pages", "wmark_min", "wmark_low", "wmark_high",
+            "host_reported", "reported_free", "host_resident", "host_refaults", "managed_pages", "wmark_min", "wmark_low", "wmark_high",
         };
         for (int o = 0; o < Zone.MaxOrder; o++) cols.Add($"free_order{o}");
         cols.Add("extfrag_9");
@@ -425,15 +434,16 @@ public sealed class Simulation
     {
         var row = new double[HistoryColumnCount];
         var (scheduler, balloon, host, zones) = (_parts.Scheduler, _parts.Balloon, _parts.Host, _parts.Node.Zones);
-        (row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]) =
-            (scheduler.Step, ClockMs, balloon.NumPages, host.TargetPages, host.Ballooned, balloon.OutOfPuff, host.ReportedPages, ReportedFreePages);
+        (row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9]) =
+            (scheduler.Step, ClockMs, balloon.NumPages, host.TargetPages, host.Ballooned, balloon.OutOfPuff, host.ReportedPages, ReportedFreePages,
+             _parts.Ram.ResidentPages, _parts.Ram.Refaults);
         // Summed over zones, as a plot of the whole guest's memory shows them.
         for (int z = 0; z < zones.Count; z++)
         {
-            row[8] += zones[z].ManagedPages;
-            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[9 + w - Zone.WmarkMin] += zones[z].Watermark[w];
+            row[10] += zones[z].ManagedPages;
+            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[11 + w - Zone.WmarkMin] += zones[z].Watermark[w];
         }
-        int at = 12;
+        int at = 14;
         foreach (long blocks in FreeBlocks()) row[at++] = blocks;
         row[at++] = Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0;
         row[at++] = Fragmentation.ZoneUnusable(_parts.Node.LargestZone, 9) / 1000.0;
@@ -441,7 +451,7 @@ public sealed class Simulation
         _parts.History.Add(op, row);
     }
 
-    /// <summary>The length of a history row: 8 values of the simulation, managed pages and 3 watermarks, the free blocks of
+    /// <summary>The length of a history row: 10 values of the simulation, managed pages and 3 watermarks, the free blocks of
     /// each order, 2 fragmentation indexes, /proc/vmstat.</summary>
-    private const int HistoryColumnCount = 8 + 4 + Zone.MaxOrder + 2 + VmStat.ValueCount;
+    private const int HistoryColumnCount = 10 + 4 + Zone.MaxOrder + 2 + VmStat.ValueCount;
 }

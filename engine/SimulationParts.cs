@@ -22,6 +22,7 @@ internal sealed record SimulationParts(
     Reclaim.IReclaim Reclaim,
     Swap.SwapArea Swap,
     BalloonHost Host,
+    RamBlock Ram,
     Workload.Workload Workload,
     Workload.HighOrderRequests HighOrder,
     Workload.ProcessTable Processes,

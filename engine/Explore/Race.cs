@@ -124,7 +124,7 @@ internal sealed class Race
     /// <summary>
     /// Partial-order reduction for a search of this race: while the returned scope lasts, the page arrays and the lists
     /// record each step's accesses in <paramref name="sleepSets"/>' recorder, and so does what reaches it through the
-    /// scheduler (locks, the clock, shared arrays, rmap's per-page state, the processes, the host); the rest of the
+    /// scheduler (locks, the clock, shared arrays, rmap's per-page state, the processes, the host and its RAM block); the rest of the
     /// state is compared whole (every part but those, with the simulated locks' owners and the shared arrays left out:
     /// their accesses are recorded; the vm events, whose counts commute; and what the whole-memory checks last saw).
     /// </summary>
@@ -135,7 +135,7 @@ internal sealed class Race
         var lists = _sim.Services.GetRequiredService<PageLists>();
         // The whole-memory checks run after the schedule, never in a step: their state is not compared either.
         var rest = _sim.Services.GetServices<ISnapshotState>()
-            .Where(s => s is not (PageTable or PageLists or RmapPages or Workload.ProcessTable or Host.BalloonHost or Sched.Scheduler
+            .Where(s => s is not (PageTable or PageLists or RmapPages or Workload.ProcessTable or Host.BalloonHost or Host.RamBlock or Sched.Scheduler
                 or VmStat or PageStateCheck or BalloonCheck)).ToArray();
         var locks = _scheduler.Locks;
         var shared = _scheduler.Shared;

@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Host;
 /// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state. For partial-order reduction every access is
 /// recorded: the ledger by PFN (as <c>struct page</c>), the counts and the config space as shared values.
 /// </summary>
-internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, SimulationOptions options, Scheduler scheduler) : ISnapshotState
+internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanitizer, SimulationOptions options, Scheduler scheduler) : ISnapshotState
 {
     /// <summary>
     /// The fixed part of the host's answer to a kick (the VM exit, the virtqueue walk, the interrupt back): 20 µs,
@@ -97,14 +97,18 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
 
     /// <summary>
     /// QEMU's virtio_balloon_handle_report: each block of the report is discarded (ram_block_discard_range: the host
-    /// frees the memory behind it, and the guest's next touch of a frame there faults in a zeroed page). No ledger is
-    /// kept of which frames are discarded (so only the blocks' sizes are looked at): the guest may take a reported block
-    /// again without telling. Returns the frames.
+    /// frees the memory behind it, and the guest's next write of a frame there faults in a zeroed page, a
+    /// <see cref="RamBlock.Refaults"/>). The host keeps no ledger of reported blocks: the guest may take one again without
+    /// telling. Returns the frames.
     /// </summary>
-    public int ReceiveReport(ReadOnlySpan<int> orders)
+    public int ReceiveReport(ReadOnlySpan<int> pfns, ReadOnlySpan<int> orders)
     {
         int frames = 0;
-        foreach (int order in orders) frames += 1 << order;
+        for (int i = 0; i < pfns.Length; i++)
+        {
+            ram.Discard(pfns[i], 1 << orders[i]);
+            frames += 1 << orders[i];
+        }
         _counts.Add(ReportedIndex, frames);
         _counts.Add(ReportsIndex, 1);
         return frames;
@@ -130,6 +134,7 @@ internal sealed class BalloonHost(PageTable pages, Sanitizer sanitizer, Simulati
             }
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);
             _ballooned[pfn] = inflate;
+            if (inflate) ram.Discard(pfn); // balloon_inflate_page; balloon_deflate_page's MADV_WILLNEED maps nothing in
             pages.Changes.Mark(pfn); // the balloon check compares the ledger with the page
             _counts.Add(BalloonedIndex, inflate ? 1 : -1);
         }

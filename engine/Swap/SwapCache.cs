@@ -18,11 +18,13 @@ internal sealed partial class SwapCache
     private readonly PageContents contents;
     private readonly PageLock pageLock;
     private readonly PageRefs refs;
+    private readonly Host.RamBlock ram;
 
-    public SwapCache(PageTable pages, Node node, SwapArea swap, Lru lru, PageContents contents, PageLock pageLock, PageRefs refs)
+    public SwapCache(PageTable pages, Node node, SwapArea swap, Lru lru, PageContents contents, PageLock pageLock, PageRefs refs,
+        Host.RamBlock ram)
     {
-        (this.pages, this.node, this.swap, this.lru, this.contents, this.pageLock, this.refs) =
-            (pages, node, swap, lru, contents, pageLock, refs);
+        (this.pages, this.node, this.swap, this.lru, this.contents, this.pageLock, this.refs, this.ram) =
+            (pages, node, swap, lru, contents, pageLock, refs, ram);
         swap.SetSwapCache(TryToReclaimSwap);
     }
 
@@ -60,6 +62,7 @@ internal sealed partial class SwapCache
         swap.Shadow[slot] = 0;
         pages.Content[pfn] = swap.Content[slot];
         swap.SetContent(slot, 0);
+        ram.Write(pfn); // swap_readpage: the read's DMA writes the frame
         node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrFilePages, 1);
         return shadow;
     }

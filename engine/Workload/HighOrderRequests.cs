@@ -12,7 +12,8 @@ namespace BalloonScript.Engine.Workload;
 /// ask with GFP_HIGHUSER_MOVABLE | __GFP_COMP. Allocated blocks are kept, tagged <see cref="PageKind.Kernel"/>.
 /// A task with a fatal signal pending faults no further.
 /// </summary>
-internal sealed partial class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat, FatalSignal signal) : ISnapshotState
+internal sealed partial class HighOrderRequests(PageTable pages, IPageAllocator allocator, VmStat vmstat, FatalSignal signal, Host.RamBlock ram)
+    : ISnapshotState
 {
     public const int HpageOrder = 9;
 
@@ -37,6 +38,7 @@ internal sealed partial class HighOrderRequests(PageTable pages, IPageAllocator 
             if (thp) vmstat.Count(page >= 0 ? VmEvent.ThpFaultAlloc : VmEvent.ThpFaultFallback);
             if (page < 0) continue;
             pages.Kind.Fill((byte)PageKind.Kernel, page, 1 << order);
+            ram.Write(page, 1 << order); // a THP's clear_huge_page; another order's owner fills its block
             successes++;
             AllocatedPages += 1L << order;
         }

@@ -13,7 +13,7 @@ namespace BalloonScript.Engine.Workload;
 /// munmap and exit_mmap give them back (<see cref="Munmap"/>, which cannot take this class: the allocator's OOM killer
 /// calls exit_mmap).
 /// </summary>
-internal sealed partial class PageTablePages(PageTable pages, Node node, IPageAllocator allocator, Lru lru, FaultGfp gfp)
+internal sealed partial class PageTablePages(PageTable pages, Node node, IPageAllocator allocator, Lru lru, FaultGfp gfp, Host.RamBlock ram)
 {
     /// <summary>
     /// The tables virtual page <paramref name="index"/> of <paramref name="process"/> lacks, allocated and populated;
@@ -33,6 +33,7 @@ internal sealed partial class PageTablePages(PageTable pages, Node node, IPageAl
                 return false;
             }
             pages.Kind[pfn] = (byte)PageKind.PageTable;
+            ram.Write(pfn); // GFP_PGTABLE_USER's __GFP_ZERO
             if (gfp.CountsInNrPagetable(level)) node.ZoneOf(pfn).Stat.Add((int)ZoneStat.NrPageTablePages, 1); // pgtable_*_page_ctor
             process.PopulateTable(level, index, pfn);
         }

@@ -270,6 +270,24 @@ class Host(_Part):
         """Free page reports the host has handled (each a list of up to 32 free blocks of 2 MiB or more)."""
         return int(self._sim._get("HostReports"))
 
+    @property
+    def resident_pages(self) -> int:
+        """Guest frames the host backs with memory now: the guest RAM's share of QEMU's resident set, in 4 KiB pages.
+        A frame is backed from the guest's first write of it (a fault on the host) until the host discards it
+        (inflated into the balloon, or reported free). At boot only the memory the kernel holds is backed."""
+        return int(self._sim._get("HostResidentPages"))
+
+    @property
+    def faults(self) -> int:
+        """Host faults: the guest's first writes of frames the host did not back (never written, or discarded)."""
+        return int(self._sim._get("HostFaults"))
+
+    @property
+    def refaults(self) -> int:
+        """Of ``faults``, those on frames the host had discarded (inflated or reported free, then written again): the
+        price, paid later, of memory given back. Deflating the balloon maps nothing in (QEMU's MADV_WILLNEED)."""
+        return int(self._sim._get("HostRefaults"))
+
     def set_target(self, balloon_mib) -> None:
         """Ask for a balloon of ``balloon_mib`` MiB (the device's num_pages; QEMU's ``balloon N`` asks for a
         guest of N MiB, i.e. a balloon of memory minus N). The balloon thread works towards it as simulated time

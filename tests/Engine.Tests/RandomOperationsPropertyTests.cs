@@ -1,4 +1,5 @@
 using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Host;
 using BalloonScript.Engine.Mm;
 using CsCheck;
 using NUnit.Framework;
@@ -146,5 +147,26 @@ public class RandomOperationsPropertyTests
         var pagevecs = sim.Services.GetService(typeof(Pagevecs)) as Pagevecs;
         int parked = pagevecs is null ? 0 : Enumerable.Range(0, pagevecs.Cpus).SelectMany(pagevecs.LruAdd).Count(p => map[p] == (byte)PageKind.Balloon);
         Assert.That(map.Count(k => k == (byte)PageKind.Balloon), Is.EqualTo(sim.BalloonPages + parked), $"{where}: pages tagged balloon");
+        HostBacking(sim, where);
+    }
+
+    /// <summary>The host's RAM block: every frame the guest has put data, page tables or a high-order block's contents on is backed, no frame the host
+    /// holds as ballooned is, and the resident count is the backed frames'.</summary>
+    private static void HostBacking(Simulation sim, string where)
+    {
+        var ram = (RamBlock)sim.Services.GetService(typeof(RamBlock))!;
+        var host = (BalloonHost)sim.Services.GetService(typeof(BalloonHost))!;
+        var pages = (PageTable)sim.Services.GetService(typeof(PageTable))!;
+        long backed = 0;
+        for (int pfn = 0; pfn < sim.NrPages; pfn++)
+        {
+            bool isBacked = ram.IsBacked(pfn);
+            if (isBacked) backed++;
+            if (!isBacked && (pages.Content[pfn] != 0 || pages.Kind[pfn] is (byte)PageKind.PageTable or (byte)PageKind.Kernel))
+                Assert.Fail($"{where}: pfn {pfn} holds {(PageKind)pages.Kind[pfn]} data (token {pages.Content[pfn]}) the guest wrote, but the host does not back it");
+            if (isBacked && host.IsBallooned(pfn)) Assert.Fail($"{where}: pfn {pfn} is ballooned, yet the host still backs it");
+        }
+        Assert.That(ram.ResidentPages, Is.EqualTo(backed), $"{where}: resident pages = frames backed");
+        Assert.That(ram.Refaults, Is.InRange(0, ram.Faults), $"{where}: refaults are faults");
     }
 }

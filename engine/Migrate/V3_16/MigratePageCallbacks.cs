@@ -13,7 +13,8 @@ namespace BalloonScript.Engine.Migrate.V3_16;
 /// migratepage is migrate_page). No buffer heads, mlock or KSM are modelled. v4.8's migration borrows them but for
 /// how a dirty page's state moves (<see cref="V4_8.MigratePageCallbacks"/>).
 /// </summary>
-internal partial class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
+internal partial class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer,
+    Host.RamBlock ram)
 {
     /// <summary>Flags migrate_page_copy carries over as they are.</summary>
     protected virtual PG CopiedFlags => PG.Error | PG.Referenced | PG.Uptodate | PG.MappedToDisk;
@@ -94,6 +95,7 @@ internal partial class MigratePageCallbacks(PageTable pages, Node node, Rmap rma
     {
         pages.Content[newpage] = pages.Content[page];
         pages.Content[page] = 0;
+        ram.Write(newpage);
         pages.Kind[newpage] = pages.Kind[page];
         pages.Flags[newpage] |= pages.Flags[page] & (uint)CopiedFlags;
         if (pages.Test(page, PG.Active))

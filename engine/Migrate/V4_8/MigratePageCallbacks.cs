@@ -11,8 +11,9 @@ namespace BalloonScript.Engine.Migrate.V4_8;
 /// design borrows): the page is not dirtied anew, so nr_dirtied does not count it. 6.1's folio_migrate_mapping does the
 /// same.
 /// </summary>
-internal class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
-    : V3_16.MigratePageCallbacks(pages, node, rmap, mappings, swap, sanitizer)
+internal class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer,
+    Host.RamBlock ram)
+    : V3_16.MigratePageCallbacks(pages, node, rmap, mappings, swap, sanitizer, ram)
 {
     protected override void MoveDirty(int newpage, int page) => MoveDirtyFlag(newpage, page);
 }

@@ -10,8 +10,9 @@ namespace BalloonScript.Engine.Migrate.V6_1;
 /// folio_set_readahead(newfolio)"), so a swap-cache page read ahead keeps its readahead hit through a migration, and
 /// PG_workingset (which v4.8 does not have).
 /// </summary>
-internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer)
-    : V4_8.MigratePageCallbacks(pages, node, rmap, mappings, swap, sanitizer)
+internal sealed class MigratePageCallbacks(PageTable pages, Node node, Rmap rmap, MappingTable mappings, SwapArea swap, Sanitizer sanitizer,
+    Host.RamBlock ram)
+    : V4_8.MigratePageCallbacks(pages, node, rmap, mappings, swap, sanitizer, ram)
 {
     protected override PG CopiedFlags => base.CopiedFlags | PG.Readahead | PG.Workingset;
 }

@@ -23,7 +23,7 @@ internal sealed partial class FreePageReport(PageReporting reporting, BalloonHos
     public void Report(int[] pfns, int[] orders, int from, int count)
     {
         using var _ = scheduler.Current.Path.Enter("virtballoon_free_page_report");
-        int frames = host.ReceiveReport(orders.AsSpan(from, count));
+        int frames = host.ReceiveReport(pfns.AsSpan(from, count), orders.AsSpan(from, count));
         clock.WaitForDevice(host.AckNs(frames), "virtballoon_free_page_report: wait_event(vb->acked)");
     }
 }

@@ -241,7 +241,7 @@ public class ChangedBlocksCheckTests
                 if (onList < 0) break;
                 rig.Lists.Add(onList, rig.Get<Engine.Balloon.BalloonDevInfo>().Pages);
                 return p.PageBuddy(onList) || p.Count[onList] == 0;
-            case Corruption.HostLedger: rig.Get<Host.BalloonHost>().Receive(Host.VirtQueue.Inflate, [pfn]); break;
+            case Corruption.HostLedger: rig.Get<Engine.Host.BalloonHost>().Receive(Engine.Host.VirtQueue.Inflate, [pfn]); break;
             case Corruption.Mapping: p.Mapping[pfn] = step.Value; break;
             case Corruption.SlotDuplicated when withData >= 0 && FreeSlot(rig, step) is var free and > 0: // a page's data also on a slot
                 rig.Get<SwapArea>().SetContent(free, p.Content[withData]);

@@ -1,0 +1,161 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Host;
+using BalloonScript.Engine.Migrate;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Host;
+
+/// <summary>
+/// The host memory behind the guest (QEMU's RAMBlock, 4 KiB host pages): a frame is backed from the guest's first write
+/// until the host discards it (QEMU's balloon_inflate_page and virtio_balloon_handle_report: ram_block_discard_range);
+/// balloon_deflate_page's MADV_WILLNEED maps nothing in, so a deflated frame faults again when the guest writes it.
+/// </summary>
+public class RamBlockTests
+{
+    private static Simulation Guest(string design, long memoryMib = 256, bool reporting = false) => Simulation.Create(new SimulationOptions
+    {
+        MemoryMib = memoryMib, Design = KernelDesign.Parse(design), Seed = 1, FreePageReporting = reporting,
+    });
+
+    private static RamBlock Ram(Simulation sim) => (RamBlock)sim.Services.GetService(typeof(RamBlock))!;
+
+    private static bool[] Backed(Simulation sim)
+    {
+        var ram = Ram(sim);
+        return [.. Enumerable.Range(0, sim.NrPages).Select(ram.IsBacked)];
+    }
+
+    private static int Count(bool[] set) => set.Count(b => b);
+
+    private static bool[] And(bool[] a, bool[] b) => [.. a.Zip(b, (x, y) => x && y)];
+
+    private static bool[] AndNot(bool[] a, bool[] b) => [.. a.Zip(b, (x, y) => x && !y)];
+
+    [Test]
+    public void GuestWrites_FaultEachFrameInOnce_AnAllocationForTheBalloonWritesNothing(
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
+    {
+        var sim = Guest(design);
+        Assert.That((sim.HostResidentPages, sim.HostFaults), Is.EqualTo((0L, 0L)), "the model's guest boots with all its memory free: nothing written yet");
+
+        sim.WorkloadAnon(64);
+        var map = sim.PageMap();
+        long written = map.Count(k => k is (byte)PageKind.Anon or (byte)PageKind.PageTable);
+        Assert.That(written, Is.GreaterThan(64 * 256), "64 MiB of anonymous pages and the page tables that map them");
+        Assert.That((sim.HostResidentPages, sim.HostFaults, sim.HostRefaults), Is.EqualTo((written, written, 0L)),
+            "each anonymous page zeroed by its fault, each page table zeroed (__GFP_ZERO): one host fault a frame");
+
+        sim.WorkloadTouch(1.0, "all", "interleave", 1);
+        Assert.That(sim.HostFaults, Is.EqualTo(written), "frames written again are backed already");
+
+        Assert.That(sim.Allocate(9, 2), Is.EqualTo(2));
+        written += 1024;
+        Assert.That(sim.HostFaults, Is.EqualTo(written), "two THP faults: clear_huge_page writes 512 frames each");
+
+        sim.BalloonInflate(64);
+        Assert.That((sim.HostResidentPages, sim.HostFaults), Is.EqualTo((written, written)),
+            "the balloon's pages are never written, and frames never written have nothing for the host to discard");
+    }
+
+    [Test]
+    public void BalloonInflate_DiscardsTheBackedFramesItTakes_DeflateMapsNothingIn_TheirReuseRefaults(
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
+    {
+        var sim = Guest(design);
+        sim.WorkloadAnon(128);
+        sim.WorkloadFree(1.0, "interleave", 1);
+        var before = Backed(sim);
+        long resident = sim.HostResidentPages;
+
+        sim.BalloonInflate(128);
+        var host = (BalloonHost)sim.Services.GetService(typeof(BalloonHost))!;
+        bool[] ballooned = [.. Enumerable.Range(0, sim.NrPages).Select(host.IsBallooned)];
+        var discarded = And(ballooned, before);
+        Assert.That(Count(discarded), Is.GreaterThan(16 * 256), "the balloon took frames the freed workload had written");
+        Assert.That(sim.HostResidentPages, Is.EqualTo(resident - Count(discarded)), "balloon_inflate_page discards each of them");
+        Assert.That(Count(And(ballooned, Backed(sim))), Is.Zero, "no ballooned frame stays backed");
+
+        sim.BalloonDeflate(128);
+        Assert.That((sim.HostResidentPages, sim.HostRefaults), Is.EqualTo((resident - Count(discarded), 0L)),
+            "balloon_deflate_page: MADV_WILLNEED maps no anonymous memory in");
+
+        long faults = sim.HostFaults;
+        sim.WorkloadAnon(128);
+        var now = Backed(sim);
+        Assert.That(sim.HostRefaults, Is.EqualTo(Count(And(discarded, now))).And.GreaterThan(0),
+            "each discarded frame written again refaults, once");
+        Assert.That(sim.HostFaults - faults, Is.EqualTo(Count(AndNot(now, before)) + Count(And(discarded, now))),
+            "faults: the frames never written before, and the discarded ones");
+    }
+
+    [Test]
+    public void FreePageReporting_DiscardsTheReportedBlocks_WhichRefaultWhenTheGuestWritesThemAgain()
+    {
+        foreach (bool reporting in new[] { false, true })
+        {
+            var sim = Guest("v6.1", reporting: reporting);
+            sim.WorkloadAnon(160);
+            sim.WorkloadFree(1.0, "interleave", 1);
+            long resident = sim.HostResidentPages;
+            var before = Backed(sim);
+            sim.Run(10_000);
+            var reported = AndNot(before, Backed(sim));
+            if (!reporting)
+            {
+                Assert.That(sim.HostResidentPages, Is.EqualTo(resident), "without reporting, freed memory stays backed");
+                sim.WorkloadAnon(160);
+                Assert.That(sim.HostRefaults, Is.Zero);
+                continue;
+            }
+            Assert.That(Count(reported), Is.GreaterThan(100 * 256), "the freed workload's 2 MiB blocks were reported and discarded");
+            Assert.That(sim.HostResidentPages, Is.EqualTo(resident - Count(reported)));
+            Assert.That(Count(reported), Is.LessThanOrEqualTo(sim.HostReportedPages), "only reported frames are discarded");
+
+            sim.WorkloadAnon(160);
+            Assert.That(sim.HostRefaults, Is.EqualTo(Count(And(reported, Backed(sim)))).And.GreaterThan(0),
+                "the allocation took reported blocks back without telling the host: each frame written refaults");
+        }
+    }
+
+    [Test]
+    public void MigratePageCopy_WritesTheTarget_TheSourceStaysBacked([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
+    {
+        var rig = Rig.Create(TestOptions.Classic(64, design: design));
+        rig.Sim.WorkloadAnon(1);
+        var ram = rig.Get<RamBlock>();
+        int page = rig.Pages.Kind.IndexOf((byte)PageKind.Anon);
+        int list = rig.IsolateLruPages(rig.Node.ZoneOf(page), 1, page);
+        int target = -1;
+        long faults = ram.Faults;
+        int left = rig.RunOnCpu0(() => rig.Get<IMigration>().MigratePages(list, _ =>
+        {
+            target = rig.Get<IBuddyAllocator>().GetPageFromFreelist(0, Gfp.HighUserMovable, AllocFlags.WmarkMin);
+            Assert.That(ram.IsBacked(target), Is.False, "a free frame of a fresh guest, never written");
+            return target;
+        }, null, MigrateMode.Sync));
+
+        Assert.That(left, Is.Zero);
+        Assert.That(rig.Pages.Content[target], Is.Not.Zero, "the data moved");
+        Assert.That((ram.IsBacked(target), ram.Faults - faults), Is.EqualTo((true, 1L)), "copy_highpage wrote the target: one host fault");
+        Assert.That(ram.IsBacked(page), Is.True, "the freed source gives nothing back to the host");
+    }
+
+    [Test]
+    public void SnapshotRestore_PutsTheHostMemoryBack()
+    {
+        var sim = Guest("v6.1", reporting: true);
+        sim.WorkloadAnon(100);
+        var snapshot = sim.Snapshot();
+        var (resident, faults, backed) = (sim.HostResidentPages, sim.HostFaults, Backed(sim));
+        sim.WorkloadFree(1.0, "interleave", 1);
+        sim.Run(10_000);
+        sim.WorkloadAnon(100);
+        Assert.That(sim.HostRefaults, Is.GreaterThan(0));
+
+        sim.Restore(snapshot);
+        Assert.That((sim.HostResidentPages, sim.HostFaults, sim.HostRefaults), Is.EqualTo((resident, faults, 0L)));
+        Assert.That(Backed(sim), Is.EqualTo(backed));
+    }
+}
