@@ -1,0 +1,43 @@
+"""The host memory behind the guest (``sim.host.resident_pages``, ``faults``, ``refaults``): a frame is backed from the
+guest's first write until the host discards it (the balloon's inflation, a free page report); deflating maps nothing
+in, so memory given back faults again when the guest writes it."""
+import pytest
+
+
+@pytest.mark.parametrize("design", ["legacy", "v6.1"])
+def test_memory_given_back_by_the_balloon_refaults_when_written_again(bs, design):
+    sim = bs.Simulation(memory_mib=512, design=design, seed=1)
+    host = sim.host
+    assert (host.resident_pages, host.faults, host.refaults) == (0, 0, 0), "nothing written at boot"
+    sim.workload.anon(mib=256)
+    resident = host.resident_pages
+    assert resident == host.faults >= 256 * bs.PAGES_PER_MIB, "each page written once: one fault each, page tables too"
+
+    sim.workload.free(1.0)
+    assert host.resident_pages == resident, "a guest's free gives nothing back to the host"
+    sim.balloon.inflate(mib=256)
+    given_back = resident - host.resident_pages
+    assert given_back > 128 * bs.PAGES_PER_MIB, "the balloon took the freed frames, and the host discarded them"
+    sim.balloon.deflate(mib=256)
+    assert (host.resident_pages, host.refaults) == (resident - given_back, 0), "deflating maps nothing in"
+
+    sim.workload.anon(mib=256)
+    assert 0 < host.refaults <= given_back, "the guest wrote discarded frames again"
+    last = sim.history().iloc[-1]
+    assert (last["host_resident"], last["host_refaults"]) == (host.resident_pages, host.refaults)
+
+
+def test_free_page_reporting_keeps_the_host_resident_set_near_what_the_guest_uses(bs):
+    """A guest that used 400 MiB and freed it: without reporting the host keeps all of it; with reporting, two seconds
+    later the host has discarded the free 2 MiB blocks, and an allocation of them refaults."""
+    resident = {}
+    for reporting in (False, True):
+        sim = bs.Simulation(memory_mib=512, design="v6.1", seed=1, free_page_reporting=reporting)
+        sim.workload.anon(mib=400)
+        sim.workload.free(1.0)
+        sim.run(10_000)
+        resident[reporting] = sim.host.resident_pages
+        sim.workload.anon(mib=100)
+        assert (sim.host.refaults > 0) is reporting
+    assert resident[False] >= 400 * bs.PAGES_PER_MIB
+    assert resident[True] < 16 * bs.PAGES_PER_MIB, "the page tables stay, and what the workload wrote in DMA (never reported)"
