@@ -106,12 +106,25 @@ internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanit
         int frames = 0;
         for (int i = 0; i < pfns.Length; i++)
         {
+            for (int pfn = pfns[i]; pfn < pfns[i] + (1 << orders[i]); pfn++) CheckHoldsNoData(pfn, "a free page report");
             ram.Discard(pfns[i], 1 << orders[i]);
             frames += 1 << orders[i];
         }
         _counts.Add(ReportedIndex, frames);
         _counts.Add(ReportsIndex, 1);
         return frames;
+    }
+
+    /// <summary>
+    /// A frame the host is about to discard must hold nothing the guest still uses (data, a page table, a kernel block):
+    /// after the discard the guest would read zeros there. A <c>data_corruption</c> finding if it does.
+    /// </summary>
+    private void CheckHoldsNoData(int pfn, string what)
+    {
+        var kind = (PageKind)pages.Kind[pfn];
+        if (pages.Content[pfn] == 0 && kind is PageKind.Free or PageKind.Balloon or PageKind.Isolated) return;
+        sanitizer.Report(ReportKind.DataCorruption, pfn,
+            $"host: {what} discards pfn {pfn}, which holds the guest's {kind} data: the guest will read zeros there ({pages.DumpPage(pfn)})");
     }
 
     /// <summary>Handle one buffer of PFNs the guest kicked on <paramref name="vq"/>.</summary>
@@ -134,7 +147,11 @@ internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanit
             }
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);
             _ballooned[pfn] = inflate;
-            if (inflate) ram.Discard(pfn); // balloon_inflate_page; balloon_deflate_page's MADV_WILLNEED maps nothing in
+            if (inflate)
+            {
+                CheckHoldsNoData(pfn, "an inflation");
+                ram.Discard(pfn); // balloon_inflate_page; balloon_deflate_page's MADV_WILLNEED maps nothing in
+            }
             pages.Changes.Mark(pfn); // the balloon check compares the ledger with the page
             _counts.Add(BalloonedIndex, inflate ? 1 : -1);
         }

@@ -143,6 +143,24 @@ public class RamBlockTests
     }
 
     [Test]
+    public void HostDiscardOfAFrameHoldingData_IsADataCorruptionFinding()
+    {
+        var rig = Rig.Create(TestOptions.Classic(64));
+        rig.Sim.WorkloadAnon(1);
+        int anon = rig.Pages.Kind.IndexOf((byte)PageKind.Anon);
+        int table = rig.Pages.Kind.IndexOf((byte)PageKind.PageTable);
+        var host = rig.Get<BalloonHost>();
+        host.Receive(VirtQueue.Inflate, [anon]);
+        host.ReceiveReport([table], [0]);
+
+        var found = rig.Sim.Reports.Where(r => r.KindName == "data_corruption").Select(r => (r.Pfn, r.Message)).ToList();
+        Assert.That(found.Select(f => f.Pfn), Is.EqualTo(new long[] { anon, table }));
+        Assert.That(found[0].Message, Does.Contain($"an inflation discards pfn {anon}, which holds the guest's Anon data"));
+        Assert.That(found[1].Message, Does.Contain($"a free page report discards pfn {table}, which holds the guest's PageTable data"));
+        Assert.That(rig.Get<RamBlock>().IsBacked(anon), Is.False, "discarded all the same: the host does as it is told");
+    }
+
+    [Test]
     public void SnapshotRestore_PutsTheHostMemoryBack()
     {
         var sim = Guest("v6.1", reporting: true);
