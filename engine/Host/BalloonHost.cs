@@ -9,7 +9,8 @@ namespace BalloonScript.Engine.Host;
 /// The hypervisor's side of the virtio balloon: its own ledger (a bitmap) of the guest frames it holds as
 /// ballooned, in 4 KiB balloon PFNs (= guest PFNs on x86). Only what <c>tell_host</c> puts on a queue changes
 /// it. A frame inflated while already ballooned, or deflated while not ballooned, means guest and host
-/// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state. For partial-order reduction every access is
+/// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state. An inflated frame, and each frame of a free
+/// page report, is discarded from the guest's <see cref="RamBlock"/>. For partial-order reduction every access is
 /// recorded: the ledger by PFN (as <c>struct page</c>), the counts and the config space as shared values.
 /// </summary>
 internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanitizer, SimulationOptions options, Scheduler scheduler) : ISnapshotState

@@ -5,7 +5,8 @@ using BalloonScript.Engine.Snapshots;
 namespace BalloonScript.Engine.Host;
 
 /// <summary>
-/// The host memory behind the guest's RAM (QEMU's RAMBlock of anonymous memory, 4 KiB host pages, no preallocation):
+/// The host memory behind the guest's RAM (QEMU's RAMBlock of anonymous memory, 4 KiB host pages, no preallocation; read
+/// in QEMU's hw/virtio/virtio-balloon.c of 5.1 and later, the versions with free page reporting):
 /// which guest frames the host has backed with a page. A frame is backed when the guest first writes it (the EPT
 /// violation, and the host's fault that maps a zeroed page in) and stays backed until the host discards it
 /// (<c>ram_block_discard_range</c>: QEMU's <c>balloon_inflate_page</c> for an inflated frame,
@@ -18,8 +19,8 @@ namespace BalloonScript.Engine.Host;
 /// <para>
 /// Invariant: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/>. The model's guest boots
 /// with all its memory free (MemFree = MemTotal: no kernel image, memory map or reserved memory is modelled), so no frame
-/// is backed at boot. For partial-order reduction
-/// each frame's state is recorded by PFN (as <c>struct page</c>), the counts as shared values.
+/// is backed at boot. For partial-order reduction each frame's state is recorded by PFN (as <c>struct page</c>), the
+/// counts as shared values.
 /// </para>
 /// </summary>
 internal sealed class RamBlock(PageTable pages, Scheduler scheduler) : ISnapshotState

@@ -280,8 +280,9 @@ def _counter(df, names) -> np.ndarray:
 
 def plot_memory(src, ax=None, *, title: str | None = None):
     """Memory over simulated time as stacked areas (free, anon, file, slab, balloon, the rest), in MiB, with the
-    zones' summed watermarks (the lines near the free area) and the host's target (the dashed line the balloon's
-    lower edge moves towards). ``src`` is a Simulation or its history(); sample with ``sim.run(ms, sample_ms=...)``.
+    zones' summed watermarks (the lines near the free area), the host's target (the dashed line the balloon's
+    lower edge moves towards) and the guest memory the host backs (``sim.host.resident_pages``: written by the guest,
+    not given back by the balloon or free page reporting; freed memory stays in it). ``src`` is a Simulation or its history(); sample with ``sim.run(ms, sample_ms=...)``.
     Returns the Axes. Anon and file are the kernel's nr_anon_pages and nr_file_pages (which counts the swap cache)."""
     df = _history(src)
     ax = _axes(ax)
@@ -305,6 +306,8 @@ def plot_memory(src, ax=None, *, title: str | None = None):
         ax.step(t, df[name] * mib, where="post", color="black", linestyle=style, linewidth=1, label=name)
     ax.step(t, (total - df["balloon_target"]) * mib, where="post", color="#b22222", linestyle="--",
             linewidth=1.5, label="target (memory − balloon target)")
+    ax.step(t, df["host_resident"] * mib, where="post", color="#1f3a93", linewidth=1.5,
+            label="host resident (frames the host backs)")
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("MiB")
     ax.set_xlim(t.iloc[0], t.iloc[-1] if len(t) > 1 else t.iloc[0] + 1)

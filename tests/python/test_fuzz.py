@@ -2,9 +2,9 @@
 
 Every design of bs.DESIGNS, small guests (16-64 MiB; 128 MiB for v6.1 with free page reporting), valid calls and
 invalid ones mixed. An invalid call raises ValueError naming its argument and leaves the simulation as it was (page
-map, vmstat, balloon pages, host ledger, history length, reports). After every step the invariants hold: free blocks
-add up to nr_free_pages, the host's ledger is the guest's balloon, the pages tagged balloon are the balloon, the
-history has a row per operation and one per OOM kill, and no design reports anything but legacy's balloon_unmovable
+map, vmstat, balloon pages, host ledger and memory, history length, reports). After every step the invariants hold: free
+blocks add up to nr_free_pages, the host's ledger is the guest's balloon, the pages tagged balloon are the balloon, the
+host backs no more frames than it faulted in, the history has a row per operation and one per OOM kill, and no design reports anything but legacy's balloon_unmovable
 (defect 2: run to completion, without a second CPU interleaving, the other defects cannot happen).
 
 Budget: BALLOONSCRIPT_FUZZ_EXAMPLES state machines of BALLOONSCRIPT_FUZZ_STEPS steps (small by default, for
@@ -57,7 +57,7 @@ bad_seed = bad_int.filter(lambda s: s is not None)   # seed=None draws from the 
 def state(sim):
     """What an invalid call must leave as it was."""
     return (sim.page_map().tobytes(), sim.vmstat(), sim.balloon.pages, sim.host.ballooned_pages, len(sim.history()),
-            sim.reports())
+            sim.reports(), sim.host.resident_pages, sim.host.faults, sim.host.refaults)
 
 
 class PublicApi(RuleBasedStateMachine):
@@ -261,6 +261,10 @@ class PublicApi(RuleBasedStateMachine):
         parked = 0 if len(tagged) == sim.balloon.pages else sum(
             sim.page(int(pfn)).list.startswith("lru_add_pvec") for pfn in tagged)
         assert sim.balloon.pages == sim.host.ballooned_pages + sim.balloon.untold_pages == len(tagged) - parked
+        # The host backs what the guest wrote and the host did not discard since: never more than the guest's frames,
+        # never more than it faulted in; a refault is a fault on a discarded frame.
+        host = sim.host
+        assert 0 <= host.resident_pages <= min(host.faults, len(sim.page_map())) and 0 <= host.refaults <= host.faults
         # An OOM kill is a row of its own, between operations, named for its victim (KernelLog.Notable).
         kills = sim.history()["op"].str.startswith("oom_kill pid ")
         assert kills.sum() == vm["oom_kill"]

@@ -134,6 +134,8 @@ def test_pressure_plots_draw_the_timeline(bs):
     assert labels[:6] == ["free", "anon", "file", "slab", "other", "balloon"] and "wmark_min" in labels
     top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()   # the balloon, the top layer
     assert top == pytest.approx(128, rel=0.05), "the stack reaches the guest's memory"
+    host = next(line for line in ax.get_lines() if line.get_label().startswith("host resident"))
+    assert host.get_ydata()[-1] == pytest.approx(sim.host.resident_pages / bs.PAGES_PER_MIB), "the memory the host backs, last"
     ax2 = plots.plot_reclaim_activity(sim.history())
     drawn = [t.get_text() for t in ax2.get_legend().get_texts()]
     assert "pgscan_kswapd" in drawn and "pgsteal" in drawn

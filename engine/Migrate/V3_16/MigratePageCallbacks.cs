@@ -88,7 +88,7 @@ internal partial class MigratePageCallbacks(PageTable pages, Node node, Rmap rma
 
     /// <summary>
     /// migrate_page_copy (v3.16): copy_highpage moves the data (the content token moves: the old page is
-    /// about to be freed), then the page state: PG_active moves (else PG_unevictable), PG_dirty moves
+    /// about to be freed; the copy writes the new page, which the host backs from then on), then the page state: PG_active moves (else PG_unevictable), PG_dirty moves
     /// (<see cref="MoveDirty"/>), the old page loses PG_swapcache and PG_private.
     /// </summary>
     private void MigratePageCopy(int newpage, int page)
