@@ -36,12 +36,13 @@ public sealed class PyOptions
     public bool FreePageReporting { get; set; } = Defaults.FreePageReporting;
     /// <summary>null (None): the device's order, pageblock order.</summary>
     public int? PageReportingOrder { get; set; } = Defaults.PageReportingOrder;
+    public bool HostThp { get; set; } = Defaults.HostThp;
 
     /// <summary>The option names as Python spells them (snake_case of the properties), in signature order.</summary>
     public static string[] Names() => ["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "check_accounting", "hz", "timeslice_ms",
         "reclaim", "pagevecs", "swap_mib", "io_latency_ms", "host_us_per_page",
         "max_reports_per_kind", "compaction_proactiveness", "watermark_boost_factor", "watermark_scale_factor", "deflate_on_oom",
-        "free_page_reporting", "page_reporting_order"];
+        "free_page_reporting", "page_reporting_order", "host_thp"];
 
     /// <summary>The engine's options (the design parsed here, at the boundary; ArgumentException naming a bad one).</summary>
     internal SimulationOptions Build() => new()
@@ -52,6 +53,6 @@ public sealed class PyOptions
         HostUsPerPage = HostUsPerPage, MaxReportsPerKind = MaxReportsPerKind,
         CompactionProactiveness = CompactionProactiveness, WatermarkBoostFactor = WatermarkBoostFactor,
         WatermarkScaleFactor = WatermarkScaleFactor, DeflateOnOom = DeflateOnOom, FreePageReporting = FreePageReporting,
-        PageReportingOrder = PageReportingOrder,
+        PageReportingOrder = PageReportingOrder, HostThp = HostThp,
     };
 }

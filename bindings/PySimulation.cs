@@ -49,6 +49,9 @@ public sealed class PySimulation
     public long HostResidentPages => _sim.HostResidentPages;
     public long HostFaults => _sim.HostFaults;
     public long HostRefaults => _sim.HostRefaults;
+    public long HostHugePages => _sim.HostHugePages;
+    public long HostThpSplits => _sim.HostThpSplits;
+    public long HostBalloonedResidentPages => _sim.HostBalloonedResidentPages;
     public long BalloonUntoldPages => _sim.BalloonUntoldPages;
     public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);
     public long HostTargetPages => _sim.HostTargetPages;

@@ -199,11 +199,23 @@ public sealed class Simulation
     /// <summary>Guest frames the host backs with memory now (<see cref="RamBlock.ResidentPages"/>): the guest's resident set on the host.</summary>
     public long HostResidentPages => _parts.Ram.ResidentPages;
 
-    /// <summary>Host faults on the guest's first write of a frame the host did not back (<see cref="RamBlock.Faults"/>).</summary>
+    /// <summary>Host faults on the guest's first write of a frame the host did not back (<see cref="RamBlock.Faults"/>; with host THP one maps 2 MiB).</summary>
     public long HostFaults => _parts.Ram.Faults;
 
     /// <summary>Of <see cref="HostFaults"/>, those on frames the host had discarded (inflated or reported, then reused).</summary>
     public long HostRefaults => _parts.Ram.Refaults;
+
+    /// <summary>2 MiB regions of guest RAM the host maps with a huge page now (<see cref="SimulationOptions.HostThp"/>; else 0).</summary>
+    public long HostHugePages => _parts.Ram.HugePages;
+
+    /// <summary>
+    /// Frames the host holds as ballooned and backs all the same (<see cref="RamBlock.BackedAmong"/>): with host THP, a
+    /// huge page faulted in next to ballooned frames the host never backed; 0 without.
+    /// </summary>
+    public long HostBalloonedResidentPages => _parts.Ram.BackedAmong(_parts.Host.BalloonedSpan);
+
+    /// <summary>Host huge pages split by a discard of part of them (<see cref="SimulationOptions.HostThp"/>; else 0).</summary>
+    public long HostThpSplits => _parts.Ram.ThpSplits;
 
     /// <summary>
     /// Free pages in blocks marked PG_reported (<see cref="PageAlloc.V6_1.PageReporting.ReportedFreePages"/>); looked for only

@@ -123,6 +123,14 @@ public sealed record SimulationOptions
     [NotState("an option: fixed when the simulation is built")]
     public int? PageReportingOrder { get; init; }
 
+    /// <summary>
+    /// The host backs guest RAM with transparent huge pages (QEMU madvises it MADV_HUGEPAGE; the host's THP is on, as it
+    /// is by default on most distributions): its fault in an unmapped 2 MiB region maps a huge page, and a discard of part
+    /// of one splits it (<see cref="Host.RamBlock"/>). Off by default: 4 KiB host pages. Any design.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public bool HostThp { get; init; }
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     /// <summary>

@@ -5,49 +5,98 @@ using BalloonScript.Engine.Snapshots;
 namespace BalloonScript.Engine.Host;
 
 /// <summary>
-/// The host memory behind the guest's RAM (QEMU's RAMBlock of anonymous memory, 4 KiB host pages, no preallocation; read
-/// in QEMU's hw/virtio/virtio-balloon.c of 5.1 and later, the versions with free page reporting):
-/// which guest frames the host has backed with a page. A frame is backed when the guest first writes it (the EPT
-/// violation, and the host's fault that maps a zeroed page in) and stays backed until the host discards it
-/// (<c>ram_block_discard_range</c>: QEMU's <c>balloon_inflate_page</c> for an inflated frame,
-/// <c>virtio_balloon_handle_report</c> for a reported block). A deflated frame stays discarded: QEMU's
-/// <c>balloon_deflate_page</c> only advises MADV_WILLNEED, which maps nothing in for anonymous memory, so the guest's
-/// next write faults. A <see cref="Refaults"/> is such a fault on a frame the host had discarded: the price, paid later,
-/// of memory given back. The guest writes a frame when it puts data there (an anonymous fault's zeroing, a file or
-/// swap read, a THP's clearing, a page table's zeroing, a migration's copy into it); allocating a frame, or putting it
-/// in the balloon, writes nothing.
+/// The host memory behind the guest's RAM (QEMU's RAMBlock of anonymous memory, no preallocation; read in QEMU's
+/// hw/virtio/virtio-balloon.c of 5.1 and later, the versions with free page reporting): which guest frames the host has
+/// backed with a page. A frame is backed when the guest first writes it (the EPT violation, and the host's fault that
+/// maps a zeroed page in) and stays backed until the host discards it (<c>ram_block_discard_range</c>: QEMU's
+/// <c>balloon_inflate_page</c> for an inflated frame, <c>virtio_balloon_handle_report</c> for a reported block). A deflated
+/// frame stays discarded: QEMU's <c>balloon_deflate_page</c> only advises MADV_WILLNEED, which maps nothing in for
+/// anonymous memory, so the guest's next write faults. A <see cref="Refaults"/> is such a fault on a frame the host had
+/// discarded: the price, paid later, of memory given back. The guest writes a frame when it puts data there (an anonymous
+/// fault's zeroing, a file or swap read, a THP's clearing, a page table's zeroing, a migration's copy into it); allocating
+/// a frame, or putting it in the balloon, writes nothing.
 /// <para>
-/// Invariant: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/>. The model's guest boots
-/// with all its memory free (MemFree = MemTotal: no kernel image, memory map or reserved memory is modelled), so no frame
-/// is backed at boot. For partial-order reduction each frame's state is recorded by PFN (as <c>struct page</c>), the
-/// counts as shared values.
+/// With host THP (<see cref="SimulationOptions.HostThp"/>: QEMU madvises guest RAM MADV_HUGEPAGE, and the host's THP is
+/// on), the host's fault in a 2 MiB-aligned region it maps nothing of (<c>pmd_none</c>) maps a transparent huge page
+/// (<c>do_huge_pmd_anonymous_page</c>, always successful here): one fault backs the region's 512 frames. A discard of
+/// part of a huge page splits its PMD (<c>split_huge_pmd</c>) and leaves a page table of 4 KiB entries, faulted 4 KiB at a
+/// time from then on (MADV_DONTNEED never frees a page table); a discard of the whole aligned 2 MiB frees the huge page
+/// (<c>zap_huge_pmd</c>) and the region can be mapped huge again. Not modelled on the host: khugepaged's collapses, the
+/// deferred split's later freeing of a split huge page's unmapped 4 KiB pages (the resident count drops at the discard,
+/// as the process's RSS does), a huge page allocation that fails.
+/// </para>
+/// <para>
+/// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/>; a region mapped huge has
+/// every frame backed, a region the host maps nothing of has none. The model's guest boots with all its memory free
+/// (MemFree = MemTotal: no kernel image, memory map or reserved memory is modelled), so nothing is backed at boot. For
+/// partial-order reduction each frame's state is recorded by PFN (as <c>struct page</c>), a region's mapping by the PFN
+/// of its first frame, the counts as shared values.
 /// </para>
 /// </summary>
-internal sealed class RamBlock(PageTable pages, Scheduler scheduler) : ISnapshotState
+internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationOptions options) : ISnapshotState
 {
+    /// <summary>HPAGE_PMD_ORDER on x86-64: a host huge page maps 2^9 frames.</summary>
+    public const int HpageOrder = 9;
+
+    private const int HpageFrames = 1 << HpageOrder;
+
     /// <summary>A frame's state: never written since boot, backed by a host page, or discarded by the host.</summary>
     private const byte Untouched = 0, Backed = 1, Discarded = 2;
 
+    /// <summary>How the host maps a 2 MiB region (its PMD entry): nothing, a huge page, or a page table of 4 KiB entries.</summary>
+    private const byte PmdNone = 0, PmdHuge = 1, PmdTable = 2;
+
+    private readonly bool _thp = options.HostThp;
+
     private readonly byte[] _state = new byte[pages.NrPages];
 
-    /// <summary>[<see cref="ResidentIndex"/>, <see cref="FaultsIndex"/>, <see cref="RefaultsIndex"/>].</summary>
-    private readonly SharedArray _counts = new(scheduler, 3);
-    private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2;
+    /// <summary>Per 2 MiB region (the last one may be partial, and is never mapped huge); all <see cref="PmdNone"/> without host THP, unused.</summary>
+    private readonly byte[] _pmd = new byte[(pages.NrPages + HpageFrames - 1) >> HpageOrder];
+
+    /// <summary>[<see cref="ResidentIndex"/>, <see cref="FaultsIndex"/>, <see cref="RefaultsIndex"/>, <see cref="HugeIndex"/>, <see cref="SplitsIndex"/>].</summary>
+    private readonly SharedArray _counts = new(scheduler, 5);
+    private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2, HugeIndex = 3, SplitsIndex = 4;
 
     /// <summary>Guest frames backed by host memory now: what the guest's RAM adds to QEMU's resident set.</summary>
     public long ResidentPages => _counts[ResidentIndex];
 
-    /// <summary>Host faults on the guest's first write of a frame not backed (never written, or discarded).</summary>
+    /// <summary>Host faults on the guest's first write of a frame not backed (never written, or discarded); a huge page's fault is one.</summary>
     public long Faults => _counts[FaultsIndex];
 
     /// <summary>Of <see cref="Faults"/>, those on frames the host had discarded (inflated, or reported, then reused).</summary>
     public long Refaults => _counts[RefaultsIndex];
+
+    /// <summary>2 MiB regions of guest RAM the host maps with a huge page now (host THP only).</summary>
+    public long HugePages => _counts[HugeIndex];
+
+    /// <summary>Huge pages split by a discard of part of them (host THP only).</summary>
+    public long ThpSplits => _counts[SplitsIndex];
 
     /// <summary>Whether the host backs <paramref name="pfn"/> now.</summary>
     public bool IsBacked(int pfn)
     {
         if (StepAccesses.Compiled) scheduler.Accesses?.Read(pfn);
         return _state[pfn] == Backed;
+    }
+
+    /// <summary>
+    /// Frames the host backs among those <paramref name="ballooned"/> marks (its ledger of ballooned frames): none without
+    /// host THP; with it, a huge page faulted in next to ballooned frames the host never backed backs them too.
+    /// </summary>
+    public long BackedAmong(ReadOnlySpan<bool> ballooned)
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+        long n = 0;
+        for (int pfn = 0; pfn < _state.Length; pfn++)
+            if (ballooned[pfn] && _state[pfn] == Backed) n++;
+        return n;
+    }
+
+    /// <summary>Whether the host maps the 2 MiB region holding <paramref name="pfn"/> with a huge page now.</summary>
+    public bool IsMappedHuge(int pfn)
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Read(pfn & ~(HpageFrames - 1));
+        return _pmd[pfn >> HpageOrder] == PmdHuge;
     }
 
     /// <summary>The guest writes the <paramref name="n"/> frames from <paramref name="pfn"/>: those not backed fault in.</summary>
@@ -58,21 +107,52 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler) : ISnapshot
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);
             byte state = _state[pfn];
             if (state == Backed) continue;
-            _state[pfn] = Backed;
-            _counts.Add(ResidentIndex, 1);
             _counts.Add(FaultsIndex, 1);
             if (state == Discarded) _counts.Add(RefaultsIndex, 1);
+            if (_thp) FaultRegion(pfn);
+            else Back(pfn);
         }
     }
 
     /// <summary>
+    /// The host's fault on <paramref name="pfn"/> with host THP: a huge page if the host maps nothing of its whole
+    /// 2 MiB region, else a 4 KiB page under the region's page table.
+    /// </summary>
+    private void FaultRegion(int pfn)
+    {
+        int region = pfn >> HpageOrder, head = region << HpageOrder;
+        if (StepAccesses.Compiled) scheduler.Accesses?.Write(head);
+        if (_pmd[region] != PmdNone || head + HpageFrames > _state.Length)
+        {
+            _pmd[region] = PmdTable;
+            Back(pfn);
+            return;
+        }
+        _pmd[region] = PmdHuge;
+        _counts.Add(HugeIndex, 1);
+        for (int f = head; f < head + HpageFrames; f++)
+        {
+            if (StepAccesses.Compiled) scheduler.Accesses?.Write(f);
+            Back(f); // none was backed: the region mapped nothing
+        }
+    }
+
+    private void Back(int pfn)
+    {
+        _state[pfn] = Backed;
+        _counts.Add(ResidentIndex, 1);
+    }
+
+    /// <summary>
     /// ram_block_discard_range over the <paramref name="n"/> frames from <paramref name="pfn"/> (MADV_DONTNEED): a
-    /// backed frame's page is freed; a frame never written has nothing to free and stays as it was.
+    /// backed frame's page is freed; a frame never written has nothing to free and stays as it was. A huge page the range
+    /// covers whole is freed; one it covers in part is split first.
     /// </summary>
     public void Discard(int pfn, int n = 1)
     {
         for (int end = pfn + n; pfn < end; pfn++)
         {
+            if (_thp) UnmapHuge(pfn, end);
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);
             if (_state[pfn] != Backed) continue;
             _state[pfn] = Discarded;
@@ -80,12 +160,26 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler) : ISnapshot
         }
     }
 
-    public object Save() => ((byte[])_state.Clone(), _counts.Save());
+    /// <summary>zap_pmd_range's huge case for a discard from <paramref name="pfn"/> to <paramref name="end"/>: free the huge page
+    /// (zap_huge_pmd; its frames are then discarded one by one) if the range covers its region, else split it.</summary>
+    private void UnmapHuge(int pfn, int end)
+    {
+        int region = pfn >> HpageOrder, head = region << HpageOrder;
+        if (StepAccesses.Compiled) scheduler.Accesses?.Write(head);
+        if (_pmd[region] != PmdHuge) return;
+        _counts.Add(HugeIndex, -1);
+        bool whole = pfn == head && end - head >= HpageFrames;
+        _pmd[region] = whole ? PmdNone : PmdTable;
+        if (!whole) _counts.Add(SplitsIndex, 1);
+    }
+
+    public object Save() => ((byte[])_state.Clone(), (byte[])_pmd.Clone(), _counts.Save());
 
     public void Restore(object saved)
     {
-        var (state, counts) = ((byte[], long[]))saved;
+        var (state, pmd, counts) = ((byte[], byte[], long[]))saved;
         state.CopyTo(_state, 0);
+        pmd.CopyTo(_pmd, 0);
         _counts.Restore(counts);
     }
 }

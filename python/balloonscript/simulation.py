@@ -279,7 +279,8 @@ class Host(_Part):
 
     @property
     def faults(self) -> int:
-        """Host faults: the guest's first writes of frames the host did not back (never written, or discarded)."""
+        """Host faults: the guest's first writes of frames the host did not back (never written, or discarded); with
+        ``host_thp=True`` one fault maps a whole 2 MiB region."""
         return int(self._sim._get("HostFaults"))
 
     @property
@@ -287,6 +288,24 @@ class Host(_Part):
         """Of ``faults``, those on frames the host had discarded (inflated or reported free, then written again): the
         price, paid later, of memory given back. Deflating the balloon maps nothing in (QEMU's MADV_WILLNEED)."""
         return int(self._sim._get("HostRefaults"))
+
+    @property
+    def huge_pages(self) -> int:
+        """2 MiB regions of guest RAM the host maps with a transparent huge page now (``host_thp=True``; else 0)."""
+        return int(self._sim._get("HostHugePages"))
+
+    @property
+    def thp_splits(self) -> int:
+        """Host huge pages split because the host discarded part of them: a balloon page, or a reported block smaller
+        than 2 MiB (``host_thp=True``; else 0). A split region stays mapped 4 KiB at a time (no khugepaged here)."""
+        return int(self._sim._get("HostThpSplits"))
+
+    @property
+    def ballooned_resident_pages(self) -> int:
+        """Frames the host holds as ballooned yet backs: with ``host_thp=True``, the guest's first write in a 2 MiB
+        region maps a huge page over the ballooned frames there that the host had never backed (no discard can free what
+        was never mapped). 0 without host THP."""
+        return int(self._sim._get("HostBalloonedResidentPages"))
 
     def set_target(self, balloon_mib) -> None:
         """Ask for a balloon of ``balloon_mib`` MiB (the device's num_pages; QEMU's ``balloon N`` asks for a
@@ -335,6 +354,9 @@ class Simulation:
     ``sim.reported_free_pages``). Only the designs whose kernel has it (v6.1; v5.7+); on another design it raises
     ValueError. page_reporting_order (0-10, with free_page_reporting): the smallest block reported, as written to
     /sys/module/page_reporting/parameters/page_reporting_order after boot; None keeps pageblock order, 9 (2 MiB).
+    host_thp: the host backs guest RAM with transparent huge pages (QEMU's MADV_HUGEPAGE, the host's THP on): its first
+    fault in a 2 MiB region maps a huge page, a balloon page or a report of less than 2 MiB splits one
+    (``host.huge_pages``, ``host.thp_splits``). Off: 4 KiB host pages. Any design.
     seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
     ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).
@@ -363,7 +385,8 @@ class Simulation:
                  watermark_scale_factor: int | None = _DEFAULTS["watermark_scale_factor"],
                  deflate_on_oom: bool = _DEFAULTS["deflate_on_oom"],
                  free_page_reporting: bool = _DEFAULTS["free_page_reporting"],
-                 page_reporting_order: int | None = _DEFAULTS["page_reporting_order"]):
+                 page_reporting_order: int | None = _DEFAULTS["page_reporting_order"],
+                 host_thp: bool = _DEFAULTS["host_thp"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
@@ -380,6 +403,7 @@ class Simulation:
         options["free_page_reporting"] = as_bool("free_page_reporting", free_page_reporting)
         options["page_reporting_order"] = (None if page_reporting_order is None
                                            else as_int("page_reporting_order", page_reporting_order, INT32))
+        options["host_thp"] = as_bool("host_thp", host_thp)
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)

@@ -34,10 +34,10 @@ public class RandomOperationsPropertyTests
 
     /// <summary>A guest and what is done to it.</summary>
     public readonly record struct Case(string Design, long MemoryMib, int Cpus, bool PerCpuLists, long SwapMib, Op[] Ops,
-        bool FreePageReporting = false, int? PageReportingOrder = null)
+        bool FreePageReporting = false, int? PageReportingOrder = null, bool HostThp = false)
     {
         public override string ToString() =>
-            $"{Design}, {MemoryMib} MiB, {Cpus} cpus{(PerCpuLists ? ", per-cpu lists" : "")}" +
+            $"{Design}, {MemoryMib} MiB, {Cpus} cpus{(PerCpuLists ? ", per-cpu lists" : "")}{(HostThp ? ", host THP" : "")}" +
             $"{(FreePageReporting ? $", free page reporting (order {PageReportingOrder?.ToString() ?? "default"})" : "")}, swap {SwapMib} MiB: {string.Join("; ", Ops)}";
     }
 
@@ -64,7 +64,7 @@ public class RandomOperationsPropertyTests
     };
 
     private static Gen<Case> Cases(string design) => Gen.Select(Gen.OneOfConst(16L, 32L), Gen.Int[1, 3], Gen.Bool, Gen.OneOfConst(0L, 8L),
-        Ops.Array[1, 40], (mib, cpus, pcp, swap, ops) => new Case(design, mib, cpus, pcp, swap, ops));
+        Ops.Array[1, 40], Gen.Bool, (mib, cpus, pcp, swap, ops, thp) => new Case(design, mib, cpus, pcp, swap, ops, HostThp: thp));
 
     [Test]
     public void RandomOperations_KeepEveryInvariant([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design) =>
@@ -79,8 +79,8 @@ public class RandomOperationsPropertyTests
     public void RandomOperations_v6_1_FreePageReporting_KeepEveryInvariant()
     {
         var ops = Gen.Select(Ops, Gen.Int[0, 3], (op, run) => run == 0 ? op with { Kind = Kind.Run, Amount = 500 + Math.Round(op.Amount * 200) } : op);
-        var cases = Gen.Select(Gen.OneOfConst(256L, 320L), Gen.Int[1, 2], Gen.Bool, ops.Array[1, 30], Gen.OneOfConst<int?>(null, 0, 5),
-            (mib, cpus, pcp, list, order) => new Case("v6.1", mib, cpus, pcp, 0, list, FreePageReporting: true, PageReportingOrder: order));
+        var cases = Gen.Select(Gen.OneOfConst(256L, 320L), Gen.Int[1, 2], Gen.Bool, ops.Array[1, 30], Gen.OneOfConst<int?>(null, 0, 5), Gen.Bool,
+            (mib, cpus, pcp, list, order, thp) => new Case("v6.1", mib, cpus, pcp, 0, list, FreePageReporting: true, PageReportingOrder: order, HostThp: thp));
         Property.ForAll(cases, 10, 20151215, Run);
     }
 
@@ -89,7 +89,7 @@ public class RandomOperationsPropertyTests
         var sim = Simulation.Create(new SimulationOptions
         {
             MemoryMib = c.MemoryMib, Design = KernelDesign.Parse(c.Design), Cpus = c.Cpus, PerCpuLists = c.PerCpuLists, Seed = 1,
-            SwapMib = c.SwapMib, FreePageReporting = c.FreePageReporting, PageReportingOrder = c.PageReportingOrder,
+            SwapMib = c.SwapMib, FreePageReporting = c.FreePageReporting, PageReportingOrder = c.PageReportingOrder, HostThp = c.HostThp,
         });
         for (int i = 0; i < c.Ops.Length; i++)
         {
@@ -151,7 +151,7 @@ public class RandomOperationsPropertyTests
     }
 
     /// <summary>The host's RAM block: every frame the guest has put data, page tables or a high-order block's contents on is backed, no frame the host
-    /// holds as ballooned is, and the resident count is the backed frames'.</summary>
+    /// holds as ballooned is (without host THP), the resident count is the backed frames', and a region mapped huge is backed whole.</summary>
     private static void HostBacking(Simulation sim, string where)
     {
         var ram = (RamBlock)sim.Services.GetService(typeof(RamBlock))!;
@@ -164,9 +164,19 @@ public class RandomOperationsPropertyTests
             if (isBacked) backed++;
             if (!isBacked && (pages.Content[pfn] != 0 || pages.Kind[pfn] is (byte)PageKind.PageTable or (byte)PageKind.Kernel))
                 Assert.Fail($"{where}: pfn {pfn} holds {(PageKind)pages.Kind[pfn]} data (token {pages.Content[pfn]}) the guest wrote, but the host does not back it");
-            if (isBacked && host.IsBallooned(pfn)) Assert.Fail($"{where}: pfn {pfn} is ballooned, yet the host still backs it");
+            // With host THP, a fault next to ballooned frames the host never backed maps a huge page over them too.
+            if (isBacked && host.IsBallooned(pfn) && !sim.Options.HostThp) Assert.Fail($"{where}: pfn {pfn} is ballooned, yet the host still backs it");
         }
         Assert.That(ram.ResidentPages, Is.EqualTo(backed), $"{where}: resident pages = frames backed");
         Assert.That(ram.Refaults, Is.InRange(0, ram.Faults), $"{where}: refaults are faults");
+        int huge = 0;
+        for (int head = 0; head + 512 <= sim.NrPages; head += 512)
+        {
+            if (!ram.IsMappedHuge(head)) continue;
+            huge++;
+            if (!Enumerable.Range(head, 512).All(ram.IsBacked)) Assert.Fail($"{where}: the host maps pfn {head}'s region huge, yet not every frame of it is backed");
+        }
+        Assert.That(ram.HugePages, Is.EqualTo(huge), $"{where}: huge pages = regions mapped huge");
+        if (!sim.Options.HostThp) Assert.That((ram.HugePages, ram.ThpSplits), Is.EqualTo((0L, 0L)), $"{where}: no huge page without host THP");
     }
 }

@@ -27,6 +27,30 @@ def test_memory_given_back_by_the_balloon_refaults_when_written_again(bs, design
     assert (last["host_resident"], last["host_refaults"]) == (host.resident_pages, host.refaults)
 
 
+@pytest.mark.parametrize("design", ["legacy", "v6.1"])
+def test_host_thp_maps_2_mib_at_a_fault_and_the_balloon_splits_what_it_takes(bs, design):
+    sim = bs.Simulation(memory_mib=512, design=design, seed=1, host_thp=True)
+    host = sim.host
+    sim.workload.anon(mib=256)
+    assert host.huge_pages * 512 == host.resident_pages >= 256 * bs.PAGES_PER_MIB and host.faults == host.huge_pages, \
+        "one fault a 2 MiB region, every region written mapped huge"
+    sim.workload.free(1.0, pattern="interleave")
+    huge, resident = host.huge_pages, host.resident_pages
+    sim.balloon.inflate(mib=8)
+    assert host.thp_splits > 0 and host.huge_pages == huge - host.thp_splits, "each 4 KiB discard in a huge page splits it"
+    assert host.resident_pages == resident - 8 * bs.PAGES_PER_MIB and host.ballooned_resident_pages == 0, \
+        "the balloon took written frames: each discarded, 4 KiB at a time"
+    plain = bs.Simulation(memory_mib=512, design=design, seed=1)
+    plain.workload.anon(mib=256)
+    assert (plain.host.huge_pages, plain.host.thp_splits) == (0, 0) and plain.host.faults == plain.host.resident_pages
+
+
+def test_host_thp_is_a_bool_option(bs):
+    with pytest.raises(ValueError, match="host_thp"):
+        bs.Simulation(memory_mib=64, host_thp="yes")
+    assert bs.Simulation(memory_mib=64).options["host_thp"] is False
+
+
 def test_free_page_reporting_keeps_the_host_resident_set_near_what_the_guest_uses(bs):
     """A guest that used 400 MiB and freed it: without reporting the host keeps all of it; with reporting, two seconds
     later the host has discarded the free 2 MiB blocks, and an allocation of them refaults."""

@@ -14,10 +14,11 @@ namespace BalloonScript.Engine.Tests.Host;
 /// </summary>
 public class RamBlockTests
 {
-    private static Simulation Guest(string design, long memoryMib = 256, bool reporting = false) => Simulation.Create(new SimulationOptions
-    {
-        MemoryMib = memoryMib, Design = KernelDesign.Parse(design), Seed = 1, FreePageReporting = reporting,
-    });
+    private static Simulation Guest(string design, long memoryMib = 256, bool reporting = false, bool hostThp = false) =>
+        Simulation.Create(new SimulationOptions
+        {
+            MemoryMib = memoryMib, Design = KernelDesign.Parse(design), Seed = 1, FreePageReporting = reporting, HostThp = hostThp,
+        });
 
     private static RamBlock Ram(Simulation sim) => (RamBlock)sim.Services.GetService(typeof(RamBlock))!;
 
@@ -160,13 +161,106 @@ public class RamBlockTests
         Assert.That(rig.Get<RamBlock>().IsBacked(anon), Is.False, "discarded all the same: the host does as it is told");
     }
 
-    [Test]
-    public void SnapshotRestore_PutsTheHostMemoryBack()
+    /// <summary>The 2 MiB regions (of whole 512 frames) the host maps huge now.</summary>
+    private static int[] HugeRegions(Simulation sim)
     {
-        var sim = Guest("v6.1", reporting: true);
+        var ram = Ram(sim);
+        return [.. Enumerable.Range(0, sim.NrPages >> RamBlock.HpageOrder).Where(r => ram.IsMappedHuge(r << RamBlock.HpageOrder))];
+    }
+
+    [Test]
+    public void HostThp_AWriteInAnUnmappedRegion_MapsAHugePage_OneFaultBacksIts512Frames(
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
+    {
+        var sim = Guest(design, memoryMib: 65, hostThp: true);
+        sim.WorkloadAnon(8);
+        var ram = Ram(sim);
+        var huge = HugeRegions(sim);
+        var backed = Backed(sim);
+        Assert.That(huge, Is.Not.Empty);
+        Assert.That(sim.HostHugePages, Is.EqualTo(huge.Length));
+        Assert.That(huge.All(r => Enumerable.Range(r << 9, 512).All(f => backed[f])), Is.True, "a huge page backs its whole region");
+        // The guest's last MiB is half a region: no huge page fits it, the host faults 4 KiB at a time there.
+        int partial = sim.NrPages >> 9;
+        int partialBacked = Enumerable.Range(partial << 9, sim.NrPages - (partial << 9)).Count(f => backed[f]);
+        Assert.That(ram.IsMappedHuge(sim.NrPages - 1), Is.False);
+        int regionsWritten = Enumerable.Range(0, partial).Count(r => Enumerable.Range(r << 9, 512).Any(f => backed[f]));
+        Assert.That(regionsWritten, Is.EqualTo(huge.Length), "every whole region written is mapped huge");
+        Assert.That(sim.HostFaults, Is.EqualTo(huge.Length + partialBacked), "one fault a whole region, one a frame of the half one");
+        Assert.That(sim.HostResidentPages, Is.EqualTo(huge.Length * 512L + partialBacked));
+        Assert.That(sim.HostThpSplits, Is.Zero);
+    }
+
+    [Test]
+    public void HostThp_ABalloonPageSplitsItsHugePage_TheRegionFaults4KiBAtATimeAfter(
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
+    {
+        var sim = Guest(design, hostThp: true);
+        sim.WorkloadAnon(128);
+        sim.WorkloadFree(1.0, "interleave", 1);
+        var before = HugeRegions(sim);
+        sim.BalloonInflate(16);
+        var host = (BalloonHost)sim.Services.GetService(typeof(BalloonHost))!;
+        var hit = before.Where(r => Enumerable.Range(r << 9, 512).Any(host.IsBallooned)).ToArray();
+        Assert.That(hit.Length, Is.GreaterThan(0), "the balloon took frames under host huge pages");
+        Assert.That(sim.HostThpSplits, Is.EqualTo(hit.Length), "balloon_inflate_page discards 4 KiB: split_huge_pmd, one split a huge page hit");
+        Assert.That(HugeRegions(sim), Is.EqualTo(before.Except(hit).ToArray()));
+        Assert.That(sim.HostResidentPages, Is.EqualTo(before.Length * 512L - sim.HostBallooned), "only the ballooned frames are given back");
+
+        sim.BalloonDeflate(16);
+        long faults = sim.HostFaults;
+        sim.WorkloadAnon(200);
+        Assert.That(sim.HostRefaults, Is.EqualTo(16 * 256), "each deflated frame written again: a 4 KiB refault under the split region's page table");
+        Assert.That(HugeRegions(sim).Intersect(hit), Is.Empty, "no khugepaged on the host: a split region stays split");
+        Assert.That(sim.HostFaults - faults, Is.GreaterThanOrEqualTo(16 * 256));
+    }
+
+    [Test]
+    public void HostThp_AWriteNextToBalloonedFramesTheHostNeverBacked_MapsAHugePageOverThem(
+        [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
+    {
+        foreach (bool thp in new[] { false, true })
+        {
+            var sim = Guest(design, hostThp: thp);
+            sim.BalloonInflate(1);
+            Assert.That(sim.HostBalloonedResidentPages, Is.Zero, "a fresh guest's balloon: frames never written, nothing to discard");
+            sim.WorkloadAnon(8);
+            var host = (BalloonHost)sim.Services.GetService(typeof(BalloonHost))!;
+            var backed = Backed(sim);
+            long both = Enumerable.Range(0, sim.NrPages).Count(p => host.IsBallooned(p) && backed[p]);
+            Assert.That(sim.HostBalloonedResidentPages, Is.EqualTo(both));
+            if (!thp) Assert.That(both, Is.Zero);
+            else Assert.That(both, Is.EqualTo(256), "the anonymous pages went next to the balloon's, in its 2 MiB region: one huge page backs all of it");
+        }
+    }
+
+    [Test]
+    public void HostThp_AReportOfA2MiBBlockFreesItsHugePageWhole_WhichTheNextWriteMapsAgain()
+    {
+        var sim = Guest("v6.1", memoryMib: 512, reporting: true, hostThp: true);
+        sim.WorkloadAnon(300);
+        long huge = sim.HostHugePages;
+        sim.WorkloadFree(1.0, "interleave", 1);
+        sim.Run(10_000);
+        Assert.That(sim.HostThpSplits, Is.Zero, "reported blocks are 2 MiB or more, aligned: zap_huge_pmd frees each huge page whole");
+        Assert.That(sim.HostHugePages, Is.LessThan(huge / 2).And.EqualTo(HugeRegions(sim).Length));
+        Assert.That(sim.HostResidentPages, Is.EqualTo(sim.HostHugePages * 512), "whatever was not reported is still whole huge pages");
+
+        long faults = sim.HostFaults, refaults = sim.HostRefaults;
+        sim.WorkloadAnon(300);
+        Assert.That(sim.HostThpSplits, Is.Zero);
+        Assert.That(sim.HostHugePages, Is.GreaterThanOrEqualTo(huge), "the regions freed whole map huge pages again");
+        Assert.That(sim.HostRefaults - refaults, Is.GreaterThan(0).And.LessThanOrEqualTo(sim.HostFaults - faults),
+            "a refault maps a whole huge page: one fault for up to 512 frames");
+    }
+
+    [Test]
+    public void SnapshotRestore_PutsTheHostMemoryBack([Values(false, true)] bool hostThp)
+    {
+        var sim = Guest("v6.1", reporting: true, hostThp: hostThp);
         sim.WorkloadAnon(100);
         var snapshot = sim.Snapshot();
-        var (resident, faults, backed) = (sim.HostResidentPages, sim.HostFaults, Backed(sim));
+        var (resident, faults, backed, huge) = (sim.HostResidentPages, sim.HostFaults, Backed(sim), HugeRegions(sim));
         sim.WorkloadFree(1.0, "interleave", 1);
         sim.Run(10_000);
         sim.WorkloadAnon(100);
@@ -175,5 +269,6 @@ public class RamBlockTests
         sim.Restore(snapshot);
         Assert.That((sim.HostResidentPages, sim.HostFaults, sim.HostRefaults), Is.EqualTo((resident, faults, 0L)));
         Assert.That(Backed(sim), Is.EqualTo(backed));
+        Assert.That((HugeRegions(sim), sim.HostHugePages, sim.HostThpSplits), Is.EqualTo((huge, (long)huge.Length, 0L)));
     }
 }
