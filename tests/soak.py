@@ -4,8 +4,9 @@ explored under every design, and the exploration of issue 7 that used to hang. D
     python tests/soak.py [--ops 10000000] [--schedules 3000] [--seed 1] [--threads N] [--issue-exploration]
 
 1. Random operations through the public API (populate, free, inflate, deflate, compact, allocate, and refused
-   calls) on fresh small guests (16-32 MiB, each a function of the seed, run by a pool of threads); the engine's
-   page-state checks run after every operation, the Python-side invariants every few. Findings allowed: legacy's balloon_unmovable (defect 2); nothing else.
+   calls) on fresh small guests (16-32 MiB, a third on a host with THP, each a function of the seed, run by a pool of
+   threads); the engine's page-state checks run after every operation, the Python-side invariants (the host's memory
+   among them) every few. Findings allowed: legacy's balloon_unmovable (defect 2); nothing else.
 2. Every scenario under every design with the random and pct strategies. Findings allowed: any in legacy (all
    four defects); in redesign the residual next-cursor race of the dequeue walk (deflate-vs-isolate: list_corruption
    only; deflate-vs-migrate: a failing schedule whose first report is list_corruption in balloon_page_dequeue) and
@@ -104,6 +105,11 @@ def invariants(sim):
         return (f"balloon {sim.balloon.pages}, host ledger {sim.host.ballooned_pages} (+{sim.balloon.untold_pages} not told yet), "
                 f"pages tagged balloon {len(tagged)} "
                 f"({parked} of them parked in a pagevec)")
+    host = sim.host   # a fault maps 1 frame, or 512 with host THP; a huge page backs all of its own
+    per_fault = 512 if sim.options["host_thp"] else 1
+    if not (host.huge_pages * 512 <= host.resident_pages <= per_fault * host.faults and host.refaults <= host.faults):
+        return (f"host memory: {host.resident_pages} frames resident, {host.huge_pages} huge pages, {host.faults} faults, "
+                f"{host.refaults} refaults")
     return None
 
 
@@ -135,7 +141,7 @@ def run_guest(design: str, guest_seed: int, ops: int) -> dict:
     """``ops`` random operations on a fresh guest; its counts, findings and problems."""
     rng = random.Random(guest_seed)
     args = dict(memory_mib=rng.choice([16, 24, 32]), design=design, cpus=rng.randint(1, 4), seed=guest_seed,
-                per_cpu_lists=rng.random() < 0.3)
+                per_cpu_lists=rng.random() < 0.3, host_thp=rng.random() < 0.3)
     sim, log, refused, problems = bs.Simulation(**args), [], 0, []
     for i in range(ops):
         text, call = random_op(rng)
