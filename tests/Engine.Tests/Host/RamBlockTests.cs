@@ -10,7 +10,9 @@ namespace BalloonScript.Engine.Tests.Host;
 /// <summary>
 /// The host memory behind the guest (QEMU's RAMBlock, 4 KiB host pages): a frame is backed from the guest's first write
 /// until the host discards it (QEMU's balloon_inflate_page and virtio_balloon_handle_report: ram_block_discard_range);
-/// balloon_deflate_page's MADV_WILLNEED maps nothing in, so a deflated frame faults again when the guest writes it.
+/// balloon_deflate_page's MADV_WILLNEED maps nothing in, so a deflated frame faults again when the guest writes it. With
+/// host THP the host maps 2 MiB at a fault (do_huge_pmd_anonymous_page), splits a huge page a discard hits in part
+/// (split_huge_pmd) and frees one a discard covers whole (zap_huge_pmd).
 /// </summary>
 public class RamBlockTests
 {
