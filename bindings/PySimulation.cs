@@ -52,6 +52,7 @@ public sealed class PySimulation
     public long HostHugePages => _sim.HostHugePages;
     public long HostThpSplits => _sim.HostThpSplits;
     public long HostBalloonedResidentPages => _sim.HostBalloonedResidentPages;
+    public byte[] HostMap() => _sim.HostMap();
     public long BalloonUntoldPages => _sim.BalloonUntoldPages;
     public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);
     public long HostTargetPages => _sim.HostTargetPages;

@@ -214,6 +214,9 @@ public sealed class Simulation
     /// </summary>
     public long HostBalloonedResidentPages => _parts.Ram.BackedAmong(_parts.Host.BalloonedSpan);
 
+    /// <summary>Every frame as the host sees it (<see cref="RamBlock.Map"/>): 0 never written, 1 backed by a 4 KiB page, 2 by a huge page, 3 discarded.</summary>
+    public byte[] HostMap() => _parts.Ram.Map();
+
     /// <summary>Host huge pages split by a discard of part of them (<see cref="SimulationOptions.HostThp"/>; else 0).</summary>
     public long HostThpSplits => _parts.Ram.ThpSplits;
 

@@ -92,6 +92,24 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         return n;
     }
 
+    /// <summary>What <see cref="Map"/> says of a frame: never written, backed by a 4 KiB page, backed by a huge page, discarded.</summary>
+    public const byte MapUntouched = 0, MapBacked = 1, MapHuge = 2, MapDiscarded = 3;
+
+    /// <summary>Every frame's state as the host sees it (<see cref="MapUntouched"/> ... <see cref="MapDiscarded"/>), a fresh array.</summary>
+    public byte[] Map()
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+        var map = new byte[_state.Length];
+        for (int pfn = 0; pfn < map.Length; pfn++)
+            map[pfn] = _state[pfn] switch
+            {
+                Backed => _pmd[pfn >> HpageOrder] == PmdHuge ? MapHuge : MapBacked,
+                Discarded => MapDiscarded,
+                _ => MapUntouched,
+            };
+        return map;
+    }
+
     /// <summary>Whether the host maps the 2 MiB region holding <paramref name="pfn"/> with a huge page now.</summary>
     public bool IsMappedHuge(int pfn)
     {

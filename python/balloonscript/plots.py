@@ -25,7 +25,7 @@ import numpy as np   # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap   # noqa: E402
 from matplotlib.patches import Patch   # noqa: E402
 
-from .simulation import MAX_ORDER, PAGES_PER_MIB, PageKind   # noqa: E402
+from .simulation import HOST_MAP_STATES, MAX_ORDER, PAGES_PER_MIB, PageKind   # noqa: E402
 
 PAGEBLOCK_PAGES = 512   # pageblock_order 9
 
@@ -152,6 +152,33 @@ def plot_page_map(src, ax=None, *, width: int = PAGEBLOCK_PAGES, legend: bool = 
     ax.set_title(title or f"physical page map ({pm.size} pages)")
     if legend:
         ax.legend(handles=_kind_patches(pm), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return ax
+
+
+# Colours of the host map's states (HOST_MAP_STATES): never written, a 4 KiB page, a huge page, discarded.
+HOST_MAP_COLORS = ["#f2f2f2", "#6baed6", "#08306b", "#dd8452"]
+
+
+def plot_host_map(src, ax=None, *, legend: bool = True, title: str | None = None):
+    """The guest's memory as the host backs it (``sim.host.map()``): one row per 2 MiB region (a host huge page's
+    reach), pfn 0 top left; frames never written, backed by 4 KiB pages, backed by a huge page (``host_thp=True``), and
+    discarded (given back by the balloon or free page reporting). src: a Simulation or a host map array. Returns the Axes."""
+    hm = src.host.map() if hasattr(src, "host") else np.asarray(src, dtype=np.uint8)
+    img = page_map_image(hm, PAGEBLOCK_PAGES)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, max(3.0, min(8.0, 8.0 * img.shape[0] / img.shape[1]))))
+    cmap = ListedColormap(HOST_MAP_COLORS)
+    cmap.set_bad("white")
+    norm = BoundaryNorm(np.arange(len(HOST_MAP_COLORS) + 1) - 0.5, len(HOST_MAP_COLORS))
+    ax.imshow(np.ma.masked_less(img, 0), cmap=cmap, norm=norm, interpolation="nearest", aspect="auto")
+    ax.set_xlabel(f"frame within its 2 MiB region (pfn % {PAGEBLOCK_PAGES})")
+    ax.set_ylabel("2 MiB region")
+    counts = np.bincount(hm, minlength=len(HOST_MAP_STATES))
+    ax.set_title(title or f"guest memory as the host backs it ({(counts[1] + counts[2]) / PAGES_PER_MIB:.0f} MiB resident)")
+    if legend:
+        ax.legend(handles=[Patch(color=c, label=f"{s} ({n / PAGES_PER_MIB:.0f} MiB)")
+                           for c, s, n in zip(HOST_MAP_COLORS, HOST_MAP_STATES, counts)],
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 

@@ -65,6 +65,9 @@ def designs() -> list[Design]:
 
 DESIGNS = tuple(d.name for d in designs())
 
+# What ``sim.host.map()`` says of a guest frame, by value (engine/Host/RamBlock.cs, Map).
+HOST_MAP_STATES = ("never written", "backed", "backed by a huge page", "discarded")
+
 
 def _order(order) -> int:
     return as_int("order", order, INT32)
@@ -306,6 +309,11 @@ class Host(_Part):
         region maps a huge page over the ballooned frames there that the host had never backed (no discard can free what
         was never mapped). 0 without host THP."""
         return int(self._sim._get("HostBalloonedResidentPages"))
+
+    def map(self) -> np.ndarray:
+        """Every guest frame as the host sees it (numpy uint8, one per pfn): an index into HOST_MAP_STATES (0 never
+        written, 1 backed by a 4 KiB page, 2 backed by a huge page, 3 discarded). ``plots.plot_host_map`` draws it."""
+        return np_copy(self._sim._call("HostMap"), np.uint8)
 
     def set_target(self, balloon_mib) -> None:
         """Ask for a balloon of ``balloon_mib`` MiB (the device's num_pages; QEMU's ``balloon N`` asks for a

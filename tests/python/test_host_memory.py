@@ -1,6 +1,7 @@
 """The host memory behind the guest (``sim.host.resident_pages``, ``faults``, ``refaults``): a frame is backed from the
 guest's first write until the host discards it (the balloon's inflation, a free page report); deflating maps nothing
 in, so memory given back faults again when the guest writes it."""
+import numpy as np
 import pytest
 
 
@@ -65,3 +66,24 @@ def test_free_page_reporting_keeps_the_host_resident_set_near_what_the_guest_use
         assert (sim.host.refaults > 0) is reporting
     assert resident[False] >= 400 * bs.PAGES_PER_MIB
     assert resident[True] < 16 * bs.PAGES_PER_MIB, "the page tables stay, and what the workload wrote in DMA (never reported)"
+
+
+@pytest.mark.parametrize("host_thp", [False, True])
+def test_the_host_map_is_every_frame_as_the_host_backs_it_and_plots(bs, host_thp):
+    import matplotlib.pyplot as plt
+    from balloonscript import plots
+    sim = bs.Simulation(memory_mib=256, design="fixed", seed=1, host_thp=host_thp)
+    sim.workload.anon(mib=100)
+    sim.workload.free(1.0, pattern="interleave")
+    sim.balloon.inflate(mib=20)
+    hm = sim.host.map()
+    assert hm.dtype == np.uint8 and hm.size == 256 * bs.PAGES_PER_MIB and set(np.unique(hm)) <= {0, 1, 2, 3}
+    counts = np.bincount(hm, minlength=len(bs.HOST_MAP_STATES))
+    assert counts[1] + counts[2] == sim.host.resident_pages and counts[2] == 512 * sim.host.huge_pages
+    assert counts[3] == 20 * bs.PAGES_PER_MIB, "the balloon took frames the workload had written: each discarded"
+    assert bool(counts[2]) == host_thp, "huge pages only on a host with THP"
+    ax = plots.plot_host_map(sim)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [label.split(" (")[0] for label in labels] == list(bs.HOST_MAP_STATES)
+    assert f"({sim.host.resident_pages / bs.PAGES_PER_MIB:.0f} MiB resident)" in ax.get_title()
+    plt.close("all")
