@@ -26,8 +26,8 @@ namespace BalloonScript.Engine.Host;
 /// as the process's RSS does), a huge page allocation that fails.
 /// </para>
 /// <para>
-/// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/>; a region mapped huge has
-/// every frame backed, a region the host maps nothing of has none. The model's guest boots with all its memory free
+/// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/>; with host THP, a region
+/// mapped huge has every frame backed, and a region the host maps nothing of has none. The model's guest boots with all its memory free
 /// (MemFree = MemTotal: no kernel image, memory map or reserved memory is modelled), so nothing is backed at boot. For
 /// partial-order reduction each frame's state is recorded by PFN (as <c>struct page</c>), a region's mapping by the PFN
 /// of its first frame, the counts as shared values.

@@ -17,5 +17,6 @@ from .explore import (STRATEGIES, ExploreResult, Race, ScheduleRun, enable_parti
                       run_scenario, scenarios)
 
 __all__ = ["__version__", "Simulation", "Snapshot", "PageKind", "CompactResult", "Report", "Design", "designs",
-           "DESIGNS", "FREE_PATTERNS", "HOST_MAP_STATES", "MAX_ORDER", "PAGEBLOCK_ORDER", "PAGE_SIZE", "PAGES_PER_MIB", "REPORT_KINDS",
+           "DESIGNS", "FREE_PATTERNS", "HOST_MAP_STATES", "MAX_ORDER", "PAGEBLOCK_ORDER", "PAGE_SIZE", "PAGES_PER_MIB",
+           "REPORT_KINDS",
            "explore", "enable_partial_order_reduction", "preset", "run_scenario", "scenarios", "op", "Race", "ExploreResult", "ScheduleRun", "STRATEGIES"]

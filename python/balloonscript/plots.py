@@ -309,7 +309,8 @@ def plot_memory(src, ax=None, *, title: str | None = None):
     """Memory over simulated time as stacked areas (free, anon, file, slab, balloon, the rest), in MiB, with the
     zones' summed watermarks (the lines near the free area), the host's target (the dashed line the balloon's
     lower edge moves towards) and the guest memory the host backs (``sim.host.resident_pages``: written by the guest,
-    not given back by the balloon or free page reporting; freed memory stays in it). ``src`` is a Simulation or its history(); sample with ``sim.run(ms, sample_ms=...)``.
+    not given back by the balloon or free page reporting; freed memory stays in it). ``src`` is a Simulation or its
+    history(); sample with ``sim.run(ms, sample_ms=...)``.
     Returns the Axes. Anon and file are the kernel's nr_anon_pages and nr_file_pages (which counts the swap cache)."""
     df = _history(src)
     ax = _axes(ax)

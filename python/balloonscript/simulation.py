@@ -250,7 +250,7 @@ class Balloon(_Part):
 
 
 class Host(_Part):
-    """The hypervisor's side of the balloon."""
+    """The hypervisor's side of the balloon, and the host memory behind the guest's RAM."""
 
     @property
     def ballooned_pages(self) -> int:
@@ -277,7 +277,8 @@ class Host(_Part):
     def resident_pages(self) -> int:
         """Guest frames the host backs with memory now: the guest RAM's share of QEMU's resident set, in 4 KiB pages.
         A frame is backed from the guest's first write of it (a fault on the host) until the host discards it
-        (inflated into the balloon, or reported free). At boot only the memory the kernel holds is backed."""
+        (inflated into the balloon, or reported free). A fresh guest has nothing backed: the model's guest boots with
+        all its memory free."""
         return int(self._sim._get("HostResidentPages"))
 
     @property
