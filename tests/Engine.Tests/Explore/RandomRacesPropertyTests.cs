@@ -9,7 +9,8 @@ namespace BalloonScript.Engine.Tests.Explore;
 
 /// <summary>
 /// Races a user could write (issue 11): random guests (every design, with and without per-cpu lists, pagevecs, reclaim
-/// and swap, a 1 ms timeslice or none, a host that takes a microsecond a page or no time), prepared with random workloads and a balloon, then one to three operations on each of two or three CPUs,
+/// and swap, a 1 ms timeslice or none, a host that takes a microsecond a page or no time, a host with THP or without),
+/// prepared with random workloads and a balloon, then one to three operations on each of two or three CPUs,
 /// explored under random and PCT schedules. Whatever the race, the engine never fails (a race it cannot build is an
 /// ArgumentException, nothing else), every failing schedule replays to the same reports, the designs that fixed
 /// every balloon race (fixed, movable, v6.1) report nothing at all (a finding there would be the model's, not the
@@ -58,11 +59,11 @@ public class RandomRacesPropertyTests
     /// <summary>A guest, how it is prepared (MiB of anon, file and balloon; a free), and what each CPU runs.</summary>
     public sealed record Case(string Design, int MemoryMib, int Cpus, bool PerCpuLists, bool Pagevecs, bool Reclaim, bool Swap,
         double AnonMib, double FileMib, double BalloonMib, double FreeFraction, Drawn[][] CpuOps, bool Pct, int Seed,
-        double TimesliceMs, double HostUsPerPage)
+        double TimesliceMs, double HostUsPerPage, bool HostThp)
     {
         public override string ToString() =>
             $"{Design} {MemoryMib} MiB {Cpus} cpus pcp={PerCpuLists} pvec={Pagevecs} reclaim={Reclaim} swap={Swap} " +
-            $"timeslice={TimesliceMs} ms host={HostUsPerPage} us/page; anon {AnonMib:0.##} file {FileMib:0.##} " +
+            $"timeslice={TimesliceMs} ms host={HostUsPerPage} us/page{(HostThp ? " thp" : "")}; anon {AnonMib:0.##} file {FileMib:0.##} " +
             $"balloon {BalloonMib:0.##} free {FreeFraction:0.##}; {string.Join(" || ", CpuOps.Select(ops => string.Join(", ", ops)))}; {(Pct ? "pct" : "random")} {Seed}";
     }
 
@@ -87,7 +88,7 @@ public class RandomRacesPropertyTests
         from host in Gen.OneOfConst(0.0, 1.0)
         select new Case(design, memory, cpus, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0, (flags & 4) != 0 && swap,
             Math.Round(anon * memory, 2), Math.Round(file * memory, 2), Math.Round(balloon * memory, 2), Math.Round(free, 2), ops, pct, seed,
-            timeslice, host);
+            timeslice, host, (flags & 8) != 0);
 
     [Test]
     public void AnyRaceOfTheOperations_NeverBreaksTheEngine_ReplaysItsFailures_AndFindsOnlyDocumentedDefects() =>
@@ -120,7 +121,7 @@ public class RandomRacesPropertyTests
         var sim = Simulation.Create(TestOptions.Classic(c.MemoryMib, c.Cpus, c.Seed, c.Design) with
         {
             PerCpuLists = c.PerCpuLists, Pagevecs = c.Pagevecs, Reclaim = c.Reclaim, SwapMib = c.Swap ? 8 : 0,
-            TimesliceMs = c.TimesliceMs, HostUsPerPage = c.HostUsPerPage,
+            TimesliceMs = c.TimesliceMs, HostUsPerPage = c.HostUsPerPage, HostThp = c.HostThp,
         });
         sim.WorkloadAnon(c.AnonMib);
         sim.WorkloadFile(c.FileMib);
