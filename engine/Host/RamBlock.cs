@@ -11,7 +11,8 @@ namespace BalloonScript.Engine.Host;
 /// maps a zeroed page in) and stays backed until the host discards it (<c>ram_block_discard_range</c>: QEMU's
 /// <c>balloon_inflate_page</c> for an inflated frame, <c>virtio_balloon_handle_report</c> for a reported block). A deflated
 /// frame stays discarded: QEMU's <c>balloon_deflate_page</c> only advises MADV_WILLNEED, which maps nothing in for
-/// anonymous memory, so the guest's next write faults. A <see cref="Refaults"/> is such a fault on a frame the host had
+/// anonymous memory, so the guest's next write faults (QEMU of the v3.x kernels' time did the same in one function,
+/// <c>balloon_page</c>: MADV_DONTNEED on inflation, MADV_WILLNEED on deflation). A <see cref="Refaults"/> is such a fault on a frame the host had
 /// discarded: the price, paid later, of memory given back. The guest writes a frame when it puts data there (an anonymous
 /// fault's zeroing, a file or swap read, a THP's clearing, a page table's zeroing, a migration's copy into it); allocating
 /// a frame, or putting it in the balloon, writes nothing.
