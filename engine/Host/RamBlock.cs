@@ -179,8 +179,9 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         }
     }
 
-    /// <summary>zap_pmd_range's huge case for a discard from <paramref name="pfn"/> to <paramref name="end"/>: free the huge page
-    /// (zap_huge_pmd; its frames are then discarded one by one) if the range covers its region, else split it.</summary>
+    /// <summary>zap_pmd_range's huge case (mm/memory.c, the same in the hosts of v3.x and 6.x) for a discard from
+    /// <paramref name="pfn"/> to <paramref name="end"/>: free the huge page (zap_huge_pmd; its frames are then discarded one
+    /// by one) if the range covers its region (next - addr == HPAGE_PMD_SIZE), else split it (__split_huge_pmd).</summary>
     private void UnmapHuge(int pfn, int end)
     {
         int region = pfn >> HpageOrder, head = region << HpageOrder;
