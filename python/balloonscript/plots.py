@@ -127,6 +127,14 @@ def _drawable(src):
     return pm, src.zones()
 
 
+def _draw_categories(ax, img, colors) -> None:
+    """Draw ``img`` (rows of category indexes, -1 for padding: page_map_image) with one colour per index, padding blank."""
+    cmap = ListedColormap(colors)
+    cmap.set_bad("white")
+    norm = BoundaryNorm(np.arange(len(colors) + 1) - 0.5, len(colors))
+    ax.imshow(np.ma.masked_less(img, 0), cmap=cmap, norm=norm, interpolation="nearest", aspect="auto")
+
+
 def plot_page_map(src, ax=None, *, width: int = PAGEBLOCK_PAGES, legend: bool = True, title: str | None = None):
     """The physical page map as a picture: one row per pageblock (512 pages), pfn 0 top left, one colour per
     PageKind, balloon pages that can never move again in dark red, and (for a Simulation) a line where each zone
@@ -135,11 +143,7 @@ def plot_page_map(src, ax=None, *, width: int = PAGEBLOCK_PAGES, legend: bool = 
     img = page_map_image(pm, width)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, max(3.0, min(8.0, 8.0 * img.shape[0] / img.shape[1]))))
-    colors = page_kind_colors()
-    cmap = ListedColormap(colors)
-    cmap.set_bad("white")
-    norm = BoundaryNorm(np.arange(len(colors) + 1) - 0.5, len(colors))
-    ax.imshow(np.ma.masked_less(img, 0), cmap=cmap, norm=norm, interpolation="nearest", aspect="auto")
+    _draw_categories(ax, img, page_kind_colors())
     for name, start, _ in zones:
         row = start / width - 0.5
         if start:
@@ -167,10 +171,7 @@ def plot_host_map(src, ax=None, *, legend: bool = True, title: str | None = None
     img = page_map_image(hm, PAGEBLOCK_PAGES)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, max(3.0, min(8.0, 8.0 * img.shape[0] / img.shape[1]))))
-    cmap = ListedColormap(HOST_MAP_COLORS)
-    cmap.set_bad("white")
-    norm = BoundaryNorm(np.arange(len(HOST_MAP_COLORS) + 1) - 0.5, len(HOST_MAP_COLORS))
-    ax.imshow(np.ma.masked_less(img, 0), cmap=cmap, norm=norm, interpolation="nearest", aspect="auto")
+    _draw_categories(ax, img, HOST_MAP_COLORS)
     ax.set_xlabel(f"frame within its 2 MiB region (pfn % {PAGEBLOCK_PAGES})")
     ax.set_ylabel("2 MiB region")
     counts = np.bincount(hm, minlength=len(HOST_MAP_STATES))
