@@ -53,6 +53,11 @@ public sealed class PySimulation
     public long HostThpSplits => _sim.HostThpSplits;
     public long HostBalloonedResidentPages => _sim.HostBalloonedResidentPages;
     public byte[] HostMap() => _sim.HostMap();
+    public long HostMigrate(double bandwidthMibS, double downtimeLimitMs, bool wait) => _sim.HostMigrate(bandwidthMibS, downtimeLimitMs, wait);
+    public void HostMigrateCancel() => _sim.HostMigrateCancel();
+    public long[] HostMigrationStats() => _sim.HostMigrationStats();
+    public static string[] HostMigrationStatNames() => Simulation.HostMigrationStatNames();
+    public long FreePageHintBlocks => _sim.FreePageHintBlocks;
     public long BalloonUntoldPages => _sim.BalloonUntoldPages;
     public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);
     public long HostTargetPages => _sim.HostTargetPages;

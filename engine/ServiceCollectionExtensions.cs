@@ -61,9 +61,12 @@ public static class ServiceCollectionExtensions
         services.AddCompaction(parts);
         services.AddMigration(parts.Migration);
         services.AddBalloonCompaction(parts);
-        services.AddVirtioBalloon(parts.DriverFillLeak, parts.DriverRelease, parts.OomNotifier, parts.BalloonStats, options.FreePageReporting);
+        services.AddVirtioBalloon(parts.DriverFillLeak, parts.DriverRelease, parts.OomNotifier, parts.BalloonStats, options.FreePageReporting,
+            options.FreePageHint);
         services.AddSingleton<RamBlock>();
         services.AddSingleton<BalloonHost>();
+        services.AddSingleton<FreePageHints>();
+        services.AddSingleton<LiveMigration>();
         // Workloads, metrics, checks, and the scenarios' helpers.
         services.AddSingleton<Workload.ReclaimableSlab>();
         services.AddSingleton<Workload.PageTablePages>();

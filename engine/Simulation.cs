@@ -220,6 +220,59 @@ public sealed class Simulation
     /// <summary>Host huge pages split by a discard of part of them (<see cref="SimulationOptions.HostThp"/>; else 0).</summary>
     public long HostThpSplits => _parts.Ram.ThpSplits;
 
+    /// <summary>The most bandwidth a migration may be given, MiB/s (1 TiB/s).</summary>
+    public const double MaxMigrateBandwidthMibS = 1 << 20;
+
+    /// <summary>QEMU's largest downtime-limit (MAX_MIGRATE_DOWNTIME: 2,000 s), in ms.</summary>
+    public const double MaxMigrateDowntimeLimitMs = 2_000_000;
+
+    /// <summary>How long a waiting <see cref="HostMigrate"/> lets simulated time pass at most (a simulated hour).</summary>
+    public const double MaxMigrateWaitMs = 3_600_000;
+
+    /// <summary>
+    /// Live-migrate the guest (<see cref="LiveMigration"/>, QEMU's precopy): at <paramref name="bandwidthMibS"/> MiB/s
+    /// (max-bandwidth, (0, 1 TiB/s]) with a downtime limit of <paramref name="downtimeLimitMs"/> ([0, 2,000,000] ms). With
+    /// <paramref name="wait"/>, simulated time passes (the guest's kernel threads run) until the migration completes or
+    /// <see cref="MaxMigrateWaitMs"/> has passed; without, it goes on as time passes (<see cref="Run"/>), while the
+    /// workload changes the guest. One migration at a time. Returns the migration's status (<see cref="LiveMigration.Status"/>).
+    /// </summary>
+    public long HostMigrate(double bandwidthMibS, double downtimeLimitMs, bool wait)
+    {
+        Check.That(bandwidthMibS > 0 && bandwidthMibS <= MaxMigrateBandwidthMibS, "bandwidth_mib_s",
+            $"must be in (0, {MaxMigrateBandwidthMibS}] MiB/s, got {bandwidthMibS}");
+        Check.InRange(downtimeLimitMs, "downtime_limit_ms", 0.0, MaxMigrateDowntimeLimitMs);
+        Check.That(!_parts.LiveMigration.Active, "migrate",
+            "a migration is running already: let it complete (run simulated time) or cancel it (migrate_cancel)");
+        return Op("host.migrate", () =>
+        {
+            _parts.LiveMigration.Start((long)Math.Round(bandwidthMibS * (1 << 20)), (long)Math.Round(downtimeLimitMs));
+            if (wait)
+            {
+                var clock = _parts.Clock;
+                clock.RunUntil(clock.NowNs + (long)(MaxMigrateWaitMs * 1_000_000), () => !_parts.LiveMigration.Active || _parts.Signal.Pending);
+                clock.RunUntil(clock.NowNs); // what the end's config change queued now: the guest gives its hinted blocks back
+            }
+            return (long)_parts.LiveMigration.CurrentStatus;
+        });
+    }
+
+    /// <summary><c>migrate_cancel</c>: a running migration stops, and hinting ends (the guest takes its blocks back); nothing if none runs.</summary>
+    public void HostMigrateCancel() => Op("host.migrate_cancel", () =>
+    {
+        _parts.LiveMigration.Cancel();
+        _parts.Clock.RunUntil(_parts.Clock.NowNs); // the cancel's config change, handled now: the hinted blocks come back
+        return 0;
+    });
+
+    /// <summary>The running or last migration's counts, in the order of <see cref="HostMigrationStatNames"/>.</summary>
+    public long[] HostMigrationStats() => _parts.LiveMigration.Stats();
+
+    /// <summary>The names of <see cref="HostMigrationStats"/>' values (status: 0 none, 1 active, 2 completed, 3 cancelled).</summary>
+    public static string[] HostMigrationStatNames() => [.. LiveMigration.StatNames];
+
+    /// <summary>Blocks free page hinting holds for the host now (<see cref="SimulationOptions.FreePageHint"/>; else 0), each 4 MiB.</summary>
+    public long FreePageHintBlocks => _parts.FreePageHint?.HeldBlocks ?? 0;
+
     /// <summary>
     /// Free pages in blocks marked PG_reported (<see cref="PageAlloc.V6_1.PageReporting.ReportedFreePages"/>); looked for only
     /// once the host has handled a report, as every history row reads this.

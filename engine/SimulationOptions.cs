@@ -131,6 +131,14 @@ public sealed record SimulationOptions
     [NotState("an option: fixed when the simulation is built")]
     public bool HostThp { get; init; }
 
+    /// <summary>
+    /// The host offers VIRTIO_BALLOON_F_FREE_PAGE_HINT (QEMU's <c>free-page-hint=on</c>; off by default): while a live
+    /// migration runs, the driver (4.20+) hands the host its free memory in 4 MiB blocks, which the migration then need not
+    /// send (<see cref="Virtio.V6_1.FreePageHint"/>, <see cref="Host.LiveMigration"/>). Only designs with the 6.1 driver (v6.1) have it.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public bool FreePageHint { get; init; }
+
     public int NrPages => checked((int)(MemoryMib * 256));
 
     /// <summary>
@@ -172,6 +180,7 @@ public sealed record SimulationOptions
         CheckTunable(WatermarkScaleFactor, "watermark_scale_factor", 1, 3000, d => d.Parts.PageAllocator == PartVersion.V6_1);
         if (DeflateOnOom) CheckDesignHas("deflate_on_oom", d => d.Parts.OomNotifier != PartVersion.None);
         if (FreePageReporting) CheckDesignHas("free_page_reporting", d => d.Parts.PageAllocator == PartVersion.V6_1);
+        if (FreePageHint) CheckDesignHas("free_page_hint", d => d.Parts.DriverFillLeak == PartVersion.V6_1);
         if (PageReportingOrder is { } order)
         {
             Check.That(FreePageReporting, "page_reporting_order", "is free page reporting's: set free_page_reporting=True too");

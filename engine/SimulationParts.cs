@@ -23,6 +23,8 @@ internal sealed record SimulationParts(
     Swap.SwapArea Swap,
     BalloonHost Host,
     RamBlock Ram,
+    LiveMigration LiveMigration,
+    FreePageHints Hints,
     Workload.Workload Workload,
     Workload.HighOrderRequests HighOrder,
     Workload.ProcessTable Processes,
@@ -44,4 +46,6 @@ internal sealed record SimulationParts(
     IEnumerable<ISnapshotState> States,
     IServiceProvider Services,
     [field: NotState("a reference: where free page reporting is built, its part is snapshotted as one of States")]
-    PageAlloc.V6_1.PageReporting? Reporting = null);
+    PageAlloc.V6_1.PageReporting? Reporting = null,
+    [field: NotState("a reference: where free page hinting is built, its part is snapshotted as one of States")]
+    Virtio.V6_1.FreePageHint? FreePageHint = null);

@@ -77,6 +77,9 @@ internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanit
     /// <summary>The config-change interrupt (virtballoon_changed), raised when the host writes a new target.</summary>
     public event Action? ConfigChanged;
 
+    /// <summary>virtio_notify_config: the config-change interrupt for a change other than the target's (free page hinting's command id).</summary>
+    public void NotifyConfig() => ConfigChanged?.Invoke();
+
     /// <summary>The target as a synchronous inflate or deflate sets it around its own work (no interrupt: the caller drives the driver).</summary>
     public void SetTargetQuietly(long pages) => TargetPages = pages;
 

@@ -33,6 +33,11 @@ namespace BalloonScript.Engine.Host;
 /// partial-order reduction each frame's state is recorded by PFN (as <c>struct page</c>), a region's mapping by the PFN
 /// of its first frame, the counts as shared values.
 /// </para>
+/// <para>
+/// While a live migration runs, the host logs the guest's writes (KVM's dirty log, which QEMU's
+/// <c>memory_global_dirty_log_start</c> turns on): every frame written sets its bit, backed or not, and the migration
+/// collects and clears the bits at each bitmap sync (<see cref="SyncDirtyLog"/>). A discard writes nothing and sets none.
+/// </para>
 /// </summary>
 internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationOptions options) : ISnapshotState
 {
@@ -55,8 +60,11 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     private readonly byte[] _pmd = new byte[(pages.NrPages + HpageFrames - 1) >> HpageOrder];
 
     /// <summary>[<see cref="ResidentIndex"/>, <see cref="FaultsIndex"/>, <see cref="RefaultsIndex"/>, <see cref="HugeIndex"/>, <see cref="SplitsIndex"/>].</summary>
-    private readonly SharedArray _counts = new(scheduler, 5);
-    private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2, HugeIndex = 3, SplitsIndex = 4;
+    private readonly SharedArray _counts = new(scheduler, 6);
+    private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2, HugeIndex = 3, SplitsIndex = 4, LoggingIndex = 5;
+
+    /// <summary>KVM's dirty log: a bit per frame the guest wrote since the last sync, set only while logging.</summary>
+    private readonly ulong[] _dirty = new ulong[(pages.NrPages + 63) >> 6];
 
     /// <summary>Guest frames backed by host memory now: what the guest's RAM adds to QEMU's resident set.</summary>
     public long ResidentPages => _counts[ResidentIndex];
@@ -118,12 +126,17 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         return _pmd[pfn >> HpageOrder] == PmdHuge;
     }
 
-    /// <summary>The guest writes the <paramref name="n"/> frames from <paramref name="pfn"/>: those not backed fault in.</summary>
+    /// <summary>
+    /// The guest writes the <paramref name="n"/> frames from <paramref name="pfn"/>: those not backed fault in; while the
+    /// dirty log is on, each is logged.
+    /// </summary>
     public void Write(int pfn, int n = 1)
     {
+        bool logging = _counts[LoggingIndex] != 0;
         for (int end = pfn + n; pfn < end; pfn++)
         {
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);
+            if (logging) _dirty[pfn >> 6] |= 1UL << pfn;
             byte state = _state[pfn];
             if (state == Backed) continue;
             _counts.Add(FaultsIndex, 1);
@@ -193,13 +206,61 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         if (!whole) _counts.Add(SplitsIndex, 1);
     }
 
-    public object Save() => ((byte[])_state.Clone(), (byte[])_pmd.Clone(), _counts.Save());
+    /// <summary>Whether the dirty log is on (a migration runs).</summary>
+    public bool Logging => _counts[LoggingIndex] != 0;
+
+    /// <summary>memory_global_dirty_log_start / _stop: the log on (from empty) or off.</summary>
+    public void SetDirtyLog(bool on)
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+        Array.Clear(_dirty);
+        _counts.Set(LoggingIndex, on ? 1 : 0);
+    }
+
+    /// <summary>
+    /// The bitmap sync's read of the dirty log (KVM_GET_DIRTY_LOG, then QEMU's
+    /// <c>cpu_physical_memory_sync_dirty_bitmap</c>): the frames written since the last sync are set in
+    /// <paramref name="bitmap"/> and cleared from the log. Returns how many of them were not set there already.
+    /// </summary>
+    public long SyncDirtyLog(ulong[] bitmap)
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+        long added = 0;
+        for (int w = 0; w < _dirty.Length; w++)
+        {
+            ulong fresh = _dirty[w] & ~bitmap[w];
+            added += System.Numerics.BitOperations.PopCount(fresh);
+            bitmap[w] |= _dirty[w];
+            _dirty[w] = 0;
+        }
+        return added;
+    }
+
+    /// <summary>
+    /// The guest now runs on the migration's destination, whose RAM holds only what the migration wrote there: each frame
+    /// in <paramref name="sent"/> (a page sent with its data) is written, faulting in as on any host (a huge page where the
+    /// host has THP and the region is still unmapped); a zero page or a frame never sent leaves the destination's frame
+    /// untouched. The counts start again, the destination's own.
+    /// </summary>
+    public void MoveToDestination(ulong[] sent)
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+        Array.Clear(_state);
+        Array.Clear(_pmd);
+        for (int i = 0; i < _counts.Length; i++) _counts.Set(i, 0);
+        Array.Clear(_dirty);
+        for (int pfn = 0; pfn < _state.Length; pfn++)
+            if ((sent[pfn >> 6] & (1UL << pfn)) != 0) Write(pfn);
+    }
+
+    public object Save() => ((byte[])_state.Clone(), (byte[])_pmd.Clone(), _counts.Save(), (ulong[])_dirty.Clone());
 
     public void Restore(object saved)
     {
-        var (state, pmd, counts) = ((byte[], byte[], long[]))saved;
+        var (state, pmd, counts, dirty) = ((byte[], byte[], long[], ulong[]))saved;
         state.CopyTo(_state, 0);
         pmd.CopyTo(_pmd, 0);
         _counts.Restore(counts);
+        dirty.CopyTo(_dirty, 0);
     }
 }

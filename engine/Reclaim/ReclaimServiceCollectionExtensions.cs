@@ -10,6 +10,7 @@ internal static class ReclaimServiceCollectionExtensions
     public static IServiceCollection AddReclaim(this IServiceCollection services, PartVersion version, bool modelled)
     {
         services.AddSingleton<OomNotifyList>(); // the driver registers on it whether or not reclaim is modelled
+        services.AddSingleton<ShrinkerList>(); // so does free page hinting's shrinker
         if (!modelled) return services.AddSingleton<IReclaim, ReclaimNotModelled>();
         switch (version)
         {

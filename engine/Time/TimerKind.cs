@@ -15,4 +15,8 @@ internal enum TimerKind
     KcompactdTimeout,
     /// <summary>Free page reporting's delayed work is due (PAGE_REPORTING_DELAY, 2 s; 6.1).</summary>
     PageReportingWork,
+    /// <summary>The virtio balloon's free page hint work is queued on its balloon_wq (a config change; 6.1).</summary>
+    FreePageHintWork,
+    /// <summary>The host's live migration runs its next iteration (one per BUFFER_DELAY, 100 ms).</summary>
+    MigrationIteration,
 }

@@ -50,7 +50,8 @@ internal sealed partial class VirtioBalloon : IVirtioBalloon, IDriverMigratePage
 
     public VirtioBalloon(IBalloonCompaction balloon, IDriverRelease release, IDriverFillLeak fillLeak, BalloonDevInfo dev,
         BalloonHost host, Node node, VmStat vmstat, Scheduler scheduler, SimClock clock, KernelLog log, FatalSignal signal,
-        SimulationOptions options, IBalloonOomNotifier? oomNotifier = null, V6_1.FreePageReport? freePageReport = null)
+        SimulationOptions options, IBalloonOomNotifier? oomNotifier = null, V6_1.FreePageReport? freePageReport = null,
+        V6_1.FreePageHint? freePageHint = null)
     {
         DeflateOnOom = options.DeflateOnOom;
         _log = log;
@@ -73,6 +74,8 @@ internal sealed partial class VirtioBalloon : IVirtioBalloon, IDriverMigratePage
         host.ConfigChanged += () => clock.AddTimer(clock.NowNs, TimerKind.BalloonWork);
         clock.Handle(TimerKind.BalloonWork, _ => WakeThread());
         clock.Handle(TimerKind.BalloonOutOfPuffSleep, _ => ResumeThread());
+        // 4.20+ probe with VIRTIO_BALLOON_F_FREE_PAGE_HINT negotiated: the hint work and its shrinker.
+        freePageHint?.Probe();
         // v3.19+ probe: the OOM notifier (none before v3.19; registered or not by the version's rule).
         oomNotifier?.Probe(this);
         // 5.7+ probe with VIRTIO_BALLOON_F_REPORTING negotiated: free page reporting registers the device.

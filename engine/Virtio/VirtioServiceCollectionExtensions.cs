@@ -9,10 +9,11 @@ internal static class VirtioServiceCollectionExtensions
     /// <summary>
     /// The driver with <paramref name="fillLeak"/>'s fill_balloon / leak_balloon, <paramref name="release"/>'s page release, <paramref name="oomNotifier"/>'s OOM notifier (none
     /// before v3.19), <paramref name="stats"/>'s update_balloon_stats, and the free page reporting device when
-    /// <paramref name="freePageReporting"/> (with 6.1's mm/page_reporting.c, whose version the options have checked).
+    /// <paramref name="freePageReporting"/> (with 6.1's mm/page_reporting.c, whose version the options have checked), and
+    /// free page hinting when <paramref name="freePageHint"/> (6.1's driver, checked likewise).
     /// </summary>
     public static IServiceCollection AddVirtioBalloon(this IServiceCollection services, PartVersion fillLeak, PartVersion release, PartVersion oomNotifier,
-        PartVersion stats, bool freePageReporting)
+        PartVersion stats, bool freePageReporting, bool freePageHint)
     {
         _ = fillLeak switch
         {
@@ -48,6 +49,8 @@ internal static class VirtioServiceCollectionExtensions
             services.AddSingleton<PageAlloc.V6_1.PageReporting>();
             services.AddSingleton<V6_1.FreePageReport>();
         }
+        // VIRTIO_BALLOON_F_FREE_PAGE_HINT negotiated (SimulationOptions allows it only with 6.1's driver).
+        if (freePageHint) services.AddSingleton<V6_1.FreePageHint>();
         services.AddSingleton<VirtioBalloon>();
         services.AddSingleton<IVirtioBalloon>(sp => sp.GetRequiredService<VirtioBalloon>());
         return services;

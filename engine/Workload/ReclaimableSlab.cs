@@ -11,7 +11,7 @@ namespace BalloonScript.Engine.Workload;
 /// (NR_SLAB_RECLAIMABLE), one object per page, and its shrinker — <c>count_objects</c> is the number of pages,
 /// <c>scan_objects(n)</c> frees the n oldest (an LRU of unused objects, as list_lru keeps them).
 /// </summary>
-internal sealed partial class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocator buddy, PageContents contents) : ISnapshotState
+internal sealed partial class ReclaimableSlab(PageTable pages, Node node, IBuddyAllocator buddy, PageContents contents) : ISnapshotState, Reclaim.IShrinker
 {
     private readonly Queue<int> _lru = new();
     private readonly bool[] _member = new bool[pages.NrPages];
@@ -47,6 +47,12 @@ internal sealed partial class ReclaimableSlab(PageTable pages, Node node, IBuddy
         _member[pfn] = false;
         Count--;
     }
+
+    public long CountObjects() => Count;
+
+    /// <summary>6.1's super_cache_scan: SHRINK_STOP in a reclaim without __GFP_FS (a readahead's, under memalloc_nofs_save), else <see cref="Scan"/>.</summary>
+    [Preemptible]
+    public long ScanObjects(long nrToScan, Gfp gfpMask) => (gfpMask & Gfp.Fs) == 0 ? Reclaim.IShrinker.ShrinkStop : Scan(nrToScan);
 
     /// <summary>scan_objects: free up to <paramref name="n"/> of the oldest objects (their pages); returns the pages freed.</summary>
     [Preemptible]

@@ -236,6 +236,11 @@ class Balloon(_Part):
         return int(self._sim._get("BalloonUntoldPages"))
 
     @property
+    def hint_blocks(self) -> int:
+        """4 MiB blocks free page hinting holds for the host now (``free_page_hint=True``, while a migration runs; else 0)."""
+        return int(self._sim._get("FreePageHintBlocks"))
+
+    @property
     def out_of_puff(self) -> int:
         """fill_balloon calls that could not get a page ("Out of puff!") and slept 200 ms."""
         return int(self._sim._get("BalloonOutOfPuff"))
@@ -247,6 +252,9 @@ class Balloon(_Part):
         (pages_to_bytes), faults and hugetlb allocations as counts."""
         tags, values = self._sim._call("BalloonStats")
         return dict(zip(strs(tags), np_copy(values, np.int64).tolist()))
+
+
+_MIGRATION_STATUS = ("none", "active", "completed", "cancelled")
 
 
 class Host(_Part):
@@ -316,6 +324,42 @@ class Host(_Part):
         written, 1 backed by a 4 KiB page, 2 backed by a huge page, 3 discarded). ``plots.plot_host_map`` draws it."""
         return np_copy(self._sim._call("HostMap"), np.uint8)
 
+    def migrate(self, bandwidth_mib_s=128, downtime_limit_ms=300, wait: bool = True) -> dict:
+        """Live-migrate the guest as QEMU's precopy does, and return ``migration()``.
+
+        Every guest frame is sent once in PFN order, whole (4 KiB and an 8-byte header) if the host backs it, else as a
+        zero page (9 bytes); frames the guest writes meanwhile are logged and sent again after the next bitmap sync, which
+        comes once what is left to send fits in ``bandwidth_mib_s`` (QEMU's max-bandwidth; its default 128 MiB/s) times
+        ``downtime_limit_ms`` (default 300); then the guest stops and the rest goes in the downtime. A guest with
+        ``free_page_hint=True`` (v6.1) hands its free 4 MiB blocks to the host meanwhile, which then need not send them.
+        Afterwards the guest runs on the destination: ``resident_pages`` and the host map are the destination's (the
+        frames sent whole). wait: let simulated time pass until it completes (at most a simulated hour); False: it goes
+        on as time passes (``sim.run``) while the workload changes the guest. One migration at a time (ValueError)."""
+        bandwidth_mib_s = as_real("bandwidth_mib_s", bandwidth_mib_s)
+        downtime_limit_ms = as_real("downtime_limit_ms", downtime_limit_ms)
+        self._sim._run("HostMigrate", bandwidth_mib_s, downtime_limit_ms, as_bool("wait", wait))
+        return self.migration()
+
+    def migration(self) -> dict:
+        """The running or last migration, as QEMU's ``info migrate`` counts it: status ("none", "active", "completed",
+        "cancelled"), bandwidth_mib_s, downtime_limit_ms, start_ms (on the simulated clock), total_time_ms, downtime_ms,
+        transferred (bytes), normal (pages sent whole), duplicate (zero pages), remaining (pages still to send),
+        dirty_sync_count, hinted_pages (pages free page hinting took off the list to send)."""
+        values = dict(zip(strs(PySimulation.HostMigrationStatNames()), np_copy(self._sim._call("HostMigrationStats"), np.int64).tolist()))
+        stats = {"status": _MIGRATION_STATUS[values.pop("status")],
+                 "bandwidth_mib_s": values.pop("bandwidth_bytes_per_s") / 2**20}
+        for name, value in values.items():
+            if name.endswith("_ns"):
+                stats[name[:-3] + "_ms"] = value / 1e6
+            else:
+                stats[name] = value
+        return stats
+
+    def migrate_cancel(self) -> None:
+        """Cancel a running migration (QEMU's ``migrate_cancel``): hinting ends (the guest gets its blocks back) and
+        the guest stays where it was. Nothing if none runs."""
+        self._sim._run("HostMigrateCancel")
+
     def set_target(self, balloon_mib) -> None:
         """Ask for a balloon of ``balloon_mib`` MiB (the device's num_pages; QEMU's ``balloon N`` asks for a
         guest of N MiB, i.e. a balloon of memory minus N). The balloon thread works towards it as simulated time
@@ -366,6 +410,11 @@ class Simulation:
     host_thp: the host backs guest RAM with transparent huge pages (QEMU's MADV_HUGEPAGE, the host's THP on): its first
     fault in a 2 MiB region maps a huge page, a balloon page or a report of less than 2 MiB splits one
     (``host.huge_pages``, ``host.thp_splits``). Off: 4 KiB host pages. Any design.
+    free_page_hint: the host offers VIRTIO_BALLOON_F_FREE_PAGE_HINT (QEMU's free-page-hint=on): while a live migration
+    runs (``host.migrate``), the driver holds the guest's free memory in 4 MiB blocks and hands them to the host, which
+    then need not send them; memory pressure takes blocks back early (the driver's shrinker), the end of the migration
+    gives the rest back (``balloon.hint_blocks``). Only the designs whose driver has it (v6.1; v4.20+); on another
+    design it raises ValueError.
     seed: the source of every random choice a call makes without a seed of its own (``workload.free``,
     ``workload.touch``), so one seed decides a run and another seed gives another run.
     Every default is the engine's (SimulationOptions).
@@ -395,7 +444,8 @@ class Simulation:
                  deflate_on_oom: bool = _DEFAULTS["deflate_on_oom"],
                  free_page_reporting: bool = _DEFAULTS["free_page_reporting"],
                  page_reporting_order: int | None = _DEFAULTS["page_reporting_order"],
-                 host_thp: bool = _DEFAULTS["host_thp"]):
+                 host_thp: bool = _DEFAULTS["host_thp"],
+                 free_page_hint: bool = _DEFAULTS["free_page_hint"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
                    "per_cpu_lists": as_bool("per_cpu_lists", per_cpu_lists),
@@ -413,6 +463,7 @@ class Simulation:
         options["page_reporting_order"] = (None if page_reporting_order is None
                                            else as_int("page_reporting_order", page_reporting_order, INT32))
         options["host_thp"] = as_bool("host_thp", host_thp)
+        options["free_page_hint"] = as_bool("free_page_hint", free_page_hint)
         net_options = bindings.PyOptions()
         for name, value in options.items():
             setattr(net_options, pascal(name), value)

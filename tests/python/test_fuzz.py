@@ -66,15 +66,16 @@ class PublicApi(RuleBasedStateMachine):
     @initialize(design=st.sampled_from(bs.DESIGNS), memory_mib=st.integers(16, 64), cpus=st.integers(1, 4),
                 seed=st.integers(0, 2**32), per_cpu_lists=st.booleans(), pagevecs=st.booleans(), reclaim=st.booleans(),
                 swap_mib=st.sampled_from([0, 0, 8, 32]), hz=st.sampled_from([100, 250, 1000]), reporting=st.booleans(),
-                host_thp=st.booleans())
-    def build(self, design, memory_mib, cpus, seed, per_cpu_lists, pagevecs, reclaim, swap_mib, hz, reporting, host_thp):
+                host_thp=st.booleans(), hint=st.booleans())
+    def build(self, design, memory_mib, cpus, seed, per_cpu_lists, pagevecs, reclaim, swap_mib, hz, reporting, host_thp, hint):
         self.design = design
         # Free page reporting only where the kernel has it (v6.1), and on a guest big enough to report (DMA32 needs
         # 64 MiB free above its low watermark).
         reporting = reporting and design == "v6.1"
         self.sim = bs.Simulation(memory_mib=128 if reporting else memory_mib, design=design, cpus=cpus, seed=seed,
                                  per_cpu_lists=per_cpu_lists, pagevecs=pagevecs, reclaim=reclaim, swap_mib=swap_mib, hz=hz,
-                                 free_page_reporting=reporting, host_thp=host_thp)
+                                 free_page_reporting=reporting, host_thp=host_thp,
+                                 free_page_hint=hint and design == "v6.1")
         self.operations = 1   # boot is the first history row
 
     def refused(self, name, call):
@@ -141,6 +142,24 @@ class PublicApi(RuleBasedStateMachine):
     @rule(mib=amounts)
     def deflate(self, mib):
         self.operation(lambda: self.sim.balloon.deflate(mib=mib), "mib")
+
+    @rule(bandwidth=st.sampled_from([1, 16, 128, 4096]), downtime=st.sampled_from([0, 30, 300]), wait=st.booleans())
+    def migrate(self, bandwidth, downtime, wait):
+        self.operation(lambda: self.sim.host.migrate(bandwidth_mib_s=bandwidth, downtime_limit_ms=downtime, wait=wait),
+                       "a migration is running")
+
+    @rule()
+    def migrate_cancel(self):
+        self.operation(self.sim.host.migrate_cancel)
+
+    @rule(name=st.sampled_from(["bandwidth_mib_s", "downtime_limit_ms", "wait"]), data=st.data())
+    def migrate_invalid(self, name, data):
+        bad = {"bandwidth_mib_s": st.one_of(bad_real, st.floats(max_value=0, allow_nan=False),
+                                            st.floats(min_value=2**20 + 1, allow_nan=False)),
+               "downtime_limit_ms": st.one_of(bad_real, st.floats(max_value=-1e-9, allow_nan=False),
+                                              st.floats(min_value=2e6 + 1, allow_nan=False)),
+               "wait": st.sampled_from([0, 1, "yes", None])}[name]
+        self.refused(name, lambda: self.sim.host.migrate(**{name: data.draw(bad)}))
 
     @rule()
     def compact(self):
@@ -212,7 +231,7 @@ class PublicApi(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "swap_mib", "hz", "reclaim",
                                 "timeslice_ms", "io_latency_ms", "host_us_per_page", "max_reports_per_kind",
-                                "free_page_reporting", "page_reporting_order", "host_thp"]), data=st.data())
+                                "free_page_reporting", "page_reporting_order", "host_thp", "free_page_hint"]), data=st.data())
     def construct_invalid(self, name, data):
         bad = {"memory_mib": st.one_of(bad_int, st.integers(max_value=15), st.integers(min_value=65537)),
                "design": st.one_of(not_one_of(bs.DESIGNS), not_a_number),
@@ -229,6 +248,7 @@ class PublicApi(RuleBasedStateMachine):
                "max_reports_per_kind": st.one_of(bad_int, st.integers(max_value=0)),
                "free_page_reporting": st.sampled_from([0, 1, "yes", None]),
                "host_thp": st.sampled_from([0, 1, "yes", None]),
+               "free_page_hint": st.sampled_from([0, 1, "yes", None]),
                # None keeps the device's order: not a bad value here
                "page_reporting_order": st.one_of(bad_int.filter(lambda v: v is not None), st.integers(max_value=-1),
                                                  st.integers(min_value=bs.MAX_ORDER))}[name]
@@ -270,7 +290,14 @@ class PublicApi(RuleBasedStateMachine):
         if sim.options["host_thp"]:   # a fault maps up to 512 frames; a huge page backs all of its own
             assert host.huge_pages * 512 <= host.resident_pages <= 512 * host.faults
         else:
-            assert host.resident_pages <= host.faults and (host.huge_pages, host.thp_splits, host.ballooned_resident_pages) == (0, 0, 0)
+            assert host.resident_pages <= host.faults and (host.huge_pages, host.thp_splits) == (0, 0)
+            # A migration's destination holds what was sent whole, a frame ballooned after it was sent too.
+            assert host.ballooned_resident_pages == 0 or sim.host.migration()["status"] != "none"
+        # Each frame is sent, hinted or still to send (some more than once); blocks are held only while a migration runs.
+        migration = sim.host.migration()
+        assert migration["status"] == "none" or migration["normal"] + migration["duplicate"] + migration["hinted_pages"] \
+            + migration["remaining"] >= len(sim.page_map())
+        assert migration["status"] == "active" or sim.balloon.hint_blocks == 0
         # An OOM kill is a row of its own, between operations, named for its victim (KernelLog.Notable).
         kills = sim.history()["op"].str.startswith("oom_kill pid ")
         assert kills.sum() == vm["oom_kill"]

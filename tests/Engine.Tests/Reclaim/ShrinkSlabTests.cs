@@ -64,8 +64,8 @@ public class ShrinkSlabTests
 
         reclaim.TryToFreePages(0, Engine.PageAlloc.Gfp.Kernel & ~Engine.PageAlloc.Gfp.Fs);
         Assert.That((cache.Count, rig.Event(VmEvent.SlabsScanned)), Is.EqualTo((slab, 0L)), "GFP_NOFS: nothing scanned");
-        object deferred = design == "v6.1" ? rig.Get<Engine.Reclaim.V6_1.ShrinkSlab>().Save() : rig.Get<Engine.Reclaim.V3_16.ShrinkSlab>().Save();
-        Assert.That((long)deferred, Is.Positive, "the work is deferred");
+        long deferred = design == "v6.1" ? rig.Get<Engine.Reclaim.ShrinkerList>().GetNrDeferred(0) : (long)rig.Get<Engine.Reclaim.V3_16.ShrinkSlab>().Save();
+        Assert.That(deferred, Is.Positive, "the work is deferred");
 
         Assert.That(reclaim.TryToFreePages(0, Engine.PageAlloc.Gfp.Kernel), Is.Positive);
         Assert.That(cache.Count, Is.LessThan(slab), "GFP_KERNEL: the shrinker frees slab pages");

@@ -1,0 +1,184 @@
+using BalloonScript.Engine.Host;
+using BalloonScript.Engine.Mm;
+using BalloonScript.Engine.PageAlloc;
+using BalloonScript.Engine.Reclaim;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
+using BalloonScript.Engine.Time;
+
+namespace BalloonScript.Engine.Virtio.V6_1;
+
+/// <summary>
+/// The driver's free page hinting (VIRTIO_BALLOON_F_FREE_PAGE_HINT, 4.20; read in a mainline virtio_balloon.c of 6.8 or
+/// later, the same in 6.1 but for the shrinker's registration API). A config change queues the hint work on the driver's
+/// <c>balloon_wq</c> and marks the command id to be read again (<c>virtio_balloon_queue_free_page_work</c>). The work
+/// (<c>report_free_page_func</c>) reads the host's id: DONE gives every held block back to the buddy allocator; a new id
+/// (neither STOP nor the one in use) starts a round: the id is sent back, then blocks of order MAX_ORDER − 1 (4 MiB) are
+/// allocated without reclaim or kswapd (__GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC: unmovable, at the min
+/// watermark) and each is sent to the host and held on <c>free_page_list</c>, until an allocation fails or the host's id
+/// changes; then the STOP id is sent. The blocks stay held until the host says DONE, or until memory pressure takes them
+/// back early: the driver's shrinker counts 1,024 pages a block and frees whole blocks (<c>shrink_free_pages</c>).
+/// The host takes each block off the free page virtqueue as it is kicked, so the driver always finds room on it (QEMU's
+/// queue holds 1,024 entries and its I/O thread empties it as they come).
+/// </summary>
+internal sealed partial class FreePageHint : ISnapshotState, IShrinker
+{
+    /// <summary>VIRTIO_BALLOON_HINT_BLOCK_ORDER: MAX_ORDER − 1 in 6.1 (MAX_PAGE_ORDER in the copy read).</summary>
+    public const int HintBlockOrder = Zone.MaxOrder - 1;
+
+    /// <summary>VIRTIO_BALLOON_HINT_BLOCK_PAGES.</summary>
+    public const int HintBlockPages = 1 << HintBlockOrder;
+
+    /// <summary>VIRTIO_BALLOON_FREE_PAGE_ALLOC_FLAG: no __GFP_DIRECT_RECLAIM, no __GFP_KSWAPD_RECLAIM, no __GFP_MOVABLE.</summary>
+    private const Gfp AllocFlag = Gfp.NoRetry | Gfp.NoWarn | Gfp.NoMemAlloc | Gfp.NoKswapd;
+
+    /// <summary>The kworker of balloon_wq the work runs on.</summary>
+    private const int WorkerTaskId = Reclaim.KswapdThread.TaskId + 3;
+
+    private readonly FreePageHints _device;
+    private readonly IPageAllocator _allocator;
+    private readonly IBuddyAllocator _buddy;
+    private readonly PageTable _pages;
+    private readonly Scheduler _scheduler;
+    private readonly SimClock _clock;
+    private readonly BalloonHost _host;
+    private readonly ShrinkerList _shrinkers;
+
+    /// <summary>[config_read_bitmap's CMD_ID bit, cmd_id_received_cache, cmd_id_active, num_free_page_blocks].</summary>
+    private readonly SharedArray _state;
+    private const int ConfigReadIndex = 0, ReceivedIndex = 1, ActiveIndex = 2, BlocksIndex = 3;
+
+    /// <summary><c>free_page_list</c>: the held blocks' first PFNs; balloon_page_push adds at the head and pop takes from it (here the end).</summary>
+    private readonly List<int> _freePageList = [];
+
+    public FreePageHint(FreePageHints device, BalloonHost host, IPageAllocator allocator, IBuddyAllocator buddy, PageTable pages,
+        ShrinkerList shrinkers, Scheduler scheduler, SimClock clock)
+    {
+        _device = device;
+        _allocator = allocator;
+        _buddy = buddy;
+        _pages = pages;
+        _scheduler = scheduler;
+        _clock = clock;
+        _host = host;
+        _shrinkers = shrinkers;
+        _state = new SharedArray(scheduler, 4);
+        clock.Handle(TimerKind.FreePageHintWork, _ => RunWork());
+    }
+
+    /// <summary>
+    /// virtballoon_probe's part: both ids STOP, the shrinker registered; from then on virtballoon_changed queues the work
+    /// (<see cref="QueueWork"/>) on every config change.
+    /// </summary>
+    public void Probe()
+    {
+        _state.Set(ReceivedIndex, FreePageHints.CmdIdStop);
+        _state.Set(ActiveIndex, FreePageHints.CmdIdStop);
+        _shrinkers.Register(this);
+        _host.ConfigChanged += QueueWork;
+    }
+
+    /// <summary>num_free_page_blocks: blocks held for the host.</summary>
+    public long HeldBlocks => _state[BlocksIndex];
+
+    /// <summary>The held blocks' pages.</summary>
+    public long HeldPages => HeldBlocks * HintBlockPages;
+
+    /// <summary>virtio_balloon_queue_free_page_work: unless the id is marked to be read already, mark it and queue the work.</summary>
+    private void QueueWork()
+    {
+        if (_state[ConfigReadIndex] != 0) return;
+        _state.Set(ConfigReadIndex, 1);
+        _clock.AddTimer(_clock.NowNs, TimerKind.FreePageHintWork);
+    }
+
+    private void RunWork() =>
+        _scheduler.RunWoken(new SimTask(WorkerTaskId, 0, "kworker/0:3", () =>
+        {
+            using var _ = _scheduler.Current.Path.Enter("report_free_page_func");
+            ReportFreePageFunc();
+        })
+        {
+            Flags = PF.Kthread,
+        });
+
+    /// <summary>virtio_balloon_cmd_id_received: the config space read again if a config change marked it, else the cached id.</summary>
+    private long CmdIdReceived()
+    {
+        if (_state[ConfigReadIndex] != 0)
+        {
+            _state.Set(ConfigReadIndex, 0);
+            _state.Set(ReceivedIndex, _device.ConfigCmdId);
+        }
+        return _state[ReceivedIndex];
+    }
+
+    /// <summary>report_free_page_func: DONE gives every block back; a new id (not STOP, not the active one) starts a round.</summary>
+    [Preemptible]
+    public void ReportFreePageFunc()
+    {
+        long received = CmdIdReceived();
+        if (received == FreePageHints.CmdIdDone) ReturnFreePagesToMm(long.MaxValue);
+        else if (received != FreePageHints.CmdIdStop && received != _state[ActiveIndex]) ReportFreePage();
+    }
+
+    /// <summary>
+    /// virtio_balloon_report_free_page: send_cmd_id_start (the received id becomes the active one and goes to the host),
+    /// send_free_pages (a block at a time while the host's id is still the active one), send_cmd_id_stop.
+    /// </summary>
+    [Preemptible]
+    private void ReportFreePage()
+    {
+        _state.Set(ActiveIndex, CmdIdReceived());
+        _device.ReceiveCmdId(_state[ActiveIndex]);
+        while (_state[ActiveIndex] == CmdIdReceived() && GetFreePageAndSend()) { }
+        _device.ReceiveCmdId(FreePageHints.CmdIdStop);
+    }
+
+    /// <summary>get_free_page_and_send: one block allocated, sent as an in-buffer and held; false once none can be had (-EINTR).</summary>
+    [Preemptible]
+    private bool GetFreePageAndSend()
+    {
+        int page = _allocator.AllocPages(HintBlockOrder, AllocFlag);
+        if (page < 0) return false;
+        _pages.Kind.Fill((byte)PageKind.Kernel, page, HintBlockPages);
+        _device.ReceiveHint(page, HintBlockOrder);
+        _freePageList.Add(page);
+        _state.Add(BlocksIndex, 1);
+        return true;
+    }
+
+    /// <summary>return_free_pages_to_mm: up to <paramref name="numToReturn"/> held blocks freed (free_pages); returns how many.</summary>
+    [Preemptible]
+    private long ReturnFreePagesToMm(long numToReturn)
+    {
+        long returned = 0;
+        while (returned < numToReturn && _freePageList.Count > 0)
+        {
+            int page = _freePageList[^1];
+            _freePageList.RemoveAt(_freePageList.Count - 1);
+            _buddy.PutPage(page, HintBlockOrder);
+            returned++;
+        }
+        _state.Add(BlocksIndex, -returned);
+        return returned;
+    }
+
+    /// <summary>virtio_balloon_shrinker_count: the held blocks' pages.</summary>
+    public long CountObjects() => HeldPages;
+
+    /// <summary>virtio_balloon_shrinker_scan → shrink_free_pages: <paramref name="nrToScan"/> rounded up to whole blocks, freed; their pages.</summary>
+    [Preemptible]
+    public long ScanObjects(long nrToScan, Gfp gfpMask) =>
+        ReturnFreePagesToMm((nrToScan + HintBlockPages - 1) / HintBlockPages) * HintBlockPages;
+
+    public object Save() => (_state.Save(), _freePageList.ToArray());
+
+    public void Restore(object saved)
+    {
+        var (state, list) = ((long[], int[]))saved;
+        _state.Restore(state);
+        _freePageList.Clear();
+        _freePageList.AddRange(list);
+    }
+}
