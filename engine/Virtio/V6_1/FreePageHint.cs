@@ -10,7 +10,8 @@ namespace BalloonScript.Engine.Virtio.V6_1;
 
 /// <summary>
 /// The driver's free page hinting (VIRTIO_BALLOON_F_FREE_PAGE_HINT, 4.20; read in a mainline virtio_balloon.c of 6.8 or
-/// later, the same in 6.1 but for the shrinker's registration API). A config change queues the hint work on the driver's
+/// later, the same in 6.1 but for the shrinker's registration: 6.1's <c>register_shrinker(&amp;vb-&gt;shrinker,
+/// "virtio-balloon")</c> with DEFAULT_SEEKS, read in the patch that converted it to <c>shrinker_alloc</c>). A config change queues the hint work on the driver's
 /// <c>balloon_wq</c> and marks the command id to be read again (<c>virtio_balloon_queue_free_page_work</c>). The work
 /// (<c>report_free_page_func</c>) reads the host's id: DONE gives every held block back to the buddy allocator; a new id
 /// (neither STOP nor the one in use) starts a round: the id is sent back, then blocks of order MAX_ORDER − 1 (4 MiB) are
