@@ -77,8 +77,8 @@ class Stop:
 def random_op(rng: random.Random):
     """One operation: (text, call(sim)). Amounts are small and sometimes more than the guest has (refused)."""
     x = rng.random() ** 2
-    kind = rng.choices(["anon", "file", "slab", "free", "inflate", "deflate", "compact", "allocate"],
-                       weights=[3, 2, 1, 3, 3, 1, 2, 1])[0]
+    kind = rng.choices(["anon", "file", "slab", "free", "inflate", "deflate", "compact", "allocate", "migrate", "run"],
+                       weights=[3, 2, 1, 3, 3, 1, 2, 1, 1, 1])[0]
     if kind in ("anon", "file", "slab"):
         mib = round(x * (2 if kind == "slab" else 16), 2)
         return f"{kind}({mib})", lambda s: getattr(s.workload, kind)(mib=mib)
@@ -90,6 +90,12 @@ def random_op(rng: random.Random):
         return f"{kind}({mib})", lambda s: getattr(s.balloon, kind)(mib=mib)
     if kind == "compact":
         return "compact", lambda s: s.compact()
+    if kind == "migrate":   # refused while one runs; without waiting it goes on as later operations let time pass
+        bandwidth, wait = rng.choice([1, 16, 128]), rng.random() < 0.5
+        return f"migrate({bandwidth}, wait={wait})", lambda s: s.host.migrate(bandwidth_mib_s=bandwidth, wait=wait)
+    if kind == "run":
+        ms = round(x * 500, 1)
+        return f"run({ms})", lambda s: s.run(ms)
     order, count = rng.randrange(bs.MAX_ORDER), rng.randrange(4)
     return f"allocate({order}, {count})", lambda s: s.allocate(order=order, count=count)
 
@@ -110,6 +116,12 @@ def invariants(sim):
     if not (host.huge_pages * 512 <= host.resident_pages <= per_fault * host.faults and host.refaults <= host.faults):
         return (f"host memory: {host.resident_pages} frames resident, {host.huge_pages} huge pages, {host.faults} faults, "
                 f"{host.refaults} refaults")
+    migration = host.migration()   # each frame sent, hinted or still to send; hint blocks held only while one runs
+    if migration["status"] != "none" and (migration["normal"] + migration["duplicate"] + migration["hinted_pages"]
+                                          + migration["remaining"] < sim.page_map().size):
+        return f"migration: {migration}"
+    if migration["status"] != "active" and sim.balloon.hint_blocks:
+        return f"{sim.balloon.hint_blocks} hint blocks held after the migration ended: {migration}"
     return None
 
 
@@ -142,6 +154,7 @@ def run_guest(design: str, guest_seed: int, ops: int) -> dict:
     rng = random.Random(guest_seed)
     args = dict(memory_mib=rng.choice([16, 24, 32]), design=design, cpus=rng.randint(1, 4), seed=guest_seed,
                 per_cpu_lists=rng.random() < 0.3, host_thp=rng.random() < 0.3)
+    args["free_page_hint"] = design == "v6.1" and rng.random() < 0.5
     sim, log, refused, problems = bs.Simulation(**args), [], 0, []
     for i in range(ops):
         text, call = random_op(rng)

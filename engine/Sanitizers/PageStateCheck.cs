@@ -13,7 +13,8 @@ namespace BalloonScript.Engine.Sanitizers;
 /// Σ nr_free[o]·2^o equals NR_FREE_PAGES and each nr_free equals the length of its lists; every content
 /// token that should be alive is on exactly one page. With the per-cpu layer a page on some CPU's list is a
 /// third valid state (_count 0, outside every buddy block, not in NR_FREE_PAGES), and each list's count must
-/// match its length.
+/// match its length; so is a tail page of a block free page hinting holds (an order-10 allocation without __GFP_COMP:
+/// only its head page has a reference).
 /// <para>
 /// The full check (<see cref="Run()"/>) looks at every page and walks every free list. After an operation,
 /// <see cref="Run(IReadOnlyList{int})"/> looks only at the MAX_ORDER blocks the operation changed
@@ -29,7 +30,7 @@ namespace BalloonScript.Engine.Sanitizers;
 /// </para>
 /// </summary>
 internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node, Sanitizer sanitizer, PageContents contents, SwapArea swap,
-    IPerCpuPages? pcp = null) : ISnapshotState
+    IPerCpuPages? pcp = null, Virtio.V6_1.FreePageHint? hint = null) : ISnapshotState
 {
     /// <summary>How the checks' list walks name themselves in a list_corruption report.</summary>
     private const string Walker = "sanitizer: page-state check";
@@ -264,7 +265,8 @@ internal sealed class PageStateCheck(PageTable pages, PageLists lists, Node node
                     Report(pfn, $"pfn {pfn} is on a per-cpu list but has _count {pages.Count[pfn]}");
                 }
             }
-            else if (count[pfn] <= 0 && (flags[pfn] & (uint)PG.Tail) == 0) // tail pages of a compound page have _count 0
+            // tail pages of a compound page have _count 0, as have those of a non-compound block free page hinting holds
+            else if (count[pfn] <= 0 && (flags[pfn] & (uint)PG.Tail) == 0 && hint?.HoldsTail(pfn) != true)
             {
                 if (quiet) return false;
                 Report(pfn, $"pfn {pfn} is in no state: _count {pages.Count[pfn]}, not in a free block");

@@ -38,6 +38,7 @@ def test_balloon_reporting_and_hinting_each_spare_the_migration_the_memory_the_g
     assert sent["hinting"]["total_time_ms"] < sent["plain"]["total_time_ms"] / 10
     assert hinting.balloon.hint_blocks == 0, "the host's DONE gave every block back"
     assert hinting.host.resident_pages == sent["hinting"]["normal"], "the destination backs only what was sent whole"
+    assert not any(sim.reports() for sim in (plain, balloon, reporting, hinting)), "the page-state checks found nothing"
 
 
 def test_what_the_workload_writes_during_the_migration_is_sent_again(bs):
@@ -57,6 +58,7 @@ def test_what_the_workload_writes_during_the_migration_is_sent_again(bs):
         "frames written after they were sent went whole again: more pages sent whole than the destination holds"
     assert end["dirty_sync_count"] >= 3
     assert end["total_time_ms"] >= end["downtime_ms"] > 0
+    assert not sim.reports()
 
 
 def test_held_hint_blocks_go_back_to_the_guest_under_memory_pressure(bs):
@@ -70,6 +72,7 @@ def test_held_hint_blocks_go_back_to_the_guest_under_memory_pressure(bs):
     sim.host.migrate_cancel()
     sim.run(0)
     assert sim.host.migration()["status"] == "cancelled" and sim.balloon.hint_blocks == 0
+    assert not sim.reports(), "a held block's pages are in a state the page-state check knows"
 
 
 def test_bad_arguments_raise_value_error_and_leave_the_simulation_usable(bs):
@@ -101,3 +104,4 @@ def test_a_fork_mid_migration_finishes_it_as_the_original_does(bs):
             s.run(1000)
     assert fork.host.migration() == sim.host.migration()
     assert fork.host.resident_pages == sim.host.resident_pages
+    assert not sim.reports() and not fork.reports()

@@ -52,6 +52,9 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
     /// <summary><c>free_page_list</c>: the held blocks' first PFNs; balloon_page_push adds at the head and pop takes from it (here the end).</summary>
     private readonly List<int> _freePageList = [];
 
+    /// <summary>Per 4 MiB-aligned block of guest memory: whether it is a held block (for the page-state check).</summary>
+    private readonly bool[] _held;
+
     public FreePageHint(FreePageHints device, BalloonHost host, IPageAllocator allocator, IBuddyAllocator buddy, PageTable pages,
         ShrinkerList shrinkers, Scheduler scheduler, SimClock clock)
     {
@@ -64,6 +67,7 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
         _host = host;
         _shrinkers = shrinkers;
         _state = new SharedArray(scheduler, 4);
+        _held = new bool[(pages.NrPages + HintBlockPages - 1) >> HintBlockOrder];
         clock.Handle(TimerKind.FreePageHintWork, _ => RunWork());
     }
 
@@ -84,6 +88,12 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
 
     /// <summary>The held blocks' pages.</summary>
     public long HeldPages => HeldBlocks * HintBlockPages;
+
+    /// <summary>
+    /// Whether <paramref name="pfn"/> is a tail page of a held block: allocated without __GFP_COMP, so only the head has
+    /// a reference and the others are in no state the page-state check knows otherwise.
+    /// </summary>
+    public bool HoldsTail(int pfn) => (pfn & (HintBlockPages - 1)) != 0 && _held[pfn >> HintBlockOrder];
 
     /// <summary>virtio_balloon_queue_free_page_work: unless the id is marked to be read already, mark it and queue the work.</summary>
     private void QueueWork()
@@ -145,6 +155,7 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
         _pages.Kind.Fill((byte)PageKind.Kernel, page, HintBlockPages);
         _device.ReceiveHint(page, HintBlockOrder);
         _freePageList.Add(page);
+        _held[page >> HintBlockOrder] = true;
         _state.Add(BlocksIndex, 1);
         return true;
     }
@@ -158,6 +169,7 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
         {
             int page = _freePageList[^1];
             _freePageList.RemoveAt(_freePageList.Count - 1);
+            _held[page >> HintBlockOrder] = false;
             _buddy.PutPage(page, HintBlockOrder);
             returned++;
         }
@@ -173,13 +185,14 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
     public long ScanObjects(long nrToScan, Gfp gfpMask) =>
         ReturnFreePagesToMm((nrToScan + HintBlockPages - 1) / HintBlockPages) * HintBlockPages;
 
-    public object Save() => (_state.Save(), _freePageList.ToArray());
+    public object Save() => (_state.Save(), _freePageList.ToArray(), (bool[])_held.Clone());
 
     public void Restore(object saved)
     {
-        var (state, list) = ((long[], int[]))saved;
+        var (state, list, held) = ((long[], int[], bool[]))saved;
         _state.Restore(state);
         _freePageList.Clear();
         _freePageList.AddRange(list);
+        held.CopyTo(_held, 0);
     }
 }

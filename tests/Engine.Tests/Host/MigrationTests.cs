@@ -29,6 +29,12 @@ public class MigrationTests
 
     private static long Event(Simulation sim, VmEvent e) => sim.VmstatValues()[(int)ZoneStat.Count + (int)e];
 
+    /// <summary>The page-state and balloon checks (on after every operation) found nothing.</summary>
+    private static void NoFindings(params Simulation[] sims)
+    {
+        foreach (var sim in sims) Assert.That(sim.Reports.Select(r => r.ToString()), Is.Empty);
+    }
+
     /// <summary>Let simulated time pass until the running migration ends.</summary>
     private static void RunToCompletion(Simulation sim)
     {
@@ -59,6 +65,7 @@ public class MigrationTests
         Assert.That(s["hinted_pages"], Is.Zero, "no free page hinting negotiated");
         Assert.That((sim.HostResidentPages, sim.HostFaults), Is.EqualTo((backed, backed)),
             "on the destination only the frames sent whole are written (a zero page leaves its frame untouched)");
+        NoFindings(sim);
     }
 
     [Test]
@@ -82,6 +89,7 @@ public class MigrationTests
             "the eleven frames' 44 KiB were below 1 MiB/s × 300 ms: sent with the guest stopped");
         Assert.That(ram.Logging, Is.False, "the dirty log is off after the migration");
         Assert.That(sim.HostResidentPages, Is.EqualTo(11), "the destination holds the frames sent whole");
+        NoFindings(sim);
     }
 
     [Test]
@@ -108,6 +116,7 @@ public class MigrationTests
         Assert.That(hinted, Is.LessThan(plain / 20), "the hinted blocks were cleared from the bitmap before the bulk pass reached them");
         Assert.That(s["total_time_ns"], Is.LessThan(Stats(plainSim)["total_time_ns"] / 10));
         Assert.That(hintSim.HostResidentPages, Is.EqualTo(hinted), "the destination never backs the hinted frames");
+        NoFindings(plainSim, hintSim);
     }
 
     [Test]
@@ -121,6 +130,7 @@ public class MigrationTests
         Assert.That(Event(sim, VmEvent.PgallocNormal) + Event(sim, VmEvent.PgallocDma32) + Event(sim, VmEvent.PgallocDma) - allocs,
             Is.EqualTo(16 * 256), "only the balloon's pages were allocated");
         Assert.That(Get<FreePageHints>(sim).HintedBlocks, Is.Zero);
+        NoFindings(sim);
     }
 
     [Test]
@@ -142,6 +152,7 @@ public class MigrationTests
         sim.HostMigrateCancel();
         sim.Run(0);
         Assert.That(sim.FreePageHintBlocks, Is.Zero, "the cancel's DONE gives the rest back");
+        NoFindings(sim);
     }
 
     [Test]
@@ -203,5 +214,6 @@ public class MigrationTests
         RunToCompletion(sim);
         Assert.That(sim.HostMigrationStats(), Is.EqualTo(first));
         Assert.That(sim.HostResidentPages, Is.EqualTo(resident));
+        NoFindings(sim);
     }
 }
