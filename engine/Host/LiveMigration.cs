@@ -59,6 +59,9 @@ internal sealed class LiveMigration : ISnapshotState
     /// <summary>The frames sent whole (what the destination's RAM holds).</summary>
     private ulong[]? _sent;
 
+    /// <summary>Migrations started so far: an iteration's timer carries its migration's number, so a cancelled one's stops.</summary>
+    private long _generation;
+
     /// <summary>The counts and settings, in <see cref="Stat"/> order.</summary>
     private readonly long[] _stats = new long[(int)Stat.VmStopped + 1];
 
@@ -87,7 +90,7 @@ internal sealed class LiveMigration : ISnapshotState
         _hints = hints;
         _clock = clock;
         _nrPages = pages.NrPages;
-        clock.Handle(TimerKind.MigrationIteration, _ => Iterate());
+        clock.Handle(TimerKind.MigrationIteration, generation => Iterate(generation));
         hints.Attach(this);
     }
 
@@ -119,7 +122,7 @@ internal sealed class LiveMigration : ISnapshotState
         S(Stat.Remaining) = _nrPages;
         _ram.SetDirtyLog(true);
         SyncPrecopy();
-        _clock.AddTimer(_clock.NowNs, TimerKind.MigrationIteration);
+        _clock.AddTimer(_clock.NowNs, TimerKind.MigrationIteration, ++_generation);
     }
 
     /// <summary><c>migrate_cancel</c>: the cleanup's notifier call ends hinting (DONE), and the dirty log goes off.</summary>
@@ -135,10 +138,10 @@ internal sealed class LiveMigration : ISnapshotState
     /// <summary>The threshold below which what is left may be sent in the downtime: bandwidth × downtime limit.</summary>
     private long ThresholdBytes => (long)((Int128)S(Stat.BandwidthBytesPerS) * S(Stat.DowntimeLimitMs) / 1000);
 
-    /// <summary>migration_iteration_run, once a period; the next is armed unless the migration completed.</summary>
-    private void Iterate()
+    /// <summary>migration_iteration_run, once a period, for migration <paramref name="generation"/>; the next is armed unless it completed.</summary>
+    private void Iterate(long generation)
     {
-        if (!Active) return;
+        if (!Active || generation != _generation) return;
         long threshold = ThresholdBytes;
         if (S(Stat.Remaining) * 4096 < threshold) SyncPrecopy();
         long pending = S(Stat.Remaining) * 4096;
@@ -148,7 +151,7 @@ internal sealed class LiveMigration : ISnapshotState
             return;
         }
         Send(S(Stat.BandwidthBytesPerS) * BufferDelayNs / 1_000_000_000);
-        _clock.AddTimer(_clock.NowNs + BufferDelayNs, TimerKind.MigrationIteration);
+        _clock.AddTimer(_clock.NowNs + BufferDelayNs, TimerKind.MigrationIteration, generation);
     }
 
     /// <summary>
@@ -242,12 +245,13 @@ internal sealed class LiveMigration : ISnapshotState
         }
     }
 
-    public object Save() => ((long[])_stats.Clone(), (ulong[]?)_bmap?.Clone(), (ulong[]?)_sent?.Clone());
+    public object Save() => ((long[])_stats.Clone(), (ulong[]?)_bmap?.Clone(), (ulong[]?)_sent?.Clone(), _generation);
 
     public void Restore(object saved)
     {
-        var (stats, bmap, sent) = ((long[], ulong[]?, ulong[]?))saved;
+        var (stats, bmap, sent, generation) = ((long[], ulong[]?, ulong[]?, long))saved;
         stats.CopyTo(_stats, 0);
+        _generation = generation;
         _bmap = (ulong[]?)bmap?.Clone();
         _sent = (ulong[]?)sent?.Clone();
     }

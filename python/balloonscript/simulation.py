@@ -258,7 +258,7 @@ _MIGRATION_STATUS = ("none", "active", "completed", "cancelled")
 
 
 class Host(_Part):
-    """The hypervisor's side of the balloon, and the host memory behind the guest's RAM."""
+    """The hypervisor's side of the balloon, the host memory behind the guest's RAM, and live migration."""
 
     @property
     def ballooned_pages(self) -> int:
@@ -420,7 +420,7 @@ class Simulation:
     Every default is the engine's (SimulationOptions).
 
     Parts: ``workload`` (populate, touch and free memory), ``balloon`` (inflate, deflate, its size), ``host``
-    (the balloon target the host asks for).
+    (the balloon target the host asks for, the host memory behind the guest, live migration).
 
     A guest larger than this machine's memory can simulate is refused with a ValueError naming memory_mib and the
     memory it needs. Threads: a Simulation may be shared between threads; its calls are serialised (one runs, the

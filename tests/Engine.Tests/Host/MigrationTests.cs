@@ -196,6 +196,25 @@ public class MigrationTests
     }
 
     [Test]
+    public void AMigrationStartedRightAfterACancel_RunsAtItsOwnPace_TheCancelledOnesIterationsStop()
+    {
+        var fresh = Guest();
+        fresh.WorkloadAnon(32);
+        var again = Guest();
+        again.WorkloadAnon(32);
+        again.HostMigrate(4, 300, wait: false);
+        again.Run(50);                           // the first iteration ran; the next is armed for 100 ms after it
+        again.HostMigrateCancel();
+        again.HostMigrate(4, 300, wait: false); // the cancelled one's next iteration is still armed
+        fresh.Run(50);
+        fresh.HostMigrate(4, 300, wait: false);
+        RunToCompletion(fresh);
+        RunToCompletion(again);
+        Assert.That(Stats(again)["total_time_ns"], Is.EqualTo(Stats(fresh)["total_time_ns"]), "one iteration a period, not two");
+        NoFindings(fresh, again);
+    }
+
+    [Test]
     public void ASnapshotMidMigration_RestoresTheMigrationAndTheHintsBitForBit()
     {
         var sim = Guest(memoryMib: 512, hint: true);
