@@ -330,7 +330,8 @@ class Host(_Part):
         Every guest frame is sent once in PFN order, whole (4 KiB and an 8-byte header) if the host backs it, else as a
         zero page (9 bytes); frames the guest writes meanwhile are logged and sent again after the next bitmap sync, which
         comes once what is left to send fits in ``bandwidth_mib_s`` (QEMU's max-bandwidth; its default 128 MiB/s) times
-        ``downtime_limit_ms`` (default 300); then the guest stops and the rest goes in the downtime. A guest with
+        ``downtime_limit_ms`` (default 300); then the guest stops and the rest goes in the downtime (the RAM's share of it:
+        no device state is modelled). A guest with
         ``free_page_hint=True`` (v6.1) hands its free 4 MiB blocks to the host meanwhile, which then need not send them.
         Afterwards the guest runs on the destination: ``resident_pages`` and the host map are the destination's (the
         frames sent whole). wait: let simulated time pass until it completes (at most a simulated hour); False: it goes
