@@ -98,6 +98,12 @@ internal sealed class LiveMigration : ISnapshotState
 
     public bool Active => CurrentStatus == Status.Active;
 
+    /// <summary>Frames still to send (QEMU's migration_dirty_pages; 0 before the first migration).</summary>
+    public long Remaining => _stats[(int)Stat.Remaining];
+
+    /// <summary>Bytes sent so far by the running or last migration.</summary>
+    public long Transferred => _stats[(int)Stat.Transferred];
+
     /// <summary>The counts of the running or last migration (<see cref="Stat"/> order).</summary>
     public long[] Stats() => _stats[..StatCount];
 

@@ -53,6 +53,9 @@ def test_what_the_workload_writes_during_the_migration_is_sent_again(bs):
     while sim.host.migration()["status"] == "active":
         sim.run(100)
     end = sim.host.migration()
+    timeline = sim.history()
+    assert timeline["migration_transferred"].is_monotonic_increasing and timeline["migration_transferred"].iloc[-1] == end["transferred"]
+    assert timeline["migration_remaining"].iloc[-1] == 0 and timeline["migration_remaining"].max() > 200 * bs.PAGES_PER_MIB
     assert end["status"] == "completed"
     assert end["normal"] > sim.host.resident_pages + bs.PAGES_PER_MIB, \
         "frames written after they were sent went whole again: more pages sent whole than the destination holds"
