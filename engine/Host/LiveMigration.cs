@@ -13,9 +13,10 @@ namespace BalloonScript.Engine.Host;
 /// iteration runs (<c>migration_iteration_run</c>): when what is left to send is below the threshold — the bandwidth
 /// times the downtime limit — it syncs the bitmap with the dirty log first (<c>ram_save_pending</c>), and if what is left
 /// is still below it, completes; else it sends frames from the bitmap in PFN order, wrapping around, until the period's
-/// share of the bandwidth is used (<c>ram_find_and_save_block</c>, <c>qemu_file_rate_limit</c>). A frame the host backs is
-/// sent whole (<c>save_normal_page</c>: an 8-byte header and 4 KiB); one it does not back reads as zeros and is sent as a
-/// zero page (<c>save_zero_page</c>: the header and one byte). Completion stops the guest, syncs once more and sends
+/// share of the bandwidth is used (<c>ram_find_and_save_block</c>, <c>qemu_file_rate_limit</c>). A frame that holds what the
+/// guest wrote is sent whole (<c>save_normal_page</c>: an 8-byte header and 4 KiB); one the host does not back, or backs
+/// with a huge page's zeros the guest never wrote, reads as zeros and is sent as a zero page (<c>save_zero_page</c>:
+/// the header and one byte; <c>buffer_is_zero</c>). Completion stops the guest, syncs once more and sends
 /// what is dirty; the downtime is that last transfer at the bandwidth. Each sync is wrapped in the precopy notifier's
 /// calls (<c>migration_bitmap_sync_precopy</c>), which stop free page hinting before it and start a new hint command after
 /// it while the guest runs, or end hinting (DONE) once it is stopped. A hinted free block clears its frames from the
@@ -202,7 +203,7 @@ internal sealed class LiveMigration : ISnapshotState
             bmap[pfn >> 6] &= ~(1UL << pfn);
             S(Stat.Remaining)--;
             int bytes;
-            if (_ram.IsBacked(pfn))
+            if (_ram.HoldsData(pfn))
             {
                 _sent![pfn >> 6] |= 1UL << pfn;
                 S(Stat.Normal)++;

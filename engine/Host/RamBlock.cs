@@ -27,7 +27,7 @@ namespace BalloonScript.Engine.Host;
 /// as the process's RSS does), a huge page allocation that fails.
 /// </para>
 /// <para>
-/// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/>; with host THP, a region
+/// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/> or <see cref="Zeroed"/>; with host THP, a region
 /// mapped huge has every frame backed, and a region the host maps nothing of has none. The model's guest boots with all its memory free
 /// (MemFree = MemTotal: no kernel image, memory map or reserved memory is modelled), so nothing is backed at boot. For
 /// partial-order reduction each frame's state is recorded by PFN (as <c>struct page</c>), a region's mapping by the PFN
@@ -46,8 +46,12 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
 
     private const int HpageFrames = 1 << HpageOrder;
 
-    /// <summary>A frame's state: never written since boot, backed by a host page, or discarded by the host.</summary>
-    private const byte Untouched = 0, Backed = 1, Discarded = 2;
+    /// <summary>
+    /// A frame's state: never written since boot, backed by a host page the guest wrote, discarded by the host, or backed
+    /// by a huge page the host zeroed when the guest wrote another frame of it, and not written since (it reads as zeros:
+    /// a migration sends it as a zero page).
+    /// </summary>
+    private const byte Untouched = 0, Backed = 1, Discarded = 2, Zeroed = 3;
 
     /// <summary>How the host maps a 2 MiB region (its PMD entry): nothing, a huge page, or a page table of 4 KiB entries.</summary>
     private const byte PmdNone = 0, PmdHuge = 1, PmdTable = 2;
@@ -85,6 +89,13 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     public bool IsBacked(int pfn)
     {
         if (StepAccesses.Compiled) scheduler.Accesses?.Read(pfn);
+        return _state[pfn] is Backed or Zeroed;
+    }
+
+    /// <summary>Whether the host backs <paramref name="pfn"/> with a page the guest wrote (one that may not read as zeros).</summary>
+    public bool HoldsData(int pfn)
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Read(pfn);
         return _state[pfn] == Backed;
     }
 
@@ -97,7 +108,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         if (StepAccesses.Compiled) scheduler.Accesses?.Global();
         long n = 0;
         for (int pfn = 0; pfn < _state.Length; pfn++)
-            if (ballooned[pfn] && _state[pfn] == Backed) n++;
+            if (ballooned[pfn] && _state[pfn] is Backed or Zeroed) n++;
         return n;
     }
 
@@ -112,7 +123,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         for (int pfn = 0; pfn < map.Length; pfn++)
             map[pfn] = _state[pfn] switch
             {
-                Backed => _pmd[pfn >> HpageOrder] == PmdHuge ? MapHuge : MapBacked,
+                Backed or Zeroed => _pmd[pfn >> HpageOrder] == PmdHuge ? MapHuge : MapBacked,
                 Discarded => MapDiscarded,
                 _ => MapUntouched,
             };
@@ -139,6 +150,11 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             if (logging) _dirty[pfn >> 6] |= 1UL << pfn;
             byte state = _state[pfn];
             if (state == Backed) continue;
+            if (state == Zeroed)
+            {
+                _state[pfn] = Backed; // mapped already: no fault
+                continue;
+            }
             _counts.Add(FaultsIndex, 1);
             if (state == Discarded) _counts.Add(RefaultsIndex, 1);
             if (_thp) FaultRegion(pfn);
@@ -165,13 +181,13 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         for (int f = head; f < head + HpageFrames; f++)
         {
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(f);
-            Back(f); // none was backed: the region mapped nothing
+            Back(f, f == pfn ? Backed : Zeroed); // none was backed: the region mapped nothing
         }
     }
 
-    private void Back(int pfn)
+    private void Back(int pfn, byte state = Backed)
     {
-        _state[pfn] = Backed;
+        _state[pfn] = state;
         _counts.Add(ResidentIndex, 1);
     }
 
@@ -186,7 +202,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         {
             if (_thp) UnmapHuge(pfn, end);
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);
-            if (_state[pfn] != Backed) continue;
+            if (_state[pfn] is not (Backed or Zeroed)) continue;
             _state[pfn] = Discarded;
             _counts.Add(ResidentIndex, -1);
         }

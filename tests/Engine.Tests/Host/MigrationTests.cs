@@ -69,6 +69,24 @@ public class MigrationTests
     }
 
     [Test]
+    public void OnAHostWithThp_TheZerosOfAHugePageTheGuestNeverWrote_GoAsZeroPages()
+    {
+        var sim = Guest(hostThp: true);
+        var ram = Get<RamBlock>(sim);
+        ram.Write(5);                 // one guest write: the host maps the 2 MiB region with a huge page
+        ram.Write(7);                 // mapped already: no fault, and now it holds data
+        Assert.That((sim.HostResidentPages, sim.HostFaults, sim.HostHugePages), Is.EqualTo((512L, 1L, 1L)));
+        Assert.That(ram.HoldsData(5) && ram.HoldsData(7) && !ram.HoldsData(6) && ram.IsBacked(6), Is.True);
+        sim.HostMigrate(128, 300, wait: true);
+        var s = Stats(sim);
+        Assert.That((s["normal"], s["duplicate"]), Is.EqualTo((2L, sim.NrPages - 2L)),
+            "buffer_is_zero: the huge page's other 510 frames read as zeros");
+        Assert.That((sim.HostResidentPages, sim.HostHugePages), Is.EqualTo((512L, 1L)),
+            "on the destination the first frame written maps a huge page again");
+        NoFindings(sim);
+    }
+
+    [Test]
     public void FramesWrittenAfterTheyWereSent_AreLoggedAndSentAgain_InTheDowntimeWhenFewAreLeft()
     {
         var sim = Guest(memoryMib: 256);
