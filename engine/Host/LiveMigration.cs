@@ -27,7 +27,8 @@ namespace BalloonScript.Engine.Host;
 /// frames sent whole; a zero page or a frame never sent is left untouched there.
 /// </para>
 /// <para>
-/// Simplified: the threshold uses the bandwidth set rather than the one QEMU measures every period; the host's CPU time
+/// Simplified: the threshold uses the bandwidth set rather than the one QEMU measures every period; what is left is looked
+/// at once a period (QEMU's thread looks between sends); the host's CPU time
 /// (reading pages, checking them for zeros) is not modelled, only the link's bytes; the guest's clock does not move over
 /// the downtime; no device state, compression, multifd, XBZRLE, auto-converge or postcopy.
 /// </para>
