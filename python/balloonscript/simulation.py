@@ -327,12 +327,13 @@ class Host(_Part):
     def migrate(self, bandwidth_mib_s=128, downtime_limit_ms=300, wait: bool = True) -> dict:
         """Live-migrate the guest as QEMU's precopy does, and return ``migration()``.
 
-        Every guest frame is sent once in PFN order, whole (4 KiB and an 8-byte header) if the host backs it, else as a
-        zero page (9 bytes); frames the guest writes meanwhile are logged and sent again after the next bitmap sync, which
-        comes once what is left to send fits in ``bandwidth_mib_s`` (QEMU's max-bandwidth; its default 128 MiB/s) times
-        ``downtime_limit_ms`` (default 300); then the guest stops and the rest goes in the downtime (the RAM's share of it:
-        no device state is modelled). A guest with
-        ``free_page_hint=True`` (v6.1) hands its free 4 MiB blocks to the host meanwhile, which then need not send them.
+        Every guest frame is sent once in PFN order, whole (4 KiB and an 8-byte header) if it holds what the guest wrote,
+        else as a zero page (9 bytes: never written, discarded by the balloon or a report, or a host huge page's zeros);
+        frames the guest writes meanwhile are logged and sent again after the next bitmap sync, which comes once what is
+        left to send fits in ``bandwidth_mib_s`` (QEMU's max-bandwidth; its default 128 MiB/s) times ``downtime_limit_ms``
+        (default 300); then the guest stops and the rest goes in the downtime (the RAM's share of it: no device state is
+        modelled). A guest with ``free_page_hint=True`` (v6.1) hands its free 4 MiB blocks to the host meanwhile, which
+        then need not send them.
         Afterwards the guest runs on the destination: ``resident_pages`` and the host map are the destination's (the
         frames sent whole). wait: let simulated time pass until it completes (at most a simulated hour); False: it goes
         on as time passes (``sim.run``) while the workload changes the guest. One migration at a time (ValueError)."""
@@ -346,7 +347,8 @@ class Host(_Part):
         "cancelled"), bandwidth_mib_s, downtime_limit_ms, start_ms (on the simulated clock), total_time_ms, downtime_ms,
         transferred (bytes), normal (pages sent whole), duplicate (zero pages), remaining (pages still to send),
         dirty_sync_count, hinted_pages (pages free page hinting took off the list to send)."""
-        values = dict(zip(strs(PySimulation.HostMigrationStatNames()), np_copy(self._sim._call("HostMigrationStats"), np.int64).tolist()))
+        names = strs(PySimulation.HostMigrationStatNames())
+        values = dict(zip(names, np_copy(self._sim._call("HostMigrationStats"), np.int64).tolist()))
         stats = {"status": _MIGRATION_STATUS[values.pop("status")],
                  "bandwidth_mib_s": values.pop("bandwidth_bytes_per_s") / 2**20}
         for name, value in values.items():

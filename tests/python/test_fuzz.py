@@ -67,7 +67,8 @@ class PublicApi(RuleBasedStateMachine):
                 seed=st.integers(0, 2**32), per_cpu_lists=st.booleans(), pagevecs=st.booleans(), reclaim=st.booleans(),
                 swap_mib=st.sampled_from([0, 0, 8, 32]), hz=st.sampled_from([100, 250, 1000]), reporting=st.booleans(),
                 host_thp=st.booleans(), hint=st.booleans())
-    def build(self, design, memory_mib, cpus, seed, per_cpu_lists, pagevecs, reclaim, swap_mib, hz, reporting, host_thp, hint):
+    def build(self, design, memory_mib, cpus, seed, per_cpu_lists, pagevecs, reclaim, swap_mib, hz, reporting, host_thp,
+              hint):
         self.design = design
         # Free page reporting only where the kernel has it (v6.1), and on a guest big enough to report (DMA32 needs
         # 64 MiB free above its low watermark).
@@ -231,7 +232,8 @@ class PublicApi(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "swap_mib", "hz", "reclaim",
                                 "timeslice_ms", "io_latency_ms", "host_us_per_page", "max_reports_per_kind",
-                                "free_page_reporting", "page_reporting_order", "host_thp", "free_page_hint"]), data=st.data())
+                                "free_page_reporting", "page_reporting_order", "host_thp", "free_page_hint"]),
+          data=st.data())
     def construct_invalid(self, name, data):
         bad = {"memory_mib": st.one_of(bad_int, st.integers(max_value=15), st.integers(min_value=65537)),
                "design": st.one_of(not_one_of(bs.DESIGNS), not_a_number),
