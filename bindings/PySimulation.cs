@@ -42,6 +42,7 @@ public sealed class PySimulation
     public long BalloonInflate(double mib) => _sim.BalloonInflate(mib);
     public long BalloonDeflate(double mib) => _sim.BalloonDeflate(mib);
     public long BalloonPages => _sim.BalloonPages;
+    public long BalloonInflatablePages => _sim.InflatableMaxPages();
     public long HostBallooned => _sim.HostBallooned;
     public long HostReportedPages => _sim.HostReportedPages;
     public long HostReports => _sim.HostReports;

@@ -159,7 +159,7 @@ public sealed class Simulation
     public long BalloonOutOfPuff => _parts.Balloon.OutOfPuff;
 
     /// <summary>The most pages an inflate may ask for now (the bound BalloonInflate checks).</summary>
-    internal long InflatableMaxPages()
+    public long InflatableMaxPages()
     {
         if (!_parts.Reclaim.Modelled) return _parts.Balloon.InflatablePages();
         var vm = _parts.VmStat;

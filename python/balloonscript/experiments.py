@@ -281,9 +281,40 @@ def compact_after_inflate(design: str, memory_mib: int = 2048, seed: int = 1, *,
     return _frame([row])
 
 
+# --------------------------------------------------------------------------- live migration
+
+GIVE_BACK = ("none", "balloon", "reporting", "hinting")
+
+
+def migrate_after_free(design: str, memory_mib: int = 1024, seed: int = 1, *, used: float = 0.6, freed: float = 1.0,
+                       give_back: str = "none", bandwidth_mib_s: float = 128, downtime_limit_ms: float = 300
+                       ) -> pd.DataFrame:
+    """``migrate-after-free``: a guest writes ``used`` of its memory and frees ``freed`` of that (at random), then is
+    live-migrated (``sim.host.migrate``) after ``give_back`` tells the host about the free memory: "none"; "balloon"
+    (the balloon inflates by what was freed, up to what the guest can give); "reporting" (free page reporting, v6.1, ten
+    seconds after the frees); or "hinting" (free page hinting during the migration, v6.1). One row: the migration's
+    counts (``transferred`` bytes, ``normal`` pages sent whole, ``duplicate`` zero pages, ``hinted_pages``, times in
+    ms), the host's resident pages before (``source_resident``) and on the destination after, and the findings."""
+    if give_back not in GIVE_BACK:
+        raise ValueError(f"give_back must be one of {', '.join(GIVE_BACK)}, got {give_back!r}")
+    options = {"reporting": {"free_page_reporting": True}, "hinting": {"free_page_hint": True}}.get(give_back, {})
+    sim = Simulation(memory_mib=memory_mib, design=design, seed=seed, **options)
+    sim.workload.anon(mib=memory_mib * as_real("used", used))
+    sim.workload.free(fraction=as_real("freed", freed), pattern="random", seed=seed + 1)
+    if give_back == "balloon":
+        sim.balloon.inflate(mib=min(memory_mib * used * freed, sim.balloon.inflatable_pages / PAGES_PER_MIB))
+    elif give_back == "reporting":
+        sim.run(10_000)
+    source = sim.host.resident_pages
+    row = sim.host.migrate(bandwidth_mib_s=bandwidth_mib_s, downtime_limit_ms=downtime_limit_ms)
+    kinds = sim.report_counts()
+    return _frame([{**row, "source_resident": source, "destination_resident": sim.host.resident_pages,
+                    "findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])
+
+
 # The experiments above, by name (the command line's job files name them).
 EXPERIMENTS = ("compaction_passes", "lru_lock_blocks", "canonical", "fresh_inflate", "cache_holes_inflate",
-               "compact_after_inflate")
+               "compact_after_inflate", "migrate_after_free")
 
 
 def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True, workers: int = 1,

@@ -236,6 +236,12 @@ class Balloon(_Part):
         return int(self._sim._get("BalloonUntoldPages"))
 
     @property
+    def inflatable_pages(self) -> int:
+        """The most ``inflate`` may ask for now, in pages (more is a ValueError): what the guest could ever give, as
+        ``inflate`` says."""
+        return int(self._sim._get("BalloonInflatablePages"))
+
+    @property
     def hint_blocks(self) -> int:
         """4 MiB blocks free page hinting holds for the host now (``free_page_hint=True``, while a migration runs; else 0)."""
         return int(self._sim._get("FreePageHintBlocks"))

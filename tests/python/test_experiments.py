@@ -145,6 +145,9 @@ def test_seeds_change_the_guest(ex):
     (lambda ex: ex.compaction_passes("v9", memory_mib=MIB), "design"),
     (lambda ex: ex.lru_lock_blocks("legacy", memory_mib=MIB, allocations=-1), "allocations"),
     (lambda ex: ex.canonical("legacy", memory_mib=MIB, exiting="most"), "exiting"),
+    (lambda ex: ex.migrate_after_free("v6.1", memory_mib=MIB, give_back="all of it"), "give_back"),
+    (lambda ex: ex.migrate_after_free("legacy", memory_mib=MIB, give_back="hinting"), "free_page_hint"),
+    (lambda ex: ex.migrate_after_free("v6.1", memory_mib=MIB, bandwidth_mib_s=0), "bandwidth_mib_s"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, designs=[], progress=False), "designs"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, seeds=[], progress=False), "seeds"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, seeds=[1.5], progress=False), "seeds"),
@@ -232,3 +235,16 @@ def test_free_of_one_kind_frees_only_that_kind(bs):
     assert freed == 8 * bs.PAGES_PER_MIB // 2 and sim.vmstat()["nr_anon_pages"] == anon
     with pytest.raises(ValueError, match="kind"):
         sim.workload.free(fraction=0.5, kind="dentries")
+
+
+def test_migrate_after_free_each_way_of_giving_back_spares_the_migration_what_was_freed(ex):
+    rows = {how: ex.migrate_after_free("v6.1", memory_mib=512, give_back=how).iloc[0] for how in ex.GIVE_BACK}
+    plain = rows["none"]
+    assert plain["status"] == "completed" and plain["normal"] == plain["source_resident"] > 300 * 256
+    for how in ("balloon", "reporting", "hinting"):
+        assert rows[how]["transferred"] < plain["transferred"] / 4, how
+        assert rows[how]["destination_resident"] == rows[how]["normal"], how
+    assert rows["hinting"]["hinted_pages"] > 300 * 256 and rows["hinting"]["source_resident"] == plain["source_resident"]
+    assert all(r["findings"] == 0 for r in rows.values())
+    table = ex.compare(ex.migrate_after_free, designs=["legacy", "v6.1"], give_back="balloon", progress=False)
+    assert list(table["design"]) == ["legacy", "v6.1"] and (table["status"] == "completed").all()
