@@ -346,6 +346,31 @@ def plot_memory(src, ax=None, *, title: str | None = None):
     return ax
 
 
+def plot_migration(src, ax=None, *, label: str | None = None, title: str | None = None):
+    """The last live migration in ``src``'s history (``sim.host.migrate``): the MiB still to send after every step,
+    over the simulated seconds since it started (a step line; each bitmap sync adds back what the guest wrote since
+    the last one). ``src`` is a Simulation or its history(); sample with ``sim.run(ms, sample_ms=...)`` or
+    ``sim.run`` between workload calls, after ``migrate(wait=False)``. Call it again with the same ``ax`` (and a
+    ``label``) to compare guests. Returns the Axes; ValueError if the history holds no migration."""
+    df = src.history() if hasattr(src, "history") else src
+    if "migration_remaining" not in df.columns or "op" not in df.columns:
+        raise ValueError("src: a history frame must have the 'op' and 'migration_remaining' columns (sim.history() has them)")
+    starts = df.index[df["op"] == "host.migrate"]
+    if len(starts) == 0:
+        raise ValueError("src: its history holds no migration (sim.host.migrate)")
+    h = df.loc[starts[-1]:]
+    t = (h["time_ms"] - h["time_ms"].iloc[0]) / 1000
+    ax = _axes(ax)
+    ax.step(t, h["migration_remaining"] / PAGES_PER_MIB, where="post", label=label)
+    ax.set_xlabel("simulated time since the migration started (s)")
+    ax.set_ylabel("MiB still to send")
+    ax.set_ylim(bottom=0)
+    if label is not None:
+        ax.legend()
+    ax.set_title(title or "live migration")
+    return ax
+
+
 # What plot_reclaim_activity draws: label -> the counters it sums (a name, or a per-zone family).
 RECLAIM_SERIES = {
     "pgscan_kswapd": ("pgscan_kswapd",), "pgscan_direct": ("pgscan_direct",),

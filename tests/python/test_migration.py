@@ -42,6 +42,7 @@ def test_balloon_reporting_and_hinting_each_spare_the_migration_the_memory_the_g
 
 
 def test_what_the_workload_writes_during_the_migration_is_sent_again(bs):
+    from balloonscript import plots
     sim = bs.Simulation(memory_mib=512, design="fixed", seed=1)
     sim.workload.anon(mib=200)
     start = sim.host.migrate(bandwidth_mib_s=64, wait=False)
@@ -54,6 +55,10 @@ def test_what_the_workload_writes_during_the_migration_is_sent_again(bs):
         sim.run(100)
     end = sim.host.migration()
     timeline = sim.history()
+    ax = plots.plot_migration(sim, label="fixed")
+    drawn = ax.get_lines()[0].get_ydata()
+    assert drawn[0] == 512, "the setup's bitmap: every frame of the 512 MiB guest"
+    assert drawn[-1] == 0 and len(drawn) == len(timeline) - timeline.index[timeline["op"] == "host.migrate"][-1]
     assert timeline["migration_transferred"].is_monotonic_increasing and timeline["migration_transferred"].iloc[-1] == end["transferred"]
     assert timeline["migration_remaining"].iloc[-1] == 0 and timeline["migration_remaining"].max() > 200 * bs.PAGES_PER_MIB
     assert end["status"] == "completed"
@@ -79,7 +84,10 @@ def test_held_hint_blocks_go_back_to_the_guest_under_memory_pressure(bs):
 
 
 def test_bad_arguments_raise_value_error_and_leave_the_simulation_usable(bs):
+    from balloonscript import plots
     sim = bs.Simulation(memory_mib=256, design="v6.1", seed=1)
+    with pytest.raises(ValueError, match="no migration"):
+        plots.plot_migration(sim)
     for kwargs, name in (({"bandwidth_mib_s": 0}, "bandwidth_mib_s"), ({"bandwidth_mib_s": "fast"}, "bandwidth_mib_s"),
                          ({"downtime_limit_ms": -1}, "downtime_limit_ms"), ({"wait": "yes"}, "wait")):
         with pytest.raises(ValueError, match=name):
