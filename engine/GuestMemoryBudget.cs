@@ -12,7 +12,7 @@ internal static class GuestMemoryBudget
     /// <summary>
     /// The engine's bytes per simulated page: the struct page fields (<see cref="PageTable"/>) and the lru links
     /// (<see cref="PageLists"/>), the host's ledger, its RAM block and the balloon check's marks (a byte each), the page
-    /// map a caller copies out, the host's dirty log and a live migration's two bitmaps (a bit each, a byte together),
+    /// map a caller copies out, the host's dirty log and its last read and a live migration's two bitmaps (a bit each, a byte together),
     /// and the workload's candidate list while it frees (an int, with List growth slack, and the chosen pfns).
     /// </summary>
     public const int BytesPerPage = PageTable.BytesPerPage + PageLists.BytesPerPage + 1 + 1 + 1 + 1 + 1 + 2 * sizeof(int) + sizeof(int);

@@ -7,9 +7,11 @@ using BalloonScript.Engine.Time;
 namespace BalloonScript.Engine.Host;
 
 /// <summary>
-/// QEMU's precopy live migration of the guest's RAM (migration/migration.c and migration/ram.c of QEMU 5.x, read), as
-/// the balloon and free page hinting change it. Setup sets every frame in the migration bitmap, turns the dirty log on
-/// and syncs (<c>ram_init_bitmaps</c>). Every <see cref="BufferDelayNs"/> (the rate limit's period, BUFFER_DELAY) one
+/// QEMU's precopy live migration of the guest's RAM (migration/migration.c and migration/ram.c of QEMU 5.x, read, with
+/// 6.1's clear of a hinted block's dirty log), as the balloon and free page hinting change it. Setup sets every frame in
+/// the migration bitmap, turns the dirty log on (every frame dirty at first) and syncs (<c>ram_init_bitmaps</c>); each
+/// sync marks every 1 GiB chunk's log to be cleared just before the chunk's first frame is sent or hinted
+/// (<c>clear_bmap</c>, <see cref="ClearChunk"/>), so a frame written before its chunk is reached goes once. Every <see cref="BufferDelayNs"/> (the rate limit's period, BUFFER_DELAY) one
 /// iteration runs (<c>migration_iteration_run</c>): when what is left to send is below the threshold — the bandwidth
 /// times the downtime limit — it syncs the bitmap with the dirty log first (<c>ram_save_pending</c>), and if what is left
 /// is still below it, completes; else it sends frames from the bitmap in PFN order, wrapping around, until the period's
@@ -21,7 +23,8 @@ namespace BalloonScript.Engine.Host;
 /// calls (<c>migration_bitmap_sync_precopy</c>), which stop free page hinting before it and start a new hint command after
 /// it while the guest runs, or end hinting (DONE) once it is stopped. A hinted free block clears its frames from the
 /// bitmap (<c>qemu_guest_free_page_hint</c>): they are not sent unless the guest writes them again, which the dirty log
-/// records and the next sync puts back.
+/// records and the next sync puts back. A frame written after its chunk's clear and before it is sent goes in this pass and
+/// again after the next sync.
 /// <para>
 /// After completion the guest runs on the destination (<see cref="RamBlock.MoveToDestination"/>): its RAM holds the
 /// frames sent whole; a zero page or a frame never sent is left untouched there.
@@ -60,6 +63,15 @@ internal sealed class LiveMigration : ISnapshotState
 
     /// <summary>The frames sent whole (what the destination's RAM holds).</summary>
     private ulong[]? _sent;
+
+    /// <summary>
+    /// rb-&gt;clear_bmap: per chunk of 2^<see cref="ClearBitmapShift"/> frames, whether its bits in the dirty log still
+    /// wait to be cleared since the last sync.
+    /// </summary>
+    private bool[]? _clearBmap;
+
+    /// <summary>CLEAR_BITMAP_SHIFT_DEFAULT: the dirty log is cleared a chunk of 2^18 frames (1 GiB) at a time.</summary>
+    public const int ClearBitmapShift = 18;
 
     /// <summary>Migrations started so far: an iteration's timer carries its migration's number, so a cancelled one's stops.</summary>
     private long _generation;
@@ -119,6 +131,7 @@ internal sealed class LiveMigration : ISnapshotState
     {
         _bmap ??= new ulong[(_nrPages + 63) >> 6];
         _sent ??= new ulong[_bmap.Length];
+        _clearBmap ??= new bool[((_nrPages - 1) >> ClearBitmapShift) + 1];
         Array.Clear(_stats);
         Array.Clear(_sent);
         Array.Fill(_bmap, ulong.MaxValue);
@@ -189,6 +202,7 @@ internal sealed class LiveMigration : ISnapshotState
         _hints.Stop();
         S(Stat.DirtySyncCount)++;
         S(Stat.Remaining) += _ram.SyncDirtyLog(_bmap!);
+        Array.Fill(_clearBmap!, true); // cpu_physical_memory_sync_dirty_bitmap: the clear postponed to each chunk's first send
         if (S(Stat.VmStopped) == 0) _hints.Start();
         else _hints.Done();
     }
@@ -201,6 +215,7 @@ internal sealed class LiveMigration : ISnapshotState
         while (budget > 0 && S(Stat.Remaining) > 0)
         {
             pfn = NextDirty(bmap, pfn);
+            ClearChunk(pfn);
             bmap[pfn >> 6] &= ~(1UL << pfn);
             S(Stat.Remaining)--;
             int bytes;
@@ -222,6 +237,18 @@ internal sealed class LiveMigration : ISnapshotState
         S(Stat.Cursor) = pfn;
     }
 
+    /// <summary>
+    /// migration_clear_memory_region_dirty_bitmap: before the first frame of a chunk is sent (or skipped as hinted) after
+    /// a sync, the chunk's bits in the dirty log are cleared, so that what the guest writes from then on is logged.
+    /// </summary>
+    private void ClearChunk(int pfn)
+    {
+        int chunk = pfn >> ClearBitmapShift;
+        if (!_clearBmap![chunk]) return;
+        _clearBmap[chunk] = false;
+        _ram.ClearDirtyLog(chunk << ClearBitmapShift, Math.Min((chunk + 1) << ClearBitmapShift, _nrPages));
+    }
+
     /// <summary>migration_bitmap_find_dirty from <paramref name="pfn"/>, wrapping to the start (at least one bit is set).</summary>
     private int NextDirty(ulong[] bmap, int pfn)
     {
@@ -236,12 +263,15 @@ internal sealed class LiveMigration : ISnapshotState
     }
 
     /// <summary>
-    /// qemu_guest_free_page_hint: the <paramref name="n"/> frames from <paramref name="pfn"/> are free in the guest; those
-    /// still to send are cleared from the bitmap (and counted as hinted). Nothing while no migration runs.
+    /// qemu_guest_free_page_hint (QEMU 6.1 and later): the <paramref name="n"/> frames from <paramref name="pfn"/> are free
+    /// in the guest; their chunks' dirty log is cleared as for a send (migration_clear_memory_region_dirty_bitmap_range:
+    /// before 6.1 the log's bits came back at the next sync and the hinted frames were sent all the same), and those still
+    /// to send are cleared from the bitmap (and counted as hinted). Nothing while no migration runs.
     /// </summary>
     public void GuestFreePageHint(int pfn, int n)
     {
         if (!Active) return;
+        for (int chunk = pfn >> ClearBitmapShift; chunk <= (pfn + n - 1) >> ClearBitmapShift; chunk++) ClearChunk(chunk << ClearBitmapShift);
         var bmap = _bmap!;
         for (int f = pfn; f < pfn + n; f++)
         {
@@ -253,13 +283,15 @@ internal sealed class LiveMigration : ISnapshotState
         }
     }
 
-    public object Save() => ((long[])_stats.Clone(), (ulong[]?)_bmap?.Clone(), (ulong[]?)_sent?.Clone(), _generation);
+    public object Save() =>
+        ((long[])_stats.Clone(), (ulong[]?)_bmap?.Clone(), (ulong[]?)_sent?.Clone(), (bool[]?)_clearBmap?.Clone(), _generation);
 
     public void Restore(object saved)
     {
-        var (stats, bmap, sent, generation) = ((long[], ulong[]?, ulong[]?, long))saved;
+        var (stats, bmap, sent, clearBmap, generation) = ((long[], ulong[]?, ulong[]?, bool[]?, long))saved;
         stats.CopyTo(_stats, 0);
         _generation = generation;
+        _clearBmap = (bool[]?)clearBmap?.Clone();
         _bmap = (ulong[]?)bmap?.Clone();
         _sent = (ulong[]?)sent?.Clone();
     }

@@ -34,9 +34,14 @@ namespace BalloonScript.Engine.Host;
 /// of its first frame, the counts as shared values.
 /// </para>
 /// <para>
-/// While a live migration runs, the host logs the guest's writes (KVM's dirty log, which QEMU's
-/// <c>memory_global_dirty_log_start</c> turns on): every frame written sets its bit, backed or not, and the migration
-/// collects and clears the bits at each bitmap sync (<see cref="SyncDirtyLog"/>). A discard writes nothing and sets none.
+/// While a live migration runs, the host logs the guest's writes in KVM's dirty log, which QEMU's
+/// <c>memory_global_dirty_log_start</c> turns on as QEMU 5.1 and later do where the host kernel has it
+/// (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with KVM_DIRTY_LOG_INITIALLY_SET, Linux 5.8+): every frame starts dirty and
+/// writable; a write sets its frame's bit (a write to a frame still dirty sets nothing new); a bitmap sync
+/// (<see cref="SyncDirtyLog"/>, KVM_GET_DIRTY_LOG) reads the bits without clearing them; and the migration clears them
+/// later, a chunk at a time, just before it sends (or skips) a frame of the chunk (<see cref="ClearDirtyLog"/>,
+/// KVM_CLEAR_DIRTY_LOG: only the bits the last read returned, which write-protects those frames again). A discard writes
+/// nothing and sets none.
 /// </para>
 /// </summary>
 internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationOptions options) : ISnapshotState
@@ -67,8 +72,11 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     private readonly SharedArray _counts = new(scheduler, 6);
     private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2, HugeIndex = 3, SplitsIndex = 4, LoggingIndex = 5;
 
-    /// <summary>KVM's dirty log: a bit per frame the guest wrote since the last sync, set only while logging.</summary>
+    /// <summary>KVM's dirty log: a bit per frame dirty (written since its bit was last cleared), kept only while logging.</summary>
     private readonly ulong[] _dirty = new ulong[(pages.NrPages + 63) >> 6];
+
+    /// <summary>What the last read of the log returned and no clear has cleared yet (QEMU's copy in its KVMSlot).</summary>
+    private readonly ulong[] _lastRead = new ulong[(pages.NrPages + 63) >> 6];
 
     /// <summary>Guest frames backed by host memory now: what the guest's RAM adds to QEMU's resident set.</summary>
     public long ResidentPages => _counts[ResidentIndex];
@@ -225,18 +233,20 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     /// <summary>Whether the dirty log is on (a migration runs).</summary>
     public bool Logging => _counts[LoggingIndex] != 0;
 
-    /// <summary>memory_global_dirty_log_start / _stop: the log on (from empty) or off.</summary>
+    /// <summary>memory_global_dirty_log_start (every frame dirty: KVM_DIRTY_LOG_INITIALLY_SET) / _stop (the log off).</summary>
     public void SetDirtyLog(bool on)
     {
         if (StepAccesses.Compiled) scheduler.Accesses?.Global();
-        Array.Clear(_dirty);
+        Array.Fill(_dirty, on ? ulong.MaxValue : 0);
+        if (on && (_state.Length & 63) != 0) _dirty[^1] = (1UL << (_state.Length & 63)) - 1;
+        Array.Clear(_lastRead);
         _counts.Set(LoggingIndex, on ? 1 : 0);
     }
 
     /// <summary>
-    /// The bitmap sync's read of the dirty log (KVM_GET_DIRTY_LOG, then QEMU's
-    /// <c>cpu_physical_memory_sync_dirty_bitmap</c>): the frames written since the last sync are set in
-    /// <paramref name="bitmap"/> and cleared from the log. Returns how many of them were not set there already.
+    /// The bitmap sync's read of the dirty log (KVM_GET_DIRTY_LOG with manual protection, then QEMU's
+    /// <c>cpu_physical_memory_sync_dirty_bitmap</c>): the dirty frames are set in <paramref name="bitmap"/>; the log keeps
+    /// them until <see cref="ClearDirtyLog"/>. Returns how many were not set in the bitmap already.
     /// </summary>
     public long SyncDirtyLog(ulong[] bitmap)
     {
@@ -244,12 +254,26 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         long added = 0;
         for (int w = 0; w < _dirty.Length; w++)
         {
-            ulong fresh = _dirty[w] & ~bitmap[w];
-            added += System.Numerics.BitOperations.PopCount(fresh);
+            added += System.Numerics.BitOperations.PopCount(_dirty[w] & ~bitmap[w]);
             bitmap[w] |= _dirty[w];
-            _dirty[w] = 0;
+            _lastRead[w] = _dirty[w];
         }
         return added;
+    }
+
+    /// <summary>
+    /// KVM_CLEAR_DIRTY_LOG over the frames [<paramref name="start"/>, <paramref name="end"/>) (<paramref name="start"/> a
+    /// multiple of 64), as QEMU's <c>kvm_log_clear_one_slot</c> asks: the bits the last read returned are cleared (those
+    /// frames are write-protected again, so their next write is logged); a frame written since that read keeps its bit.
+    /// </summary>
+    public void ClearDirtyLog(int start, int end)
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+        for (int w = start >> 6; w < (end + 63) >> 6; w++)
+        {
+            _dirty[w] &= ~_lastRead[w];
+            _lastRead[w] = 0;
+        }
     }
 
     /// <summary>
@@ -265,18 +289,21 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         Array.Clear(_pmd);
         for (int i = 0; i < _counts.Length; i++) _counts.Set(i, 0);
         Array.Clear(_dirty);
+        Array.Clear(_lastRead);
         for (int pfn = 0; pfn < _state.Length; pfn++)
             if ((sent[pfn >> 6] & (1UL << pfn)) != 0) Write(pfn);
     }
 
-    public object Save() => ((byte[])_state.Clone(), (byte[])_pmd.Clone(), _counts.Save(), (ulong[])_dirty.Clone());
+    public object Save() =>
+        ((byte[])_state.Clone(), (byte[])_pmd.Clone(), _counts.Save(), (ulong[])_dirty.Clone(), (ulong[])_lastRead.Clone());
 
     public void Restore(object saved)
     {
-        var (state, pmd, counts, dirty) = ((byte[], byte[], long[], ulong[]))saved;
+        var (state, pmd, counts, dirty, lastRead) = ((byte[], byte[], long[], ulong[], ulong[]))saved;
         state.CopyTo(_state, 0);
         pmd.CopyTo(_pmd, 0);
         _counts.Restore(counts);
         dirty.CopyTo(_dirty, 0);
+        lastRead.CopyTo(_lastRead, 0);
     }
 }
