@@ -157,7 +157,7 @@ public class MigrationTests
     [Test]
     public void HintedChunks_ClearTheirDirtyLog_SoTheNextSyncDoesNotPutTheHintedFramesBack()
     {
-        var sim = Guest(memoryMib: 4096, hint: true); // four 1 GiB chunks; three hold nothing but hinted blocks
+        var sim = Guest(memoryMib: 4096, hint: true); // four 1 GiB chunks, the workload's in one: the others end up hinted
         sim.WorkloadAnon(600);
         sim.WorkloadFree(1.0, "interleave", 1);
         sim.HostMigrate(128, 300, wait: true);
