@@ -161,7 +161,8 @@ public sealed record SimulationOptions
         return differences.Length == 0 ? null : string.Join(", ", differences);
     }
 
-    private static string Snake(string name) =>
+    /// <summary>A property's name as Python spells it (MemoryMib → memory_mib).</summary>
+    internal static string Snake(string name) =>
         string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     public SimulationOptions Validate()

@@ -24,7 +24,6 @@ internal sealed record SimulationParts(
     BalloonHost Host,
     RamBlock Ram,
     LiveMigration LiveMigration,
-    FreePageHints Hints,
     Workload.Workload Workload,
     Workload.HighOrderRequests HighOrder,
     Workload.ProcessTable Processes,

@@ -23,9 +23,9 @@ internal sealed class FreePageHints(BalloonHost balloonHost, SimulationOptions o
     /// <summary>FREE_PAGE_HINT_S_* (include/hw/virtio/virtio-balloon.h): the device's status, STOP when it is made.</summary>
     public enum Status { Stop = 0, Requested = 1, Start = 2, Done = 3 }
 
-    /// <summary>[status, free_page_hint_cmd_id, hinted blocks taken, hinted pages].</summary>
-    private readonly SharedArray _state = Init(new SharedArray(scheduler, 4));
-    private const int StatusIndex = 0, CmdIdIndex = 1, BlocksIndex = 2, PagesIndex = 3;
+    /// <summary>[status, free_page_hint_cmd_id].</summary>
+    private readonly SharedArray _state = Init(new SharedArray(scheduler, 2));
+    private const int StatusIndex = 0, CmdIdIndex = 1;
 
     /// <summary>virtio_balloon_instance_init: the command id starts at the minimum (the first start asks for the next one).</summary>
     private static SharedArray Init(SharedArray state)
@@ -41,12 +41,6 @@ internal sealed class FreePageHints(BalloonHost balloonHost, SimulationOptions o
     public bool Negotiated { get; } = options.FreePageHint;
 
     public Status CurrentStatus => (Status)_state[StatusIndex];
-
-    /// <summary>Hinted blocks the host took while hinting was started (whether or not a migration still wanted them).</summary>
-    public long HintedBlocks => _state[BlocksIndex];
-
-    /// <summary>The 4 KiB pages of those blocks.</summary>
-    public long HintedPages => _state[PagesIndex];
 
     public void Attach(LiveMigration migration) => _migration = migration;
 
@@ -104,10 +98,7 @@ internal sealed class FreePageHints(BalloonHost balloonHost, SimulationOptions o
     /// </summary>
     public void ReceiveHint(int pfn, int order)
     {
-        if (CurrentStatus != Status.Start) return;
-        _state.Add(BlocksIndex, 1);
-        _state.Add(PagesIndex, 1L << order);
-        _migration?.GuestFreePageHint(pfn, 1 << order);
+        if (CurrentStatus == Status.Start) _migration?.GuestFreePageHint(pfn, 1 << order);
     }
 
     public object Save() => _state.Save();

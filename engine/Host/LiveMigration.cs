@@ -45,7 +45,10 @@ internal sealed class LiveMigration : ISnapshotState
     public const int PageHeaderBytes = 8;
 
     /// <summary>A page sent whole: the header and TARGET_PAGE_SIZE.</summary>
-    public const int NormalPageBytes = PageHeaderBytes + 4096;
+    public const int NormalPageBytes = PageHeaderBytes + TargetPageSize;
+
+    /// <summary>TARGET_PAGE_SIZE: a guest frame, 4 KiB.</summary>
+    private const int TargetPageSize = 4096;
 
     /// <summary>A zero page: the header (RAM_SAVE_FLAG_ZERO) and one byte.</summary>
     public const int ZeroPageBytes = PageHeaderBytes + 1;
@@ -77,26 +80,22 @@ internal sealed class LiveMigration : ISnapshotState
     private long _generation;
 
     /// <summary>The counts and settings, in <see cref="Stat"/> order.</summary>
-    private readonly long[] _stats = new long[(int)Stat.VmStopped + 1];
+    private readonly long[] _stats = new long[(int)Stat.Cursor + 1];
 
     /// <summary>
     /// What <see cref="Stats"/> gives, in order (QEMU's <c>info migrate</c> names where it has them), then the PFN the
-    /// search goes on from and whether the guest is stopped (the completion's sync).
+    /// search goes on from.
     /// </summary>
     public enum Stat
     {
         Status, BandwidthBytesPerS, DowntimeLimitMs, StartNs, TotalTimeNs, DowntimeNs, Transferred, Normal, Duplicate,
-        Remaining, DirtySyncCount, HintedPages, Cursor, VmStopped,
+        Remaining, DirtySyncCount, HintedPages, Cursor,
     }
 
     private const int StatCount = (int)Stat.Cursor;
 
     /// <summary>The names of <see cref="Stat"/> in snake case, as the Python API gives them.</summary>
-    public static readonly string[] StatNames =
-    [
-        "status", "bandwidth_bytes_per_s", "downtime_limit_ms", "start_ns", "total_time_ns", "downtime_ns", "transferred",
-        "normal", "duplicate", "remaining", "dirty_sync_count", "hinted_pages",
-    ];
+    public static readonly string[] StatNames = [.. Enum.GetNames<Stat>()[..StatCount].Select(SimulationOptions.Snake)];
 
     public LiveMigration(RamBlock ram, FreePageHints hints, SimClock clock, PageTable pages)
     {
@@ -142,7 +141,7 @@ internal sealed class LiveMigration : ISnapshotState
         S(Stat.StartNs) = _clock.NowNs;
         S(Stat.Remaining) = _nrPages;
         _ram.SetDirtyLog(true);
-        SyncPrecopy();
+        SyncPrecopy(vmRunning: true);
         _clock.AddTimer(_clock.NowNs, TimerKind.MigrationIteration, ++_generation);
     }
 
@@ -164,8 +163,8 @@ internal sealed class LiveMigration : ISnapshotState
     {
         if (!Active || generation != _generation) return;
         long threshold = ThresholdBytes;
-        if (S(Stat.Remaining) * 4096 < threshold) SyncPrecopy();
-        long pending = S(Stat.Remaining) * 4096;
+        if (S(Stat.Remaining) * TargetPageSize < threshold) SyncPrecopy(vmRunning: true);
+        long pending = S(Stat.Remaining) * TargetPageSize;
         if (pending == 0 || pending < threshold)
         {
             Complete();
@@ -182,28 +181,26 @@ internal sealed class LiveMigration : ISnapshotState
     private void Complete()
     {
         S(Stat.Status) = (long)Status.Completed;
-        S(Stat.VmStopped) = 1;
-        SyncPrecopy();
+        SyncPrecopy(vmRunning: false);
         long before = S(Stat.Transferred);
         Send(long.MaxValue);
         _ram.SetDirtyLog(false);
         S(Stat.DowntimeNs) = (long)((Int128)(S(Stat.Transferred) - before) * 1_000_000_000 / S(Stat.BandwidthBytesPerS));
         S(Stat.TotalTimeNs) = _clock.NowNs + S(Stat.DowntimeNs) - S(Stat.StartNs);
         _ram.MoveToDestination(_sent!);
-        S(Stat.VmStopped) = 0;
     }
 
     /// <summary>
     /// migration_bitmap_sync_precopy: the notifier before the sync (hinting stops), the dirty log read into the bitmap,
-    /// the notifier after it (a new hint command while the guest runs, DONE once it is stopped).
+    /// the notifier after it (a new hint command while the guest runs, DONE once it is stopped: <paramref name="vmRunning"/>).
     /// </summary>
-    private void SyncPrecopy()
+    private void SyncPrecopy(bool vmRunning)
     {
         _hints.Stop();
         S(Stat.DirtySyncCount)++;
         S(Stat.Remaining) += _ram.SyncDirtyLog(_bmap!);
         Array.Fill(_clearBmap!, true); // cpu_physical_memory_sync_dirty_bitmap: the clear postponed to each chunk's first send
-        if (S(Stat.VmStopped) == 0) _hints.Start();
+        if (vmRunning) _hints.Start();
         else _hints.Done();
     }
 

@@ -35,8 +35,9 @@ namespace BalloonScript.Engine.Host;
 /// </para>
 /// <para>
 /// While a live migration runs, the host logs the guest's writes in KVM's dirty log, which QEMU's
-/// <c>memory_global_dirty_log_start</c> turns on as QEMU 5.1 and later do where the host kernel has it
-/// (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with KVM_DIRTY_LOG_INITIALLY_SET, Linux 5.8+): every frame starts dirty and
+/// <c>memory_global_dirty_log_start</c> turns on as QEMU does where the host kernel offers
+/// KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with KVM_DIRTY_LOG_INITIALLY_SET (the semantics read in the KVM API text and QEMU's
+/// ram.c; which QEMU and Linux versions first did so is not read here): every frame starts dirty and
 /// writable; a write sets its frame's bit (a write to a frame still dirty sets nothing new); a bitmap sync
 /// (<see cref="SyncDirtyLog"/>, KVM_GET_DIRTY_LOG) reads the bits without clearing them; and the migration clears them
 /// later, a chunk at a time, just before it sends (or skips) a frame of the chunk (<see cref="ClearDirtyLog"/>,
@@ -151,7 +152,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     /// </summary>
     public void Write(int pfn, int n = 1)
     {
-        bool logging = _counts[LoggingIndex] != 0;
+        bool logging = Logging;
         for (int end = pfn + n; pfn < end; pfn++)
         {
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);

@@ -22,7 +22,7 @@ namespace BalloonScript.Engine.Mm;
 /// not map.
 /// </summary>
 internal sealed partial class Filemap(PageTable pages, Node node, IPageAllocator allocator, Lru lru, PageRefs refs, PageCache pageCache,
-    PageContents contents, VmStat vmstat, FaultGfp faultGfp, Time.SimClock clock, Host.RamBlock ram, IWorkingset? workingset = null)
+    PageContents contents, VmStat vmstat, FaultGfp faultGfp, Time.SimClock clock, IWorkingset? workingset = null)
 {
 
     /// <summary>Read the page at <paramref name="index"/> of <paramref name="mapping"/> into the page cache; false if no page could be had (-ENOMEM).</summary>
@@ -32,8 +32,7 @@ internal sealed partial class Filemap(PageTable pages, Node node, IPageAllocator
         int pfn = allocator.AllocPages(0, faultGfp.FileReadahead);
         if (pfn < 0) pfn = allocator.AllocPages(0, faultGfp.FileRead);
         if (pfn < 0) return false;
-        contents.Write(pfn);
-        ram.Write(pfn); // the read's DMA
+        contents.Write(pfn); // the read's DMA
         AddToPageCacheLru(pfn, mapping, index);
         refs.GetPage(pfn);
         clock.WaitForRead("read: wait for the page's read (lock_page_killable, folio_put_wait_locked)");

@@ -7,9 +7,10 @@ namespace BalloonScript.Engine.Mm;
 /// <see cref="PageTable.Content"/>, or on a swap slot while swapped out), and a token is retired only when its
 /// data legitimately stops existing (the page was freed by its owner, clean page cache was dropped by reclaim —
 /// its data is on disk —, or its process exited). The data-integrity check compares the tokens it finds with
-/// <see cref="Live"/>: migration, swap-out and swap-in must move data, never lose or duplicate it.
+/// <see cref="Live"/>: migration, swap-out and swap-in must move data, never lose or duplicate it. New data is a write
+/// of the frame, which the host backs from then on (<see cref="Host.RamBlock.Write"/>).
 /// </summary>
-internal sealed class PageContents(PageTable pages) : ISnapshotState
+internal sealed class PageContents(PageTable pages, Host.RamBlock ram) : ISnapshotState
 {
     private long _next = 1;
 
@@ -43,12 +44,13 @@ internal sealed class PageContents(PageTable pages) : ISnapshotState
         (Live, LiveHash) = (live, hash);
     }
 
-    /// <summary>New data on <paramref name="pfn"/>.</summary>
+    /// <summary>New data on <paramref name="pfn"/>: an anonymous fault's zeroing and the program's writes, a file read, a slab's constructor.</summary>
     public void Write(int pfn)
     {
         LiveHash += Mix(_next);
         pages.Content[pfn] = _next++;
         Live++;
+        ram.Write(pfn);
     }
 
     /// <summary>The data on <paramref name="pfn"/> stops existing (the page is about to be freed).</summary>

@@ -24,7 +24,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
     Lru lru, ILruLists lruLists, Rmap rmap, ProcessTable processes, PageContents contents, SwapCache swapCache, SwapReadahead readahead,
     ReclaimableSlab reclaimableSlab,
     Munmap munmap, PageTablePages pageTables, IReclaim reclaim, VmStat vmstat, FatalSignal signal, FaultGfp faultGfp,
-    PageCache pageCache, Filemap filemap, Time.SimClock clock, Host.RamBlock ram)
+    PageCache pageCache, Filemap filemap, Time.SimClock clock)
 {
     public static readonly string[] Patterns = ["interleave", "random"];
     public static readonly string[] TouchKinds = ["anon", "file", "all"];
@@ -241,8 +241,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
                 buddy.PutPage(pfn);
                 return i;
             }
-            contents.Write(pfn);
-            ram.Write(pfn); // the fault's zeroing (clear_user_highpage), the read, or the slab's constructor
+            contents.Write(pfn); // the fault's zeroing (clear_user_highpage), the read, or the slab's constructor
             setUp(pfn, i);
             faulting?.AccountFault(major: false);
         }

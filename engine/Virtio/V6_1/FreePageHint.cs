@@ -22,7 +22,8 @@ namespace BalloonScript.Engine.Virtio.V6_1;
 /// The host takes each block off the free page virtqueue as it is kicked, so the driver always finds room on it (QEMU's
 /// queue holds 1,024 entries and its I/O thread empties it as they come).
 /// </summary>
-internal sealed partial class FreePageHint : ISnapshotState, IShrinker
+internal sealed partial class FreePageHint(FreePageHints device, BalloonHost host, IPageAllocator allocator, IBuddyAllocator buddy,
+    PageTable pages, ShrinkerList shrinkers, Scheduler scheduler, SimClock clock) : ISnapshotState, IShrinker
 {
     /// <summary>VIRTIO_BALLOON_HINT_BLOCK_ORDER: MAX_ORDER − 1 in 6.1 (MAX_PAGE_ORDER in the copy read).</summary>
     public const int HintBlockOrder = Zone.MaxOrder - 1;
@@ -36,58 +37,35 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
     /// <summary>The kworker of balloon_wq the work runs on.</summary>
     private const int WorkerTaskId = Reclaim.KswapdThread.TaskId + 3;
 
-    private readonly FreePageHints _device;
-    private readonly IPageAllocator _allocator;
-    private readonly IBuddyAllocator _buddy;
-    private readonly PageTable _pages;
-    private readonly Scheduler _scheduler;
-    private readonly SimClock _clock;
-    private readonly BalloonHost _host;
-    private readonly ShrinkerList _shrinkers;
-
-    /// <summary>[config_read_bitmap's CMD_ID bit, cmd_id_received_cache, cmd_id_active, num_free_page_blocks].</summary>
-    private readonly SharedArray _state;
-    private const int ConfigReadIndex = 0, ReceivedIndex = 1, ActiveIndex = 2, BlocksIndex = 3;
-
-    /// <summary><c>free_page_list</c>: the held blocks' first PFNs; balloon_page_push adds at the head and pop takes from it (here the end).</summary>
-    private readonly List<int> _freePageList = [];
-
-    /// <summary>Per 4 MiB-aligned block of guest memory: whether it is a held block (for the page-state check).</summary>
-    private readonly bool[] _held;
-
-    public FreePageHint(FreePageHints device, BalloonHost host, IPageAllocator allocator, IBuddyAllocator buddy, PageTable pages,
-        ShrinkerList shrinkers, Scheduler scheduler, SimClock clock)
-    {
-        _device = device;
-        _allocator = allocator;
-        _buddy = buddy;
-        _pages = pages;
-        _scheduler = scheduler;
-        _clock = clock;
-        _host = host;
-        _shrinkers = shrinkers;
-        _state = new SharedArray(scheduler, 4);
-        _held = new bool[(pages.NrPages + HintBlockPages - 1) >> HintBlockOrder];
-        clock.Handle(TimerKind.FreePageHintWork, _ => RunWork());
-    }
+    /// <summary>[config_read_bitmap's CMD_ID bit, cmd_id_received_cache, cmd_id_active].</summary>
+    private readonly SharedArray _state = new(scheduler, 3);
+    private const int ConfigReadIndex = 0, ReceivedIndex = 1, ActiveIndex = 2;
 
     /// <summary>
-    /// virtballoon_probe's part: both ids STOP, the shrinker registered; from then on virtballoon_changed queues the work
-    /// (<see cref="QueueWork"/>) on every config change.
+    /// <c>free_page_list</c>: the held blocks' first PFNs (its length is num_free_page_blocks); balloon_page_push adds at
+    /// the head and pop takes from it (here the end).
+    /// </summary>
+    private readonly List<int> _freePageList = [];
+
+    /// <summary>Per 4 MiB-aligned block of guest memory: whether it is on <see cref="_freePageList"/> (a look-up for the page-state check).</summary>
+    [NotState("derived from the list: rebuilt on a restore")]
+    private readonly bool[] _held = new bool[(pages.NrPages + HintBlockPages - 1) >> HintBlockOrder];
+
+    /// <summary>
+    /// virtballoon_probe's part: INIT_WORK of the hint work, both ids STOP, the shrinker registered; from then on
+    /// virtballoon_changed queues the work (<see cref="QueueWork"/>) on every config change.
     /// </summary>
     public void Probe()
     {
+        clock.Handle(TimerKind.FreePageHintWork, _ => RunWork());
         _state.Set(ReceivedIndex, FreePageHints.CmdIdStop);
         _state.Set(ActiveIndex, FreePageHints.CmdIdStop);
-        _shrinkers.Register(this);
-        _host.ConfigChanged += QueueWork;
+        shrinkers.Register(this);
+        host.ConfigChanged += QueueWork;
     }
 
     /// <summary>num_free_page_blocks: blocks held for the host.</summary>
-    public long HeldBlocks => _state[BlocksIndex];
-
-    /// <summary>The held blocks' pages.</summary>
-    public long HeldPages => HeldBlocks * HintBlockPages;
+    public long HeldBlocks => _freePageList.Count;
 
     /// <summary>
     /// Whether <paramref name="pfn"/> is a tail page of a held block: allocated without __GFP_COMP, so only the head has
@@ -100,13 +78,13 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
     {
         if (_state[ConfigReadIndex] != 0) return;
         _state.Set(ConfigReadIndex, 1);
-        _clock.AddTimer(_clock.NowNs, TimerKind.FreePageHintWork);
+        clock.AddTimer(clock.NowNs, TimerKind.FreePageHintWork);
     }
 
     private void RunWork() =>
-        _scheduler.RunWoken(new SimTask(WorkerTaskId, 0, "kworker/0:3", () =>
+        scheduler.RunWoken(new SimTask(WorkerTaskId, 0, "kworker/0:3", () =>
         {
-            using var _ = _scheduler.Current.Path.Enter("report_free_page_func");
+            using var _ = scheduler.Current.Path.Enter("report_free_page_func");
             ReportFreePageFunc();
         })
         {
@@ -119,7 +97,7 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
         if (_state[ConfigReadIndex] != 0)
         {
             _state.Set(ConfigReadIndex, 0);
-            _state.Set(ReceivedIndex, _device.ConfigCmdId);
+            _state.Set(ReceivedIndex, device.ConfigCmdId);
         }
         return _state[ReceivedIndex];
     }
@@ -141,22 +119,21 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
     private void ReportFreePage()
     {
         _state.Set(ActiveIndex, CmdIdReceived());
-        _device.ReceiveCmdId(_state[ActiveIndex]);
+        device.ReceiveCmdId(_state[ActiveIndex]);
         while (_state[ActiveIndex] == CmdIdReceived() && GetFreePageAndSend()) { }
-        _device.ReceiveCmdId(FreePageHints.CmdIdStop);
+        device.ReceiveCmdId(FreePageHints.CmdIdStop);
     }
 
     /// <summary>get_free_page_and_send: one block allocated, sent as an in-buffer and held; false once none can be had (-EINTR).</summary>
     [Preemptible]
     private bool GetFreePageAndSend()
     {
-        int page = _allocator.AllocPages(HintBlockOrder, AllocFlag);
+        int page = allocator.AllocPages(HintBlockOrder, AllocFlag);
         if (page < 0) return false;
-        _pages.Kind.Fill((byte)PageKind.Kernel, page, HintBlockPages);
-        _device.ReceiveHint(page, HintBlockOrder);
+        pages.Kind.Fill((byte)PageKind.Kernel, page, HintBlockPages);
+        device.ReceiveHint(page, HintBlockOrder);
         _freePageList.Add(page);
         _held[page >> HintBlockOrder] = true;
-        _state.Add(BlocksIndex, 1);
         return true;
     }
 
@@ -170,29 +147,29 @@ internal sealed partial class FreePageHint : ISnapshotState, IShrinker
             int page = _freePageList[^1];
             _freePageList.RemoveAt(_freePageList.Count - 1);
             _held[page >> HintBlockOrder] = false;
-            _buddy.PutPage(page, HintBlockOrder);
+            buddy.PutPage(page, HintBlockOrder);
             returned++;
         }
-        _state.Add(BlocksIndex, -returned);
         return returned;
     }
 
     /// <summary>virtio_balloon_shrinker_count: the held blocks' pages.</summary>
-    public long CountObjects() => HeldPages;
+    public long CountObjects() => HeldBlocks * HintBlockPages;
 
     /// <summary>virtio_balloon_shrinker_scan → shrink_free_pages: <paramref name="nrToScan"/> rounded up to whole blocks, freed; their pages.</summary>
     [Preemptible]
     public long ScanObjects(long nrToScan, Gfp gfpMask) =>
         ReturnFreePagesToMm((nrToScan + HintBlockPages - 1) / HintBlockPages) * HintBlockPages;
 
-    public object Save() => (_state.Save(), _freePageList.ToArray(), (bool[])_held.Clone());
+    public object Save() => (_state.Save(), _freePageList.ToArray());
 
     public void Restore(object saved)
     {
-        var (state, list, held) = ((long[], int[], bool[]))saved;
+        var (state, list) = ((long[], int[]))saved;
         _state.Restore(state);
         _freePageList.Clear();
         _freePageList.AddRange(list);
-        held.CopyTo(_held, 0);
+        Array.Clear(_held);
+        foreach (int page in list) _held[page >> HintBlockOrder] = true;
     }
 }
