@@ -59,25 +59,44 @@ internal sealed partial class BalloonCompaction(BalloonDevInfo dev, PageTable pa
         return allocator.Value.AllocPages(0, BalloonAllocGfp);
     }
 
-    /// <summary>balloon_page_enqueue (5.2+, as in 6.1): put a page from <see cref="Alloc"/> at the head of the balloon list.</summary>
+    /// <summary>
+    /// balloon_page_enqueue (5.2+, as in 6.1): put a page from <see cref="Alloc"/> at the head of the balloon list. Under
+    /// pages_lock, balloon_page_enqueue_one locks the page, inserts it, unlocks it and counts the event, so the page is
+    /// unlocked again before pages_lock is released (the older <see cref="Enqueue()"/> released pages_lock first).
+    /// </summary>
     [Preemptible]
     public void Enqueue(int page)
     {
         using var _ = Enter("balloon_page_enqueue");
-        EnqueueOne(page);
+        dev.PagesLock.Lock();
+        TrylockNewPage(page);
+        BalloonPageInsert(page);
+        pageLock.Unlock(page);
+        vmstat.Count(VmEvent.BalloonInflate);
+        dev.PagesLock.Unlock();
     }
 
-    /// <summary>balloon_page_enqueue_one: under pages_lock, the page locked while it becomes a balloon page.</summary>
+    /// <summary>
+    /// balloon_page_enqueue's work before 5.2 (v3.16 to v4.8): the new page locked, then under pages_lock it becomes a
+    /// balloon page; pages_lock is released before the page lock.
+    /// </summary>
     [Preemptible]
     private void EnqueueOne(int page)
     {
-        if (!pageLock.TryLock(page))
-            sanitizer.Report(ReportKind.VmBug, page, "kernel BUG in balloon_page_enqueue: BUG_ON(!trylock_page(page)) on a new page");
+        TrylockNewPage(page);
         dev.PagesLock.Lock();
         BalloonPageInsert(page);
         vmstat.Count(VmEvent.BalloonInflate);
         dev.PagesLock.Unlock();
         pageLock.Unlock(page);
+    }
+
+    /// <summary>BUG_ON(!trylock_page(page)): nobody else may hold a page the balloon has just allocated.</summary>
+    [Preemptible]
+    private void TrylockNewPage(int page)
+    {
+        if (!pageLock.TryLock(page))
+            sanitizer.Report(ReportKind.VmBug, page, "kernel BUG in balloon_page_enqueue: BUG_ON(!trylock_page(page)) on a new page");
     }
 
     /// <summary>

@@ -92,12 +92,16 @@ internal sealed partial class BalloonPageOps(BalloonDevInfo dev, PageTable pages
         return rc;
     }
 
-    /// <summary>balloon_page_free (v3.8–v3.17 only): drop the extra reference of isolation or dequeue, then the page's own.</summary>
+    /// <summary>
+    /// balloon_page_free (v3.8–v3.17 only): <c>put_page</c> drops the extra reference of isolation or dequeue (the
+    /// LRU-aware one: a page that has become an LRU page since, its last reference, leaves its list and is freed), then
+    /// <c>__free_page</c> the page's own (put_page_testzero and the free, no LRU).
+    /// </summary>
     [Preemptible]
     public void BalloonPageFree(int page)
     {
         using var _ = Enter("balloon_page_free");
-        buddy.PutPage(page);
+        lru.PutPage(page);
         buddy.PutPage(page);
     }
 

@@ -12,6 +12,12 @@ internal partial interface IDriverRelease
     /// <summary>True from v4.5 (f68b992): the pages are released before balloon_lock is dropped.</summary>
     bool UnderBalloonLock { get; }
 
+    /// <summary>
+    /// True in v3.16: release_pages_by_pfn frees each page, then adds it back to the zone's managed pages
+    /// (adjust_managed_page_count); from v3.18 the count goes first.
+    /// </summary>
+    bool AdjustsAfterRelease { get; }
+
     /// <summary>The release of one page: v3.16 balloon_page_free, v3.18 put_page.</summary>
     [Preemptible]
     void Release(int page);

@@ -388,18 +388,22 @@ internal sealed partial class VirtioBalloon : IVirtioBalloon, IDriverMigratePage
 
     /// <summary>
     /// release_pages_by_pfn(vb-&gt;pfns, num) (v4.5 release_pages_balloon): the count is fixed at the call, but
-    /// each PFN is read from the shared array as the loop goes; adjust_managed_page_count(+1) and the design's
-    /// release of each page (v3.16 frees before adjusting, v3.18 adjusts first: no preemption point between).
+    /// each PFN is read from the shared array as the loop goes; the design's release of each page and
+    /// adjust_managed_page_count(+1), in the version's order (<see cref="IDriverRelease.AdjustsAfterRelease"/>: the free
+    /// takes zone-&gt;lock, so another CPU can see the page free and not yet managed in v3.16, managed and not yet free
+    /// from v3.18).
     /// </summary>
     [Preemptible]
     internal void ReleasePagesByPfn(int num)
     {
         using var _ = _scheduler.Current.Path.Enter("release_pages_by_pfn");
+        bool adjust = !DeflateOnOom, after = _release.AdjustsAfterRelease;
         for (int i = 0; i < num; i += PagesPerPage)
         {
             int page = (int)_pfns[i] / PagesPerPage; // balloon_pfn_to_page
-            if (!DeflateOnOom) _node.ZoneOf(page).AdjustManagedPageCount(1);
+            if (adjust && !after) _node.ZoneOf(page).AdjustManagedPageCount(1);
             _release.Release(page);
+            if (adjust && after) _node.ZoneOf(page).AdjustManagedPageCount(1);
         }
     }
 }

@@ -15,6 +15,8 @@ internal sealed partial class BalloonPageFreeAfterUnlock(BalloonPageOps balloon)
 {
     public bool UnderBalloonLock => false;
 
+    public bool AdjustsAfterRelease => true;
+
     [Preemptible]
     public void Release(int page) => balloon.BalloonPageFree(page);
 

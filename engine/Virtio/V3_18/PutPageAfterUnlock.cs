@@ -16,6 +16,8 @@ internal sealed partial class PutPageAfterUnlock(PageRefs refs, Lru lru) : IDriv
 {
     public bool UnderBalloonLock => false;
 
+    public bool AdjustsAfterRelease => false;
+
     [Preemptible]
     public void Release(int page) => lru.PutPage(page);
 

@@ -15,6 +15,8 @@ internal sealed partial class PutPageUnderLock(PageRefs refs, Lru lru) : IDriver
 {
     public bool UnderBalloonLock => true;
 
+    public bool AdjustsAfterRelease => false;
+
     [Preemptible]
     public void Release(int page) => lru.PutPage(page);
 

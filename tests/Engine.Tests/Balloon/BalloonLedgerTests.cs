@@ -95,6 +95,27 @@ public class BalloonLedgerTests
         Assert.That(rig.Sanitizer.Reports, Is.Empty);
     }
 
+    /// <summary>
+    /// balloon_page_free's first drop is put_page, the LRU-aware one (v3.16 __put_single_page: __page_cache_release, then
+    /// the free); only the second is __free_page. A stale PFN the driver frees after the page became someone's LRU page
+    /// (the deflate-vs-migrate race) takes that page off its LRU list and frees it; the second drop then finds a free page.
+    /// </summary>
+    [Test]
+    public void BalloonPageFree_v316_FirstDropIsTheLruAwarePutPage()
+    {
+        var rig = new BalloonRig("legacy");
+        var lru = rig.Get<Lru>();
+        int p = rig.AllocTarget();
+        lru.LruCacheAdd(p);
+        Assert.That((rig.Pages.PageLru(p), rig.Pages.Count[p]), Is.EqualTo((true, 1)), "an LRU page with one reference");
+
+        rig.BalloonOps.BalloonPageFree(p);
+        Assert.That(rig.Pages.PageLru(p), Is.False, "__page_cache_release took it off its list");
+        Assert.That(rig.Pages.Kind[p], Is.EqualTo((byte)PageKind.Free), "and it was freed");
+        Assert.That(rig.Sanitizer.Reports.Select(r => r.Kind), Has.None.EqualTo(ReportKind.BadPage), "not freed with PG_lru set");
+        Assert.That(rig.Sanitizer.Reports.Select(r => r.Kind), Has.Some.EqualTo(ReportKind.VmBug), "__free_page on a page already free");
+    }
+
     [Test]
     public void UnmapAndMove_v316_BalloonSuccessFreesOldPageLeavesNewpageListedWithNullMapping()
     {

@@ -29,6 +29,34 @@ public class VirtioBalloonTests
         Assert.That(rig.VmStat.Event(VmEvent.BalloonDeflate), Is.EqualTo(768));
     }
 
+    /// <summary>
+    /// release_pages_by_pfn's order: v3.16 frees each deflated page (balloon_page_free) and then counts it back into the
+    /// zone's managed pages; v3.18 and v4.5 count it first. Another CPU looking at managed_pages when the free takes
+    /// zone-&gt;lock sees the page not yet managed in v3.16, managed already from v3.18.
+    /// </summary>
+    [TestCase("legacy", false)]
+    [TestCase("redesign", true)]
+    [TestCase("fixed", true)]
+    public void ReleasePagesByPfn_CountsTheManagedPageAfterTheFreeInV3_16Only(string design, bool countedFirst)
+    {
+        var rig = new BalloonRig(design, memoryMib: 32);
+        rig.Driver.FillBalloon(1);
+        int page = rig.BalloonList()[0];
+        var zone = rig.Get<Node>().ZoneOf(page);
+        long ballooned = zone.ManagedPages;
+        long seen = -1;
+        var tasks = new[]
+        {
+            new SimTask(0, 0, "deflate", () => rig.Driver.LeakBalloon(1)),
+            new SimTask(1, 1, "observer", () => seen = zone.ManagedPages),
+        };
+        var scheduler = rig.Get<Scheduler>();
+        rig.Sim.RunKernelPaths("race", tasks, new SecondAfterPoint(scheduler, "deflate", point => point == zone.Lock.Name));
+
+        Assert.That(seen - ballooned, Is.EqualTo(countedFirst ? 1 : 0));
+        Assert.That(zone.ManagedPages, Is.EqualTo(ballooned + 1), "counted back in the end either way");
+    }
+
     [Test]
     public void BalloonBesideWorkload_InflateFreeDeflate_NoFindingAndWorkloadPagesUntouched(
         [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)

@@ -158,6 +158,41 @@ public class VirtioBalloonV6_1Tests
         Assert.That(rig.Host.IsBallooned(newpage) && !rig.Host.IsBallooned(page), Is.True);
     }
 
+    /// <summary>
+    /// balloon_page_enqueue's two locks: 6.1 (5.2+: balloon_page_enqueue_one under pages_lock) unlocks the new balloon page
+    /// before it releases pages_lock, v4.8 and before release pages_lock first. Another CPU's trylock_page right after
+    /// pages_lock is released (as isolate_movable_page would try it) finds the 6.1 page unlocked, the v4.8 one still locked.
+    /// </summary>
+    [TestCase("v6.1", true)]
+    [TestCase("movable", false)]
+    public void BalloonPageEnqueue_UnlocksThePageBeforePagesLock_From5_2(string design, bool unlockedFirst)
+    {
+        var rig = new BalloonRig(design, memoryMib: 32);
+        var scheduler = rig.Get<Scheduler>();
+        string unlockPoint = rig.Dev.PagesLock.Name + " unlock";
+        int page = design == "v6.1" ? rig.AllocTarget() : -1;
+        bool? tookPageLock = null;
+        var tasks = new[]
+        {
+            new SimTask(0, 0, "enqueue", () =>
+            {
+                if (page >= 0) rig.Balloon.Enqueue(page);
+                else rig.Balloon.Enqueue();
+            }),
+            new SimTask(1, 1, "observer", () =>
+            {
+                int listed = rig.BalloonList()[0];
+                tookPageLock = rig.PageLock.TryLock(listed);
+                if (tookPageLock == true) rig.PageLock.Unlock(listed);
+            }),
+        };
+        rig.Sim.RunKernelPaths("race", tasks, new SecondAfterPoint(scheduler, "enqueue", point => point == unlockPoint));
+
+        Assert.That(tookPageLock, Is.EqualTo(unlockedFirst));
+        Assert.That(rig.BalloonList(), Has.Count.EqualTo(1));
+        Assert.That(rig.Pages.PageLocked(rig.BalloonList()[0]), Is.False, "the page ends unlocked either way");
+    }
+
     /// <summary>The migration until its first tell_host, then the holder until it holds pages_lock, then the migration.</summary>
     private sealed class HolderAfterTheFirstTellHost(Scheduler scheduler) : IScheduleStrategy
     {
