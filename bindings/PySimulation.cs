@@ -58,6 +58,8 @@ public sealed class PySimulation
     public void HostMigrateCancel() => _sim.HostMigrateCancel();
     public long[] HostMigrationStats() => _sim.HostMigrationStats();
     public static string[] HostMigrationStatNames() => Simulation.HostMigrationStatNames();
+    public long[] HostKhugepagedStats() => _sim.HostKhugepagedStats();
+    public static string[] HostKhugepagedStatNames() => Simulation.HostKhugepagedStatNames();
     public long FreePageHintBlocks => _sim.FreePageHintBlocks;
     public long BalloonUntoldPages => _sim.BalloonUntoldPages;
     public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);

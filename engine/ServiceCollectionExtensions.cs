@@ -67,6 +67,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<BalloonHost>();
         services.AddSingleton<FreePageHints>();
         services.AddSingleton<LiveMigration>();
+        services.AddSingleton<Khugepaged>();
         // Workloads, metrics, checks, and the scenarios' helpers.
         services.AddSingleton<Workload.ReclaimableSlab>();
         services.AddSingleton<Workload.PageTablePages>();

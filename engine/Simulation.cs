@@ -270,6 +270,15 @@ public sealed class Simulation
     /// <summary>The names of <see cref="HostMigrationStats"/>' values (status: 0 none, 1 active, 2 completed, 3 cancelled).</summary>
     public static string[] HostMigrationStatNames() => [.. LiveMigration.StatNames];
 
+    /// <summary>
+    /// The host's khugepaged (<see cref="Khugepaged"/>, with <see cref="SimulationOptions.HostThp"/>; counts 0 without): its
+    /// counts and settings, in the order of <see cref="HostKhugepagedStatNames"/>.
+    /// </summary>
+    public long[] HostKhugepagedStats() => _parts.Khugepaged.Stats();
+
+    /// <summary>The names of <see cref="HostKhugepagedStats"/>' values (sysfs's and /proc/vmstat's).</summary>
+    public static string[] HostKhugepagedStatNames() => [.. Khugepaged.StatNames];
+
     /// <summary>Blocks free page hinting holds for the host now (<see cref="SimulationOptions.FreePageHint"/>; else 0), each 4 MiB.</summary>
     public long FreePageHintBlocks => _parts.FreePageHint?.HeldBlocks ?? 0;
 

@@ -132,6 +132,22 @@ public sealed record SimulationOptions
     public bool HostThp { get; init; }
 
     /// <summary>
+    /// The host's /sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none, [0, 511]: the most empty entries (frames
+    /// never written or discarded) a split 2 MiB region may have for the host's khugepaged to collapse it into a huge page
+    /// again, backing its holes (<see cref="Host.Khugepaged"/>). Unset: the kernel's 511 (one mapped frame is enough);
+    /// 0 collapses only regions with every frame mapped. Only with <see cref="HostThp"/>.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public int? HostKhugepagedMaxPtesNone { get; init; }
+
+    /// <summary>
+    /// The host's khugepaged/scan_sleep_millisecs, [1, 3,600,000]: how long the host's khugepaged sleeps between two scans
+    /// of 8 regions (pages_to_scan 4,096). Unset: the kernel's 10,000. Only with <see cref="HostThp"/>.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public int? HostKhugepagedScanSleepMs { get; init; }
+
+    /// <summary>
     /// The host offers VIRTIO_BALLOON_F_FREE_PAGE_HINT (QEMU's <c>free-page-hint=on</c>; off by default): while a live
     /// migration runs, the driver (4.20+) hands the host its free memory in 4 MiB blocks, which the migration then need not
     /// send (<see cref="Virtio.V6_1.FreePageHint"/>, <see cref="Host.LiveMigration"/>). Only designs with the 6.1 driver (v6.1) have it.
@@ -182,12 +198,22 @@ public sealed record SimulationOptions
         if (DeflateOnOom) CheckDesignHas("deflate_on_oom", d => d.Parts.OomNotifier != PartVersion.None);
         if (FreePageReporting) CheckDesignHas("free_page_reporting", d => d.Parts.PageAllocator == PartVersion.V6_1);
         if (FreePageHint) CheckDesignHas("free_page_hint", d => d.Parts.DriverFillLeak == PartVersion.V6_1);
+        CheckHostKhugepaged(HostKhugepagedMaxPtesNone, "host_khugepaged_max_ptes_none", 0, Host.Khugepaged.DefaultMaxPtesNone);
+        CheckHostKhugepaged(HostKhugepagedScanSleepMs, "host_khugepaged_scan_sleep_ms", 1, Host.Khugepaged.MaxScanSleepMs);
         if (PageReportingOrder is { } order)
         {
             Check.That(FreePageReporting, "page_reporting_order", "is free page reporting's: set free_page_reporting=True too");
             Check.InRange(order, "page_reporting_order", 0, Mm.Zone.MaxOrder - 1);
         }
         return this;
+    }
+
+    /// <summary>A setting of the host's khugepaged: only with host THP (the thread runs only then), and in range.</summary>
+    private void CheckHostKhugepaged(int? value, string name, long min, long max)
+    {
+        if (value is not { } v) return;
+        Check.That(HostThp, name, "is the host's khugepaged's, which runs only with host THP: set host_thp=True too");
+        Check.InRange(v, name, min, max);
     }
 
     /// <summary>A sysctl some designs' kernels have: set only on one of those (the message names them), and in range.</summary>

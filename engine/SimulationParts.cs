@@ -24,6 +24,7 @@ internal sealed record SimulationParts(
     BalloonHost Host,
     RamBlock Ram,
     LiveMigration LiveMigration,
+    Khugepaged Khugepaged,
     Workload.Workload Workload,
     Workload.HighOrderRequests HighOrder,
     Workload.ProcessTable Processes,

@@ -155,6 +155,9 @@ def run_guest(design: str, guest_seed: int, ops: int) -> dict:
     args = dict(memory_mib=rng.choice([16, 24, 32]), design=design, cpus=rng.randint(1, 4), seed=guest_seed,
                 per_cpu_lists=rng.random() < 0.3, host_thp=rng.random() < 0.3)
     args["free_page_hint"] = design == "v6.1" and rng.random() < 0.5
+    if args["host_thp"] and rng.random() < 0.5:   # the host's khugepaged awake often enough to collapse within the runs
+        args["host_khugepaged_scan_sleep_ms"] = rng.choice([1, 10, 100])
+        args["host_khugepaged_max_ptes_none"] = rng.choice([0, 64, 511])
     sim, log, refused, problems = bs.Simulation(**args), [], 0, []
     for i in range(ops):
         text, call = random_op(rng)

@@ -57,6 +57,7 @@ internal sealed class LiveMigration : ISnapshotState
     public enum Status { None = 0, Active = 1, Completed = 2, Cancelled = 3 }
 
     private readonly RamBlock _ram;
+    private readonly Khugepaged _khugepaged;
     private readonly FreePageHints _hints;
     private readonly SimClock _clock;
     private readonly int _nrPages;
@@ -97,9 +98,10 @@ internal sealed class LiveMigration : ISnapshotState
     /// <summary>The names of <see cref="Stat"/> in snake case, as the Python API gives them.</summary>
     public static readonly string[] StatNames = [.. Enum.GetNames<Stat>()[..StatCount].Select(SimulationOptions.Snake)];
 
-    public LiveMigration(RamBlock ram, FreePageHints hints, SimClock clock, PageTable pages)
+    public LiveMigration(RamBlock ram, Khugepaged khugepaged, FreePageHints hints, SimClock clock, PageTable pages)
     {
         _ram = ram;
+        _khugepaged = khugepaged;
         _hints = hints;
         _clock = clock;
         _nrPages = pages.NrPages;
@@ -188,6 +190,7 @@ internal sealed class LiveMigration : ISnapshotState
         S(Stat.DowntimeNs) = (long)((Int128)(S(Stat.Transferred) - before) * 1_000_000_000 / S(Stat.BandwidthBytesPerS));
         S(Stat.TotalTimeNs) = _clock.NowNs + S(Stat.DowntimeNs) - S(Stat.StartNs);
         _ram.MoveToDestination(_sent!);
+        _khugepaged.Restart();
     }
 
     /// <summary>

@@ -22,9 +22,10 @@ namespace BalloonScript.Engine.Host;
 /// (<c>do_huge_pmd_anonymous_page</c>, always successful here): one fault backs the region's 512 frames. A discard of
 /// part of a huge page splits its PMD (<c>split_huge_pmd</c>) and leaves a page table of 4 KiB entries, faulted 4 KiB at a
 /// time from then on (MADV_DONTNEED never frees a page table); a discard of the whole aligned 2 MiB frees the huge page
-/// (<c>zap_huge_pmd</c>) and the region can be mapped huge again. Not modelled on the host: khugepaged's collapses, the
-/// deferred split's later freeing of a split huge page's unmapped 4 KiB pages (the resident count drops at the discard,
-/// as the process's RSS does), a huge page allocation that fails.
+/// (<c>zap_huge_pmd</c>) and the region can be mapped huge again. The host's khugepaged (<see cref="Khugepaged"/>) collapses a
+/// split region back into a huge page (<see cref="HpageCollapseScanPmd"/>), backing its holes with zeros. Not modelled
+/// on the host: the deferred split's later freeing of a split huge page's unmapped 4 KiB pages (the resident count drops
+/// at the discard, as the process's RSS does), a huge page allocation that fails.
 /// </para>
 /// <para>
 /// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/> or <see cref="Zeroed"/>; with host THP, a region
@@ -54,8 +55,8 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
 
     /// <summary>
     /// A frame's state: never written since boot, backed by a host page the guest wrote, discarded by the host, or backed
-    /// by a huge page the host zeroed when the guest wrote another frame of it, and not written since (it reads as zeros:
-    /// a migration sends it as a zero page).
+    /// by a huge page the host zeroed (when the guest wrote another frame of it, or khugepaged collapsed its region) and not
+    /// written since (it reads as zeros: a migration sends it as a zero page).
     /// </summary>
     private const byte Untouched = 0, Backed = 1, Discarded = 2, Zeroed = 3;
 
@@ -229,6 +230,44 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         bool whole = pfn == head && end - head >= HpageFrames;
         _pmd[region] = whole ? PmdNone : PmdTable;
         if (!whole) _counts.Add(SplitsIndex, 1);
+    }
+
+    /// <summary>The 2 MiB regions wholly inside guest RAM: those khugepaged scans (its VMA's hstart to hend).</summary>
+    public int WholeRegions => _state.Length >> HpageOrder;
+
+    /// <summary>What <see cref="HpageCollapseScanPmd"/> found (the kernel's enum scan_result, the cases this host meets).</summary>
+    public enum ScanResult { Succeed, PmdNone, PmdMapped, ExceedNonePte }
+
+    /// <summary>
+    /// hpage_collapse_scan_pmd and collapse_huge_page (6.1.78 mm/khugepaged.c) on the host's mapping of
+    /// <paramref name="region"/>: nothing mapped (SCAN_PMD_NONE) or a huge page (SCAN_PMD_MAPPED) is left alone; a page
+    /// table with more than <paramref name="maxPtesNone"/> empty entries (frames never written or discarded) is too
+    /// (SCAN_EXCEED_NONE_PTE, counted at the first entry past the limit). Otherwise the region is collapsed: a new huge
+    /// page, the frames mapped copied into it, the empty ones zeroed, so every frame is backed again. The scan's other
+    /// conditions hold for the guest's RAM here: every mapped frame is writable (the guest's write faulted it in) and
+    /// young (KVM sees the guest's accesses, and no host reclaim clears the bits), none is shared or swapped, and the huge
+    /// page allocation succeeds.
+    /// </summary>
+    public ScanResult HpageCollapseScanPmd(int region, int maxPtesNone)
+    {
+        int head = region << HpageOrder;
+        if (StepAccesses.Compiled) scheduler.Accesses?.Write(head);
+        if (_pmd[region] == PmdNone) return ScanResult.PmdNone;
+        if (_pmd[region] == PmdHuge) return ScanResult.PmdMapped;
+        int none = 0;
+        for (int f = head; f < head + HpageFrames; f++)
+        {
+            if (StepAccesses.Compiled) scheduler.Accesses?.Read(f);
+            if (_state[f] is (Untouched or Discarded) && ++none > maxPtesNone) return ScanResult.ExceedNonePte;
+        }
+        for (int f = head; f < head + HpageFrames; f++)
+        {
+            if (StepAccesses.Compiled) scheduler.Accesses?.Write(f);
+            if (_state[f] is (Untouched or Discarded)) Back(f, Zeroed); // __collapse_huge_page_copy: clear_user_highpage
+        }
+        _pmd[region] = PmdHuge;
+        _counts.Add(HugeIndex, 1);
+        return ScanResult.Succeed;
     }
 
     /// <summary>Whether the dirty log is on (a migration runs).</summary>

@@ -19,4 +19,6 @@ internal enum TimerKind
     FreePageHintWork,
     /// <summary>The host's live migration runs its next iteration (one per BUFFER_DELAY, 100 ms).</summary>
     MigrationIteration,
+    /// <summary>The host's khugepaged wakes from its scan_sleep_millisecs (10 s by default).</summary>
+    KhugepagedScan,
 }

@@ -315,7 +315,8 @@ class Host(_Part):
     @property
     def thp_splits(self) -> int:
         """Host huge pages split because the host discarded part of them: a balloon page, or a reported block smaller
-        than 2 MiB (``host_thp=True``; else 0). A split region stays mapped 4 KiB at a time (no khugepaged here)."""
+        than 2 MiB (``host_thp=True``; else 0). A split region is mapped 4 KiB at a time until the host's khugepaged
+        collapses it (``khugepaged()``)."""
         return int(self._sim._get("HostThpSplits"))
 
     @property
@@ -324,6 +325,16 @@ class Host(_Part):
         region maps a huge page over the ballooned frames there that the host had never backed (no discard can free what
         was never mapped). 0 without host THP."""
         return int(self._sim._get("HostBalloonedResidentPages"))
+
+    def khugepaged(self) -> dict:
+        """The host's khugepaged (``host_thp=True``; its counts stay 0 without): pages_collapsed (split regions it made
+        huge again, each backing its empty frames with zeros: ballooned frames among them come back, see
+        ``ballooned_resident_pages``), full_scans (passes over the whole guest RAM), thp_scan_exceed_none_pte (regions
+        left alone for having more than max_ptes_none empty frames), and its settings: pages_to_scan (4,096: 8 regions a
+        wake-up), scan_sleep_millisecs and max_ptes_none (the options ``host_khugepaged_scan_sleep_ms`` and
+        ``host_khugepaged_max_ptes_none``). Named as in /sys/kernel/mm/transparent_hugepage/khugepaged and /proc/vmstat."""
+        names = strs(PySimulation.HostKhugepagedStatNames())
+        return dict(zip(names, np_copy(self._sim._call("HostKhugepagedStats"), np.int64).tolist()))
 
     def map(self) -> np.ndarray:
         """Every guest frame as the host sees it (numpy uint8, one per pfn): an index into HOST_MAP_STATES (0 never
@@ -418,7 +429,12 @@ class Simulation:
     /sys/module/page_reporting/parameters/page_reporting_order after boot; None keeps pageblock order, 9 (2 MiB).
     host_thp: the host backs guest RAM with transparent huge pages (QEMU's MADV_HUGEPAGE, the host's THP on): its first
     fault in a 2 MiB region maps a huge page, a balloon page or a report of less than 2 MiB splits one
-    (``host.huge_pages``, ``host.thp_splits``). Off: 4 KiB host pages. Any design.
+    (``host.huge_pages``, ``host.thp_splits``), and the host's khugepaged collapses split regions into huge pages again
+    as simulated time passes, backing their holes (``host.khugepaged()``). Off: 4 KiB host pages. Any design.
+    host_khugepaged_max_ptes_none (0-511) and host_khugepaged_scan_sleep_ms (1-3,600,000), with host_thp: the host's
+    khugepaged settings (/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none, scan_sleep_millisecs): the most
+    empty entries a region may have to be collapsed, and the sleep between two scans of 8 regions; None keeps the
+    kernel's 511 and 10,000.
     free_page_hint: the host offers VIRTIO_BALLOON_F_FREE_PAGE_HINT (QEMU's free-page-hint=on): while a live migration
     runs (``host.migrate``), the driver holds the guest's free memory in 4 MiB blocks and hands them to the host, which
     then need not send them; memory pressure takes blocks back early (the driver's shrinker), the end of the migration
@@ -454,6 +470,8 @@ class Simulation:
                  free_page_reporting: bool = _DEFAULTS["free_page_reporting"],
                  page_reporting_order: int | None = _DEFAULTS["page_reporting_order"],
                  host_thp: bool = _DEFAULTS["host_thp"],
+                 host_khugepaged_max_ptes_none: int | None = _DEFAULTS["host_khugepaged_max_ptes_none"],
+                 host_khugepaged_scan_sleep_ms: int | None = _DEFAULTS["host_khugepaged_scan_sleep_ms"],
                  free_page_hint: bool = _DEFAULTS["free_page_hint"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
@@ -472,6 +490,9 @@ class Simulation:
         options["page_reporting_order"] = (None if page_reporting_order is None
                                            else as_int("page_reporting_order", page_reporting_order, INT32))
         options["host_thp"] = as_bool("host_thp", host_thp)
+        for name, value in (("host_khugepaged_max_ptes_none", host_khugepaged_max_ptes_none),
+                            ("host_khugepaged_scan_sleep_ms", host_khugepaged_scan_sleep_ms)):
+            options[name] = None if value is None else as_int(name, value, INT32)
         options["free_page_hint"] = as_bool("free_page_hint", free_page_hint)
         net_options = bindings.PyOptions()
         for name, value in options.items():

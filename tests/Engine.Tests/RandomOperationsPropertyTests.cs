@@ -90,6 +90,8 @@ public class RandomOperationsPropertyTests
         {
             MemoryMib = c.MemoryMib, Design = KernelDesign.Parse(c.Design), Cpus = c.Cpus, PerCpuLists = c.PerCpuLists, Seed = 1,
             SwapMib = c.SwapMib, FreePageReporting = c.FreePageReporting, PageReportingOrder = c.PageReportingOrder, HostThp = c.HostThp,
+            // The host's khugepaged wakes every millisecond, so that its collapses happen within the runs drawn.
+            HostKhugepagedScanSleepMs = c.HostThp ? 1 : null,
         });
         for (int i = 0; i < c.Ops.Length; i++)
         {

@@ -66,16 +66,21 @@ class PublicApi(RuleBasedStateMachine):
     @initialize(design=st.sampled_from(bs.DESIGNS), memory_mib=st.integers(16, 64), cpus=st.integers(1, 4),
                 seed=st.integers(0, 2**32), per_cpu_lists=st.booleans(), pagevecs=st.booleans(), reclaim=st.booleans(),
                 swap_mib=st.sampled_from([0, 0, 8, 32]), hz=st.sampled_from([100, 250, 1000]), reporting=st.booleans(),
-                host_thp=st.booleans(), hint=st.booleans())
+                host_thp=st.booleans(), hint=st.booleans(),
+                khugepaged=st.sampled_from([(None, None), (None, 1), (0, 5), (64, 100)]))
     def build(self, design, memory_mib, cpus, seed, per_cpu_lists, pagevecs, reclaim, swap_mib, hz, reporting, host_thp,
-              hint):
+              hint, khugepaged):
         self.design = design
         # Free page reporting only where the kernel has it (v6.1), and on a guest big enough to report (DMA32 needs
         # 64 MiB free above its low watermark).
         reporting = reporting and design == "v6.1"
+        # The host's khugepaged settings (max_ptes_none, scan_sleep_ms) only with host THP; a short sleep lets it collapse
+        # split regions within the runs drawn below.
+        max_ptes_none, scan_sleep_ms = khugepaged if host_thp else (None, None)
         self.sim = bs.Simulation(memory_mib=128 if reporting else memory_mib, design=design, cpus=cpus, seed=seed,
                                  per_cpu_lists=per_cpu_lists, pagevecs=pagevecs, reclaim=reclaim, swap_mib=swap_mib, hz=hz,
                                  free_page_reporting=reporting, host_thp=host_thp,
+                                 host_khugepaged_max_ptes_none=max_ptes_none, host_khugepaged_scan_sleep_ms=scan_sleep_ms,
                                  free_page_hint=hint and design == "v6.1")
         self.operations = 1   # boot is the first history row
 
@@ -232,7 +237,8 @@ class PublicApi(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(["memory_mib", "design", "cpus", "seed", "per_cpu_lists", "swap_mib", "hz", "reclaim",
                                 "timeslice_ms", "io_latency_ms", "host_us_per_page", "max_reports_per_kind",
-                                "free_page_reporting", "page_reporting_order", "host_thp", "free_page_hint"]),
+                                "free_page_reporting", "page_reporting_order", "host_thp", "free_page_hint",
+                                "host_khugepaged_max_ptes_none", "host_khugepaged_scan_sleep_ms"]),
           data=st.data())
     def construct_invalid(self, name, data):
         bad = {"memory_mib": st.one_of(bad_int, st.integers(max_value=15), st.integers(min_value=65537)),
@@ -251,6 +257,9 @@ class PublicApi(RuleBasedStateMachine):
                "free_page_reporting": st.sampled_from([0, 1, "yes", None]),
                "host_thp": st.sampled_from([0, 1, "yes", None]),
                "free_page_hint": st.sampled_from([0, 1, "yes", None]),
+               # without host_thp=True any value is refused; None keeps the kernel's: not a bad value here
+               "host_khugepaged_max_ptes_none": st.one_of(bad_int.filter(lambda v: v is not None), st.integers(-5, 600)),
+               "host_khugepaged_scan_sleep_ms": st.one_of(bad_int.filter(lambda v: v is not None), st.integers(-5, 10**7)),
                # None keeps the device's order: not a bad value here
                "page_reporting_order": st.one_of(bad_int.filter(lambda v: v is not None), st.integers(max_value=-1),
                                                  st.integers(min_value=bs.MAX_ORDER))}[name]

@@ -87,3 +87,44 @@ def test_the_host_map_is_every_frame_as_the_host_backs_it_and_plots(bs, host_thp
     assert [label.split(" (")[0] for label in labels] == list(bs.HOST_MAP_STATES)
     assert f"({sim.host.resident_pages / bs.PAGES_PER_MIB:.0f} MiB resident)" in ax.get_title()
     plt.close("all")
+
+
+def test_the_hosts_khugepaged_backs_the_balloons_holes_again_unless_max_ptes_none_forbids_it(bs):
+    """A balloon on a host with THP splits the huge pages its frames were in; as simulated time passes the host's
+    khugepaged collapses each split region into a huge page again (8 regions every 10 s) and backs the ballooned frames
+    with zeros: the memory the balloon gave back returns to the host. max_ptes_none=0 leaves regions with holes alone."""
+    resident = {}
+    for max_ptes_none in (None, 0):
+        sim = bs.Simulation(memory_mib=256, design="v6.1", seed=1, host_thp=True,
+                            host_khugepaged_max_ptes_none=max_ptes_none)
+        host = sim.host
+        sim.workload.anon(mib=192)
+        sim.workload.free(0.5)
+        sim.balloon.inflate(mib=64)
+        splits, huge, before = host.thp_splits, host.huge_pages, host.resident_pages
+        assert splits > 32 and host.ballooned_resident_pages == 0, "the balloon's frames, scattered, split many huge pages"
+        sim.run(170_000)   # 128 regions at 8 a wake-up: the boot scan and 16 more end the first pass
+        resident[max_ptes_none] = host.resident_pages
+        k = host.khugepaged()
+        assert (k["pages_to_scan"], k["scan_sleep_millisecs"], k["full_scans"]) == (4096, 10_000, 1)
+        if max_ptes_none is None:
+            assert k["max_ptes_none"] == 511 and k["pages_collapsed"] == splits and host.huge_pages == huge + splits
+            assert host.ballooned_resident_pages == 64 * bs.PAGES_PER_MIB == host.resident_pages - before, \
+                "every ballooned frame is backed again"
+        else:
+            assert k["max_ptes_none"] == 0 and k["pages_collapsed"] == 0 and k["thp_scan_exceed_none_pte"] == splits
+            assert host.resident_pages == before and host.ballooned_resident_pages == 0
+        assert sum(sim.report_counts().values()) == 0
+    assert resident[None] - resident[0] == 64 * bs.PAGES_PER_MIB
+
+
+@pytest.mark.parametrize("option, value", [("host_khugepaged_max_ptes_none", 512), ("host_khugepaged_max_ptes_none", -1),
+                                           ("host_khugepaged_scan_sleep_ms", 0), ("host_khugepaged_scan_sleep_ms", 3_600_001),
+                                           ("host_khugepaged_max_ptes_none", 1.5), ("host_khugepaged_scan_sleep_ms", "10")])
+def test_khugepaged_settings_are_checked_and_need_host_thp(bs, option, value):
+    with pytest.raises(ValueError, match=option):
+        bs.Simulation(memory_mib=64, host_thp=True, **{option: value})
+    with pytest.raises(ValueError, match="host_thp=True"):
+        bs.Simulation(memory_mib=64, **{option: 100})
+    assert bs.Simulation(memory_mib=64, host_thp=True, **{option: 100}).host.khugepaged()[
+        "max_ptes_none" if option.endswith("none") else "scan_sleep_millisecs"] == 100

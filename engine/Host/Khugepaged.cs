@@ -1,0 +1,139 @@
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Snapshots;
+using BalloonScript.Engine.Time;
+
+namespace BalloonScript.Engine.Host;
+
+/// <summary>
+/// The host's khugepaged thread (Linux 6.1.78 mm/khugepaged.c, read: <c>khugepaged</c>, <c>khugepaged_do_scan</c>,
+/// <c>khugepaged_scan_mm_slot</c>, <c>khugepaged_wait_work</c>) over QEMU's guest RAM, with host THP on
+/// (<see cref="SimulationOptions.HostThp"/>): QEMU's MADV_HUGEPAGE registers its mm (<c>khugepaged_enter_vma</c>), which
+/// wakes the thread at once; each wake-up scans <see cref="PagesToScan"/> pages' worth, a 2 MiB region at a time from
+/// where the last one stopped (<see cref="RamBlock.HpageCollapseScanPmd"/>: a region a discard split is collapsed into a
+/// huge page again, its holes zeroed, while it has no more than max_ptes_none empty entries), then sleeps
+/// scan_sleep_millisecs. A region costs HPAGE_PMD_NR (512) of the budget and the mm one more each time the scan enters it,
+/// so the defaults cover 8 regions (16 MiB) every 10 s. A collapse drops mmap_lock, which ends the mm's pass (the next
+/// goes on from the next region); once the last region is scanned a full scan is counted, and one wake-up starts over from
+/// the first region at most once (<c>pass_through_head</c>).
+/// <para>
+/// Simplified: the QEMU process's other mappings are not scanned (each would add to the budget), nor are the regions a
+/// partial last 2 MiB leaves (outside the VMA's huge-aligned range, as in the kernel); the scan takes no time. After a
+/// migration the destination's khugepaged starts afresh with the guest's new RAM (its counts too).
+/// </para>
+/// </summary>
+internal sealed class Khugepaged : ISnapshotState
+{
+    /// <summary>khugepaged_scan_sleep_millisecs' default in mainline (the 6.1.78 vendor tree read sets 30,000).</summary>
+    public const int DefaultScanSleepMs = 10_000;
+
+    /// <summary>khugepaged_init: HPAGE_PMD_NR - 1, the most empty entries a region may have and still be collapsed.</summary>
+    public const int DefaultMaxPtesNone = (1 << RamBlock.HpageOrder) - 1;
+
+    /// <summary>The largest scan_sleep_millisecs the simulation takes (an hour); the kernel's 0 (no sleep) is refused.</summary>
+    public const int MaxScanSleepMs = 3_600_000;
+
+    /// <summary>khugepaged_init: HPAGE_PMD_NR * 8.</summary>
+    public const int PagesToScan = (1 << RamBlock.HpageOrder) * 8;
+
+    /// <summary>The counts and settings <see cref="Stats"/> gives, in order (the sysfs and /proc/vmstat names).</summary>
+    public enum Stat { PagesCollapsed, FullScans, ThpScanExceedNonePte, PagesToScan, ScanSleepMillisecs, MaxPtesNone }
+
+    /// <summary>The names of <see cref="Stat"/> in snake case, as the Python API gives them.</summary>
+    public static readonly string[] StatNames = [.. Enum.GetNames<Stat>().Select(SimulationOptions.Snake)];
+
+    private readonly RamBlock _ram;
+    private readonly SimClock _clock;
+    private readonly bool _running;
+    private readonly long _sleepNs;
+    private readonly int _maxPtesNone;
+
+    /// <summary>
+    /// [the cursor is in the mm (khugepaged_scan.mm_slot set), the next region (khugepaged_scan.address), the counts,
+    /// the wake-up's generation (the destination's thread replaces the source's)].
+    /// </summary>
+    private readonly SharedArray _state;
+    private const int InMmIndex = 0, AddressIndex = 1, CollapsedIndex = 2, FullScansIndex = 3, ExceedNoneIndex = 4, GenerationIndex = 5;
+
+    public Khugepaged(RamBlock ram, SimClock clock, Scheduler scheduler, SimulationOptions options)
+    {
+        _ram = ram;
+        _clock = clock;
+        _sleepNs = (options.HostKhugepagedScanSleepMs ?? DefaultScanSleepMs) * 1_000_000L;
+        _maxPtesNone = options.HostKhugepagedMaxPtesNone ?? DefaultMaxPtesNone;
+        _state = new SharedArray(scheduler, GenerationIndex + 1);
+        _running = options.HostThp; // start_stop_khugepaged: the thread runs while THP is enabled
+        if (!_running) return;
+        clock.Handle(TimerKind.KhugepagedScan, Wake);
+        Start();
+    }
+
+    /// <summary>
+    /// The counts (pages_collapsed, full_scans, thp_scan_exceed_none_pte) and the settings (pages_to_scan,
+    /// scan_sleep_millisecs, max_ptes_none), in <see cref="Stat"/> order.
+    /// </summary>
+    public long[] Stats() =>
+        [_state[CollapsedIndex], _state[FullScansIndex], _state[ExceedNoneIndex], PagesToScan, _sleepNs / 1_000_000, _maxPtesNone];
+
+    /// <summary>The guest's RAM now is a new QEMU's (the migration's destination): its khugepaged starts afresh.</summary>
+    public void Restart()
+    {
+        if (!_running) return;
+        for (int i = 0; i < GenerationIndex; i++) _state.Set(i, 0);
+        Start();
+    }
+
+    /// <summary>__khugepaged_enter's wake-up: a scan now, then the sleep; a wake-up of an earlier thread is ignored.</summary>
+    private void Start()
+    {
+        _state.Set(GenerationIndex, _state[GenerationIndex] + 1);
+        Wake(_state[GenerationIndex]);
+    }
+
+    /// <summary>The thread's loop once: khugepaged_do_scan, then khugepaged_wait_work's sleep.</summary>
+    private void Wake(long generation)
+    {
+        if (generation != _state[GenerationIndex]) return;
+        DoScan();
+        _clock.AddTimer(_clock.NowNs + _sleepNs, TimerKind.KhugepagedScan, generation);
+    }
+
+    /// <summary>khugepaged_do_scan: the mm's passes until the budget is spent, starting over from the first region at most once.</summary>
+    private void DoScan()
+    {
+        long progress = 0;
+        int passThroughHead = 0;
+        while (progress < PagesToScan)
+        {
+            if (_state[InMmIndex] == 0) passThroughHead++;
+            if (passThroughHead < 2) progress += ScanMmSlot(PagesToScan - progress);
+            else progress = PagesToScan;
+        }
+    }
+
+    /// <summary>khugepaged_scan_mm_slot over guest RAM: its regions from the cursor on; the progress it made.</summary>
+    private long ScanMmSlot(long pages)
+    {
+        if (_state[InMmIndex] == 0)
+        {
+            _state.Set(InMmIndex, 1);
+            _state.Set(AddressIndex, 0);
+        }
+        long progress = 1;
+        for (int region = (int)_state[AddressIndex]; region < _ram.WholeRegions; )
+        {
+            var result = _ram.HpageCollapseScanPmd(region, _maxPtesNone);
+            if (result == RamBlock.ScanResult.Succeed) _state.Add(CollapsedIndex, 1);
+            if (result == RamBlock.ScanResult.ExceedNonePte) _state.Add(ExceedNoneIndex, 1);
+            _state.Set(AddressIndex, ++region);
+            progress += 1 << RamBlock.HpageOrder;
+            if (result == RamBlock.ScanResult.Succeed || progress >= pages) return progress; // mmap_lock dropped, or the budget spent
+        }
+        _state.Set(InMmIndex, 0); // no VMA left: the mm is scanned whole
+        _state.Add(FullScansIndex, 1);
+        return progress;
+    }
+
+    public object Save() => _state.Save();
+
+    public void Restore(object saved) => _state.Restore((long[])saved);
+}
