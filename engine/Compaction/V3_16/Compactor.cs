@@ -40,7 +40,8 @@ internal sealed partial class Compactor(Node node, PageLists lists, Scheduler sc
         lru.LruAddDrainAll();
         var zones = node.Zones;
         var result = new CompactStatus[zones.Count];
-        var cc = NewControl(zones[0], -1, MigrateType.Movable, mode, ignoreSkipHint: true);
+        // compact_node's control leaves .migratetype 0 (MIGRATE_UNMOVABLE); order -1 never reads it.
+        var cc = NewControl(zones[0], -1, MigrateType.Unmovable, mode, ignoreSkipHint: true);
         for (int i = 0; i < zones.Count; i++)
         {
             cc.Zone = zones[i];

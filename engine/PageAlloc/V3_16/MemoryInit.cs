@@ -100,8 +100,8 @@ internal static class MemoryInit
 
     /// <summary>
     /// __setup_per_zone_wmarks: min share by managed pages; low = min + min/4; high = min + min/2; NR_ALLOC_BATCH set to
-    /// high − low (fair zone allocation itself is not modelled, so it stays there); the migrate reserve; then
-    /// calculate_totalreserve_pages.
+    /// high − low (the kernel adds high − low − the batch left, read as no less than 0: the same at boot, when nothing has
+    /// spent it); the migrate reserve; then calculate_totalreserve_pages.
     /// </summary>
     private static void SetupPerZoneWmarks(Node node, BuddyAllocator buddy, int minFreeKbytes)
     {
