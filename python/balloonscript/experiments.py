@@ -30,7 +30,7 @@ import pandas as pd
 
 from .sweep import sweep as _sweep
 from ._convert import as_int, as_real
-from .simulation import DESIGNS, MAX_ORDER, PAGEBLOCK_ORDER, PAGES_PER_MIB, REPORT_KINDS, PageKind, Simulation
+from .simulation import DESIGNS, MAX_ORDER, MAX_RUN_MS, PAGEBLOCK_ORDER, PAGES_PER_MIB, REPORT_KINDS, PageKind, Simulation
 
 ORDER = PAGEBLOCK_ORDER   # a 2 MiB huge page
 PAGEBLOCK_PAGES = 1 << ORDER
@@ -312,9 +312,41 @@ def migrate_after_free(design: str, memory_mib: int = 1024, seed: int = 1, *, us
                     "findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])
 
 
+# --------------------------------------------------------------------------- the host's khugepaged
+
+def khugepaged_after_inflate(design: str, memory_mib: int = 1024, seed: int = 1, *, used: float = 0.8,
+                             freed: float = 0.5, balloon: float = 0.4, idle_s: float = 660,
+                             max_ptes_none: int | None = None, scan_sleep_ms: int | None = None) -> pd.DataFrame:
+    """``khugepaged-after-inflate``: on a host with transparent huge pages (``host_thp=True``), a guest writes ``used``
+    of its memory, frees ``freed`` of that at random, and inflates a balloon of ``balloon`` of its memory, whose
+    scattered 4 KiB frames split the host's huge pages; then it idles ``idle_s`` simulated seconds (the default: one
+    pass of the host's khugepaged over 1 GiB at its default pace) while khugepaged collapses the split regions and backs
+    their holes again. ``max_ptes_none`` and ``scan_sleep_ms`` are the host's khugepaged settings (None: 511 and
+    10,000). One row: the host's resident pages after the inflation and after the idle time, the ballooned pages it
+    backs again, the huge pages split, khugepaged's counts (``pages_collapsed``, ``full_scans``,
+    ``thp_scan_exceed_none_pte``) and the findings."""
+    idle_ms = as_real("idle_s", idle_s) * 1000
+    if not 0 <= idle_ms <= MAX_RUN_MS:
+        raise ValueError(f"idle_s must be in [0, {MAX_RUN_MS / 1000:g}] (a simulated day), got {idle_s}")
+    sim = Simulation(memory_mib=memory_mib, design=design, seed=seed, host_thp=True,
+                     host_khugepaged_max_ptes_none=max_ptes_none, host_khugepaged_scan_sleep_ms=scan_sleep_ms)
+    sim.workload.anon(mib=memory_mib * as_real("used", used))
+    sim.workload.free(fraction=as_real("freed", freed), pattern="random", seed=seed + 1)
+    sim.balloon.inflate(mib=min(memory_mib * as_real("balloon", balloon), sim.balloon.inflatable_pages / PAGES_PER_MIB))
+    inflated = sim.host.resident_pages
+    sim.run(idle_ms)
+    k = sim.host.khugepaged()
+    kinds = sim.report_counts()
+    return _frame([{"balloon_pages": sim.balloon.pages, "host_resident_inflated": inflated,
+                    "host_resident_idle": sim.host.resident_pages,
+                    "ballooned_resident": sim.host.ballooned_resident_pages, "thp_splits": sim.host.thp_splits,
+                    **{name: k[name] for name in ("pages_collapsed", "full_scans", "thp_scan_exceed_none_pte")},
+                    "findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])
+
+
 # The experiments above, by name (the command line's job files name them).
 EXPERIMENTS = ("compaction_passes", "lru_lock_blocks", "canonical", "fresh_inflate", "cache_holes_inflate",
-               "compact_after_inflate", "migrate_after_free")
+               "compact_after_inflate", "migrate_after_free", "khugepaged_after_inflate")
 
 
 def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True, workers: int = 1,

@@ -148,6 +148,9 @@ def test_seeds_change_the_guest(ex):
     (lambda ex: ex.migrate_after_free("v6.1", memory_mib=MIB, give_back="all of it"), "give_back"),
     (lambda ex: ex.migrate_after_free("legacy", memory_mib=MIB, give_back="hinting"), "free_page_hint"),
     (lambda ex: ex.migrate_after_free("v6.1", memory_mib=MIB, bandwidth_mib_s=0), "bandwidth_mib_s"),
+    (lambda ex: ex.khugepaged_after_inflate("v6.1", memory_mib=MIB, idle_s=-1), "idle_s"),
+    (lambda ex: ex.khugepaged_after_inflate("v6.1", memory_mib=MIB, max_ptes_none=512), "host_khugepaged_max_ptes_none"),
+    (lambda ex: ex.khugepaged_after_inflate("v6.1", memory_mib=MIB, scan_sleep_ms=0), "host_khugepaged_scan_sleep_ms"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, designs=[], progress=False), "designs"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, seeds=[], progress=False), "seeds"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, seeds=[1.5], progress=False), "seeds"),
@@ -248,3 +251,20 @@ def test_migrate_after_free_each_way_of_giving_back_spares_the_migration_what_wa
     assert all(r["findings"] == 0 for r in rows.values())
     table = ex.compare(ex.migrate_after_free, designs=["legacy", "v6.1"], give_back="balloon", progress=False)
     assert list(table["design"]) == ["legacy", "v6.1"] and (table["status"] == "completed").all()
+
+
+def test_khugepaged_after_inflate_backs_the_balloon_again_unless_max_ptes_none_is_0(ex):
+    """The host's khugepaged collapses every region the balloon split within one pass (256 MiB: 16 wake-ups of 10 s,
+    and one more to end the pass), backing the ballooned frames again; max_ptes_none=0 leaves them all alone."""
+    rows = {n: ex.khugepaged_after_inflate("v6.1", memory_mib=256, idle_s=170, max_ptes_none=n).iloc[0] for n in (None, 0)}
+    default, strict = rows[None], rows[0]
+    assert default["thp_splits"] == strict["thp_splits"] > 64 and default["balloon_pages"] == int(0.4 * 256 * 256)
+    assert default["pages_collapsed"] == default["thp_splits"] and default["full_scans"] == 1
+    assert default["ballooned_resident"] == default["balloon_pages"]
+    assert default["host_resident_idle"] - default["host_resident_inflated"] == default["balloon_pages"]
+    # (the pass that ended at 160 s starts over at once: its first regions are looked at twice)
+    assert strict["pages_collapsed"] == 0 and strict["thp_scan_exceed_none_pte"] >= strict["thp_splits"]
+    assert strict["host_resident_idle"] == strict["host_resident_inflated"] and strict["ballooned_resident"] == 0
+    assert default["findings"] == strict["findings"] == 0
+    fast = ex.khugepaged_after_inflate("legacy", memory_mib=256, idle_s=1.7, scan_sleep_ms=100).iloc[0]
+    assert fast["pages_collapsed"] == fast["thp_splits"] > 64, "a 100 ms sleep: the same pass in a hundredth of the time"
