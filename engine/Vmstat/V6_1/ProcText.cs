@@ -15,8 +15,8 @@ namespace BalloonScript.Engine.Vmstat.V6_1;
 /// Counters the simulation does not keep print 0 (workingset_nodereclaim, thp_file_*, ...); workingset_nodes counts the
 /// shadow-only nodes of the page cache's trees (6.1 does not track the swap cache's: its add and delete set no
 /// workingset_update_node until 6.3); the reclaim counters are 6.1 reclaim's
-/// (<see cref="VmEvent.Pgrefill"/> and the rest of the node-reclaim events). The dirty thresholds are v3.16's
-/// global_dirty_limits. A single node: numa_hit = numa_local = allocations served.
+/// (<see cref="VmEvent.Pgrefill"/> and the rest of the node-reclaim events). The dirty thresholds are 4.2 and later's
+/// domain_dirty_limits (<see cref="GlobalDirtyLimits"/>). A single node: numa_hit = numa_local = allocations served.
 /// </para>
 /// </summary>
 internal sealed class ProcText(Node node, PageLists lists, VmStat vmstat, SimulationOptions options, Reclaim.ZoneReclaimable reclaimable,
