@@ -220,6 +220,12 @@ public sealed class Simulation
     /// <summary>Host huge pages split by a discard of part of them (<see cref="SimulationOptions.HostThp"/>; else 0).</summary>
     public long HostThpSplits => _parts.Ram.ThpSplits;
 
+    /// <summary>
+    /// Frames the host discarded from huge pages it split but still holds (<see cref="RamBlock.DeferredSplitPages"/>): the
+    /// host's memory in use is <see cref="HostResidentPages"/> plus these (<see cref="SimulationOptions.HostThp"/>; else 0).
+    /// </summary>
+    public long HostDeferredSplitPages => _parts.Ram.DeferredSplitPages;
+
     /// <summary>The most bandwidth a migration may be given, MiB/s (1 TiB/s).</summary>
     public const double MaxMigrateBandwidthMibS = 1 << 20;
 

@@ -113,9 +113,10 @@ def invariants(sim):
                 f"({parked} of them parked in a pagevec)")
     host = sim.host   # a fault maps 1 frame, or 512 with host THP; a huge page backs all of its own
     per_fault = 512 if sim.options["host_thp"] else 1
-    if not (host.huge_pages * 512 <= host.resident_pages <= per_fault * host.faults and host.refaults <= host.faults):
-        return (f"host memory: {host.resident_pages} frames resident, {host.huge_pages} huge pages, {host.faults} faults, "
-                f"{host.refaults} refaults")
+    if not (host.huge_pages * 512 <= host.resident_pages <= per_fault * host.faults and host.refaults <= host.faults
+            and 0 <= host.deferred_split_pages <= 511 * host.thp_splits):
+        return (f"host memory: {host.resident_pages} frames resident, {host.deferred_split_pages} held by split huge pages, "
+                f"{host.huge_pages} huge pages, {host.faults} faults, {host.refaults} refaults")
     migration = host.migration()   # each frame sent, hinted or still to send; hint blocks held only while one runs
     if migration["status"] != "none" and (migration["normal"] + migration["duplicate"] + migration["hinted_pages"]
                                           + migration["remaining"] < sim.page_map().size):

@@ -23,9 +23,10 @@ namespace BalloonScript.Engine.Host;
 /// part of a huge page splits its PMD (<c>split_huge_pmd</c>) and leaves a page table of 4 KiB entries, faulted 4 KiB at a
 /// time from then on (MADV_DONTNEED never frees a page table); a discard of the whole aligned 2 MiB frees the huge page
 /// (<c>zap_huge_pmd</c>) and the region can be mapped huge again. The host's khugepaged (<see cref="Khugepaged"/>) collapses a
-/// split region back into a huge page (<see cref="HpageCollapseScanPmd"/>), backing its holes with zeros. Not modelled
-/// on the host: the deferred split's later freeing of a split huge page's unmapped 4 KiB pages (the resident count drops
-/// at the discard, as the process's RSS does), a huge page allocation that fails.
+/// split region back into a huge page (<see cref="HpageCollapseScanPmd"/>), backing its holes with zeros. A split huge
+/// page's unmapped frames stay in memory (<see cref="DeferredSplitPages"/>: the resident count drops at the discard, as
+/// the process's RSS does) until the huge page's last mapping goes or a collapse replaces it; the deferred split that
+/// would free them under the host's memory pressure is not modelled, nor is a huge page allocation that fails.
 /// </para>
 /// <para>
 /// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/> or <see cref="Zeroed"/>; with host THP, a region
@@ -70,9 +71,18 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     /// <summary>Per 2 MiB region (the last one may be partial, and is never mapped huge); all <see cref="PmdNone"/> without host THP, unused.</summary>
     private readonly byte[] _pmd = new byte[(pages.NrPages + HpageFrames - 1) >> HpageOrder];
 
-    /// <summary>[<see cref="ResidentIndex"/>, <see cref="FaultsIndex"/>, <see cref="RefaultsIndex"/>, <see cref="HugeIndex"/>, <see cref="SplitsIndex"/>].</summary>
-    private readonly SharedArray _counts = new(scheduler, 6);
-    private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2, HugeIndex = 3, SplitsIndex = 4, LoggingIndex = 5;
+    /// <summary>Per 2 MiB region: how many of its frames map a subpage of the huge page faulted or collapsed there (0: none is alive).</summary>
+    private readonly short[] _thpMapped = new short[(pages.NrPages + HpageFrames - 1) >> HpageOrder];
+
+    /// <summary>A bit per frame: it maps a subpage of its region's huge page (not a 4 KiB page of its own).</summary>
+    private readonly ulong[] _subpage = new ulong[(pages.NrPages + 63) >> 6];
+
+    /// <summary>
+    /// [<see cref="ResidentIndex"/>, <see cref="FaultsIndex"/>, <see cref="RefaultsIndex"/>, <see cref="HugeIndex"/>,
+    /// <see cref="SplitsIndex"/>, <see cref="LoggingIndex"/>, <see cref="DeferredIndex"/>].
+    /// </summary>
+    private readonly SharedArray _counts = new(scheduler, 7);
+    private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2, HugeIndex = 3, SplitsIndex = 4, LoggingIndex = 5, DeferredIndex = 6;
 
     /// <summary>KVM's dirty log: a bit per frame dirty (written since its bit was last cleared), kept only while logging.</summary>
     private readonly ulong[] _dirty = new ulong[(pages.NrPages + 63) >> 6];
@@ -94,6 +104,13 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
 
     /// <summary>Huge pages split by a discard of part of them (host THP only).</summary>
     public long ThpSplits => _counts[SplitsIndex];
+
+    /// <summary>
+    /// Frames discarded from a huge page that is still alive (split, some of its subpages still mapped): the host no longer
+    /// maps them, but their memory stays with the huge page until its deferred split, which only the host's memory
+    /// pressure brings (host THP only).
+    /// </summary>
+    public long DeferredSplitPages => _counts[DeferredIndex];
 
     /// <summary>Whether the host backs <paramref name="pfn"/> now.</summary>
     public bool IsBacked(int pfn)
@@ -193,6 +210,37 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(f);
             Back(f, f == pfn ? Backed : Zeroed); // none was backed: the region mapped nothing
         }
+        NewHugePage(region);
+    }
+
+    /// <summary>A new huge page maps the whole region: every frame a subpage of it.</summary>
+    private void NewHugePage(int region)
+    {
+        _thpMapped[region] = HpageFrames;
+        Array.Fill(_subpage, ulong.MaxValue, (region << HpageOrder) >> 6, HpageFrames >> 6);
+    }
+
+    /// <summary>
+    /// A subpage of <paramref name="pfn"/>'s huge page is no longer mapped (zap_pte_range's page_remove_rmap): its memory
+    /// stays with the huge page (deferred_split_huge_page queues it) unless it was the huge page's last mapping, which
+    /// frees the huge page and every subpage held with it.
+    /// </summary>
+    private void UnmapSubpage(int pfn)
+    {
+        _subpage[pfn >> 6] &= ~(1UL << pfn);
+        int region = pfn >> HpageOrder;
+        if (--_thpMapped[region] > 0) _counts.Add(DeferredIndex, 1);
+        else _counts.Add(DeferredIndex, -(HpageFrames - 1));
+    }
+
+    /// <summary>The region's huge page is freed (its last mapping gone at once, or replaced by a collapse): what it held goes with it.</summary>
+    private void FreeHugePage(int region)
+    {
+        int mapped = _thpMapped[region];
+        if (mapped == 0) return;
+        _counts.Add(DeferredIndex, -(HpageFrames - mapped));
+        _thpMapped[region] = 0;
+        Array.Clear(_subpage, (region << HpageOrder) >> 6, HpageFrames >> 6);
     }
 
     private void Back(int pfn, byte state = Backed)
@@ -215,6 +263,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             if (_state[pfn] is not (Backed or Zeroed)) continue;
             _state[pfn] = Discarded;
             _counts.Add(ResidentIndex, -1);
+            if ((_subpage[pfn >> 6] & (1UL << pfn)) != 0) UnmapSubpage(pfn);
         }
     }
 
@@ -229,7 +278,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         _counts.Add(HugeIndex, -1);
         bool whole = pfn == head && end - head >= HpageFrames;
         _pmd[region] = whole ? PmdNone : PmdTable;
-        if (!whole) _counts.Add(SplitsIndex, 1);
+        if (!whole) _counts.Add(SplitsIndex, 1); // (zap_huge_pmd's page goes as the discard unmaps its last frame)
     }
 
     /// <summary>The 2 MiB regions wholly inside guest RAM: those khugepaged scans (its VMA's hstart to hend).</summary>
@@ -267,6 +316,8 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         }
         _pmd[region] = PmdHuge;
         _counts.Add(HugeIndex, 1);
+        FreeHugePage(region); // the old huge page's mapped subpages were copied: it is freed
+        NewHugePage(region);
         return ScanResult.Succeed;
     }
 
@@ -327,6 +378,8 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         if (StepAccesses.Compiled) scheduler.Accesses?.Global();
         Array.Clear(_state);
         Array.Clear(_pmd);
+        Array.Clear(_thpMapped);
+        Array.Clear(_subpage);
         for (int i = 0; i < _counts.Length; i++) _counts.Set(i, 0);
         Array.Clear(_dirty);
         Array.Clear(_lastRead);
@@ -334,14 +387,35 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             if ((sent[pfn >> 6] & (1UL << pfn)) != 0) Write(pfn);
     }
 
+    /// <summary>
+    /// <see cref="DeferredSplitPages"/> counted again from the subpage bits, or -1 if a region's count of mapped subpages
+    /// is not its bits' (for the tests' invariant checks).
+    /// </summary>
+    internal long RecountDeferredSplitPages()
+    {
+        long held = 0;
+        for (int region = 0; region < _thpMapped.Length; region++)
+        {
+            int head = region << HpageOrder, mapped = 0;
+            for (int f = head; f < Math.Min(head + HpageFrames, _state.Length); f++)
+                if ((_subpage[f >> 6] & (1UL << f)) != 0) mapped++;
+            if (mapped != _thpMapped[region]) return -1;
+            if (mapped > 0) held += HpageFrames - mapped;
+        }
+        return held;
+    }
+
     public object Save() =>
-        ((byte[])_state.Clone(), (byte[])_pmd.Clone(), _counts.Save(), (ulong[])_dirty.Clone(), (ulong[])_lastRead.Clone());
+        ((byte[])_state.Clone(), (byte[])_pmd.Clone(), _counts.Save(), (ulong[])_dirty.Clone(), (ulong[])_lastRead.Clone(),
+            (short[])_thpMapped.Clone(), (ulong[])_subpage.Clone());
 
     public void Restore(object saved)
     {
-        var (state, pmd, counts, dirty, lastRead) = ((byte[], byte[], long[], ulong[], ulong[]))saved;
+        var (state, pmd, counts, dirty, lastRead, thpMapped, subpage) = ((byte[], byte[], long[], ulong[], ulong[], short[], ulong[]))saved;
         state.CopyTo(_state, 0);
         pmd.CopyTo(_pmd, 0);
+        thpMapped.CopyTo(_thpMapped, 0);
+        subpage.CopyTo(_subpage, 0);
         _counts.Restore(counts);
         dirty.CopyTo(_dirty, 0);
         lastRead.CopyTo(_lastRead, 0);

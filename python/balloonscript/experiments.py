@@ -322,8 +322,9 @@ def khugepaged_after_inflate(design: str, memory_mib: int = 1024, seed: int = 1,
     scattered 4 KiB frames split the host's huge pages; then it idles ``idle_s`` simulated seconds (the default: one
     pass of the host's khugepaged over 1 GiB at its default pace) while khugepaged collapses the split regions and backs
     their holes again. ``max_ptes_none`` and ``scan_sleep_ms`` are the host's khugepaged settings (None: 511 and
-    10,000). One row: the host's resident pages after the inflation and after the idle time, the ballooned pages it
-    backs again, the huge pages split, khugepaged's counts (``pages_collapsed``, ``full_scans``,
+    10,000). One row: the host's resident pages after the inflation and after the idle time, the frames split huge
+    pages hold then (``deferred_split_*``: unmapped, not freed; the host's memory in use is resident plus these), the
+    ballooned pages it backs again, the huge pages split, khugepaged's counts (``pages_collapsed``, ``full_scans``,
     ``thp_scan_exceed_none_pte``) and the findings."""
     idle_ms = as_real("idle_s", idle_s) * 1000
     if not 0 <= idle_ms <= MAX_RUN_MS:
@@ -333,12 +334,13 @@ def khugepaged_after_inflate(design: str, memory_mib: int = 1024, seed: int = 1,
     sim.workload.anon(mib=memory_mib * as_real("used", used))
     sim.workload.free(fraction=as_real("freed", freed), pattern="random", seed=seed + 1)
     sim.balloon.inflate(mib=min(memory_mib * as_real("balloon", balloon), sim.balloon.inflatable_pages / PAGES_PER_MIB))
-    inflated = sim.host.resident_pages
+    inflated, held = sim.host.resident_pages, sim.host.deferred_split_pages
     sim.run(idle_ms)
     k = sim.host.khugepaged()
     kinds = sim.report_counts()
     return _frame([{"balloon_pages": sim.balloon.pages, "host_resident_inflated": inflated,
-                    "host_resident_idle": sim.host.resident_pages,
+                    "host_resident_idle": sim.host.resident_pages, "deferred_split_inflated": held,
+                    "deferred_split_idle": sim.host.deferred_split_pages,
                     "ballooned_resident": sim.host.ballooned_resident_pages, "thp_splits": sim.host.thp_splits,
                     **{name: k[name] for name in ("pages_collapsed", "full_scans", "thp_scan_exceed_none_pte")},
                     "findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])

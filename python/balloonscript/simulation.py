@@ -320,6 +320,15 @@ class Host(_Part):
         return int(self._sim._get("HostThpSplits"))
 
     @property
+    def deferred_split_pages(self) -> int:
+        """Frames the host discarded from huge pages it split but still holds (``host_thp=True``; else 0): a discard of
+        part of a huge page unmaps those frames (``resident_pages`` drops) but the huge page stays whole in memory, queued
+        for a deferred split that only memory pressure on the host (its shrinker) or the huge page's last unmapping would
+        bring, and this model's host has no memory pressure. The host's memory in use behind the guest is
+        ``resident_pages + deferred_split_pages``. A khugepaged collapse frees the old huge page, and what it held."""
+        return int(self._sim._get("HostDeferredSplitPages"))
+
+    @property
     def ballooned_resident_pages(self) -> int:
         """Frames the host holds as ballooned yet backs: with ``host_thp=True``, the guest's first write in a 2 MiB
         region maps a huge page over the ballooned frames there that the host had never backed (no discard can free what

@@ -180,5 +180,7 @@ public class RandomOperationsPropertyTests
         }
         Assert.That(ram.HugePages, Is.EqualTo(huge), $"{where}: huge pages = regions mapped huge");
         if (!sim.Options.HostThp) Assert.That((ram.HugePages, ram.ThpSplits), Is.EqualTo((0L, 0L)), $"{where}: no huge page without host THP");
+        Assert.That(ram.RecountDeferredSplitPages(), Is.EqualTo(ram.DeferredSplitPages),
+            $"{where}: the frames held by split huge pages are their unmapped subpages, each huge page's mapped count its subpages'");
     }
 }

@@ -300,8 +300,10 @@ class PublicApi(RuleBasedStateMachine):
         assert 0 <= host.refaults <= host.faults and 0 <= host.resident_pages <= len(sim.page_map())
         if sim.options["host_thp"]:   # a fault maps up to 512 frames; a huge page backs all of its own
             assert host.huge_pages * 512 <= host.resident_pages <= 512 * host.faults
+            # frames split huge pages still hold (a frame written again has a page of its own beside the held one)
+            assert 0 <= host.deferred_split_pages <= 511 * host.thp_splits
         else:
-            assert host.resident_pages <= host.faults and (host.huge_pages, host.thp_splits) == (0, 0)
+            assert host.resident_pages <= host.faults and (host.huge_pages, host.thp_splits, host.deferred_split_pages) == (0, 0, 0)
             # A migration's destination holds what was sent whole, a frame ballooned after it was sent too.
             assert host.ballooned_resident_pages == 0 or sim.host.migration()["status"] != "none"
         # Each frame is sent, hinted or still to send (some more than once); blocks are held only while a migration runs.

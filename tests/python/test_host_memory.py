@@ -103,6 +103,8 @@ def test_the_hosts_khugepaged_backs_the_balloons_holes_again_unless_max_ptes_non
         sim.balloon.inflate(mib=64)
         splits, huge, before = host.thp_splits, host.huge_pages, host.resident_pages
         assert splits > 32 and host.ballooned_resident_pages == 0, "the balloon's frames, scattered, split many huge pages"
+        in_use = before + host.deferred_split_pages
+        assert host.deferred_split_pages == 64 * bs.PAGES_PER_MIB, "unmapped, yet held by the split huge pages"
         sim.run(170_000)   # 128 regions at 8 a wake-up: the boot scan and 16 more end the first pass
         resident[max_ptes_none] = host.resident_pages
         k = host.khugepaged()
@@ -114,6 +116,7 @@ def test_the_hosts_khugepaged_backs_the_balloons_holes_again_unless_max_ptes_non
         else:
             assert k["max_ptes_none"] == 0 and k["pages_collapsed"] == 0 and k["thp_scan_exceed_none_pte"] == splits
             assert host.resident_pages == before and host.ballooned_resident_pages == 0
+        assert host.resident_pages + host.deferred_split_pages == in_use, "a collapse frees the old huge page it copies"
         assert sum(sim.report_counts().values()) == 0
     assert resident[None] - resident[0] == 64 * bs.PAGES_PER_MIB
 

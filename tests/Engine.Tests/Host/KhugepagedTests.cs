@@ -52,6 +52,7 @@ public class KhugepagedTests
         var ram = Ram(sim);
         long resident = sim.HostResidentPages;
         Assert.That((sim.HostThpSplits, sim.HostHugePages, resident), Is.EqualTo((32L, 0L, 32L * (Frames - 1))));
+        Assert.That(sim.HostDeferredSplitPages, Is.EqualTo(32), "each hole still held by its split huge page");
 
         sim.Run(9_999);
         Assert.That(Stats(sim)["pages_collapsed"], Is.Zero, "asleep for scan_sleep_millisecs (10,000) after the first scan");
@@ -60,6 +61,7 @@ public class KhugepagedTests
         Assert.That(HugeRegions(sim), Is.EqualTo(Enumerable.Range(8, 8).ToArray()), "8 regions a wake-up (pages_to_scan 4,096), on from where the first stopped");
         Assert.That(Stats(sim)["pages_collapsed"], Is.EqualTo(8));
         Assert.That(sim.HostResidentPages, Is.EqualTo(resident + 8), "each collapse backs its region's hole");
+        Assert.That(sim.HostDeferredSplitPages, Is.EqualTo(24), "and frees the old huge page, with the hole it held");
         Assert.That((ram.IsBacked(8 * Frames + 1), ram.HoldsData(8 * Frames + 1), ram.HoldsData(8 * Frames)), Is.EqualTo((true, false, true)),
             "the hole is a zeroed frame of the new huge page; the frame the guest wrote is copied");
         Assert.That(ram.IsBacked(16 * Frames + 1), Is.False, "region 16 waits for the next wake-up");

@@ -208,6 +208,10 @@ public class RamBlockTests
         Assert.That(sim.HostThpSplits, Is.EqualTo(hit.Length), "balloon_inflate_page discards 4 KiB: split_huge_pmd, one split a huge page hit");
         Assert.That(HugeRegions(sim), Is.EqualTo(before.Except(hit).ToArray()));
         Assert.That(sim.HostResidentPages, Is.EqualTo(before.Length * 512L - sim.HostBallooned), "only the ballooned frames are given back");
+        // A region the balloon took whole lost its huge page with its last mapping; one it took in part still holds them.
+        long held = hit.Select(r => Enumerable.Range(r << 9, 512).Count(host.IsBallooned)).Where(n => n < 512).Sum(n => (long)n);
+        Assert.That(sim.HostDeferredSplitPages, Is.EqualTo(held),
+            "unmapped, yet held by their huge pages until a deferred split the host's memory pressure would bring");
 
         sim.BalloonDeflate(16);
         long faults = sim.HostFaults;
@@ -215,6 +219,32 @@ public class RamBlockTests
         Assert.That(sim.HostRefaults, Is.EqualTo(16 * 256), "each deflated frame written again: a 4 KiB refault under the split region's page table");
         Assert.That(HugeRegions(sim).Intersect(hit), Is.Empty, "a split region stays split until the host's khugepaged reaches it (no simulated time has passed)");
         Assert.That(sim.HostFaults - faults, Is.GreaterThanOrEqualTo(16 * 256));
+        Assert.That(sim.HostDeferredSplitPages, Is.EqualTo(held), "a refault maps a 4 KiB page of its own: the huge page still holds its subpage");
+    }
+
+    /// <summary>
+    /// A discard of part of a huge page unmaps those frames (page_remove_rmap queues the huge page for a deferred split)
+    /// but frees nothing: the huge page is freed with its last mapping, or whole by a discard of its whole region.
+    /// </summary>
+    [Test]
+    public void HostThp_ASplitHugePageHoldsItsUnmappedFrames_UntilItsLastMappingGoes()
+    {
+        var sim = Guest("v6.1", hostThp: true);
+        var ram = Ram(sim);
+        ram.Write(0);
+        ram.Discard(1, 511);
+        Assert.That((sim.HostResidentPages, sim.HostDeferredSplitPages, sim.HostThpSplits), Is.EqualTo((1L, 511L, 1L)),
+            "one frame still mapped: the other 511 unmapped but held");
+        ram.Write(1);
+        Assert.That((sim.HostResidentPages, sim.HostDeferredSplitPages), Is.EqualTo((2L, 511L)), "a 4 KiB page of its own");
+        ram.Discard(0);
+        Assert.That((sim.HostResidentPages, sim.HostDeferredSplitPages), Is.EqualTo((1L, 0L)), "the last subpage unmapped: the huge page freed");
+
+        ram.Write(512, 512);
+        ram.Discard(512, 512);
+        Assert.That((sim.HostResidentPages, sim.HostDeferredSplitPages, sim.HostThpSplits), Is.EqualTo((1L, 0L, 1L)),
+            "a discard of the whole region frees its huge page whole (zap_huge_pmd)");
+        Assert.That(ram.RecountDeferredSplitPages(), Is.EqualTo(sim.HostDeferredSplitPages));
     }
 
     [Test]
