@@ -23,7 +23,10 @@ namespace BalloonScript.Engine.Host;
 /// </summary>
 internal sealed class Khugepaged : ISnapshotState
 {
-    /// <summary>khugepaged_scan_sleep_millisecs' default in mainline (the 6.1.78 vendor tree read sets 30,000).</summary>
+    /// <summary>
+    /// khugepaged_scan_sleep_millisecs' default: 10,000 in the mainline 6.x tree read (CachyOS/linux), as in every
+    /// mainline copy found; the 6.1.78 tree read, an Android vendor's, sets 30,000.
+    /// </summary>
     public const int DefaultScanSleepMs = 10_000;
 
     /// <summary>khugepaged_init: HPAGE_PMD_NR - 1, the most empty entries a region may have and still be collapsed.</summary>

@@ -30,7 +30,9 @@ namespace BalloonScript.Engine.Host;
 /// </para>
 /// <para>
 /// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/> or <see cref="Zeroed"/>; with host THP, a region
-/// mapped huge has every frame backed, and a region the host maps nothing of has none. The model's guest boots with all its memory free
+/// mapped huge has every frame backed, and a region the host maps nothing of has none; a region's count of mapped subpages
+/// is the number of its frames whose subpage bit is set, and <see cref="DeferredSplitPages"/> is the sum, over the regions
+/// whose huge page is alive, of its unmapped subpages. The model's guest boots with all its memory free
 /// (MemFree = MemTotal: no kernel image, memory map or reserved memory is modelled), so nothing is backed at boot. For
 /// partial-order reduction each frame's state is recorded by PFN (as <c>struct page</c>), a region's mapping by the PFN
 /// of its first frame, the counts as shared values.

@@ -337,8 +337,8 @@ class Host(_Part):
 
     def khugepaged(self) -> dict:
         """The host's khugepaged (``host_thp=True``; its counts stay 0 without): pages_collapsed (split regions it made
-        huge again, each backing its empty frames with zeros: ballooned frames among them come back, see
-        ``ballooned_resident_pages``), full_scans (passes over the whole guest RAM), thp_scan_exceed_none_pte (regions
+        huge again, each backing its empty frames with zeros: ballooned frames among them are mapped again, see
+        ``ballooned_resident_pages``; the old huge page is freed, so the memory in use does not move), full_scans (passes over the whole guest RAM), thp_scan_exceed_none_pte (regions
         left alone for having more than max_ptes_none empty frames), and its settings: pages_to_scan (4,096: 8 regions a
         wake-up), scan_sleep_millisecs and max_ptes_none (the options ``host_khugepaged_scan_sleep_ms`` and
         ``host_khugepaged_max_ptes_none``). Named as in /sys/kernel/mm/transparent_hugepage/khugepaged and /proc/vmstat."""
@@ -437,8 +437,8 @@ class Simulation:
     ValueError. page_reporting_order (0-10, with free_page_reporting): the smallest block reported, as written to
     /sys/module/page_reporting/parameters/page_reporting_order after boot; None keeps pageblock order, 9 (2 MiB).
     host_thp: the host backs guest RAM with transparent huge pages (QEMU's MADV_HUGEPAGE, the host's THP on): its first
-    fault in a 2 MiB region maps a huge page, a balloon page or a report of less than 2 MiB splits one
-    (``host.huge_pages``, ``host.thp_splits``), and the host's khugepaged collapses split regions into huge pages again
+    fault in a 2 MiB region maps a huge page, a balloon page or a report of less than 2 MiB splits one without freeing
+    it (``host.huge_pages``, ``host.thp_splits``, ``host.deferred_split_pages``), and the host's khugepaged collapses split regions into huge pages again
     as simulated time passes, backing their holes (``host.khugepaged()``). Off: 4 KiB host pages. Any design.
     host_khugepaged_max_ptes_none (0-511) and host_khugepaged_scan_sleep_ms (1-3,600,000), with host_thp: the host's
     khugepaged settings (/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none, scan_sleep_millisecs): the most
