@@ -117,12 +117,15 @@ def invariants(sim):
             and 0 <= host.deferred_split_pages <= 511 * host.thp_splits):
         return (f"host memory: {host.resident_pages} frames resident, {host.deferred_split_pages} held by split huge pages, "
                 f"{host.huge_pages} huge pages, {host.faults} faults, {host.refaults} refaults")
-    migration = host.migration()   # each frame sent, hinted or still to send; hint blocks held only while one runs
+    migration = host.migration()   # each frame sent, hinted or still to send; hint blocks held while one runs
     if migration["status"] != "none" and (migration["normal"] + migration["duplicate"] + migration["hinted_pages"]
                                           + migration["remaining"] < sim.page_map().size):
         return f"migration: {migration}"
-    if migration["status"] != "active" and sim.balloon.hint_blocks:
-        return f"{sim.balloon.hint_blocks} hint blocks held after the migration ended: {migration}"
+    if migration["status"] != "active" and sim.balloon.hint_blocks:   # the hint work the DONE queued gives them back
+        later = sim.fork()
+        later.run(1)
+        if later.balloon.hint_blocks:
+            return f"{later.balloon.hint_blocks} hint blocks held 1 ms after the migration ended: {migration}"
     return None
 
 
