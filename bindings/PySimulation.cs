@@ -53,6 +53,7 @@ public sealed class PySimulation
     public long HostHugePages => _sim.HostHugePages;
     public long HostThpSplits => _sim.HostThpSplits;
     public long HostDeferredSplitPages => _sim.HostDeferredSplitPages;
+    public long HostDropCaches() => _sim.HostDropCaches();
     public long HostBalloonedResidentPages => _sim.HostBalloonedResidentPages;
     public byte[] HostMap() => _sim.HostMap();
     public long HostMigrate(double bandwidthMibS, double downtimeLimitMs, bool wait) => _sim.HostMigrate(bandwidthMibS, downtimeLimitMs, wait);

@@ -226,6 +226,18 @@ public sealed class Simulation
     /// </summary>
     public long HostDeferredSplitPages => _parts.Ram.DeferredSplitPages;
 
+    /// <summary>
+    /// <c>echo 3 &gt; /proc/sys/vm/drop_caches</c> on the host: of what that frees, the model's host has only the
+    /// deferred-split queue (<see cref="RamBlock.DeferredSplitScan"/>): every split huge page frees the frames it held.
+    /// Returns the frames freed.
+    /// </summary>
+    public long HostDropCaches() => Op("host.drop_caches", () =>
+    {
+        long held = _parts.Ram.DeferredSplitPages;
+        _parts.Ram.DeferredSplitScan();
+        return held - _parts.Ram.DeferredSplitPages;
+    });
+
     /// <summary>The most bandwidth a migration may be given, MiB/s (1 TiB/s).</summary>
     public const double MaxMigrateBandwidthMibS = 1 << 20;
 

@@ -77,8 +77,8 @@ class Stop:
 def random_op(rng: random.Random):
     """One operation: (text, call(sim)). Amounts are small and sometimes more than the guest has (refused)."""
     x = rng.random() ** 2
-    kind = rng.choices(["anon", "file", "slab", "free", "inflate", "deflate", "compact", "allocate", "migrate", "run"],
-                       weights=[3, 2, 1, 3, 3, 1, 2, 1, 1, 1])[0]
+    kind = rng.choices(["anon", "file", "slab", "free", "inflate", "deflate", "compact", "allocate", "migrate", "run",
+                        "drop_caches"], weights=[3, 2, 1, 3, 3, 1, 2, 1, 1, 1, 0.2])[0]
     if kind in ("anon", "file", "slab"):
         mib = round(x * (2 if kind == "slab" else 16), 2)
         return f"{kind}({mib})", lambda s: getattr(s.workload, kind)(mib=mib)
@@ -96,6 +96,8 @@ def random_op(rng: random.Random):
     if kind == "run":
         ms = round(x * 500, 1)
         return f"run({ms})", lambda s: s.run(ms)
+    if kind == "drop_caches":   # the host's: the deferred-split queue emptied
+        return "host.drop_caches", lambda s: s.host.drop_caches()
     order, count = rng.randrange(bs.MAX_ORDER), rng.randrange(4)
     return f"allocate({order}, {count})", lambda s: s.allocate(order=order, count=count)
 

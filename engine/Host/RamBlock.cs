@@ -235,8 +235,11 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         else _counts.Add(DeferredIndex, -(HpageFrames - 1));
     }
 
-    /// <summary>The region's huge page is freed (its last mapping gone at once, or replaced by a collapse): what it held goes with it.</summary>
-    private void FreeHugePage(int region)
+    /// <summary>
+    /// The region's huge page holds no frame any more: freed (a collapse copied it) or split for good (a deferred split:
+    /// its mapped subpages become pages of their own, its unmapped ones are freed).
+    /// </summary>
+    private void ReleaseHugePage(int region)
     {
         int mapped = _thpMapped[region];
         if (mapped == 0) return;
@@ -318,9 +321,27 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         }
         _pmd[region] = PmdHuge;
         _counts.Add(HugeIndex, 1);
-        FreeHugePage(region); // the old huge page's mapped subpages were copied: it is freed
+        ReleaseHugePage(region); // the old huge page's mapped subpages were copied: it is freed
         NewHugePage(region);
         return ScanResult.Succeed;
+    }
+
+    /// <summary>
+    /// deferred_split_scan over the whole deferred-split queue, as the host's drop_caches runs it (drop_slab calls every
+    /// shrinker; 6.1's deferred_split_shrinker): each huge page a discard split that still holds unmapped frames is split
+    /// for good (split_huge_page), which frees them. Returns the huge pages split.
+    /// </summary>
+    public int DeferredSplitScan()
+    {
+        if (StepAccesses.Compiled) scheduler.Accesses?.Global();
+        int split = 0;
+        for (int region = 0; region < _thpMapped.Length; region++)
+        {
+            if (_thpMapped[region] is 0 or HpageFrames) continue; // none, or mapped whole: not on the queue
+            ReleaseHugePage(region);
+            split++;
+        }
+        return split;
     }
 
     /// <summary>Whether the dirty log is on (a migration runs).</summary>

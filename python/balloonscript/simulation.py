@@ -328,6 +328,13 @@ class Host(_Part):
         ``resident_pages + deferred_split_pages``. A khugepaged collapse frees the old huge page, and what it held."""
         return int(self._sim._get("HostDeferredSplitPages"))
 
+    def drop_caches(self) -> int:
+        """``echo 3 > /proc/sys/vm/drop_caches`` on the host, standing in for its memory pressure: its shrinkers run, and
+        of what they free the model's host has only the deferred-split queue, so every huge page a discard split frees
+        the frames it held (``deferred_split_pages`` drops to 0; the regions stay mapped 4 KiB at a time, khugepaged may
+        collapse them again). Returns the frames freed."""
+        return int(self._sim._run("HostDropCaches"))
+
     @property
     def ballooned_resident_pages(self) -> int:
         """Frames the host holds as ballooned yet backs: with ``host_thp=True``, the guest's first write in a 2 MiB

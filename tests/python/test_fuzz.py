@@ -158,6 +158,11 @@ class PublicApi(RuleBasedStateMachine):
     def migrate_cancel(self):
         self.operation(self.sim.host.migrate_cancel)
 
+    @rule()
+    def drop_caches(self):   # the host's: every split huge page frees the frames it held
+        self.operation(self.sim.host.drop_caches)
+        assert self.sim.host.deferred_split_pages == 0
+
     @rule(name=st.sampled_from(["bandwidth_mib_s", "downtime_limit_ms", "wait"]), data=st.data())
     def migrate_invalid(self, name, data):
         bad = {"bandwidth_mib_s": st.one_of(bad_real, st.floats(max_value=0, allow_nan=False),

@@ -116,6 +116,11 @@ def test_the_hosts_khugepaged_backs_the_balloons_holes_again_unless_max_ptes_non
         else:
             assert k["max_ptes_none"] == 0 and k["pages_collapsed"] == 0 and k["thp_scan_exceed_none_pte"] == splits
             assert host.resident_pages == before and host.ballooned_resident_pages == 0
+            held = host.deferred_split_pages
+            assert host.drop_caches() == held == 64 * bs.PAGES_PER_MIB and host.deferred_split_pages == 0, \
+                "the host's drop_caches runs the deferred split: the balloon's frames are freed at last"
+            in_use -= held
+            assert sim.history().iloc[-1]["op"] == "host.drop_caches"
         assert host.resident_pages + host.deferred_split_pages == in_use, "a collapse frees the old huge page it copies"
         assert sum(sim.report_counts().values()) == 0
     assert resident[None] - resident[0] == 64 * bs.PAGES_PER_MIB

@@ -247,6 +247,31 @@ public class RamBlockTests
         Assert.That(ram.RecountDeferredSplitPages(), Is.EqualTo(sim.HostDeferredSplitPages));
     }
 
+    /// <summary>
+    /// The host's drop_caches runs its shrinkers: deferred_split_scan splits every huge page on the deferred-split queue
+    /// (split, holding unmapped frames) for good, freeing those frames; a huge page mapped whole is not on the queue.
+    /// </summary>
+    [Test]
+    public void HostDropCaches_SplitsEveryHugePageThatHoldsUnmappedFrames_FreeingThem()
+    {
+        var sim = Guest("v6.1", hostThp: true);
+        var ram = Ram(sim);
+        ram.Write(0);
+        ram.Discard(1, 10);
+        ram.Write(512, 512);
+        Assert.That((sim.HostDeferredSplitPages, sim.HostHugePages), Is.EqualTo((10L, 1L)));
+
+        Assert.That(sim.HostDropCaches(), Is.EqualTo(10));
+        Assert.That((sim.HostDeferredSplitPages, sim.HostHugePages, sim.HostResidentPages), Is.EqualTo((0L, 1L, 1014L)),
+            "the held frames freed; the huge page mapped whole untouched; nothing mapped changed");
+        ram.Discard(0);
+        Assert.That((sim.HostDeferredSplitPages, sim.HostResidentPages), Is.EqualTo((0L, 1013L)),
+            "after the split a frame's page is its own: its discard frees just it");
+        ram.Discard(512);
+        Assert.That(sim.HostDeferredSplitPages, Is.EqualTo(1), "the huge page mapped whole was left whole: a discard splits it now");
+        Assert.That(ram.RecountDeferredSplitPages(), Is.EqualTo(1));
+    }
+
     [Test]
     public void HostThp_AWriteNextToBalloonedFramesTheHostNeverBacked_MapsAHugePageOverThem(
         [ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design)
