@@ -7,8 +7,9 @@ namespace BalloonScript.Engine.Host;
 /// <summary>
 /// The host's khugepaged thread (Linux 6.1.78 mm/khugepaged.c, read: <c>khugepaged</c>, <c>khugepaged_do_scan</c>,
 /// <c>khugepaged_scan_mm_slot</c>, <c>khugepaged_wait_work</c>) over QEMU's guest RAM, with host THP on
-/// (<see cref="SimulationOptions.HostThp"/>): QEMU's MADV_HUGEPAGE registers its mm (<c>khugepaged_enter_vma</c>), which
-/// wakes the thread at once; each wake-up scans <see cref="PagesToScan"/> pages' worth, a 2 MiB region at a time from
+/// (<see cref="SimulationOptions.HostThp"/>): the first huge page fault in guest RAM registers QEMU's mm
+/// (<c>do_huge_pmd_anonymous_page</c>'s <c>khugepaged_enter_vma</c>; QEMU's MADV_HUGEPAGE came before the RAM had an
+/// anon_vma, so <c>hugepage_vma_check</c> refused it then), which wakes the thread at once; each wake-up scans <see cref="PagesToScan"/> pages' worth, a 2 MiB region at a time from
 /// where the last one stopped (<see cref="RamBlock.HpageCollapseScanPmd"/>: a region a discard split is collapsed into a
 /// huge page again, its holes zeroed, while it has no more than max_ptes_none empty entries), then sleeps
 /// scan_sleep_millisecs. A region costs HPAGE_PMD_NR (512) of the budget and the mm one more each time the scan enters it,
@@ -16,9 +17,11 @@ namespace BalloonScript.Engine.Host;
 /// goes on from the next region); once the last region is scanned a full scan is counted, and one wake-up starts over from
 /// the first region at most once (<c>pass_through_head</c>).
 /// <para>
-/// Simplified: the QEMU process's other mappings are not scanned (each would add to the budget), nor are the regions a
+/// Simplified: QEMU's mm is the only one registered and its other mappings are not scanned (with THP enabled "always",
+/// QEMU's own memory would register it at its start, and each VMA would add to the budget), nor are the regions a
 /// partial last 2 MiB leaves (outside the VMA's huge-aligned range, as in the kernel); the scan takes no time. After a
-/// migration the destination's khugepaged starts afresh with the guest's new RAM (its counts too).
+/// migration the destination's khugepaged starts afresh (its counts too) and registers QEMU's mm at its first huge
+/// fault, when the switch-over writes the guest's RAM there (the destination's RAM is not modelled before).
 /// </para>
 /// </summary>
 internal sealed class Khugepaged : ISnapshotState
@@ -52,10 +55,11 @@ internal sealed class Khugepaged : ISnapshotState
 
     /// <summary>
     /// [the cursor is in the mm (khugepaged_scan.mm_slot set), the next region (khugepaged_scan.address), the counts,
-    /// the wake-up's generation (the destination's thread replaces the source's)].
+    /// QEMU's mm registered (MMF_VM_HUGEPAGE), the wake-up's generation (the destination's thread replaces the source's)].
     /// </summary>
     private readonly SharedArray _state;
-    private const int InMmIndex = 0, AddressIndex = 1, CollapsedIndex = 2, FullScansIndex = 3, ExceedNoneIndex = 4, GenerationIndex = 5;
+    private const int InMmIndex = 0, AddressIndex = 1, CollapsedIndex = 2, FullScansIndex = 3, ExceedNoneIndex = 4,
+        RegisteredIndex = 5, GenerationIndex = 6;
 
     public Khugepaged(RamBlock ram, SimClock clock, Scheduler scheduler, SimulationOptions options)
     {
@@ -67,7 +71,7 @@ internal sealed class Khugepaged : ISnapshotState
         _running = options.HostThp; // start_stop_khugepaged: the thread runs while THP is enabled
         if (!_running) return;
         clock.Handle(TimerKind.KhugepagedScan, Wake);
-        Start();
+        ram.OnHugeFault(Enter);
     }
 
     /// <summary>
@@ -77,17 +81,24 @@ internal sealed class Khugepaged : ISnapshotState
     public long[] Stats() =>
         [_state[CollapsedIndex], _state[FullScansIndex], _state[ExceedNoneIndex], PagesToScan, _sleepNs / 1_000_000, _maxPtesNone];
 
-    /// <summary>The guest's RAM now is a new QEMU's (the migration's destination): its khugepaged starts afresh.</summary>
+    /// <summary>
+    /// The guest's RAM is about to be a new QEMU's (the migration's destination): its khugepaged starts afresh, nothing
+    /// registered, and the source's sleeping thread wakes no more.
+    /// </summary>
     public void Restart()
     {
-        if (!_running) return;
         for (int i = 0; i < GenerationIndex; i++) _state.Set(i, 0);
-        Start();
+        _state.Set(GenerationIndex, _state[GenerationIndex] + 1);
     }
 
-    /// <summary>__khugepaged_enter's wake-up: a scan now, then the sleep; a wake-up of an earlier thread is ignored.</summary>
-    private void Start()
+    /// <summary>
+    /// __khugepaged_enter at a huge page fault: the first registers QEMU's mm and wakes the thread (the list was empty): a
+    /// scan now, then the sleep. Nothing is split yet then, so that scan only moves the cursor.
+    /// </summary>
+    private void Enter()
     {
+        if (_state[RegisteredIndex] != 0) return;
+        _state.Set(RegisteredIndex, 1);
         _state.Set(GenerationIndex, _state[GenerationIndex] + 1);
         Wake(_state[GenerationIndex]);
     }

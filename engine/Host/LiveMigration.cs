@@ -189,8 +189,8 @@ internal sealed class LiveMigration : ISnapshotState
         _ram.SetDirtyLog(false);
         S(Stat.DowntimeNs) = (long)((Int128)(S(Stat.Transferred) - before) * 1_000_000_000 / S(Stat.BandwidthBytesPerS));
         S(Stat.TotalTimeNs) = _clock.NowNs + S(Stat.DowntimeNs) - S(Stat.StartNs);
-        _ram.MoveToDestination(_sent!);
         _khugepaged.Restart();
+        _ram.MoveToDestination(_sent!);
     }
 
     /// <summary>

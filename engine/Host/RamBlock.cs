@@ -213,7 +213,14 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             Back(f, f == pfn ? Backed : Zeroed); // none was backed: the region mapped nothing
         }
         NewHugePage(region);
+        _hugeFaulted?.Invoke(); // do_huge_pmd_anonymous_page's khugepaged_enter_vma
     }
+
+    [NotState("wiring: the host's khugepaged, which registers QEMU's mm at its first huge fault, set when it is built")]
+    private Action? _hugeFaulted;
+
+    /// <summary>What a huge page fault calls (khugepaged_enter_vma: the mm joins khugepaged's list if it has not yet).</summary>
+    public void OnHugeFault(Action enter) => _hugeFaulted = enter;
 
     /// <summary>A new huge page maps the whole region: every frame a subpage of it.</summary>
     private void NewHugePage(int region)

@@ -7,7 +7,7 @@ namespace BalloonScript.Engine.Tests.Host;
 
 /// <summary>
 /// The host's khugepaged (6.1.78 mm/khugepaged.c: khugepaged_do_scan, khugepaged_scan_mm_slot, hpage_collapse_scan_pmd,
-/// collapse_huge_page) over QEMU's guest RAM with host THP: a wake-up at QEMU's start, then one every
+/// collapse_huge_page) over QEMU's guest RAM with host THP: a wake-up at the first huge page fault, then one every
 /// scan_sleep_millisecs, each scanning pages_to_scan (4,096) pages' worth, 8 regions of 2 MiB, from where the last
 /// stopped; a split region with no more than max_ptes_none empty entries is collapsed into a huge page again, its holes
 /// backed with zeros.
@@ -47,7 +47,7 @@ public class KhugepagedTests
     [Test]
     public void EachWakeUp_CollapsesTheNext8SplitRegions_BackingTheirHolesWithZeros_AndStartsOverAfterAFullScan()
     {
-        var sim = Guest(); // 32 regions; the wake-up at QEMU's start scanned regions 0-7 with nothing mapped
+        var sim = Guest(); // 32 regions; the first write's huge fault wakes khugepaged, which scans regions 0-7 before any split
         SplitEveryRegion(sim);
         var ram = Ram(sim);
         long resident = sim.HostResidentPages;
@@ -122,12 +122,27 @@ public class KhugepagedTests
         Assert.That(Stats(sim)["scan_sleep_millisecs"], Is.EqualTo(1_000));
     }
 
+    /// <summary>
+    /// QEMU's MADV_HUGEPAGE comes before guest RAM has an anon_vma, so hugepage_vma_check refuses it; the first huge page
+    /// fault (do_huge_pmd_anonymous_page's khugepaged_enter_vma) registers the mm and wakes the thread: a scan, then its
+    /// sleep. Without host THP there is no thread.
+    /// </summary>
     [Test]
-    public void WithoutHostThp_NoKhugepagedRuns()
+    public void TheFirstHugeFaultRegistersQemusMm_WithoutHostThpNoKhugepagedRuns()
     {
         var with = Guest();
         var without = Guest(hostThp: false);
-        Assert.That(Clock(with).PendingTimers - Clock(without).PendingTimers, Is.EqualTo(1), "the only timer host THP adds is khugepaged's sleep");
+        Assert.That(Clock(with).PendingTimers, Is.EqualTo(Clock(without).PendingTimers), "nothing registered before a huge fault");
+        with.Run(60_000);
+        Assert.That(Stats(with)["full_scans"], Is.Zero, "no wake-up while nothing is registered");
+        Ram(with).Write(20 * Frames);
+        Assert.That(Clock(with).PendingTimers - Clock(without).PendingTimers, Is.EqualTo(1), "the first huge fault: a scan, then khugepaged's sleep");
+        Ram(with).Write(0);
+        Ram(with).Discard(1);
+        with.Run(9_999);
+        Assert.That(Stats(with)["pages_collapsed"], Is.Zero, "the scan at the fault covered regions 0-7, before region 0 was split");
+        with.Run(300_000);
+        Assert.That(Ram(with).IsMappedHuge(0), Is.True, "the pass came round to region 0 again");
         without.WorkloadAnon(32);
         without.Run(60_000);
         Assert.That(Stats(without).Where(p => p.Key is "pages_collapsed" or "full_scans" or "thp_scan_exceed_none_pte").Sum(p => p.Value), Is.Zero);
