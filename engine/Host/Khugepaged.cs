@@ -49,7 +49,6 @@ internal sealed class Khugepaged : ISnapshotState
 
     private readonly RamBlock _ram;
     private readonly SimClock _clock;
-    private readonly bool _running;
     private readonly long _sleepNs;
     private readonly int _maxPtesNone;
 
@@ -68,8 +67,7 @@ internal sealed class Khugepaged : ISnapshotState
         _sleepNs = (options.HostKhugepagedScanSleepMs ?? DefaultScanSleepMs) * 1_000_000L;
         _maxPtesNone = options.HostKhugepagedMaxPtesNone ?? DefaultMaxPtesNone;
         _state = new SharedArray(scheduler, GenerationIndex + 1);
-        _running = options.HostThp; // start_stop_khugepaged: the thread runs while THP is enabled
-        if (!_running) return;
+        if (!options.HostThp) return; // start_stop_khugepaged: the thread runs while THP is enabled
         clock.Handle(TimerKind.KhugepagedScan, Wake);
         ram.OnHugeFault(Enter);
     }

@@ -51,7 +51,7 @@ public class VirtioBalloonTests
             new SimTask(1, 1, "observer", () => seen = zone.ManagedPages),
         };
         var scheduler = rig.Get<Scheduler>();
-        rig.Sim.RunKernelPaths("race", tasks, new SecondAfterPoint(scheduler, "deflate", point => point == zone.Lock.Name));
+        rig.Sim.RunKernelPaths("race", tasks, new SwitchAfterPoint(scheduler, zone.Lock.Name));
 
         Assert.That(seen - ballooned, Is.EqualTo(countedFirst ? 1 : 0));
         Assert.That(zone.ManagedPages, Is.EqualTo(ballooned + 1), "counted back in the end either way");

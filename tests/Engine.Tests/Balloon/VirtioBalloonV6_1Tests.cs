@@ -186,7 +186,7 @@ public class VirtioBalloonV6_1Tests
                 if (tookPageLock == true) rig.PageLock.Unlock(listed);
             }),
         };
-        rig.Sim.RunKernelPaths("race", tasks, new SecondAfterPoint(scheduler, "enqueue", point => point == unlockPoint));
+        rig.Sim.RunKernelPaths("race", tasks, new SwitchAfterPoint(scheduler, unlockPoint));
 
         Assert.That(tookPageLock, Is.EqualTo(unlockedFirst));
         Assert.That(rig.BalloonList(), Has.Count.EqualTo(1));
