@@ -62,6 +62,8 @@ public sealed class PySimulation
     public static string[] HostMigrationStatNames() => Simulation.HostMigrationStatNames();
     public long[] HostKhugepagedStats() => _sim.HostKhugepagedStats();
     public static string[] HostKhugepagedStatNames() => Simulation.HostKhugepagedStatNames();
+    public long[] HostMemcgStats() => _sim.HostMemcgStats();
+    public static string[] HostMemcgStatNames() => Simulation.HostMemcgStatNames();
     public long FreePageHintBlocks => _sim.FreePageHintBlocks;
     public long BalloonUntoldPages => _sim.BalloonUntoldPages;
     public void HostSetTarget(double balloonMib) => _sim.HostSetTarget(balloonMib);

@@ -238,6 +238,19 @@ public sealed class Simulation
         return held - _parts.Ram.DeferredSplitPages;
     });
 
+    /// <summary>
+    /// QEMU's memory cgroup (<see cref="SimulationOptions.HostMemoryMaxMib"/>): memory.current and memory.max in pages (-1:
+    /// no limit) and memory.events' max, in the order of <see cref="HostMemcgStatNames"/>.
+    /// </summary>
+    public long[] HostMemcgStats()
+    {
+        var ram = _parts.Ram;
+        return [ram.MemoryCurrent, ram.MemoryMax, ram.MemcgMaxEvents];
+    }
+
+    /// <summary>The names of <see cref="HostMemcgStats"/>' values (the cgroup's files').</summary>
+    public static string[] HostMemcgStatNames() => ["memory_current", "memory_max", "memory_events_max"];
+
     /// <summary>The most bandwidth a migration may be given, MiB/s (1 TiB/s).</summary>
     public const double MaxMigrateBandwidthMibS = 1 << 20;
 

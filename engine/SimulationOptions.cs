@@ -148,6 +148,17 @@ public sealed record SimulationOptions
     public int? HostKhugepagedScanSleepMs { get; init; }
 
     /// <summary>
+    /// The memory.max of QEMU's memory cgroup (v2), in MiB, [<see cref="MemoryMib"/>, 2 × <see cref="MaxMemoryMib"/>]: the
+    /// host pages behind guest RAM are charged to it, and a charge past it reclaims in the cgroup first, which frees
+    /// what split huge pages hold (<see cref="Host.RamBlock"/>), and a khugepaged collapse whose new huge page does not fit
+    /// fails. At least the guest's RAM, so that a fault always fits once that reclaim has run and QEMU is never OOM-killed
+    /// (no host swap is modelled). Unset: no limit ("max"). Any design; it binds only with <see cref="HostThp"/>, where the
+    /// memory in use can pass the guest's RAM.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public long? HostMemoryMaxMib { get; init; }
+
+    /// <summary>
     /// The host offers VIRTIO_BALLOON_F_FREE_PAGE_HINT (QEMU's <c>free-page-hint=on</c>; off by default): while a live
     /// migration runs, the driver (4.20+) hands the host its free memory in 4 MiB blocks, which the migration then need not
     /// send (<see cref="Virtio.V6_1.FreePageHint"/>, <see cref="Host.LiveMigration"/>). Only designs with the 6.1 driver (v6.1) have it.
@@ -200,6 +211,7 @@ public sealed record SimulationOptions
         if (FreePageHint) CheckDesignHas("free_page_hint", d => d.Parts.DriverFillLeak == PartVersion.V6_1);
         CheckHostKhugepaged(HostKhugepagedMaxPtesNone, "host_khugepaged_max_ptes_none", 0, Host.Khugepaged.DefaultMaxPtesNone);
         CheckHostKhugepaged(HostKhugepagedScanSleepMs, "host_khugepaged_scan_sleep_ms", 1, Host.Khugepaged.MaxScanSleepMs);
+        if (HostMemoryMaxMib is { } limit) Check.InRange(limit, "host_memory_max_mib", MemoryMib, 2 * MaxMemoryMib);
         if (PageReportingOrder is { } order)
         {
             Check.That(FreePageReporting, "page_reporting_order", "is free page reporting's: set free_page_reporting=True too");

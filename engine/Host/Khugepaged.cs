@@ -13,7 +13,8 @@ namespace BalloonScript.Engine.Host;
 /// where the last one stopped (<see cref="RamBlock.HpageCollapseScanPmd"/>: a region a discard split is collapsed into a
 /// huge page again, its holes zeroed, while it has no more than max_ptes_none empty entries), then sleeps
 /// scan_sleep_millisecs. A region costs HPAGE_PMD_NR (512) of the budget and the mm one more each time the scan enters it,
-/// so the defaults cover 8 regions (16 MiB) every 10 s. A collapse drops mmap_lock, which ends the mm's pass (the next
+/// so the defaults cover 8 regions (16 MiB) every 10 s. A collapse, or one whose huge page QEMU's memory cgroup could not
+/// charge (SCAN_CGROUP_CHARGE_FAIL), drops mmap_lock, which ends the mm's pass (the next
 /// goes on from the next region); once the last region is scanned a full scan is counted, and one wake-up starts over from
 /// the first region at most once (<c>pass_through_head</c>).
 /// <para>
@@ -42,7 +43,7 @@ internal sealed class Khugepaged : ISnapshotState
     public const int PagesToScan = (1 << RamBlock.HpageOrder) * 8;
 
     /// <summary>The counts and settings <see cref="Stats"/> gives, in order (the sysfs and /proc/vmstat names).</summary>
-    public enum Stat { PagesCollapsed, FullScans, ThpScanExceedNonePte, PagesToScan, ScanSleepMillisecs, MaxPtesNone }
+    public enum Stat { PagesCollapsed, FullScans, ThpScanExceedNonePte, ScanCgroupChargeFail, PagesToScan, ScanSleepMillisecs, MaxPtesNone }
 
     /// <summary>The names of <see cref="Stat"/> in snake case, as the Python API gives them.</summary>
     public static readonly string[] StatNames = [.. Enum.GetNames<Stat>().Select(SimulationOptions.Snake)];
@@ -58,7 +59,7 @@ internal sealed class Khugepaged : ISnapshotState
     /// </summary>
     private readonly SharedArray _state;
     private const int InMmIndex = 0, AddressIndex = 1, CollapsedIndex = 2, FullScansIndex = 3, ExceedNoneIndex = 4,
-        RegisteredIndex = 5, GenerationIndex = 6;
+        ChargeFailIndex = 5, RegisteredIndex = 6, GenerationIndex = 7;
 
     public Khugepaged(RamBlock ram, SimClock clock, Scheduler scheduler, SimulationOptions options)
     {
@@ -73,11 +74,13 @@ internal sealed class Khugepaged : ISnapshotState
     }
 
     /// <summary>
-    /// The counts (pages_collapsed, full_scans, thp_scan_exceed_none_pte) and the settings (pages_to_scan,
+    /// The counts (pages_collapsed, full_scans, thp_scan_exceed_none_pte, and the collapses that ended with
+    /// SCAN_CGROUP_CHARGE_FAIL, which only the mm_collapse_huge_page tracepoint reports) and the settings (pages_to_scan,
     /// scan_sleep_millisecs, max_ptes_none), in <see cref="Stat"/> order.
     /// </summary>
     public long[] Stats() =>
-        [_state[CollapsedIndex], _state[FullScansIndex], _state[ExceedNoneIndex], PagesToScan, _sleepNs / 1_000_000, _maxPtesNone];
+        [_state[CollapsedIndex], _state[FullScansIndex], _state[ExceedNoneIndex], _state[ChargeFailIndex], PagesToScan,
+            _sleepNs / 1_000_000, _maxPtesNone];
 
     /// <summary>
     /// The guest's RAM is about to be a new QEMU's (the migration's destination): its khugepaged starts afresh, nothing
@@ -136,9 +139,11 @@ internal sealed class Khugepaged : ISnapshotState
             var result = _ram.HpageCollapseScanPmd(region, _maxPtesNone);
             if (result == RamBlock.ScanResult.Succeed) _state.Add(CollapsedIndex, 1);
             if (result == RamBlock.ScanResult.ExceedNonePte) _state.Add(ExceedNoneIndex, 1);
+            if (result == RamBlock.ScanResult.CgroupChargeFail) _state.Add(ChargeFailIndex, 1);
             _state.Set(AddressIndex, ++region);
             progress += 1 << RamBlock.HpageOrder;
-            if (result == RamBlock.ScanResult.Succeed || progress >= pages) return progress; // mmap_lock dropped, or the budget spent
+            // collapse_huge_page drops mmap_lock whatever it returns, which ends the pass; or the budget is spent
+            if (result is RamBlock.ScanResult.Succeed or RamBlock.ScanResult.CgroupChargeFail || progress >= pages) return progress;
         }
         _state.Set(InMmIndex, 0); // no VMA left: the mm is scanned whole
         _state.Add(FullScansIndex, 1);

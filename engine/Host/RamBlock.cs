@@ -25,14 +25,24 @@ namespace BalloonScript.Engine.Host;
 /// (<c>zap_huge_pmd</c>) and the region can be mapped huge again. The host's khugepaged (<see cref="Khugepaged"/>) collapses a
 /// split region back into a huge page (<see cref="HpageCollapseScanPmd"/>), backing its holes with zeros. A split huge
 /// page's unmapped frames stay in memory (<see cref="DeferredSplitPages"/>: the resident count drops at the discard, as
-/// the process's RSS does) until the huge page's last mapping goes or a collapse replaces it; the deferred split that
-/// would free them under the host's memory pressure is not modelled, nor is a huge page allocation that fails.
+/// the process's RSS does) until the huge page's last mapping goes, a collapse replaces it, or the deferred split frees
+/// them: at the host's <c>drop_caches</c>, or when QEMU's memory cgroup reaches its limit (below).
+/// </para>
+/// <para>
+/// With <see cref="SimulationOptions.HostMemoryMaxMib"/> QEMU runs in a memory cgroup (v2) whose memory.max is that
+/// limit: every page the host allocates behind guest RAM is charged to it (<see cref="TryChargeMemcg"/>, 6.1's
+/// <c>try_charge_memcg</c>), and a charge past the limit reclaims in the cgroup first. Without host swap and with no
+/// other memory charged, the cgroup's reclaim frees only what the deferred-split queue holds. The limit is at least the
+/// guest's RAM, so a fault's page always fits once the queue is split (a huge page's region, or the 4 KiB frame, is not
+/// resident): no fault falls back for want of a charge, and QEMU is never OOM-killed. A khugepaged collapse can fail
+/// (SCAN_CGROUP_CHARGE_FAIL): its new huge page is charged while the region's old pages still are.
 /// </para>
 /// <para>
 /// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/> or <see cref="Zeroed"/>; with host THP, a region
 /// mapped huge has every frame backed, and a region the host maps nothing of has none; a region's count of mapped subpages
 /// is the number of its frames whose subpage bit is set, and <see cref="DeferredSplitPages"/> is the sum, over the regions
-/// whose huge page is alive, of its unmapped subpages. The model's guest boots with all its memory free
+/// whose huge page is alive, of its unmapped subpages; the memory charged to QEMU's cgroup (<see cref="MemoryCurrent"/>)
+/// is their sum, never above memory.max. The model's guest boots with all its memory free
 /// (MemFree = MemTotal: no kernel image, memory map or reserved memory is modelled), so nothing is backed at boot. For
 /// partial-order reduction each frame's state is recorded by PFN (as <c>struct page</c>), a region's mapping by the PFN
 /// of its first frame, the counts as shared values.
@@ -68,6 +78,19 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
 
     private readonly bool _thp = options.HostThp;
 
+    /// <summary>QEMU's cgroup's memory.max in pages (<see cref="SimulationOptions.HostMemoryMaxMib"/>), or long.MaxValue: "max".</summary>
+    private readonly long _memoryMax = options.HostMemoryMaxMib is { } mib ? mib * 256 : long.MaxValue;
+
+    /// <summary>Whether a limit is set: unlimited, a charge reads no shared count (races explore without it).</summary>
+    private readonly bool _limited = options.HostMemoryMaxMib is not null;
+
+    /// <summary>
+    /// How many times a charge that does not fit reclaims, each after a MEMCG_MAX event, before it fails: try_charge_memcg's
+    /// first try, its retry after drain_all_stock, and MAX_RECLAIM_RETRIES (16) more (6.1; the reclaim frees nothing after
+    /// the first, which splits the whole queue).
+    /// </summary>
+    private const int ChargeReclaims = 2 + 16;
+
     private readonly byte[] _state = new byte[pages.NrPages];
 
     /// <summary>Per 2 MiB region (the last one may be partial, and is never mapped huge); all <see cref="PmdNone"/> without host THP, unused.</summary>
@@ -81,10 +104,11 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
 
     /// <summary>
     /// [<see cref="ResidentIndex"/>, <see cref="FaultsIndex"/>, <see cref="RefaultsIndex"/>, <see cref="HugeIndex"/>,
-    /// <see cref="SplitsIndex"/>, <see cref="LoggingIndex"/>, <see cref="DeferredIndex"/>].
+    /// <see cref="SplitsIndex"/>, <see cref="LoggingIndex"/>, <see cref="DeferredIndex"/>, <see cref="MemcgMaxIndex"/>].
     /// </summary>
-    private readonly SharedArray _counts = new(scheduler, 7);
-    private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2, HugeIndex = 3, SplitsIndex = 4, LoggingIndex = 5, DeferredIndex = 6;
+    private readonly SharedArray _counts = new(scheduler, 8);
+    private const int ResidentIndex = 0, FaultsIndex = 1, RefaultsIndex = 2, HugeIndex = 3, SplitsIndex = 4, LoggingIndex = 5, DeferredIndex = 6,
+        MemcgMaxIndex = 7;
 
     /// <summary>KVM's dirty log: a bit per frame dirty (written since its bit was last cleared), kept only while logging.</summary>
     private readonly ulong[] _dirty = new ulong[(pages.NrPages + 63) >> 6];
@@ -113,6 +137,15 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     /// pressure brings (host THP only).
     /// </summary>
     public long DeferredSplitPages => _counts[DeferredIndex];
+
+    /// <summary>The pages charged to QEMU's memory cgroup for guest RAM (its memory.current, in pages): resident and held.</summary>
+    public long MemoryCurrent => ResidentPages + DeferredSplitPages;
+
+    /// <summary>QEMU's cgroup's memory.max in pages, or -1 for none ("max").</summary>
+    public long MemoryMax => _limited ? _memoryMax : -1;
+
+    /// <summary>memory.events' max: how many times a charge found the cgroup at its limit (a MEMCG_MAX event each, then reclaim).</summary>
+    public long MemcgMaxEvents => _counts[MemcgMaxIndex];
 
     /// <summary>Whether the host backs <paramref name="pfn"/> now.</summary>
     public bool IsBacked(int pfn)
@@ -187,8 +220,45 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             _counts.Add(FaultsIndex, 1);
             if (state == Discarded) _counts.Add(RefaultsIndex, 1);
             if (_thp) FaultRegion(pfn);
-            else Back(pfn);
+            else
+            {
+                ChargeFault(pfn, 1);
+                Back(pfn);
+            }
         }
+    }
+
+    /// <summary>
+    /// A fault's charge (do_anonymous_page's 4 KiB page, __do_huge_pmd_anonymous_page's huge page): it fits once the
+    /// reclaim has split the queue, since memory.max is at least the guest's RAM and what faults in is not resident.
+    /// </summary>
+    private void ChargeFault(int pfn, int nrPages)
+    {
+        if (!TryChargeMemcg(nrPages))
+            throw new InvalidOperationException($"the host's memory cgroup could not charge the fault at pfn {pfn} ({nrPages} " +
+                "pages): memory.max is at least the guest's RAM, so a fault's pages fit once the deferred-split queue is split");
+    }
+
+    /// <summary>
+    /// try_charge_memcg (6.1 mm/memcontrol.c) of <paramref name="nrPages"/> to QEMU's cgroup, with reclaim allowed (the
+    /// huge page fault's GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM for a MADV_HUGEPAGE range, khugepaged's GFP_TRANSHUGE,
+    /// a 4 KiB fault's GFP_KERNEL): a charge past memory.max counts a MEMCG_MAX event and runs
+    /// try_to_free_mem_cgroup_pages, then tries again, <see cref="ChargeReclaims"/> times at most. That reclaim runs its
+    /// priorities from 12 to 0 over the cgroup: no swap, so no anonymous page is reclaimed, and shrink_slab_memcg calls
+    /// the deferred-split shrinker, whose scan at priority 0 covers twice its count, so the whole queue is split.
+    /// Simplified: the per-CPU charge stock (MEMCG_CHARGE_BATCH, 64 pages charged ahead) is not modelled, so the
+    /// limit is met exactly when the pages in use reach it.
+    /// </summary>
+    private bool TryChargeMemcg(int nrPages)
+    {
+        if (!_limited) return true;
+        for (int reclaims = 0; MemoryCurrent + nrPages > _memoryMax; reclaims++)
+        {
+            if (reclaims == ChargeReclaims) return false;
+            _counts.Add(MemcgMaxIndex, 1); // memcg_memory_event(mem_over_limit, MEMCG_MAX)
+            if (DeferredSplitPages != 0) DeferredSplitScan(); // deferred_split_count: 0 for an empty queue, nothing scanned
+        }
+        return true;
     }
 
     /// <summary>
@@ -202,9 +272,11 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         if (_pmd[region] != PmdNone || head + HpageFrames > _state.Length)
         {
             _pmd[region] = PmdTable;
+            ChargeFault(pfn, 1);
             Back(pfn);
             return;
         }
+        ChargeFault(pfn, HpageFrames);
         _pmd[region] = PmdHuge;
         _counts.Add(HugeIndex, 1);
         for (int f = head; f < head + HpageFrames; f++)
@@ -297,14 +369,15 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     public int WholeRegions => _state.Length >> HpageOrder;
 
     /// <summary>What <see cref="HpageCollapseScanPmd"/> found (the kernel's enum scan_result, the cases this host meets).</summary>
-    public enum ScanResult { Succeed, PmdNone, PmdMapped, ExceedNonePte }
+    public enum ScanResult { Succeed, PmdNone, PmdMapped, ExceedNonePte, CgroupChargeFail }
 
     /// <summary>
     /// hpage_collapse_scan_pmd and collapse_huge_page (6.1.78 mm/khugepaged.c) on the host's mapping of
     /// <paramref name="region"/>: nothing mapped (SCAN_PMD_NONE) or a huge page (SCAN_PMD_MAPPED) is left alone; a page
     /// table with more than <paramref name="maxPtesNone"/> empty entries (frames never written or discarded) is too
     /// (SCAN_EXCEED_NONE_PTE, counted at the first entry past the limit). Otherwise the region is collapsed: a new huge
-    /// page, the frames mapped copied into it, the empty ones zeroed, so every frame is backed again. The scan's other
+    /// page, charged to QEMU's cgroup while the old pages still are (alloc_charge_hpage; SCAN_CGROUP_CHARGE_FAIL if it
+    /// does not fit), the frames mapped copied into it, the empty ones zeroed, so every frame is backed again. The scan's other
     /// conditions hold for the guest's RAM here: every mapped frame is writable (the guest's write faulted it in) and
     /// young (KVM sees the guest's accesses, and no host reclaim clears the bits), none is shared or swapped, and the huge
     /// page allocation succeeds.
@@ -321,6 +394,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             if (StepAccesses.Compiled) scheduler.Accesses?.Read(f);
             if (_state[f] is (Untouched or Discarded) && ++none > maxPtesNone) return ScanResult.ExceedNonePte;
         }
+        if (!TryChargeMemcg(HpageFrames)) return ScanResult.CgroupChargeFail;
         for (int f = head; f < head + HpageFrames; f++)
         {
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(f);
@@ -335,8 +409,9 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
 
     /// <summary>
     /// deferred_split_scan over the whole deferred-split queue, as the host's drop_caches runs it (drop_slab calls every
-    /// shrinker; 6.1's deferred_split_shrinker): each huge page a discard split that still holds unmapped frames is split
-    /// for good (split_huge_page), which frees them. Returns the huge pages split.
+    /// shrinker; 6.1's deferred_split_shrinker) and as a charge's reclaim in QEMU's cgroup does: each huge page a discard
+    /// split that still holds unmapped frames is split for good (split_huge_page), which frees them. Returns the huge
+    /// pages split.
     /// </summary>
     public int DeferredSplitScan()
     {

@@ -323,9 +323,10 @@ class Host(_Part):
     def deferred_split_pages(self) -> int:
         """Frames the host discarded from huge pages it split but still holds (``host_thp=True``; else 0): a discard of
         part of a huge page unmaps those frames (``resident_pages`` drops) but the huge page stays whole in memory, queued
-        for a deferred split that only memory pressure on the host (its shrinker) or the huge page's last unmapping would
-        bring, and this model's host has no memory pressure. The host's memory in use behind the guest is
-        ``resident_pages + deferred_split_pages``. A khugepaged collapse frees the old huge page, and what it held."""
+        for a deferred split that only memory pressure on the host (its shrinker) or the huge page's last unmapping
+        brings: here a charge past the limit of QEMU's memory cgroup (``host_memory_max_mib``) or ``drop_caches()``. The
+        host's memory in use behind the guest is ``resident_pages + deferred_split_pages``. A khugepaged collapse frees
+        the old huge page, and what it held."""
         return int(self._sim._get("HostDeferredSplitPages"))
 
     def drop_caches(self) -> int:
@@ -346,11 +347,23 @@ class Host(_Part):
         """The host's khugepaged (``host_thp=True``; its counts stay 0 without): pages_collapsed (split regions it made
         huge again, each backing its empty frames with zeros: ballooned frames among them are mapped again, see
         ``ballooned_resident_pages``; the old huge page is freed, so the memory in use does not move), full_scans (passes over the whole guest RAM), thp_scan_exceed_none_pte (regions
-        left alone for having more than max_ptes_none empty frames), and its settings: pages_to_scan (4,096: 8 regions a
+        left alone for having more than max_ptes_none empty frames), scan_cgroup_charge_fail (collapses that failed
+        because QEMU's memory cgroup could not take the new huge page: ``host_memory_max_mib``), and its settings: pages_to_scan (4,096: 8 regions a
         wake-up), scan_sleep_millisecs and max_ptes_none (the options ``host_khugepaged_scan_sleep_ms`` and
         ``host_khugepaged_max_ptes_none``). Named as in /sys/kernel/mm/transparent_hugepage/khugepaged and /proc/vmstat."""
         names = strs(PySimulation.HostKhugepagedStatNames())
         return dict(zip(names, np_copy(self._sim._call("HostKhugepagedStats"), np.int64).tolist()))
+
+    def memcg(self) -> dict:
+        """QEMU's memory cgroup (``host_memory_max_mib``): memory_current (the pages charged for guest RAM:
+        ``resident_pages + deferred_split_pages``), memory_max (the limit in pages; None without one) and
+        memory_events_max (memory.events' max: charges that found the cgroup at its limit, each followed by reclaim in
+        the cgroup, which splits the huge pages on the deferred-split queue; a khugepaged collapse that still does not
+        fit counts 18, see ``khugepaged()``'s scan_cgroup_charge_fail)."""
+        names = strs(PySimulation.HostMemcgStatNames())
+        stats = dict(zip(names, np_copy(self._sim._call("HostMemcgStats"), np.int64).tolist()))
+        stats["memory_max"] = None if stats["memory_max"] < 0 else stats["memory_max"]
+        return stats
 
     def map(self) -> np.ndarray:
         """Every guest frame as the host sees it (numpy uint8, one per pfn): an index into HOST_MAP_STATES (0 never
@@ -451,6 +464,11 @@ class Simulation:
     khugepaged settings (/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none, scan_sleep_millisecs): the most
     empty entries a region may have to be collapsed, and the sleep between two scans of 8 regions; None keeps the
     kernel's 511 and 10,000.
+    host_memory_max_mib (memory_mib to 131,072): QEMU runs in a memory cgroup whose memory.max is this limit. The host
+    pages behind guest RAM are charged to it; a charge past it reclaims in the cgroup first, which (no host swap)
+    splits the huge pages a discard split and frees the frames they held (``host.memcg()``), and a khugepaged collapse
+    whose new huge page does not fit fails. At least the guest's RAM, so a fault always fits after that reclaim and
+    QEMU is never OOM-killed; it binds only with host_thp. None: no limit.
     free_page_hint: the host offers VIRTIO_BALLOON_F_FREE_PAGE_HINT (QEMU's free-page-hint=on): while a live migration
     runs (``host.migrate``), the driver holds the guest's free memory in 4 MiB blocks and hands them to the host, which
     then need not send them; memory pressure takes blocks back early (the driver's shrinker), the end of the migration
@@ -488,6 +506,7 @@ class Simulation:
                  host_thp: bool = _DEFAULTS["host_thp"],
                  host_khugepaged_max_ptes_none: int | None = _DEFAULTS["host_khugepaged_max_ptes_none"],
                  host_khugepaged_scan_sleep_ms: int | None = _DEFAULTS["host_khugepaged_scan_sleep_ms"],
+                 host_memory_max_mib: int | None = _DEFAULTS["host_memory_max_mib"],
                  free_page_hint: bool = _DEFAULTS["free_page_hint"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
                    "cpus": as_int("cpus", cpus, INT32), "seed": as_int("seed", seed),
@@ -509,6 +528,7 @@ class Simulation:
         for name, value in (("host_khugepaged_max_ptes_none", host_khugepaged_max_ptes_none),
                             ("host_khugepaged_scan_sleep_ms", host_khugepaged_scan_sleep_ms)):
             options[name] = None if value is None else as_int(name, value, INT32)
+        options["host_memory_max_mib"] = None if host_memory_max_mib is None else as_int("host_memory_max_mib", host_memory_max_mib)
         options["free_page_hint"] = as_bool("free_page_hint", free_page_hint)
         net_options = bindings.PyOptions()
         for name, value in options.items():

@@ -34,10 +34,11 @@ public class RandomOperationsPropertyTests
 
     /// <summary>A guest and what is done to it.</summary>
     public readonly record struct Case(string Design, long MemoryMib, int Cpus, bool PerCpuLists, long SwapMib, Op[] Ops,
-        bool FreePageReporting = false, int? PageReportingOrder = null, bool HostThp = false)
+        bool FreePageReporting = false, int? PageReportingOrder = null, bool HostThp = false, long? HostMemoryMaxMib = null)
     {
         public override string ToString() =>
             $"{Design}, {MemoryMib} MiB, {Cpus} cpus{(PerCpuLists ? ", per-cpu lists" : "")}{(HostThp ? ", host THP" : "")}" +
+            $"{(HostMemoryMaxMib is { } max ? $", memory.max {max} MiB" : "")}" +
             $"{(FreePageReporting ? $", free page reporting (order {PageReportingOrder?.ToString() ?? "default"})" : "")}, swap {SwapMib} MiB: {string.Join("; ", Ops)}";
     }
 
@@ -63,8 +64,10 @@ public class RandomOperationsPropertyTests
         _ => 20,
     };
 
+    /// <summary>With host THP, QEMU's memory cgroup at the guest's RAM, 1 MiB above it, or no limit.</summary>
     private static Gen<Case> Cases(string design) => Gen.Select(Gen.OneOfConst(16L, 32L), Gen.Int[1, 3], Gen.Bool, Gen.OneOfConst(0L, 8L),
-        Ops.Array[1, 40], Gen.Bool, (mib, cpus, pcp, swap, ops, thp) => new Case(design, mib, cpus, pcp, swap, ops, HostThp: thp));
+        Ops.Array[1, 40], Gen.Bool, Gen.Int[0, 2], (mib, cpus, pcp, swap, ops, thp, limit) =>
+            new Case(design, mib, cpus, pcp, swap, ops, HostThp: thp, HostMemoryMaxMib: thp && limit < 2 ? mib + limit : null));
 
     [Test]
     public void RandomOperations_KeepEveryInvariant([ValueSource(typeof(TestDesigns), nameof(TestDesigns.Names))] string design) =>
@@ -91,7 +94,7 @@ public class RandomOperationsPropertyTests
             MemoryMib = c.MemoryMib, Design = KernelDesign.Parse(c.Design), Cpus = c.Cpus, PerCpuLists = c.PerCpuLists, Seed = 1,
             SwapMib = c.SwapMib, FreePageReporting = c.FreePageReporting, PageReportingOrder = c.PageReportingOrder, HostThp = c.HostThp,
             // The host's khugepaged wakes every millisecond, so that its collapses happen within the runs drawn.
-            HostKhugepagedScanSleepMs = c.HostThp ? 1 : null,
+            HostKhugepagedScanSleepMs = c.HostThp ? 1 : null, HostMemoryMaxMib = c.HostMemoryMaxMib,
         });
         for (int i = 0; i < c.Ops.Length; i++)
         {
@@ -182,5 +185,6 @@ public class RandomOperationsPropertyTests
         if (!sim.Options.HostThp) Assert.That((ram.HugePages, ram.ThpSplits), Is.EqualTo((0L, 0L)), $"{where}: no huge page without host THP");
         Assert.That(ram.RecountDeferredSplitPages(), Is.EqualTo(ram.DeferredSplitPages),
             $"{where}: the frames held by split huge pages are their unmapped subpages, each huge page's mapped count its subpages'");
+        if (ram.MemoryMax >= 0) Assert.That(ram.MemoryCurrent, Is.LessThanOrEqualTo(ram.MemoryMax), $"{where}: QEMU's cgroup within memory.max");
     }
 }

@@ -136,3 +136,35 @@ def test_khugepaged_settings_are_checked_and_need_host_thp(bs, option, value):
         bs.Simulation(memory_mib=64, **{option: 100})
     assert bs.Simulation(memory_mib=64, host_thp=True, **{option: 100}).host.khugepaged()[
         "max_ptes_none" if option.endswith("none") else "scan_sleep_millisecs"] == 100
+
+
+def test_qemus_memory_cgroup_frees_what_split_huge_pages_hold_when_the_guest_reaches_its_limit(bs):
+    """A balloon inflated on a THP host and deflated again leaves its frames held by the huge pages it split; the guest
+    writing them again gets new pages beside the held ones, so without a limit the host holds more than the guest's RAM.
+    With QEMU's memory.max at the guest's RAM, the charge that would pass it reclaims in the cgroup first, which splits
+    those huge pages (memory.events' max counts it)."""
+    in_use = {}
+    for limit in (None, 256):
+        sim = bs.Simulation(memory_mib=256, design="v6.1", seed=1, host_thp=True, host_memory_max_mib=limit)
+        sim.workload.anon(mib=192)
+        sim.workload.free(0.5)
+        sim.balloon.inflate(mib=64)
+        sim.balloon.deflate(mib=64)
+        sim.workload.anon(mib=128)
+        memcg = sim.host.memcg()
+        assert memcg["memory_current"] == sim.host.resident_pages + sim.host.deferred_split_pages
+        assert memcg["memory_max"] == (None if limit is None else limit * bs.PAGES_PER_MIB)
+        in_use[limit] = memcg["memory_current"]
+        if limit is None:
+            assert memcg["memory_events_max"] == 0 and in_use[limit] > 256 * bs.PAGES_PER_MIB
+        else:
+            assert memcg["memory_events_max"] >= 1 and in_use[limit] <= memcg["memory_max"]
+        assert sum(sim.report_counts().values()) == 0
+    assert in_use[256] < in_use[None]
+
+
+@pytest.mark.parametrize("value", [63, 131_073, 64.5, "64", True])
+def test_a_memory_limit_below_the_guests_ram_or_not_an_integer_is_refused(bs, value):
+    with pytest.raises(ValueError, match="host_memory_max_mib"):
+        bs.Simulation(memory_mib=64, host_memory_max_mib=value)
+    assert bs.Simulation(memory_mib=64, host_memory_max_mib=64).host.memcg()["memory_max"] == 64 * bs.PAGES_PER_MIB
