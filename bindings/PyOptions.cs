@@ -40,6 +40,7 @@ public sealed class PyOptions
     /// <summary>null (None): the kernel's defaults, 511 and 10,000 ms; SimulationOptions rejects them without host_thp.</summary>
     public int? HostKhugepagedMaxPtesNone { get; set; } = Defaults.HostKhugepagedMaxPtesNone;
     public int? HostKhugepagedScanSleepMs { get; set; } = Defaults.HostKhugepagedScanSleepMs;
+    public int? HostKhugepagedPagesToScan { get; set; } = Defaults.HostKhugepagedPagesToScan;
     /// <summary>null (None): no limit; SimulationOptions rejects one below memory_mib.</summary>
     public long? HostMemoryMaxMib { get; set; } = Defaults.HostMemoryMaxMib;
     /// <summary>The host offers VIRTIO_BALLOON_F_FREE_PAGE_HINT; SimulationOptions rejects it on designs whose driver lacks it.</summary>
@@ -50,7 +51,7 @@ public sealed class PyOptions
         "reclaim", "pagevecs", "swap_mib", "io_latency_ms", "host_us_per_page",
         "max_reports_per_kind", "compaction_proactiveness", "watermark_boost_factor", "watermark_scale_factor", "deflate_on_oom",
         "free_page_reporting", "page_reporting_order", "host_thp", "host_khugepaged_max_ptes_none", "host_khugepaged_scan_sleep_ms",
-        "host_memory_max_mib", "free_page_hint"];
+        "host_khugepaged_pages_to_scan", "host_memory_max_mib", "free_page_hint"];
 
     /// <summary>The engine's options (the design parsed here, at the boundary; ArgumentException naming a bad one).</summary>
     internal SimulationOptions Build() => new()
@@ -62,6 +63,7 @@ public sealed class PyOptions
         CompactionProactiveness = CompactionProactiveness, WatermarkBoostFactor = WatermarkBoostFactor,
         WatermarkScaleFactor = WatermarkScaleFactor, DeflateOnOom = DeflateOnOom, FreePageReporting = FreePageReporting,
         PageReportingOrder = PageReportingOrder, HostThp = HostThp, HostKhugepagedMaxPtesNone = HostKhugepagedMaxPtesNone,
-        HostKhugepagedScanSleepMs = HostKhugepagedScanSleepMs, HostMemoryMaxMib = HostMemoryMaxMib, FreePageHint = FreePageHint,
+        HostKhugepagedScanSleepMs = HostKhugepagedScanSleepMs, HostKhugepagedPagesToScan = HostKhugepagedPagesToScan,
+        HostMemoryMaxMib = HostMemoryMaxMib, FreePageHint = FreePageHint,
     };
 }

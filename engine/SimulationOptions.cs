@@ -148,11 +148,20 @@ public sealed record SimulationOptions
     public int? HostKhugepagedScanSleepMs { get; init; }
 
     /// <summary>
+    /// The host's khugepaged/pages_to_scan, [1, 2^31 − 1] (the kernel takes up to UINT_MAX): the budget of a wake-up, 512
+    /// a 2 MiB region scanned and one each time the scan enters QEMU's mm. Unset: the kernel's 4,096 (8 regions). Only
+    /// with <see cref="HostThp"/>.
+    /// </summary>
+    [NotState("an option: fixed when the simulation is built")]
+    public int? HostKhugepagedPagesToScan { get; init; }
+
+    /// <summary>
     /// The memory.max of QEMU's memory cgroup (v2), in MiB, [<see cref="MemoryMib"/>, 2 × <see cref="MaxMemoryMib"/>]: the
     /// host pages behind guest RAM are charged to it, and a charge past it reclaims in the cgroup first, which frees
     /// what split huge pages hold (<see cref="Host.RamBlock"/>), and a khugepaged collapse whose new huge page does not fit
-    /// fails. At least the guest's RAM, so that a fault always fits once that reclaim has run and QEMU is never OOM-killed
-    /// (no host swap is modelled). Unset: no limit ("max"). Any design; it binds only with <see cref="HostThp"/>, where the
+    /// fails. Only guest RAM's pages are charged (read the limit as memory.max less QEMU's other charges: page tables,
+    /// KVM's accounted memory, QEMU's own), and the limit is at least the guest's RAM, so that in this model a fault always
+    /// fits once that reclaim has run and QEMU is never OOM-killed (no host swap is modelled). Unset: no limit ("max"). Any design; it binds only with <see cref="HostThp"/>, where the
     /// memory in use can pass the guest's RAM.
     /// </summary>
     [NotState("an option: fixed when the simulation is built")]
@@ -211,6 +220,7 @@ public sealed record SimulationOptions
         if (FreePageHint) CheckDesignHas("free_page_hint", d => d.Parts.DriverFillLeak == PartVersion.V6_1);
         CheckHostKhugepaged(HostKhugepagedMaxPtesNone, "host_khugepaged_max_ptes_none", 0, Host.Khugepaged.DefaultMaxPtesNone);
         CheckHostKhugepaged(HostKhugepagedScanSleepMs, "host_khugepaged_scan_sleep_ms", 1, Host.Khugepaged.MaxScanSleepMs);
+        CheckHostKhugepaged(HostKhugepagedPagesToScan, "host_khugepaged_pages_to_scan", 1, int.MaxValue);
         if (HostMemoryMaxMib is { } limit) Check.InRange(limit, "host_memory_max_mib", MemoryMib, 2 * MaxMemoryMib);
         if (PageReportingOrder is { } order)
         {

@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Host;
 /// <c>khugepaged_scan_mm_slot</c>, <c>khugepaged_wait_work</c>) over QEMU's guest RAM, with host THP on
 /// (<see cref="SimulationOptions.HostThp"/>): the first huge page fault in guest RAM registers QEMU's mm
 /// (<c>do_huge_pmd_anonymous_page</c>'s <c>khugepaged_enter_vma</c>; QEMU's MADV_HUGEPAGE came before the RAM had an
-/// anon_vma, so <c>hugepage_vma_check</c> refused it then), which wakes the thread at once; each wake-up scans <see cref="PagesToScan"/> pages' worth, a 2 MiB region at a time from
+/// anon_vma, so <c>hugepage_vma_check</c> refused it then), which wakes the thread at once; each wake-up scans pages_to_scan pages' worth, a 2 MiB region at a time from
 /// where the last one stopped (<see cref="RamBlock.HpageCollapseScanPmd"/>: a region a discard split is collapsed into a
 /// huge page again, its holes zeroed, while it has no more than max_ptes_none empty entries), then sleeps
 /// scan_sleep_millisecs. A region costs HPAGE_PMD_NR (512) of the budget and the mm one more each time the scan enters it,
@@ -40,7 +40,7 @@ internal sealed class Khugepaged : ISnapshotState
     public const int MaxScanSleepMs = 3_600_000;
 
     /// <summary>khugepaged_init: HPAGE_PMD_NR * 8.</summary>
-    public const int PagesToScan = (1 << RamBlock.HpageOrder) * 8;
+    public const int DefaultPagesToScan = (1 << RamBlock.HpageOrder) * 8;
 
     /// <summary>The counts and settings <see cref="Stats"/> gives, in order (the sysfs and /proc/vmstat names).</summary>
     public enum Stat { PagesCollapsed, FullScans, ThpScanExceedNonePte, ScanCgroupChargeFail, PagesToScan, ScanSleepMillisecs, MaxPtesNone }
@@ -52,6 +52,7 @@ internal sealed class Khugepaged : ISnapshotState
     private readonly SimClock _clock;
     private readonly long _sleepNs;
     private readonly int _maxPtesNone;
+    private readonly int _pagesToScan;
 
     /// <summary>
     /// [the cursor is in the mm (khugepaged_scan.mm_slot set), the next region (khugepaged_scan.address), the counts,
@@ -67,6 +68,7 @@ internal sealed class Khugepaged : ISnapshotState
         _clock = clock;
         _sleepNs = (options.HostKhugepagedScanSleepMs ?? DefaultScanSleepMs) * 1_000_000L;
         _maxPtesNone = options.HostKhugepagedMaxPtesNone ?? DefaultMaxPtesNone;
+        _pagesToScan = options.HostKhugepagedPagesToScan ?? DefaultPagesToScan;
         _state = new SharedArray(scheduler, GenerationIndex + 1);
         if (!options.HostThp) return; // start_stop_khugepaged: the thread runs while THP is enabled
         clock.Handle(TimerKind.KhugepagedScan, Wake);
@@ -79,7 +81,7 @@ internal sealed class Khugepaged : ISnapshotState
     /// scan_sleep_millisecs, max_ptes_none), in <see cref="Stat"/> order.
     /// </summary>
     public long[] Stats() =>
-        [_state[CollapsedIndex], _state[FullScansIndex], _state[ExceedNoneIndex], _state[ChargeFailIndex], PagesToScan,
+        [_state[CollapsedIndex], _state[FullScansIndex], _state[ExceedNoneIndex], _state[ChargeFailIndex], _pagesToScan,
             _sleepNs / 1_000_000, _maxPtesNone];
 
     /// <summary>
@@ -117,11 +119,11 @@ internal sealed class Khugepaged : ISnapshotState
     {
         long progress = 0;
         int passThroughHead = 0;
-        while (progress < PagesToScan)
+        while (progress < _pagesToScan)
         {
             if (_state[InMmIndex] == 0) passThroughHead++;
-            if (passThroughHead < 2) progress += ScanMmSlot(PagesToScan - progress);
-            else progress = PagesToScan;
+            if (passThroughHead < 2) progress += ScanMmSlot(_pagesToScan - progress);
+            else progress = _pagesToScan;
         }
     }
 

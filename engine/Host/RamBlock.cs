@@ -32,10 +32,12 @@ namespace BalloonScript.Engine.Host;
 /// With <see cref="SimulationOptions.HostMemoryMaxMib"/> QEMU runs in a memory cgroup (v2) whose memory.max is that
 /// limit: every page the host allocates behind guest RAM is charged to it (<see cref="TryChargeMemcg"/>, 6.1's
 /// <c>try_charge_memcg</c>), and a charge past the limit reclaims in the cgroup first. Without host swap and with no
-/// other memory charged, the cgroup's reclaim frees only what the deferred-split queue holds. The limit is at least the
-/// guest's RAM, so a fault's page always fits once the queue is split (a huge page's region, or the 4 KiB frame, is not
-/// resident): no fault falls back for want of a charge, and QEMU is never OOM-killed. A khugepaged collapse can fail
-/// (SCAN_CGROUP_CHARGE_FAIL): its new huge page is charged while the region's old pages still are.
+/// other memory charged, the cgroup's reclaim frees only what the deferred-split queue holds. Only guest RAM's pages are
+/// charged here (not the host's page tables, KVM's accounted memory, QEMU's own, or the per-CPU stock), and the limit is
+/// at least the guest's RAM, so in this model a fault's page always fits once the queue is split (a huge page's region,
+/// or the 4 KiB frame, is not resident): no fault falls back for want of a charge, and QEMU is never OOM-killed. A
+/// khugepaged collapse can fail (SCAN_CGROUP_CHARGE_FAIL): its new huge page is charged while the region's old pages
+/// still are.
 /// </para>
 /// <para>
 /// Invariants: <see cref="ResidentPages"/> is the number of frames in state <see cref="Backed"/> or <see cref="Zeroed"/>; with host THP, a region
@@ -222,15 +224,16 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             if (_thp) FaultRegion(pfn);
             else
             {
-                ChargeFault(pfn, 1);
+                if (_limited) ChargeFault(pfn, 1); // out of line: the fault path without a limit pays one test
                 Back(pfn);
             }
         }
     }
 
     /// <summary>
-    /// A fault's charge (do_anonymous_page's 4 KiB page, __do_huge_pmd_anonymous_page's huge page): it fits once the
-    /// reclaim has split the queue, since memory.max is at least the guest's RAM and what faults in is not resident.
+    /// A fault's charge (do_anonymous_page's 4 KiB page, __do_huge_pmd_anonymous_page's huge page): in this model it fits
+    /// once the reclaim has split the queue, since only guest RAM is charged, memory.max is at least the guest's RAM, and
+    /// what faults in is not resident.
     /// </summary>
     private void ChargeFault(int pfn, int nrPages)
     {
@@ -241,8 +244,8 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
 
     /// <summary>
     /// try_charge_memcg (6.1 mm/memcontrol.c) of <paramref name="nrPages"/> to QEMU's cgroup, with reclaim allowed (the
-    /// huge page fault's GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM for a MADV_HUGEPAGE range, khugepaged's GFP_TRANSHUGE,
-    /// a 4 KiB fault's GFP_KERNEL): a charge past memory.max counts a MEMCG_MAX event and runs
+    /// huge page fault's GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM for a MADV_HUGEPAGE range under the default defrag
+    /// setting, madvise; khugepaged's GFP_TRANSHUGE with its defrag on, the default; a 4 KiB fault's GFP_KERNEL): a charge past memory.max counts a MEMCG_MAX event and runs
     /// try_to_free_mem_cgroup_pages, then tries again, <see cref="ChargeReclaims"/> times at most. That reclaim runs its
     /// priorities from 12 to 0 over the cgroup: no swap, so no anonymous page is reclaimed, and shrink_slab_memcg calls
     /// the deferred-split shrinker, whose scan at priority 0 covers twice its count, so the whole queue is split.
@@ -271,12 +274,12 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         if (StepAccesses.Compiled) scheduler.Accesses?.Write(head);
         if (_pmd[region] != PmdNone || head + HpageFrames > _state.Length)
         {
+            if (_limited) ChargeFault(pfn, 1);
             _pmd[region] = PmdTable;
-            ChargeFault(pfn, 1);
             Back(pfn);
             return;
         }
-        ChargeFault(pfn, HpageFrames);
+        if (_limited) ChargeFault(pfn, HpageFrames);
         _pmd[region] = PmdHuge;
         _counts.Add(HugeIndex, 1);
         for (int f = head; f < head + HpageFrames; f++)

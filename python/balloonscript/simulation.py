@@ -348,14 +348,17 @@ class Host(_Part):
         huge again, each backing its empty frames with zeros: ballooned frames among them are mapped again, see
         ``ballooned_resident_pages``; the old huge page is freed, so the memory in use does not move), full_scans (passes over the whole guest RAM), thp_scan_exceed_none_pte (regions
         left alone for having more than max_ptes_none empty frames), scan_cgroup_charge_fail (collapses that failed
-        because QEMU's memory cgroup could not take the new huge page: ``host_memory_max_mib``), and its settings: pages_to_scan (4,096: 8 regions a
-        wake-up), scan_sleep_millisecs and max_ptes_none (the options ``host_khugepaged_scan_sleep_ms`` and
-        ``host_khugepaged_max_ptes_none``). Named as in /sys/kernel/mm/transparent_hugepage/khugepaged and /proc/vmstat."""
+        because QEMU's memory cgroup could not take the new huge page, ``host_memory_max_mib``: named after the scan's
+        result, SCAN_CGROUP_CHARGE_FAIL, which only a tracepoint reports), and its settings: pages_to_scan (by default 4,096: 8 regions a
+        wake-up), scan_sleep_millisecs and max_ptes_none (the options ``host_khugepaged_pages_to_scan``,
+        ``host_khugepaged_scan_sleep_ms`` and ``host_khugepaged_max_ptes_none``). The others are named as in
+        /sys/kernel/mm/transparent_hugepage/khugepaged and /proc/vmstat."""
         names = strs(PySimulation.HostKhugepagedStatNames())
         return dict(zip(names, np_copy(self._sim._call("HostKhugepagedStats"), np.int64).tolist()))
 
     def memcg(self) -> dict:
-        """QEMU's memory cgroup (``host_memory_max_mib``): memory_current (the pages charged for guest RAM:
+        """QEMU's memory cgroup (``host_memory_max_mib``): memory_current (the pages charged for guest RAM, its share of
+        memory.current:
         ``resident_pages + deferred_split_pages``), memory_max (the limit in pages; None without one) and
         memory_events_max (memory.events' max: charges that found the cgroup at its limit, each followed by reclaim in
         the cgroup, which splits the huge pages on the deferred-split queue; a khugepaged collapse that still does not
@@ -460,15 +463,17 @@ class Simulation:
     fault in a 2 MiB region maps a huge page, a balloon page or a report of less than 2 MiB splits one without freeing
     it (``host.huge_pages``, ``host.thp_splits``, ``host.deferred_split_pages``), and the host's khugepaged collapses split regions into huge pages again
     as simulated time passes, backing their holes (``host.khugepaged()``). Off: 4 KiB host pages. Any design.
-    host_khugepaged_max_ptes_none (0-511) and host_khugepaged_scan_sleep_ms (1-3,600,000), with host_thp: the host's
-    khugepaged settings (/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none, scan_sleep_millisecs): the most
-    empty entries a region may have to be collapsed, and the sleep between two scans of 8 regions; None keeps the
-    kernel's 511 and 10,000.
+    host_khugepaged_max_ptes_none (0-511), host_khugepaged_scan_sleep_ms (1-3,600,000) and
+    host_khugepaged_pages_to_scan (1-2,147,483,647), with host_thp: the host's khugepaged settings
+    (/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none, scan_sleep_millisecs, pages_to_scan): the most empty
+    entries a region may have to be collapsed, the sleep between two wake-ups, and the budget of a wake-up (512 a 2 MiB
+    region, and 1 each time the scan enters QEMU's memory); None keeps the kernel's 511, 10,000 and 4,096 (8 regions).
     host_memory_max_mib (memory_mib to 131,072): QEMU runs in a memory cgroup whose memory.max is this limit. The host
     pages behind guest RAM are charged to it; a charge past it reclaims in the cgroup first, which (no host swap)
     splits the huge pages a discard split and frees the frames they held (``host.memcg()``), and a khugepaged collapse
-    whose new huge page does not fit fails. At least the guest's RAM, so a fault always fits after that reclaim and
-    QEMU is never OOM-killed; it binds only with host_thp. None: no limit.
+    whose new huge page does not fit fails. Only guest RAM is charged (read it as memory.max less QEMU's other charges:
+    page tables, KVM's, QEMU's own memory), and it is at least the guest's RAM, so in this model a fault always fits
+    after that reclaim and QEMU is never OOM-killed; it binds only with host_thp. None: no limit.
     free_page_hint: the host offers VIRTIO_BALLOON_F_FREE_PAGE_HINT (QEMU's free-page-hint=on): while a live migration
     runs (``host.migrate``), the driver holds the guest's free memory in 4 MiB blocks and hands them to the host, which
     then need not send them; memory pressure takes blocks back early (the driver's shrinker), the end of the migration
@@ -506,6 +511,7 @@ class Simulation:
                  host_thp: bool = _DEFAULTS["host_thp"],
                  host_khugepaged_max_ptes_none: int | None = _DEFAULTS["host_khugepaged_max_ptes_none"],
                  host_khugepaged_scan_sleep_ms: int | None = _DEFAULTS["host_khugepaged_scan_sleep_ms"],
+                 host_khugepaged_pages_to_scan: int | None = _DEFAULTS["host_khugepaged_pages_to_scan"],
                  host_memory_max_mib: int | None = _DEFAULTS["host_memory_max_mib"],
                  free_page_hint: bool = _DEFAULTS["free_page_hint"]):
         options = {"memory_mib": as_int("memory_mib", memory_mib), "design": as_str("design", design),
@@ -526,7 +532,8 @@ class Simulation:
                                            else as_int("page_reporting_order", page_reporting_order, INT32))
         options["host_thp"] = as_bool("host_thp", host_thp)
         for name, value in (("host_khugepaged_max_ptes_none", host_khugepaged_max_ptes_none),
-                            ("host_khugepaged_scan_sleep_ms", host_khugepaged_scan_sleep_ms)):
+                            ("host_khugepaged_scan_sleep_ms", host_khugepaged_scan_sleep_ms),
+                            ("host_khugepaged_pages_to_scan", host_khugepaged_pages_to_scan)):
             options[name] = None if value is None else as_int(name, value, INT32)
         options["host_memory_max_mib"] = None if host_memory_max_mib is None else as_int("host_memory_max_mib", host_memory_max_mib)
         options["free_page_hint"] = as_bool("free_page_hint", free_page_hint)

@@ -128,14 +128,16 @@ def test_the_hosts_khugepaged_backs_the_balloons_holes_again_unless_max_ptes_non
 
 @pytest.mark.parametrize("option, value", [("host_khugepaged_max_ptes_none", 512), ("host_khugepaged_max_ptes_none", -1),
                                            ("host_khugepaged_scan_sleep_ms", 0), ("host_khugepaged_scan_sleep_ms", 3_600_001),
-                                           ("host_khugepaged_max_ptes_none", 1.5), ("host_khugepaged_scan_sleep_ms", "10")])
+                                           ("host_khugepaged_max_ptes_none", 1.5), ("host_khugepaged_scan_sleep_ms", "10"),
+                                           ("host_khugepaged_pages_to_scan", 0), ("host_khugepaged_pages_to_scan", 2**31)])
 def test_khugepaged_settings_are_checked_and_need_host_thp(bs, option, value):
     with pytest.raises(ValueError, match=option):
         bs.Simulation(memory_mib=64, host_thp=True, **{option: value})
     with pytest.raises(ValueError, match="host_thp=True"):
         bs.Simulation(memory_mib=64, **{option: 100})
     assert bs.Simulation(memory_mib=64, host_thp=True, **{option: 100}).host.khugepaged()[
-        "max_ptes_none" if option.endswith("none") else "scan_sleep_millisecs"] == 100
+        {"host_khugepaged_max_ptes_none": "max_ptes_none", "host_khugepaged_scan_sleep_ms": "scan_sleep_millisecs",
+         "host_khugepaged_pages_to_scan": "pages_to_scan"}[option]] == 100
 
 
 def test_qemus_memory_cgroup_frees_what_split_huge_pages_hold_when_the_guest_reaches_its_limit(bs):
@@ -151,7 +153,7 @@ def test_qemus_memory_cgroup_frees_what_split_huge_pages_hold_when_the_guest_rea
         sim.balloon.inflate(mib=64)
         sim.balloon.deflate(mib=64)
         sim.workload.anon(mib=128)
-        memcg = sim.host.memcg()
+        memcg = sim.host.memcg()   # the binding's names in the engine's order: the charged pages are the held ones
         assert memcg["memory_current"] == sim.host.resident_pages + sim.host.deferred_split_pages
         assert memcg["memory_max"] == (None if limit is None else limit * bs.PAGES_PER_MIB)
         in_use[limit] = memcg["memory_current"]

@@ -16,11 +16,12 @@ public class KhugepagedTests
 {
     private const int Frames = 1 << RamBlock.HpageOrder;
 
-    private static Simulation Guest(long memoryMib = 64, bool hostThp = true, int? maxPtesNone = null, int? scanSleepMs = null) =>
+    private static Simulation Guest(long memoryMib = 64, bool hostThp = true, int? maxPtesNone = null, int? scanSleepMs = null,
+        int? pagesToScan = null) =>
         Simulation.Create(new SimulationOptions
         {
             MemoryMib = memoryMib, Design = KernelDesign.Parse("v6.1"), Seed = 1, HostThp = hostThp,
-            HostKhugepagedMaxPtesNone = maxPtesNone, HostKhugepagedScanSleepMs = scanSleepMs,
+            HostKhugepagedMaxPtesNone = maxPtesNone, HostKhugepagedScanSleepMs = scanSleepMs, HostKhugepagedPagesToScan = pagesToScan,
         });
 
     private static RamBlock Ram(Simulation sim) => (RamBlock)sim.Services.GetService(typeof(RamBlock))!;
@@ -123,6 +124,25 @@ public class KhugepagedTests
     }
 
     /// <summary>
+    /// pages_to_scan is the wake-up's budget: one each time the scan enters QEMU's mm, 512 a region, and the scan stops
+    /// once it is spent. A collapse drops mmap_lock, so the next region costs another entry: the scan at the first huge
+    /// fault (nothing split yet) covers 2 regions with 1,025 and 3 with 1,026, the next wake-up (collapsing each) 2 with
+    /// 1,026 and 3 with 1,027.
+    /// </summary>
+    [TestCase(513, 1, 1)]
+    [TestCase(1_025, 2, 2)]
+    [TestCase(1_026, 3, 2)]
+    [TestCase(1_027, 3, 3)]
+    public void PagesToScan_IsTheBudgetOfAWakeUp_ACollapseCostingAnotherEntryIntoTheMm(int pagesToScan, int firstScan, int collapsed)
+    {
+        var sim = Guest(pagesToScan: pagesToScan); // the scan at the first huge fault covers the first regions, before the splits
+        SplitEveryRegion(sim);
+        sim.Run(10_000);
+        Assert.That(HugeRegions(sim), Is.EqualTo(Enumerable.Range(firstScan, collapsed).ToArray()), "the next wake-up's regions, on from the first's");
+        Assert.That(Stats(sim)["pages_to_scan"], Is.EqualTo(pagesToScan));
+    }
+
+    /// <summary>
     /// QEMU's MADV_HUGEPAGE comes before guest RAM has an anon_vma, so hugepage_vma_check refuses it; the first huge page
     /// fault (do_huge_pmd_anonymous_page's khugepaged_enter_vma) registers the mm and wakes the thread: a scan, then its
     /// sleep. Without host THP there is no thread.
@@ -187,10 +207,14 @@ public class KhugepagedTests
     [TestCase(true, null, 3_600_001)]
     [TestCase(false, 0, null)]
     [TestCase(false, null, 1_000)]
-    public void BadSettings_AreRefused_NamingTheOption(bool hostThp, int? maxPtesNone, int? scanSleepMs)
+    [TestCase(true, null, null, 0)]
+    [TestCase(false, null, null, 4_096)]
+    public void BadSettings_AreRefused_NamingTheOption(bool hostThp, int? maxPtesNone, int? scanSleepMs, int? pagesToScan = null)
     {
-        var e = Assert.Throws(Is.InstanceOf<ArgumentException>(), () => Guest(hostThp: hostThp, maxPtesNone: maxPtesNone, scanSleepMs: scanSleepMs))!;
-        Assert.That(e.Message, Does.Contain(maxPtesNone is null ? "host_khugepaged_scan_sleep_ms" : "host_khugepaged_max_ptes_none"));
+        var e = Assert.Throws(Is.InstanceOf<ArgumentException>(),
+            () => Guest(hostThp: hostThp, maxPtesNone: maxPtesNone, scanSleepMs: scanSleepMs, pagesToScan: pagesToScan))!;
+        Assert.That(e.Message, Does.Contain(pagesToScan is not null ? "host_khugepaged_pages_to_scan"
+            : maxPtesNone is null ? "host_khugepaged_scan_sleep_ms" : "host_khugepaged_max_ptes_none"));
         if (!hostThp) Assert.That(e.Message, Does.Contain("host_thp=True"));
     }
 }
