@@ -314,6 +314,16 @@ def migrate_after_free(design: str, memory_mib: int = 1024, seed: int = 1, *, us
 
 # --------------------------------------------------------------------------- the host's khugepaged
 
+def _ballooned_on_thp_host(design, memory_mib, seed, used, freed, balloon, **host) -> Simulation:
+    """A guest on a host with THP (and the ``host`` options) that wrote ``used`` of its memory, freed ``freed`` of that
+    at random and inflated a balloon of ``balloon`` of its memory (as much as it could)."""
+    sim = Simulation(memory_mib=memory_mib, design=design, seed=seed, host_thp=True, **host)
+    sim.workload.anon(mib=memory_mib * as_real("used", used))
+    sim.workload.free(fraction=as_real("freed", freed), pattern="random", seed=seed + 1)
+    sim.balloon.inflate(mib=min(memory_mib * as_real("balloon", balloon), sim.balloon.inflatable_pages / PAGES_PER_MIB))
+    return sim
+
+
 def khugepaged_after_inflate(design: str, memory_mib: int = 1024, seed: int = 1, *, used: float = 0.8,
                              freed: float = 0.5, balloon: float = 0.4, idle_s: float = 660,
                              max_ptes_none: int | None = None, scan_sleep_ms: int | None = None) -> pd.DataFrame:
@@ -329,11 +339,8 @@ def khugepaged_after_inflate(design: str, memory_mib: int = 1024, seed: int = 1,
     idle_ms = as_real("idle_s", idle_s) * 1000
     if not 0 <= idle_ms <= MAX_RUN_MS:
         raise ValueError(f"idle_s must be in [0, {MAX_RUN_MS / 1000:g}] (a simulated day), got {idle_s}")
-    sim = Simulation(memory_mib=memory_mib, design=design, seed=seed, host_thp=True,
-                     host_khugepaged_max_ptes_none=max_ptes_none, host_khugepaged_scan_sleep_ms=scan_sleep_ms)
-    sim.workload.anon(mib=memory_mib * as_real("used", used))
-    sim.workload.free(fraction=as_real("freed", freed), pattern="random", seed=seed + 1)
-    sim.balloon.inflate(mib=min(memory_mib * as_real("balloon", balloon), sim.balloon.inflatable_pages / PAGES_PER_MIB))
+    sim = _ballooned_on_thp_host(design, memory_mib, seed, used, freed, balloon, host_khugepaged_max_ptes_none=max_ptes_none,
+                                 host_khugepaged_scan_sleep_ms=scan_sleep_ms)
     inflated, held = sim.host.resident_pages, sim.host.deferred_split_pages
     sim.run(idle_ms)
     k = sim.host.khugepaged()
@@ -346,9 +353,33 @@ def khugepaged_after_inflate(design: str, memory_mib: int = 1024, seed: int = 1,
                     "findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])
 
 
+def reuse_after_deflate(design: str, memory_mib: int = 1024, seed: int = 1, *, used: float = 0.8, freed: float = 0.5,
+                        balloon: float = 0.4, memory_max_mib: int | None = None,
+                        max_ptes_none: int | None = 0) -> pd.DataFrame:
+    """``reuse-after-deflate``: on a host with transparent huge pages, a guest writes ``used`` of its memory, frees
+    ``freed`` of that at random and inflates a balloon of ``balloon`` of its memory (its 4 KiB frames split the host's
+    huge pages, which keep holding them), then deflates it and writes as much again: each frame written again gets a
+    new host page beside the held one. ``memory_max_mib`` is the memory.max of QEMU's cgroup (None: no limit), at which
+    the cgroup's reclaim splits the held huge pages; ``max_ptes_none`` is khugepaged's (0 by default, so that its
+    collapses do not free the held frames first). One row: the frames held after the inflation, the host's resident and
+    held frames at the end, the pages charged (``memory_current``), memory.events' max, the huge pages split and
+    khugepaged's failed collapses (``scan_cgroup_charge_fail``), and the findings."""
+    sim = _ballooned_on_thp_host(design, memory_mib, seed, used, freed, balloon, host_khugepaged_max_ptes_none=max_ptes_none,
+                                 host_memory_max_mib=memory_max_mib)
+    held, ballooned = sim.host.deferred_split_pages, sim.balloon.pages
+    sim.balloon.deflate(mib=ballooned / PAGES_PER_MIB)
+    sim.workload.anon(mib=ballooned / PAGES_PER_MIB)
+    memcg, kinds = sim.host.memcg(), sim.report_counts()
+    return _frame([{"balloon_pages": ballooned, "deferred_split_inflated": held, "host_resident": sim.host.resident_pages,
+                    "deferred_split": sim.host.deferred_split_pages, "memory_current": memcg["memory_current"],
+                    "memory_events_max": memcg["memory_events_max"], "thp_splits": sim.host.thp_splits,
+                    "scan_cgroup_charge_fail": sim.host.khugepaged()["scan_cgroup_charge_fail"],
+                    "findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])
+
+
 # The experiments above, by name (the command line's job files name them).
 EXPERIMENTS = ("compaction_passes", "lru_lock_blocks", "canonical", "fresh_inflate", "cache_holes_inflate",
-               "compact_after_inflate", "migrate_after_free", "khugepaged_after_inflate")
+               "compact_after_inflate", "migrate_after_free", "khugepaged_after_inflate", "reuse_after_deflate")
 
 
 def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True, workers: int = 1,

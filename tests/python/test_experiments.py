@@ -151,6 +151,7 @@ def test_seeds_change_the_guest(ex):
     (lambda ex: ex.khugepaged_after_inflate("v6.1", memory_mib=MIB, idle_s=-1), "idle_s"),
     (lambda ex: ex.khugepaged_after_inflate("v6.1", memory_mib=MIB, max_ptes_none=512), "host_khugepaged_max_ptes_none"),
     (lambda ex: ex.khugepaged_after_inflate("v6.1", memory_mib=MIB, scan_sleep_ms=0), "host_khugepaged_scan_sleep_ms"),
+    (lambda ex: ex.reuse_after_deflate("v6.1", memory_mib=MIB, memory_max_mib=MIB - 1), "host_memory_max_mib"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, designs=[], progress=False), "designs"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, seeds=[], progress=False), "seeds"),
     (lambda ex: ex.compare(ex.lru_lock_blocks, seeds=[1.5], progress=False), "seeds"),
@@ -251,6 +252,20 @@ def test_migrate_after_free_each_way_of_giving_back_spares_the_migration_what_wa
     assert all(r["findings"] == 0 for r in rows.values())
     table = ex.compare(ex.migrate_after_free, designs=["legacy", "v6.1"], give_back="balloon", progress=False)
     assert list(table["design"]) == ["legacy", "v6.1"] and (table["status"] == "completed").all()
+
+
+def test_reuse_after_deflate_holds_more_than_the_guests_ram_unless_qemus_cgroup_has_a_limit(ex):
+    """Frames the balloon split out of host huge pages stay held when the guest writes them again after the deflation;
+    without a limit the host then holds more than the guest's RAM, with memory.max at the guest's RAM the charge that
+    would pass it splits the held huge pages (one memory.events max)."""
+    rows = {limit: ex.reuse_after_deflate("v6.1", memory_mib=256, memory_max_mib=limit).iloc[0] for limit in (None, 256)}
+    free, limited = rows[None], rows[256]
+    assert free["deferred_split_inflated"] == free["balloon_pages"] == int(0.4 * 256 * 256) == free["deferred_split"]
+    assert free["memory_current"] == free["host_resident"] + free["deferred_split"] > 256 * 256
+    assert free["memory_events_max"] == 0
+    assert limited["deferred_split"] == 0 and limited["memory_current"] == limited["host_resident"] <= 256 * 256
+    assert limited["memory_events_max"] == 1 and limited["host_resident"] == free["host_resident"]
+    assert free["findings"] == limited["findings"] == 0
 
 
 def test_khugepaged_after_inflate_backs_the_balloon_again_unless_max_ptes_none_is_0(ex):
