@@ -161,8 +161,8 @@ public sealed record SimulationOptions
     /// what split huge pages hold (<see cref="Host.RamBlock"/>), and a khugepaged collapse whose new huge page does not fit
     /// fails. Only guest RAM's pages are charged (read the limit as memory.max less QEMU's other charges: page tables,
     /// KVM's accounted memory, QEMU's own), and the limit is at least the guest's RAM, so that in this model a fault always
-    /// fits once that reclaim has run and QEMU is never OOM-killed (no host swap is modelled). Unset: no limit ("max"). Any design; it binds only with <see cref="HostThp"/>, where the
-    /// memory in use can pass the guest's RAM.
+    /// fits once that reclaim has run and QEMU is never OOM-killed (no host swap is modelled). Unset: no limit ("max").
+    /// Any design; it binds only with <see cref="HostThp"/>, where the memory in use can pass the guest's RAM.
     /// </summary>
     [NotState("an option: fixed when the simulation is built")]
     public long? HostMemoryMaxMib { get; init; }

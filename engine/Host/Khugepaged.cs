@@ -42,7 +42,10 @@ internal sealed class Khugepaged : ISnapshotState
     /// <summary>khugepaged_init: HPAGE_PMD_NR * 8.</summary>
     public const int DefaultPagesToScan = (1 << RamBlock.HpageOrder) * 8;
 
-    /// <summary>The counts and settings <see cref="Stats"/> gives, in order (the sysfs and /proc/vmstat names).</summary>
+    /// <summary>
+    /// The counts and settings <see cref="Stats"/> gives, in order (the sysfs and /proc/vmstat names, but for
+    /// ScanCgroupChargeFail, named after the scan's result).
+    /// </summary>
     public enum Stat { PagesCollapsed, FullScans, ThpScanExceedNonePte, ScanCgroupChargeFail, PagesToScan, ScanSleepMillisecs, MaxPtesNone }
 
     /// <summary>The names of <see cref="Stat"/> in snake case, as the Python API gives them.</summary>

@@ -245,8 +245,8 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     /// <summary>
     /// try_charge_memcg (6.1 mm/memcontrol.c) of <paramref name="nrPages"/> to QEMU's cgroup, with reclaim allowed (the
     /// huge page fault's GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM for a MADV_HUGEPAGE range under the default defrag
-    /// setting, madvise; khugepaged's GFP_TRANSHUGE with its defrag on, the default; a 4 KiB fault's GFP_KERNEL): a charge past memory.max counts a MEMCG_MAX event and runs
-    /// try_to_free_mem_cgroup_pages, then tries again, <see cref="ChargeReclaims"/> times at most. That reclaim runs its
+    /// setting, madvise; khugepaged's GFP_TRANSHUGE with its defrag on, the default; a 4 KiB fault's GFP_KERNEL): a
+    /// charge past memory.max counts a MEMCG_MAX event and runs try_to_free_mem_cgroup_pages, then tries again, <see cref="ChargeReclaims"/> times at most. That reclaim runs its
     /// priorities from 12 to 0 over the cgroup: no swap, so no anonymous page is reclaimed, and shrink_slab_memcg calls
     /// the deferred-split shrinker, whose scan at priority 0 covers twice its count, so the whole queue is split.
     /// Simplified: the per-CPU charge stock (MEMCG_CHARGE_BATCH, 64 pages charged ahead) is not modelled, so the

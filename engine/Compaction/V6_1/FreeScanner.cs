@@ -182,8 +182,9 @@ internal sealed partial class FreeScanner(PageTable pages, PageLists lists, Sche
                 if (highest >= minPfn) page = cc.FreePfn = highest;
                 else if (cc.DirectCompaction && zone.Spans(minPfn))
                 {
-                    if (PageblockSkip.PageblockEndPfn(minPfn) <= zone.EndPfn) page = minPfn;
-                    cc.FreePfn = minPfn;
+                    // pageblock_pfn_to_page(min_pfn, min(pageblock_end_pfn(min_pfn), zone_end_pfn(zone)), zone): the
+                    // block's end capped at the zone's, so a partial last block is used too (an audit of 6 December)
+                    page = cc.FreePfn = minPfn;
                 }
             }
         }

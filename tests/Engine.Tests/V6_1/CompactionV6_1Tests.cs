@@ -125,6 +125,36 @@ public class CompactionV6_1Tests
     }
 
     /// <summary>
+    /// fast_isolate_freepages (6.1.78): a search at the start of a scan that finds nothing leaves direct compaction at
+    /// min_pfn, whose block it isolates around (pageblock_pfn_to_page(min_pfn, min(pageblock_end_pfn(min_pfn),
+    /// zone_end_pfn(zone)), zone): the block's end capped at the zone's), also when min_pfn is in a partial last
+    /// pageblock: a 33 MiB guest's DMA32 ends half-way through its last block. The free pages there are on an
+    /// UNMOVABLE list, which the fast search does not look at, and fast_isolate_around takes them all the same.
+    /// </summary>
+    [Test]
+    public void FastIsolateFreepages_v6_1_DirectCompactionFallsBackToMinPfn_InAPartialLastPageblockToo()
+    {
+        var rig = RigV6_1.Create(memoryMib: 33);
+        var zone = rig.Zone("DMA32");
+        const int lastBlock = 32 * 256; // pageblock_start_pfn(zone_end_pfn - 1): where the free scanner starts
+        Assert.That(zone.EndPfn, Is.EqualTo(33 * 256), "half a pageblock past the last whole one");
+        rig.TakeAll(zone);
+        rig.Release(zone.StartPfn, 9); // free pages for the watermark; order 9 is above the fast search's orders
+        zone.SetPageblockMigratetype(lastBlock, MigrateType.Unmovable);
+        rig.Release(lastBlock + 64, 3);
+        var cc = new CompactControl(rig.Lists, zone, 9, Gfp.HighUserMovable, MigrateMode.SyncLight, ignoreSkipHint: false)
+        {
+            DirectCompaction = true,
+        };
+        (cc.MigratePfn, cc.FreePfn, cc.NrMigratepages) = (lastBlock, lastBlock, 8);
+        rig.RunOnCpu0(() => rig.Get<FreeScanner>().IsolateFreepages(cc));
+        Assert.That((cc.NrFreepages, cc.FreePfn), Is.EqualTo((8, lastBlock)), "the 8 free pages of the partial block");
+        rig.RunOnCpu0(() => rig.Get<FreeScanner>().ReleaseFreepages(cc.FreePages));
+        cc.NrMigratepages = 0;
+        rig.Compactor.Release(cc);
+    }
+
+    /// <summary>
     /// compact_cached_free_pfn starts unset (a zeroed struct zone: 0, below x86-64's first zone PFN), which compact_zone
     /// reads as the zone's last pageblock. update_pageblock_skip only lowers it, so a whole-zone run (which does not read
     /// it) leaves it unset; once set (reset_cached_positions, or a run that is not whole-zone), a fully scanned block lowers it.
