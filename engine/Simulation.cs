@@ -460,7 +460,8 @@ public sealed class Simulation
         var cols = new List<string>
         {
             "sched_step", "time_ms", "balloon_pages", "balloon_target", "host_ballooned", "out_of_puff",
-            "host_reported", "reported_free", "host_resident", "host_refaults", "migration_remaining", "migration_transferred",
+            "host_reported", "reported_free", "host_resident", "host_refaults", "host_deferred_split", "migration_remaining",
+            "migration_transferred",
             "hint_blocks", "managed_pages", "wmark_min", "wmark_low", "wmark_high",
         };
         for (int o = 0; o < Zone.MaxOrder; o++) cols.Add($"free_order{o}");
@@ -546,14 +547,15 @@ public sealed class Simulation
         (row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9]) =
             (scheduler.Step, ClockMs, balloon.NumPages, host.TargetPages, host.Ballooned, balloon.OutOfPuff, host.ReportedPages, ReportedFreePages,
              _parts.Ram.ResidentPages, _parts.Ram.Refaults);
-        (row[10], row[11], row[12]) = (_parts.LiveMigration.Remaining, _parts.LiveMigration.Transferred, FreePageHintBlocks);
+        (row[10], row[11], row[12], row[13]) =
+            (_parts.Ram.DeferredSplitPages, _parts.LiveMigration.Remaining, _parts.LiveMigration.Transferred, FreePageHintBlocks);
         // Summed over zones, as a plot of the whole guest's memory shows them.
         for (int z = 0; z < zones.Count; z++)
         {
-            row[13] += zones[z].ManagedPages;
-            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[14 + w - Zone.WmarkMin] += zones[z].Watermark[w];
+            row[14] += zones[z].ManagedPages;
+            for (int w = Zone.WmarkMin; w <= Zone.WmarkHigh; w++) row[15 + w - Zone.WmarkMin] += zones[z].Watermark[w];
         }
-        int at = 17;
+        int at = 18;
         foreach (long blocks in FreeBlocks()) row[at++] = blocks;
         row[at++] = Fragmentation.ZoneIndex(_parts.Node.LargestZone, 9) / 1000.0;
         row[at++] = Fragmentation.ZoneUnusable(_parts.Node.LargestZone, 9) / 1000.0;
@@ -561,7 +563,7 @@ public sealed class Simulation
         _parts.History.Add(op, row);
     }
 
-    /// <summary>The length of a history row: 10 values of the simulation, 3 of a live migration, managed pages and 3
-    /// watermarks, the free blocks of each order, 2 fragmentation indexes, /proc/vmstat.</summary>
-    private const int HistoryColumnCount = 10 + 3 + 4 + Zone.MaxOrder + 2 + VmStat.ValueCount;
+    /// <summary>The length of a history row: 11 values of the simulation and its host, 3 of a live migration, managed pages
+    /// and 3 watermarks, the free blocks of each order, 2 fragmentation indexes, /proc/vmstat.</summary>
+    private const int HistoryColumnCount = 11 + 3 + 4 + Zone.MaxOrder + 2 + VmStat.ValueCount;
 }

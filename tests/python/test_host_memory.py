@@ -25,7 +25,8 @@ def test_memory_given_back_by_the_balloon_refaults_when_written_again(bs, design
     sim.workload.anon(mib=256)
     assert 0 < host.refaults <= given_back, "the guest wrote discarded frames again"
     last = sim.history().iloc[-1]
-    assert (last["host_resident"], last["host_refaults"]) == (host.resident_pages, host.refaults)
+    assert (last["host_resident"], last["host_refaults"], last["host_deferred_split"]) == \
+        (host.resident_pages, host.refaults, host.deferred_split_pages)
 
 
 @pytest.mark.parametrize("design", ["legacy", "v6.1"])
@@ -153,6 +154,9 @@ def test_qemus_memory_cgroup_frees_what_split_huge_pages_hold_when_the_guest_rea
         sim.balloon.inflate(mib=64)
         sim.balloon.deflate(mib=64)
         sim.workload.anon(mib=128)
+        h = sim.history().set_index("op")   # the held frames over time: 64 MiB from the inflation on, until the limit
+        assert h.loc["balloon.inflate", "host_deferred_split"] == h.loc["balloon.deflate", "host_deferred_split"] == 64 * bs.PAGES_PER_MIB
+        assert h["host_deferred_split"].iloc[-1] == sim.host.deferred_split_pages == (64 * bs.PAGES_PER_MIB if limit is None else 0)
         memcg = sim.host.memcg()   # the binding's names in the engine's order: the charged pages are the held ones
         assert memcg["memory_current"] == sim.host.resident_pages + sim.host.deferred_split_pages
         assert memcg["memory_max"] == (None if limit is None else limit * bs.PAGES_PER_MIB)
