@@ -238,7 +238,7 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
     /// the flushers if every page taken was dirty and not yet queued; add the batch to sc-&gt;nr. Returns the pages reclaimed.
     /// </summary>
     [Preemptible]
-    private long ShrinkInactiveList(long nrToScan, ScanControl sc, int l)
+    internal long ShrinkInactiveList(long nrToScan, ScanControl sc, int l)
     {
         using var _ = scheduler.Current.Path.Enter("shrink_inactive_list");
         int file = l >= Zone.LruInactiveFile ? File : Anon;
@@ -341,9 +341,9 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
 
     /// <summary>
     /// move_folios_to_lru (6.1), lru_lock held: each page from the private list's tail gets PG_lru back and drops the
-    /// isolation reference — added at the head of the list page_lru() names, or, if that was its last, put on
-    /// folios_to_free (list_add), which is spliced back onto <paramref name="list"/> for the caller to free once the lock
-    /// is dropped. Returns the pages put back.
+    /// isolation reference — added at the head of the list page_lru() names (a page put back active ages the lruvec,
+    /// workingset_age_nonresident), or, if that was its last, put on folios_to_free (list_add), which is spliced back onto
+    /// <paramref name="list"/> for the caller to free once the lock is dropped. Returns the pages put back.
     /// </summary>
     private long MoveFoliosToLru(int list)
     {
@@ -362,6 +362,7 @@ internal sealed partial class LruvecShrinker(Node node, PageTable pages, PageLis
             }
             lru.AddPageToLruList(node.ZoneOf(page), page, lru.LruListOf(page));
             moved++;
+            if (pages.Test(page, PG.Active)) workingset.AgeNonresident(1);
         }
         lists.SpliceAll(foliosToFree, list);
         lists.FreeHead(foliosToFree);

@@ -9,7 +9,7 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// <summary>
 /// Workingset refault detection of 6.1 mm/workingset.c (the classic two-list LRU; read in 6.1.78,
 /// Natsume324/MagicPad2_OS9.0_Kernel) over the node lruvec. The lruvec's <c>nonresident_age</c> counts evictions and
-/// activations. Reclaim's eviction of a page-cache or swap-cache page (<c>__remove_mapping</c>) leaves a shadow entry in
+/// activations (a refault's, <c>folio_mark_accessed</c>'s, and the pages reclaim puts back active). Reclaim's eviction of a page-cache or swap-cache page (<c>__remove_mapping</c>) leaves a shadow entry in
 /// its place: the age before it and the page's PG_workingset. A read that finds the shadow (<c>filemap_add_folio</c> for
 /// a file page, <c>__read_swap_cache_async</c> for a swap slot) measures the refault distance, the age since; a page
 /// whose distance fits in the workingset (the active file list, the inactive file list too for an anonymous page, and
@@ -79,7 +79,10 @@ internal sealed partial class Workingset(Node node, PageTable pages, NodeReclaim
     }
 
     /// <summary>workingset_activation, from folio_mark_accessed's activation of any page: the lruvec ages by one.</summary>
-    public void Activation(int page) => NonresidentAge++;
+    public void Activation(int page) => AgeNonresident(1);
+
+    /// <summary>workingset_age_nonresident: also from move_folios_to_lru, for each page reclaim puts back active.</summary>
+    public void AgeNonresident(long nrPages) => NonresidentAge += nrPages;
 
     /// <summary>snapshot_refaults (end of do_try_to_free_pages and of balance_pgdat).</summary>
     public void SnapshotRefaults() => (_refaultsAnon, _refaultsFile) = (_activateAnon, ActivateFile);

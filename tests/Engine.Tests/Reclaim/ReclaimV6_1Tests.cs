@@ -355,6 +355,30 @@ public class ReclaimV6_1Tests
     }
 
     /// <summary>
+    /// move_folios_to_lru (6.1): each page shrink_inactive_list puts back active ages the lruvec's nonresident_age
+    /// (workingset_age_nonresident), as an activation does, so refault distances count it. Here 256 inactive anon pages
+    /// referenced on two trips: the first keeps them inactive (FOLIOREF_KEEP, no ageing), the second activates them all.
+    /// </summary>
+    [Test]
+    public void ShrinkInactiveList_v6_1_PagesPutBackActive_AgeTheWorkingset()
+    {
+        var (rig, rmap, _) = InactiveAnonPage();
+        var anon = rig.LruList(Zone.LruInactiveAnon);
+        Assert.That(anon, Has.Count.EqualTo(256), "precondition: 1 MiB of inactive anonymous pages, their ptes young from the fault");
+        var shrinker = rig.Get<LruvecShrinker>();
+        var ws = rig.Get<Workingset>();
+        var sc = new ScanControl { GfpMask = Gfp.Kernel, ReclaimIdx = 3, NrToReclaim = 1 << 20 };
+        long age = ws.NonresidentAge;
+        RunOnCpu0(rig, () => shrinker.ShrinkInactiveList(256, sc, Zone.LruInactiveAnon));
+        Assert.That((ws.NonresidentAge, rig.Event(VmEvent.Pgactivate)), Is.EqualTo((age, 0L)), "kept inactive: no ageing");
+        foreach (int page in anon) rmap.MarkYoung(page);
+        RunOnCpu0(rig, () => shrinker.ShrinkInactiveList(256, sc, Zone.LruInactiveAnon));
+        Assert.That(rig.Event(VmEvent.Pgactivate), Is.EqualTo(256));
+        Assert.That(ws.NonresidentAge, Is.EqualTo(age + 256), "one a page put back active");
+        Assert.That(rig.Sanitizer.Reports, Is.Empty);
+    }
+
+    /// <summary>
     /// shrink_folio_list (6.1), case 2 of a folio under writeback: tagged PG_reclaim, counted in nr_writeback and
     /// activated out of the way of the clean pages (v3.16 kept it on the inactive list).
     /// </summary>
