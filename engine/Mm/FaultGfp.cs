@@ -8,12 +8,10 @@ namespace BalloonScript.Engine.Mm;
 /// warn_alloc see), by the version of the design's page allocator (the older designs print v3.16's masks too): the
 /// anonymous page, a page swap-in reads, and the page tables by level (PTE, PMD, PUD), with how many levels, from the
 /// PTE tables up, their constructors count in NR_PAGETABLE; and a page-cache page a read(2) misses
-/// (<see cref="Filemap"/>): first with the readahead mask, then, if that fails, with the read's own. With them, the one
-/// thing of the fault's accounting that differs: whether a fault retried after it waited for its page's read
-/// (VM_FAULT_RETRY, FAULT_FLAG_TRIED) counts PGFAULT again (<see cref="CountsRetriedFault"/>).
+/// (<see cref="Filemap"/>): first with the readahead mask, then, if that fails, with the read's own.
 /// </summary>
 internal sealed record FaultGfp(Gfp AnonPage, Gfp SwapIn, Gfp PteTable, Gfp PmdTable, Gfp PudTable, int TableLevelsCounted,
-    Gfp FileReadahead, Gfp FileRead, bool CountsRetriedFault)
+    Gfp FileReadahead, Gfp FileRead)
 {
     /// <summary>The mask of a page table of <paramref name="level"/> (0 PTE, 1 PMD, 2 PUD).</summary>
     public Gfp Table(int level) => level switch { 0 => PteTable, 1 => PmdTable, _ => PudTable };
@@ -31,12 +29,10 @@ internal sealed record FaultGfp(Gfp AnonPage, Gfp SwapIn, Gfp PteTable, Gfp PmdT
     /// __GFP_REPEAT); only <c>pgtable_page_ctor</c> counts NR_PAGETABLE (<c>pgtable_pmd_page_ctor</c> only sets up the lock).
     /// A regular file's mapping gfp is GFP_HIGHUSER_MOVABLE: <c>page_cache_alloc_readahead</c> adds __GFP_NORETRY |
     /// __GFP_NOWARN, <c>page_cache_alloc_cold</c> nothing (both add __GFP_COLD, which is not modelled).
-    /// <c>handle_mm_fault</c> counts PGFAULT at each call, so a swap fault that found its page locked by the read and
-    /// waited (<c>lock_page_or_retry</c>: VM_FAULT_RETRY, and x86's <c>__do_page_fault</c> retries) counts twice.
     /// </summary>
     public static readonly FaultGfp V3_16 = new(Gfp.HighUserMovable | Gfp.Zero, Gfp.HighUserMovable,
         Gfp.Kernel | Gfp.NoTrack | Gfp.Repeat | Gfp.Zero, Gfp.Kernel | Gfp.Repeat | Gfp.Zero, Gfp.Kernel | Gfp.Repeat | Gfp.Zero, 1,
-        Gfp.HighUserMovable | Gfp.NoRetry | Gfp.NoWarn, Gfp.HighUserMovable, CountsRetriedFault: true);
+        Gfp.HighUserMovable | Gfp.NoRetry | Gfp.NoWarn, Gfp.HighUserMovable);
 
     /// <summary>
     /// 6.1: the same calls, but <c>alloc_page_vma</c> is <c>vma_alloc_folio</c>, whose <c>__folio_alloc</c> adds
@@ -46,11 +42,10 @@ internal sealed record FaultGfp(Gfp AnonPage, Gfp SwapIn, Gfp PteTable, Gfp PmdT
     /// <c>filemap_alloc_folio</c> adds __GFP_COMP too; <c>page_cache_ra_unbounded</c> allocates with
     /// <c>readahead_gfp_mask</c> (__GFP_NORETRY | __GFP_NOWARN) under <c>memalloc_nofs_save</c>, so the allocator sees no
     /// __GFP_FS (<c>current_gfp_context</c>); <c>filemap_create_folio</c> takes the mapping's mask as it is.
-    /// <c>mm_account_fault</c> counts PGFAULT once a fault completes, skipping the attempts that return VM_FAULT_RETRY.
     /// </summary>
     public static readonly FaultGfp V6_1 = new(Gfp.HighUserMovable | Gfp.Comp | Gfp.Zero, Gfp.HighUserMovable | Gfp.Comp,
         Gfp.PgtableUser, Gfp.PgtableUser, Gfp.PgtableUser, 2,
-        (Gfp.HighUserMovable & ~Gfp.Fs) | Gfp.Comp | Gfp.NoRetry | Gfp.NoWarn, Gfp.HighUserMovable | Gfp.Comp, CountsRetriedFault: false);
+        (Gfp.HighUserMovable & ~Gfp.Fs) | Gfp.Comp | Gfp.NoRetry | Gfp.NoWarn, Gfp.HighUserMovable | Gfp.Comp);
 
     /// <summary>The masks of the page allocator <paramref name="version"/>.</summary>
     public static FaultGfp For(PartVersion version) => version == PartVersion.V6_1 ? V6_1 : V3_16;
