@@ -297,8 +297,9 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         // The read has the page locked: lock_page_or_retry waits for it and the fault is retried (FAULT_FLAG_TRIED), a
         // second handle_mm_fault that finds the page in the swap cache: it counts PGFAULT again, as it does at each call
         // (v3.16; 6.1.y's handle_mm_fault too, read in unifreq/linux-6.1.y: the 6.1.78 Android tree's mm_account_fault,
-        // which skips VM_FAULT_RETRY, is 6.5's, backported), and checks the RSS counters again. Nothing that runs meanwhile (timers: kswapd, writeback, the balloon's NORETRY work) can
-        // OOM-kill the task, so the retry the x86 handler skips for a fatal signal always happens here.
+        // which skips VM_FAULT_RETRY, is 6.5's, backported), and checks the RSS counters again. Nothing that runs
+        // meanwhile (timers: kswapd, writeback, the balloon's NORETRY work) can OOM-kill the task, so the retry the x86
+        // handler skips for a fatal signal always happens here.
         if (major && clock.WaitForRead("do_swap_page: wait for the page's read (lock_page_or_retry)"))
         {
             vmstat.Count(VmEvent.Pgfault);

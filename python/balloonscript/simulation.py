@@ -349,8 +349,8 @@ class Host(_Part):
         ``ballooned_resident_pages``; the old huge page is freed, so the memory in use does not move), full_scans (passes over the whole guest RAM), thp_scan_exceed_none_pte (regions
         left alone for having more than max_ptes_none empty frames), scan_cgroup_charge_fail (collapses that failed
         because QEMU's memory cgroup could not take the new huge page, ``host_memory_max_mib``: named after the scan's
-        result, SCAN_CGROUP_CHARGE_FAIL, which only a tracepoint reports), and its settings: pages_to_scan (by default 4,096: 8 regions a
-        wake-up), scan_sleep_millisecs and max_ptes_none (the options ``host_khugepaged_pages_to_scan``,
+        result, SCAN_CGROUP_CHARGE_FAIL, which only a tracepoint reports), and its settings: pages_to_scan (by default
+        4,096: 8 regions a wake-up), scan_sleep_millisecs and max_ptes_none (the options ``host_khugepaged_pages_to_scan``,
         ``host_khugepaged_scan_sleep_ms`` and ``host_khugepaged_max_ptes_none``). The others are named as in
         /sys/kernel/mm/transparent_hugepage/khugepaged and /proc/vmstat."""
         names = strs(PySimulation.HostKhugepagedStatNames())
@@ -358,8 +358,7 @@ class Host(_Part):
 
     def memcg(self) -> dict:
         """QEMU's memory cgroup (``host_memory_max_mib``): memory_current (the pages charged for guest RAM, its share of
-        memory.current:
-        ``resident_pages + deferred_split_pages``), memory_max (the limit in pages; None without one) and
+        memory.current: ``resident_pages + deferred_split_pages``), memory_max (the limit in pages; None without one) and
         memory_events_max (memory.events' max: charges that found the cgroup at its limit, each followed by reclaim in
         the cgroup, which splits the huge pages on the deferred-split queue; a khugepaged collapse that still does not
         fit counts 18, see ``khugepaged()``'s scan_cgroup_charge_fail)."""

@@ -9,8 +9,9 @@ namespace BalloonScript.Engine.Reclaim.V6_1;
 /// <summary>
 /// Workingset refault detection of 6.1 mm/workingset.c (the classic two-list LRU; read in 6.1.78,
 /// Natsume324/MagicPad2_OS9.0_Kernel) over the node lruvec. The lruvec's <c>nonresident_age</c> counts evictions and
-/// activations (a refault's, <c>folio_mark_accessed</c>'s, and the pages reclaim puts back active). Reclaim's eviction of a page-cache or swap-cache page (<c>__remove_mapping</c>) leaves a shadow entry in
-/// its place: the age before it and the page's PG_workingset. A read that finds the shadow (<c>filemap_add_folio</c> for
+/// activations (a refault's, <c>folio_mark_accessed</c>'s, and the pages reclaim puts back active). Reclaim's eviction
+/// of a page-cache or swap-cache page (<c>__remove_mapping</c>) leaves a shadow entry in its place: the age before it
+/// and the page's PG_workingset. A read that finds the shadow (<c>filemap_add_folio</c> for
 /// a file page, <c>__read_swap_cache_async</c> for a swap slot) measures the refault distance, the age since; a page
 /// whose distance fits in the workingset (the active file list, the inactive file list too for an anonymous page, and
 /// with swap left the anon lists: the active one, and the inactive one too for a file page) is activated before it
