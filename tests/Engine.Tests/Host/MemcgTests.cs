@@ -111,10 +111,13 @@ public class MemcgTests
     {
         var sim = Guest(64, hostThp: false);
         sim.WorkloadAnon(48);
-        sim.BalloonInflate(8);
-        sim.BalloonDeflate(8);
-        sim.WorkloadAnon(8);
-        Assert.That(Memcg(sim)["memory_current"], Is.EqualTo(sim.HostResidentPages));
+        sim.WorkloadFree(0.5, "interleave", 0);
+        sim.BalloonInflate(16);
+        sim.BalloonDeflate(16);
+        sim.WorkloadAnon(32);
+        Assert.That(sim.HostRefaults, Is.Positive, "precondition: ballooned frames written again");
+        Assert.That((sim.HostDeferredSplitPages, Memcg(sim)["memory_current"]), Is.EqualTo((0L, sim.HostResidentPages)),
+            "4 KiB host pages: a discard frees what it unmaps, nothing is held");
         Assert.That(Memcg(sim)["memory_events_max"], Is.Zero);
         Assert.That(Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1") }).HostMemcgStats()[1],
             Is.EqualTo(-1), "no limit: memory.max reads \"max\"");
