@@ -16,8 +16,8 @@ namespace BalloonScript.Engine.Workload;
 /// (order 0, the full allocator path: under pressure it reclaims, and may end in the OOM killer), and are set up
 /// in the state the kernel leaves them in: anon = <c>_count</c> 1, <c>_mapcount</c> 0, anon_vma mapping,
 /// PG_swapbacked, PG_active (page_add_new_anon_rmap, v3.16), pte young; file = <c>_count</c> 1, unmapped,
-/// address_space mapping, on the inactive file LRU (pages read ahead, not yet accessed; PG_dirty for the share
-/// written); slab = PG_slab, unmovable (or reclaimable, with a shrinker), on no list. A fatal signal (Ctrl-C) stops
+/// address_space mapping, on the inactive file LRU (read once, so PG_referenced: mark_page_accessed; PG_dirty for the
+/// share written); slab = PG_slab, unmovable (or reclaimable, with a shrinker), on no list. A fatal signal (Ctrl-C) stops
 /// a populate, a touch or a free early.
 /// </summary>
 internal sealed partial class Workload(PageTable pages, Node node, IPageAllocator allocator, IBuddyAllocator buddy, MappingTable mappings,

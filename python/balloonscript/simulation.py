@@ -182,8 +182,8 @@ class Workload(_Part):
         return int(self._sim._run("WorkloadAnon", mib))
 
     def file(self, mib, dirty=0.0) -> int:
-        """Page-cache pages of a new file (read ahead, not yet accessed), ``dirty`` of them written since;
-        returns pages allocated."""
+        """Page-cache pages of a new file, read once (each marked accessed, as the kernel's read marks it: PG_referenced),
+        ``dirty`` of them written since; returns pages allocated."""
         mib, dirty = as_real("mib", mib), as_real("dirty", dirty)
         return int(self._sim._run("WorkloadFile", mib, dirty))
 
@@ -193,8 +193,10 @@ class Workload(_Part):
         return int(self._sim._run("WorkloadSlab", mib, reclaimable))
 
     def touch(self, fraction, kind: str = "all", pattern: str = "interleave", seed: int | None = None) -> int:
-        """Access ``fraction`` of the workload's pages of ``kind`` (anon | file | all): mapped pages get their
-        accessed bit, page cache is read (mark_page_accessed), swapped-out pages are faulted back in, and page cache
+        """Access ``fraction`` of the workload's pages of ``kind`` (anon | file | all), reading them: mapped pages get
+        their accessed bit, page cache is read (mark_page_accessed), swapped-out pages are faulted back in by a read
+        fault (the page stays in the swap cache, keeping its slot, unless swap is half full: a write fault would free the
+        slot at once, ``reuse_swap_page`` / ``should_try_to_free_swap``), and page cache
         that reclaim evicted is read back from the file (a refault: ``workingset_refault``); each read from the disk
         (a major fault's, a refault's) waits ``io_latency_ms`` of simulated time. Returns pages touched. ``seed``
         picks the pages of a random pattern (None: the simulation's seed stream)."""
