@@ -10,7 +10,8 @@ namespace BalloonScript.Engine.Host;
 /// ballooned, in 4 KiB balloon PFNs (= guest PFNs on x86). Only what <c>tell_host</c> puts on a queue changes
 /// it. A frame inflated while already ballooned, or deflated while not ballooned, means guest and host
 /// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state. An inflated frame, and each frame of a free
-/// page report, is discarded from the guest's <see cref="RamBlock"/>. For partial-order reduction every access is
+/// page report, is discarded from the guest's <see cref="RamBlock"/>: QEMU keeps no ledger and discards whatever the
+/// inflate queue names (<c>virtio_balloon_handle_output</c>), so a frame inflated twice is discarded again. For partial-order reduction every access is
 /// recorded: the ledger by PFN (as <c>struct page</c>), the counts and the config space as shared values.
 /// </summary>
 internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanitizer, SimulationOptions options, Scheduler scheduler) : ISnapshotState
@@ -142,6 +143,11 @@ internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanit
                 sanitizer.Report(ReportKind.HostMismatch, pfn, $"host: {vq} of pfn {pfn}, outside guest memory [0, {_ballooned.Length})");
                 continue;
             }
+            if (inflate)
+            {
+                CheckHoldsNoData(pfn, "an inflation");
+                ram.Discard(pfn); // balloon_inflate_page; balloon_deflate_page's MADV_WILLNEED maps nothing in
+            }
             if (IsBallooned(pfn) == inflate)
             {
                 sanitizer.Report(ReportKind.HostMismatch, pfn,
@@ -151,11 +157,6 @@ internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanit
             }
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(pfn);
             _ballooned[pfn] = inflate;
-            if (inflate)
-            {
-                CheckHoldsNoData(pfn, "an inflation");
-                ram.Discard(pfn); // balloon_inflate_page; balloon_deflate_page's MADV_WILLNEED maps nothing in
-            }
             pages.Changes.Mark(pfn); // the balloon check compares the ledger with the page
             _counts.Add(BalloonedIndex, inflate ? 1 : -1);
         }

@@ -163,6 +163,28 @@ public class RamBlockTests
         Assert.That(rig.Get<RamBlock>().IsBacked(anon), Is.False, "discarded all the same: the host does as it is told");
     }
 
+    /// <summary>
+    /// QEMU keeps no ledger of ballooned frames: virtio_balloon_handle_output discards every PFN the inflate queue names.
+    /// So a frame the guest inflates again while the host already holds it as ballooned (after the guest wrote it, as
+    /// a leaked balloon page would be) is a host_mismatch in the simulator's ledger and is discarded all the same.
+    /// </summary>
+    [Test]
+    public void AFrameInflatedTwice_IsAHostMismatch_AndIsDiscardedAgain()
+    {
+        var rig = Rig.Create(TestOptions.Classic(64));
+        var host = rig.Get<BalloonHost>();
+        var ram = rig.Get<RamBlock>();
+        const int pfn = 5000;
+        ram.Write(pfn);
+        host.Receive(VirtQueue.Inflate, [pfn]);
+        ram.Write(pfn); // the guest wrote it again without deflating it: a refault
+        Assert.That((ram.IsBacked(pfn), ram.Refaults), Is.EqualTo((true, 1L)));
+        host.Receive(VirtQueue.Inflate, [pfn]);
+        Assert.That(rig.Sim.Reports.Select(r => r.KindName), Is.EqualTo(new[] { "host_mismatch" }));
+        Assert.That(ram.IsBacked(pfn), Is.False, "discarded again");
+        Assert.That(host.IsBallooned(pfn), Is.True);
+    }
+
     /// <summary>The 2 MiB regions (of whole 512 frames) the host maps huge now.</summary>
     private static int[] HugeRegions(Simulation sim)
     {
