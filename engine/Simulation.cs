@@ -141,10 +141,15 @@ public sealed class Simulation
         return Op("balloon.inflate", () => _parts.Balloon.Inflate((long)Math.Round(mib * 256)));
     }
 
-    /// <summary>The host asks for a balloon of <paramref name="balloonMib"/> MiB ([0, memory_mib]); the balloon thread works towards it as time passes (<see cref="Run"/>).</summary>
+    /// <summary>
+    /// The host asks for a balloon of <paramref name="balloonMib"/> MiB, [0, memory_mib) and at least a page short of
+    /// the guest's memory (QEMU's <c>balloon</c> command takes the guest's new size, and refuses 0: qmp_balloon's
+    /// "target &lt;= 0"); the balloon thread works towards it as time passes (<see cref="Run"/>).
+    /// </summary>
     public void HostSetTarget(double balloonMib)
     {
-        Check.InRange(balloonMib, "balloon_mib", 0.0, Options.MemoryMib);
+        Check.That(balloonMib >= 0 && Math.Round(balloonMib * 256) < NrPages, "balloon_mib",
+            $"must be in [0, {Options.MemoryMib}) MiB, leaving the guest a page at least (QEMU refuses `balloon 0`), got {balloonMib}");
         Op("host.set_target", () =>
         {
             _parts.Host.SetTarget((long)Math.Round(balloonMib * 256));

@@ -415,8 +415,8 @@ class Host(_Part):
 
     def set_target(self, balloon_mib) -> None:
         """Ask for a balloon of ``balloon_mib`` MiB (the device's num_pages; QEMU's ``balloon N`` asks for a
-        guest of N MiB, i.e. a balloon of memory minus N). The balloon thread works towards it as simulated time
-        passes (``sim.run``)."""
+        guest of N MiB, i.e. a balloon of memory minus N, and refuses N = 0, so ``balloon_mib`` is below the guest's
+        memory by a page at least). The balloon thread works towards it as simulated time passes (``sim.run``)."""
         balloon_mib = as_real("balloon_mib", balloon_mib)
         self._sim._run("HostSetTarget", balloon_mib)
 
