@@ -119,8 +119,16 @@ internal sealed class LiveMigration : ISnapshotState
     /// <summary>Bytes sent so far by the running or last migration.</summary>
     public long Transferred => _stats[(int)Stat.Transferred];
 
-    /// <summary>The counts of the running or last migration (<see cref="Stat"/> order).</summary>
-    public long[] Stats() => _stats[..StatCount];
+    /// <summary>
+    /// The counts of the running or last migration (<see cref="Stat"/> order); while one runs its total time is the time
+    /// so far, as <c>info migrate</c> gives it (QEMU's populate_time_info).
+    /// </summary>
+    public long[] Stats()
+    {
+        var stats = _stats[..StatCount];
+        if (Active) stats[(int)Stat.TotalTimeNs] = _clock.NowNs - S(Stat.StartNs);
+        return stats;
+    }
 
     private ref long S(Stat stat) => ref _stats[(int)stat];
 

@@ -380,8 +380,8 @@ class Host(_Part):
         Every guest frame is sent once in PFN order, whole (4 KiB and an 8-byte header) if it holds what the guest wrote,
         else as a zero page (9 bytes: never written, discarded by the balloon or a report, or a host huge page's zeros);
         frames the guest writes meanwhile are logged and sent again after the next bitmap sync, which comes once what is
-        left to send fits in ``bandwidth_mib_s`` (QEMU's max-bandwidth; its default 128 MiB/s) times ``downtime_limit_ms``
-        (default 300); then the guest stops and the rest goes in the downtime (the RAM's share of it: no device state is
+        left to send fits in ``bandwidth_mib_s`` (QEMU's max-bandwidth; its default 128 MiB/s since 5.2, 32 before)
+        times ``downtime_limit_ms`` (default 300); then the guest stops and the rest goes in the downtime (the RAM's share of it: no device state is
         modelled). A guest with ``free_page_hint=True`` (v6.1) hands its free 4 MiB blocks to the host meanwhile, which
         then need not send them.
         Afterwards the guest runs on the destination: ``resident_pages`` and the host map are the destination's (the

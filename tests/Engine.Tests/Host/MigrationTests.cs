@@ -68,6 +68,18 @@ public class MigrationTests
         NoFindings(sim);
     }
 
+    /// <summary>info migrate's total time (populate_time_info): while the migration runs, the time since it started.</summary>
+    [Test]
+    public void TotalTime_WhileTheMigrationRuns_IsTheTimeSoFar()
+    {
+        var sim = Guest(memoryMib: 256);
+        sim.WorkloadAnon(128);
+        sim.HostMigrate(8, 300, wait: false);
+        sim.Run(250);
+        Assert.That(sim.HostMigrationStats()[0], Is.EqualTo((long)LiveMigration.Status.Active), "precondition: 128 MiB at 8 MiB/s");
+        Assert.That(Stats(sim)["total_time_ns"], Is.EqualTo(250_000_000));
+    }
+
     [Test]
     public void AFrameWrittenBeforeTheBulkPassReachesItsChunk_GoesOnce_OneWrittenInTheChunkBeingSent_Twice()
     {
