@@ -11,8 +11,9 @@ namespace BalloonScript.Engine.Host;
 /// it. A frame inflated while already ballooned, or deflated while not ballooned, means guest and host
 /// disagree: a <c>host_mismatch</c> report, and the ledger keeps its state. An inflated frame, and each frame of a free
 /// page report, is discarded from the guest's <see cref="RamBlock"/>: QEMU keeps no ledger and discards whatever the
-/// inflate queue names (<c>virtio_balloon_handle_output</c>), so a frame inflated twice is discarded again. For partial-order reduction every access is
-/// recorded: the ledger by PFN (as <c>struct page</c>), the counts and the config space as shared values.
+/// inflate queue names (<c>virtio_balloon_handle_output</c>), so a frame inflated twice is discarded again. For
+/// partial-order reduction every access is recorded: the ledger by PFN (as <c>struct page</c>), the counts and the
+/// config space as shared values.
 /// </summary>
 internal sealed class BalloonHost(PageTable pages, RamBlock ram, Sanitizer sanitizer, SimulationOptions options, Scheduler scheduler) : ISnapshotState
 {
