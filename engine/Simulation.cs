@@ -236,12 +236,7 @@ public sealed class Simulation
     /// deferred-split queue (<see cref="RamBlock.DeferredSplitScan"/>): every split huge page frees the frames it held.
     /// Returns the frames freed.
     /// </summary>
-    public long HostDropCaches() => Op("host.drop_caches", () =>
-    {
-        long held = _parts.Ram.DeferredSplitPages;
-        _parts.Ram.DeferredSplitScan();
-        return held - _parts.Ram.DeferredSplitPages;
-    });
+    public long HostDropCaches() => Op("host.drop_caches", () => _parts.Ram.DeferredSplitScan());
 
     /// <summary>
     /// QEMU's memory cgroup (<see cref="SimulationOptions.HostMemoryMaxMib"/>): memory.current and memory.max in pages (-1:

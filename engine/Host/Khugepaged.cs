@@ -9,13 +9,12 @@ namespace BalloonScript.Engine.Host;
 /// <c>khugepaged_scan_mm_slot</c>, <c>khugepaged_wait_work</c>) over QEMU's guest RAM, with host THP on
 /// (<see cref="SimulationOptions.HostThp"/>): the first huge page fault in guest RAM registers QEMU's mm
 /// (<c>do_huge_pmd_anonymous_page</c>'s <c>khugepaged_enter_vma</c>; QEMU's MADV_HUGEPAGE came before the RAM had an
-/// anon_vma, so <c>hugepage_vma_check</c> refused it then), which wakes the thread at once; each wake-up scans pages_to_scan pages' worth, a 2 MiB region at a time from
-/// where the last one stopped (<see cref="RamBlock.HpageCollapseScanPmd"/>: a region a discard split is collapsed into a
+/// anon_vma, so <c>hugepage_vma_check</c> refused it then), which wakes the thread at once; each wake-up scans
+/// pages_to_scan pages' worth, a 2 MiB region at a time from where the last one stopped (<see cref="RamBlock.HpageCollapseScanPmd"/>: a region a discard split is collapsed into a
 /// huge page again, its holes zeroed, while it has no more than max_ptes_none empty entries), then sleeps
 /// scan_sleep_millisecs. A region costs HPAGE_PMD_NR (512) of the budget and the mm one more each time the scan enters it,
 /// so the defaults cover 8 regions (16 MiB) every 10 s. A collapse, or one whose huge page QEMU's memory cgroup could not
-/// charge (SCAN_CGROUP_CHARGE_FAIL), drops mmap_lock, which ends the mm's pass (the next
-/// goes on from the next region); once the last region is scanned a full scan is counted, and one wake-up starts over from
+/// charge (SCAN_CGROUP_CHARGE_FAIL), drops mmap_lock, which ends the mm's pass (the next goes on from the next region); once the last region is scanned a full scan is counted, and one wake-up starts over from
 /// the first region at most once (<c>pass_through_head</c>).
 /// <para>
 /// Simplified: QEMU's mm is the only one registered and its other mappings are not scanned (with THP enabled "always",

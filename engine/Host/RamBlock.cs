@@ -83,8 +83,8 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     /// <summary>QEMU's cgroup's memory.max in pages (<see cref="SimulationOptions.HostMemoryMaxMib"/>), or long.MaxValue: "max".</summary>
     private readonly long _memoryMax = options.HostMemoryMaxMib is { } mib ? mib * 256 : long.MaxValue;
 
-    /// <summary>Whether a limit is set: unlimited, a charge reads no shared count (races explore without it).</summary>
-    private readonly bool _limited = options.HostMemoryMaxMib is not null;
+    /// <summary>Whether a limit is set: unlimited, a fault charges nothing and reads no shared count (races explore without it).</summary>
+    private bool Limited => _memoryMax != long.MaxValue;
 
     /// <summary>
     /// How many times a charge that does not fit reclaims, each after a MEMCG_MAX event, before it fails: try_charge_memcg's
@@ -144,7 +144,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     public long MemoryCurrent => ResidentPages + DeferredSplitPages;
 
     /// <summary>QEMU's cgroup's memory.max in pages, or -1 for none ("max").</summary>
-    public long MemoryMax => _limited ? _memoryMax : -1;
+    public long MemoryMax => Limited ? _memoryMax : -1;
 
     /// <summary>memory.events' max: how many times a charge found the cgroup at its limit (a MEMCG_MAX event each, then reclaim).</summary>
     public long MemcgMaxEvents => _counts[MemcgMaxIndex];
@@ -224,7 +224,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             if (_thp) FaultRegion(pfn);
             else
             {
-                if (_limited) ChargeFault(pfn, 1); // out of line: the fault path without a limit pays one test
+                if (Limited) ChargeFault(pfn, 1); // out of line: the fault path without a limit pays one test
                 Back(pfn);
             }
         }
@@ -246,15 +246,15 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     /// try_charge_memcg (6.1 mm/memcontrol.c) of <paramref name="nrPages"/> to QEMU's cgroup, with reclaim allowed (the
     /// huge page fault's GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM for a MADV_HUGEPAGE range under the default defrag
     /// setting, madvise; khugepaged's GFP_TRANSHUGE with its defrag on, the default; a 4 KiB fault's GFP_KERNEL): a
-    /// charge past memory.max counts a MEMCG_MAX event and runs try_to_free_mem_cgroup_pages, then tries again, <see cref="ChargeReclaims"/> times at most. That reclaim runs its
-    /// priorities from 12 to 0 over the cgroup: no swap, so no anonymous page is reclaimed, and shrink_slab_memcg calls
-    /// the deferred-split shrinker, whose scan at priority 0 covers twice its count, so the whole queue is split.
-    /// Simplified: the per-CPU charge stock (MEMCG_CHARGE_BATCH, 64 pages charged ahead) is not modelled, so the
-    /// limit is met exactly when the pages in use reach it.
+    /// charge past memory.max counts a MEMCG_MAX event and runs try_to_free_mem_cgroup_pages, then tries again,
+    /// <see cref="ChargeReclaims"/> times at most. That reclaim runs its priorities from 12 to 0 over the cgroup: no swap,
+    /// so no anonymous page is reclaimed, and shrink_slab_memcg calls the deferred-split shrinker, whose scan at priority
+    /// 0 covers twice its count, so the whole queue is split. Simplified: the per-CPU charge stock (MEMCG_CHARGE_BATCH,
+    /// 64 pages charged ahead) is not modelled, so the limit is met exactly when the pages in use reach it. Only with a
+    /// limit (<see cref="Limited"/>).
     /// </summary>
     private bool TryChargeMemcg(int nrPages)
     {
-        if (!_limited) return true;
         for (int reclaims = 0; MemoryCurrent + nrPages > _memoryMax; reclaims++)
         {
             if (reclaims == ChargeReclaims) return false;
@@ -274,12 +274,12 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
         if (StepAccesses.Compiled) scheduler.Accesses?.Write(head);
         if (_pmd[region] != PmdNone || head + HpageFrames > _state.Length)
         {
-            if (_limited) ChargeFault(pfn, 1);
+            if (Limited) ChargeFault(pfn, 1);
             _pmd[region] = PmdTable;
             Back(pfn);
             return;
         }
-        if (_limited) ChargeFault(pfn, HpageFrames);
+        if (Limited) ChargeFault(pfn, HpageFrames);
         _pmd[region] = PmdHuge;
         _counts.Add(HugeIndex, 1);
         for (int f = head; f < head + HpageFrames; f++)
@@ -397,7 +397,7 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
             if (StepAccesses.Compiled) scheduler.Accesses?.Read(f);
             if (_state[f] is (Untouched or Discarded) && ++none > maxPtesNone) return ScanResult.ExceedNonePte;
         }
-        if (!TryChargeMemcg(HpageFrames)) return ScanResult.CgroupChargeFail;
+        if (Limited && !TryChargeMemcg(HpageFrames)) return ScanResult.CgroupChargeFail;
         for (int f = head; f < head + HpageFrames; f++)
         {
             if (StepAccesses.Compiled) scheduler.Accesses?.Write(f);
@@ -413,20 +413,16 @@ internal sealed class RamBlock(PageTable pages, Scheduler scheduler, SimulationO
     /// <summary>
     /// deferred_split_scan over the whole deferred-split queue, as the host's drop_caches runs it (drop_slab calls every
     /// shrinker; 6.1's deferred_split_shrinker) and as a charge's reclaim in QEMU's cgroup does: each huge page a discard
-    /// split that still holds unmapped frames is split for good (split_huge_page), which frees them. Returns the huge
-    /// pages split.
+    /// split that still holds unmapped frames is split for good (split_huge_page), which frees them. Returns the frames
+    /// freed.
     /// </summary>
-    public int DeferredSplitScan()
+    public long DeferredSplitScan()
     {
         if (StepAccesses.Compiled) scheduler.Accesses?.Global();
-        int split = 0;
+        long held = DeferredSplitPages;
         for (int region = 0; region < _thpMapped.Length; region++)
-        {
-            if (_thpMapped[region] is 0 or HpageFrames) continue; // none, or mapped whole: not on the queue
-            ReleaseHugePage(region);
-            split++;
-        }
-        return split;
+            if (_thpMapped[region] is not (0 or HpageFrames)) ReleaseHugePage(region); // none, or mapped whole: not on the queue
+        return held - DeferredSplitPages;
     }
 
     /// <summary>Whether the dirty log is on (a migration runs).</summary>
