@@ -92,6 +92,8 @@ public sealed class PySimulation
     public string Zoneinfo() => _sim.Zoneinfo();
     public string Meminfo() => _sim.Meminfo();
     public string ProcSwaps() => _sim.ProcSwaps();
+    public bool HasPsi => _sim.HasPsi;
+    public string ProcPressureMemory() => _sim.ProcPressureMemory();
     public string ExtfragText() => _sim.ExtfragText();
     public string UnusableText() => _sim.UnusableText();
     public long[] FreeBlocks() => _sim.FreeBlocks();

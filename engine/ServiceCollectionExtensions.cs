@@ -34,6 +34,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<FatalSignal>();
         services.AddSingleton<Scheduler>();
         services.AddSingleton<SimClock>();
+        // Pressure stall information came in 4.20: of these kernels only 6.1 has it (built, it registers with the scheduler).
+        if (parts.Reclaim == Designs.PartVersion.V6_1) services.AddSingleton<Psi>();
         services.AddSingleton<Sanitizer>();
         services.AddSingleton(sp => new PageTable(sp.GetRequiredService<SimulationOptions>().NrPages));
         services.AddSingleton<PageLists>();

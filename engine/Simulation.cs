@@ -387,6 +387,17 @@ public sealed class Simulation
     public string Zoneinfo() => _parts.Proc.Zoneinfo();
     public string Meminfo() => _parts.Meminfo.Text();
     public string ProcSwaps() => _parts.Swaps.Text();
+
+    /// <summary>Whether the design's kernel has pressure stall information (4.20+: v6.1).</summary>
+    public bool HasPsi => _parts.Psi is not null;
+
+    /// <summary>
+    /// /proc/pressure/memory (6.1's psi_show). A read collects the CPUs' stall times as the kernel's does, so it changes
+    /// what later reads show (<see cref="Sched.Psi"/>). Kernels before 4.20 have no such file.
+    /// </summary>
+    public string ProcPressureMemory() => (_parts.Psi ?? throw new InvalidOperationException(
+        $"design '{_parts.Options.Design.Name}' runs Linux {_parts.Options.Design.Kernel}, which has no pressure stall information " +
+        "(/proc/pressure came in 4.20): use design \"v6.1\"")).ShowMemory();
     public string ExtfragText() => _parts.Proc.ExtfragIndex();
     public string UnusableText() => _parts.Proc.UnusableIndex();
 

@@ -48,4 +48,6 @@ internal sealed record SimulationParts(
     [field: NotState("a reference: where free page reporting is built, its part is snapshotted as one of States")]
     PageAlloc.V6_1.PageReporting? Reporting = null,
     [field: NotState("a reference: where free page hinting is built, its part is snapshotted as one of States")]
-    Virtio.V6_1.FreePageHint? FreePageHint = null);
+    Virtio.V6_1.FreePageHint? FreePageHint = null,
+    [field: NotState("a reference: where PSI is built (6.1), its part is snapshotted as one of States")]
+    Psi? Psi = null);

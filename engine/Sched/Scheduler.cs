@@ -89,6 +89,12 @@ internal sealed partial class Scheduler : ISnapshotState
     [NotState("the main path between operations")]
     public SimTask Current { get; private set; }
 
+    /// <summary>
+    /// Pressure stall information, told when a path starts, ends, sleeps and wakes: 6.1's registers itself
+    /// (<see cref="Sched.Psi"/>); the older kernels have none.
+    /// </summary>
+    public IPsi Psi { get; set; } = PsiNotConfigured.Instance;
+
     /// <summary>Preemption points passed since the simulation started (a kernel path that reads it is ordered against every
     /// other step: <see cref="StepAccesses.Global"/>).</summary>
     public long Step
@@ -220,6 +226,7 @@ internal sealed partial class Scheduler : ISnapshotState
         _choices.Clear();
         _preemptions.Clear();
         long start = _step;
+        bool mainHandsOver = Psi.TaskEnds(_main); // the operation's paths run instead of it
         try
         {
             if (strategy is null || tasks.Count < 2) RunInline(tasks);
@@ -232,7 +239,11 @@ internal sealed partial class Scheduler : ISnapshotState
                 if (!_needsThreads) Choice.Ran(continuations, took, _trace.Count);
             }
         }
-        finally { FreeSections(); }
+        finally
+        {
+            FreeSections();
+            if (mainHandsOver) Psi.TaskStarts(_main);
+        }
         if (_needsThreads)
         {
             NeededThreads++;
@@ -256,11 +267,13 @@ internal sealed partial class Scheduler : ISnapshotState
         _aborting = false;
         _interrupted = false;
         long start = _step;
+        Psi.TaskStarts(_main);
         try { body(); }
         catch (SimAbortException) { }
         finally
         {
             Current = _main;
+            Psi.TaskEnds(_main);
             FreeSections();
         }
         return new RunOutcome(_deadlock, _step - start, _interrupted);
@@ -423,10 +436,12 @@ internal sealed partial class Scheduler : ISnapshotState
         var waker = Current;
         Dispatch(task);
         task.Started = true;
+        Psi.TaskStarts(task);
         try { task.Body(); }
         finally
         {
             task.Done = true;
+            Psi.TaskEnds(task);
             Current = waker;
         }
     }
@@ -450,9 +465,14 @@ internal sealed partial class Scheduler : ISnapshotState
             {
                 Dispatch(t);
                 t.Started = true;
+                Psi.TaskStarts(t);
                 try { t.Body(); }
                 catch (SimAbortException) { break; }
-                finally { t.Done = true; }
+                finally
+                {
+                    t.Done = true;
+                    Psi.TaskEnds(t);
+                }
             }
         }
         finally

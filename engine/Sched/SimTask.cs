@@ -51,6 +51,14 @@ internal sealed class SimTask
     internal Workload.Process? Mm { get; set; }
     /// <summary>Simulated time at which this task was last put on its CPU (start of its timeslice).</summary>
     internal long SliceStartNs { get; set; }
+    /// <summary>Counted by PSI (<see cref="IPsi"/>): the path has started and not yet ended.</summary>
+    internal bool PsiLive { get; set; }
+    /// <summary>PSI's task flags while counted (psi_flags: TSK_IOWAIT, TSK_MEMSTALL, TSK_RUNNING, TSK_MEMSTALL_RUNNING).</summary>
+    internal int PsiFlags { get; set; }
+    /// <summary>in_memstall: between the outermost psi_memstall_enter and its leave.</summary>
+    internal bool InMemstall { get; set; }
+    /// <summary>Sleeps under way (a timer's work that waits while the CPU's path sleeps): only the outermost changes PSI's state.</summary>
+    internal int PsiSleeps { get; set; }
 
     internal bool Runnable => !Done && (WaitCondition is null || WaitCondition());
 

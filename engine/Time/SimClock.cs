@@ -101,7 +101,7 @@ internal sealed partial class SimClock : ISnapshotState
 
     /// <summary>congestion_wait(BLK_RW_ASYNC, HZ/10): no device is ever congested here, so the whole timeout passes.</summary>
     [Preemptible]
-    public void CongestionWait() => Sleep(Hz / 10 * TickNs, "congestion_wait");
+    public void CongestionWait() => Sleep(Hz / 10 * TickNs, "congestion_wait", iowait: true);
 
     /// <summary>A wait of <paramref name="ns"/> for a device at <paramref name="point"/> (wait_event until an interrupt).</summary>
     [Preemptible]
@@ -109,13 +109,16 @@ internal sealed partial class SimClock : ISnapshotState
 
     /// <summary>
     /// A task waits at <paramref name="point"/> for a page's read from the disk, <see cref="SimulationOptions.IoLatencyMs"/>;
-    /// false, without waiting, on a synchronous device (a latency of 0), whose read is done when it is submitted.
+    /// false, without waiting, on a synchronous device (a latency of 0), whose read is done when it is submitted. The wait
+    /// for a page of the workingset (PG_workingset, 6.1) is a memory stall: folio_wait_bit_common's thrashing accounting
+    /// of a wait on the lock of a page not yet up to date.
     /// </summary>
     [Preemptible]
-    public bool WaitForRead(string point)
+    public bool WaitForRead(string point, bool workingset)
     {
         if (_ioLatencyNs == 0) return false;
-        Sleep(_ioLatencyNs, point);
+        using var stall = workingset ? _scheduler.Psi.Memstall() : default;
+        Sleep(_ioLatencyNs, point, iowait: true);
         return true;
     }
 
@@ -161,7 +164,21 @@ internal sealed partial class SimClock : ISnapshotState
     /// <see cref="RunUntil(long)"/> that ends early, before the next timer, once <paramref name="stop"/> says so (Ctrl-C
     /// while sim.run lets time pass): time then stays where the last timer left it.
     /// </summary>
-    public void RunUntil(long targetNs, Func<bool>? stop)
+    public void RunUntil(long targetNs, Func<bool>? stop) => RunUntil(targetNs, stop, iowait: false);
+
+    /// <summary>
+    /// <see cref="RunUntil(long, Func{bool})"/> with the running path asleep meanwhile (for PSI: in <c>io_schedule</c> if
+    /// <paramref name="iowait"/>), so a CPU whose path lets time pass is idle unless what the timers bring runs there.
+    /// </summary>
+    private void RunUntil(long targetNs, Func<bool>? stop, bool iowait)
+    {
+        var sleeper = _scheduler.Current;
+        _scheduler.Psi.TaskSleeps(sleeper, iowait);
+        try { RunTimersUntil(targetNs, stop); }
+        finally { _scheduler.Psi.TaskWakes(sleeper); }
+    }
+
+    private void RunTimersUntil(long targetNs, Func<bool>? stop)
     {
         _deadlines.Push(targetNs);
         try
@@ -209,7 +226,7 @@ internal sealed partial class SimClock : ISnapshotState
     }
 
     [Preemptible]
-    private void Sleep(long ns, string point, Func<bool>? woken = null)
+    private void Sleep(long ns, string point, Func<bool>? woken = null, bool iowait = false)
     {
         long wake = NowNs + ns;
         _scheduler.Preempt(point);
@@ -218,7 +235,7 @@ internal sealed partial class SimClock : ISnapshotState
             if (_scheduler.NowNs < wake) _scheduler.NowNs = wake;
             return;
         }
-        RunUntil(wake, woken);
+        RunUntil(wake, woken, iowait);
     }
 
     private readonly record struct Timer(TimerKind Kind, long Arg);

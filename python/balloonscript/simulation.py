@@ -731,6 +731,27 @@ class Simulation:
         the slots in use in kB, and the priority swapon gives an area without one (v3.16: -1, 6.1: -2)."""
         return str(self._call("ProcSwaps"))
 
+    def proc_pressure_memory(self) -> str:
+        """/proc/pressure/memory, 6.1's text (``v6.1`` only: PSI came in 4.20): the share of time some task, and every
+        non-idle task, was stalled on memory (direct reclaim and compaction, kswapd, kcompactd's requested work, waits
+        for the read of a workingset page), as 10, 60 and 300 s averages in percent and totals in microseconds. A read
+        collects the CPUs' stall times as the kernel's does: each CPU weighted by its non-idle jiffies since the last
+        read, so reads less than a jiffy of work apart lose that work's stalls, as on a real guest (docs/model.md)."""
+        if not self._get("HasPsi"):
+            raise ValueError(f"proc_pressure_memory(): design {self.design!r} has no pressure stall information "
+                             "(/proc/pressure came in Linux 4.20): use design='v6.1'")
+        return str(self._call("ProcPressureMemory"))
+
+    def pressure(self) -> dict:
+        """/proc/pressure/memory read (``proc_pressure_memory``) and parsed: ``{"some": {"avg10": %, "avg60": %,
+        "avg300": %, "total": µs}, "full": {...}}``, averages as floats, totals as ints."""
+        out = {}
+        for line in self.proc_pressure_memory().splitlines():
+            kind, *fields = line.split()
+            values = dict(f.split("=") for f in fields)
+            out[kind] = {k: (int(v) if k == "total" else float(v)) for k, v in values.items()}
+        return out
+
     def free_blocks(self) -> np.ndarray:
         """Free blocks per order 0..10, summed over zones (numpy int64)."""
         return np_copy(self._call("FreeBlocks"), np.int64)

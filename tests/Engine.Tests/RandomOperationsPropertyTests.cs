@@ -152,6 +152,13 @@ public class RandomOperationsPropertyTests
         var pagevecs = sim.Services.GetService(typeof(Pagevecs)) as Pagevecs;
         int parked = pagevecs is null ? 0 : Enumerable.Range(0, pagevecs.Cpus).SelectMany(pagevecs.LruAdd).Count(p => map[p] == (byte)PageKind.Balloon);
         Assert.That(map.Count(k => k == (byte)PageKind.Balloon), Is.EqualTo(sim.BalloonPages + parked), $"{where}: pages tagged balloon");
+        if (sim.HasPsi)
+        {
+            var totals = sim.ProcPressureMemory().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => long.Parse(line[(line.IndexOf("total=", StringComparison.Ordinal) + 6)..])).ToArray();
+            Assert.That(totals[1], Is.InRange(0, totals[0]), $"{where}: PSI's FULL time is within its SOME time");
+            Assert.That(totals[0], Is.LessThanOrEqualTo((long)(sim.ClockMs * 1000)), $"{where}: PSI's stall is within the time passed");
+        }
         HostBacking(sim, where);
     }
 

@@ -87,6 +87,7 @@ class PublicApi(RuleBasedStateMachine):
                                  host_khugepaged_pages_to_scan=pages_to_scan, host_memory_max_mib=None if memory_max is None else memory_mib + memory_max,
                                  free_page_hint=hint and design == "v6.1")
         self.operations = 1   # boot is the first history row
+        self.psi_some = 0
 
     def refused(self, name, call):
         """``call()`` raises ValueError naming ``name`` and changes nothing."""
@@ -193,6 +194,14 @@ class PublicApi(RuleBasedStateMachine):
         meminfo = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in self.sim.meminfo().splitlines())}
         assert meminfo["MemFree"] == self.sim.vmstat()["nr_free_pages"] * 4 <= meminfo["MemTotal"]
         assert self.sim.proc_swaps().startswith("Filename\t")
+        if self.sim.design == "v6.1":   # PSI (4.20+): totals only grow, FULL within SOME within the time passed
+            pressure = self.sim.pressure()
+            assert self.psi_some <= pressure["some"]["total"] <= self.sim.clock_ms * 1000
+            assert pressure["full"]["total"] <= pressure["some"]["total"]
+            assert all(0 <= pressure[kind][w] <= 100 for kind in pressure for w in ("avg10", "avg60", "avg300"))
+            self.psi_some = pressure["some"]["total"]
+        else:
+            self.refused("proc_pressure_memory", self.sim.pressure)
         assert state(self.sim) == before
 
     @rule(scenario=st.sampled_from(bs.scenarios()), design=st.sampled_from(bs.DESIGNS), seed=st.integers(0, 100))

@@ -245,3 +245,34 @@ def test_processes_show_what_the_oom_killer_weighs_and_its_kill_line_prints(bs, 
     assert procs.pgtables[0] == procs.nr_ptes[0] == 0, "exit_mmap freed its tables"
     kill = f"Killed process 1000 (anon) total-vm:{before.total_vm * 4}kB, anon-rss:{before.anon_rss * 4}kB, file-rss:0kB"
     assert kill + (f", shmem-rss:0kB, UID:0 pgtables:{before.pgtables * 4}kB" if design == "v6.1" else "") in sim.dmesg()
+
+
+def test_psi_is_6_1s_proc_pressure_memory_and_counts_the_thrashing_a_big_balloon_causes(bs):
+    """A 64 MiB v6.1 guest rereads a 40 MiB file; with a 24 MiB balloon each reread reads back pages of the workingset,
+    a memory stall of io_latency_ms each (/proc/pressure/memory); without the balloon nothing stalls."""
+    def rereads(balloon_mib):
+        sim = bs.Simulation(memory_mib=64, design="v6.1", seed=1)
+        sim.workload.file(mib=40)
+        if balloon_mib:
+            sim.balloon.inflate(mib=balloon_mib)
+        for seed in range(4):
+            sim.workload.touch(fraction=1.0, kind="file", pattern="random", seed=seed)
+        return sim, sim.vmstat()["workingset_restore_file"]
+
+    sim, restores = rereads(24)
+    text = sim.proc_pressure_memory()
+    pressure = sim.pressure()
+    assert text.splitlines()[0] == ("some avg10={avg10:.2f} avg60={avg60:.2f} avg300={avg300:.2f} total={total}"
+                                    .format(**pressure["some"]))
+    assert restores > 300 and pressure["some"]["total"] >= restores * 2000   # 2 ms a read, in microseconds
+    assert pressure["full"]["total"] == pressure["some"]["total"]             # the reader is the only task
+    assert pressure["some"]["avg10"] > 5      # the averages take in the stall once every 2 s
+    quiet, _ = rereads(0)
+    assert quiet.pressure()["some"]["total"] == 0
+
+
+@pytest.mark.parametrize("design", ["legacy", "fixed", "movable"])
+def test_psi_is_refused_before_4_20_naming_the_version(bs, design):
+    sim = bs.Simulation(memory_mib=16, design=design, seed=1)
+    with pytest.raises(ValueError, match="4.20"):
+        sim.pressure()

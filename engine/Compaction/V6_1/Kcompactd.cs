@@ -198,11 +198,14 @@ internal sealed partial class Kcompactd : IBackgroundCompaction, ISnapshotState
     /// every zone: a whole_zone run leaves the next zone's run whole too); SUCCESS resets the
     /// deferral, COMPLETE or PARTIAL_SKIPPED drains every CPU's per-cpu lists of the zone and defers; the pages scanned
     /// are counted as compact_daemon_*_scanned too. Then the request is forgotten unless a higher one came meanwhile.
+    /// A memory stall: kcompactd() wraps each call, made only when work was asked for, in psi_memstall_enter/leave (its
+    /// proactive compaction is not one).
     /// </summary>
     [Preemptible]
     private void KcompactdDoWork()
     {
         using var _ = _scheduler.Current.Path.Enter("kcompactd_do_work");
+        using var stall = _scheduler.Psi.Memstall();
         int order = _maxOrder, highest = _highestZoneidx;
         _vmstat.Count(VmEvent.CompactDaemonWake);
         var cc = new CompactControl(_lists, _node.Zones[0], order, Gfp.Kernel, MigrateMode.SyncLight, ignoreSkipHint: false)

@@ -161,11 +161,12 @@ internal sealed partial class PageAllocator(Node node, BuddyAllocator buddy, Com
     /// <summary>
     /// __alloc_pages_direct_reclaim (6.1): __perform_reclaim (try_to_free_pages with PF_MEMALLOC set); with progress, an
     /// allocation attempt, and if that fails the highatomic reserve is unreserved (not forced), every CPU's per-cpu
-    /// lists are drained, and it is tried once more.
+    /// lists are drained, and it is tried once more. All of it a memory stall (psi_memstall_enter to the out label).
     /// </summary>
     private int AllocPagesDirectReclaim(int order, Gfp gfp, int allocFlags, int migratetype, out long progress)
     {
         using var _ = scheduler.Current.Path.Enter("__alloc_pages_direct_reclaim");
+        using var stall = scheduler.Psi.Memstall();
         progress = PerformReclaim.Run(reclaim, scheduler, clock, order, gfp);
         if (progress == 0) return -1;
         int page = buddy.GetPageFromFreelist(order, gfp, allocFlags);
@@ -177,7 +178,7 @@ internal sealed partial class PageAllocator(Node node, BuddyAllocator buddy, Com
 
     /// <summary>
     /// __alloc_pages_direct_compact (6.1): nothing for order 0; try_to_compact_pages at <paramref name="priority"/> with
-    /// PF_MEMALLOC set. SKIPPED ends it without a stall; anything else counts compact_stall (DEFERRED included). A page
+    /// PF_MEMALLOC set, a memory stall (psi_memstall_enter around it). SKIPPED ends it without a stall; anything else counts compact_stall (DEFERRED included). A page
     /// captured by the compactor is prepared and used, else the free lists are tried. Success resets the zone's deferral
     /// and skip-bit flush and counts compact_success; failure counts compact_fail.
     /// </summary>
@@ -188,7 +189,8 @@ internal sealed partial class PageAllocator(Node node, BuddyAllocator buddy, Com
         var current = scheduler.Current;
         var saved = current.Flags;
         current.Flags |= PF.MemAlloc;
-        result = compaction.TryToCompactPages(order, gfp, allocFlags, priority, out int page);
+        int page;
+        using (scheduler.Psi.Memstall()) result = compaction.TryToCompactPages(order, gfp, allocFlags, priority, out page);
         current.Flags = saved;
         if (result == CompactResultCode.Skipped) return -1;
         vmstat.Count(VmEvent.CompactStall);

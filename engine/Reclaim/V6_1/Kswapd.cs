@@ -116,12 +116,14 @@ internal sealed partial class Kswapd : KswapdThread
 
     /// <summary>
     /// balance_pgdat (6.1); see the class comment. Set ZONE_RECLAIM_ACTIVE on the eligible zones while it works (the pcp
-    /// high mark is capped). Returns the order it finished at (0 once compact_gap(order) pages were reclaimed).
+    /// high mark is capped). Returns the order it finished at (0 once compact_gap(order) pages were reclaimed). All of it a
+    /// memory stall (psi_memstall_enter after set_task_reclaim_state, leave before it is cleared).
     /// </summary>
     [Preemptible]
     private int BalancePgdat(int order, int highestZoneidx)
     {
         using var _ = Scheduler.Current.Path.Enter("balance_pgdat");
+        using var stall = Scheduler.Psi.Memstall();
         Vmstat.Count(VmEvent.Pageoutrun);
         var sc = new ScanControl { GfpMask = Gfp.Kernel, Order = order, Kswapd = true };
         var eligible = _node.Zones.Where(z => z.Index <= highestZoneidx).ToArray();

@@ -1,0 +1,291 @@
+using System.Text;
+using BalloonScript.Engine.Snapshots;
+using BalloonScript.Engine.Time;
+
+namespace BalloonScript.Engine.Sched;
+
+/// <summary>
+/// 6.1's pressure stall information for memory: the system group (<c>psi_system</c>) behind /proc/pressure/memory,
+/// read in kernel/sched/psi.c (Android common 6.1, checked against 6.1.78; docs/model.md).
+/// <para>
+/// Each CPU's state follows the counts of its tasks (<c>psi_group_change</c>, <c>test_state</c>): SOME while a task is
+/// in a memory stall; FULL while one is and every running task is stalled too, or the task on the CPU is; NONIDLE
+/// while a task runs, stalls or waits in <c>io_schedule</c>. Time is added to each state the CPU was in at every change
+/// (<c>record_times</c>, in u32 nanoseconds, wrapping as the kernel's do). A collection (<c>collect_percpu_times</c>) takes
+/// each CPU's time since the one before, weights it by that CPU's non-idle time in whole jiffies (truncated: a CPU busy
+/// for less than a jiffy since the last collection adds nothing) and adds the weighted mean to the totals. The averages
+/// (<c>update_averages</c>, <c>calc_avgs</c>) move on a fixed grid of PSI_FREQ = 2 s + 1 tick: each sample is the share
+/// of the period stalled (at most all of it), decayed into avg10/60/300 as the load average is, periods with no
+/// update decayed towards 0. The averaging work (<c>psi_avgs_work</c>) is armed by the first change and, in 6.1, always
+/// re-arms (its own kworker's run counts as non-idle time: the idle shut-off works only from 6.3), so it runs every
+/// period; it is run here when time is next looked at, at the tick it was due, which gives what a timer would. A read
+/// (<c>psi_show</c>) collects too, and updates the averages if a period is due.
+/// </para>
+/// </summary>
+internal sealed class Psi : IPsi, ISnapshotState
+{
+    // psi_states of the memory resource, and NONIDLE, as indexes of the per-CPU times.
+    private const int MemSome = 0, MemFull = 1, NonIdle = 2, States = 3;
+    // psi_task_count flags (TSK_*): the bits of SimTask.PsiFlags.
+    private const int TskIowait = 1 << 0, TskMemstall = 1 << 1, TskRunning = 1 << 2, TskMemstallRunning = 1 << 3;
+    // Load-average fixed point (include/linux/sched/loadavg.h) and PSI's decay factors: EXP_10s, EXP_60s, EXP_300s.
+    private const int FShift = 11;
+    private const ulong Fixed1 = 1UL << FShift;
+    private static readonly ulong[] Exp = [1677, 1981, 2034];
+
+    private readonly Scheduler _scheduler;
+    private readonly SimClock _clock;
+    /// <summary>PSI_FREQ in jiffies (2*HZ+1) and in nanoseconds (psi_period = jiffies_to_nsecs(PSI_FREQ)).</summary>
+    private readonly long _psiFreq, _psiPeriod;
+    [NotState("empty between operations, when snapshots are taken: every path has ended")]
+    private readonly List<SimTask> _live = [];
+    private readonly uint[] _times, _timesPrev; // [cpu * States + state]
+    private readonly int[] _stateMask;
+    private readonly long[] _stateStart;
+    private readonly ulong[] _total = new ulong[2], _avgTotal = new ulong[2];
+    private readonly ulong[] _avg = new ulong[2 * 3]; // [state * 3 + window]
+    private long _avgLastUpdate, _avgNextUpdate;
+    /// <summary>When the armed averaging work runs, or -1 before the first change.</summary>
+    private long _avgsWorkDueNs = -1;
+
+    public Psi(Scheduler scheduler, SimClock clock)
+    {
+        _scheduler = scheduler;
+        _clock = clock;
+        _psiFreq = 2 * clock.Hz + 1;
+        _psiPeriod = _psiFreq * 1_000_000 / clock.Hz * 1000; // jiffies_to_usecs, then to ns
+        int cpus = scheduler.Cpus;
+        (_times, _timesPrev, _stateMask, _stateStart) = (new uint[cpus * States], new uint[cpus * States], new int[cpus], new long[cpus]);
+        _avgLastUpdate = clock.NowNs; // group_init
+        _avgNextUpdate = _avgLastUpdate + _psiPeriod;
+        scheduler.Psi = this;
+    }
+
+    public void TaskStarts(SimTask task)
+    {
+        if (_scheduler.Switching || task.PsiLive) return;
+        Change(task, 0, TskRunning | (task.InMemstall ? TskMemstall | TskMemstallRunning : 0), add: true);
+    }
+
+    public bool TaskEnds(SimTask task)
+    {
+        if (!task.PsiLive) return false;
+        Change(task, task.PsiFlags, 0, remove: true);
+        return true;
+    }
+
+    public void TaskSleeps(SimTask task, bool iowait)
+    {
+        if (!task.PsiLive || task.PsiSleeps++ > 0) return;
+        Change(task, TskRunning | TskMemstallRunning, iowait ? TskIowait : 0);
+    }
+
+    public void TaskWakes(SimTask task)
+    {
+        if (!task.PsiLive || --task.PsiSleeps > 0) return;
+        Change(task, TskIowait, TskRunning | (task.InMemstall ? TskMemstallRunning : 0));
+    }
+
+    public PsiMemstall Memstall()
+    {
+        var task = _scheduler.Current;
+        if (!task.PsiLive || task.InMemstall) return default;
+        task.InMemstall = true;
+        Change(task, 0, TskMemstall | (task.PsiSleeps == 0 ? TskMemstallRunning : 0));
+        return new PsiMemstall(this, task);
+    }
+
+    /// <summary>psi_memstall_leave of the outermost enter.</summary>
+    internal void MemstallLeave(SimTask task)
+    {
+        task.InMemstall = false;
+        if (task.PsiLive) Change(task, TskMemstall | TskMemstallRunning, 0);
+    }
+
+    /// <summary>
+    /// /proc/pressure/memory (psi_show): the averages and the totals in microseconds, "some" and "full"; collects first,
+    /// as a read does, so reading changes what later reads show (a CPU busy for less than a jiffy between reads adds nothing).
+    /// </summary>
+    public string ShowMemory()
+    {
+        long now = _clock.NowNs;
+        RunDueWork(now);
+        Collect(now);
+        if (now >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(now);
+        var text = new StringBuilder();
+        for (int full = 0; full < 2; full++)
+        {
+            text.Append(full == 0 ? "some" : "full");
+            string[] windows = ["avg10", "avg60", "avg300"];
+            for (int w = 0; w < 3; w++)
+            {
+                ulong avg = _avg[full * 3 + w];
+                text.Append($" {windows[w]}={avg >> FShift}.{((avg & (Fixed1 - 1)) * 100) >> FShift:D2}"); // LOAD_INT, LOAD_FRAC
+            }
+            text.Append($" total={_total[full] / 1000}\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// psi_group_change for <paramref name="task"/>'s CPU: the averaging work due by now runs first (it would have, on its
+    /// timer), the time since the last change goes to the states every CPU was in, then the task's flags change and
+    /// each CPU's state is worked out again; the first change arms the averaging work (PSI_FREQ ticks on).
+    /// </summary>
+    private void Change(SimTask task, int clear, int set, bool add = false, bool remove = false)
+    {
+        long now = _clock.NowNs;
+        RunDueWork(now);
+        RecordTimes(now);
+        task.PsiFlags = (task.PsiFlags & ~clear) | set;
+        if (add)
+        {
+            (task.PsiLive, task.PsiSleeps) = (true, 0);
+            _live.Add(task);
+        }
+        if (remove)
+        {
+            task.PsiLive = false;
+            _live.Remove(task);
+        }
+        UpdateStateMasks();
+        if (_avgsWorkDueNs < 0) _avgsWorkDueNs = (Jiffies(now) + _psiFreq) * _clock.TickNs;
+    }
+
+    /// <summary>record_times: the time since each CPU's last change, added to the states it was in (u32, as the kernel's).</summary>
+    private void RecordTimes(long now)
+    {
+        for (int cpu = 0; cpu < _stateMask.Length; cpu++)
+        {
+            uint delta = (uint)(now - _stateStart[cpu]);
+            _stateStart[cpu] = now;
+            int mask = _stateMask[cpu], at = cpu * States;
+            if ((mask & 1 << MemSome) != 0)
+            {
+                _times[at + MemSome] += delta;
+                if ((mask & 1 << MemFull) != 0) _times[at + MemFull] += delta;
+            }
+            if ((mask & 1 << NonIdle) != 0) _times[at + NonIdle] += delta;
+        }
+    }
+
+    /// <summary>
+    /// test_state over each CPU's task counts, and the running task's own stall: FULL also while the task on the CPU (the
+    /// innermost running path there) is in a memory stall, whatever else is runnable.
+    /// </summary>
+    private void UpdateStateMasks()
+    {
+        for (int cpu = 0; cpu < _stateMask.Length; cpu++)
+        {
+            int iowait = 0, memstall = 0, running = 0, memstallRunning = 0;
+            SimTask? curr = null;
+            foreach (var task in _live)
+            {
+                if (task.Cpu != cpu) continue;
+                int flags = task.PsiFlags;
+                if ((flags & TskIowait) != 0) iowait++;
+                if ((flags & TskMemstall) != 0) memstall++;
+                if ((flags & TskMemstallRunning) != 0) memstallRunning++;
+                if ((flags & TskRunning) == 0) continue;
+                running++;
+                curr = task;
+            }
+            int mask = 0;
+            if (memstall > 0) mask |= 1 << MemSome;
+            if (memstall > 0 && (running == memstallRunning || curr is { InMemstall: true })) mask |= 1 << MemFull;
+            if (iowait > 0 || memstall > 0 || running > 0) mask |= 1 << NonIdle;
+            _stateMask[cpu] = mask;
+        }
+    }
+
+    /// <summary>psi_avgs_work at each time it was due up to <paramref name="now"/>: collect, update the averages if a period is due, re-arm.</summary>
+    private void RunDueWork(long now)
+    {
+        while (_avgsWorkDueNs >= 0 && _avgsWorkDueNs <= now)
+        {
+            long at = _avgsWorkDueNs;
+            Collect(at);
+            if (at >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(at);
+            _avgsWorkDueNs = (Jiffies(at) + (long)NsecsToJiffies(_avgNextUpdate - at) + 1) * _clock.TickNs;
+        }
+    }
+
+    /// <summary>
+    /// collect_percpu_times (get_recent_times per CPU): each state's time since the last collection, the running states'
+    /// up to <paramref name="now"/>; each CPU weighted by its non-idle jiffies; the weighted means added to the totals.
+    /// </summary>
+    private void Collect(long now)
+    {
+        ulong some = 0, full = 0, nonidleTotal = 0;
+        Span<uint> delta = stackalloc uint[States];
+        for (int cpu = 0; cpu < _stateMask.Length; cpu++)
+        {
+            int at = cpu * States, mask = _stateMask[cpu];
+            for (int s = 0; s < States; s++)
+            {
+                uint times = _times[at + s];
+                if ((mask & 1 << s) != 0) times += (uint)(now - _stateStart[cpu]);
+                delta[s] = times - _timesPrev[at + s];
+                _timesPrev[at + s] = times;
+            }
+            ulong nonidle = NsecsToJiffies(delta[NonIdle]);
+            nonidleTotal += nonidle;
+            some += delta[MemSome] * nonidle;
+            full += delta[MemFull] * nonidle;
+        }
+        _total[0] += some / Math.Max(nonidleTotal, 1);
+        _total[1] += full / Math.Max(nonidleTotal, 1);
+    }
+
+    /// <summary>
+    /// update_averages: the next update one period on along the grid, this period's length (since the last update), and
+    /// for SOME and FULL the stall since then as a sample (u32, at most the period: the rest carries over), folded into
+    /// the averages (calc_avgs: its whole percent). The averaging work runs every period, so none is ever missed here
+    /// (the kernel's catch-up of missed periods, for a clock the idle shut-off stopped, is not needed). Returns the next
+    /// update's time.
+    /// </summary>
+    private long UpdateAverages(long now)
+    {
+        long period = now - _avgLastUpdate;
+        _avgLastUpdate = now;
+        for (int s = 0; s < 2; s++)
+        {
+            uint sample = (uint)(_total[s] - _avgTotal[s]);
+            if (sample > period) sample = (uint)period;
+            _avgTotal[s] += sample;
+            ulong pct = sample * 100UL / (ulong)period * Fixed1;
+            for (int w = 0; w < 3; w++) _avg[s * 3 + w] = CalcLoad(_avg[s * 3 + w], Exp[w], pct);
+        }
+        return _avgNextUpdate + _psiPeriod;
+    }
+
+    /// <summary>calc_load (loadavg.h): an exponential step in fixed point, rounded up while the load rises.</summary>
+    internal static ulong CalcLoad(ulong load, ulong exp, ulong active)
+    {
+        ulong newload = load * exp + active * (Fixed1 - exp);
+        if (active >= load) newload += Fixed1 - 1;
+        return newload / Fixed1;
+    }
+
+    private long Jiffies(long ns) => ns / _clock.TickNs;
+
+    /// <summary>nsecs_to_jiffies: truncating; HZ=300, which does not divide a second in nanoseconds, by the kernel's generic formula.</summary>
+    private ulong NsecsToJiffies(long ns) => _clock.Hz == 300 ? (ulong)ns * 9 / 30_000_000 : (ulong)ns / (ulong)(1_000_000_000 / _clock.Hz);
+
+    public object Save() => ((uint[])_times.Clone(), (uint[])_timesPrev.Clone(), (int[])_stateMask.Clone(), (long[])_stateStart.Clone(),
+        (ulong[])_total.Clone(), (ulong[])_avgTotal.Clone(), (ulong[])_avg.Clone(), _avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs);
+
+    public void Restore(object saved)
+    {
+        var (times, timesPrev, stateMask, stateStart, total, avgTotal, avg, lastUpdate, nextUpdate, workDue) =
+            ((uint[], uint[], int[], long[], ulong[], ulong[], ulong[], long, long, long))saved;
+        times.CopyTo(_times, 0);
+        timesPrev.CopyTo(_timesPrev, 0);
+        stateMask.CopyTo(_stateMask, 0);
+        stateStart.CopyTo(_stateStart, 0);
+        total.CopyTo(_total, 0);
+        avgTotal.CopyTo(_avgTotal, 0);
+        avg.CopyTo(_avg, 0);
+        (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs) = (lastUpdate, nextUpdate, workDue);
+    }
+}

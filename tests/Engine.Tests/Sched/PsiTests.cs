@@ -1,0 +1,284 @@
+using BalloonScript.Engine.Designs;
+using BalloonScript.Engine.Sched;
+using BalloonScript.Engine.Time;
+using BalloonScript.Engine.Vmstat;
+using NUnit.Framework;
+
+namespace BalloonScript.Engine.Tests.Sched;
+
+/// <summary>
+/// 6.1's pressure stall information for memory (kernel/sched/psi.c: psi_group_change, test_state, record_times,
+/// collect_percpu_times, update_averages, calc_avgs, psi_show; the memstall sections of mm/page_alloc.c, mm/vmscan.c,
+/// mm/compaction.c and mm/filemap.c). The paths below set the clock themselves, so each figure is exact.
+/// </summary>
+public class PsiTests
+{
+    private const long Ms = 1_000_000;
+
+    private static Simulation Guest(string design = "v6.1") =>
+        Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse(design), Seed = 1 });
+
+    private static long Vm(Simulation sim, string name) => sim.VmstatValues()[Array.IndexOf(sim.VmstatNames(), name)];
+
+    private static T Get<T>(Simulation sim) => (T)sim.Services.GetService(typeof(T))!;
+
+    /// <summary>Run <paramref name="body"/> as one path on CPU 0, as an operation's own path runs.</summary>
+    private static void OnCpu0(Simulation sim, Action<Scheduler> body)
+    {
+        var scheduler = Get<Scheduler>(sim);
+        scheduler.Run([new SimTask(0, 0, "test", () => body(scheduler))], null);
+    }
+
+    /// <summary>A kernel thread woken from the running path onto <paramref name="cpu"/>, run nested in it.</summary>
+    private static void Woken(Scheduler scheduler, int cpu, Action body) => scheduler.RunWoken(new SimTask(9, cpu, "kthread", body));
+
+    private static (long Some, long Full) Totals(Simulation sim)
+    {
+        var lines = sim.ProcPressureMemory().Split('\n');
+        static long Total(string line) => long.Parse(line[(line.IndexOf("total=", StringComparison.Ordinal) + 6)..]);
+        return (Total(lines[0]), Total(lines[1]));
+    }
+
+    [Test]
+    public void ProcPressureMemory_v6_1_AtBootIsTheKernelsTextOfZeros_AndKernelsBefore4_20HaveNone()
+    {
+        Assert.That(Guest().ProcPressureMemory(), Is.EqualTo(
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"));
+        foreach (var design in new[] { "legacy", "redesign", "fixed", "movable" })
+        {
+            var sim = Guest(design);
+            Assert.That(sim.HasPsi, Is.False, design);
+            Assert.That(() => sim.ProcPressureMemory(), Throws.InvalidOperationException.With.Message.Contains("4.20"), design);
+        }
+        Assert.That(Guest().HasPsi, Is.True);
+    }
+
+    [Test]
+    public void AStallOfOneTaskAloneOnItsCpu_IsSomeAndFull_ForExactlyItsLength()
+    {
+        var sim = Guest();
+        var psi = Get<Psi>(sim);
+        OnCpu0(sim, s =>
+        {
+            s.NowNs += 1 * Ms;
+            using (psi.Memstall()) s.NowNs += 3 * Ms;
+            s.NowNs += 6 * Ms;
+        });
+        Assert.That(Totals(sim), Is.EqualTo((3000L, 3000L)), "microseconds: the 10 ms of work weigh 2 jiffies, the one CPU all of it");
+    }
+
+    [Test]
+    public void NestedMemstallSections_CountOnce_TheOutermostLeaveEndsTheStall()
+    {
+        var sim = Guest();
+        var psi = Get<Psi>(sim);
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall())
+            {
+                using (psi.Memstall()) s.NowNs += 2 * Ms;
+                s.NowNs += 3 * Ms; // still stalled: the inner leave did nothing
+            }
+            s.NowNs += 5 * Ms;
+        });
+        Assert.That(Totals(sim), Is.EqualTo((5000L, 5000L)));
+    }
+
+    /// <summary>
+    /// collect_percpu_times weights each CPU by nsecs_to_jiffies of its non-idle time since the last collection, truncated:
+    /// a read after less than a jiffy (4 ms at HZ=250) of work adds none of its stall, and that time is gone for good.
+    /// </summary>
+    [Test]
+    public void ACollectionAfterLessThanAJiffyOfWork_AddsNothing_AsTheKernelsTruncatedWeightGives()
+    {
+        var sim = Guest();
+        var psi = Get<Psi>(sim);
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) s.NowNs += 3 * Ms;
+        });
+        Assert.That(Totals(sim), Is.EqualTo((0L, 0L)), "3 ms of work: 0 jiffies");
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) s.NowNs += 3 * Ms;
+            s.NowNs += 2 * Ms;
+        });
+        Assert.That(Totals(sim), Is.EqualTo((3000L, 3000L)), "5 ms: one jiffy, the stall counted whole; the first 3 ms are not");
+    }
+
+    /// <summary>A woken thread nested on the same CPU is the task on it: its stall is FULL although the waker is runnable.</summary>
+    [Test]
+    public void TheStalledTaskOnTheCpu_MakesItFull_EvenWithAnotherRunnable()
+    {
+        var sim = Guest();
+        var psi = Get<Psi>(sim);
+        OnCpu0(sim, s => Woken(s, 0, () =>
+        {
+            using (psi.Memstall()) s.NowNs += 8 * Ms;
+        }));
+        Assert.That(Totals(sim), Is.EqualTo((8000L, 8000L)));
+    }
+
+    /// <summary>A stalled task preempted by one that is not stalled: SOME only (a running task is productive).</summary>
+    [Test]
+    public void AStalledTaskWhileAnUnstalledOneRunsOnItsCpu_IsSomeOnly()
+    {
+        var sim = Guest();
+        var psi = Get<Psi>(sim);
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) Woken(s, 0, () => s.NowNs += 8 * Ms);
+        });
+        Assert.That(Totals(sim), Is.EqualTo((8000L, 0L)));
+    }
+
+    /// <summary>A stalled task that sleeps keeps TSK_MEMSTALL (not TSK_MEMSTALL_RUNNING): alone on its CPU, that is FULL.</summary>
+    [Test]
+    public void AStalledTaskAsleep_StaysStalled_AndAloneOnItsCpuIsFull()
+    {
+        var sim = Guest();
+        var psi = Get<Psi>(sim);
+        var clock = Get<SimClock>(sim);
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) clock.WaitForDevice(8 * Ms, "test");
+            clock.WaitForDevice(8 * Ms, "test"); // asleep, not stalled: the CPU is idle
+        });
+        Assert.That(Totals(sim), Is.EqualTo((8000L, 8000L)), "the sleep's preemption point adds 25 ns, below a microsecond");
+    }
+
+    /// <summary>Two CPUs busy for 8 ms, one stalled all along: the mean weighted by non-idle jiffies, half of it.</summary>
+    [Test]
+    public void CpusAreWeightedByTheirNonIdleJiffies()
+    {
+        var sim = Guest();
+        var psi = Get<Psi>(sim);
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) Woken(s, 1, () => s.NowNs += 8 * Ms);
+        });
+        Assert.That(Totals(sim), Is.EqualTo((4000L, 4000L)), "(8 ms · 2 + 0 · 2) / 4 jiffies");
+    }
+
+    /// <summary>
+    /// The averages move once per PSI_FREQ (2 s + 1 tick, 2.004 s at HZ=250) on a fixed grid from boot: a read before the
+    /// first period's end shows the total but no average; a whole period stalled is a sample of 100 %, which calc_load
+    /// folds in as 37,100 (avg10), 6,700 (avg60) and 1,400 (avg300) in fixed point (worked by hand from EXP_10s 1677,
+    /// EXP_60s 1981, EXP_300s 2034, FIXED_1 2048).
+    /// </summary>
+    [Test]
+    public void TheAveragesUpdateOnceAPeriod_AWholePeriodStalledGivesTheKernelsFigures()
+    {
+        var sim = Guest();
+        var psi = Get<Psi>(sim);
+        Assert.That(sim.ClockMs, Is.Zero, "precondition: the clock starts at boot");
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) s.NowNs += 1_500 * Ms;
+        });
+        Assert.That(sim.ProcPressureMemory(), Does.StartWith("some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n"));
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) s.NowNs += 504 * Ms;
+        });
+        Assert.That(sim.ProcPressureMemory(), Is.EqualTo(
+            "some avg10=18.11 avg60=3.27 avg300=0.68 total=2004000\nfull avg10=18.11 avg60=3.27 avg300=0.68 total=2004000\n"));
+        sim.Run(2_004);
+        Assert.That(sim.ProcPressureMemory(), Does.StartWith("some avg10=14.83 avg60=3.16 avg300=0.67 total=2004000\n"),
+            "an idle period decays each average: 37,100 · 1677 / 2048 = 30,379 (14.83), 6,700 · 1981 / 2048 = 6,480, 1,400 · 2034 / 2048 = 1,390");
+    }
+
+    [Test]
+    public void CalcLoad_RoundsUpWhileRising_AndDecaysByTheFactor()
+    {
+        Assert.That(Psi.CalcLoad(0, 1677, 100 * 2048), Is.EqualTo(37_100));
+        Assert.That(Psi.CalcLoad(37_100, 1677, 0), Is.EqualTo(30_379));
+        Assert.That(Psi.CalcLoad(100 * 2048, 1677, 100 * 2048), Is.EqualTo(100 * 2048), "a steady 100 % stays 100.00");
+    }
+
+    /// <summary>
+    /// Reading a page of the workingset back from the disk is a stall (folio_wait_bit_common's thrashing accounting), any
+    /// other read is not: a 64 MiB guest whose balloon leaves too little for a 40 MiB file rereads it; from the second
+    /// reread the refaults restore pages to the workingset, and the stall grows by io_latency_ms for each of them (plus
+    /// microseconds of direct reclaim), not for the refaults that were not in it.
+    /// </summary>
+    [Test]
+    public void ReadingBackAWorkingsetPage_IsAStallOfTheRead_OtherReadsAreNot()
+    {
+        var sim = Guest();
+        sim.WorkloadFile(40);
+        sim.BalloonInflate(24);
+        sim.WorkloadTouch(1.0, "file", "random", 0);
+        long some = Totals(sim).Some, restores = Vm(sim, "workingset_restore_file"), refaults = Vm(sim, "workingset_refault");
+        sim.WorkloadTouch(1.0, "file", "random", 1);
+        restores = Vm(sim, "workingset_restore_file") - restores;
+        refaults = Vm(sim, "workingset_refault") - refaults;
+        Assert.That(refaults, Is.GreaterThan(restores + 20), "precondition: some refaults were not in the workingset");
+        Assert.That(restores, Is.GreaterThan(100), "precondition: the reread restores pages to the workingset");
+        var (someAfter, fullAfter) = Totals(sim);
+        Assert.That(someAfter - some, Is.InRange(restores * 2_000, restores * 2_000 + 100));
+        Assert.That(fullAfter, Is.EqualTo(someAfter), "the reader is the only task: stalled, nothing runs");
+    }
+
+    /// <summary>
+    /// Which paths stall (a spy on the scheduler's PSI records where each psi_memstall_enter comes from): direct reclaim
+    /// (__alloc_pages_direct_reclaim), direct compaction, kswapd's balance_pgdat and kcompactd's requested work; proactive
+    /// compaction is not a stall. (Their microseconds of work are below a jiffy here, so the totals stay 0: see
+    /// <see cref="ACollectionAfterLessThanAJiffyOfWork_AddsNothing_AsTheKernelsTruncatedWeightGives"/>.)
+    /// </summary>
+    [Test]
+    public void MemstallSections_AreDirectReclaimAndCompaction_KswapdAndKcompactdsRequestedWork()
+    {
+        var sim = Guest();
+        var spy = new Spy(Get<Scheduler>(sim));
+        sim.WorkloadFile(30);
+        sim.WorkloadAnon(45);
+        sim.WorkloadFree(0.5, "interleave", 1, "all");
+        sim.Allocate(9, 8);
+        sim.Run(1_000);
+        Assert.That(spy.Innermost, Is.SupersetOf(new[] { "__alloc_pages_direct_reclaim", "balance_pgdat", "__alloc_pages_direct_compact", "kcompactd_do_work" }));
+    }
+
+    [Test]
+    public void ProactiveCompaction_IsNotAStall()
+    {
+        var sim = V6_1.RigV6_1.Create(64, boostFactor: 0).FragmentedAnon().Sim;
+        var spy = new Spy(Get<Scheduler>(sim));
+        var vmstat = Get<VmStat>(sim);
+        long scanned = vmstat.Event(VmEvent.CompactMigrateScanned);
+        sim.Run(600);
+        Assert.That(vmstat.Event(VmEvent.CompactMigrateScanned), Is.GreaterThan(scanned), "precondition: proactive compaction ran at 500 ms");
+        Assert.That(vmstat.Event(VmEvent.CompactDaemonWake), Is.Zero, "precondition: no requested work");
+        Assert.That(spy.Innermost, Is.Empty);
+    }
+
+    /// <summary>Records the innermost call-path frame at each psi_memstall_enter, and passes every call on to 6.1's PSI.</summary>
+    private sealed class Spy : IPsi
+    {
+        private readonly Scheduler _scheduler;
+        private readonly IPsi _psi;
+
+        public Spy(Scheduler scheduler)
+        {
+            (_scheduler, _psi) = (scheduler, scheduler.Psi);
+            scheduler.Psi = this;
+        }
+
+        public HashSet<string> Innermost { get; } = [];
+
+        public void TaskStarts(SimTask task) => _psi.TaskStarts(task);
+
+        public bool TaskEnds(SimTask task) => _psi.TaskEnds(task);
+
+        public void TaskSleeps(SimTask task, bool iowait) => _psi.TaskSleeps(task, iowait);
+
+        public void TaskWakes(SimTask task) => _psi.TaskWakes(task);
+
+        public PsiMemstall Memstall()
+        {
+            string[] frames = _scheduler.Current.Path.Snapshot();
+            if (frames.Length > 0) Innermost.Add(frames[^1]);
+            return _psi.Memstall();
+        }
+    }
+}
