@@ -6,7 +6,7 @@ namespace BalloonScript.Engine.Sched;
 
 /// <summary>
 /// 6.1's pressure stall information for memory: the system group (<c>psi_system</c>) behind /proc/pressure/memory,
-/// read in kernel/sched/psi.c (Android common 6.1, checked against 6.1.78; docs/model.md).
+/// read in kernel/sched/psi.c (Android common 6.1, checked against a 6.1.78 vendor tree; docs/model.md).
 /// <para>
 /// Each CPU's state follows the counts of its tasks (<c>psi_group_change</c>, <c>test_state</c>): SOME while a task is
 /// in a memory stall; FULL while one is and every running task is stalled too, or the task on the CPU is; NONIDLE
@@ -15,11 +15,12 @@ namespace BalloonScript.Engine.Sched;
 /// each CPU's time since the one before, weights it by that CPU's non-idle time in whole jiffies (truncated: a CPU busy
 /// for less than a jiffy since the last collection adds nothing) and adds the weighted mean to the totals. The averages
 /// (<c>update_averages</c>, <c>calc_avgs</c>) move on a fixed grid of PSI_FREQ = 2 s + 1 tick: each sample is the share
-/// of the period stalled (at most all of it), decayed into avg10/60/300 as the load average is, periods with no
-/// update decayed towards 0. The averaging work (<c>psi_avgs_work</c>) is armed by the first change and, in 6.1, always
-/// re-arms (its own kworker's run counts as non-idle time: the idle shut-off works only from 6.3), so it runs every
-/// period; it is run here when time is next looked at, at the tick it was due, which gives what a timer would. A read
-/// (<c>psi_show</c>) collects too, and updates the averages if a period is due.
+/// of the period stalled (at most all of it), decayed into avg10/60/300 as the load average is. The averaging work
+/// (<c>psi_avgs_work</c>) is armed at boot and always re-arms, as in Android common 6.1, where its own kworker's run
+/// counts as non-idle time (kernel.org 6.1.y stops it on an idle system from 6.1.42, v6.2's "Fix avgs_work re-arm", and
+/// catches up the missed periods when it restarts: not modelled), so it runs every period; it is run here when time is
+/// next looked at, at the tick its delay ends (the timer wheel's rounding of a long delay up to 8 or 64 ticks is not
+/// modelled). A read (<c>psi_show</c>) collects too, and updates the averages if a period is due.
 /// </para>
 /// </summary>
 internal sealed class Psi : IPsi, ISnapshotState
@@ -45,8 +46,8 @@ internal sealed class Psi : IPsi, ISnapshotState
     private readonly ulong[] _total = new ulong[2], _avgTotal = new ulong[2];
     private readonly ulong[] _avg = new ulong[2 * 3]; // [state * 3 + window]
     private long _avgLastUpdate, _avgNextUpdate;
-    /// <summary>When the armed averaging work runs, or -1 before the first change.</summary>
-    private long _avgsWorkDueNs = -1;
+    /// <summary>When the averaging work runs next.</summary>
+    private long _avgsWorkDueNs;
 
     public Psi(Scheduler scheduler, SimClock clock)
     {
@@ -58,6 +59,7 @@ internal sealed class Psi : IPsi, ISnapshotState
         (_times, _timesPrev, _stateMask, _stateStart) = (new uint[cpus * States], new uint[cpus * States], new int[cpus], new long[cpus]);
         _avgLastUpdate = clock.NowNs; // group_init
         _avgNextUpdate = _avgLastUpdate + _psiPeriod;
+        _avgsWorkDueNs = (Jiffies(clock.NowNs) + _psiFreq) * clock.TickNs; // armed by boot's first task changes
         scheduler.Psi = this;
     }
 
@@ -130,7 +132,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// <summary>
     /// psi_group_change for <paramref name="task"/>'s CPU: the averaging work due by now runs first (it would have, on its
     /// timer), the time since the last change goes to the states every CPU was in, then the task's flags change and
-    /// each CPU's state is worked out again; the first change arms the averaging work (PSI_FREQ ticks on).
+    /// each CPU's state is worked out again.
     /// </summary>
     private void Change(SimTask task, int clear, int set, bool add = false, bool remove = false)
     {
@@ -149,7 +151,6 @@ internal sealed class Psi : IPsi, ISnapshotState
             _live.Remove(task);
         }
         UpdateStateMasks();
-        if (_avgsWorkDueNs < 0) _avgsWorkDueNs = (Jiffies(now) + _psiFreq) * _clock.TickNs;
     }
 
     /// <summary>record_times: the time since each CPU's last change, added to the states it was in (u32, as the kernel's).</summary>
@@ -201,7 +202,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// <summary>psi_avgs_work at each time it was due up to <paramref name="now"/>: collect, update the averages if a period is due, re-arm.</summary>
     private void RunDueWork(long now)
     {
-        while (_avgsWorkDueNs >= 0 && _avgsWorkDueNs <= now)
+        while (_avgsWorkDueNs <= now)
         {
             long at = _avgsWorkDueNs;
             Collect(at);
