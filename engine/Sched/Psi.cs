@@ -6,7 +6,8 @@ namespace BalloonScript.Engine.Sched;
 
 /// <summary>
 /// 6.1's pressure stall information for memory: the system group (<c>psi_system</c>) behind /proc/pressure/memory,
-/// read in kernel/sched/psi.c (Android common 6.1, checked against a 6.1.78 vendor tree; docs/model.md).
+/// read in kernel/sched/psi.c (Android common 6.1, checked against a 6.1.78 vendor tree), with kernel.org 6.1.y's
+/// averaging work since 6.1.42 (docs/model.md).
 /// <para>
 /// Each CPU's state follows the counts of its tasks (<c>psi_group_change</c>, <c>test_state</c>): SOME while a task is
 /// in a memory stall; FULL while one is and every running task is stalled too, or the task on the CPU is; NONIDLE
@@ -15,12 +16,13 @@ namespace BalloonScript.Engine.Sched;
 /// each CPU's time since the one before, weights it by that CPU's non-idle time in whole jiffies (truncated: a CPU busy
 /// for less than a jiffy since the last collection adds nothing) and adds the weighted mean to the totals. The averages
 /// (<c>update_averages</c>, <c>calc_avgs</c>) move on a fixed grid of PSI_FREQ = 2 s + 1 tick: each sample is the share
-/// of the period stalled (at most all of it), decayed into avg10/60/300 as the load average is. The averaging work
-/// (<c>psi_avgs_work</c>) is armed at boot and always re-arms, as in Android common 6.1, where its own kworker's run
-/// counts as non-idle time (kernel.org 6.1.y stops it on an idle system from 6.1.42, v6.2's "Fix avgs_work re-arm", and
-/// catches up the missed periods when it restarts: not modelled), so it runs every period; it is run here when time is
-/// next looked at, at the tick its delay ends (the timer wheel's rounding of a long delay up to 8 or 64 ticks is not
-/// modelled). A read (<c>psi_show</c>) collects too, and updates the averages if a period is due.
+/// of the period stalled (at most all of it), decayed into avg10/60/300 as the load average is; periods no update
+/// fell in decay them towards 0 first (<c>calc_load_n</c>). The averaging work (<c>psi_avgs_work</c>) re-arms itself
+/// while the system is busy and stops when it is idle: kernel.org 6.1.y from 6.1.42 (v6.2's "sched/psi: Fix avgs_work
+/// re-arm in psi_avgs_work()": its own CPU counts only with another task on it; the Android common tree lacks it and
+/// never stops); the next change arms it again, PSI_FREQ on. It is run here when time is next looked at, at the tick its
+/// delay ends (the timer wheel's rounding of a long delay, up to 8 or 64 ticks, is not modelled). A read
+/// (<c>psi_show</c>) collects too, and updates the averages if a period is due.
 /// </para>
 /// </summary>
 internal sealed class Psi : IPsi, ISnapshotState
@@ -46,8 +48,9 @@ internal sealed class Psi : IPsi, ISnapshotState
     private readonly ulong[] _total = new ulong[2], _avgTotal = new ulong[2];
     private readonly ulong[] _avg = new ulong[2 * 3]; // [state * 3 + window]
     private long _avgLastUpdate, _avgNextUpdate;
-    /// <summary>When the averaging work runs next.</summary>
+    /// <summary>When the averaging work runs next (<see cref="long.MaxValue"/>: stopped), and the CPU it was armed on.</summary>
     private long _avgsWorkDueNs;
+    private int _avgsWorkCpu;
 
     public Psi(Scheduler scheduler, SimClock clock)
     {
@@ -132,7 +135,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// <summary>
     /// psi_group_change for <paramref name="task"/>'s CPU: the averaging work due by now runs first (it would have, on its
     /// timer), the time since the last change goes to the states every CPU was in, then the task's flags change and
-    /// each CPU's state is worked out again.
+    /// each CPU's state is worked out again; a stopped averaging work is armed on the task's CPU, PSI_FREQ ticks on.
     /// </summary>
     private void Change(SimTask task, int clear, int set, bool add = false, bool remove = false)
     {
@@ -151,6 +154,7 @@ internal sealed class Psi : IPsi, ISnapshotState
             _live.Remove(task);
         }
         UpdateStateMasks();
+        if (_avgsWorkDueNs == long.MaxValue) (_avgsWorkDueNs, _avgsWorkCpu) = ((Jiffies(now) + _psiFreq) * _clock.TickNs, task.Cpu);
     }
 
     /// <summary>record_times: the time since each CPU's last change, added to the states it was in (u32, as the kernel's).</summary>
@@ -199,24 +203,30 @@ internal sealed class Psi : IPsi, ISnapshotState
         }
     }
 
-    /// <summary>psi_avgs_work at each time it was due up to <paramref name="now"/>: collect, update the averages if a period is due, re-arm.</summary>
+    /// <summary>
+    /// psi_avgs_work at each time it was due up to <paramref name="now"/>: collect, update the averages if a period is due,
+    /// and re-arm for the tick after the next update if the system was busy (PSI_STATE_RESCHEDULE), else stop.
+    /// </summary>
     private void RunDueWork(long now)
     {
         while (_avgsWorkDueNs <= now)
         {
             long at = _avgsWorkDueNs;
-            Collect(at);
+            bool reschedule = Collect(at, _avgsWorkCpu);
             if (at >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(at);
-            _avgsWorkDueNs = (Jiffies(at) + (long)NsecsToJiffies(_avgNextUpdate - at) + 1) * _clock.TickNs;
+            _avgsWorkDueNs = reschedule ? (Jiffies(at) + (long)NsecsToJiffies(_avgNextUpdate - at) + 1) * _clock.TickNs : long.MaxValue;
         }
     }
 
     /// <summary>
     /// collect_percpu_times (get_recent_times per CPU): each state's time since the last collection, the running states'
     /// up to <paramref name="now"/>; each CPU weighted by its non-idle jiffies; the weighted means added to the totals.
+    /// From the averaging work on <paramref name="workCpu"/>, whether to re-arm it: a task (running, in iowait or stalled)
+    /// besides the kworker on that CPU, or non-idle time on another.
     /// </summary>
-    private void Collect(long now)
+    private bool Collect(long now, int workCpu = -1)
     {
+        bool reschedule = false;
         ulong some = 0, full = 0, nonidleTotal = 0;
         Span<uint> delta = stackalloc uint[States];
         for (int cpu = 0; cpu < _stateMask.Length; cpu++)
@@ -229,6 +239,7 @@ internal sealed class Psi : IPsi, ISnapshotState
                 delta[s] = times - _timesPrev[at + s];
                 _timesPrev[at + s] = times;
             }
+            if (workCpu >= 0) reschedule |= cpu == workCpu ? CountsTasks(cpu) : delta[NonIdle] != 0;
             ulong nonidle = NsecsToJiffies(delta[NonIdle]);
             nonidleTotal += nonidle;
             some += delta[MemSome] * nonidle;
@@ -236,18 +247,28 @@ internal sealed class Psi : IPsi, ISnapshotState
         }
         _total[0] += some / Math.Max(nonidleTotal, 1);
         _total[1] += full / Math.Max(nonidleTotal, 1);
+        return reschedule;
+    }
+
+    /// <summary>tasks[NR_RUNNING] + tasks[NR_IOWAIT] + tasks[NR_MEMSTALL] of <paramref name="cpu"/> without the kworker: above 0.</summary>
+    private bool CountsTasks(int cpu)
+    {
+        foreach (var task in _live)
+            if (task.Cpu == cpu && (task.PsiFlags & (TskRunning | TskIowait | TskMemstall)) != 0) return true;
+        return false;
     }
 
     /// <summary>
-    /// update_averages: the next update one period on along the grid, this period's length (since the last update), and
-    /// for SOME and FULL the stall since then as a sample (u32, at most the period: the rest carries over), folded into
-    /// the averages (calc_avgs: its whole percent). The averaging work runs every period, so none is ever missed here
-    /// (the kernel's catch-up of missed periods, for a clock the idle shut-off stopped, is not needed). Returns the next
-    /// update's time.
+    /// update_averages: the periods of the grid missed since the last update (the averaging work stopped meanwhile), the
+    /// next update on the grid, this period's length (since the last update less the missed periods), and for SOME and
+    /// FULL the stall since then as a sample (u32, at most the period: the rest carries over), folded into the averages
+    /// (calc_avgs: the missed periods as zeros, calc_load_n, then the sample's whole percent). Returns the next update's time.
     /// </summary>
     private long UpdateAverages(long now)
     {
-        long period = now - _avgLastUpdate;
+        long expires = _avgNextUpdate, missed = 0;
+        if (now - expires >= _psiPeriod) missed = (now - expires) / _psiPeriod;
+        long period = now - (_avgLastUpdate + missed * _psiPeriod);
         _avgLastUpdate = now;
         for (int s = 0; s < 2; s++)
         {
@@ -255,9 +276,14 @@ internal sealed class Psi : IPsi, ISnapshotState
             if (sample > period) sample = (uint)period;
             _avgTotal[s] += sample;
             ulong pct = sample * 100UL / (ulong)period * Fixed1;
-            for (int w = 0; w < 3; w++) _avg[s * 3 + w] = CalcLoad(_avg[s * 3 + w], Exp[w], pct);
+            for (int w = 0; w < 3; w++)
+            {
+                ref ulong avg = ref _avg[s * 3 + w];
+                if (missed > 0) avg = CalcLoad(avg, FixedPowerInt(Exp[w], (uint)missed), 0);
+                avg = CalcLoad(avg, Exp[w], pct);
+            }
         }
-        return _avgNextUpdate + _psiPeriod;
+        return expires + (1 + missed) * _psiPeriod;
     }
 
     /// <summary>calc_load (loadavg.h): an exponential step in fixed point, rounded up while the load rises.</summary>
@@ -268,18 +294,32 @@ internal sealed class Psi : IPsi, ISnapshotState
         return newload / Fixed1;
     }
 
+    /// <summary>fixed_power_int(x, FSHIFT, n), behind calc_load_n (kernel/sched/loadavg.c): x^n in fixed point, rounded at each step.</summary>
+    internal static ulong FixedPowerInt(ulong x, uint n)
+    {
+        ulong result = Fixed1;
+        while (n != 0)
+        {
+            if ((n & 1) != 0) result = (result * x + (Fixed1 >> 1)) >> FShift;
+            n >>= 1;
+            if (n == 0) break;
+            x = (x * x + (Fixed1 >> 1)) >> FShift;
+        }
+        return result;
+    }
+
     private long Jiffies(long ns) => ns / _clock.TickNs;
 
     /// <summary>nsecs_to_jiffies: truncating; HZ=300, which does not divide a second in nanoseconds, by the kernel's generic formula.</summary>
     private ulong NsecsToJiffies(long ns) => _clock.Hz == 300 ? (ulong)ns * 9 / 30_000_000 : (ulong)ns / (ulong)(1_000_000_000 / _clock.Hz);
 
     public object Save() => ((uint[])_times.Clone(), (uint[])_timesPrev.Clone(), (int[])_stateMask.Clone(), (long[])_stateStart.Clone(),
-        (ulong[])_total.Clone(), (ulong[])_avgTotal.Clone(), (ulong[])_avg.Clone(), _avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs);
+        (ulong[])_total.Clone(), (ulong[])_avgTotal.Clone(), (ulong[])_avg.Clone(), _avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu);
 
     public void Restore(object saved)
     {
-        var (times, timesPrev, stateMask, stateStart, total, avgTotal, avg, lastUpdate, nextUpdate, workDue) =
-            ((uint[], uint[], int[], long[], ulong[], ulong[], ulong[], long, long, long))saved;
+        var (times, timesPrev, stateMask, stateStart, total, avgTotal, avg, lastUpdate, nextUpdate, workDue, workCpu) =
+            ((uint[], uint[], int[], long[], ulong[], ulong[], ulong[], long, long, long, int))saved;
         times.CopyTo(_times, 0);
         timesPrev.CopyTo(_timesPrev, 0);
         stateMask.CopyTo(_stateMask, 0);
@@ -287,6 +327,6 @@ internal sealed class Psi : IPsi, ISnapshotState
         total.CopyTo(_total, 0);
         avgTotal.CopyTo(_avgTotal, 0);
         avg.CopyTo(_avg, 0);
-        (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs) = (lastUpdate, nextUpdate, workDue);
+        (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu) = (lastUpdate, nextUpdate, workDue, workCpu);
     }
 }

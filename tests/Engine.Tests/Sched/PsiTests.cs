@@ -188,6 +188,64 @@ public class PsiTests
             "an idle period decays each average: 37,100 · 1677 / 2048 = 30,379 (14.83), 6,700 · 1981 / 2048 = 6,480, 1,400 · 2034 / 2048 = 1,390");
     }
 
+    /// <summary>A guest that nothing wakes on the clock (no proactive compaction) whose one path stalled the first whole period.</summary>
+    private static Simulation IdleGuestAfterAStalledPeriod()
+    {
+        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, CompactionProactiveness = 0 });
+        var psi = Get<Psi>(sim);
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) s.NowNs += 2_004 * Ms;
+        });
+        return sim;
+    }
+
+    /// <summary>
+    /// kernel.org 6.1.y from 6.1.42 (v6.2's "sched/psi: Fix avgs_work re-arm in psi_avgs_work()"): the averaging work that
+    /// finds the system idle stops, and the next update catches up the periods it missed. After a whole period stalled
+    /// (18.11 / 3.27 / 0.68), the work at 4.012 s takes one idle sample (30,379 / 6,480 / 1,390) and stops; a read at
+    /// 22.004 s is 7 periods past the next update (6.012 s): calc_load_n decays by fixed_power_int(EXP, 7) (505, 1,622,
+    /// 1,951) to 7,490 / 5,132 / 1,324, then the read's own sample of 0 gives 6,133 / 4,964 / 1,314 (2.99 / 2.42 / 0.64;
+    /// worked from kernel/sched/loadavg.c's fixed_power_int and calc_load). A work re-armed every period, as the Android
+    /// common tree's, would have decayed nine times, one period at a time (0.63 for avg300). Proactive compaction is off:
+    /// kcompactd's wake-ups every 500 ms would arm the work again (psi_group_change's wake_clock), as on a real guest.
+    /// </summary>
+    [Test]
+    public void AnIdleSystemStopsTheAveragingWork_AndTheNextUpdateCatchesUpTheMissedPeriods()
+    {
+        var sim = IdleGuestAfterAStalledPeriod();
+        Assert.That(sim.ProcPressureMemory(), Does.StartWith("some avg10=18.11 avg60=3.27 avg300=0.68 total=2004000\n"));
+        sim.Run(20_000);
+        Assert.That(sim.ProcPressureMemory(), Is.EqualTo(
+            "some avg10=2.99 avg60=2.42 avg300=0.64 total=2004000\nfull avg10=2.99 avg60=2.42 avg300=0.64 total=2004000\n"));
+    }
+
+    /// <summary>
+    /// The averaging work's own CPU counts only with a task on it when the work runs (the kworker there is never idle):
+    /// work done on that CPU earlier in the period, by a task gone since, does not keep the work going, while the same on
+    /// another CPU would (its non-idle time). The same guest as above, with a path running from 3 s to 3.5 s on CPU 0:
+    /// the work at 4.012 s stops all the same, and a read at 23 s catches up 8 periods (fixed_power_int(EXP, 8)): avg10
+    /// 2.44, where a work that ran once more at 6.016 s would have decayed one period and caught up 7 (2.45).
+    /// </summary>
+    [Test]
+    public void TheWorksOwnCpu_KeepsItGoingOnlyWithATaskOnItWhenItRuns()
+    {
+        var sim = IdleGuestAfterAStalledPeriod();
+        sim.Run(996);
+        OnCpu0(sim, s => s.NowNs += 500 * Ms);
+        sim.Run(19_500);
+        Assert.That(sim.ClockMs, Is.EqualTo(23_000));
+        Assert.That(sim.ProcPressureMemory(), Does.StartWith("some avg10=2.44 avg60=2.34 avg300=0.63 total=2004000\n"));
+    }
+
+    [Test]
+    public void FixedPowerInt_IsTheKernelsRoundedPower()
+    {
+        Assert.That(Psi.FixedPowerInt(1677, 2), Is.EqualTo(1373), "(1677² + 1024) >> 11 = 1373, then (2048 · 1373 + 1024) >> 11");
+        Assert.That(Psi.FixedPowerInt(1677, 0), Is.EqualTo(2048), "x⁰ = FIXED_1");
+        Assert.That(Psi.FixedPowerInt(1677, 1), Is.EqualTo(1677));
+    }
+
     [Test]
     public void CalcLoad_RoundsUpWhileRising_AndDecaysByTheFactor()
     {
