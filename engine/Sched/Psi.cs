@@ -20,9 +20,9 @@ namespace BalloonScript.Engine.Sched;
 /// fell in decay them towards 0 first (<c>calc_load_n</c>). The averaging work (<c>psi_avgs_work</c>) re-arms itself
 /// while the system is busy and stops when it is idle: kernel.org 6.1.y from 6.1.42 (v6.2's "sched/psi: Fix avgs_work
 /// re-arm in psi_avgs_work()": its own CPU counts only with another task on it; the Android common tree lacks it and
-/// never stops); the next change arms it again, PSI_FREQ on. It is run here when time is next looked at, at the tick its
-/// delay ends (the timer wheel's rounding of a long delay, up to 8 or 64 ticks, is not modelled). A read
-/// (<c>psi_show</c>) collects too, and updates the averages if a period is due.
+/// never stops); the next change arms it again, PSI_FREQ on. It is run here when time is next looked at, at the tick the
+/// timer wheel fires it (its delay rounded up to the wheel's bucket). A read (<c>psi_show</c>) collects too, and updates
+/// the averages if a period is due.
 /// </para>
 /// </summary>
 internal sealed class Psi : IPsi, ISnapshotState
@@ -62,7 +62,7 @@ internal sealed class Psi : IPsi, ISnapshotState
         (_times, _timesPrev, _stateMask, _stateStart) = (new uint[cpus * States], new uint[cpus * States], new int[cpus], new long[cpus]);
         _avgLastUpdate = clock.NowNs; // group_init
         _avgNextUpdate = _avgLastUpdate + _psiPeriod;
-        _avgsWorkDueNs = (Jiffies(clock.NowNs) + _psiFreq) * clock.TickNs; // armed by boot's first task changes
+        _avgsWorkDueNs = DelayedWorkDueNs(clock.NowNs, _psiFreq); // armed by boot's first task changes
         scheduler.Psi = this;
     }
 
@@ -154,7 +154,7 @@ internal sealed class Psi : IPsi, ISnapshotState
             _live.Remove(task);
         }
         UpdateStateMasks();
-        if (_avgsWorkDueNs == long.MaxValue) (_avgsWorkDueNs, _avgsWorkCpu) = ((Jiffies(now) + _psiFreq) * _clock.TickNs, task.Cpu);
+        if (_avgsWorkDueNs == long.MaxValue) (_avgsWorkDueNs, _avgsWorkCpu) = (DelayedWorkDueNs(now, _psiFreq), task.Cpu);
     }
 
     /// <summary>record_times: the time since each CPU's last change, added to the states it was in (u32, as the kernel's).</summary>
@@ -214,7 +214,7 @@ internal sealed class Psi : IPsi, ISnapshotState
             long at = _avgsWorkDueNs;
             bool reschedule = Collect(at, _avgsWorkCpu);
             if (at >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(at);
-            _avgsWorkDueNs = reschedule ? (Jiffies(at) + (long)NsecsToJiffies(_avgNextUpdate - at) + 1) * _clock.TickNs : long.MaxValue;
+            _avgsWorkDueNs = reschedule ? DelayedWorkDueNs(at, (long)NsecsToJiffies(_avgNextUpdate - at) + 1) : long.MaxValue;
         }
     }
 
@@ -309,6 +309,23 @@ internal sealed class Psi : IPsi, ISnapshotState
     }
 
     private long Jiffies(long ns) => ns / _clock.TickNs;
+
+    /// <summary>
+    /// When a delayed work armed at <paramref name="now"/> for <paramref name="delay"/> jiffies runs: 6.1's timer wheel
+    /// (4.8+; kernel/time/timer.c calc_wheel_index, calc_index) files a timer 63 jiffies or more ahead in a level of
+    /// 8^n-jiffy buckets (63 to 503: 8, 504 to 4031: 64, ...) and it fires at the next bucket boundary above its expiry,
+    /// in absolute jiffies, which start at INITIAL_JIFFIES (2^32 − 300·HZ on 64-bit); a nearer one fires a jiffy after its
+    /// expiry. So PSI's 2 s delay fires up to 8 ticks late at HZ=100 and 250, up to 64 at 300 and 1000.
+    /// </summary>
+    internal long DelayedWorkDueNs(long now, long delay)
+    {
+        ulong initialJiffies = unchecked((ulong)(uint)(-300 * _clock.Hz));
+        ulong expires = initialJiffies + (ulong)(Jiffies(now) + delay);
+        int shift = 0;
+        while (shift < 3 * 7 && delay >= 63L << shift) shift += 3; // LVL_START(n + 1) = 63 << 3n
+        ulong fires = ((expires >> shift) + 1) << shift;
+        return (long)(fires - initialJiffies) * _clock.TickNs;
+    }
 
     /// <summary>nsecs_to_jiffies: truncating; HZ=300, which does not divide a second in nanoseconds, by the kernel's generic formula.</summary>
     private ulong NsecsToJiffies(long ns) => _clock.Hz == 300 ? (ulong)ns * 9 / 30_000_000 : (ulong)ns / (ulong)(1_000_000_000 / _clock.Hz);

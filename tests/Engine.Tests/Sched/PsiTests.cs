@@ -203,11 +203,11 @@ public class PsiTests
     /// <summary>
     /// kernel.org 6.1.y from 6.1.42 (v6.2's "sched/psi: Fix avgs_work re-arm in psi_avgs_work()"): the averaging work that
     /// finds the system idle stops, and the next update catches up the periods it missed. After a whole period stalled
-    /// (18.11 / 3.27 / 0.68), the work at 4.012 s takes one idle sample (30,379 / 6,480 / 1,390) and stops; a read at
-    /// 22.004 s is 7 periods past the next update (6.012 s): calc_load_n decays by fixed_power_int(EXP, 7) (505, 1,622,
-    /// 1,951) to 7,490 / 5,132 / 1,324, then the read's own sample of 0 gives 6,133 / 4,964 / 1,314 (2.99 / 2.42 / 0.64;
-    /// worked from kernel/sched/loadavg.c's fixed_power_int and calc_load). A work re-armed every period, as the Android
-    /// common tree's, would have decayed nine times, one period at a time (0.63 for avg300). Proactive compaction is off:
+    /// (18.11 / 3.27 / 0.68, the read at 2.004 s), the work at 2.016 s (the timer wheel's bucket after 2.004 s) finds the
+    /// guest idle and stops; a read at 22.004 s is 8 periods past the next update (4.008 s): calc_load_n decays by
+    /// fixed_power_int(EXP, 8), then the read's own sample of 0 gives 2.99 / 2.42 / 0.64 (worked from
+    /// kernel/sched/loadavg.c's fixed_power_int and calc_load). A work re-armed every period, as the Android common tree's,
+    /// would have decayed nine times, one period at a time. Proactive compaction is off:
     /// kcompactd's wake-ups every 500 ms would arm the work again (psi_group_change's wake_clock), as on a real guest.
     /// </summary>
     [Test]
@@ -223,9 +223,10 @@ public class PsiTests
     /// <summary>
     /// The averaging work's own CPU counts only with a task on it when the work runs (the kworker there is never idle):
     /// work done on that CPU earlier in the period, by a task gone since, does not keep the work going, while the same on
-    /// another CPU would (its non-idle time). The same guest as above, with a path running from 3 s to 3.5 s on CPU 0:
-    /// the work at 4.012 s stops all the same, and a read at 23 s catches up 8 periods (fixed_power_int(EXP, 8)): avg10
-    /// 2.44, where a work that ran once more at 6.016 s would have decayed one period and caught up 7 (2.45).
+    /// another CPU would (its non-idle time). The same guest as above, not read at 2.004 s: the work at 2.016 s takes the
+    /// stalled period's sample (99 % of 2.016 s) and stops; a path on CPU 0 from 3 s to 3.5 s arms it again (it fires at
+    /// 5.024 s, an idle sample) and it stops all the same; a read at 19 s then catches up 6 periods (fixed_power_int(EXP,
+    /// 6)): avg10 3.62, where a work that ran once more (6.048 s) would have decayed one period and caught up 5 (3.61).
     /// </summary>
     [Test]
     public void TheWorksOwnCpu_KeepsItGoingOnlyWithATaskOnItWhenItRuns()
@@ -233,9 +234,27 @@ public class PsiTests
         var sim = IdleGuestAfterAStalledPeriod();
         sim.Run(996);
         OnCpu0(sim, s => s.NowNs += 500 * Ms);
-        sim.Run(19_500);
-        Assert.That(sim.ClockMs, Is.EqualTo(23_000));
-        Assert.That(sim.ProcPressureMemory(), Does.StartWith("some avg10=2.44 avg60=2.34 avg300=0.63 total=2004000\n"));
+        sim.Run(15_500);
+        Assert.That(sim.ClockMs, Is.EqualTo(19_000));
+        Assert.That(sim.ProcPressureMemory(), Does.StartWith("some avg10=3.62 avg60=2.48 avg300=0.63 total=2004000\n"));
+    }
+
+    /// <summary>
+    /// 6.1's timer wheel fires a delayed work of PSI_FREQ armed at boot at the end of its bucket, in absolute jiffies from
+    /// INITIAL_JIFFIES = 2^32 − 300·HZ: HZ=100, 201 jiffies, level 1 (8), INITIAL ≡ 0 mod 8: tick 208; HZ=250, 501, level 1:
+    /// 504; HZ=300, 601, level 2 (64), INITIAL ≡ 48 mod 64, expiry ≡ 9: 656; HZ=1000, 2001, level 2, INITIAL ≡ 32: 2016.
+    /// A delay under 63 jiffies (level 0) fires a jiffy after its expiry.
+    /// </summary>
+    [TestCase(100, 201, 208)]
+    [TestCase(250, 501, 504)]
+    [TestCase(300, 601, 656)]
+    [TestCase(1000, 2001, 2016)]
+    [TestCase(250, 62, 63)]
+    public void TheAveragingWorkFires_AtTheEndOfItsTimerWheelBucket(int hz, long delay, long tick)
+    {
+        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, Hz = hz });
+        var clock = Get<SimClock>(sim);
+        Assert.That(Get<Psi>(sim).DelayedWorkDueNs(0, delay), Is.EqualTo(tick * clock.TickNs));
     }
 
     [Test]
