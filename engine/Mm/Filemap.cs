@@ -35,7 +35,8 @@ internal sealed partial class Filemap(PageTable pages, Node node, IPageAllocator
         contents.Write(pfn); // the read's DMA
         AddToPageCacheLru(pfn, mapping, index);
         refs.GetPage(pfn);
-        clock.WaitForRead("read: wait for the page's read (lock_page_killable, folio_put_wait_locked)", pages.Test(pfn, PG.Workingset));
+        clock.WaitForRead("read: wait for the page's read (lock_page_killable, folio_put_wait_locked)",
+            workingset: pages.Test(pfn, PG.Workingset));
         lru.MarkPageAccessed(pfn);
         lru.PutPage(pfn);
         return true;

@@ -35,6 +35,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     private const int FShift = 11;
     private const ulong Fixed1 = 1UL << FShift;
     private static readonly ulong[] Exp = [1677, 1981, 2034];
+    private static readonly string[] Windows = ["avg10", "avg60", "avg300"];
 
     private readonly Scheduler _scheduler;
     private readonly SimClock _clock;
@@ -59,16 +60,17 @@ internal sealed class Psi : IPsi, ISnapshotState
         _psiFreq = 2 * clock.Hz + 1;
         _psiPeriod = _psiFreq * 1_000_000 / clock.Hz * 1000; // jiffies_to_usecs, then to ns
         int cpus = scheduler.Cpus;
-        (_times, _timesPrev, _stateMask, _stateStart) = (new uint[cpus * States], new uint[cpus * States], new int[cpus], new long[cpus]);
+        (_times, _timesPrev) = (new uint[cpus * States], new uint[cpus * States]);
+        (_stateMask, _stateStart) = (new int[cpus], new long[cpus]);
         _avgLastUpdate = clock.NowNs; // group_init
         _avgNextUpdate = _avgLastUpdate + _psiPeriod;
-        _avgsWorkDueNs = DelayedWorkDueNs(clock.NowNs, _psiFreq); // armed by boot's first task changes
+        _avgsWorkDueNs = DelayedWorkDueNs(clock.NowNs, _psiFreq); // armed by boot's task changes
         scheduler.Psi = this;
     }
 
     public void TaskStarts(SimTask task)
     {
-        if (_scheduler.Switching || task.PsiLive) return;
+        if (task.PsiLive) return;
         Change(task, 0, TskRunning | (task.InMemstall ? TskMemstall | TskMemstallRunning : 0), add: true);
     }
 
@@ -115,17 +117,16 @@ internal sealed class Psi : IPsi, ISnapshotState
     {
         long now = _clock.NowNs;
         RunDueWork(now);
-        Collect(now);
+        Collect(now, workCpu: -1);
         if (now >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(now);
         var text = new StringBuilder();
         for (int full = 0; full < 2; full++)
         {
             text.Append(full == 0 ? "some" : "full");
-            string[] windows = ["avg10", "avg60", "avg300"];
             for (int w = 0; w < 3; w++)
             {
                 ulong avg = _avg[full * 3 + w];
-                text.Append($" {windows[w]}={avg >> FShift}.{((avg & (Fixed1 - 1)) * 100) >> FShift:D2}"); // LOAD_INT, LOAD_FRAC
+                text.Append($" {Windows[w]}={avg >> FShift}.{((avg & (Fixed1 - 1)) * 100) >> FShift:D2}"); // LOAD_INT, LOAD_FRAC
             }
             text.Append($" total={_total[full] / 1000}\n");
         }
@@ -134,14 +135,15 @@ internal sealed class Psi : IPsi, ISnapshotState
 
     /// <summary>
     /// psi_group_change for <paramref name="task"/>'s CPU: the averaging work due by now runs first (it would have, on its
-    /// timer), the time since the last change goes to the states every CPU was in, then the task's flags change and
-    /// each CPU's state is worked out again; a stopped averaging work is armed on the task's CPU, PSI_FREQ ticks on.
+    /// timer), the time since the CPU's last change goes to the states it was in, then the task's flags change and the
+    /// CPU's state is worked out again; a stopped averaging work is armed on that CPU, PSI_FREQ ticks on.
     /// </summary>
     private void Change(SimTask task, int clear, int set, bool add = false, bool remove = false)
     {
         long now = _clock.NowNs;
+        int cpu = task.Cpu;
         RunDueWork(now);
-        RecordTimes(now);
+        RecordTimes(cpu, now);
         task.PsiFlags = (task.PsiFlags & ~clear) | set;
         if (add)
         {
@@ -153,54 +155,49 @@ internal sealed class Psi : IPsi, ISnapshotState
             task.PsiLive = false;
             _live.Remove(task);
         }
-        UpdateStateMasks();
-        if (_avgsWorkDueNs == long.MaxValue) (_avgsWorkDueNs, _avgsWorkCpu) = (DelayedWorkDueNs(now, _psiFreq), task.Cpu);
+        UpdateStateMask(cpu);
+        if (_avgsWorkDueNs == long.MaxValue) (_avgsWorkDueNs, _avgsWorkCpu) = (DelayedWorkDueNs(now, _psiFreq), cpu);
     }
 
-    /// <summary>record_times: the time since each CPU's last change, added to the states it was in (u32, as the kernel's).</summary>
-    private void RecordTimes(long now)
+    /// <summary>record_times: the time since <paramref name="cpu"/>'s last change, added to the states it was in (u32).</summary>
+    private void RecordTimes(int cpu, long now)
     {
-        for (int cpu = 0; cpu < _stateMask.Length; cpu++)
+        uint delta = (uint)(now - _stateStart[cpu]);
+        _stateStart[cpu] = now;
+        int mask = _stateMask[cpu], at = cpu * States;
+        if ((mask & 1 << MemSome) != 0)
         {
-            uint delta = (uint)(now - _stateStart[cpu]);
-            _stateStart[cpu] = now;
-            int mask = _stateMask[cpu], at = cpu * States;
-            if ((mask & 1 << MemSome) != 0)
-            {
-                _times[at + MemSome] += delta;
-                if ((mask & 1 << MemFull) != 0) _times[at + MemFull] += delta;
-            }
-            if ((mask & 1 << NonIdle) != 0) _times[at + NonIdle] += delta;
+            _times[at + MemSome] += delta;
+            if ((mask & 1 << MemFull) != 0) _times[at + MemFull] += delta;
         }
+        if ((mask & 1 << NonIdle) != 0) _times[at + NonIdle] += delta;
     }
 
     /// <summary>
-    /// test_state over each CPU's task counts, and the running task's own stall: FULL also while the task on the CPU (the
-    /// innermost running path there) is in a memory stall, whatever else is runnable.
+    /// test_state over <paramref name="cpu"/>'s task counts, and the running task's own stall: FULL also while the task on
+    /// the CPU is in a memory stall, whatever else is runnable. The task on the CPU is the running one started last: a
+    /// path woken nested on its waker's CPU runs there until it ends (<see cref="_live"/> is in order of start).
     /// </summary>
-    private void UpdateStateMasks()
+    private void UpdateStateMask(int cpu)
     {
-        for (int cpu = 0; cpu < _stateMask.Length; cpu++)
+        int iowait = 0, memstall = 0, running = 0, memstallRunning = 0;
+        SimTask? curr = null;
+        foreach (var task in _live)
         {
-            int iowait = 0, memstall = 0, running = 0, memstallRunning = 0;
-            SimTask? curr = null;
-            foreach (var task in _live)
-            {
-                if (task.Cpu != cpu) continue;
-                int flags = task.PsiFlags;
-                if ((flags & TskIowait) != 0) iowait++;
-                if ((flags & TskMemstall) != 0) memstall++;
-                if ((flags & TskMemstallRunning) != 0) memstallRunning++;
-                if ((flags & TskRunning) == 0) continue;
-                running++;
-                curr = task;
-            }
-            int mask = 0;
-            if (memstall > 0) mask |= 1 << MemSome;
-            if (memstall > 0 && (running == memstallRunning || curr is { InMemstall: true })) mask |= 1 << MemFull;
-            if (iowait > 0 || memstall > 0 || running > 0) mask |= 1 << NonIdle;
-            _stateMask[cpu] = mask;
+            if (task.Cpu != cpu) continue;
+            int flags = task.PsiFlags;
+            if ((flags & TskIowait) != 0) iowait++;
+            if ((flags & TskMemstall) != 0) memstall++;
+            if ((flags & TskMemstallRunning) != 0) memstallRunning++;
+            if ((flags & TskRunning) == 0) continue;
+            running++;
+            curr = task;
         }
+        int mask = 0;
+        if (memstall > 0) mask |= 1 << MemSome;
+        if (memstall > 0 && (running == memstallRunning || curr is { InMemstall: true })) mask |= 1 << MemFull;
+        if (iowait > 0 || memstall > 0 || running > 0) mask |= 1 << NonIdle;
+        _stateMask[cpu] = mask;
     }
 
     /// <summary>
@@ -214,17 +211,19 @@ internal sealed class Psi : IPsi, ISnapshotState
             long at = _avgsWorkDueNs;
             bool reschedule = Collect(at, _avgsWorkCpu);
             if (at >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(at);
-            _avgsWorkDueNs = reschedule ? DelayedWorkDueNs(at, (long)NsecsToJiffies(_avgNextUpdate - at) + 1) : long.MaxValue;
+            _avgsWorkDueNs = reschedule
+                ? DelayedWorkDueNs(at, (long)NsecsToJiffies(_avgNextUpdate - at) + 1)
+                : long.MaxValue;
         }
     }
 
     /// <summary>
     /// collect_percpu_times (get_recent_times per CPU): each state's time since the last collection, the running states'
     /// up to <paramref name="now"/>; each CPU weighted by its non-idle jiffies; the weighted means added to the totals.
-    /// From the averaging work on <paramref name="workCpu"/>, whether to re-arm it: a task (running, in iowait or stalled)
-    /// besides the kworker on that CPU, or non-idle time on another.
+    /// From the averaging work on <paramref name="workCpu"/> (-1 for a read), whether to re-arm it: a task (running, in
+    /// iowait or stalled) besides the kworker on that CPU, or non-idle time on another.
     /// </summary>
-    private bool Collect(long now, int workCpu = -1)
+    private bool Collect(long now, int workCpu)
     {
         bool reschedule = false;
         ulong some = 0, full = 0, nonidleTotal = 0;
@@ -250,7 +249,7 @@ internal sealed class Psi : IPsi, ISnapshotState
         return reschedule;
     }
 
-    /// <summary>tasks[NR_RUNNING] + tasks[NR_IOWAIT] + tasks[NR_MEMSTALL] of <paramref name="cpu"/> without the kworker: above 0.</summary>
+    /// <summary>tasks[NR_RUNNING] + tasks[NR_IOWAIT] + tasks[NR_MEMSTALL] of <paramref name="cpu"/>, the kworker's left out, above 0.</summary>
     private bool CountsTasks(int cpu)
     {
         foreach (var task in _live)
@@ -294,7 +293,7 @@ internal sealed class Psi : IPsi, ISnapshotState
         return newload / Fixed1;
     }
 
-    /// <summary>fixed_power_int(x, FSHIFT, n), behind calc_load_n (kernel/sched/loadavg.c): x^n in fixed point, rounded at each step.</summary>
+    /// <summary>fixed_power_int(x, FSHIFT, n), behind calc_load_n (kernel/sched/loadavg.c): x^n in fixed point, rounded each step.</summary>
     internal static ulong FixedPowerInt(ulong x, uint n)
     {
         ulong result = Fixed1;
@@ -321,14 +320,17 @@ internal sealed class Psi : IPsi, ISnapshotState
     {
         ulong initialJiffies = unchecked((ulong)(uint)(-300 * _clock.Hz));
         ulong expires = initialJiffies + (ulong)(Jiffies(now) + delay);
-        int shift = 0;
-        while (shift < 3 * 7 && delay >= 63L << shift) shift += 3; // LVL_START(n + 1) = 63 << 3n
+        int shift = 0; // the level's: 3 per level, LVL_START(n + 1) = 63 << 3n; PSI's delays reach level 2 of the 8 or 9
+        while (shift < 3 * 8 && delay >= 63L << shift) shift += 3;
         ulong fires = ((expires >> shift) + 1) << shift;
         return (long)(fires - initialJiffies) * _clock.TickNs;
     }
 
-    /// <summary>nsecs_to_jiffies: truncating; HZ=300, which does not divide a second in nanoseconds, by the kernel's generic formula.</summary>
-    private ulong NsecsToJiffies(long ns) => _clock.Hz == 300 ? (ulong)ns * 9 / 30_000_000 : (ulong)ns / (ulong)(1_000_000_000 / _clock.Hz);
+    /// <summary>nsecs_to_jiffies: truncating; for a HZ that does not divide a second in nanoseconds (300), the kernel's generic
+    /// formula, n · 9 / ((9·10⁹ + HZ/2) / HZ).</summary>
+    private ulong NsecsToJiffies(long ns) => 1_000_000_000 % _clock.Hz != 0
+        ? (ulong)ns * 9 / ((9_000_000_000UL + (ulong)_clock.Hz / 2) / (ulong)_clock.Hz)
+        : (ulong)ns / (ulong)(1_000_000_000 / _clock.Hz);
 
     public object Save() => ((uint[])_times.Clone(), (uint[])_timesPrev.Clone(), (int[])_stateMask.Clone(), (long[])_stateStart.Clone(),
         (ulong[])_total.Clone(), (ulong[])_avgTotal.Clone(), (ulong[])_avg.Clone(), _avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu);

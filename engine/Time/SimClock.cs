@@ -101,7 +101,7 @@ internal sealed partial class SimClock : ISnapshotState
 
     /// <summary>congestion_wait(BLK_RW_ASYNC, HZ/10): no device is ever congested here, so the whole timeout passes.</summary>
     [Preemptible]
-    public void CongestionWait() => Sleep(Hz / 10 * TickNs, "congestion_wait", iowait: true);
+    public void CongestionWait() => Sleep(Hz / 10 * TickNs, "congestion_wait");
 
     /// <summary>A wait of <paramref name="ns"/> for a device at <paramref name="point"/> (wait_event until an interrupt).</summary>
     [Preemptible]

@@ -300,7 +300,7 @@ internal sealed partial class Workload(PageTable pages, Node node, IPageAllocato
         // which skips VM_FAULT_RETRY, is 6.5's, backported), and checks the RSS counters again. Nothing that runs
         // meanwhile (timers: kswapd, writeback, the balloon's NORETRY work) can OOM-kill the task, so the retry the x86
         // handler skips for a fatal signal always happens here.
-        if (major && clock.WaitForRead("do_swap_page: wait for the page's read (lock_page_or_retry)", pages.Test(pfn, PG.Workingset)))
+        if (major && clock.WaitForRead("do_swap_page: wait for the page's read (lock_page_or_retry)", workingset: pages.Test(pfn, PG.Workingset)))
         {
             vmstat.Count(VmEvent.Pgfault);
             process.CheckSyncRssStat();

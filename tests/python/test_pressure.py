@@ -271,7 +271,7 @@ def test_psi_is_6_1s_proc_pressure_memory_and_counts_the_thrashing_a_big_balloon
     assert quiet.pressure()["some"]["total"] == 0
 
 
-@pytest.mark.parametrize("design", ["legacy", "fixed", "movable"])
+@pytest.mark.parametrize("design", ["legacy", "redesign", "fixed", "movable"])
 def test_psi_is_refused_before_4_20_naming_the_version(bs, design):
     sim = bs.Simulation(memory_mib=16, design=design, seed=1)
     with pytest.raises(ValueError, match="4.20"):

@@ -178,9 +178,10 @@ internal sealed partial class PageAllocator(Node node, BuddyAllocator buddy, Com
 
     /// <summary>
     /// __alloc_pages_direct_compact (6.1): nothing for order 0; try_to_compact_pages at <paramref name="priority"/> with
-    /// PF_MEMALLOC set, a memory stall (psi_memstall_enter around it). SKIPPED ends it without a stall; anything else counts compact_stall (DEFERRED included). A page
-    /// captured by the compactor is prepared and used, else the free lists are tried. Success resets the zone's deferral
-    /// and skip-bit flush and counts compact_success; failure counts compact_fail.
+    /// PF_MEMALLOC set, a memory stall whatever it returns (psi_memstall_enter around it). SKIPPED ends it without counting
+    /// compact_stall; anything else counts it (DEFERRED included). A page captured by the compactor is prepared and used,
+    /// else the free lists are tried. Success resets the zone's deferral and skip-bit flush and counts compact_success;
+    /// failure counts compact_fail.
     /// </summary>
     private int AllocPagesDirectCompact(int order, Gfp gfp, int allocFlags, CompactPriority priority, ref CompactResultCode result)
     {

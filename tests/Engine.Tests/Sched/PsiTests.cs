@@ -106,6 +106,28 @@ public class PsiTests
         Assert.That(Totals(sim), Is.EqualTo((3000L, 3000L)), "5 ms: one jiffy, the stall counted whole; the first 3 ms are not");
     }
 
+    /// <summary>
+    /// At HZ=300, which does not divide a second in nanoseconds, nsecs_to_jiffies is the kernel's generic n · 9 / 30,000,000:
+    /// a stall of one tick (3,333,333 ns) weighs 0 jiffies and is lost, one a nanosecond longer weighs 1 and counts whole
+    /// (a division by the tick would have counted both).
+    /// </summary>
+    [Test]
+    public void AtHz300_TheWeightIsTheKernelsGenericNsecsToJiffies()
+    {
+        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, Hz = 300 });
+        var psi = Get<Psi>(sim);
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) s.NowNs += 3_333_333;
+        });
+        Assert.That(Totals(sim), Is.EqualTo((0L, 0L)));
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) s.NowNs += 3_333_334;
+        });
+        Assert.That(Totals(sim), Is.EqualTo((3333L, 3333L)));
+    }
+
     /// <summary>A woken thread nested on the same CPU is the task on it: its stall is FULL although the waker is runnable.</summary>
     [Test]
     public void TheStalledTaskOnTheCpu_MakesItFull_EvenWithAnotherRunnable()
@@ -144,7 +166,7 @@ public class PsiTests
             using (psi.Memstall()) clock.WaitForDevice(8 * Ms, "test");
             clock.WaitForDevice(8 * Ms, "test"); // asleep, not stalled: the CPU is idle
         });
-        Assert.That(Totals(sim), Is.EqualTo((8000L, 8000L)), "the sleep's preemption point adds 25 ns, below a microsecond");
+        Assert.That(Totals(sim), Is.EqualTo((8000L, 8000L)), "the 8 ms asleep in the stall; the sleep's 25 ns preemption point is before it");
     }
 
     /// <summary>Two CPUs busy for 8 ms, one stalled all along: the mean weighted by non-idle jiffies, half of it.</summary>
@@ -158,6 +180,23 @@ public class PsiTests
             using (psi.Memstall()) Woken(s, 1, () => s.NowNs += 8 * Ms);
         });
         Assert.That(Totals(sim), Is.EqualTo((4000L, 4000L)), "(8 ms · 2 + 0 · 2) / 4 jiffies");
+    }
+
+    /// <summary>
+    /// A task asleep in io_schedule (TSK_IOWAIT: a read from the disk, not of the workingset) is no stall, but its CPU is
+    /// non-idle and weighs in: a stall of 8 ms on CPU 0 beside an 8 ms read on CPU 1 is half of it, as beside a running task.
+    /// </summary>
+    [Test]
+    public void ACpuWaitingForARead_IsNonIdle_AndWeighsInTheMean()
+    {
+        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, IoLatencyMs = 8 });
+        var psi = Get<Psi>(sim);
+        var clock = Get<SimClock>(sim);
+        OnCpu0(sim, s =>
+        {
+            using (psi.Memstall()) Woken(s, 1, () => clock.WaitForRead("test", workingset: false));
+        });
+        Assert.That(Totals(sim), Is.EqualTo((4000L, 4000L)), "(8 ms · 2 + 0 · 2) / 4 jiffies; idle, CPU 1 would weigh nothing: 8 ms");
     }
 
     /// <summary>
@@ -224,19 +263,22 @@ public class PsiTests
     /// The averaging work's own CPU counts only with a task on it when the work runs (the kworker there is never idle):
     /// work done on that CPU earlier in the period, by a task gone since, does not keep the work going, while the same on
     /// another CPU would (its non-idle time). The same guest as above, not read at 2.004 s: the work at 2.016 s takes the
-    /// stalled period's sample (99 % of 2.016 s) and stops; a path on CPU 0 from 3 s to 3.5 s arms it again (it fires at
-    /// 5.024 s, an idle sample) and it stops all the same; a read at 19 s then catches up 6 periods (fixed_power_int(EXP,
-    /// 6)): avg10 3.62, where a work that ran once more (6.048 s) would have decayed one period and caught up 5 (3.61).
+    /// stalled period's sample (99 % of 2.016 s) and stops; the next change (at 3 s, on CPU 0) arms it again for 5.024 s;
+    /// a path running from 3 s to 3.5 s on CPU 0 leaves it to stop there all the same (an idle sample), and a read at 19 s
+    /// catches up 6 periods (fixed_power_int(EXP, 6)): avg10 3.62. The same path on CPU 1 is non-idle time on another CPU: the work at 5.024 s runs once more
+    /// (6.048 s, one period decayed) and the read catches up 5 (3.61).
     /// </summary>
-    [Test]
-    public void TheWorksOwnCpu_KeepsItGoingOnlyWithATaskOnItWhenItRuns()
+    [TestCase(0, "3.62")]
+    [TestCase(1, "3.61")]
+    public void TheWorksOwnCpu_KeepsItGoingOnlyWithATaskOnItWhenItRuns(int cpu, string avg10)
     {
         var sim = IdleGuestAfterAStalledPeriod();
         sim.Run(996);
-        OnCpu0(sim, s => s.NowNs += 500 * Ms);
+        var scheduler = Get<Scheduler>(sim);
+        scheduler.Run([new SimTask(0, cpu, "test", () => scheduler.NowNs += 500 * Ms)], null);
         sim.Run(15_500);
         Assert.That(sim.ClockMs, Is.EqualTo(19_000));
-        Assert.That(sim.ProcPressureMemory(), Does.StartWith("some avg10=3.62 avg60=2.48 avg300=0.63 total=2004000\n"));
+        Assert.That(sim.ProcPressureMemory(), Does.StartWith($"some avg10={avg10} avg60=2.48 avg300=0.63 total=2004000\n"));
     }
 
     /// <summary>
@@ -300,8 +342,7 @@ public class PsiTests
     /// <summary>
     /// Which paths stall (a spy on the scheduler's PSI records where each psi_memstall_enter comes from): direct reclaim
     /// (__alloc_pages_direct_reclaim), direct compaction, kswapd's balance_pgdat and kcompactd's requested work; proactive
-    /// compaction is not a stall. (Their microseconds of work are below a jiffy here, so the totals stay 0: see
-    /// <see cref="ACollectionAfterLessThanAJiffyOfWork_AddsNothing_AsTheKernelsTruncatedWeightGives"/>.)
+    /// compaction is not a stall.
     /// </summary>
     [Test]
     public void MemstallSections_AreDirectReclaimAndCompaction_KswapdAndKcompactdsRequestedWork()
