@@ -94,6 +94,7 @@ public sealed class PySimulation
     public string ProcSwaps() => _sim.ProcSwaps();
     public bool HasPsi => _sim.HasPsi;
     public string ProcPressureMemory() => _sim.ProcPressureMemory();
+    public string ProcPressureIo() => _sim.ProcPressureIo();
     public string ExtfragText() => _sim.ExtfragText();
     public string UnusableText() => _sim.UnusableText();
     public long[] FreeBlocks() => _sim.FreeBlocks();

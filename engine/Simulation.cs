@@ -395,9 +395,14 @@ public sealed class Simulation
     /// /proc/pressure/memory (6.1's psi_show). A read collects the CPUs' stall times as the kernel's does, so it changes
     /// what later reads show (<see cref="Sched.Psi"/>). Kernels before 4.20 have no such file.
     /// </summary>
-    public string ProcPressureMemory() => (_parts.Psi ?? throw new InvalidOperationException(
+    public string ProcPressureMemory() => Psi().ShowMemory();
+
+    /// <summary>/proc/pressure/io (6.1's psi_show): the time tasks waited for reads from the disk, as <see cref="ProcPressureMemory"/>.</summary>
+    public string ProcPressureIo() => Psi().ShowIo();
+
+    private Sched.Psi Psi() => _parts.Psi ?? throw new InvalidOperationException(
         $"design '{_parts.Options.Design.Name}' runs Linux {_parts.Options.Design.Kernel}, which has no pressure stall information " +
-        "(/proc/pressure came in 4.20): use design \"v6.1\"")).ShowMemory();
+        "(/proc/pressure came in 4.20): use design \"v6.1\"");
     public string ExtfragText() => _parts.Proc.ExtfragIndex();
     public string UnusableText() => _parts.Proc.UnusableIndex();
 

@@ -5,13 +5,14 @@ using BalloonScript.Engine.Time;
 namespace BalloonScript.Engine.Sched;
 
 /// <summary>
-/// 6.1's pressure stall information for memory: the system group (<c>psi_system</c>) behind /proc/pressure/memory,
-/// read in kernel/sched/psi.c (Android common 6.1, checked against a 6.1.78 vendor tree), with kernel.org 6.1.y's
+/// 6.1's pressure stall information for memory and I/O: the system group (<c>psi_system</c>) behind /proc/pressure/memory
+/// and /proc/pressure/io, read in kernel/sched/psi.c (Android common 6.1, checked against a 6.1.78 vendor tree), with kernel.org 6.1.y's
 /// averaging work since 6.1.42 (docs/model.md).
 /// <para>
-/// Each CPU's state follows the counts of its tasks (<c>psi_group_change</c>, <c>test_state</c>): SOME while a task is
-/// in a memory stall; FULL while one is and every running task is stalled too, or the task on the CPU is; NONIDLE
-/// while a task runs, stalls or waits in <c>io_schedule</c>. Time is added to each state the CPU was in at every change
+/// Each CPU's state follows the counts of its tasks (<c>psi_group_change</c>, <c>test_state</c>): memory SOME while a
+/// task is in a memory stall; memory FULL while one is and every running task is stalled too, or the task on the CPU is;
+/// I/O SOME while a task waits in <c>io_schedule</c>, I/O FULL while one does and none runs; NONIDLE while a task runs,
+/// stalls or waits for I/O. Time is added to each state the CPU was in at every change
 /// (<c>record_times</c>, in u32 nanoseconds, wrapping as the kernel's do). A collection (<c>collect_percpu_times</c>) takes
 /// each CPU's time since the one before, weights it by that CPU's non-idle time in whole jiffies (truncated: a CPU busy
 /// for less than a jiffy since the last collection adds nothing) and adds the weighted mean to the totals. The averages
@@ -27,8 +28,8 @@ namespace BalloonScript.Engine.Sched;
 /// </summary>
 internal sealed class Psi : IPsi, ISnapshotState
 {
-    // psi_states of the memory resource, and NONIDLE, as indexes of the per-CPU times.
-    private const int MemSome = 0, MemFull = 1, NonIdle = 2, States = 3;
+    // psi_states of the I/O and memory resources (res * 2 + full, as the kernel's), and NONIDLE: indexes of the per-CPU times.
+    private const int IoSome = 0, IoFull = 1, MemSome = 2, MemFull = 3, NonIdle = 4, States = 5;
     // psi_task_count flags (TSK_*): the bits of SimTask.PsiFlags.
     private const int TskIowait = 1 << 0, TskMemstall = 1 << 1, TskRunning = 1 << 2, TskMemstallRunning = 1 << 3;
     // Load-average fixed point (include/linux/sched/loadavg.h) and PSI's decay factors: EXP_10s, EXP_60s, EXP_300s.
@@ -46,8 +47,8 @@ internal sealed class Psi : IPsi, ISnapshotState
     private readonly uint[] _times, _timesPrev; // [cpu * States + state]
     private readonly int[] _stateMask;
     private readonly long[] _stateStart;
-    private readonly ulong[] _total = new ulong[2], _avgTotal = new ulong[2];
-    private readonly ulong[] _avg = new ulong[2 * 3]; // [state * 3 + window]
+    private readonly ulong[] _total = new ulong[NonIdle], _avgTotal = new ulong[NonIdle];
+    private readonly ulong[] _avg = new ulong[NonIdle * 3]; // [state * 3 + window]
     private long _avgLastUpdate, _avgNextUpdate;
     /// <summary>When the averaging work runs next (<see cref="long.MaxValue"/>: stopped), and the CPU it was armed on.</summary>
     private long _avgsWorkDueNs;
@@ -109,11 +110,18 @@ internal sealed class Psi : IPsi, ISnapshotState
         if (task.PsiLive) Change(task, TskMemstall | TskMemstallRunning, 0);
     }
 
+    /// <summary>/proc/pressure/memory (<see cref="Show"/>).</summary>
+    public string ShowMemory() => Show(MemSome / 2);
+
+    /// <summary>/proc/pressure/io (<see cref="Show"/>).</summary>
+    public string ShowIo() => Show(IoSome / 2);
+
     /// <summary>
-    /// /proc/pressure/memory (psi_show): the averages and the totals in microseconds, "some" and "full"; collects first,
-    /// as a read does, so reading changes what later reads show (a CPU busy for less than a jiffy between reads adds nothing).
+    /// psi_show of resource <paramref name="res"/>: the averages and the totals in microseconds, "some" and "full";
+    /// collects first, as a read does, so reading changes what later reads show (a CPU busy for less than a jiffy between
+    /// reads adds nothing).
     /// </summary>
-    public string ShowMemory()
+    private string Show(int res)
     {
         long now = _clock.NowNs;
         RunDueWork(now);
@@ -122,13 +130,14 @@ internal sealed class Psi : IPsi, ISnapshotState
         var text = new StringBuilder();
         for (int full = 0; full < 2; full++)
         {
+            int state = res * 2 + full;
             text.Append(full == 0 ? "some" : "full");
             for (int w = 0; w < 3; w++)
             {
-                ulong avg = _avg[full * 3 + w];
+                ulong avg = _avg[state * 3 + w];
                 text.Append($" {Windows[w]}={avg >> FShift}.{((avg & (Fixed1 - 1)) * 100) >> FShift:D2}"); // LOAD_INT, LOAD_FRAC
             }
-            text.Append($" total={_total[full] / 1000}\n");
+            text.Append($" total={_total[state] / 1000}\n");
         }
         return text.ToString();
     }
@@ -165,10 +174,11 @@ internal sealed class Psi : IPsi, ISnapshotState
         uint delta = (uint)(now - _stateStart[cpu]);
         _stateStart[cpu] = now;
         int mask = _stateMask[cpu], at = cpu * States;
-        if ((mask & 1 << MemSome) != 0)
+        for (int some = 0; some < NonIdle; some += 2)
         {
-            _times[at + MemSome] += delta;
-            if ((mask & 1 << MemFull) != 0) _times[at + MemFull] += delta;
+            if ((mask & 1 << some) == 0) continue;
+            _times[at + some] += delta;
+            if ((mask & 1 << (some + 1)) != 0) _times[at + some + 1] += delta;
         }
         if ((mask & 1 << NonIdle) != 0) _times[at + NonIdle] += delta;
     }
@@ -194,6 +204,8 @@ internal sealed class Psi : IPsi, ISnapshotState
             curr = task;
         }
         int mask = 0;
+        if (iowait > 0) mask |= 1 << IoSome;
+        if (iowait > 0 && running == 0) mask |= 1 << IoFull;
         if (memstall > 0) mask |= 1 << MemSome;
         if (memstall > 0 && (running == memstallRunning || curr is { InMemstall: true })) mask |= 1 << MemFull;
         if (iowait > 0 || memstall > 0 || running > 0) mask |= 1 << NonIdle;
@@ -226,8 +238,10 @@ internal sealed class Psi : IPsi, ISnapshotState
     private bool Collect(long now, int workCpu)
     {
         bool reschedule = false;
-        ulong some = 0, full = 0, nonidleTotal = 0;
+        ulong nonidleTotal = 0;
         Span<uint> delta = stackalloc uint[States];
+        Span<ulong> stall = stackalloc ulong[NonIdle];
+        stall.Clear();
         for (int cpu = 0; cpu < _stateMask.Length; cpu++)
         {
             int at = cpu * States, mask = _stateMask[cpu];
@@ -241,11 +255,9 @@ internal sealed class Psi : IPsi, ISnapshotState
             if (workCpu >= 0) reschedule |= cpu == workCpu ? CountsTasks(cpu) : delta[NonIdle] != 0;
             ulong nonidle = NsecsToJiffies(delta[NonIdle]);
             nonidleTotal += nonidle;
-            some += delta[MemSome] * nonidle;
-            full += delta[MemFull] * nonidle;
+            for (int s = 0; s < NonIdle; s++) stall[s] += delta[s] * nonidle;
         }
-        _total[0] += some / Math.Max(nonidleTotal, 1);
-        _total[1] += full / Math.Max(nonidleTotal, 1);
+        for (int s = 0; s < NonIdle; s++) _total[s] += stall[s] / Math.Max(nonidleTotal, 1);
         return reschedule;
     }
 
@@ -259,8 +271,8 @@ internal sealed class Psi : IPsi, ISnapshotState
 
     /// <summary>
     /// update_averages: the periods of the grid missed since the last update (the averaging work stopped meanwhile), the
-    /// next update on the grid, this period's length (since the last update less the missed periods), and for SOME and
-    /// FULL the stall since then as a sample (u32, at most the period: the rest carries over), folded into the averages
+    /// next update on the grid, this period's length (since the last update less the missed periods), and for each
+    /// resource's SOME and FULL the stall since then as a sample (u32, at most the period: the rest carries over), folded into the averages
     /// (calc_avgs: the missed periods as zeros, calc_load_n, then the sample's whole percent). Returns the next update's time.
     /// </summary>
     private long UpdateAverages(long now)
@@ -269,7 +281,7 @@ internal sealed class Psi : IPsi, ISnapshotState
         if (now - expires >= _psiPeriod) missed = (now - expires) / _psiPeriod;
         long period = now - (_avgLastUpdate + missed * _psiPeriod);
         _avgLastUpdate = now;
-        for (int s = 0; s < 2; s++)
+        for (int s = 0; s < NonIdle; s++)
         {
             uint sample = (uint)(_total[s] - _avgTotal[s]);
             if (sample > period) sample = (uint)period;

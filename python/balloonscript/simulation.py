@@ -737,16 +737,30 @@ class Simulation:
         for the read of a workingset page), as 10, 60 and 300 s averages in percent and totals in microseconds. A read
         collects the CPUs' stall times as the kernel's does: each CPU weighted by its non-idle jiffies since the last
         read, so reads less than a jiffy of work apart lose that work's stalls, as on a real guest (docs/model.md)."""
-        if not self._get("HasPsi"):
-            raise ValueError(f"proc_pressure_memory(): design {self.design!r} has no pressure stall information "
-                             "(/proc/pressure came in Linux 4.20): use design='v6.1'")
+        self._need_psi("proc_pressure_memory")
         return str(self._call("ProcPressureMemory"))
 
-    def pressure(self) -> dict:
-        """/proc/pressure/memory read (``proc_pressure_memory``) and parsed: ``{"some": {"avg10": %, "avg60": %,
-        "avg300": %, "total": µs}, "full": {...}}``, averages as floats, totals as ints."""
+    def proc_pressure_io(self) -> str:
+        """/proc/pressure/io, 6.1's text (``v6.1`` only): the share of time some task, and every non-idle task, waited for
+        a read from the disk (a swap-in, a page-cache page read back; the model's only I/O waits), read as
+        ``proc_pressure_memory`` is."""
+        self._need_psi("proc_pressure_io")
+        return str(self._call("ProcPressureIo"))
+
+    def _need_psi(self, call: str) -> None:
+        if not self._get("HasPsi"):
+            raise ValueError(f"{call}(): design {self.design!r} has no pressure stall information "
+                             "(/proc/pressure came in Linux 4.20): use design='v6.1'")
+
+    def pressure(self, resource: str = "memory") -> dict:
+        """/proc/pressure/``resource`` (``"memory"`` or ``"io"``; CPU pressure is not modelled) read and parsed:
+        ``{"some": {"avg10": %, "avg60": %, "avg300": %, "total": µs}, "full": {...}}``, averages as floats, totals as
+        ints."""
+        readers = {"memory": self.proc_pressure_memory, "io": self.proc_pressure_io}
+        if resource not in readers:
+            raise ValueError(f"resource must be one of {sorted(readers)} (CPU pressure is not modelled), got {resource!r}")
         out = {}
-        for line in self.proc_pressure_memory().splitlines():
+        for line in readers[resource]().splitlines():
             kind, *fields = line.split()
             values = dict(f.split("=") for f in fields)
             out[kind] = {k: (int(v) if k == "total" else float(v)) for k, v in values.items()}

@@ -200,6 +200,8 @@ class PublicApi(RuleBasedStateMachine):
             assert pressure["full"]["total"] <= pressure["some"]["total"]
             assert all(0 <= pressure[kind][w] <= 100 for kind in pressure for w in ("avg10", "avg60", "avg300"))
             self.psi_some = pressure["some"]["total"]
+            io = self.sim.pressure("io")
+            assert io["full"]["total"] <= io["some"]["total"] <= self.sim.clock_ms * 1000 + 1
         else:
             self.refused("proc_pressure_memory", self.sim.pressure)
         assert state(self.sim) == before

@@ -267,8 +267,13 @@ def test_psi_is_6_1s_proc_pressure_memory_and_counts_the_thrashing_a_big_balloon
     assert restores > 300 and pressure["some"]["total"] >= restores * 2000   # 2 ms a read, in microseconds
     assert pressure["full"]["total"] == pressure["some"]["total"]             # the reader is the only task
     assert pressure["some"]["avg10"] > 5      # the averages take in the stall once every 2 s
+    io = sim.pressure("io")                   # every read waited for, 2 ms each: the refaults, restored or not
+    assert io["some"]["total"] > sim.vmstat()["workingset_refault"] * 1999 > pressure["some"]["total"]
+    assert sim.proc_pressure_io().startswith("some avg10=")
     quiet, _ = rereads(0)
     assert quiet.pressure()["some"]["total"] == 0
+    with pytest.raises(ValueError, match="resource must be one of"):
+        quiet.pressure("cpu")
 
 
 @pytest.mark.parametrize("design", ["legacy", "redesign", "fixed", "movable"])
@@ -276,3 +281,5 @@ def test_psi_is_refused_before_4_20_naming_the_version(bs, design):
     sim = bs.Simulation(memory_mib=16, design=design, seed=1)
     with pytest.raises(ValueError, match="4.20"):
         sim.pressure()
+    with pytest.raises(ValueError, match="proc_pressure_io.*4.20"):
+        sim.pressure("io")

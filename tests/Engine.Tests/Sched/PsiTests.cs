@@ -32,9 +32,11 @@ public class PsiTests
     /// <summary>A kernel thread woken from the running path onto <paramref name="cpu"/>, run nested in it.</summary>
     private static void Woken(Scheduler scheduler, int cpu, Action body) => scheduler.RunWoken(new SimTask(9, cpu, "kthread", body));
 
-    private static (long Some, long Full) Totals(Simulation sim)
+    private static (long Some, long Full) Totals(Simulation sim) => Totals(sim.ProcPressureMemory());
+
+    private static (long Some, long Full) Totals(string text)
     {
-        var lines = sim.ProcPressureMemory().Split('\n');
+        var lines = text.Split('\n');
         static long Total(string line) => long.Parse(line[(line.IndexOf("total=", StringComparison.Ordinal) + 6)..]);
         return (Total(lines[0]), Total(lines[1]));
     }
@@ -42,13 +44,15 @@ public class PsiTests
     [Test]
     public void ProcPressureMemory_v6_1_AtBootIsTheKernelsTextOfZeros_AndKernelsBefore4_20HaveNone()
     {
-        Assert.That(Guest().ProcPressureMemory(), Is.EqualTo(
-            "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"));
+        const string zeros = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+        Assert.That(Guest().ProcPressureMemory(), Is.EqualTo(zeros));
+        Assert.That(Guest().ProcPressureIo(), Is.EqualTo(zeros));
         foreach (var design in new[] { "legacy", "redesign", "fixed", "movable" })
         {
             var sim = Guest(design);
             Assert.That(sim.HasPsi, Is.False, design);
             Assert.That(() => sim.ProcPressureMemory(), Throws.InvalidOperationException.With.Message.Contains("4.20"), design);
+            Assert.That(() => sim.ProcPressureIo(), Throws.InvalidOperationException.With.Message.Contains("4.20"), design);
         }
         Assert.That(Guest().HasPsi, Is.True);
     }
@@ -104,6 +108,26 @@ public class PsiTests
             s.NowNs += 2 * Ms;
         });
         Assert.That(Totals(sim), Is.EqualTo((3000L, 3000L)), "5 ms: one jiffy, the stall counted whole; the first 3 ms are not");
+    }
+
+    /// <summary>
+    /// A read from the disk (not of the workingset) is I/O pressure and no memory stall: SOME while the reader waits, FULL
+    /// while nothing else runs on its CPU (io test_state: NR_IOWAIT, and no NR_RUNNING); a reader nested beside a running
+    /// waker on the same CPU is SOME only. The sleep ends 8 ms after it began, before its 25 ns preemption point: 7,999 µs.
+    /// </summary>
+    [TestCase(false, 7999L, 7999L)]
+    [TestCase(true, 7999L, 0L)]
+    public void AReadFromTheDisk_IsIoPressure_FullWhileNothingRunsOnItsCpu(bool besideARunningTask, long some, long full)
+    {
+        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, IoLatencyMs = 8 });
+        var clock = Get<SimClock>(sim);
+        OnCpu0(sim, s =>
+        {
+            if (besideARunningTask) Woken(s, 0, () => clock.WaitForRead("test", workingset: false));
+            else clock.WaitForRead("test", workingset: false);
+        });
+        Assert.That(Totals(sim.ProcPressureIo()), Is.EqualTo((some, full)));
+        Assert.That(Totals(sim), Is.EqualTo((0L, 0L)), "no memory stall");
     }
 
     /// <summary>
@@ -337,6 +361,9 @@ public class PsiTests
         var (someAfter, fullAfter) = Totals(sim);
         Assert.That(someAfter - some, Is.InRange(restores * 2_000, restores * 2_000 + 100));
         Assert.That(fullAfter, Is.EqualTo(someAfter), "the reader is the only task: stalled, nothing runs");
+        long reads = Vm(sim, "workingset_refault");
+        Assert.That(Totals(sim.ProcPressureIo()).Some, Is.InRange(reads * 2_000 - reads / 20, reads * 2_000 + 100),
+            "every read is I/O pressure: 2 ms each (less a 25 ns preemption point), the first reread's and the restores' alike");
     }
 
     /// <summary>
