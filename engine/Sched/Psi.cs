@@ -30,6 +30,8 @@ internal sealed class Psi : IPsi, ISnapshotState
 {
     // psi_states of the I/O and memory resources (res * 2 + full, as the kernel's), and NONIDLE: indexes of the per-CPU times.
     private const int IoSome = 0, IoFull = 1, MemSome = 2, MemFull = 3, NonIdle = 4, States = 5;
+    // enum psi_res: the resources /proc/pressure shows, each SOME at res * 2 and FULL after it.
+    private const int ResIo = 0, ResMem = 1;
     // psi_task_count flags (TSK_*): the bits of SimTask.PsiFlags.
     private const int TskIowait = 1 << 0, TskMemstall = 1 << 1, TskRunning = 1 << 2, TskMemstallRunning = 1 << 3;
     // Load-average fixed point (include/linux/sched/loadavg.h) and PSI's decay factors: EXP_10s, EXP_60s, EXP_300s.
@@ -111,10 +113,10 @@ internal sealed class Psi : IPsi, ISnapshotState
     }
 
     /// <summary>/proc/pressure/memory (<see cref="Show"/>).</summary>
-    public string ShowMemory() => Show(MemSome / 2);
+    public string ShowMemory() => Show(ResMem);
 
     /// <summary>/proc/pressure/io (<see cref="Show"/>).</summary>
-    public string ShowIo() => Show(IoSome / 2);
+    public string ShowIo() => Show(ResIo);
 
     /// <summary>
     /// psi_show of resource <paramref name="res"/>: the averages and the totals in microseconds, "some" and "full";

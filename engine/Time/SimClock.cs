@@ -174,12 +174,6 @@ internal sealed partial class SimClock : ISnapshotState
     {
         var sleeper = _scheduler.Current;
         _scheduler.Psi.TaskSleeps(sleeper, iowait);
-        try { RunTimersUntil(targetNs, stop); }
-        finally { _scheduler.Psi.TaskWakes(sleeper); }
-    }
-
-    private void RunTimersUntil(long targetNs, Func<bool>? stop)
-    {
         _deadlines.Push(targetNs);
         try
         {
@@ -191,12 +185,13 @@ internal sealed partial class SimClock : ISnapshotState
                 _handlers[(int)timer.Kind]!(timer.Arg);
             }
             if (stop?.Invoke() == true) return; // the last timer's work was what it waited for
+            if (_scheduler.NowNs < targetNs) _scheduler.NowNs = targetNs;
         }
         finally
         {
             _deadlines.Pop();
+            _scheduler.Psi.TaskWakes(sleeper);
         }
-        if (_scheduler.NowNs < targetNs) _scheduler.NowNs = targetNs;
     }
 
     /// <summary>Fire the earliest armed timer, moving time to it first; false if none is armed.</summary>

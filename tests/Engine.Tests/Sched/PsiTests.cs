@@ -15,8 +15,13 @@ public class PsiTests
 {
     private const long Ms = 1_000_000;
 
-    private static Simulation Guest(string design = "v6.1") =>
-        Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse(design), Seed = 1 });
+    /// <summary>A 64 MiB guest of <paramref name="design"/>; the clock's HZ, the disk's latency and proactive compaction as given.</summary>
+    private static Simulation Guest(string design = "v6.1", int hz = 250, double ioLatencyMs = 2, int? proactiveness = null) =>
+        Simulation.Create(new SimulationOptions
+        {
+            MemoryMib = 64, Design = KernelDesign.Parse(design), Seed = 1, Hz = hz, IoLatencyMs = ioLatencyMs,
+            CompactionProactiveness = proactiveness,
+        });
 
     private static long Vm(Simulation sim, string name) => sim.VmstatValues()[Array.IndexOf(sim.VmstatNames(), name)];
 
@@ -119,7 +124,7 @@ public class PsiTests
     [TestCase(true, 7999L, 0L)]
     public void AReadFromTheDisk_IsIoPressure_FullWhileNothingRunsOnItsCpu(bool besideARunningTask, long some, long full)
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, IoLatencyMs = 8 });
+        var sim = Guest(ioLatencyMs: 8);
         var clock = Get<SimClock>(sim);
         OnCpu0(sim, s =>
         {
@@ -138,7 +143,7 @@ public class PsiTests
     [Test]
     public void AtHz300_TheWeightIsTheKernelsGenericNsecsToJiffies()
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, Hz = 300 });
+        var sim = Guest(hz: 300);
         var psi = Get<Psi>(sim);
         OnCpu0(sim, s =>
         {
@@ -213,7 +218,7 @@ public class PsiTests
     [Test]
     public void ACpuWaitingForARead_IsNonIdle_AndWeighsInTheMean()
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, IoLatencyMs = 8 });
+        var sim = Guest(ioLatencyMs: 8);
         var psi = Get<Psi>(sim);
         var clock = Get<SimClock>(sim);
         OnCpu0(sim, s =>
@@ -254,7 +259,7 @@ public class PsiTests
     /// <summary>A guest that nothing wakes on the clock (no proactive compaction) whose one path stalled the first whole period.</summary>
     private static Simulation IdleGuestAfterAStalledPeriod()
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, CompactionProactiveness = 0 });
+        var sim = Guest(proactiveness: 0);
         var psi = Get<Psi>(sim);
         OnCpu0(sim, s =>
         {
@@ -318,7 +323,7 @@ public class PsiTests
     [TestCase(250, 62, 63)]
     public void TheAveragingWorkFires_AtTheEndOfItsTimerWheelBucket(int hz, long delay, long tick)
     {
-        var sim = Simulation.Create(new SimulationOptions { MemoryMib = 64, Design = KernelDesign.Parse("v6.1"), Seed = 1, Hz = hz });
+        var sim = Guest(hz: hz);
         var clock = Get<SimClock>(sim);
         Assert.That(Get<Psi>(sim).DelayedWorkDueNs(0, delay), Is.EqualTo(tick * clock.TickNs));
     }
