@@ -4,7 +4,7 @@ using BalloonScript.Engine.Sched;
 namespace BalloonScript.Engine.Migrate;
 
 /// <summary>
-/// How <c>__unmap_and_move</c> gets hold of the page it migrates, the same in v3.16 and v4.8 mm/migrate.c:
+/// How <c>__unmap_and_move</c> gets hold of the page it migrates, the same in v3.16, v4.8 and 6.1 mm/migrate.c:
 /// <c>trylock_page</c>, or <c>lock_page</c> when forced (the fourth pass on), not async and not under PF_MEMALLOC
 /// (direct compaction and kswapd never sleep on it); a page under writeback is waited for only in MIGRATE_SYNC when
 /// forced, else it is -EBUSY (not MIGRATE_SYNC) or -EAGAIN.
@@ -31,7 +31,12 @@ internal sealed partial class MigrationPageLock(PageTable pages, PageLock pageLo
         return mode != MigrateMode.Sync ? MigrateRc.EBusy : MigrateRc.EAgain;
     }
 
-    /// <summary>wait_on_page_writeback (its own method: a lambda capturing <paramref name="page"/> in <see cref="Lock"/> would be allocated on every call).</summary>
+    /// <summary>
+    /// wait_on_page_writeback, in io_schedule (6.1 <c>folio_wait_writeback</c>: <c>folio_wait_bit_common</c>; v3.16
+    /// <c>bit_wait_io</c>). Its own method: a lambda capturing <paramref name="page"/> in <see cref="Lock"/> would be
+    /// allocated on every call.
+    /// </summary>
     [Preemptible]
-    private void WaitOnPageWriteback(int page) => scheduler.WaitUntil(() => !pages.Test(page, PG.Writeback), pageLock, "wait_on_page_writeback");
+    private void WaitOnPageWriteback(int page) =>
+        scheduler.WaitUntil(() => !pages.Test(page, PG.Writeback), pageLock, "wait_on_page_writeback", ioSchedule: true);
 }

@@ -24,9 +24,12 @@ internal sealed partial class PageLock(PageTable pages, Scheduler scheduler)
         pages.Set(pfn, PG.Locked);
     }
 
-    /// <summary>__lock_page's sleep (its own method: a lambda capturing <paramref name="pfn"/> in <see cref="Lock"/> would be allocated on every call).</summary>
+    /// <summary>
+    /// __lock_page's sleep, in io_schedule (6.1 <c>folio_wait_bit_common</c>; v3.16 <c>bit_wait_io</c>). Its own method: a
+    /// lambda capturing <paramref name="pfn"/> in <see cref="Lock"/> would be allocated on every call.
+    /// </summary>
     [Preemptible]
-    private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})");
+    private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})", ioSchedule: true);
 
     [Preemptible]
     public void Unlock(int pfn)

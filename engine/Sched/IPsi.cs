@@ -3,7 +3,8 @@ namespace BalloonScript.Engine.Sched;
 /// <summary>
 /// Pressure stall information (kernel/sched/psi.c, 4.20+): what the scheduler and the memory paths tell it. A task
 /// counts from the time a path starts until it ends (as a task between its wake-up and its sleep); a path that sleeps
-/// (a timer wait, a read, time let pass) counts as asleep meanwhile. Kernels before 4.20 have none
+/// (a timer wait, a read, a lock's wait, time let pass) counts as asleep meanwhile, in <c>io_schedule</c> for a read and
+/// for a wait on a page's lock or writeback. Kernels before 4.20 have none
 /// (<see cref="PsiNotConfigured"/>); 6.1's is <see cref="Psi"/>. Explored races (switching runs) are not accounted:
 /// their time is the schedule's steps, not a timeline of CPUs.
 /// </summary>

@@ -353,10 +353,11 @@ internal sealed partial class Scheduler : ISnapshotState
     public void Preempt(string point, int pfn) => Preempt(_strategy is null ? point : point + pfn);
 
     /// <summary>
-    /// Run to completion: let simulated time pass to the next timer (fire it); false if no timer is armed. Set by
-    /// <see cref="Time.SimClock"/>, so a path blocked on what a sleeping kernel thread holds waits for it to wake.
+    /// Run to completion: let simulated time pass to the next timer (fire it), the waiting path asleep meanwhile (in
+    /// <c>io_schedule</c> if the argument says so); false if no timer is armed. Set by <see cref="Time.SimClock"/>, so a
+    /// path blocked on what a sleeping kernel thread holds, or on a page's I/O, waits for it to end.
     /// </summary>
-    public Func<bool>? LetTimePass { get; set; }
+    public Func<bool, bool>? LetTimePass { get; set; }
 
     /// <summary>The longest a run-to-completion path waits for a lock while time passes: ten simulated minutes.</summary>
     public const long MaxInlineWaitNs = 600_000_000_000;
@@ -367,10 +368,12 @@ internal sealed partial class Scheduler : ISnapshotState
     /// wakes and releases it); if no timer can, the path cannot go on. Switching, if no other path can run, time passes
     /// the same way (<see cref="LetTimePassWhileAllBlocked"/>), and with no timer left the run is a deadlock. Either way
     /// the run is aborted and <see cref="RunOutcome.Deadlock"/> says why.
-    /// A path unwinding from an abort cannot block: it is unwound further.
+    /// A path unwinding from an abort cannot block: it is unwound further. <paramref name="ioSchedule"/>: the kernel
+    /// sleeps there in <c>io_schedule</c> (a page lock's or writeback's wait, <c>folio_wait_bit_common</c>), which PSI
+    /// counts as waiting for I/O.
     /// </summary>
     [Preemptible]
-    public void WaitUntil(Func<bool> condition, object waitingOn, string point)
+    public void WaitUntil(Func<bool> condition, object waitingOn, string point, bool ioSchedule = false)
     {
         long since = _nowNs;
         while (!condition())
@@ -379,7 +382,7 @@ internal sealed partial class Scheduler : ISnapshotState
             if (_aborting) throw new SimAbortException();
             if (_strategy is null)
             {
-                if (_nowNs - since < MaxInlineWaitNs && LetTimePass?.Invoke() == true) continue;
+                if (_nowNs - since < MaxInlineWaitNs && LetTimePass?.Invoke(ioSchedule) == true) continue;
                 Abort($"{current.Name} on cpu{current.Cpu} blocks on {point} with no other CPU running");
             }
             current.WaitCondition = condition;
@@ -391,7 +394,7 @@ internal sealed partial class Scheduler : ISnapshotState
             var runnable = CollectRunnable();
             if (runnable.Count == 0)
             {
-                if (_nowNs - since < MaxInlineWaitNs && LetTimePassWhileAllBlocked(current))
+                if (_nowNs - since < MaxInlineWaitNs && LetTimePassWhileAllBlocked(current, ioSchedule))
                 {
                     current.WaitCondition = null;
                     current.WaitingOn = null;
@@ -411,11 +414,11 @@ internal sealed partial class Scheduler : ISnapshotState
     /// it does for a path run to completion, on the CPU of the path that waited last (idle, it takes the interrupt).
     /// No schedule chooses this; a run that no timer can unblock is still a deadlock. False if no timer was armed.
     /// </summary>
-    private bool LetTimePassWhileAllBlocked(SimTask current)
+    private bool LetTimePassWhileAllBlocked(SimTask current, bool ioSchedule)
     {
         var (condition, waitingOn) = (current.WaitCondition, current.WaitingOn);
         (current.WaitCondition, current.WaitingOn) = (null, null);
-        bool fired = LetTimePass?.Invoke() == true;
+        bool fired = LetTimePass?.Invoke(ioSchedule) == true;
         (current.WaitCondition, current.WaitingOn) = (condition, waitingOn);
         return fired;
     }

@@ -194,11 +194,14 @@ internal sealed partial class SimClock : ISnapshotState
         }
     }
 
-    /// <summary>Fire the earliest armed timer, moving time to it first; false if none is armed.</summary>
-    private bool FireNextTimer()
+    /// <summary>
+    /// Fire the earliest armed timer, moving time to it first, the waiting path asleep meanwhile (in <c>io_schedule</c>
+    /// if <paramref name="iowait"/>); false if none is armed.
+    /// </summary>
+    private bool FireNextTimer(bool iowait)
     {
         if (!_timers.TryPeek(out _, out var key)) return false;
-        RunUntil(Math.Max(key.DueNs, NowNs));
+        RunUntil(Math.Max(key.DueNs, NowNs), stop: null, iowait);
         return true;
     }
 

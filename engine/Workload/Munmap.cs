@@ -136,9 +136,9 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
         return true;
     }
 
-    /// <summary>lock_page's wait, in truncate (its own method: the lambda's closure only where a page is locked).</summary>
+    /// <summary>lock_page's wait, in truncate, in io_schedule (its own method: the lambda's closure only where a page is locked).</summary>
     [Preemptible]
-    private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), pageLock, $"truncate: lock_page(pfn {pfn})");
+    private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), pageLock, $"truncate: lock_page(pfn {pfn})", ioSchedule: true);
 
     /// <summary>
     /// A page the workload can free now, not under writeback (truncate would wait for the write): a mapped anonymous

@@ -16,11 +16,12 @@ public class PsiTests
     private const long Ms = 1_000_000;
 
     /// <summary>A 64 MiB guest of <paramref name="design"/>; the clock's HZ, the disk's latency and proactive compaction as given.</summary>
-    private static Simulation Guest(string design = "v6.1", int hz = 250, double ioLatencyMs = 2, int? proactiveness = null) =>
+    private static Simulation Guest(string design = "v6.1", int hz = 250, double ioLatencyMs = 2, int? proactiveness = null,
+        int memoryMib = 64, long swapMib = 0) =>
         Simulation.Create(new SimulationOptions
         {
-            MemoryMib = 64, Design = KernelDesign.Parse(design), Seed = 1, Hz = hz, IoLatencyMs = ioLatencyMs,
-            CompactionProactiveness = proactiveness,
+            MemoryMib = memoryMib, Design = KernelDesign.Parse(design), Seed = 1, Hz = hz, IoLatencyMs = ioLatencyMs,
+            CompactionProactiveness = proactiveness, SwapMib = swapMib,
         });
 
     private static long Vm(Simulation sim, string name) => sim.VmstatValues()[Array.IndexOf(sim.VmstatNames(), name)];
@@ -133,6 +134,31 @@ public class PsiTests
         });
         Assert.That(Totals(sim.ProcPressureIo()), Is.EqualTo((some, full)));
         Assert.That(Totals(sim), Is.EqualTo((0L, 0L)), "no memory stall");
+    }
+
+    /// <summary>
+    /// A wait on writeback is a wait for I/O: __unmap_and_move's folio_wait_writeback sleeps in folio_wait_bit_common's
+    /// io_schedule (as __folio_lock's wait does), so sync compaction (compact_memory, MIGRATE_SYNC) that meets a page still
+    /// being swapped out, on a forced pass, is I/O SOME and, alone on its CPU, FULL for as long as it waits. It is no memory
+    /// stall: the sysctl's compaction is not a memstall section. At HZ=1000 and with a read just before, the collection
+    /// weighs CPU 0 alone, so the totals grow by the wait itself.
+    /// </summary>
+    [Test]
+    public void SyncCompactionWaitingOnWriteback_IsIoPressure_ForTheWholeWait()
+    {
+        var sim = Guest(hz: 1000, memoryMib: 256, swapMib: 256);
+        sim.WorkloadAnon(200);
+        sim.WorkloadAnon(100);
+        sim.WorkloadFree(0.5, "interleave", 1, "all");
+        var (io, memory) = (Totals(sim.ProcPressureIo()), Totals(sim));
+        Assert.That(Vm(sim, "nr_writeback"), Is.Positive, "precondition: swap-out still being written");
+        var spy = new Spy(Get<Scheduler>(sim));
+        sim.Compact();
+        Assert.That(spy.Sleeps.Select(w => w.Where), Is.EqualTo(new[] { "__unmap_and_move" }), "precondition: one wait, on writeback");
+        long waitedUs = spy.Sleeps[0].Ns / 1000;
+        Assert.That(waitedUs, Is.GreaterThan(1000));
+        Assert.That(Totals(sim.ProcPressureIo()), Is.EqualTo((io.Some + waitedUs, io.Full + waitedUs)));
+        Assert.That(Totals(sim), Is.EqualTo(memory), "no memory stall");
     }
 
     /// <summary>
@@ -402,7 +428,10 @@ public class PsiTests
         Assert.That(spy.Innermost, Is.Empty);
     }
 
-    /// <summary>Records the innermost call-path frame at each psi_memstall_enter, and passes every call on to 6.1's PSI.</summary>
+    /// <summary>
+    /// Records the innermost call-path frame at each psi_memstall_enter and each sleep (its frame and length), and passes
+    /// every call on to 6.1's PSI.
+    /// </summary>
     private sealed class Spy : IPsi
     {
         private readonly Scheduler _scheduler;
@@ -416,13 +445,26 @@ public class PsiTests
 
         public HashSet<string> Innermost { get; } = [];
 
+        public List<(string Where, long Ns)> Sleeps { get; } = [];
+
+        private readonly Dictionary<SimTask, (string Where, long SinceNs)> _asleep = [];
+
         public void TaskStarts(SimTask task) => _psi.TaskStarts(task);
 
         public bool TaskEnds(SimTask task) => _psi.TaskEnds(task);
 
-        public void TaskSleeps(SimTask task, bool iowait) => _psi.TaskSleeps(task, iowait);
+        public void TaskSleeps(SimTask task, bool iowait)
+        {
+            string[] frames = task.Path.Snapshot();
+            _asleep[task] = (frames.Length > 0 ? frames[^1] : "", _scheduler.NowNs);
+            _psi.TaskSleeps(task, iowait);
+        }
 
-        public void TaskWakes(SimTask task) => _psi.TaskWakes(task);
+        public void TaskWakes(SimTask task)
+        {
+            if (_asleep.Remove(task, out var sleep)) Sleeps.Add((sleep.Where, _scheduler.NowNs - sleep.SinceNs));
+            _psi.TaskWakes(task);
+        }
 
         public PsiMemstall Memstall()
         {
