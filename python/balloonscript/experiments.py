@@ -377,9 +377,71 @@ def reuse_after_deflate(design: str, memory_mib: int = 1024, seed: int = 1, *, u
                     "findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])
 
 
+# --------------------------------------------------------------------------- pressure under a balloon
+
+# The PSI totals (microseconds) reread_rounds takes the growth of, and the events it counts.
+_PRESSURE = tuple((resource, line) for resource in ("memory", "io") for line in ("some", "full"))
+_REREAD_EVENTS = ("workingset_refault", "workingset_activate", "workingset_restore_file", "pgpgin", "oom_kill")
+
+
+def _pressure_totals(sim: Simulation) -> dict:
+    """The PSI totals so far (µs), by (resource, line); empty for a kernel without PSI (before 4.20)."""
+    if not sim.has_psi:
+        return {}
+    read = {resource: sim.pressure(resource) for resource in ("memory", "io")}
+    return {(resource, line): read[resource][line]["total"] for resource, line in _PRESSURE}
+
+
+def reread_rounds(sim: Simulation, rounds: int = 1, seed: int = 1, *, touch: float = 0.3,
+                  think_ms: float = 200) -> dict:
+    """Run ``rounds`` rounds of a rereading workload on ``sim`` and measure them: each round its processes read a
+    random ``touch`` of their page cache (pages reclaim evicted are read back from the file, ``io_latency_ms`` each:
+    refaults) and then think ``think_ms`` (simulated time passes: kswapd and the other timers run). Returns the rounds'
+    simulated seconds, the share of that time under pressure (``memory_some_pct``, ``memory_full_pct``,
+    ``io_some_pct``, ``io_full_pct``: the growth of the PSI totals over it, in percent; NaN for a kernel before 4.20,
+    which has no PSI) and the events counted meanwhile (refaults, their activations, 6.1's workingset restores,
+    ``pgpgin`` in KiB, OOM kills). ``seed`` picks the pages, round by round."""
+    rounds, think_ms = as_int("rounds", rounds), as_real("think_ms", think_ms)
+    if not 1 <= rounds <= 10_000:
+        raise ValueError(f"rounds must be in [1, 10000], got {rounds}")
+    if not 0 <= think_ms <= MAX_RUN_MS:
+        raise ValueError(f"think_ms must be in [0, {MAX_RUN_MS}] (a simulated day), got {think_ms!r}")
+    start_ms, totals, events = sim.clock_ms, _pressure_totals(sim), sim.vmstat()
+    for i in range(rounds):
+        sim.workload.touch(fraction=touch, kind="file", pattern="random", seed=seed + i)
+        sim.run(think_ms)
+    elapsed_us = (sim.clock_ms - start_ms) * 1000
+    after, vm = _pressure_totals(sim), sim.vmstat()
+    row = {"elapsed_s": elapsed_us / 1e6}
+    for key in _PRESSURE:
+        row["_".join(key) + "_pct"] = 100 * (after[key] - totals[key]) / elapsed_us if after and elapsed_us else np.nan
+    return row | {name: vm[name] - events[name] for name in _REREAD_EVENTS}
+
+
+def pressure_under_balloon(design: str, memory_mib: int = 128, seed: int = 1, *, anon_mib: float = 24,
+                           file_mib: float = 64, balloon_mib: float = 32, rounds: int = 10, touch: float = 0.3,
+                           think_ms: float = 200) -> pd.DataFrame:
+    """``pressure-under-balloon``: how much a balloon costs a guest that keeps rereading its files. Its processes hold
+    ``anon_mib`` of anonymous memory and have read a ``file_mib`` file; the host inflates a balloon of ``balloon_mib``
+    (as much as the guest gives), then the guest runs ``rounds`` rounds of :func:`reread_rounds` (a random ``touch`` of
+    the file read, ``think_ms`` of thinking). One row: the balloon's size (``balloon_pages``), what
+    :func:`reread_rounds` measures (the pressure in percent of the rounds' time, NaN before 4.20; refaults, activations,
+    restores, reads, OOM kills) and the findings. Sweep ``balloon_mib`` for the pressure curve (notebook 04)."""
+    sim = Simulation(memory_mib=memory_mib, design=design, seed=seed)
+    sim.workload.anon(mib=anon_mib)
+    sim.workload.file(mib=file_mib)
+    if as_real("balloon_mib", balloon_mib):
+        sim.balloon.inflate(mib=balloon_mib)
+    row = {"balloon_pages": sim.balloon.pages,
+           **reread_rounds(sim, rounds, seed=seed, touch=touch, think_ms=think_ms)}
+    kinds = sim.report_counts()
+    return _frame([row | {"findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])
+
+
 # The experiments above, by name (the command line's job files name them).
 EXPERIMENTS = ("compaction_passes", "lru_lock_blocks", "canonical", "fresh_inflate", "cache_holes_inflate",
-               "compact_after_inflate", "migrate_after_free", "khugepaged_after_inflate", "reuse_after_deflate")
+               "compact_after_inflate", "migrate_after_free", "khugepaged_after_inflate", "reuse_after_deflate",
+               "pressure_under_balloon")
 
 
 def compare(experiment=compaction_passes, designs=DESIGNS, seeds=(1,), progress: bool = True, workers: int = 1,

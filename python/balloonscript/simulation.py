@@ -742,13 +742,18 @@ class Simulation:
 
     def proc_pressure_io(self) -> str:
         """/proc/pressure/io, 6.1's text (``v6.1`` only): the share of time some task, and every non-idle task, waited for
-        a read from the disk (a swap-in, a page-cache page read back; the model's only I/O waits), read as
-        ``proc_pressure_memory`` is."""
+        I/O in io_schedule: for a read from the disk (a swap-in, a page-cache page read back) or on a page's lock or
+        writeback (sync compaction waiting for a page being swapped out), read as ``proc_pressure_memory`` is."""
         self._need_psi("proc_pressure_io")
         return str(self._call("ProcPressureIo"))
 
+    @property
+    def has_psi(self) -> bool:
+        """True if the design's kernel has pressure stall information (/proc/pressure: Linux 4.20 on, ``v6.1``)."""
+        return bool(self._get("HasPsi"))
+
     def _need_psi(self, call: str) -> None:
-        if not self._get("HasPsi"):
+        if not self.has_psi:
             raise ValueError(f"{call}(): design {self.design!r} has no pressure stall information "
                              "(/proc/pressure came in Linux 4.20): use design='v6.1'")
 

@@ -283,3 +283,46 @@ def test_psi_is_refused_before_4_20_naming_the_version(bs, design):
         sim.pressure()
     with pytest.raises(ValueError, match="proc_pressure_io.*4.20"):
         sim.pressure("io")
+
+
+@pytest.fixture(scope="module")
+def pressure_curve():
+    """pressure_under_balloon in v6.1 at four balloon sizes (128 MiB guest: 24 MiB of processes, a 64 MiB file reread
+    30 % at a time), and in fixed (v3.16, no PSI) at one: {(design, balloon_mib): row}."""
+    from balloonscript import experiments as ex
+    runs = [("v6.1", b) for b in (0, 24, 48, 88)] + [("fixed", 48)]
+    return {(d, b): ex.pressure_under_balloon(d, balloon_mib=b).iloc[0] for d, b in runs}
+
+
+def test_pressure_under_balloon_grows_in_io_with_the_balloon_and_in_memory_only_while_refaults_are_restored(pressure_curve):
+    rows = [pressure_curve["v6.1", b] for b in (0, 24, 48, 88)]
+    assert [r["balloon_pages"] for r in rows] == [b * 256 for b in (0, 24, 48, 88)]
+    none, some, most, beyond = rows
+    assert none["workingset_refault"] == 0 and none["io_some_pct"] == none["memory_some_pct"] == 0
+    # Each refault is a 2 ms read: I/O pressure grows with the balloon, to nearly all of the time.
+    assert 0 < some["io_some_pct"] < most["io_some_pct"] < beyond["io_some_pct"] <= 100
+    assert beyond["io_some_pct"] > 90 and beyond["workingset_refault"] > most["workingset_refault"] > some["workingset_refault"]
+    for r in rows:   # one task, alone on its CPU while it waits: FULL is SOME; 4 KiB read per refault
+        assert r["io_full_pct"] == r["io_some_pct"] and r["memory_full_pct"] == r["memory_some_pct"]
+        assert r["pgpgin"] == 4 * r["workingset_refault"] and r["findings"] == 0
+    # Memory pressure counts only the reads of workingset pages (6.1's workingset_restore_file): none after a small
+    # balloon (what it evicted had never been activated), and none again once the file is far larger than what the
+    # balloon leaves, when the refault distance exceeds the active list and refaults are no longer activated.
+    assert some["memory_some_pct"] == 0 and some["workingset_restore_file"] == 0
+    assert most["memory_some_pct"] > 5 and most["workingset_restore_file"] > 0
+    assert beyond["memory_some_pct"] < most["memory_some_pct"] / 5
+    assert beyond["workingset_activate"] < most["workingset_activate"] / 100
+
+
+def test_pressure_under_balloon_counts_refaults_without_psi_before_4_20(pressure_curve):
+    row, v61 = pressure_curve["fixed", 48], pressure_curve["v6.1", 48]
+    assert np.isnan([row[c] for c in ("memory_some_pct", "memory_full_pct", "io_some_pct", "io_full_pct")]).all()
+    assert row["workingset_refault"] > 0.9 * v61["workingset_refault"] and row["workingset_restore_file"] == 0
+
+
+@pytest.mark.parametrize("kwargs, name", [({"rounds": 0}, "rounds"), ({"think_ms": -1}, "think_ms"),
+                                          ({"balloon_mib": "big"}, "balloon_mib"), ({"touch": 2}, "fraction")])
+def test_pressure_under_balloon_bad_input_names_the_argument(kwargs, name):
+    from balloonscript import experiments as ex
+    with pytest.raises(ValueError, match=name):
+        ex.pressure_under_balloon("v6.1", memory_mib=64, anon_mib=8, file_mib=16, **kwargs)
