@@ -95,6 +95,10 @@ public sealed class PySimulation
     public bool HasPsi => _sim.HasPsi;
     public string ProcPressureMemory() => _sim.ProcPressureMemory();
     public string ProcPressureIo() => _sim.ProcPressureIo();
+    public int PsiTriggerCreate(string resource, string trigger) => _sim.PsiTriggerCreate(resource, trigger);
+    public bool PsiTriggerPoll(int handle) => _sim.PsiTriggerPoll(handle);
+    public long[] PsiTriggerEvents(int handle) => _sim.PsiTriggerEvents(handle);
+    public void PsiTriggerDestroy(int handle) => _sim.PsiTriggerDestroy(handle);
     public string ExtfragText() => _sim.ExtfragText();
     public string UnusableText() => _sim.UnusableText();
     public long[] FreeBlocks() => _sim.FreeBlocks();

@@ -400,6 +400,27 @@ public sealed class Simulation
     /// <summary>/proc/pressure/io (6.1's psi_show): the time tasks waited for reads from the disk, as <see cref="ProcPressureMemory"/>.</summary>
     public string ProcPressureIo() => Psi().ShowIo();
 
+    /// <summary>
+    /// A PSI trigger, as writing <paramref name="trigger"/> ("some|full threshold_us window_us") to
+    /// /proc/pressure/<paramref name="resource"/> ("memory" or "io") creates one (6.1's psi_trigger_create: windows of
+    /// 500 ms to 10 s, a threshold of 1 µs to the window); returns its handle for <see cref="PsiTriggerPoll"/>,
+    /// <see cref="PsiTriggerEvents"/> and <see cref="PsiTriggerDestroy"/>.
+    /// </summary>
+    public int PsiTriggerCreate(string resource, string trigger)
+    {
+        Check.OneOf(resource, "resource", "memory", "io");
+        return resource == "memory" ? Psi().CreateMemoryTrigger(trigger) : Psi().CreateIoTrigger(trigger);
+    }
+
+    /// <summary>poll() of the trigger's file: true if it made an event since the last poll (EPOLLPRI), which this clears.</summary>
+    public bool PsiTriggerPoll(int handle) => Psi().PollTrigger(handle);
+
+    /// <summary>The simulated time, in ns, of every event the trigger made so far.</summary>
+    public long[] PsiTriggerEvents(int handle) => Psi().TriggerEvents(handle);
+
+    /// <summary>Closing the trigger's file (psi_trigger_destroy).</summary>
+    public void PsiTriggerDestroy(int handle) => Psi().DestroyTrigger(handle);
+
     private Sched.Psi Psi() => _parts.Psi ?? throw new InvalidOperationException(
         $"design '{_parts.Options.Design.Name}' runs Linux {_parts.Options.Design.Kernel}, which has no pressure stall information " +
         "(/proc/pressure came in 4.20): use design \"v6.1\"");

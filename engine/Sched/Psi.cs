@@ -25,11 +25,22 @@ namespace BalloonScript.Engine.Sched;
 /// timer wheel fires it (its delay rounded up to the wheel's bucket). A read (<c>psi_show</c>) collects too, and updates
 /// the averages if a period is due.
 /// </para>
+/// <para>
+/// Triggers (<c>psi_trigger_create</c>, <c>psi_poll_work</c>, <c>update_triggers</c>): a change into a watched state
+/// wakes the poll worker (psimon) a tick later; it collects into its own totals (the PSI_POLL aggregator), starts each
+/// trigger's window when polling begins, keeps polling for ten of the shortest window's tenths after the last change it
+/// saw, and every such tenth (<c>poll_min_period</c>) compares each trigger's growth with its threshold
+/// (<see cref="PsiTrigger"/>). Run, as the averaging work is, when time is next looked at.
+/// </para>
 /// </summary>
 internal sealed class Psi : IPsi, ISnapshotState
 {
     // psi_states of the I/O and memory resources (res * 2 + full, as the kernel's), and NONIDLE: indexes of the per-CPU times.
     private const int IoSome = 0, IoFull = 1, MemSome = 2, MemFull = 3, NonIdle = 4, States = 5;
+    // enum psi_aggregators: the averages' collection and the poll worker's, each with its own previous times and totals.
+    private const int PsiAvgs = 0, PsiPoll = 1;
+    // Trigger windows (psi.c): 500 ms to 10 s, updated ten times a window.
+    private const uint WindowMinUs = 500_000, WindowMaxUs = 10_000_000, UpdatesPerWindow = 10;
     // enum psi_res: the resources /proc/pressure shows, each SOME at res * 2 and FULL after it.
     private const int ResIo = 0, ResMem = 1;
     // psi_task_count flags (TSK_*): the bits of SimTask.PsiFlags.
@@ -46,15 +57,26 @@ internal sealed class Psi : IPsi, ISnapshotState
     private readonly long _psiFreq, _psiPeriod;
     [NotState("empty between operations, when snapshots are taken: every path has ended")]
     private readonly List<SimTask> _live = [];
-    private readonly uint[] _times, _timesPrev; // [cpu * States + state]
+    private readonly uint[] _times; // [cpu * States + state]
+    private readonly uint[][] _timesPrev; // [aggregator][cpu * States + state]
     private readonly int[] _stateMask;
     private readonly long[] _stateStart;
-    private readonly ulong[] _total = new ulong[NonIdle], _avgTotal = new ulong[NonIdle];
+    private readonly ulong[][] _total = [new ulong[NonIdle], new ulong[NonIdle]]; // [aggregator][state]
+    private readonly ulong[] _avgTotal = new ulong[NonIdle];
     private readonly ulong[] _avg = new ulong[NonIdle * 3]; // [state * 3 + window]
     private long _avgLastUpdate, _avgNextUpdate;
     /// <summary>When the averaging work runs next (<see cref="long.MaxValue"/>: stopped), and the CPU it was armed on.</summary>
     private long _avgsWorkDueNs;
     private int _avgsWorkCpu;
+    /// <summary>The triggers by handle (null once destroyed): the group's trigger list.</summary>
+    private List<PsiTrigger?> _triggers = [];
+    private int _pollStates;
+    private ulong _pollMinPeriod = uint.MaxValue; // u64, set to U32_MAX by group_init
+    private ulong _pollingNextUpdate = ulong.MaxValue, _pollingUntil;
+    private readonly ulong[] _pollingTotal = new ulong[NonIdle];
+    /// <summary>poll_scheduled; when the poll timer fires (<see cref="long.MaxValue"/>: not pending).</summary>
+    private bool _pollScheduled;
+    private long _pollDueNs = long.MaxValue;
 
     public Psi(Scheduler scheduler, SimClock clock)
     {
@@ -63,7 +85,7 @@ internal sealed class Psi : IPsi, ISnapshotState
         _psiFreq = 2 * clock.Hz + 1;
         _psiPeriod = _psiFreq * 1_000_000 / clock.Hz * 1000; // jiffies_to_usecs, then to ns
         int cpus = scheduler.Cpus;
-        (_times, _timesPrev) = (new uint[cpus * States], new uint[cpus * States]);
+        (_times, _timesPrev) = (new uint[cpus * States], [new uint[cpus * States], new uint[cpus * States]]);
         (_stateMask, _stateStart) = (new int[cpus], new long[cpus]);
         _avgLastUpdate = clock.NowNs; // group_init
         _avgNextUpdate = _avgLastUpdate + _psiPeriod;
@@ -127,7 +149,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     {
         long now = _clock.NowNs;
         RunDueWork(now);
-        Collect(now, workCpu: -1);
+        Collect(now, PsiAvgs, workCpu: -1, out _);
         if (now >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(now);
         var text = new StringBuilder();
         for (int full = 0; full < 2; full++)
@@ -139,7 +161,7 @@ internal sealed class Psi : IPsi, ISnapshotState
                 ulong avg = _avg[state * 3 + w];
                 text.Append($" {Windows[w]}={avg >> FShift}.{((avg & (Fixed1 - 1)) * 100) >> FShift:D2}"); // LOAD_INT, LOAD_FRAC
             }
-            text.Append($" total={_total[state] / 1000}\n");
+            text.Append($" total={_total[PsiAvgs][state] / 1000}\n");
         }
         return text.ToString();
     }
@@ -147,7 +169,8 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// <summary>
     /// psi_group_change for <paramref name="task"/>'s CPU: the averaging work due by now runs first (it would have, on its
     /// timer), the time since the CPU's last change goes to the states it was in, then the task's flags change and the
-    /// CPU's state is worked out again; a stopped averaging work is armed on that CPU, PSI_FREQ ticks on.
+    /// CPU's state is worked out again; a stopped averaging work is armed on that CPU, PSI_FREQ ticks on, and the poll
+    /// worker, if a trigger watches a state the CPU is now in, is woken a tick on unless it is scheduled already.
     /// </summary>
     private void Change(SimTask task, int clear, int set, bool add = false, bool remove = false)
     {
@@ -167,6 +190,7 @@ internal sealed class Psi : IPsi, ISnapshotState
             _live.Remove(task);
         }
         UpdateStateMask(cpu);
+        if ((_stateMask[cpu] & _pollStates) != 0) SchedulePollWork(now, 1, force: false);
         if (_avgsWorkDueNs == long.MaxValue) (_avgsWorkDueNs, _avgsWorkCpu) = (DelayedWorkDueNs(now, _psiFreq), cpu);
     }
 
@@ -214,31 +238,193 @@ internal sealed class Psi : IPsi, ISnapshotState
         _stateMask[cpu] = mask;
     }
 
-    /// <summary>
-    /// psi_avgs_work at each time it was due up to <paramref name="now"/>: collect, update the averages if a period is due,
-    /// and re-arm for the tick after the next update if the system was busy (PSI_STATE_RESCHEDULE), else stop.
-    /// </summary>
+    /// <summary>The averaging work and the poll worker at each time either was due up to <paramref name="now"/>, in time order.</summary>
     private void RunDueWork(long now)
     {
-        while (_avgsWorkDueNs <= now)
+        while (Math.Min(_avgsWorkDueNs, _pollDueNs) <= now)
         {
-            long at = _avgsWorkDueNs;
-            bool reschedule = Collect(at, _avgsWorkCpu);
-            if (at >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(at);
-            _avgsWorkDueNs = reschedule
-                ? DelayedWorkDueNs(at, (long)NsecsToJiffies(_avgNextUpdate - at) + 1)
-                : long.MaxValue;
+            if (_avgsWorkDueNs <= _pollDueNs) AvgsWork(_avgsWorkDueNs);
+            else PollWork(_pollDueNs);
         }
+    }
+
+    /// <summary>
+    /// psi_avgs_work at <paramref name="at"/>: collect, update the averages if a period is due, and re-arm for the tick
+    /// after the next update if the system was busy (PSI_STATE_RESCHEDULE), else stop.
+    /// </summary>
+    private void AvgsWork(long at)
+    {
+        bool reschedule = Collect(at, PsiAvgs, _avgsWorkCpu, out _);
+        if (at >= _avgNextUpdate) _avgNextUpdate = UpdateAverages(at);
+        _avgsWorkDueNs = reschedule
+            ? DelayedWorkDueNs(at, (long)NsecsToJiffies(_avgNextUpdate - at) + 1)
+            : long.MaxValue;
+    }
+
+    /// <summary>
+    /// psi_poll_work at <paramref name="at"/>, when its timer fires: past the polling window it may stop (poll_scheduled
+    /// cleared), within it it keeps itself scheduled; it collects into the poll totals, and a change in a watched state
+    /// starts the triggers' windows (if polling was over) and keeps polling for ten minimum periods more; each minimum
+    /// period it updates the triggers, and it is woken again for the next update.
+    /// </summary>
+    private void PollWork(long at)
+    {
+        _pollDueNs = long.MaxValue;
+        ulong now = (ulong)at;
+        bool force = false;
+        if (now > _pollingUntil) _pollScheduled = false;
+        else force = true;
+        Collect(at, PsiPoll, workCpu: -1, out int changed);
+        if ((changed & _pollStates) != 0)
+        {
+            if (now > _pollingUntil) InitTriggers(now);
+            _pollingUntil = now + _pollMinPeriod * UpdatesPerWindow;
+        }
+        if (now > _pollingUntil)
+        {
+            _pollingNextUpdate = ulong.MaxValue;
+            return;
+        }
+        if (now >= _pollingNextUpdate) _pollingNextUpdate = UpdateTriggers(now);
+        SchedulePollWork(at, (long)NsecsToJiffies((long)(_pollingNextUpdate - now)) + 1, force);
+    }
+
+    /// <summary>psi_schedule_poll_work: the poll timer armed <paramref name="delay"/> jiffies on (6.1's wheel), unless scheduled already and not forced.</summary>
+    private void SchedulePollWork(long now, long delay, bool force)
+    {
+        bool scheduled = _pollScheduled;
+        _pollScheduled = true;
+        if (scheduled && !force) return;
+        _pollDueNs = DelayedWorkDueNs(now, delay);
+    }
+
+    /// <summary>init_triggers: every trigger's window starts at <paramref name="now"/>, at its state's poll total.</summary>
+    private void InitTriggers(ulong now)
+    {
+        foreach (var t in _triggers) t?.ResetWindow(now, _total[PsiPoll][t.State], 0);
+        _total[PsiPoll].CopyTo(_pollingTotal, 0);
+        _pollingNextUpdate = now + _pollMinPeriod;
+    }
+
+    /// <summary>
+    /// update_triggers: each trigger whose state stalled since the last update (or that holds back an event) measures its
+    /// window's growth; at the threshold or above it has an event to make, which it makes unless it made one less than a
+    /// window ago (held back until then, not dropped). Returns the next update's time.
+    /// </summary>
+    private ulong UpdateTriggers(ulong now)
+    {
+        bool updateTotal = false;
+        ulong[] total = _total[PsiPoll];
+        foreach (var t in _triggers)
+        {
+            if (t is null) continue;
+            bool newStall = _pollingTotal[t.State] != total[t.State];
+            if (!newStall && !t.PendingEvent) continue;
+            if (newStall)
+            {
+                updateTotal = true;
+                ulong growth = t.UpdateWindow(now, total[t.State]);
+                if (!t.PendingEvent)
+                {
+                    if (growth < t.Threshold) continue;
+                    t.PendingEvent = true;
+                }
+            }
+            if (now < t.LastEventTime + t.WindowSize) continue;
+            t.Event = true;
+            t.EventTimes.Add((long)now);
+            t.LastEventTime = now;
+            t.PendingEvent = false;
+        }
+        if (updateTotal) total.CopyTo(_pollingTotal, 0);
+        return now + _pollMinPeriod;
+    }
+
+    /// <summary>
+    /// psi_trigger_create from the text written to /proc/pressure/&lt;<paramref name="res"/>&gt; ("some|full threshold_us
+    /// window_us"; 6.1 takes windows of 500 ms to 10 s and a threshold of 1 µs to the window): a new trigger whose window
+    /// starts now at the state's poll total. The first trigger starts psimon; the poll period is the shortest window's
+    /// tenth. Returns the trigger's handle.
+    /// </summary>
+    private int CreateTrigger(int res, string text)
+    {
+        var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        bool parsed = words.Length == 3 && (words[0] == "some" || words[0] == "full");
+        uint thresholdUs = 0, windowUs = 0;
+        parsed = parsed && uint.TryParse(words[1], out thresholdUs) && uint.TryParse(words[2], out windowUs);
+        Check.That(parsed, "trigger", $"must be \"some <threshold_us> <window_us>\" or \"full <threshold_us> <window_us>\", got '{text}'");
+        Check.InRange(windowUs, "window_us", WindowMinUs, WindowMaxUs);
+        Check.InRange(thresholdUs, "threshold_us", 1, windowUs);
+        long now = _clock.NowNs;
+        RunDueWork(now);
+        var t = new PsiTrigger(res * 2 + (words[0] == "full" ? 1 : 0), thresholdUs * 1000UL, windowUs * 1000UL);
+        t.ResetWindow((ulong)now, _total[PsiPoll][t.State], 0);
+        _triggers.Add(t);
+        _pollMinPeriod = Math.Min(_pollMinPeriod, t.WindowSize / UpdatesPerWindow);
+        _pollStates |= 1 << t.State;
+        return _triggers.Count - 1;
+    }
+
+    /// <summary>A trigger on /proc/pressure/memory (<see cref="CreateTrigger"/>).</summary>
+    public int CreateMemoryTrigger(string text) => CreateTrigger(ResMem, text);
+
+    /// <summary>A trigger on /proc/pressure/io (<see cref="CreateTrigger"/>).</summary>
+    public int CreateIoTrigger(string text) => CreateTrigger(ResIo, text);
+
+    /// <summary>poll() of the trigger's file: whether an event came since the last poll (EPOLLPRI), clearing it.</summary>
+    public bool PollTrigger(int handle)
+    {
+        var t = Trigger(handle);
+        bool happened = t.Event;
+        t.Event = false;
+        return happened;
+    }
+
+    /// <summary>The simulated time (ns) of each event <paramref name="handle"/>'s trigger made so far.</summary>
+    public long[] TriggerEvents(int handle) => [.. Trigger(handle).EventTimes];
+
+    /// <summary>
+    /// psi_trigger_destroy (closing the file): off the list, the poll period from the triggers left; after the last one
+    /// psimon stops, its timer deleted and polling over.
+    /// </summary>
+    public void DestroyTrigger(int handle)
+    {
+        Trigger(handle);
+        _triggers[handle] = null;
+        ulong period = ulong.MaxValue;
+        _pollStates = 0;
+        foreach (var left in _triggers)
+        {
+            if (left is null) continue;
+            period = Math.Min(period, left.WindowSize / UpdatesPerWindow);
+            _pollStates |= 1 << left.State;
+        }
+        _pollMinPeriod = period;
+        if (_pollStates != 0) return;
+        (_pollingUntil, _pollDueNs, _pollScheduled) = (0, long.MaxValue, false);
+    }
+
+    /// <summary>The live trigger of <paramref name="handle"/>, its work due by now done; an argument error for any other handle.</summary>
+    private PsiTrigger Trigger(int handle)
+    {
+        Check.That(handle >= 0 && handle < _triggers.Count && _triggers[handle] is not null, "trigger",
+            $"no open trigger {handle} (closed, or created after the state this simulation was restored to)");
+        RunDueWork(_clock.NowNs);
+        return _triggers[handle]!;
     }
 
     /// <summary>
     /// collect_percpu_times (get_recent_times per CPU): each state's time since the last collection, the running states'
     /// up to <paramref name="now"/>; each CPU weighted by its non-idle jiffies; the weighted means added to the totals.
-    /// From the averaging work on <paramref name="workCpu"/> (-1 for a read), whether to re-arm it: a task (running, in
-    /// iowait or stalled) besides the kworker on that CPU, or non-idle time on another.
+    /// From the averaging work on <paramref name="workCpu"/> (-1 for a read or the poll worker), whether to re-arm it: a
+    /// task (running, in iowait or stalled) besides the kworker on that CPU, or non-idle time on another. Each
+    /// <paramref name="aggregator"/> has its own previous times and totals; <paramref name="changed"/> has a bit for each
+    /// state some CPU spent time in since its last collection.
     /// </summary>
-    private bool Collect(long now, int workCpu)
+    private bool Collect(long now, int aggregator, int workCpu, out int changed)
     {
+        changed = 0;
+        uint[] timesPrev = _timesPrev[aggregator];
         bool reschedule = false;
         ulong nonidleTotal = 0;
         Span<uint> delta = stackalloc uint[States];
@@ -251,15 +437,16 @@ internal sealed class Psi : IPsi, ISnapshotState
             {
                 uint times = _times[at + s];
                 if ((mask & 1 << s) != 0) times += (uint)(now - _stateStart[cpu]);
-                delta[s] = times - _timesPrev[at + s];
-                _timesPrev[at + s] = times;
+                delta[s] = times - timesPrev[at + s];
+                timesPrev[at + s] = times;
+                if (delta[s] != 0) changed |= 1 << s;
             }
             if (workCpu >= 0) reschedule |= cpu == workCpu ? CountsTasks(cpu) : delta[NonIdle] != 0;
             ulong nonidle = NsecsToJiffies(delta[NonIdle]);
             nonidleTotal += nonidle;
             for (int s = 0; s < NonIdle; s++) stall[s] += delta[s] * nonidle;
         }
-        for (int s = 0; s < NonIdle; s++) _total[s] += stall[s] / Math.Max(nonidleTotal, 1);
+        for (int s = 0; s < NonIdle; s++) _total[aggregator][s] += stall[s] / Math.Max(nonidleTotal, 1);
         return reschedule;
     }
 
@@ -285,7 +472,7 @@ internal sealed class Psi : IPsi, ISnapshotState
         _avgLastUpdate = now;
         for (int s = 0; s < NonIdle; s++)
         {
-            uint sample = (uint)(_total[s] - _avgTotal[s]);
+            uint sample = (uint)(_total[PsiAvgs][s] - _avgTotal[s]);
             if (sample > period) sample = (uint)period;
             _avgTotal[s] += sample;
             ulong pct = sample * 100UL / (ulong)period * Fixed1;
@@ -346,20 +533,29 @@ internal sealed class Psi : IPsi, ISnapshotState
         ? (ulong)ns * 9 / ((9_000_000_000UL + (ulong)_clock.Hz / 2) / (ulong)_clock.Hz)
         : (ulong)ns / (ulong)(1_000_000_000 / _clock.Hz);
 
-    public object Save() => ((uint[])_times.Clone(), (uint[])_timesPrev.Clone(), (int[])_stateMask.Clone(), (long[])_stateStart.Clone(),
-        (ulong[])_total.Clone(), (ulong[])_avgTotal.Clone(), (ulong[])_avg.Clone(), _avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu);
+    public object Save() => (
+        ((uint[])_times.Clone(), _timesPrev.Select(a => (uint[])a.Clone()).ToArray(), (int[])_stateMask.Clone(),
+            (long[])_stateStart.Clone(), _total.Select(a => (ulong[])a.Clone()).ToArray(), (ulong[])_avgTotal.Clone(),
+            (ulong[])_avg.Clone()),
+        (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu),
+        (_triggers.Select(t => t?.Clone()).ToList(), _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil,
+            (ulong[])_pollingTotal.Clone(), _pollScheduled, _pollDueNs));
 
     public void Restore(object saved)
     {
-        var (times, timesPrev, stateMask, stateStart, total, avgTotal, avg, lastUpdate, nextUpdate, workDue, workCpu) =
-            ((uint[], uint[], int[], long[], ulong[], ulong[], ulong[], long, long, long, int))saved;
+        var ((times, timesPrev, stateMask, stateStart, total, avgTotal, avg), averaging, polling) =
+            (((uint[], uint[][], int[], long[], ulong[][], ulong[], ulong[]), (long, long, long, int),
+              (List<PsiTrigger?>, int, ulong, ulong, ulong, ulong[], bool, long)))saved;
         times.CopyTo(_times, 0);
-        timesPrev.CopyTo(_timesPrev, 0);
+        for (int a = 0; a < timesPrev.Length; a++) timesPrev[a].CopyTo(_timesPrev[a], 0);
         stateMask.CopyTo(_stateMask, 0);
         stateStart.CopyTo(_stateStart, 0);
-        total.CopyTo(_total, 0);
+        for (int a = 0; a < total.Length; a++) total[a].CopyTo(_total[a], 0);
         avgTotal.CopyTo(_avgTotal, 0);
         avg.CopyTo(_avg, 0);
-        (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu) = (lastUpdate, nextUpdate, workDue, workCpu);
+        (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu) = averaging;
+        (var triggers, _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil, var pollingTotal, _pollScheduled, _pollDueNs) = polling;
+        _triggers = triggers.Select(t => t?.Clone()).ToList();
+        pollingTotal.CopyTo(_pollingTotal, 0);
     }
 }

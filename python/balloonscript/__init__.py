@@ -11,12 +11,13 @@ Importing loads .NET into this process (see ``balloonscript._clr``); the C# engi
 __version__ = "0.1.0"   # the one place the version is written: pyproject.toml reads it, CITATION.cff must match
 
 from .simulation import (DESIGNS, FREE_PATTERNS, HOST_MAP_STATES, MAX_ORDER, PAGE_SIZE, PAGEBLOCK_ORDER, PAGES_PER_MIB,
-                         REPORT_KINDS, CompactResult, Design, PageKind, Report, Simulation, Snapshot, designs)
+                         REPORT_KINDS, CompactResult, Design, PageKind, PsiTrigger, Report, Simulation, Snapshot,
+                         designs)
 from . import op
 from .explore import (STRATEGIES, ExploreResult, Race, ScheduleRun, enable_partial_order_reduction, explore, preset,
                       run_scenario, scenarios)
 
-__all__ = ["__version__", "Simulation", "Snapshot", "PageKind", "CompactResult", "Report", "Design", "designs",
+__all__ = ["__version__", "Simulation", "Snapshot", "PsiTrigger", "PageKind", "CompactResult", "Report", "Design", "designs",
            "DESIGNS", "FREE_PATTERNS", "HOST_MAP_STATES", "MAX_ORDER", "PAGEBLOCK_ORDER", "PAGE_SIZE", "PAGES_PER_MIB",
            "REPORT_KINDS",
            "explore", "enable_partial_order_reduction", "preset", "run_scenario", "scenarios", "op", "Race", "ExploreResult", "ScheduleRun", "STRATEGIES"]

@@ -421,6 +421,33 @@ class Host(_Part):
         self._sim._run("HostSetTarget", balloon_mib)
 
 
+class PsiTrigger:
+    """A PSI trigger (``sim.psi_trigger``): what writing ``"some 150000 1000000"`` to /proc/pressure/memory and polling
+    the file gives a process such as oomd or lmkd. 6.1's poll worker compares the state's stall time over the trigger's
+    window with its threshold about ten times a window, and makes at most one event a window.
+
+    ``poll()``: True if an event came since the last poll (POLLPRI), clearing it; ``events_ms``: the simulated time of
+    every event so far; ``close()``: closes the file (the trigger is destroyed). A trigger lives in its simulation's state:
+    a restore to a snapshot taken before it was created closes it."""
+    __slots__ = ("_sim", "_handle", "resource", "trigger")
+
+    def __init__(self, sim: "Simulation", handle: int, resource: str, trigger: str):
+        self._sim, self._handle, self.resource, self.trigger = sim, handle, resource, trigger
+
+    def poll(self) -> bool:
+        return bool(self._sim._call("PsiTriggerPoll", self._handle))
+
+    @property
+    def events_ms(self) -> list[float]:
+        return [ns / 1e6 for ns in np_copy(self._sim._call("PsiTriggerEvents", self._handle), np.int64).tolist()]
+
+    def close(self) -> None:
+        self._sim._call("PsiTriggerDestroy", self._handle)
+
+    def __repr__(self) -> str:
+        return f"PsiTrigger({self.resource!r}, {self.trigger!r})"
+
+
 class Snapshot:
     """The whole state of a Simulation at one moment (``sim.snapshot()``): restore it with ``sim.restore(snap)`` into
     that simulation or any fork of it, as often as wanted. Opaque; ``clock_ms`` and ``ops`` say when it was taken."""
@@ -756,6 +783,15 @@ class Simulation:
         if not self.has_psi:
             raise ValueError(f"{call}(): design {self.design!r} has no pressure stall information "
                              "(/proc/pressure came in Linux 4.20): use design='v6.1'")
+
+    def psi_trigger(self, resource: str, trigger: str) -> PsiTrigger:
+        """A PSI trigger on /proc/pressure/``resource`` (``"memory"`` or ``"io"``; ``v6.1`` only), as writing ``trigger``
+        to that file makes one: ``"some <threshold_us> <window_us>"`` or ``"full ..."``, an event when that much stall time
+        grew within the window (6.1 takes windows of 500,000 to 10,000,000 µs and a threshold of 1 µs to the window).
+        Returns a :class:`PsiTrigger` to poll."""
+        resource, trigger = as_str("resource", resource), as_str("trigger", trigger)
+        self._need_psi("psi_trigger")
+        return PsiTrigger(self, int(self._call("PsiTriggerCreate", resource, trigger)), resource, trigger)
 
     def pressure(self, resource: str = "memory") -> dict:
         """/proc/pressure/``resource`` (``"memory"`` or ``"io"``; CPU pressure is not modelled) read and parsed:

@@ -88,6 +88,7 @@ class PublicApi(RuleBasedStateMachine):
                                  free_page_hint=hint and design == "v6.1")
         self.operations = 1   # boot is the first history row
         self.psi_some = 0
+        self.triggers = []   # (PsiTrigger, window in ms) still open
 
     def refused(self, name, call):
         """``call()`` raises ValueError naming ``name`` and changes nothing."""
@@ -202,9 +203,36 @@ class PublicApi(RuleBasedStateMachine):
             self.psi_some = pressure["some"]["total"]
             io = self.sim.pressure("io")
             assert io["full"]["total"] <= io["some"]["total"] <= self.sim.clock_ms * 1000 + 1
+            for trigger, window_ms in self.triggers:   # at most one event a window, none in the first after boot
+                events = trigger.events_ms
+                assert all(b - a >= window_ms for a, b in zip(events, events[1:])), (trigger, events)
+                assert all(window_ms <= e <= self.sim.clock_ms for e in events), (trigger, events)
+                assert trigger.poll() in (True, False)
         else:
             self.refused("proc_pressure_memory", self.sim.pressure)
         assert state(self.sim) == before
+
+    @rule(resource=st.sampled_from(["memory", "io"]), line=st.sampled_from(["some", "full"]),
+          window_ms=st.integers(500, 10_000), share=fractions_, close=st.booleans())
+    def psi_trigger(self, resource, line, window_ms, share, close):
+        text = f"{line} {max(1, int(window_ms * 1000 * share))} {window_ms * 1000}"
+        if self.sim.design != "v6.1":
+            self.refused("4.20", lambda: self.sim.psi_trigger(resource, text))
+            return
+        trigger = self.sim.psi_trigger(resource, text)
+        if close:
+            trigger.close()
+            self.refused("no open trigger", trigger.poll)
+        else:
+            self.triggers.append((trigger, window_ms))
+
+    @rule(text=st.one_of(not_a_number, any_text.filter(lambda s: not s.startswith(("some", "full"))),
+                         st.sampled_from(["some 0 500000", "some 1 499999", "full 1 10000001", "some 500001 500000",
+                                          "full -1 500000", "some 1 500000 1", "some 1.5 500000"])))
+    def psi_trigger_invalid(self, text):
+        if self.sim.design == "v6.1":
+            self.refused("trigger|threshold_us|window_us", lambda: self.sim.psi_trigger("memory", text))
+            self.refused("resource", lambda: self.sim.psi_trigger("cpu", "some 1 500000"))
 
     @rule(scenario=st.sampled_from(bs.scenarios()), design=st.sampled_from(bs.DESIGNS), seed=st.integers(0, 100))
     def run_scenario(self, scenario, design, seed):

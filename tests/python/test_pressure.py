@@ -326,3 +326,42 @@ def test_pressure_under_balloon_bad_input_names_the_argument(kwargs, name):
     from balloonscript import experiments as ex
     with pytest.raises(ValueError, match=name):
         ex.pressure_under_balloon("v6.1", memory_mib=64, anon_mib=8, file_mib=16, **kwargs)
+
+
+def test_a_psi_trigger_fires_on_the_thrashing_rereads_at_most_once_a_window_and_polls_as_the_file_does(bs):
+    """oomd's kind of trigger, "some 150000 1000000" on /proc/pressure/memory: 150 ms of memory stall within a second.
+    The 64 MiB v6.1 guest's rereads under a 24 MiB balloon stall about 0.8 s a reread from the second on."""
+    sim = bs.Simulation(memory_mib=64, design="v6.1", seed=1)
+    sim.workload.file(mib=40)
+    sim.balloon.inflate(mib=24)
+    sim.run(1000)   # an event comes a window after the last, the first a window after boot (last_event_time 0)
+    memory = sim.psi_trigger("memory", "some 150000 1000000")
+    io = sim.psi_trigger("io", "full 500000 1000000")
+    assert repr(memory) == "PsiTrigger('memory', 'some 150000 1000000')" and not memory.poll() and memory.events_ms == []
+    polls, ends = [], []
+    for seed in range(4):
+        sim.workload.touch(fraction=1.0, kind="file", pattern="random", seed=seed)
+        polls.append((memory.poll(), io.poll()))
+        ends.append(sim.clock_ms)
+    # The first reread's refaults were not in the workingset yet: I/O pressure only; the second's stall memory too.
+    assert polls[:2] == [(False, True), (True, True)]
+    events = memory.events_ms
+    assert ends[0] < events[0] < ends[1] and len(events) >= 2 and events[-1] <= sim.clock_ms, (events, ends)
+    assert all(b - a >= 1000 for a, b in zip(events, events[1:])), events   # at most one a window
+    assert io.events_ms[0] < ends[0]
+    memory.close()
+    with pytest.raises(ValueError, match="no open trigger"):
+        memory.poll()
+
+
+@pytest.mark.parametrize("resource, trigger, name", [
+    ("memory", "some 100 499999", "window_us must be in \\[500000, 10000000\\]"),
+    ("memory", "some 0 500000", "threshold_us must be in \\[1, 500000\\]"),
+    ("io", "most 1 500000", "trigger"), ("cpu", "some 1 500000", "resource"), ("memory", 5, "trigger")])
+def test_bad_psi_triggers_name_the_argument_and_the_range(bs, resource, trigger, name):
+    sim = bs.Simulation(memory_mib=16, design="v6.1", seed=1)
+    with pytest.raises(ValueError, match=name):
+        sim.psi_trigger(resource, trigger)
+    assert sim.psi_trigger("memory", "some 1 500000").events_ms == []   # still usable
+    with pytest.raises(ValueError, match="4.20"):
+        bs.Simulation(memory_mib=16, design="legacy", seed=1).psi_trigger("memory", "some 1 500000")

@@ -429,6 +429,77 @@ public class PsiTests
     }
 
     /// <summary>
+    /// A memory stall from 2.000 s to 2.300 s on CPU 0 (HZ=1000, nothing else running) under a trigger "some 100000
+    /// 500000" (100 ms of stall within 500 ms), worked by hand from 6.1's psi.c: the change into MEM_SOME wakes the poll
+    /// worker a jiffy on, at 2.002 s (the timer wheel fires a level-0 timer a jiffy past its expiry); it starts the
+    /// trigger's window there (2 ms stalled by then) and updates every 50 ms (the window's tenth), each re-arm 51 jiffies
+    /// on: 2.054 s (52 ms grown), 2.106 s (104 ms: an event). The growth stays past the threshold, so the next event is
+    /// pending, held back until a window after the first (2.606 s), and made at the first update from then, 2.626 s, though
+    /// the stall ended at 2.300 s; polling stops 500 ms after the last poll that saw stall time (2.314 s). 90 ms of stall
+    /// makes none.
+    /// </summary>
+    [TestCase(300, new[] { 2_106_000_000L, 2_626_000_000L })]
+    [TestCase(90, new long[0])]
+    public void ATrigger_MakesAnEventAtTheFirstUpdateThatSeesItsThreshold_AndHoldsTheNextBackAWindow(int stallMs, long[] events)
+    {
+        var sim = Guest(hz: 1000, proactiveness: 0);
+        var psi = Get<Psi>(sim);
+        int trigger = sim.PsiTriggerCreate("memory", "some 100000 500000");
+        OnCpu0(sim, s =>
+        {
+            s.NowNs = 2_000 * Ms;
+            using (psi.Memstall()) s.NowNs += stallMs * Ms;
+            s.NowNs = 2_400 * Ms;
+        });
+        sim.Run(2_000);
+        Assert.That(sim.PsiTriggerEvents(trigger), Is.EqualTo(events));
+        Assert.That(sim.PsiTriggerPoll(trigger), Is.EqualTo(events.Length > 0), "poll: an event since the last poll (EPOLLPRI)");
+        Assert.That(sim.PsiTriggerPoll(trigger), Is.False, "the poll cleared it");
+    }
+
+    /// <summary>
+    /// window_update: a window part-way through adds the previous window's growth in proportion to what is left of it,
+    /// that part kept in a u32 as in the kernel: 1 s into a 10 s window after one that grew 1 s, the 9 s left wraps to
+    /// 410,065,408 ns, so the growth is 100 ms + 1 s × 410,065,408 / 10 s = 141,006,540 ns (not 1 s). Past the window's
+    /// end a new window starts, the growth so far (300 ms) its previous growth.
+    /// </summary>
+    [Test]
+    public void TheWindowInterpolatesThePreviousWindowsGrowth_WithTheKernelsU32RemainingTime()
+    {
+        var t = new PsiTrigger(state: 2, threshold: 1, windowSize: 10_000_000_000);
+        t.ResetWindow(now: 0, value: 0, prevGrowth: 1_000_000_000);
+        Assert.That(t.UpdateWindow(now: 1_000_000_000, value: 100_000_000), Is.EqualTo(141_006_540UL));
+        Assert.That(t.UpdateWindow(now: 10_000_000_001, value: 300_000_000), Is.EqualTo(300_000_000UL), "a new window");
+        Assert.That(t.UpdateWindow(now: 15_000_000_001, value: 350_000_000), Is.EqualTo(71_150_981UL),
+            "50 ms + 300 ms × 705,032,704 / 10 s: the 5 s left wraps too");
+    }
+
+    /// <summary>
+    /// psi_trigger_create's checks (kernel.org 6.1: windows of 500 ms to 10 s; a threshold of 1 µs to the window; "some"
+    /// or "full" and two numbers), each an argument error that leaves the simulation as it was; a closed trigger, or one
+    /// a restore took back, is gone; kernels before 4.20 have none.
+    /// </summary>
+    [Test]
+    public void Triggers_AreCheckedAsPsiTriggerCreateChecksThem()
+    {
+        var sim = Guest();
+        foreach (var (text, name) in new[] { ("some 100 499999", "window_us"), ("some 100 10000001", "window_us"),
+                     ("some 0 500000", "threshold_us"), ("full 500001 500000", "threshold_us"), ("half 1 500000", "trigger"),
+                     ("some 1", "trigger"), ("some -1 500000", "trigger") })
+            Assert.That(() => sim.PsiTriggerCreate("memory", text), Throws.InstanceOf<ArgumentException>().With.Message.Contains(name), text);
+        Assert.That(() => sim.PsiTriggerCreate("cpu", "some 1 500000"), Throws.ArgumentException.With.Message.Contains("memory, io"));
+        var snapshot = sim.Snapshot();
+        int io = sim.PsiTriggerCreate("io", "full 500000 10000000");
+        Assert.That(io, Is.Zero, "the first trigger: nothing the refused ones left behind");
+        sim.Restore(snapshot);
+        Assert.That(() => sim.PsiTriggerPoll(io), Throws.ArgumentException.With.Message.Contains("no open trigger"));
+        int memory = sim.PsiTriggerCreate("memory", "some 1 500000");
+        sim.PsiTriggerDestroy(memory);
+        Assert.That(() => sim.PsiTriggerEvents(memory), Throws.ArgumentException.With.Message.Contains("no open trigger"));
+        Assert.That(() => Guest("fixed").PsiTriggerCreate("memory", "some 1 500000"), Throws.InvalidOperationException.With.Message.Contains("4.20"));
+    }
+
+    /// <summary>
     /// Records the innermost call-path frame at each psi_memstall_enter and each sleep (its frame and length), and passes
     /// every call on to 6.1's PSI.
     /// </summary>
