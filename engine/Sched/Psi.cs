@@ -68,8 +68,10 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// <summary>When the averaging work runs next (<see cref="long.MaxValue"/>: stopped), and the CPU it was armed on.</summary>
     private long _avgsWorkDueNs;
     private int _avgsWorkCpu;
-    /// <summary>The triggers by handle (null once destroyed): the group's trigger list.</summary>
-    private List<PsiTrigger?> _triggers = [];
+    /// <summary>The open triggers by handle: the group's trigger list.</summary>
+    private SortedDictionary<int, PsiTrigger> _triggers = [];
+    [NotState("handles are never reused, across restores too: a trigger a restore took back stays closed")]
+    private int _nextTriggerHandle;
     private int _pollStates;
     private ulong _pollMinPeriod = uint.MaxValue; // u64, set to U32_MAX by group_init
     private ulong _pollingNextUpdate = ulong.MaxValue, _pollingUntil;
@@ -301,7 +303,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// <summary>init_triggers: every trigger's window starts at <paramref name="now"/>, at its state's poll total.</summary>
     private void InitTriggers(ulong now)
     {
-        foreach (var t in _triggers) t?.ResetWindow(now, _total[PsiPoll][t.State], 0);
+        foreach (var t in _triggers.Values) t.ResetWindow(now, _total[PsiPoll][t.State], 0);
         _total[PsiPoll].CopyTo(_pollingTotal, 0);
         _pollingNextUpdate = now + _pollMinPeriod;
     }
@@ -315,9 +317,8 @@ internal sealed class Psi : IPsi, ISnapshotState
     {
         bool updateTotal = false;
         ulong[] total = _total[PsiPoll];
-        foreach (var t in _triggers)
+        foreach (var t in _triggers.Values)
         {
-            if (t is null) continue;
             bool newStall = _pollingTotal[t.State] != total[t.State];
             if (!newStall && !t.PendingEvent) continue;
             if (newStall)
@@ -348,21 +349,19 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// </summary>
     private int CreateTrigger(int res, string text)
     {
-        var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        bool parsed = words.Length == 3 && (words[0] == "some" || words[0] == "full");
-        uint thresholdUs = 0, windowUs = 0;
-        parsed = parsed && uint.TryParse(words[1], out thresholdUs) && uint.TryParse(words[2], out windowUs);
-        Check.That(parsed, "trigger", $"must be \"some <threshold_us> <window_us>\" or \"full <threshold_us> <window_us>\", got '{text}'");
+        Check.That(PsiTrigger.TryScan(text, out bool full, out uint thresholdUs, out uint windowUs), "trigger",
+            $"must be \"some <threshold_us> <window_us>\" or \"full <threshold_us> <window_us>\", got '{text}'");
         Check.InRange(windowUs, "window_us", WindowMinUs, WindowMaxUs);
         Check.InRange(thresholdUs, "threshold_us", 1, windowUs);
         long now = _clock.NowNs;
         RunDueWork(now);
-        var t = new PsiTrigger(res * 2 + (words[0] == "full" ? 1 : 0), thresholdUs * 1000UL, windowUs * 1000UL);
+        var t = new PsiTrigger(res * 2 + (full ? 1 : 0), thresholdUs * 1000UL, windowUs * 1000UL);
         t.ResetWindow((ulong)now, _total[PsiPoll][t.State], 0);
-        _triggers.Add(t);
+        int handle = _nextTriggerHandle++;
+        _triggers.Add(handle, t);
         _pollMinPeriod = Math.Min(_pollMinPeriod, t.WindowSize / UpdatesPerWindow);
         _pollStates |= 1 << t.State;
-        return _triggers.Count - 1;
+        return handle;
     }
 
     /// <summary>A trigger on /proc/pressure/memory (<see cref="CreateTrigger"/>).</summary>
@@ -390,12 +389,11 @@ internal sealed class Psi : IPsi, ISnapshotState
     public void DestroyTrigger(int handle)
     {
         Trigger(handle);
-        _triggers[handle] = null;
+        _triggers.Remove(handle);
         ulong period = ulong.MaxValue;
         _pollStates = 0;
-        foreach (var left in _triggers)
+        foreach (var left in _triggers.Values)
         {
-            if (left is null) continue;
             period = Math.Min(period, left.WindowSize / UpdatesPerWindow);
             _pollStates |= 1 << left.State;
         }
@@ -407,10 +405,10 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// <summary>The live trigger of <paramref name="handle"/>, its work due by now done; an argument error for any other handle.</summary>
     private PsiTrigger Trigger(int handle)
     {
-        Check.That(handle >= 0 && handle < _triggers.Count && _triggers[handle] is not null, "trigger",
+        Check.That(_triggers.TryGetValue(handle, out var trigger), "trigger",
             $"no open trigger {handle} (closed, or created after the state this simulation was restored to)");
         RunDueWork(_clock.NowNs);
-        return _triggers[handle]!;
+        return trigger!;
     }
 
     /// <summary>
@@ -538,14 +536,14 @@ internal sealed class Psi : IPsi, ISnapshotState
             (long[])_stateStart.Clone(), _total.Select(a => (ulong[])a.Clone()).ToArray(), (ulong[])_avgTotal.Clone(),
             (ulong[])_avg.Clone()),
         (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu),
-        (_triggers.Select(t => t?.Clone()).ToList(), _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil,
+        (_triggers.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()), _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil,
             (ulong[])_pollingTotal.Clone(), _pollScheduled, _pollDueNs));
 
     public void Restore(object saved)
     {
         var ((times, timesPrev, stateMask, stateStart, total, avgTotal, avg), averaging, polling) =
             (((uint[], uint[][], int[], long[], ulong[][], ulong[], ulong[]), (long, long, long, int),
-              (List<PsiTrigger?>, int, ulong, ulong, ulong, ulong[], bool, long)))saved;
+              (Dictionary<int, PsiTrigger>, int, ulong, ulong, ulong, ulong[], bool, long)))saved;
         times.CopyTo(_times, 0);
         for (int a = 0; a < timesPrev.Length; a++) timesPrev[a].CopyTo(_timesPrev[a], 0);
         stateMask.CopyTo(_stateMask, 0);
@@ -555,7 +553,7 @@ internal sealed class Psi : IPsi, ISnapshotState
         avg.CopyTo(_avg, 0);
         (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu) = averaging;
         (var triggers, _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil, var pollingTotal, _pollScheduled, _pollDueNs) = polling;
-        _triggers = triggers.Select(t => t?.Clone()).ToList();
+        _triggers = new(triggers.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
         pollingTotal.CopyTo(_pollingTotal, 0);
     }
 }

@@ -475,25 +475,31 @@ public class PsiTests
     }
 
     /// <summary>
-    /// psi_trigger_create's checks (kernel.org 6.1: windows of 500 ms to 10 s; a threshold of 1 µs to the window; "some"
-    /// or "full" and two numbers), each an argument error that leaves the simulation as it was; a closed trigger, or one
-    /// a restore took back, is gone; kernels before 4.20 have none.
+    /// psi_trigger_create's checks (kernel.org 6.1: windows of 500 ms to 10 s; a threshold of 1 µs to the window), each an
+    /// argument error that leaves the simulation as it was, and its sscanf("some %u %u") as lib/vsprintf.c's vsscanf reads
+    /// it: the word from the first character, no sign, blanks optional between the word and a number, numbers past
+    /// 2^32 − 1 wrapping into the u32, anything after the second number ignored. A closed trigger, or one a restore took
+    /// back, is gone, and its handle is never given to another; kernels before 4.20 have none.
     /// </summary>
     [Test]
-    public void Triggers_AreCheckedAsPsiTriggerCreateChecksThem()
+    public void Triggers_AreReadAndCheckedAsPsiTriggerCreateReadsAndChecksThem()
     {
         var sim = Guest();
         foreach (var (text, name) in new[] { ("some 100 499999", "window_us"), ("some 100 10000001", "window_us"),
                      ("some 0 500000", "threshold_us"), ("full 500001 500000", "threshold_us"), ("half 1 500000", "trigger"),
-                     ("some 1", "trigger"), ("some -1 500000", "trigger") })
+                     ("some 1", "trigger"), ("some -1 500000", "trigger"), ("some +1 500000", "trigger"), (" some 1 500000", "trigger"),
+                     ("some 4294967295 500000", "threshold_us") })
             Assert.That(() => sim.PsiTriggerCreate("memory", text), Throws.InstanceOf<ArgumentException>().With.Message.Contains(name), text);
         Assert.That(() => sim.PsiTriggerCreate("cpu", "some 1 500000"), Throws.ArgumentException.With.Message.Contains("memory, io"));
+        foreach (var text in new[] { "some100 500000", "full\t1 500000 and more", "some 4294967396 500000" }) // 2^32 + 100: 100
+            Assert.That(sim.PsiTriggerEvents(sim.PsiTriggerCreate("memory", text)), Is.Empty, text);
         var snapshot = sim.Snapshot();
         int io = sim.PsiTriggerCreate("io", "full 500000 10000000");
-        Assert.That(io, Is.Zero, "the first trigger: nothing the refused ones left behind");
         sim.Restore(snapshot);
         Assert.That(() => sim.PsiTriggerPoll(io), Throws.ArgumentException.With.Message.Contains("no open trigger"));
         int memory = sim.PsiTriggerCreate("memory", "some 1 500000");
+        Assert.That(memory, Is.Not.EqualTo(io), "a handle a restore took back is not given again");
+        Assert.That(() => sim.PsiTriggerPoll(io), Throws.ArgumentException.With.Message.Contains("no open trigger"));
         sim.PsiTriggerDestroy(memory);
         Assert.That(() => sim.PsiTriggerEvents(memory), Throws.ArgumentException.With.Message.Contains("no open trigger"));
         Assert.That(() => Guest("fixed").PsiTriggerCreate("memory", "some 1 500000"), Throws.InvalidOperationException.With.Message.Contains("4.20"));
