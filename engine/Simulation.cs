@@ -406,11 +406,7 @@ public sealed class Simulation
     /// 500 ms to 10 s, a threshold of 1 µs to the window); returns its handle for <see cref="PsiTriggerPoll"/>,
     /// <see cref="PsiTriggerEvents"/> and <see cref="PsiTriggerDestroy"/>.
     /// </summary>
-    public int PsiTriggerCreate(string resource, string trigger)
-    {
-        Check.OneOf(resource, "resource", "memory", "io");
-        return resource == "memory" ? Psi().CreateMemoryTrigger(trigger) : Psi().CreateIoTrigger(trigger);
-    }
+    public int PsiTriggerCreate(string resource, string trigger) => Psi().CreateTrigger(resource, trigger);
 
     /// <summary>poll() of the trigger's file: true if it made an event since the last poll (EPOLLPRI), which this clears.</summary>
     public bool PsiTriggerPoll(int handle) => Psi().PollTrigger(handle);

@@ -27,7 +27,7 @@ namespace BalloonScript.Engine.Sched;
 /// </para>
 /// <para>
 /// Triggers (<c>psi_trigger_create</c>, <c>psi_poll_work</c>, <c>update_triggers</c>): a change into a watched state
-/// wakes the poll worker (psimon) a tick later; it collects into its own totals (the PSI_POLL aggregator), starts each
+/// wakes the poll worker (psimon) a jiffy later (and the timer wheel's jiffy more); it collects into its own totals (the PSI_POLL aggregator), starts each
 /// trigger's window when polling begins, keeps polling for ten of the shortest window's tenths after the last change it
 /// saw, and every such tenth (<c>poll_min_period</c>) compares each trigger's growth with its threshold
 /// (<see cref="PsiTrigger"/>). Run, as the averaging work is, when time is next looked at.
@@ -70,7 +70,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     private int _avgsWorkCpu;
     /// <summary>The open triggers by handle: the group's trigger list.</summary>
     private SortedDictionary<int, PsiTrigger> _triggers = [];
-    [NotState("handles are never reused, across restores too: a trigger a restore took back stays closed")]
+    [NotState("handles are never reused, across restores and forks too: a restore keeps the larger count")]
     private int _nextTriggerHandle;
     private int _pollStates;
     private ulong _pollMinPeriod = uint.MaxValue; // u64, set to U32_MAX by group_init
@@ -172,7 +172,8 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// psi_group_change for <paramref name="task"/>'s CPU: the averaging work due by now runs first (it would have, on its
     /// timer), the time since the CPU's last change goes to the states it was in, then the task's flags change and the
     /// CPU's state is worked out again; a stopped averaging work is armed on that CPU, PSI_FREQ ticks on, and the poll
-    /// worker, if a trigger watches a state the CPU is now in, is woken a tick on unless it is scheduled already.
+    /// worker, if a trigger watches a state the CPU is now in, is armed a jiffy on (firing a jiffy after that, as the
+    /// timer wheel fires level-0 timers) unless it is scheduled already.
     /// </summary>
     private void Change(SimTask task, int clear, int set, bool add = false, bool remove = false)
     {
@@ -342,13 +343,14 @@ internal sealed class Psi : IPsi, ISnapshotState
     }
 
     /// <summary>
-    /// psi_trigger_create from the text written to /proc/pressure/&lt;<paramref name="res"/>&gt; ("some|full threshold_us
-    /// window_us"; 6.1 takes windows of 500 ms to 10 s and a threshold of 1 µs to the window): a new trigger whose window
-    /// starts now at the state's poll total. The first trigger starts psimon; the poll period is the shortest window's
-    /// tenth. Returns the trigger's handle.
+    /// psi_trigger_create from the text written to /proc/pressure/&lt;<paramref name="resource"/>&gt; ("memory" or "io";
+    /// "some|full threshold_us window_us"; 6.1 takes windows of 500 ms to 10 s and a threshold of 1 µs to the window): a
+    /// new trigger whose window starts now at the state's poll total. The first trigger starts psimon; the poll period is
+    /// the shortest window's tenth. Returns the trigger's handle.
     /// </summary>
-    private int CreateTrigger(int res, string text)
+    public int CreateTrigger(string resource, string text)
     {
+        int res = Check.OneOf(resource, "resource", "memory", "io") == "memory" ? ResMem : ResIo;
         Check.That(PsiTrigger.TryScan(text, out bool full, out uint thresholdUs, out uint windowUs), "trigger",
             $"must be \"some <threshold_us> <window_us>\" or \"full <threshold_us> <window_us>\", got '{text}'");
         Check.InRange(windowUs, "window_us", WindowMinUs, WindowMaxUs);
@@ -363,12 +365,6 @@ internal sealed class Psi : IPsi, ISnapshotState
         _pollStates |= 1 << t.State;
         return handle;
     }
-
-    /// <summary>A trigger on /proc/pressure/memory (<see cref="CreateTrigger"/>).</summary>
-    public int CreateMemoryTrigger(string text) => CreateTrigger(ResMem, text);
-
-    /// <summary>A trigger on /proc/pressure/io (<see cref="CreateTrigger"/>).</summary>
-    public int CreateIoTrigger(string text) => CreateTrigger(ResIo, text);
 
     /// <summary>poll() of the trigger's file: whether an event came since the last poll (EPOLLPRI), clearing it.</summary>
     public bool PollTrigger(int handle)
@@ -536,14 +532,14 @@ internal sealed class Psi : IPsi, ISnapshotState
             (long[])_stateStart.Clone(), _total.Select(a => (ulong[])a.Clone()).ToArray(), (ulong[])_avgTotal.Clone(),
             (ulong[])_avg.Clone()),
         (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu),
-        (_triggers.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()), _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil,
+        (_triggers.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()), _nextTriggerHandle, _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil,
             (ulong[])_pollingTotal.Clone(), _pollScheduled, _pollDueNs));
 
     public void Restore(object saved)
     {
         var ((times, timesPrev, stateMask, stateStart, total, avgTotal, avg), averaging, polling) =
             (((uint[], uint[][], int[], long[], ulong[][], ulong[], ulong[]), (long, long, long, int),
-              (Dictionary<int, PsiTrigger>, int, ulong, ulong, ulong, ulong[], bool, long)))saved;
+              (Dictionary<int, PsiTrigger>, int, int, ulong, ulong, ulong, ulong[], bool, long)))saved;
         times.CopyTo(_times, 0);
         for (int a = 0; a < timesPrev.Length; a++) timesPrev[a].CopyTo(_timesPrev[a], 0);
         stateMask.CopyTo(_stateMask, 0);
@@ -552,8 +548,9 @@ internal sealed class Psi : IPsi, ISnapshotState
         avgTotal.CopyTo(_avgTotal, 0);
         avg.CopyTo(_avg, 0);
         (_avgLastUpdate, _avgNextUpdate, _avgsWorkDueNs, _avgsWorkCpu) = averaging;
-        (var triggers, _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil, var pollingTotal, _pollScheduled, _pollDueNs) = polling;
+        (var triggers, int nextHandle, _pollStates, _pollMinPeriod, _pollingNextUpdate, _pollingUntil, var pollingTotal, _pollScheduled, _pollDueNs) = polling;
         _triggers = new(triggers.ToDictionary(kv => kv.Key, kv => kv.Value.Clone()));
+        _nextTriggerHandle = Math.Max(_nextTriggerHandle, nextHandle); // a fork counts on from its source
         pollingTotal.CopyTo(_pollingTotal, 0);
     }
 }

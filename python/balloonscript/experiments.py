@@ -392,6 +392,24 @@ def _pressure_totals(sim: Simulation) -> dict:
     return {(resource, line): read[resource][line]["total"] for resource, line in _PRESSURE}
 
 
+def _reread_args(rounds, touch, think_ms) -> tuple:
+    """reread_rounds' arguments checked, each by its name."""
+    rounds, touch, think_ms = as_int("rounds", rounds, (1, 10_000)), as_real("touch", touch), as_real("think_ms", think_ms)
+    if not 0 <= touch <= 1:
+        raise ValueError(f"touch must be in [0, 1] (a share of the page cache), got {touch!r}")
+    if not 0 <= think_ms <= MAX_RUN_MS:
+        raise ValueError(f"think_ms must be in [0, {MAX_RUN_MS}] (a simulated day), got {think_ms!r}")
+    return rounds, touch, think_ms
+
+
+def _populate(name: str, populate, mib) -> None:
+    """``populate(mib=...)`` with an error naming the experiment's argument ``name``."""
+    try:
+        populate(mib=mib)
+    except ValueError as e:
+        raise ValueError(f"{name}: {e}") from None
+
+
 def reread_rounds(sim: Simulation, rounds: int = 1, seed: int = 1, *, touch: float = 0.3,
                   think_ms: float = 200) -> dict:
     """Run ``rounds`` rounds of a rereading workload on ``sim`` and measure them: each round its processes read a
@@ -401,11 +419,7 @@ def reread_rounds(sim: Simulation, rounds: int = 1, seed: int = 1, *, touch: flo
     ``io_some_pct``, ``io_full_pct``: the growth of the PSI totals over it, in percent; NaN for a kernel before 4.20,
     which has no PSI) and the events counted meanwhile (refaults, their activations, 6.1's workingset restores,
     ``pgpgin`` in KiB, OOM kills). ``seed`` picks the pages, round by round."""
-    rounds, think_ms = as_int("rounds", rounds), as_real("think_ms", think_ms)
-    if not 1 <= rounds <= 10_000:
-        raise ValueError(f"rounds must be in [1, 10000], got {rounds}")
-    if not 0 <= think_ms <= MAX_RUN_MS:
-        raise ValueError(f"think_ms must be in [0, {MAX_RUN_MS}] (a simulated day), got {think_ms!r}")
+    rounds, touch, think_ms = _reread_args(rounds, touch, think_ms)
     start_ms, totals, events = sim.clock_ms, _pressure_totals(sim), sim.vmstat()
     for i in range(rounds):
         sim.workload.touch(fraction=touch, kind="file", pattern="random", seed=seed + i)
@@ -427,10 +441,15 @@ def pressure_under_balloon(design: str, memory_mib: int = 128, seed: int = 1, *,
     the file read, ``think_ms`` of thinking). One row: the balloon's size (``balloon_pages``), what
     :func:`reread_rounds` measures (the pressure in percent of the rounds' time, NaN before 4.20; refaults, activations,
     restores, reads, OOM kills) and the findings. Sweep ``balloon_mib`` for the pressure curve (notebook 04)."""
+    balloon_mib = as_real("balloon_mib", balloon_mib)
+    if balloon_mib < 0:
+        raise ValueError(f"balloon_mib must be at least 0, got {balloon_mib!r}")
+    _reread_args(rounds, touch, think_ms)
     sim = Simulation(memory_mib=memory_mib, design=design, seed=seed)
-    sim.workload.anon(mib=anon_mib)
-    sim.workload.file(mib=file_mib)
-    if as_real("balloon_mib", balloon_mib):
+    _populate("anon_mib", sim.workload.anon, anon_mib)
+    _populate("file_mib", sim.workload.file, file_mib)
+    balloon_mib = min(balloon_mib, sim.balloon.inflatable_pages / PAGES_PER_MIB)
+    if balloon_mib:
         sim.balloon.inflate(mib=balloon_mib)
     row = {"balloon_pages": sim.balloon.pages,
            **reread_rounds(sim, rounds, seed=seed, touch=touch, think_ms=think_ms)}

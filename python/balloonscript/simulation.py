@@ -423,12 +423,13 @@ class Host(_Part):
 
 class PsiTrigger:
     """A PSI trigger (``sim.psi_trigger``): what writing ``"some 150000 1000000"`` to /proc/pressure/memory and polling
-    the file gives a process such as oomd or lmkd. 6.1's poll worker compares the state's stall time over the trigger's
+    the file gives a monitor such as Android's lmkd. 6.1's poll worker compares the state's stall time over the trigger's
     window with its threshold about ten times a window, and makes at most one event a window.
 
     ``poll()``: True if an event came since the last poll (POLLPRI), clearing it; ``events_ms``: the simulated time of
     every event so far; ``close()``: closes the file (the trigger is destroyed). A trigger lives in its simulation's state:
-    a restore to a snapshot taken before it was created closes it."""
+    a restore to a snapshot taken before it was created closes it, one taken before it was closed opens it again. A
+    fork has copies of its source's triggers, which this object, bound to the simulation that made it, does not reach."""
     __slots__ = ("_sim", "_handle", "resource", "trigger")
 
     def __init__(self, sim: "Simulation", handle: int, resource: str, trigger: str):
@@ -790,6 +791,8 @@ class Simulation:
         grew within the window (6.1 takes windows of 500,000 to 10,000,000 µs and a threshold of 1 µs to the window).
         Returns a :class:`PsiTrigger` to poll."""
         resource, trigger = as_str("resource", resource), as_str("trigger", trigger)
+        if resource not in ("memory", "io"):
+            raise ValueError(f"resource must be one of ['io', 'memory'] (CPU pressure is not modelled), got {resource!r}")
         self._need_psi("psi_trigger")
         return PsiTrigger(self, int(self._call("PsiTriggerCreate", resource, trigger)), resource, trigger)
 

@@ -88,7 +88,7 @@ class PublicApi(RuleBasedStateMachine):
                                  free_page_hint=hint and design == "v6.1")
         self.operations = 1   # boot is the first history row
         self.psi_some = 0
-        self.triggers = []   # (PsiTrigger, window in ms) still open
+        self.triggers = []   # [PsiTrigger, window in ms, events its polls have seen] of the triggers still open
 
     def refused(self, name, call):
         """``call()`` raises ValueError naming ``name`` and changes nothing."""
@@ -203,11 +203,13 @@ class PublicApi(RuleBasedStateMachine):
             self.psi_some = pressure["some"]["total"]
             io = self.sim.pressure("io")
             assert io["full"]["total"] <= io["some"]["total"] <= self.sim.clock_ms * 1000 + 1
-            for trigger, window_ms in self.triggers:   # at most one event a window, none in the first after boot
+            for seen in self.triggers:   # at most one event a window, none in the first after boot
+                trigger, window_ms, polled = seen
                 events = trigger.events_ms
                 assert all(b - a >= window_ms for a, b in zip(events, events[1:])), (trigger, events)
                 assert all(window_ms <= e <= self.sim.clock_ms for e in events), (trigger, events)
-                assert trigger.poll() in (True, False)
+                assert trigger.poll() == (len(events) > polled), "a poll sees an event made since the last"
+                seen[2] = len(events)
         else:
             self.refused("proc_pressure_memory", self.sim.pressure)
         assert state(self.sim) == before
@@ -224,7 +226,7 @@ class PublicApi(RuleBasedStateMachine):
             trigger.close()
             self.refused("no open trigger", trigger.poll)
         else:
-            self.triggers.append((trigger, window_ms))
+            self.triggers.append([trigger, window_ms, 0])
 
     @rule(text=st.one_of(not_a_number, any_text.filter(lambda s: not s.startswith(("some", "full"))),
                          st.sampled_from(["some 0 500000", "some 1 499999", "full 1 10000001", "some 500001 500000",

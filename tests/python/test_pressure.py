@@ -321,11 +321,19 @@ def test_pressure_under_balloon_counts_refaults_without_psi_before_4_20(pressure
 
 
 @pytest.mark.parametrize("kwargs, name", [({"rounds": 0}, "rounds"), ({"think_ms": -1}, "think_ms"),
-                                          ({"balloon_mib": "big"}, "balloon_mib"), ({"touch": 2}, "fraction")])
+                                          ({"balloon_mib": "big"}, "balloon_mib"), ({"balloon_mib": -1}, "balloon_mib"),
+                                          ({"touch": 2}, "touch"), ({"anon_mib": -1}, "anon_mib"),
+                                          ({"file_mib": "x"}, "file_mib"), ({"file_mib": 1000}, "file_mib")])
 def test_pressure_under_balloon_bad_input_names_the_argument(kwargs, name):
     from balloonscript import experiments as ex
     with pytest.raises(ValueError, match=name):
-        ex.pressure_under_balloon("v6.1", memory_mib=64, anon_mib=8, file_mib=16, **kwargs)
+        ex.pressure_under_balloon("v6.1", memory_mib=64, **{"anon_mib": 8, "file_mib": 16, **kwargs})
+
+
+def test_pressure_under_balloon_inflates_what_the_guest_can_give():
+    from balloonscript import experiments as ex
+    row = ex.pressure_under_balloon("v6.1", memory_mib=64, anon_mib=8, file_mib=16, balloon_mib=1000, rounds=1).iloc[0]
+    assert 0 < row["balloon_pages"] < 64 * 256 and row["findings"] == 0
 
 
 def test_a_psi_trigger_fires_on_the_thrashing_rereads_at_most_once_a_window_and_polls_as_the_file_does(bs):

@@ -432,8 +432,8 @@ public class PsiTests
     /// A memory stall from 2.000 s to 2.300 s on CPU 0 (HZ=1000, nothing else running) under a trigger "some 100000
     /// 500000" (100 ms of stall within 500 ms), worked by hand from 6.1's psi.c: the change into MEM_SOME wakes the poll
     /// worker a jiffy on, at 2.002 s (the timer wheel fires a level-0 timer a jiffy past its expiry); it starts the
-    /// trigger's window there (2 ms stalled by then) and updates every 50 ms (the window's tenth), each re-arm 51 jiffies
-    /// on: 2.054 s (52 ms grown), 2.106 s (104 ms: an event). The growth stays past the threshold, so the next event is
+    /// trigger's window there (2 ms stalled by then) and updates every 50 ms (the window's tenth), each time armed 51
+    /// jiffies on and fired a jiffy after that, 52 ms apart: 2.054 s (52 ms grown), 2.106 s (104 ms: an event). The growth stays past the threshold, so the next event is
     /// pending, held back until a window after the first (2.606 s), and made at the first update from then, 2.626 s, though
     /// the stall ended at 2.300 s; polling stops 500 ms after the last poll that saw stall time (2.314 s). 90 ms of stall
     /// makes none.
@@ -500,6 +500,10 @@ public class PsiTests
         int memory = sim.PsiTriggerCreate("memory", "some 1 500000");
         Assert.That(memory, Is.Not.EqualTo(io), "a handle a restore took back is not given again");
         Assert.That(() => sim.PsiTriggerPoll(io), Throws.ArgumentException.With.Message.Contains("no open trigger"));
+        var fork = sim.Fork();
+        int forked = fork.PsiTriggerCreate("io", "some 1 500000");
+        Assert.That(forked, Is.Not.EqualTo(memory), "a fork counts handles on from its source");
+        Assert.That(fork.PsiTriggerEvents(memory), Is.Empty, "the fork has its source's triggers");
         sim.PsiTriggerDestroy(memory);
         Assert.That(() => sim.PsiTriggerEvents(memory), Throws.ArgumentException.With.Message.Contains("no open trigger"));
         Assert.That(() => Guest("fixed").PsiTriggerCreate("memory", "some 1 500000"), Throws.InvalidOperationException.With.Message.Contains("4.20"));
