@@ -95,6 +95,7 @@ public sealed class PySimulation
     public bool HasPsi => _sim.HasPsi;
     public string ProcPressureMemory() => _sim.ProcPressureMemory();
     public string ProcPressureIo() => _sim.ProcPressureIo();
+    public string ProcPressureCpu() => _sim.ProcPressureCpu();
     public int PsiTriggerCreate(string resource, string trigger) => _sim.PsiTriggerCreate(resource, trigger);
     public bool PsiTriggerPoll(int handle) => _sim.PsiTriggerPoll(handle);
     public long[] PsiTriggerEvents(int handle) => _sim.PsiTriggerEvents(handle);

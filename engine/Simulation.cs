@@ -397,12 +397,15 @@ public sealed class Simulation
     /// </summary>
     public string ProcPressureMemory() => Psi().ShowMemory();
 
-    /// <summary>/proc/pressure/io (6.1's psi_show): the time tasks waited for reads from the disk, as <see cref="ProcPressureMemory"/>.</summary>
+    /// <summary>/proc/pressure/io (6.1's psi_show): the time tasks waited for I/O, as <see cref="ProcPressureMemory"/>.</summary>
     public string ProcPressureIo() => Psi().ShowIo();
+
+    /// <summary>/proc/pressure/cpu (6.1's psi_show): the time a runnable task waited for its CPU, as <see cref="ProcPressureMemory"/>.</summary>
+    public string ProcPressureCpu() => Psi().ShowCpu();
 
     /// <summary>
     /// A PSI trigger, as writing <paramref name="trigger"/> ("some|full threshold_us window_us") to
-    /// /proc/pressure/<paramref name="resource"/> ("memory" or "io") creates one (6.1's psi_trigger_create: windows of
+    /// /proc/pressure/<paramref name="resource"/> ("memory", "io" or "cpu") creates one (6.1's psi_trigger_create: windows of
     /// 500 ms to 10 s, a threshold of 1 µs to the window); returns its handle for <see cref="PsiTriggerPoll"/>,
     /// <see cref="PsiTriggerEvents"/> and <see cref="PsiTriggerDestroy"/>.
     /// </summary>

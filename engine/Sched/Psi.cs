@@ -5,13 +5,14 @@ using BalloonScript.Engine.Time;
 namespace BalloonScript.Engine.Sched;
 
 /// <summary>
-/// 6.1's pressure stall information for memory and I/O: the system group (<c>psi_system</c>) behind /proc/pressure/memory
-/// and /proc/pressure/io, read in kernel/sched/psi.c (Android common 6.1, checked against a 6.1.78 vendor tree), with kernel.org 6.1.y's
+/// 6.1's pressure stall information for memory, I/O and CPU: the system group (<c>psi_system</c>) behind
+/// /proc/pressure/memory, io and cpu, read in kernel/sched/psi.c (Android common 6.1, checked against a 6.1.78 vendor tree), with kernel.org 6.1.y's
 /// averaging work since 6.1.42 (docs/model.md).
 /// <para>
 /// Each CPU's state follows the counts of its tasks (<c>psi_group_change</c>, <c>test_state</c>): memory SOME while a
 /// task is in a memory stall; memory FULL while one is and every running task is stalled too, or the task on the CPU is;
-/// I/O SOME while a task waits in <c>io_schedule</c>, I/O FULL while one does and none runs; NONIDLE while a task runs,
+/// I/O SOME while a task waits in <c>io_schedule</c>, I/O FULL while one does and none runs; CPU SOME while a runnable
+/// task waits for the CPU (CPU FULL is undefined at the system level); NONIDLE while a task runs,
 /// stalls or waits for I/O. Time is added to each state the CPU was in at every change
 /// (<c>record_times</c>, in u32 nanoseconds, wrapping as the kernel's do). A collection (<c>collect_percpu_times</c>) takes
 /// each CPU's time since the one before, weights it by that CPU's non-idle time in whole jiffies (truncated: a CPU busy
@@ -35,14 +36,14 @@ namespace BalloonScript.Engine.Sched;
 /// </summary>
 internal sealed class Psi : IPsi, ISnapshotState
 {
-    // psi_states of the I/O and memory resources (res * 2 + full, as the kernel's), and NONIDLE: indexes of the per-CPU times.
-    private const int IoSome = 0, IoFull = 1, MemSome = 2, MemFull = 3, NonIdle = 4, States = 5;
+    // psi_states of the I/O, memory and CPU resources (res * 2 + full, as the kernel's), and NONIDLE: indexes of the per-CPU times.
+    private const int IoSome = 0, IoFull = 1, MemSome = 2, MemFull = 3, CpuSome = 4, NonIdle = 6, States = 7;
     // enum psi_aggregators: the averages' collection and the poll worker's, each with its own previous times and totals.
     private const int PsiAvgs = 0, PsiPoll = 1;
     // Trigger windows (psi.c): 500 ms to 10 s, updated ten times a window.
     private const uint WindowMinUs = 500_000, WindowMaxUs = 10_000_000, UpdatesPerWindow = 10;
     // enum psi_res: the resources /proc/pressure shows, each SOME at res * 2 and FULL after it.
-    private const int ResIo = 0, ResMem = 1;
+    private const int ResIo = 0, ResMem = 1, ResCpu = 2;
     // psi_task_count flags (TSK_*): the bits of SimTask.PsiFlags.
     private const int TskIowait = 1 << 0, TskMemstall = 1 << 1, TskRunning = 1 << 2, TskMemstallRunning = 1 << 3;
     // Load-average fixed point (include/linux/sched/loadavg.h) and PSI's decay factors: EXP_10s, EXP_60s, EXP_300s.
@@ -142,9 +143,12 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// <summary>/proc/pressure/io (<see cref="Show"/>).</summary>
     public string ShowIo() => Show(ResIo);
 
+    /// <summary>/proc/pressure/cpu (<see cref="Show"/>).</summary>
+    public string ShowCpu() => Show(ResCpu);
+
     /// <summary>
-    /// psi_show of resource <paramref name="res"/>: the averages and the totals in microseconds, "some" and "full";
-    /// collects first, as a read does, so reading changes what later reads show (a CPU busy for less than a jiffy between
+    /// psi_show of resource <paramref name="res"/>: the averages and the totals in microseconds, "some" and "full" (CPU
+    /// FULL, undefined at the system level, printed as zeros); collects first, as a read does, so reading changes what later reads show (a CPU busy for less than a jiffy between
     /// reads adds nothing).
     /// </summary>
     private string Show(int res)
@@ -157,13 +161,14 @@ internal sealed class Psi : IPsi, ISnapshotState
         for (int full = 0; full < 2; full++)
         {
             int state = res * 2 + full;
+            bool undefined = res == ResCpu && full == 1; // CPU FULL at the system level
             text.Append(full == 0 ? "some" : "full");
             for (int w = 0; w < 3; w++)
             {
-                ulong avg = _avg[state * 3 + w];
+                ulong avg = undefined ? 0 : _avg[state * 3 + w];
                 text.Append($" {Windows[w]}={avg >> FShift}.{((avg & (Fixed1 - 1)) * 100) >> FShift:D2}"); // LOAD_INT, LOAD_FRAC
             }
-            text.Append($" total={_total[PsiAvgs][state] / 1000}\n");
+            text.Append($" total={(undefined ? 0 : _total[PsiAvgs][state] / 1000)}\n");
         }
         return text.ToString();
     }
@@ -237,6 +242,9 @@ internal sealed class Psi : IPsi, ISnapshotState
         if (iowait > 0 && running == 0) mask |= 1 << IoFull;
         if (memstall > 0) mask |= 1 << MemSome;
         if (memstall > 0 && (running == memstallRunning || curr is { InMemstall: true })) mask |= 1 << MemFull;
+        // CPU SOME: NR_RUNNING > oncpu. Whenever a task runs here, one of them is on the CPU, so a second one waits for it
+        // (a waker a nested thread preempted); CPU FULL, running tasks and none on the CPU, does not happen.
+        if (running > 1) mask |= 1 << CpuSome;
         if (iowait > 0 || memstall > 0 || running > 0) mask |= 1 << NonIdle;
         _stateMask[cpu] = mask;
     }
@@ -350,7 +358,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     /// </summary>
     public int CreateTrigger(string resource, string text)
     {
-        int res = Check.OneOf(resource, "resource", "memory", "io") == "memory" ? ResMem : ResIo;
+        int res = Check.OneOf(resource, "resource", "memory", "io", "cpu") switch { "memory" => ResMem, "io" => ResIo, _ => ResCpu };
         Check.That(PsiTrigger.TryScan(text, out bool full, out uint thresholdUs, out uint windowUs), "trigger",
             $"must be \"some <threshold_us> <window_us>\" or \"full <threshold_us> <window_us>\", got '{text}'");
         Check.InRange(windowUs, "window_us", WindowMinUs, WindowMaxUs);

@@ -65,6 +65,9 @@ def designs() -> list[Design]:
 
 DESIGNS = tuple(d.name for d in designs())
 
+# The /proc/pressure files of 6.1 that are modelled (irq, CONFIG_IRQ_TIME_ACCOUNTING's, is not).
+_PSI_RESOURCES = ("memory", "io", "cpu")
+
 # What ``sim.host.map()`` says of a guest frame, by value (engine/Host/RamBlock.cs, Map).
 HOST_MAP_STATES = ("never written", "backed", "backed by a huge page", "discarded")
 
@@ -775,6 +778,13 @@ class Simulation:
         self._need_psi("proc_pressure_io")
         return str(self._call("ProcPressureIo"))
 
+    def proc_pressure_cpu(self) -> str:
+        """/proc/pressure/cpu, 6.1's text (``v6.1`` only): the share of time some runnable task waited for its CPU (here:
+        a path preempted by a kernel thread woken nested on its CPU); its ``full`` line is zeros, CPU FULL being
+        undefined at the system level. Read as ``proc_pressure_memory`` is."""
+        self._need_psi("proc_pressure_cpu")
+        return str(self._call("ProcPressureCpu"))
+
     @property
     def has_psi(self) -> bool:
         """True if the design's kernel has pressure stall information (/proc/pressure: Linux 4.20 on, ``v6.1``)."""
@@ -786,23 +796,23 @@ class Simulation:
                              "(/proc/pressure came in Linux 4.20): use design='v6.1'")
 
     def psi_trigger(self, resource: str, trigger: str) -> PsiTrigger:
-        """A PSI trigger on /proc/pressure/``resource`` (``"memory"`` or ``"io"``; ``v6.1`` only), as writing ``trigger``
+        """A PSI trigger on /proc/pressure/``resource`` (``"memory"``, ``"io"`` or ``"cpu"``; ``v6.1`` only), as writing ``trigger``
         to that file makes one: ``"some <threshold_us> <window_us>"`` or ``"full ..."``, an event when that much stall time
         grew within the window (6.1 takes windows of 500,000 to 10,000,000 µs and a threshold of 1 µs to the window).
         Returns a :class:`PsiTrigger` to poll."""
         resource, trigger = as_str("resource", resource), as_str("trigger", trigger)
-        if resource not in ("memory", "io"):
-            raise ValueError(f"resource must be one of ['io', 'memory'] (CPU pressure is not modelled), got {resource!r}")
+        if resource not in _PSI_RESOURCES:
+            raise ValueError(f"resource must be one of {list(_PSI_RESOURCES)}, got {resource!r}")
         self._need_psi("psi_trigger")
         return PsiTrigger(self, int(self._call("PsiTriggerCreate", resource, trigger)), resource, trigger)
 
     def pressure(self, resource: str = "memory") -> dict:
-        """/proc/pressure/``resource`` (``"memory"`` or ``"io"``; CPU pressure is not modelled) read and parsed:
+        """/proc/pressure/``resource`` (``"memory"``, ``"io"`` or ``"cpu"``) read and parsed:
         ``{"some": {"avg10": %, "avg60": %, "avg300": %, "total": µs}, "full": {...}}``, averages as floats, totals as
         ints."""
-        readers = {"memory": self.proc_pressure_memory, "io": self.proc_pressure_io}
+        readers = {"memory": self.proc_pressure_memory, "io": self.proc_pressure_io, "cpu": self.proc_pressure_cpu}
         if resource not in readers:
-            raise ValueError(f"resource must be one of {sorted(readers)} (CPU pressure is not modelled), got {resource!r}")
+            raise ValueError(f"resource must be one of {list(_PSI_RESOURCES)}, got {resource!r}")
         out = {}
         for line in readers[resource]().splitlines():
             kind, *fields = line.split()

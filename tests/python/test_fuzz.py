@@ -201,8 +201,10 @@ class PublicApi(RuleBasedStateMachine):
             assert pressure["full"]["total"] <= pressure["some"]["total"]
             assert all(0 <= pressure[kind][w] <= 100 for kind in pressure for w in ("avg10", "avg60", "avg300"))
             self.psi_some = pressure["some"]["total"]
-            io = self.sim.pressure("io")
+            io, cpu = self.sim.pressure("io"), self.sim.pressure("cpu")
             assert io["full"]["total"] <= io["some"]["total"] <= self.sim.clock_ms * 1000 + 1
+            assert cpu["full"] == {"avg10": 0, "avg60": 0, "avg300": 0, "total": 0}   # undefined at the system level
+            assert cpu["some"]["total"] <= self.sim.clock_ms * 1000 + 1
             for seen in self.triggers:   # at most one event a window, none in the first after boot
                 trigger, window_ms, polled = seen
                 events = trigger.events_ms
@@ -214,7 +216,7 @@ class PublicApi(RuleBasedStateMachine):
             self.refused("proc_pressure_memory", self.sim.pressure)
         assert state(self.sim) == before
 
-    @rule(resource=st.sampled_from(["memory", "io"]), line=st.sampled_from(["some", "full"]),
+    @rule(resource=st.sampled_from(["memory", "io", "cpu"]), line=st.sampled_from(["some", "full"]),
           window_ms=st.integers(500, 10_000), share=fractions_, close=st.booleans())
     def psi_trigger(self, resource, line, window_ms, share, close):
         text = f"{line} {max(1, int(window_ms * 1000 * share))} {window_ms * 1000}"
@@ -234,7 +236,7 @@ class PublicApi(RuleBasedStateMachine):
     def psi_trigger_invalid(self, text):
         if self.sim.design == "v6.1":
             self.refused("trigger|threshold_us|window_us", lambda: self.sim.psi_trigger("memory", text))
-            self.refused("resource", lambda: self.sim.psi_trigger("cpu", "some 1 500000"))
+            self.refused("resource", lambda: self.sim.psi_trigger("irq", "some 1 500000"))
 
     @rule(scenario=st.sampled_from(bs.scenarios()), design=st.sampled_from(bs.DESIGNS), seed=st.integers(0, 100))
     def run_scenario(self, scenario, design, seed):
