@@ -351,7 +351,7 @@ internal sealed class Psi : IPsi, ISnapshotState
     }
 
     /// <summary>
-    /// psi_trigger_create from the text written to /proc/pressure/&lt;<paramref name="resource"/>&gt; ("memory" or "io";
+    /// psi_trigger_create from the text written to /proc/pressure/&lt;<paramref name="resource"/>&gt; ("memory", "io" or "cpu";
     /// "some|full threshold_us window_us"; 6.1 takes windows of 500 ms to 10 s and a threshold of 1 µs to the window): a
     /// new trigger whose window starts now at the state's poll total. The first trigger starts psimon; the poll period is
     /// the shortest window's tenth. Returns the trigger's handle.
