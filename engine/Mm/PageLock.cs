@@ -20,16 +20,17 @@ internal sealed partial class PageLock(PageTable pages, Scheduler scheduler)
     public void Lock(int pfn)
     {
         scheduler.Preempt("lock_page");
-        if (pages.PageLocked(pfn)) WaitOnPageLocked(pfn);
+        if (pages.PageLocked(pfn)) WaitOnPageLocked(pfn, $"lock_page(pfn {pfn})");
         pages.Set(pfn, PG.Locked);
     }
 
     /// <summary>
-    /// __lock_page's sleep, in io_schedule (6.1 <c>folio_wait_bit_common</c>; v3.16 <c>bit_wait_io</c>). Its own method: a
-    /// lambda capturing <paramref name="pfn"/> in <see cref="Lock"/> would be allocated on every call.
+    /// The sleep until PG_locked is clear, at <paramref name="point"/>: __lock_page's, and truncate's before it takes the
+    /// lock; in io_schedule (6.1 <c>folio_wait_bit_common</c>; v3.16 <c>bit_wait_io</c>). Its own method: a lambda
+    /// capturing <paramref name="pfn"/> in <see cref="Lock"/> would be allocated on every call.
     /// </summary>
     [Preemptible]
-    private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, $"lock_page(pfn {pfn})", ioSchedule: true);
+    public void WaitOnPageLocked(int pfn, string point) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), this, point, ioSchedule: true);
 
     [Preemptible]
     public void Unlock(int pfn)

@@ -12,7 +12,7 @@ namespace BalloonScript.Engine.Workload;
 /// The data of what is taken away stops existing.
 /// </summary>
 internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, ProcessTable processes, PageContents contents,
-    SwapCache swapCache, ReclaimableSlab reclaimableSlab, PageLock pageLock, Rmap rmap, FaultGfp faultGfp, Scheduler scheduler)
+    SwapCache swapCache, ReclaimableSlab reclaimableSlab, PageLock pageLock, Rmap rmap, FaultGfp faultGfp)
 {
     /// <summary>
     /// exit_mmap of a process (the OOM killer's victim): this CPU's LRU batches drained first (lru_add_drain, both
@@ -111,7 +111,7 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
     {
         if ((mapping & MappingTable.PageMappingAnon) != 0)
             return processes.OwnerOf(mapping) is { } owner && MunmapPage(owner, index);
-        if (mapping != 0 && pages.PageLocked(pfn)) WaitOnPageLocked(pfn); // truncate's lock_page: a page still being read in
+        if (mapping != 0 && pages.PageLocked(pfn)) pageLock.WaitOnPageLocked(pfn, $"truncate: lock_page(pfn {pfn})"); // a page still being read in
         if (pages.Mapping[pfn] != mapping || !Freeable(pfn)) return false;
         var zone = node.ZoneOf(pfn);
         if (mapping == 0)
@@ -135,10 +135,6 @@ internal sealed partial class Munmap(PageTable pages, Node node, Lru lru, Proces
         lru.PutPage(pfn);
         return true;
     }
-
-    /// <summary>lock_page's wait, in truncate, in io_schedule (its own method: the lambda's closure only where a page is locked).</summary>
-    [Preemptible]
-    private void WaitOnPageLocked(int pfn) => scheduler.WaitUntil(() => !pages.PageLocked(pfn), pageLock, $"truncate: lock_page(pfn {pfn})", ioSchedule: true);
 
     /// <summary>
     /// A page the workload can free now, not under writeback (truncate would wait for the write): a mapped anonymous

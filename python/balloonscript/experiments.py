@@ -419,7 +419,11 @@ def reread_rounds(sim: Simulation, rounds: int = 1, seed: int = 1, *, touch: flo
     ``io_some_pct``, ``io_full_pct``: the growth of the PSI totals over it, in percent; NaN for a kernel before 4.20,
     which has no PSI) and the events counted meanwhile (refaults, their activations, 6.1's workingset restores,
     ``pgpgin`` in KiB, OOM kills). ``seed`` picks the pages, round by round."""
-    rounds, touch, think_ms = _reread_args(rounds, touch, think_ms)
+    return _reread(sim, *_reread_args(rounds, touch, think_ms), seed)
+
+
+def _reread(sim: Simulation, rounds: int, touch: float, think_ms: float, seed: int) -> dict:
+    """:func:`reread_rounds` on checked arguments."""
     start_ms, totals, events = sim.clock_ms, _pressure_totals(sim), sim.vmstat()
     for i in range(rounds):
         sim.workload.touch(fraction=touch, kind="file", pattern="random", seed=seed + i)
@@ -444,7 +448,7 @@ def pressure_under_balloon(design: str, memory_mib: int = 128, seed: int = 1, *,
     balloon_mib = as_real("balloon_mib", balloon_mib)
     if balloon_mib < 0:
         raise ValueError(f"balloon_mib must be at least 0, got {balloon_mib!r}")
-    _reread_args(rounds, touch, think_ms)
+    rounds, touch, think_ms = _reread_args(rounds, touch, think_ms)
     sim = Simulation(memory_mib=memory_mib, design=design, seed=seed)
     _populate("anon_mib", sim.workload.anon, anon_mib)
     _populate("file_mib", sim.workload.file, file_mib)
@@ -452,7 +456,7 @@ def pressure_under_balloon(design: str, memory_mib: int = 128, seed: int = 1, *,
     if balloon_mib:
         sim.balloon.inflate(mib=balloon_mib)
     row = {"balloon_pages": sim.balloon.pages,
-           **reread_rounds(sim, rounds, seed=seed, touch=touch, think_ms=think_ms)}
+           **_reread(sim, rounds, touch, think_ms, seed)}
     kinds = sim.report_counts()
     return _frame([row | {"findings": sum(kinds.values()), **{f"findings_{k}": kinds[k] for k in REPORT_KINDS}}])
 
