@@ -186,8 +186,9 @@ ex.canonical("legacy", memory_mib=8192, seed=1)
 print(json.dumps({"wall": time.perf_counter() - t}))
 """
 
-# A batch user's sweep: the workers are fresh processes, so what their first guests cost (the engine's code not yet
-# optimised, and the background compiler's work beside the runs on the same cores) is part of it.
+# A batch user's sweep: the workers are fresh processes, so what their first guests cost (the engine's first code before
+# the tiered compiler's, and the background compiler's work beside the runs on the same cores) is part of it. The parent
+# has .NET loaded too, as a user's has (the sweep module is part of the package).
 SWEEP = """
 import json, time
 import balloonscript as bs

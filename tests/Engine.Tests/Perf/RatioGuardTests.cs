@@ -247,8 +247,9 @@ public class RatioGuardTests
 
     private static (double A, double B) Interleaved(Func<double> a, Func<double> b)
     {
-        // Warm-up: the JIT optimises a method only after 100 ms without new methods to compile, and in a full test run
-        // the code measured here may still be unoptimised when this test starts.
+        // Warm-up: the tiered compiler counts a method's calls only once 10 ms have passed without a new method called
+        // (Directory.Build.props) and then queues it behind others, so in a full test run the code measured here may not
+        // have its final code yet when this test starts.
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed.TotalSeconds < 0.5) (_, _) = (a(), b());
         var (timesA, timesB) = (new double[Rounds], new double[Rounds]);
