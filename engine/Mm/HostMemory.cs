@@ -18,10 +18,14 @@ internal static class HostMemory
     /// <summary>
     /// The host pages holding <paramref name="array"/>[<paramref name="start"/>, +<paramref name="count"/>) faulted in
     /// writable, no value changed: an atomic OR of 0 into four bytes of each page (an access the MMU takes as a write,
-    /// a no-op for the data, and safe beside another thread's writes).
+    /// a no-op for the data, and safe beside another thread's writes). <typeparamref name="T"/> holds no references (a
+    /// primitive: <see cref="PageField{T}"/>'s; not a constraint, which would keep <see cref="PageField{T}"/> out of the
+    /// ahead-of-time image).
     /// </summary>
-    public static void PrefaultWritable<T>(T[] array, int start, int count) where T : unmanaged
+    public static void PrefaultWritable<T>(T[] array, int start, int count)
     {
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+            throw new ArgumentException($"PrefaultWritable: {typeof(T)} holds references; only arrays of primitives can be prefaulted", nameof(array));
         if (count <= 0 || (long)array.Length * Unsafe.SizeOf<T>() < sizeof(int)) return;
         int last = start + count - 1, step = Math.Max(1, PageBytes / Unsafe.SizeOf<T>());
         // One element a host page apart, from the first: one in each page up to the last element's, which is touched too.
@@ -29,7 +33,7 @@ internal static class HostMemory
         NoOpWrite(array, last);
     }
 
-    private static void NoOpWrite<T>(T[] array, int i) where T : unmanaged =>
+    private static void NoOpWrite<T>(T[] array, int i) =>
         Interlocked.Or(ref Unsafe.As<T, int>(ref array[WordStart<T>(i)]), 0);
 
     /// <summary>
@@ -38,6 +42,6 @@ internal static class HostMemory
     /// 8-byte aligned and its object's size is a multiple of 8, so those four bytes lie inside the object even where they
     /// run past the last element (into its padding, which an OR of 0 leaves as it is).
     /// </summary>
-    internal static int WordStart<T>(int i) where T : unmanaged =>
+    internal static int WordStart<T>(int i) =>
         Unsafe.SizeOf<T>() < sizeof(int) ? i & ~(sizeof(int) / Unsafe.SizeOf<T>() - 1) : i;
 }

@@ -8,9 +8,13 @@ namespace BalloonScript.Engine.Mm;
 /// One field of <c>struct page</c> for every PFN (a column of <see cref="PageTable"/>). Reads are plain array reads;
 /// every write also marks the page's chunk <see cref="PageChanges.Written"/>, so that the whole-memory checks after an
 /// operation look only at the blocks it changed, the page allocator knows the chunk is no longer clean, and a restore
-/// of the same snapshot copies back only the chunks written.
+/// of the same snapshot copies back only the chunks written. <typeparamref name="T"/> is a primitive (<c>uint</c>,
+/// <c>int</c>, <c>long</c>, <c>byte</c>: <see cref="PageTable"/>'s columns).
 /// </summary>
-internal sealed class PageField<T>(int nrPages, PageChanges changes) where T : unmanaged, IEquatable<T>
+// No constraint on T: with one naming a type of the framework's (unmanaged, struct, IEquatable<T>), ReadyToRun leaves
+// the instantiations out of the ahead-of-time image, so the image's every page-field access was a call into JIT-compiled
+// code, tier 0 until the tiered compiler reached it (BENCHMARKS.md, thirty-eighth session).
+internal sealed class PageField<T>(int nrPages, PageChanges changes)
 {
     private readonly T[] _values = new T[nrPages];
     [NotState("the marks of PageChanges, not page state")]

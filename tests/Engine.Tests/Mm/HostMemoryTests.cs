@@ -45,6 +45,22 @@ public class HostMemoryTests
         Assert.That(HostMemory.WordStart<long>(4099), Is.EqualTo(4099), "long: the element itself");
     }
 
+    /// <summary>
+    /// An array of references (or of structs holding them) is refused, naming the type, and left as it was: an OR into
+    /// its words would be a write into object references. The type system no longer says so (no constraint on T, which
+    /// would keep PageField's instantiations out of the ahead-of-time image).
+    /// </summary>
+    [Test]
+    public void PrefaultWritable_RefusesAnArrayHoldingReferences()
+    {
+        var strings = new[] { "a", "b", "c", "d" };
+        var pairs = new[] { (1, "x"), (2, "y") };
+        var refused = Assert.Throws<ArgumentException>(() => HostMemory.PrefaultWritable(strings, 0, strings.Length))!;
+        Assert.That(refused.Message, Does.Contain("System.String").And.Contain("holds references"));
+        Assert.Throws<ArgumentException>(() => HostMemory.PrefaultWritable(pairs, 0, pairs.Length));
+        Assert.That((strings, pairs), Is.EqualTo((new[] { "a", "b", "c", "d" }, new[] { (1, "x"), (2, "y") })));
+    }
+
     private static T[] Filled<T>(int length, Random random, Func<Random, T> next) => Enumerable.Range(0, length).Select(_ => next(random)).ToArray();
 
     private static void AssertUnchanged<T>(T[] array, int start, int count) where T : unmanaged
