@@ -18,14 +18,15 @@ internal static class HostMemory
     /// <summary>
     /// The host pages holding <paramref name="array"/>[<paramref name="start"/>, +<paramref name="count"/>) faulted in
     /// writable, no value changed: an atomic OR of 0 into four bytes of each page (an access the MMU takes as a write,
-    /// a no-op for the data, and safe beside another thread's writes). <typeparamref name="T"/> holds no references (a
-    /// primitive: <see cref="PageField{T}"/>'s; not a constraint, which would keep <see cref="PageField{T}"/> out of the
-    /// ahead-of-time image).
+    /// a no-op for the data, and safe beside another thread's writes). <typeparamref name="T"/> holds no references (the
+    /// callers': <see cref="PageField{T}"/>'s primitives, <see cref="PageLists"/>' links); checked at run time, not by a
+    /// constraint, which would keep <see cref="PageField{T}"/> out of the ahead-of-time image.
     /// </summary>
+    /// <exception cref="ArgumentException"><typeparamref name="T"/> is or holds a reference.</exception>
     public static void PrefaultWritable<T>(T[] array, int start, int count)
     {
         if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
-            throw new ArgumentException($"PrefaultWritable: {typeof(T)} holds references; only arrays of primitives can be prefaulted", nameof(array));
+            throw new ArgumentException($"PrefaultWritable: {typeof(T)} holds references; only arrays of values without references can be prefaulted", nameof(array));
         if (count <= 0 || (long)array.Length * Unsafe.SizeOf<T>() < sizeof(int)) return;
         int last = start + count - 1, step = Math.Max(1, PageBytes / Unsafe.SizeOf<T>());
         // One element a host page apart, from the first: one in each page up to the last element's, which is touched too.
