@@ -68,6 +68,14 @@ DESIGNS = tuple(d.name for d in designs())
 # The /proc/pressure files of 6.1 that are modelled (irq, CONFIG_IRQ_TIME_ACCOUNTING's, is not).
 _PSI_RESOURCES = ("memory", "io", "cpu")
 
+
+def _psi_resource(resource) -> str:
+    """``resource`` checked: the name of a modelled /proc/pressure file."""
+    resource = as_str("resource", resource)
+    if resource not in _PSI_RESOURCES:
+        raise ValueError(f"resource must be one of {list(_PSI_RESOURCES)}, got {resource!r}")
+    return resource
+
 # What ``sim.host.map()`` says of a guest frame, by value (engine/Host/RamBlock.cs, Map).
 HOST_MAP_STATES = ("never written", "backed", "backed by a huge page", "discarded")
 
@@ -800,9 +808,7 @@ class Simulation:
         to that file makes one: ``"some <threshold_us> <window_us>"`` or ``"full ..."``, an event when that much stall time
         grew within the window (6.1 takes windows of 500,000 to 10,000,000 µs and a threshold of 1 µs to the window).
         Returns a :class:`PsiTrigger` to poll."""
-        resource, trigger = as_str("resource", resource), as_str("trigger", trigger)
-        if resource not in _PSI_RESOURCES:
-            raise ValueError(f"resource must be one of {list(_PSI_RESOURCES)}, got {resource!r}")
+        resource, trigger = _psi_resource(resource), as_str("trigger", trigger)
         self._need_psi("psi_trigger")
         return PsiTrigger(self, int(self._call("PsiTriggerCreate", resource, trigger)), resource, trigger)
 
@@ -811,10 +817,8 @@ class Simulation:
         ``{"some": {"avg10": %, "avg60": %, "avg300": %, "total": µs}, "full": {...}}``, averages as floats, totals as
         ints."""
         readers = {"memory": self.proc_pressure_memory, "io": self.proc_pressure_io, "cpu": self.proc_pressure_cpu}
-        if resource not in readers:
-            raise ValueError(f"resource must be one of {list(_PSI_RESOURCES)}, got {resource!r}")
         out = {}
-        for line in readers[resource]().splitlines():
+        for line in readers[_psi_resource(resource)]().splitlines():
             kind, *fields = line.split()
             values = dict(f.split("=") for f in fields)
             out[kind] = {k: (int(v) if k == "total" else float(v)) for k, v in values.items()}

@@ -274,6 +274,8 @@ def test_psi_is_6_1s_proc_pressure_memory_and_counts_the_thrashing_a_big_balloon
     assert quiet.pressure()["some"]["total"] == 0
     with pytest.raises(ValueError, match="resource must be one of"):
         quiet.pressure("irq")   # CONFIG_IRQ_TIME_ACCOUNTING's file is not modelled
+    with pytest.raises(ValueError, match="resource must be a string"):
+        quiet.pressure(5)   # checked as psi_trigger checks it
 
 
 @pytest.mark.parametrize("design", ["legacy", "redesign", "fixed", "movable"])
@@ -337,7 +339,7 @@ def test_pressure_under_balloon_inflates_what_the_guest_can_give():
 
 
 def test_a_psi_trigger_fires_on_the_thrashing_rereads_at_most_once_a_window_and_polls_as_the_file_does(bs):
-    """oomd's kind of trigger, "some 150000 1000000" on /proc/pressure/memory: 150 ms of memory stall within a second.
+    """lmkd's kind of trigger, "some 150000 1000000" on /proc/pressure/memory: 150 ms of memory stall within a second.
     The 64 MiB v6.1 guest's rereads under a 24 MiB balloon stall about 0.8 s a reread from the second on."""
     sim = bs.Simulation(memory_mib=64, design="v6.1", seed=1)
     sim.workload.file(mib=40)
