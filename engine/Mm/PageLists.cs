@@ -358,6 +358,9 @@ internal sealed class PageLists : ISnapshotState
     }
 
     /// <summary>Partial-order reduction: a link change writes the node and its neighbours.</summary>
+    // Inlined always: the tiered JIT folds StepAccesses.Compiled and drops the call anyway, but the ahead-of-time code a
+    // fresh process runs first cannot fold the switch and kept the call at every list operation (SimLock.Owner's note).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Touch(int node, int prev, int next)
     {
         if (!StepAccesses.Compiled || _accesses is not { } a) return;

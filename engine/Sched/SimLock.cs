@@ -25,8 +25,17 @@ internal sealed partial class SimLock : ISnapshotState
     }
 
     public string Name { get; }
-    public bool IsLocked => Owner != -2;
-    public bool HeldByCurrent => Owner == scheduler.Current.Id;
+    public bool IsLocked
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Owner != -2;
+    }
+
+    public bool HeldByCurrent
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Owner == scheduler.Current.Id;
+    }
 
     /// <summary>Held by the task <paramref name="taskId"/> (running or asleep under it).</summary>
     public bool HeldBy(int taskId) => Owner == taskId;
@@ -42,13 +51,20 @@ internal sealed partial class SimLock : ISnapshotState
     }
 
     /// <summary>The owner, as partial-order reduction sees it: every look at a lock is an access to it.</summary>
+    // This, IsLocked, HeldByCurrent, Process.Record and PageLists.Touch are inlined always. With reduction off their only
+    // extra is a test of StepAccesses.Compiled, but that made them too large for the inliner's default: the tiered JIT
+    // left the lock's owner and Process.Record as calls in the per-page paths (FreeChosen, LruCacheAdd, MigratePages),
+    // and the ahead-of-time code a fresh process runs first, which cannot fold the switch, left all of them (a page
+    // operation 7 % fewer instructions there; BENCHMARKS.md, thirty-ninth session).
     private int Owner
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
             if (StepAccesses.Compiled) scheduler.Accesses?.Lock(_id);
             return _owner;
         }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         set
         {
             if (StepAccesses.Compiled) scheduler.Accesses?.Lock(_id);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BalloonScript.Engine.Sched;
 
 namespace BalloonScript.Engine.Workload;
@@ -209,6 +210,7 @@ internal sealed class Process
     // and the task's rss_stat and fault counts.
     private const int AnonRssSlot = -1, SwapEntsSlot = -2, FlagsSlot = -3, TablesSlot = -4, TaskRssSlot = -5, TaskFltSlot = -6;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // SimLock.Owner's note
     private void Record(int slot, StepAccesses.Access access)
     {
         if (StepAccesses.Compiled) _scheduler.Accesses?.Process(Pid, slot, access);
