@@ -93,6 +93,14 @@ internal sealed class PageLists : ISnapshotState
     /// (<see cref="TryTakeRun"/>, <see cref="TryMoveFirst"/>) takes its entry-by-entry form instead.</summary>
     public bool Tracking => StepAccesses.Compiled && _accesses is not null;
 
+    // The links as stored, without the reduction hook: for Insert and Unlink, whose every link read is of a node that
+    // Touch has recorded as written in the same step (a write is a read too). In the ahead-of-time code, which cannot fold
+    // StepAccesses.Compiled, each hooked read is a test, and a value read twice is loaded twice.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int LinkNext(int node) => _links[2 * node] ^ Poison1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int LinkPrev(int node) => _links[2 * node + 1] ^ Poison2;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetNext(int node, int next) => _links[2 * node] = next ^ Poison1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -373,10 +381,11 @@ internal sealed class PageLists : ISnapshotState
     private bool Insert(int node, int prev, int next)
     {
         Touch(node, prev, next);
-        if (IsPoison(prev) || IsPoison(next) || Prev(next) != prev || Next(prev) != next || node == prev || node == next)
+        if (IsPoison(prev) || IsPoison(next) || LinkPrev(next) != prev || LinkNext(prev) != next || node == prev || node == next)
             return InsertCorrupt(node, prev, next);
-        if (!IsPoison(Next(node))) Changed(Next(node));
-        if (!IsPoison(Prev(node))) Changed(Prev(node));
+        int oldNext = LinkNext(node), oldPrev = LinkPrev(node);
+        if (!IsPoison(oldNext)) Changed(oldNext);
+        if (!IsPoison(oldPrev)) Changed(oldPrev);
         Changed(node);
         Changed(prev);
         Changed(next);
@@ -403,9 +412,9 @@ internal sealed class PageLists : ISnapshotState
     /// <summary>__list_del_entry with the v3.16 CONFIG_DEBUG_LIST checks (a failed one reported by <see cref="UnlinkCorrupt"/>).</summary>
     private bool Unlink(int node)
     {
-        int next = Next(node), prev = Prev(node);
+        int next = LinkNext(node), prev = LinkPrev(node);
         Touch(node, prev, next);
-        if (IsPoison(next) || IsPoison(prev) || Next(prev) != node || Prev(next) != node) return UnlinkCorrupt(node, prev, next);
+        if (IsPoison(next) || IsPoison(prev) || LinkNext(prev) != node || LinkPrev(next) != node) return UnlinkCorrupt(node, prev, next);
         Changed(node);
         Changed(prev);
         Changed(next);
