@@ -94,7 +94,7 @@ internal sealed class PageLists : ISnapshotState
     public bool Tracking => StepAccesses.Compiled && _accesses is not null;
 
     // The links as stored, without the reduction hook: for Insert and Unlink, whose every link read is of a node that
-    // Touch has recorded as written in the same step (a write is a read too). In the ahead-of-time code, which cannot fold
+    // Touch records as written in the same step (a write is a read too). In the ahead-of-time code, which cannot fold
     // StepAccesses.Compiled, each hooked read is a test, and a value read twice is loaded twice.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int LinkNext(int node) => _links[2 * node] ^ Poison1;

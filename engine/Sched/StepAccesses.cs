@@ -19,8 +19,9 @@ internal sealed class StepAccesses
     /// Whether this process can record accesses at all: the AppContext switch <see cref="Switch"/> as it stands when the
     /// engine first touches a page (set it before: <see cref="Explore.PartialOrderReduction.Enable"/>, the test
     /// project's runtimeconfig, or <c>bs.enable_partial_order_reduction()</c>). A static readonly the JIT folds: off (the
-    /// default), every recording hook on the page arrays, list links and locks is removed from the compiled code, so
-    /// simulations that never ask for reduction pay nothing for it.
+    /// default), every recording hook on the page arrays, list links and locks is removed from the code the JIT compiles,
+    /// so simulations that never ask for reduction pay nothing for it once their paths are compiled again; the
+    /// ahead-of-time code a process starts with cannot fold it and keeps a test at each hook.
     /// </summary>
     public static readonly bool Compiled = AppContext.TryGetSwitch(Switch, out bool on) && on;
 

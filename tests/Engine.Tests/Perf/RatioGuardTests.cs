@@ -187,10 +187,11 @@ public class RatioGuardTests
             }
         };
         long continuationRuns = race.Scheduler.ContinuationRuns, neededThreads = race.Scheduler.NeededThreads;
-        // A longer warm-up than the other guards': the async twins the continuations run are compiled later than the
-        // paths run to completion (they are not in the ahead-of-time image, and make test counts 1,000 calls before
-        // compiling a method again). In one make test of 7 December, after 0.5 s, the continuations still took 142 µs a
-        // run against 8.8 µs run to completion (16.2; 47 against 12.5 µs alone, 3.8).
+        // A longer warm-up than the other guards': the code the continuations run (the async twins and their builders)
+        // reaches its final compilation later than the paths run to completion, and on a loaded machine later still,
+        // since the background compiler's queue, not the calls counted, is what it waits for. In one make test of 7
+        // December, after 0.5 s, the continuations still took 142 µs a run against 8.8 µs run to completion (ratio
+        // 16.2); alone, 47 against 12.5 µs after 0.5 s, 28.7 against 6.5 µs after 2 s.
         var (continued, completed) = Interleaved(Runs(i => new RandomStrategy(i)), Runs(_ => null), warmSeconds: 2);
         Assert.That(race.Scheduler.NeededThreads, Is.EqualTo(neededThreads), "no run fell back to threads");
         Assert.That(race.Scheduler.ContinuationRuns - continuationRuns, Is.EqualTo(switchingRuns), "every switching run as continuations");
@@ -247,10 +248,12 @@ public class RatioGuardTests
     }
 
     /// <summary>Median of <see cref="Rounds"/> for each, a and b taking turns; in seconds.</summary>
-    private static (double A, double B) Interleaved(Action a, Action b, double warmSeconds = 0.5) =>
+    private const double WarmSeconds = 0.5;
+
+    private static (double A, double B) Interleaved(Action a, Action b, double warmSeconds = WarmSeconds) =>
         Interleaved(() => Seconds(a), () => Seconds(b), warmSeconds);
 
-    private static (double A, double B) Interleaved(Func<double> a, Func<double> b, double warmSeconds = 0.5)
+    private static (double A, double B) Interleaved(Func<double> a, Func<double> b, double warmSeconds = WarmSeconds)
     {
         // Warm-up: the tiered compiler counts a method's calls only once 10 ms have passed without a new method called
         // (Directory.Build.props) and then queues it behind others, so in a full test run the code measured here may not
