@@ -287,10 +287,14 @@ internal sealed class PageLists : ISnapshotState
     /// </summary>
     public bool RotateToFront(int node, int head) => node == head || (Unlink(head) && Insert(head, Prev(node), node));
 
-    /// <summary>list_splice: every entry of <paramref name="from"/>, in order, moved to the head of <paramref name="to"/>.</summary>
+    /// <summary>
+    /// list_splice: every entry of <paramref name="from"/>, in order, moved to the head of <paramref name="to"/>, entry by
+    /// entry with the list checks. A move they refuse (reported) ends the splice: the entries left stay on
+    /// <paramref name="from"/>, rather than the same move being tried for ever.
+    /// </summary>
     public void SpliceAll(int from, int to)
     {
-        while (!Empty(from)) Move(Prev(from), to);
+        while (!Empty(from) && Move(Prev(from), to)) { }
     }
 
     /// <summary>True if <paramref name="node"/> currently sits on some list (its links are not poison).</summary>

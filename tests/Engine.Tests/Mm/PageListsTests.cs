@@ -129,4 +129,25 @@ public class PageListsTests
         Assert.That(Corruptions.Single().Message, Does.Contain("list_del corruption. prev->next should be pfn 1, but was head#1"));
         Assert.That(_lists.Next(listA), Is.EqualTo(2), "nothing was unlinked");
     }
+
+    /// <summary>
+    /// list_splice of a list whose tail entry's links were overwritten: the move of that entry is refused and reported
+    /// once, and the splice ends there (it used to try the same move for ever), leaving both entries where they were.
+    /// </summary>
+    [Test]
+    public void SpliceAll_StopsAtTheFirstMoveTheChecksRefuse_ReportsItOnce()
+    {
+        int listA = _lists.NewHead(), listB = _lists.NewHead(), to = _lists.NewHead();
+        _lists.Add(1, listA);
+        _lists.Add(2, listA); // listA: 2, 1
+        _lists.Add(2, listB); // 2 re-added without list_del: 1->prev is still 2, but 2->next is now listB
+
+        var splice = Task.Run(() => _lists.SpliceAll(listA, to));
+
+        Assert.That(splice.Wait(TimeSpan.FromSeconds(30)), Is.True, "the splice returned");
+        Assert.That(Corruptions.Single().Message, Does.Contain("list_del corruption. prev->next should be pfn 1, but was head#1"));
+        Assert.That(Corruptions.Single().Pfn, Is.EqualTo(1));
+        Assert.That(_lists.Prev(listA), Is.EqualTo(1), "the refused entry stays on its list");
+        Assert.That(_lists.Empty(to), Is.True);
+    }
 }
