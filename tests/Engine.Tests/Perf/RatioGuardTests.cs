@@ -247,9 +247,9 @@ public class RatioGuardTests
         }, timed);
     }
 
-    /// <summary>Median of <see cref="Rounds"/> for each, a and b taking turns; in seconds.</summary>
     private const double WarmSeconds = 0.5;
 
+    /// <summary>Median of <see cref="Rounds"/> for each, a and b taking turns; in seconds.</summary>
     private static (double A, double B) Interleaved(Action a, Action b, double warmSeconds = WarmSeconds) =>
         Interleaved(() => Seconds(a), () => Seconds(b), warmSeconds);
 
