@@ -75,14 +75,14 @@ internal sealed class PageLists : ISnapshotState
     public int Next(int node)
     {
         if (StepAccesses.Compiled) _accesses?.Read(node);
-        return _links[2 * node] ^ Poison1;
+        return LinkNext(node);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Prev(int node)
     {
         if (StepAccesses.Compiled) _accesses?.Read(node);
-        return _links[2 * node + 1] ^ Poison2;
+        return LinkPrev(node);
     }
 
     /// <summary>Record every access to a node's links in <paramref name="accesses"/> from now on (null: stop); taking or
@@ -93,8 +93,8 @@ internal sealed class PageLists : ISnapshotState
     /// (<see cref="TryTakeRun"/>, <see cref="TryMoveFirst"/>) takes its entry-by-entry form instead.</summary>
     public bool Tracking => StepAccesses.Compiled && _accesses is not null;
 
-    // The links as stored, without the reduction hook: for Insert and Unlink, whose every link read is of a node that
-    // Touch records as written in the same step (a write is a read too). In the ahead-of-time code, which cannot fold
+    // The links as stored, without the reduction hook (Next and Prev add it): for Insert and Unlink, whose every link read
+    // is of a node that Touch records as written in the same step (a write is a read too). In the ahead-of-time code, which cannot fold
     // StepAccesses.Compiled, each hooked read is a test, and a value read twice is loaded twice.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int LinkNext(int node) => _links[2 * node] ^ Poison1;
@@ -288,9 +288,10 @@ internal sealed class PageLists : ISnapshotState
     public bool RotateToFront(int node, int head) => node == head || (Unlink(head) && Insert(head, Prev(node), node));
 
     /// <summary>
-    /// list_splice: every entry of <paramref name="from"/>, in order, moved to the head of <paramref name="to"/>, entry by
-    /// entry with the list checks. A move they refuse (reported) ends the splice: the entries left stay on
-    /// <paramref name="from"/>, rather than the same move being tried for ever.
+    /// list_splice: every entry of <paramref name="from"/>, in order, moved to the head of <paramref name="to"/>. The
+    /// kernel's (include/linux/list.h, v3.16 and 6.1) relinks the chain's two ends at once, unchecked; here the entries
+    /// move one at a time with list_move's CONFIG_DEBUG_LIST checks, so a corrupted entry is reported at the splice, and
+    /// a move they refuse ends it (the entries left stay on <paramref name="from"/>).
     /// </summary>
     public void SpliceAll(int from, int to)
     {

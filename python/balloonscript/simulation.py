@@ -76,6 +76,7 @@ def _psi_resource(resource) -> str:
         raise ValueError(f"resource must be one of {list(_PSI_RESOURCES)}, got {resource!r}")
     return resource
 
+
 # What ``sim.host.map()`` says of a guest frame, by value (engine/Host/RamBlock.cs, Map).
 HOST_MAP_STATES = ("never written", "backed", "backed by a huge page", "discarded")
 
