@@ -289,9 +289,10 @@ internal sealed class PageLists : ISnapshotState
 
     /// <summary>
     /// list_splice: every entry of <paramref name="from"/>, in order, moved to the head of <paramref name="to"/>. The
-    /// kernel's (include/linux/list.h, v3.16 and 6.1) relinks the chain's two ends at once, unchecked; here the entries
-    /// move one at a time with list_move's CONFIG_DEBUG_LIST checks, so a corrupted entry is reported at the splice, and
-    /// a move they refuse ends it (the entries left stay on <paramref name="from"/>).
+    /// kernel's (include/linux/list.h; read in a 3.18 tree and in later copies, the same code) relinks the chain's two
+    /// ends at once, unchecked; here the entries move one at a time with list_move's CONFIG_DEBUG_LIST checks, so a
+    /// corrupted entry is reported at the splice, and a move they refuse ends it (the entries left stay on
+    /// <paramref name="from"/>).
     /// </summary>
     public void SpliceAll(int from, int to)
     {
