@@ -175,11 +175,15 @@ public class RatioGuardTests
     {
         var race = ScenarioCatalog.Find("deflate-vs-isolate").Prepare(KernelDesign.Legacy, 1);
         race.Scheduler.Continuations = ContinuationUse.Always;
-        const int schedules = 300;
+        // Four times as many runs to completion as switching runs, so that the two sides' turns last about as long (9 and
+        // 8 ms steady): a turn of 2 ms mostly fits between two preemptions by the other processes of make test and one of
+        // 9 ms mostly does not, which inflated the ratio's median under load by up to twice (BENCHMARKS.md, thirty-ninth
+        // session).
+        const int schedules = 300, completions = 4 * schedules;
         long switchingRuns = 0;
-        Action Runs(Func<int, IScheduleStrategy?> strategy) => () =>
+        Action Runs(int runs, Func<int, IScheduleStrategy?> strategy) => () =>
         {
-            for (int i = 0; i < schedules; i++)
+            for (int i = 0; i < runs; i++)
             {
                 var s = strategy(i);
                 if (s is not null) switchingRuns++;
@@ -187,10 +191,11 @@ public class RatioGuardTests
             }
         };
         long continuationRuns = race.Scheduler.ContinuationRuns, neededThreads = race.Scheduler.NeededThreads;
-        var (continued, completed) = Interleaved(Runs(i => new RandomStrategy(i)), Runs(_ => null));
+        var (turnContinued, turnCompleted) = Interleaved(Runs(schedules, i => new RandomStrategy(i)), Runs(completions, _ => null));
+        double continued = turnContinued / schedules, completed = turnCompleted / completions;
         Assert.That(race.Scheduler.NeededThreads, Is.EqualTo(neededThreads), "no run fell back to threads");
         Assert.That(race.Scheduler.ContinuationRuns - continuationRuns, Is.EqualTo(switchingRuns), "every switching run as continuations");
-        TestContext.Out.WriteLine($"per run: random schedule as continuations {continued / schedules * 1e6:F1} µs, run to completion {completed / schedules * 1e6:F1} µs");
+        TestContext.Out.WriteLine($"per run: random schedule as continuations {continued * 1e6:F1} µs, run to completion {completed * 1e6:F1} µs");
         AssertRatio("random schedule as continuations / run to completion", continued / completed, Bound.ContinuationsAgainstRunToCompletion);
     }
 
