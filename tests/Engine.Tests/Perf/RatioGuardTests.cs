@@ -177,8 +177,8 @@ public class RatioGuardTests
         race.Scheduler.Continuations = ContinuationUse.Always;
         // Four times as many runs to completion as switching runs, so that the two sides' turns last about as long (9 and
         // 8 ms steady): a turn of 2 ms mostly fits between two preemptions by the other processes of make test and one of
-        // 9 ms mostly does not, which inflated the ratio's median under load by up to twice (BENCHMARKS.md, thirty-ninth
-        // session).
+        // 9 ms mostly does not, so under load the two medians inflated unequally (9.8 and, with an unfinished
+        // warm-up's share, 16.5 in make test against 4.4 steady; BENCHMARKS.md, thirty-ninth session).
         const int schedules = 300, completions = 4 * schedules;
         long switchingRuns = 0;
         Action Runs(int runs, Func<int, IScheduleStrategy?> strategy) => () =>
