@@ -339,7 +339,9 @@ def test_pressure_under_balloon_inflates_what_the_guest_can_give():
 
 
 def test_a_psi_trigger_fires_on_the_thrashing_rereads_at_most_once_a_window_and_polls_as_the_file_does(bs):
-    """lmkd's kind of trigger, "some 150000 1000000" on /proc/pressure/memory: 150 ms of memory stall within a second.
+    """A trigger of lmkd's kind ("some"/"full" stall in a 1 s window) with the values of the kernel documentation's own
+    example (Documentation/accounting/psi.rst), "some 150000 1000000" on /proc/pressure/memory: 150 ms of memory stall
+    within a second.
     The 64 MiB v6.1 guest's rereads under a 24 MiB balloon stall about 0.8 s a reread from the second on."""
     sim = bs.Simulation(memory_mib=64, design="v6.1", seed=1)
     sim.workload.file(mib=40)
